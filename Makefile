@@ -1,0 +1,66 @@
+# hotline: build the nginx module against Debian's nginx-dev, run the demo,
+# run the tests and the benchmarks.  `make help` lists the targets.
+
+NGX_SRC    ?= /usr/share/nginx/src
+NGINX      ?= /usr/sbin/nginx
+BUILD      := $(CURDIR)/build
+OBJS       := $(BUILD)/objs
+NGXTREE    := $(BUILD)/nginx-src
+MODULE     := $(OBJS)/ngx_http_hotline_module.so
+RUNDIR     := $(CURDIR)/run
+JOBS       ?= 2
+
+SRCS       := $(wildcard $(CURDIR)/src/*.c $(CURDIR)/src/*.h) $(CURDIR)/config
+
+.PHONY: all module deps run stop test test-unit fuzz bench clean help
+
+all: module
+
+help:
+	@echo "make          build build/objs/ngx_http_hotline_module.so"
+	@echo "make run      install what is missing, build, start the demo on :8080"
+	@echo "make stop     stop the demo"
+	@echo "make test     install what is missing, build, run the test suite"
+	@echo "make bench    run the benchmarks (docs/performance.md)"
+	@echo "make fuzz     run the fuzz targets for longer (FUZZ_SECONDS=60)"
+
+deps:
+	@bash .ci/deps.sh
+
+module: $(MODULE)
+
+# nginx's configure writes a Makefile into the directory it runs in, so it
+# runs in a symlinked copy of the nginx-dev tree inside build/.
+$(OBJS)/Makefile: config
+	@rm -rf $(NGXTREE) && mkdir -p $(BUILD) && cp -rs $(NGX_SRC) $(NGXTREE)
+	@cd $(NGXTREE) && . ./conf_flags && ./configure "$${NGX_CONF_FLAGS[@]}" \
+	    --with-compat --builddir=$(OBJS) \
+	    --with-cc-opt="-Wextra -Wno-unused-parameter" \
+	    --add-dynamic-module=$(CURDIR) > $(BUILD)/configure.log 2>&1 \
+	  || { tail -30 $(BUILD)/configure.log; exit 1; }
+
+$(MODULE): $(OBJS)/Makefile $(SRCS)
+	@$(MAKE) -s -j$(JOBS) -C $(NGXTREE) -f $(OBJS)/Makefile modules
+
+run: deps module
+	@bash .ci/demo.sh start
+
+stop:
+	@bash .ci/demo.sh stop
+
+test: deps module
+	@$(MAKE) -s test-unit
+	@prove -r -j2 t/
+
+test-unit: module
+	@$(MAKE) -s -C t/unit OBJS=$(OBJS) NGX_SRC=$(NGX_SRC)
+
+fuzz: module
+	@$(MAKE) -s -C fuzz OBJS=$(OBJS) NGX_SRC=$(NGX_SRC) run \
+	    FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
+
+bench: deps module
+	@$(MAKE) -s -C bench OBJS=$(OBJS) run
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,2111 @@
+
+/*
+ * Copyright (C) hotline authors
+ *
+ * hl_load: the load generator of `make bench`.  One thread, one epoll set,
+ * its own minimal WebSocket client.
+ *
+ *   hl_load relay ...   N calls (a customer and an agent connection each,
+ *                       on different server workers where possible) send
+ *                       chat messages to each other at an aggregate rate
+ *                       (--rate, 0: as fast as a window of unanswered
+ *                       messages per sender allows); reports messages/s
+ *                       delivered to the peer and the latency from the
+ *                       sender's clock to the receiver's.
+ *   hl_load relay --bare ...   the same against bare_relay (/pair/<n>).
+ *   hl_load idle ...    N customer connections that join and stay; reports
+ *                       the server's memory (Pss) before and after.
+ *
+ * The last line of a run is "RESULT key=value ..." for bench/run.sh.
+ */
+
+
+#define _GNU_SOURCE  1                 /* memmem */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hl_hist.h"
+#include "hl_jwt.h"
+#include "hl_proc.h"
+#include "hl_ws.h"
+
+
+#define HL_IN_MIN         4096
+#define HL_BUF_MAX        (8 * 1024 * 1024)
+#define HL_HTTP_MAX       8192
+#define HL_EVENTS         512
+#define HL_CODES          24
+#define HL_SETUP_MS       15000       /* bound of each setup step */
+#define HL_DRAIN_MS       3000
+#define HL_IDLE_MS        90000
+#define HL_IDLE_INFLIGHT  256
+#define HL_RATE_INFLIGHT  512         /* per sender, rate mode */
+#define HL_MAX_CALLS      4096
+#define HL_MAX_CONNS      60000
+
+
+enum {
+    HL_CONNECTING = 0,
+    HL_HANDSHAKE,
+    HL_OPEN,
+    HL_DEAD
+};
+
+
+enum {
+    HL_CUSTOMER = 0,
+    HL_AGENT
+};
+
+
+typedef struct hl_conn_s  hl_conn_t;
+
+struct hl_conn_s {
+    int           fd;
+    unsigned      state:2;
+    unsigned      role:1;
+    unsigned      dirty:1;
+    unsigned      welcomed:1;
+    unsigned      accepted:1;
+    unsigned      ended:1;
+    unsigned      refused:1;
+    unsigned      close_sent:1;
+    unsigned      reread:1;
+    int           worker;          /* -1: unknown */
+    int           http_status;
+    uint32_t      id;              /* pair (relay) or connection (idle) */
+    uint32_t      laddr;           /* network order */
+    unsigned      lport;
+    hl_conn_t    *peer;
+    char          key[HL_WS_KEY_LEN + 1];
+
+    uint8_t      *in;
+    size_t        in_len;
+    size_t        in_cap;
+
+    uint8_t      *out;
+    size_t        out_pos;
+    size_t        out_len;
+    size_t        out_cap;
+
+    uint8_t      *msg;             /* a fragmented message */
+    size_t        msg_len;
+    size_t        msg_cap;
+    unsigned      msg_op;
+
+    char          call_id[80];
+
+    uint64_t      sent;            /* chat messages sent */
+    uint64_t      delivered;       /* ... of which the peer received */
+    uint64_t      acks;
+};
+
+
+typedef struct {
+    char          name[32];
+    uint64_t      n;
+} hl_count_t;
+
+
+typedef struct {
+    /* options */
+    int           relay;
+    int           bare;
+    char          host[64];
+    unsigned      port;
+    unsigned      n;               /* calls (relay), connections (idle) */
+    double        rate;
+    double        duration;
+    double        warmup;
+    unsigned      window;
+    unsigned      size;
+    unsigned      sources;
+    unsigned      rounds;
+    unsigned      pair_base;
+    const char   *secret_file;
+    const char   *origin;
+    char          origin_buf[256];
+    const char   *pid_file;
+    const char   *label;
+
+    uint8_t       jwt_key[512];
+    int           jwt_key_len;
+    uint32_t      host_addr;
+
+    int           ep;
+    int           tfd;
+    uint64_t      rnd;
+
+    hl_conn_t   **all;
+    size_t        nall;
+    size_t        call;
+
+    hl_conn_t   **dirty;           /* output to write */
+    size_t        ndirty;
+
+    hl_conn_t   **reread;          /* input left unread */
+    size_t        nreread;
+    size_t        pending;         /* idle: not yet welcomed */
+
+    hl_conn_t   **senders;
+    size_t        nsenders;
+    size_t        rr;
+
+    /* measurement */
+    int           sending;
+    uint64_t      t_start;
+    uint64_t      t_warm;
+    uint64_t      t_end;
+    uint64_t      scheduled;
+    uint64_t      skipped;
+    uint64_t      sent_total;
+    uint64_t      recv_total;
+    uint64_t      recv_window;
+    uint64_t      bad_payload;
+    hl_hist_t     hist;
+
+    /* what went wrong, by name */
+    hl_count_t    errors[HL_CODES];
+    hl_count_t    closes[HL_CODES];
+    hl_count_t    refusals[HL_CODES];
+    uint64_t      others;
+
+    unsigned      agent_seq;
+    unsigned      conn_seq;
+    unsigned      pairs;
+    unsigned      cross;
+
+    pid_t         main_pid;
+    hl_procs_t    procs;
+
+    char          scratch[HL_HTTP_MAX];
+} hl_ctx_t;
+
+
+static hl_ctx_t  hl;
+
+
+static uint64_t hl_now(void);
+static void hl_usage(void);
+static int hl_options(int argc, char **argv);
+static void hl_raise_nofile(unsigned need);
+
+static hl_conn_t *hl_conn_open(int role, const char *path,
+    const char *token, uint32_t id);
+static void hl_conn_close(hl_conn_t *c);
+static void hl_conn_fail(hl_conn_t *c, const char *why);
+static void hl_conn_event(hl_conn_t *c, uint32_t events);
+static void hl_conn_read(hl_conn_t *c);
+static int hl_conn_handshake(hl_conn_t *c);
+static int hl_conn_frames(hl_conn_t *c);
+static void hl_conn_flush(hl_conn_t *c);
+static int hl_reserve(uint8_t **buf, size_t *cap, size_t need);
+static int hl_send(hl_conn_t *c, unsigned op, const void *p, size_t n);
+static void hl_on_open(hl_conn_t *c);
+static void hl_on_text(hl_conn_t *c, const char *p, size_t n);
+static void hl_on_chat(hl_conn_t *c, const char *p, size_t n);
+
+static int hl_poll(int timeout_ms);
+static int hl_run_until(int (*done)(void *), void *data, uint64_t ms);
+static void hl_count(hl_count_t *t, const char *name, size_t len);
+static void hl_print_counts(const char *title, hl_count_t *t);
+static uint64_t hl_total(hl_count_t *t);
+static const char *hl_json_str(const char *p, size_t n, const char *key,
+    size_t *len);
+
+static int hl_relay(void);
+static int hl_relay_setup(void);
+static int hl_relay_batch(hl_conn_t **cust, unsigned n);
+static void hl_assign_workers(hl_conn_t **c, unsigned n);
+static void hl_send_chat(hl_conn_t *s);
+static void hl_top_up(hl_conn_t *s);
+static void hl_tick(void);
+static int hl_relay_measure(void);
+static void hl_relay_teardown(void);
+static int hl_idle(void);
+
+
+int
+main(int argc, char **argv)
+{
+    int                 rc;
+    struct epoll_event  ev;
+
+    signal(SIGPIPE, SIG_IGN);
+
+    if (hl_options(argc, argv) != 0) {
+        hl_usage();
+        return 2;
+    }
+
+    hl_raise_nofile(hl.relay ? 8 * hl.n + 256 : hl.n + 256);
+
+    hl.rnd = hl_now() ^ ((uint64_t) getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
+
+    hl.ep = epoll_create1(EPOLL_CLOEXEC);
+    hl.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+    if (hl.ep == -1 || hl.tfd == -1) {
+        perror("hl_load: epoll/timerfd");
+        return 1;
+    }
+
+    ev.events = EPOLLIN;
+    ev.data.ptr = NULL;
+
+    if (epoll_ctl(hl.ep, EPOLL_CTL_ADD, hl.tfd, &ev) == -1) {
+        perror("hl_load: epoll_ctl");
+        return 1;
+    }
+
+    if (hl.pid_file) {
+        hl.main_pid = hl_pid_from_file(hl.pid_file);
+        if (hl.main_pid <= 0 || hl_procs_find(hl.main_pid, &hl.procs) != 0) {
+            fprintf(stderr, "hl_load: no server process from %s\n",
+                    hl.pid_file);
+            return 1;
+        }
+    }
+
+    rc = hl.relay ? hl_relay() : hl_idle();
+
+    return rc;
+}
+
+
+static void
+hl_usage(void)
+{
+    fprintf(stderr,
+        "usage: hl_load relay|idle --port P [options]\n"
+        "  --host A          server address (127.0.0.1)\n"
+        "  --bare            relay: speak to bare_relay (/pair/<n>)\n"
+        "  -n, --calls N     relay: calls; idle: connections\n"
+        "  --rate R          relay: messages/s over all senders, 0: max\n"
+        "  --duration S      relay: measured seconds (5)\n"
+        "  --warmup S        relay: seconds sent before measuring (1)\n"
+        "  --window W        relay --rate 0: unanswered messages per"
+        " sender (8)\n"
+        "  --size B          chat text bytes (200)\n"
+        "  --secret FILE     HS256 key file for the agents' JWT\n"
+        "  --origin URL      Origin header (http://host:port)\n"
+        "  --pid-file FILE   server main pid: CPU, memory, workers\n"
+        "  --sources K       spread over source addresses 127.0.0.2..\n"
+        "  --rounds R        relay: tries to put the peers on different"
+        " workers (8)\n"
+        "  --label NAME      name of the run in the RESULT line\n");
+}
+
+
+static int
+hl_options(int argc, char **argv)
+{
+    int  o;
+
+    static struct option  opts[] = {
+        { "host", required_argument, NULL, 'H' },
+        { "port", required_argument, NULL, 'p' },
+        { "bare", no_argument, NULL, 'b' },
+        { "calls", required_argument, NULL, 'n' },
+        { "conns", required_argument, NULL, 'n' },
+        { "rate", required_argument, NULL, 'r' },
+        { "duration", required_argument, NULL, 'd' },
+        { "warmup", required_argument, NULL, 'w' },
+        { "window", required_argument, NULL, 'W' },
+        { "size", required_argument, NULL, 's' },
+        { "secret", required_argument, NULL, 'k' },
+        { "origin", required_argument, NULL, 'o' },
+        { "pid-file", required_argument, NULL, 'P' },
+        { "sources", required_argument, NULL, 'S' },
+        { "rounds", required_argument, NULL, 'R' },
+        { "label", required_argument, NULL, 'l' },
+        { NULL, 0, NULL, 0 }
+    };
+
+    if (argc < 2) {
+        return -1;
+    }
+
+    if (strcmp(argv[1], "relay") == 0) {
+        hl.relay = 1;
+
+    } else if (strcmp(argv[1], "idle") != 0) {
+        return -1;
+    }
+
+    snprintf(hl.host, sizeof(hl.host), "127.0.0.1");
+    hl.n = 100;
+    hl.duration = 5;
+    hl.warmup = 1;
+    hl.window = 8;
+    hl.size = 200;
+    hl.rounds = 8;
+    hl.label = argv[1];
+
+    optind = 2;
+
+    while ((o = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
+        switch (o) {
+        case 'H': snprintf(hl.host, sizeof(hl.host), "%s", optarg); break;
+        case 'p': hl.port = (unsigned) atoi(optarg); break;
+        case 'b': hl.bare = 1; break;
+        case 'n': hl.n = (unsigned) atoi(optarg); break;
+        case 'r': hl.rate = atof(optarg); break;
+        case 'd': hl.duration = atof(optarg); break;
+        case 'w': hl.warmup = atof(optarg); break;
+        case 'W': hl.window = (unsigned) atoi(optarg); break;
+        case 's': hl.size = (unsigned) atoi(optarg); break;
+        case 'k': hl.secret_file = optarg; break;
+        case 'o': hl.origin = optarg; break;
+        case 'P': hl.pid_file = optarg; break;
+        case 'S': hl.sources = (unsigned) atoi(optarg); break;
+        case 'R': hl.rounds = (unsigned) atoi(optarg); break;
+        case 'l': hl.label = optarg; break;
+        default: return -1;
+        }
+    }
+
+    if (hl.port == 0 || hl.port > 65535 || hl.n == 0
+        || inet_pton(AF_INET, hl.host, &hl.host_addr) != 1
+        || (ntohl(hl.host_addr) >> 24) != 127)
+    {
+        fprintf(stderr, "hl_load: need --port and a 127.0.0.0/8 --host\n");
+        return -1;
+    }
+
+    if (hl.relay && hl.n > HL_MAX_CALLS) {
+        fprintf(stderr, "hl_load: at most %d calls\n", HL_MAX_CALLS);
+        return -1;
+    }
+
+    if (!hl.relay && hl.n > HL_MAX_CONNS) {
+        fprintf(stderr, "hl_load: at most %d connections\n", HL_MAX_CONNS);
+        return -1;
+    }
+
+    if (hl.duration <= 0 || hl.duration > 120 || hl.warmup < 0
+        || hl.warmup > 30 || hl.rate < 0 || hl.rate > 1e7
+        || hl.window == 0 || hl.window > 1024 || hl.sources > 200
+        || hl.size < 64 || hl.size > 4000 || hl.rounds == 0
+        || hl.rounds > 64)
+    {
+        fprintf(stderr, "hl_load: option out of range\n");
+        return -1;
+    }
+
+    if (hl.relay && !hl.bare) {
+        if (hl.secret_file == NULL) {
+            fprintf(stderr, "hl_load: relay needs --secret\n");
+            return -1;
+        }
+
+        hl.jwt_key_len = hl_jwt_read_key(hl.secret_file, hl.jwt_key,
+                                         sizeof(hl.jwt_key));
+        if (hl.jwt_key_len < 0) {
+            fprintf(stderr, "hl_load: cannot read %s\n", hl.secret_file);
+            return -1;
+        }
+    }
+
+    if (hl.origin) {
+        snprintf(hl.origin_buf, sizeof(hl.origin_buf), "%s", hl.origin);
+
+    } else {
+        snprintf(hl.origin_buf, sizeof(hl.origin_buf), "http://%s:%u",
+                 hl.host, hl.port);
+    }
+
+    /* bare_relay pair slots of consecutive runs should not meet */
+    hl.pair_base = (unsigned) (getpid() % 16) * HL_MAX_CALLS;
+
+    return 0;
+}
+
+
+static void
+hl_raise_nofile(unsigned need)
+{
+    struct rlimit  rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return;
+    }
+
+    if (rl.rlim_cur < need) {
+        rl.rlim_cur = (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need)
+                      ? need : rl.rlim_max;
+
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < need) {
+            fprintf(stderr, "hl_load: RLIMIT_NOFILE is %lu, want %u\n",
+                    (unsigned long) rl.rlim_cur, need);
+        }
+    }
+}
+
+
+static uint64_t
+hl_now(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (uint64_t) ts.tv_sec * 1000000000 + (uint64_t) ts.tv_nsec;
+}
+
+
+static uint64_t
+hl_random(void)
+{
+    /* xorshift64*: masking keys, not secrets */
+    hl.rnd ^= hl.rnd >> 12;
+    hl.rnd ^= hl.rnd << 25;
+    hl.rnd ^= hl.rnd >> 27;
+
+    return hl.rnd * 0x2545f4914f6cdd1dULL;
+}
+
+
+/* connections */
+
+
+static hl_conn_t *
+hl_conn_open(int role, const char *path, const char *token, uint32_t id)
+{
+    int                  fd, one, n;
+    hl_conn_t           *c, **all;
+    socklen_t            len;
+    struct sockaddr_in   sa;
+    struct epoll_event   ev;
+
+    if (hl.nall == hl.call) {
+        hl.call = hl.call ? 2 * hl.call : 1024;
+
+        all = realloc(hl.all, hl.call * sizeof(hl_conn_t *));
+        if (all == NULL) {
+            return NULL;
+        }
+
+        hl.all = all;
+
+        all = realloc(hl.dirty, hl.call * sizeof(hl_conn_t *));
+        if (all == NULL) {
+            return NULL;
+        }
+        hl.dirty = all;
+
+        all = realloc(hl.reread, hl.call * sizeof(hl_conn_t *));
+        if (all == NULL) {
+            return NULL;
+        }
+        hl.reread = all;
+    }
+
+    c = calloc(1, sizeof(hl_conn_t));
+    if (c == NULL) {
+        return NULL;
+    }
+
+    hl.pending++;
+    c->fd = -1;
+    c->role = role;
+    c->id = id;
+    c->worker = -1;
+    hl.all[hl.nall++] = c;
+
+    if (hl_ws_make_key(c->key) != 0) {
+        hl_conn_fail(c, "key");
+        return c;
+    }
+
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        hl_conn_fail(c, "socket");
+        return c;
+    }
+
+    c->fd = fd;
+    one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+
+    if (hl.sources) {
+        /* more 4-tuples than one source address gives */
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+                   sizeof(one));
+        sa.sin_addr.s_addr = htonl(0x7f000002 + hl.conn_seq % hl.sources);
+
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0) {
+            hl_conn_fail(c, "bind");
+            return c;
+        }
+    }
+
+    hl.conn_seq++;
+
+    sa.sin_addr.s_addr = hl.host_addr;
+    sa.sin_port = htons(hl.port);
+
+    if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0
+        && errno != EINPROGRESS)
+    {
+        hl_conn_fail(c, "connect");
+        return c;
+    }
+
+    len = sizeof(sa);
+    if (getsockname(fd, (struct sockaddr *) &sa, &len) == 0) {
+        c->laddr = sa.sin_addr.s_addr;
+        c->lport = ntohs(sa.sin_port);
+    }
+
+    n = snprintf(hl.scratch, sizeof(hl.scratch),
+                 "GET %s HTTP/1.1\r\n"
+                 "Host: %s:%u\r\n"
+                 "Upgrade: websocket\r\n"
+                 "Connection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: %s\r\n"
+                 "Sec-WebSocket-Version: 13\r\n"
+                 "Origin: %s\r\n"
+                 "%s%s%s"
+                 "\r\n",
+                 path, hl.host, hl.port, c->key, hl.origin_buf,
+                 token ? "Authorization: Bearer " : "",
+                 token ? token : "", token ? "\r\n" : "");
+
+    if (n < 0 || (size_t) n >= sizeof(hl.scratch)
+        || hl_reserve(&c->out, &c->out_cap, n) != 0)
+    {
+        hl_conn_fail(c, "request");
+        return c;
+    }
+
+    memcpy(c->out, hl.scratch, n);
+    c->out_len = n;
+    c->state = HL_CONNECTING;
+
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = c;
+
+    if (epoll_ctl(hl.ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        hl_conn_fail(c, "epoll");
+        return c;
+    }
+
+    return c;
+}
+
+
+static void
+hl_conn_close(hl_conn_t *c)
+{
+    if (c->state == HL_DEAD) {
+        return;
+    }
+
+    if (c->fd != -1) {
+        close(c->fd);
+        c->fd = -1;
+    }
+
+    c->state = HL_DEAD;
+
+    if (!c->welcomed) {
+        hl.pending--;
+    }
+
+    free(c->in);
+    free(c->out);
+    free(c->msg);
+    c->in = NULL;
+    c->out = NULL;
+    c->msg = NULL;
+    c->in_len = c->in_cap = 0;
+    c->out_len = c->out_pos = c->out_cap = 0;
+    c->msg_len = c->msg_cap = 0;
+}
+
+
+static void
+hl_conn_fail(hl_conn_t *c, const char *why)
+{
+    if (c->state != HL_DEAD) {
+        hl_count(hl.refusals, why, strlen(why));
+        hl_conn_close(c);
+    }
+}
+
+
+static void
+hl_conn_event(hl_conn_t *c, uint32_t events)
+{
+    int        err;
+    socklen_t  len;
+
+    if (c->state == HL_DEAD) {
+        return;
+    }
+
+    if (c->state == HL_CONNECTING) {
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+            return;
+        }
+
+        err = 0;
+        len = sizeof(err);
+        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+
+        if (err != 0) {
+            hl_conn_fail(c, "connect");
+            return;
+        }
+
+        c->state = HL_HANDSHAKE;
+        hl_conn_flush(c);
+    }
+
+    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
+        hl_conn_read(c);
+    }
+
+    if ((events & EPOLLOUT) && c->state != HL_DEAD && c->out_len) {
+        hl_conn_flush(c);
+    }
+}
+
+
+static void
+hl_conn_read(hl_conn_t *c)
+{
+    ssize_t   n;
+    unsigned  loops;
+
+    for (loops = 0; loops < 256 && c->state != HL_DEAD; loops++) {
+
+        if (c->in_cap - c->in_len < 1024
+            && hl_reserve(&c->in, &c->in_cap,
+                          c->in_len + (c->in_cap > HL_IN_MIN
+                                       ? c->in_cap : HL_IN_MIN))
+               != 0)
+        {
+            hl_conn_fail(c, "input too big");
+            return;
+        }
+
+        n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+
+        if (n == 0) {
+            if (c->state == HL_HANDSHAKE) {
+                hl_conn_fail(c, "eof in handshake");
+
+            } else {
+                hl_count(hl.closes, "eof", 3);
+                hl_conn_close(c);
+            }
+            return;
+        }
+
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR) {
+                return;
+            }
+
+            hl_count(hl.closes, "reset", 5);
+            hl_conn_close(c);
+            return;
+        }
+
+        c->in_len += n;
+
+        if (c->state == HL_HANDSHAKE && hl_conn_handshake(c) != 0) {
+            return;
+        }
+
+        if (c->state == HL_OPEN && hl_conn_frames(c) != 0) {
+            return;
+        }
+    }
+
+    /* more may be left: edge-triggered, so come back on the next pass */
+    if (c->state != HL_DEAD && !c->reread) {
+        c->reread = 1;
+        hl.reread[hl.nreread++] = c;
+    }
+}
+
+
+static int
+hl_conn_handshake(hl_conn_t *c)
+{
+    char        *p, accept[HL_WS_ACCEPT_LEN + 1], code[16];
+    size_t       hlen, len;
+    const char  *v;
+
+    p = memmem(c->in, c->in_len, "\r\n\r\n", 4);
+
+    if (p == NULL) {
+        if (c->in_len > HL_HTTP_MAX) {
+            hl_conn_fail(c, "response too big");
+            return -1;
+        }
+        return 0;
+    }
+
+    hlen = p + 4 - (char *) c->in;
+
+    if (hlen < 12 || memcmp(c->in, "HTTP/1.1 ", 9) != 0) {
+        hl_conn_fail(c, "bad response");
+        return -1;
+    }
+
+    c->http_status = atoi((char *) c->in + 9);
+
+    if (c->http_status != 101) {
+        snprintf(code, sizeof(code), "http%03d", c->http_status % 1000);
+        c->refused = 1;
+        hl_conn_fail(c, code);
+        return -1;
+    }
+
+    v = hl_http_header((char *) c->in, hlen, "Sec-WebSocket-Accept", &len);
+
+    if (v == NULL || hl_ws_accept(c->key, HL_WS_KEY_LEN, accept) != 0
+        || len != HL_WS_ACCEPT_LEN || memcmp(v, accept, len) != 0)
+    {
+        hl_conn_fail(c, "bad accept");
+        return -1;
+    }
+
+    v = hl_http_header((char *) c->in, hlen, "X-Worker", &len);
+    if (v && len) {
+        c->worker = atoi(v);
+    }
+
+    memmove(c->in, c->in + hlen, c->in_len - hlen);
+    c->in_len -= hlen;
+    c->state = HL_OPEN;
+
+    hl_on_open(c);
+
+    return c->state == HL_DEAD ? -1 : 0;
+}
+
+
+static int
+hl_conn_frames(hl_conn_t *c)
+{
+    int             rc;
+    size_t          pos, total;
+    uint8_t        *payload;
+    unsigned        code;
+    hl_ws_header_t  h;
+    char            name[16];
+
+    pos = 0;
+
+    while (c->state == HL_OPEN) {
+        rc = hl_ws_parse_header(c->in + pos, c->in_len - pos, &h);
+
+        if (rc == 0) {
+            break;
+        }
+
+        if (rc < 0 || h.rsv) {
+            hl_count(hl.closes, "bad frame", 9);
+            hl_conn_close(c);
+            return -1;
+        }
+
+        if (h.len > HL_BUF_MAX) {
+            hl_count(hl.closes, "huge frame", 10);
+            hl_conn_close(c);
+            return -1;
+        }
+
+        total = h.header_len + (size_t) h.len;
+
+        if (c->in_len - pos < total) {
+            /* make sure the whole frame fits */
+            if (hl_reserve(&c->in, &c->in_cap, total) != 0) {
+                hl_conn_fail(c, "input too big");
+                return -1;
+            }
+            break;
+        }
+
+        payload = c->in + pos + h.header_len;
+        pos += total;
+
+        if (h.masked) {
+            hl_ws_mask(payload, (size_t) h.len, h.mask, 0);
+        }
+
+        switch (h.opcode) {
+
+        case HL_WS_OP_TEXT:
+        case HL_WS_OP_BINARY:
+            if (h.fin) {
+                hl_on_text(c, (char *) payload, (size_t) h.len);
+                break;
+            }
+
+            c->msg_op = h.opcode;
+            c->msg_len = 0;
+
+            /* fall through */
+
+        case HL_WS_OP_CONT:
+            if (hl_reserve(&c->msg, &c->msg_cap, c->msg_len + h.len) != 0) {
+                hl_conn_fail(c, "message too big");
+                return -1;
+            }
+
+            memcpy(c->msg + c->msg_len, payload, (size_t) h.len);
+            c->msg_len += h.len;
+
+            if (h.fin) {
+                hl_on_text(c, (char *) c->msg, c->msg_len);
+                c->msg_len = 0;
+            }
+            break;
+
+        case HL_WS_OP_PING:
+            hl_send(c, HL_WS_OP_PONG, payload, (size_t) h.len);
+            break;
+
+        case HL_WS_OP_PONG:
+            break;
+
+        case HL_WS_OP_CLOSE:
+            code = h.len >= 2 ? ((unsigned) payload[0] << 8 | payload[1])
+                              : 1005;
+            snprintf(name, sizeof(name), "%u", code);
+            hl_count(hl.closes, name, strlen(name));
+
+            if (!c->close_sent) {
+                c->close_sent = 1;
+                hl_send(c, HL_WS_OP_CLOSE, payload, h.len >= 2 ? 2 : 0);
+                hl_conn_flush(c);
+            }
+
+            hl_conn_close(c);
+            return -1;
+
+        default:
+            hl_count(hl.closes, "bad opcode", 10);
+            hl_conn_close(c);
+            return -1;
+        }
+    }
+
+    if (c->state == HL_DEAD) {
+        return -1;
+    }
+
+    if (pos) {
+        memmove(c->in, c->in + pos, c->in_len - pos);
+        c->in_len -= pos;
+    }
+
+    return 0;
+}
+
+
+static void
+hl_conn_flush(hl_conn_t *c)
+{
+    ssize_t  n;
+
+    if (c->state == HL_DEAD || c->state == HL_CONNECTING) {
+        return;
+    }
+
+    while (c->out_pos < c->out_len) {
+        n = write(c->fd, c->out + c->out_pos, c->out_len - c->out_pos);
+
+        if (n < 0) {
+            if (errno == EAGAIN) {
+                return;
+            }
+
+            if (errno == EINTR) {
+                continue;
+            }
+
+            hl_count(hl.closes, "write error", 11);
+            hl_conn_close(c);
+            return;
+        }
+
+        c->out_pos += n;
+    }
+
+    c->out_pos = 0;
+    c->out_len = 0;
+}
+
+
+static int
+hl_reserve(uint8_t **buf, size_t *cap, size_t need)
+{
+    size_t    n;
+    uint8_t  *p;
+
+    if (need <= *cap) {
+        return 0;
+    }
+
+    if (need > HL_BUF_MAX) {
+        return -1;
+    }
+
+    n = *cap ? *cap : 256;
+    while (n < need) {
+        n *= 2;
+    }
+
+    p = realloc(*buf, n);
+    if (p == NULL) {
+        return -1;
+    }
+
+    *buf = p;
+    *cap = n;
+
+    return 0;
+}
+
+
+static int
+hl_send(hl_conn_t *c, unsigned op, const void *p, size_t n)
+{
+    size_t    hlen;
+    uint8_t   mask[4];
+    uint64_t  r;
+
+    if (c->state == HL_DEAD) {
+        return -1;
+    }
+
+    if (c->out_pos && c->out_pos == c->out_len) {
+        c->out_pos = c->out_len = 0;
+    }
+
+    if (hl_reserve(&c->out, &c->out_cap, c->out_len + n + HL_WS_MAX_HEADER)
+        != 0)
+    {
+        hl_count(hl.closes, "send buffer full", 16);
+        hl_conn_close(c);
+        return -1;
+    }
+
+    r = hl_random();
+    memcpy(mask, &r, 4);
+
+    hlen = hl_ws_write_header(c->out + c->out_len, op, n, mask);
+    memcpy(c->out + c->out_len + hlen, p, n);
+    hl_ws_mask(c->out + c->out_len + hlen, n, mask, 0);
+    c->out_len += hlen + n;
+
+    if (!c->dirty) {
+        c->dirty = 1;
+        hl.dirty[hl.ndirty++] = c;
+    }
+
+    return 0;
+}
+
+
+/* what the client does */
+
+
+static void
+hl_on_open(hl_conn_t *c)
+{
+    int  n;
+
+    if (hl.bare || c->role != HL_CUSTOMER) {
+        return;
+    }
+
+    n = snprintf(hl.scratch, sizeof(hl.scratch),
+                 "{\"type\":\"join\",\"name\":\"customer %u\"}",
+                 (unsigned) c->id);
+
+    hl_send(c, HL_WS_OP_TEXT, hl.scratch, n);
+}
+
+
+static void
+hl_on_text(hl_conn_t *c, const char *p, size_t n)
+{
+    size_t       len;
+    const char  *type, *v;
+
+    if (hl.bare) {
+        hl_on_chat(c, p, n);
+        return;
+    }
+
+    type = hl_json_str(p, n, "type", &len);
+
+    if (type == NULL) {
+        hl.others++;
+        return;
+    }
+
+#define hl_is(s)  (len == sizeof(s) - 1 && memcmp(type, s, len) == 0)
+
+    if (hl_is("chat")) {
+        hl_on_chat(c, p, n);
+
+    } else if (hl_is("ack")) {
+        c->acks++;
+
+    } else if (hl_is("welcome")) {
+        if (!c->welcomed) {
+            c->welcomed = 1;
+            hl.pending--;
+        }
+
+        v = hl_json_str(p, n, "call_id", &len);
+        if (v && len < sizeof(c->call_id)) {
+            memcpy(c->call_id, v, len);
+            c->call_id[len] = '\0';
+        }
+
+    } else if (hl_is("accepted")) {
+        c->accepted = 1;
+
+    } else if (hl_is("ended")) {
+        c->ended = 1;
+
+    } else if (hl_is("error")) {
+        v = hl_json_str(p, n, "code", &len);
+        hl_count(hl.errors, v ? v : "?", v ? len : 1);
+
+        v = hl_json_str(p, n, "id", &len);
+        if (v && len == 3 && memcmp(v, "acc", 3) == 0) {
+            c->refused = 1;
+        }
+
+    } else {
+        hl.others++;
+    }
+
+#undef hl_is
+}
+
+
+static void
+hl_on_chat(hl_conn_t *c, const char *p, size_t n)
+{
+    char        *end;
+    size_t       len;
+    uint64_t     now, ts;
+    hl_conn_t   *s;
+    const char  *v;
+
+    now = hl_now();
+
+    v = hl_json_str(p, n, "text", &len);
+
+    if (v == NULL || len < 3 || v[0] != 't' || v[1] != '=') {
+        hl.bad_payload++;
+        return;
+    }
+
+    ts = strtoull(v + 2, &end, 10);
+
+    if (end == v + 2 || ts > now) {
+        hl.bad_payload++;
+        return;
+    }
+
+    hl.recv_total++;
+
+    if (now >= hl.t_warm && now < hl.t_end) {
+        hl.recv_window++;
+        hl_hist_add(&hl.hist, now - ts);
+    }
+
+    s = c->peer;
+    if (s == NULL) {
+        return;
+    }
+
+    s->delivered++;
+
+    if (hl.sending && hl.rate == 0) {
+        hl_top_up(s);
+    }
+}
+
+
+/* the event loop */
+
+
+static int
+hl_poll(int timeout_ms)
+{
+    int                 i, n;
+    size_t              k, m;
+    hl_conn_t          *c;
+    struct epoll_event  ev[HL_EVENTS];
+
+    if (hl.ndirty || hl.nreread) {
+        timeout_ms = 0;
+    }
+
+    n = epoll_wait(hl.ep, ev, HL_EVENTS, timeout_ms);
+
+    if (n < 0) {
+        if (errno == EINTR) {
+            return 0;
+        }
+        perror("hl_load: epoll_wait");
+        return -1;
+    }
+
+    /* input left unread by the bounded read loop; reads may add more */
+    m = hl.nreread;
+
+    for (k = 0; k < m; k++) {
+        c = hl.reread[k];
+        c->reread = 0;
+        hl_conn_read(c);
+    }
+
+    memmove(hl.reread, hl.reread + m, (hl.nreread - m) * sizeof(hl_conn_t *));
+    hl.nreread -= m;
+
+    for (i = 0; i < n; i++) {
+        if (ev[i].data.ptr == NULL) {
+            hl_tick();
+            continue;
+        }
+
+        hl_conn_event(ev[i].data.ptr, ev[i].events);
+    }
+
+    /* write what this pass produced, one write per connection */
+    for (k = 0; k < hl.ndirty; k++) {
+        c = hl.dirty[k];
+        c->dirty = 0;
+
+        if (c->state == HL_OPEN || c->state == HL_HANDSHAKE) {
+            hl_conn_flush(c);
+        }
+    }
+
+    hl.ndirty = 0;
+
+    return 0;
+}
+
+
+static int
+hl_run_until(int (*done)(void *), void *data, uint64_t ms)
+{
+    uint64_t  deadline;
+
+    deadline = hl_now() + ms * 1000000;
+
+    while (!done(data)) {
+        if (hl_now() >= deadline) {
+            return -1;
+        }
+
+        if (hl_poll(10) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+hl_count(hl_count_t *t, const char *name, size_t len)
+{
+    int  i;
+
+    if (len >= sizeof(t[0].name)) {
+        len = sizeof(t[0].name) - 1;
+    }
+
+    for (i = 0; i < HL_CODES; i++) {
+        if (t[i].n == 0) {
+            memcpy(t[i].name, name, len);
+            t[i].name[len] = '\0';
+            t[i].n = 1;
+            return;
+        }
+
+        if (strlen(t[i].name) == len && memcmp(t[i].name, name, len) == 0) {
+            t[i].n++;
+            return;
+        }
+    }
+}
+
+
+static uint64_t
+hl_total(hl_count_t *t)
+{
+    int       i;
+    uint64_t  n;
+
+    n = 0;
+
+    for (i = 0; i < HL_CODES; i++) {
+        n += t[i].n;
+    }
+
+    return n;
+}
+
+
+static void
+hl_print_counts(const char *title, hl_count_t *t)
+{
+    int  i;
+
+    if (t[0].n == 0) {
+        return;
+    }
+
+    printf("  %s:", title);
+
+    for (i = 0; i < HL_CODES && t[i].n; i++) {
+        printf(" %s=%llu", t[i].name, (unsigned long long) t[i].n);
+    }
+
+    printf("\n");
+}
+
+
+/*
+ * The string value of "key" in a flat JSON text, without unescaping (the
+ * values this client reads hold no escapes).  Good enough for the
+ * module's messages; not a JSON parser.
+ */
+
+static const char *
+hl_json_str(const char *p, size_t n, const char *key, size_t *len)
+{
+    size_t       klen;
+    const char  *end, *s, *v, *q;
+
+    klen = strlen(key);
+    end = p + n;
+    s = p;
+
+    while (s < end) {
+        s = memchr(s, '"', end - s);
+        if (s == NULL || (size_t) (end - s) < klen + 2) {
+            return NULL;
+        }
+
+        if (memcmp(s + 1, key, klen) != 0 || s[klen + 1] != '"') {
+            s++;
+            continue;
+        }
+
+        v = s + klen + 2;
+        while (v < end && (*v == ' ' || *v == ':')) {
+            v++;
+        }
+
+        if (v >= end || *v != '"') {
+            s = v;
+            continue;
+        }
+
+        v++;
+        q = memchr(v, '"', end - v);
+        if (q == NULL) {
+            return NULL;
+        }
+
+        *len = q - v;
+        return v;
+    }
+
+    return NULL;
+}
+
+
+/* relay mode */
+
+
+static int
+hl_all_open(void *data)
+{
+    unsigned     i;
+    hl_conn_t  **c;
+
+    c = ((hl_conn_t ***) data)[0];
+
+    for (i = 0; c[i]; i++) {
+        if (c[i]->state == HL_DEAD) {
+            continue;
+        }
+
+        if (c[i]->state != HL_OPEN) {
+            return 0;
+        }
+
+        /* a customer has its call id, an agent its welcome */
+        if (!hl.bare && !c[i]->welcomed) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+hl_all_accepted(void *data)
+{
+    unsigned     i;
+    hl_conn_t  **c;
+
+    c = ((hl_conn_t ***) data)[0];
+
+    for (i = 0; c[i]; i++) {
+        if (c[i]->state == HL_OPEN && !c[i]->accepted && !c[i]->refused) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+hl_relay(void)
+{
+    int        rc;
+    size_t     k;
+    unsigned   cross, same, unknown, pairs;
+    hl_conn_t *c;
+
+    if (hl_relay_setup() != 0) {
+        return 1;
+    }
+
+    pairs = 0;
+    cross = 0;
+    same = 0;
+    unknown = 0;
+
+    for (k = 0; k < hl.nall; k++) {
+        c = hl.all[k];
+
+        if (c->role != HL_CUSTOMER || c->state != HL_OPEN || c->peer == NULL
+            || c->peer->state != HL_OPEN)
+        {
+            continue;
+        }
+
+        pairs++;
+
+        if (c->worker < 0 || c->peer->worker < 0) {
+            unknown++;
+
+        } else if (c->worker != c->peer->worker) {
+            cross++;
+
+        } else {
+            same++;
+        }
+    }
+
+    printf("%s: %u of %u calls set up: %u cross-worker, %u same-worker,"
+           " %u unknown\n", hl.label, pairs, hl.n, cross, same, unknown);
+
+    if (pairs == 0) {
+        hl_print_counts("refused", hl.refusals);
+        hl_print_counts("errors", hl.errors);
+        hl_print_counts("closes", hl.closes);
+        printf("RESULT label=%s calls=0 mps=0\n", hl.label);
+        return 1;
+    }
+
+    hl.senders = malloc(2 * pairs * sizeof(hl_conn_t *));
+    if (hl.senders == NULL) {
+        return 1;
+    }
+
+    for (k = 0; k < hl.nall; k++) {
+        c = hl.all[k];
+
+        if (c->role == HL_CUSTOMER && c->state == HL_OPEN && c->peer
+            && c->peer->state == HL_OPEN)
+        {
+            hl.senders[hl.nsenders++] = c;
+            hl.senders[hl.nsenders++] = c->peer;
+        }
+    }
+
+    hl.pairs = pairs;
+    hl.cross = cross;
+
+    rc = hl_relay_measure();
+
+    if (!hl.bare) {
+        hl_relay_teardown();
+    }
+
+    return rc;
+}
+
+
+static int
+hl_relay_setup(void)
+{
+    int         n;
+    char        path[64];
+    unsigned    i, b, batch;
+    hl_conn_t  *cust[65];
+
+    /* batches keep the module's queue, and its broadcasts to the agents
+     * already online, short */
+    batch = 64;
+
+    for (b = 0; b < hl.n; b += batch) {
+        n = 0;
+
+        for (i = b; i < hl.n && i < b + batch; i++) {
+            if (hl.bare) {
+                snprintf(path, sizeof(path), "/pair/%u", hl.pair_base + i);
+
+            } else {
+                snprintf(path, sizeof(path), "/ws/customer");
+            }
+
+            cust[n] = hl_conn_open(HL_CUSTOMER, path, NULL, i);
+            if (cust[n] == NULL) {
+                return -1;
+            }
+            n++;
+        }
+
+        cust[n] = NULL;
+
+        if (hl_relay_batch(cust, n) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+hl_relay_batch(hl_conn_t **cust, unsigned n)
+{
+    int         len;
+    char        path[64], sub[32], token[1024], msg[160];
+    time_t      exp;
+    unsigned    i, j, r, na, left;
+    hl_conn_t  *att[65], *a, *u, **arg[1];
+
+    arg[0] = cust;
+
+    if (hl_run_until(hl_all_open, arg, HL_SETUP_MS) != 0) {
+        fprintf(stderr, "hl_load: customers not open in time\n");
+    }
+
+    if (!hl.bare) {
+        hl_assign_workers(cust, n);
+    }
+
+    exp = time(NULL) + 3600;
+
+    /* after --rounds, two more rounds for attempts refused meanwhile */
+    for (r = 0; r < hl.rounds + 2; r++) {
+        na = 0;
+        left = 0;
+
+        for (i = 0; i < n; i++) {
+            u = cust[i];
+
+            if (u->state != HL_OPEN || u->peer) {
+                continue;
+            }
+
+            left++;
+
+            if (hl.bare) {
+                snprintf(path, sizeof(path), "/pair/%u", hl.pair_base + u->id);
+                att[na] = hl_conn_open(HL_AGENT, path, NULL, u->id);
+
+            } else {
+                snprintf(sub, sizeof(sub), "agent%u", ++hl.agent_seq);
+
+                if (hl_jwt_mint(hl.jwt_key, hl.jwt_key_len, sub, exp, token,
+                                sizeof(token))
+                    < 0)
+                {
+                    return -1;
+                }
+
+                att[na] = hl_conn_open(HL_AGENT, "/ws/agent", token, u->id);
+            }
+
+            if (att[na] == NULL) {
+                return -1;
+            }
+
+            na++;
+        }
+
+        if (left == 0) {
+            break;
+        }
+
+        att[na] = NULL;
+        arg[0] = att;
+
+        if (hl_run_until(hl_all_open, arg, HL_SETUP_MS) != 0) {
+            fprintf(stderr, "hl_load: agents not open in time\n");
+        }
+
+        if (!hl.bare) {
+            hl_assign_workers(att, na);
+        }
+
+        /* pair each agent with a customer on the other worker; in the
+         * last round, with any */
+        for (j = 0; j < na; j++) {
+            a = att[j];
+
+            if (a->state != HL_OPEN) {
+                continue;
+            }
+
+            u = NULL;
+
+            for (i = 0; i < n; i++) {
+                if (cust[i]->state != HL_OPEN || cust[i]->peer) {
+                    continue;
+                }
+
+                if (hl.bare && cust[i]->id != a->id) {
+                    continue;
+                }
+
+                if (r + 1 >= hl.rounds || a->worker < 0
+                    || cust[i]->worker < 0 || cust[i]->worker != a->worker)
+                {
+                    u = cust[i];
+                    break;
+                }
+            }
+
+            if (u == NULL) {
+                hl_conn_close(a);
+                continue;
+            }
+
+            u->peer = a;
+            a->peer = u;
+
+            if (hl.bare) {
+                u->accepted = 1;
+                a->accepted = 1;
+                continue;
+            }
+
+            len = snprintf(msg, sizeof(msg),
+                           "{\"type\":\"accept\",\"call_id\":\"%s\","
+                           "\"id\":\"acc\"}", u->call_id);
+            hl_send(a, HL_WS_OP_TEXT, msg, len);
+        }
+    }
+
+    if (hl.bare) {
+        return 0;
+    }
+
+    arg[0] = cust;
+
+    if (hl_run_until(hl_all_accepted, arg, HL_SETUP_MS) != 0) {
+        fprintf(stderr, "hl_load: calls not accepted in time\n");
+    }
+
+    for (i = 0; i < n; i++) {
+        u = cust[i];
+
+        if (u->peer && (!u->accepted || u->refused || !u->peer->accepted
+                        || u->peer->refused))
+        {
+            /* not a call: leave both out */
+            hl_conn_close(u->peer);
+            hl_conn_close(u);
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+hl_assign_workers(hl_conn_t **c, unsigned n)
+{
+    unsigned      i;
+    hl_sockmap_t  m;
+
+    if (hl.main_pid <= 0) {
+        return;
+    }
+
+    /* workers may have been replaced since the start */
+    hl_procs_find(hl.main_pid, &hl.procs);
+
+    if (hl_sockmap_build(&hl.procs, hl.port, &m) != 0) {
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (c[i]->state == HL_OPEN) {
+            c[i]->worker = hl_sockmap_find(&m, c[i]->laddr, c[i]->lport) - 1;
+        }
+    }
+
+    hl_sockmap_free(&m);
+}
+
+
+static void
+hl_send_chat(hl_conn_t *s)
+{
+    int   n, t;
+    char  text[4100], buf[4200];
+
+    t = snprintf(text, sizeof(text), "t=%llu call=%u from=%s n=%llu ",
+                 (unsigned long long) hl_now(), (unsigned) s->id,
+                 s->role == HL_CUSTOMER ? "customer" : "agent",
+                 (unsigned long long) s->sent);
+
+    /* pad the text to --size bytes */
+    if ((unsigned) t < hl.size) {
+        memset(text + t, 'x', hl.size - t);
+        t = hl.size;
+    }
+
+    n = snprintf(buf, sizeof(buf),
+                 "{\"type\":\"chat\",\"id\":\"m%llu\",\"text\":\"%.*s\"}",
+                 (unsigned long long) s->sent, t, text);
+
+    if (hl_send(s, HL_WS_OP_TEXT, buf, n) == 0) {
+        s->sent++;
+        hl.sent_total++;
+    }
+}
+
+
+static void
+hl_top_up(hl_conn_t *s)
+{
+    while (s->state == HL_OPEN && s->sent - s->delivered < hl.window) {
+        hl_send_chat(s);
+    }
+}
+
+
+static void
+hl_tick(void)
+{
+    uint64_t   exp, due, now;
+    hl_conn_t *s;
+
+    if (read(hl.tfd, &exp, sizeof(exp)) != sizeof(exp)) {
+        return;
+    }
+
+    if (!hl.sending || hl.rate == 0) {
+        return;
+    }
+
+    now = hl_now();
+    due = (uint64_t) ((double) (now - hl.t_start) * hl.rate / 1e9);
+
+    while (hl.scheduled < due) {
+        hl.scheduled++;
+
+        s = hl.senders[hl.rr++ % hl.nsenders];
+
+        if (s->state != HL_OPEN || s->sent - s->delivered >= HL_RATE_INFLIGHT)
+        {
+            hl.skipped++;
+            continue;
+        }
+
+        hl_send_chat(s);
+    }
+}
+
+
+static int
+hl_drained(void *data)
+{
+    size_t      k;
+    hl_conn_t  *s;
+
+    (void) data;
+
+    for (k = 0; k < hl.nsenders; k++) {
+        s = hl.senders[k];
+
+        if (s->state == HL_OPEN && s->peer->state == HL_OPEN
+            && (s->delivered < s->sent || (!hl.bare && s->acks < s->sent)))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+hl_relay_measure(void)
+{
+    int                k;
+    long               pss, rss;
+    size_t             i;
+    double             secs, cpu0[HL_PROC_MAX], cpu1, gen0, gen1, mps;
+    double             server_cpu;
+    uint64_t           sent, acks, delivered, lost;
+    struct rusage      ru;
+    struct itimerspec  its;
+    uint64_t           period;
+
+    for (k = 0; k < hl.procs.n; k++) {
+        cpu0[k] = 0;
+    }
+
+    memset(&its, 0, sizeof(its));
+
+    if (hl.rate > 0) {
+        /* a tick per message, between 50 us and 1 ms */
+        period = (uint64_t) (1e9 / hl.rate);
+        period = period < 50000 ? 50000 : period > 1000000 ? 1000000 : period;
+        its.it_interval.tv_nsec = (long) period;
+        its.it_value.tv_nsec = (long) period;
+
+        if (timerfd_settime(hl.tfd, 0, &its, NULL) != 0) {
+            perror("hl_load: timerfd_settime");
+            return -1;
+        }
+    }
+
+    hl.t_start = hl_now();
+    hl.t_warm = hl.t_start + (uint64_t) (hl.warmup * 1e9);
+    hl.t_end = hl.t_warm + (uint64_t) (hl.duration * 1e9);
+    hl.sending = 1;
+
+    if (hl.rate == 0) {
+        for (i = 0; i < hl.nsenders; i++) {
+            hl_top_up(hl.senders[i]);
+        }
+    }
+
+    /* warm-up, then the measured window */
+    while (hl_now() < hl.t_warm) {
+        if (hl_poll(1) != 0) {
+            return -1;
+        }
+    }
+
+    for (k = 0; k < hl.procs.n; k++) {
+        cpu0[k] = hl_proc_cpu(hl.procs.pid[k]);
+    }
+
+    getrusage(RUSAGE_SELF, &ru);
+    gen0 = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
+           + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+
+    while (hl_now() < hl.t_end) {
+        if (hl_poll(1) != 0) {
+            return -1;
+        }
+    }
+
+    secs = hl.duration;
+
+    getrusage(RUSAGE_SELF, &ru);
+    gen1 = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
+           + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+
+    hl.sending = 0;
+
+    memset(&its, 0, sizeof(its));
+    timerfd_settime(hl.tfd, 0, &its, NULL);
+
+    printf("%s: cpu over the window (%% of one core):", hl.label);
+
+    server_cpu = 0;
+
+    for (k = 0; k < hl.procs.n; k++) {
+        cpu1 = hl_proc_cpu(hl.procs.pid[k]);
+        server_cpu += cpu1 - cpu0[k];
+        printf(" %s%d=%.0f", k ? "worker" : "main", (int) hl.procs.pid[k],
+               100 * (cpu1 - cpu0[k]) / secs);
+    }
+
+    printf(" hl_load=%.0f\n", 100 * (gen1 - gen0) / secs);
+
+    hl_run_until(hl_drained, NULL, HL_DRAIN_MS);
+
+    sent = 0;
+    acks = 0;
+    delivered = 0;
+
+    for (i = 0; i < hl.nsenders; i++) {
+        sent += hl.senders[i]->sent;
+        acks += hl.senders[i]->acks;
+        delivered += hl.senders[i]->delivered;
+    }
+
+    lost = sent - delivered;
+    mps = (double) hl.recv_window / secs;
+
+    printf("%s: %u senders, sent %llu, delivered %llu (undelivered %llu),"
+           " acks %llu, skipped %llu, bad %llu\n", hl.label,
+           (unsigned) hl.nsenders, (unsigned long long) sent,
+           (unsigned long long) delivered, (unsigned long long) lost,
+           (unsigned long long) acks, (unsigned long long) hl.skipped,
+           (unsigned long long) hl.bad_payload);
+
+    printf("%s: %.0f msgs/s delivered in %.1f s; latency us: p50 %.0f"
+           " p99 %.0f p99.9 %.0f max %.0f mean %.0f (%llu samples)\n",
+           hl.label, mps, secs,
+           hl_hist_quantile(&hl.hist, 0.50) / 1e3,
+           hl_hist_quantile(&hl.hist, 0.99) / 1e3,
+           hl_hist_quantile(&hl.hist, 0.999) / 1e3,
+           hl.hist.max / 1e3,
+           hl.hist.count ? (double) hl.hist.sum / hl.hist.count / 1e3 : 0,
+           (unsigned long long) hl.hist.count);
+
+    hl_print_counts("refused", hl.refusals);
+    hl_print_counts("errors", hl.errors);
+    hl_print_counts("closes", hl.closes);
+
+    if (hl.pid_file && hl_procs_mem(&hl.procs, &pss, &rss, NULL) == 0) {
+        printf("%s: server Pss %ld KiB, Rss %ld KiB\n", hl.label, pss, rss);
+    }
+
+    printf("RESULT label=%s calls=%u cross=%u rate=%.0f mps=%.0f"
+           " p50_us=%.0f p99_us=%.0f p999_us=%.0f max_us=%.0f sent=%llu"
+           " delivered=%llu acks=%llu skipped=%llu errors=%llu"
+           " server_cpu=%.0f gen_cpu=%.0f\n",
+           hl.label, hl.pairs, hl.cross, hl.rate, mps,
+           hl_hist_quantile(&hl.hist, 0.50) / 1e3,
+           hl_hist_quantile(&hl.hist, 0.99) / 1e3,
+           hl_hist_quantile(&hl.hist, 0.999) / 1e3,
+           hl.hist.max / 1e3,
+           (unsigned long long) sent, (unsigned long long) delivered,
+           (unsigned long long) acks, (unsigned long long) hl.skipped,
+           (unsigned long long) hl_total(hl.errors),
+           100 * server_cpu / secs, 100 * (gen1 - gen0) / secs);
+
+    return 0;
+}
+
+
+static int
+hl_all_ended(void *data)
+{
+    size_t  k;
+
+    (void) data;
+
+    for (k = 0; k < hl.nsenders; k++) {
+        if (hl.senders[k]->state == HL_OPEN && !hl.senders[k]->ended) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static void
+hl_relay_teardown(void)
+{
+    size_t     k, ended;
+    hl_conn_t *c;
+
+    static const char  hangup[] = "{\"type\":\"hangup\"}";
+
+    for (k = 0; k < hl.nsenders; k++) {
+        c = hl.senders[k];
+
+        if (c->role == HL_CUSTOMER) {
+            hl_send(c, HL_WS_OP_TEXT, hangup, sizeof(hangup) - 1);
+        }
+    }
+
+    hl_run_until(hl_all_ended, NULL, HL_DRAIN_MS);
+
+    ended = 0;
+
+    for (k = 0; k < hl.nsenders; k++) {
+        ended += hl.senders[k]->ended;
+    }
+
+    printf("%s: hangup: %zu of %zu parties got \"ended\"\n", hl.label,
+           ended, hl.nsenders);
+}
+
+
+/* idle mode */
+
+
+static int
+hl_idle_done(void *data)
+{
+    (void) data;
+
+    return hl.nall == hl.n && hl.pending == 0;
+}
+
+
+static int
+hl_idle(void)
+{
+    int            k, w;
+    long           pss0, rss0, pss1, rss1, each0[HL_PROC_MAX];
+    long           each1[HL_PROC_MAX];
+    size_t         joined, dead;
+    uint64_t       deadline, settle;
+    unsigned       per[HL_PROC_MAX + 1];
+    hl_sockmap_t   m;
+
+    if (hl.main_pid <= 0) {
+        fprintf(stderr, "hl_load: idle needs --pid-file\n");
+        return 1;
+    }
+
+    if (hl_procs_mem(&hl.procs, &pss0, &rss0, each0) != 0) {
+        fprintf(stderr, "hl_load: cannot read the server's smaps_rollup\n");
+        return 1;
+    }
+
+    deadline = hl_now() + (uint64_t) HL_IDLE_MS * 1000000;
+
+    /* open with a bounded number of handshakes in flight */
+    while (!hl_idle_done(NULL)) {
+        if (hl_now() >= deadline) {
+            fprintf(stderr, "hl_load: idle: not all joined in time\n");
+            break;
+        }
+
+        while (hl.nall < hl.n && hl.pending < HL_IDLE_INFLIGHT) {
+            if (hl_conn_open(HL_CUSTOMER, "/ws/customer", NULL,
+                             (uint32_t) hl.nall)
+                == NULL)
+            {
+                return 1;
+            }
+        }
+
+        if (hl_poll(10) != 0) {
+            return 1;
+        }
+    }
+
+    /* let the workers settle (and answer any ping) */
+    settle = hl_now() + 1000000000;
+
+    while (hl_now() < settle) {
+        if (hl_poll(50) != 0) {
+            return 1;
+        }
+    }
+
+    joined = 0;
+    dead = 0;
+
+    for (k = 0; (size_t) k < hl.nall; k++) {
+        if (hl.all[k]->state == HL_DEAD) {
+            dead++;
+
+        } else if (hl.all[k]->welcomed) {
+            joined++;
+        }
+    }
+
+    hl_procs_find(hl.main_pid, &hl.procs);
+
+    if (hl_procs_mem(&hl.procs, &pss1, &rss1, each1) != 0) {
+        fprintf(stderr, "hl_load: cannot read the server's smaps_rollup\n");
+        return 1;
+    }
+
+    memset(per, 0, sizeof(per));
+
+    if (hl_sockmap_build(&hl.procs, hl.port, &m) == 0) {
+        for (k = 0; (size_t) k < hl.nall; k++) {
+            if (hl.all[k]->state == HL_OPEN) {
+                w = hl_sockmap_find(&m, hl.all[k]->laddr, hl.all[k]->lport);
+                per[w < 0 ? HL_PROC_MAX : w]++;
+            }
+        }
+
+        hl_sockmap_free(&m);
+    }
+
+    printf("%s: %zu connections open and joined, %zu closed or refused\n",
+           hl.label, joined, dead);
+
+    printf("%s: per process (pid: Pss before -> after KiB, connections):",
+           hl.label);
+
+    for (k = 0; k < hl.procs.n; k++) {
+        printf(" %d: %ld -> %ld, %u;", (int) hl.procs.pid[k], each0[k],
+               each1[k], per[k]);
+    }
+
+    printf("\n");
+
+    printf("%s: server Pss %ld -> %ld KiB, Rss %ld -> %ld KiB\n", hl.label,
+           pss0, pss1, rss0, rss1);
+
+    hl_print_counts("refused", hl.refusals);
+    hl_print_counts("errors", hl.errors);
+    hl_print_counts("closes", hl.closes);
+
+    printf("%s: %.2f KiB Pss per joined idle connection\n", hl.label,
+           joined ? (double) (pss1 - pss0) / joined : 0);
+
+    printf("RESULT label=%s conns=%zu pss0=%ld pss1=%ld rss0=%ld rss1=%ld"
+           " kib_per_conn=%.2f rss_kib_per_conn=%.2f\n", hl.label, joined,
+           pss0, pss1, rss0, rss1,
+           joined ? (double) (pss1 - pss0) / joined : 0,
+           joined ? (double) (rss1 - rss0) / joined : 0);
+
+    return joined == hl.n ? 0 : 1;
+}

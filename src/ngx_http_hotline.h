@@ -1,0 +1,170 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#ifndef _NGX_HTTP_HOTLINE_H_INCLUDED_
+#define _NGX_HTTP_HOTLINE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_hotline_ws_frame.h"
+
+
+#define NGX_HOTLINE_ROLE_CUSTOMER     1
+#define NGX_HOTLINE_ROLE_AGENT        2
+
+#define NGX_HOTLINE_ID_LEN            16     /* bytes of CSPRNG output */
+#define NGX_HOTLINE_ID_HEX            32     /* as sent on the wire */
+#define NGX_HOTLINE_NAME_MAX          64
+
+/* application close codes, see docs/protocol.md */
+#define NGX_HOTLINE_CLOSE_REPLACED    4000
+#define NGX_HOTLINE_CLOSE_SLOW        4002
+#define NGX_HOTLINE_CLOSE_TIMEOUT     4003
+#define NGX_HOTLINE_CLOSE_EXPIRED     4004
+
+
+typedef struct ngx_http_hotline_store_s    ngx_http_hotline_store_t;
+typedef struct ngx_http_hotline_session_s  ngx_http_hotline_session_t;
+
+
+typedef struct {
+    ngx_shm_zone_t                *shm_zone;
+    ngx_http_hotline_store_t      *store;
+    ngx_msec_t                     resume_timeout;
+    size_t                         replay_buffer;
+    ngx_uint_t                     queue_size;
+    ngx_msec_t                     average_handle_time;
+    ngx_flag_t                     signaling;      /* some location uses it */
+} ngx_http_hotline_main_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                     role;           /* 0: not signaling */
+    ngx_str_t                      jwt_secret_file;
+    ngx_str_t                      jwt_secret;     /* the key itself */
+    ngx_array_t                   *origins;        /* of ngx_str_t */
+    size_t                         max_message;
+    size_t                         send_queue;
+    ngx_msec_t                     ping_interval;
+    ngx_msec_t                     handshake_timeout;
+} ngx_http_hotline_loc_conf_t;
+
+
+/* a queued outgoing frame (or what is left of it) */
+typedef struct {
+    ngx_chain_t                    cl;
+    ngx_buf_t                      buf;
+    u_char                         data[1];
+} ngx_http_hotline_out_t;
+
+
+/* one WebSocket connection: lives in the worker that owns it */
+struct ngx_http_hotline_session_s {
+    ngx_connection_t              *connection;
+    ngx_http_request_t            *request;        /* until the upgrade */
+    ngx_str_t                      accept;         /* idem */
+    ngx_http_hotline_loc_conf_t   *conf;
+    ngx_http_hotline_main_conf_t  *main_conf;
+
+    ngx_http_hotline_ws_parser_t   parser;
+
+    ngx_chain_t                   *out;            /* send queue */
+    ngx_chain_t                  **out_last;
+    size_t                         out_bytes;
+
+    ngx_event_t                    timer;          /* handshake, ping */
+    ngx_queue_t                    local;          /* worker's sessions */
+
+    void                          *party;          /* store's handle */
+    ngx_uint_t                     gen;            /* attach generation */
+    uint64_t                       ticket;         /* queue order */
+    ngx_uint_t                     position;       /* last one sent */
+    ngx_uint_t                     eta;
+
+    u_char                         call_id[NGX_HOTLINE_ID_HEX];
+    u_char                         sub[NGX_HOTLINE_NAME_MAX];
+    size_t                         sub_len;
+
+    ngx_uint_t                     pending;        /* store ops under way */
+    ngx_uint_t                     close_code;
+
+    unsigned                       role:2;
+    unsigned                       established:1;  /* joined or resumed */
+    unsigned                       waiting:1;      /* customer in queue */
+    unsigned                       awaiting_pong:1;
+    unsigned                       received:1;     /* a frame since ping */
+    unsigned                       closing:1;      /* close frame sent */
+    unsigned                       closed:1;       /* freed when !pending */
+    unsigned                       queue_dirty:1;
+    unsigned                       subprotocol:1;
+    unsigned                       upgraded:1;
+};
+
+
+extern ngx_module_t  ngx_http_hotline_module;
+
+
+/* ngx_http_hotline_random.c */
+ngx_int_t ngx_http_hotline_random_id(u_char *raw);
+u_char *ngx_http_hotline_hex(u_char *dst, u_char *src, size_t len);
+ngx_int_t ngx_http_hotline_unhex(u_char *dst, u_char *src, size_t len);
+
+/* ngx_http_hotline_origin.c */
+ngx_int_t ngx_http_hotline_origin_allowed(ngx_http_request_t *r,
+    ngx_array_t *origins);
+char *ngx_http_hotline_origins(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* ngx_http_hotline_ws_handshake.c */
+ngx_int_t ngx_http_hotline_ws_handshake(ngx_http_request_t *r,
+    ngx_http_hotline_loc_conf_t *hlcf, ngx_str_t *accept,
+    ngx_uint_t *subprotocol);
+ngx_int_t ngx_http_hotline_json_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *message);
+
+/* ngx_http_hotline_agent_auth.c */
+ngx_int_t ngx_http_hotline_agent_auth(ngx_http_request_t *r,
+    ngx_http_hotline_loc_conf_t *hlcf, u_char *sub, size_t *sub_len);
+char *ngx_http_hotline_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* ngx_http_hotline_ws.c */
+ngx_int_t ngx_http_hotline_ws_start(ngx_http_request_t *r,
+    ngx_http_hotline_session_t *s);
+ngx_int_t ngx_http_hotline_ws_send(ngx_http_hotline_session_t *s,
+    ngx_uint_t opcode, u_char *data, size_t len);
+ngx_int_t ngx_http_hotline_ws_send2(ngx_http_hotline_session_t *s,
+    u_char *data, size_t len, u_char *tail, size_t tail_len);
+void ngx_http_hotline_ws_close(ngx_http_hotline_session_t *s,
+    ngx_uint_t code, const char *reason);
+void ngx_http_hotline_ws_finalize(ngx_http_hotline_session_t *s);
+void ngx_http_hotline_ws_release(ngx_http_hotline_session_t *s);
+
+/* ngx_http_hotline_session.c */
+void ngx_http_hotline_session_start(ngx_http_hotline_session_t *s);
+void ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
+    u_char *data, size_t len);
+void ngx_http_hotline_session_timer(ngx_http_hotline_session_t *s);
+void ngx_http_hotline_session_closed(ngx_http_hotline_session_t *s);
+void ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s);
+void ngx_http_hotline_session_queue_changed(void);
+ngx_queue_t *ngx_http_hotline_sessions(void);
+
+/* ngx_http_hotline_doorbell.c */
+ngx_int_t ngx_http_hotline_doorbell_init(ngx_cycle_t *cycle,
+    void (*handler)(void));
+void ngx_http_hotline_doorbell_flush(void);
+void ngx_http_hotline_doorbell_done(void);
+
+/* ngx_http_hotline_status.c */
+ngx_int_t ngx_http_hotline_status_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_hotline_metrics_handler(ngx_http_request_t *r);
+
+
+#endif /* _NGX_HTTP_HOTLINE_H_INCLUDED_ */

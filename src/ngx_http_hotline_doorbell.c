@@ -1,0 +1,504 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <sys/un.h>
+
+#include "ngx_http_hotline.h"
+#include "ngx_http_hotline_store.h"
+
+
+/*
+ * Cross-worker wake-ups.  Each worker owns a mailbox in the node's zone:
+ * a bounded list of parties with new messages, and a flag saying that
+ * the queue changed.  Producers push under the zone lock; after they
+ * unlock, the owner is woken by a one-byte datagram on its doorbell, a
+ * Unix datagram socket in the abstract namespace named after the worker
+ * pid, so that workers of an old and a new generation (during a reload)
+ * reach each other too.  A datagram carries no data: a forged one only
+ * makes a worker look at its own mailbox.
+ */
+
+
+#define NGX_HOTLINE_MAILBOX_RING   1024
+#define NGX_HOTLINE_RING_PENDING   64
+
+
+typedef struct {
+    ngx_queue_t          link;
+    ngx_pid_t            pid;
+    ngx_uint_t           conns[3];
+    ngx_uint_t           n;
+    ngx_uint_t           overflow;
+    ngx_uint_t           queue_changed;
+    ngx_http_hotline_mail_t  ring[NGX_HOTLINE_MAILBOX_RING];
+} ngx_http_hotline_mailbox_t;
+
+
+static void ngx_http_hotline_doorbell_read(ngx_event_t *rev);
+static void ngx_http_hotline_doorbell_addr(struct sockaddr_un *sa,
+    socklen_t *len, ngx_pid_t pid);
+static ngx_http_hotline_mailbox_t *ngx_http_hotline_mailbox(ngx_pid_t pid);
+static void ngx_http_hotline_ring_later(ngx_pid_t pid);
+static void ngx_http_hotline_wake_handler(ngx_event_t *ev);
+
+
+static ngx_http_hotline_mailbox_t  *ngx_http_hotline_mine;
+static ngx_connection_t            *ngx_http_hotline_bell;
+static ngx_socket_t                 ngx_http_hotline_bell_out = -1;
+static void                       (*ngx_http_hotline_wake)(void);
+static ngx_event_t                  ngx_http_hotline_wake_ev;
+
+static ngx_pid_t    ngx_http_hotline_pending[NGX_HOTLINE_RING_PENDING];
+static ngx_uint_t   ngx_http_hotline_npending;
+static ngx_uint_t   ngx_http_hotline_pending_all;
+
+
+ngx_int_t
+ngx_http_hotline_doorbell_init(ngx_cycle_t *cycle, void (*handler)(void))
+{
+    socklen_t                    len;
+    ngx_socket_t                 s;
+    ngx_connection_t            *c;
+    struct sockaddr_un           sa;
+    ngx_http_hotline_mailbox_t  *mb;
+
+    ngx_http_hotline_wake = handler;
+
+    ngx_http_hotline_wake_ev.handler = ngx_http_hotline_wake_handler;
+    ngx_http_hotline_wake_ev.log = cycle->log;
+    ngx_http_hotline_wake_ev.data = cycle;
+
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+
+    mb = ngx_slab_calloc_locked(ngx_http_hotline_shpool,
+                                sizeof(ngx_http_hotline_mailbox_t));
+    if (mb == NULL) {
+        ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "hotline: no room for a mailbox in the zone");
+        return NGX_ERROR;
+    }
+
+    mb->pid = ngx_pid;
+    ngx_queue_insert_tail(&ngx_http_hotline_zone->mailboxes, &mb->link);
+
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    ngx_http_hotline_mine = mb;
+
+    s = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (s == (ngx_socket_t) -1) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_socket_errno,
+                      "hotline: socket(AF_UNIX) failed");
+        return NGX_ERROR;
+    }
+
+    ngx_http_hotline_doorbell_addr(&sa, &len, ngx_pid);
+
+    if (bind(s, (struct sockaddr *) &sa, len) == -1
+        || ngx_nonblocking(s) == -1)
+    {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_socket_errno,
+                      "hotline: doorbell bind() failed");
+        (void) ngx_close_socket(s);
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(s, cycle->log);
+    if (c == NULL) {
+        (void) ngx_close_socket(s);
+        return NGX_ERROR;
+    }
+
+    c->read->handler = ngx_http_hotline_doorbell_read;
+    c->read->log = cycle->log;
+    c->write->log = cycle->log;
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_close_connection(c);
+        return NGX_ERROR;
+    }
+
+    ngx_http_hotline_bell = c;
+
+    ngx_http_hotline_bell_out = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (ngx_http_hotline_bell_out == (ngx_socket_t) -1
+        || ngx_nonblocking(ngx_http_hotline_bell_out) == -1)
+    {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_socket_errno,
+                      "hotline: doorbell socket failed");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_hotline_doorbell_done(void)
+{
+    if (ngx_http_hotline_mine) {
+        ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+        ngx_queue_remove(&ngx_http_hotline_mine->link);
+        ngx_slab_free_locked(ngx_http_hotline_shpool, ngx_http_hotline_mine);
+        ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+        ngx_http_hotline_mine = NULL;
+    }
+
+    if (ngx_http_hotline_wake_ev.posted) {
+        ngx_delete_posted_event(&ngx_http_hotline_wake_ev);
+    }
+
+    if (ngx_http_hotline_bell) {
+        ngx_close_connection(ngx_http_hotline_bell);
+        ngx_http_hotline_bell = NULL;
+    }
+
+    if (ngx_http_hotline_bell_out != (ngx_socket_t) -1) {
+        (void) ngx_close_socket(ngx_http_hotline_bell_out);
+        ngx_http_hotline_bell_out = -1;
+    }
+}
+
+
+static void
+ngx_http_hotline_doorbell_addr(struct sockaddr_un *sa, socklen_t *len,
+    ngx_pid_t pid)
+{
+    u_char  *p;
+
+    ngx_memzero(sa, sizeof(struct sockaddr_un));
+    sa->sun_family = AF_UNIX;
+
+    /* the abstract namespace: sun_path starts with a NUL */
+    p = ngx_sprintf((u_char *) sa->sun_path + 1, "ngx_hotline.%P", pid);
+
+    *len = (socklen_t) (offsetof(struct sockaddr_un, sun_path)
+                        + (p - (u_char *) sa->sun_path));
+}
+
+
+static void
+ngx_http_hotline_doorbell_read(ngx_event_t *rev)
+{
+    u_char             buf[64];
+    ssize_t            n;
+    ngx_connection_t  *c;
+
+    c = rev->data;
+
+    for ( ;; ) {
+        n = recv(c->fd, buf, sizeof(buf), 0);
+
+        if (n >= 0) {
+            continue;
+        }
+
+        if (ngx_socket_errno == NGX_EAGAIN) {
+            break;
+        }
+
+        if (ngx_socket_errno == NGX_EINTR) {
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_ALERT, rev->log, ngx_socket_errno,
+                      "hotline: doorbell recv() failed");
+        break;
+    }
+
+    rev->ready = 0;
+
+    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, rev->log, 0,
+                      "hotline: doorbell event failed");
+    }
+
+    ngx_http_hotline_wake();
+}
+
+
+static void
+ngx_http_hotline_wake_handler(ngx_event_t *ev)
+{
+    ngx_http_hotline_wake();
+}
+
+
+/* sends the wake-ups collected under the lock; call after unlocking */
+
+void
+ngx_http_hotline_doorbell_flush(void)
+{
+    u_char                       b;
+    socklen_t                    len;
+    ngx_uint_t                   i, n;
+    ngx_pid_t                    pids[NGX_HOTLINE_RING_PENDING];
+    ngx_queue_t                 *q;
+    struct sockaddr_un           sa;
+    ngx_http_hotline_mailbox_t  *mb;
+
+    if (ngx_http_hotline_pending_all) {
+        ngx_http_hotline_pending_all = 0;
+        ngx_http_hotline_npending = 0;
+        n = 0;
+
+        ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+
+        for (q = ngx_queue_head(&ngx_http_hotline_zone->mailboxes);
+             q != ngx_queue_sentinel(&ngx_http_hotline_zone->mailboxes)
+             && n < NGX_HOTLINE_RING_PENDING;
+             q = ngx_queue_next(q))
+        {
+            mb = ngx_queue_data(q, ngx_http_hotline_mailbox_t, link);
+            pids[n++] = mb->pid;
+        }
+
+        ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    } else {
+        n = ngx_http_hotline_npending;
+        ngx_memcpy(pids, ngx_http_hotline_pending, n * sizeof(ngx_pid_t));
+        ngx_http_hotline_npending = 0;
+    }
+
+    b = 0;
+
+    for (i = 0; i < n; i++) {
+
+        if (pids[i] == ngx_pid) {
+            /* never re-enter the caller: run after the current event */
+            if (!ngx_http_hotline_wake_ev.posted) {
+                ngx_post_event(&ngx_http_hotline_wake_ev, &ngx_posted_events);
+            }
+
+            continue;
+        }
+
+        ngx_http_hotline_doorbell_addr(&sa, &len, pids[i]);
+
+        /*
+         * EAGAIN: the peer's socket buffer is full of wake-ups it has
+         * not read yet, so it will look at its mailbox anyway
+         */
+
+        (void) sendto(ngx_http_hotline_bell_out, &b, 1, 0,
+                      (struct sockaddr *) &sa, len);
+    }
+}
+
+
+static ngx_http_hotline_mailbox_t *
+ngx_http_hotline_mailbox(ngx_pid_t pid)
+{
+    ngx_queue_t                 *q;
+    ngx_http_hotline_mailbox_t  *mb;
+
+    if (ngx_http_hotline_mine && ngx_http_hotline_mine->pid == pid) {
+        return ngx_http_hotline_mine;
+    }
+
+    for (q = ngx_queue_head(&ngx_http_hotline_zone->mailboxes);
+         q != ngx_queue_sentinel(&ngx_http_hotline_zone->mailboxes);
+         q = ngx_queue_next(q))
+    {
+        mb = ngx_queue_data(q, ngx_http_hotline_mailbox_t, link);
+
+        if (mb->pid == pid) {
+            return mb;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_hotline_ring_later(ngx_pid_t pid)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < ngx_http_hotline_npending; i++) {
+        if (ngx_http_hotline_pending[i] == pid) {
+            return;
+        }
+    }
+
+    if (i == NGX_HOTLINE_RING_PENDING) {
+        ngx_http_hotline_pending_all = 1;
+        return;
+    }
+
+    ngx_http_hotline_pending[ngx_http_hotline_npending++] = pid;
+}
+
+
+/* the functions below run with the zone locked */
+
+void
+ngx_http_hotline_mailbox_push(ngx_pid_t pid, void *party, uint64_t gen,
+    ngx_uint_t kind)
+{
+    ngx_http_hotline_mail_t     *m;
+    ngx_http_hotline_mailbox_t  *mb;
+
+    mb = ngx_http_hotline_mailbox(pid);
+    if (mb == NULL) {
+        return;
+    }
+
+    if (mb->n < NGX_HOTLINE_MAILBOX_RING) {
+        m = &mb->ring[mb->n++];
+        m->party = party;
+        m->gen = gen;
+        m->kind = kind;
+
+    } else {
+        /* the owner will look at all of its sessions */
+        mb->overflow = 1;
+    }
+
+    if (mb->n == 1 || mb->overflow) {
+        ngx_http_hotline_ring_later(pid);
+    }
+}
+
+
+void
+ngx_http_hotline_mailbox_broadcast(void)
+{
+    ngx_queue_t                 *q;
+    ngx_http_hotline_mailbox_t  *mb;
+
+    for (q = ngx_queue_head(&ngx_http_hotline_zone->mailboxes);
+         q != ngx_queue_sentinel(&ngx_http_hotline_zone->mailboxes);
+         q = ngx_queue_next(q))
+    {
+        mb = ngx_queue_data(q, ngx_http_hotline_mailbox_t, link);
+
+        if (!mb->queue_changed) {
+            mb->queue_changed = 1;
+            ngx_http_hotline_ring_later(mb->pid);
+        }
+    }
+}
+
+
+/*
+ * Takes this worker's mailbox: up to max entries, and the flags.  An
+ * entry may name a party that was freed or moved since: its gen tells.
+ */
+
+ngx_uint_t
+ngx_http_hotline_mailbox_take(ngx_http_hotline_mail_t *mail, ngx_uint_t max,
+    ngx_uint_t *queue_changed, ngx_uint_t *overflow)
+{
+    ngx_uint_t                   n;
+    ngx_http_hotline_mailbox_t  *mb;
+
+    mb = ngx_http_hotline_mine;
+
+    if (mb == NULL) {
+        *queue_changed = 0;
+        *overflow = 0;
+        return 0;
+    }
+
+    n = ngx_min(mb->n, max);
+
+    ngx_memcpy(mail, mb->ring, n * sizeof(ngx_http_hotline_mail_t));
+
+    if (n < mb->n) {
+        ngx_memmove(mb->ring, &mb->ring[n],
+                    (mb->n - n) * sizeof(ngx_http_hotline_mail_t));
+        ngx_http_hotline_ring_later(ngx_pid);
+    }
+
+    mb->n -= n;
+
+    *queue_changed = mb->queue_changed;
+    *overflow = mb->overflow;
+    mb->queue_changed = 0;
+    mb->overflow = 0;
+
+    return n;
+}
+
+
+void
+ngx_http_hotline_mailbox_conns(ngx_uint_t role, ngx_int_t delta)
+{
+    if (ngx_http_hotline_mine && role < 3) {
+        ngx_http_hotline_mine->conns[role] += delta;
+    }
+}
+
+
+void
+ngx_http_hotline_mailbox_totals(ngx_uint_t *conns)
+{
+    ngx_queue_t                 *q;
+    ngx_http_hotline_mailbox_t  *mb;
+
+    conns[0] = conns[1] = conns[2] = 0;
+
+    for (q = ngx_queue_head(&ngx_http_hotline_zone->mailboxes);
+         q != ngx_queue_sentinel(&ngx_http_hotline_zone->mailboxes);
+         q = ngx_queue_next(q))
+    {
+        mb = ngx_queue_data(q, ngx_http_hotline_mailbox_t, link);
+
+        conns[1] += mb->conns[1];
+        conns[2] += mb->conns[2];
+    }
+}
+
+
+ngx_uint_t
+ngx_http_hotline_mailbox_alive(ngx_pid_t pid)
+{
+    return ngx_http_hotline_mailbox(pid) != NULL;
+}
+
+
+/*
+ * Drops the mailboxes of workers that died without saying so (a crash):
+ * returns 1 if one was dropped, so that the caller detaches the parties
+ * that such a worker held.
+ */
+
+ngx_uint_t
+ngx_http_hotline_mailbox_reap(void)
+{
+    ngx_uint_t                   reaped;
+    ngx_queue_t                 *q, *next;
+    ngx_http_hotline_mailbox_t  *mb;
+
+    reaped = 0;
+
+    for (q = ngx_queue_head(&ngx_http_hotline_zone->mailboxes);
+         q != ngx_queue_sentinel(&ngx_http_hotline_zone->mailboxes);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        mb = ngx_queue_data(q, ngx_http_hotline_mailbox_t, link);
+
+        if (mb->pid == ngx_pid) {
+            continue;
+        }
+
+        if (kill(mb->pid, 0) == -1 && ngx_errno == NGX_ESRCH) {
+            ngx_queue_remove(q);
+            ngx_slab_free_locked(ngx_http_hotline_shpool, mb);
+            reaped = 1;
+        }
+    }
+
+    return reaped;
+}

@@ -1,0 +1,657 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_hotline.h"
+#include "ngx_http_hotline_store.h"
+
+
+/*
+ * ngx_http_hotline_module: the directives, their configuration, and the
+ * content handlers of the signaling, health and metrics locations.
+ */
+
+
+#define NGX_HOTLINE_ZONE_NAME     "hotline"
+#define NGX_HOTLINE_ZONE_DEFAULT  (16 * 1024 * 1024)
+
+
+static ngx_int_t ngx_http_hotline_signaling_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hotline_reject(ngx_http_request_t *r,
+    ngx_int_t status);
+static void *ngx_http_hotline_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_hotline_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_hotline_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_hotline_zone_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_hotline_signaling(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hotline_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hotline_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_shm_zone_t *ngx_http_hotline_add_zone(ngx_conf_t *cf,
+    size_t size);
+static ngx_int_t ngx_http_hotline_init_process(ngx_cycle_t *cycle);
+static void ngx_http_hotline_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_num_bounds_t  ngx_http_hotline_queue_bounds = {
+    ngx_conf_check_num_bounds, 1, 100000
+};
+
+
+static ngx_conf_enum_t  ngx_http_hotline_roles[] = {
+    { ngx_string("customer"), NGX_HOTLINE_ROLE_CUSTOMER },
+    { ngx_string("agent"), NGX_HOTLINE_ROLE_AGENT },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_hotline_commands[] = {
+
+    { ngx_string("hotline_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hotline_zone_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hotline_signaling"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hotline_signaling,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hotline_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hotline_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hotline_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hotline_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hotline_jwt_secret_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hotline_secret_file,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hotline_allowed_origins"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_hotline_origins,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hotline_loc_conf_t, origins),
+      NULL },
+
+    { ngx_string("hotline_max_message"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hotline_loc_conf_t, max_message),
+      NULL },
+
+    { ngx_string("hotline_send_queue"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hotline_loc_conf_t, send_queue),
+      NULL },
+
+    { ngx_string("hotline_ping_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hotline_loc_conf_t, ping_interval),
+      NULL },
+
+    { ngx_string("hotline_handshake_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hotline_loc_conf_t, handshake_timeout),
+      NULL },
+
+    { ngx_string("hotline_resume_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_main_conf_t, resume_timeout),
+      NULL },
+
+    { ngx_string("hotline_replay_buffer"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_main_conf_t, replay_buffer),
+      NULL },
+
+    { ngx_string("hotline_queue_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_main_conf_t, queue_size),
+      &ngx_http_hotline_queue_bounds },
+
+    { ngx_string("hotline_average_handle_time"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_main_conf_t, average_handle_time),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_hotline_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_hotline_create_main_conf,     /* create main configuration */
+    ngx_http_hotline_init_main_conf,       /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_hotline_create_loc_conf,      /* create location configuration */
+    ngx_http_hotline_merge_loc_conf        /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_hotline_module = {
+    NGX_MODULE_V1,
+    &ngx_http_hotline_module_ctx,          /* module context */
+    ngx_http_hotline_commands,             /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_hotline_init_process,         /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_hotline_exit_process,         /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    ngx_str_t                      accept;
+    ngx_uint_t                     subprotocol;
+    ngx_http_hotline_session_t    *s;
+    ngx_http_hotline_loc_conf_t   *hlcf;
+    ngx_http_hotline_main_conf_t  *hmcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hotline_module);
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hotline_module);
+
+    rc = ngx_http_hotline_ws_handshake(r, hlcf, &accept, &subprotocol);
+    if (rc != NGX_OK) {
+        return ngx_http_hotline_reject(r, rc);
+    }
+
+    if (ngx_http_hotline_origin_allowed(r, hlcf->origins) != NGX_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "hotline: handshake from a foreign origin");
+        return ngx_http_hotline_reject(r, NGX_HTTP_FORBIDDEN);
+    }
+
+    if (ngx_http_hotline_zone == NULL || ngx_exiting) {
+        return ngx_http_hotline_reject(r, NGX_HTTP_SERVICE_UNAVAILABLE);
+    }
+
+    s = ngx_pcalloc(r->connection->pool, sizeof(ngx_http_hotline_session_t));
+    if (s == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    s->conf = hlcf;
+    s->main_conf = hmcf;
+    s->role = hlcf->role;
+    s->accept = accept;
+    s->subprotocol = subprotocol ? 1 : 0;
+
+    if (s->role == NGX_HOTLINE_ROLE_AGENT) {
+        rc = ngx_http_hotline_agent_auth(r, hlcf, s->sub, &s->sub_len);
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc != NGX_OK) {
+            return ngx_http_hotline_reject(r, NGX_HTTP_UNAUTHORIZED);
+        }
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_hotline_ws_start(r, s);
+}
+
+
+static ngx_int_t
+ngx_http_hotline_reject(ngx_http_request_t *r, ngx_int_t status)
+{
+    const char       *code, *message;
+    ngx_table_elt_t  *h;
+
+    switch (status) {
+
+    case NGX_HTTP_NOT_ALLOWED:
+        code = "method_not_allowed";
+        message = "a WebSocket handshake is a GET";
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Allow");
+        ngx_str_set(&h->value, "GET");
+        break;
+
+    case 426:
+        code = "upgrade_required";
+        message = "a WebSocket handshake (RFC 6455, version 13) is required";
+
+        ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Sec-WebSocket-Version");
+        ngx_str_set(&h->value, "13");
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Upgrade");
+        ngx_str_set(&h->value, "websocket");
+        break;
+
+    case NGX_HTTP_BAD_REQUEST:
+        code = "bad_handshake";
+        message = "Sec-WebSocket-Key must be base64 of 16 bytes";
+        break;
+
+    case NGX_HTTP_FORBIDDEN:
+        code = "forbidden_origin";
+        message = "this origin is not allowed";
+        break;
+
+    case NGX_HTTP_UNAUTHORIZED:
+        code = "unauthorized";
+        message = "a valid agent token is required";
+        break;
+
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+        code = "unavailable";
+        message = "the service is temporarily unavailable";
+        break;
+
+    default:
+        return status;
+    }
+
+    return ngx_http_hotline_json_error(r, status, code, message);
+}
+
+
+static void *
+ngx_http_hotline_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_hotline_main_conf_t  *hmcf;
+
+    hmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hotline_main_conf_t));
+    if (hmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     hmcf->shm_zone = NULL;
+     *     hmcf->signaling = 0;
+     */
+
+    hmcf->resume_timeout = NGX_CONF_UNSET_MSEC;
+    hmcf->replay_buffer = NGX_CONF_UNSET_SIZE;
+    hmcf->queue_size = NGX_CONF_UNSET_UINT;
+    hmcf->average_handle_time = NGX_CONF_UNSET_MSEC;
+
+    return hmcf;
+}
+
+
+static char *
+ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_hotline_main_conf_t *hmcf = conf;
+
+    if (hmcf->signaling && hmcf->shm_zone == NULL) {
+        hmcf->shm_zone = ngx_http_hotline_add_zone(cf,
+                                                   NGX_HOTLINE_ZONE_DEFAULT);
+        if (hmcf->shm_zone == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    ngx_conf_init_msec_value(hmcf->resume_timeout, 30000);
+    ngx_conf_init_size_value(hmcf->replay_buffer, 64 * 1024);
+    ngx_conf_init_uint_value(hmcf->queue_size, 1000);
+    ngx_conf_init_msec_value(hmcf->average_handle_time, 180000);
+
+    if (hmcf->resume_timeout < 1000 || hmcf->resume_timeout > 3600000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hotline_resume_timeout\" must be between "
+                           "1s and 1h");
+        return NGX_CONF_ERROR;
+    }
+
+    if (hmcf->replay_buffer < 4096 || hmcf->replay_buffer > 16 * 1024 * 1024)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hotline_replay_buffer\" must be between "
+                           "4k and 16m");
+        return NGX_CONF_ERROR;
+    }
+
+    if (hmcf->average_handle_time < 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hotline_average_handle_time\" must be at "
+                           "least 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_hotline_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_hotline_loc_conf_t  *hlcf;
+
+    hlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hotline_loc_conf_t));
+    if (hlcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     hlcf->role = 0;
+     *     hlcf->jwt_secret_file = { 0, NULL };
+     *     hlcf->jwt_secret = { 0, NULL };
+     */
+
+    hlcf->origins = NGX_CONF_UNSET_PTR;
+    hlcf->max_message = NGX_CONF_UNSET_SIZE;
+    hlcf->send_queue = NGX_CONF_UNSET_SIZE;
+    hlcf->ping_interval = NGX_CONF_UNSET_MSEC;
+    hlcf->handshake_timeout = NGX_CONF_UNSET_MSEC;
+
+    return hlcf;
+}
+
+
+static char *
+ngx_http_hotline_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_hotline_loc_conf_t *prev = parent;
+    ngx_http_hotline_loc_conf_t *conf = child;
+
+    if (conf->jwt_secret.data == NULL) {
+        conf->jwt_secret = prev->jwt_secret;
+        conf->jwt_secret_file = prev->jwt_secret_file;
+    }
+
+    ngx_conf_merge_ptr_value(conf->origins, prev->origins, NULL);
+    ngx_conf_merge_size_value(conf->max_message, prev->max_message,
+                              64 * 1024);
+    ngx_conf_merge_size_value(conf->send_queue, prev->send_queue,
+                              256 * 1024);
+    ngx_conf_merge_msec_value(conf->ping_interval, prev->ping_interval,
+                              30000);
+    ngx_conf_merge_msec_value(conf->handshake_timeout,
+                              prev->handshake_timeout, 10000);
+
+    if (conf->max_message < 125 || conf->max_message > 16 * 1024 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hotline_max_message\" must be between "
+                           "125 and 16m");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->send_queue < 4096 || conf->send_queue > 64 * 1024 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hotline_send_queue\" must be between "
+                           "4k and 64m");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->ping_interval < 100 || conf->ping_interval > 3600000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hotline_ping_interval\" must be between "
+                           "100ms and 1h");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->handshake_timeout < 100
+        || conf->handshake_timeout > 3600000)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hotline_handshake_timeout\" must be between "
+                           "100ms and 1h");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->role == NGX_HOTLINE_ROLE_AGENT
+        && conf->jwt_secret.data == NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hotline_signaling agent\" requires "
+                           "\"hotline_jwt_secret_file\"");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hotline_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_hotline_main_conf_t *hmcf = conf;
+
+    ssize_t     size;
+    ngx_str_t  *value;
+
+    if (hmcf->shm_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    size = ngx_parse_size(&value[1]);
+
+    if (size == NGX_ERROR || size < (ssize_t) (1024 * 1024)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\", at least 1m",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    hmcf->shm_zone = ngx_http_hotline_add_zone(cf, size);
+    if (hmcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_shm_zone_t *
+ngx_http_hotline_add_zone(ngx_conf_t *cf, size_t size)
+{
+    ngx_str_t        name;
+    ngx_shm_zone_t  *shm_zone;
+
+    ngx_str_set(&name, NGX_HOTLINE_ZONE_NAME);
+
+    shm_zone = ngx_shared_memory_add(cf, &name, size,
+                                     &ngx_http_hotline_module);
+    if (shm_zone == NULL) {
+        return NULL;
+    }
+
+    shm_zone->init = ngx_http_hotline_init_zone;
+    shm_zone->noreuse = 0;
+
+    return shm_zone;
+}
+
+
+static char *
+ngx_http_hotline_signaling(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hotline_loc_conf_t *hlcf = conf;
+
+    ngx_str_t                     *value;
+    ngx_conf_enum_t               *e;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_hotline_main_conf_t  *hmcf;
+
+    if (hlcf->role) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (e = ngx_http_hotline_roles; e->name.len; e++) {
+        if (e->name.len == value[1].len
+            && ngx_strcmp(e->name.data, value[1].data) == 0)
+        {
+            hlcf->role = e->value;
+            break;
+        }
+    }
+
+    if (hlcf->role == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\", expected "
+                           "\"customer\" or \"agent\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hotline_module);
+    hmcf->signaling = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_hotline_signaling_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hotline_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_hotline_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hotline_module);
+    hmcf->signaling = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_hotline_status_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hotline_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_hotline_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hotline_module);
+    hmcf->signaling = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_hotline_metrics_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hotline_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_hotline_main_conf_t  *hmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hotline_module);
+
+    if (hmcf == NULL || hmcf->shm_zone == NULL) {
+        return NGX_OK;
+    }
+
+    hmcf->store = ngx_http_hotline_store();
+
+    if (hmcf->store->init_worker(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_hotline_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_hotline_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hotline_module);
+
+    if (hmcf == NULL || hmcf->store == NULL) {
+        return;
+    }
+
+    hmcf->store->exit_worker(cycle);
+}

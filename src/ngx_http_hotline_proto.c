@@ -1,0 +1,1013 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <jansson.h>
+
+#include "ngx_http_hotline_proto.h"
+
+
+typedef struct {
+    ngx_str_t     name;
+    ngx_uint_t    type;
+    ngx_uint_t    roles;             /* bit 1: customer, bit 2: agent */
+} ngx_http_hotline_type_t;
+
+
+static ngx_uint_t ngx_http_hotline_check_members(json_t *root,
+    const char **allowed, ngx_http_hotline_msg_t *m);
+static ngx_uint_t ngx_http_hotline_get_text(json_t *root, const char *key,
+    size_t min, size_t max, ngx_uint_t multiline, ngx_uint_t required,
+    json_t **value, ngx_http_hotline_msg_t *m);
+static ngx_int_t ngx_http_hotline_text_ok(const u_char *p, size_t len,
+    ngx_uint_t multiline);
+static ngx_uint_t ngx_http_hotline_get_hexid(json_t *root, const char *key,
+    u_char *dst, ngx_http_hotline_msg_t *m);
+static ngx_uint_t ngx_http_hotline_relay(json_t *root,
+    ngx_http_hotline_msg_t *m, ngx_uint_t role, u_char *out, size_t size);
+static ngx_uint_t ngx_http_hotline_relay_ice(json_t *c,
+    ngx_http_hotline_msg_t *m, u_char **pp, u_char *last);
+static u_char *ngx_http_hotline_put_member(u_char *p, u_char *last,
+    const char *key, json_t *v);
+
+
+ngx_str_t  ngx_http_hotline_errors[] = {
+    ngx_string("ok"),
+    ngx_string("bad_json"),
+    ngx_string("bad_type"),
+    ngx_string("bad_field"),
+    ngx_string("not_allowed"),
+    ngx_string("bad_state"),
+    ngx_string("not_found"),
+    ngx_string("taken"),
+    ngx_string("queue_full"),
+    ngx_string("peer_backlog"),
+    ngx_string("expired"),
+    ngx_string("unavailable"),
+    ngx_string("rate_limited"),
+    ngx_string("internal")
+};
+
+
+static const char  *ngx_http_hotline_error_text[] = {
+    "ok",
+    "the message is not a JSON object",
+    "missing or unknown message type",
+    "invalid member",
+    "this role may not send this message",
+    "not possible in the current state",
+    "no such waiting call",
+    "another agent accepted this call",
+    "the queue is full",
+    "the peer's buffer is full",
+    "unknown or expired resume token",
+    "the state store is temporarily unavailable",
+    "too many messages",
+    "internal error"
+};
+
+
+ngx_str_t  ngx_http_hotline_end_reasons[] = {
+    ngx_string("hangup"),
+    ngx_string("rejected"),
+    ngx_string("cancelled"),
+    ngx_string("gone")
+};
+
+
+#define C  1
+#define A  2
+
+static ngx_http_hotline_type_t  ngx_http_hotline_types[] = {
+    { ngx_string("join"),   NGX_HOTLINE_MSG_JOIN,   C },
+    { ngx_string("resume"), NGX_HOTLINE_MSG_RESUME, C|A },
+    { ngx_string("cancel"), NGX_HOTLINE_MSG_CANCEL, C },
+    { ngx_string("accept"), NGX_HOTLINE_MSG_ACCEPT, A },
+    { ngx_string("reject"), NGX_HOTLINE_MSG_REJECT, A },
+    { ngx_string("offer"),  NGX_HOTLINE_MSG_OFFER,  C|A },
+    { ngx_string("answer"), NGX_HOTLINE_MSG_ANSWER, C|A },
+    { ngx_string("ice"),    NGX_HOTLINE_MSG_ICE,    C|A },
+    { ngx_string("chat"),   NGX_HOTLINE_MSG_CHAT,   C|A },
+    { ngx_string("media"),  NGX_HOTLINE_MSG_MEDIA,  C|A },
+    { ngx_string("hangup"), NGX_HOTLINE_MSG_HANGUP, C|A },
+    { ngx_null_string, 0, 0 }
+};
+
+#undef C
+#undef A
+
+
+static const char  *ngx_http_hotline_members[][5] = {
+    { NULL },
+    { "name", NULL },                                  /* join */
+    { "token", "last_seq", NULL },                     /* resume */
+    { NULL },                                          /* cancel */
+    { "call_id", NULL },                               /* accept */
+    { "call_id", NULL },                               /* reject */
+    { "sdp", NULL },                                   /* offer */
+    { "sdp", NULL },                                   /* answer */
+    { "candidate", NULL },                             /* ice */
+    { "text", NULL },                                  /* chat */
+    { "audio", "video", "screen", NULL },              /* media */
+    { NULL }                                           /* hangup */
+};
+
+
+ngx_uint_t
+ngx_http_hotline_proto_parse(u_char *data, size_t len, ngx_uint_t role,
+    ngx_http_hotline_msg_t *m, u_char *out, size_t size)
+{
+    size_t                    n;
+    json_t                   *root, *v;
+    ngx_uint_t                i, rc;
+    const char               *s;
+    json_error_t              err;
+    ngx_http_hotline_type_t  *t;
+
+    ngx_memzero(m, sizeof(ngx_http_hotline_msg_t));
+
+    root = json_loadb((const char *) data, len,
+                      JSON_REJECT_DUPLICATES, &err);
+    if (root == NULL) {
+        return NGX_HOTLINE_E_BAD_JSON;
+    }
+
+    if (!json_is_object(root)) {
+        rc = NGX_HOTLINE_E_BAD_JSON;
+        goto done;
+    }
+
+    /* the id first, so that every later error can echo it */
+
+    v = json_object_get(root, "id");
+
+    if (v != NULL) {
+        if (!json_is_string(v)) {
+            m->field = "id";
+            rc = NGX_HOTLINE_E_BAD_FIELD;
+            goto done;
+        }
+
+        s = json_string_value(v);
+        n = json_string_length(v);
+
+        if (n == 0 || n > NGX_HOTLINE_MSG_ID_MAX) {
+            m->field = "id";
+            rc = NGX_HOTLINE_E_BAD_FIELD;
+            goto done;
+        }
+
+        for (i = 0; i < n; i++) {
+            if (!(isalnum((u_char) s[i]) || s[i] == '_' || s[i] == '.'
+                  || s[i] == ':' || s[i] == '-'))
+            {
+                m->field = "id";
+                rc = NGX_HOTLINE_E_BAD_FIELD;
+                goto done;
+            }
+        }
+
+        ngx_memcpy(m->id, s, n);
+        m->id_len = n;
+    }
+
+    v = json_object_get(root, "type");
+
+    if (v == NULL || !json_is_string(v)) {
+        rc = NGX_HOTLINE_E_BAD_TYPE;
+        goto done;
+    }
+
+    s = json_string_value(v);
+    n = json_string_length(v);
+
+    for (t = ngx_http_hotline_types; t->name.len; t++) {
+        if (t->name.len == n && ngx_strncmp(t->name.data, s, n) == 0) {
+            break;
+        }
+    }
+
+    if (t->name.len == 0) {
+        rc = NGX_HOTLINE_E_BAD_TYPE;
+        goto done;
+    }
+
+    m->type = t->type;
+
+    if (!(t->roles & (1 << (role - 1)))) {
+        rc = NGX_HOTLINE_E_NOT_ALLOWED;
+        goto done;
+    }
+
+    rc = ngx_http_hotline_check_members(root,
+                                        ngx_http_hotline_members[t->type],
+                                        m);
+    if (rc != NGX_HOTLINE_OK) {
+        goto done;
+    }
+
+    switch (t->type) {
+
+    case NGX_HOTLINE_MSG_JOIN:
+        rc = ngx_http_hotline_get_text(root, "name", 1, 64, 0, 1, &v, m);
+        if (rc != NGX_HOTLINE_OK) {
+            goto done;
+        }
+
+        /* the copy lives in out: the JSON is freed below */
+
+        n = json_string_length(v);
+
+        if (n > size) {
+            rc = NGX_HOTLINE_E_INTERNAL;
+            goto done;
+        }
+
+        ngx_memcpy(out, json_string_value(v), n);
+        m->name = out;
+        m->name_len = n;
+
+        for (i = 0; i < n; i++) {
+            if (out[i] != ' ') {
+                break;
+            }
+        }
+
+        if (i == n) {
+            m->field = "name";
+            rc = NGX_HOTLINE_E_BAD_FIELD;
+        }
+
+        break;
+
+    case NGX_HOTLINE_MSG_RESUME:
+        rc = ngx_http_hotline_get_hexid(root, "token", m->token, m);
+        if (rc != NGX_HOTLINE_OK) {
+            goto done;
+        }
+
+        v = json_object_get(root, "last_seq");
+
+        if (v != NULL) {
+            if (!json_is_integer(v) || json_integer_value(v) < 0) {
+                m->field = "last_seq";
+                rc = NGX_HOTLINE_E_BAD_FIELD;
+                goto done;
+            }
+
+            m->last_seq = (uint64_t) json_integer_value(v);
+        }
+
+        break;
+
+    case NGX_HOTLINE_MSG_ACCEPT:
+        if (json_object_get(root, "call_id") == NULL) {
+            break;
+        }
+
+        /* fall through */
+
+    case NGX_HOTLINE_MSG_REJECT:
+        rc = ngx_http_hotline_get_hexid(root, "call_id", m->call_id, m);
+        m->has_call_id = (rc == NGX_HOTLINE_OK);
+        break;
+
+    case NGX_HOTLINE_MSG_OFFER:
+    case NGX_HOTLINE_MSG_ANSWER:
+    case NGX_HOTLINE_MSG_ICE:
+    case NGX_HOTLINE_MSG_CHAT:
+    case NGX_HOTLINE_MSG_MEDIA:
+        m->relay = 1;
+        rc = ngx_http_hotline_relay(root, m, role, out, size);
+        break;
+
+    default: /* cancel, hangup */
+        break;
+    }
+
+done:
+
+    json_decref(root);
+
+    return rc;
+}
+
+
+static ngx_uint_t
+ngx_http_hotline_check_members(json_t *root, const char **allowed,
+    ngx_http_hotline_msg_t *m)
+{
+    void         *it;
+    size_t        n;
+    const char   *key, **a;
+
+    for (it = json_object_iter(root); it; it = json_object_iter_next(root, it))
+    {
+        key = json_object_iter_key(it);
+
+        if (ngx_strcmp(key, "type") == 0 || ngx_strcmp(key, "id") == 0) {
+            continue;
+        }
+
+        for (a = allowed; *a; a++) {
+            if (ngx_strcmp(key, *a) == 0) {
+                break;
+            }
+        }
+
+        if (*a == NULL) {
+            /* the JSON is freed before the error is written: a copy */
+            n = ngx_min(ngx_strlen(key), NGX_HOTLINE_FIELD_MAX);
+            ngx_memcpy(m->field_buf, key, n);
+            m->field_buf[n] = '\0';
+            m->field = (const char *) m->field_buf;
+            return NGX_HOTLINE_E_BAD_FIELD;
+        }
+    }
+
+    return NGX_HOTLINE_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_hotline_get_text(json_t *root, const char *key, size_t min,
+    size_t max, ngx_uint_t multiline, ngx_uint_t required, json_t **value,
+    ngx_http_hotline_msg_t *m)
+{
+    size_t   n;
+    json_t  *v;
+
+    v = json_object_get(root, key);
+    *value = v;
+
+    if (v == NULL && !required) {
+        return NGX_HOTLINE_OK;
+    }
+
+    if (v == NULL || !json_is_string(v)) {
+        m->field = key;
+        return NGX_HOTLINE_E_BAD_FIELD;
+    }
+
+    n = json_string_length(v);
+
+    if (n < min || n > max
+        || ngx_http_hotline_text_ok((u_char *) json_string_value(v), n,
+                                    multiline)
+           != NGX_OK)
+    {
+        m->field = key;
+        return NGX_HOTLINE_E_BAD_FIELD;
+    }
+
+    return NGX_HOTLINE_OK;
+}
+
+
+/*
+ * printable text: no C0/C1 controls, DEL, or U+2028/U+2029; multiline 1
+ * allows \n and \t (chat), 2 also \r (SDP lines end with CRLF)
+ */
+
+static ngx_int_t
+ngx_http_hotline_text_ok(const u_char *p, size_t len, ngx_uint_t multiline)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+
+        if (p[i] < 0x20) {
+            if (multiline && (p[i] == '\n' || p[i] == '\t'
+                              || (multiline == 2 && p[i] == '\r')))
+            {
+                continue;
+            }
+
+            return NGX_ERROR;
+        }
+
+        if (p[i] == 0x7f) {
+            return NGX_ERROR;
+        }
+
+        /* C1 controls are U+0080..U+009F: 0xC2 0x80..0x9F */
+
+        if (p[i] == 0xc2 && i + 1 < len && p[i + 1] < 0xa0) {
+            return NGX_ERROR;
+        }
+
+        if (p[i] == 0xe2 && i + 2 < len && p[i + 1] == 0x80
+            && (p[i + 2] == 0xa8 || p[i + 2] == 0xa9))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_hotline_get_hexid(json_t *root, const char *key, u_char *dst,
+    ngx_http_hotline_msg_t *m)
+{
+    u_char      c, *s;
+    json_t     *v;
+    ngx_uint_t  i;
+
+    v = json_object_get(root, key);
+
+    if (v == NULL || !json_is_string(v) || json_string_length(v) != 32) {
+        m->field = key;
+        return NGX_HOTLINE_E_BAD_FIELD;
+    }
+
+    s = (u_char *) json_string_value(v);
+
+    for (i = 0; i < 32; i++) {
+        c = s[i];
+
+        if (c >= '0' && c <= '9') {
+            c -= '0';
+
+        } else if (c >= 'a' && c <= 'f') {
+            c = c - 'a' + 10;
+
+        } else {
+            m->field = key;
+            return NGX_HOTLINE_E_BAD_FIELD;
+        }
+
+        if (i % 2 == 0) {
+            dst[i / 2] = (u_char) (c << 4);
+
+        } else {
+            dst[i / 2] |= c;
+        }
+    }
+
+    return NGX_HOTLINE_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_hotline_relay(json_t *root, ngx_http_hotline_msg_t *m,
+    ngx_uint_t role, u_char *out, size_t size)
+{
+    u_char      *p, *last;
+    json_t      *v;
+    ngx_uint_t   rc, n;
+    const char  *type, **key;
+
+    static const char  *media[] = { "audio", "video", "screen", NULL };
+
+    p = out;
+    last = out + size;
+
+    type = json_string_value(json_object_get(root, "type"));
+
+    p = ngx_cpymem(p, "{\"type\":\"", sizeof("{\"type\":\"") - 1);
+    p = ngx_cpymem(p, type, ngx_strlen(type));
+    *p++ = '"';
+
+    switch (m->type) {
+
+    case NGX_HOTLINE_MSG_OFFER:
+    case NGX_HOTLINE_MSG_ANSWER:
+        rc = ngx_http_hotline_get_text(root, "sdp", 1, (size_t) -1, 2, 1,
+                                       &v, m);
+        if (rc != NGX_HOTLINE_OK) {
+            return rc;
+        }
+
+        p = ngx_http_hotline_put_member(p, last, "sdp", v);
+        break;
+
+    case NGX_HOTLINE_MSG_CHAT:
+        rc = ngx_http_hotline_get_text(root, "text", 1,
+                                       NGX_HOTLINE_CHAT_MAX, 1, 1, &v, m);
+        if (rc != NGX_HOTLINE_OK) {
+            return rc;
+        }
+
+        p = ngx_http_hotline_put_member(p, last, "text", v);
+        break;
+
+    case NGX_HOTLINE_MSG_MEDIA:
+        n = 0;
+
+        for (key = media; *key; key++) {
+            v = json_object_get(root, *key);
+
+            if (v == NULL) {
+                continue;
+            }
+
+            if (!json_is_boolean(v)) {
+                m->field = *key;
+                return NGX_HOTLINE_E_BAD_FIELD;
+            }
+
+            p = ngx_http_hotline_put_member(p, last, *key, v);
+            n++;
+        }
+
+        if (n == 0) {
+            m->field = "audio";
+            return NGX_HOTLINE_E_BAD_FIELD;
+        }
+
+        break;
+
+    default: /* NGX_HOTLINE_MSG_ICE */
+        v = json_object_get(root, "candidate");
+
+        if (v == NULL) {
+            m->field = "candidate";
+            return NGX_HOTLINE_E_BAD_FIELD;
+        }
+
+        rc = ngx_http_hotline_relay_ice(v, m, &p, last);
+        if (rc != NGX_HOTLINE_OK) {
+            return rc;
+        }
+
+        break;
+    }
+
+    if (p == NULL || last - p < NGX_HOTLINE_RELAY_EXTRA) {
+        return NGX_HOTLINE_E_INTERNAL;
+    }
+
+    p = ngx_cpymem(p, ",\"from\":\"", sizeof(",\"from\":\"") - 1);
+
+    if (role == 1) {
+        p = ngx_cpymem(p, "customer\"", sizeof("customer\"") - 1);
+
+    } else {
+        p = ngx_cpymem(p, "agent\"", sizeof("agent\"") - 1);
+    }
+
+    m->out = out;
+    m->out_len = p - out;
+
+    return NGX_HOTLINE_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_hotline_relay_ice(json_t *c, ngx_http_hotline_msg_t *m,
+    u_char **pp, u_char *last)
+{
+    u_char      *p;
+    json_t      *v;
+    ngx_uint_t   rc;
+    json_int_t   i;
+
+    static const char  *allowed[] = {
+        "candidate", "sdpMid", "sdpMLineIndex", "usernameFragment", NULL
+    };
+
+    p = *pp;
+
+    if (json_is_null(c)) {
+        p = ngx_cpymem(p, ",\"candidate\":null",
+                       sizeof(",\"candidate\":null") - 1);
+        *pp = p;
+        return NGX_HOTLINE_OK;
+    }
+
+    if (!json_is_object(c)) {
+        m->field = "candidate";
+        return NGX_HOTLINE_E_BAD_FIELD;
+    }
+
+    rc = ngx_http_hotline_check_members(c, allowed, m);
+    if (rc != NGX_HOTLINE_OK) {
+        m->field = "candidate";
+        return rc;
+    }
+
+    p = ngx_cpymem(p, ",\"candidate\":{", sizeof(",\"candidate\":{") - 1);
+
+    rc = ngx_http_hotline_get_text(c, "candidate", 0, 1024, 0, 1, &v, m);
+    if (rc != NGX_HOTLINE_OK) {
+        return rc;
+    }
+
+    p = ngx_http_hotline_put_member(p, last, "candidate", v) ;
+
+    v = json_object_get(c, "sdpMid");
+
+    if (v != NULL) {
+        if (!json_is_null(v)) {
+            rc = ngx_http_hotline_get_text(c, "sdpMid", 0, 64, 0, 1, &v, m);
+            if (rc != NGX_HOTLINE_OK) {
+                return rc;
+            }
+        }
+
+        p = ngx_http_hotline_put_member(p, last, "sdpMid", v);
+    }
+
+    v = json_object_get(c, "sdpMLineIndex");
+
+    if (v != NULL) {
+        if (!json_is_null(v)) {
+            i = json_is_integer(v) ? json_integer_value(v) : -1;
+
+            if (i < 0 || i > 255) {
+                m->field = "sdpMLineIndex";
+                return NGX_HOTLINE_E_BAD_FIELD;
+            }
+        }
+
+        p = ngx_http_hotline_put_member(p, last, "sdpMLineIndex", v);
+    }
+
+    v = json_object_get(c, "usernameFragment");
+
+    if (v != NULL) {
+        if (!json_is_null(v)) {
+            rc = ngx_http_hotline_get_text(c, "usernameFragment", 0, 256, 0,
+                                           1, &v, m);
+            if (rc != NGX_HOTLINE_OK) {
+                return rc;
+            }
+        }
+
+        p = ngx_http_hotline_put_member(p, last, "usernameFragment", v);
+    }
+
+    if (p == NULL) {
+        return NGX_HOTLINE_E_INTERNAL;
+    }
+
+    *p++ = '}';
+    *pp = p;
+
+    return NGX_HOTLINE_OK;
+}
+
+
+/*
+ * Appends ,"key":value (the first member after "{" of an object gets
+ * no comma: the caller writes "type" first, or "candidate" opens with
+ * "{" and its first member is always "candidate").  Strings are escaped
+ * again by us: the client's escaping is never forwarded.  Returns NULL
+ * when out of room; a NULL p is passed through.
+ */
+
+static u_char *
+ngx_http_hotline_put_member(u_char *p, u_char *last, const char *key,
+    json_t *v)
+{
+    size_t  n, need;
+
+    if (p == NULL) {
+        return NULL;
+    }
+
+    n = ngx_strlen(key);
+    need = n + 8 + (json_is_string(v) ? 6 * json_string_length(v) : 24);
+
+    if ((size_t) (last - p) < need) {
+        return NULL;
+    }
+
+    if (p[-1] != '{') {
+        *p++ = ',';
+    }
+
+    *p++ = '"';
+    p = ngx_cpymem(p, key, n);
+    *p++ = '"';
+    *p++ = ':';
+
+    if (json_is_string(v)) {
+        return ngx_http_hotline_json_str(p, (u_char *) json_string_value(v),
+                                         json_string_length(v));
+    }
+
+    if (json_is_true(v)) {
+        return ngx_cpymem(p, "true", 4);
+    }
+
+    if (json_is_false(v)) {
+        return ngx_cpymem(p, "false", 5);
+    }
+
+    if (json_is_integer(v)) {
+        return p + snprintf((char *) p, 24, "%lld",
+                            (long long) json_integer_value(v));
+    }
+
+    return ngx_cpymem(p, "null", 4);
+}
+
+
+/* a JSON string literal; needs 6 * len + 2 bytes at most */
+
+u_char *
+ngx_http_hotline_json_str(u_char *p, u_char *s, size_t len)
+{
+    u_char   c;
+    size_t   i;
+
+    static const u_char  hex[] = "0123456789abcdef";
+
+    *p++ = '"';
+
+    for (i = 0; i < len; i++) {
+        c = s[i];
+
+        switch (c) {
+
+        case '"':
+        case '\\':
+            *p++ = '\\';
+            *p++ = c;
+            break;
+
+        case '\n':
+            *p++ = '\\';
+            *p++ = 'n';
+            break;
+
+        case '\r':
+            *p++ = '\\';
+            *p++ = 'r';
+            break;
+
+        case '\t':
+            *p++ = '\\';
+            *p++ = 't';
+            break;
+
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                *p++ = '\\'; *p++ = 'u'; *p++ = '0'; *p++ = '0';
+                *p++ = hex[c >> 4]; *p++ = hex[c & 0xf];
+
+            } else {
+                *p++ = c;
+            }
+        }
+    }
+
+    *p++ = '"';
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_hotline_hexid(u_char *p, u_char *raw)
+{
+    ngx_uint_t  i;
+
+    static const u_char  hex[] = "0123456789abcdef";
+
+    *p++ = '"';
+
+    for (i = 0; i < 16; i++) {
+        *p++ = hex[raw[i] >> 4];
+        *p++ = hex[raw[i] & 0xf];
+    }
+
+    *p++ = '"';
+
+    return p;
+}
+
+
+/* room: 160 bytes */
+
+u_char *
+ngx_http_hotline_proto_error(u_char *p, ngx_uint_t code,
+    ngx_http_hotline_msg_t *m)
+{
+    const char  *text;
+
+    if (code >= NGX_HOTLINE_E_MAX) {
+        code = NGX_HOTLINE_E_INTERNAL;
+    }
+
+    p = ngx_cpymem(p, "{\"type\":\"error\",\"code\":\"",
+                   sizeof("{\"type\":\"error\",\"code\":\"") - 1);
+    p = ngx_cpymem(p, ngx_http_hotline_errors[code].data,
+                   ngx_http_hotline_errors[code].len);
+    p = ngx_cpymem(p, "\",\"message\":", sizeof("\",\"message\":") - 1);
+
+    text = ngx_http_hotline_error_text[code];
+    p = ngx_http_hotline_json_str(p, (u_char *) text, ngx_strlen(text));
+
+    if (m != NULL && m->id_len) {
+        p = ngx_cpymem(p, ",\"id\":", sizeof(",\"id\":") - 1);
+        p = ngx_http_hotline_json_str(p, m->id, m->id_len);
+    }
+
+    if (m != NULL && m->field) {
+        p = ngx_cpymem(p, ",\"field\":", sizeof(",\"field\":") - 1);
+        p = ngx_http_hotline_json_str(p, (u_char *) m->field,
+                                      ngx_strlen(m->field));
+    }
+
+    *p++ = '}';
+
+    return p;
+}
+
+
+u_char *
+ngx_http_hotline_proto_ack(u_char *p, ngx_http_hotline_msg_t *m)
+{
+    p = ngx_cpymem(p, "{\"type\":\"ack\",\"id\":",
+                   sizeof("{\"type\":\"ack\",\"id\":") - 1);
+    p = ngx_http_hotline_json_str(p, m->id, m->id_len);
+    *p++ = '}';
+
+    return p;
+}
+
+
+/* room: 512 bytes */
+
+u_char *
+ngx_http_hotline_proto_welcome(u_char *p, ngx_uint_t role, u_char *resume,
+    u_char *call_id, u_char *sub, size_t sub_len, ngx_uint_t resumed,
+    ngx_uint_t gap)
+{
+    p = ngx_cpymem(p, "{\"type\":\"welcome\",\"role\":",
+                   sizeof("{\"type\":\"welcome\",\"role\":") - 1);
+
+    if (role == 1) {
+        p = ngx_cpymem(p, "\"customer\"", sizeof("\"customer\"") - 1);
+
+    } else {
+        p = ngx_cpymem(p, "\"agent\",\"agent\":",
+                       sizeof("\"agent\",\"agent\":") - 1);
+        p = ngx_http_hotline_json_str(p, sub, sub_len);
+    }
+
+    p = ngx_cpymem(p, ",\"resume\":", sizeof(",\"resume\":") - 1);
+    p = ngx_http_hotline_hexid(p, resume);
+
+    if (call_id != NULL) {
+        p = ngx_cpymem(p, ",\"call_id\":", sizeof(",\"call_id\":") - 1);
+        p = ngx_http_hotline_hexid(p, call_id);
+    }
+
+    p = ngx_cpymem(p, ",\"resumed\":", sizeof(",\"resumed\":") - 1);
+    p = resumed ? ngx_cpymem(p, "true", 4) : ngx_cpymem(p, "false", 5);
+
+    if (resumed) {
+        p = ngx_cpymem(p, ",\"gap\":", sizeof(",\"gap\":") - 1);
+        p = gap ? ngx_cpymem(p, "true", 4) : ngx_cpymem(p, "false", 5);
+    }
+
+    *p++ = '}';
+
+    return p;
+}
+
+
+u_char *
+ngx_http_hotline_proto_position(u_char *p, u_char *call_id,
+    ngx_uint_t position, ngx_uint_t eta)
+{
+    p = ngx_cpymem(p, "{\"type\":\"position\",\"call_id\":",
+                   sizeof("{\"type\":\"position\",\"call_id\":") - 1);
+    p = ngx_http_hotline_hexid(p, call_id);
+    p += snprintf((char *) p, 64, ",\"position\":%lu,\"eta\":%lu}",
+                  (unsigned long) position, (unsigned long) eta);
+    return p;
+}
+
+
+size_t
+ngx_http_hotline_proto_queue_size(ngx_http_hotline_queue_t *q)
+{
+    ngx_uint_t  n;
+
+    n = q->n < NGX_HOTLINE_QUEUE_LIST_MAX ? q->n : NGX_HOTLINE_QUEUE_LIST_MAX;
+
+    return 160 + n * (64 + 6 * 64 + 64);
+}
+
+
+u_char *
+ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
+    int64_t now)
+{
+    int64_t                         waiting;
+    ngx_uint_t                      i, n;
+    ngx_http_hotline_queue_item_t  *it;
+
+    p = ngx_cpymem(p, "{\"type\":\"queue\",\"calls\":[",
+                   sizeof("{\"type\":\"queue\",\"calls\":[") - 1);
+
+    n = q->n < NGX_HOTLINE_QUEUE_LIST_MAX ? q->n : NGX_HOTLINE_QUEUE_LIST_MAX;
+
+    for (i = 0; i < n; i++) {
+        it = &q->items[i];
+
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, "{\"call_id\":", sizeof("{\"call_id\":") - 1);
+        p = ngx_http_hotline_hexid(p, it->call_id);
+        p = ngx_cpymem(p, ",\"name\":", sizeof(",\"name\":") - 1);
+        p = ngx_http_hotline_json_str(p, it->name, it->name_len);
+
+        waiting = (now - it->joined) / 1000;
+        if (waiting < 0) {
+            waiting = 0;
+        }
+
+        p += snprintf((char *) p, 32, ",\"waiting\":%lld}",
+                      (long long) waiting);
+    }
+
+    p += snprintf((char *) p, 128,
+                  "],\"total\":%lu,\"agents\":{\"online\":%lu,\"busy\":%lu}}",
+                  (unsigned long) q->n, (unsigned long) q->agents_online,
+                  (unsigned long) q->agents_busy);
+
+    return p;
+}
+
+
+u_char *
+ngx_http_hotline_proto_accepted(u_char *p, u_char *call_id,
+    ngx_uint_t peer_role, u_char *name, size_t name_len)
+{
+    p = ngx_cpymem(p, "{\"type\":\"accepted\",\"call_id\":",
+                   sizeof("{\"type\":\"accepted\",\"call_id\":") - 1);
+    p = ngx_http_hotline_hexid(p, call_id);
+
+    if (peer_role == 1) {
+        p = ngx_cpymem(p, ",\"peer\":{\"role\":\"customer\",\"name\":",
+                   sizeof(",\"peer\":{\"role\":\"customer\",\"name\":") - 1);
+
+    } else {
+        p = ngx_cpymem(p, ",\"peer\":{\"role\":\"agent\",\"name\":",
+                       sizeof(",\"peer\":{\"role\":\"agent\",\"name\":") - 1);
+    }
+
+    p = ngx_http_hotline_json_str(p, name, name_len);
+    *p++ = '}';
+
+    return p;
+}
+
+
+u_char *
+ngx_http_hotline_proto_peer(u_char *p, ngx_uint_t back)
+{
+    if (back) {
+        return ngx_cpymem(p, "{\"type\":\"peer\",\"state\":\"back\"",
+                          sizeof("{\"type\":\"peer\",\"state\":\"back\"") - 1);
+    }
+
+    return ngx_cpymem(p, "{\"type\":\"peer\",\"state\":\"reconnecting\"",
+                   sizeof("{\"type\":\"peer\",\"state\":\"reconnecting\"") - 1);
+}
+
+
+u_char *
+ngx_http_hotline_proto_ended(u_char *p, u_char *call_id, ngx_uint_t reason,
+    ngx_uint_t by, ngx_uint_t duration)
+{
+    p = ngx_cpymem(p, "{\"type\":\"ended\",\"call_id\":",
+                   sizeof("{\"type\":\"ended\",\"call_id\":") - 1);
+    p = ngx_http_hotline_hexid(p, call_id);
+    p = ngx_cpymem(p, ",\"reason\":\"", sizeof(",\"reason\":\"") - 1);
+    p = ngx_cpymem(p, ngx_http_hotline_end_reasons[reason].data,
+                   ngx_http_hotline_end_reasons[reason].len);
+    *p++ = '"';
+
+    if (reason == NGX_HOTLINE_END_HANGUP) {
+        p = ngx_cpymem(p, ",\"by\":", sizeof(",\"by\":") - 1);
+        p = (by == 1) ? ngx_cpymem(p, "\"customer\"", 10)
+                      : ngx_cpymem(p, "\"agent\"", 7);
+    }
+
+    p += snprintf((char *) p, 32, ",\"duration\":%lu",
+                  (unsigned long) duration);
+
+    return p;
+}
+
+
+u_char *
+ngx_http_hotline_proto_seq(u_char *p, uint64_t seq)
+{
+    return p + snprintf((char *) p, 32, ",\"seq\":%llu}",
+                        (unsigned long long) seq);
+}

@@ -1,0 +1,601 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_hotline.h"
+#include "ngx_http_hotline_proto.h"
+#include "ngx_http_hotline_store.h"
+
+
+/*
+ * The signaling session of one connection: validates client messages,
+ * turns them into store operations, and writes what the store has for
+ * this party (events, relayed messages, queue updates) to the client.
+ * Nothing here knows which store backend runs.
+ */
+
+
+static void ngx_http_hotline_join_done(ngx_http_hotline_session_t *s,
+    ngx_uint_t err, ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_agent_done(ngx_http_hotline_session_t *s,
+    ngx_uint_t err, ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_resume_done(ngx_http_hotline_session_t *s,
+    ngx_uint_t err, ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_op_done(ngx_http_hotline_session_t *s,
+    ngx_uint_t err, ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_error(ngx_http_hotline_session_t *s,
+    ngx_uint_t code, ngx_http_hotline_msg_t *m);
+static void ngx_http_hotline_ack(ngx_http_hotline_session_t *s);
+static void ngx_http_hotline_established(ngx_http_hotline_session_t *s);
+static void ngx_http_hotline_queue_event(ngx_event_t *ev);
+static void ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q,
+    void *data);
+static u_char *ngx_http_hotline_scratch(size_t size);
+
+
+static ngx_queue_t   ngx_http_hotline_local;
+static ngx_uint_t    ngx_http_hotline_local_init;
+static ngx_event_t   ngx_http_hotline_queue_ev;
+
+static u_char       *ngx_http_hotline_buf;
+static size_t        ngx_http_hotline_buf_size;
+
+/* the message being handled: its id for the ack */
+static ngx_http_hotline_msg_t  *ngx_http_hotline_current;
+
+
+ngx_queue_t *
+ngx_http_hotline_sessions(void)
+{
+    if (!ngx_http_hotline_local_init) {
+        ngx_queue_init(&ngx_http_hotline_local);
+        ngx_http_hotline_local_init = 1;
+    }
+
+    return &ngx_http_hotline_local;
+}
+
+
+void
+ngx_http_hotline_session_start(ngx_http_hotline_session_t *s)
+{
+    ngx_http_hotline_store_t  *store;
+
+    ngx_queue_insert_tail(ngx_http_hotline_sessions(), &s->local);
+
+    store = ngx_http_hotline_store();
+
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+    ngx_http_hotline_mailbox_conns(s->role, 1);
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    if (s->role == NGX_HOTLINE_ROLE_AGENT) {
+        s->pending++;
+        store->agent(s, ngx_http_hotline_agent_done);
+        ngx_http_hotline_ws_release(s);
+        return;
+    }
+
+    ngx_add_timer(&s->timer, s->conf->handshake_timeout);
+}
+
+
+void
+ngx_http_hotline_session_closed(ngx_http_hotline_session_t *s)
+{
+    if (s->local.next == NULL) {
+        /* closed already, or never started */
+        return;
+    }
+
+    ngx_queue_remove(&s->local);
+    s->local.next = NULL;
+
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+    ngx_http_hotline_mailbox_conns(s->role, -1);
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    if (s->party) {
+        ngx_http_hotline_store()->detach(s);
+    }
+}
+
+
+void
+ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
+    u_char *data, size_t len)
+{
+    u_char                    *out;
+    ngx_uint_t                 rc, opening;
+    ngx_http_hotline_msg_t     m;
+    ngx_http_hotline_store_t  *store;
+
+    out = ngx_http_hotline_scratch(6 * len + 1024);
+    if (out == NULL) {
+        ngx_http_hotline_error(s, NGX_HOTLINE_E_INTERNAL, NULL);
+        return;
+    }
+
+    rc = ngx_http_hotline_proto_parse(data, len, s->role, &m, out,
+                                      6 * len + 1024);
+    if (rc != NGX_HOTLINE_OK) {
+        ngx_http_hotline_error(s, rc, &m);
+        return;
+    }
+
+    /* a customer starts with join or resume, and only once */
+
+    opening = (m.type == NGX_HOTLINE_MSG_JOIN
+               || m.type == NGX_HOTLINE_MSG_RESUME);
+
+    if (s->role == NGX_HOTLINE_ROLE_CUSTOMER
+        && (s->established ? opening : !opening))
+    {
+        ngx_http_hotline_error(s, NGX_HOTLINE_E_BAD_STATE, &m);
+        return;
+    }
+
+    store = ngx_http_hotline_store();
+
+    s->pending++;
+    ngx_http_hotline_current = &m;
+
+    switch (m.type) {
+
+    case NGX_HOTLINE_MSG_JOIN:
+        store->join(s, m.name, m.name_len, ngx_http_hotline_join_done);
+        break;
+
+    case NGX_HOTLINE_MSG_RESUME:
+        store->resume(s, m.token, m.last_seq, 1,
+                      ngx_http_hotline_resume_done);
+        break;
+
+    case NGX_HOTLINE_MSG_ACCEPT:
+        store->accept(s, m.has_call_id ? m.call_id : NULL,
+                      ngx_http_hotline_op_done);
+        break;
+
+    case NGX_HOTLINE_MSG_REJECT:
+        store->reject(s, m.call_id, ngx_http_hotline_op_done);
+        break;
+
+    case NGX_HOTLINE_MSG_CANCEL:
+    case NGX_HOTLINE_MSG_HANGUP:
+        store->hangup(s, ngx_http_hotline_op_done);
+        break;
+
+    default: /* offer, answer, ice, chat, media */
+        store->relay(s, m.out, m.out_len, ngx_http_hotline_op_done);
+        break;
+    }
+
+    /*
+     * A network backend completes later: the id must outlive this
+     * function then; the embedded one has completed by now.
+     */
+
+    ngx_http_hotline_current = NULL;
+    ngx_http_hotline_ws_release(s);
+}
+
+
+static void
+ngx_http_hotline_join_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
+    ngx_http_hotline_result_t *res)
+{
+    if (err != NGX_HOTLINE_OK) {
+        ngx_http_hotline_error(s, err, ngx_http_hotline_current);
+        return;
+    }
+
+    s->waiting = 1;
+    ngx_http_hotline_welcome(s, res);
+    ngx_http_hotline_ack(s);
+    ngx_http_hotline_established(s);
+}
+
+
+static void
+ngx_http_hotline_agent_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
+    ngx_http_hotline_result_t *res)
+{
+    if (err != NGX_HOTLINE_OK) {
+        ngx_http_hotline_error(s, err, NULL);
+        ngx_http_hotline_ws_close(s, NGX_HOTLINE_WS_CLOSE_TRY_LATER,
+                                  "store unavailable");
+        return;
+    }
+
+    ngx_http_hotline_welcome(s, res);
+    ngx_http_hotline_established(s);
+}
+
+
+static void
+ngx_http_hotline_resume_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
+    ngx_http_hotline_result_t *res)
+{
+    if (err != NGX_HOTLINE_OK) {
+        ngx_http_hotline_error(s, err, ngx_http_hotline_current);
+
+        if (err == NGX_HOTLINE_E_EXPIRED && !s->established) {
+            ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_EXPIRED,
+                                      "resume failed");
+        }
+
+        return;
+    }
+
+    s->waiting = res->waiting;
+    s->position = 0;
+    ngx_http_hotline_welcome(s, res);
+    ngx_http_hotline_ack(s);
+    ngx_http_hotline_established(s);
+}
+
+
+static void
+ngx_http_hotline_op_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
+    ngx_http_hotline_result_t *res)
+{
+    if (err != NGX_HOTLINE_OK) {
+        ngx_http_hotline_error(s, err, ngx_http_hotline_current);
+        return;
+    }
+
+    ngx_http_hotline_ack(s);
+}
+
+
+static void
+ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_result_t *res)
+{
+    u_char   *last;
+    u_char   *call_id;
+    u_char    buf[512];
+
+    call_id = NULL;
+
+    if (s->role == NGX_HOTLINE_ROLE_CUSTOMER || res->in_call) {
+        call_id = res->call_id;
+        ngx_memcpy(s->call_id, res->call_id, NGX_HOTLINE_ID_LEN);
+    }
+
+    last = ngx_http_hotline_proto_welcome(buf, s->role, res->resume, call_id,
+                                          s->sub, s->sub_len, res->resumed,
+                                          res->gap);
+
+    (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+                                    last - buf);
+}
+
+
+static void
+ngx_http_hotline_established(ngx_http_hotline_session_t *s)
+{
+    if (s->closed || s->closing) {
+        return;
+    }
+
+    if (!s->established) {
+        s->established = 1;
+
+        if (s->timer.timer_set) {
+            ngx_del_timer(&s->timer);
+        }
+
+        ngx_add_timer(&s->timer, s->conf->ping_interval);
+    }
+
+    /* a fresh session gets the queue (agents) or its position */
+    s->position = 0;
+    s->queue_dirty = 1;
+
+    ngx_http_hotline_session_queue_changed();
+}
+
+
+static void
+ngx_http_hotline_error(ngx_http_hotline_session_t *s, ngx_uint_t code,
+    ngx_http_hotline_msg_t *m)
+{
+    u_char  *last;
+    u_char   buf[256];
+
+    ngx_http_hotline_count_error(code);
+
+    last = ngx_http_hotline_proto_error(buf, code, m);
+
+    (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+                                    last - buf);
+}
+
+
+static void
+ngx_http_hotline_ack(ngx_http_hotline_session_t *s)
+{
+    u_char  *last;
+    u_char   buf[128];
+
+    if (ngx_http_hotline_current == NULL
+        || ngx_http_hotline_current->id_len == 0)
+    {
+        return;
+    }
+
+    last = ngx_http_hotline_proto_ack(buf, ngx_http_hotline_current);
+
+    (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+                                    last - buf);
+}
+
+
+/* writes what the store holds for this party */
+
+void
+ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
+{
+    u_char                    *buf, *p, *end, *data, tail[32];
+    size_t                     size, len;
+    ssize_t                    n;
+    uint64_t                   seq;
+    ngx_uint_t                 ended;
+    ngx_http_hotline_store_t  *store;
+
+    if (s->closed || s->closing || s->party == NULL) {
+        return;
+    }
+
+    store = ngx_http_hotline_store();
+
+    size = s->main_conf->replay_buffer + 65536;
+
+    buf = ngx_http_hotline_scratch(size);
+    if (buf == NULL) {
+        return;
+    }
+
+    s->pending++;
+    ended = 0;
+
+    for ( ;; ) {
+        n = store->pull(s, buf, size);
+
+        if (n == NGX_ERROR) {
+            ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_REPLACED,
+                                      "replaced");
+            break;
+        }
+
+        if (n == 0) {
+            break;
+        }
+
+        for (p = buf, end = buf + n; p < end; p += ngx_align(12 + len, 8)) {
+            ngx_memcpy(&seq, p, sizeof(uint64_t));
+            len = *(uint32_t *) (p + sizeof(uint64_t));
+            data = p + 12;
+
+            if (len > sizeof("{\"type\":\"ended\"") - 1
+                && ngx_strncmp(data, "{\"type\":\"ended\"",
+                               sizeof("{\"type\":\"ended\"") - 1) == 0)
+            {
+                ended = 1;
+            }
+
+            if (len > sizeof("{\"type\":\"accepted\"") - 1
+                && ngx_strncmp(data, "{\"type\":\"accepted\"",
+                               sizeof("{\"type\":\"accepted\"") - 1) == 0)
+            {
+                s->waiting = 0;
+            }
+
+            if (ngx_http_hotline_ws_send2(s, data, len, tail,
+                                          ngx_http_hotline_proto_seq(tail,
+                                                                     seq)
+                                          - tail)
+                != NGX_OK)
+            {
+                goto done;
+            }
+        }
+    }
+
+    if (ended && s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
+        /* the call is over: the end was written, nothing else comes */
+        ngx_http_hotline_ws_close(s, NGX_HOTLINE_WS_CLOSE_NORMAL,
+                                  "call ended");
+    }
+
+done:
+
+    ngx_http_hotline_ws_release(s);
+}
+
+
+void
+ngx_http_hotline_session_timer(ngx_http_hotline_session_t *s)
+{
+    if (!s->established) {
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "hotline: no join or resume in time");
+        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_TIMEOUT,
+                                  "handshake timeout");
+        return;
+    }
+
+    if (s->awaiting_pong && !s->received) {
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "hotline: client does not answer pings");
+        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_TIMEOUT,
+                                  "ping timeout");
+        return;
+    }
+
+    s->awaiting_pong = 1;
+    s->received = 0;
+
+    if (ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_PING, NULL, 0)
+        == NGX_OK)
+    {
+        ngx_add_timer(&s->timer, s->conf->ping_interval);
+    }
+}
+
+
+/* the queue changed: one snapshot serves all sessions of this worker */
+
+void
+ngx_http_hotline_session_queue_changed(void)
+{
+    if (ngx_http_hotline_queue_ev.posted) {
+        return;
+    }
+
+    ngx_http_hotline_queue_ev.handler = ngx_http_hotline_queue_event;
+    ngx_http_hotline_queue_ev.log = ngx_cycle->log;
+
+    ngx_post_event(&ngx_http_hotline_queue_ev, &ngx_posted_events);
+}
+
+
+static void
+ngx_http_hotline_queue_event(ngx_event_t *ev)
+{
+    ngx_http_hotline_store()->queue(ngx_http_hotline_queue_done, NULL);
+}
+
+
+static void
+ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
+{
+    u_char                      *msg, *last;
+    int64_t                      now;
+    ngx_uint_t                   lo, hi, mid, pos, eta, agents;
+    ngx_time_t                  *tp;
+    ngx_queue_t                 *lq, *next;
+    ngx_http_hotline_session_t  *s;
+    u_char                       buf[160];
+
+    if (q == NULL) {
+        return;
+    }
+
+    tp = ngx_timeofday();
+    now = (int64_t) tp->sec * 1000 + tp->msec;
+
+    msg = NULL;
+    last = NULL;
+    agents = q->agents_online ? q->agents_online : 1;
+
+    for (lq = ngx_queue_head(ngx_http_hotline_sessions());
+         lq != ngx_queue_sentinel(ngx_http_hotline_sessions());
+         lq = next)
+    {
+        next = ngx_queue_next(lq);
+        s = ngx_queue_data(lq, ngx_http_hotline_session_t, local);
+
+        if (!s->established || s->closing || s->closed) {
+            continue;
+        }
+
+        if (s->role == NGX_HOTLINE_ROLE_AGENT) {
+
+            if (msg == NULL) {
+                msg = ngx_http_hotline_scratch(
+                                     ngx_http_hotline_proto_queue_size(q));
+                if (msg == NULL) {
+                    return;
+                }
+
+                last = ngx_http_hotline_proto_queue(msg, q, now);
+            }
+
+            s->pending++;
+            (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, msg,
+                                            last - msg);
+            ngx_http_hotline_ws_release(s);
+            continue;
+        }
+
+        if (!s->waiting) {
+            continue;
+        }
+
+        /* tickets grow with time, and so does the queue */
+
+        lo = 0;
+        hi = q->n;
+
+        while (lo < hi) {
+            mid = lo + (hi - lo) / 2;
+
+            if (q->items[mid].ticket < s->ticket) {
+                lo = mid + 1;
+
+            } else {
+                hi = mid;
+            }
+        }
+
+        if (lo == q->n || q->items[lo].ticket != s->ticket) {
+            s->waiting = 0;
+            continue;
+        }
+
+        pos = lo + 1;
+        eta = (ngx_uint_t) ((pos * q->avg_handle / agents + 999) / 1000);
+
+        if (pos == s->position && eta == s->eta && !s->queue_dirty) {
+            continue;
+        }
+
+        s->position = pos;
+        s->eta = eta;
+        s->queue_dirty = 0;
+
+        last = ngx_http_hotline_proto_position(buf, s->call_id, pos, eta);
+
+        s->pending++;
+        (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+                                        last - buf);
+        ngx_http_hotline_ws_release(s);
+    }
+}
+
+
+/* one growing buffer per worker for work that never nests */
+
+static u_char *
+ngx_http_hotline_scratch(size_t size)
+{
+    u_char  *p;
+
+    if (size <= ngx_http_hotline_buf_size) {
+        return ngx_http_hotline_buf;
+    }
+
+    p = ngx_alloc(size, ngx_cycle->log);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    if (ngx_http_hotline_buf) {
+        ngx_free(ngx_http_hotline_buf);
+    }
+
+    ngx_http_hotline_buf = p;
+    ngx_http_hotline_buf_size = size;
+
+    return p;
+}

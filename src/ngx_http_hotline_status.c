@@ -1,0 +1,207 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_hotline.h"
+#include "ngx_http_hotline_store.h"
+
+
+/* the health location (JSON) and the metrics location (Prometheus) */
+
+
+static ngx_int_t ngx_http_hotline_send(ngx_http_request_t *r, ngx_buf_t *b,
+    const char *type, size_t type_len);
+
+
+ngx_int_t
+ngx_http_hotline_status_handler(ngx_http_request_t *r)
+{
+    ngx_buf_t                 *b;
+    ngx_uint_t                 conns[3];
+    ngx_http_hotline_stats_t   st;
+
+    if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    if (ngx_http_hotline_zone == NULL) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    ngx_memzero(&st, sizeof(ngx_http_hotline_stats_t));
+    ngx_http_hotline_store()->stats(&st);
+
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+    ngx_http_hotline_mailbox_totals(conns);
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    b = ngx_create_temp_buf(r->pool, 512);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_sprintf(b->last,
+                  "{\"status\":\"%s\","
+                  "\"store\":{\"backend\":\"%s\",\"status\":\"%s\","
+                  "\"size\":%uz,\"used\":%uz},"
+                  "\"connections\":{\"customer\":%ui,\"agent\":%ui},"
+                  "\"calls\":{\"waiting\":%ui,\"active\":%ui},"
+                  "\"agents\":{\"online\":%ui,\"busy\":%ui}}\n",
+                  st.up ? "ok" : "degraded",
+                  ngx_http_hotline_store()->name, st.up ? "ok" : "down",
+                  st.size, st.used,
+                  conns[NGX_HOTLINE_ROLE_CUSTOMER],
+                  conns[NGX_HOTLINE_ROLE_AGENT],
+                  st.waiting, st.active, st.agents_online, st.agents_busy);
+
+    if (!st.up) {
+        r->headers_out.status = NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    return ngx_http_hotline_send(r, b, "application/json",
+                                 sizeof("application/json") - 1);
+}
+
+
+ngx_int_t
+ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
+{
+    ngx_buf_t                 *b;
+    ngx_uint_t                 i, conns[3];
+    ngx_http_hotline_zone_t   *z;
+    ngx_http_hotline_stats_t   st;
+
+    static ngx_uint_t  codes[] = NGX_HOTLINE_CLOSE_CODES;
+
+    if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    z = ngx_http_hotline_zone;
+
+    if (z == NULL) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    ngx_memzero(&st, sizeof(ngx_http_hotline_stats_t));
+    ngx_http_hotline_store()->stats(&st);
+
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+    ngx_http_hotline_mailbox_totals(conns);
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    b = ngx_create_temp_buf(r->pool, 8192);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_sprintf(b->last,
+        "# HELP hotline_connections Open signaling WebSocket connections.\n"
+        "# TYPE hotline_connections gauge\n"
+        "hotline_connections{role=\"customer\"} %ui\n"
+        "hotline_connections{role=\"agent\"} %ui\n"
+        "# HELP hotline_queue_length Customers waiting in the queue.\n"
+        "# TYPE hotline_queue_length gauge\n"
+        "hotline_queue_length %ui\n"
+        "# HELP hotline_calls Calls by state.\n"
+        "# TYPE hotline_calls gauge\n"
+        "hotline_calls{state=\"waiting\"} %ui\n"
+        "hotline_calls{state=\"active\"} %ui\n"
+        "# HELP hotline_agents Agents online, and busy in a call.\n"
+        "# TYPE hotline_agents gauge\n"
+        "hotline_agents{state=\"online\"} %ui\n"
+        "hotline_agents{state=\"busy\"} %ui\n"
+        "# HELP hotline_store_up Whether the state store answers.\n"
+        "# TYPE hotline_store_up gauge\n"
+        "hotline_store_up %ui\n"
+        "# HELP hotline_store_bytes Size and use of the shared zone.\n"
+        "# TYPE hotline_store_bytes gauge\n"
+        "hotline_store_bytes{kind=\"size\"} %uz\n"
+        "hotline_store_bytes{kind=\"used\"} %uz\n"
+        "# HELP hotline_messages_relayed_total Messages relayed between "
+        "the parties of a call.\n"
+        "# TYPE hotline_messages_relayed_total counter\n"
+        "hotline_messages_relayed_total %uA\n",
+        conns[NGX_HOTLINE_ROLE_CUSTOMER], conns[NGX_HOTLINE_ROLE_AGENT],
+        st.waiting, st.waiting, st.active,
+        st.agents_online, st.agents_busy, st.up, st.size, st.used,
+        z->relayed);
+
+    b->last = ngx_sprintf(b->last,
+        "# HELP hotline_calls_ended_total Calls ended, by reason.\n"
+        "# TYPE hotline_calls_ended_total counter\n");
+
+    for (i = 0; i < NGX_HOTLINE_END_MAX; i++) {
+        b->last = ngx_sprintf(b->last,
+                              "hotline_calls_ended_total{reason=\"%V\"} %uA\n",
+                              &ngx_http_hotline_end_reasons[i], z->ended[i]);
+    }
+
+    b->last = ngx_sprintf(b->last,
+        "# HELP hotline_errors_total Error messages sent to clients, "
+        "by code.\n"
+        "# TYPE hotline_errors_total counter\n");
+
+    for (i = 1; i < NGX_HOTLINE_E_MAX; i++) {
+        b->last = ngx_sprintf(b->last,
+                              "hotline_errors_total{code=\"%V\"} %uA\n",
+                              &ngx_http_hotline_errors[i], z->errors[i]);
+    }
+
+    b->last = ngx_sprintf(b->last,
+        "# HELP hotline_ws_closed_total WebSocket close frames, by code.\n"
+        "# TYPE hotline_ws_closed_total counter\n");
+
+    for (i = 0; i < NGX_HOTLINE_CLOSE_N; i++) {
+        b->last = ngx_sprintf(b->last,
+                              "hotline_ws_closed_total{code=\"%ui\"} %uA\n",
+                              codes[i], z->closes[i]);
+    }
+
+    return ngx_http_hotline_send(r, b,
+                                 "text/plain; version=0.0.4",
+                                 sizeof("text/plain; version=0.0.4") - 1);
+}
+
+
+static ngx_int_t
+ngx_http_hotline_send(ngx_http_request_t *r, ngx_buf_t *b, const char *type,
+    size_t type_len)
+{
+    ngx_int_t    rc;
+    ngx_chain_t  out;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->headers_out.status == 0) {
+        r->headers_out.status = NGX_HTTP_OK;
+    }
+
+    r->headers_out.content_length_n = b->last - b->pos;
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = type_len;
+    r->headers_out.content_type_len = type_len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}

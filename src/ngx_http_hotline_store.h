@@ -1,0 +1,178 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#ifndef _NGX_HTTP_HOTLINE_STORE_H_INCLUDED_
+#define _NGX_HTTP_HOTLINE_STORE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_hotline.h"
+#include "ngx_http_hotline_proto.h"
+
+
+/*
+ * The state store: queue, calls, agents, resume tokens and per-party
+ * message buffers, shared by every worker (and, with a distributed
+ * backend, every node).  The interface is asynchronous: each operation
+ * completes by calling its handler, possibly before it returns (the
+ * shared-memory backend) or later from the event loop (a network
+ * backend).  While an operation is under way the session is pinned
+ * (s->pending), so a handler always gets a live session; it checks
+ * s->closed before writing to the connection.
+ *
+ * Messages for a party are appended to its buffer by whoever produces
+ * them (the peer's worker, a store operation); the worker that holds the
+ * party's connection is woken and calls pull().
+ */
+
+
+typedef struct {
+    u_char                     call_id[NGX_HOTLINE_ID_LEN];
+    u_char                     resume[NGX_HOTLINE_ID_LEN];
+    uint64_t                   ticket;
+    unsigned                   resumed:1;
+    unsigned                   gap:1;
+    unsigned                   in_call:1;
+    unsigned                   waiting:1;
+    unsigned                   ended:1;
+} ngx_http_hotline_result_t;
+
+
+typedef struct {
+    ngx_uint_t                 up;
+    size_t                     size;
+    size_t                     used;
+    ngx_uint_t                 waiting;
+    ngx_uint_t                 active;
+    ngx_uint_t                 agents_online;
+    ngx_uint_t                 agents_busy;
+} ngx_http_hotline_stats_t;
+
+
+/* the close codes counted, in the order of the zone's closes[] */
+#define NGX_HOTLINE_CLOSE_CODES   { 1000, 1001, 1002, 1003, 1007, 1008, \
+                                    1009, 1011, 4000, 4002, 4003, 4004 }
+#define NGX_HOTLINE_CLOSE_N       12
+
+
+/*
+ * The node's shared zone: counters of this node (Prometheus scrapes each
+ * node), the workers' mailboxes (ngx_http_hotline_doorbell.c) and the
+ * embedded backend's state.
+ */
+typedef struct {
+    ngx_atomic_t               relayed;
+    ngx_atomic_t               ended[NGX_HOTLINE_END_MAX];
+    ngx_atomic_t               errors[NGX_HOTLINE_E_MAX];
+    ngx_atomic_t               closes[NGX_HOTLINE_CLOSE_N];
+    ngx_queue_t                mailboxes;
+    void                      *backend;
+} ngx_http_hotline_zone_t;
+
+
+typedef void (*ngx_http_hotline_store_pt)(ngx_http_hotline_session_t *s,
+    ngx_uint_t err, ngx_http_hotline_result_t *res);
+
+typedef void (*ngx_http_hotline_queue_pt)(ngx_http_hotline_queue_t *q,
+    void *data);
+
+
+struct ngx_http_hotline_store_s {
+    const char   *name;
+
+    ngx_int_t   (*init_worker)(ngx_cycle_t *cycle);
+    void        (*exit_worker)(ngx_cycle_t *cycle);
+
+    /* a customer enters the queue */
+    void        (*join)(ngx_http_hotline_session_t *s, u_char *name,
+                        size_t len, ngx_http_hotline_store_pt handler);
+
+    /* an agent comes online (or takes its session over) */
+    void        (*agent)(ngx_http_hotline_session_t *s,
+                         ngx_http_hotline_store_pt handler);
+
+    /* a party comes back with its resume token */
+    void        (*resume)(ngx_http_hotline_session_t *s, u_char *token,
+                          uint64_t last_seq, ngx_uint_t replay,
+                          ngx_http_hotline_store_pt handler);
+
+    /* agent: take a waiting call (NULL: the oldest) or decline one */
+    void        (*accept)(ngx_http_hotline_session_t *s, u_char *call_id,
+                          ngx_http_hotline_store_pt handler);
+    void        (*reject)(ngx_http_hotline_session_t *s, u_char *call_id,
+                          ngx_http_hotline_store_pt handler);
+
+    /* end the call (hangup) or leave the queue (cancel) */
+    void        (*hangup)(ngx_http_hotline_session_t *s,
+                          ngx_http_hotline_store_pt handler);
+
+    /* buffer a message (without its "seq" and closing brace) for peer */
+    void        (*relay)(ngx_http_hotline_session_t *s, u_char *data,
+                         size_t len, ngx_http_hotline_store_pt handler);
+
+    /* the connection is gone: the grace period starts */
+    void        (*detach)(ngx_http_hotline_session_t *s);
+
+    /*
+     * Copies the party's undelivered messages into buf, as records of
+     * uint64_t seq, uint32_t length, bytes, each aligned to 8 bytes,
+     * and marks them delivered.  Returns the bytes used: 0 when there is
+     * nothing more; NGX_ERROR if the session was replaced by another
+     * connection or its party is gone.
+     */
+    ssize_t     (*pull)(ngx_http_hotline_session_t *s, u_char *buf,
+                        size_t size);
+
+    /* a consistent snapshot of the queue */
+    void        (*queue)(ngx_http_hotline_queue_pt handler, void *data);
+
+    /* gauges for health and metrics */
+    void        (*stats)(ngx_http_hotline_stats_t *st);
+};
+
+
+extern ngx_http_hotline_store_t  ngx_http_hotline_store_shm;
+
+/* ngx_http_hotline_store.c */
+extern ngx_http_hotline_zone_t  *ngx_http_hotline_zone;
+extern ngx_slab_pool_t          *ngx_http_hotline_shpool;
+
+ngx_int_t ngx_http_hotline_init_zone(ngx_shm_zone_t *shm_zone, void *data);
+ngx_http_hotline_store_t *ngx_http_hotline_store(void);
+void ngx_http_hotline_count_error(ngx_uint_t code);
+void ngx_http_hotline_count_close(ngx_uint_t code);
+void ngx_http_hotline_count_relayed(void);
+void ngx_http_hotline_count_ended(ngx_uint_t reason);
+
+/* ngx_http_hotline_store_shm.c: the embedded backend's zone part */
+ngx_int_t ngx_http_hotline_shm_init(ngx_slab_pool_t *shpool,
+    ngx_http_hotline_zone_t *zone);
+
+/* ngx_http_hotline_doorbell.c: mailboxes, called under the zone lock */
+#define NGX_HOTLINE_MAIL_DELIVER  0
+#define NGX_HOTLINE_MAIL_REPLACED 1
+
+typedef struct {
+    void                      *party;
+    uint64_t                   gen;
+    ngx_uint_t                 kind;
+} ngx_http_hotline_mail_t;
+
+void ngx_http_hotline_mailbox_push(ngx_pid_t pid, void *party,
+    uint64_t gen, ngx_uint_t kind);
+void ngx_http_hotline_mailbox_broadcast(void);
+void ngx_http_hotline_mailbox_conns(ngx_uint_t role, ngx_int_t delta);
+void ngx_http_hotline_mailbox_totals(ngx_uint_t *conns);
+ngx_uint_t ngx_http_hotline_mailbox_alive(ngx_pid_t pid);
+ngx_uint_t ngx_http_hotline_mailbox_take(ngx_http_hotline_mail_t *mail,
+    ngx_uint_t max,
+    ngx_uint_t *queue_changed, ngx_uint_t *overflow);
+ngx_uint_t ngx_http_hotline_mailbox_reap(void);
+
+
+#endif /* _NGX_HTTP_HOTLINE_STORE_H_INCLUDED_ */

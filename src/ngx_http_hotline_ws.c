@@ -1,0 +1,767 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_hotline.h"
+#include "ngx_http_hotline_store.h"
+
+
+/*
+ * A WebSocket connection after the upgrade: the HTTP request is freed
+ * (an idle connection keeps only its small pool and the session), input
+ * is read into one buffer per worker and parsed at once, output goes
+ * straight to the socket and only what the socket does not take waits
+ * in a bounded queue.
+ */
+
+
+#define NGX_HOTLINE_READ_BUF     16384
+#define NGX_HOTLINE_LINGER       2000
+
+
+static void ngx_http_hotline_ws_upgrade(ngx_event_t *ev);
+static void ngx_http_hotline_ws_read(ngx_event_t *rev);
+static void ngx_http_hotline_ws_write(ngx_event_t *wev);
+static void ngx_http_hotline_ws_timer(ngx_event_t *ev);
+static void ngx_http_hotline_ws_input(ngx_http_hotline_session_t *s,
+    u_char *pos, u_char *last);
+static ngx_int_t ngx_http_hotline_ws_queue(ngx_http_hotline_session_t *s,
+    u_char **parts, size_t *lens, ngx_uint_t n);
+static ngx_int_t ngx_http_hotline_ws_flush(ngx_http_hotline_session_t *s);
+static void ngx_http_hotline_ws_linger(ngx_http_hotline_session_t *s);
+static void ngx_http_hotline_ws_free(ngx_http_hotline_session_t *s);
+static void *ngx_http_hotline_ws_alloc(size_t size, void *data);
+static void ngx_http_hotline_ws_dealloc(void *p, void *data);
+
+
+static u_char  ngx_http_hotline_rbuf[NGX_HOTLINE_READ_BUF];
+
+
+/*
+ * Called from the content handler once the handshake is accepted.  The
+ * HTTP machinery still owns the connection until the handler returns,
+ * so the switch happens in a posted event.
+ */
+
+ngx_int_t
+ngx_http_hotline_ws_start(ngx_http_request_t *r,
+    ngx_http_hotline_session_t *s)
+{
+    s->connection = r->connection;
+    s->request = r;
+
+    s->parser.max_message = s->conf->max_message;
+    s->parser.alloc = ngx_http_hotline_ws_alloc;
+    s->parser.free = ngx_http_hotline_ws_dealloc;
+    s->parser.data = r->connection->log;
+
+    s->out_last = &s->out;
+
+    s->timer.handler = ngx_http_hotline_ws_upgrade;
+    s->timer.data = s;
+    s->timer.log = r->connection->log;
+
+    ngx_post_event(&s->timer, &ngx_posted_events);
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
+{
+    u_char                      *p, *parts[1];
+    size_t                       left, lens[1];
+    ngx_chain_t                 *cl;
+    ngx_connection_t            *c;
+    ngx_http_request_t          *r;
+    ngx_http_connection_t       *hc;
+    ngx_http_hotline_session_t  *s;
+    u_char                       head[256];
+
+    s = ev->data;
+    r = s->request;
+    c = s->connection;
+
+    /* frames the client sent right behind its request, if any */
+
+    left = 0;
+
+    if (r->header_in && r->header_in->pos < r->header_in->last) {
+        left = r->header_in->last - r->header_in->pos;
+
+        if (left > NGX_HOTLINE_READ_BUF) {
+            left = NGX_HOTLINE_READ_BUF;
+        }
+
+        ngx_memcpy(ngx_http_hotline_rbuf, r->header_in->pos, left);
+    }
+
+    p = ngx_cpymem(head, "HTTP/1.1 101 Switching Protocols" CRLF
+                   "Upgrade: websocket" CRLF
+                   "Connection: Upgrade" CRLF
+                   "Sec-WebSocket-Accept: ",
+                   sizeof("HTTP/1.1 101 Switching Protocols" CRLF
+                          "Upgrade: websocket" CRLF
+                          "Connection: Upgrade" CRLF
+                          "Sec-WebSocket-Accept: ") - 1);
+    p = ngx_cpymem(p, s->accept.data, s->accept.len);
+
+    if (s->subprotocol) {
+        p = ngx_cpymem(p, CRLF "Sec-WebSocket-Protocol: hotline.v1",
+                       sizeof(CRLF "Sec-WebSocket-Protocol: hotline.v1") - 1);
+    }
+
+    p = ngx_cpymem(p, CRLF CRLF, 4);
+
+    r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
+
+    hc = r->http_connection;
+
+    c->data = s;
+    c->read->handler = ngx_http_hotline_ws_read;
+    c->write->handler = ngx_http_hotline_ws_write;
+
+    s->request = NULL;
+    s->accept.len = 0;
+    s->accept.data = NULL;
+
+    /* logs the request with status 101 and frees its pool */
+    ngx_http_free_request(r, 0);
+
+    c->destroyed = 0;
+    c->log->action = "serving hotline signaling";
+
+    /* what is left of the header buffers belongs to the connection pool */
+
+    if (c->buffer && ngx_pfree(c->pool, c->buffer->start) == NGX_OK) {
+        c->buffer = NULL;
+    }
+
+    for (cl = hc->free; cl; cl = cl->next) {
+        (void) ngx_pfree(c->pool, cl->buf->start);
+    }
+
+    for (cl = hc->busy; cl; cl = cl->next) {
+        (void) ngx_pfree(c->pool, cl->buf->start);
+    }
+
+    hc->free = NULL;
+    hc->busy = NULL;
+    hc->nbusy = 0;
+
+    /* the shutdown of a worker closes idle connections: we are one */
+    c->idle = 1;
+
+    s->upgraded = 1;
+    s->timer.handler = ngx_http_hotline_ws_timer;
+    s->timer.cancelable = 1;
+
+    s->pending++;
+
+    parts[0] = head;
+    lens[0] = p - head;
+
+    if (ngx_http_hotline_ws_queue(s, parts, lens, 1) != NGX_OK) {
+        ngx_http_hotline_ws_finalize(s);
+        goto done;
+    }
+
+    ngx_http_hotline_session_start(s);
+
+    if (!s->closed && left) {
+        ngx_http_hotline_ws_input(s, ngx_http_hotline_rbuf,
+                                  ngx_http_hotline_rbuf + left);
+    }
+
+    if (!s->closed) {
+        if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+            ngx_http_hotline_ws_finalize(s);
+
+        } else if (c->read->ready) {
+            ngx_post_event(c->read, &ngx_posted_events);
+        }
+    }
+
+done:
+
+    ngx_http_hotline_ws_release(s);
+}
+
+
+static void
+ngx_http_hotline_ws_read(ngx_event_t *rev)
+{
+    ssize_t                      n;
+    ngx_connection_t            *c;
+    ngx_http_hotline_session_t  *s;
+
+    c = rev->data;
+    s = c->data;
+
+    s->pending++;
+
+    if (c->close) {
+        /* the worker is shutting down: the client resumes elsewhere */
+        ngx_http_hotline_ws_close(s, NGX_HOTLINE_WS_CLOSE_GOING_AWAY,
+                                  "server restart");
+        ngx_http_hotline_ws_finalize(s);
+        goto done;
+    }
+
+    while (!s->closed) {
+
+        n = c->recv(c, ngx_http_hotline_rbuf, NGX_HOTLINE_READ_BUF);
+
+        if (n == NGX_AGAIN) {
+            if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+                ngx_http_hotline_ws_finalize(s);
+            }
+
+            break;
+        }
+
+        if (n == 0 || n == NGX_ERROR) {
+            /* gone without a close frame: the grace period starts */
+            c->error = 1;
+            ngx_http_hotline_ws_finalize(s);
+            break;
+        }
+
+        if (s->closing) {
+            /* after our close frame only the peer's close matters */
+            continue;
+        }
+
+        ngx_http_hotline_ws_input(s, ngx_http_hotline_rbuf,
+                                  ngx_http_hotline_rbuf + n);
+    }
+
+done:
+
+    ngx_http_hotline_ws_release(s);
+}
+
+
+static void
+ngx_http_hotline_ws_input(ngx_http_hotline_session_t *s, u_char *pos,
+    u_char *last)
+{
+    ngx_int_t                      rc;
+    ngx_http_hotline_ws_parser_t  *ps;
+    u_char                         buf[NGX_HOTLINE_WS_MAX_CONTROL];
+
+    ps = &s->parser;
+
+    while (pos < last && !s->closed && !s->closing) {
+
+        rc = ngx_http_hotline_ws_parse(ps, &pos, last);
+
+        if (rc == NGX_AGAIN) {
+            break;
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                          "hotline: client sent a bad frame: %s (%ui)",
+                          ps->error, ps->error_code);
+            ngx_http_hotline_ws_close(s, ps->error_code, ps->error);
+            break;
+        }
+
+        s->received = 1;
+
+        switch (ps->opcode) {
+
+        case NGX_HOTLINE_WS_OP_TEXT:
+            ngx_http_hotline_session_message(s, ps->payload, ps->len);
+            ngx_http_hotline_ws_parser_release(ps);
+            break;
+
+        case NGX_HOTLINE_WS_OP_BINARY:
+            ngx_http_hotline_ws_parser_release(ps);
+            ngx_http_hotline_ws_close(s, NGX_HOTLINE_WS_CLOSE_UNSUPPORTED,
+                                      "text messages only");
+            break;
+
+        case NGX_HOTLINE_WS_OP_PING:
+            ngx_memcpy(buf, ps->payload, ps->len);
+            (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_PONG,
+                                            buf, ps->len);
+            break;
+
+        case NGX_HOTLINE_WS_OP_PONG:
+            s->awaiting_pong = 0;
+            break;
+
+        case NGX_HOTLINE_WS_OP_CLOSE:
+            /* echo the code, then the server closes TCP first */
+
+            if (ps->close_code == NGX_HOTLINE_WS_CLOSE_NO_STATUS) {
+                (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_CLOSE,
+                                                NULL, 0);
+
+            } else {
+                buf[0] = (u_char) (ps->close_code >> 8);
+                buf[1] = (u_char) (ps->close_code & 0xff);
+                (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_CLOSE,
+                                                buf, 2);
+            }
+
+            ngx_http_hotline_count_close(ps->close_code);
+
+            ngx_http_hotline_session_closed(s);
+            s->closing = 1;
+            ngx_http_hotline_ws_linger(s);
+            break;
+
+        default:
+            break;
+        }
+    }
+
+}
+
+
+static void
+ngx_http_hotline_ws_write(ngx_event_t *wev)
+{
+    ngx_connection_t            *c;
+    ngx_http_hotline_session_t  *s;
+
+    c = wev->data;
+    s = c->data;
+
+    s->pending++;
+
+    if (ngx_http_hotline_ws_flush(s) == NGX_ERROR) {
+        ngx_http_hotline_ws_finalize(s);
+    }
+
+    ngx_http_hotline_ws_release(s);
+}
+
+
+static void
+ngx_http_hotline_ws_timer(ngx_event_t *ev)
+{
+    ngx_http_hotline_session_t  *s;
+
+    s = ev->data;
+
+    s->pending++;
+
+    if (s->closing) {
+        /* the peer did not close in time after our close frame */
+        ngx_http_hotline_ws_finalize(s);
+
+    } else {
+        ngx_http_hotline_session_timer(s);
+    }
+
+    ngx_http_hotline_ws_release(s);
+}
+
+
+ngx_int_t
+ngx_http_hotline_ws_send(ngx_http_hotline_session_t *s, ngx_uint_t opcode,
+    u_char *data, size_t len)
+{
+    u_char  *parts[2];
+    size_t   lens[2];
+    u_char   head[NGX_HOTLINE_WS_MAX_HEADER];
+
+    if (s->closed || s->closing) {
+        return NGX_DECLINED;
+    }
+
+    parts[0] = head;
+    lens[0] = ngx_http_hotline_ws_frame_header(head, opcode, len);
+    parts[1] = data;
+    lens[1] = len;
+
+    return ngx_http_hotline_ws_queue(s, parts, lens, 2);
+}
+
+
+/* a text message in two pieces (a buffered event and its "seq" tail) */
+
+ngx_int_t
+ngx_http_hotline_ws_send2(ngx_http_hotline_session_t *s, u_char *data,
+    size_t len, u_char *tail, size_t tail_len)
+{
+    u_char  *parts[3];
+    size_t   lens[3];
+    u_char   head[NGX_HOTLINE_WS_MAX_HEADER];
+
+    if (s->closed || s->closing) {
+        return NGX_DECLINED;
+    }
+
+    parts[0] = head;
+    lens[0] = ngx_http_hotline_ws_frame_header(head, NGX_HOTLINE_WS_OP_TEXT,
+                                               len + tail_len);
+    parts[1] = data;
+    lens[1] = len;
+    parts[2] = tail;
+    lens[2] = tail_len;
+
+    return ngx_http_hotline_ws_queue(s, parts, lens, 3);
+}
+
+
+/*
+ * Sends the parts, or queues what the socket does not take.  A queue
+ * that would grow past hotline_send_queue closes the connection: the
+ * client cannot keep up and resumes once it can.
+ */
+
+static ngx_int_t
+ngx_http_hotline_ws_queue(ngx_http_hotline_session_t *s, u_char **parts,
+    size_t *lens, ngx_uint_t n)
+{
+    u_char                  *p;
+    size_t                   total;
+    ngx_buf_t                bufs[3];
+    ngx_uint_t               i, k;
+    ngx_chain_t              links[3], *cl, *rest;
+    ngx_connection_t        *c;
+    ngx_http_hotline_out_t  *out;
+
+    c = s->connection;
+    total = 0;
+    rest = NULL;
+
+    for (i = 0; i < n; i++) {
+        total += lens[i];
+    }
+
+    if (s->out == NULL) {
+
+        /* the common case: straight to the socket */
+
+        k = 0;
+
+        for (i = 0; i < n; i++) {
+            if (lens[i] == 0) {
+                continue;
+            }
+
+            ngx_memzero(&bufs[k], sizeof(ngx_buf_t));
+            bufs[k].pos = parts[i];
+            bufs[k].last = parts[i] + lens[i];
+            bufs[k].memory = 1;
+
+            links[k].buf = &bufs[k];
+            links[k].next = NULL;
+
+            if (k) {
+                links[k - 1].next = &links[k];
+            }
+
+            k++;
+        }
+
+        if (k == 0) {
+            return NGX_OK;
+        }
+
+        rest = c->send_chain(c, links, 0);
+
+        if (rest == NGX_CHAIN_ERROR) {
+            c->error = 1;
+            ngx_http_hotline_ws_finalize(s);
+            return NGX_ERROR;
+        }
+
+        if (rest == NULL) {
+            return NGX_OK;
+        }
+
+        total = 0;
+
+        for (cl = rest; cl; cl = cl->next) {
+            total += cl->buf->last - cl->buf->pos;
+        }
+
+        if (total == 0) {
+            return NGX_OK;
+        }
+    }
+
+    if (s->out_bytes + total > s->conf->send_queue) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "hotline: client does not read, %uz bytes queued",
+                      s->out_bytes);
+
+        ngx_http_hotline_count_close(NGX_HOTLINE_CLOSE_SLOW);
+
+        /* no close frame can get through a full queue */
+        c->error = 1;
+        ngx_http_hotline_ws_finalize(s);
+        return NGX_ERROR;
+    }
+
+    out = ngx_alloc(offsetof(ngx_http_hotline_out_t, data) + total, c->log);
+    if (out == NULL) {
+        ngx_http_hotline_ws_finalize(s);
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&out->buf, sizeof(ngx_buf_t));
+
+    p = out->data;
+
+    if (rest) {
+        for (cl = rest; cl; cl = cl->next) {
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
+
+    } else {
+        for (i = 0; i < n; i++) {
+            p = ngx_cpymem(p, parts[i], lens[i]);
+        }
+    }
+
+    out->buf.start = out->data;
+    out->buf.pos = out->data;
+    out->buf.last = p;
+    out->buf.end = p;
+    out->buf.temporary = 1;
+
+    out->cl.buf = &out->buf;
+    out->cl.next = NULL;
+
+    *s->out_last = &out->cl;
+    s->out_last = &out->cl.next;
+    s->out_bytes += total;
+
+    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        ngx_http_hotline_ws_finalize(s);
+        return NGX_ERROR;
+    }
+
+    if (c->write->ready) {
+        return ngx_http_hotline_ws_flush(s) == NGX_ERROR ? NGX_ERROR : NGX_OK;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hotline_ws_flush(ngx_http_hotline_session_t *s)
+{
+    ngx_chain_t             *rest, *cl, *next;
+    ngx_connection_t        *c;
+    ngx_http_hotline_out_t  *out;
+
+    c = s->connection;
+
+    if (s->out == NULL) {
+        return NGX_OK;
+    }
+
+    rest = c->send_chain(c, s->out, 0);
+
+    if (rest == NGX_CHAIN_ERROR) {
+        c->error = 1;
+        return NGX_ERROR;
+    }
+
+    for (cl = s->out; cl && cl != rest; cl = next) {
+        next = cl->next;
+        out = (ngx_http_hotline_out_t *) cl;
+        s->out_bytes -= out->buf.end - out->buf.start;
+        ngx_free(out);
+    }
+
+    s->out = rest;
+
+    if (rest == NULL) {
+        s->out_last = &s->out;
+
+        if (s->closing) {
+            ngx_http_hotline_ws_linger(s);
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_AGAIN;
+}
+
+
+/*
+ * Closes with a close frame: the rest is a lingering close (our half is
+ * shut down once the frame is out, the peer's close or EOF ends it).
+ */
+
+void
+ngx_http_hotline_ws_close(ngx_http_hotline_session_t *s, ngx_uint_t code,
+    const char *reason)
+{
+    size_t  len;
+    u_char  buf[NGX_HOTLINE_WS_MAX_CONTROL];
+
+    if (s->closed || s->closing) {
+        return;
+    }
+
+    buf[0] = (u_char) (code >> 8);
+    buf[1] = (u_char) (code & 0xff);
+
+    len = ngx_min(ngx_strlen(reason), NGX_HOTLINE_WS_MAX_CONTROL - 2);
+    ngx_memcpy(buf + 2, reason, len);
+
+    (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_CLOSE, buf, len + 2);
+
+    ngx_http_hotline_count_close(code);
+
+    if (s->closed) {
+        return;
+    }
+
+    s->closing = 1;
+    s->close_code = code;
+
+    /* the session ends now; the connection lingers a little */
+    ngx_http_hotline_session_closed(s);
+
+    if (ngx_exiting || ngx_terminate) {
+        ngx_http_hotline_ws_finalize(s);
+        return;
+    }
+
+    if (s->out == NULL) {
+        ngx_http_hotline_ws_linger(s);
+    }
+}
+
+
+static void
+ngx_http_hotline_ws_linger(ngx_http_hotline_session_t *s)
+{
+    ngx_connection_t  *c;
+
+    c = s->connection;
+
+    if (s->out) {
+        /* ngx_http_hotline_ws_flush() comes back here */
+        return;
+    }
+
+    if (c->ssl == NULL) {
+        if (ngx_shutdown_socket(c->fd, NGX_WRITE_SHUTDOWN) == -1) {
+            ngx_http_hotline_ws_finalize(s);
+            return;
+        }
+    }
+
+    if (s->timer.timer_set) {
+        ngx_del_timer(&s->timer);
+    }
+
+    ngx_add_timer(&s->timer, NGX_HOTLINE_LINGER);
+}
+
+
+/* the connection is done: the session ends, memory goes when unpinned */
+
+void
+ngx_http_hotline_ws_finalize(ngx_http_hotline_session_t *s)
+{
+    ngx_chain_t  *cl, *next;
+
+    if (s->closed) {
+        return;
+    }
+
+    s->closed = 1;
+
+    ngx_http_hotline_session_closed(s);
+
+    if (s->timer.timer_set) {
+        ngx_del_timer(&s->timer);
+    }
+
+    if (s->timer.posted) {
+        ngx_delete_posted_event(&s->timer);
+    }
+
+    for (cl = s->out; cl; cl = next) {
+        next = cl->next;
+        ngx_free(cl);
+    }
+
+    s->out = NULL;
+    s->out_bytes = 0;
+
+    ngx_http_hotline_ws_parser_release(&s->parser);
+}
+
+
+/* drops a pin on the session; the last one frees a finalized session */
+
+void
+ngx_http_hotline_ws_release(ngx_http_hotline_session_t *s)
+{
+    if (--s->pending == 0 && s->closed) {
+        ngx_http_hotline_ws_free(s);
+    }
+}
+
+
+static void
+ngx_http_hotline_ws_free(ngx_http_hotline_session_t *s)
+{
+    ngx_pool_t        *pool;
+    ngx_connection_t  *c;
+
+    c = s->connection;
+
+#if (NGX_HTTP_SSL)
+    if (c->ssl) {
+        c->ssl->no_wait_shutdown = 1;
+        (void) ngx_ssl_shutdown(c);
+    }
+#endif
+
+#if (NGX_STAT_STUB)
+    (void) ngx_atomic_fetch_add(ngx_stat_active, -1);
+#endif
+
+    c->destroyed = 1;
+
+    pool = c->pool;
+    ngx_close_connection(c);
+
+    /* the session itself lives in the connection's pool */
+    ngx_destroy_pool(pool);
+}
+
+
+static void *
+ngx_http_hotline_ws_alloc(size_t size, void *data)
+{
+    return ngx_alloc(size, data);
+}
+
+
+static void
+ngx_http_hotline_ws_dealloc(void *p, void *data)
+{
+    ngx_free(p);
+}

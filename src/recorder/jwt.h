@@ -1,0 +1,29 @@
+/*
+ * hotline-recorder: HS256 JSON Web Token verification (RFC 7519).
+ */
+
+#ifndef _REC_JWT_H_INCLUDED_
+#define _REC_JWT_H_INCLUDED_
+
+
+#include "rec.h"
+
+
+#define REC_JWT_MAX_LEN  4096
+
+
+typedef struct {
+    char      call[65];
+    int       role;
+    int64_t   exp;
+} rec_jwt_claims_t;
+
+
+int rec_b64url_decode(u_char *dst, size_t *dlen, const char *src,
+    size_t slen);
+int rec_jwt_verify(const char *token, size_t len, const u_char *secret,
+    size_t secret_len, int64_t now, rec_jwt_claims_t *claims,
+    const char **err);
+
+
+#endif /* _REC_JWT_H_INCLUDED_ */

@@ -1,0 +1,337 @@
+/*
+ * hotline-recorder: command line, start-up checks, main loop, graceful
+ * shutdown on SIGTERM/SIGINT (every open recording is finalized).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib-unix.h>
+#include <openssl/crypto.h>
+
+#include "dtls.h"
+#include "http.h"
+#include "session.h"
+#include "srtp.h"
+
+
+rec_conf_t  rec_conf;
+
+static GMainLoop  *rec_loop;
+
+
+static void
+rec_usage(void)
+{
+    fprintf(stderr,
+        "usage: hotline-recorder --recordings DIR --secret-file FILE "
+        "[options]\n"
+        "  --listen ADDR          127.0.0.1:8088 (default), [::1]:PORT or "
+        "unix:/PATH\n"
+        "  --prefix PATH          WHIP endpoint path (default /whip)\n"
+        "  --ice-address IP       local ICE address, repeatable "
+        "(default 127.0.0.1)\n"
+        "  --ice-server URL       STUN/TURN URL sent in Link headers, "
+        "repeatable\n"
+        "  --ice-ports MIN-MAX    UDP port range for ICE\n"
+        "  --max-sessions N       default 100\n"
+        "  --max-duration SEC     per recording, default 14400\n"
+        "  --idle-timeout SEC     no media for this long ends it, default "
+        "30\n"
+        "  --min-free-disk MB     refuse and stop below, default 512\n"
+        "  --log-level LEVEL      error, warn, info (default), debug\n");
+}
+
+
+static int
+rec_read_secret(const char *path)
+{
+    int          fd;
+    ssize_t      n;
+    struct stat  st;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        fprintf(stderr, "hotline-recorder: cannot open secret file %s: %s\n",
+                path, strerror(errno));
+        return REC_ERROR;
+    }
+
+    if (fstat(fd, &st) == 0 && (st.st_mode & 0007)) {
+        fprintf(stderr, "hotline-recorder: warning: secret file %s is "
+                "world accessible\n", path);
+    }
+
+    n = read(fd, rec_conf.secret, sizeof(rec_conf.secret));
+    close(fd);
+
+    if (n < 0 || (size_t) n >= sizeof(rec_conf.secret)) {
+        fprintf(stderr, "hotline-recorder: bad secret file %s\n", path);
+        return REC_ERROR;
+    }
+
+    while (n > 0 && (rec_conf.secret[n - 1] == '\n'
+                     || rec_conf.secret[n - 1] == '\r'))
+    {
+        n--;
+    }
+
+    if (n < 32) {
+        fprintf(stderr, "hotline-recorder: the secret in %s must be at "
+                "least 32 bytes\n", path);
+        return REC_ERROR;
+    }
+
+    rec_conf.secret_len = (size_t) n;
+
+    return REC_OK;
+}
+
+
+static gboolean
+rec_quit(gpointer data)
+{
+    (void) data;
+
+    g_main_loop_quit(rec_loop);
+
+    return G_SOURCE_REMOVE;
+}
+
+
+static gboolean
+rec_on_signal(gpointer data)
+{
+    rec_log(REC_LOG_INFO, "%s: finalizing %u recording(s)",
+            (const char *) data, rec_sessions_count());
+
+    rec_sessions_end_all("shutdown");
+
+    /* after the session destroy handlers */
+    g_idle_add_full(G_PRIORITY_LOW, rec_quit, NULL, NULL);
+
+    return G_SOURCE_CONTINUE;
+}
+
+
+static int
+rec_parse_args(int argc, char **argv)
+{
+    int            c;
+    char          *end;
+    unsigned long  v, v2;
+
+    static const struct option  opts[] = {
+        { "listen", required_argument, NULL, 'l' },
+        { "prefix", required_argument, NULL, 'p' },
+        { "recordings", required_argument, NULL, 'r' },
+        { "secret-file", required_argument, NULL, 's' },
+        { "ice-address", required_argument, NULL, 'a' },
+        { "ice-server", required_argument, NULL, 'i' },
+        { "ice-ports", required_argument, NULL, 'P' },
+        { "max-sessions", required_argument, NULL, 'm' },
+        { "max-duration", required_argument, NULL, 'd' },
+        { "idle-timeout", required_argument, NULL, 't' },
+        { "min-free-disk", required_argument, NULL, 'f' },
+        { "log-level", required_argument, NULL, 'L' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+
+    rec_conf.listen = "127.0.0.1:8088";
+    rec_conf.prefix = "/whip";
+    rec_conf.max_sessions = 100;
+    rec_conf.max_duration = 14400;
+    rec_conf.idle_timeout = 30;
+    rec_conf.min_free_disk = 512ULL * 1024 * 1024;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+
+        switch (c) {
+
+        case 'l':
+            rec_conf.listen = optarg;
+            break;
+
+        case 'p':
+            if (optarg[0] != '/' || strlen(optarg) > 200) {
+                fprintf(stderr, "hotline-recorder: bad --prefix\n");
+                return REC_ERROR;
+            }
+
+            rec_conf.prefix = optarg;
+            rec_conf.prefix[strlen(optarg) - (optarg[1] != '\0'
+                                              && optarg[strlen(optarg) - 1]
+                                                 == '/')] = '\0';
+            break;
+
+        case 'r':
+            rec_conf.recordings_dir = optarg;
+            break;
+
+        case 's':
+            rec_conf.secret_file = optarg;
+            break;
+
+        case 'a':
+            if (rec_conf.n_ice_addrs == REC_MAX_ICE_ADDRS) {
+                fprintf(stderr, "hotline-recorder: too many --ice-address\n");
+                return REC_ERROR;
+            }
+
+            rec_conf.ice_addrs[rec_conf.n_ice_addrs++] = optarg;
+            break;
+
+        case 'i':
+            if (rec_conf.n_ice_servers == REC_MAX_ICE_SERVERS
+                || strlen(optarg) > 200 || strpbrk(optarg, "\r\n<>"))
+            {
+                fprintf(stderr, "hotline-recorder: bad --ice-server\n");
+                return REC_ERROR;
+            }
+
+            rec_conf.ice_servers[rec_conf.n_ice_servers++] = optarg;
+            break;
+
+        case 'P':
+            v = strtoul(optarg, &end, 10);
+            v2 = (*end == '-') ? strtoul(end + 1, &end, 10) : 0;
+
+            if (*end != '\0' || v == 0 || v2 < v || v2 > 65535) {
+                fprintf(stderr, "hotline-recorder: bad --ice-ports\n");
+                return REC_ERROR;
+            }
+
+            rec_conf.port_min = (unsigned) v;
+            rec_conf.port_max = (unsigned) v2;
+            break;
+
+        case 'm':
+        case 'd':
+        case 't':
+        case 'f':
+            v = strtoul(optarg, &end, 10);
+
+            if (*end != '\0' || end == optarg || v > 100000000) {
+                fprintf(stderr, "hotline-recorder: bad number \"%s\"\n",
+                        optarg);
+                return REC_ERROR;
+            }
+
+            if (c == 'm') {
+                rec_conf.max_sessions = (unsigned) v;
+
+            } else if (c == 'd') {
+                rec_conf.max_duration = (unsigned) v;
+
+            } else if (c == 't') {
+                rec_conf.idle_timeout = v ? (unsigned) v : 1;
+
+            } else {
+                rec_conf.min_free_disk = (uint64_t) v * 1024 * 1024;
+            }
+
+            break;
+
+        case 'L':
+            if (strcmp(optarg, "error") == 0) {
+                rec_log_level = REC_LOG_ERR;
+
+            } else if (strcmp(optarg, "warn") == 0) {
+                rec_log_level = REC_LOG_WARN;
+
+            } else if (strcmp(optarg, "info") == 0) {
+                rec_log_level = REC_LOG_INFO;
+
+            } else if (strcmp(optarg, "debug") == 0) {
+                rec_log_level = REC_LOG_DEBUG;
+
+            } else {
+                fprintf(stderr, "hotline-recorder: bad --log-level\n");
+                return REC_ERROR;
+            }
+
+            break;
+
+        default:
+            rec_usage();
+            return REC_ERROR;
+        }
+    }
+
+    if (optind != argc || rec_conf.recordings_dir == NULL
+        || rec_conf.secret_file == NULL)
+    {
+        rec_usage();
+        return REC_ERROR;
+    }
+
+    if (rec_conf.n_ice_addrs == 0) {
+        rec_conf.ice_addrs[rec_conf.n_ice_addrs++] = "127.0.0.1";
+    }
+
+    return REC_OK;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    struct stat  st;
+
+    if (rec_parse_args(argc, argv) != REC_OK) {
+        return 2;
+    }
+
+    if (rec_read_secret(rec_conf.secret_file) != REC_OK) {
+        return 1;
+    }
+
+    if (stat(rec_conf.recordings_dir, &st) != 0 || !S_ISDIR(st.st_mode)
+        || access(rec_conf.recordings_dir, W_OK) != 0)
+    {
+        fprintf(stderr, "hotline-recorder: %s is not a writable "
+                "directory\n", rec_conf.recordings_dir);
+        return 1;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+
+    if (rec_dtls_init() != REC_OK) {
+        fprintf(stderr, "hotline-recorder: DTLS init failed\n");
+        return 1;
+    }
+
+    if (rec_srtp_init() != REC_OK || rec_sessions_init() != REC_OK) {
+        fprintf(stderr, "hotline-recorder: init failed\n");
+        return 1;
+    }
+
+    if (rec_http_listen(rec_conf.listen) != REC_OK) {
+        return 1;
+    }
+
+    rec_loop = g_main_loop_new(NULL, FALSE);
+
+    g_unix_signal_add(SIGTERM, rec_on_signal, "SIGTERM");
+    g_unix_signal_add(SIGINT, rec_on_signal, "SIGINT");
+
+    rec_log(REC_LOG_INFO, "listening on %s%s, recordings in %s, "
+            "fingerprint sha-256 %s", rec_conf.listen, rec_conf.prefix,
+            rec_conf.recordings_dir, rec_dtls_fingerprint());
+
+    g_main_loop_run(rec_loop);
+
+    OPENSSL_cleanse(rec_conf.secret, sizeof(rec_conf.secret));
+    rec_log(REC_LOG_INFO, "exiting");
+
+    return 0;
+}

@@ -1,0 +1,89 @@
+/*
+ * hotline-recorder: Prometheus exposition of the counters.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "metrics.h"
+
+
+rec_metrics_t  rec_metrics;
+
+
+#define rec_metric(name, type, help, value)                                   \
+    n += snprintf(buf + n, size - n,                                          \
+                  "# HELP hotline_recorder_" name " " help "\n"               \
+                  "# TYPE hotline_recorder_" name " " type "\n"               \
+                  "hotline_recorder_" name " %llu\n",                         \
+                  (unsigned long long) (value));                              \
+    if (n >= size) {                                                          \
+        free(buf);                                                            \
+        return NULL;                                                          \
+    }
+
+
+char *
+rec_metrics_text(unsigned active, uint64_t disk_free, size_t *len)
+{
+    char    *buf;
+    size_t   n, size;
+
+    size = 8192;
+    n = 0;
+
+    buf = malloc(size);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    rec_metric("sessions", "gauge", "Open recording sessions.", active);
+    rec_metric("sessions_total", "counter", "Sessions created.",
+               rec_metrics.sessions_total);
+    rec_metric("sessions_failed_total", "counter",
+               "Sessions ended by an error.", rec_metrics.sessions_failed);
+    rec_metric("recordings_completed_total", "counter",
+               "Recordings finalized.", rec_metrics.recordings_completed);
+    rec_metric("bytes_written_total", "counter",
+               "Media bytes written to WebM files.",
+               rec_metrics.bytes_written);
+    rec_metric("rtp_packets_total", "counter", "RTP packets received.",
+               rec_metrics.rtp_packets);
+    rec_metric("rtcp_packets_total", "counter", "RTCP packets received.",
+               rec_metrics.rtcp_packets);
+    rec_metric("packets_lost_total", "counter",
+               "RTP packets never received.", rec_metrics.packets_lost);
+    rec_metric("bad_packets_total", "counter",
+               "Malformed RTP/RTCP packets or payloads.",
+               rec_metrics.bad_packets);
+    rec_metric("srtp_errors_total", "counter",
+               "Packets failing SRTP authentication.",
+               rec_metrics.srtp_errors);
+    rec_metric("keyframe_requests_total", "counter", "PLIs sent.",
+               rec_metrics.keyframe_requests);
+    rec_metric("nacks_total", "counter", "Generic NACKs sent.",
+               rec_metrics.nacks);
+    rec_metric("dtls_failures_total", "counter",
+               "DTLS handshakes failed or fingerprints mismatched.",
+               rec_metrics.dtls_failures);
+    rec_metric("ice_failures_total", "counter", "ICE failures.",
+               rec_metrics.ice_failures);
+    rec_metric("auth_failures_total", "counter",
+               "Requests refused for a missing or bad token.",
+               rec_metrics.auth_failures);
+    rec_metric("capacity_refusals_total", "counter",
+               "Sessions refused at capacity.",
+               rec_metrics.capacity_refusals);
+    rec_metric("disk_refusals_total", "counter",
+               "Sessions refused for low disk space.",
+               rec_metrics.disk_refusals);
+    rec_metric("bad_requests_total", "counter",
+               "Malformed HTTP requests or SDP offers.",
+               rec_metrics.bad_requests);
+    rec_metric("disk_free_bytes", "gauge",
+               "Free space in the recordings directory.", disk_free);
+
+    *len = n;
+
+    return buf;
+}

@@ -1,0 +1,40 @@
+/*
+ * hotline-recorder: process wide counters, Prometheus text format.
+ */
+
+#ifndef _REC_METRICS_H_INCLUDED_
+#define _REC_METRICS_H_INCLUDED_
+
+
+#include "rec.h"
+
+
+typedef struct {
+    uint64_t   sessions_total;
+    uint64_t   sessions_failed;
+    uint64_t   bytes_written;
+    uint64_t   rtp_packets;
+    uint64_t   rtcp_packets;
+    uint64_t   packets_lost;
+    uint64_t   bad_packets;
+    uint64_t   srtp_errors;
+    uint64_t   keyframe_requests;
+    uint64_t   nacks;
+    uint64_t   dtls_failures;
+    uint64_t   ice_failures;
+    uint64_t   auth_failures;
+    uint64_t   capacity_refusals;
+    uint64_t   disk_refusals;
+    uint64_t   bad_requests;
+    uint64_t   recordings_completed;
+} rec_metrics_t;
+
+
+extern rec_metrics_t  rec_metrics;
+
+
+/* malloc()ed text */
+char *rec_metrics_text(unsigned active, uint64_t disk_free, size_t *len);
+
+
+#endif /* _REC_METRICS_H_INCLUDED_ */

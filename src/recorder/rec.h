@@ -1,0 +1,66 @@
+/*
+ * hotline-recorder: common definitions.
+ */
+
+#ifndef _REC_H_INCLUDED_
+#define _REC_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+
+#define REC_OK          0
+#define REC_ERROR      -1
+#define REC_AGAIN      -2
+#define REC_DECLINED   -5
+
+
+#define REC_LOG_ERR     0
+#define REC_LOG_WARN    1
+#define REC_LOG_INFO    2
+#define REC_LOG_DEBUG   3
+
+
+#define REC_ROLE_CUSTOMER  0
+#define REC_ROLE_AGENT     1
+
+
+#define REC_MAX_ICE_ADDRS  8
+#define REC_MAX_ICE_SERVERS 8
+
+
+typedef struct {
+    char          *listen;
+    char          *prefix;
+    char          *recordings_dir;
+    char          *secret_file;
+    u_char         secret[512];
+    size_t         secret_len;
+    char          *ice_addrs[REC_MAX_ICE_ADDRS];
+    unsigned       n_ice_addrs;
+    char          *ice_servers[REC_MAX_ICE_SERVERS];
+    unsigned       n_ice_servers;
+    unsigned       max_sessions;
+    unsigned       max_duration;     /* seconds */
+    unsigned       idle_timeout;     /* seconds */
+    uint64_t       min_free_disk;    /* bytes */
+    unsigned       port_min;
+    unsigned       port_max;
+} rec_conf_t;
+
+
+extern rec_conf_t  rec_conf;
+extern int         rec_log_level;
+
+
+void rec_log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+const char *rec_role_name(int role);
+int64_t rec_now_ms(void);
+int rec_random_hex(char *buf, size_t bytes);
+
+
+#endif /* _REC_H_INCLUDED_ */

@@ -1,0 +1,357 @@
+/*
+ * hotline-recorder: one received track: reorder, depacketize, put on the
+ * participant's clock, request keyframes and retransmissions, and hand
+ * frames to the muxer.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "metrics.h"
+#include "session.h"
+
+
+#define REC_PLI_INTERVAL   500       /* ms between keyframe requests */
+#define REC_NACK_MAX       16        /* packets asked again at once */
+
+
+void
+rec_track_init(rec_track_t *t, int kind, const rec_sdp_media_t *m)
+{
+    memset(t, 0, sizeof(rec_track_t));
+
+    t->kind = kind;
+
+    if (m == NULL) {
+        return;
+    }
+
+    t->on = 1;
+    t->pt = m->pt;
+    t->clock = m->clock;
+    t->need_key = kind == REC_MUX_VIDEO;
+    t->last_pli = -REC_PLI_INTERVAL;
+
+    rec_jitter_init(&t->jb, kind == REC_MUX_VIDEO ? 150 : 60);
+    rec_vp8_init(&t->vp8);
+}
+
+
+void
+rec_track_free(rec_track_t *t)
+{
+    rec_jitter_reset(&t->jb);
+    rec_vp8_free(&t->vp8);
+}
+
+
+static void
+rec_track_pli(rec_session_t *s, rec_track_t *t, int64_t now)
+{
+    u_char  buf[12 + SRTP_MAX_TRAILER_LEN];
+
+    if (!t->have_ssrc || now - t->last_pli < REC_PLI_INTERVAL) {
+        return;
+    }
+
+    t->last_pli = now;
+    t->plis++;
+    rec_metrics.keyframe_requests++;
+
+    rec_session_send_rtcp(s, buf, rec_rtcp_pli(buf, s->local_ssrc, t->ssrc));
+}
+
+
+static void
+rec_track_nack(rec_session_t *s, rec_track_t *t, uint16_t first, unsigned n)
+{
+    u_char    buf[16 + SRTP_MAX_TRAILER_LEN];
+    unsigned  i;
+    uint16_t  blp;
+
+    if (n > REC_NACK_MAX) {
+        return;             /* a burst that large: a keyframe is cheaper */
+    }
+
+    while (n > 0) {
+        blp = 0;
+
+        for (i = 1; i < n && i <= 16; i++) {
+            blp |= (uint16_t) (1u << (i - 1));
+        }
+
+        rec_session_send_rtcp(s, buf, rec_rtcp_nack(buf, s->local_ssrc,
+                                                    t->ssrc, first, blp));
+        t->nacks++;
+        rec_metrics.nacks++;
+
+        i = n > 17 ? 17 : n;
+        first = (uint16_t) (first + i);
+        n -= i;
+    }
+}
+
+
+static void
+rec_track_new_ssrc(rec_session_t *s, rec_track_t *t, uint32_t ssrc)
+{
+    if (t->have_ssrc) {
+        /* a new sender stream: drain the old one, then start over */
+        rec_track_drain(s, t, -1);
+        rec_jitter_reset(&t->jb);
+        rec_vp8_reset(&t->vp8);
+        t->ssrc_changes++;
+        t->have_sr = 0;
+        t->need_key = t->kind == REC_MUX_VIDEO;
+        t->last_pli = -REC_PLI_INTERVAL;
+    }
+
+    t->ssrc = ssrc;
+    t->have_ssrc = 1;
+    t->have_ts = 0;
+}
+
+
+static int64_t
+rec_track_time(rec_session_t *s, rec_track_t *t, uint32_t ts,
+    int64_t arrival)
+{
+    int64_t  ns;
+
+    if (!t->have_ts) {
+        t->have_ts = 1;
+        t->ext_ts = ts;
+        t->first_ext = ts;
+        t->last_ts32 = ts;
+        t->offset_ns = (arrival - s->epoch) * 1000000;
+
+        /* continue after what was written of a previous SSRC */
+        if (t->offset_ns <= t->last_ns && t->last_ns > 0) {
+            t->offset_ns = t->last_ns + 20000000;
+        }
+
+        if (t->first_wall_us == 0) {
+            t->first_wall_us = s->start_wall_us
+                               + (arrival - s->epoch) * 1000;
+        }
+
+    } else {
+        t->ext_ts += (int32_t) (ts - t->last_ts32);
+        t->last_ts32 = ts;
+    }
+
+    ns = t->offset_ns
+         + (t->ext_ts - t->first_ext) * 1000000000LL / (int64_t) t->clock;
+
+    if (ns > t->last_ns) {
+        t->last_ns = ns;
+    }
+
+    return ns;
+}
+
+
+static void
+rec_track_audio(rec_session_t *s, rec_track_t *t, rec_jb_pkt_t *pkt)
+{
+    int64_t   ns;
+    unsigned  samples;
+
+    if (pkt->rtp.payload_len == 0) {
+        return;             /* DTX keep-alive */
+    }
+
+    samples = rec_opus_samples(pkt->rtp.payload, pkt->rtp.payload_len);
+
+    if (samples == 0
+        || rec_opus_check(pkt->rtp.payload, pkt->rtp.payload_len) != REC_OK)
+    {
+        rec_metrics.bad_packets++;
+        return;
+    }
+
+    ns = rec_track_time(s, t, pkt->rtp.ts, pkt->arrival);
+
+    (void) rec_mux_add(&s->mux, REC_MUX_AUDIO, pkt->rtp.payload,
+                       pkt->rtp.payload_len, ns,
+                       (int64_t) samples * 1000000000LL / 48000, 0);
+}
+
+
+static void
+rec_track_video(rec_session_t *s, rec_track_t *t, rec_jb_pkt_t *pkt,
+    int64_t now)
+{
+    int      rc;
+    int64_t  ns;
+
+    rc = rec_vp8_push(&t->vp8, &pkt->rtp);
+
+    if (rc == REC_ERROR) {
+        rec_metrics.bad_packets++;
+        return;
+    }
+
+    if (rc != REC_OK) {
+        return;
+    }
+
+    if (t->need_key && !t->vp8.key) {
+        rec_track_pli(s, t, now);
+        return;
+    }
+
+    if (t->vp8.key) {
+        t->need_key = 0;
+        rec_mux_video_size(&s->mux, t->vp8.width, t->vp8.height);
+    }
+
+    ns = rec_track_time(s, t, pkt->rtp.ts, pkt->arrival);
+
+    (void) rec_mux_add(&s->mux, REC_MUX_VIDEO, t->vp8.buf, t->vp8.len, ns,
+                       33000000, t->vp8.key);
+}
+
+
+void
+rec_track_drain(rec_session_t *s, rec_track_t *t, int64_t now)
+{
+    unsigned       lost;
+    rec_jb_pkt_t  *pkt;
+
+    while ((pkt = rec_jitter_get(&t->jb, now, &lost)) != NULL) {
+
+        if (lost) {
+            t->lost += lost;
+            rec_metrics.packets_lost += lost;
+
+            if (t->kind == REC_MUX_VIDEO) {
+                rec_vp8_reset(&t->vp8);
+                t->need_key = 1;
+                rec_track_pli(s, t, now < 0 ? 0 : now);
+            }
+        }
+
+        if (t->kind == REC_MUX_AUDIO) {
+            rec_track_audio(s, t, pkt);
+
+        } else {
+            rec_track_video(s, t, pkt, now < 0 ? 0 : now);
+        }
+
+        free(pkt);
+    }
+}
+
+
+void
+rec_track_rtp(rec_session_t *s, rec_track_t *t, const rec_rtp_t *rtp,
+    int64_t now)
+{
+    int       rc;
+    unsigned  n;
+    uint16_t  first;
+
+    if (!t->have_ssrc || t->ssrc != rtp->ssrc) {
+        rec_track_new_ssrc(s, t, rtp->ssrc);
+    }
+
+    t->packets++;
+    t->bytes += rtp->payload_len;
+
+    rc = rec_jitter_put(&t->jb, rtp, now, &first, &n);
+
+    if (rc == REC_DECLINED) {
+        t->late++;
+        return;
+    }
+
+    if (rc != REC_OK) {
+        return;
+    }
+
+    if (n > 0 && t->kind == REC_MUX_VIDEO) {
+        rec_track_nack(s, t, first, n);
+    }
+
+    if (t->kind == REC_MUX_VIDEO && t->need_key) {
+        rec_track_pli(s, t, now);
+    }
+
+    rec_track_drain(s, t, now);
+}
+
+
+void
+rec_track_tick(rec_session_t *s, rec_track_t *t, int64_t now)
+{
+    if (!t->on) {
+        return;
+    }
+
+    rec_track_drain(s, t, now);
+
+    if (t->kind == REC_MUX_VIDEO && t->need_key) {
+        rec_track_pli(s, t, now);
+    }
+}
+
+
+/*
+ * RTCP sender reports map each SSRC's RTP clock to the sender's NTP
+ * clock.  Once both tracks have one, the video offset is moved so that
+ * both tracks share the audio's timeline (only once, and only by less
+ * than a second: the muxer keeps timestamps monotonic).
+ */
+
+void
+rec_track_sr(rec_session_t *s, const rec_rtcp_sr_t *sr)
+{
+    double        a_first, v_first, shift;
+    int64_t       delta;
+    rec_track_t  *t, *a, *v;
+
+    a = &s->track[REC_MUX_AUDIO];
+    v = &s->track[REC_MUX_VIDEO];
+
+    if (a->have_ssrc && a->ssrc == sr->ssrc) {
+        t = a;
+
+    } else if (v->have_ssrc && v->ssrc == sr->ssrc) {
+        t = v;
+
+    } else {
+        return;
+    }
+
+    t->have_sr = 1;
+    t->sr_ntp = sr->ntp;
+    t->sr_rtp = sr->rtp_ts;
+
+    if (s->synced || !a->have_sr || !v->have_sr || !a->have_ts
+        || !v->have_ts)
+    {
+        return;
+    }
+
+    s->synced = 1;
+
+    /* NTP time of each track's first timestamp */
+
+    delta = (int32_t) (a->sr_rtp - (uint32_t) a->first_ext);
+    a_first = (double) a->sr_ntp / 4294967296.0 - (double) delta / a->clock;
+
+    delta = (int32_t) (v->sr_rtp - (uint32_t) v->first_ext);
+    v_first = (double) v->sr_ntp / 4294967296.0 - (double) delta / v->clock;
+
+    shift = (double) a->offset_ns + (v_first - a_first) * 1e9
+            - (double) v->offset_ns;
+
+    if (shift > -1e9 && shift < 1e9) {
+        v->offset_ns += (int64_t) shift;
+        rec_log(REC_LOG_INFO, "session %s: lip sync, video moved %.1f ms",
+                s->id, shift / 1e6);
+    }
+}

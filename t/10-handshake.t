@@ -1,0 +1,207 @@
+#!/usr/bin/perl
+# WebSocket handshake: every reject of docs/protocol.md and a clean upgrade.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use MIME::Base64 qw(encode_base64);
+use Hotline::Test qw(random_key ws_accept_for json_decode);
+
+# the allow-list lives in the first server; the second server has none and
+# therefore allows its own origin only
+(my $conf = $Hotline::Test::DEFAULT_CONF) =~ s/^\s*hotline_allowed_origins .*\n//m;
+$conf =~ s/(listen 127\.0\.0\.1:%%PORT%% %%LISTEN%%;\n)/$1        hotline_allowed_origins %%ORIGIN%% %%ORIGINS%%;\n/
+    or die "template changed";
+my $t = Hotline::Test->new(
+    conf    => $conf,
+    origins => 'http://app.example:8080 https://Support.Example.COM',
+    servers => <<'EOS',
+    server {
+        listen 127.0.0.1:%%PORT2%%;
+        location = /ws/customer { hotline_signaling customer; }
+    }
+EOS
+);
+$t->start;
+
+my $port = $t->port;
+
+sub is_error {
+    my ($r, $status, $name) = @_;
+    is($r->{status}, $status, "$name: $status")
+        or diag("request:\n$r->{request}\nanswer:\n" . ($r->{head} // '')
+                . ($r->{body} // ''));
+    my $j = eval { json_decode($r->{body} // '') };
+    ok($j && ref $j eq 'HASH' && defined $j->{error} && !ref $j->{error}
+       && defined $j->{message}, "$name: JSON error body")
+        or diag("body: " . ($r->{body} // ''));
+    return $j;
+}
+
+# --- method
+for my $m (qw(POST PUT DELETE)) {
+    my $r = $t->handshake_raw(method => $m, body => '');
+    is_error($r, 405, "$m");
+    like(join(',', @{ $r->{headers}{allow} || [] }), qr/\bGET\b/,
+         "$m: Allow: GET");
+}
+
+# --- Upgrade / Connection
+for my $case (
+    [ 'no Upgrade',           [ Upgrade => undef ] ],
+    [ 'Upgrade: h2c',         [ Upgrade => 'h2c' ] ],
+    [ 'no Connection',        [ Connection => undef ] ],
+    [ 'Connection keep-alive', [ Connection => 'keep-alive' ] ],
+    [ 'Connection upgraded-not-token', [ Connection => 'upgraded' ] ],
+) {
+    my ($name, $h) = @$case;
+    my $r = $t->handshake_raw(headers => $h);
+    is_error($r, 426, $name);
+    like($r->{headers}{upgrade}[0] // '', qr/^websocket$/i,
+         "$name: Upgrade: websocket");
+}
+
+# --- version
+for my $v ('8', '12', '14', '13x') {
+    my $r = $t->handshake_raw(headers => [ 'Sec-WebSocket-Version' => $v ]);
+    is_error($r, 426, "version $v");
+    is($r->{headers}{'sec-websocket-version'}[0], '13',
+       "version $v: Sec-WebSocket-Version: 13");
+}
+{
+    my $r = $t->handshake_raw(headers => [ 'Sec-WebSocket-Version' => undef ]);
+    is_error($r, 426, "no version");
+}
+
+# --- key
+for my $case (
+    [ 'no key',            undef ],
+    [ 'key not base64',    '!!!!not*base64!!!!!!!==' ],
+    [ 'key of 15 bytes',   encode_base64('x' x 15, '') ],
+    [ 'key of 17 bytes',   encode_base64('x' x 17, '') ],
+    [ 'key empty',         '' ],
+    [ 'key base64 without padding', substr(random_key(), 0, 22) ],
+) {
+    my ($name, $k) = @$case;
+    my $r = $t->handshake_raw(headers => [ 'Sec-WebSocket-Key' => $k ]);
+    is_error($r, 400, $name);
+}
+
+# --- Origin
+for my $o (
+    undef,
+    'http://evil.com',
+    'null',
+    "http://127.0.0.1:$port.evil.com",
+    "http://127.0.0.1:${port}0",
+    "http://127.0.0.1:" . substr($port, 0, -1),
+    "https://127.0.0.1:$port",
+    "http://127.0.0.1:$port/",
+    "http://127.0.0.1:$port/path",
+    "http://127.0.0.1",
+    "http://app.example:8080.evil.com",
+    "http://app.example:80800",
+    "http://app.example:808",
+    "http://app.example",
+    "http://evil.app.example:8080",
+    "http://app.example:8080\@evil.com",
+    "https://support.example.com.evil.com",
+    "http://support.example.com",
+    "http://localhost:$port",
+) {
+    my $r = $t->handshake_raw(headers => [ Origin => $o ]);
+    is_error($r, 403, 'Origin ' . ($o // 'missing'));
+}
+for my $o ("http://127.0.0.1:$port", 'http://app.example:8080',
+           'https://support.example.com', "HTTP://127.0.0.1:$port",
+           'http://APP.example:8080') {
+    my $r = $t->handshake_raw(headers => [ Origin => $o ]);
+    is($r->{status}, 101, "Origin $o allowed") or diag($r->{head});
+    close $r->{sock};
+}
+
+# without hotline_allowed_origins: only the server's own origin
+{
+    my $p2 = $t->port2;
+    my $r = $t->handshake_raw(port => $p2,
+                              headers => [ Origin => "http://127.0.0.1:$p2" ]);
+    is($r->{status}, 101, 'same origin allowed by default') or diag($r->{head});
+    close $r->{sock};
+    for my $o ("http://127.0.0.1:$port", "http://127.0.0.1:${p2}1",
+               "http://127.0.0.1:$p2.evil.com", 'http://evil.com') {
+        $r = $t->handshake_raw(port => $p2, headers => [ Origin => $o ]);
+        is_error($r, 403, "default same-origin: $o rejected");
+    }
+}
+
+# --- agent authentication (details in t/17-jwt.t)
+{
+    my $r = $t->handshake_raw(path => '/ws/agent');
+    is_error($r, 401, 'agent without token');
+    $r = $t->handshake_raw(path => '/ws/agent',
+                           headers => [ Authorization => 'Bearer abc.def.ghi' ]);
+    is_error($r, 401, 'agent with bad token');
+    $r = $t->handshake_raw(path => '/ws/agent',
+        headers => [ Authorization => 'Bearer '
+            . $t->mint_jwt(-key => 'x' x 48) ]);
+    is_error($r, 401, 'agent with token signed by another key');
+}
+
+# --- successful upgrade
+{
+    my $key = random_key();
+    my $r = $t->handshake_raw(key => $key);
+    is($r->{status}, 101, 'customer upgrade: 101');
+    is($r->{headers}{'sec-websocket-accept'}[0], ws_accept_for($key),
+       'Sec-WebSocket-Accept matches the key');
+    like($r->{headers}{upgrade}[0] // '', qr/^websocket$/i, 'Upgrade: websocket');
+    like($r->{headers}{connection}[0] // '', qr/\bupgrade\b/i,
+         'Connection: upgrade');
+    ok(!$r->{headers}{'sec-websocket-protocol'},
+       'no subprotocol selected when none offered');
+    close $r->{sock};
+}
+{
+    # header names/values are case-insensitive, Connection is a token list
+    my $key = random_key();
+    my $r = $t->handshake_raw(key => $key, headers => [
+        Upgrade => 'WebSocket', Connection => 'keep-alive, Upgrade' ]);
+    is($r->{status}, 101, 'Upgrade: WebSocket, Connection: keep-alive, Upgrade');
+    is($r->{headers}{'sec-websocket-accept'}[0], ws_accept_for($key),
+       '... accept ok');
+    close $r->{sock};
+}
+{
+    my $r = $t->handshake_raw(headers => [
+        'Sec-WebSocket-Protocol' => 'chat.v2, hotline.v1' ]);
+    is($r->{status}, 101, 'upgrade with subprotocols');
+    is($r->{headers}{'sec-websocket-protocol'}[0], 'hotline.v1',
+       'hotline.v1 selected');
+    close $r->{sock};
+    $r = $t->handshake_raw(headers => [ 'Sec-WebSocket-Protocol' => 'chat.v2' ]);
+    ok(!$r->{headers}{'sec-websocket-protocol'}
+       || $r->{status} != 101, 'an unknown subprotocol is never selected');
+    close $r->{sock};
+}
+{
+    # the independent client library accepts the handshake and the session
+    my $ws = $t->ws_connect('/ws/customer', subprotocol => 'hotline.v1');
+    is($ws->{subprotocol}, 'hotline.v1', 'Protocol::WebSocket sees hotline.v1');
+    $ws->send_json({ type => 'join', name => "Ay\x{15F}e" });
+    my $w = $ws->wait_for('welcome', 5);
+    ok($w, 'customer gets welcome after join');
+    is($w->{role}, 'customer', 'welcome role customer');
+    like($w->{resume} // '', qr/^[0-9a-f]{32}$/, 'resume token: 32 hex digits');
+    ok(defined $w->{call_id} && length $w->{call_id}, 'call_id present');
+    ok(JSON::PP::is_bool($w->{resumed}) && !$w->{resumed}, 'resumed: false');
+    ok(!$ws->problems, 'server frames are well-formed') or diag($ws->problems);
+
+    my $a = $t->agent(sub => 'mehmet');
+    is($a->{welcome}{role}, 'agent', 'agent welcome role agent');
+    is($a->{welcome}{agent}, 'mehmet', 'agent welcome carries sub');
+    is(ref $a->{queue}{calls}, 'ARRAY', 'agent gets queue snapshot at once');
+}
+
+$t->stop;
+done_testing;

@@ -1,0 +1,162 @@
+#!/usr/bin/perl
+# Limits: heartbeat (4003 for a silent client, a pong-answering client
+# stays), handshake timeout (4003), slow consumer (4002) with the server
+# staying healthy, peer_backlog when the replay buffer is full, queue_full.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Time::HiRes qw(time);
+use Hotline::Test qw(json_encode poll_until);
+
+# pump several connections at once until $cond or the deadline
+sub pump_all {
+    my ($timeout, $cond, @ws) = @_;
+    my $deadline = time + $timeout;
+    while (time < $deadline) {
+        return 1 if $cond->();
+        for my $w (@ws) {
+            next if $w->{eof};
+            $w->pump_until(0.05, sub { 0 });
+        }
+    }
+    return $cond->();
+}
+
+# ---------------------------------------------------------------- timers
+{
+    my $t = Hotline::Test->new(http => 'hotline_ping_interval 1s; '
+                                     . 'hotline_handshake_timeout 1s;')->start;
+
+    my $silent = $t->ws_connect('/ws/customer');       # never joins
+    my $pingonly = $t->ws_connect('/ws/customer');     # pings, never joins
+    my $deaf = $t->customer('Deaf');                   # joined, no pongs
+    $deaf->auto_pong(0);
+    my $deaf_agent = $t->agent(sub => 'deaf-agent');
+    $deaf_agent->auto_pong(0);
+    my $alive = $t->customer('Alive');                 # joined, pongs
+    my $alive_agent = $t->agent(sub => 'alive-agent');
+
+    my $t0 = time;
+    my $next_ping = $t0;
+    pump_all(8, sub {
+        if (time >= $next_ping && !$pingonly->{closed}) {
+            $pingonly->ping('x');
+            $next_ping = time + 0.3;
+        }
+        $silent->{closed} && $pingonly->{closed} && $deaf->{closed}
+            && $deaf_agent->{closed}
+            && @{ $alive->{pings} } >= 3 && @{ $alive_agent->{pings} } >= 3;
+    }, $silent, $pingonly, $deaf, $deaf_agent, $alive, $alive_agent);
+
+    is($silent->{close_code}, 4003, 'no join within the handshake timeout: 4003');
+    is($pingonly->{close_code}, 4003, 'pings are not a join: 4003');
+    cmp_ok(scalar @{ $deaf->{pings} }, '>=', 1, 'the server pings');
+    is($deaf->{close_code}, 4003, 'customer not answering pings: 4003');
+    is($deaf_agent->{close_code}, 4003, 'agent not answering pings: 4003');
+    cmp_ok(scalar @{ $alive->{pings} }, '>=', 3, 'three pings to a live customer');
+    ok(!$alive->is_closed, 'a customer answering pings stays connected');
+    ok(!$alive_agent->is_closed, 'an agent answering pings stays connected');
+    is_deeply([ grep { $_ ne '' && length > 125 } @{ $alive->{pings} } ], [],
+              'ping payloads fit a control frame');
+    $alive->send_json({ type => 'cancel', id => 'bye' });
+    ok($alive->wait_for('ended', 5), 'the live customer still talks');
+    $t->stop;
+}
+
+# ------------------------------------------------ slow consumer, backlog
+{
+    my $t = Hotline::Test->new(
+        listen => 'sndbuf=4k',
+        http => 'hotline_send_queue 8k; hotline_replay_buffer 256k; '
+              . 'hotline_queue_size 3;')->start;
+
+    # a customer that never reads (small receive buffer), an agent flooding
+    my $c = $t->customer('Slow', rcvbuf => 4096);
+    my ($cc, $a) = $t->call(customer => $c, sub => 'flooder');
+    my $before = $t->metrics;
+    my $text = 'z' x 1900;
+    my $sent = 0;
+    my $gone;
+    my $deadline = time + 20;
+    while (time < $deadline && $sent < 3000) {
+        $a->send_json({ type => 'chat', text => $text, id => "f$sent" });
+        $sent++;
+        $a->drain(0);
+        $gone = $a->wait_for('peer', 0, sub { $_[0]{state} eq 'reconnecting' });
+        last if $gone;
+        last if grep { $_->{type} eq 'error' } @{ $a->{inbox} };
+    }
+    ok($gone, "the peer of a slow consumer is told it is reconnecting (after $sent chats)")
+        or diag(json_encode([ grep { $_->{type} ne 'ack' } @{ $a->{inbox} } ]));
+    ok(!(grep { $_->{type} eq 'error' } @{ $a->{inbox} }),
+       'the sender got no error before the slow consumer was cut')
+        or diag(json_encode([ grep { $_->{type} eq 'error' } @{ $a->{inbox} } ]));
+    ok(!$a->is_closed, 'the flooding agent stays connected');
+    my $m = $t->metrics;
+    is(($m->{'hotline_ws_closed_total{code="4002"}'} // 0)
+       - ($before->{'hotline_ws_closed_total{code="4002"}'} // 0), 1,
+       'ws_closed_total{code="4002"} +1');
+    # now read what the slow customer got: its stream ends with close 4002
+    $c->{inbox} = [];
+    my $code = $c->expect_close(10);
+    is($code, 4002, 'slow consumer closed with 4002');
+    my $h = $t->health;
+    is($h->{status}, 'ok', 'server healthy after the slow consumer');
+    my $n = $t->customer('After');
+    ok($n->{welcome}, 'new customers still served');
+
+    # the slow customer resumes: its buffered messages are replayed
+    my $r = $t->ws_connect('/ws/customer');
+    $r->send_json({ type => 'resume', token => $c->{token},
+                    last_seq => $c->{accepted}{seq} });
+    my $w = $r->wait_for('welcome', 5);
+    ok($w && $w->{resumed}, 'slow consumer resumes');
+    $a->send_json({ type => 'chat', text => 'sync', id => 'sync' });
+    my $got = $r->wait_for('chat', 10, sub { $_[0]{text} eq 'sync' });
+    ok($got, 'the replay ends with the newest message');
+
+    # peer_backlog: the customer goes away, the agent fills its buffer
+    $r->drop;
+    $a->wait_for('peer', 5, sub { $_[0]{state} eq 'reconnecting' });
+    $a->{inbox} = [];
+    my $backlog;
+    my $acked = 0;
+    for my $i (1 .. 400) {
+        $a->send_json({ type => 'chat', text => $text, id => "b$i" });
+        $a->pump_until(5, sub {
+            grep { ($_->{id} // '') eq "b$i" } @{ $a->{inbox} } });
+        my ($res) = grep { ($_->{id} // '') eq "b$i" } @{ $a->{inbox} };
+        last unless $res;
+        if ($res->{type} eq 'error') { $backlog = $res; last }
+        $acked++;
+    }
+    ok($backlog, "peer_backlog once the replay buffer is full ($acked acked)");
+    is($backlog && $backlog->{code}, 'peer_backlog', 'error code peer_backlog');
+    cmp_ok($acked * 1900, '<=', 256 * 1024, 'no more than the buffer was accepted');
+    cmp_ok($acked, ">", 0, "new messages are buffered while the peer is away");
+    ok(!$a->is_closed, 'peer_backlog does not disconnect');
+    $a->send_json({ type => 'hangup' });
+    ok($a->wait_for('ended', 5), 'agent can still hang up');
+
+    # queue_full: hotline_queue_size 3 (After is waiting)
+    my @q = map { $t->customer("Q$_") } 1 .. 2;
+    my $x = $t->ws_connect('/ws/customer');
+    $x->send_json({ type => 'join', name => 'Overflow', id => 'j' });
+    my $e = $x->wait_for('error', 5);
+    is($e && $e->{code}, 'queue_full', 'fourth waiting customer: queue_full');
+    is($e && $e->{id}, 'j', 'queue_full echoes the id');
+    $q[0]->send_json({ type => 'cancel' });
+    $q[0]->expect_close(5);
+    my $ok;
+    poll_until(5, sub {
+        $x->send_json({ type => 'join', name => 'Overflow', id => 'j2' });
+        my $res = $x->wait_for('welcome', 0.5) || $x->wait_for('error', 0.5);
+        $ok = $res && $res->{type} eq 'welcome';
+    });
+    ok($ok, 'after a cancel the queue takes a new customer');
+    $t->stop;
+}
+
+done_testing;

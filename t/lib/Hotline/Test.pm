@@ -1,0 +1,965 @@
+package Hotline::Test;
+
+# Test harness for ngx_http_hotline_module: writes an nginx config from a
+# template, runs the stock nginx (master + 2 workers) with the module on free
+# loopback ports in a private prefix, and gives the tests HTTP, WebSocket
+# (Protocol::WebSocket, an independent implementation), raw-frame and JWT
+# (Crypt::JWT) helpers.  stop() fails the test when the error log shows an
+# [alert]/[emerg]/[crit] or a crashed worker.
+#
+#   my $t = Hotline::Test->new(http => 'hotline_resume_timeout 1s;')->start;
+#   my $c = $t->customer('Ann');          # joined, welcome + position read
+#   my $a = $t->agent(sub => 'bob');      # welcome + queue read
+#   $a->send_json({type => 'accept', id => 'a1'});
+#   my $m = $c->wait_for('accepted');
+#   $t->stop;
+#
+# Every wait is a poll with a bounded deadline; nothing sleeps and hopes.
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use Cwd qw(abs_path);
+use Digest::SHA qw(sha1_base64);
+use Exporter qw(import);
+use File::Basename qw(dirname);
+use File::Path qw(make_path remove_tree);
+use File::Temp qw(tempdir);
+use IO::Select;
+use IO::Socket::INET;
+use JSON::PP;
+use MIME::Base64 qw(encode_base64 encode_base64url);
+use POSIX qw(:sys_wait_h);
+use Socket qw(SOL_SOCKET SO_RCVBUF IPPROTO_TCP TCP_NODELAY);
+use Test::More ();
+use Time::HiRes qw(time sleep);
+
+use Crypt::JWT qw(encode_jwt);
+use Protocol::WebSocket::Frame;
+use Protocol::WebSocket::Handshake::Client;
+
+our @EXPORT_OK = qw(raw_frame json_encode json_decode poll_until
+                    random_key ws_accept_for);
+
+our $ROOT   = abs_path(dirname(__FILE__) . '/../../..');
+our $NGINX  = $ENV{HOTLINE_NGINX}  || '/usr/sbin/nginx';
+our $MODULE = $ENV{HOTLINE_MODULE}
+              || "$ROOT/build/objs/ngx_http_hotline_module.so";
+
+my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
+
+sub json_encode { $JSON->encode($_[0]) }
+sub json_decode { $JSON->decode($_[0]) }
+
+my @RUNNING;    # servers to stop on exit, whatever happened
+
+END {
+    my $rc = $?;
+    for my $t (@RUNNING) {
+        $t->_kill_quietly if $t && $t->{master};
+    }
+    $? = $rc;
+}
+
+# ---------------------------------------------------------------------------
+# configuration
+
+our $DEFAULT_CONF = <<'EOF';
+load_module %%MODULE%%;
+worker_processes %%WORKERS%%;
+pid %%PREFIX%%/logs/nginx.pid;
+error_log %%PREFIX%%/logs/error.log info;
+events { worker_connections 1024; }
+%%MAIN%%
+http {
+    access_log %%PREFIX%%/logs/access.log;
+    client_body_temp_path %%PREFIX%%/tmp/body;
+    proxy_temp_path %%PREFIX%%/tmp/proxy;
+    fastcgi_temp_path %%PREFIX%%/tmp/fastcgi;
+    uwsgi_temp_path %%PREFIX%%/tmp/uwsgi;
+    scgi_temp_path %%PREFIX%%/tmp/scgi;
+
+    hotline_zone 16m;
+    hotline_jwt_secret_file %%SECRET_FILE%%;
+    hotline_allowed_origins %%ORIGIN%% %%ORIGINS%%;
+%%HTTP%%
+    server {
+        listen 127.0.0.1:%%PORT%% %%LISTEN%%;
+%%SERVER%%
+        location = /ws/customer { hotline_signaling customer; }
+        location = /ws/agent    { hotline_signaling agent; }
+        location = /health      { hotline_status; }
+        location = /metrics     { hotline_metrics; }
+        location / { return 200 "ok\n"; }
+    }
+%%SERVERS%%
+}
+EOF
+
+sub new {
+    my ($class, %o) = @_;
+    my $self = bless {
+        template => $o{conf} // $DEFAULT_CONF,
+        vars     => {
+            MAIN    => $o{main}    // '',
+            HTTP    => $o{http}    // '',
+            SERVER  => $o{server}  // '',
+            SERVERS => $o{servers} // '',
+            LISTEN  => $o{listen}  // '',
+            ORIGINS => $o{origins} // '',
+            WORKERS => $o{workers} // 2,
+        },
+        workers  => $o{workers} // 2,
+        secret   => $o{secret} // random_string(48),
+    }, $class;
+
+    croak "module not built: $MODULE (run make in $ROOT)" unless -f $MODULE;
+
+    $self->{prefix} = tempdir("hotline-t-XXXXXX", TMPDIR => 1,
+                              CLEANUP => !$ENV{HOTLINE_KEEP});
+    make_path(map { "$self->{prefix}/$_" } qw(logs conf tmp));
+
+    $self->{secret_file} = "$self->{prefix}/conf/jwt.key";
+    # the trailing newline must be stripped by the module
+    write_file($self->{secret_file}, $self->{secret} . "\n");
+
+    $self->{port}  = free_port();
+    $self->{port2} = free_port();
+    $self->{port3} = free_port();
+    $self->{vars}{PORT}        = $self->{port};
+    $self->{vars}{PORT2}       = $self->{port2};
+    $self->{vars}{PORT3}       = $self->{port3};
+    $self->{vars}{PREFIX}      = $self->{prefix};
+    $self->{vars}{MODULE}      = $MODULE;
+    $self->{vars}{SECRET_FILE} = $self->{secret_file};
+    $self->{vars}{ORIGIN}      = $self->origin;
+    $self->{vars}{ROOT}        = $ROOT;
+    $self->{conf} = "$self->{prefix}/conf/nginx.conf";
+    return $self;
+}
+
+sub port        { $_[0]{port} }
+sub port2       { $_[0]{port2} }
+sub port3       { $_[0]{port3} }
+sub prefix      { $_[0]{prefix} }
+sub secret      { $_[0]{secret} }
+sub secret_file { $_[0]{secret_file} }
+sub origin      { "http://127.0.0.1:" . ($_[1] // $_[0]{port}) }
+sub conf_file   { $_[0]{conf} }
+sub error_log_file { "$_[0]{prefix}/logs/error.log" }
+
+sub render {
+    my ($self, $text) = @_;
+    $text //= $self->{template};
+    # twice: option values (http, servers, ...) may hold placeholders too
+    for (1 .. 2) {
+        $text =~ s/%%(\w+)%%/exists $self->{vars}{$1} ? $self->{vars}{$1}
+                             : croak "unknown placeholder %%$1%%"/ge;
+    }
+    return $text;
+}
+
+sub write_conf {
+    my ($self, $text) = @_;
+    write_file($self->{conf}, $self->render($text));
+    return $self;
+}
+
+sub _nginx_cmd {
+    my ($self, @args) = @_;
+    return ($NGINX, '-p', "$self->{prefix}/", '-c', $self->{conf},
+            '-e', "$self->{prefix}/logs/error.log", @args);
+}
+
+# nginx -t on the current (or a given) config text: (ok, output)
+sub nginx_t {
+    my ($self, $text, $conf_path) = @_;
+    my $conf = $conf_path // $self->{conf};
+    write_file($conf, $self->render($text)) if defined $text;
+    my @cmd = ($NGINX, '-t', '-p', "$self->{prefix}/", '-c', $conf,
+               '-e', "$self->{prefix}/logs/error.log");
+    my $out = run_capture(@cmd);
+    return ($? == 0, $out);
+}
+
+sub start {
+    my ($self) = @_;
+    $self->write_conf;
+    my $out = run_capture($self->_nginx_cmd(
+        '-g', 'daemon on; master_process on;'));
+    croak "nginx failed to start ($?):\n$out\n" . $self->error_log_tail
+        if $?;
+    my $pidfile = "$self->{prefix}/logs/nginx.pid";
+    poll_until(10, sub { -s $pidfile })
+        or croak "nginx wrote no pid file\n" . $self->error_log_tail;
+    $self->{master} = 0 + read_file($pidfile);
+    push @RUNNING, $self;
+    poll_until(10, sub { my @w = $self->worker_pids; @w == $self->{workers} })
+        or croak "nginx workers did not start\n" . $self->error_log_tail;
+    poll_until(10, sub {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $self->{port},
+                                      Timeout => 1);
+        $s ? (close($s), 1) : 0;
+    }) or croak "nginx does not listen on $self->{port}";
+    return $self;
+}
+
+sub master_pid { $_[0]{master} }
+
+# live (not shutting down) worker pids of the master
+sub worker_pids {
+    my ($self) = @_;
+    return () unless $self->{master};
+    my @pids;
+    for my $line (`ps --ppid $self->{master} -o pid=,args=`) {
+        next unless $line =~ /^\s*(\d+)\s+(.*)$/;
+        my ($pid, $args) = ($1, $2);
+        next unless $args =~ /worker process/;
+        next if $args =~ /shutting down/;
+        push @pids, $pid;
+    }
+    @pids = sort { $a <=> $b } @pids;
+    return @pids;
+}
+
+# all children of the master, including workers that are shutting down
+sub child_pids {
+    my ($self) = @_;
+    my @p = map { /(\d+)/ ? $1 : () } `ps --ppid $self->{master} -o pid=`;
+    @p = sort { $a <=> $b } @p;
+    return @p;
+}
+
+# nginx -s reload, then wait until a full new generation of workers runs
+# and answers.  Returns the new worker pids.
+sub reload {
+    my ($self, $text) = @_;
+    $self->write_conf($text);
+    my %old = map { $_ => 1 } $self->child_pids;
+    my $out = run_capture($self->_nginx_cmd('-s', 'reload'));
+    croak "nginx -s reload failed: $out" if $?;
+    my @new;
+    poll_until(15, sub {
+        @new = grep { !$old{$_} } $self->worker_pids;
+        @new == $self->{workers};
+    }) or croak "no new workers after reload\n" . $self->error_log_tail;
+    poll_until(10, sub {
+        my $r = eval { $self->http_get('/', timeout => 2) };
+        $r && $r->{status};
+    }) or croak "nginx does not answer after reload";
+    $self->{old_workers} = [ keys %old ];
+    return @new;
+}
+
+# wait until the workers of the previous generation have exited
+sub wait_old_workers_gone {
+    my ($self, $timeout) = @_;
+    my @old = @{ $self->{old_workers} || [] };
+    return poll_until($timeout // 10, sub {
+        !grep { kill(0, $_) } @old;
+    });
+}
+
+sub error_log {
+    my ($self) = @_;
+    return -f $self->error_log_file ? read_file($self->error_log_file) : '';
+}
+
+sub error_log_tail {
+    my ($self) = @_;
+    my @l = split /\n/, $self->error_log;
+    @l = @l[-30 .. -1] if @l > 30;
+    return join("\n", @l) . "\n";
+}
+
+# lines of the error log that must never appear
+sub bad_log_lines {
+    my ($self) = @_;
+    return grep {
+        /\[(?:alert|emerg|crit)\]/ || /segfault/i || /exited on signal/
+    } split /\n/, $self->error_log;
+}
+
+sub stop {
+    my ($self) = @_;
+    return unless $self->{master};
+    my $master = $self->{master};
+    run_capture($self->_nginx_cmd('-s', 'stop'));
+    my $gone = poll_until(15, sub { !kill(0, $master) });
+    unless ($gone) {
+        kill 'KILL', $master;
+        kill 'KILL', $self->child_pids;
+    }
+    $self->{master} = undef;
+    @RUNNING = grep { $_ != $self } @RUNNING;
+    Test::More::ok($gone, 'nginx stopped within 15s');
+    my @bad = $self->bad_log_lines;
+    Test::More::ok(!@bad, 'error log has no alert/emerg/crit/crash')
+        or Test::More::diag(join "\n", @bad);
+    return $self;
+}
+
+sub _kill_quietly {
+    my ($self) = @_;
+    my $master = $self->{master} or return;
+    kill 'TERM', $master;
+    poll_until(5, sub { !kill(0, $master) }) or kill 'KILL', $master;
+    $self->{master} = undef;
+}
+
+# ---------------------------------------------------------------------------
+# HTTP
+
+sub connect_tcp {
+    my ($self, %o) = @_;
+    my $s = IO::Socket::INET->new(
+        PeerAddr => '127.0.0.1',
+        PeerPort => $o{port} // $self->{port},
+        Proto    => 'tcp',
+        Timeout  => 5,
+        ($o{rcvbuf} ? () : ()),
+    ) or croak "connect: $!";
+    setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
+    binmode $s;
+    return $s;
+}
+
+# raw request text -> response hash {status, reason, headers{lc => [..]},
+# header(name), body, json, head (raw header text), sock, rest}
+sub http_raw {
+    my ($self, $req, %o) = @_;
+    my $s = $o{sock} // $self->connect_tcp(%o);
+    write_all($s, $req);
+    my $r = read_http_response($s, $o{timeout} // 5,
+                               head_only => $o{head_only});
+    $r->{sock} = $s;
+    return $r;
+}
+
+sub http_get {
+    my ($self, $path, %o) = @_;
+    my $port = $o{port} // $self->{port};
+    my $hdrs = join '', map { "$_->[0]: $_->[1]\r\n" } @{ $o{headers} || [] };
+    my $r = $self->http_raw("GET $path HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n"
+                            . "Connection: close\r\n$hdrs\r\n", %o);
+    close $r->{sock};
+    delete $r->{sock};
+    return $r;
+}
+
+sub http_post {
+    my ($self, $path, $body, %o) = @_;
+    my $port = $o{port} // $self->{port};
+    $body //= '';
+    my $hdrs = join '', map { "$_->[0]: $_->[1]\r\n" } @{ $o{headers} || [] };
+    my $r = $self->http_raw("POST $path HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n"
+                            . "Connection: close\r\n$hdrs"
+                            . "Content-Length: " . length($body) . "\r\n\r\n"
+                            . $body, %o);
+    close $r->{sock};
+    delete $r->{sock};
+    return $r;
+}
+
+sub health {
+    my ($self) = @_;
+    my $r = $self->http_get('/health');
+    croak "GET /health: $r->{status}" unless $r->{status} == 200;
+    return json_decode($r->{body});
+}
+
+# Prometheus text -> { 'name{labels}' => value, 'name' => value }
+sub metrics {
+    my ($self) = @_;
+    my $r = $self->http_get('/metrics');
+    croak "GET /metrics: $r->{status}" unless $r->{status} == 200;
+    my %m;
+    for (split /\n/, $r->{body}) {
+        next if /^#/ || !/\S/;
+        my ($k, $v) = /^(\S+(?:\{[^}]*\})?)\s+(\S+)/ or next;
+        $k =~ s/\s+//g;
+        $m{$k} = $v;
+    }
+    $m{__raw} = $r->{body};
+    $m{__content_type} = $r->{headers}{'content-type'}[0] // '';
+    return \%m;
+}
+
+# A WebSocket upgrade request with every header under control.
+# headers: [name => value, ...] override the defaults; value undef drops one.
+sub handshake_raw {
+    my ($self, %o) = @_;
+    my $port = $o{port} // $self->{port};
+    my @def = (
+        Host                    => "127.0.0.1:$port",
+        Upgrade                 => 'websocket',
+        Connection              => 'Upgrade',
+        'Sec-WebSocket-Key'     => $o{key} // random_key(),
+        'Sec-WebSocket-Version' => '13',
+        Origin                  => $self->origin($port),
+    );
+    my @h = @def;
+    my @over = @{ $o{headers} || [] };
+    while (my ($k, $v) = splice @over, 0, 2) {
+        my $found = 0;
+        for (my $i = 0; $i < @h; $i += 2) {
+            next unless lc $h[$i] eq lc $k;
+            $h[$i + 1] = $v;
+            $found = 1;
+        }
+        push @h, $k, $v unless $found;
+    }
+    my $req = ($o{method} // 'GET') . " " . ($o{path} // '/ws/customer')
+              . " HTTP/1.1\r\n";
+    while (my ($k, $v) = splice @h, 0, 2) {
+        $req .= "$k: $v\r\n" if defined $v;
+    }
+    $req .= "Content-Length: " . length($o{body}) . "\r\n" if defined $o{body};
+    $req .= "\r\n" . ($o{body} // '');
+    my $r = $self->http_raw($req, port => $port, head_only => 1,
+                            timeout => $o{timeout});
+    $r->{request} = $req;
+    return $r;
+}
+
+# ---------------------------------------------------------------------------
+# WebSocket
+
+# Open a WebSocket with Protocol::WebSocket's client handshake.  Dies unless
+# the answer is 101 with the right Sec-WebSocket-Accept.
+#   origin => '...' | headers => [k => v] | subprotocol => 'a, b'
+#   token => jwt (Authorization: Bearer) | cookie => 'k=v' | port
+#   rcvbuf => bytes (SO_RCVBUF before connect)
+sub ws_connect {
+    my ($self, $path, %o) = @_;
+    my $port = $o{port} // $self->{port};
+    my $hs = Protocol::WebSocket::Handshake::Client->new(
+        url => "ws://127.0.0.1:$port$path");
+    my $key = random_key();
+    $hs->req->key($key);
+    $hs->req->origin($o{origin} // $self->origin($port));
+    $hs->req->subprotocol($o{subprotocol}) if defined $o{subprotocol};
+    my @extra = @{ $o{headers} || [] };
+    push @extra, Authorization => "Bearer $o{token}" if defined $o{token};
+    push @extra, Cookie => $o{cookie} if defined $o{cookie};
+    push @{ $hs->req->{headers} }, @extra;
+
+    my $s;
+    if ($o{rcvbuf}) {
+        $s = IO::Socket::INET->new(Proto => 'tcp') or croak "socket: $!";
+        setsockopt($s, SOL_SOCKET, SO_RCVBUF, $o{rcvbuf}) or croak "$!";
+        my $addr = Socket::pack_sockaddr_in($port,
+                                            Socket::inet_aton('127.0.0.1'));
+        connect($s, $addr) or croak "connect: $!";
+        binmode $s;
+    } else {
+        $s = $self->connect_tcp(port => $port);
+    }
+    write_all($s, $hs->to_string);
+    my $r = read_http_response($s, $o{timeout} // 5, head_only => 1);
+    unless ($r->{status} && $r->{status} == 101) {
+        close $s;
+        croak "WebSocket handshake to $path: " . ($r->{status} // 'no answer')
+              . " " . ($r->{body} // '');
+    }
+    my $want = ws_accept_for($key);
+    my $got = $r->{headers}{'sec-websocket-accept'}[0] // '';
+    croak "bad Sec-WebSocket-Accept: got '$got', want '$want'"
+        unless $got eq $want;
+    my $head = $r->{head};
+    $hs->parse($head);
+    croak "Protocol::WebSocket rejects the answer: " . ($hs->error // '?')
+        unless $hs->is_done;
+
+    my $ws = Hotline::Test::WS->new($s, $r->{rest});
+    $ws->{response} = $r;
+    $ws->{subprotocol} = $hs->res->subprotocol;
+    $ws->{port} = $port;
+    return $ws;
+}
+
+# a customer that joined: welcome and first position are read
+sub customer {
+    my ($self, $name, %o) = @_;
+    my $ws = $self->ws_connect('/ws/customer', %o);
+    $ws->send_json({ type => 'join', name => $name });
+    $ws->{welcome}  = $ws->wait_for('welcome', 5)
+        or croak "customer $name: no welcome";
+    $ws->{position} = $ws->wait_for('position', 5)
+        or croak "customer $name: no position";
+    $ws->{call_id} = $ws->{welcome}{call_id};
+    $ws->{token}   = $ws->{welcome}{resume};
+    $ws->{name}    = $name;
+    return $ws;
+}
+
+# an agent: connects with a minted JWT, welcome and queue are read
+sub agent {
+    my ($self, %o) = @_;
+    my $sub = delete $o{sub} // 'agent1';
+    my $jwt = $self->mint_jwt(sub => $sub);
+    my $ws = $self->ws_connect('/ws/agent', token => $jwt, %o);
+    $ws->{welcome} = $ws->wait_for('welcome', 5)
+        or croak "agent $sub: no welcome";
+    $ws->{queue} = $ws->wait_for('queue', 5)
+        or croak "agent $sub: no queue";
+    $ws->{token} = $ws->{welcome}{resume};
+    $ws->{sub} = $sub;
+    $ws->{jwt} = $jwt;
+    return $ws;
+}
+
+# a call in progress: (customer, agent), both 'accepted' messages read
+#   name, sub, agent => existing agent ws, customer => existing customer ws
+sub call {
+    my ($self, %o) = @_;
+    my $c = $o{customer} // $self->customer($o{name} // 'Caller');
+    my $a = $o{agent} // $self->agent(sub => $o{sub} // 'agent1');
+    my $id = 'acc-' . int(rand 1e9);
+    $a->send_json({ type => 'accept', call_id => $c->{call_id}, id => $id });
+    $a->wait_for('ack', 5, sub { ($_[0]{id} // '') eq $id })
+        or croak "accept not acked: " . Hotline::Test::json_encode(
+                 [ @{ $a->{inbox} } ]);
+    $a->{accepted} = $a->wait_for('accepted', 5) or croak "agent: no accepted";
+    $c->{accepted} = $c->wait_for('accepted', 5)
+        or croak "customer: no accepted";
+    $a->{call_id} = $c->{call_id};
+    return ($c, $a);
+}
+
+# worker pid that owns the server side of a client socket
+sub conn_pid {
+    my ($self, $ws) = @_;
+    my $sock = ref $ws eq 'Hotline::Test::WS' ? $ws->{sock} : $ws;
+    my $lport = $sock->sockport;
+    my $sport = $sock->peerport;
+    my $pid;
+    poll_until(3, sub {
+        for (`ss -Htnp state established '( sport = :$sport )'`) {
+            if (/127\.0\.0\.1:$sport\s+127\.0\.0\.1:$lport\b.*pid=(\d+)/) {
+                $pid = $1;
+                return 1;
+            }
+        }
+        0;
+    });
+    return $pid;
+}
+
+# ---------------------------------------------------------------------------
+# JWT
+
+# mint_jwt(%claims): HS256 with the configured secret; defaults sub=agent1,
+# role=agent, exp=now+600, iat=now.  A claim given as undef is left out.
+# Options in keys starting with '-': -alg, -key, -header (extra header).
+sub mint_jwt {
+    my ($self, %c) = @_;
+    my $alg = delete $c{-alg} // 'HS256';
+    my $key = delete $c{-key} // $self->{secret};
+    my $hdr = delete $c{-header} // {};
+    my %claims = (sub => 'agent1', role => 'agent', exp => time() + 600,
+                  iat => int(time()));
+    $claims{exp} = int($claims{exp});
+    for (keys %c) {
+        if (defined $c{$_}) { $claims{$_} = $c{$_} } else { delete $claims{$_} }
+    }
+    if ($alg eq 'none') {
+        return encode_base64url(json_encode({ alg => 'none', typ => 'JWT',
+                                              %$hdr }))
+               . '.' . encode_base64url(json_encode(\%claims)) . '.';
+    }
+    return encode_jwt(payload => \%claims, key => $key, alg => $alg,
+                      extra_headers => $hdr);
+}
+
+# ---------------------------------------------------------------------------
+# utilities
+
+sub random_string {
+    my ($n) = @_;
+    my @c = ('a' .. 'z', 'A' .. 'Z', '0' .. '9');
+    return join '', map { $c[rand @c] } 1 .. $n;
+}
+
+sub random_key {
+    my $k = join '', map { chr int rand 256 } 1 .. 16;
+    return encode_base64($k, '');
+}
+
+sub ws_accept_for {
+    my ($key) = @_;
+    my $a = sha1_base64($key . '258EAFA5-E914-47DA-95CA-C5AB0DC85B11');
+    return $a . '=';
+}
+
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp', Listen => 1, ReuseAddr => 1)
+        or croak "bind: $!";
+    my $p = $s->sockport;
+    close $s;
+    return $p;
+}
+
+# poll a condition until it is true or the deadline passes; returns its value
+sub poll_until {
+    my ($timeout, $cond, $step) = @_;
+    my $deadline = time() + $timeout;
+    $step //= 0.02;
+    while (1) {
+        my $v = $cond->();
+        return $v if $v;
+        return 0 if time() >= $deadline;
+        sleep $step;
+        $step = 0.1 if $step < 0.1 && time() + 1 < $deadline;
+    }
+}
+
+sub read_file {
+    my ($f) = @_;
+    open my $fh, '<:raw', $f or croak "$f: $!";
+    local $/;
+    my $d = <$fh>;
+    return $d // '';
+}
+
+sub write_file {
+    my ($f, $d) = @_;
+    open my $fh, '>:raw', $f or croak "$f: $!";
+    print $fh $d;
+    close $fh or croak "$f: $!";
+}
+
+sub run_capture {
+    my @cmd = @_;
+    my $pid = open(my $fh, '-|') // croak "fork: $!";
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        exec @cmd or POSIX::_exit(127);
+    }
+    local $/;
+    my $out = <$fh> // '';
+    close $fh;
+    return $out;
+}
+
+sub write_all {
+    my ($s, $data) = @_;
+    my $off = 0;
+    my $sel = IO::Select->new($s);
+    my $deadline = time() + 10;
+    while ($off < length $data) {
+        my $n = syswrite($s, $data, length($data) - $off, $off);
+        if (defined $n) { $off += $n; next }
+        croak "write: $!" unless $!{EAGAIN} || $!{EWOULDBLOCK} || $!{EINTR};
+        croak "write timeout" if time() > $deadline;
+        $sel->can_write(0.1);
+    }
+    return $off;
+}
+
+# read one HTTP response. head_only: for a 101 stop after the header and
+# hand back what follows in {rest}.
+sub read_http_response {
+    my ($s, $timeout, %o) = @_;
+    my $deadline = time() + $timeout;
+    my $sel = IO::Select->new($s);
+    my $buf = '';
+    my $eof = 0;
+    my $fill = sub {
+        my $left = $deadline - time();
+        return 0 if $left <= 0;
+        return 0 unless $sel->can_read($left);
+        my $n = sysread($s, $buf, 65536, length $buf);
+        $eof = 1 unless $n;
+        return $n;
+    };
+    while ($buf !~ /\r\n\r\n/) {
+        last unless $fill->();
+    }
+    my $r = { status => undef, headers => {}, body => '', rest => '' };
+    my $i = index($buf, "\r\n\r\n");
+    return $r if $i < 0;
+    my $head = substr($buf, 0, $i + 4);
+    $buf = substr($buf, $i + 4);
+    $r->{head} = $head;
+    my @lines = split /\r\n/, $head;
+    my $first = shift @lines;
+    ($r->{status}, $r->{reason}) = $first =~ m{^HTTP/\d\.\d\s+(\d+)\s*(.*)$};
+    for (@lines) {
+        my ($k, $v) = /^([^:]+):\s*(.*?)\s*$/ or next;
+        push @{ $r->{headers}{ lc $k } }, $v;
+    }
+    if (defined $r->{status} && $r->{status} == 101) {
+        $r->{rest} = $buf;
+        return $r;
+    }
+    my $cl = $r->{headers}{'content-length'}[0];
+    my $te = $r->{headers}{'transfer-encoding'}[0] // '';
+    if (defined $cl) {
+        while (length $buf < $cl) { last unless $fill->() }
+        $r->{body} = substr($buf, 0, $cl);
+    } elsif ($te =~ /chunked/i) {
+        my $body = '';
+        while (1) {
+            while ($buf !~ /\r\n/) { last unless $fill->() }
+            my ($len) = $buf =~ /^([0-9a-fA-F]+)[^\r]*\r\n/ or last;
+            my $n = hex $len;
+            my $hl = index($buf, "\r\n") + 2;
+            while (length $buf < $hl + $n + 2) { last unless $fill->() }
+            $body .= substr($buf, $hl, $n);
+            $buf = substr($buf, $hl + $n + 2);
+            last if $n == 0;
+        }
+        $r->{body} = $body;
+    } else {
+        while (!$eof) { last unless $fill->() }
+        $r->{body} = $buf;
+    }
+    $r->{json} = eval { json_decode($r->{body}) } if length $r->{body};
+    return $r;
+}
+
+# Build one frame by hand (for malformed input).
+#   opcode, payload, fin (1), rsv (0..7), mask (1), len (override length)
+sub raw_frame {
+    my (%o) = @_;
+    my $payload = $o{payload} // '';
+    my $fin = $o{fin} // 1;
+    my $mask = $o{mask} // 1;
+    my $len = $o{len} // length $payload;
+    my $b0 = ($fin ? 0x80 : 0) | (($o{rsv} // 0) << 4) | ($o{opcode} // 1);
+    my $f = pack 'C', $b0;
+    my $m = $mask ? 0x80 : 0;
+    if ($len <= 125) {
+        $f .= pack 'C', $m | $len;
+    } elsif ($len <= 0xffff) {
+        $f .= pack 'Cn', $m | 126, $len;
+    } else {
+        $f .= pack 'CNN', $m | 127, int($len / 2**32), $len % 2**32;
+    }
+    if ($mask) {
+        my $k = pack 'N', int rand 2**32;
+        $f .= $k;
+        my $km = $k x (int(length($payload) / 4) + 1);
+        $f .= $payload ^ substr($km, 0, length $payload);
+    } else {
+        $f .= $payload;
+    }
+    return $f;
+}
+
+# ---------------------------------------------------------------------------
+
+package Hotline::Test::WS;
+
+# One WebSocket client connection.  Frames are decoded by
+# Protocol::WebSocket::Frame; server pings are answered with pongs unless
+# auto_pong is 0.  Text messages are decoded JSON and queued; wait_for() takes
+# the first message of a type and keeps the others.
+
+use strict;
+use warnings;
+use Carp qw(croak);
+use IO::Select;
+use Time::HiRes qw(time);
+use Protocol::WebSocket::Frame;
+
+sub new {
+    my ($class, $sock, $rest) = @_;
+    my $self = bless {
+        sock      => $sock,
+        sel       => IO::Select->new($sock),
+        parser    => Protocol::WebSocket::Frame->new(
+                         max_payload_size => 0,
+                         max_fragments_amount => 100000),
+        inbox     => [],
+        pings     => [],
+        pongs     => [],
+        auto_pong => 1,
+        closed    => 0,
+        eof       => 0,
+        frames    => [],    # [opcode, payload] of every frame seen
+        problems  => [],    # protocol violations by the server
+    }, $class;
+    $self->{parser}->append($rest) if defined $rest && length $rest;
+    $self->_parse;
+    return $self;
+}
+
+sub sock { $_[0]{sock} }
+sub auto_pong { $_[0]{auto_pong} = $_[1] }
+
+sub send_raw {
+    my ($self, $bytes) = @_;
+    local $SIG{PIPE} = 'IGNORE';
+    my $ok = eval { Hotline::Test::write_all($self->{sock}, $bytes); 1 };
+    return $ok;
+}
+
+sub send_frame {
+    my ($self, $type, $payload) = @_;
+    my $f = Protocol::WebSocket::Frame->new(
+        buffer => $payload // '', type => $type, masked => 1,
+        max_payload_size => 0);
+    return $self->send_raw($f->to_bytes);
+}
+
+sub send_text { $_[0]->send_frame('text', $_[1]) }
+
+sub send_json {
+    my ($self, $msg) = @_;
+    return $self->send_text(ref $msg ? Hotline::Test::json_encode($msg)
+                                     : $msg);
+}
+
+sub ping  { $_[0]->send_frame('ping', $_[1]) }
+
+# client close: send close frame with a code, return the server's close code
+sub close_ws {
+    my ($self, $code, $reason, $timeout) = @_;
+    my $p = defined $code ? pack('n', $code) . ($reason // '') : '';
+    $self->send_frame('close', $p);
+    return $self->expect_close($timeout // 5);
+}
+
+# drop the TCP connection abruptly (no close frame)
+sub drop {
+    my ($self) = @_;
+    CORE::close($self->{sock}) if $self->{sock};
+    $self->{closed} = 1;
+    $self->{eof} = 1;
+}
+
+sub _parse {
+    my ($self) = @_;
+    my $p = $self->{parser};
+    while (1) {
+        my $bytes = eval { $p->next_bytes };
+        if ($@) { push @{ $self->{problems} }, "parser: $@"; last }
+        last unless defined $bytes;
+        my $op = $p->opcode;
+        push @{ $self->{problems} }, "masked frame from server" if $p->masked;
+        push @{ $self->{problems} }, "rsv bits from server"
+            if grep { $_ } @{ $p->rsv || [] };
+        push @{ $self->{frames} }, [$op, $bytes];
+        if ($op == 9) {
+            push @{ $self->{pings} }, $bytes;
+            $self->send_frame('pong', $bytes)
+                if $self->{auto_pong} && !$self->{close_sent};
+        } elsif ($op == 10) {
+            push @{ $self->{pongs} }, $bytes;
+        } elsif ($op == 8) {
+            $self->{closed} = 1;
+            if (length $bytes >= 2) {
+                $self->{close_code} = unpack 'n', substr($bytes, 0, 2);
+                $self->{close_reason} = substr($bytes, 2);
+            } else {
+                $self->{close_code} = 1005;    # no status
+            }
+            unless ($self->{close_sent}) {
+                $self->{close_sent} = 1;
+                $self->send_frame('close', substr($bytes, 0, 2))
+                    if $self->{echo_close} // 1;
+            }
+        } elsif ($op == 1) {
+            my $m = eval { Hotline::Test::json_decode($bytes) };
+            if (!$m || ref $m ne 'HASH') {
+                push @{ $self->{problems} }, "non-JSON text: $bytes";
+                $m = { type => '__invalid__', raw => $bytes };
+            }
+            push @{ $self->{inbox} }, $m;
+        } else {
+            push @{ $self->{problems} }, "unexpected opcode $op";
+        }
+    }
+}
+
+# read whatever arrives within $timeout (returns after the first read)
+sub _read_once {
+    my ($self, $deadline) = @_;
+    return 0 if $self->{eof};
+    my $left = $deadline - time();
+    $left = 0 if $left < 0;
+    return 0 unless $self->{sel}->can_read($left);
+    my $buf = '';
+    my $n = sysread($self->{sock}, $buf, 262144);
+    if (!$n) {
+        $self->{eof} = 1;
+        return 0;
+    }
+    $self->{bytes_in} += $n;
+    $self->{parser}->append($buf);
+    $self->_parse;
+    return 1;
+}
+
+# pump the socket until $cond is true or the deadline passes
+sub pump_until {
+    my ($self, $timeout, $cond) = @_;
+    my $deadline = time() + $timeout;
+    while (1) {
+        return 1 if $cond->();
+        return 0 if $self->{eof} || time() >= $deadline;
+        $self->_read_once($deadline);
+    }
+}
+
+# next message of any type
+sub recv {
+    my ($self, $timeout) = @_;
+    $self->pump_until($timeout // 5, sub { @{ $self->{inbox} } });
+    return shift @{ $self->{inbox} };
+}
+
+# first message of a type (and matching $pred if given); others are kept
+sub wait_for {
+    my ($self, $type, $timeout, $pred) = @_;
+    my $found;
+    my $seen = 0;
+    $self->pump_until($timeout // 5, sub {
+        my $q = $self->{inbox};
+        for my $i (0 .. $#$q) {
+            next unless ($q->[$i]{type} // '') eq $type;
+            next if $pred && !$pred->($q->[$i]);
+            $found = splice @$q, $i, 1;
+            return 1;
+        }
+        0;
+    });
+    return $found;
+}
+
+# all queued messages of a type (without waiting)
+sub take_all {
+    my ($self, $type) = @_;
+    my @m = grep { ($_->{type} // '') eq $type } @{ $self->{inbox} };
+    $self->{inbox} = [ grep { ($_->{type} // '') ne $type }
+                       @{ $self->{inbox} } ];
+    return @m;
+}
+
+# read until the server's close frame (or EOF); returns the close code,
+# undef when the connection ended without a close frame
+sub expect_close {
+    my ($self, $timeout) = @_;
+    $self->pump_until($timeout // 5, sub { $self->{closed} });
+    # the server closes the TCP connection after the close handshake
+    $self->pump_until(2, sub { $self->{eof} }) if $self->{closed};
+    return $self->{close_code};
+}
+
+sub is_closed { $_[0]{closed} || $_[0]{eof} }
+
+# read and drop everything currently available
+sub drain {
+    my ($self, $timeout) = @_;
+    my $deadline = time() + ($timeout // 0);
+    while ($self->_read_once($deadline)) { }
+}
+
+sub problems { @{ $_[0]{problems} } }
+
+1;

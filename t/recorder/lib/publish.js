@@ -1,0 +1,165 @@
+// hotline-recorder test publisher: headless Chromium with fake devices
+// publishes audio+video to a WHIP endpoint; node is the WHIP HTTP client.
+//
+// usage: node publish.js WHIP_URL TOKEN SECONDS [MODE]
+//   MODE: normal (default) | badfp (offer with a wrong DTLS fingerprint)
+//       | kill (print "recording" once media flows, then wait to be killed)
+// prints one JSON line with timings on stdout.
+
+'use strict';
+
+const http = require('http');
+const { chromium } = require('playwright-core');
+
+const [url, token, seconds, mode = 'normal'] = process.argv.slice(2);
+
+function now() { return Date.now() / 1000; }
+
+async function main() {
+  const page_srv = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end('<!doctype html><title>whip</title>');
+  });
+  await new Promise((r) => page_srv.listen(0, '127.0.0.1', r));
+  const origin = 'http://127.0.0.1:' + page_srv.address().port + '/';
+
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu',
+           '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update',
+           '--disable-sync', '--use-fake-ui-for-media-stream',
+           '--use-fake-device-for-media-stream',
+           '--allow-loopback-in-peer-connection'],
+    // playwright gives each launch a fresh temporary --user-data-dir
+  });
+
+  const out = { mode };
+  try {
+    const page = await browser.newPage();
+    await page.goto(origin);
+
+    const offer = await page.evaluate(async () => {
+      const stream = await navigator.mediaDevices.getUserMedia({
+        audio: true, video: { width: 640, height: 480, frameRate: 30 } });
+      const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+      window.pc = pc;
+      for (const t of stream.getTracks()) {
+        pc.addTransceiver(t, { direction: 'sendonly', streams: [stream] });
+      }
+      await pc.setLocalDescription(await pc.createOffer());
+      await new Promise((resolve) => {
+        if (pc.iceGatheringState === 'complete') return resolve();
+        const t = setTimeout(resolve, 5000);
+        pc.addEventListener('icegatheringstatechange', () => {
+          if (pc.iceGatheringState === 'complete') {
+            clearTimeout(t); resolve();
+          }
+        });
+      });
+      return pc.localDescription.sdp;
+    });
+
+    let sdp = offer;
+    if (mode === 'badfp') {
+      sdp = sdp.replace(/a=fingerprint:sha-256 ([0-9A-F:]+)/g,
+        (m, fp) => 'a=fingerprint:sha-256 ' +
+          fp.split(':').map((b) => b === '00' ? '01' : '00').join(':'));
+    }
+
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/sdp',
+                 'Authorization': 'Bearer ' + token },
+      body: sdp,
+    });
+    out.post_status = res.status;
+    const answer = await res.text();
+    if (res.status !== 201) {
+      out.error = answer;
+      console.log(JSON.stringify(out));
+      return;
+    }
+    out.location = new URL(res.headers.get('location'), url).href;
+
+    await page.evaluate(async (a) => {
+      await window.pc.setRemoteDescription({ type: 'answer', sdp: a });
+    }, answer);
+
+    // bounded wait for the connection to settle either way
+    out.state = await page.evaluate(() => new Promise((resolve) => {
+      const pc = window.pc;
+      const done = () => {
+        const s = pc.connectionState;
+        if (s === 'connected' || s === 'failed' || s === 'closed') {
+          resolve(s); return true;
+        }
+        return false;
+      };
+      if (done()) return;
+      const t = setTimeout(() => resolve(pc.connectionState), 15000);
+      pc.addEventListener('connectionstatechange', () => {
+        if (done()) clearTimeout(t);
+      });
+    }));
+    out.connected_at = now();
+
+    if (mode === 'badfp') {
+      // the recorder must drop the DTLS association: wait (bounded) for
+      // the browser to notice
+      out.final_state = await page.evaluate(() => new Promise((resolve) => {
+        const pc = window.pc;
+        const end = Date.now() + 15000;
+        (function poll() {
+          const s = pc.connectionState;
+          if (s === 'failed' || s === 'closed' || Date.now() > end) {
+            return resolve(s);
+          }
+          setTimeout(poll, 100);
+        })();
+      }));
+      console.log(JSON.stringify(out));
+      return;
+    }
+
+    if (out.state !== 'connected') {
+      console.log(JSON.stringify(out));
+      return;
+    }
+
+    if (mode === 'kill') {
+      console.log(JSON.stringify(out));
+      // the test kills the recorder, then this process
+      await new Promise((r) => setTimeout(r, 1000 * Number(seconds)));
+      return;
+    }
+
+    await new Promise((r) => setTimeout(r, 1000 * Number(seconds)));
+
+    out.stats = await page.evaluate(async () => {
+      const r = {};
+      (await window.pc.getStats()).forEach((s) => {
+        if (s.type === 'outbound-rtp') {
+          r[s.kind] = { packets: s.packetsSent, frames: s.framesEncoded,
+                        plis: s.pliCount, nacks: s.nackCount };
+        }
+      });
+      return r;
+    });
+
+    const del = await fetch(out.location, {
+      method: 'DELETE', headers: { 'Authorization': 'Bearer ' + token } });
+    out.deleted_at = now();
+    out.delete_status = del.status;
+    out.elapsed = out.deleted_at - out.connected_at;
+    console.log(JSON.stringify(out));
+  } finally {
+    await browser.close();
+    page_srv.close();
+  }
+}
+
+main().catch((e) => {
+  console.log(JSON.stringify({ error: String(e && e.stack || e) }));
+  process.exit(1);
+});
