@@ -1,6 +1,7 @@
 # hotline: build the nginx module against Debian's nginx-dev, run the demo,
 # run the tests and the benchmarks.  `make help` lists the targets.
 
+SHELL      := /bin/bash
 NGX_SRC    ?= /usr/share/nginx/src
 NGINX      ?= /usr/sbin/nginx
 BUILD      := $(CURDIR)/build

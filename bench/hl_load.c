@@ -142,6 +142,7 @@ typedef struct {
     char          origin_buf[256];
     const char   *pid_file;
     const char   *label;
+    int           verbose;
 
     uint8_t       jwt_key[512];
     int           jwt_key_len;
@@ -308,7 +309,8 @@ hl_usage(void)
         "  --sources K       spread over source addresses 127.0.0.2..\n"
         "  --rounds R        relay: tries to put the peers on different"
         " workers (8)\n"
-        "  --label NAME      name of the run in the RESULT line\n");
+        "  --label NAME      name of the run in the RESULT line\n"
+        "  --verbose         print what the server sends (setup only)\n");
 }
 
 
@@ -334,6 +336,7 @@ hl_options(int argc, char **argv)
         { "sources", required_argument, NULL, 'S' },
         { "rounds", required_argument, NULL, 'R' },
         { "label", required_argument, NULL, 'l' },
+        { "verbose", no_argument, NULL, 'v' },
         { NULL, 0, NULL, 0 }
     };
 
@@ -376,6 +379,7 @@ hl_options(int argc, char **argv)
         case 'S': hl.sources = (unsigned) atoi(optarg); break;
         case 'R': hl.rounds = (unsigned) atoi(optarg); break;
         case 'l': hl.label = optarg; break;
+        case 'v': hl.verbose = 1; break;
         default: return -1;
         }
     }
@@ -1059,6 +1063,12 @@ hl_on_text(hl_conn_t *c, const char *p, size_t n)
     size_t       len;
     const char  *type, *v;
 
+    if (hl.verbose && !hl.sending) {
+        fprintf(stderr, "%s %u <- %.*s\n",
+                c->role == HL_CUSTOMER ? "customer" : "agent",
+                (unsigned) c->id, (int) (n > 300 ? 300 : n), p);
+    }
+
     if (hl.bare) {
         hl_on_chat(c, p, n);
         return;
@@ -1077,7 +1087,12 @@ hl_on_text(hl_conn_t *c, const char *p, size_t n)
         hl_on_chat(c, p, n);
 
     } else if (hl_is("ack")) {
-        c->acks++;
+        v = hl_json_str(p, n, "id", &len);
+
+        /* the agent's "accept" is acked too; count chat acks only */
+        if (v && len > 1 && v[0] == 'm') {
+            c->acks++;
+        }
 
     } else if (hl_is("welcome")) {
         if (!c->welcomed) {
@@ -1387,12 +1402,18 @@ static int
 hl_all_accepted(void *data)
 {
     unsigned     i;
-    hl_conn_t  **c;
+    hl_conn_t  **c, *a;
 
     c = ((hl_conn_t ***) data)[0];
 
     for (i = 0; c[i]; i++) {
         if (c[i]->state == HL_OPEN && !c[i]->accepted && !c[i]->refused) {
+            return 0;
+        }
+
+        a = c[i]->peer;
+
+        if (a && a->state == HL_OPEN && !a->accepted && !a->refused) {
             return 0;
         }
     }
@@ -1561,7 +1582,11 @@ hl_relay_batch(hl_conn_t **cust, unsigned n)
                 att[na] = hl_conn_open(HL_AGENT, path, NULL, u->id);
 
             } else {
-                snprintf(sub, sizeof(sub), "agent%u", ++hl.agent_seq);
+                /* unique per run: a name of an earlier run would take
+                 * over that run's session (and maybe its call) */
+                snprintf(sub, sizeof(sub), "agent%u",
+                         (unsigned) (getpid() % 100000) * 10000
+                         + ++hl.agent_seq);
 
                 if (hl_jwt_mint(hl.jwt_key, hl.jwt_key_len, sub, exp, token,
                                 sizeof(token))

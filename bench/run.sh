@@ -108,11 +108,11 @@ chmod 600 "$PREFIX/secret.key"
 cat > "$PREFIX/nginx.conf" <<EOF
 load_module $MODULE;
 worker_processes 2;
-worker_rlimit_nofile 30000;
+worker_rlimit_nofile 20000;
 pid $NGX_PID;
 error_log $PREFIX/logs/error.log warn;
 events {
-    worker_connections 20000;
+    worker_connections 16000;
 }
 http {
     access_log off;
@@ -141,6 +141,8 @@ EOF
     -e "$PREFIX/logs/error.log"
 
 say "== hotline bench: $(nproc) cores, $(uname -r), $("$NGINX" -v 2>&1)"
+say "== load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)" \
+    "(the machine is shared)"
 say "== nginx 127.0.0.1:$PORT (2 workers), bare_relay 127.0.0.1:$BARE_PORT" \
     "(2 threads); calls $CALLS, $DURATION s per relay run, idle $IDLE"
 
@@ -184,6 +186,8 @@ curl -s "http://127.0.0.1:$PORT/metrics" \
 
 cleanup
 trap - EXIT
+
+say "== load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # the error log: anything worse than a warning, and crashed workers
 bad=$(grep -cE '\[(alert|crit|emerg)\]|exited on signal' \

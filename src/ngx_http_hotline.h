@@ -104,6 +104,7 @@ struct ngx_http_hotline_session_s {
     unsigned                       queue_dirty:1;
     unsigned                       subprotocol:1;
     unsigned                       upgraded:1;
+    unsigned                       backlogged:1;   /* more in the store */
 };
 
 

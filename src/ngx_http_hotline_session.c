@@ -115,6 +115,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
 {
     u_char                    *out;
     ngx_uint_t                 rc, opening;
+    ngx_time_t                *tp;
     ngx_http_hotline_msg_t     m;
     ngx_http_hotline_store_t  *store;
 
@@ -141,6 +142,14 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
     {
         ngx_http_hotline_error(s, NGX_HOTLINE_E_BAD_STATE, &m);
         return;
+    }
+
+    if (m.type == NGX_HOTLINE_MSG_CHAT) {
+        /* the server's clock stamps chat lines; out has room for it */
+        tp = ngx_timeofday();
+        m.out_len = ngx_sprintf(m.out + m.out_len, ",\"ts\":%L",
+                                (int64_t) tp->sec * 1000 + tp->msec)
+                    - m.out;
     }
 
     store = ngx_http_hotline_store();
@@ -369,7 +378,13 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
     ended = 0;
 
     for ( ;; ) {
-        n = store->pull(s, buf, size);
+        if (s->out_bytes >= s->conf->send_queue / 2) {
+            /* the client reads slowly: more when the queue drains */
+            s->backlogged = 1;
+            break;
+        }
+
+        n = store->pull(s, buf, size, s->conf->send_queue / 2 - s->out_bytes);
 
         if (n == NGX_ERROR) {
             ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_REPLACED,
@@ -479,7 +494,7 @@ ngx_http_hotline_queue_event(ngx_event_t *ev)
 static void
 ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
 {
-    u_char                      *msg, *last;
+    u_char                      *msg, *last, *end;
     int64_t                      now;
     ngx_uint_t                   lo, hi, mid, pos, eta, agents;
     ngx_time_t                  *tp;
@@ -564,11 +579,11 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
         s->eta = eta;
         s->queue_dirty = 0;
 
-        last = ngx_http_hotline_proto_position(buf, s->call_id, pos, eta);
+        end = ngx_http_hotline_proto_position(buf, s->call_id, pos, eta);
 
         s->pending++;
         (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
-                                        last - buf);
+                                        end - buf);
         ngx_http_hotline_ws_release(s);
     }
 }

@@ -121,12 +121,13 @@ struct ngx_http_hotline_store_s {
     /*
      * Copies the party's undelivered messages into buf, as records of
      * uint64_t seq, uint32_t length, bytes, each aligned to 8 bytes,
-     * and marks them delivered.  Returns the bytes used: 0 when there is
-     * nothing more; NGX_ERROR if the session was replaced by another
-     * connection or its party is gone.
+     * and marks them delivered: at least one message if there is one
+     * (buf has room for the largest), then more while their bytes stay
+     * within budget.  Returns the bytes used: 0 when there is nothing
+     * more; NGX_ERROR if the session was replaced by another connection.
      */
     ssize_t     (*pull)(ngx_http_hotline_session_t *s, u_char *buf,
-                        size_t size);
+                        size_t size, size_t budget);
 
     /* a consistent snapshot of the queue */
     void        (*queue)(ngx_http_hotline_queue_pt handler, void *data);
@@ -156,6 +157,7 @@ ngx_int_t ngx_http_hotline_shm_init(ngx_slab_pool_t *shpool,
 /* ngx_http_hotline_doorbell.c: mailboxes, called under the zone lock */
 #define NGX_HOTLINE_MAIL_DELIVER  0
 #define NGX_HOTLINE_MAIL_REPLACED 1
+#define NGX_HOTLINE_MAIL_SLOW     2
 
 typedef struct {
     void                      *party;

@@ -57,6 +57,7 @@ struct ngx_http_hotline_party_s {
     ngx_uint_t                    state;
     ngx_uint_t                    is_detached;
     ngx_uint_t                    notified;
+    ngx_uint_t                    slow;          /* cut for not reading */
 
     ngx_pid_t                     owner;         /* 0: no connection */
     uint64_t                      gen;           /* owner's attach id */
@@ -118,7 +119,7 @@ static void ngx_http_hotline_shm_relay(ngx_http_hotline_session_t *s,
     u_char *data, size_t len, ngx_http_hotline_store_pt handler);
 static void ngx_http_hotline_shm_detach(ngx_http_hotline_session_t *s);
 static ssize_t ngx_http_hotline_shm_pull(ngx_http_hotline_session_t *s,
-    u_char *buf, size_t size);
+    u_char *buf, size_t size, size_t budget);
 static void ngx_http_hotline_shm_queue(ngx_http_hotline_queue_pt handler,
     void *data);
 static void ngx_http_hotline_shm_stats(ngx_http_hotline_stats_t *st);
@@ -127,6 +128,7 @@ static void ngx_http_hotline_shm_wake(void);
 static void ngx_http_hotline_shm_sweep(ngx_event_t *ev);
 static void ngx_http_hotline_shm_attach(ngx_http_hotline_party_t *p,
     ngx_http_hotline_session_t *s);
+static void ngx_http_hotline_shm_kick(ngx_http_hotline_party_t *p);
 static ngx_uint_t ngx_http_hotline_shm_append(ngx_http_hotline_party_t *p,
     u_char *data, size_t len, ngx_uint_t force);
 static void ngx_http_hotline_shm_event(ngx_http_hotline_party_t *p,
@@ -476,6 +478,7 @@ ngx_http_hotline_shm_resume(ngx_http_hotline_session_t *s, u_char *token,
         }
 
         p->delivered = last_seq;
+        ngx_http_hotline_shm_kick(p);
     }
 
     res.resumed = 1;
@@ -728,10 +731,10 @@ ngx_http_hotline_shm_detach(ngx_http_hotline_session_t *s)
 
 static ssize_t
 ngx_http_hotline_shm_pull(ngx_http_hotline_session_t *s, u_char *buf,
-    size_t size)
+    size_t size, size_t budget)
 {
     u_char                    *p;
-    size_t                     need;
+    size_t                     need, bytes;
     ngx_queue_t               *q;
     ngx_http_hotline_buf_t    *b;
     ngx_http_hotline_party_t  *party;
@@ -747,6 +750,7 @@ ngx_http_hotline_shm_pull(ngx_http_hotline_session_t *s, u_char *buf,
 
     party->notified = 0;
     p = buf;
+    bytes = 0;
 
     for (q = ngx_queue_head(&party->inbox);
          q != ngx_queue_sentinel(&party->inbox);
@@ -760,15 +764,22 @@ ngx_http_hotline_shm_pull(ngx_http_hotline_session_t *s, u_char *buf,
 
         need = ngx_align(sizeof(uint64_t) + sizeof(uint32_t) + b->len, 8);
 
-        if ((size_t) (buf + size - p) < need) {
-            if (p == buf) {
-                /* cannot happen: buffers are bigger than any message */
-                party->delivered = b->seq;
-                continue;
-            }
-
+        if (p != buf
+            && ((size_t) (buf + size - p) < need || bytes + b->len > budget))
+        {
             break;
         }
+
+        if ((size_t) (buf + size - p) < need) {
+            /* not reached: buf has room for the largest message */
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                          "hotline: message of %uz bytes does not fit",
+                          b->len);
+            party->delivered = b->seq;
+            continue;
+        }
+
+        bytes += b->len;
 
         ngx_memcpy(p, &b->seq, sizeof(uint64_t));
         *(uint32_t *) (p + sizeof(uint64_t)) = (uint32_t) b->len;
@@ -870,7 +881,7 @@ ngx_http_hotline_shm_stats(ngx_http_hotline_stats_t *st)
 static void
 ngx_http_hotline_shm_wake(void)
 {
-    ngx_uint_t                    i, n, k, changed, overflow;
+    ngx_uint_t                    i, n, k, ns, changed, overflow;
     ngx_queue_t                  *q, *next;
     ngx_http_hotline_mail_t      *m;
     ngx_http_hotline_party_t     *p;
@@ -878,31 +889,47 @@ ngx_http_hotline_shm_wake(void)
 
     ngx_http_hotline_mail_t       mail[NGX_HOTLINE_MAIL_BATCH];
     ngx_http_hotline_session_t   *deliver[NGX_HOTLINE_MAIL_BATCH];
+    ngx_http_hotline_session_t   *slow[NGX_HOTLINE_MAIL_BATCH];
 
     ngx_http_hotline_lock();
 
     n = ngx_http_hotline_mailbox_take(mail, NGX_HOTLINE_MAIL_BATCH,
                                       &changed, &overflow);
     k = 0;
+    ns = 0;
 
     for (i = 0; i < n; i++) {
         m = &mail[i];
         p = m->party;
 
-        if (m->kind == NGX_HOTLINE_MAIL_DELIVER) {
-            if (p->owner == ngx_pid && p->gen == m->gen) {
+        if (m->kind == NGX_HOTLINE_MAIL_REPLACED) {
+            continue;
+        }
+
+        if (p->owner == ngx_pid && p->gen == m->gen) {
+            if (m->kind == NGX_HOTLINE_MAIL_DELIVER) {
                 p->notified = 0;
                 deliver[k++] = p->local;
-            }
 
-            m->party = NULL;
+            } else {
+                slow[ns++] = p->local;
+            }
         }
+
+        m->party = NULL;
     }
 
     ngx_http_hotline_unlock();
 
     for (i = 0; i < k; i++) {
         ngx_http_hotline_session_deliver(deliver[i]);
+    }
+
+    for (i = 0; i < ns; i++) {
+        ngx_log_error(NGX_LOG_INFO, slow[i]->connection->log, 0,
+                      "hotline: client does not read, its buffer is full");
+        ngx_http_hotline_ws_close(slow[i], NGX_HOTLINE_CLOSE_SLOW,
+                                  "slow consumer");
     }
 
     /* sessions that another connection took over */
@@ -1044,13 +1071,23 @@ ngx_http_hotline_shm_attach(ngx_http_hotline_party_t *p,
     p->gen = ++ngx_http_hotline_shm->next_gen;
     p->local = s;
     p->notified = 0;
+    p->slow = 0;
 
     s->party = p;
     s->gen = p->gen;
     s->ticket = p->ticket;
 
-    if (p->delivered < p->last_seq) {
-        ngx_http_hotline_mailbox_push(ngx_pid, p, p->gen,
+    ngx_http_hotline_shm_kick(p);
+}
+
+
+/* wakes the owner if the party has undelivered messages */
+
+static void
+ngx_http_hotline_shm_kick(ngx_http_hotline_party_t *p)
+{
+    if (p->owner && !p->notified && p->delivered < p->last_seq) {
+        ngx_http_hotline_mailbox_push(p->owner, p, p->gen,
                                       NGX_HOTLINE_MAIL_DELIVER);
         p->notified = 1;
     }
@@ -1098,7 +1135,19 @@ ngx_http_hotline_shm_append(ngx_http_hotline_party_t *p, u_char *data,
     }
 
     if (p->inbox_bytes + len > limit && !force) {
-        return NGX_HOTLINE_E_PEER_BACKLOG;
+
+        if (p->owner == 0 || p->slow) {
+            return NGX_HOTLINE_E_PEER_BACKLOG;
+        }
+
+        /*
+         * the party is connected but does not read: it is cut (4002) and
+         * comes back with a resume; this message still gets in
+         */
+
+        p->slow = 1;
+        ngx_http_hotline_mailbox_push(p->owner, p, p->gen,
+                                      NGX_HOTLINE_MAIL_SLOW);
     }
 
     b = ngx_slab_alloc_locked(ngx_http_hotline_shpool,
@@ -1114,11 +1163,7 @@ ngx_http_hotline_shm_append(ngx_http_hotline_party_t *p, u_char *data,
     ngx_queue_insert_tail(&p->inbox, &b->link);
     p->inbox_bytes += len;
 
-    if (p->owner && !p->notified) {
-        ngx_http_hotline_mailbox_push(p->owner, p, p->gen,
-                                      NGX_HOTLINE_MAIL_DELIVER);
-        p->notified = 1;
-    }
+    ngx_http_hotline_shm_kick(p);
 
     return NGX_HOTLINE_OK;
 }

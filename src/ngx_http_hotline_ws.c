@@ -22,7 +22,7 @@
 
 
 #define NGX_HOTLINE_READ_BUF     16384
-#define NGX_HOTLINE_LINGER       2000
+#define NGX_HOTLINE_LINGER       5000
 
 
 static void ngx_http_hotline_ws_upgrade(ngx_event_t *ev);
@@ -344,6 +344,10 @@ ngx_http_hotline_ws_write(ngx_event_t *wev)
 
     if (ngx_http_hotline_ws_flush(s) == NGX_ERROR) {
         ngx_http_hotline_ws_finalize(s);
+
+    } else if (s->out == NULL && s->backlogged) {
+        s->backlogged = 0;
+        ngx_http_hotline_session_deliver(s);
     }
 
     ngx_http_hotline_ws_release(s);
@@ -497,16 +501,17 @@ ngx_http_hotline_ws_queue(ngx_http_hotline_session_t *s, u_char **parts,
         }
     }
 
-    if (s->out_bytes + total > s->conf->send_queue) {
+    if (s->out_bytes + total > s->conf->send_queue && !s->closing) {
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "hotline: client does not read, %uz bytes queued",
                       s->out_bytes);
 
-        ngx_http_hotline_count_close(NGX_HOTLINE_CLOSE_SLOW);
-
-        /* no close frame can get through a full queue */
-        c->error = 1;
-        ngx_http_hotline_ws_finalize(s);
+        /*
+         * the message is dropped (it stays in the store for the resume),
+         * the close frame goes behind what is queued
+         */
+        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_SLOW,
+                                  "slow consumer");
         return NGX_ERROR;
     }
 
@@ -613,8 +618,10 @@ void
 ngx_http_hotline_ws_close(ngx_http_hotline_session_t *s, ngx_uint_t code,
     const char *reason)
 {
-    size_t  len;
-    u_char  buf[NGX_HOTLINE_WS_MAX_CONTROL];
+    u_char  *parts[2];
+    size_t   len, lens[2];
+    u_char   buf[NGX_HOTLINE_WS_MAX_CONTROL];
+    u_char   head[NGX_HOTLINE_WS_MAX_HEADER];
 
     if (s->closed || s->closing) {
         return;
@@ -626,16 +633,23 @@ ngx_http_hotline_ws_close(ngx_http_hotline_session_t *s, ngx_uint_t code,
     len = ngx_min(ngx_strlen(reason), NGX_HOTLINE_WS_MAX_CONTROL - 2);
     ngx_memcpy(buf + 2, reason, len);
 
-    (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_CLOSE, buf, len + 2);
+    /* the close frame may exceed hotline_send_queue: it is the last */
+    s->closing = 1;
+    s->close_code = code;
+
+    parts[0] = head;
+    lens[0] = ngx_http_hotline_ws_frame_header(head, NGX_HOTLINE_WS_OP_CLOSE,
+                                               len + 2);
+    parts[1] = buf;
+    lens[1] = len + 2;
 
     ngx_http_hotline_count_close(code);
 
-    if (s->closed) {
+    if (ngx_http_hotline_ws_queue(s, parts, lens, 2) != NGX_OK
+        || s->closed)
+    {
         return;
     }
-
-    s->closing = 1;
-    s->close_code = code;
 
     /* the session ends now; the connection lingers a little */
     ngx_http_hotline_session_closed(s);
@@ -644,6 +658,12 @@ ngx_http_hotline_ws_close(ngx_http_hotline_session_t *s, ngx_uint_t code,
         ngx_http_hotline_ws_finalize(s);
         return;
     }
+
+    if (s->timer.timer_set) {
+        ngx_del_timer(&s->timer);
+    }
+
+    ngx_add_timer(&s->timer, NGX_HOTLINE_LINGER);
 
     if (s->out == NULL) {
         ngx_http_hotline_ws_linger(s);
@@ -670,11 +690,9 @@ ngx_http_hotline_ws_linger(ngx_http_hotline_session_t *s)
         }
     }
 
-    if (s->timer.timer_set) {
-        ngx_del_timer(&s->timer);
+    if (!s->timer.timer_set) {
+        ngx_add_timer(&s->timer, NGX_HOTLINE_LINGER);
     }
-
-    ngx_add_timer(&s->timer, NGX_HOTLINE_LINGER);
 }
 
 

@@ -70,9 +70,37 @@ sub pump_all {
     my $t = Hotline::Test->new(
         listen => 'sndbuf=4k',
         http => 'hotline_send_queue 8k; hotline_replay_buffer 256k; '
-              . 'hotline_queue_size 3;')->start;
+              . 'hotline_queue_size 4;')->start;
+
+    # a client that sends pings and never reads the pongs: its send queue
+    # fills with pongs until it is closed with 4002
+    {
+        my $before = $t->metrics;
+        my $p = $t->customer('PingFlood', rcvbuf => 4096);
+        my $payload = 'p' x 125;
+        my $n = 0;
+        for (1 .. 3000) {
+            last unless $p->send_frame('ping', $payload);
+            $n++;
+            last if $n % 100 == 0 && !Hotline::Test::poll_until(0, sub {
+                my $m = $t->metrics;
+                ($m->{'hotline_ws_closed_total{code="4002"}'} // 0)
+                    == ($before->{'hotline_ws_closed_total{code="4002"}'} // 0)
+            });
+        }
+        my $m;
+        ok(poll_until(5, sub {
+            $m = $t->metrics;
+            ($m->{'hotline_ws_closed_total{code="4002"}'} // 0)
+                - ($before->{'hotline_ws_closed_total{code="4002"}'} // 0) == 1 }),
+           "a client not reading its pongs is cut (after $n pings): "
+           . 'ws_closed_total{code="4002"} +1');
+        is($p->expect_close(10), 4002, 'its stream ends with close 4002');
+        is($t->health->{status}, 'ok', 'server healthy after it');
+    }
 
     # a customer that never reads (small receive buffer), an agent flooding
+    # chat: the customer cannot keep up and is closed with 4002
     my $c = $t->customer('Slow', rcvbuf => 4096);
     my ($cc, $a) = $t->call(customer => $c, sub => 'flooder');
     my $before = $t->metrics;
@@ -86,22 +114,32 @@ sub pump_all {
         $a->drain(0);
         $gone = $a->wait_for('peer', 0, sub { $_[0]{state} eq 'reconnecting' });
         last if $gone;
-        last if grep { $_->{type} eq 'error' } @{ $a->{inbox} };
     }
-    ok($gone, "the peer of a slow consumer is told it is reconnecting (after $sent chats)")
-        or diag(json_encode([ grep { $_->{type} ne 'ack' } @{ $a->{inbox} } ]));
-    ok(!(grep { $_->{type} eq 'error' } @{ $a->{inbox} }),
-       'the sender got no error before the slow consumer was cut')
-        or diag(json_encode([ grep { $_->{type} eq 'error' } @{ $a->{inbox} } ]));
+    $a->pump_until(5, sub {
+        grep { ($_->{id} // '') eq 'f' . ($sent - 1) } @{ $a->{inbox} } });
+    my @errs = grep { $_->{type} eq 'error' } @{ $a->{inbox} };
+    my @acks = grep { $_->{type} eq 'ack' } @{ $a->{inbox} };
+    ok($gone, "a customer not reading a chat flood is cut: its peer is told "
+              . "it is reconnecting (after $sent chats of 1900 bytes)")
+        or diag('instead: ' . json_encode($errs[0] // 'nothing'));
+    # what the server accepted for it is bounded by its buffers
+    cmp_ok(scalar(@acks) * 1900, '<=', 256 * 1024 + 8 * 1024 + 128 * 1024,
+           'messages accepted for the slow consumer are bounded ('
+           . scalar(@acks) . ' acked)');
+    ok(!(grep { $_->{code} ne 'peer_backlog' } @errs),
+       'the sender sees at most peer_backlog while the consumer is cut')
+        or diag(json_encode(\@errs));
     ok(!$a->is_closed, 'the flooding agent stays connected');
     my $m = $t->metrics;
     is(($m->{'hotline_ws_closed_total{code="4002"}'} // 0)
-       - ($before->{'hotline_ws_closed_total{code="4002"}'} // 0), 1,
-       'ws_closed_total{code="4002"} +1');
-    # now read what the slow customer got: its stream ends with close 4002
-    $c->{inbox} = [];
-    my $code = $c->expect_close(10);
-    is($code, 4002, 'slow consumer closed with 4002');
+       - ($before->{'hotline_ws_closed_total{code="4002"}'} // 0), $gone ? 1 : 0,
+       'ws_closed_total{code="4002"} +1 when it was cut');
+    if ($gone) {
+        # read what the slow customer got: its stream ends with close 4002
+        is($c->expect_close(10), 4002, 'slow consumer closed with 4002');
+    } else {
+        fail('slow consumer closed with 4002 (it is still connected)');
+    }
     my $h = $t->health;
     is($h->{status}, 'ok', 'server healthy after the slow consumer');
     my $n = $t->customer('After');
@@ -140,12 +178,15 @@ sub pump_all {
     $a->send_json({ type => 'hangup' });
     ok($a->wait_for('ended', 5), 'agent can still hang up');
 
-    # queue_full: hotline_queue_size 3 (After is waiting)
-    my @q = map { $t->customer("Q$_") } 1 .. 2;
+    # queue_full: hotline_queue_size 4; fill what is left of it
+    my $waiting = $t->health->{calls}{waiting};
+    cmp_ok($waiting, '<', 4, "$waiting calls waiting before the fill");
+    my @q = map { $t->customer("Q$_") } 1 .. 4 - $waiting;
+    is($t->health->{calls}{waiting}, 4, 'queue holds 4 calls');
     my $x = $t->ws_connect('/ws/customer');
     $x->send_json({ type => 'join', name => 'Overflow', id => 'j' });
     my $e = $x->wait_for('error', 5);
-    is($e && $e->{code}, 'queue_full', 'fourth waiting customer: queue_full');
+    is($e && $e->{code}, 'queue_full', 'one more than hotline_queue_size: queue_full');
     is($e && $e->{id}, 'j', 'queue_full echoes the id');
     $q[0]->send_json({ type => 'cancel' });
     $q[0]->expect_close(5);

@@ -42,24 +42,24 @@ export function eta(seconds) {
 }
 
 const REASONS = {
-    hangup: 'hung up',
-    rejected: 'no agent could take the call',
-    cancelled: 'cancelled',
-    gone: 'the connection was lost',
-    shutdown: 'the service is restarting',
+    rejected: 'No agent could take the call',
+    cancelled: 'The call was cancelled',
+    gone: 'The connection was lost',
+    shutdown: 'The service is restarting',
 };
 
 // "The agent hung up after 2:05." from an `ended` message.
 export function endedText(msg, selfRole) {
-    let who = '';
-    if (msg.reason === 'hangup' && msg.by) {
-        who = msg.by === selfRole ? 'You hung up' : 'The ' + msg.by + ' hung up';
+    let text;
+    if (msg.reason === 'hangup') {
+        text = !msg.by ? 'The call was ended'
+             : msg.by === selfRole ? 'You hung up'
+             : 'The ' + msg.by + ' hung up';
     } else {
-        const r = REASONS[msg.reason] || String(msg.reason);
-        who = 'Call ended: ' + r;
+        text = REASONS[msg.reason] || 'The call ended (' + msg.reason + ')';
     }
     const d = Number(msg.duration) > 0 ? ' after ' + clock(msg.duration) : '';
-    return who + d + '.';
+    return text + d + '.';
 }
 
 // Byte length of a string in UTF-8 (the protocol's limits are in bytes).

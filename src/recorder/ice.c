@@ -223,6 +223,10 @@ rec_ice_send(rec_ice_t *ice, const u_char *buf, size_t len)
 {
     gint  n;
 
+    if (ice->agent == NULL) {
+        return REC_ERROR;
+    }
+
     n = nice_agent_send(ice->agent, ice->stream, 1, (guint) len,
                         (const gchar *) buf);
 

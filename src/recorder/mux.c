@@ -167,6 +167,10 @@ rec_mux_emit(rec_mux_t *m, int64_t upto)
 
         ts = f->ts < m->last_ts ? m->last_ts : f->ts;
 
+        /* in whole TimecodeScale units, as the file stores them */
+
+        ts -= ts % 1000000;
+
         if (m->last_kind_ts[f->kind] >= 0
             && ts <= m->last_kind_ts[f->kind])
         {

@@ -25,7 +25,6 @@
 static GHashTable  *rec_sessions;
 
 
-static void rec_session_recv(void *data, u_char *buf, size_t len);
 static void rec_session_ice_state(void *data, int state);
 static int rec_session_dtls_send(void *data, const u_char *buf, size_t len);
 static gboolean rec_session_tick(gpointer data);
@@ -190,7 +189,7 @@ rec_session_create(const rec_sdp_offer_t *offer, const char *call, int role,
         goto failed;
     }
 
-    if (rec_ice_create(&s->ice, rec_session_recv, rec_session_ice_state, s)
+    if (rec_ice_create(&s->ice, rec_session_input, rec_session_ice_state, s)
         != REC_OK)
     {
         *err = "cannot create an ICE agent";
@@ -417,8 +416,8 @@ rec_session_media(rec_session_t *s, u_char *buf, size_t len)
 }
 
 
-static void
-rec_session_recv(void *data, u_char *buf, size_t len)
+void
+rec_session_input(void *data, u_char *buf, size_t len)
 {
     int               rc;
     const char       *reason;

@@ -111,6 +111,8 @@ rec_session_t *rec_session_create(const rec_sdp_offer_t *offer,
 int rec_session_trickle(rec_session_t *s, rec_sdp_offer_t *frag,
     const char **err);
 void rec_session_end(rec_session_t *s, const char *reason);
+/* a datagram from ICE (DTLS, SRTP or SRTCP); the benchmark calls it too */
+void rec_session_input(void *data, u_char *buf, size_t len);
 void rec_sessions_end_all(const char *reason);
 
 /* track.c */

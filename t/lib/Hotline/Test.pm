@@ -784,6 +784,8 @@ sub new {
         frames    => [],    # [opcode, payload] of every frame seen
         problems  => [],    # protocol violations by the server
     }, $class;
+    # writes never block forever: write_all polls with a deadline
+    $sock->blocking(0);
     $self->{parser}->append($rest) if defined $rest && length $rest;
     $self->_parse;
     return $self;

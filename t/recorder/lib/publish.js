@@ -112,7 +112,7 @@ async function main() {
         const end = Date.now() + 15000;
         (function poll() {
           const s = pc.connectionState;
-          if (s === 'failed' || s === 'closed' || Date.now() > end) {
+          if (s !== 'connected' || Date.now() > end) {
             return resolve(s);
           }
           setTimeout(poll, 100);
@@ -129,8 +129,17 @@ async function main() {
 
     if (mode === 'kill') {
       console.log(JSON.stringify(out));
-      // the test kills the recorder, then this process
-      await new Promise((r) => setTimeout(r, 1000 * Number(seconds)));
+      // keep publishing until the test kills the recorder (bounded)
+      const health = new URL('/health', url).href;
+      const end = Date.now() + 1000 * Number(seconds);
+      while (Date.now() < end) {
+        try {
+          await fetch(health);
+        } catch (e) {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
       return;
     }
 

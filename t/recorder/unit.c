@@ -1,0 +1,204 @@
+/*
+ * hotline-recorder unit tests (TAP): jitter buffer, VP8 and Opus
+ * depacketizers, RTCP feedback packets, base64url, SDP answer.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jitter.h"
+#include "jwt.h"
+#include "rtp.h"
+#include "sdp.h"
+
+
+static int  tests, failed;
+
+
+#define ok(cond, name)                                                        \
+    do {                                                                      \
+        tests++;                                                              \
+        if (cond) {                                                           \
+            printf("ok %d - %s\n", tests, name);                              \
+        } else {                                                              \
+            failed++;                                                         \
+            printf("not ok %d - %s\n", tests, name);                          \
+        }                                                                     \
+    } while (0)
+
+
+static rec_rtp_t
+mk(uint16_t seq, uint32_t ts, int marker, const u_char *p, size_t len)
+{
+    rec_rtp_t  r;
+
+    memset(&r, 0, sizeof(r));
+    r.seq = seq;
+    r.ts = ts;
+    r.marker = (uint8_t) marker;
+    r.payload = p;
+    r.payload_len = len;
+
+    return r;
+}
+
+
+static void
+test_jitter(void)
+{
+    u_char         p[1] = { 0 };
+    unsigned       lost, n, i;
+    uint16_t       first, order[8];
+    rec_rtp_t      r;
+    rec_jitter_t   jb;
+    rec_jb_pkt_t  *pkt;
+
+    rec_jitter_init(&jb, 50);
+
+    /* 65534, 65535 (wrap) then 1 before 0 */
+
+    r = mk(65534, 0, 0, p, 1);
+    ok(rec_jitter_put(&jb, &r, 0, &first, &n) == REC_OK, "jb put first");
+    r = mk(65535, 0, 0, p, 1);
+    rec_jitter_put(&jb, &r, 1, &first, &n);
+    r = mk(1, 0, 0, p, 1);
+    rec_jitter_put(&jb, &r, 2, &first, &n);
+    ok(n == 1 && first == 0, "jb reports the gap for NACK");
+    r = mk(0, 0, 0, p, 1);
+    rec_jitter_put(&jb, &r, 3, &first, &n);
+
+    i = 0;
+    while ((pkt = rec_jitter_get(&jb, 3, &lost)) != NULL && i < 8) {
+        order[i++] = pkt->rtp.seq;
+        free(pkt);
+    }
+
+    ok(i == 4 && order[0] == 65534 && order[1] == 65535 && order[2] == 0
+       && order[3] == 1, "jb reorders across the wrap");
+
+    r = mk(0, 0, 0, p, 1);
+    ok(rec_jitter_put(&jb, &r, 4, &first, &n) == REC_DECLINED,
+       "jb drops a late duplicate");
+
+    /* a gap is waited for, then skipped */
+
+    r = mk(3, 0, 0, p, 1);
+    rec_jitter_put(&jb, &r, 10, &first, &n);
+    ok(rec_jitter_get(&jb, 20, &lost) == NULL, "jb waits for a gap");
+    pkt = rec_jitter_get(&jb, 61, &lost);
+    ok(pkt != NULL && pkt->rtp.seq == 3 && lost == 1,
+       "jb gives up after the latency and counts the loss");
+    free(pkt);
+
+    rec_jitter_reset(&jb);
+}
+
+
+static void
+test_vp8(void)
+{
+    int        rc;
+    rec_rtp_t  r;
+    rec_vp8_t  v;
+    u_char     k1[] = { 0x90, 0x80, 0x01, 0x10, 0x02, 0x00, 0x9d, 0x01,
+                        0x2a, 0x80, 0x02, 0xe0, 0x01, 0xaa };
+    u_char     k2[] = { 0x80, 0x80, 0x01, 0xbb, 0xcc };
+    u_char     d1[] = { 0x10, 0x01, 0x02 };
+    u_char     bad[] = { 0x90, 0x80, 0x01, 0x10, 0x02, 0x00, 0x00, 0x00 };
+
+    rec_vp8_init(&v);
+
+    r = mk(1, 100, 0, k1, sizeof(k1));
+    ok(rec_vp8_push(&v, &r) == REC_AGAIN, "vp8 first packet of a frame");
+    r = mk(2, 100, 1, k2, sizeof(k2));
+    rc = rec_vp8_push(&v, &r);
+    ok(rc == REC_OK && v.key && v.len == 11 + 2, "vp8 keyframe assembled");
+    ok(v.width == 640 && v.height == 480, "vp8 keyframe size");
+
+    r = mk(3, 200, 1, d1, sizeof(d1));
+    rc = rec_vp8_push(&v, &r);
+    ok(rc == REC_OK && !v.key && v.len == 2, "vp8 delta frame, no X byte");
+
+    r = mk(5, 300, 1, k2, sizeof(k2));
+    ok(rec_vp8_push(&v, &r) == REC_DECLINED,
+       "vp8 continuation without a start is dropped");
+
+    r = mk(6, 400, 1, bad, sizeof(bad));
+    ok(rec_vp8_push(&v, &r) == REC_ERROR, "vp8 keyframe without start code");
+
+    r = mk(7, 400, 1, k1, 2);
+    ok(rec_vp8_push(&v, &r) == REC_ERROR, "vp8 truncated descriptor");
+
+    rec_vp8_free(&v);
+}
+
+
+static void
+test_rtp(void)
+{
+    u_char     pkt[64], buf[32];
+    rec_rtp_t  r;
+
+    memset(pkt, 0, sizeof(pkt));
+    pkt[0] = 0x90 | 0x20 | 1;   /* X, P, CC=1 */
+    pkt[1] = 0x80 | 111;
+    pkt[3] = 7;
+    /* csrc 12..15, extension header 16..19 with length 1, data 20..23 */
+    pkt[18] = 0;
+    pkt[19] = 1;
+    pkt[40 - 1] = 4;            /* 4 padding bytes */
+
+    ok(rec_rtp_parse(&r, pkt, 40) == REC_OK && r.marker && r.pt == 111
+       && r.seq == 7 && r.payload == pkt + 24 && r.payload_len == 12,
+       "rtp csrc, extension and padding");
+
+    pkt[39] = 30;
+    ok(rec_rtp_parse(&r, pkt, 40) == REC_ERROR, "rtp padding overflow");
+
+    pkt[0] = 0x40;
+    ok(rec_rtp_parse(&r, pkt, 40) == REC_ERROR, "rtp version 1 refused");
+
+    ok(rec_rtcp_pli(buf, 1, 0x01020304) == 12 && buf[1] == 206
+       && buf[0] == 0x81 && buf[11] == 4, "PLI layout");
+    ok(rec_rtcp_nack(buf, 1, 2, 500, 3) == 16 && buf[1] == 205
+       && buf[12] == 1 && buf[13] == 0xf4 && buf[15] == 3, "NACK layout");
+
+    ok(rec_opus_samples((const u_char *) "\x78", 1) == 960,
+       "opus 20 ms CELT FB");
+    ok(rec_opus_samples((const u_char *) "\x7b\x03", 2) == 2880,
+       "opus code 3, three frames");
+    ok(rec_opus_samples((const u_char *) "\x7b", 1) == 0,
+       "opus code 3 without count");
+}
+
+
+static void
+test_b64(void)
+{
+    u_char  out[16];
+    size_t  n;
+
+    ok(rec_b64url_decode(out, &n, "aGk", 3) == REC_OK && n == 2
+       && memcmp(out, "hi", 2) == 0, "b64url decode");
+    ok(rec_b64url_decode(out, &n, "aGk=", 4) == REC_ERROR,
+       "b64url refuses padding");
+    ok(rec_b64url_decode(out, &n, "aGl", 3) == REC_ERROR,
+       "b64url refuses non-canonical bits");
+    ok(rec_b64url_decode(out, &n, "a+k", 3) == REC_ERROR,
+       "b64url refuses '+'");
+}
+
+
+int
+main(void)
+{
+    test_jitter();
+    test_vp8();
+    test_rtp();
+    test_b64();
+
+    printf("1..%d\n", tests);
+
+    return failed ? 1 : 0;
+}
