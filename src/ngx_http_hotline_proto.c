@@ -824,11 +824,11 @@ ngx_http_hotline_proto_error(u_char *p, ngx_uint_t code,
 
 
 u_char *
-ngx_http_hotline_proto_ack(u_char *p, ngx_http_hotline_msg_t *m)
+ngx_http_hotline_proto_ack(u_char *p, u_char *id, size_t len)
 {
     p = ngx_cpymem(p, "{\"type\":\"ack\",\"id\":",
                    sizeof("{\"type\":\"ack\",\"id\":") - 1);
-    p = ngx_http_hotline_json_str(p, m->id, m->id_len);
+    p = ngx_http_hotline_json_str(p, id, len);
     *p++ = '}';
 
     return p;

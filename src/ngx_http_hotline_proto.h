@@ -127,7 +127,7 @@ ngx_uint_t ngx_http_hotline_proto_parse(u_char *data, size_t len,
 u_char *ngx_http_hotline_json_str(u_char *p, u_char *s, size_t len);
 u_char *ngx_http_hotline_proto_error(u_char *p, ngx_uint_t code,
     ngx_http_hotline_msg_t *m);
-u_char *ngx_http_hotline_proto_ack(u_char *p, ngx_http_hotline_msg_t *m);
+u_char *ngx_http_hotline_proto_ack(u_char *p, u_char *id, size_t len);
 u_char *ngx_http_hotline_proto_welcome(u_char *p, ngx_uint_t role,
     u_char *resume, u_char *call_id, u_char *sub, size_t sub_len,
     ngx_uint_t resumed, ngx_uint_t gap);

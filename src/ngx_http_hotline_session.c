@@ -22,18 +22,20 @@
 
 
 static void ngx_http_hotline_join_done(ngx_http_hotline_session_t *s,
-    ngx_uint_t err, ngx_http_hotline_result_t *res);
+    ngx_uint_t err, ngx_http_hotline_result_t *res, void *data);
 static void ngx_http_hotline_agent_done(ngx_http_hotline_session_t *s,
-    ngx_uint_t err, ngx_http_hotline_result_t *res);
+    ngx_uint_t err, ngx_http_hotline_result_t *res, void *data);
 static void ngx_http_hotline_resume_done(ngx_http_hotline_session_t *s,
-    ngx_uint_t err, ngx_http_hotline_result_t *res);
+    ngx_uint_t err, ngx_http_hotline_result_t *res, void *data);
 static void ngx_http_hotline_op_done(ngx_http_hotline_session_t *s,
-    ngx_uint_t err, ngx_http_hotline_result_t *res);
+    ngx_uint_t err, ngx_http_hotline_result_t *res, void *data);
 static void ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
     ngx_http_hotline_result_t *res);
 static void ngx_http_hotline_error(ngx_http_hotline_session_t *s,
     ngx_uint_t code, ngx_http_hotline_msg_t *m);
-static void ngx_http_hotline_ack(ngx_http_hotline_session_t *s);
+static void ngx_http_hotline_op_error(ngx_http_hotline_session_t *s,
+    ngx_uint_t code, void *data);
+static void ngx_http_hotline_ack(ngx_http_hotline_session_t *s, void *data);
 static void ngx_http_hotline_established(ngx_http_hotline_session_t *s);
 static void ngx_http_hotline_queue_event(ngx_event_t *ev);
 static void ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q,
@@ -48,8 +50,11 @@ static ngx_event_t   ngx_http_hotline_queue_ev;
 static u_char       *ngx_http_hotline_buf;
 static size_t        ngx_http_hotline_buf_size;
 
-/* the message being handled: its id for the ack */
-static ngx_http_hotline_msg_t  *ngx_http_hotline_current;
+/* what a store operation carries to its handler: the message id */
+typedef struct {
+    u_char                       id[NGX_HOTLINE_MSG_ID_MAX];
+    size_t                       id_len;
+} ngx_http_hotline_op_t;
 
 
 ngx_queue_t *
@@ -79,7 +84,7 @@ ngx_http_hotline_session_start(ngx_http_hotline_session_t *s)
 
     if (s->role == NGX_HOTLINE_ROLE_AGENT) {
         s->pending++;
-        store->agent(s, ngx_http_hotline_agent_done);
+        store->agent(s, ngx_http_hotline_agent_done, NULL);
         ngx_http_hotline_ws_release(s);
         return;
     }
@@ -115,6 +120,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
 {
     u_char                    *out;
     ngx_uint_t                 rc, opening;
+    ngx_http_hotline_op_t     *op;
     ngx_time_t                *tp;
     ngx_http_hotline_msg_t     m;
     ngx_http_hotline_store_t  *store;
@@ -154,68 +160,76 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
 
     store = ngx_http_hotline_store();
 
+    /* the id outlives this call: a store may complete later */
+
+    op = NULL;
+
+    if (m.id_len) {
+        op = ngx_alloc(sizeof(ngx_http_hotline_op_t), s->connection->log);
+        if (op == NULL) {
+            ngx_http_hotline_error(s, NGX_HOTLINE_E_INTERNAL, &m);
+            return;
+        }
+
+        ngx_memcpy(op->id, m.id, m.id_len);
+        op->id_len = m.id_len;
+    }
+
     s->pending++;
-    ngx_http_hotline_current = &m;
 
     switch (m.type) {
 
     case NGX_HOTLINE_MSG_JOIN:
-        store->join(s, m.name, m.name_len, ngx_http_hotline_join_done);
+        store->join(s, m.name, m.name_len, ngx_http_hotline_join_done, op);
         break;
 
     case NGX_HOTLINE_MSG_RESUME:
         store->resume(s, m.token, m.last_seq, 1,
-                      ngx_http_hotline_resume_done);
+                      ngx_http_hotline_resume_done, op);
         break;
 
     case NGX_HOTLINE_MSG_ACCEPT:
         store->accept(s, m.has_call_id ? m.call_id : NULL,
-                      ngx_http_hotline_op_done);
+                      ngx_http_hotline_op_done, op);
         break;
 
     case NGX_HOTLINE_MSG_REJECT:
-        store->reject(s, m.call_id, ngx_http_hotline_op_done);
+        store->reject(s, m.call_id, ngx_http_hotline_op_done, op);
         break;
 
     case NGX_HOTLINE_MSG_CANCEL:
     case NGX_HOTLINE_MSG_HANGUP:
-        store->hangup(s, ngx_http_hotline_op_done);
+        store->hangup(s, ngx_http_hotline_op_done, op);
         break;
 
     default: /* offer, answer, ice, chat, media */
-        store->relay(s, m.out, m.out_len, ngx_http_hotline_op_done);
+        store->relay(s, m.out, m.out_len, ngx_http_hotline_op_done, op);
         break;
     }
 
-    /*
-     * A network backend completes later: the id must outlive this
-     * function then; the embedded one has completed by now.
-     */
-
-    ngx_http_hotline_current = NULL;
     ngx_http_hotline_ws_release(s);
 }
 
 
 static void
 ngx_http_hotline_join_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
-    ngx_http_hotline_result_t *res)
+    ngx_http_hotline_result_t *res, void *data)
 {
     if (err != NGX_HOTLINE_OK) {
-        ngx_http_hotline_error(s, err, ngx_http_hotline_current);
+        ngx_http_hotline_op_error(s, err, data);
         return;
     }
 
     s->waiting = 1;
     ngx_http_hotline_welcome(s, res);
-    ngx_http_hotline_ack(s);
+    ngx_http_hotline_ack(s, data);
     ngx_http_hotline_established(s);
 }
 
 
 static void
 ngx_http_hotline_agent_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
-    ngx_http_hotline_result_t *res)
+    ngx_http_hotline_result_t *res, void *data)
 {
     if (err != NGX_HOTLINE_OK) {
         ngx_http_hotline_error(s, err, NULL);
@@ -231,10 +245,10 @@ ngx_http_hotline_agent_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
 
 static void
 ngx_http_hotline_resume_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
-    ngx_http_hotline_result_t *res)
+    ngx_http_hotline_result_t *res, void *data)
 {
     if (err != NGX_HOTLINE_OK) {
-        ngx_http_hotline_error(s, err, ngx_http_hotline_current);
+        ngx_http_hotline_op_error(s, err, data);
 
         if (err == NGX_HOTLINE_E_EXPIRED && !s->established) {
             ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_EXPIRED,
@@ -247,21 +261,21 @@ ngx_http_hotline_resume_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
     s->waiting = res->waiting;
     s->position = 0;
     ngx_http_hotline_welcome(s, res);
-    ngx_http_hotline_ack(s);
+    ngx_http_hotline_ack(s, data);
     ngx_http_hotline_established(s);
 }
 
 
 static void
 ngx_http_hotline_op_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
-    ngx_http_hotline_result_t *res)
+    ngx_http_hotline_result_t *res, void *data)
 {
     if (err != NGX_HOTLINE_OK) {
-        ngx_http_hotline_error(s, err, ngx_http_hotline_current);
+        ngx_http_hotline_op_error(s, err, data);
         return;
     }
 
-    ngx_http_hotline_ack(s);
+    ngx_http_hotline_ack(s, data);
 }
 
 
@@ -330,19 +344,45 @@ ngx_http_hotline_error(ngx_http_hotline_session_t *s, ngx_uint_t code,
 }
 
 
+/* an error for a message handled by the store; frees the op */
+
 static void
-ngx_http_hotline_ack(ngx_http_hotline_session_t *s)
+ngx_http_hotline_op_error(ngx_http_hotline_session_t *s, ngx_uint_t code,
+    void *data)
 {
+    ngx_http_hotline_op_t  *op = data;
+
+    ngx_http_hotline_msg_t  m;
+
+    ngx_memzero(&m, sizeof(ngx_http_hotline_msg_t));
+
+    if (op) {
+        ngx_memcpy(m.id, op->id, op->id_len);
+        m.id_len = op->id_len;
+        ngx_free(op);
+    }
+
+    ngx_http_hotline_error(s, code, &m);
+}
+
+
+/* the ack for a message handled by the store; frees the op */
+
+static void
+ngx_http_hotline_ack(ngx_http_hotline_session_t *s, void *data)
+{
+    ngx_http_hotline_op_t  *op = data;
+
     u_char  *last;
     u_char   buf[128];
 
-    if (ngx_http_hotline_current == NULL
-        || ngx_http_hotline_current->id_len == 0)
-    {
+    if (op == NULL) {
         return;
     }
 
-    last = ngx_http_hotline_proto_ack(buf, ngx_http_hotline_current);
+    last = ngx_http_hotline_proto_ack(buf, op->id, op->id_len);
+
+    ngx_free(op);
 
     (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
                                     last - buf);

@@ -76,7 +76,7 @@ typedef struct {
 
 
 typedef void (*ngx_http_hotline_store_pt)(ngx_http_hotline_session_t *s,
-    ngx_uint_t err, ngx_http_hotline_result_t *res);
+    ngx_uint_t err, ngx_http_hotline_result_t *res, void *data);
 
 typedef void (*ngx_http_hotline_queue_pt)(ngx_http_hotline_queue_t *q,
     void *data);
@@ -90,30 +90,37 @@ struct ngx_http_hotline_store_s {
 
     /* a customer enters the queue */
     void        (*join)(ngx_http_hotline_session_t *s, u_char *name,
-                        size_t len, ngx_http_hotline_store_pt handler);
+                        size_t len, ngx_http_hotline_store_pt handler,
+                        void *data);
 
     /* an agent comes online (or takes its session over) */
     void        (*agent)(ngx_http_hotline_session_t *s,
-                         ngx_http_hotline_store_pt handler);
+                         ngx_http_hotline_store_pt handler,
+                        void *data);
 
     /* a party comes back with its resume token */
     void        (*resume)(ngx_http_hotline_session_t *s, u_char *token,
                           uint64_t last_seq, ngx_uint_t replay,
-                          ngx_http_hotline_store_pt handler);
+                          ngx_http_hotline_store_pt handler,
+                        void *data);
 
     /* agent: take a waiting call (NULL: the oldest) or decline one */
     void        (*accept)(ngx_http_hotline_session_t *s, u_char *call_id,
-                          ngx_http_hotline_store_pt handler);
+                          ngx_http_hotline_store_pt handler,
+                        void *data);
     void        (*reject)(ngx_http_hotline_session_t *s, u_char *call_id,
-                          ngx_http_hotline_store_pt handler);
+                          ngx_http_hotline_store_pt handler,
+                        void *data);
 
     /* end the call (hangup) or leave the queue (cancel) */
     void        (*hangup)(ngx_http_hotline_session_t *s,
-                          ngx_http_hotline_store_pt handler);
+                          ngx_http_hotline_store_pt handler,
+                        void *data);
 
     /* buffer a message (without its "seq" and closing brace) for peer */
-    void        (*relay)(ngx_http_hotline_session_t *s, u_char *data,
-                         size_t len, ngx_http_hotline_store_pt handler);
+    void        (*relay)(ngx_http_hotline_session_t *s, u_char *msg,
+                         size_t len, ngx_http_hotline_store_pt handler,
+                        void *data);
 
     /* the connection is gone: the grace period starts */
     void        (*detach)(ngx_http_hotline_session_t *s);

@@ -103,20 +103,20 @@ typedef struct {
 static ngx_int_t ngx_http_hotline_shm_init_worker(ngx_cycle_t *cycle);
 static void ngx_http_hotline_shm_exit_worker(ngx_cycle_t *cycle);
 static void ngx_http_hotline_shm_join(ngx_http_hotline_session_t *s,
-    u_char *name, size_t len, ngx_http_hotline_store_pt handler);
+    u_char *name, size_t len, ngx_http_hotline_store_pt handler, void *data);
 static void ngx_http_hotline_shm_agent(ngx_http_hotline_session_t *s,
-    ngx_http_hotline_store_pt handler);
+    ngx_http_hotline_store_pt handler, void *data);
 static void ngx_http_hotline_shm_resume(ngx_http_hotline_session_t *s,
     u_char *token, uint64_t last_seq, ngx_uint_t replay,
-    ngx_http_hotline_store_pt handler);
+    ngx_http_hotline_store_pt handler, void *data);
 static void ngx_http_hotline_shm_accept(ngx_http_hotline_session_t *s,
-    u_char *call_id, ngx_http_hotline_store_pt handler);
+    u_char *call_id, ngx_http_hotline_store_pt handler, void *data);
 static void ngx_http_hotline_shm_reject(ngx_http_hotline_session_t *s,
-    u_char *call_id, ngx_http_hotline_store_pt handler);
+    u_char *call_id, ngx_http_hotline_store_pt handler, void *data);
 static void ngx_http_hotline_shm_hangup(ngx_http_hotline_session_t *s,
-    ngx_http_hotline_store_pt handler);
+    ngx_http_hotline_store_pt handler, void *data);
 static void ngx_http_hotline_shm_relay(ngx_http_hotline_session_t *s,
-    u_char *data, size_t len, ngx_http_hotline_store_pt handler);
+    u_char *msg, size_t len, ngx_http_hotline_store_pt handler, void *data);
 static void ngx_http_hotline_shm_detach(ngx_http_hotline_session_t *s);
 static ssize_t ngx_http_hotline_shm_pull(ngx_http_hotline_session_t *s,
     u_char *buf, size_t size, size_t budget);
@@ -272,7 +272,7 @@ ngx_http_hotline_shm_exit_worker(ngx_cycle_t *cycle)
 
 static void
 ngx_http_hotline_shm_join(ngx_http_hotline_session_t *s, u_char *name,
-    size_t len, ngx_http_hotline_store_pt handler)
+    size_t len, ngx_http_hotline_store_pt handler, void *data)
 {
     ngx_uint_t                  err;
     ngx_http_hotline_shm_t     *shm;
@@ -285,7 +285,7 @@ ngx_http_hotline_shm_join(ngx_http_hotline_session_t *s, u_char *name,
     if (ngx_http_hotline_random_id(res.resume) != NGX_OK
         || ngx_http_hotline_random_id(res.call_id) != NGX_OK)
     {
-        handler(s, NGX_HOTLINE_E_INTERNAL, NULL);
+        handler(s, NGX_HOTLINE_E_INTERNAL, NULL, data);
         return;
     }
 
@@ -330,19 +330,19 @@ ngx_http_hotline_shm_join(ngx_http_hotline_session_t *s, u_char *name,
 
     ngx_http_hotline_unlock();
 
-    handler(s, NGX_HOTLINE_OK, &res);
+    handler(s, NGX_HOTLINE_OK, &res, data);
     return;
 
 failed:
 
     ngx_http_hotline_unlock();
-    handler(s, err, NULL);
+    handler(s, err, NULL, data);
 }
 
 
 static void
 ngx_http_hotline_shm_agent(ngx_http_hotline_session_t *s,
-    ngx_http_hotline_store_pt handler)
+    ngx_http_hotline_store_pt handler, void *data)
 {
     u_char                     *last;
     ngx_http_hotline_shm_t     *shm;
@@ -354,7 +354,7 @@ ngx_http_hotline_shm_agent(ngx_http_hotline_session_t *s,
     ngx_memzero(&res, sizeof(ngx_http_hotline_result_t));
 
     if (ngx_http_hotline_random_id(res.resume) != NGX_OK) {
-        handler(s, NGX_HOTLINE_E_INTERNAL, NULL);
+        handler(s, NGX_HOTLINE_E_INTERNAL, NULL, data);
         return;
     }
 
@@ -382,7 +382,7 @@ ngx_http_hotline_shm_agent(ngx_http_hotline_session_t *s,
         }
 
         ngx_http_hotline_unlock();
-        handler(s, NGX_HOTLINE_OK, &res);
+        handler(s, NGX_HOTLINE_OK, &res, data);
         return;
     }
 
@@ -390,7 +390,7 @@ ngx_http_hotline_shm_agent(ngx_http_hotline_session_t *s,
                                sizeof(ngx_http_hotline_party_t));
     if (p == NULL) {
         ngx_http_hotline_unlock();
-        handler(s, NGX_HOTLINE_E_UNAVAILABLE, NULL);
+        handler(s, NGX_HOTLINE_E_UNAVAILABLE, NULL, data);
         return;
     }
 
@@ -415,13 +415,13 @@ ngx_http_hotline_shm_agent(ngx_http_hotline_session_t *s,
 
     ngx_http_hotline_unlock();
 
-    handler(s, NGX_HOTLINE_OK, &res);
+    handler(s, NGX_HOTLINE_OK, &res, data);
 }
 
 
 static void
 ngx_http_hotline_shm_resume(ngx_http_hotline_session_t *s, u_char *token,
-    uint64_t last_seq, ngx_uint_t replay, ngx_http_hotline_store_pt handler)
+    uint64_t last_seq, ngx_uint_t replay, ngx_http_hotline_store_pt handler, void *data)
 {
     u_char                     *last;
     uint64_t                    first;
@@ -445,7 +445,7 @@ ngx_http_hotline_shm_resume(ngx_http_hotline_session_t *s, u_char *token,
                 || ngx_memcmp(p->name, s->sub, s->sub_len) != 0)))
     {
         ngx_http_hotline_unlock();
-        handler(s, NGX_HOTLINE_E_EXPIRED, NULL);
+        handler(s, NGX_HOTLINE_E_EXPIRED, NULL, data);
         return;
     }
 
@@ -498,13 +498,13 @@ ngx_http_hotline_shm_resume(ngx_http_hotline_session_t *s, u_char *token,
 
     ngx_http_hotline_unlock();
 
-    handler(s, NGX_HOTLINE_OK, &res);
+    handler(s, NGX_HOTLINE_OK, &res, data);
 }
 
 
 static void
 ngx_http_hotline_shm_accept(ngx_http_hotline_session_t *s, u_char *call_id,
-    ngx_http_hotline_store_pt handler)
+    ngx_http_hotline_store_pt handler, void *data)
 {
     u_char                     *last;
     ngx_uint_t                  err;
@@ -576,19 +576,19 @@ ngx_http_hotline_shm_accept(ngx_http_hotline_session_t *s, u_char *call_id,
 
     ngx_http_hotline_unlock();
 
-    handler(s, NGX_HOTLINE_OK, &res);
+    handler(s, NGX_HOTLINE_OK, &res, data);
     return;
 
 failed:
 
     ngx_http_hotline_unlock();
-    handler(s, err, NULL);
+    handler(s, err, NULL, data);
 }
 
 
 static void
 ngx_http_hotline_shm_reject(ngx_http_hotline_session_t *s, u_char *call_id,
-    ngx_http_hotline_store_pt handler)
+    ngx_http_hotline_store_pt handler, void *data)
 {
     ngx_uint_t                 err;
     ngx_http_hotline_party_t  *a, *c;
@@ -622,13 +622,13 @@ ngx_http_hotline_shm_reject(ngx_http_hotline_session_t *s, u_char *call_id,
 done:
 
     ngx_http_hotline_unlock();
-    handler(s, err, NULL);
+    handler(s, err, NULL, data);
 }
 
 
 static void
 ngx_http_hotline_shm_hangup(ngx_http_hotline_session_t *s,
-    ngx_http_hotline_store_pt handler)
+    ngx_http_hotline_store_pt handler, void *data)
 {
     ngx_uint_t                 err;
     ngx_http_hotline_party_t  *p;
@@ -654,13 +654,13 @@ ngx_http_hotline_shm_hangup(ngx_http_hotline_session_t *s,
     }
 
     ngx_http_hotline_unlock();
-    handler(s, err, NULL);
+    handler(s, err, NULL, data);
 }
 
 
 static void
-ngx_http_hotline_shm_relay(ngx_http_hotline_session_t *s, u_char *data,
-    size_t len, ngx_http_hotline_store_pt handler)
+ngx_http_hotline_shm_relay(ngx_http_hotline_session_t *s, u_char *msg,
+    size_t len, ngx_http_hotline_store_pt handler, void *data)
 {
     ngx_uint_t                 err;
     ngx_http_hotline_party_t  *p;
@@ -673,7 +673,7 @@ ngx_http_hotline_shm_relay(ngx_http_hotline_session_t *s, u_char *data,
         err = NGX_HOTLINE_E_BAD_STATE;
 
     } else {
-        err = ngx_http_hotline_shm_append(p->peer, data, len, 0);
+        err = ngx_http_hotline_shm_append(p->peer, msg, len, 0);
     }
 
     ngx_http_hotline_unlock();
@@ -682,7 +682,7 @@ ngx_http_hotline_shm_relay(ngx_http_hotline_session_t *s, u_char *data,
         ngx_http_hotline_count_relayed();
     }
 
-    handler(s, err, NULL);
+    handler(s, err, NULL, data);
 }
 
 

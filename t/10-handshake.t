@@ -148,6 +148,23 @@ for my $o ("http://127.0.0.1:$port", 'http://app.example:8080',
     is_error($r, 401, 'agent with token signed by another key');
 }
 
+# the Origin check guards the agent endpoint too, before authentication
+{
+    my $jwt = $t->mint_jwt(sub => 'origin-agent');
+    my $r = $t->handshake_raw(path => '/ws/agent', headers => [
+        Origin => 'http://evil.com', Authorization => "Bearer $jwt" ]);
+    is_error($r, 403, 'agent with a valid token from a foreign origin');
+    $r = $t->handshake_raw(path => '/ws/agent', headers => [
+        Origin => undef, Authorization => "Bearer $jwt" ]);
+    is_error($r, 403, 'agent with a valid token and no Origin');
+    $r = $t->handshake_raw(path => '/ws/agent',
+                           headers => [ Authorization => 'Basic YWdlbnQ6cHc=' ]);
+    is_error($r, 401, 'agent with Basic credentials');
+    $r = $t->handshake_raw(path => '/ws/agent',
+                           headers => [ Authorization => "Bearer" ]);
+    is_error($r, 401, 'agent with an empty Bearer');
+}
+
 # --- successful upgrade
 {
     my $key = random_key();

@@ -199,6 +199,16 @@ for my $code (1000, 1001, 3001, 4999) {
     is($got, $code, "client close $code echoed with the same code");
     ok($ws->{eof}, "close $code: server closes TCP");
 }
+# invalid close frames (RFC 6455 5.5.1, 7.4): a 1-byte body, codes that must
+# never be sent on the wire, a reason that is not UTF-8
+violation('close with a 1-byte body', 1002, raw_frame(opcode => 8, payload => "\x03"));
+for my $code (0, 999, 1004, 1005, 1006, 1015, 1100, 2999, 5000, 65535) {
+    violation("close with reserved code $code", 1002,
+              raw_frame(opcode => 8, payload => pack('n', $code)));
+}
+violation('close reason not UTF-8', 1007,
+          raw_frame(opcode => 8, payload => pack('n', 1000) . "\xC0\xAF"));
+
 {
     my $ws = joined();
     $ws->{close_sent} = 1;

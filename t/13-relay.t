@@ -70,6 +70,19 @@ relay_ok('customer', 'agent',
          { type => 'media', audio => JSON::PP::true, video => JSON::PP::false,
            screen => JSON::PP::true }, 'media all three');
 
+relay_ok('agent', 'customer',
+         { type => 'ice', candidate => { candidate => '', sdpMid => '0',
+                                         sdpMLineIndex => 0 } },
+         'ice with an empty candidate string (browsers end candidates so)');
+relay_ok('agent', 'customer',
+         { type => 'ice', candidate => { candidate => 'c' x 1024, sdpMid => 'm' x 64,
+                                         sdpMLineIndex => 255,
+                                         usernameFragment => 'u' x 256 } },
+         'ice at every length limit');
+relay_ok('customer', 'agent',
+         { type => 'offer', sdp => join('', map { "a=x-line-$_:" . ('s' x 80) . "\r\n" } 1 .. 300) },
+         'offer of ~30 KB');
+
 # without id: relayed, no ack
 $c->send_json({ type => 'chat', text => 'no id' });
 my $g = $a->wait_for('chat', 5);
@@ -92,8 +105,13 @@ sub err_ok {
     my $err = $ws->wait_for('error', 5, sub {
         !ref $raw || ($_[0]{id} // '') eq $id });
     ok($err, "$name: error") or return diag(json_encode($ws->{inbox}));
-    is($err->{code}, $code, "$name: code $code")
-        or diag("message: $err->{message}");
+    if (defined $code) {
+        is($err->{code}, $code, "$name: code $code")
+            or diag("message: $err->{message}");
+    } else {
+        like($err->{code}, qr/^(bad_json|bad_field)$/,
+             "$name: code bad_json or bad_field");
+    }
     ok(defined $err->{message} && length $err->{message},
        "$name: has a message");
     is($err->{field}, $field, "$name: field $field") if defined $field;
@@ -162,6 +180,30 @@ err_ok($c, '{"type":"chat","text":"x","id":"' . ('i' x 65) . '"}', 'bad_field',
 err_ok($c, '{"type":"chat","text":"x","id":5}', 'bad_field', 'id', 'numeric id');
 err_ok($c, { type => 'hangup', reason => 'bye' }, 'bad_field', 'reason',
        'hangup with an unknown member');
+err_ok($c, { type => 'chat', text => 'x', from => 'agent' }, 'bad_field', 'from',
+       'chat claiming to be from the agent');
+err_ok($c, { type => 'chat', text => 'x', seq => 99 }, 'bad_field', 'seq',
+       'chat carrying a seq');
+err_ok($c, { type => 'chat', text => 'x', ts => 1 }, 'bad_field', 'ts',
+       'chat carrying a ts');
+err_ok($c, { type => 'CHAT', text => 'x' }, 'bad_type', undef, 'type in upper case');
+err_ok($c, { type => 'chat ', text => 'x' }, 'bad_type', undef, 'type with a space');
+err_ok($c, { type => 'media', audio => undef }, 'bad_field', 'audio', 'media audio null');
+err_ok($c, { type => 'ice', candidate => { candidate => 'c', usernameFragment => 'u' x 257 } },
+       'bad_field', undef, 'ice usernameFragment of 257 bytes');
+err_ok($c, { type => 'ice', candidate => { candidate => 'c', sdpMLineIndex => 1.5 } },
+       'bad_field', undef, 'ice sdpMLineIndex 1.5');
+err_ok($c, { type => 'ice', candidate => { candidate => 'c', sdpMLineIndex => '1' } },
+       'bad_field', undef, 'ice sdpMLineIndex as a string');
+err_ok($c, '{"type":"ice","candidate":{"candidate":"c","sdpMLineIndex":1e400}}',
+       undef, undef, 'ice sdpMLineIndex 1e400');
+err_ok($c, '{"type":"chat","text":"a\u0000b"}', undef, undef, 'chat with \\u0000');
+err_ok($c, '{"type":"chat","text":"a\ud800b"}', undef, undef, 'chat with a lone surrogate escape');
+err_ok($c, ('[' x 20000) . (']' x 20000), 'bad_json', undef, 'nesting 20000 deep');
+err_ok($c, '{"type":"chat","text":' . ('{"a":' x 3000) . '1' . ('}' x 3000) . '}',
+       undef, undef, 'nested object as chat text');
+err_ok($c, '{"type":"chat","text":"x"} trailing', 'bad_json', undef, 'trailing garbage');
+err_ok($c, "{\"type\":\"chat\",\"text\":\"x\"}\x00", 'bad_json', undef, 'trailing NUL');
 err_ok($c, { type => 'join', name => 'again' }, 'bad_state', undef,
        'join during a call');
 err_ok($a, { type => 'accept' }, 'bad_state', undef, 'accept during a call');
