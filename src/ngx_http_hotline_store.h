@@ -70,8 +70,14 @@ typedef struct {
     ngx_atomic_t               ended[NGX_HOTLINE_END_MAX];
     ngx_atomic_t               errors[NGX_HOTLINE_E_MAX];
     ngx_atomic_t               closes[NGX_HOTLINE_CLOSE_N];
+    ngx_atomic_t               notify[4];      /* sent, retried, failed,
+                                                  fallback */
+    ngx_atomic_t               auth[4];        /* ok, failed, locked,
+                                                  revoked */
+    ngx_atomic_t               limited;        /* rate-limit rejections */
     ngx_queue_t                mailboxes;
     void                      *backend;
+    void                      *kv;
 } ngx_http_hotline_zone_t;
 
 
@@ -80,6 +86,28 @@ typedef void (*ngx_http_hotline_store_pt)(ngx_http_hotline_session_t *s,
 
 typedef void (*ngx_http_hotline_queue_pt)(ngx_http_hotline_queue_t *q,
     void *data);
+
+
+/*
+ * Small keyed records with a time to live, for auth and guards: one-time
+ * codes, failure counters, lockouts, rate-limit state, revoked token ids.
+ * Keys are up to NGX_HOTLINE_KV_KEY bytes, values up to NGX_HOTLINE_KV_VALUE.
+ */
+
+#define NGX_HOTLINE_KV_KEY        256
+#define NGX_HOTLINE_KV_VALUE      512
+
+typedef struct {
+    ngx_uint_t                 found;       /* get, del: it existed */
+    int64_t                    number;      /* incr: the new value */
+    u_char                     value[NGX_HOTLINE_KV_VALUE];
+    size_t                     len;         /* get */
+    ngx_msec_t                 ttl;         /* get, incr: time left */
+    ngx_msec_t                 retry_after; /* limit: 0 if allowed */
+} ngx_http_hotline_kv_t;
+
+typedef void (*ngx_http_hotline_kv_pt)(void *data, ngx_uint_t err,
+    ngx_http_hotline_kv_t *kv);
 
 
 struct ngx_http_hotline_store_s {
@@ -139,6 +167,28 @@ struct ngx_http_hotline_store_s {
     /* a consistent snapshot of the queue */
     void        (*queue)(ngx_http_hotline_queue_pt handler, void *data);
 
+    /* keyed records; err is NGX_HOTLINE_OK or NGX_HOTLINE_E_UNAVAILABLE */
+    void        (*kv_get)(ngx_str_t *key, ngx_http_hotline_kv_pt handler,
+                          void *data);
+    void        (*kv_set)(ngx_str_t *key, ngx_str_t *value, ngx_msec_t ttl,
+                          ngx_http_hotline_kv_pt handler, void *data);
+
+    /* atomic: of two deletes of one key, one finds it (single use) */
+    void        (*kv_del)(ngx_str_t *key, ngx_http_hotline_kv_pt handler,
+                          void *data);
+
+    /* +1, created at 1 with ttl when missing (the ttl is not renewed) */
+    void        (*kv_incr)(ngx_str_t *key, ngx_msec_t ttl,
+                           ngx_http_hotline_kv_pt handler, void *data);
+
+    /*
+     * GCRA rate limit: one event per interval on average, burst more at
+     * once; kv->retry_after says when the next one would be allowed.
+     */
+    void        (*limit)(ngx_str_t *key, ngx_msec_t interval,
+                         ngx_uint_t burst, ngx_http_hotline_kv_pt handler,
+                         void *data);
+
     /* gauges for health and metrics */
     void        (*stats)(ngx_http_hotline_stats_t *st);
 };
@@ -160,6 +210,21 @@ void ngx_http_hotline_count_ended(ngx_uint_t reason);
 /* ngx_http_hotline_store_shm.c: the embedded backend's zone part */
 ngx_int_t ngx_http_hotline_shm_init(ngx_slab_pool_t *shpool,
     ngx_http_hotline_zone_t *zone);
+
+/* ngx_http_hotline_store_shm_kv.c: keyed records in the zone */
+ngx_int_t ngx_http_hotline_kv_init(ngx_slab_pool_t *shpool,
+    ngx_http_hotline_zone_t *zone);
+void ngx_http_hotline_kv_expire(ngx_uint_t max);
+void ngx_http_hotline_shm_kv_get(ngx_str_t *key,
+    ngx_http_hotline_kv_pt handler, void *data);
+void ngx_http_hotline_shm_kv_set(ngx_str_t *key, ngx_str_t *value,
+    ngx_msec_t ttl, ngx_http_hotline_kv_pt handler, void *data);
+void ngx_http_hotline_shm_kv_del(ngx_str_t *key,
+    ngx_http_hotline_kv_pt handler, void *data);
+void ngx_http_hotline_shm_kv_incr(ngx_str_t *key, ngx_msec_t ttl,
+    ngx_http_hotline_kv_pt handler, void *data);
+void ngx_http_hotline_shm_limit(ngx_str_t *key, ngx_msec_t interval,
+    ngx_uint_t burst, ngx_http_hotline_kv_pt handler, void *data);
 
 /* ngx_http_hotline_doorbell.c: mailboxes, called under the zone lock */
 #define NGX_HOTLINE_MAIL_DELIVER  0

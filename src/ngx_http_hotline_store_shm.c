@@ -167,6 +167,11 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     ngx_http_hotline_shm_detach,
     ngx_http_hotline_shm_pull,
     ngx_http_hotline_shm_queue,
+    ngx_http_hotline_shm_kv_get,
+    ngx_http_hotline_shm_kv_set,
+    ngx_http_hotline_shm_kv_del,
+    ngx_http_hotline_shm_kv_incr,
+    ngx_http_hotline_shm_limit,
     ngx_http_hotline_shm_stats
 };
 
@@ -220,7 +225,7 @@ ngx_http_hotline_shm_init(ngx_slab_pool_t *shpool,
     shm->avg_handle = 0;
     zone->backend = shm;
 
-    return NGX_OK;
+    return ngx_http_hotline_kv_init(shpool, zone);
 }
 
 
@@ -749,6 +754,7 @@ ngx_http_hotline_shm_pull(ngx_http_hotline_session_t *s, u_char *buf,
     }
 
     party->notified = 0;
+    party->slow = 0;
     p = buf;
     bytes = 0;
 
@@ -926,10 +932,19 @@ ngx_http_hotline_shm_wake(void)
     }
 
     for (i = 0; i < ns; i++) {
-        ngx_log_error(NGX_LOG_INFO, slow[i]->connection->log, 0,
-                      "hotline: client does not read, its buffer is full");
-        ngx_http_hotline_ws_close(slow[i], NGX_HOTLINE_CLOSE_SLOW,
-                                  "slow consumer");
+        s = slow[i];
+
+        if (s->backlogged || s->out_bytes >= s->conf->send_queue / 2) {
+            ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                          "hotline: client does not read, its buffer "
+                          "is full");
+            ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_SLOW,
+                                      "slow consumer");
+
+        } else {
+            /* it reads: it was only behind */
+            ngx_http_hotline_session_deliver(s);
+        }
     }
 
     /* sessions that another connection took over */
@@ -1011,6 +1026,8 @@ ngx_http_hotline_shm_sweep(ngx_event_t *ev)
             }
         }
     }
+
+    ngx_http_hotline_kv_expire(1000);
 
     while (!ngx_queue_empty(&shm->detached)) {
         q = ngx_queue_head(&shm->detached);
@@ -1136,18 +1153,21 @@ ngx_http_hotline_shm_append(ngx_http_hotline_party_t *p, u_char *data,
 
     if (p->inbox_bytes + len > limit && !force) {
 
-        if (p->owner == 0 || p->slow) {
+        /*
+         * A connected party may fall behind by twice the buffer for a
+         * moment (a burst while its worker is busy); its worker is told
+         * and cuts it (4002) if its socket does not take the data either.
+         */
+
+        if (p->owner == 0 || p->inbox_bytes + len > 2 * limit) {
             return NGX_HOTLINE_E_PEER_BACKLOG;
         }
 
-        /*
-         * the party is connected but does not read: it is cut (4002) and
-         * comes back with a resume; this message still gets in
-         */
-
-        p->slow = 1;
-        ngx_http_hotline_mailbox_push(p->owner, p, p->gen,
-                                      NGX_HOTLINE_MAIL_SLOW);
+        if (!p->slow) {
+            p->slow = 1;
+            ngx_http_hotline_mailbox_push(p->owner, p, p->gen,
+                                          NGX_HOTLINE_MAIL_SLOW);
+        }
     }
 
     b = ngx_slab_alloc_locked(ngx_http_hotline_shpool,

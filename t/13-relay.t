@@ -288,6 +288,31 @@ ok(!$a->wait_for('chat', 0.3) && !$a2->wait_for('chat', 0.3)
    && !$idle->wait_for('chat', 0.1) && !$w->wait_for('chat', 0.1),
    'no message leaked to another party');
 
+# --- a burst to a peer that reads: everything arrives, nobody is cut.
+# 60 chats of 1900 bytes (~114 KB) stay far below hotline_send_queue (256k).
+{
+    my $n = 60;
+    my $big = 'b' x 1900;
+    $a->{inbox} = [];
+    $c->{inbox} = [];
+    $a->send_raw(join '', map {
+        Protocol::WebSocket::Frame->new(
+            buffer => json_encode({ type => 'chat', text => "$_ $big", id => "burst$_" }),
+            type => 'text', masked => 1, max_payload_size => 0)->to_bytes } 1 .. $n);
+    my @got;
+    $c->pump_until(10, sub {
+        @got = grep { $_->{type} eq 'chat' } @{ $c->{inbox} };
+        @got == $n || $c->{closed} });
+    is(scalar @got, $n, "a reading peer gets a burst of $n chats (~114 KB)");
+    ok(!$c->{closed}, 'the reading peer is not closed')
+        or diag('closed with ' . ($c->{close_code} // '?'));
+    $a->pump_until(5, sub {
+        (grep { ($_->{id} // '') =~ /^burst/ } @{ $a->{inbox} }) == $n });
+    my @errs = grep { $_->{type} eq 'error' } @{ $a->{inbox} };
+    ok(!@errs, 'the sender gets acks, no errors')
+        or diag(scalar(@errs) . ' errors, first ' . json_encode($errs[0]));
+}
+
 # --- a later seq never goes backwards on either side
 ok(!$c->problems && !$a->problems, 'server frames well-formed')
     or diag($c->problems, $a->problems);

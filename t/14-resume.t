@@ -192,6 +192,86 @@ for my $case ([ 'unknown token', '0' x 32 ],
     is($x->expect_close(5), 4004, '... and 4004');
 }
 
+# --- tokens only resume their own session
+{
+    my ($cx, $ax) = $t->call(name => 'Guarded', sub => 'owner-agent');
+    # another agent presents owner-agent's resume token
+    my $thief = $t->agent(sub => 'other-agent');
+    $thief->send_json({ type => 'resume', token => $ax->{token}, id => 's1' });
+    my $e = $thief->wait_for('error', 5);
+    ok($e, "an agent cannot resume another agent's session")
+        or diag(json_encode($thief->{inbox}));
+    ok(!$thief->wait_for('welcome', 0.3, sub { $_[0]{resumed} }),
+       '... no resumed welcome');
+    ok(!$ax->is_closed, '... the owner is not replaced');
+    # the agent's token on the customer endpoint
+    my $x = $t->ws_connect('/ws/customer');
+    $x->send_json({ type => 'resume', token => $ax->{token} });
+    my $xe = $x->wait_for('error', 5);
+    is($xe && $xe->{code}, 'expired', "agent's token on the customer endpoint: expired");
+    is($x->expect_close(5), 4004, '... closed with 4004');
+    $cx->send_json({ type => 'chat', text => 'owner?' });
+    my $m = $ax->wait_for('chat', 5);
+    is($m && $m->{text}, 'owner?', 'the guarded call is intact');
+
+    # last_seq beyond what exists: nothing replayed, the session goes on
+    $cx->drop;
+    $ax->wait_for('peer', 5, sub { $_[0]{state} eq 'reconnecting' });
+    my $r = $t->ws_connect('/ws/customer');
+    $r->send_json({ type => 'resume', token => $cx->{token}, last_seq => 1000000 });
+    my $w = $r->wait_for('welcome', 5);
+    my $re = $w ? undef : $r->wait_for('error', 1);
+    ok($w || ($re && $re->{code} eq 'bad_field'),
+       'last_seq beyond the latest: resumed or bad_field') or diag(json_encode($r->{inbox}));
+    if ($w) {
+        ok(!(grep { defined $_->{seq} } @{ $r->{inbox} }), 'nothing replayed');
+        $ax->send_json({ type => 'chat', text => 'after future last_seq' });
+        my $n = $r->wait_for('chat', 5);
+        is($n && $n->{text}, 'after future last_seq', 'new messages still delivered');
+    }
+    $ax->send_json({ type => 'hangup' });
+    $ax->wait_for('ended', 5);
+}
+
+# --- gap: delivered messages are evicted from the bounded buffer
+{
+    my ($cg, $ag) = $t->call(name => 'Gap', sub => 'gap-agent');
+    my $first = $cg->{accepted}{seq};
+    my $big = 'g' x 1900;
+    # ~114 KB through a 64 KB replay buffer, each chat read before the next
+    # (bursts are t/13-relay.t's business)
+    my @got;
+    for my $i (1 .. 60) {
+        $ag->send_json({ type => 'chat', text => "$i $big" });
+        my $m = $cg->wait_for('chat', 5) or last;
+        push @got, $m;
+    }
+    is(scalar @got, 60, 'all 60 chats delivered live');
+    my $latest = $got[-1]{seq};
+    $cg->drop;
+    $ag->wait_for('peer', 5, sub { $_[0]{state} eq 'reconnecting' });
+    my $r = $t->ws_connect('/ws/customer');
+    $r->send_json({ type => 'resume', token => $cg->{token}, last_seq => $first });
+    my $w = $r->wait_for('welcome', 5);
+    ok($w && $w->{resumed}, 'resumed from an old last_seq');
+    ok($w && JSON::PP::is_bool($w->{gap}) && $w->{gap},
+       'gap: true when the buffer no longer holds everything after last_seq')
+        or diag(json_encode($w));
+    my @r;
+    $r->pump_until(5, sub {
+        @r = grep { defined $_->{seq} } @{ $r->{inbox} };
+        @r && $r[-1]{seq} >= $latest });
+    my @s = map { $_->{seq} } @r;
+    ok(@s && $s[0] > $first + 1, 'the replay starts after a gap');
+    is_deeply(\@s, [ $s[0] .. $latest ], 'the replay is contiguous up to the latest')
+        or diag("@s");
+    my $bytes = 0;
+    $bytes += length($_->{text} // '') for @r;
+    cmp_ok($bytes, '<=', 64 * 1024, 'the replay fits hotline_replay_buffer');
+    $ag->send_json({ type => 'hangup' });
+    $ag->wait_for('ended', 5);
+}
+
 # --- agent takeover by a second connection with the same sub
 {
     my $x1 = $t->agent(sub => 'twin');

@@ -85,5 +85,12 @@ my $n1b = resume_customer($w1);
 my $p1b = $n1b->wait_for('position', 5);
 is($p1b && $p1b->{position}, 1, 'position kept across a second reload');
 
-$t->stop;
+# a graceful stop (nginx -s quit) closes every WebSocket with 1001 and the
+# workers exit at once instead of waiting for the clients
+my $q1 = $t->customer('AtQuit');
+my ($qc, $qa) = $t->call(name => 'QuitCall', sub => 'quit-agent');
+$t->stop(quit => 1);
+is($q1->expect_close(5), 1001, 'waiting customer: 1001 on nginx -s quit');
+is($qc->expect_close(5), 1001, 'customer in a call: 1001 on nginx -s quit');
+is($qa->expect_close(5), 1001, 'agent: 1001 on nginx -s quit');
 done_testing;

@@ -282,11 +282,13 @@ sub bad_log_lines {
     } split /\n/, $self->error_log;
 }
 
+# stop nginx (fast: -s stop; quit => 1: graceful -s quit), wait for the
+# master to exit, then fail on alert/emerg/crit/crash lines in the error log
 sub stop {
-    my ($self) = @_;
+    my ($self, %o) = @_;
     return unless $self->{master};
     my $master = $self->{master};
-    run_capture($self->_nginx_cmd('-s', 'stop'));
+    run_capture($self->_nginx_cmd('-s', $o{quit} ? 'quit' : 'stop'));
     my $gone = poll_until(15, sub { !kill(0, $master) });
     unless ($gone) {
         kill 'KILL', $master;
@@ -294,7 +296,8 @@ sub stop {
     }
     $self->{master} = undef;
     @RUNNING = grep { $_ != $self } @RUNNING;
-    Test::More::ok($gone, 'nginx stopped within 15s');
+    Test::More::ok($gone, 'nginx ' . ($o{quit} ? 'quit' : 'stopped')
+                          . ' within 15s');
     my @bad = $self->bad_log_lines;
     Test::More::ok(!@bad, 'error log has no alert/emerg/crit/crash')
         or Test::More::diag(join "\n", @bad);

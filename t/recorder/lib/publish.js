@@ -3,7 +3,8 @@
 //
 // usage: node publish.js WHIP_URL TOKEN SECONDS [MODE]
 //   MODE: normal (default) | badfp (offer with a wrong DTLS fingerprint)
-//       | kill (print "recording" once media flows, then wait to be killed)
+//       | kill (print the JSON line once connected, then publish until the
+//         recorder is gone) | camoff (as kill, camera stopped after 2 s)
 // prints one JSON line with timings on stdout.
 
 'use strict';
@@ -127,7 +128,17 @@ async function main() {
       return;
     }
 
-    if (mode === 'kill') {
+    if (mode === 'kill' || mode === 'camoff') {
+      if (mode === 'camoff') {
+        // the camera goes off after 2 s, the microphone stays on
+        await new Promise((r) => setTimeout(r, 2000));
+        await page.evaluate(() => {
+          for (const s of window.pc.getSenders()) {
+            if (s.track && s.track.kind === 'video') s.track.stop();
+          }
+        });
+        out.camera_off_at = now();
+      }
       console.log(JSON.stringify(out));
       // keep publishing until the test kills the recorder (bounded)
       const health = new URL('/health', url).href;

@@ -1,0 +1,62 @@
+#!/usr/bin/perl
+# ETA = position * average handling time / max(1, agents online), the
+# average an EWMA (weight 1/8) of ended calls' durations starting at
+# hotline_average_handle_time.  The rounding of eta to whole seconds is not
+# specified: any of floor/round/ceil of the exact value passes.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use POSIX qw(floor ceil);
+use Hotline::Test qw(json_encode);
+
+my $t = Hotline::Test->new(http => 'hotline_average_handle_time 80s;')->start;
+
+sub eta_ok {
+    my ($p, $lo, $hi, $name) = @_;
+    my $e = $p ? $p->{eta} : undef;
+    ok(defined $e && $e >= floor($lo) && $e <= ceil($hi),
+       "$name: eta in [" . floor($lo) . ', ' . ceil($hi) . ']')
+        or diag('got ' . json_encode($p));
+}
+
+my $c = $t->customer('First');
+my $w1 = $t->customer('Second');
+my $w2 = $t->customer('Third');
+is($c->{position}{eta}, 80, 'no agent: eta 1 * 80 / max(1, 0)');
+is($w1->{position}{eta}, 160, 'position 2: eta 160');
+is($w2->{position}{eta}, 240, 'position 3: eta 240');
+
+my $a = $t->agent(sub => 'eta-agent');
+$t->call(customer => $c, agent => $a);
+my $p = $w1->wait_for('position', 5, sub { $_[0]{position} == 1 });
+is($p && $p->{eta}, 80, 'Second at position 1: eta 80');
+
+# the first call ends: average = 80 * 7/8 + d/8, d < duration + 1
+$a->send_json({ type => 'hangup' });
+my $e = $c->wait_for('ended', 5);
+my $d1 = $e ? $e->{duration} : 0;
+cmp_ok($d1, '<=', 3, "short call (duration $d1)");
+my ($lo1, $hi1) = (70, 70 + ($d1 + 1) / 8);
+$p = $w1->wait_for('position', 5, sub { $_[0]{eta} != 80 });
+eta_ok($p, $lo1, $hi1, 'after one short call the average is ~70 (EWMA 1/8)');
+$p = $w2->wait_for('position', 5, sub { $_[0]{eta} != 160 && $_[0]{position} == 2 });
+eta_ok($p, 2 * $lo1, 2 * $hi1, 'Third at position 2: 2 * ~70');
+
+# second call: avg * 7/8 + d/8
+$t->call(customer => $w1, agent => $a);
+$a->send_json({ type => 'hangup' });
+$e = $w1->wait_for('ended', 5);
+my $d2 = $e ? $e->{duration} : 0;
+my ($lo2, $hi2) = ($lo1 * 7 / 8, $hi1 * 7 / 8 + ($d2 + 1) / 8);
+$p = $w2->wait_for('position', 5, sub { $_[0]{position} == 1 && $_[0]{eta} < 70 });
+eta_ok($p, $lo2, $hi2, 'after a second short call: ~61.25');
+
+# two agents online halve it
+my $a2 = $t->agent(sub => 'eta-agent-2');
+$p = $w2->wait_for('position', 5, sub { $_[0]{eta} < floor($lo2) });
+eta_ok($p, $lo2 / 2, $hi2 / 2, 'two agents online halve the eta');
+
+$t->stop;
+done_testing;
