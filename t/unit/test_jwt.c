@@ -700,6 +700,30 @@ t_test_encoding(void)
     is_str(t_raw(mut), "malformed", "non-zero unused bits in the header");
     dot1 = strchr(tok, '.');
 
+    /*
+     * signed correctly, but the payload's last character has unused bits
+     * set: {"sub":"ab","exp":4102444800} is 29 bytes, its encoding ends in
+     * "H0" ('0' = 110100: 4 bits used, 2 unused); "H1" sets an unused bit
+     */
+
+    {
+        u_char        md[EVP_MAX_MD_SIZE];
+        unsigned int  md_len;
+
+        m = dot2 - tok;
+        ngx_memcpy(mut, tok, m);
+        ok(mut[m - 1] == '0', "payload ends in '0'");
+        mut[m - 1] = '1';
+
+        HMAC(EVP_sha256(), T_KEY, sizeof(T_KEY) - 1, (u_char *) mut, m, md,
+             &md_len);
+        mut[m] = '.';
+        t_b64url(mut + m + 1, md, md_len);
+
+        is_str(t_raw(mut), "malformed",
+               "correctly signed, non-zero unused bits in the payload");
+    }
+
     ngx_memcpy(mut, tok, n + 1);
     mut[n - 1] = (tok[n - 1] == 'A') ? 'B' : tok[n - 1] + 1;
     is_str(t_raw(mut), "bad signature",
