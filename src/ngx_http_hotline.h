@@ -122,12 +122,19 @@ ngx_int_t ngx_http_hotline_origin_allowed(ngx_http_request_t *r,
 char *ngx_http_hotline_origins(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
+/* ngx_http_hotline_http.c */
+ngx_uint_t ngx_http_hotline_header(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value);
+ngx_int_t ngx_http_hotline_header_list(ngx_http_request_t *r,
+    const char *name, ngx_int_t (*handler)(ngx_str_t *item, void *data),
+    void *data);
+ngx_int_t ngx_http_hotline_json_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *message);
+
 /* ngx_http_hotline_ws_handshake.c */
 ngx_int_t ngx_http_hotline_ws_handshake(ngx_http_request_t *r,
     ngx_http_hotline_loc_conf_t *hlcf, ngx_str_t *accept,
     ngx_uint_t *subprotocol);
-ngx_int_t ngx_http_hotline_json_error(ngx_http_request_t *r,
-    ngx_uint_t status, const char *code, const char *message);
 
 /* ngx_http_hotline_agent_auth.c */
 ngx_int_t ngx_http_hotline_agent_auth(ngx_http_request_t *r,

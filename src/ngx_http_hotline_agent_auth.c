@@ -22,12 +22,6 @@
 #define NGX_HOTLINE_COOKIE  "__Host-hotline_session"
 
 
-ngx_uint_t ngx_http_hotline_header(ngx_http_request_t *r, const char *name,
-    ngx_str_t *value);
-ngx_int_t ngx_http_hotline_header_list(ngx_http_request_t *r,
-    const char *name, ngx_int_t (*handler)(ngx_str_t *item, void *data),
-    void *data);
-
 static ngx_int_t ngx_http_hotline_token(ngx_http_request_t *r,
     ngx_str_t *token);
 static ngx_int_t ngx_http_hotline_cookie(ngx_str_t *item, void *data);

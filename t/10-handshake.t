@@ -220,5 +220,54 @@ for my $o ("http://127.0.0.1:$port", 'http://app.example:8080',
     is(ref $a->{queue}{calls}, 'ARRAY', 'agent gets queue snapshot at once');
 }
 
+# frames sent in the same write as the upgrade request are not lost
+{
+    my $key = random_key();
+    my $port = $t->port;
+    my $req = "GET /ws/customer HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n"
+            . "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            . "Sec-WebSocket-Key: $key\r\nSec-WebSocket-Version: 13\r\n"
+            . "Origin: http://127.0.0.1:$port\r\n\r\n"
+            . Hotline::Test::raw_frame(payload => '{"type":"join","name":"Eager"}')
+            . Hotline::Test::raw_frame(opcode => 9, payload => 'eager-ping');
+    my $r = $t->http_raw($req, head_only => 1);
+    is($r->{status}, 101, 'upgrade with frames in the same packet');
+    my $ws = Hotline::Test::WS->new($r->{sock}, $r->{rest});
+    ok($ws->wait_for('welcome', 5), 'the pipelined join is handled');
+    ok($ws->pump_until(5, sub { @{ $ws->{pongs} } }), 'the pipelined ping is answered');
+    is($ws->{pongs}[0], 'eager-ping', '... with its payload');
+}
+
+# Sec-WebSocket-Protocol may come as several header lines (RFC 6455 11.3.4)
+{
+    my $jwt = $t->mint_jwt(sub => 'split-proto');
+    my $r = $t->handshake_raw(path => '/ws/agent', headers => [
+        'Sec-WebSocket-Protocol' => 'hotline.v1' ]);
+    is($r->{status}, 401, 'agent offering only hotline.v1: 401');
+    my $req = $r->{request};
+    my $port = $t->port;
+    my $key = random_key();
+    $req = "GET /ws/agent HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n"
+         . "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+         . "Sec-WebSocket-Key: $key\r\nSec-WebSocket-Version: 13\r\n"
+         . "Origin: http://127.0.0.1:$port\r\n"
+         . "Sec-WebSocket-Protocol: hotline.v1\r\n"
+         . "Sec-WebSocket-Protocol: bearer.$jwt\r\n\r\n";
+    $r = $t->http_raw($req, head_only => 1);
+    is($r->{status}, 101, 'hotline.v1 and bearer.<jwt> on two header lines');
+    is_deeply($r->{headers}{'sec-websocket-protocol'}, ['hotline.v1'],
+              '... hotline.v1 selected');
+    close $r->{sock} if $r->{sock};
+}
+
+# the auth scheme is case-insensitive (RFC 7235 2.1)
+{
+    my $jwt = $t->mint_jwt(sub => 'lower-bearer');
+    my $r = $t->handshake_raw(path => '/ws/agent', headers => [
+        Authorization => "bearer $jwt" ]);
+    is($r->{status}, 101, 'Authorization: bearer (lower case)');
+    close $r->{sock} if $r->{sock};
+}
+
 $t->stop;
 done_testing;

@@ -190,6 +190,21 @@ violation('message of max+1 bytes', 1009,
     ok($q3, 'split UTF-8 name arrives intact in the queue');
 }
 
+# --- a frame arriving one byte at a time
+{
+    my $ws = fresh();
+    my $f = raw_frame(payload => json_encode({ type => 'join', name => 'Byte By Byte' }));
+    $ws->send_raw($_) for split //, $f;
+    ok($ws->wait_for('welcome', 5), 'a frame written byte by byte is reassembled');
+    # two frames in one write, the second split over a later write
+    my $two = raw_frame(opcode => 9, payload => 'one')
+            . raw_frame(opcode => 9, payload => 'two');
+    $ws->send_raw(substr($two, 0, 10));
+    $ws->send_raw(substr($two, 10));
+    ok($ws->pump_until(5, sub { @{ $ws->{pongs} } >= 2 }), 'frames across writes');
+    is_deeply($ws->{pongs}, [ 'one', 'two' ], 'both answered in order');
+}
+
 # --- close handshake
 for my $code (1000, 1001, 3001, 4999) {
     my $ws = fresh();

@@ -272,6 +272,45 @@ for my $case ([ 'unknown token', '0' x 32 ],
     $ag->wait_for('ended', 5);
 }
 
+# --- things that happen while a party is away reach it on resume
+{
+    # accepted while the customer is away
+    my $cw = $t->customer('AwayWhileAccepted');
+    $cw->drop;
+    my $ag = $t->agent(sub => 'away-agent');
+    $ag->send_json({ type => 'accept', call_id => $cw->{call_id}, id => 'aw' });
+    ok($ag->wait_for('ack', 5, sub { $_[0]{id} eq 'aw' }),
+       'a waiting customer in its grace period can be accepted');
+    my $acc = $ag->wait_for('accepted', 5);
+    is($acc && $acc->{call_id}, $cw->{call_id}, 'agent: accepted');
+    my $r = $t->ws_connect('/ws/customer');
+    $r->send_json({ type => 'resume', token => $cw->{token}, last_seq => 0 });
+    my $w = $r->wait_for('welcome', 5);
+    ok($w && $w->{resumed}, 'customer resumes');
+    my $ra = $r->wait_for('accepted', 5);
+    is($ra && $ra->{call_id}, $cw->{call_id}, 'the accepted message is replayed');
+    is_deeply($ra && $ra->{peer}, { role => 'agent', name => 'away-agent' },
+              '... with the agent');
+    ok($ag->wait_for('peer', 5, sub { $_[0]{state} eq 'back' }),
+       'the agent sees the customer back');
+
+    # the call ends while the customer is away
+    $r->drop;
+    $ag->wait_for('peer', 5, sub { $_[0]{state} eq 'reconnecting' });
+    $ag->send_json({ type => 'hangup' });
+    my $ae = $ag->wait_for('ended', 5);
+    is($ae && $ae->{reason}, 'hangup', 'agent hangs up an absent customer');
+    my $r2 = $t->ws_connect('/ws/customer');
+    $r2->send_json({ type => 'resume', token => $cw->{token},
+                     last_seq => $ra ? $ra->{seq} : 0 });
+    my $w2 = $r2->wait_for('welcome', 5);
+    my $e2 = $w2 ? $r2->wait_for('ended', 5) : $r2->wait_for('error', 5);
+    ok($e2 && $e2->{type} eq 'ended' && $e2->{reason} eq 'hangup',
+       'resuming after the call ended: the ended message is replayed')
+        or diag(json_encode($e2));
+    is($r2->expect_close(5), $w2 ? 1000 : 4004, '... then the session closes');
+}
+
 # --- agent takeover by a second connection with the same sub
 {
     my $x1 = $t->agent(sub => 'twin');

@@ -59,6 +59,22 @@ conf_fails(http_with('hotline_max_message 17m;'), 'hotline_max_message 17m');
 conf_fails(http_with('hotline_ping_interval forever;'), 'bad time');
 conf_fails(http_with('hotline_queue_size -1;'), 'negative queue size');
 conf_fails(http_with('hotline_zone 16m;'), 'duplicate hotline_zone');
+# bounds from docs/directives.md
+conf_fails(http_with('hotline_send_queue 3k;'), 'hotline_send_queue below 4k');
+conf_ok(http_with('hotline_send_queue 4k;'), 'hotline_send_queue 4k');
+conf_fails(http_with('hotline_ping_interval 50ms;'), 'hotline_ping_interval below 100ms');
+conf_fails(http_with('hotline_ping_interval 2h;'), 'hotline_ping_interval above 1h');
+conf_fails(http_with('hotline_handshake_timeout 50ms;'), 'hotline_handshake_timeout below 100ms');
+conf_fails(http_with('hotline_resume_timeout 500ms;'), 'hotline_resume_timeout below 1s');
+conf_ok(http_with('hotline_resume_timeout 1s;'), 'hotline_resume_timeout 1s');
+conf_fails(http_with('hotline_replay_buffer 17m;'), 'hotline_replay_buffer above 16m');
+conf_fails(http_with('hotline_replay_buffer 3k;'), 'hotline_replay_buffer below 4k');
+conf_fails(http_with('hotline_queue_size 0;'), 'hotline_queue_size 0');
+conf_fails(http_with('hotline_allowed_origins http://a.example/path;'),
+           'an origin with a path');
+(my $status_in_http = $base) =~ s/%%HTTP%%/hotline_status;/;
+conf_fails($status_in_http, 'hotline_status outside a location');
+
 (my $badrole = $base) =~ s/hotline_signaling customer;/hotline_signaling operator;/;
 conf_fails($badrole, 'unknown hotline_signaling role');
 (my $srvzone = $base) =~ s/(listen 127\.0\.0\.1:%%PORT%% %%LISTEN%%;)/$1 hotline_resume_timeout 5s;/;

@@ -1,11 +1,9 @@
 /*
  * hotline-recorder benchmark.
  *
- *  1. media: a synthetic publisher built from the same libraries (libsrtp2
- *     protect with DTLS-exported style keys) produces one participant's
- *     pre-built RTP stream (Opus 20 ms ~32 kbit/s + VP8 30 fps ~1 Mbit/s,
- *     keyframe every 3 s, 1100 byte packets) and feeds it through the
- *     recorder's real input path (SRTP unprotect, RTP parse, jitter
+ *  1. media, in process: one participant's pre-built SRTP stream (see
+ *     stream.c) is fed as fast as possible through the recorder's input
+ *     path (SRTP unprotect, RTP parse, jitter
  *     buffer, depacketizers, interleaver, libwebm, disk) of N concurrent
  *     sessions; reports CPU ms per stream-second and streams per core.
  *  2. DTLS: full DTLS 1.2 + use_srtp handshakes against the recorder's
@@ -28,6 +26,7 @@
 
 #include "metrics.h"
 #include "session.h"
+#include "stream.h"
 
 
 rec_conf_t  rec_conf;
@@ -44,104 +43,8 @@ cpu_now(void)
 }
 
 
-/* pre-built plaintext RTP packets of one participant, in send order */
-
-typedef struct {
-    u_char   *data;
-    size_t    len;
-} bench_pkt_t;
-
-
 static bench_pkt_t  *pkts;
-static size_t        npkts, cap;
-
-
-static void
-add_pkt(int pt, uint16_t seq, uint32_t ts, uint32_t ssrc, int marker,
-    const u_char *payload, size_t len)
-{
-    u_char  *p;
-
-    if (npkts == cap) {
-        cap = cap ? cap * 2 : 4096;
-        pkts = realloc(pkts, cap * sizeof(bench_pkt_t));
-    }
-
-    p = malloc(12 + len + SRTP_MAX_TRAILER_LEN);
-    p[0] = 0x80;
-    p[1] = (u_char) ((marker ? 0x80 : 0) | pt);
-    p[2] = (u_char) (seq >> 8);
-    p[3] = (u_char) seq;
-    p[4] = (u_char) (ts >> 24);
-    p[5] = (u_char) (ts >> 16);
-    p[6] = (u_char) (ts >> 8);
-    p[7] = (u_char) ts;
-    p[8] = (u_char) (ssrc >> 24);
-    p[9] = (u_char) (ssrc >> 16);
-    p[10] = (u_char) (ssrc >> 8);
-    p[11] = (u_char) ssrc;
-    memcpy(p + 12, payload, len);
-
-    pkts[npkts].data = p;
-    pkts[npkts].len = 12 + len;
-    npkts++;
-}
-
-
-static void
-build_stream(unsigned seconds)
-{
-    u_char    frame[60000], pl[1200];
-    size_t    flen, off, n;
-    unsigned  ms, f, key, next_video;
-    uint16_t  aseq, vseq;
-
-    aseq = 1000;
-    vseq = 2000;
-    f = 0;
-    next_video = 0;
-    RAND_bytes(frame, sizeof(frame));
-
-    for (ms = 0; ms < seconds * 1000; ms++) {
-
-        if (ms % 20 == 0) {
-            pl[0] = 0x78;                      /* CELT FB 20 ms */
-            RAND_bytes(pl + 1, 79);
-            add_pkt(111, aseq++, ms * 48, 0x1111, 0, pl, 80);
-        }
-
-        if (ms != next_video) {
-            continue;
-        }
-
-        key = f % 90 == 0;
-        flen = key ? 30000 : 4166;             /* ~1 Mbit/s at 30 fps */
-
-        frame[0] = key ? 0x10 : 0x11;          /* P bit */
-        if (key) {
-            frame[3] = 0x9d;
-            frame[4] = 0x01;
-            frame[5] = 0x2a;
-            frame[6] = 0x80;                   /* 640 */
-            frame[7] = 0x02;
-            frame[8] = 0xe0;                   /* 480 */
-            frame[9] = 0x01;
-        }
-
-        for (off = 0; off < flen; off += n) {
-            n = flen - off > 1097 ? 1097 : flen - off;
-            pl[0] = off == 0 ? 0x90 : 0x80;    /* X, S for the first */
-            pl[1] = 0x80;                      /* I: 7 bit picture id */
-            pl[2] = (u_char) (f & 0x7f);
-            memcpy(pl + 3, frame + off, n);
-            add_pkt(96, vseq++, f * 3000, 0x2222, off + n == flen, pl,
-                    3 + n);
-        }
-
-        f++;
-        next_video = f * 1000 / 30;
-    }
-}
+static size_t        npkts;
 
 
 static void
@@ -422,7 +325,7 @@ main(int argc, char **argv)
         return 1;
     }
 
-    build_stream(seconds);
+    npkts = bench_stream_build(seconds, &pkts);
 
     rc = bench_media(seconds, nsess, REC_SRTP_AES128_CM_SHA1_80, dir);
     rc |= bench_media(seconds, nsess, REC_SRTP_AEAD_AES_128_GCM, dir);
