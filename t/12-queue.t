@@ -80,7 +80,9 @@ is($a1->{queue}{agents}{busy}, 0, 'agents busy 0');
 
 # --- Cust2 cancels: later customers move up, agents see it
 $c[1]->send_json({ type => 'cancel', id => 'c1' });
-ended_is($c[1], 'cancelled', undef, 'cancel');
+ok($c[1]->wait_for('ack', 5, sub { $_[0]{id} eq 'c1' }), 'cancel with id acked');
+my $ce1 = ended_is($c[1], 'cancelled', undef, 'cancel');
+is($ce1 && $ce1->{duration}, 0, 'a cancelled call never connected: duration 0');
 is($c[1]->expect_close(5), 1000, 'cancelled customer closed with 1000');
 position_is($c[2], 2, undef, 'Cust3 moves to position 2');
 position_is($c[3], 3, undef, 'Cust4 moves to position 3');
@@ -161,7 +163,8 @@ queue_is($a3, [qw(Cust3)], 'queue holds Cust3 only');
 # --- reject: the customer's call ends with rejected
 $a3->send_json({ type => 'reject', call_id => $c[2]{call_id}, id => 'r1' });
 ok($a3->wait_for('ack', 5, sub { $_[0]{id} eq 'r1' }), 'reject acked');
-ended_is($c[2], 'rejected', undef, 'rejected customer');
+my $re = ended_is($c[2], 'rejected', undef, 'rejected customer');
+is($re && $re->{duration}, 0, 'a rejected call: duration 0');
 is($c[2]->expect_close(5), 1000, 'rejected customer closed with 1000');
 queue_is($a3, [], 'queue empty after reject');
 $a3->send_json({ type => 'accept', id => 'e1' });
@@ -169,6 +172,7 @@ error_is($a3, 'not_found', 'e1', 'accept next on an empty queue');
 
 # --- hangup by the agent: both sides told, agent stays connected
 $a1->send_json({ type => 'hangup', id => 'h1' });
+ok($a1->wait_for('ack', 5, sub { $_[0]{id} eq 'h1' }), 'hangup with id acked');
 ended_is($a1, 'hangup', 'agent', 'agent hangs up (agent side)');
 my $ce = ended_is($c[0], 'hangup', 'agent', 'agent hangs up (customer side)');
 is($ce->{call_id}, $c[0]{call_id}, 'ended carries the call id') if $ce;
