@@ -164,6 +164,27 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
                               codes[i], z->closes[i]);
     }
 
+    b->last = ngx_sprintf(b->last,
+        "# HELP hotline_notifications_total Telegram notifications and "
+        "OTP deliveries, by result.\n"
+        "# TYPE hotline_notifications_total counter\n"
+        "hotline_notifications_total{result=\"sent\"} %uA\n"
+        "hotline_notifications_total{result=\"retried\"} %uA\n"
+        "hotline_notifications_total{result=\"failed\"} %uA\n"
+        "hotline_notifications_total{result=\"fallback\"} %uA\n"
+        "# HELP hotline_auth_total Agent authentications, by result.\n"
+        "# TYPE hotline_auth_total counter\n"
+        "hotline_auth_total{result=\"ok\"} %uA\n"
+        "hotline_auth_total{result=\"failed\"} %uA\n"
+        "hotline_auth_total{result=\"locked\"} %uA\n"
+        "hotline_auth_total{result=\"revoked\"} %uA\n"
+        "# HELP hotline_rate_limited_total Requests refused by a rate "
+        "limit.\n"
+        "# TYPE hotline_rate_limited_total counter\n"
+        "hotline_rate_limited_total %uA\n",
+        z->notify[0], z->notify[1], z->notify[2], z->notify[3],
+        z->auth[0], z->auth[1], z->auth[2], z->auth[3], z->limited);
+
     return ngx_http_hotline_send(r, b,
                                  "text/plain; version=0.0.4",
                                  sizeof("text/plain; version=0.0.4") - 1);

@@ -130,3 +130,22 @@ ngx_http_hotline_count_ended(ngx_uint_t reason)
         (void) ngx_atomic_fetch_add(&ngx_http_hotline_zone->ended[reason], 1);
     }
 }
+
+
+void
+ngx_http_hotline_count_notify(ngx_uint_t result)
+{
+    if (ngx_http_hotline_zone && result < 4) {
+        (void) ngx_atomic_fetch_add(&ngx_http_hotline_zone->notify[result],
+                                    1);
+    }
+}
+
+
+void
+ngx_http_hotline_count_auth(ngx_uint_t result)
+{
+    if (ngx_http_hotline_zone && result < 4) {
+        (void) ngx_atomic_fetch_add(&ngx_http_hotline_zone->auth[result], 1);
+    }
+}

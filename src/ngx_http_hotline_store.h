@@ -60,6 +60,17 @@ typedef struct {
 #define NGX_HOTLINE_CLOSE_N       12
 
 
+#define NGX_HOTLINE_NOTIFY_SENT     0
+#define NGX_HOTLINE_NOTIFY_RETRIED  1
+#define NGX_HOTLINE_NOTIFY_FAILED   2
+#define NGX_HOTLINE_NOTIFY_FALLBACK 3
+
+#define NGX_HOTLINE_AUTH_OK         0
+#define NGX_HOTLINE_AUTH_FAILED     1
+#define NGX_HOTLINE_AUTH_LOCKED     2
+#define NGX_HOTLINE_AUTH_REVOKED    3
+
+
 /*
  * The node's shared zone: counters of this node (Prometheus scrapes each
  * node), the workers' mailboxes (ngx_http_hotline_doorbell.c) and the
@@ -70,10 +81,8 @@ typedef struct {
     ngx_atomic_t               ended[NGX_HOTLINE_END_MAX];
     ngx_atomic_t               errors[NGX_HOTLINE_E_MAX];
     ngx_atomic_t               closes[NGX_HOTLINE_CLOSE_N];
-    ngx_atomic_t               notify[4];      /* sent, retried, failed,
-                                                  fallback */
-    ngx_atomic_t               auth[4];        /* ok, failed, locked,
-                                                  revoked */
+    ngx_atomic_t               notify[4];      /* NGX_HOTLINE_NOTIFY_* */
+    ngx_atomic_t               auth[4];        /* NGX_HOTLINE_AUTH_* */
     ngx_atomic_t               limited;        /* rate-limit rejections */
     ngx_queue_t                mailboxes;
     void                      *backend;
@@ -206,6 +215,8 @@ void ngx_http_hotline_count_error(ngx_uint_t code);
 void ngx_http_hotline_count_close(ngx_uint_t code);
 void ngx_http_hotline_count_relayed(void);
 void ngx_http_hotline_count_ended(ngx_uint_t reason);
+void ngx_http_hotline_count_notify(ngx_uint_t result);
+void ngx_http_hotline_count_auth(ngx_uint_t result);
 
 /* ngx_http_hotline_store_shm.c: the embedded backend's zone part */
 ngx_int_t ngx_http_hotline_shm_init(ngx_slab_pool_t *shpool,
