@@ -302,7 +302,7 @@ ngx_http_hotline_check_members(json_t *root, const char **allowed,
     ngx_http_hotline_msg_t *m)
 {
     void         *it;
-    size_t        n;
+    size_t        n, i;
     const char   *key, **a;
 
     for (it = json_object_iter(root); it; it = json_object_iter_next(root, it))
@@ -322,7 +322,14 @@ ngx_http_hotline_check_members(json_t *root, const char **allowed,
         if (*a == NULL) {
             /* the JSON is freed before the error is written: a copy */
             n = ngx_min(ngx_strlen(key), NGX_HOTLINE_FIELD_MAX);
-            ngx_memcpy(m->field_buf, key, n);
+
+            for (i = 0; i < n; i++) {
+                /* echoed as is only if it is plainly printable */
+                m->field_buf[i] = (key[i] > 0x20 && key[i] < 0x7f
+                                   && key[i] != '"' && key[i] != '\\')
+                                  ? key[i] : '?';
+            }
+
             m->field_buf[n] = '\0';
             m->field = (const char *) m->field_buf;
             return NGX_HOTLINE_E_BAD_FIELD;
@@ -785,7 +792,7 @@ ngx_http_hotline_hexid(u_char *p, u_char *raw)
 }
 
 
-/* room: 160 bytes */
+/* room: NGX_HOTLINE_ERROR_MAX bytes */
 
 u_char *
 ngx_http_hotline_proto_error(u_char *p, ngx_uint_t code,

@@ -333,7 +333,7 @@ ngx_http_hotline_error(ngx_http_hotline_session_t *s, ngx_uint_t code,
     ngx_http_hotline_msg_t *m)
 {
     u_char  *last;
-    u_char   buf[256];
+    u_char   buf[NGX_HOTLINE_ERROR_MAX];
 
     ngx_http_hotline_count_error(code);
 

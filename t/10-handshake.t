@@ -15,7 +15,8 @@ $conf =~ s/(listen 127\.0\.0\.1:%%PORT%% %%LISTEN%%;\n)/$1        hotline_allowe
     or die "template changed";
 my $t = Hotline::Test->new(
     conf    => $conf,
-    origins => 'http://app.example:8080 https://Support.Example.COM',
+    origins => 'http://app.example:8080 https://Support.Example.COM '
+               . 'http://dflt.example:80',
     servers => <<'EOS',
     server {
         listen 127.0.0.1:%%PORT2%%;
@@ -119,6 +120,19 @@ for my $o ("http://127.0.0.1:$port", 'http://app.example:8080',
     my $r = $t->handshake_raw(headers => [ Origin => $o ]);
     is($r->{status}, 101, "Origin $o allowed") or diag($r->{head});
     close $r->{sock};
+}
+
+# ports compare as written (docs/directives.md: "the port must be written as
+# the browser sends it"): an allow-list entry with :80 admits exactly that
+{
+    my $r = $t->handshake_raw(headers => [ Origin => 'http://dflt.example:80' ]);
+    is($r->{status}, 101, 'allow-list http://dflt.example:80 admits it as written')
+        or diag($r->{head});
+    close $r->{sock};
+    $r = $t->handshake_raw(headers => [ Origin => 'http://dflt.example' ]);
+    is_error($r, 403, 'http://dflt.example without the port is compared exactly');
+    $r = $t->handshake_raw(headers => [ Origin => 'http://dflt.example:8080' ]);
+    is_error($r, 403, 'http://dflt.example:8080 is another origin');
 }
 
 # without hotline_allowed_origins: only the server's own origin

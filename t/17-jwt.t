@@ -11,7 +11,17 @@ use Digest::SHA qw(hmac_sha256);
 use MIME::Base64 qw(encode_base64url);
 use Hotline::Test qw(json_encode json_decode);
 
-my $t = Hotline::Test->new->start;
+# a second server with its own key (hotline_jwt_secret_file at server level)
+my $t = Hotline::Test->new(servers => <<'EOS');
+    server {
+        listen 127.0.0.1:%%PORT2%%;
+        hotline_jwt_secret_file %%PREFIX%%/conf/other.key;
+        location = /ws/agent { hotline_signaling agent; }
+    }
+EOS
+my $other_key = Hotline::Test::random_string(40);
+Hotline::Test::write_file($t->prefix . '/conf/other.key', $other_key);
+$t->start;
 my $now = time;
 
 sub handcraft {
@@ -134,6 +144,22 @@ for my $cname (sort keys %carrier) {
     $r = $t->handshake_raw(path => '/ws/agent', headers => [
         Cookie => "x__Host-hotline_session=$ok" ]);
     is($r->{status}, 401, 'a cookie with a longer name is not the session');
+}
+
+# keys are per server
+{
+    my $origin = $t->origin;
+    my $r = $t->handshake_raw(port => $t->port2, path => '/ws/agent', headers => [
+        Origin => $origin, Authorization => 'Bearer ' . $t->mint_jwt(sub => 'k1') ]);
+    is($r->{status}, 401, "the http-level key's token is refused by a server with its own key");
+    $r = $t->handshake_raw(port => $t->port2, path => '/ws/agent', headers => [
+        Origin => $origin,
+        Authorization => 'Bearer ' . $t->mint_jwt(sub => 'k2', -key => $other_key) ]);
+    is($r->{status}, 101, "the server's own key is used");
+    close $r->{sock} if $r->{sock};
+    $r = $t->handshake_raw(path => '/ws/agent', headers => [
+        Authorization => 'Bearer ' . $t->mint_jwt(sub => 'k3', -key => $other_key) ]);
+    is($r->{status}, 401, "the other server's key does not open this one");
 }
 
 # the customer endpoint needs no token and ignores one

@@ -74,4 +74,30 @@ my $t = Hotline::Test->new(http => 'hotline_resume_timeout 1s;')->start;
 }
 
 $t->stop;
+
+# --- the grace period also runs out for parties cut off by a reload (their
+# old worker is gone by then)
+{
+    my $r = Hotline::Test->new(http => 'hotline_resume_timeout 3s;')->start;
+    my $w = $r->customer('NeverBack');
+    my ($c, $a) = $r->call(name => 'CallerNeverBack', sub => 'reload-grace');
+    $r->reload;
+    is($a->expect_close(10), 1001, 'agent closed with 1001 by the reload');
+    $c->expect_close(10);
+    $w->expect_close(10);
+    my $na = $r->ws_connect('/ws/agent', token => $r->mint_jwt(sub => 'reload-grace'));
+    $na->send_json({ type => 'resume', token => $a->{token},
+                     last_seq => $a->{accepted}{seq} });
+    ok($na->wait_for('welcome', 5, sub { $_[0]{resumed} }), 'agent resumed after reload');
+    my $e = $na->wait_for('ended', 10);
+    is($e && $e->{reason}, 'gone', 'the customer who never came back: ended gone');
+    my $q = $na->wait_for('queue', 10, sub {
+        !grep { $_->{name} eq 'NeverBack' } @{ $_[0]{calls} } });
+    ok($q, 'the waiting customer who never came back leaves the queue');
+    ok(Hotline::Test::poll_until(5, sub {
+        my $h = $r->health;
+        $h->{calls}{waiting} == 0 && $h->{calls}{active} == 0 }),
+       'no call left after the grace periods');
+    $r->stop;
+}
 done_testing;

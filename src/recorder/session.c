@@ -27,7 +27,8 @@ static GHashTable  *rec_sessions;
 
 static void rec_session_ice_state(void *data, int state);
 static int rec_session_dtls_send(void *data, const u_char *buf, size_t len);
-static gboolean rec_session_tick(gpointer data);
+static void rec_session_tick(rec_session_t *s);
+static gboolean rec_sessions_tick(gpointer data);
 static gboolean rec_session_destroy(gpointer data);
 
 
@@ -36,7 +37,16 @@ rec_sessions_init(void)
 {
     rec_sessions = g_hash_table_new(g_str_hash, g_str_equal);
 
-    return rec_sessions ? REC_OK : REC_ERROR;
+    if (rec_sessions == NULL) {
+        return REC_ERROR;
+    }
+
+    /* one timer for all sessions: jitter buffer deadlines, DTLS
+     * retransmissions, limits and reaping */
+
+    g_timeout_add(REC_TICK_MS, rec_sessions_tick, NULL);
+
+    return REC_OK;
 }
 
 
@@ -241,7 +251,6 @@ rec_session_create(const rec_sdp_offer_t *offer, const char *call, int role,
         goto failed;
     }
 
-    s->timer = g_timeout_add(REC_TICK_MS, rec_session_tick, s);
     g_hash_table_insert(rec_sessions, s->id, s);
     rec_metrics.sessions_total++;
 
@@ -479,15 +488,13 @@ rec_session_input(void *data, u_char *buf, size_t len)
 }
 
 
-static gboolean
-rec_session_tick(gpointer data)
+static void
+rec_session_tick(rec_session_t *s)
 {
     int64_t          now, prev;
     uint64_t         bytes;
     struct statvfs   vfs;
-    rec_session_t   *s;
 
-    s = data;
     now = rec_now_ms();
 
     rec_dtls_timer(s->dtls);
@@ -502,7 +509,7 @@ rec_session_tick(gpointer data)
 
         if (s->mux.failed) {
             rec_session_end(s, "write_failed");
-            return G_SOURCE_REMOVE;
+            return;
         }
     }
 
@@ -510,22 +517,22 @@ rec_session_tick(gpointer data)
         if (now - s->created > REC_CONNECT_TIMEOUT) {
             rec_metrics.sessions_failed++;
             rec_session_end(s, "connect_timeout");
-            return G_SOURCE_REMOVE;
+            return;
         }
 
-        return G_SOURCE_CONTINUE;
+        return;
     }
 
     if (now - s->last_media > (int64_t) rec_conf.idle_timeout * 1000) {
         rec_session_end(s, "idle");
-        return G_SOURCE_REMOVE;
+        return;
     }
 
     if (s->have_epoch && rec_conf.max_duration
         && now - s->epoch >= (int64_t) rec_conf.max_duration * 1000)
     {
         rec_session_end(s, "max_duration");
-        return G_SOURCE_REMOVE;
+        return;
     }
 
     /* once a second: free disk space */
@@ -538,8 +545,30 @@ rec_session_tick(gpointer data)
     {
         rec_metrics.disk_refusals++;
         rec_session_end(s, "disk_full");
-        return G_SOURCE_REMOVE;
+        return;
     }
+
+}
+
+
+static gboolean
+rec_sessions_tick(gpointer data)
+{
+    GList  *l, *list;
+
+    (void) data;
+
+    if (g_hash_table_size(rec_sessions) == 0) {
+        return G_SOURCE_CONTINUE;
+    }
+
+    list = g_hash_table_get_values(rec_sessions);
+
+    for (l = list; l != NULL; l = l->next) {
+        rec_session_tick(l->data);
+    }
+
+    g_list_free(list);
 
     return G_SOURCE_CONTINUE;
 }
@@ -556,11 +585,6 @@ rec_session_end(rec_session_t *s, const char *reason)
 
     s->state = REC_SESSION_CLOSED;
     s->reason = reason;
-
-    if (s->timer) {
-        g_source_remove(s->timer);
-        s->timer = 0;
-    }
     s->end_wall_us = g_get_real_time();
 
     if (s->have_srtp) {

@@ -90,7 +90,6 @@ typedef struct rec_session_s {
     int64_t          created_wall_us;
     int64_t          end_wall_us;
 
-    unsigned         timer;
     unsigned         destroy_idle;
     int              manifest_written;
 } rec_session_t;

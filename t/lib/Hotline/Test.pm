@@ -37,7 +37,7 @@ use Time::HiRes qw(time sleep);
 
 use Crypt::JWT qw(encode_jwt);
 use Protocol::WebSocket::Frame;
-use Protocol::WebSocket::Handshake::Client;
+use Protocol::WebSocket::Client;
 
 our @EXPORT_OK = qw(raw_frame json_encode json_decode poll_until
                     random_key ws_accept_for);
@@ -322,7 +322,6 @@ sub connect_tcp {
         PeerPort => $o{port} // $self->{port},
         Proto    => 'tcp',
         Timeout  => 5,
-        ($o{rcvbuf} ? () : ()),
     ) or croak "connect: $!";
     setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
     binmode $s;
@@ -430,16 +429,41 @@ sub handshake_raw {
 # ---------------------------------------------------------------------------
 # WebSocket
 
-# Open a WebSocket with Protocol::WebSocket's client handshake.  Dies unless
-# the answer is 101 with the right Sec-WebSocket-Accept.
+# Open a WebSocket with Protocol::WebSocket::Client (its handshake: request,
+# response parsing, on_connect).  Frames are then read with
+# Protocol::WebSocket::Frame by Hotline::Test::WS, because the Client's own
+# read loop hands over payloads without their opcode (a ping would look like
+# a message) and stops at an empty one.  Dies unless the answer is 101 with
+# the right Sec-WebSocket-Accept (checked independently with Digest::SHA).
 #   origin => '...' | headers => [k => v] | subprotocol => 'a, b'
 #   token => jwt (Authorization: Bearer) | cookie => 'k=v' | port
 #   rcvbuf => bytes (SO_RCVBUF before connect)
 sub ws_connect {
     my ($self, $path, %o) = @_;
     my $port = $o{port} // $self->{port};
-    my $hs = Protocol::WebSocket::Handshake::Client->new(
-        url => "ws://127.0.0.1:$port$path");
+
+    my $s;
+    if ($o{rcvbuf}) {
+        $s = IO::Socket::INET->new(Proto => 'tcp') or croak "socket: $!";
+        setsockopt($s, SOL_SOCKET, SO_RCVBUF, $o{rcvbuf}) or croak "$!";
+        my $addr = Socket::pack_sockaddr_in($port,
+                                            Socket::inet_aton('127.0.0.1'));
+        connect($s, $addr) or croak "connect: $!";
+        setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
+        binmode $s;
+    } else {
+        $s = $self->connect_tcp(port => $port);
+    }
+
+    my ($connected, $error) = (0, undef);
+    my $client = Protocol::WebSocket::Client->new(
+        url        => "ws://127.0.0.1:$port$path",
+        on_write   => sub { write_all($s, $_[1]) },
+        on_connect => sub { $connected = 1 },
+        on_error   => sub { $error = $_[1] },
+        on_read    => sub { },
+    );
+    my $hs = $client->{hs};
     my $key = random_key();
     $hs->req->key($key);
     $hs->req->origin($o{origin} // $self->origin($port));
@@ -449,18 +473,7 @@ sub ws_connect {
     push @extra, Cookie => $o{cookie} if defined $o{cookie};
     push @{ $hs->req->{headers} }, @extra;
 
-    my $s;
-    if ($o{rcvbuf}) {
-        $s = IO::Socket::INET->new(Proto => 'tcp') or croak "socket: $!";
-        setsockopt($s, SOL_SOCKET, SO_RCVBUF, $o{rcvbuf}) or croak "$!";
-        my $addr = Socket::pack_sockaddr_in($port,
-                                            Socket::inet_aton('127.0.0.1'));
-        connect($s, $addr) or croak "connect: $!";
-        binmode $s;
-    } else {
-        $s = $self->connect_tcp(port => $port);
-    }
-    write_all($s, $hs->to_string);
+    $client->connect;
     my $r = read_http_response($s, $o{timeout} // 5, head_only => 1);
     unless ($r->{status} && $r->{status} == 101) {
         close $s;
@@ -471,10 +484,9 @@ sub ws_connect {
     my $got = $r->{headers}{'sec-websocket-accept'}[0] // '';
     croak "bad Sec-WebSocket-Accept: got '$got', want '$want'"
         unless $got eq $want;
-    my $head = $r->{head};
-    $hs->parse($head);
-    croak "Protocol::WebSocket rejects the answer: " . ($hs->error // '?')
-        unless $hs->is_done;
+    $client->read($r->{head});
+    croak "Protocol::WebSocket::Client rejects the answer: " . ($error // '?')
+        unless $connected && !$error;
 
     my $ws = Hotline::Test::WS->new($s, $r->{rest});
     $ws->{response} = $r;

@@ -1,0 +1,80 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#ifndef _NGX_HTTP_HOTLINE_NOTIFY_H_INCLUDED_
+#define _NGX_HTTP_HOTLINE_NOTIFY_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+/*
+ * Notifications: Telegram Bot API messages (sendMessage) delivered in the
+ * background by the calling worker, through libcurl's multi interface on
+ * the nginx event loop.  Nothing here ever blocks.  A failed attempt is
+ * retried with exponential backoff and jitter; after the last attempt the
+ * fallback webhook (hotline_notify_fallback) gets a JSON report and the
+ * failure is counted (hotline_notifications_total{result="failed"}) and
+ * logged with the call id or the user.  OTP codes and the bot token are
+ * never logged and never sent to the webhook.  See docs/notify.md.
+ *
+ * The calls below may be made from any handler of a worker (a request, a
+ * WebSocket session, a store completion): they need only the cycle, e.g.
+ * (ngx_cycle_t *) ngx_cycle.  They copy what they are given; the caller's
+ * buffers may go away as soon as they return.  Return values:
+ *
+ *     NGX_OK        queued (delivery goes on in the background)
+ *     NGX_DECLINED  notifications are not configured (no
+ *                   hotline_telegram_token_file), or, for new-call
+ *                   notices, no hotline_notify_chat: nothing to do
+ *     NGX_BUSY      this worker's queue (hotline_notify_queue) is full:
+ *                   counted as failed and logged
+ *     NGX_ERROR     bad arguments or out of memory (logged)
+ */
+
+
+#define NGX_HOTLINE_NOTIFY_KIND_OTP   0
+#define NGX_HOTLINE_NOTIFY_KIND_CALL  1
+#define NGX_HOTLINE_NOTIFY_KIND_TEST  2
+
+#define NGX_HOTLINE_NOTIFY_CHAT_MAX   64     /* bytes of a chat id */
+#define NGX_HOTLINE_NOTIFY_TEXT_MAX   256    /* bytes of user text */
+
+
+/*
+ * A one-time login code for the agent "user", to the Telegram chat
+ * chat_id (a numeric id or "@channel").  code: the digits; user: the
+ * agent's name, used in the log lines and the fallback report.
+ */
+ngx_int_t ngx_http_hotline_notify_otp(ngx_cycle_t *cycle, ngx_str_t *chat_id,
+    ngx_str_t *user, ngx_str_t *code);
+
+/*
+ * A customer is waiting: a notice to every hotline_notify_chat.
+ * call_id: the call id as sent on the wire (32 hex digits); customer: the
+ * name the customer typed (escaped for Telegram's HTML mode here).
+ */
+ngx_int_t ngx_http_hotline_notify_call(ngx_cycle_t *cycle,
+    ngx_str_t *call_id, ngx_str_t *customer);
+
+/* 1 when hotline_telegram_token_file is configured */
+ngx_uint_t ngx_http_hotline_notify_enabled(ngx_cycle_t *cycle);
+
+
+/* this worker's queue, e.g. for a health report */
+typedef struct {
+    ngx_uint_t                 enabled;
+    ngx_uint_t                 queued;     /* waiting or under way */
+    ngx_uint_t                 size;       /* hotline_notify_queue */
+} ngx_http_hotline_notify_stats_t;
+
+void ngx_http_hotline_notify_stats(ngx_cycle_t *cycle,
+    ngx_http_hotline_notify_stats_t *st);
+
+
+#endif /* _NGX_HTTP_HOTLINE_NOTIFY_H_INCLUDED_ */
