@@ -13,7 +13,7 @@ JOBS       ?= 2
 
 SRCS       := $(wildcard $(CURDIR)/src/*.c $(CURDIR)/src/*.h) $(CURDIR)/config
 
-.PHONY: all module deps run stop test test-unit fuzz bench clean help
+.PHONY: all module deps run stop test fuzz bench clean help
 
 all: module
 
@@ -49,12 +49,9 @@ run: deps module
 stop:
 	@bash .ci/demo.sh stop
 
+# the module's suite (unit tests, fuzz smoke, signaling, auth, guards)
 test: deps module
-	@$(MAKE) -s test-unit
-	@prove -r -j2 t/
-
-test-unit: module
-	@$(MAKE) -s -C t/unit OBJS=$(OBJS) NGX_SRC=$(NGX_SRC)
+	@prove -j2 t/*.t
 
 fuzz: module
 	@$(MAKE) -s -C fuzz OBJS=$(OBJS) NGX_SRC=$(NGX_SRC) run \

@@ -112,6 +112,7 @@ struct hl_conn_s {
 
     uint64_t      sent;            /* chat messages sent */
     uint64_t      delivered;       /* ... of which the peer received */
+    uint64_t      rejected;        /* ... answered with an error instead */
     uint64_t      acks;
 };
 
@@ -1119,6 +1120,14 @@ hl_on_text(hl_conn_t *c, const char *p, size_t n)
         v = hl_json_str(p, n, "id", &len);
         if (v && len == 3 && memcmp(v, "acc", 3) == 0) {
             c->refused = 1;
+
+        } else if (v && len > 1 && v[0] == 'm') {
+            /* a chat message that will never reach the peer */
+            c->rejected++;
+
+            if (hl.sending && hl.rate == 0) {
+                hl_top_up(c);
+            }
         }
 
     } else {
@@ -1753,7 +1762,9 @@ hl_send_chat(hl_conn_t *s)
 static void
 hl_top_up(hl_conn_t *s)
 {
-    while (s->state == HL_OPEN && s->sent - s->delivered < hl.window) {
+    while (s->state == HL_OPEN
+           && s->sent - s->delivered - s->rejected < hl.window)
+    {
         hl_send_chat(s);
     }
 }
@@ -1781,7 +1792,8 @@ hl_tick(void)
 
         s = hl.senders[hl.rr++ % hl.nsenders];
 
-        if (s->state != HL_OPEN || s->sent - s->delivered >= HL_RATE_INFLIGHT)
+        if (s->state != HL_OPEN
+            || s->sent - s->delivered - s->rejected >= HL_RATE_INFLIGHT)
         {
             hl.skipped++;
             continue;
@@ -1804,7 +1816,8 @@ hl_drained(void *data)
         s = hl.senders[k];
 
         if (s->state == HL_OPEN && s->peer->state == HL_OPEN
-            && (s->delivered < s->sent || (!hl.bare && s->acks < s->sent)))
+            && (s->delivered + s->rejected < s->sent
+                || (!hl.bare && s->acks + s->rejected < s->sent)))
         {
             return 0;
         }
@@ -1822,7 +1835,7 @@ hl_relay_measure(void)
     size_t             i;
     double             secs, cpu0[HL_PROC_MAX], cpu1, gen0, gen1, mps;
     double             server_cpu;
-    uint64_t           sent, acks, delivered, lost;
+    uint64_t           sent, acks, delivered, lost, rejected;
     struct rusage      ru;
     struct itimerspec  its;
     uint64_t           period;
@@ -1907,20 +1920,23 @@ hl_relay_measure(void)
     sent = 0;
     acks = 0;
     delivered = 0;
+    rejected = 0;
 
     for (i = 0; i < hl.nsenders; i++) {
         sent += hl.senders[i]->sent;
         acks += hl.senders[i]->acks;
         delivered += hl.senders[i]->delivered;
+        rejected += hl.senders[i]->rejected;
     }
 
-    lost = sent - delivered;
+    lost = sent - delivered - rejected;
     mps = (double) hl.recv_window / secs;
 
-    printf("%s: %u senders, sent %llu, delivered %llu (undelivered %llu),"
-           " acks %llu, skipped %llu, bad %llu\n", hl.label,
-           (unsigned) hl.nsenders, (unsigned long long) sent,
-           (unsigned long long) delivered, (unsigned long long) lost,
+    printf("%s: %u senders, sent %llu, delivered %llu, refused with an"
+           " error %llu, lost %llu, acks %llu, skipped %llu, bad %llu\n",
+           hl.label, (unsigned) hl.nsenders, (unsigned long long) sent,
+           (unsigned long long) delivered, (unsigned long long) rejected,
+           (unsigned long long) lost,
            (unsigned long long) acks, (unsigned long long) hl.skipped,
            (unsigned long long) hl.bad_payload);
 

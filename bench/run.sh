@@ -69,8 +69,11 @@ start_nginx() {
     rm -f "$NGX_PID"
     "$NGINX" -p "$PREFIX/" -c "$PREFIX/nginx.conf" \
         -e "$PREFIX/logs/error.log"
-    wait_for 10 curl -sf "http://127.0.0.1:$PORT/health" \
-        || { echo "bench: nginx did not come up"; exit 1; }
+    if ! wait_for 10 curl -sf "http://127.0.0.1:$PORT/health"; then
+        echo "bench: nginx did not come up:"
+        tail -3 "$PREFIX/logs/error.log"
+        exit 1
+    fi
     # the workers must be ready too: both present
     wait_for 5 workers_up || { echo "bench: no nginx workers"; exit 1; }
 }
@@ -105,6 +108,12 @@ while [ "$BARE_PORT" = "$PORT" ]; do BARE_PORT=$(free_port); done
 head -c 48 /dev/urandom | base64 -w0 > "$PREFIX/secret.key"
 chmod 600 "$PREFIX/secret.key"
 
+# a per-connection message rate limit is policy, not capacity: off here
+RATE_OFF=
+if grep -q hotline_message_rate "$MODULE"; then
+    RATE_OFF="hotline_message_rate off;"
+fi
+
 cat > "$PREFIX/nginx.conf" <<EOF
 load_module $MODULE;
 worker_processes 2;
@@ -126,6 +135,7 @@ http {
     hotline_jwt_secret_file $PREFIX/secret.key;
     hotline_allowed_origins http://127.0.0.1:$PORT;
     hotline_queue_size $(( IDLE + 1000 ));
+    $RATE_OFF
 
     server {
         listen 127.0.0.1:$PORT;
@@ -137,8 +147,13 @@ http {
 }
 EOF
 
-"$NGINX" -t -q -p "$PREFIX/" -c "$PREFIX/nginx.conf" \
+if ! "$NGINX" -t -q -p "$PREFIX/" -c "$PREFIX/nginx.conf" \
     -e "$PREFIX/logs/error.log"
+then
+    echo "bench: nginx -t failed:"
+    tail -3 "$PREFIX/logs/error.log"
+    exit 1
+fi
 
 say "== hotline bench: $(nproc) cores, $(uname -r), $("$NGINX" -v 2>&1)"
 say "== load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)" \

@@ -24,6 +24,7 @@
 
 /* application close codes, see docs/protocol.md */
 #define NGX_HOTLINE_CLOSE_REPLACED    4000
+#define NGX_HOTLINE_CLOSE_UNAUTHORIZED 4001
 #define NGX_HOTLINE_CLOSE_SLOW        4002
 #define NGX_HOTLINE_CLOSE_TIMEOUT     4003
 #define NGX_HOTLINE_CLOSE_EXPIRED     4004
@@ -41,6 +42,7 @@ typedef struct {
     ngx_uint_t                     queue_size;
     ngx_msec_t                     average_handle_time;
     ngx_flag_t                     signaling;      /* some location uses it */
+    void                          *redis;          /* hotline_redis */
 } ngx_http_hotline_main_conf_t;
 
 
@@ -53,6 +55,8 @@ typedef struct {
     size_t                         send_queue;
     ngx_msec_t                     ping_interval;
     ngx_msec_t                     handshake_timeout;
+    ngx_msec_t                     message_interval; /* 0: no limit */
+    ngx_uint_t                     message_burst;
 } ngx_http_hotline_loc_conf_t;
 
 
@@ -91,7 +95,14 @@ struct ngx_http_hotline_session_s {
     u_char                         sub[NGX_HOTLINE_NAME_MAX];
     size_t                         sub_len;
 
+    /* an agent's token: it closes the connection when revoked or over */
+    u_char                         jti[NGX_HOTLINE_NAME_MAX];
+    size_t                         jti_len;
+    time_t                         exp;
+
     ngx_uint_t                     pending;        /* store ops under way */
+    ngx_msec_t                     tat;            /* message rate, GCRA */
+    ngx_uint_t                     strikes;
     ngx_uint_t                     close_code;
 
     unsigned                       role:2;
@@ -137,8 +148,11 @@ ngx_int_t ngx_http_hotline_ws_handshake(ngx_http_request_t *r,
     ngx_uint_t *subprotocol);
 
 /* ngx_http_hotline_agent_auth.c */
+typedef void (*ngx_http_hotline_agent_auth_pt)(ngx_http_request_t *r,
+    ngx_http_hotline_session_t *s, ngx_int_t rc);
 ngx_int_t ngx_http_hotline_agent_auth(ngx_http_request_t *r,
-    ngx_http_hotline_loc_conf_t *hlcf, u_char *sub, size_t *sub_len);
+    ngx_http_hotline_loc_conf_t *hlcf, ngx_http_hotline_session_t *s,
+    ngx_http_hotline_agent_auth_pt done);
 char *ngx_http_hotline_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
@@ -162,6 +176,7 @@ void ngx_http_hotline_session_timer(ngx_http_hotline_session_t *s);
 void ngx_http_hotline_session_closed(ngx_http_hotline_session_t *s);
 void ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s);
 void ngx_http_hotline_session_queue_changed(void);
+void ngx_http_hotline_session_auth_changed(void);
 ngx_queue_t *ngx_http_hotline_sessions(void);
 
 /* ngx_http_hotline_doorbell.c */

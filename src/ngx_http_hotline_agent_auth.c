@@ -8,84 +8,274 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <openssl/evp.h>
+
 #include "ngx_http_hotline.h"
-#include "ngx_http_hotline_jwt.h"
+#include "ngx_http_hotline_auth.h"
 
 
 /*
- * Agents authenticate the WebSocket handshake with an HS256 token from
- * the Authorization header, the session cookie, or (browsers cannot set
- * headers on a WebSocket) a "bearer.<token>" subprotocol value.
+ * Agent tokens: found in the Authorization header, the session cookie,
+ * or (browsers cannot set headers on a WebSocket) a "bearer.<token>"
+ * subprotocol value; verified (HS256, exp, nbf, role "agent"); and looked
+ * up in the store's deny list of revoked tokens.  Used by the agent
+ * WebSocket handshake, the access check (hotline_auth_jwt) and logout.
  */
 
 
-#define NGX_HOTLINE_COOKIE  "__Host-hotline_session"
+typedef struct {
+    ngx_http_hotline_token_t          token;
+    ngx_http_hotline_session_t       *session;
+    ngx_http_hotline_agent_auth_pt    done;
+} ngx_http_hotline_agent_auth_t;
 
 
-static ngx_int_t ngx_http_hotline_token(ngx_http_request_t *r,
-    ngx_str_t *token);
+static ngx_int_t ngx_http_hotline_agent_result(ngx_http_request_t *r,
+    ngx_http_hotline_agent_auth_t *aa);
+static void ngx_http_hotline_agent_checked(ngx_http_request_t *r,
+    ngx_http_hotline_token_t *tk);
+static ngx_int_t ngx_http_hotline_token_revocation(
+    ngx_http_hotline_token_t *tk);
+static void ngx_http_hotline_token_answer(ngx_http_request_t *r,
+    ngx_http_hotline_kv_call_t *call);
 static ngx_int_t ngx_http_hotline_cookie(ngx_str_t *item, void *data);
 static ngx_int_t ngx_http_hotline_bearer_protocol(ngx_str_t *item,
     void *data);
 
 
+/*
+ * The agent WebSocket handshake: NGX_OK (s->sub is the agent),
+ * NGX_DECLINED (401), NGX_HOTLINE_TOKEN_UNAVAILABLE (503: the store
+ * cannot say whether the token was revoked), NGX_ERROR, or NGX_AGAIN:
+ * done(r, s, rc) is called with one of the others later.
+ */
+
 ngx_int_t
 ngx_http_hotline_agent_auth(ngx_http_request_t *r,
-    ngx_http_hotline_loc_conf_t *hlcf, u_char *sub, size_t *sub_len)
+    ngx_http_hotline_loc_conf_t *hlcf, ngx_http_hotline_session_t *s,
+    ngx_http_hotline_agent_auth_pt done)
 {
-    ngx_int_t                      rc;
-    ngx_str_t                      token;
-    const char                    *err;
-    ngx_http_hotline_jwt_claims_t  claims;
+    ngx_int_t                       rc;
+    ngx_http_hotline_agent_auth_t  *aa;
 
-    if (ngx_http_hotline_token(r, &token) != NGX_OK) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "hotline: agent handshake without a token");
+    aa = ngx_pcalloc(r->pool, sizeof(ngx_http_hotline_agent_auth_t));
+    if (aa == NULL) {
+        return NGX_ERROR;
+    }
+
+    aa->session = s;
+    aa->done = done;
+    aa->token.done = ngx_http_hotline_agent_checked;
+    aa->token.data = aa;
+
+    rc = ngx_http_hotline_token_check(r, &hlcf->jwt_secret,
+                                      NGX_HOTLINE_TOKEN_BEARER
+                                      |NGX_HOTLINE_TOKEN_COOKIE
+                                      |NGX_HOTLINE_TOKEN_PROTOCOL,
+                                      &aa->token);
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    return ngx_http_hotline_agent_result(r, aa);
+}
+
+
+static void
+ngx_http_hotline_agent_checked(ngx_http_request_t *r,
+    ngx_http_hotline_token_t *tk)
+{
+    ngx_http_hotline_agent_auth_t  *aa = tk->data;
+
+    aa->done(r, aa->session, ngx_http_hotline_agent_result(r, aa));
+}
+
+
+static ngx_int_t
+ngx_http_hotline_agent_result(ngx_http_request_t *r,
+    ngx_http_hotline_agent_auth_t *aa)
+{
+    ngx_http_hotline_token_t  *tk;
+
+    tk = &aa->token;
+
+    if (tk->rc != NGX_OK) {
+        if (tk->rc != NGX_ERROR) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          tk->token.len ? "hotline: agent token rejected: %s"
+                                        : "hotline: agent handshake without "
+                                          "a token",
+                          tk->reason);
+        }
+
+        return tk->rc;
+    }
+
+    ngx_memcpy(aa->session->sub, tk->claims.sub, tk->claims.sub_len);
+    aa->session->sub_len = tk->claims.sub_len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Finds, verifies and looks up the revocation of a token: NGX_OK,
+ * NGX_DECLINED (tk->reason says why), NGX_HOTLINE_TOKEN_UNAVAILABLE,
+ * NGX_ERROR, or NGX_AGAIN: tk->done(r, tk) with tk->rc set comes later.
+ */
+
+ngx_int_t
+ngx_http_hotline_token_check(ngx_http_request_t *r, ngx_str_t *secret,
+    ngx_uint_t carriers, ngx_http_hotline_token_t *tk)
+{
+    ngx_int_t  rc;
+
+    if (ngx_http_hotline_token_find(r, carriers, &tk->token) != NGX_OK) {
+        tk->reason = "no token";
+        tk->rc = NGX_DECLINED;
+        return tk->rc;
+    }
+
+    tk->rc = ngx_http_hotline_token_verify(r, secret, tk);
+    if (tk->rc != NGX_OK) {
+        return tk->rc;
+    }
+
+    tk->call.request = r;
+    tk->call.resume = ngx_http_hotline_token_answer;
+    tk->call.data = tk;
+
+    rc = ngx_http_hotline_kv_call(&tk->call, NGX_HOTLINE_KV_GET,
+                                  &tk->revocation, NULL, 0, 0);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    if (rc == NGX_ERROR) {
+        tk->rc = NGX_ERROR;
+        return tk->rc;
+    }
+
+    tk->rc = ngx_http_hotline_token_revocation(tk);
+
+    return tk->rc;
+}
+
+
+static void
+ngx_http_hotline_token_answer(ngx_http_request_t *r,
+    ngx_http_hotline_kv_call_t *call)
+{
+    ngx_http_hotline_token_t  *tk = call->data;
+
+    tk->rc = ngx_http_hotline_token_revocation(tk);
+
+    tk->done(r, tk);
+}
+
+
+static ngx_int_t
+ngx_http_hotline_token_revocation(ngx_http_hotline_token_t *tk)
+{
+    if (tk->call.err != NGX_HOTLINE_OK) {
+        tk->reason = "the store is unavailable";
+        return NGX_HOTLINE_TOKEN_UNAVAILABLE;
+    }
+
+    if (tk->call.kv.found) {
+        tk->reason = "revoked";
         return NGX_DECLINED;
     }
 
+    return NGX_OK;
+}
+
+
+/*
+ * HS256 with the key, exp and nbf (no leeway), role "agent", sub of at
+ * most NGX_HOTLINE_NAME_MAX bytes.  Also sets the token's revocation key:
+ * "revoked:<jti>", or for a token without jti "revoked:#" and the first
+ * 16 bytes of the SHA-256 of the token in hex, so that every token can be
+ * revoked.
+ */
+
+ngx_int_t
+ngx_http_hotline_token_verify(ngx_http_request_t *r, ngx_str_t *secret,
+    ngx_http_hotline_token_t *tk)
+{
+    u_char                         *p;
+    ngx_int_t                       rc;
+    unsigned int                    n;
+    const char                     *err;
+    ngx_http_hotline_jwt_claims_t  *claims;
+    u_char                          md[EVP_MAX_MD_SIZE];
+
+    claims = &tk->claims;
     err = "malformed";
 
-    rc = ngx_http_hotline_jwt_verify(token.data, token.len,
-                                     hlcf->jwt_secret.data,
-                                     hlcf->jwt_secret.len,
-                                     (int64_t) ngx_time(), 0, &claims, &err);
+    rc = ngx_http_hotline_jwt_verify(tk->token.data, tk->token.len,
+                                     secret->data, secret->len,
+                                     (int64_t) ngx_time(), 0, claims, &err);
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
     }
 
     if (rc != NGX_OK) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "hotline: agent token rejected: %s", err);
+        tk->reason = err;
         return NGX_DECLINED;
     }
 
-    if (claims.role_len != sizeof("agent") - 1
-        || ngx_strncmp(claims.role, "agent", claims.role_len) != 0)
+    if (claims->role_len != sizeof("agent") - 1
+        || ngx_strncmp(claims->role, "agent", claims->role_len) != 0)
     {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "hotline: agent token rejected: role is not agent");
+        tk->reason = "role is not agent";
         return NGX_DECLINED;
     }
 
-    if (claims.sub_len == 0 || claims.sub_len > NGX_HOTLINE_NAME_MAX) {
+    if (claims->sub_len == 0 || claims->sub_len > NGX_HOTLINE_NAME_MAX) {
+        tk->reason = "bad sub";
         return NGX_DECLINED;
     }
 
-    ngx_memcpy(sub, claims.sub, claims.sub_len);
-    *sub_len = claims.sub_len;
+    p = ngx_cpymem(tk->key, "revoked:", sizeof("revoked:") - 1);
+
+    if (claims->jti_len) {
+        p = ngx_cpymem(p, claims->jti, claims->jti_len);
+
+    } else {
+        if (EVP_Digest(tk->token.data, tk->token.len, md, &n, EVP_sha256(),
+                       NULL)
+            != 1)
+        {
+            return NGX_ERROR;
+        }
+
+        *p++ = '#';
+        p = ngx_hex_dump(p, md, 16);
+    }
+
+    tk->revocation.data = tk->key;
+    tk->revocation.len = p - tk->key;
 
     return NGX_OK;
 }
 
 
-static ngx_int_t
-ngx_http_hotline_token(ngx_http_request_t *r, ngx_str_t *token)
+/*
+ * The first carrier present is the one used: a bad Authorization header
+ * is not rescued by a cookie, nor a bad cookie by the subprotocol.
+ */
+
+ngx_int_t
+ngx_http_hotline_token_find(ngx_http_request_t *r, ngx_uint_t carriers,
+    ngx_str_t *token)
 {
     ngx_str_t  value;
 
-    if (ngx_http_hotline_header(r, "Authorization", &value) == 1
+    if ((carriers & NGX_HOTLINE_TOKEN_BEARER)
+        && ngx_http_hotline_header(r, "Authorization", &value) == 1
         && value.len > sizeof("Bearer ") - 1
         && ngx_strncasecmp(value.data, (u_char *) "Bearer ",
                            sizeof("Bearer ") - 1) == 0)
@@ -99,17 +289,21 @@ ngx_http_hotline_token(ngx_http_request_t *r, ngx_str_t *token)
 
     /* cookies are separated by ";", protocols by "," */
 
-    (void) ngx_http_hotline_header_list(r, "Cookie",
-                                        ngx_http_hotline_cookie, token);
-    if (token->len) {
-        return NGX_OK;
+    if (carriers & NGX_HOTLINE_TOKEN_COOKIE) {
+        (void) ngx_http_hotline_header_list(r, "Cookie",
+                                            ngx_http_hotline_cookie, token);
+        if (token->len) {
+            return NGX_OK;
+        }
     }
 
-    (void) ngx_http_hotline_header_list(r, "Sec-WebSocket-Protocol",
-                                        ngx_http_hotline_bearer_protocol,
-                                        token);
-    if (token->len) {
-        return NGX_OK;
+    if (carriers & NGX_HOTLINE_TOKEN_PROTOCOL) {
+        (void) ngx_http_hotline_header_list(r, "Sec-WebSocket-Protocol",
+                                            ngx_http_hotline_bearer_protocol,
+                                            token);
+        if (token->len) {
+            return NGX_OK;
+        }
     }
 
     return NGX_DECLINED;
@@ -124,7 +318,7 @@ ngx_http_hotline_cookie(ngx_str_t *item, void *data)
     u_char  *p, *last, *start;
     size_t   n;
 
-    n = sizeof(NGX_HOTLINE_COOKIE "=") - 1;
+    n = sizeof(NGX_HOTLINE_SESSION_COOKIE "=") - 1;
 
     p = item->data;
     last = p + item->len;
@@ -141,7 +335,7 @@ ngx_http_hotline_cookie(ngx_str_t *item, void *data)
         }
 
         if ((size_t) (p - start) > n
-            && ngx_strncmp(start, NGX_HOTLINE_COOKIE "=", n) == 0)
+            && ngx_strncmp(start, NGX_HOTLINE_SESSION_COOKIE "=", n) == 0)
         {
             token->data = start + n;
             token->len = p - start - n;

@@ -9,27 +9,120 @@
 #include <ngx_http.h>
 
 #include "ngx_http_hotline.h"
+#include "ngx_http_hotline_auth.h"
+
+
+/*
+ * ngx_http_hotline_auth_module: the directives of agent login (agents,
+ * one-time code endpoints, logout, token lifetime, the per-IP limit of
+ * the code endpoints) and of the access check, their configuration, and
+ * the answers the handlers share.
+ */
+
+
+#define NGX_HOTLINE_JWT_TTL_DEFAULT   (8 * 60 * 60)
+#define NGX_HOTLINE_JWT_TTL_MIN       60
+#define NGX_HOTLINE_JWT_TTL_MAX       (30 * 24 * 60 * 60)
+
+
+static ngx_int_t ngx_http_hotline_auth_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_hotline_auth_init(ngx_conf_t *cf);
+static void *ngx_http_hotline_auth_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_hotline_auth_init_main_conf(ngx_conf_t *cf,
+    void *conf);
+static void *ngx_http_hotline_auth_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_hotline_auth_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
+static char *ngx_http_hotline_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hotline_auth_jwt(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hotline_otp_ip_rate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_hotline_need_zone(ngx_conf_t *cf);
+
+
+static ngx_command_t  ngx_http_hotline_auth_commands[] = {
+
+    { ngx_string("hotline_agent"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_hotline_agent_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hotline_agents_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hotline_agents_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hotline_otp_request"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hotline_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HOTLINE_ENDPOINT_OTP_REQUEST,
+      NULL },
+
+    { ngx_string("hotline_otp_verify"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hotline_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HOTLINE_ENDPOINT_OTP_VERIFY,
+      NULL },
+
+    { ngx_string("hotline_logout"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hotline_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HOTLINE_ENDPOINT_LOGOUT,
+      NULL },
+
+    { ngx_string("hotline_auth_jwt"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_http_hotline_auth_jwt,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hotline_auth_loc_conf_t, auth_jwt),
+      NULL },
+
+    { ngx_string("hotline_jwt_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hotline_auth_loc_conf_t, jwt_ttl),
+      NULL },
+
+    { ngx_string("hotline_otp_ip_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_hotline_otp_ip_rate,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
 
 
 static ngx_http_module_t  ngx_http_hotline_auth_module_ctx = {
-    NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_hotline_auth_preconfiguration, /* preconfiguration */
+    ngx_http_hotline_auth_init,            /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_hotline_auth_create_main_conf, /* create main configuration */
+    ngx_http_hotline_auth_init_main_conf,  /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
 
-    NULL,                                  /* create location configuration */
-    NULL                                   /* merge location configuration */
+    ngx_http_hotline_auth_create_loc_conf, /* create location configuration */
+    ngx_http_hotline_auth_merge_loc_conf   /* merge location configuration */
 };
 
 
 ngx_module_t  ngx_http_hotline_auth_module = {
     NGX_MODULE_V1,
-    &ngx_http_hotline_auth_module_ctx,   /* module context */
-    NULL,                                  /* module directives */
+    &ngx_http_hotline_auth_module_ctx,     /* module context */
+    ngx_http_hotline_auth_commands,        /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
@@ -40,3 +133,418 @@ ngx_module_t  ngx_http_hotline_auth_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+ngx_http_hotline_auth_ctx_t *
+ngx_http_hotline_auth_ctx(ngx_http_request_t *r)
+{
+    ngx_http_hotline_auth_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hotline_auth_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_hotline_auth_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_hotline_auth_module);
+    }
+
+    return ctx;
+}
+
+
+/* a store that cannot answer: 503, anything else it says: 500 */
+
+ngx_int_t
+ngx_http_hotline_store_error(ngx_http_request_t *r, ngx_uint_t err)
+{
+    if (err == NGX_HOTLINE_E_UNAVAILABLE) {
+        return ngx_http_hotline_json_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           "unavailable",
+                                           "the service is temporarily "
+                                           "unavailable");
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "hotline: the store failed (error %ui)", err);
+
+    return ngx_http_hotline_json_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                       "internal", "internal error");
+}
+
+
+/* 429 with Retry-After in whole seconds, rounded up */
+
+ngx_int_t
+ngx_http_hotline_too_many(ngx_http_request_t *r, ngx_msec_t retry_after,
+    const char *code, const char *message)
+{
+    u_char      *p;
+    ngx_uint_t   sec;
+
+    sec = (retry_after + 999) / 1000;
+
+    if (sec == 0) {
+        sec = 1;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_hotline_add_header(r, "Retry-After", p,
+                                    ngx_sprintf(p, "%ui", sec) - p)
+        == NULL)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_hotline_json_error(r, NGX_HTTP_TOO_MANY_REQUESTS, code,
+                                       message);
+}
+
+
+ngx_int_t
+ngx_http_hotline_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *data, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = data;
+    b->last = data + len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_table_elt_t *
+ngx_http_hotline_add_header(ngx_http_request_t *r, const char *name,
+    u_char *value, size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value.data = value;
+    h->value.len = len;
+
+    return h;
+}
+
+
+static ngx_int_t
+ngx_http_hotline_auth_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_hotline_access_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_hotline_auth_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_hotline_access_handler;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_hotline_auth_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_hotline_auth_main_conf_t  *amcf;
+
+    amcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hotline_auth_main_conf_t));
+    if (amcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     amcf->agents = NULL;
+     *     amcf->agents_file = { 0, NULL };
+     */
+
+    return amcf;
+}
+
+
+static char *
+ngx_http_hotline_auth_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_hotline_auth_main_conf_t *amcf = conf;
+
+    return ngx_http_hotline_agents_init(cf, amcf);
+}
+
+
+static void *
+ngx_http_hotline_auth_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_hotline_auth_loc_conf_t  *alcf;
+
+    alcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hotline_auth_loc_conf_t));
+    if (alcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     alcf->endpoint = 0;
+     */
+
+    alcf->auth_jwt = NGX_CONF_UNSET;
+    alcf->jwt_ttl = NGX_CONF_UNSET;
+    alcf->ip_interval = NGX_CONF_UNSET_MSEC;
+    alcf->ip_burst = NGX_CONF_UNSET_UINT;
+
+    return alcf;
+}
+
+
+static char *
+ngx_http_hotline_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child)
+{
+    ngx_http_hotline_auth_loc_conf_t *prev = parent;
+    ngx_http_hotline_auth_loc_conf_t *conf = child;
+
+    ngx_http_hotline_loc_conf_t  *hlcf;
+
+    ngx_conf_merge_value(conf->auth_jwt, prev->auth_jwt, 0);
+    ngx_conf_merge_sec_value(conf->jwt_ttl, prev->jwt_ttl,
+                             NGX_HOTLINE_JWT_TTL_DEFAULT);
+
+    /* 20 a minute, 10 at once */
+
+    if (conf->ip_interval == NGX_CONF_UNSET_MSEC) {
+        conf->ip_interval = (prev->ip_interval == NGX_CONF_UNSET_MSEC)
+                            ? 3000 : prev->ip_interval;
+        conf->ip_burst = (prev->ip_burst == NGX_CONF_UNSET_UINT)
+                         ? 9 : prev->ip_burst;
+    }
+
+    if (conf->jwt_ttl < NGX_HOTLINE_JWT_TTL_MIN
+        || conf->jwt_ttl > NGX_HOTLINE_JWT_TTL_MAX)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hotline_jwt_ttl\" must be between 1m and 30d");
+        return NGX_CONF_ERROR;
+    }
+
+    if (!conf->auth_jwt && conf->endpoint == 0) {
+        return NGX_CONF_OK;
+    }
+
+    /*
+     * While locations are merged, cf->ctx holds this location's
+     * configurations; ngx_http_hotline_module's is merged already.
+     */
+
+    hlcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_hotline_module);
+
+    if (hlcf->jwt_secret.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" requires \"hotline_jwt_secret_file\"",
+                           conf->endpoint == NGX_HOTLINE_ENDPOINT_OTP_REQUEST
+                           ? "hotline_otp_request"
+                           : conf->endpoint == NGX_HOTLINE_ENDPOINT_OTP_VERIFY
+                           ? "hotline_otp_verify"
+                           : conf->endpoint == NGX_HOTLINE_ENDPOINT_LOGOUT
+                           ? "hotline_logout" : "hotline_auth_jwt");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* hotline_otp_request, hotline_otp_verify, hotline_logout */
+
+static char *
+ngx_http_hotline_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hotline_auth_loc_conf_t *alcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (alcf->endpoint) {
+        return "is duplicate";
+    }
+
+    alcf->endpoint = cmd->offset;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    switch (alcf->endpoint) {
+
+    case NGX_HOTLINE_ENDPOINT_OTP_REQUEST:
+        clcf->handler = ngx_http_hotline_otp_request_handler;
+        break;
+
+    case NGX_HOTLINE_ENDPOINT_OTP_VERIFY:
+        clcf->handler = ngx_http_hotline_otp_verify_handler;
+        break;
+
+    default: /* NGX_HOTLINE_ENDPOINT_LOGOUT */
+        clcf->handler = ngx_http_hotline_logout_handler;
+        break;
+    }
+
+    ngx_http_hotline_need_zone(cf);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hotline_auth_jwt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hotline_auth_loc_conf_t *alcf = conf;
+
+    char  *rv;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+
+    if (rv == NGX_CONF_OK && alcf->auth_jwt) {
+        ngx_http_hotline_need_zone(cf);
+    }
+
+    return rv;
+}
+
+
+/* hotline_otp_ip_rate off | <n>r/s | <n>r/m [burst=<n>] */
+
+static char *
+ngx_http_hotline_otp_ip_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hotline_auth_loc_conf_t *alcf = conf;
+
+    size_t      len;
+    ngx_int_t   n, burst;
+    ngx_str_t  *value;
+    ngx_msec_t  period;
+
+    if (alcf->ip_interval != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2
+        && value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0)
+    {
+        alcf->ip_interval = 0;
+        alcf->ip_burst = 0;
+        return NGX_CONF_OK;
+    }
+
+    len = value[1].len;
+    period = 0;
+
+    if (len > 3 && ngx_strncmp(value[1].data + len - 3, "r/s", 3) == 0) {
+        period = 1000;
+
+    } else if (len > 3
+               && ngx_strncmp(value[1].data + len - 3, "r/m", 3) == 0)
+    {
+        period = 60000;
+    }
+
+    n = period ? ngx_atoi(value[1].data, len - 3) : NGX_ERROR;
+
+    if (n <= 0 || (ngx_msec_t) n > period) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid rate \"%V\", expected <n>r/s or <n>r/m "
+                           "(at most 1000r/s) or \"off\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    burst = 0;
+
+    if (cf->args->nelts == 3) {
+        if (value[2].len > 6
+            && ngx_strncmp(value[2].data, "burst=", 6) == 0)
+        {
+            burst = ngx_atoi(value[2].data + 6, value[2].len - 6);
+
+        } else {
+            burst = NGX_ERROR;
+        }
+
+        if (burst < 0 || burst > 100000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\", expected "
+                               "burst=<n>", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    alcf->ip_interval = period / n;
+    alcf->ip_burst = burst;
+
+    return NGX_CONF_OK;
+}
+
+
+/* the store lives in the node's zone: make sure there is one */
+
+static void
+ngx_http_hotline_need_zone(ngx_conf_t *cf)
+{
+    ngx_http_hotline_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hotline_module);
+    hmcf->signaling = 1;
+}

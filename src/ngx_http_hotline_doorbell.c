@@ -34,8 +34,7 @@ typedef struct {
     ngx_pid_t            pid;
     ngx_uint_t           conns[3];
     ngx_uint_t           n;
-    ngx_uint_t           overflow;
-    ngx_uint_t           queue_changed;
+    ngx_uint_t           flags;          /* NGX_HOTLINE_MAIL_QUEUE, ... */
     ngx_http_hotline_mail_t  ring[NGX_HOTLINE_MAILBOX_RING];
 } ngx_http_hotline_mailbox_t;
 
@@ -361,17 +360,17 @@ ngx_http_hotline_mailbox_push(ngx_pid_t pid, void *party, uint64_t gen,
 
     } else {
         /* the owner will look at all of its sessions */
-        mb->overflow = 1;
+        mb->flags |= NGX_HOTLINE_MAIL_OVERFLOW;
     }
 
-    if (mb->n == 1 || mb->overflow) {
+    if (mb->n == 1 || (mb->flags & NGX_HOTLINE_MAIL_OVERFLOW)) {
         ngx_http_hotline_ring_later(pid);
     }
 }
 
 
 void
-ngx_http_hotline_mailbox_broadcast(void)
+ngx_http_hotline_mailbox_broadcast(ngx_uint_t flag)
 {
     ngx_queue_t                 *q;
     ngx_http_hotline_mailbox_t  *mb;
@@ -382,8 +381,8 @@ ngx_http_hotline_mailbox_broadcast(void)
     {
         mb = ngx_queue_data(q, ngx_http_hotline_mailbox_t, link);
 
-        if (!mb->queue_changed) {
-            mb->queue_changed = 1;
+        if (!(mb->flags & flag)) {
+            mb->flags |= flag;
             ngx_http_hotline_ring_later(mb->pid);
         }
     }
@@ -397,7 +396,7 @@ ngx_http_hotline_mailbox_broadcast(void)
 
 ngx_uint_t
 ngx_http_hotline_mailbox_take(ngx_http_hotline_mail_t *mail, ngx_uint_t max,
-    ngx_uint_t *queue_changed, ngx_uint_t *overflow)
+    ngx_uint_t *flags)
 {
     ngx_uint_t                   n;
     ngx_http_hotline_mailbox_t  *mb;
@@ -405,8 +404,7 @@ ngx_http_hotline_mailbox_take(ngx_http_hotline_mail_t *mail, ngx_uint_t max,
     mb = ngx_http_hotline_mine;
 
     if (mb == NULL) {
-        *queue_changed = 0;
-        *overflow = 0;
+        *flags = 0;
         return 0;
     }
 
@@ -422,10 +420,8 @@ ngx_http_hotline_mailbox_take(ngx_http_hotline_mail_t *mail, ngx_uint_t max,
 
     mb->n -= n;
 
-    *queue_changed = mb->queue_changed;
-    *overflow = mb->overflow;
-    mb->queue_changed = 0;
-    mb->overflow = 0;
+    *flags = mb->flags;
+    mb->flags = 0;
 
     return n;
 }

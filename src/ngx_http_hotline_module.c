@@ -25,6 +25,10 @@
 static ngx_int_t ngx_http_hotline_signaling_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hotline_reject(ngx_http_request_t *r,
     ngx_int_t status);
+static void ngx_http_hotline_agent_authed(ngx_http_request_t *r,
+    ngx_http_hotline_session_t *s, ngx_int_t rc);
+static ngx_int_t ngx_http_hotline_agent_continue(ngx_http_request_t *r,
+    ngx_http_hotline_session_t *s, ngx_int_t rc);
 static void *ngx_http_hotline_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_hotline_create_loc_conf(ngx_conf_t *cf);
@@ -34,6 +38,8 @@ static char *ngx_http_hotline_zone_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_hotline_signaling(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_hotline_message_rate(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_hotline_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hotline_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -128,6 +134,13 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
       offsetof(ngx_http_hotline_loc_conf_t, handshake_timeout),
       NULL },
 
+    { ngx_string("hotline_message_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_hotline_message_rate,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("hotline_resume_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -154,6 +167,14 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_hotline_main_conf_t, average_handle_time),
+      NULL },
+
+    /* the Redis store backend: ngx_http_hotline_store_redis.c */
+    { ngx_string("hotline_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_hotline_redis_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
       ngx_null_command
@@ -215,7 +236,9 @@ ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
         return ngx_http_hotline_reject(r, NGX_HTTP_FORBIDDEN);
     }
 
-    if (ngx_http_hotline_zone == NULL || ngx_exiting) {
+    if (ngx_http_hotline_zone == NULL || ngx_exiting
+        || (hmcf->store && hmcf->store->up && !hmcf->store->up()))
+    {
         return ngx_http_hotline_reject(r, NGX_HTTP_SERVICE_UNAVAILABLE);
     }
 
@@ -230,16 +253,49 @@ ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
     s->accept = accept;
     s->subprotocol = subprotocol ? 1 : 0;
 
-    if (s->role == NGX_HOTLINE_ROLE_AGENT) {
-        rc = ngx_http_hotline_agent_auth(r, hlcf, s->sub, &s->sub_len);
+    if (s->role != NGX_HOTLINE_ROLE_AGENT) {
+        return ngx_http_hotline_agent_continue(r, s, NGX_OK);
+    }
 
-        if (rc == NGX_ERROR) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    rc = ngx_http_hotline_agent_auth(r, hlcf, s,
+                                     ngx_http_hotline_agent_authed);
 
-        if (rc != NGX_OK) {
-            return ngx_http_hotline_reject(r, NGX_HTTP_UNAUTHORIZED);
-        }
+    if (rc == NGX_AGAIN) {
+        /* the store answers whether the token was revoked later */
+        r->main->count++;
+        r->write_event_handler = ngx_http_request_empty_handler;
+        return NGX_DONE;
+    }
+
+    return ngx_http_hotline_agent_continue(r, s, rc);
+}
+
+
+static void
+ngx_http_hotline_agent_authed(ngx_http_request_t *r,
+    ngx_http_hotline_session_t *s, ngx_int_t rc)
+{
+    ngx_http_finalize_request(r, ngx_http_hotline_agent_continue(r, s, rc));
+}
+
+
+static ngx_int_t
+ngx_http_hotline_agent_continue(ngx_http_request_t *r,
+    ngx_http_hotline_session_t *s, ngx_int_t rc)
+{
+    switch (rc) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_ERROR:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    case NGX_BUSY:
+        return ngx_http_hotline_reject(r, NGX_HTTP_SERVICE_UNAVAILABLE);
+
+    default:
+        return ngx_http_hotline_reject(r, NGX_HTTP_UNAUTHORIZED);
     }
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
@@ -418,6 +474,8 @@ ngx_http_hotline_create_loc_conf(ngx_conf_t *cf)
     hlcf->send_queue = NGX_CONF_UNSET_SIZE;
     hlcf->ping_interval = NGX_CONF_UNSET_MSEC;
     hlcf->handshake_timeout = NGX_CONF_UNSET_MSEC;
+    hlcf->message_interval = NGX_CONF_UNSET_MSEC;
+    hlcf->message_burst = NGX_CONF_UNSET_UINT;
 
     return hlcf;
 }
@@ -443,6 +501,10 @@ ngx_http_hotline_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               30000);
     ngx_conf_merge_msec_value(conf->handshake_timeout,
                               prev->handshake_timeout, 10000);
+
+    ngx_conf_merge_msec_value(conf->message_interval,
+                              prev->message_interval, 0);
+    ngx_conf_merge_uint_value(conf->message_burst, prev->message_burst, 0);
 
     if (conf->max_message < 125 || conf->max_message > 16 * 1024 * 1024) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -580,6 +642,85 @@ ngx_http_hotline_signaling(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_http_hotline_signaling_handler;
 
     return NGX_CONF_OK;
+}
+
+
+/* hotline_message_rate off | <n>r/s | <n>r/m [burst=<n>] */
+
+static char *
+ngx_http_hotline_message_rate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_hotline_loc_conf_t *hlcf = conf;
+
+    u_char      *p;
+    size_t       len;
+    ngx_int_t    rate, scale, burst;
+    ngx_str_t   *value;
+
+    if (hlcf->message_interval != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0 && cf->args->nelts == 2) {
+        hlcf->message_interval = 0;
+        hlcf->message_burst = 0;
+        return NGX_CONF_OK;
+    }
+
+    len = value[1].len;
+    p = value[1].data + len - 3;
+    scale = 1;
+
+    if (len > 3 && ngx_strncmp(p, "r/s", 3) == 0) {
+        scale = 1;
+
+    } else if (len > 3 && ngx_strncmp(p, "r/m", 3) == 0) {
+        scale = 60;
+
+    } else {
+        goto invalid;
+    }
+
+    rate = ngx_atoi(value[1].data, len - 3);
+
+    if (rate <= 0 || rate > 1000 * scale) {
+        goto invalid;
+    }
+
+    burst = 10;
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "burst=", 6) != 0) {
+            goto invalid;
+        }
+
+        burst = ngx_atoi(value[2].data + 6, value[2].len - 6);
+
+        if (burst <= 0 || burst > 100000) {
+            goto invalid;
+        }
+    }
+
+    hlcf->message_interval = (ngx_msec_t) (1000 * scale / rate);
+    hlcf->message_burst = burst;
+
+    if (hlcf->message_interval == 0) {
+        hlcf->message_interval = 1;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\": expected off, "
+                       "<n>r/s or <n>r/m (1..1000 a second) and an "
+                       "optional burst=<n>",
+                       &value[cf->args->nelts - 1], &cmd->name);
+    return NGX_CONF_ERROR;
 }
 
 

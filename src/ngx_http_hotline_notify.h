@@ -77,4 +77,39 @@ void ngx_http_hotline_notify_stats(ngx_cycle_t *cycle,
     ngx_http_hotline_notify_stats_t *st);
 
 
+/*
+ * Internal: the configuration (main conf of ngx_http_hotline_notify_module,
+ * ngx_http_hotline_notify_module.c) and the worker's queue
+ * (ngx_http_hotline_notify.c).
+ */
+
+typedef struct {
+    ngx_str_t                  api;           /* no trailing slash */
+    ngx_str_t                  token;         /* never logged */
+    ngx_str_t                  token_file;
+    ngx_str_t                  send_url;      /* holds the token */
+    ngx_array_t               *chats;         /* of ngx_str_t */
+    ngx_uint_t                 retries;
+    ngx_msec_t                 backoff_base;
+    ngx_msec_t                 backoff_max;
+    ngx_msec_t                 timeout;
+    ngx_str_t                  fallback;      /* NUL-terminated URL */
+    ngx_uint_t                 queue_size;
+    ngx_uint_t                 test;          /* hotline_notify_test used */
+} ngx_http_hotline_notify_conf_t;
+
+
+extern ngx_module_t  ngx_http_hotline_notify_module;
+
+
+ngx_int_t ngx_http_hotline_notify_init_worker(ngx_cycle_t *cycle,
+    ngx_http_hotline_notify_conf_t *conf);
+void ngx_http_hotline_notify_exit_worker(ngx_cycle_t *cycle);
+
+/* a new-call notice, or a sample of one (NGX_HOTLINE_NOTIFY_KIND_TEST) */
+ngx_int_t ngx_http_hotline_notify_new_call(ngx_cycle_t *cycle,
+    ngx_uint_t kind, ngx_str_t *call_id, ngx_str_t *customer,
+    ngx_uint_t *queued);
+
+
 #endif /* _NGX_HTTP_HOTLINE_NOTIFY_H_INCLUDED_ */

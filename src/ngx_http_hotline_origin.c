@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_hotline.h"
+#include "ngx_http_hotline_guard.h"
 
 
 /*
@@ -80,6 +81,28 @@ ngx_http_hotline_origin_allowed(ngx_http_request_t *r, ngx_array_t *origins)
     }
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * The origin (CSRF) guard: a request that may change state, that is any
+ * method but GET, HEAD, OPTIONS and TRACE (which nginx refuses anyway),
+ * must carry exactly one Origin that the list allows.  Browsers send
+ * Origin with every such request, cross-site or not, so a missing one
+ * means either a page hiding it or a non-browser client, which can send
+ * it; requests with a session cookie are the CSRF case this closes.
+ */
+
+ngx_int_t
+ngx_http_hotline_origin_guard(ngx_http_request_t *r, ngx_array_t *origins)
+{
+    if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_OPTIONS
+                     |NGX_HTTP_TRACE))
+    {
+        return NGX_OK;
+    }
+
+    return ngx_http_hotline_origin_allowed(r, origins);
 }
 
 

@@ -496,7 +496,7 @@ ngx_http_hotline_relay(json_t *root, ngx_http_hotline_msg_t *m,
 
     case NGX_HOTLINE_MSG_CHAT:
         rc = ngx_http_hotline_get_text(root, "text", 1,
-                                       NGX_HOTLINE_CHAT_MAX, 1, 1, &v, m);
+                                       NGX_HOTLINE_TEXT_MAX, 1, 1, &v, m);
         if (rc != NGX_HOTLINE_OK) {
             return rc;
         }

@@ -59,7 +59,7 @@
 #define NGX_HOTLINE_MSG_ID_MAX        64
 #define NGX_HOTLINE_FIELD_MAX         32
 #define NGX_HOTLINE_ERROR_MAX         320
-#define NGX_HOTLINE_CHAT_MAX          2000
+#define NGX_HOTLINE_TEXT_MAX          2000
 #define NGX_HOTLINE_QUEUE_LIST_MAX    200
 
 /* room a relayed message needs beyond the client's own text */

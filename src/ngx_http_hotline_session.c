@@ -11,6 +11,7 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_proto.h"
 #include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_notify.h"
 
 
 /*
@@ -40,6 +41,10 @@ static void ngx_http_hotline_established(ngx_http_hotline_session_t *s);
 static void ngx_http_hotline_queue_event(ngx_event_t *ev);
 static void ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q,
     void *data);
+static ngx_int_t ngx_http_hotline_rate_exceeded(
+    ngx_http_hotline_session_t *s);
+static void ngx_http_hotline_revoked(void *data, ngx_uint_t err,
+    ngx_http_hotline_kv_t *kv);
 static u_char *ngx_http_hotline_scratch(size_t size);
 
 
@@ -54,6 +59,8 @@ static size_t        ngx_http_hotline_buf_size;
 typedef struct {
     u_char                       id[NGX_HOTLINE_MSG_ID_MAX];
     size_t                       id_len;
+    u_char                       name[NGX_HOTLINE_NAME_MAX];  /* join */
+    size_t                       name_len;
 } ngx_http_hotline_op_t;
 
 
@@ -125,6 +132,10 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
     ngx_http_hotline_msg_t     m;
     ngx_http_hotline_store_t  *store;
 
+    if (ngx_http_hotline_rate_exceeded(s)) {
+        return;
+    }
+
     out = ngx_http_hotline_scratch(6 * len + 1024);
     if (out == NULL) {
         ngx_http_hotline_error(s, NGX_HOTLINE_E_INTERNAL, NULL);
@@ -164,7 +175,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
 
     op = NULL;
 
-    if (m.id_len) {
+    if (m.id_len || m.type == NGX_HOTLINE_MSG_JOIN) {
         op = ngx_alloc(sizeof(ngx_http_hotline_op_t), s->connection->log);
         if (op == NULL) {
             ngx_http_hotline_error(s, NGX_HOTLINE_E_INTERNAL, &m);
@@ -173,6 +184,9 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
 
         ngx_memcpy(op->id, m.id, m.id_len);
         op->id_len = m.id_len;
+
+        ngx_memcpy(op->name, m.name, m.name_len);
+        op->name_len = m.name_len;
     }
 
     s->pending++;
@@ -215,9 +229,30 @@ static void
 ngx_http_hotline_join_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
     ngx_http_hotline_result_t *res, void *data)
 {
+    ngx_http_hotline_op_t  *op = data;
+
+    ngx_str_t  call_id, name;
+    u_char     hex[NGX_HOTLINE_ID_HEX];
+
     if (err != NGX_HOTLINE_OK) {
         ngx_http_hotline_op_error(s, err, data);
         return;
+    }
+
+    /* agents hear of the new call on Telegram too */
+
+    call_id.data = hex;
+    call_id.len = ngx_http_hotline_hex(hex, res->call_id, NGX_HOTLINE_ID_LEN)
+                  - hex;
+    name.data = op->name;
+    name.len = op->name_len;
+
+    (void) ngx_http_hotline_notify_call((ngx_cycle_t *) ngx_cycle, &call_id,
+                                        &name);
+
+    if (op->id_len == 0) {
+        ngx_free(op);
+        data = NULL;
     }
 
     s->waiting = 1;
@@ -489,6 +524,14 @@ ngx_http_hotline_session_timer(ngx_http_hotline_session_t *s)
         return;
     }
 
+    if (s->exp && ngx_time() >= s->exp) {
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "hotline: agent token expired");
+        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_UNAUTHORIZED,
+                                  "token expired");
+        return;
+    }
+
     if (s->awaiting_pong && !s->received) {
         ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                       "hotline: client does not answer pings");
@@ -505,6 +548,60 @@ ngx_http_hotline_session_timer(ngx_http_hotline_session_t *s)
     {
         ngx_add_timer(&s->timer, s->conf->ping_interval);
     }
+}
+
+
+/* a token was revoked somewhere: agents check theirs */
+
+void
+ngx_http_hotline_session_auth_changed(void)
+{
+    u_char                      *p;
+    ngx_str_t                    key;
+    ngx_queue_t                 *q, *next;
+    ngx_http_hotline_session_t  *s;
+    u_char                       buf[NGX_HOTLINE_KV_KEY];
+
+    for (q = ngx_queue_head(ngx_http_hotline_sessions());
+         q != ngx_queue_sentinel(ngx_http_hotline_sessions());
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        s = ngx_queue_data(q, ngx_http_hotline_session_t, local);
+
+        if (s->role != NGX_HOTLINE_ROLE_AGENT || s->jti_len == 0
+            || s->closing || s->closed)
+        {
+            continue;
+        }
+
+        p = ngx_cpymem(buf, "revoked:", sizeof("revoked:") - 1);
+        p = ngx_cpymem(p, s->jti, s->jti_len);
+
+        key.data = buf;
+        key.len = p - buf;
+
+        s->pending++;
+        ngx_http_hotline_store()->kv_get(&key, ngx_http_hotline_revoked, s);
+    }
+}
+
+
+static void
+ngx_http_hotline_revoked(void *data, ngx_uint_t err,
+    ngx_http_hotline_kv_t *kv)
+{
+    ngx_http_hotline_session_t  *s = data;
+
+    if (err == NGX_HOTLINE_OK && kv->found && !s->closed) {
+        ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0,
+                      "hotline audit: revoked token closes the connection "
+                      "of agent \"%*s\"", s->sub_len, s->sub);
+        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_UNAUTHORIZED,
+                                  "token revoked");
+    }
+
+    ngx_http_hotline_ws_release(s);
 }
 
 
@@ -626,6 +723,48 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
                                         end - buf);
         ngx_http_hotline_ws_release(s);
     }
+}
+
+
+/*
+ * Messages per connection: GCRA on the worker's clock.  A message over the
+ * rate gets an error and is dropped; a client that keeps going after a
+ * whole burst of refusals is closed (1008).
+ */
+
+static ngx_int_t
+ngx_http_hotline_rate_exceeded(ngx_http_hotline_session_t *s)
+{
+    ngx_msec_t  tat, tau;
+
+    if (s->conf->message_interval == 0) {
+        return 0;
+    }
+
+    tat = s->tat;
+    tau = s->conf->message_interval * s->conf->message_burst;
+
+    if ((ngx_msec_int_t) (tat - ngx_current_msec) < 0) {
+        tat = ngx_current_msec;
+    }
+
+    if (tat - ngx_current_msec <= tau) {
+        s->tat = tat + s->conf->message_interval;
+        s->strikes = 0;
+        return 0;
+    }
+
+    if (++s->strikes > s->conf->message_burst) {
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "hotline: client keeps sending over the rate");
+        ngx_http_hotline_ws_close(s, NGX_HOTLINE_WS_CLOSE_POLICY,
+                                  "message rate");
+        return 1;
+    }
+
+    ngx_http_hotline_error(s, NGX_HOTLINE_E_RATE_LIMITED, NULL);
+
+    return 1;
 }
 
 

@@ -81,6 +81,15 @@ ngx_http_hotline_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 ngx_http_hotline_store_t *
 ngx_http_hotline_store(void)
 {
+    ngx_http_hotline_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_hotline_module);
+
+    if (hmcf && hmcf->redis) {
+        return &ngx_http_hotline_store_redis;
+    }
+
     return &ngx_http_hotline_store_shm;
 }
 

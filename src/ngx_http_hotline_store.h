@@ -198,12 +198,27 @@ struct ngx_http_hotline_store_s {
                          ngx_uint_t burst, ngx_http_hotline_kv_pt handler,
                          void *data);
 
+    /*
+     * revokes a token id until ttl: stored like kv_set("revoked:<jti>"),
+     * and every worker closes the connections that use it
+     */
+    void        (*revoke)(u_char *jti, size_t len, ngx_msec_t ttl,
+                          ngx_http_hotline_kv_pt handler, void *data);
+
     /* gauges for health and metrics */
     void        (*stats)(ngx_http_hotline_stats_t *st);
+
+    /* whether new sessions can be served now; NULL: always */
+    ngx_uint_t  (*up)(void);
 };
 
 
 extern ngx_http_hotline_store_t  ngx_http_hotline_store_shm;
+extern ngx_http_hotline_store_t  ngx_http_hotline_store_redis;
+
+/* ngx_http_hotline_store_redis.c: the hotline_redis directive */
+char *ngx_http_hotline_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_http_hotline_store.c */
 extern ngx_http_hotline_zone_t  *ngx_http_hotline_zone;
@@ -236,11 +251,18 @@ void ngx_http_hotline_shm_kv_incr(ngx_str_t *key, ngx_msec_t ttl,
     ngx_http_hotline_kv_pt handler, void *data);
 void ngx_http_hotline_shm_limit(ngx_str_t *key, ngx_msec_t interval,
     ngx_uint_t burst, ngx_http_hotline_kv_pt handler, void *data);
+void ngx_http_hotline_shm_revoke(u_char *jti, size_t len, ngx_msec_t ttl,
+    ngx_http_hotline_kv_pt handler, void *data);
 
 /* ngx_http_hotline_doorbell.c: mailboxes, called under the zone lock */
 #define NGX_HOTLINE_MAIL_DELIVER  0
 #define NGX_HOTLINE_MAIL_REPLACED 1
 #define NGX_HOTLINE_MAIL_SLOW     2
+
+/* mailbox flags: what every worker must look at again */
+#define NGX_HOTLINE_MAIL_QUEUE    1       /* the queue changed */
+#define NGX_HOTLINE_MAIL_AUTH     2       /* a token was revoked */
+#define NGX_HOTLINE_MAIL_OVERFLOW 4       /* entries were lost */
 
 typedef struct {
     void                      *party;
@@ -250,13 +272,12 @@ typedef struct {
 
 void ngx_http_hotline_mailbox_push(ngx_pid_t pid, void *party,
     uint64_t gen, ngx_uint_t kind);
-void ngx_http_hotline_mailbox_broadcast(void);
+void ngx_http_hotline_mailbox_broadcast(ngx_uint_t flag);
 void ngx_http_hotline_mailbox_conns(ngx_uint_t role, ngx_int_t delta);
 void ngx_http_hotline_mailbox_totals(ngx_uint_t *conns);
 ngx_uint_t ngx_http_hotline_mailbox_alive(ngx_pid_t pid);
 ngx_uint_t ngx_http_hotline_mailbox_take(ngx_http_hotline_mail_t *mail,
-    ngx_uint_t max,
-    ngx_uint_t *queue_changed, ngx_uint_t *overflow);
+    ngx_uint_t max, ngx_uint_t *flags);
 ngx_uint_t ngx_http_hotline_mailbox_reap(void);
 
 

@@ -118,6 +118,7 @@ static void ngx_http_hotline_shm_hangup(ngx_http_hotline_session_t *s,
 static void ngx_http_hotline_shm_relay(ngx_http_hotline_session_t *s,
     u_char *msg, size_t len, ngx_http_hotline_store_pt handler, void *data);
 static void ngx_http_hotline_shm_detach(ngx_http_hotline_session_t *s);
+static void ngx_http_hotline_shm_gone(ngx_http_hotline_party_t *p);
 static ssize_t ngx_http_hotline_shm_pull(ngx_http_hotline_session_t *s,
     u_char *buf, size_t size, size_t budget);
 static void ngx_http_hotline_shm_queue(ngx_http_hotline_queue_pt handler,
@@ -129,6 +130,7 @@ static void ngx_http_hotline_shm_sweep(ngx_event_t *ev);
 static void ngx_http_hotline_shm_attach(ngx_http_hotline_party_t *p,
     ngx_http_hotline_session_t *s);
 static void ngx_http_hotline_shm_kick(ngx_http_hotline_party_t *p);
+static void ngx_http_hotline_shm_back(ngx_http_hotline_party_t *p);
 static ngx_uint_t ngx_http_hotline_shm_append(ngx_http_hotline_party_t *p,
     u_char *data, size_t len, ngx_uint_t force);
 static void ngx_http_hotline_shm_event(ngx_http_hotline_party_t *p,
@@ -172,7 +174,9 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     ngx_http_hotline_shm_kv_del,
     ngx_http_hotline_shm_kv_incr,
     ngx_http_hotline_shm_limit,
-    ngx_http_hotline_shm_stats
+    ngx_http_hotline_shm_revoke,
+    ngx_http_hotline_shm_stats,
+    NULL                                   /* up: always */
 };
 
 
@@ -328,7 +332,7 @@ ngx_http_hotline_shm_join(ngx_http_hotline_session_t *s, u_char *name,
     shm->nwaiting++;
 
     ngx_http_hotline_shm_attach(p, s);
-    ngx_http_hotline_mailbox_broadcast();
+    ngx_http_hotline_mailbox_broadcast(NGX_HOTLINE_MAIL_QUEUE);
 
     res.ticket = p->ticket;
     res.waiting = 1;
@@ -349,11 +353,9 @@ static void
 ngx_http_hotline_shm_agent(ngx_http_hotline_session_t *s,
     ngx_http_hotline_store_pt handler, void *data)
 {
-    u_char                     *last;
     ngx_http_hotline_shm_t     *shm;
     ngx_http_hotline_party_t   *p;
     ngx_http_hotline_result_t   res;
-    u_char                      ev[NGX_HOTLINE_EVENT_MAX];
 
     shm = ngx_http_hotline_shm;
     ngx_memzero(&res, sizeof(ngx_http_hotline_result_t));
@@ -372,11 +374,7 @@ ngx_http_hotline_shm_agent(ngx_http_hotline_session_t *s,
 
         res.resumed = 1;
 
-        if (p->owner == 0 && p->state == NGX_HOTLINE_ACTIVE && p->peer) {
-            last = ngx_http_hotline_proto_peer(ev, 1);
-            ngx_http_hotline_shm_event(p->peer, ev, last);
-        }
-
+        ngx_http_hotline_shm_back(p);
         ngx_http_hotline_shm_attach(p, s);
 
         ngx_memcpy(res.resume, p->token, NGX_HOTLINE_ID_LEN);
@@ -416,7 +414,7 @@ ngx_http_hotline_shm_agent(ngx_http_hotline_session_t *s,
     shm->agents_online++;
 
     ngx_http_hotline_shm_attach(p, s);
-    ngx_http_hotline_mailbox_broadcast();
+    ngx_http_hotline_mailbox_broadcast(NGX_HOTLINE_MAIL_QUEUE);
 
     ngx_http_hotline_unlock();
 
@@ -428,13 +426,11 @@ static void
 ngx_http_hotline_shm_resume(ngx_http_hotline_session_t *s, u_char *token,
     uint64_t last_seq, ngx_uint_t replay, ngx_http_hotline_store_pt handler, void *data)
 {
-    u_char                     *last;
     uint64_t                    first;
     ngx_http_hotline_buf_t     *b;
     ngx_http_hotline_shm_t     *shm;
     ngx_http_hotline_party_t   *p;
     ngx_http_hotline_result_t   res;
-    u_char                      ev[NGX_HOTLINE_EVENT_MAX];
 
     shm = ngx_http_hotline_shm;
     ngx_memzero(&res, sizeof(ngx_http_hotline_result_t));
@@ -454,11 +450,7 @@ ngx_http_hotline_shm_resume(ngx_http_hotline_session_t *s, u_char *token,
         return;
     }
 
-    if (p->owner == 0 && p->state == NGX_HOTLINE_ACTIVE && p->peer) {
-        last = ngx_http_hotline_proto_peer(ev, 1);
-        ngx_http_hotline_shm_event(p->peer, ev, last);
-    }
-
+    ngx_http_hotline_shm_back(p);
     ngx_http_hotline_shm_attach(p, s);
 
     if (replay) {
@@ -574,7 +566,7 @@ ngx_http_hotline_shm_accept(ngx_http_hotline_session_t *s, u_char *call_id,
                                            c->name, c->name_len);
     ngx_http_hotline_shm_event(a, ev, last);
 
-    ngx_http_hotline_mailbox_broadcast();
+    ngx_http_hotline_mailbox_broadcast(NGX_HOTLINE_MAIL_QUEUE);
 
     ngx_memcpy(res.call_id, c->call_id, NGX_HOTLINE_ID_LEN);
     res.in_call = 1;
@@ -694,29 +686,36 @@ ngx_http_hotline_shm_relay(ngx_http_hotline_session_t *s, u_char *msg,
 static void
 ngx_http_hotline_shm_detach(ngx_http_hotline_session_t *s)
 {
-    u_char                    *last;
-    ngx_http_hotline_shm_t    *shm;
     ngx_http_hotline_party_t  *p;
-    u_char                     ev[NGX_HOTLINE_EVENT_MAX];
-
-    shm = ngx_http_hotline_shm;
 
     ngx_http_hotline_lock();
 
     p = ngx_http_hotline_shm_current(s);
 
-    if (p == NULL) {
-        /* replaced by another connection, or never attached */
-        ngx_http_hotline_unlock();
-        return;
+    /* NULL: replaced by another connection, or never attached */
+
+    if (p) {
+        ngx_http_hotline_shm_gone(p);
     }
+
+    ngx_http_hotline_unlock();
+}
+
+
+/* the party lost its connection: its grace period starts */
+
+static void
+ngx_http_hotline_shm_gone(ngx_http_hotline_party_t *p)
+{
+    u_char  *last;
+    u_char   ev[NGX_HOTLINE_EVENT_MAX];
 
     p->owner = 0;
     p->local = NULL;
     p->notified = 0;
     p->gone_at = ngx_current_msec;
     p->is_detached = 1;
-    ngx_queue_insert_tail(&shm->detached, &p->detached);
+    ngx_queue_insert_tail(&ngx_http_hotline_shm->detached, &p->detached);
 
     if (p->role == NGX_HOTLINE_ROLE_CUSTOMER
         && p->state == NGX_HOTLINE_ENDED
@@ -729,8 +728,6 @@ ngx_http_hotline_shm_detach(ngx_http_hotline_session_t *s)
         last = ngx_http_hotline_proto_peer(ev, 0);
         ngx_http_hotline_shm_event(p->peer, ev, last);
     }
-
-    ngx_http_hotline_unlock();
 }
 
 
@@ -887,7 +884,7 @@ ngx_http_hotline_shm_stats(ngx_http_hotline_stats_t *st)
 static void
 ngx_http_hotline_shm_wake(void)
 {
-    ngx_uint_t                    i, n, k, ns, changed, overflow;
+    ngx_uint_t                    i, n, k, ns, flags;
     ngx_queue_t                  *q, *next;
     ngx_http_hotline_mail_t      *m;
     ngx_http_hotline_party_t     *p;
@@ -900,7 +897,7 @@ ngx_http_hotline_shm_wake(void)
     ngx_http_hotline_lock();
 
     n = ngx_http_hotline_mailbox_take(mail, NGX_HOTLINE_MAIL_BATCH,
-                                      &changed, &overflow);
+                                      &flags);
     k = 0;
     ns = 0;
 
@@ -968,7 +965,7 @@ ngx_http_hotline_shm_wake(void)
         }
     }
 
-    if (overflow) {
+    if (flags & NGX_HOTLINE_MAIL_OVERFLOW) {
         for (q = ngx_queue_head(ngx_http_hotline_sessions());
              q != ngx_queue_sentinel(ngx_http_hotline_sessions());
              q = next)
@@ -979,8 +976,12 @@ ngx_http_hotline_shm_wake(void)
         }
     }
 
-    if (changed) {
+    if (flags & NGX_HOTLINE_MAIL_QUEUE) {
         ngx_http_hotline_session_queue_changed();
+    }
+
+    if (flags & NGX_HOTLINE_MAIL_AUTH) {
+        ngx_http_hotline_session_auth_changed();
     }
 }
 
@@ -1016,12 +1017,7 @@ ngx_http_hotline_shm_sweep(ngx_event_t *ev)
                     ngx_log_error(NGX_LOG_WARN, ev->log, 0,
                                   "hotline: worker %P is gone, its "
                                   "parties wait for resume", p->owner);
-                    p->owner = 0;
-                    p->local = NULL;
-                    p->notified = 0;
-                    p->gone_at = ngx_current_msec;
-                    p->is_detached = 1;
-                    ngx_queue_insert_tail(&shm->detached, &p->detached);
+                    ngx_http_hotline_shm_gone(p);
                 }
             }
         }
@@ -1056,7 +1052,7 @@ ngx_http_hotline_shm_sweep(ngx_event_t *ev)
 
         a = p;
         ngx_http_hotline_shm_free(a);
-        ngx_http_hotline_mailbox_broadcast();
+        ngx_http_hotline_mailbox_broadcast(NGX_HOTLINE_MAIL_QUEUE);
     }
 
     ngx_http_hotline_unlock();
@@ -1095,6 +1091,32 @@ ngx_http_hotline_shm_attach(ngx_http_hotline_party_t *p,
     s->ticket = p->ticket;
 
     ngx_http_hotline_shm_kick(p);
+}
+
+
+/*
+ * A party in a call comes back on a new connection: its peer hears that
+ * it was reconnecting (unless it was told when the old connection went)
+ * and that it is back.
+ */
+
+static void
+ngx_http_hotline_shm_back(ngx_http_hotline_party_t *p)
+{
+    u_char  *last;
+    u_char   ev[NGX_HOTLINE_EVENT_MAX];
+
+    if (p->state != NGX_HOTLINE_ACTIVE || p->peer == NULL) {
+        return;
+    }
+
+    if (p->owner) {
+        last = ngx_http_hotline_proto_peer(ev, 0);
+        ngx_http_hotline_shm_event(p->peer, ev, last);
+    }
+
+    last = ngx_http_hotline_proto_peer(ev, 1);
+    ngx_http_hotline_shm_event(p->peer, ev, last);
 }
 
 
@@ -1251,7 +1273,7 @@ ngx_http_hotline_shm_end(ngx_http_hotline_party_t *c, ngx_uint_t reason,
     }
 
     ngx_http_hotline_count_ended(reason);
-    ngx_http_hotline_mailbox_broadcast();
+    ngx_http_hotline_mailbox_broadcast(NGX_HOTLINE_MAIL_QUEUE);
 
     (void) ngx_http_hotline_hex(id, c->call_id, NGX_HOTLINE_ID_LEN);
 

@@ -90,7 +90,7 @@ conf_fails($srvzone, 'hotline_resume_timeout is http-level only');
     my $p = $t->prefix;
     my $n = 0;
     $n += $c =~ s{^(\s*load_module\s+)\S*ngx_http_hotline_module\.so;}
-                 {$1$Hotline::Test::MODULE;}m;
+                 {$1@{[ $t->module_file ]};}m;
     $n += $c =~ s{^(\s*hotline_jwt_secret_file\s+)[^;]+;}{$1$key;}m;
     is($n, 2, 'example: load_module and key file found and substituted');
     # keep the system's logs and pid out of it

@@ -15,6 +15,13 @@ package Hotline::Test;
 #   $t->stop;
 #
 # Every wait is a poll with a bounded deadline; nothing sleeps and hopes.
+#
+# new() options: conf (a whole template, default $DEFAULT_CONF), and text for
+# its placeholders: main, http, server, servers (extra server blocks), listen
+# (listen parameters), origins (more allowed origins), workers (2).  Other
+# placeholders: %%PORT%% %%PORT2%% %%PORT3%% (free ports), %%PREFIX%%,
+# %%MODULE%%, %%SECRET_FILE%% (HS256 key, 48 chars + newline), %%ORIGIN%%
+# (http://127.0.0.1:PORT), %%ROOT%% (the repository).
 
 use strict;
 use warnings;
@@ -131,7 +138,12 @@ sub new {
     $self->{vars}{PORT2}       = $self->{port2};
     $self->{vars}{PORT3}       = $self->{port3};
     $self->{vars}{PREFIX}      = $self->{prefix};
-    $self->{vars}{MODULE}      = $MODULE;
+    # a private copy: a rebuild during the run (or a reload) never mixes
+    # two builds in one test
+    make_path("$self->{prefix}/modules");
+    $self->{module} = "$self->{prefix}/modules/ngx_http_hotline_module.so";
+    write_file($self->{module}, read_file($MODULE));
+    $self->{vars}{MODULE}      = $self->{module};
     $self->{vars}{SECRET_FILE} = $self->{secret_file};
     $self->{vars}{ORIGIN}      = $self->origin;
     $self->{vars}{ROOT}        = $ROOT;
@@ -147,6 +159,7 @@ sub secret      { $_[0]{secret} }
 sub secret_file { $_[0]{secret_file} }
 sub origin      { "http://127.0.0.1:" . ($_[1] // $_[0]{port}) }
 sub conf_file   { $_[0]{conf} }
+sub module_file { $_[0]{module} }
 sub error_log_file { "$_[0]{prefix}/logs/error.log" }
 
 sub render {
@@ -275,12 +288,19 @@ sub error_log_tail {
 }
 
 # lines of the error log that must never appear
+# (lines matching one of $self->{log_allow}, set by a test that provokes
+# them on purpose, e.g. killing a worker, are left out)
 sub bad_log_lines {
     my ($self) = @_;
+    my @allow = @{ $self->{log_allow} || [] };
     return grep {
-        /\[(?:alert|emerg|crit)\]/ || /segfault/i || /exited on signal/
+        my $l = $_;
+        (/\[(?:alert|emerg|crit)\]/ || /segfault/i || /exited on signal/)
+            && !grep { $l =~ $_ } @allow
     } split /\n/, $self->error_log;
 }
+
+sub allow_log { my ($self, $re) = @_; push @{ $self->{log_allow} }, $re }
 
 # stop nginx (fast: -s stop; quit => 1: graceful -s quit), wait for the
 # master to exit, then fail on alert/emerg/crit/crash lines in the error log

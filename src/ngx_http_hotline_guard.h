@@ -1,0 +1,35 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#ifndef _NGX_HTTP_HOTLINE_GUARD_H_INCLUDED_
+#define _NGX_HTTP_HOTLINE_GUARD_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+/* edge guards: response headers and the origin (CSRF) guard */
+
+
+#define NGX_HOTLINE_CSP_NONCE_LEN   24      /* base64 of 16 bytes */
+
+
+/* ngx_http_hotline_headers.c */
+ngx_int_t ngx_http_hotline_csp_nonce(ngx_pool_t *pool, ngx_str_t *nonce);
+ngx_int_t ngx_http_hotline_csp_valid(ngx_str_t *policy);
+ngx_int_t ngx_http_hotline_csp_header(ngx_http_request_t *r,
+    ngx_http_complex_value_t *policy);
+ngx_int_t ngx_http_hotline_security_headers(ngx_http_request_t *r,
+    ngx_str_t *hsts);
+
+/* ngx_http_hotline_origin.c */
+ngx_int_t ngx_http_hotline_origin_guard(ngx_http_request_t *r,
+    ngx_array_t *origins);
+
+
+#endif /* _NGX_HTTP_HOTLINE_GUARD_H_INCLUDED_ */

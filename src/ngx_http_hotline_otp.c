@@ -1,0 +1,627 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <jansson.h>
+
+#include "ngx_http_hotline_auth.h"
+#include "ngx_http_hotline_notify.h"
+
+
+/*
+ * One-time login codes: hotline_otp_request and hotline_otp_verify.
+ *
+ * A code is 6 digits from the CSPRNG, kept in the store only as
+ * HMAC-SHA256(key, "<user>:<code>") under "otp:<user>" for 5 minutes and
+ * sent to the agent's Telegram chat.  A request for a name that is not a
+ * configured agent does the same store work and gets the same answer.
+ * Verification: "lock:<user>" refuses a locked user; the code's HMAC is
+ * compared in constant time; a match is deleted, and only the request
+ * whose delete found it wins (single use); a failure counts in
+ * "fail:<user>" (15 minutes) and the fifth locks the user for 15 minutes.
+ * Each step is one store operation; the store may answer at once or
+ * later, so every handler is a small state machine that resumes.
+ */
+
+
+#define NGX_HOTLINE_MAC_HEX       64
+
+/* the largest multiple of 10^6 that fits in 2^32: 4294 * 10^6 */
+#define NGX_HOTLINE_OTP_LIMIT     4294000000U
+
+
+typedef enum {
+    sw_otp_start = 0,
+    sw_otp_ip_limited,
+    sw_otp_user_limited,
+    sw_otp_stored,
+    sw_otp_lock_read,
+    sw_otp_code_read,
+    sw_otp_code_taken,
+    sw_otp_failures_reset,
+    sw_otp_failure_counted,
+    sw_otp_locked
+} ngx_http_hotline_otp_state_e;
+
+
+typedef struct {
+    ngx_http_hotline_kv_call_t     call;
+    ngx_http_hotline_otp_state_e   state;
+    ngx_uint_t                     verify;       /* 0: request */
+    ngx_http_hotline_agent_t      *agent;        /* NULL: not an agent */
+    ngx_str_t                      user;
+    ngx_str_t                      key;
+    ngx_str_t                      value;
+    u_char                         user_data[NGX_HOTLINE_USER_MAX];
+    u_char                         code[NGX_HOTLINE_OTP_DIGITS];
+    u_char                         mac[NGX_HOTLINE_MAC_HEX];
+    u_char                         key_data[NGX_HOTLINE_KV_KEY];
+} ngx_http_hotline_otp_t;
+
+
+static void ngx_http_hotline_otp_request_body(ngx_http_request_t *r,
+    void *json);
+static void ngx_http_hotline_otp_verify_body(ngx_http_request_t *r,
+    void *json);
+static ngx_http_hotline_otp_t *ngx_http_hotline_otp_create(
+    ngx_http_request_t *r, json_t *json, ngx_uint_t verify);
+static void ngx_http_hotline_otp_resume(ngx_http_request_t *r,
+    ngx_http_hotline_kv_call_t *call);
+static void ngx_http_hotline_otp_run(ngx_http_request_t *r,
+    ngx_http_hotline_otp_t *op);
+static ngx_int_t ngx_http_hotline_otp_step(ngx_http_request_t *r,
+    ngx_http_hotline_otp_t *op);
+static ngx_int_t ngx_http_hotline_otp_limited(ngx_http_request_t *r,
+    ngx_http_hotline_otp_t *op);
+static ngx_int_t ngx_http_hotline_otp_code_read(ngx_http_request_t *r,
+    ngx_http_hotline_otp_t *op);
+static ngx_int_t ngx_http_hotline_otp_failed(ngx_http_request_t *r,
+    ngx_http_hotline_otp_t *op);
+static ngx_int_t ngx_http_hotline_otp_sent(ngx_http_request_t *r,
+    ngx_http_hotline_otp_t *op);
+static ngx_int_t ngx_http_hotline_otp_op(ngx_http_hotline_otp_t *op,
+    ngx_uint_t kind, const char *prefix, ngx_str_t *value, ngx_msec_t msec,
+    ngx_uint_t burst);
+static ngx_int_t ngx_http_hotline_otp_started(ngx_int_t rc);
+static ngx_int_t ngx_http_hotline_otp_generate(u_char *code);
+static ngx_int_t ngx_http_hotline_otp_mac(ngx_http_request_t *r,
+    ngx_str_t *user, u_char *code, u_char *hex);
+static ngx_uint_t ngx_http_hotline_otp_match(ngx_http_hotline_otp_t *op);
+
+
+ngx_int_t
+ngx_http_hotline_otp_request_handler(ngx_http_request_t *r)
+{
+    return ngx_http_hotline_read_json(r, ngx_http_hotline_otp_request_body);
+}
+
+
+ngx_int_t
+ngx_http_hotline_otp_verify_handler(ngx_http_request_t *r)
+{
+    return ngx_http_hotline_read_json(r, ngx_http_hotline_otp_verify_body);
+}
+
+
+static void
+ngx_http_hotline_otp_request_body(ngx_http_request_t *r, void *json)
+{
+    ngx_http_hotline_otp_t  *op;
+
+    op = ngx_http_hotline_otp_create(r, json, 0);
+
+    if (op) {
+        ngx_http_hotline_otp_run(r, op);
+    }
+}
+
+
+static void
+ngx_http_hotline_otp_verify_body(ngx_http_request_t *r, void *json)
+{
+    ngx_http_hotline_otp_t  *op;
+
+    op = ngx_http_hotline_otp_create(r, json, 1);
+
+    if (op) {
+        ngx_http_hotline_otp_run(r, op);
+    }
+}
+
+
+/*
+ * The body's schema: {"username": "<[a-z0-9._-]{1,64}>"} for a request,
+ * and "code": "<6 digits>" besides for a verification; nothing else.
+ * On a bad body the request is finalized with 400 and NULL returned.
+ */
+
+static ngx_http_hotline_otp_t *
+ngx_http_hotline_otp_create(ngx_http_request_t *r, json_t *json,
+    ngx_uint_t verify)
+{
+    size_t                   len;
+    json_t                  *v;
+    ngx_uint_t               i, members;
+    const char              *s, *code, *message;
+    ngx_http_hotline_otp_t  *op;
+
+    members = 1;
+    code = "bad_username";
+    message = "username must be 1 to 64 of a-z 0-9 . _ -";
+
+    v = json_object_get(json, "username");
+
+    if (v == NULL || !json_is_string(v)) {
+        goto invalid;
+    }
+
+    s = json_string_value(v);
+    len = json_string_length(v);
+
+    if (ngx_http_hotline_username_valid((u_char *) s, len) != NGX_OK) {
+        goto invalid;
+    }
+
+    op = ngx_pcalloc(r->pool, sizeof(ngx_http_hotline_otp_t));
+    if (op == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NULL;
+    }
+
+    op->verify = verify;
+    op->user.data = op->user_data;
+    op->user.len = len;
+    ngx_memcpy(op->user_data, s, len);
+
+    if (verify) {
+        members = 2;
+        code = "bad_code";
+        message = "code must be a string of 6 digits";
+
+        v = json_object_get(json, "code");
+
+        if (v == NULL || !json_is_string(v)
+            || json_string_length(v) != NGX_HOTLINE_OTP_DIGITS)
+        {
+            goto invalid;
+        }
+
+        s = json_string_value(v);
+
+        for (i = 0; i < NGX_HOTLINE_OTP_DIGITS; i++) {
+            if (s[i] < '0' || s[i] > '9') {
+                goto invalid;
+            }
+
+            op->code[i] = s[i];
+        }
+    }
+
+    if (json_object_size(json) != members) {
+        code = "bad_json";
+        message = "unexpected member in the body";
+        goto invalid;
+    }
+
+    op->agent = ngx_http_hotline_agent_find(r, &op->user);
+    op->call.request = r;
+    op->call.resume = ngx_http_hotline_otp_resume;
+    op->call.data = op;
+    op->key.data = op->key_data;
+
+    return op;
+
+invalid:
+
+    ngx_http_finalize_request(r,
+        ngx_http_hotline_json_error(r, NGX_HTTP_BAD_REQUEST, code, message));
+
+    return NULL;
+}
+
+
+static void
+ngx_http_hotline_otp_resume(ngx_http_request_t *r,
+    ngx_http_hotline_kv_call_t *call)
+{
+    ngx_http_hotline_otp_run(r, call->data);
+}
+
+
+/*
+ * Runs steps while the store answers at once; returns when an answer is
+ * under way (the resume comes back here) or the request is finalized.
+ */
+
+static void
+ngx_http_hotline_otp_run(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
+{
+    ngx_int_t  rc;
+
+    for ( ;; ) {
+        rc = ngx_http_hotline_otp_step(r, op);
+
+        if (rc == NGX_DECLINED) {
+            continue;
+        }
+
+        if (rc == NGX_AGAIN) {
+            return;
+        }
+
+        ngx_explicit_memzero(op->code, NGX_HOTLINE_OTP_DIGITS);
+
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+}
+
+
+/*
+ * Handles the answer of the previous store operation and starts the next
+ * one: NGX_DECLINED (its answer is in), NGX_AGAIN (it is under way), or
+ * the request's final code.
+ */
+
+static ngx_int_t
+ngx_http_hotline_otp_step(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
+{
+    u_char                            *p;
+    ngx_str_t                          one;
+    ngx_http_hotline_auth_loc_conf_t  *alcf;
+
+    alcf = ngx_http_get_module_loc_conf(r, ngx_http_hotline_auth_module);
+
+    if (op->state != sw_otp_start
+        && op->call.err != NGX_HOTLINE_OK)
+    {
+        return ngx_http_hotline_store_error(r, op->call.err);
+    }
+
+    switch (op->state) {
+
+    case sw_otp_start:
+
+        /* "rl:otp_ip:<addr>" or "rl:otp_verify_ip:<addr>" */
+
+        if (alcf->ip_interval) {
+            op->state = sw_otp_ip_limited;
+
+            p = ngx_snprintf(op->key_data, NGX_HOTLINE_KV_KEY, "%s%V",
+                             op->verify ? "rl:otp_verify_ip:" : "rl:otp_ip:",
+                             &r->connection->addr_text);
+            op->key.len = p - op->key_data;
+
+            return ngx_http_hotline_otp_started(
+                       ngx_http_hotline_kv_call(&op->call,
+                                                NGX_HOTLINE_KV_LIMIT,
+                                                &op->key, NULL,
+                                                alcf->ip_interval,
+                                                alcf->ip_burst));
+        }
+
+        /* fall through */
+
+    case sw_otp_ip_limited:
+
+        if (op->state == sw_otp_ip_limited
+            && op->call.kv.retry_after)
+        {
+            return ngx_http_hotline_otp_limited(r, op);
+        }
+
+        if (op->verify) {
+            op->state = sw_otp_lock_read;
+            return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_GET, "lock:",
+                                           NULL, 0, 0);
+        }
+
+        op->state = sw_otp_user_limited;
+        return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_LIMIT, "rl:otp:",
+                                       NULL, NGX_HOTLINE_OTP_USER_INTERVAL,
+                                       NGX_HOTLINE_OTP_USER_BURST);
+
+    case sw_otp_user_limited:
+
+        if (op->call.kv.retry_after) {
+            return ngx_http_hotline_otp_limited(r, op);
+        }
+
+        /* a name that is no agent gets a code too, which goes nowhere */
+
+        if (ngx_http_hotline_otp_generate(op->code) != NGX_OK
+            || ngx_http_hotline_otp_mac(r, &op->user, op->code, op->mac)
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        op->value.data = op->mac;
+        op->value.len = NGX_HOTLINE_MAC_HEX;
+
+        op->state = sw_otp_stored;
+        return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_SET, "otp:",
+                                       &op->value, NGX_HOTLINE_OTP_TTL, 0);
+
+    case sw_otp_stored:
+        return ngx_http_hotline_otp_sent(r, op);
+
+    case sw_otp_lock_read:
+
+        if (op->call.kv.found) {
+            ngx_http_hotline_audit(r, "login_failed", &op->user, NULL,
+                                   "locked");
+            ngx_http_hotline_count_auth(NGX_HOTLINE_AUTH_LOCKED);
+
+            return ngx_http_hotline_too_many(r, op->call.kv.ttl, "locked",
+                                             "too many failed attempts, "
+                                             "try again later");
+        }
+
+        if (ngx_http_hotline_otp_mac(r, &op->user, op->code, op->mac)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        op->state = sw_otp_code_read;
+        return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_GET, "otp:", NULL,
+                                       0, 0);
+
+    case sw_otp_code_read:
+        return ngx_http_hotline_otp_code_read(r, op);
+
+    case sw_otp_code_taken:
+
+        /* the delete that found our code wins; anyone else lost */
+
+        if (!ngx_http_hotline_otp_match(op)) {
+            op->state = sw_otp_failure_counted;
+            return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_INCR, "fail:",
+                                           NULL, NGX_HOTLINE_OTP_LOCK, 0);
+        }
+
+        op->state = sw_otp_failures_reset;
+        return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_DEL, "fail:", NULL,
+                                       0, 0);
+
+    case sw_otp_failures_reset:
+        ngx_explicit_memzero(op->code, NGX_HOTLINE_OTP_DIGITS);
+        return ngx_http_hotline_session_issue(r, op->agent);
+
+    case sw_otp_failure_counted:
+
+        if (op->call.kv.number < NGX_HOTLINE_OTP_MAX_FAILS) {
+            return ngx_http_hotline_otp_failed(r, op);
+        }
+
+        ngx_str_set(&one, "1");
+
+        op->state = sw_otp_locked;
+        return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_SET, "lock:", &one,
+                                       NGX_HOTLINE_OTP_LOCK, 0);
+
+    default: /* sw_otp_locked */
+
+        ngx_http_hotline_audit(r, "login_failed", &op->user, NULL,
+                               "bad_code");
+        ngx_http_hotline_audit(r, "lockout", &op->user, NULL, NULL);
+        ngx_http_hotline_count_auth(NGX_HOTLINE_AUTH_FAILED);
+        ngx_http_hotline_count_auth(NGX_HOTLINE_AUTH_LOCKED);
+
+        return ngx_http_hotline_too_many(r, NGX_HOTLINE_OTP_LOCK, "locked",
+                                         "too many failed attempts, "
+                                         "try again later");
+    }
+}
+
+
+static ngx_int_t
+ngx_http_hotline_otp_code_read(ngx_http_request_t *r,
+    ngx_http_hotline_otp_t *op)
+{
+    if (ngx_http_hotline_otp_match(op)) {
+        op->state = sw_otp_code_taken;
+        return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_DEL, "otp:", NULL,
+                                       0, 0);
+    }
+
+    op->state = sw_otp_failure_counted;
+    return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_INCR, "fail:", NULL,
+                                   NGX_HOTLINE_OTP_LOCK, 0);
+}
+
+
+/* the stored HMAC (from a get or a delete) is ours; never for non-agents */
+
+static ngx_uint_t
+ngx_http_hotline_otp_match(ngx_http_hotline_otp_t *op)
+{
+    ngx_uint_t  same;
+
+    same = (op->call.kv.found
+            && op->call.kv.len == NGX_HOTLINE_MAC_HEX
+            && CRYPTO_memcmp(op->call.kv.value, op->mac,
+                             NGX_HOTLINE_MAC_HEX) == 0);
+
+    return same && op->agent != NULL;
+}
+
+
+static ngx_int_t
+ngx_http_hotline_otp_failed(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
+{
+    ngx_http_hotline_audit(r, "login_failed", &op->user, NULL, "bad_code");
+    ngx_http_hotline_count_auth(NGX_HOTLINE_AUTH_FAILED);
+
+    return ngx_http_hotline_json_error(r, NGX_HTTP_UNAUTHORIZED,
+                                       "invalid_code",
+                                       "the code is wrong, used or expired");
+}
+
+
+static ngx_int_t
+ngx_http_hotline_otp_limited(ngx_http_request_t *r,
+    ngx_http_hotline_otp_t *op)
+{
+    ngx_http_hotline_audit(r, op->verify ? "verify_limited" : "otp_limited",
+                           &op->user, NULL,
+                           op->state == sw_otp_ip_limited
+                           ? "ip" : "user");
+
+    return ngx_http_hotline_too_many(r, op->call.kv.retry_after,
+                                     "rate_limited",
+                                     "too many requests, retry later");
+}
+
+
+/* the code is stored: off to Telegram (agents only), the same answer */
+
+static ngx_int_t
+ngx_http_hotline_otp_sent(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
+{
+    ngx_int_t  rc;
+    ngx_str_t  code;
+
+    static u_char  answer[] = "{\"status\":\"accepted\",\"message\":\"if this "
+                              "is an agent, a code is on its way\","
+                              "\"expires_in\":300}";
+
+    if (op->agent) {
+        code.data = op->code;
+        code.len = NGX_HOTLINE_OTP_DIGITS;
+
+        rc = ngx_http_hotline_notify_otp((ngx_cycle_t *) ngx_cycle,
+                                         &op->agent->chat_id,
+                                         &op->agent->username, &code);
+
+        if (rc != NGX_OK) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "hotline: the code for \"%V\" cannot be sent%s",
+                          &op->user,
+                          rc == NGX_DECLINED ? " (no Telegram configured)"
+                                             : "");
+        }
+
+        ngx_http_hotline_audit(r, "otp_requested", &op->user, NULL, NULL);
+
+    } else {
+        ngx_http_hotline_audit(r, "otp_requested", &op->user, NULL,
+                               "unknown_user");
+    }
+
+    ngx_explicit_memzero(op->code, NGX_HOTLINE_OTP_DIGITS);
+
+    return ngx_http_hotline_send_json(r, NGX_HTTP_ACCEPTED, answer,
+                                      sizeof(answer) - 1);
+}
+
+
+/* a store operation on "<prefix><user>" */
+
+static ngx_int_t
+ngx_http_hotline_otp_op(ngx_http_hotline_otp_t *op, ngx_uint_t kind,
+    const char *prefix, ngx_str_t *value, ngx_msec_t msec, ngx_uint_t burst)
+{
+    u_char  *p;
+
+    p = ngx_cpymem(op->key_data, prefix, ngx_strlen(prefix));
+    p = ngx_cpymem(p, op->user.data, op->user.len);
+    op->key.len = p - op->key_data;
+
+    return ngx_http_hotline_otp_started(
+               ngx_http_hotline_kv_call(&op->call, kind, &op->key, value,
+                                        msec, burst));
+}
+
+
+/* a store operation's start in the terms of a step */
+
+static ngx_int_t
+ngx_http_hotline_otp_started(ngx_int_t rc)
+{
+    switch (rc) {
+
+    case NGX_OK:
+        return NGX_DECLINED;
+
+    case NGX_AGAIN:
+        return NGX_AGAIN;
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
+/* 6 uniform digits: 32-bit draws above the last multiple of 10^6 redrawn */
+
+static ngx_int_t
+ngx_http_hotline_otp_generate(u_char *code)
+{
+    uint32_t    v;
+    ngx_uint_t  i;
+
+    do {
+        if (RAND_bytes((u_char *) &v, sizeof(v)) != 1) {
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                          "hotline: RAND_bytes() failed");
+            return NGX_ERROR;
+        }
+    } while (v >= NGX_HOTLINE_OTP_LIMIT);
+
+    v %= 1000000;
+
+    for (i = NGX_HOTLINE_OTP_DIGITS; i > 0; i--) {
+        code[i - 1] = (u_char) ('0' + v % 10);
+        v /= 10;
+    }
+
+    return NGX_OK;
+}
+
+
+/* hex HMAC-SHA256(jwt key, "<user>:<code>") */
+
+static ngx_int_t
+ngx_http_hotline_otp_mac(ngx_http_request_t *r, ngx_str_t *user,
+    u_char *code, u_char *hex)
+{
+    u_char                       *p;
+    unsigned int                  n;
+    ngx_http_hotline_loc_conf_t  *hlcf;
+    u_char                        msg[NGX_HOTLINE_USER_MAX + 1
+                                      + NGX_HOTLINE_OTP_DIGITS];
+    u_char                        md[EVP_MAX_MD_SIZE];
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hotline_module);
+
+    p = ngx_cpymem(msg, user->data, user->len);
+    *p++ = ':';
+    p = ngx_cpymem(p, code, NGX_HOTLINE_OTP_DIGITS);
+
+    n = 0;
+
+    if (HMAC(EVP_sha256(), hlcf->jwt_secret.data, (int) hlcf->jwt_secret.len,
+             msg, p - msg, md, &n)
+        == NULL || n != 32)
+    {
+        ngx_explicit_memzero(msg, sizeof(msg));
+        return NGX_ERROR;
+    }
+
+    ngx_explicit_memzero(msg, sizeof(msg));
+
+    ngx_hex_dump(hex, md, 32);
+
+    return NGX_OK;
+}

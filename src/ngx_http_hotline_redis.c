@@ -1,0 +1,316 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include "ngx_http_hotline_redis.h"
+
+
+/*
+ * The adapter between hiredis' asynchronous API and nginx's event loop.
+ *
+ * hiredis owns the socket (it closes it in redisFree()); nginx gets a
+ * connection structure around the same descriptor for its events, and
+ * gives it back without closing the descriptor when hiredis calls the
+ * cleanup hook.  hiredis reads at most 16k per call and expects to be
+ * called again while data remain, so the events are level-triggered.
+ */
+
+
+static void ngx_http_hotline_redis_read(ngx_event_t *rev);
+static void ngx_http_hotline_redis_write(ngx_event_t *wev);
+static void ngx_http_hotline_redis_timeout(ngx_event_t *ev);
+static void ngx_http_hotline_redis_add_read(void *data);
+static void ngx_http_hotline_redis_del_read(void *data);
+static void ngx_http_hotline_redis_add_write(void *data);
+static void ngx_http_hotline_redis_del_write(void *data);
+static void ngx_http_hotline_redis_cleanup(void *data);
+static void ngx_http_hotline_redis_on_connect(const redisAsyncContext *ac,
+    int status);
+static void ngx_http_hotline_redis_on_disconnect(const redisAsyncContext *ac,
+    int status);
+
+
+ngx_int_t
+ngx_http_hotline_redis_open(ngx_http_hotline_redis_t *rc, const char *ip,
+    int port, ngx_msec_t timeout)
+{
+    ngx_connection_t   *c;
+    redisAsyncContext  *ac;
+
+    rc->closing = 0;
+
+    ac = redisAsyncConnect(ip, port);
+    if (ac == NULL) {
+        ngx_log_error(NGX_LOG_WARN, rc->log, 0,
+                      "hotline: redis %s connection: out of memory",
+                      rc->what);
+        return NGX_ERROR;
+    }
+
+    if (ac->err) {
+        ngx_log_error(NGX_LOG_WARN, rc->log, 0,
+                      "hotline: redis %s connection to %s:%d failed: %s",
+                      rc->what, ip, port, ac->errstr);
+        redisAsyncFree(ac);
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(ac->c.fd, rc->log);
+    if (c == NULL) {
+        redisAsyncFree(ac);
+        return NGX_ERROR;
+    }
+
+    c->data = rc;
+    c->log = rc->log;
+    c->read->log = rc->log;
+    c->write->log = rc->log;
+    c->read->handler = ngx_http_hotline_redis_read;
+    c->write->handler = ngx_http_hotline_redis_write;
+
+    rc->ac = ac;
+    rc->conn = c;
+
+    ac->data = rc;
+    ac->ev.data = rc;
+    ac->ev.addRead = ngx_http_hotline_redis_add_read;
+    ac->ev.delRead = ngx_http_hotline_redis_del_read;
+    ac->ev.addWrite = ngx_http_hotline_redis_add_write;
+    ac->ev.delWrite = ngx_http_hotline_redis_del_write;
+    ac->ev.cleanup = ngx_http_hotline_redis_cleanup;
+
+    (void) redisAsyncSetConnectCallback(ac,
+                                        ngx_http_hotline_redis_on_connect);
+    (void) redisAsyncSetDisconnectCallback(ac,
+                                        ngx_http_hotline_redis_on_disconnect);
+
+    rc->timer.handler = ngx_http_hotline_redis_timeout;
+    rc->timer.data = rc;
+    rc->timer.log = rc->log;
+    rc->timer.cancelable = 1;
+
+    ngx_add_timer(&rc->timer, timeout);
+
+    /* the first write event tells hiredis that connect() is done */
+    ngx_http_hotline_redis_add_write(rc);
+
+    return NGX_OK;
+}
+
+
+/* frees the context: pending callbacks get a NULL reply, gone is not called */
+
+void
+ngx_http_hotline_redis_close(ngx_http_hotline_redis_t *rc)
+{
+    rc->closing = 1;
+
+    if (rc->timer.timer_set) {
+        ngx_del_timer(&rc->timer);
+    }
+
+    if (rc->ac) {
+        redisAsyncFree(rc->ac);
+    }
+}
+
+
+/* one write attempt of what is queued (a worker that exits) */
+
+void
+ngx_http_hotline_redis_flush(ngx_http_hotline_redis_t *rc)
+{
+    if (rc->ac && (rc->ac->c.flags & REDIS_CONNECTED)) {
+        redisAsyncHandleWrite(rc->ac);
+    }
+}
+
+
+static void
+ngx_http_hotline_redis_read(ngx_event_t *rev)
+{
+    ngx_connection_t          *c;
+    ngx_http_hotline_redis_t  *rc;
+
+    c = rev->data;
+    rc = c->data;
+
+    /* the context and the connection may be gone when this returns */
+    redisAsyncHandleRead(rc->ac);
+}
+
+
+static void
+ngx_http_hotline_redis_write(ngx_event_t *wev)
+{
+    ngx_connection_t          *c;
+    ngx_http_hotline_redis_t  *rc;
+
+    c = wev->data;
+    rc = c->data;
+
+    redisAsyncHandleWrite(rc->ac);
+}
+
+
+static void
+ngx_http_hotline_redis_timeout(ngx_event_t *ev)
+{
+    ngx_http_hotline_redis_t  *rc;
+
+    rc = ev->data;
+
+    ngx_log_error(NGX_LOG_WARN, rc->log, 0,
+                  "hotline: redis %s connection timed out", rc->what);
+
+    if (rc->ac) {
+        /* not in a hiredis callback: frees now, the cleanup hook runs */
+        redisAsyncFree(rc->ac);
+    }
+}
+
+
+static void
+ngx_http_hotline_redis_add_read(void *data)
+{
+    ngx_http_hotline_redis_t *rc = data;
+
+    if (rc->conn && !rc->conn->read->active) {
+        if (ngx_add_event(rc->conn->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                          "hotline: redis read event failed");
+        }
+    }
+}
+
+
+static void
+ngx_http_hotline_redis_del_read(void *data)
+{
+    ngx_http_hotline_redis_t *rc = data;
+
+    if (rc->conn && rc->conn->read->active) {
+        (void) ngx_del_event(rc->conn->read, NGX_READ_EVENT, 0);
+    }
+}
+
+
+static void
+ngx_http_hotline_redis_add_write(void *data)
+{
+    ngx_http_hotline_redis_t *rc = data;
+
+    if (rc->conn && !rc->conn->write->active) {
+        if (ngx_add_event(rc->conn->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                          "hotline: redis write event failed");
+        }
+    }
+}
+
+
+static void
+ngx_http_hotline_redis_del_write(void *data)
+{
+    ngx_http_hotline_redis_t *rc = data;
+
+    if (rc->conn && rc->conn->write->active) {
+        (void) ngx_del_event(rc->conn->write, NGX_WRITE_EVENT, 0);
+    }
+}
+
+
+/* hiredis frees the context: give the connection back, not the socket */
+
+static void
+ngx_http_hotline_redis_cleanup(void *data)
+{
+    ngx_http_hotline_redis_t *rc = data;
+
+    ngx_connection_t  *c;
+
+    c = rc->conn;
+
+    if (c) {
+        if (c->read->active) {
+            (void) ngx_del_event(c->read, NGX_READ_EVENT, 0);
+        }
+
+        if (c->write->active) {
+            (void) ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+        }
+
+        if (c->read->posted) {
+            ngx_delete_posted_event(c->read);
+        }
+
+        if (c->write->posted) {
+            ngx_delete_posted_event(c->write);
+        }
+
+        ngx_free_connection(c);
+        c->fd = (ngx_socket_t) -1;
+        rc->conn = NULL;
+    }
+
+    rc->ac = NULL;
+
+    if (rc->timer.timer_set) {
+        ngx_del_timer(&rc->timer);
+    }
+
+    if (!rc->closing && rc->gone) {
+        rc->gone(rc);
+    }
+}
+
+
+static void
+ngx_http_hotline_redis_on_connect(const redisAsyncContext *ac, int status)
+{
+    ngx_http_hotline_redis_t  *rc;
+
+    rc = ac->data;
+
+    if (status != REDIS_OK) {
+        /* hiredis frees the context next: the cleanup hook follows */
+        ngx_log_error(NGX_LOG_WARN, rc->log, 0,
+                      "hotline: redis %s connect failed: %s",
+                      rc->what, ac->errstr);
+        return;
+    }
+
+    if (rc->timer.timer_set) {
+        ngx_del_timer(&rc->timer);
+    }
+
+    if (rc->connected) {
+        rc->connected(rc);
+    }
+}
+
+
+static void
+ngx_http_hotline_redis_on_disconnect(const redisAsyncContext *ac,
+    int status)
+{
+    ngx_http_hotline_redis_t  *rc;
+
+    rc = ac->data;
+
+    if (status != REDIS_OK && !rc->closing) {
+        ngx_log_error(NGX_LOG_WARN, rc->log, 0,
+                      "hotline: redis %s connection lost: %s",
+                      rc->what, ac->errstr[0] ? ac->errstr : "closed");
+    }
+}
