@@ -311,6 +311,21 @@ for my $case ([ 'unknown token', '0' x 32 ],
     is($r2->expect_close(5), $w2 ? 1000 : 4004, '... then the session closes');
 }
 
+# --- an agent's second connection takes over its call too
+{
+    my ($ct, $at) = $t->call(name => 'TakeoverCall', sub => 'takeover-agent');
+    my $a2 = $t->ws_connect('/ws/agent', token => $t->mint_jwt(sub => 'takeover-agent'));
+    is($at->expect_close(5), 4000, 'the first agent connection is replaced: 4000');
+    my $w = $a2->wait_for('welcome', 5);
+    ok($w, 'the new connection is welcomed');
+    is($w && $w->{call_id}, $ct->{call_id}, 'its welcome names the call in progress');
+    $ct->send_json({ type => 'chat', text => 'to the new connection' });
+    my $m = $a2->wait_for('chat', 5, sub { $_[0]{text} eq 'to the new connection' });
+    ok($m, 'the call now goes to the new connection');
+    $a2->send_json({ type => 'hangup' });
+    ok($ct->wait_for('ended', 5), 'and it can end the call');
+}
+
 # --- agent takeover by a second connection with the same sub
 {
     my $x1 = $t->agent(sub => 'twin');

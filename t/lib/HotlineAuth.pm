@@ -113,7 +113,7 @@ sub otp_request {
 
 sub otp_verify {
     my ($t, $user, $code, %o) = @_;
-    return post_json($t, '/auth/verify', { username => $user, code => $code },
+    return post_json($t, '/auth/verify', { username => $user, code => "$code" },
                      %o);
 }
 

@@ -71,8 +71,8 @@ sub start {
         exec $SERVER, '--port', $self->{port}, '--bind', '127.0.0.1',
              '--dir', $self->{dir}, '--save', '', '--appendonly', 'no',
              '--daemonize', 'no', '--protected-mode', 'yes',
-             '--loglevel', 'warning', @{ $self->{extra} };
-        POSIX::_exit(127);
+             '--loglevel', 'warning', @{ $self->{extra} }
+            or POSIX::_exit(127);
     }
     $self->{pid} = $pid;
     push @RUNNING, $self unless grep { $_ == $self } @RUNNING;
@@ -120,8 +120,8 @@ sub cli {
     my $pid = open(my $fh, '-|') // croak "fork: $!";
     if (!$pid) {
         open STDERR, '>&', \*STDOUT;
-        exec $CLI, '-h', '127.0.0.1', '-p', $self->{port}, '--raw', @args;
-        POSIX::_exit(127);
+        exec $CLI, '-h', '127.0.0.1', '-p', $self->{port}, '--raw', @args
+            or POSIX::_exit(127);
     }
     local $/;
     my $out = <$fh> // '';
