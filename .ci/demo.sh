@@ -76,7 +76,8 @@ wait_healthy() {
 }
 
 # A 12-hour agent token (sub=demo, role=agent, HS256), minted with
-# Crypt::JWT from the same key file the module reads.
+# Crypt::JWT from the same key file the module reads: the demo's way in,
+# since its agent has no Telegram chat to receive a login code.
 mint_token() {
     perl -MCrypt::JWT=encode_jwt -e '
         open my $f, "<", $ARGV[0] or die "secret: $!\n";
@@ -119,6 +120,11 @@ hotline demo is running on 127.0.0.1:$PORT (logs in run/logs/)
 
 The agent token is valid for 12 hours; it sits in the URL fragment, so it
 never reaches a server log.  Open the two URLs in two tabs.
+
+The agent "demo" could also log in with a one-time code (POST /auth/otp,
+then /auth/verify; docs/auth.md), but the demo has no Telegram bot to
+deliver the code, so use the token above.  Logout: POST /auth/logout.
+
 Stop with: make stop
 
 MSG

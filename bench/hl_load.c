@@ -50,9 +50,10 @@
 #define HL_HTTP_MAX       8192
 #define HL_EVENTS         512
 #define HL_CODES          24
-#define HL_SETUP_MS       15000       /* bound of each setup step */
+#define HL_SETUP_MS       10000       /* bound of each setup step */
+#define HL_SETUP_ALL_MS   30000       /* ... and of the whole setup */
 #define HL_DRAIN_MS       3000
-#define HL_IDLE_MS        90000
+#define HL_IDLE_MS        60000
 #define HL_IDLE_INFLIGHT  256
 #define HL_RATE_INFLIGHT  512         /* per sender, rate mode */
 #define HL_MAX_CALLS      4096
@@ -191,6 +192,7 @@ typedef struct {
     unsigned      conn_seq;
     unsigned      pairs;
     unsigned      cross;
+    uint64_t      setup_end;       /* deadline of the whole setup */
 
     pid_t         main_pid;
     hl_procs_t    procs;
@@ -1252,6 +1254,10 @@ hl_run_until(int (*done)(void *), void *data, uint64_t ms)
 
     deadline = hl_now() + ms * 1000000;
 
+    if (hl.setup_end && deadline > hl.setup_end) {
+        deadline = hl.setup_end;
+    }
+
     while (!done(data)) {
         if (hl_now() >= deadline) {
             return -1;
@@ -1521,6 +1527,7 @@ hl_relay_setup(void)
     /* batches keep the module's queue, and its broadcasts to the agents
      * already online, short */
     batch = 64;
+    hl.setup_end = hl_now() + (uint64_t) HL_SETUP_ALL_MS * 1000000;
 
     for (b = 0; b < hl.n; b += batch) {
         n = 0;
@@ -1546,6 +1553,8 @@ hl_relay_setup(void)
             return -1;
         }
     }
+
+    hl.setup_end = 0;
 
     return 0;
 }

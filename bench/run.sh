@@ -11,14 +11,16 @@
 # well under 3 minutes; every wait is bounded.
 #
 # Environment: BIN (hl_load, bare_relay), MODULE (.so), PREFIX (scratch
-# directory, recreated), NGINX, CALLS, DURATION, IDLE, RATE, WINDOW.
+# directory, recreated), NGINX_BIN, CALLS, DURATION, IDLE, RATE, WINDOW.
 
 set -euo pipefail
 
 BIN=${BIN:?BIN}
 MODULE=${MODULE:?MODULE}
 PREFIX=${PREFIX:?PREFIX}
-NGINX=${NGINX:-/usr/sbin/nginx}
+NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
+# nginx reads $NGINX itself (inherited listening sockets): never pass it on
+unset NGINX
 CALLS=${CALLS:-100}
 DURATION=${DURATION:-10}
 IDLE=${IDLE:-10000}
@@ -67,7 +69,7 @@ pid_gone() { ! pid_alive "$1"; }
 
 start_nginx() {
     rm -f "$NGX_PID"
-    "$NGINX" -p "$PREFIX/" -c "$PREFIX/nginx.conf" \
+    "$NGINX_BIN" -p "$PREFIX/" -c "$PREFIX/nginx.conf" \
         -e "$PREFIX/logs/error.log"
     if ! wait_for 10 curl -sf "http://127.0.0.1:$PORT/health"; then
         echo "bench: nginx did not come up:"
@@ -147,7 +149,7 @@ http {
 }
 EOF
 
-if ! "$NGINX" -t -q -p "$PREFIX/" -c "$PREFIX/nginx.conf" \
+if ! "$NGINX_BIN" -t -q -p "$PREFIX/" -c "$PREFIX/nginx.conf" \
     -e "$PREFIX/logs/error.log"
 then
     echo "bench: nginx -t failed:"
@@ -155,13 +157,14 @@ then
     exit 1
 fi
 
-say "== hotline bench: $(nproc) cores, $(uname -r), $("$NGINX" -v 2>&1)"
+say "== hotline bench: $(nproc) cores, $(uname -r), $("$NGINX_BIN" -v 2>&1)"
 say "== load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)" \
     "(the machine is shared)"
 say "== nginx 127.0.0.1:$PORT (2 workers), bare_relay 127.0.0.1:$BARE_PORT" \
     "(2 threads); calls $CALLS, $DURATION s per relay run, idle $IDLE"
 
-LOAD="timeout -k 5 120 $BIN/hl_load"
+LOAD="timeout -k 5 75 $BIN/hl_load"
+BUDGET=150          # seconds: no new relay run starts after this
 
 # 1. idle connections on a fresh nginx
 start_nginx
@@ -180,6 +183,10 @@ wait_for 5 test -s "$BARE_PID" \
 relay() {
     local label=$1
     shift
+    if [ $(( $(date +%s) - started )) -gt "$BUDGET" ]; then
+        say "-- relay $label: skipped, the run is over its time budget"
+        return
+    fi
     say "-- relay $label"
     $LOAD relay -n "$CALLS" --duration "$DURATION" --warmup 1 "$@" \
         --label "$label" 2>&1 | tee -a "$LOG" || true

@@ -37,6 +37,8 @@ typedef struct ngx_http_hotline_session_s  ngx_http_hotline_session_t;
 typedef struct {
     ngx_shm_zone_t                *shm_zone;
     ngx_http_hotline_store_t      *store;
+    ngx_str_t                      history_file;   /* "off": none */
+    ngx_uint_t                     daily_limit;    /* 0: none */
     ngx_msec_t                     resume_timeout;
     size_t                         replay_buffer;
     ngx_uint_t                     queue_size;
@@ -184,6 +186,29 @@ ngx_int_t ngx_http_hotline_doorbell_init(ngx_cycle_t *cycle,
     void (*handler)(void));
 void ngx_http_hotline_doorbell_flush(void);
 void ngx_http_hotline_doorbell_done(void);
+
+/* the record of an ended call, for the history */
+typedef struct {
+    u_char                         call_id[NGX_HOTLINE_ID_LEN];
+    u_char                        *customer;
+    size_t                         customer_len;
+    u_char                        *agent;
+    size_t                         agent_len;
+    int64_t                        joined;         /* ms since the epoch */
+    int64_t                        accepted;       /* 0: never */
+    int64_t                        ended;
+    ngx_uint_t                     reason;
+    ngx_uint_t                     by;
+    ngx_uint_t                     duration;       /* seconds */
+    ngx_uint_t                     recorded;
+} ngx_http_hotline_call_record_t;
+
+/* ngx_http_hotline_history.c */
+ngx_int_t ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name);
+void ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec);
+void ngx_http_hotline_history_flush(void);
+ngx_uint_t ngx_http_hotline_history_count_today(ngx_log_t *log);
+ngx_int_t ngx_http_hotline_history_handler(ngx_http_request_t *r);
 
 /* ngx_http_hotline_status.c */
 ngx_int_t ngx_http_hotline_status_handler(ngx_http_request_t *r);

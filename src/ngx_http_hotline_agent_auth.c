@@ -197,7 +197,8 @@ ngx_http_hotline_token_revocation(ngx_http_hotline_token_t *tk)
  * most NGX_HOTLINE_NAME_MAX bytes.  Also sets the token's revocation key:
  * "revoked:<jti>", or for a token without jti "revoked:#" and the first
  * 16 bytes of the SHA-256 of the token in hex, so that every token can be
- * revoked.
+ * revoked.  Tokens verified before come from the worker's cache
+ * (ngx_http_hotline_token_cache.c).
  */
 
 ngx_int_t
@@ -212,6 +213,19 @@ ngx_http_hotline_token_verify(ngx_http_request_t *r, ngx_str_t *secret,
     u_char                          md[EVP_MAX_MD_SIZE];
 
     claims = &tk->claims;
+
+    if (ngx_http_hotline_token_cache_get(secret, tk) == NGX_OK) {
+
+        /* verified before: only time has moved on */
+
+        if ((int64_t) ngx_time() >= claims->exp) {
+            tk->reason = "expired";
+            return NGX_DECLINED;
+        }
+
+        return NGX_OK;
+    }
+
     err = "malformed";
 
     rc = ngx_http_hotline_jwt_verify(tk->token.data, tk->token.len,
@@ -258,6 +272,8 @@ ngx_http_hotline_token_verify(ngx_http_request_t *r, ngx_str_t *secret,
 
     tk->revocation.data = tk->key;
     tk->revocation.len = p - tk->key;
+
+    ngx_http_hotline_token_cache_put(secret, tk);
 
     return NGX_OK;
 }

@@ -189,6 +189,12 @@ ngx_int_t ngx_http_hotline_token_verify(ngx_http_request_t *r,
 ngx_int_t ngx_http_hotline_token_check(ngx_http_request_t *r,
     ngx_str_t *secret, ngx_uint_t carriers, ngx_http_hotline_token_t *tk);
 
+/* ngx_http_hotline_token_cache.c */
+ngx_int_t ngx_http_hotline_token_cache_get(ngx_str_t *secret,
+    ngx_http_hotline_token_t *tk);
+void ngx_http_hotline_token_cache_put(ngx_str_t *secret,
+    ngx_http_hotline_token_t *tk);
+
 /* ngx_http_hotline_access.c */
 ngx_int_t ngx_http_hotline_access_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_hotline_access_variables(ngx_conf_t *cf);

@@ -11,6 +11,7 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_auth.h"      /* ngx_http_hotline_kv_call() */
 
 
 /*
@@ -28,9 +29,9 @@
  * The store answers asynchronously: the embedded backend before limit()
  * returns, a network backend later from the event loop.  While an answer
  * is out the request is held (r->main->count) and the phase handler
- * returns NGX_AGAIN; the answer resumes the phases.  The operation's
- * data is allocated outside the request, so an answer that arrives after
- * the request was terminated finds it gone and only frees itself.
+ * returns NGX_AGAIN; the answer resumes the phases.  The operation goes
+ * through ngx_http_hotline_kv_call(), which drops an answer that comes
+ * after the request was terminated.
  */
 
 
@@ -59,20 +60,10 @@ typedef struct {
 
 typedef struct {
     ngx_uint_t                     index;        /* the limit checked */
-    ngx_uint_t                     err;
-    ngx_msec_t                     retry_after;
-    unsigned                       pending:1;    /* an answer is out */
+    ngx_http_hotline_kv_call_t     call;         /* its store operation */
+    unsigned                       pending:1;    /* the answer is out */
     unsigned                       answered:1;   /* ... and came in */
-    unsigned                       in_call:1;    /* inside limit() */
 } ngx_http_hotline_limit_ctx_t;
-
-
-/* one store operation; outlives the request if the answer is late */
-typedef struct {
-    ngx_http_request_t            *request;      /* NULL: it is gone */
-    ngx_http_hotline_limit_ctx_t  *ctx;
-    ngx_pool_cleanup_t            *cln;
-} ngx_http_hotline_limit_op_t;
 
 
 #define NGX_HOTLINE_LIMIT_PASSED       1
@@ -85,9 +76,8 @@ static ngx_int_t ngx_http_hotline_limit_check(ngx_http_request_t *r,
     ngx_http_hotline_limit_ctx_t *ctx, ngx_http_hotline_limit_t *limit);
 static ngx_int_t ngx_http_hotline_limit_key(ngx_http_request_t *r,
     ngx_http_hotline_limit_t *limit, ngx_str_t *key);
-static void ngx_http_hotline_limit_answer(void *data, ngx_uint_t err,
-    ngx_http_hotline_kv_t *kv);
-static void ngx_http_hotline_limit_gone(void *data);
+static void ngx_http_hotline_limit_resume(ngx_http_request_t *r,
+    ngx_http_hotline_kv_call_t *call);
 static void ngx_http_hotline_limit_wait(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hotline_limit_reject(ngx_http_request_t *r,
     ngx_http_hotline_limit_t *limit, ngx_msec_t retry_after);
@@ -215,7 +205,7 @@ ngx_http_hotline_limit_handler(ngx_http_request_t *r)
         if (ctx->answered) {
             ctx->answered = 0;
 
-            if (ctx->err != NGX_HOTLINE_OK) {
+            if (ctx->call.err != NGX_HOTLINE_OK) {
                 ngx_http_hotline_limit_set_status(r,
                                              NGX_HOTLINE_LIMIT_UNAVAILABLE);
                 rc = ngx_http_hotline_limit_unavailable(r);
@@ -223,11 +213,11 @@ ngx_http_hotline_limit_handler(ngx_http_request_t *r)
                 return NGX_DONE;
             }
 
-            if (ctx->retry_after) {
+            if (ctx->call.kv.retry_after) {
                 ngx_http_hotline_limit_set_status(r,
                                                 NGX_HOTLINE_LIMIT_REJECTED);
                 rc = ngx_http_hotline_limit_reject(r, &limit[ctx->index],
-                                                   ctx->retry_after);
+                                                   ctx->call.kv.retry_after);
                 ngx_http_finalize_request(r, rc);
                 return NGX_DONE;
             }
@@ -272,49 +262,33 @@ static ngx_int_t
 ngx_http_hotline_limit_check(ngx_http_request_t *r,
     ngx_http_hotline_limit_ctx_t *ctx, ngx_http_hotline_limit_t *limit)
 {
-    ngx_int_t                     rc;
-    ngx_str_t                     key;
-    ngx_pool_cleanup_t           *cln;
-    ngx_http_hotline_limit_op_t  *op;
+    ngx_int_t  rc;
+    ngx_str_t  key;
 
     rc = ngx_http_hotline_limit_key(r, limit, &key);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    if (ngx_http_hotline_zone == NULL) {
-        ctx->err = NGX_HOTLINE_E_UNAVAILABLE;
-        ctx->answered = 1;
-        return NGX_OK;
+    ctx->call.request = r;
+    ctx->call.resume = ngx_http_hotline_limit_resume;
+    ctx->call.data = ctx;
+
+    rc = ngx_http_hotline_kv_call(&ctx->call, NGX_HOTLINE_KV_LIMIT, &key,
+                                  NULL, limit->interval, limit->burst);
+
+    if (rc == NGX_AGAIN) {
+        ctx->pending = 1;
+        return NGX_AGAIN;
     }
 
-    op = ngx_alloc(sizeof(ngx_http_hotline_limit_op_t), r->connection->log);
-    if (op == NULL) {
+    if (rc != NGX_OK) {
         return NGX_ERROR;
     }
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        ngx_free(op);
-        return NGX_ERROR;
-    }
+    ctx->answered = 1;
 
-    cln->handler = ngx_http_hotline_limit_gone;
-    cln->data = op;
-
-    op->request = r;
-    op->ctx = ctx;
-    op->cln = cln;
-
-    ctx->pending = 1;
-    ctx->in_call = 1;
-
-    ngx_http_hotline_store()->limit(&key, limit->interval, limit->burst,
-                                    ngx_http_hotline_limit_answer, op);
-
-    ctx->in_call = 0;
-
-    return ctx->pending ? NGX_AGAIN : NGX_OK;
+    return NGX_OK;
 }
 
 
@@ -375,59 +349,25 @@ ngx_http_hotline_limit_key(ngx_http_request_t *r,
 }
 
 
+/* a late answer: the request goes on from the preaccess phase */
+
 static void
-ngx_http_hotline_limit_answer(void *data, ngx_uint_t err,
-    ngx_http_hotline_kv_t *kv)
+ngx_http_hotline_limit_resume(ngx_http_request_t *r,
+    ngx_http_hotline_kv_call_t *call)
 {
-    ngx_http_hotline_limit_op_t *op = data;
+    ngx_http_hotline_limit_ctx_t *ctx = call->data;
 
-    ngx_connection_t              *c;
-    ngx_http_request_t            *r;
-    ngx_http_hotline_limit_ctx_t  *ctx;
-
-    r = op->request;
-
-    if (r == NULL) {
-        /* the request was terminated while the store was answering */
-        ngx_free(op);
-        return;
-    }
-
-    op->cln->handler = NULL;
-    ctx = op->ctx;
-    ngx_free(op);
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hotline limit: late answer, retry after %M",
+                   call->kv.retry_after);
 
     ctx->pending = 0;
     ctx->answered = 1;
-    ctx->err = (err == NGX_HOTLINE_OK && kv) ? NGX_HOTLINE_OK
-                                             : NGX_HOTLINE_E_UNAVAILABLE;
-    ctx->retry_after = (ctx->err == NGX_HOTLINE_OK) ? kv->retry_after : 0;
-
-    if (ctx->in_call) {
-        /* synchronous: the handler goes on from here */
-        return;
-    }
-
-    c = r->connection;
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
-                   "hotline limit: late answer, retry after %M",
-                   ctx->retry_after);
 
     r->main->count--;
     r->write_event_handler = ngx_http_core_run_phases;
 
     ngx_http_core_run_phases(r);
-    ngx_http_run_posted_requests(c);
-}
-
-
-static void
-ngx_http_hotline_limit_gone(void *data)
-{
-    ngx_http_hotline_limit_op_t *op = data;
-
-    op->request = NULL;
 }
 
 

@@ -38,6 +38,10 @@ static char *ngx_http_hotline_zone_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_hotline_signaling(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_hotline_history(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hotline_daily_limit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_hotline_message_rate(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_hotline_status(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -89,6 +93,27 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_hotline_metrics,
       NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hotline_history"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hotline_history,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hotline_history_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_main_conf_t, history_file),
+      NULL },
+
+    { ngx_string("hotline_daily_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hotline_daily_limit,
+      NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
 
@@ -402,6 +427,7 @@ ngx_http_hotline_create_main_conf(ngx_conf_t *cf)
     hmcf->replay_buffer = NGX_CONF_UNSET_SIZE;
     hmcf->queue_size = NGX_CONF_UNSET_UINT;
     hmcf->average_handle_time = NGX_CONF_UNSET_MSEC;
+    hmcf->daily_limit = NGX_CONF_UNSET_UINT;
 
     return hmcf;
 }
@@ -418,6 +444,19 @@ ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
         if (hmcf->shm_zone == NULL) {
             return NGX_CONF_ERROR;
         }
+    }
+
+    ngx_conf_init_uint_value(hmcf->daily_limit, 0);
+
+    if (hmcf->history_file.data == NULL) {
+        ngx_str_set(&hmcf->history_file, "logs/hotline_calls.jsonl");
+    }
+
+    if (hmcf->shm_zone
+        && ngx_strcmp(hmcf->history_file.data, "off") != 0
+        && ngx_http_hotline_history_open(cf, &hmcf->history_file) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     ngx_conf_init_msec_value(hmcf->resume_timeout, 30000);
@@ -640,6 +679,58 @@ ngx_http_hotline_signaling(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_hotline_signaling_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hotline_history(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_hotline_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hotline_module);
+    hmcf->signaling = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_hotline_history_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/* hotline_daily_limit off | <n>: new calls a UTC day, on all nodes */
+
+static char *
+ngx_http_hotline_daily_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hotline_main_conf_t *hmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (hmcf->daily_limit != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        hmcf->daily_limit = 0;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n <= 0 || n > 10000000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\": expected off or a number "
+                           "from 1 to 10000000", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    hmcf->daily_limit = n;
 
     return NGX_CONF_OK;
 }

@@ -49,7 +49,8 @@ ngx_str_t  ngx_http_hotline_errors[] = {
     ngx_string("expired"),
     ngx_string("unavailable"),
     ngx_string("rate_limited"),
-    ngx_string("internal")
+    ngx_string("internal"),
+    ngx_string("daily_limit")
 };
 
 
@@ -67,7 +68,8 @@ static const char  *ngx_http_hotline_error_text[] = {
     "unknown or expired resume token",
     "the state store is temporarily unavailable",
     "too many messages",
-    "internal error"
+    "internal error",
+    "the daily call limit is reached, please call again tomorrow"
 };
 
 

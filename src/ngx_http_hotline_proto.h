@@ -34,7 +34,8 @@
 #define NGX_HOTLINE_E_UNAVAILABLE     11
 #define NGX_HOTLINE_E_RATE_LIMITED    12
 #define NGX_HOTLINE_E_INTERNAL        13
-#define NGX_HOTLINE_E_MAX             14
+#define NGX_HOTLINE_E_DAILY_LIMIT     14
+#define NGX_HOTLINE_E_MAX             15
 
 /* client message types */
 #define NGX_HOTLINE_MSG_JOIN          1

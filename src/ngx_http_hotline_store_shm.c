@@ -97,6 +97,9 @@ typedef struct {
     uint64_t                      next_ticket;
     uint64_t                      next_gen;
     ngx_msec_t                    avg_handle;
+
+    ngx_uint_t                    day;           /* UTC days since 1970 */
+    ngx_uint_t                    day_calls;
 } ngx_http_hotline_shm_t;
 
 
@@ -136,7 +139,7 @@ static ngx_uint_t ngx_http_hotline_shm_append(ngx_http_hotline_party_t *p,
 static void ngx_http_hotline_shm_event(ngx_http_hotline_party_t *p,
     u_char *data, u_char *last);
 static void ngx_http_hotline_shm_end(ngx_http_hotline_party_t *c,
-    ngx_uint_t reason, ngx_uint_t by);
+    ngx_uint_t reason, ngx_uint_t by, ngx_http_hotline_party_t *agent);
 static void ngx_http_hotline_shm_free(ngx_http_hotline_party_t *p);
 static ngx_http_hotline_party_t *ngx_http_hotline_shm_find(ngx_rbtree_t *tree,
     u_char *id, size_t len, ngx_uint_t by_token);
@@ -192,7 +195,8 @@ static ngx_uint_t                     ngx_http_hotline_snapshot_size;
 
 #define ngx_http_hotline_unlock()                                             \
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);                        \
-    ngx_http_hotline_doorbell_flush()
+    ngx_http_hotline_doorbell_flush();                                        \
+    ngx_http_hotline_history_flush()
 
 
 /* the party that a token or an id node belongs to */
@@ -228,6 +232,10 @@ ngx_http_hotline_shm_init(ngx_slab_pool_t *shpool,
 
     shm->avg_handle = 0;
     zone->backend = shm;
+
+    /* a new zone (a start, not a reload): today's calls so far */
+    shm->day = ngx_time() / 86400;
+    shm->day_calls = ngx_http_hotline_history_count_today(ngx_cycle->log);
 
     return ngx_http_hotline_kv_init(shpool, zone);
 }
@@ -305,6 +313,18 @@ ngx_http_hotline_shm_join(ngx_http_hotline_session_t *s, u_char *name,
         goto failed;
     }
 
+    if (shm->day != (ngx_uint_t) (ngx_time() / 86400)) {
+        shm->day = ngx_time() / 86400;
+        shm->day_calls = 0;
+    }
+
+    if (ngx_http_hotline_shm_conf->daily_limit
+        && shm->day_calls >= ngx_http_hotline_shm_conf->daily_limit)
+    {
+        err = NGX_HOTLINE_E_DAILY_LIMIT;
+        goto failed;
+    }
+
     p = ngx_slab_calloc_locked(ngx_http_hotline_shpool,
                                sizeof(ngx_http_hotline_party_t));
     if (p == NULL) {
@@ -330,6 +350,7 @@ ngx_http_hotline_shm_join(ngx_http_hotline_session_t *s, u_char *name,
 
     ngx_queue_insert_tail(&shm->waiting, &p->link);
     shm->nwaiting++;
+    shm->day_calls++;
 
     ngx_http_hotline_shm_attach(p, s);
     ngx_http_hotline_mailbox_broadcast(NGX_HOTLINE_MAIL_QUEUE);
@@ -613,7 +634,7 @@ ngx_http_hotline_shm_reject(ngx_http_hotline_session_t *s, u_char *call_id,
     }
 
     ngx_http_hotline_shm_end(c, NGX_HOTLINE_END_REJECTED,
-                             NGX_HOTLINE_ROLE_AGENT);
+                             NGX_HOTLINE_ROLE_AGENT, a);
     err = NGX_HOTLINE_OK;
 
 done:
@@ -639,12 +660,12 @@ ngx_http_hotline_shm_hangup(ngx_http_hotline_session_t *s,
         err = NGX_HOTLINE_E_BAD_STATE;
 
     } else if (p->state == NGX_HOTLINE_WAITING) {
-        ngx_http_hotline_shm_end(p, NGX_HOTLINE_END_CANCELLED, p->role);
+        ngx_http_hotline_shm_end(p, NGX_HOTLINE_END_CANCELLED, p->role, NULL);
 
     } else if (p->state == NGX_HOTLINE_ACTIVE && p->peer) {
         ngx_http_hotline_shm_end(p->role == NGX_HOTLINE_ROLE_CUSTOMER
                                  ? p : p->peer,
-                                 NGX_HOTLINE_END_HANGUP, p->role);
+                                 NGX_HOTLINE_END_HANGUP, p->role, NULL);
 
     } else {
         err = NGX_HOTLINE_E_BAD_STATE;
@@ -1038,7 +1059,7 @@ ngx_http_hotline_shm_sweep(ngx_event_t *ev)
         if (p->role == NGX_HOTLINE_ROLE_CUSTOMER) {
             if (p->state != NGX_HOTLINE_ENDED) {
                 ngx_http_hotline_shm_end(p, NGX_HOTLINE_END_GONE,
-                                         NGX_HOTLINE_ROLE_CUSTOMER);
+                                         NGX_HOTLINE_ROLE_CUSTOMER, NULL);
             }
 
             ngx_http_hotline_shm_free(p);
@@ -1047,7 +1068,7 @@ ngx_http_hotline_shm_sweep(ngx_event_t *ev)
 
         if (p->state == NGX_HOTLINE_ACTIVE && p->peer) {
             ngx_http_hotline_shm_end(p->peer, NGX_HOTLINE_END_GONE,
-                                     NGX_HOTLINE_ROLE_AGENT);
+                                     NGX_HOTLINE_ROLE_AGENT, NULL);
         }
 
         a = p;
@@ -1224,15 +1245,18 @@ ngx_http_hotline_shm_event(ngx_http_hotline_party_t *p, u_char *data,
 }
 
 
+/* agent: who rejected a waiting call, for the history */
+
 static void
 ngx_http_hotline_shm_end(ngx_http_hotline_party_t *c, ngx_uint_t reason,
-    ngx_uint_t by)
+    ngx_uint_t by, ngx_http_hotline_party_t *agent)
 {
     u_char                    *last;
     int64_t                    now;
     ngx_uint_t                 duration;
     ngx_http_hotline_shm_t    *shm;
     ngx_http_hotline_party_t  *a;
+    ngx_http_hotline_call_record_t  rec;
     u_char                     ev[NGX_HOTLINE_EVENT_MAX];
     u_char                     id[NGX_HOTLINE_ID_HEX];
 
@@ -1274,6 +1298,25 @@ ngx_http_hotline_shm_end(ngx_http_hotline_party_t *c, ngx_uint_t reason,
 
     ngx_http_hotline_count_ended(reason);
     ngx_http_hotline_mailbox_broadcast(NGX_HOTLINE_MAIL_QUEUE);
+
+    ngx_memcpy(rec.call_id, c->call_id, NGX_HOTLINE_ID_LEN);
+    rec.customer = c->name;
+    rec.customer_len = c->name_len;
+    if (a == NULL) {
+        a = agent;
+    }
+
+    rec.agent = a ? a->name : NULL;
+    rec.agent_len = a ? a->name_len : 0;
+    rec.joined = c->joined;
+    rec.accepted = c->accepted;
+    rec.ended = now;
+    rec.reason = reason;
+    rec.by = by;
+    rec.duration = duration;
+    rec.recorded = 0;
+
+    ngx_http_hotline_history_add(&rec);
 
     (void) ngx_http_hotline_hex(id, c->call_id, NGX_HOTLINE_ID_LEN);
 

@@ -67,7 +67,10 @@ ngx_http_hotline_ws_handshake(ngx_http_request_t *r,
         return NGX_HTTP_NOT_ALLOWED;
     }
 
-    if (r->http_version < NGX_HTTP_VERSION_11
+    /* HTTP/2 and HTTP/3 have no Upgrade; a subrequest owns no socket */
+
+    if (r->http_version != NGX_HTTP_VERSION_11
+        || r != r->main
         || !ngx_http_hotline_header_list(r, "Upgrade",
                                          ngx_http_hotline_is_token,
                                          &websocket)

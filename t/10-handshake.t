@@ -226,6 +226,7 @@ for my $o ("http://127.0.0.1:$port", 'http://app.example:8080',
     like($w->{resume} // '', qr/^[0-9a-f]{32}$/, 'resume token: 32 hex digits');
     ok(defined $w->{call_id} && length $w->{call_id}, 'call_id present');
     ok(JSON::PP::is_bool($w->{resumed}) && !$w->{resumed}, 'resumed: false');
+    ok(!exists $w->{gap}, 'no gap member outside a resume');
     ok(!$ws->problems, 'server frames are well-formed') or diag($ws->problems);
 
     my $a = $t->agent(sub => 'mehmet');

@@ -31,6 +31,12 @@ sub handcraft {
     return "$si." . encode_base64url(hmac_sha256($si, $key // $t->secret));
 }
 my %good = (sub => 'agent1', role => 'agent', exp => $now + 600);
+# a correctly signed token from raw header and payload text
+sub rawjwt {
+    my ($header, $payload) = @_;
+    my $si = encode_base64url($header) . '.' . encode_base64url($payload);
+    return "$si." . encode_base64url(hmac_sha256($si, $t->secret));
+}
 
 my %carrier = (
     authorization => sub { [ Authorization => "Bearer $_[0]" ] },
@@ -66,6 +72,22 @@ my @bad = (
     [ 'two parts',          join('.', (split /\./, $t->mint_jwt)[0, 1]) ],
     [ 'empty signature',    join('.', (split /\./, $t->mint_jwt)[0, 1]) . '.' ],
     [ 'bad base64',         '!!!.???.***' ],
+    [ 'duplicate role (customer, agent)', rawjwt('{"alg":"HS256"}',
+          qq({"sub":"a","role":"customer","role":"agent","exp":@{[ $now + 600 ]}})) ],
+    [ 'duplicate role (agent, customer)', rawjwt('{"alg":"HS256"}',
+          qq({"sub":"a","role":"agent","role":"customer","exp":@{[ $now + 600 ]}})) ],
+    [ 'duplicate alg (HS256, none)', rawjwt('{"alg":"HS256","alg":"none"}',
+          qq({"sub":"a","role":"agent","exp":@{[ $now + 600 ]}})) ],
+    [ 'duplicate alg (none, HS256)', rawjwt('{"alg":"none","alg":"HS256"}',
+          qq({"sub":"a","role":"agent","exp":@{[ $now + 600 ]}})) ],
+    [ 'unknown crit header', rawjwt('{"alg":"HS256","crit":["x"],"x":1}',
+          qq({"sub":"a","role":"agent","exp":@{[ $now + 600 ]}})) ],
+    [ 'exp as a numeric string', rawjwt('{"alg":"HS256"}',
+          qq({"sub":"a","role":"agent","exp":"@{[ $now + 600 ]}"})) ],
+    [ 'nbf not a number', $t->mint_jwt(nbf => 'soon') ],
+    [ 'sub not a string', $t->mint_jwt(sub => 5) ],
+    [ 'role array', $t->mint_jwt(role => ['agent']) ],
+    [ 'payload not an object', rawjwt('{"alg":"HS256"}', '["agent"]') ],
     [ 'signed with key + newline', $t->mint_jwt(-key => $t->secret . "\n") ],
     [ 'signed with a key prefix',  $t->mint_jwt(-key => substr($t->secret, 0, 32)) ],
 );
@@ -121,6 +143,17 @@ for my $cname (sort keys %carrier) {
                               headers => [ Authorization => "Bearer $jwt" ]);
     is($r->{status}, 101, 'sub of 64 bytes accepted');
     close $r->{sock};
+}
+
+# positive control for the hand-made tokens above
+{
+    my $jwt = rawjwt('{"alg":"HS256","typ":"JWT"}',
+                     qq({"sub":"raw","role":"agent","exp":@{[ $now + 600 ]}}));
+    push @valid, $jwt;
+    my $r = $t->handshake_raw(path => '/ws/agent',
+                              headers => [ Authorization => "Bearer $jwt" ]);
+    is($r->{status}, 101, 'a hand-made well-formed token is accepted');
+    close $r->{sock} if $r->{sock};
 }
 
 # the first carrier present is the one used

@@ -149,4 +149,14 @@ ok(poll_until(5, sub {
    'no connections and no calls left');
 
 $t->stop;
+
+# without hotline_zone a 16m zone is created
+{
+    (my $conf = $Hotline::Test::DEFAULT_CONF) =~ s/^\s*hotline_zone .*\n//m or die;
+    my $d = Hotline::Test->new(conf => $conf)->start;
+    my $dh = $d->health;
+    cmp_ok($dh->{store}{size}, '>=', 15 * 1024 * 1024, 'default zone of 16m');
+    cmp_ok($dh->{store}{size}, '<=', 16 * 1024 * 1024, '... not more');
+    $d->stop;
+}
 done_testing;

@@ -33,6 +33,7 @@ sub pump_all {
     my $pingonly = $t->ws_connect('/ws/customer');     # pings, never joins
     my $deaf = $t->customer('Deaf');                   # joined, no pongs
     $deaf->auto_pong(0);
+    $deaf->{echo_close} = 0;                           # a dead peer
     my $deaf_agent = $t->agent(sub => 'deaf-agent');
     $deaf_agent->auto_pong(0);
     my $alive = $t->customer('Alive');                 # joined, pongs
@@ -54,6 +55,8 @@ sub pump_all {
     is($pingonly->{close_code}, 4003, 'pings are not a join: 4003');
     cmp_ok(scalar @{ $deaf->{pings} }, '>=', 1, 'the server pings');
     is($deaf->{close_code}, 4003, 'customer not answering pings: 4003');
+    ok($deaf->pump_until(10, sub { $deaf->{eof} }),
+       'a dead peer that never answers the close is dropped (TCP closed)');
     is($deaf_agent->{close_code}, 4003, 'agent not answering pings: 4003');
     cmp_ok(scalar @{ $alive->{pings} }, '>=', 3, 'three pings to a live customer');
     ok(!$alive->is_closed, 'a customer answering pings stays connected');

@@ -72,8 +72,8 @@ b64url(char *dst, const u_char *src, size_t len)
 {
     size_t             i, n;
     uint32_t           v;
-    static const char  t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx"
-                             "yz0123456789-_";
+    static const char  t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                             "abcdefghijklmnopqrstuvwxyz0123456789-_";
 
     n = 0;
 
@@ -151,7 +151,10 @@ make_cert(void)
     ctx = SSL_CTX_new(DTLS_client_method());
     if (ctx == NULL || SSL_CTX_use_certificate(ctx, x) != 1
         || SSL_CTX_use_PrivateKey(ctx, k) != 1
-        || SSL_CTX_set_tlsext_use_srtp(ctx, "SRTP_AES128_CM_SHA1_80") != 0)
+        || SSL_CTX_set_tlsext_use_srtp(ctx, getenv("BENCH_SRTP_PROFILE")
+                                       ? getenv("BENCH_SRTP_PROFILE")
+                                       : "SRTP_AEAD_AES_128_GCM:"
+                                         "SRTP_AES128_CM_SHA1_80") != 0)
     {
         die("SSL_CTX");
     }
@@ -253,25 +256,44 @@ flush_dtls(pub_t *p)
 }
 
 
+static const char  *profile_name = "?";
+
+
 static void
 secure(pub_t *p)
 {
-    u_char         km[60], key[30];
-    srtp_policy_t  pol;
+    int                       gcm;
+    size_t                    kl, sl;
+    u_char                    km[60], key[30];
+    srtp_policy_t             pol;
+    SRTP_PROTECTION_PROFILE  *prof;
 
-    if (SSL_export_keying_material(p->ssl, km, 60, "EXTRACTOR-dtls_srtp",
-                                   19, NULL, 0, 0) != 1)
+    prof = SSL_get_selected_srtp_profile(p->ssl);
+    if (prof == NULL) {
+        die("no SRTP profile");
+    }
+
+    gcm = prof->id == SRTP_AEAD_AES_128_GCM;
+    profile_name = gcm ? "AES-128-GCM" : "AES-CM-128-HMAC-SHA1-80";
+    kl = 16;
+    sl = gcm ? 12 : 14;
+
+    if (SSL_export_keying_material(p->ssl, km, 2 * (kl + sl),
+                                   "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0)
+        != 1)
     {
         die("export");
     }
 
     /* client: our key is the first one, our salt the first salt */
-    memcpy(key, km, 16);
-    memcpy(key + 16, km + 32, 14);
+    memcpy(key, km, kl);
+    memcpy(key + kl, km + 2 * kl, sl);
 
     memset(&pol, 0, sizeof(pol));
-    srtp_crypto_policy_set_rtp_default(&pol.rtp);
-    srtp_crypto_policy_set_rtcp_default(&pol.rtcp);
+    srtp_crypto_policy_set_from_profile_for_rtp(&pol.rtp,
+        gcm ? srtp_profile_aead_aes_128_gcm : srtp_profile_aes128_cm_sha1_80);
+    srtp_crypto_policy_set_from_profile_for_rtcp(&pol.rtcp,
+        gcm ? srtp_profile_aead_aes_128_gcm : srtp_profile_aes128_cm_sha1_80);
     pol.ssrc.type = ssrc_any_outbound;
     pol.key = key;
     pol.window_size = 1024;
@@ -348,8 +370,8 @@ start(pub_t *p, const char *url, const char *path)
 
     p->agent = nice_agent_new(g_main_context_default(),
                               NICE_COMPATIBILITY_RFC5245);
-    g_object_set(p->agent, "controlling-mode", TRUE, "ice-tcp", FALSE,
-                 NULL);
+    g_object_set(p->agent, "controlling-mode", TRUE, "upnp", FALSE,
+                 "ice-tcp", FALSE, NULL);
     nice_address_init(&addr);
     nice_address_set_from_string(&addr, "127.0.0.1");
     nice_agent_add_local_address(p->agent, &addr);
@@ -622,11 +644,12 @@ main(int argc, char **argv)
     }
 
     printf("network: %u publishers x %u s at real-time rate over loopback "
-           "(libnice ICE, DTLS-SRTP AES-CM-128-HMAC-SHA1-80, Opus ~32 "
+           "(libnice ICE, DTLS-SRTP %s, Opus ~32 "
            "kbit/s + VP8 ~1 Mbit/s each), %llu packets sent; recorder cpu "
            "%.2f s in %.1f s wall = %.3f ms cpu per stream-second, %.0f "
            "streams per core (publisher cpu %.2f s); %u/%u DELETE 200\n",
-           npubs, seconds, (unsigned long long) sent, c1 - c0, wall,
+           npubs, seconds, profile_name, (unsigned long long) sent,
+           c1 - c0, wall,
            (c1 - c0) * 1000 / (npubs * (double) seconds),
            npubs * (double) seconds / (c1 - c0 > 0 ? c1 - c0 : 1e-9),
            s1 - s0, ok, npubs);

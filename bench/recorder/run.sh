@@ -40,6 +40,10 @@ do
     sleep 0.1
 done
 
+# as browsers do (GCM first), then AES-CM only
+"$b/bench/publisher" "http://127.0.0.1:$port/whip" "$tmp/secret" "$rec" \
+    "$streams" "$secs"
+BENCH_SRTP_PROFILE=SRTP_AES128_CM_SHA1_80 \
 "$b/bench/publisher" "http://127.0.0.1:$port/whip" "$tmp/secret" "$rec" \
     "$streams" "$secs"
 

@@ -24,8 +24,8 @@ b64url(char *dst, const u_char *src, size_t len)
 {
     size_t        i, n;
     uint32_t      v;
-    static const char  t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx"
-                             "yz0123456789-_";
+    static const char  t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                             "abcdefghijklmnopqrstuvwxyz0123456789-_";
 
     n = 0;
 

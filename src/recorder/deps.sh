@@ -16,7 +16,7 @@ build=${1:-$top/build/recorder}
 pkgs="gcc g++ make pkg-config libnice-dev libglib2.0-dev libssl-dev \
 libsrtp2-dev libwebm-dev libjansson-dev clang-14 libclang-rt-14-dev \
 ffmpeg chromium perl libcrypt-jwt-perl libjson-pp-perl iproute2 \
-util-linux dpkg-dev nodejs npm mkvtoolnix"
+util-linux dpkg-dev nodejs npm mkvtoolnix curl"
 
 missing=""
 for p in $pkgs; do

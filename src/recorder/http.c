@@ -23,6 +23,10 @@
 
 #define REC_HTTP_TIMEOUT  10000     /* ms for a whole request */
 #define REC_HTTP_BUF      (REC_HTTP_MAX_HEADER + REC_HTTP_MAX_BODY + 1)
+#define REC_HTTP_MAX_CONN 256       /* requests being read at once */
+
+
+static unsigned  rec_http_nconn;
 
 
 struct rec_http_conn_s {
@@ -47,6 +51,7 @@ rec_http_close(rec_http_conn_t *c)
 
     close(c->fd);
     free(c);
+    rec_http_nconn--;
 }
 
 
@@ -256,11 +261,19 @@ rec_http_accept(gint fd, GIOCondition cond, gpointer data)
             return G_SOURCE_CONTINUE;
         }
 
+        if (rec_http_nconn >= REC_HTTP_MAX_CONN) {
+            /* bounded memory: slow clients do not pile up */
+            close(s);
+            continue;
+        }
+
         c = malloc(sizeof(rec_http_conn_t));
         if (c == NULL) {
             close(s);
             continue;
         }
+
+        rec_http_nconn++;
 
         c->fd = s;
         c->len = 0;

@@ -73,7 +73,9 @@ rec_ice_create(rec_ice_t *ice, rec_ice_recv_pt recv, rec_ice_state_pt state,
         return REC_ERROR;
     }
 
-    g_object_set(ice->agent, "controlling-mode", FALSE,
+    /* no UPnP port mapping (it would probe the network), UDP only */
+
+    g_object_set(ice->agent, "controlling-mode", FALSE, "upnp", FALSE,
                  "ice-tcp", FALSE, NULL);
 
     for (i = 0; i < rec_conf.n_ice_addrs; i++) {

@@ -179,6 +179,11 @@ rec_jwt_verify(const char *token, size_t len, const u_char *secret,
         goto done;
     }
 
+    if (json_number_value(v) < 0 || json_number_value(v) > 1e12) {
+        *err = "token \"exp\" out of range";
+        goto done;
+    }
+
     claims->exp = (int64_t) json_number_value(v);
 
     if (claims->exp <= now) {
@@ -188,7 +193,9 @@ rec_jwt_verify(const char *token, size_t len, const u_char *secret,
 
     v = json_object_get(pl, "nbf");
 
-    if (v != NULL && (!json_is_number(v) || json_number_value(v) > (double) now)) {
+    if (v != NULL
+        && (!json_is_number(v) || json_number_value(v) > (double) now))
+    {
         *err = "token not yet valid";
         goto done;
     }

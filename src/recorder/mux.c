@@ -101,12 +101,18 @@ rec_mux_add(rec_mux_t *m, int kind, const u_char *data, size_t len,
         return REC_ERROR;
     }
 
-    if (m->nqueue == REC_MUX_MAX_QUEUE) {
+    /* bounded memory: a full queue writes out its oldest frames early */
+
+    while (m->nqueue == REC_MUX_MAX_QUEUE
+           || (m->nqueue > 0 && m->queued_bytes + len > REC_MUX_MAX_BYTES))
+    {
         if (!m->ready && rec_mux_start(m) != REC_OK) {
             return REC_ERROR;
         }
 
-        (void) rec_mux_emit(m, m->queue[0]->ts);
+        if (rec_mux_emit(m, m->queue[0]->ts) != REC_OK) {
+            return REC_ERROR;
+        }
     }
 
     f = malloc(sizeof(rec_mux_frame_t) + len);
@@ -128,6 +134,7 @@ rec_mux_add(rec_mux_t *m, int kind, const u_char *data, size_t len,
 
     m->queue[i] = f;
     m->nqueue++;
+    m->queued_bytes += len;
 
     if (f->ts > m->max_ts) {
         m->max_ts = f->ts;
@@ -142,7 +149,13 @@ rec_mux_add(rec_mux_t *m, int kind, const u_char *data, size_t len,
     }
 
     if (!m->ready) {
-        return REC_OK;
+        if (m->has[REC_MUX_VIDEO]) {
+            return REC_OK;      /* until the first keyframe */
+        }
+
+        if (rec_mux_start(m) != REC_OK) {
+            return REC_ERROR;
+        }
     }
 
     return rec_mux_emit(m, m->max_ts - REC_MUX_DELAY_NS);
@@ -190,6 +203,7 @@ rec_mux_emit(rec_mux_t *m, int64_t upto)
         m->last_ts = ts;
         m->frames[f->kind]++;
         m->bytes += f->len;
+        m->queued_bytes -= f->len;
 
         if (f->kind == REC_MUX_VIDEO && f->key) {
             m->keyframes++;

@@ -17,6 +17,7 @@
 #define REC_MUX_DELAY_NS   (400LL * 1000000)   /* reorder window */
 #define REC_MUX_WAIT_MS    5000                /* for the first keyframe */
 #define REC_MUX_MAX_QUEUE  2048
+#define REC_MUX_MAX_BYTES  (32 * 1024 * 1024)  /* queued, per session */
 #define REC_OPUS_PRE_SKIP  312
 
 
@@ -40,6 +41,7 @@ typedef struct {
 
     rec_mux_frame_t  **queue;
     unsigned           nqueue;
+    size_t             queued_bytes;
     int64_t            max_ts;
     int64_t            last_ts;
     int64_t            last_kind_ts[2];

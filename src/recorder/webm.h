@@ -28,7 +28,6 @@ int rec_webm_write(rec_webm_t *w, uint64_t track, const unsigned char *data,
 int rec_webm_flush(rec_webm_t *w);
 /* the segment duration written when finalizing */
 void rec_webm_set_duration(rec_webm_t *w, uint64_t ns);
-int64_t rec_webm_size(rec_webm_t *w);
 /* finalizes (duration, cues) and frees; returns 0 or -1 */
 int rec_webm_close(rec_webm_t *w);
 

@@ -24,12 +24,18 @@ namespace {
 
 class RecFileWriter : public mkvmuxer::IMkvWriter {
  public:
-  RecFileWriter() : file_(NULL), last_flush_(0) {}
+  RecFileWriter() : file_(NULL), pos_(0), last_flush_(0) {}
   ~RecFileWriter() override { Close(); }
 
   bool Open(const char *path) {
     file_ = std::fopen(path, "wb+");
-    return file_ != NULL;
+    if (file_ == NULL) {
+      return false;
+    }
+    /* fewer write(2) calls; flushed at least once a second anyway */
+    std::setvbuf(file_, NULL, _IOFBF, 65536);
+    pos_ = 0;
+    return true;
   }
 
   int Close() {
@@ -48,15 +54,24 @@ class RecFileWriter : public mkvmuxer::IMkvWriter {
     if (len == 0) {
       return 0;
     }
-    return std::fwrite(buf, 1, len, file_) == len ? 0 : -1;
+    if (std::fwrite(buf, 1, len, file_) != len) {
+      return -1;
+    }
+    pos_ += len;
+    return 0;
   }
 
+  /* kept here: ftell() costs an lseek(2) and mkvmuxer asks often */
   mkvmuxer::int64 Position() const override {
-    return file_ ? std::ftell(file_) : -1;
+    return file_ ? pos_ : -1;
   }
 
   mkvmuxer::int32 Position(mkvmuxer::int64 position) override {
-    return file_ ? std::fseek(file_, position, SEEK_SET) : -1;
+    if (file_ == NULL || std::fseek(file_, position, SEEK_SET) != 0) {
+      return -1;
+    }
+    pos_ = position;
+    return 0;
   }
 
   bool Seekable() const override { return true; }
@@ -75,6 +90,7 @@ class RecFileWriter : public mkvmuxer::IMkvWriter {
 
  private:
   FILE *file_;
+  mkvmuxer::int64 pos_;
   time_t last_flush_;
 };
 
@@ -220,13 +236,6 @@ rec_webm_set_duration(rec_webm_t *w, uint64_t ns)
 {
   /* in TimecodeScale units (ms) */
   w->segment.set_duration((double) ns / 1e6);
-}
-
-
-extern "C" int64_t
-rec_webm_size(rec_webm_t *w)
-{
-  return w->writer.Position();
 }
 
 

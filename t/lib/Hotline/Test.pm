@@ -61,6 +61,11 @@ sub json_decode { $JSON->decode($_[0]) }
 
 my @RUNNING;    # servers to stop on exit, whatever happened
 
+# END blocks do not run when a signal kills perl: turn the usual ones into
+# an exit so no nginx is left behind; a closed pipe is an error, not death
+$SIG{PIPE} = 'IGNORE';
+$SIG{$_} = sub { exit 129 } for qw(INT TERM HUP);
+
 END {
     my $rc = $?;
     for my $t (@RUNNING) {
@@ -142,7 +147,15 @@ sub new {
     # two builds in one test
     make_path("$self->{prefix}/modules");
     $self->{module} = "$self->{prefix}/modules/ngx_http_hotline_module.so";
-    write_file($self->{module}, read_file($MODULE));
+    # (read until two reads agree: the build may be rewriting the file)
+    my ($so, $again) = (read_file($MODULE), '');
+    for (1 .. 50) {
+        $again = read_file($MODULE);
+        last if $again eq $so;
+        $so = $again;
+        sleep 0.1;
+    }
+    write_file($self->{module}, $so);
     $self->{vars}{MODULE}      = $self->{module};
     $self->{vars}{SECRET_FILE} = $self->{secret_file};
     $self->{vars}{ORIGIN}      = $self->origin;
@@ -998,5 +1011,12 @@ sub drain {
 }
 
 sub problems { @{ $_[0]{problems} } }
+
+# the names the test plan uses
+{
+    no warnings 'once';
+    *ws_recv      = \&recv;
+    *ws_send_json = \&send_json;
+}
 
 1;

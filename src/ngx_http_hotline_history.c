@@ -1,0 +1,794 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
+#include "ngx_http_hotline.h"
+#include "ngx_http_hotline_store.h"
+
+
+/*
+ * Call history: every ended call appends one JSON line to a journal file
+ * (opened by the master like a log, so it survives reloads, restarts and
+ * log rotation with USR1), and the history location reads it back, newest
+ * first, with filters, paging and daily counts.  Lines are written with
+ * one write() each to a file opened with O_APPEND: workers never
+ * interleave within a line.
+ */
+
+
+#define NGX_HOTLINE_HISTORY_LINE    1024
+#define NGX_HOTLINE_HISTORY_BLOCK   65536
+#define NGX_HOTLINE_HISTORY_PAGE    200
+#define NGX_HOTLINE_HISTORY_DAYS    90
+
+
+typedef struct {
+    ngx_int_t            limit;
+    off_t                before;
+    ngx_str_t            agent;
+    ngx_str_t            outcome;
+    ngx_int_t            days;       /* > 0: daily counts */
+} ngx_http_hotline_history_query_t;
+
+
+typedef struct {
+    ngx_uint_t           calls;
+    ngx_uint_t           outcomes[NGX_HOTLINE_END_MAX];
+    ngx_uint_t           talk;       /* seconds, of answered calls */
+    ngx_uint_t           answered;
+} ngx_http_hotline_history_day_t;
+
+
+typedef struct {
+    ngx_http_hotline_history_query_t  *q;
+    ngx_http_request_t                *r;
+    ngx_chain_t                      **ll;
+    size_t                             len;
+    ngx_int_t                          n;
+    off_t                              next;
+    off_t                              last;
+    ngx_http_hotline_history_day_t    *days;
+    ngx_uint_t                         day0;
+} ngx_http_hotline_history_ctx_t;
+
+
+typedef ngx_int_t (*ngx_http_hotline_line_pt)(u_char *line, size_t len,
+    off_t offset, void *data);
+
+
+static ngx_int_t ngx_http_hotline_history_query(ngx_http_request_t *r,
+    ngx_http_hotline_history_query_t *q);
+static ngx_int_t ngx_http_hotline_history_scan(ngx_fd_t fd, off_t end,
+    ngx_log_t *log, ngx_http_hotline_line_pt handler, void *data);
+static ngx_int_t ngx_http_hotline_history_page(u_char *line, size_t len,
+    off_t offset, void *data);
+static ngx_int_t ngx_http_hotline_history_daily(u_char *line, size_t len,
+    off_t offset, void *data);
+static ngx_int_t ngx_http_hotline_history_today(u_char *line, size_t len,
+    off_t offset, void *data);
+static ngx_int_t ngx_http_hotline_history_send(ngx_http_request_t *r,
+    ngx_chain_t *out, size_t len);
+
+
+static ngx_open_file_t  *ngx_http_hotline_journal;
+static ngx_str_t         ngx_http_hotline_journal_path;
+static ngx_fd_t          ngx_http_hotline_journal_fd = NGX_INVALID_FILE;
+
+/* lines formatted under the zone lock, written after it */
+static u_char            ngx_http_hotline_pending[8 * NGX_HOTLINE_HISTORY_LINE];
+static size_t            ngx_http_hotline_npending;
+
+
+ngx_int_t
+ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name)
+{
+    ngx_fd_t                   fd;
+    ngx_str_t                 *path;
+    ngx_pool_cleanup_t        *cln;
+    ngx_pool_cleanup_file_t   *clnf;
+
+    ngx_http_hotline_journal = ngx_conf_open_file(cf->cycle, name);
+
+    if (ngx_http_hotline_journal == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the name nginx keeps is not NUL-terminated: a copy to read it */
+
+    path = &ngx_http_hotline_journal_path;
+
+    path->len = ngx_http_hotline_journal->name.len;
+    path->data = ngx_pnalloc(cf->pool, path->len + 1);
+    if (path->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn(path->data, ngx_http_hotline_journal->name.data,
+                path->len + 1);
+
+    /*
+     * Workers may not be allowed to open it (it is the master's, in a
+     * directory of the master's): they read through a descriptor opened
+     * here, as logs are written through one.  A USR1 log rotation does not
+     * move it: rotate the journal with a reload.
+     */
+
+    cln = ngx_pool_cleanup_add(cf->cycle->pool, sizeof(ngx_pool_cleanup_file_t));
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_CREATE_OR_OPEN,
+                       NGX_FILE_DEFAULT_ACCESS);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", path);
+        return NGX_ERROR;
+    }
+
+    clnf = cln->data;
+    clnf->fd = fd;
+    clnf->name = path->data;
+    clnf->log = &cf->cycle->new_log;  /* cf->log is the old cycle's */
+    cln->handler = ngx_pool_cleanup_file;
+
+    ngx_http_hotline_journal_fd = fd;
+
+    return NGX_OK;
+}
+
+
+/* under the zone lock: formats the record of an ended call */
+
+void
+ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec)
+{
+    u_char  *p, *last;
+    u_char   id[NGX_HOTLINE_ID_HEX];
+
+    if (ngx_http_hotline_journal == NULL) {
+        return;
+    }
+
+    if (sizeof(ngx_http_hotline_pending) - ngx_http_hotline_npending
+        < NGX_HOTLINE_HISTORY_LINE)
+    {
+        /* not reached: a few calls end per operation at most */
+        ngx_http_hotline_history_flush();
+    }
+
+    p = ngx_http_hotline_pending + ngx_http_hotline_npending;
+    last = p + NGX_HOTLINE_HISTORY_LINE;
+
+    (void) ngx_http_hotline_hex(id, rec->call_id, NGX_HOTLINE_ID_LEN);
+
+    p = ngx_cpymem(p, "{\"call_id\":\"", sizeof("{\"call_id\":\"") - 1);
+    p = ngx_cpymem(p, id, NGX_HOTLINE_ID_HEX);
+    p = ngx_cpymem(p, "\",\"customer\":", sizeof("\",\"customer\":") - 1);
+    p = ngx_http_hotline_json_str(p, rec->customer, rec->customer_len);
+    p = ngx_cpymem(p, ",\"agent\":", sizeof(",\"agent\":") - 1);
+
+    if (rec->agent_len) {
+        p = ngx_http_hotline_json_str(p, rec->agent, rec->agent_len);
+
+    } else {
+        p = ngx_cpymem(p, "null", 4);
+    }
+
+    p = ngx_slprintf(p, last, ",\"joined\":%L,\"accepted\":", rec->joined);
+
+    if (rec->accepted) {
+        p = ngx_slprintf(p, last, "%L", rec->accepted);
+
+    } else {
+        p = ngx_cpymem(p, "null", 4);
+    }
+
+    p = ngx_slprintf(p, last,
+                     ",\"ended\":%L,\"outcome\":\"%V\",\"by\":\"%s\","
+                     "\"duration\":%ui,\"recorded\":%s}\n",
+                     rec->ended, &ngx_http_hotline_end_reasons[rec->reason],
+                     rec->by == NGX_HOTLINE_ROLE_CUSTOMER ? "customer"
+                                                          : "agent",
+                     rec->duration, rec->recorded ? "true" : "false");
+
+    ngx_http_hotline_npending = p - ngx_http_hotline_pending;
+}
+
+
+/* after the zone lock: writes what ended calls left */
+
+void
+ngx_http_hotline_history_flush(void)
+{
+    ssize_t  n;
+
+    if (ngx_http_hotline_npending == 0) {
+        return;
+    }
+
+    n = ngx_write_fd(ngx_http_hotline_journal->fd, ngx_http_hotline_pending,
+                     ngx_http_hotline_npending);
+
+    if (n != (ssize_t) ngx_http_hotline_npending) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
+                      "hotline: writing the call history \"%V\" failed",
+                      &ngx_http_hotline_journal->name);
+    }
+
+    ngx_http_hotline_npending = 0;
+}
+
+
+/*
+ * The calls of the current UTC day in the journal: seeds the daily count
+ * when the zone is new (a restart), so the daily limit holds across it.
+ */
+
+ngx_uint_t
+ngx_http_hotline_history_count_today(ngx_log_t *log)
+{
+    off_t            size;
+    ngx_fd_t         fd;
+    ngx_uint_t       n;
+    ngx_file_info_t  fi;
+
+    if (ngx_http_hotline_journal == NULL
+        || ngx_http_hotline_journal_fd == NGX_INVALID_FILE)
+    {
+        return 0;
+    }
+
+    fd = ngx_http_hotline_journal_fd;
+    n = 0;
+
+    if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR) {
+        size = ngx_file_size(&fi);
+        (void) ngx_http_hotline_history_scan(fd, size, log,
+                                             ngx_http_hotline_history_today,
+                                             &n);
+    }
+
+    return n;
+}
+
+
+static ngx_int_t
+ngx_http_hotline_history_today(u_char *line, size_t len, off_t offset,
+    void *data)
+{
+    ngx_uint_t  *n = data;
+
+    json_t        *j;
+    json_int_t     ended;
+    json_error_t   err;
+
+    j = json_loadb((char *) line, len, 0, &err);
+    if (j == NULL) {
+        return NGX_OK;
+    }
+
+    ended = json_integer_value(json_object_get(j, "ended"));
+    json_decref(j);
+
+    if (ended / 1000 / 86400 != ngx_time() / 86400) {
+        return NGX_DONE;
+    }
+
+    (*n)++;
+
+    return NGX_OK;
+}
+
+
+/* GET <history location>?limit=&before=&agent=&outcome=  or  ?days= */
+
+ngx_int_t
+ngx_http_hotline_history_handler(ngx_http_request_t *r)
+{
+    off_t                              size;
+    u_char                            *p;
+    size_t                             len;
+    ngx_fd_t                           fd;
+    ngx_buf_t                         *b;
+    ngx_int_t                          rc, i, k;
+    ngx_uint_t                         day0;
+    ngx_chain_t                       *out, **ll, *cl;
+    ngx_file_info_t                    fi;
+    ngx_http_hotline_history_day_t    *days;
+    ngx_http_hotline_history_query_t   q;
+
+    ngx_http_hotline_history_ctx_t     ctx;
+
+    if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
+        return ngx_http_hotline_json_error(r, NGX_HTTP_NOT_ALLOWED,
+                                           "method_not_allowed",
+                                           "use GET");
+    }
+
+    if (ngx_http_hotline_journal == NULL) {
+        return ngx_http_hotline_json_error(r, NGX_HTTP_NOT_FOUND,
+                                           "no_history",
+                                           "hotline_history_file is off");
+    }
+
+    if (ngx_http_hotline_history_query(r, &q) != NGX_OK) {
+        return ngx_http_hotline_json_error(r, NGX_HTTP_BAD_REQUEST,
+                                           "bad_query",
+                                           "limit 1-200, before >= 0, "
+                                           "days 1-90, outcome one of "
+                                           "hangup rejected cancelled gone");
+    }
+
+    ngx_http_hotline_history_flush();
+
+    fd = ngx_http_hotline_journal_fd;
+    size = 0;
+
+    if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR) {
+        size = ngx_file_size(&fi);
+    }
+
+    ngx_memzero(&ctx, sizeof(ctx));
+    ctx.q = &q;
+    ctx.r = r;
+    ctx.next = -1;
+
+    out = NULL;
+    ll = &out;
+
+    b = ngx_create_temp_buf(r->pool, 64);
+    if (b == NULL) {
+        goto failed;
+    }
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        goto failed;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+    *ll = cl;
+    ll = &cl->next;
+
+    if (q.days) {
+        days = ngx_pcalloc(r->pool,
+                           q.days * sizeof(ngx_http_hotline_history_day_t));
+        if (days == NULL) {
+            goto failed;
+        }
+
+        day0 = ngx_time() / 86400 - (q.days - 1);
+
+        ctx.days = days;
+        ctx.day0 = day0;
+
+        rc = ngx_http_hotline_history_scan(fd, size, r->connection->log,
+                                           ngx_http_hotline_history_daily,
+                                           &ctx);
+        if (rc == NGX_ERROR) {
+            goto failed;
+        }
+
+        len = q.days * (96 + NGX_HOTLINE_END_MAX * 32) + 32;
+
+        b = ngx_create_temp_buf(r->pool, len);
+        if (b == NULL) {
+            goto failed;
+        }
+
+        p = ngx_cpymem(b->last, "{\"days\":[", sizeof("{\"days\":[") - 1);
+
+        for (i = q.days - 1; i >= 0; i--) {
+            time_t     t;
+            ngx_tm_t   tm;
+
+            t = (time_t) (day0 + i) * 86400;
+            ngx_gmtime(t, &tm);
+
+            p = ngx_sprintf(p, "%s{\"date\":\"%4d-%02d-%02d\",\"calls\":%ui,"
+                            "\"answered\":%ui,\"talk_seconds\":%ui",
+                            i == q.days - 1 ? "" : ",",
+                            tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                            days[i].calls, days[i].answered, days[i].talk);
+
+            for (k = 0; k < NGX_HOTLINE_END_MAX; k++) {
+                p = ngx_sprintf(p, ",\"%V\":%ui",
+                                &ngx_http_hotline_end_reasons[k],
+                                days[i].outcomes[k]);
+            }
+
+            *p++ = '}';
+        }
+
+        p = ngx_cpymem(p, "]}\n", 3);
+        b->last = p;
+
+        out->buf = b;
+        ctx.len = b->last - b->pos;
+
+    } else {
+        b->last = ngx_cpymem(b->last, "{\"calls\":[", sizeof("{\"calls\":[") - 1);
+        ctx.len = b->last - b->pos;
+        ctx.ll = ll;
+
+        if (q.before > 0) {
+            rc = ngx_http_hotline_history_scan(fd,
+                                               ngx_min(q.before, size),
+                                               r->connection->log,
+                                               ngx_http_hotline_history_page,
+                                               &ctx);
+            if (rc == NGX_ERROR) {
+                goto failed;
+            }
+        }
+
+        b = ngx_create_temp_buf(r->pool, 64);
+        if (b == NULL) {
+            goto failed;
+        }
+
+        if (ctx.next >= 0) {
+            b->last = ngx_sprintf(b->last, "],\"next\":%O}\n", ctx.next);
+
+        } else {
+            b->last = ngx_cpymem(b->last, "],\"next\":null}\n",
+                                 sizeof("],\"next\":null}\n") - 1);
+        }
+
+        cl = ngx_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            goto failed;
+        }
+
+        cl->buf = b;
+        cl->next = NULL;
+        *ctx.ll = cl;
+        ctx.len += b->last - b->pos;
+    }
+
+    return ngx_http_hotline_history_send(r, out, ctx.len);
+
+failed:
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_hotline_history_query(ngx_http_request_t *r,
+    ngx_http_hotline_history_query_t *q)
+{
+    ngx_str_t   v;
+    ngx_uint_t  i;
+
+    q->limit = 50;
+    q->before = NGX_MAX_OFF_T_VALUE;
+    q->days = 0;
+    ngx_str_null(&q->agent);
+    ngx_str_null(&q->outcome);
+
+    if (ngx_http_arg(r, (u_char *) "limit", 5, &v) == NGX_OK) {
+        q->limit = ngx_atoi(v.data, v.len);
+
+        if (q->limit < 1 || q->limit > NGX_HOTLINE_HISTORY_PAGE) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_arg(r, (u_char *) "before", 6, &v) == NGX_OK) {
+        q->before = ngx_atoof(v.data, v.len);
+
+        if (q->before < 0) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_arg(r, (u_char *) "days", 4, &v) == NGX_OK) {
+        q->days = ngx_atoi(v.data, v.len);
+
+        if (q->days < 1 || q->days > NGX_HOTLINE_HISTORY_DAYS) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_arg(r, (u_char *) "agent", 5, &v) == NGX_OK) {
+        if (v.len == 0 || v.len > NGX_HOTLINE_NAME_MAX) {
+            return NGX_ERROR;
+        }
+
+        /* names of agents need no unescaping: [a-z0-9._-] */
+        q->agent = v;
+    }
+
+    if (ngx_http_arg(r, (u_char *) "outcome", 7, &v) == NGX_OK) {
+        for (i = 0; i < NGX_HOTLINE_END_MAX; i++) {
+            if (v.len == ngx_http_hotline_end_reasons[i].len
+                && ngx_strncmp(v.data, ngx_http_hotline_end_reasons[i].data,
+                               v.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == NGX_HOTLINE_END_MAX) {
+            return NGX_ERROR;
+        }
+
+        q->outcome = v;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Reads the journal backwards from end, calling handler for each line with
+ * its offset, newest first, until the handler returns NGX_DONE or the
+ * file's start.  A line longer than NGX_HOTLINE_HISTORY_LINE is skipped.
+ */
+
+static ngx_int_t
+ngx_http_hotline_history_scan(ngx_fd_t fd, off_t end, ngx_log_t *log,
+    ngx_http_hotline_line_pt handler, void *data)
+{
+    u_char     *buf, *p, *line_end;
+    off_t       start;
+    size_t      carry, n;
+    ssize_t     got;
+    ngx_int_t   rc;
+
+    buf = ngx_alloc(NGX_HOTLINE_HISTORY_BLOCK + NGX_HOTLINE_HISTORY_LINE,
+                    log);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* buf holds [start, start + n) of the file and a carried line part */
+
+    carry = 0;
+    rc = NGX_OK;
+
+    while (end > 0 && rc == NGX_OK) {
+        n = (size_t) ngx_min(end, NGX_HOTLINE_HISTORY_BLOCK);
+        start = end - n;
+
+        ngx_memmove(buf + n, buf, carry);
+
+        got = pread(fd, buf, n, start);
+
+        if (got != (ssize_t) n) {
+            ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                          "hotline: reading the call history failed");
+            rc = NGX_ERROR;
+            break;
+        }
+
+        line_end = buf + n + carry;
+
+        for (p = line_end; p > buf; p--) {
+            if (p[-1] != '\n' || p == line_end) {
+                continue;
+            }
+
+            /* [p, line_end) is a whole line */
+
+            if (line_end - p > 1) {
+                rc = handler(p, line_end - p, start + (p - buf), data);
+                if (rc != NGX_OK) {
+                    break;
+                }
+            }
+
+            line_end = p;
+        }
+
+        if (rc != NGX_OK) {
+            break;
+        }
+
+        carry = line_end - buf;
+
+        if (start == 0) {
+            if (carry > 1) {
+                rc = handler(buf, carry, 0, data);
+            }
+
+            break;
+        }
+
+        if (carry > NGX_HOTLINE_HISTORY_LINE) {
+            /* a line too long to be ours: dropped */
+            carry = 0;
+        }
+
+        end = start;
+    }
+
+    ngx_free(buf);
+
+    return rc == NGX_ERROR ? NGX_ERROR : NGX_OK;
+}
+
+
+/* a line for the page: filtered, then copied as it is (we wrote it) */
+
+static ngx_int_t
+ngx_http_hotline_history_page(u_char *line, size_t len, off_t offset,
+    void *data)
+{
+    ngx_http_hotline_history_ctx_t  *ctx = data;
+
+    json_t        *j;
+    ngx_buf_t     *b;
+    const char    *s;
+    ngx_chain_t   *cl;
+    json_error_t   err;
+
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
+        len--;
+    }
+
+    j = json_loadb((char *) line, len, 0, &err);
+
+    if (j == NULL || !json_is_object(j)) {
+        /* a torn line (a crash in mid-write): skipped */
+        json_decref(j);
+        return NGX_OK;
+    }
+
+    if (ctx->q->agent.len) {
+        s = json_string_value(json_object_get(j, "agent"));
+
+        if (s == NULL || ngx_strlen(s) != ctx->q->agent.len
+            || ngx_strncmp(s, ctx->q->agent.data, ctx->q->agent.len) != 0)
+        {
+            json_decref(j);
+            return NGX_OK;
+        }
+    }
+
+    if (ctx->q->outcome.len) {
+        s = json_string_value(json_object_get(j, "outcome"));
+
+        if (s == NULL || ngx_strlen(s) != ctx->q->outcome.len
+            || ngx_strncmp(s, ctx->q->outcome.data, ctx->q->outcome.len) != 0)
+        {
+            json_decref(j);
+            return NGX_OK;
+        }
+    }
+
+    json_decref(j);
+
+    if (ctx->n == ctx->q->limit) {
+        /* one more line matches: the next page starts below the last */
+        ctx->next = ctx->last;
+        return NGX_DONE;
+    }
+
+    b = ngx_create_temp_buf(ctx->r->pool, len + 1);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->n) {
+        *b->last++ = ',';
+    }
+
+    b->last = ngx_cpymem(b->last, line, len);
+
+    cl = ngx_alloc_chain_link(ctx->r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+    *ctx->ll = cl;
+    ctx->ll = &cl->next;
+
+    ctx->len += b->last - b->pos;
+    ctx->n++;
+    ctx->last = offset;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hotline_history_daily(u_char *line, size_t len, off_t offset,
+    void *data)
+{
+    ngx_http_hotline_history_ctx_t  *ctx = data;
+
+    json_t                          *j;
+    ngx_uint_t                       day, i;
+    json_int_t                       ended, duration;
+    const char                      *outcome;
+    json_error_t                     err;
+    ngx_http_hotline_history_day_t  *d;
+
+    j = json_loadb((char *) line, len, 0, &err);
+
+    if (j == NULL || !json_is_object(j)) {
+        json_decref(j);
+        return NGX_OK;
+    }
+
+    ended = json_integer_value(json_object_get(j, "ended"));
+    duration = json_integer_value(json_object_get(j, "duration"));
+    outcome = json_string_value(json_object_get(j, "outcome"));
+
+    day = (ngx_uint_t) (ended / 1000 / 86400);
+
+    if (day < ctx->day0) {
+        /* the journal is in time order: older days follow */
+        json_decref(j);
+        return NGX_DONE;
+    }
+
+    if (day < ctx->day0 + ctx->q->days) {
+        d = &ctx->days[day - ctx->day0];
+        d->calls++;
+
+        if (json_integer_value(json_object_get(j, "accepted"))) {
+            d->answered++;
+            d->talk += duration > 0 ? (ngx_uint_t) duration : 0;
+        }
+
+        for (i = 0; outcome && i < NGX_HOTLINE_END_MAX; i++) {
+            if (ngx_strcmp(outcome, ngx_http_hotline_end_reasons[i].data)
+                == 0)
+            {
+                d->outcomes[i]++;
+                break;
+            }
+        }
+    }
+
+    json_decref(j);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hotline_history_send(ngx_http_request_t *r, ngx_chain_t *out,
+    size_t len)
+{
+    ngx_int_t     rc;
+    ngx_chain_t  *cl;
+
+    for (cl = out; cl->next; cl = cl->next) { /* void */ }
+
+    cl->buf->last_buf = (r == r->main) ? 1 : 0;
+    cl->buf->last_in_chain = 1;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = len;
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    return ngx_http_output_filter(r, out);
+}
