@@ -10,6 +10,7 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_notify.h"
 
 
 /* the health location (JSON) and the metrics location (Prometheus) */
@@ -22,9 +23,10 @@ static ngx_int_t ngx_http_hotline_send(ngx_http_request_t *r, ngx_buf_t *b,
 ngx_int_t
 ngx_http_hotline_status_handler(ngx_http_request_t *r)
 {
-    ngx_buf_t                 *b;
-    ngx_uint_t                 conns[3];
-    ngx_http_hotline_stats_t   st;
+    ngx_buf_t                        *b;
+    ngx_uint_t                        conns[3];
+    ngx_http_hotline_stats_t          st;
+    ngx_http_hotline_notify_stats_t   ns;
 
     if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -34,6 +36,8 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
+    ngx_http_hotline_notify_stats((ngx_cycle_t *) ngx_cycle, &ns);
+
     ngx_memzero(&st, sizeof(ngx_http_hotline_stats_t));
     ngx_http_hotline_store()->stats(&st);
 
@@ -41,7 +45,7 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
     ngx_http_hotline_mailbox_totals(conns);
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
 
-    b = ngx_create_temp_buf(r->pool, 512);
+    b = ngx_create_temp_buf(r->pool, 1024);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -52,13 +56,17 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
                   "\"size\":%uz,\"used\":%uz},"
                   "\"connections\":{\"customer\":%ui,\"agent\":%ui},"
                   "\"calls\":{\"waiting\":%ui,\"active\":%ui},"
-                  "\"agents\":{\"online\":%ui,\"busy\":%ui}}\n",
+                  "\"agents\":{\"online\":%ui,\"busy\":%ui},"
+                  "\"notifier\":{\"enabled\":%s,\"queued\":%ui,"
+                  "\"failed\":%uA}}\n",
                   st.up ? "ok" : "degraded",
                   ngx_http_hotline_store()->name, st.up ? "ok" : "down",
                   st.size, st.used,
                   conns[NGX_HOTLINE_ROLE_CUSTOMER],
                   conns[NGX_HOTLINE_ROLE_AGENT],
-                  st.waiting, st.active, st.agents_online, st.agents_busy);
+                  st.waiting, st.active, st.agents_online, st.agents_busy,
+                  ns.enabled ? "true" : "false", ns.queued,
+                  ngx_http_hotline_zone->notify[NGX_HOTLINE_NOTIFY_FAILED]);
 
     if (!st.up) {
         r->headers_out.status = NGX_HTTP_SERVICE_UNAVAILABLE;
