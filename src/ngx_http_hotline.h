@@ -35,7 +35,15 @@ typedef struct ngx_http_hotline_session_s  ngx_http_hotline_session_t;
 
 
 typedef struct {
+    ngx_str_t                      url;
+    ngx_str_t                      secret;
+    ngx_msec_t                     ttl;
+} ngx_http_hotline_recorder_t;
+
+
+typedef struct {
     ngx_shm_zone_t                *shm_zone;
+    ngx_http_hotline_recorder_t   *recorder;       /* NULL: no recording */
     ngx_http_hotline_store_t      *store;
     ngx_str_t                      history_file;   /* "off": none */
     ngx_uint_t                     daily_limit;    /* 0: none */
@@ -209,6 +217,13 @@ void ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec);
 void ngx_http_hotline_history_flush(void);
 ngx_uint_t ngx_http_hotline_history_count_today(ngx_log_t *log);
 ngx_int_t ngx_http_hotline_history_handler(ngx_http_request_t *r);
+
+/* ngx_http_hotline_recording.c */
+#define NGX_HOTLINE_RECORDING_MAX      1024
+char *ngx_http_hotline_recorder(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+u_char *ngx_http_hotline_recording(u_char *p, ngx_http_hotline_recorder_t *rc,
+    u_char *call_id, ngx_uint_t role);
 
 /* ngx_http_hotline_status.c */
 ngx_int_t ngx_http_hotline_status_handler(ngx_http_request_t *r);

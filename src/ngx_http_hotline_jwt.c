@@ -426,10 +426,8 @@ ngx_http_hotline_jwt_sign(const ngx_http_hotline_jwt_claims_t *claims,
     const u_char *key, size_t key_len, u_char *out, size_t size)
 {
     int      rc;
-    size_t   n, hlen, clen, total;
+    size_t   clen;
     json_t  *obj;
-    u_char  *p;
-    u_char   md[EVP_MAX_MD_SIZE];
     char     json[NGX_HOTLINE_JWT_MAX_TOKEN];
 
     /* never mint what verify would refuse */
@@ -494,6 +492,19 @@ ngx_http_hotline_jwt_sign(const ngx_http_hotline_jwt_claims_t *claims,
         return 0;
     }
 
+    return ngx_http_hotline_jwt_sign_json((u_char *) json, clen, key,
+                                          key_len, out, size);
+}
+
+
+size_t
+ngx_http_hotline_jwt_sign_json(const u_char *json, size_t clen,
+    const u_char *key, size_t key_len, u_char *out, size_t size)
+{
+    size_t   n, hlen, total;
+    u_char  *p;
+    u_char   md[EVP_MAX_MD_SIZE];
+
     hlen = sizeof(NGX_HOTLINE_JWT_HEADER) - 1;
 
     total = ngx_http_hotline_b64url_len(hlen) + 1
@@ -508,7 +519,7 @@ ngx_http_hotline_jwt_sign(const ngx_http_hotline_jwt_claims_t *claims,
     p += ngx_http_hotline_b64url_encode(p, (u_char *) NGX_HOTLINE_JWT_HEADER,
                                         hlen);
     *p++ = '.';
-    p += ngx_http_hotline_b64url_encode(p, (u_char *) json, clen);
+    p += ngx_http_hotline_b64url_encode(p, json, clen);
 
     n = p - out;
 

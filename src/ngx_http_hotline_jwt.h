@@ -66,4 +66,13 @@ size_t ngx_http_hotline_jwt_sign(const ngx_http_hotline_jwt_claims_t *claims,
     const u_char *key, size_t key_len, u_char *out, size_t size);
 
 
+/*
+ * Mints an HS256 token for claims that the caller serialized itself (a
+ * compact JSON object of clen bytes, e.g. for another service's claims).
+ * Returns the token length, or 0 if out is too small.
+ */
+size_t ngx_http_hotline_jwt_sign_json(const u_char *json, size_t clen,
+    const u_char *key, size_t key_len, u_char *out, size_t size);
+
+
 #endif /* _NGX_HTTP_HOTLINE_JWT_H_INCLUDED_ */

@@ -110,6 +110,13 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
       offsetof(ngx_http_hotline_main_conf_t, history_file),
       NULL },
 
+    { ngx_string("hotline_recorder"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_hotline_recorder,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("hotline_daily_limit"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_hotline_daily_limit,

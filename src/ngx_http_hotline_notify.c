@@ -82,6 +82,8 @@ static u_char *ngx_http_hotline_notify_printable(ngx_pool_t *pool,
     ngx_str_t *s, size_t *len);
 static u_char *ngx_http_hotline_notify_what(u_char *buf, u_char *last,
     ngx_http_hotline_notify_item_t *it);
+static u_char *ngx_http_hotline_notify_describe(u_char *buf, u_char *last,
+    ngx_uint_t kind, ngx_str_t *id, ngx_str_t *chat_id);
 static void ngx_http_hotline_notify_finish(ngx_http_hotline_notify_item_t *it);
 
 
@@ -409,9 +411,11 @@ static ngx_http_hotline_notify_item_t *
 ngx_http_hotline_notify_item(ngx_http_hotline_notify_conf_t *conf,
     ngx_uint_t kind, ngx_str_t *chat_id, ngx_str_t *id)
 {
+    u_char                            *p;
     ngx_pool_t                        *pool;
     ngx_http_hotline_notify_item_t    *it;
     ngx_http_hotline_notify_worker_t  *w;
+    u_char                             what[256];
 
     w = &ngx_http_hotline_notify_worker;
 
@@ -425,15 +429,13 @@ ngx_http_hotline_notify_item(ngx_http_hotline_notify_conf_t *conf,
     if (w->n >= conf->queue_size) {
         ngx_http_hotline_count_notify(NGX_HOTLINE_NOTIFY_FAILED);
 
+        p = ngx_http_hotline_notify_describe(what, what + sizeof(what), kind,
+                                             id, chat_id);
+
         ngx_log_error(NGX_LOG_ERR, w->log, 0,
-                      "hotline: %s %s \"%V\" to chat %V dropped: the "
-                      "notification queue is full (hotline_notify_queue %ui)",
-                      kind == NGX_HOTLINE_NOTIFY_KIND_OTP
-                          ? "login code for"
-                          : (kind == NGX_HOTLINE_NOTIFY_KIND_TEST
-                             ? "test notice for" : "new-call notice for"),
-                      kind == NGX_HOTLINE_NOTIFY_KIND_OTP ? "user" : "call",
-                      id, chat_id, conf->queue_size);
+                      "hotline: %*s dropped: the notification queue is "
+                      "full (hotline_notify_queue %ui)",
+                      p - what, what, conf->queue_size);
 
         return (void *) -1;
     }
@@ -782,20 +784,31 @@ static u_char *
 ngx_http_hotline_notify_what(u_char *buf, u_char *last,
     ngx_http_hotline_notify_item_t *it)
 {
-    switch (it->kind) {
+    return ngx_http_hotline_notify_describe(buf, last, it->kind,
+                                 (it->kind == NGX_HOTLINE_NOTIFY_KIND_OTP)
+                                 ? &it->user : &it->call_id,
+                                 &it->chat_id);
+}
+
+
+static u_char *
+ngx_http_hotline_notify_describe(u_char *buf, u_char *last, ngx_uint_t kind,
+    ngx_str_t *id, ngx_str_t *chat_id)
+{
+    switch (kind) {
 
     case NGX_HOTLINE_NOTIFY_KIND_OTP:
         return ngx_slprintf(buf, last, "login code for user \"%V\" to chat %V",
-                            &it->user, &it->chat_id);
+                            id, chat_id);
 
     case NGX_HOTLINE_NOTIFY_KIND_TEST:
         return ngx_slprintf(buf, last, "test notice for call %V to chat %V",
-                            &it->call_id, &it->chat_id);
+                            id, chat_id);
 
     default:
         return ngx_slprintf(buf, last,
                             "new-call notice for call %V to chat %V",
-                            &it->call_id, &it->chat_id);
+                            id, chat_id);
     }
 }
 

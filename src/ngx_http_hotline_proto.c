@@ -952,6 +952,8 @@ ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
 }
 
 
+/* the caller appends ,"recording":{...} when the call is recorded */
+
 u_char *
 ngx_http_hotline_proto_accepted(u_char *p, u_char *call_id,
     ngx_uint_t peer_role, u_char *name, size_t name_len)

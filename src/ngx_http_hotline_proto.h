@@ -140,7 +140,7 @@ u_char *ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
     int64_t now);
 
 /* buffered server messages: no closing brace, "seq" is added on send */
-#define NGX_HOTLINE_EVENT_MAX         512
+#define NGX_HOTLINE_EVENT_MAX         1536
 u_char *ngx_http_hotline_proto_accepted(u_char *p, u_char *call_id,
     ngx_uint_t peer_role, u_char *name, size_t name_len);
 u_char *ngx_http_hotline_proto_peer(u_char *p, ngx_uint_t back);

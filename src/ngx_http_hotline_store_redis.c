@@ -230,6 +230,7 @@ static void ngx_http_hotline_redis_message(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_hotline_redis_reconnect(ngx_event_t *ev);
 static void ngx_http_hotline_redis_tick(ngx_event_t *ev);
+static void ngx_http_hotline_redis_sweep(void);
 static void ngx_http_hotline_redis_ready(ngx_event_t *ev);
 static void ngx_http_hotline_redis_notify(ngx_event_t *ev);
 static void ngx_http_hotline_redis_noop(void);
@@ -916,6 +917,9 @@ ngx_http_hotline_redis_check_up(void)
     }
 
     ngx_http_hotline_session_queue_changed();
+
+    /* fresh gauges for health at once, not after a tick */
+    ngx_http_hotline_redis_sweep();
 }
 
 
@@ -1369,7 +1373,6 @@ static void
 ngx_http_hotline_redis_tick(ngx_event_t *ev)
 {
     ngx_queue_t                *q;
-    ngx_http_hotline_rreq_t    *req;
     ngx_http_hotline_rstore_t  *rs;
     ngx_http_hotline_rparty_t  *p;
 
@@ -1385,17 +1388,7 @@ ngx_http_hotline_redis_tick(ngx_event_t *ev)
             }
 
         } else {
-            req = ngx_http_hotline_rreq(NGX_HOTLINE_ROP_SWEEP,
-                                        NGX_HOTLINE_LUA_SWEEP, 0, 32);
-            if (req) {
-                ngx_http_hotline_rreq_num(req, 100);
-                ngx_http_hotline_rreq_num(req,
-                                  ngx_current_msec - rs->up_since
-                                  > NGX_HOTLINE_REDIS_REAP_AFTER ? 1 : 0);
-                rs->sweeping = 1;
-                rs->sweep_sent = ngx_current_msec;
-                ngx_http_hotline_rreq_send(req);
-            }
+            ngx_http_hotline_redis_sweep();
         }
 
         if (++rs->ticks % NGX_HOTLINE_REDIS_KEEPALIVE == 0
@@ -1417,6 +1410,29 @@ ngx_http_hotline_redis_tick(ngx_event_t *ev)
     if (!ngx_exiting && !rs->exiting) {
         ngx_add_timer(ev, NGX_HOTLINE_REDIS_TICK);
     }
+}
+
+
+static void
+ngx_http_hotline_redis_sweep(void)
+{
+    ngx_http_hotline_rreq_t    *req;
+    ngx_http_hotline_rstore_t  *rs;
+
+    rs = ngx_http_hotline_rs;
+
+    req = ngx_http_hotline_rreq(NGX_HOTLINE_ROP_SWEEP, NGX_HOTLINE_LUA_SWEEP,
+                                0, 32);
+    if (req == NULL) {
+        return;
+    }
+
+    ngx_http_hotline_rreq_num(req, 100);
+    ngx_http_hotline_rreq_num(req, ngx_current_msec - rs->up_since
+                                   > NGX_HOTLINE_REDIS_REAP_AFTER ? 1 : 0);
+    rs->sweeping = 1;
+    rs->sweep_sent = ngx_current_msec;
+    ngx_http_hotline_rreq_send(req);
 }
 
 
@@ -2346,7 +2362,7 @@ ngx_http_hotline_redis_queue_done(ngx_http_hotline_rreq_t *req,
     rs->queue_busy = 0;
 
     if (ngx_http_hotline_reply_err(r) != NGX_HOTLINE_OK
-        || r->elements < 4)
+        || r->elements < 5)
     {
         rs->queue_again = 0;
         handler(NULL, rs->queue_data);
@@ -2375,7 +2391,7 @@ ngx_http_hotline_redis_queue_done(ngx_http_hotline_rreq_t *req,
     snap->agents_busy = ngx_http_hotline_reply_int(r, 2);
     snap->avg_handle = ngx_http_hotline_reply_int(r, 3);
 
-    for (k = 4; k + 4 <= r->elements && snap->n < rs->snapshot_size; k += 4)
+    for (k = 5; k + 4 <= r->elements && snap->n < rs->snapshot_size; k += 4)
     {
         it = &snap->items[snap->n];
 
@@ -2397,6 +2413,7 @@ ngx_http_hotline_redis_queue_done(ngx_http_hotline_rreq_t *req,
     }
 
     rs->gauges.waiting = snap->n;
+    rs->gauges.active = ngx_http_hotline_reply_int(r, 4);
     rs->gauges.agents_online = snap->agents_online;
     rs->gauges.agents_busy = snap->agents_busy;
 

@@ -409,13 +409,13 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 "out[5] = tonumber(s[3] or '0')\n"
 "return out\n" },
 
-    /* queue: ARGV[8] max -> {0, online, busy, avg, (ticket, call id,
-     * joined, name)...} oldest first */
+    /* queue: ARGV[8] max -> {0, online, busy, avg, active, (ticket,
+     * call id, joined, name)...} oldest first */
     { "queue",
 "local ts = redis.call('ZRANGE', P .. 'q', 0, tonumber(ARGV[8]) - 1)\n"
-"local s = redis.call('HMGET', P .. 's', 'on', 'bu', 'av')\n"
+"local s = redis.call('HMGET', P .. 's', 'on', 'bu', 'av', 'ac')\n"
 "local out = {0, tonumber(s[1] or '0'), tonumber(s[2] or '0'),"
-" tonumber(s[3] or AVG)}\n"
+" tonumber(s[3] or AVG), tonumber(s[4] or '0')}\n"
 "for i = 1, #ts do\n"
 "  local h = redis.call('HMGET', pk(ts[i]), 'tk', 'id', 'jn', 'nm')\n"
 "  if h[1] then\n"

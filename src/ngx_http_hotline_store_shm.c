@@ -58,6 +58,7 @@ struct ngx_http_hotline_party_s {
     ngx_uint_t                    is_detached;
     ngx_uint_t                    notified;
     ngx_uint_t                    slow;          /* cut for not reading */
+    ngx_uint_t                    recorded;
 
     ngx_pid_t                     owner;         /* 0: no connection */
     uint64_t                      gen;           /* owner's attach id */
@@ -528,6 +529,7 @@ ngx_http_hotline_shm_accept(ngx_http_hotline_session_t *s, u_char *call_id,
     ngx_uint_t                  err;
     ngx_http_hotline_shm_t     *shm;
     ngx_http_hotline_party_t   *a, *c;
+    ngx_http_hotline_recorder_t *rec;
     ngx_http_hotline_result_t   res;
     u_char                      ev[NGX_HOTLINE_EVENT_MAX];
 
@@ -577,14 +579,23 @@ ngx_http_hotline_shm_accept(ngx_http_hotline_session_t *s, u_char *call_id,
     a->peer = c;
     c->accepted = ngx_http_hotline_now_ms();
 
+    /* each party hears who the other is, and gets its recording token */
+
+    rec = ngx_http_hotline_shm_conf->recorder;
+    c->recorded = (rec != NULL);
+
     last = ngx_http_hotline_proto_accepted(ev, c->call_id,
                                            NGX_HOTLINE_ROLE_AGENT,
                                            a->name, a->name_len);
+    last = ngx_http_hotline_recording(last, rec, c->call_id,
+                                      NGX_HOTLINE_ROLE_CUSTOMER);
     ngx_http_hotline_shm_event(c, ev, last);
 
     last = ngx_http_hotline_proto_accepted(ev, c->call_id,
                                            NGX_HOTLINE_ROLE_CUSTOMER,
                                            c->name, c->name_len);
+    last = ngx_http_hotline_recording(last, rec, c->call_id,
+                                      NGX_HOTLINE_ROLE_AGENT);
     ngx_http_hotline_shm_event(a, ev, last);
 
     ngx_http_hotline_mailbox_broadcast(NGX_HOTLINE_MAIL_QUEUE);
@@ -1314,7 +1325,7 @@ ngx_http_hotline_shm_end(ngx_http_hotline_party_t *c, ngx_uint_t reason,
     rec.reason = reason;
     rec.by = by;
     rec.duration = duration;
-    rec.recorded = 0;
+    rec.recorded = c->recorded;
 
     ngx_http_hotline_history_add(&rec);
 

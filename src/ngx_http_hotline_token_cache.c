@@ -16,16 +16,17 @@
  * Tokens this worker has verified, so that an agent's next request with
  * the same token does not pay for the HMAC and the JSON parsing again:
  * a small direct-mapped table, per worker, in process memory.  An entry
- * holds the whole token (compared in constant time), the key it was
- * verified with, the claims and the revocation key.  Only fully verified
- * tokens go in; time (exp, nbf) is checked again on every use, and the
- * revocation is always looked up in the store, never cached.  A reload
- * starts new workers, with an empty table.
+ * holds the whole token (compared, the signature in constant time), the
+ * key it was verified with, the claims and the revocation key.  Only fully
+ * verified tokens go in; time (exp, nbf) is checked again on every use,
+ * and the revocation is always looked up in the store, never cached.  A
+ * reload starts new workers, with an empty table.
  */
 
 
 #define NGX_HOTLINE_TOKEN_CACHE_SIZE   256
 #define NGX_HOTLINE_TOKEN_CACHE_MAX    640     /* longer tokens: no cache */
+#define NGX_HOTLINE_TOKEN_SIG_B64      43      /* HS256 signature, base64url */
 
 
 typedef struct {
@@ -52,6 +53,7 @@ ngx_int_t
 ngx_http_hotline_token_cache_get(ngx_str_t *secret,
     ngx_http_hotline_token_t *tk)
 {
+    size_t                           n;
     uint32_t                         hash;
     ngx_http_hotline_token_entry_t  *e;
 
@@ -61,8 +63,21 @@ ngx_http_hotline_token_cache_get(ngx_str_t *secret,
         || e->len != tk->token.len
         || e->hash != hash
         || e->key_data != secret->data
-        || e->key_len != secret->len
-        || CRYPTO_memcmp(e->token, tk->token.data, tk->token.len) != 0)
+        || e->key_len != secret->len)
+    {
+        return NGX_DECLINED;
+    }
+
+    /*
+     * The signature in constant time; the header and the claims before it
+     * say nothing secret once the signature is known to match.
+     */
+
+    n = ngx_min(tk->token.len, NGX_HOTLINE_TOKEN_SIG_B64);
+
+    if (CRYPTO_memcmp(e->token + e->len - n, tk->token.data + e->len - n, n)
+        != 0
+        || ngx_memcmp(e->token, tk->token.data, e->len - n) != 0)
     {
         return NGX_DECLINED;
     }
@@ -124,8 +139,8 @@ ngx_http_hotline_token_slot(ngx_str_t *token, uint32_t *hash)
     /* the signature, the last 43 bytes, spreads tokens well */
 
     *hash = ngx_murmur_hash2(token->data + token->len
-                             - ngx_min(token->len, 43),
-                             ngx_min(token->len, 43));
+                             - ngx_min(token->len, NGX_HOTLINE_TOKEN_SIG_B64),
+                             ngx_min(token->len, NGX_HOTLINE_TOKEN_SIG_B64));
 
     return &ngx_http_hotline_token_cache[*hash
                                          % NGX_HOTLINE_TOKEN_CACHE_SIZE];

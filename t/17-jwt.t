@@ -12,7 +12,11 @@ use MIME::Base64 qw(encode_base64url);
 use Hotline::Test qw(json_encode json_decode);
 
 # a second server with its own key (hotline_jwt_secret_file at server level)
-my $t = Hotline::Test->new(servers => <<'EOS');
+my $t = Hotline::Test->new(
+    # expiry is checked on the ping timer: a location with a short one
+    server => '        location = /ws/agent-1s { hotline_signaling agent; '
+            . 'hotline_ping_interval 1s; }',
+    servers => <<'EOS');
     server {
         listen 127.0.0.1:%%PORT2%%;
         hotline_jwt_secret_file %%PREFIX%%/conf/other.key;
@@ -201,6 +205,16 @@ for my $cname (sort keys %carrier) {
         Authorization => 'Bearer garbage' ]);
     is($r->{status}, 101, 'customer endpoint ignores Authorization');
     close $r->{sock};
+}
+
+# a token that expires while the agent is connected closes it with 4001
+# (docs/protocol.md close codes); the check runs with the pings
+{
+    my $jwt = $t->mint_jwt(sub => 'short-lived', exp => int(time) + 2);
+    push @valid, $jwt;
+    my $ws = $t->ws_connect('/ws/agent-1s', token => $jwt);
+    ok($ws->wait_for('welcome', 5), 'agent with a token valid for 2 more seconds');
+    is($ws->expect_close(10), 4001, 'closed with 4001 once the token expired');
 }
 
 # no secret or token in the logs

@@ -4,7 +4,8 @@
 # stamps into the page, through index and error_page internal redirects
 # too; no 'unsafe-inline' (nginx -t refuses it, and a policy that picks it
 # up from a variable at run time is replaced by a closed one); "off"
-# in a location; error pages get the header.
+# in a location; error pages get the header; SSI subrequests share the
+# main request's nonce.
 use strict;
 use warnings;
 use FindBin;
@@ -42,6 +43,13 @@ my $t = Hotline::Test->new(
             hotline_csp "script-src 'nonce-$hotline_csp_nonce' $arg_extra";
             return 200 "var\n";
         }
+        location /ssi/ {
+            alias %%PREFIX%%/html/;
+            ssi on;
+        }
+        location /sub/ {
+            return 200 "sub:$hotline_csp_nonce";
+        }
         location /log/ {
             add_header X-Nonce $hotline_csp_nonce always;
             return 200 "$hotline_csp_nonce\n";
@@ -61,6 +69,8 @@ Hotline::Test::write_file("$html/index.html", <<'EOF');
 </head><body><script nonce="__CSP_NONCE__">document.title = 'x';</script>
 </body></html>
 EOF
+Hotline::Test::write_file("$html/ssi.html",
+    qq{<p><!--# include virtual="/sub/" --></p>\n});
 Hotline::Test::write_file("$html/404.html",
     qq{<p>not here</p><script nonce="__CSP_NONCE__"></script>\n});
 
@@ -147,6 +157,17 @@ ok($shape, 'the nonce is base64 of 16 bytes');
     ok(length $h == 24, 'add_header gets the nonce');
     is($r->{body}, "$h\n", 'return gets the same nonce as add_header');
     is($n, $h, 'and so does the policy');
+}
+
+# a subrequest (SSI) uses the main request's nonce
+{
+    my $r = $t->http_get('/ssi/ssi.html');
+    my $n = nonce_of((csp($r))[0] // '');
+    my ($sub) = $r->{body} =~ /sub:([^<]*)</;
+    ok(defined $n && defined $sub && $sub eq $n,
+       'an SSI subrequest gets the main request\'s nonce')
+        or diag($r->{body});
+    is(scalar(csp($r)), 1, 'one CSP header with SSI');
 }
 
 # ------------------------------------------------ on, off

@@ -86,11 +86,7 @@ delta_is($before, { sent => 1, retried => 1, failed => 0 },
 # an unreachable API (nothing listens) is retried as well
 my $dead = Hotline::Test::free_port();
 my $t2 = $tg->nginx(retries => 2, backoff => '100ms 1s', no_fallback => 1,
-                    no_start => 1, workers => 1);
-(my $conf = $t2->render) =~ s{hotline_telegram_api \S+;}
-                             {hotline_telegram_api http://127.0.0.1:$dead;};
-$t2->{template} = $conf;
-$t2->start;
+                    api => "http://127.0.0.1:$dead", workers => 1);
 $before = $t2->metrics;
 $r = $t2->http_post('/notify-test', '');
 is($r->{status}, 202, 'queued for an API that is down');

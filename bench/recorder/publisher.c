@@ -532,6 +532,31 @@ proc_cpu(long pid)
 }
 
 
+static long
+proc_rss_kb(long pid)
+{
+    char   buf[256], path[64];
+    long   kb;
+    FILE  *f;
+
+    snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+    f = fopen(path, "r");
+    kb = -1;
+
+    while (f != NULL && fgets(buf, sizeof(buf), f) != NULL) {
+        if (sscanf(buf, "VmRSS: %ld kB", &kb) == 1) {
+            break;
+        }
+    }
+
+    if (f != NULL) {
+        fclose(f);
+    }
+
+    return kb;
+}
+
+
 static double
 self_cpu(void)
 {
@@ -549,7 +574,7 @@ main(int argc, char **argv)
     char           path[256], resp[4096], secret[512], *q;
     FILE          *f;
     size_t         slen;
-    long           pid;
+    long           pid, rss0, rss1;
     double         c0, c1, s0, s1, wall;
     int64_t        deadline, t0;
     unsigned       i, ready, ok;
@@ -583,6 +608,7 @@ main(int argc, char **argv)
     npkts = bench_stream_build(seconds, &pkts);
 
     pubs = calloc(npubs, sizeof(pub_t));
+    rss0 = proc_rss_kb(pid);
 
     for (i = 0; i < npubs; i++) {
         pubs[i].idx = i;
@@ -629,6 +655,7 @@ main(int argc, char **argv)
 
     c1 = proc_cpu(pid);
     s1 = self_cpu();
+    rss1 = proc_rss_kb(pid);
     wall = (now_ms() - t0) / 1000.0;
 
     sent = 0;
@@ -647,12 +674,13 @@ main(int argc, char **argv)
            "(libnice ICE, DTLS-SRTP %s, Opus ~32 "
            "kbit/s + VP8 ~1 Mbit/s each), %llu packets sent; recorder cpu "
            "%.2f s in %.1f s wall = %.3f ms cpu per stream-second, %.0f "
-           "streams per core (publisher cpu %.2f s); %u/%u DELETE 200\n",
+           "streams per core (publisher cpu %.2f s); recorder RSS +%ld KiB "
+           "= %ld KiB per session; %u/%u DELETE 200\n",
            npubs, seconds, profile_name, (unsigned long long) sent,
            c1 - c0, wall,
            (c1 - c0) * 1000 / (npubs * (double) seconds),
            npubs * (double) seconds / (c1 - c0 > 0 ? c1 - c0 : 1e-9),
-           s1 - s0, ok, npubs);
+           s1 - s0, rss1 - rss0, (rss1 - rss0) / (long) npubs, ok, npubs);
 
     return ok == npubs ? 0 : 1;
 }

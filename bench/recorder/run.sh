@@ -49,4 +49,5 @@ BENCH_SRTP_PROFILE=SRTP_AES128_CM_SHA1_80 \
 
 kill -TERM $rec
 wait $rec
-ls "$tmp/rec" | wc -l | sed 's/^/network: recordings finalized: /'
+echo "network: $(grep -l '"finished"' "$tmp"/rec/*/manifest.json | wc -l)" \
+     "manifests finished, $(find "$tmp/rec" -name '*.webm' | wc -l) files"

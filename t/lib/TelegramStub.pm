@@ -52,7 +52,7 @@ sub fallback_url { $_[0]->url . '/fallback' }
 sub directives {
     my ($self, $token_file, %o) = @_;
     my $chats = $o{chats} // '1001';
-    my $d = "hotline_telegram_api " . $self->url . ";\n"
+    my $d = "hotline_telegram_api " . ($o{api} // $self->url) . ";\n"
           . "hotline_telegram_token_file $token_file;\n"
           . "hotline_notify_chat $chats;\n"
           . "hotline_notify_timeout " . ($o{timeout} // '2s') . ";\n"
@@ -135,8 +135,7 @@ sub _control {
         or croak "stub control: $!";
     print $s "POST /_control HTTP/1.1\r\nHost: stub\r\nConnection: close\r\n"
            . "Content-Length: " . length($body) . "\r\n\r\n$body";
-    local $/;
-    my $r = <$s> // '';
+    my $r = <$s> // '';    # the status line
     close $s;
     croak "stub control failed: $r" unless $r =~ m{^HTTP/1\.1 200};
 }
@@ -211,6 +210,12 @@ sub _serve {
                     last;
                 }
                 _respond($fh, $status, $body);
+                if (lc($req->{headers}{connection} // '') eq 'close') {
+                    $sel->remove($fh);
+                    delete $c{fileno $fh};
+                    close $fh;
+                    last;
+                }
             }
         }
         # hung connections are dropped after a minute

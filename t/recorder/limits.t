@@ -39,7 +39,24 @@ sub finished {
     }, 20) || {};
 }
 
-my $r = rec_start(args => ['--max-duration', 4]);
+my $r = rec_start(args => ['--max-duration', 4, '--idle-timeout', 2]);
+
+# a publisher that goes away without DELETE is reaped and its file
+# finalized (DTLS close_notify from the browser, or the idle timeout)
+
+{
+    my $tok = rec_token(call => 'vanish', role => 'customer');
+    my $out = `node $FindBin::Bin/lib/publish.js $r->{url}/whip $tok 1 vanish`;
+    my $res = eval { JSON::PP->new->decode((split /\n/, $out)[-1]) } || {};
+    is($res->{state}, 'connected', 'vanish: browser connected');
+    my $mf = finished($r, 'vanish');
+    my $p = $mf->{participants}[0] || {};
+    like($p->{ending_reason} // '', qr/^(peer_closed|idle)$/,
+         'vanished publisher reaped (' . ($p->{ending_reason} // '') . ')');
+    my $s = ffprobe_streams("$r->{dir}/vanish/customer.webm") || {};
+    cmp_ok(abs(($s->{format_duration} // 0) - 1), "<", 0.6,
+           'its file is finalized with about 1 s');
+}
 
 # max duration
 

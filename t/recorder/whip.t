@@ -193,6 +193,21 @@ status_like(rec_http($r, 'PATCH', $loc, token => $tok,
                      body => "garbage\r\n"), 400, qr/unexpected line/,
             'PATCH garbage');
 
+# audio only: the answer accepts audio alone
+
+{
+    my $ao = offer(vcodec => 'H264');
+    my $p3 = rec_http($r, 'POST', '/whip', type => 'application/sdp',
+                      body => $ao, token => rec_token(call => 'c-audio'));
+    is($p3->{status}, 201, 'audio-only offer 201');
+    like($p3->{content} // '', qr/a=group:BUNDLE 0\r\n/,
+         'audio-only: BUNDLE of the audio section');
+    like($p3->{content} // '', qr/m=video 0 /, 'H264 video rejected');
+    is(rec_http($r, 'DELETE', $p3->{headers}{location},
+                token => rec_token(call => 'c-audio'))->{status}, 200,
+       'audio-only DELETE');
+}
+
 # capacity (2), then resources
 
 my $tok2 = rec_token(call => 'c2', role => 'agent');

@@ -5,6 +5,7 @@
 //   MODE: normal (default) | badfp (offer with a wrong DTLS fingerprint)
 //       | kill (print the JSON line once connected, then publish until the
 //         recorder is gone) | camoff (as kill, camera stopped after 2 s)
+//       | vanish (publish SECONDS, then close the browser without DELETE)
 // prints one JSON line with timings on stdout.
 
 'use strict';
@@ -124,6 +125,14 @@ async function main() {
     }
 
     if (out.state !== 'connected') {
+      console.log(JSON.stringify(out));
+      return;
+    }
+
+    if (mode === 'vanish') {
+      // publish, then go away without a DELETE (tab closed, crash)
+      await new Promise((r) => setTimeout(r, 1000 * Number(seconds)));
+      out.vanished_at = now();
       console.log(JSON.stringify(out));
       return;
     }

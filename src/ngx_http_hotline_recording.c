@@ -1,0 +1,189 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_hotline.h"
+#include "ngx_http_hotline_jwt.h"
+
+
+/*
+ * Recording: with hotline_recorder, every accepted call is recorded by
+ * hotline-recorder (a WHIP endpoint, docs/recorder.md).  Each party gets,
+ * in its "accepted" message, the WHIP URL and a token of its own that
+ * lets it publish its media for this call and role only; both parties
+ * thereby know that the call is recorded.
+ */
+
+
+/* hotline_recorder <url> secret_file=<path> [ttl=<time>] */
+
+char *
+ngx_http_hotline_recorder(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hotline_main_conf_t *hmcf = conf;
+
+    u_char                       *p;
+    ssize_t                       n;
+    ngx_fd_t                      fd;
+    ngx_str_t                    *value, path;
+    ngx_uint_t                    i;
+    ngx_http_hotline_recorder_t  *rc;
+
+    if (hmcf->recorder) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    rc = ngx_pcalloc(cf->pool, sizeof(ngx_http_hotline_recorder_t));
+    if (rc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rc->url = value[1];
+    rc->ttl = 300000;
+    ngx_str_null(&path);
+
+    /* the URL goes into JSON as it is: keep it to URL characters */
+
+    for (i = 0; i < rc->url.len; i++) {
+        if (rc->url.data[i] <= 0x20 || rc->url.data[i] >= 0x7f
+            || rc->url.data[i] == '"' || rc->url.data[i] == '\\')
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid recorder URL \"%V\"", &rc->url);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "secret_file=", 12) == 0) {
+            path.data = value[i].data + 12;
+            path.len = value[i].len - 12;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
+            ngx_str_t  s;
+
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            rc->ttl = ngx_parse_time(&s, 0);
+
+            if (rc->ttl == (ngx_msec_t) NGX_ERROR || rc->ttl < 1000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid ttl \"%V\", at least 1s",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (path.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hotline_recorder\" needs secret_file=");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", &path);
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, 4096);
+    if (p == NULL) {
+        (void) ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_fd(fd, p, 4096);
+
+    (void) ngx_close_file(fd);
+
+    while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r')) {
+        n--;
+    }
+
+    if (n < NGX_HOTLINE_JWT_MIN_KEY || n >= 4096) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "recorder secret file \"%V\" must hold 32 to "
+                           "4095 bytes", &path);
+        return NGX_CONF_ERROR;
+    }
+
+    rc->secret.data = p;
+    rc->secret.len = n;
+
+    hmcf->recorder = rc;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Writes ,"recording":{"url":...,"token":...} for the party of role in
+ * call call_id (16 bytes) into p, or nothing when calls are not recorded.
+ * Room: NGX_HOTLINE_RECORDING_MAX.
+ */
+
+u_char *
+ngx_http_hotline_recording(u_char *p, ngx_http_hotline_recorder_t *rc,
+    u_char *call_id, ngx_uint_t role)
+{
+    size_t   n, clen;
+    u_char  *c;
+    u_char   claims[160];
+    u_char   id[NGX_HOTLINE_ID_HEX];
+
+    if (rc == NULL || rc->url.len > NGX_HOTLINE_RECORDING_MAX - 600) {
+        return p;
+    }
+
+    (void) ngx_http_hotline_hex(id, call_id, NGX_HOTLINE_ID_LEN);
+
+    c = ngx_snprintf(claims, sizeof(claims),
+                     "{\"call\":\"%*s\",\"role\":\"%s\",\"exp\":%T,"
+                     "\"aud\":\"hotline-recorder\"}",
+                     (size_t) NGX_HOTLINE_ID_HEX, id,
+                     role == NGX_HOTLINE_ROLE_CUSTOMER ? "customer" : "agent",
+                     ngx_time() + (time_t) (rc->ttl / 1000));
+
+    clen = c - claims;
+
+    c = ngx_cpymem(p, ",\"recording\":{\"url\":\"",
+                   sizeof(",\"recording\":{\"url\":\"") - 1);
+    c = ngx_cpymem(c, rc->url.data, rc->url.len);
+    c = ngx_cpymem(c, "\",\"token\":\"", sizeof("\",\"token\":\"") - 1);
+
+    n = ngx_http_hotline_jwt_sign_json(claims, clen, rc->secret.data,
+                                       rc->secret.len, c, 512);
+    if (n == 0) {
+        return p;
+    }
+
+    c += n;
+    c = ngx_cpymem(c, "\"}", 2);
+
+    return c;
+}
+
