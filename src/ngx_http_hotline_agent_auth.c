@@ -114,6 +114,12 @@ ngx_http_hotline_agent_result(ngx_http_request_t *r,
     ngx_memcpy(aa->session->sub, tk->claims.sub, tk->claims.sub_len);
     aa->session->sub_len = tk->claims.sub_len;
 
+    /* the connection ends with the token: revoked (logout) or expired */
+
+    ngx_memcpy(aa->session->jti, tk->claims.jti, tk->claims.jti_len);
+    aa->session->jti_len = tk->claims.jti_len;
+    aa->session->exp = (time_t) tk->claims.exp;
+
     return NGX_OK;
 }
 

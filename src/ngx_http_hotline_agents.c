@@ -386,29 +386,6 @@ ngx_http_hotline_agent_find(ngx_http_request_t *r, ngx_str_t *username)
 }
 
 
-ngx_int_t
-ngx_http_hotline_username_valid(u_char *p, size_t len)
-{
-    size_t  i;
-
-    if (len == 0 || len > NGX_HOTLINE_USER_MAX) {
-        return NGX_DECLINED;
-    }
-
-    for (i = 0; i < len; i++) {
-        if ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9')
-            || p[i] == '.' || p[i] == '_' || p[i] == '-')
-        {
-            continue;
-        }
-
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
-}
-
-
 static ngx_int_t
 ngx_http_hotline_chat_valid(u_char *p, size_t len)
 {

@@ -14,6 +14,7 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_jwt.h"
+#include "ngx_http_hotline_login_json.h"
 #include "ngx_http_hotline_store.h"
 
 
@@ -24,15 +25,11 @@
  */
 
 
-#define NGX_HOTLINE_USER_MAX          64      /* [a-z0-9._-]{1,64} */
-#define NGX_HOTLINE_CHAT_MAX          32      /* -?[0-9]{1,20} */
-#define NGX_HOTLINE_OTP_DIGITS        6
 #define NGX_HOTLINE_OTP_TTL           300000  /* 5 min */
 #define NGX_HOTLINE_OTP_USER_INTERVAL 60000   /* 3 at once, then 1/min */
 #define NGX_HOTLINE_OTP_USER_BURST    2
 #define NGX_HOTLINE_OTP_MAX_FAILS     5
 #define NGX_HOTLINE_OTP_LOCK          900000  /* 15 min */
-#define NGX_HOTLINE_BODY_MAX          1024
 
 #define NGX_HOTLINE_SESSION_COOKIE    "__Host-hotline_session"
 
@@ -128,9 +125,9 @@ struct ngx_http_hotline_token_s {
 };
 
 
-/* a JSON body's handler gets the parsed object (json_t *) */
+/* a JSON body's handler gets its bytes (wiped when it returns) */
 typedef void (*ngx_http_hotline_json_pt)(ngx_http_request_t *r,
-    void *json);
+    u_char *body, size_t len);
 
 
 /* the module's request context: the access check, then a handler */
@@ -164,7 +161,6 @@ char *ngx_http_hotline_agents_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_hotline_agents_init(ngx_conf_t *cf,
     ngx_http_hotline_auth_main_conf_t *amcf);
-ngx_int_t ngx_http_hotline_username_valid(u_char *p, size_t len);
 ngx_http_hotline_agent_t *ngx_http_hotline_agent_find(ngx_http_request_t *r,
     ngx_str_t *username);
 

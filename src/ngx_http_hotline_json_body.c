@@ -7,17 +7,17 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <jansson.h>
 
 #include "ngx_http_hotline_auth.h"
 
 
 /*
  * A small JSON request body for the login endpoints: POST only (405),
- * Content-Type application/json (415), at most NGX_HOTLINE_BODY_MAX bytes
- * (413, refused from Content-Length before anything is read), a JSON
- * object (400).  The handler gets the parsed object; it is freed when the
- * handler returns.
+ * Content-Type application/json (415), at most NGX_HOTLINE_LOGIN_BODY_MAX
+ * bytes (413, refused from Content-Length before anything is read).  The
+ * handler gets the body's bytes in one buffer (the JSON is its business,
+ * ngx_http_hotline_login_json.c); they are wiped when it returns, since
+ * they may hold a code.
  */
 
 
@@ -52,7 +52,7 @@ ngx_http_hotline_read_json(ngx_http_request_t *r,
                                            "application/json");
     }
 
-    if (r->headers_in.content_length_n > NGX_HOTLINE_BODY_MAX) {
+    if (r->headers_in.content_length_n > NGX_HOTLINE_LOGIN_BODY_MAX) {
         return ngx_http_hotline_json_error(r,
                                            NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                            "body_too_large",
@@ -82,13 +82,11 @@ static void
 ngx_http_hotline_json_body_read(ngx_http_request_t *r)
 {
     size_t                        len, n;
-    json_t                       *json;
     ngx_buf_t                    *b;
     ngx_int_t                     rc;
     ngx_chain_t                  *cl;
-    json_error_t                  error;
     ngx_http_hotline_auth_ctx_t  *ctx;
-    u_char                        buf[NGX_HOTLINE_BODY_MAX];
+    u_char                        buf[NGX_HOTLINE_LOGIN_BODY_MAX];
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_hotline_auth_module);
 
@@ -107,12 +105,13 @@ ngx_http_hotline_json_body_read(ngx_http_request_t *r)
 
             n = b->last - b->pos;
 
-            if (n > NGX_HOTLINE_BODY_MAX - len) {
+            if (n > NGX_HOTLINE_LOGIN_BODY_MAX - len) {
                 rc = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
                 break;
             }
 
             ngx_memcpy(buf + len, b->pos, n);
+            ngx_explicit_memzero(b->pos, n);
             len += n;
         }
     }
@@ -127,25 +126,9 @@ ngx_http_hotline_json_body_read(ngx_http_request_t *r)
         return;
     }
 
-    json = json_loadb((const char *) buf, len, JSON_REJECT_DUPLICATES,
-                      &error);
+    ctx->json_handler(r, buf, len);
 
     ngx_explicit_memzero(buf, len);
-
-    if (json == NULL || !json_is_object(json)) {
-        if (json) {
-            json_decref(json);
-        }
-
-        ngx_http_finalize_request(r,
-            ngx_http_hotline_json_error(r, NGX_HTTP_BAD_REQUEST, "bad_json",
-                                        "the body must be a JSON object"));
-        return;
-    }
-
-    ctx->json_handler(r, json);
-
-    json_decref(json);
 }
 
 

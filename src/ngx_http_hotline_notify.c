@@ -34,6 +34,7 @@
 
 
 #define NGX_HOTLINE_NOTIFY_ERROR_MAX  160
+#define NGX_HOTLINE_NOTIFY_ID_MAX     64     /* of a user in logs */
 
 
 typedef struct {
@@ -78,8 +79,7 @@ static void ngx_http_hotline_notify_fallback_done(void *data,
     ngx_http_hotline_curl_result_t *res);
 static ngx_msec_t ngx_http_hotline_notify_backoff(
     ngx_http_hotline_notify_conf_t *conf, ngx_uint_t retry);
-static u_char *ngx_http_hotline_notify_printable(ngx_pool_t *pool,
-    ngx_str_t *s, size_t *len);
+static size_t ngx_http_hotline_notify_printable(u_char *dst, ngx_str_t *s);
 static u_char *ngx_http_hotline_notify_what(u_char *buf, u_char *last,
     ngx_http_hotline_notify_item_t *it);
 static u_char *ngx_http_hotline_notify_describe(u_char *buf, u_char *last,
@@ -215,6 +215,7 @@ ngx_http_hotline_notify_otp(ngx_cycle_t *cycle, ngx_str_t *chat_id,
     ngx_str_t                        html, name;
     ngx_http_hotline_notify_item_t  *it;
     ngx_http_hotline_notify_conf_t  *conf;
+    u_char                           safe[NGX_HOTLINE_NOTIFY_ID_MAX];
 
     static u_char  head[] = "Your hotline login code: <code>";
     static u_char  mid[] = "</code>\nUser: <b>";
@@ -231,9 +232,12 @@ ngx_http_hotline_notify_otp(ngx_cycle_t *cycle, ngx_str_t *chat_id,
         || user->len == 0 || user->len > NGX_HOTLINE_NOTIFY_TEXT_MAX
         || code->len == 0 || code->len > 16)
     {
+        name.data = safe;
+        name.len = ngx_http_hotline_notify_printable(safe, user);
+
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "hotline: login code for user \"%V\" not sent: "
-                      "bad chat id or arguments", user);
+                      "bad chat id or arguments", &name);
         return NGX_ERROR;
     }
 
@@ -412,10 +416,12 @@ ngx_http_hotline_notify_item(ngx_http_hotline_notify_conf_t *conf,
     ngx_uint_t kind, ngx_str_t *chat_id, ngx_str_t *id)
 {
     u_char                            *p;
+    ngx_str_t                          safe;
     ngx_pool_t                        *pool;
     ngx_http_hotline_notify_item_t    *it;
     ngx_http_hotline_notify_worker_t  *w;
     u_char                             what[256];
+    u_char                             name[NGX_HOTLINE_NOTIFY_ID_MAX];
 
     w = &ngx_http_hotline_notify_worker;
 
@@ -429,8 +435,11 @@ ngx_http_hotline_notify_item(ngx_http_hotline_notify_conf_t *conf,
     if (w->n >= conf->queue_size) {
         ngx_http_hotline_count_notify(NGX_HOTLINE_NOTIFY_FAILED);
 
+        safe.data = name;
+        safe.len = ngx_http_hotline_notify_printable(name, id);
+
         p = ngx_http_hotline_notify_describe(what, what + sizeof(what), kind,
-                                             id, chat_id);
+                                             &safe, chat_id);
 
         ngx_log_error(NGX_LOG_ERR, w->log, 0,
                       "hotline: %*s dropped: the notification queue is "
@@ -458,19 +467,20 @@ ngx_http_hotline_notify_item(ngx_http_hotline_notify_conf_t *conf,
     it->chat_id.data = ngx_pstrdup(pool, chat_id);
     it->chat_id.len = chat_id->len;
 
-    if (kind == NGX_HOTLINE_NOTIFY_KIND_OTP) {
-        it->user.data = ngx_http_hotline_notify_printable(pool, id,
-                                                          &it->user.len);
-    } else {
-        it->call_id.data = ngx_http_hotline_notify_printable(pool, id,
-                                                          &it->call_id.len);
-    }
+    p = ngx_pnalloc(pool, NGX_HOTLINE_NOTIFY_ID_MAX);
 
-    if (it->chat_id.data == NULL
-        || (it->user.data == NULL && it->call_id.data == NULL))
-    {
+    if (it->chat_id.data == NULL || p == NULL) {
         ngx_destroy_pool(pool);
         return NULL;
+    }
+
+    if (kind == NGX_HOTLINE_NOTIFY_KIND_OTP) {
+        it->user.data = p;
+        it->user.len = ngx_http_hotline_notify_printable(p, id);
+
+    } else {
+        it->call_id.data = p;
+        it->call_id.len = ngx_http_hotline_notify_printable(p, id);
     }
 
     it->retry.handler = ngx_http_hotline_notify_retry_handler;
@@ -728,26 +738,20 @@ ngx_http_hotline_notify_fallback_done(void *data,
 
 /* for log lines and reports: printable ASCII, at most 64 bytes */
 
-static u_char *
-ngx_http_hotline_notify_printable(ngx_pool_t *pool, ngx_str_t *s,
-    size_t *len)
+static size_t
+ngx_http_hotline_notify_printable(u_char *dst, ngx_str_t *s)
 {
-    u_char  *p;
-    size_t   i;
+    size_t  i, len;
 
-    *len = ngx_min(s->len, 64);
+    len = ngx_min(s->len, NGX_HOTLINE_NOTIFY_ID_MAX);
 
-    p = ngx_pnalloc(pool, *len);
-    if (p == NULL) {
-        return NULL;
+    for (i = 0; i < len; i++) {
+        dst[i] = (s->data[i] >= 0x20 && s->data[i] < 0x7f
+                  && s->data[i] != '"')
+                 ? s->data[i] : '?';
     }
 
-    for (i = 0; i < *len; i++) {
-        p[i] = (s->data[i] >= 0x20 && s->data[i] < 0x7f && s->data[i] != '"')
-               ? s->data[i] : '?';
-    }
-
-    return p;
+    return len;
 }
 
 

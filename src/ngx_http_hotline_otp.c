@@ -11,7 +11,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <jansson.h>
 
 #include "ngx_http_hotline_auth.h"
 #include "ngx_http_hotline_notify.h"
@@ -69,11 +68,11 @@ typedef struct {
 
 
 static void ngx_http_hotline_otp_request_body(ngx_http_request_t *r,
-    void *json);
+    u_char *body, size_t len);
 static void ngx_http_hotline_otp_verify_body(ngx_http_request_t *r,
-    void *json);
+    u_char *body, size_t len);
 static ngx_http_hotline_otp_t *ngx_http_hotline_otp_create(
-    ngx_http_request_t *r, json_t *json, ngx_uint_t verify);
+    ngx_http_request_t *r, u_char *body, size_t len, ngx_uint_t verify);
 static void ngx_http_hotline_otp_resume(ngx_http_request_t *r,
     ngx_http_hotline_kv_call_t *call);
 static void ngx_http_hotline_otp_run(ngx_http_request_t *r,
@@ -113,11 +112,12 @@ ngx_http_hotline_otp_verify_handler(ngx_http_request_t *r)
 
 
 static void
-ngx_http_hotline_otp_request_body(ngx_http_request_t *r, void *json)
+ngx_http_hotline_otp_request_body(ngx_http_request_t *r, u_char *body,
+    size_t len)
 {
     ngx_http_hotline_otp_t  *op;
 
-    op = ngx_http_hotline_otp_create(r, json, 0);
+    op = ngx_http_hotline_otp_create(r, body, len, 0);
 
     if (op) {
         ngx_http_hotline_otp_run(r, op);
@@ -126,11 +126,12 @@ ngx_http_hotline_otp_request_body(ngx_http_request_t *r, void *json)
 
 
 static void
-ngx_http_hotline_otp_verify_body(ngx_http_request_t *r, void *json)
+ngx_http_hotline_otp_verify_body(ngx_http_request_t *r, u_char *body,
+    size_t len)
 {
     ngx_http_hotline_otp_t  *op;
 
-    op = ngx_http_hotline_otp_create(r, json, 1);
+    op = ngx_http_hotline_otp_create(r, body, len, 1);
 
     if (op) {
         ngx_http_hotline_otp_run(r, op);
@@ -139,77 +140,66 @@ ngx_http_hotline_otp_verify_body(ngx_http_request_t *r, void *json)
 
 
 /*
- * The body's schema: {"username": "<[a-z0-9._-]{1,64}>"} for a request,
- * and "code": "<6 digits>" besides for a verification; nothing else.
- * On a bad body the request is finalized with 400 and NULL returned.
+ * The body (ngx_http_hotline_login_json.c): {"username": "..."} for a
+ * request, and "code" besides for a verification.  On a bad body the
+ * request is finalized with 400 and NULL returned.
  */
 
 static ngx_http_hotline_otp_t *
-ngx_http_hotline_otp_create(ngx_http_request_t *r, json_t *json,
+ngx_http_hotline_otp_create(ngx_http_request_t *r, u_char *body, size_t len,
     ngx_uint_t verify)
 {
-    size_t                   len;
-    json_t                  *v;
-    ngx_uint_t               i, members;
-    const char              *s, *code, *message;
-    ngx_http_hotline_otp_t  *op;
+    ngx_int_t                  rc;
+    const char                *code, *message;
+    ngx_http_hotline_otp_t    *op;
+    ngx_http_hotline_login_t   login;
 
-    members = 1;
-    code = "bad_username";
-    message = "username must be 1 to 64 of a-z 0-9 . _ -";
+    rc = ngx_http_hotline_login_parse(body, len, verify, &login);
 
-    v = json_object_get(json, "username");
+    switch (rc) {
 
-    if (v == NULL || !json_is_string(v)) {
+    case NGX_HOTLINE_LOGIN_OK:
+        break;
+
+    case NGX_HOTLINE_LOGIN_BAD_USERNAME:
+        code = "bad_username";
+        message = "username must be 1 to 64 of a-z 0-9 . _ -";
         goto invalid;
-    }
 
-    s = json_string_value(v);
-    len = json_string_length(v);
-
-    if (ngx_http_hotline_username_valid((u_char *) s, len) != NGX_OK) {
+    case NGX_HOTLINE_LOGIN_BAD_CODE:
+        code = "bad_code";
+        message = "code must be a string of 6 digits";
         goto invalid;
+
+    case NGX_HOTLINE_LOGIN_BAD_JSON:
+        code = "bad_json";
+        message = verify ? "the body must be a JSON object with username "
+                           "and code, nothing else"
+                         : "the body must be a JSON object with username, "
+                           "nothing else";
+        goto invalid;
+
+    default: /* NGX_ERROR */
+        ngx_explicit_memzero(login.code, NGX_HOTLINE_OTP_DIGITS);
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NULL;
     }
 
     op = ngx_pcalloc(r->pool, sizeof(ngx_http_hotline_otp_t));
     if (op == NULL) {
+        ngx_explicit_memzero(login.code, NGX_HOTLINE_OTP_DIGITS);
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return NULL;
     }
 
     op->verify = verify;
     op->user.data = op->user_data;
-    op->user.len = len;
-    ngx_memcpy(op->user_data, s, len);
+    op->user.len = login.user_len;
+    ngx_memcpy(op->user_data, login.user, login.user_len);
 
     if (verify) {
-        members = 2;
-        code = "bad_code";
-        message = "code must be a string of 6 digits";
-
-        v = json_object_get(json, "code");
-
-        if (v == NULL || !json_is_string(v)
-            || json_string_length(v) != NGX_HOTLINE_OTP_DIGITS)
-        {
-            goto invalid;
-        }
-
-        s = json_string_value(v);
-
-        for (i = 0; i < NGX_HOTLINE_OTP_DIGITS; i++) {
-            if (s[i] < '0' || s[i] > '9') {
-                goto invalid;
-            }
-
-            op->code[i] = s[i];
-        }
-    }
-
-    if (json_object_size(json) != members) {
-        code = "bad_json";
-        message = "unexpected member in the body";
-        goto invalid;
+        ngx_memcpy(op->code, login.code, NGX_HOTLINE_OTP_DIGITS);
+        ngx_explicit_memzero(login.code, NGX_HOTLINE_OTP_DIGITS);
     }
 
     op->agent = ngx_http_hotline_agent_find(r, &op->user);
@@ -221,6 +211,8 @@ ngx_http_hotline_otp_create(ngx_http_request_t *r, json_t *json,
     return op;
 
 invalid:
+
+    ngx_explicit_memzero(login.code, NGX_HOTLINE_OTP_DIGITS);
 
     ngx_http_finalize_request(r,
         ngx_http_hotline_json_error(r, NGX_HTTP_BAD_REQUEST, code, message));

@@ -42,7 +42,7 @@ static void ngx_http_hotline_queue_event(ngx_event_t *ev);
 static void ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q,
     void *data);
 static ngx_int_t ngx_http_hotline_rate_exceeded(
-    ngx_http_hotline_session_t *s);
+    ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m);
 static void ngx_http_hotline_revoked(void *data, ngx_uint_t err,
     ngx_http_hotline_kv_t *kv);
 static u_char *ngx_http_hotline_scratch(size_t size);
@@ -132,10 +132,6 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
     ngx_http_hotline_msg_t     m;
     ngx_http_hotline_store_t  *store;
 
-    if (ngx_http_hotline_rate_exceeded(s)) {
-        return;
-    }
-
     out = ngx_http_hotline_scratch(6 * len + 1024);
     if (out == NULL) {
         ngx_http_hotline_error(s, NGX_HOTLINE_E_INTERNAL, NULL);
@@ -144,6 +140,13 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
 
     rc = ngx_http_hotline_proto_parse(data, len, s->role, &m, out,
                                       6 * len + 1024);
+
+    /* parsed first, so that a refusal names the message's id */
+
+    if (ngx_http_hotline_rate_exceeded(s, &m)) {
+        return;
+    }
+
     if (rc != NGX_HOTLINE_OK) {
         ngx_http_hotline_error(s, rc, &m);
         return;
@@ -733,7 +736,8 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
  */
 
 static ngx_int_t
-ngx_http_hotline_rate_exceeded(ngx_http_hotline_session_t *s)
+ngx_http_hotline_rate_exceeded(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_msg_t *m)
 {
     ngx_msec_t  tat, tau;
 
@@ -762,7 +766,8 @@ ngx_http_hotline_rate_exceeded(ngx_http_hotline_session_t *s)
         return 1;
     }
 
-    ngx_http_hotline_error(s, NGX_HOTLINE_E_RATE_LIMITED, NULL);
+    m->field = NULL;
+    ngx_http_hotline_error(s, NGX_HOTLINE_E_RATE_LIMITED, m);
 
     return 1;
 }

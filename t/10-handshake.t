@@ -235,6 +235,54 @@ for my $o ("http://127.0.0.1:$port", 'http://app.example:8080',
     is(ref $a->{queue}{calls}, 'ARRAY', 'agent gets queue snapshot at once');
 }
 
+# no extension is ever negotiated (the module implements none)
+{
+    my $r = $t->handshake_raw(headers => [
+        'Sec-WebSocket-Extensions' => 'permessage-deflate; client_max_window_bits' ]);
+    is($r->{status}, 101, 'upgrade offering permessage-deflate');
+    ok(!$r->{headers}{'sec-websocket-extensions'}, '... no extension accepted');
+    my $ws = Hotline::Test::WS->new($r->{sock}, $r->{rest});
+    $ws->send_json({ type => 'join', name => 'NoDeflate' });
+    ok($ws->wait_for('welcome', 5), '... and plain frames work');
+}
+
+# RFC 6455 11.3.1: Sec-WebSocket-Key must not appear more than once
+{
+    my $port = $t->port;
+    my $req = "GET /ws/customer HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n"
+            . "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            . "Sec-WebSocket-Key: " . random_key() . "\r\n"
+            . "Sec-WebSocket-Key: " . random_key() . "\r\n"
+            . "Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:$port\r\n\r\n";
+    my $r = $t->http_raw($req, head_only => 1);
+    is($r->{status}, 400, 'two Sec-WebSocket-Key headers: 400') or diag($r->{head});
+}
+
+# two Origin headers (an allowed one and a foreign one) are not an allowed origin
+for my $order ([ 'http://evil.com', undef ], [ undef, 'http://evil.com' ]) {
+    my $port = $t->port;
+    my @o = map { $_ // "http://127.0.0.1:$port" } @$order;
+    my $req = "GET /ws/customer HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n"
+            . "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            . "Sec-WebSocket-Key: " . random_key() . "\r\n"
+            . "Sec-WebSocket-Version: 13\r\n"
+            . "Origin: $o[0]\r\nOrigin: $o[1]\r\n\r\n";
+    my $r = $t->http_raw($req, head_only => 1);
+    is($r->{status}, 403, "two Origin headers ($o[0] first): 403") or diag($r->{head});
+}
+
+# RFC 6455 4.1: the request must be at least HTTP/1.1
+{
+    my $port = $t->port;
+    my $req = "GET /ws/customer HTTP/1.0\r\nHost: 127.0.0.1:$port\r\n"
+            . "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            . "Sec-WebSocket-Key: " . random_key() . "\r\n"
+            . "Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:$port\r\n\r\n";
+    my $r = $t->http_raw($req, head_only => 1);
+    ok($r->{status} && $r->{status} >= 400 && $r->{status} < 500,
+       'an HTTP/1.0 upgrade request gets a 4xx') or diag($r->{head} // 'no answer');
+}
+
 # frames sent in the same write as the upgrade request are not lost
 {
     my $key = random_key();

@@ -6,6 +6,7 @@
 # replayed), and the hangup ends it on both.
 use strict;
 use warnings;
+use utf8;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
@@ -98,8 +99,11 @@ $seq{c} += 50;
 # --- the customer drops and resumes on the other node
 my $ctoken = $c->{token};
 $c->drop;
+my $call_id = $c->{call_id};
 my $pr = $a->wait_for('peer', 5);
 is($pr && $pr->{state}, 'reconnecting', 'agent told: customer reconnecting');
+is($pr && $pr->{seq}, $seq{a} + 1, '... as a buffered message');
+$seq{a}++;
 $a->send_json({ type => 'chat', text => 'are you there?', id => 'miss' });
 ok($a->wait_for('ack', 5, sub { $_[0]{id} eq 'miss' }),
    'chat to a detached customer is buffered and acked');
@@ -108,7 +112,7 @@ my $cb = $tb->ws_connect('/ws/customer');
 $cb->send_json({ type => 'resume', token => $ctoken, last_seq => $seq{c} });
 my $w = $cb->wait_for('welcome', 5);
 ok($w && $w->{resumed}, 'customer resumed on node B') or diag(json_encode($cb->{inbox}));
-is($w && $w->{call_id}, $c->{call_id}, 'same call');
+is($w && $w->{call_id}, $call_id, 'same call');
 ok($w && !$w->{gap}, 'no gap');
 my $missed = $cb->wait_for('chat', 5);
 is($missed && $missed->{text}, 'are you there?', 'the missed chat is replayed');
@@ -116,20 +120,23 @@ is($missed && $missed->{seq}, $seq{c} + 1, '... with the next seq');
 $seq{c}++;
 my $back = $a->wait_for('peer', 5, sub { $_[0]{state} eq 'back' });
 ok($back, 'agent told: customer back');
+$seq{a} = $back->{seq} if $back;
 $c = $cb;
 relay_ok($c, $a, 'a', { type => 'chat', text => 'yes, from B' }, 'chat after resume');
 
 # --- the agent drops and resumes on node A
 my $atoken = $a->{token};
 $a->drop;
-ok($c->wait_for('peer', 5, sub { $_[0]{state} eq 'reconnecting' }),
-   'customer told: agent reconnecting');
+my $pa = $c->wait_for('peer', 5, sub { $_[0]{state} eq 'reconnecting' });
+ok($pa, 'customer told: agent reconnecting');
 my $aa = $ta->ws_connect('/ws/agent', token => $ta->mint_jwt(sub => 'mehmet'));
 my $wa = $aa->wait_for('welcome', 5);
 ok($wa && $wa->{resumed}, 'the agent takes its session back on node A');
-is($wa && $wa->{call_id}, $c->{call_id}, '... in the same call');
-ok($c->wait_for('peer', 5, sub { $_[0]{state} eq 'back' }),
-   'customer told: agent back');
+is($wa && $wa->{call_id}, $call_id, '... in the same call');
+my $pb = $c->wait_for('peer', 5, sub { $_[0]{state} eq 'back' });
+ok($pb, 'customer told: agent back');
+is($pb && $pb->{seq}, $seq{c} + 2, 'reconnecting and back: two messages');
+$seq{c} += 2;
 $a = $aa;
 relay_ok($a, $c, 'c', { type => 'chat', text => 'back on A' }, 'chat A->B');
 

@@ -1,7 +1,8 @@
 /*
  * libFuzzer target: bearer token verification (base64url, JSON, HMAC).
  * The first input byte selects whether a valid signature is computed
- * over the rest, so the claim checks behind the signature get fuzzed too.
+ * over the rest, so the claim checks behind the signature get fuzzed too,
+ * and whether expiry is checked.
  */
 
 #include <stdlib.h>
@@ -88,8 +89,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         n = size - 1;
     }
 
-    (void) rec_jwt_verify(tok, n, key, sizeof(key) - 1, 1700000000, &c,
-                          &err);
+    (void) rec_jwt_verify(tok, n, key, sizeof(key) - 1,
+                          (data[0] & 2) ? -1 : 1700000000, &c, &err);
 
     free(tok);
 

@@ -186,7 +186,7 @@ rec_jwt_verify(const char *token, size_t len, const u_char *secret,
 
     claims->exp = (int64_t) json_number_value(v);
 
-    if (claims->exp <= now) {
+    if (now >= 0 && claims->exp <= now) {
         *err = "token expired";
         goto done;
     }
@@ -194,7 +194,8 @@ rec_jwt_verify(const char *token, size_t len, const u_char *secret,
     v = json_object_get(pl, "nbf");
 
     if (v != NULL
-        && (!json_is_number(v) || json_number_value(v) > (double) now))
+        && (!json_is_number(v)
+            || (now >= 0 && json_number_value(v) > (double) now)))
     {
         *err = "token not yet valid";
         goto done;

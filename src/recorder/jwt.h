@@ -21,6 +21,7 @@ typedef struct {
 
 int rec_b64url_decode(u_char *dst, size_t *dlen, const char *src,
     size_t slen);
+/* now < 0: "exp" and "nbf" are not checked (an existing session's token) */
 int rec_jwt_verify(const char *token, size_t len, const u_char *secret,
     size_t secret_len, int64_t now, rec_jwt_claims_t *claims,
     const char **err);

@@ -47,6 +47,8 @@ rec_usage(void)
         "  --idle-timeout SEC     no media for this long ends it, default "
         "30\n"
         "  --min-free-disk MB     refuse and stop below, default 512\n"
+        "  --video-bitrate KBPS   bitrate asked of video senders (REMB), "
+        "default 1500\n"
         "  --log-level LEVEL      error, warn, info (default), debug\n");
 }
 
@@ -141,6 +143,7 @@ rec_parse_args(int argc, char **argv)
         { "max-duration", required_argument, NULL, 'd' },
         { "idle-timeout", required_argument, NULL, 't' },
         { "min-free-disk", required_argument, NULL, 'f' },
+        { "video-bitrate", required_argument, NULL, 'b' },
         { "log-level", required_argument, NULL, 'L' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -152,6 +155,7 @@ rec_parse_args(int argc, char **argv)
     rec_conf.max_duration = 14400;
     rec_conf.idle_timeout = 30;
     rec_conf.min_free_disk = 512ULL * 1024 * 1024;
+    rec_conf.video_bitrate = 1500000;
 
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 
@@ -218,6 +222,7 @@ rec_parse_args(int argc, char **argv)
         case 'd':
         case 't':
         case 'f':
+        case 'b':
             v = strtoul(optarg, &end, 10);
 
             if (*end != '\0' || end == optarg || v > 100000000) {
@@ -234,6 +239,9 @@ rec_parse_args(int argc, char **argv)
 
             } else if (c == 't') {
                 rec_conf.idle_timeout = v ? (unsigned) v : 1;
+
+            } else if (c == 'b') {
+                rec_conf.video_bitrate = (uint64_t) v * 1000;
 
             } else {
                 rec_conf.min_free_disk = (uint64_t) v * 1024 * 1024;

@@ -36,7 +36,7 @@ typedef struct {
     char          *prefix;
     char          *recordings_dir;
     char          *secret_file;
-    u_char         secret[512];
+    u_char         secret[4096];
     size_t         secret_len;
     char          *ice_addrs[REC_MAX_ICE_ADDRS];
     unsigned       n_ice_addrs;
@@ -46,6 +46,7 @@ typedef struct {
     unsigned       max_duration;     /* seconds */
     unsigned       idle_timeout;     /* seconds */
     uint64_t       min_free_disk;    /* bytes */
+    uint64_t       video_bitrate;    /* bit/s announced in REMB, 0: off */
     unsigned       port_min;
     unsigned       port_max;
 } rec_conf_t;

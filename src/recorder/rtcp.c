@@ -94,3 +94,31 @@ rec_rtcp_nack(u_char *buf, uint32_t sender, uint32_t media, uint16_t pid,
 
     return 16;
 }
+
+
+/* draft-alvestrand-rmcat-remb: the bitrate the sender may use */
+
+size_t
+rec_rtcp_remb(u_char *buf, uint32_t sender, uint32_t media, uint64_t bps)
+{
+    unsigned  exp;
+
+    for (exp = 0; bps >= (1u << 18) && exp < 63; exp++) {
+        bps >>= 1;
+    }
+
+    buf[0] = 0x80 | 15;         /* FMT 15: application layer feedback */
+    buf[1] = 206;               /* PSFB */
+    buf[2] = 0;
+    buf[3] = 5;
+    rec_put32(buf + 4, sender);
+    rec_put32(buf + 8, 0);
+    memcpy(buf + 12, "REMB", 4);
+    buf[16] = 1;
+    buf[17] = (u_char) (exp << 2 | (bps >> 16));
+    buf[18] = (u_char) (bps >> 8);
+    buf[19] = (u_char) bps;
+    rec_put32(buf + 20, media);
+
+    return 24;
+}

@@ -54,6 +54,8 @@ int rec_rtp_parse(rec_rtp_t *rtp, const u_char *p, size_t len);
 int rec_rtcp_parse(const u_char *p, size_t len, rec_rtcp_sr_handler_pt h,
     void *data);
 size_t rec_rtcp_pli(u_char *buf, uint32_t sender, uint32_t media);
+size_t rec_rtcp_remb(u_char *buf, uint32_t sender, uint32_t media,
+    uint64_t bps);
 size_t rec_rtcp_nack(u_char *buf, uint32_t sender, uint32_t media,
     uint16_t pid, uint16_t blp);
 

@@ -116,9 +116,10 @@ rec_sdp_build_answer(const rec_sdp_offer_t *offer,
 
         } else {
             rec_sdp_append(&b, "a=rtpmap:%d VP8/90000\r\n"
+                           "a=rtcp-fb:%d goog-remb\r\n"
                            "a=rtcp-fb:%d nack\r\n"
                            "a=rtcp-fb:%d nack pli\r\n",
-                           m->pt, m->pt, m->pt);
+                           m->pt, m->pt, m->pt, m->pt);
         }
 
         for (k = 0; k < p->n_candidates; k++) {

@@ -46,6 +46,7 @@ typedef struct {
 
     int            need_key;
     int64_t        last_pli;          /* ms */
+    int64_t        last_remb;
     int64_t        first_wall_us;
 
     uint64_t       packets;

@@ -287,14 +287,29 @@ rec_track_rtp(rec_session_t *s, rec_track_t *t, const rec_rtp_t *rtp,
 void
 rec_track_tick(rec_session_t *s, rec_track_t *t, int64_t now)
 {
+    u_char  buf[24 + SRTP_MAX_TRAILER_LEN];
+
     if (!t->on) {
         return;
     }
 
     rec_track_drain(s, t, now);
 
-    if (t->kind == REC_MUX_VIDEO && t->need_key) {
+    if (t->kind != REC_MUX_VIDEO || !t->have_ssrc) {
+        return;
+    }
+
+    if (t->need_key) {
         rec_track_pli(s, t, now);
+    }
+
+    /* without it a browser stays at its start bitrate */
+
+    if (now - t->last_remb >= 1000 && rec_conf.video_bitrate) {
+        t->last_remb = now;
+        rec_session_send_rtcp(s, buf, rec_rtcp_remb(buf, s->local_ssrc,
+                                                    t->ssrc,
+                                                    rec_conf.video_bitrate));
     }
 }
 

@@ -57,8 +57,15 @@ rec_whip_links(char *buf, size_t size)
 }
 
 
+/*
+ * A session is started only with an unexpired token; PATCH and DELETE on
+ * a running session take the same token even after it expired (a call
+ * may outlast it), still with its signature, call and role checked.
+ */
+
 static int
-rec_whip_auth(rec_http_conn_t *c, rec_http_req_t *r, rec_jwt_claims_t *cl)
+rec_whip_auth(rec_http_conn_t *c, rec_http_req_t *r, rec_jwt_claims_t *cl,
+    int check_exp)
 {
     const char  *tok, *err;
     char         hdr[256];
@@ -77,7 +84,8 @@ rec_whip_auth(rec_http_conn_t *c, rec_http_req_t *r, rec_jwt_claims_t *cl)
     }
 
     if (rec_jwt_verify(tok, strlen(tok), rec_conf.secret,
-                       rec_conf.secret_len, (int64_t) time(NULL), cl, &err)
+                       rec_conf.secret_len,
+                       check_exp ? (int64_t) time(NULL) : -1, cl, &err)
         != REC_OK)
     {
         rec_metrics.auth_failures++;
@@ -102,7 +110,7 @@ rec_whip_post(rec_http_conn_t *c, rec_http_req_t *r)
     rec_sdp_offer_t  *offer;
     rec_jwt_claims_t  cl;
 
-    if (rec_whip_auth(c, r, &cl) != REC_OK) {
+    if (rec_whip_auth(c, r, &cl, 1) != REC_OK) {
         return;
     }
 
@@ -194,7 +202,7 @@ rec_whip_resource(rec_http_conn_t *c, rec_http_req_t *r, const char *id)
         return;
     }
 
-    if (rec_whip_auth(c, r, &cl) != REC_OK) {
+    if (rec_whip_auth(c, r, &cl, 0) != REC_OK) {
         return;
     }
 

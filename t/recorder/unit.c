@@ -164,6 +164,14 @@ test_rtp(void)
     ok(rec_rtcp_nack(buf, 1, 2, 500, 3) == 16 && buf[1] == 205
        && buf[12] == 1 && buf[13] == 0xf4 && buf[15] == 3, "NACK layout");
 
+    ok(rec_rtcp_remb(buf, 1, 0x0a0b0c0d, 1500000) == 24 && buf[0] == 0x8f
+       && memcmp(buf + 12, "REMB", 4) == 0 && buf[16] == 1
+       && (((uint32_t) (buf[17] & 3) << 16 | buf[18] << 8 | buf[19])
+           << (buf[17] >> 2)) <= 1500000
+       && (((uint32_t) (buf[17] & 3) << 16 | buf[18] << 8 | buf[19])
+           << (buf[17] >> 2)) > 1490000
+       && buf[23] == 0x0d, "REMB layout and 18 bit mantissa");
+
     ok(rec_opus_samples((const u_char *) "\x78", 1) == 960,
        "opus 20 ms CELT FB");
     ok(rec_opus_samples((const u_char *) "\x7b\x03", 2) == 2880,

@@ -65,7 +65,7 @@ sub rec_start {
     my $port = free_port();
     my @args = ($BIN, '--listen', "127.0.0.1:$port", '--recordings', $rec,
                 '--secret-file', $secret, '--min-free-disk', '1',
-                @{ $o{args} || [] });
+                @{ $o{args} || [] }, split(' ', $ENV{REC_ARGS} // ''));
     my $log = "$dir/recorder.log";
     my $pid = fork // die;
     if ($pid == 0) {
