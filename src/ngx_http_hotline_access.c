@@ -222,7 +222,9 @@ ngx_http_hotline_jwt_variable(ngx_http_request_t *r,
     ngx_http_hotline_auth_ctx_t    *ctx;
     ngx_http_hotline_jwt_claims_t  *claims;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_hotline_auth_module);
+    /* subrequests are not checked: they see the main request's claims */
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_hotline_auth_module);
 
     if (ctx == NULL || !ctx->access_ok) {
         v->not_found = 1;

@@ -95,6 +95,7 @@ static ngx_int_t
 ngx_http_hotline_agent_result(ngx_http_request_t *r,
     ngx_http_hotline_agent_auth_t *aa)
 {
+    size_t                     n;
     ngx_http_hotline_token_t  *tk;
 
     tk = &aa->token;
@@ -114,10 +115,20 @@ ngx_http_hotline_agent_result(ngx_http_request_t *r,
     ngx_memcpy(aa->session->sub, tk->claims.sub, tk->claims.sub_len);
     aa->session->sub_len = tk->claims.sub_len;
 
-    /* the connection ends with the token: revoked (logout) or expired */
+    /*
+     * The connection ends with the token: revoked (logout) or expired.
+     * Its id in the deny list: the jti, or "#<hash>" for a token without.
+     */
 
-    ngx_memcpy(aa->session->jti, tk->claims.jti, tk->claims.jti_len);
-    aa->session->jti_len = tk->claims.jti_len;
+    n = tk->revocation.len - (sizeof("revoked:") - 1);
+
+    if (n > sizeof(aa->session->jti)) {
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(aa->session->jti,
+               tk->revocation.data + sizeof("revoked:") - 1, n);
+    aa->session->jti_len = n;
     aa->session->exp = (time_t) tk->claims.exp;
 
     return NGX_OK;

@@ -82,6 +82,7 @@ typedef struct {
 #define NGX_HOTLINE_KV_DEL            2
 #define NGX_HOTLINE_KV_INCR           3
 #define NGX_HOTLINE_KV_LIMIT          4
+#define NGX_HOTLINE_KV_REVOKE         5       /* key: the token id */
 
 typedef struct ngx_http_hotline_kv_call_s  ngx_http_hotline_kv_call_t;
 

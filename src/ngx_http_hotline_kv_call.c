@@ -91,8 +91,13 @@ ngx_http_hotline_kv_call(ngx_http_hotline_kv_call_t *call, ngx_uint_t op,
         store->kv_incr(key, msec, ngx_http_hotline_kv_call_done, t);
         break;
 
-    default: /* NGX_HOTLINE_KV_LIMIT */
+    case NGX_HOTLINE_KV_LIMIT:
         store->limit(key, msec, burst, ngx_http_hotline_kv_call_done, t);
+        break;
+
+    default: /* NGX_HOTLINE_KV_REVOKE */
+        store->revoke(key->data, key->len, msec,
+                      ngx_http_hotline_kv_call_done, t);
         break;
     }
 

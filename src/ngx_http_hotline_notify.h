@@ -12,6 +12,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_hotline_telegram.h"
+
 
 /*
  * Notifications: Telegram Bot API messages (sendMessage) delivered in the
@@ -42,7 +44,7 @@
 #define NGX_HOTLINE_NOTIFY_KIND_CALL  1
 #define NGX_HOTLINE_NOTIFY_KIND_TEST  2
 
-#define NGX_HOTLINE_NOTIFY_CHAT_MAX   64     /* bytes of a chat id */
+#define NGX_HOTLINE_NOTIFY_CHAT_MAX   NGX_HOTLINE_TG_CHAT_MAX  /* 64 */
 #define NGX_HOTLINE_NOTIFY_TEXT_MAX   256    /* bytes of user text */
 
 

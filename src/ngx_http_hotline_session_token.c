@@ -137,7 +137,7 @@ ngx_http_hotline_logout_handler(ngx_http_request_t *r)
 {
     time_t                        now;
     ngx_int_t                     rc;
-    ngx_str_t                     one;
+    ngx_str_t                     id;
     ngx_msec_t                    ttl;
     ngx_http_hotline_token_t     *tk;
     ngx_http_hotline_loc_conf_t  *hlcf;
@@ -184,20 +184,25 @@ ngx_http_hotline_logout_handler(ngx_http_request_t *r)
         return ngx_http_hotline_logout_refused(r, tk);
     }
 
-    /* on the deny list until the token would have expired anyway */
+    /*
+     * On the deny list ("revoked:<id>") until the token would have expired
+     * anyway; the store also tells every worker, which close the agent
+     * WebSockets opened with it.
+     */
 
     now = ngx_time();
     ttl = (tk->claims.exp > now) ? (ngx_msec_t) (tk->claims.exp - now) * 1000
                                  : 1000;
 
-    ngx_str_set(&one, "1");
+    id.data = tk->revocation.data + sizeof("revoked:") - 1;
+    id.len = tk->revocation.len - (sizeof("revoked:") - 1);
 
     tk->call.request = r;
     tk->call.resume = ngx_http_hotline_logout_resume;
     tk->call.data = tk;
 
-    rc = ngx_http_hotline_kv_call(&tk->call, NGX_HOTLINE_KV_SET,
-                                  &tk->revocation, &one, ttl, 0);
+    rc = ngx_http_hotline_kv_call(&tk->call, NGX_HOTLINE_KV_REVOKE, &id,
+                                  NULL, ttl, 0);
 
     if (rc == NGX_AGAIN) {
         r->main->count++;

@@ -41,6 +41,7 @@
 #define NGX_HOTLINE_REDIS_KEEPALIVE   120      /* ticks: 1 min */
 #define NGX_HOTLINE_REDIS_TTL         86400000 /* ms: key lifetime */
 #define NGX_HOTLINE_REDIS_ARGS        16
+#define NGX_HOTLINE_REDIS_RECORD      9        /* elements of a call record */
 
 #define NGX_HOTLINE_REDIS_DOWN        0
 #define NGX_HOTLINE_REDIS_CONNECTING  1
@@ -63,6 +64,7 @@
 #define NGX_HOTLINE_ROP_KV_INCR       13
 #define NGX_HOTLINE_ROP_LIMIT         14
 #define NGX_HOTLINE_ROP_PLAIN         15
+#define NGX_HOTLINE_ROP_PEEK          16     /* the oldest call, to accept */
 
 
 typedef struct {
@@ -1704,6 +1706,30 @@ ngx_http_hotline_rreq_done(ngx_http_hotline_rreq_t *req, redisReply *r)
         ngx_http_hotline_ws_release(s);
         break;
 
+    case NGX_HOTLINE_ROP_PEEK:
+
+        /* {0, online, busy, avg, active, ticket, call id, ...} */
+        id = ngx_http_hotline_reply_str(r, 6);
+
+        if (err == NGX_HOTLINE_OK
+            && (id.len != NGX_HOTLINE_ID_HEX
+                || ngx_http_hotline_unhex(res.call_id, id.data, id.len)
+                   != NGX_OK))
+        {
+            err = NGX_HOTLINE_E_NOT_FOUND;
+        }
+
+        if (err != NGX_HOTLINE_OK) {
+            req->handler(s, err, NULL, req->data);
+
+        } else {
+            ngx_http_hotline_redis_accept(s, res.call_id, req->handler,
+                                          req->data);
+        }
+
+        ngx_http_hotline_ws_release(s);
+        break;
+
     case NGX_HOTLINE_ROP_END:
 
         if (err == NGX_HOTLINE_OK) {
@@ -1737,7 +1763,9 @@ ngx_http_hotline_rreq_done(ngx_http_hotline_rreq_t *req, redisReply *r)
             rs->gauges.agents_online = ngx_http_hotline_reply_int(r, 3);
             rs->gauges.agents_busy = ngx_http_hotline_reply_int(r, 4);
 
-            for (k = 5; k + 4 <= r->elements; k += 4) {
+            for (k = 5; k + NGX_HOTLINE_REDIS_RECORD <= r->elements;
+                 k += NGX_HOTLINE_REDIS_RECORD)
+            {
                 ngx_http_hotline_redis_ended(r, k);
             }
         }
@@ -1808,33 +1836,58 @@ ngx_http_hotline_redis_attached(ngx_http_hotline_rreq_t *req,
 }
 
 
-/* a call ended by a script: count and log it (reason, duration, id, agent) */
+/*
+ * a call ended by a script: count it, log it and add it to this node's
+ * history journal (Redis keeps it in its P history stream too); the
+ * record: reason, duration, call id, agent, customer, joined, accepted,
+ * by, recorded
+ */
 
 static void
 ngx_http_hotline_redis_ended(redisReply *r, size_t i)
 {
-    int64_t    reason, duration;
-    ngx_str_t  id, agent;
+    int64_t                          reason;
+    ngx_str_t                        id, agent, customer;
+    ngx_time_t                      *tp;
+    ngx_http_hotline_call_record_t   rec;
 
-    if (r->elements < i + 4) {
+    if (r->elements < i + NGX_HOTLINE_REDIS_RECORD) {
         return;
     }
 
     reason = ngx_http_hotline_reply_int(r, i);
-    duration = ngx_http_hotline_reply_int(r, i + 1);
     id = ngx_http_hotline_reply_str(r, i + 2);
     agent = ngx_http_hotline_reply_str(r, i + 3);
+    customer = ngx_http_hotline_reply_str(r, i + 4);
 
-    if (reason < 0 || reason >= NGX_HOTLINE_END_MAX) {
+    if (reason < 0 || reason >= NGX_HOTLINE_END_MAX
+        || id.len != NGX_HOTLINE_ID_HEX
+        || ngx_http_hotline_unhex(rec.call_id, id.data, id.len) != NGX_OK)
+    {
         return;
     }
 
-    ngx_http_hotline_count_ended((ngx_uint_t) reason);
+    tp = ngx_timeofday();
+
+    rec.customer = customer.data;
+    rec.customer_len = customer.len;
+    rec.agent = agent.len ? agent.data : NULL;
+    rec.agent_len = agent.len;
+    rec.joined = ngx_http_hotline_reply_int(r, i + 5);
+    rec.accepted = ngx_http_hotline_reply_int(r, i + 6);
+    rec.ended = (int64_t) tp->sec * 1000 + tp->msec;
+    rec.reason = (ngx_uint_t) reason;
+    rec.by = (ngx_uint_t) ngx_http_hotline_reply_int(r, i + 7);
+    rec.duration = (ngx_uint_t) ngx_http_hotline_reply_int(r, i + 1);
+    rec.recorded = ngx_http_hotline_reply_int(r, i + 8) ? 1 : 0;
+
+    ngx_http_hotline_count_ended(rec.reason);
+    ngx_http_hotline_history_add(&rec);
 
     ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                   "hotline: call ended call_id=%V reason=%V "
-                  "duration=%L agent=\"%V\"",
-                  &id, &ngx_http_hotline_end_reasons[reason], duration,
+                  "duration=%ui agent=\"%V\"",
+                  &id, &ngx_http_hotline_end_reasons[reason], rec.duration,
                   &agent);
 }
 
@@ -1990,6 +2043,8 @@ ngx_http_hotline_redis_join(ngx_http_hotline_session_t *s, u_char *name,
     last = ngx_http_hotline_json_str(json, name, len);
     ngx_http_hotline_rreq_arg(req, json, last - json);
     ngx_http_hotline_rreq_num(req, s->main_conf->queue_size);
+    ngx_http_hotline_rreq_num(req, s->main_conf->daily_limit);
+    ngx_http_hotline_rreq_num(req, (uint64_t) ngx_time() / 86400);
 
     s->pending++;
     ngx_http_hotline_rreq_send(req);
@@ -2141,12 +2196,40 @@ static void
 ngx_http_hotline_redis_accept(ngx_http_hotline_session_t *s, u_char *call_id,
     ngx_http_hotline_store_pt handler, void *data)
 {
-    ngx_http_hotline_rreq_t  *req;
-    u_char                    hex[NGX_HOTLINE_ID_HEX];
+    u_char                       *last;
+    ngx_http_hotline_rreq_t      *req;
+    ngx_http_hotline_recorder_t  *rec;
+    u_char                        hex[NGX_HOTLINE_ID_HEX];
+    u_char                        suffix[NGX_HOTLINE_RECORDING_MAX];
+
+    rec = s->main_conf->recorder;
+
+    if (rec && call_id == NULL) {
+        /*
+         * the recording tokens name the call: find the oldest one first
+         * (another agent may take it meanwhile: "taken")
+         */
+        req = ngx_http_hotline_redis_op(s, NGX_HOTLINE_ROP_PEEK,
+                                        NGX_HOTLINE_LUA_QUEUE, 16, handler,
+                                        data);
+        if (req == NULL) {
+            return;
+        }
+
+        /* the queue script takes the maximum in place of the token */
+        req->argc--;
+        ngx_http_hotline_rreq_num(req, 1);
+
+        s->pending++;
+        ngx_http_hotline_rreq_send(req);
+        return;
+    }
 
     req = ngx_http_hotline_redis_op(s, NGX_HOTLINE_ROP_ACCEPT,
                                     NGX_HOTLINE_LUA_ACCEPT,
-                                    NGX_HOTLINE_ID_HEX, handler, data);
+                                    NGX_HOTLINE_ID_HEX
+                                    + 2 * NGX_HOTLINE_RECORDING_MAX + 8,
+                                    handler, data);
     if (req == NULL) {
         return;
     }
@@ -2158,6 +2241,20 @@ ngx_http_hotline_redis_accept(ngx_http_hotline_session_t *s, u_char *call_id,
     } else {
         ngx_http_hotline_rreq_arg(req, hex, 0);
     }
+
+    /* each party's own recording token, after the peer */
+
+    last = rec ? ngx_http_hotline_recording(suffix, rec, call_id,
+                                            NGX_HOTLINE_ROLE_CUSTOMER)
+               : suffix;
+    ngx_http_hotline_rreq_arg(req, suffix, last - suffix);
+
+    last = rec ? ngx_http_hotline_recording(suffix, rec, call_id,
+                                            NGX_HOTLINE_ROLE_AGENT)
+               : suffix;
+    ngx_http_hotline_rreq_arg(req, suffix, last - suffix);
+
+    ngx_http_hotline_rreq_num(req, rec ? 1 : 0);
 
     s->pending++;
     ngx_http_hotline_rreq_send(req);

@@ -119,13 +119,18 @@ const char  *ngx_http_hotline_lua_prelude =
 "  local msgs = redis.call('LRANGE', mk(t), last - first + 1, -1)\n"
 "  for i = 1, #msgs do out[#out + 1] = msgs[i] end\n"
 "end\n"
-/* ends the call of customer ct; appends reason, duration, id, agent */
-"local function finish(ct, reason, by, out)\n"
+/*
+ * ends the call of customer ct (who: the rejecting agent's name); appends
+ * its record: reason, duration, call id, agent, customer, joined,
+ * accepted, by, recorded; the record also goes to the P history stream
+ */
+"local function finish(ct, reason, by, out, who)\n"
 "  local k = pk(ct)\n"
-"  local h = redis.call('HMGET', k, 'st', 'pe', 'id', 'ac')\n"
+"  local h = redis.call('HMGET', k, 'st', 'pe', 'id', 'ac', 'nm', 'jn',"
+" 'rc')\n"
 "  local dur = 0\n"
 "  local at = nil\n"
-"  local an = ''\n"
+"  local an = who or ''\n"
 "  if h[1] == '1' then\n"
 "    redis.call('ZREM', P .. 'q', ct)\n"
 "  elseif h[1] == '2' then\n"
@@ -154,10 +159,15 @@ const char  *ngx_http_hotline_lua_prelude =
 "  append(ct, ev, 1)\n"
 "  if at then append(at, ev, 1) end\n"
 "  redis.call('PUBLISH', QCH, '1')\n"
-"  out[#out + 1] = reason\n"
-"  out[#out + 1] = dur\n"
-"  out[#out + 1] = h[3]\n"
-"  out[#out + 1] = an\n"
+"  local acc = tonumber(h[4]) or 0\n"
+"  if h[1] ~= '2' then acc = 0 end\n"
+"  local rec = {reason, dur, h[3], an, h[5] or '', tonumber(h[6]) or 0,"
+" acc, by, tonumber(h[7]) or 0}\n"
+"  for i = 1, #rec do out[#out + 1] = rec[i] end\n"
+"  redis.call('XADD', P .. 'history', 'MAXLEN', '~', 100000, '*',"
+" 'call_id', h[3], 'customer', h[5] or '', 'agent', an, 'joined',"
+" rec[6], 'accepted', acc, 'ended', NOW, 'outcome', REASON[reason + 1],"
+" 'by', by, 'duration', dur, 'recorded', rec[9])\n"
 "end\n"
 "local function free(t)\n"
 "  local k = pk(t)\n"
@@ -197,15 +207,23 @@ const char  *ngx_http_hotline_lua_prelude =
 ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 
     /* join: ARGV[8] token, [9] call id, [10] name, [11] name JSON,
-     * [12] queue size -> {err, ticket} */
+     * [12] queue size, [13] daily limit (0: none), [14] UTC day
+     * -> {err, ticket} */
     { "join",
 "local t = ARGV[8]\n"
 "if redis.call('ZCARD', P .. 'q') >= tonumber(ARGV[12]) then"
 " return {8} end\n"
+"if ARGV[13] ~= '0' then\n"
+"  local dk = P .. 'day:' .. ARGV[14]\n"
+"  if tonumber(redis.call('GET', dk) or '0') >= tonumber(ARGV[13]) then"
+" return {14} end\n"
+"  redis.call('INCR', dk)\n"
+"  redis.call('PEXPIRE', dk, 172800000)\n"
+"end\n"
 "local tk = redis.call('INCR', P .. 't')\n"
 "redis.call('HSET', pk(t), 'r', 1, 'st', 1, 'id', ARGV[9], 'nm', ARGV[10],"
 " 'nj', ARGV[11], 'pe', '', 'ow', '', 'g', '0', 'sq', 0, 'by', 0,"
-" 'dl', 0, 'tk', tk, 'jn', NOW, 'ac', 0)\n"
+" 'dl', 0, 'tk', tk, 'jn', NOW, 'ac', 0, 'rc', 0)\n"
 "redis.call('SET', P .. 'c:' .. ARGV[9], t, 'PX', TTL)\n"
 "redis.call('ZADD', P .. 'q', tk, t)\n"
 "attach(t)\n"
@@ -273,7 +291,9 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 "backlog(t, tonumber(ARGV[11]), out)\n"
 "return out\n" },
 
-    /* accept: ARGV[8] agent token, [9] call id or "" -> {err, call id} */
+    /* accept: ARGV[8] agent token, [9] call id or "", [10] and [11]
+     * what the customer's and the agent's "accepted" carry after the
+     * peer (recording), [12] 1: recorded -> {err, call id} */
     { "accept",
 "local at = ARGV[8]\n"
 "local a = current(at)\n"
@@ -291,7 +311,7 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 "  ct = first[1]\n"
 "end\n"
 "redis.call('ZREM', P .. 'q', ct)\n"
-"redis.call('HSET', pk(ct), 'st', 2, 'pe', at, 'ac', NOW)\n"
+"redis.call('HSET', pk(ct), 'st', 2, 'pe', at, 'ac', NOW, 'rc', ARGV[12])\n"
 "redis.call('HSET', pk(at), 'st', 2, 'pe', ct)\n"
 "redis.call('HINCRBY', P .. 's', 'ac', 1)\n"
 "redis.call('HINCRBY', P .. 's', 'bu', 1)\n"
@@ -299,13 +319,12 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 "local an = redis.call('HGET', pk(at), 'nj')\n"
 "local head = '{\"type\":\"accepted\",\"call_id\":\"' .. c[1] .."
 " '\",\"peer\":{\"role\":\"'\n"
-"append(ct, head .. 'agent\",\"name\":' .. an .. '}', 1)\n"
-"append(at, head .. 'customer\",\"name\":' .. c[2] .. '}', 1)\n"
+"append(ct, head .. 'agent\",\"name\":' .. an .. '}' .. ARGV[10], 1)\n"
+"append(at, head .. 'customer\",\"name\":' .. c[2] .. '}' .. ARGV[11], 1)\n"
 "redis.call('PUBLISH', QCH, '1')\n"
 "return {0, c[1]}\n" },
 
-    /* reject: ARGV[8] agent token, [9] call id
-     * -> {err, reason, duration, call id, agent} */
+    /* reject: ARGV[8] agent token, [9] call id -> {err, record} */
     { "reject",
 "if not current(ARGV[8]) then return {5} end\n"
 "local ct = redis.call('GET', P .. 'c:' .. ARGV[9])\n"
@@ -314,10 +333,10 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 "if not st or st == '3' then return {6} end\n"
 "if st ~= '1' then return {7} end\n"
 "local out = {0}\n"
-"finish(ct, 1, 2, out)\n"
+"finish(ct, 1, 2, out, redis.call('HGET', pk(ARGV[8]), 'nm'))\n"
 "return out\n" },
 
-    /* hangup: ARGV[8] token -> {err, reason, duration, call id, agent} */
+    /* hangup: ARGV[8] token -> {err, record} */
     { "hangup",
 "local p = current(ARGV[8])\n"
 "if not p then return {5} end\n"
@@ -368,8 +387,7 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 "return out\n" },
 
     /* sweep: ARGV[8] max parties, [9] 1: may reap silent workers
-     * -> {0, waiting, active, online, busy, (reason, duration, call id,
-     * agent)...} */
+     * -> {0, waiting, active, online, busy, records of ended calls...} */
     { "sweep",
 "local out = {0, 0, 0, 0, 0}\n"
 "if ARGV[9] == '1' then\n"

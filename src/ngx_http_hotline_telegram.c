@@ -10,7 +10,6 @@
 #include <jansson.h>
 
 #include "ngx_http_hotline_curl.h"
-#include "ngx_http_hotline_notify.h"
 #include "ngx_http_hotline_telegram.h"
 
 
@@ -71,7 +70,7 @@ ngx_http_hotline_telegram_chat_valid(ngx_str_t *chat_id)
 {
     size_t  i;
 
-    if (chat_id->len == 0 || chat_id->len > NGX_HOTLINE_NOTIFY_CHAT_MAX) {
+    if (chat_id->len == 0 || chat_id->len > NGX_HOTLINE_TG_CHAT_MAX) {
         return NGX_ERROR;
     }
 
@@ -174,28 +173,20 @@ ngx_http_hotline_utf8_char(u_char *p, u_char *last)
 }
 
 
-ngx_int_t
-ngx_http_hotline_telegram_html(ngx_pool_t *pool, ngx_str_t *text,
-    size_t max, ngx_str_t *html)
+size_t
+ngx_http_hotline_telegram_clean(u_char *dst, u_char *src, size_t len,
+    size_t max)
 {
-    u_char  *src, *last, *clean, *p;
-    size_t   n, len;
+    u_char  *p, *last;
+    size_t   n;
 
-    len = ngx_min(text->len, max);
-
-    clean = ngx_pnalloc(pool, len + 1);
-    if (clean == NULL) {
-        return NGX_ERROR;
-    }
-
-    src = text->data;
-    last = text->data + text->len;
-    p = clean;
+    last = src + len;
+    p = dst;
 
     while (src < last) {
         n = ngx_http_hotline_utf8_char(src, last);
 
-        if ((size_t) (p - clean) + (n ? n : 1) > len) {
+        if ((size_t) (p - dst) + (n ? n : 1) > max) {
             break;
         }
 
@@ -215,7 +206,23 @@ ngx_http_hotline_telegram_html(ngx_pool_t *pool, ngx_str_t *text,
         src += n;
     }
 
-    n = p - clean;
+    return p - dst;
+}
+
+
+ngx_int_t
+ngx_http_hotline_telegram_html(ngx_pool_t *pool, ngx_str_t *text,
+    size_t max, ngx_str_t *html)
+{
+    u_char  *clean;
+    size_t   n, len;
+
+    clean = ngx_pnalloc(pool, ngx_min(text->len, max) + 1);
+    if (clean == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = ngx_http_hotline_telegram_clean(clean, text->data, text->len, max);
     len = n + ngx_escape_html(NULL, clean, n);
 
     html->data = ngx_pnalloc(pool, len);

@@ -16,6 +16,7 @@
 
 
 #define NGX_HOTLINE_TG_TOKEN_MAX     128
+#define NGX_HOTLINE_TG_CHAT_MAX      64     /* bytes of a chat id */
 #define NGX_HOTLINE_TG_DESC_MAX      128    /* of an error description */
 
 
@@ -38,10 +39,14 @@ ngx_int_t ngx_http_hotline_telegram_url(ngx_pool_t *pool, ngx_str_t *api,
     ngx_str_t *token, ngx_str_t *url);
 
 /*
- * User text for HTML mode: at most max bytes of it, cut on a character
- * boundary; invalid UTF-8 and control characters become '?' and ' ';
- * & < > " become entities.
+ * User text made safe: at most max bytes of src (dst has room for them),
+ * cut on a character boundary; each byte of invalid UTF-8 becomes '?',
+ * control characters but '\n' become ' '.  Returns the bytes in dst.
  */
+size_t ngx_http_hotline_telegram_clean(u_char *dst, u_char *src, size_t len,
+    size_t max);
+
+/* the same, then & < > " as entities for HTML mode */
 ngx_int_t ngx_http_hotline_telegram_html(ngx_pool_t *pool, ngx_str_t *text,
     size_t max, ngx_str_t *html);
 

@@ -83,7 +83,9 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
     ngx_chain_t                 *cl;
     ngx_connection_t            *c;
     ngx_http_request_t          *r;
+    ngx_flag_t                   nodelay;
     ngx_http_connection_t       *hc;
+    ngx_http_core_loc_conf_t    *clcf;
     ngx_http_hotline_session_t  *s;
     u_char                       head[256];
 
@@ -123,6 +125,11 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
     p = ngx_cpymem(p, CRLF CRLF, 4);
 
     r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
+
+    /* messages are small and go one after another: no Nagle delay */
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    nodelay = clcf->tcp_nodelay;
 
     hc = r->http_connection;
 
@@ -166,6 +173,11 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
     s->timer.cancelable = 1;
 
     s->pending++;
+
+    if (nodelay && ngx_tcp_nodelay(c) != NGX_OK) {
+        ngx_http_hotline_ws_finalize(s);
+        goto done;
+    }
 
     parts[0] = head;
     lens[0] = p - head;

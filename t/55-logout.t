@@ -41,10 +41,31 @@ for my $h (carriers($jwt)) {
     close $hs->{sock} if $hs->{sock};
 }
 
+# a live agent connection with the token on one worker; the logout goes
+# to the other (one connection per agent: a newer one replaces it)
+my $live_hs = worker_request($t, $pids[0], sub {
+    my $port = $t->port;
+    $t->http_raw("GET /ws/agent HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n"
+                 . "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                 . "Sec-WebSocket-Key: " . Hotline::Test::random_key()
+                 . "\r\nSec-WebSocket-Version: 13\r\n"
+                 . "Origin: " . $t->origin . "\r\n"
+                 . "Authorization: Bearer $jwt\r\n\r\n",
+                 sock => $_[0], head_only => 1);
+});
+is($live_hs->{status}, 101, "a live agent WebSocket on worker $pids[0]");
+my $live = Hotline::Test::WS->new($live_hs->{sock}, $live_hs->{rest});
+ok($live->wait_for('welcome', 5), 'welcomed');
+
 # --- logout -------------------------------------------------------------------
 
-$r = logout($t, headers => [[Authorization => "Bearer $jwt"]]);
-is($r->{status}, 200, 'logout: 200');
+$r = worker_request($t, $pids[1], sub {
+    HotlineAuth::post_json($t, '/auth/logout', '', type => undef,
+                           headers => [[Authorization => "Bearer $jwt"]],
+                           sock => $_[0]);
+});
+is($r->{status}, 200, "logout on worker $pids[1]: 200");
+is($r->{headers}{'x-pid'}[0], $pids[1], 'served by that worker');
 is(eval { json_decode($r->{body})->{status} }, 'logged_out', 'logged_out');
 is_deeply($r->{headers}{'set-cookie'},
           ['__Host-hotline_session=; Path=/; Secure; HttpOnly; '
@@ -83,6 +104,10 @@ for my $h (carriers($jwt)) {
 }
 ok(!eval { $t->ws_connect('/ws/agent', token => $jwt); 1 },
    'Protocol::WebSocket client: the handshake fails');
+
+is($live->expect_close(10), 4001,
+   'the live connection with the revoked token (other worker) is closed '
+   . 'with 4001');
 
 # the other session of the same agent is not affected
 $r = api_get($t, '/api/x', headers => [[Authorization => "Bearer $jwt2"]]);

@@ -59,12 +59,12 @@ is($hs->{status}, 101, 'agent WebSocket: 101');
 my $ws = Hotline::Test::WS->new($hs->{sock}, $hs->{rest});
 my $w = $ws->wait_for('welcome', 5);
 is($w && $w->{agent}, 'alice', 'welcome');
-$ws->drop;
 
 # --- logout --------------------------------------------------------------------
 
 $r = logout($t, headers => [[Authorization => "Bearer $jwt"]]);
 is($r->{status}, 200, 'logout');
+is($ws->expect_close(10), 4001, 'the live agent WebSocket is closed: 4001');
 $ttl = $rd->cli('TTL', "hl57:revoked:$claims->{jti}");
 ok($ttl > 28700 && $ttl <= 28800, "revoked until the token expires ($ttl s)");
 for my $pid (@pids) {

@@ -313,6 +313,9 @@ main(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN);
 
+    /* recordings are personal data: rwxr-x--- directories, rw-r----- files */
+    umask(027);
+
     if (rec_dtls_init() != REC_OK) {
         fprintf(stderr, "hotline-recorder: DTLS init failed\n");
         return 1;

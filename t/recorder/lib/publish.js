@@ -106,6 +106,26 @@ async function main() {
     }));
     out.connected_at = now();
 
+    if (out.state === 'connected') {
+      // the real start of the media: the first audio packet sent (polled
+      // every 10 ms, bounded)
+      out.media_at = await page.evaluate(() => new Promise((resolve) => {
+        const end = Date.now() + 10000;
+        (async function poll() {
+          let sent = 0;
+          (await window.pc.getStats()).forEach((s) => {
+            if (s.type === 'outbound-rtp' && s.kind === 'audio') {
+              sent = s.packetsSent;
+            }
+          });
+          if (sent > 0 || Date.now() > end) {
+            return resolve(Date.now() / 1000);
+          }
+          setTimeout(poll, 10);
+        })();
+      }));
+    }
+
     if (mode === 'badfp') {
       // the recorder must drop the DTLS association: wait (bounded) for
       // the browser to notice
@@ -180,7 +200,7 @@ async function main() {
       method: 'DELETE', headers: { 'Authorization': 'Bearer ' + token } });
     out.deleted_at = now();
     out.delete_status = del.status;
-    out.elapsed = out.deleted_at - out.connected_at;
+    out.elapsed = out.deleted_at - (out.media_at || out.connected_at);
     console.log(JSON.stringify(out));
   } finally {
     await browser.close();

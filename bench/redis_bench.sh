@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# Cross-node relay through Redis (docs/performance.md, "Cross-node relay
+# through Redis").
+#
+# Runs hl_load's relay mode (CALLS calls, chat both ways, RATE msgs/s, then
+# as fast as it goes) against
+#   1. one nginx node on the embedded store (2 workers; calls paired across
+#      the workers, as in `make bench`), and
+#   2. two nginx nodes (2 workers each, own prefixes) on one redis-server,
+#      both listening on the same port with SO_REUSEPORT, so the kernel
+#      spreads customers and agents over the four workers of the two nodes:
+#      about half of the calls are cross-node, the rest cross-worker; with
+#      the Redis store every message goes through Redis either way.
+# and prints p50/p99 side by side.  Every wait is bounded; everything it
+# starts is stopped on exit.
+#
+#   bash bench/redis_bench.sh              (after make)
+#   CALLS=100 DURATION=8 RATE=10000 bash bench/redis_bench.sh
+#
+# Environment: BIN (hl_load), MODULE (.so), PREFIX (scratch directory,
+# recreated), NGINX, REDIS (redis-server), CALLS, DURATION, RATE, WINDOW.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BIN:-$ROOT/build/bench}
+MODULE=${MODULE:-$ROOT/build/objs/ngx_http_hotline_module.so}
+PREFIX=${PREFIX:-$ROOT/build/bench/redis}
+NGINX=${NGINX:-/usr/sbin/nginx}
+REDIS=${REDIS:-/usr/bin/redis-server}
+CALLS=${CALLS:-100}
+DURATION=${DURATION:-8}
+RATE=${RATE:-10000}
+WINDOW=${WINDOW:-8}
+
+LOG=$PREFIX/bench.log
+KEYS=bench:
+redis_pid=
+
+say() { echo "$@" | tee -a "$LOG"; }
+
+free_port() {
+    local p i
+    for i in $(seq 1 200); do
+        p=$(( 20000 + RANDOM % 12000 ))
+        if [ -z "$(ss -Htan "( sport = :$p or dport = :$p )")" ]; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+wait_for() {
+    local deadline=$(( $(date +%s%N) + $1 * 1000000000 ))
+    shift
+    until "$@" >/dev/null 2>&1; do
+        if [ "$(date +%s%N)" -ge "$deadline" ]; then
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+[ -f "$MODULE" ] || { echo "redis_bench: no $MODULE; run make"; exit 1; }
+[ -x "$REDIS" ] || { echo "redis_bench: no $REDIS (apt-get install redis-server)"; exit 1; }
+
+if [ ! -x "$BIN/hl_load" ]; then
+    make -s -C "$ROOT/bench" OBJS="$(dirname "$MODULE")" all
+fi
+
+rm -rf "$PREFIX"
+mkdir -p "$PREFIX/redis"
+: > "$LOG"
+
+head -c 48 /dev/urandom | base64 -w0 > "$PREFIX/secret.key"
+chmod 600 "$PREFIX/secret.key"
+
+PORT_SHM=$(free_port)
+PORT=$(free_port)
+RPORT=$(free_port)
+
+RATE_OFF=
+if grep -q hotline_message_rate "$MODULE"; then
+    RATE_OFF="hotline_message_rate off;"
+fi
+
+# node_conf NAME PORT LISTEN-OPTIONS STORE-DIRECTIVE
+node_conf() {
+    local dir=$PREFIX/$1
+    mkdir -p "$dir/logs" "$dir/tmp"
+    cat > "$dir/nginx.conf" <<EOF
+load_module $MODULE;
+worker_processes 2;
+worker_rlimit_nofile 20000;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 16000; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+
+    hotline_zone 64m;
+    hotline_jwt_secret_file $PREFIX/secret.key;
+    hotline_allowed_origins http://127.0.0.1:$2;
+    hotline_queue_size 5000;
+    $RATE_OFF
+    $4
+
+    server {
+        listen 127.0.0.1:$2 $3;
+        location = /ws/customer { hotline_signaling customer; }
+        location = /ws/agent    { hotline_signaling agent; }
+        location = /health      { hotline_status; }
+    }
+}
+EOF
+}
+
+start_node() {
+    local dir=$PREFIX/$1
+    "$NGINX" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/logs/error.log"
+    wait_for 10 test -s "$dir/nginx.pid" \
+        || { echo "redis_bench: $1 did not start"; tail -3 "$dir/logs/error.log"; exit 1; }
+    wait_for 10 curl -sf "http://127.0.0.1:$2/health" \
+        || { echo "redis_bench: $1 not healthy"; tail -3 "$dir/logs/error.log"; exit 1; }
+}
+
+stop_node() {
+    local pidf=$PREFIX/$1/nginx.pid pid
+    [ -s "$pidf" ] || return 0
+    pid=$(cat "$pidf")
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid"
+    wait_for 10 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    stop_node shm
+    stop_node node-a
+    stop_node node-b
+    if [ -n "$redis_pid" ] && kill -0 "$redis_pid" 2>/dev/null; then
+        kill -TERM "$redis_pid"
+        wait "$redis_pid" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+
+REDIS_URL="redis://127.0.0.1:$RPORT/0"
+node_conf shm "$PORT_SHM" "" ""
+node_conf node-a "$PORT" reuseport "hotline_redis $REDIS_URL prefix=$KEYS;"
+node_conf node-b "$PORT" reuseport "hotline_redis $REDIS_URL prefix=$KEYS;"
+
+LOAD="timeout -k 5 90 $BIN/hl_load"
+
+relay() {
+    local label=$1
+    shift
+    say "-- relay $label"
+    $LOAD relay -n "$CALLS" --duration "$DURATION" --warmup 1 \
+        --secret "$PREFIX/secret.key" "$@" --label "$label" 2>&1 \
+        | tee -a "$LOG" || true
+}
+
+say "== redis bench: $(nproc) cores, $(uname -r), $("$NGINX" -v 2>&1)," \
+    "$("$REDIS" --version | cut -d' ' -f1-3)"
+say "== load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)" \
+    "(the machine is shared)"
+
+# 1. the embedded store, one node
+start_node shm "$PORT_SHM"
+relay shm-rate --rate "$RATE" --port "$PORT_SHM" \
+    --pid-file "$PREFIX/shm/nginx.pid"
+relay shm-max --rate 0 --window "$WINDOW" --port "$PORT_SHM" \
+    --pid-file "$PREFIX/shm/nginx.pid"
+stop_node shm
+
+# 2. two nodes on one Redis
+"$REDIS" --port "$RPORT" --bind 127.0.0.1 --dir "$PREFIX/redis" \
+    --save '' --appendonly no --daemonize no --loglevel warning \
+    > "$PREFIX/redis/redis.log" 2>&1 &
+redis_pid=$!
+wait_for 10 redis-cli -p "$RPORT" ping \
+    || { echo "redis_bench: redis-server did not start"; exit 1; }
+
+start_node node-a "$PORT"
+start_node node-b "$PORT"
+
+# where the parties of the calls are, sampled in the middle of a run:
+# same worker, other worker of the same node, other node
+placement() {
+    local a_pids b_pids line c_ow a_ow same=0 worker=0 node=0
+    a_pids=" $(pgrep -P "$(cat "$PREFIX/node-a/nginx.pid")" | tr '\n' ' ') "
+    b_pids=" $(pgrep -P "$(cat "$PREFIX/node-b/nginx.pid")" | tr '\n' ' ') "
+    node_of() {
+        local pid
+        pid=$(echo "$1" | cut -d: -f4)
+        case "$a_pids" in *" $pid "*) echo "A$pid"; return;; esac
+        case "$b_pids" in *" $pid "*) echo "B$pid"; return;; esac
+        echo "?$pid"
+    }
+    while read -r line; do
+        c_ow=$(echo "$line" | cut -d' ' -f1)
+        a_ow=$(echo "$line" | cut -d' ' -f2)
+        [ -n "$c_ow" ] && [ -n "$a_ow" ] || continue
+        c_ow=$(node_of "$c_ow")
+        a_ow=$(node_of "$a_ow")
+        if [ "$c_ow" = "$a_ow" ]; then
+            same=$(( same + 1 ))
+        elif [ "${c_ow:0:1}" = "${a_ow:0:1}" ]; then
+            worker=$(( worker + 1 ))
+        else
+            node=$(( node + 1 ))
+        fi
+    done < <(redis-cli -p "$RPORT" --raw EVAL "
+        local out = {}
+        local cur = '0'
+        repeat
+            local r = redis.call('SCAN', cur, 'MATCH', ARGV[1] .. 'p:*', 'COUNT', 1000)
+            cur = r[1]
+            for _, k in ipairs(r[2]) do
+                local h = redis.call('HMGET', k, 'r', 'st', 'pe', 'ow')
+                if h[1] == '1' and h[2] == '2' then
+                    local a = redis.call('HGET', ARGV[1] .. 'p:' .. h[3], 'ow')
+                    out[#out + 1] = h[4] .. ' ' .. (a or '')
+                end
+            end
+        until cur == '0'
+        return table.concat(out, '\n')" 0 "$KEYS")
+    echo "calls: $node cross-node, $worker cross-worker, $same same worker"
+}
+
+( sleep $(( 1 + DURATION / 2 + 3 )); placement > "$PREFIX/placement" ) &
+sampler=$!
+relay redis-rate --rate "$RATE" --port "$PORT" \
+    --pid-file "$PREFIX/node-a/nginx.pid"
+wait "$sampler" 2>/dev/null || true
+say "-- redis-rate placement (mid-run): $(cat "$PREFIX/placement" 2>/dev/null)"
+relay redis-max --rate 0 --window "$WINDOW" --port "$PORT" \
+    --pid-file "$PREFIX/node-a/nginx.pid"
+
+say "-- redis: $(redis-cli -p "$RPORT" info stats | grep -E '^total_commands_processed' | tr -d '\r')," \
+    "$(redis-cli -p "$RPORT" info memory | grep -E '^used_memory_human' | tr -d '\r')"
+
+cleanup
+trap - EXIT
+
+say "== load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+bad=$(cat "$PREFIX"/*/logs/error.log \
+      | grep -cE '\[(alert|crit|emerg)\]|exited on signal' || true)
+say "-- nginx error logs: $bad alert/crit/emerg/crash lines"
+
+val() {
+    grep "^RESULT label=$1 " "$LOG" | tail -1 | tr ' ' '\n' \
+        | sed -n "s/^$2=//p"
+}
+
+num() { [ -n "$1" ] && echo "$1" || echo "-"; }
+
+verdict() {
+    if [ -z "$1" ] || [ "$1" = "-" ]; then echo "n/a"; return; fi
+    if awk -v v="$1" -v l="$3" "BEGIN { exit !(v $2 l) }"; then
+        echo "PASS"
+    else
+        echo "FAIL"
+    fi
+}
+
+rp99=$(val redis-rate p99_us)
+
+{
+echo
+echo "== results ($(date -u +%Y-%m-%dT%H:%MZ))"
+printf '%-36s %16s %16s  %s\n' "measure" "embedded, 1 node" "redis, 2 nodes" "target"
+printf '%-36s %16s %16s  %s\n' "relay at $RATE msgs/s: delivered/s" \
+    "$(num "$(val shm-rate mps)")" "$(num "$(val redis-rate mps)")" ""
+printf '%-36s %16s %16s  %s\n' "  latency p50, us" \
+    "$(num "$(val shm-rate p50_us)")" "$(num "$(val redis-rate p50_us)")" ""
+printf '%-36s %16s %16s  %s\n' "  latency p99, us" \
+    "$(num "$(val shm-rate p99_us)")" "$(num "$rp99")" \
+    "<= 3000: $(verdict "$rp99" '<=' 3000)"
+printf '%-36s %16s %16s  %s\n' "  latency p99.9, us" \
+    "$(num "$(val shm-rate p999_us)")" "$(num "$(val redis-rate p999_us)")" ""
+printf '%-36s %16s %16s  %s\n' "relay max, msgs/s delivered" \
+    "$(num "$(val shm-max mps)")" "$(num "$(val redis-max mps)")" ""
+printf '%-36s %16s %16s  %s\n' "  max-run latency p50 / p99, us" \
+    "$(num "$(val shm-max p50_us)")/$(num "$(val shm-max p99_us)")" \
+    "$(num "$(val redis-max p50_us)")/$(num "$(val redis-max p99_us)")" ""
+echo "full log: $LOG"
+} | tee -a "$LOG"
