@@ -12,7 +12,11 @@
 # DURATION [5] seconds per wrk run, CONNS [32], THREADS [1].  Each round
 # runs wrk once against each location, back to back (alternating which
 # goes first); the result is the median of the rounds' ratios, so that the
-# other users of the shared CPU affect both sides of a ratio alike.  Everything started here is stopped on exit.
+# other users of the shared CPU affect both sides of a ratio alike.  Since
+# requests/s on a shared machine swing with everyone else's load, each run
+# also reads the CPU time the nginx workers used (/proc/<pid>/stat) and
+# reports worker CPU per request and the ratio of requests per worker
+# CPU-second: the cost of the check itself.  Everything started here is stopped on exit.
 
 set -euo pipefail
 
@@ -112,11 +116,29 @@ code=$(perl -MIO::Socket::INET -e '
     my $l = <$s>; print((split / /, $l)[1]);' "$PORT")
 [ "$code" = 401 ] || die "GET /guarded without a token: $code, not 401"
 
-# requests/s of one wrk run
+# CPU time (user + system, clock ticks) of the nginx workers so far
+WORKERS=$(pgrep -P "$(cat "$PREFIX/nginx.pid")" | tr '\n' ' ')
+TICKS=$(getconf CLK_TCK)
+worker_ticks() {
+    local pid sum=0 f
+    for pid in $WORKERS; do
+        f=$(cut -d' ' -f14,15 "/proc/$pid/stat")
+        sum=$((sum + ${f% *} + ${f#* }))
+    done
+    echo "$sum"
+}
+
+# one wrk run: "requests/s requests worker-CPU-seconds"
 run() {
-    wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" \
-        -H "Authorization: Bearer $TOKEN" "$URL$1" \
-        | awk '/^Requests\/sec:/ { print $2 }'
+    local t0 t1 out
+    t0=$(worker_ticks)
+    out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" \
+              -H "Authorization: Bearer $TOKEN" "$URL$1")
+    t1=$(worker_ticks)
+    echo "$out" | awk -v cpu="$(( t1 - t0 ))" -v hz="$TICKS" '
+        /requests in/ { n = $1 }
+        /^Requests\/sec:/ { rps = $2 }
+        END { printf "%s %s %.2f\n", rps, n, cpu / hz }'
 }
 
 CMD="wrk -t$THREADS -c$CONNS -d${DURATION}s -H 'Authorization: Bearer <jwt>' $URL/{open,guarded}"
@@ -127,18 +149,33 @@ wrk -t1 -c8 -d1s "$URL/open" >/dev/null
 open_rps=()
 guarded_rps=()
 ratios=()
+cpu_ratios=()
+open_us=()
+guarded_us=()
 for i in $(seq 1 "$ROUNDS"); do
     if [ $((i % 2)) = 1 ]; then
-        open_rps+=("$(run /open)")
-        guarded_rps+=("$(run /guarded)")
+        o=$(run /open)
+        g=$(run /guarded)
     else
-        guarded_rps+=("$(run /guarded)")
-        open_rps+=("$(run /open)")
+        g=$(run /guarded)
+        o=$(run /open)
     fi
-    ratios+=("$(awk -v g="${guarded_rps[-1]}" -v o="${open_rps[-1]}" \
+    read -r orps on ocpu <<< "$o"
+    read -r grps gn gcpu <<< "$g"
+    open_rps+=("$orps")
+    guarded_rps+=("$grps")
+    ratios+=("$(awk -v g="$grps" -v o="$orps" \
                 'BEGIN { printf "%.1f", 100 * g / o }')")
-    echo "round $i: open ${open_rps[-1]} req/s, guarded ${guarded_rps[-1]}" \
-         "req/s, ${ratios[-1]}%"
+    # worker CPU per request, and requests per CPU-second guarded / open
+    open_us+=("$(awk -v c="$ocpu" -v n="$on" \
+                 'BEGIN { printf "%.2f", 1e6 * c / n }')")
+    guarded_us+=("$(awk -v c="$gcpu" -v n="$gn" \
+                    'BEGIN { printf "%.2f", 1e6 * c / n }')")
+    cpu_ratios+=("$(awk -v o="${open_us[-1]}" -v g="${guarded_us[-1]}" \
+                    'BEGIN { printf "%.1f", 100 * o / g }')")
+    echo "round $i: open $orps req/s (${open_us[-1]} us CPU/req)," \
+         "guarded $grps req/s (${guarded_us[-1]} us CPU/req):" \
+         "${ratios[-1]}% of the requests/s, ${cpu_ratios[-1]}% per CPU"
 done
 
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 }
@@ -148,6 +185,9 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 }
 OPEN=$(median "${open_rps[@]}")
 GUARDED=$(median "${guarded_rps[@]}")
 RATIO=$(median "${ratios[@]}")
+CPU_RATIO=$(median "${cpu_ratios[@]}")
+OPEN_US=$(median "${open_us[@]}")
+GUARDED_US=$(median "${guarded_us[@]}")
 
 grep -E '\[(alert|emerg|crit)\]' "$PREFIX/logs/error.log" \
     && die "nginx logged alerts (see $PREFIX/logs/error.log)"
@@ -158,9 +198,12 @@ Auth overhead ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs shared, nginx $("
 command per run: $CMD
 rounds: $ROUNDS (each: both locations back to back), medians:
 
-| location | requests/s |
-|---|---|
-| unguarded (empty_gif) | $OPEN |
-| hotline_auth_jwt on (empty_gif) | $GUARDED |
-| guarded / unguarded (median of the rounds' ratios) | ${RATIO}% (target >= 90%) |
+| location | requests/s | worker CPU per request |
+|---|---|---|
+| unguarded (empty_gif) | $OPEN | $OPEN_US us |
+| hotline_auth_jwt on (empty_gif) | $GUARDED | $GUARDED_US us |
+| guarded / unguarded, requests/s (median of the rounds' ratios) | ${RATIO}% | |
+| guarded / unguarded, requests per worker CPU-second (median) | ${CPU_RATIO}% | |
+
+target: >= 90%
 EOF

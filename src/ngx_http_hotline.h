@@ -151,6 +151,8 @@ ngx_int_t ngx_http_hotline_header_list(ngx_http_request_t *r,
     void *data);
 ngx_int_t ngx_http_hotline_json_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *message);
+ngx_int_t ngx_http_hotline_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, ngx_chain_t *out);
 
 /* ngx_http_hotline_ws_handshake.c */
 ngx_int_t ngx_http_hotline_ws_handshake(ngx_http_request_t *r,

@@ -73,8 +73,6 @@ static ngx_int_t ngx_http_hotline_history_daily(u_char *line, size_t len,
     off_t offset, void *data);
 static ngx_int_t ngx_http_hotline_history_today(u_char *line, size_t len,
     off_t offset, void *data);
-static ngx_int_t ngx_http_hotline_history_send(ngx_http_request_t *r,
-    ngx_chain_t *out, size_t len);
 
 
 static ngx_open_file_t  *ngx_http_hotline_journal;
@@ -455,7 +453,7 @@ ngx_http_hotline_history_handler(ngx_http_request_t *r)
         ctx.len += b->last - b->pos;
     }
 
-    return ngx_http_hotline_history_send(r, out, ctx.len);
+    return ngx_http_hotline_send(r, NGX_HTTP_OK, "application/json", out);
 
 failed:
 
@@ -758,37 +756,4 @@ ngx_http_hotline_history_daily(u_char *line, size_t len, off_t offset,
     json_decref(j);
 
     return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_hotline_history_send(ngx_http_request_t *r, ngx_chain_t *out,
-    size_t len)
-{
-    ngx_int_t     rc;
-    ngx_chain_t  *cl;
-
-    for (cl = out; cl->next; cl = cl->next) { /* void */ }
-
-    cl->buf->last_buf = (r == r->main) ? 1 : 0;
-    cl->buf->last_in_chain = 1;
-
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = len;
-
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    return ngx_http_output_filter(r, out);
 }

@@ -143,14 +143,7 @@ ngx_http_hotline_json_error(ngx_http_request_t *r, ngx_uint_t status,
 {
     size_t        len;
     ngx_buf_t    *b;
-    ngx_int_t     rc;
     ngx_chain_t   out;
-
-    /* the request body, if any, is never read */
-
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        r->keepalive = 0;
-    }
 
     len = sizeof("{\"error\":\"\",\"message\":\"\"}") - 1
           + ngx_strlen(code) + ngx_strlen(message);
@@ -164,13 +157,50 @@ ngx_http_hotline_json_error(ngx_http_request_t *r, ngx_uint_t status,
 
     b->last = ngx_sprintf(b->last, "{\"error\":\"%s\",\"message\":\"%s\"}",
                           code, message);
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_hotline_send(r, status, "application/json", &out);
+}
+
+
+/*
+ * Sends a whole response from memory: status, type, the chain (its length
+ * is counted here), the request body discarded.  For the handlers'
+ * own answers: JSON, metrics.
+ */
+
+ngx_int_t
+ngx_http_hotline_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, ngx_chain_t *out)
+{
+    off_t         len;
+    ngx_int_t     rc;
+    ngx_chain_t  *cl;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    len = 0;
+
+    for (cl = out; /* void */; cl = cl->next) {
+        len += cl->buf->last - cl->buf->pos;
+
+        if (cl->next == NULL) {
+            break;
+        }
+    }
+
+    cl->buf->last_buf = (r == r->main) ? 1 : 0;
+    cl->buf->last_in_chain = 1;
 
     r->headers_out.status = status;
-    r->headers_out.content_length_n = b->last - b->pos;
+    r->headers_out.content_length_n = len;
 
-    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
 
@@ -180,8 +210,5 @@ ngx_http_hotline_json_error(ngx_http_request_t *r, ngx_uint_t status,
         return rc;
     }
 
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_output_filter(r, out);
 }

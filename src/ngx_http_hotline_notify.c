@@ -84,6 +84,7 @@ static u_char *ngx_http_hotline_notify_what(u_char *buf, u_char *last,
     ngx_http_hotline_notify_item_t *it);
 static u_char *ngx_http_hotline_notify_describe(u_char *buf, u_char *last,
     ngx_uint_t kind, ngx_str_t *id, ngx_str_t *chat_id);
+static void ngx_http_hotline_notify_drop(ngx_http_hotline_notify_item_t *it);
 static void ngx_http_hotline_notify_finish(ngx_http_hotline_notify_item_t *it);
 
 
@@ -228,9 +229,15 @@ ngx_http_hotline_notify_otp(ngx_cycle_t *cycle, ngx_str_t *chat_id,
         return NGX_DECLINED;
     }
 
+    for (len = 0; len < code->len; len++) {
+        if (code->data[len] < '0' || code->data[len] > '9') {
+            break;
+        }
+    }
+
     if (ngx_http_hotline_telegram_chat_valid(chat_id) != NGX_OK
         || user->len == 0 || user->len > NGX_HOTLINE_NOTIFY_TEXT_MAX
-        || code->len == 0 || code->len > 16)
+        || code->len == 0 || code->len > 16 || len != code->len)
     {
         name.data = safe;
         name.len = ngx_http_hotline_notify_printable(safe, user);
@@ -239,12 +246,6 @@ ngx_http_hotline_notify_otp(ngx_cycle_t *cycle, ngx_str_t *chat_id,
                       "hotline: login code for user \"%V\" not sent: "
                       "bad chat id or arguments", &name);
         return NGX_ERROR;
-    }
-
-    for (len = 0; len < code->len; len++) {
-        if (code->data[len] < '0' || code->data[len] > '9') {
-            return NGX_ERROR;
-        }
     }
 
     it = ngx_http_hotline_notify_item(conf, NGX_HOTLINE_NOTIFY_KIND_OTP,
@@ -261,7 +262,7 @@ ngx_http_hotline_notify_otp(ngx_cycle_t *cycle, ngx_str_t *chat_id,
                                        NGX_HOTLINE_NOTIFY_TEXT_MAX, &name)
         != NGX_OK)
     {
-        ngx_http_hotline_notify_finish(it);
+        ngx_http_hotline_notify_drop(it);
         return NGX_ERROR;
     }
 
@@ -269,7 +270,7 @@ ngx_http_hotline_notify_otp(ngx_cycle_t *cycle, ngx_str_t *chat_id,
                + sizeof(tail) - 1;
     html.data = ngx_pnalloc(it->pool, html.len);
     if (html.data == NULL) {
-        ngx_http_hotline_notify_finish(it);
+        ngx_http_hotline_notify_drop(it);
         return NGX_ERROR;
     }
 
@@ -359,7 +360,7 @@ ngx_http_hotline_notify_new_call(ngx_cycle_t *cycle, ngx_uint_t kind,
                                            &name)
             != NGX_OK)
         {
-            ngx_http_hotline_notify_finish(it);
+            ngx_http_hotline_notify_drop(it);
             last = NGX_ERROR;
             continue;
         }
@@ -371,7 +372,7 @@ ngx_http_hotline_notify_new_call(ngx_cycle_t *cycle, ngx_uint_t kind,
 
         html.data = ngx_pnalloc(it->pool, html.len);
         if (html.data == NULL) {
-            ngx_http_hotline_notify_finish(it);
+            ngx_http_hotline_notify_drop(it);
             last = NGX_ERROR;
             continue;
         }
@@ -451,11 +452,13 @@ ngx_http_hotline_notify_item(ngx_http_hotline_notify_conf_t *conf,
 
     pool = ngx_create_pool(1024, w->log);
     if (pool == NULL) {
+        ngx_http_hotline_count_notify(NGX_HOTLINE_NOTIFY_FAILED);
         return NULL;
     }
 
     it = ngx_pcalloc(pool, sizeof(ngx_http_hotline_notify_item_t));
     if (it == NULL) {
+        ngx_http_hotline_count_notify(NGX_HOTLINE_NOTIFY_FAILED);
         ngx_destroy_pool(pool);
         return NULL;
     }
@@ -470,6 +473,7 @@ ngx_http_hotline_notify_item(ngx_http_hotline_notify_conf_t *conf,
     p = ngx_pnalloc(pool, NGX_HOTLINE_NOTIFY_ID_MAX);
 
     if (it->chat_id.data == NULL || p == NULL) {
+        ngx_http_hotline_count_notify(NGX_HOTLINE_NOTIFY_FAILED);
         ngx_destroy_pool(pool);
         return NULL;
     }
@@ -508,7 +512,7 @@ ngx_http_hotline_notify_start(ngx_http_hotline_notify_item_t *it,
     ngx_explicit_memzero(html->data, html->len);
 
     if (rc != NGX_OK) {
-        ngx_http_hotline_notify_finish(it);
+        ngx_http_hotline_notify_drop(it);
         return NGX_ERROR;
     }
 
@@ -663,8 +667,7 @@ ngx_http_hotline_notify_failed(ngx_http_hotline_notify_item_t *it,
 
     it->report.data = ngx_pnalloc(it->pool, size);
     if (it->report.data == NULL) {
-        ngx_http_hotline_notify_finish(it);
-        return;
+        goto failed;
     }
 
     p = ngx_cpymem(it->report.data, "{\"kind\":", sizeof("{\"kind\":") - 1);
@@ -692,12 +695,17 @@ ngx_http_hotline_notify_failed(ngx_http_hotline_notify_item_t *it,
                                          conf->timeout,
                                          ngx_http_hotline_notify_fallback_done,
                                          it);
-    if (it->req == NULL) {
-        ngx_log_error(NGX_LOG_ERR, it->retry.log, 0,
-                      "hotline: %*s: the fallback webhook could not be "
-                      "called", w - what, what);
-        ngx_http_hotline_notify_finish(it);
+    if (it->req) {
+        return;
     }
+
+failed:
+
+    ngx_log_error(NGX_LOG_ERR, it->retry.log, 0,
+                  "hotline: %*s: the fallback webhook could not be called",
+                  w - what, what);
+
+    ngx_http_hotline_notify_finish(it);
 }
 
 
@@ -814,6 +822,25 @@ ngx_http_hotline_notify_describe(u_char *buf, u_char *last, ngx_uint_t kind,
                             "new-call notice for call %V to chat %V",
                             id, chat_id);
     }
+}
+
+
+/* could not be built (out of memory): counted, logged, gone */
+
+static void
+ngx_http_hotline_notify_drop(ngx_http_hotline_notify_item_t *it)
+{
+    u_char  *p;
+    u_char   what[256];
+
+    ngx_http_hotline_count_notify(NGX_HOTLINE_NOTIFY_FAILED);
+
+    p = ngx_http_hotline_notify_what(what, what + sizeof(what), it);
+
+    ngx_log_error(NGX_LOG_ERR, it->retry.log, 0,
+                  "hotline: %*s not sent: out of memory", p - what, what);
+
+    ngx_http_hotline_notify_finish(it);
 }
 
 

@@ -27,40 +27,12 @@ static ngx_int_t ngx_http_hotline_same_origin(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_hotline_origin_allowed(ngx_http_request_t *r, ngx_array_t *origins)
 {
-    ngx_str_t        *o, origin;
-    ngx_uint_t        i, n;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_str_t   *o, origin;
+    ngx_uint_t   i, n;
 
     /* exactly one Origin header */
 
-    n = 0;
-    origin.len = 0;
-    origin.data = NULL;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Origin") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Origin",
-                               sizeof("Origin") - 1) == 0)
-        {
-            origin = h[i].value;
-            n++;
-        }
-    }
+    n = ngx_http_hotline_header(r, "Origin", &origin);
 
     if (n != 1 || origin.len == 0) {
         return NGX_DECLINED;

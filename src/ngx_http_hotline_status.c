@@ -16,14 +16,11 @@
 /* the health location (JSON) and the metrics location (Prometheus) */
 
 
-static ngx_int_t ngx_http_hotline_send(ngx_http_request_t *r, ngx_buf_t *b,
-    const char *type, size_t type_len);
-
-
 ngx_int_t
 ngx_http_hotline_status_handler(ngx_http_request_t *r)
 {
     ngx_buf_t                        *b;
+    ngx_chain_t                       out;
     ngx_uint_t                        conns[3];
     ngx_http_hotline_stats_t          st;
     ngx_http_hotline_notify_stats_t   ns;
@@ -68,12 +65,12 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
                   ns.enabled ? "true" : "false", ns.queued,
                   ngx_http_hotline_zone->notify[NGX_HOTLINE_NOTIFY_FAILED]);
 
-    if (!st.up) {
-        r->headers_out.status = NGX_HTTP_SERVICE_UNAVAILABLE;
-    }
+    out.buf = b;
+    out.next = NULL;
 
-    return ngx_http_hotline_send(r, b, "application/json",
-                                 sizeof("application/json") - 1);
+    return ngx_http_hotline_send(r, st.up ? NGX_HTTP_OK
+                                          : NGX_HTTP_SERVICE_UNAVAILABLE,
+                                 "application/json", &out);
 }
 
 
@@ -82,6 +79,7 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
 {
     ngx_buf_t                 *b;
     ngx_uint_t                 i, conns[3];
+    ngx_chain_t                out;
     ngx_http_hotline_zone_t   *z;
     ngx_http_hotline_stats_t   st;
 
@@ -193,44 +191,9 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
         z->notify[0], z->notify[1], z->notify[2], z->notify[3],
         z->auth[0], z->auth[1], z->auth[2], z->auth[3], z->limited);
 
-    return ngx_http_hotline_send(r, b,
-                                 "text/plain; version=0.0.4",
-                                 sizeof("text/plain; version=0.0.4") - 1);
-}
-
-
-static ngx_int_t
-ngx_http_hotline_send(ngx_http_request_t *r, ngx_buf_t *b, const char *type,
-    size_t type_len)
-{
-    ngx_int_t    rc;
-    ngx_chain_t  out;
-
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (r->headers_out.status == 0) {
-        r->headers_out.status = NGX_HTTP_OK;
-    }
-
-    r->headers_out.content_length_n = b->last - b->pos;
-    r->headers_out.content_type.data = (u_char *) type;
-    r->headers_out.content_type.len = type_len;
-    r->headers_out.content_type_len = type_len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
     out.buf = b;
     out.next = NULL;
 
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_hotline_send(r, NGX_HTTP_OK, "text/plain; version=0.0.4",
+                                 &out);
 }

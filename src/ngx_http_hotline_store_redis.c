@@ -40,7 +40,7 @@
 #define NGX_HOTLINE_REDIS_REAP_AFTER  15000    /* ms up before reaping */
 #define NGX_HOTLINE_REDIS_KEEPALIVE   120      /* ticks: 1 min */
 #define NGX_HOTLINE_REDIS_TTL         86400000 /* ms: key lifetime */
-#define NGX_HOTLINE_REDIS_ARGS        16
+#define NGX_HOTLINE_REDIS_ARGS        24
 #define NGX_HOTLINE_REDIS_RECORD      9        /* elements of a call record */
 
 #define NGX_HOTLINE_REDIS_DOWN        0
@@ -118,6 +118,7 @@ typedef struct {
     ngx_uint_t                     op;
     ngx_uint_t                     script;       /* or NGX_HOTLINE_LUA_N */
     ngx_uint_t                     retried;
+    ngx_uint_t                     overflow;     /* a bug: too many args */
     ngx_http_hotline_session_t    *session;
     ngx_http_hotline_rparty_t     *party;        /* join, agent, resume */
     uint64_t                       gen;          /* sync */
@@ -1507,6 +1508,13 @@ static void
 ngx_http_hotline_rreq_arg(ngx_http_hotline_rreq_t *req, u_char *data,
     size_t len)
 {
+    if (req->argc == NGX_HOTLINE_REDIS_ARGS
+        || len > (size_t) (req->end - req->pos))
+    {
+        req->overflow = 1;
+        return;
+    }
+
     req->argv[req->argc] = (char *) req->pos;
     req->argvlen[req->argc++] = len;
     req->pos = ngx_cpymem(req->pos, data, len);
@@ -1517,6 +1525,13 @@ static void
 ngx_http_hotline_rreq_num(ngx_http_hotline_rreq_t *req, uint64_t n)
 {
     u_char  *p;
+
+    if (req->argc == NGX_HOTLINE_REDIS_ARGS
+        || (size_t) (req->end - req->pos) < NGX_INT64_LEN)
+    {
+        req->overflow = 1;
+        return;
+    }
 
     p = req->pos;
     req->pos = ngx_sprintf(p, "%uL", n);
@@ -1531,6 +1546,14 @@ ngx_http_hotline_rreq_send(ngx_http_hotline_rreq_t *req)
     ngx_http_hotline_rstore_t  *rs;
 
     rs = ngx_http_hotline_rs;
+
+    if (req->overflow) {
+        ngx_log_error(NGX_LOG_ALERT, rs->log, 0,
+                      "hotline: redis request %ui has too many arguments",
+                      req->op);
+        ngx_http_hotline_rreq_done(req, NULL);
+        return;
+    }
 
     if (rs->state != NGX_HOTLINE_REDIS_UP || rs->cmd.ac == NULL
         || redisAsyncCommandArgv(rs->cmd.ac, ngx_http_hotline_rreq_reply, req,

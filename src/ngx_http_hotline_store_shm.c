@@ -134,6 +134,8 @@ static void ngx_http_hotline_shm_sweep(ngx_event_t *ev);
 static void ngx_http_hotline_shm_attach(ngx_http_hotline_party_t *p,
     ngx_http_hotline_session_t *s);
 static void ngx_http_hotline_shm_kick(ngx_http_hotline_party_t *p);
+static ngx_http_hotline_party_t *ngx_http_hotline_shm_party(ngx_uint_t role,
+    u_char *token, u_char *name, size_t len);
 static void ngx_http_hotline_shm_back(ngx_http_hotline_party_t *p);
 static ngx_uint_t ngx_http_hotline_shm_append(ngx_http_hotline_party_t *p,
     u_char *data, size_t len, ngx_uint_t force);
@@ -326,25 +328,16 @@ ngx_http_hotline_shm_join(ngx_http_hotline_session_t *s, u_char *name,
         goto failed;
     }
 
-    p = ngx_slab_calloc_locked(ngx_http_hotline_shpool,
-                               sizeof(ngx_http_hotline_party_t));
+    p = ngx_http_hotline_shm_party(NGX_HOTLINE_ROLE_CUSTOMER, res.resume,
+                                   name, len);
     if (p == NULL) {
         err = NGX_HOTLINE_E_UNAVAILABLE;
         goto failed;
     }
 
-    p->role = NGX_HOTLINE_ROLE_CUSTOMER;
     p->state = NGX_HOTLINE_WAITING;
-    ngx_memcpy(p->token, res.resume, NGX_HOTLINE_ID_LEN);
     ngx_memcpy(p->call_id, res.call_id, NGX_HOTLINE_ID_LEN);
-    ngx_memcpy(p->name, name, len);
-    p->name_len = len;
-    p->joined = ngx_http_hotline_now_ms();
     p->ticket = ++shm->next_ticket;
-    ngx_queue_init(&p->inbox);
-
-    p->token_node.key = ngx_http_hotline_key(p->token, NGX_HOTLINE_ID_LEN);
-    ngx_rbtree_insert(&shm->tokens, &p->token_node);
 
     p->id_node.key = ngx_http_hotline_key(p->call_id, NGX_HOTLINE_ID_LEN);
     ngx_rbtree_insert(&shm->calls, &p->id_node);
@@ -411,24 +404,15 @@ ngx_http_hotline_shm_agent(ngx_http_hotline_session_t *s,
         return;
     }
 
-    p = ngx_slab_calloc_locked(ngx_http_hotline_shpool,
-                               sizeof(ngx_http_hotline_party_t));
+    p = ngx_http_hotline_shm_party(NGX_HOTLINE_ROLE_AGENT, res.resume,
+                                   s->sub, s->sub_len);
     if (p == NULL) {
         ngx_http_hotline_unlock();
         handler(s, NGX_HOTLINE_E_UNAVAILABLE, NULL, data);
         return;
     }
 
-    p->role = NGX_HOTLINE_ROLE_AGENT;
     p->state = NGX_HOTLINE_IDLE;
-    ngx_memcpy(p->token, res.resume, NGX_HOTLINE_ID_LEN);
-    ngx_memcpy(p->name, s->sub, s->sub_len);
-    p->name_len = s->sub_len;
-    p->joined = ngx_http_hotline_now_ms();
-    ngx_queue_init(&p->inbox);
-
-    p->token_node.key = ngx_http_hotline_key(p->token, NGX_HOTLINE_ID_LEN);
-    ngx_rbtree_insert(&shm->tokens, &p->token_node);
 
     p->id_node.key = ngx_http_hotline_key(p->name, p->name_len);
     ngx_rbtree_insert(&shm->agents, &p->id_node);
@@ -1096,6 +1080,34 @@ ngx_http_hotline_shm_sweep(ngx_event_t *ev)
 
 
 /* the functions below run with the zone locked */
+
+/* a new party, found by its resume token */
+
+static ngx_http_hotline_party_t *
+ngx_http_hotline_shm_party(ngx_uint_t role, u_char *token, u_char *name,
+    size_t len)
+{
+    ngx_http_hotline_party_t  *p;
+
+    p = ngx_slab_calloc_locked(ngx_http_hotline_shpool,
+                               sizeof(ngx_http_hotline_party_t));
+    if (p == NULL) {
+        return NULL;
+    }
+
+    p->role = role;
+    ngx_memcpy(p->token, token, NGX_HOTLINE_ID_LEN);
+    ngx_memcpy(p->name, name, len);
+    p->name_len = len;
+    p->joined = ngx_http_hotline_now_ms();
+    ngx_queue_init(&p->inbox);
+
+    p->token_node.key = ngx_http_hotline_key(p->token, NGX_HOTLINE_ID_LEN);
+    ngx_rbtree_insert(&ngx_http_hotline_shm->tokens, &p->token_node);
+
+    return p;
+}
+
 
 static void
 ngx_http_hotline_shm_attach(ngx_http_hotline_party_t *p,

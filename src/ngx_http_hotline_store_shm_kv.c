@@ -56,6 +56,25 @@ static ngx_int_t ngx_http_hotline_kv_bad(ngx_str_t *key,
 static ngx_http_hotline_kv_t  ngx_http_hotline_kv_result;
 
 
+/* the one result of this worker's operations (they never nest) */
+
+static ngx_http_hotline_kv_t *
+ngx_http_hotline_kv_clear(void)
+{
+    ngx_http_hotline_kv_t  *kv;
+
+    kv = &ngx_http_hotline_kv_result;
+
+    kv->found = 0;
+    kv->number = 0;
+    kv->len = 0;
+    kv->ttl = 0;
+    kv->retry_after = 0;
+
+    return kv;
+}
+
+
 #define ngx_http_hotline_kv_tree()                                            \
     ((ngx_http_hotline_kv_tree_t *) ngx_http_hotline_zone->kv)
 
@@ -93,11 +112,7 @@ ngx_http_hotline_shm_kv_get(ngx_str_t *key, ngx_http_hotline_kv_pt handler,
         return;
     }
 
-    kv = &ngx_http_hotline_kv_result;
-    ngx_memzero(kv, offsetof(ngx_http_hotline_kv_t, value));
-    kv->len = 0;
-    kv->ttl = 0;
-    kv->retry_after = 0;
+    kv = ngx_http_hotline_kv_clear();
 
     ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
 
@@ -129,11 +144,8 @@ ngx_http_hotline_shm_kv_set(ngx_str_t *key, ngx_str_t *value,
         return;
     }
 
-    kv = &ngx_http_hotline_kv_result;
-    ngx_memzero(kv, offsetof(ngx_http_hotline_kv_t, value));
-    kv->len = 0;
+    kv = ngx_http_hotline_kv_clear();
     kv->ttl = ttl;
-    kv->retry_after = 0;
 
     if (value->len > NGX_HOTLINE_KV_VALUE) {
         handler(data, NGX_HOTLINE_E_INTERNAL, kv);
@@ -176,11 +188,7 @@ ngx_http_hotline_shm_kv_del(ngx_str_t *key, ngx_http_hotline_kv_pt handler,
         return;
     }
 
-    kv = &ngx_http_hotline_kv_result;
-    ngx_memzero(kv, offsetof(ngx_http_hotline_kv_t, value));
-    kv->len = 0;
-    kv->ttl = 0;
-    kv->retry_after = 0;
+    kv = ngx_http_hotline_kv_clear();
 
     ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
 
@@ -212,11 +220,7 @@ ngx_http_hotline_shm_kv_incr(ngx_str_t *key, ngx_msec_t ttl,
         return;
     }
 
-    kv = &ngx_http_hotline_kv_result;
-    ngx_memzero(kv, offsetof(ngx_http_hotline_kv_t, value));
-    kv->len = 0;
-    kv->ttl = 0;
-    kv->retry_after = 0;
+    kv = ngx_http_hotline_kv_clear();
 
     err = NGX_HOTLINE_OK;
 
@@ -262,11 +266,7 @@ ngx_http_hotline_shm_limit(ngx_str_t *key, ngx_msec_t interval,
         return;
     }
 
-    kv = &ngx_http_hotline_kv_result;
-    ngx_memzero(kv, offsetof(ngx_http_hotline_kv_t, value));
-    kv->len = 0;
-    kv->ttl = 0;
-    kv->retry_after = 0;
+    kv = ngx_http_hotline_kv_clear();
 
     err = NGX_HOTLINE_OK;
     now = (int64_t) ngx_current_msec;
@@ -381,9 +381,7 @@ ngx_http_hotline_kv_bad(ngx_str_t *key, ngx_http_hotline_kv_pt handler,
     if (key->len == 0 || key->len > NGX_HOTLINE_KV_KEY
         || ngx_http_hotline_zone == NULL)
     {
-        ngx_memzero(&ngx_http_hotline_kv_result,
-                    offsetof(ngx_http_hotline_kv_t, value));
-        handler(data, NGX_HOTLINE_E_INTERNAL, &ngx_http_hotline_kv_result);
+        handler(data, NGX_HOTLINE_E_INTERNAL, ngx_http_hotline_kv_clear());
         return 1;
     }
 

@@ -31,6 +31,9 @@ my $t0 = time;
 my $h = eval { $t->http_get('/health', timeout => 30) } || {};
 my $took = time - $t0;
 is($h->{status}, 200, '/health answers while the attempt hangs');
+my $hj = eval { json_decode($h->{body}) } || {};
+ok($hj->{notifier}{enabled}, 'health: notifier enabled');
+is($hj->{notifier}{queued}, 1, 'health: one notice queued (the hanging one)');
 my $m = eval { $t->metrics } || {};
 ok(exists $m->{'hotline_notifications_total{result="sent"}'},
    '/metrics answers too');

@@ -1,7 +1,9 @@
 #!/usr/bin/perl
 # curl's sockets are only borrowed by the worker: after many deliveries,
-# failures and timeouts the worker holds no more descriptors than before
-# (plus curl's few kept-alive connections), and nothing is left queued.
+# failures and timeouts, each on a new connection, the worker has not
+# run out of its few connection slots (a slot not given back would end
+# in "worker_connections are not enough"), holds no more descriptors than
+# before (plus curl's kept-alive connections), and nothing is left queued.
 use strict;
 use warnings;
 use FindBin;
@@ -10,9 +12,14 @@ use Test::More;
 use Hotline::Test qw(poll_until);
 use TelegramStub;
 
+my $SLOTS = 48;
+(my $conf = $Hotline::Test::DEFAULT_CONF)
+    =~ s/worker_connections \d+;/worker_connections $SLOTS;/
+    or die 'no worker_connections in the template';
+
 my $tg = TelegramStub->new->start;
 my $t = $tg->nginx(workers => 1, timeout => '1s', retries => 1,
-                   backoff => '50ms 100ms');
+                   backoff => '50ms 100ms', conf => $conf);
 my ($pid) = $t->worker_pids;
 
 sub fds { my @f = glob("/proc/$pid/fd/*"); scalar @f }
@@ -26,25 +33,38 @@ is($t->http_post('/notify-test', '')->{status}, 202, 'first notice');
 ok(poll_until(10, sub { counter('sent') == 1 }), 'delivered');
 my $base = fds();
 
-# 30 deliveries, 5 that hang until the timeout, 5 that fail with 500
-for my $i (1 .. 30) {
-    $t->http_post('/notify-test', '');
+# every answer closes its connection: each attempt takes a new socket
+$tg->close_connections(1);
+my $n = 1;
+for my $round (1 .. 5) {
+    for (1 .. 20) {
+        $t->http_post('/notify-test', '');
+        $n++;
+    }
+    ok(poll_until(20, sub { counter('sent') + counter('failed') == $n }),
+       "round $round: 20 more delivered ($n in all, $SLOTS slots)");
 }
+$tg->close_connections(0);
+
+# hanging attempts time out, failing ones are retried, all on new sockets
 $tg->fail(5, 'hang');
 $t->http_post('/notify-test', '') for 1 .. 5;
 $tg->fail(10, '500');
 $t->http_post('/notify-test', '') for 1 .. 5;
+$n += 10;
+ok(poll_until(30, sub { counter('sent') + counter('failed') == $n }),
+   'timeouts and failures came to an end')
+    or diag(counter('sent') . ' sent, ' . counter('failed') . ' failed');
+is(counter('failed'), 5, 'the five 500s failed after their retry');
 
-ok(poll_until(30, sub {
-    counter('sent') + counter('failed') == 41 }),
-   'all 40 notices came to an end') or diag(counter('sent') . ' sent, '
-                                           . counter('failed') . ' failed');
 ok(poll_until(10, sub { $t->health->{notifier}{queued} == 0 }),
    'nothing left queued');
 my $after;
 ok(poll_until(10, sub { $after = fds(); $after <= $base + 4 }),
    'the worker holds no more descriptors than before (+ curl cache)')
     or diag("before $base, after $after");
+unlike($t->error_log, qr/worker_connections are not enough/,
+       'no connection slot was lost');
 
 $t->stop;
 $tg->stop;

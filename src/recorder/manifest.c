@@ -38,6 +38,15 @@ rec_manifest_time(int64_t us)
 }
 
 
+/* seconds with millisecond precision */
+
+static json_t *
+rec_manifest_seconds(int64_t ns)
+{
+    return json_real((double) (ns / 1000000) / 1000.0);
+}
+
+
 static json_t *
 rec_manifest_track(rec_session_t *s, int kind)
 {
@@ -77,11 +86,10 @@ rec_manifest_track(rec_session_t *s, int kind)
                         m->first_ts[kind] < 0 ? json_null()
                         : rec_manifest_time(s->start_wall_us
                                             + first / 1000));
-    json_object_set_new(t, "start", json_real((double) first / 1e9));
+    json_object_set_new(t, "start", rec_manifest_seconds(first));
     json_object_set_new(t, "duration",
-                        json_real(m->first_ts[kind] < 0 ? 0.0
-                                  : (double) (m->end_ts[kind] - first)
-                                    / 1e9));
+                        rec_manifest_seconds(m->first_ts[kind] < 0 ? 0
+                                             : m->end_ts[kind] - first));
     json_object_set_new(t, "frames", json_integer(m->frames[kind]));
     json_object_set_new(t, "packets", json_integer(tr->packets));
     json_object_set_new(t, "packets_lost", json_integer(tr->lost));
@@ -125,7 +133,7 @@ rec_manifest_participant(rec_session_t *s, int final)
     json_object_set_new(p, "ending_reason",
                         final && s->reason ? json_string(s->reason)
                                            : json_null());
-    json_object_set_new(p, "duration", json_real((double) end / 1e9));
+    json_object_set_new(p, "duration", rec_manifest_seconds(end));
     json_object_set_new(p, "size",
                         json_integer(stat(s->path, &st) == 0
                                      ? (json_int_t) st.st_size : 0));
@@ -212,7 +220,8 @@ rec_manifest_write(rec_session_t *s, int final)
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
 
     if (fd != -1) {
-        if (json_dumpfd(root, fd, JSON_INDENT(2) | JSON_SORT_KEYS) == 0
+        if (json_dumpfd(root, fd, JSON_INDENT(2) | JSON_SORT_KEYS
+                        | JSON_REAL_PRECISION(10)) == 0
             && write(fd, "\n", 1) == 1 && fsync(fd) == 0)
         {
             rc = REC_OK;

@@ -122,3 +122,41 @@ rec_rtcp_remb(u_char *buf, uint32_t sender, uint32_t media, uint64_t bps)
 
     return 24;
 }
+
+
+/* RFC 3550 receiver report, at most 31 blocks */
+
+size_t
+rec_rtcp_rr(u_char *buf, uint32_t sender, const rec_rtcp_block_t *blocks,
+    unsigned n)
+{
+    u_char    *p;
+    unsigned   i;
+    uint32_t   lost;
+
+    n = n > 31 ? 31 : n;
+
+    buf[0] = (u_char) (0x80 | n);
+    buf[1] = 201;
+    buf[2] = 0;
+    buf[3] = (u_char) (1 + 6 * n);
+    rec_put32(buf + 4, sender);
+
+    p = buf + 8;
+
+    for (i = 0; i < n; i++) {
+        lost = (uint32_t) (blocks[i].lost > 0x7fffff ? 0x7fffff
+                           : blocks[i].lost < -0x800000 ? -0x800000
+                           : blocks[i].lost) & 0xffffff;
+
+        rec_put32(p, blocks[i].ssrc);
+        rec_put32(p + 4, (uint32_t) blocks[i].fraction << 24 | lost);
+        rec_put32(p + 8, blocks[i].ext_seq);
+        rec_put32(p + 12, blocks[i].jitter);
+        rec_put32(p + 16, blocks[i].lsr);
+        rec_put32(p + 20, blocks[i].dlsr);
+        p += 24;
+    }
+
+    return (size_t) (p - buf);
+}

@@ -30,6 +30,17 @@ typedef struct {
 } rec_rtcp_sr_t;
 
 
+typedef struct {
+    uint32_t        ssrc;
+    uint8_t         fraction;     /* lost since the last report, /256 */
+    int32_t         lost;         /* cumulative, 24 bits */
+    uint32_t        ext_seq;      /* extended highest sequence number */
+    uint32_t        jitter;
+    uint32_t        lsr;          /* middle 32 bits of the last SR */
+    uint32_t        dlsr;         /* 1/65536 s since that SR */
+} rec_rtcp_block_t;
+
+
 typedef void (*rec_rtcp_sr_handler_pt)(void *data, const rec_rtcp_sr_t *sr);
 
 
@@ -54,6 +65,8 @@ int rec_rtp_parse(rec_rtp_t *rtp, const u_char *p, size_t len);
 int rec_rtcp_parse(const u_char *p, size_t len, rec_rtcp_sr_handler_pt h,
     void *data);
 size_t rec_rtcp_pli(u_char *buf, uint32_t sender, uint32_t media);
+size_t rec_rtcp_rr(u_char *buf, uint32_t sender,
+    const rec_rtcp_block_t *blocks, unsigned n);
 size_t rec_rtcp_remb(u_char *buf, uint32_t sender, uint32_t media,
     uint64_t bps);
 size_t rec_rtcp_nack(u_char *buf, uint32_t sender, uint32_t media,

@@ -502,6 +502,7 @@ rec_session_tick(rec_session_t *s)
     if (s->have_srtp) {
         rec_track_tick(s, &s->track[REC_MUX_AUDIO], now);
         rec_track_tick(s, &s->track[REC_MUX_VIDEO], now);
+        rec_tracks_report(s, now);
 
         bytes = s->mux.bytes;
         (void) rec_mux_tick(&s->mux, now);

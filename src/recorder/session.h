@@ -46,7 +46,19 @@ typedef struct {
 
     int            need_key;
     int64_t        last_pli;          /* ms */
-    int64_t        last_remb;
+
+    /* RFC 3550 A.1 / A.3 receive statistics for receiver reports */
+    int            have_seq;
+    uint16_t       max_seq;
+    uint32_t       cycles;
+    uint32_t       base_seq;
+    uint32_t       received;
+    uint32_t       expected_prior;
+    uint32_t       received_prior;
+    int64_t        last_transit;      /* ms */
+    double         jitter;            /* in clock units */
+    uint32_t       lsr;
+    int64_t        lsr_arrival;       /* ms */
     int64_t        first_wall_us;
 
     uint64_t       packets;
@@ -84,6 +96,7 @@ typedef struct rec_session_s {
     int64_t          created;         /* ms, monotonic */
     int64_t          connected;
     int64_t          last_media;
+    int64_t          last_report;
     int64_t          epoch;           /* first media packet, ms */
     int              have_epoch;
     int              synced;
@@ -123,6 +136,7 @@ void rec_track_rtp(rec_session_t *s, rec_track_t *t, const rec_rtp_t *rtp,
 void rec_track_drain(rec_session_t *s, rec_track_t *t, int64_t now);
 void rec_track_sr(rec_session_t *s, const rec_rtcp_sr_t *sr);
 void rec_track_tick(rec_session_t *s, rec_track_t *t, int64_t now);
+void rec_tracks_report(rec_session_t *s, int64_t now);
 void rec_session_send_rtcp(rec_session_t *s, u_char *buf, size_t len);
 
 /* manifest.c */

@@ -17,6 +17,10 @@
 #define REC_NACK_MAX       16        /* packets asked again at once */
 
 
+static void rec_track_stats(rec_track_t *t, const rec_rtp_t *rtp,
+    int64_t now);
+
+
 void
 rec_track_init(rec_track_t *t, int kind, const rec_sdp_media_t *m)
 {
@@ -104,6 +108,7 @@ rec_track_new_ssrc(rec_session_t *s, rec_track_t *t, uint32_t ssrc)
         rec_vp8_reset(&t->vp8);
         t->ssrc_changes++;
         t->have_sr = 0;
+        t->have_seq = 0;
         t->need_key = t->kind == REC_MUX_VIDEO;
         t->last_pli = -REC_PLI_INTERVAL;
     }
@@ -260,6 +265,7 @@ rec_track_rtp(rec_session_t *s, rec_track_t *t, const rec_rtp_t *rtp,
 
     t->packets++;
     t->bytes += rtp->payload_len;
+    rec_track_stats(t, rtp, now);
 
     rc = rec_jitter_put(&t->jb, rtp, now, &first, &n);
 
@@ -287,30 +293,141 @@ rec_track_rtp(rec_session_t *s, rec_track_t *t, const rec_rtp_t *rtp,
 void
 rec_track_tick(rec_session_t *s, rec_track_t *t, int64_t now)
 {
-    u_char  buf[24 + SRTP_MAX_TRAILER_LEN];
-
     if (!t->on) {
         return;
     }
 
     rec_track_drain(s, t, now);
 
-    if (t->kind != REC_MUX_VIDEO || !t->have_ssrc) {
+    if (t->kind == REC_MUX_VIDEO && t->have_ssrc && t->need_key) {
+        rec_track_pli(s, t, now);
+    }
+}
+
+
+/* RFC 3550 A.1 (sequence numbers) and A.8 (interarrival jitter) */
+
+static void
+rec_track_stats(rec_track_t *t, const rec_rtp_t *rtp, int64_t now)
+{
+    int64_t  transit, d;
+
+    if (!t->have_seq) {
+        t->have_seq = 1;
+        t->max_seq = rtp->seq;
+        t->base_seq = rtp->seq;
+        t->cycles = 0;
+        t->received = 0;
+        t->expected_prior = 0;
+        t->received_prior = 0;
+        t->last_transit = 0;
+        t->jitter = 0;
+
+    } else if ((int16_t) (rtp->seq - t->max_seq) > 0) {
+        if (rtp->seq < t->max_seq) {
+            t->cycles += 65536;
+        }
+
+        t->max_seq = rtp->seq;
+    }
+
+    t->received++;
+
+    /* arrival in clock units minus the RTP timestamp */
+
+    transit = now * (int64_t) t->clock / 1000 - (int64_t) rtp->ts;
+
+    if (t->received > 1) {
+        d = transit - t->last_transit;
+        d = d < 0 ? -d : d;
+        t->jitter += ((double) d - t->jitter) / 16;
+    }
+
+    t->last_transit = transit;
+}
+
+
+static int
+rec_track_block(rec_track_t *t, rec_rtcp_block_t *b, int64_t now)
+{
+    int32_t   expected, lost_interval;
+    uint32_t  ext, expected_interval, received_interval;
+
+    if (!t->on || !t->have_seq) {
+        return REC_DECLINED;
+    }
+
+    ext = t->cycles + t->max_seq;
+    expected = (int32_t) (ext - t->base_seq + 1);
+
+    expected_interval = (uint32_t) expected - t->expected_prior;
+    received_interval = t->received - t->received_prior;
+    t->expected_prior = (uint32_t) expected;
+    t->received_prior = t->received;
+    lost_interval = (int32_t) (expected_interval - received_interval);
+
+    b->ssrc = t->ssrc;
+    b->lost = expected - (int32_t) t->received;
+    b->fraction = (expected_interval == 0 || lost_interval <= 0) ? 0
+                  : (uint8_t) (((uint32_t) lost_interval << 8)
+                               / expected_interval);
+    b->ext_seq = ext;
+    b->jitter = (uint32_t) t->jitter;
+    b->lsr = t->have_sr ? t->lsr : 0;
+    b->dlsr = t->have_sr ? (uint32_t) ((now - t->lsr_arrival) * 65536 / 1000)
+                         : 0;
+
+    return REC_OK;
+}
+
+
+/*
+ * Once a second: a receiver report for both tracks (the sender learns
+ * loss, jitter and round trip time) and a REMB for video (without it a
+ * browser stays at its start bitrate), in one compound packet.
+ */
+
+void
+rec_tracks_report(rec_session_t *s, int64_t now)
+{
+    size_t             n;
+    unsigned           nb;
+    rec_track_t       *v;
+    rec_rtcp_block_t   blocks[2];
+    u_char             buf[8 + 2 * 24 + 24 + SRTP_MAX_TRAILER_LEN];
+
+    if (now - s->last_report < 1000) {
         return;
     }
 
-    if (t->need_key) {
-        rec_track_pli(s, t, now);
+    s->last_report = now;
+    nb = 0;
+
+    if (rec_track_block(&s->track[REC_MUX_AUDIO], &blocks[nb], now)
+        == REC_OK)
+    {
+        nb++;
     }
 
-    /* without it a browser stays at its start bitrate */
-
-    if (now - t->last_remb >= 1000 && rec_conf.video_bitrate) {
-        t->last_remb = now;
-        rec_session_send_rtcp(s, buf, rec_rtcp_remb(buf, s->local_ssrc,
-                                                    t->ssrc,
-                                                    rec_conf.video_bitrate));
+    if (rec_track_block(&s->track[REC_MUX_VIDEO], &blocks[nb], now)
+        == REC_OK)
+    {
+        nb++;
     }
+
+    if (nb == 0) {
+        return;
+    }
+
+    n = rec_rtcp_rr(buf, s->local_ssrc, blocks, nb);
+    v = &s->track[REC_MUX_VIDEO];
+
+    if (v->on && v->have_ssrc && rec_conf.video_bitrate) {
+        n += rec_rtcp_remb(buf + n, s->local_ssrc, v->ssrc,
+                           rec_conf.video_bitrate);
+    }
+
+    rec_session_send_rtcp(s, buf, n);
 }
 
 
@@ -344,6 +461,8 @@ rec_track_sr(rec_session_t *s, const rec_rtcp_sr_t *sr)
     t->have_sr = 1;
     t->sr_ntp = sr->ntp;
     t->sr_rtp = sr->rtp_ts;
+    t->lsr = (uint32_t) (sr->ntp >> 16);
+    t->lsr_arrival = rec_now_ms();
 
     if (s->synced || !a->have_sr || !v->have_sr || !a->have_ts
         || !v->have_ts)

@@ -67,12 +67,13 @@ sub directives {
 # a Hotline::Test nginx pointed at this stub, with the bot token in a file
 # and a hotline_notify_test location at /notify-test; started unless
 # no_start.  Options: those of directives(), workers, http (more
-# directives), server.
+# directives), server, conf (a Hotline::Test template).
 sub nginx {
     my ($self, %o) = @_;
     require Hotline::Test;
     my $t = Hotline::Test->new(
         workers => $o{workers} // 2,
+        ($o{conf} ? (conf => $o{conf}) : ()),
         http    => $self->directives('%%PREFIX%%/conf/bot.token', %o)
                    . ($o{http} // ''),
         server  => "location = /notify-test { hotline_notify_test; }\n"
@@ -118,6 +119,12 @@ sub fail {
     my ($self, $n, $mode, %o) = @_;
     $self->_control({ fail => $n, mode => $mode,
                       retry_after => $o{retry_after} // 1 });
+}
+
+# 1: answer with "Connection: close" and close every connection
+sub close_connections {
+    my ($self, $on) = @_;
+    $self->_control({ close => $on ? 1 : 0 });
 }
 
 # the fallback webhook answers with this status from now on
@@ -177,7 +184,7 @@ sub _serve {
     $SIG{TERM} = sub { POSIX::_exit(0) };
     $SIG{PIPE} = 'IGNORE';
     my %st = (fail => 0, mode => '500', retry_after => 1,
-              fallback_status => 200, message_id => 0);
+              fallback_status => 200, message_id => 0, close => 0);
     my $sel = IO::Select->new($l);
     my %c;
     while (1) {
@@ -209,8 +216,10 @@ sub _serve {
                     $cs->{since} = time;
                     last;
                 }
-                _respond($fh, $status, $body);
-                if (lc($req->{headers}{connection} // '') eq 'close') {
+                my $close = $st{close}
+                    || lc($req->{headers}{connection} // '') eq 'close';
+                _respond($fh, $status, $body, $close);
+                if ($close) {
                     $sel->remove($fh);
                     delete $c{fileno $fh};
                     close $fh;
@@ -249,14 +258,15 @@ sub _parse {
 }
 
 sub _respond {
-    my ($fh, $status, $body) = @_;
+    my ($fh, $status, $body, $close) = @_;
     my %reason = (200 => 'OK', 400 => 'Bad Request', 404 => 'Not Found',
                   429 => 'Too Many Requests', 500 => 'Internal Server Error',
                   503 => 'Service Unavailable');
     my $r = "HTTP/1.1 $status " . ($reason{$status} // 'Status') . "\r\n"
           . "Content-Type: application/json\r\n"
           . "Content-Length: " . length($body) . "\r\n"
-          . "Connection: keep-alive\r\n\r\n$body";
+          . "Connection: " . ($close ? 'close' : 'keep-alive')
+          . "\r\n\r\n$body";
     my $off = 0;
     my $sel = IO::Select->new($fh);
     my $deadline = time + 5;

@@ -6,6 +6,7 @@
 //       | kill (print the JSON line once connected, then publish until the
 //         recorder is gone) | camoff (as kill, camera stopped after 2 s)
 //       | vanish (publish SECONDS, then close the browser without DELETE)
+//       | hostile (as normal, garbage datagrams sent to the ICE port)
 // prints one JSON line with timings on stdout.
 
 'use strict';
@@ -183,14 +184,42 @@ async function main() {
       return;
     }
 
-    await new Promise((r) => setTimeout(r, 1000 * Number(seconds)));
+    if (mode === 'hostile') {
+      // someone else sprays the recorder's ICE port with garbage: fake
+      // RTP/RTCP, fake DTLS records, STUN-looking and random datagrams
+      const port = Number(/a=candidate:\S+ 1 UDP \d+ 127\.0\.0\.1 (\d+)/
+                          .exec(answer)[1]);
+      const sock = require('dgram').createSocket('udp4');
+      const crypto = require('crypto');
+      await new Promise((r) => setTimeout(r, 1000));
+      out.garbage = 0;
+      for (let i = 0; i < 400; i++) {
+        const b = crypto.randomBytes(20 + (i * 37) % 1200);
+        b[0] = [0x80, 0x81, 22, 23, 0x00, 0x01, 0xff, 64][i % 8];
+        if (i % 8 === 1) b[1] = 200;           // RTCP SR
+        await new Promise((r) => sock.send(b, port, '127.0.0.1', r));
+        out.garbage++;
+      }
+      sock.close();
+      await new Promise((r) => setTimeout(r, 1000 * Number(seconds) - 1000));
+    } else {
+      await new Promise((r) => setTimeout(r, 1000 * Number(seconds)));
+    }
 
     out.stats = await page.evaluate(async () => {
       const r = {};
       (await window.pc.getStats()).forEach((s) => {
         if (s.type === 'outbound-rtp') {
-          r[s.kind] = { packets: s.packetsSent, frames: s.framesEncoded,
-                        plis: s.pliCount, nacks: s.nackCount };
+          r[s.kind] = Object.assign(r[s.kind] || {}, {
+            packets: s.packetsSent, frames: s.framesEncoded,
+            plis: s.pliCount, nacks: s.nackCount,
+            bitrate_target: s.targetBitrate });
+        }
+        // present once the recorder's receiver reports arrive
+        if (s.type === 'remote-inbound-rtp') {
+          r['rr_' + s.kind] = { lost: s.packetsLost, rtt: s.roundTripTime,
+                                jitter: s.jitter,
+                                reports: s.roundTripTimeMeasurements };
         }
       });
       return r;
