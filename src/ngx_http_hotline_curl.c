@@ -69,6 +69,7 @@ static ngx_http_hotline_curl_ctx_t  ngx_http_hotline_curl_ctx;
 ngx_int_t
 ngx_http_hotline_curl_init(ngx_cycle_t *cycle)
 {
+    curl_version_info_data       *info;
     ngx_http_hotline_curl_ctx_t  *ctx;
 
     ctx = &ngx_http_hotline_curl_ctx;
@@ -87,6 +88,16 @@ ngx_http_hotline_curl_init(ngx_cycle_t *cycle)
     }
 
     ctx->global = 1;
+
+    info = curl_version_info(CURLVERSION_NOW);
+
+    if (info == NULL || !(info->features & CURL_VERSION_ASYNCHDNS)) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "hotline: this libcurl resolves host names "
+                      "synchronously, which blocks the worker: use IP "
+                      "addresses in hotline_telegram_api and "
+                      "hotline_notify_fallback");
+    }
 
     ctx->multi = curl_multi_init();
     if (ctx->multi == NULL) {

@@ -32,7 +32,7 @@ static void *ngx_http_hotline_notify_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_hotline_notify_init_main_conf(ngx_conf_t *cf,
     void *conf);
 static char *ngx_http_hotline_notify_check_url(ngx_conf_t *cf,
-    const char *directive, ngx_str_t *url);
+    const char *directive, ngx_str_t *url, ngx_uint_t base);
 static char *ngx_http_hotline_token_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hotline_notify_chat(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -205,7 +205,7 @@ ngx_http_hotline_notify_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(nmcf->queue_size, 256);
 
     if (ngx_http_hotline_notify_check_url(cf, "hotline_telegram_api",
-                                          &nmcf->api)
+                                          &nmcf->api, 1)
         != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
@@ -213,7 +213,7 @@ ngx_http_hotline_notify_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (nmcf->fallback.data
         && ngx_http_hotline_notify_check_url(cf, "hotline_notify_fallback",
-                                             &nmcf->fallback)
+                                             &nmcf->fallback, 0)
            != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
@@ -255,16 +255,19 @@ ngx_http_hotline_notify_init_main_conf(ngx_conf_t *cf, void *conf)
 }
 
 
-/* http:// or https://, a host, nothing that needs escaping; NUL-ended */
+/*
+ * http:// or https://, a host, nothing that needs escaping; NUL-ended.
+ * base: a base URL, its trailing slashes go.
+ */
 
 static char *
 ngx_http_hotline_notify_check_url(ngx_conf_t *cf, const char *directive,
-    ngx_str_t *url)
+    ngx_str_t *url, ngx_uint_t base)
 {
     u_char  *p, *host;
     size_t   i;
 
-    while (url->len && url->data[url->len - 1] == '/') {
+    while (base && url->len && url->data[url->len - 1] == '/') {
         url->len--;
     }
 

@@ -513,7 +513,11 @@ ngx_http_hotline_ws_queue(ngx_http_hotline_session_t *s, u_char **parts,
         }
     }
 
-    if (s->out_bytes + total > s->conf->send_queue && !s->closing) {
+    /* one message always fits: the queue bounds what waits behind it */
+
+    if (s->out_bytes && s->out_bytes + total > s->conf->send_queue
+        && !s->closing)
+    {
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "hotline: client does not read, %uz bytes queued",
                       s->out_bytes);

@@ -123,7 +123,8 @@ ok($c2->wait_for('ack', 5, sub { $_[0]{id} eq 'n1' }), 'relay acked after recove
 my $rm = $a2->wait_for('chat', 5);
 is($rm && $rm->{text}, 'recovered', 'relay works after recovery');
 $a2->send_json({ type => 'hangup' });
-is($c2->wait_for('ended', 5)->{reason}, 'hangup', 'hangup after recovery');
+my $e2 = $c2->wait_for('ended', 5);
+is($e2 && $e2->{reason}, 'hangup', 'hangup after recovery');
 
 # a second outage while idle, and back
 $r->kill;

@@ -1,79 +1,115 @@
-// The WebRTC side of a call, shared by both pages: microphone, one
-// RTCPeerConnection, the offer (agent) or answer (customer), trickle ICE
-// relayed over the signaling WebSocket, and mute.
+// The WebRTC side of a call, shared by both pages: the microphone, one
+// RTCPeerConnection with an audio and a video transceiver (the video one
+// carries the camera or the screen when either is on, nothing otherwise,
+// so turning them on and off needs no renegotiation), trickle ICE over the
+// signaling WebSocket, Opus with FEC/DTX, and ICE restarts.
 //
-// The agent makes the offer; the customer answers.  Incoming signaling
-// messages are handled one at a time in arrival order.
+// The agent makes the first offer; the customer answers.  Later offers
+// (ICE restarts) may come from either side: "perfect negotiation", with
+// the customer as the polite peer that rolls back on a collision and the
+// agent as the one that ignores the colliding offer.  Incoming signaling
+// messages and our own negotiation run one at a time, in order.
+
+import { openMicrophone, mediaErrorKey } from './media.js';
+import { preferOpus, mungeOpus } from './sdp.js';
+
+const DISCONNECTED_RESTART_MS = 4000;
 
 export class PeerCall {
-    // role: 'agent' (offers) or 'customer' (answers)
-    // signaling: a Signaling; audio: an <audio> element for the peer
-    // onState(text, kind): connection state for the page's status
-    constructor({ role, signaling, audio, onState, iceServers = [] }) {
+    // role: 'agent' (offers first) or 'customer' (answers)
+    // signaling: a Signaling; iceServers: RTCIceServer[]
+    // onState(key, kind): connection news for the page's status line
+    // onRemote(stream): the peer's media stream (audio, maybe video)
+    // onPeerConnection(pc): a new RTCPeerConnection (for the stats)
+    constructor({ role, signaling, iceServers = [], onState, onRemote,
+                  onPeerConnection = () => {} }) {
         this.role = role;
+        this.polite = role === 'customer';
         this.sig = signaling;
-        this.audio = audio;
-        this.onState = onState;
         this.iceServers = iceServers;
-        this.stream = null;
+        this.onState = onState;
+        this.onRemote = onRemote;
+        this.onPeerConnection = onPeerConnection;
+        this.stream = null;         // the microphone
+        this.videoTrack = null;     // camera or screen, or null
         this.pc = null;
         this.muted = false;
         this.closed = false;
         this.chain = Promise.resolve();
-        this.remoteIce = [];    // candidates that came before the description
-        this.localIce = [];     // ours, held until our description is sent
-        this.described = false;
+        this.makingOffer = false;
+        this.ignoreOffer = false;
+        this.remote = new MediaStream();
+        this.restartTimer = null;
+        this.everConnected = false;
     }
 
-    // Opens the microphone and, for the agent, sends the offer.
+    // Opens the microphone; the agent then creates the connection and
+    // offers.  Resolves with null or the i18n key of a microphone problem.
     start() {
+        let problem = null;
         return this.serial(async () => {
             try {
-                this.stream = await navigator.mediaDevices.getUserMedia({
-                    audio: true, video: false,
-                });
+                this.stream = await openMicrophone();
             } catch (err) {
-                this.onState('Microphone unavailable (' + err.name
-                             + '): you can listen and chat.', 'warn');
+                problem = mediaErrorKey(err, 'microphone');
+                this.onState(problem, 'warn');
             }
             if (this.closed) {
-                this.stopMic();
+                this.stopLocal();
                 return;
             }
-            this.createPeer();
+            this.applyMute();
             if (this.role === 'agent') {
-                await this.offer(false);
+                this.createPeer();
             }
-        });
+        }).then(() => problem);
+    }
+
+    micTrack() {
+        return this.stream ? this.stream.getAudioTracks()[0] || null : null;
     }
 
     createPeer() {
         if (this.pc) {
             this.pc.close();
         }
-        const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+        const pc = new RTCPeerConnection({
+            iceServers: this.iceServers,
+            bundlePolicy: 'max-bundle',
+        });
         this.pc = pc;
-        this.described = false;
-        this.localIce = [];
-        this.remoteIce = [];
+        this.makingOffer = false;
+        this.ignoreOffer = false;
+        this.remote = new MediaStream();
 
-        if (this.stream) {
-            for (const track of this.stream.getAudioTracks()) {
-                track.enabled = !this.muted;
-                pc.addTrack(track, this.stream);
+        if (this.role === 'agent') {
+            const mic = this.micTrack();
+            const audio = pc.addTransceiver(mic || 'audio', {
+                direction: 'sendrecv',
+                streams: this.stream ? [this.stream] : [],
+            });
+            preferOpus(audio);
+            const video = pc.addTransceiver('video', { direction: 'sendrecv' });
+            if (this.videoTrack) {
+                video.sender.replaceTrack(this.videoTrack);
             }
-        } else if (this.role === 'agent') {
-            pc.addTransceiver('audio', { direction: 'recvonly' });
         }
 
         pc.ontrack = (ev) => {
-            this.audio.srcObject = ev.streams[0] || new MediaStream([ev.track]);
-            this.audio.play().catch(() => {});
+            for (const old of this.remote.getTracks()) {
+                if (old.kind === ev.track.kind && old !== ev.track) {
+                    this.remote.removeTrack(old);
+                }
+            }
+            if (!this.remote.getTracks().includes(ev.track)) {
+                this.remote.addTrack(ev.track);
+            }
+            this.onRemote(this.remote);
         };
 
         pc.onicecandidate = (ev) => {
             const c = ev.candidate;
-            const msg = {
+            this.sig.send({
                 type: 'ice',
                 candidate: c === null || c.candidate === '' ? null : {
                     candidate: c.candidate,
@@ -81,11 +117,12 @@ export class PeerCall {
                     sdpMLineIndex: c.sdpMLineIndex,
                     usernameFragment: c.usernameFragment,
                 },
-            };
-            if (this.described) {
-                this.sig.send(msg);
-            } else {
-                this.localIce.push(msg);
+            });
+        };
+
+        pc.onnegotiationneeded = () => {
+            if (this.pc === pc) {
+                this.serial(() => this.makeOffer({}));
             }
         };
 
@@ -95,35 +132,52 @@ export class PeerCall {
             }
             const s = pc.connectionState;
             if (s === 'connected') {
-                this.onState('Audio connected.', 'ok');
+                this.everConnected = true;
+                clearTimeout(this.restartTimer);
+                this.onState('call.connected', 'ok');
             } else if (s === 'disconnected') {
-                this.onState('Audio interrupted, waiting for it to recover…',
-                             'warn');
+                this.onState('call.interrupted', 'warn');
+                clearTimeout(this.restartTimer);
+                this.restartTimer = setTimeout(() => {
+                    if (this.pc === pc && pc.connectionState !== 'connected') {
+                        this.restartIce();
+                    }
+                }, DISCONNECTED_RESTART_MS);
             } else if (s === 'failed') {
-                this.onState('Audio connection failed.', 'error');
-                if (this.role === 'agent') {
-                    this.serial(() => this.offer(true));
-                }
+                this.restartIce();
             }
         };
+
+        this.onPeerConnection(pc);
+        return pc;
     }
 
-    async offer(iceRestart) {
+    // An ICE restart: a new offer with fresh ICE credentials.
+    restartIce() {
         if (this.closed || !this.pc) {
             return;
         }
-        const desc = await this.pc.createOffer({ iceRestart });
-        await this.pc.setLocalDescription(desc);
-        this.sendDescription('offer');
+        this.onState('call.restart', 'warn');
+        this.serial(() => this.makeOffer({ iceRestart: true }));
     }
 
-    sendDescription(type) {
-        this.sig.send({ type, sdp: this.pc.localDescription.sdp });
-        this.described = true;
-        for (const msg of this.localIce) {
-            this.sig.send(msg);
+    async makeOffer(options) {
+        const pc = this.pc;
+        if (this.closed || !pc || pc.signalingState !== 'stable') {
+            return;
         }
-        this.localIce = [];
+        try {
+            this.makingOffer = true;
+            const offer = await pc.createOffer(options);
+            if (this.pc !== pc || pc.signalingState !== 'stable') {
+                return;
+            }
+            await pc.setLocalDescription({ type: 'offer',
+                                           sdp: mungeOpus(offer.sdp) });
+            this.sig.send({ type: 'offer', sdp: pc.localDescription.sdp });
+        } finally {
+            this.makingOffer = false;
+        }
     }
 
     // An `offer`, `answer` or `ice` message from the peer.
@@ -132,81 +186,126 @@ export class PeerCall {
             if (this.closed) {
                 return;
             }
-            if (msg.type === 'offer') {
-                await this.takeOffer(msg.sdp);
-            } else if (msg.type === 'answer') {
-                if (this.pc && this.pc.signalingState === 'have-local-offer') {
-                    await this.pc.setRemoteDescription({ type: 'answer',
-                                                         sdp: msg.sdp });
-                    await this.drainRemoteIce();
-                }
-            } else if (msg.type === 'ice') {
+            if (msg.type === 'ice') {
                 await this.addIce(msg.candidate);
+            } else {
+                await this.takeDescription(msg.type, msg.sdp);
             }
         });
     }
 
-    async takeOffer(sdp) {
+    async takeDescription(type, sdp) {
         if (!this.pc) {
+            if (type !== 'offer') {
+                return;
+            }
             this.createPeer();
+        }
+        const pc = this.pc;
+        const collision = type === 'offer'
+            && (this.makingOffer || pc.signalingState !== 'stable');
+        this.ignoreOffer = !this.polite && collision;
+        if (this.ignoreOffer) {
+            return;
+        }
+        if (type === 'answer' && pc.signalingState !== 'have-local-offer') {
+            return;     // a late answer to an offer that was rolled back
         }
         try {
-            await this.pc.setRemoteDescription({ type: 'offer', sdp });
+            await pc.setRemoteDescription({ type, sdp });
         } catch (err) {
-            // A new peer connection on the other side (it reloaded): start
-            // over with a fresh one of ours.
+            if (type !== 'offer') {
+                throw err;
+            }
+            // The peer started over with a new connection (its page
+            // reloaded): start over with a fresh one of ours.
             this.createPeer();
-            await this.pc.setRemoteDescription({ type: 'offer', sdp });
+            await this.pc.setRemoteDescription({ type, sdp });
         }
-        const answer = await this.pc.createAnswer();
-        await this.pc.setLocalDescription(answer);
-        this.sendDescription('answer');
-        await this.drainRemoteIce();
+        if (type === 'offer') {
+            this.attachLocal();
+            const answer = await this.pc.createAnswer();
+            await this.pc.setLocalDescription({ type: 'answer',
+                                                sdp: mungeOpus(answer.sdp) });
+            this.sig.send({ type: 'answer',
+                            sdp: this.pc.localDescription.sdp });
+        }
+    }
+
+    // The answering side: our microphone and video on the transceivers the
+    // offer created, both sending and receiving.
+    attachLocal() {
+        for (const tr of this.pc.getTransceivers()) {
+            if (tr.stopped || tr.currentDirection === 'stopped') {
+                continue;
+            }
+            const kind = tr.receiver.track.kind;
+            if (kind === 'audio') {
+                preferOpus(tr);
+                if (!tr.sender.track && this.micTrack()) {
+                    tr.sender.replaceTrack(this.micTrack());
+                    if (this.stream && tr.sender.setStreams) {
+                        tr.sender.setStreams(this.stream);
+                    }
+                }
+            } else if (kind === 'video' && tr.sender.track !== this.videoTrack) {
+                tr.sender.replaceTrack(this.videoTrack);
+            }
+            tr.direction = 'sendrecv';
+        }
     }
 
     async addIce(candidate) {
-        if (!this.pc || !this.pc.remoteDescription) {
-            this.remoteIce.push(candidate);
+        if (!this.pc) {
             return;
         }
         try {
             await this.pc.addIceCandidate(candidate || null);
         } catch (err) {
-            console.warn('ice candidate refused', err);
-        }
-    }
-
-    async drainRemoteIce() {
-        const queued = this.remoteIce;
-        this.remoteIce = [];
-        for (const c of queued) {
-            await this.addIce(c);
+            if (!this.ignoreOffer) {
+                console.warn('ice candidate refused', err);
+            }
         }
     }
 
     setMuted(muted) {
         this.muted = muted;
-        if (this.stream) {
-            for (const track of this.stream.getAudioTracks()) {
-                track.enabled = !muted;
-            }
-        }
+        this.applyMute();
         this.sig.send({ type: 'media', audio: !muted });
     }
 
-    hasMicrophone() {
-        return this.stream !== null;
+    applyMute() {
+        if (this.stream) {
+            for (const track of this.stream.getAudioTracks()) {
+                track.enabled = !this.muted;
+            }
+        }
+    }
+
+    // Camera or screen track (or null) on the video transceiver.
+    async setVideoTrack(track) {
+        this.videoTrack = track;
+        if (!this.pc) {
+            return;
+        }
+        for (const tr of this.pc.getTransceivers()) {
+            if (tr.receiver.track.kind === 'video' && !tr.stopped) {
+                await tr.sender.replaceTrack(track);
+            }
+        }
     }
 
     serial(fn) {
         this.chain = this.chain.then(fn).catch((err) => {
             console.error(err);
-            this.onState('Audio setup failed: ' + err.message, 'error');
+            if (!this.closed) {
+                this.onState('call.failed', 'error');
+            }
         });
         return this.chain;
     }
 
-    stopMic() {
+    stopLocal() {
         if (this.stream) {
             for (const track of this.stream.getTracks()) {
                 track.stop();
@@ -217,11 +316,11 @@ export class PeerCall {
 
     close() {
         this.closed = true;
+        clearTimeout(this.restartTimer);
         if (this.pc) {
             this.pc.close();
             this.pc = null;
         }
-        this.stopMic();
-        this.audio.srcObject = null;
+        this.stopLocal();
     }
 }

@@ -1,5 +1,8 @@
 // Small DOM helpers shared by the customer page and the agent console.
-// User-supplied text is only ever set with textContent.
+// User-supplied text is only ever set with textContent (through
+// i18n.setText's variables or directly), never parsed as HTML.
+
+import { setText, setAttr } from './i18n.js';
 
 export function $(id) {
     const el = document.getElementById(id);
@@ -13,53 +16,77 @@ export function show(el, visible = true) {
     el.hidden = !visible;
 }
 
+// Builds an element: h('button', { class: 'x', type: 'button' }, child...)
+// Attributes named i18n / i18n-attr take a key (see i18n.js); children are
+// nodes or plain strings (text nodes).
+export function h(tag, attrs = {}, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+        if (v === null || v === undefined || v === false) {
+            continue;
+        }
+        if (k === 'i18n') {
+            setText(el, v);
+        } else if (k === 'i18n-attr') {
+            for (const [attr, key] of Object.entries(v)) {
+                setAttr(el, attr, key);
+            }
+        } else if (k === 'class') {
+            el.className = v;
+        } else {
+            el.setAttribute(k, v === true ? '' : String(v));
+        }
+    }
+    for (const c of children) {
+        el.append(typeof c === 'string' ? document.createTextNode(c) : c);
+    }
+    return el;
+}
+
 // The status line: kind is '', 'ok', 'warn' or 'error'.
-export function setStatus(el, text, kind = '') {
-    el.textContent = text;
+export function setStatus(el, key, vars, kind = '') {
+    setText(el, key, vars);
     el.dataset.kind = kind;
 }
 
 // 75 -> "1:15", 3725 -> "1:02:05"
 export function clock(seconds) {
     const s = Math.max(0, Math.floor(seconds));
-    const h = Math.floor(s / 3600);
+    const hh = Math.floor(s / 3600);
     const m = Math.floor((s % 3600) / 60);
     const ss = String(s % 60).padStart(2, '0');
-    return h > 0 ? h + ':' + String(m).padStart(2, '0') + ':' + ss
-                 : m + ':' + ss;
+    return hh > 0 ? hh + ':' + String(m).padStart(2, '0') + ':' + ss
+                  : m + ':' + ss;
 }
 
-// An estimated wait in words.
-export function eta(seconds) {
+// An estimated wait as an i18n variable ({$k: key, ...}).
+export function etaVar(seconds) {
     if (!Number.isFinite(seconds) || seconds < 0) {
-        return 'unknown';
+        return { $k: 'c.eta.unknown' };
     }
     if (seconds < 60) {
-        return 'less than a minute';
+        return { $k: 'c.eta.soon' };
     }
-    const min = Math.round(seconds / 60);
-    return 'about ' + min + (min === 1 ? ' minute' : ' minutes');
+    return { $k: 'c.eta.min', n: Math.round(seconds / 60) };
 }
 
-const REASONS = {
-    rejected: 'No agent could take the call',
-    cancelled: 'The call was cancelled',
-    gone: 'The connection was lost',
-    shutdown: 'The service is restarting',
-};
-
-// "The agent hung up after 2:05." from an `ended` message.
+// [key, vars] describing an `ended` message for the given side.
 export function endedText(msg, selfRole) {
     let text;
     if (msg.reason === 'hangup') {
-        text = !msg.by ? 'The call was ended'
-             : msg.by === selfRole ? 'You hung up'
-             : 'The ' + msg.by + ' hung up';
+        text = !msg.by ? { $k: 'ended.hangup' }
+             : msg.by === selfRole ? { $k: 'ended.hangup.self' }
+             : { $k: 'ended.hangup.' + (msg.by === 'agent' ? 'agent'
+                                                             : 'customer') };
+    } else if (['rejected', 'cancelled', 'gone', 'shutdown']
+               .includes(msg.reason)) {
+        text = { $k: 'ended.' + msg.reason };
     } else {
-        text = REASONS[msg.reason] || 'The call ended (' + msg.reason + ')';
+        text = { $k: 'ended.other', reason: String(msg.reason) };
     }
-    const d = Number(msg.duration) > 0 ? ' after ' + clock(msg.duration) : '';
-    return text + d + '.';
+    return Number(msg.duration) > 0
+        ? ['ended.duration', { text, d: clock(msg.duration) }]
+        : ['ended.plain', { text }];
 }
 
 // Byte length of a string in UTF-8 (the protocol's limits are in bytes).
@@ -67,46 +94,9 @@ export function utf8Length(text) {
     return new TextEncoder().encode(text).length;
 }
 
-// A one-second ticker; returns a function that stops it.
+// A ticker; returns a function that stops it.
 export function every(ms, fn) {
     fn();
-    const t = setInterval(fn, ms);
-    return () => clearInterval(t);
-}
-
-// The line under the peer's name for a `media` message ('' when unmuted),
-// or null when the message says nothing about audio.
-export function peerMediaText(msg, name) {
-    if (msg.audio === false) {
-        return name + ' muted the microphone';
-    }
-    return msg.audio === true ? '' : null;
-}
-
-// The status for a `peer` message: [text, kind].
-export function peerStateStatus(msg, name) {
-    return msg.state === 'back'
-        ? [name + ' is back.', 'ok']
-        : [name + ' lost the connection, waiting for them…', 'warn'];
-}
-
-// A Mute / Unmute toggle button; mute(bool) does the work.
-export function bindMute(button, mute) {
-    reset(button);
-    button.addEventListener('click', () => {
-        const muted = button.getAttribute('aria-pressed') !== 'true';
-        if (mute(muted)) {
-            button.setAttribute('aria-pressed', String(muted));
-            button.textContent = muted ? 'Unmute' : 'Mute';
-        }
-    });
-}
-
-export function resetMute(button) {
-    reset(button);
-}
-
-function reset(button) {
-    button.setAttribute('aria-pressed', 'false');
-    button.textContent = 'Mute';
+    const timer = setInterval(fn, ms);
+    return () => clearInterval(timer);
 }

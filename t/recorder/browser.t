@@ -97,6 +97,22 @@ cmp_ok(abs(($t{video}{duration} // 99) - ($s->{video}{duration} // 0)), '<', 0.1
 like($t{audio}{started_at} // '', qr/^\d{4}-\d\d-\d\dT[\d:.]+Z$/,
      'manifest: wall-clock start of the audio track');
 
+# receiver reports: the browser computes round trip times from the LSR and
+# DLSR of the recorder's reports, and REMB raised its video bitrate
+
+my $st = $res->{stats} || {};
+diag('browser stats: ' . JSON::PP->new->canonical->encode($st));
+for my $k (qw(audio video)) {
+    ok(($st->{"rr_$k"}{reports} // 0) >= 3,
+       "$k: the browser got receiver reports");
+    cmp_ok($st->{"rr_$k"}{rtt} // -1, '>=', 0,
+           "$k: round trip time from LSR/DLSR");
+    cmp_ok($st->{"rr_$k"}{rtt} // 9, '<', 0.5, "$k: ... and plausible");
+    is($st->{"rr_$k"}{lost}, 0, "$k: no loss reported on loopback");
+}
+cmp_ok($st->{video}{bitrate_target} // 0, '>', 600000,
+       'REMB raised the video target bitrate');
+
 my $m = rec_http($r, 'GET', '/metrics');
 like($m->{content}, qr/^hotline_recorder_rtp_packets_total [1-9]/m,
      'metrics count RTP packets');

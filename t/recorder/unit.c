@@ -172,6 +172,27 @@ test_rtp(void)
            << (buf[17] >> 2)) > 1490000
        && buf[23] == 0x0d, "REMB layout and 18 bit mantissa");
 
+    {
+        u_char            rr[64];
+        rec_rtcp_block_t  b;
+
+        memset(&b, 0, sizeof(b));
+        b.ssrc = 0x11223344;
+        b.fraction = 25;
+        b.lost = -1;
+        b.ext_seq = 0x00010005;
+        b.lsr = 0xaabbccdd;
+        b.dlsr = 65536;
+
+        ok(rec_rtcp_rr(rr, 7, &b, 1) == 32 && rr[0] == 0x81
+           && rr[1] == 201 && rr[3] == 7 && rr[8] == 0x11 && rr[12] == 25
+           && rr[13] == 0xff && rr[15] == 0xff && rr[17] == 1
+           && rr[19] == 5 && rr[24] == 0xaa && rr[29] == 1,
+           "RR layout, negative cumulative loss in 24 bits");
+        ok(rec_rtcp_parse(rr, 32, NULL, NULL) == REC_OK,
+           "our RR parses as RTCP");
+    }
+
     ok(rec_opus_samples((const u_char *) "\x78", 1) == 960,
        "opus 20 ms CELT FB");
     ok(rec_opus_samples((const u_char *) "\x7b\x03", 2) == 2880,
