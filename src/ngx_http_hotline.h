@@ -65,6 +65,7 @@ typedef struct {
     size_t                         send_queue;
     ngx_msec_t                     ping_interval;
     ngx_msec_t                     handshake_timeout;
+    void                          *ice;            /* ICE servers location */
     ngx_msec_t                     message_interval; /* 0: no limit */
     ngx_uint_t                     message_burst;
 } ngx_http_hotline_loc_conf_t;
@@ -153,6 +154,7 @@ ngx_int_t ngx_http_hotline_json_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *message);
 ngx_int_t ngx_http_hotline_send(ngx_http_request_t *r, ngx_uint_t status,
     const char *type, ngx_chain_t *out);
+ngx_int_t ngx_http_hotline_no_store(ngx_http_request_t *r);
 
 /* ngx_http_hotline_ws_handshake.c */
 ngx_int_t ngx_http_hotline_ws_handshake(ngx_http_request_t *r,
@@ -226,6 +228,10 @@ char *ngx_http_hotline_recorder(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 u_char *ngx_http_hotline_recording(u_char *p, ngx_http_hotline_recorder_t *rc,
     u_char *call_id, ngx_uint_t role);
+
+/* ngx_http_hotline_ice.c */
+char *ngx_http_hotline_ice_servers(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_http_hotline_status.c */
 ngx_int_t ngx_http_hotline_status_handler(ngx_http_request_t *r);

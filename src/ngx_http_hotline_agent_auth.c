@@ -307,9 +307,12 @@ ngx_http_hotline_token_find(ngx_http_request_t *r, ngx_uint_t carriers,
 {
     ngx_str_t  value;
 
+    /* nginx refuses a request with two Authorization headers (400) */
+
     if ((carriers & NGX_HOTLINE_TOKEN_BEARER)
-        && ngx_http_hotline_header(r, "Authorization", &value) == 1
-        && value.len > sizeof("Bearer ") - 1
+        && r->headers_in.authorization
+        && (value = r->headers_in.authorization->value).len
+           > sizeof("Bearer ") - 1
         && ngx_strncasecmp(value.data, (u_char *) "Bearer ",
                            sizeof("Bearer ") - 1) == 0)
     {

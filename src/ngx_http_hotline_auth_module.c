@@ -207,17 +207,14 @@ ngx_http_hotline_too_many(ngx_http_request_t *r, ngx_msec_t retry_after,
 }
 
 
+/* a JSON body from memory (static or the request's pool) */
+
 ngx_int_t
 ngx_http_hotline_send_json(ngx_http_request_t *r, ngx_uint_t status,
     u_char *data, size_t len)
 {
-    ngx_int_t     rc;
     ngx_buf_t    *b;
     ngx_chain_t   out;
-
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        r->keepalive = 0;
-    }
 
     b = ngx_calloc_buf(r->pool);
     if (b == NULL) {
@@ -227,26 +224,11 @@ ngx_http_hotline_send_json(ngx_http_request_t *r, ngx_uint_t status,
     b->pos = data;
     b->last = data + len;
     b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
-
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
 
     out.buf = b;
     out.next = NULL;
 
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_hotline_send(r, status, "application/json", &out);
 }
 
 

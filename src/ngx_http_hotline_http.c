@@ -212,3 +212,23 @@ ngx_http_hotline_send(ngx_http_request_t *r, ngx_uint_t status,
 
     return ngx_http_output_filter(r, out);
 }
+
+
+/* Cache-Control: no-store, for answers that carry credentials */
+
+ngx_int_t
+ngx_http_hotline_no_store(ngx_http_request_t *r)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-store");
+
+    return NGX_OK;
+}

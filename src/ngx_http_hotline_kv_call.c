@@ -21,17 +21,29 @@
  */
 
 
-typedef struct {
-    ngx_http_hotline_kv_call_t  *call;       /* NULL: the request is gone */
-    ngx_pool_cleanup_t          *cleanup;
-    unsigned                     done:1;
-    unsigned                     async:1;
-} ngx_http_hotline_kv_ticket_t;
+typedef struct ngx_http_hotline_kv_ticket_s  ngx_http_hotline_kv_ticket_t;
+
+struct ngx_http_hotline_kv_ticket_s {
+    ngx_http_hotline_kv_call_t    *call;     /* NULL: the request is gone */
+    ngx_pool_cleanup_t            *cleanup;
+    ngx_http_hotline_kv_ticket_t  *next;     /* in the free list */
+    unsigned                       done:1;
+    unsigned                       async:1;
+};
+
+
+/* tickets are reused: most answers come at once, one ticket serves all */
+
+#define NGX_HOTLINE_KV_FREE_MAX  64
+
+static ngx_http_hotline_kv_ticket_t  *ngx_http_hotline_kv_free;
+static ngx_uint_t                     ngx_http_hotline_kv_nfree;
 
 
 static void ngx_http_hotline_kv_call_done(void *data, ngx_uint_t err,
     ngx_http_hotline_kv_t *kv);
 static void ngx_http_hotline_kv_call_cleanup(void *data);
+static void ngx_http_hotline_kv_ticket_free(ngx_http_hotline_kv_ticket_t *t);
 
 
 ngx_int_t
@@ -60,9 +72,18 @@ ngx_http_hotline_kv_call(ngx_http_hotline_kv_call_t *call, ngx_uint_t op,
         return NGX_ERROR;
     }
 
-    t = ngx_alloc(sizeof(ngx_http_hotline_kv_ticket_t), r->connection->log);
-    if (t == NULL) {
-        return NGX_ERROR;
+    t = ngx_http_hotline_kv_free;
+
+    if (t) {
+        ngx_http_hotline_kv_free = t->next;
+        ngx_http_hotline_kv_nfree--;
+
+    } else {
+        t = ngx_alloc(sizeof(ngx_http_hotline_kv_ticket_t),
+                      r->connection->log);
+        if (t == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     t->call = call;
@@ -102,7 +123,7 @@ ngx_http_hotline_kv_call(ngx_http_hotline_kv_call_t *call, ngx_uint_t op,
     }
 
     if (t->done) {
-        ngx_free(t);
+        ngx_http_hotline_kv_ticket_free(t);
         return NGX_OK;
     }
 
@@ -126,7 +147,7 @@ ngx_http_hotline_kv_call_done(void *data, ngx_uint_t err,
 
     if (call == NULL) {
         /* the request went away while the store worked */
-        ngx_free(t);
+        ngx_http_hotline_kv_ticket_free(t);
         return;
     }
 
@@ -150,7 +171,7 @@ ngx_http_hotline_kv_call_done(void *data, ngx_uint_t err,
         return;
     }
 
-    ngx_free(t);
+    ngx_http_hotline_kv_ticket_free(t);
 
     r = call->request;
     c = r->connection;
@@ -167,4 +188,18 @@ ngx_http_hotline_kv_call_cleanup(void *data)
     ngx_http_hotline_kv_ticket_t *t = data;
 
     t->call = NULL;
+}
+
+
+static void
+ngx_http_hotline_kv_ticket_free(ngx_http_hotline_kv_ticket_t *t)
+{
+    if (ngx_http_hotline_kv_nfree >= NGX_HOTLINE_KV_FREE_MAX) {
+        ngx_free(t);
+        return;
+    }
+
+    t->next = ngx_http_hotline_kv_free;
+    ngx_http_hotline_kv_free = t;
+    ngx_http_hotline_kv_nfree++;
 }

@@ -103,6 +103,13 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
       0,
       NULL },
 
+    { ngx_string("hotline_ice_servers"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_hotline_ice_servers,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("hotline_history_file"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,

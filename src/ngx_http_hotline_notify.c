@@ -36,6 +36,9 @@
 #define NGX_HOTLINE_NOTIFY_ERROR_MAX  160
 #define NGX_HOTLINE_NOTIFY_ID_MAX     64     /* of a user in logs */
 
+/* a login code lives 5 minutes: no attempt after that */
+#define NGX_HOTLINE_NOTIFY_OTP_TTL    300000
+
 
 typedef struct {
     ngx_queue_t                      queue;
@@ -43,6 +46,7 @@ typedef struct {
     ngx_http_hotline_notify_conf_t  *conf;
     ngx_uint_t                       kind;
     ngx_uint_t                       attempts;
+    ngx_msec_t                       deadline;   /* otp: last attempt */
     ngx_str_t                        chat_id;
     ngx_str_t                        call_id;    /* call, test */
     ngx_str_t                        user;       /* otp */
@@ -481,6 +485,7 @@ ngx_http_hotline_notify_item(ngx_http_hotline_notify_conf_t *conf,
     if (kind == NGX_HOTLINE_NOTIFY_KIND_OTP) {
         it->user.data = p;
         it->user.len = ngx_http_hotline_notify_printable(p, id);
+        it->deadline = ngx_current_msec + NGX_HOTLINE_NOTIFY_OTP_TTL;
 
     } else {
         it->call_id.data = p;
@@ -600,6 +605,16 @@ ngx_http_hotline_notify_done(void *data, ngx_http_hotline_curl_result_t *res)
         delay = ngx_max(delay,
                         ngx_http_hotline_notify_backoff(it->conf,
                                                         it->attempts - 1));
+
+        if (it->deadline
+            && (ngx_msec_int_t) (ngx_current_msec + delay - it->deadline)
+               > 0)
+        {
+            e = ngx_slprintf(e, last, " (the code expires before the next "
+                             "attempt)");
+            ngx_http_hotline_notify_failed(it, error, e - error);
+            return;
+        }
 
         ngx_http_hotline_count_notify(NGX_HOTLINE_NOTIFY_RETRIED);
 

@@ -26,7 +26,6 @@
 
 static ngx_int_t ngx_http_hotline_set_cookie(ngx_http_request_t *r,
     ngx_str_t *token, time_t max_age);
-static ngx_int_t ngx_http_hotline_no_store(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hotline_logout_refused(ngx_http_request_t *r,
     ngx_http_hotline_token_t *tk);
 static void ngx_http_hotline_logout_resume(ngx_http_request_t *r,
@@ -319,20 +318,6 @@ ngx_http_hotline_set_cookie(ngx_http_request_t *r, ngx_str_t *token,
                        token, max_age);
 
     if (ngx_http_hotline_add_header(r, "Set-Cookie", p, last - p) == NULL) {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_hotline_no_store(ngx_http_request_t *r)
-{
-    if (ngx_http_hotline_add_header(r, "Cache-Control", (u_char *) "no-store",
-                                    sizeof("no-store") - 1)
-        == NULL)
-    {
         return NGX_ERROR;
     }
 

@@ -65,6 +65,25 @@ like($t->error_log,
      qr/\[error\].*login code for user "bob" to chat -1001234567 failed after 4 attempts/,
      'the failure is logged with the user');
 
+# a code is not retried past its lifetime (5 minutes): Telegram asking
+# to wait 10 minutes ends it at once
+$before = $t->metrics;
+my $n = scalar $tg->requests(telegram => 1);
+my $nfb = scalar $tg->requests(fallback => 1);
+$tg->fail(1, '429', retry_after => 600);
+is(otp_request($t, 'alice')->{status}, 202, 'code requested');
+@fb = $tg->wait_requests($nfb + 1, 15, fallback => 1);
+is(scalar @fb, $nfb + 1, 'the webhook was called without a retry');
+is(scalar $tg->requests(telegram => 1), $n + 1, 'one attempt only');
+like($fb[-1]{json}{error} // '', qr/^HTTP 429: .*the code expires before the next attempt/,
+     'the report says why');
+ok(poll_until(10, sub {
+    my $m = $t->metrics;
+    counter($m, 'failed') - counter($before, 'failed') == 1
+        && counter($m, 'retried') - counter($before, 'retried') == 0 }),
+   'failed +1, not retried');
+push @codes, otp_codes($tg, '4242');
+
 $t->stop;
 my $logs = '';
 opendir my $dh, $t->prefix . '/logs' or die;

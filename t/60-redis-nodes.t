@@ -20,10 +20,7 @@ my $ta = Hotline::Test->new(http => $r->directive)->start;
 my $tb = Hotline::Test->new(http => $r->directive)->start;
 
 for my $t ($ta, $tb) {
-    ok(poll_until(10, sub {
-        my $h = eval { $t->http_get('/health') };
-        $h && $h->{status} == 200;
-    }), 'node is up on redis');
+    ok(Hotline::Redis->wait_store_up($t), 'node is up on redis');
     my $h = $t->health;
     is($h->{store}{backend}, 'redis', 'health: backend redis');
     is($h->{store}{status}, 'ok', 'health: store ok');

@@ -25,10 +25,16 @@ my $tb = Hotline::Test->new(http => $r->directive)->start;
 
 sub up_ok {
     my ($t, $what) = @_;
-    ok(poll_until(20, sub {
-        my $h = eval { $t->http_get('/health') };
-        $h && $h->{status} == 200;
-    }), $what);
+    ok(Hotline::Redis->wait_store_up($t), $what);
+}
+
+# a session once the node serves again (a worker may come back later)
+sub retry {
+    my ($code) = @_;
+    my $v;
+    poll_until(15, sub { $v = eval { $code->() }; $v });
+    die "no session after recovery: $@" unless $v;
+    return $v;
 }
 
 up_ok($_, 'node is up on redis') for $ta, $tb;
@@ -113,9 +119,9 @@ for my $x ([ customer => $c ], [ agent => $a ], [ waiting => $w ]) {
 }
 
 # new calls work across the nodes
-my $c2 = $tb->customer('After');
+my $c2 = retry(sub { $tb->customer('After') });
 is($c2->{position}{position}, 1, 'a new customer joins (position 1)');
-my $a2 = $ta->agent(sub => 'outage-agent');
+my $a2 = retry(sub { $ta->agent(sub => 'outage-agent') });
 ok(!$a2->{welcome}{resumed}, 'the agent starts a fresh session');
 ($c2, $a2) = $tb->call(customer => $c2, agent => $a2);
 $c2->send_json({ type => 'chat', text => 'recovered', id => 'n1' });
@@ -132,7 +138,7 @@ ok(poll_until(10, sub { my $h = eval { $ta->http_get('/health') }; $h && $h->{st
    'second outage seen');
 $r->start;
 up_ok($_, 'second recovery') for $ta, $tb;
-my $c3 = $ta->customer('Third');
+my $c3 = retry(sub { $ta->customer('Third') });
 ok($c3->{welcome}, 'joins after the second recovery');
 
 $ta->stop;

@@ -1,23 +1,30 @@
 // Text chat inside a call, shared by both pages: sends `chat` with an id,
 // marks a message delivered on its ack (or failed), shows the peer's.
+// Message text is only ever set with textContent.
 
-import { utf8Length } from './ui.js';
+import { utf8Length, h } from './ui.js';
+import { setText, setAttr } from './i18n.js';
 
 const MAX_BYTES = 2000;
 // Control characters the protocol refuses (all but \t and \n).
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
 
 export class Chat {
-    constructor({ log, form, input, signaling, peerLabel }) {
+    // log: <ol>, form: <form> with input and button, peerLabel(): name
+    constructor({ log, form, input, peerLabel }) {
         this.log = log;
         this.form = form;
         this.input = input;
-        this.sig = signaling;
+        this.sig = null;
         this.peerLabel = peerLabel;
         form.addEventListener('submit', (ev) => {
             ev.preventDefault();
             this.submit();
         });
+    }
+
+    attach(signaling) {
+        this.sig = signaling;
     }
 
     clear() {
@@ -32,22 +39,26 @@ export class Chat {
 
     submit() {
         const text = this.input.value.replace(CONTROL, '').trim();
-        if (text === '') {
+        if (text === '' || !this.sig) {
             return;
         }
         if (utf8Length(text) > MAX_BYTES) {
-            this.note('Message too long (at most ' + MAX_BYTES + ' bytes).');
+            this.note('chat.too_long', { n: MAX_BYTES });
             return;
         }
         this.input.value = '';
-        const item = this.add('me', 'You', text, Date.now());
+        const item = this.add('me', { $k: 'call.you' }, text, Date.now());
         item.classList.add('pending');
         this.sig.request({ type: 'chat', text }).then(
-            () => item.classList.remove('pending'),
+            () => {
+                item.classList.remove('pending');
+                item.dataset.delivered = 'true';
+            },
             (err) => {
                 item.classList.remove('pending');
                 item.classList.add('failed');
-                item.title = 'Not delivered: ' + (err.code || err.message);
+                setAttr(item, 'title', 'chat.failed',
+                        { code: err.code || err.message });
             });
     }
 
@@ -58,28 +69,25 @@ export class Chat {
     }
 
     // A line from the page itself (not a message).
-    note(text) {
-        const li = document.createElement('li');
-        li.className = 'note';
-        li.textContent = text;
+    note(key, vars) {
+        const li = h('li', { class: 'note' });
+        setText(li, key, vars);
         this.append(li);
     }
 
+    // who: a name (text) or an i18n variable ({$k: key})
     add(side, who, text, ts) {
-        const li = document.createElement('li');
-        li.className = 'msg ' + side;
-
-        const head = document.createElement('span');
-        head.className = 'who';
-        head.textContent = who + ' · '
-            + new Date(ts).toLocaleTimeString([], { hour: '2-digit',
-                                                    minute: '2-digit' });
-
-        const body = document.createElement('span');
-        body.className = 'text';
+        const time = new Date(ts).toLocaleTimeString([], {
+            hour: '2-digit', minute: '2-digit' });
+        const head = h('span', { class: 'who' });
+        if (typeof who === 'object') {
+            setText(head, 'chat.who', { who, time });
+        } else {
+            head.textContent = who + ' · ' + time;
+        }
+        const body = h('span', { class: 'text' });
         body.textContent = text;
-
-        li.append(head, body);
+        const li = h('li', { class: 'msg ' + side }, head, body);
         this.append(li);
         return li;
     }

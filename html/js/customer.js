@@ -1,13 +1,14 @@
-// The customer page: join the queue with a name, see the position and the
-// estimated wait, then talk to the agent (WebRTC audio) and chat.
+// The customer page: a name, the call; the live queue position and the
+// estimated wait; then the call (voice by default, camera and screen
+// optional) with chat, through the shared call panel (callview.js).
 
 import { Signaling } from './signaling.js';
-import { PeerCall } from './rtc.js';
-import { Chat } from './chat.js';
-import {
-    $, show, setStatus, clock, eta, endedText, utf8Length, every,
-    peerMediaText, peerStateStatus, bindMute, resetMute,
-} from './ui.js';
+import { CallView } from './callview.js';
+import { loadConfig } from './config.js';
+import { initI18n, setText } from './i18n.js';
+import { $, show, setStatus, etaVar, endedText, utf8Length } from './ui.js';
+
+initI18n();
 
 const ui = {
     status: $('status'),
@@ -20,34 +21,37 @@ const ui = {
     eta: $('eta'),
     cancelBtn: $('cancel-btn'),
     call: $('call'),
-    peerName: $('peer-name'),
-    timer: $('call-timer'),
-    peerMedia: $('peer-media'),
-    muteBtn: $('mute-btn'),
-    hangupBtn: $('hangup-btn'),
-    audio: $('remote-audio'),
     ended: $('ended'),
     endedText: $('ended-text'),
     againBtn: $('again-btn'),
 };
 
 let sig = null;
-let rtc = null;
-let chat = null;
-let peer = { name: 'Agent' };
-let stopTimer = null;
-let finished = false;
+let finished = true;
 let welcomed = false;
+let peerName = '';
+let config = null;
 
-function view(name) {
+function status(key, vars, kind) {
+    setStatus(ui.status, key, vars, kind);
+}
+
+const view = new CallView({
+    mount: ui.call, role: 'customer', diagnostics: false, status,
+    onHangup: () => {
+        if (sig) {
+            sig.send({ type: 'hangup' });
+        }
+        status('call.hanging_up');
+    },
+});
+
+function screen(name) {
     show(ui.join, name === 'join');
     show(ui.waiting, name === 'waiting');
     show(ui.call, name === 'call');
     show(ui.ended, name === 'ended');
-}
-
-function status(text, kind) {
-    setStatus(ui.status, text, kind);
+    document.body.dataset.screen = name;
 }
 
 // Display names: 1-64 bytes, no control characters, not only spaces.
@@ -60,29 +64,28 @@ ui.joinForm.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const name = ui.name.value.trim();
     if (!validName(name)) {
-        status('Please enter your name (at most 64 bytes).', 'error');
+        status('c.name.bad', {}, 'error');
+        ui.name.setAttribute('aria-invalid', 'true');
         ui.name.focus();
         return;
     }
+    ui.name.removeAttribute('aria-invalid');
     startCall(name);
 });
 
-function startCall(name) {
+async function startCall(name) {
     finished = false;
     welcomed = false;
     ui.callBtn.disabled = true;
-    ui.position.textContent = '…';
-    ui.eta.textContent = '…';
+    ui.position.textContent = '';
+    ui.eta.textContent = '';
+    ui.endedText.textContent = '';
+    config = await loadConfig();
 
     sig = new Signaling({
-        path: '/ws/customer',
+        path: config.endpoints.customer,
         start: { type: 'join', name },
     });
-    chat = new Chat({
-        log: $('chat-log'), form: $('chat-form'), input: $('chat-input'),
-        signaling: sig, peerLabel: () => peer.name,
-    });
-    chat.clear();
     sig.on('message', onMessage);
     sig.on('state', onState);
     sig.connect();
@@ -90,14 +93,16 @@ function startCall(name) {
 
 function onState(state, detail) {
     if (state === 'connecting') {
-        status('Connecting…');
+        status('conn.connecting');
     } else if (state === 'reconnecting') {
-        status('Connection lost, reconnecting…', 'warn');
+        status('conn.reconnecting', {}, 'warn');
     } else if (state === 'closed' && !finished) {
         const code = detail && detail.code;
-        status(code === 4004 ? 'Your session expired. Please call again.'
-                             : 'Disconnected (' + code + '). Please call again.',
-               'error');
+        if (code === 4004) {
+            status('c.expired', {}, 'error');
+        } else {
+            status('c.disconnected', { code: code || 0 }, 'error');
+        }
         finish();
     }
 }
@@ -107,90 +112,64 @@ function onMessage(msg) {
     case 'welcome':
         welcomed = true;
         if (msg.resumed) {
-            status(msg.gap ? 'Reconnected (some messages were lost).'
-                           : 'Reconnected.', 'ok');
+            status(msg.gap ? 'conn.resumed_gap' : 'conn.resumed', {}, 'ok');
         } else {
-            view('waiting');
-            status('You are in the queue.');
+            screen('waiting');
+            status('c.queued');
+            ui.cancelBtn.focus();
         }
         break;
 
     case 'position':
-        ui.position.textContent = msg.position === 1
-            ? 'You are next'
-            : 'Position ' + msg.position + ' in the queue';
-        ui.eta.textContent = eta(msg.eta);
+        if (msg.position === 1) {
+            setText(ui.position, 'c.position.next');
+        } else {
+            setText(ui.position, 'c.position', { position: msg.position });
+        }
+        ui.position.dataset.position = String(msg.position);
+        setText(ui.eta, 'c.eta', { eta: etaVar(msg.eta) });
         break;
 
     case 'accepted':
-        peer = { name: (msg.peer && msg.peer.name) || 'Agent' };
-        ui.peerName.textContent = peer.name;
-        ui.peerMedia.textContent = '';
-        view('call');
-        status('Connected to ' + peer.name + '. Starting audio…', 'ok');
-        beginCall();
+        peerName = (msg.peer && msg.peer.name) || '';
+        screen('call');
+        status('call.starting', { name: peerName || '…' }, 'ok');
+        view.begin({ sig, peerName: peerName || '…',
+                     recording: msg.recording || null,
+                     iceServers: config.iceServers });
+        $('hangup-btn').focus();
         break;
 
-    case 'offer':
-    case 'answer':
-    case 'ice':
-        if (rtc) {
-            rtc.handle(msg);
-        }
-        break;
-
-    case 'chat':
-        chat.receive(msg);
-        break;
-
-    case 'media': {
-        const text = peerMediaText(msg, peer.name);
-        if (text !== null) {
-            ui.peerMedia.textContent = text;
-        }
-        break;
-    }
-
-    case 'peer':
-        status(...peerStateStatus(msg, peer.name));
-        break;
-
-    case 'ended':
-        ui.endedText.textContent = endedText(msg, 'customer');
-        status('The call is over.');
+    case 'ended': {
+        const [key, vars] = endedText(msg, 'customer');
+        setText(ui.endedText, key, vars);
+        ui.endedText.dataset.duration = String(msg.duration || 0);
+        status('c.over');
         finish();
         break;
+    }
 
     case 'error':
         if (!welcomed) {
             // The join was refused: the session never started.
-            ui.endedText.textContent = msg.code === 'queue_full'
-                ? 'All lines are busy. Please try again later.'
-                : 'The call could not be placed (' + msg.code + ').';
-            status('The call could not be placed.', 'error');
+            if (msg.code === 'queue_full') {
+                setText(ui.endedText, 'c.busy');
+            } else if (msg.code === 'daily_limit') {
+                setText(ui.endedText, 'c.daily');
+            } else {
+                setText(ui.endedText, 'c.failed', { code: msg.code });
+            }
+            status('c.failed', { code: msg.code }, 'error');
             finish();
         } else if (!msg.id) {
-            status('Error: ' + msg.code, 'error');
+            status('error', { code: msg.code }, 'error');
         }
         break;
 
     default:
+        view.handle(msg);
         break;
     }
-}
-
-function beginCall() {
-    rtc = new PeerCall({
-        role: 'customer', signaling: sig, audio: ui.audio,
-        onState: (text, kind) => status(text, kind),
-    });
-    rtc.start();
-    const since = Date.now();
-    stopTimer = every(1000, () => {
-        ui.timer.textContent = clock((Date.now() - since) / 1000);
-    });
-    resetMute(ui.muteBtn);
-    chat.setEnabled(true);
 }
 
 function finish() {
@@ -198,47 +177,28 @@ function finish() {
         return;
     }
     finished = true;
-    if (rtc) {
-        rtc.close();
-        rtc = null;
-    }
-    if (stopTimer) {
-        stopTimer();
-        stopTimer = null;
-    }
+    view.end();
     if (sig) {
         sig.close();
     }
-    chat.setEnabled(false);
     ui.callBtn.disabled = false;
     if (!ui.endedText.textContent) {
-        ui.endedText.textContent = 'The call was not completed.';
+        setText(ui.endedText, 'c.not_completed');
     }
-    view('ended');
+    screen('ended');
+    ui.againBtn.focus();
 }
 
 ui.cancelBtn.addEventListener('click', () => {
-    sig.send({ type: 'cancel' });
-    status('Cancelling…');
-});
-
-ui.hangupBtn.addEventListener('click', () => {
-    sig.send({ type: 'hangup' });
-    status('Hanging up…');
-});
-
-bindMute(ui.muteBtn, (muted) => {
-    if (!rtc) {
-        return false;
+    if (sig) {
+        sig.send({ type: 'cancel' });
     }
-    rtc.setMuted(muted);
-    return true;
+    status('c.cancelling');
 });
 
 ui.againBtn.addEventListener('click', () => {
-    ui.endedText.textContent = '';
-    view('join');
-    status('Enter your name and press Call.');
+    screen('join');
+    status('c.ready');
     ui.name.focus();
 });
 
@@ -249,5 +209,5 @@ window.addEventListener('pagehide', () => {
     }
 });
 
-view('join');
+screen('join');
 ui.name.focus();

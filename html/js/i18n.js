@@ -9,6 +9,7 @@
 
 const STRINGS = {
     tr: {
+        'skip': 'İçeriğe geç',
         'lang.switch': 'English',
         'lang.switch.label': 'Switch the language to English',
         'brand.customer': 'Canlı destek',
@@ -116,6 +117,7 @@ const STRINGS = {
         'call.agent': 'Temsilci',
         'call.customer': 'Müşteri',
         'call.you': 'Siz',
+        'call.controls': 'Görüşme denetimleri',
         'call.mute': 'Sesi kapat',
         'call.unmute': 'Sesi aç',
         'call.camera_on': 'Kamerayı aç',
@@ -171,11 +173,13 @@ const STRINGS = {
         'chat.message': 'Mesaj',
         'chat.placeholder': 'Mesajınızı yazın',
         'chat.send': 'Gönder',
+        'chat.who': '{who} · {time}',
         'chat.too_long': 'Mesaj çok uzun (en çok {n} bayt).',
         'chat.failed': 'İletilemedi: {code}',
         'error': 'Hata: {code}',
     },
     en: {
+        'skip': 'Skip to content',
         'lang.switch': 'Türkçe',
         'lang.switch.label': 'Dili Türkçe yap',
         'brand.customer': 'Live support',
@@ -280,6 +284,7 @@ const STRINGS = {
         'call.agent': 'Agent',
         'call.customer': 'Customer',
         'call.you': 'You',
+        'call.controls': 'Call controls',
         'call.mute': 'Mute',
         'call.unmute': 'Unmute',
         'call.camera_on': 'Camera on',
@@ -335,6 +340,7 @@ const STRINGS = {
         'chat.message': 'Message',
         'chat.placeholder': 'Type a message',
         'chat.send': 'Send',
+        'chat.who': '{who} · {time}',
         'chat.too_long': 'Message too long (at most {n} bytes).',
         'chat.failed': 'Not delivered: {code}',
         'error': 'Error: {code}',
@@ -444,6 +450,10 @@ function renderAll(root = document) {
         }
     }
     document.documentElement.lang = lang;
+    const btn = document.getElementById('lang-btn');
+    if (btn) {
+        btn.lang = lang === 'tr' ? 'en' : 'tr';
+    }
 }
 
 export function setLang(next) {

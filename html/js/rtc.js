@@ -271,7 +271,6 @@ export class PeerCall {
     setMuted(muted) {
         this.muted = muted;
         this.applyMute();
-        this.sig.send({ type: 'media', audio: !muted });
     }
 
     applyMute() {

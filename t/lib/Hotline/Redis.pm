@@ -129,6 +129,21 @@ sub cli {
     return $out;
 }
 
+# until every worker of an nginx (Hotline::Test) serves on the store:
+# /health is one worker's own view, so 20 answers in a row must be 200
+sub wait_store_up {
+    my ($class, $t, $timeout) = @_;
+    my $row = 0;
+    my $deadline = time() + ($timeout // 20);
+    while (time() < $deadline) {
+        my $h = eval { $t->http_get('/health', timeout => 2) };
+        $row = ($h && $h->{status} && $h->{status} == 200) ? $row + 1 : 0;
+        return 1 if $row >= 20;
+        sleep 0.01;
+    }
+    return 0;
+}
+
 sub log {
     my ($self) = @_;
     open my $fh, '<', "$self->{dir}/redis.log" or return '';

@@ -1,0 +1,536 @@
+// The call panel both pages share: the peer's name and the call timer, the
+// recording badge, the connection-quality bar, the media stage (the peer's
+// video or screen when they send one, our own preview), the controls
+// (mute, camera, screen sharing, speaker, full screen, hang up), the
+// diagnostics (agent console) and the chat.  It owns the PeerCall of the
+// call and the WHIP publisher when the call is recorded.
+//
+//   const view = new CallView({ mount, role, diagnostics, status, onHangup });
+//   view.begin({ sig, peerName, recording, iceServers });
+//   view.handle(msg);      // offer / answer / ice / chat / media / peer
+//   view.end();
+
+import { h, show, clock, every } from './ui.js';
+import { setText } from './i18n.js';
+import { PeerCall } from './rtc.js';
+import { Chat } from './chat.js';
+import { QualityMonitor } from './stats.js';
+import { WhipPublisher } from './whip.js';
+import {
+    openCamera, openScreen, mediaErrorKey, screenShareSupported,
+    speakerSelectionSupported, audioOutputs,
+} from './media.js';
+
+// Consecutive poor samples (2 s each) before video is dropped.
+const POOR_SAMPLES_FOR_AUDIO_ONLY = 3;
+
+function button(id, key, cls = '') {
+    const b = h('button', { id, type: 'button', class: cls });
+    setText(b, key);
+    return b;
+}
+
+export class CallView {
+    // mount: the element to build into; role: 'customer' | 'agent'
+    // diagnostics: show the diagnostics panel
+    // status(key, vars, kind): the page's status line
+    // onHangup(): the user pressed Hang up
+    constructor({ mount, role, diagnostics = false, status, onHangup }) {
+        this.role = role;
+        this.status = status;
+        this.onHangup = onHangup;
+        this.peerName = '';
+        this.rtc = null;
+        this.sig = null;
+        this.monitor = null;
+        this.whip = null;
+        this.stopTimer = null;
+        this.peerMedia = { audio: true, video: false, screen: false };
+        this.local = { muted: false, camera: null, screen: null };
+        this.poorCount = 0;
+        this.lastSample = null;
+        this.build(mount, diagnostics);
+    }
+
+    build(mount, diagnostics) {
+        const r = {};
+        r.title = h('h2', { id: 'call-title' });
+        r.timer = h('span', { id: 'call-timer', class: 'timer' }, '0:00');
+        r.rec = h('span', { id: 'rec-badge', class: 'rec', hidden: true });
+        r.recText = h('span', { i18n: 'call.recording' });
+        r.rec.append(h('span', { class: 'dot', 'aria-hidden': 'true' }),
+                     r.recText);
+        r.peerMedia = h('p', { id: 'peer-media', class: 'peer-media',
+                               'aria-live': 'polite' });
+
+        r.bars = h('span', { class: 'bars', 'data-level': 'none',
+                             'aria-hidden': 'true' },
+                   h('i'), h('i'), h('i'));
+        r.qText = h('span', { class: 'q-text', i18n: 'q.none' });
+        r.qDetail = h('span', { class: 'q-detail' });
+        r.quality = h('div', { id: 'quality', class: 'quality',
+                               role: 'status', 'data-level': 'none',
+                               'i18n-attr': { 'aria-label': 'q.label' } },
+                      r.bars, r.qText, r.qDetail);
+
+        r.remoteVideo = h('video', { id: 'remote-video', class: 'remote-video',
+                                     autoplay: true, playsinline: true,
+                                     muted: true, hidden: true });
+        r.remoteVideo.muted = true;
+        r.localVideo = h('video', { id: 'local-video', class: 'local-video',
+                                    autoplay: true, playsinline: true,
+                                    muted: true, hidden: true });
+        r.localVideo.muted = true;
+        r.avatar = h('div', { class: 'avatar', 'aria-hidden': 'true' });
+        r.stage = h('div', { id: 'stage', class: 'stage' },
+                    r.avatar, r.remoteVideo, r.localVideo);
+        r.audio = h('audio', { id: 'remote-audio', autoplay: true });
+
+        r.mute = button('mute-btn', 'call.mute');
+        r.mute.setAttribute('aria-pressed', 'false');
+        r.camera = button('camera-btn', 'call.camera_on');
+        r.camera.setAttribute('aria-pressed', 'false');
+        r.share = button('share-btn', 'call.share');
+        r.share.setAttribute('aria-pressed', 'false');
+        show(r.share, screenShareSupported());
+        r.full = button('fullscreen-btn', 'call.fullscreen');
+        r.hangup = button('hangup-btn', 'call.hangup', 'danger');
+
+        r.speaker = h('select', { id: 'speaker-select' });
+        r.speakerLabel = h('label', { class: 'speaker', for: 'speaker-select' },
+                           h('span', { i18n: 'call.speaker' }), r.speaker);
+        r.speakerNote = h('p', { id: 'speaker-note', class: 'note',
+                                 i18n: 'call.speaker.unsupported' });
+        const supported = speakerSelectionSupported();
+        show(r.speakerLabel, supported);
+        show(r.speakerNote, !supported);
+
+        r.controls = h('div', { class: 'controls', role: 'group',
+                                'i18n-attr': { 'aria-label': 'call.controls' } },
+                       r.mute, r.camera, r.share, r.full, r.speakerLabel,
+                       r.hangup);
+
+        r.diag = null;
+        if (diagnostics) {
+            r.diagRows = {};
+            const dl = h('dl', { class: 'diag-list' });
+            for (const [k, key] of [['rtt', 'a.diag.rtt'],
+                                    ['loss', 'a.diag.loss'],
+                                    ['jitter', 'a.diag.jitter'],
+                                    ['codec', 'a.diag.codec'],
+                                    ['path', 'a.diag.path'],
+                                    ['bitrate', 'a.diag.bitrate']]) {
+                const dd = h('dd', { id: 'diag-' + k }, '–');
+                r.diagRows[k] = dd;
+                dl.append(h('dt', { i18n: key }), dd);
+            }
+            r.diag = h('details', { id: 'diag', class: 'diag', open: true },
+                       h('summary', { i18n: 'a.diag' }), dl);
+        }
+
+        r.chatLog = h('ol', { id: 'chat-log', class: 'chat-log',
+                              'aria-live': 'polite',
+                              'i18n-attr': { 'aria-label': 'chat' } });
+        r.chatInput = h('input', {
+            id: 'chat-input', maxlength: 2000, autocomplete: 'off',
+            'i18n-attr': { placeholder: 'chat.placeholder',
+                           'aria-label': 'chat.message' } });
+        r.chatSend = h('button', { type: 'submit', i18n: 'chat.send' });
+        r.chatForm = h('form', { id: 'chat-form', class: 'row' },
+                       r.chatInput, r.chatSend);
+        const chatBox = h('section', { class: 'chat',
+                                       'aria-labelledby': 'chat-title' },
+                          h('h3', { id: 'chat-title', i18n: 'chat' }),
+                          r.chatLog, r.chatForm);
+
+        const head = h('div', { class: 'call-head' },
+                       h('div', { class: 'who' }, r.title,
+                         h('p', { class: 'meta' }, r.timer, r.rec),
+                         r.peerMedia),
+                       r.quality);
+        const main = h('div', { class: 'call-main' }, r.stage, r.audio,
+                       r.controls, r.speakerNote);
+        if (r.diag) {
+            main.append(r.diag);
+        }
+        const body = h('div', { class: 'call-body' }, main, chatBox);
+        mount.replaceChildren(head, body);
+        this.r = r;
+
+        this.chat = new Chat({ log: r.chatLog, form: r.chatForm,
+                               input: r.chatInput,
+                               peerLabel: () => this.peerName });
+        this.chat.setEnabled(false);
+
+        r.mute.addEventListener('click', () => this.toggleMute());
+        r.camera.addEventListener('click', () => this.toggleCamera());
+        r.share.addEventListener('click', () => this.toggleScreen());
+        r.full.addEventListener('click', () => this.toggleFullscreen());
+        r.hangup.addEventListener('click', () => this.onHangup());
+        r.speaker.addEventListener('change', () => this.chooseSpeaker());
+        document.addEventListener('fullscreenchange', () => {
+            r.full.setAttribute('aria-pressed',
+                                String(document.fullscreenElement === r.stage));
+        });
+    }
+
+    // A new call: recording is the `accepted` message's `recording` member.
+    begin({ sig, peerName, recording = null, iceServers = [] }) {
+        this.end();
+        const r = this.r;
+        this.sig = sig;
+        this.peerName = peerName;
+        this.peerMedia = { audio: true, video: false, screen: false };
+        this.local = { muted: false, camera: null, screen: null };
+        this.poorCount = 0;
+        setText(r.title, 'call.with', { name: peerName });
+        r.avatar.textContent = Array.from(peerName.trim())[0] || '?';
+        this.renderPeerMedia();
+        this.renderButtons();
+        this.renderQuality(null);
+        show(r.rec, !!recording);
+        this.chat.attach(sig);
+        this.chat.clear();
+        this.chat.setEnabled(true);
+
+        this.rtc = new PeerCall({
+            role: this.role, signaling: sig, iceServers,
+            onState: (key, kind) => this.status(key, { name: peerName }, kind),
+            onRemote: (stream) => this.showRemote(stream),
+            onPeerConnection: (pc) => this.watch(pc),
+        });
+        this.rtc.start().then(() => {
+            this.fillSpeakers();
+            if (recording && recording.url && recording.token) {
+                this.record(recording, iceServers);
+            }
+        });
+        const since = Date.now();
+        this.stopTimer = every(1000, () => {
+            r.timer.textContent = clock((Date.now() - since) / 1000);
+        });
+    }
+
+    handle(msg) {
+        switch (msg.type) {
+        case 'offer':
+        case 'answer':
+        case 'ice':
+            if (this.rtc) {
+                this.rtc.handle(msg);
+            }
+            break;
+        case 'chat':
+            this.chat.receive(msg);
+            break;
+        case 'media':
+            for (const k of ['audio', 'video', 'screen']) {
+                if (typeof msg[k] === 'boolean') {
+                    this.peerMedia[k] = msg[k];
+                }
+            }
+            this.renderPeerMedia();
+            break;
+        case 'peer':
+            if (msg.state === 'back') {
+                this.status('call.peer_back', { name: this.peerName }, 'ok');
+                // our media state, in case the peer's page started over
+                this.sendMedia();
+            } else {
+                this.status('call.peer_lost', { name: this.peerName }, 'warn');
+            }
+            break;
+        default:
+            break;
+        }
+    }
+
+    end() {
+        if (this.monitor) {
+            this.monitor.stop();
+            this.monitor = null;
+        }
+        if (this.whip) {
+            this.whip.close();
+            this.whip = null;
+        }
+        if (this.rtc) {
+            this.rtc.close();
+            this.rtc = null;
+        }
+        for (const tr of [this.local.camera, this.local.screen]) {
+            if (tr) {
+                tr.stop();
+            }
+        }
+        this.local = { muted: false, camera: null, screen: null };
+        if (this.stopTimer) {
+            this.stopTimer();
+            this.stopTimer = null;
+        }
+        if (document.fullscreenElement === this.r.stage) {
+            document.exitFullscreen().catch(() => {});
+        }
+        this.r.audio.srcObject = null;
+        this.r.remoteVideo.srcObject = null;
+        this.r.localVideo.srcObject = null;
+        show(this.r.remoteVideo, false);
+        show(this.r.localVideo, false);
+        show(this.r.rec, false);
+        this.chat.setEnabled(false);
+        this.sig = null;
+    }
+
+    // --- media
+
+    showRemote(stream) {
+        const r = this.r;
+        if (r.audio.srcObject !== stream) {
+            r.audio.srcObject = stream;
+        }
+        r.audio.play().catch(() => {});
+        if (stream.getVideoTracks().length && r.remoteVideo.srcObject !== stream) {
+            r.remoteVideo.srcObject = stream;
+        }
+        this.renderPeerMedia();
+    }
+
+    sendMedia() {
+        if (!this.sig) {
+            return;
+        }
+        this.sig.send({
+            type: 'media',
+            audio: !this.local.muted,
+            video: !!this.local.camera,
+            screen: !!this.local.screen,
+        });
+    }
+
+    toggleMute() {
+        if (!this.rtc) {
+            return;
+        }
+        this.local.muted = !this.local.muted;
+        this.rtc.setMuted(this.local.muted);
+        this.renderButtons();
+        this.sendMedia();
+    }
+
+    async toggleCamera() {
+        if (!this.rtc) {
+            return;
+        }
+        if (this.local.camera) {
+            this.local.camera.stop();
+            this.local.camera = null;
+        } else {
+            try {
+                this.local.camera = await openCamera();
+            } catch (err) {
+                this.status(mediaErrorKey(err, 'camera'), {}, 'warn');
+                return;
+            }
+            this.poorCount = 0;
+        }
+        await this.applyVideo();
+    }
+
+    async toggleScreen() {
+        if (!this.rtc) {
+            return;
+        }
+        if (this.local.screen) {
+            this.local.screen.stop();
+            this.local.screen = null;
+        } else {
+            try {
+                const track = await openScreen();
+                track.addEventListener('ended', () => {
+                    if (this.local.screen === track) {
+                        this.local.screen = null;
+                        this.applyVideo();
+                    }
+                });
+                this.local.screen = track;
+            } catch (err) {
+                this.status(mediaErrorKey(err, 'screen'), {}, 'warn');
+                return;
+            }
+        }
+        await this.applyVideo();
+    }
+
+    // The screen wins over the camera on the one video transceiver.
+    async applyVideo() {
+        const track = this.local.screen || this.local.camera || null;
+        if (this.rtc) {
+            await this.rtc.setVideoTrack(track);
+        }
+        if (this.whip) {
+            this.whip.setVideoTrack(track).catch(() => {});
+        }
+        const r = this.r;
+        if (track) {
+            r.localVideo.srcObject = new MediaStream([track]);
+            r.localVideo.play().catch(() => {});
+        } else {
+            r.localVideo.srcObject = null;
+        }
+        show(r.localVideo, !!track);
+        this.renderButtons();
+        this.sendMedia();
+    }
+
+    toggleFullscreen() {
+        const stage = this.r.stage;
+        if (document.fullscreenElement) {
+            document.exitFullscreen().catch(() => {});
+        } else if (stage.requestFullscreen) {
+            stage.requestFullscreen().catch(() => {});
+        } else if (this.r.remoteVideo.webkitEnterFullscreen) {
+            this.r.remoteVideo.webkitEnterFullscreen();
+        }
+    }
+
+    async fillSpeakers() {
+        if (!speakerSelectionSupported()) {
+            return;
+        }
+        const sel = this.r.speaker;
+        const outs = await audioOutputs().catch(() => []);
+        const keep = sel.value;
+        const opts = [h('option', { value: '', i18n: 'call.speaker.default' })];
+        for (const d of outs) {
+            if (d.deviceId === 'default' || d.deviceId === '') {
+                continue;
+            }
+            const o = h('option', { value: d.deviceId });
+            o.textContent = d.label || d.deviceId.slice(0, 8);
+            opts.push(o);
+        }
+        sel.replaceChildren(...opts);
+        sel.value = keep;
+    }
+
+    async chooseSpeaker() {
+        try {
+            await this.r.audio.setSinkId(this.r.speaker.value);
+        } catch (err) {
+            this.status('call.speaker.unsupported', {}, 'warn');
+        }
+    }
+
+    async record(recording, iceServers) {
+        this.whip = new WhipPublisher({ url: recording.url,
+                                        token: recording.token, iceServers });
+        try {
+            await this.whip.publish(this.rtc ? this.rtc.micTrack() : null,
+                                    this.local.screen || this.local.camera);
+        } catch (err) {
+            console.warn('recording: publishing failed', err);
+        }
+    }
+
+    // --- quality
+
+    watch(pc) {
+        if (this.monitor) {
+            this.monitor.stop();
+        }
+        this.monitor = new QualityMonitor(pc, (s) => this.onSample(s));
+    }
+
+    onSample(s) {
+        this.lastSample = s;
+        this.renderQuality(s);
+        if (s.level === 'poor') {
+            this.poorCount++;
+        } else {
+            this.poorCount = 0;
+        }
+        if (this.poorCount >= POOR_SAMPLES_FOR_AUDIO_ONLY
+            && this.local.camera) {
+            // Audio-only fallback: the camera goes, the voice stays.
+            this.local.camera.stop();
+            this.local.camera = null;
+            this.applyVideo();
+            this.status('call.audio_only', {}, 'warn');
+        }
+    }
+
+    renderQuality(s) {
+        const r = this.r;
+        const lvl = s ? s.level : 'none';
+        r.quality.dataset.level = lvl;
+        r.bars.dataset.level = lvl;
+        setText(r.qText, 'q.' + lvl);
+        if (s && lvl !== 'none') {
+            setText(r.qDetail, 'q.detail', {
+                rtt: fmt(s.rtt, 0), loss: fmt(s.loss, 1),
+                jitter: fmt(s.jitter, 0) });
+        } else {
+            r.qDetail.textContent = '';
+            delete r.qDetail.dataset.i18n;
+        }
+        if (!r.diag) {
+            return;
+        }
+        const d = r.diagRows;
+        d.rtt.textContent = s && s.rtt !== null ? fmt(s.rtt, 0) + ' ms' : '–';
+        d.loss.textContent = s && s.loss !== null ? fmt(s.loss, 1) + ' %' : '–';
+        d.jitter.textContent = s && s.jitter !== null
+            ? fmt(s.jitter, 0) + ' ms' : '–';
+        d.codec.textContent = s && s.codec ? s.codec : '–';
+        if (s && s.path) {
+            setText(d.path, s.path.relayed ? 'path.relay' : 'path.direct',
+                    { local: s.path.local, remote: s.path.remote });
+            d.path.dataset.relayed = String(s.path.relayed);
+        } else {
+            d.path.textContent = '–';
+            delete d.path.dataset.i18n;
+        }
+        d.bitrate.textContent = s && s.inKbps !== null
+            ? fmt(s.inKbps, 0) + ' / ' + fmt(s.outKbps, 0) + ' kbit/s' : '–';
+    }
+
+    // --- buttons and the peer's state
+
+    renderButtons() {
+        const r = this.r;
+        r.mute.setAttribute('aria-pressed', String(this.local.muted));
+        setText(r.mute, this.local.muted ? 'call.unmute' : 'call.mute');
+        r.camera.setAttribute('aria-pressed', String(!!this.local.camera));
+        setText(r.camera, this.local.camera ? 'call.camera_off'
+                                            : 'call.camera_on');
+        r.share.setAttribute('aria-pressed', String(!!this.local.screen));
+        setText(r.share, this.local.screen ? 'call.share_stop' : 'call.share');
+    }
+
+    renderPeerMedia() {
+        const r = this.r;
+        const p = this.peerMedia;
+        const vars = { name: this.peerName };
+        const lines = [];
+        if (!p.audio) {
+            lines.push('call.peer_muted');
+        }
+        if (p.screen) {
+            lines.push('call.peer_screen');
+        } else if (p.video) {
+            lines.push('call.peer_camera');
+        }
+        const items = lines.map((key) => h('span', { class: 'flag' }));
+        lines.forEach((key, i) => setText(items[i], key, vars));
+        r.peerMedia.replaceChildren(...items);
+        r.peerMedia.dataset.audio = String(p.audio);
+        const hasVideo = (p.video || p.screen)
+                         && !!r.remoteVideo.srcObject;
+        show(r.remoteVideo, hasVideo);
+        show(r.avatar, !hasVideo);
+    }
+}
+
+function fmt(v, digits) {
+    return v === null || v === undefined ? '–' : Number(v).toFixed(digits);
+}
