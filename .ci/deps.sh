@@ -17,7 +17,7 @@ export DEBIAN_FRONTEND=noninteractive
 BUILD_PKGS=(
     gcc make pkg-config
     nginx-core nginx-dev
-    libjansson-dev libssl-dev
+    libjansson-dev libssl-dev libcurl4-openssl-dev libhiredis-dev
 )
 
 TEST_PKGS=(
@@ -25,8 +25,7 @@ TEST_PKGS=(
     libwww-perl
     procps iproute2
     clang-14 libclang-rt-14-dev
-    redis-server libhiredis-dev
-    libcurl4-openssl-dev
+    redis-server
 )
 
 missing=()
