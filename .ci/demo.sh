@@ -8,7 +8,10 @@
 # run/ (git-ignored) is the nginx prefix: nginx.conf (from .ci/demo.conf.in
 # with absolute paths), logs/, tmp/, nginx.pid and secret.key (the HS256 key,
 # made once, mode 0600).  HOTLINE_PORT changes the port, HOTLINE_RUN the
-# directory (an absolute path).
+# directory (an absolute path), HOTLINE_ICE_SERVERS the ICE servers the
+# pages use (config.json; a JSON array, default [] since the demo is local),
+# for example
+#   HOTLINE_ICE_SERVERS='[{"urls":"stun:stun.example.com:3478"}]' make run
 
 set -euo pipefail
 
@@ -22,6 +25,7 @@ PIDFILE=$RUN/nginx.pid
 SECRET=$RUN/secret.key
 NGINX=${NGINX:-/usr/sbin/nginx}
 PORT=${HOTLINE_PORT:-8080}
+ICE_SERVERS=${HOTLINE_ICE_SERVERS:-[]}
 
 die() {
     echo "demo: $*" >&2
@@ -45,6 +49,15 @@ write_prefix() {
     [ -f "$MODULE" ] || die "no module at $MODULE (run make first)"
     [ -f "$TEMPLATE" ] || die "no template $TEMPLATE"
     case "$PORT" in ''|*[!0-9]*) die "bad HOTLINE_PORT: $PORT" ;; esac
+    # inside an nginx single-quoted string and a sed replacement
+    case "$ICE_SERVERS" in
+        \[*\]) ;;
+        *) die "HOTLINE_ICE_SERVERS must be a JSON array" ;;
+    esac
+    case "$ICE_SERVERS" in
+        *"'"*|*'|'*|*'\'*|*'&'*|*'$'*)
+            die "HOTLINE_ICE_SERVERS must not contain ' | \\ & \$" ;;
+    esac
 
     mkdir -p "$RUN/logs" "$RUN/tmp"
 
@@ -57,6 +70,9 @@ write_prefix() {
         -e "s|@RUN@|$RUN|g" \
         -e "s|@HTML@|$HTML|g" \
         -e "s|@PORT@|$PORT|g" \
+        -e "s|@ICE_SERVERS@|$ICE_SERVERS|g" \
+        -e "s|^@HTTP_EXTRA@$||" \
+        -e "s|^@SERVER_EXTRA@$||" \
         "$TEMPLATE" > "$CONF.new"
     mv "$CONF.new" "$CONF"
 }
@@ -119,11 +135,11 @@ hotline demo is running on 127.0.0.1:$PORT (logs in run/logs/)
   agent:     http://127.0.0.1:$PORT/agent.html#token=$token
 
 The agent token is valid for 12 hours; it sits in the URL fragment, so it
-never reaches a server log.  Open the two URLs in two tabs.
+never reaches a server log.  Open the two URLs in two tabs (docs/ui.md).
 
-The agent "demo" could also log in with a one-time code (POST /auth/otp,
-then /auth/verify; docs/auth.md), but the demo has no Telegram bot to
-deliver the code, so use the token above.  Logout: POST /auth/logout.
+The agent console signs in with a one-time code from Telegram (docs/auth.md),
+but the demo has no Telegram bot to deliver the code, so use the token
+above.  "Sign out" in the console revokes it.
 
 Stop with: make stop
 

@@ -229,6 +229,10 @@ char *ngx_http_hotline_recorder(ngx_conf_t *cf, ngx_command_t *cmd,
 u_char *ngx_http_hotline_recording(u_char *p, ngx_http_hotline_recorder_t *rc,
     u_char *call_id, ngx_uint_t role);
 
+/* ngx_http_hotline_secret.c */
+ngx_int_t ngx_http_hotline_read_secret(ngx_conf_t *cf, ngx_str_t *name,
+    const char *what, size_t min, size_t max, ngx_str_t *secret);
+
 /* ngx_http_hotline_ice.c */
 char *ngx_http_hotline_ice_servers(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

@@ -305,19 +305,21 @@ ngx_int_t
 ngx_http_hotline_token_find(ngx_http_request_t *r, ngx_uint_t carriers,
     ngx_str_t *token)
 {
-    ngx_str_t  value;
+    ngx_str_t  *value;
 
     /* nginx refuses a request with two Authorization headers (400) */
 
+    value = r->headers_in.authorization ? &r->headers_in.authorization->value
+                                        : NULL;
+
     if ((carriers & NGX_HOTLINE_TOKEN_BEARER)
-        && r->headers_in.authorization
-        && (value = r->headers_in.authorization->value).len
-           > sizeof("Bearer ") - 1
-        && ngx_strncasecmp(value.data, (u_char *) "Bearer ",
+        && value
+        && value->len > sizeof("Bearer ") - 1
+        && ngx_strncasecmp(value->data, (u_char *) "Bearer ",
                            sizeof("Bearer ") - 1) == 0)
     {
-        token->data = value.data + sizeof("Bearer ") - 1;
-        token->len = value.len - (sizeof("Bearer ") - 1);
+        token->data = value->data + sizeof("Bearer ") - 1;
+        token->len = value->len - (sizeof("Bearer ") - 1);
         return NGX_OK;
     }
 

@@ -44,9 +44,6 @@ static u_char *ngx_http_hotline_ice_urls(u_char *p, ngx_array_t *urls);
 char *
 ngx_http_hotline_ice_servers(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    u_char                       *p;
-    ssize_t                       n;
-    ngx_fd_t                      fd;
     ngx_str_t                    *value, v, path, *url;
     ngx_uint_t                    i, k;
     ngx_array_t                 **list;
@@ -141,41 +138,12 @@ ngx_http_hotline_ice_servers(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (path.len) {
-        if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
-
-        fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-        if (fd == NGX_INVALID_FILE) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                               ngx_open_file_n " \"%V\" failed", &path);
-            return NGX_CONF_ERROR;
-        }
-
-        p = ngx_pnalloc(cf->pool, 1024);
-        if (p == NULL) {
-            (void) ngx_close_file(fd);
-            return NGX_CONF_ERROR;
-        }
-
-        n = ngx_read_fd(fd, p, 1024);
-
-        (void) ngx_close_file(fd);
-
-        while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r')) {
-            n--;
-        }
-
-        if (n < 16 || n >= 1024) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "TURN secret file \"%V\" must hold 16 to "
-                               "1023 bytes", &path);
-            return NGX_CONF_ERROR;
-        }
-
-        ic->secret.data = p;
-        ic->secret.len = n;
+    if (path.len
+        && ngx_http_hotline_read_secret(cf, &path, "TURN secret file", 16,
+                                        1024, &ic->secret)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);

@@ -331,11 +331,7 @@ ngx_http_hotline_token_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hotline_notify_conf_t *nmcf = conf;
 
-    u_char                        *p;
-    ssize_t                        n;
-    ngx_fd_t                       fd;
     ngx_str_t                     *value, path, token;
-    ngx_file_info_t                fi;
     ngx_http_hotline_main_conf_t  *hmcf;
 
     if (nmcf->token_file.data) {
@@ -345,72 +341,15 @@ ngx_http_hotline_token_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     path = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &path);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_fd_info_n " \"%V\" failed", &path);
-        (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    if (!ngx_is_file(&fi) || ngx_file_size(&fi) > 1024) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "bot token file \"%V\" is not a file of at most "
-                           "1024 bytes", &path);
-        (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    p = ngx_pnalloc(cf->pool, 1024);
-    if (p == NULL) {
-        (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_fd(fd, p, 1024);
-
-    (void) ngx_close_file(fd);
-
-    if (n == -1) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_read_fd_n " \"%V\" failed", &path);
-        return NGX_CONF_ERROR;
-    }
-
-    /* surrounding white space is not part of the token */
-
-    while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'
-                     || p[n - 1] == ' ' || p[n - 1] == '\t'))
+    if (ngx_http_hotline_read_secret(cf, &path, "bot token file", 1, 1024,
+                                     &token)
+        != NGX_OK)
     {
-        n--;
-    }
-
-    token.data = p;
-    token.len = n;
-
-    while (token.len && (token.data[0] == ' ' || token.data[0] == '\t')) {
-        token.data++;
-        token.len--;
-    }
-
-    if (token.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "bot token file \"%V\" is empty", &path);
         return NGX_CONF_ERROR;
     }
 
     if (ngx_http_hotline_telegram_token_valid(&token) != NGX_OK) {
-        ngx_explicit_memzero(p, 1024);
+        ngx_explicit_memzero(token.data, token.len);
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "bot token file \"%V\" does not hold a bot token "
                            "(digits, \":\", then letters, digits, \"_\" or "

@@ -28,9 +28,6 @@ ngx_http_hotline_recorder(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hotline_main_conf_t *hmcf = conf;
 
-    u_char                       *p;
-    ssize_t                       n;
-    ngx_fd_t                      fd;
     ngx_str_t                    *value, path;
     ngx_uint_t                    i;
     ngx_http_hotline_recorder_t  *rc;
@@ -99,40 +96,13 @@ ngx_http_hotline_recorder(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+    if (ngx_http_hotline_read_secret(cf, &path, "recorder secret file",
+                                     NGX_HOTLINE_JWT_MIN_KEY, 4096,
+                                     &rc->secret)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
-
-    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &path);
-        return NGX_CONF_ERROR;
-    }
-
-    p = ngx_pnalloc(cf->pool, 4096);
-    if (p == NULL) {
-        (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_fd(fd, p, 4096);
-
-    (void) ngx_close_file(fd);
-
-    while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r')) {
-        n--;
-    }
-
-    if (n < NGX_HOTLINE_JWT_MIN_KEY || n >= 4096) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "recorder secret file \"%V\" must hold 32 to "
-                           "4095 bytes", &path);
-        return NGX_CONF_ERROR;
-    }
-
-    rc->secret.data = p;
-    rc->secret.len = n;
 
     hmcf->recorder = rc;
 

@@ -169,6 +169,9 @@ typedef struct {
     ngx_str_t                      channel;
     ngx_str_t                      qchannel;
     ngx_str_t                      achannel;
+    ngx_str_t                      host;         /* P w:<hostname>: */
+    ngx_str_t                      dead;         /* a local worker gone */
+    u_char                         dead_buf[256];
     ngx_str_t                      common[NGX_HOTLINE_LUA_ARGS - 1];
     ngx_str_t                      text[NGX_HOTLINE_LUA_N];
     u_char                         sha[NGX_HOTLINE_LUA_N][41];
@@ -252,6 +255,7 @@ static void ngx_http_hotline_rreq_done(ngx_http_hotline_rreq_t *req,
 static void ngx_http_hotline_redis_attached(ngx_http_hotline_rreq_t *req,
     ngx_http_hotline_result_t *res);
 static void ngx_http_hotline_redis_ended(redisReply *r, size_t i);
+static void ngx_http_hotline_redis_quiet(ngx_str_t ch);
 static void ngx_http_hotline_redis_sync(ngx_http_hotline_rparty_t *p);
 static void ngx_http_hotline_redis_send_detach(u_char *token, uint64_t gen,
     uint64_t delivered);
@@ -486,8 +490,11 @@ ngx_http_hotline_redis_init_worker(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    p = ngx_sprintf(rs->channel.data, "%Vw:%V:%P:", &rcf->prefix,
-                    &ngx_cycle->hostname, ngx_pid);
+    p = ngx_sprintf(rs->channel.data, "%Vw:%V:", &rcf->prefix,
+                    &ngx_cycle->hostname);
+    rs->host.data = rs->channel.data;
+    rs->host.len = p - rs->channel.data;
+    p = ngx_sprintf(p, "%P:", ngx_pid);
     p = ngx_hex_dump(p, rnd, 8);
     rs->channel.len = p - rs->channel.data;
 
@@ -1381,6 +1388,11 @@ ngx_http_hotline_redis_tick(ngx_event_t *ev)
 
     rs = ngx_http_hotline_rs;
 
+    /* the connection gauges of workers of this node that died */
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+    (void) ngx_http_hotline_mailbox_reap();
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
     if (rs->state == NGX_HOTLINE_REDIS_UP) {
 
         if (rs->sweeping) {
@@ -1425,7 +1437,7 @@ ngx_http_hotline_redis_sweep(void)
     rs = ngx_http_hotline_rs;
 
     req = ngx_http_hotline_rreq(NGX_HOTLINE_ROP_SWEEP, NGX_HOTLINE_LUA_SWEEP,
-                                0, 32);
+                                0, 64 + rs->host.len + rs->dead.len);
     if (req == NULL) {
         return;
     }
@@ -1433,6 +1445,9 @@ ngx_http_hotline_redis_sweep(void)
     ngx_http_hotline_rreq_num(req, 100);
     ngx_http_hotline_rreq_num(req, ngx_current_msec - rs->up_since
                                    > NGX_HOTLINE_REDIS_REAP_AFTER ? 1 : 0);
+    ngx_http_hotline_rreq_arg(req, rs->host.data, rs->host.len);
+    ngx_http_hotline_rreq_arg(req, rs->dead.data, rs->dead.len);
+    rs->dead.len = 0;
     rs->sweeping = 1;
     rs->sweep_sent = ngx_current_msec;
     ngx_http_hotline_rreq_send(req);
@@ -1780,13 +1795,19 @@ ngx_http_hotline_rreq_done(ngx_http_hotline_rreq_t *req, redisReply *r)
     case NGX_HOTLINE_ROP_SWEEP:
         rs->sweeping = 0;
 
-        if (err == NGX_HOTLINE_OK && r->elements >= 5) {
+        if (err == NGX_HOTLINE_OK && r->elements >= 6) {
             rs->gauges.waiting = ngx_http_hotline_reply_int(r, 1);
             rs->gauges.active = ngx_http_hotline_reply_int(r, 2);
             rs->gauges.agents_online = ngx_http_hotline_reply_int(r, 3);
             rs->gauges.agents_busy = ngx_http_hotline_reply_int(r, 4);
 
-            for (k = 5; k + NGX_HOTLINE_REDIS_RECORD <= r->elements;
+            n = ngx_http_hotline_reply_int(r, 5);
+
+            for (k = 6; k < 6 + (size_t) n && k < r->elements; k++) {
+                ngx_http_hotline_redis_quiet(ngx_http_hotline_reply_str(r, k));
+            }
+
+            for ( /* void */ ; k + NGX_HOTLINE_REDIS_RECORD <= r->elements;
                  k += NGX_HOTLINE_REDIS_RECORD)
             {
                 ngx_http_hotline_redis_ended(r, k);
@@ -1855,6 +1876,51 @@ ngx_http_hotline_redis_attached(ngx_http_hotline_rreq_t *req,
 
     if (!ngx_queue_empty(&p->inbox) || p->replaced) {
         ngx_http_hotline_rparty_mail(p);
+    }
+}
+
+
+/*
+ * a worker of this host has not beaten for 2 s: if its process is gone
+ * (killed, crashed), the next sweep detaches its parties at once rather
+ * than after the 10 s any node waits for a silent worker
+ */
+
+static void
+ngx_http_hotline_redis_quiet(ngx_str_t ch)
+{
+    u_char                     *p, *last;
+    ngx_pid_t                   pid;
+    ngx_http_hotline_rstore_t  *rs;
+
+    rs = ngx_http_hotline_rs;
+
+    if (rs->dead.len || ch.len <= rs->host.len
+        || ch.len > sizeof(rs->dead_buf)
+        || ngx_strncmp(ch.data, rs->host.data, rs->host.len) != 0)
+    {
+        return;
+    }
+
+    last = ch.data + ch.len;
+    pid = 0;
+
+    for (p = ch.data + rs->host.len; p < last && *p >= '0' && *p <= '9'; p++)
+    {
+        pid = pid * 10 + (*p - '0');
+    }
+
+    if (p == last || *p != ':' || pid <= 0 || pid == ngx_pid) {
+        return;
+    }
+
+    if (kill(pid, 0) == -1 && ngx_errno == NGX_ESRCH) {
+        ngx_log_error(NGX_LOG_WARN, rs->log, 0,
+                      "hotline: worker %P is gone, its parties wait for "
+                      "resume", pid);
+        rs->dead.data = rs->dead_buf;
+        rs->dead.len = ch.len;
+        ngx_memcpy(rs->dead_buf, ch.data, ch.len);
     }
 }
 

@@ -87,6 +87,15 @@ const char  *ngx_http_hotline_lua_prelude =
 "  end\n"
 "  return sq\n"
 "end\n"
+/* a party in a call comes back: its peer hears (reconnecting and) back */
+"local function back(t)\n"
+"  local h = redis.call('HMGET', pk(t), 'ow', 'st', 'pe')\n"
+"  if h[2] ~= '2' or not h[3] or h[3] == '' then return end\n"
+"  if h[1] ~= '' then\n"
+"    append(h[3], '{\"type\":\"peer\",\"state\":\"reconnecting\"', 1)\n"
+"  end\n"
+"  append(h[3], '{\"type\":\"peer\",\"state\":\"back\"', 1)\n"
+"end\n"
 /* the party if the caller's attach owns it */
 "local function current(t)\n"
 "  local h = redis.call('HMGET', pk(t), 'ow', 'g', 'r', 'st', 'pe', 'sq')\n"
@@ -201,6 +210,15 @@ const char  *ngx_http_hotline_lua_prelude =
 "  elseif h[3] == '2' and h[4] ~= '' then\n"
 "    append(h[4], '{\"type\":\"peer\",\"state\":\"reconnecting\"', 1)\n"
 "  end\n"
+"end\n"
+/* a worker is gone: its parties detach, as if their connections were */
+"local function reap(ch)\n"
+"  local ts = redis.call('SMEMBERS', P .. 'o:' .. ch)\n"
+"  for j = 1, #ts do\n"
+"    if redis.call('HGET', pk(ts[j]), 'ow') == ch then detach(ts[j], 0) end\n"
+"  end\n"
+"  redis.call('DEL', P .. 'o:' .. ch)\n"
+"  redis.call('ZREM', P .. 'w', ch)\n"
 "end\n";
 
 
@@ -239,12 +257,8 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 "  local h = redis.call('HMGET', pk(t), 'ow', 'st', 'pe', 'sq', 'dl')\n"
 "  if h[2] then\n"
 "    local from = tonumber(h[4])\n"
-"    if h[1] == '' then\n"
-"      from = tonumber(h[5])\n"
-"      if h[2] == '2' and h[3] ~= '' then\n"
-"        append(h[3], '{\"type\":\"peer\",\"state\":\"back\"', 1)\n"
-"      end\n"
-"    end\n"
+"    if h[1] == '' then from = tonumber(h[5]) end\n"
+"    back(t)\n"
 "    attach(t)\n"
 "    redis.call('PEXPIRE', P .. 'a:' .. name, TTL)\n"
 "    local cid = ''\n"
@@ -273,9 +287,7 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 " 'id')\n"
 "if not h[1] or h[1] ~= ARGV[9] or (h[1] == '2' and h[2] ~= ARGV[10])"
 " then return {10} end\n"
-"if h[3] == '' and h[4] == '2' and h[5] ~= '' then\n"
-"  append(h[5], '{\"type\":\"peer\",\"state\":\"back\"', 1)\n"
-"end\n"
+"back(t)\n"
 "attach(t)\n"
 "local cid = ''\n"
 "if h[1] == '1' then\n"
@@ -372,9 +384,7 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 " 'id')\n"
 "if not h[1] then return {10} end\n"
 "if h[1] == '' then\n"
-"  if h[3] == '2' and h[4] ~= '' then\n"
-"    append(h[4], '{\"type\":\"peer\",\"state\":\"back\"', 1)\n"
-"  end\n"
+"  back(t)\n"
 "  attach(t)\n"
 "elseif h[1] ~= CH or h[2] ~= GEN then\n"
 "  return {5}\n"
@@ -386,24 +396,30 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 "backlog(t, tonumber(ARGV[9]), out)\n"
 "return out\n" },
 
-    /* sweep: ARGV[8] max parties, [9] 1: may reap silent workers
-     * -> {0, waiting, active, online, busy, records of ended calls...} */
+    /* sweep: ARGV[8] max parties, [9] 1: may reap silent workers,
+     * [10] this host's channel prefix, [11] a channel of this host whose
+     * process is gone (or "") -> {0, waiting, active, online, busy,
+     * number of quiet channels of this host, those channels, records of
+     * ended calls...} */
     { "sweep",
-"local out = {0, 0, 0, 0, 0}\n"
+"local out = {0, 0, 0, 0, 0, 0}\n"
 "if ARGV[9] == '1' then\n"
 "  local dead = redis.call('ZRANGEBYSCORE', P .. 'w', '-inf', NOW - 10000)\n"
-"  for i = 1, #dead do\n"
-"    local ch = dead[i]\n"
-"    local ts = redis.call('SMEMBERS', P .. 'o:' .. ch)\n"
-"    for j = 1, #ts do\n"
-"      if redis.call('HGET', pk(ts[j]), 'ow') == ch then detach(ts[j], 0)"
-" end\n"
-"    end\n"
-"    redis.call('DEL', P .. 'o:' .. ch)\n"
-"    redis.call('ZREM', P .. 'w', ch)\n"
-"  end\n"
+"  for i = 1, #dead do reap(dead[i]) end\n"
+"end\n"
+"if ARGV[11] ~= '' and string.sub(ARGV[11], 1, #ARGV[10]) == ARGV[10]"
+" then\n"
+"  local hb = redis.call('ZSCORE', P .. 'w', ARGV[11])\n"
+"  if hb and tonumber(hb) < NOW - 2000 then reap(ARGV[11]) end\n"
 "end\n"
 "redis.call('ZADD', P .. 'w', NOW, CH)\n"
+"local quiet = redis.call('ZRANGEBYSCORE', P .. 'w', '-inf', NOW - 2000)\n"
+"for i = 1, #quiet do\n"
+"  if string.sub(quiet[i], 1, #ARGV[10]) == ARGV[10] then\n"
+"    out[6] = out[6] + 1\n"
+"    out[#out + 1] = quiet[i]\n"
+"  end\n"
+"end\n"
 "local due = redis.call('ZRANGEBYSCORE', P .. 'd', '-inf', NOW, 'LIMIT',"
 " 0, tonumber(ARGV[8]))\n"
 "for i = 1, #due do\n"

@@ -33,6 +33,10 @@ location /any-local/ {
     hotline_auth_jwt on;
     proxy_pass http://127.0.0.1:%%PORT%%/echo/;
 }
+location = /metrics-agents {
+    hotline_auth_jwt on;
+    hotline_metrics;
+}
 location /api/public/ {
     hotline_auth_jwt off;
     proxy_pass http://127.0.0.1:%%PORT%%/echo/;
@@ -144,6 +148,13 @@ is($r->{status}, 200, 'satisfy any, no token, address allowed: 200');
 $r = api_get($t, '/any/x', headers => [[Authorization => "Bearer $jwt"]]);
 is($r->{status}, 200, 'satisfy any with a good token: 200');
 like($r->{body}, qr/^sub=carol /, 'and the claims');
+
+# the module's own handlers can be guarded too
+$r = api_get($t, '/metrics-agents');
+is($r->{status}, 401, 'a guarded hotline_metrics: 401 without a token');
+$r = api_get($t, '/metrics-agents', headers => [[Authorization => "Bearer $jwt"]]);
+is($r->{status}, 200, 'and 200 with one');
+like($r->{body}, qr/hotline_auth_total/, 'the metrics');
 
 $r = api_get($t, '/', headers => []);
 is($r->{status}, 200, 'a location without the directive is open');

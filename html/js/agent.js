@@ -1,23 +1,39 @@
-// The agent console: the live queue with Accept / Reject / Accept next,
-// then the call (WebRTC audio, the agent makes the offer) with chat.
+// The agent console: sign-in with a one-time code from Telegram, the live
+// queue (Accept / Reject / Accept next, one call at a time), the call
+// through the shared call panel with diagnostics, the call history, and a
+// sound and a browser notification for every new call.
 //
-// The agent's JWT comes in the URL fragment (#token=...), so it never
-// reaches a server log.  It is kept in sessionStorage for reloads of this
-// tab and removed from the address bar.
+// The session: the module's HttpOnly cookie, and the token of the login
+// answer kept in memory for the WebSocket's bearer subprotocol (browsers
+// cannot set headers on a WebSocket; over plain HTTP on a host other than
+// localhost the __Host- cookie is not stored at all).  The demo's agent URL
+// (make run) carries a token in the fragment instead (#token=...): that one
+// is kept in sessionStorage for reloads of the tab.
 
 import { Signaling } from './signaling.js';
-import { PeerCall } from './rtc.js';
-import { Chat } from './chat.js';
-import {
-    $, show, setStatus, clock, endedText, every,
-    peerMediaText, peerStateStatus, bindMute, resetMute,
-} from './ui.js';
+import { CallView } from './callview.js';
+import { loadConfig } from './config.js';
+import { initI18n, setText, setAttr, t } from './i18n.js';
+import { $, h, show, setStatus, clock, endedText } from './ui.js';
+import { requestCode, verifyCode, logout, validUsername,
+         validCode } from './auth.js';
+import { History } from './history.js';
+import { NewCallAlert } from './alert.js';
+
+initI18n();
 
 const ui = {
     status: $('status'),
     agentName: $('agent-name'),
     agentsOnline: $('agents-online'),
-    noToken: $('no-token'),
+    notifyBtn: $('notify-btn'),
+    logoutBtn: $('logout-btn'),
+    login: $('login'),
+    userForm: $('user-form'),
+    username: $('username'),
+    codeForm: $('code-form'),
+    code: $('code'),
+    otherUser: $('other-user-btn'),
     console: $('console'),
     queueCount: $('queue-count'),
     queueList: $('queue-list'),
@@ -26,59 +42,192 @@ const ui = {
     idle: $('idle'),
     lastCall: $('last-call'),
     call: $('call'),
-    peerName: $('peer-name'),
-    timer: $('call-timer'),
-    peerMedia: $('peer-media'),
-    muteBtn: $('mute-btn'),
-    hangupBtn: $('hangup-btn'),
-    audio: $('remote-audio'),
+    historyRefresh: $('history-refresh'),
 };
 
-const TOKEN_KEY = 'hotline.agent.token';
+const DEMO_TOKEN_KEY = 'hotline.agent.token';
 
+let config = null;
+let token = null;       // bearer token of this session, if we have one
 let sig = null;
-let rtc = null;
-let chat = null;
 let callId = null;
-let peer = { name: 'Customer' };
-let stopTimer = null;
+let peerName = '';
 let queue = { calls: [], at: Date.now() };
+let known = null;       // call ids seen in the queue (null: no snapshot yet)
 
-function status(text, kind) {
-    setStatus(ui.status, text, kind);
+function status(key, vars, kind) {
+    setStatus(ui.status, key, vars, kind);
 }
 
-function readToken() {
-    const params = new URLSearchParams(location.hash.slice(1));
-    const fromHash = params.get('token');
-    if (fromHash) {
-        sessionStorage.setItem(TOKEN_KEY, fromHash);
-        history.replaceState(null, '', location.pathname + location.search);
-        return fromHash;
+const view = new CallView({
+    mount: ui.call, role: 'agent', diagnostics: true, status,
+    onHangup: () => {
+        if (sig) {
+            sig.send({ type: 'hangup' });
+        }
+        status('call.hanging_up');
+    },
+});
+
+const callHistory = new History({
+    table: $('history-table'), body: $('history-body'),
+    empty: $('history-empty'), status,
+});
+
+const alerter = new NewCallAlert();
+
+// --- sign-in
+
+function showLogin(key, kind) {
+    show(ui.console, false);
+    show(ui.login, true);
+    show(ui.logoutBtn, false);
+    show(ui.notifyBtn, false);
+    show(ui.userForm, true);
+    show(ui.codeForm, false);
+    ui.agentName.textContent = '';
+    ui.agentsOnline.textContent = '';
+    delete ui.agentsOnline.dataset.i18n;
+    document.body.dataset.screen = 'login';
+    status(key || '', {}, kind || '');
+    ui.username.focus();
+}
+
+function showConsole() {
+    show(ui.login, false);
+    show(ui.console, true);
+    show(ui.logoutBtn, true);
+    show(ui.notifyBtn, alerter.supported());
+    renderNotifyBtn();
+    document.body.dataset.screen = 'console';
+}
+
+function loginError(r) {
+    const s = r.retryAfter || 60;
+    if (r.error === 'locked') {
+        status('a.locked', { s }, 'error');
+    } else if (r.error === 'rate_limited') {
+        status('a.rate_limited', { s }, 'error');
+    } else if (r.error === 'invalid_code') {
+        status('a.invalid_code', {}, 'error');
+    } else if (r.error === 'bad_username') {
+        status('a.bad_username', {}, 'error');
+    } else if (r.error === 'bad_code') {
+        status('a.bad_code', {}, 'error');
+    } else {
+        status('a.login_failed', { code: r.error }, 'error');
     }
-    return sessionStorage.getItem(TOKEN_KEY);
 }
 
-function connect(token) {
-    sig = new Signaling({ path: '/ws/agent', bearer: token });
-    chat = new Chat({
-        log: $('chat-log'), form: $('chat-form'), input: $('chat-input'),
-        signaling: sig, peerLabel: () => peer.name,
+ui.userForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const user = ui.username.value.trim().toLowerCase();
+    if (!validUsername(user)) {
+        ui.username.setAttribute('aria-invalid', 'true');
+        status('a.bad_username', {}, 'error');
+        ui.username.focus();
+        return;
+    }
+    ui.username.removeAttribute('aria-invalid');
+    alerter.unlockSound();
+    const r = await requestCode(config.endpoints, user);
+    if (!r.ok) {
+        loginError(r);
+        return;
+    }
+    show(ui.userForm, false);
+    show(ui.codeForm, true);
+    ui.code.value = '';
+    status('a.code_sent', {}, 'ok');
+    ui.code.focus();
+});
+
+ui.codeForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const user = ui.username.value.trim().toLowerCase();
+    const code = ui.code.value.replace(/\s+/g, '');
+    if (!validCode(code)) {
+        ui.code.setAttribute('aria-invalid', 'true');
+        status('a.bad_code', {}, 'error');
+        ui.code.focus();
+        return;
+    }
+    ui.code.removeAttribute('aria-invalid');
+    status('a.logging_in');
+    const r = await verifyCode(config.endpoints, user, code);
+    if (!r.ok) {
+        loginError(r);
+        ui.code.select();
+        return;
+    }
+    token = r.body.token || null;
+    ui.code.value = '';
+    connect(r.body.name || r.body.sub || user);
+});
+
+ui.otherUser.addEventListener('click', () => {
+    show(ui.codeForm, false);
+    show(ui.userForm, true);
+    ui.username.focus();
+});
+
+ui.logoutBtn.addEventListener('click', async () => {
+    const bearer = token;
+    stopSession();
+    await logout(config.endpoints, bearer);
+    showLogin('a.logged_out', 'ok');
+});
+
+function stopSession() {
+    endCall();
+    if (sig) {
+        const s = sig;
+        sig = null;
+        s.close();
+    }
+    token = null;
+    known = null;
+    queue = { calls: [], at: Date.now() };
+    try {
+        sessionStorage.removeItem(DEMO_TOKEN_KEY);
+    } catch (err) {
+        // nothing stored
+    }
+}
+
+// --- the session
+
+function connect(displayName) {
+    if (displayName) {
+        setText(ui.agentName, 'a.hello', { name: displayName });
+    }
+    const s = new Signaling({ path: config.endpoints.agent, bearer: token,
+                             firstTries: 1 });
+    sig = s;
+    s.on('message', (msg) => {
+        if (sig === s) {
+            onMessage(msg);
+        }
     });
-    sig.on('message', onMessage);
-    sig.on('state', onState);
-    sig.connect();
+    s.on('state', (state, detail) => {
+        if (sig === s) {
+            onState(state, detail);
+        }
+    });
+    s.connect();
 }
 
 function onState(state, detail) {
     if (state === 'connecting') {
-        status('Connecting…');
+        status('conn.connecting');
     } else if (state === 'reconnecting') {
-        status('Connection lost, reconnecting…', 'warn');
+        status('conn.reconnecting', {}, 'warn');
         renderQueue();
     } else if (state === 'open') {
-        status('Online.', 'ok');
+        showConsole();
+        status('a.online', {}, 'ok');
         renderQueue();
+        loadHistory();
     } else if (state === 'closed') {
         const code = detail ? detail.code : 0;
         if (code === 4004) {
@@ -89,13 +238,19 @@ function onState(state, detail) {
         }
         renderQueue();
         if (code === 4000) {
-            status('This console was opened in another tab or window.',
-                   'error');
+            status('a.replaced', {}, 'error');
+            return;
+        }
+        const hadToken = token !== null;
+        stopSession();
+        if (code === 4001) {
+            showLogin('a.session_over', 'warn');
         } else if (!detail || !detail.opened) {
-            status('Cannot connect. The token may be invalid or expired: '
-                   + 'run "make run" again for a new agent URL.', 'error');
+            // no valid session (cookie or token): sign in
+            showLogin(hadToken ? 'a.cannot_connect' : null,
+                      hadToken ? 'error' : '');
         } else {
-            status('Disconnected (' + code + '). Reload the page.', 'error');
+            showLogin('c.disconnected', 'error');
         }
     }
 }
@@ -103,217 +258,207 @@ function onState(state, detail) {
 function onMessage(msg) {
     switch (msg.type) {
     case 'welcome':
-        ui.agentName.textContent = msg.agent || '';
+        if (!ui.agentName.textContent && msg.agent) {
+            setText(ui.agentName, 'a.hello', { name: msg.agent });
+        }
         if (msg.resumed) {
-            status(msg.gap ? 'Reconnected (some messages were lost).'
-                           : 'Reconnected.', 'ok');
+            status(msg.gap ? 'conn.resumed_gap' : 'conn.resumed', {}, 'ok');
         }
         if (msg.call_id && msg.call_id !== callId) {
-            // Back in a call this page does not know (the page reloaded):
-            // set the audio up again.
-            beginCall(msg.call_id, peer.name);
+            // Back in a call this page does not know (it reloaded).
+            beginCall(msg.call_id, peerName || t('call.customer'), null);
         }
         break;
 
     case 'queue':
-        queue = { calls: Array.isArray(msg.calls) ? msg.calls : [],
-                  at: Date.now() };
-        if (msg.agents) {
-            ui.agentsOnline.textContent = msg.agents.online + ' online, '
-                                          + msg.agents.busy + ' busy';
-        }
-        renderQueue();
+        onQueue(msg);
         break;
 
     case 'accepted':
-        peer = { name: (msg.peer && msg.peer.name) || 'Customer' };
-        beginCall(msg.call_id, peer.name);
-        status('In a call with ' + peer.name + '. Starting audio…', 'ok');
+        peerName = (msg.peer && msg.peer.name) || t('call.customer');
+        beginCall(msg.call_id, peerName, msg.recording || null);
+        status('call.starting', { name: peerName }, 'ok');
         break;
 
-    case 'offer':
-    case 'answer':
-    case 'ice':
-        if (rtc) {
-            rtc.handle(msg);
-        }
-        break;
-
-    case 'chat':
-        chat.receive(msg);
-        break;
-
-    case 'media': {
-        const text = peerMediaText(msg, peer.name);
-        if (text !== null) {
-            ui.peerMedia.textContent = text;
-        }
-        break;
-    }
-
-    case 'peer':
-        status(...peerStateStatus(msg, peer.name));
-        break;
-
-    case 'ended':
-        ui.lastCall.textContent = 'Last call with ' + peer.name + ': '
-                                  + endedText(msg, 'agent');
+    case 'ended': {
+        const [key, vars] = endedText(msg, 'agent');
+        setText(ui.lastCall, 'a.last_call',
+                { name: peerName, text: { $k: key, ...vars } });
+        ui.lastCall.dataset.duration = String(msg.duration || 0);
         if (msg.call_id === callId) {
             endCall();
         }
-        status('Online. ' + endedText(msg, 'agent'), 'ok');
+        status(key, vars, 'ok');
+        loadHistory();
         break;
+    }
 
     case 'error':
         if (!msg.id) {
-            status('Error: ' + msg.code + (msg.message ? ' (' + msg.message
-                                                         + ')' : ''),
-                   'error');
+            status('error', { code: msg.code }, 'error');
         }
         break;
 
     default:
+        if (callId) {
+            view.handle(msg);
+        }
         break;
     }
+}
+
+function onQueue(msg) {
+    const calls = Array.isArray(msg.calls) ? msg.calls : [];
+    queue = { calls, at: Date.now() };
+    if (msg.agents) {
+        setText(ui.agentsOnline, 'a.agents',
+                { online: msg.agents.online, busy: msg.agents.busy });
+    }
+    const ids = new Set(calls.map((c) => c.call_id));
+    if (known !== null) {
+        const fresh = calls.filter((c) => !known.has(c.call_id));
+        for (const c of fresh) {
+            alerter.notify(t('a.notify.title'),
+                           t('a.notify.body', { name: c.name }));
+        }
+        if (fresh.length) {
+            status('a.new_call', { name: fresh[0].name }, 'ok');
+        }
+    }
+    known = ids;
+    renderQueue();
 }
 
 // The queue, oldest first, with its waiting times counted on locally.
 function renderQueue() {
     const calls = queue.calls;
     const busy = callId !== null;
-    const online = sig && sig.state === 'open';
-    const elapsed = (Date.now() - queue.at) / 1000;
+    const online = sig !== null && sig.state === 'open';
 
     ui.queueCount.textContent = String(calls.length);
     show(ui.queueEmpty, calls.length === 0);
     ui.acceptNext.disabled = busy || !online || calls.length === 0;
 
     const rows = calls.map((c) => {
-        const li = document.createElement('li');
-        li.className = 'queue-item';
-        li.dataset.callId = c.call_id;
-
-        const name = document.createElement('span');
-        name.className = 'name';
+        const name = h('span', { class: 'name' });
         name.textContent = c.name;
-
-        const wait = document.createElement('span');
-        wait.className = 'wait';
-        wait.textContent = 'waiting ' + clock(Number(c.waiting) + elapsed);
-
-        const accept = document.createElement('button');
-        accept.className = 'primary';
-        accept.textContent = 'Accept';
+        const wait = h('span', { class: 'wait' });
+        const accept = h('button', { type: 'button', class: 'primary',
+                                     i18n: 'a.accept' });
+        setAttr(accept, 'aria-label', 'a.accept.label', { name: c.name });
         accept.disabled = busy || !online;
         accept.addEventListener('click', () => act('accept', c.call_id, c.name));
-
-        const reject = document.createElement('button');
-        reject.textContent = 'Reject';
+        const reject = h('button', { type: 'button', i18n: 'a.reject' });
+        setAttr(reject, 'aria-label', 'a.reject.label', { name: c.name });
         reject.disabled = !online;
         reject.addEventListener('click', () => act('reject', c.call_id, c.name));
-
-        const who = document.createElement('div');
-        who.className = 'caller';
-        who.append(name, wait);
-
-        li.append(who, accept, reject);
+        const li = h('li', { class: 'queue-item', 'data-call-id': c.call_id },
+                     h('div', { class: 'caller' }, name, wait),
+                     h('div', { class: 'queue-actions' }, accept, reject));
         return li;
     });
     ui.queueList.replaceChildren(...rows);
+    tickWaiting();
+}
+
+function tickWaiting() {
+    const elapsed = (Date.now() - queue.at) / 1000;
+    for (const li of ui.queueList.children) {
+        const c = queue.calls.find((x) => x.call_id === li.dataset.callId);
+        if (c) {
+            setText(li.querySelector('.wait'), 'a.waiting',
+                    { t: clock(Number(c.waiting) + elapsed) });
+        }
+    }
 }
 
 const ACT_ERRORS = {
-    taken: 'Another agent took that call.',
-    not_found: 'That call is no longer waiting.',
-    bad_state: 'Not possible now.',
-    unavailable: 'The service is temporarily unavailable.',
+    taken: 'a.err.taken',
+    not_found: 'a.err.not_found',
+    bad_state: 'a.err.bad_state',
+    unavailable: 'a.err.unavailable',
 };
 
 function act(type, id, name) {
+    if (!sig) {
+        return;
+    }
     const msg = id ? { type, call_id: id } : { type };
     sig.request(msg).then(
         () => {
             if (type === 'reject') {
-                status('Rejected the call of ' + name + '.');
+                status('a.rejected', { name }, 'ok');
             }
         },
-        (err) => status(ACT_ERRORS[err.code] || 'Failed: ' + err.code,
-                        'error'));
+        (err) => status(ACT_ERRORS[err.code] || 'a.err.other',
+                        { code: err.code }, 'error'));
 }
 
-function beginCall(id, name) {
-    endCall();
+function beginCall(id, name, recording) {
     callId = id;
-    ui.peerName.textContent = name;
-    ui.peerMedia.textContent = '';
-    chat.clear();
-    chat.setEnabled(true);
     show(ui.idle, false);
     show(ui.call, true);
+    view.begin({ sig, peerName: name, recording,
+                 iceServers: config.iceServers });
     renderQueue();
-
-    rtc = new PeerCall({
-        role: 'agent', signaling: sig, audio: ui.audio,
-        onState: (text, kind) => status(text, kind),
-    });
-    rtc.start();
-    const since = Date.now();
-    stopTimer = every(1000, () => {
-        ui.timer.textContent = clock((Date.now() - since) / 1000);
-    });
-    resetMute(ui.muteBtn);
+    document.body.dataset.screen = 'call';
+    $('hangup-btn').focus();
 }
 
 function endCall() {
-    if (rtc) {
-        rtc.close();
-        rtc = null;
-    }
-    if (stopTimer) {
-        stopTimer();
-        stopTimer = null;
-    }
+    view.end();
     callId = null;
-    if (chat) {
-        chat.setEnabled(false);
-    }
     show(ui.call, false);
     show(ui.idle, true);
     renderQueue();
+    if (document.body.dataset.screen === 'call') {
+        document.body.dataset.screen = 'console';
+    }
+}
+
+function loadHistory() {
+    callHistory.load(config.endpoints.history, token);
 }
 
 ui.acceptNext.addEventListener('click', () => act('accept', null, ''));
+ui.historyRefresh.addEventListener('click', loadHistory);
 
-ui.hangupBtn.addEventListener('click', () => {
-    sig.send({ type: 'hangup' });
-    status('Hanging up…');
-});
-
-bindMute(ui.muteBtn, (muted) => {
-    if (!rtc) {
-        return false;
-    }
-    rtc.setMuted(muted);
-    return true;
-});
-
-const token = readToken();
-if (!token) {
-    show(ui.noToken, true);
-    show(ui.console, false);
-    status('No agent token.', 'error');
-} else {
-    show(ui.noToken, false);
-    show(ui.console, true);
-    connect(token);
-    // Waiting times count on between queue updates.
-    setInterval(() => {
-        for (const li of ui.queueList.children) {
-            const c = queue.calls.find((x) => x.call_id === li.dataset.callId);
-            if (c) {
-                li.querySelector('.wait').textContent = 'waiting '
-                    + clock(Number(c.waiting) + (Date.now() - queue.at) / 1000);
-            }
-        }
-    }, 1000);
+function renderNotifyBtn() {
+    const on = alerter.permission() === 'granted';
+    ui.notifyBtn.setAttribute('aria-pressed', String(on));
+    setText(ui.notifyBtn, on ? 'a.notify.on' : 'a.notify.enable');
 }
+
+ui.notifyBtn.addEventListener('click', async () => {
+    await alerter.enable();
+    renderNotifyBtn();
+});
+
+setInterval(tickWaiting, 1000);
+
+// --- start: the demo's fragment token, or the session cookie, or sign in
+
+function demoToken() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    const fromHash = params.get('token');
+    try {
+        if (fromHash) {
+            sessionStorage.setItem(DEMO_TOKEN_KEY, fromHash);
+            history.replaceState(null, '', location.pathname + location.search);
+            return fromHash;
+        }
+        return sessionStorage.getItem(DEMO_TOKEN_KEY);
+    } catch (err) {
+        return fromHash;
+    }
+}
+
+(async () => {
+    config = await loadConfig();
+    token = demoToken();
+    document.body.dataset.screen = 'starting';
+    status('conn.connecting');
+    // With a token, or with only the cookie: a failed handshake (401)
+    // closes before opening, and the sign-in form appears.
+    connect(null);
+})();

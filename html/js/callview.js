@@ -11,7 +11,7 @@
 //   view.end();
 
 import { h, show, clock, every } from './ui.js';
-import { setText } from './i18n.js';
+import { setText, number } from './i18n.js';
 import { PeerCall } from './rtc.js';
 import { Chat } from './chat.js';
 import { QualityMonitor } from './stats.js';
@@ -85,6 +85,9 @@ export class CallView {
         r.stage = h('div', { id: 'stage', class: 'stage' },
                     r.avatar, r.remoteVideo, r.localVideo);
         r.audio = h('audio', { id: 'remote-audio', autoplay: true });
+        // media problems stay in view (the status line moves on)
+        r.mediaNote = h('p', { id: 'media-note', class: 'media-note',
+                               role: 'alert', hidden: true });
 
         r.mute = button('mute-btn', 'call.mute');
         r.mute.setAttribute('aria-pressed', 'false');
@@ -148,8 +151,8 @@ export class CallView {
                          h('p', { class: 'meta' }, r.timer, r.rec),
                          r.peerMedia),
                        r.quality);
-        const main = h('div', { class: 'call-main' }, r.stage, r.audio,
-                       r.controls, r.speakerNote);
+        const main = h('div', { class: 'call-main' }, r.mediaNote, r.stage,
+                       r.audio, r.controls, r.speakerNote);
         if (r.diag) {
             main.append(r.diag);
         }
@@ -188,7 +191,9 @@ export class CallView {
         this.renderPeerMedia();
         this.renderButtons();
         this.renderQuality(null);
+        r.mute.disabled = false;
         show(r.rec, !!recording);
+        this.note(null);
         this.chat.attach(sig);
         this.chat.clear();
         this.chat.setEnabled(true);
@@ -199,7 +204,12 @@ export class CallView {
             onRemote: (stream) => this.showRemote(stream),
             onPeerConnection: (pc) => this.watch(pc),
         });
-        this.rtc.start().then(() => {
+        this.rtc.start().then((problem) => {
+            if (problem) {
+                this.note(problem);
+            }
+            // nothing to mute without a microphone
+            this.r.mute.disabled = !this.rtc || !this.rtc.micTrack();
             this.fillSpeakers();
             if (recording && recording.url && recording.token) {
                 this.record(recording, iceServers);
@@ -283,6 +293,15 @@ export class CallView {
 
     // --- media
 
+    // A lasting note about our own media (null: none).
+    note(key) {
+        if (key) {
+            setText(this.r.mediaNote, key);
+        }
+        this.r.mediaNote.dataset.key = key || '';
+        show(this.r.mediaNote, !!key);
+    }
+
     showRemote(stream) {
         const r = this.r;
         if (r.audio.srcObject !== stream) {
@@ -328,7 +347,7 @@ export class CallView {
             try {
                 this.local.camera = await openCamera();
             } catch (err) {
-                this.status(mediaErrorKey(err, 'camera'), {}, 'warn');
+                this.note(mediaErrorKey(err, 'camera'));
                 return;
             }
             this.poorCount = 0;
@@ -354,7 +373,7 @@ export class CallView {
                 });
                 this.local.screen = track;
             } catch (err) {
-                this.status(mediaErrorKey(err, 'screen'), {}, 'warn');
+                this.note(mediaErrorKey(err, 'screen'));
                 return;
             }
         }
@@ -455,7 +474,7 @@ export class CallView {
             this.local.camera.stop();
             this.local.camera = null;
             this.applyVideo();
-            this.status('call.audio_only', {}, 'warn');
+            this.note('call.audio_only');
         }
     }
 
@@ -532,5 +551,5 @@ export class CallView {
 }
 
 function fmt(v, digits) {
-    return v === null || v === undefined ? '–' : Number(v).toFixed(digits);
+    return v === null || v === undefined ? '–' : number(v, digits);
 }

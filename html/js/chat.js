@@ -3,7 +3,7 @@
 // Message text is only ever set with textContent.
 
 import { utf8Length, h } from './ui.js';
-import { setText, setAttr } from './i18n.js';
+import { setText, setAttr, locale } from './i18n.js';
 
 const MAX_BYTES = 2000;
 // Control characters the protocol refuses (all but \t and \n).
@@ -77,7 +77,7 @@ export class Chat {
 
     // who: a name (text) or an i18n variable ({$k: key})
     add(side, who, text, ts) {
-        const time = new Date(ts).toLocaleTimeString([], {
+        const time = new Date(ts).toLocaleTimeString(locale(), {
             hour: '2-digit', minute: '2-digit' });
         const head = h('span', { class: 'who' });
         if (typeof who === 'object') {

@@ -3,7 +3,7 @@
 // Names are set with textContent.
 
 import { h, show, clock } from './ui.js';
-import { setText } from './i18n.js';
+import { setText, locale, onLang } from './i18n.js';
 
 export class History {
     constructor({ table, body, empty, status }) {
@@ -11,6 +11,9 @@ export class History {
         this.body = body;
         this.empty = empty;
         this.status = status;
+        this.calls = [];
+        // dates follow the language
+        onLang(() => this.render(this.calls));
     }
 
     async load(endpoint, token, limit = 20) {
@@ -32,12 +35,15 @@ export class History {
     }
 
     render(calls) {
+        this.calls = calls;
         const rows = calls.map((c) => {
-            const when = new Date(Number(c.ended) || 0).toLocaleString([], {
+            const when = new Date(Number(c.ended) || 0).toLocaleString(locale(), {
                 month: 'short', day: 'numeric',
                 hour: '2-digit', minute: '2-digit' });
             const outcome = h('td', { class: 'outcome-' + c.outcome });
-            setText(outcome, 'outcome.' + c.outcome);
+            const word = h('span');
+            setText(word, 'outcome.' + c.outcome);
+            outcome.append(word);
             if (c.recorded) {
                 const rec = h('span', { class: 'tag' });
                 setText(rec, 'a.h.recorded');

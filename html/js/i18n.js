@@ -371,6 +371,16 @@ export function currentLang() {
     return lang;
 }
 
+// The locale for numbers and dates in the current language.
+export function locale() {
+    return lang === 'tr' ? 'tr-TR' : 'en-GB';
+}
+
+export function number(v, digits) {
+    return Number(v).toLocaleString(locale(), {
+        minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
 // The text for a key with {variables} filled in (as plain text).
 export function t(key, vars = {}) {
     const table = STRINGS[lang];

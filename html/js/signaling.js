@@ -42,7 +42,10 @@ export class Signaling {
     // path: '/ws/customer' or '/ws/agent'
     // start: the first message of a new session (customer `join`), or null
     // bearer: an agent token, offered as the `bearer.<token>` subprotocol
-    constructor({ path, start = null, bearer = null }) {
+    // firstTries: connection attempts before giving up when the very first
+    // connection cannot be opened (a refused handshake looks the same)
+    constructor({ path, start = null, bearer = null, firstTries = 3 }) {
+        this.firstTries = firstTries;
         const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
         this.url = scheme + '//' + location.host + path;
         this.protocols = bearer ? [PROTOCOL, 'bearer.' + bearer] : [PROTOCOL];
@@ -177,7 +180,8 @@ export class Signaling {
         }
         const final = FINAL_CODES.has(code)
                       || (!this.resumeToken && this.start)
-                      || (!opened && !this.everOpened && this.attempts >= 2)
+                      || (!opened && !this.everOpened
+                          && this.attempts + 1 >= this.firstTries)
                       || this.attempts >= MAX_ATTEMPTS;
         if (final) {
             this.setState('closed', { code, reason, opened });

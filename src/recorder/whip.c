@@ -136,12 +136,6 @@ rec_whip_post(rec_http_conn_t *c, rec_http_req_t *r)
         return;
     }
 
-    if (rec_session_find_role(cl.call, cl.role) != NULL) {
-        rec_http_error(c, 409, NULL,
-                       "this participant is already being recorded");
-        return;
-    }
-
     offer = malloc(sizeof(rec_sdp_offer_t));
     if (offer == NULL) {
         rec_http_error(c, 500, NULL, "out of memory");
@@ -155,6 +149,18 @@ rec_whip_post(rec_http_conn_t *c, rec_http_req_t *r)
         rec_metrics.bad_requests++;
         rec_http_error(c, 400, NULL, err);
         return;
+    }
+
+    /*
+     * the same participant publishing again (page reload, network change)
+     * replaces its previous session, which is finalized; the new one
+     * records into the next file (customer-2.webm, ...)
+     */
+
+    s = rec_session_find_role(cl.call, cl.role);
+
+    if (s != NULL) {
+        rec_session_end(s, "replaced");
     }
 
     s = rec_session_create(offer, cl.call, cl.role, &answer, &status,

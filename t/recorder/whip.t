@@ -168,11 +168,26 @@ like($a, qr/m=audio 9 UDP\/TLS\/RTP\/SAVPF 111\r\n/, 'opus accepted');
 like($a, qr/m=video 9 UDP\/TLS\/RTP\/SAVPF 96\r\n/, 'VP8 accepted');
 like($a, qr/m=application 0 /, 'data channel rejected with port 0');
 like($a, qr/a=recvonly/, 'recvonly');
-my $loc = $p->{headers}{location};
 
-status_like(rec_http($r, 'POST', '/whip', type => 'application/sdp',
-                     body => $good, token => $tok),
-            409, qr/already being recorded/, 'same participant twice');
+# the same participant again replaces its session: the old one is
+# finalized, the new one records into customer-2.webm
+
+my $again = rec_http($r, 'POST', '/whip', type => 'application/sdp',
+                     body => $good, token => $tok);
+is($again->{status}, 201, 'same participant again: 201');
+isnt($again->{headers}{location}, $p->{headers}{location}, 'new session');
+status_like(rec_http($r, 'DELETE', $p->{headers}{location}, token => $tok),
+            404, undef, 'the replaced session is gone');
+{
+    my $m = Rec::read_json("$r->{dir}/c1/manifest.json") || {};
+    my @p = @{ $m->{participants} || [] };
+    is(scalar @p, 2, 'manifest lists both sessions');
+    is($p[0]{ending_reason}, 'replaced', 'first: ending reason replaced');
+    is($p[1]{file}, 'customer-2.webm', 'second: customer-2.webm');
+}
+$p = $again;
+
+my $loc = $p->{headers}{location};
 
 # trickle ICE
 
@@ -234,9 +249,9 @@ status_like(rec_http($r, 'DELETE', $p2->{headers}{location},
             200, undef, 'DELETE with the session\'s token after it expired');
 
 my $mf = Rec::read_json("$r->{dir}/c1/manifest.json") || {};
-is($mf->{participants}[0]{ending_reason}, 'client_delete',
+is($mf->{participants}[1]{ending_reason}, 'client_delete',
    'manifest written for a session that never connected');
-is($mf->{participants}[0]{state}, 'finished', 'manifest state');
+is($mf->{participants}[1]{state}, 'finished', 'manifest state');
 
 # malformed HTTP on a raw socket
 

@@ -1,0 +1,158 @@
+package HotlineE2E;
+
+# The browser tests' wrapper (t/70-*.t .. t/79-*.t): real nginx with the
+# module, real Telegram Bot API stand-in, real headless Chromium, all in a
+# loopback-only network namespace.
+#
+#   use HotlineE2E;
+#   HotlineE2E::run('call.test.mjs');
+#
+# run():
+#   1. skips (with the reason) when Debian's chromium, node or unshare are
+#      missing, or when the npm dependencies cannot be installed
+#      (t/e2e/setup.sh, before entering the namespace: npm needs the
+#      network, the tests do not);
+#   2. re-executes the test under `unshare -n` with the loopback interface
+#      up, so no packet can leave the machine;
+#   3. starts the Telegram stand-in (t/lib/TelegramStub.pm) and nginx with
+#      the demo's own configuration (.ci/demo.conf.in, the stand-in's
+#      directives in its @HTTP_EXTRA@), through Hotline::Test;
+#   4. runs the node test file with the node test runner (TAP), turning
+#      each top-level result into a Test::More result (failures with their
+#      details), then stops nginx (which checks the error log).
+#
+# The node side gets HOTLINE_BASE (the server's URL), HOTLINE_TG_LOG (the
+# stand-in's request log, where the login codes are read as an agent reads
+# them in Telegram), HOTLINE_AGENT / HOTLINE_AGENT_CHAT, HOTLINE_AGENT_TOKEN
+# (a token for that agent, minted with Crypt::JWT as .ci/demo.sh does) and
+# HOTLINE_SHOTS (the screenshot directory, t/e2e/screenshots unless set).
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Path qw(make_path);
+use Test::More;
+
+use Hotline::Test qw(poll_until);
+use TelegramStub;
+
+our $DIR  = abs_path(dirname(__FILE__));
+our $ROOT = abs_path("$DIR/../..");
+our $CHROMIUM = '/usr/bin/chromium';
+
+sub _have {
+    my ($cmd) = @_;
+    return system("command -v $cmd >/dev/null 2>&1") == 0;
+}
+
+sub _prerequisites {
+    return "no $CHROMIUM (apt-get install chromium)" unless -x $CHROMIUM;
+    return 'no node (apt-get install nodejs npm)' unless _have('node');
+    return 'no unshare (util-linux)' unless _have('unshare');
+    return 'no ip (iproute2)' unless _have('ip');
+    return 'cannot make a network namespace (unshare -n needs root)'
+        unless system('unshare -n true >/dev/null 2>&1') == 0;
+    my $out = `sh '$DIR/setup.sh' 2>&1`;
+    return "npm dependencies not installed: $out" if $?;
+    return undef;
+}
+
+sub _enter_netns {
+    return if $ENV{HOTLINE_E2E_NETNS};
+    if (my $why = _prerequisites()) {
+        plan skip_all => $why;
+    }
+    $ENV{HOTLINE_E2E_NETNS} = 1;
+    my @inc = map { ('-I', $_) } grep { !ref } @INC;
+    exec('unshare', '-n', '--', 'sh', '-c',
+         'ip link set lo up && exec "$@"', 'sh', $^X, @inc, $0, @ARGV)
+        or BAIL_OUT("exec unshare: $!");
+}
+
+# The demo's configuration as a Hotline::Test template.
+sub demo_template {
+    my $text = Hotline::Test::read_file("$ROOT/.ci/demo.conf.in");
+    $text =~ s{\@RUN\@/nginx\.pid}{%%PREFIX%%/logs/nginx.pid}g;
+    $text =~ s{\@RUN\@/secret\.key}{%%SECRET_FILE%%}g;
+    $text =~ s{\@RUN\@}{%%PREFIX%%}g;
+    $text =~ s{\@MODULE\@}{%%MODULE%%}g;
+    $text =~ s{\@HTML\@}{%%ROOT%%/html}g;
+    $text =~ s{\@PORT\@}{%%PORT%%}g;
+    $text =~ s{\@ICE_SERVERS\@}{[]}g;
+    $text =~ s{^\@HTTP_EXTRA\@$}{%%HTTP%%}mg;
+    return $text;
+}
+
+# Node's TAP: top-level "ok N - name" / "not ok N - name" lines, each
+# followed by an indented YAML block.  Returns [ok, name, details, skip].
+sub parse_tap {
+    my ($out) = @_;
+    my @r;
+    for my $line (split /\n/, $out) {
+        if ($line =~ /^(not )?ok \d+ - (.*?)(?: # (SKIP|TODO)\b\s*(.*))?$/) {
+            push @r, [!$1, $2, '', $3 && $3 eq 'SKIP' ? ($4 || 'skipped')
+                                                       : undef];
+        } elsif (@r && $line =~ /^\s+\S/) {
+            $r[-1][2] .= "$line\n";
+        }
+    }
+    return @r;
+}
+
+sub run {
+    my ($script, %o) = @_;
+    _enter_netns();
+
+    my $tg = TelegramStub->new->start;
+    my $agent = 'demo';      # the demo configuration's agent
+    my $chat  = '1';
+    my $t = Hotline::Test->new(
+        conf    => demo_template(),
+        workers => 2,
+        http    => $tg->directives('%%PREFIX%%/conf/bot.token',
+                                   chats => '1001'),
+    );
+    Hotline::Test::write_file($t->prefix . '/conf/bot.token',
+                              $tg->token . "\n");
+    $t->start;
+
+    my $shots = $ENV{HOTLINE_SHOTS} || "$DIR/screenshots";
+    make_path($shots);
+
+    local $ENV{HOTLINE_BASE}       = 'http://127.0.0.1:' . $t->port;
+    local $ENV{HOTLINE_TG_LOG}     = $tg->{log};
+    local $ENV{HOTLINE_AGENT}      = $agent;
+    local $ENV{HOTLINE_AGENT_CHAT} = $chat;
+    local $ENV{HOTLINE_SHOTS}      = $shots;
+    # the demo's way in (make run prints it in the agent URL's fragment)
+    local $ENV{HOTLINE_AGENT_TOKEN} = $t->mint_jwt(sub => $agent,
+                                                   exp => time() + 600);
+
+    my $cmd = "cd '$DIR' && node --test --test-reporter=tap "
+            . "--test-concurrency=1 '$DIR/$script' 2>&1";
+    my $out = `$cmd`;
+    my $rc = $? >> 8;
+    my @results = parse_tap($out);
+
+    ok(scalar @results, "$script ran and reported results")
+        or diag($out);
+    for my $r (@results) {
+        my ($pass, $name, $details, $skip) = @$r;
+        if (defined $skip) {
+            SKIP: { skip($skip, 1) }
+            next;
+        }
+        ok($pass, $name) or diag($details);
+    }
+    my $failed = grep { !$_->[0] } @results;
+    is($rc, 0, "$script: node exited with 0")
+        or diag($failed ? 'see the failures above' : $out);
+
+    $t->stop;
+    $tg->stop;
+    done_testing();
+}
+
+1;

@@ -1,0 +1,228 @@
+// Helpers for the browser tests: Debian's Chromium through playwright-core
+// with the flags of the developers' guide, a context per person (separate
+// cookies and storage), spies the tests read (WebSockets, peer
+// connections, notifications, CSP violations), and the polls every wait
+// goes through (bounded deadlines, no fixed sleeps).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const BASE = process.env.HOTLINE_BASE;
+export const SHOTS = process.env.HOTLINE_SHOTS || new URL('../screenshots',
+                                                          import.meta.url).pathname;
+
+export const ARGS = [
+    '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic',
+    '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync',
+    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+    '--allow-loopback-in-peer-connection',
+    '--autoplay-policy=no-user-gesture-required',
+];
+
+// Playwright gives each launch a fresh temporary --user-data-dir.
+export async function launch() {
+    if (!BASE) {
+        throw new Error('HOTLINE_BASE is not set (run through t/7x-*.t)');
+    }
+    return chromium.launch({ executablePath: '/usr/bin/chromium',
+                             headless: true, args: ARGS });
+}
+
+function spies() {
+    window.__ws = [];
+    const NativeWS = window.WebSocket;
+    window.WebSocket = class extends NativeWS {
+        constructor(...a) {
+            super(...a);
+            window.__ws.push(this);
+        }
+    };
+    window.__pcs = [];
+    const NativePC = window.RTCPeerConnection;
+    window.RTCPeerConnection = class extends NativePC {
+        constructor(...a) {
+            super(...a);
+            window.__pcs.push(this);
+        }
+    };
+    window.__notes = [];
+    if (window.Notification) {
+        const N = window.Notification;
+        window.Notification = class extends N {
+            constructor(title, opts) {
+                super(title, opts);
+                window.__notes.push({ title, body: opts && opts.body });
+            }
+        };
+    }
+    window.__violations = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+        window.__violations.push(e.violatedDirective + ' ' + e.blockedURI);
+    });
+    window.__errors = [];
+    window.addEventListener('error', (e) => window.__errors.push(String(e.message)));
+}
+
+// A page in a context of its own, with the spies and the permissions.
+export async function person(browser, { viewport = { width: 1280, height: 800 },
+                                        locale = 'en-US' } = {}) {
+    const ctx = await browser.newContext({ viewport, locale });
+    await ctx.grantPermissions(['microphone', 'camera', 'notifications'],
+                               { origin: BASE });
+    await ctx.addInitScript(spies);
+    const page = await ctx.newPage();
+    page.errors = [];
+    page.on('pageerror', (e) => page.errors.push(String(e)));
+    page.on('console', (m) => {
+        if (m.type() === 'error') {
+            page.errors.push('console: ' + m.text());
+        }
+    });
+    return page;
+}
+
+// Polls fn (sync or async) until it returns a truthy value; throws with
+// the message (and the last value) after the deadline.
+export async function until(fn, what, timeoutMs = 10000, stepMs = 100) {
+    const deadline = Date.now() + timeoutMs;
+    let last;
+    for (;;) {
+        last = await fn();
+        if (last) {
+            return last;
+        }
+        if (Date.now() > deadline) {
+            throw new Error('timed out after ' + timeoutMs + ' ms: ' + what
+                            + ' (last: ' + JSON.stringify(last) + ')');
+        }
+        await new Promise((r) => setTimeout(r, stepMs));
+    }
+}
+
+export function text(page, selector) {
+    return page.$eval(selector, (el) => el.textContent.trim())
+        .catch(() => null);
+}
+
+export function visible(page, selector) {
+    return page.$eval(selector, (el) => !el.closest('[hidden]')
+                                        && el.getClientRects().length > 0)
+        .catch(() => false);
+}
+
+// The call's peer connection (not the recorder's send-only one).
+export function pcState(page) {
+    return page.evaluate(() => {
+        const pc = window.__pcs.filter((p) => p.connectionState !== 'closed'
+            && p.getTransceivers().some((t) => t.direction === 'sendrecv'))
+            .pop();
+        return pc ? pc.connectionState : 'none';
+    });
+}
+
+// Bytes of received RTP of a kind on the call's peer connection.
+export function inboundBytes(page, kind = 'audio') {
+    return page.evaluate(async (k) => {
+        const pc = window.__pcs.filter((p) => p.connectionState !== 'closed'
+            && p.getTransceivers().some((t) => t.direction === 'sendrecv'))
+            .pop();
+        if (!pc) {
+            return -1;
+        }
+        const r = await pc.getStats();
+        let b = 0;
+        r.forEach((s) => {
+            if (s.type === 'inbound-rtp' && s.kind === k) {
+                b += s.bytesReceived || 0;
+            }
+        });
+        return b;
+    }, kind);
+}
+
+// Asserts that received bytes grow (media flows): returns [first, later].
+export async function mediaFlows(page, kind = 'audio') {
+    const first = await until(async () => {
+        const b = await inboundBytes(page, kind);
+        return b > 0 ? b : 0;
+    }, kind + ' bytes received', 15000);
+    const later = await until(async () => {
+        const b = await inboundBytes(page, kind);
+        return b > first ? b : 0;
+    }, kind + ' bytes grow', 10000);
+    return [first, later];
+}
+
+// The code the stand-in delivered to a chat after `since` (ms epoch), read
+// from its request log as an agent reads it in Telegram.
+export async function telegramCode(chat, sinceMs) {
+    const log = process.env.HOTLINE_TG_LOG;
+    return until(() => {
+        const lines = fs.readFileSync(log, 'utf8').split('\n');
+        for (const line of lines.reverse()) {
+            if (!line.trim()) {
+                continue;
+            }
+            let r;
+            try {
+                r = JSON.parse(line);
+            } catch (e) {
+                continue;
+            }
+            if (!/\/sendMessage$/.test(r.path) || !r.json
+                || String(r.json.chat_id) !== String(chat)
+                || r.t * 1000 < sinceMs) {
+                continue;
+            }
+            const m = /<code>(\d{6})<\/code>/.exec(r.json.text || '');
+            if (m) {
+                return m[1];
+            }
+        }
+        return null;
+    }, 'a login code in the Telegram stand-in', 10000);
+}
+
+// Form controls without an accessible name (a simple axe-like check):
+// aria-label, aria-labelledby, a <label>, or text content.
+export function unnamedControls(page) {
+    return page.evaluate(() => {
+        const bad = [];
+        for (const el of document.querySelectorAll(
+            'button, input, select, textarea, a[href], [role=button]')) {
+            let name = el.getAttribute('aria-label') || '';
+            const by = el.getAttribute('aria-labelledby');
+            if (!name && by) {
+                name = by.split(/\s+/).map((id) => {
+                    const x = document.getElementById(id);
+                    return x ? x.textContent : '';
+                }).join(' ');
+            }
+            if (!name && el.labels && el.labels.length) {
+                name = [...el.labels].map((l) => l.textContent).join(' ');
+            }
+            if (!name && el.tagName !== 'INPUT' && el.tagName !== 'SELECT') {
+                name = el.textContent;
+            }
+            if (!name.trim()) {
+                bad.push(el.outerHTML.slice(0, 120));
+            }
+        }
+        return bad;
+    });
+}
+
+export async function shot(page, name, viewports = [['phone', 390, 844],
+                                                     ['desktop', 1280, 800]]) {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    const keep = page.viewportSize();
+    for (const [label, width, height] of viewports) {
+        await page.setViewportSize({ width, height });
+        await page.screenshot({ path: path.join(SHOTS, name + '-' + label
+                                                       + '.png'),
+                                fullPage: true });
+    }
+    await page.setViewportSize(keep);
+}

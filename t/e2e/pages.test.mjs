@@ -1,0 +1,152 @@
+// The two pages without a whole call (run by t/70-e2e-pages.t): the CSP
+// nonce, Turkish by default and English on request (remembered), an
+// accessible name for every control, the name check, the demo's fragment
+// token, a customer whose microphone permission is refused.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+    BASE, launch, person, until, text, visible, pcState, mediaFlows,
+    unnamedControls, shot,
+} from './lib/browser.mjs';
+
+const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
+
+let browser;
+let cust;
+let agent;
+
+before(async () => {
+    browser = await launch();
+    cust = await person(browser, { viewport: { width: 390, height: 844 } });
+    agent = await person(browser);
+});
+
+after(async () => {
+    if (browser) {
+        await browser.close();
+    }
+});
+
+test('the customer page: CSP nonce, strict policy, Turkish default',
+     async () => {
+         const res = await cust.goto(BASE + '/');
+         assert.equal(res.status(), 200);
+         const csp = res.headers()['content-security-policy'];
+         const nonce = /'nonce-([^']+)'/.exec(csp)[1];
+         assert.doesNotMatch(csp, /unsafe/i);
+         assert.equal(await cust.$eval('script[type=module]', (s) => s.nonce),
+                      nonce);
+         assert.equal(await cust.getAttribute('html', 'lang'), 'tr');
+         await until(async () => (await text(cust, '#status'))
+                     === 'Adınızı yazıp Ara düğmesine basın.',
+                     'Turkish status text');
+         assert.equal(await text(cust, '#join-title'),
+                      'Destek ekibimizle görüşün');
+         assert.equal(await text(cust, '#call-btn'), 'Ara');
+         // an injected inline script without the nonce is blocked
+         const ran = await cust.evaluate(() => new Promise((resolve) => {
+             const s = document.createElement('script');
+             s.textContent = 'window.__inline = 1';
+             document.head.append(s);
+             setTimeout(() => resolve(window.__inline || 0), 100);
+         }));
+         assert.equal(ran, 0);
+         assert.equal((await cust.evaluate(() => window.__violations)).length,
+                      1, 'only the injected script was refused');
+     });
+
+test('every control of the customer page has an accessible name', async () => {
+    assert.deepEqual(await unnamedControls(cust), []);
+    // the call panel (built at load, hidden until a call) is checked too
+    assert.ok(await cust.$('#hangup-btn'));
+    assert.equal(await cust.getAttribute('#status', 'aria-live'), 'polite');
+    assert.equal(await cust.getAttribute('#chat-log', 'aria-live'), 'polite');
+});
+
+test('an empty name is refused with a message', async () => {
+    await cust.fill('#name', '   ');
+    await cust.click('#call-btn');
+    assert.equal(await cust.getAttribute('#name', 'aria-invalid'), 'true');
+    assert.match(await text(cust, '#status'), /adınızı yazın/);
+    assert.equal(await cust.getAttribute('#status', 'data-kind'), 'error');
+    assert.equal(await visible(cust, '#join'), true);
+});
+
+test('keyboard: the name field and the call button are reachable',
+     async () => {
+         await cust.reload();
+         await until(() => cust.evaluate(
+             () => document.activeElement && document.activeElement.id === 'name'),
+         'the name field has the focus');
+         await cust.keyboard.press('Tab');
+         assert.equal(await cust.evaluate(() => document.activeElement.id),
+                      'call-btn');
+     });
+
+test('English on request, remembered across reloads; ?lang=tr wins',
+     async () => {
+         await cust.click('#lang-btn');
+         assert.equal(await cust.getAttribute('html', 'lang'), 'en');
+         assert.equal(await text(cust, '#join-title'),
+                      'Talk to our support team');
+         assert.equal(await text(cust, '#call-btn'), 'Call');
+         assert.equal(await text(cust, '#lang-btn'), 'Türkçe');
+         assert.equal(await cust.getAttribute('#lang-btn', 'lang'), 'tr');
+         assert.equal(await cust.getAttribute('#chat-input', 'placeholder'),
+                      'Type a message');
+         await shot(cust, 'customer-join-en', [['phone', 390, 844]]);
+         await cust.reload();
+         await until(async () => (await text(cust, '#join-title'))
+                     === 'Talk to our support team', 'still English');
+         await cust.goto(BASE + '/?lang=tr');
+         assert.equal(await text(cust, '#join-title'),
+                      'Destek ekibimizle görüşün');
+         await shot(cust, 'customer-join');
+     });
+
+test('the agent console opens with the demo\'s fragment token', async () => {
+    const res = await agent.goto(BASE + '/agent.html#token=' + TOKEN);
+    assert.equal(res.status(), 200);
+    await until(async () => (await text(agent, '#status')) === 'Çevrim içi.',
+                'the console is online');
+    assert.equal(await agent.evaluate(() => location.hash), '',
+                 'the token left the address bar');
+    assert.equal(await visible(agent, '#console'), true);
+    assert.equal(await visible(agent, '#logout-btn'), true);
+    assert.deepEqual(await unnamedControls(agent), []);
+    assert.deepEqual(await agent.evaluate(() => window.__violations), []);
+});
+
+test('microphone refused: a plain-language message, the call goes on',
+     async () => {
+         const denied = await person(browser);
+         await denied.addInitScript(() => {
+             navigator.mediaDevices.getUserMedia = () => Promise.reject(
+                 new DOMException('Permission denied', 'NotAllowedError'));
+         });
+         await denied.goto(BASE + '/');
+         await denied.fill('#name', 'İzinsiz');
+         await denied.click('#call-btn');
+         await until(() => visible(denied, '#waiting'), 'in the queue');
+         await until(async () => (await agent.$$('#queue-list .queue-item'))
+                     .length === 1, 'the call in the agent\'s queue');
+         await agent.click('#accept-next');
+         await until(async () => /izni verilmedi/.test(
+             await text(denied, '#media-note')), 'the permission message',
+         10000);
+         assert.equal(await denied.getAttribute('#media-note', 'role'), 'alert');
+         assert.equal(await visible(denied, '#media-note'), true);
+         // still a call: the agent's voice arrives
+         await until(async () => (await pcState(denied)) === 'connected',
+                     'connected without a microphone', 15000);
+         await mediaFlows(denied, 'audio');
+         // speaker selection: Chromium has setSinkId, so the list shows
+         assert.equal(await visible(denied, '#speaker-select'), true);
+         assert.equal(await visible(denied, '#speaker-note'), false);
+         await shot(denied, 'customer-permission-denied');
+         await denied.click('#hangup-btn');
+         await until(() => visible(denied, '#ended'), 'the call ended');
+         await until(() => visible(agent, '#idle'), 'the agent is idle');
+         await denied.context().close();
+     });
