@@ -13,7 +13,8 @@ JOBS       ?= 2
 
 SRCS       := $(wildcard $(CURDIR)/src/*.c $(CURDIR)/src/*.h) $(CURDIR)/config
 
-.PHONY: all module deps run stop test fuzz bench clean help
+.PHONY: all module deps run stop test fuzz bench clean help \
+        recorder test-recorder bench-recorder fuzz-recorder
 
 all: module
 
@@ -24,6 +25,7 @@ help:
 	@echo "make test     install what is missing, build, run the test suite"
 	@echo "make bench    run the benchmarks (docs/performance.md)"
 	@echo "make fuzz     run the fuzz targets for longer (FUZZ_SECONDS=60)"
+	@echo "make recorder build hotline-recorder (test-, bench-, fuzz-recorder)"
 
 deps:
 	@bash .ci/deps.sh
@@ -49,9 +51,23 @@ run: deps module
 stop:
 	@bash .ci/demo.sh stop
 
-# the module's suite (unit tests, fuzz smoke, signaling, auth, guards)
+# the module's suite (unit tests, fuzz smoke, signaling, auth, guards,
+# Redis, browsers), then the recorder's
 test: deps module
 	@prove -j2 t/*.t
+	@$(MAKE) -s test-recorder
+
+recorder:
+	@$(MAKE) -s -C src/recorder -j$(JOBS) all
+
+test-recorder:
+	@$(MAKE) -s -C src/recorder -j$(JOBS) test
+
+bench-recorder:
+	@$(MAKE) -s -C src/recorder bench
+
+fuzz-recorder:
+	@$(MAKE) -s -C src/recorder fuzz FUZZ_TIME=$${FUZZ_SECONDS:-60}
 
 fuzz: module
 	@$(MAKE) -s -C fuzz OBJS=$(OBJS) NGX_SRC=$(NGX_SRC) run \
@@ -59,6 +75,7 @@ fuzz: module
 
 bench: deps module
 	@$(MAKE) -s -C bench OBJS=$(OBJS) run
+	@$(MAKE) -s bench-recorder
 
 clean:
 	rm -rf $(BUILD)

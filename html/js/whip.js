@@ -59,21 +59,33 @@ export class WhipPublisher {
         }
     }
 
-    // Ends the recording of our side (the recorder finalizes the file).
+    // Ends the recording of our side: DELETE first (the recorder finalizes
+    // the file), then the connection (closing it first would end the
+    // recording as "peer_closed"; after 2 s it is closed anyway).
     close() {
         this.closed = true;
-        if (this.location) {
-            fetch(this.location, {
-                method: 'DELETE',
-                headers: { Authorization: 'Bearer ' + this.token },
-                keepalive: true,
-            }).catch(() => {});
-            this.location = null;
+        const pc = this.pc;
+        this.pc = null;
+        this.videoSender = null;
+        const closePc = () => {
+            if (pc) {
+                pc.close();
+            }
+        };
+        if (!this.location) {
+            closePc();
+            return;
         }
-        if (this.pc) {
-            this.pc.close();
-            this.pc = null;
-        }
+        const timer = setTimeout(closePc, 2000);
+        fetch(this.location, {
+            method: 'DELETE',
+            headers: { Authorization: 'Bearer ' + this.token },
+            keepalive: true,
+        }).catch(() => {}).finally(() => {
+            clearTimeout(timer);
+            closePc();
+        });
+        this.location = null;
     }
 }
 

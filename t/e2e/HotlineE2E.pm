@@ -33,6 +33,9 @@ use warnings;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use File::Path qw(make_path);
+use File::Temp ();
+use IO::Socket::INET;
+use POSIX ();
 use Test::More;
 
 use Hotline::Test qw(poll_until);
@@ -47,8 +50,13 @@ sub _have {
     return system("command -v $cmd >/dev/null 2>&1") == 0;
 }
 
+our $RECORDER = "$ROOT/build/recorder/hotline-recorder";
+
 sub _prerequisites {
+    my (%o) = @_;
     return "no $CHROMIUM (apt-get install chromium)" unless -x $CHROMIUM;
+    return "no $RECORDER (make -C src/recorder)"
+        if $o{recorder} && !-x $RECORDER;
     return 'no node (apt-get install nodejs npm)' unless _have('node');
     return 'no unshare (util-linux)' unless _have('unshare');
     return 'no ip (iproute2)' unless _have('ip');
@@ -60,8 +68,9 @@ sub _prerequisites {
 }
 
 sub _enter_netns {
+    my (%o) = @_;
     return if $ENV{HOTLINE_E2E_NETNS};
-    if (my $why = _prerequisites()) {
+    if (my $why = _prerequisites(%o)) {
         plan skip_all => $why;
     }
     $ENV{HOTLINE_E2E_NETNS} = 1;
@@ -82,6 +91,7 @@ sub demo_template {
     $text =~ s{\@PORT\@}{%%PORT%%}g;
     $text =~ s{\@ICE_SERVERS\@}{[]}g;
     $text =~ s{^\@HTTP_EXTRA\@$}{%%HTTP%%}mg;
+    $text =~ s{^\@SERVER_EXTRA\@$}{%%SERVER%%}mg;
     return $text;
 }
 
@@ -101,18 +111,68 @@ sub parse_tap {
     return @r;
 }
 
+# hotline-recorder on a free loopback port, its recordings in a temporary
+# directory: { pid, port, dir, secret, log }
+sub start_recorder {
+    my $tmp = File::Temp::tempdir('hotline-e2e-rec-XXXXXX', TMPDIR => 1,
+                                  CLEANUP => !$ENV{HOTLINE_KEEP});
+    my $rec = { dir => "$tmp/recordings", secret => "$tmp/recorder.key",
+                log => "$tmp/recorder.log", port => Hotline::Test::free_port() };
+    make_path($rec->{dir});
+    Hotline::Test::write_file($rec->{secret},
+                              Hotline::Test::random_string(48) . "\n");
+    chmod 0600, $rec->{secret};
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open STDOUT, '>', $rec->{log} or POSIX::_exit(127);
+        open STDERR, '>&', \*STDOUT;
+        exec $RECORDER, '--listen', "127.0.0.1:$rec->{port}",
+             '--recordings', $rec->{dir}, '--secret-file', $rec->{secret},
+             '--prefix', '/whip', '--min-free-disk', '1'
+            or POSIX::_exit(127);
+    }
+    $rec->{pid} = $pid;
+    poll_until(10, sub {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $rec->{port}, Timeout => 1);
+        $s ? (close($s), 1) : 0;
+    }) or BAIL_OUT('hotline-recorder did not start: '
+                   . Hotline::Test::read_file($rec->{log}));
+    return $rec;
+}
+
+sub stop_recorder {
+    my ($rec) = @_;
+    return unless $rec && $rec->{pid};
+    kill 'TERM', $rec->{pid};
+    poll_until(10, sub { waitpid($rec->{pid}, POSIX::WNOHANG()) != 0 })
+        or do { kill 'KILL', $rec->{pid}; waitpid($rec->{pid}, 0) };
+    delete $rec->{pid};
+}
+
+# run($script, recorder => 1, after => sub { my ($rec) = @_; ... })
 sub run {
     my ($script, %o) = @_;
-    _enter_netns();
+    _enter_netns(%o);
 
     my $tg = TelegramStub->new->start;
     my $agent = 'demo';      # the demo configuration's agent
     my $chat  = '1';
+    my ($rec, $http, $server) = (undef, '', '');
+    if ($o{recorder}) {
+        $rec = start_recorder();
+        $http = "hotline_recorder /whip secret_file=$rec->{secret} ttl=2m;\n";
+        $server = "location /whip {\n"
+                . "    client_max_body_size 64k;\n"
+                . "    proxy_pass http://127.0.0.1:$rec->{port};\n"
+                . "}\n";
+    }
     my $t = Hotline::Test->new(
         conf    => demo_template(),
         workers => 2,
         http    => $tg->directives('%%PREFIX%%/conf/bot.token',
-                                   chats => '1001'),
+                                   chats => '1001') . $http,
+        server  => $server,
     );
     Hotline::Test::write_file($t->prefix . '/conf/bot.token',
                               $tg->token . "\n");
@@ -150,6 +210,8 @@ sub run {
     is($rc, 0, "$script: node exited with 0")
         or diag($failed ? 'see the failures above' : $out);
 
+    $o{after}->($rec) if $o{after};
+    stop_recorder($rec);
     $t->stop;
     $tg->stop;
     done_testing();
