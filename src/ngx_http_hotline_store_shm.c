@@ -771,15 +771,28 @@ ngx_http_hotline_shm_pull(ngx_http_hotline_session_t *s, u_char *buf,
     p = buf;
     bytes = 0;
 
-    for (q = ngx_queue_head(&party->inbox);
+    /*
+     * Delivered messages stay at the head for replay; the undelivered
+     * ones are the tail: find where they start from the end.
+     */
+
+    q = ngx_queue_last(&party->inbox);
+
+    while (q != ngx_queue_sentinel(&party->inbox)) {
+        b = ngx_queue_data(q, ngx_http_hotline_buf_t, link);
+
+        if (b->seq <= party->delivered) {
+            break;
+        }
+
+        q = ngx_queue_prev(q);
+    }
+
+    for (q = ngx_queue_next(q);
          q != ngx_queue_sentinel(&party->inbox);
          q = ngx_queue_next(q))
     {
         b = ngx_queue_data(q, ngx_http_hotline_buf_t, link);
-
-        if (b->seq <= party->delivered) {
-            continue;
-        }
 
         need = ngx_align(sizeof(uint64_t) + sizeof(uint32_t) + b->len, 8);
 
