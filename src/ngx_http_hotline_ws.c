@@ -610,6 +610,11 @@ ngx_http_hotline_ws_flush(ngx_http_hotline_session_t *s)
     if (rest == NULL) {
         s->out_last = &s->out;
 
+        if (s->backlogged && !s->closing) {
+            /* more waits in the store: the write handler fetches it */
+            ngx_post_event(c->write, &ngx_posted_events);
+        }
+
         if (s->closing) {
             ngx_http_hotline_ws_linger(s);
         }
