@@ -6,6 +6,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
+use File::Path qw(make_path);
 use Hotline::Test;
 
 my $t = Hotline::Test->new;
@@ -93,6 +94,17 @@ conf_fails($srvzone, 'hotline_resume_timeout is http-level only');
                  {$1@{[ $t->module_file ]};}m;
     $n += $c =~ s{^(\s*hotline_jwt_secret_file\s+)[^;]+;}{$1$key;}m;
     is($n, 2, 'example: load_module and key file found and substituted');
+    # the other files it names: keys, the bot token, the history
+    make_path("$dir/etc", "$dir/var");
+    for my $f ($c =~ m{/etc/hotline/([\w.-]+)}g) {
+        Hotline::Test::write_file("$dir/etc/$f", $f =~ /\.token$/
+            ? "123456789:AAHtest_token-" . Hotline::Test::random_string(20)
+            : Hotline::Test::random_string(48) . "\n");
+    }
+    $c =~ s{/etc/hotline/}{$dir/etc/}g;
+    $c =~ s{/var/lib/hotline/}{$dir/var/}g;
+    $c =~ s{^(\s*(?:include|user)\s[^;]*;)}{# $1}mg;
+    $c =~ s{^(\s*root\s+)[^;]+;}{$1$dir;}m;
     # keep the system's logs and pid out of it
     $c =~ s{^(\s*pid\s+)[^;]+;}{$1$p/logs/example.pid;}m;
     $c =~ s{^(\s*error_log\s+)[^;\s]+}{$1$p/logs/example-error.log}mg;
