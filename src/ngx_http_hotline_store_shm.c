@@ -757,6 +757,20 @@ ngx_http_hotline_shm_pull(ngx_http_hotline_session_t *s, u_char *buf,
     ngx_http_hotline_buf_t    *b;
     ngx_http_hotline_party_t  *party;
 
+    /*
+     * Nothing new: known without the lock (aligned words, read at once);
+     * a message appended after this look wakes us again, as the last pull
+     * or wake-up cleared "notified".
+     */
+
+    party = s->party;
+
+    if (party && party->owner == ngx_pid && party->gen == s->gen
+        && party->delivered >= party->last_seq && !party->notified)
+    {
+        return 0;
+    }
+
     ngx_http_hotline_lock();
 
     party = ngx_http_hotline_shm_current(s);
