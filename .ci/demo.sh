@@ -8,10 +8,10 @@
 # run/ (git-ignored) is the nginx prefix: nginx.conf (from .ci/demo.conf.in
 # with absolute paths), logs/, tmp/, nginx.pid and secret.key (the HS256 key,
 # made once, mode 0600).  HOTLINE_PORT changes the port, HOTLINE_RUN the
-# directory (an absolute path), HOTLINE_ICE_SERVERS the ICE servers the
-# pages use (config.json; a JSON array, default [] since the demo is local),
-# for example
-#   HOTLINE_ICE_SERVERS='[{"urls":"stun:stun.example.com:3478"}]' make run
+# directory (an absolute path), HOTLINE_ICE_ARGS the parameters of the
+# pages' ICE servers location (hotline_ice_servers, docs/directives.md;
+# none by default since the demo is local), for example
+#   HOTLINE_ICE_ARGS='stun=stun:stun.example.com:3478' make run
 
 set -euo pipefail
 
@@ -25,7 +25,7 @@ PIDFILE=$RUN/nginx.pid
 SECRET=$RUN/secret.key
 NGINX=${NGINX:-/usr/sbin/nginx}
 PORT=${HOTLINE_PORT:-8080}
-ICE_SERVERS=${HOTLINE_ICE_SERVERS:-[]}
+ICE_ARGS=${HOTLINE_ICE_ARGS:-}
 
 die() {
     echo "demo: $*" >&2
@@ -46,18 +46,18 @@ running_pid() {
 }
 
 write_prefix() {
+    local ice
     [ -f "$MODULE" ] || die "no module at $MODULE (run make first)"
     [ -f "$TEMPLATE" ] || die "no template $TEMPLATE"
     case "$PORT" in ''|*[!0-9]*) die "bad HOTLINE_PORT: $PORT" ;; esac
-    # inside an nginx single-quoted string and a sed replacement
-    case "$ICE_SERVERS" in
-        \[*\]) ;;
-        *) die "HOTLINE_ICE_SERVERS must be a JSON array" ;;
-    esac
-    case "$ICE_SERVERS" in
-        *"'"*|*'|'*|*'\'*|*'&'*|*'$'*)
-            die "HOTLINE_ICE_SERVERS must not contain ' | \\ & \$" ;;
-    esac
+    # parameters of one nginx directive, and a sed replacement
+    [[ "$ICE_ARGS" =~ ^[A-Za-z0-9\ :._/?=+-]*$ ]] \
+        || die "bad HOTLINE_ICE_ARGS: only letters, digits, spaces and :._/?=+-"
+    if [ -n "$ICE_ARGS" ]; then
+        ice="hotline_ice_servers $ICE_ARGS;"
+    else
+        ice="default_type application/json; return 200 '{\"iceServers\":[]}';"
+    fi
 
     mkdir -p "$RUN/logs" "$RUN/tmp"
 
@@ -70,7 +70,7 @@ write_prefix() {
         -e "s|@RUN@|$RUN|g" \
         -e "s|@HTML@|$HTML|g" \
         -e "s|@PORT@|$PORT|g" \
-        -e "s|@ICE_SERVERS@|$ICE_SERVERS|g" \
+        -e "s|@ICE@|$ice|g" \
         -e "s|^@HTTP_EXTRA@$||" \
         -e "s|^@SERVER_EXTRA@$||" \
         "$TEMPLATE" > "$CONF.new"

@@ -31,6 +31,10 @@ TEST_PKGS=(
 missing=()
 for pkg in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+    # NodeSource's nodejs ships npm itself (Debian's npm would conflict)
+    if [ "$pkg" = npm ] && command -v npm >/dev/null 2>&1; then
+        continue
+    fi
     if [ "$status" != installed ]; then
         missing+=("$pkg")
     fi

@@ -234,14 +234,30 @@ placement() {
     echo "calls: $node cross-node, $worker cross-worker, $same same worker"
 }
 
+# CPU of redis-server over a run, % of one core
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$redis_pid/stat"; }
+redis_cpu() {
+    local t0=$1 s0=$2 t1 s1
+    t1=$(cpu_ticks)
+    s1=$(date +%s%N)
+    awk -v d="$(( t1 - t0 ))" -v ns="$(( s1 - s0 ))" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { printf "%.0f", 100 * d / hz / (ns / 1e9) }'
+}
+
 ( sleep $(( 1 + DURATION / 2 + 3 )); placement > "$PREFIX/placement" ) &
 sampler=$!
+c0=$(cpu_ticks); n0=$(date +%s%N)
 relay redis-rate --rate "$RATE" --port "$PORT" \
     --pid-file "$PREFIX/node-a/nginx.pid"
+say "-- redis-server cpu over the redis-rate run (setup included):" \
+    "$(redis_cpu "$c0" "$n0")% of a core"
 wait "$sampler" 2>/dev/null || true
 say "-- redis-rate placement (mid-run): $(cat "$PREFIX/placement" 2>/dev/null)"
+c0=$(cpu_ticks); n0=$(date +%s%N)
 relay redis-max --rate 0 --window "$WINDOW" --port "$PORT" \
     --pid-file "$PREFIX/node-a/nginx.pid"
+say "-- redis-server cpu over the redis-max run (setup included):" \
+    "$(redis_cpu "$c0" "$n0")% of a core"
 
 say "-- redis: $(redis-cli -p "$RPORT" info stats | grep -E '^total_commands_processed' | tr -d '\r')," \
     "$(redis-cli -p "$RPORT" info memory | grep -E '^used_memory_human' | tr -d '\r')"

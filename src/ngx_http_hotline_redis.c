@@ -19,12 +19,19 @@
  * gives it back without closing the descriptor when hiredis calls the
  * cleanup hook.  hiredis reads at most 16k per call and expects to be
  * called again while data remain, so the events are level-triggered.
+ *
+ * Commands are written by a posted event, after the handlers of the
+ * current pass of the event loop: what they queued goes out in one write
+ * (pipelining) without waiting for another epoll_wait() to report the
+ * socket writable; only what the socket does not take waits for a write
+ * event.
  */
 
 
 static void ngx_http_hotline_redis_read(ngx_event_t *rev);
 static void ngx_http_hotline_redis_write(ngx_event_t *wev);
 static void ngx_http_hotline_redis_timeout(ngx_event_t *ev);
+static void ngx_http_hotline_redis_flush_handler(ngx_event_t *ev);
 static void ngx_http_hotline_redis_add_read(void *data);
 static void ngx_http_hotline_redis_del_read(void *data);
 static void ngx_http_hotline_redis_add_write(void *data);
@@ -95,6 +102,11 @@ ngx_http_hotline_redis_open(ngx_http_hotline_redis_t *rc, const char *ip,
     rc->timer.log = rc->log;
     rc->timer.cancelable = 1;
 
+    rc->flush.handler = ngx_http_hotline_redis_flush_handler;
+    rc->flush.data = rc;
+    rc->flush.log = rc->log;
+    rc->writing = 0;
+
     ngx_add_timer(&rc->timer, timeout);
 
     /* the first write event tells hiredis that connect() is done */
@@ -155,7 +167,9 @@ ngx_http_hotline_redis_write(ngx_event_t *wev)
     c = wev->data;
     rc = c->data;
 
+    rc->writing = 1;
     redisAsyncHandleWrite(rc->ac);
+    rc->writing = 0;
 }
 
 
@@ -204,9 +218,38 @@ ngx_http_hotline_redis_del_read(void *data)
 
 
 static void
+ngx_http_hotline_redis_flush_handler(ngx_event_t *ev)
+{
+    ngx_http_hotline_redis_t *rc = ev->data;
+
+    if (rc->ac == NULL) {
+        return;
+    }
+
+    /* hiredis calls add_write again if the socket does not take it all */
+    rc->writing = 1;
+    redisAsyncHandleWrite(rc->ac);
+
+    /* the context may be gone: rc outlives it */
+    rc->writing = 0;
+}
+
+
+static void
 ngx_http_hotline_redis_add_write(void *data)
 {
     ngx_http_hotline_redis_t *rc = data;
+
+    if (rc->conn && !rc->writing && rc->ac
+        && (rc->ac->c.flags & REDIS_CONNECTED))
+    {
+        /* at the end of this pass of the event loop */
+        if (!rc->flush.posted) {
+            ngx_post_event(&rc->flush, &ngx_posted_events);
+        }
+
+        return;
+    }
 
     if (rc->conn && !rc->conn->write->active) {
         if (ngx_add_event(rc->conn->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
@@ -267,6 +310,10 @@ ngx_http_hotline_redis_cleanup(void *data)
 
     if (rc->timer.timer_set) {
         ngx_del_timer(&rc->timer);
+    }
+
+    if (rc->flush.posted) {
+        ngx_delete_posted_event(&rc->flush);
     }
 
     if (!rc->closing && rc->gone) {

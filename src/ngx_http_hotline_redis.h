@@ -33,6 +33,7 @@ struct ngx_http_hotline_redis_s {
     ngx_connection_t            *conn;
     ngx_log_t                   *log;
     ngx_event_t                  timer;         /* connect timeout */
+    ngx_event_t                  flush;         /* write what is queued */
     const char                  *what;          /* for the log */
 
     /* the socket is connected (not yet authenticated) */
@@ -43,6 +44,7 @@ struct ngx_http_hotline_redis_s {
 
     void                        *data;
     unsigned                     closing:1;
+    unsigned                     writing:1;
 };
 
 

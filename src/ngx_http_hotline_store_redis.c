@@ -102,6 +102,7 @@ typedef struct {
     unsigned                       attached:1;   /* session->party */
     unsigned                       replaced:1;
     unsigned                       lost:1;
+    unsigned                       superseded:1; /* its session resumes */
 } ngx_http_hotline_rparty_t;
 
 
@@ -1296,7 +1297,9 @@ ngx_http_hotline_redis_ready(ngx_event_t *ev)
 
         s = p->session;
 
-        if (s == NULL || !p->attached || s->party != p) {
+        if (s == NULL || !p->attached || s->party != p
+            || (p->replaced && p->superseded))
+        {
             continue;
         }
 
@@ -1666,6 +1669,16 @@ ngx_http_hotline_rreq_done(ngx_http_hotline_rreq_t *req, redisReply *r)
 
         if (err != NGX_HOTLINE_OK) {
             ngx_http_hotline_rparty_free(p);
+
+            if (s->party) {
+                p = s->party;
+                p->superseded = 0;
+
+                if (p->replaced) {
+                    ngx_http_hotline_rparty_mail(p);
+                }
+            }
+
             req->handler(s, err, NULL, req->data);
             ngx_http_hotline_ws_release(s);
             break;
@@ -1972,6 +1985,7 @@ ngx_http_hotline_redis_ended(redisReply *r, size_t i)
 
     ngx_http_hotline_count_ended(rec.reason);
     ngx_http_hotline_history_add(&rec);
+    ngx_http_hotline_history_flush();
 
     ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                   "hotline: call ended call_id=%V reason=%V "
@@ -2230,6 +2244,12 @@ ngx_http_hotline_redis_resume(ngx_http_hotline_session_t *s, u_char *token,
     req->handler = handler;
     req->data = data;
 
+    if (s->party) {
+        /* the resume may take over the session's own party: that
+         * "replaced" is expected, the new attach follows */
+        ((ngx_http_hotline_rparty_t *) s->party)->superseded = 1;
+    }
+
     ngx_memcpy(req->token, token, NGX_HOTLINE_ID_LEN);
     ngx_hex_dump(hex, token, NGX_HOTLINE_ID_LEN);
     ngx_http_hotline_rreq_arg(req, hex, NGX_HOTLINE_ID_HEX);
@@ -2448,7 +2468,7 @@ ngx_http_hotline_redis_pull(ngx_http_hotline_session_t *s, u_char *buf,
     }
 
     if (p->replaced) {
-        return NGX_ERROR;
+        return p->superseded ? 0 : NGX_ERROR;
     }
 
     pos = buf;
@@ -2626,8 +2646,13 @@ ngx_http_hotline_redis_stats(ngx_http_hotline_stats_t *st)
 
     *st = rs->gauges;
     st->up = (rs->state == NGX_HOTLINE_REDIS_UP);
-    st->size = 0;
-    st->used = 0;
+
+    /* the node's zone: counters and mailboxes (the state is in Redis) */
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+    st->size = ngx_http_hotline_shpool->end
+               - (u_char *) ngx_http_hotline_shpool;
+    st->used = st->size - ngx_http_hotline_shpool->pfree * ngx_pagesize;
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
 }
 
 

@@ -140,7 +140,7 @@ my $base = 'http://127.0.0.1:' . $t->port . '/demo/';
 # ------------------------------------------------ the agent console
 {
     my $jwt = $t->mint_jwt(sub => 'agent1');
-    my $r = page($base . "agent.html#token=$jwt", 'agent');
+    my $r = page($base . "agent.html?lang=en#token=$jwt", 'agent');
     is($r->{status}, 200, 'agent console served');
     my ($nonce) = ($r->{csp} // '') =~ /'nonce-([^']+)'/;
     is($r->{scriptNonce}, $nonce, 'its module script carries the nonce');

@@ -16,6 +16,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Hotline::Test qw(json_encode poll_until);
 use Hotline::Redis;
+use Protocol::WebSocket::Frame;
 
 plan skip_all => 'redis-server is not installed' unless Hotline::Redis::available();
 
@@ -64,8 +65,30 @@ ok($a->wait_for('chat', 5, sub { $_[0]{text} eq 'yes' }), 'both ways');
 ok($w->wait_for('position', 0.5) || 1, 'the waiting customer is still there');
 is($ta->health->{calls}{waiting}, 1, 'the queue survived the blip');
 
-# --- 2. Redis is killed
+# --- 2. Redis is killed, with messages in flight: each one is answered,
+# with an ack or with "unavailable", none silently lost
+$a->send_raw(join '', map {
+    Protocol::WebSocket::Frame->new(
+        buffer => Hotline::Test::json_encode(
+            { type => 'chat', text => "burst $_", id => "f$_" }),
+        type => 'text', masked => 1)->to_bytes } 1 .. 300);
 $r->kill;
+my %answer;
+$a->pump_until(15, sub {
+    for my $m (@{ $a->{inbox} }) {
+        next unless ($m->{id} // '') =~ /^f\d+$/;
+        $answer{ $m->{id} } //= $m->{type} eq 'ack' ? 'ack' : $m->{code};
+    }
+    keys %answer == 300;
+});
+is(scalar keys %answer, 300, 'every message in flight is answered');
+ok(!(grep { $_ ne 'ack' && $_ ne 'unavailable' } values %answer),
+   '... with an ack or "unavailable"')
+    or diag(join ' ', sort values %answer);
+$a->{inbox} = [ grep { ($_->{id} // '') !~ /^f\d+$/ } @{ $a->{inbox} } ];
+diag(sprintf '%d acked, %d unavailable',
+     scalar(grep { $_ eq 'ack' } values %answer),
+     scalar(grep { $_ ne 'ack' } values %answer));
 
 for my $x ([ customer => $c ], [ agent => $a ], [ waiting => $w ]) {
     my $e = $x->[1]->wait_for('error', 10, sub { $_[0]{code} eq 'unavailable' });

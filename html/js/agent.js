@@ -46,6 +46,26 @@ const ui = {
 };
 
 const DEMO_TOKEN_KEY = 'hotline.agent.token';
+// the current call's customer name, for a reload of the tab mid-call
+const CALL_KEY = 'hotline.agent.call';
+// the display name from the login answer (a reload only learns the sub)
+const NAME_KEY = 'hotline.agent.name';
+
+function stored(key, value) {
+    try {
+        if (value === undefined) {
+            return sessionStorage.getItem(key);
+        }
+        if (value === null) {
+            sessionStorage.removeItem(key);
+        } else {
+            sessionStorage.setItem(key, value);
+        }
+    } catch (err) {
+        // storage disabled: nothing remembered
+    }
+    return null;
+}
 
 let config = null;
 let token = null;       // bearer token of this session, if we have one
@@ -54,6 +74,7 @@ let callId = null;
 let peerName = '';
 let queue = { calls: [], at: Date.now() };
 let known = null;       // call ids seen in the queue (null: no snapshot yet)
+let welcomed = false;   // this page had a welcome (a later one is a resume)
 
 function status(key, vars, kind) {
     setStatus(ui.status, key, vars, kind);
@@ -162,6 +183,7 @@ ui.codeForm.addEventListener('submit', async (ev) => {
     }
     token = r.body.token || null;
     ui.code.value = '';
+    stored(NAME_KEY, r.body.name || r.body.sub || user);
     connect(r.body.name || r.body.sub || user);
 });
 
@@ -187,12 +209,10 @@ function stopSession() {
     }
     token = null;
     known = null;
+    welcomed = false;
     queue = { calls: [], at: Date.now() };
-    try {
-        sessionStorage.removeItem(DEMO_TOKEN_KEY);
-    } catch (err) {
-        // nothing stored
-    }
+    stored(DEMO_TOKEN_KEY, null);
+    stored(NAME_KEY, null);
 }
 
 // --- the session
@@ -259,14 +279,18 @@ function onMessage(msg) {
     switch (msg.type) {
     case 'welcome':
         if (!ui.agentName.textContent && msg.agent) {
-            setText(ui.agentName, 'a.hello', { name: msg.agent });
+            setText(ui.agentName, 'a.hello',
+                    { name: stored(NAME_KEY) || msg.agent });
         }
-        if (msg.resumed) {
+        // (a fresh page taking its session over is told `resumed` too)
+        if (msg.resumed && welcomed) {
             status(msg.gap ? 'conn.resumed_gap' : 'conn.resumed', {}, 'ok');
         }
+        welcomed = true;
         if (msg.call_id && msg.call_id !== callId) {
             // Back in a call this page does not know (it reloaded).
-            beginCall(msg.call_id, peerName || t('call.customer'), null);
+            peerName = rememberedName(msg.call_id) || t('call.customer');
+            beginCall(msg.call_id, peerName, null);
         }
         break;
 
@@ -278,6 +302,10 @@ function onMessage(msg) {
         peerName = (msg.peer && msg.peer.name) || t('call.customer');
         beginCall(msg.call_id, peerName, msg.recording || null);
         status('call.starting', { name: peerName }, 'ok');
+        // fresh ICE servers for the next call (short-lived credentials)
+        loadConfig().then((c) => {
+            config.iceServers = c.iceServers;
+        });
         break;
 
     case 'ended': {
@@ -394,8 +422,22 @@ function act(type, id, name) {
                         { code: err.code }, 'error'));
 }
 
+function rememberedName(id) {
+    try {
+        const c = JSON.parse(sessionStorage.getItem(CALL_KEY) || 'null');
+        return c && c.id === id && typeof c.name === 'string' ? c.name : null;
+    } catch (err) {
+        return null;
+    }
+}
+
 function beginCall(id, name, recording) {
     callId = id;
+    try {
+        sessionStorage.setItem(CALL_KEY, JSON.stringify({ id, name }));
+    } catch (err) {
+        // not remembered: a reload shows "Customer"
+    }
     show(ui.idle, false);
     show(ui.call, true);
     view.begin({ sig, peerName: name, recording,
@@ -408,6 +450,11 @@ function beginCall(id, name, recording) {
 function endCall() {
     view.end();
     callId = null;
+    try {
+        sessionStorage.removeItem(CALL_KEY);
+    } catch (err) {
+        // nothing stored
+    }
     show(ui.call, false);
     show(ui.idle, true);
     renderQueue();

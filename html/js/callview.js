@@ -68,8 +68,9 @@ export class CallView {
                    h('i'), h('i'), h('i'));
         r.qText = h('span', { class: 'q-text', i18n: 'q.none' });
         r.qDetail = h('span', { class: 'q-detail' });
+        // not a live region: its numbers change every 2 s
         r.quality = h('div', { id: 'quality', class: 'quality',
-                               role: 'status', 'data-level': 'none',
+                               role: 'group', 'data-level': 'none',
                                'i18n-attr': { 'aria-label': 'q.label' } },
                       r.bars, r.qText, r.qDetail);
 
@@ -187,7 +188,8 @@ export class CallView {
         this.local = { muted: false, camera: null, screen: null };
         this.poorCount = 0;
         setText(r.title, 'call.with', { name: peerName });
-        r.avatar.textContent = Array.from(peerName.trim())[0] || '?';
+        const initial = /[\p{L}\p{N}]/u.exec(peerName);
+        r.avatar.textContent = initial ? initial[0] : '?';
         this.renderPeerMedia();
         this.renderButtons();
         this.renderQuality(null);

@@ -34,6 +34,7 @@ use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use File::Path qw(make_path);
 use File::Temp ();
+use IO::Select;
 use IO::Socket::INET;
 use POSIX ();
 use Test::More;
@@ -51,12 +52,15 @@ sub _have {
 }
 
 our $RECORDER = "$ROOT/build/recorder/hotline-recorder";
+our $TURNSERVER = '/usr/bin/turnserver';
 
 sub _prerequisites {
     my (%o) = @_;
     return "no $CHROMIUM (apt-get install chromium)" unless -x $CHROMIUM;
     return "no $RECORDER (make -C src/recorder)"
         if $o{recorder} && !-x $RECORDER;
+    return "no $TURNSERVER (apt-get install coturn)"
+        if $o{turn} && !-x $TURNSERVER;
     return 'no node (apt-get install nodejs npm)' unless _have('node');
     return 'no unshare (util-linux)' unless _have('unshare');
     return 'no ip (iproute2)' unless _have('ip');
@@ -80,16 +84,20 @@ sub _enter_netns {
         or BAIL_OUT("exec unshare: $!");
 }
 
-# The demo's configuration as a Hotline::Test template.
+# The demo's configuration as a Hotline::Test template; $ice: the
+# parameters of hotline_ice_servers (none: an empty list, as in the demo).
 sub demo_template {
+    my ($ice) = @_;
     my $text = Hotline::Test::read_file("$ROOT/.ci/demo.conf.in");
+    my $answer = $ice ? "hotline_ice_servers $ice;"
+               : q{default_type application/json; return 200 '{"iceServers":[]}';};
+    $text =~ s{\@ICE\@}{$answer}g;
     $text =~ s{\@RUN\@/nginx\.pid}{%%PREFIX%%/logs/nginx.pid}g;
     $text =~ s{\@RUN\@/secret\.key}{%%SECRET_FILE%%}g;
     $text =~ s{\@RUN\@}{%%PREFIX%%}g;
     $text =~ s{\@MODULE\@}{%%MODULE%%}g;
     $text =~ s{\@HTML\@}{%%ROOT%%/html}g;
     $text =~ s{\@PORT\@}{%%PORT%%}g;
-    $text =~ s{\@ICE_SERVERS\@}{[]}g;
     $text =~ s{^\@HTTP_EXTRA\@$}{%%HTTP%%}mg;
     $text =~ s{^\@SERVER_EXTRA\@$}{%%SERVER%%}mg;
     return $text;
@@ -141,7 +149,21 @@ sub start_recorder {
     return $rec;
 }
 
-sub stop_recorder {
+sub _stun_answers {
+    my ($port) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Proto => 'udp') or return 0;
+    my $tid = join '', map { chr int rand 256 } 1 .. 12;
+    $s->send(pack('nnN', 0x0001, 0, 0x2112A442) . $tid);
+    my $sel = IO::Select->new($s);
+    return 0 unless $sel->can_read(0.2);
+    $s->recv(my $buf, 2048);
+    close $s;
+    return length($buf) >= 20 && substr($buf, 0, 2) eq pack('n', 0x0101)
+           && substr($buf, 8, 12) eq $tid;
+}
+
+sub stop_child {
     my ($rec) = @_;
     return unless $rec && $rec->{pid};
     kill 'TERM', $rec->{pid};
@@ -150,7 +172,41 @@ sub stop_recorder {
     delete $rec->{pid};
 }
 
-# run($script, recorder => 1, after => sub { my ($rec) = @_; ... })
+# coturn on a free loopback port with the TURN REST scheme
+# (use-auth-secret) and the secret in a file the module reads too:
+# { pid, port, secret_file, log }
+sub start_turn {
+    my $tmp = File::Temp::tempdir('hotline-e2e-turn-XXXXXX', TMPDIR => 1,
+                                  CLEANUP => !$ENV{HOTLINE_KEEP});
+    my $secret = Hotline::Test::random_string(32);
+    my $turn = { port => Hotline::Test::free_port(),
+                 secret_file => "$tmp/turn.key", log => "$tmp/turn.log" };
+    Hotline::Test::write_file($turn->{secret_file}, "$secret\n");
+    chmod 0600, $turn->{secret_file};
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open STDOUT, '>', $turn->{log} or POSIX::_exit(127);
+        open STDERR, '>&', \*STDOUT;
+        exec $TURNSERVER, '-n', '--listening-ip=127.0.0.1',
+             "--listening-port=$turn->{port}", '--relay-ip=127.0.0.1',
+             '--min-port=40000', '--max-port=40999',
+             '--use-auth-secret', "--static-auth-secret=$secret",
+             '--realm=hotline.test', '--allow-loopback-peers',
+             '--no-cli', '--no-tls', '--no-dtls', "--db=$tmp/turndb",
+             "--pidfile=$tmp/turn.pid", '--log-file=stdout', '--simple-log'
+            or POSIX::_exit(127);
+    }
+    $turn->{pid} = $pid;
+    # ready when it answers a STUN Binding request (RFC 5389)
+    poll_until(10, sub { _stun_answers($turn->{port}) })
+        or BAIL_OUT('turnserver does not answer: '
+                    . (-e $turn->{log} ? Hotline::Test::read_file($turn->{log})
+                                       : 'no log'));
+    return $turn;
+}
+
+# run($script, recorder => 1, turn => 1,
+#     after => sub { my ($rec) = @_; ... })
 sub run {
     my ($script, %o) = @_;
     _enter_netns(%o);
@@ -159,6 +215,12 @@ sub run {
     my $agent = 'demo';      # the demo configuration's agent
     my $chat  = '1';
     my ($rec, $http, $server) = (undef, '', '');
+    my $turn;
+    if ($o{turn}) {
+        $turn = start_turn();
+        $o{ice} = "turn=turn:127.0.0.1:$turn->{port}?transport=udp "
+                . "turn_secret_file=$turn->{secret_file} ttl=10m";
+    }
     if ($o{recorder}) {
         $rec = start_recorder();
         $http = "hotline_recorder /whip secret_file=$rec->{secret} ttl=2m;\n";
@@ -168,7 +230,7 @@ sub run {
                 . "}\n";
     }
     my $t = Hotline::Test->new(
-        conf    => demo_template(),
+        conf    => demo_template($o{ice}),
         workers => 2,
         http    => $tg->directives('%%PREFIX%%/conf/bot.token',
                                    chats => '1001') . $http,
@@ -211,7 +273,8 @@ sub run {
         or diag($failed ? 'see the failures above' : $out);
 
     $o{after}->($rec) if $o{after};
-    stop_recorder($rec);
+    stop_child($rec);
+    stop_child($turn);
     $t->stop;
     $tg->stop;
     done_testing();

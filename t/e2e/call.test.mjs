@@ -2,10 +2,11 @@
 // customers call, the agent signs in with a one-time code from the
 // Telegram stand-in, sees the queue, accepts the first; the second moves
 // from position 2 to 1; media flows both ways; chat both ways with
-// HTML-looking text shown as text; mute and camera are reflected on the
-// other side; the customer's WebSocket is cut and the call resumes; an ICE
-// restart from the customer's side; hang up ends it on both sides with a
-// duration and it appears in the history; the second caller is rejected.
+// HTML-looking text shown as text; mute, camera and screen sharing are
+// reflected on the other side; the customer's WebSocket is cut and the
+// call resumes; an ICE restart from the customer's side; hang up ends it
+// on both sides with a duration and it appears in the history; the second
+// caller is rejected; sign-out revokes the session.
 //
 // The tests run in order and share the pages (one browser, one context
 // per person).
@@ -66,6 +67,23 @@ test('the agent signs in with the code from Telegram', async () => {
     assert.match(await text(agent, '#agent-name'), /Demo Agent/);
     assert.equal(await visible(agent, '#queue-empty'), true);
 });
+
+test('a reload keeps the session through the HttpOnly cookie alone',
+     async () => {
+         const cookie = (await agent.context().cookies())
+             .find((c) => c.name === '__Host-hotline_session');
+         assert.ok(cookie, 'the session cookie was stored');
+         assert.equal(cookie.httpOnly, true);
+         assert.equal(cookie.secure, true);
+         assert.equal(cookie.sameSite, 'Strict');
+         assert.equal(await agent.evaluate(() => document.cookie), '',
+                      'JavaScript cannot read it');
+         await agent.reload();
+         await until(async () => (await text(agent, '#status'))
+                     === 'Çevrim içi.', 'online again after the reload');
+         assert.equal(await visible(agent, '#login'), false);
+         assert.equal(await text(agent, '#agent-name'), 'Merhaba, Demo Agent');
+     });
 
 test('two customers call: positions 1 and 2, names shown as text', async () => {
     await join(custA, NAME_A);
@@ -163,7 +181,7 @@ test('chat both ways, HTML-looking text shown as text', async () => {
     }
 });
 
-test('mute and camera are reflected on the other side', async () => {
+test('mute, camera and screen sharing are reflected on the other side', async () => {
     await custA.click('#mute-btn');
     assert.equal(await custA.getAttribute('#mute-btn', 'aria-pressed'), 'true');
     assert.equal(await text(custA, '#mute-btn'), 'Sesi aç');
@@ -191,6 +209,22 @@ test('mute and camera are reflected on the other side', async () => {
                 'the video goes away when the camera is off');
     assert.equal(await custA.getAttribute('#camera-btn', 'aria-pressed'),
                  'false');
+
+    // screen sharing (Chromium's fake screen): on the same transceiver
+    const before = await inboundBytes(agent, 'video');
+    await custA.click('#share-btn');
+    await until(async () => (await custA.getAttribute('#share-btn',
+                                                      'aria-pressed')) === 'true',
+                'the share button is pressed');
+    await until(async () => /ekranını paylaşıyor/.test(
+        await text(agent, '#peer-media')), 'the agent is told of the screen');
+    await until(() => visible(agent, '#remote-video'),
+                'the agent sees the screen', 10000);
+    await until(async () => (await inboundBytes(agent, 'video')) > before,
+                'screen video bytes arrive');
+    await custA.click('#share-btn');
+    await until(async () => !(await visible(agent, '#remote-video')),
+                'the screen goes away when sharing stops');
 });
 
 test('the customer\'s WebSocket is cut and the call resumes', async () => {
