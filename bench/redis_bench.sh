@@ -18,7 +18,8 @@
 #   CALLS=100 DURATION=8 RATE=10000 bash bench/redis_bench.sh
 #
 # Environment: BIN (hl_load), MODULE (.so), PREFIX (scratch directory,
-# recreated), NGINX, REDIS (redis-server), CALLS, DURATION, RATE, WINDOW.
+# recreated), NGINX, REDIS (redis-server), CALLS, DURATION, RATE, WINDOW,
+# ONLY=redis (skip the embedded runs).
 
 set -euo pipefail
 
@@ -171,13 +172,15 @@ say "== redis bench: $(nproc) cores, $(uname -r), $("$NGINX" -v 2>&1)," \
 say "== load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)" \
     "(the machine is shared)"
 
-# 1. the embedded store, one node
-start_node shm "$PORT_SHM"
-relay shm-rate --rate "$RATE" --port "$PORT_SHM" \
-    --pid-file "$PREFIX/shm/nginx.pid"
-relay shm-max --rate 0 --window "$WINDOW" --port "$PORT_SHM" \
-    --pid-file "$PREFIX/shm/nginx.pid"
-stop_node shm
+# 1. the embedded store, one node (ONLY=redis skips it)
+if [ "${ONLY:-}" != redis ]; then
+    start_node shm "$PORT_SHM"
+    relay shm-rate --rate "$RATE" --port "$PORT_SHM" \
+        --pid-file "$PREFIX/shm/nginx.pid"
+    relay shm-max --rate 0 --window "$WINDOW" --port "$PORT_SHM" \
+        --pid-file "$PREFIX/shm/nginx.pid"
+    stop_node shm
+fi
 
 # 2. two nodes on one Redis
 "$REDIS" --port "$RPORT" --bind 127.0.0.1 --dir "$PREFIX/redis" \

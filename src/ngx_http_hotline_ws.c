@@ -435,9 +435,9 @@ ngx_http_hotline_ws_send2(ngx_http_hotline_session_t *s, u_char *data,
 
 
 /*
- * Sends the parts, or queues what the socket does not take.  A queue
- * that would grow past hotline_send_queue closes the connection: the
- * client cannot keep up and resumes once it can.
+ * Queues the parts of a frame.  A queue that would grow past
+ * hotline_send_queue closes the connection: the client cannot keep up
+ * and resumes once it can.
  */
 
 static ngx_int_t
@@ -446,71 +446,15 @@ ngx_http_hotline_ws_queue(ngx_http_hotline_session_t *s, u_char **parts,
 {
     u_char                  *p;
     size_t                   total;
-    ngx_buf_t                bufs[3];
-    ngx_uint_t               i, k;
-    ngx_chain_t              links[3], *cl, *rest;
+    ngx_uint_t               i;
     ngx_connection_t        *c;
     ngx_http_hotline_out_t  *out;
 
     c = s->connection;
     total = 0;
-    rest = NULL;
 
     for (i = 0; i < n; i++) {
         total += lens[i];
-    }
-
-    if (s->out == NULL) {
-
-        /* the common case: straight to the socket */
-
-        k = 0;
-
-        for (i = 0; i < n; i++) {
-            if (lens[i] == 0) {
-                continue;
-            }
-
-            ngx_memzero(&bufs[k], sizeof(ngx_buf_t));
-            bufs[k].pos = parts[i];
-            bufs[k].last = parts[i] + lens[i];
-            bufs[k].memory = 1;
-
-            links[k].buf = &bufs[k];
-            links[k].next = NULL;
-
-            if (k) {
-                links[k - 1].next = &links[k];
-            }
-
-            k++;
-        }
-
-        if (k == 0) {
-            return NGX_OK;
-        }
-
-        rest = c->send_chain(c, links, 0);
-
-        if (rest == NGX_CHAIN_ERROR) {
-            c->error = 1;
-            ngx_http_hotline_ws_finalize(s);
-            return NGX_ERROR;
-        }
-
-        if (rest == NULL) {
-            return NGX_OK;
-        }
-
-        total = 0;
-
-        for (cl = rest; cl; cl = cl->next) {
-            total += cl->buf->last - cl->buf->pos;
-        }
-
-        if (total == 0) {
-            return NGX_OK;
-        }
     }
 
     /* one message always fits: the queue bounds what waits behind it */
@@ -541,15 +485,8 @@ ngx_http_hotline_ws_queue(ngx_http_hotline_session_t *s, u_char **parts,
 
     p = out->data;
 
-    if (rest) {
-        for (cl = rest; cl; cl = cl->next) {
-            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
-        }
-
-    } else {
-        for (i = 0; i < n; i++) {
-            p = ngx_cpymem(p, parts[i], lens[i]);
-        }
+    for (i = 0; i < n; i++) {
+        p = ngx_cpymem(p, parts[i], lens[i]);
     }
 
     out->buf.start = out->data;
@@ -565,13 +502,21 @@ ngx_http_hotline_ws_queue(ngx_http_hotline_session_t *s, u_char **parts,
     s->out_last = &out->cl.next;
     s->out_bytes += total;
 
-    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
-        ngx_http_hotline_ws_finalize(s);
-        return NGX_ERROR;
-    }
+    /*
+     * Written at the end of this turn of the event loop, in one writev()
+     * with whatever else this turn produces for the connection (the acks
+     * of a batch of messages, a relayed message and the next): a system
+     * call, and a wake-up of the reader, per turn rather than per frame.
+     */
 
     if (c->write->ready) {
-        return ngx_http_hotline_ws_flush(s) == NGX_ERROR ? NGX_ERROR : NGX_OK;
+        if (!c->write->posted) {
+            ngx_post_event(c->write, &ngx_posted_events);
+        }
+
+    } else if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        ngx_http_hotline_ws_finalize(s);
+        return NGX_ERROR;
     }
 
     return NGX_OK;
@@ -676,6 +621,8 @@ ngx_http_hotline_ws_close(ngx_http_hotline_session_t *s, ngx_uint_t code,
     ngx_http_hotline_session_closed(s);
 
     if (ngx_exiting || ngx_terminate) {
+        /* no next turn of the event loop for it: the frame goes now */
+        (void) ngx_http_hotline_ws_flush(s);
         ngx_http_hotline_ws_finalize(s);
         return;
     }
