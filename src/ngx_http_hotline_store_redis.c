@@ -93,6 +93,7 @@ typedef struct {
     ngx_queue_t                    link;         /* all of them */
     ngx_queue_t                    ready;        /* mail to handle */
     ngx_http_hotline_session_t    *session;
+    void                          *successor;    /* the resume under way */
     uint64_t                       last;         /* highest seq received */
     uint64_t                       delivered;
     ngx_queue_t                    inbox;        /* undelivered, by seq */
@@ -1323,8 +1324,10 @@ ngx_http_hotline_redis_ready(ngx_event_t *ev)
         } else if (p->inbox_bytes > limit
                    && (s->backlogged
                        || s->out_bytes >= s->conf->send_queue / 2
-                       || p->inbox_bytes > 4 * limit))
+                       || p->inbox_bytes > 2 * limit))
         {
+            /* as on the embedded store: a connected party may be behind
+             * by twice the replay buffer at most */
             ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                           "hotline: client does not read, its buffer "
                           "is full");
@@ -1673,6 +1676,7 @@ ngx_http_hotline_rreq_done(ngx_http_hotline_rreq_t *req, redisReply *r)
             if (s->party) {
                 p = s->party;
                 p->superseded = 0;
+                p->successor = NULL;
 
                 if (p->replaced) {
                     ngx_http_hotline_rparty_mail(p);
@@ -2245,11 +2249,17 @@ ngx_http_hotline_redis_resume(ngx_http_hotline_session_t *s, u_char *token,
     req->data = data;
 
     if (s->party) {
-        /* the resume may take over the session's own party: that
-         * "replaced" is expected, the new attach follows */
+        /*
+         * the resume may take over the session's own party: that
+         * "replaced" is expected, the new attach follows; messages sent
+         * meanwhile go out for the new attach (Redis runs them after the
+         * resume, on the same connection)
+         */
         ((ngx_http_hotline_rparty_t *) s->party)->superseded = 1;
+        ((ngx_http_hotline_rparty_t *) s->party)->successor = p;
     }
 
+    ngx_hex_dump(p->token, token, NGX_HOTLINE_ID_LEN);
     ngx_memcpy(req->token, token, NGX_HOTLINE_ID_LEN);
     ngx_hex_dump(hex, token, NGX_HOTLINE_ID_LEN);
     ngx_http_hotline_rreq_arg(req, hex, NGX_HOTLINE_ID_HEX);
@@ -2273,6 +2283,10 @@ ngx_http_hotline_redis_op(ngx_http_hotline_session_t *s, ngx_uint_t op,
     ngx_http_hotline_rparty_t  *p;
 
     p = s->party;
+
+    if (p && p->superseded && p->successor) {
+        p = p->successor;
+    }
 
     if (p == NULL || p->replaced || p->lost) {
         handler(s, NGX_HOTLINE_E_BAD_STATE, NULL, data);

@@ -161,8 +161,28 @@ sub new {
     $self->{vars}{ORIGIN}      = $self->origin;
     $self->{vars}{ROOT}        = $ROOT;
     $self->{conf} = "$self->{prefix}/conf/nginx.conf";
+    $self->_use_redis if ($ENV{HOTLINE_STORE} // '') eq 'redis';
     return $self;
 }
+
+# HOTLINE_STORE=redis: the same tests on the Redis store (docs/redis.md).
+# One redis-server per test file (Hotline::Redis), a key prefix of its own
+# per nginx instance; a configuration that names hotline_redis is left as
+# it is.  $t->store says which backend the instance uses.
+my $REDIS;
+
+sub _use_redis {
+    my ($self) = @_;
+    return if join('', $self->{template}, values %{ $self->{vars} })
+              =~ /hotline_redis/;
+    require Hotline::Redis;
+    $REDIS //= Hotline::Redis->new->start;
+    my $d = $REDIS->directive(prefix => 'hl' . random_string(8) . ':');
+    $self->{template} =~ s/^(http \{\n)/$1    $d\n/m;
+    $self->{redis} = $REDIS;
+}
+
+sub store { $_[0]{redis} ? 'redis' : 'shm' }
 
 sub port        { $_[0]{port} }
 sub port2       { $_[0]{port2} }
@@ -229,6 +249,7 @@ sub start {
                                       Timeout => 1);
         $s ? (close($s), 1) : 0;
     }) or croak "nginx does not listen on $self->{port}";
+    Hotline::Redis->wait_store_up($self) if $self->{redis};
     return $self;
 }
 
@@ -275,6 +296,7 @@ sub reload {
         my $r = eval { $self->http_get('/', timeout => 2) };
         $r && $r->{status};
     }) or croak "nginx does not answer after reload";
+    Hotline::Redis->wait_store_up($self) if $self->{redis};
     $self->{old_workers} = [ keys %old ];
     return @new;
 }
