@@ -14,7 +14,7 @@ JOBS       ?= 2
 SRCS       := $(wildcard $(CURDIR)/src/*.c $(CURDIR)/src/*.h) $(CURDIR)/config
 
 .PHONY: all module deps run stop test fuzz bench clean help \
-        recorder test-recorder bench-recorder fuzz-recorder
+        recorder test-recorder bench-recorder fuzz-recorder test-redis
 
 all: module
 
@@ -23,6 +23,7 @@ help:
 	@echo "make run      install what is missing, build, start the demo on :8080"
 	@echo "make stop     stop the demo"
 	@echo "make test     install what is missing, build, run the test suite"
+	@echo "make test-redis  the signaling suite on a Redis store"
 	@echo "make bench    run the benchmarks (docs/performance.md)"
 	@echo "make fuzz     run the fuzz targets for longer (FUZZ_SECONDS=60)"
 	@echo "make recorder build hotline-recorder (test-, bench-, fuzz-recorder)"
@@ -53,9 +54,13 @@ stop:
 
 # the module's suite (unit tests, fuzz smoke, signaling, auth, guards,
 # Redis, browsers), then the recorder's
-test: deps module
+test: deps module recorder
 	@prove -j2 t/*.t
 	@$(MAKE) -s test-recorder
+
+# the signaling suite again, every test on a Redis store (docs/redis.md)
+test-redis: deps module
+	@HOTLINE_STORE=redis prove -j2 t/1*.t t/2*.t
 
 recorder:
 	@$(MAKE) -s -C src/recorder -j$(JOBS) all

@@ -15,7 +15,7 @@ is($r->{status}, 200, '/health 200');
 like($r->{headers}{'content-type'}[0] // '', qr{^application/json}, 'JSON content type');
 my $h = $t->health;
 is($h->{status}, 'ok', 'status ok');
-is($h->{store}{backend}, 'shm', 'store backend shm');
+is($h->{store}{backend}, $t->store, 'store backend: ' . $t->store);
 is($h->{store}{status}, 'ok', 'store ok');
 cmp_ok($h->{store}{size} // 0, '>=', 16 * 1024 * 1024 * 0.9, 'store size ~ zone size');
 cmp_ok($h->{store}{used} // -1, '>', 0, 'store used > 0');

@@ -89,9 +89,14 @@ $a->pump_until(10, sub {
 my $acked = grep { $_->{type} eq 'ack' } @res;
 my ($err) = grep { $_->{type} eq 'error' } @res;
 is(scalar @res, $N, 'every offer answered');
-ok($err, "the zone fills up ($acked offers of 60 KB acked)");
-is($err && $err->{code}, 'unavailable', 'a full zone answers unavailable')
-    or diag(json_encode($err));
+SKIP: {
+    # with Redis the calls are not in the zone: it never fills with them
+    skip 'the zone holds no calls with the Redis store', 2
+        if $t->store eq 'redis';
+    ok($err, "the zone fills up ($acked offers of 60 KB acked)");
+    is($err && $err->{code}, 'unavailable', 'a full zone answers unavailable')
+        or diag(json_encode($err));
+}
 my $h = $t->health;
 ok($h, 'health answers with a full zone');
 ok(!$a->is_closed, 'the sender stays connected');

@@ -13,9 +13,12 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Hotline::Test qw(json_decode);
 
-my $node_path = $ENV{HOTLINE_NODE_PATH}
-                || "$FindBin::Bin/../build/recorder/npm/node_modules";
-plan skip_all => 'playwright-core not installed (src/recorder/deps.sh)'
+# the browser tests' playwright-core (t/e2e/setup.sh installs it, quietly
+# and only when missing)
+my $node_path = $ENV{HOTLINE_NODE_PATH} || "$FindBin::Bin/e2e/node_modules";
+system("sh '$FindBin::Bin/e2e/setup.sh' >/dev/null 2>&1")
+    unless $ENV{HOTLINE_NODE_PATH};
+plan skip_all => 'playwright-core not installed (sh t/e2e/setup.sh)'
     unless -d "$node_path/playwright-core" && -x '/usr/bin/chromium';
 $ENV{NODE_PATH} = $node_path;
 
