@@ -243,6 +243,9 @@ static void ngx_http_hotline_redis_ready(ngx_event_t *ev);
 static void ngx_http_hotline_redis_notify(ngx_event_t *ev);
 static void ngx_http_hotline_redis_noop(void);
 
+static ngx_http_hotline_rreq_t *ngx_http_hotline_redis_new_party(
+    ngx_http_hotline_session_t *s, ngx_uint_t op, ngx_uint_t script,
+    size_t size, ngx_http_hotline_store_pt handler, void *data);
 static ngx_http_hotline_rreq_t *ngx_http_hotline_rreq(ngx_uint_t op,
     ngx_uint_t script, uint64_t gen, size_t extra);
 static void ngx_http_hotline_rreq_arg(ngx_http_hotline_rreq_t *req,
@@ -2100,30 +2103,33 @@ ngx_http_hotline_redis_up(void)
 }
 
 
-static void
-ngx_http_hotline_redis_join(ngx_http_hotline_session_t *s, u_char *name,
-    size_t len, ngx_http_hotline_store_pt handler, void *data)
+/*
+ * A new party and the request that creates it in Redis, with a fresh
+ * resume token (and a call id for a customer): NULL after answering the
+ * handler when the store is down or memory is short.
+ */
+
+static ngx_http_hotline_rreq_t *
+ngx_http_hotline_redis_new_party(ngx_http_hotline_session_t *s,
+    ngx_uint_t op, ngx_uint_t script, size_t size,
+    ngx_http_hotline_store_pt handler, void *data)
 {
-    u_char                     *last;
     ngx_http_hotline_rreq_t    *req;
     ngx_http_hotline_rparty_t  *p;
     u_char                      hex[NGX_HOTLINE_ID_HEX];
-    u_char                      json[6 * NGX_HOTLINE_NAME_MAX + 2];
 
     if (!ngx_http_hotline_redis_up()) {
         handler(s, NGX_HOTLINE_E_UNAVAILABLE, NULL, data);
-        return;
+        return NULL;
     }
 
     p = ngx_http_hotline_rparty_new();
-    req = p ? ngx_http_hotline_rreq(NGX_HOTLINE_ROP_JOIN,
-                                    NGX_HOTLINE_LUA_JOIN, p->node.key,
-                                    2 * NGX_HOTLINE_ID_HEX + 7 * len + 64)
-            : NULL;
+    req = p ? ngx_http_hotline_rreq(op, script, p->node.key, size) : NULL;
 
     if (req == NULL || p == NULL
         || ngx_http_hotline_random_id(req->token) != NGX_OK
-        || ngx_http_hotline_random_id(req->call_id) != NGX_OK)
+        || (op == NGX_HOTLINE_ROP_JOIN
+            && ngx_http_hotline_random_id(req->call_id) != NGX_OK))
     {
         if (req) {
             ngx_free(req);
@@ -2134,7 +2140,7 @@ ngx_http_hotline_redis_join(ngx_http_hotline_session_t *s, u_char *name,
         }
 
         handler(s, NGX_HOTLINE_E_INTERNAL, NULL, data);
-        return;
+        return NULL;
     }
 
     req->session = s;
@@ -2144,6 +2150,29 @@ ngx_http_hotline_redis_join(ngx_http_hotline_session_t *s, u_char *name,
 
     ngx_hex_dump(hex, req->token, NGX_HOTLINE_ID_LEN);
     ngx_http_hotline_rreq_arg(req, hex, NGX_HOTLINE_ID_HEX);
+
+    return req;
+}
+
+
+static void
+ngx_http_hotline_redis_join(ngx_http_hotline_session_t *s, u_char *name,
+    size_t len, ngx_http_hotline_store_pt handler, void *data)
+{
+    u_char                   *last;
+    ngx_http_hotline_rreq_t  *req;
+    u_char                    hex[NGX_HOTLINE_ID_HEX];
+    u_char                    json[6 * NGX_HOTLINE_NAME_MAX + 2];
+
+    req = ngx_http_hotline_redis_new_party(s, NGX_HOTLINE_ROP_JOIN,
+                                           NGX_HOTLINE_LUA_JOIN,
+                                           2 * NGX_HOTLINE_ID_HEX + 7 * len
+                                           + 64,
+                                           handler, data);
+    if (req == NULL) {
+        return;
+    }
+
     ngx_hex_dump(hex, req->call_id, NGX_HOTLINE_ID_LEN);
     ngx_http_hotline_rreq_arg(req, hex, NGX_HOTLINE_ID_HEX);
     ngx_http_hotline_rreq_arg(req, name, len);
@@ -2162,45 +2191,19 @@ static void
 ngx_http_hotline_redis_agent(ngx_http_hotline_session_t *s,
     ngx_http_hotline_store_pt handler, void *data)
 {
-    u_char                     *last;
-    ngx_http_hotline_rreq_t    *req;
-    ngx_http_hotline_rparty_t  *p;
-    u_char                      hex[NGX_HOTLINE_ID_HEX];
-    u_char                      json[6 * NGX_HOTLINE_NAME_MAX + 2];
+    u_char                   *last;
+    ngx_http_hotline_rreq_t  *req;
+    u_char                    json[6 * NGX_HOTLINE_NAME_MAX + 2];
 
-    if (!ngx_http_hotline_redis_up()) {
-        handler(s, NGX_HOTLINE_E_UNAVAILABLE, NULL, data);
+    req = ngx_http_hotline_redis_new_party(s, NGX_HOTLINE_ROP_AGENT,
+                                           NGX_HOTLINE_LUA_AGENT,
+                                           NGX_HOTLINE_ID_HEX
+                                           + 7 * s->sub_len + 64,
+                                           handler, data);
+    if (req == NULL) {
         return;
     }
 
-    p = ngx_http_hotline_rparty_new();
-    req = p ? ngx_http_hotline_rreq(NGX_HOTLINE_ROP_AGENT,
-                                    NGX_HOTLINE_LUA_AGENT, p->node.key,
-                                    NGX_HOTLINE_ID_HEX + 7 * s->sub_len + 64)
-            : NULL;
-
-    if (req == NULL || p == NULL
-        || ngx_http_hotline_random_id(req->token) != NGX_OK)
-    {
-        if (req) {
-            ngx_free(req);
-        }
-
-        if (p) {
-            ngx_http_hotline_rparty_free(p);
-        }
-
-        handler(s, NGX_HOTLINE_E_INTERNAL, NULL, data);
-        return;
-    }
-
-    req->session = s;
-    req->party = p;
-    req->handler = handler;
-    req->data = data;
-
-    ngx_hex_dump(hex, req->token, NGX_HOTLINE_ID_LEN);
-    ngx_http_hotline_rreq_arg(req, hex, NGX_HOTLINE_ID_HEX);
     ngx_http_hotline_rreq_arg(req, s->sub, s->sub_len);
     last = ngx_http_hotline_json_str(json, s->sub, s->sub_len);
     ngx_http_hotline_rreq_arg(req, json, last - json);
