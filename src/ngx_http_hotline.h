@@ -115,6 +115,8 @@ struct ngx_http_hotline_session_s {
     ngx_msec_t                     tat;            /* message rate, GCRA */
     ngx_uint_t                     strikes;
     ngx_uint_t                     close_code;
+    ngx_uint_t                     close_later;    /* code, once !pending */
+    const char                    *close_reason;
 
     unsigned                       role:2;
     unsigned                       established:1;  /* joined or resumed */
@@ -216,6 +218,9 @@ typedef struct {
 } ngx_http_hotline_call_record_t;
 
 /* ngx_http_hotline_history.c */
+#define NGX_HOTLINE_HISTORY_LINE       1024    /* a record's JSON at most */
+u_char *ngx_http_hotline_history_json(u_char *p, u_char *last,
+    ngx_http_hotline_call_record_t *rec);
 ngx_int_t ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name);
 void ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec);
 void ngx_http_hotline_history_flush(void);

@@ -23,39 +23,19 @@
  */
 
 
-#define NGX_HOTLINE_HISTORY_LINE    1024
 #define NGX_HOTLINE_HISTORY_BLOCK   65536
 #define NGX_HOTLINE_HISTORY_PAGE    200
 #define NGX_HOTLINE_HISTORY_DAYS    90
 
 
 typedef struct {
-    ngx_int_t            limit;
-    off_t                before;
-    ngx_str_t            agent;
-    ngx_str_t            outcome;
-    ngx_int_t            days;       /* > 0: daily counts */
-} ngx_http_hotline_history_query_t;
-
-
-typedef struct {
-    ngx_uint_t           calls;
-    ngx_uint_t           outcomes[NGX_HOTLINE_END_MAX];
-    ngx_uint_t           talk;       /* seconds, of answered calls */
-    ngx_uint_t           answered;
-} ngx_http_hotline_history_day_t;
-
-
-typedef struct {
-    ngx_http_hotline_history_query_t  *q;
-    ngx_http_request_t                *r;
-    ngx_chain_t                      **ll;
-    size_t                             len;
-    ngx_int_t                          n;
-    off_t                              next;
-    off_t                              last;
-    ngx_http_hotline_history_day_t    *days;
-    ngx_uint_t                         day0;
+    ngx_http_request_t                *request;
+    ngx_http_hotline_history_query_t   q;
+    ngx_http_hotline_history_t         h;
+    off_t                              last;     /* the page's last line */
+    ngx_int_t                          rc;
+    unsigned                           done:1;
+    unsigned                           async:1;
 } ngx_http_hotline_history_ctx_t;
 
 
@@ -65,6 +45,12 @@ typedef ngx_int_t (*ngx_http_hotline_line_pt)(u_char *line, size_t len,
 
 static ngx_int_t ngx_http_hotline_history_query(ngx_http_request_t *r,
     ngx_http_hotline_history_query_t *q);
+static void ngx_http_hotline_history_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_history_t *h);
+static ngx_int_t ngx_http_hotline_history_send(ngx_http_request_t *r,
+    ngx_http_hotline_history_query_t *q, ngx_http_hotline_history_t *h);
+static ngx_int_t ngx_http_hotline_history_journal(
+    ngx_http_hotline_history_ctx_t *ctx);
 static ngx_int_t ngx_http_hotline_history_scan(ngx_fd_t fd, off_t end,
     ngx_log_t *log, ngx_http_hotline_line_pt handler, void *data);
 static ngx_int_t ngx_http_hotline_history_page(u_char *line, size_t len,
@@ -148,22 +134,38 @@ ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name)
 void
 ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec)
 {
-    u_char  *p, *last;
-    u_char   id[NGX_HOTLINE_ID_HEX];
+    u_char  *p;
 
     if (ngx_http_hotline_journal == NULL) {
         return;
     }
 
     if (sizeof(ngx_http_hotline_pending) - ngx_http_hotline_npending
-        < NGX_HOTLINE_HISTORY_LINE)
+        < NGX_HOTLINE_HISTORY_LINE + 1)
     {
         /* not reached: a few calls end per operation at most */
         ngx_http_hotline_history_flush();
     }
 
     p = ngx_http_hotline_pending + ngx_http_hotline_npending;
-    last = p + NGX_HOTLINE_HISTORY_LINE;
+    p = ngx_http_hotline_history_json(p, p + NGX_HOTLINE_HISTORY_LINE, rec);
+    *p++ = '\n';
+
+    ngx_http_hotline_npending = p - ngx_http_hotline_pending;
+}
+
+
+/*
+ * A record as one JSON object (a journal line, a history answer's
+ * element); names are at most NGX_HOTLINE_NAME_MAX bytes, so it fits in
+ * NGX_HOTLINE_HISTORY_LINE.
+ */
+
+u_char *
+ngx_http_hotline_history_json(u_char *p, u_char *last,
+    ngx_http_hotline_call_record_t *rec)
+{
+    u_char  id[NGX_HOTLINE_ID_HEX];
 
     (void) ngx_http_hotline_hex(id, rec->call_id, NGX_HOTLINE_ID_LEN);
 
@@ -186,18 +188,17 @@ ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec)
         p = ngx_slprintf(p, last, "%L", rec->accepted);
 
     } else {
-        p = ngx_cpymem(p, "null", 4);
+        p = ngx_slprintf(p, last, "null");
     }
 
-    p = ngx_slprintf(p, last,
-                     ",\"ended\":%L,\"outcome\":\"%V\",\"by\":\"%s\","
-                     "\"duration\":%ui,\"recorded\":%s}\n",
-                     rec->ended, &ngx_http_hotline_end_reasons[rec->reason],
-                     rec->by == NGX_HOTLINE_ROLE_CUSTOMER ? "customer"
-                                                          : "agent",
-                     rec->duration, rec->recorded ? "true" : "false");
-
-    ngx_http_hotline_npending = p - ngx_http_hotline_pending;
+    return ngx_slprintf(p, last,
+                        ",\"ended\":%L,\"outcome\":\"%V\",\"by\":\"%s\","
+                        "\"duration\":%ui,\"recorded\":%s}",
+                        rec->ended,
+                        &ngx_http_hotline_end_reasons[rec->reason],
+                        rec->by == NGX_HOTLINE_ROLE_CUSTOMER ? "customer"
+                                                             : "agent",
+                        rec->duration, rec->recorded ? "true" : "false");
 }
 
 
@@ -286,24 +287,18 @@ ngx_http_hotline_history_today(u_char *line, size_t len, off_t offset,
 }
 
 
-/* GET <history location>?limit=&before=&agent=&outcome=  or  ?days= */
+/*
+ * GET <history location>?limit=&before=&agent=&outcome=  or  ?days=
+ * from the store when it keeps the history of all nodes (Redis), else
+ * from this node's journal
+ */
 
 ngx_int_t
 ngx_http_hotline_history_handler(ngx_http_request_t *r)
 {
-    off_t                              size;
-    u_char                            *p;
-    size_t                             len;
-    ngx_fd_t                           fd;
-    ngx_buf_t                         *b;
-    ngx_int_t                          rc, i, k;
-    ngx_uint_t                         day0;
-    ngx_chain_t                       *out, **ll, *cl;
-    ngx_file_info_t                    fi;
-    ngx_http_hotline_history_day_t    *days;
-    ngx_http_hotline_history_query_t   q;
-
-    ngx_http_hotline_history_ctx_t     ctx;
+    ngx_http_hotline_store_t        *store;
+    ngx_http_hotline_main_conf_t    *hmcf;
+    ngx_http_hotline_history_ctx_t  *ctx;
 
     if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
         return ngx_http_hotline_json_error(r, NGX_HTTP_NOT_ALLOWED,
@@ -311,18 +306,213 @@ ngx_http_hotline_history_handler(ngx_http_request_t *r)
                                            "use GET");
     }
 
-    if (ngx_http_hotline_journal == NULL) {
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hotline_module);
+    store = hmcf->store;
+
+    if (ngx_http_hotline_journal == NULL
+        && (store == NULL || store->history == NULL))
+    {
         return ngx_http_hotline_json_error(r, NGX_HTTP_NOT_FOUND,
                                            "no_history",
                                            "hotline_history_file is off");
     }
 
-    if (ngx_http_hotline_history_query(r, &q) != NGX_OK) {
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_hotline_history_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ctx->q.pool = r->pool;
+    ctx->q.log = r->connection->log;
+
+    if (ngx_http_hotline_history_query(r, &ctx->q) != NGX_OK) {
         return ngx_http_hotline_json_error(r, NGX_HTTP_BAD_REQUEST,
                                            "bad_query",
                                            "limit 1-200, before >= 0, "
                                            "days 1-90, outcome one of "
                                            "hangup rejected cancelled gone");
+    }
+
+    if (store == NULL || store->history == NULL) {
+        if (ngx_http_hotline_history_journal(ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_hotline_history_send(r, &ctx->q, &ctx->h);
+    }
+
+    store->history(&ctx->q, ngx_http_hotline_history_done, ctx);
+
+    if (ctx->done) {
+        return ctx->rc;
+    }
+
+    /* the answer comes from the event loop */
+
+    ctx->async = 1;
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_hotline_history_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_history_t *h)
+{
+    ngx_http_hotline_history_ctx_t *ctx = data;
+
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    c = r->connection;
+
+    if (err != NGX_HOTLINE_OK) {
+        rc = ngx_http_hotline_json_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "unavailable",
+                                         "the store is unavailable, "
+                                         "try again");
+
+    } else if (h == NULL) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    } else {
+        rc = ngx_http_hotline_history_send(r, &ctx->q, h);
+    }
+
+    if (!ctx->async) {
+        ctx->done = 1;
+        ctx->rc = rc;
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* the answer: {"calls":[...],"next":...} or {"days":[...]} */
+
+static ngx_int_t
+ngx_http_hotline_history_send(ngx_http_request_t *r,
+    ngx_http_hotline_history_query_t *q, ngx_http_hotline_history_t *h)
+{
+    u_char                          *p;
+    size_t                           len;
+    time_t                           t;
+    ngx_tm_t                         tm;
+    ngx_buf_t                       *b;
+    ngx_str_t                       *rec;
+    ngx_int_t                        i, k;
+    ngx_uint_t                       n;
+    ngx_chain_t                     *out;
+    ngx_http_hotline_history_day_t  *d;
+
+    rec = h->records.elts;
+
+    if (q->days) {
+        len = q->days * (96 + NGX_HOTLINE_END_MAX * 32) + 32;
+
+    } else {
+        len = sizeof("{\"calls\":[],\"next\":}\n") + NGX_INT64_LEN;
+
+        for (n = 0; n < h->records.nelts; n++) {
+            len += rec[n].len + 1;
+        }
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = b->last;
+
+    if (q->days) {
+        p = ngx_cpymem(p, "{\"days\":[", sizeof("{\"days\":[") - 1);
+
+        for (i = q->days - 1; i >= 0; i--) {
+            d = &h->days[i];
+            t = (time_t) (q->day0 + i) * 86400;
+            ngx_gmtime(t, &tm);
+
+            p = ngx_sprintf(p, "%s{\"date\":\"%4d-%02d-%02d\",\"calls\":%ui,"
+                            "\"answered\":%ui,\"talk_seconds\":%ui",
+                            i == (ngx_int_t) q->days - 1 ? "" : ",",
+                            tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                            d->calls, d->answered, d->talk);
+
+            for (k = 0; k < NGX_HOTLINE_END_MAX; k++) {
+                p = ngx_sprintf(p, ",\"%V\":%ui",
+                                &ngx_http_hotline_end_reasons[k],
+                                d->outcomes[k]);
+            }
+
+            *p++ = '}';
+        }
+
+        p = ngx_cpymem(p, "]}\n", 3);
+
+    } else {
+        p = ngx_cpymem(p, "{\"calls\":[", sizeof("{\"calls\":[") - 1);
+
+        for (n = 0; n < h->records.nelts; n++) {
+            if (n) {
+                *p++ = ',';
+            }
+
+            p = ngx_cpymem(p, rec[n].data, rec[n].len);
+        }
+
+        if (h->next >= 0) {
+            p = ngx_sprintf(p, "],\"next\":%L}\n", h->next);
+
+        } else {
+            p = ngx_cpymem(p, "],\"next\":null}\n",
+                           sizeof("],\"next\":null}\n") - 1);
+        }
+    }
+
+    b->last = p;
+
+    out = ngx_alloc_chain_link(r->pool);
+    if (out == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    out->buf = b;
+    out->next = NULL;
+
+    return ngx_http_hotline_send(r, NGX_HTTP_OK, "application/json", out);
+}
+
+
+/* the answer from this node's journal */
+
+static ngx_int_t
+ngx_http_hotline_history_journal(ngx_http_hotline_history_ctx_t *ctx)
+{
+    off_t                               size;
+    ngx_fd_t                            fd;
+    ngx_log_t                          *log;
+    ngx_file_info_t                     fi;
+    ngx_http_hotline_history_t         *h;
+    ngx_http_hotline_history_query_t   *q;
+
+    q = &ctx->q;
+    h = &ctx->h;
+    log = q->log;
+
+    h->next = -1;
+
+    if (ngx_array_init(&h->records, q->pool, q->days ? 1 : q->limit,
+                       sizeof(ngx_str_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     ngx_http_hotline_history_flush();
@@ -334,130 +524,24 @@ ngx_http_hotline_history_handler(ngx_http_request_t *r)
         size = ngx_file_size(&fi);
     }
 
-    ngx_memzero(&ctx, sizeof(ctx));
-    ctx.q = &q;
-    ctx.r = r;
-    ctx.next = -1;
+    if (q->days) {
+        h->days = ngx_pcalloc(q->pool,
+                              q->days * sizeof(ngx_http_hotline_history_day_t));
+        if (h->days == NULL) {
+            return NGX_ERROR;
+        }
 
-    out = NULL;
-    ll = &out;
-
-    b = ngx_create_temp_buf(r->pool, 64);
-    if (b == NULL) {
-        goto failed;
+        return ngx_http_hotline_history_scan(fd, size, log,
+                                             ngx_http_hotline_history_daily,
+                                             ctx);
     }
 
-    cl = ngx_alloc_chain_link(r->pool);
-    if (cl == NULL) {
-        goto failed;
+    if (q->before >= 0) {
+        size = ngx_min(q->before, size);
     }
 
-    cl->buf = b;
-    cl->next = NULL;
-    *ll = cl;
-    ll = &cl->next;
-
-    if (q.days) {
-        days = ngx_pcalloc(r->pool,
-                           q.days * sizeof(ngx_http_hotline_history_day_t));
-        if (days == NULL) {
-            goto failed;
-        }
-
-        day0 = ngx_time() / 86400 - (q.days - 1);
-
-        ctx.days = days;
-        ctx.day0 = day0;
-
-        rc = ngx_http_hotline_history_scan(fd, size, r->connection->log,
-                                           ngx_http_hotline_history_daily,
-                                           &ctx);
-        if (rc == NGX_ERROR) {
-            goto failed;
-        }
-
-        len = q.days * (96 + NGX_HOTLINE_END_MAX * 32) + 32;
-
-        b = ngx_create_temp_buf(r->pool, len);
-        if (b == NULL) {
-            goto failed;
-        }
-
-        p = ngx_cpymem(b->last, "{\"days\":[", sizeof("{\"days\":[") - 1);
-
-        for (i = q.days - 1; i >= 0; i--) {
-            time_t     t;
-            ngx_tm_t   tm;
-
-            t = (time_t) (day0 + i) * 86400;
-            ngx_gmtime(t, &tm);
-
-            p = ngx_sprintf(p, "%s{\"date\":\"%4d-%02d-%02d\",\"calls\":%ui,"
-                            "\"answered\":%ui,\"talk_seconds\":%ui",
-                            i == q.days - 1 ? "" : ",",
-                            tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
-                            days[i].calls, days[i].answered, days[i].talk);
-
-            for (k = 0; k < NGX_HOTLINE_END_MAX; k++) {
-                p = ngx_sprintf(p, ",\"%V\":%ui",
-                                &ngx_http_hotline_end_reasons[k],
-                                days[i].outcomes[k]);
-            }
-
-            *p++ = '}';
-        }
-
-        p = ngx_cpymem(p, "]}\n", 3);
-        b->last = p;
-
-        out->buf = b;
-        ctx.len = b->last - b->pos;
-
-    } else {
-        b->last = ngx_cpymem(b->last, "{\"calls\":[", sizeof("{\"calls\":[") - 1);
-        ctx.len = b->last - b->pos;
-        ctx.ll = ll;
-
-        if (q.before > 0) {
-            rc = ngx_http_hotline_history_scan(fd,
-                                               ngx_min(q.before, size),
-                                               r->connection->log,
-                                               ngx_http_hotline_history_page,
-                                               &ctx);
-            if (rc == NGX_ERROR) {
-                goto failed;
-            }
-        }
-
-        b = ngx_create_temp_buf(r->pool, 64);
-        if (b == NULL) {
-            goto failed;
-        }
-
-        if (ctx.next >= 0) {
-            b->last = ngx_sprintf(b->last, "],\"next\":%O}\n", ctx.next);
-
-        } else {
-            b->last = ngx_cpymem(b->last, "],\"next\":null}\n",
-                                 sizeof("],\"next\":null}\n") - 1);
-        }
-
-        cl = ngx_alloc_chain_link(r->pool);
-        if (cl == NULL) {
-            goto failed;
-        }
-
-        cl->buf = b;
-        cl->next = NULL;
-        *ctx.ll = cl;
-        ctx.len += b->last - b->pos;
-    }
-
-    return ngx_http_hotline_send(r, NGX_HTTP_OK, "application/json", out);
-
-failed:
-
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return ngx_http_hotline_history_scan(fd, size, log,
+                                         ngx_http_hotline_history_page, ctx);
 }
 
 
@@ -465,11 +549,10 @@ static ngx_int_t
 ngx_http_hotline_history_query(ngx_http_request_t *r,
     ngx_http_hotline_history_query_t *q)
 {
-    ngx_str_t   v;
-    ngx_uint_t  i;
+    ngx_str_t  v;
 
     q->limit = 50;
-    q->before = NGX_MAX_OFF_T_VALUE;
+    q->before = -1;
     q->days = 0;
     ngx_str_null(&q->agent);
     ngx_str_null(&q->outcome);
@@ -496,6 +579,8 @@ ngx_http_hotline_history_query(ngx_http_request_t *r,
         if (q->days < 1 || q->days > NGX_HOTLINE_HISTORY_DAYS) {
             return NGX_ERROR;
         }
+
+        q->day0 = ngx_time() / 86400 - (q->days - 1);
     }
 
     if (ngx_http_arg(r, (u_char *) "agent", 5, &v) == NGX_OK) {
@@ -508,16 +593,9 @@ ngx_http_hotline_history_query(ngx_http_request_t *r,
     }
 
     if (ngx_http_arg(r, (u_char *) "outcome", 7, &v) == NGX_OK) {
-        for (i = 0; i < NGX_HOTLINE_END_MAX; i++) {
-            if (v.len == ngx_http_hotline_end_reasons[i].len
-                && ngx_strncmp(v.data, ngx_http_hotline_end_reasons[i].data,
-                               v.len) == 0)
-            {
-                break;
-            }
-        }
-
-        if (i == NGX_HOTLINE_END_MAX) {
+        if (ngx_http_hotline_end_reason(v.data, v.len)
+            == NGX_HOTLINE_END_MAX)
+        {
             return NGX_ERROR;
         }
 
@@ -625,11 +703,13 @@ ngx_http_hotline_history_page(u_char *line, size_t len, off_t offset,
 {
     ngx_http_hotline_history_ctx_t  *ctx = data;
 
-    json_t        *j;
-    ngx_buf_t     *b;
-    const char    *s;
-    ngx_chain_t   *cl;
-    json_error_t   err;
+    json_t                            *j;
+    ngx_str_t                         *rec;
+    const char                        *s;
+    json_error_t                       err;
+    ngx_http_hotline_history_query_t  *q;
+
+    q = &ctx->q;
 
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
         len--;
@@ -643,22 +723,22 @@ ngx_http_hotline_history_page(u_char *line, size_t len, off_t offset,
         return NGX_OK;
     }
 
-    if (ctx->q->agent.len) {
+    if (q->agent.len) {
         s = json_string_value(json_object_get(j, "agent"));
 
-        if (s == NULL || ngx_strlen(s) != ctx->q->agent.len
-            || ngx_strncmp(s, ctx->q->agent.data, ctx->q->agent.len) != 0)
+        if (s == NULL || ngx_strlen(s) != q->agent.len
+            || ngx_strncmp(s, q->agent.data, q->agent.len) != 0)
         {
             json_decref(j);
             return NGX_OK;
         }
     }
 
-    if (ctx->q->outcome.len) {
+    if (q->outcome.len) {
         s = json_string_value(json_object_get(j, "outcome"));
 
-        if (s == NULL || ngx_strlen(s) != ctx->q->outcome.len
-            || ngx_strncmp(s, ctx->q->outcome.data, ctx->q->outcome.len) != 0)
+        if (s == NULL || ngx_strlen(s) != q->outcome.len
+            || ngx_strncmp(s, q->outcome.data, q->outcome.len) != 0)
         {
             json_decref(j);
             return NGX_OK;
@@ -667,35 +747,25 @@ ngx_http_hotline_history_page(u_char *line, size_t len, off_t offset,
 
     json_decref(j);
 
-    if (ctx->n == ctx->q->limit) {
+    if ((ngx_int_t) ctx->h.records.nelts == q->limit) {
         /* one more line matches: the next page starts below the last */
-        ctx->next = ctx->last;
+        ctx->h.next = ctx->last;
         return NGX_DONE;
     }
 
-    b = ngx_create_temp_buf(ctx->r->pool, len + 1);
-    if (b == NULL) {
+    rec = ngx_array_push(&ctx->h.records);
+    if (rec == NULL) {
         return NGX_ERROR;
     }
 
-    if (ctx->n) {
-        *b->last++ = ',';
-    }
-
-    b->last = ngx_cpymem(b->last, line, len);
-
-    cl = ngx_alloc_chain_link(ctx->r->pool);
-    if (cl == NULL) {
+    rec->data = ngx_pnalloc(q->pool, len);
+    if (rec->data == NULL) {
         return NGX_ERROR;
     }
 
-    cl->buf = b;
-    cl->next = NULL;
-    *ctx->ll = cl;
-    ctx->ll = &cl->next;
+    ngx_memcpy(rec->data, line, len);
+    rec->len = len;
 
-    ctx->len += b->last - b->pos;
-    ctx->n++;
     ctx->last = offset;
 
     return NGX_OK;
@@ -728,14 +798,14 @@ ngx_http_hotline_history_daily(u_char *line, size_t len, off_t offset,
 
     day = (ngx_uint_t) (ended / 1000 / 86400);
 
-    if (day < ctx->day0) {
+    if (day < ctx->q.day0) {
         /* the journal is in time order: older days follow */
         json_decref(j);
         return NGX_DONE;
     }
 
-    if (day < ctx->day0 + ctx->q->days) {
-        d = &ctx->days[day - ctx->day0];
+    if (day < ctx->q.day0 + ctx->q.days) {
+        d = &ctx->h.days[day - ctx->q.day0];
         d->calls++;
 
         if (json_integer_value(json_object_get(j, "accepted"))) {
@@ -743,13 +813,12 @@ ngx_http_hotline_history_daily(u_char *line, size_t len, off_t offset,
             d->talk += duration > 0 ? (ngx_uint_t) duration : 0;
         }
 
-        for (i = 0; outcome && i < NGX_HOTLINE_END_MAX; i++) {
-            if (ngx_strcmp(outcome, ngx_http_hotline_end_reasons[i].data)
-                == 0)
-            {
-                d->outcomes[i]++;
-                break;
-            }
+        i = outcome ? ngx_http_hotline_end_reason((u_char *) outcome,
+                                                  ngx_strlen(outcome))
+                    : NGX_HOTLINE_END_MAX;
+
+        if (i < NGX_HOTLINE_END_MAX) {
+            d->outcomes[i]++;
         }
     }
 

@@ -81,6 +81,26 @@ ngx_str_t  ngx_http_hotline_end_reasons[] = {
 };
 
 
+/* the index of an outcome's name; NGX_HOTLINE_END_MAX: not one */
+
+ngx_uint_t
+ngx_http_hotline_end_reason(u_char *name, size_t len)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HOTLINE_END_MAX; i++) {
+        if (len == ngx_http_hotline_end_reasons[i].len
+            && ngx_strncmp(name, ngx_http_hotline_end_reasons[i].data, len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    return i;
+}
+
+
 #define C  1
 #define A  2
 

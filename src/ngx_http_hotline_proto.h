@@ -113,6 +113,7 @@ typedef struct {
 
 extern ngx_str_t  ngx_http_hotline_errors[];
 extern ngx_str_t  ngx_http_hotline_end_reasons[];
+ngx_uint_t ngx_http_hotline_end_reason(u_char *name, size_t len);
 
 
 /*

@@ -132,6 +132,11 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
     ngx_http_hotline_msg_t     m;
     ngx_http_hotline_store_t  *store;
 
+    if (s->close_later) {
+        /* closing: what follows is not read */
+        return;
+    }
+
     out = ngx_http_hotline_scratch(6 * len + 1024);
     if (out == NULL) {
         ngx_http_hotline_error(s, NGX_HOTLINE_E_INTERNAL, NULL);
@@ -761,8 +766,13 @@ ngx_http_hotline_rate_exceeded(ngx_http_hotline_session_t *s,
     if (++s->strikes > s->conf->message_burst) {
         ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                       "hotline: client keeps sending over the rate");
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_WS_CLOSE_POLICY,
-                                  "message rate");
+
+        /*
+         * closed once the messages it sent before have their answers
+         * (a store may still work on them): with the last release
+         */
+        s->close_later = NGX_HOTLINE_WS_CLOSE_POLICY;
+        s->close_reason = "message rate";
         return 1;
     }
 

@@ -119,6 +119,40 @@ typedef void (*ngx_http_hotline_kv_pt)(void *data, ngx_uint_t err,
     ngx_http_hotline_kv_t *kv);
 
 
+/*
+ * Call history, for a backend that keeps it for all nodes (otherwise
+ * each node's journal is the history, ngx_http_hotline_history.c): a page
+ * of records newest first, below a cursor, or the counts of days.
+ */
+
+typedef struct {
+    ngx_pool_t                *pool;        /* for the answer */
+    ngx_log_t                 *log;
+    ngx_int_t                  limit;
+    int64_t                    before;      /* cursor; -1: the newest */
+    ngx_str_t                  agent;       /* "": any */
+    ngx_str_t                  outcome;     /* "": any */
+    ngx_uint_t                 days;        /* > 0: daily counts */
+    ngx_uint_t                 day0;        /* the oldest, days since 1970 */
+} ngx_http_hotline_history_query_t;
+
+typedef struct {
+    ngx_uint_t                 calls;
+    ngx_uint_t                 outcomes[NGX_HOTLINE_END_MAX];
+    ngx_uint_t                 talk;        /* seconds, of answered calls */
+    ngx_uint_t                 answered;
+} ngx_http_hotline_history_day_t;
+
+typedef struct {
+    ngx_array_t                records;     /* ngx_str_t: JSON objects */
+    int64_t                    next;        /* cursor; -1: no more */
+    ngx_http_hotline_history_day_t  *days;  /* q->days of them, oldest first */
+} ngx_http_hotline_history_t;
+
+typedef void (*ngx_http_hotline_history_pt)(void *data, ngx_uint_t err,
+    ngx_http_hotline_history_t *h);
+
+
 struct ngx_http_hotline_store_s {
     const char   *name;
 
@@ -210,6 +244,10 @@ struct ngx_http_hotline_store_s {
 
     /* whether new sessions can be served now; NULL: always */
     ngx_uint_t  (*up)(void);
+
+    /* the history of all nodes; NULL: the node's journal is the history */
+    void        (*history)(ngx_http_hotline_history_query_t *q,
+                           ngx_http_hotline_history_pt handler, void *data);
 };
 
 

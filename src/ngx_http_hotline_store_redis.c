@@ -65,6 +65,8 @@
 #define NGX_HOTLINE_ROP_LIMIT         14
 #define NGX_HOTLINE_ROP_PLAIN         15
 #define NGX_HOTLINE_ROP_PEEK          16     /* the oldest call, to accept */
+#define NGX_HOTLINE_ROP_CALL          17     /* ngx_http_hotline_redis_call */
+#define NGX_HOTLINE_ROP_DELIVERED     18
 
 
 typedef struct {
@@ -96,10 +98,14 @@ typedef struct {
     void                          *successor;    /* the resume under way */
     uint64_t                       last;         /* highest seq received */
     uint64_t                       delivered;
+    uint64_t                       replayed;     /* the replay's last seq */
+    size_t                         unreported;   /* bytes delivered since
+                                                    Redis was told */
     ngx_queue_t                    inbox;        /* undelivered, by seq */
     size_t                         inbox_bytes;
     u_char                         token[NGX_HOTLINE_ID_HEX];
     unsigned                       is_ready:1;
+    unsigned                       arrived:1;    /* a new message */
     unsigned                       attached:1;   /* session->party */
     unsigned                       replaced:1;
     unsigned                       lost:1;
@@ -126,6 +132,7 @@ typedef struct {
     uint64_t                       gen;          /* sync */
     ngx_http_hotline_store_pt      handler;
     ngx_http_hotline_kv_pt         kv_handler;
+    ngx_http_hotline_redis_reply_pt  reply_handler;
     void                          *data;
     u_char                         token[NGX_HOTLINE_ID_LEN];
     u_char                         call_id[NGX_HOTLINE_ID_LEN];
@@ -262,6 +269,7 @@ static void ngx_http_hotline_redis_attached(ngx_http_hotline_rreq_t *req,
 static void ngx_http_hotline_redis_ended(redisReply *r, size_t i);
 static void ngx_http_hotline_redis_quiet(ngx_str_t ch);
 static void ngx_http_hotline_redis_sync(ngx_http_hotline_rparty_t *p);
+static void ngx_http_hotline_redis_delivered(ngx_http_hotline_rparty_t *p);
 static void ngx_http_hotline_redis_send_detach(u_char *token, uint64_t gen,
     uint64_t delivered);
 static void ngx_http_hotline_redis_sync_done(ngx_http_hotline_rreq_t *req,
@@ -286,8 +294,6 @@ static void ngx_http_hotline_rparty_backlog(ngx_http_hotline_rparty_t *p,
     redisReply *r, size_t i);
 static void ngx_http_hotline_rparty_mail(ngx_http_hotline_rparty_t *p);
 
-static int64_t ngx_http_hotline_reply_int(redisReply *r, size_t i);
-static ngx_str_t ngx_http_hotline_reply_str(redisReply *r, size_t i);
 static ngx_uint_t ngx_http_hotline_reply_err(redisReply *r);
 
 
@@ -312,7 +318,8 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_redis = {
     ngx_http_hotline_redis_limit,
     ngx_http_hotline_redis_revoke,
     ngx_http_hotline_redis_stats,
-    ngx_http_hotline_redis_up
+    ngx_http_hotline_redis_up,
+    ngx_http_hotline_redis_history
 };
 
 
@@ -1100,6 +1107,7 @@ ngx_http_hotline_redis_message(redisAsyncContext *ac, void *r,
     if (ngx_http_hotline_rparty_add(party, seq, colon + 1, last - colon - 1)
         == NGX_OK)
     {
+        party->arrived = 1;
         ngx_http_hotline_rparty_mail(party);
     }
 }
@@ -1257,6 +1265,8 @@ ngx_http_hotline_rparty_backlog(ngx_http_hotline_rparty_t *p,
     if (p->last < first - 1) {
         p->last = first - 1;
     }
+
+    p->replayed = p->last;
 }
 
 
@@ -1284,6 +1294,7 @@ static void
 ngx_http_hotline_redis_ready(ngx_event_t *ev)
 {
     size_t                       limit;
+    ngx_uint_t                   arrived;
     ngx_queue_t                 *q;
     ngx_http_hotline_rstore_t   *rs;
     ngx_http_hotline_rparty_t   *p;
@@ -1298,6 +1309,8 @@ ngx_http_hotline_redis_ready(ngx_event_t *ev)
 
         p = ngx_queue_data(q, ngx_http_hotline_rparty_t, ready);
         p->is_ready = 0;
+        arrived = p->arrived;
+        p->arrived = 0;
 
         s = p->session;
 
@@ -1324,13 +1337,19 @@ ngx_http_hotline_redis_ready(ngx_event_t *ev)
             ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_EXPIRED,
                                       "session lost");
 
-        } else if (p->inbox_bytes > limit
+        } else if (arrived
+                   && p->delivered >= p->replayed
+                   && p->inbox_bytes > limit
                    && (s->backlogged
-                       || s->out_bytes >= s->conf->send_queue / 2
-                       || p->inbox_bytes > 2 * limit))
+                       || s->out_bytes >= s->conf->send_queue / 2))
         {
-            /* as on the embedded store: a connected party may be behind
-             * by twice the replay buffer at most */
+            /*
+             * as on the embedded store: a new message finds the party
+             * behind by more than the replay buffer, and its socket
+             * does not take more either (not while it catches up with
+             * the replay of a resume); Redis accepts no more than twice
+             * the buffer that its worker has not reported delivered
+             */
             ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                           "hotline: client does not read, its buffer "
                           "is full");
@@ -1661,6 +1680,10 @@ ngx_http_hotline_rreq_done(ngx_http_hotline_rreq_t *req, redisReply *r)
                                            NGX_HOTLINE_E_UNAVAILABLE);
         }
 
+        if (req->reply_handler) {
+            req->reply_handler(req->data, NULL);
+        }
+
         ngx_free(req);
         return;
     }
@@ -1838,6 +1861,10 @@ ngx_http_hotline_rreq_done(ngx_http_hotline_rreq_t *req, redisReply *r)
 
     case NGX_HOTLINE_ROP_QUEUE:
         ngx_http_hotline_redis_queue_done(req, r);
+        break;
+
+    case NGX_HOTLINE_ROP_CALL:
+        req->reply_handler(req->data, err == NGX_HOTLINE_OK ? r : NULL);
         break;
 
     case NGX_HOTLINE_ROP_KV_GET:
@@ -2020,6 +2047,26 @@ ngx_http_hotline_redis_sync(ngx_http_hotline_rparty_t *p)
 
 
 static void
+ngx_http_hotline_redis_delivered(ngx_http_hotline_rparty_t *p)
+{
+    ngx_http_hotline_rreq_t  *req;
+
+    p->unreported = 0;
+
+    req = ngx_http_hotline_rreq(NGX_HOTLINE_ROP_DELIVERED,
+                                NGX_HOTLINE_LUA_DELIVERED, p->node.key,
+                                NGX_HOTLINE_ID_HEX + 32);
+    if (req == NULL) {
+        return;
+    }
+
+    ngx_http_hotline_rreq_arg(req, p->token, NGX_HOTLINE_ID_HEX);
+    ngx_http_hotline_rreq_num(req, p->delivered);
+    ngx_http_hotline_rreq_send(req);
+}
+
+
+static void
 ngx_http_hotline_redis_sync_done(ngx_http_hotline_rreq_t *req,
     redisReply *r, ngx_uint_t err)
 {
@@ -2090,6 +2137,71 @@ ngx_http_hotline_redis_send_detach(u_char *token, uint64_t gen,
     ngx_http_hotline_rreq_arg(req, token, NGX_HOTLINE_ID_HEX);
     ngx_http_hotline_rreq_num(req, delivered);
     ngx_http_hotline_rreq_send(req);
+}
+
+
+/*
+ * A script without the prelude for another part of the Redis store
+ * (ngx_http_hotline_store_redis_history.c): KEYS[1] is the prefixed key,
+ * args follow as ARGV.  The handler gets the reply, or NULL if Redis is
+ * unavailable or the script failed; maybe before this returns.
+ */
+
+void
+ngx_http_hotline_redis_call(ngx_uint_t script, ngx_str_t *key,
+    ngx_str_t *args, ngx_uint_t nargs, ngx_http_hotline_redis_reply_pt handler,
+    void *data)
+{
+    size_t                      size;
+    ngx_uint_t                  i;
+    ngx_http_hotline_rreq_t    *req;
+    ngx_http_hotline_rstore_t  *rs;
+
+    rs = ngx_http_hotline_rs;
+
+    if (rs == NULL || script < NGX_HOTLINE_LUA_KV_GET
+        || script >= NGX_HOTLINE_LUA_N)
+    {
+        handler(data, NULL);
+        return;
+    }
+
+    size = rs->conf->prefix.len + key->len;
+
+    for (i = 0; i < nargs; i++) {
+        size += args[i].len;
+    }
+
+    req = ngx_http_hotline_rreq(NGX_HOTLINE_ROP_CALL, script, 0, size);
+    if (req == NULL) {
+        handler(data, NULL);
+        return;
+    }
+
+    req->reply_handler = handler;
+    req->data = data;
+
+    /* KEYS[1]: the prefix and the key, one argument */
+
+    req->argv[req->argc] = (char *) req->pos;
+    req->pos = ngx_cpymem(req->pos, rs->conf->prefix.data,
+                          rs->conf->prefix.len);
+    req->pos = ngx_cpymem(req->pos, key->data, key->len);
+    req->argvlen[req->argc] = req->pos - (u_char *) req->argv[req->argc];
+    req->argc++;
+
+    for (i = 0; i < nargs; i++) {
+        ngx_http_hotline_rreq_arg(req, args[i].data, args[i].len);
+    }
+
+    ngx_http_hotline_rreq_send(req);
+}
+
+
+ngx_str_t *
+ngx_http_hotline_redis_prefix(void)
+{
+    return &ngx_http_hotline_rs->conf->prefix;
 }
 
 
@@ -2525,6 +2637,17 @@ ngx_http_hotline_redis_pull(ngx_http_hotline_session_t *s, u_char *buf,
         pos += need;
 
         ngx_free(m);
+    }
+
+    /*
+     * Redis makes room for new messages by dropping what was delivered:
+     * it is told every quarter of the replay buffer
+     */
+
+    p->unreported += bytes;
+
+    if (p->unreported >= ngx_http_hotline_rs->hmcf->replay_buffer / 4) {
+        ngx_http_hotline_redis_delivered(p);
     }
 
     return pos - buf;
@@ -3000,7 +3123,7 @@ ngx_http_hotline_reply_err(redisReply *r)
 }
 
 
-static int64_t
+int64_t
 ngx_http_hotline_reply_int(redisReply *r, size_t i)
 {
     ngx_int_t    n;
@@ -3025,7 +3148,7 @@ ngx_http_hotline_reply_int(redisReply *r, size_t i)
 }
 
 
-static ngx_str_t
+ngx_str_t
 ngx_http_hotline_reply_str(redisReply *r, size_t i)
 {
     ngx_str_t    s;

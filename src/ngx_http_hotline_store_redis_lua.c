@@ -55,7 +55,12 @@ const char  *ngx_http_hotline_lua_prelude =
 "  redis.call('PEXPIRE', pk(t), TTL)\n"
 "  redis.call('PEXPIRE', mk(t), TTL)\n"
 "end\n"
-/* appends a message for a party; -1: no room (its peer_backlog) */
+/*
+ * appends a message for a party; -1: no room (its peer_backlog).  Room
+ * is made by dropping what its worker reported delivered (dl), oldest
+ * first; as on the embedded store, a connected party may fall behind by
+ * twice the buffer, a detached one by the buffer
+ */
 "local function append(t, msg, force)\n"
 "  local k = pk(t)\n"
 "  local h = redis.call('HMGET', k, 'ow', 'g', 'sq', 'by', 'dl')\n"
@@ -67,13 +72,14 @@ const char  *ngx_http_hotline_lua_prelude =
 "    local m = mk(t)\n"
 "    local n = redis.call('LLEN', m)\n"
 "    local first = sq - n + 1\n"
-"    while n > 0 and by + len > LIMIT and (ow ~= '' or first <= dl) do\n"
+"    while n > 0 and by + len > LIMIT and first <= dl do\n"
 "      by = by - #redis.call('LPOP', m)\n"
 "      n = n - 1\n"
 "      first = first + 1\n"
 "    end\n"
 "    if n == 0 then by = 0 end\n"
-"    if by + len > LIMIT and force == 0 and ow == '' then\n"
+"    if by + len > LIMIT and force == 0"
+" and (ow == '' or by + len > 2 * LIMIT) then\n"
 "      redis.call('HSET', k, 'by', by)\n"
 "      return -1\n"
 "    end\n"
@@ -132,7 +138,8 @@ const char  *ngx_http_hotline_lua_prelude =
 /*
  * ends the call of customer ct (who: the rejecting agent's name); appends
  * its record: reason, duration, call id, agent, customer, joined,
- * accepted, by, recorded; the record also goes to the P history stream
+ * accepted, by, recorded; the record also goes to the P history stream,
+ * and the day's counters (P hd:<UTC day>) count it
  */
 "local function finish(ct, reason, by, out, who)\n"
 "  local k = pk(ct)\n"
@@ -178,6 +185,14 @@ const char  *ngx_http_hotline_lua_prelude =
 " 'call_id', h[3], 'customer', h[5] or '', 'agent', an, 'joined',"
 " rec[6], 'accepted', acc, 'ended', NOW, 'outcome', REASON[reason + 1],"
 " 'by', by, 'duration', dur, 'recorded', rec[9])\n"
+"  local dk = P .. 'hd:' .. math.floor(NOW / 86400000)\n"
+"  redis.call('HINCRBY', dk, 'calls', 1)\n"
+"  redis.call('HINCRBY', dk, REASON[reason + 1], 1)\n"
+"  if acc > 0 then\n"
+"    redis.call('HINCRBY', dk, 'answered', 1)\n"
+"    redis.call('HINCRBY', dk, 'talk', dur)\n"
+"  end\n"
+"  redis.call('EXPIRE', dk, 8640000)\n"
 "end\n"
 "local function free(t)\n"
 "  local k = pk(t)\n"
@@ -261,6 +276,7 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 "    if h[1] == '' then from = tonumber(h[5]) end\n"
 "    back(t)\n"
 "    attach(t)\n"
+"    redis.call('HSET', pk(t), 'dl', from)\n"
 "    redis.call('PEXPIRE', P .. 'a:' .. name, TTL)\n"
 "    local cid = ''\n"
 "    if h[2] == '2' and h[3] ~= '' then\n"
@@ -290,6 +306,8 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 " then return {10} end\n"
 "back(t)\n"
 "attach(t)\n"
+"local sq = tonumber(redis.call('HGET', pk(t), 'sq'))\n"
+"redis.call('HSET', pk(t), 'dl', math.min(tonumber(ARGV[11]), sq))\n"
 "local cid = ''\n"
 "if h[1] == '1' then\n"
 "  cid = h[7]\n"
@@ -375,6 +393,18 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
     /* detach: ARGV[8] token, [9] seq delivered -> {0} */
     { "detach",
 "if current(ARGV[8]) then detach(ARGV[8], tonumber(ARGV[9])) end\n"
+"return {0}\n" },
+
+    /* delivered: ARGV[8] token, [9] seq its worker has delivered
+     * -> {0}: makes room for more (see append) */
+    { "delivered",
+"local p = current(ARGV[8])\n"
+"if p then\n"
+"  local dl = math.min(tonumber(ARGV[9]), tonumber(p[6]))\n"
+"  if dl > tonumber(redis.call('HGET', pk(ARGV[8]), 'dl')) then\n"
+"    redis.call('HSET', pk(ARGV[8]), 'dl', dl)\n"
+"  end\n"
+"end\n"
 "return {0}\n" },
 
     /* sync (after a reconnect, and to keep the keys alive): ARGV[8]
@@ -487,5 +517,51 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 "tat = tat + iv\n"
 "redis.call('SET', KEYS[1], string.format('%d', tat), 'PX',"
 " math.max(tat - now, 1))\n"
-"return {1, 0, tat}\n" }
+"return {1, 0, tat}\n" },
+
+    /* history: KEYS[1] the P history stream, ARGV[1] where to start
+     * ("+" or "(<id>": below it), [2] page size, [3] agent or "",
+     * [4] outcome or "", [5] most entries to look at -> {0, id of the
+     * next page's start or "", (id, call_id, customer, agent, joined,
+     * accepted, ended, outcome, by, duration, recorded)...} newest first;
+     * the next page starts below the last record, or below the last
+     * entry looked at when that many did not fill the page */
+    { "history",
+"local F = {'call_id', 'customer', 'agent', 'joined', 'accepted',"
+" 'ended', 'outcome', 'by', 'duration', 'recorded'}\n"
+"local hi, limit, budget = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[5])\n"
+"local out = {0, ''}\n"
+"local n, last = 0, ''\n"
+"while budget > 0 do\n"
+"  local b = redis.call('XREVRANGE', KEYS[1], hi, '-', 'COUNT',"
+" math.min(budget, 256))\n"
+"  if #b == 0 then return out end\n"
+"  for i = 1, #b do\n"
+"    local id, f, h = b[i][1], b[i][2], {}\n"
+"    for j = 1, #f - 1, 2 do h[f[j]] = f[j + 1] end\n"
+"    if (ARGV[3] == '' or h.agent == ARGV[3])"
+" and (ARGV[4] == '' or h.outcome == ARGV[4]) then\n"
+"      if n == limit then out[2] = last; return out end\n"
+"      n = n + 1\n"
+"      last = id\n"
+"      out[#out + 1] = id\n"
+"      for k = 1, #F do out[#out + 1] = h[F[k]] or '' end\n"
+"    end\n"
+"    budget = budget - 1\n"
+"    hi = '(' .. id\n"
+"    if budget == 0 then out[2] = id; return out end\n"
+"  end\n"
+"end\n"
+"return out\n" },
+
+    /* days: KEYS[1] the P history stream, ARGV[1] P hd:, [2] the first
+     * UTC day, [3] days, [4...] fields -> {0, per day from the first,
+     * the fields' counts} */
+    { "days",
+"local out = {0}\n"
+"for d = tonumber(ARGV[2]), tonumber(ARGV[2]) + tonumber(ARGV[3]) - 1 do\n"
+"  local v = redis.call('HMGET', ARGV[1] .. d, unpack(ARGV, 4))\n"
+"  for i = 1, #v do out[#out + 1] = tonumber(v[i] or '0') end\n"
+"end\n"
+"return out\n" }
 };

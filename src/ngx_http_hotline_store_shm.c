@@ -71,6 +71,7 @@ struct ngx_http_hotline_party_s {
 
     uint64_t                      last_seq;      /* last one assigned */
     uint64_t                      delivered;
+    uint64_t                      replayed;      /* a resume's replay end */
     ngx_queue_t                   inbox;
     size_t                        inbox_bytes;
 
@@ -182,7 +183,8 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     ngx_http_hotline_shm_limit,
     ngx_http_hotline_shm_revoke,
     ngx_http_hotline_shm_stats,
-    NULL                                   /* up: always */
+    NULL,                                  /* up: always */
+    NULL                                   /* history: the journal */
 };
 
 
@@ -481,6 +483,7 @@ ngx_http_hotline_shm_resume(ngx_http_hotline_session_t *s, u_char *token,
         }
 
         p->delivered = last_seq;
+        p->replayed = p->last_seq;
         ngx_http_hotline_shm_kick(p);
     }
 
@@ -953,7 +956,10 @@ ngx_http_hotline_shm_wake(void)
         }
 
         if (p->owner == ngx_pid && p->gen == m->gen) {
-            if (m->kind == NGX_HOTLINE_MAIL_DELIVER) {
+            if (m->kind == NGX_HOTLINE_MAIL_DELIVER
+                || p->delivered < p->replayed)
+            {
+                /* a party that catches up with a replay is not slow */
                 p->notified = 0;
                 deliver[k++] = p->local;
 

@@ -704,8 +704,21 @@ ngx_http_hotline_ws_finalize(ngx_http_hotline_session_t *s)
 void
 ngx_http_hotline_ws_release(ngx_http_hotline_session_t *s)
 {
-    if (--s->pending == 0 && s->closed) {
+    if (--s->pending) {
+        return;
+    }
+
+    if (s->closed) {
         ngx_http_hotline_ws_free(s);
+        return;
+    }
+
+    if (s->close_later) {
+        /* the answers of the messages before it are out: the close */
+        s->pending++;
+        ngx_http_hotline_ws_close(s, s->close_later, s->close_reason);
+        s->close_later = 0;
+        ngx_http_hotline_ws_release(s);
     }
 }
 
