@@ -53,14 +53,17 @@ stop:
 	@bash .ci/demo.sh stop
 
 # the module's suite (unit tests, fuzz smoke, signaling, auth, guards,
-# Redis, browsers), then the recorder's
+# Redis, browsers), the signaling, guard and auth tests again on the Redis
+# store, then the recorder's suite
 test: deps module recorder
 	@prove -j2 t/*.t
+	@$(MAKE) -s test-redis
 	@$(MAKE) -s test-recorder
 
-# the signaling suite again, every test on a Redis store (docs/redis.md)
+# the signaling, guard and auth tests again, each on a Redis store of its
+# own (docs/redis.md)
 test-redis: deps module
-	@HOTLINE_STORE=redis prove -j2 t/1*.t t/2*.t
+	@HOTLINE_STORE=redis prove -j2 t/1*.t t/2*.t t/3*.t t/5*.t
 
 recorder:
 	@$(MAKE) -s -C src/recorder -j$(JOBS) all
