@@ -91,15 +91,15 @@ wait_healthy() {
     return 1
 }
 
-# A 12-hour agent token (sub=demo, role=agent, HS256), minted with
-# Crypt::JWT from the same key file the module reads: the demo's way in,
-# since its agent has no Telegram chat to receive a login code.
+# A 12-hour agent token (sub=demo, name "Demo Agent", role=agent, HS256),
+# minted with Crypt::JWT from the same key file the module reads: the
+# demo's way in, since its agent has no Telegram chat to receive a code.
 mint_token() {
     perl -MCrypt::JWT=encode_jwt -e '
         open my $f, "<", $ARGV[0] or die "secret: $!\n";
         my $k = do { local $/; <$f> }; $k =~ s/\r?\n\z//;
-        print encode_jwt(payload => { sub => "demo", role => "agent",
-                                      iat => time },
+        print encode_jwt(payload => { sub => "demo", name => "Demo Agent",
+                                      role => "agent", iat => time },
                          key => $k, alg => "HS256", relative_exp => 43200);
     ' "$SECRET"
 }

@@ -105,6 +105,8 @@ struct ngx_http_hotline_session_s {
     u_char                         call_id[NGX_HOTLINE_ID_HEX];
     u_char                         sub[NGX_HOTLINE_NAME_MAX];
     size_t                         sub_len;
+    u_char                         display[NGX_HOTLINE_NAME_MAX];
+    size_t                         display_len;    /* agent: shown name */
 
     /* an agent's token: it closes the connection when revoked or over */
     u_char                         jti[NGX_HOTLINE_NAME_MAX];

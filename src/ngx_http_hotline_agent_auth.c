@@ -115,6 +115,18 @@ ngx_http_hotline_agent_result(ngx_http_request_t *r,
     ngx_memcpy(aa->session->sub, tk->claims.sub, tk->claims.sub_len);
     aa->session->sub_len = tk->claims.sub_len;
 
+    /* the name the customer sees: the display name, else the username */
+
+    if (tk->claims.name_len && tk->claims.name_len <= NGX_HOTLINE_NAME_MAX) {
+        ngx_memcpy(aa->session->display, tk->claims.name,
+                   tk->claims.name_len);
+        aa->session->display_len = tk->claims.name_len;
+
+    } else {
+        ngx_memcpy(aa->session->display, tk->claims.sub, tk->claims.sub_len);
+        aa->session->display_len = tk->claims.sub_len;
+    }
+
     /*
      * The connection ends with the token: revoked (logout) or expired.
      * Its id in the deny list: the jti, or "#<hash>" for a token without.

@@ -301,6 +301,16 @@ ngx_http_hotline_jwt_payload(const u_char *b64, size_t len,
         return NGX_DECLINED;
     }
 
+    /* a display name that is not a plain short string is left out */
+
+    if (ngx_http_hotline_jwt_string(obj, "name", 0, claims->name,
+                                    &claims->name_len)
+        != NGX_OK)
+    {
+        claims->name[0] = '\0';
+        claims->name_len = 0;
+    }
+
     json_decref(obj);
 
     return NGX_OK;
@@ -436,7 +446,9 @@ ngx_http_hotline_jwt_sign(const ngx_http_hotline_jwt_claims_t *claims,
         || claims->sub_len > NGX_HOTLINE_JWT_MAX_CLAIM
         || claims->role_len > NGX_HOTLINE_JWT_MAX_CLAIM
         || claims->jti_len > NGX_HOTLINE_JWT_MAX_CLAIM
+        || claims->name_len > NGX_HOTLINE_JWT_MAX_CLAIM
         || ngx_http_hotline_jwt_safe(claims->sub, claims->sub_len) != NGX_OK
+        || ngx_http_hotline_jwt_safe(claims->name, claims->name_len) != NGX_OK
         || ngx_http_hotline_jwt_safe(claims->role, claims->role_len) != NGX_OK
         || ngx_http_hotline_jwt_safe(claims->jti, claims->jti_len) != NGX_OK
         || claims->exp > NGX_HOTLINE_JWT_MAX_DATE
@@ -470,6 +482,12 @@ ngx_http_hotline_jwt_sign(const ngx_http_hotline_jwt_claims_t *claims,
                                               claims->jti_len));
     }
 
+    if (rc == 0 && claims->name_len) {
+        rc = json_object_set_new(obj, "name",
+                                 json_stringn((const char *) claims->name,
+                                              claims->name_len));
+    }
+
     if (rc == 0) {
         rc = json_object_set_new(obj, "iat", json_integer(claims->iat));
     }
@@ -482,7 +500,7 @@ ngx_http_hotline_jwt_sign(const ngx_http_hotline_jwt_claims_t *claims,
         rc = json_object_set_new(obj, "exp", json_integer(claims->exp));
     }
 
-    /* the claims are short: 3 strings of 64 bytes and 3 numbers */
+    /* the claims are short: 4 strings of 64 bytes and 3 numbers */
 
     clen = (rc == 0) ? json_dumpb(obj, json, sizeof(json), JSON_COMPACT) : 0;
 

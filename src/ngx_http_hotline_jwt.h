@@ -31,6 +31,8 @@ typedef struct {
     size_t      role_len;
     u_char      jti[NGX_HOTLINE_JWT_MAX_CLAIM + 1];
     size_t      jti_len;
+    u_char      name[NGX_HOTLINE_JWT_MAX_CLAIM + 1];  /* display name */
+    size_t      name_len;
     int64_t     iat;                                   /* 0 if absent */
     int64_t     nbf;                                   /* 0 if absent */
     int64_t     exp;                                   /* required */
@@ -45,7 +47,8 @@ typedef struct {
  * ignore "kid"/"typ").  The signature is compared in constant time.
  * Claims: "exp" (number) required; "nbf", "iat" optional numbers; "sub"
  * required string 1..64 bytes; "role", "jti" optional strings <= 64 bytes.
- * Strings with control characters are rejected.
+ * Strings with control characters are rejected.  "name" (a display name)
+ * is taken when it is such a string and ignored otherwise.
  * Returns NGX_OK and fills claims, or NGX_DECLINED with *err set to a
  * short static reason ("malformed", "bad header", "unsupported alg",
  * "bad signature", "expired", "not yet valid", "bad claims") that is

@@ -62,6 +62,11 @@ ngx_http_hotline_session_issue(ngx_http_request_t *r,
     ngx_memcpy(claims.role, "agent", sizeof("agent") - 1);
     claims.role_len = sizeof("agent") - 1;
 
+    if (agent->name.len <= NGX_HOTLINE_JWT_MAX_CLAIM) {
+        ngx_memcpy(claims.name, agent->name.data, agent->name.len);
+        claims.name_len = agent->name.len;
+    }
+
     if (ngx_http_hotline_random_id(raw) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -2309,15 +2309,15 @@ ngx_http_hotline_redis_agent(ngx_http_hotline_session_t *s,
 
     req = ngx_http_hotline_redis_new_party(s, NGX_HOTLINE_ROP_AGENT,
                                            NGX_HOTLINE_LUA_AGENT,
-                                           NGX_HOTLINE_ID_HEX
-                                           + 7 * s->sub_len + 64,
+                                           NGX_HOTLINE_ID_HEX + s->sub_len
+                                           + 6 * s->display_len + 64,
                                            handler, data);
     if (req == NULL) {
         return;
     }
 
     ngx_http_hotline_rreq_arg(req, s->sub, s->sub_len);
-    last = ngx_http_hotline_json_str(json, s->sub, s->sub_len);
+    last = ngx_http_hotline_json_str(json, s->display, s->display_len);
     ngx_http_hotline_rreq_arg(req, json, last - json);
 
     s->pending++;

@@ -77,6 +77,10 @@ struct ngx_http_hotline_party_s {
 
     size_t                        name_len;
     u_char                        name[NGX_HOTLINE_NAME_MAX];
+
+    /* an agent's display name, for its customers */
+    size_t                        display_len;
+    u_char                        display[NGX_HOTLINE_NAME_MAX];
 };
 
 
@@ -415,6 +419,8 @@ ngx_http_hotline_shm_agent(ngx_http_hotline_session_t *s,
     }
 
     p->state = NGX_HOTLINE_IDLE;
+    ngx_memcpy(p->display, s->display, s->display_len);
+    p->display_len = s->display_len;
 
     p->id_node.key = ngx_http_hotline_key(p->name, p->name_len);
     ngx_rbtree_insert(&shm->agents, &p->id_node);
@@ -573,7 +579,7 @@ ngx_http_hotline_shm_accept(ngx_http_hotline_session_t *s, u_char *call_id,
 
     last = ngx_http_hotline_proto_accepted(ev, c->call_id,
                                            NGX_HOTLINE_ROLE_AGENT,
-                                           a->name, a->name_len);
+                                           a->display, a->display_len);
     last = ngx_http_hotline_recording(last, rec, c->call_id,
                                       NGX_HOTLINE_ROLE_CUSTOMER);
     ngx_http_hotline_shm_event(c, ev, last);

@@ -3,6 +3,7 @@
 # carriers (Authorization, __Host-hotline_session cookie, Sec-WebSocket-
 # Protocol bearer.<jwt>); every bad token is a 401.
 use strict;
+use utf8;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
@@ -215,6 +216,31 @@ for my $cname (sort keys %carrier) {
     my $ws = $t->ws_connect('/ws/agent-1s', token => $jwt);
     ok($ws->wait_for('welcome', 5), 'agent with a token valid for 2 more seconds');
     is($ws->expect_close(10), 4001, 'closed with 4001 once the token expired');
+}
+
+# the name the customer sees: the token's "name" claim (a display name),
+# else its sub; a "name" that is not a plain short string is ignored
+for my $case (['Mehmet Yılmaz', 'display-agent', 'Mehmet Yılmaz',
+               'a display name in the token is what the customer sees'],
+              [undef, 'plain-agent', 'plain-agent',
+               'without one the customer sees the sub'],
+              [[1, 2], 'odd-agent', 'odd-agent',
+               'a name that is not a string is ignored (the sub is shown)'],
+              ["bad\x{01}name", 'ctl-agent', 'ctl-agent',
+               'a name with a control character is ignored'],
+              ['x' x 65, 'long-agent', 'long-agent',
+               'a name over 64 bytes is ignored']) {
+    my ($name, $sub, $want, $what) = @$case;
+    my $jwt = $t->mint_jwt(sub => $sub, name => $name);
+    push @valid, $jwt;
+    my $a = $t->ws_connect('/ws/agent', token => $jwt);
+    ok($a->wait_for('welcome', 5) && $a->wait_for('queue', 5),
+       "agent $sub connects");
+    my ($c) = $t->call(name => "Caller of $sub", agent => $a);
+    is($c->{accepted}{peer}{name}, $want, $what);
+    $a->send_json({ type => 'hangup' });
+    $c->wait_for('ended', 5);
+    $a->drop;
 }
 
 # no secret or token in the logs

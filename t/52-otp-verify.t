@@ -35,7 +35,8 @@ is($claims->{role}, 'agent', 'role agent');
 like($claims->{jti} // '', qr/\A[0-9a-f]{32}\z/, 'jti: 128 bits in hex');
 ok($claims->{iat} >= $before - 1 && $claims->{iat} <= $after + 1, 'iat now');
 is($claims->{exp} - $claims->{iat}, 7200, 'exp = iat + hotline_jwt_ttl 2h');
-is_deeply([sort keys %$claims], [qw(exp iat jti role sub)], 'those claims only');
+is($claims->{name}, 'Alice Agent', 'name: the display name (shown to customers)');
+is_deeply([sort keys %$claims], [qw(exp iat jti name role sub)], 'those claims only');
 my ($hdr) = eval { decode_jwt(token => $jwt, key => $t->secret,
                               decode_header => 1) };
 is($hdr->{alg}, 'HS256', 'header alg HS256');
