@@ -126,8 +126,9 @@ test('the agent accepts the first call; the second moves to position 1',
          await accept.click();
          await until(() => visible(agent, '#call'), 'the agent\'s call panel');
          await until(() => visible(custA, '#call'), 'the customer\'s call panel');
+         // the customer sees the agent's display name, not its username
          assert.equal(await text(custA, '#call-title'),
-                      'demo ile görüşme');
+                      'Demo Agent ile görüşme');
          assert.equal(await text(agent, '#call-title'), NAME_A + ' ile görüşme');
          await until(async () => (await custB.getAttribute('#position',
                                                            'data-position'))
