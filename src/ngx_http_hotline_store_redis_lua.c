@@ -265,18 +265,18 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 "return {0, tk}\n" },
 
     /* agent: ARGV[8] new token, [9] name, [10] name JSON
-     * -> {err, resumed, token, call id, gap, first seq, messages...} */
+     * -> {err, resumed, token, call id, gap, first seq, messages...};
+     * an agent that takes its session over gets what came after the
+     * last message reported delivered */
     { "agent",
 "local name = ARGV[9]\n"
 "local t = redis.call('GET', P .. 'a:' .. name)\n"
 "if t then\n"
 "  local h = redis.call('HMGET', pk(t), 'ow', 'st', 'pe', 'sq', 'dl')\n"
 "  if h[2] then\n"
-"    local from = tonumber(h[4])\n"
-"    if h[1] == '' then from = tonumber(h[5]) end\n"
+"    local from = tonumber(h[5])\n"
 "    back(t)\n"
 "    attach(t)\n"
-"    redis.call('HSET', pk(t), 'dl', from)\n"
 "    redis.call('PEXPIRE', P .. 'a:' .. name, TTL)\n"
 "    local cid = ''\n"
 "    if h[2] == '2' and h[3] ~= '' then\n"
