@@ -275,7 +275,7 @@ test('an ICE restart offered by the customer (the polite side)', async () => {
 test('English switch re-renders the page, the call included', async () => {
     await custA.click('#lang-btn');
     assert.equal(await custA.getAttribute('html', 'lang'), 'en');
-    assert.equal(await text(custA, '#call-title'), 'In a call with demo');
+    assert.equal(await text(custA, '#call-title'), 'In a call with Demo Agent');
     assert.equal(await text(custA, '#hangup-btn'), 'Hang up');
     assert.equal(await text(custA, '#lang-btn'), 'Türkçe');
     await shot(custA, 'customer-call');
