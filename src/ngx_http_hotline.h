@@ -28,6 +28,7 @@
 #define NGX_HOTLINE_CLOSE_SLOW        4002
 #define NGX_HOTLINE_CLOSE_TIMEOUT     4003
 #define NGX_HOTLINE_CLOSE_EXPIRED     4004
+#define NGX_HOTLINE_CLOSE_BANNED      4005
 
 
 typedef struct ngx_http_hotline_store_s    ngx_http_hotline_store_t;
@@ -47,6 +48,7 @@ typedef struct {
     ngx_http_hotline_store_t      *store;
     ngx_str_t                      history_file;   /* "off": none */
     ngx_uint_t                     daily_limit;    /* 0: none */
+    time_t                         ban_time;       /* 0: no address bans */
     ngx_msec_t                     resume_timeout;
     size_t                         replay_buffer;
     ngx_uint_t                     queue_size;
@@ -107,6 +109,7 @@ struct ngx_http_hotline_session_s {
     size_t                         sub_len;
     u_char                         display[NGX_HOTLINE_NAME_MAX];
     size_t                         display_len;    /* agent: shown name */
+    ngx_str_t                      addr;           /* customer: client */
 
     /* an agent's token: it closes the connection when revoked or over */
     u_char                         jti[NGX_HOTLINE_NAME_MAX];

@@ -331,7 +331,8 @@ ngx_http_hotline_history_handler(ngx_http_request_t *r)
                                            "bad_query",
                                            "limit 1-200, before >= 0, "
                                            "days 1-90, outcome one of "
-                                           "hangup rejected cancelled gone");
+                                           "hangup rejected cancelled gone "
+                                           "banned");
     }
 
     if (store == NULL || store->history == NULL) {

@@ -40,6 +40,8 @@ static char *ngx_http_hotline_signaling(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hotline_history(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_hotline_ban_time(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_hotline_daily_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hotline_message_rate(ngx_conf_t *cf,
@@ -127,6 +129,13 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
     { ngx_string("hotline_daily_limit"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_hotline_daily_limit,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hotline_ban_time"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hotline_ban_time,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -442,6 +451,7 @@ ngx_http_hotline_create_main_conf(ngx_conf_t *cf)
     hmcf->queue_size = NGX_CONF_UNSET_UINT;
     hmcf->average_handle_time = NGX_CONF_UNSET_MSEC;
     hmcf->daily_limit = NGX_CONF_UNSET_UINT;
+    hmcf->ban_time = NGX_CONF_UNSET;
 
     return hmcf;
 }
@@ -461,6 +471,7 @@ ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_conf_init_uint_value(hmcf->daily_limit, 0);
+    ngx_conf_init_value(hmcf->ban_time, 3600);
 
     if (hmcf->history_file.data == NULL) {
         ngx_str_set(&hmcf->history_file, "logs/hotline_calls.jsonl");
@@ -709,6 +720,42 @@ ngx_http_hotline_history(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_hotline_history_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/* hotline_ban_time off | <time>: how long a banned address may not call */
+
+static char *
+ngx_http_hotline_ban_time(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hotline_main_conf_t *hmcf = conf;
+
+    time_t      t;
+    ngx_str_t  *value;
+
+    if (hmcf->ban_time != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        hmcf->ban_time = 0;
+        return NGX_CONF_OK;
+    }
+
+    t = ngx_parse_time(&value[1], 1);
+
+    if (t == (time_t) NGX_ERROR || t < 1 || t > 365 * 86400) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\": expected off or a time "
+                           "from 1s to 365d", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    hmcf->ban_time = t;
 
     return NGX_CONF_OK;
 }

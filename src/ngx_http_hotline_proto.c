@@ -50,7 +50,8 @@ ngx_str_t  ngx_http_hotline_errors[] = {
     ngx_string("unavailable"),
     ngx_string("rate_limited"),
     ngx_string("internal"),
-    ngx_string("daily_limit")
+    ngx_string("daily_limit"),
+    ngx_string("banned")
 };
 
 
@@ -69,7 +70,8 @@ static const char  *ngx_http_hotline_error_text[] = {
     "the state store is temporarily unavailable",
     "too many messages",
     "internal error",
-    "the daily call limit is reached, please call again tomorrow"
+    "the daily call limit is reached, please call again tomorrow",
+    "calls from this address are not accepted for now"
 };
 
 
@@ -77,7 +79,8 @@ ngx_str_t  ngx_http_hotline_end_reasons[] = {
     ngx_string("hangup"),
     ngx_string("rejected"),
     ngx_string("cancelled"),
-    ngx_string("gone")
+    ngx_string("gone"),
+    ngx_string("banned")
 };
 
 
@@ -116,6 +119,7 @@ static ngx_http_hotline_type_t  ngx_http_hotline_types[] = {
     { ngx_string("chat"),   NGX_HOTLINE_MSG_CHAT,   C|A },
     { ngx_string("media"),  NGX_HOTLINE_MSG_MEDIA,  C|A },
     { ngx_string("hangup"), NGX_HOTLINE_MSG_HANGUP, C|A },
+    { ngx_string("ban"),    NGX_HOTLINE_MSG_BAN,    A },
     { ngx_null_string, 0, 0 }
 };
 
@@ -135,7 +139,8 @@ static const char  *ngx_http_hotline_members[][5] = {
     { "candidate", NULL },                             /* ice */
     { "text", NULL },                                  /* chat */
     { "audio", "video", "screen", NULL },              /* media */
-    { NULL }                                           /* hangup */
+    { NULL },                                          /* hangup */
+    { "call_id", NULL }                                /* ban */
 };
 
 
@@ -294,6 +299,7 @@ ngx_http_hotline_proto_parse(u_char *data, size_t len, ngx_uint_t role,
         /* fall through */
 
     case NGX_HOTLINE_MSG_REJECT:
+    case NGX_HOTLINE_MSG_BAN:
         rc = ngx_http_hotline_get_hexid(root, "call_id", m->call_id, m);
         m->has_call_id = (rc == NGX_HOTLINE_OK);
         break;

@@ -35,7 +35,8 @@
 #define NGX_HOTLINE_E_RATE_LIMITED    12
 #define NGX_HOTLINE_E_INTERNAL        13
 #define NGX_HOTLINE_E_DAILY_LIMIT     14
-#define NGX_HOTLINE_E_MAX             15
+#define NGX_HOTLINE_E_BANNED          15
+#define NGX_HOTLINE_E_MAX             16
 
 /* client message types */
 #define NGX_HOTLINE_MSG_JOIN          1
@@ -49,13 +50,15 @@
 #define NGX_HOTLINE_MSG_CHAT          9
 #define NGX_HOTLINE_MSG_MEDIA         10
 #define NGX_HOTLINE_MSG_HANGUP        11
+#define NGX_HOTLINE_MSG_BAN           12
 
 /* call end reasons */
 #define NGX_HOTLINE_END_HANGUP        0
 #define NGX_HOTLINE_END_REJECTED      1
 #define NGX_HOTLINE_END_CANCELLED     2
 #define NGX_HOTLINE_END_GONE          3
-#define NGX_HOTLINE_END_MAX           4
+#define NGX_HOTLINE_END_BANNED        4
+#define NGX_HOTLINE_END_MAX           5
 
 #define NGX_HOTLINE_MSG_ID_MAX        64
 #define NGX_HOTLINE_FIELD_MAX         32

@@ -38,6 +38,13 @@ static void ngx_http_hotline_op_error(ngx_http_hotline_session_t *s,
     ngx_uint_t code, void *data);
 static void ngx_http_hotline_ack(ngx_http_hotline_session_t *s, void *data);
 static void ngx_http_hotline_established(ngx_http_hotline_session_t *s);
+static void ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
+    ngx_http_hotline_kv_t *kv);
+static void ngx_http_hotline_ban_done(ngx_http_hotline_session_t *s,
+    ngx_uint_t err, ngx_http_hotline_result_t *res, void *data);
+static void ngx_http_hotline_ban_stored(void *data, ngx_uint_t err,
+    ngx_http_hotline_kv_t *kv);
+static ngx_str_t *ngx_http_hotline_ban_key(u_char *addr, size_t len);
 static void ngx_http_hotline_queue_event(ngx_event_t *ev);
 static void ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q,
     void *data);
@@ -57,6 +64,7 @@ static size_t        ngx_http_hotline_buf_size;
 
 /* what a store operation carries to its handler: the message id */
 typedef struct {
+    ngx_http_hotline_session_t  *session;                     /* join */
     u_char                       id[NGX_HOTLINE_MSG_ID_MAX];
     size_t                       id_len;
     u_char                       name[NGX_HOTLINE_NAME_MAX];  /* join */
@@ -190,6 +198,8 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
             return;
         }
 
+        op->session = s;
+
         ngx_memcpy(op->id, m.id, m.id_len);
         op->id_len = m.id_len;
 
@@ -202,7 +212,20 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
     switch (m.type) {
 
     case NGX_HOTLINE_MSG_JOIN:
+
+        if (s->main_conf->ban_time && s->addr.len) {
+            /* is the address banned?  The join goes on from the answer */
+            s->pending++;
+            store->kv_get(ngx_http_hotline_ban_key(s->addr.data, s->addr.len),
+                          ngx_http_hotline_join_checked, op);
+            break;
+        }
+
         store->join(s, m.name, m.name_len, ngx_http_hotline_join_done, op);
+        break;
+
+    case NGX_HOTLINE_MSG_BAN:
+        store->ban(s, m.call_id, ngx_http_hotline_ban_done, op);
         break;
 
     case NGX_HOTLINE_MSG_RESUME:
@@ -230,6 +253,104 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
     }
 
     ngx_http_hotline_ws_release(s);
+}
+
+
+/* a join from an address that is not banned goes on */
+
+static void
+ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
+    ngx_http_hotline_kv_t *kv)
+{
+    ngx_http_hotline_op_t  *op = data;
+
+    ngx_http_hotline_session_t  *s;
+
+    s = op->session;
+
+    if (s->closed || s->closing) {
+        ngx_free(op);
+
+    } else if (err != NGX_HOTLINE_OK) {
+        ngx_http_hotline_op_error(s, err, op);
+
+    } else if (kv->found) {
+        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                      "hotline: join from a banned address");
+        ngx_http_hotline_op_error(s, NGX_HOTLINE_E_BANNED, op);
+        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_BANNED, "banned");
+
+    } else {
+        ngx_http_hotline_store()->join(s, op->name, op->name_len,
+                                       ngx_http_hotline_join_done, op);
+    }
+
+    ngx_http_hotline_ws_release(s);
+}
+
+
+/* the customer is gone for good; its address is banned for a while */
+
+static void
+ngx_http_hotline_ban_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
+    ngx_http_hotline_result_t *res, void *data)
+{
+    ngx_str_t   value;
+    ngx_msec_t  ttl;
+    u_char      id[NGX_HOTLINE_ID_HEX];
+
+    if (err != NGX_HOTLINE_OK) {
+        ngx_http_hotline_op_error(s, err, data);
+        return;
+    }
+
+    (void) ngx_http_hotline_hex(id, res->call_id, NGX_HOTLINE_ID_LEN);
+
+    ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0,
+                  "hotline: agent \"%*s\" banned call_id=%*s address %*s",
+                  s->sub_len, s->sub, (size_t) NGX_HOTLINE_ID_HEX, id,
+                  res->addr_len, res->addr);
+
+    ttl = (ngx_msec_t) s->main_conf->ban_time * 1000;
+
+    if (ttl && res->addr_len) {
+        ngx_str_set(&value, "1");
+        ngx_http_hotline_store()->kv_set(
+                      ngx_http_hotline_ban_key(res->addr, res->addr_len),
+                      &value, ttl, ngx_http_hotline_ban_stored, NULL);
+    }
+
+    ngx_http_hotline_ack(s, data);
+}
+
+
+static void
+ngx_http_hotline_ban_stored(void *data, ngx_uint_t err,
+    ngx_http_hotline_kv_t *kv)
+{
+    if (err != NGX_HOTLINE_OK) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "hotline: the address ban could not be stored");
+    }
+}
+
+
+/* "ban:<address>", in a static buffer: the store copies the key */
+
+static ngx_str_t *
+ngx_http_hotline_ban_key(u_char *addr, size_t len)
+{
+    static ngx_str_t  key;
+    static u_char     buf[sizeof("ban:") - 1 + NGX_SOCKADDR_STRLEN];
+
+    len = ngx_min(len, (size_t) NGX_SOCKADDR_STRLEN);
+
+    key.data = buf;
+    key.len = ngx_cpymem(ngx_cpymem(buf, "ban:", sizeof("ban:") - 1),
+                         addr, len)
+              - buf;
+
+    return &key;
 }
 
 
@@ -488,7 +609,8 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
                 && ngx_strncmp(data, "{\"type\":\"ended\"",
                                sizeof("{\"type\":\"ended\"") - 1) == 0)
             {
-                ended = 1;
+                ended = ngx_strnstr(data, "\"reason\":\"banned\"", len)
+                        ? 2 : 1;
             }
 
             if (len > sizeof("{\"type\":\"accepted\"") - 1
@@ -509,7 +631,10 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
         }
     }
 
-    if (ended && s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
+    if (ended == 2 && s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
+        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_BANNED, "banned");
+
+    } else if (ended && s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
         /* the call is over: the end was written, nothing else comes */
         ngx_http_hotline_ws_close(s, NGX_HOTLINE_WS_CLOSE_NORMAL,
                                   "call ended");

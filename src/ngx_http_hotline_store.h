@@ -35,6 +35,8 @@ typedef struct {
     u_char                     call_id[NGX_HOTLINE_ID_LEN];
     u_char                     resume[NGX_HOTLINE_ID_LEN];
     uint64_t                   ticket;
+    u_char                     addr[NGX_SOCKADDR_STRLEN];  /* ban */
+    size_t                     addr_len;
     unsigned                   resumed:1;
     unsigned                   gap:1;
     unsigned                   in_call:1;
@@ -56,8 +58,9 @@ typedef struct {
 
 /* the close codes counted, in the order of the zone's closes[] */
 #define NGX_HOTLINE_CLOSE_CODES   { 1000, 1001, 1002, 1003, 1007, 1008, \
-                                    1009, 1011, 4000, 4002, 4003, 4004 }
-#define NGX_HOTLINE_CLOSE_N       12
+                                    1009, 1011, 4000, 4002, 4003, 4004, \
+                                    4005 }
+#define NGX_HOTLINE_CLOSE_N       13
 
 
 #define NGX_HOTLINE_NOTIFY_SENT     0
@@ -182,6 +185,13 @@ struct ngx_http_hotline_store_s {
     void        (*reject)(ngx_http_hotline_session_t *s, u_char *call_id,
                           ngx_http_hotline_store_pt handler,
                         void *data);
+
+    /*
+     * agent: remove a waiting call or its own call's customer for good
+     * (outcome banned); res->addr is the customer's client address
+     */
+    void        (*ban)(ngx_http_hotline_session_t *s, u_char *call_id,
+                       ngx_http_hotline_store_pt handler, void *data);
 
     /* end the call (hangup) or leave the queue (cancel) */
     void        (*hangup)(ngx_http_hotline_session_t *s,

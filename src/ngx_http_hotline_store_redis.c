@@ -67,6 +67,7 @@
 #define NGX_HOTLINE_ROP_PEEK          16     /* the oldest call, to accept */
 #define NGX_HOTLINE_ROP_CALL          17     /* ngx_http_hotline_redis_call */
 #define NGX_HOTLINE_ROP_DELIVERED     18
+#define NGX_HOTLINE_ROP_BAN           19
 
 
 typedef struct {
@@ -207,6 +208,8 @@ static void ngx_http_hotline_redis_resume(ngx_http_hotline_session_t *s,
     ngx_http_hotline_store_pt handler, void *data);
 static void ngx_http_hotline_redis_accept(ngx_http_hotline_session_t *s,
     u_char *call_id, ngx_http_hotline_store_pt handler, void *data);
+static void ngx_http_hotline_redis_ban(ngx_http_hotline_session_t *s,
+    u_char *call_id, ngx_http_hotline_store_pt handler, void *data);
 static void ngx_http_hotline_redis_reject(ngx_http_hotline_session_t *s,
     u_char *call_id, ngx_http_hotline_store_pt handler, void *data);
 static void ngx_http_hotline_redis_hangup(ngx_http_hotline_session_t *s,
@@ -306,6 +309,7 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_redis = {
     ngx_http_hotline_redis_resume,
     ngx_http_hotline_redis_accept,
     ngx_http_hotline_redis_reject,
+    ngx_http_hotline_redis_ban,
     ngx_http_hotline_redis_hangup,
     ngx_http_hotline_redis_relay,
     ngx_http_hotline_redis_detach,
@@ -1821,6 +1825,30 @@ ngx_http_hotline_rreq_done(ngx_http_hotline_rreq_t *req, redisReply *r)
         ngx_http_hotline_ws_release(s);
         break;
 
+    case NGX_HOTLINE_ROP_BAN:
+
+        /* {0, record, the customer's address} */
+
+        if (err == NGX_HOTLINE_OK) {
+            ngx_http_hotline_redis_ended(r, 1);
+
+            id = ngx_http_hotline_reply_str(r, 3);
+            if (id.len == NGX_HOTLINE_ID_HEX) {
+                (void) ngx_http_hotline_unhex(res.call_id, id.data,
+                                              NGX_HOTLINE_ID_HEX);
+            }
+
+            id = ngx_http_hotline_reply_str(r, 1 + NGX_HOTLINE_REDIS_RECORD);
+            if (id.len <= NGX_SOCKADDR_STRLEN) {
+                ngx_memcpy(res.addr, id.data, id.len);
+                res.addr_len = id.len;
+            }
+        }
+
+        req->handler(s, err, err == NGX_HOTLINE_OK ? &res : NULL, req->data);
+        ngx_http_hotline_ws_release(s);
+        break;
+
     case NGX_HOTLINE_ROP_RELAY:
 
         if (err == NGX_HOTLINE_OK) {
@@ -2279,7 +2307,7 @@ ngx_http_hotline_redis_join(ngx_http_hotline_session_t *s, u_char *name,
     req = ngx_http_hotline_redis_new_party(s, NGX_HOTLINE_ROP_JOIN,
                                            NGX_HOTLINE_LUA_JOIN,
                                            2 * NGX_HOTLINE_ID_HEX + 7 * len
-                                           + 64,
+                                           + s->addr.len + 64,
                                            handler, data);
     if (req == NULL) {
         return;
@@ -2293,6 +2321,7 @@ ngx_http_hotline_redis_join(ngx_http_hotline_session_t *s, u_char *name,
     ngx_http_hotline_rreq_num(req, s->main_conf->queue_size);
     ngx_http_hotline_rreq_num(req, s->main_conf->daily_limit);
     ngx_http_hotline_rreq_num(req, (uint64_t) ngx_time() / 86400);
+    ngx_http_hotline_rreq_arg(req, s->addr.data, s->addr.len);
 
     s->pending++;
     ngx_http_hotline_rreq_send(req);
@@ -2508,6 +2537,28 @@ ngx_http_hotline_redis_reject(ngx_http_hotline_session_t *s, u_char *call_id,
 
     req = ngx_http_hotline_redis_op(s, NGX_HOTLINE_ROP_END,
                                     NGX_HOTLINE_LUA_REJECT,
+                                    NGX_HOTLINE_ID_HEX, handler, data);
+    if (req == NULL) {
+        return;
+    }
+
+    ngx_hex_dump(hex, call_id, NGX_HOTLINE_ID_LEN);
+    ngx_http_hotline_rreq_arg(req, hex, NGX_HOTLINE_ID_HEX);
+
+    s->pending++;
+    ngx_http_hotline_rreq_send(req);
+}
+
+
+static void
+ngx_http_hotline_redis_ban(ngx_http_hotline_session_t *s, u_char *call_id,
+    ngx_http_hotline_store_pt handler, void *data)
+{
+    ngx_http_hotline_rreq_t  *req;
+    u_char                    hex[NGX_HOTLINE_ID_HEX];
+
+    req = ngx_http_hotline_redis_op(s, NGX_HOTLINE_ROP_BAN,
+                                    NGX_HOTLINE_LUA_BAN,
                                     NGX_HOTLINE_ID_HEX, handler, data);
     if (req == NULL) {
         return;

@@ -38,12 +38,13 @@
 #define NGX_HOTLINE_LUA_SYNC      9
 #define NGX_HOTLINE_LUA_SWEEP     10
 #define NGX_HOTLINE_LUA_QUEUE     11
-#define NGX_HOTLINE_LUA_KV_GET    12
-#define NGX_HOTLINE_LUA_KV_INCR   13
-#define NGX_HOTLINE_LUA_LIMIT     14
-#define NGX_HOTLINE_LUA_HISTORY   15
-#define NGX_HOTLINE_LUA_DAYS      16
-#define NGX_HOTLINE_LUA_N         17
+#define NGX_HOTLINE_LUA_BAN       12
+#define NGX_HOTLINE_LUA_KV_GET    13
+#define NGX_HOTLINE_LUA_KV_INCR   14
+#define NGX_HOTLINE_LUA_LIMIT     15
+#define NGX_HOTLINE_LUA_HISTORY   16
+#define NGX_HOTLINE_LUA_DAYS      17
+#define NGX_HOTLINE_LUA_N         18
 
 /* the signaling scripts (below NGX_HOTLINE_LUA_KV_GET) use the prelude */
 #define NGX_HOTLINE_LUA_ARGS      7

@@ -58,7 +58,8 @@ static ngx_str_t  ngx_http_hotline_rhistory_fields[] = {
     ngx_string("hangup"),
     ngx_string("rejected"),
     ngx_string("cancelled"),
-    ngx_string("gone")
+    ngx_string("gone"),
+    ngx_string("banned")
 };
 
 #define NGX_HOTLINE_RHISTORY_DAY                                             \

@@ -20,8 +20,8 @@
  *                   nm name, nj name as JSON, pe peer token, ow owner
  *                   channel ("" while detached), g owner's attach
  *                   generation, sq last seq, by bytes buffered, dl seq
- *                   delivered when it detached, tk ticket, jn joined ms,
- *                   ac accepted ms
+ *                   delivered (reported by its worker), tk ticket, jn
+ *                   joined ms, ac accepted ms, ip a customer's address
  *   P m:<token>     list, the party's buffered messages (seq sq-len+1..sq)
  *   P c:<call id>   customer token;  P a:<agent name>  agent token
  *   P q             zset, waiting customers by ticket;  P t  ticket counter
@@ -48,7 +48,7 @@ const char  *ngx_http_hotline_lua_prelude =
 "local QCH = P .. 'queue'\n"
 "local TM = redis.call('TIME')\n"
 "local NOW = tonumber(TM[1]) * 1000 + math.floor(tonumber(TM[2]) / 1000)\n"
-"local REASON = {'hangup', 'rejected', 'cancelled', 'gone'}\n"
+"local REASON = {'hangup', 'rejected', 'cancelled', 'gone', 'banned'}\n"
 "local function pk(t) return P .. 'p:' .. t end\n"
 "local function mk(t) return P .. 'm:' .. t end\n"
 "local function touch(t)\n"
@@ -241,8 +241,8 @@ const char  *ngx_http_hotline_lua_prelude =
 ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 
     /* join: ARGV[8] token, [9] call id, [10] name, [11] name JSON,
-     * [12] queue size, [13] daily limit (0: none), [14] UTC day
-     * -> {err, ticket} */
+     * [12] queue size, [13] daily limit (0: none), [14] UTC day,
+     * [15] client address -> {err, ticket} */
     { "join",
 "local t = ARGV[8]\n"
 "if redis.call('ZCARD', P .. 'q') >= tonumber(ARGV[12]) then"
@@ -257,7 +257,7 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 "local tk = redis.call('INCR', P .. 't')\n"
 "redis.call('HSET', pk(t), 'r', 1, 'st', 1, 'id', ARGV[9], 'nm', ARGV[10],"
 " 'nj', ARGV[11], 'pe', '', 'ow', '', 'g', '0', 'sq', 0, 'by', 0,"
-" 'dl', 0, 'tk', tk, 'jn', NOW, 'ac', 0, 'rc', 0)\n"
+" 'dl', 0, 'tk', tk, 'jn', NOW, 'ac', 0, 'rc', 0, 'ip', ARGV[15])\n"
 "redis.call('SET', P .. 'c:' .. ARGV[9], t, 'PX', TTL)\n"
 "redis.call('ZADD', P .. 'q', tk, t)\n"
 "attach(t)\n"
@@ -490,6 +490,20 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
 "    out[#out + 1] = h[4]\n"
 "  end\n"
 "end\n"
+"return out\n" },
+
+    /* ban: ARGV[8] agent token, [9] call id of a waiting call or of the
+     * agent's own -> {err, record, the customer's address} */
+    { "ban",
+"if not current(ARGV[8]) then return {5} end\n"
+"local ct = redis.call('GET', P .. 'c:' .. ARGV[9])\n"
+"if not ct then return {6} end\n"
+"local h = redis.call('HMGET', pk(ct), 'st', 'pe', 'ip')\n"
+"if not h[1] or h[1] == '3' then return {6} end\n"
+"if h[1] ~= '1' and h[2] ~= ARGV[8] then return {7} end\n"
+"local out = {0}\n"
+"finish(ct, 4, 2, out, redis.call('HGET', pk(ARGV[8]), 'nm'))\n"
+"out[#out + 1] = h[3] or ''\n"
 "return out\n" },
 
     /* kv get: KEYS[1] -> {found, value, pttl} */

@@ -81,6 +81,10 @@ struct ngx_http_hotline_party_s {
     /* an agent's display name, for its customers */
     size_t                        display_len;
     u_char                        display[NGX_HOTLINE_NAME_MAX];
+
+    /* a customer's client address, for a ban */
+    size_t                        addr_len;
+    u_char                        addr[NGX_SOCKADDR_STRLEN];
 };
 
 
@@ -119,6 +123,8 @@ static void ngx_http_hotline_shm_resume(ngx_http_hotline_session_t *s,
     u_char *token, uint64_t last_seq, ngx_uint_t replay,
     ngx_http_hotline_store_pt handler, void *data);
 static void ngx_http_hotline_shm_accept(ngx_http_hotline_session_t *s,
+    u_char *call_id, ngx_http_hotline_store_pt handler, void *data);
+static void ngx_http_hotline_shm_ban(ngx_http_hotline_session_t *s,
     u_char *call_id, ngx_http_hotline_store_pt handler, void *data);
 static void ngx_http_hotline_shm_reject(ngx_http_hotline_session_t *s,
     u_char *call_id, ngx_http_hotline_store_pt handler, void *data);
@@ -175,6 +181,7 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     ngx_http_hotline_shm_resume,
     ngx_http_hotline_shm_accept,
     ngx_http_hotline_shm_reject,
+    ngx_http_hotline_shm_ban,
     ngx_http_hotline_shm_hangup,
     ngx_http_hotline_shm_relay,
     ngx_http_hotline_shm_detach,
@@ -343,6 +350,8 @@ ngx_http_hotline_shm_join(ngx_http_hotline_session_t *s, u_char *name,
 
     p->state = NGX_HOTLINE_WAITING;
     ngx_memcpy(p->call_id, res.call_id, NGX_HOTLINE_ID_LEN);
+    ngx_memcpy(p->addr, s->addr.data, s->addr.len);
+    p->addr_len = s->addr.len;
     p->ticket = ++shm->next_ticket;
 
     p->id_node.key = ngx_http_hotline_key(p->call_id, NGX_HOTLINE_ID_LEN);
@@ -645,6 +654,54 @@ done:
 
     ngx_http_hotline_unlock();
     handler(s, err, NULL, data);
+}
+
+
+static void
+ngx_http_hotline_shm_ban(ngx_http_hotline_session_t *s, u_char *call_id,
+    ngx_http_hotline_store_pt handler, void *data)
+{
+    ngx_uint_t                  err;
+    ngx_http_hotline_party_t   *a, *c;
+    ngx_http_hotline_result_t   res;
+
+    ngx_memzero(&res, sizeof(ngx_http_hotline_result_t));
+
+    ngx_http_hotline_lock();
+
+    a = ngx_http_hotline_shm_current(s);
+
+    if (a == NULL) {
+        err = NGX_HOTLINE_E_BAD_STATE;
+        goto done;
+    }
+
+    c = ngx_http_hotline_shm_find(&ngx_http_hotline_shm->calls, call_id,
+                                  NGX_HOTLINE_ID_LEN, 0);
+
+    if (c == NULL || c->state == NGX_HOTLINE_ENDED) {
+        err = NGX_HOTLINE_E_NOT_FOUND;
+        goto done;
+    }
+
+    if (c->state != NGX_HOTLINE_WAITING && c->peer != a) {
+        /* another agent's call */
+        err = NGX_HOTLINE_E_TAKEN;
+        goto done;
+    }
+
+    ngx_memcpy(res.addr, c->addr, c->addr_len);
+    res.addr_len = c->addr_len;
+    ngx_memcpy(res.call_id, c->call_id, NGX_HOTLINE_ID_LEN);
+
+    ngx_http_hotline_shm_end(c, NGX_HOTLINE_END_BANNED,
+                             NGX_HOTLINE_ROLE_AGENT, a);
+    err = NGX_HOTLINE_OK;
+
+done:
+
+    ngx_http_hotline_unlock();
+    handler(s, err, err == NGX_HOTLINE_OK ? &res : NULL, data);
 }
 
 

@@ -141,6 +141,18 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
     s->accept.len = 0;
     s->accept.data = NULL;
 
+    /*
+     * a customer's address as the request saw it (after realip, which
+     * the request's end undoes), for a ban; none if memory is short
+     */
+
+    if (s->role == NGX_HOTLINE_ROLE_CUSTOMER
+        && c->addr_text.len <= NGX_SOCKADDR_STRLEN)
+    {
+        s->addr.data = ngx_pstrdup(c->pool, &c->addr_text);
+        s->addr.len = s->addr.data ? c->addr_text.len : 0;
+    }
+
     /* logs the request with status 101 and frees its pool */
     ngx_http_free_request(r, 0);
 
