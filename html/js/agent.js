@@ -1,5 +1,5 @@
 // The agent console: sign-in with a one-time code from Telegram, the live
-// queue (Accept / Reject / Accept next, one call at a time), the call
+// queue (Accept / Reject / Ban / Accept next, one call at a time), the call
 // through the shared call panel with diagnostics, the call history, and a
 // sound and a browser notification for every new call.
 //
@@ -35,6 +35,7 @@ const ui = {
     code: $('code'),
     otherUser: $('other-user-btn'),
     console: $('console'),
+    queueTitle: $('queue-title'),
     queueCount: $('queue-count'),
     queueList: $('queue-list'),
     queueEmpty: $('queue-empty'),
@@ -43,6 +44,10 @@ const ui = {
     lastCall: $('last-call'),
     call: $('call'),
     historyRefresh: $('history-refresh'),
+    banDialog: $('ban-dialog'),
+    banText: $('ban-text'),
+    banConfirm: $('ban-confirm'),
+    banCancel: $('ban-cancel'),
 };
 
 const DEMO_TOKEN_KEY = 'hotline.agent.token';
@@ -88,6 +93,16 @@ const view = new CallView({
         }
         status('call.hanging_up');
     },
+});
+
+// Ban in the call controls, before Hang up (the panel is callview.js's).
+const callBan = h('button', { id: 'call-ban-btn', type: 'button',
+                              class: 'danger-quiet', i18n: 'a.ban' });
+$('hangup-btn').before(callBan);
+callBan.addEventListener('click', () => {
+    if (callId) {
+        askBan({ id: callId, name: peerName, inCall: true });
+    }
 });
 
 const callHistory = new History({
@@ -201,6 +216,7 @@ ui.logoutBtn.addEventListener('click', async () => {
 });
 
 function stopSession() {
+    closeBan();
     endCall();
     if (sig) {
         const s = sig;
@@ -314,7 +330,12 @@ function onMessage(msg) {
                 { name: peerName, text: { $k: key, ...vars } });
         ui.lastCall.dataset.duration = String(msg.duration || 0);
         if (msg.call_id === callId) {
+            // the panel goes: focus in it moves to the queue
+            const hadFocus = ui.call.contains(document.activeElement);
             endCall();
+            if (hadFocus) {
+                ui.queueTitle.focus();
+            }
         }
         status(key, vars, 'ok');
         loadHistory();
@@ -354,6 +375,11 @@ function onQueue(msg) {
         }
     }
     known = ids;
+    // the call to ban left the queue meanwhile (cancelled, or accepted)
+    if (banTarget && !banTarget.inCall && !ids.has(banTarget.id)) {
+        closeBan();
+        status('a.err.not_found', {}, 'warn');
+    }
     renderQueue();
 }
 
@@ -363,6 +389,7 @@ function renderQueue() {
     const busy = callId !== null;
     const online = sig !== null && sig.state === 'open';
 
+    const focus = queueFocus();
     ui.queueCount.textContent = String(calls.length);
     show(ui.queueEmpty, calls.length === 0);
     ui.acceptNext.disabled = busy || !online || calls.length === 0;
@@ -372,21 +399,61 @@ function renderQueue() {
         name.textContent = c.name;
         const wait = h('span', { class: 'wait' });
         const accept = h('button', { type: 'button', class: 'primary',
-                                     i18n: 'a.accept' });
+                                     i18n: 'a.accept', 'data-act': 'accept' });
         setAttr(accept, 'aria-label', 'a.accept.label', { name: c.name });
         accept.disabled = busy || !online;
         accept.addEventListener('click', () => act('accept', c.call_id, c.name));
-        const reject = h('button', { type: 'button', i18n: 'a.reject' });
+        const reject = h('button', { type: 'button', i18n: 'a.reject',
+                                     'data-act': 'reject' });
         setAttr(reject, 'aria-label', 'a.reject.label', { name: c.name });
         reject.disabled = !online;
         reject.addEventListener('click', () => act('reject', c.call_id, c.name));
+        const ban = h('button', { type: 'button', class: 'danger-quiet',
+                                  i18n: 'a.ban', 'data-act': 'ban' });
+        setAttr(ban, 'aria-label', 'a.ban.label', { name: c.name });
+        ban.disabled = !online;
+        ban.addEventListener('click', () => askBan({
+            id: c.call_id, name: c.name, inCall: false,
+            place: queueFocus(ban) }));
         const li = h('li', { class: 'queue-item', 'data-call-id': c.call_id },
                      h('div', { class: 'caller' }, name, wait),
-                     h('div', { class: 'queue-actions' }, accept, reject));
+                     h('div', { class: 'queue-actions' }, accept, reject, ban));
         return li;
     });
     ui.queueList.replaceChildren(...rows);
+    restoreQueueFocus(focus);
     tickWaiting();
+}
+
+// Where the focus is in the queue list ({id, act, index}; null: elsewhere),
+// so that it survives the list being rebuilt.
+function queueFocus(el = document.activeElement) {
+    const li = el && ui.queueList.contains(el) ? el.closest('.queue-item')
+                                               : null;
+    if (!li) {
+        return null;
+    }
+    return { id: li.dataset.callId, act: el.dataset.act,
+             index: [...ui.queueList.children].indexOf(li) };
+}
+
+// The same button of the same call; if that call is gone, the first
+// usable button of the call now in its place; else the queue's heading.
+function restoreQueueFocus(f) {
+    if (!f || ui.console.hidden) {
+        return;
+    }
+    const items = [...ui.queueList.children];
+    let btn = null;
+    const same = items.find((li) => li.dataset.callId === f.id);
+    if (same) {
+        btn = same.querySelector('[data-act="' + f.act + '"]:not(:disabled)');
+    }
+    const li = same || items[Math.min(f.index, items.length - 1)];
+    if (!btn && li) {
+        btn = li.querySelector('button:not(:disabled)');
+    }
+    (btn || ui.queueTitle).focus();
 }
 
 function tickWaiting() {
@@ -407,20 +474,82 @@ const ACT_ERRORS = {
     unavailable: 'a.err.unavailable',
 };
 
+// ban: `not_found` also means our own call just ended, `taken` that the
+// call is with another agent; `bad_type` is a server without bans.
+const BAN_ERRORS = {
+    ...ACT_ERRORS,
+    taken: 'a.err.ban_taken',
+    not_found: 'a.err.ban_gone',
+    bad_type: 'a.err.ban_unsupported',
+};
+
+const ACT_DONE = { reject: 'a.rejected', ban: 'a.banned' };
+
 function act(type, id, name) {
     if (!sig) {
         return;
     }
     const msg = id ? { type, call_id: id } : { type };
+    const errors = type === 'ban' ? BAN_ERRORS : ACT_ERRORS;
     sig.request(msg).then(
         () => {
-            if (type === 'reject') {
-                status('a.rejected', { name }, 'ok');
+            if (ACT_DONE[type]) {
+                status(ACT_DONE[type], { name }, 'ok');
             }
         },
-        (err) => status(ACT_ERRORS[err.code] || 'a.err.other',
+        (err) => status(errors[err.code] || 'a.err.other',
                         { code: err.code }, 'error'));
 }
+
+// --- ban: asked in a modal <dialog> (Cancel has the focus; Escape
+// cancels), then sent like reject.  target: { id, name, inCall, place }.
+
+let banTarget = null;   // while the dialog is open
+
+function askBan(target) {
+    if (!sig || ui.banDialog.open) {
+        return;
+    }
+    banTarget = target;
+    setText(ui.banText, 'a.ban.text', { name: target.name });
+    ui.banDialog.showModal();
+    ui.banCancel.focus();   // the safe choice first
+}
+
+// Closes the dialog (confirmed: send the ban) and puts the focus back
+// where it was opened from, or on the queue when that went meanwhile.
+function finishBan(confirmed) {
+    const target = banTarget;
+    banTarget = null;
+    if (ui.banDialog.open) {
+        ui.banDialog.close();
+    }
+    if (!target) {
+        return;
+    }
+    if (target.inCall) {
+        (ui.call.hidden ? ui.queueTitle : callBan).focus();
+    } else {
+        restoreQueueFocus(target.place);
+    }
+    if (confirmed) {
+        act('ban', target.id, target.name);
+    }
+}
+
+function closeBan() {
+    finishBan(false);
+}
+
+ui.banCancel.addEventListener('click', () => finishBan(false));
+ui.banConfirm.addEventListener('click', () => finishBan(true));
+// Escape ('cancel'), or any other way the dialog closes: not confirmed
+ui.banDialog.addEventListener('cancel', () => finishBan(false));
+ui.banDialog.addEventListener('close', () => {
+    if (banTarget && !ui.banDialog.open) {
+        finishBan(false);
+    }
+});
 
 function rememberedName(id) {
     try {
@@ -440,6 +569,7 @@ function beginCall(id, name, recording) {
     }
     show(ui.idle, false);
     show(ui.call, true);
+    setAttr(callBan, 'aria-label', 'a.ban.label', { name });
     view.begin({ sig, peerName: name, recording,
                  iceServers: config.iceServers });
     renderQueue();
@@ -460,6 +590,10 @@ function endCall() {
     renderQueue();
     if (document.body.dataset.screen === 'call') {
         document.body.dataset.screen = 'console';
+    }
+    // no ban of a call that is over (after the panel went: focus)
+    if (banTarget && banTarget.inCall) {
+        closeBan();
     }
 }
 

@@ -22,7 +22,9 @@ const ui = {
     cancelBtn: $('cancel-btn'),
     call: $('call'),
     ended: $('ended'),
+    endedTitle: $('ended-title'),
     endedText: $('ended-text'),
+    thanks: $('thanks'),
     againBtn: $('again-btn'),
 };
 
@@ -98,6 +100,11 @@ function onState(state, detail) {
         status('conn.reconnecting', {}, 'warn');
     } else if (state === 'closed' && !finished) {
         const code = detail && detail.code;
+        if (code === 4005) {
+            // banned (the `ended` or `error` before it did not arrive)
+            barred(welcomed ? 'c.removed' : 'c.refused');
+            return;
+        }
         if (code === 4004) {
             status('c.expired', {}, 'error');
         } else {
@@ -141,6 +148,10 @@ function onMessage(msg) {
         break;
 
     case 'ended': {
+        if (msg.reason === 'banned') {
+            barred('c.removed');
+            break;
+        }
         const [key, vars] = endedText(msg, 'customer');
         setText(ui.endedText, key, vars);
         ui.endedText.dataset.duration = String(msg.duration || 0);
@@ -152,6 +163,10 @@ function onMessage(msg) {
     case 'error':
         if (!welcomed) {
             // The join was refused: the session never started.
+            if (msg.code === 'banned') {
+                barred('c.refused');
+                break;
+            }
             if (msg.code === 'queue_full') {
                 setText(ui.endedText, 'c.busy');
             } else if (msg.code === 'daily_limit') {
@@ -172,7 +187,9 @@ function onMessage(msg) {
     }
 }
 
-function finish() {
+// final: an agent banned this customer (or its address): no resume, no
+// "call again", the call button stays disabled; the page just says so.
+function finish(final = false) {
     if (finished) {
         return;
     }
@@ -181,12 +198,26 @@ function finish() {
     if (sig) {
         sig.close();
     }
-    ui.callBtn.disabled = false;
+    ui.callBtn.disabled = final;
+    show(ui.againBtn, !final);
+    show(ui.thanks, !final);
     if (!ui.endedText.textContent) {
         setText(ui.endedText, 'c.not_completed');
     }
     screen('ended');
-    ui.againBtn.focus();
+    (final ? ui.endedTitle : ui.againBtn).focus();
+}
+
+// Removed from the call (`ended` with reason `banned`, close 4005) or a
+// join refused with `banned`: key is 'c.removed' or 'c.refused'.
+function barred(key) {
+    if (finished) {
+        return;
+    }
+    setText(ui.endedText, key);
+    delete ui.endedText.dataset.duration;
+    status(key);
+    finish(true);
 }
 
 ui.cancelBtn.addEventListener('click', () => {

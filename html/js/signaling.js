@@ -23,6 +23,7 @@ const FINAL_CODES = new Set([
     1009, // message too big
     4000, // replaced by another connection of the same session
     4004, // resume failed: the token is unknown or expired
+    4005, // banned: an agent removed this customer (resuming would fail)
 ]);
 
 const BACKOFF_FIRST_MS = 500;
@@ -174,7 +175,7 @@ export class Signaling {
             this.setState('closed', { code, reason });
             return;
         }
-        if (code === 4004) {
+        if (code === 4004 || code === 4005) {
             this.resumeToken = null;    // the session is gone for good
             this.lastSeq = 0;
         }

@@ -78,7 +78,7 @@ export function endedText(msg, selfRole) {
              : msg.by === selfRole ? { $k: 'ended.hangup.self' }
              : { $k: 'ended.hangup.' + (msg.by === 'agent' ? 'agent'
                                                              : 'customer') };
-    } else if (['rejected', 'cancelled', 'gone', 'shutdown']
+    } else if (['rejected', 'cancelled', 'gone', 'shutdown', 'banned']
                .includes(msg.reason)) {
         text = { $k: 'ended.' + msg.reason };
     } else {
