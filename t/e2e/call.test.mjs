@@ -318,6 +318,35 @@ test('the agent rejects the second caller', async () => {
     await shot(agent, 'agent-idle-history');
 });
 
+test('the agent bans a caller: confirmed in a dialog, the caller is removed',
+     async () => {
+         // last of the callers: the ban covers 127.0.0.1, every page's address
+         const NAME_C = 'Rahatsız Eden';
+         await join(custB, NAME_C);
+         await until(async () => (await agent.$$('#queue-list .queue-item'))
+                     .length === 1, 'the caller in the agent\'s queue');
+         await agent.click('#queue-list .queue-item button[data-act=ban]');
+         await until(() => agent.evaluate(
+             () => document.getElementById('ban-dialog').open),
+             'the confirmation dialog');
+         assert.match(await text(agent, '#ban-text'), new RegExp(NAME_C));
+         await shot(agent, 'agent-ban-dialog');
+         await agent.click('#ban-confirm');
+         await until(() => visible(custB, '#ended'), 'the caller sees the end');
+         assert.match(await text(custB, '#ended'),
+                      /Bu görüşmeden çıkarıldınız\./);
+         await until(async () => (await text(agent, '#status'))
+                     === NAME_C + ' engellendi.', 'the agent is told');
+         await until(() => visible(agent, '#queue-empty'), 'the queue is empty');
+         // the address may not call again for hotline_ban_time
+         await custB.goto(BASE + '/');
+         await custB.fill('#name', NAME_C);
+         await custB.click('#call-btn');
+         await until(async () => /Şu anda arama yapamazsınız\./.test(
+             await text(custB, 'body')), 'a new call is refused');
+         await shot(custB, 'customer-banned');
+     });
+
 test('sign out revokes the session', async () => {
     await agent.click('#logout-btn');
     await until(() => visible(agent, '#login'), 'back to the sign-in form');
