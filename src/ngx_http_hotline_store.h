@@ -58,9 +58,9 @@ typedef struct {
 
 /* the close codes counted, in the order of the zone's closes[] */
 #define NGX_HOTLINE_CLOSE_CODES   { 1000, 1001, 1002, 1003, 1007, 1008, \
-                                    1009, 1011, 4000, 4002, 4003, 4004, \
-                                    4005 }
-#define NGX_HOTLINE_CLOSE_N       13
+                                    1009, 1011, 4000, 4001, 4002, 4003, \
+                                    4004, 4005 }
+#define NGX_HOTLINE_CLOSE_N       14
 
 
 #define NGX_HOTLINE_NOTIFY_SENT     0
