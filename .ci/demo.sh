@@ -112,6 +112,14 @@ start() {
         || die "configuration test failed (see above)"
 
     pid=$(running_pid)
+    if [ -n "$pid" ] && [ "$MODULE" -nt "$PIDFILE" ]; then
+        # a reload keeps the module the master loaded (dlopen() of the
+        # same path gives the same code): a rebuilt one needs a restart
+        echo "demo: the module was rebuilt; restarting nginx"
+        stop
+        pid=
+    fi
+
     if [ -n "$pid" ]; then
         echo "demo: already running (pid $pid); reloading the configuration"
         "$NGINX" -p "$RUN/" -e "$RUN/logs/error.log" -c "$CONF" -s reload
