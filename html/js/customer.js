@@ -216,6 +216,10 @@ function barred(key) {
     }
     setText(ui.endedText, key);
     delete ui.endedText.dataset.duration;
+    if (key === 'c.refused') {
+        // there was no call to end
+        setText(ui.endedTitle, 'c.refused.title');
+    }
     status(key);
     finish(true);
 }

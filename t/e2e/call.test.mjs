@@ -344,6 +344,7 @@ test('the agent bans a caller: confirmed in a dialog, the caller is removed',
          await custB.click('#call-btn');
          await until(async () => /Şu anda arama yapamazsınız\./.test(
              await text(custB, 'body')), 'a new call is refused');
+         assert.equal(await text(custB, '#ended-title'), 'Arama yapılamadı');
          await shot(custB, 'customer-banned');
      });
 
