@@ -104,7 +104,8 @@ ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name)
      * move it: rotate the journal with a reload.
      */
 
-    cln = ngx_pool_cleanup_add(cf->cycle->pool, sizeof(ngx_pool_cleanup_file_t));
+    cln = ngx_pool_cleanup_add(cf->cycle->pool,
+                               sizeof(ngx_pool_cleanup_file_t));
     if (cln == NULL) {
         return NGX_ERROR;
     }

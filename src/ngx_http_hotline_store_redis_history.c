@@ -311,8 +311,8 @@ ngx_http_hotline_rhistory_days(void *data, redisReply *r)
     ngx_memzero(&h, sizeof(ngx_http_hotline_history_t));
     h.next = -1;
 
-    h.days = ngx_pcalloc(ctx->q->pool, ctx->q->days
-                                       * sizeof(ngx_http_hotline_history_day_t));
+    h.days = ngx_pcalloc(ctx->q->pool,
+                         ctx->q->days * sizeof(ngx_http_hotline_history_day_t));
     if (h.days == NULL) {
         ctx->handler(ctx->data, NGX_HOTLINE_E_INTERNAL, NULL);
         return;

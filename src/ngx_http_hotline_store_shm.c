@@ -447,7 +447,8 @@ ngx_http_hotline_shm_agent(ngx_http_hotline_session_t *s,
 
 static void
 ngx_http_hotline_shm_resume(ngx_http_hotline_session_t *s, u_char *token,
-    uint64_t last_seq, ngx_uint_t replay, ngx_http_hotline_store_pt handler, void *data)
+    uint64_t last_seq, ngx_uint_t replay, ngx_http_hotline_store_pt handler,
+    void *data)
 {
     uint64_t                    first;
     ngx_http_hotline_buf_t     *b;
@@ -976,7 +977,8 @@ ngx_http_hotline_shm_stats(ngx_http_hotline_stats_t *st)
     ngx_http_hotline_lock();
 
     st->up = 1;
-    st->size = ngx_http_hotline_shpool->end - (u_char *) ngx_http_hotline_shpool;
+    st->size = ngx_http_hotline_shpool->end
+               - (u_char *) ngx_http_hotline_shpool;
     st->used = st->size
                - ngx_http_hotline_shpool->pfree * ngx_pagesize;
     st->waiting = shm->nwaiting;
