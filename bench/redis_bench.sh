@@ -38,30 +38,7 @@ LOG=$PREFIX/bench.log
 KEYS=bench:
 redis_pid=
 
-say() { echo "$@" | tee -a "$LOG"; }
-
-free_port() {
-    local p i
-    for i in $(seq 1 200); do
-        p=$(( 20000 + RANDOM % 12000 ))
-        if [ -z "$(ss -Htan "( sport = :$p or dport = :$p )")" ]; then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
-}
-
-wait_for() {
-    local deadline=$(( $(date +%s%N) + $1 * 1000000000 ))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        if [ "$(date +%s%N)" -ge "$deadline" ]; then
-            return 1
-        fi
-        sleep 0.05
-    done
-}
+. "$ROOT/bench/lib.sh"
 
 [ -f "$MODULE" ] || { echo "redis_bench: no $MODULE; run make"; exit 1; }
 [ -x "$REDIS" ] || { echo "redis_bench: no $REDIS (apt-get install redis-server)"; exit 1; }

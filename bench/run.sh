@@ -34,31 +34,7 @@ bare_pid=
 
 started=$(date +%s)
 
-say() { echo "$@" | tee -a "$LOG"; }
-
-free_port() {
-    local p i
-    for i in $(seq 1 200); do
-        p=$(( 20000 + RANDOM % 12000 ))
-        if [ -z "$(ss -Htan "( sport = :$p or dport = :$p )")" ]; then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
-}
-
-# wait_for SECONDS COMMAND...: poll a condition with a deadline
-wait_for() {
-    local deadline=$(( $(date +%s%N) + $1 * 1000000000 ))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        if [ "$(date +%s%N)" -ge "$deadline" ]; then
-            return 1
-        fi
-        sleep 0.05
-    done
-}
+. "$(dirname "$0")/lib.sh"
 
 workers_up() {
     [ "$(pgrep -c -P "$(cat "$NGX_PID")")" -ge 2 ]
