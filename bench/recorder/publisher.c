@@ -28,6 +28,7 @@
 #include <openssl/x509.h>
 #include <srtp2/srtp.h>
 
+#include "jwt.h"
 #include "stream.h"
 
 
@@ -67,62 +68,18 @@ die(const char *msg)
 }
 
 
-static size_t
-b64url(char *dst, const u_char *src, size_t len)
-{
-    size_t             i, n;
-    uint32_t           v;
-    static const char  t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                             "abcdefghijklmnopqrstuvwxyz0123456789-_";
-
-    n = 0;
-
-    for (i = 0; i + 2 < len; i += 3) {
-        v = (uint32_t) src[i] << 16 | src[i + 1] << 8 | src[i + 2];
-        dst[n++] = t[v >> 18];
-        dst[n++] = t[(v >> 12) & 63];
-        dst[n++] = t[(v >> 6) & 63];
-        dst[n++] = t[v & 63];
-    }
-
-    if (len - i == 1) {
-        v = (uint32_t) src[i] << 16;
-        dst[n++] = t[v >> 18];
-        dst[n++] = t[(v >> 12) & 63];
-
-    } else if (len - i == 2) {
-        v = (uint32_t) src[i] << 16 | src[i + 1] << 8;
-        dst[n++] = t[v >> 18];
-        dst[n++] = t[(v >> 12) & 63];
-        dst[n++] = t[(v >> 6) & 63];
-    }
-
-    dst[n] = '\0';
-
-    return n;
-}
-
-
 static void
 mint_token(pub_t *p, const u_char *secret, size_t slen)
 {
-    char      claims[256];
-    size_t    n;
-    u_char    md[EVP_MAX_MD_SIZE];
-    unsigned  mdlen;
+    char  claims[256];
+    int   n;
 
-    snprintf(claims, sizeof(claims),
-             "{\"call\":\"bench-%u\",\"role\":\"customer\",\"exp\":%ld}",
-             p->idx, (long) time(NULL) + 3600);
+    n = snprintf(claims, sizeof(claims),
+                 "{\"call\":\"bench-%u\",\"role\":\"customer\",\"exp\":%ld}",
+                 p->idx, (long) time(NULL) + 3600);
 
-    n = b64url(p->token, (const u_char *) "{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
-               27);
-    p->token[n++] = '.';
-    n += b64url(p->token + n, (const u_char *) claims, strlen(claims));
-    HMAC(EVP_sha256(), secret, (int) slen, (u_char *) p->token, n, md,
-         &mdlen);
-    p->token[n++] = '.';
-    b64url(p->token + n, md, 32);
+    (void) rec_jwt_sign(p->token, (const u_char *) claims, (size_t) n,
+                        secret, slen);
 }
 
 

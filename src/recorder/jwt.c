@@ -31,6 +31,66 @@ static const signed char  rec_b64url[256] = {
 };
 
 
+/* unpadded base64url; dst must hold (len + 2) / 3 * 4 bytes */
+
+size_t
+rec_b64url_encode(char *dst, const u_char *src, size_t len)
+{
+    size_t             i, n;
+    uint32_t           v;
+    static const char  t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                             "abcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    n = 0;
+
+    for (i = 0; i + 2 < len; i += 3) {
+        v = (uint32_t) src[i] << 16 | src[i + 1] << 8 | src[i + 2];
+        dst[n++] = t[v >> 18];
+        dst[n++] = t[(v >> 12) & 63];
+        dst[n++] = t[(v >> 6) & 63];
+        dst[n++] = t[v & 63];
+    }
+
+    if (len - i == 1) {
+        v = (uint32_t) src[i] << 16;
+        dst[n++] = t[v >> 18];
+        dst[n++] = t[(v >> 12) & 63];
+
+    } else if (len - i == 2) {
+        v = (uint32_t) src[i] << 16 | src[i + 1] << 8;
+        dst[n++] = t[v >> 18];
+        dst[n++] = t[(v >> 12) & 63];
+        dst[n++] = t[(v >> 6) & 63];
+    }
+
+    return n;
+}
+
+
+size_t
+rec_jwt_sign(char *out, const u_char *payload, size_t len,
+    const u_char *secret, size_t secret_len)
+{
+    size_t             n;
+    unsigned           mdlen;
+    u_char             md[EVP_MAX_MD_SIZE];
+    static const char  hdr[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+
+    n = rec_b64url_encode(out, (const u_char *) hdr, sizeof(hdr) - 1);
+    out[n++] = '.';
+    n += rec_b64url_encode(out + n, payload, len);
+
+    HMAC(EVP_sha256(), secret, (int) secret_len, (u_char *) out, n, md,
+         &mdlen);
+
+    out[n++] = '.';
+    n += rec_b64url_encode(out + n, md, 32);
+    out[n] = '\0';
+
+    return n;
+}
+
+
 /* unpadded base64url; dst must hold slen * 3 / 4 bytes */
 
 int

@@ -21,6 +21,13 @@ typedef struct {
 
 int rec_b64url_decode(u_char *dst, size_t *dlen, const char *src,
     size_t slen);
+size_t rec_b64url_encode(char *dst, const u_char *src, size_t len);
+/*
+ * an HS256 token around payload (the bench and the fuzz target mint with
+ * it); out needs (len + 32) * 4 / 3 + 48 bytes; returns the length
+ */
+size_t rec_jwt_sign(char *out, const u_char *payload, size_t len,
+    const u_char *secret, size_t secret_len);
 /* now < 0: "exp" and "nbf" are not checked (an existing session's token) */
 int rec_jwt_verify(const char *token, size_t len, const u_char *secret,
     size_t secret_len, int64_t now, rec_jwt_claims_t *claims,
