@@ -45,6 +45,8 @@ typedef struct {
 
 static void ngx_http_hotline_kv_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static void ngx_http_hotline_kv_take(ngx_str_t *key, ngx_uint_t remove,
+    ngx_http_hotline_kv_pt handler, void *data);
 static ngx_http_hotline_kv_rec_t *ngx_http_hotline_kv_find(ngx_str_t *key);
 static ngx_http_hotline_kv_rec_t *ngx_http_hotline_kv_new(ngx_str_t *key,
     size_t value_len, ngx_msec_t ttl);
@@ -105,6 +107,16 @@ void
 ngx_http_hotline_shm_kv_get(ngx_str_t *key, ngx_http_hotline_kv_pt handler,
     void *data)
 {
+    ngx_http_hotline_kv_take(key, 0, handler, data);
+}
+
+
+/* get, or get and delete (remove): of two deletes one finds the record */
+
+static void
+ngx_http_hotline_kv_take(ngx_str_t *key, ngx_uint_t remove,
+    ngx_http_hotline_kv_pt handler, void *data)
+{
     ngx_http_hotline_kv_t      *kv;
     ngx_http_hotline_kv_rec_t  *r;
 
@@ -124,6 +136,10 @@ ngx_http_hotline_shm_kv_get(ngx_str_t *key, ngx_http_hotline_kv_pt handler,
         kv->len = r->value_len;
         ngx_memcpy(kv->value, r->data + r->key_len, r->value_len);
         kv->ttl = r->expire.key - ngx_current_msec;
+
+        if (remove) {
+            ngx_http_hotline_kv_free(r);
+        }
     }
 
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
@@ -181,30 +197,7 @@ void
 ngx_http_hotline_shm_kv_del(ngx_str_t *key, ngx_http_hotline_kv_pt handler,
     void *data)
 {
-    ngx_http_hotline_kv_t      *kv;
-    ngx_http_hotline_kv_rec_t  *r;
-
-    if (ngx_http_hotline_kv_bad(key, handler, data)) {
-        return;
-    }
-
-    kv = ngx_http_hotline_kv_clear();
-
-    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
-
-    r = ngx_http_hotline_kv_find(key);
-
-    if (r) {
-        kv->found = 1;
-        kv->number = r->number;
-        kv->len = r->value_len;
-        ngx_memcpy(kv->value, r->data + r->key_len, r->value_len);
-        ngx_http_hotline_kv_free(r);
-    }
-
-    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
-
-    handler(data, NGX_HOTLINE_OK, kv);
+    ngx_http_hotline_kv_take(key, 1, handler, data);
 }
 
 
