@@ -22,6 +22,8 @@ use IO::Socket::INET;
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(time sleep);
 
+use Hotline::Port;
+
 our $SERVER = $ENV{HOTLINE_REDIS_SERVER} || '/usr/bin/redis-server';
 our $CLI    = $ENV{HOTLINE_REDIS_CLI}    || '/usr/bin/redis-cli';
 
@@ -164,14 +166,7 @@ sub log {
     return <$fh> // '';
 }
 
-sub _free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Proto => 'tcp', Listen => 1, ReuseAddr => 1)
-        or croak "bind: $!";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}
+sub _free_port { Hotline::Port::take() }
 
 sub _poll {
     my ($timeout, $cond) = @_;

@@ -37,6 +37,7 @@ use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
 use MIME::Base64 qw(encode_base64 encode_base64url);
+use Hotline::Port;
 use POSIX qw(:sys_wait_h);
 use Socket qw(SOL_SOCKET SO_RCVBUF IPPROTO_TCP TCP_NODELAY);
 use Test::More ();
@@ -664,14 +665,8 @@ sub ws_accept_for {
     return $a . '=';
 }
 
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Proto => 'tcp', Listen => 1, ReuseAddr => 1)
-        or croak "bind: $!";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}
+# a loopback port no other test process gets (Hotline::Port)
+sub free_port { Hotline::Port::take() }
 
 # poll a condition until it is true or the deadline passes; returns its value
 sub poll_until {

@@ -15,6 +15,9 @@ use JSON::PP;
 use Time::HiRes qw(time sleep);
 use Crypt::JWT qw(encode_jwt);
 use POSIX ":sys_wait_h";
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use Hotline::Port;
 
 our @EXPORT = qw(rec_in_netns rec_start rec_stop rec_token rec_http
                  wait_for ffprobe_streams read_json free_port);
@@ -32,13 +35,8 @@ sub rec_in_netns {
         or die "unshare: $!";
 }
 
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Proto => 'tcp', Listen => 1) or die $!;
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}
+# a loopback port no other test process gets (t/lib/Hotline/Port.pm)
+sub free_port { Hotline::Port::take() }
 
 sub wait_for {
     my ($cond, $timeout) = @_;
