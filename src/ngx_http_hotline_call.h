@@ -186,6 +186,11 @@ void ngx_http_hotline_call_relay(ngx_http_hotline_ref_t *ref, u_char *msg,
  */
 void ngx_http_hotline_call_detach(ngx_http_hotline_ref_t *ref);
 
+/* ngx_http_hotline_call_queue.c */
+void ngx_http_hotline_queue_init(ngx_http_hotline_store_t *store,
+    ngx_http_hotline_main_conf_t *cf);
+void ngx_http_hotline_queue_exit(void);
+
 /* a consistent snapshot of the queue; one at a time, the last asks again */
 void ngx_http_hotline_call_queue(ngx_http_hotline_queue_pt handler,
     void *data);
@@ -195,7 +200,7 @@ ngx_uint_t ngx_http_hotline_call_eta(ngx_http_hotline_queue_t *q,
 /* the latest gauges (fresh when the store answers at once) */
 void ngx_http_hotline_call_gauges(ngx_http_hotline_gauges_t *g);
 
-/* records */
+/* ngx_http_hotline_party.c: the party record */
 size_t ngx_http_hotline_party_encode(u_char *p,
     ngx_http_hotline_party_t *party);
 ngx_int_t ngx_http_hotline_party_decode(ngx_str_t *value,

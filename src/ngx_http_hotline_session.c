@@ -30,8 +30,12 @@
  */
 
 
+#define NGX_HOTLINE_OPS_FREE   64       /* kept for reuse */
+
+
 /* what an operation carries to its answer: the message's id */
 typedef struct {
+    ngx_queue_t                  link;      /* free */
     ngx_http_hotline_session_t  *session;
     u_char                       id[NGX_HOTLINE_MSG_ID_MAX];
     size_t                       id_len;
@@ -84,6 +88,8 @@ static void ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q,
 
 static ngx_queue_t   ngx_http_hotline_local;
 static ngx_event_t   ngx_http_hotline_queue_ev;
+static ngx_queue_t   ngx_http_hotline_ops_free;
+static ngx_uint_t    ngx_http_hotline_nops_free;
 
 static u_char       *ngx_http_hotline_buf;
 static size_t        ngx_http_hotline_buf_size;
@@ -101,6 +107,7 @@ ngx_int_t
 ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
 {
     ngx_queue_init(&ngx_http_hotline_local);
+    ngx_queue_init(&ngx_http_hotline_ops_free);
 
     ngx_http_hotline_queue_ev.handler = ngx_http_hotline_queue_event;
     ngx_http_hotline_queue_ev.log = cycle->log;
@@ -282,11 +289,20 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
 static ngx_http_hotline_op_t *
 ngx_http_hotline_op(ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m)
 {
+    ngx_queue_t            *q;
     ngx_http_hotline_op_t  *op;
 
-    op = ngx_alloc(sizeof(ngx_http_hotline_op_t), s->connection->log);
-    if (op == NULL) {
-        return NULL;
+    if (!ngx_queue_empty(&ngx_http_hotline_ops_free)) {
+        q = ngx_queue_head(&ngx_http_hotline_ops_free);
+        ngx_queue_remove(q);
+        ngx_http_hotline_nops_free--;
+        op = ngx_queue_data(q, ngx_http_hotline_op_t, link);
+
+    } else {
+        op = ngx_alloc(sizeof(ngx_http_hotline_op_t), s->connection->log);
+        if (op == NULL) {
+            return NULL;
+        }
     }
 
     op->session = s;
@@ -308,7 +324,14 @@ ngx_http_hotline_op_free(ngx_http_hotline_op_t *op)
 
     s = op->session;
 
-    ngx_free(op);
+    if (ngx_http_hotline_nops_free < NGX_HOTLINE_OPS_FREE) {
+        ngx_queue_insert_head(&ngx_http_hotline_ops_free, &op->link);
+        ngx_http_hotline_nops_free++;
+
+    } else {
+        ngx_free(op);
+    }
+
     ngx_http_hotline_ws_release(s);
 }
 

@@ -89,6 +89,7 @@ struct ngx_http_hotline_consumer_s {
 
 /* what a transaction's op needs, allocated before anything changes */
 typedef struct {
+    ngx_http_hotline_shm_obj_t    *found;      /* its key's, at check() */
     ngx_http_hotline_shm_obj_t    *obj;
     void                          *mem;
 } ngx_http_hotline_shm_prep_t;
@@ -461,14 +462,28 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_shm_prep_t *prep)
 {
     int64_t                       n;
-    ngx_uint_t                    i;
+    ngx_uint_t                    i, j;
     ngx_http_hotline_txop_t      *t;
     ngx_http_hotline_shm_obj_t   *o;
 
     for (i = 0; i < tx->n; i++) {
         t = &tx->ops[i];
 
-        o = t->key.len ? ngx_http_hotline_shm_find(&t->key) : NULL;
+        /* a key looked up for an op before is not looked up again */
+
+        for (j = 0; j < i; j++) {
+            if (tx->ops[j].key.len == t->key.len
+                && ngx_memcmp(tx->ops[j].key.data, t->key.data, t->key.len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        o = (j < i) ? prep[j].found
+            : t->key.len ? ngx_http_hotline_shm_find(&t->key) : NULL;
+
+        prep[i].found = o;
         prep[i].obj = o;
 
         switch (t->op) {
@@ -601,7 +616,7 @@ static void
 ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_shm_prep_t *prep, ngx_http_hotline_txres_t *res)
 {
-    ngx_uint_t                     i;
+    ngx_uint_t                     i, changed;
     ngx_queue_t                   *q;
     ngx_http_hotline_txop_t       *t;
     ngx_http_hotline_shm_t        *shm;
@@ -610,12 +625,26 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_shm_inbox_t  *ib;
 
     shm = ngx_http_hotline_shm;
+    changed = 0;
 
     for (i = 0; i < tx->n; i++) {
         t = &tx->ops[i];
 
         /* an earlier op of this transaction may have made or freed it */
-        o = t->key.len ? ngx_http_hotline_shm_find(&t->key) : NULL;
+
+        if (changed) {
+            o = t->key.len ? ngx_http_hotline_shm_find(&t->key) : NULL;
+
+        } else {
+            o = prep[i].found;
+        }
+
+        if (t->op == NGX_HOTLINE_TX_DEL
+            || ((t->op == NGX_HOTLINE_TX_PUT || t->op == NGX_HOTLINE_TX_COUNT)
+                && o == NULL))
+        {
+            changed = 1;
+        }
 
         switch (t->op) {
 
