@@ -36,16 +36,16 @@
 #define NGX_HOTLINE_REDIS_CONNECT     3000     /* ms */
 #define NGX_HOTLINE_REDIS_SILENT      5000     /* ms without an answer */
 #define NGX_HOTLINE_REDIS_BACKOFF     100      /* ms, doubled up to MAX */
-#define NGX_HOTLINE_REDIS_BACKOFF_MAX 5000
+#define NGX_HOTLINE_REDIS_BACKOFF_MAX 1000     /* docs/redis.md: the bound */
 #define NGX_HOTLINE_REDIS_REAP_AFTER  15000    /* ms up before reaping */
 #define NGX_HOTLINE_REDIS_KEEPALIVE   120      /* ticks: 1 min */
 #define NGX_HOTLINE_REDIS_TTL         86400000 /* ms: key lifetime */
 #define NGX_HOTLINE_REDIS_ARGS        24
 #define NGX_HOTLINE_REDIS_RECORD      9        /* elements of a call record */
 
-#define NGX_HOTLINE_REDIS_DOWN        0
-#define NGX_HOTLINE_REDIS_CONNECTING  1
-#define NGX_HOTLINE_REDIS_UP          2
+#define NGX_HOTLINE_REDIS_DOWN        NGX_HOTLINE_STORE_DOWN
+#define NGX_HOTLINE_REDIS_CONNECTING  NGX_HOTLINE_STORE_CONNECTING
+#define NGX_HOTLINE_REDIS_UP          NGX_HOTLINE_STORE_UP
 
 /* operations, for the completion */
 #define NGX_HOTLINE_ROP_JOIN          0
@@ -159,6 +159,8 @@ typedef struct {
     ngx_uint_t                     sub_wait;
     ngx_msec_t                     backoff;
     ngx_msec_t                     up_since;
+    ngx_msec_t                     connect_start;
+    ngx_uint_t                     failures;     /* reconnects since up */
     ngx_uint_t                     exiting;
 
     ngx_event_t                    reconnect;
@@ -251,7 +253,9 @@ static void ngx_http_hotline_redis_tick(ngx_event_t *ev);
 static void ngx_http_hotline_redis_sweep(void);
 static void ngx_http_hotline_redis_ready(ngx_event_t *ev);
 static void ngx_http_hotline_redis_notify(ngx_event_t *ev);
-static void ngx_http_hotline_redis_noop(void);
+static void ngx_http_hotline_redis_wake(void);
+static void ngx_http_hotline_redis_retry_now(void);
+static void ngx_http_hotline_redis_publish(ngx_uint_t wake);
 
 static ngx_http_hotline_rreq_t *ngx_http_hotline_redis_new_party(
     ngx_http_hotline_session_t *s, ngx_uint_t op, ngx_uint_t script,
@@ -623,8 +627,12 @@ ngx_http_hotline_redis_init_worker(ngx_cycle_t *cycle)
 
     ngx_http_hotline_rs = rs;
 
-    /* a mailbox in the node's zone, for the connection gauges */
-    if (ngx_http_hotline_doorbell_init(cycle, ngx_http_hotline_redis_noop)
+    /*
+     * a mailbox in the node's zone: the connection gauges, this worker's
+     * link to Redis (health), and the wake-up when another worker of the
+     * node has reached Redis again
+     */
+    if (ngx_http_hotline_doorbell_init(cycle, ngx_http_hotline_redis_wake)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -722,12 +730,6 @@ ngx_http_hotline_redis_exit_worker(ngx_cycle_t *cycle)
 }
 
 
-static void
-ngx_http_hotline_redis_noop(void)
-{
-}
-
-
 /* connections */
 
 static void
@@ -747,6 +749,9 @@ ngx_http_hotline_redis_connect(void)
     rs->link++;
     rs->cmd_wait = 0;
     rs->sub_wait = 0;
+    rs->connect_start = ngx_current_msec;
+
+    ngx_http_hotline_redis_publish(0);
 
     if (ngx_http_hotline_redis_open(&rs->cmd, (char *) rcf->ip, rcf->port,
                                     NGX_HOTLINE_REDIS_CONNECT)
@@ -868,7 +873,9 @@ ngx_http_hotline_redis_setup_done(redisAsyncContext *ac, void *r,
     }
 
     if (reply == NULL) {
-        ngx_http_hotline_redis_down("no answer to the setup");
+        /* a refused connect ends here too: say why */
+        ngx_http_hotline_redis_down(ac->err && ac->errstr[0]
+                                    ? ac->errstr : "no answer to the setup");
         return;
     }
 
@@ -915,6 +922,11 @@ ngx_http_hotline_redis_check_up(void)
     ngx_log_error(NGX_LOG_NOTICE, rs->log, 0,
                   "hotline: redis store at %s:%d is up, channel \"%V\"",
                   rs->conf->ip, rs->conf->port, &rs->channel);
+
+    rs->failures = 0;
+
+    /* the node's other workers waiting for their backoff retry at once */
+    ngx_http_hotline_redis_publish(1);
 
     /* detaches that waited for Redis */
 
@@ -965,6 +977,24 @@ ngx_http_hotline_redis_down(const char *why)
     was_up = (rs->state == NGX_HOTLINE_REDIS_UP);
     rs->state = NGX_HOTLINE_REDIS_DOWN;
     rs->link++;
+    rs->failures = was_up ? 0 : rs->failures + 1;
+
+    /*
+     * exponential backoff with jitter: [backoff / 2, backoff], backoff
+     * capped at NGX_HOTLINE_REDIS_BACKOFF_MAX, so that a worker tries
+     * again at most that long after Redis is back; the first worker of
+     * the node that gets through wakes the others
+     */
+
+    delay = 0;
+
+    if (!rs->exiting && !rs->reconnect.timer_set) {
+        delay = rs->backoff / 2
+                + (ngx_msec_t) ngx_random() % (rs->backoff / 2 + 1);
+        rs->backoff = ngx_min(rs->backoff * 2, NGX_HOTLINE_REDIS_BACKOFF_MAX);
+    }
+
+    /* before the connections are freed: "why" may be their error text */
 
     if (was_up) {
         ngx_log_error(NGX_LOG_ERR, rs->log, 0,
@@ -978,8 +1008,9 @@ ngx_http_hotline_redis_down(const char *why)
 
     } else {
         ngx_log_error(NGX_LOG_WARN, rs->log, 0,
-                      "hotline: redis store at %s:%d: %s",
-                      rs->conf->ip, rs->conf->port, why);
+                      "hotline: redis store at %s:%d: %s, "
+                      "next attempt in %M ms",
+                      rs->conf->ip, rs->conf->port, why, delay);
     }
 
     /* pending operations fail now with "unavailable" */
@@ -989,17 +1020,11 @@ ngx_http_hotline_redis_down(const char *why)
     rs->queue_busy = 0;
     rs->sweeping = 0;
 
-    if (rs->exiting || rs->reconnect.timer_set) {
-        return;
+    if (delay) {
+        ngx_add_timer(&rs->reconnect, delay);
     }
 
-    /* exponential backoff with jitter: [backoff / 2, backoff] */
-
-    delay = rs->backoff / 2 + (ngx_msec_t) ngx_random() % (rs->backoff / 2 + 1);
-
-    rs->backoff = ngx_min(rs->backoff * 2, NGX_HOTLINE_REDIS_BACKOFF_MAX);
-
-    ngx_add_timer(&rs->reconnect, delay);
+    ngx_http_hotline_redis_publish(0);
 }
 
 
@@ -1009,6 +1034,83 @@ ngx_http_hotline_redis_reconnect(ngx_event_t *ev)
     if (ngx_exiting || ngx_terminate) {
         return;
     }
+
+    ngx_http_hotline_redis_connect();
+}
+
+
+/*
+ * Writes this worker's link to Redis into its mailbox, for health and
+ * metrics; wake: it is up again, the node's other workers are woken.
+ */
+
+static void
+ngx_http_hotline_redis_publish(ngx_uint_t wake)
+{
+    ngx_msec_t                  retry;
+    ngx_http_hotline_rstore_t  *rs;
+
+    rs = ngx_http_hotline_rs;
+
+    retry = rs->reconnect.timer_set ? rs->reconnect.timer.key : 0;
+
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+
+    ngx_http_hotline_mailbox_store(rs->state, retry, rs->failures);
+
+    if (wake) {
+        ngx_http_hotline_mailbox_broadcast(NGX_HOTLINE_MAIL_STORE_UP);
+    }
+
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    if (wake) {
+        ngx_http_hotline_doorbell_flush();
+    }
+}
+
+
+/* the doorbell: another worker of the node has reached Redis */
+
+static void
+ngx_http_hotline_redis_wake(void)
+{
+    ngx_uint_t               flags;
+    ngx_http_hotline_mail_t  mail[1];
+
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+    (void) ngx_http_hotline_mailbox_take(mail, 1, &flags);
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    if (flags & NGX_HOTLINE_MAIL_STORE_UP) {
+        ngx_http_hotline_redis_retry_now();
+    }
+}
+
+
+static void
+ngx_http_hotline_redis_retry_now(void)
+{
+    ngx_http_hotline_rstore_t  *rs;
+
+    rs = ngx_http_hotline_rs;
+
+    if (rs == NULL || rs->exiting || ngx_exiting || ngx_terminate) {
+        return;
+    }
+
+    /* an attempt under way that fails tries again soon */
+    rs->backoff = NGX_HOTLINE_REDIS_BACKOFF;
+
+    if (rs->state != NGX_HOTLINE_REDIS_DOWN || !rs->reconnect.timer_set) {
+        return;
+    }
+
+    ngx_del_timer(&rs->reconnect);
+
+    ngx_log_error(NGX_LOG_INFO, rs->log, 0,
+                  "hotline: redis store at %s:%d reached by another worker, "
+                  "reconnecting now", rs->conf->ip, rs->conf->port);
 
     ngx_http_hotline_redis_connect();
 }
@@ -1424,6 +1526,13 @@ ngx_http_hotline_redis_tick(ngx_event_t *ev)
     ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
     (void) ngx_http_hotline_mailbox_reap();
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    if (rs->state == NGX_HOTLINE_REDIS_CONNECTING
+        && ngx_current_msec - rs->connect_start > NGX_HOTLINE_REDIS_CONNECT)
+    {
+        /* connected, but the setup is not answered */
+        ngx_http_hotline_redis_down("no answer to the setup in time");
+    }
 
     if (rs->state == NGX_HOTLINE_REDIS_UP) {
 
