@@ -447,6 +447,7 @@ sub metrics {
 
 # A WebSocket upgrade request with every header under control.
 # headers: [name => value, ...] override the defaults; value undef drops one.
+# sock: on that connection (worker_socket) instead of a new one.
 sub handshake_raw {
     my ($self, %o) = @_;
     my $port = $o{port} // $self->{port};
@@ -477,7 +478,7 @@ sub handshake_raw {
     $req .= "Content-Length: " . length($o{body}) . "\r\n" if defined $o{body};
     $req .= "\r\n" . ($o{body} // '');
     my $r = $self->http_raw($req, port => $port, head_only => 1,
-                            timeout => $o{timeout});
+                            timeout => $o{timeout}, sock => $o{sock});
     $r->{request} = $req;
     return $r;
 }
@@ -598,6 +599,19 @@ sub call {
         or croak "customer: no accepted";
     $a->{call_id} = $c->{call_id};
     return ($c, $a);
+}
+
+# a connection accepted by the given worker: connects until that worker
+# owns the server side (bounded); croaks if none lands there
+sub worker_socket {
+    my ($self, $pid) = @_;
+    for (1 .. 60) {
+        my $s = $self->connect_tcp;
+        my $owner = $self->conn_pid($s) // 0;
+        return $s if $owner == $pid;
+        close $s;
+    }
+    croak "no connection landed on worker $pid";
 }
 
 # worker pid that owns the server side of a client socket
