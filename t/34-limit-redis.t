@@ -188,6 +188,8 @@ is(statuses($t, 3, '/multi/a.txt', 'X-Key' => 'm'), '200 200 200',
     # every worker passes requests again, not only the first to reconnect
     $redis->start;
     ok(Hotline::Redis->wait_store_up($t), 'Redis back: every worker is up');
+    diag('every worker up ' . ($redis->recovery_ms($t) // '?')
+         . ' ms after redis-server was started');
     for my $pid ($t->worker_pids) {
         is(on_worker($t, $pid, '/l/a.txt', 'X-Key' => "back-$pid")->{status},
            200, "worker $pid: the limit passes requests again");

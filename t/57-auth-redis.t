@@ -134,6 +134,8 @@ is(logout($t, headers => [[Authorization => "Bearer $other"]])->{status}, 503,
 # every worker serves again, not only the first one to reconnect
 $rd->start;
 ok(Hotline::Redis->wait_store_up($t), 'Redis back: every worker is up (health)');
+diag('every worker up ' . ($rd->recovery_ms($t) // '?')
+     . ' ms after redis-server was started');
 for my $pid (@pids) {
     is(api_on($pid)->{status}, 200,
        "worker $pid: the access check works again");

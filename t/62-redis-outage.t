@@ -31,6 +31,13 @@ sub up_ok {
     ok(Hotline::Redis->wait_store_up($t), $what);
 }
 
+# how long the nodes took, for the record (docs/redis.md)
+sub recovered {
+    diag(sprintf 'every worker of node %s up %s ms after redis-server was '
+                 . 'started', $_->[0], $r->recovery_ms($_->[1]) // '?')
+        for [ A => $ta ], [ B => $tb ];
+}
+
 # a customer handshake on each worker of a node: its status per worker
 sub handshakes {
     my ($t) = @_;
@@ -150,6 +157,7 @@ for my $t ($ta, $tb) {
 # --- Redis comes back, empty
 $r->start;
 up_ok($_, 'health is ok again once Redis is back') for $ta, $tb;
+recovered();
 for my $t ($ta, $tb) {
     my $hj = $t->health;
     is($hj->{store}{status}, 'ok', 'store ok');
@@ -186,6 +194,7 @@ $r->kill;
 ok(Hotline::Redis->wait_store_down($_), 'second outage seen') for $ta, $tb;
 $r->start;
 up_ok($_, 'second recovery') for $ta, $tb;
+recovered();
 every_worker($_, 101, 'every worker serves after the second recovery')
     for $ta, $tb;
 my $c3 = $ta->customer('Third');

@@ -364,6 +364,8 @@ for my $t ($ta, $tb) {
 $r->start;
 for my $t ($ta, $tb) {
     ok(Hotline::Redis->wait_store_up($t), "node $node{$t}: store up again");
+    diag("every worker of node $node{$t} up "
+         . ($r->recovery_ms($t) // '?') . ' ms after redis-server was started');
     for my $pid ($t->worker_pids) {
         is_deeply(full_list($t, $pid), $la,
                   "node $node{$t}, worker $pid: the saved calls are listed");

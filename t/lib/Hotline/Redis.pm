@@ -70,6 +70,7 @@ sub directive {
 sub start {
     my ($self) = @_;
     croak "redis-server is not installed ($SERVER)" unless available();
+    $self->{started} = time();
     my $pid = fork // croak "fork: $!";
     if (!$pid) {
         open STDOUT, '>>', "$self->{dir}/redis.log";
@@ -176,6 +177,20 @@ sub wait_store_up {
     Test::More::diag('store not up on every worker: '
                      . Hotline::Test::json_encode($w)) unless $ok;
     return $ok;
+}
+
+# after wait_store_up: milliseconds from the last start() of this server
+# to the moment the last worker of the nginx was up (from the workers'
+# "for" in /health), or undef; includes redis-server's own start-up
+sub recovery_ms {
+    my ($self, $t) = @_;
+    my $w = Hotline::Redis->store_workers($t) or return undef;
+    my $asked = time();
+    my @up = map { $asked - $w->{$_}{for} / 1000 }
+             grep { !/^-/ && $w->{$_}{status} eq 'up' } keys %$w;
+    return undef unless @up && defined $self->{started};
+    my ($last) = sort { $b <=> $a } @up;
+    return int(($last - $self->{started}) * 1000 + 0.5);
 }
 
 # until every worker of an nginx has seen Redis go: /health 503 with
