@@ -56,6 +56,7 @@ extern ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N];
 
 #define NGX_HOTLINE_REDIS_REAP_AFTER  15000    /* ms up before reaping */
 
+/* as a worker's link to the store in its mailbox (doorbell.h) */
 #define NGX_HOTLINE_REDIS_DOWN        0
 #define NGX_HOTLINE_REDIS_CONNECTING  1
 #define NGX_HOTLINE_REDIS_UP          2
@@ -86,11 +87,14 @@ typedef struct {
     ngx_uint_t                     sub_wait;
     ngx_msec_t                     backoff;
     ngx_msec_t                     up_since;
+    ngx_msec_t                     connect_start;
+    ngx_uint_t                     failures;     /* reconnects since up */
     ngx_msec_t                     due_sent;     /* a due() under way */
     ngx_uint_t                     exiting;
 
     ngx_event_t                    reconnect;
     ngx_event_t                    tick;
+    ngx_event_t                    down_ev;      /* tell the listener */
 
     ngx_str_t                      channel;      /* P w:<host>:<pid>:<rnd> */
     ngx_str_t                      qchannel;     /* P queue */

@@ -29,7 +29,7 @@
 #define NGX_HOTLINE_REDIS_CONNECT     3000     /* ms */
 #define NGX_HOTLINE_REDIS_SILENT      5000     /* ms without an answer */
 #define NGX_HOTLINE_REDIS_BACKOFF     100      /* ms, doubled up to MAX */
-#define NGX_HOTLINE_REDIS_BACKOFF_MAX 5000
+#define NGX_HOTLINE_REDIS_BACKOFF_MAX 1000     /* docs/redis.md: the bound */
 
 
 static void ngx_http_hotline_rconn_setup_done(redisAsyncContext *ac,
@@ -41,7 +41,10 @@ static void ngx_http_hotline_rconn_message(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_hotline_rconn_reconnect(ngx_event_t *ev);
 static void ngx_http_hotline_rconn_tick(ngx_event_t *ev);
-static void ngx_http_hotline_rconn_noop(void);
+static void ngx_http_hotline_rconn_gone_told(ngx_event_t *ev);
+static void ngx_http_hotline_rconn_wake(void);
+static void ngx_http_hotline_rconn_retry_now(void);
+static void ngx_http_hotline_rconn_publish(ngx_uint_t wake);
 static void ngx_http_hotline_rconn_said(ngx_http_hotline_rreq_t *req,
     redisReply *r);
 
@@ -135,6 +138,10 @@ ngx_http_hotline_rconn_init(ngx_cycle_t *cycle)
     rs->reconnect.data = rs;
     rs->reconnect.cancelable = 1;
 
+    rs->down_ev.handler = ngx_http_hotline_rconn_gone_told;
+    rs->down_ev.log = cycle->log;
+    rs->down_ev.data = rs;
+
     rs->tick.handler = ngx_http_hotline_rconn_tick;
     rs->tick.log = cycle->log;
     rs->tick.data = rs;
@@ -142,8 +149,12 @@ ngx_http_hotline_rconn_init(ngx_cycle_t *cycle)
 
     ngx_http_hotline_rs = rs;
 
-    /* a mailbox in the node's zone, for the connection gauges */
-    if (ngx_http_hotline_doorbell_init(cycle, ngx_http_hotline_rconn_noop)
+    /*
+     * a mailbox in the node's zone: the connection gauges, this worker's
+     * link to Redis (health), and the wake-up when another worker of the
+     * node has reached Redis again
+     */
+    if (ngx_http_hotline_doorbell_init(cycle, ngx_http_hotline_rconn_wake)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -207,18 +218,16 @@ ngx_http_hotline_rconn_exit(void)
         ngx_del_timer(&rs->tick);
     }
 
+    if (rs->down_ev.posted) {
+        ngx_delete_posted_event(&rs->down_ev);
+    }
+
     ngx_http_hotline_doorbell_done();
 }
 
 
 static void
 ngx_http_hotline_rconn_said(ngx_http_hotline_rreq_t *req, redisReply *r)
-{
-}
-
-
-static void
-ngx_http_hotline_rconn_noop(void)
 {
 }
 
@@ -249,6 +258,9 @@ ngx_http_hotline_rconn_connect(void)
     rs->link++;
     rs->cmd_wait = 0;
     rs->sub_wait = 0;
+    rs->connect_start = ngx_current_msec;
+
+    ngx_http_hotline_rconn_publish(0);
 
     if (ngx_http_hotline_redis_open(&rs->cmd, (char *) rcf->ip, rcf->port,
                                     NGX_HOTLINE_REDIS_CONNECT)
@@ -368,7 +380,9 @@ ngx_http_hotline_rconn_setup_done(redisAsyncContext *ac, void *r,
     }
 
     if (reply == NULL) {
-        ngx_http_hotline_rconn_down("no answer to the setup");
+        /* a refused connect ends here too: say why */
+        ngx_http_hotline_rconn_down(ac->err && ac->errstr[0]
+                                    ? ac->errstr : "no answer to the setup");
         return;
     }
 
@@ -413,6 +427,11 @@ ngx_http_hotline_rconn_check_up(void)
                   "hotline: redis store at %s:%d is up, channel \"%V\"",
                   rs->conf->ip, rs->conf->port, &rs->channel);
 
+    rs->failures = 0;
+
+    /* the node's other workers waiting for their backoff retry at once */
+    ngx_http_hotline_rconn_publish(1);
+
     /* what was published while the subscriber was away */
     ngx_http_hotline_rcache_resync();
 
@@ -436,6 +455,24 @@ ngx_http_hotline_rconn_down(const char *why)
     was_up = (rs->state == NGX_HOTLINE_REDIS_UP);
     rs->state = NGX_HOTLINE_REDIS_DOWN;
     rs->link++;
+    rs->failures = was_up ? 0 : rs->failures + 1;
+
+    /*
+     * exponential backoff with jitter: [backoff / 2, backoff], backoff
+     * capped at NGX_HOTLINE_REDIS_BACKOFF_MAX, so that a worker tries
+     * again at most that long after Redis is back; the first worker of
+     * the node that gets through wakes the others
+     */
+
+    delay = 0;
+
+    if (!rs->exiting && !rs->reconnect.timer_set) {
+        delay = rs->backoff / 2
+                + (ngx_msec_t) ngx_random() % (rs->backoff / 2 + 1);
+        rs->backoff = ngx_min(rs->backoff * 2, NGX_HOTLINE_REDIS_BACKOFF_MAX);
+    }
+
+    /* before the connections are freed: "why" may be their error text */
 
     if (was_up) {
         ngx_log_error(NGX_LOG_ERR, rs->log, 0,
@@ -445,8 +482,9 @@ ngx_http_hotline_rconn_down(const char *why)
 
     } else {
         ngx_log_error(NGX_LOG_WARN, rs->log, 0,
-                      "hotline: redis store at %s:%d: %s",
-                      rs->conf->ip, rs->conf->port, why);
+                      "hotline: redis store at %s:%d: %s, "
+                      "next attempt in %M ms",
+                      rs->conf->ip, rs->conf->port, why, delay);
     }
 
     /* requests under way fail now with "unavailable" */
@@ -455,21 +493,102 @@ ngx_http_hotline_rconn_down(const char *why)
 
     rs->due_sent = 0;
 
-    if (was_up && !rs->exiting) {
-        ngx_http_hotline_store_events->down();
+    if (was_up && !rs->exiting && !rs->down_ev.posted) {
+        /* after what runs now: the sessions are told */
+        ngx_post_event(&rs->down_ev, &ngx_posted_events);
     }
 
-    if (rs->exiting || rs->reconnect.timer_set) {
+    if (delay) {
+        ngx_add_timer(&rs->reconnect, delay);
+    }
+
+    ngx_http_hotline_rconn_publish(0);
+}
+
+
+static void
+ngx_http_hotline_rconn_gone_told(ngx_event_t *ev)
+{
+    if (ngx_http_hotline_rs && !ngx_http_hotline_rconn_up()) {
+        ngx_http_hotline_store_events->down();
+    }
+}
+
+
+/*
+ * Writes this worker's link to Redis into its mailbox, for health and
+ * metrics; wake: it is up again, the node's other workers are woken.
+ */
+
+static void
+ngx_http_hotline_rconn_publish(ngx_uint_t wake)
+{
+    ngx_msec_t                  retry;
+    ngx_http_hotline_rstore_t  *rs;
+
+    rs = ngx_http_hotline_rs;
+
+    retry = rs->reconnect.timer_set ? rs->reconnect.timer.key : 0;
+
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+
+    ngx_http_hotline_mailbox_store(rs->state, retry, rs->failures);
+
+    if (wake) {
+        ngx_http_hotline_mailbox_broadcast(NGX_HOTLINE_MAIL_STORE_UP);
+    }
+
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    if (wake) {
+        ngx_http_hotline_doorbell_flush();
+    }
+}
+
+
+/* the doorbell: another worker of the node has reached Redis */
+
+static void
+ngx_http_hotline_rconn_wake(void)
+{
+    ngx_uint_t               flags;
+    ngx_http_hotline_mail_t  mail[1];
+
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+    (void) ngx_http_hotline_mailbox_take(mail, 1, &flags);
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    if (flags & NGX_HOTLINE_MAIL_STORE_UP) {
+        ngx_http_hotline_rconn_retry_now();
+    }
+}
+
+
+static void
+ngx_http_hotline_rconn_retry_now(void)
+{
+    ngx_http_hotline_rstore_t  *rs;
+
+    rs = ngx_http_hotline_rs;
+
+    if (rs == NULL || rs->exiting || ngx_exiting || ngx_terminate) {
         return;
     }
 
-    /* exponential backoff with jitter: [backoff / 2, backoff] */
+    /* an attempt under way that fails tries again soon */
+    rs->backoff = NGX_HOTLINE_REDIS_BACKOFF;
 
-    delay = rs->backoff / 2 + (ngx_msec_t) ngx_random() % (rs->backoff / 2 + 1);
+    if (rs->state != NGX_HOTLINE_REDIS_DOWN || !rs->reconnect.timer_set) {
+        return;
+    }
 
-    rs->backoff = ngx_min(rs->backoff * 2, NGX_HOTLINE_REDIS_BACKOFF_MAX);
+    ngx_del_timer(&rs->reconnect);
 
-    ngx_add_timer(&rs->reconnect, delay);
+    ngx_log_error(NGX_LOG_INFO, rs->log, 0,
+                  "hotline: redis store at %s:%d reached by another worker, "
+                  "reconnecting now", rs->conf->ip, rs->conf->port);
+
+    ngx_http_hotline_rconn_connect();
 }
 
 
@@ -551,6 +670,13 @@ ngx_http_hotline_rconn_tick(ngx_event_t *ev)
     ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
     (void) ngx_http_hotline_mailbox_reap();
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    if (rs->state == NGX_HOTLINE_REDIS_CONNECTING
+        && ngx_current_msec - rs->connect_start > NGX_HOTLINE_REDIS_CONNECT)
+    {
+        /* connected, but the setup is not answered */
+        ngx_http_hotline_rconn_down("no answer to the setup in time");
+    }
 
     if (rs->state == NGX_HOTLINE_REDIS_UP && rs->due_sent
         && ngx_current_msec - rs->due_sent > NGX_HOTLINE_REDIS_SILENT)

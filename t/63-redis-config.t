@@ -71,7 +71,7 @@ ok($tu->customer('Acl')->{welcome}, 'a customer joins');
 $tu->stop;
 
 # --- a wrong password: down, 503, said in the log, nothing crashes
-my $tw = Hotline::Test->new(
+my $tw = Hotline::Test->new(wait_store => 0,
     http => "hotline_redis redis://:wrong\@127.0.0.1:$port/0;")->start;
 my $h;
 ok(poll_until(10, sub {
