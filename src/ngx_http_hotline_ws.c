@@ -35,6 +35,9 @@ static ngx_int_t ngx_http_hotline_ws_queue(ngx_http_hotline_session_t *s,
     u_char **parts, size_t *lens, ngx_uint_t n);
 static ngx_int_t ngx_http_hotline_ws_flush(ngx_http_hotline_session_t *s);
 static void ngx_http_hotline_ws_linger(ngx_http_hotline_session_t *s);
+#if (NGX_HTTP_SSL && nginx_version >= 1021001)
+static void ngx_http_hotline_ws_tls_shut(ngx_connection_t *c);
+#endif
 static void ngx_http_hotline_ws_free(ngx_http_hotline_session_t *s);
 static void *ngx_http_hotline_ws_alloc(size_t size, void *data);
 static void ngx_http_hotline_ws_dealloc(void *p, void *data);
@@ -358,6 +361,7 @@ ngx_http_hotline_ws_input(ngx_http_hotline_session_t *s, u_char *pos,
 static void
 ngx_http_hotline_ws_write(ngx_event_t *wev)
 {
+    ngx_int_t                    rc;
     ngx_connection_t            *c;
     ngx_http_hotline_session_t  *s;
 
@@ -366,10 +370,12 @@ ngx_http_hotline_ws_write(ngx_event_t *wev)
 
     s->pending++;
 
-    if (ngx_http_hotline_ws_flush(s) == NGX_ERROR) {
+    rc = ngx_http_hotline_ws_flush(s);
+
+    if (rc == NGX_ERROR) {
         ngx_http_hotline_ws_finalize(s);
 
-    } else if (s->out == NULL && s->backlogged) {
+    } else if (rc == NGX_OK && s->backlogged) {
         s->backlogged = 0;
         ngx_http_hotline_session_deliver(s);
     }
@@ -507,6 +513,12 @@ ngx_http_hotline_ws_queue(ngx_http_hotline_session_t *s, u_char **parts,
     out->buf.end = p;
     out->buf.temporary = 1;
 
+    /*
+     * every frame asks for a flush: nginx's TLS layer otherwise keeps
+     * what it is given in its own buffer until a response would end
+     */
+    out->buf.flush = 1;
+
     out->cl.buf = &out->buf;
     out->cl.next = NULL;
 
@@ -544,7 +556,9 @@ ngx_http_hotline_ws_flush(ngx_http_hotline_session_t *s)
 
     c = s->connection;
 
-    if (s->out == NULL) {
+    /* c->buffered: what TLS took but could not write yet */
+
+    if (s->out == NULL && !c->buffered) {
         return NGX_OK;
     }
 
@@ -564,7 +578,7 @@ ngx_http_hotline_ws_flush(ngx_http_hotline_session_t *s)
 
     s->out = rest;
 
-    if (rest == NULL) {
+    if (rest == NULL && !c->buffered) {
         s->out_last = &s->out;
 
         if (s->backlogged && !s->closing) {
@@ -577,6 +591,10 @@ ngx_http_hotline_ws_flush(ngx_http_hotline_session_t *s)
         }
 
         return NGX_OK;
+    }
+
+    if (rest == NULL) {
+        s->out_last = &s->out;
     }
 
     if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
@@ -658,12 +676,40 @@ ngx_http_hotline_ws_linger(ngx_http_hotline_session_t *s)
 
     c = s->connection;
 
-    if (s->out) {
+    if (s->out || c->buffered) {
         /* ngx_http_hotline_ws_flush() comes back here */
         return;
     }
 
-    if (c->ssl == NULL) {
+#if (NGX_HTTP_SSL && nginx_version >= 1021001)
+
+    /* TLS says it is done (close_notify) before TCP does, as nginx's own
+     * lingering close; the TLS state is freed with the connection */
+
+    if (c->ssl && !s->tls_shut) {
+        ngx_int_t  rc;
+
+        c->ssl->shutdown_without_free = 1;
+
+        rc = ngx_ssl_shutdown(c);
+
+        if (rc == NGX_AGAIN) {
+            /* ngx_http_hotline_ws_tls_shut() comes back here */
+            c->ssl->handler = ngx_http_hotline_ws_tls_shut;
+            return;
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_http_hotline_ws_finalize(s);
+            return;
+        }
+
+        s->tls_shut = 1;
+    }
+
+#endif
+
+    if (c->ssl == NULL || s->tls_shut) {
         if (ngx_shutdown_socket(c->fd, NGX_WRITE_SHUTDOWN) == -1) {
             ngx_http_hotline_ws_finalize(s);
             return;
@@ -674,6 +720,40 @@ ngx_http_hotline_ws_linger(ngx_http_hotline_session_t *s)
         ngx_add_timer(&s->timer, NGX_HOTLINE_LINGER);
     }
 }
+
+
+#if (NGX_HTTP_SSL && nginx_version >= 1021001)
+
+/* the close_notify is out (or could not go out in time) */
+
+static void
+ngx_http_hotline_ws_tls_shut(ngx_connection_t *c)
+{
+    ngx_http_hotline_session_t  *s;
+
+    s = c->data;
+
+    c->read->handler = ngx_http_hotline_ws_read;
+    c->write->handler = ngx_http_hotline_ws_write;
+
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
+    }
+
+    s->pending++;
+    s->tls_shut = 1;
+
+    if (c->timedout || c->error) {
+        ngx_http_hotline_ws_finalize(s);
+
+    } else {
+        ngx_http_hotline_ws_linger(s);
+    }
+
+    ngx_http_hotline_ws_release(s);
+}
+
+#endif
 
 
 /* the connection is done: the session ends, memory goes when unpinned */
