@@ -162,6 +162,8 @@ ngx_int_t ngx_http_hotline_json_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *message);
 ngx_int_t ngx_http_hotline_send(ngx_http_request_t *r, ngx_uint_t status,
     const char *type, ngx_chain_t *out);
+ngx_table_elt_t *ngx_http_hotline_add_header(ngx_http_request_t *r,
+    const char *name, u_char *value, size_t len);
 ngx_int_t ngx_http_hotline_no_store(ngx_http_request_t *r);
 
 /* ngx_http_hotline_ws_handshake.c */

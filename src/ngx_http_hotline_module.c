@@ -357,8 +357,7 @@ ngx_http_hotline_agent_continue(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_hotline_reject(ngx_http_request_t *r, ngx_int_t status)
 {
-    const char       *code, *message;
-    ngx_table_elt_t  *h;
+    const char  *code, *message;
 
     switch (status) {
 
@@ -366,39 +365,47 @@ ngx_http_hotline_reject(ngx_http_request_t *r, ngx_int_t status)
         code = "method_not_allowed";
         message = "a WebSocket handshake is a GET";
 
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_http_hotline_add_header(r, "Allow", (u_char *) "GET", 3)
+            == NULL)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "GET");
         break;
 
     case 426:
+        ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
+
+        if (ngx_http_hotline_add_header(r, "Sec-WebSocket-Version",
+                                        (u_char *) "13", 2)
+            == NULL)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /*
+         * HTTP/2 and HTTP/3 have no Upgrade (a client treats the header as
+         * a protocol error) and nginx offers no WebSocket over them (RFC
+         * 8441): the answer says to use HTTP/1.1
+         */
+
+        if (r->http_version >= NGX_HTTP_VERSION_20) {
+            code = "http1_required";
+            message = "a WebSocket handshake needs HTTP/1.1 (RFC 6455), "
+                      "this request came over HTTP/2 or HTTP/3";
+            break;
+        }
+
         code = "upgrade_required";
         message = "a WebSocket handshake (RFC 6455, version 13) is required";
 
-        ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_http_hotline_add_header(r, "Upgrade", (u_char *) "websocket",
+                                        sizeof("websocket") - 1)
+            == NULL)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        h->hash = 1;
-        ngx_str_set(&h->key, "Sec-WebSocket-Version");
-        ngx_str_set(&h->value, "13");
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Upgrade");
-        ngx_str_set(&h->value, "websocket");
         break;
 
     case NGX_HTTP_BAD_REQUEST:

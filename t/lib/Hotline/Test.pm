@@ -27,7 +27,8 @@ package Hotline::Test;
 # listener of %%PORT%% gets "ssl", the http block a certificate made for
 # 127.0.0.1 at test time (%%TLS_CERT%%, %%TLS_KEY%%), and every client of the
 # harness speaks TLS (IO::Socket::SSL, verifying that certificate) to each
-# port the configuration lists with "ssl"; origin() is then https://.
+# port the configuration lists with "ssl"; origin() is then https://, and
+# %%SCHEME%% (http or https) is the scheme of %%PORT%% for a proxy_pass.
 
 use strict;
 use warnings;
@@ -168,6 +169,7 @@ sub new {
     $self->{vars}{MODULE}      = $self->{module};
     $self->{vars}{SECRET_FILE} = $self->{secret_file};
     $self->{tls_ports} = { $self->{port} => 1 } if $self->{tls};
+    $self->{vars}{SCHEME}      = $self->{tls} ? 'https' : 'http';
     $self->{vars}{ORIGIN}      = $self->origin;
     $self->{vars}{ROOT}        = $ROOT;
     $self->{conf} = "$self->{prefix}/conf/nginx.conf";
@@ -748,6 +750,25 @@ sub ws_accept_for {
     my ($key) = @_;
     my $a = sha1_base64($key . '258EAFA5-E914-47DA-95CA-C5AB0DC85B11');
     return $a . '=';
+}
+
+# the version of the nginx under test as a number: 1.22.1 is 1022001
+my $NGINX_VERSION;
+
+sub nginx_version {
+    $NGINX_VERSION //= do {
+        my ($a, $b, $c) = run_capture($NGINX, '-v') =~ m{nginx/(\d+)\.(\d+)\.(\d+)}
+            or croak "$NGINX -v: no version";
+        $a * 1000000 + $b * 1000 + $c;
+    };
+    return $NGINX_VERSION;
+}
+
+# new() options that turn HTTP/2 on for %%PORT%%: "http2 on" from 1.25.1,
+# the listen parameter before
+sub http2_options {
+    return nginx_version() >= 1025001 ? (server => "http2 on;\n")
+                                      : (listen => 'http2');
 }
 
 # a loopback port no other test process gets (Hotline::Port)
