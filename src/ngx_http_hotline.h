@@ -229,6 +229,7 @@ typedef struct {
 #define NGX_HOTLINE_HISTORY_LINE       1024    /* a record's JSON at most */
 u_char *ngx_http_hotline_history_json(u_char *p, u_char *last,
     ngx_http_hotline_call_record_t *rec);
+ngx_int_t ngx_http_hotline_history_default(ngx_conf_t *cf, ngx_str_t *name);
 ngx_int_t ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name);
 void ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec);
 void ngx_http_hotline_history_flush(void);

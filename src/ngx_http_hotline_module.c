@@ -480,8 +480,11 @@ ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(hmcf->daily_limit, 0);
     ngx_conf_init_value(hmcf->ban_time, 3600);
 
-    if (hmcf->history_file.data == NULL) {
-        ngx_str_set(&hmcf->history_file, "logs/hotline_calls.jsonl");
+    if (hmcf->history_file.data == NULL
+        && ngx_http_hotline_history_default(cf, &hmcf->history_file)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     if (hmcf->shm_zone

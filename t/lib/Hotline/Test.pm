@@ -21,7 +21,9 @@ package Hotline::Test;
 # (listen parameters), origins (more allowed origins), workers (2).  Other
 # placeholders: %%PORT%% %%PORT2%% %%PORT3%% (free ports), %%PREFIX%%,
 # %%MODULE%%, %%SECRET_FILE%% (HS256 key, 48 chars + newline), %%ORIGIN%%
-# (http://127.0.0.1:PORT), %%ROOT%% (the repository).
+# (http://127.0.0.1:PORT), %%ROOT%% (the repository).  Unless journal => 0,
+# a configuration that loads the module and names no hotline_history_file
+# gets one in the prefix's logs/.
 #
 # TLS (tls => 1, or HOTLINE_TLS=1 for every test, `make test-tls`): the
 # listener of %%PORT%% gets "ssl", the http block a certificate made for
@@ -134,6 +136,7 @@ sub new {
         workers  => $o{workers} // 2,
         secret   => $o{secret} // random_string(48),
         tls      => $o{tls} // $ENV{HOTLINE_TLS} // 0,
+        journal  => $o{journal} // 1,
     }, $class;
 
     croak "module not built: $MODULE (run make in $ROOT)" unless -f $MODULE;
@@ -252,6 +255,13 @@ sub render {
     my ($self, $text) = @_;
     $text //= $self->{template};
     $text = $self->_tls_conf($text) if $self->{tls};
+    # the call journal of this instance, not the system's default
+    # (beside nginx's access log: /var/log/nginx on Debian)
+    $text =~ s{^(\s*http\s*\{[^\n]*\n)}
+              {$1    hotline_history_file %%PREFIX%%/logs/hotline_calls.jsonl;\n}m
+        if $self->{journal}
+           && $text =~ /%%MODULE%%|ngx_http_hotline_module/
+           && $text !~ /hotline_history_file/;
     $self->_make_certificate
         if !$self->{tls_cert} && $text =~ /%%TLS_(?:CERT|KEY)%%/;
     # twice: option values (http, servers, ...) may hold placeholders too
