@@ -50,6 +50,8 @@ static char *ngx_http_hotline_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hotline_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static void ngx_http_hotline_zone_resized(ngx_conf_t *cf,
+    ngx_shm_zone_t *shm_zone);
 static ngx_shm_zone_t *ngx_http_hotline_add_zone(ngx_conf_t *cf,
     size_t size);
 static ngx_int_t ngx_http_hotline_init_process(ngx_cycle_t *cycle);
@@ -477,6 +479,10 @@ ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
         }
     }
 
+    if (hmcf->shm_zone) {
+        ngx_http_hotline_zone_resized(cf, hmcf->shm_zone);
+    }
+
     ngx_conf_init_uint_value(hmcf->daily_limit, 0);
     ngx_conf_init_value(hmcf->ban_time, 3600);
 
@@ -674,6 +680,83 @@ ngx_http_hotline_add_zone(ngx_conf_t *cf, size_t size)
     shm_zone->noreuse = 0;
 
     return shm_zone;
+}
+
+
+/*
+ * nginx keeps a shared zone over a reload only when its size is the same:
+ * a reload that changes hotline_zone starts on a new, empty zone.  The
+ * running configuration's zone says what that loses (the master reads it
+ * as the new configuration is parsed).
+ */
+
+static void
+ngx_http_hotline_zone_resized(ngx_conf_t *cf, ngx_shm_zone_t *shm_zone)
+{
+    size_t                         used;
+    ngx_uint_t                     i;
+    ngx_list_part_t               *part;
+    ngx_shm_zone_t                *old;
+    ngx_slab_pool_t               *shpool;
+    ngx_http_hotline_main_conf_t  *omcf;
+
+    part = &((ngx_cycle_t *) ngx_cycle)->shared_memory.part;
+    old = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return;
+            }
+
+            part = part->next;
+            old = part->elts;
+            i = 0;
+        }
+
+        if (old[i].tag == shm_zone->tag
+            && old[i].shm.name.len == shm_zone->shm.name.len
+            && ngx_strncmp(old[i].shm.name.data, shm_zone->shm.name.data,
+                           shm_zone->shm.name.len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    if (old[i].shm.size == shm_zone->shm.size || old[i].data == NULL) {
+        return;
+    }
+
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_hotline_module);
+
+    if (omcf && omcf->redis) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "hotline_zone changes from %uzk to %uzk: the "
+                           "reload starts on a new, empty zone; calls live "
+                           "in Redis and go on, this node's counters of "
+                           "/metrics restart from zero",
+                           old[i].shm.size / 1024, shm_zone->shm.size / 1024);
+        return;
+    }
+
+    /* the zone's slab pool: what the running state takes */
+
+    shpool = (ngx_slab_pool_t *) old[i].shm.addr;
+    used = old[i].shm.size - shpool->pfree * ngx_pagesize;
+
+    ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                       "hotline_zone changes from %uzk to %uzk: the reload "
+                       "starts on a new, empty zone and loses the %uzk of "
+                       "state the running one holds (waiting calls, calls "
+                       "in progress, agents, resume tokens, one-time codes, "
+                       "lockouts, revoked tokens, rate limits, counters); "
+                       "change the size with a restart in a quiet hour "
+                       "(docs/runbook.md)",
+                       old[i].shm.size / 1024, shm_zone->shm.size / 1024,
+                       used / 1024);
 }
 
 
