@@ -26,6 +26,9 @@
 
 
 static void ngx_http_hotline_ws_upgrade(ngx_event_t *ev);
+static ngx_int_t ngx_http_hotline_ws_keep_limits(ngx_http_request_t *r,
+    ngx_connection_t *c);
+static ngx_uint_t ngx_http_hotline_is_limit_conn(void *zone);
 static void ngx_http_hotline_ws_read(ngx_event_t *rev);
 static void ngx_http_hotline_ws_write(ngx_event_t *wev);
 static void ngx_http_hotline_ws_timer(ngx_event_t *ev);
@@ -83,6 +86,7 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
 {
     u_char                      *p, *parts[1];
     size_t                       left, lens[1];
+    ngx_int_t                    limits;
     ngx_chain_t                 *cl;
     ngx_connection_t            *c;
     ngx_http_request_t          *r;
@@ -156,6 +160,8 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
         s->addr.len = s->addr.data ? c->addr_text.len : 0;
     }
 
+    limits = ngx_http_hotline_ws_keep_limits(r, c);
+
     /* logs the request with status 101 and frees its pool */
     ngx_http_free_request(r, 0);
 
@@ -189,7 +195,9 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
 
     s->pending++;
 
-    if (nodelay && ngx_tcp_nodelay(c) != NGX_OK) {
+    if (limits != NGX_OK
+        || (nodelay && ngx_tcp_nodelay(c) != NGX_OK))
+    {
         ngx_http_hotline_ws_finalize(s);
         goto done;
     }
@@ -221,6 +229,101 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
 done:
 
     ngx_http_hotline_ws_release(s);
+}
+
+
+/*
+ * limit_conn counts a request until its pool goes: a proxied WebSocket
+ * for its whole life, and so a hotline one, whose request is freed at the
+ * upgrade.  limit_conn's cleanups (their data starts with one of its
+ * zones) move to the connection's pool and run when the WebSocket ends.
+ */
+
+static ngx_int_t
+ngx_http_hotline_ws_keep_limits(ngx_http_request_t *r, ngx_connection_t *c)
+{
+    void                **data;
+    ngx_pool_cleanup_t   *cln, *moved;
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+
+        if (cln->handler == NULL || cln->data == NULL) {
+            continue;
+        }
+
+        data = cln->data;
+
+        if (!ngx_http_hotline_is_limit_conn(data[0])) {
+            continue;
+        }
+
+        /* { shm_zone, node }: ngx_http_limit_conn_cleanup_t */
+
+        moved = ngx_pool_cleanup_add(c->pool, 2 * sizeof(void *));
+        if (moved == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(moved->data, data, 2 * sizeof(void *));
+        moved->handler = cln->handler;
+
+        cln->handler = NULL;
+    }
+
+    return NGX_OK;
+}
+
+
+/* whether zone is one of the running limit_conn_zone zones */
+
+static ngx_uint_t
+ngx_http_hotline_is_limit_conn(void *zone)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_shm_zone_t   *shm_zone;
+
+    static ngx_module_t  *limit_conn;
+    static ngx_cycle_t   *cycle;
+
+    if (cycle != ngx_cycle) {
+        cycle = (ngx_cycle_t *) ngx_cycle;
+        limit_conn = NULL;
+
+        for (i = 0; cycle->modules[i]; i++) {
+            if (ngx_strcmp(cycle->modules[i]->name,
+                           "ngx_http_limit_conn_module")
+                == 0)
+            {
+                limit_conn = cycle->modules[i];
+                break;
+            }
+        }
+    }
+
+    if (limit_conn == NULL) {
+        return 0;
+    }
+
+    part = &cycle->shared_memory.part;
+    shm_zone = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            shm_zone = part->elts;
+            i = 0;
+        }
+
+        if (&shm_zone[i] == zone) {
+            return shm_zone[i].tag == limit_conn;
+        }
+    }
 }
 
 
