@@ -26,6 +26,10 @@ TEST_PKGS=(
     procps iproute2
     clang-14 libclang-rt-14-dev
     redis-server
+    # TLS and HTTP/2 (t/8*.t): the harness's certificates and TLS clients,
+    # HTTP/2 clients; promtool (metrics lint, alert rule tests)
+    openssl libio-socket-ssl-perl curl nghttp2-client
+    prometheus
 )
 
 missing=()
