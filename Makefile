@@ -15,7 +15,7 @@ SRCS       := $(wildcard $(CURDIR)/src/*.c $(CURDIR)/src/*.h) $(CURDIR)/config
 
 .PHONY: all module deps run stop test fuzz bench clean help \
         recorder test-recorder bench-recorder fuzz-recorder test-redis \
-        test-tls
+        test-tls deb
 
 all: module
 
@@ -29,6 +29,7 @@ help:
 	@echo "make bench    run the benchmarks (docs/performance.md)"
 	@echo "make fuzz     run the fuzz targets for longer (FUZZ_SECONDS=60)"
 	@echo "make recorder build hotline-recorder (test-, bench-, fuzz-recorder)"
+	@echo "make deb      Debian packages in build/deb (deploy/debian)"
 
 deps:
 	@bash .ci/deps.sh
@@ -79,6 +80,23 @@ test-tls: deps module
 
 recorder:
 	@$(MAKE) -s -C src/recorder -j$(JOBS) all
+
+# libnginx-mod-http-hotline and hotline-recorder, built by
+# dpkg-buildpackage from a copy of the sources (.ci/deb.sh); again only
+# when something they hold changed
+DEB_DIR  := $(BUILD)/deb
+DEB_SRCS := $(SRCS) $(wildcard src/recorder/*.[ch] src/recorder/*.cc) \
+            src/recorder/Makefile $(wildcard deploy/debian/* \
+            deploy/debian/source/* deploy/prometheus/* deploy/grafana/*) \
+            $(shell find html -type f) $(wildcard docs/*.md) README.md \
+            nginx.conf.example .ci/deb.sh
+
+deb: $(DEB_DIR)/.built
+
+$(DEB_DIR)/.built: $(DEB_SRCS)
+	@$(MAKE) -s recorder
+	@bash .ci/deb.sh $(DEB_DIR) >/dev/null
+	@touch $@
 
 test-recorder:
 	@$(MAKE) -s -C src/recorder -j$(JOBS) test

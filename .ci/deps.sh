@@ -30,6 +30,8 @@ TEST_PKGS=(
     # HTTP/2 clients; promtool (metrics lint, alert rule tests)
     openssl libio-socket-ssl-perl curl nghttp2-client
     prometheus
+    # make deb (t/86-deb.t): Debian's packaging tools
+    dpkg-dev debhelper fakeroot
 )
 
 missing=()
