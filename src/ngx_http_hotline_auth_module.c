@@ -232,27 +232,6 @@ ngx_http_hotline_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-ngx_table_elt_t *
-ngx_http_hotline_add_header(ngx_http_request_t *r, const char *name,
-    u_char *value, size_t len)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NULL;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value.data = value;
-    h->value.len = len;
-
-    return h;
-}
-
-
 static ngx_int_t
 ngx_http_hotline_auth_preconfiguration(ngx_conf_t *cf)
 {

@@ -383,9 +383,8 @@ static ngx_int_t
 ngx_http_hotline_limit_reject(ngx_http_request_t *r,
     ngx_http_hotline_limit_t *limit, ngx_msec_t retry_after)
 {
-    u_char           *p;
-    ngx_uint_t        seconds;
-    ngx_table_elt_t  *h;
+    u_char      *p;
+    ngx_uint_t   seconds;
 
     /* whole seconds, rounded up: retrying then is never too early */
 
@@ -400,20 +399,12 @@ ngx_http_hotline_limit_reject(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_hotline_add_header(r, "Retry-After", p,
+                                    ngx_sprintf(p, "%ui", seconds) - p)
+        == NULL)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Retry-After");
-    h->value.data = p;
-    h->value.len = ngx_sprintf(p, "%ui", seconds) - p;
-    h->lowcase_key = NULL;
-
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
 
     return ngx_http_hotline_json_error(r, limit->status, "rate_limited",
                                        "too many requests, retry later");

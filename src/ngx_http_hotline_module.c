@@ -53,6 +53,8 @@ static char *ngx_http_hotline_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hotline_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static void ngx_http_hotline_zone_resized(ngx_conf_t *cf,
+    ngx_shm_zone_t *shm_zone);
 static ngx_shm_zone_t *ngx_http_hotline_add_zone(ngx_conf_t *cf,
     size_t size);
 static ngx_int_t ngx_http_hotline_init_process(ngx_cycle_t *cycle);
@@ -360,8 +362,7 @@ ngx_http_hotline_agent_continue(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_hotline_reject(ngx_http_request_t *r, ngx_int_t status)
 {
-    const char       *code, *message;
-    ngx_table_elt_t  *h;
+    const char  *code, *message;
 
     switch (status) {
 
@@ -369,39 +370,47 @@ ngx_http_hotline_reject(ngx_http_request_t *r, ngx_int_t status)
         code = "method_not_allowed";
         message = "a WebSocket handshake is a GET";
 
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_http_hotline_add_header(r, "Allow", (u_char *) "GET", 3)
+            == NULL)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "GET");
         break;
 
     case 426:
+        ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
+
+        if (ngx_http_hotline_add_header(r, "Sec-WebSocket-Version",
+                                        (u_char *) "13", 2)
+            == NULL)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /*
+         * HTTP/2 and HTTP/3 have no Upgrade (a client treats the header as
+         * a protocol error) and nginx offers no WebSocket over them (RFC
+         * 8441): the answer says to use HTTP/1.1
+         */
+
+        if (r->http_version >= NGX_HTTP_VERSION_20) {
+            code = "http1_required";
+            message = "a WebSocket handshake needs HTTP/1.1 (RFC 6455), "
+                      "this request came over HTTP/2 or HTTP/3";
+            break;
+        }
+
         code = "upgrade_required";
         message = "a WebSocket handshake (RFC 6455, version 13) is required";
 
-        ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_http_hotline_add_header(r, "Upgrade", (u_char *) "websocket",
+                                        sizeof("websocket") - 1)
+            == NULL)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        h->hash = 1;
-        ngx_str_set(&h->key, "Sec-WebSocket-Version");
-        ngx_str_set(&h->value, "13");
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Upgrade");
-        ngx_str_set(&h->value, "websocket");
         break;
 
     case NGX_HTTP_BAD_REQUEST:
@@ -473,11 +482,18 @@ ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
         }
     }
 
+    if (hmcf->shm_zone) {
+        ngx_http_hotline_zone_resized(cf, hmcf->shm_zone);
+    }
+
     ngx_conf_init_uint_value(hmcf->daily_limit, 0);
     ngx_conf_init_value(hmcf->ban_time, 3600);
 
-    if (hmcf->history_file.data == NULL) {
-        ngx_str_set(&hmcf->history_file, "logs/hotline_calls.jsonl");
+    if (hmcf->history_file.data == NULL
+        && ngx_http_hotline_history_default(cf, &hmcf->history_file)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     if (hmcf->shm_zone
@@ -667,6 +683,83 @@ ngx_http_hotline_add_zone(ngx_conf_t *cf, size_t size)
     shm_zone->noreuse = 0;
 
     return shm_zone;
+}
+
+
+/*
+ * nginx keeps a shared zone over a reload only when its size is the same:
+ * a reload that changes hotline_zone starts on a new, empty zone.  The
+ * running configuration's zone says what that loses (the master reads it
+ * as the new configuration is parsed).
+ */
+
+static void
+ngx_http_hotline_zone_resized(ngx_conf_t *cf, ngx_shm_zone_t *shm_zone)
+{
+    size_t                         used;
+    ngx_uint_t                     i;
+    ngx_list_part_t               *part;
+    ngx_shm_zone_t                *old;
+    ngx_slab_pool_t               *shpool;
+    ngx_http_hotline_main_conf_t  *omcf;
+
+    part = &((ngx_cycle_t *) ngx_cycle)->shared_memory.part;
+    old = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return;
+            }
+
+            part = part->next;
+            old = part->elts;
+            i = 0;
+        }
+
+        if (old[i].tag == shm_zone->tag
+            && old[i].shm.name.len == shm_zone->shm.name.len
+            && ngx_strncmp(old[i].shm.name.data, shm_zone->shm.name.data,
+                           shm_zone->shm.name.len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    if (old[i].shm.size == shm_zone->shm.size || old[i].data == NULL) {
+        return;
+    }
+
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_hotline_module);
+
+    if (omcf && omcf->redis) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "hotline_zone changes from %uzk to %uzk: the "
+                           "reload starts on a new, empty zone; calls live "
+                           "in Redis and go on, this node's counters of "
+                           "/metrics restart from zero",
+                           old[i].shm.size / 1024, shm_zone->shm.size / 1024);
+        return;
+    }
+
+    /* the zone's slab pool: what the running state takes */
+
+    shpool = (ngx_slab_pool_t *) old[i].shm.addr;
+    used = old[i].shm.size - shpool->pfree * ngx_pagesize;
+
+    ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                       "hotline_zone changes from %uzk to %uzk: the reload "
+                       "starts on a new, empty zone and loses the %uzk of "
+                       "state the running one holds (waiting calls, calls "
+                       "in progress, agents, resume tokens, one-time codes, "
+                       "lockouts, revoked tokens, rate limits, counters); "
+                       "change the size with a restart in a quiet hour "
+                       "(docs/runbook.md)",
+                       old[i].shm.size / 1024, shm_zone->shm.size / 1024,
+                       used / 1024);
 }
 
 

@@ -77,6 +77,7 @@ struct ngx_http_hotline_session_s {
     unsigned                       subprotocol:1;
     unsigned                       upgraded:1;
     unsigned                       backlogged:1;   /* more in the store */
+    unsigned                       tls_shut:1;     /* close_notify sent */
 };
 
 
