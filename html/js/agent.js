@@ -13,7 +13,7 @@
 import { Signaling } from './signaling.js';
 import { CallView } from './callview.js';
 import { loadConfig } from './config.js';
-import { initI18n, setText, setAttr, t } from './i18n.js';
+import { initI18n, setText, setPlain, setAttr, t } from './i18n.js';
 import { $, h, show, setStatus, clock, endedText } from './ui.js';
 import { requestCode, verifyCode, logout, validUsername,
          validCode } from './auth.js';
@@ -121,9 +121,8 @@ function showLogin(key, kind) {
     show(ui.notifyBtn, false);
     show(ui.userForm, true);
     show(ui.codeForm, false);
-    ui.agentName.textContent = '';
-    ui.agentsOnline.textContent = '';
-    delete ui.agentsOnline.dataset.i18n;
+    setPlain(ui.agentName, '');
+    setPlain(ui.agentsOnline, '');
     document.body.dataset.screen = 'login';
     status(key || '', {}, kind || '');
     ui.username.focus();

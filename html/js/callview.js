@@ -11,7 +11,7 @@
 //   view.end();
 
 import { h, show, clock, every } from './ui.js';
-import { setText, number } from './i18n.js';
+import { setText, setPlain, number } from './i18n.js';
 import { PeerCall } from './rtc.js';
 import { Chat } from './chat.js';
 import { QualityMonitor } from './stats.js';
@@ -491,8 +491,7 @@ export class CallView {
                 rtt: fmt(s.rtt, 0), loss: fmt(s.loss, 1),
                 jitter: fmt(s.jitter, 0) });
         } else {
-            r.qDetail.textContent = '';
-            delete r.qDetail.dataset.i18n;
+            setPlain(r.qDetail, '');
         }
         if (!r.diag) {
             return;
@@ -508,8 +507,7 @@ export class CallView {
                     { local: s.path.local, remote: s.path.remote });
             d.path.dataset.relayed = String(s.path.relayed);
         } else {
-            d.path.textContent = '–';
-            delete d.path.dataset.i18n;
+            setPlain(d.path, '–');
         }
         d.bitrate.textContent = s && s.inKbps !== null
             ? fmt(s.inKbps, 0) + ' / ' + fmt(s.outKbps, 0) + ' kbit/s' : '–';

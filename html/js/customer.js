@@ -5,7 +5,7 @@
 import { Signaling } from './signaling.js';
 import { CallView } from './callview.js';
 import { loadConfig } from './config.js';
-import { initI18n, setText } from './i18n.js';
+import { initI18n, setText, setPlain } from './i18n.js';
 import { $, show, setStatus, etaVar, endedText, utf8Length } from './ui.js';
 
 initI18n();
@@ -79,9 +79,9 @@ async function startCall(name) {
     finished = false;
     welcomed = false;
     ui.callBtn.disabled = true;
-    ui.position.textContent = '';
-    ui.eta.textContent = '';
-    ui.endedText.textContent = '';
+    setPlain(ui.position, '');
+    setPlain(ui.eta, '');
+    setPlain(ui.endedText, '');
     config = await loadConfig();
 
     sig = new Signaling({

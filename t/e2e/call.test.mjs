@@ -11,10 +11,10 @@
 // The tests run in order and share the pages (one browser, one context
 // per person).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    BASE, launch, person, until, text, visible, pcState, mediaFlows,
+    BASE, people, until, text, visible, pcState, mediaFlows,
     inboundBytes, telegramCode, shot,
 } from './lib/browser.mjs';
 
@@ -23,23 +23,15 @@ const AGENT_CHAT = process.env.HOTLINE_AGENT_CHAT || '1';
 const NAME_A = '<i>Ayşe</i> & Co';
 const NAME_B = 'Bora';
 
-let browser;
 let agent;
 let custA;
 let custB;
 
-before(async () => {
-    browser = await launch();
-    agent = await person(browser);
-    custA = await person(browser);
-    custB = await person(browser, { viewport: { width: 390, height: 844 } });
-});
-
-after(async () => {
-    if (browser) {
-        await browser.close();
-    }
-});
+people({
+    agent: {},
+    custA: {},
+    custB: { viewport: { width: 390, height: 844 } },
+}, (p) => ({ agent, custA, custB } = p));
 
 async function join(page, name) {
     await page.goto(BASE + '/');

@@ -3,10 +3,10 @@
 // accessible name for every control, the name check, the demo's fragment
 // token, a customer whose microphone permission is refused.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    BASE, launch, person, until, text, visible, pcState, mediaFlows,
+    BASE, people, person, until, text, visible, pcState, mediaFlows,
     unnamedControls, shot,
 } from './lib/browser.mjs';
 
@@ -16,17 +16,10 @@ let browser;
 let cust;
 let agent;
 
-before(async () => {
-    browser = await launch();
-    cust = await person(browser, { viewport: { width: 390, height: 844 } });
-    agent = await person(browser);
-});
-
-after(async () => {
-    if (browser) {
-        await browser.close();
-    }
-});
+people({
+    cust: { viewport: { width: 390, height: 844 } },
+    agent: {},
+}, (p) => ({ browser, cust, agent } = p));
 
 test('the customer page: CSP nonce, strict policy, Turkish default',
      async () => {

@@ -4,29 +4,21 @@
 // second, send-only peer connection) while the call runs, and hanging up
 // ends the recordings (WHIP DELETE; the wrapper then checks the files).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    BASE, launch, person, until, text, visible, pcState, shot,
+    BASE, people, until, text, visible, pcState, shot,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
 
-let browser;
 let agent;
 let cust;
 
-before(async () => {
-    browser = await launch();
-    agent = await person(browser);
-    cust = await person(browser);
-});
-
-after(async () => {
-    if (browser) {
-        await browser.close();
-    }
-});
+people({
+    agent: {},
+    cust: {},
+}, (p) => ({ agent, cust } = p));
 
 // bytes sent by the send-only (WHIP) peer connection, -1 if none
 function whipBytes(page) {

@@ -3,29 +3,21 @@
 // up again with a new offer the customer's page accepts; the customer
 // keeps the call throughout.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    BASE, launch, person, until, text, visible, pcState, mediaFlows,
+    BASE, people, until, text, visible, pcState, mediaFlows,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
 
-let browser;
 let agent;
 let cust;
 
-before(async () => {
-    browser = await launch();
-    agent = await person(browser);
-    cust = await person(browser);
-});
-
-after(async () => {
-    if (browser) {
-        await browser.close();
-    }
-});
+people({
+    agent: {},
+    cust: {},
+}, (p) => ({ agent, cust } = p));
 
 test('a call is up', async () => {
     await agent.goto(BASE + '/agent.html#token=' + TOKEN);

@@ -5,15 +5,14 @@
 // the call only works if the short-lived credentials are accepted by
 // coturn; the agent's diagnostics then say the path is relayed.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    BASE, launch, person, until, text, visible, pcState, mediaFlows,
+    BASE, people, until, text, visible, pcState, mediaFlows,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
 
-let browser;
 let agent;
 let cust;
 
@@ -27,19 +26,10 @@ function relayOnly() {
     };
 }
 
-before(async () => {
-    browser = await launch();
-    agent = await person(browser);
-    cust = await person(browser);
-    await agent.addInitScript(relayOnly);
-    await cust.addInitScript(relayOnly);
-});
-
-after(async () => {
-    if (browser) {
-        await browser.close();
-    }
-});
+people({
+    agent: { init: relayOnly },
+    cust: { init: relayOnly },
+}, (p) => ({ agent, cust } = p));
 
 test('the ICE servers location gives short-lived TURN credentials',
      async () => {

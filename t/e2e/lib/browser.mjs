@@ -6,7 +6,14 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
+
+// html/js/strings.js as an ES module whatever node thinks of a .js file
+// outside a "type": "module" package
+const { STRINGS } = await import('data:text/javascript,' + encodeURIComponent(
+    fs.readFileSync(new URL('../../../html/js/strings.js', import.meta.url),
+                    'utf8')));
 
 export const BASE = process.env.HOTLINE_BASE;
 export const SHOTS = process.env.HOTLINE_SHOTS || new URL('../screenshots',
@@ -65,14 +72,20 @@ function spies() {
     window.addEventListener('error', (e) => window.__errors.push(String(e.message)));
 }
 
-// A page in a context of its own, with the spies and the permissions.
+// A page in a context of its own, with the spies and the permissions;
+// init: a function run in the page before its scripts (every load).
 export async function person(browser, { viewport = { width: 1280, height: 800 },
-                                        locale = 'en-US' } = {}) {
+                                        locale = 'en-US', init = null } = {}) {
     const ctx = await browser.newContext({ viewport, locale });
     await ctx.grantPermissions(['microphone', 'camera', 'notifications'],
                                { origin: BASE });
     await ctx.addInitScript(spies);
+    if (init) {
+        await ctx.addInitScript(init);
+    }
     const page = await ctx.newPage();
+    // an action on an element that never becomes usable fails soon
+    page.setDefaultTimeout(10000);
     page.errors = [];
     page.on('pageerror', (e) => page.errors.push(String(e)));
     page.on('console', (m) => {
@@ -81,6 +94,26 @@ export async function person(browser, { viewport = { width: 1280, height: 800 },
         }
     });
     return page;
+}
+
+// The browser of a test file, launched before its tests and closed after
+// them, and a person() for each member of `who` (its options): set(p)
+// receives { browser, name: page, ... } once they are there.
+export function people(who, set) {
+    let browser = null;
+    before(async () => {
+        browser = await launch();
+        const p = { browser };
+        for (const [name, opts] of Object.entries(who)) {
+            p[name] = await person(browser, opts);
+        }
+        set(p);
+    });
+    after(async () => {
+        if (browser) {
+            await browser.close();
+        }
+    });
 }
 
 // Polls fn (sync or async) until it returns a truthy value; throws with
@@ -225,4 +258,29 @@ export async function shot(page, name, viewports = [['phone', 390, 844],
                                 fullPage: true });
     }
     await page.setViewportSize(keep);
+}
+
+// The pages' own text for a key in a language, {variables} filled in
+// (html/js/strings.js, as html/js/i18n.js renders it).
+export function say(lang, key, vars = {}) {
+    const s = STRINGS[lang][key] ?? STRINGS.tr[key];
+    if (s === undefined) {
+        throw new Error('no string ' + key);
+    }
+    return s.replace(/\{(\w+)\}/g, (m, name) => {
+        const v = vars[name];
+        if (v === undefined || v === null) {
+            return '';
+        }
+        return typeof v === 'object' && v.$k ? say(lang, v.$k, v) : String(v);
+    });
+}
+
+// Switches a page's language with its button and waits for it.
+export async function switchLang(page, lang) {
+    if ((await page.getAttribute('html', 'lang')) !== lang) {
+        await page.click('#lang-btn');
+    }
+    await until(async () => (await page.getAttribute('html', 'lang')) === lang,
+                'the page in ' + lang);
 }
