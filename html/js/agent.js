@@ -19,6 +19,7 @@ import { requestCode, verifyCode, logout, validUsername,
          validCode } from './auth.js';
 import { History } from './history.js';
 import { NewCallAlert } from './alert.js';
+import { Confirm } from './confirm.js';
 
 initI18n();
 
@@ -44,10 +45,6 @@ const ui = {
     lastCall: $('last-call'),
     call: $('call'),
     historyRefresh: $('history-refresh'),
-    banDialog: $('ban-dialog'),
-    banText: $('ban-text'),
-    banConfirm: $('ban-confirm'),
-    banCancel: $('ban-cancel'),
 };
 
 const DEMO_TOKEN_KEY = 'hotline.agent.token';
@@ -500,55 +497,35 @@ function act(type, id, name) {
                         { code: err.code }, 'error'));
 }
 
-// --- ban: asked in a modal <dialog> (Cancel has the focus; Escape
-// cancels), then sent like reject.  target: { id, name, inCall, place }.
+// --- ban: asked first (confirm.js: Cancel has the focus, Escape cancels),
+// then sent like reject.  target: { id, name, inCall, place }.
 
-let banTarget = null;   // while the dialog is open
+const banQuestion = new Confirm('ban', { title: 'a.ban.title',
+                                         keep: 'a.ban.cancel',
+                                         go: 'a.ban.confirm' });
+let banTarget = null;   // while the question is open
 
-function askBan(target) {
-    if (!sig || ui.banDialog.open) {
+async function askBan(target) {
+    if (!sig || banQuestion.open) {
         return;
     }
     banTarget = target;
-    setText(ui.banText, 'a.ban.text', { name: target.name });
-    ui.banDialog.showModal();
-    ui.banCancel.focus();   // the safe choice first
-}
-
-// Closes the dialog (confirmed: send the ban) and puts the focus back
-// where it was opened from, or on the queue when that went meanwhile.
-function finishBan(confirmed) {
-    const target = banTarget;
+    // the focus goes back to the button, or where it was when the list
+    // was rebuilt meanwhile, or to the queue when the call panel went
+    const yes = await banQuestion.ask({
+        text: 'a.ban.text', vars: { name: target.name },
+        fallback: () => (target.inCall ? ui.queueTitle.focus()
+                                        : restoreQueueFocus(target.place)),
+    });
     banTarget = null;
-    if (ui.banDialog.open) {
-        ui.banDialog.close();
-    }
-    if (!target) {
-        return;
-    }
-    if (target.inCall) {
-        (ui.call.hidden ? ui.queueTitle : callBan).focus();
-    } else {
-        restoreQueueFocus(target.place);
-    }
-    if (confirmed) {
+    if (yes) {
         act('ban', target.id, target.name);
     }
 }
 
 function closeBan() {
-    finishBan(false);
+    banQuestion.dismiss();
 }
-
-ui.banCancel.addEventListener('click', () => finishBan(false));
-ui.banConfirm.addEventListener('click', () => finishBan(true));
-// Escape ('cancel'), or any other way the dialog closes: not confirmed
-ui.banDialog.addEventListener('cancel', () => finishBan(false));
-ui.banDialog.addEventListener('close', () => {
-    if (banTarget && !ui.banDialog.open) {
-        finishBan(false);
-    }
-});
 
 function rememberedName(id) {
     try {
@@ -573,7 +550,7 @@ function beginCall(id, name, recording) {
                  iceServers: config.iceServers });
     renderQueue();
     document.body.dataset.screen = 'call';
-    $('hangup-btn').focus();
+    view.focus();
 }
 
 function endCall() {

@@ -16,10 +16,14 @@ import { PeerCall } from './rtc.js';
 import { Chat } from './chat.js';
 import { QualityMonitor } from './stats.js';
 import { WhipPublisher } from './whip.js';
+import { Confirm } from './confirm.js';
 import {
     openCamera, openScreen, mediaErrorKey, screenShareSupported,
     speakerSelectionSupported, audioOutputs,
 } from './media.js';
+
+// Hanging up is asked first during a call's first seconds.
+const EARLY_HANGUP_MS = 10000;
 
 // Consecutive poor samples (2 s each) before video is dropped.
 const POOR_SAMPLES_FOR_AUDIO_ONLY = 3;
@@ -34,7 +38,8 @@ export class CallView {
     // mount: the element to build into; role: 'customer' | 'agent'
     // diagnostics: show the diagnostics panel
     // status(key, vars, kind): the page's status line
-    // onHangup(): the user pressed Hang up
+    // onHangup(): the user hangs up (asked first in the call's first
+    // EARLY_HANGUP_MS)
     constructor({ mount, role, diagnostics = false, status, onHangup }) {
         this.role = role;
         this.status = status;
@@ -49,12 +54,36 @@ export class CallView {
         this.local = { muted: false, camera: null, screen: null };
         this.poorCount = 0;
         this.lastSample = null;
+        this.since = 0;
         this.build(mount, diagnostics);
+        this.hangupQuestion = new Confirm('hangup', {
+            title: 'call.end.title', keep: 'call.end.keep', go: 'call.end.go' });
+    }
+
+    // Hang up; in the first seconds of a call only when confirmed (an
+    // Enter too many, a slip of the finger).
+    async hangup() {
+        const age = Date.now() - this.since;
+        if (age < EARLY_HANGUP_MS) {
+            const yes = await this.hangupQuestion.ask({
+                text: 'call.end.text', vars: { t: clock(age / 1000) },
+                fallback: this.r.title });
+            if (!yes || !this.sig) {
+                return;
+            }
+        }
+        this.onHangup();
+    }
+
+    // The focus on the call's title (a call begins).
+    focus() {
+        this.r.title.focus();
     }
 
     build(mount, diagnostics) {
         const r = {};
-        r.title = h('h2', { id: 'call-title' });
+        // the focus lands here when a call begins (never on Hang up)
+        r.title = h('h2', { id: 'call-title', tabindex: '-1' });
         r.timer = h('span', { id: 'call-timer', class: 'timer' }, '0:00');
         r.rec = h('span', { id: 'rec-badge', class: 'rec', hidden: true });
         r.recText = h('span', { i18n: 'call.recording' });
@@ -170,7 +199,7 @@ export class CallView {
         r.camera.addEventListener('click', () => this.toggleCamera());
         r.share.addEventListener('click', () => this.toggleScreen());
         r.full.addEventListener('click', () => this.toggleFullscreen());
-        r.hangup.addEventListener('click', () => this.onHangup());
+        r.hangup.addEventListener('click', () => this.hangup());
         r.speaker.addEventListener('change', () => this.chooseSpeaker());
         document.addEventListener('fullscreenchange', () => {
             r.full.setAttribute('aria-pressed',
@@ -217,9 +246,9 @@ export class CallView {
                 this.record(recording, iceServers);
             }
         });
-        const since = Date.now();
+        this.since = Date.now();
         this.stopTimer = every(1000, () => {
-            r.timer.textContent = clock((Date.now() - since) / 1000);
+            r.timer.textContent = clock((Date.now() - this.since) / 1000);
         });
     }
 
@@ -258,6 +287,7 @@ export class CallView {
     }
 
     end() {
+        this.hangupQuestion.dismiss();
         if (this.monitor) {
             this.monitor.stop();
             this.monitor = null;

@@ -4,6 +4,7 @@
 
 import { Signaling } from './signaling.js';
 import { CallView } from './callview.js';
+import { Confirm } from './confirm.js';
 import { loadConfig } from './config.js';
 import { initI18n, setText, setPlain } from './i18n.js';
 import { $, show, setStatus, etaVar, endedText, utf8Length } from './ui.js';
@@ -20,6 +21,7 @@ const ui = {
     position: $('position'),
     eta: $('eta'),
     cancelBtn: $('cancel-btn'),
+    waitingTitle: $('waiting-title'),
     call: $('call'),
     ended: $('ended'),
     endedTitle: $('ended-title'),
@@ -123,7 +125,8 @@ function onMessage(msg) {
         } else {
             screen('waiting');
             status('c.queued');
-            ui.cancelBtn.focus();
+            // on the news, not on Leave: an Enter too many is harmless
+            ui.waitingTitle.focus();
         }
         break;
 
@@ -141,10 +144,11 @@ function onMessage(msg) {
         peerName = (msg.peer && msg.peer.name) || '';
         screen('call');
         status('call.starting', { name: peerName || '…' }, 'ok');
+        leaveQuestion.dismiss();
         view.begin({ sig, peerName: peerName || '…',
                      recording: msg.recording || null,
                      iceServers: config.iceServers });
-        $('hangup-btn').focus();
+        view.focus();
         break;
 
     case 'ended': {
@@ -194,6 +198,7 @@ function finish(final = false) {
         return;
     }
     finished = true;
+    leaveQuestion.dismiss();
     view.end();
     if (sig) {
         sig.close();
@@ -224,10 +229,19 @@ function barred(key) {
     finish(true);
 }
 
-ui.cancelBtn.addEventListener('click', () => {
-    if (sig) {
-        sig.send({ type: 'cancel' });
+// Leaving the queue loses the place: asked first.
+const leaveQuestion = new Confirm('leave', {
+    title: 'c.leave.title', keep: 'c.leave.keep', go: 'c.leave.go' });
+
+ui.cancelBtn.addEventListener('click', async () => {
+    const position = Number(ui.position.dataset.position) || 0;
+    const yes = await leaveQuestion.ask({
+        text: position ? 'c.leave.text' : 'c.leave.text.plain',
+        vars: { position }, fallback: ui.waitingTitle });
+    if (!yes || finished || !sig) {
+        return;
     }
+    sig.send({ type: 'cancel' });
     status('c.cancelling');
 });
 

@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import {
     BASE, people, until, text, visible, pcState, mediaFlows,
     inboundBytes, telegramCode, shot,
+    hangUp,
 } from './lib/browser.mjs';
 
 const AGENT = process.env.HOTLINE_AGENT || 'demo';
@@ -144,8 +145,9 @@ test('media flows both ways (inbound RTP bytes grow)', async () => {
     assert.match(await text(agent, '#diag-codec'), /usedtx=1/);
     assert.match(await text(agent, '#diag-codec'), /useinbandfec=1/);
     assert.match(await text(agent, '#diag-path'), /^doğrudan \(host/);
-    assert.match(await custA.getAttribute('#quality', 'data-level'),
-                 /^(good|fair|poor)$/);
+    await until(async () => /^(good|fair|poor)$/.test(
+        await custA.getAttribute('#quality', 'data-level')),
+    'the customer\'s quality bar has a level');
     assert.match(await text(custA, '#quality'), /RTT \d+ ms/);
 });
 
@@ -278,7 +280,7 @@ test('hang up ends the call on both sides with its duration; history',
      async () => {
          const before = await inboundBytes(agent, 'audio');
          assert.ok(before > 0);
-         await agent.click('#hangup-btn');
+         await hangUp(agent);
          await until(() => visible(custA, '#ended'), 'the customer sees the end');
          const d = Number(await custA.getAttribute('#ended-text',
                                                    'data-duration'));
@@ -323,7 +325,7 @@ test('the agent bans a caller: confirmed in a dialog, the caller is removed',
              'the confirmation dialog');
          assert.match(await text(agent, '#ban-text'), new RegExp(NAME_C));
          await shot(agent, 'agent-ban-dialog');
-         await agent.click('#ban-confirm');
+         await agent.click('#ban-go');
          await until(() => visible(custB, '#ended'), 'the caller sees the end');
          assert.match(await text(custB, '#ended'),
                       /Bu görüşmeden çıkarıldınız\./);

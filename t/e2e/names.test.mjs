@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     BASE, people, until, text, visible, pcState, say, switchLang,
+    hangUp,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
@@ -179,7 +180,7 @@ test('in the call: title, Ban, the peer\'s mute and chat, after switches',
 
 test('after the call: the last call and the history, after switches',
      async () => {
-         await caller.click('#hangup-btn');
+         await hangUp(caller);
          await until(() => visible(agent, '#idle'), 'the agent is idle');
          await until(async () => (await agent.$$('#history-body tr')).length
                      === 1, 'the call in the history');

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import {
     BASE, people, person, until, text, visible, pcState, mediaFlows,
     unnamedControls, shot,
+    hangUp,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
@@ -111,6 +112,97 @@ test('the agent console opens with the demo\'s fragment token', async () => {
     assert.deepEqual(await agent.evaluate(() => window.__violations), []);
 });
 
+function focused(page) {
+    return page.evaluate(() => document.activeElement
+                         && document.activeElement.id);
+}
+
+function dialogOpen(page, id) {
+    return page.evaluate((i) => document.getElementById(i).open, id);
+}
+
+test('after Call the focus is on the news, not on Leave; leaving asks first',
+     async () => {
+         const c = await person(browser);
+         await c.goto(BASE + '/');
+         await c.fill('#name', 'Klavye');
+         await c.keyboard.press('Enter');
+         await until(() => visible(c, '#waiting'), 'in the queue');
+         await until(async () => (await focused(c)) === 'waiting-title',
+                     'the focus on the waiting news');
+         // an Enter or a Space too many changes nothing
+         await c.keyboard.press('Enter');
+         await c.keyboard.press('Space');
+         assert.equal(await dialogOpen(c, 'leave-dialog'), false);
+         await until(async () => (await agent.$$('#queue-list .queue-item'))
+                     .length === 1, 'still in the agent\'s queue');
+         // Leave asks first, with the focus on "stay"; Enter stays
+         await c.focus('#cancel-btn');
+         await c.keyboard.press('Enter');
+         assert.equal(await dialogOpen(c, 'leave-dialog'), true);
+         assert.equal(await focused(c), 'leave-keep');
+         assert.equal(await text(c, '#leave-text'),
+                      'Şu an 1. sıradasınız. Çıkarsanız yerinizi kaybedersiniz.');
+         await c.keyboard.press('Enter');
+         assert.equal(await dialogOpen(c, 'leave-dialog'), false);
+         assert.equal(await focused(c), 'cancel-btn', 'the focus went back');
+         // Escape stays too
+         await c.keyboard.press('Enter');
+         await c.keyboard.press('Escape');
+         assert.equal(await dialogOpen(c, 'leave-dialog'), false);
+         assert.equal(await visible(c, '#waiting'), true);
+         await until(async () => (await agent.$$('#queue-list .queue-item'))
+                     .length === 1, 'still in the agent\'s queue');
+         // confirmed: out of the queue
+         await c.keyboard.press('Enter');
+         await c.click('#leave-go');
+         await until(() => visible(c, '#ended'), 'the wait ended');
+         assert.equal(await text(c, '#ended-text'), 'Çağrıdan vazgeçildi.');
+         await until(() => visible(agent, '#queue-empty'), 'the queue is empty');
+         await c.context().close();
+     });
+
+test('a call begins with the focus on its title; hanging up at once asks',
+     async () => {
+         const c = await person(browser);
+         await c.goto(BASE + '/');
+         await c.fill('#name', 'Erken');
+         await c.click('#call-btn');
+         await until(async () => !(await agent.isDisabled('#accept-next')),
+                     'the call can be accepted');
+         await agent.focus('#accept-next');
+         await agent.keyboard.press('Enter');
+         await until(() => visible(c, '#call'), 'in the call');
+         await until(async () => (await focused(c)) === 'call-title',
+                     'the customer\'s focus on the call\'s title');
+         await until(async () => (await focused(agent)) === 'call-title',
+                     'the agent\'s focus on the call\'s title');
+         await c.keyboard.press('Enter');
+         await agent.keyboard.press('Enter');
+         assert.equal(await visible(c, '#call'), true, 'still in the call');
+         // Hang up in the first seconds: asked, "stay" has the focus
+         await c.click('#hangup-btn');
+         assert.equal(await dialogOpen(c, 'hangup-dialog'), true);
+         assert.equal(await focused(c), 'hangup-keep');
+         assert.match(await text(c, '#hangup-text'), /^Görüşme henüz başladı/);
+         await c.keyboard.press('Escape');
+         assert.equal(await dialogOpen(c, 'hangup-dialog'), false);
+         assert.equal(await focused(c), 'hangup-btn');
+         await agent.click('#hangup-btn');
+         assert.equal(await dialogOpen(agent, 'hangup-dialog'), true);
+         await agent.click('#hangup-keep');
+         assert.equal(await visible(c, '#call'), true, 'still in the call');
+         assert.equal(await visible(agent, '#call'), true);
+         // the peer hangs up meanwhile: the question goes with the call
+         await c.click('#hangup-btn');
+         await hangUp(agent);
+         await until(() => visible(c, '#ended'), 'the call ended');
+         assert.equal(await dialogOpen(c, 'hangup-dialog'), false);
+         assert.match(await text(c, '#ended-text'), /^Temsilci görüşmeyi kapattı/);
+         await until(() => visible(agent, '#idle'), 'the agent is idle');
+         await c.context().close();
+     });
+
 test('microphone refused: a plain-language message, the call goes on',
      async () => {
          const denied = await person(browser);
@@ -138,7 +230,7 @@ test('microphone refused: a plain-language message, the call goes on',
          assert.equal(await visible(denied, '#speaker-select'), true);
          assert.equal(await visible(denied, '#speaker-note'), false);
          await shot(denied, 'customer-permission-denied');
-         await denied.click('#hangup-btn');
+         await hangUp(denied);
          await until(() => visible(denied, '#ended'), 'the call ended');
          await until(() => visible(agent, '#idle'), 'the agent is idle');
          await denied.context().close();

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     BASE, people, until, text, visible, pcState, shot,
+    hangUp,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
@@ -65,7 +66,7 @@ test('both sides publish their audio to the recorder over WHIP', async () => {
 });
 
 test('hang up ends the call and the recordings', async () => {
-    await cust.click('#hangup-btn');
+    await hangUp(cust);
     await until(() => visible(cust, '#ended'), 'the customer sees the end');
     await until(() => visible(agent, '#idle'), 'the agent is idle');
     assert.equal(await visible(agent, '#rec-badge'), false);

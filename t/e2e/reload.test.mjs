@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     BASE, people, until, text, visible, pcState, mediaFlows,
+    hangUp,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
@@ -54,7 +55,7 @@ test('the agent\'s page reloads and is back in the call with media',
      });
 
 test('hang up after the reload', async () => {
-    await agent.click('#hangup-btn');
+    await hangUp(agent);
     await until(() => visible(cust, '#ended'), 'the customer sees the end');
     assert.match(await text(cust, '#ended-text'), /kapattı/);
 });

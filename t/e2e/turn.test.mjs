@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     BASE, people, until, text, visible, pcState, mediaFlows,
+    hangUp,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
@@ -75,6 +76,6 @@ test('the diagnostics say the path is relayed', async () => {
         await text(agent, '#diag-path') || ''), 'a relayed path', 10000);
     assert.equal(await agent.getAttribute('#diag-path', 'data-relayed'),
                  'true');
-    await agent.click('#hangup-btn');
+    await hangUp(agent);
     await until(() => visible(cust, '#ended'), 'the call ended');
 });

@@ -284,3 +284,14 @@ export async function switchLang(page, lang) {
     await until(async () => (await page.getAttribute('html', 'lang')) === lang,
                 'the page in ' + lang);
 }
+
+// Hangs up; in a call's first seconds the page asks first: yes.
+export async function hangUp(page) {
+    await page.click('#hangup-btn');
+    if (await page.evaluate(() => {
+        const d = document.getElementById('hangup-dialog');
+        return !!d && d.open;
+    })) {
+        await page.click('#hangup-go');
+    }
+}
