@@ -13,7 +13,7 @@
 import { Signaling } from './signaling.js';
 import { CallView } from './callview.js';
 import { loadConfig } from './config.js';
-import { initI18n, setText, setPlain, setAttr, t } from './i18n.js';
+import { initI18n, setText, setPlain, setAttr, setTitle, t } from './i18n.js';
 import { $, h, show, setStatus, clock, endedText } from './ui.js';
 import { requestCode, verifyCode, logout, validUsername,
          validCode } from './auth.js';
@@ -28,6 +28,7 @@ const ui = {
     agentName: $('agent-name'),
     agentsOnline: $('agents-online'),
     notifyBtn: $('notify-btn'),
+    soundNote: $('sound-note'),
     logoutBtn: $('logout-btn'),
     login: $('login'),
     userForm: $('user-form'),
@@ -116,6 +117,7 @@ function showLogin(key, kind) {
     show(ui.login, true);
     show(ui.logoutBtn, false);
     show(ui.notifyBtn, false);
+    show(ui.soundNote, false);
     show(ui.userForm, true);
     show(ui.codeForm, false);
     setPlain(ui.agentName, '');
@@ -129,7 +131,9 @@ function showConsole() {
     show(ui.login, false);
     show(ui.console, true);
     show(ui.logoutBtn, true);
-    show(ui.notifyBtn, alerter.supported());
+    show(ui.notifyBtn, alerter.tones.supported()
+                       || alerter.notificationsSupported());
+    alerter.prepare();
     renderNotifyBtn();
     document.body.dataset.screen = 'console';
 }
@@ -387,6 +391,8 @@ function renderQueue() {
 
     const focus = queueFocus();
     ui.queueCount.textContent = String(calls.length);
+    // a tab in the background shows who is waiting
+    setTitle(calls.length ? 'a.title.queue' : 'a.title', { n: calls.length });
     show(ui.queueEmpty, calls.length === 0);
     ui.acceptNext.disabled = busy || !online || calls.length === 0;
 
@@ -580,11 +586,22 @@ function loadHistory() {
 ui.acceptNext.addEventListener('click', () => act('accept', null, ''));
 ui.historyRefresh.addEventListener('click', loadHistory);
 
+// The alerts button says what a new call does now: silent until the
+// browser allows sound (a click or key press after every load: the
+// button asks for it, and a note says why), then the notifications.
 function renderNotifyBtn() {
-    const on = alerter.permission() === 'granted';
+    const muted = alerter.soundBlocked();
+    const perm = alerter.permission();
+    const on = !muted && perm === 'granted';
     ui.notifyBtn.setAttribute('aria-pressed', String(on));
-    setText(ui.notifyBtn, on ? 'a.notify.on' : 'a.notify.enable');
+    setText(ui.notifyBtn, muted ? 'a.sound.enable'
+                        : on ? 'a.notify.on'
+                        : perm === 'denied' ? 'a.notify.sound_only'
+                        : 'a.notify.enable');
+    show(ui.soundNote, muted && !ui.console.hidden);
 }
+
+alerter.onChange(renderNotifyBtn);
 
 ui.notifyBtn.addEventListener('click', async () => {
     await alerter.enable();
@@ -614,6 +631,7 @@ function demoToken() {
     config = await loadConfig();
     token = demoToken();
     document.body.dataset.screen = 'starting';
+    setTitle('a.title');
     status('conn.connecting');
     // With a token, or with only the cookie: a failed handshake (401)
     // closes before opening, and the sign-in form appears.

@@ -6,7 +6,8 @@ import { Signaling } from './signaling.js';
 import { CallView } from './callview.js';
 import { Confirm } from './confirm.js';
 import { loadConfig } from './config.js';
-import { initI18n, setText, setPlain } from './i18n.js';
+import { initI18n, setText, setPlain, setTitle, t } from './i18n.js';
+import { Tones } from './sound.js';
 import { $, show, setStatus, etaVar, endedText, utf8Length } from './ui.js';
 
 initI18n();
@@ -35,6 +36,8 @@ let finished = true;
 let welcomed = false;
 let peerName = '';
 let config = null;
+// the chime when an agent answers: heard even from another tab
+const tones = new Tones();
 
 function status(key, vars, kind) {
     setStatus(ui.status, key, vars, kind);
@@ -74,6 +77,8 @@ ui.joinForm.addEventListener('submit', (ev) => {
         return;
     }
     ui.name.removeAttribute('aria-invalid');
+    // (a click or Enter: the page may make sound from now on)
+    tones.unlock();
     startCall(name);
 });
 
@@ -137,6 +142,7 @@ function onMessage(msg) {
             setText(ui.position, 'c.position', { position: msg.position });
         }
         ui.position.dataset.position = String(msg.position);
+        setTitle('c.title.waiting', { position: msg.position });
         setText(ui.eta, 'c.eta', { eta: etaVar(msg.eta) });
         break;
 
@@ -145,6 +151,8 @@ function onMessage(msg) {
         screen('call');
         status('call.starting', { name: peerName || '…' }, 'ok');
         leaveQuestion.dismiss();
+        tones.play(Tones.ANSWERED);
+        setTitle('c.title.answered', { name: peerName || t('call.agent') });
         view.begin({ sig, peerName: peerName || '…',
                      recording: msg.recording || null,
                      iceServers: config.iceServers });
@@ -210,6 +218,7 @@ function finish(final = false) {
         setText(ui.endedText, 'c.not_completed');
     }
     screen('ended');
+    setTitle('c.title.ended');
     (final ? ui.endedTitle : ui.againBtn).focus();
 }
 
@@ -246,6 +255,7 @@ ui.cancelBtn.addEventListener('click', async () => {
 });
 
 ui.againBtn.addEventListener('click', () => {
+    setTitle('c.title.page');
     screen('join');
     status('c.ready');
     ui.name.focus();
@@ -259,4 +269,5 @@ window.addEventListener('pagehide', () => {
 });
 
 screen('join');
+setTitle('c.title.page');
 ui.name.focus();

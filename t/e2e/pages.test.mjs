@@ -7,8 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     BASE, people, person, until, text, visible, pcState, mediaFlows,
-    unnamedControls, shot,
-    hangUp,
+    unnamedControls, shot, hangUp, gestureAudioPolicy, heardTones,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
@@ -170,9 +169,15 @@ test('a call begins with the focus on its title; hanging up at once asks',
          await c.click('#call-btn');
          await until(async () => !(await agent.isDisabled('#accept-next')),
                      'the call can be accepted');
+         assert.equal(await c.title(), 'Sıradasınız (1) · hotline');
          await agent.focus('#accept-next');
          await agent.keyboard.press('Enter');
          await until(() => visible(c, '#call'), 'in the call');
+         // told by a chime and in the title (the tab may be in the back)
+         const who = (await text(c, '#call-title')).replace(/ ile görüşme$/, '');
+         assert.equal(await c.title(), who + ' yanıt verdi · hotline');
+         await until(async () => (await heardTones(c)).includes(523),
+                     'the answered chime was played');
          await until(async () => (await focused(c)) === 'call-title',
                      'the customer\'s focus on the call\'s title');
          await until(async () => (await focused(agent)) === 'call-title',
@@ -234,4 +239,53 @@ test('microphone refused: a plain-language message, the call goes on',
          await until(() => visible(denied, '#ended'), 'the call ended');
          await until(() => visible(agent, '#idle'), 'the agent is idle');
          await denied.context().close();
+     });
+
+test('the console\'s new-call sound after a reload: asks for a click, plays',
+     async () => {
+         // from now on the agent's browser wants a gesture before sound
+         await agent.context().addInitScript(gestureAudioPolicy);
+         await agent.reload();
+         await until(async () => (await text(agent, '#status'))
+                     === 'Çevrim içi.', 'the console is back');
+         await until(async () => (await text(agent, '#notify-btn'))
+                     === 'Çağrı sesini aç', 'the button asks for the sound');
+         assert.equal(await agent.getAttribute('#notify-btn', 'aria-pressed'),
+                      'false');
+         assert.equal(await visible(agent, '#sound-note'), true);
+         assert.match(await text(agent, '#sound-note'), /tıklama bekliyor/);
+
+         const c = await person(browser);
+         await c.goto(BASE + '/');
+         await c.fill('#name', 'Sessiz');
+         await c.click('#call-btn');
+         await until(async () => (await text(agent, '#status'))
+                     === 'Yeni çağrı: Sessiz', 'the new call is shown');
+         assert.deepEqual(await heardTones(agent), [], 'nothing could be heard');
+         assert.equal(await agent.title(), '(1) hotline · Temsilci konsolu');
+
+         await agent.click('#notify-btn');
+         await until(async () => (await text(agent, '#notify-btn'))
+                     === 'Bildirimler açık', 'sound and notifications on');
+         assert.equal(await agent.getAttribute('#notify-btn', 'aria-pressed'),
+                      'true');
+         assert.equal(await visible(agent, '#sound-note'), false);
+         // the next caller is heard
+         const d = await person(browser);
+         await d.goto(BASE + '/');
+         await d.fill('#name', 'Duyulan');
+         await d.click('#call-btn');
+         await until(async () => (await heardTones(agent)).includes(880),
+                     'the new-call tone was heard');
+
+         // another reload: silent again until a click anywhere
+         await agent.reload();
+         await until(async () => (await text(agent, '#notify-btn'))
+                     === 'Çağrı sesini aç', 'asks again after the reload');
+         await agent.click('#queue-title');
+         await until(async () => (await text(agent, '#notify-btn'))
+                     === 'Bildirimler açık', 'any click turns the sound on');
+         for (const p of [c, d]) {
+             await p.context().close();
+         }
      });

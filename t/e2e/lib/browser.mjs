@@ -64,12 +64,68 @@ function spies() {
             }
         };
     }
+    // every tone a page starts, and whether its audio context could be
+    // heard (a suspended context plays nothing)
+    window.__tones = [];
+    if (window.OscillatorNode) {
+        const start = OscillatorNode.prototype.start;
+        OscillatorNode.prototype.start = function (...a) {
+            window.__tones.push({ f: this.frequency.value,
+                                  state: this.context.state });
+            return start.apply(this, a);
+        };
+    }
     window.__violations = [];
     document.addEventListener('securitypolicyviolation', (e) => {
         window.__violations.push(e.violatedDirective + ' ' + e.blockedURI);
     });
     window.__errors = [];
     window.addEventListener('error', (e) => window.__errors.push(String(e.message)));
+}
+
+// Headless Chromium lets every page play sound at once; a desktop browser
+// keeps an AudioContext suspended until the person's first click or key
+// press in the page, after every load.  As init (person(), or a context's
+// addInitScript) this makes AudioContext behave like the latter.
+export function gestureAudioPolicy() {
+    // (navigator.userActivation survives a reload in Chromium: count the
+    // gestures of this load instead)
+    let gesture = false;
+    for (const type of ['pointerdown', 'keydown']) {
+        window.addEventListener(type, () => {
+            gesture = true;
+        }, true);
+    }
+    const Native = window.AudioContext;
+    window.AudioContext = class extends Native {
+        constructor(...a) {
+            super(...a);
+            this.held = !gesture;
+            if (this.held) {
+                super.suspend();
+            }
+        }
+
+        get state() {
+            return this.held ? 'suspended' : super.state;
+        }
+
+        resume() {
+            if (this.held && !gesture) {
+                return Promise.resolve();
+            }
+            this.held = false;
+            const p = super.resume();
+            this.dispatchEvent(new Event('statechange'));
+            return p;
+        }
+    };
+}
+
+// Tones a page played that could be heard (their frequencies).
+export function heardTones(page) {
+    return page.evaluate(() => window.__tones
+        .filter((t) => t.state === 'running').map((t) => t.f));
 }
 
 // A page in a context of its own, with the spies and the permissions;
