@@ -18,9 +18,10 @@ import { QualityMonitor } from './stats.js';
 import { WhipPublisher } from './whip.js';
 import { Confirm } from './confirm.js';
 import {
-    openCamera, openScreen, mediaErrorKey, screenShareSupported,
-    speakerSelectionSupported, audioOutputs,
+    openMicrophone, openCamera, openScreen, mediaErrorKey,
+    screenShareSupported, speakerSelectionSupported,
 } from './media.js';
+import { DevicePicker } from './devices.js';
 
 // Hanging up is asked first during a call's first seconds.
 const EARLY_HANGUP_MS = 10000;
@@ -55,6 +56,7 @@ export class CallView {
         this.poorCount = 0;
         this.lastSample = null;
         this.since = 0;
+        this.peerAudio = { none: 0, silent: 0 };
         this.build(mount, diagnostics);
         this.hangupQuestion = new Confirm('hangup', {
             title: 'call.end.title', keep: 'call.end.keep', go: 'call.end.go' });
@@ -129,19 +131,27 @@ export class CallView {
         r.full = button('fullscreen-btn', 'call.fullscreen');
         r.hangup = button('hangup-btn', 'call.hangup', 'danger');
 
-        r.speaker = h('select', { id: 'speaker-select' });
-        r.speakerLabel = h('label', { class: 'speaker', for: 'speaker-select' },
-                           h('span', { i18n: 'call.speaker' }), r.speaker);
-        r.speakerNote = h('p', { id: 'speaker-note', class: 'note',
-                                 i18n: 'call.speaker.unsupported' });
-        const supported = speakerSelectionSupported();
-        show(r.speakerLabel, supported);
-        show(r.speakerNote, !supported);
-
         r.controls = h('div', { class: 'controls', role: 'group',
                                 'i18n-attr': { 'aria-label': 'call.controls' } },
-                       r.mute, r.camera, r.share, r.full, r.speakerLabel,
-                       r.hangup);
+                       r.mute, r.camera, r.share, r.full, r.hangup);
+
+        // the devices: chosen here, remembered for the next call
+        this.mic = new DevicePicker({ kind: 'audioinput',
+                                      id: 'call-mic-select', label: 'dev.mic' });
+        this.cam = new DevicePicker({ kind: 'videoinput',
+                                      id: 'call-camera-select',
+                                      label: 'dev.camera' });
+        this.speaker = new DevicePicker({ kind: 'audiooutput',
+                                          id: 'speaker-select',
+                                          label: 'dev.speaker' });
+        r.speakerNote = h('p', { id: 'speaker-note', class: 'note',
+                                 i18n: 'call.speaker.unsupported' });
+        show(r.speakerNote, !speakerSelectionSupported());
+        r.devices = h('div', { class: 'devices' }, this.mic.el, this.cam.el,
+                      this.speaker.el);
+        this.mic.onChange((id) => this.switchMic(id));
+        this.cam.onChange((id) => this.switchCamera(id));
+        this.speaker.onChange(() => this.chooseSpeaker());
 
         r.diag = null;
         if (diagnostics) {
@@ -182,7 +192,7 @@ export class CallView {
                          r.peerMedia),
                        r.quality);
         const main = h('div', { class: 'call-main' }, r.mediaNote, r.stage,
-                       r.audio, r.controls, r.speakerNote);
+                       r.audio, r.controls, r.devices, r.speakerNote);
         if (r.diag) {
             main.append(r.diag);
         }
@@ -200,15 +210,16 @@ export class CallView {
         r.share.addEventListener('click', () => this.toggleScreen());
         r.full.addEventListener('click', () => this.toggleFullscreen());
         r.hangup.addEventListener('click', () => this.hangup());
-        r.speaker.addEventListener('change', () => this.chooseSpeaker());
         document.addEventListener('fullscreenchange', () => {
             r.full.setAttribute('aria-pressed',
                                 String(document.fullscreenElement === r.stage));
         });
     }
 
-    // A new call: recording is the `accepted` message's `recording` member.
-    begin({ sig, peerName, recording = null, iceServers = [] }) {
+    // A new call: recording is the `accepted` message's `recording` member;
+    // micStream: the microphone opened already (else it is opened here).
+    begin({ sig, peerName, recording = null, iceServers = [],
+            micStream = null }) {
         this.end();
         const r = this.r;
         this.sig = sig;
@@ -216,6 +227,8 @@ export class CallView {
         this.peerMedia = { audio: true, video: false, screen: false };
         this.local = { muted: false, camera: null, screen: null };
         this.poorCount = 0;
+        this.peerAudio = { none: 0, silent: 0 };
+        r.peerMedia.dataset.sound = 'ok';
         setText(r.title, 'call.with', { name: peerName });
         const initial = /[\p{L}\p{N}]/u.exec(peerName);
         r.avatar.textContent = initial ? initial[0] : '?';
@@ -234,14 +247,16 @@ export class CallView {
             onState: (key, kind) => this.status(key, { name: peerName }, kind),
             onRemote: (stream) => this.showRemote(stream),
             onPeerConnection: (pc) => this.watch(pc),
+            stream: micStream, micDevice: this.mic.value,
         });
         this.rtc.start().then((problem) => {
             if (problem) {
                 this.note(problem);
             }
             // nothing to mute without a microphone
-            this.r.mute.disabled = !this.rtc || !this.rtc.micTrack();
-            this.fillSpeakers();
+            const track = this.rtc && this.rtc.micTrack();
+            this.r.mute.disabled = !track;
+            this.fillDevices(track);
             if (recording && recording.url && recording.token) {
                 this.record(recording, iceServers);
             }
@@ -377,12 +392,13 @@ export class CallView {
             this.local.camera = null;
         } else {
             try {
-                this.local.camera = await openCamera();
+                this.local.camera = await openCamera(this.cam.value);
             } catch (err) {
                 this.note(mediaErrorKey(err, 'camera'));
                 return;
             }
             this.poorCount = 0;
+            this.cam.refresh(this.local.camera.getSettings().deviceId);
         }
         await this.applyVideo();
     }
@@ -444,29 +460,63 @@ export class CallView {
         }
     }
 
-    async fillSpeakers() {
-        if (!speakerSelectionSupported()) {
+    // The device lists, with the devices in use chosen (their names are
+    // there now that the page had the microphone).
+    async fillDevices(track) {
+        await this.mic.refresh(track ? track.getSettings().deviceId : null);
+        await this.cam.refresh(this.local.camera
+            ? this.local.camera.getSettings().deviceId : null);
+        if (speakerSelectionSupported()) {
+            await this.speaker.refresh();
+            if (this.speaker.value) {
+                this.chooseSpeaker();
+            }
+        }
+    }
+
+    async switchMic(deviceId) {
+        if (!this.rtc) {
             return;
         }
-        const sel = this.r.speaker;
-        const outs = await audioOutputs().catch(() => []);
-        const keep = sel.value;
-        const opts = [h('option', { value: '', i18n: 'call.speaker.default' })];
-        for (const d of outs) {
-            if (d.deviceId === 'default' || d.deviceId === '') {
-                continue;
-            }
-            const o = h('option', { value: d.deviceId });
-            o.textContent = d.label || d.deviceId.slice(0, 8);
-            opts.push(o);
+        let track;
+        try {
+            track = (await openMicrophone(deviceId)).getAudioTracks()[0];
+        } catch (err) {
+            this.note(mediaErrorKey(err, 'microphone'));
+            return;
         }
-        sel.replaceChildren(...opts);
-        sel.value = keep;
+        if (!this.rtc) {
+            track.stop();
+            return;
+        }
+        await this.rtc.setMicTrack(track);
+        if (this.whip) {
+            this.whip.setAudioTrack(track).catch(() => {});
+        }
+        this.r.mute.disabled = false;
+        this.note(null);
+    }
+
+    // Another camera: used at once when the camera is on, else next time.
+    async switchCamera(deviceId) {
+        if (!this.rtc || !this.local.camera) {
+            return;
+        }
+        let track;
+        try {
+            track = await openCamera(deviceId);
+        } catch (err) {
+            this.note(mediaErrorKey(err, 'camera'));
+            return;
+        }
+        this.local.camera.stop();
+        this.local.camera = track;
+        await this.applyVideo();
     }
 
     async chooseSpeaker() {
         try {
-            await this.r.audio.setSinkId(this.r.speaker.value);
+            await this.r.audio.setSinkId(this.speaker.value || '');
         } catch (err) {
             this.status('call.speaker.unsupported', {}, 'warn');
         }
@@ -494,6 +544,7 @@ export class CallView {
 
     onSample(s) {
         this.lastSample = s;
+        this.followPeerAudio(s.audioIn);
         this.renderQuality(s);
         if (s.level === 'poor') {
             this.poorCount++;
@@ -510,9 +561,33 @@ export class CallView {
         }
     }
 
+    // Whether the peer's sound arrives: two samples in a row (4 s) of no
+    // audio packets, or of silence, before it is said (no flicker).
+    followPeerAudio(audioIn) {
+        const a = this.peerAudio;
+        if (audioIn === 'none' || audioIn === 'silent') {
+            a[audioIn]++;
+            a[audioIn === 'none' ? 'silent' : 'none'] = 0;
+        } else if (audioIn === 'ok') {
+            a.none = 0;
+            a.silent = 0;
+        }
+        const state = a.none >= 2 ? 'none' : a.silent >= 2 ? 'silent' : 'ok';
+        if (state !== this.r.peerMedia.dataset.sound) {
+            this.r.peerMedia.dataset.sound = state;
+            this.renderPeerMedia();
+        }
+    }
+
+    // No sound from a peer who has not muted: not a "good" call.
+    noSound() {
+        return this.peerMedia.audio
+               && this.r.peerMedia.dataset.sound !== 'ok';
+    }
+
     renderQuality(s) {
         const r = this.r;
-        const lvl = s ? s.level : 'none';
+        const lvl = !s ? 'none' : this.noSound() ? 'nosound' : s.level;
         r.quality.dataset.level = lvl;
         r.bars.dataset.level = lvl;
         setText(r.qText, 'q.' + lvl);
@@ -563,6 +638,10 @@ export class CallView {
         const lines = [];
         if (!p.audio) {
             lines.push('call.peer_muted');
+        } else if (r.peerMedia.dataset.sound === 'none') {
+            lines.push('call.peer_no_audio');
+        } else if (r.peerMedia.dataset.sound === 'silent') {
+            lines.push('call.peer_silent');
         }
         if (p.screen) {
             lines.push('call.peer_screen');

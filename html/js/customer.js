@@ -1,4 +1,5 @@
-// The customer page: a name, the call; the live queue position and the
+// The customer page: a name, the call; the microphone checked before
+// joining the queue (miccheck.js); the live queue position and the
 // estimated wait; then the call (voice by default, camera and screen
 // optional) with chat, through the shared call panel (callview.js).
 
@@ -8,6 +9,7 @@ import { Confirm } from './confirm.js';
 import { loadConfig } from './config.js';
 import { initI18n, setText, setPlain, setTitle, t } from './i18n.js';
 import { Tones } from './sound.js';
+import { MicCheck } from './miccheck.js';
 import { $, show, setStatus, etaVar, endedText, utf8Length } from './ui.js';
 
 initI18n();
@@ -29,7 +31,46 @@ const ui = {
     endedText: $('ended-text'),
     thanks: $('thanks'),
     againBtn: $('again-btn'),
+    micProblem: $('mic-problem'),
+    micProblemText: $('mic-problem-text'),
+    micRetry: $('mic-retry'),
+    micSkip: $('mic-skip'),
+    micTest: $('mic-test-btn'),
 };
+
+const check = new MicCheck({
+    card: $('mic-card'), select: $('mic-select'), pick: $('mic-pick'),
+    meter: $('mic-level'), state: $('mic-state') });
+// the customer chose to call without a microphone (listen and chat)
+let withoutMic = false;
+
+// A microphone problem before joining: what to do about it, and the
+// choice to call without one.
+const MIC_PROBLEMS = {
+    'perm.denied': 'c.mic.denied',
+    'perm.missing': 'c.mic.missing',
+    'perm.busy': 'c.mic.busy',
+};
+
+function micProblem(key) {
+    setText(ui.micProblemText, MIC_PROBLEMS[key] || 'c.mic.failed');
+    show(ui.micProblem, true);
+    status('c.mic.problem', {}, 'warn');
+    ui.micRetry.focus();
+}
+
+// Opens the microphone for the check; true when it works.
+async function checkMic() {
+    status('c.mic.asking');
+    const problem = await check.open();
+    if (problem) {
+        micProblem(problem);
+        return false;
+    }
+    show(ui.micProblem, false);
+    show(ui.micTest, false);
+    return true;
+}
 
 let sig = null;
 let finished = true;
@@ -67,8 +108,11 @@ function validName(name) {
            && !/[\u0000-\u001f\u007f]/.test(name);
 }
 
-ui.joinForm.addEventListener('submit', (ev) => {
+ui.joinForm.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    if (!finished) {
+        return;
+    }
     const name = ui.name.value.trim();
     if (!validName(name)) {
         status('c.name.bad', {}, 'error');
@@ -79,7 +123,29 @@ ui.joinForm.addEventListener('submit', (ev) => {
     ui.name.removeAttribute('aria-invalid');
     // (a click or Enter: the page may make sound from now on)
     tones.unlock();
+    if (!check.ready && !withoutMic) {
+        ui.callBtn.disabled = true;
+        const ok = await checkMic();
+        ui.callBtn.disabled = false;
+        if (!ok) {
+            return;
+        }
+    }
+    show(ui.micProblem, false);
     startCall(name);
+});
+
+ui.micRetry.addEventListener('click', () => ui.joinForm.requestSubmit());
+ui.micSkip.addEventListener('click', () => {
+    withoutMic = true;
+    ui.joinForm.requestSubmit();
+});
+ui.micTest.addEventListener('click', async () => {
+    tones.unlock();
+    if (await checkMic()) {
+        status('c.ready');
+        ui.name.focus();
+    }
 });
 
 async function startCall(name) {
@@ -155,7 +221,8 @@ function onMessage(msg) {
         setTitle('c.title.answered', { name: peerName || t('call.agent') });
         view.begin({ sig, peerName: peerName || '…',
                      recording: msg.recording || null,
-                     iceServers: config.iceServers });
+                     iceServers: config.iceServers,
+                     micStream: check.take() });
         view.focus();
         break;
 
@@ -208,6 +275,9 @@ function finish(final = false) {
     finished = true;
     leaveQuestion.dismiss();
     view.end();
+    check.release();
+    withoutMic = false;
+    show(ui.micTest, true);
     if (sig) {
         sig.close();
     }

@@ -28,7 +28,7 @@ people({
 
 // Attributes any element of the pages may have: anything else (an on*
 // handler, a made-up name) came from somewhere it should not have.
-const KNOWN = /^(id|class|type|hidden|disabled|lang|role|tabindex|href|for|name|maxlength|autocomplete|placeholder|title|value|open|autoplay|playsinline|muted|inputmode|pattern|required|novalidate|spellcheck|autocapitalize|scope|nonce|src|rel|charset|content|aria-[a-z]+|data-[a-z0-9-]+)$/;
+const KNOWN = /^(id|class|type|hidden|disabled|lang|role|tabindex|href|for|name|maxlength|autocomplete|placeholder|title|value|open|autoplay|playsinline|muted|inputmode|pattern|required|novalidate|spellcheck|autocapitalize|scope|nonce|src|rel|charset|content|min|max|low|high|optimum|aria-[a-z]+|data-[a-z0-9-]+)$/;
 
 async function noStrangeAttributes(page, who) {
     const bad = await page.evaluate((re) => {

@@ -208,7 +208,8 @@ test('a call begins with the focus on its title; hanging up at once asks',
          await c.context().close();
      });
 
-test('microphone refused: a plain-language message, the call goes on',
+test('microphone refused: said before joining; the call goes on without it;'
+     + ' the agent is told no sound comes',
      async () => {
          const denied = await person(browser);
          await denied.addInitScript(() => {
@@ -218,6 +219,15 @@ test('microphone refused: a plain-language message, the call goes on',
          await denied.goto(BASE + '/');
          await denied.fill('#name', 'İzinsiz');
          await denied.click('#call-btn');
+         // before anyone waits for them: what happened, what to do
+         await until(() => visible(denied, '#mic-problem'), 'the problem');
+         assert.match(await text(denied, '#mic-problem-text'),
+                      /^Mikrofon izni verilmedi\./);
+         assert.equal(await denied.evaluate(() => document.activeElement.id),
+                      'mic-retry');
+         assert.equal(await visible(denied, '#join'), true, 'not in the queue');
+         assert.equal((await agent.$$('#queue-list .queue-item')).length, 0);
+         await denied.click('#mic-skip');
          await until(() => visible(denied, '#waiting'), 'in the queue');
          await until(async () => (await agent.$$('#queue-list .queue-item'))
                      .length === 1, 'the call in the agent\'s queue');
@@ -231,9 +241,14 @@ test('microphone refused: a plain-language message, the call goes on',
          await until(async () => (await pcState(denied)) === 'connected',
                      'connected without a microphone', 15000);
          await mediaFlows(denied, 'audio');
-         // speaker selection: Chromium has setSinkId, so the list shows
-         assert.equal(await visible(denied, '#speaker-select'), true);
-         assert.equal(await visible(denied, '#speaker-note'), false);
+         // the agent is told, and the quality bar does not say "good"
+         await until(async () => (await text(agent, '#peer-media'))
+                     === 'İzinsiz tarafından ses gelmiyor: mikrofonu kapalı ya da yok',
+                     'the agent is told that no sound comes', 10000);
+         await until(async () => (await agent.getAttribute('#quality',
+                                                           'data-level'))
+                     === 'nosound', 'the quality bar says so');
+         assert.equal(await text(agent, '#quality .q-text'), 'Ses gelmiyor');
          await shot(denied, 'customer-permission-denied');
          await hangUp(denied);
          await until(() => visible(denied, '#ended'), 'the call ended');
