@@ -20,6 +20,7 @@ import { requestCode, verifyCode, logout, validUsername,
 import { History } from './history.js';
 import { NewCallAlert } from './alert.js';
 import { Confirm } from './confirm.js';
+import { ReconnectBanner } from './reconnect.js';
 
 initI18n();
 
@@ -109,6 +110,7 @@ const callHistory = new History({
 });
 
 const alerter = new NewCallAlert();
+const banner = new ReconnectBanner(ui.status);
 
 // --- sign-in
 
@@ -250,6 +252,7 @@ function connect(displayName) {
             onState(state, detail);
         }
     });
+    banner.follow(s);
     s.connect();
 }
 
@@ -257,7 +260,9 @@ function onState(state, detail) {
     if (state === 'connecting') {
         status('conn.connecting');
     } else if (state === 'reconnecting') {
-        status('conn.reconnecting', {}, 'warn');
+        if (ui.status.dataset.i18n !== 'conn.reconnecting') {
+            status('conn.reconnecting', {}, 'warn');
+        }
         renderQueue();
     } else if (state === 'open') {
         showConsole();

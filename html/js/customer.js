@@ -10,6 +10,7 @@ import { loadConfig } from './config.js';
 import { initI18n, setText, setPlain, setTitle, t } from './i18n.js';
 import { Tones } from './sound.js';
 import { MicCheck } from './miccheck.js';
+import { ReconnectBanner } from './reconnect.js';
 import { $, show, setStatus, etaVar, endedText, utf8Length } from './ui.js';
 
 initI18n();
@@ -79,6 +80,7 @@ let peerName = '';
 let config = null;
 // the chime when an agent answers: heard even from another tab
 const tones = new Tones();
+const banner = new ReconnectBanner(ui.status);
 
 function status(key, vars, kind) {
     setStatus(ui.status, key, vars, kind);
@@ -163,6 +165,7 @@ async function startCall(name) {
     });
     sig.on('message', onMessage);
     sig.on('state', onState);
+    banner.follow(sig);
     sig.connect();
 }
 
@@ -170,7 +173,9 @@ function onState(state, detail) {
     if (state === 'connecting') {
         status('conn.connecting');
     } else if (state === 'reconnecting') {
-        status('conn.reconnecting', {}, 'warn');
+        if (ui.status.dataset.i18n !== 'conn.reconnecting') {
+            status('conn.reconnecting', {}, 'warn');
+        }
     } else if (state === 'closed' && !finished) {
         const code = detail && detail.code;
         if (code === 4005) {

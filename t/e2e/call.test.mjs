@@ -244,6 +244,34 @@ test('the customer\'s WebSocket is cut and the call resumes', async () => {
     'chat after the resume');
 });
 
+test('a 5 s network cut: a countdown, and back as soon as the network is',
+     async () => {
+         const ctx = custA.context();
+         const opened = await custA.evaluate(() => window.__ws.length);
+         await ctx.setOffline(true);
+         await custA.evaluate(() => {
+             window.__ws.filter((w) => w.readyState === 1).pop()
+                 .close(3001, 'test: the network went');
+         });
+         await until(() => visible(custA, '#reconnect'), 'the banner');
+         await until(async () => /^Bağlantı koptu\. \d+ sn içinde yeniden denenecek\.$/
+                     .test(await text(custA, '#reconnect-text')),
+                     'a countdown to the next attempt');
+         assert.equal(await visible(custA, '#reconnect-now'), true);
+         // the network stays away for 5 s (the attempts fail meanwhile)
+         await new Promise((r) => setTimeout(r, 5000));
+         assert.equal(await visible(custA, '#reconnect'), true,
+                      'still reconnecting while offline');
+         assert.ok((await custA.evaluate(() => window.__ws.length))
+                   > opened + 2, 'quick first attempts');
+         await ctx.setOffline(false);
+         // back online: it reconnects at once, not after a long backoff
+         await until(async () => (await text(custA, '#status'))
+                     === 'Yeniden bağlanıldı.', 'resumed soon after', 2000);
+         assert.equal(await visible(custA, '#reconnect'), false);
+         assert.equal(await pcState(custA), 'connected', 'media never stopped');
+     });
+
 test('an ICE restart offered by the customer (the polite side)', async () => {
     const ufrag = () => agent.evaluate(() => {
         const pc = window.__pcs.filter((p) => p.connectionState !== 'closed'
