@@ -122,6 +122,8 @@ export class CallView {
                                role: 'alert', hidden: true });
 
         r.mute = button('mute-btn', 'call.mute');
+        r.selfMuted = h('span', { id: 'self-muted', class: 'flag',
+                                  i18n: 'call.self_muted', hidden: true });
         r.mute.setAttribute('aria-pressed', 'false');
         r.camera = button('camera-btn', 'call.camera_on');
         r.camera.setAttribute('aria-pressed', 'false');
@@ -129,6 +131,7 @@ export class CallView {
         r.share.setAttribute('aria-pressed', 'false');
         show(r.share, screenShareSupported());
         r.full = button('fullscreen-btn', 'call.fullscreen');
+        r.full.setAttribute('aria-pressed', 'false');
         r.hangup = button('hangup-btn', 'call.hangup', 'danger');
 
         r.controls = h('div', { class: 'controls', role: 'group',
@@ -188,7 +191,8 @@ export class CallView {
 
         const head = h('div', { class: 'call-head' },
                        h('div', { class: 'who' }, r.title,
-                         h('p', { class: 'meta' }, r.timer, r.rec),
+                         h('p', { class: 'meta' }, r.timer, r.rec,
+                           r.selfMuted),
                          r.peerMedia),
                        r.quality);
         const main = h('div', { class: 'call-main' }, r.mediaNote, r.stage,
@@ -591,10 +595,14 @@ export class CallView {
         r.quality.dataset.level = lvl;
         r.bars.dataset.level = lvl;
         setText(r.qText, 'q.' + lvl);
-        if (s && lvl !== 'none') {
+        if (s && lvl !== 'none' && r.diag) {
+            // the figures are for agents
             setText(r.qDetail, 'q.detail', {
                 rtt: fmt(s.rtt, 0), loss: fmt(s.loss, 1),
                 jitter: fmt(s.jitter, 0) });
+        } else if (lvl === 'poor' || lvl === 'nosound') {
+            // customers get plain words
+            setText(r.qDetail, 'q.hint.' + lvl);
         } else {
             setPlain(r.qDetail, '');
         }
@@ -622,13 +630,12 @@ export class CallView {
 
     renderButtons() {
         const r = this.r;
+        // toggles keep their names; aria-pressed (and the look) is the
+        // state: "Mute, pressed" is muted
         r.mute.setAttribute('aria-pressed', String(this.local.muted));
-        setText(r.mute, this.local.muted ? 'call.unmute' : 'call.mute');
         r.camera.setAttribute('aria-pressed', String(!!this.local.camera));
-        setText(r.camera, this.local.camera ? 'call.camera_off'
-                                            : 'call.camera_on');
         r.share.setAttribute('aria-pressed', String(!!this.local.screen));
-        setText(r.share, this.local.screen ? 'call.share_stop' : 'call.share');
+        show(r.selfMuted, this.local.muted);
     }
 
     renderPeerMedia() {

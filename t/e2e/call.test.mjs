@@ -148,8 +148,44 @@ test('media flows both ways (inbound RTP bytes grow)', async () => {
     await until(async () => /^(good|fair|poor)$/.test(
         await custA.getAttribute('#quality', 'data-level')),
     'the customer\'s quality bar has a level');
-    assert.match(await text(custA, '#quality'), /RTT \d+ ms/);
+    // figures for the agent, plain words for the customer (no jargon)
+    await until(async () => /RTT \d+ ms/.test(await text(agent, '#quality')),
+                'the agent\'s quality bar has the figures');
+    assert.doesNotMatch(await text(custA, '#quality'), /RTT|jitter|ms|\d/);
 });
+
+// The words of the call's controls, their names never inside one another
+// ("Sesi kapat" beside "Kapat") and the same whether pressed or not.
+async function controlNames(page) {
+    return page.$$eval('#call .controls button', (bs) => bs
+        .filter((b) => !b.hidden)
+        .map((b) => (b.getAttribute('aria-label') || b.textContent).trim()));
+}
+
+function distinct(names) {
+    for (const a of names) {
+        for (const b of names) {
+            if (a !== b) {
+                assert.ok(!b.toLocaleLowerCase('tr').includes(
+                    a.toLocaleLowerCase('tr')), a + ' is inside ' + b);
+            }
+        }
+    }
+}
+
+test('the call\'s controls have plain, distinct names in both languages',
+     async () => {
+         const tr = await controlNames(agent);
+         assert.ok(tr.includes('Görüşmeyi bitir') && tr.includes('Sessize al'),
+                   tr.join(', '));
+         distinct(tr);
+         distinct(await controlNames(custA));
+         await custA.click('#lang-btn');
+         const en = await controlNames(custA);
+         assert.ok(en.includes('End call') && en.includes('Mute'), en.join());
+         distinct(en);
+         await custA.click('#lang-btn');
+     });
 
 test('chat both ways, HTML-looking text shown as text', async () => {
     const fromCustomer = '<img src=x onerror="window.__xss=1">Merhaba <b>kalın</b>';
@@ -179,7 +215,11 @@ test('chat both ways, HTML-looking text shown as text', async () => {
 test('mute, camera and screen sharing are reflected on the other side', async () => {
     await custA.click('#mute-btn');
     assert.equal(await custA.getAttribute('#mute-btn', 'aria-pressed'), 'true');
-    assert.equal(await text(custA, '#mute-btn'), 'Sesi aç');
+    // a toggle keeps its name: "Sessize al, pressed" is muted
+    assert.equal(await text(custA, '#mute-btn'), 'Sessize al');
+    assert.equal(await visible(custA, '#self-muted'), true);
+    assert.equal(await text(custA, '#self-muted'),
+                 'Sessizdesiniz: karşı taraf sizi duymuyor');
     await until(async () => (await agent.getAttribute('#peer-media',
                                                       'data-audio')) === 'false',
                 'the agent sees the customer muted');
@@ -259,15 +299,25 @@ test('a 5 s network cut: a countdown, and back as soon as the network is',
                      'a countdown to the next attempt');
          assert.equal(await visible(custA, '#reconnect-now'), true);
          // the network stays away for 5 s (the attempts fail meanwhile)
-         await new Promise((r) => setTimeout(r, 5000));
+         let longest = 0;
+         const back = Date.now() + 5000;
+         while (Date.now() < back) {
+             const m = /(\d+) sn/.exec(await text(custA, '#reconnect-text'));
+             longest = Math.max(longest, m ? Number(m[1]) : 0);
+             await new Promise((r) => setTimeout(r, 100));
+         }
          assert.equal(await visible(custA, '#reconnect'), true,
                       'still reconnecting while offline');
          assert.ok((await custA.evaluate(() => window.__ws.length))
                    > opened + 2, 'quick first attempts');
+         // the countdown never promised a long wait meanwhile
+         assert.ok(longest <= 3, 'longest announced wait: ' + longest + ' s');
          await ctx.setOffline(false);
-         // back online: it reconnects at once, not after a long backoff
+         // back online, as the browser says (Playwright's offline mode
+         // does not fire the event): it reconnects at once
+         await custA.evaluate(() => window.dispatchEvent(new Event('online')));
          await until(async () => (await text(custA, '#status'))
-                     === 'Yeniden bağlanıldı.', 'resumed soon after', 2000);
+                     === 'Yeniden bağlanıldı.', 'resumed at once', 1500);
          assert.equal(await visible(custA, '#reconnect'), false);
          assert.equal(await pcState(custA), 'connected', 'media never stopped');
      });
@@ -298,7 +348,7 @@ test('English switch re-renders the page, the call included', async () => {
     await custA.click('#lang-btn');
     assert.equal(await custA.getAttribute('html', 'lang'), 'en');
     assert.equal(await text(custA, '#call-title'), 'In a call with Demo Agent');
-    assert.equal(await text(custA, '#hangup-btn'), 'Hang up');
+    assert.equal(await text(custA, '#hangup-btn'), 'End call');
     assert.equal(await text(custA, '#lang-btn'), 'Türkçe');
     await shot(custA, 'customer-call');
     await shot(agent, 'agent-call');
