@@ -2302,7 +2302,7 @@ ngx_http_hotline_redis_join(ngx_http_hotline_session_t *s, u_char *name,
     u_char                   *last;
     ngx_http_hotline_rreq_t  *req;
     u_char                    hex[NGX_HOTLINE_ID_HEX];
-    u_char                    json[6 * NGX_HOTLINE_NAME_MAX + 2];
+    u_char                    json[6 * NGX_HOTLINE_CUSTOMER_NAME_MAX + 2];
 
     req = ngx_http_hotline_redis_new_party(s, NGX_HOTLINE_ROP_JOIN,
                                            NGX_HOTLINE_LUA_JOIN,

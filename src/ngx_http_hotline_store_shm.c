@@ -76,7 +76,7 @@ struct ngx_http_hotline_party_s {
     size_t                        inbox_bytes;
 
     size_t                        name_len;
-    u_char                        name[NGX_HOTLINE_NAME_MAX];
+    u_char                        name[NGX_HOTLINE_CUSTOMER_NAME_MAX];
 
     /* an agent's display name, for its customers */
     size_t                        display_len;
