@@ -178,12 +178,13 @@ export class CallView {
                               'aria-live': 'polite',
                               'i18n-attr': { 'aria-label': 'chat' } });
         r.chatInput = h('input', {
-            id: 'chat-input', maxlength: 2000, autocomplete: 'off',
+            id: 'chat-input', autocomplete: 'off',
             'i18n-attr': { placeholder: 'chat.placeholder',
                            'aria-label': 'chat.message' } });
         r.chatSend = h('button', { type: 'submit', i18n: 'chat.send' });
+        r.chatCount = h('p', { id: 'chat-count' });
         r.chatForm = h('form', { id: 'chat-form', class: 'row' },
-                       r.chatInput, r.chatSend);
+                       r.chatInput, r.chatSend, r.chatCount);
         const chatBox = h('section', { class: 'chat',
                                        'aria-labelledby': 'chat-title' },
                           h('h3', { id: 'chat-title', i18n: 'chat' }),
@@ -205,7 +206,7 @@ export class CallView {
         this.r = r;
 
         this.chat = new Chat({ log: r.chatLog, form: r.chatForm,
-                               input: r.chatInput,
+                               input: r.chatInput, count: r.chatCount,
                                peerLabel: () => this.peerName });
         this.chat.setEnabled(false);
 

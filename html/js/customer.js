@@ -11,7 +11,8 @@ import { initI18n, setText, setPlain, setTitle, t } from './i18n.js';
 import { Tones } from './sound.js';
 import { MicCheck } from './miccheck.js';
 import { ReconnectBanner } from './reconnect.js';
-import { $, show, setStatus, etaVar, endedText, utf8Length } from './ui.js';
+import { $, show, setStatus, etaVar, endedText } from './ui.js';
+import { CharCounter } from './counter.js';
 
 initI18n();
 
@@ -104,9 +105,12 @@ function screen(name) {
     document.body.dataset.screen = name;
 }
 
-// Display names: 1-64 bytes, no control characters, not only spaces.
+// Display names: 1-64 characters, no control characters, not only spaces.
+const NAME_MAX = 64;
+const nameCount = new CharCounter(ui.name, $('name-count'), NAME_MAX);
+
 function validName(name) {
-    return name.trim() !== '' && utf8Length(name) <= 64
+    return name.trim() !== '' && !nameCount.over
            && !/[\u0000-\u001f\u007f]/.test(name);
 }
 
@@ -117,7 +121,7 @@ ui.joinForm.addEventListener('submit', async (ev) => {
     }
     const name = ui.name.value.trim();
     if (!validName(name)) {
-        status('c.name.bad', {}, 'error');
+        status('c.name.bad', { max: NAME_MAX }, 'error');
         ui.name.setAttribute('aria-invalid', 'true');
         ui.name.focus();
         return;

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    BASE, people, until, text, visible, pcState, say, switchLang,
+    BASE, people, person, until, text, visible, pcState, say, switchLang,
     hangUp,
 } from './lib/browser.mjs';
 
@@ -18,13 +18,14 @@ const NAME = 'Ann";disabled:x;hidden:x;onclick:y|{"name":"<b>B</b>"}';
 const CHAT_IN = '<img src=x onerror="window.__xss=1">";hidden:x;title:{name}';
 const CHAT_OUT = 'aria-label:x;hidden:y|{"$k":"a.ban"} <script>window.__xss=2</script>';
 
+let browser;
 let agent;
 let caller;
 
 people({
     agent: {},
     caller: {},
-}, (p) => ({ agent, caller } = p));
+}, (p) => ({ browser, agent, caller } = p));
 
 // Attributes any element of the pages may have: anything else (an on*
 // handler, a made-up name) came from somewhere it should not have.
@@ -190,6 +191,53 @@ test('after the call: the last call and the history, after switches',
          await switchLang(agent, 'tr');
          await afterCallShows('tr');
      });
+
+// 64 characters, 85 bytes (a Turkish letter is 2): the limit people see holds
+const LONG_NAME = 'Ayşe Gülşen Çiftçioğlu Karaağaçlı Şenyürek Öztürk İğdeşoğlu Ğüçş';
+const LONG_TEXT = 'çğıöşü İĞÜŞÖÇ '.repeat(142) + 'ş'.repeat(12);
+
+test('limits count characters: a 64-letter Turkish name, a 2000-letter'
+     + ' message', async () => {
+    assert.equal(Array.from(LONG_NAME).length, 64);
+    assert.equal(Array.from(LONG_TEXT).length, 2000);
+    const c = await person(browser);
+    await c.goto(BASE + '/');
+    await c.fill('#name', LONG_NAME + 'x');
+    assert.equal(await text(c, '#name-count'), '65 / 64');
+    assert.equal(await c.getAttribute('#name-count', 'data-over'), 'true');
+    await c.click('#call-btn');
+    assert.equal(await text(c, '#status'),
+                 'Lütfen adınızı yazın (en çok 64 karakter).');
+    await c.fill('#name', LONG_NAME);
+    assert.equal(await text(c, '#name-count'), '64 / 64');
+    await c.click('#call-btn');
+    await until(() => visible(c, '#waiting'), 'in the queue (no "bytes")');
+    await until(async () => (await text(agent, '#queue-list .name'))
+                === LONG_NAME, 'the agent sees the whole name');
+    await agent.click('#queue-list [data-act=accept]');
+    await until(async () => (await pcState(c)) === 'connected', 'connected',
+                15000);
+    // the count shows near the limit, over it the message is not sent
+    await c.fill('#chat-input', LONG_TEXT + 'ş');
+    assert.equal(await text(c, '#chat-count'), '2.001 / 2.000');
+    await c.press('#chat-input', 'Enter');
+    assert.equal(await text(c, '#chat-log .note'),
+                 'Mesaj çok uzun: en çok 2000 karakter olabilir, bu 2001 karakter.');
+    await c.fill('#chat-input', LONG_TEXT);
+    assert.equal(await text(c, '#chat-count'), '2.000 / 2.000');
+    await c.press('#chat-input', 'Enter');
+    await until(async () => (await agent.$$eval('#chat-log .msg.peer .text',
+        (els) => els.map((e) => e.textContent))).includes(LONG_TEXT),
+    'the agent gets all 2000 characters');
+    await until(() => c.$eval('#chat-log .msg.me',
+                              (el) => el.dataset.delivered === 'true'),
+                'acknowledged');
+    assert.equal(await visible(c, '#chat-count'), false,
+                 'no count far from the limit');
+    await hangUp(c);
+    await until(() => visible(agent, '#idle'), 'the agent is idle');
+    await c.context().close();
+});
 
 test('no page errors and no CSP violations', async () => {
     for (const [who, p] of [['agent', agent], ['customer', caller]]) {
