@@ -21,7 +21,7 @@ let title = null;       // [key, vars] of the document's title
 let lang = pick();
 
 // ?lang= in the address, else the choice remembered from the switch, else
-// Turkish.
+// the first of the browser's languages that the pages speak, else Turkish.
 function pick() {
     const q = new URLSearchParams(location.search).get('lang');
     if (q && STRINGS[q]) {
@@ -33,7 +33,15 @@ function pick() {
             return saved;
         }
     } catch (err) {
-        // storage disabled: the default
+        // storage disabled: the browser's languages
+    }
+    const langs = navigator.languages && navigator.languages.length
+        ? navigator.languages : [navigator.language || ''];
+    for (const l of langs) {
+        const base = String(l).toLowerCase().split('-')[0];
+        if (STRINGS[base]) {
+            return base;
+        }
     }
     return 'tr';
 }

@@ -77,6 +77,29 @@ test('keyboard: the name field and the call button are reachable',
                       'call-btn');
      });
 
+test('the first visit speaks the browser\'s language; the switch wins',
+     async () => {
+         for (const [locale, lang, title] of [
+             ['en-GB', 'en', 'Talk to our support team'],
+             ['tr-TR', 'tr', 'Destek ekibimizle görüşün'],
+             ['de-DE', 'tr', 'Destek ekibimizle görüşün']]) {
+             const p = await person(browser, { locale });
+             await p.goto(BASE + '/');
+             assert.equal(await p.getAttribute('html', 'lang'), lang, locale);
+             assert.equal(await text(p, '#join-title'), title, locale);
+             if (locale === 'en-GB') {
+                 await p.click('#lang-btn');
+                 await p.reload();
+                 assert.equal(await p.getAttribute('html', 'lang'), 'tr',
+                              'the switch is remembered over the browser');
+                 await p.goto(BASE + '/agent.html');
+                 assert.equal(await p.getAttribute('html', 'lang'), 'tr',
+                              'and on the other page');
+             }
+             await p.context().close();
+         }
+     });
+
 test('English on request, remembered across reloads; ?lang=tr wins',
      async () => {
          await cust.click('#lang-btn');

@@ -131,7 +131,7 @@ export function heardTones(page) {
 // A page in a context of its own, with the spies and the permissions;
 // init: a function run in the page before its scripts (every load).
 export async function person(browser, { viewport = { width: 1280, height: 800 },
-                                        locale = 'en-US', init = null } = {}) {
+                                        locale = 'tr-TR', init = null } = {}) {
     const ctx = await browser.newContext({ viewport, locale });
     await ctx.grantPermissions(['microphone', 'camera', 'notifications'],
                                { origin: BASE });
