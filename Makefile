@@ -14,7 +14,8 @@ JOBS       ?= 2
 SRCS       := $(wildcard $(CURDIR)/src/*.c $(CURDIR)/src/*.h) $(CURDIR)/config
 
 .PHONY: all module deps run stop test fuzz bench clean help \
-        recorder test-recorder bench-recorder fuzz-recorder test-redis
+        recorder test-recorder bench-recorder fuzz-recorder test-redis \
+        screenshots
 
 all: module
 
@@ -27,6 +28,7 @@ help:
 	@echo "make bench    run the benchmarks (docs/performance.md)"
 	@echo "make fuzz     run the fuzz targets for longer (FUZZ_SECONDS=60)"
 	@echo "make recorder build hotline-recorder (test-, bench-, fuzz-recorder)"
+	@echo "make screenshots  every state of the pages, in t/e2e/screenshots/"
 
 deps:
 	@bash .ci/deps.sh
@@ -67,6 +69,11 @@ test-redis: deps module
 
 recorder:
 	@$(MAKE) -s -C src/recorder -j$(JOBS) all
+
+# every state of both pages at a laptop's and a phone's size, in both
+# languages (docs/ui.md): for people to look at, not part of make test
+screenshots: deps module
+	@prove t/e2e/screenshots.pl
 
 test-recorder:
 	@$(MAKE) -s -C src/recorder -j$(JOBS) test

@@ -84,8 +84,10 @@ export class CallView {
 
     build(mount, diagnostics) {
         const r = {};
-        // the focus lands here when a call begins (never on Hang up)
-        r.title = h('h2', { id: 'call-title', tabindex: '-1' });
+        // the focus lands here when a call begins (never on Hang up); the
+        // customer's page is the call then (h1), the console has its own
+        r.title = h(this.role === 'customer' ? 'h1' : 'h2',
+                    { id: 'call-title', tabindex: '-1' });
         r.timer = h('span', { id: 'call-timer', class: 'timer' }, '0:00');
         r.rec = h('span', { id: 'rec-badge', class: 'rec', hidden: true });
         r.recText = h('span', { i18n: 'call.recording' });
@@ -150,8 +152,11 @@ export class CallView {
         r.speakerNote = h('p', { id: 'speaker-note', class: 'note',
                                  i18n: 'call.speaker.unsupported' });
         show(r.speakerNote, !speakerSelectionSupported());
-        r.devices = h('div', { class: 'devices' }, this.mic.el, this.cam.el,
-                      this.speaker.el);
+        r.devices = h('details', { id: 'devices', class: 'devices',
+                                   open: wide() },
+                      h('summary', { i18n: 'dev.title' }),
+                      h('div', { class: 'device-list' }, this.mic.el,
+                        this.cam.el, this.speaker.el));
         this.mic.onChange((id) => this.switchMic(id));
         this.cam.onChange((id) => this.switchCamera(id));
         this.speaker.onChange(() => this.chooseSpeaker());
@@ -170,7 +175,8 @@ export class CallView {
                 r.diagRows[k] = dd;
                 dl.append(h('dt', { i18n: key }), dd);
             }
-            r.diag = h('details', { id: 'diag', class: 'diag', open: true },
+            // open where there is room; on a phone it waits to be asked
+            r.diag = h('details', { id: 'diag', class: 'diag', open: wide() },
                        h('summary', { i18n: 'a.diag' }), dl);
         }
 
@@ -187,7 +193,8 @@ export class CallView {
                        r.chatInput, r.chatSend, r.chatCount);
         const chatBox = h('section', { class: 'chat',
                                        'aria-labelledby': 'chat-title' },
-                          h('h3', { id: 'chat-title', i18n: 'chat' }),
+                          h(this.role === 'customer' ? 'h2' : 'h3',
+                            { id: 'chat-title', i18n: 'chat' }),
                           r.chatLog, r.chatForm);
 
         const head = h('div', { class: 'call-head' },
@@ -665,6 +672,11 @@ export class CallView {
         show(r.remoteVideo, hasVideo);
         show(r.avatar, !hasVideo);
     }
+}
+
+// Room for the details beside the call (not a phone held upright).
+function wide() {
+    return !window.matchMedia || window.matchMedia('(min-width: 700px)').matches;
 }
 
 function fmt(v, digits) {

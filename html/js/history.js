@@ -52,7 +52,7 @@ export class History {
                 setText(rec, 'a.h.recorded');
                 outcome.append(' ', rec);
             }
-            const name = h('td');
+            const name = h('td', { class: 'who' });
             name.textContent = String(c.customer ?? '');
             const row = h('tr', { 'data-call-id': String(c.call_id ?? '') },
                           h('td', {}, when), name,

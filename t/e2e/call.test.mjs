@@ -15,7 +15,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     BASE, people, until, text, visible, pcState, mediaFlows,
-    inboundBytes, telegramCode, shot,
+    inboundBytes, telegramCode,
     hangUp,
 } from './lib/browser.mjs';
 
@@ -45,7 +45,6 @@ test('the agent signs in with the code from Telegram', async () => {
     await agent.goto(BASE + '/agent.html');
     await until(() => visible(agent, '#login'), 'the sign-in form');
     assert.equal(await agent.getAttribute('html', 'lang'), 'tr');
-    await shot(agent, 'agent-login');
 
     const since = Date.now() - 1000;
     await agent.fill('#username', AGENT);
@@ -106,8 +105,6 @@ test('two customers call: positions 1 and 2, names shown as text', async () => {
         () => (window.__notes.length >= 2 ? window.__notes : null)),
     'two browser notifications');
     assert.equal(notes[0].body, NAME_A + ' destek bekliyor.');
-    await shot(custB, 'customer-waiting');
-    await shot(agent, 'agent-queue');
 });
 
 test('the agent accepts the first call; the second moves to position 1',
@@ -238,7 +235,6 @@ test('mute, camera and screen sharing are reflected on the other side', async ()
     await until(() => visible(agent, '#remote-video'),
                 'the agent sees the customer\'s video', 10000);
     await mediaFlows(agent, 'video');
-    await shot(agent, 'agent-call-video');
     await custA.click('#camera-btn');
     await until(async () => !(await visible(agent, '#remote-video')),
                 'the video goes away when the camera is off');
@@ -350,8 +346,6 @@ test('English switch re-renders the page, the call included', async () => {
     assert.equal(await text(custA, '#call-title'), 'In a call with Demo Agent');
     assert.equal(await text(custA, '#hangup-btn'), 'End call');
     assert.equal(await text(custA, '#lang-btn'), 'Türkçe');
-    await shot(custA, 'customer-call');
-    await shot(agent, 'agent-call');
 });
 
 test('hang up ends the call on both sides with its duration; history',
@@ -377,7 +371,6 @@ test('hang up ends the call on both sides with its duration; history',
          assert.equal(row[1], NAME_A);
          assert.match(row[2], /^\d+:\d\d$/);
          assert.equal(row[3], 'tamamlandı');
-         await shot(custA, 'customer-ended');
      });
 
 test('the agent rejects the second caller', async () => {
@@ -387,7 +380,6 @@ test('the agent rejects the second caller', async () => {
     await until(() => visible(custB, '#ended'), 'customer B sees the end');
     assert.match(await text(custB, '#ended-text'), /temsilci çağrıyı alamadı/);
     await until(() => visible(agent, '#queue-empty'), 'the queue is empty');
-    await shot(agent, 'agent-idle-history');
 });
 
 test('the agent bans a caller: confirmed in a dialog, the caller is removed',
@@ -402,7 +394,6 @@ test('the agent bans a caller: confirmed in a dialog, the caller is removed',
              () => document.getElementById('ban-dialog').open),
              'the confirmation dialog');
          assert.match(await text(agent, '#ban-text'), new RegExp(NAME_C));
-         await shot(agent, 'agent-ban-dialog');
          await agent.click('#ban-go');
          await until(() => visible(custB, '#ended'), 'the caller sees the end');
          assert.match(await text(custB, '#ended'),
@@ -417,7 +408,6 @@ test('the agent bans a caller: confirmed in a dialog, the caller is removed',
          await until(async () => /Şu anda arama yapamazsınız\./.test(
              await text(custB, 'body')), 'a new call is refused');
          assert.equal(await text(custB, '#ended-title'), 'Arama yapılamadı');
-         await shot(custB, 'customer-banned');
      });
 
 test('sign out revokes the session', async () => {

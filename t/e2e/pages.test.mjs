@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     BASE, people, person, until, text, visible, pcState, mediaFlows,
-    unnamedControls, shot, hangUp, gestureAudioPolicy, heardTones,
+    unnamedControls, hangUp, gestureAudioPolicy, heardTones,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
@@ -111,14 +111,12 @@ test('English on request, remembered across reloads; ?lang=tr wins',
          assert.equal(await cust.getAttribute('#lang-btn', 'lang'), 'tr');
          assert.equal(await cust.getAttribute('#chat-input', 'placeholder'),
                       'Type a message');
-         await shot(cust, 'customer-join-en', [['phone', 390, 844]]);
          await cust.reload();
          await until(async () => (await text(cust, '#join-title'))
                      === 'Talk to our support team', 'still English');
          await cust.goto(BASE + '/?lang=tr');
          assert.equal(await text(cust, '#join-title'),
                       'Destek ekibimizle görüşün');
-         await shot(cust, 'customer-join');
      });
 
 test('the agent console opens with the demo\'s fragment token', async () => {
@@ -272,7 +270,6 @@ test('microphone refused: said before joining; the call goes on without it;'
                                                            'data-level'))
                      === 'nosound', 'the quality bar says so');
          assert.equal(await text(agent, '#quality .q-text'), 'Ses gelmiyor');
-         await shot(denied, 'customer-permission-denied');
          await hangUp(denied);
          await until(() => visible(denied, '#ended'), 'the call ended');
          await until(() => visible(agent, '#idle'), 'the agent is idle');

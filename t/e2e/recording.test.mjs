@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    BASE, people, until, text, visible, pcState, shot,
+    BASE, people, until, text, visible, pcState,
     hangUp,
 } from './lib/browser.mjs';
 
@@ -62,7 +62,6 @@ test('both sides publish their audio to the recorder over WHIP', async () => {
         await until(async () => (await whipBytes(p)) > 8000,
                     who + ' sends audio to the recorder', 20000);
     }
-    await shot(agent, 'agent-call-recorded', [['desktop', 1280, 800]]);
 });
 
 test('hang up ends the call and the recordings', async () => {

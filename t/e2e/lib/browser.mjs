@@ -6,6 +6,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
@@ -303,17 +304,34 @@ export function unnamedControls(page) {
     });
 }
 
-export async function shot(page, name, viewports = [['phone', 390, 844],
-                                                     ['desktop', 1280, 800]]) {
+// Screenshots of a page's state (make screenshots): at a laptop's and a
+// phone's size, in Turkish and English (the page's own switch), full page,
+// as <name>-<size>-<lang>.png; the page ends as it was (language, size).
+export const SIZES = [['desktop', 1366, 768], ['phone', 390, 844]];
+
+export async function shot(page, name, { langs = ['tr', 'en'],
+                                         sizes = SIZES } = {}) {
     fs.mkdirSync(SHOTS, { recursive: true });
-    const keep = page.viewportSize();
-    for (const [label, width, height] of viewports) {
-        await page.setViewportSize({ width, height });
-        await page.screenshot({ path: path.join(SHOTS, name + '-' + label
-                                                       + '.png'),
-                                fullPage: true });
+    const keepSize = page.viewportSize();
+    const keepLang = await page.getAttribute('html', 'lang');
+    // (the button from a script: a modal dialog may be open)
+    const setLang = async (lang) => {
+        if ((await page.getAttribute('html', 'lang')) !== lang) {
+            await page.evaluate(() => document.getElementById('lang-btn')
+                .click());
+        }
+    };
+    for (const lang of langs) {
+        await setLang(lang);
+        for (const [label, width, height] of sizes) {
+            await page.setViewportSize({ width, height });
+            await page.screenshot({
+                path: path.join(SHOTS, name + '-' + label + '-' + lang + '.png'),
+                fullPage: true, animations: 'disabled', caret: 'hide' });
+        }
     }
-    await page.setViewportSize(keep);
+    await setLang(keepLang);
+    await page.setViewportSize(keepSize);
 }
 
 // The pages' own text for a key in a language, {variables} filled in
@@ -350,4 +368,41 @@ export async function hangUp(page) {
     })) {
         await page.click('#hangup-go');
     }
+}
+
+// axe-core (from npm) run in the page: its violations of every rule it
+// has (WCAG 2 A and AA, best practices) as "rule: target, ..." strings.
+const AXE = fs.readFileSync(new URL('../node_modules/axe-core/axe.min.js',
+                                    import.meta.url), 'utf8');
+
+export async function axeViolations(page) {
+    if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
+        await page.evaluate(AXE);
+    }
+    return page.evaluate(async () => {
+        const r = await window.axe.run(document, {
+            resultTypes: ['violations'] });
+        return r.violations.map((v) => v.id + ': ' + v.nodes
+            .map((n) => n.target.join(' ')).join(', '));
+    });
+}
+
+// Fails the test on any axe violation; state: what the page shows.
+export async function axeClean(page, state) {
+    assert.deepEqual(await axeViolations(page), [],
+                     'axe-core violations: ' + state);
+}
+
+// Presses Tab (Shift+Tab with back) until the element matching selector
+// has the focus: what a keyboard user does.  Fails after `max` presses.
+export async function tabTo(page, selector, { back = false, max = 40 } = {}) {
+    for (let i = 0; i < max; i++) {
+        if (await page.evaluate((s) => document.activeElement
+                                && document.activeElement.matches(s),
+                                selector)) {
+            return;
+        }
+        await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+    }
+    throw new Error('Tab never reached ' + selector);
 }
