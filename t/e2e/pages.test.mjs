@@ -49,6 +49,38 @@ test('the customer page: CSP nonce, strict policy, Turkish default',
                       1, 'only the injected script was refused');
      });
 
+test('static files: compressed, kept and revalidated (ETag, 304); pages'
+     + ' never stored', async () => {
+    for (const file of ['/js/customer.js', '/js/agent.js', '/css/app.css',
+                        '/config.json']) {
+        const r = await fetch(BASE + file,
+                              { headers: { 'Accept-Encoding': 'gzip' } });
+        assert.equal(r.status, 200, file);
+        if (file !== '/config.json') {      // (too small to be worth it)
+            assert.equal(r.headers.get('content-encoding'), 'gzip', file);
+            assert.match(r.headers.get('vary') || '', /Accept-Encoding/, file);
+        }
+        assert.equal(r.headers.get('cache-control'), 'no-cache', file);
+        const etag = r.headers.get('etag');
+        assert.ok(etag, file + ': an ETag');
+        await r.arrayBuffer();
+        const again = await fetch(BASE + file, { headers: {
+            'Accept-Encoding': 'gzip', 'If-None-Match': etag } });
+        assert.equal(again.status, 304, file + ': not modified');
+        assert.equal((await again.arrayBuffer()).byteLength, 0);
+    }
+    for (const page of ['/', '/agent.html']) {
+        const r = await fetch(BASE + page,
+                              { headers: { 'Accept-Encoding': 'gzip' } });
+        assert.equal(r.headers.get('content-encoding'), 'gzip', page);
+        assert.equal(r.headers.get('cache-control'), 'no-store', page);
+        assert.equal(r.headers.get('etag'), null, page);
+        const nonce = /'nonce-([^']+)'/.exec(
+            r.headers.get('content-security-policy'))[1];
+        assert.ok((await r.text()).includes('nonce="' + nonce + '"'), page);
+    }
+});
+
 test('every control of the customer page has an accessible name', async () => {
     assert.deepEqual(await unnamedControls(cust), []);
     // the call panel (built at load, hidden until a call) is checked too
