@@ -57,6 +57,7 @@ const MIC_PROBLEMS = {
 function micProblem(key) {
     setText(ui.micProblemText, MIC_PROBLEMS[key] || 'c.mic.failed');
     show(ui.micProblem, true);
+    show(ui.micTest, false);
     status('c.mic.problem', {}, 'warn');
     ui.micRetry.focus();
 }

@@ -305,8 +305,10 @@ export function unnamedControls(page) {
 }
 
 // Screenshots of a page's state (make screenshots): at a laptop's and a
-// phone's size, in Turkish and English (the page's own switch), full page,
-// as <name>-<size>-<lang>.png; the page ends as it was (language, size).
+// phone's size, in Turkish and English (the page's own switch), as
+// <name>-<size>-<lang>.png; the page ends as it was (language, size).  The
+// laptop's is the whole page, the phone's the screen as a person sees it
+// (a dialog's backdrop and the call's fixed controls are where they are).
 export const SIZES = [['desktop', 1366, 768], ['phone', 390, 844]];
 
 export async function shot(page, name, { langs = ['tr', 'en'],
@@ -327,7 +329,8 @@ export async function shot(page, name, { langs = ['tr', 'en'],
             await page.setViewportSize({ width, height });
             await page.screenshot({
                 path: path.join(SHOTS, name + '-' + label + '-' + lang + '.png'),
-                fullPage: true, animations: 'disabled', caret: 'hide' });
+                fullPage: label !== 'phone', animations: 'disabled',
+                caret: 'hide' });
         }
     }
     await setLang(keepLang);
