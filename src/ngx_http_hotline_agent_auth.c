@@ -12,6 +12,7 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_auth.h"
+#include "ngx_http_hotline_session.h"
 
 
 /*

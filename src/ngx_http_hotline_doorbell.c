@@ -9,8 +9,7 @@
 #include <ngx_http.h>
 #include <sys/un.h>
 
-#include "ngx_http_hotline.h"
-#include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_doorbell.h"
 
 
 /*
@@ -341,7 +340,7 @@ ngx_http_hotline_ring_later(ngx_pid_t pid)
 /* the functions below run with the zone locked */
 
 void
-ngx_http_hotline_mailbox_push(ngx_pid_t pid, void *party, uint64_t gen,
+ngx_http_hotline_mailbox_push(ngx_pid_t pid, void *inbox, uint64_t gen,
     ngx_uint_t kind)
 {
     ngx_http_hotline_mail_t     *m;
@@ -354,7 +353,7 @@ ngx_http_hotline_mailbox_push(ngx_pid_t pid, void *party, uint64_t gen,
 
     if (mb->n < NGX_HOTLINE_MAILBOX_RING) {
         m = &mb->ring[mb->n++];
-        m->party = party;
+        m->inbox = inbox;
         m->gen = gen;
         m->kind = kind;
 
@@ -391,7 +390,7 @@ ngx_http_hotline_mailbox_broadcast(ngx_uint_t flag)
 
 /*
  * Takes this worker's mailbox: up to max entries, and the flags.  An
- * entry may name a party that was freed or moved since: its gen tells.
+ * entry may name an inbox that was freed or moved since: its gen tells.
  */
 
 ngx_uint_t

@@ -10,6 +10,9 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_session.h"
+#include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_zone.h"
 
 
 /*
@@ -927,7 +930,12 @@ ngx_http_hotline_init_process(ngx_cycle_t *cycle)
 
     hmcf->store = ngx_http_hotline_store();
 
-    if (hmcf->store->init_worker(cycle) != NGX_OK) {
+    /* the session layer listens to the store before it starts */
+
+    if (ngx_http_hotline_session_init_worker(cycle) != NGX_OK
+        || hmcf->store->init_worker(cycle) != NGX_OK
+        || ngx_http_hotline_call_init_worker(cycle, hmcf->store) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -946,5 +954,6 @@ ngx_http_hotline_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
+    ngx_http_hotline_call_exit_worker(cycle);
     hmcf->store->exit_worker(cycle);
 }

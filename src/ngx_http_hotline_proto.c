@@ -247,6 +247,12 @@ ngx_http_hotline_proto_parse(u_char *data, size_t len, ngx_uint_t role,
             goto done;
         }
 
+        if (json_string_length(v) > NGX_HOTLINE_CUSTOMER_NAME_MAX) {
+            m->field = "name";
+            rc = NGX_HOTLINE_E_BAD_FIELD;
+            goto done;
+        }
+
         /* the copy lives in out: the JSON is freed below */
 
         n = json_string_length(v);

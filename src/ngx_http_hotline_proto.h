@@ -65,12 +65,13 @@
 #define NGX_HOTLINE_ERROR_MAX         320
 /*
  * limits of what people type, in characters (UTF-8 code points): the
- * pages count characters, and a Turkish letter is 2 bytes; the bytes a
- * customer's name may take (4 per character) size its buffers
+ * pages count characters, and a Turkish letter is 2 bytes.  A customer's
+ * name also takes at most 3 bytes a character on average (any letter of
+ * the Basic Multilingual Plane; the store keeps its length in one byte).
  */
 #define NGX_HOTLINE_TEXT_MAX          2000
 #define NGX_HOTLINE_CUSTOMER_NAME     64
-#define NGX_HOTLINE_CUSTOMER_NAME_MAX (4 * NGX_HOTLINE_CUSTOMER_NAME)
+#define NGX_HOTLINE_CUSTOMER_NAME_MAX (3 * NGX_HOTLINE_CUSTOMER_NAME)
 #define NGX_HOTLINE_QUEUE_LIST_MAX    200
 
 /* room a relayed message needs beyond the client's own text */

@@ -10,6 +10,9 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_zone.h"
+#include "ngx_http_hotline_doorbell.h"
 #include "ngx_http_hotline_notify.h"
 
 
@@ -23,6 +26,7 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
     ngx_chain_t                       out;
     ngx_uint_t                        conns[3];
     ngx_http_hotline_stats_t          st;
+    ngx_http_hotline_gauges_t         g;
     ngx_http_hotline_notify_stats_t   ns;
 
     if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
@@ -37,6 +41,7 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
 
     ngx_memzero(&st, sizeof(ngx_http_hotline_stats_t));
     ngx_http_hotline_store()->stats(&st);
+    ngx_http_hotline_call_gauges(&g);
 
     ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
     ngx_http_hotline_mailbox_totals(conns);
@@ -61,9 +66,10 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
                   st.size, st.used,
                   conns[NGX_HOTLINE_ROLE_CUSTOMER],
                   conns[NGX_HOTLINE_ROLE_AGENT],
-                  st.waiting, st.active, st.agents_online, st.agents_busy,
+                  g.waiting, g.active, g.agents_online, g.agents_busy,
                   ns.enabled ? "true" : "false", ns.queued,
-                  ngx_http_hotline_zone->notify[NGX_HOTLINE_NOTIFY_FAILED]);
+                  ngx_http_hotline_zone->counters.notify[
+                                                 NGX_HOTLINE_NOTIFY_FAILED]);
 
     out.buf = b;
     out.next = NULL;
@@ -80,8 +86,9 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
     ngx_buf_t                 *b;
     ngx_uint_t                 i, conns[3];
     ngx_chain_t                out;
-    ngx_http_hotline_zone_t   *z;
-    ngx_http_hotline_stats_t   st;
+    ngx_http_hotline_gauges_t     g;
+    ngx_http_hotline_counters_t  *z;
+    ngx_http_hotline_stats_t      st;
 
     static ngx_uint_t  codes[] = NGX_HOTLINE_CLOSE_CODES;
 
@@ -89,7 +96,7 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
         return NGX_HTTP_NOT_ALLOWED;
     }
 
-    z = ngx_http_hotline_zone;
+    z = ngx_http_hotline_counters();
 
     if (z == NULL) {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
@@ -97,6 +104,7 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
 
     ngx_memzero(&st, sizeof(ngx_http_hotline_stats_t));
     ngx_http_hotline_store()->stats(&st);
+    ngx_http_hotline_call_gauges(&g);
 
     ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
     ngx_http_hotline_mailbox_totals(conns);
@@ -135,8 +143,8 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
         "# TYPE hotline_messages_relayed_total counter\n"
         "hotline_messages_relayed_total %uA\n",
         conns[NGX_HOTLINE_ROLE_CUSTOMER], conns[NGX_HOTLINE_ROLE_AGENT],
-        st.waiting, st.waiting, st.active,
-        st.agents_online, st.agents_busy, st.up, st.size, st.used,
+        g.waiting, g.waiting, g.active,
+        g.agents_online, g.agents_busy, st.up, st.size, st.used,
         z->relayed);
 
     b->last = ngx_sprintf(b->last,

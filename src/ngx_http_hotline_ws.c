@@ -8,8 +8,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_hotline.h"
-#include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_session.h"
+#include "ngx_http_hotline_metrics.h"
 
 
 /*

@@ -255,6 +255,8 @@ is($we && $we->{code}, 'bad_state', 'idle agent hangs up: bad_state');
         [ { type => 'join', name => 'n' x 65 }, 'bad_field', 'name', 'name of 65 characters' ],
         [ { type => 'join', name => "\x{15F}" x 64 . 'x' }, 'bad_field', 'name',
           'name of 65 characters (129 bytes of UTF-8)' ],
+        [ { type => 'join', name => "\x{1F600}" x 64 }, 'bad_field', 'name',
+          'name of 64 characters but 256 bytes (over 192)' ],
         [ { type => 'join', name => "a\x07b" }, 'bad_field', 'name', 'name with BEL' ],
         [ { type => 'join', name => "a\nb" }, 'bad_field', 'name', 'name with newline' ],
         [ { type => 'join', name => 42 }, 'bad_field', 'name', 'numeric name' ],

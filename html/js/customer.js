@@ -110,8 +110,12 @@ function screen(name) {
 const NAME_MAX = 64;
 const nameCount = new CharCounter(ui.name, $('name-count'), NAME_MAX);
 
+// (and at most 192 bytes of UTF-8: 64 emoji of 4 bytes do not fit)
+const NAME_BYTES = 192;
+
 function validName(name) {
     return name.trim() !== '' && !nameCount.over
+           && new TextEncoder().encode(name).length <= NAME_BYTES
            && !/[\u0000-\u001f\u007f]/.test(name);
 }
 
