@@ -15,7 +15,7 @@ SRCS       := $(wildcard $(CURDIR)/src/*.c $(CURDIR)/src/*.h) $(CURDIR)/config
 
 .PHONY: all module deps run stop test fuzz bench clean help \
         recorder test-recorder bench-recorder fuzz-recorder test-redis \
-        test-tls deb
+        test-tls deb screenshots
 
 all: module
 
@@ -30,6 +30,7 @@ help:
 	@echo "make fuzz     run the fuzz targets for longer (FUZZ_SECONDS=60)"
 	@echo "make recorder build hotline-recorder (test-, bench-, fuzz-recorder)"
 	@echo "make deb      Debian packages in build/deb (deploy/debian)"
+	@echo "make screenshots  every state of the pages, in t/e2e/screenshots/"
 
 deps:
 	@bash .ci/deps.sh
@@ -97,6 +98,11 @@ $(DEB_DIR)/.built: $(DEB_SRCS)
 	@$(MAKE) -s recorder
 	@bash .ci/deb.sh $(DEB_DIR) >/dev/null
 	@touch $@
+
+# every state of both pages at a laptop's and a phone's size, in both
+# languages (docs/ui.md): for people to look at, not part of make test
+screenshots: deps module
+	@prove t/e2e/screenshots.pl
 
 test-recorder:
 	@$(MAKE) -s -C src/recorder -j$(JOBS) test

@@ -39,7 +39,8 @@ typedef struct {
     ngx_http_hotline_session_t  *session;
     u_char                       id[NGX_HOTLINE_MSG_ID_MAX];
     size_t                       id_len;
-    u_char                       name[NGX_HOTLINE_NAME_MAX];  /* join */
+    /* join */
+    u_char                       name[NGX_HOTLINE_CUSTOMER_NAME_MAX];
     size_t                       name_len;
 } ngx_http_hotline_op_t;
 
