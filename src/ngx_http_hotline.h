@@ -134,6 +134,10 @@ char *ngx_http_hotline_recorder(ngx_conf_t *cf, ngx_command_t *cmd,
 size_t ngx_http_hotline_recording_token(u_char *p,
     ngx_http_hotline_recorder_t *rc, u_char *call_id, ngx_uint_t role);
 
+/* ngx_http_hotline_conf.c */
+ngx_int_t ngx_http_hotline_conf_rate(ngx_str_t *value, ngx_msec_t *interval);
+ngx_int_t ngx_http_hotline_conf_burst(ngx_str_t *value, ngx_uint_t *burst);
+
 /* ngx_http_hotline_secret.c */
 ngx_int_t ngx_http_hotline_read_secret(ngx_conf_t *cf, ngx_str_t *name,
     const char *what, size_t min, size_t max, ngx_str_t *secret);

@@ -245,7 +245,8 @@ ngx_http_hotline_redis_init_worker(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    return ngx_http_hotline_rconn_init(cycle);
+    return ngx_http_hotline_rconn_init(cycle, ngx_http_hotline_rcache_message,
+                                       ngx_http_hotline_rcache_resync);
 }
 
 
