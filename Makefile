@@ -68,7 +68,7 @@ test: deps module recorder
 # the signaling, guard and auth tests again, each on a Redis store of its
 # own (docs/redis.md)
 test-redis: deps module
-	@HOTLINE_STORE=redis prove -j2 t/1*.t t/2*.t t/3*.t t/5*.t
+	@HOTLINE_STORE=redis prove -j2 t/1*.t t/2*.t t/3*.t t/5*.t t/9*.t
 
 # the signaling (handshake, frames, queue, relay, resume, workers, reload),
 # limit, ban and auth tests again, each nginx listening with "ssl" and a

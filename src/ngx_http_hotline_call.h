@@ -156,9 +156,12 @@ void ngx_http_hotline_call_join(ngx_http_hotline_ref_t *ref, u_char *name,
     size_t len, ngx_str_t *addr, ngx_http_hotline_call_pt handler,
     void *data);
 
-/* an agent comes online, or takes its session over */
+/*
+ * an agent comes online, or takes its session over: replayed what came
+ * after seq from (-1: after what its inbox counts as delivered)
+ */
 void ngx_http_hotline_call_login(ngx_http_hotline_ref_t *ref, u_char *sub,
-    size_t sub_len, u_char *display, size_t display_len,
+    size_t sub_len, u_char *display, size_t display_len, int64_t from,
     ngx_http_hotline_call_pt handler, void *data);
 
 /* a party comes back with its resume token (an agent: its own) */

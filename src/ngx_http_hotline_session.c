@@ -153,7 +153,7 @@ ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws)
     if (s->role == NGX_HOTLINE_ROLE_AGENT) {
         s->ws.pending++;
         ngx_http_hotline_call_login(&s->ref, s->sub, s->sub_len, s->display,
-                                    s->display_len,
+                                    s->display_len, s->resume_from,
                                     ngx_http_hotline_login_done, s);
         return;
     }

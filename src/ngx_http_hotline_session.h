@@ -43,6 +43,7 @@ struct ngx_http_hotline_session_s {
     size_t                         jti_len;
     time_t                         exp;
 
+    int64_t                        resume_from;    /* agent: last_seq, -1 */
     ngx_msec_t                     tat;            /* message rate, GCRA */
     ngx_uint_t                     strikes;
 
