@@ -56,7 +56,7 @@ echo "compat: nginx $version from $src"
     exit 1
 }
 
-"$out/objs/nginx" -V 2>&1 | head -1
+"$out/objs/nginx" -v 2>&1
 
 cd "$top"
 HOTLINE_NGINX="$out/objs/nginx" \
