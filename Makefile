@@ -15,7 +15,7 @@ SRCS       := $(wildcard $(CURDIR)/src/*.c $(CURDIR)/src/*.h) $(CURDIR)/config
 
 .PHONY: all module deps run stop test fuzz bench clean help \
         recorder test-recorder bench-recorder fuzz-recorder test-redis \
-        test-tls deb compat
+        test-tls deb compat screenshots
 
 all: module
 
@@ -32,6 +32,7 @@ help:
 	@echo "make deb      Debian packages in build/deb (deploy/debian)"
 	@echo "make compat NGX_SRC=/path/to/nginx  build that nginx with the"
 	@echo "              module, run the signaling smoke tests with it"
+	@echo "make screenshots  every state of the pages, in t/e2e/screenshots/"
 
 deps:
 	@bash .ci/deps.sh
@@ -112,6 +113,11 @@ $(DEB_DIR)/.built: $(DEB_SRCS)
 	@$(MAKE) -s recorder
 	@bash .ci/deb.sh $(DEB_DIR) >/dev/null
 	@touch $@
+
+# every state of both pages at a laptop's and a phone's size, in both
+# languages (docs/ui.md): for people to look at, not part of make test
+screenshots: deps module
+	@prove t/e2e/screenshots.pl
 
 test-recorder:
 	@$(MAKE) -s -C src/recorder -j$(JOBS) test

@@ -16,6 +16,7 @@
 #include "ngx_http_hotline_jwt.h"
 #include "ngx_http_hotline_login_json.h"
 #include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_metrics.h"
 
 
 /*

@@ -11,6 +11,7 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_call.h"
 
 
 /*
@@ -238,7 +239,8 @@ ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec)
 
 /*
  * A record as one JSON object (a journal line, a history answer's
- * element); names are at most NGX_HOTLINE_NAME_MAX bytes, so it fits in
+ * element); names are at most NGX_HOTLINE_CUSTOMER_NAME_MAX bytes, without
+ * control characters (quotes and backslashes double), so it fits in
  * NGX_HOTLINE_HISTORY_LINE.
  */
 

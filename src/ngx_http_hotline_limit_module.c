@@ -94,8 +94,6 @@ static char *ngx_http_hotline_limit_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
 static char *ngx_http_hotline_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static ngx_int_t ngx_http_hotline_limit_rate(ngx_str_t *value,
-    ngx_msec_t *interval);
 
 
 static ngx_str_t  ngx_http_hotline_limit_status_name =
@@ -609,7 +607,7 @@ ngx_http_hotline_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             s.data = value[i].data + 5;
             s.len = value[i].len - 5;
 
-            if (ngx_http_hotline_limit_rate(&s, &limit->interval) != NGX_OK) {
+            if (ngx_http_hotline_conf_rate(&s, &limit->interval) != NGX_OK) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid rate \"%V\": expected "
                                    "<n>r/s (at most 1000r/s) or <n>r/m",
@@ -621,15 +619,14 @@ ngx_http_hotline_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
-            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
-
-            if (n == NGX_ERROR || n > 100000) {
+            if (ngx_http_hotline_conf_burst(&value[i], &limit->burst)
+                != NGX_OK)
+            {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid burst \"%V\"", &value[i]);
                 return NGX_CONF_ERROR;
             }
 
-            limit->burst = n;
             continue;
         }
 
@@ -731,36 +728,3 @@ bad_zone:
 }
 
 
-/* <n>r/s or <n>r/m into the interval between two events, in ms */
-
-static ngx_int_t
-ngx_http_hotline_limit_rate(ngx_str_t *value, ngx_msec_t *interval)
-{
-    size_t     len;
-    ngx_int_t  rate, scale;
-
-    len = value->len;
-
-    if (len > 3 && ngx_strncmp(value->data + len - 3, "r/s", 3) == 0) {
-        scale = 1000;
-
-    } else if (len > 3 && ngx_strncmp(value->data + len - 3, "r/m", 3) == 0)
-    {
-        scale = 60000;
-
-    } else {
-        return NGX_ERROR;
-    }
-
-    rate = ngx_atoi(value->data, len - 3);
-
-    if (rate <= 0 || rate > scale) {
-        return NGX_ERROR;
-    }
-
-    /* rounded to the nearest ms: 3r/s is one per 333ms */
-
-    *interval = (ngx_msec_t) ((scale + rate / 2) / rate);
-
-    return NGX_OK;
-}

@@ -10,6 +10,9 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_session.h"
+#include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_zone.h"
 
 
 /*
@@ -297,11 +300,12 @@ ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    s->conf = hlcf;
+    s->ws.conf = hlcf;
+    s->ws.handler = &ngx_http_hotline_session_handler;
     s->main_conf = hmcf;
     s->role = hlcf->role;
-    s->accept = accept;
-    s->subprotocol = subprotocol ? 1 : 0;
+    s->ws.accept = accept;
+    s->ws.subprotocol = subprotocol ? 1 : 0;
 
     if (s->role != NGX_HOTLINE_ROLE_AGENT) {
         return ngx_http_hotline_agent_continue(r, s, NGX_OK);
@@ -352,7 +356,7 @@ ngx_http_hotline_agent_continue(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_hotline_ws_start(r, s);
+    return ngx_http_hotline_ws_start(r, &s->ws);
 }
 
 
@@ -898,10 +902,9 @@ ngx_http_hotline_message_rate(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_hotline_loc_conf_t *hlcf = conf;
 
-    u_char      *p;
-    size_t       len;
-    ngx_int_t    rate, scale, burst;
     ngx_str_t   *value;
+    ngx_uint_t   burst;
+    ngx_msec_t   interval;
 
     if (hlcf->message_interval != NGX_CONF_UNSET_MSEC) {
         return "is duplicate";
@@ -915,46 +918,21 @@ ngx_http_hotline_message_rate(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_OK;
     }
 
-    len = value[1].len;
-    p = value[1].data + len - 3;
-    scale = 1;
-
-    if (len > 3 && ngx_strncmp(p, "r/s", 3) == 0) {
-        scale = 1;
-
-    } else if (len > 3 && ngx_strncmp(p, "r/m", 3) == 0) {
-        scale = 60;
-
-    } else {
-        goto invalid;
-    }
-
-    rate = ngx_atoi(value[1].data, len - 3);
-
-    if (rate <= 0 || rate > 1000 * scale) {
+    if (ngx_http_hotline_conf_rate(&value[1], &interval) != NGX_OK) {
         goto invalid;
     }
 
     burst = 10;
 
-    if (cf->args->nelts == 3) {
-        if (ngx_strncmp(value[2].data, "burst=", 6) != 0) {
-            goto invalid;
-        }
-
-        burst = ngx_atoi(value[2].data + 6, value[2].len - 6);
-
-        if (burst <= 0 || burst > 100000) {
-            goto invalid;
-        }
+    if (cf->args->nelts == 3
+        && (ngx_http_hotline_conf_burst(&value[2], &burst) != NGX_OK
+            || burst == 0))
+    {
+        goto invalid;
     }
 
-    hlcf->message_interval = (ngx_msec_t) (1000 * scale / rate);
+    hlcf->message_interval = interval;
     hlcf->message_burst = burst;
-
-    if (hlcf->message_interval == 0) {
-        hlcf->message_interval = 1;
-    }
 
     return NGX_CONF_OK;
 
@@ -1020,7 +998,12 @@ ngx_http_hotline_init_process(ngx_cycle_t *cycle)
 
     hmcf->store = ngx_http_hotline_store();
 
-    if (hmcf->store->init_worker(cycle) != NGX_OK) {
+    /* the session layer listens to the store before it starts */
+
+    if (ngx_http_hotline_session_init_worker(cycle) != NGX_OK
+        || hmcf->store->init_worker(cycle) != NGX_OK
+        || ngx_http_hotline_call_init_worker(cycle, hmcf->store) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -1039,5 +1022,6 @@ ngx_http_hotline_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
+    ngx_http_hotline_call_exit_worker(cycle);
     hmcf->store->exit_worker(cycle);
 }

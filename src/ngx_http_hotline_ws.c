@@ -8,8 +8,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_hotline.h"
-#include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_ws.h"
+#include "ngx_http_hotline_metrics.h"
 
 
 /*
@@ -32,16 +32,16 @@ static ngx_uint_t ngx_http_hotline_is_limit_conn(void *zone);
 static void ngx_http_hotline_ws_read(ngx_event_t *rev);
 static void ngx_http_hotline_ws_write(ngx_event_t *wev);
 static void ngx_http_hotline_ws_timer(ngx_event_t *ev);
-static void ngx_http_hotline_ws_input(ngx_http_hotline_session_t *s,
+static void ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s,
     u_char *pos, u_char *last);
-static ngx_int_t ngx_http_hotline_ws_queue(ngx_http_hotline_session_t *s,
+static ngx_int_t ngx_http_hotline_ws_queue(ngx_http_hotline_ws_t *s,
     u_char **parts, size_t *lens, ngx_uint_t n);
-static ngx_int_t ngx_http_hotline_ws_flush(ngx_http_hotline_session_t *s);
-static void ngx_http_hotline_ws_linger(ngx_http_hotline_session_t *s);
+static ngx_int_t ngx_http_hotline_ws_flush(ngx_http_hotline_ws_t *s);
+static void ngx_http_hotline_ws_linger(ngx_http_hotline_ws_t *s);
 #if (NGX_HTTP_SSL && nginx_version >= 1021001)
 static void ngx_http_hotline_ws_tls_shut(ngx_connection_t *c);
 #endif
-static void ngx_http_hotline_ws_free(ngx_http_hotline_session_t *s);
+static void ngx_http_hotline_ws_free(ngx_http_hotline_ws_t *s);
 static void *ngx_http_hotline_ws_alloc(size_t size, void *data);
 static void ngx_http_hotline_ws_dealloc(void *p, void *data);
 
@@ -57,7 +57,7 @@ static u_char  ngx_http_hotline_rbuf[NGX_HOTLINE_READ_BUF];
 
 ngx_int_t
 ngx_http_hotline_ws_start(ngx_http_request_t *r,
-    ngx_http_hotline_session_t *s)
+    ngx_http_hotline_ws_t *s)
 {
     s->connection = r->connection;
     s->request = r;
@@ -93,7 +93,7 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
     ngx_flag_t                   nodelay;
     ngx_http_connection_t       *hc;
     ngx_http_core_loc_conf_t    *clcf;
-    ngx_http_hotline_session_t  *s;
+    ngx_http_hotline_ws_t  *s;
     u_char                       head[256];
 
     s = ev->data;
@@ -149,13 +149,11 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
     s->accept.data = NULL;
 
     /*
-     * a customer's address as the request saw it (after realip, which
-     * the request's end undoes), for a ban; none if memory is short
+     * the client's address as the request saw it (after realip, which
+     * the request's end undoes); none if memory is short
      */
 
-    if (s->role == NGX_HOTLINE_ROLE_CUSTOMER
-        && c->addr_text.len <= NGX_SOCKADDR_STRLEN)
-    {
+    if (c->addr_text.len <= NGX_SOCKADDR_STRLEN) {
         s->addr.data = ngx_pstrdup(c->pool, &c->addr_text);
         s->addr.len = s->addr.data ? c->addr_text.len : 0;
     }
@@ -210,7 +208,7 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
         goto done;
     }
 
-    ngx_http_hotline_session_start(s);
+    s->handler->start(s);
 
     if (!s->closed && left) {
         ngx_http_hotline_ws_input(s, ngx_http_hotline_rbuf,
@@ -332,7 +330,7 @@ ngx_http_hotline_ws_read(ngx_event_t *rev)
 {
     ssize_t                      n;
     ngx_connection_t            *c;
-    ngx_http_hotline_session_t  *s;
+    ngx_http_hotline_ws_t  *s;
 
     c = rev->data;
     s = c->data;
@@ -382,7 +380,7 @@ done:
 
 
 static void
-ngx_http_hotline_ws_input(ngx_http_hotline_session_t *s, u_char *pos,
+ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s, u_char *pos,
     u_char *last)
 {
     ngx_int_t                      rc;
@@ -412,7 +410,7 @@ ngx_http_hotline_ws_input(ngx_http_hotline_session_t *s, u_char *pos,
         switch (ps->opcode) {
 
         case NGX_HOTLINE_WS_OP_TEXT:
-            ngx_http_hotline_session_message(s, ps->payload, ps->len);
+            s->handler->message(s, ps->payload, ps->len);
             ngx_http_hotline_ws_parser_release(ps);
             break;
 
@@ -448,7 +446,7 @@ ngx_http_hotline_ws_input(ngx_http_hotline_session_t *s, u_char *pos,
 
             ngx_http_hotline_count_close(ps->close_code);
 
-            ngx_http_hotline_session_closed(s);
+            s->handler->closed(s);
             s->closing = 1;
             ngx_http_hotline_ws_linger(s);
             break;
@@ -466,7 +464,7 @@ ngx_http_hotline_ws_write(ngx_event_t *wev)
 {
     ngx_int_t                    rc;
     ngx_connection_t            *c;
-    ngx_http_hotline_session_t  *s;
+    ngx_http_hotline_ws_t  *s;
 
     c = wev->data;
     s = c->data;
@@ -480,7 +478,7 @@ ngx_http_hotline_ws_write(ngx_event_t *wev)
 
     } else if (rc == NGX_OK && s->backlogged) {
         s->backlogged = 0;
-        ngx_http_hotline_session_deliver(s);
+        s->handler->writable(s);
     }
 
     ngx_http_hotline_ws_release(s);
@@ -490,7 +488,7 @@ ngx_http_hotline_ws_write(ngx_event_t *wev)
 static void
 ngx_http_hotline_ws_timer(ngx_event_t *ev)
 {
-    ngx_http_hotline_session_t  *s;
+    ngx_http_hotline_ws_t  *s;
 
     s = ev->data;
 
@@ -501,7 +499,7 @@ ngx_http_hotline_ws_timer(ngx_event_t *ev)
         ngx_http_hotline_ws_finalize(s);
 
     } else {
-        ngx_http_hotline_session_timer(s);
+        s->handler->timer(s);
     }
 
     ngx_http_hotline_ws_release(s);
@@ -509,7 +507,7 @@ ngx_http_hotline_ws_timer(ngx_event_t *ev)
 
 
 ngx_int_t
-ngx_http_hotline_ws_send(ngx_http_hotline_session_t *s, ngx_uint_t opcode,
+ngx_http_hotline_ws_send(ngx_http_hotline_ws_t *s, ngx_uint_t opcode,
     u_char *data, size_t len)
 {
     u_char  *parts[2];
@@ -532,7 +530,7 @@ ngx_http_hotline_ws_send(ngx_http_hotline_session_t *s, ngx_uint_t opcode,
 /* a text message in two pieces (a buffered event and its "seq" tail) */
 
 ngx_int_t
-ngx_http_hotline_ws_send2(ngx_http_hotline_session_t *s, u_char *data,
+ngx_http_hotline_ws_send2(ngx_http_hotline_ws_t *s, u_char *data,
     size_t len, u_char *tail, size_t tail_len)
 {
     u_char  *parts[3];
@@ -562,7 +560,7 @@ ngx_http_hotline_ws_send2(ngx_http_hotline_session_t *s, u_char *data,
  */
 
 static ngx_int_t
-ngx_http_hotline_ws_queue(ngx_http_hotline_session_t *s, u_char **parts,
+ngx_http_hotline_ws_queue(ngx_http_hotline_ws_t *s, u_char **parts,
     size_t *lens, ngx_uint_t n)
 {
     u_char                  *p;
@@ -651,7 +649,7 @@ ngx_http_hotline_ws_queue(ngx_http_hotline_session_t *s, u_char **parts,
 
 
 static ngx_int_t
-ngx_http_hotline_ws_flush(ngx_http_hotline_session_t *s)
+ngx_http_hotline_ws_flush(ngx_http_hotline_ws_t *s)
 {
     ngx_chain_t             *rest, *cl, *next;
     ngx_connection_t        *c;
@@ -725,7 +723,7 @@ ngx_http_hotline_ws_flush(ngx_http_hotline_session_t *s)
  */
 
 void
-ngx_http_hotline_ws_close(ngx_http_hotline_session_t *s, ngx_uint_t code,
+ngx_http_hotline_ws_close(ngx_http_hotline_ws_t *s, ngx_uint_t code,
     const char *reason)
 {
     u_char  *parts[2];
@@ -762,7 +760,7 @@ ngx_http_hotline_ws_close(ngx_http_hotline_session_t *s, ngx_uint_t code,
     }
 
     /* the session ends now; the connection lingers a little */
-    ngx_http_hotline_session_closed(s);
+    s->handler->closed(s);
 
     if (ngx_exiting || ngx_terminate) {
         /* no next turn of the event loop for it: the frame goes now */
@@ -784,7 +782,7 @@ ngx_http_hotline_ws_close(ngx_http_hotline_session_t *s, ngx_uint_t code,
 
 
 static void
-ngx_http_hotline_ws_linger(ngx_http_hotline_session_t *s)
+ngx_http_hotline_ws_linger(ngx_http_hotline_ws_t *s)
 {
     ngx_connection_t  *c;
 
@@ -843,7 +841,7 @@ ngx_http_hotline_ws_linger(ngx_http_hotline_session_t *s)
 static void
 ngx_http_hotline_ws_tls_shut(ngx_connection_t *c)
 {
-    ngx_http_hotline_session_t  *s;
+    ngx_http_hotline_ws_t  *s;
 
     s = c->data;
 
@@ -873,7 +871,7 @@ ngx_http_hotline_ws_tls_shut(ngx_connection_t *c)
 /* the connection is done: the session ends, memory goes when unpinned */
 
 void
-ngx_http_hotline_ws_finalize(ngx_http_hotline_session_t *s)
+ngx_http_hotline_ws_finalize(ngx_http_hotline_ws_t *s)
 {
     ngx_chain_t  *cl, *next;
 
@@ -883,7 +881,7 @@ ngx_http_hotline_ws_finalize(ngx_http_hotline_session_t *s)
 
     s->closed = 1;
 
-    ngx_http_hotline_session_closed(s);
+    s->handler->closed(s);
 
     if (s->timer.timer_set) {
         ngx_del_timer(&s->timer);
@@ -908,7 +906,7 @@ ngx_http_hotline_ws_finalize(ngx_http_hotline_session_t *s)
 /* drops a pin on the session; the last one frees a finalized session */
 
 void
-ngx_http_hotline_ws_release(ngx_http_hotline_session_t *s)
+ngx_http_hotline_ws_release(ngx_http_hotline_ws_t *s)
 {
     if (--s->pending) {
         return;
@@ -930,7 +928,7 @@ ngx_http_hotline_ws_release(ngx_http_hotline_session_t *s)
 
 
 static void
-ngx_http_hotline_ws_free(ngx_http_hotline_session_t *s)
+ngx_http_hotline_ws_free(ngx_http_hotline_ws_t *s)
 {
     ngx_pool_t        *pool;
     ngx_connection_t  *c;

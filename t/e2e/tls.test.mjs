@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import {
     BASE, ARGS, person, until, text, visible, pcState, mediaFlows,
-    telegramCode,
+    telegramCode, hangUp,
 } from './lib/browser.mjs';
 
 const AGENT = process.env.HOTLINE_AGENT || 'demo';
@@ -115,7 +115,7 @@ test('chat both ways over wss://', async () => {
 });
 
 test('the hang-up reaches both sides', async () => {
-    await agent.click('#hangup-btn');
+    await hangUp(agent);
     await until(() => visible(cust, '#ended'), 'the customer sees the end');
     await until(() => visible(agent, '#idle'), 'the agent is idle again');
     for (const p of [agent, cust]) {

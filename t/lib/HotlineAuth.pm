@@ -181,15 +181,7 @@ sub logs_text {
 # sends and returns the response.
 sub worker_request {
     my ($t, $pid, $code) = @_;
-    for (1 .. 60) {
-        my $s = $t->connect_tcp;
-        my $owner = $t->conn_pid($s) // 0;
-        if ($owner == $pid) {
-            return $code->($s);
-        }
-        close $s;
-    }
-    croak "no connection landed on worker $pid";
+    return $code->($t->worker_socket($pid));
 }
 
 1;

@@ -18,7 +18,9 @@ package Hotline::Test;
 #
 # new() options: conf (a whole template, default $DEFAULT_CONF), and text for
 # its placeholders: main, http, server, servers (extra server blocks), listen
-# (listen parameters), origins (more allowed origins), workers (2).  Other
+# (listen parameters), origins (more allowed origins), workers (2),
+# wait_store (1: with Redis, start and reload wait for every worker to be
+# connected; 0: not).  Other
 # placeholders: %%PORT%% %%PORT2%% %%PORT3%% (free ports), %%PREFIX%%,
 # %%MODULE%%, %%SECRET_FILE%% (HS256 key, 48 chars + newline), %%ORIGIN%%
 # (http://127.0.0.1:PORT), %%ROOT%% (the repository).  Unless journal => 0,
@@ -135,6 +137,7 @@ sub new {
         },
         workers  => $o{workers} // 2,
         secret   => $o{secret} // random_string(48),
+        wait_store => $o{wait_store} // 1,
         tls      => $o{tls} // $ENV{HOTLINE_TLS} // 0,
         journal  => $o{journal} // 1,
     }, $class;
@@ -323,8 +326,20 @@ sub start {
                                       Timeout => 1);
         $s ? (close($s), 1) : 0;
     }) or croak "nginx does not listen on $self->{port}";
-    Hotline::Redis->wait_store_up($self) if $self->{redis};
+    $self->_wait_store;
     return $self;
+}
+
+# on the Redis store (HOTLINE_STORE=redis, or a hotline_redis directive in
+# the configuration) a worker takes requests once it is connected: wait
+# until every worker is (new(wait_store => 0): a test that expects it not
+# to connect)
+sub _wait_store {
+    my ($self) = @_;
+    return unless $self->{wait_store};
+    return unless $self->{redis} || $self->render =~ /^\s*hotline_redis\s/m;
+    require Hotline::Redis;
+    Hotline::Redis->wait_store_up($self);
 }
 
 sub master_pid { $_[0]{master} }
@@ -376,7 +391,7 @@ sub reload {
         my $r = eval { $self->http_get('/', timeout => 2) };
         $r && $r->{status};
     }) or croak "nginx does not answer after reload";
-    Hotline::Redis->wait_store_up($self) if $self->{redis};
+    $self->_wait_store;
     $self->{old_workers} = [ keys %old ];
     return @new;
 }
@@ -542,6 +557,7 @@ sub metrics {
 
 # A WebSocket upgrade request with every header under control.
 # headers: [name => value, ...] override the defaults; value undef drops one.
+# sock: on that connection (worker_socket) instead of a new one.
 sub handshake_raw {
     my ($self, %o) = @_;
     my $port = $o{port} // $self->{port};
@@ -572,7 +588,7 @@ sub handshake_raw {
     $req .= "Content-Length: " . length($o{body}) . "\r\n" if defined $o{body};
     $req .= "\r\n" . ($o{body} // '');
     my $r = $self->http_raw($req, port => $port, head_only => 1,
-                            timeout => $o{timeout});
+                            timeout => $o{timeout}, sock => $o{sock});
     $r->{request} = $req;
     return $r;
 }
@@ -695,6 +711,19 @@ sub call {
         or croak "customer: no accepted";
     $a->{call_id} = $c->{call_id};
     return ($c, $a);
+}
+
+# a connection accepted by the given worker: connects until that worker
+# owns the server side (bounded); croaks if none lands there
+sub worker_socket {
+    my ($self, $pid) = @_;
+    for (1 .. 60) {
+        my $s = $self->connect_tcp;
+        my $owner = $self->conn_pid($s) // 0;
+        return $s if $owner == $pid;
+        close $s;
+    }
+    croak "no connection landed on worker $pid";
 }
 
 # worker pid that owns the server side of a client socket
