@@ -61,6 +61,7 @@ static void ngx_http_hotline_op_commit_done(void *data,
 static void ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op,
     ngx_uint_t err);
 
+static void ngx_http_hotline_ref_keys(ngx_http_hotline_ref_t *ref);
 static void ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref);
 static void ngx_http_hotline_ref_done(ngx_http_hotline_ref_t *ref);
 static ngx_int_t ngx_http_hotline_relay_keep(ngx_http_hotline_relay_t *r);
@@ -342,6 +343,25 @@ ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref)
     ngx_memcpy(op->token, ref->token, NGX_HOTLINE_ID_LEN);
 
     ngx_http_hotline_op_read(op);
+}
+
+
+/* the keys of the party and its peer, kept for relays */
+
+static void
+ngx_http_hotline_ref_keys(ngx_http_hotline_ref_t *ref)
+{
+    ngx_str_t  *key;
+
+    key = ngx_http_hotline_pkey(ref->token);
+    ref->key.data = ref->key_data;
+    ref->key.len = ngx_cpymem(ref->key_data, key->data, key->len)
+                   - ref->key_data;
+
+    key = ngx_http_hotline_pkey(ref->peer);
+    ref->peer_key.data = ref->peer_key_data;
+    ref->peer_key.len = ngx_cpymem(ref->peer_key_data, key->data, key->len)
+                        - ref->peer_key_data;
 }
 
 
@@ -677,6 +697,7 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
             ref->version = op->me.version;
             ref->state = op->me.state;
             ngx_memcpy(ref->peer, op->me.peer, NGX_HOTLINE_ID_LEN);
+            ngx_http_hotline_ref_keys(ref);
 
             if (!op->me.has_peer) {
                 ref->state = 0;
@@ -700,6 +721,7 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
             ref->version = op->version;
             ref->state = op->state;
             ngx_memcpy(ref->peer, op->peer, NGX_HOTLINE_ID_LEN);
+            ngx_http_hotline_ref_keys(ref);
 
         } else if (ref && err == NGX_HOTLINE_OK && op->ends) {
             /* its record changed: look again before the next relay */
@@ -869,7 +891,7 @@ ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
 
     ngx_http_hotline_txn_init(&tx);
 
-    key = ngx_http_hotline_pkey(ref->token);
+    key = &ref->key;
 
     t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_CHECK, key);
     t->n = (int64_t) ref->version;
@@ -878,7 +900,7 @@ ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
     t->consumer = ref->consumer;
 
     t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_APPEND,
-                                 ngx_http_hotline_pkey(ref->peer));
+                                 &ref->peer_key);
     t->max = ngx_http_hotline_cf->replay_buffer;
     t->err = NGX_HOTLINE_E_PEER_BACKLOG;
 
