@@ -682,6 +682,17 @@ ngx_http_hotline_ws_flush(ngx_http_hotline_ws_t *s)
     if (rest == NULL && !c->buffered) {
         s->out_last = &s->out;
 
+#if (NGX_HTTP_SSL)
+        if (c->ssl) {
+            /*
+             * all is written: the TLS write buffer (ssl_buffer_size, 16k)
+             * goes until the next frame, as nginx frees it for a
+             * keepalive connection; a waiting or quiet WebSocket keeps none
+             */
+            ngx_ssl_free_buffer(c);
+        }
+#endif
+
         if (s->backlogged && !s->closing) {
             /* more waits in the store: the write handler fetches it */
             ngx_post_event(c->write, &ngx_posted_events);
