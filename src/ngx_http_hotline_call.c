@@ -341,6 +341,7 @@ ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref)
     }
 
     op->consumer = c;
+    op->read_all = ref->read_all;
     ngx_memcpy(op->token, ref->token, NGX_HOTLINE_ID_LEN);
 
     ngx_http_hotline_op_read(op);

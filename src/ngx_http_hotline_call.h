@@ -93,6 +93,8 @@ typedef struct {
     unsigned                       has_token:1;
     unsigned                       detached:1; /* the connection is gone */
     unsigned                       detaching:1; /* once ops are over */
+    unsigned                       read_all:1; /* the client said it read
+                                                  what was written */
 } ngx_http_hotline_ref_t;
 
 

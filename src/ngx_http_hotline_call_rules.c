@@ -750,9 +750,14 @@ ngx_http_hotline_decide_detach(ngx_http_hotline_op_t *op,
         ngx_http_hotline_st->consumer_info(op->consumer, &ci);
 
         if (p->role == NGX_HOTLINE_ROLE_CUSTOMER
-            && p->state == NGX_HOTLINE_ENDED && ci.delivered >= ci.last)
+            && p->state == NGX_HOTLINE_ENDED && ci.delivered >= ci.last
+            && op->read_all)
         {
-            /* the call is over and its end was sent: the token dies */
+            /*
+             * the call is over and the client read its end (it answered
+             * the close that followed): the token dies; otherwise the
+             * party waits for a resume that gets the end again
+             */
             ngx_http_hotline_free_party(tx, p);
             return NGX_HOTLINE_OK;
         }

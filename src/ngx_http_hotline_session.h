@@ -51,6 +51,9 @@ struct ngx_http_hotline_session_s {
     unsigned                       established:1;  /* joined or resumed */
     unsigned                       waiting:1;      /* customer in queue */
     unsigned                       queue_dirty:1;
+    unsigned                       ended:1;        /* its end was sent */
+    unsigned                       detach_held:1;  /* until the client
+                                                      answers the close */
 };
 
 
