@@ -11,6 +11,7 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_call.h"
 #include "ngx_http_hotline_call_rules.h"
+#include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_event.h"
 #include "ngx_http_hotline_metrics.h"
 #include "ngx_http_hotline_alloc.h"
@@ -1077,6 +1078,8 @@ ngx_http_hotline_tick(ngx_event_t *ev)
 
         ngx_http_hotline_call_gauges(NULL);
     }
+
+    ngx_http_hotline_zone_check(ev->log);
 
     if (!ngx_exiting) {
         ngx_add_timer(ev, NGX_HOTLINE_TICK);

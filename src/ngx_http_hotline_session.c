@@ -81,6 +81,7 @@ static void ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws,
     u_char *data, size_t len);
 static void ngx_http_hotline_session_writable(ngx_http_hotline_ws_t *ws);
 static void ngx_http_hotline_session_timer(ngx_http_hotline_ws_t *ws);
+static void ngx_http_hotline_session_pong(ngx_http_hotline_ws_t *ws);
 static void ngx_http_hotline_session_closed(ngx_http_hotline_ws_t *ws);
 static void ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s);
 
@@ -106,6 +107,7 @@ ngx_http_hotline_ws_handler_t  ngx_http_hotline_session_handler = {
     ngx_http_hotline_session_message,
     ngx_http_hotline_session_writable,
     ngx_http_hotline_session_timer,
+    ngx_http_hotline_session_pong,
     ngx_http_hotline_session_closed
 };
 
@@ -588,6 +590,9 @@ ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
 
     call_id = NULL;
 
+    /* a ping sent before is about the inbox it had */
+    s->ping_seq = 0;
+
     if (s->role == NGX_HOTLINE_ROLE_CUSTOMER || res->in_call) {
         call_id = res->call_id;
         ngx_memcpy(s->call_id, res->call_id, NGX_HOTLINE_ID_LEN);
@@ -799,10 +804,32 @@ ngx_http_hotline_session_writable(ngx_http_hotline_ws_t *ws)
 }
 
 
+/*
+ * The client answered the ping: it read what was delivered before it,
+ * which need not be kept for a replay any more.
+ */
+
+static void
+ngx_http_hotline_session_pong(ngx_http_hotline_ws_t *ws)
+{
+    ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
+
+    ngx_http_hotline_store_t  *store;
+
+    store = ngx_http_hotline_store();
+
+    if (s->ref.consumer && s->ping_seq && store->read_to) {
+        store->read_to(s->ref.consumer, s->ping_seq);
+    }
+}
+
+
 static void
 ngx_http_hotline_session_timer(ngx_http_hotline_ws_t *ws)
 {
     ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
+
+    ngx_http_hotline_consumer_info_t  ci;
 
     if (!s->established) {
         ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
@@ -830,6 +857,13 @@ ngx_http_hotline_session_timer(ngx_http_hotline_ws_t *ws)
 
     s->ws.awaiting_pong = 1;
     s->ws.received = 0;
+
+    /* what is delivered now goes before the ping: its pong says it is read */
+
+    if (s->ref.consumer) {
+        ngx_http_hotline_store()->consumer_info(s->ref.consumer, &ci);
+        s->ping_seq = ci.delivered;
+    }
 
     if (ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_PING, NULL, 0)
         == NGX_OK)

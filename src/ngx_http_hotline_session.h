@@ -44,6 +44,7 @@ struct ngx_http_hotline_session_s {
     time_t                         exp;
 
     int64_t                        resume_from;    /* agent: last_seq, -1 */
+    uint64_t                       ping_seq;       /* delivered before it */
     ngx_msec_t                     tat;            /* message rate, GCRA */
     ngx_uint_t                     strikes;
 

@@ -108,13 +108,16 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
                   "\"calls\":{\"waiting\":%ui,\"active\":%ui},"
                   "\"agents\":{\"online\":%ui,\"busy\":%ui},"
                   "\"notifier\":{\"enabled\":%s,\"queued\":%ui,"
-                  "\"failed\":%uA}}\n",
+                  "\"failed\":%uA},"
+                  "\"warnings\":[%s]}\n",
                   conns[NGX_HOTLINE_ROLE_CUSTOMER],
                   conns[NGX_HOTLINE_ROLE_AGENT],
                   g.waiting, g.active, g.agents_online, g.agents_busy,
                   ns.enabled ? "true" : "false", ns.queued,
                   ngx_http_hotline_zone->counters.notify[
-                                                 NGX_HOTLINE_NOTIFY_FAILED]);
+                                                 NGX_HOTLINE_NOTIFY_FAILED],
+                  ngx_http_hotline_zone_nearly_full(st.size, st.used)
+                  ? "\"zone_nearly_full\"" : "");
 
     out.buf = b;
     out.next = NULL;

@@ -308,6 +308,14 @@ struct ngx_http_hotline_store_s {
     ssize_t     (*pull)(ngx_http_hotline_consumer_t *c, u_char *buf,
                         size_t size, size_t budget);
 
+    /*
+     * The client read the consumer's messages up to seq (it answered a
+     * ping sent after them): those delivered are not kept for a replay
+     * any more, so an inbox holds what is in flight, not the most its
+     * buffer may.  NULL: kept until room is needed (Redis: not the zone).
+     */
+    void        (*read_to)(ngx_http_hotline_consumer_t *c, uint64_t seq);
+
     /* keyed values; err is NGX_HOTLINE_OK or NGX_HOTLINE_E_UNAVAILABLE */
     void        (*kv_get)(ngx_str_t *key, ngx_http_hotline_kv_pt handler,
                           void *data);

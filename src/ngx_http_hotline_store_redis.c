@@ -91,6 +91,8 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_redis = {
     ngx_http_hotline_rcache_free,
     ngx_http_hotline_rcache_info,
     ngx_http_hotline_rcache_pull,
+    NULL,                                  /* read_to: lists are trimmed
+                                              by size in Redis */
     ngx_http_hotline_redis_kv_get,
     ngx_http_hotline_redis_kv_set,
     ngx_http_hotline_redis_kv_del,
@@ -279,9 +281,7 @@ ngx_http_hotline_redis_stats(ngx_http_hotline_stats_t *st)
 
     /* the node's zone: counters and mailboxes (the state is in Redis) */
     ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
-    st->size = ngx_http_hotline_shpool->end
-               - (u_char *) ngx_http_hotline_shpool;
-    st->used = st->size - ngx_http_hotline_shpool->pfree * ngx_pagesize;
+    ngx_http_hotline_zone_usage_locked(&st->size, &st->used);
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
 }
 

@@ -111,6 +111,8 @@ static void ngx_http_hotline_shm_consumer_free(
     ngx_http_hotline_consumer_t *c);
 static void ngx_http_hotline_shm_consumer_info(
     ngx_http_hotline_consumer_t *c, ngx_http_hotline_consumer_info_t *ci);
+static void ngx_http_hotline_shm_read_to(ngx_http_hotline_consumer_t *c,
+    uint64_t seq);
 static ssize_t ngx_http_hotline_shm_pull(ngx_http_hotline_consumer_t *c,
     u_char *buf, size_t size, size_t budget);
 
@@ -123,6 +125,8 @@ static void ngx_http_hotline_shm_unprep(ngx_http_hotline_txn_t *tx,
 static void ngx_http_hotline_shm_attach(ngx_http_hotline_shm_obj_t *o,
     ngx_http_hotline_consumer_t *c, int64_t from,
     ngx_http_hotline_txres_t *res);
+static void ngx_http_hotline_shm_forget(ngx_http_hotline_shm_inbox_t *ib,
+    uint64_t seq, size_t keep);
 static ngx_uint_t ngx_http_hotline_shm_room(
     ngx_http_hotline_shm_inbox_t *ib, size_t len, size_t max);
 static void ngx_http_hotline_shm_append(ngx_http_hotline_shm_inbox_t *ib,
@@ -158,6 +162,7 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     ngx_http_hotline_shm_consumer_free,
     ngx_http_hotline_shm_consumer_info,
     ngx_http_hotline_shm_pull,
+    ngx_http_hotline_shm_read_to,
     ngx_http_hotline_shm_kv_get,
     ngx_http_hotline_shm_kv_set,
     ngx_http_hotline_shm_kv_del,
@@ -268,9 +273,7 @@ ngx_http_hotline_shm_stats(ngx_http_hotline_stats_t *st)
     ngx_http_hotline_lock();
 
     st->up = 1;
-    st->size = ngx_http_hotline_shpool->end
-               - (u_char *) ngx_http_hotline_shpool;
-    st->used = st->size - ngx_http_hotline_shpool->pfree * ngx_pagesize;
+    ngx_http_hotline_zone_usage_locked(&st->size, &st->used);
 
     ngx_http_hotline_unlock();
 }
@@ -874,18 +877,20 @@ ngx_http_hotline_shm_attach(ngx_http_hotline_shm_obj_t *o,
  * told (slow) and its connection decides.
  */
 
-static ngx_uint_t
-ngx_http_hotline_shm_room(ngx_http_hotline_shm_inbox_t *ib, size_t len,
-    size_t max)
+/* messages up to seq are dropped, oldest first, while over keep bytes */
+
+static void
+ngx_http_hotline_shm_forget(ngx_http_hotline_shm_inbox_t *ib, uint64_t seq,
+    size_t keep)
 {
     ngx_queue_t                 *q;
     ngx_http_hotline_shm_msg_t  *m;
 
-    while (ib->bytes + len > max && !ngx_queue_empty(&ib->msgs)) {
+    while (ib->bytes > keep && !ngx_queue_empty(&ib->msgs)) {
         q = ngx_queue_head(&ib->msgs);
         m = ngx_queue_data(q, ngx_http_hotline_shm_msg_t, link);
 
-        if (m->seq > ib->delivered) {
+        if (m->seq > seq) {
             break;
         }
 
@@ -893,6 +898,14 @@ ngx_http_hotline_shm_room(ngx_http_hotline_shm_inbox_t *ib, size_t len,
         ib->bytes -= m->len;
         ngx_slab_free_locked(ngx_http_hotline_shpool, m);
     }
+}
+
+
+static ngx_uint_t
+ngx_http_hotline_shm_room(ngx_http_hotline_shm_inbox_t *ib, size_t len,
+    size_t max)
+{
+    ngx_http_hotline_shm_forget(ib, ib->delivered, max > len ? max - len : 0);
 
     if (ib->bytes + len <= max) {
         return 1;
@@ -1178,6 +1191,24 @@ ngx_http_hotline_shm_consumer_info(ngx_http_hotline_consumer_t *c,
         ci->delivered = ib->delivered;
         ci->replayed = ib->replayed;
         ci->unread = ib->bytes;
+    }
+
+    ngx_http_hotline_unlock();
+}
+
+
+static void
+ngx_http_hotline_shm_read_to(ngx_http_hotline_consumer_t *c, uint64_t seq)
+{
+    ngx_http_hotline_shm_inbox_t  *ib;
+
+    ngx_http_hotline_lock();
+
+    ib = c->inbox;
+
+    if (ib && ib->owner == ngx_pid && ib->gen == c->gen) {
+
+        ngx_http_hotline_shm_forget(ib, ngx_min(seq, ib->delivered), 0);
     }
 
     ngx_http_hotline_unlock();

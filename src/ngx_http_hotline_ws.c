@@ -471,7 +471,12 @@ ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s, u_char *pos,
             break;
 
         case NGX_HOTLINE_WS_OP_PONG:
-            s->awaiting_pong = 0;
+
+            if (s->awaiting_pong) {
+                s->awaiting_pong = 0;
+                s->handler->pong(s);
+            }
+
             break;
 
         case NGX_HOTLINE_WS_OP_CLOSE:

@@ -30,6 +30,8 @@ typedef struct {
     void   (*message)(ngx_http_hotline_ws_t *ws, u_char *data, size_t len);
     void   (*writable)(ngx_http_hotline_ws_t *ws);  /* backlogged, drained */
     void   (*timer)(ngx_http_hotline_ws_t *ws);
+    void   (*pong)(ngx_http_hotline_ws_t *ws);      /* read all before
+                                                       the last ping */
     void   (*closed)(ngx_http_hotline_ws_t *ws);
 } ngx_http_hotline_ws_handler_t;
 
