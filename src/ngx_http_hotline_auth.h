@@ -84,6 +84,8 @@ typedef struct {
 #define NGX_HOTLINE_KV_INCR           3
 #define NGX_HOTLINE_KV_LIMIT          4
 #define NGX_HOTLINE_KV_REVOKE         5       /* key: the token id */
+#define NGX_HOTLINE_KV_ATTEMPT        6       /* key: the secret, burst:
+                                                 max, msec: ttl */
 
 typedef struct ngx_http_hotline_kv_call_s  ngx_http_hotline_kv_call_t;
 
@@ -95,6 +97,9 @@ struct ngx_http_hotline_kv_call_s {
     ngx_http_hotline_kv_resume_pt  resume;
     void                          *data;
     ngx_uint_t                     err;          /* NGX_HOTLINE_OK, ... */
+    ngx_uint_t                     flags;        /* NGX_HOTLINE_KV_* */
+    ngx_str_t                      counter;      /* attempt: its counter */
+    ngx_str_t                      lock;         /* and its lock */
     ngx_http_hotline_kv_t          kv;
 };
 

@@ -78,7 +78,7 @@ ngx_http_hotline_count_notify(ngx_uint_t result)
 void
 ngx_http_hotline_count_auth(ngx_uint_t result)
 {
-    if (result < 4) {
+    if (result < 5) {
         ngx_http_hotline_add(auth[result]);
     }
 }

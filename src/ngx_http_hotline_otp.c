@@ -23,12 +23,15 @@
  * HMAC-SHA256(key, "<user>:<code>") under "otp:<user>" for 5 minutes and
  * sent to the agent's Telegram chat.  A request for a name that is not a
  * configured agent does the same store work and gets the same answer.
- * Verification: "lock:<user>" refuses a locked user; the code's HMAC is
- * compared in constant time; a match is deleted, and only the request
- * whose delete found it wins (single use); a failure counts in
- * "fail:<user>" (15 minutes) and the fifth locks the user for 15 minutes.
- * Each step is one store operation; the store may answer at once or
- * later, so every handler is a small state machine that resumes.
+ * Verification is one bounded attempt of the store (kv_attempt): unless
+ * "lock:<user>" exists, the attempt is counted in "fail:<user>" (15
+ * minutes) and the first five get the stored HMAC, all in one atomic
+ * step, so that concurrent guesses on any worker or node never get more
+ * than five comparisons; it is compared in constant time; a match is
+ * deleted, and only the request whose delete found it wins (single use);
+ * the fifth failure locks the user for 15 minutes.  Each step is one
+ * store operation; the store may answer at once or later, so every
+ * handler is a small state machine that resumes.
  */
 
 
@@ -43,11 +46,9 @@ typedef enum {
     sw_otp_ip_limited,
     sw_otp_user_limited,
     sw_otp_stored,
-    sw_otp_lock_read,
-    sw_otp_code_read,
+    sw_otp_attempted,
     sw_otp_code_taken,
     sw_otp_failures_reset,
-    sw_otp_failure_counted,
     sw_otp_locked
 } ngx_http_hotline_otp_state_e;
 
@@ -60,10 +61,15 @@ typedef struct {
     ngx_str_t                      user;
     ngx_str_t                      key;
     ngx_str_t                      value;
+    int64_t                        attempt;      /* its number */
     u_char                         user_data[NGX_HOTLINE_USER_MAX];
     u_char                         code[NGX_HOTLINE_OTP_DIGITS];
     u_char                         mac[NGX_HOTLINE_MAC_HEX];
     u_char                         key_data[NGX_HOTLINE_KV_KEY];
+    u_char                         fail_data[sizeof("fail:") - 1
+                                             + NGX_HOTLINE_USER_MAX];
+    u_char                         lock_data[sizeof("lock:") - 1
+                                             + NGX_HOTLINE_USER_MAX];
 } ngx_http_hotline_otp_t;
 
 
@@ -81,7 +87,9 @@ static ngx_int_t ngx_http_hotline_otp_step(ngx_http_request_t *r,
     ngx_http_hotline_otp_t *op);
 static ngx_int_t ngx_http_hotline_otp_limited(ngx_http_request_t *r,
     ngx_http_hotline_otp_t *op);
-static ngx_int_t ngx_http_hotline_otp_code_read(ngx_http_request_t *r,
+static ngx_int_t ngx_http_hotline_otp_attempt(ngx_http_request_t *r,
+    ngx_http_hotline_otp_t *op);
+static ngx_int_t ngx_http_hotline_otp_attempted(ngx_http_request_t *r,
     ngx_http_hotline_otp_t *op);
 static ngx_int_t ngx_http_hotline_otp_failed(ngx_http_request_t *r,
     ngx_http_hotline_otp_t *op);
@@ -268,7 +276,6 @@ static ngx_int_t
 ngx_http_hotline_otp_step(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
 {
     u_char                            *p;
-    ngx_str_t                          one;
     ngx_http_hotline_auth_loc_conf_t  *alcf;
 
     alcf = ngx_http_get_module_loc_conf(r, ngx_http_hotline_auth_module);
@@ -312,9 +319,7 @@ ngx_http_hotline_otp_step(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
         }
 
         if (op->verify) {
-            op->state = sw_otp_lock_read;
-            return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_GET, "lock:",
-                                           NULL, 0, 0);
+            return ngx_http_hotline_otp_attempt(r, op);
         }
 
         op->state = sw_otp_user_limited;
@@ -347,39 +352,15 @@ ngx_http_hotline_otp_step(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
     case sw_otp_stored:
         return ngx_http_hotline_otp_sent(r, op);
 
-    case sw_otp_lock_read:
-
-        if (op->call.kv.found) {
-            ngx_http_hotline_audit(r, "login_failed", &op->user, NULL,
-                                   "locked");
-            ngx_http_hotline_count_auth(NGX_HOTLINE_AUTH_LOCKED);
-
-            return ngx_http_hotline_too_many(r, op->call.kv.ttl, "locked",
-                                             "too many failed attempts, "
-                                             "try again later");
-        }
-
-        if (ngx_http_hotline_otp_mac(r, &op->user, op->code, op->mac)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        op->state = sw_otp_code_read;
-        return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_GET, "otp:", NULL,
-                                       0, 0);
-
-    case sw_otp_code_read:
-        return ngx_http_hotline_otp_code_read(r, op);
+    case sw_otp_attempted:
+        return ngx_http_hotline_otp_attempted(r, op);
 
     case sw_otp_code_taken:
 
         /* the delete that found our code wins; anyone else lost */
 
         if (!ngx_http_hotline_otp_match(op)) {
-            op->state = sw_otp_failure_counted;
-            return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_INCR, "fail:",
-                                           NULL, NGX_HOTLINE_OTP_LOCK, 0);
+            return ngx_http_hotline_otp_failed(r, op);
         }
 
         op->state = sw_otp_failures_reset;
@@ -389,18 +370,6 @@ ngx_http_hotline_otp_step(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
     case sw_otp_failures_reset:
         ngx_explicit_memzero(op->code, NGX_HOTLINE_OTP_DIGITS);
         return ngx_http_hotline_session_issue(r, op->agent);
-
-    case sw_otp_failure_counted:
-
-        if (op->call.kv.number < NGX_HOTLINE_OTP_MAX_FAILS) {
-            return ngx_http_hotline_otp_failed(r, op);
-        }
-
-        ngx_str_set(&one, "1");
-
-        op->state = sw_otp_locked;
-        return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_SET, "lock:", &one,
-                                       NGX_HOTLINE_OTP_LOCK, 0);
 
     default: /* sw_otp_locked */
 
@@ -417,19 +386,63 @@ ngx_http_hotline_otp_step(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
 }
 
 
+/*
+ * One attempt, counted and checked against the lock by the store in one
+ * step, which hands out the stored HMAC only to the first five attempts
+ */
+
 static ngx_int_t
-ngx_http_hotline_otp_code_read(ngx_http_request_t *r,
+ngx_http_hotline_otp_attempt(ngx_http_request_t *r,
     ngx_http_hotline_otp_t *op)
 {
+    u_char  *p;
+
+    if (ngx_http_hotline_otp_mac(r, &op->user, op->code, op->mac) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(op->fail_data, "fail:", sizeof("fail:") - 1);
+    op->call.counter.data = op->fail_data;
+    op->call.counter.len = ngx_cpymem(p, op->user.data, op->user.len)
+                           - op->fail_data;
+
+    p = ngx_cpymem(op->lock_data, "lock:", sizeof("lock:") - 1);
+    op->call.lock.data = op->lock_data;
+    op->call.lock.len = ngx_cpymem(p, op->user.data, op->user.len)
+                        - op->lock_data;
+
+    op->state = sw_otp_attempted;
+    return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_ATTEMPT, "otp:", NULL,
+                                   NGX_HOTLINE_OTP_LOCK,
+                                   NGX_HOTLINE_OTP_MAX_FAILS);
+}
+
+
+static ngx_int_t
+ngx_http_hotline_otp_attempted(ngx_http_request_t *r,
+    ngx_http_hotline_otp_t *op)
+{
+    if (op->call.kv.retry_after) {
+        ngx_http_hotline_audit(r, "login_failed", &op->user, NULL,
+                               "locked");
+        ngx_http_hotline_count_auth(NGX_HOTLINE_AUTH_LOCKED);
+
+        return ngx_http_hotline_too_many(r, op->call.kv.retry_after, "locked",
+                                         "too many failed attempts, "
+                                         "try again later");
+    }
+
+    ngx_http_hotline_count_auth(NGX_HOTLINE_AUTH_COMPARED);
+
+    op->attempt = op->call.kv.number;
+
     if (ngx_http_hotline_otp_match(op)) {
         op->state = sw_otp_code_taken;
         return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_DEL, "otp:", NULL,
                                        0, 0);
     }
 
-    op->state = sw_otp_failure_counted;
-    return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_INCR, "fail:", NULL,
-                                   NGX_HOTLINE_OTP_LOCK, 0);
+    return ngx_http_hotline_otp_failed(r, op);
 }
 
 
@@ -449,9 +462,21 @@ ngx_http_hotline_otp_match(ngx_http_hotline_otp_t *op)
 }
 
 
+/* a failed attempt: the fifth locks the user */
+
 static ngx_int_t
 ngx_http_hotline_otp_failed(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
 {
+    ngx_str_t  one;
+
+    if (op->attempt >= NGX_HOTLINE_OTP_MAX_FAILS) {
+        ngx_str_set(&one, "1");
+
+        op->state = sw_otp_locked;
+        return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_SET, "lock:", &one,
+                                       NGX_HOTLINE_OTP_LOCK, 0);
+    }
+
     ngx_http_hotline_audit(r, "login_failed", &op->user, NULL, "bad_code");
     ngx_http_hotline_count_auth(NGX_HOTLINE_AUTH_FAILED);
 

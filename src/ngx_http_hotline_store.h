@@ -208,6 +208,16 @@ typedef struct {
 #define NGX_HOTLINE_KV_KEY         256
 #define NGX_HOTLINE_KV_VALUE       512
 
+/*
+ * What a keyed value is to the store: DURABLE survives a restart of the
+ * node (the embedded store journals it, a distributed one keeps it
+ * anyway); SPARE may be dropped before it expires when room is short
+ * (nothing else ever is); NOTIFY tells every worker (events->auth).
+ */
+#define NGX_HOTLINE_KV_DURABLE     0x01
+#define NGX_HOTLINE_KV_SPARE       0x02
+#define NGX_HOTLINE_KV_NOTIFY      0x04
+
 typedef struct {
     ngx_uint_t                     found;       /* get, del: it existed */
     int64_t                        number;      /* incr: the new value */
@@ -340,6 +350,21 @@ struct ngx_http_hotline_store_s {
     /* the history of all nodes; NULL: the node's journal is the history */
     void        (*history)(ngx_http_hotline_history_query_t *q,
                            ngx_http_hotline_history_pt handler, void *data);
+
+    /*
+     * One bounded attempt at a secret, as one atomic step: while lock
+     * exists the attempt is refused (kv->retry_after: the time the lock
+     * has left); otherwise it is counted in counter (created with ttl,
+     * which is not renewed) and the first max attempts get the secret's
+     * value to compare (kv->found, kv->value; kv->number is the attempt's
+     * number); an attempt beyond max sets lock for ttl and is refused.
+     * flags (NGX_HOTLINE_KV_*) apply to the records it makes, DURABLE to
+     * the lock only.
+     */
+    void        (*kv_attempt)(ngx_str_t *secret, ngx_str_t *counter,
+                              ngx_str_t *lock, ngx_uint_t max,
+                              ngx_msec_t ttl, ngx_uint_t flags,
+                              ngx_http_hotline_kv_pt handler, void *data);
 };
 
 

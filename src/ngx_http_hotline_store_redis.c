@@ -75,6 +75,13 @@ static void ngx_http_hotline_redis_limited(ngx_http_hotline_rreq_t *req,
     redisReply *r);
 static void ngx_http_hotline_redis_said(ngx_http_hotline_rreq_t *req,
     redisReply *r);
+static void ngx_http_hotline_redis_kv_attempt(ngx_str_t *secret,
+    ngx_str_t *counter, ngx_str_t *lock, ngx_uint_t max, ngx_msec_t ttl,
+    ngx_uint_t flags, ngx_http_hotline_kv_pt handler, void *data);
+static void ngx_http_hotline_redis_attempted(ngx_http_hotline_rreq_t *req,
+    redisReply *r);
+static void ngx_http_hotline_redis_kv_key(ngx_http_hotline_rreq_t *req,
+    ngx_str_t *key);
 static u_char *ngx_http_hotline_redis_scratch(size_t size);
 
 
@@ -97,7 +104,8 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_redis = {
     ngx_http_hotline_redis_kv_incr,
     ngx_http_hotline_redis_limit,
     ngx_http_hotline_redis_revoke,
-    ngx_http_hotline_redis_history
+    ngx_http_hotline_redis_history,
+    ngx_http_hotline_redis_kv_attempt
 };
 
 
@@ -836,14 +844,32 @@ ngx_http_hotline_redis_kv_req(ngx_uint_t script, ngx_uint_t args,
         req->argc = 1;
     }
 
-    /* the full key: prefix and key */
-    req->argv[req->argc] = (char *) req->pos;
-    req->argvlen[req->argc++] = rs->conf->prefix.len + key->len;
-    req->pos = ngx_cpymem(req->pos, rs->conf->prefix.data,
-                          rs->conf->prefix.len);
-    req->pos = ngx_cpymem(req->pos, key->data, key->len);
+    ngx_http_hotline_redis_kv_key(req, key);
 
     return req;
+}
+
+
+/* the full key: prefix and key */
+
+static void
+ngx_http_hotline_redis_kv_key(ngx_http_hotline_rreq_t *req, ngx_str_t *key)
+{
+    ngx_str_t  *prefix;
+
+    prefix = &ngx_http_hotline_rs->conf->prefix;
+
+    if (req->argc == req->argmax
+        || prefix->len + key->len > (size_t) (req->end - req->pos))
+    {
+        req->overflow = 1;
+        return;
+    }
+
+    req->argv[req->argc] = (char *) req->pos;
+    req->argvlen[req->argc++] = prefix->len + key->len;
+    req->pos = ngx_cpymem(req->pos, prefix->data, prefix->len);
+    req->pos = ngx_cpymem(req->pos, key->data, key->len);
 }
 
 
@@ -1099,6 +1125,68 @@ ngx_http_hotline_redis_limited(ngx_http_hotline_rreq_t *req, redisReply *r)
     if (kv->retry_after) {
         ngx_http_hotline_count_limited();
     }
+
+    ((ngx_http_hotline_kv_pt) req->handler)(req->data, NGX_HOTLINE_OK, kv);
+}
+
+
+/* one bounded attempt at a secret: a script of three keys */
+
+static void
+ngx_http_hotline_redis_kv_attempt(ngx_str_t *secret, ngx_str_t *counter,
+    ngx_str_t *lock, ngx_uint_t max, ngx_msec_t ttl, ngx_uint_t flags,
+    ngx_http_hotline_kv_pt handler, void *data)
+{
+    size_t                    extra;
+    ngx_http_hotline_rreq_t  *req;
+
+    if (counter->len == 0 || counter->len > NGX_HOTLINE_KV_KEY
+        || lock->len == 0 || lock->len > NGX_HOTLINE_KV_KEY)
+    {
+        ngx_http_hotline_redis_kv_fail(handler, data, NGX_HOTLINE_E_INTERNAL);
+        return;
+    }
+
+    extra = 2 * ngx_http_hotline_rs->conf->prefix.len + counter->len
+            + lock->len + 2 * NGX_INT64_LEN;
+
+    req = ngx_http_hotline_redis_kv_req(NGX_HOTLINE_LUA_KV_ATTEMPT, 4, secret,
+                                        extra, ngx_http_hotline_redis_attempted,
+                                        handler, data);
+    if (req == NULL) {
+        return;
+    }
+
+    req->argv[2] = "3";
+    ngx_http_hotline_redis_kv_key(req, counter);
+    ngx_http_hotline_redis_kv_key(req, lock);
+    ngx_http_hotline_rreq_num(req, max);
+    ngx_http_hotline_rreq_num(req, ttl ? ttl : 1);
+
+    ngx_http_hotline_rreq_send(req);
+}
+
+
+static void
+ngx_http_hotline_redis_attempted(ngx_http_hotline_rreq_t *req, redisReply *r)
+{
+    ngx_str_t               v;
+    ngx_http_hotline_kv_t  *kv;
+
+    kv = ngx_http_hotline_redis_kv_reply(req, r);
+    if (kv == NULL) {
+        return;
+    }
+
+    kv->retry_after = (ngx_msec_t) ngx_http_hotline_reply_int(r, 0);
+
+    if (kv->retry_after == 0 && ngx_http_hotline_reply_int(r, 2) == 1) {
+        v = ngx_http_hotline_reply_str(r, 3);
+        ngx_http_hotline_redis_kv_value(kv, &v);
+    }
+
+    /* (the value is no number) */
+    kv->number = ngx_http_hotline_reply_int(r, 1);
 
     ((ngx_http_hotline_kv_pt) req->handler)(req->data, NGX_HOTLINE_OK, kv);
 }

@@ -405,5 +405,22 @@ NGX_HOTLINE_LUA_PRELUDE
 "  local v = redis.call('HMGET', ARGV[1] .. d, unpack(ARGV, 4))\n"
 "  for i = 1, #v do out[#out + 1] = tonumber(v[i] or '0') end\n"
 "end\n"
-"return out\n" }
+"return out\n" },
+
+    /* kv attempt: KEYS[1] the secret, [2] the counter, [3] the lock;
+     * ARGV[1] max, [2] ttl ms -> {retry after ms (0: not locked), the
+     * attempt's number, found, value}: the lock checked, the attempt
+     * counted, the secret read or the lock set, in one step */
+    { "kv_attempt",
+"local l = redis.call('PTTL', KEYS[3])\n"
+"if l > 0 or l == -1 then return {math.max(l, 1), 0, 0} end\n"
+"local n = redis.call('INCR', KEYS[2])\n"
+"if n == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end\n"
+"if n > tonumber(ARGV[1]) then\n"
+"  redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])\n"
+"  return {tonumber(ARGV[2]), n, 0}\n"
+"end\n"
+"local v = redis.call('GET', KEYS[1])\n"
+"if not v then return {0, n, 0} end\n"
+"return {0, n, 1, v}\n" }
 };

@@ -243,6 +243,85 @@ ngx_http_hotline_shm_kv_incr(ngx_str_t *key, ngx_msec_t ttl,
 
 
 /*
+ * One bounded attempt at a secret (ngx_http_hotline_store.h), under one
+ * hold of the zone's mutex: the lock is checked, the attempt counted and
+ * the secret read, or the lock set, with nothing in between.
+ */
+
+void
+ngx_http_hotline_shm_kv_attempt(ngx_str_t *secret, ngx_str_t *counter,
+    ngx_str_t *lock, ngx_uint_t max, ngx_msec_t ttl, ngx_uint_t flags,
+    ngx_http_hotline_kv_pt handler, void *data)
+{
+    ngx_uint_t                  err;
+    ngx_msec_int_t              left;
+    ngx_http_hotline_kv_t      *kv;
+    ngx_http_hotline_kv_rec_t  *r;
+
+    if (ngx_http_hotline_kv_bad(secret, handler, data)
+        || ngx_http_hotline_kv_bad(counter, handler, data)
+        || ngx_http_hotline_kv_bad(lock, handler, data))
+    {
+        return;
+    }
+
+    kv = ngx_http_hotline_kv_clear();
+    err = NGX_HOTLINE_OK;
+
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+
+    r = ngx_http_hotline_kv_find(lock);
+
+    if (r) {
+        left = (ngx_msec_int_t) (r->expire.key - ngx_current_msec);
+        kv->retry_after = (left > 0) ? (ngx_msec_t) left : 1;
+        goto done;
+    }
+
+    r = ngx_http_hotline_kv_find(counter);
+
+    if (r == NULL) {
+        r = ngx_http_hotline_kv_new(counter, 0, ttl);
+
+        if (r == NULL) {
+            err = NGX_HOTLINE_E_UNAVAILABLE;
+            goto done;
+        }
+    }
+
+    kv->number = ++r->number;
+
+    if ((ngx_uint_t) kv->number > max) {
+        r = ngx_http_hotline_kv_new(lock, 1, ttl);
+
+        if (r == NULL) {
+            err = NGX_HOTLINE_E_UNAVAILABLE;
+            goto done;
+        }
+
+        r->data[r->key_len] = '1';
+        kv->retry_after = ttl ? ttl : 1;
+        goto done;
+    }
+
+    r = ngx_http_hotline_kv_find(secret);
+
+    if (r) {
+        kv->found = 1;
+        kv->len = r->value_len;
+        ngx_memcpy(kv->value, r->data + r->key_len, r->value_len);
+        kv->ttl = r->expire.key - ngx_current_msec;
+    }
+
+done:
+
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    handler(data, err, kv);
+}
+
+
+/*
  * GCRA: the record holds the theoretical arrival time (TAT) of the next
  * event, on the zone's monotonic clock.  An event at now is allowed if
  * TAT - now <= interval * burst; it moves TAT to max(TAT, now) + interval.
