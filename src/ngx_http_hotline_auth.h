@@ -17,6 +17,7 @@
 #include "ngx_http_hotline_login_json.h"
 #include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_metrics.h"
+#include "ngx_http_hotline_kv_journal.h"
 
 
 /*
@@ -53,6 +54,8 @@ typedef struct {
 typedef struct {
     ngx_array_t                   *agents;       /* sorted by username */
     ngx_str_t                      agents_file;
+    ngx_str_t                      state_file;   /* "off": none */
+    ngx_http_hotline_kv_journal_t *journal;      /* NULL: none */
 } ngx_http_hotline_auth_main_conf_t;
 
 

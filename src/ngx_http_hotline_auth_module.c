@@ -27,6 +27,7 @@
 
 static ngx_int_t ngx_http_hotline_auth_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_hotline_auth_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_hotline_state_open(ngx_conf_t *cf);
 static void *ngx_http_hotline_auth_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_hotline_auth_init_main_conf(ngx_conf_t *cf,
     void *conf);
@@ -56,6 +57,13 @@ static ngx_command_t  ngx_http_hotline_auth_commands[] = {
       ngx_http_hotline_agents_file,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("hotline_state_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_auth_main_conf_t, state_file),
       NULL },
 
     { ngx_string("hotline_otp_request"),
@@ -275,7 +283,38 @@ ngx_http_hotline_auth_init(ngx_conf_t *cf)
 
     *h = ngx_http_hotline_access_handler;
 
-    return NGX_OK;
+    return ngx_http_hotline_state_open(cf);
+}
+
+
+/*
+ * The journal of the durable state (revoked tokens, lockouts, bans) of
+ * the embedded store; a distributed store keeps it itself.
+ */
+
+static ngx_int_t
+ngx_http_hotline_state_open(ngx_conf_t *cf)
+{
+    ngx_http_hotline_main_conf_t       *hmcf;
+    ngx_http_hotline_auth_main_conf_t  *amcf;
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hotline_module);
+    amcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_hotline_auth_module);
+
+    if (amcf->state_file.data == NULL) {
+        ngx_str_set(&amcf->state_file, "logs/hotline_state.journal");
+    }
+
+    if (hmcf->shm_zone == NULL || hmcf->redis
+        || ngx_strcmp(amcf->state_file.data, "off") == 0)
+    {
+        return NGX_OK;
+    }
+
+    amcf->journal = ngx_http_hotline_kv_journal_open(cf, &amcf->state_file);
+
+    return amcf->journal ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -294,6 +333,8 @@ ngx_http_hotline_auth_create_main_conf(ngx_conf_t *cf)
      *
      *     amcf->agents = NULL;
      *     amcf->agents_file = { 0, NULL };
+     *     amcf->state_file = { 0, NULL };
+     *     amcf->journal = NULL;
      */
 
     return amcf;

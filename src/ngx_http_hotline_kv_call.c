@@ -101,7 +101,8 @@ ngx_http_hotline_kv_call(ngx_http_hotline_kv_call_t *call, ngx_uint_t op,
         break;
 
     case NGX_HOTLINE_KV_SET:
-        store->kv_set(key, value, msec, ngx_http_hotline_kv_call_done, t);
+        store->kv_set(key, value, msec, call->flags,
+                      ngx_http_hotline_kv_call_done, t);
         break;
 
     case NGX_HOTLINE_KV_DEL:

@@ -98,6 +98,8 @@ static ngx_int_t ngx_http_hotline_otp_sent(ngx_http_request_t *r,
 static ngx_int_t ngx_http_hotline_otp_op(ngx_http_hotline_otp_t *op,
     ngx_uint_t kind, const char *prefix, ngx_str_t *value, ngx_msec_t msec,
     ngx_uint_t burst);
+static ngx_uint_t ngx_http_hotline_otp_flags(ngx_http_hotline_otp_t *op,
+    ngx_uint_t agent);
 static ngx_int_t ngx_http_hotline_otp_started(ngx_int_t rc);
 static ngx_int_t ngx_http_hotline_otp_generate(u_char *code);
 static ngx_int_t ngx_http_hotline_otp_mac(ngx_http_request_t *r,
@@ -346,6 +348,7 @@ ngx_http_hotline_otp_step(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
         op->value.len = NGX_HOTLINE_MAC_HEX;
 
         op->state = sw_otp_stored;
+        op->call.flags = ngx_http_hotline_otp_flags(op, 0);
         return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_SET, "otp:",
                                        &op->value, NGX_HOTLINE_OTP_TTL, 0);
 
@@ -412,6 +415,7 @@ ngx_http_hotline_otp_attempt(ngx_http_request_t *r,
                         - op->lock_data;
 
     op->state = sw_otp_attempted;
+    op->call.flags = ngx_http_hotline_otp_flags(op, NGX_HOTLINE_KV_DURABLE);
     return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_ATTEMPT, "otp:", NULL,
                                    NGX_HOTLINE_OTP_LOCK,
                                    NGX_HOTLINE_OTP_MAX_FAILS);
@@ -473,6 +477,8 @@ ngx_http_hotline_otp_failed(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
         ngx_str_set(&one, "1");
 
         op->state = sw_otp_locked;
+        op->call.flags = ngx_http_hotline_otp_flags(op,
+                                                    NGX_HOTLINE_KV_DURABLE);
         return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_SET, "lock:", &one,
                                        NGX_HOTLINE_OTP_LOCK, 0);
     }
@@ -558,6 +564,20 @@ ngx_http_hotline_otp_op(ngx_http_hotline_otp_t *op, ngx_uint_t kind,
     return ngx_http_hotline_otp_started(
                ngx_http_hotline_kv_call(&op->call, kind, &op->key, value,
                                         msec, burst));
+}
+
+
+/*
+ * What the records of a name are to the store: an agent's lockout
+ * survives a restart, its code and counter are kept until they expire;
+ * a name that is no agent costs only records that make room for others
+ * (a flood of made-up names cannot push an agent's lockout out).
+ */
+
+static ngx_uint_t
+ngx_http_hotline_otp_flags(ngx_http_hotline_otp_t *op, ngx_uint_t agent)
+{
+    return op->agent ? agent : NGX_HOTLINE_KV_SPARE;
 }
 
 

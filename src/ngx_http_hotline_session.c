@@ -406,7 +406,8 @@ ngx_http_hotline_ban_done(void *data, ngx_uint_t err,
         ngx_str_set(&value, "1");
         ngx_http_hotline_store()->kv_set(
                       ngx_http_hotline_ban_key(res->addr, res->addr_len),
-                      &value, ttl, ngx_http_hotline_ban_stored, NULL);
+                      &value, ttl, NGX_HOTLINE_KV_DURABLE,
+                      ngx_http_hotline_ban_stored, NULL);
     }
 
     ngx_http_hotline_ack(op);

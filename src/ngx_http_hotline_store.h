@@ -66,7 +66,8 @@ typedef struct {
     void                         (*consumer)(void *data, ngx_uint_t wake);
     /* to every worker: the queue (or who is online) changed */
     void                         (*queue)(void);
-    /* to every worker: a token was revoked */
+    /* to every worker: a NOTIFY keyed value was set (a revoked token,
+       a ban) */
     void                         (*auth)(void);
     /* the store serves again after an outage, or stopped serving */
     void                         (*up)(void);
@@ -322,7 +323,8 @@ struct ngx_http_hotline_store_s {
     void        (*kv_get)(ngx_str_t *key, ngx_http_hotline_kv_pt handler,
                           void *data);
     void        (*kv_set)(ngx_str_t *key, ngx_str_t *value, ngx_msec_t ttl,
-                          ngx_http_hotline_kv_pt handler, void *data);
+                          ngx_uint_t flags, ngx_http_hotline_kv_pt handler,
+                          void *data);
 
     /* atomic: of two deletes of one key, one finds it (single use) */
     void        (*kv_del)(ngx_str_t *key, ngx_http_hotline_kv_pt handler,
@@ -335,14 +337,16 @@ struct ngx_http_hotline_store_s {
     /*
      * GCRA rate limit: one event per interval on average, burst more at
      * once; kv->retry_after says when the next one would be allowed.
+     * Its state is SPARE: when room is short, the state closest to its
+     * end goes first (as limit_req forgets the oldest states).
      */
     void        (*limit)(ngx_str_t *key, ngx_msec_t interval,
                          ngx_uint_t burst, ngx_http_hotline_kv_pt handler,
                          void *data);
 
     /*
-     * revokes a token id until ttl: stored like kv_set("revoked:<jti>"),
-     * and every worker is told (events->auth)
+     * revokes a token id until ttl: kv_set("revoked:<jti>", DURABLE and
+     * NOTIFY)
      */
     void        (*revoke)(u_char *jti, size_t len, ngx_msec_t ttl,
                           ngx_http_hotline_kv_pt handler, void *data);

@@ -45,7 +45,8 @@ static void ngx_http_hotline_redis_op(ngx_http_hotline_rreq_t *req,
 static void ngx_http_hotline_redis_kv_get(ngx_str_t *key,
     ngx_http_hotline_kv_pt handler, void *data);
 static void ngx_http_hotline_redis_kv_set(ngx_str_t *key, ngx_str_t *value,
-    ngx_msec_t ttl, ngx_http_hotline_kv_pt handler, void *data);
+    ngx_msec_t ttl, ngx_uint_t flags, ngx_http_hotline_kv_pt handler,
+    void *data);
 static void ngx_http_hotline_redis_kv_del(ngx_str_t *key,
     ngx_http_hotline_kv_pt handler, void *data);
 static void ngx_http_hotline_redis_kv_incr(ngx_str_t *key, ngx_msec_t ttl,
@@ -964,11 +965,17 @@ ngx_http_hotline_redis_got(ngx_http_hotline_rreq_t *req, redisReply *r)
 }
 
 
+/* DURABLE: Redis keeps it (persistence on); NOTIFY: PUBLISH P auth */
+
 static void
 ngx_http_hotline_redis_kv_set(ngx_str_t *key, ngx_str_t *value,
-    ngx_msec_t ttl, ngx_http_hotline_kv_pt handler, void *data)
+    ngx_msec_t ttl, ngx_uint_t flags, ngx_http_hotline_kv_pt handler,
+    void *data)
 {
-    ngx_http_hotline_rreq_t  *req;
+    ngx_http_hotline_rreq_t    *req;
+    ngx_http_hotline_rstore_t  *rs;
+
+    rs = ngx_http_hotline_rs;
 
     if (value->len > NGX_HOTLINE_KV_VALUE) {
         ngx_http_hotline_redis_kv_fail(handler, data, NGX_HOTLINE_E_INTERNAL);
@@ -992,6 +999,24 @@ ngx_http_hotline_redis_kv_set(ngx_str_t *key, ngx_str_t *value,
     ngx_http_hotline_rreq_arg(req, (u_char *) "GET", 3);
     req->gen = ttl;
 
+    ngx_http_hotline_rreq_send(req);
+
+    if (!(flags & NGX_HOTLINE_KV_NOTIFY) || !ngx_http_hotline_rconn_up()) {
+        return;
+    }
+
+    /* after the SET on the same connection */
+    req = ngx_http_hotline_rreq(NGX_HOTLINE_LUA_N, 3, rs->achannel.len + 8,
+                                ngx_http_hotline_redis_said);
+    if (req == NULL) {
+        return;
+    }
+
+    req->argv[0] = "PUBLISH";
+    req->argvlen[0] = 7;
+    req->argc = 1;
+    ngx_http_hotline_rreq_arg(req, rs->achannel.data, rs->achannel.len);
+    ngx_http_hotline_rreq_arg(req, (u_char *) "1", 1);
     ngx_http_hotline_rreq_send(req);
 }
 
@@ -1198,13 +1223,9 @@ static void
 ngx_http_hotline_redis_revoke(u_char *jti, size_t len, ngx_msec_t ttl,
     ngx_http_hotline_kv_pt handler, void *data)
 {
-    u_char                     *p;
-    ngx_str_t                   key, value;
-    ngx_http_hotline_rreq_t    *req;
-    ngx_http_hotline_rstore_t  *rs;
-    u_char                      buf[NGX_HOTLINE_KV_KEY];
-
-    rs = ngx_http_hotline_rs;
+    u_char     *p;
+    ngx_str_t   key, value;
+    u_char      buf[NGX_HOTLINE_KV_KEY];
 
     if (len > NGX_HOTLINE_KV_KEY - sizeof("revoked:")) {
         len = NGX_HOTLINE_KV_KEY - sizeof("revoked:");
@@ -1217,25 +1238,10 @@ ngx_http_hotline_redis_revoke(u_char *jti, size_t len, ngx_msec_t ttl,
     key.len = p - buf;
     ngx_str_set(&value, "1");
 
-    ngx_http_hotline_redis_kv_set(&key, &value, ttl, handler, data);
-
-    if (!ngx_http_hotline_rconn_up()) {
-        return;
-    }
-
-    /* after the SET on the same connection */
-    req = ngx_http_hotline_rreq(NGX_HOTLINE_LUA_N, 3, rs->achannel.len + 8,
-                                ngx_http_hotline_redis_said);
-    if (req == NULL) {
-        return;
-    }
-
-    req->argv[0] = "PUBLISH";
-    req->argvlen[0] = 7;
-    req->argc = 1;
-    ngx_http_hotline_rreq_arg(req, rs->achannel.data, rs->achannel.len);
-    ngx_http_hotline_rreq_arg(req, (u_char *) "1", 1);
-    ngx_http_hotline_rreq_send(req);
+    ngx_http_hotline_redis_kv_set(&key, &value, ttl,
+                                  NGX_HOTLINE_KV_DURABLE
+                                  |NGX_HOTLINE_KV_NOTIFY,
+                                  handler, data);
 }
 
 
