@@ -60,10 +60,10 @@ test: deps module recorder
 	@$(MAKE) -s test-redis
 	@$(MAKE) -s test-recorder
 
-# the signaling, guard and auth tests again, each on a Redis store of its
-# own (docs/redis.md)
+# the signaling, guard, auth and security (t/8*) tests again, each on a
+# Redis store of its own (docs/redis.md)
 test-redis: deps module
-	@HOTLINE_STORE=redis prove -j2 t/1*.t t/2*.t t/3*.t t/5*.t
+	@HOTLINE_STORE=redis prove -j2 t/1*.t t/2*.t t/3*.t t/5*.t t/8*.t
 
 recorder:
 	@$(MAKE) -s -C src/recorder -j$(JOBS) all
