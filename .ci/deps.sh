@@ -14,22 +14,12 @@ set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 
-BUILD_PKGS=(
-    gcc make pkg-config
-    nginx-core nginx-dev
-    libjansson-dev libssl-dev libcurl4-openssl-dev libhiredis-dev
-)
-
-TEST_PKGS=(
-    perl libprotocol-websocket-perl libcrypt-jwt-perl libjson-pp-perl
-    libwww-perl
-    procps iproute2
-    clang-14 libclang-rt-14-dev
-    redis-server
-)
+# what to build and test with: the "build" and "test" roles of the one
+# package list (.ci/packages), which the Dockerfiles read too
+mapfile -t PKGS < <(sh "$(dirname "$0")/packages.sh" build test)
 
 missing=()
-for pkg in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
+for pkg in "${PKGS[@]}"; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
     # NodeSource's nodejs ships npm itself (Debian's npm would conflict)
     if [ "$pkg" = npm ] && command -v npm >/dev/null 2>&1; then

@@ -169,7 +169,7 @@ ngx_http_hotline_call_join(ngx_http_hotline_ref_t *ref, u_char *name,
         return;
     }
 
-    op->name_len = ngx_min(len, NGX_HOTLINE_NAME_MAX);
+    op->name_len = ngx_min(len, NGX_HOTLINE_CUSTOMER_NAME_MAX);
     ngx_memcpy(op->name, name, op->name_len);
     op->addr_len = ngx_min(addr->len, NGX_SOCKADDR_STRLEN);
     ngx_memcpy(op->addr, addr->data, op->addr_len);

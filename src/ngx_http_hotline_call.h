@@ -57,7 +57,7 @@ typedef struct {
     int64_t                        joined;     /* ms since the epoch */
     int64_t                        accepted;
     size_t                         name_len;
-    u_char                         name[NGX_HOTLINE_NAME_MAX];
+    u_char                         name[NGX_HOTLINE_CUSTOMER_NAME_MAX];
     size_t                         display_len;
     u_char                         display[NGX_HOTLINE_NAME_MAX];
     size_t                         addr_len;

@@ -60,7 +60,7 @@ typedef struct {
     uint64_t                       last_seq;
     int64_t                        count;      /* seed */
     size_t                         name_len;
-    u_char                         name[NGX_HOTLINE_NAME_MAX];
+    u_char                         name[NGX_HOTLINE_CUSTOMER_NAME_MAX];
     size_t                         display_len;
     u_char                         display[NGX_HOTLINE_NAME_MAX];
     size_t                         addr_len;
@@ -82,7 +82,7 @@ typedef struct {
 
     /* a call that the commit ends */
     ngx_http_hotline_call_record_t rec;
-    u_char                         rec_customer[NGX_HOTLINE_NAME_MAX];
+    u_char                         rec_customer[NGX_HOTLINE_CUSTOMER_NAME_MAX];
     u_char                         rec_agent[NGX_HOTLINE_NAME_MAX];
 
     unsigned                       has_call_id:1;

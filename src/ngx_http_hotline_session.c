@@ -39,7 +39,8 @@ typedef struct {
     ngx_http_hotline_session_t  *session;
     u_char                       id[NGX_HOTLINE_MSG_ID_MAX];
     size_t                       id_len;
-    u_char                       name[NGX_HOTLINE_NAME_MAX];  /* join */
+    /* join */
+    u_char                       name[NGX_HOTLINE_CUSTOMER_NAME_MAX];
     size_t                       name_len;
 } ngx_http_hotline_op_t;
 
@@ -76,6 +77,14 @@ static void ngx_http_hotline_revoked(void *data, ngx_uint_t err,
     ngx_http_hotline_kv_t *kv);
 static u_char *ngx_http_hotline_scratch(size_t size);
 
+static void ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws);
+static void ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws,
+    u_char *data, size_t len);
+static void ngx_http_hotline_session_writable(ngx_http_hotline_ws_t *ws);
+static void ngx_http_hotline_session_timer(ngx_http_hotline_ws_t *ws);
+static void ngx_http_hotline_session_closed(ngx_http_hotline_ws_t *ws);
+static void ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s);
+
 static void ngx_http_hotline_on_consumer(void *data, ngx_uint_t wake);
 static void ngx_http_hotline_on_queue(void);
 static void ngx_http_hotline_on_auth(void);
@@ -93,6 +102,14 @@ static ngx_uint_t    ngx_http_hotline_nops_free;
 
 static u_char       *ngx_http_hotline_buf;
 static size_t        ngx_http_hotline_buf_size;
+
+ngx_http_hotline_ws_handler_t  ngx_http_hotline_session_handler = {
+    ngx_http_hotline_session_start,
+    ngx_http_hotline_session_message,
+    ngx_http_hotline_session_writable,
+    ngx_http_hotline_session_timer,
+    ngx_http_hotline_session_closed
+};
 
 static ngx_http_hotline_store_events_t  ngx_http_hotline_session_events = {
     ngx_http_hotline_on_consumer,
@@ -118,9 +135,13 @@ ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
 }
 
 
-void
-ngx_http_hotline_session_start(ngx_http_hotline_session_t *s)
+/* the connection's events; the session is the connection (ws first) */
+
+static void
+ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws)
 {
+    ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
+
     ngx_queue_insert_tail(&ngx_http_hotline_local, &s->local);
 
     ngx_http_hotline_ref_init(&s->ref, s->role, s);
@@ -130,20 +151,22 @@ ngx_http_hotline_session_start(ngx_http_hotline_session_t *s)
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
 
     if (s->role == NGX_HOTLINE_ROLE_AGENT) {
-        s->pending++;
+        s->ws.pending++;
         ngx_http_hotline_call_login(&s->ref, s->sub, s->sub_len, s->display,
                                     s->display_len,
                                     ngx_http_hotline_login_done, s);
         return;
     }
 
-    ngx_add_timer(&s->timer, s->conf->handshake_timeout);
+    ngx_add_timer(&s->ws.timer, s->ws.conf->handshake_timeout);
 }
 
 
-void
-ngx_http_hotline_session_closed(ngx_http_hotline_session_t *s)
+static void
+ngx_http_hotline_session_closed(ngx_http_hotline_ws_t *ws)
 {
+    ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
+
     if (s->local.next == NULL) {
         /* closed already, or never started */
         return;
@@ -156,7 +179,7 @@ ngx_http_hotline_session_closed(ngx_http_hotline_session_t *s)
     ngx_http_hotline_mailbox_conns(s->role, -1);
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
                    "hotline session: closed, %ui operations under way",
                    s->ref.ops);
 
@@ -164,17 +187,19 @@ ngx_http_hotline_session_closed(ngx_http_hotline_session_t *s)
 }
 
 
-void
-ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
-    u_char *data, size_t len)
+static void
+ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
+    size_t len)
 {
+    ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
+
     u_char                  *out;
     ngx_uint_t               rc, opening;
     ngx_time_t              *tp;
     ngx_http_hotline_op_t   *op;
     ngx_http_hotline_msg_t   m;
 
-    if (s->close_later) {
+    if (s->ws.close_later) {
         /* closing: what follows is not read */
         return;
     }
@@ -190,7 +215,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
     rc = ngx_http_hotline_proto_parse(data, len, s->role, &m, out + 1,
                                       6 * len + 1023);
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
                    "hotline session: message of %uz bytes, type %ui, rc %ui",
                    len, m.type, rc);
 
@@ -233,21 +258,22 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
         return;
     }
 
-    s->pending++;
+    s->ws.pending++;
 
     switch (m.type) {
 
     case NGX_HOTLINE_MSG_JOIN:
 
-        if (s->main_conf->ban_time && s->addr.len) {
+        if (s->main_conf->ban_time && s->ws.addr.len) {
             /* is the address banned?  The join goes on from the answer */
             ngx_http_hotline_store()->kv_get(
-                          ngx_http_hotline_ban_key(s->addr.data, s->addr.len),
+                          ngx_http_hotline_ban_key(s->ws.addr.data,
+                                                   s->ws.addr.len),
                           ngx_http_hotline_join_checked, op);
             break;
         }
 
-        ngx_http_hotline_call_join(&s->ref, m.name, m.name_len, &s->addr,
+        ngx_http_hotline_call_join(&s->ref, m.name, m.name_len, &s->ws.addr,
                                    ngx_http_hotline_join_done, op);
         break;
 
@@ -299,7 +325,7 @@ ngx_http_hotline_op(ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m)
         op = ngx_queue_data(q, ngx_http_hotline_op_t, link);
 
     } else {
-        op = ngx_alloc(sizeof(ngx_http_hotline_op_t), s->connection->log);
+        op = ngx_alloc(sizeof(ngx_http_hotline_op_t), s->ws.connection->log);
         if (op == NULL) {
             return NULL;
         }
@@ -332,7 +358,7 @@ ngx_http_hotline_op_free(ngx_http_hotline_op_t *op)
         ngx_free(op);
     }
 
-    ngx_http_hotline_ws_release(s);
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
@@ -348,7 +374,7 @@ ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
 
     s = op->session;
 
-    if (s->closed || s->closing) {
+    if (s->ws.closed || s->ws.closing) {
         ngx_http_hotline_op_free(op);
         return;
     }
@@ -359,16 +385,16 @@ ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
     }
 
     if (kv->found) {
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+        ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                       "hotline: join from a banned address");
-        s->pending++;
+        s->ws.pending++;
         ngx_http_hotline_op_error(op, NGX_HOTLINE_E_BANNED);
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_BANNED, "banned");
-        ngx_http_hotline_ws_release(s);
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_BANNED, "banned");
+        ngx_http_hotline_ws_release(&s->ws);
         return;
     }
 
-    ngx_http_hotline_call_join(&s->ref, op->name, op->name_len, &s->addr,
+    ngx_http_hotline_call_join(&s->ref, op->name, op->name_len, &s->ws.addr,
                                ngx_http_hotline_join_done, op);
 }
 
@@ -395,7 +421,7 @@ ngx_http_hotline_ban_done(void *data, ngx_uint_t err,
 
     (void) ngx_http_hotline_hex(id, res->call_id, NGX_HOTLINE_ID_LEN);
 
-    ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0,
+    ngx_log_error(NGX_LOG_NOTICE, s->ws.connection->log, 0,
                   "hotline: agent \"%*s\" banned call_id=%*s address %*s",
                   s->sub_len, s->sub, (size_t) NGX_HOTLINE_ID_HEX, id,
                   res->addr_len, res->addr);
@@ -489,7 +515,7 @@ ngx_http_hotline_login_done(void *data, ngx_uint_t err,
 
     if (err != NGX_HOTLINE_OK) {
         ngx_http_hotline_error(s, err, NULL);
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_WS_CLOSE_TRY_LATER,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_WS_CLOSE_TRY_LATER,
                                   "store unavailable");
 
     } else {
@@ -497,7 +523,7 @@ ngx_http_hotline_login_done(void *data, ngx_uint_t err,
         ngx_http_hotline_established(s);
     }
 
-    ngx_http_hotline_ws_release(s);
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
@@ -515,7 +541,7 @@ ngx_http_hotline_resume_done(void *data, ngx_uint_t err,
 
         if (err == NGX_HOTLINE_E_EXPIRED && !s->established) {
             ngx_http_hotline_error(s, err, NULL);
-            ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_EXPIRED,
+            ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_EXPIRED,
                                       "resume failed");
             ngx_http_hotline_op_free(op);
             return;
@@ -557,7 +583,7 @@ ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
     u_char   *call_id;
     u_char    buf[512];
 
-    if (s->closed || s->closing) {
+    if (s->ws.closed || s->ws.closing) {
         return;
     }
 
@@ -572,7 +598,7 @@ ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
                                           s->sub, s->sub_len, res->resumed,
                                           res->gap);
 
-    (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+    (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
                                     last - buf);
 }
 
@@ -580,18 +606,18 @@ ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
 static void
 ngx_http_hotline_established(ngx_http_hotline_session_t *s)
 {
-    if (s->closed || s->closing) {
+    if (s->ws.closed || s->ws.closing) {
         return;
     }
 
     if (!s->established) {
         s->established = 1;
 
-        if (s->timer.timer_set) {
-            ngx_del_timer(&s->timer);
+        if (s->ws.timer.timer_set) {
+            ngx_del_timer(&s->ws.timer);
         }
 
-        ngx_add_timer(&s->timer, s->conf->ping_interval);
+        ngx_add_timer(&s->ws.timer, s->ws.conf->ping_interval);
     }
 
     /* a fresh session gets the queue (agents) or its position */
@@ -611,13 +637,13 @@ ngx_http_hotline_error(ngx_http_hotline_session_t *s, ngx_uint_t code,
 
     ngx_http_hotline_count_error(code);
 
-    if (s->closed) {
+    if (s->ws.closed) {
         return;
     }
 
     last = ngx_http_hotline_proto_error(buf, code, m);
 
-    (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+    (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
                                     last - buf);
 }
 
@@ -650,10 +676,10 @@ ngx_http_hotline_ack(ngx_http_hotline_op_t *op)
 
     s = op->session;
 
-    if (op->id_len && !s->closed) {
+    if (op->id_len && !s->ws.closed) {
         last = ngx_http_hotline_proto_ack(buf, op->id, op->id_len);
 
-        (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
                                         last - buf);
     }
 
@@ -663,7 +689,7 @@ ngx_http_hotline_ack(ngx_http_hotline_op_t *op)
 
 /* writes what the party's inbox holds for this connection */
 
-void
+static void
 ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
 {
     u_char                       *buf, *p, *end, *data, *json, *last;
@@ -676,7 +702,7 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
     ngx_http_hotline_event_t      ev;
     ngx_http_hotline_store_t     *store;
 
-    if (s->closed || s->closing || s->ref.consumer == NULL) {
+    if (s->ws.closed || s->ws.closing || s->ref.consumer == NULL) {
         return;
     }
 
@@ -695,21 +721,21 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
 
     json = buf + size;
 
-    s->pending++;
+    s->ws.pending++;
     ended = 0;
 
     for ( ;; ) {
-        if (s->out_bytes >= s->conf->send_queue / 2) {
+        if (s->ws.out_bytes >= s->ws.conf->send_queue / 2) {
             /* the client reads slowly: more when the queue drains */
-            s->backlogged = 1;
+            s->ws.backlogged = 1;
             break;
         }
 
         n = store->pull(s->ref.consumer, buf, size,
-                        s->conf->send_queue / 2 - s->out_bytes);
+                        s->ws.conf->send_queue / 2 - s->ws.out_bytes);
 
         if (n == NGX_ERROR) {
-            ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_REPLACED,
+            ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_REPLACED,
                                       "replaced");
             break;
         }
@@ -724,7 +750,7 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
             data = p + 12;
 
             if (ngx_http_hotline_event_decode(data, len, &ev) != NGX_OK) {
-                ngx_log_error(NGX_LOG_ALERT, s->connection->log, 0,
+                ngx_log_error(NGX_LOG_ALERT, s->ws.connection->log, 0,
                               "hotline: event %uL of %uz bytes is invalid",
                               seq, len);
                 continue;
@@ -739,7 +765,7 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
 
             last = ngx_http_hotline_event_json(json, &ev, url);
 
-            if (ngx_http_hotline_ws_send2(s, json, last - json, tail,
+            if (ngx_http_hotline_ws_send2(&s->ws, json, last - json, tail,
                                           ngx_http_hotline_proto_seq(tail,
                                                                      seq)
                                           - tail)
@@ -751,54 +777,63 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
     }
 
     if (ended == 2 && s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_BANNED, "banned");
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_BANNED, "banned");
 
     } else if (ended && s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
         /* the call is over: the end was written, nothing else comes */
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_WS_CLOSE_NORMAL,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_WS_CLOSE_NORMAL,
                                   "call ended");
     }
 
 done:
 
-    ngx_http_hotline_ws_release(s);
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
-void
-ngx_http_hotline_session_timer(ngx_http_hotline_session_t *s)
+static void
+ngx_http_hotline_session_writable(ngx_http_hotline_ws_t *ws)
 {
+    ngx_http_hotline_session_deliver((ngx_http_hotline_session_t *) ws);
+}
+
+
+static void
+ngx_http_hotline_session_timer(ngx_http_hotline_ws_t *ws)
+{
+    ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
+
     if (!s->established) {
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+        ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                       "hotline: no join or resume in time");
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_TIMEOUT,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_TIMEOUT,
                                   "handshake timeout");
         return;
     }
 
     if (s->exp && ngx_time() >= s->exp) {
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+        ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                       "hotline: agent token expired");
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_UNAUTHORIZED,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_UNAUTHORIZED,
                                   "token expired");
         return;
     }
 
-    if (s->awaiting_pong && !s->received) {
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+    if (s->ws.awaiting_pong && !s->ws.received) {
+        ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                       "hotline: client does not answer pings");
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_TIMEOUT,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_TIMEOUT,
                                   "ping timeout");
         return;
     }
 
-    s->awaiting_pong = 1;
-    s->received = 0;
+    s->ws.awaiting_pong = 1;
+    s->ws.received = 0;
 
-    if (ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_PING, NULL, 0)
+    if (ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_PING, NULL, 0)
         == NGX_OK)
     {
-        ngx_add_timer(&s->timer, s->conf->ping_interval);
+        ngx_add_timer(&s->ws.timer, s->ws.conf->ping_interval);
     }
 }
 
@@ -819,19 +854,20 @@ ngx_http_hotline_on_consumer(void *data, ngx_uint_t wake)
     ngx_http_hotline_consumer_info_t   ci;
     u_char                             buf[NGX_HOTLINE_ERROR_MAX];
 
-    if (s->closed || s->closing) {
+    if (s->ws.closed || s->ws.closing) {
         return;
     }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
                    "hotline session: store says %ui", wake);
 
-    s->pending++;
+    s->ws.pending++;
 
     switch (wake) {
 
     case NGX_HOTLINE_WAKE_REPLACED:
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_REPLACED, "replaced");
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_REPLACED,
+                                  "replaced");
         break;
 
     case NGX_HOTLINE_WAKE_LOST:
@@ -841,9 +877,9 @@ ngx_http_hotline_on_consumer(void *data, ngx_uint_t wake)
                           sizeof("{\"type\":\"error\",\"code\":\"expired\","
                                  "\"message\":\"the session was lost by the "
                                  "store\"}") - 1);
-        (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
                                         last - buf);
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_EXPIRED,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_EXPIRED,
                                   "session lost");
         break;
 
@@ -852,12 +888,13 @@ ngx_http_hotline_on_consumer(void *data, ngx_uint_t wake)
         ngx_http_hotline_store()->consumer_info(s->ref.consumer, &ci);
 
         if (ci.delivered >= ci.replayed
-            && (s->backlogged || s->out_bytes >= s->conf->send_queue / 2))
+            && (s->ws.backlogged
+                || s->ws.out_bytes >= s->ws.conf->send_queue / 2))
         {
-            ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+            ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                           "hotline: client does not read, its buffer "
                           "is full");
-            ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_SLOW,
+            ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_SLOW,
                                       "slow consumer");
             break;
         }
@@ -871,7 +908,7 @@ ngx_http_hotline_on_consumer(void *data, ngx_uint_t wake)
         break;
     }
 
-    ngx_http_hotline_ws_release(s);
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
@@ -894,7 +931,7 @@ ngx_http_hotline_on_auth(void)
         s = ngx_queue_data(q, ngx_http_hotline_session_t, local);
 
         if (s->role != NGX_HOTLINE_ROLE_AGENT || s->jti_len == 0
-            || s->closing || s->closed)
+            || s->ws.closing || s->ws.closed)
         {
             continue;
         }
@@ -905,7 +942,7 @@ ngx_http_hotline_on_auth(void)
         key.data = buf;
         key.len = p - buf;
 
-        s->pending++;
+        s->ws.pending++;
         ngx_http_hotline_store()->kv_get(&key, ngx_http_hotline_revoked, s);
     }
 }
@@ -917,15 +954,15 @@ ngx_http_hotline_revoked(void *data, ngx_uint_t err,
 {
     ngx_http_hotline_session_t  *s = data;
 
-    if (err == NGX_HOTLINE_OK && kv->found && !s->closed) {
-        ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0,
+    if (err == NGX_HOTLINE_OK && kv->found && !s->ws.closed) {
+        ngx_log_error(NGX_LOG_NOTICE, s->ws.connection->log, 0,
                       "hotline audit: revoked token closes the connection "
                       "of agent \"%*s\"", s->sub_len, s->sub);
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_UNAUTHORIZED,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_UNAUTHORIZED,
                                   "token revoked");
     }
 
-    ngx_http_hotline_ws_release(s);
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
@@ -958,16 +995,16 @@ ngx_http_hotline_on_down(void)
         next = ngx_queue_next(q);
         s = ngx_queue_data(q, ngx_http_hotline_session_t, local);
 
-        if (!s->established || s->closing || s->closed) {
+        if (!s->established || s->ws.closing || s->ws.closed) {
             continue;
         }
 
         ngx_http_hotline_count_error(NGX_HOTLINE_E_UNAVAILABLE);
 
-        s->pending++;
-        (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+        s->ws.pending++;
+        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
                                         last - buf);
-        ngx_http_hotline_ws_release(s);
+        ngx_http_hotline_ws_release(&s->ws);
     }
 }
 
@@ -1020,7 +1057,7 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
         next = ngx_queue_next(lq);
         s = ngx_queue_data(lq, ngx_http_hotline_session_t, local);
 
-        if (!s->established || s->closing || s->closed) {
+        if (!s->established || s->ws.closing || s->ws.closed) {
             continue;
         }
 
@@ -1036,10 +1073,10 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
                 last = ngx_http_hotline_proto_queue(msg, q, now);
             }
 
-            s->pending++;
-            (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, msg,
+            s->ws.pending++;
+            (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, msg,
                                             last - msg);
-            ngx_http_hotline_ws_release(s);
+            ngx_http_hotline_ws_release(&s->ws);
             continue;
         }
 
@@ -1081,10 +1118,10 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
 
         end = ngx_http_hotline_proto_position(buf, s->call_id, pos, eta);
 
-        s->pending++;
-        (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+        s->ws.pending++;
+        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
                                         end - buf);
-        ngx_http_hotline_ws_release(s);
+        ngx_http_hotline_ws_release(&s->ws);
     }
 }
 
@@ -1101,33 +1138,33 @@ ngx_http_hotline_rate_exceeded(ngx_http_hotline_session_t *s,
 {
     ngx_msec_t  tat, tau;
 
-    if (s->conf->message_interval == 0) {
+    if (s->ws.conf->message_interval == 0) {
         return 0;
     }
 
     tat = s->tat;
-    tau = s->conf->message_interval * s->conf->message_burst;
+    tau = s->ws.conf->message_interval * s->ws.conf->message_burst;
 
     if ((ngx_msec_int_t) (tat - ngx_current_msec) < 0) {
         tat = ngx_current_msec;
     }
 
     if (tat - ngx_current_msec <= tau) {
-        s->tat = tat + s->conf->message_interval;
+        s->tat = tat + s->ws.conf->message_interval;
         s->strikes = 0;
         return 0;
     }
 
-    if (++s->strikes > s->conf->message_burst) {
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+    if (++s->strikes > s->ws.conf->message_burst) {
+        ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                       "hotline: client keeps sending over the rate");
 
         /*
          * closed once the messages it sent before have their answers
          * (the model may still work on them): with the last release
          */
-        s->close_later = NGX_HOTLINE_WS_CLOSE_POLICY;
-        s->close_reason = "message rate";
+        s->ws.close_later = NGX_HOTLINE_WS_CLOSE_POLICY;
+        s->ws.close_reason = "message rate";
         return 1;
     }
 

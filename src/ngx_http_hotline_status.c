@@ -14,6 +14,7 @@
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_doorbell.h"
 #include "ngx_http_hotline_notify.h"
+#include "ngx_http_hotline_version.h"
 
 
 /* the health location (JSON) and the metrics location (Prometheus) */
@@ -229,6 +230,11 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
     }
 
     b->last = ngx_sprintf(b->last,
+        "# HELP hotline_build_info The module's version and the nginx "
+        "it runs in.\n"
+        "# TYPE hotline_build_info gauge\n"
+        "hotline_build_info{version=\"" NGX_HTTP_HOTLINE_VERSION "\","
+        "nginx=\"" NGINX_VERSION "\"} 1\n"
         "# HELP hotline_connections Open signaling WebSocket connections.\n"
         "# TYPE hotline_connections gauge\n"
         "hotline_connections{role=\"customer\"} %ui\n"

@@ -254,7 +254,8 @@ ngx_http_hotline_redis_init_worker(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    return ngx_http_hotline_rconn_init(cycle);
+    return ngx_http_hotline_rconn_init(cycle, ngx_http_hotline_rcache_message,
+                                       ngx_http_hotline_rcache_resync);
 }
 
 
@@ -539,7 +540,8 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
     for (i = 0; i < tx->n; i++) {
         t = &tx->ops[i];
         size += t->key.len + t->value.len + 8 * NGX_INT64_LEN
-                + (t->rec ? 3 * NGX_HOTLINE_NAME_MAX + NGX_HOTLINE_ID_HEX
+                + (t->rec ? 2 * NGX_HOTLINE_NAME_MAX
+                            + NGX_HOTLINE_CUSTOMER_NAME_MAX + NGX_HOTLINE_ID_HEX
                           : 0);
     }
 

@@ -106,6 +106,10 @@ typedef struct {
 
     ngx_str_t                      text[NGX_HOTLINE_LUA_N];
     u_char                         sha[NGX_HOTLINE_LUA_N][41];
+
+    /* the consumers' side: a message on the channel, Redis is back */
+    void                         (*message)(ngx_str_t *payload);
+    void                         (*resync)(void);
 } ngx_http_hotline_rstore_t;
 
 
@@ -157,7 +161,8 @@ ngx_str_t *ngx_http_hotline_redis_prefix(void);
 
 
 /* connections */
-ngx_int_t ngx_http_hotline_rconn_init(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_hotline_rconn_init(ngx_cycle_t *cycle,
+    void (*message)(ngx_str_t *payload), void (*resync)(void));
 void ngx_http_hotline_rconn_exit(void);
 void ngx_http_hotline_rconn_connect(void);
 void ngx_http_hotline_rconn_down(const char *why);
