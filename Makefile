@@ -65,10 +65,10 @@ test: deps module recorder
 	@$(MAKE) -s test-tls
 	@$(MAKE) -s test-recorder
 
-# the signaling, guard, auth and security (t/8*) tests again, each on a
+# the signaling, guard, auth and security (t/9*) tests again, each on a
 # Redis store of its own (docs/redis.md)
 test-redis: deps module
-	@HOTLINE_STORE=redis prove -j2 t/1*.t t/2*.t t/3*.t t/5*.t t/8*.t
+	@HOTLINE_STORE=redis prove -j2 t/1*.t t/2*.t t/3*.t t/5*.t t/9*.t
 
 # the signaling (handshake, frames, queue, relay, resume, workers, reload),
 # limit, ban and auth tests again, each nginx listening with "ssl" and a

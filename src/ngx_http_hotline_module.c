@@ -756,7 +756,8 @@ ngx_http_hotline_zone_resized(ngx_conf_t *cf, ngx_shm_zone_t *shm_zone)
                        "starts on a new, empty zone and loses the %uzk of "
                        "state the running one holds (waiting calls, calls "
                        "in progress, agents, resume tokens, one-time codes, "
-                       "lockouts, revoked tokens, rate limits, counters); "
+                       "rate limits, counters; revoked tokens, lockouts and "
+                       "bans come back from hotline_state_file); "
                        "change the size with a restart in a quiet hour "
                        "(docs/runbook.md)",
                        old[i].shm.size / 1024, shm_zone->shm.size / 1024,
