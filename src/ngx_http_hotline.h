@@ -52,6 +52,7 @@ typedef struct {
     ngx_msec_t                     resume_timeout;
     size_t                         replay_buffer;
     ngx_uint_t                     queue_size;
+    ngx_uint_t                     queue_per_address;  /* 0: no cap */
     ngx_msec_t                     average_handle_time;
     ngx_flag_t                     signaling;      /* some location uses it */
     void                          *redis;          /* hotline_redis */
@@ -137,6 +138,8 @@ size_t ngx_http_hotline_recording_token(u_char *p,
 /* ngx_http_hotline_conf.c */
 ngx_int_t ngx_http_hotline_conf_rate(ngx_str_t *value, ngx_msec_t *interval);
 ngx_int_t ngx_http_hotline_conf_burst(ngx_str_t *value, ngx_uint_t *burst);
+char *ngx_http_hotline_conf_set_count_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_http_hotline_secret.c */
 ngx_int_t ngx_http_hotline_read_secret(ngx_conf_t *cf, ngx_str_t *name,

@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 
 #include "ngx_http_hotline_auth.h"
+#include "ngx_http_hotline_guard.h"
 #include "ngx_http_hotline_notify.h"
 
 
@@ -292,14 +293,19 @@ ngx_http_hotline_otp_step(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
 
     case sw_otp_start:
 
-        /* "rl:otp_ip:<addr>" or "rl:otp_verify_ip:<addr>" */
+        /*
+         * "rl:otp_ip:<client>" or "rl:otp_verify_ip:<client>": the
+         * address, an IPv6 one cut to its prefix
+         */
 
         if (alcf->ip_interval) {
             op->state = sw_otp_ip_limited;
 
-            p = ngx_snprintf(op->key_data, NGX_HOTLINE_KV_KEY, "%s%V",
-                             op->verify ? "rl:otp_verify_ip:" : "rl:otp_ip:",
-                             &r->connection->addr_text);
+            p = ngx_cpymem(op->key_data,
+                           op->verify ? "rl:otp_verify_ip:" : "rl:otp_ip:",
+                           op->verify ? sizeof("rl:otp_verify_ip:") - 1
+                                      : sizeof("rl:otp_ip:") - 1);
+            p += ngx_http_hotline_client_key(r, p);
             op->key.len = p - op->key_data;
 
             return ngx_http_hotline_otp_started(

@@ -127,7 +127,9 @@ typedef struct {
                                               most max queued, else err */
 #define NGX_HOTLINE_TX_UNQUEUE     5       /* key */
 #define NGX_HOTLINE_TX_COUNT       6       /* counter key += n; if max,
-                                              at most max, else err; ttl */
+                                              at most max, else err; ttl;
+                                              a decrement that takes one
+                                              with a ttl to 0 removes it */
 #define NGX_HOTLINE_TX_APPEND      7       /* to key's inbox: value; over
                                               max bytes not yet delivered:
                                               err, unless force */
