@@ -171,6 +171,8 @@ char *ngx_http_hotline_agents_init(ngx_conf_t *cf,
     ngx_http_hotline_auth_main_conf_t *amcf);
 ngx_http_hotline_agent_t *ngx_http_hotline_agent_find(ngx_http_request_t *r,
     ngx_str_t *username);
+ngx_int_t ngx_http_hotline_agent_listed(ngx_http_request_t *r,
+    ngx_str_t *username);
 
 /* ngx_http_hotline_json_body.c */
 ngx_int_t ngx_http_hotline_read_json(ngx_http_request_t *r,
