@@ -13,6 +13,7 @@
 #include "ngx_http_hotline_call_rules.h"
 #include "ngx_http_hotline_event.h"
 #include "ngx_http_hotline_metrics.h"
+#include "ngx_http_hotline_alloc.h"
 
 
 /*
@@ -37,7 +38,7 @@
  * to wait for a view of the party.
  */
 typedef struct {
-    ngx_queue_t                    link;
+    ngx_queue_t                    link;       /* waiting for a view */
     ngx_http_hotline_ref_t        *ref;
     ngx_http_hotline_call_pt       handler;
     void                          *data;
@@ -50,6 +51,8 @@ typedef struct {
 static ngx_http_hotline_op_t *ngx_http_hotline_op(ngx_uint_t kind,
     ngx_http_hotline_ref_t *ref, ngx_http_hotline_call_pt handler,
     void *data);
+static void ngx_http_hotline_op_copy(u_char *dst, size_t *dst_len,
+    u_char *src, size_t len, size_t max);
 static void ngx_http_hotline_op_read(ngx_http_hotline_op_t *op);
 static void ngx_http_hotline_op_read_done(void *data, ngx_uint_t err,
     ngx_http_hotline_reads_t *rd);
@@ -58,6 +61,7 @@ static void ngx_http_hotline_op_commit_done(void *data,
 static void ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op,
     ngx_uint_t err);
 
+static void ngx_http_hotline_ref_keys(ngx_http_hotline_ref_t *ref);
 static void ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref);
 static void ngx_http_hotline_ref_done(ngx_http_hotline_ref_t *ref);
 static ngx_int_t ngx_http_hotline_relay_keep(ngx_http_hotline_relay_t *r);
@@ -83,8 +87,7 @@ static ngx_queue_t                    ngx_http_hotline_detaches;
 static ngx_uint_t                     ngx_http_hotline_due_busy;
 static ngx_uint_t                     ngx_http_hotline_seeded;
 
-static ngx_queue_t                    ngx_http_hotline_relays_free;
-static ngx_uint_t                     ngx_http_hotline_nrelays_free;
+static ngx_http_hotline_pool_t        ngx_http_hotline_relays;
 static ngx_http_hotline_relay_t      *ngx_http_hotline_relay_sending;
 
 
@@ -97,7 +100,9 @@ ngx_http_hotline_call_init_worker(ngx_cycle_t *cycle,
                                                   ngx_http_hotline_module);
 
     ngx_queue_init(&ngx_http_hotline_detaches);
-    ngx_queue_init(&ngx_http_hotline_relays_free);
+    ngx_http_hotline_pool_init(&ngx_http_hotline_relays,
+                               sizeof(ngx_http_hotline_relay_t),
+                               NGX_HOTLINE_RELAYS_FREE);
 
     ngx_http_hotline_rules_init(store, ngx_http_hotline_cf);
     ngx_http_hotline_queue_init(store, ngx_http_hotline_cf);
@@ -118,19 +123,11 @@ ngx_http_hotline_call_init_worker(ngx_cycle_t *cycle,
 void
 ngx_http_hotline_call_exit_worker(ngx_cycle_t *cycle)
 {
-    ngx_queue_t               *q;
-    ngx_http_hotline_relay_t  *r;
-
     if (ngx_http_hotline_tick_ev.timer_set) {
         ngx_del_timer(&ngx_http_hotline_tick_ev);
     }
 
-    while (!ngx_queue_empty(&ngx_http_hotline_relays_free)) {
-        q = ngx_queue_head(&ngx_http_hotline_relays_free);
-        ngx_queue_remove(q);
-        r = ngx_queue_data(q, ngx_http_hotline_relay_t, link);
-        ngx_free(r);
-    }
+    ngx_http_hotline_pool_free(&ngx_http_hotline_relays);
 
     ngx_http_hotline_queue_exit();
 }
@@ -169,10 +166,10 @@ ngx_http_hotline_call_join(ngx_http_hotline_ref_t *ref, u_char *name,
         return;
     }
 
-    op->name_len = ngx_min(len, NGX_HOTLINE_CUSTOMER_NAME_MAX);
-    ngx_memcpy(op->name, name, op->name_len);
-    op->addr_len = ngx_min(addr->len, NGX_SOCKADDR_STRLEN);
-    ngx_memcpy(op->addr, addr->data, op->addr_len);
+    ngx_http_hotline_op_copy(op->arg.name, &op->arg.name_len, name, len,
+                             NGX_HOTLINE_CUSTOMER_NAME_MAX);
+    ngx_http_hotline_op_copy(op->arg.addr, &op->arg.addr_len, addr->data,
+                             addr->len, NGX_SOCKADDR_STRLEN);
 
     ngx_http_hotline_op_read(op);
 }
@@ -195,10 +192,10 @@ ngx_http_hotline_call_login(ngx_http_hotline_ref_t *ref, u_char *sub,
         return;
     }
 
-    op->name_len = ngx_min(sub_len, NGX_HOTLINE_NAME_MAX);
-    ngx_memcpy(op->name, sub, op->name_len);
-    op->display_len = ngx_min(display_len, NGX_HOTLINE_NAME_MAX);
-    ngx_memcpy(op->display, display, op->display_len);
+    ngx_http_hotline_op_copy(op->arg.name, &op->arg.name_len, sub, sub_len,
+                             NGX_HOTLINE_NAME_MAX);
+    ngx_http_hotline_op_copy(op->arg.display, &op->arg.display_len,
+                             display, display_len, NGX_HOTLINE_NAME_MAX);
 
     ngx_http_hotline_op_read(op);
 }
@@ -218,8 +215,8 @@ ngx_http_hotline_call_resume(ngx_http_hotline_ref_t *ref, u_char *token,
 
     ngx_memcpy(op->token, token, NGX_HOTLINE_ID_LEN);
     op->last_seq = last_seq;
-    op->name_len = ngx_min(sub_len, NGX_HOTLINE_NAME_MAX);
-    ngx_memcpy(op->name, sub, op->name_len);
+    ngx_http_hotline_op_copy(op->arg.name, &op->arg.name_len, sub, sub_len,
+                             NGX_HOTLINE_NAME_MAX);
 
     ngx_http_hotline_op_read(op);
 }
@@ -349,6 +346,25 @@ ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref)
 }
 
 
+/* the keys of the party and its peer, kept for relays */
+
+static void
+ngx_http_hotline_ref_keys(ngx_http_hotline_ref_t *ref)
+{
+    ngx_str_t  *key;
+
+    key = ngx_http_hotline_pkey(ref->token);
+    ref->key.data = ref->key_data;
+    ref->key.len = ngx_cpymem(ref->key_data, key->data, key->len)
+                   - ref->key_data;
+
+    key = ngx_http_hotline_pkey(ref->peer);
+    ref->peer_key.data = ref->peer_key_data;
+    ref->peer_key.len = ngx_cpymem(ref->peer_key_data, key->data, key->len)
+                        - ref->peer_key_data;
+}
+
+
 /* an operation of the connection is over: a detach may wait for it */
 
 static void
@@ -389,6 +405,15 @@ ngx_http_hotline_op(ngx_uint_t kind, ngx_http_hotline_ref_t *ref,
 }
 
 
+static void
+ngx_http_hotline_op_copy(u_char *dst, size_t *dst_len, u_char *src,
+    size_t len, size_t max)
+{
+    *dst_len = ngx_min(len, max);
+    ngx_memcpy(dst, src, *dst_len);
+}
+
+
 /* step 1: read what the operation needs (some read twice) */
 
 static void
@@ -420,7 +445,7 @@ ngx_http_hotline_op_read(ngx_http_hotline_op_t *op)
 
     case NGX_HOTLINE_OP_LOGIN:
         r->op = NGX_HOTLINE_READ_INDEX;
-        r->key = *ngx_http_hotline_akey(op->name, op->name_len);
+        r->key = *ngx_http_hotline_akey(op->arg.name, op->arg.name_len);
         rd.n = 1;
         break;
 
@@ -672,6 +697,7 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
             ref->version = op->me.version;
             ref->state = op->me.state;
             ngx_memcpy(ref->peer, op->me.peer, NGX_HOTLINE_ID_LEN);
+            ngx_http_hotline_ref_keys(ref);
 
             if (!op->me.has_peer) {
                 ref->state = 0;
@@ -695,6 +721,7 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
             ref->version = op->version;
             ref->state = op->state;
             ngx_memcpy(ref->peer, op->peer, NGX_HOTLINE_ID_LEN);
+            ngx_http_hotline_ref_keys(ref);
 
         } else if (ref && err == NGX_HOTLINE_OK && op->ends) {
             /* its record changed: look again before the next relay */
@@ -772,7 +799,6 @@ void
 ngx_http_hotline_call_relay(ngx_http_hotline_ref_t *ref, u_char *msg,
     size_t len, ngx_http_hotline_call_pt handler, void *data)
 {
-    ngx_queue_t               *q;
     ngx_http_hotline_relay_t  *r;
 
     if (!ref->has_token || ref->consumer == NULL || ref->detached) {
@@ -780,18 +806,10 @@ ngx_http_hotline_call_relay(ngx_http_hotline_ref_t *ref, u_char *msg,
         return;
     }
 
-    if (!ngx_queue_empty(&ngx_http_hotline_relays_free)) {
-        q = ngx_queue_head(&ngx_http_hotline_relays_free);
-        ngx_queue_remove(q);
-        ngx_http_hotline_nrelays_free--;
-        r = ngx_queue_data(q, ngx_http_hotline_relay_t, link);
-
-    } else {
-        r = ngx_alloc(sizeof(ngx_http_hotline_relay_t), ngx_cycle->log);
-        if (r == NULL) {
-            handler(data, NGX_HOTLINE_E_INTERNAL, NULL);
-            return;
-        }
+    r = ngx_http_hotline_pool_get(&ngx_http_hotline_relays);
+    if (r == NULL) {
+        handler(data, NGX_HOTLINE_E_INTERNAL, NULL);
+        return;
     }
 
     ref->ops++;
@@ -873,7 +891,7 @@ ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
 
     ngx_http_hotline_txn_init(&tx);
 
-    key = ngx_http_hotline_pkey(ref->token);
+    key = &ref->key;
 
     t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_CHECK, key);
     t->n = (int64_t) ref->version;
@@ -882,7 +900,7 @@ ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
     t->consumer = ref->consumer;
 
     t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_APPEND,
-                                 ngx_http_hotline_pkey(ref->peer));
+                                 &ref->peer_key);
     t->max = ngx_http_hotline_cf->replay_buffer;
     t->err = NGX_HOTLINE_E_PEER_BACKLOG;
 
@@ -949,13 +967,7 @@ ngx_http_hotline_relay_end(ngx_http_hotline_relay_t *r, ngx_uint_t err)
         ngx_free(r->copy);
     }
 
-    if (ngx_http_hotline_nrelays_free < NGX_HOTLINE_RELAYS_FREE) {
-        ngx_queue_insert_head(&ngx_http_hotline_relays_free, &r->link);
-        ngx_http_hotline_nrelays_free++;
-        return;
-    }
-
-    ngx_free(r);
+    ngx_http_hotline_pool_put(&ngx_http_hotline_relays, r);
 }
 
 

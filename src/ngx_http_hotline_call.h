@@ -81,6 +81,12 @@ typedef struct {
     uint64_t                       version;    /* 0: no view */
     ngx_uint_t                     state;
     u_char                         peer[NGX_HOTLINE_ID_LEN];
+
+    /* the records' keys of the party and its peer, for relays */
+    ngx_str_t                      key;
+    ngx_str_t                      peer_key;
+    u_char                         key_data[2 + NGX_HOTLINE_ID_HEX];
+    u_char                         peer_key_data[2 + NGX_HOTLINE_ID_HEX];
     ngx_queue_t                    relays;     /* waiting for a view */
     void                          *view;       /* the read for it */
     ngx_uint_t                     ops;        /* operations under way */

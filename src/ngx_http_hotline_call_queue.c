@@ -27,6 +27,7 @@ static void ngx_http_hotline_gauges_done(void *data, ngx_uint_t err,
     ngx_http_hotline_reads_t *rd);
 static void ngx_http_hotline_waiting_from_done(void *data, ngx_uint_t err,
     ngx_http_hotline_reads_t *rd);
+static void ngx_http_hotline_read_counters(ngx_http_hotline_read_t *r);
 
 
 static ngx_http_hotline_store_t      *ngx_http_hotline_st;
@@ -85,10 +86,7 @@ ngx_http_hotline_call_queue(ngx_http_hotline_queue_pt handler, void *data)
     r->op = NGX_HOTLINE_READ_QUEUE;
     r->n = ngx_http_hotline_cf->queue_size;
 
-    r = &rd.ops[1];
-    r->op = NGX_HOTLINE_READ_COUNTERS;
-    r->names = ngx_http_hotline_counter_names;
-    r->n = NGX_HOTLINE_C_N;
+    ngx_http_hotline_read_counters(&rd.ops[1]);
 
     rd.n = 2;
 
@@ -287,16 +285,12 @@ ngx_http_hotline_call_eta(ngx_http_hotline_queue_t *q, ngx_uint_t position)
 void
 ngx_http_hotline_call_gauges(ngx_http_hotline_gauges_t *g)
 {
-    ngx_http_hotline_read_t   *r;
-    ngx_http_hotline_reads_t   rd;
+    ngx_http_hotline_reads_t  rd;
 
     if (!ngx_http_hotline_gauges_busy && ngx_http_hotline_st) {
         ngx_memzero(&rd, sizeof(ngx_http_hotline_reads_t));
 
-        r = &rd.ops[0];
-        r->op = NGX_HOTLINE_READ_COUNTERS;
-        r->names = ngx_http_hotline_counter_names;
-        r->n = NGX_HOTLINE_C_N;
+        ngx_http_hotline_read_counters(&rd.ops[0]);
         rd.n = 1;
 
         ngx_http_hotline_gauges_busy = 1;
@@ -332,4 +326,15 @@ ngx_http_hotline_gauges_done(void *data, ngx_uint_t err,
     ngx_http_hotline_g.agents_busy = ngx_http_hotline_gauge(NGX_HOTLINE_C_BUSY);
 
 #undef ngx_http_hotline_gauge
+}
+
+
+/* the gauges, in the order of ngx_http_hotline_counter_names[] */
+
+static void
+ngx_http_hotline_read_counters(ngx_http_hotline_read_t *r)
+{
+    r->op = NGX_HOTLINE_READ_COUNTERS;
+    r->names = ngx_http_hotline_counter_names;
+    r->n = NGX_HOTLINE_C_N;
 }

@@ -41,6 +41,8 @@ static ngx_uint_t ngx_http_hotline_decide_detach(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx);
 static ngx_uint_t ngx_http_hotline_decide_expire(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx);
+static void ngx_http_hotline_taken(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_party_t *p);
 static void ngx_http_hotline_attach(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx, ngx_http_hotline_party_t *p, int64_t from);
 static void ngx_http_hotline_end(ngx_http_hotline_op_t *op,
@@ -160,10 +162,10 @@ ngx_http_hotline_decide_join(ngx_http_hotline_op_t *op,
     ngx_memcpy(c->call_id, op->call_id, NGX_HOTLINE_ID_LEN);
     c->ticket = op->ticket;
     c->joined = ngx_http_hotline_now();
-    c->name_len = op->name_len;
-    ngx_memcpy(c->name, op->name, op->name_len);
-    c->addr_len = op->addr_len;
-    ngx_memcpy(c->addr, op->addr, op->addr_len);
+    c->name_len = op->arg.name_len;
+    ngx_memcpy(c->name, op->arg.name, c->name_len);
+    c->addr_len = op->arg.addr_len;
+    ngx_memcpy(c->addr, op->arg.addr, c->addr_len);
 
     ngx_http_hotline_tx_put(tx, c);
 
@@ -230,18 +232,7 @@ ngx_http_hotline_decide_login(ngx_http_hotline_op_t *op,
 
         ngx_http_hotline_tx_check(tx, a);
         ngx_http_hotline_attach(op, tx, a, -1);
-
-        op->res.resumed = 1;
-        ngx_memcpy(op->res.resume, a->token, NGX_HOTLINE_ID_LEN);
-
-        if (a->state == NGX_HOTLINE_ACTIVE && a->has_peer) {
-            op->res.in_call = 1;
-            ngx_memcpy(op->res.call_id, a->call_id, NGX_HOTLINE_ID_LEN);
-        }
-
-        op->version = a->version;
-        op->state = a->state;
-        ngx_memcpy(op->peer, a->peer, NGX_HOTLINE_ID_LEN);
+        ngx_http_hotline_taken(op, a);
 
         return NGX_HOTLINE_OK;
     }
@@ -252,10 +243,10 @@ ngx_http_hotline_decide_login(ngx_http_hotline_op_t *op,
     a->state = NGX_HOTLINE_IDLE;
     ngx_memcpy(a->token, op->token, NGX_HOTLINE_ID_LEN);
     a->joined = ngx_http_hotline_now();
-    a->name_len = op->name_len;
-    ngx_memcpy(a->name, op->name, op->name_len);
-    a->display_len = op->display_len;
-    ngx_memcpy(a->display, op->display, op->display_len);
+    a->name_len = op->arg.name_len;
+    ngx_memcpy(a->name, op->arg.name, a->name_len);
+    a->display_len = op->arg.display_len;
+    ngx_memcpy(a->display, op->arg.display, a->display_len);
 
     /* no other login of this agent got in first */
     t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_CHECK,
@@ -298,8 +289,8 @@ ngx_http_hotline_decide_resume(ngx_http_hotline_op_t *op,
     if (p->version == 0
         || p->role != op->ref->role
         || (p->role == NGX_HOTLINE_ROLE_AGENT
-            && (p->name_len != op->name_len
-                || ngx_memcmp(p->name, op->name, op->name_len) != 0))
+            && (p->name_len != op->arg.name_len
+                || ngx_memcmp(p->name, op->arg.name, p->name_len) != 0))
         || (p->state == NGX_HOTLINE_ENDED
             && p->reason == NGX_HOTLINE_END_BANNED))
     {
@@ -310,6 +301,18 @@ ngx_http_hotline_decide_resume(ngx_http_hotline_op_t *op,
     ngx_http_hotline_tx_check(tx, p);
     ngx_http_hotline_attach(op, tx, p, (int64_t) op->last_seq);
 
+    ngx_http_hotline_taken(op, p);
+
+    return NGX_HOTLINE_OK;
+}
+
+
+/* what the connection that takes party p (login, resume) is told */
+
+static void
+ngx_http_hotline_taken(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_party_t *p)
+{
     op->res.resumed = 1;
     op->res.ticket = p->ticket;
     ngx_memcpy(op->res.resume, p->token, NGX_HOTLINE_ID_LEN);
@@ -328,8 +331,6 @@ ngx_http_hotline_decide_resume(ngx_http_hotline_op_t *op,
     op->version = p->version;
     op->state = p->state;
     ngx_memcpy(op->peer, p->peer, NGX_HOTLINE_ID_LEN);
-
-    return NGX_HOTLINE_OK;
 }
 
 

@@ -59,12 +59,9 @@ typedef struct {
     u_char                         call_id[NGX_HOTLINE_ID_LEN];
     uint64_t                       last_seq;
     int64_t                        count;      /* seed */
-    size_t                         name_len;
-    u_char                         name[NGX_HOTLINE_CUSTOMER_NAME_MAX];
-    size_t                         display_len;
-    u_char                         display[NGX_HOTLINE_NAME_MAX];
-    size_t                         addr_len;
-    u_char                         addr[NGX_SOCKADDR_STRLEN];
+
+    /* who the caller says it is: name, display name, address */
+    ngx_http_hotline_party_t       arg;
 
     /* what was read */
     ngx_http_hotline_party_t       me;

@@ -24,13 +24,17 @@ ngx_http_hotline_counters(void)
                                     1);                                       \
     }
 
+/* one of an array's counters, if i is in it */
+#define ngx_http_hotline_add_at(field, i, n)                                  \
+    if ((i) < (n)) {                                                          \
+        ngx_http_hotline_add(field[i]);                                       \
+    }
+
 
 void
 ngx_http_hotline_count_error(ngx_uint_t code)
 {
-    if (code < NGX_HOTLINE_E_MAX) {
-        ngx_http_hotline_add(errors[code]);
-    }
+    ngx_http_hotline_add_at(errors, code, NGX_HOTLINE_E_MAX);
 }
 
 
@@ -60,27 +64,21 @@ ngx_http_hotline_count_relayed(void)
 void
 ngx_http_hotline_count_ended(ngx_uint_t reason)
 {
-    if (reason < NGX_HOTLINE_END_MAX) {
-        ngx_http_hotline_add(ended[reason]);
-    }
+    ngx_http_hotline_add_at(ended, reason, NGX_HOTLINE_END_MAX);
 }
 
 
 void
 ngx_http_hotline_count_notify(ngx_uint_t result)
 {
-    if (result < 4) {
-        ngx_http_hotline_add(notify[result]);
-    }
+    ngx_http_hotline_add_at(notify, result, 4);
 }
 
 
 void
 ngx_http_hotline_count_auth(ngx_uint_t result)
 {
-    if (result < 5) {
-        ngx_http_hotline_add(auth[result]);
-    }
+    ngx_http_hotline_add_at(auth, result, 5);
 }
 
 

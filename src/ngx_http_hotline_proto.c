@@ -402,11 +402,19 @@ ngx_http_hotline_get_text(json_t *root, const char *key, size_t min,
     s = (u_char *) json_string_value(v);
     n = json_string_length(v);
 
-    /* min and max count characters: jansson's strings are valid UTF-8 */
+    /*
+     * min and max count characters: jansson's strings are valid UTF-8;
+     * a text of at most max bytes has at most max characters, and one of
+     * at least min (1) bytes at least one, so only longer ones are counted
+     */
 
-    for (i = 0, chars = 0; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            chars++;
+    chars = n;
+
+    if (n > max || min > 1) {
+        for (i = 0, chars = 0; i < n; i++) {
+            if ((s[i] & 0xc0) != 0x80) {
+                chars++;
+            }
         }
     }
 

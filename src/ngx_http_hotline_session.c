@@ -15,6 +15,7 @@
 #include "ngx_http_hotline_event.h"
 #include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_metrics.h"
+#include "ngx_http_hotline_alloc.h"
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_doorbell.h"
 #include "ngx_http_hotline_notify.h"
@@ -35,7 +36,6 @@
 
 /* what an operation carries to its answer: the message's id */
 typedef struct {
-    ngx_queue_t                  link;      /* free */
     ngx_http_hotline_session_t  *session;
     u_char                       id[NGX_HOTLINE_MSG_ID_MAX];
     size_t                       id_len;
@@ -76,7 +76,6 @@ static ngx_int_t ngx_http_hotline_rate_exceeded(
     ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m);
 static void ngx_http_hotline_revoked(void *data, ngx_uint_t err,
     ngx_http_hotline_kv_t *kv);
-static u_char *ngx_http_hotline_scratch(size_t size);
 
 static void ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws);
 static void ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws,
@@ -98,11 +97,10 @@ static void ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q,
 
 static ngx_queue_t   ngx_http_hotline_local;
 static ngx_event_t   ngx_http_hotline_queue_ev;
-static ngx_queue_t   ngx_http_hotline_ops_free;
-static ngx_uint_t    ngx_http_hotline_nops_free;
+static ngx_http_hotline_pool_t     ngx_http_hotline_ops;
 
-static u_char       *ngx_http_hotline_buf;
-static size_t        ngx_http_hotline_buf_size;
+/* one buffer per worker for work that never nests */
+static ngx_http_hotline_scratch_t  ngx_http_hotline_buf;
 
 ngx_http_hotline_ws_handler_t  ngx_http_hotline_session_handler = {
     ngx_http_hotline_session_start,
@@ -125,7 +123,9 @@ ngx_int_t
 ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
 {
     ngx_queue_init(&ngx_http_hotline_local);
-    ngx_queue_init(&ngx_http_hotline_ops_free);
+    ngx_http_hotline_pool_init(&ngx_http_hotline_ops,
+                               sizeof(ngx_http_hotline_op_t),
+                               NGX_HOTLINE_OPS_FREE);
 
     ngx_http_hotline_queue_ev.handler = ngx_http_hotline_queue_event;
     ngx_http_hotline_queue_ev.log = cycle->log;
@@ -205,7 +205,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
         return;
     }
 
-    out = ngx_http_hotline_scratch(6 * len + 1024);
+    out = ngx_http_hotline_scratch(&ngx_http_hotline_buf, 6 * len + 1024);
     if (out == NULL) {
         ngx_http_hotline_error(s, NGX_HOTLINE_E_INTERNAL, NULL);
         return;
@@ -330,20 +330,11 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
 static ngx_http_hotline_op_t *
 ngx_http_hotline_op(ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m)
 {
-    ngx_queue_t            *q;
     ngx_http_hotline_op_t  *op;
 
-    if (!ngx_queue_empty(&ngx_http_hotline_ops_free)) {
-        q = ngx_queue_head(&ngx_http_hotline_ops_free);
-        ngx_queue_remove(q);
-        ngx_http_hotline_nops_free--;
-        op = ngx_queue_data(q, ngx_http_hotline_op_t, link);
-
-    } else {
-        op = ngx_alloc(sizeof(ngx_http_hotline_op_t), s->ws.connection->log);
-        if (op == NULL) {
-            return NULL;
-        }
+    op = ngx_http_hotline_pool_get(&ngx_http_hotline_ops);
+    if (op == NULL) {
+        return NULL;
     }
 
     op->session = s;
@@ -366,13 +357,7 @@ ngx_http_hotline_op_free(ngx_http_hotline_op_t *op)
 
     s = op->session;
 
-    if (ngx_http_hotline_nops_free < NGX_HOTLINE_OPS_FREE) {
-        ngx_queue_insert_head(&ngx_http_hotline_ops_free, &op->link);
-        ngx_http_hotline_nops_free++;
-
-    } else {
-        ngx_free(op);
-    }
+    ngx_http_hotline_pool_put(&ngx_http_hotline_ops, op);
 
     ngx_http_hotline_ws_release(&s->ws);
 }
@@ -697,7 +682,8 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
 
     size = s->main_conf->replay_buffer + 65536;
 
-    buf = ngx_http_hotline_scratch(2 * size + NGX_HOTLINE_EVENT_MAX
+    buf = ngx_http_hotline_scratch(&ngx_http_hotline_buf,
+                                   2 * size + NGX_HOTLINE_EVENT_MAX
                                    + NGX_HOTLINE_RECORDER_URL_MAX);
     if (buf == NULL) {
         return;
@@ -1054,8 +1040,8 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
         if (s->role == NGX_HOTLINE_ROLE_AGENT) {
 
             if (msg == NULL) {
-                msg = ngx_http_hotline_scratch(
-                                     ngx_http_hotline_proto_queue_size(q));
+                msg = ngx_http_hotline_scratch(&ngx_http_hotline_buf,
+                                        ngx_http_hotline_proto_queue_size(q));
                 if (msg == NULL) {
                     return;
                 }
@@ -1162,31 +1148,4 @@ ngx_http_hotline_rate_exceeded(ngx_http_hotline_session_t *s,
     ngx_http_hotline_error(s, NGX_HOTLINE_E_RATE_LIMITED, m);
 
     return 1;
-}
-
-
-/* one growing buffer per worker for work that never nests */
-
-static u_char *
-ngx_http_hotline_scratch(size_t size)
-{
-    u_char  *p;
-
-    if (size <= ngx_http_hotline_buf_size) {
-        return ngx_http_hotline_buf;
-    }
-
-    p = ngx_alloc(size, ngx_cycle->log);
-    if (p == NULL) {
-        return NULL;
-    }
-
-    if (ngx_http_hotline_buf) {
-        ngx_free(ngx_http_hotline_buf);
-    }
-
-    ngx_http_hotline_buf = p;
-    ngx_http_hotline_buf_size = size;
-
-    return p;
 }

@@ -9,6 +9,7 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_alloc.h"
 #include "ngx_http_hotline_store_shm.h"
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_doorbell.h"
@@ -140,7 +141,6 @@ static ngx_uint_t ngx_http_hotline_shm_drops(ngx_http_hotline_txop_t *t,
     ngx_http_hotline_shm_obj_t *o);
 static ngx_int_t ngx_http_hotline_shm_copy(ngx_http_hotline_rec_t *rec,
     ngx_http_hotline_shm_obj_t *o);
-static u_char *ngx_http_hotline_shm_scratch(size_t size);
 static void ngx_http_hotline_shm_wake(void);
 static ngx_int_t ngx_http_hotline_shm_make(void);
 static void ngx_http_hotline_shm_insert(ngx_rbtree_node_t *temp,
@@ -175,8 +175,7 @@ static ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
 static ngx_queue_t              ngx_http_hotline_shm_consumers;
 
 /* one buffer of this worker for what a read or due() answers */
-static u_char                  *ngx_http_hotline_shm_buf;
-static size_t                   ngx_http_hotline_shm_buf_size;
+static ngx_http_hotline_scratch_t  ngx_http_hotline_shm_buf;
 
 
 #define ngx_http_hotline_lock()                                               \
@@ -262,11 +261,7 @@ ngx_http_hotline_shm_exit_worker(ngx_cycle_t *cycle)
 
     ngx_http_hotline_doorbell_done();
 
-    if (ngx_http_hotline_shm_buf) {
-        ngx_free(ngx_http_hotline_shm_buf);
-        ngx_http_hotline_shm_buf = NULL;
-        ngx_http_hotline_shm_buf_size = 0;
-    }
+    ngx_http_hotline_scratch_free(&ngx_http_hotline_shm_buf);
 }
 
 
@@ -317,7 +312,7 @@ ngx_http_hotline_shm_read(ngx_http_hotline_reads_t *rd,
                 + (r->n + 1) * sizeof(int64_t);
     }
 
-    p = ngx_http_hotline_shm_scratch(size);
+    p = ngx_http_hotline_scratch(&ngx_http_hotline_shm_buf, size);
     if (p == NULL) {
         handler(data, NGX_HOTLINE_E_INTERNAL, rd);
         return;
@@ -1076,8 +1071,9 @@ ngx_http_hotline_shm_due(ngx_uint_t max, ngx_msec_t grace,
 
     shm = ngx_http_hotline_shm;
 
-    p = ngx_http_hotline_shm_scratch(max * (sizeof(ngx_http_hotline_due_t)
-                                            + NGX_HOTLINE_KEY_MAX));
+    p = ngx_http_hotline_scratch(&ngx_http_hotline_shm_buf,
+                                 max * (sizeof(ngx_http_hotline_due_t)
+                                        + NGX_HOTLINE_KEY_MAX));
     if (p == NULL) {
         handler(data, NGX_HOTLINE_E_INTERNAL, NULL, 0);
         return;
@@ -1503,29 +1499,4 @@ ngx_http_hotline_shm_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
     node->left = sentinel;
     node->right = sentinel;
     ngx_rbt_red(node);
-}
-
-
-static u_char *
-ngx_http_hotline_shm_scratch(size_t size)
-{
-    u_char  *p;
-
-    if (size <= ngx_http_hotline_shm_buf_size) {
-        return ngx_http_hotline_shm_buf;
-    }
-
-    p = ngx_alloc(size, ngx_cycle->log);
-    if (p == NULL) {
-        return NULL;
-    }
-
-    if (ngx_http_hotline_shm_buf) {
-        ngx_free(ngx_http_hotline_shm_buf);
-    }
-
-    ngx_http_hotline_shm_buf = p;
-    ngx_http_hotline_shm_buf_size = size;
-
-    return p;
 }
