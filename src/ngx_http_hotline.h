@@ -39,6 +39,7 @@ typedef struct {
     ngx_str_t                      url;
     ngx_str_t                      secret;
     ngx_msec_t                     ttl;
+    ngx_uint_t                     max;            /* recordings a role */
 } ngx_http_hotline_recorder_t;
 
 

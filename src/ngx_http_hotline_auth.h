@@ -71,6 +71,7 @@ typedef struct {
 #define NGX_HOTLINE_ENDPOINT_OTP_REQUEST  1
 #define NGX_HOTLINE_ENDPOINT_OTP_VERIFY   2
 #define NGX_HOTLINE_ENDPOINT_LOGOUT       3
+#define NGX_HOTLINE_ENDPOINT_RECORDING    4
 
 
 /*
@@ -200,6 +201,9 @@ ngx_int_t ngx_http_hotline_token_cache_get(ngx_str_t *secret,
     ngx_http_hotline_token_t *tk);
 void ngx_http_hotline_token_cache_put(ngx_str_t *secret,
     ngx_http_hotline_token_t *tk);
+
+/* ngx_http_hotline_recording_check.c */
+ngx_int_t ngx_http_hotline_recording_check_handler(ngx_http_request_t *r);
 
 /* ngx_http_hotline_access.c */
 ngx_int_t ngx_http_hotline_access_handler(ngx_http_request_t *r);

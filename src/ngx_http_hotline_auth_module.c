@@ -87,6 +87,13 @@ static ngx_command_t  ngx_http_hotline_auth_commands[] = {
       NGX_HOTLINE_ENDPOINT_LOGOUT,
       NULL },
 
+    { ngx_string("hotline_recording_check"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hotline_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HOTLINE_ENDPOINT_RECORDING,
+      NULL },
+
     { ngx_string("hotline_auth_jwt"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_http_hotline_auth_jwt,
@@ -384,7 +391,11 @@ ngx_http_hotline_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
         return NGX_CONF_ERROR;
     }
 
-    if (!conf->auth_jwt && conf->endpoint == 0) {
+    if (!conf->auth_jwt
+        && (conf->endpoint == 0
+            || conf->endpoint == NGX_HOTLINE_ENDPOINT_RECORDING))
+    {
+        /* (the recording check verifies with the recorder's key) */
         return NGX_CONF_OK;
     }
 
@@ -411,7 +422,10 @@ ngx_http_hotline_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
 }
 
 
-/* hotline_otp_request, hotline_otp_verify, hotline_logout */
+/*
+ * hotline_otp_request, hotline_otp_verify, hotline_logout,
+ * hotline_recording_check
+ */
 
 static char *
 ngx_http_hotline_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -436,6 +450,10 @@ ngx_http_hotline_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     case NGX_HOTLINE_ENDPOINT_OTP_VERIFY:
         clcf->handler = ngx_http_hotline_otp_verify_handler;
+        break;
+
+    case NGX_HOTLINE_ENDPOINT_RECORDING:
+        clcf->handler = ngx_http_hotline_recording_check_handler;
         break;
 
     default: /* NGX_HOTLINE_ENDPOINT_LOGOUT */

@@ -27,6 +27,8 @@ static void ngx_http_hotline_gauges_done(void *data, ngx_uint_t err,
     ngx_http_hotline_reads_t *rd);
 static void ngx_http_hotline_waiting_from_done(void *data, ngx_uint_t err,
     ngx_http_hotline_reads_t *rd);
+static void ngx_http_hotline_find_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_reads_t *rd);
 static void ngx_http_hotline_read_counters(ngx_http_hotline_read_t *r);
 
 
@@ -268,6 +270,73 @@ ngx_http_hotline_waiting_from_done(void *data, ngx_uint_t err,
     }
 
     ngx_free(from);
+}
+
+
+/*
+ * A call by its id: handler() gets its customer party (state, recorded),
+ * or NULL when there is no such call (any more).
+ */
+
+typedef struct {
+    ngx_http_hotline_find_pt       handler;
+    void                          *data;
+} ngx_http_hotline_find_t;
+
+
+void
+ngx_http_hotline_call_find(u_char *call_id, ngx_http_hotline_find_pt handler,
+    void *data)
+{
+    ngx_http_hotline_read_t   *r;
+    ngx_http_hotline_find_t   *find;
+    ngx_http_hotline_reads_t   rd;
+
+    find = ngx_alloc(sizeof(ngx_http_hotline_find_t), ngx_cycle->log);
+    if (find == NULL) {
+        handler(data, NGX_HOTLINE_E_INTERNAL, NULL);
+        return;
+    }
+
+    find->handler = handler;
+    find->data = data;
+
+    ngx_memzero(&rd, sizeof(ngx_http_hotline_reads_t));
+
+    r = &rd.ops[0];
+    r->op = NGX_HOTLINE_READ_INDEX;
+    r->key = *ngx_http_hotline_ckey(call_id);
+    rd.n = 1;
+
+    ngx_http_hotline_st->read(&rd, ngx_http_hotline_find_done, find);
+}
+
+
+static void
+ngx_http_hotline_find_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_reads_t *rd)
+{
+    ngx_http_hotline_find_t *find = data;
+
+    ngx_http_hotline_rec_t    *rec;
+    ngx_http_hotline_party_t   p, *party;
+
+    party = NULL;
+
+    if (err == NGX_HOTLINE_OK && rd->ops[0].nrecs == 2) {
+        rec = &rd->ops[0].recs[1];
+
+        if (rec->version
+            && ngx_http_hotline_party_decode(&rec->value, &p) == NGX_OK
+            && p.role == NGX_HOTLINE_ROLE_CUSTOMER)
+        {
+            party = &p;
+        }
+    }
+
+    find->handler(find->data, err, party);
+
+    ngx_free(find);
 }
 
 
