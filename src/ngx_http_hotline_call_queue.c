@@ -29,6 +29,8 @@ static void ngx_http_hotline_waiting_from_done(void *data, ngx_uint_t err,
     ngx_http_hotline_reads_t *rd);
 static void ngx_http_hotline_find_done(void *data, ngx_uint_t err,
     ngx_http_hotline_reads_t *rd);
+static void ngx_http_hotline_query(ngx_uint_t op, ngx_str_t *key,
+    ngx_uint_t n, ngx_http_hotline_read_pt done, void *data);
 static void ngx_http_hotline_read_counters(ngx_http_hotline_read_t *r);
 
 
@@ -199,9 +201,7 @@ void
 ngx_http_hotline_call_waiting_from(ngx_str_t *addr,
     ngx_http_hotline_from_pt handler, void *data)
 {
-    ngx_http_hotline_read_t   *r;
-    ngx_http_hotline_from_t   *from;
-    ngx_http_hotline_reads_t   rd;
+    ngx_http_hotline_from_t  *from;
 
     from = ngx_alloc(sizeof(ngx_http_hotline_from_t), ngx_cycle->log);
     if (from == NULL) {
@@ -214,14 +214,9 @@ ngx_http_hotline_call_waiting_from(ngx_str_t *addr,
     from->len = ngx_min(addr->len, (size_t) NGX_SOCKADDR_STRLEN);
     ngx_memcpy(from->addr, addr->data, from->len);
 
-    ngx_memzero(&rd, sizeof(ngx_http_hotline_reads_t));
-
-    r = &rd.ops[0];
-    r->op = NGX_HOTLINE_READ_QUEUE;
-    r->n = ngx_http_hotline_cf->queue_size;
-    rd.n = 1;
-
-    ngx_http_hotline_st->read(&rd, ngx_http_hotline_waiting_from_done, from);
+    ngx_http_hotline_query(NGX_HOTLINE_READ_QUEUE, NULL,
+                           ngx_http_hotline_cf->queue_size,
+                           ngx_http_hotline_waiting_from_done, from);
 }
 
 
@@ -288,9 +283,7 @@ void
 ngx_http_hotline_call_find(u_char *call_id, ngx_http_hotline_find_pt handler,
     void *data)
 {
-    ngx_http_hotline_read_t   *r;
-    ngx_http_hotline_find_t   *find;
-    ngx_http_hotline_reads_t   rd;
+    ngx_http_hotline_find_t  *find;
 
     find = ngx_alloc(sizeof(ngx_http_hotline_find_t), ngx_cycle->log);
     if (find == NULL) {
@@ -301,14 +294,32 @@ ngx_http_hotline_call_find(u_char *call_id, ngx_http_hotline_find_pt handler,
     find->handler = handler;
     find->data = data;
 
+    ngx_http_hotline_query(NGX_HOTLINE_READ_INDEX,
+                           ngx_http_hotline_ckey(call_id), 0,
+                           ngx_http_hotline_find_done, find);
+}
+
+
+/* one read of the store for a query */
+
+static void
+ngx_http_hotline_query(ngx_uint_t op, ngx_str_t *key, ngx_uint_t n,
+    ngx_http_hotline_read_pt done, void *data)
+{
+    ngx_http_hotline_reads_t  rd;
+
     ngx_memzero(&rd, sizeof(ngx_http_hotline_reads_t));
 
-    r = &rd.ops[0];
-    r->op = NGX_HOTLINE_READ_INDEX;
-    r->key = *ngx_http_hotline_ckey(call_id);
+    rd.ops[0].op = op;
+    rd.ops[0].n = n;
+
+    if (key) {
+        rd.ops[0].key = *key;
+    }
+
     rd.n = 1;
 
-    ngx_http_hotline_st->read(&rd, ngx_http_hotline_find_done, find);
+    ngx_http_hotline_st->read(&rd, done, data);
 }
 
 
