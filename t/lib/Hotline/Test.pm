@@ -472,6 +472,8 @@ sub connect_tcp {
         PeerPort => $o{port} // $self->{port},
         Proto    => 'tcp',
         Timeout  => 5,
+        # from another loopback address (127.0.0.2, ...): another client
+        ($o{local} ? (LocalAddr => $o{local}) : ()),
     ) or croak "connect: $!";
     setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
     binmode $s;
@@ -605,6 +607,7 @@ sub handshake_raw {
 #   origin => '...' | headers => [k => v] | subprotocol => 'a, b'
 #   token => jwt (Authorization: Bearer) | cookie => 'k=v' | port
 #   rcvbuf => bytes (SO_RCVBUF before connect)
+#   local => '127.0.0.2' (connect from another loopback address)
 sub ws_connect {
     my ($self, $path, %o) = @_;
     my $port = $o{port} // $self->{port};
@@ -620,7 +623,7 @@ sub ws_connect {
         binmode $s;
         $s = $self->tls_client($s, $port);
     } else {
-        $s = $self->connect_tcp(port => $port);
+        $s = $self->connect_tcp(port => $port, local => $o{local});
     }
 
     my ($connected, $error) = (0, undef);
