@@ -560,6 +560,7 @@ sub metrics {
 # A WebSocket upgrade request with every header under control.
 # headers: [name => value, ...] override the defaults; value undef drops one.
 # sock: on that connection (worker_socket) instead of a new one.
+# local: from another loopback address (127.0.0.2, ...).
 sub handshake_raw {
     my ($self, %o) = @_;
     my $port = $o{port} // $self->{port};
@@ -590,7 +591,8 @@ sub handshake_raw {
     $req .= "Content-Length: " . length($o{body}) . "\r\n" if defined $o{body};
     $req .= "\r\n" . ($o{body} // '');
     my $r = $self->http_raw($req, port => $port, head_only => 1,
-                            timeout => $o{timeout}, sock => $o{sock});
+                            timeout => $o{timeout}, sock => $o{sock},
+                            local => $o{local});
     $r->{request} = $req;
     return $r;
 }
