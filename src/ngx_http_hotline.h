@@ -122,6 +122,8 @@ char *ngx_http_hotline_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
 u_char *ngx_http_hotline_history_json(u_char *p, u_char *last,
     ngx_http_hotline_call_record_t *rec);
 ngx_int_t ngx_http_hotline_history_default(ngx_conf_t *cf, ngx_str_t *name);
+ngx_int_t ngx_http_hotline_log_dir_file(ngx_conf_t *cf, const char *file,
+    ngx_str_t *name);
 ngx_int_t ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name);
 void ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec);
 void ngx_http_hotline_history_flush(void);

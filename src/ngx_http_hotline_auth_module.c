@@ -288,8 +288,14 @@ ngx_http_hotline_state_open(ngx_conf_t *cf)
     amcf = ngx_http_conf_get_module_main_conf(cf,
                                               ngx_http_hotline_auth_module);
 
-    if (amcf->state_file.data == NULL) {
-        ngx_str_set(&amcf->state_file, "logs/hotline_state.journal");
+    /* beside the history's default journal: /var/log/nginx/ on Debian */
+
+    if (amcf->state_file.data == NULL
+        && ngx_http_hotline_log_dir_file(cf, "hotline_state.journal",
+                                         &amcf->state_file)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     if (hmcf->shm_zone == NULL || hmcf->redis

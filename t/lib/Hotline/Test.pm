@@ -25,7 +25,7 @@ package Hotline::Test;
 # %%MODULE%%, %%SECRET_FILE%% (HS256 key, 48 chars + newline), %%ORIGIN%%
 # (http://127.0.0.1:PORT), %%ROOT%% (the repository).  Unless journal => 0,
 # a configuration that loads the module and names no hotline_history_file
-# gets one in the prefix's logs/.
+# (hotline_state_file) gets one in the prefix's logs/.
 #
 # TLS (tls => 1, or HOTLINE_TLS=1 for every test, `make test-tls`): the
 # listener of %%PORT%% gets "ssl", the http block a certificate made for
@@ -265,6 +265,12 @@ sub render {
         if $self->{journal}
            && $text =~ /%%MODULE%%|ngx_http_hotline_module/
            && $text !~ /hotline_history_file/;
+    # and so is the state journal (docs/auth.md, hotline_state_file)
+    $text =~ s{^(\s*http\s*\{[^\n]*\n)}
+              {$1    hotline_state_file %%PREFIX%%/logs/hotline_state.journal;\n}m
+        if $self->{journal}
+           && $text =~ /%%MODULE%%|ngx_http_hotline_module/
+           && $text !~ /hotline_state_file/;
     $self->_make_certificate
         if !$self->{tls_cert} && $text =~ /%%TLS_(?:CERT|KEY)%%/;
     # twice: option values (http, servers, ...) may hold placeholders too
