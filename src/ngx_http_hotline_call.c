@@ -177,7 +177,7 @@ ngx_http_hotline_call_join(ngx_http_hotline_ref_t *ref, u_char *name,
 
 void
 ngx_http_hotline_call_login(ngx_http_hotline_ref_t *ref, u_char *sub,
-    size_t sub_len, u_char *display, size_t display_len,
+    size_t sub_len, u_char *display, size_t display_len, int64_t from,
     ngx_http_hotline_call_pt handler, void *data)
 {
     ngx_http_hotline_op_t  *op;
@@ -196,6 +196,7 @@ ngx_http_hotline_call_login(ngx_http_hotline_ref_t *ref, u_char *sub,
                              NGX_HOTLINE_NAME_MAX);
     ngx_http_hotline_op_copy(op->arg.display, &op->arg.display_len,
                              display, display_len, NGX_HOTLINE_NAME_MAX);
+    op->from = from;
 
     ngx_http_hotline_op_read(op);
 }
@@ -340,6 +341,7 @@ ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref)
     }
 
     op->consumer = c;
+    op->read_all = ref->read_all;
     ngx_memcpy(op->token, ref->token, NGX_HOTLINE_ID_LEN);
 
     ngx_http_hotline_op_read(op);

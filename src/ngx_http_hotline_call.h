@@ -93,6 +93,8 @@ typedef struct {
     unsigned                       has_token:1;
     unsigned                       detached:1; /* the connection is gone */
     unsigned                       detaching:1; /* once ops are over */
+    unsigned                       read_all:1; /* the client said it read
+                                                  what was written */
 } ngx_http_hotline_ref_t;
 
 
@@ -156,9 +158,12 @@ void ngx_http_hotline_call_join(ngx_http_hotline_ref_t *ref, u_char *name,
     size_t len, ngx_str_t *addr, ngx_http_hotline_call_pt handler,
     void *data);
 
-/* an agent comes online, or takes its session over */
+/*
+ * an agent comes online, or takes its session over: replayed what came
+ * after seq from (-1: after what its inbox counts as delivered)
+ */
 void ngx_http_hotline_call_login(ngx_http_hotline_ref_t *ref, u_char *sub,
-    size_t sub_len, u_char *display, size_t display_len,
+    size_t sub_len, u_char *display, size_t display_len, int64_t from,
     ngx_http_hotline_call_pt handler, void *data);
 
 /* a party comes back with its resume token (an agent: its own) */

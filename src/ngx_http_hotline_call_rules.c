@@ -231,7 +231,7 @@ ngx_http_hotline_decide_login(ngx_http_hotline_op_t *op,
         ngx_memcpy(op->token, a->token, NGX_HOTLINE_ID_LEN);
 
         ngx_http_hotline_tx_check(tx, a);
-        ngx_http_hotline_attach(op, tx, a, -1);
+        ngx_http_hotline_attach(op, tx, a, op->from);
         ngx_http_hotline_taken(op, a);
 
         return NGX_HOTLINE_OK;
@@ -282,6 +282,7 @@ static ngx_uint_t
 ngx_http_hotline_decide_resume(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx)
 {
+    ngx_http_hotline_txop_t   *t;
     ngx_http_hotline_party_t  *p;
 
     p = &op->me;
@@ -299,7 +300,24 @@ ngx_http_hotline_decide_resume(ngx_http_hotline_op_t *op,
     }
 
     ngx_http_hotline_tx_check(tx, p);
-    ngx_http_hotline_attach(op, tx, p, (int64_t) op->last_seq);
+
+    if (op->ref->has_token
+        && ngx_memcmp(op->ref->token, p->token, NGX_HOTLINE_ID_LEN) == 0)
+    {
+        /*
+         * this connection holds the party already (an agent's handshake
+         * took it over, with its own replay): the client has what came
+         * since, in order; a second replay would only repeat it
+         */
+        t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_OWNED,
+                                     ngx_http_hotline_pkey(p->token));
+        if (t) {
+            t->consumer = op->ref->consumer;
+        }
+
+    } else {
+        ngx_http_hotline_attach(op, tx, p, (int64_t) op->last_seq);
+    }
 
     ngx_http_hotline_taken(op, p);
 
@@ -736,9 +754,14 @@ ngx_http_hotline_decide_detach(ngx_http_hotline_op_t *op,
         ngx_http_hotline_st->consumer_info(op->consumer, &ci);
 
         if (p->role == NGX_HOTLINE_ROLE_CUSTOMER
-            && p->state == NGX_HOTLINE_ENDED && ci.delivered >= ci.last)
+            && p->state == NGX_HOTLINE_ENDED && ci.delivered >= ci.last
+            && op->read_all)
         {
-            /* the call is over and its end was sent: the token dies */
+            /*
+             * the call is over and the client read its end (it answered
+             * the close that followed): the token dies; otherwise the
+             * party waits for a resume that gets the end again
+             */
             ngx_http_hotline_free_party(tx, p);
             return NGX_HOTLINE_OK;
         }

@@ -284,7 +284,7 @@ static ngx_int_t
 ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
 {
     ngx_int_t                      rc;
-    ngx_str_t                      accept;
+    ngx_str_t                      accept, v;
     ngx_uint_t                     subprotocol;
     ngx_http_hotline_session_t    *s;
     ngx_http_hotline_loc_conf_t   *hlcf;
@@ -321,9 +321,27 @@ ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
     s->role = hlcf->role;
     s->ws.accept = accept;
     s->ws.subprotocol = subprotocol ? 1 : 0;
+    s->resume_from = -1;
 
     if (s->role != NGX_HOTLINE_ROLE_AGENT) {
         return ngx_http_hotline_agent_continue(r, s, NGX_OK);
+    }
+
+    /*
+     * an agent that comes back says what it had: ?last_seq=<n>, and its
+     * session is replayed from there (docs/protocol.md)
+     */
+
+    if (ngx_http_arg(r, (u_char *) "last_seq", 8, &v) == NGX_OK) {
+        s->resume_from = (v.len && v.len <= 15) ? ngx_atoof(v.data, v.len)
+                                                : NGX_ERROR;
+
+        if (s->resume_from < 0) {
+            return ngx_http_hotline_json_error(r, NGX_HTTP_BAD_REQUEST,
+                                               "bad_last_seq",
+                                               "last_seq must be an integer "
+                                               "from 0 to 10^15");
+        }
     }
 
     rc = ngx_http_hotline_agent_auth(r, hlcf, s,

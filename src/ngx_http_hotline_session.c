@@ -154,7 +154,7 @@ ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws)
     if (s->role == NGX_HOTLINE_ROLE_AGENT) {
         s->ws.pending++;
         ngx_http_hotline_call_login(&s->ref, s->sub, s->sub_len, s->display,
-                                    s->display_len,
+                                    s->display_len, s->resume_from,
                                     ngx_http_hotline_login_done, s);
         return;
     }
@@ -168,17 +168,32 @@ ngx_http_hotline_session_closed(ngx_http_hotline_ws_t *ws)
 {
     ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
 
-    if (s->local.next == NULL) {
+    if (s->local.next) {
+        ngx_queue_remove(&s->local);
+        s->local.next = NULL;
+
+        ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+        ngx_http_hotline_mailbox_conns(s->role, -1);
+        ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    } else if (!s->detach_held) {
         /* closed already, or never started */
         return;
     }
 
-    ngx_queue_remove(&s->local);
-    s->local.next = NULL;
+    if (s->ended && !s->ws.closed && !s->ws.close_answered) {
+        /*
+         * the end of the call was written and our close follows it: the
+         * party goes once the client answers the close, which says it
+         * read the end; if it never does (the connection died with the
+         * end in flight), the party waits for a resume that replays it
+         */
+        s->detach_held = 1;
+        return;
+    }
 
-    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
-    ngx_http_hotline_mailbox_conns(s->role, -1);
-    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+    s->detach_held = 0;
+    s->ref.read_all = s->ws.close_answered;
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
                    "hotline session: closed, %ui operations under way",
@@ -753,6 +768,7 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
 
     } else if (ended && s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
         /* the call is over: the end was written, nothing else comes */
+        s->ended = 1;
         ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_WS_CLOSE_NORMAL,
                                   "call ended");
     }

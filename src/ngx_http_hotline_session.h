@@ -43,6 +43,7 @@ struct ngx_http_hotline_session_s {
     size_t                         jti_len;
     time_t                         exp;
 
+    int64_t                        resume_from;    /* agent: last_seq, -1 */
     ngx_msec_t                     tat;            /* message rate, GCRA */
     ngx_uint_t                     strikes;
 
@@ -51,6 +52,9 @@ struct ngx_http_hotline_session_s {
     unsigned                       waiting:1;      /* customer in queue */
     unsigned                       queue_dirty:1;
     unsigned                       banned:1;       /* its client */
+    unsigned                       ended:1;        /* its end was sent */
+    unsigned                       detach_held:1;  /* until the client
+                                                      answers the close */
 };
 
 

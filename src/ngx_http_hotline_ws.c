@@ -33,6 +33,8 @@ static ngx_uint_t ngx_http_hotline_is_limit_conn(void *zone);
 static void ngx_http_hotline_ws_read(ngx_event_t *rev);
 static void ngx_http_hotline_ws_write(ngx_event_t *wev);
 static void ngx_http_hotline_ws_timer(ngx_event_t *ev);
+static void ngx_http_hotline_ws_answer(ngx_http_hotline_ws_t *s,
+    u_char *pos, u_char *last);
 static void ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s,
     u_char *pos, u_char *last);
 static ngx_int_t ngx_http_hotline_ws_queue(ngx_http_hotline_ws_t *s,
@@ -367,6 +369,8 @@ ngx_http_hotline_ws_read(ngx_event_t *rev)
 
         if (s->closing) {
             /* after our close frame only the peer's close matters */
+            ngx_http_hotline_ws_answer(s, ngx_http_hotline_rbuf,
+                                       ngx_http_hotline_rbuf + n);
             continue;
         }
 
@@ -377,6 +381,46 @@ ngx_http_hotline_ws_read(ngx_event_t *rev)
 done:
 
     ngx_http_hotline_ws_release(s);
+}
+
+
+/*
+ * What comes after our close frame: only the peer's close counts.  A
+ * close that answers ours says the peer read everything before it; the
+ * handler is told once more (a session waits for it to let go of an
+ * ended call).
+ */
+
+static void
+ngx_http_hotline_ws_answer(ngx_http_hotline_ws_t *s, u_char *pos,
+    u_char *last)
+{
+    ngx_int_t                      rc;
+    ngx_http_hotline_ws_parser_t  *ps;
+
+    ps = &s->parser;
+
+    while (pos < last && !s->close_answered && !s->closed) {
+
+        rc = ngx_http_hotline_ws_parse(ps, &pos, last);
+
+        if (rc == NGX_AGAIN || rc == NGX_ERROR) {
+            /* a bad frame now: the peer is not heard any more */
+            return;
+        }
+
+        if (ps->opcode == NGX_HOTLINE_WS_OP_TEXT
+            || ps->opcode == NGX_HOTLINE_WS_OP_BINARY)
+        {
+            ngx_http_hotline_ws_parser_release(ps);
+            continue;
+        }
+
+        if (ps->opcode == NGX_HOTLINE_WS_OP_CLOSE) {
+            s->close_answered = 1;
+            s->handler->closed(s);
+        }
+    }
 }
 
 
@@ -682,6 +726,17 @@ ngx_http_hotline_ws_flush(ngx_http_hotline_ws_t *s)
 
     if (rest == NULL && !c->buffered) {
         s->out_last = &s->out;
+
+#if (NGX_HTTP_SSL)
+        if (c->ssl) {
+            /*
+             * all is written: the TLS write buffer (ssl_buffer_size, 16k)
+             * goes until the next frame, as nginx frees it for a
+             * keepalive connection; a waiting or quiet WebSocket keeps none
+             */
+            ngx_ssl_free_buffer(c);
+        }
+#endif
 
         if (s->backlogged && !s->closing) {
             /* more waits in the store: the write handler fetches it */

@@ -67,6 +67,9 @@ struct ngx_http_hotline_ws_s {
     unsigned                       awaiting_pong:1;
     unsigned                       received:1;     /* a frame since ping */
     unsigned                       closing:1;      /* close frame sent */
+    unsigned                       close_answered:1; /* the peer's close
+                                                      came after ours: it
+                                                      read what we sent */
     unsigned                       closed:1;       /* freed when !pending */
     unsigned                       subprotocol:1;
     unsigned                       upgraded:1;

@@ -803,11 +803,13 @@ sub ws_accept_for {
 }
 
 # the version of the nginx under test as a number: 1.22.1 is 1022001
+# ("nginx/1.22.1", or OpenResty's "openresty/1.31.1.1")
 my $NGINX_VERSION;
 
 sub nginx_version {
     $NGINX_VERSION //= do {
-        my ($a, $b, $c) = run_capture($NGINX, '-v') =~ m{nginx/(\d+)\.(\d+)\.(\d+)}
+        my ($a, $b, $c) = run_capture($NGINX, '-v')
+                          =~ m{version: \S+?/(\d+)\.(\d+)\.(\d+)}
             or croak "$NGINX -v: no version";
         $a * 1000000 + $b * 1000 + $c;
     };
