@@ -67,8 +67,8 @@ test: deps module recorder
 	@$(MAKE) -s test-tls
 	@$(MAKE) -s test-recorder
 
-# the signaling, guard and auth tests again, each on a Redis store of its
-# own (docs/redis.md)
+# the signaling, guard, auth and security (t/9*) tests again, each on a
+# Redis store of its own (docs/redis.md)
 test-redis: deps module
 	@HOTLINE_STORE=redis prove -j2 t/1*.t t/2*.t t/3*.t t/5*.t t/9*.t
 

@@ -51,7 +51,8 @@ ngx_str_t  ngx_http_hotline_errors[] = {
     ngx_string("rate_limited"),
     ngx_string("internal"),
     ngx_string("daily_limit"),
-    ngx_string("banned")
+    ngx_string("banned"),
+    ngx_string("address_limit")
 };
 
 
@@ -71,7 +72,8 @@ static const char  *ngx_http_hotline_error_text[] = {
     "too many messages",
     "internal error",
     "the daily call limit is reached, please call again tomorrow",
-    "calls from this address are not accepted for now"
+    "calls from this address are not accepted for now",
+    "too many calls from this address are waiting already"
 };
 
 

@@ -52,6 +52,7 @@ struct ngx_http_hotline_session_s {
     unsigned                       established:1;  /* joined or resumed */
     unsigned                       waiting:1;      /* customer in queue */
     unsigned                       queue_dirty:1;
+    unsigned                       banned:1;       /* its client */
     unsigned                       ended:1;        /* its end was sent */
     unsigned                       detach_held:1;  /* until the client
                                                       answers the close */
@@ -63,6 +64,12 @@ extern ngx_http_hotline_ws_handler_t  ngx_http_hotline_session_handler;
 
 /* ngx_http_hotline_session.c */
 ngx_int_t ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle);
+
+/* ngx_http_hotline_ban.c */
+ngx_str_t *ngx_http_hotline_ban_key(u_char *addr, size_t len);
+void ngx_http_hotline_ban_client(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_result_t *res);
+void ngx_http_hotline_ban_check(ngx_http_hotline_session_t *s);
 
 
 #endif /* _NGX_HTTP_HOTLINE_SESSION_H_INCLUDED_ */

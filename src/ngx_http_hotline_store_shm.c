@@ -141,6 +141,8 @@ static ngx_http_hotline_shm_obj_t *ngx_http_hotline_shm_find(ngx_str_t *key);
 static ngx_http_hotline_shm_obj_t *ngx_http_hotline_shm_new(ngx_str_t *key);
 static ngx_uint_t ngx_http_hotline_shm_owned(ngx_http_hotline_shm_obj_t *o,
     ngx_http_hotline_consumer_t *c);
+static ngx_uint_t ngx_http_hotline_shm_drops(ngx_http_hotline_txop_t *t,
+    ngx_http_hotline_shm_obj_t *o);
 static ngx_int_t ngx_http_hotline_shm_copy(ngx_http_hotline_rec_t *rec,
     ngx_http_hotline_shm_obj_t *o);
 static void ngx_http_hotline_shm_wake(void);
@@ -169,7 +171,8 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     ngx_http_hotline_shm_kv_incr,
     ngx_http_hotline_shm_limit,
     ngx_http_hotline_shm_revoke,
-    NULL                                   /* history: the journal */
+    NULL,                                  /* history: the journal */
+    ngx_http_hotline_shm_kv_attempt
 };
 
 
@@ -515,7 +518,7 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
                 return t->err;
             }
 
-            if (o == NULL) {
+            if (o == NULL && !ngx_http_hotline_shm_drops(t, o)) {
                 prep[i].mem = ngx_http_hotline_shm_new(&t->key);
                 if (prep[i].mem == NULL) {
                     return NGX_HOTLINE_E_UNAVAILABLE;
@@ -707,6 +710,15 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
             break;
 
         case NGX_HOTLINE_TX_COUNT:
+            if (ngx_http_hotline_shm_drops(t, o)) {
+                if (o) {
+                    ngx_http_hotline_shm_free(o);
+                    changed = 1;
+                }
+
+                break;
+            }
+
             if (o == NULL) {
                 o = prep[i].mem;
                 prep[i].mem = NULL;
@@ -782,6 +794,17 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
             ngx_slab_free_locked(ngx_http_hotline_shpool, prep[i].mem);
         }
     }
+}
+
+
+/* a decrement that takes a counter with a lifetime to 0 removes it */
+
+static ngx_uint_t
+ngx_http_hotline_shm_drops(ngx_http_hotline_txop_t *t,
+    ngx_http_hotline_shm_obj_t *o)
+{
+    return t->ttl && !t->force && t->n < 0
+           && (o == NULL || (o->counter && o->number + t->n <= 0));
 }
 
 

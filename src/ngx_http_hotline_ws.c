@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_hotline_ws.h"
+#include "ngx_http_hotline_guard.h"
 #include "ngx_http_hotline_metrics.h"
 
 
@@ -151,14 +152,14 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
     s->accept.data = NULL;
 
     /*
-     * the client's address as the request saw it (after realip, which
-     * the request's end undoes); none if memory is short
+     * the client as the request saw it (after realip, which the request's
+     * end undoes), an IPv6 address cut to its prefix: what bans and caps
+     * count (ngx_http_hotline_client.c); none if memory is short
      */
 
-    if (c->addr_text.len <= NGX_SOCKADDR_STRLEN) {
-        s->addr.data = ngx_pstrdup(c->pool, &c->addr_text);
-        s->addr.len = s->addr.data ? c->addr_text.len : 0;
-    }
+    s->addr.data = ngx_pnalloc(c->pool, NGX_HOTLINE_CLIENT_KEY);
+    s->addr.len = s->addr.data ? ngx_http_hotline_client_key(r, s->addr.data)
+                               : 0;
 
     limits = ngx_http_hotline_ws_keep_limits(r, c);
 
