@@ -87,7 +87,11 @@ typedef struct {
     ngx_str_t                      peer_key;
     u_char                         key_data[2 + NGX_HOTLINE_ID_HEX];
     u_char                         peer_key_data[2 + NGX_HOTLINE_ID_HEX];
-    ngx_queue_t                    relays;     /* waiting for a view */
+    ngx_queue_t                    relays;     /* waiting for a view, or
+                                                  for a busy reader */
+    ngx_queue_t                    busy;       /* in the worker's list of
+                                                  those waiting for one */
+    ngx_uint_t                     relays_n;
     void                          *view;       /* the read for it */
     ngx_uint_t                     ops;        /* operations under way */
     unsigned                       has_token:1;

@@ -49,6 +49,8 @@
 /* an error code of the store, beside those of the protocol */
 #define NGX_HOTLINE_E_CONFLICT     100     /* a checked version changed */
 #define NGX_HOTLINE_E_AGAIN        101     /* the model: read more first */
+#define NGX_HOTLINE_E_BUSY         102     /* an inbox's reader is behind:
+                                              append again later */
 
 
 typedef struct ngx_http_hotline_consumer_s  ngx_http_hotline_consumer_t;
@@ -132,7 +134,12 @@ typedef struct {
                                               with a ttl to 0 removes it */
 #define NGX_HOTLINE_TX_APPEND      7       /* to key's inbox: value; over
                                               max bytes not yet delivered:
-                                              err, unless force */
+                                              err, unless force; BUSY
+                                              while a reader is attached,
+                                              and then to every append
+                                              until one with n = 1 (the
+                                              one refused, again) gets
+                                              in: nothing overtakes it */
 #define NGX_HOTLINE_TX_ATTACH      8       /* key's inbox to consumer,
                                               replaying after seq n */
 #define NGX_HOTLINE_TX_RELEASE     9       /* key's inbox from consumer,

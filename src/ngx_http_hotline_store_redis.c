@@ -526,7 +526,7 @@ static const char  *ngx_http_hotline_redis_ops[] = {
     "q knme",                              /* NGX_HOTLINE_TX_QUEUE */
     "u k",                                 /* NGX_HOTLINE_TX_UNQUEUE */
     "n knmetf",                            /* NGX_HOTLINE_TX_COUNT */
-    "a kvmfe",                             /* NGX_HOTLINE_TX_APPEND */
+    "a kvmfen",                            /* NGX_HOTLINE_TX_APPEND */
     "t kgn",                               /* NGX_HOTLINE_TX_ATTACH */
     "l kgn",                               /* NGX_HOTLINE_TX_RELEASE */
     "T kn",                                /* NGX_HOTLINE_TX_TIMER */

@@ -118,7 +118,8 @@ NGX_HOTLINE_LUA_PRELUDE
      * first, messages...} (the last three for an attach).  Codes:
      *   c key version     o key gen ("": none)    p key value    x key
      *   q key ticket max err     u key     n name delta max err ttl init
-     *   a key message max force err     t key gen from     l key gen seq
+     *   a key message max force err retry
+     *   t key gen from     l key gen seq
      *   T key ms     h the record's fields     N
      */
     { "commit",
@@ -162,8 +163,18 @@ NGX_HOTLINE_LUA_PRELUDE
 "      return {tonumber(a[4])}\n"
 "    end\n"
 "  elseif c == 'a' and a[4] ~= '1' then\n"
-"    if not room(a[1], #a[2], tonumber(a[3])) then"
-" return {tonumber(a[5])} end\n"
+/* refused while a reader is attached: busy, and so is every append
+ * after it until the refused one (retry) gets in */
+"    local k = rk(a[1])\n"
+"    if (a[6] ~= '1' and redis.call('HGET', k, 'bk') == '1')"
+" or not room(a[1], #a[2], tonumber(a[3])) then\n"
+"      local ow = redis.call('HGET', k, 'ow')\n"
+"      if ow and ow ~= '' then\n"
+"        redis.call('HSET', k, 'bk', '1')\n"
+"        return {102}\n"
+"      end\n"
+"      return {tonumber(a[5])}\n"
+"    end\n"
 "  end\n"
 "end\n"
 "local out = {0, 0}\n"
@@ -201,6 +212,7 @@ NGX_HOTLINE_LUA_PRELUDE
 "      local by = tonumber(h[5] or '0') + #a[2]\n"
 "      redis.call('RPUSH', mk(a[1]), a[2])\n"
 "      redis.call('HSET', k, 'sq', sq, 'by', by)\n"
+"      if a[6] == '1' then redis.call('HDEL', k, 'bk') end\n"
 "      if h[2] and h[2] ~= '' then\n"
 "        local s = '-'\n"
 "        if by > tonumber(a[3]) then s = 's' end\n"

@@ -47,6 +47,7 @@ typedef struct {
     void                          *local;      /* valid in owner only */
     unsigned                       notified:1;
     unsigned                       slow:1;
+    unsigned                       busy:1;     /* an append was refused */
 } ngx_http_hotline_shm_inbox_t;
 
 
@@ -552,9 +553,15 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
             }
 
             if (!t->force && o->inbox
-                && !ngx_http_hotline_shm_room(o->inbox, t->value.len,
-                                              (size_t) t->max))
+                && ((o->inbox->busy && t->n != 1)
+                    || !ngx_http_hotline_shm_room(o->inbox, t->value.len,
+                                                  (size_t) t->max)))
             {
+                if (o->inbox->owner) {
+                    o->inbox->busy = 1;
+                    return NGX_HOTLINE_E_BUSY;
+                }
+
                 return t->err;
             }
 
@@ -746,6 +753,11 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
             m = prep[i].mem;
             m->len = t->value.len;
             ngx_memcpy(m->data, t->value.data, t->value.len);
+
+            if (!t->force) {
+                /* the one refused is in: the others may follow */
+                o->inbox->busy = 0;
+            }
 
             ngx_http_hotline_shm_append(o->inbox, m, (size_t) t->max);
             break;

@@ -23,6 +23,9 @@
 
 
 #define NGX_HOTLINE_READ_BUF     16384
+#define NGX_HOTLINE_READ_TURN    2       /* reads before others' turn */
+#define NGX_HOTLINE_READ_BUSY    16      /* pins: the handler's work under
+                                            way; more waits in the socket */
 #define NGX_HOTLINE_LINGER       5000
 
 
@@ -332,11 +335,13 @@ static void
 ngx_http_hotline_ws_read(ngx_event_t *rev)
 {
     ssize_t                      n;
+    ngx_uint_t                   reads;
     ngx_connection_t            *c;
     ngx_http_hotline_ws_t  *s;
 
     c = rev->data;
     s = c->data;
+    reads = 0;
 
     s->pending++;
 
@@ -349,6 +354,26 @@ ngx_http_hotline_ws_read(ngx_event_t *rev)
     }
 
     while (!s->closed) {
+
+        if (s->pending > NGX_HOTLINE_READ_BUSY) {
+            /*
+             * the handler has much under way (a store that answers
+             * later): the client waits, its bytes in the socket, until
+             * half of it is done (ngx_http_hotline_ws_release())
+             */
+            s->read_held = 1;
+            break;
+        }
+
+        if (reads++ == NGX_HOTLINE_READ_TURN) {
+            /*
+             * a burst: the rest after what this worker has to do (the
+             * delivery to a reader here among it), so that a reader
+             * keeps up with a writer (issue 15)
+             */
+            ngx_post_event(rev, &ngx_posted_events);
+            break;
+        }
 
         n = c->recv(c, ngx_http_hotline_rbuf, NGX_HOTLINE_READ_BUF);
 
@@ -958,6 +983,13 @@ ngx_http_hotline_ws_finalize(ngx_http_hotline_ws_t *s)
 void
 ngx_http_hotline_ws_release(ngx_http_hotline_ws_t *s)
 {
+    if (s->read_held && s->pending <= NGX_HOTLINE_READ_BUSY / 2
+        && !s->closed)
+    {
+        s->read_held = 0;
+        ngx_post_event(s->connection->read, &ngx_posted_events);
+    }
+
     if (--s->pending) {
         return;
     }

@@ -76,6 +76,7 @@ struct ngx_http_hotline_ws_s {
     unsigned                       subprotocol:1;
     unsigned                       upgraded:1;
     unsigned                       backlogged:1;   /* the handler has more */
+    unsigned                       read_held:1;    /* the handler is busy */
     unsigned                       tls_shut:1;     /* close_notify sent */
 };
 
