@@ -295,6 +295,26 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
                                    ngx_http_hotline_join_done, op);
         break;
 
+    case NGX_HOTLINE_MSG_CONNECTED:
+
+        /* the page's media is up: how long since the call was accepted */
+
+        if (s->accepted_at == 0) {
+            ngx_http_hotline_op_done(op, NGX_HOTLINE_E_BAD_STATE, NULL);
+            break;
+        }
+
+        if (!s->connected) {
+            s->connected = 1;
+            ngx_http_hotline_observe(s->role == NGX_HOTLINE_ROLE_AGENT
+                                     ? NGX_HOTLINE_HIST_CONNECT_A
+                                     : NGX_HOTLINE_HIST_CONNECT_C,
+                                     ngx_current_msec - s->accepted_at);
+        }
+
+        ngx_http_hotline_op_done(op, NGX_HOTLINE_OK, NULL);
+        break;
+
     case NGX_HOTLINE_MSG_BAN:
         ngx_http_hotline_call_ban(&s->ref, m.call_id,
                                   ngx_http_hotline_ban_done, op);
@@ -750,9 +770,12 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
                 /* banned: its call, or its client (hung up for it) */
                 ended = (ev.reason == NGX_HOTLINE_END_BANNED || s->banned)
                         ? 2 : 1;
+                s->accepted_at = 0;
 
             } else if (ev.type == NGX_HOTLINE_EV_ACCEPTED) {
                 s->waiting = 0;
+                s->accepted_at = ngx_current_msec;
+                s->connected = 0;
             }
 
             last = ngx_http_hotline_event_json(json, &ev, url);
