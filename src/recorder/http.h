@@ -19,6 +19,7 @@ typedef struct {
     char          path[512];
     char          content_type[128];
     char          authorization[4200];
+    char          if_match[128];
     size_t        content_length;
     int           has_length;
     size_t        header_len;

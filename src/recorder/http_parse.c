@@ -194,6 +194,14 @@ rec_http_parse(rec_http_req_t *r, const char *buf, size_t len, int *status,
                 return REC_ERROR;
             }
 
+        } else if (rec_hdr("If-Match")) {
+            if (rec_http_copy(r->if_match, sizeof(r->if_match), v, vlen)
+                != REC_OK)
+            {
+                *err = "If-Match too long";
+                return REC_ERROR;
+            }
+
         } else if (rec_hdr("Content-Length")) {
             if (r->has_length || vlen == 0 || vlen > 9
                 || strspn(v, "0123456789") < vlen)

@@ -21,6 +21,7 @@
 #include "http.h"
 #include "session.h"
 #include "srtp.h"
+#include "turn.h"
 
 
 rec_conf_t  rec_conf;
@@ -41,6 +42,10 @@ rec_usage(void)
         "(default 127.0.0.1)\n"
         "  --ice-server URL       STUN/TURN URL sent in Link headers, "
         "repeatable\n"
+        "  --turn-secret-file F   TURN REST secret (coturn static-auth-"
+        "secret)\n"
+        "  --turn-ttl SEC         TURN credentials valid for, default "
+        "3600\n"
         "  --ice-ports MIN-MAX    UDP port range for ICE\n"
         "  --max-sessions N       default 100\n"
         "  --max-duration SEC     per recording, default 14400\n"
@@ -53,8 +58,14 @@ rec_usage(void)
 }
 
 
+/*
+ * A secret file: at least "min" bytes, trailing newlines ignored (as the
+ * module does), a warning when the file is world accessible.
+ */
+
 static int
-rec_read_secret(const char *path)
+rec_read_secret(const char *path, u_char *buf, size_t size, size_t *len,
+    size_t min)
 {
     int          fd;
     ssize_t      n;
@@ -72,27 +83,25 @@ rec_read_secret(const char *path)
                 "world accessible\n", path);
     }
 
-    n = read(fd, rec_conf.secret, sizeof(rec_conf.secret));
+    n = read(fd, buf, size);
     close(fd);
 
-    if (n < 0 || (size_t) n >= sizeof(rec_conf.secret)) {
+    if (n < 0 || (size_t) n >= size) {
         fprintf(stderr, "hotline-recorder: bad secret file %s\n", path);
         return REC_ERROR;
     }
 
-    while (n > 0 && (rec_conf.secret[n - 1] == '\n'
-                     || rec_conf.secret[n - 1] == '\r'))
-    {
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
         n--;
     }
 
-    if (n < 32) {
+    if ((size_t) n < min) {
         fprintf(stderr, "hotline-recorder: the secret in %s must be at "
-                "least 32 bytes\n", path);
+                "least %zu bytes\n", path, min);
         return REC_ERROR;
     }
 
-    rec_conf.secret_len = (size_t) n;
+    *len = (size_t) n;
 
     return REC_OK;
 }
@@ -139,6 +148,8 @@ rec_parse_args(int argc, char **argv)
         { "ice-address", required_argument, NULL, 'a' },
         { "ice-server", required_argument, NULL, 'i' },
         { "ice-ports", required_argument, NULL, 'P' },
+        { "turn-secret-file", required_argument, NULL, 'T' },
+        { "turn-ttl", required_argument, NULL, 'u' },
         { "max-sessions", required_argument, NULL, 'm' },
         { "max-duration", required_argument, NULL, 'd' },
         { "idle-timeout", required_argument, NULL, 't' },
@@ -156,6 +167,7 @@ rec_parse_args(int argc, char **argv)
     rec_conf.idle_timeout = 30;
     rec_conf.min_free_disk = 512ULL * 1024 * 1024;
     rec_conf.video_bitrate = 1500000;
+    rec_conf.turn_ttl = 3600;
 
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 
@@ -196,13 +208,33 @@ rec_parse_args(int argc, char **argv)
 
         case 'i':
             if (rec_conf.n_ice_servers == REC_MAX_ICE_SERVERS
-                || strlen(optarg) > 200 || strpbrk(optarg, "\r\n<>"))
+                || strlen(optarg) > 200
+                || strpbrk(optarg, "\"\\ \t\r\n<>") != NULL
+                || (strncmp(optarg, "stun:", 5) != 0
+                    && strncmp(optarg, "stuns:", 6) != 0
+                    && !rec_turn_url(optarg)))
             {
                 fprintf(stderr, "hotline-recorder: bad --ice-server\n");
                 return REC_ERROR;
             }
 
             rec_conf.ice_servers[rec_conf.n_ice_servers++] = optarg;
+            break;
+
+        case 'T':
+            rec_conf.turn_secret_file = optarg;
+            break;
+
+        case 'u':
+            v = strtoul(optarg, &end, 10);
+
+            if (*end != '\0' || v < 60 || v > 86400) {
+                fprintf(stderr, "hotline-recorder: --turn-ttl must be 60 "
+                        "to 86400 seconds\n");
+                return REC_ERROR;
+            }
+
+            rec_conf.turn_ttl = (unsigned) v;
             break;
 
         case 'P':
@@ -293,14 +325,37 @@ rec_parse_args(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+    unsigned     i;
     struct stat  st;
 
     if (rec_parse_args(argc, argv) != REC_OK) {
         return 2;
     }
 
-    if (rec_read_secret(rec_conf.secret_file) != REC_OK) {
+    if (rec_read_secret(rec_conf.secret_file, rec_conf.secret,
+                        sizeof(rec_conf.secret), &rec_conf.secret_len, 32)
+        != REC_OK)
+    {
         return 1;
+    }
+
+    if (rec_conf.turn_secret_file != NULL
+        && rec_read_secret(rec_conf.turn_secret_file, rec_conf.turn_secret,
+                           sizeof(rec_conf.turn_secret),
+                           &rec_conf.turn_secret_len, 16)
+           != REC_OK)
+    {
+        return 1;
+    }
+
+    for (i = 0; i < rec_conf.n_ice_servers; i++) {
+        if (rec_turn_url(rec_conf.ice_servers[i])
+            && rec_conf.turn_secret_file == NULL)
+        {
+            fprintf(stderr, "hotline-recorder: --ice-server %s needs "
+                    "--turn-secret-file\n", rec_conf.ice_servers[i]);
+            return 1;
+        }
     }
 
     if (stat(rec_conf.recordings_dir, &st) != 0 || !S_ISDIR(st.st_mode)
@@ -342,6 +397,7 @@ main(int argc, char **argv)
     g_main_loop_run(rec_loop);
 
     OPENSSL_cleanse(rec_conf.secret, sizeof(rec_conf.secret));
+    OPENSSL_cleanse(rec_conf.turn_secret, sizeof(rec_conf.turn_secret));
     rec_log(REC_LOG_INFO, "exiting");
 
     return 0;

@@ -84,13 +84,13 @@ rec_manifest_track(rec_session_t *s, int kind)
 
     json_object_set_new(t, "started_at",
                         m->first_ts[kind] < 0 ? json_null()
-                        : rec_manifest_time(s->start_wall_us
-                                            + first / 1000));
+                        : rec_manifest_time(s->wall0_us + first / 1000));
     json_object_set_new(t, "start", rec_manifest_seconds(first));
     json_object_set_new(t, "duration",
                         rec_manifest_seconds(m->first_ts[kind] < 0 ? 0
                                              : m->end_ts[kind] - first));
     json_object_set_new(t, "frames", json_integer(m->frames[kind]));
+    json_object_set_new(t, "late_frames", json_integer(m->late[kind]));
     json_object_set_new(t, "packets", json_integer(tr->packets));
     json_object_set_new(t, "packets_lost", json_integer(tr->lost));
     json_object_set_new(t, "ssrc_changes", json_integer(tr->ssrc_changes));
@@ -126,13 +126,16 @@ rec_manifest_participant(rec_session_t *s, int final)
     json_object_set_new(p, "created_at",
                         rec_manifest_time(s->created_wall_us));
     json_object_set_new(p, "started_at",
-                        s->have_epoch ? rec_manifest_time(s->start_wall_us)
+                        s->have_epoch ? rec_manifest_time(s->wall0_us)
                                       : json_null());
     json_object_set_new(p, "ended_at", final
                         ? rec_manifest_time(s->end_wall_us) : json_null());
     json_object_set_new(p, "ending_reason",
                         final && s->reason ? json_string(s->reason)
                                            : json_null());
+    json_object_set_new(p, "srtp_profile", s->srtp_profile
+                        ? json_string(rec_dtls_profile_name(s->srtp_profile))
+                        : json_null());
     json_object_set_new(p, "duration", rec_manifest_seconds(end));
     json_object_set_new(p, "size",
                         json_integer(stat(s->path, &st) == 0

@@ -42,6 +42,10 @@ typedef struct {
     unsigned       n_ice_addrs;
     char          *ice_servers[REC_MAX_ICE_SERVERS];
     unsigned       n_ice_servers;
+    char          *turn_secret_file;
+    u_char         turn_secret[1024];
+    size_t         turn_secret_len;
+    unsigned       turn_ttl;         /* seconds */
     unsigned       max_sessions;
     unsigned       max_duration;     /* seconds */
     unsigned       idle_timeout;     /* seconds */

@@ -167,6 +167,7 @@ rec_session_create(const rec_sdp_offer_t *offer, const char *call, int role,
     s->created = rec_now_ms();
     s->created_wall_us = g_get_real_time();
     snprintf(s->ufrag, sizeof(s->ufrag), "%s", o->ufrag);
+    snprintf(s->mids, sizeof(s->mids), "%s", o->mids);
 
     /* one audio and one video track; further sections are declined */
 
@@ -219,8 +220,7 @@ rec_session_create(const rec_sdp_offer_t *offer, const char *call, int role,
         goto failed;
     }
 
-    if (rec_mux_open(&s->mux, s->path, audio >= 0, video >= 0, s->created)
-        != REC_OK)
+    if (rec_mux_open(&s->mux, s->path, audio >= 0, video >= 0) != REC_OK)
     {
         *err = "cannot create the recording file";
         goto failed;
@@ -419,6 +419,7 @@ rec_session_media(rec_session_t *s, u_char *buf, size_t len)
         s->have_epoch = 1;
         s->epoch = now;
         s->start_wall_us = g_get_real_time();
+        s->wall0_us = s->start_wall_us;
     }
 
     rec_track_rtp(s, t, &rtp, now);
@@ -445,20 +446,25 @@ rec_session_input(void *data, u_char *buf, size_t len)
         rc = rec_dtls_input(s->dtls, buf, len, &keys, &reason);
 
         if (rc == REC_OK) {
-            if (rec_srtp_create(&s->srtp, &keys) != REC_OK) {
-                OPENSSL_cleanse(&keys, sizeof(keys));
+            /* the profile is kept before the keys are wiped */
+            s->srtp_profile = keys.profile;
+            rc = rec_srtp_create(&s->srtp, &keys);
+            OPENSSL_cleanse(&keys, sizeof(keys));
+
+            if (rc != REC_OK) {
                 rec_metrics.dtls_failures++;
+                rec_metrics.sessions_failed++;
                 rec_session_end(s, "srtp_failed");
                 return;
             }
 
-            OPENSSL_cleanse(&keys, sizeof(keys));
             s->have_srtp = 1;
             s->state = REC_SESSION_SECURE;
             s->last_media = rec_now_ms();
 
             rec_log(REC_LOG_INFO, "session %s: DTLS-SRTP established, "
-                    "profile %d", s->id, keys.profile);
+                    "profile %s", s->id,
+                    rec_dtls_profile_name(s->srtp_profile));
             return;
         }
 
@@ -492,7 +498,6 @@ static void
 rec_session_tick(rec_session_t *s)
 {
     int64_t          now, prev;
-    uint64_t         bytes;
     struct statvfs   vfs;
 
     now = rec_now_ms();
@@ -504,9 +509,7 @@ rec_session_tick(rec_session_t *s)
         rec_track_tick(s, &s->track[REC_MUX_VIDEO], now);
         rec_tracks_report(s, now);
 
-        bytes = s->mux.bytes;
         (void) rec_mux_tick(&s->mux, now);
-        rec_metrics.bytes_written += s->mux.bytes - bytes;
 
         if (s->mux.failed) {
             rec_session_end(s, "write_failed");
@@ -578,8 +581,6 @@ rec_sessions_tick(gpointer data)
 void
 rec_session_end(rec_session_t *s, const char *reason)
 {
-    uint64_t  bytes;
-
     if (s->state == REC_SESSION_CLOSED) {
         return;
     }
@@ -593,8 +594,6 @@ rec_session_end(rec_session_t *s, const char *reason)
         rec_track_drain(s, &s->track[REC_MUX_VIDEO], -1);
     }
 
-    bytes = s->mux.bytes;
-
     if (s->mux_open) {
         if (rec_mux_close(&s->mux) != REC_OK) {
             rec_log(REC_LOG_ERR, "session %s: finalizing %s failed", s->id,
@@ -604,16 +603,16 @@ rec_session_end(rec_session_t *s, const char *reason)
         s->mux_open = 0;
     }
 
-    rec_metrics.bytes_written += s->mux.bytes - bytes;
     rec_metrics.recordings_completed++;
 
     (void) rec_manifest_write(s, 1);
 
     rec_log(REC_LOG_INFO, "session %s: ended (%s), audio frames %llu, "
-            "video frames %llu, lost %llu", s->id, reason,
+            "video frames %llu, lost %llu, late %llu", s->id, reason,
             (unsigned long long) s->mux.frames[REC_MUX_AUDIO],
             (unsigned long long) s->mux.frames[REC_MUX_VIDEO],
-            (unsigned long long) (s->track[0].lost + s->track[1].lost));
+            (unsigned long long) (s->track[0].lost + s->track[1].lost),
+            (unsigned long long) (s->mux.late[0] + s->mux.late[1]));
 
     g_hash_table_remove(rec_sessions, s->id);
 

@@ -82,7 +82,9 @@ typedef struct rec_session_s {
     rec_dtls_t      *dtls;
     rec_srtp_t       srtp;
     int              have_srtp;
+    int              srtp_profile;    /* REC_SRTP_*, 0 before DTLS */
     char             ufrag[257];
+    char             mids[REC_SDP_MAX_MEDIA * 34 + 2];
 
     rec_track_t      track[2];
     rec_mux_t        mux;
@@ -101,6 +103,7 @@ typedef struct rec_session_s {
     int              have_epoch;
     int              synced;
     int64_t          start_wall_us;   /* wall clock of epoch */
+    int64_t          wall0_us;        /* wall clock of time 0 in the file */
     int64_t          created_wall_us;
     int64_t          end_wall_us;
 

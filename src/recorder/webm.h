@@ -26,10 +26,12 @@ uint64_t rec_webm_add_vp8(rec_webm_t *w, unsigned width, unsigned height);
 int rec_webm_write(rec_webm_t *w, uint64_t track, const unsigned char *data,
     size_t len, uint64_t ts_ns, int key);
 int rec_webm_flush(rec_webm_t *w);
+/* bytes in the file so far (the highest position written) */
+uint64_t rec_webm_size(rec_webm_t *w);
 /* the segment duration written when finalizing */
 void rec_webm_set_duration(rec_webm_t *w, uint64_t ns);
-/* finalizes (duration, cues) and frees; returns 0 or -1 */
-int rec_webm_close(rec_webm_t *w);
+/* finalizes (duration, cues) and frees; returns 0 or -1, *size the file's */
+int rec_webm_close(rec_webm_t *w, uint64_t *size);
 
 
 #ifdef __cplusplus

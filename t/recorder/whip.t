@@ -208,6 +208,24 @@ status_like(rec_http($r, 'PATCH', $loc, token => $tok,
                      body => "garbage\r\n"), 400, qr/unexpected line/,
             'PATCH garbage');
 
+# RFC 9725 4.3.1: If-Match must name the session's entity tag (or "*")
+
+my $etag = $p->{headers}{etag};
+my $frag = "a=ice-ufrag:abcd\r\na=candidate:3 1 udp 1 127.0.0.1 50003 "
+         . "typ host\r\n";
+status_like(rec_http($r, 'PATCH', $loc, token => $tok, body => $frag,
+                     type => 'application/trickle-ice-sdpfrag',
+                     headers => { 'If-Match' => '"0123"' }),
+            412, qr/If-Match does not match/, 'PATCH with another ETag');
+status_like(rec_http($r, 'PATCH', $loc, token => $tok, body => $frag,
+                     type => 'application/trickle-ice-sdpfrag',
+                     headers => { 'If-Match' => $etag }),
+            204, undef, 'PATCH with the session\'s ETag');
+status_like(rec_http($r, 'PATCH', $loc, token => $tok, body => $frag,
+                     type => 'application/trickle-ice-sdpfrag',
+                     headers => { 'If-Match' => '*' }),
+            204, undef, 'PATCH with If-Match: *');
+
 # audio only: the answer accepts audio alone
 
 {
