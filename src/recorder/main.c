@@ -19,6 +19,8 @@
 
 #include "dtls.h"
 #include "http.h"
+#include "jobs.h"
+#include "recover.h"
 #include "session.h"
 #include "srtp.h"
 #include "turn.h"
@@ -48,12 +50,17 @@ rec_usage(void)
         "3600\n"
         "  --ice-ports MIN-MAX    UDP port range for ICE\n"
         "  --max-sessions N       default 100\n"
+        "  --max-recordings N     per call and role, default 20\n"
+        "  --max-conn-per-addr N  HTTP connections per client address, "
+        "default 32\n"
         "  --max-duration SEC     per recording, default 14400\n"
         "  --idle-timeout SEC     no media for this long ends it, default "
         "30\n"
         "  --min-free-disk MB     refuse and stop below, default 512\n"
         "  --video-bitrate KBPS   bitrate asked of video senders (REMB), "
         "default 1500\n"
+        "  --jobs N               finalize/merge jobs at once, default 1\n"
+        "  --job-nice N           their nice value, default 10\n"
         "  --log-level LEVEL      error, warn, info (default), debug\n");
 }
 
@@ -133,6 +140,93 @@ rec_on_signal(gpointer data)
 }
 
 
+/* the numeric options, each within its bounds */
+
+static int
+rec_arg_number(int c, const char *arg)
+{
+    char           *end;
+    unsigned long   v;
+    unsigned        i;
+
+    static const struct {
+        int            opt;
+        const char    *name;
+        unsigned long  min;
+        unsigned long  max;
+    }  bounds[] = {
+        { 'm', "--max-sessions", 0, 100000000 },
+        { 'd', "--max-duration", 0, 100000000 },
+        { 't', "--idle-timeout", 0, 100000000 },
+        { 'f', "--min-free-disk", 0, 100000000 },
+        { 'b', "--video-bitrate", 0, 100000000 },
+        { 'u', "--turn-ttl", 60, 86400 },
+        { 'R', "--max-recordings", 1, 1000 },
+        { 'C', "--max-conn-per-addr", 1, 1000 },
+        { 'j', "--jobs", 1, 64 },
+        { 'n', "--job-nice", 0, 19 },
+    };
+
+    for (i = 0; bounds[i].opt != c; i++) {
+        /* void */
+    }
+
+    v = strtoul(arg, &end, 10);
+
+    if (*end != '\0' || end == arg || arg[0] == '-' || v < bounds[i].min
+        || v > bounds[i].max)
+    {
+        fprintf(stderr, "hotline-recorder: %s must be a number from %lu to "
+                "%lu\n", bounds[i].name, bounds[i].min, bounds[i].max);
+        return REC_ERROR;
+    }
+
+    switch (c) {
+    case 'm':
+        rec_conf.max_sessions = (unsigned) v;
+        break;
+
+    case 'd':
+        rec_conf.max_duration = (unsigned) v;
+        break;
+
+    case 't':
+        rec_conf.idle_timeout = v ? (unsigned) v : 1;
+        break;
+
+    case 'f':
+        rec_conf.min_free_disk = (uint64_t) v * 1024 * 1024;
+        break;
+
+    case 'b':
+        rec_conf.video_bitrate = (uint64_t) v * 1000;
+        break;
+
+    case 'u':
+        rec_conf.turn_ttl = (unsigned) v;
+        break;
+
+    case 'R':
+        rec_conf.max_recordings = (unsigned) v;
+        break;
+
+    case 'C':
+        rec_conf.max_conn_per_addr = (unsigned) v;
+        break;
+
+    case 'j':
+        rec_conf.jobs = (unsigned) v;
+        break;
+
+    default:
+        rec_conf.job_nice = (int) v;
+        break;
+    }
+
+    return REC_OK;
+}
+
+
 static int
 rec_parse_args(int argc, char **argv)
 {
@@ -151,10 +245,14 @@ rec_parse_args(int argc, char **argv)
         { "turn-secret-file", required_argument, NULL, 'T' },
         { "turn-ttl", required_argument, NULL, 'u' },
         { "max-sessions", required_argument, NULL, 'm' },
+        { "max-recordings", required_argument, NULL, 'R' },
+        { "max-conn-per-addr", required_argument, NULL, 'C' },
         { "max-duration", required_argument, NULL, 'd' },
         { "idle-timeout", required_argument, NULL, 't' },
         { "min-free-disk", required_argument, NULL, 'f' },
         { "video-bitrate", required_argument, NULL, 'b' },
+        { "jobs", required_argument, NULL, 'j' },
+        { "job-nice", required_argument, NULL, 'n' },
         { "log-level", required_argument, NULL, 'L' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -163,11 +261,15 @@ rec_parse_args(int argc, char **argv)
     rec_conf.listen = "127.0.0.1:8088";
     rec_conf.prefix = "/whip";
     rec_conf.max_sessions = 100;
+    rec_conf.max_recordings = 20;
+    rec_conf.max_conn_per_addr = 32;
     rec_conf.max_duration = 14400;
     rec_conf.idle_timeout = 30;
     rec_conf.min_free_disk = 512ULL * 1024 * 1024;
     rec_conf.video_bitrate = 1500000;
     rec_conf.turn_ttl = 3600;
+    rec_conf.jobs = 1;
+    rec_conf.job_nice = 10;
 
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 
@@ -225,18 +327,6 @@ rec_parse_args(int argc, char **argv)
             rec_conf.turn_secret_file = optarg;
             break;
 
-        case 'u':
-            v = strtoul(optarg, &end, 10);
-
-            if (*end != '\0' || v < 60 || v > 86400) {
-                fprintf(stderr, "hotline-recorder: --turn-ttl must be 60 "
-                        "to 86400 seconds\n");
-                return REC_ERROR;
-            }
-
-            rec_conf.turn_ttl = (unsigned) v;
-            break;
-
         case 'P':
             v = strtoul(optarg, &end, 10);
             v2 = (*end == '-') ? strtoul(end + 1, &end, 10) : 0;
@@ -255,28 +345,13 @@ rec_parse_args(int argc, char **argv)
         case 't':
         case 'f':
         case 'b':
-            v = strtoul(optarg, &end, 10);
-
-            if (*end != '\0' || end == optarg || v > 100000000) {
-                fprintf(stderr, "hotline-recorder: bad number \"%s\"\n",
-                        optarg);
+        case 'u':
+        case 'R':
+        case 'C':
+        case 'j':
+        case 'n':
+            if (rec_arg_number(c, optarg) != REC_OK) {
                 return REC_ERROR;
-            }
-
-            if (c == 'm') {
-                rec_conf.max_sessions = (unsigned) v;
-
-            } else if (c == 'd') {
-                rec_conf.max_duration = (unsigned) v;
-
-            } else if (c == 't') {
-                rec_conf.idle_timeout = v ? (unsigned) v : 1;
-
-            } else if (c == 'b') {
-                rec_conf.video_bitrate = (uint64_t) v * 1000;
-
-            } else {
-                rec_conf.min_free_disk = (uint64_t) v * 1024 * 1024;
             }
 
             break;
@@ -325,8 +400,16 @@ rec_parse_args(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+    char         self[PATH_MAX];
+    ssize_t      n;
     unsigned     i;
     struct stat  st;
+
+    /* a job: the same binary, run by the job queue (jobs.c) */
+
+    if (argc >= 2 && strcmp(argv[1], "--job") == 0) {
+        return rec_job_main(argc, argv);
+    }
 
     if (rec_parse_args(argc, argv) != REC_OK) {
         return 2;
@@ -381,9 +464,18 @@ main(int argc, char **argv)
         return 1;
     }
 
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+    if (n <= 0 || rec_jobs_init((self[n] = '\0', self)) != REC_OK) {
+        fprintf(stderr, "hotline-recorder: cannot find its own binary\n");
+        return 1;
+    }
+
     if (rec_http_listen(rec_conf.listen) != REC_OK) {
         return 1;
     }
+
+    (void) rec_recover_start();
 
     rec_loop = g_main_loop_new(NULL, FALSE);
 
@@ -395,6 +487,8 @@ main(int argc, char **argv)
             rec_conf.recordings_dir, rec_dtls_fingerprint());
 
     g_main_loop_run(rec_loop);
+
+    rec_jobs_shutdown();
 
     OPENSSL_cleanse(rec_conf.secret, sizeof(rec_conf.secret));
     OPENSSL_cleanse(rec_conf.turn_secret, sizeof(rec_conf.turn_secret));

@@ -17,7 +17,7 @@
 #include "session.h"
 
 
-static json_t *
+json_t *
 rec_manifest_time(int64_t us)
 {
     char       buf[40], frac[8];
@@ -158,17 +158,39 @@ rec_manifest_participant(rec_session_t *s, int final)
 int
 rec_manifest_write(rec_session_t *s, int final)
 {
+    json_t  *p;
+
+    p = rec_manifest_participant(s, final);
+    if (p == NULL) {
+        return REC_ERROR;
+    }
+
+    return rec_manifest_put(s->dir, s->call, s->id, p, 0);
+}
+
+
+/*
+ * Replaces the entry of session "id" (or adds it) with "entry" (stolen),
+ * or with "merge" set, updates the fields it has (and the tracks of the
+ * same kind); other sessions' entries stay as they are.
+ */
+
+int
+rec_manifest_put(const char *dir, const char *call, const char *id,
+    json_t *entry, int merge)
+{
     int            fd, rc;
     char           path[PATH_MAX], tmp[PATH_MAX];
-    size_t         i;
-    json_t        *root, *parts, *p, *e, *role;
+    size_t         i, k;
+    json_t        *root, *parts, *e, *sid, *t, *nt, *tracks;
     json_error_t   jerr;
 
-    if (snprintf(path, sizeof(path), "%s/manifest.json", s->dir)
+    if (snprintf(path, sizeof(path), "%s/manifest.json", dir)
         >= (int) sizeof(path)
-        || snprintf(tmp, sizeof(tmp), "%s/.manifest.%s.tmp", s->dir, s->id)
+        || snprintf(tmp, sizeof(tmp), "%s/.manifest.%s.tmp", dir, id)
         >= (int) sizeof(tmp))
     {
+        json_decref(entry);
         return REC_ERROR;
     }
 
@@ -178,12 +200,13 @@ rec_manifest_write(rec_session_t *s, int final)
         json_decref(root);
         root = json_object();
         if (root == NULL) {
+            json_decref(entry);
             return REC_ERROR;
         }
     }
 
     json_object_set_new(root, "version", json_integer(1));
-    json_object_set_new(root, "call", json_string(s->call));
+    json_object_set_new(root, "call", json_string(call));
 
     parts = json_object_get(root, "participants");
 
@@ -192,30 +215,38 @@ rec_manifest_write(rec_session_t *s, int final)
         json_object_set_new(root, "participants", parts);
     }
 
-    p = rec_manifest_participant(s, final);
-    if (p == NULL) {
-        json_decref(root);
-        return REC_ERROR;
-    }
-
-    /* replace this session's entry, keep everybody else's */
-
     for (i = 0; i < json_array_size(parts); i++) {
         e = json_array_get(parts, i);
-        role = json_object_get(e, "session");
+        sid = json_object_get(e, "session");
 
-        if (json_is_string(role) && strcmp(json_string_value(role), s->id)
-                                    == 0)
-        {
+        if (json_is_string(sid) && strcmp(json_string_value(sid), id) == 0) {
             break;
         }
     }
 
-    if (i < json_array_size(parts)) {
-        json_array_set_new(parts, i, p);
+    if (i == json_array_size(parts)) {
+        json_array_append_new(parts, entry);
+
+    } else if (!merge) {
+        json_array_set_new(parts, i, entry);
 
     } else {
-        json_array_append_new(parts, p);
+        e = json_array_get(parts, i);
+        tracks = json_object_get(e, "tracks");
+
+        for (k = 0; k < json_array_size(tracks); k++) {
+            t = json_array_get(tracks, k);
+            nt = json_object_get(json_object_get(entry, "tracks"),
+                                 json_string_value(json_object_get(t,
+                                                                   "kind")));
+            if (json_is_object(nt)) {
+                json_object_update(t, nt);
+            }
+        }
+
+        json_object_del(entry, "tracks");
+        json_object_update(e, entry);
+        json_decref(entry);
     }
 
     rc = REC_ERROR;

@@ -44,6 +44,9 @@ rec_metrics_text(unsigned active, uint64_t disk_free, size_t *len)
                "Sessions ended by an error.", rec_metrics.sessions_failed);
     rec_metric("recordings_completed_total", "counter",
                "Recordings finalized.", rec_metrics.recordings_completed);
+    rec_metric("recordings_recovered_total", "counter",
+               "Recordings of a killed recorder finalized at start.",
+               rec_metrics.recordings_recovered);
     rec_metric("bytes_written_total", "counter",
                "Media bytes written to WebM files.",
                rec_metrics.bytes_written);
@@ -80,6 +83,12 @@ rec_metrics_text(unsigned active, uint64_t disk_free, size_t *len)
     rec_metric("bad_requests_total", "counter",
                "Malformed HTTP requests or SDP offers.",
                rec_metrics.bad_requests);
+    rec_metric("http_connections_refused_total", "counter",
+               "Connections closed at once: too many from one address.",
+               rec_metrics.http_refused);
+    rec_metric("http_connections_evicted_total", "counter",
+               "Idle connections closed to make room for new ones.",
+               rec_metrics.http_evicted);
     rec_metric("disk_free_bytes", "gauge",
                "Free space in the recordings directory.", disk_free);
 

@@ -26,7 +26,10 @@ typedef struct {
     uint64_t   capacity_refusals;
     uint64_t   disk_refusals;
     uint64_t   bad_requests;
+    uint64_t   http_refused;
+    uint64_t   http_evicted;
     uint64_t   recordings_completed;
+    uint64_t   recordings_recovered;
 } rec_metrics_t;
 
 

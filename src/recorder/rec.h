@@ -47,10 +47,14 @@ typedef struct {
     size_t         turn_secret_len;
     unsigned       turn_ttl;         /* seconds */
     unsigned       max_sessions;
+    unsigned       max_recordings;   /* per call and role */
+    unsigned       max_conn_per_addr;
     unsigned       max_duration;     /* seconds */
     unsigned       idle_timeout;     /* seconds */
     uint64_t       min_free_disk;    /* bytes */
     uint64_t       video_bitrate;    /* bit/s announced in REMB, 0: off */
+    unsigned       jobs;             /* running at once */
+    int            job_nice;
     unsigned       port_min;
     unsigned       port_max;
 } rec_conf_t;

@@ -85,10 +85,16 @@ rec_session_find_role(const char *call, int role)
 }
 
 
+/*
+ * <recordings>/<call>/<role>.webm; a participant who publishes again gets
+ * <role>-2.webm and so on, --max-recordings per call and role at most:
+ * REC_DECLINED when they are all taken
+ */
+
 static int
 rec_session_paths(rec_session_t *s, const char *call, int role)
 {
-    int          i;
+    unsigned     i;
     struct stat  st;
 
     if (snprintf(s->dir, sizeof(s->dir), "%s/%s", rec_conf.recordings_dir,
@@ -103,15 +109,13 @@ rec_session_paths(rec_session_t *s, const char *call, int role)
         return REC_ERROR;
     }
 
-    /* a participant who publishes again gets customer-2.webm and so on */
-
-    for (i = 1; i < 100; i++) {
+    for (i = 1; i <= rec_conf.max_recordings; i++) {
         if (i == 1) {
             snprintf(s->file, sizeof(s->file), "%s.webm",
                      rec_role_name(role));
 
         } else {
-            snprintf(s->file, sizeof(s->file), "%s-%d.webm",
+            snprintf(s->file, sizeof(s->file), "%s-%u.webm",
                      rec_role_name(role), i);
         }
 
@@ -126,7 +130,7 @@ rec_session_paths(rec_session_t *s, const char *call, int role)
         }
     }
 
-    return REC_ERROR;
+    return REC_DECLINED;
 }
 
 
@@ -134,8 +138,9 @@ rec_session_t *
 rec_session_create(const rec_sdp_offer_t *offer, const char *call, int role,
     char **answer, int *status, const char **err)
 {
-    int                       audio, video;
+    int                       audio, video, rc;
     gchar                    *ufrag, *pwd, **cands;
+    static char               msg[160];
     unsigned                  i;
     rec_sdp_offer_t          *o;
     rec_session_t            *s;
@@ -195,7 +200,18 @@ rec_session_create(const rec_sdp_offer_t *offer, const char *call, int role,
     rec_track_init(&s->track[REC_MUX_VIDEO], REC_MUX_VIDEO,
                    video >= 0 ? &o->media[video] : NULL);
 
-    if (rec_session_paths(s, call, role) != REC_OK) {
+    rc = rec_session_paths(s, call, role);
+
+    if (rc == REC_DECLINED) {
+        snprintf(msg, sizeof(msg), "call %s has %u %s recordings already, "
+                 "the most it may have (--max-recordings)", call,
+                 rec_conf.max_recordings, rec_role_name(role));
+        *status = 409;
+        *err = msg;
+        goto failed;
+    }
+
+    if (rc != REC_OK) {
         *err = "cannot create the recording directory";
         goto failed;
     }
@@ -453,7 +469,6 @@ rec_session_input(void *data, u_char *buf, size_t len)
 
             if (rc != REC_OK) {
                 rec_metrics.dtls_failures++;
-                rec_metrics.sessions_failed++;
                 rec_session_end(s, "srtp_failed");
                 return;
             }
@@ -471,7 +486,6 @@ rec_session_input(void *data, u_char *buf, size_t len)
         if (rc == REC_ERROR) {
             rec_log(REC_LOG_WARN, "session %s: %s", s->id, reason);
             rec_metrics.dtls_failures++;
-            rec_metrics.sessions_failed++;
             rec_session_end(s, strstr(reason, "fingerprint")
                                ? "dtls_fingerprint_mismatch"
                                : "dtls_failed");
@@ -519,7 +533,6 @@ rec_session_tick(rec_session_t *s)
 
     if (s->state != REC_SESSION_SECURE) {
         if (now - s->created > REC_CONNECT_TIMEOUT) {
-            rec_metrics.sessions_failed++;
             rec_session_end(s, "connect_timeout");
             return;
         }
@@ -578,6 +591,28 @@ rec_sessions_tick(gpointer data)
 }
 
 
+/* the ending reasons that are failures (sessions_failed_total) */
+
+static int
+rec_session_failure(const char *reason)
+{
+    static const char  *failures[] = {
+        "ice_failed", "dtls_failed", "dtls_fingerprint_mismatch",
+        "srtp_failed", "connect_timeout", "write_failed", "disk_full", NULL
+    };
+
+    const char  **f;
+
+    for (f = failures; *f != NULL; f++) {
+        if (strcmp(reason, *f) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 void
 rec_session_end(rec_session_t *s, const char *reason)
 {
@@ -588,6 +623,10 @@ rec_session_end(rec_session_t *s, const char *reason)
     s->state = REC_SESSION_CLOSED;
     s->reason = reason;
     s->end_wall_us = g_get_real_time();
+
+    if (rec_session_failure(reason)) {
+        rec_metrics.sessions_failed++;
+    }
 
     if (s->have_srtp) {
         rec_track_drain(s, &s->track[REC_MUX_AUDIO], -1);

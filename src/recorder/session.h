@@ -8,6 +8,8 @@
 
 #include <limits.h>
 
+#include <jansson.h>
+
 #include "dtls.h"
 #include "ice.h"
 #include "jitter.h"
@@ -144,6 +146,9 @@ void rec_session_send_rtcp(rec_session_t *s, u_char *buf, size_t len);
 
 /* manifest.c */
 int rec_manifest_write(rec_session_t *s, int final);
+int rec_manifest_put(const char *dir, const char *call, const char *id,
+    json_t *entry, int merge);
+json_t *rec_manifest_time(int64_t us);
 
 
 #endif /* _REC_SESSION_H_INCLUDED_ */

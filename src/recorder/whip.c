@@ -86,7 +86,7 @@ rec_whip_post(rec_http_conn_t *c, rec_http_req_t *r)
     char             *answer, *hdrs;
     char              links[2048], err[256];
     const char       *reason;
-    rec_session_t    *s;
+    rec_session_t    *s, *old;
     rec_sdp_offer_t  *offer;
     rec_jwt_claims_t  cl;
 
@@ -109,7 +109,15 @@ rec_whip_post(rec_http_conn_t *c, rec_http_req_t *r)
         return;
     }
 
-    if (rec_sessions_count() >= rec_conf.max_sessions) {
+    /*
+     * the same participant publishing again (page reload, network change)
+     * replaces its previous session, which is finalized once the new one
+     * exists; the new one records into the next file (customer-2.webm...)
+     */
+
+    old = rec_session_find_role(cl.call, cl.role);
+
+    if (rec_sessions_count() - (old != NULL) >= rec_conf.max_sessions) {
         rec_metrics.capacity_refusals++;
         rec_http_error(c, 503, "Retry-After: 5\r\n",
                        "recorder at capacity");
@@ -131,18 +139,6 @@ rec_whip_post(rec_http_conn_t *c, rec_http_req_t *r)
         return;
     }
 
-    /*
-     * the same participant publishing again (page reload, network change)
-     * replaces its previous session, which is finalized; the new one
-     * records into the next file (customer-2.webm, ...)
-     */
-
-    s = rec_session_find_role(cl.call, cl.role);
-
-    if (s != NULL) {
-        rec_session_end(s, "replaced");
-    }
-
     s = rec_session_create(offer, cl.call, cl.role, &answer, &status,
                            &reason);
     free(offer);
@@ -150,6 +146,10 @@ rec_whip_post(rec_http_conn_t *c, rec_http_req_t *r)
     if (s == NULL) {
         rec_http_error(c, status, NULL, reason);
         return;
+    }
+
+    if (old != NULL) {
+        rec_session_end(old, "replaced");
     }
 
     (void) rec_turn_links(links, sizeof(links), 1);

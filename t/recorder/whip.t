@@ -320,6 +320,33 @@ like(rec_http($d, 'GET', '/metrics')->{content},
      qr/^hotline_recorder_disk_refusals_total 1$/m, 'disk refusal counted');
 rec_stop($d);
 
+# at most --max-recordings per call and role, then a clear refusal
+
+{
+    my $m = rec_start(args => ['--max-recordings', 2]);
+    my $t = rec_token(call => 'many', role => 'agent');
+    for my $i (1, 2) {
+        is(rec_http($m, 'POST', '/whip', type => 'application/sdp',
+                    body => $good, token => $t)->{status}, 201,
+           "recording $i of the agent");
+    }
+    status_like(rec_http($m, 'POST', '/whip', type => 'application/sdp',
+                         body => $good, token => $t),
+                409, qr/call many has 2 agent recordings already/,
+                'one more: 409');
+    ok(-e "$m->{dir}/many/agent-2.webm" && !-e "$m->{dir}/many/agent-3.webm",
+       'no third file');
+    like(`cat $m->{log}`, qr/\[info\] http: 409 POST \/whip from 127\.0\.0\.1: call many has 2 agent recordings already/,
+         'the refusal is logged at info with its reason');
+    is(rec_http($m, 'POST', '/whip', type => 'application/sdp', body => $good,
+                token => rec_token(call => 'many', role => 'customer'))
+       ->{status}, 201, 'the other role still records');
+    my $mf = read_json("$m->{dir}/many/manifest.json") || {};
+    is(scalar @{ $mf->{participants} || [] }, 3, 'three entries in the '
+       . 'manifest');
+    rec_stop($m);
+}
+
 # a Unix socket listener, as nginx may proxy to
 
 my $sock = "$d->{tmp}/rec.sock";

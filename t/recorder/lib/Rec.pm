@@ -144,16 +144,26 @@ sub wait_for {
     return;
 }
 
+# rec_start(args => [...]); again => $r: the same recordings directory
+# and secret as the (stopped) recorder $r, as a restart
+
 sub rec_start {
     my (%o) = @_;
-    my $dir = tempdir('rec-t-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{REC_KEEP});
-    my $rec = "$dir/rec";
-    mkdir $rec or die;
-    my $secret = "$dir/secret";
-    open my $fh, '>', $secret or die;
-    print $fh "$SECRET\n";
-    close $fh;
-    chmod 0600, $secret;
+    my ($dir, $rec, $secret);
+    if ($o{again}) {
+        ($dir, $rec) = ($o{again}{tmp}, $o{again}{dir});
+        $secret = "$dir/secret";
+    } else {
+        $dir = tempdir('rec-t-XXXXXX', TMPDIR => 1,
+                       CLEANUP => !$ENV{REC_KEEP});
+        $rec = "$dir/rec";
+        mkdir $rec or die;
+        $secret = "$dir/secret";
+        open my $fh, '>', $secret or die;
+        print $fh "$SECRET\n";
+        close $fh;
+        chmod 0600, $secret;
+    }
 
     my $port = free_port();
     my @args = ($BIN, '--listen', "127.0.0.1:$port", '--recordings', $rec,
@@ -162,7 +172,7 @@ sub rec_start {
     my $log = "$dir/recorder.log";
     my $pid = fork // die;
     if ($pid == 0) {
-        open STDERR, '>', $log or die;
+        open STDERR, '>>', $log or die;
         open STDOUT, '>&', \*STDERR or die;
         exec @args or die "exec: $!";
     }

@@ -1,0 +1,100 @@
+#!/usr/bin/perl
+
+# The recorder's HTTP side under idle and slow clients: one address
+# cannot hold more than --max-conn-per-addr connections; when every
+# connection is taken the oldest idle one is closed so that a new client
+# is still answered; an answer a client does not read never stops the
+# recorder from answering others.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use IO::Socket::INET;
+use Socket qw(SOL_SOCKET SO_RCVBUF);
+use Time::HiRes qw(time);
+use Rec;
+
+Rec::rec_in_netns('ip addr add 127.0.0.2/8 dev lo');
+
+sub idle {
+    my ($r, $n, $from) = @_;
+    my @s;
+    for (1 .. $n) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $r->{port},
+                                      LocalAddr => $from // '127.0.0.1')
+            or last;
+        push @s, $s;
+    }
+    return @s;
+}
+
+# closed by the recorder: EOF (or a reset) within the deadline
+sub closed {
+    my ($s, $timeout) = @_;
+    my $rin = '';
+    vec($rin, fileno($s), 1) = 1;
+    return 0 unless select(my $rout = $rin, undef, undef, $timeout);
+    my $n = sysread($s, my $buf, 1);
+    return !$n;
+}
+
+sub health_from {
+    my ($r, $from) = @_;
+    my $t0 = time;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $r->{port},
+                                  LocalAddr => $from, Timeout => 5)
+        or return (0, 0);
+    print $s "GET /health HTTP/1.0\r\n\r\n";
+    local $/;
+    my $resp = <$s> // '';
+    return ($resp =~ m{^HTTP/1\.1 200 } ? 1 : 0, time - $t0);
+}
+
+sub metric {
+    my ($r, $name) = @_;
+    my $m = rec_http($r, 'GET', '/metrics')->{content} // '';
+    return $m =~ /^hotline_recorder_$name (\d+)$/m ? $1 : undef;
+}
+
+# per address
+
+{
+    my $r = rec_start(args => ['--max-conn-per-addr', 8]);
+    my @s = idle($r, 12);
+    is(scalar @s, 12, '12 connections from 127.0.0.1');
+    my $closed = grep { closed($_, 0.5) } @s[8 .. 11];
+    is($closed, 4, 'the 4 over --max-conn-per-addr 8 are closed at once');
+    is(scalar(grep { closed($_, 0.05) } @s[0 .. 7]), 0,
+       'the first 8 stay open');
+    my ($ok, $t) = health_from($r, '127.0.0.2');
+    ok($ok, sprintf 'another address is answered (%.3f s)', $t);
+    close $_ for @s;
+    ok(wait_for(sub { defined metric($r, 'sessions') }, 5),
+       'once they are closed 127.0.0.1 is answered again');
+    is(metric($r, 'http_connections_refused_total'), 4, 'refusals counted');
+    rec_stop($r);
+}
+
+# every connection taken: the oldest idle one makes room
+
+{
+    my $r = rec_start(args => ['--max-conn-per-addr', 1000]);
+    my @s = idle($r, 256);
+    is(scalar @s, 256, '256 idle connections (the most the recorder keeps)');
+    my ($ok, $t) = health_from($r, '127.0.0.1');
+    ok($ok, sprintf 'a new client is still answered (%.3f s)', $t);
+    cmp_ok($t, '<', 2, '... at once, not after the idle ones time out');
+    ok(closed($s[0], 1), 'the oldest idle connection was closed for it');
+    ok(!closed($s[255], 0.05), 'the newest is still open');
+    cmp_ok(metric($r, 'http_connections_evicted_total'), '>=', 1,
+           'evictions counted');
+    close $_ for @s;
+    rec_stop($r);
+}
+
+done_testing();
