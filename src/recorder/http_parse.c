@@ -123,7 +123,19 @@ rec_http_parse(rec_http_req_t *r, const char *buf, size_t len, int *status,
         return REC_ERROR;
     }
 
-    r->path[strcspn(r->path, "?#")] = '\0';
+    r->path[strcspn(r->path, "#")] = '\0';
+
+    if ((p = strchr(r->path, '?')) != NULL) {
+        if (rec_http_copy(r->query, sizeof(r->query), p + 1, strlen(p + 1))
+            != REC_OK)
+        {
+            *status = 414;
+            *err = "query too long";
+            return REC_ERROR;
+        }
+
+        r->path[p - r->path] = '\0';
+    }
 
     n = (size_t) (eol - sp2 - 1);
 

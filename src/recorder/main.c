@@ -19,8 +19,11 @@
 
 #include "dtls.h"
 #include "http.h"
+#include "calls.h"
+#include "events.h"
 #include "jobs.h"
 #include "recover.h"
+#include "retention.h"
 #include "session.h"
 #include "srtp.h"
 #include "turn.h"
@@ -59,6 +62,18 @@ rec_usage(void)
         "  --min-free-disk MB     refuse and stop below, default 512\n"
         "  --video-bitrate KBPS   bitrate asked of video senders (REMB), "
         "default 1500\n"
+        "  --admin-token-file F   bearer token of /admin/, 32 bytes or "
+        "more\n"
+        "  --event-url URL        POST signed recording.completed events\n"
+        "  --event-secret-file F  their HMAC-SHA256 key, 32 bytes or more\n"
+        "  --complete-after SEC   a call is complete this long after its "
+        "last\n"
+        "                         session ended, default 10\n"
+        "  --retention-days N     delete calls older than this, default 0 "
+        "(keep)\n"
+        "  --retention-max-mb N   delete the oldest calls above this, "
+        "default 0\n"
+        "  --retention-interval S how often retention runs, default 60\n"
         "  --jobs N               finalize/merge jobs at once, default 1\n"
         "  --job-nice N           their nice value, default 10\n"
         "  --log-level LEVEL      error, warn, info (default), debug\n");
@@ -114,6 +129,44 @@ rec_read_secret(const char *path, u_char *buf, size_t size, size_t *len,
 }
 
 
+/* the secret files that were given, each with its least length */
+
+static int
+rec_read_secrets(void)
+{
+    unsigned  i;
+
+    struct {
+        const char  *file;
+        u_char      *buf;
+        size_t       size;
+        size_t      *len;
+        size_t       min;
+    }  s[] = {
+        { rec_conf.secret_file, rec_conf.secret, sizeof(rec_conf.secret),
+          &rec_conf.secret_len, 32 },
+        { rec_conf.turn_secret_file, rec_conf.turn_secret,
+          sizeof(rec_conf.turn_secret), &rec_conf.turn_secret_len, 16 },
+        { rec_conf.admin_token_file, rec_conf.admin_token,
+          sizeof(rec_conf.admin_token), &rec_conf.admin_token_len, 32 },
+        { rec_conf.event_secret_file, rec_conf.event_secret,
+          sizeof(rec_conf.event_secret), &rec_conf.event_secret_len, 32 },
+    };
+
+    for (i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+        if (s[i].file != NULL
+            && rec_read_secret(s[i].file, s[i].buf, s[i].size, s[i].len,
+                               s[i].min)
+               != REC_OK)
+        {
+            return REC_ERROR;
+        }
+    }
+
+    return REC_OK;
+}
+
+
 static gboolean
 rec_quit(gpointer data)
 {
@@ -163,6 +216,10 @@ rec_arg_number(int c, const char *arg)
         { 'u', "--turn-ttl", 60, 86400 },
         { 'R', "--max-recordings", 1, 1000 },
         { 'C', "--max-conn-per-addr", 1, 1000 },
+        { 'c', "--complete-after", 0, 86400 },
+        { 'D', "--retention-days", 0, 36500 },
+        { 'M', "--retention-max-mb", 0, 100000000 },
+        { 'I', "--retention-interval", 1, 86400 },
         { 'j', "--jobs", 1, 64 },
         { 'n', "--job-nice", 0, 19 },
     };
@@ -214,6 +271,22 @@ rec_arg_number(int c, const char *arg)
         rec_conf.max_conn_per_addr = (unsigned) v;
         break;
 
+    case 'c':
+        rec_conf.complete_after = (unsigned) v;
+        break;
+
+    case 'D':
+        rec_conf.retention_days = (unsigned) v;
+        break;
+
+    case 'M':
+        rec_conf.retention_max_bytes = (uint64_t) v * 1024 * 1024;
+        break;
+
+    case 'I':
+        rec_conf.retention_interval = (unsigned) v;
+        break;
+
     case 'j':
         rec_conf.jobs = (unsigned) v;
         break;
@@ -251,6 +324,13 @@ rec_parse_args(int argc, char **argv)
         { "idle-timeout", required_argument, NULL, 't' },
         { "min-free-disk", required_argument, NULL, 'f' },
         { "video-bitrate", required_argument, NULL, 'b' },
+        { "admin-token-file", required_argument, NULL, 'A' },
+        { "event-url", required_argument, NULL, 'E' },
+        { "event-secret-file", required_argument, NULL, 'S' },
+        { "complete-after", required_argument, NULL, 'c' },
+        { "retention-days", required_argument, NULL, 'D' },
+        { "retention-max-mb", required_argument, NULL, 'M' },
+        { "retention-interval", required_argument, NULL, 'I' },
         { "jobs", required_argument, NULL, 'j' },
         { "job-nice", required_argument, NULL, 'n' },
         { "log-level", required_argument, NULL, 'L' },
@@ -269,6 +349,8 @@ rec_parse_args(int argc, char **argv)
     rec_conf.video_bitrate = 1500000;
     rec_conf.turn_ttl = 3600;
     rec_conf.jobs = 1;
+    rec_conf.complete_after = 10;
+    rec_conf.retention_interval = 60;
     rec_conf.job_nice = 10;
 
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -327,6 +409,28 @@ rec_parse_args(int argc, char **argv)
             rec_conf.turn_secret_file = optarg;
             break;
 
+        case 'A':
+            rec_conf.admin_token_file = optarg;
+            break;
+
+        case 'S':
+            rec_conf.event_secret_file = optarg;
+            break;
+
+        case 'E':
+            if ((strncmp(optarg, "http://", 7) != 0
+                 && strncmp(optarg, "https://", 8) != 0)
+                || strlen(optarg) > 1000
+                || strpbrk(optarg, " \t\r\n\"<>\\") != NULL)
+            {
+                fprintf(stderr, "hotline-recorder: --event-url must be an "
+                        "http or https URL\n");
+                return REC_ERROR;
+            }
+
+            rec_conf.event_url = optarg;
+            break;
+
         case 'P':
             v = strtoul(optarg, &end, 10);
             v2 = (*end == '-') ? strtoul(end + 1, &end, 10) : 0;
@@ -346,6 +450,10 @@ rec_parse_args(int argc, char **argv)
         case 'f':
         case 'b':
         case 'u':
+        case 'c':
+        case 'D':
+        case 'M':
+        case 'I':
         case 'R':
         case 'C':
         case 'j':
@@ -415,19 +523,14 @@ main(int argc, char **argv)
         return 2;
     }
 
-    if (rec_read_secret(rec_conf.secret_file, rec_conf.secret,
-                        sizeof(rec_conf.secret), &rec_conf.secret_len, 32)
-        != REC_OK)
+    if ((rec_conf.event_url == NULL) != (rec_conf.event_secret_file == NULL))
     {
+        fprintf(stderr, "hotline-recorder: --event-url and "
+                "--event-secret-file go together\n");
         return 1;
     }
 
-    if (rec_conf.turn_secret_file != NULL
-        && rec_read_secret(rec_conf.turn_secret_file, rec_conf.turn_secret,
-                           sizeof(rec_conf.turn_secret),
-                           &rec_conf.turn_secret_len, 16)
-           != REC_OK)
-    {
+    if (rec_read_secrets() != REC_OK) {
         return 1;
     }
 
@@ -459,7 +562,9 @@ main(int argc, char **argv)
         return 1;
     }
 
-    if (rec_srtp_init() != REC_OK || rec_sessions_init() != REC_OK) {
+    if (rec_srtp_init() != REC_OK || rec_sessions_init() != REC_OK
+        || rec_events_init() != REC_OK || rec_calls_init() != REC_OK)
+    {
         fprintf(stderr, "hotline-recorder: init failed\n");
         return 1;
     }
@@ -476,6 +581,7 @@ main(int argc, char **argv)
     }
 
     (void) rec_recover_start();
+    (void) rec_retention_init();
 
     rec_loop = g_main_loop_new(NULL, FALSE);
 
@@ -492,6 +598,8 @@ main(int argc, char **argv)
 
     OPENSSL_cleanse(rec_conf.secret, sizeof(rec_conf.secret));
     OPENSSL_cleanse(rec_conf.turn_secret, sizeof(rec_conf.turn_secret));
+    OPENSSL_cleanse(rec_conf.admin_token, sizeof(rec_conf.admin_token));
+    OPENSSL_cleanse(rec_conf.event_secret, sizeof(rec_conf.event_secret));
     rec_log(REC_LOG_INFO, "exiting");
 
     return 0;

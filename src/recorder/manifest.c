@@ -169,6 +169,91 @@ rec_manifest_write(rec_session_t *s, int final)
 }
 
 
+/* <dir>/manifest.json, or a new one: always an object with participants */
+
+static json_t *
+rec_manifest_load(const char *dir, const char *call)
+{
+    char          path[PATH_MAX];
+    json_t       *root, *parts;
+    json_error_t  jerr;
+
+    root = NULL;
+
+    if (snprintf(path, sizeof(path), "%s/manifest.json", dir)
+        < (int) sizeof(path))
+    {
+        root = json_load_file(path, 0, &jerr);
+    }
+
+    if (root == NULL || !json_is_object(root)) {
+        json_decref(root);
+        root = json_object();
+        if (root == NULL) {
+            return NULL;
+        }
+    }
+
+    json_object_set_new(root, "version", json_integer(1));
+    json_object_set_new(root, "call", json_string(call));
+
+    parts = json_object_get(root, "participants");
+
+    if (!json_is_array(parts)) {
+        json_object_set_new(root, "participants", json_array());
+    }
+
+    return root;
+}
+
+
+/* atomically: a temporary file, fsync, rename */
+
+static int
+rec_manifest_save(const char *dir, json_t *root)
+{
+    int   fd, rc;
+    char  path[PATH_MAX], tmp[PATH_MAX];
+
+    if (snprintf(path, sizeof(path), "%s/manifest.json", dir)
+        >= (int) sizeof(path)
+        || snprintf(tmp, sizeof(tmp), "%s/.manifest.tmp", dir)
+        >= (int) sizeof(tmp))
+    {
+        return REC_ERROR;
+    }
+
+    rc = REC_ERROR;
+
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+
+    if (fd != -1) {
+        if (json_dumpfd(root, fd, JSON_INDENT(2) | JSON_SORT_KEYS
+                        | JSON_REAL_PRECISION(10)) == 0
+            && write(fd, "\n", 1) == 1 && fsync(fd) == 0)
+        {
+            rc = REC_OK;
+        }
+
+        if (close(fd) != 0) {
+            rc = REC_ERROR;
+        }
+    }
+
+    if (rc == REC_OK && rename(tmp, path) != 0) {
+        rc = REC_ERROR;
+    }
+
+    if (rc != REC_OK) {
+        rec_log(REC_LOG_ERR, "manifest: cannot write \"%s\": %s", path,
+                strerror(errno));
+        (void) unlink(tmp);
+    }
+
+    return rc;
+}
+
+
 /*
  * Replaces the entry of session "id" (or adds it) with "entry" (stolen),
  * or with "merge" set, updates the fields it has (and the tracks of the
@@ -179,41 +264,17 @@ int
 rec_manifest_put(const char *dir, const char *call, const char *id,
     json_t *entry, int merge)
 {
-    int            fd, rc;
-    char           path[PATH_MAX], tmp[PATH_MAX];
-    size_t         i, k;
-    json_t        *root, *parts, *e, *sid, *t, *nt, *tracks;
-    json_error_t   jerr;
+    int      rc;
+    size_t   i, k;
+    json_t  *root, *parts, *e, *sid, *t, *nt, *tracks;
 
-    if (snprintf(path, sizeof(path), "%s/manifest.json", dir)
-        >= (int) sizeof(path)
-        || snprintf(tmp, sizeof(tmp), "%s/.manifest.%s.tmp", dir, id)
-        >= (int) sizeof(tmp))
-    {
+    root = rec_manifest_load(dir, call);
+    if (root == NULL) {
         json_decref(entry);
         return REC_ERROR;
     }
 
-    root = json_load_file(path, 0, &jerr);
-
-    if (root == NULL || !json_is_object(root)) {
-        json_decref(root);
-        root = json_object();
-        if (root == NULL) {
-            json_decref(entry);
-            return REC_ERROR;
-        }
-    }
-
-    json_object_set_new(root, "version", json_integer(1));
-    json_object_set_new(root, "call", json_string(call));
-
     parts = json_object_get(root, "participants");
-
-    if (!json_is_array(parts)) {
-        parts = json_array();
-        json_object_set_new(root, "participants", parts);
-    }
 
     for (i = 0; i < json_array_size(parts); i++) {
         e = json_array_get(parts, i);
@@ -249,33 +310,32 @@ rec_manifest_put(const char *dir, const char *call, const char *id,
         json_decref(entry);
     }
 
-    rc = REC_ERROR;
+    rc = rec_manifest_save(dir, root);
+    json_decref(root);
 
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+    return rc;
+}
 
-    if (fd != -1) {
-        if (json_dumpfd(root, fd, JSON_INDENT(2) | JSON_SORT_KEYS
-                        | JSON_REAL_PRECISION(10)) == 0
-            && write(fd, "\n", 1) == 1 && fsync(fd) == 0)
-        {
-            rc = REC_OK;
-        }
 
-        if (close(fd) != 0) {
-            rc = REC_ERROR;
-        }
+/* sets top level fields (stolen) of the call's manifest */
+
+int
+rec_manifest_set(const char *dir, const char *call, json_t *fields)
+{
+    int      rc;
+    json_t  *root;
+
+    root = rec_manifest_load(dir, call);
+    if (root == NULL) {
+        json_decref(fields);
+        return REC_ERROR;
     }
 
-    if (rc == REC_OK && rename(tmp, path) != 0) {
-        rc = REC_ERROR;
-    }
+    json_object_del(fields, "participants");
+    json_object_update(root, fields);
+    json_decref(fields);
 
-    if (rc != REC_OK) {
-        rec_log(REC_LOG_ERR, "manifest: cannot write \"%s\": %s", path,
-                strerror(errno));
-        (void) unlink(tmp);
-    }
-
+    rc = rec_manifest_save(dir, root);
     json_decref(root);
 
     return rc;

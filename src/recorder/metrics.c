@@ -29,7 +29,7 @@ rec_metrics_text(unsigned active, uint64_t disk_free, size_t *len)
     char    *buf;
     size_t   n, size;
 
-    size = 8192;
+    size = 16384;
     n = 0;
 
     buf = malloc(size);
@@ -47,6 +47,29 @@ rec_metrics_text(unsigned active, uint64_t disk_free, size_t *len)
     rec_metric("recordings_recovered_total", "counter",
                "Recordings of a killed recorder finalized at start.",
                rec_metrics.recordings_recovered);
+    rec_metric("calls_completed_total", "counter",
+               "Calls whose recording is complete.",
+               rec_metrics.calls_completed);
+    rec_metric("events_sent_total", "counter",
+               "Signed events delivered.", rec_metrics.events_sent);
+    rec_metric("event_failures_total", "counter",
+               "Event delivery attempts that failed.",
+               rec_metrics.event_failures);
+    rec_metric("retention_deleted_calls_age_total", "counter",
+               "Calls deleted for their age (--retention-days).",
+               rec_metrics.retention_age);
+    rec_metric("retention_deleted_calls_disk_total", "counter",
+               "Calls deleted for disk use (--retention-max-mb).",
+               rec_metrics.retention_disk);
+    rec_metric("retention_deleted_bytes_total", "counter",
+               "Bytes of the calls deleted by retention.",
+               rec_metrics.retention_bytes);
+    rec_metric("retention_empty_files_deleted_total", "counter",
+               "Empty (0-byte) recordings deleted.",
+               rec_metrics.retention_empty);
+    rec_metric("recordings_bytes", "gauge",
+               "Bytes in the recordings directory at the last sweep.",
+               rec_metrics.recordings_bytes);
     rec_metric("bytes_written_total", "counter",
                "Media bytes written to WebM files.",
                rec_metrics.bytes_written);

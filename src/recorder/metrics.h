@@ -30,6 +30,14 @@ typedef struct {
     uint64_t   http_evicted;
     uint64_t   recordings_completed;
     uint64_t   recordings_recovered;
+    uint64_t   calls_completed;
+    uint64_t   events_sent;
+    uint64_t   event_failures;
+    uint64_t   retention_age;
+    uint64_t   retention_disk;
+    uint64_t   retention_bytes;
+    uint64_t   retention_empty;
+    uint64_t   recordings_bytes;        /* gauge, from the last sweep */
 } rec_metrics_t;
 
 

@@ -53,6 +53,17 @@ typedef struct {
     unsigned       idle_timeout;     /* seconds */
     uint64_t       min_free_disk;    /* bytes */
     uint64_t       video_bitrate;    /* bit/s announced in REMB, 0: off */
+    char          *admin_token_file;
+    u_char         admin_token[256];
+    size_t         admin_token_len;
+    char          *event_url;
+    char          *event_secret_file;
+    u_char         event_secret[1024];
+    size_t         event_secret_len;
+    unsigned       complete_after;   /* seconds */
+    unsigned       retention_days;
+    uint64_t       retention_max_bytes;
+    unsigned       retention_interval;   /* seconds */
     unsigned       jobs;             /* running at once */
     int            job_nice;
     unsigned       port_min;

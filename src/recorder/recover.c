@@ -16,6 +16,7 @@
 
 #include <glib.h>
 
+#include "calls.h"
 #include "jobs.h"
 #include "metrics.h"
 #include "recover.h"
@@ -94,6 +95,7 @@ rec_recover_done(void *data, int status, json_t *res)
     }
 
     (void) rec_manifest_put(r->dir, r->call, r->id, e, 1);
+    rec_call_ended(r->call, 1);
     g_free(r);
 }
 

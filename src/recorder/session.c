@@ -14,6 +14,7 @@
 #include <glib.h>
 #include <openssl/rand.h>
 
+#include "calls.h"
 #include "metrics.h"
 #include "session.h"
 
@@ -61,6 +62,24 @@ rec_session_t *
 rec_session_find(const char *id)
 {
     return g_hash_table_lookup(rec_sessions, id);
+}
+
+
+rec_session_t *
+rec_session_find_call(const char *call)
+{
+    gpointer        value;
+    GHashTableIter  it;
+
+    g_hash_table_iter_init(&it, rec_sessions);
+
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        if (strcmp(((rec_session_t *) value)->call, call) == 0) {
+            return value;
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -269,6 +288,7 @@ rec_session_create(const rec_sdp_offer_t *offer, const char *call, int role,
 
     g_hash_table_insert(rec_sessions, s->id, s);
     rec_metrics.sessions_total++;
+    rec_call_started(s->call);
 
     (void) rec_manifest_write(s, 0);
 
@@ -654,6 +674,7 @@ rec_session_end(rec_session_t *s, const char *reason)
             (unsigned long long) (s->mux.late[0] + s->mux.late[1]));
 
     g_hash_table_remove(rec_sessions, s->id);
+    rec_call_ended(s->call, rec_conf.complete_after);
 
     /* the ICE agent may be on the stack: free it from the main loop */
 

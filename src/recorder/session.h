@@ -118,6 +118,7 @@ int rec_sessions_init(void);
 unsigned rec_sessions_count(void);
 rec_session_t *rec_session_find(const char *id);
 rec_session_t *rec_session_find_role(const char *call, int role);
+rec_session_t *rec_session_find_call(const char *call);
 /*
  * Creates the session, its ICE agent and output file, and returns the SDP
  * answer (malloc()ed) in *answer.  On failure *status is the HTTP status
@@ -148,6 +149,7 @@ void rec_session_send_rtcp(rec_session_t *s, u_char *buf, size_t len);
 int rec_manifest_write(rec_session_t *s, int final);
 int rec_manifest_put(const char *dir, const char *call, const char *id,
     json_t *entry, int merge);
+int rec_manifest_set(const char *dir, const char *call, json_t *fields);
 json_t *rec_manifest_time(int64_t us);
 
 

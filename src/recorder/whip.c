@@ -345,6 +345,11 @@ rec_whip_handle(rec_http_conn_t *c, rec_http_req_t *r)
         return;
     }
 
+    if (strncmp(r->path, "/admin/", 7) == 0) {
+        rec_admin_handle(c, r);
+        return;
+    }
+
     plen = strlen(rec_conf.prefix);
 
     if (strncmp(r->path, rec_conf.prefix, plen) != 0

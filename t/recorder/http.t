@@ -14,10 +14,15 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use IO::Socket::INET;
 use Socket qw(SOL_SOCKET SO_RCVBUF);
+use JSON::PP;
 use Time::HiRes qw(time);
 use Rec;
 
-Rec::rec_in_netns('ip addr add 127.0.0.2/8 dev lo');
+# small TCP buffers in this namespace: an answer of a few hundred KiB
+# cannot all sit in them
+Rec::rec_in_netns('ip addr add 127.0.0.2/8 dev lo',
+                  "sysctl -qw net.ipv4.tcp_wmem='4096 16384 65536'",
+                  "sysctl -qw net.ipv4.tcp_rmem='4096 16384 65536'");
 
 sub idle {
     my ($r, $n, $from) = @_;
@@ -94,6 +99,72 @@ sub metric {
     cmp_ok(metric($r, 'http_connections_evicted_total'), '>=', 1,
            'evictions counted');
     close $_ for @s;
+    rec_stop($r);
+}
+
+# answers nobody reads do not hold up the others
+
+{
+    my $r = rec_start();
+    rec_stop($r);
+    my $admin = "$r->{tmp}/admin.token";
+    my $token = 'admin-token-' . ('z' x 32);
+    open my $fh, '>', $admin or die;
+    print $fh "$token\n";
+    close $fh;
+    chmod 0600, $admin;
+
+    # a page of 1000 calls: about 330 KiB of JSON
+    for my $i (1 .. 1000) {
+        mkdir "$r->{dir}/c$i" or die;
+        open my $m, '>', "$r->{dir}/c$i/manifest.json" or die;
+        print $m '{"version":1,"call":"c' . $i . '","completed_at":'
+               . '"2026-01-01T00:00:00.000Z","participants":[{"role":'
+               . '"customer","file":"customer.webm","state":"finished",'
+               . '"ending_reason":"client_delete","size":123456,'
+               . '"duration":61.5,"session":"' . ('0' x 32) . '"}]}';
+        close $m;
+    }
+
+    $r = rec_start(again => $r, args => ['--admin-token-file', $admin]);
+
+    my @slow;
+    for (1 .. 3) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $r->{port}) or die;
+        setsockopt($s, SOL_SOCKET, SO_RCVBUF, 4096);
+        print $s "GET /admin/recordings?limit=1000 HTTP/1.1\r\nHost: x\r\n"
+               . "Authorization: Bearer $token\r\n\r\n";
+        push @slow, $s;
+    }
+
+    my @t;
+    for (1 .. 5) {
+        my ($ok, $t) = health_from($r, '127.0.0.2');
+        push @t, $ok ? $t : 99;
+    }
+    my ($worst) = sort { $b <=> $a } @t;
+    diag(sprintf 'health while 3 answers of 330 KiB wait: %s s',
+         join(' ', map { sprintf '%.3f', $_ } @t));
+    cmp_ok($worst, '<', 1, 'others are answered at once');
+
+    ok(wait_for(sub { my $k = () = `cat $r->{log}`
+                                   =~ /the answer was not taken in time/g;
+                      $k == 3 }, 20), 'the three unread answers are given up '
+       . 'on after 10 s');
+
+    # paging
+    my $p1 = rec_http($r, 'GET', '/admin/recordings', token => $token);
+    my $j1 = eval { JSON::PP->new->decode($p1->{content}) } || {};
+    is(scalar @{ $j1->{calls} || [] }, 100, 'a page is 100 calls');
+    my $p2 = rec_http($r, 'GET', "/admin/recordings?after=$j1->{next}&limit=1000",
+                      token => $token);
+    my $j2 = eval { JSON::PP->new->decode($p2->{content}) } || {};
+    is(scalar @{ $j2->{calls} || [] }, 900, 'the rest after "next"');
+    is($j2->{next}, undef, 'no more');
+    is(rec_http($r, 'GET', '/admin/recordings?limit=0',
+                token => $token)->{status}, 400, 'a bad limit: 400');
+    close $_ for @slow;
     rec_stop($r);
 }
 
