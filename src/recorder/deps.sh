@@ -16,7 +16,8 @@ build=${1:-$top/build/recorder}
 # the outside WHIP clients of the tests: GStreamer's webrtcbin (through
 # python3-gi) and aiortc; coturn for the TURN credentials
 pkgs="gcc g++ make pkg-config libnice-dev libglib2.0-dev libssl-dev \
-libsrtp2-dev libwebm-dev libjansson-dev libcurl4-openssl-dev clang-14 libclang-rt-14-dev \
+libsrtp2-dev libwebm-dev libjansson-dev libcurl4-openssl-dev libopus-dev \
+libvpx-dev clang-14 libclang-rt-14-dev \
 ffmpeg chromium perl libcrypt-jwt-perl libjson-pp-perl iproute2 \
 util-linux dpkg-dev nodejs npm mkvtoolnix curl \
 gstreamer1.0-plugins-base gstreamer1.0-plugins-good \

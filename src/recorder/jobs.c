@@ -263,6 +263,10 @@ rec_job_main(int argc, char **argv)
         return rec_repair_main(argc - 3, argv + 3);
     }
 
+    if (argc >= 3 && strcmp(argv[2], "merge") == 0) {
+        return rec_merge_main(argc - 3, argv + 3);
+    }
+
     fprintf(stderr, "hotline-recorder: unknown job\n");
 
     return 2;

@@ -1,6 +1,6 @@
 /*
  * hotline-recorder: work outside the media path (finalizing a file left
- * by a killed recorder) runs in child processes
+ * by a killed recorder, merging a call's files) runs in child processes
  * of this binary, at most --jobs at once, at nice --job-nice; each prints
  * one JSON line that the main loop hands to the job's callback.
  */
@@ -35,6 +35,7 @@ void rec_jobs_shutdown(void);
 /* the job side: main() hands "--job KIND ARGS..." here */
 int rec_job_main(int argc, char **argv);
 int rec_repair_main(int argc, char **argv);
+int rec_merge_main(int argc, char **argv);
 
 
 #endif /* _REC_JOBS_H_INCLUDED_ */

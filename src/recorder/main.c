@@ -74,6 +74,8 @@ rec_usage(void)
         "  --retention-max-mb N   delete the oldest calls above this, "
         "default 0\n"
         "  --retention-interval S how often retention runs, default 60\n"
+        "  --merge on|off         merge each call into call.webm, default on"
+        "\n"
         "  --jobs N               finalize/merge jobs at once, default 1\n"
         "  --job-nice N           their nice value, default 10\n"
         "  --log-level LEVEL      error, warn, info (default), debug\n");
@@ -331,6 +333,7 @@ rec_parse_args(int argc, char **argv)
         { "retention-days", required_argument, NULL, 'D' },
         { "retention-max-mb", required_argument, NULL, 'M' },
         { "retention-interval", required_argument, NULL, 'I' },
+        { "merge", required_argument, NULL, 'G' },
         { "jobs", required_argument, NULL, 'j' },
         { "job-nice", required_argument, NULL, 'n' },
         { "log-level", required_argument, NULL, 'L' },
@@ -349,6 +352,7 @@ rec_parse_args(int argc, char **argv)
     rec_conf.video_bitrate = 1500000;
     rec_conf.turn_ttl = 3600;
     rec_conf.jobs = 1;
+    rec_conf.merge = 1;
     rec_conf.complete_after = 10;
     rec_conf.retention_interval = 60;
     rec_conf.job_nice = 10;
@@ -411,6 +415,15 @@ rec_parse_args(int argc, char **argv)
 
         case 'A':
             rec_conf.admin_token_file = optarg;
+            break;
+
+        case 'G':
+            if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
+                fprintf(stderr, "hotline-recorder: --merge on or off\n");
+                return REC_ERROR;
+            }
+
+            rec_conf.merge = optarg[1] == 'n';
             break;
 
         case 'S':

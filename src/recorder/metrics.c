@@ -50,6 +50,12 @@ rec_metrics_text(unsigned active, uint64_t disk_free, size_t *len)
     rec_metric("calls_completed_total", "counter",
                "Calls whose recording is complete.",
                rec_metrics.calls_completed);
+    rec_metric("merges_total", "counter",
+               "Calls merged into one file.", rec_metrics.merges);
+    rec_metric("merge_failures_total", "counter",
+               "Merge jobs that failed.", rec_metrics.merge_failures);
+    rec_metric("merge_cpu_milliseconds_total", "counter",
+               "CPU time of the merge jobs.", rec_metrics.merge_cpu_ms);
     rec_metric("events_sent_total", "counter",
                "Signed events delivered.", rec_metrics.events_sent);
     rec_metric("event_failures_total", "counter",

@@ -31,6 +31,9 @@ typedef struct {
     uint64_t   recordings_completed;
     uint64_t   recordings_recovered;
     uint64_t   calls_completed;
+    uint64_t   merges;
+    uint64_t   merge_failures;
+    uint64_t   merge_cpu_ms;
     uint64_t   events_sent;
     uint64_t   event_failures;
     uint64_t   retention_age;

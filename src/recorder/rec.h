@@ -64,6 +64,7 @@ typedef struct {
     unsigned       retention_days;
     uint64_t       retention_max_bytes;
     unsigned       retention_interval;   /* seconds */
+    int            merge;            /* merge each call into call.webm */
     unsigned       jobs;             /* running at once */
     int            job_nice;
     unsigned       port_min;

@@ -213,7 +213,7 @@ rec_recover_start(void)
             continue;
         }
 
-        /* what a repair job interrupted by a kill left: done again */
+        /* what a job interrupted by a kill left: done again */
 
         cd = opendir(dir);
         if (cd == NULL) {
@@ -224,7 +224,8 @@ rec_recover_start(void)
             n = strlen(ce->d_name);
 
             if (ce->d_name[0] == '.' && n > 7
-                && strcmp(ce->d_name + n - 7, ".repair") == 0
+                && (strcmp(ce->d_name + n - 7, ".repair") == 0
+                    || strcmp(ce->d_name + n - 6, ".merge") == 0)
                 && snprintf(tmp, sizeof(tmp), "%s/%s", dir, ce->d_name)
                    < (int) sizeof(tmp))
             {

@@ -22,7 +22,7 @@ use Hotline::Port;
 
 our @EXPORT = qw(rec_in_netns rec_start rec_stop rec_token rec_http
                  wait_for ffprobe_streams read_json free_port publish
-                 av_sync packet_times decodes_clean);
+                 av_sync onsets onset_diffs packet_times decodes_clean);
 
 our $BIN = $ENV{REC_BIN} || 'build/recorder/hotline-recorder';
 our $SECRET = 'test-secret-' . ('x' x 40);
@@ -56,17 +56,24 @@ sub publish {
     return $res;
 }
 
-# Lip sync measured on the content: the flash publisher
-# (gst_publish.py) shows a white frame and plays a tone at the same
-# capture times; returns the onsets found in the file and, for each video
-# onset, its distance in ms to the nearest audio onset.
+# The onsets of the flashes in a file (gst_publish.py shows a white frame
+# and plays a tone at the same capture times): for kind 'a' where a tone
+# starts after silence, for 'v' where a frame turns white after a dark
+# one; $filter picks a channel (pan=mono|c0=c1) or a part of the picture
+# (crop=640:480:640:0).
 
-sub av_sync {
-    my ($file) = @_;
-    my @a = map { /silence_end: ([\d.]+)/ ? $1 : () }
-        `ffmpeg -nostdin -v info -i '$file' -map 0:a -af silencedetect=n=-30dB:d=0.1 -f null - 2>&1`;
+sub onsets {
+    my ($file, $kind, $filter) = @_;
+    my $f = $filter ? "$filter," : '';
+    if ($kind eq 'a') {
+        my $dur = `ffprobe -v error -show_entries format=duration -of csv=p=0 '$file'`;
+        # silence that lasts to the end of the file ends there too
+        return grep { $_ < ($dur || 0) - 0.05 }
+            map { /silence_end: ([\d.]+)/ ? $1 : () }
+            `ffmpeg -nostdin -v info -i '$file' -map 0:a -af '${f}silencedetect=n=-30dB:d=0.1' -f null - 2>&1`;
+    }
     my (@v, $on, $t);
-    for (`ffmpeg -nostdin -v error -i '$file' -map 0:v -vf signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=- -f null - 2>&1`) {
+    for (`ffmpeg -nostdin -v error -i '$file' -map 0:v -vf '${f}signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-' -f null - 2>&1`) {
         if (/pts_time:([\d.]+)/) {
             $t = $1;
         } elsif (/YAVG=([\d.]+)/) {
@@ -75,13 +82,29 @@ sub av_sync {
             $on = $1 > 128;
         }
     }
-    # the last audio onset may be the end of the file, not a tone
+    return @v;
+}
+
+# for each onset of @$x, its distance in ms to the nearest of @$y
+
+sub onset_diffs {
+    my ($x, $y) = @_;
     my @d;
-    for my $v (@v) {
-        my ($n) = sort { abs($a - $v) <=> abs($b - $v) } @a or next;
-        push @d, ($v - $n) * 1000;
+    for my $t (@$x) {
+        my ($n) = sort { abs($a - $t) <=> abs($b - $t) } @$y or next;
+        push @d, ($t - $n) * 1000;
     }
-    return { audio => \@a, video => \@v, diff_ms => \@d };
+    return @d;
+}
+
+# Lip sync measured on the content: the onsets of both tracks and, for
+# each video onset, its distance in ms to the nearest audio onset.
+
+sub av_sync {
+    my ($file) = @_;
+    my @a = onsets($file, 'a');
+    my @v = onsets($file, 'v');
+    return { audio => \@a, video => \@v, diff_ms => [onset_diffs(\@v, \@a)] };
 }
 
 # presentation times of one stream's packets ('a' or 'v'), as stored

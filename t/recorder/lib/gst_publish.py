@@ -16,7 +16,8 @@
 #   PATTERN: flash (default) a white frame and a 880 Hz tone for 150 ms at
 #                     the same capture times, 0.9 to 1.7 s apart, black
 #                     and silence otherwise (lip sync is measured on the
-#                     file); ball: videotestsrc's moving ball at 640x480
+#                     file); wallflash: the same at wall clock times, so
+#                     that two publishers flash together; ball: videotestsrc's moving ball at 640x480
 #                     and 1 Mbit/s (the benchmark)
 #
 # Prints one JSON line on stdout: post_status, state, connected_at,
@@ -122,10 +123,16 @@ TONE = b''.join(struct.pack('<h', int(12000 * math.sin(2 * math.pi * 880
 SILENCE = bytes(960)
 WHITE = b'\xeb' * Y + b'\x80' * (Y // 2)
 BLACK = b'\x10' * Y + b'\x80' * (Y // 2)
-gen = {'base': None, 'a': 0, 'v': 0}
+gen = {'base': None, 'wall0': 0, 'a': 0, 'v': 0}
 
 
 def lit(pts):
+    if pattern == 'wallflash':
+        # on the wall clock: the first 150 ms of the seconds an irregular
+        # hash picks, the same for every publisher on this host
+        wall = gen['wall0'] + pts / Gst.SECOND
+        k = int(wall)
+        return wall - k < 0.15 and (k * 2654435761 >> 7) % 3 != 0
     return any(f <= pts < f + 150 * Gst.MSECOND for f in FLASHES)
 
 
@@ -144,6 +151,7 @@ def flash():
     now = clock.get_time() - pipe.get_base_time()
     if gen['base'] is None:
         gen['base'] = now
+        gen['wall0'] = time.time() - now / Gst.SECOND
     asrc_el = pipe.get_by_name('asrc')
     vsrc_el = pipe.get_by_name('vsrc')
     while gen['base'] + gen['a'] * AUDIO_NS <= now:
