@@ -279,6 +279,10 @@ rec_call_started(const char *call)
 {
     rec_call_t  *c;
 
+    if (rec_calls == NULL) {
+        return;             /* the benchmark's sessions */
+    }
+
     c = g_hash_table_lookup(rec_calls, call);
 
     if (c != NULL && c->timer) {
@@ -294,6 +298,10 @@ rec_call_ended(const char *call, unsigned delay)
 {
     rec_call_t  *c;
 
+    if (rec_calls == NULL) {
+        return;
+    }
+
     c = rec_call_get(call);
 
     if (c->timer) {
@@ -307,7 +315,7 @@ rec_call_ended(const char *call, unsigned delay)
 int
 rec_call_busy(const char *call)
 {
-    return g_hash_table_lookup(rec_calls, call) != NULL;
+    return rec_calls != NULL && g_hash_table_lookup(rec_calls, call) != NULL;
 }
 
 

@@ -66,6 +66,7 @@ typedef struct {
     unsigned       retention_interval;   /* seconds */
     int            merge;            /* merge each call into call.webm */
     unsigned       jobs;             /* running at once */
+    unsigned       batch_ms;         /* wake-ups at most this often */
     int            job_nice;
     unsigned       port_min;
     unsigned       port_max;

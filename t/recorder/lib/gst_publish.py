@@ -13,12 +13,15 @@
 #         hold        print the JSON line once connected, then publish
 #                     SECONDS or until killed (no DELETE)
 #         audio       audio only
-#   PATTERN: flash (default) a white frame and a 880 Hz tone for 150 ms at
-#                     the same capture times, 0.9 to 1.7 s apart, black
-#                     and silence otherwise (lip sync is measured on the
-#                     file); wallflash: the same at wall clock times, so
-#                     that two publishers flash together; ball: videotestsrc's moving ball at 640x480
-#                     and 1 Mbit/s (the benchmark)
+#   PATTERN: flash (default) a white frame and a 880 Hz tone for 150 ms
+#                     at the same capture times, 0.9 to 1.7 s apart,
+#                     black and silence otherwise (lip sync is measured on
+#                     the file)
+#            wallflash the same at wall clock times, so that two
+#                     publishers flash together
+#            ball     videotestsrc's moving ball, 640x480, 1 Mbit/s
+#            file:PATH a WebM file's VP8 and Opus as they are, at real
+#                     time (the benchmark: no encoding in the publisher)
 #
 # Prints one JSON line on stdout: post_status, state, connected_at,
 # delete_status, elapsed (connected to DELETE, seconds), error.
@@ -67,21 +70,30 @@ def http(method, target, body=None, ctype=None):
         return e.code, dict(e.headers), e.read().decode()
 
 
+head = ''
 if pattern == 'ball':
-    vsrc = ('videotestsrc is-live=true pattern=ball ! '
+    venc = ('videotestsrc is-live=true pattern=ball ! '
             'video/x-raw,width=640,height=480,framerate=30/1 ! '
             'vp8enc deadline=1 cpu-used=8 target-bitrate=1000000 '
             'keyframe-max-dist=90')
-    asrc = ('audiotestsrc is-live=true wave=sine freq=440 '
-            'samplesperbuffer=960 ! audio/x-raw,rate=48000,channels=1')
+    aenc = ('audiotestsrc is-live=true wave=sine freq=440 '
+            'samplesperbuffer=960 ! audio/x-raw,rate=48000,channels=1 ! '
+            'audioconvert ! opusenc bitrate=32000')
+elif pattern.startswith('file:'):
+    # media encoded beforehand (bench/recorder/gst_bench.sh): paced at
+    # real time, so that many publishers cost little besides sending
+    head = 'filesrc location=%s ! matroskademux name=d ' % pattern[5:]
+    venc = 'd.video_0 ! queue ! clocksync'
+    aenc = 'd.audio_0 ! queue ! clocksync'
 else:
     # made here (see flash() below), stamped with the pipeline's running
     # time as a live capture is
-    vsrc = ('appsrc name=vsrc is-live=true format=time caps=video/x-raw,'
+    venc = ('appsrc name=vsrc is-live=true format=time caps=video/x-raw,'
             'format=I420,width=320,height=240,framerate=30/1 ! '
             'vp8enc deadline=1 keyframe-max-dist=90')
-    asrc = ('appsrc name=asrc is-live=true format=time caps=audio/x-raw,'
-            'format=S16LE,rate=48000,channels=1,layout=interleaved')
+    aenc = ('appsrc name=asrc is-live=true format=time caps=audio/x-raw,'
+            'format=S16LE,rate=48000,channels=1,layout=interleaved ! '
+            'audioconvert ! opusenc bitrate=32000')
 
 # RTP packets are dropped by a valve after each payloader until the
 # connection is up (webrtcbin would hold them and send them in a burst
@@ -91,12 +103,12 @@ else:
 q = ('valve drop=true drop-mode=forward-sticky-events name={0}v ! '
      'queue max-size-buffers=0 max-size-bytes=0 max-size-time=10000000000 '
      'name={0}q')
-desc = ('webrtcbin name=w bundle-policy=max-bundle '
-        + asrc + ' ! audioconvert ! opusenc bitrate=32000 ! '
-        'rtpopuspay pt=111 ! ' + q.format('a') + ' ! application/x-rtp,'
-        'media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 ! w. ')
+desc = ('webrtcbin name=w bundle-policy=max-bundle ' + head
+        + aenc + ' ! rtpopuspay pt=111 ! ' + q.format('a') + ' ! '
+        'application/x-rtp,media=audio,encoding-name=OPUS,payload=111,'
+        'clock-rate=48000 ! w. ')
 if mode != 'audio':
-    desc += (vsrc + ' ! rtpvp8pay pt=96 ! ' + q.format('v') + ' ! '
+    desc += (venc + ' ! rtpvp8pay pt=96 ! ' + q.format('v') + ' ! '
              'application/x-rtp,media=video,encoding-name=VP8,payload=96,'
              'clock-rate=90000 ! w.')
 
@@ -165,7 +177,7 @@ def flash():
     return True
 
 
-if pattern != 'ball':
+if pattern == 'flash' or pattern == 'wallflash':
     GLib.timeout_add(5, flash)
 
 # libnice leaves loopback out when it gathers by itself; the test runs in
