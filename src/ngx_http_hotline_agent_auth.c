@@ -12,6 +12,7 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_auth.h"
+#include "ngx_http_hotline_session.h"
 
 
 /*
@@ -421,76 +422,23 @@ ngx_http_hotline_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hotline_loc_conf_t *hlcf = conf;
 
-    u_char           *p;
-    ssize_t           n;
-    ngx_fd_t          fd;
-    ngx_str_t        *value, path;
-    ngx_file_info_t   fi;
+    ngx_str_t  *value;
 
     if (hlcf->jwt_secret.data) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    path = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+    if (ngx_http_hotline_read_secret(cf, &value[1],
+                                     "hotline_jwt_secret_file",
+                                     NGX_HOTLINE_JWT_MIN_KEY, 4096,
+                                     &hlcf->jwt_secret)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
-    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &path);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_fd_info_n " \"%V\" failed", &path);
-        (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_file_size(&fi) > 4096) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "secret file \"%V\" is larger than 4096 bytes",
-                           &path);
-        (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    p = ngx_pnalloc(cf->pool, 4096);
-    if (p == NULL) {
-        (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_fd(fd, p, 4096);
-
-    (void) ngx_close_file(fd);
-
-    if (n == -1) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_read_fd_n " \"%V\" failed", &path);
-        return NGX_CONF_ERROR;
-    }
-
-    /* a trailing newline is not part of the key */
-
-    while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r')) {
-        n--;
-    }
-
-    if (n < NGX_HOTLINE_JWT_MIN_KEY) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "secret file \"%V\" holds %z bytes, at least %d "
-                           "are required", &path, n, NGX_HOTLINE_JWT_MIN_KEY);
-        return NGX_CONF_ERROR;
-    }
-
-    hlcf->jwt_secret.data = p;
-    hlcf->jwt_secret.len = n;
     hlcf->jwt_secret_file = value[1];
 
     return NGX_CONF_OK;

@@ -16,6 +16,7 @@
 #include "ngx_http_hotline_jwt.h"
 #include "ngx_http_hotline_login_json.h"
 #include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_metrics.h"
 
 
 /*
@@ -152,8 +153,6 @@ ngx_int_t ngx_http_hotline_too_many(ngx_http_request_t *r,
     ngx_msec_t retry_after, const char *code, const char *message);
 ngx_int_t ngx_http_hotline_send_json(ngx_http_request_t *r,
     ngx_uint_t status, u_char *data, size_t len);
-ngx_table_elt_t *ngx_http_hotline_add_header(ngx_http_request_t *r,
-    const char *name, u_char *value, size_t len);
 
 /* ngx_http_hotline_agents.c */
 char *ngx_http_hotline_agent_directive(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -232,27 +232,6 @@ ngx_http_hotline_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-ngx_table_elt_t *
-ngx_http_hotline_add_header(ngx_http_request_t *r, const char *name,
-    u_char *value, size_t len)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NULL;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value.data = value;
-    h->value.len = len;
-
-    return h;
-}
-
-
 static ngx_int_t
 ngx_http_hotline_auth_preconfiguration(ngx_conf_t *cf)
 {
@@ -453,10 +432,9 @@ ngx_http_hotline_otp_ip_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hotline_auth_loc_conf_t *alcf = conf;
 
-    size_t      len;
-    ngx_int_t   n, burst;
-    ngx_str_t  *value;
-    ngx_msec_t  period;
+    ngx_str_t   *value;
+    ngx_uint_t   burst;
+    ngx_msec_t   interval;
 
     if (alcf->ip_interval != NGX_CONF_UNSET_MSEC) {
         return "is duplicate";
@@ -472,21 +450,7 @@ ngx_http_hotline_otp_ip_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_OK;
     }
 
-    len = value[1].len;
-    period = 0;
-
-    if (len > 3 && ngx_strncmp(value[1].data + len - 3, "r/s", 3) == 0) {
-        period = 1000;
-
-    } else if (len > 3
-               && ngx_strncmp(value[1].data + len - 3, "r/m", 3) == 0)
-    {
-        period = 60000;
-    }
-
-    n = period ? ngx_atoi(value[1].data, len - 3) : NGX_ERROR;
-
-    if (n <= 0 || (ngx_msec_t) n > period) {
+    if (ngx_http_hotline_conf_rate(&value[1], &interval) != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid rate \"%V\", expected <n>r/s or <n>r/m "
                            "(at most 1000r/s) or \"off\"", &value[1]);
@@ -495,25 +459,16 @@ ngx_http_hotline_otp_ip_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     burst = 0;
 
-    if (cf->args->nelts == 3) {
-        if (value[2].len > 6
-            && ngx_strncmp(value[2].data, "burst=", 6) == 0)
-        {
-            burst = ngx_atoi(value[2].data + 6, value[2].len - 6);
-
-        } else {
-            burst = NGX_ERROR;
-        }
-
-        if (burst < 0 || burst > 100000) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\", expected "
-                               "burst=<n>", &value[2]);
-            return NGX_CONF_ERROR;
-        }
+    if (cf->args->nelts == 3
+        && ngx_http_hotline_conf_burst(&value[2], &burst) != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\", expected "
+                           "burst=<n>", &value[2]);
+        return NGX_CONF_ERROR;
     }
 
-    alcf->ip_interval = period / n;
+    alcf->ip_interval = interval;
     alcf->ip_burst = burst;
 
     return NGX_CONF_OK;

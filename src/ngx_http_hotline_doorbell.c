@@ -9,8 +9,7 @@
 #include <ngx_http.h>
 #include <sys/un.h>
 
-#include "ngx_http_hotline.h"
-#include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_doorbell.h"
 
 
 /*
@@ -35,6 +34,7 @@ typedef struct {
     ngx_uint_t           conns[3];
     ngx_uint_t           n;
     ngx_uint_t           flags;          /* NGX_HOTLINE_MAIL_QUEUE, ... */
+    ngx_http_hotline_worker_store_t  store;
     ngx_http_hotline_mail_t  ring[NGX_HOTLINE_MAILBOX_RING];
 } ngx_http_hotline_mailbox_t;
 
@@ -85,6 +85,12 @@ ngx_http_hotline_doorbell_init(ngx_cycle_t *cycle, void (*handler)(void))
     }
 
     mb->pid = ngx_pid;
+
+    /* the embedded store is always up; the Redis store says otherwise */
+    mb->store.pid = ngx_pid;
+    mb->store.state = NGX_HOTLINE_STORE_UP;
+    mb->store.since = ngx_current_msec;
+
     ngx_queue_insert_tail(&ngx_http_hotline_zone->mailboxes, &mb->link);
 
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
@@ -341,7 +347,7 @@ ngx_http_hotline_ring_later(ngx_pid_t pid)
 /* the functions below run with the zone locked */
 
 void
-ngx_http_hotline_mailbox_push(ngx_pid_t pid, void *party, uint64_t gen,
+ngx_http_hotline_mailbox_push(ngx_pid_t pid, void *inbox, uint64_t gen,
     ngx_uint_t kind)
 {
     ngx_http_hotline_mail_t     *m;
@@ -354,7 +360,7 @@ ngx_http_hotline_mailbox_push(ngx_pid_t pid, void *party, uint64_t gen,
 
     if (mb->n < NGX_HOTLINE_MAILBOX_RING) {
         m = &mb->ring[mb->n++];
-        m->party = party;
+        m->inbox = inbox;
         m->gen = gen;
         m->kind = kind;
 
@@ -391,7 +397,7 @@ ngx_http_hotline_mailbox_broadcast(ngx_uint_t flag)
 
 /*
  * Takes this worker's mailbox: up to max entries, and the flags.  An
- * entry may name a party that was freed or moved since: its gen tells.
+ * entry may name an inbox that was freed or moved since: its gen tells.
  */
 
 ngx_uint_t
@@ -453,6 +459,74 @@ ngx_http_hotline_mailbox_totals(ngx_uint_t *conns)
         conns[1] += mb->conns[1];
         conns[2] += mb->conns[2];
     }
+}
+
+
+/* this worker's link to the store changed */
+
+void
+ngx_http_hotline_mailbox_store(ngx_uint_t state, ngx_msec_t retry,
+    ngx_uint_t failures)
+{
+    ngx_http_hotline_worker_store_t  *ws;
+
+    if (ngx_http_hotline_mine == NULL) {
+        return;
+    }
+
+    ws = &ngx_http_hotline_mine->store;
+
+    if (ws->state != state) {
+        ws->since = ngx_current_msec;
+    }
+
+    ws->state = state;
+    ws->retry = retry;
+    ws->failures = failures;
+}
+
+
+ngx_uint_t
+ngx_http_hotline_mailbox_count(void)
+{
+    ngx_uint_t    n;
+    ngx_queue_t  *q;
+
+    n = 0;
+
+    for (q = ngx_queue_head(&ngx_http_hotline_zone->mailboxes);
+         q != ngx_queue_sentinel(&ngx_http_hotline_zone->mailboxes);
+         q = ngx_queue_next(q))
+    {
+        n++;
+    }
+
+    return n;
+}
+
+
+/* every worker's link to the store, up to max of them */
+
+ngx_uint_t
+ngx_http_hotline_mailbox_stores(ngx_http_hotline_worker_store_t *ws,
+    ngx_uint_t max)
+{
+    ngx_uint_t                   n;
+    ngx_queue_t                 *q;
+    ngx_http_hotline_mailbox_t  *mb;
+
+    n = 0;
+
+    for (q = ngx_queue_head(&ngx_http_hotline_zone->mailboxes);
+         q != ngx_queue_sentinel(&ngx_http_hotline_zone->mailboxes)
+         && n < max;
+         q = ngx_queue_next(q))
+    {
+        mb = ngx_queue_data(q, ngx_http_hotline_mailbox_t, link);
+        ws[n++] = mb->store;
+    }
+
+    return n;
 }
 
 

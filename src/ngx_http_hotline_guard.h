@@ -19,11 +19,24 @@
 #define NGX_HOTLINE_CSP_NONCE_LEN   24      /* base64 of 16 bytes */
 
 
+typedef struct {
+    ngx_http_complex_value_t   *csp;           /* NULL: no policy */
+    ngx_flag_t                  security_headers;
+    ngx_str_t                   hsts;          /* data NULL: unset */
+    ngx_flag_t                  origin_guard;
+} ngx_http_hotline_guard_loc_conf_t;
+
+
+extern ngx_module_t  ngx_http_hotline_guard_module;
+
+
 /* ngx_http_hotline_headers.c */
 ngx_int_t ngx_http_hotline_csp_nonce(ngx_pool_t *pool, ngx_str_t *nonce);
 ngx_int_t ngx_http_hotline_csp_valid(ngx_str_t *policy);
 ngx_int_t ngx_http_hotline_csp_header(ngx_http_request_t *r,
     ngx_http_complex_value_t *policy);
+void ngx_http_hotline_security_clear(ngx_http_request_t *r,
+    ngx_str_t *hsts);
 ngx_int_t ngx_http_hotline_security_headers(ngx_http_request_t *r,
     ngx_str_t *hsts);
 

@@ -21,6 +21,11 @@
  * response is only final once it is sent (an index or try_files internal
  * redirect, an error_page, a filter that replaces the response all come
  * after the phases), and the filter sees the location that produced it.
+ * This filter runs before add_header's: it adds the policy and removes
+ * the security headers the response brought (an application's); the
+ * security headers themselves come after add_header's
+ * (ngx_http_hotline_headers_filter_module), where the operator's own
+ * add_header of one of them wins.
  * The origin guard runs in the rewrite phase, before the rewrite module's
  * own handler, so neither "return" nor "rewrite" in a guarded location
  * lets a request through unchecked, and "satisfy any" cannot waive it.
@@ -30,14 +35,6 @@
 typedef struct {
     ngx_int_t                   nonce_index;
 } ngx_http_hotline_guard_main_conf_t;
-
-
-typedef struct {
-    ngx_http_complex_value_t   *csp;           /* NULL: no policy */
-    ngx_flag_t                  security_headers;
-    ngx_str_t                   hsts;          /* data NULL: unset */
-    ngx_flag_t                  origin_guard;
-} ngx_http_hotline_guard_loc_conf_t;
 
 
 static ngx_int_t ngx_http_hotline_guard_handler(ngx_http_request_t *r);
@@ -191,10 +188,8 @@ ngx_http_hotline_guard_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    if (glcf->security_headers
-        && ngx_http_hotline_security_headers(r, &glcf->hsts) != NGX_OK)
-    {
-        return NGX_ERROR;
+    if (glcf->security_headers) {
+        ngx_http_hotline_security_clear(r, &glcf->hsts);
     }
 
     return ngx_http_next_header_filter(r);

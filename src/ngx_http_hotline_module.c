@@ -10,6 +10,9 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_session.h"
+#include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_zone.h"
 
 
 /*
@@ -50,6 +53,8 @@ static char *ngx_http_hotline_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hotline_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static void ngx_http_hotline_zone_resized(ngx_conf_t *cf,
+    ngx_shm_zone_t *shm_zone);
 static ngx_shm_zone_t *ngx_http_hotline_add_zone(ngx_conf_t *cf,
     size_t size);
 static ngx_int_t ngx_http_hotline_init_process(ngx_cycle_t *cycle);
@@ -264,7 +269,7 @@ static ngx_int_t
 ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
 {
     ngx_int_t                      rc;
-    ngx_str_t                      accept;
+    ngx_str_t                      accept, v;
     ngx_uint_t                     subprotocol;
     ngx_http_hotline_session_t    *s;
     ngx_http_hotline_loc_conf_t   *hlcf;
@@ -295,14 +300,33 @@ ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    s->conf = hlcf;
+    s->ws.conf = hlcf;
+    s->ws.handler = &ngx_http_hotline_session_handler;
     s->main_conf = hmcf;
     s->role = hlcf->role;
-    s->accept = accept;
-    s->subprotocol = subprotocol ? 1 : 0;
+    s->ws.accept = accept;
+    s->ws.subprotocol = subprotocol ? 1 : 0;
+    s->resume_from = -1;
 
     if (s->role != NGX_HOTLINE_ROLE_AGENT) {
         return ngx_http_hotline_agent_continue(r, s, NGX_OK);
+    }
+
+    /*
+     * an agent that comes back says what it had: ?last_seq=<n>, and its
+     * session is replayed from there (docs/protocol.md)
+     */
+
+    if (ngx_http_arg(r, (u_char *) "last_seq", 8, &v) == NGX_OK) {
+        s->resume_from = (v.len && v.len <= 15) ? ngx_atoof(v.data, v.len)
+                                                : NGX_ERROR;
+
+        if (s->resume_from < 0) {
+            return ngx_http_hotline_json_error(r, NGX_HTTP_BAD_REQUEST,
+                                               "bad_last_seq",
+                                               "last_seq must be an integer "
+                                               "from 0 to 10^15");
+        }
     }
 
     rc = ngx_http_hotline_agent_auth(r, hlcf, s,
@@ -350,15 +374,14 @@ ngx_http_hotline_agent_continue(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_hotline_ws_start(r, s);
+    return ngx_http_hotline_ws_start(r, &s->ws);
 }
 
 
 static ngx_int_t
 ngx_http_hotline_reject(ngx_http_request_t *r, ngx_int_t status)
 {
-    const char       *code, *message;
-    ngx_table_elt_t  *h;
+    const char  *code, *message;
 
     switch (status) {
 
@@ -366,39 +389,47 @@ ngx_http_hotline_reject(ngx_http_request_t *r, ngx_int_t status)
         code = "method_not_allowed";
         message = "a WebSocket handshake is a GET";
 
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_http_hotline_add_header(r, "Allow", (u_char *) "GET", 3)
+            == NULL)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "GET");
         break;
 
     case 426:
+        ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
+
+        if (ngx_http_hotline_add_header(r, "Sec-WebSocket-Version",
+                                        (u_char *) "13", 2)
+            == NULL)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /*
+         * HTTP/2 and HTTP/3 have no Upgrade (a client treats the header as
+         * a protocol error) and nginx offers no WebSocket over them (RFC
+         * 8441): the answer says to use HTTP/1.1
+         */
+
+        if (r->http_version >= NGX_HTTP_VERSION_20) {
+            code = "http1_required";
+            message = "a WebSocket handshake needs HTTP/1.1 (RFC 6455), "
+                      "this request came over HTTP/2 or HTTP/3";
+            break;
+        }
+
         code = "upgrade_required";
         message = "a WebSocket handshake (RFC 6455, version 13) is required";
 
-        ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_http_hotline_add_header(r, "Upgrade", (u_char *) "websocket",
+                                        sizeof("websocket") - 1)
+            == NULL)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        h->hash = 1;
-        ngx_str_set(&h->key, "Sec-WebSocket-Version");
-        ngx_str_set(&h->value, "13");
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Upgrade");
-        ngx_str_set(&h->value, "websocket");
         break;
 
     case NGX_HTTP_BAD_REQUEST:
@@ -470,11 +501,18 @@ ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
         }
     }
 
+    if (hmcf->shm_zone) {
+        ngx_http_hotline_zone_resized(cf, hmcf->shm_zone);
+    }
+
     ngx_conf_init_uint_value(hmcf->daily_limit, 0);
     ngx_conf_init_value(hmcf->ban_time, 3600);
 
-    if (hmcf->history_file.data == NULL) {
-        ngx_str_set(&hmcf->history_file, "logs/hotline_calls.jsonl");
+    if (hmcf->history_file.data == NULL
+        && ngx_http_hotline_history_default(cf, &hmcf->history_file)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     if (hmcf->shm_zone
@@ -667,6 +705,83 @@ ngx_http_hotline_add_zone(ngx_conf_t *cf, size_t size)
 }
 
 
+/*
+ * nginx keeps a shared zone over a reload only when its size is the same:
+ * a reload that changes hotline_zone starts on a new, empty zone.  The
+ * running configuration's zone says what that loses (the master reads it
+ * as the new configuration is parsed).
+ */
+
+static void
+ngx_http_hotline_zone_resized(ngx_conf_t *cf, ngx_shm_zone_t *shm_zone)
+{
+    size_t                         used;
+    ngx_uint_t                     i;
+    ngx_list_part_t               *part;
+    ngx_shm_zone_t                *old;
+    ngx_slab_pool_t               *shpool;
+    ngx_http_hotline_main_conf_t  *omcf;
+
+    part = &((ngx_cycle_t *) ngx_cycle)->shared_memory.part;
+    old = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return;
+            }
+
+            part = part->next;
+            old = part->elts;
+            i = 0;
+        }
+
+        if (old[i].tag == shm_zone->tag
+            && old[i].shm.name.len == shm_zone->shm.name.len
+            && ngx_strncmp(old[i].shm.name.data, shm_zone->shm.name.data,
+                           shm_zone->shm.name.len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    if (old[i].shm.size == shm_zone->shm.size || old[i].data == NULL) {
+        return;
+    }
+
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_hotline_module);
+
+    if (omcf && omcf->redis) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "hotline_zone changes from %uzk to %uzk: the "
+                           "reload starts on a new, empty zone; calls live "
+                           "in Redis and go on, this node's counters of "
+                           "/metrics restart from zero",
+                           old[i].shm.size / 1024, shm_zone->shm.size / 1024);
+        return;
+    }
+
+    /* the zone's slab pool: what the running state takes */
+
+    shpool = (ngx_slab_pool_t *) old[i].shm.addr;
+    used = old[i].shm.size - shpool->pfree * ngx_pagesize;
+
+    ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                       "hotline_zone changes from %uzk to %uzk: the reload "
+                       "starts on a new, empty zone and loses the %uzk of "
+                       "state the running one holds (waiting calls, calls "
+                       "in progress, agents, resume tokens, one-time codes, "
+                       "lockouts, revoked tokens, rate limits, counters); "
+                       "change the size with a restart in a quiet hour "
+                       "(docs/runbook.md)",
+                       old[i].shm.size / 1024, shm_zone->shm.size / 1024,
+                       used / 1024);
+}
+
+
 static char *
 ngx_http_hotline_signaling(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -805,10 +920,9 @@ ngx_http_hotline_message_rate(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_hotline_loc_conf_t *hlcf = conf;
 
-    u_char      *p;
-    size_t       len;
-    ngx_int_t    rate, scale, burst;
     ngx_str_t   *value;
+    ngx_uint_t   burst;
+    ngx_msec_t   interval;
 
     if (hlcf->message_interval != NGX_CONF_UNSET_MSEC) {
         return "is duplicate";
@@ -822,46 +936,21 @@ ngx_http_hotline_message_rate(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_OK;
     }
 
-    len = value[1].len;
-    p = value[1].data + len - 3;
-    scale = 1;
-
-    if (len > 3 && ngx_strncmp(p, "r/s", 3) == 0) {
-        scale = 1;
-
-    } else if (len > 3 && ngx_strncmp(p, "r/m", 3) == 0) {
-        scale = 60;
-
-    } else {
-        goto invalid;
-    }
-
-    rate = ngx_atoi(value[1].data, len - 3);
-
-    if (rate <= 0 || rate > 1000 * scale) {
+    if (ngx_http_hotline_conf_rate(&value[1], &interval) != NGX_OK) {
         goto invalid;
     }
 
     burst = 10;
 
-    if (cf->args->nelts == 3) {
-        if (ngx_strncmp(value[2].data, "burst=", 6) != 0) {
-            goto invalid;
-        }
-
-        burst = ngx_atoi(value[2].data + 6, value[2].len - 6);
-
-        if (burst <= 0 || burst > 100000) {
-            goto invalid;
-        }
+    if (cf->args->nelts == 3
+        && (ngx_http_hotline_conf_burst(&value[2], &burst) != NGX_OK
+            || burst == 0))
+    {
+        goto invalid;
     }
 
-    hlcf->message_interval = (ngx_msec_t) (1000 * scale / rate);
+    hlcf->message_interval = interval;
     hlcf->message_burst = burst;
-
-    if (hlcf->message_interval == 0) {
-        hlcf->message_interval = 1;
-    }
 
     return NGX_CONF_OK;
 
@@ -927,7 +1016,12 @@ ngx_http_hotline_init_process(ngx_cycle_t *cycle)
 
     hmcf->store = ngx_http_hotline_store();
 
-    if (hmcf->store->init_worker(cycle) != NGX_OK) {
+    /* the session layer listens to the store before it starts */
+
+    if (ngx_http_hotline_session_init_worker(cycle) != NGX_OK
+        || hmcf->store->init_worker(cycle) != NGX_OK
+        || ngx_http_hotline_call_init_worker(cycle, hmcf->store) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -946,5 +1040,6 @@ ngx_http_hotline_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
+    ngx_http_hotline_call_exit_worker(cycle);
     hmcf->store->exit_worker(cycle);
 }

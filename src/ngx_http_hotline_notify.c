@@ -9,7 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_hotline.h"
-#include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_metrics.h"
 #include "ngx_http_hotline_curl.h"
 #include "ngx_http_hotline_notify.h"
 #include "ngx_http_hotline_telegram.h"

@@ -240,8 +240,16 @@ ngx_http_hotline_proto_parse(u_char *data, size_t len, ngx_uint_t role,
     switch (t->type) {
 
     case NGX_HOTLINE_MSG_JOIN:
-        rc = ngx_http_hotline_get_text(root, "name", 1, 64, 0, 1, &v, m);
+        rc = ngx_http_hotline_get_text(root, "name", 1,
+                                       NGX_HOTLINE_CUSTOMER_NAME, 0, 1, &v,
+                                       m);
         if (rc != NGX_HOTLINE_OK) {
+            goto done;
+        }
+
+        if (json_string_length(v) > NGX_HOTLINE_CUSTOMER_NAME_MAX) {
+            m->field = "name";
+            rc = NGX_HOTLINE_E_BAD_FIELD;
             goto done;
         }
 
@@ -373,7 +381,8 @@ ngx_http_hotline_get_text(json_t *root, const char *key, size_t min,
     size_t max, ngx_uint_t multiline, ngx_uint_t required, json_t **value,
     ngx_http_hotline_msg_t *m)
 {
-    size_t   n;
+    size_t   n, i, chars;
+    u_char  *s;
     json_t  *v;
 
     v = json_object_get(root, key);
@@ -388,12 +397,27 @@ ngx_http_hotline_get_text(json_t *root, const char *key, size_t min,
         return NGX_HOTLINE_E_BAD_FIELD;
     }
 
+    s = (u_char *) json_string_value(v);
     n = json_string_length(v);
 
-    if (n < min || n > max
-        || ngx_http_hotline_text_ok((u_char *) json_string_value(v), n,
-                                    multiline)
-           != NGX_OK)
+    /*
+     * min and max count characters: jansson's strings are valid UTF-8;
+     * a text of at most max bytes has at most max characters, and one of
+     * at least min (1) bytes at least one, so only longer ones are counted
+     */
+
+    chars = n;
+
+    if (n > max || min > 1) {
+        for (i = 0, chars = 0; i < n; i++) {
+            if ((s[i] & 0xc0) != 0x80) {
+                chars++;
+            }
+        }
+    }
+
+    if (chars < min || chars > max
+        || ngx_http_hotline_text_ok(s, n, multiline) != NGX_OK)
     {
         m->field = key;
         return NGX_HOTLINE_E_BAD_FIELD;
@@ -931,7 +955,7 @@ ngx_http_hotline_proto_queue_size(ngx_http_hotline_queue_t *q)
 
     n = q->n < NGX_HOTLINE_QUEUE_LIST_MAX ? q->n : NGX_HOTLINE_QUEUE_LIST_MAX;
 
-    return 160 + n * (64 + 6 * 64 + 64);
+    return 160 + n * (64 + 6 * NGX_HOTLINE_CUSTOMER_NAME_MAX + 64);
 }
 
 

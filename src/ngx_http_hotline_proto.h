@@ -63,7 +63,15 @@
 #define NGX_HOTLINE_MSG_ID_MAX        64
 #define NGX_HOTLINE_FIELD_MAX         32
 #define NGX_HOTLINE_ERROR_MAX         320
+/*
+ * limits of what people type, in characters (UTF-8 code points): the
+ * pages count characters, and a Turkish letter is 2 bytes.  A customer's
+ * name also takes at most 3 bytes a character on average (any letter of
+ * the Basic Multilingual Plane; the store keeps its length in one byte).
+ */
 #define NGX_HOTLINE_TEXT_MAX          2000
+#define NGX_HOTLINE_CUSTOMER_NAME     64
+#define NGX_HOTLINE_CUSTOMER_NAME_MAX (3 * NGX_HOTLINE_CUSTOMER_NAME)
 #define NGX_HOTLINE_QUEUE_LIST_MAX    200
 
 /* room a relayed message needs beyond the client's own text */
@@ -101,7 +109,7 @@ typedef struct {
     u_char            call_id[16];
     int64_t           joined;            /* ms since the epoch */
     size_t            name_len;
-    u_char            name[64];
+    u_char            name[NGX_HOTLINE_CUSTOMER_NAME_MAX];
 } ngx_http_hotline_queue_item_t;
 
 

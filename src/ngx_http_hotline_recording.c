@@ -49,6 +49,13 @@ ngx_http_hotline_recorder(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     /* the URL goes into JSON as it is: keep it to URL characters */
 
+    if (rc->url.len == 0 || rc->url.len > NGX_HOTLINE_RECORDER_URL_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "recorder URL \"%V\" is longer than %d bytes",
+                           &rc->url, NGX_HOTLINE_RECORDER_URL_MAX);
+        return NGX_CONF_ERROR;
+    }
+
     for (i = 0; i < rc->url.len; i++) {
         if (rc->url.data[i] <= 0x20 || rc->url.data[i] >= 0x7f
             || rc->url.data[i] == '"' || rc->url.data[i] == '\\')
@@ -111,22 +118,22 @@ ngx_http_hotline_recorder(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
- * Writes ,"recording":{"url":...,"token":...} for the party of role in
- * call call_id (16 bytes) into p, or nothing when calls are not recorded.
- * Room: NGX_HOTLINE_RECORDING_MAX.
+ * Writes the recording token (a JWT for hotline-recorder) of the party of
+ * role in call call_id (16 bytes) into p; returns its length, 0 when
+ * calls are not recorded.  Room: NGX_HOTLINE_RECORDING_MAX.
  */
 
-u_char *
-ngx_http_hotline_recording(u_char *p, ngx_http_hotline_recorder_t *rc,
+size_t
+ngx_http_hotline_recording_token(u_char *p, ngx_http_hotline_recorder_t *rc,
     u_char *call_id, ngx_uint_t role)
 {
-    size_t   n, clen;
+    size_t   clen;
     u_char  *c;
     u_char   claims[160];
     u_char   id[NGX_HOTLINE_ID_HEX];
 
-    if (rc == NULL || rc->url.len > NGX_HOTLINE_RECORDING_MAX - 600) {
-        return p;
+    if (rc == NULL) {
+        return 0;
     }
 
     (void) ngx_http_hotline_hex(id, call_id, NGX_HOTLINE_ID_LEN);
@@ -140,20 +147,7 @@ ngx_http_hotline_recording(u_char *p, ngx_http_hotline_recorder_t *rc,
 
     clen = c - claims;
 
-    c = ngx_cpymem(p, ",\"recording\":{\"url\":\"",
-                   sizeof(",\"recording\":{\"url\":\"") - 1);
-    c = ngx_cpymem(c, rc->url.data, rc->url.len);
-    c = ngx_cpymem(c, "\",\"token\":\"", sizeof("\",\"token\":\"") - 1);
-
-    n = ngx_http_hotline_jwt_sign_json(claims, clen, rc->secret.data,
-                                       rc->secret.len, c, 512);
-    if (n == 0) {
-        return p;
-    }
-
-    c += n;
-    c = ngx_cpymem(c, "\"}", 2);
-
-    return c;
+    return ngx_http_hotline_jwt_sign_json(claims, clen, rc->secret.data,
+                                          rc->secret.len, p,
+                                          NGX_HOTLINE_RECORDING_MAX);
 }
-

@@ -330,8 +330,11 @@ ngx_http_hotline_redis_on_connect(const redisAsyncContext *ac, int status)
     rc = ac->data;
 
     if (status != REDIS_OK) {
-        /* hiredis frees the context next: the cleanup hook follows */
-        ngx_log_error(NGX_LOG_WARN, rc->log, 0,
+        /*
+         * hiredis frees the context next: the cleanup hook follows; the
+         * store logs the failed attempt with this reason at [warn]
+         */
+        ngx_log_error(NGX_LOG_INFO, rc->log, 0,
                       "hotline: redis %s connect failed: %s",
                       rc->what, ac->errstr);
         return;

@@ -10,149 +10,229 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_proto.h"
+#include "ngx_http_hotline_session.h"
+#include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_event.h"
 #include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_metrics.h"
+#include "ngx_http_hotline_alloc.h"
+#include "ngx_http_hotline_zone.h"
+#include "ngx_http_hotline_doorbell.h"
 #include "ngx_http_hotline_notify.h"
 
 
 /*
  * The signaling session of one connection: validates client messages,
- * turns them into store operations, and writes what the store has for
- * this party (events, relayed messages, queue updates) to the client.
- * Nothing here knows which store backend runs.
+ * turns them into operations of the call model, and writes what the
+ * party's inbox holds (events, relayed messages) and queue updates to
+ * the client.  This is where events become JSON, and where the delivery
+ * policy lives: slow consumers, replaced and lost sessions.  Nothing
+ * here knows which store backend runs.
  */
 
 
-static void ngx_http_hotline_join_done(ngx_http_hotline_session_t *s,
-    ngx_uint_t err, ngx_http_hotline_result_t *res, void *data);
-static void ngx_http_hotline_agent_done(ngx_http_hotline_session_t *s,
-    ngx_uint_t err, ngx_http_hotline_result_t *res, void *data);
-static void ngx_http_hotline_resume_done(ngx_http_hotline_session_t *s,
-    ngx_uint_t err, ngx_http_hotline_result_t *res, void *data);
-static void ngx_http_hotline_op_done(ngx_http_hotline_session_t *s,
-    ngx_uint_t err, ngx_http_hotline_result_t *res, void *data);
-static void ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
-    ngx_http_hotline_result_t *res);
-static void ngx_http_hotline_error(ngx_http_hotline_session_t *s,
-    ngx_uint_t code, ngx_http_hotline_msg_t *m);
-static void ngx_http_hotline_op_error(ngx_http_hotline_session_t *s,
-    ngx_uint_t code, void *data);
-static void ngx_http_hotline_ack(ngx_http_hotline_session_t *s, void *data);
-static void ngx_http_hotline_established(ngx_http_hotline_session_t *s);
-static void ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
-    ngx_http_hotline_kv_t *kv);
-static void ngx_http_hotline_ban_done(ngx_http_hotline_session_t *s,
-    ngx_uint_t err, ngx_http_hotline_result_t *res, void *data);
-static void ngx_http_hotline_ban_stored(void *data, ngx_uint_t err,
-    ngx_http_hotline_kv_t *kv);
-static ngx_str_t *ngx_http_hotline_ban_key(u_char *addr, size_t len);
-static void ngx_http_hotline_queue_event(ngx_event_t *ev);
-static void ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q,
-    void *data);
-static ngx_int_t ngx_http_hotline_rate_exceeded(
-    ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m);
-static void ngx_http_hotline_revoked(void *data, ngx_uint_t err,
-    ngx_http_hotline_kv_t *kv);
-static u_char *ngx_http_hotline_scratch(size_t size);
+#define NGX_HOTLINE_OPS_FREE   64       /* kept for reuse */
 
 
-static ngx_queue_t   ngx_http_hotline_local;
-static ngx_uint_t    ngx_http_hotline_local_init;
-static ngx_event_t   ngx_http_hotline_queue_ev;
-
-static u_char       *ngx_http_hotline_buf;
-static size_t        ngx_http_hotline_buf_size;
-
-/* what a store operation carries to its handler: the message id */
+/* what an operation carries to its answer: the message's id */
 typedef struct {
-    ngx_http_hotline_session_t  *session;                     /* join */
+    ngx_http_hotline_session_t  *session;
     u_char                       id[NGX_HOTLINE_MSG_ID_MAX];
     size_t                       id_len;
-    u_char                       name[NGX_HOTLINE_NAME_MAX];  /* join */
+    /* join */
+    u_char                       name[NGX_HOTLINE_CUSTOMER_NAME_MAX];
     size_t                       name_len;
 } ngx_http_hotline_op_t;
 
 
-ngx_queue_t *
-ngx_http_hotline_sessions(void)
-{
-    if (!ngx_http_hotline_local_init) {
-        ngx_queue_init(&ngx_http_hotline_local);
-        ngx_http_hotline_local_init = 1;
-    }
+static ngx_http_hotline_op_t *ngx_http_hotline_op(
+    ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m);
+static void ngx_http_hotline_join_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_login_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_resume_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_op_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_ban_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_error(ngx_http_hotline_session_t *s,
+    ngx_uint_t code, ngx_http_hotline_msg_t *m);
+static void ngx_http_hotline_op_error(ngx_http_hotline_op_t *op,
+    ngx_uint_t code);
+static void ngx_http_hotline_ack(ngx_http_hotline_op_t *op);
+static void ngx_http_hotline_op_free(ngx_http_hotline_op_t *op);
+static void ngx_http_hotline_established(ngx_http_hotline_session_t *s);
+static void ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
+    ngx_http_hotline_kv_t *kv);
+static void ngx_http_hotline_ban_stored(void *data, ngx_uint_t err,
+    ngx_http_hotline_kv_t *kv);
+static ngx_str_t *ngx_http_hotline_ban_key(u_char *addr, size_t len);
+static ngx_int_t ngx_http_hotline_rate_exceeded(
+    ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m);
+static void ngx_http_hotline_revoked(void *data, ngx_uint_t err,
+    ngx_http_hotline_kv_t *kv);
 
-    return &ngx_http_hotline_local;
+static void ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws);
+static void ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws,
+    u_char *data, size_t len);
+static void ngx_http_hotline_session_writable(ngx_http_hotline_ws_t *ws);
+static void ngx_http_hotline_session_timer(ngx_http_hotline_ws_t *ws);
+static void ngx_http_hotline_session_closed(ngx_http_hotline_ws_t *ws);
+static void ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s);
+
+static void ngx_http_hotline_on_consumer(void *data, ngx_uint_t wake);
+static void ngx_http_hotline_on_queue(void);
+static void ngx_http_hotline_on_auth(void);
+static void ngx_http_hotline_on_up(void);
+static void ngx_http_hotline_on_down(void);
+static void ngx_http_hotline_queue_event(ngx_event_t *ev);
+static void ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q,
+    void *data);
+
+
+static ngx_queue_t   ngx_http_hotline_local;
+static ngx_event_t   ngx_http_hotline_queue_ev;
+static ngx_http_hotline_pool_t     ngx_http_hotline_ops;
+
+/* one buffer per worker for work that never nests */
+static ngx_http_hotline_scratch_t  ngx_http_hotline_buf;
+
+ngx_http_hotline_ws_handler_t  ngx_http_hotline_session_handler = {
+    ngx_http_hotline_session_start,
+    ngx_http_hotline_session_message,
+    ngx_http_hotline_session_writable,
+    ngx_http_hotline_session_timer,
+    ngx_http_hotline_session_closed
+};
+
+static ngx_http_hotline_store_events_t  ngx_http_hotline_session_events = {
+    ngx_http_hotline_on_consumer,
+    ngx_http_hotline_on_queue,
+    ngx_http_hotline_on_auth,
+    ngx_http_hotline_on_up,
+    ngx_http_hotline_on_down
+};
+
+
+ngx_int_t
+ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
+{
+    ngx_queue_init(&ngx_http_hotline_local);
+    ngx_http_hotline_pool_init(&ngx_http_hotline_ops,
+                               sizeof(ngx_http_hotline_op_t),
+                               NGX_HOTLINE_OPS_FREE);
+
+    ngx_http_hotline_queue_ev.handler = ngx_http_hotline_queue_event;
+    ngx_http_hotline_queue_ev.log = cycle->log;
+
+    ngx_http_hotline_store_listen(&ngx_http_hotline_session_events);
+
+    return NGX_OK;
 }
 
 
-void
-ngx_http_hotline_session_start(ngx_http_hotline_session_t *s)
+/* the connection's events; the session is the connection (ws first) */
+
+static void
+ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws)
 {
-    ngx_http_hotline_store_t  *store;
+    ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
 
-    ngx_queue_insert_tail(ngx_http_hotline_sessions(), &s->local);
+    ngx_queue_insert_tail(&ngx_http_hotline_local, &s->local);
 
-    store = ngx_http_hotline_store();
+    ngx_http_hotline_ref_init(&s->ref, s->role, s);
 
     ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
     ngx_http_hotline_mailbox_conns(s->role, 1);
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
 
     if (s->role == NGX_HOTLINE_ROLE_AGENT) {
-        s->pending++;
-        store->agent(s, ngx_http_hotline_agent_done, NULL);
-        ngx_http_hotline_ws_release(s);
+        s->ws.pending++;
+        ngx_http_hotline_call_login(&s->ref, s->sub, s->sub_len, s->display,
+                                    s->display_len, s->resume_from,
+                                    ngx_http_hotline_login_done, s);
         return;
     }
 
-    ngx_add_timer(&s->timer, s->conf->handshake_timeout);
+    ngx_add_timer(&s->ws.timer, s->ws.conf->handshake_timeout);
 }
 
 
-void
-ngx_http_hotline_session_closed(ngx_http_hotline_session_t *s)
+static void
+ngx_http_hotline_session_closed(ngx_http_hotline_ws_t *ws)
 {
-    if (s->local.next == NULL) {
+    ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
+
+    if (s->local.next) {
+        ngx_queue_remove(&s->local);
+        s->local.next = NULL;
+
+        ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+        ngx_http_hotline_mailbox_conns(s->role, -1);
+        ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    } else if (!s->detach_held) {
         /* closed already, or never started */
         return;
     }
 
-    ngx_queue_remove(&s->local);
-    s->local.next = NULL;
-
-    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
-    ngx_http_hotline_mailbox_conns(s->role, -1);
-    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
-
-    if (s->party) {
-        ngx_http_hotline_store()->detach(s);
+    if (s->ended && !s->ws.closed && !s->ws.close_answered) {
+        /*
+         * the end of the call was written and our close follows it: the
+         * party goes once the client answers the close, which says it
+         * read the end; if it never does (the connection died with the
+         * end in flight), the party waits for a resume that replays it
+         */
+        s->detach_held = 1;
+        return;
     }
+
+    s->detach_held = 0;
+    s->ref.read_all = s->ws.close_answered;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
+                   "hotline session: closed, %ui operations under way",
+                   s->ref.ops);
+
+    ngx_http_hotline_call_detach(&s->ref);
 }
 
 
-void
-ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
-    u_char *data, size_t len)
+static void
+ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
+    size_t len)
 {
-    u_char                    *out;
-    ngx_uint_t                 rc, opening;
-    ngx_http_hotline_op_t     *op;
-    ngx_time_t                *tp;
-    ngx_http_hotline_msg_t     m;
-    ngx_http_hotline_store_t  *store;
+    ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
 
-    if (s->close_later) {
+    u_char                  *out;
+    ngx_uint_t               rc, opening;
+    ngx_time_t              *tp;
+    ngx_http_hotline_op_t   *op;
+    ngx_http_hotline_msg_t   m;
+
+    if (s->ws.close_later) {
         /* closing: what follows is not read */
         return;
     }
 
-    out = ngx_http_hotline_scratch(6 * len + 1024);
+    out = ngx_http_hotline_scratch(&ngx_http_hotline_buf, 6 * len + 1024);
     if (out == NULL) {
         ngx_http_hotline_error(s, NGX_HOTLINE_E_INTERNAL, NULL);
         return;
     }
 
-    rc = ngx_http_hotline_proto_parse(data, len, s->role, &m, out,
-                                      6 * len + 1024);
+    /* out[0]: the event type of a relayed message */
+
+    rc = ngx_http_hotline_proto_parse(data, len, s->role, &m, out + 1,
+                                      6 * len + 1023);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
+                   "hotline session: message of %uz bytes, type %ui, rc %ui",
+                   len, m.type, rc);
 
     /* parsed first, so that a refusal names the message's id */
 
@@ -185,74 +265,100 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
                     - m.out;
     }
 
-    store = ngx_http_hotline_store();
+    /* the id outlives this call: the model may complete later */
 
-    /* the id outlives this call: a store may complete later */
-
-    op = NULL;
-
-    if (m.id_len || m.type == NGX_HOTLINE_MSG_JOIN) {
-        op = ngx_alloc(sizeof(ngx_http_hotline_op_t), s->connection->log);
-        if (op == NULL) {
-            ngx_http_hotline_error(s, NGX_HOTLINE_E_INTERNAL, &m);
-            return;
-        }
-
-        op->session = s;
-
-        ngx_memcpy(op->id, m.id, m.id_len);
-        op->id_len = m.id_len;
-
-        ngx_memcpy(op->name, m.name, m.name_len);
-        op->name_len = m.name_len;
+    op = ngx_http_hotline_op(s, &m);
+    if (op == NULL) {
+        ngx_http_hotline_error(s, NGX_HOTLINE_E_INTERNAL, &m);
+        return;
     }
 
-    s->pending++;
+    s->ws.pending++;
 
     switch (m.type) {
 
     case NGX_HOTLINE_MSG_JOIN:
 
-        if (s->main_conf->ban_time && s->addr.len) {
+        if (s->main_conf->ban_time && s->ws.addr.len) {
             /* is the address banned?  The join goes on from the answer */
-            s->pending++;
-            store->kv_get(ngx_http_hotline_ban_key(s->addr.data, s->addr.len),
+            ngx_http_hotline_store()->kv_get(
+                          ngx_http_hotline_ban_key(s->ws.addr.data,
+                                                   s->ws.addr.len),
                           ngx_http_hotline_join_checked, op);
             break;
         }
 
-        store->join(s, m.name, m.name_len, ngx_http_hotline_join_done, op);
+        ngx_http_hotline_call_join(&s->ref, m.name, m.name_len, &s->ws.addr,
+                                   ngx_http_hotline_join_done, op);
         break;
 
     case NGX_HOTLINE_MSG_BAN:
-        store->ban(s, m.call_id, ngx_http_hotline_ban_done, op);
+        ngx_http_hotline_call_ban(&s->ref, m.call_id,
+                                  ngx_http_hotline_ban_done, op);
         break;
 
     case NGX_HOTLINE_MSG_RESUME:
-        store->resume(s, m.token, m.last_seq, 1,
-                      ngx_http_hotline_resume_done, op);
+        ngx_http_hotline_call_resume(&s->ref, m.token, m.last_seq, s->sub,
+                                     s->sub_len, ngx_http_hotline_resume_done,
+                                     op);
         break;
 
     case NGX_HOTLINE_MSG_ACCEPT:
-        store->accept(s, m.has_call_id ? m.call_id : NULL,
-                      ngx_http_hotline_op_done, op);
+        ngx_http_hotline_call_accept(&s->ref, m.has_call_id ? m.call_id : NULL,
+                                     ngx_http_hotline_op_done, op);
         break;
 
     case NGX_HOTLINE_MSG_REJECT:
-        store->reject(s, m.call_id, ngx_http_hotline_op_done, op);
+        ngx_http_hotline_call_reject(&s->ref, m.call_id,
+                                     ngx_http_hotline_op_done, op);
         break;
 
     case NGX_HOTLINE_MSG_CANCEL:
     case NGX_HOTLINE_MSG_HANGUP:
-        store->hangup(s, ngx_http_hotline_op_done, op);
+        ngx_http_hotline_call_hangup(&s->ref, ngx_http_hotline_op_done, op);
         break;
 
     default: /* offer, answer, ice, chat, media */
-        store->relay(s, m.out, m.out_len, ngx_http_hotline_op_done, op);
+        out[0] = NGX_HOTLINE_EV_RELAY;
+        ngx_http_hotline_call_relay(&s->ref, out, m.out_len + 1,
+                                    ngx_http_hotline_op_done, op);
         break;
     }
+}
 
-    ngx_http_hotline_ws_release(s);
+
+static ngx_http_hotline_op_t *
+ngx_http_hotline_op(ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m)
+{
+    ngx_http_hotline_op_t  *op;
+
+    op = ngx_http_hotline_pool_get(&ngx_http_hotline_ops);
+    if (op == NULL) {
+        return NULL;
+    }
+
+    op->session = s;
+
+    ngx_memcpy(op->id, m->id, m->id_len);
+    op->id_len = m->id_len;
+
+    op->name_len = (m->type == NGX_HOTLINE_MSG_JOIN) ? m->name_len : 0;
+    ngx_memcpy(op->name, m->name, op->name_len);
+
+    return op;
+}
+
+
+static void
+ngx_http_hotline_op_free(ngx_http_hotline_op_t *op)
+{
+    ngx_http_hotline_session_t  *s;
+
+    s = op->session;
+
+    ngx_http_hotline_pool_put(&ngx_http_hotline_ops, op);
+
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
@@ -268,45 +374,54 @@ ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
 
     s = op->session;
 
-    if (s->closed || s->closing) {
-        ngx_free(op);
-
-    } else if (err != NGX_HOTLINE_OK) {
-        ngx_http_hotline_op_error(s, err, op);
-
-    } else if (kv->found) {
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
-                      "hotline: join from a banned address");
-        ngx_http_hotline_op_error(s, NGX_HOTLINE_E_BANNED, op);
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_BANNED, "banned");
-
-    } else {
-        ngx_http_hotline_store()->join(s, op->name, op->name_len,
-                                       ngx_http_hotline_join_done, op);
+    if (s->ws.closed || s->ws.closing) {
+        ngx_http_hotline_op_free(op);
+        return;
     }
 
-    ngx_http_hotline_ws_release(s);
+    if (err != NGX_HOTLINE_OK) {
+        ngx_http_hotline_op_error(op, err);
+        return;
+    }
+
+    if (kv->found) {
+        ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
+                      "hotline: join from a banned address");
+        s->ws.pending++;
+        ngx_http_hotline_op_error(op, NGX_HOTLINE_E_BANNED);
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_BANNED, "banned");
+        ngx_http_hotline_ws_release(&s->ws);
+        return;
+    }
+
+    ngx_http_hotline_call_join(&s->ref, op->name, op->name_len, &s->ws.addr,
+                               ngx_http_hotline_join_done, op);
 }
 
 
 /* the customer is gone for good; its address is banned for a while */
 
 static void
-ngx_http_hotline_ban_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
-    ngx_http_hotline_result_t *res, void *data)
+ngx_http_hotline_ban_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_result_t *res)
 {
-    ngx_str_t   value;
-    ngx_msec_t  ttl;
-    u_char      id[NGX_HOTLINE_ID_HEX];
+    ngx_http_hotline_op_t *op = data;
+
+    ngx_str_t                    value;
+    ngx_msec_t                   ttl;
+    ngx_http_hotline_session_t  *s;
+    u_char                       id[NGX_HOTLINE_ID_HEX];
+
+    s = op->session;
 
     if (err != NGX_HOTLINE_OK) {
-        ngx_http_hotline_op_error(s, err, data);
+        ngx_http_hotline_op_error(op, err);
         return;
     }
 
     (void) ngx_http_hotline_hex(id, res->call_id, NGX_HOTLINE_ID_LEN);
 
-    ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0,
+    ngx_log_error(NGX_LOG_NOTICE, s->ws.connection->log, 0,
                   "hotline: agent \"%*s\" banned call_id=%*s address %*s",
                   s->sub_len, s->sub, (size_t) NGX_HOTLINE_ID_HEX, id,
                   res->addr_len, res->addr);
@@ -320,7 +435,7 @@ ngx_http_hotline_ban_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
                       &value, ttl, ngx_http_hotline_ban_stored, NULL);
     }
 
-    ngx_http_hotline_ack(s, data);
+    ngx_http_hotline_ack(op);
 }
 
 
@@ -355,18 +470,23 @@ ngx_http_hotline_ban_key(u_char *addr, size_t len)
 
 
 static void
-ngx_http_hotline_join_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
-    ngx_http_hotline_result_t *res, void *data)
+ngx_http_hotline_join_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_result_t *res)
 {
-    ngx_http_hotline_op_t  *op = data;
+    ngx_http_hotline_op_t *op = data;
 
-    ngx_str_t  call_id, name;
-    u_char     hex[NGX_HOTLINE_ID_HEX];
+    ngx_str_t                    call_id, name;
+    ngx_http_hotline_session_t  *s;
+    u_char                       hex[NGX_HOTLINE_ID_HEX];
+
+    s = op->session;
 
     if (err != NGX_HOTLINE_OK) {
-        ngx_http_hotline_op_error(s, err, data);
+        ngx_http_hotline_op_error(op, err);
         return;
     }
+
+    s->ticket = res->ticket;
 
     /* agents hear of the new call on Telegram too */
 
@@ -379,67 +499,78 @@ ngx_http_hotline_join_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
     (void) ngx_http_hotline_notify_call((ngx_cycle_t *) ngx_cycle, &call_id,
                                         &name);
 
-    if (op->id_len == 0) {
-        ngx_free(op);
-        data = NULL;
-    }
-
     s->waiting = 1;
     ngx_http_hotline_welcome(s, res);
-    ngx_http_hotline_ack(s, data);
+    ngx_http_hotline_ack(op);
     ngx_http_hotline_established(s);
 }
 
 
 static void
-ngx_http_hotline_agent_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
-    ngx_http_hotline_result_t *res, void *data)
+ngx_http_hotline_login_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_result_t *res)
 {
+    ngx_http_hotline_session_t *s = data;
+
     if (err != NGX_HOTLINE_OK) {
         ngx_http_hotline_error(s, err, NULL);
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_WS_CLOSE_TRY_LATER,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_WS_CLOSE_TRY_LATER,
                                   "store unavailable");
-        return;
+
+    } else {
+        ngx_http_hotline_welcome(s, res);
+        ngx_http_hotline_established(s);
     }
 
-    ngx_http_hotline_welcome(s, res);
-    ngx_http_hotline_established(s);
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
 static void
-ngx_http_hotline_resume_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
-    ngx_http_hotline_result_t *res, void *data)
+ngx_http_hotline_resume_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_result_t *res)
 {
+    ngx_http_hotline_op_t *op = data;
+
+    ngx_http_hotline_session_t  *s;
+
+    s = op->session;
+
     if (err != NGX_HOTLINE_OK) {
-        ngx_http_hotline_op_error(s, err, data);
 
         if (err == NGX_HOTLINE_E_EXPIRED && !s->established) {
-            ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_EXPIRED,
+            ngx_http_hotline_error(s, err, NULL);
+            ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_EXPIRED,
                                       "resume failed");
+            ngx_http_hotline_op_free(op);
+            return;
         }
 
+        ngx_http_hotline_op_error(op, err);
         return;
     }
 
+    s->ticket = res->ticket;
     s->waiting = res->waiting;
     s->position = 0;
     ngx_http_hotline_welcome(s, res);
-    ngx_http_hotline_ack(s, data);
     ngx_http_hotline_established(s);
+    ngx_http_hotline_ack(op);
 }
 
 
 static void
-ngx_http_hotline_op_done(ngx_http_hotline_session_t *s, ngx_uint_t err,
-    ngx_http_hotline_result_t *res, void *data)
+ngx_http_hotline_op_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_result_t *res)
 {
+    ngx_http_hotline_op_t *op = data;
+
     if (err != NGX_HOTLINE_OK) {
-        ngx_http_hotline_op_error(s, err, data);
+        ngx_http_hotline_op_error(op, err);
         return;
     }
 
-    ngx_http_hotline_ack(s, data);
+    ngx_http_hotline_ack(op);
 }
 
 
@@ -450,6 +581,10 @@ ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
     u_char   *last;
     u_char   *call_id;
     u_char    buf[512];
+
+    if (s->ws.closed || s->ws.closing) {
+        return;
+    }
 
     call_id = NULL;
 
@@ -462,7 +597,7 @@ ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
                                           s->sub, s->sub_len, res->resumed,
                                           res->gap);
 
-    (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+    (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
                                     last - buf);
 }
 
@@ -470,25 +605,25 @@ ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
 static void
 ngx_http_hotline_established(ngx_http_hotline_session_t *s)
 {
-    if (s->closed || s->closing) {
+    if (s->ws.closed || s->ws.closing) {
         return;
     }
 
     if (!s->established) {
         s->established = 1;
 
-        if (s->timer.timer_set) {
-            ngx_del_timer(&s->timer);
+        if (s->ws.timer.timer_set) {
+            ngx_del_timer(&s->ws.timer);
         }
 
-        ngx_add_timer(&s->timer, s->conf->ping_interval);
+        ngx_add_timer(&s->ws.timer, s->ws.conf->ping_interval);
     }
 
     /* a fresh session gets the queue (agents) or its position */
     s->position = 0;
     s->queue_dirty = 1;
 
-    ngx_http_hotline_session_queue_changed();
+    ngx_http_hotline_on_queue();
 }
 
 
@@ -501,97 +636,106 @@ ngx_http_hotline_error(ngx_http_hotline_session_t *s, ngx_uint_t code,
 
     ngx_http_hotline_count_error(code);
 
+    if (s->ws.closed) {
+        return;
+    }
+
     last = ngx_http_hotline_proto_error(buf, code, m);
 
-    (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+    (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
                                     last - buf);
 }
 
 
-/* an error for a message handled by the store; frees the op */
+/* an error for a message the model handled; frees the op */
 
 static void
-ngx_http_hotline_op_error(ngx_http_hotline_session_t *s, ngx_uint_t code,
-    void *data)
+ngx_http_hotline_op_error(ngx_http_hotline_op_t *op, ngx_uint_t code)
 {
-    ngx_http_hotline_op_t  *op = data;
-
     ngx_http_hotline_msg_t  m;
 
     ngx_memzero(&m, sizeof(ngx_http_hotline_msg_t));
 
-    if (op) {
-        ngx_memcpy(m.id, op->id, op->id_len);
-        m.id_len = op->id_len;
-        ngx_free(op);
-    }
+    ngx_memcpy(m.id, op->id, op->id_len);
+    m.id_len = op->id_len;
 
-    ngx_http_hotline_error(s, code, &m);
+    ngx_http_hotline_error(op->session, code, &m);
+    ngx_http_hotline_op_free(op);
 }
 
 
-/* the ack for a message handled by the store; frees the op */
+/* the ack for a message the model handled (if it had an id); frees op */
 
 static void
-ngx_http_hotline_ack(ngx_http_hotline_session_t *s, void *data)
+ngx_http_hotline_ack(ngx_http_hotline_op_t *op)
 {
-    ngx_http_hotline_op_t  *op = data;
+    u_char                      *last;
+    ngx_http_hotline_session_t  *s;
+    u_char                       buf[128];
 
-    u_char  *last;
-    u_char   buf[128];
+    s = op->session;
 
-    if (op == NULL) {
-        return;
+    if (op->id_len && !s->ws.closed) {
+        last = ngx_http_hotline_proto_ack(buf, op->id, op->id_len);
+
+        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
+                                        last - buf);
     }
 
-    last = ngx_http_hotline_proto_ack(buf, op->id, op->id_len);
-
-    ngx_free(op);
-
-    (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
-                                    last - buf);
+    ngx_http_hotline_op_free(op);
 }
 
 
-/* writes what the store holds for this party */
+/* writes what the party's inbox holds for this connection */
 
-void
+static void
 ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
 {
-    u_char                    *buf, *p, *end, *data, tail[32];
-    size_t                     size, len;
-    ssize_t                    n;
-    uint64_t                   seq;
-    ngx_uint_t                 ended;
-    ngx_http_hotline_store_t  *store;
+    u_char                       *buf, *p, *end, *data, *json, *last;
+    u_char                        tail[32];
+    size_t                        size, len;
+    ssize_t                       n;
+    uint64_t                      seq;
+    ngx_uint_t                    ended;
+    ngx_str_t                    *url;
+    ngx_http_hotline_event_t      ev;
+    ngx_http_hotline_store_t     *store;
 
-    if (s->closed || s->closing || s->party == NULL) {
+    if (s->ws.closed || s->ws.closing || s->ref.consumer == NULL) {
         return;
     }
 
     store = ngx_http_hotline_store();
+    url = s->main_conf->recorder ? &s->main_conf->recorder->url : NULL;
+
+    /* the inbox's records, then each event's JSON after them */
 
     size = s->main_conf->replay_buffer + 65536;
 
-    buf = ngx_http_hotline_scratch(size);
+    buf = ngx_http_hotline_scratch(&ngx_http_hotline_buf,
+                                   2 * size + NGX_HOTLINE_EVENT_MAX
+                                   + NGX_HOTLINE_RECORDER_URL_MAX);
     if (buf == NULL) {
         return;
     }
 
-    s->pending++;
+    json = buf + size;
+
+    s->ws.pending++;
     ended = 0;
 
     for ( ;; ) {
-        if (s->out_bytes >= s->conf->send_queue / 2) {
+        if (s->ws.out_bytes >= s->ws.conf->send_queue / 2) {
             /* the client reads slowly: more when the queue drains */
-            s->backlogged = 1;
+            s->ws.backlogged = 1;
             break;
         }
 
-        n = store->pull(s, buf, size, s->conf->send_queue / 2 - s->out_bytes);
+        n = store->pull(s->ref.consumer, buf, size,
+                        s->ws.conf->send_queue / 2 - s->ws.out_bytes);
 
         if (n == NGX_ERROR) {
-            ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_REPLACED,
+            ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_REPLACED,
                                       "replaced");
             break;
         }
@@ -605,22 +749,23 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
             len = *(uint32_t *) (p + sizeof(uint64_t));
             data = p + 12;
 
-            if (len > sizeof("{\"type\":\"ended\"") - 1
-                && ngx_strncmp(data, "{\"type\":\"ended\"",
-                               sizeof("{\"type\":\"ended\"") - 1) == 0)
-            {
-                ended = ngx_strnstr(data, "\"reason\":\"banned\"", len)
-                        ? 2 : 1;
+            if (ngx_http_hotline_event_decode(data, len, &ev) != NGX_OK) {
+                ngx_log_error(NGX_LOG_ALERT, s->ws.connection->log, 0,
+                              "hotline: event %uL of %uz bytes is invalid",
+                              seq, len);
+                continue;
             }
 
-            if (len > sizeof("{\"type\":\"accepted\"") - 1
-                && ngx_strncmp(data, "{\"type\":\"accepted\"",
-                               sizeof("{\"type\":\"accepted\"") - 1) == 0)
-            {
+            if (ev.type == NGX_HOTLINE_EV_ENDED) {
+                ended = (ev.reason == NGX_HOTLINE_END_BANNED) ? 2 : 1;
+
+            } else if (ev.type == NGX_HOTLINE_EV_ACCEPTED) {
                 s->waiting = 0;
             }
 
-            if (ngx_http_hotline_ws_send2(s, data, len, tail,
+            last = ngx_http_hotline_event_json(json, &ev, url);
+
+            if (ngx_http_hotline_ws_send2(&s->ws, json, last - json, tail,
                                           ngx_http_hotline_proto_seq(tail,
                                                                      seq)
                                           - tail)
@@ -632,62 +777,146 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
     }
 
     if (ended == 2 && s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_BANNED, "banned");
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_BANNED, "banned");
 
     } else if (ended && s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
         /* the call is over: the end was written, nothing else comes */
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_WS_CLOSE_NORMAL,
+        s->ended = 1;
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_WS_CLOSE_NORMAL,
                                   "call ended");
     }
 
 done:
 
-    ngx_http_hotline_ws_release(s);
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
-void
-ngx_http_hotline_session_timer(ngx_http_hotline_session_t *s)
+static void
+ngx_http_hotline_session_writable(ngx_http_hotline_ws_t *ws)
 {
+    ngx_http_hotline_session_deliver((ngx_http_hotline_session_t *) ws);
+}
+
+
+static void
+ngx_http_hotline_session_timer(ngx_http_hotline_ws_t *ws)
+{
+    ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
+
     if (!s->established) {
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+        ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                       "hotline: no join or resume in time");
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_TIMEOUT,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_TIMEOUT,
                                   "handshake timeout");
         return;
     }
 
     if (s->exp && ngx_time() >= s->exp) {
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+        ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                       "hotline: agent token expired");
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_UNAUTHORIZED,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_UNAUTHORIZED,
                                   "token expired");
         return;
     }
 
-    if (s->awaiting_pong && !s->received) {
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+    if (s->ws.awaiting_pong && !s->ws.received) {
+        ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                       "hotline: client does not answer pings");
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_TIMEOUT,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_TIMEOUT,
                                   "ping timeout");
         return;
     }
 
-    s->awaiting_pong = 1;
-    s->received = 0;
+    s->ws.awaiting_pong = 1;
+    s->ws.received = 0;
 
-    if (ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_PING, NULL, 0)
+    if (ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_PING, NULL, 0)
         == NGX_OK)
     {
-        ngx_add_timer(&s->timer, s->conf->ping_interval);
+        ngx_add_timer(&s->ws.timer, s->ws.conf->ping_interval);
     }
+}
+
+
+/*
+ * What the store says of a connection's party.  The delivery policy: a
+ * connection that does not read while its inbox is over the limit (and
+ * not catching up with a replay) is cut (4002); it resumes and gets the
+ * rest replayed.
+ */
+
+static void
+ngx_http_hotline_on_consumer(void *data, ngx_uint_t wake)
+{
+    ngx_http_hotline_session_t *s = data;
+
+    u_char                            *last;
+    ngx_http_hotline_consumer_info_t   ci;
+    u_char                             buf[NGX_HOTLINE_ERROR_MAX];
+
+    if (s->ws.closed || s->ws.closing) {
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
+                   "hotline session: store says %ui", wake);
+
+    s->ws.pending++;
+
+    switch (wake) {
+
+    case NGX_HOTLINE_WAKE_REPLACED:
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_REPLACED,
+                                  "replaced");
+        break;
+
+    case NGX_HOTLINE_WAKE_LOST:
+        ngx_http_hotline_count_error(NGX_HOTLINE_E_EXPIRED);
+        last = ngx_cpymem(buf, "{\"type\":\"error\",\"code\":\"expired\","
+                          "\"message\":\"the session was lost by the store\"}",
+                          sizeof("{\"type\":\"error\",\"code\":\"expired\","
+                                 "\"message\":\"the session was lost by the "
+                                 "store\"}") - 1);
+        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
+                                        last - buf);
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_EXPIRED,
+                                  "session lost");
+        break;
+
+    case NGX_HOTLINE_WAKE_SLOW:
+
+        ngx_http_hotline_store()->consumer_info(s->ref.consumer, &ci);
+
+        if (ci.delivered >= ci.replayed
+            && (s->ws.backlogged
+                || s->ws.out_bytes >= s->ws.conf->send_queue / 2))
+        {
+            ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
+                          "hotline: client does not read, its buffer "
+                          "is full");
+            ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_SLOW,
+                                      "slow consumer");
+            break;
+        }
+
+        /* it reads: it was only behind */
+        ngx_http_hotline_session_deliver(s);
+        break;
+
+    default:
+        ngx_http_hotline_session_deliver(s);
+        break;
+    }
+
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
 /* a token was revoked somewhere: agents check theirs */
 
-void
-ngx_http_hotline_session_auth_changed(void)
+static void
+ngx_http_hotline_on_auth(void)
 {
     u_char                      *p;
     ngx_str_t                    key;
@@ -695,15 +924,15 @@ ngx_http_hotline_session_auth_changed(void)
     ngx_http_hotline_session_t  *s;
     u_char                       buf[NGX_HOTLINE_KV_KEY];
 
-    for (q = ngx_queue_head(ngx_http_hotline_sessions());
-         q != ngx_queue_sentinel(ngx_http_hotline_sessions());
+    for (q = ngx_queue_head(&ngx_http_hotline_local);
+         q != ngx_queue_sentinel(&ngx_http_hotline_local);
          q = next)
     {
         next = ngx_queue_next(q);
         s = ngx_queue_data(q, ngx_http_hotline_session_t, local);
 
         if (s->role != NGX_HOTLINE_ROLE_AGENT || s->jti_len == 0
-            || s->closing || s->closed)
+            || s->ws.closing || s->ws.closed)
         {
             continue;
         }
@@ -714,7 +943,7 @@ ngx_http_hotline_session_auth_changed(void)
         key.data = buf;
         key.len = p - buf;
 
-        s->pending++;
+        s->ws.pending++;
         ngx_http_hotline_store()->kv_get(&key, ngx_http_hotline_revoked, s);
     }
 }
@@ -726,29 +955,69 @@ ngx_http_hotline_revoked(void *data, ngx_uint_t err,
 {
     ngx_http_hotline_session_t  *s = data;
 
-    if (err == NGX_HOTLINE_OK && kv->found && !s->closed) {
-        ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0,
+    if (err == NGX_HOTLINE_OK && kv->found && !s->ws.closed) {
+        ngx_log_error(NGX_LOG_NOTICE, s->ws.connection->log, 0,
                       "hotline audit: revoked token closes the connection "
                       "of agent \"%*s\"", s->sub_len, s->sub);
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_UNAUTHORIZED,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_UNAUTHORIZED,
                                   "token revoked");
     }
 
-    ngx_http_hotline_ws_release(s);
+    ngx_http_hotline_ws_release(&s->ws);
+}
+
+
+/* the store serves again: the queue may have changed meanwhile */
+
+static void
+ngx_http_hotline_on_up(void)
+{
+    ngx_http_hotline_on_queue();
+}
+
+
+/* the store went away: every open session is told */
+
+static void
+ngx_http_hotline_on_down(void)
+{
+    u_char                      *last;
+    ngx_queue_t                 *q, *next;
+    ngx_http_hotline_session_t  *s;
+    u_char                       buf[256];
+
+    last = ngx_http_hotline_proto_error(buf, NGX_HOTLINE_E_UNAVAILABLE,
+                                        NULL);
+
+    for (q = ngx_queue_head(&ngx_http_hotline_local);
+         q != ngx_queue_sentinel(&ngx_http_hotline_local);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        s = ngx_queue_data(q, ngx_http_hotline_session_t, local);
+
+        if (!s->established || s->ws.closing || s->ws.closed) {
+            continue;
+        }
+
+        ngx_http_hotline_count_error(NGX_HOTLINE_E_UNAVAILABLE);
+
+        s->ws.pending++;
+        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
+                                        last - buf);
+        ngx_http_hotline_ws_release(&s->ws);
+    }
 }
 
 
 /* the queue changed: one snapshot serves all sessions of this worker */
 
-void
-ngx_http_hotline_session_queue_changed(void)
+static void
+ngx_http_hotline_on_queue(void)
 {
     if (ngx_http_hotline_queue_ev.posted) {
         return;
     }
-
-    ngx_http_hotline_queue_ev.handler = ngx_http_hotline_queue_event;
-    ngx_http_hotline_queue_ev.log = ngx_cycle->log;
 
     ngx_post_event(&ngx_http_hotline_queue_ev, &ngx_posted_events);
 }
@@ -757,7 +1026,7 @@ ngx_http_hotline_session_queue_changed(void)
 static void
 ngx_http_hotline_queue_event(ngx_event_t *ev)
 {
-    ngx_http_hotline_store()->queue(ngx_http_hotline_queue_done, NULL);
+    ngx_http_hotline_call_queue(ngx_http_hotline_queue_done, NULL);
 }
 
 
@@ -766,7 +1035,7 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
 {
     u_char                      *msg, *last, *end;
     int64_t                      now;
-    ngx_uint_t                   lo, hi, mid, pos, eta, agents;
+    ngx_uint_t                   lo, hi, mid, pos, eta;
     ngx_time_t                  *tp;
     ngx_queue_t                 *lq, *next;
     ngx_http_hotline_session_t  *s;
@@ -781,24 +1050,23 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
 
     msg = NULL;
     last = NULL;
-    agents = q->agents_online ? q->agents_online : 1;
 
-    for (lq = ngx_queue_head(ngx_http_hotline_sessions());
-         lq != ngx_queue_sentinel(ngx_http_hotline_sessions());
+    for (lq = ngx_queue_head(&ngx_http_hotline_local);
+         lq != ngx_queue_sentinel(&ngx_http_hotline_local);
          lq = next)
     {
         next = ngx_queue_next(lq);
         s = ngx_queue_data(lq, ngx_http_hotline_session_t, local);
 
-        if (!s->established || s->closing || s->closed) {
+        if (!s->established || s->ws.closing || s->ws.closed) {
             continue;
         }
 
         if (s->role == NGX_HOTLINE_ROLE_AGENT) {
 
             if (msg == NULL) {
-                msg = ngx_http_hotline_scratch(
-                                     ngx_http_hotline_proto_queue_size(q));
+                msg = ngx_http_hotline_scratch(&ngx_http_hotline_buf,
+                                        ngx_http_hotline_proto_queue_size(q));
                 if (msg == NULL) {
                     return;
                 }
@@ -806,10 +1074,10 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
                 last = ngx_http_hotline_proto_queue(msg, q, now);
             }
 
-            s->pending++;
-            (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, msg,
+            s->ws.pending++;
+            (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, msg,
                                             last - msg);
-            ngx_http_hotline_ws_release(s);
+            ngx_http_hotline_ws_release(&s->ws);
             continue;
         }
 
@@ -839,7 +1107,7 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
         }
 
         pos = lo + 1;
-        eta = (ngx_uint_t) ((pos * q->avg_handle / agents + 999) / 1000);
+        eta = ngx_http_hotline_call_eta(q, pos);
 
         if (pos == s->position && eta == s->eta && !s->queue_dirty) {
             continue;
@@ -851,10 +1119,10 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
 
         end = ngx_http_hotline_proto_position(buf, s->call_id, pos, eta);
 
-        s->pending++;
-        (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+        s->ws.pending++;
+        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
                                         end - buf);
-        ngx_http_hotline_ws_release(s);
+        ngx_http_hotline_ws_release(&s->ws);
     }
 }
 
@@ -871,33 +1139,33 @@ ngx_http_hotline_rate_exceeded(ngx_http_hotline_session_t *s,
 {
     ngx_msec_t  tat, tau;
 
-    if (s->conf->message_interval == 0) {
+    if (s->ws.conf->message_interval == 0) {
         return 0;
     }
 
     tat = s->tat;
-    tau = s->conf->message_interval * s->conf->message_burst;
+    tau = s->ws.conf->message_interval * s->ws.conf->message_burst;
 
     if ((ngx_msec_int_t) (tat - ngx_current_msec) < 0) {
         tat = ngx_current_msec;
     }
 
     if (tat - ngx_current_msec <= tau) {
-        s->tat = tat + s->conf->message_interval;
+        s->tat = tat + s->ws.conf->message_interval;
         s->strikes = 0;
         return 0;
     }
 
-    if (++s->strikes > s->conf->message_burst) {
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+    if (++s->strikes > s->ws.conf->message_burst) {
+        ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                       "hotline: client keeps sending over the rate");
 
         /*
          * closed once the messages it sent before have their answers
-         * (a store may still work on them): with the last release
+         * (the model may still work on them): with the last release
          */
-        s->close_later = NGX_HOTLINE_WS_CLOSE_POLICY;
-        s->close_reason = "message rate";
+        s->ws.close_later = NGX_HOTLINE_WS_CLOSE_POLICY;
+        s->ws.close_reason = "message rate";
         return 1;
     }
 
@@ -905,31 +1173,4 @@ ngx_http_hotline_rate_exceeded(ngx_http_hotline_session_t *s,
     ngx_http_hotline_error(s, NGX_HOTLINE_E_RATE_LIMITED, m);
 
     return 1;
-}
-
-
-/* one growing buffer per worker for work that never nests */
-
-static u_char *
-ngx_http_hotline_scratch(size_t size)
-{
-    u_char  *p;
-
-    if (size <= ngx_http_hotline_buf_size) {
-        return ngx_http_hotline_buf;
-    }
-
-    p = ngx_alloc(size, ngx_cycle->log);
-    if (p == NULL) {
-        return NULL;
-    }
-
-    if (ngx_http_hotline_buf) {
-        ngx_free(ngx_http_hotline_buf);
-    }
-
-    ngx_http_hotline_buf = p;
-    ngx_http_hotline_buf_size = size;
-
-    return p;
 }

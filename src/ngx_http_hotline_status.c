@@ -10,19 +10,50 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_zone.h"
+#include "ngx_http_hotline_doorbell.h"
 #include "ngx_http_hotline_notify.h"
+#include "ngx_http_hotline_version.h"
 
 
 /* the health location (JSON) and the metrics location (Prometheus) */
+
+
+#define NGX_HOTLINE_WORKER_JSON  sizeof("{\"pid\":,\"status\":\"connecting\"," \
+                                        "\"for\":,\"failures\":," \
+                                        "\"retry_in\":},") \
+                                 + NGX_INT64_LEN + 3 * NGX_INT_T_LEN
+
+
+typedef struct {
+    ngx_uint_t                        n;
+    ngx_uint_t                        count[NGX_HOTLINE_STORE_N];
+    ngx_http_hotline_worker_store_t  *ws;
+} ngx_http_hotline_workers_t;
+
+
+static ngx_int_t ngx_http_hotline_status_workers(ngx_http_request_t *r,
+    ngx_http_hotline_workers_t *w, ngx_uint_t *conns);
+static u_char *ngx_http_hotline_status_workers_json(u_char *p,
+    ngx_http_hotline_workers_t *w);
+
+
+static const char  *ngx_http_hotline_store_states[] = {
+    "down", "connecting", "up"
+};
 
 
 ngx_int_t
 ngx_http_hotline_status_handler(ngx_http_request_t *r)
 {
     ngx_buf_t                        *b;
+    ngx_uint_t                        conns[3], up;
     ngx_chain_t                       out;
-    ngx_uint_t                        conns[3];
+    const char                       *store;
     ngx_http_hotline_stats_t          st;
+    ngx_http_hotline_gauges_t         g;
+    ngx_http_hotline_workers_t        w;
     ngx_http_hotline_notify_stats_t   ns;
 
     if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
@@ -37,12 +68,27 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
 
     ngx_memzero(&st, sizeof(ngx_http_hotline_stats_t));
     ngx_http_hotline_store()->stats(&st);
+    ngx_http_hotline_call_gauges(&g);
 
-    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
-    ngx_http_hotline_mailbox_totals(conns);
-    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+    if (ngx_http_hotline_status_workers(r, &w, conns) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-    b = ngx_create_temp_buf(r->pool, 1024);
+    /* the node serves when every worker does: any of them takes requests */
+
+    up = st.up && w.count[NGX_HOTLINE_STORE_UP] == w.n;
+
+    if (up) {
+        store = "ok";
+
+    } else if (w.count[NGX_HOTLINE_STORE_UP] == 0) {
+        store = "down";
+
+    } else {
+        store = "partial";
+    }
+
+    b = ngx_create_temp_buf(r->pool, 1024 + w.n * NGX_HOTLINE_WORKER_JSON);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -50,38 +96,111 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
     b->last = ngx_sprintf(b->last,
                   "{\"status\":\"%s\","
                   "\"store\":{\"backend\":\"%s\",\"status\":\"%s\","
-                  "\"size\":%uz,\"used\":%uz},"
+                  "\"size\":%uz,\"used\":%uz,\"workers\":[",
+                  up ? "ok" : "degraded",
+                  ngx_http_hotline_store()->name, store, st.size, st.used);
+
+    b->last = ngx_http_hotline_status_workers_json(b->last, &w);
+
+    b->last = ngx_sprintf(b->last,
+                  "]},"
                   "\"connections\":{\"customer\":%ui,\"agent\":%ui},"
                   "\"calls\":{\"waiting\":%ui,\"active\":%ui},"
                   "\"agents\":{\"online\":%ui,\"busy\":%ui},"
                   "\"notifier\":{\"enabled\":%s,\"queued\":%ui,"
                   "\"failed\":%uA}}\n",
-                  st.up ? "ok" : "degraded",
-                  ngx_http_hotline_store()->name, st.up ? "ok" : "down",
-                  st.size, st.used,
                   conns[NGX_HOTLINE_ROLE_CUSTOMER],
                   conns[NGX_HOTLINE_ROLE_AGENT],
-                  st.waiting, st.active, st.agents_online, st.agents_busy,
+                  g.waiting, g.active, g.agents_online, g.agents_busy,
                   ns.enabled ? "true" : "false", ns.queued,
-                  ngx_http_hotline_zone->notify[NGX_HOTLINE_NOTIFY_FAILED]);
+                  ngx_http_hotline_zone->counters.notify[
+                                                 NGX_HOTLINE_NOTIFY_FAILED]);
 
     out.buf = b;
     out.next = NULL;
 
-    return ngx_http_hotline_send(r, st.up ? NGX_HTTP_OK
-                                          : NGX_HTTP_SERVICE_UNAVAILABLE,
+    return ngx_http_hotline_send(r, up ? NGX_HTTP_OK
+                                       : NGX_HTTP_SERVICE_UNAVAILABLE,
                                  "application/json", &out);
+}
+
+
+/* the connection gauges and every worker's link to the store */
+
+static ngx_int_t
+ngx_http_hotline_status_workers(ngx_http_request_t *r,
+    ngx_http_hotline_workers_t *w, ngx_uint_t *conns)
+{
+    ngx_uint_t  i;
+
+    ngx_memzero(w, sizeof(ngx_http_hotline_workers_t));
+
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+
+    ngx_http_hotline_mailbox_totals(conns);
+
+    w->n = ngx_http_hotline_mailbox_count();
+    w->ws = ngx_palloc(r->pool, (w->n + 1)
+                                * sizeof(ngx_http_hotline_worker_store_t));
+
+    if (w->ws) {
+        w->n = ngx_http_hotline_mailbox_stores(w->ws, w->n);
+    }
+
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    if (w->ws == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < w->n; i++) {
+        if (w->ws[i].state < NGX_HOTLINE_STORE_N) {
+            w->count[w->ws[i].state]++;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static u_char *
+ngx_http_hotline_status_workers_json(u_char *p, ngx_http_hotline_workers_t *w)
+{
+    ngx_uint_t                        i;
+    ngx_msec_int_t                    age, retry;
+    ngx_http_hotline_worker_store_t  *ws;
+
+    for (i = 0; i < w->n; i++) {
+        ws = &w->ws[i];
+
+        /* the clock is the same in every worker, but read at other times */
+        age = (ngx_msec_int_t) (ngx_current_msec - ws->since);
+        retry = ws->retry ? (ngx_msec_int_t) (ws->retry - ngx_current_msec)
+                          : 0;
+
+        p = ngx_sprintf(p, "%s{\"pid\":%P,\"status\":\"%s\",\"for\":%M,"
+                        "\"failures\":%ui,\"retry_in\":%M}",
+                        i ? "," : "", ws->pid,
+                        ngx_http_hotline_store_states[ws->state
+                                                      % NGX_HOTLINE_STORE_N],
+                        (ngx_msec_t) ngx_max(age, 0), ws->failures,
+                        (ngx_msec_t) ngx_max(retry, 0));
+    }
+
+    return p;
 }
 
 
 ngx_int_t
 ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
 {
-    ngx_buf_t                 *b;
-    ngx_uint_t                 i, conns[3];
-    ngx_chain_t                out;
-    ngx_http_hotline_zone_t   *z;
-    ngx_http_hotline_stats_t   st;
+    ngx_buf_t                    *b;
+    ngx_uint_t                    i, conns[3], up;
+    ngx_chain_t                   out;
+    ngx_http_hotline_gauges_t     g;
+    ngx_http_hotline_counters_t  *z;
+    ngx_http_hotline_stats_t      st;
+    ngx_http_hotline_workers_t    w;
 
     static ngx_uint_t  codes[] = NGX_HOTLINE_CLOSE_CODES;
 
@@ -89,7 +208,7 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
         return NGX_HTTP_NOT_ALLOWED;
     }
 
-    z = ngx_http_hotline_zone;
+    z = ngx_http_hotline_counters();
 
     if (z == NULL) {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
@@ -97,10 +216,13 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
 
     ngx_memzero(&st, sizeof(ngx_http_hotline_stats_t));
     ngx_http_hotline_store()->stats(&st);
+    ngx_http_hotline_call_gauges(&g);
 
-    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
-    ngx_http_hotline_mailbox_totals(conns);
-    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+    if (ngx_http_hotline_status_workers(r, &w, conns) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    up = st.up && w.count[NGX_HOTLINE_STORE_UP] == w.n;
 
     b = ngx_create_temp_buf(r->pool, 8192);
     if (b == NULL) {
@@ -108,6 +230,11 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
     }
 
     b->last = ngx_sprintf(b->last,
+        "# HELP hotline_build_info The module's version and the nginx "
+        "it runs in.\n"
+        "# TYPE hotline_build_info gauge\n"
+        "hotline_build_info{version=\"" NGX_HTTP_HOTLINE_VERSION "\","
+        "nginx=\"" NGINX_VERSION "\"} 1\n"
         "# HELP hotline_connections Open signaling WebSocket connections.\n"
         "# TYPE hotline_connections gauge\n"
         "hotline_connections{role=\"customer\"} %ui\n"
@@ -123,9 +250,16 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
         "# TYPE hotline_agents gauge\n"
         "hotline_agents{state=\"online\"} %ui\n"
         "hotline_agents{state=\"busy\"} %ui\n"
-        "# HELP hotline_store_up Whether the state store answers.\n"
+        "# HELP hotline_store_up Whether every worker can use the state "
+        "store.\n"
         "# TYPE hotline_store_up gauge\n"
         "hotline_store_up %ui\n"
+        "# HELP hotline_store_workers Workers by their link to the state "
+        "store.\n"
+        "# TYPE hotline_store_workers gauge\n"
+        "hotline_store_workers{state=\"up\"} %ui\n"
+        "hotline_store_workers{state=\"connecting\"} %ui\n"
+        "hotline_store_workers{state=\"down\"} %ui\n"
         "# HELP hotline_store_bytes Size and use of the shared zone.\n"
         "# TYPE hotline_store_bytes gauge\n"
         "hotline_store_bytes{kind=\"size\"} %uz\n"
@@ -135,8 +269,10 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
         "# TYPE hotline_messages_relayed_total counter\n"
         "hotline_messages_relayed_total %uA\n",
         conns[NGX_HOTLINE_ROLE_CUSTOMER], conns[NGX_HOTLINE_ROLE_AGENT],
-        st.waiting, st.waiting, st.active,
-        st.agents_online, st.agents_busy, st.up, st.size, st.used,
+        g.waiting, g.waiting, g.active,
+        g.agents_online, g.agents_busy, up,
+        w.count[NGX_HOTLINE_STORE_UP], w.count[NGX_HOTLINE_STORE_CONNECTING],
+        w.count[NGX_HOTLINE_STORE_DOWN], st.size, st.used,
         z->relayed);
 
     b->last = ngx_sprintf(b->last,

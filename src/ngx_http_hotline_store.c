@@ -13,69 +13,13 @@
 
 
 /*
- * The node's shared zone and the choice of the store backend.  The zone
- * is always there: it holds this node's counters and the workers'
- * mailboxes whichever backend keeps the call state.
+ * The choice of the store backend, the one listener of its events, and
+ * the building of transactions (keys and small values are copied into
+ * the transaction, so that callers may build them in scratch space).
  */
 
 
-ngx_http_hotline_zone_t  *ngx_http_hotline_zone;
-ngx_slab_pool_t          *ngx_http_hotline_shpool;
-
-
-ngx_int_t
-ngx_http_hotline_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_slab_pool_t          *shpool;
-    ngx_http_hotline_zone_t  *zone;
-
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (data) {
-        /* nginx -s reload: the state lives on */
-        shm_zone->data = data;
-        ngx_http_hotline_zone = data;
-        ngx_http_hotline_shpool = shpool;
-        return NGX_OK;
-    }
-
-    if (shm_zone->shm.exists) {
-        shm_zone->data = shpool->data;
-        ngx_http_hotline_zone = shpool->data;
-        ngx_http_hotline_shpool = shpool;
-        return NGX_OK;
-    }
-
-    zone = ngx_slab_calloc(shpool, sizeof(ngx_http_hotline_zone_t));
-    if (zone == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_queue_init(&zone->mailboxes);
-
-    shpool->data = zone;
-    shm_zone->data = zone;
-
-    ngx_http_hotline_zone = zone;
-    ngx_http_hotline_shpool = shpool;
-
-    shpool->log_nomem = 0;
-
-    if (ngx_http_hotline_shm_init(shpool, zone) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    shpool->log_ctx = ngx_slab_alloc(shpool, sizeof(" in hotline zone \"\"")
-                                     + shm_zone->shm.name.len);
-    if (shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(shpool->log_ctx, " in hotline zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    return NGX_OK;
-}
+ngx_http_hotline_store_events_t  *ngx_http_hotline_store_events;
 
 
 ngx_http_hotline_store_t *
@@ -95,66 +39,64 @@ ngx_http_hotline_store(void)
 
 
 void
-ngx_http_hotline_count_error(ngx_uint_t code)
+ngx_http_hotline_store_listen(ngx_http_hotline_store_events_t *ev)
 {
-    if (ngx_http_hotline_zone && code < NGX_HOTLINE_E_MAX) {
-        (void) ngx_atomic_fetch_add(&ngx_http_hotline_zone->errors[code], 1);
-    }
+    ngx_http_hotline_store_events = ev;
 }
 
 
 void
-ngx_http_hotline_count_close(ngx_uint_t code)
+ngx_http_hotline_txn_init(ngx_http_hotline_txn_t *tx)
 {
-    ngx_uint_t  i;
-
-    static ngx_uint_t  codes[] = NGX_HOTLINE_CLOSE_CODES;
-
-    if (ngx_http_hotline_zone == NULL) {
-        return;
-    }
-
-    for (i = 0; i < NGX_HOTLINE_CLOSE_N; i++) {
-        if (codes[i] == code) {
-            (void) ngx_atomic_fetch_add(&ngx_http_hotline_zone->closes[i], 1);
-            return;
-        }
-    }
+    tx->n = 0;
+    tx->overflow = 0;
+    tx->pos = tx->buf;
 }
 
 
-void
-ngx_http_hotline_count_relayed(void)
+/* a new op on key (copied; NULL: none), or NULL if there is no room */
+
+ngx_http_hotline_txop_t *
+ngx_http_hotline_txn_add(ngx_http_hotline_txn_t *tx, ngx_uint_t op,
+    ngx_str_t *key)
 {
-    if (ngx_http_hotline_zone) {
-        (void) ngx_atomic_fetch_add(&ngx_http_hotline_zone->relayed, 1);
+    ngx_http_hotline_txop_t  *t;
+
+    if (tx->n == NGX_HOTLINE_TX_MAX
+        || (key && key->len > (size_t) (tx->buf + NGX_HOTLINE_TX_BUF
+                                        - tx->pos)))
+    {
+        tx->overflow = 1;
+        return NULL;
     }
+
+    t = &tx->ops[tx->n++];
+    ngx_memzero(t, sizeof(ngx_http_hotline_txop_t));
+
+    t->op = op;
+
+    if (key) {
+        t->key.data = tx->pos;
+        t->key.len = key->len;
+        tx->pos = ngx_cpymem(tx->pos, key->data, key->len);
+    }
+
+    return t;
 }
 
 
-void
-ngx_http_hotline_count_ended(ngx_uint_t reason)
+ngx_int_t
+ngx_http_hotline_txn_value(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_txop_t *t, u_char *data, size_t len)
 {
-    if (ngx_http_hotline_zone && reason < NGX_HOTLINE_END_MAX) {
-        (void) ngx_atomic_fetch_add(&ngx_http_hotline_zone->ended[reason], 1);
+    if (len > (size_t) (tx->buf + NGX_HOTLINE_TX_BUF - tx->pos)) {
+        tx->overflow = 1;
+        return NGX_ERROR;
     }
-}
 
+    t->value.data = tx->pos;
+    t->value.len = len;
+    tx->pos = ngx_cpymem(tx->pos, data, len);
 
-void
-ngx_http_hotline_count_notify(ngx_uint_t result)
-{
-    if (ngx_http_hotline_zone && result < 4) {
-        (void) ngx_atomic_fetch_add(&ngx_http_hotline_zone->notify[result],
-                                    1);
-    }
-}
-
-
-void
-ngx_http_hotline_count_auth(ngx_uint_t result)
-{
-    if (ngx_http_hotline_zone && result < 4) {
-        (void) ngx_atomic_fetch_add(&ngx_http_hotline_zone->auth[result], 1);
-    }
+    return NGX_OK;
 }

@@ -16,110 +16,206 @@
 
 
 /*
- * The state store: queue, calls, agents, resume tokens and per-party
- * message buffers, shared by every worker (and, with a distributed
- * backend, every node).  The interface is asynchronous: each operation
- * completes by calling its handler, possibly before it returns (the
- * shared-memory backend) or later from the event loop (a network
- * backend).  While an operation is under way the session is pinned
- * (s->pending), so a handler always gets a live session; it checks
- * s->closed before writing to the connection.
+ * The state store: storage primitives shared by every worker (and, with a
+ * distributed backend, every node).  It knows nothing of calls: the call
+ * model (ngx_http_hotline_call.c) is written once on top of these.
  *
- * Messages for a party are appended to its buffer by whoever produces
- * them (the peer's worker, a store operation); the worker that holds the
- * party's connection is woken and calls pull().
+ *   records    keyed byte strings with a version: read a set of them,
+ *              then commit a transaction that checks their versions and
+ *              changes several records, the queue, counters and inboxes
+ *              at once, or nothing (optimistic concurrency);
+ *   inboxes    a record may have one: a log of messages numbered from 1,
+ *              bounded in bytes, read by at most one consumer at a time
+ *              (the connection that holds the party), replayed from any
+ *              sequence number it still holds;
+ *   queue      records ordered by a ticket that grows;
+ *   counters   named integers, some bounded;
+ *   timers     a deadline per record, found again by due();
+ *   keyed values with a time to live (auth and guards), rate limits, the
+ *   history of ended calls.
+ *
+ * Every operation is asynchronous: it completes by calling its handler,
+ * maybe before it returns (the shared-memory backend) or later from the
+ * event loop (a network backend).  What a handler is given is valid until
+ * it returns.  A backend tells the layer above of news through the
+ * events it was given (ngx_http_hotline_store_events), never by calling
+ * it otherwise.
  */
 
 
-typedef struct {
-    u_char                     call_id[NGX_HOTLINE_ID_LEN];
-    u_char                     resume[NGX_HOTLINE_ID_LEN];
-    uint64_t                   ticket;
-    u_char                     addr[NGX_SOCKADDR_STRLEN];  /* ban */
-    size_t                     addr_len;
-    unsigned                   resumed:1;
-    unsigned                   gap:1;
-    unsigned                   in_call:1;
-    unsigned                   waiting:1;
-    unsigned                   ended:1;
-} ngx_http_hotline_result_t;
+#define NGX_HOTLINE_KEY_MAX        96
+#define NGX_HOTLINE_VALUE_MAX      512
+
+/* an error code of the store, beside those of the protocol */
+#define NGX_HOTLINE_E_CONFLICT     100     /* a checked version changed */
+#define NGX_HOTLINE_E_AGAIN        101     /* the model: read more first */
+
+
+typedef struct ngx_http_hotline_consumer_s  ngx_http_hotline_consumer_t;
+
+
+/* what a consumer is told */
+#define NGX_HOTLINE_WAKE_DELIVER   0       /* new messages to pull */
+#define NGX_HOTLINE_WAKE_REPLACED  1       /* another consumer took over */
+#define NGX_HOTLINE_WAKE_SLOW      2       /* unread bytes over the limit */
+#define NGX_HOTLINE_WAKE_LOST      3       /* the store lost the inbox */
 
 
 typedef struct {
-    ngx_uint_t                 up;
-    size_t                     size;
-    size_t                     used;
-    ngx_uint_t                 waiting;
-    ngx_uint_t                 active;
-    ngx_uint_t                 agents_online;
-    ngx_uint_t                 agents_busy;
+    /* about one consumer: data is what consumer() was given */
+    void                         (*consumer)(void *data, ngx_uint_t wake);
+    /* to every worker: the queue (or who is online) changed */
+    void                         (*queue)(void);
+    /* to every worker: a token was revoked */
+    void                         (*auth)(void);
+    /* the store serves again after an outage, or stopped serving */
+    void                         (*up)(void);
+    void                         (*down)(void);
+} ngx_http_hotline_store_events_t;
+
+
+/* reads */
+
+#define NGX_HOTLINE_READ_RECORD    0       /* key */
+#define NGX_HOTLINE_READ_INDEX     1       /* key: its value is the key of
+                                              the record read */
+#define NGX_HOTLINE_READ_QUEUE     2       /* the first n queued records */
+#define NGX_HOTLINE_READ_COUNTERS  3       /* names[n] */
+#define NGX_HOTLINE_READ_TICKET    4       /* a new ticket, in numbers[0] */
+
+#define NGX_HOTLINE_READ_MAX       4
+
+
+typedef struct {
+    ngx_str_t                      key;
+    uint64_t                       version;    /* 0: there is none */
+    ngx_str_t                      value;
+    uint64_t                       ticket;     /* queued: its ticket */
+    unsigned                       attached:1; /* its inbox has a consumer */
+} ngx_http_hotline_rec_t;
+
+
+typedef struct {
+    ngx_uint_t                     op;
+    ngx_str_t                      key;
+    ngx_uint_t                     n;
+    ngx_str_t                     *names;
+
+    /* the answer */
+    ngx_http_hotline_rec_t        *recs;
+    ngx_uint_t                     nrecs;
+    ngx_uint_t                     total;      /* queue: its length */
+    int64_t                       *numbers;
+} ngx_http_hotline_read_t;
+
+
+typedef struct {
+    ngx_uint_t                     n;
+    ngx_http_hotline_read_t        ops[NGX_HOTLINE_READ_MAX];
+} ngx_http_hotline_reads_t;
+
+
+/* transactions: every check first, then every change, or none */
+
+#define NGX_HOTLINE_TX_CHECK       0       /* key: at version n (0: none) */
+#define NGX_HOTLINE_TX_OWNED       1       /* key: its inbox's consumer is
+                                              consumer (NULL: has none) */
+#define NGX_HOTLINE_TX_PUT         2       /* key = value, version + 1 */
+#define NGX_HOTLINE_TX_DEL         3       /* key, its inbox and timer */
+#define NGX_HOTLINE_TX_QUEUE       4       /* queue key with ticket n; at
+                                              most max queued, else err */
+#define NGX_HOTLINE_TX_UNQUEUE     5       /* key */
+#define NGX_HOTLINE_TX_COUNT       6       /* counter key += n; if max,
+                                              at most max, else err; ttl */
+#define NGX_HOTLINE_TX_APPEND      7       /* to key's inbox: value; over
+                                              max bytes not yet delivered:
+                                              err, unless force */
+#define NGX_HOTLINE_TX_ATTACH      8       /* key's inbox to consumer,
+                                              replaying after seq n */
+#define NGX_HOTLINE_TX_RELEASE     9       /* key's inbox from consumer,
+                                              n delivered */
+#define NGX_HOTLINE_TX_TIMER       10      /* key's deadline in n ms
+                                              (0: none) */
+#define NGX_HOTLINE_TX_HISTORY     11      /* rec: an ended call */
+#define NGX_HOTLINE_TX_NOTIFY      12      /* every worker: queue() */
+
+#define NGX_HOTLINE_TX_MAX         24
+#define NGX_HOTLINE_TX_BUF         4096
+
+
+typedef struct {
+    ngx_uint_t                     op;
+    ngx_str_t                      key;
+    ngx_str_t                      value;
+    int64_t                        n;
+    int64_t                        max;
+    ngx_uint_t                     err;
+    ngx_msec_t                     ttl;
+    ngx_uint_t                     force;
+    ngx_http_hotline_consumer_t   *consumer;
+    ngx_http_hotline_call_record_t *rec;
+} ngx_http_hotline_txop_t;
+
+
+typedef struct {
+    ngx_uint_t                     n;
+    ngx_uint_t                     overflow;   /* a bug: too many, too big */
+    ngx_http_hotline_txop_t        ops[NGX_HOTLINE_TX_MAX];
+    u_char                        *pos;
+    u_char                         buf[NGX_HOTLINE_TX_BUF];
+} ngx_http_hotline_txn_t;
+
+
+typedef struct {
+    ngx_uint_t                     err;        /* OK, CONFLICT, a bound's */
+    ngx_uint_t                     gap;        /* attach: some are gone */
+} ngx_http_hotline_txres_t;
+
+
+/* due(): records whose timer is due, and those whose consumer died */
+
+#define NGX_HOTLINE_DUE_TIMER      0
+#define NGX_HOTLINE_DUE_ORPHAN     1
+
+typedef struct {
+    ngx_str_t                      key;
+    ngx_uint_t                     why;
+} ngx_http_hotline_due_t;
+
+
+/* gauges of the store itself, for health and metrics */
+typedef struct {
+    ngx_uint_t                     up;
+    size_t                         size;
+    size_t                         used;
 } ngx_http_hotline_stats_t;
 
 
-/* the close codes counted, in the order of the zone's closes[] */
-#define NGX_HOTLINE_CLOSE_CODES   { 1000, 1001, 1002, 1003, 1007, 1008, \
-                                    1009, 1011, 4000, 4001, 4002, 4003, \
-                                    4004, 4005 }
-#define NGX_HOTLINE_CLOSE_N       14
-
-
-#define NGX_HOTLINE_NOTIFY_SENT     0
-#define NGX_HOTLINE_NOTIFY_RETRIED  1
-#define NGX_HOTLINE_NOTIFY_FAILED   2
-#define NGX_HOTLINE_NOTIFY_FALLBACK 3
-
-#define NGX_HOTLINE_AUTH_OK         0
-#define NGX_HOTLINE_AUTH_FAILED     1
-#define NGX_HOTLINE_AUTH_LOCKED     2
-#define NGX_HOTLINE_AUTH_REVOKED    3
-
-
-/*
- * The node's shared zone: counters of this node (Prometheus scrapes each
- * node), the workers' mailboxes (ngx_http_hotline_doorbell.c) and the
- * embedded backend's state.
- */
+/* a consumer's position, for the delivery policy */
 typedef struct {
-    ngx_atomic_t               relayed;
-    ngx_atomic_t               ended[NGX_HOTLINE_END_MAX];
-    ngx_atomic_t               errors[NGX_HOTLINE_E_MAX];
-    ngx_atomic_t               closes[NGX_HOTLINE_CLOSE_N];
-    ngx_atomic_t               notify[4];      /* NGX_HOTLINE_NOTIFY_* */
-    ngx_atomic_t               auth[4];        /* NGX_HOTLINE_AUTH_* */
-    ngx_atomic_t               limited;        /* rate-limit rejections */
-    ngx_queue_t                mailboxes;
-    void                      *backend;
-    void                      *kv;
-} ngx_http_hotline_zone_t;
-
-
-typedef void (*ngx_http_hotline_store_pt)(ngx_http_hotline_session_t *s,
-    ngx_uint_t err, ngx_http_hotline_result_t *res, void *data);
-
-typedef void (*ngx_http_hotline_queue_pt)(ngx_http_hotline_queue_t *q,
-    void *data);
+    uint64_t                       last;       /* the last seq known */
+    uint64_t                       delivered;  /* the last seq pulled */
+    uint64_t                       replayed;   /* a replay runs to here */
+    size_t                         unread;     /* bytes not pulled yet */
+} ngx_http_hotline_consumer_info_t;
 
 
 /*
- * Small keyed records with a time to live, for auth and guards: one-time
+ * Small keyed values with a time to live, for auth and guards: one-time
  * codes, failure counters, lockouts, rate-limit state, revoked token ids.
- * Keys are up to NGX_HOTLINE_KV_KEY bytes, values up to NGX_HOTLINE_KV_VALUE.
  */
 
-#define NGX_HOTLINE_KV_KEY        256
-#define NGX_HOTLINE_KV_VALUE      512
+#define NGX_HOTLINE_KV_KEY         256
+#define NGX_HOTLINE_KV_VALUE       512
 
 typedef struct {
-    ngx_uint_t                 found;       /* get, del: it existed */
-    int64_t                    number;      /* incr: the new value */
-    u_char                     value[NGX_HOTLINE_KV_VALUE];
-    size_t                     len;         /* get */
-    ngx_msec_t                 ttl;         /* get, incr: time left */
-    ngx_msec_t                 retry_after; /* limit: 0 if allowed */
+    ngx_uint_t                     found;       /* get, del: it existed */
+    int64_t                        number;      /* incr: the new value */
+    u_char                         value[NGX_HOTLINE_KV_VALUE];
+    size_t                         len;         /* get */
+    ngx_msec_t                     ttl;         /* get, incr: time left */
+    ngx_msec_t                     retry_after; /* limit: 0 if allowed */
 } ngx_http_hotline_kv_t;
-
-typedef void (*ngx_http_hotline_kv_pt)(void *data, ngx_uint_t err,
-    ngx_http_hotline_kv_t *kv);
 
 
 /*
@@ -129,98 +225,90 @@ typedef void (*ngx_http_hotline_kv_pt)(void *data, ngx_uint_t err,
  */
 
 typedef struct {
-    ngx_pool_t                *pool;        /* for the answer */
-    ngx_log_t                 *log;
-    ngx_int_t                  limit;
-    int64_t                    before;      /* cursor; -1: the newest */
-    ngx_str_t                  agent;       /* "": any */
-    ngx_str_t                  outcome;     /* "": any */
-    ngx_uint_t                 days;        /* > 0: daily counts */
-    ngx_uint_t                 day0;        /* the oldest, days since 1970 */
+    ngx_pool_t                    *pool;        /* for the answer */
+    ngx_log_t                     *log;
+    ngx_int_t                      limit;
+    int64_t                        before;      /* cursor; -1: the newest */
+    ngx_str_t                      agent;       /* "": any */
+    ngx_str_t                      outcome;     /* "": any */
+    ngx_uint_t                     days;        /* > 0: daily counts */
+    ngx_uint_t                     day0;        /* the oldest, since 1970 */
 } ngx_http_hotline_history_query_t;
 
 typedef struct {
-    ngx_uint_t                 calls;
-    ngx_uint_t                 outcomes[NGX_HOTLINE_END_MAX];
-    ngx_uint_t                 talk;        /* seconds, of answered calls */
-    ngx_uint_t                 answered;
+    ngx_uint_t                     calls;
+    ngx_uint_t                     outcomes[NGX_HOTLINE_END_MAX];
+    ngx_uint_t                     talk;        /* seconds, answered calls */
+    ngx_uint_t                     answered;
 } ngx_http_hotline_history_day_t;
 
 typedef struct {
-    ngx_array_t                records;     /* ngx_str_t: JSON objects */
-    int64_t                    next;        /* cursor; -1: no more */
-    ngx_http_hotline_history_day_t  *days;  /* q->days of them, oldest first */
+    ngx_array_t                    records;     /* ngx_str_t: JSON objects */
+    int64_t                        next;        /* cursor; -1: no more */
+    ngx_http_hotline_history_day_t *days;       /* q->days, oldest first */
 } ngx_http_hotline_history_t;
 
+
+typedef void (*ngx_http_hotline_read_pt)(void *data, ngx_uint_t err,
+    ngx_http_hotline_reads_t *rd);
+typedef void (*ngx_http_hotline_commit_pt)(void *data,
+    ngx_http_hotline_txres_t *res);
+typedef void (*ngx_http_hotline_due_pt)(void *data, ngx_uint_t err,
+    ngx_http_hotline_due_t *due, ngx_uint_t n);
+typedef void (*ngx_http_hotline_kv_pt)(void *data, ngx_uint_t err,
+    ngx_http_hotline_kv_t *kv);
 typedef void (*ngx_http_hotline_history_pt)(void *data, ngx_uint_t err,
     ngx_http_hotline_history_t *h);
 
 
 struct ngx_http_hotline_store_s {
-    const char   *name;
+    const char                    *name;
 
     ngx_int_t   (*init_worker)(ngx_cycle_t *cycle);
     void        (*exit_worker)(ngx_cycle_t *cycle);
 
-    /* a customer enters the queue */
-    void        (*join)(ngx_http_hotline_session_t *s, u_char *name,
-                        size_t len, ngx_http_hotline_store_pt handler,
-                        void *data);
+    /* whether it serves now */
+    ngx_uint_t  (*up)(void);
+    void        (*stats)(ngx_http_hotline_stats_t *st);
 
-    /* an agent comes online (or takes its session over) */
-    void        (*agent)(ngx_http_hotline_session_t *s,
-                         ngx_http_hotline_store_pt handler,
-                        void *data);
+    /* records, the queue, counters, a ticket */
+    void        (*read)(ngx_http_hotline_reads_t *rd,
+                        ngx_http_hotline_read_pt handler, void *data);
 
-    /* a party comes back with its resume token */
-    void        (*resume)(ngx_http_hotline_session_t *s, u_char *token,
-                          uint64_t last_seq, ngx_uint_t replay,
-                          ngx_http_hotline_store_pt handler,
-                        void *data);
-
-    /* agent: take a waiting call (NULL: the oldest) or decline one */
-    void        (*accept)(ngx_http_hotline_session_t *s, u_char *call_id,
-                          ngx_http_hotline_store_pt handler,
-                        void *data);
-    void        (*reject)(ngx_http_hotline_session_t *s, u_char *call_id,
-                          ngx_http_hotline_store_pt handler,
-                        void *data);
+    /* tx is copied before this returns */
+    void        (*commit)(ngx_http_hotline_txn_t *tx,
+                          ngx_http_hotline_commit_pt handler, void *data);
 
     /*
-     * agent: remove a waiting call or its own call's customer for good
-     * (outcome banned); res->addr is the customer's client address
+     * at most max keys whose timer is due, or whose consumer died: those
+     * are released, with a timer in grace ms
      */
-    void        (*ban)(ngx_http_hotline_session_t *s, u_char *call_id,
-                       ngx_http_hotline_store_pt handler, void *data);
-
-    /* end the call (hangup) or leave the queue (cancel) */
-    void        (*hangup)(ngx_http_hotline_session_t *s,
-                          ngx_http_hotline_store_pt handler,
-                        void *data);
-
-    /* buffer a message (without its "seq" and closing brace) for peer */
-    void        (*relay)(ngx_http_hotline_session_t *s, u_char *msg,
-                         size_t len, ngx_http_hotline_store_pt handler,
-                        void *data);
-
-    /* the connection is gone: the grace period starts */
-    void        (*detach)(ngx_http_hotline_session_t *s);
+    void        (*due)(ngx_uint_t max, ngx_msec_t grace,
+                       ngx_http_hotline_due_pt handler, void *data);
 
     /*
-     * Copies the party's undelivered messages into buf, as records of
-     * uint64_t seq, uint32_t length, bytes, each aligned to 8 bytes,
-     * and marks them delivered: at least one message if there is one
-     * (buf has room for the largest), then more while their bytes stay
-     * within budget.  Returns the bytes used: 0 when there is nothing
-     * more; NGX_ERROR if the session was replaced by another connection.
+     * A consumer of this worker, for one inbox at a time: attached and
+     * released by transactions, told of news with data.  free() forgets
+     * it here; an inbox still attached to it waits for its timer or for
+     * another consumer.
      */
-    ssize_t     (*pull)(ngx_http_hotline_session_t *s, u_char *buf,
+    ngx_http_hotline_consumer_t *(*consumer)(void *data);
+    void        (*consumer_free)(ngx_http_hotline_consumer_t *c);
+    void        (*consumer_info)(ngx_http_hotline_consumer_t *c,
+                                 ngx_http_hotline_consumer_info_t *ci);
+
+    /*
+     * Copies the consumer's undelivered messages into buf, as records of
+     * uint64_t seq, uint32_t length, bytes, each aligned to 8 bytes, and
+     * marks them delivered: at least one message if there is one (buf has
+     * room for the largest), then more while their bytes stay within
+     * budget.  Returns the bytes used: 0 when there is nothing more;
+     * NGX_ERROR if another consumer took the inbox over.
+     */
+    ssize_t     (*pull)(ngx_http_hotline_consumer_t *c, u_char *buf,
                         size_t size, size_t budget);
 
-    /* a consistent snapshot of the queue */
-    void        (*queue)(ngx_http_hotline_queue_pt handler, void *data);
-
-    /* keyed records; err is NGX_HOTLINE_OK or NGX_HOTLINE_E_UNAVAILABLE */
+    /* keyed values; err is NGX_HOTLINE_OK or NGX_HOTLINE_E_UNAVAILABLE */
     void        (*kv_get)(ngx_str_t *key, ngx_http_hotline_kv_pt handler,
                           void *data);
     void        (*kv_set)(ngx_str_t *key, ngx_str_t *value, ngx_msec_t ttl,
@@ -244,16 +332,10 @@ struct ngx_http_hotline_store_s {
 
     /*
      * revokes a token id until ttl: stored like kv_set("revoked:<jti>"),
-     * and every worker closes the connections that use it
+     * and every worker is told (events->auth)
      */
     void        (*revoke)(u_char *jti, size_t len, ngx_msec_t ttl,
                           ngx_http_hotline_kv_pt handler, void *data);
-
-    /* gauges for health and metrics */
-    void        (*stats)(ngx_http_hotline_stats_t *st);
-
-    /* whether new sessions can be served now; NULL: always */
-    ngx_uint_t  (*up)(void);
 
     /* the history of all nodes; NULL: the node's journal is the history */
     void        (*history)(ngx_http_hotline_history_query_t *q,
@@ -261,72 +343,25 @@ struct ngx_http_hotline_store_s {
 };
 
 
-extern ngx_http_hotline_store_t  ngx_http_hotline_store_shm;
-extern ngx_http_hotline_store_t  ngx_http_hotline_store_redis;
+extern ngx_http_hotline_store_t         ngx_http_hotline_store_shm;
+extern ngx_http_hotline_store_t         ngx_http_hotline_store_redis;
+extern ngx_http_hotline_store_events_t *ngx_http_hotline_store_events;
+
+
+/* ngx_http_hotline_store.c */
+ngx_http_hotline_store_t *ngx_http_hotline_store(void);
+void ngx_http_hotline_store_listen(ngx_http_hotline_store_events_t *ev);
+
+/* building a transaction */
+void ngx_http_hotline_txn_init(ngx_http_hotline_txn_t *tx);
+ngx_http_hotline_txop_t *ngx_http_hotline_txn_add(ngx_http_hotline_txn_t *tx,
+    ngx_uint_t op, ngx_str_t *key);
+ngx_int_t ngx_http_hotline_txn_value(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_txop_t *op, u_char *data, size_t len);
 
 /* ngx_http_hotline_store_redis.c: the hotline_redis directive */
 char *ngx_http_hotline_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-
-/* ngx_http_hotline_store.c */
-extern ngx_http_hotline_zone_t  *ngx_http_hotline_zone;
-extern ngx_slab_pool_t          *ngx_http_hotline_shpool;
-
-ngx_int_t ngx_http_hotline_init_zone(ngx_shm_zone_t *shm_zone, void *data);
-ngx_http_hotline_store_t *ngx_http_hotline_store(void);
-void ngx_http_hotline_count_error(ngx_uint_t code);
-void ngx_http_hotline_count_close(ngx_uint_t code);
-void ngx_http_hotline_count_relayed(void);
-void ngx_http_hotline_count_ended(ngx_uint_t reason);
-void ngx_http_hotline_count_notify(ngx_uint_t result);
-void ngx_http_hotline_count_auth(ngx_uint_t result);
-
-/* ngx_http_hotline_store_shm.c: the embedded backend's zone part */
-ngx_int_t ngx_http_hotline_shm_init(ngx_slab_pool_t *shpool,
-    ngx_http_hotline_zone_t *zone);
-
-/* ngx_http_hotline_store_shm_kv.c: keyed records in the zone */
-ngx_int_t ngx_http_hotline_kv_init(ngx_slab_pool_t *shpool,
-    ngx_http_hotline_zone_t *zone);
-void ngx_http_hotline_kv_expire(ngx_uint_t max);
-void ngx_http_hotline_shm_kv_get(ngx_str_t *key,
-    ngx_http_hotline_kv_pt handler, void *data);
-void ngx_http_hotline_shm_kv_set(ngx_str_t *key, ngx_str_t *value,
-    ngx_msec_t ttl, ngx_http_hotline_kv_pt handler, void *data);
-void ngx_http_hotline_shm_kv_del(ngx_str_t *key,
-    ngx_http_hotline_kv_pt handler, void *data);
-void ngx_http_hotline_shm_kv_incr(ngx_str_t *key, ngx_msec_t ttl,
-    ngx_http_hotline_kv_pt handler, void *data);
-void ngx_http_hotline_shm_limit(ngx_str_t *key, ngx_msec_t interval,
-    ngx_uint_t burst, ngx_http_hotline_kv_pt handler, void *data);
-void ngx_http_hotline_shm_revoke(u_char *jti, size_t len, ngx_msec_t ttl,
-    ngx_http_hotline_kv_pt handler, void *data);
-
-/* ngx_http_hotline_doorbell.c: mailboxes, called under the zone lock */
-#define NGX_HOTLINE_MAIL_DELIVER  0
-#define NGX_HOTLINE_MAIL_REPLACED 1
-#define NGX_HOTLINE_MAIL_SLOW     2
-
-/* mailbox flags: what every worker must look at again */
-#define NGX_HOTLINE_MAIL_QUEUE    1       /* the queue changed */
-#define NGX_HOTLINE_MAIL_AUTH     2       /* a token was revoked */
-#define NGX_HOTLINE_MAIL_OVERFLOW 4       /* entries were lost */
-
-typedef struct {
-    void                      *party;
-    uint64_t                   gen;
-    ngx_uint_t                 kind;
-} ngx_http_hotline_mail_t;
-
-void ngx_http_hotline_mailbox_push(ngx_pid_t pid, void *party,
-    uint64_t gen, ngx_uint_t kind);
-void ngx_http_hotline_mailbox_broadcast(ngx_uint_t flag);
-void ngx_http_hotline_mailbox_conns(ngx_uint_t role, ngx_int_t delta);
-void ngx_http_hotline_mailbox_totals(ngx_uint_t *conns);
-ngx_uint_t ngx_http_hotline_mailbox_alive(ngx_pid_t pid);
-ngx_uint_t ngx_http_hotline_mailbox_take(ngx_http_hotline_mail_t *mail,
-    ngx_uint_t max, ngx_uint_t *flags);
-ngx_uint_t ngx_http_hotline_mailbox_reap(void);
 
 
 #endif /* _NGX_HTTP_HOTLINE_STORE_H_INCLUDED_ */

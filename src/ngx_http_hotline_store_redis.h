@@ -18,58 +18,176 @@
 
 
 /*
- * The Lua side of the Redis store (ngx_http_hotline_store_redis_lua.c).
- * Signaling scripts start with a common prelude and take ARGV[1..7]:
- * key prefix, replay buffer bytes, grace ms, key TTL ms, default
- * handling time ms, the caller's channel and attach generation; their
- * own arguments follow from ARGV[8].  Keyed-record scripts take KEYS[1].
+ * The parts of the Redis store backend:
+ *
+ *   ngx_http_hotline_store_redis.c          the store's operations
+ *   ngx_http_hotline_store_redis_conn.c     connections, pub/sub, health
+ *   ngx_http_hotline_store_redis_req.c      requests and their replies
+ *   ngx_http_hotline_store_redis_cache.c    consumers: the messages of
+ *                                           their inboxes, in order
+ *   ngx_http_hotline_store_redis_lua.c      the scripts
+ *   ngx_http_hotline_store_redis_history.c  the history of all nodes
  */
 
 
-#define NGX_HOTLINE_LUA_JOIN      0
-#define NGX_HOTLINE_LUA_AGENT     1
-#define NGX_HOTLINE_LUA_RESUME    2
-#define NGX_HOTLINE_LUA_ACCEPT    3
-#define NGX_HOTLINE_LUA_REJECT    4
-#define NGX_HOTLINE_LUA_HANGUP    5
-#define NGX_HOTLINE_LUA_RELAY     6
-#define NGX_HOTLINE_LUA_DETACH    7
-#define NGX_HOTLINE_LUA_DELIVERED 8
-#define NGX_HOTLINE_LUA_SYNC      9
-#define NGX_HOTLINE_LUA_SWEEP     10
-#define NGX_HOTLINE_LUA_QUEUE     11
-#define NGX_HOTLINE_LUA_BAN       12
-#define NGX_HOTLINE_LUA_KV_GET    13
-#define NGX_HOTLINE_LUA_KV_INCR   14
-#define NGX_HOTLINE_LUA_LIMIT     15
-#define NGX_HOTLINE_LUA_HISTORY   16
-#define NGX_HOTLINE_LUA_DAYS      17
-#define NGX_HOTLINE_LUA_N         18
+#define NGX_HOTLINE_LUA_READ      0
+#define NGX_HOTLINE_LUA_COMMIT    1
+#define NGX_HOTLINE_LUA_DUE       2
+#define NGX_HOTLINE_LUA_SYNC      3
+#define NGX_HOTLINE_LUA_DELIVERED 4
+#define NGX_HOTLINE_LUA_KV_GET    5
+#define NGX_HOTLINE_LUA_KV_INCR   6
+#define NGX_HOTLINE_LUA_LIMIT     7
+#define NGX_HOTLINE_LUA_HISTORY   8
+#define NGX_HOTLINE_LUA_DAYS      9
+#define NGX_HOTLINE_LUA_N         10
 
-/* the signaling scripts (below NGX_HOTLINE_LUA_KV_GET) use the prelude */
-#define NGX_HOTLINE_LUA_ARGS      7
+/* scripts below this one take the prefix and the channel first */
+#define NGX_HOTLINE_LUA_KEYED     NGX_HOTLINE_LUA_KV_GET
 
 
 typedef struct {
-    const char   *name;
-    const char   *body;
+    const char                    *name;
+    const char                    *body;
 } ngx_http_hotline_lua_t;
 
-
-extern const char              *ngx_http_hotline_lua_prelude;
-extern ngx_http_hotline_lua_t   ngx_http_hotline_lua[NGX_HOTLINE_LUA_N];
+extern ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N];
 
 
-/* ngx_http_hotline_store_redis.c, for the store's other parts */
+#define NGX_HOTLINE_REDIS_REAP_AFTER  15000    /* ms up before reaping */
+
+/* as a worker's link to the store in its mailbox (doorbell.h) */
+#define NGX_HOTLINE_REDIS_DOWN        0
+#define NGX_HOTLINE_REDIS_CONNECTING  1
+#define NGX_HOTLINE_REDIS_UP          2
+
+
+typedef struct {
+    ngx_str_t                      url;
+    u_char                         ip[NGX_SOCKADDR_STRLEN + 1];
+    int                            port;
+    ngx_uint_t                     db;
+    ngx_str_t                      user;
+    ngx_str_t                      password;
+    ngx_str_t                      prefix;
+} ngx_http_hotline_redis_conf_t;
+
+
+/* the worker's side of the Redis store */
+typedef struct {
+    ngx_http_hotline_redis_t       cmd;          /* commands, pipelined */
+    ngx_http_hotline_redis_t       sub;          /* subscriber */
+    ngx_http_hotline_redis_conf_t *conf;
+    ngx_http_hotline_main_conf_t  *hmcf;
+    ngx_log_t                     *log;
+
+    ngx_uint_t                     state;
+    ngx_uint_t                     link;         /* connection generation */
+    ngx_uint_t                     cmd_wait;     /* setup replies due */
+    ngx_uint_t                     sub_wait;
+    ngx_msec_t                     backoff;
+    ngx_msec_t                     up_since;
+    ngx_msec_t                     connect_start;
+    ngx_uint_t                     failures;     /* reconnects since up */
+    ngx_msec_t                     due_sent;     /* a due() under way */
+    ngx_uint_t                     exiting;
+
+    ngx_event_t                    reconnect;
+    ngx_event_t                    tick;
+    ngx_event_t                    down_ev;      /* tell the listener */
+
+    ngx_str_t                      channel;      /* P w:<host>:<pid>:<rnd> */
+    ngx_str_t                      qchannel;     /* P queue */
+    ngx_str_t                      achannel;     /* P auth */
+    ngx_str_t                      host;         /* P w:<host>: */
+    ngx_str_t                      dead;         /* a local worker gone */
+    u_char                         dead_buf[256];
+
+    ngx_str_t                      text[NGX_HOTLINE_LUA_N];
+    u_char                         sha[NGX_HOTLINE_LUA_N][41];
+
+    /* the consumers' side: a message on the channel, Redis is back */
+    void                         (*message)(ngx_str_t *payload);
+    void                         (*resync)(void);
+} ngx_http_hotline_rstore_t;
+
+
+extern ngx_http_hotline_rstore_t  *ngx_http_hotline_rs;
+
+
+/* requests: a reply (NULL: Redis is unavailable) goes to done() */
+
+typedef struct ngx_http_hotline_rreq_s  ngx_http_hotline_rreq_t;
+
+typedef void (*ngx_http_hotline_rreq_pt)(ngx_http_hotline_rreq_t *req,
+    redisReply *r);
+
+struct ngx_http_hotline_rreq_s {
+    ngx_http_hotline_rreq_pt       done;
+    ngx_uint_t                     script;       /* NGX_HOTLINE_LUA_N: plain */
+    ngx_uint_t                     retried;
+    ngx_uint_t                     overflow;
+    void                          *handler;      /* the caller's */
+    void                          *data;
+    uint64_t                       gen;          /* a consumer's */
+    int                            argc;
+    int                            argmax;
+    const char                   **argv;
+    size_t                        *argvlen;
+    u_char                        *pos;
+    u_char                        *end;
+    ngx_http_hotline_reads_t       rd;           /* a read's operations */
+    u_char                         buf[1];
+};
+
+ngx_http_hotline_rreq_t *ngx_http_hotline_rreq(ngx_uint_t script,
+    ngx_uint_t args, size_t bytes, ngx_http_hotline_rreq_pt done);
+void ngx_http_hotline_rreq_arg(ngx_http_hotline_rreq_t *req, u_char *data,
+    size_t len);
+void ngx_http_hotline_rreq_num(ngx_http_hotline_rreq_t *req, int64_t n);
+void ngx_http_hotline_rreq_send(ngx_http_hotline_rreq_t *req);
+ngx_uint_t ngx_http_hotline_reply_err(redisReply *r);
+int64_t ngx_http_hotline_reply_int(redisReply *r, size_t i);
+ngx_str_t ngx_http_hotline_reply_str(redisReply *r, size_t i);
 
 typedef void (*ngx_http_hotline_redis_reply_pt)(void *data, redisReply *r);
 
+/* a keyed script (KEYS[1] is the prefix and key) for the store's parts */
 void ngx_http_hotline_redis_call(ngx_uint_t script, ngx_str_t *key,
     ngx_str_t *args, ngx_uint_t nargs, ngx_http_hotline_redis_reply_pt handler,
     void *data);
 ngx_str_t *ngx_http_hotline_redis_prefix(void);
-int64_t ngx_http_hotline_reply_int(redisReply *r, size_t i);
-ngx_str_t ngx_http_hotline_reply_str(redisReply *r, size_t i);
+
+
+/* connections */
+ngx_int_t ngx_http_hotline_rconn_init(ngx_cycle_t *cycle,
+    void (*message)(ngx_str_t *payload), void (*resync)(void));
+void ngx_http_hotline_rconn_exit(void);
+void ngx_http_hotline_rconn_connect(void);
+void ngx_http_hotline_rconn_down(const char *why);
+ngx_uint_t ngx_http_hotline_rconn_up(void);
+void ngx_http_hotline_rconn_quiet(ngx_str_t ch);
+
+
+/* consumers */
+ngx_int_t ngx_http_hotline_rcache_init(ngx_cycle_t *cycle);
+void ngx_http_hotline_rcache_exit(void);
+ngx_http_hotline_consumer_t *ngx_http_hotline_rcache_consumer(void *data);
+void ngx_http_hotline_rcache_free(ngx_http_hotline_consumer_t *c);
+void ngx_http_hotline_rcache_info(ngx_http_hotline_consumer_t *c,
+    ngx_http_hotline_consumer_info_t *ci);
+ssize_t ngx_http_hotline_rcache_pull(ngx_http_hotline_consumer_t *c,
+    u_char *buf, size_t size, size_t budget);
+uint64_t ngx_http_hotline_rcache_gen(ngx_http_hotline_consumer_t *c);
+ngx_str_t *ngx_http_hotline_rcache_key(ngx_http_hotline_consumer_t *c);
+void ngx_http_hotline_rcache_attaching(ngx_http_hotline_consumer_t *c,
+    ngx_str_t *key);
+void ngx_http_hotline_rcache_attached(uint64_t gen, redisReply *r,
+    size_t i);
+void ngx_http_hotline_rcache_released(ngx_http_hotline_consumer_t *c);
+void ngx_http_hotline_rcache_message(ngx_str_t *payload);
+void ngx_http_hotline_rcache_resync(void);
+
 
 /* ngx_http_hotline_store_redis_history.c */
 void ngx_http_hotline_redis_history(ngx_http_hotline_history_query_t *q,

@@ -11,6 +11,7 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_store_redis.h"
+#include "ngx_http_hotline_call.h"
 
 
 /*
@@ -50,20 +51,17 @@ static int64_t ngx_http_hotline_rhistory_cursor(ngx_str_t *id);
 
 static ngx_str_t  ngx_http_hotline_rhistory_key = ngx_string("history");
 
-/* the day hash's fields, in the order of ngx_http_hotline_history_day_t */
+/*
+ * the day hash's fields, in the order of ngx_http_hotline_history_day_t:
+ * these, then the outcomes (ngx_http_hotline_end_reasons[])
+ */
 static ngx_str_t  ngx_http_hotline_rhistory_fields[] = {
     ngx_string("calls"),
     ngx_string("answered"),
-    ngx_string("talk"),
-    ngx_string("hangup"),
-    ngx_string("rejected"),
-    ngx_string("cancelled"),
-    ngx_string("gone"),
-    ngx_string("banned")
+    ngx_string("talk")
 };
 
-#define NGX_HOTLINE_RHISTORY_DAY                                             \
-    (sizeof(ngx_http_hotline_rhistory_fields) / sizeof(ngx_str_t))
+#define NGX_HOTLINE_RHISTORY_DAY   (3 + NGX_HOTLINE_END_MAX)
 
 
 void
@@ -105,7 +103,8 @@ ngx_http_hotline_redis_history(ngx_http_hotline_history_query_t *q,
         args[2].len = p - args[2].data;
 
         for (i = 0; i < NGX_HOTLINE_RHISTORY_DAY; i++) {
-            args[3 + i] = ngx_http_hotline_rhistory_fields[i];
+            args[3 + i] = (i < 3) ? ngx_http_hotline_rhistory_fields[i]
+                                  : ngx_http_hotline_end_reasons[i - 3];
         }
 
         ngx_http_hotline_redis_call(NGX_HOTLINE_LUA_DAYS,
@@ -219,7 +218,7 @@ ngx_http_hotline_rhistory_record(ngx_http_hotline_history_query_t *q,
 
     if (id.len != NGX_HOTLINE_ID_HEX
         || ngx_http_hotline_unhex(rec.call_id, id.data, id.len) != NGX_OK
-        || customer.len > NGX_HOTLINE_NAME_MAX
+        || customer.len > NGX_HOTLINE_CUSTOMER_NAME_MAX
         || agent.len > NGX_HOTLINE_NAME_MAX)
     {
         ngx_log_error(NGX_LOG_WARN, q->log, 0,

@@ -9,7 +9,9 @@
 #include <ngx_http.h>
 
 #include "ngx_http_hotline.h"
-#include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_store_shm.h"
+#include "ngx_http_hotline_doorbell.h"
+#include "ngx_http_hotline_metrics.h"
 
 
 /*
@@ -87,7 +89,7 @@ ngx_http_hotline_kv_init(ngx_slab_pool_t *shpool,
 {
     ngx_http_hotline_kv_tree_t  *kv;
 
-    kv = ngx_slab_calloc(shpool, sizeof(ngx_http_hotline_kv_tree_t));
+    kv = ngx_slab_calloc_locked(shpool, sizeof(ngx_http_hotline_kv_tree_t));
     if (kv == NULL) {
         return NGX_ERROR;
     }
@@ -302,7 +304,7 @@ ngx_http_hotline_shm_limit(ngx_str_t *key, ngx_msec_t interval,
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
 
     if (kv->retry_after) {
-        (void) ngx_atomic_fetch_add(&ngx_http_hotline_zone->limited, 1);
+        ngx_http_hotline_count_limited();
     }
 
     handler(data, err, kv);

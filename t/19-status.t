@@ -20,6 +20,14 @@ is($h->{store}{status}, 'ok', 'store ok');
 cmp_ok($h->{store}{size} // 0, '>=', 16 * 1024 * 1024 * 0.9, 'store size ~ zone size');
 cmp_ok($h->{store}{used} // -1, '>', 0, 'store used > 0');
 cmp_ok($h->{store}{used} // 0, '<', $h->{store}{size} // 0, 'used < size');
+# (a worker is listed once it has initialized, which may come after start)
+my $pids = sub { join ' ', sort { $a <=> $b }
+                           map { $_->{pid} } @{ $h->{store}{workers} } };
+ok(poll_until(5, sub { $h = $t->health; $pids->() eq join ' ', $t->worker_pids }),
+   'store.workers: one entry per worker') or diag(json_encode($h));
+ok(!(grep { $_->{status} ne 'up' || $_->{failures} || $_->{retry_in} }
+     @{ $h->{store}{workers} }), '... each up, no failures, no retry')
+    or diag(json_encode($h->{store}{workers}));
 is_deeply($h->{connections}, { customer => 0, agent => 0 }, 'no connections');
 is_deeply($h->{calls}, { waiting => 0, active => 0 }, 'no calls');
 is_deeply($h->{agents}, { online => 0, busy => 0 }, 'no agents');
@@ -35,8 +43,33 @@ for my $k ('hotline_connections{role="customer"}', 'hotline_connections{role="ag
     ok(exists $m->{$k}, "metric $k present");
 }
 is($m->{hotline_store_up}, 1, 'store up');
+is($m->{'hotline_store_workers{state="up"}'}, 2, 'both workers up');
+is($m->{'hotline_store_workers{state="down"}'}, 0, 'none down');
+
+# the build: the module's release and the nginx it runs in
+{
+    my ($version) = Hotline::Test::read_file(
+        "$Hotline::Test::ROOT/src/ngx_http_hotline_version.h")
+        =~ /NGX_HTTP_HOTLINE_VERSION\s+"([^"]+)"/;
+    # nginx/1.22.1, or OpenResty's openresty/1.31.1.1 (nginx 1.31.1)
+    my ($nginx) = Hotline::Test::run_capture($Hotline::Test::NGINX, '-v')
+                  =~ m{version: \S+?/(\d+\.\d+\.\d+)};
+    is($m->{"hotline_build_info{version=\"$version\",nginx=\"$nginx\"}"}, 1,
+       "hotline_build_info{version=\"$version\",nginx=\"$nginx\"} 1");
+    like($m->{__raw}, qr/^# TYPE hotline_build_info gauge$/m,
+         'hotline_build_info is a gauge');
+}
+
+# Prometheus' own linter accepts the exposition
+{
+    my $file = $t->prefix . '/metrics.txt';
+    Hotline::Test::write_file($file, $m->{__raw});
+    my $out = Hotline::Test::run_capture('sh', '-c',
+                                         "promtool check metrics < '$file'");
+    is($?, 0, 'promtool check metrics: no problems') or diag($out);
+}
 for my $name (qw(hotline_connections hotline_queue_length hotline_calls
-                 hotline_agents hotline_store_up)) {
+                 hotline_agents hotline_store_up hotline_store_workers)) {
     like($m->{__raw}, qr/^# TYPE $name gauge$/m, "$name is a gauge");
 }
 for my $name (qw(hotline_calls_ended_total hotline_messages_relayed_total

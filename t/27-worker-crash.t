@@ -46,6 +46,12 @@ kill 'KILL', $victim_pid;
 ok(poll_until(10, sub {
     my @w = $t->worker_pids;
     @w == 2 && !grep { $_ == $victim_pid } @w }), 'the master replaced the worker');
+# on the Redis store (make test-redis) the new worker first connects to
+# Redis: the next handshake may land on it
+if ($t->store eq 'redis') {
+    require Hotline::Redis;
+    ok(Hotline::Redis->wait_store_up($t), 'the new worker is up on Redis');
+}
 
 # the customer resumes its call at once (well inside the 3 s grace)
 my $r = $t->ws_connect('/ws/customer');

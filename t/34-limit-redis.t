@@ -4,7 +4,8 @@
 # budget is shared by both workers and by two nginx instances (two nodes)
 # on the same Redis; requests that wait while Redis is blocked are all
 # answered; several limits in a row each wait; Redis down: 503
-# {"error":"unavailable"} (fail closed), and it recovers when Redis is back.
+# {"error":"unavailable"} (fail closed) on every worker, and every worker
+# recovers when Redis is back.
 use strict;
 use warnings;
 use FindBin;
@@ -54,6 +55,17 @@ for my $n ($t, $t2) {
 sub get {
     my ($node, $path, %h) = @_;
     return $node->http_get($path, headers => [ map { [$_ => $h{$_}] } keys %h ]);
+}
+
+# a GET answered by the given worker
+sub on_worker {
+    my ($node, $pid, $path, %h) = @_;
+    my $hdrs = join '', map { "$_: $h{$_}\r\n" } keys %h;
+    my $r = $node->http_raw("GET $path HTTP/1.1\r\nHost: x\r\n"
+                            . "Connection: close\r\n$hdrs\r\n",
+                            sock => $node->worker_socket($pid));
+    close $r->{sock};
+    return $r;
 }
 
 sub statuses {
@@ -167,11 +179,21 @@ is(statuses($t, 3, '/multi/a.txt', 'X-Key' => 'm'), '200 200 200',
        '$hotline_limit_status: UNAVAILABLE');
     is(get($t, '/', )->{status}, 200, 'a location without limits is served');
 
+    ok(Hotline::Redis->wait_store_down($t), 'every worker saw Redis go');
+    for my $pid ($t->worker_pids) {
+        is(on_worker($t, $pid, '/l/a.txt', 'X-Key' => 'down')->{status}, 503,
+           "worker $pid: 503");
+    }
+
+    # every worker passes requests again, not only the first to reconnect
     $redis->start;
-    my $back = poll_until(20, sub {
-        get($t, '/l/a.txt', 'X-Key' => 'down')->{status} == 200;
-    }, 0.1);
-    ok($back, 'Redis back: the limit passes requests again');
+    ok(Hotline::Redis->wait_store_up($t), 'Redis back: every worker is up');
+    diag('every worker up ' . ($redis->recovery_ms($t) // '?')
+         . ' ms after redis-server was started');
+    for my $pid ($t->worker_pids) {
+        is(on_worker($t, $pid, '/l/a.txt', 'X-Key' => "back-$pid")->{status},
+           200, "worker $pid: the limit passes requests again");
+    }
 }
 
 $t->stop;

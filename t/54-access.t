@@ -23,7 +23,7 @@ location /any/ {
     allow 10.255.255.1;
     deny all;
     hotline_auth_jwt on;
-    proxy_pass http://127.0.0.1:%%PORT%%/echo/;
+    proxy_pass %%SCHEME%%://127.0.0.1:%%PORT%%/echo/;
     proxy_set_header X-Jwt-Sub $hotline_jwt_sub;
 }
 location /any-local/ {
@@ -31,7 +31,7 @@ location /any-local/ {
     allow 127.0.0.1;
     deny all;
     hotline_auth_jwt on;
-    proxy_pass http://127.0.0.1:%%PORT%%/echo/;
+    proxy_pass %%SCHEME%%://127.0.0.1:%%PORT%%/echo/;
 }
 location = /metrics-agents {
     hotline_auth_jwt on;
@@ -39,7 +39,7 @@ location = /metrics-agents {
 }
 location /api/public/ {
     hotline_auth_jwt off;
-    proxy_pass http://127.0.0.1:%%PORT%%/echo/;
+    proxy_pass %%SCHEME%%://127.0.0.1:%%PORT%%/echo/;
     proxy_set_header X-Jwt-Sub $hotline_jwt_sub;
 }
 EOF

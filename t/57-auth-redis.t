@@ -6,7 +6,8 @@
 # lockout across workers, the access check, logout and the handshake
 # refusal work as with the embedded store; codes are stored as HMACs; a
 # revocation lives as long as the token would have; while Redis is down
-# everything fails closed with 503, and works again once it is back.
+# everything fails closed with 503 on every worker, and every worker
+# serves again once it is back.
 use strict;
 use warnings;
 use FindBin;
@@ -104,12 +105,23 @@ ok($ttl > 890 && $ttl <= 900, "the lock lives 15 minutes in Redis ($ttl s)");
 
 my $other = login($t, $tg, 'alice', '4242')->{json}{token};
 ok($other, 'a fresh session before the outage');
+# the access check with $other on the given worker
+sub api_on {
+    my ($pid) = @_;
+    return worker_request($t, $pid, sub {
+        $t->http_raw("GET /api/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     . "Authorization: Bearer $other\r\n\r\n", sock => $_[0]);
+    });
+}
+
 $rd->kill;
-ok(poll_until(10, sub {
-    api_get($t, '/api/x', headers => [[Authorization => "Bearer $other"]])
-        ->{status} == 503 }), 'store down: the access check answers 503');
-$r = api_get($t, '/api/x', headers => [[Authorization => "Bearer $other"]]);
-is(eval { json_decode($r->{body})->{error} }, 'unavailable', 'JSON error');
+ok(Hotline::Redis->wait_store_down($t), 'store down on every worker (health)');
+for my $pid (@pids) {
+    $r = api_on($pid);
+    is($r->{status}, 503, "worker $pid: the access check answers 503");
+    is(eval { json_decode($r->{body})->{error} }, 'unavailable',
+       "worker $pid: JSON error");
+}
 $hs = $t->handshake_raw(path => '/ws/agent',
                         headers => [Authorization => "Bearer $other"]);
 is($hs->{status}, 503, 'the agent handshake: 503');
@@ -119,11 +131,19 @@ is(otp_verify($t, 'alice', '123456')->{status}, 503, 'verification: 503');
 is(logout($t, headers => [[Authorization => "Bearer $other"]])->{status}, 503,
    'logout: 503');
 
+# every worker serves again, not only the first one to reconnect
 $rd->start;
-ok(poll_until(20, sub {
-    api_get($t, '/api/x', headers => [[Authorization => "Bearer $other"]])
-        ->{status} == 200 }), 'Redis back: the access check works again');
-is(otp_request($t, 'alice')->{status}, 202, 'and code requests');
+ok(Hotline::Redis->wait_store_up($t), 'Redis back: every worker is up (health)');
+diag('every worker up ' . ($rd->recovery_ms($t) // '?')
+     . ' ms after redis-server was started');
+for my $pid (@pids) {
+    is(api_on($pid)->{status}, 200,
+       "worker $pid: the access check works again");
+    $r = worker_request($t, $pid, sub {
+        otp_request($t, 'alice', sock => $_[0]);
+    });
+    is($r->{status}, 202, "worker $pid: and code requests");
+}
 
 my $logs = HotlineAuth::logs_text($t);
 ok(!(grep { index($logs, $_) >= 0 } $code, $bob, $jwt, $other),

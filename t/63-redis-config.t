@@ -47,7 +47,7 @@ ok(Hotline::Redis->wait_store_up($t), 'up with requirepass');
 my $c = $t->customer('Db3');
 ok($c->{welcome}, 'a customer joins');
 my $keys = $r->cli('-n', 3, 'KEYS', 'cfg63:*');
-like($keys, qr/^cfg63:p:[0-9a-f]{32}$/m, 'its party is in database 3 under the prefix');
+like($keys, qr/^cfg63:r:p:[0-9a-f]{32}$/m, 'its party is in database 3 under the prefix');
 unlike($r->cli('-n', 0, 'KEYS', '*'), qr/\S/, 'nothing in database 0');
 unlike($t->error_log, qr/pa55word/, 'the password is not logged');
 
@@ -71,7 +71,7 @@ ok($tu->customer('Acl')->{welcome}, 'a customer joins');
 $tu->stop;
 
 # --- a wrong password: down, 503, said in the log, nothing crashes
-my $tw = Hotline::Test->new(
+my $tw = Hotline::Test->new(wait_store => 0,
     http => "hotline_redis redis://:wrong\@127.0.0.1:$port/0;")->start;
 my $h;
 ok(poll_until(10, sub {

@@ -39,13 +39,28 @@ sub history {
     return ($res->{status} // 0, $res->{json}, $res);
 }
 
-# the list of a node (one page, checked to be the whole list)
+# the list of a node (one page, checked to be the whole list); with a
+# worker pid, as that worker answers it
 sub full_list {
-    my ($t) = @_;
-    my ($st, $h) = history($t, '?limit=200');
+    my ($t, $pid) = @_;
+    my ($st, $h) = defined $pid ? history_on($t, $pid, '?limit=200')
+                                : history($t, '?limit=200');
     return undef unless $st == 200 && $h && ref $h->{calls} eq 'ARRAY';
     return undef if defined $h->{next};
     return $h->{calls};
+}
+
+# history() on a connection accepted by the given worker
+sub history_on {
+    my ($t, $pid, $q) = @_;
+    my $res = eval {
+        my $r = $t->http_raw("GET /history" . ($q // '') . " HTTP/1.1\r\n"
+                             . "Host: x\r\nConnection: close\r\n\r\n",
+                             sock => $t->worker_socket($pid));
+        close $r->{sock};
+        $r;
+    } || { status => undef, body => '' };
+    return ($res->{status} // 0, $res->{json}, $res);
 }
 
 sub ids { [ map { $_->{call_id} } @{ $_[0] || [] } ] }
@@ -345,19 +360,21 @@ for my $t ($ta, $tb) {
        "node $node{$t}: list and days pages all 503, no hang");
 }
 
+# every worker of both nodes answers again, not only the first to reconnect
 $r->start;
 for my $t ($ta, $tb) {
     ok(Hotline::Redis->wait_store_up($t), "node $node{$t}: store up again");
-    my $l;
-    ok(poll_until(10, sub { $l = full_list($t); $l && @$l == @$la }),
-       "node $node{$t}: /history 200 again");
-    is_deeply($l, $la, "node $node{$t}: the saved calls are listed");
+    diag("every worker of node $node{$t} up "
+         . ($r->recovery_ms($t) // '?') . ' ms after redis-server was started');
+    for my $pid ($t->worker_pids) {
+        is_deeply(full_list($t, $pid), $la,
+                  "node $node{$t}, worker $pid: the saved calls are listed");
+    }
 }
 
 # a call ended after the outage comes first on both nodes
-my $c6;
-poll_until(15, sub { $c6 = eval { $ta->customer('After') }; $c6 });
-ok($c6, 'a customer joins after the outage');
+my $c6 = eval { $ta->customer('After') };
+ok($c6, 'a customer joins after the outage') or diag($@);
 $c6->send_json({ type => 'cancel' }) if $c6;
 ok($c6 && $c6->wait_for('ended', 5), 'call 6: cancelled on A');
 for my $t ($ta, $tb) {

@@ -9,6 +9,8 @@ package Hotline::Redis;
 #   my $t = Hotline::Test->new(http => $r->directive)->start;
 #   $r->cli('PING');                       # redis-cli, returns its output
 #   $r->kill; ...; $r->start;
+#   Hotline::Redis->wait_store_down($t);  # every worker saw it go
+#   Hotline::Redis->wait_store_up($t);    # every worker serves again
 #   $r->stop;
 #
 # Every wait is a poll with a bounded deadline.
@@ -23,6 +25,7 @@ use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(time sleep);
 
 use Hotline::Port;
+use Test::More ();
 
 our $SERVER = $ENV{HOTLINE_REDIS_SERVER} || '/usr/bin/redis-server';
 our $CLI    = $ENV{HOTLINE_REDIS_CLI}    || '/usr/bin/redis-cli';
@@ -67,6 +70,7 @@ sub directive {
 sub start {
     my ($self) = @_;
     croak "redis-server is not installed ($SERVER)" unless available();
+    $self->{started} = time();
     my $pid = fork // croak "fork: $!";
     if (!$pid) {
         open STDOUT, '>>', "$self->{dir}/redis.log";
@@ -141,22 +145,66 @@ sub cli {
     return $out;
 }
 
+# every worker's link to the store, from /health (docs/redis.md):
+# { pid => { status => up|connecting|down, for, failures, retry_in } },
+# with the answer's HTTP status in {-status} and the node's store status in
+# {-store}; undef without an answer, {-status => 404} without /health
+sub store_workers {
+    my ($class, $t) = @_;
+    my $h = eval { $t->http_get('/health', timeout => 2) };
+    return undef unless $h && $h->{status};
+    my $j = eval { Hotline::Test::json_decode($h->{body}) } || {};
+    my %w = map { $_->{pid} => $_ } @{ $j->{store}{workers} || [] };
+    $w{-status} = $h->{status};
+    $w{-store} = $j->{store}{status} // '';
+    return \%w;
+}
+
 # until every worker of an nginx (Hotline::Test) serves on the store:
-# /health is one worker's own view, so 20 answers in a row must be 200
-# (true at once if the configuration has no /health)
+# /health is 200 only when every worker of the node has its store up, and
+# lists each worker, so every live worker must be there, up (a worker that
+# has just started is not listed yet).  True at once if the configuration
+# has no /health.
 sub wait_store_up {
     my ($class, $t, $timeout) = @_;
-    my $row = 0;
-    my $deadline = time() + ($timeout // 20);
-    while (time() < $deadline) {
-        my $h = eval { $t->http_get('/health', timeout => 2) };
-        # a configuration without the health location: nothing to ask
-        return 1 if $h && $h->{status} && $h->{status} == 404;
-        $row = ($h && $h->{status} && $h->{status} == 200) ? $row + 1 : 0;
-        return 1 if $row >= 20;
-        sleep 0.01;
-    }
-    return 0;
+    my $w;
+    my $ok = _poll($timeout // 20, sub {
+        $w = $class->store_workers($t) or return 0;
+        return 1 if $w->{-status} == 404;
+        return 0 unless $w->{-status} == 200;
+        return !grep { ($w->{$_}{status} // '') ne 'up' } $t->worker_pids;
+    }, 0.01);
+    Test::More::diag('store not up on every worker: '
+                     . Hotline::Test::json_encode($w)) unless $ok;
+    return $ok;
+}
+
+# after wait_store_up: milliseconds from the last start() of this server
+# to the moment the last worker of the nginx was up (from the workers'
+# "for" in /health), or undef; includes redis-server's own start-up
+sub recovery_ms {
+    my ($self, $t) = @_;
+    my $w = Hotline::Redis->store_workers($t) or return undef;
+    my $asked = time();
+    my @up = map { $asked - $w->{$_}{for} / 1000 }
+             grep { !/^-/ && $w->{$_}{status} eq 'up' } keys %$w;
+    return undef unless @up && defined $self->{started};
+    my ($last) = sort { $b <=> $a } @up;
+    return int(($last - $self->{started}) * 1000 + 0.5);
+}
+
+# until every worker of an nginx has seen Redis go: /health 503 with
+# store.status "down" (none of them is up)
+sub wait_store_down {
+    my ($class, $t, $timeout) = @_;
+    my $w;
+    my $ok = _poll($timeout // 10, sub {
+        $w = $class->store_workers($t) or return 0;
+        return $w->{-status} == 503 && $w->{-store} eq 'down';
+    }, 0.01);
+    Test::More::diag('store not down on every worker: '
+                     . Hotline::Test::json_encode($w)) unless $ok;
+    return $ok;
 }
 
 sub log {
@@ -169,13 +217,13 @@ sub log {
 sub _free_port { Hotline::Port::take() }
 
 sub _poll {
-    my ($timeout, $cond) = @_;
+    my ($timeout, $cond, $step) = @_;
     my $deadline = time() + $timeout;
     while (1) {
         my $v = $cond->();
         return $v if $v;
         return 0 if time() >= $deadline;
-        sleep 0.05;
+        sleep $step // 0.05;
     }
 }
 

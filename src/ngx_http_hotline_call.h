@@ -1,0 +1,221 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#ifndef _NGX_HTTP_HOTLINE_CALL_H_INCLUDED_
+#define _NGX_HTTP_HOTLINE_CALL_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_hotline.h"
+#include "ngx_http_hotline_proto.h"
+#include "ngx_http_hotline_store.h"
+
+
+/*
+ * The call model, written once for every store backend: parties and
+ * their states, the transitions and their rules, the events each party
+ * is sent, the history record of an ended call, counters, log lines, the
+ * daily limit and the ETA.  A transition reads the records it needs,
+ * decides in C, and commits a transaction that checks what it read; a
+ * conflict (another worker or node changed a record meanwhile) runs it
+ * again on fresh records.
+ *
+ * A customer party is its call: it holds the call id and is queued until
+ * an agent party links to it.  Records (keys under the store):
+ *
+ *   p:<token hex>   a party (ngx_http_hotline_party_t, encoded); its
+ *                   inbox holds the events for that party
+ *   c:<call hex>    the key of the customer party of a call
+ *   a:<name>        the key of an agent's party
+ *
+ * Counters: waiting, active, online, busy (gauges), avg (the rolling
+ * handling time, ms), day:<UTC day> (calls joined that day).
+ */
+
+
+/* party states */
+#define NGX_HOTLINE_WAITING        1
+#define NGX_HOTLINE_ACTIVE         2
+#define NGX_HOTLINE_ENDED          3
+#define NGX_HOTLINE_IDLE           4
+
+
+typedef struct {
+    uint64_t                       version;    /* the store's; 0: none */
+    ngx_uint_t                     role;
+    ngx_uint_t                     state;
+    ngx_uint_t                     reason;     /* ended: why */
+    u_char                         token[NGX_HOTLINE_ID_LEN];
+    u_char                         call_id[NGX_HOTLINE_ID_LEN];
+    u_char                         peer[NGX_HOTLINE_ID_LEN];
+    uint64_t                       ticket;
+    int64_t                        joined;     /* ms since the epoch */
+    int64_t                        accepted;
+    size_t                         name_len;
+    u_char                         name[NGX_HOTLINE_CUSTOMER_NAME_MAX];
+    size_t                         display_len;
+    u_char                         display[NGX_HOTLINE_NAME_MAX];
+    size_t                         addr_len;
+    u_char                         addr[NGX_SOCKADDR_STRLEN];
+    unsigned                       has_peer:1;
+    unsigned                       recorded:1;
+    unsigned                       attached:1; /* read: has a consumer */
+} ngx_http_hotline_party_t;
+
+
+/*
+ * What a connection holds of its party: its consumer, its token, and the
+ * last view of its record, which relays check instead of reading it
+ * (relays wait in order while the view is fetched again).
+ */
+typedef struct {
+    void                          *owner;      /* told of news: consumer */
+    ngx_http_hotline_consumer_t   *consumer;
+    ngx_uint_t                     role;
+    u_char                         token[NGX_HOTLINE_ID_LEN];
+    uint64_t                       version;    /* 0: no view */
+    ngx_uint_t                     state;
+    u_char                         peer[NGX_HOTLINE_ID_LEN];
+
+    /* the records' keys of the party and its peer, for relays */
+    ngx_str_t                      key;
+    ngx_str_t                      peer_key;
+    u_char                         key_data[2 + NGX_HOTLINE_ID_HEX];
+    u_char                         peer_key_data[2 + NGX_HOTLINE_ID_HEX];
+    ngx_queue_t                    relays;     /* waiting for a view */
+    void                          *view;       /* the read for it */
+    ngx_uint_t                     ops;        /* operations under way */
+    unsigned                       has_token:1;
+    unsigned                       detached:1; /* the connection is gone */
+    unsigned                       detaching:1; /* once ops are over */
+    unsigned                       read_all:1; /* the client said it read
+                                                  what was written */
+} ngx_http_hotline_ref_t;
+
+
+/* what an operation tells the connection */
+typedef struct {
+    u_char                         call_id[NGX_HOTLINE_ID_LEN];
+    u_char                         resume[NGX_HOTLINE_ID_LEN];
+    uint64_t                       ticket;
+    u_char                         addr[NGX_SOCKADDR_STRLEN];  /* ban */
+    size_t                         addr_len;
+    unsigned                       resumed:1;
+    unsigned                       gap:1;
+    unsigned                       in_call:1;
+    unsigned                       waiting:1;
+    unsigned                       ended:1;
+} ngx_http_hotline_result_t;
+
+
+/* the record of an ended call, for the history */
+struct ngx_http_hotline_call_record_s {
+    u_char                         call_id[NGX_HOTLINE_ID_LEN];
+    u_char                        *customer;
+    size_t                         customer_len;
+    u_char                        *agent;
+    size_t                         agent_len;
+    int64_t                        joined;     /* ms since the epoch */
+    int64_t                        accepted;   /* 0: never */
+    int64_t                        ended;
+    ngx_uint_t                     reason;
+    ngx_uint_t                     by;
+    ngx_uint_t                     duration;   /* seconds */
+    ngx_uint_t                     recorded;
+};
+
+
+typedef void (*ngx_http_hotline_call_pt)(void *data, ngx_uint_t err,
+    ngx_http_hotline_result_t *res);
+
+typedef void (*ngx_http_hotline_queue_pt)(ngx_http_hotline_queue_t *q,
+    void *data);
+
+
+/* gauges of the calls, for health and metrics */
+typedef struct {
+    ngx_uint_t                     waiting;
+    ngx_uint_t                     active;
+    ngx_uint_t                     agents_online;
+    ngx_uint_t                     agents_busy;
+} ngx_http_hotline_gauges_t;
+
+
+ngx_int_t ngx_http_hotline_call_init_worker(ngx_cycle_t *cycle,
+    ngx_http_hotline_store_t *store);
+void ngx_http_hotline_call_exit_worker(ngx_cycle_t *cycle);
+
+void ngx_http_hotline_ref_init(ngx_http_hotline_ref_t *ref, ngx_uint_t role,
+    void *owner);
+
+/* a customer enters the queue */
+void ngx_http_hotline_call_join(ngx_http_hotline_ref_t *ref, u_char *name,
+    size_t len, ngx_str_t *addr, ngx_http_hotline_call_pt handler,
+    void *data);
+
+/*
+ * an agent comes online, or takes its session over: replayed what came
+ * after seq from (-1: after what its inbox counts as delivered)
+ */
+void ngx_http_hotline_call_login(ngx_http_hotline_ref_t *ref, u_char *sub,
+    size_t sub_len, u_char *display, size_t display_len, int64_t from,
+    ngx_http_hotline_call_pt handler, void *data);
+
+/* a party comes back with its resume token (an agent: its own) */
+void ngx_http_hotline_call_resume(ngx_http_hotline_ref_t *ref,
+    u_char *token, uint64_t last_seq, u_char *sub, size_t sub_len,
+    ngx_http_hotline_call_pt handler, void *data);
+
+/* agent: take a waiting call (NULL: the oldest), decline or ban one */
+void ngx_http_hotline_call_accept(ngx_http_hotline_ref_t *ref,
+    u_char *call_id, ngx_http_hotline_call_pt handler, void *data);
+void ngx_http_hotline_call_reject(ngx_http_hotline_ref_t *ref,
+    u_char *call_id, ngx_http_hotline_call_pt handler, void *data);
+void ngx_http_hotline_call_ban(ngx_http_hotline_ref_t *ref,
+    u_char *call_id, ngx_http_hotline_call_pt handler, void *data);
+
+/* end the call, or leave the queue */
+void ngx_http_hotline_call_hangup(ngx_http_hotline_ref_t *ref,
+    ngx_http_hotline_call_pt handler, void *data);
+
+/*
+ * an event for the peer (ngx_http_hotline_event.h, encoded), in the
+ * order of the calls; msg is copied
+ */
+void ngx_http_hotline_call_relay(ngx_http_hotline_ref_t *ref, u_char *msg,
+    size_t len, ngx_http_hotline_call_pt handler, void *data);
+
+/*
+ * The connection is gone: the party's grace period starts.  The model
+ * takes the ref's consumer over and frees it when the store let it go;
+ * the ref may be freed once this returns.
+ */
+void ngx_http_hotline_call_detach(ngx_http_hotline_ref_t *ref);
+
+/* ngx_http_hotline_call_queue.c */
+void ngx_http_hotline_queue_init(ngx_http_hotline_store_t *store,
+    ngx_http_hotline_main_conf_t *cf);
+void ngx_http_hotline_queue_exit(void);
+
+/* a consistent snapshot of the queue; one at a time, the last asks again */
+void ngx_http_hotline_call_queue(ngx_http_hotline_queue_pt handler,
+    void *data);
+ngx_uint_t ngx_http_hotline_call_eta(ngx_http_hotline_queue_t *q,
+    ngx_uint_t position);
+
+/* the latest gauges (fresh when the store answers at once) */
+void ngx_http_hotline_call_gauges(ngx_http_hotline_gauges_t *g);
+
+/* ngx_http_hotline_party.c: the party record */
+size_t ngx_http_hotline_party_encode(u_char *p,
+    ngx_http_hotline_party_t *party);
+ngx_int_t ngx_http_hotline_party_decode(ngx_str_t *value,
+    ngx_http_hotline_party_t *party);
+
+
+#endif /* _NGX_HTTP_HOTLINE_CALL_H_INCLUDED_ */

@@ -1,0 +1,245 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_hotline.h"
+#include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_call_rules.h"
+
+
+/*
+ * The queue as agents and waiting customers see it: a snapshot of the
+ * queued calls with the counters (one read at a time; a caller that
+ * asks meanwhile gets the one after it), the ETA, and the gauges of
+ * health and metrics.
+ */
+
+
+static void ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_reads_t *rd);
+static void ngx_http_hotline_gauges_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_reads_t *rd);
+static void ngx_http_hotline_read_counters(ngx_http_hotline_read_t *r);
+
+
+static ngx_http_hotline_store_t      *ngx_http_hotline_st;
+static ngx_http_hotline_main_conf_t  *ngx_http_hotline_cf;
+static ngx_http_hotline_gauges_t      ngx_http_hotline_g;
+static ngx_uint_t                     ngx_http_hotline_gauges_busy;
+
+static ngx_http_hotline_queue_t       ngx_http_hotline_snap;
+static ngx_uint_t                     ngx_http_hotline_snap_size;
+static ngx_uint_t                     ngx_http_hotline_snap_busy;
+static ngx_uint_t                     ngx_http_hotline_snap_again;
+static ngx_http_hotline_queue_pt      ngx_http_hotline_snap_handler;
+static void                          *ngx_http_hotline_snap_data;
+
+
+void
+ngx_http_hotline_queue_init(ngx_http_hotline_store_t *store,
+    ngx_http_hotline_main_conf_t *cf)
+{
+    ngx_http_hotline_st = store;
+    ngx_http_hotline_cf = cf;
+}
+
+
+void
+ngx_http_hotline_queue_exit(void)
+{
+    if (ngx_http_hotline_snap.items) {
+        ngx_free(ngx_http_hotline_snap.items);
+        ngx_http_hotline_snap.items = NULL;
+        ngx_http_hotline_snap_size = 0;
+    }
+}
+
+
+/* the queue and the gauges */
+
+void
+ngx_http_hotline_call_queue(ngx_http_hotline_queue_pt handler, void *data)
+{
+    ngx_http_hotline_read_t   *r;
+    ngx_http_hotline_reads_t   rd;
+
+    ngx_http_hotline_snap_handler = handler;
+    ngx_http_hotline_snap_data = data;
+
+    if (ngx_http_hotline_snap_busy) {
+        /* one snapshot at a time; the next one follows this one */
+        ngx_http_hotline_snap_again = 1;
+        return;
+    }
+
+    ngx_memzero(&rd, sizeof(ngx_http_hotline_reads_t));
+
+    r = &rd.ops[0];
+    r->op = NGX_HOTLINE_READ_QUEUE;
+    r->n = ngx_http_hotline_cf->queue_size;
+
+    ngx_http_hotline_read_counters(&rd.ops[1]);
+
+    rd.n = 2;
+
+    ngx_http_hotline_snap_busy = 1;
+    ngx_http_hotline_st->read(&rd, ngx_http_hotline_queue_done, NULL);
+}
+
+
+static void
+ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_reads_t *rd)
+{
+    int64_t                        *num;
+    ngx_uint_t                      i, n;
+    ngx_http_hotline_rec_t         *rec;
+    ngx_http_hotline_queue_t       *snap;
+    ngx_http_hotline_party_t        p;
+    ngx_http_hotline_queue_item_t  *it;
+
+    snap = &ngx_http_hotline_snap;
+    ngx_http_hotline_snap_busy = 0;
+
+    if (err != NGX_HOTLINE_OK) {
+        ngx_http_hotline_snap_again = 0;
+        ngx_http_hotline_snap_handler(NULL, ngx_http_hotline_snap_data);
+        return;
+    }
+
+    n = ngx_http_hotline_cf->queue_size;
+
+    if (ngx_http_hotline_snap_size < n) {
+        it = ngx_alloc(n * sizeof(ngx_http_hotline_queue_item_t),
+                       ngx_cycle->log);
+        if (it == NULL) {
+            ngx_http_hotline_snap_handler(NULL, ngx_http_hotline_snap_data);
+            return;
+        }
+
+        if (snap->items) {
+            ngx_free(snap->items);
+        }
+
+        snap->items = it;
+        ngx_http_hotline_snap_size = n;
+    }
+
+    num = rd->ops[1].numbers;
+
+    snap->n = 0;
+    snap->agents_online = num[NGX_HOTLINE_C_ONLINE] > 0
+                          ? (ngx_uint_t) num[NGX_HOTLINE_C_ONLINE] : 0;
+    snap->agents_busy = num[NGX_HOTLINE_C_BUSY] > 0
+                        ? (ngx_uint_t) num[NGX_HOTLINE_C_BUSY] : 0;
+    snap->avg_handle = num[NGX_HOTLINE_C_AVG] > 0
+                       ? (ngx_msec_t) num[NGX_HOTLINE_C_AVG]
+                       : ngx_http_hotline_cf->average_handle_time;
+
+    for (i = 0; i < rd->ops[0].nrecs && snap->n < n; i++) {
+        rec = &rd->ops[0].recs[i];
+
+        if (rec->version == 0
+            || ngx_http_hotline_party_decode(&rec->value, &p) != NGX_OK)
+        {
+            continue;
+        }
+
+        it = &snap->items[snap->n++];
+
+        it->ticket = rec->ticket ? rec->ticket : p.ticket;
+        ngx_memcpy(it->call_id, p.call_id, NGX_HOTLINE_ID_LEN);
+        it->joined = p.joined;
+        it->name_len = p.name_len;
+        ngx_memcpy(it->name, p.name, p.name_len);
+    }
+
+    ngx_http_hotline_g.waiting = rd->ops[0].total;
+    ngx_http_hotline_g.active = num[NGX_HOTLINE_C_ACTIVE] > 0
+                                ? (ngx_uint_t) num[NGX_HOTLINE_C_ACTIVE] : 0;
+    ngx_http_hotline_g.agents_online = snap->agents_online;
+    ngx_http_hotline_g.agents_busy = snap->agents_busy;
+
+    ngx_http_hotline_snap_handler(snap, ngx_http_hotline_snap_data);
+
+    if (ngx_http_hotline_snap_again) {
+        ngx_http_hotline_snap_again = 0;
+        ngx_http_hotline_call_queue(ngx_http_hotline_snap_handler,
+                                    ngx_http_hotline_snap_data);
+    }
+}
+
+
+ngx_uint_t
+ngx_http_hotline_call_eta(ngx_http_hotline_queue_t *q, ngx_uint_t position)
+{
+    ngx_uint_t  agents;
+
+    agents = q->agents_online ? q->agents_online : 1;
+
+    return (ngx_uint_t) ((position * q->avg_handle / agents + 999) / 1000);
+}
+
+
+void
+ngx_http_hotline_call_gauges(ngx_http_hotline_gauges_t *g)
+{
+    ngx_http_hotline_reads_t  rd;
+
+    if (!ngx_http_hotline_gauges_busy && ngx_http_hotline_st) {
+        ngx_memzero(&rd, sizeof(ngx_http_hotline_reads_t));
+
+        ngx_http_hotline_read_counters(&rd.ops[0]);
+        rd.n = 1;
+
+        ngx_http_hotline_gauges_busy = 1;
+        ngx_http_hotline_st->read(&rd, ngx_http_hotline_gauges_done, NULL);
+    }
+
+    if (g) {
+        *g = ngx_http_hotline_g;
+    }
+}
+
+
+static void
+ngx_http_hotline_gauges_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_reads_t *rd)
+{
+    int64_t  *num;
+
+    ngx_http_hotline_gauges_busy = 0;
+
+    if (err != NGX_HOTLINE_OK) {
+        return;
+    }
+
+    num = rd->ops[0].numbers;
+
+#define ngx_http_hotline_gauge(i)  (num[i] > 0 ? (ngx_uint_t) num[i] : 0)
+
+    ngx_http_hotline_g.waiting = ngx_http_hotline_gauge(NGX_HOTLINE_C_WAITING);
+    ngx_http_hotline_g.active = ngx_http_hotline_gauge(NGX_HOTLINE_C_ACTIVE);
+    ngx_http_hotline_g.agents_online =
+                                  ngx_http_hotline_gauge(NGX_HOTLINE_C_ONLINE);
+    ngx_http_hotline_g.agents_busy = ngx_http_hotline_gauge(NGX_HOTLINE_C_BUSY);
+
+#undef ngx_http_hotline_gauge
+}
+
+
+/* the gauges, in the order of ngx_http_hotline_counter_names[] */
+
+static void
+ngx_http_hotline_read_counters(ngx_http_hotline_read_t *r)
+{
+    r->op = NGX_HOTLINE_READ_COUNTERS;
+    r->names = ngx_http_hotline_counter_names;
+    r->n = NGX_HOTLINE_C_N;
+}

@@ -1,0 +1,115 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#ifndef _NGX_HTTP_HOTLINE_CALL_RULES_H_INCLUDED_
+#define _NGX_HTTP_HOTLINE_CALL_RULES_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_hotline.h"
+#include "ngx_http_hotline_call.h"
+
+
+/*
+ * The rules of the call model (ngx_http_hotline_call_rules.c): what each
+ * transition requires of the records it read and what it changes, as a
+ * transaction.  An operation (ngx_http_hotline_call.c) reads, asks the
+ * rules, and commits.
+ */
+
+
+#define NGX_HOTLINE_OP_JOIN        0
+#define NGX_HOTLINE_OP_LOGIN       1
+#define NGX_HOTLINE_OP_RESUME      2
+#define NGX_HOTLINE_OP_ACCEPT      3
+#define NGX_HOTLINE_OP_REJECT      4
+#define NGX_HOTLINE_OP_BAN         5
+#define NGX_HOTLINE_OP_HANGUP      6
+#define NGX_HOTLINE_OP_VIEW        7      /* a relay's view of its party */
+#define NGX_HOTLINE_OP_DETACH      8
+#define NGX_HOTLINE_OP_EXPIRE      9      /* its grace period is over */
+#define NGX_HOTLINE_OP_ORPHAN      10     /* its worker died */
+#define NGX_HOTLINE_OP_SEED        11     /* today's count, from the journal */
+
+/* the counters, in the order of ngx_http_hotline_counter_names[] */
+#define NGX_HOTLINE_C_WAITING      0
+#define NGX_HOTLINE_C_ACTIVE       1
+#define NGX_HOTLINE_C_ONLINE       2
+#define NGX_HOTLINE_C_BUSY         3
+#define NGX_HOTLINE_C_AVG          4
+#define NGX_HOTLINE_C_N            5
+
+
+typedef struct {
+    ngx_uint_t                     kind;
+    ngx_uint_t                     tries;
+    ngx_uint_t                     step;       /* reads done */
+    ngx_http_hotline_ref_t        *ref;
+    ngx_http_hotline_consumer_t   *consumer;
+    ngx_http_hotline_call_pt       handler;
+    void                          *data;
+    ngx_queue_t                    link;       /* detaches that wait */
+
+    u_char                         token[NGX_HOTLINE_ID_LEN];
+    u_char                         call_id[NGX_HOTLINE_ID_LEN];
+    uint64_t                       last_seq;   /* resume */
+    int64_t                        from;       /* login: replay after */
+    int64_t                        count;      /* seed */
+
+    /* who the caller says it is: name, display name, address */
+    ngx_http_hotline_party_t       arg;
+
+    /* what was read */
+    ngx_http_hotline_party_t       me;
+    ngx_http_hotline_party_t       other;
+    uint64_t                       index;      /* the index's version */
+    uint64_t                       ticket;
+    int64_t                        avg;        /* -1: none stored */
+
+    /* what the commit makes of the caller's party */
+    uint64_t                       version;
+    ngx_uint_t                     state;
+    u_char                         peer[NGX_HOTLINE_ID_LEN];
+
+    ngx_http_hotline_result_t      res;
+
+    /* a call that the commit ends */
+    ngx_http_hotline_call_record_t rec;
+    u_char                         rec_customer[NGX_HOTLINE_CUSTOMER_NAME_MAX];
+    u_char                         rec_agent[NGX_HOTLINE_NAME_MAX];
+
+    unsigned                       has_call_id:1;
+    unsigned                       ends:1;
+    unsigned                       waiting:1;  /* detach: for the store */
+    unsigned                       read_all:1; /* detach: the client read
+                                                  what was delivered */
+} ngx_http_hotline_op_t;
+
+
+extern ngx_str_t  ngx_http_hotline_counter_names[];
+
+
+void ngx_http_hotline_rules_init(ngx_http_hotline_store_t *store,
+    ngx_http_hotline_main_conf_t *cf);
+
+/*
+ * fills tx for op from what it read: NGX_HOTLINE_OK, an error for the
+ * client, or NGX_HOTLINE_E_AGAIN when the other party must be read too
+ */
+ngx_uint_t ngx_http_hotline_rules_decide(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx);
+
+/* keys: "p:<token hex>", "c:<call hex>", "a:<name>", today's counter */
+ngx_str_t *ngx_http_hotline_pkey(u_char *token);
+ngx_str_t *ngx_http_hotline_ckey(u_char *call_id);
+ngx_str_t *ngx_http_hotline_akey(u_char *name, size_t len);
+ngx_str_t *ngx_http_hotline_dkey(void);
+ngx_int_t ngx_http_hotline_token_of(ngx_str_t *key, u_char *token);
+
+
+#endif /* _NGX_HTTP_HOTLINE_CALL_RULES_H_INCLUDED_ */

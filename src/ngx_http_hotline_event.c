@@ -1,0 +1,189 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_hotline.h"
+#include "ngx_http_hotline_proto.h"
+#include "ngx_http_hotline_event.h"
+
+
+/*
+ * Encodings, after the type byte:
+ *
+ *   relay      the JSON bytes
+ *   accepted   call id (16), peer role (1), name length (1), name, token
+ *              length (2, little-endian), token
+ *   peer       state (1)
+ *   ended      call id (16), reason (1), by (1), duration (4, little-endian)
+ */
+
+
+u_char *
+ngx_http_hotline_event_encode(u_char *p, ngx_http_hotline_event_t *ev)
+{
+    size_t  n;
+
+    *p++ = (u_char) ev->type;
+
+    switch (ev->type) {
+
+    case NGX_HOTLINE_EV_RELAY:
+        return ngx_cpymem(p, ev->json.data, ev->json.len);
+
+    case NGX_HOTLINE_EV_ACCEPTED:
+        p = ngx_cpymem(p, ev->call_id, NGX_HOTLINE_ID_LEN);
+        *p++ = (u_char) ev->role;
+
+        n = ngx_min(ev->name.len, NGX_HOTLINE_CUSTOMER_NAME_MAX);
+        *p++ = (u_char) n;
+        p = ngx_cpymem(p, ev->name.data, n);
+
+        n = ngx_min(ev->token.len, NGX_HOTLINE_EVENT_CODE_MAX
+                                   - 4 - NGX_HOTLINE_ID_LEN
+                                   - NGX_HOTLINE_CUSTOMER_NAME_MAX);
+        *p++ = (u_char) (n & 0xff);
+        *p++ = (u_char) (n >> 8);
+        return ngx_cpymem(p, ev->token.data, n);
+
+    case NGX_HOTLINE_EV_PEER:
+        *p++ = (u_char) ev->state;
+        return p;
+
+    default: /* ended */
+        p = ngx_cpymem(p, ev->call_id, NGX_HOTLINE_ID_LEN);
+        *p++ = (u_char) ev->reason;
+        *p++ = (u_char) ev->by;
+        *p++ = (u_char) (ev->duration & 0xff);
+        *p++ = (u_char) ((ev->duration >> 8) & 0xff);
+        *p++ = (u_char) ((ev->duration >> 16) & 0xff);
+        *p++ = (u_char) ((ev->duration >> 24) & 0xff);
+        return p;
+    }
+}
+
+
+ngx_int_t
+ngx_http_hotline_event_decode(u_char *data, size_t len,
+    ngx_http_hotline_event_t *ev)
+{
+    u_char  *p, *last;
+    size_t   n;
+
+    if (len == 0) {
+        return NGX_ERROR;
+    }
+
+    p = data + 1;
+    last = data + len;
+
+    ev->type = data[0];
+
+    switch (ev->type) {
+
+    case NGX_HOTLINE_EV_RELAY:
+        ev->json.data = p;
+        ev->json.len = last - p;
+        return NGX_OK;
+
+    case NGX_HOTLINE_EV_ACCEPTED:
+        if (last - p < NGX_HOTLINE_ID_LEN + 2) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(ev->call_id, p, NGX_HOTLINE_ID_LEN);
+        p += NGX_HOTLINE_ID_LEN;
+        ev->role = *p++;
+        n = *p++;
+
+        if ((size_t) (last - p) < n + 2
+            || n > NGX_HOTLINE_CUSTOMER_NAME_MAX)
+        {
+            return NGX_ERROR;
+        }
+
+        ev->name.data = p;
+        ev->name.len = n;
+        p += n;
+
+        n = p[0] | (p[1] << 8);
+        p += 2;
+
+        if ((size_t) (last - p) != n) {
+            return NGX_ERROR;
+        }
+
+        ev->token.data = p;
+        ev->token.len = n;
+        return NGX_OK;
+
+    case NGX_HOTLINE_EV_PEER:
+        if (last - p != 1) {
+            return NGX_ERROR;
+        }
+
+        ev->state = *p;
+        return NGX_OK;
+
+    case NGX_HOTLINE_EV_ENDED:
+        if (last - p != NGX_HOTLINE_ID_LEN + 6) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(ev->call_id, p, NGX_HOTLINE_ID_LEN);
+        p += NGX_HOTLINE_ID_LEN;
+        ev->reason = p[0];
+        ev->by = p[1];
+        ev->duration = p[2] | (p[3] << 8) | (p[4] << 16)
+                       | ((ngx_uint_t) p[5] << 24);
+
+        if (ev->reason >= NGX_HOTLINE_END_MAX) {
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+
+    default:
+        return NGX_ERROR;
+    }
+}
+
+
+u_char *
+ngx_http_hotline_event_json(u_char *p, ngx_http_hotline_event_t *ev,
+    ngx_str_t *recorder_url)
+{
+    switch (ev->type) {
+
+    case NGX_HOTLINE_EV_RELAY:
+        return ngx_cpymem(p, ev->json.data, ev->json.len);
+
+    case NGX_HOTLINE_EV_ACCEPTED:
+        p = ngx_http_hotline_proto_accepted(p, ev->call_id, ev->role,
+                                            ev->name.data, ev->name.len);
+
+        if (ev->token.len && recorder_url && recorder_url->len) {
+            p = ngx_cpymem(p, ",\"recording\":{\"url\":\"",
+                           sizeof(",\"recording\":{\"url\":\"") - 1);
+            p = ngx_cpymem(p, recorder_url->data, recorder_url->len);
+            p = ngx_cpymem(p, "\",\"token\":\"",
+                           sizeof("\",\"token\":\"") - 1);
+            p = ngx_cpymem(p, ev->token.data, ev->token.len);
+            p = ngx_cpymem(p, "\"}", 2);
+        }
+
+        return p;
+
+    case NGX_HOTLINE_EV_PEER:
+        return ngx_http_hotline_proto_peer(p, ev->state
+                                              == NGX_HOTLINE_PEER_BACK);
+
+    default: /* ended */
+        return ngx_http_hotline_proto_ended(p, ev->call_id, ev->reason,
+                                            ev->by, ev->duration);
+    }
+}

@@ -1,0 +1,63 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#ifndef _NGX_HTTP_HOTLINE_METRICS_H_INCLUDED_
+#define _NGX_HTTP_HOTLINE_METRICS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_hotline_proto.h"
+
+
+/*
+ * The node's counters for Prometheus (each node is scraped on its own):
+ * they live in the node's zone, so every worker adds to the same ones.
+ */
+
+
+/* the close codes counted, in the order of closes[] */
+#define NGX_HOTLINE_CLOSE_CODES   { 1000, 1001, 1002, 1003, 1007, 1008, \
+                                    1009, 1011, 4000, 4001, 4002, 4003, \
+                                    4004, 4005 }
+#define NGX_HOTLINE_CLOSE_N       14
+
+#define NGX_HOTLINE_NOTIFY_SENT     0
+#define NGX_HOTLINE_NOTIFY_RETRIED  1
+#define NGX_HOTLINE_NOTIFY_FAILED   2
+#define NGX_HOTLINE_NOTIFY_FALLBACK 3
+
+#define NGX_HOTLINE_AUTH_OK         0
+#define NGX_HOTLINE_AUTH_FAILED     1
+#define NGX_HOTLINE_AUTH_LOCKED     2
+#define NGX_HOTLINE_AUTH_REVOKED    3
+
+
+typedef struct {
+    ngx_atomic_t               relayed;
+    ngx_atomic_t               ended[NGX_HOTLINE_END_MAX];
+    ngx_atomic_t               errors[NGX_HOTLINE_E_MAX];
+    ngx_atomic_t               closes[NGX_HOTLINE_CLOSE_N];
+    ngx_atomic_t               notify[4];      /* NGX_HOTLINE_NOTIFY_* */
+    ngx_atomic_t               auth[4];        /* NGX_HOTLINE_AUTH_* */
+    ngx_atomic_t               limited;        /* rate-limit rejections */
+} ngx_http_hotline_counters_t;
+
+
+/* NULL before the zone exists (nginx -t) */
+ngx_http_hotline_counters_t *ngx_http_hotline_counters(void);
+
+void ngx_http_hotline_count_error(ngx_uint_t code);
+void ngx_http_hotline_count_close(ngx_uint_t code);
+void ngx_http_hotline_count_relayed(void);
+void ngx_http_hotline_count_ended(ngx_uint_t reason);
+void ngx_http_hotline_count_notify(ngx_uint_t result);
+void ngx_http_hotline_count_auth(ngx_uint_t result);
+void ngx_http_hotline_count_limited(void);
+
+
+#endif /* _NGX_HTTP_HOTLINE_METRICS_H_INCLUDED_ */

@@ -1,0 +1,372 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_hotline.h"
+#include "ngx_http_hotline_store_redis.h"
+
+
+/*
+ * Requests on the worker's command connection: a script (EVALSHA, the
+ * script itself once Redis says NOSCRIPT) or a plain command, with its
+ * arguments in one allocation, and the function its reply goes to.
+ * hiredis pipelines what one pass of the event loop sends.
+ */
+
+
+static void ngx_http_hotline_rreq_reply(redisAsyncContext *ac, void *r,
+    void *privdata);
+static void ngx_http_hotline_rreq_called(ngx_http_hotline_rreq_t *req,
+    redisReply *r);
+
+
+/*
+ * A request for script (NGX_HOTLINE_LUA_N: a plain command, whose name
+ * the caller adds first) with room for args more arguments of bytes in
+ * all.  Scripts of the store get the prefix and the channel first.
+ */
+
+ngx_http_hotline_rreq_t *
+ngx_http_hotline_rreq(ngx_uint_t script, ngx_uint_t args, size_t bytes,
+    ngx_http_hotline_rreq_pt done)
+{
+    u_char                     *p;
+    size_t                      size;
+    ngx_http_hotline_rreq_t    *req;
+    ngx_http_hotline_rstore_t  *rs;
+
+    rs = ngx_http_hotline_rs;
+
+    args += 5;
+    bytes += rs->conf->prefix.len + rs->channel.len + 2 * NGX_INT64_LEN;
+
+    size = offsetof(ngx_http_hotline_rreq_t, buf)
+           + args * (sizeof(char *) + sizeof(size_t)) + bytes;
+
+    req = ngx_alloc(size, rs->log);
+    if (req == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(req, offsetof(ngx_http_hotline_rreq_t, buf));
+
+    p = ngx_align_ptr(req->buf, sizeof(void *));
+    req->argv = (const char **) p;
+    req->argvlen = (size_t *) (req->argv + args);
+    req->argmax = (int) args;
+    req->pos = (u_char *) (req->argvlen + args);
+    req->end = (u_char *) req + size;
+
+    req->script = script;
+    req->done = done;
+
+    if (script == NGX_HOTLINE_LUA_N) {
+        return req;
+    }
+
+    req->argv[0] = "EVALSHA";
+    req->argvlen[0] = 7;
+    req->argv[1] = (char *) rs->sha[script];
+    req->argvlen[1] = 40;
+    req->argc = 3;
+
+    if (script < NGX_HOTLINE_LUA_KEYED) {
+        req->argv[2] = "0";
+        req->argvlen[2] = 1;
+
+        ngx_http_hotline_rreq_arg(req, rs->conf->prefix.data,
+                                  rs->conf->prefix.len);
+        ngx_http_hotline_rreq_arg(req, rs->channel.data, rs->channel.len);
+
+    } else {
+        req->argv[2] = "1";
+        req->argvlen[2] = 1;
+    }
+
+    return req;
+}
+
+
+void
+ngx_http_hotline_rreq_arg(ngx_http_hotline_rreq_t *req, u_char *data,
+    size_t len)
+{
+    if (req->argc == req->argmax || len > (size_t) (req->end - req->pos)) {
+        req->overflow = 1;
+        return;
+    }
+
+    req->argv[req->argc] = (char *) req->pos;
+    req->argvlen[req->argc++] = len;
+    req->pos = ngx_cpymem(req->pos, data, len);
+}
+
+
+void
+ngx_http_hotline_rreq_num(ngx_http_hotline_rreq_t *req, int64_t n)
+{
+    u_char  *p;
+
+    if (req->argc == req->argmax
+        || (size_t) (req->end - req->pos) < NGX_INT64_LEN + 1)
+    {
+        req->overflow = 1;
+        return;
+    }
+
+    p = req->pos;
+    req->pos = ngx_sprintf(p, "%L", n);
+    req->argv[req->argc] = (char *) p;
+    req->argvlen[req->argc++] = req->pos - p;
+}
+
+
+/* sends it; done() is called from here when Redis is unavailable */
+
+void
+ngx_http_hotline_rreq_send(ngx_http_hotline_rreq_t *req)
+{
+    ngx_http_hotline_rstore_t  *rs;
+
+    rs = ngx_http_hotline_rs;
+
+    if (req->overflow) {
+        ngx_log_error(NGX_LOG_ALERT, rs->log, 0,
+                      "hotline: redis request for %s is too big",
+                      req->script < NGX_HOTLINE_LUA_N
+                      ? ngx_http_hotline_lua[req->script].name : "command");
+        req->done(req, NULL);
+        ngx_free(req);
+        return;
+    }
+
+    if (rs->state != NGX_HOTLINE_REDIS_UP || rs->cmd.ac == NULL
+        || redisAsyncCommandArgv(rs->cmd.ac, ngx_http_hotline_rreq_reply, req,
+                                 req->argc, req->argv, req->argvlen)
+           != REDIS_OK)
+    {
+        req->done(req, NULL);
+        ngx_free(req);
+    }
+}
+
+
+static void
+ngx_http_hotline_rreq_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redisReply                 *reply = r;
+    ngx_http_hotline_rreq_t    *req = privdata;
+    ngx_http_hotline_rstore_t  *rs;
+
+    rs = ngx_http_hotline_rs;
+
+    if (reply && reply->type == REDIS_REPLY_ERROR
+        && reply->len >= 8 && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0
+        && !req->retried && req->script < NGX_HOTLINE_LUA_N && rs)
+    {
+        /* the script cache was flushed: send the script itself */
+        req->retried = 1;
+        req->argv[0] = "EVAL";
+        req->argvlen[0] = 4;
+        req->argv[1] = (char *) rs->text[req->script].data;
+        req->argvlen[1] = rs->text[req->script].len;
+
+        if (redisAsyncCommandArgv(ac, ngx_http_hotline_rreq_reply, req,
+                                  req->argc, req->argv, req->argvlen)
+            == REDIS_OK)
+        {
+            return;
+        }
+
+        reply = NULL;
+    }
+
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, rs ? rs->log : ngx_cycle->log, 0,
+                      "hotline: redis %s failed: %*s",
+                      req->script < NGX_HOTLINE_LUA_N
+                      ? ngx_http_hotline_lua[req->script].name : "command",
+                      (size_t) reply->len, reply->str);
+    }
+
+    if (rs == NULL || rs->exiting) {
+        /* the worker exits: nobody waits for the answer any more */
+        ngx_free(req);
+        return;
+    }
+
+    req->done(req, reply);
+    ngx_free(req);
+}
+
+
+/*
+ * A keyed script for another part of the store (the history): KEYS[1]
+ * is the prefixed key, args follow as ARGV.  The handler gets the reply,
+ * or NULL if Redis is unavailable or the script failed.
+ */
+
+void
+ngx_http_hotline_redis_call(ngx_uint_t script, ngx_str_t *key,
+    ngx_str_t *args, ngx_uint_t nargs, ngx_http_hotline_redis_reply_pt handler,
+    void *data)
+{
+    size_t                      size;
+    ngx_uint_t                  i;
+    ngx_http_hotline_rreq_t    *req;
+    ngx_http_hotline_rstore_t  *rs;
+
+    rs = ngx_http_hotline_rs;
+
+    if (rs == NULL || script < NGX_HOTLINE_LUA_KEYED
+        || script >= NGX_HOTLINE_LUA_N)
+    {
+        handler(data, NULL);
+        return;
+    }
+
+    size = rs->conf->prefix.len + key->len;
+
+    for (i = 0; i < nargs; i++) {
+        size += args[i].len;
+    }
+
+    req = ngx_http_hotline_rreq(script, nargs + 1, size,
+                                ngx_http_hotline_rreq_called);
+    if (req == NULL) {
+        handler(data, NULL);
+        return;
+    }
+
+    req->handler = (void *) handler;
+    req->data = data;
+
+    /* KEYS[1]: the prefix and the key, one argument */
+
+    req->argv[req->argc] = (char *) req->pos;
+    req->pos = ngx_cpymem(req->pos, rs->conf->prefix.data,
+                          rs->conf->prefix.len);
+    req->pos = ngx_cpymem(req->pos, key->data, key->len);
+    req->argvlen[req->argc] = req->pos - (u_char *) req->argv[req->argc];
+    req->argc++;
+
+    for (i = 0; i < nargs; i++) {
+        ngx_http_hotline_rreq_arg(req, args[i].data, args[i].len);
+    }
+
+    ngx_http_hotline_rreq_send(req);
+}
+
+
+static void
+ngx_http_hotline_rreq_called(ngx_http_hotline_rreq_t *req, redisReply *r)
+{
+    ngx_http_hotline_redis_reply_pt  handler;
+
+    handler = (ngx_http_hotline_redis_reply_pt) req->handler;
+
+    handler(req->data, ngx_http_hotline_reply_err(r) == NGX_HOTLINE_OK
+                       ? r : NULL);
+}
+
+
+ngx_str_t *
+ngx_http_hotline_redis_prefix(void)
+{
+    return &ngx_http_hotline_rs->conf->prefix;
+}
+
+
+/* replies */
+
+ngx_uint_t
+ngx_http_hotline_reply_err(redisReply *r)
+{
+    int64_t  n;
+
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        return NGX_HOTLINE_E_UNAVAILABLE;
+    }
+
+    if (r->type != REDIS_REPLY_ARRAY) {
+        /* plain commands */
+        return NGX_HOTLINE_OK;
+    }
+
+    n = ngx_http_hotline_reply_int(r, 0);
+
+    if (n == NGX_HOTLINE_E_CONFLICT) {
+        return NGX_HOTLINE_E_CONFLICT;
+    }
+
+    if (n < 0 || n >= NGX_HOTLINE_E_MAX) {
+        return NGX_HOTLINE_E_INTERNAL;
+    }
+
+    return (ngx_uint_t) n;
+}
+
+
+int64_t
+ngx_http_hotline_reply_int(redisReply *r, size_t i)
+{
+    int64_t      n;
+    u_char      *p, *last;
+    ngx_uint_t   neg;
+    redisReply  *e;
+
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || i >= r->elements) {
+        return 0;
+    }
+
+    e = r->element[i];
+
+    if (e->type == REDIS_REPLY_INTEGER) {
+        return e->integer;
+    }
+
+    if (e->type != REDIS_REPLY_STRING || e->len == 0) {
+        return 0;
+    }
+
+    p = (u_char *) e->str;
+    last = p + e->len;
+    neg = (*p == '-');
+    p += neg;
+
+    for (n = 0; p < last && *p >= '0' && *p <= '9'; p++) {
+        n = n * 10 + (*p - '0');
+    }
+
+    return neg ? -n : n;
+}
+
+
+ngx_str_t
+ngx_http_hotline_reply_str(redisReply *r, size_t i)
+{
+    ngx_str_t    s;
+    redisReply  *e;
+
+    s.len = 0;
+    s.data = (u_char *) "";
+
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || i >= r->elements) {
+        return s;
+    }
+
+    e = r->element[i];
+
+    if (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS) {
+        s.data = (u_char *) e->str;
+        s.len = e->len;
+    }
+
+    return s;
+}
