@@ -325,7 +325,9 @@ int
 rec_calls_init(void)
 {
     DIR            *d;
+    char            dir[PATH_MAX];
     size_t          n;
+    json_t         *root;
     struct dirent  *e;
 
     rec_calls = g_hash_table_new(g_str_hash, g_str_equal);
@@ -338,13 +340,30 @@ rec_calls_init(void)
     while ((e = readdir(d)) != NULL) {
         n = strlen(e->d_name);
 
-        if (n > 0 && n <= 64 && e->d_name[0] != '.'
-            && strspn(e->d_name, "abcdefghijklmnopqrstuvwxyz"
+        if (n == 0 || n > 64 || e->d_name[0] == '.'
+            || strspn(e->d_name, "abcdefghijklmnopqrstuvwxyz"
                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-               == n)
+               != n
+            || snprintf(dir, sizeof(dir), "%s/%s", rec_conf.recordings_dir,
+                        e->d_name) >= (int) sizeof(dir))
+        {
+            continue;
+        }
+
+        /* only the calls with something left to do get a check */
+
+        root = rec_call_manifest(dir);
+
+        if (json_is_object(root)
+            && (json_object_get(root, "completed_at") == NULL
+                || (rec_conf.event_url != NULL
+                    && !json_is_true(json_object_get(
+                           json_object_get(root, "event"), "delivered")))))
         {
             rec_call_ended(e->d_name, 1);
         }
+
+        json_decref(root);
     }
 
     closedir(d);
