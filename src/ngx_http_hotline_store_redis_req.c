@@ -301,8 +301,8 @@ ngx_http_hotline_reply_err(redisReply *r)
 
     n = ngx_http_hotline_reply_int(r, 0);
 
-    if (n == NGX_HOTLINE_E_CONFLICT) {
-        return NGX_HOTLINE_E_CONFLICT;
+    if (n == NGX_HOTLINE_E_CONFLICT || n == NGX_HOTLINE_E_BUSY) {
+        return (ngx_uint_t) n;
     }
 
     if (n < 0 || n >= NGX_HOTLINE_E_MAX) {
