@@ -297,6 +297,9 @@ struct ngx_http_hotline_store_s {
     void        (*consumer_info)(ngx_http_hotline_consumer_t *c,
                                  ngx_http_hotline_consumer_info_t *ci);
 
+    /* its connection is gone: data is told nothing more */
+    void        (*consumer_mute)(ngx_http_hotline_consumer_t *c);
+
     /*
      * Copies the consumer's undelivered messages into buf, as records of
      * uint64_t seq, uint32_t length, bytes, each aligned to 8 bytes, and

@@ -90,6 +90,7 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_redis = {
     ngx_http_hotline_rcache_consumer,
     ngx_http_hotline_rcache_free,
     ngx_http_hotline_rcache_info,
+    ngx_http_hotline_rcache_mute,
     ngx_http_hotline_rcache_pull,
     ngx_http_hotline_redis_kv_get,
     ngx_http_hotline_redis_kv_set,

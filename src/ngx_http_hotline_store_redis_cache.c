@@ -197,6 +197,18 @@ ngx_http_hotline_rcache_gen(ngx_http_hotline_consumer_t *c)
 
 
 void
+ngx_http_hotline_rcache_mute(ngx_http_hotline_consumer_t *c)
+{
+    c->data = NULL;
+
+    if (c->is_ready) {
+        c->is_ready = 0;
+        ngx_queue_remove(&c->ready);
+    }
+}
+
+
+void
 ngx_http_hotline_rcache_info(ngx_http_hotline_consumer_t *c,
     ngx_http_hotline_consumer_info_t *ci)
 {
@@ -682,6 +694,11 @@ ngx_http_hotline_rcache_tell(ngx_http_hotline_consumer_t *c,
     ngx_http_hotline_rcache_t  *rc;
 
     rc = ngx_http_hotline_rc;
+
+    if (c->data == NULL) {
+        /* muted: its connection is gone */
+        return;
+    }
 
     /* the strongest news wins: replaced, lost, slow, deliver */
 

@@ -111,6 +111,8 @@ static void ngx_http_hotline_shm_consumer_free(
     ngx_http_hotline_consumer_t *c);
 static void ngx_http_hotline_shm_consumer_info(
     ngx_http_hotline_consumer_t *c, ngx_http_hotline_consumer_info_t *ci);
+static void ngx_http_hotline_shm_consumer_mute(
+    ngx_http_hotline_consumer_t *c);
 static ssize_t ngx_http_hotline_shm_pull(ngx_http_hotline_consumer_t *c,
     u_char *buf, size_t size, size_t budget);
 
@@ -157,6 +159,7 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     ngx_http_hotline_shm_consumer,
     ngx_http_hotline_shm_consumer_free,
     ngx_http_hotline_shm_consumer_info,
+    ngx_http_hotline_shm_consumer_mute,
     ngx_http_hotline_shm_pull,
     ngx_http_hotline_shm_kv_get,
     ngx_http_hotline_shm_kv_set,
@@ -1162,6 +1165,13 @@ ngx_http_hotline_shm_consumer_free(ngx_http_hotline_consumer_t *c)
 
 
 static void
+ngx_http_hotline_shm_consumer_mute(ngx_http_hotline_consumer_t *c)
+{
+    c->data = NULL;
+}
+
+
+static void
 ngx_http_hotline_shm_consumer_info(ngx_http_hotline_consumer_t *c,
     ngx_http_hotline_consumer_info_t *ci)
 {
@@ -1311,8 +1321,9 @@ ngx_http_hotline_shm_wake(void)
             continue;
         }
 
-        if (ib->owner == ngx_pid && ib->gen == m->gen && ib->local) {
-            c = ib->local;
+        c = ib->local;
+
+        if (ib->owner == ngx_pid && ib->gen == m->gen && c && c->data) {
             told[k] = c->data;
 
             if (m->kind == NGX_HOTLINE_MAIL_DELIVER
@@ -1350,7 +1361,10 @@ ngx_http_hotline_shm_wake(void)
             c = ngx_queue_data(q, ngx_http_hotline_consumer_t, link);
 
             if (c->inbox == mail[i].inbox && c->gen == mail[i].gen) {
-                ev->consumer(c->data, NGX_HOTLINE_WAKE_REPLACED);
+                if (c->data) {
+                    ev->consumer(c->data, NGX_HOTLINE_WAKE_REPLACED);
+                }
+
                 break;
             }
         }
@@ -1363,7 +1377,7 @@ ngx_http_hotline_shm_wake(void)
         {
             c = ngx_queue_data(q, ngx_http_hotline_consumer_t, link);
 
-            if (c->inbox) {
+            if (c->inbox && c->data) {
                 ev->consumer(c->data, NGX_HOTLINE_WAKE_DELIVER);
             }
         }
