@@ -686,7 +686,8 @@ ngx_http_hotline_redis_commit_done(ngx_http_hotline_rreq_t *req,
     }
 
     if (res.err == NGX_HOTLINE_OK) {
-        res.gap = ngx_http_hotline_reply_int(r, 1) ? 1 : 0;
+        /* 2: the inbox was behind the client, it goes on after it */
+        res.gap = (ngx_http_hotline_reply_int(r, 1) == 1);
     }
 
     handler(req->data, &res);

@@ -79,6 +79,10 @@ static void ngx_http_hotline_rcache_synced(ngx_http_hotline_rreq_t *req,
     redisReply *r);
 static void ngx_http_hotline_rcache_backlog(ngx_http_hotline_consumer_t *c,
     redisReply *r, size_t i);
+static void ngx_http_hotline_rcache_behind(ngx_http_hotline_consumer_t *c,
+    redisReply *r, size_t i);
+static void ngx_http_hotline_rcache_gap(ngx_http_hotline_consumer_t *c,
+    uint64_t first, uint64_t last);
 static void ngx_http_hotline_rcache_report(ngx_http_hotline_consumer_t *c);
 static void ngx_http_hotline_rcache_reported(ngx_http_hotline_rreq_t *req,
     redisReply *r);
@@ -266,6 +270,7 @@ ngx_http_hotline_rcache_attached(uint64_t gen, redisReply *r, size_t i)
     c->next = first ? first : 1;
     c->delivered = c->next - 1;
 
+    ngx_http_hotline_rcache_behind(c, r, i - 1);
     ngx_http_hotline_rcache_backlog(c, r, i);
 
     c->replayed = c->next - 1;
@@ -300,6 +305,56 @@ ngx_http_hotline_rcache_backlog(ngx_http_hotline_consumer_t *c,
         ngx_http_hotline_rcache_add(c, first + (k - i - 1), msg.data,
                                     msg.len, 0);
     }
+}
+
+
+/*
+ * element i, the gap flag, says 2: the inbox was behind what this consumer
+ * has (Redis lost writes); it was numbered on after it
+ */
+
+static void
+ngx_http_hotline_rcache_behind(ngx_http_hotline_consumer_t *c,
+    redisReply *r, size_t i)
+{
+    if (ngx_http_hotline_reply_int(r, i) != 2) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                  "hotline: the inbox of \"%*s\" in redis ended before "
+                  "seq %uL that its consumer has: redis went back in time "
+                  "(a restart without its latest writes, a restore, a "
+                  "failover), messages go on after it",
+                  c->key_len, c->key, c->next - 1);
+}
+
+
+/* a record that tells the messages from first to last are gone */
+
+static void
+ngx_http_hotline_rcache_gap(ngx_http_hotline_consumer_t *c, uint64_t first,
+    uint64_t last)
+{
+    u_char                   *p;
+    ngx_http_hotline_rmsg_t  *m;
+
+    m = ngx_alloc(offsetof(ngx_http_hotline_rmsg_t, data)
+                  + NGX_HOTLINE_GAP_LEN, ngx_cycle->log);
+    if (m == NULL) {
+        c->next = last + 1;
+        return;
+    }
+
+    m->seq = last;
+    m->len = NGX_HOTLINE_GAP_LEN;
+
+    p = m->data;
+    *p++ = NGX_HOTLINE_GAP;
+    p = ngx_cpymem(p, &first, sizeof(uint64_t));
+    ngx_memcpy(p, &last, sizeof(uint64_t));
+
+    ngx_http_hotline_rcache_take(c, m);
 }
 
 
@@ -538,13 +593,17 @@ ngx_http_hotline_rcache_synced(ngx_http_hotline_rreq_t *req, redisReply *r)
 
     first = (uint64_t) ngx_http_hotline_reply_int(r, 2);
 
-    if (ngx_http_hotline_reply_int(r, 1)) {
+    if (ngx_http_hotline_reply_int(r, 1) == 1 && first > c->next) {
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "hotline: messages %uL to %uL of \"%*s\" are no "
-                      "longer kept", c->next, first - 1, c->key_len, c->key);
-        c->next = first;
+                      "longer kept, its client is told",
+                      c->next, first - 1, c->key_len, c->key);
+
+        /* the client is told, in order, where they were */
+        ngx_http_hotline_rcache_gap(c, c->next, first - 1);
     }
 
+    ngx_http_hotline_rcache_behind(c, r, 1);
     ngx_http_hotline_rcache_backlog(c, r, 2);
 
     /* what waited for the read */

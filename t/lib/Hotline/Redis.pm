@@ -2,8 +2,11 @@ package Hotline::Redis;
 
 # A private redis-server for the tests of the Redis store: Debian's
 # /usr/bin/redis-server on a free loopback port, in a temporary directory,
-# without persistence (--save '' --appendonly no).  kill() ends it with
-# SIGKILL (an outage), start() brings it back on the same port (empty).
+# without persistence (--save '' --appendonly no) unless new(aof => 1)
+# (appendonly yes; aof => 'always': appendfsync always).  kill() ends it
+# with SIGKILL (an outage), start() brings it back on the same port (empty
+# without persistence, from its AOF with it); restart() is a clean
+# shutdown (SIGTERM: the AOF is flushed) and a start.
 #
 #   my $r = Hotline::Redis->new->start;     # new(password => 'x'): requirepass
 #   my $t = Hotline::Test->new(http => $r->directive)->start;
@@ -50,6 +53,7 @@ sub new {
         prefix => $o{prefix} // 'hotline:',
         extra  => $o{args} // [],
         password => $o{password},
+        aof    => $o{aof},
     }, $class;
     $self->{port} = _free_port();
     return $self;
@@ -58,13 +62,47 @@ sub new {
 sub port { $_[0]{port} }
 sub dir  { $_[0]{dir} }
 sub pid  { $_[0]{pid} }
-sub url  { "redis://127.0.0.1:$_[0]{port}/0" }
 
-# the nginx directive for this server (http context)
+# url(user => 'name'): as that ACL user (add_user)
+sub url {
+    my ($self, %o) = @_;
+    my $auth = $o{user} ? "$o{user}:$self->{users}{ $o{user} }@" : '';
+    return "redis://${auth}127.0.0.1:$self->{port}/0";
+}
+
+# the nginx directive for this server (http context); user => as above
 sub directive {
     my ($self, %o) = @_;
     my $p = $o{prefix} // $self->{prefix};
-    return "hotline_redis " . $self->url . " prefix=$p;";
+    return "hotline_redis " . $self->url(%o) . " prefix=$p;";
+}
+
+# An ACL user for one nginx, so that a test can cut that node off Redis
+# (cut: the user may no longer log in and its connections are killed, as
+# when the network between them fails) and let it back (admit).  Users
+# live until Redis restarts.
+sub add_user {
+    my ($self, $name) = @_;
+    # (again after a restart: the same password)
+    my $pw = $self->{users}{$name}
+             //= 'pw' . join '', map { ('a' .. 'z')[rand 26] } 1 .. 12;
+    my $out = $self->cli('ACL', 'SETUSER', $name, 'on', ">$pw", '~*', '&*',
+                         '+@all');
+    croak "ACL SETUSER $name: $out" unless $out =~ /OK/;
+    return $self;
+}
+
+sub cut {
+    my ($self, $name) = @_;
+    $self->cli('ACL', 'SETUSER', $name, 'off');
+    $self->cli('CLIENT', 'KILL', 'USER', $name);
+    return $self;
+}
+
+sub admit {
+    my ($self, $name) = @_;
+    $self->cli('ACL', 'SETUSER', $name, 'on');
+    return $self;
 }
 
 sub start {
@@ -79,7 +117,10 @@ sub start {
         my @pdeath = -x '/usr/bin/setpriv'
                      ? ('/usr/bin/setpriv', '--pdeathsig', 'KILL', '--') : ();
         exec @pdeath, $SERVER, '--port', $self->{port}, '--bind', '127.0.0.1',
-             '--dir', $self->{dir}, '--save', '', '--appendonly', 'no',
+             '--dir', $self->{dir}, '--save', '',
+             '--appendonly', $self->{aof} ? 'yes' : 'no',
+             ($self->{aof} && $self->{aof} eq 'always'
+                  ? ('--appendfsync', 'always') : ()),
              '--daemonize', 'no', '--protected-mode', 'yes',
              '--loglevel', 'warning',
              (defined $self->{password}
@@ -113,6 +154,13 @@ sub stop {
     return unless $self->{pid};
     CORE::kill('TERM', $self->{pid});
     $self->_reap(1);
+}
+
+# a clean shutdown and a start on the same port and directory
+sub restart {
+    my ($self) = @_;
+    $self->stop;
+    return $self->start;
 }
 
 sub _reap {
