@@ -174,8 +174,12 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
 static ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
 static ngx_queue_t              ngx_http_hotline_shm_consumers;
 
-/* one buffer of this worker for what a read or due() answers */
+/*
+ * buffers of this worker for what a read and due() answer: apart, since
+ * due()'s handler reads (at once, here) while it walks what due() gave
+ */
 static ngx_http_hotline_scratch_t  ngx_http_hotline_shm_buf;
+static ngx_http_hotline_scratch_t  ngx_http_hotline_shm_due_buf;
 
 
 #define ngx_http_hotline_lock()                                               \
@@ -262,6 +266,7 @@ ngx_http_hotline_shm_exit_worker(ngx_cycle_t *cycle)
     ngx_http_hotline_doorbell_done();
 
     ngx_http_hotline_scratch_free(&ngx_http_hotline_shm_buf);
+    ngx_http_hotline_scratch_free(&ngx_http_hotline_shm_due_buf);
 }
 
 
@@ -1051,7 +1056,7 @@ ngx_http_hotline_shm_due(ngx_uint_t max, ngx_msec_t grace,
 
     shm = ngx_http_hotline_shm;
 
-    p = ngx_http_hotline_scratch(&ngx_http_hotline_shm_buf,
+    p = ngx_http_hotline_scratch(&ngx_http_hotline_shm_due_buf,
                                  max * (sizeof(ngx_http_hotline_due_t)
                                         + NGX_HOTLINE_KEY_MAX));
     if (p == NULL) {
