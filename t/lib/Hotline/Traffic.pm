@@ -152,14 +152,20 @@ sub _timers {
         next unless $self->{sending} && $p->{established} && $p->{in_call};
         next if $now < $p->{next_send};
         $p->{next_send} = $now + $gap * (0.75 + rand(0.5));
-        my $n = $p->{next_n}++;
-        my $id = "$p->{name}-$n";
-        $p->{pending}{$id} = $n;
-        $p->{sent}++;
-        $p->{ws}->send_json({ type => 'chat', text => "$p->{name}:$n",
-                              id => $id })
-            or $self->_dropped($p, 'write failed');
+        $self->send($p);
     }
+}
+
+# the party's next numbered chat, now
+sub send {
+    my ($self, $p) = @_;
+    my $n = $p->{next_n}++;
+    my $id = "$p->{name}-$n";
+    $p->{pending}{$id} = $n;
+    $p->{sent}++;
+    $p->{ws}->send_json({ type => 'chat', text => "$p->{name}:$n",
+                          id => $id })
+        or $self->_dropped($p, 'write failed');
 }
 
 sub _read {
@@ -267,11 +273,15 @@ sub _message {
 
 # the connection is gone: what was not acknowledged has an unknown fate
 sub _dropped {
-    my ($self, $p, $why) = @_;
+    my ($self, $p, $why, $keep) = @_;
     my $ws = $p->{ws} or return;
     $self->_inbox($p);
     my $code = $ws->{close_code};
-    $ws->drop;
+    if ($keep) {
+        push @{ $self->{abandoned} }, $ws;
+    } else {
+        $ws->drop;
+    }
     $p->{ws} = undef;
     $p->{established} = 0;
     delete $p->{resume_at};
@@ -293,11 +303,15 @@ sub _dropped {
                                // $self->{retry}[-1] : 0);
 }
 
-# drop a party's connection now (a flapping client; no close frame)
+# drop a party's connection now (a flapping client): without a close
+# frame; close => code: with one; keep => 1: the old connection stays open
+# but the client no longer reads it (a network that hangs rather than
+# fails: the server finds out when the party comes back on another)
 sub drop {
     my ($self, $p, %o) = @_;
-    return unless $p->{ws};
-    $self->_dropped($p, 'dropped by the test');
+    my $ws = $p->{ws} or return;
+    $ws->send_frame('close', pack('n', $o{close})) if $o{close};
+    $self->_dropped($p, 'dropped by the test', $o{keep});
     $p->{retry_at} = time() + ($o{after} // 0);
 }
 
@@ -505,6 +519,7 @@ sub hangup {
         $p->{ws} = undef;
         $p->{final} //= 'done';
     }
+    $_->drop for @{ $self->{abandoned} || [] };
     return $ended;
 }
 
