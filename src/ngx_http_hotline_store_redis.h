@@ -127,6 +127,7 @@ struct ngx_http_hotline_rreq_s {
     ngx_uint_t                     script;       /* NGX_HOTLINE_LUA_N: plain */
     ngx_uint_t                     retried;
     ngx_uint_t                     overflow;
+    ngx_uint_t                     quiet;        /* an error is expected */
     void                          *handler;      /* the caller's */
     void                          *data;
     uint64_t                       gen;          /* a consumer's */
@@ -167,6 +168,10 @@ void ngx_http_hotline_rconn_connect(void);
 void ngx_http_hotline_rconn_down(const char *why);
 ngx_uint_t ngx_http_hotline_rconn_up(void);
 void ngx_http_hotline_rconn_quiet(ngx_str_t ch);
+
+
+/* ngx_http_hotline_store_redis_persist.c: does Redis keep data on disk? */
+void ngx_http_hotline_rpersist_check(void);
 
 
 /* consumers */

@@ -438,6 +438,11 @@ ngx_http_hotline_rconn_check_up(void)
     /* what was published while the subscriber was away */
     rs->resync();
 
+    if (ngx_worker == 0) {
+        /* once a node: does this Redis keep the calls on disk? */
+        ngx_http_hotline_rpersist_check();
+    }
+
     ngx_http_hotline_store_events->up();
 }
 

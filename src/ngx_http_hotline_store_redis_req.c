@@ -187,7 +187,7 @@ ngx_http_hotline_rreq_reply(redisAsyncContext *ac, void *r, void *privdata)
         reply = NULL;
     }
 
-    if (reply && reply->type == REDIS_REPLY_ERROR) {
+    if (reply && reply->type == REDIS_REPLY_ERROR && !req->quiet) {
         ngx_log_error(NGX_LOG_ERR, rs ? rs->log : ngx_cycle->log, 0,
                       "hotline: redis %s failed: %*s",
                       req->script < NGX_HOTLINE_LUA_N

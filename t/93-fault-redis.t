@@ -14,7 +14,9 @@
 #    off: the client gets a `gap` message where they were;
 #  * Redis restored from an older copy of its data (it went back in
 #    time): the numbering goes on after what the clients have, nothing
-#    new is dropped as seen already.
+#    new is dropped as seen already;
+#  * whether Redis keeps the calls on disk (AOF, RDB snapshots, neither,
+#    CONFIG renamed away) is checked and said in the log.
 #
 # The Redis store only: it configures its own Redis (the default suite
 # runs it; `make test-redis` skips it rather than run it twice).
@@ -156,5 +158,28 @@ sub all_up {
     $tr->hangup('rewind');
 }
 
+# --- whether Redis keeps the calls on disk: checked, said in the log
+like($ta->error_log,
+     qr/\[notice\].*redis at \S+ keeps its data in an append-only file \(appendfsync always\)/,
+     'persistence: the AOF (appendfsync always) is noticed');
 $_->stop for @nodes;
+
+for my $case (
+    [ 'no persistence', [], qr/\[warn\].*keeps no data on disk/ ],
+    [ 'RDB only', ['--save', '3600 1'],
+      qr/\[notice\].*keeps its data in RDB snapshots only \(save "3600 1"\)/ ],
+    [ 'no AOF, CONFIG renamed away', ['--rename-command', 'CONFIG', ''],
+      qr/\[warn\].*has no append-only file, and whether it takes RDB snapshots cannot be read/ ],
+) {
+    my ($what, $args, $re) = @$case;
+    my $rr = Hotline::Redis->new(args => $args)->start;
+    my $t = Hotline::Test->new(http => $rr->directive)->start;
+    ok(poll_until(5, sub { $t->error_log =~ $re }), "persistence: $what")
+        or diag($t->error_log_tail);
+    my $said = () = $t->error_log =~ /redis at \S+ (?:keeps|has no)/g;
+    is($said, 1, "persistence: $what: said once by the node");
+    $t->stop;
+    $rr->stop;
+}
+
 done_testing;
