@@ -130,7 +130,7 @@ ngx_http_hotline_rpersist_config(ngx_http_hotline_rreq_t *req,
         ngx_log_error(NGX_LOG_NOTICE, rs->log, 0,
                       "hotline: redis at %s:%d keeps its data in an "
                       "append-only file (appendfsync %V)",
-                      rs->conf->ip, rs->conf->port,
+                      rs->addr.ip, rs->addr.port,
                       known ? &value : &unknown);
         return;
     }
@@ -140,7 +140,7 @@ ngx_http_hotline_rpersist_config(ngx_http_hotline_rreq_t *req,
                       "hotline: redis at %s:%d keeps its data in RDB "
                       "snapshots only (save \"%V\"): a restart of redis "
                       "goes back to the last snapshot, see docs/redis.md",
-                      rs->conf->ip, rs->conf->port, &value);
+                      rs->addr.ip, rs->addr.port, &value);
         return;
     }
 
@@ -149,7 +149,7 @@ ngx_http_hotline_rpersist_config(ngx_http_hotline_rreq_t *req,
                       "hotline: redis at %s:%d keeps no data on disk "
                       "(no append-only file, no RDB snapshots): a restart "
                       "of redis ends every call in progress, see "
-                      "docs/redis.md", rs->conf->ip, rs->conf->port);
+                      "docs/redis.md", rs->addr.ip, rs->addr.port);
         return;
     }
 
@@ -158,5 +158,5 @@ ngx_http_hotline_rpersist_config(ngx_http_hotline_rreq_t *req,
                   "whether it takes RDB snapshots cannot be read (CONFIG "
                   "GET save: %V): without either a restart of redis ends "
                   "every call in progress, see docs/redis.md",
-                  rs->conf->ip, rs->conf->port, &err);
+                  rs->addr.ip, rs->addr.port, &err);
 }

@@ -16,6 +16,15 @@ package Hotline::Redis;
 #   Hotline::Redis->wait_store_up($t);    # every worker serves again
 #   $r->stop;
 #
+# High availability (Sentinel): a replica of a server, and sentinels that
+# watch it (Debian's redis-sentinel):
+#
+#   my $rep = $r->replica->start;                 # REPLICAOF $r
+#   my @s = map { Hotline::Redis->new(sentinel => { master => $r,
+#                     name => 'hl', quorum => 2 })->start } 1 .. 3;
+#   Hotline::Redis->sentinel_url(\@s, 'hl');      # sentinel://...,.../hl
+#   $s[0]->master_of('hl');                      # "ip:port" it says
+#
 # Every wait is a poll with a bounded deadline.
 
 use strict;
@@ -32,6 +41,7 @@ use Test::More ();
 
 our $SERVER = $ENV{HOTLINE_REDIS_SERVER} || '/usr/bin/redis-server';
 our $CLI    = $ENV{HOTLINE_REDIS_CLI}    || '/usr/bin/redis-cli';
+our $SENTINEL = $ENV{HOTLINE_REDIS_SENTINEL} || '/usr/bin/redis-sentinel';
 
 my @RUNNING;
 
@@ -44,6 +54,7 @@ END {
 }
 
 sub available { -x $SERVER && -x $CLI }
+sub sentinel_available { available() && -x $SENTINEL }
 
 sub new {
     my ($class, %o) = @_;
@@ -54,6 +65,7 @@ sub new {
         extra  => $o{args} // [],
         password => $o{password},
         aof    => $o{aof},
+        sentinel => $o{sentinel},
     }, $class;
     $self->{port} = _free_port();
     return $self;
@@ -105,10 +117,60 @@ sub admit {
     return $self;
 }
 
-sub start {
+# a replica of this server (not started): new() options, REPLICAOF this
+sub replica {
+    my ($self, %o) = @_;
+    return Hotline::Redis->new(%o, args => [ '--replicaof', '127.0.0.1',
+                                             $self->{port},
+                                             @{ $o{args} || [] } ]);
+}
+
+# until this replica is in sync with its master
+sub wait_synced {
+    my ($self, $timeout) = @_;
+    return _poll($timeout // 10, sub {
+        $self->cli('INFO', 'replication') =~ /master_link_status:up/;
+    });
+}
+
+# sentinel://a,b,c/name for sentinels
+sub sentinel_url {
+    my ($class, $sentinels, $name) = @_;
+    return 'sentinel://' . join(',', map { "127.0.0.1:$_->{port}" }
+                                     @$sentinels) . "/$name";
+}
+
+# what a sentinel says of the master of a name: "ip:port", or ''
+sub master_of {
+    my ($self, $name) = @_;
+    my @a = split /\s+/, $self->cli('SENTINEL', 'get-master-addr-by-name',
+                                    $name);
+    return @a == 2 ? "$a[0]:$a[1]" : '';
+}
+
+# a sentinel: its configuration file (it rewrites it) in its directory
+sub _start_sentinel {
     my ($self) = @_;
-    croak "redis-server is not installed ($SERVER)" unless available();
-    $self->{started} = time();
+    my $s = $self->{sentinel};
+    my $conf = "$self->{dir}/sentinel.conf";
+    unless (-f $conf) {
+        open my $fh, '>', $conf or croak "$conf: $!";
+        print $fh "port $self->{port}\nbind 127.0.0.1\n",
+                  "dir $self->{dir}\n",
+                  "sentinel monitor $s->{name} 127.0.0.1 ",
+                  $s->{master}->port, " ", $s->{quorum} // 2, "\n",
+                  "sentinel down-after-milliseconds $s->{name} ",
+                  $s->{down_after} // 1000, "\n",
+                  "sentinel failover-timeout $s->{name} 10000\n",
+                  "sentinel parallel-syncs $s->{name} 1\n";
+        close $fh;
+    }
+    return $self->_spawn($SENTINEL, $conf, '--loglevel', 'notice');
+}
+
+# runs the command, logging to redis.log, until it answers PING
+sub _spawn {
+    my ($self, @cmd) = @_;
     my $pid = fork // croak "fork: $!";
     if (!$pid) {
         open STDOUT, '>>', "$self->{dir}/redis.log";
@@ -116,24 +178,30 @@ sub start {
         # it ends with the test even if the test is killed
         my @pdeath = -x '/usr/bin/setpriv'
                      ? ('/usr/bin/setpriv', '--pdeathsig', 'KILL', '--') : ();
-        exec @pdeath, $SERVER, '--port', $self->{port}, '--bind', '127.0.0.1',
-             '--dir', $self->{dir}, '--save', '',
-             '--appendonly', $self->{aof} ? 'yes' : 'no',
-             ($self->{aof} && $self->{aof} eq 'always'
-                  ? ('--appendfsync', 'always') : ()),
-             '--daemonize', 'no', '--protected-mode', 'yes',
-             '--loglevel', 'warning',
-             (defined $self->{password}
-                  ? ('--requirepass', $self->{password}) : ()),
-             @{ $self->{extra} }
-            or POSIX::_exit(127);
+        exec @pdeath, @cmd or POSIX::_exit(127);
     }
     $self->{pid} = $pid;
     push @RUNNING, $self unless grep { $_ == $self } @RUNNING;
     _poll(10, sub { $self->cli('PING') =~ /PONG/ })
-        or croak "redis-server did not answer on $self->{port}:\n"
-                 . $self->log;
+        or croak "$cmd[0] did not answer on $self->{port}:\n" . $self->log;
     return $self;
+}
+
+sub start {
+    my ($self) = @_;
+    croak "redis-server is not installed ($SERVER)" unless available();
+    $self->{started} = time();
+    return $self->_start_sentinel if $self->{sentinel};
+    return $self->_spawn($SERVER, '--port', $self->{port},
+        '--bind', '127.0.0.1', '--dir', $self->{dir}, '--save', '',
+        '--appendonly', $self->{aof} ? 'yes' : 'no',
+        ($self->{aof} && $self->{aof} eq 'always'
+             ? ('--appendfsync', 'always') : ()),
+        '--daemonize', 'no', '--protected-mode', 'yes',
+        '--loglevel', 'warning',
+        (defined $self->{password} ? ('--requirepass', $self->{password})
+                                   : ()),
+        @{ $self->{extra} });
 }
 
 # SIGKILL: Redis disappears at once, as in a crash

@@ -1,6 +1,6 @@
 package Hotline::Traffic;
 
-# Calls under load for the fault tests (t/91..t/96): N calls, both parties
+# Calls under load for the fault tests (t/110..t/115): N calls, both parties
 # sending numbered chat lines at a rate, each party a client that behaves
 # as docs/protocol.md says (and html/js/signaling.js does): it keeps the
 # highest `seq` it has seen and drops what is not above it, and after a
