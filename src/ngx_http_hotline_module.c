@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_hotline.h"
+#include "ngx_http_hotline_store_shm.h"
 #include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_session.h"
 #include "ngx_http_hotline_call.h"
@@ -130,6 +131,13 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_hotline_main_conf_t, history_file),
+      NULL },
+
+    { ngx_string("hotline_handoff_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_main_conf_t, handoff_file),
       NULL },
 
     { ngx_string("hotline_recorder"),
@@ -532,11 +540,33 @@ ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (hmcf->shm_zone
-        && ngx_strcmp(hmcf->history_file.data, "off") != 0
-        && ngx_http_hotline_history_open(cf, &hmcf->history_file) != NGX_OK)
+    /* the embedded store's calls outlive a restart and a binary upgrade */
+
+    hmcf->handoff_fd = NGX_INVALID_FILE;
+
+    if (hmcf->handoff_file.data == NULL
+        && ngx_http_hotline_log_dir_file(cf, "hotline_handoff.state",
+                                         &hmcf->handoff_file)
+           != NGX_OK)
     {
         return NGX_CONF_ERROR;
+    }
+
+    if (hmcf->shm_zone && hmcf->redis == NULL
+        && ngx_strcmp(hmcf->handoff_file.data, "off") != 0
+        && ngx_http_hotline_handoff_open(cf, &hmcf->handoff_file,
+                                         &hmcf->handoff_fd)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (hmcf->shm_zone && ngx_strcmp(hmcf->history_file.data, "off") != 0) {
+        hmcf->journal = ngx_http_hotline_history_open(cf,
+                                                      &hmcf->history_file);
+        if (hmcf->journal == NULL) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     ngx_conf_init_msec_value(hmcf->resume_timeout, 30000);
@@ -997,6 +1027,8 @@ ngx_http_hotline_init_process(ngx_cycle_t *cycle)
     }
 
     hmcf->store = ngx_http_hotline_store();
+
+    ngx_http_hotline_history_init_worker(hmcf->journal);
 
     /* the session layer listens to the store before it starts */
 
