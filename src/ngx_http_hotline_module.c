@@ -247,7 +247,7 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
 
     /* the Redis store backend: ngx_http_hotline_store_redis.c */
     { ngx_string("hotline_redis"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_hotline_redis_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,

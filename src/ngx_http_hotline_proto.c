@@ -1045,6 +1045,16 @@ ngx_http_hotline_proto_peer(u_char *p, ngx_uint_t back)
 }
 
 
+/* messages first to last were lost (the message's seq is the last) */
+
+u_char *
+ngx_http_hotline_proto_gap(u_char *p, uint64_t first, uint64_t last)
+{
+    return ngx_sprintf(p, "{\"type\":\"gap\",\"from\":%uL,\"to\":%uL",
+                       first, last);
+}
+
+
 u_char *
 ngx_http_hotline_proto_ended(u_char *p, u_char *call_id, ngx_uint_t reason,
     ngx_uint_t by, ngx_uint_t duration)

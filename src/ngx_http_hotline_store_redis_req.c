@@ -187,7 +187,16 @@ ngx_http_hotline_rreq_reply(redisAsyncContext *ac, void *r, void *privdata)
         reply = NULL;
     }
 
-    if (reply && reply->type == REDIS_REPLY_ERROR) {
+    if (reply && reply->type == REDIS_REPLY_ERROR
+        && reply->len >= 8 && ngx_strncmp(reply->str, "READONLY", 8) == 0
+        && rs && !rs->exiting)
+    {
+        /* a replica now (a failover): the master is elsewhere */
+        ngx_http_hotline_rconn_down("the node is a replica now (READONLY)");
+        reply = NULL;
+    }
+
+    if (reply && reply->type == REDIS_REPLY_ERROR && !req->quiet) {
         ngx_log_error(NGX_LOG_ERR, rs ? rs->log : ngx_cycle->log, 0,
                       "hotline: redis %s failed: %*s",
                       req->script < NGX_HOTLINE_LUA_N
@@ -345,6 +354,24 @@ ngx_http_hotline_reply_int(redisReply *r, size_t i)
     }
 
     return neg ? -n : n;
+}
+
+
+/* a message of a subscriber: {kind, channel, payload}; NGX_DECLINED: none */
+
+ngx_int_t
+ngx_http_hotline_reply_pubsub(redisReply *r, ngx_str_t *kind,
+    ngx_str_t *channel, ngx_str_t *payload)
+{
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 3) {
+        return NGX_DECLINED;
+    }
+
+    *kind = ngx_http_hotline_reply_str(r, 0);
+    *channel = ngx_http_hotline_reply_str(r, 1);
+    *payload = ngx_http_hotline_reply_str(r, 2);
+
+    return NGX_OK;
 }
 
 

@@ -60,6 +60,8 @@ static void ngx_http_hotline_shm_consumer_free(
     ngx_http_hotline_consumer_t *c);
 static void ngx_http_hotline_shm_consumer_info(
     ngx_http_hotline_consumer_t *c, ngx_http_hotline_consumer_info_t *ci);
+static void ngx_http_hotline_shm_consumer_mute(
+    ngx_http_hotline_consumer_t *c);
 static void ngx_http_hotline_shm_read_to(ngx_http_hotline_consumer_t *c,
     uint64_t seq);
 static ssize_t ngx_http_hotline_shm_pull(ngx_http_hotline_consumer_t *c,
@@ -109,6 +111,7 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     ngx_http_hotline_shm_consumer,
     ngx_http_hotline_shm_consumer_free,
     ngx_http_hotline_shm_consumer_info,
+    ngx_http_hotline_shm_consumer_mute,
     ngx_http_hotline_shm_pull,
     ngx_http_hotline_shm_read_to,
     ngx_http_hotline_shm_kv_get,
@@ -124,8 +127,12 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
 ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
 static ngx_queue_t              ngx_http_hotline_shm_consumers;
 
-/* one buffer of this worker for what a read or due() answers */
+/*
+ * buffers of this worker for what a read and due() answer: apart, since
+ * due()'s handler reads (at once, here) while it walks what due() gave
+ */
 static ngx_http_hotline_scratch_t  ngx_http_hotline_shm_buf;
+static ngx_http_hotline_scratch_t  ngx_http_hotline_shm_due_buf;
 
 
 #define ngx_http_hotline_lock()                                               \
@@ -226,6 +233,7 @@ ngx_http_hotline_shm_exit_worker(ngx_cycle_t *cycle)
     ngx_http_hotline_handoff_exit(cycle);
 
     ngx_http_hotline_scratch_free(&ngx_http_hotline_shm_buf);
+    ngx_http_hotline_scratch_free(&ngx_http_hotline_shm_due_buf);
 }
 
 
@@ -1073,7 +1081,7 @@ ngx_http_hotline_shm_due(ngx_uint_t max, ngx_msec_t grace,
 
     shm = ngx_http_hotline_shm;
 
-    p = ngx_http_hotline_scratch(&ngx_http_hotline_shm_buf,
+    p = ngx_http_hotline_scratch(&ngx_http_hotline_shm_due_buf,
                                  max * (sizeof(ngx_http_hotline_due_t)
                                         + NGX_HOTLINE_KEY_MAX));
     if (p == NULL) {
@@ -1183,6 +1191,13 @@ ngx_http_hotline_shm_consumer_free(ngx_http_hotline_consumer_t *c)
 
     ngx_queue_remove(&c->link);
     ngx_free(c);
+}
+
+
+static void
+ngx_http_hotline_shm_consumer_mute(ngx_http_hotline_consumer_t *c)
+{
+    c->data = NULL;
 }
 
 
@@ -1354,8 +1369,9 @@ ngx_http_hotline_shm_wake(void)
             continue;
         }
 
-        if (ib->owner == ngx_pid && ib->gen == m->gen && ib->local) {
-            c = ib->local;
+        c = ib->local;
+
+        if (ib->owner == ngx_pid && ib->gen == m->gen && c && c->data) {
             told[k] = c->data;
 
             if (m->kind == NGX_HOTLINE_MAIL_DELIVER
@@ -1393,7 +1409,10 @@ ngx_http_hotline_shm_wake(void)
             c = ngx_queue_data(q, ngx_http_hotline_consumer_t, link);
 
             if (c->inbox == mail[i].inbox && c->gen == mail[i].gen) {
-                ev->consumer(c->data, NGX_HOTLINE_WAKE_REPLACED);
+                if (c->data) {
+                    ev->consumer(c->data, NGX_HOTLINE_WAKE_REPLACED);
+                }
+
                 break;
             }
         }
@@ -1406,7 +1425,7 @@ ngx_http_hotline_shm_wake(void)
         {
             c = ngx_queue_data(q, ngx_http_hotline_consumer_t, link);
 
-            if (c->inbox) {
+            if (c->inbox && c->data) {
                 ev->consumer(c->data, NGX_HOTLINE_WAKE_DELIVER);
             }
         }
