@@ -328,7 +328,10 @@ ngx_http_hotline_op(ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m)
     op->id_len = m->id_len;
 
     op->name_len = (m->type == NGX_HOTLINE_MSG_JOIN) ? m->name_len : 0;
-    ngx_memcpy(op->name, m->name, op->name_len);
+
+    if (op->name_len) {
+        ngx_memcpy(op->name, m->name, op->name_len);
+    }
 
     return op;
 }

@@ -468,8 +468,10 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
 
         for (j = 0; j < i; j++) {
             if (tx->ops[j].key.len == t->key.len
-                && ngx_memcmp(tx->ops[j].key.data, t->key.data, t->key.len)
-                   == 0)
+                && (t->key.len == 0
+                    || ngx_memcmp(tx->ops[j].key.data, t->key.data,
+                                  t->key.len)
+                       == 0))
             {
                 break;
             }
