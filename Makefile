@@ -70,8 +70,8 @@ test: deps module recorder
 	@$(MAKE) -s test-tls
 	@$(MAKE) -s test-recorder
 
-# the signaling, guard and auth tests again, each on a Redis store of its
-# own (docs/redis.md)
+# the signaling, guard, auth and security (t/9*) tests again, each on a
+# Redis store of its own (docs/redis.md)
 test-redis: deps module
 	@HOTLINE_STORE=redis prove -j2 t/1*.t t/2*.t t/3*.t t/5*.t t/9*.t
 
@@ -79,7 +79,7 @@ test-redis: deps module
 # limit, ban and auth tests again, each nginx listening with "ssl" and a
 # certificate made at test time, every client speaking TLS
 # (t/lib/Hotline/Test.pm)
-TLS_TESTS := t/1*.t t/20-limits.t t/33-limit.t t/36-rate.t t/39-ban.t t/5*.t
+TLS_TESTS := t/1?-*.t t/20-limits.t t/33-limit.t t/36-rate.t t/39-ban.t t/5*.t
 
 test-tls: deps module
 	@HOTLINE_TLS=1 prove -j2 $(TLS_TESTS)

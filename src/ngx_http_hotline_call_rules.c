@@ -61,6 +61,10 @@ static void ngx_http_hotline_tx_peer(ngx_http_hotline_txn_t *tx,
     u_char *token, ngx_uint_t state);
 static void ngx_http_hotline_tx_count(ngx_http_hotline_txn_t *tx,
     ngx_uint_t counter, int64_t delta);
+static void ngx_http_hotline_tx_waiting(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *c, int64_t delta);
+static ngx_str_t *ngx_http_hotline_key(u_char *prefix, u_char *data,
+    size_t len, ngx_uint_t hex);
 static int64_t ngx_http_hotline_now(void);
 
 
@@ -195,7 +199,7 @@ ngx_http_hotline_decide_join(ngx_http_hotline_op_t *op,
 
     ngx_http_hotline_attach(op, tx, c, 0);
 
-    ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_WAITING, 1);
+    ngx_http_hotline_tx_waiting(tx, c, 1);
     (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_NOTIFY, NULL);
 
     op->version = 1;
@@ -457,7 +461,7 @@ ngx_http_hotline_decide_accept(ngx_http_hotline_op_t *op,
     ngx_http_hotline_tx_put(tx, &c);
     ngx_http_hotline_tx_put(tx, &a);
 
-    ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_WAITING, -1);
+    ngx_http_hotline_tx_waiting(tx, &c, -1);
     ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_ACTIVE, 1);
     ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_BUSY, 1);
 
@@ -618,7 +622,7 @@ ngx_http_hotline_end(ngx_http_hotline_op_t *op, ngx_http_hotline_txn_t *tx,
     if (c->state == NGX_HOTLINE_WAITING) {
         (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_UNQUEUE,
                                         ngx_http_hotline_pkey(c->token));
-        ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_WAITING, -1);
+        ngx_http_hotline_tx_waiting(tx, c, -1);
         a = NULL;
 
     } else if (c->state == NGX_HOTLINE_ACTIVE) {
@@ -750,9 +754,14 @@ ngx_http_hotline_decide_detach(ngx_http_hotline_op_t *op,
         ngx_http_hotline_st->consumer_info(op->consumer, &ci);
 
         if (p->role == NGX_HOTLINE_ROLE_CUSTOMER
-            && p->state == NGX_HOTLINE_ENDED && ci.delivered >= ci.last)
+            && p->state == NGX_HOTLINE_ENDED && ci.delivered >= ci.last
+            && op->read_all)
         {
-            /* the call is over and its end was sent: the token dies */
+            /*
+             * the call is over and the client read its end (it answered
+             * the close that followed): the token dies; otherwise the
+             * party waits for a resume that gets the end again
+             */
             ngx_http_hotline_free_party(tx, p);
             return NGX_HOTLINE_OK;
         }
@@ -948,6 +957,42 @@ ngx_http_hotline_tx_peer(ngx_http_hotline_txn_t *tx, u_char *token,
     ev.state = state;
 
     ngx_http_hotline_tx_event(tx, token, &ev);
+}
+
+
+/*
+ * A customer starts or stops waiting: the gauge, and the calls waiting
+ * from its client (its address, an IPv6 one by prefix), at most
+ * hotline_queue_per_address of them
+ */
+
+static void
+ngx_http_hotline_tx_waiting(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *c, int64_t delta)
+{
+    ngx_http_hotline_txop_t  *t;
+
+    ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_WAITING, delta);
+
+    if (ngx_http_hotline_cf->queue_per_address == 0 || c->addr_len == 0) {
+        return;
+    }
+
+    t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_COUNT,
+                                 ngx_http_hotline_key((u_char *) "w:",
+                                                      c->addr, c->addr_len,
+                                                      0));
+    if (t == NULL) {
+        return;
+    }
+
+    t->n = delta;
+    t->ttl = NGX_HOTLINE_DAY_TTL;
+
+    if (delta > 0) {
+        t->max = ngx_http_hotline_cf->queue_per_address;
+        t->err = NGX_HOTLINE_E_ADDRESS_LIMIT;
+    }
 }
 
 

@@ -86,6 +86,8 @@ typedef struct {
     unsigned                       has_call_id:1;
     unsigned                       ends:1;
     unsigned                       waiting:1;  /* detach: for the store */
+    unsigned                       read_all:1; /* detach: the client read
+                                                  what was delivered */
 } ngx_http_hotline_op_t;
 
 

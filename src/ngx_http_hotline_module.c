@@ -49,8 +49,6 @@ static char *ngx_http_hotline_history(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hotline_ban_time(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_hotline_daily_limit(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static char *ngx_http_hotline_message_rate(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_hotline_status(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -67,6 +65,16 @@ static void ngx_http_hotline_exit_process(ngx_cycle_t *cycle);
 
 static ngx_conf_num_bounds_t  ngx_http_hotline_queue_bounds = {
     ngx_conf_check_num_bounds, 1, 100000
+};
+
+/* "off" or a number */
+
+static ngx_conf_num_bounds_t  ngx_http_hotline_per_address_bounds = {
+    ngx_conf_check_num_bounds, 1, 100000
+};
+
+static ngx_conf_num_bounds_t  ngx_http_hotline_daily_limit_bounds = {
+    ngx_conf_check_num_bounds, 1, 10000000
 };
 
 
@@ -137,10 +145,10 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
 
     { ngx_string("hotline_daily_limit"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_http_hotline_daily_limit,
+      ngx_http_hotline_conf_set_count_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_hotline_main_conf_t, daily_limit),
+      &ngx_http_hotline_daily_limit_bounds },
 
     { ngx_string("hotline_ban_time"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -218,6 +226,13 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_hotline_main_conf_t, queue_size),
       &ngx_http_hotline_queue_bounds },
+
+    { ngx_string("hotline_queue_per_address"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hotline_conf_set_count_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_main_conf_t, queue_per_address),
+      &ngx_http_hotline_per_address_bounds },
 
     { ngx_string("hotline_average_handle_time"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -486,6 +501,7 @@ ngx_http_hotline_create_main_conf(ngx_conf_t *cf)
     hmcf->queue_size = NGX_CONF_UNSET_UINT;
     hmcf->average_handle_time = NGX_CONF_UNSET_MSEC;
     hmcf->daily_limit = NGX_CONF_UNSET_UINT;
+    hmcf->queue_per_address = NGX_CONF_UNSET_UINT;
     hmcf->ban_time = NGX_CONF_UNSET;
 
     return hmcf;
@@ -510,6 +526,7 @@ ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_conf_init_uint_value(hmcf->daily_limit, 0);
+    ngx_conf_init_uint_value(hmcf->queue_per_address, 10);
     ngx_conf_init_value(hmcf->ban_time, 3600);
 
     if (hmcf->history_file.data == NULL
@@ -778,7 +795,8 @@ ngx_http_hotline_zone_resized(ngx_conf_t *cf, ngx_shm_zone_t *shm_zone)
                        "starts on a new, empty zone and loses the %uzk of "
                        "state the running one holds (waiting calls, calls "
                        "in progress, agents, resume tokens, one-time codes, "
-                       "lockouts, revoked tokens, rate limits, counters); "
+                       "rate limits, counters; revoked tokens, lockouts and "
+                       "bans come back from hotline_state_file); "
                        "change the size with a restart in a quiet hour "
                        "(docs/runbook.md)",
                        old[i].shm.size / 1024, shm_zone->shm.size / 1024,
@@ -875,42 +893,6 @@ ngx_http_hotline_ban_time(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     hmcf->ban_time = t;
-
-    return NGX_CONF_OK;
-}
-
-
-/* hotline_daily_limit off | <n>: new calls a UTC day, on all nodes */
-
-static char *
-ngx_http_hotline_daily_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_hotline_main_conf_t *hmcf = conf;
-
-    ngx_int_t   n;
-    ngx_str_t  *value;
-
-    if (hmcf->daily_limit != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        hmcf->daily_limit = 0;
-        return NGX_CONF_OK;
-    }
-
-    n = ngx_atoi(value[1].data, value[1].len);
-
-    if (n <= 0 || n > 10000000) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\": expected off or a number "
-                           "from 1 to 10000000", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    hmcf->daily_limit = n;
 
     return NGX_CONF_OK;
 }

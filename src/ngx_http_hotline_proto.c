@@ -51,7 +51,8 @@ ngx_str_t  ngx_http_hotline_errors[] = {
     ngx_string("rate_limited"),
     ngx_string("internal"),
     ngx_string("daily_limit"),
-    ngx_string("banned")
+    ngx_string("banned"),
+    ngx_string("address_limit")
 };
 
 
@@ -71,7 +72,8 @@ static const char  *ngx_http_hotline_error_text[] = {
     "too many messages",
     "internal error",
     "the daily call limit is reached, please call again tomorrow",
-    "calls from this address are not accepted for now"
+    "calls from this address are not accepted for now",
+    "too many calls from this address are waiting already"
 };
 
 
@@ -120,6 +122,7 @@ static ngx_http_hotline_type_t  ngx_http_hotline_types[] = {
     { ngx_string("media"),  NGX_HOTLINE_MSG_MEDIA,  C|A },
     { ngx_string("hangup"), NGX_HOTLINE_MSG_HANGUP, C|A },
     { ngx_string("ban"),    NGX_HOTLINE_MSG_BAN,    A },
+    { ngx_string("connected"), NGX_HOTLINE_MSG_CONNECTED, C|A },
     { ngx_null_string, 0, 0 }
 };
 
@@ -140,7 +143,8 @@ static const char  *ngx_http_hotline_members[][5] = {
     { "text", NULL },                                  /* chat */
     { "audio", "video", "screen", NULL },              /* media */
     { NULL },                                          /* hangup */
-    { "call_id", NULL }                                /* ban */
+    { "call_id", NULL },                               /* ban */
+    { NULL }                                           /* connected */
 };
 
 

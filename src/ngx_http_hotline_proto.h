@@ -36,7 +36,8 @@
 #define NGX_HOTLINE_E_INTERNAL        13
 #define NGX_HOTLINE_E_DAILY_LIMIT     14
 #define NGX_HOTLINE_E_BANNED          15
-#define NGX_HOTLINE_E_MAX             16
+#define NGX_HOTLINE_E_ADDRESS_LIMIT   16
+#define NGX_HOTLINE_E_MAX             17
 
 /* client message types */
 #define NGX_HOTLINE_MSG_JOIN          1
@@ -51,6 +52,7 @@
 #define NGX_HOTLINE_MSG_MEDIA         10
 #define NGX_HOTLINE_MSG_HANGUP        11
 #define NGX_HOTLINE_MSG_BAN           12
+#define NGX_HOTLINE_MSG_CONNECTED     13
 
 /* call end reasons */
 #define NGX_HOTLINE_END_HANGUP        0

@@ -44,6 +44,9 @@ struct ngx_http_hotline_session_s {
     time_t                         exp;
 
     int64_t                        resume_from;    /* agent: last_seq, -1 */
+    uint64_t                       ping_seq;       /* delivered before it */
+    ngx_msec_t                     accepted_at;    /* this connection saw
+                                                      its call accepted */
     ngx_msec_t                     tat;            /* message rate, GCRA */
     ngx_uint_t                     strikes;
 
@@ -51,6 +54,11 @@ struct ngx_http_hotline_session_s {
     unsigned                       established:1;  /* joined or resumed */
     unsigned                       waiting:1;      /* customer in queue */
     unsigned                       queue_dirty:1;
+    unsigned                       banned:1;       /* its client */
+    unsigned                       ended:1;        /* its end was sent */
+    unsigned                       connected:1;    /* its page's media */
+    unsigned                       detach_held:1;  /* until the client
+                                                      answers the close */
 };
 
 
@@ -59,6 +67,12 @@ extern ngx_http_hotline_ws_handler_t  ngx_http_hotline_session_handler;
 
 /* ngx_http_hotline_session.c */
 ngx_int_t ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle);
+
+/* ngx_http_hotline_ban.c */
+ngx_str_t *ngx_http_hotline_ban_key(u_char *addr, size_t len);
+void ngx_http_hotline_ban_client(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_result_t *res);
+void ngx_http_hotline_ban_check(ngx_http_hotline_session_t *s);
 
 
 #endif /* _NGX_HTTP_HOTLINE_SESSION_H_INCLUDED_ */

@@ -151,6 +151,43 @@ sub check_once {
     $c->wait_for('ended', 5);
 }
 
+# --- a customer whose connection dies with `ended` in flight gets it on
+# resume (issue 15: it got `expired`); one that read it (answered the
+# close) finds its token dead
+for my $case ('dropped', 'no answer') {
+    my ($c, $a) = $t->call(name => "EndFlight $case", sub => 'end-agent');
+    my $last = $c->{accepted}{seq};
+    $c->{echo_close} = 0;
+    $a->send_json({ type => 'hangup', id => 'h' });
+    ok($a->wait_for('ended', 5), "$case: the agent hangs up");
+    if ($case eq 'dropped') {
+        # never read: the end and the close die in the socket
+        $c->drop;
+    } else {
+        # read, but the close is never answered (the page died)
+        $c->pump_until(5, sub { $c->{closed} });
+        ok($c->{closed}, "$case: the close came");
+        $last = (grep { $_->{type} eq 'ended' } @{ $c->{inbox} })[0]{seq} - 1;
+        $c->drop;
+    }
+    my $r = $t->ws_connect('/ws/customer');
+    $r->send_json({ type => 'resume', token => $c->{token},
+                    last_seq => $last });
+    my $w = $r->wait_for('welcome', 5);
+    ok($w && $w->{resumed}, "$case: the resume is welcomed")
+        or diag(json_encode($r->{inbox}));
+    my $e = $r->wait_for('ended', 5);
+    is($e && $e->{reason}, 'hangup', "$case: the end is replayed");
+    is($e && $e->{seq}, $last + 1, "$case: ... with its seq");
+    is($r->expect_close(5), 1000, "$case: then the close, 1000");
+    # that one answered: the token is dead now
+    my $x = $t->ws_connect('/ws/customer');
+    $x->send_json({ type => 'resume', token => $c->{token} });
+    is(($x->wait_for('error', 5) // {})->{code}, 'expired',
+       "$case: once read, the token is dead");
+    is($x->expect_close(5), 4004, "$case: ... 4004");
+}
+
 # --- bad last_seq: 400 with a JSON body, the session is not touched
 for my $bad ('x', '-1', '1e3', '', '9999999999999999') {
     my $r = $t->handshake_raw(path => '/ws/agent?last_seq=' . $bad,
