@@ -15,7 +15,7 @@ SRCS       := $(wildcard $(CURDIR)/src/*.c $(CURDIR)/src/*.h) $(CURDIR)/config
 
 .PHONY: all module deps run stop test fuzz bench clean help \
         recorder test-recorder bench-recorder fuzz-recorder test-redis \
-        test-tls deb compat screenshots test-asan
+        test-tls deb compat screenshots test-asan soak
 
 all: module
 
@@ -29,6 +29,8 @@ help:
 	@echo "make test-asan   signaling, fault and bad-input tests with the"
 	@echo "              module and recorder built with ASan and UBSan"
 	@echo "make bench    run the benchmarks (docs/performance.md)"
+	@echo "make soak     30 minutes of churn, memory, zone and descriptors"
+	@echo "              (SOAK_SECONDS=60 for a quick look)"
 	@echo "make fuzz     run the fuzz targets for longer (FUZZ_SECONDS=60)"
 	@echo "make recorder build hotline-recorder (test-, bench-, fuzz-recorder)"
 	@echo "make deb      Debian packages in build/deb (deploy/debian)"
@@ -178,6 +180,13 @@ fuzz: module
 bench: deps module
 	@$(MAKE) -s -C bench OBJS=$(OBJS) run
 	@$(MAKE) -s bench-recorder
+
+# 20 calls a second for 30 minutes; the workers' memory and descriptors
+# and the zone at start, middle, end and after, anything that grows
+# flagged (bench/soak.pl: SOAK_SECONDS, SOAK_RATE, SOAK_AGENTS,
+# SOAK_SAMPLE, SOAK_STORE=redis, SOAK_CSV; docs/performance.md)
+soak: deps module
+	@perl bench/soak.pl
 
 clean:
 	rm -rf $(BUILD)
