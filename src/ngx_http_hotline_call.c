@@ -367,6 +367,9 @@ ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref)
         return;
     }
 
+    /* the connection goes: news of the inbox find nobody now */
+    ngx_http_hotline_st->consumer_own(c, NULL);
+
     op->consumer = c;
     op->read_all = ref->read_all;
     ngx_memcpy(op->token, ref->token, NGX_HOTLINE_ID_LEN);

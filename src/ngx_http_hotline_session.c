@@ -903,6 +903,11 @@ ngx_http_hotline_on_consumer(void *data, ngx_uint_t wake)
     ngx_http_hotline_consumer_info_t   ci;
     u_char                             buf[NGX_HOTLINE_ERROR_MAX];
 
+    if (s == NULL) {
+        /* a consumer the model took over from a connection now gone */
+        return;
+    }
+
     if (s->ws.closed || s->ws.closing) {
         return;
     }

@@ -189,6 +189,13 @@ ngx_http_hotline_rcache_free(ngx_http_hotline_consumer_t *c)
 }
 
 
+void
+ngx_http_hotline_rcache_own(ngx_http_hotline_consumer_t *c, void *data)
+{
+    c->data = data;
+}
+
+
 uint64_t
 ngx_http_hotline_rcache_gen(ngx_http_hotline_consumer_t *c)
 {

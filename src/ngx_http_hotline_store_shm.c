@@ -112,6 +112,8 @@ static void ngx_http_hotline_shm_consumer_free(
     ngx_http_hotline_consumer_t *c);
 static void ngx_http_hotline_shm_consumer_info(
     ngx_http_hotline_consumer_t *c, ngx_http_hotline_consumer_info_t *ci);
+static void ngx_http_hotline_shm_consumer_own(ngx_http_hotline_consumer_t *c,
+    void *data);
 static void ngx_http_hotline_shm_read_to(ngx_http_hotline_consumer_t *c,
     uint64_t seq);
 static ssize_t ngx_http_hotline_shm_pull(ngx_http_hotline_consumer_t *c,
@@ -164,6 +166,7 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     ngx_http_hotline_shm_consumer,
     ngx_http_hotline_shm_consumer_free,
     ngx_http_hotline_shm_consumer_info,
+    ngx_http_hotline_shm_consumer_own,
     ngx_http_hotline_shm_pull,
     ngx_http_hotline_shm_read_to,
     ngx_http_hotline_shm_kv_get,
@@ -1208,6 +1211,13 @@ ngx_http_hotline_shm_consumer_free(ngx_http_hotline_consumer_t *c)
 
     ngx_queue_remove(&c->link);
     ngx_free(c);
+}
+
+
+static void
+ngx_http_hotline_shm_consumer_own(ngx_http_hotline_consumer_t *c, void *data)
+{
+    c->data = data;
 }
 
 
