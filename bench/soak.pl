@@ -46,6 +46,18 @@ my $MAX_INFLIGHT  = 400;     # calls under way before new ones wait
 
 $ENV{HOTLINE_STORE} = 'redis' if ($ENV{SOAK_STORE} // '') eq 'redis';
 
+# the agents' queue snapshots and the customers' positions are not read:
+# not decoding them (JSON::PP is slow on a long queue) keeps the clients
+# ahead of the server when the machine is busy
+{
+    no warnings 'redefine';
+    my $decode = \&Hotline::Test::json_decode;
+    *Hotline::Test::json_decode = sub {
+        return { type => $1 } if $_[0] =~ /"type":"(queue|position)"/;
+        return $decode->(@_);
+    };
+}
+
 $| = 1;
 
 # ---------------------------------------------------------------------------
@@ -345,6 +357,8 @@ sub agent_lost {
 sub pump {
     my ($timeout) = @_;
     for my $fh ($sel->can_read($timeout)) {
+        # (a call that failed meanwhile closed its socket)
+        next unless defined fileno $fh;
         my $e = $by_fd{ fileno $fh } or next;
         my ($ws, $owner) = @$e;
         $ws->_read_once(time);
