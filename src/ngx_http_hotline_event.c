@@ -123,6 +123,18 @@ ngx_http_hotline_event_decode(u_char *data, size_t len,
 
         ev->token.data = p;
         ev->token.len = n;
+
+        /* a JWT, written into JSON as it is: base64url and dots only */
+
+        for ( /* void */ ; p < last; p++) {
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+                  || (*p >= '0' && *p <= '9')
+                  || *p == '-' || *p == '_' || *p == '.'))
+            {
+                return NGX_ERROR;
+            }
+        }
+
         return NGX_OK;
 
     case NGX_HOTLINE_EV_PEER:

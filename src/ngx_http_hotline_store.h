@@ -326,9 +326,11 @@ struct ngx_http_hotline_store_s {
     void        (*consumer_free)(ngx_http_hotline_consumer_t *c);
     void        (*consumer_info)(ngx_http_hotline_consumer_t *c,
                                  ngx_http_hotline_consumer_info_t *ci);
-
-    /* its connection is gone: data is told nothing more */
-    void        (*consumer_mute)(ngx_http_hotline_consumer_t *c);
+    /*
+     * news of the consumer go to data from now on; NULL: to nobody (its
+     * connection is gone, it may be freed)
+     */
+    void        (*consumer_own)(ngx_http_hotline_consumer_t *c, void *data);
 
     /*
      * Copies the consumer's undelivered messages into buf, as records of

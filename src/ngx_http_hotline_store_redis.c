@@ -96,7 +96,7 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_redis = {
     ngx_http_hotline_rcache_consumer,
     ngx_http_hotline_rcache_free,
     ngx_http_hotline_rcache_info,
-    ngx_http_hotline_rcache_mute,
+    ngx_http_hotline_rcache_own,
     ngx_http_hotline_rcache_pull,
     NULL,                                  /* read_to: lists are trimmed
                                               by size in Redis */

@@ -204,22 +204,23 @@ ngx_http_hotline_rcache_free(ngx_http_hotline_consumer_t *c)
 }
 
 
+void
+ngx_http_hotline_rcache_own(ngx_http_hotline_consumer_t *c, void *data)
+{
+    c->data = data;
+
+    if (data == NULL && c->is_ready) {
+        /* nobody to tell: what it has waits for the next owner's pull */
+        c->is_ready = 0;
+        ngx_queue_remove(&c->ready);
+    }
+}
+
+
 uint64_t
 ngx_http_hotline_rcache_gen(ngx_http_hotline_consumer_t *c)
 {
     return (uint64_t) c->node.key;
-}
-
-
-void
-ngx_http_hotline_rcache_mute(ngx_http_hotline_consumer_t *c)
-{
-    c->data = NULL;
-
-    if (c->is_ready) {
-        c->is_ready = 0;
-        ngx_queue_remove(&c->ready);
-    }
 }
 
 

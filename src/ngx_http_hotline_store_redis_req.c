@@ -104,7 +104,10 @@ ngx_http_hotline_rreq_arg(ngx_http_hotline_rreq_t *req, u_char *data,
 
     req->argv[req->argc] = (char *) req->pos;
     req->argvlen[req->argc++] = len;
-    req->pos = ngx_cpymem(req->pos, data, len);
+
+    if (len) {
+        req->pos = ngx_cpymem(req->pos, data, len);
+    }
 }
 
 

@@ -60,8 +60,8 @@ static void ngx_http_hotline_shm_consumer_free(
     ngx_http_hotline_consumer_t *c);
 static void ngx_http_hotline_shm_consumer_info(
     ngx_http_hotline_consumer_t *c, ngx_http_hotline_consumer_info_t *ci);
-static void ngx_http_hotline_shm_consumer_mute(
-    ngx_http_hotline_consumer_t *c);
+static void ngx_http_hotline_shm_consumer_own(ngx_http_hotline_consumer_t *c,
+    void *data);
 static void ngx_http_hotline_shm_read_to(ngx_http_hotline_consumer_t *c,
     uint64_t seq);
 static ssize_t ngx_http_hotline_shm_pull(ngx_http_hotline_consumer_t *c,
@@ -111,7 +111,7 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     ngx_http_hotline_shm_consumer,
     ngx_http_hotline_shm_consumer_free,
     ngx_http_hotline_shm_consumer_info,
-    ngx_http_hotline_shm_consumer_mute,
+    ngx_http_hotline_shm_consumer_own,
     ngx_http_hotline_shm_pull,
     ngx_http_hotline_shm_read_to,
     ngx_http_hotline_shm_kv_get,
@@ -448,8 +448,10 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
 
         for (j = 0; j < i; j++) {
             if (tx->ops[j].key.len == t->key.len
-                && ngx_memcmp(tx->ops[j].key.data, t->key.data, t->key.len)
-                   == 0)
+                && (t->key.len == 0
+                    || ngx_memcmp(tx->ops[j].key.data, t->key.data,
+                                  t->key.len)
+                       == 0))
             {
                 break;
             }
@@ -1195,9 +1197,9 @@ ngx_http_hotline_shm_consumer_free(ngx_http_hotline_consumer_t *c)
 
 
 static void
-ngx_http_hotline_shm_consumer_mute(ngx_http_hotline_consumer_t *c)
+ngx_http_hotline_shm_consumer_own(ngx_http_hotline_consumer_t *c, void *data)
 {
-    c->data = NULL;
+    c->data = data;
 }
 
 
