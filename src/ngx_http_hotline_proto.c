@@ -57,8 +57,7 @@ static ngx_uint_t ngx_http_hotline_check_members(ngx_http_hotline_obj_t *o,
     uint32_t allowed, ngx_http_hotline_msg_t *m);
 static ngx_uint_t ngx_http_hotline_get_text(ngx_http_hotline_obj_t *o,
     ngx_uint_t key, size_t min, size_t max, ngx_uint_t multiline,
-    ngx_uint_t required, ngx_http_hotline_val_t **value,
-    ngx_http_hotline_msg_t *m);
+    ngx_http_hotline_val_t **value, ngx_http_hotline_msg_t *m);
 static ngx_uint_t ngx_http_hotline_get_hexid(ngx_http_hotline_obj_t *o,
     ngx_uint_t key, u_char *dst, ngx_http_hotline_msg_t *m);
 static ngx_uint_t ngx_http_hotline_relay(ngx_http_hotline_obj_t *root,
@@ -291,8 +290,8 @@ ngx_http_hotline_proto_parse(u_char *data, size_t len, ngx_uint_t role,
     switch (t->type) {
 
     case NGX_HOTLINE_MSG_JOIN:
-        rc = ngx_http_hotline_get_text(&root, NGX_HOTLINE_K_NAME, 1, 64, 0, 1,
-                                       &v, m);
+        rc = ngx_http_hotline_get_text(&root, NGX_HOTLINE_K_NAME, 1, 64, 0, &v,
+                                       m);
         if (rc != NGX_HOTLINE_OK) {
             return rc;
         }
@@ -448,14 +447,14 @@ ngx_http_hotline_check_members(ngx_http_hotline_obj_t *o, uint32_t allowed,
 
 
 /*
- * A string member of min..max bytes of printable text: no C0 or C1
+ * A string member (required) of min..max bytes of printable text: no C0 or C1
  * controls, DEL, U+2028 or U+2029; multiline 1 allows \n and \t (chat),
  * 2 also \r (SDP lines end with CRLF).
  */
 
 static ngx_uint_t
 ngx_http_hotline_get_text(ngx_http_hotline_obj_t *o, ngx_uint_t key,
-    size_t min, size_t max, ngx_uint_t multiline, ngx_uint_t required,
+    size_t min, size_t max, ngx_uint_t multiline,
     ngx_http_hotline_val_t **value, ngx_http_hotline_msg_t *m)
 {
     ngx_uint_t               bad;
@@ -463,10 +462,6 @@ ngx_http_hotline_get_text(ngx_http_hotline_obj_t *o, ngx_uint_t key,
 
     v = ngx_http_hotline_json_get(o, key);
     *value = v;
-
-    if (v == NULL && !required) {
-        return NGX_HOTLINE_OK;
-    }
 
     bad = NGX_HOTLINE_JSON_CONTROL;
 
@@ -556,7 +551,7 @@ ngx_http_hotline_relay(ngx_http_hotline_obj_t *root,
     case NGX_HOTLINE_MSG_OFFER:
     case NGX_HOTLINE_MSG_ANSWER:
         rc = ngx_http_hotline_get_text(root, NGX_HOTLINE_K_SDP, 1,
-                                       (size_t) -1, 2, 1, &v, m);
+                                       (size_t) -1, 2, &v, m);
         if (rc != NGX_HOTLINE_OK) {
             return rc;
         }
@@ -566,7 +561,7 @@ ngx_http_hotline_relay(ngx_http_hotline_obj_t *root,
 
     case NGX_HOTLINE_MSG_CHAT:
         rc = ngx_http_hotline_get_text(root, NGX_HOTLINE_K_TEXT, 1,
-                                       NGX_HOTLINE_TEXT_MAX, 1, 1, &v, m);
+                                       NGX_HOTLINE_TEXT_MAX, 1, &v, m);
         if (rc != NGX_HOTLINE_OK) {
             return rc;
         }
@@ -673,8 +668,8 @@ ngx_http_hotline_relay_ice(ngx_http_hotline_obj_t *root,
 
     p = ngx_cpymem(p, ",\"candidate\":{", sizeof(",\"candidate\":{") - 1);
 
-    rc = ngx_http_hotline_get_text(c, NGX_HOTLINE_K_CANDIDATE, 0, 1024, 0, 1,
-                                   &v, m);
+    rc = ngx_http_hotline_get_text(c, NGX_HOTLINE_K_CANDIDATE, 0, 1024, 0, &v,
+                                   m);
     if (rc != NGX_HOTLINE_OK) {
         return rc;
     }
@@ -686,7 +681,7 @@ ngx_http_hotline_relay_ice(ngx_http_hotline_obj_t *root,
     if (v != NULL) {
         if (v->kind != NGX_HOTLINE_JSON_NULL) {
             rc = ngx_http_hotline_get_text(c, NGX_HOTLINE_K_SDP_MID, 0, 64, 0,
-                                           1, &v, m);
+                                           &v, m);
             if (rc != NGX_HOTLINE_OK) {
                 return rc;
             }
@@ -715,7 +710,7 @@ ngx_http_hotline_relay_ice(ngx_http_hotline_obj_t *root,
     if (v != NULL) {
         if (v->kind != NGX_HOTLINE_JSON_NULL) {
             rc = ngx_http_hotline_get_text(c, NGX_HOTLINE_K_UFRAG, 0, 256, 0,
-                                           1, &v, m);
+                                           &v, m);
             if (rc != NGX_HOTLINE_OK) {
                 return rc;
             }
