@@ -8,28 +8,21 @@
 # stopped), because the demo and the tests run their own nginx.
 #
 # Runs as root on Debian 12 (`make deps`, called by `make run` and
-# `make test`).
+# `make test`).  Arguments name other roles of .ci/packages to install
+# instead (`make compat`: deps.sh compat).
 
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 
-BUILD_PKGS=(
-    gcc make pkg-config
-    nginx-core nginx-dev
-    libjansson-dev libssl-dev libcurl4-openssl-dev libhiredis-dev
-)
-
-TEST_PKGS=(
-    perl libprotocol-websocket-perl libcrypt-jwt-perl libjson-pp-perl
-    libwww-perl
-    procps iproute2
-    clang-14 libclang-rt-14-dev
-    redis-server
-)
+# what to build and test with: the "build" and "test" roles of the one
+# package list (.ci/packages), which the Dockerfiles read too
+roles=("$@")
+[ "${#roles[@]}" -gt 0 ] || roles=(build test)
+mapfile -t PKGS < <(sh "$(dirname "$0")/packages.sh" "${roles[@]}")
 
 missing=()
-for pkg in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
+for pkg in "${PKGS[@]}"; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
     # NodeSource's nodejs ships npm itself (Debian's npm would conflict)
     if [ "$pkg" = npm ] && command -v npm >/dev/null 2>&1; then

@@ -82,7 +82,7 @@ static void
 hl_check_string(ngx_http_hotline_json_val_t *v, const u_char *s, size_t n)
 {
     u_char      *buf, *copy, *ref, *p, *q;
-    size_t       i;
+    size_t       i, chars;
     ngx_uint_t   flags;
 
     hl_check(v->len == n);
@@ -138,6 +138,14 @@ hl_check_string(ngx_http_hotline_json_val_t *v, const u_char *s, size_t n)
     }
 
     hl_check(v->flags == flags);
+
+    /* the length in characters: the bytes that do not continue one */
+
+    for (i = 0, chars = 0; i < n; i++) {
+        chars += ((s[i] & 0xc0) != 0x80);
+    }
+
+    hl_check(v->chars == chars);
 
     /* the copy is escaped as json_str escapes the decoded value */
 

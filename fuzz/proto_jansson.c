@@ -10,7 +10,8 @@
  * every message through jansson's json_loadb.  Test code only: the
  * differential target requires the module's parser to give the same
  * answer, the same error details and the same relayed bytes for any
- * input.
+ * input.  A change to what the protocol accepts is made here too (as
+ * 'connected' and the limits counted in characters were).
  */
 
 
@@ -62,6 +63,7 @@ static hl_ref_type_t  hl_ref_types[] = {
     { ngx_string("media"),  NGX_HOTLINE_MSG_MEDIA,  C|A },
     { ngx_string("hangup"), NGX_HOTLINE_MSG_HANGUP, C|A },
     { ngx_string("ban"),    NGX_HOTLINE_MSG_BAN,    A },
+    { ngx_string("connected"), NGX_HOTLINE_MSG_CONNECTED, C|A },
     { ngx_null_string, 0, 0 }
 };
 
@@ -82,7 +84,8 @@ static const char  *hl_ref_members[][5] = {
     { "text", NULL },                                  /* chat */
     { "audio", "video", "screen", NULL },              /* media */
     { NULL },                                          /* hangup */
-    { "call_id", NULL }                                /* ban */
+    { "call_id", NULL },                               /* ban */
+    { NULL }                                           /* connected */
 };
 
 
@@ -182,8 +185,16 @@ hl_ref_proto_parse(u_char *data, size_t len, ngx_uint_t role,
     switch (t->type) {
 
     case NGX_HOTLINE_MSG_JOIN:
-        rc = hl_ref_get_text(root, "name", 1, 64, 0, 1, &v, m);
+        rc = hl_ref_get_text(root, "name", 1,
+                                       NGX_HOTLINE_CUSTOMER_NAME, 0, 1, &v,
+                                       m);
         if (rc != NGX_HOTLINE_OK) {
+            goto done;
+        }
+
+        if (json_string_length(v) > NGX_HOTLINE_CUSTOMER_NAME_MAX) {
+            m->field = "name";
+            rc = NGX_HOTLINE_E_BAD_FIELD;
             goto done;
         }
 
@@ -315,7 +326,8 @@ hl_ref_get_text(json_t *root, const char *key, size_t min,
     size_t max, ngx_uint_t multiline, ngx_uint_t required, json_t **value,
     ngx_http_hotline_msg_t *m)
 {
-    size_t   n;
+    size_t   n, i, chars;
+    u_char  *s;
     json_t  *v;
 
     v = json_object_get(root, key);
@@ -330,12 +342,27 @@ hl_ref_get_text(json_t *root, const char *key, size_t min,
         return NGX_HOTLINE_E_BAD_FIELD;
     }
 
+    s = (u_char *) json_string_value(v);
     n = json_string_length(v);
 
-    if (n < min || n > max
-        || hl_ref_text_ok((u_char *) json_string_value(v), n,
-                                    multiline)
-           != NGX_OK)
+    /*
+     * min and max count characters: jansson's strings are valid UTF-8;
+     * a text of at most max bytes has at most max characters, and one of
+     * at least min (1) bytes at least one, so only longer ones are counted
+     */
+
+    chars = n;
+
+    if (n > max || min > 1) {
+        for (i = 0, chars = 0; i < n; i++) {
+            if ((s[i] & 0xc0) != 0x80) {
+                chars++;
+            }
+        }
+    }
+
+    if (chars < min || chars > max
+        || hl_ref_text_ok(s, n, multiline) != NGX_OK)
     {
         m->field = key;
         return NGX_HOTLINE_E_BAD_FIELD;

@@ -37,6 +37,8 @@ static void ngx_http_hotline_agent_checked(ngx_http_request_t *r,
     ngx_http_hotline_token_t *tk);
 static ngx_int_t ngx_http_hotline_token_revocation(
     ngx_http_hotline_token_t *tk);
+static ngx_int_t ngx_http_hotline_token_agent(ngx_http_request_t *r,
+    ngx_http_hotline_token_t *tk);
 static void ngx_http_hotline_token_answer(ngx_http_request_t *r,
     ngx_http_hotline_kv_call_t *call);
 static ngx_int_t ngx_http_hotline_cookie(ngx_str_t *item, void *data);
@@ -246,14 +248,14 @@ ngx_http_hotline_token_verify(ngx_http_request_t *r, ngx_str_t *secret,
 
     if (ngx_http_hotline_token_cache_get(secret, tk) == NGX_OK) {
 
-        /* verified before: only time has moved on */
+        /* verified before: only time (and the agents list) moved on */
 
         if ((int64_t) ngx_time() >= claims->exp) {
             tk->reason = "expired";
             return NGX_DECLINED;
         }
 
-        return NGX_OK;
+        return ngx_http_hotline_token_agent(r, tk);
     }
 
     err = "malformed";
@@ -304,6 +306,26 @@ ngx_http_hotline_token_verify(ngx_http_request_t *r, ngx_str_t *secret,
     tk->revocation.len = p - tk->key;
 
     ngx_http_hotline_token_cache_put(secret, tk);
+
+    return ngx_http_hotline_token_agent(r, tk);
+}
+
+
+/* the subject is an agent of the configuration (the list may change) */
+
+static ngx_int_t
+ngx_http_hotline_token_agent(ngx_http_request_t *r,
+    ngx_http_hotline_token_t *tk)
+{
+    ngx_str_t  sub;
+
+    sub.data = tk->claims.sub;
+    sub.len = tk->claims.sub_len;
+
+    if (ngx_http_hotline_agent_listed(r, &sub) != NGX_OK) {
+        tk->reason = "not a listed agent";
+        return NGX_DECLINED;
+    }
 
     return NGX_OK;
 }
@@ -422,76 +444,23 @@ ngx_http_hotline_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hotline_loc_conf_t *hlcf = conf;
 
-    u_char           *p;
-    ssize_t           n;
-    ngx_fd_t          fd;
-    ngx_str_t        *value, path;
-    ngx_file_info_t   fi;
+    ngx_str_t  *value;
 
     if (hlcf->jwt_secret.data) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    path = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+    if (ngx_http_hotline_read_secret(cf, &value[1],
+                                     "hotline_jwt_secret_file",
+                                     NGX_HOTLINE_JWT_MIN_KEY, 4096,
+                                     &hlcf->jwt_secret)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
-    fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &path);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_fd_info_n " \"%V\" failed", &path);
-        (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_file_size(&fi) > 4096) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "secret file \"%V\" is larger than 4096 bytes",
-                           &path);
-        (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    p = ngx_pnalloc(cf->pool, 4096);
-    if (p == NULL) {
-        (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_fd(fd, p, 4096);
-
-    (void) ngx_close_file(fd);
-
-    if (n == -1) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_read_fd_n " \"%V\" failed", &path);
-        return NGX_CONF_ERROR;
-    }
-
-    /* a trailing newline is not part of the key */
-
-    while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r')) {
-        n--;
-    }
-
-    if (n < NGX_HOTLINE_JWT_MIN_KEY) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "secret file \"%V\" holds %z bytes, at least %d "
-                           "are required", &path, n, NGX_HOTLINE_JWT_MIN_KEY);
-        return NGX_CONF_ERROR;
-    }
-
-    hlcf->jwt_secret.data = p;
-    hlcf->jwt_secret.len = n;
     hlcf->jwt_secret_file = value[1];
 
     return NGX_CONF_OK;

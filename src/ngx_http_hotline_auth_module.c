@@ -27,6 +27,7 @@
 
 static ngx_int_t ngx_http_hotline_auth_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_hotline_auth_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_hotline_state_open(ngx_conf_t *cf);
 static void *ngx_http_hotline_auth_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_hotline_auth_init_main_conf(ngx_conf_t *cf,
     void *conf);
@@ -58,6 +59,13 @@ static ngx_command_t  ngx_http_hotline_auth_commands[] = {
       0,
       NULL },
 
+    { ngx_string("hotline_state_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_auth_main_conf_t, state_file),
+      NULL },
+
     { ngx_string("hotline_otp_request"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_hotline_endpoint,
@@ -77,6 +85,13 @@ static ngx_command_t  ngx_http_hotline_auth_commands[] = {
       ngx_http_hotline_endpoint,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HOTLINE_ENDPOINT_LOGOUT,
+      NULL },
+
+    { ngx_string("hotline_recording_check"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hotline_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HOTLINE_ENDPOINT_RECORDING,
       NULL },
 
     { ngx_string("hotline_auth_jwt"),
@@ -232,27 +247,6 @@ ngx_http_hotline_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-ngx_table_elt_t *
-ngx_http_hotline_add_header(ngx_http_request_t *r, const char *name,
-    u_char *value, size_t len)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NULL;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value.data = value;
-    h->value.len = len;
-
-    return h;
-}
-
-
 static ngx_int_t
 ngx_http_hotline_auth_preconfiguration(ngx_conf_t *cf)
 {
@@ -275,7 +269,44 @@ ngx_http_hotline_auth_init(ngx_conf_t *cf)
 
     *h = ngx_http_hotline_access_handler;
 
-    return NGX_OK;
+    return ngx_http_hotline_state_open(cf);
+}
+
+
+/*
+ * The journal of the durable state (revoked tokens, lockouts, bans) of
+ * the embedded store; a distributed store keeps it itself.
+ */
+
+static ngx_int_t
+ngx_http_hotline_state_open(ngx_conf_t *cf)
+{
+    ngx_http_hotline_main_conf_t       *hmcf;
+    ngx_http_hotline_auth_main_conf_t  *amcf;
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hotline_module);
+    amcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_hotline_auth_module);
+
+    /* beside the history's default journal: /var/log/nginx/ on Debian */
+
+    if (amcf->state_file.data == NULL
+        && ngx_http_hotline_log_dir_file(cf, "hotline_state.journal",
+                                         &amcf->state_file)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (hmcf->shm_zone == NULL || hmcf->redis
+        || ngx_strcmp(amcf->state_file.data, "off") == 0)
+    {
+        return NGX_OK;
+    }
+
+    amcf->journal = ngx_http_hotline_kv_journal_open(cf, &amcf->state_file);
+
+    return amcf->journal ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -294,6 +325,8 @@ ngx_http_hotline_auth_create_main_conf(ngx_conf_t *cf)
      *
      *     amcf->agents = NULL;
      *     amcf->agents_file = { 0, NULL };
+     *     amcf->state_file = { 0, NULL };
+     *     amcf->journal = NULL;
      */
 
     return amcf;
@@ -364,7 +397,11 @@ ngx_http_hotline_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
         return NGX_CONF_ERROR;
     }
 
-    if (!conf->auth_jwt && conf->endpoint == 0) {
+    if (!conf->auth_jwt
+        && (conf->endpoint == 0
+            || conf->endpoint == NGX_HOTLINE_ENDPOINT_RECORDING))
+    {
+        /* (the recording check verifies with the recorder's key) */
         return NGX_CONF_OK;
     }
 
@@ -391,7 +428,10 @@ ngx_http_hotline_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
 }
 
 
-/* hotline_otp_request, hotline_otp_verify, hotline_logout */
+/*
+ * hotline_otp_request, hotline_otp_verify, hotline_logout,
+ * hotline_recording_check
+ */
 
 static char *
 ngx_http_hotline_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -416,6 +456,10 @@ ngx_http_hotline_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     case NGX_HOTLINE_ENDPOINT_OTP_VERIFY:
         clcf->handler = ngx_http_hotline_otp_verify_handler;
+        break;
+
+    case NGX_HOTLINE_ENDPOINT_RECORDING:
+        clcf->handler = ngx_http_hotline_recording_check_handler;
         break;
 
     default: /* NGX_HOTLINE_ENDPOINT_LOGOUT */
@@ -453,10 +497,9 @@ ngx_http_hotline_otp_ip_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hotline_auth_loc_conf_t *alcf = conf;
 
-    size_t      len;
-    ngx_int_t   n, burst;
-    ngx_str_t  *value;
-    ngx_msec_t  period;
+    ngx_str_t   *value;
+    ngx_uint_t   burst;
+    ngx_msec_t   interval;
 
     if (alcf->ip_interval != NGX_CONF_UNSET_MSEC) {
         return "is duplicate";
@@ -472,21 +515,7 @@ ngx_http_hotline_otp_ip_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_OK;
     }
 
-    len = value[1].len;
-    period = 0;
-
-    if (len > 3 && ngx_strncmp(value[1].data + len - 3, "r/s", 3) == 0) {
-        period = 1000;
-
-    } else if (len > 3
-               && ngx_strncmp(value[1].data + len - 3, "r/m", 3) == 0)
-    {
-        period = 60000;
-    }
-
-    n = period ? ngx_atoi(value[1].data, len - 3) : NGX_ERROR;
-
-    if (n <= 0 || (ngx_msec_t) n > period) {
+    if (ngx_http_hotline_conf_rate(&value[1], &interval) != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid rate \"%V\", expected <n>r/s or <n>r/m "
                            "(at most 1000r/s) or \"off\"", &value[1]);
@@ -495,25 +524,16 @@ ngx_http_hotline_otp_ip_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     burst = 0;
 
-    if (cf->args->nelts == 3) {
-        if (value[2].len > 6
-            && ngx_strncmp(value[2].data, "burst=", 6) == 0)
-        {
-            burst = ngx_atoi(value[2].data + 6, value[2].len - 6);
-
-        } else {
-            burst = NGX_ERROR;
-        }
-
-        if (burst < 0 || burst > 100000) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\", expected "
-                               "burst=<n>", &value[2]);
-            return NGX_CONF_ERROR;
-        }
+    if (cf->args->nelts == 3
+        && ngx_http_hotline_conf_burst(&value[2], &burst) != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\", expected "
+                           "burst=<n>", &value[2]);
+        return NGX_CONF_ERROR;
     }
 
-    alcf->ip_interval = period / n;
+    alcf->ip_interval = interval;
     alcf->ip_burst = burst;
 
     return NGX_CONF_OK;

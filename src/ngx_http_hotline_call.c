@@ -11,8 +11,10 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_call.h"
 #include "ngx_http_hotline_call_rules.h"
+#include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_event.h"
 #include "ngx_http_hotline_metrics.h"
+#include "ngx_http_hotline_alloc.h"
 
 
 /*
@@ -29,6 +31,8 @@
 #define NGX_HOTLINE_TICK           500    /* ms */
 #define NGX_HOTLINE_DUE_BATCH      100
 #define NGX_HOTLINE_RELAYS_FREE    64     /* relay contexts kept for reuse */
+#define NGX_HOTLINE_BUSY_RETRY     20     /* ms: a busy reader is tried */
+#define NGX_HOTLINE_BUSY_WAIT      2000   /* ms, then peer_backlog */
 
 
 /*
@@ -37,19 +41,25 @@
  * to wait for a view of the party.
  */
 typedef struct {
-    ngx_queue_t                    link;
+    ngx_queue_t                    link;       /* waiting for a view */
     ngx_http_hotline_ref_t        *ref;
     ngx_http_hotline_call_pt       handler;
     void                          *data;
     u_char                        *msg;
     size_t                         len;
     u_char                        *copy;       /* ngx_alloc()ed, or NULL */
+    ngx_msec_t                     busy_since;
+    ngx_uint_t                     n;          /* the connection's order */
+    unsigned                       busy:1;     /* refused: reader behind */
+    unsigned                       retry:1;    /* the one refused, again */
 } ngx_http_hotline_relay_t;
 
 
 static ngx_http_hotline_op_t *ngx_http_hotline_op(ngx_uint_t kind,
     ngx_http_hotline_ref_t *ref, ngx_http_hotline_call_pt handler,
     void *data);
+static void ngx_http_hotline_op_copy(u_char *dst, size_t *dst_len,
+    u_char *src, size_t len, size_t max);
 static void ngx_http_hotline_op_read(ngx_http_hotline_op_t *op);
 static void ngx_http_hotline_op_read_done(void *data, ngx_uint_t err,
     ngx_http_hotline_reads_t *rd);
@@ -58,6 +68,7 @@ static void ngx_http_hotline_op_commit_done(void *data,
 static void ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op,
     ngx_uint_t err);
 
+static void ngx_http_hotline_ref_keys(ngx_http_hotline_ref_t *ref);
 static void ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref);
 static void ngx_http_hotline_ref_done(ngx_http_hotline_ref_t *ref);
 static ngx_int_t ngx_http_hotline_relay_keep(ngx_http_hotline_relay_t *r);
@@ -69,6 +80,8 @@ static void ngx_http_hotline_relay_done(void *data,
 static void ngx_http_hotline_relay_view(ngx_http_hotline_ref_t *ref);
 static void ngx_http_hotline_relay_flush(ngx_http_hotline_ref_t *ref,
     ngx_uint_t err);
+static void ngx_http_hotline_relay_busy(ngx_http_hotline_relay_t *r);
+static void ngx_http_hotline_busy_handler(ngx_event_t *ev);
 
 static void ngx_http_hotline_tick(ngx_event_t *ev);
 static void ngx_http_hotline_due_done(void *data, ngx_uint_t err,
@@ -83,9 +96,12 @@ static ngx_queue_t                    ngx_http_hotline_detaches;
 static ngx_uint_t                     ngx_http_hotline_due_busy;
 static ngx_uint_t                     ngx_http_hotline_seeded;
 
-static ngx_queue_t                    ngx_http_hotline_relays_free;
-static ngx_uint_t                     ngx_http_hotline_nrelays_free;
+static ngx_http_hotline_pool_t        ngx_http_hotline_relays;
 static ngx_http_hotline_relay_t      *ngx_http_hotline_relay_sending;
+
+/* connections whose relays wait for a reader that is behind */
+static ngx_queue_t                    ngx_http_hotline_busy;
+static ngx_event_t                    ngx_http_hotline_busy_ev;
 
 
 ngx_int_t
@@ -97,10 +113,17 @@ ngx_http_hotline_call_init_worker(ngx_cycle_t *cycle,
                                                   ngx_http_hotline_module);
 
     ngx_queue_init(&ngx_http_hotline_detaches);
-    ngx_queue_init(&ngx_http_hotline_relays_free);
+    ngx_http_hotline_pool_init(&ngx_http_hotline_relays,
+                               sizeof(ngx_http_hotline_relay_t),
+                               NGX_HOTLINE_RELAYS_FREE);
 
     ngx_http_hotline_rules_init(store, ngx_http_hotline_cf);
     ngx_http_hotline_queue_init(store, ngx_http_hotline_cf);
+
+    ngx_queue_init(&ngx_http_hotline_busy);
+    ngx_http_hotline_busy_ev.handler = ngx_http_hotline_busy_handler;
+    ngx_http_hotline_busy_ev.log = cycle->log;
+    ngx_http_hotline_busy_ev.cancelable = 1;
 
     ngx_http_hotline_tick_ev.handler = ngx_http_hotline_tick;
     ngx_http_hotline_tick_ev.log = cycle->log;
@@ -118,19 +141,15 @@ ngx_http_hotline_call_init_worker(ngx_cycle_t *cycle,
 void
 ngx_http_hotline_call_exit_worker(ngx_cycle_t *cycle)
 {
-    ngx_queue_t               *q;
-    ngx_http_hotline_relay_t  *r;
-
     if (ngx_http_hotline_tick_ev.timer_set) {
         ngx_del_timer(&ngx_http_hotline_tick_ev);
     }
 
-    while (!ngx_queue_empty(&ngx_http_hotline_relays_free)) {
-        q = ngx_queue_head(&ngx_http_hotline_relays_free);
-        ngx_queue_remove(q);
-        r = ngx_queue_data(q, ngx_http_hotline_relay_t, link);
-        ngx_free(r);
+    if (ngx_http_hotline_busy_ev.timer_set) {
+        ngx_del_timer(&ngx_http_hotline_busy_ev);
     }
+
+    ngx_http_hotline_pool_free(&ngx_http_hotline_relays);
 
     ngx_http_hotline_queue_exit();
 }
@@ -169,10 +188,10 @@ ngx_http_hotline_call_join(ngx_http_hotline_ref_t *ref, u_char *name,
         return;
     }
 
-    op->name_len = ngx_min(len, NGX_HOTLINE_NAME_MAX);
-    ngx_memcpy(op->name, name, op->name_len);
-    op->addr_len = ngx_min(addr->len, NGX_SOCKADDR_STRLEN);
-    ngx_memcpy(op->addr, addr->data, op->addr_len);
+    ngx_http_hotline_op_copy(op->arg.name, &op->arg.name_len, name, len,
+                             NGX_HOTLINE_CUSTOMER_NAME_MAX);
+    ngx_http_hotline_op_copy(op->arg.addr, &op->arg.addr_len, addr->data,
+                             addr->len, NGX_SOCKADDR_STRLEN);
 
     ngx_http_hotline_op_read(op);
 }
@@ -180,7 +199,7 @@ ngx_http_hotline_call_join(ngx_http_hotline_ref_t *ref, u_char *name,
 
 void
 ngx_http_hotline_call_login(ngx_http_hotline_ref_t *ref, u_char *sub,
-    size_t sub_len, u_char *display, size_t display_len,
+    size_t sub_len, u_char *display, size_t display_len, int64_t from,
     ngx_http_hotline_call_pt handler, void *data)
 {
     ngx_http_hotline_op_t  *op;
@@ -195,10 +214,11 @@ ngx_http_hotline_call_login(ngx_http_hotline_ref_t *ref, u_char *sub,
         return;
     }
 
-    op->name_len = ngx_min(sub_len, NGX_HOTLINE_NAME_MAX);
-    ngx_memcpy(op->name, sub, op->name_len);
-    op->display_len = ngx_min(display_len, NGX_HOTLINE_NAME_MAX);
-    ngx_memcpy(op->display, display, op->display_len);
+    ngx_http_hotline_op_copy(op->arg.name, &op->arg.name_len, sub, sub_len,
+                             NGX_HOTLINE_NAME_MAX);
+    ngx_http_hotline_op_copy(op->arg.display, &op->arg.display_len,
+                             display, display_len, NGX_HOTLINE_NAME_MAX);
+    op->from = from;
 
     ngx_http_hotline_op_read(op);
 }
@@ -218,8 +238,8 @@ ngx_http_hotline_call_resume(ngx_http_hotline_ref_t *ref, u_char *token,
 
     ngx_memcpy(op->token, token, NGX_HOTLINE_ID_LEN);
     op->last_seq = last_seq;
-    op->name_len = ngx_min(sub_len, NGX_HOTLINE_NAME_MAX);
-    ngx_memcpy(op->name, sub, op->name_len);
+    ngx_http_hotline_op_copy(op->arg.name, &op->arg.name_len, sub, sub_len,
+                             NGX_HOTLINE_NAME_MAX);
 
     ngx_http_hotline_op_read(op);
 }
@@ -295,6 +315,11 @@ ngx_http_hotline_call_detach(ngx_http_hotline_ref_t *ref)
 
     ref->detached = 1;
 
+    if (ref->busy.next) {
+        ngx_queue_remove(&ref->busy);
+        ref->busy.next = NULL;
+    }
+
     op = ref->view;
 
     if (op) {
@@ -343,9 +368,29 @@ ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref)
     }
 
     op->consumer = c;
+    op->read_all = ref->read_all;
     ngx_memcpy(op->token, ref->token, NGX_HOTLINE_ID_LEN);
 
     ngx_http_hotline_op_read(op);
+}
+
+
+/* the keys of the party and its peer, kept for relays */
+
+static void
+ngx_http_hotline_ref_keys(ngx_http_hotline_ref_t *ref)
+{
+    ngx_str_t  *key;
+
+    key = ngx_http_hotline_pkey(ref->token);
+    ref->key.data = ref->key_data;
+    ref->key.len = ngx_cpymem(ref->key_data, key->data, key->len)
+                   - ref->key_data;
+
+    key = ngx_http_hotline_pkey(ref->peer);
+    ref->peer_key.data = ref->peer_key_data;
+    ref->peer_key.len = ngx_cpymem(ref->peer_key_data, key->data, key->len)
+                        - ref->peer_key_data;
 }
 
 
@@ -389,6 +434,15 @@ ngx_http_hotline_op(ngx_uint_t kind, ngx_http_hotline_ref_t *ref,
 }
 
 
+static void
+ngx_http_hotline_op_copy(u_char *dst, size_t *dst_len, u_char *src,
+    size_t len, size_t max)
+{
+    *dst_len = ngx_min(len, max);
+    ngx_memcpy(dst, src, *dst_len);
+}
+
+
 /* step 1: read what the operation needs (some read twice) */
 
 static void
@@ -420,7 +474,7 @@ ngx_http_hotline_op_read(ngx_http_hotline_op_t *op)
 
     case NGX_HOTLINE_OP_LOGIN:
         r->op = NGX_HOTLINE_READ_INDEX;
-        r->key = *ngx_http_hotline_akey(op->name, op->name_len);
+        r->key = *ngx_http_hotline_akey(op->arg.name, op->arg.name_len);
         rd.n = 1;
         break;
 
@@ -604,14 +658,33 @@ ngx_http_hotline_op_commit_done(void *data, ngx_http_hotline_txres_t *res)
 static void
 ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
 {
+    int64_t                          now;
+    ngx_time_t                      *tp;
     ngx_http_hotline_ref_t          *ref;
     ngx_http_hotline_call_record_t  *rec;
     u_char                           id[NGX_HOTLINE_ID_HEX];
 
     ref = op->ref;
 
+    tp = ngx_timeofday();
+    now = (int64_t) tp->sec * 1000 + tp->msec;
+
+    if (err == NGX_HOTLINE_OK && op->kind == NGX_HOTLINE_OP_ACCEPT) {
+        ngx_http_hotline_observe(NGX_HOTLINE_HIST_WAIT,
+                                 now - op->other.joined);
+    }
+
     if (err == NGX_HOTLINE_OK && op->ends) {
         rec = &op->rec;
+
+        if (rec->accepted) {
+            ngx_http_hotline_observe(NGX_HOTLINE_HIST_DURATION,
+                                     now - rec->accepted);
+
+        } else {
+            ngx_http_hotline_observe(NGX_HOTLINE_HIST_UNANSWERED,
+                                     now - rec->joined);
+        }
 
         ngx_http_hotline_count_ended(rec->reason);
         ngx_http_hotline_history_add(rec);
@@ -672,6 +745,7 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
             ref->version = op->me.version;
             ref->state = op->me.state;
             ngx_memcpy(ref->peer, op->me.peer, NGX_HOTLINE_ID_LEN);
+            ngx_http_hotline_ref_keys(ref);
 
             if (!op->me.has_peer) {
                 ref->state = 0;
@@ -695,6 +769,7 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
             ref->version = op->version;
             ref->state = op->state;
             ngx_memcpy(ref->peer, op->peer, NGX_HOTLINE_ID_LEN);
+            ngx_http_hotline_ref_keys(ref);
 
         } else if (ref && err == NGX_HOTLINE_OK && op->ends) {
             /* its record changed: look again before the next relay */
@@ -772,7 +847,6 @@ void
 ngx_http_hotline_call_relay(ngx_http_hotline_ref_t *ref, u_char *msg,
     size_t len, ngx_http_hotline_call_pt handler, void *data)
 {
-    ngx_queue_t               *q;
     ngx_http_hotline_relay_t  *r;
 
     if (!ref->has_token || ref->consumer == NULL || ref->detached) {
@@ -780,18 +854,10 @@ ngx_http_hotline_call_relay(ngx_http_hotline_ref_t *ref, u_char *msg,
         return;
     }
 
-    if (!ngx_queue_empty(&ngx_http_hotline_relays_free)) {
-        q = ngx_queue_head(&ngx_http_hotline_relays_free);
-        ngx_queue_remove(q);
-        ngx_http_hotline_nrelays_free--;
-        r = ngx_queue_data(q, ngx_http_hotline_relay_t, link);
-
-    } else {
-        r = ngx_alloc(sizeof(ngx_http_hotline_relay_t), ngx_cycle->log);
-        if (r == NULL) {
-            handler(data, NGX_HOTLINE_E_INTERNAL, NULL);
-            return;
-        }
+    r = ngx_http_hotline_pool_get(&ngx_http_hotline_relays);
+    if (r == NULL) {
+        handler(data, NGX_HOTLINE_E_INTERNAL, NULL);
+        return;
     }
 
     ref->ops++;
@@ -801,11 +867,17 @@ ngx_http_hotline_call_relay(ngx_http_hotline_ref_t *ref, u_char *msg,
     r->msg = msg;
     r->len = len;
     r->copy = NULL;
+    r->busy = 0;
+    r->retry = 0;
+    r->n = ref->relays_n++;
 
     if (ref->version == 0 || ref->state != NGX_HOTLINE_ACTIVE || ref->view
         || !ngx_queue_empty(&ref->relays))
     {
-        /* no view, or one from before the call: read it first */
+        /*
+         * no view, or one from before the call: read it first; or after
+         * those waiting for a busy reader
+         */
 
         if (ngx_http_hotline_relay_keep(r) != NGX_OK) {
             ngx_http_hotline_relay_end(r, NGX_HOTLINE_E_INTERNAL);
@@ -813,7 +885,11 @@ ngx_http_hotline_call_relay(ngx_http_hotline_ref_t *ref, u_char *msg,
         }
 
         ngx_queue_insert_tail(&ref->relays, &r->link);
-        ngx_http_hotline_relay_view(ref);
+
+        if (ref->busy.next == NULL) {
+            ngx_http_hotline_relay_view(ref);
+        }
+
         return;
     }
 
@@ -873,7 +949,7 @@ ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
 
     ngx_http_hotline_txn_init(&tx);
 
-    key = ngx_http_hotline_pkey(ref->token);
+    key = &ref->key;
 
     t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_CHECK, key);
     t->n = (int64_t) ref->version;
@@ -882,9 +958,10 @@ ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
     t->consumer = ref->consumer;
 
     t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_APPEND,
-                                 ngx_http_hotline_pkey(ref->peer));
+                                 &ref->peer_key);
     t->max = ngx_http_hotline_cf->replay_buffer;
     t->err = NGX_HOTLINE_E_PEER_BACKLOG;
+    t->n = r->retry;
 
     /* not copied: the store takes it before commit() returns */
     t->value.data = r->msg;
@@ -925,12 +1002,117 @@ ngx_http_hotline_relay_done(void *data, ngx_http_hotline_txres_t *res)
         }
     }
 
+    if (res->err == NGX_HOTLINE_E_BUSY && !ref->detached
+        && ngx_http_hotline_relay_keep(r) == NGX_OK)
+    {
+        ngx_http_hotline_relay_busy(r);
+        return;
+    }
+
     if (res->err == NGX_HOTLINE_OK) {
         ngx_http_hotline_count_relayed();
     }
 
     ngx_http_hotline_relay_end(r, res->err == NGX_HOTLINE_E_CONFLICT
-                                  ? NGX_HOTLINE_E_BAD_STATE : res->err);
+                                  ? NGX_HOTLINE_E_BAD_STATE
+                                  : res->err == NGX_HOTLINE_E_BUSY
+                                  ? NGX_HOTLINE_E_PEER_BACKLOG : res->err);
+}
+
+
+/*
+ * The peer's reader is behind: this relay and those after it (refused
+ * too, in order, until this one gets in) wait and go again a little
+ * later, while the sender's connection waits too (its pins hold its
+ * reads); after NGX_HOTLINE_BUSY_WAIT the reader is not keeping up.
+ */
+
+static void
+ngx_http_hotline_relay_busy(ngx_http_hotline_relay_t *r)
+{
+    ngx_queue_t               *q;
+    ngx_http_hotline_ref_t    *ref;
+    ngx_http_hotline_relay_t  *before;
+
+    ref = r->ref;
+
+    if (!r->busy) {
+        r->busy = 1;
+        r->busy_since = ngx_current_msec;
+    }
+
+    r->retry = 0;
+
+    /* in the order they came: one sent later may already wait */
+
+    for (q = ngx_queue_last(&ref->relays);
+         q != ngx_queue_sentinel(&ref->relays);
+         q = ngx_queue_prev(q))
+    {
+        before = ngx_queue_data(q, ngx_http_hotline_relay_t, link);
+
+        if (before->n < r->n) {
+            break;
+        }
+    }
+
+    ngx_queue_insert_after(q, &r->link);
+
+    if (ref->busy.next == NULL) {
+        ngx_queue_insert_tail(&ngx_http_hotline_busy, &ref->busy);
+    }
+
+    if (!ngx_http_hotline_busy_ev.timer_set) {
+        ngx_add_timer(&ngx_http_hotline_busy_ev, NGX_HOTLINE_BUSY_RETRY);
+    }
+}
+
+
+static void
+ngx_http_hotline_busy_handler(ngx_event_t *ev)
+{
+    ngx_queue_t                q, *lq;
+    ngx_http_hotline_ref_t    *ref;
+    ngx_http_hotline_relay_t  *r;
+
+    /* those refused again queue up behind */
+
+    if (ngx_queue_empty(&ngx_http_hotline_busy)) {
+        return;
+    }
+
+    q = ngx_http_hotline_busy;
+    q.next->prev = &q;
+    q.prev->next = &q;
+    ngx_queue_init(&ngx_http_hotline_busy);
+
+    while (!ngx_queue_empty(&q)) {
+        lq = ngx_queue_head(&q);
+        ngx_queue_remove(lq);
+        ref = ngx_queue_data(lq, ngx_http_hotline_ref_t, busy);
+        ref->busy.next = NULL;
+
+        /* those that waited too long: the reader is not keeping up */
+
+        while (!ngx_queue_empty(&ref->relays)) {
+            r = ngx_queue_data(ngx_queue_head(&ref->relays),
+                               ngx_http_hotline_relay_t, link);
+
+            if (!r->busy
+                || ngx_current_msec - r->busy_since
+                   < NGX_HOTLINE_BUSY_WAIT)
+            {
+                /* the first goes again: nothing overtakes it */
+                r->retry = 1;
+                break;
+            }
+
+            ngx_queue_remove(&r->link);
+            ngx_http_hotline_relay_end(r, NGX_HOTLINE_E_PEER_BACKLOG);
+        }
+
+        ngx_http_hotline_relay_flush(ref, NGX_HOTLINE_OK);
+    }
 }
 
 
@@ -949,13 +1131,7 @@ ngx_http_hotline_relay_end(ngx_http_hotline_relay_t *r, ngx_uint_t err)
         ngx_free(r->copy);
     }
 
-    if (ngx_http_hotline_nrelays_free < NGX_HOTLINE_RELAYS_FREE) {
-        ngx_queue_insert_head(&ngx_http_hotline_relays_free, &r->link);
-        ngx_http_hotline_nrelays_free++;
-        return;
-    }
-
-    ngx_free(r);
+    ngx_http_hotline_pool_put(&ngx_http_hotline_relays, r);
 }
 
 
@@ -1063,6 +1239,8 @@ ngx_http_hotline_tick(ngx_event_t *ev)
 
         ngx_http_hotline_call_gauges(NULL);
     }
+
+    ngx_http_hotline_zone_check(ev->log);
 
     if (!ngx_exiting) {
         ngx_add_timer(ev, NGX_HOTLINE_TICK);

@@ -41,6 +41,8 @@ static ngx_uint_t ngx_http_hotline_decide_detach(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx);
 static ngx_uint_t ngx_http_hotline_decide_expire(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx);
+static void ngx_http_hotline_taken(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_party_t *p);
 static void ngx_http_hotline_attach(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx, ngx_http_hotline_party_t *p, int64_t from);
 static void ngx_http_hotline_end(ngx_http_hotline_op_t *op,
@@ -59,6 +61,10 @@ static void ngx_http_hotline_tx_peer(ngx_http_hotline_txn_t *tx,
     u_char *token, ngx_uint_t state);
 static void ngx_http_hotline_tx_count(ngx_http_hotline_txn_t *tx,
     ngx_uint_t counter, int64_t delta);
+static void ngx_http_hotline_tx_waiting(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *c, int64_t delta);
+static ngx_str_t *ngx_http_hotline_key(u_char *prefix, u_char *data,
+    size_t len, ngx_uint_t hex);
 static int64_t ngx_http_hotline_now(void);
 
 
@@ -156,10 +162,10 @@ ngx_http_hotline_decide_join(ngx_http_hotline_op_t *op,
     ngx_memcpy(c->call_id, op->call_id, NGX_HOTLINE_ID_LEN);
     c->ticket = op->ticket;
     c->joined = ngx_http_hotline_now();
-    c->name_len = op->name_len;
-    ngx_memcpy(c->name, op->name, op->name_len);
-    c->addr_len = op->addr_len;
-    ngx_memcpy(c->addr, op->addr, op->addr_len);
+    c->name_len = op->arg.name_len;
+    ngx_memcpy(c->name, op->arg.name, c->name_len);
+    c->addr_len = op->arg.addr_len;
+    ngx_memcpy(c->addr, op->arg.addr, c->addr_len);
 
     ngx_http_hotline_tx_put(tx, c);
 
@@ -193,7 +199,7 @@ ngx_http_hotline_decide_join(ngx_http_hotline_op_t *op,
 
     ngx_http_hotline_attach(op, tx, c, 0);
 
-    ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_WAITING, 1);
+    ngx_http_hotline_tx_waiting(tx, c, 1);
     (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_NOTIFY, NULL);
 
     op->version = 1;
@@ -225,19 +231,8 @@ ngx_http_hotline_decide_login(ngx_http_hotline_op_t *op,
         ngx_memcpy(op->token, a->token, NGX_HOTLINE_ID_LEN);
 
         ngx_http_hotline_tx_check(tx, a);
-        ngx_http_hotline_attach(op, tx, a, -1);
-
-        op->res.resumed = 1;
-        ngx_memcpy(op->res.resume, a->token, NGX_HOTLINE_ID_LEN);
-
-        if (a->state == NGX_HOTLINE_ACTIVE && a->has_peer) {
-            op->res.in_call = 1;
-            ngx_memcpy(op->res.call_id, a->call_id, NGX_HOTLINE_ID_LEN);
-        }
-
-        op->version = a->version;
-        op->state = a->state;
-        ngx_memcpy(op->peer, a->peer, NGX_HOTLINE_ID_LEN);
+        ngx_http_hotline_attach(op, tx, a, op->from);
+        ngx_http_hotline_taken(op, a);
 
         return NGX_HOTLINE_OK;
     }
@@ -248,10 +243,10 @@ ngx_http_hotline_decide_login(ngx_http_hotline_op_t *op,
     a->state = NGX_HOTLINE_IDLE;
     ngx_memcpy(a->token, op->token, NGX_HOTLINE_ID_LEN);
     a->joined = ngx_http_hotline_now();
-    a->name_len = op->name_len;
-    ngx_memcpy(a->name, op->name, op->name_len);
-    a->display_len = op->display_len;
-    ngx_memcpy(a->display, op->display, op->display_len);
+    a->name_len = op->arg.name_len;
+    ngx_memcpy(a->name, op->arg.name, a->name_len);
+    a->display_len = op->arg.display_len;
+    ngx_memcpy(a->display, op->arg.display, a->display_len);
 
     /* no other login of this agent got in first */
     t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_CHECK,
@@ -287,6 +282,7 @@ static ngx_uint_t
 ngx_http_hotline_decide_resume(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx)
 {
+    ngx_http_hotline_txop_t   *t;
     ngx_http_hotline_party_t  *p;
 
     p = &op->me;
@@ -294,8 +290,8 @@ ngx_http_hotline_decide_resume(ngx_http_hotline_op_t *op,
     if (p->version == 0
         || p->role != op->ref->role
         || (p->role == NGX_HOTLINE_ROLE_AGENT
-            && (p->name_len != op->name_len
-                || ngx_memcmp(p->name, op->name, op->name_len) != 0))
+            && (p->name_len != op->arg.name_len
+                || ngx_memcmp(p->name, op->arg.name, p->name_len) != 0))
         || (p->state == NGX_HOTLINE_ENDED
             && p->reason == NGX_HOTLINE_END_BANNED))
     {
@@ -304,8 +300,37 @@ ngx_http_hotline_decide_resume(ngx_http_hotline_op_t *op,
     }
 
     ngx_http_hotline_tx_check(tx, p);
-    ngx_http_hotline_attach(op, tx, p, (int64_t) op->last_seq);
 
+    if (op->ref->has_token
+        && ngx_memcmp(op->ref->token, p->token, NGX_HOTLINE_ID_LEN) == 0)
+    {
+        /*
+         * this connection holds the party already (an agent's handshake
+         * took it over, with its own replay): the client has what came
+         * since, in order; a second replay would only repeat it
+         */
+        t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_OWNED,
+                                     ngx_http_hotline_pkey(p->token));
+        if (t) {
+            t->consumer = op->ref->consumer;
+        }
+
+    } else {
+        ngx_http_hotline_attach(op, tx, p, (int64_t) op->last_seq);
+    }
+
+    ngx_http_hotline_taken(op, p);
+
+    return NGX_HOTLINE_OK;
+}
+
+
+/* what the connection that takes party p (login, resume) is told */
+
+static void
+ngx_http_hotline_taken(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_party_t *p)
+{
     op->res.resumed = 1;
     op->res.ticket = p->ticket;
     ngx_memcpy(op->res.resume, p->token, NGX_HOTLINE_ID_LEN);
@@ -324,8 +349,6 @@ ngx_http_hotline_decide_resume(ngx_http_hotline_op_t *op,
     op->version = p->version;
     op->state = p->state;
     ngx_memcpy(op->peer, p->peer, NGX_HOTLINE_ID_LEN);
-
-    return NGX_HOTLINE_OK;
 }
 
 
@@ -438,7 +461,7 @@ ngx_http_hotline_decide_accept(ngx_http_hotline_op_t *op,
     ngx_http_hotline_tx_put(tx, &c);
     ngx_http_hotline_tx_put(tx, &a);
 
-    ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_WAITING, -1);
+    ngx_http_hotline_tx_waiting(tx, &c, -1);
     ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_ACTIVE, 1);
     ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_BUSY, 1);
 
@@ -599,7 +622,7 @@ ngx_http_hotline_end(ngx_http_hotline_op_t *op, ngx_http_hotline_txn_t *tx,
     if (c->state == NGX_HOTLINE_WAITING) {
         (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_UNQUEUE,
                                         ngx_http_hotline_pkey(c->token));
-        ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_WAITING, -1);
+        ngx_http_hotline_tx_waiting(tx, c, -1);
         a = NULL;
 
     } else if (c->state == NGX_HOTLINE_ACTIVE) {
@@ -731,9 +754,14 @@ ngx_http_hotline_decide_detach(ngx_http_hotline_op_t *op,
         ngx_http_hotline_st->consumer_info(op->consumer, &ci);
 
         if (p->role == NGX_HOTLINE_ROLE_CUSTOMER
-            && p->state == NGX_HOTLINE_ENDED && ci.delivered >= ci.last)
+            && p->state == NGX_HOTLINE_ENDED && ci.delivered >= ci.last
+            && op->read_all)
         {
-            /* the call is over and its end was sent: the token dies */
+            /*
+             * the call is over and the client read its end (it answered
+             * the close that followed): the token dies; otherwise the
+             * party waits for a resume that gets the end again
+             */
             ngx_http_hotline_free_party(tx, p);
             return NGX_HOTLINE_OK;
         }
@@ -929,6 +957,42 @@ ngx_http_hotline_tx_peer(ngx_http_hotline_txn_t *tx, u_char *token,
     ev.state = state;
 
     ngx_http_hotline_tx_event(tx, token, &ev);
+}
+
+
+/*
+ * A customer starts or stops waiting: the gauge, and the calls waiting
+ * from its client (its address, an IPv6 one by prefix), at most
+ * hotline_queue_per_address of them
+ */
+
+static void
+ngx_http_hotline_tx_waiting(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *c, int64_t delta)
+{
+    ngx_http_hotline_txop_t  *t;
+
+    ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_WAITING, delta);
+
+    if (ngx_http_hotline_cf->queue_per_address == 0 || c->addr_len == 0) {
+        return;
+    }
+
+    t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_COUNT,
+                                 ngx_http_hotline_key((u_char *) "w:",
+                                                      c->addr, c->addr_len,
+                                                      0));
+    if (t == NULL) {
+        return;
+    }
+
+    t->n = delta;
+    t->ttl = NGX_HOTLINE_DAY_TTL;
+
+    if (delta > 0) {
+        t->max = ngx_http_hotline_cf->queue_per_address;
+        t->err = NGX_HOTLINE_E_ADDRESS_LIMIT;
+    }
 }
 
 

@@ -57,14 +57,12 @@ typedef struct {
 
     u_char                         token[NGX_HOTLINE_ID_LEN];
     u_char                         call_id[NGX_HOTLINE_ID_LEN];
-    uint64_t                       last_seq;
+    uint64_t                       last_seq;   /* resume */
+    int64_t                        from;       /* login: replay after */
     int64_t                        count;      /* seed */
-    size_t                         name_len;
-    u_char                         name[NGX_HOTLINE_NAME_MAX];
-    size_t                         display_len;
-    u_char                         display[NGX_HOTLINE_NAME_MAX];
-    size_t                         addr_len;
-    u_char                         addr[NGX_SOCKADDR_STRLEN];
+
+    /* who the caller says it is: name, display name, address */
+    ngx_http_hotline_party_t       arg;
 
     /* what was read */
     ngx_http_hotline_party_t       me;
@@ -82,12 +80,14 @@ typedef struct {
 
     /* a call that the commit ends */
     ngx_http_hotline_call_record_t rec;
-    u_char                         rec_customer[NGX_HOTLINE_NAME_MAX];
+    u_char                         rec_customer[NGX_HOTLINE_CUSTOMER_NAME_MAX];
     u_char                         rec_agent[NGX_HOTLINE_NAME_MAX];
 
     unsigned                       has_call_id:1;
     unsigned                       ends:1;
     unsigned                       waiting:1;  /* detach: for the store */
+    unsigned                       read_all:1; /* detach: the client read
+                                                  what was delivered */
 } ngx_http_hotline_op_t;
 
 

@@ -39,13 +39,13 @@ ngx_http_hotline_event_encode(u_char *p, ngx_http_hotline_event_t *ev)
         p = ngx_cpymem(p, ev->call_id, NGX_HOTLINE_ID_LEN);
         *p++ = (u_char) ev->role;
 
-        n = ngx_min(ev->name.len, NGX_HOTLINE_NAME_MAX);
+        n = ngx_min(ev->name.len, NGX_HOTLINE_CUSTOMER_NAME_MAX);
         *p++ = (u_char) n;
         p = ngx_cpymem(p, ev->name.data, n);
 
         n = ngx_min(ev->token.len, NGX_HOTLINE_EVENT_CODE_MAX
                                    - 4 - NGX_HOTLINE_ID_LEN
-                                   - NGX_HOTLINE_NAME_MAX);
+                                   - NGX_HOTLINE_CUSTOMER_NAME_MAX);
         *p++ = (u_char) (n & 0xff);
         *p++ = (u_char) (n >> 8);
         return ngx_cpymem(p, ev->token.data, n);
@@ -100,7 +100,9 @@ ngx_http_hotline_event_decode(u_char *data, size_t len,
         ev->role = *p++;
         n = *p++;
 
-        if ((size_t) (last - p) < n + 2 || n > NGX_HOTLINE_NAME_MAX) {
+        if ((size_t) (last - p) < n + 2
+            || n > NGX_HOTLINE_CUSTOMER_NAME_MAX)
+        {
             return NGX_ERROR;
         }
 

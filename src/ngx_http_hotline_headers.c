@@ -15,8 +15,8 @@
 /*
  * Response headers of the edge guards: the Content-Security-Policy with
  * its per-request nonce and the fixed security headers.  They are added
- * to a response on its way out (the guard module's header filter), so
- * static files, proxied answers and error pages all get them.
+ * to a response on its way out (header filters), so static files,
+ * proxied answers and error pages all get them.
  */
 
 
@@ -24,10 +24,6 @@ typedef struct {
     ngx_str_t                  name;
     ngx_str_t                  value;
 } ngx_http_hotline_header_t;
-
-
-static ngx_int_t ngx_http_hotline_add_header(ngx_http_request_t *r,
-    ngx_str_t *name, ngx_str_t *value);
 
 
 static ngx_http_hotline_header_t  ngx_http_hotline_security[] = {
@@ -141,31 +137,118 @@ ngx_http_hotline_csp_header(ngx_http_request_t *r,
         value = ngx_http_hotline_csp_closed;
     }
 
-    return ngx_http_hotline_add_header(r, &ngx_http_hotline_csp_name, &value);
+    if (ngx_http_hotline_add_header(r,
+                                (const char *) ngx_http_hotline_csp_name.data,
+                                value.data, value.len)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
 /*
- * The fixed headers replace any of the same name the response already has
- * (an application behind a proxy_pass, for example): the edge's policy is
- * the one that holds.  HSTS goes out on HTTPS only (RFC 6797, 7.2).
+ * Which of the fixed headers (or, over TLS with hotline_hsts, HSTS) a
+ * response header is: its index, or -1.
+ */
+
+static ngx_int_t
+ngx_http_hotline_security_index(ngx_table_elt_t *h, ngx_uint_t hsts)
+{
+    ngx_uint_t                  i;
+    ngx_http_hotline_header_t  *s;
+
+    for (i = 0, s = ngx_http_hotline_security; s->name.len; i++, s++) {
+        if (h->key.len == s->name.len
+            && ngx_strncasecmp(h->key.data, s->name.data, s->name.len) == 0)
+        {
+            return i;
+        }
+    }
+
+    if (hsts
+        && h->key.len == ngx_http_hotline_hsts_name.len
+        && ngx_strncasecmp(h->key.data, ngx_http_hotline_hsts_name.data,
+                           ngx_http_hotline_hsts_name.len) == 0)
+    {
+        return i;
+    }
+
+    return -1;
+}
+
+
+/* HSTS goes out on HTTPS only (RFC 6797, 7.2) */
+
+static ngx_uint_t
+ngx_http_hotline_hsts_on(ngx_http_request_t *r, ngx_str_t *hsts)
+{
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl && hsts->len) {
+        return 1;
+    }
+#endif
+
+    return 0;
+}
+
+
+/*
+ * Before add_header: the fixed headers the response already has (an
+ * application behind a proxy_pass, for example) go, the edge's policy is
+ * the one that holds.
+ */
+
+void
+ngx_http_hotline_security_clear(ngx_http_request_t *r, ngx_str_t *hsts)
+{
+    ngx_uint_t        i, on;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    on = ngx_http_hotline_hsts_on(r, hsts);
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash && ngx_http_hotline_security_index(&h[i], on) >= 0) {
+            h[i].hash = 0;
+        }
+    }
+}
+
+
+/*
+ * After add_header: each fixed header the response does not carry.  One
+ * it carries now was set by the operator (add_header in the location, or
+ * another module's filter) and wins, as in any nginx configuration.
  */
 
 ngx_int_t
 ngx_http_hotline_security_headers(ngx_http_request_t *r, ngx_str_t *hsts)
 {
-    ngx_uint_t                  i, ssl;
+    ngx_int_t                   n;
+    ngx_uint_t                  i, on, set;
     ngx_list_part_t            *part;
     ngx_table_elt_t            *h;
     ngx_http_hotline_header_t  *s;
 
-    ssl = 0;
-
-#if (NGX_HTTP_SSL)
-    if (r->connection->ssl && hsts->len) {
-        ssl = 1;
-    }
-#endif
+    on = ngx_http_hotline_hsts_on(r, hsts);
+    set = 0;
 
     part = &r->headers_out.headers.part;
     h = part->elts;
@@ -186,59 +269,32 @@ ngx_http_hotline_security_headers(ngx_http_request_t *r, ngx_str_t *hsts)
             continue;
         }
 
-        for (s = ngx_http_hotline_security; s->name.len; s++) {
-            if (h[i].key.len == s->name.len
-                && ngx_strncasecmp(h[i].key.data, s->name.data,
-                                   s->name.len) == 0)
-            {
-                h[i].hash = 0;
-                break;
-            }
-        }
+        n = ngx_http_hotline_security_index(&h[i], on);
 
-        if (ssl
-            && h[i].key.len == ngx_http_hotline_hsts_name.len
-            && ngx_strncasecmp(h[i].key.data, ngx_http_hotline_hsts_name.data,
-                               ngx_http_hotline_hsts_name.len) == 0)
-        {
-            h[i].hash = 0;
+        if (n >= 0) {
+            set |= 1 << n;
         }
     }
 
-    for (s = ngx_http_hotline_security; s->name.len; s++) {
-        if (ngx_http_hotline_add_header(r, &s->name, &s->value) != NGX_OK) {
+    for (i = 0, s = ngx_http_hotline_security; s->name.len; i++, s++) {
+        if ((set & (1 << i)) == 0
+            && ngx_http_hotline_add_header(r, (const char *) s->name.data,
+                                           s->value.data, s->value.len)
+               == NULL)
+        {
             return NGX_ERROR;
         }
     }
 
-    if (ssl) {
-        return ngx_http_hotline_add_header(r, &ngx_http_hotline_hsts_name,
-                                           hsts);
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_hotline_add_header(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (on
+        && (set & (1 << i)) == 0
+        && ngx_http_hotline_add_header(r,
+                               (const char *) ngx_http_hotline_hsts_name.data,
+                               hsts->data, hsts->len)
+           == NULL)
+    {
         return NGX_ERROR;
     }
-
-    h->hash = 1;
-    h->key = *name;
-    h->value = *value;
-    h->lowcase_key = NULL;
-
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
 
     return NGX_OK;
 }

@@ -60,15 +60,59 @@ static ngx_int_t ngx_http_hotline_history_daily(u_char *line, size_t len,
     off_t offset, void *data);
 static ngx_int_t ngx_http_hotline_history_today(u_char *line, size_t len,
     off_t offset, void *data);
+static ngx_fd_t ngx_http_hotline_history_reader(ngx_log_t *log);
 
 
 static ngx_open_file_t  *ngx_http_hotline_journal;
 static ngx_str_t         ngx_http_hotline_journal_path;
 static ngx_fd_t          ngx_http_hotline_journal_fd = NGX_INVALID_FILE;
+static ngx_pool_cleanup_file_t  *ngx_http_hotline_journal_cln;
 
 /* lines formatted under the zone lock, written after it */
 static u_char            ngx_http_hotline_pending[8 * NGX_HOTLINE_HISTORY_LINE];
 static size_t            ngx_http_hotline_npending;
+
+
+/*
+ * The default journal: hotline_calls.jsonl beside the access log nginx was
+ * built to write (/var/log/nginx/ on Debian, the prefix's logs/ for a
+ * default build), a directory every installation of that nginx has.
+ */
+
+ngx_int_t
+ngx_http_hotline_history_default(ngx_conf_t *cf, ngx_str_t *name)
+{
+    return ngx_http_hotline_log_dir_file(cf, "hotline_calls.jsonl", name);
+}
+
+
+/* a file of that name in the directory of the default access log */
+
+ngx_int_t
+ngx_http_hotline_log_dir_file(ngx_conf_t *cf, const char *file,
+    ngx_str_t *name)
+{
+    u_char  *dir;
+    size_t   len, n;
+
+    dir = (u_char *) NGX_HTTP_LOG_PATH;
+
+    for (len = ngx_strlen(dir); len && dir[len - 1] != '/'; len--) {
+        /* void */
+    }
+
+    n = ngx_strlen(file);
+
+    name->len = len + n;
+    name->data = ngx_pnalloc(cf->pool, name->len + 1);
+    if (name->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(name->data, dir, len), file, n + 1);
+
+    return NGX_OK;
+}
 
 
 ngx_int_t
@@ -101,8 +145,10 @@ ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name)
     /*
      * Workers may not be allowed to open it (it is the master's, in a
      * directory of the master's): they read through a descriptor opened
-     * here, as logs are written through one.  A USR1 log rotation does not
-     * move it: rotate the journal with a reload.
+     * here, as logs are written through one, until a USR1 log rotation
+     * gives them a new file (ngx_http_hotline_history_reader()).  Created
+     * here first, readable by its owner and group only: it holds
+     * customers' names.
      */
 
     cln = ngx_pool_cleanup_add(cf->cycle->pool,
@@ -112,7 +158,7 @@ ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name)
     }
 
     fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_CREATE_OR_OPEN,
-                       NGX_FILE_DEFAULT_ACCESS);
+                       0640);
     if (fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
                            ngx_open_file_n " \"%V\" failed", path);
@@ -126,8 +172,52 @@ ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name)
     cln->handler = ngx_pool_cleanup_file;
 
     ngx_http_hotline_journal_fd = fd;
+    ngx_http_hotline_journal_cln = clnf;
 
     return NGX_OK;
+}
+
+
+/*
+ * The descriptor to read the journal through.  USR1 reopens the one the
+ * journal is written through (nginx reopens it with the logs, the master
+ * giving the new file to the workers' user): when that is another file
+ * now, the worker reads the new one too.
+ */
+
+static ngx_fd_t
+ngx_http_hotline_history_reader(ngx_log_t *log)
+{
+    ngx_fd_t         fd;
+    ngx_file_info_t  wi, ri;
+
+    fd = ngx_http_hotline_journal_fd;
+
+    if (ngx_fd_info(ngx_http_hotline_journal->fd, &wi) == NGX_FILE_ERROR
+        || ngx_fd_info(fd, &ri) == NGX_FILE_ERROR
+        || (ngx_file_uniq(&wi) == ngx_file_uniq(&ri)
+            && wi.st_dev == ri.st_dev))
+    {
+        return fd;
+    }
+
+    fd = ngx_open_file(ngx_http_hotline_journal_path.data, NGX_FILE_RDONLY,
+                       NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      ngx_open_file_n " \"%V\" after a log rotation failed, "
+                      "the history is read from the old file",
+                      &ngx_http_hotline_journal_path);
+        return ngx_http_hotline_journal_fd;
+    }
+
+    (void) ngx_close_file(ngx_http_hotline_journal_fd);
+
+    ngx_http_hotline_journal_fd = fd;
+    ngx_http_hotline_journal_cln->fd = fd;
+
+    return fd;
 }
 
 
@@ -159,7 +249,8 @@ ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec)
 
 /*
  * A record as one JSON object (a journal line, a history answer's
- * element); names are at most NGX_HOTLINE_NAME_MAX bytes, so it fits in
+ * element); names are at most NGX_HOTLINE_CUSTOMER_NAME_MAX bytes, without
+ * control characters (quotes and backslashes double), so it fits in
  * NGX_HOTLINE_HISTORY_LINE.
  */
 
@@ -520,7 +611,7 @@ ngx_http_hotline_history_journal(ngx_http_hotline_history_ctx_t *ctx)
 
     ngx_http_hotline_history_flush();
 
-    fd = ngx_http_hotline_journal_fd;
+    fd = ngx_http_hotline_history_reader(log);
     size = 0;
 
     if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR) {

@@ -214,21 +214,51 @@ ngx_http_hotline_send(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-/* Cache-Control: no-store, for answers that carry credentials */
+/*
+ * Adds a response header; every header the modules add goes through here.
+ * name is static text, value lives as long as the request.  Since 1.23.0
+ * nginx links the headers of one name with h->next (and reads it for
+ * Cache-Control, Link, Set-Cookie and others): an added header is the
+ * only one of its chain.
+ */
 
-ngx_int_t
-ngx_http_hotline_no_store(ngx_http_request_t *r)
+ngx_table_elt_t *
+ngx_http_hotline_add_header(ngx_http_request_t *r, const char *name,
+    u_char *value, size_t len)
 {
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value.data = value;
+    h->value.len = len;
+    h->lowcase_key = NULL;
+
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return h;
+}
+
+
+/* Cache-Control: no-store, for answers that carry credentials */
+
+ngx_int_t
+ngx_http_hotline_no_store(ngx_http_request_t *r)
+{
+    if (ngx_http_hotline_add_header(r, "Cache-Control", (u_char *) "no-store",
+                                    sizeof("no-store") - 1)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }

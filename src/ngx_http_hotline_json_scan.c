@@ -457,7 +457,7 @@ ngx_http_hotline_json_string(ngx_http_hotline_json_scan_t *s,
     ngx_http_hotline_json_val_t *v)
 {
     u_char      *p, *last, c;
-    size_t       saved, n;
+    size_t       saved, cont, n;
     uint32_t     cp, lo;
     ngx_int_t    hi;
     ngx_uint_t   flags;
@@ -466,6 +466,7 @@ ngx_http_hotline_json_string(ngx_http_hotline_json_scan_t *s,
     last = s->last;
     flags = 0;
     saved = 0;              /* bytes the escapes lose when decoded */
+    cont = 0;               /* UTF-8 continuation bytes, decoded */
 
     v->start = p;
 
@@ -556,6 +557,7 @@ ngx_http_hotline_json_string(ngx_http_hotline_json_scan_t *s,
 
                     /* 12 bytes of escapes, 4 bytes of UTF-8 */
                     saved += 8;
+                    cont += 3;
                     p += 12;
                     continue;
                 }
@@ -572,7 +574,9 @@ ngx_http_hotline_json_string(ngx_http_hotline_json_scan_t *s,
                     flags |= NGX_HOTLINE_JSON_CONTROL;
                 }
 
-                saved += 6 - (cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3);
+                n = (cp < 0x80) ? 1 : (cp < 0x800) ? 2 : 3;
+                saved += 6 - n;
+                cont += n - 1;
                 p += 6;
                 continue;
 
@@ -625,11 +629,13 @@ ngx_http_hotline_json_string(ngx_http_hotline_json_scan_t *s,
             flags |= NGX_HOTLINE_JSON_CONTROL;
         }
 
+        cont += n - 1;
         p += n;
     }
 
     v->end = p;
     v->len = (p - v->start) - saved;
+    v->chars = v->len - cont;
     v->flags = flags;
 
     s->p = p + 1;

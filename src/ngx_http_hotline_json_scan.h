@@ -53,6 +53,7 @@ typedef struct {
     u_char                       *start;    /* a string: between quotes */
     u_char                       *end;
     size_t                        len;      /* a string's, decoded */
+    size_t                        chars;    /* ... in code points */
     int64_t                       integer;
     ngx_uint_t                    pos;      /* 1 + its place in the object */
     ngx_uint_t                    kind;

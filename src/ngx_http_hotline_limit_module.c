@@ -94,8 +94,6 @@ static char *ngx_http_hotline_limit_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
 static char *ngx_http_hotline_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static ngx_int_t ngx_http_hotline_limit_rate(ngx_str_t *value,
-    ngx_msec_t *interval);
 
 
 static ngx_str_t  ngx_http_hotline_limit_status_name =
@@ -383,9 +381,8 @@ static ngx_int_t
 ngx_http_hotline_limit_reject(ngx_http_request_t *r,
     ngx_http_hotline_limit_t *limit, ngx_msec_t retry_after)
 {
-    u_char           *p;
-    ngx_uint_t        seconds;
-    ngx_table_elt_t  *h;
+    u_char      *p;
+    ngx_uint_t   seconds;
 
     /* whole seconds, rounded up: retrying then is never too early */
 
@@ -400,20 +397,12 @@ ngx_http_hotline_limit_reject(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_hotline_add_header(r, "Retry-After", p,
+                                    ngx_sprintf(p, "%ui", seconds) - p)
+        == NULL)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Retry-After");
-    h->value.data = p;
-    h->value.len = ngx_sprintf(p, "%ui", seconds) - p;
-    h->lowcase_key = NULL;
-
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
 
     return ngx_http_hotline_json_error(r, limit->status, "rate_limited",
                                        "too many requests, retry later");
@@ -618,7 +607,7 @@ ngx_http_hotline_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             s.data = value[i].data + 5;
             s.len = value[i].len - 5;
 
-            if (ngx_http_hotline_limit_rate(&s, &limit->interval) != NGX_OK) {
+            if (ngx_http_hotline_conf_rate(&s, &limit->interval) != NGX_OK) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid rate \"%V\": expected "
                                    "<n>r/s (at most 1000r/s) or <n>r/m",
@@ -630,15 +619,14 @@ ngx_http_hotline_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
-            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
-
-            if (n == NGX_ERROR || n > 100000) {
+            if (ngx_http_hotline_conf_burst(&value[i], &limit->burst)
+                != NGX_OK)
+            {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid burst \"%V\"", &value[i]);
                 return NGX_CONF_ERROR;
             }
 
-            limit->burst = n;
             continue;
         }
 
@@ -740,36 +728,3 @@ bad_zone:
 }
 
 
-/* <n>r/s or <n>r/m into the interval between two events, in ms */
-
-static ngx_int_t
-ngx_http_hotline_limit_rate(ngx_str_t *value, ngx_msec_t *interval)
-{
-    size_t     len;
-    ngx_int_t  rate, scale;
-
-    len = value->len;
-
-    if (len > 3 && ngx_strncmp(value->data + len - 3, "r/s", 3) == 0) {
-        scale = 1000;
-
-    } else if (len > 3 && ngx_strncmp(value->data + len - 3, "r/m", 3) == 0)
-    {
-        scale = 60000;
-
-    } else {
-        return NGX_ERROR;
-    }
-
-    rate = ngx_atoi(value->data, len - 3);
-
-    if (rate <= 0 || rate > scale) {
-        return NGX_ERROR;
-    }
-
-    /* rounded to the nearest ms: 3r/s is one per 333ms */
-
-    *interval = (ngx_msec_t) ((scale + rate / 2) / rate);
-
-    return NGX_OK;
-}

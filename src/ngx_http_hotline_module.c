@@ -45,14 +45,14 @@ static char *ngx_http_hotline_history(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hotline_ban_time(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_hotline_daily_limit(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static char *ngx_http_hotline_message_rate(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_hotline_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hotline_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static void ngx_http_hotline_zone_resized(ngx_conf_t *cf,
+    ngx_shm_zone_t *shm_zone);
 static ngx_shm_zone_t *ngx_http_hotline_add_zone(ngx_conf_t *cf,
     size_t size);
 static ngx_int_t ngx_http_hotline_init_process(ngx_cycle_t *cycle);
@@ -61,6 +61,16 @@ static void ngx_http_hotline_exit_process(ngx_cycle_t *cycle);
 
 static ngx_conf_num_bounds_t  ngx_http_hotline_queue_bounds = {
     ngx_conf_check_num_bounds, 1, 100000
+};
+
+/* "off" or a number */
+
+static ngx_conf_num_bounds_t  ngx_http_hotline_per_address_bounds = {
+    ngx_conf_check_num_bounds, 1, 100000
+};
+
+static ngx_conf_num_bounds_t  ngx_http_hotline_daily_limit_bounds = {
+    ngx_conf_check_num_bounds, 1, 10000000
 };
 
 
@@ -131,10 +141,10 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
 
     { ngx_string("hotline_daily_limit"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_http_hotline_daily_limit,
+      ngx_http_hotline_conf_set_count_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_hotline_main_conf_t, daily_limit),
+      &ngx_http_hotline_daily_limit_bounds },
 
     { ngx_string("hotline_ban_time"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -213,6 +223,13 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
       offsetof(ngx_http_hotline_main_conf_t, queue_size),
       &ngx_http_hotline_queue_bounds },
 
+    { ngx_string("hotline_queue_per_address"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hotline_conf_set_count_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_main_conf_t, queue_per_address),
+      &ngx_http_hotline_per_address_bounds },
+
     { ngx_string("hotline_average_handle_time"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -267,7 +284,7 @@ static ngx_int_t
 ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
 {
     ngx_int_t                      rc;
-    ngx_str_t                      accept;
+    ngx_str_t                      accept, v;
     ngx_uint_t                     subprotocol;
     ngx_http_hotline_session_t    *s;
     ngx_http_hotline_loc_conf_t   *hlcf;
@@ -298,14 +315,33 @@ ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    s->conf = hlcf;
+    s->ws.conf = hlcf;
+    s->ws.handler = &ngx_http_hotline_session_handler;
     s->main_conf = hmcf;
     s->role = hlcf->role;
-    s->accept = accept;
-    s->subprotocol = subprotocol ? 1 : 0;
+    s->ws.accept = accept;
+    s->ws.subprotocol = subprotocol ? 1 : 0;
+    s->resume_from = -1;
 
     if (s->role != NGX_HOTLINE_ROLE_AGENT) {
         return ngx_http_hotline_agent_continue(r, s, NGX_OK);
+    }
+
+    /*
+     * an agent that comes back says what it had: ?last_seq=<n>, and its
+     * session is replayed from there (docs/protocol.md)
+     */
+
+    if (ngx_http_arg(r, (u_char *) "last_seq", 8, &v) == NGX_OK) {
+        s->resume_from = (v.len && v.len <= 15) ? ngx_atoof(v.data, v.len)
+                                                : NGX_ERROR;
+
+        if (s->resume_from < 0) {
+            return ngx_http_hotline_json_error(r, NGX_HTTP_BAD_REQUEST,
+                                               "bad_last_seq",
+                                               "last_seq must be an integer "
+                                               "from 0 to 10^15");
+        }
     }
 
     rc = ngx_http_hotline_agent_auth(r, hlcf, s,
@@ -353,15 +389,14 @@ ngx_http_hotline_agent_continue(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_hotline_ws_start(r, s);
+    return ngx_http_hotline_ws_start(r, &s->ws);
 }
 
 
 static ngx_int_t
 ngx_http_hotline_reject(ngx_http_request_t *r, ngx_int_t status)
 {
-    const char       *code, *message;
-    ngx_table_elt_t  *h;
+    const char  *code, *message;
 
     switch (status) {
 
@@ -369,39 +404,47 @@ ngx_http_hotline_reject(ngx_http_request_t *r, ngx_int_t status)
         code = "method_not_allowed";
         message = "a WebSocket handshake is a GET";
 
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_http_hotline_add_header(r, "Allow", (u_char *) "GET", 3)
+            == NULL)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "GET");
         break;
 
     case 426:
+        ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
+
+        if (ngx_http_hotline_add_header(r, "Sec-WebSocket-Version",
+                                        (u_char *) "13", 2)
+            == NULL)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /*
+         * HTTP/2 and HTTP/3 have no Upgrade (a client treats the header as
+         * a protocol error) and nginx offers no WebSocket over them (RFC
+         * 8441): the answer says to use HTTP/1.1
+         */
+
+        if (r->http_version >= NGX_HTTP_VERSION_20) {
+            code = "http1_required";
+            message = "a WebSocket handshake needs HTTP/1.1 (RFC 6455), "
+                      "this request came over HTTP/2 or HTTP/3";
+            break;
+        }
+
         code = "upgrade_required";
         message = "a WebSocket handshake (RFC 6455, version 13) is required";
 
-        ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        if (ngx_http_hotline_add_header(r, "Upgrade", (u_char *) "websocket",
+                                        sizeof("websocket") - 1)
+            == NULL)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        h->hash = 1;
-        ngx_str_set(&h->key, "Sec-WebSocket-Version");
-        ngx_str_set(&h->value, "13");
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Upgrade");
-        ngx_str_set(&h->value, "websocket");
         break;
 
     case NGX_HTTP_BAD_REQUEST:
@@ -454,6 +497,7 @@ ngx_http_hotline_create_main_conf(ngx_conf_t *cf)
     hmcf->queue_size = NGX_CONF_UNSET_UINT;
     hmcf->average_handle_time = NGX_CONF_UNSET_MSEC;
     hmcf->daily_limit = NGX_CONF_UNSET_UINT;
+    hmcf->queue_per_address = NGX_CONF_UNSET_UINT;
     hmcf->ban_time = NGX_CONF_UNSET;
 
     return hmcf;
@@ -473,11 +517,19 @@ ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
         }
     }
 
+    if (hmcf->shm_zone) {
+        ngx_http_hotline_zone_resized(cf, hmcf->shm_zone);
+    }
+
     ngx_conf_init_uint_value(hmcf->daily_limit, 0);
+    ngx_conf_init_uint_value(hmcf->queue_per_address, 10);
     ngx_conf_init_value(hmcf->ban_time, 3600);
 
-    if (hmcf->history_file.data == NULL) {
-        ngx_str_set(&hmcf->history_file, "logs/hotline_calls.jsonl");
+    if (hmcf->history_file.data == NULL
+        && ngx_http_hotline_history_default(cf, &hmcf->history_file)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     if (hmcf->shm_zone
@@ -670,6 +722,84 @@ ngx_http_hotline_add_zone(ngx_conf_t *cf, size_t size)
 }
 
 
+/*
+ * nginx keeps a shared zone over a reload only when its size is the same:
+ * a reload that changes hotline_zone starts on a new, empty zone.  The
+ * running configuration's zone says what that loses (the master reads it
+ * as the new configuration is parsed).
+ */
+
+static void
+ngx_http_hotline_zone_resized(ngx_conf_t *cf, ngx_shm_zone_t *shm_zone)
+{
+    size_t                         used;
+    ngx_uint_t                     i;
+    ngx_list_part_t               *part;
+    ngx_shm_zone_t                *old;
+    ngx_slab_pool_t               *shpool;
+    ngx_http_hotline_main_conf_t  *omcf;
+
+    part = &((ngx_cycle_t *) ngx_cycle)->shared_memory.part;
+    old = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return;
+            }
+
+            part = part->next;
+            old = part->elts;
+            i = 0;
+        }
+
+        if (old[i].tag == shm_zone->tag
+            && old[i].shm.name.len == shm_zone->shm.name.len
+            && ngx_strncmp(old[i].shm.name.data, shm_zone->shm.name.data,
+                           shm_zone->shm.name.len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    if (old[i].shm.size == shm_zone->shm.size || old[i].data == NULL) {
+        return;
+    }
+
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_hotline_module);
+
+    if (omcf && omcf->redis) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "hotline_zone changes from %uzk to %uzk: the "
+                           "reload starts on a new, empty zone; calls live "
+                           "in Redis and go on, this node's counters of "
+                           "/metrics restart from zero",
+                           old[i].shm.size / 1024, shm_zone->shm.size / 1024);
+        return;
+    }
+
+    /* the zone's slab pool: what the running state takes */
+
+    shpool = (ngx_slab_pool_t *) old[i].shm.addr;
+    used = old[i].shm.size - shpool->pfree * ngx_pagesize;
+
+    ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                       "hotline_zone changes from %uzk to %uzk: the reload "
+                       "starts on a new, empty zone and loses the %uzk of "
+                       "state the running one holds (waiting calls, calls "
+                       "in progress, agents, resume tokens, one-time codes, "
+                       "rate limits, counters; revoked tokens, lockouts and "
+                       "bans come back from hotline_state_file); "
+                       "change the size with a restart in a quiet hour "
+                       "(docs/runbook.md)",
+                       old[i].shm.size / 1024, shm_zone->shm.size / 1024,
+                       used / 1024);
+}
+
+
 static char *
 ngx_http_hotline_signaling(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -764,42 +894,6 @@ ngx_http_hotline_ban_time(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* hotline_daily_limit off | <n>: new calls a UTC day, on all nodes */
-
-static char *
-ngx_http_hotline_daily_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_hotline_main_conf_t *hmcf = conf;
-
-    ngx_int_t   n;
-    ngx_str_t  *value;
-
-    if (hmcf->daily_limit != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        hmcf->daily_limit = 0;
-        return NGX_CONF_OK;
-    }
-
-    n = ngx_atoi(value[1].data, value[1].len);
-
-    if (n <= 0 || n > 10000000) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\": expected off or a number "
-                           "from 1 to 10000000", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    hmcf->daily_limit = n;
-
-    return NGX_CONF_OK;
-}
-
-
 /* hotline_message_rate off | <n>r/s | <n>r/m [burst=<n>] */
 
 static char *
@@ -808,10 +902,9 @@ ngx_http_hotline_message_rate(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_hotline_loc_conf_t *hlcf = conf;
 
-    u_char      *p;
-    size_t       len;
-    ngx_int_t    rate, scale, burst;
     ngx_str_t   *value;
+    ngx_uint_t   burst;
+    ngx_msec_t   interval;
 
     if (hlcf->message_interval != NGX_CONF_UNSET_MSEC) {
         return "is duplicate";
@@ -825,46 +918,21 @@ ngx_http_hotline_message_rate(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_OK;
     }
 
-    len = value[1].len;
-    p = value[1].data + len - 3;
-    scale = 1;
-
-    if (len > 3 && ngx_strncmp(p, "r/s", 3) == 0) {
-        scale = 1;
-
-    } else if (len > 3 && ngx_strncmp(p, "r/m", 3) == 0) {
-        scale = 60;
-
-    } else {
-        goto invalid;
-    }
-
-    rate = ngx_atoi(value[1].data, len - 3);
-
-    if (rate <= 0 || rate > 1000 * scale) {
+    if (ngx_http_hotline_conf_rate(&value[1], &interval) != NGX_OK) {
         goto invalid;
     }
 
     burst = 10;
 
-    if (cf->args->nelts == 3) {
-        if (ngx_strncmp(value[2].data, "burst=", 6) != 0) {
-            goto invalid;
-        }
-
-        burst = ngx_atoi(value[2].data + 6, value[2].len - 6);
-
-        if (burst <= 0 || burst > 100000) {
-            goto invalid;
-        }
+    if (cf->args->nelts == 3
+        && (ngx_http_hotline_conf_burst(&value[2], &burst) != NGX_OK
+            || burst == 0))
+    {
+        goto invalid;
     }
 
-    hlcf->message_interval = (ngx_msec_t) (1000 * scale / rate);
+    hlcf->message_interval = interval;
     hlcf->message_burst = burst;
-
-    if (hlcf->message_interval == 0) {
-        hlcf->message_interval = 1;
-    }
 
     return NGX_CONF_OK;
 

@@ -121,7 +121,7 @@ ngx_http_hotline_party_decode(ngx_str_t *value,
     p += 24;
 
     n = *p++;
-    if (n > NGX_HOTLINE_NAME_MAX || (size_t) (last - p) < n + 1) {
+    if (n > NGX_HOTLINE_CUSTOMER_NAME_MAX || (size_t) (last - p) < n + 1) {
         return NGX_ERROR;
     }
 

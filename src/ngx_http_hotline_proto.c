@@ -86,7 +86,8 @@ ngx_str_t  ngx_http_hotline_errors[] = {
     ngx_string("rate_limited"),
     ngx_string("internal"),
     ngx_string("daily_limit"),
-    ngx_string("banned")
+    ngx_string("banned"),
+    ngx_string("address_limit")
 };
 
 
@@ -106,7 +107,8 @@ static const char  *ngx_http_hotline_error_text[] = {
     "too many messages",
     "internal error",
     "the daily call limit is reached, please call again tomorrow",
-    "calls from this address are not accepted for now"
+    "calls from this address are not accepted for now",
+    "too many calls from this address are waiting already"
 };
 
 
@@ -188,6 +190,8 @@ static ngx_http_hotline_type_t  ngx_http_hotline_types[] = {
       0 },
     { ngx_string("ban"),    NGX_HOTLINE_MSG_BAN,    A,
       ngx_hotline_k(CALL_ID) },
+    { ngx_string("connected"), NGX_HOTLINE_MSG_CONNECTED, C|A,
+      0 },
     { ngx_null_string, 0, 0, 0 }
 };
 
@@ -199,7 +203,7 @@ ngx_uint_t
 ngx_http_hotline_proto_parse(u_char *data, size_t len, ngx_uint_t role,
     ngx_http_hotline_msg_t *m, u_char *out, size_t size)
 {
-    u_char                   *s, buf[8];
+    u_char                   *s, buf[16];
     size_t                    n;
     ngx_int_t                 rc;
     ngx_uint_t                i;
@@ -290,15 +294,20 @@ ngx_http_hotline_proto_parse(u_char *data, size_t len, ngx_uint_t role,
     switch (t->type) {
 
     case NGX_HOTLINE_MSG_JOIN:
-        rc = ngx_http_hotline_get_text(&root, NGX_HOTLINE_K_NAME, 1, 64, 0, &v,
-                                       m);
+        rc = ngx_http_hotline_get_text(&root, NGX_HOTLINE_K_NAME, 1,
+                                       NGX_HOTLINE_CUSTOMER_NAME, 0, &v, m);
         if (rc != NGX_HOTLINE_OK) {
             return rc;
         }
 
-        /* the name goes on to the store: out holds it decoded */
-
         n = v->len;
+
+        if (n > NGX_HOTLINE_CUSTOMER_NAME_MAX) {
+            m->field = "name";
+            return NGX_HOTLINE_E_BAD_FIELD;
+        }
+
+        /* the name goes on to the store: out holds it decoded */
 
         if (n > size) {
             return NGX_HOTLINE_E_INTERNAL;
@@ -447,9 +456,10 @@ ngx_http_hotline_check_members(ngx_http_hotline_obj_t *o, uint32_t allowed,
 
 
 /*
- * A string member (required) of min..max bytes of printable text: no C0 or C1
- * controls, DEL, U+2028 or U+2029; multiline 1 allows \n and \t (chat),
- * 2 also \r (SDP lines end with CRLF).
+ * A string member (required) of min..max characters (UTF-8 code points)
+ * of printable text: no C0 or C1 controls, DEL, U+2028 or U+2029;
+ * multiline 1 allows \n and \t (chat), 2 also \r (SDP lines end with
+ * CRLF).
  */
 
 static ngx_uint_t
@@ -474,7 +484,7 @@ ngx_http_hotline_get_text(ngx_http_hotline_obj_t *o, ngx_uint_t key,
     }
 
     if (v == NULL || v->kind != NGX_HOTLINE_JSON_STRING
-        || v->len < min || v->len > max || (v->flags & bad))
+        || v->chars < min || v->chars > max || (v->flags & bad))
     {
         m->field = (const char *) ngx_http_hotline_keys[key].data;
         return NGX_HOTLINE_E_BAD_FIELD;
@@ -930,7 +940,7 @@ ngx_http_hotline_proto_queue_size(ngx_http_hotline_queue_t *q)
 
     n = q->n < NGX_HOTLINE_QUEUE_LIST_MAX ? q->n : NGX_HOTLINE_QUEUE_LIST_MAX;
 
-    return 160 + n * (64 + 6 * 64 + 64);
+    return 160 + n * (64 + 6 * NGX_HOTLINE_CUSTOMER_NAME_MAX + 64);
 }
 
 

@@ -36,7 +36,8 @@
 #define NGX_HOTLINE_E_INTERNAL        13
 #define NGX_HOTLINE_E_DAILY_LIMIT     14
 #define NGX_HOTLINE_E_BANNED          15
-#define NGX_HOTLINE_E_MAX             16
+#define NGX_HOTLINE_E_ADDRESS_LIMIT   16
+#define NGX_HOTLINE_E_MAX             17
 
 /* client message types */
 #define NGX_HOTLINE_MSG_JOIN          1
@@ -51,6 +52,7 @@
 #define NGX_HOTLINE_MSG_MEDIA         10
 #define NGX_HOTLINE_MSG_HANGUP        11
 #define NGX_HOTLINE_MSG_BAN           12
+#define NGX_HOTLINE_MSG_CONNECTED     13
 
 /* call end reasons */
 #define NGX_HOTLINE_END_HANGUP        0
@@ -63,7 +65,15 @@
 #define NGX_HOTLINE_MSG_ID_MAX        64
 #define NGX_HOTLINE_FIELD_MAX         32
 #define NGX_HOTLINE_ERROR_MAX         320
+/*
+ * limits of what people type, in characters (UTF-8 code points): the
+ * pages count characters, and a Turkish letter is 2 bytes.  A customer's
+ * name also takes at most 3 bytes a character on average (any letter of
+ * the Basic Multilingual Plane; the store keeps its length in one byte).
+ */
 #define NGX_HOTLINE_TEXT_MAX          2000
+#define NGX_HOTLINE_CUSTOMER_NAME     64
+#define NGX_HOTLINE_CUSTOMER_NAME_MAX (3 * NGX_HOTLINE_CUSTOMER_NAME)
 #define NGX_HOTLINE_QUEUE_LIST_MAX    200
 
 /* room a relayed message needs beyond the client's own text */
@@ -101,7 +111,7 @@ typedef struct {
     u_char            call_id[16];
     int64_t           joined;            /* ms since the epoch */
     size_t            name_len;
-    u_char            name[64];
+    u_char            name[NGX_HOTLINE_CUSTOMER_NAME_MAX];
 } ngx_http_hotline_queue_item_t;
 
 

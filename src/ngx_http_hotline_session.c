@@ -15,6 +15,7 @@
 #include "ngx_http_hotline_event.h"
 #include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_metrics.h"
+#include "ngx_http_hotline_alloc.h"
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_doorbell.h"
 #include "ngx_http_hotline_notify.h"
@@ -35,12 +36,16 @@
 
 /* what an operation carries to its answer: the message's id */
 typedef struct {
-    ngx_queue_t                  link;      /* free */
     ngx_http_hotline_session_t  *session;
     u_char                       id[NGX_HOTLINE_MSG_ID_MAX];
     size_t                       id_len;
-    u_char                       name[NGX_HOTLINE_NAME_MAX];  /* join */
+    /* join */
+    u_char                       name[NGX_HOTLINE_CUSTOMER_NAME_MAX];
     size_t                       name_len;
+    /* resume, after the ban check */
+    ngx_uint_t                   type;
+    u_char                       token[NGX_HOTLINE_ID_LEN];
+    uint64_t                     last_seq;
 } ngx_http_hotline_op_t;
 
 
@@ -67,14 +72,19 @@ static void ngx_http_hotline_op_free(ngx_http_hotline_op_t *op);
 static void ngx_http_hotline_established(ngx_http_hotline_session_t *s);
 static void ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
     ngx_http_hotline_kv_t *kv);
-static void ngx_http_hotline_ban_stored(void *data, ngx_uint_t err,
-    ngx_http_hotline_kv_t *kv);
-static ngx_str_t *ngx_http_hotline_ban_key(u_char *addr, size_t len);
 static ngx_int_t ngx_http_hotline_rate_exceeded(
     ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m);
 static void ngx_http_hotline_revoked(void *data, ngx_uint_t err,
     ngx_http_hotline_kv_t *kv);
-static u_char *ngx_http_hotline_scratch(size_t size);
+
+static void ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws);
+static void ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws,
+    u_char *data, size_t len);
+static void ngx_http_hotline_session_writable(ngx_http_hotline_ws_t *ws);
+static void ngx_http_hotline_session_timer(ngx_http_hotline_ws_t *ws);
+static void ngx_http_hotline_session_pong(ngx_http_hotline_ws_t *ws);
+static void ngx_http_hotline_session_closed(ngx_http_hotline_ws_t *ws);
+static void ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s);
 
 static void ngx_http_hotline_on_consumer(void *data, ngx_uint_t wake);
 static void ngx_http_hotline_on_queue(void);
@@ -88,11 +98,19 @@ static void ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q,
 
 static ngx_queue_t   ngx_http_hotline_local;
 static ngx_event_t   ngx_http_hotline_queue_ev;
-static ngx_queue_t   ngx_http_hotline_ops_free;
-static ngx_uint_t    ngx_http_hotline_nops_free;
+static ngx_http_hotline_pool_t     ngx_http_hotline_ops;
 
-static u_char       *ngx_http_hotline_buf;
-static size_t        ngx_http_hotline_buf_size;
+/* one buffer per worker for work that never nests */
+static ngx_http_hotline_scratch_t  ngx_http_hotline_buf;
+
+ngx_http_hotline_ws_handler_t  ngx_http_hotline_session_handler = {
+    ngx_http_hotline_session_start,
+    ngx_http_hotline_session_message,
+    ngx_http_hotline_session_writable,
+    ngx_http_hotline_session_timer,
+    ngx_http_hotline_session_pong,
+    ngx_http_hotline_session_closed
+};
 
 static ngx_http_hotline_store_events_t  ngx_http_hotline_session_events = {
     ngx_http_hotline_on_consumer,
@@ -107,7 +125,9 @@ ngx_int_t
 ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
 {
     ngx_queue_init(&ngx_http_hotline_local);
-    ngx_queue_init(&ngx_http_hotline_ops_free);
+    ngx_http_hotline_pool_init(&ngx_http_hotline_ops,
+                               sizeof(ngx_http_hotline_op_t),
+                               NGX_HOTLINE_OPS_FREE);
 
     ngx_http_hotline_queue_ev.handler = ngx_http_hotline_queue_event;
     ngx_http_hotline_queue_ev.log = cycle->log;
@@ -118,9 +138,13 @@ ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
 }
 
 
-void
-ngx_http_hotline_session_start(ngx_http_hotline_session_t *s)
+/* the connection's events; the session is the connection (ws first) */
+
+static void
+ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws)
 {
+    ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
+
     ngx_queue_insert_tail(&ngx_http_hotline_local, &s->local);
 
     ngx_http_hotline_ref_init(&s->ref, s->role, s);
@@ -130,33 +154,50 @@ ngx_http_hotline_session_start(ngx_http_hotline_session_t *s)
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
 
     if (s->role == NGX_HOTLINE_ROLE_AGENT) {
-        s->pending++;
+        s->ws.pending++;
         ngx_http_hotline_call_login(&s->ref, s->sub, s->sub_len, s->display,
-                                    s->display_len,
+                                    s->display_len, s->resume_from,
                                     ngx_http_hotline_login_done, s);
         return;
     }
 
-    ngx_add_timer(&s->timer, s->conf->handshake_timeout);
+    ngx_add_timer(&s->ws.timer, s->ws.conf->handshake_timeout);
 }
 
 
-void
-ngx_http_hotline_session_closed(ngx_http_hotline_session_t *s)
+static void
+ngx_http_hotline_session_closed(ngx_http_hotline_ws_t *ws)
 {
-    if (s->local.next == NULL) {
+    ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
+
+    if (s->local.next) {
+        ngx_queue_remove(&s->local);
+        s->local.next = NULL;
+
+        ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+        ngx_http_hotline_mailbox_conns(s->role, -1);
+        ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    } else if (!s->detach_held) {
         /* closed already, or never started */
         return;
     }
 
-    ngx_queue_remove(&s->local);
-    s->local.next = NULL;
+    if (s->ended && !s->ws.closed && !s->ws.close_answered) {
+        /*
+         * the end of the call was written and our close follows it: the
+         * party goes once the client answers the close, which says it
+         * read the end; if it never does (the connection died with the
+         * end in flight), the party waits for a resume that replays it
+         */
+        s->detach_held = 1;
+        return;
+    }
 
-    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
-    ngx_http_hotline_mailbox_conns(s->role, -1);
-    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+    s->detach_held = 0;
+    s->ref.read_all = s->ws.close_answered;
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
                    "hotline session: closed, %ui operations under way",
                    s->ref.ops);
 
@@ -164,22 +205,24 @@ ngx_http_hotline_session_closed(ngx_http_hotline_session_t *s)
 }
 
 
-void
-ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
-    u_char *data, size_t len)
+static void
+ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
+    size_t len)
 {
+    ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
+
     u_char                  *out;
     ngx_uint_t               rc, opening;
     ngx_time_t              *tp;
     ngx_http_hotline_op_t   *op;
     ngx_http_hotline_msg_t   m;
 
-    if (s->close_later) {
+    if (s->ws.close_later) {
         /* closing: what follows is not read */
         return;
     }
 
-    out = ngx_http_hotline_scratch(6 * len + 1024);
+    out = ngx_http_hotline_scratch(&ngx_http_hotline_buf, 6 * len + 1024);
     if (out == NULL) {
         ngx_http_hotline_error(s, NGX_HOTLINE_E_INTERNAL, NULL);
         return;
@@ -190,7 +233,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
     rc = ngx_http_hotline_proto_parse(data, len, s->role, &m, out + 1,
                                       6 * len + 1023);
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
                    "hotline session: message of %uz bytes, type %ui, rc %ui",
                    len, m.type, rc);
 
@@ -233,22 +276,43 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
         return;
     }
 
-    s->pending++;
+    s->ws.pending++;
 
     switch (m.type) {
 
     case NGX_HOTLINE_MSG_JOIN:
 
-        if (s->main_conf->ban_time && s->addr.len) {
+        if (s->main_conf->ban_time && s->ws.addr.len) {
             /* is the address banned?  The join goes on from the answer */
             ngx_http_hotline_store()->kv_get(
-                          ngx_http_hotline_ban_key(s->addr.data, s->addr.len),
+                          ngx_http_hotline_ban_key(s->ws.addr.data,
+                                                   s->ws.addr.len),
                           ngx_http_hotline_join_checked, op);
             break;
         }
 
-        ngx_http_hotline_call_join(&s->ref, m.name, m.name_len, &s->addr,
+        ngx_http_hotline_call_join(&s->ref, m.name, m.name_len, &s->ws.addr,
                                    ngx_http_hotline_join_done, op);
+        break;
+
+    case NGX_HOTLINE_MSG_CONNECTED:
+
+        /* the page's media is up: how long since the call was accepted */
+
+        if (s->accepted_at == 0) {
+            ngx_http_hotline_op_done(op, NGX_HOTLINE_E_BAD_STATE, NULL);
+            break;
+        }
+
+        if (!s->connected) {
+            s->connected = 1;
+            ngx_http_hotline_observe(s->role == NGX_HOTLINE_ROLE_AGENT
+                                     ? NGX_HOTLINE_HIST_CONNECT_A
+                                     : NGX_HOTLINE_HIST_CONNECT_C,
+                                     ngx_current_msec - s->accepted_at);
+        }
+
+        ngx_http_hotline_op_done(op, NGX_HOTLINE_OK, NULL);
         break;
 
     case NGX_HOTLINE_MSG_BAN:
@@ -257,6 +321,20 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
         break;
 
     case NGX_HOTLINE_MSG_RESUME:
+
+        if (s->role == NGX_HOTLINE_ROLE_CUSTOMER && s->main_conf->ban_time
+            && s->ws.addr.len)
+        {
+            /* a banned client does not come back either */
+            ngx_memcpy(op->token, m.token, NGX_HOTLINE_ID_LEN);
+            op->last_seq = m.last_seq;
+            ngx_http_hotline_store()->kv_get(
+                          ngx_http_hotline_ban_key(s->ws.addr.data,
+                                                   s->ws.addr.len),
+                          ngx_http_hotline_join_checked, op);
+            break;
+        }
+
         ngx_http_hotline_call_resume(&s->ref, m.token, m.last_seq, s->sub,
                                      s->sub_len, ngx_http_hotline_resume_done,
                                      op);
@@ -289,20 +367,11 @@ ngx_http_hotline_session_message(ngx_http_hotline_session_t *s,
 static ngx_http_hotline_op_t *
 ngx_http_hotline_op(ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m)
 {
-    ngx_queue_t            *q;
     ngx_http_hotline_op_t  *op;
 
-    if (!ngx_queue_empty(&ngx_http_hotline_ops_free)) {
-        q = ngx_queue_head(&ngx_http_hotline_ops_free);
-        ngx_queue_remove(q);
-        ngx_http_hotline_nops_free--;
-        op = ngx_queue_data(q, ngx_http_hotline_op_t, link);
-
-    } else {
-        op = ngx_alloc(sizeof(ngx_http_hotline_op_t), s->connection->log);
-        if (op == NULL) {
-            return NULL;
-        }
+    op = ngx_http_hotline_pool_get(&ngx_http_hotline_ops);
+    if (op == NULL) {
+        return NULL;
     }
 
     op->session = s;
@@ -312,6 +381,7 @@ ngx_http_hotline_op(ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m)
 
     op->name_len = (m->type == NGX_HOTLINE_MSG_JOIN) ? m->name_len : 0;
     ngx_memcpy(op->name, m->name, op->name_len);
+    op->type = m->type;
 
     return op;
 }
@@ -324,19 +394,13 @@ ngx_http_hotline_op_free(ngx_http_hotline_op_t *op)
 
     s = op->session;
 
-    if (ngx_http_hotline_nops_free < NGX_HOTLINE_OPS_FREE) {
-        ngx_queue_insert_head(&ngx_http_hotline_ops_free, &op->link);
-        ngx_http_hotline_nops_free++;
+    ngx_http_hotline_pool_put(&ngx_http_hotline_ops, op);
 
-    } else {
-        ngx_free(op);
-    }
-
-    ngx_http_hotline_ws_release(s);
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
-/* a join from an address that is not banned goes on */
+/* a join or resume from a client that is not banned goes on */
 
 static void
 ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
@@ -348,7 +412,7 @@ ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
 
     s = op->session;
 
-    if (s->closed || s->closing) {
+    if (s->ws.closed || s->ws.closing) {
         ngx_http_hotline_op_free(op);
         return;
     }
@@ -359,21 +423,29 @@ ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
     }
 
     if (kv->found) {
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
-                      "hotline: join from a banned address");
-        s->pending++;
+        ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
+                      "hotline: %s from a banned address",
+                      op->type == NGX_HOTLINE_MSG_RESUME ? "resume" : "join");
+        s->ws.pending++;
         ngx_http_hotline_op_error(op, NGX_HOTLINE_E_BANNED);
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_BANNED, "banned");
-        ngx_http_hotline_ws_release(s);
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_BANNED, "banned");
+        ngx_http_hotline_ws_release(&s->ws);
         return;
     }
 
-    ngx_http_hotline_call_join(&s->ref, op->name, op->name_len, &s->addr,
+    if (op->type == NGX_HOTLINE_MSG_RESUME) {
+        ngx_http_hotline_call_resume(&s->ref, op->token, op->last_seq, s->sub,
+                                     s->sub_len, ngx_http_hotline_resume_done,
+                                     op);
+        return;
+    }
+
+    ngx_http_hotline_call_join(&s->ref, op->name, op->name_len, &s->ws.addr,
                                ngx_http_hotline_join_done, op);
 }
 
 
-/* the customer is gone for good; its address is banned for a while */
+/* the customer is gone for good; its client is banned for a while */
 
 static void
 ngx_http_hotline_ban_done(void *data, ngx_uint_t err,
@@ -381,8 +453,6 @@ ngx_http_hotline_ban_done(void *data, ngx_uint_t err,
 {
     ngx_http_hotline_op_t *op = data;
 
-    ngx_str_t                    value;
-    ngx_msec_t                   ttl;
     ngx_http_hotline_session_t  *s;
     u_char                       id[NGX_HOTLINE_ID_HEX];
 
@@ -395,51 +465,14 @@ ngx_http_hotline_ban_done(void *data, ngx_uint_t err,
 
     (void) ngx_http_hotline_hex(id, res->call_id, NGX_HOTLINE_ID_LEN);
 
-    ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0,
+    ngx_log_error(NGX_LOG_NOTICE, s->ws.connection->log, 0,
                   "hotline: agent \"%*s\" banned call_id=%*s address %*s",
                   s->sub_len, s->sub, (size_t) NGX_HOTLINE_ID_HEX, id,
                   res->addr_len, res->addr);
 
-    ttl = (ngx_msec_t) s->main_conf->ban_time * 1000;
-
-    if (ttl && res->addr_len) {
-        ngx_str_set(&value, "1");
-        ngx_http_hotline_store()->kv_set(
-                      ngx_http_hotline_ban_key(res->addr, res->addr_len),
-                      &value, ttl, ngx_http_hotline_ban_stored, NULL);
-    }
+    ngx_http_hotline_ban_client(s, res);
 
     ngx_http_hotline_ack(op);
-}
-
-
-static void
-ngx_http_hotline_ban_stored(void *data, ngx_uint_t err,
-    ngx_http_hotline_kv_t *kv)
-{
-    if (err != NGX_HOTLINE_OK) {
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "hotline: the address ban could not be stored");
-    }
-}
-
-
-/* "ban:<address>", in a static buffer: the store copies the key */
-
-static ngx_str_t *
-ngx_http_hotline_ban_key(u_char *addr, size_t len)
-{
-    static ngx_str_t  key;
-    static u_char     buf[sizeof("ban:") - 1 + NGX_SOCKADDR_STRLEN];
-
-    len = ngx_min(len, (size_t) NGX_SOCKADDR_STRLEN);
-
-    key.data = buf;
-    key.len = ngx_cpymem(ngx_cpymem(buf, "ban:", sizeof("ban:") - 1),
-                         addr, len)
-              - buf;
-
-    return &key;
 }
 
 
@@ -488,7 +521,7 @@ ngx_http_hotline_login_done(void *data, ngx_uint_t err,
 
     if (err != NGX_HOTLINE_OK) {
         ngx_http_hotline_error(s, err, NULL);
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_WS_CLOSE_TRY_LATER,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_WS_CLOSE_TRY_LATER,
                                   "store unavailable");
 
     } else {
@@ -496,7 +529,7 @@ ngx_http_hotline_login_done(void *data, ngx_uint_t err,
         ngx_http_hotline_established(s);
     }
 
-    ngx_http_hotline_ws_release(s);
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
@@ -514,7 +547,7 @@ ngx_http_hotline_resume_done(void *data, ngx_uint_t err,
 
         if (err == NGX_HOTLINE_E_EXPIRED && !s->established) {
             ngx_http_hotline_error(s, err, NULL);
-            ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_EXPIRED,
+            ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_EXPIRED,
                                       "resume failed");
             ngx_http_hotline_op_free(op);
             return;
@@ -556,11 +589,14 @@ ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
     u_char   *call_id;
     u_char    buf[512];
 
-    if (s->closed || s->closing) {
+    if (s->ws.closed || s->ws.closing) {
         return;
     }
 
     call_id = NULL;
+
+    /* a ping sent before is about the inbox it had */
+    s->ping_seq = 0;
 
     if (s->role == NGX_HOTLINE_ROLE_CUSTOMER || res->in_call) {
         call_id = res->call_id;
@@ -571,7 +607,7 @@ ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
                                           s->sub, s->sub_len, res->resumed,
                                           res->gap);
 
-    (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+    (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
                                     last - buf);
 }
 
@@ -579,18 +615,18 @@ ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
 static void
 ngx_http_hotline_established(ngx_http_hotline_session_t *s)
 {
-    if (s->closed || s->closing) {
+    if (s->ws.closed || s->ws.closing) {
         return;
     }
 
     if (!s->established) {
         s->established = 1;
 
-        if (s->timer.timer_set) {
-            ngx_del_timer(&s->timer);
+        if (s->ws.timer.timer_set) {
+            ngx_del_timer(&s->ws.timer);
         }
 
-        ngx_add_timer(&s->timer, s->conf->ping_interval);
+        ngx_add_timer(&s->ws.timer, s->ws.conf->ping_interval);
     }
 
     /* a fresh session gets the queue (agents) or its position */
@@ -610,13 +646,13 @@ ngx_http_hotline_error(ngx_http_hotline_session_t *s, ngx_uint_t code,
 
     ngx_http_hotline_count_error(code);
 
-    if (s->closed) {
+    if (s->ws.closed) {
         return;
     }
 
     last = ngx_http_hotline_proto_error(buf, code, m);
 
-    (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+    (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
                                     last - buf);
 }
 
@@ -649,10 +685,10 @@ ngx_http_hotline_ack(ngx_http_hotline_op_t *op)
 
     s = op->session;
 
-    if (op->id_len && !s->closed) {
+    if (op->id_len && !s->ws.closed) {
         last = ngx_http_hotline_proto_ack(buf, op->id, op->id_len);
 
-        (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
                                         last - buf);
     }
 
@@ -662,7 +698,7 @@ ngx_http_hotline_ack(ngx_http_hotline_op_t *op)
 
 /* writes what the party's inbox holds for this connection */
 
-void
+static void
 ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
 {
     u_char                       *buf, *p, *end, *data, *json, *last;
@@ -675,7 +711,7 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
     ngx_http_hotline_event_t      ev;
     ngx_http_hotline_store_t     *store;
 
-    if (s->closed || s->closing || s->ref.consumer == NULL) {
+    if (s->ws.closed || s->ws.closing || s->ref.consumer == NULL) {
         return;
     }
 
@@ -686,7 +722,8 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
 
     size = s->main_conf->replay_buffer + 65536;
 
-    buf = ngx_http_hotline_scratch(2 * size + NGX_HOTLINE_EVENT_MAX
+    buf = ngx_http_hotline_scratch(&ngx_http_hotline_buf,
+                                   2 * size + NGX_HOTLINE_EVENT_MAX
                                    + NGX_HOTLINE_RECORDER_URL_MAX);
     if (buf == NULL) {
         return;
@@ -694,21 +731,21 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
 
     json = buf + size;
 
-    s->pending++;
+    s->ws.pending++;
     ended = 0;
 
     for ( ;; ) {
-        if (s->out_bytes >= s->conf->send_queue / 2) {
+        if (s->ws.out_bytes >= s->ws.conf->send_queue / 2) {
             /* the client reads slowly: more when the queue drains */
-            s->backlogged = 1;
+            s->ws.backlogged = 1;
             break;
         }
 
         n = store->pull(s->ref.consumer, buf, size,
-                        s->conf->send_queue / 2 - s->out_bytes);
+                        s->ws.conf->send_queue / 2 - s->ws.out_bytes);
 
         if (n == NGX_ERROR) {
-            ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_REPLACED,
+            ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_REPLACED,
                                       "replaced");
             break;
         }
@@ -723,22 +760,27 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
             data = p + 12;
 
             if (ngx_http_hotline_event_decode(data, len, &ev) != NGX_OK) {
-                ngx_log_error(NGX_LOG_ALERT, s->connection->log, 0,
+                ngx_log_error(NGX_LOG_ALERT, s->ws.connection->log, 0,
                               "hotline: event %uL of %uz bytes is invalid",
                               seq, len);
                 continue;
             }
 
             if (ev.type == NGX_HOTLINE_EV_ENDED) {
-                ended = (ev.reason == NGX_HOTLINE_END_BANNED) ? 2 : 1;
+                /* banned: its call, or its client (hung up for it) */
+                ended = (ev.reason == NGX_HOTLINE_END_BANNED || s->banned)
+                        ? 2 : 1;
+                s->accepted_at = 0;
 
             } else if (ev.type == NGX_HOTLINE_EV_ACCEPTED) {
                 s->waiting = 0;
+                s->accepted_at = ngx_current_msec;
+                s->connected = 0;
             }
 
             last = ngx_http_hotline_event_json(json, &ev, url);
 
-            if (ngx_http_hotline_ws_send2(s, json, last - json, tail,
+            if (ngx_http_hotline_ws_send2(&s->ws, json, last - json, tail,
                                           ngx_http_hotline_proto_seq(tail,
                                                                      seq)
                                           - tail)
@@ -750,54 +792,93 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
     }
 
     if (ended == 2 && s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_BANNED, "banned");
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_BANNED, "banned");
 
     } else if (ended && s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
         /* the call is over: the end was written, nothing else comes */
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_WS_CLOSE_NORMAL,
+        s->ended = 1;
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_WS_CLOSE_NORMAL,
                                   "call ended");
     }
 
 done:
 
-    ngx_http_hotline_ws_release(s);
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
-void
-ngx_http_hotline_session_timer(ngx_http_hotline_session_t *s)
+static void
+ngx_http_hotline_session_writable(ngx_http_hotline_ws_t *ws)
 {
+    ngx_http_hotline_session_deliver((ngx_http_hotline_session_t *) ws);
+}
+
+
+/*
+ * The client answered the ping: it read what was delivered before it,
+ * which need not be kept for a replay any more.
+ */
+
+static void
+ngx_http_hotline_session_pong(ngx_http_hotline_ws_t *ws)
+{
+    ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
+
+    ngx_http_hotline_store_t  *store;
+
+    store = ngx_http_hotline_store();
+
+    if (s->ref.consumer && s->ping_seq && store->read_to) {
+        store->read_to(s->ref.consumer, s->ping_seq);
+    }
+}
+
+
+static void
+ngx_http_hotline_session_timer(ngx_http_hotline_ws_t *ws)
+{
+    ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
+
+    ngx_http_hotline_consumer_info_t  ci;
+
     if (!s->established) {
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+        ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                       "hotline: no join or resume in time");
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_TIMEOUT,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_TIMEOUT,
                                   "handshake timeout");
         return;
     }
 
     if (s->exp && ngx_time() >= s->exp) {
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+        ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                       "hotline: agent token expired");
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_UNAUTHORIZED,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_UNAUTHORIZED,
                                   "token expired");
         return;
     }
 
-    if (s->awaiting_pong && !s->received) {
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+    if (s->ws.awaiting_pong && !s->ws.received) {
+        ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                       "hotline: client does not answer pings");
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_TIMEOUT,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_TIMEOUT,
                                   "ping timeout");
         return;
     }
 
-    s->awaiting_pong = 1;
-    s->received = 0;
+    s->ws.awaiting_pong = 1;
+    s->ws.received = 0;
 
-    if (ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_PING, NULL, 0)
+    /* what is delivered now goes before the ping: its pong says it is read */
+
+    if (s->ref.consumer) {
+        ngx_http_hotline_store()->consumer_info(s->ref.consumer, &ci);
+        s->ping_seq = ci.delivered;
+    }
+
+    if (ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_PING, NULL, 0)
         == NGX_OK)
     {
-        ngx_add_timer(&s->timer, s->conf->ping_interval);
+        ngx_add_timer(&s->ws.timer, s->ws.conf->ping_interval);
     }
 }
 
@@ -818,19 +899,20 @@ ngx_http_hotline_on_consumer(void *data, ngx_uint_t wake)
     ngx_http_hotline_consumer_info_t   ci;
     u_char                             buf[NGX_HOTLINE_ERROR_MAX];
 
-    if (s->closed || s->closing) {
+    if (s->ws.closed || s->ws.closing) {
         return;
     }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
                    "hotline session: store says %ui", wake);
 
-    s->pending++;
+    s->ws.pending++;
 
     switch (wake) {
 
     case NGX_HOTLINE_WAKE_REPLACED:
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_REPLACED, "replaced");
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_REPLACED,
+                                  "replaced");
         break;
 
     case NGX_HOTLINE_WAKE_LOST:
@@ -840,9 +922,9 @@ ngx_http_hotline_on_consumer(void *data, ngx_uint_t wake)
                           sizeof("{\"type\":\"error\",\"code\":\"expired\","
                                  "\"message\":\"the session was lost by the "
                                  "store\"}") - 1);
-        (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
                                         last - buf);
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_EXPIRED,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_EXPIRED,
                                   "session lost");
         break;
 
@@ -851,12 +933,13 @@ ngx_http_hotline_on_consumer(void *data, ngx_uint_t wake)
         ngx_http_hotline_store()->consumer_info(s->ref.consumer, &ci);
 
         if (ci.delivered >= ci.replayed
-            && (s->backlogged || s->out_bytes >= s->conf->send_queue / 2))
+            && (s->ws.backlogged
+                || s->ws.out_bytes >= s->ws.conf->send_queue / 2))
         {
-            ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+            ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                           "hotline: client does not read, its buffer "
                           "is full");
-            ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_SLOW,
+            ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_SLOW,
                                       "slow consumer");
             break;
         }
@@ -870,7 +953,7 @@ ngx_http_hotline_on_consumer(void *data, ngx_uint_t wake)
         break;
     }
 
-    ngx_http_hotline_ws_release(s);
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
@@ -892,9 +975,13 @@ ngx_http_hotline_on_auth(void)
         next = ngx_queue_next(q);
         s = ngx_queue_data(q, ngx_http_hotline_session_t, local);
 
-        if (s->role != NGX_HOTLINE_ROLE_AGENT || s->jti_len == 0
-            || s->closing || s->closed)
-        {
+        if (s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
+            /* a ban, maybe of its client */
+            ngx_http_hotline_ban_check(s);
+            continue;
+        }
+
+        if (s->jti_len == 0 || s->ws.closing || s->ws.closed) {
             continue;
         }
 
@@ -904,7 +991,7 @@ ngx_http_hotline_on_auth(void)
         key.data = buf;
         key.len = p - buf;
 
-        s->pending++;
+        s->ws.pending++;
         ngx_http_hotline_store()->kv_get(&key, ngx_http_hotline_revoked, s);
     }
 }
@@ -916,15 +1003,15 @@ ngx_http_hotline_revoked(void *data, ngx_uint_t err,
 {
     ngx_http_hotline_session_t  *s = data;
 
-    if (err == NGX_HOTLINE_OK && kv->found && !s->closed) {
-        ngx_log_error(NGX_LOG_NOTICE, s->connection->log, 0,
+    if (err == NGX_HOTLINE_OK && kv->found && !s->ws.closed) {
+        ngx_log_error(NGX_LOG_NOTICE, s->ws.connection->log, 0,
                       "hotline audit: revoked token closes the connection "
                       "of agent \"%*s\"", s->sub_len, s->sub);
-        ngx_http_hotline_ws_close(s, NGX_HOTLINE_CLOSE_UNAUTHORIZED,
+        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_UNAUTHORIZED,
                                   "token revoked");
     }
 
-    ngx_http_hotline_ws_release(s);
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
@@ -957,16 +1044,16 @@ ngx_http_hotline_on_down(void)
         next = ngx_queue_next(q);
         s = ngx_queue_data(q, ngx_http_hotline_session_t, local);
 
-        if (!s->established || s->closing || s->closed) {
+        if (!s->established || s->ws.closing || s->ws.closed) {
             continue;
         }
 
         ngx_http_hotline_count_error(NGX_HOTLINE_E_UNAVAILABLE);
 
-        s->pending++;
-        (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+        s->ws.pending++;
+        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
                                         last - buf);
-        ngx_http_hotline_ws_release(s);
+        ngx_http_hotline_ws_release(&s->ws);
     }
 }
 
@@ -1019,15 +1106,15 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
         next = ngx_queue_next(lq);
         s = ngx_queue_data(lq, ngx_http_hotline_session_t, local);
 
-        if (!s->established || s->closing || s->closed) {
+        if (!s->established || s->ws.closing || s->ws.closed) {
             continue;
         }
 
         if (s->role == NGX_HOTLINE_ROLE_AGENT) {
 
             if (msg == NULL) {
-                msg = ngx_http_hotline_scratch(
-                                     ngx_http_hotline_proto_queue_size(q));
+                msg = ngx_http_hotline_scratch(&ngx_http_hotline_buf,
+                                        ngx_http_hotline_proto_queue_size(q));
                 if (msg == NULL) {
                     return;
                 }
@@ -1035,10 +1122,10 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
                 last = ngx_http_hotline_proto_queue(msg, q, now);
             }
 
-            s->pending++;
-            (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, msg,
+            s->ws.pending++;
+            (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, msg,
                                             last - msg);
-            ngx_http_hotline_ws_release(s);
+            ngx_http_hotline_ws_release(&s->ws);
             continue;
         }
 
@@ -1080,10 +1167,10 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
 
         end = ngx_http_hotline_proto_position(buf, s->call_id, pos, eta);
 
-        s->pending++;
-        (void) ngx_http_hotline_ws_send(s, NGX_HOTLINE_WS_OP_TEXT, buf,
+        s->ws.pending++;
+        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
                                         end - buf);
-        ngx_http_hotline_ws_release(s);
+        ngx_http_hotline_ws_release(&s->ws);
     }
 }
 
@@ -1100,33 +1187,33 @@ ngx_http_hotline_rate_exceeded(ngx_http_hotline_session_t *s,
 {
     ngx_msec_t  tat, tau;
 
-    if (s->conf->message_interval == 0) {
+    if (s->ws.conf->message_interval == 0) {
         return 0;
     }
 
     tat = s->tat;
-    tau = s->conf->message_interval * s->conf->message_burst;
+    tau = s->ws.conf->message_interval * s->ws.conf->message_burst;
 
     if ((ngx_msec_int_t) (tat - ngx_current_msec) < 0) {
         tat = ngx_current_msec;
     }
 
     if (tat - ngx_current_msec <= tau) {
-        s->tat = tat + s->conf->message_interval;
+        s->tat = tat + s->ws.conf->message_interval;
         s->strikes = 0;
         return 0;
     }
 
-    if (++s->strikes > s->conf->message_burst) {
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+    if (++s->strikes > s->ws.conf->message_burst) {
+        ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                       "hotline: client keeps sending over the rate");
 
         /*
          * closed once the messages it sent before have their answers
          * (the model may still work on them): with the last release
          */
-        s->close_later = NGX_HOTLINE_WS_CLOSE_POLICY;
-        s->close_reason = "message rate";
+        s->ws.close_later = NGX_HOTLINE_WS_CLOSE_POLICY;
+        s->ws.close_reason = "message rate";
         return 1;
     }
 
@@ -1134,31 +1221,4 @@ ngx_http_hotline_rate_exceeded(ngx_http_hotline_session_t *s,
     ngx_http_hotline_error(s, NGX_HOTLINE_E_RATE_LIMITED, m);
 
     return 1;
-}
-
-
-/* one growing buffer per worker for work that never nests */
-
-static u_char *
-ngx_http_hotline_scratch(size_t size)
-{
-    u_char  *p;
-
-    if (size <= ngx_http_hotline_buf_size) {
-        return ngx_http_hotline_buf;
-    }
-
-    p = ngx_alloc(size, ngx_cycle->log);
-    if (p == NULL) {
-        return NULL;
-    }
-
-    if (ngx_http_hotline_buf) {
-        ngx_free(ngx_http_hotline_buf);
-    }
-
-    ngx_http_hotline_buf = p;
-    ngx_http_hotline_buf_size = size;
-
-    return p;
 }

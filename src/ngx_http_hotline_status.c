@@ -14,6 +14,7 @@
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_doorbell.h"
 #include "ngx_http_hotline_notify.h"
+#include "ngx_http_hotline_version.h"
 
 
 /* the health location (JSON) and the metrics location (Prometheus) */
@@ -107,13 +108,16 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
                   "\"calls\":{\"waiting\":%ui,\"active\":%ui},"
                   "\"agents\":{\"online\":%ui,\"busy\":%ui},"
                   "\"notifier\":{\"enabled\":%s,\"queued\":%ui,"
-                  "\"failed\":%uA}}\n",
+                  "\"failed\":%uA},"
+                  "\"warnings\":[%s]}\n",
                   conns[NGX_HOTLINE_ROLE_CUSTOMER],
                   conns[NGX_HOTLINE_ROLE_AGENT],
                   g.waiting, g.active, g.agents_online, g.agents_busy,
                   ns.enabled ? "true" : "false", ns.queued,
                   ngx_http_hotline_zone->counters.notify[
-                                                 NGX_HOTLINE_NOTIFY_FAILED]);
+                                                 NGX_HOTLINE_NOTIFY_FAILED],
+                  ngx_http_hotline_zone_nearly_full(st.size, st.used)
+                  ? "\"zone_nearly_full\"" : "");
 
     out.buf = b;
     out.next = NULL;
@@ -223,12 +227,17 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
 
     up = st.up && w.count[NGX_HOTLINE_STORE_UP] == w.n;
 
-    b = ngx_create_temp_buf(r->pool, 8192);
+    b = ngx_create_temp_buf(r->pool, 8192 + NGX_HOTLINE_HIST_TEXT);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     b->last = ngx_sprintf(b->last,
+        "# HELP hotline_build_info The module's version and the nginx "
+        "it runs in.\n"
+        "# TYPE hotline_build_info gauge\n"
+        "hotline_build_info{version=\"" NGX_HTTP_HOTLINE_VERSION "\","
+        "nginx=\"" NGINX_VERSION "\"} 1\n"
         "# HELP hotline_connections Open signaling WebSocket connections.\n"
         "# TYPE hotline_connections gauge\n"
         "hotline_connections{role=\"customer\"} %ui\n"
@@ -314,12 +323,19 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
         "hotline_auth_total{result=\"failed\"} %uA\n"
         "hotline_auth_total{result=\"locked\"} %uA\n"
         "hotline_auth_total{result=\"revoked\"} %uA\n"
+        "# HELP hotline_otp_compared_total One-time codes compared with a "
+        "stored code (at most 5 per user and lockout period).\n"
+        "# TYPE hotline_otp_compared_total counter\n"
+        "hotline_otp_compared_total %uA\n"
         "# HELP hotline_rate_limited_total Requests refused by a rate "
         "limit.\n"
         "# TYPE hotline_rate_limited_total counter\n"
         "hotline_rate_limited_total %uA\n",
         z->notify[0], z->notify[1], z->notify[2], z->notify[3],
-        z->auth[0], z->auth[1], z->auth[2], z->auth[3], z->limited);
+        z->auth[0], z->auth[1], z->auth[2], z->auth[3], z->auth[4],
+        z->limited);
+
+    b->last = ngx_http_hotline_histograms(b->last, z);
 
     out.buf = b;
     out.next = NULL;

@@ -13,6 +13,7 @@
 #include "ngx_http_hotline_call.h"
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_metrics.h"
+#include "ngx_http_hotline_alloc.h"
 
 
 /*
@@ -45,7 +46,8 @@ static void ngx_http_hotline_redis_op(ngx_http_hotline_rreq_t *req,
 static void ngx_http_hotline_redis_kv_get(ngx_str_t *key,
     ngx_http_hotline_kv_pt handler, void *data);
 static void ngx_http_hotline_redis_kv_set(ngx_str_t *key, ngx_str_t *value,
-    ngx_msec_t ttl, ngx_http_hotline_kv_pt handler, void *data);
+    ngx_msec_t ttl, ngx_uint_t flags, ngx_http_hotline_kv_pt handler,
+    void *data);
 static void ngx_http_hotline_redis_kv_del(ngx_str_t *key,
     ngx_http_hotline_kv_pt handler, void *data);
 static void ngx_http_hotline_redis_kv_incr(ngx_str_t *key, ngx_msec_t ttl,
@@ -75,7 +77,13 @@ static void ngx_http_hotline_redis_limited(ngx_http_hotline_rreq_t *req,
     redisReply *r);
 static void ngx_http_hotline_redis_said(ngx_http_hotline_rreq_t *req,
     redisReply *r);
-static u_char *ngx_http_hotline_redis_scratch(size_t size);
+static void ngx_http_hotline_redis_kv_attempt(ngx_str_t *secret,
+    ngx_str_t *counter, ngx_str_t *lock, ngx_uint_t max, ngx_msec_t ttl,
+    ngx_uint_t flags, ngx_http_hotline_kv_pt handler, void *data);
+static void ngx_http_hotline_redis_attempted(ngx_http_hotline_rreq_t *req,
+    redisReply *r);
+static void ngx_http_hotline_redis_kv_key(ngx_http_hotline_rreq_t *req,
+    ngx_str_t *key);
 
 
 ngx_http_hotline_store_t  ngx_http_hotline_store_redis = {
@@ -91,21 +99,23 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_redis = {
     ngx_http_hotline_rcache_free,
     ngx_http_hotline_rcache_info,
     ngx_http_hotline_rcache_pull,
+    NULL,                                  /* read_to: lists are trimmed
+                                              by size in Redis */
     ngx_http_hotline_redis_kv_get,
     ngx_http_hotline_redis_kv_set,
     ngx_http_hotline_redis_kv_del,
     ngx_http_hotline_redis_kv_incr,
     ngx_http_hotline_redis_limit,
     ngx_http_hotline_redis_revoke,
-    ngx_http_hotline_redis_history
+    ngx_http_hotline_redis_history,
+    ngx_http_hotline_redis_kv_attempt
 };
 
 
 static ngx_http_hotline_kv_t   ngx_http_hotline_rkv;
 
 /* what a read answers, for the time of its handler */
-static u_char                 *ngx_http_hotline_rbuf;
-static size_t                  ngx_http_hotline_rbuf_size;
+static ngx_http_hotline_scratch_t  ngx_http_hotline_redis_buf;
 
 
 /* hotline_redis redis://[user:password@]host[:port][/db] [prefix=...] */
@@ -245,7 +255,8 @@ ngx_http_hotline_redis_init_worker(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    return ngx_http_hotline_rconn_init(cycle);
+    return ngx_http_hotline_rconn_init(cycle, ngx_http_hotline_rcache_message,
+                                       ngx_http_hotline_rcache_resync);
 }
 
 
@@ -259,11 +270,7 @@ ngx_http_hotline_redis_exit_worker(ngx_cycle_t *cycle)
     ngx_http_hotline_rconn_exit();
     ngx_http_hotline_rcache_exit();
 
-    if (ngx_http_hotline_rbuf) {
-        ngx_free(ngx_http_hotline_rbuf);
-        ngx_http_hotline_rbuf = NULL;
-        ngx_http_hotline_rbuf_size = 0;
-    }
+    ngx_http_hotline_scratch_free(&ngx_http_hotline_redis_buf);
 
     ngx_http_hotline_rs = NULL;
 }
@@ -283,9 +290,7 @@ ngx_http_hotline_redis_stats(ngx_http_hotline_stats_t *st)
 
     /* the node's zone: counters and mailboxes (the state is in Redis) */
     ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
-    st->size = ngx_http_hotline_shpool->end
-               - (u_char *) ngx_http_hotline_shpool;
-    st->used = st->size - ngx_http_hotline_shpool->pfree * ngx_pagesize;
+    ngx_http_hotline_zone_usage_locked(&st->size, &st->used);
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
 }
 
@@ -430,7 +435,7 @@ ngx_http_hotline_redis_read_done(ngx_http_hotline_rreq_t *req,
                 * (sizeof(ngx_http_hotline_rec_t) + sizeof(int64_t));
     }
 
-    p = ngx_http_hotline_redis_scratch(size);
+    p = ngx_http_hotline_scratch(&ngx_http_hotline_redis_buf, size);
     if (p == NULL) {
         handler(req->data, NGX_HOTLINE_E_INTERNAL, rd);
         return;
@@ -506,21 +511,47 @@ ngx_http_hotline_redis_read_done(ngx_http_hotline_rreq_t *req,
 
 /* transactions */
 
+/*
+ * The operations of a transaction as the commit script takes them: a
+ * code, then the fields its arguments come from, in order: k key,
+ * v value, n, m max, e err, t ttl, f force, g the consumer's generation
+ * ("" for none)
+ */
+
+static const char  *ngx_http_hotline_redis_ops[] = {
+    "c kn",                                /* NGX_HOTLINE_TX_CHECK */
+    "o kg",                                /* NGX_HOTLINE_TX_OWNED */
+    "p kv",                                /* NGX_HOTLINE_TX_PUT */
+    "x k",                                 /* NGX_HOTLINE_TX_DEL */
+    "q knme",                              /* NGX_HOTLINE_TX_QUEUE */
+    "u k",                                 /* NGX_HOTLINE_TX_UNQUEUE */
+    "n knmetf",                            /* NGX_HOTLINE_TX_COUNT */
+    "a kvmfen",                            /* NGX_HOTLINE_TX_APPEND */
+    "t kgn",                               /* NGX_HOTLINE_TX_ATTACH */
+    "l kgn",                               /* NGX_HOTLINE_TX_RELEASE */
+    "T kn",                                /* NGX_HOTLINE_TX_TIMER */
+    "h ",                                  /* NGX_HOTLINE_TX_HISTORY */
+    "N "                                   /* NGX_HOTLINE_TX_NOTIFY */
+};
+
+
 static void
 ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_commit_pt handler, void *data)
 {
-    size_t                        size;
-    ngx_uint_t                    i;
-    ngx_http_hotline_txop_t      *t;
-    ngx_http_hotline_rreq_t      *req;
-    ngx_http_hotline_txres_t      res;
-    ngx_http_hotline_call_record_t  *rec;
-    u_char                        id[NGX_HOTLINE_ID_HEX];
+    size_t                            size;
+    ngx_uint_t                        i;
+    const char                       *f;
+    ngx_http_hotline_txop_t          *t;
+    ngx_http_hotline_rreq_t          *req;
+    ngx_http_hotline_txres_t          res;
+    ngx_http_hotline_call_record_t   *rec;
+    u_char                            id[NGX_HOTLINE_ID_HEX];
+
+    res.err = NGX_HOTLINE_E_UNAVAILABLE;
+    res.gap = 0;
 
     if (!ngx_http_hotline_rconn_up()) {
-        res.err = NGX_HOTLINE_E_UNAVAILABLE;
-        res.gap = 0;
         handler(data, &res);
         return;
     }
@@ -530,7 +561,9 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
     for (i = 0; i < tx->n; i++) {
         t = &tx->ops[i];
         size += t->key.len + t->value.len + 8 * NGX_INT64_LEN
-                + (t->rec ? 3 * NGX_HOTLINE_NAME_MAX + NGX_HOTLINE_ID_HEX
+                + (t->rec ? 2 * NGX_HOTLINE_NAME_MAX
+                            + NGX_HOTLINE_CUSTOMER_NAME_MAX
+                            + NGX_HOTLINE_ID_HEX
                           : 0);
     }
 
@@ -538,7 +571,6 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
                                 ngx_http_hotline_redis_commit_done);
     if (req == NULL) {
         res.err = NGX_HOTLINE_E_INTERNAL;
-        res.gap = 0;
         handler(data, &res);
         return;
     }
@@ -549,96 +581,9 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
     for (i = 0; i < tx->n; i++) {
         t = &tx->ops[i];
 
-        switch (t->op) {
-
-        case NGX_HOTLINE_TX_CHECK:
-            ngx_http_hotline_redis_op(req, "c", 2);
-            ngx_http_hotline_rreq_arg(req, t->key.data, t->key.len);
-            ngx_http_hotline_rreq_num(req, t->n);
-            break;
-
-        case NGX_HOTLINE_TX_OWNED:
-            ngx_http_hotline_redis_op(req, "o", 2);
-            ngx_http_hotline_rreq_arg(req, t->key.data, t->key.len);
-
-            if (t->consumer) {
-                ngx_http_hotline_rreq_num(req, (int64_t)
-                                  ngx_http_hotline_rcache_gen(t->consumer));
-
-            } else {
-                ngx_http_hotline_rreq_arg(req, (u_char *) "", 0);
-            }
-
-            break;
-
-        case NGX_HOTLINE_TX_PUT:
-            ngx_http_hotline_redis_op(req, "p", 2);
-            ngx_http_hotline_rreq_arg(req, t->key.data, t->key.len);
-            ngx_http_hotline_rreq_arg(req, t->value.data, t->value.len);
-            break;
-
-        case NGX_HOTLINE_TX_DEL:
-            ngx_http_hotline_redis_op(req, "x", 1);
-            ngx_http_hotline_rreq_arg(req, t->key.data, t->key.len);
-            break;
-
-        case NGX_HOTLINE_TX_QUEUE:
-            ngx_http_hotline_redis_op(req, "q", 4);
-            ngx_http_hotline_rreq_arg(req, t->key.data, t->key.len);
-            ngx_http_hotline_rreq_num(req, t->n);
-            ngx_http_hotline_rreq_num(req, t->max);
-            ngx_http_hotline_rreq_num(req, (int64_t) t->err);
-            break;
-
-        case NGX_HOTLINE_TX_UNQUEUE:
-            ngx_http_hotline_redis_op(req, "u", 1);
-            ngx_http_hotline_rreq_arg(req, t->key.data, t->key.len);
-            break;
-
-        case NGX_HOTLINE_TX_COUNT:
-            ngx_http_hotline_redis_op(req, "n", 6);
-            ngx_http_hotline_rreq_arg(req, t->key.data, t->key.len);
-            ngx_http_hotline_rreq_num(req, t->n);
-            ngx_http_hotline_rreq_num(req, t->max);
-            ngx_http_hotline_rreq_num(req, (int64_t) t->err);
-            ngx_http_hotline_rreq_num(req, (int64_t) t->ttl);
-            ngx_http_hotline_rreq_num(req, t->force ? 1 : 0);
-            break;
-
-        case NGX_HOTLINE_TX_APPEND:
-            ngx_http_hotline_redis_op(req, "a", 5);
-            ngx_http_hotline_rreq_arg(req, t->key.data, t->key.len);
-            ngx_http_hotline_rreq_arg(req, t->value.data, t->value.len);
-            ngx_http_hotline_rreq_num(req, t->max);
-            ngx_http_hotline_rreq_num(req, t->force ? 1 : 0);
-            ngx_http_hotline_rreq_num(req, (int64_t) t->err);
-            break;
-
-        case NGX_HOTLINE_TX_ATTACH:
-            ngx_http_hotline_redis_op(req, "t", 3);
-            ngx_http_hotline_rreq_arg(req, t->key.data, t->key.len);
-            req->gen = ngx_http_hotline_rcache_gen(t->consumer);
-            ngx_http_hotline_rreq_num(req, (int64_t) req->gen);
-            ngx_http_hotline_rreq_num(req, t->n);
-            ngx_http_hotline_rcache_attaching(t->consumer, &t->key);
-            break;
-
-        case NGX_HOTLINE_TX_RELEASE:
-            ngx_http_hotline_redis_op(req, "l", 3);
-            ngx_http_hotline_rreq_arg(req, t->key.data, t->key.len);
-            ngx_http_hotline_rreq_num(req, (int64_t)
-                                  ngx_http_hotline_rcache_gen(t->consumer));
-            ngx_http_hotline_rreq_num(req, t->n);
-            ngx_http_hotline_rcache_released(t->consumer);
-            break;
-
-        case NGX_HOTLINE_TX_TIMER:
-            ngx_http_hotline_redis_op(req, "T", 2);
-            ngx_http_hotline_rreq_arg(req, t->key.data, t->key.len);
-            ngx_http_hotline_rreq_num(req, t->n);
-            break;
-
-        case NGX_HOTLINE_TX_HISTORY:
+        if (t->op == NGX_HOTLINE_TX_HISTORY) {
+            /* call_id customer agent joined accepted outcome by duration
+             * recorded */
             rec = t->rec;
 
             ngx_http_hotline_redis_op(req, "h", 9);
@@ -658,13 +603,72 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
             ngx_http_hotline_rreq_num(req, (int64_t) rec->by);
             ngx_http_hotline_rreq_num(req, (int64_t) rec->duration);
             ngx_http_hotline_rreq_num(req, rec->recorded ? 1 : 0);
-            break;
+            continue;
+        }
 
-        default: /* notify */
-            ngx_http_hotline_redis_op(req, "N", 0);
-            break;
+        f = ngx_http_hotline_redis_ops[t->op];
+
+        ngx_http_hotline_rreq_arg(req, (u_char *) f, 1);
+        ngx_http_hotline_rreq_num(req, (int64_t) ngx_strlen(f + 2));
+
+        for (f += 2; *f; f++) {
+
+            switch (*f) {
+
+            case 'k':
+                ngx_http_hotline_rreq_arg(req, t->key.data, t->key.len);
+                break;
+
+            case 'v':
+                ngx_http_hotline_rreq_arg(req, t->value.data, t->value.len);
+                break;
+
+            case 'n':
+                ngx_http_hotline_rreq_num(req, t->n);
+                break;
+
+            case 'm':
+                ngx_http_hotline_rreq_num(req, t->max);
+                break;
+
+            case 'e':
+                ngx_http_hotline_rreq_num(req, (int64_t) t->err);
+                break;
+
+            case 't':
+                ngx_http_hotline_rreq_num(req, (int64_t) t->ttl);
+                break;
+
+            case 'f':
+                ngx_http_hotline_rreq_num(req, t->force ? 1 : 0);
+                break;
+
+            default: /* 'g' */
+
+                if (t->consumer == NULL) {
+                    ngx_http_hotline_rreq_arg(req, (u_char *) "", 0);
+                    break;
+                }
+
+                ngx_http_hotline_rreq_num(req, (int64_t)
+                                  ngx_http_hotline_rcache_gen(t->consumer));
+                break;
+            }
+        }
+
+        /* the consumer's side of an attach or a release */
+
+        if (t->op == NGX_HOTLINE_TX_ATTACH) {
+            req->gen = ngx_http_hotline_rcache_gen(t->consumer);
+            ngx_http_hotline_rcache_attaching(t->consumer, &t->key);
+
+        } else if (t->op == NGX_HOTLINE_TX_RELEASE) {
+            ngx_http_hotline_rcache_released(t->consumer);
         }
     }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "hotline redis: commit of %ui operations", tx->n);
 
     ngx_http_hotline_rreq_send(req);
 }
@@ -770,7 +774,8 @@ ngx_http_hotline_redis_due_done(ngx_http_hotline_rreq_t *req,
 
     max = r->elements;
 
-    due = (ngx_http_hotline_due_t *) ngx_http_hotline_redis_scratch(
+    due = (ngx_http_hotline_due_t *) ngx_http_hotline_scratch(
+                                       &ngx_http_hotline_redis_buf,
                                        max * sizeof(ngx_http_hotline_due_t));
     if (due == NULL) {
         handler(req->data, NGX_HOTLINE_E_INTERNAL, NULL, 0);
@@ -836,14 +841,32 @@ ngx_http_hotline_redis_kv_req(ngx_uint_t script, ngx_uint_t args,
         req->argc = 1;
     }
 
-    /* the full key: prefix and key */
-    req->argv[req->argc] = (char *) req->pos;
-    req->argvlen[req->argc++] = rs->conf->prefix.len + key->len;
-    req->pos = ngx_cpymem(req->pos, rs->conf->prefix.data,
-                          rs->conf->prefix.len);
-    req->pos = ngx_cpymem(req->pos, key->data, key->len);
+    ngx_http_hotline_redis_kv_key(req, key);
 
     return req;
+}
+
+
+/* the full key: prefix and key */
+
+static void
+ngx_http_hotline_redis_kv_key(ngx_http_hotline_rreq_t *req, ngx_str_t *key)
+{
+    ngx_str_t  *prefix;
+
+    prefix = &ngx_http_hotline_rs->conf->prefix;
+
+    if (req->argc == req->argmax
+        || prefix->len + key->len > (size_t) (req->end - req->pos))
+    {
+        req->overflow = 1;
+        return;
+    }
+
+    req->argv[req->argc] = (char *) req->pos;
+    req->argvlen[req->argc++] = prefix->len + key->len;
+    req->pos = ngx_cpymem(req->pos, prefix->data, prefix->len);
+    req->pos = ngx_cpymem(req->pos, key->data, key->len);
 }
 
 
@@ -938,11 +961,17 @@ ngx_http_hotline_redis_got(ngx_http_hotline_rreq_t *req, redisReply *r)
 }
 
 
+/* DURABLE: Redis keeps it (persistence on); NOTIFY: PUBLISH P auth */
+
 static void
 ngx_http_hotline_redis_kv_set(ngx_str_t *key, ngx_str_t *value,
-    ngx_msec_t ttl, ngx_http_hotline_kv_pt handler, void *data)
+    ngx_msec_t ttl, ngx_uint_t flags, ngx_http_hotline_kv_pt handler,
+    void *data)
 {
-    ngx_http_hotline_rreq_t  *req;
+    ngx_http_hotline_rreq_t    *req;
+    ngx_http_hotline_rstore_t  *rs;
+
+    rs = ngx_http_hotline_rs;
 
     if (value->len > NGX_HOTLINE_KV_VALUE) {
         ngx_http_hotline_redis_kv_fail(handler, data, NGX_HOTLINE_E_INTERNAL);
@@ -966,6 +995,24 @@ ngx_http_hotline_redis_kv_set(ngx_str_t *key, ngx_str_t *value,
     ngx_http_hotline_rreq_arg(req, (u_char *) "GET", 3);
     req->gen = ttl;
 
+    ngx_http_hotline_rreq_send(req);
+
+    if (!(flags & NGX_HOTLINE_KV_NOTIFY) || !ngx_http_hotline_rconn_up()) {
+        return;
+    }
+
+    /* after the SET on the same connection */
+    req = ngx_http_hotline_rreq(NGX_HOTLINE_LUA_N, 3, rs->achannel.len + 8,
+                                ngx_http_hotline_redis_said);
+    if (req == NULL) {
+        return;
+    }
+
+    req->argv[0] = "PUBLISH";
+    req->argvlen[0] = 7;
+    req->argc = 1;
+    ngx_http_hotline_rreq_arg(req, rs->achannel.data, rs->achannel.len);
+    ngx_http_hotline_rreq_arg(req, (u_char *) "1", 1);
     ngx_http_hotline_rreq_send(req);
 }
 
@@ -1104,19 +1151,77 @@ ngx_http_hotline_redis_limited(ngx_http_hotline_rreq_t *req, redisReply *r)
 }
 
 
+/* one bounded attempt at a secret: a script of three keys */
+
+static void
+ngx_http_hotline_redis_kv_attempt(ngx_str_t *secret, ngx_str_t *counter,
+    ngx_str_t *lock, ngx_uint_t max, ngx_msec_t ttl, ngx_uint_t flags,
+    ngx_http_hotline_kv_pt handler, void *data)
+{
+    size_t                    extra;
+    ngx_http_hotline_rreq_t  *req;
+
+    if (counter->len == 0 || counter->len > NGX_HOTLINE_KV_KEY
+        || lock->len == 0 || lock->len > NGX_HOTLINE_KV_KEY)
+    {
+        ngx_http_hotline_redis_kv_fail(handler, data, NGX_HOTLINE_E_INTERNAL);
+        return;
+    }
+
+    extra = 2 * ngx_http_hotline_rs->conf->prefix.len + counter->len
+            + lock->len + 2 * NGX_INT64_LEN;
+
+    req = ngx_http_hotline_redis_kv_req(NGX_HOTLINE_LUA_KV_ATTEMPT, 4, secret,
+                                        extra, ngx_http_hotline_redis_attempted,
+                                        handler, data);
+    if (req == NULL) {
+        return;
+    }
+
+    req->argv[2] = "3";
+    ngx_http_hotline_redis_kv_key(req, counter);
+    ngx_http_hotline_redis_kv_key(req, lock);
+    ngx_http_hotline_rreq_num(req, max);
+    ngx_http_hotline_rreq_num(req, ttl ? ttl : 1);
+
+    ngx_http_hotline_rreq_send(req);
+}
+
+
+static void
+ngx_http_hotline_redis_attempted(ngx_http_hotline_rreq_t *req, redisReply *r)
+{
+    ngx_str_t               v;
+    ngx_http_hotline_kv_t  *kv;
+
+    kv = ngx_http_hotline_redis_kv_reply(req, r);
+    if (kv == NULL) {
+        return;
+    }
+
+    kv->retry_after = (ngx_msec_t) ngx_http_hotline_reply_int(r, 0);
+
+    if (kv->retry_after == 0 && ngx_http_hotline_reply_int(r, 2) == 1) {
+        v = ngx_http_hotline_reply_str(r, 3);
+        ngx_http_hotline_redis_kv_value(kv, &v);
+    }
+
+    /* (the value is no number) */
+    kv->number = ngx_http_hotline_reply_int(r, 1);
+
+    ((ngx_http_hotline_kv_pt) req->handler)(req->data, NGX_HOTLINE_OK, kv);
+}
+
+
 /* revoked:<jti> for ttl, then every worker of every node is told */
 
 static void
 ngx_http_hotline_redis_revoke(u_char *jti, size_t len, ngx_msec_t ttl,
     ngx_http_hotline_kv_pt handler, void *data)
 {
-    u_char                     *p;
-    ngx_str_t                   key, value;
-    ngx_http_hotline_rreq_t    *req;
-    ngx_http_hotline_rstore_t  *rs;
-    u_char                      buf[NGX_HOTLINE_KV_KEY];
-
-    rs = ngx_http_hotline_rs;
+    u_char     *p;
+    ngx_str_t   key, value;
+    u_char      buf[NGX_HOTLINE_KV_KEY];
 
     if (len > NGX_HOTLINE_KV_KEY - sizeof("revoked:")) {
         len = NGX_HOTLINE_KV_KEY - sizeof("revoked:");
@@ -1129,54 +1234,14 @@ ngx_http_hotline_redis_revoke(u_char *jti, size_t len, ngx_msec_t ttl,
     key.len = p - buf;
     ngx_str_set(&value, "1");
 
-    ngx_http_hotline_redis_kv_set(&key, &value, ttl, handler, data);
-
-    if (!ngx_http_hotline_rconn_up()) {
-        return;
-    }
-
-    /* after the SET on the same connection */
-    req = ngx_http_hotline_rreq(NGX_HOTLINE_LUA_N, 3, rs->achannel.len + 8,
-                                ngx_http_hotline_redis_said);
-    if (req == NULL) {
-        return;
-    }
-
-    req->argv[0] = "PUBLISH";
-    req->argvlen[0] = 7;
-    req->argc = 1;
-    ngx_http_hotline_rreq_arg(req, rs->achannel.data, rs->achannel.len);
-    ngx_http_hotline_rreq_arg(req, (u_char *) "1", 1);
-    ngx_http_hotline_rreq_send(req);
+    ngx_http_hotline_redis_kv_set(&key, &value, ttl,
+                                  NGX_HOTLINE_KV_DURABLE
+                                  |NGX_HOTLINE_KV_NOTIFY,
+                                  handler, data);
 }
 
 
 static void
 ngx_http_hotline_redis_said(ngx_http_hotline_rreq_t *req, redisReply *r)
 {
-}
-
-
-static u_char *
-ngx_http_hotline_redis_scratch(size_t size)
-{
-    u_char  *p;
-
-    if (size <= ngx_http_hotline_rbuf_size) {
-        return ngx_http_hotline_rbuf;
-    }
-
-    p = ngx_alloc(size, ngx_cycle->log);
-    if (p == NULL) {
-        return NULL;
-    }
-
-    if (ngx_http_hotline_rbuf) {
-        ngx_free(ngx_http_hotline_rbuf);
-    }
-
-    ngx_http_hotline_rbuf = p;
-    ngx_http_hotline_rbuf_size = size;
-
-    return p;
 }

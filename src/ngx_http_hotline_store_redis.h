@@ -40,7 +40,8 @@
 #define NGX_HOTLINE_LUA_LIMIT     7
 #define NGX_HOTLINE_LUA_HISTORY   8
 #define NGX_HOTLINE_LUA_DAYS      9
-#define NGX_HOTLINE_LUA_N         10
+#define NGX_HOTLINE_LUA_KV_ATTEMPT 10
+#define NGX_HOTLINE_LUA_N         11
 
 /* scripts below this one take the prefix and the channel first */
 #define NGX_HOTLINE_LUA_KEYED     NGX_HOTLINE_LUA_KV_GET
@@ -105,6 +106,10 @@ typedef struct {
 
     ngx_str_t                      text[NGX_HOTLINE_LUA_N];
     u_char                         sha[NGX_HOTLINE_LUA_N][41];
+
+    /* the consumers' side: a message on the channel, Redis is back */
+    void                         (*message)(ngx_str_t *payload);
+    void                         (*resync)(void);
 } ngx_http_hotline_rstore_t;
 
 
@@ -156,7 +161,8 @@ ngx_str_t *ngx_http_hotline_redis_prefix(void);
 
 
 /* connections */
-ngx_int_t ngx_http_hotline_rconn_init(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_hotline_rconn_init(ngx_cycle_t *cycle,
+    void (*message)(ngx_str_t *payload), void (*resync)(void));
 void ngx_http_hotline_rconn_exit(void);
 void ngx_http_hotline_rconn_connect(void);
 void ngx_http_hotline_rconn_down(const char *why);

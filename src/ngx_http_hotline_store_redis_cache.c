@@ -72,6 +72,8 @@ static void ngx_http_hotline_rcache_add(ngx_http_hotline_consumer_t *c,
     uint64_t seq, u_char *data, size_t len, ngx_uint_t slow);
 static void ngx_http_hotline_rcache_take(ngx_http_hotline_consumer_t *c,
     ngx_http_hotline_rmsg_t *m);
+static ngx_uint_t ngx_http_hotline_rcache_drain(
+    ngx_http_hotline_consumer_t *c);
 static void ngx_http_hotline_rcache_sync(ngx_http_hotline_consumer_t *c);
 static void ngx_http_hotline_rcache_synced(ngx_http_hotline_rreq_t *req,
     redisReply *r);
@@ -226,8 +228,6 @@ void
 ngx_http_hotline_rcache_attached(uint64_t gen, redisReply *r, size_t i)
 {
     uint64_t                      first;
-    ngx_queue_t                  *q;
-    ngx_http_hotline_rmsg_t      *m;
     ngx_http_hotline_consumer_t  *c;
 
     c = ngx_http_hotline_rcache_find(gen);
@@ -260,24 +260,9 @@ ngx_http_hotline_rcache_attached(uint64_t gen, redisReply *r, size_t i)
 
     /* messages published after the attach, in order */
 
-    while (!ngx_queue_empty(&c->ahead)) {
-        q = ngx_queue_head(&c->ahead);
-        m = ngx_queue_data(q, ngx_http_hotline_rmsg_t, link);
-
-        if (m->seq > c->next) {
-            /* a gap: more was appended than came; read it */
-            ngx_http_hotline_rcache_sync(c);
-            break;
-        }
-
-        ngx_queue_remove(q);
-
-        if (m->seq < c->next) {
-            ngx_free(m);
-            continue;
-        }
-
-        ngx_http_hotline_rcache_take(c, m);
+    if (ngx_http_hotline_rcache_drain(c)) {
+        /* a gap: more was appended than came; read it */
+        ngx_http_hotline_rcache_sync(c);
     }
 
     if (!ngx_queue_empty(&c->msgs)) {
@@ -422,24 +407,7 @@ ngx_http_hotline_rcache_add(ngx_http_hotline_consumer_t *c, uint64_t seq,
     ngx_http_hotline_rcache_take(c, m);
 
     /* what waited behind it */
-
-    while (!ngx_queue_empty(&c->ahead)) {
-        q = ngx_queue_head(&c->ahead);
-        prev = ngx_queue_data(q, ngx_http_hotline_rmsg_t, link);
-
-        if (prev->seq > c->next) {
-            break;
-        }
-
-        ngx_queue_remove(q);
-
-        if (prev->seq < c->next) {
-            ngx_free(prev);
-            continue;
-        }
-
-        ngx_http_hotline_rcache_take(c, prev);
-    }
+    (void) ngx_http_hotline_rcache_drain(c);
 
     ngx_http_hotline_rcache_tell(c, slow ? NGX_HOTLINE_WAKE_SLOW
                                          : NGX_HOTLINE_WAKE_DELIVER);
@@ -453,6 +421,39 @@ ngx_http_hotline_rcache_take(ngx_http_hotline_consumer_t *c,
     ngx_queue_insert_tail(&c->msgs, &m->link);
     c->bytes += m->len;
     c->next = m->seq + 1;
+}
+
+
+/*
+ * What waited (ahead) and is next now joins the messages in order:
+ * whether a gap is left before the rest
+ */
+
+static ngx_uint_t
+ngx_http_hotline_rcache_drain(ngx_http_hotline_consumer_t *c)
+{
+    ngx_queue_t              *q;
+    ngx_http_hotline_rmsg_t  *m;
+
+    while (!ngx_queue_empty(&c->ahead)) {
+        q = ngx_queue_head(&c->ahead);
+        m = ngx_queue_data(q, ngx_http_hotline_rmsg_t, link);
+
+        if (m->seq > c->next) {
+            return 1;
+        }
+
+        ngx_queue_remove(q);
+
+        if (m->seq < c->next) {
+            ngx_free(m);
+            continue;
+        }
+
+        ngx_http_hotline_rcache_take(c, m);
+    }
+
+    return 0;
 }
 
 
@@ -491,8 +492,6 @@ ngx_http_hotline_rcache_synced(ngx_http_hotline_rreq_t *req, redisReply *r)
 {
     uint64_t                      first;
     ngx_uint_t                    err;
-    ngx_queue_t                  *q;
-    ngx_http_hotline_rmsg_t      *m;
     ngx_http_hotline_consumer_t  *c;
 
     c = ngx_http_hotline_rcache_find(req->gen);
@@ -538,23 +537,8 @@ ngx_http_hotline_rcache_synced(ngx_http_hotline_rreq_t *req, redisReply *r)
 
     /* what waited for the read */
 
-    while (!ngx_queue_empty(&c->ahead)) {
-        q = ngx_queue_head(&c->ahead);
-        m = ngx_queue_data(q, ngx_http_hotline_rmsg_t, link);
-
-        if (m->seq > c->next) {
-            ngx_http_hotline_rcache_sync(c);
-            break;
-        }
-
-        ngx_queue_remove(q);
-
-        if (m->seq < c->next) {
-            ngx_free(m);
-            continue;
-        }
-
-        ngx_http_hotline_rcache_take(c, m);
+    if (ngx_http_hotline_rcache_drain(c)) {
+        ngx_http_hotline_rcache_sync(c);
     }
 
     if (!ngx_queue_empty(&c->msgs)) {

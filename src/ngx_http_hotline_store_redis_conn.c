@@ -53,7 +53,8 @@ ngx_http_hotline_rstore_t  *ngx_http_hotline_rs;
 
 
 ngx_int_t
-ngx_http_hotline_rconn_init(ngx_cycle_t *cycle)
+ngx_http_hotline_rconn_init(ngx_cycle_t *cycle,
+    void (*message)(ngx_str_t *payload), void (*resync)(void))
 {
     u_char                         *p;
     size_t                          len;
@@ -75,6 +76,8 @@ ngx_http_hotline_rconn_init(ngx_cycle_t *cycle)
     rs->conf = rcf;
     rs->hmcf = hmcf;
     rs->log = cycle->log;
+    rs->message = message;
+    rs->resync = resync;
     rs->backoff = NGX_HOTLINE_REDIS_BACKOFF;
 
     /* this worker's channel: unique across nodes and restarts */
@@ -433,7 +436,7 @@ ngx_http_hotline_rconn_check_up(void)
     ngx_http_hotline_rconn_publish(1);
 
     /* what was published while the subscriber was away */
-    ngx_http_hotline_rcache_resync();
+    rs->resync();
 
     ngx_http_hotline_store_events->up();
 }
@@ -653,7 +656,7 @@ ngx_http_hotline_rconn_message(redisAsyncContext *ac, void *r,
         return;
     }
 
-    ngx_http_hotline_rcache_message(&payload);
+    rs->message(&payload);
 }
 
 

@@ -218,7 +218,7 @@ ngx_http_hotline_rhistory_record(ngx_http_hotline_history_query_t *q,
 
     if (id.len != NGX_HOTLINE_ID_HEX
         || ngx_http_hotline_unhex(rec.call_id, id.data, id.len) != NGX_OK
-        || customer.len > NGX_HOTLINE_NAME_MAX
+        || customer.len > NGX_HOTLINE_CUSTOMER_NAME_MAX
         || agent.len > NGX_HOTLINE_NAME_MAX)
     {
         ngx_log_error(NGX_LOG_WARN, q->log, 0,

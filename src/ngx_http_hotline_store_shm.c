@@ -9,6 +9,7 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_alloc.h"
 #include "ngx_http_hotline_store_shm.h"
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_doorbell.h"
@@ -46,6 +47,7 @@ typedef struct {
     void                          *local;      /* valid in owner only */
     unsigned                       notified:1;
     unsigned                       slow:1;
+    unsigned                       busy:1;     /* an append was refused */
 } ngx_http_hotline_shm_inbox_t;
 
 
@@ -110,6 +112,8 @@ static void ngx_http_hotline_shm_consumer_free(
     ngx_http_hotline_consumer_t *c);
 static void ngx_http_hotline_shm_consumer_info(
     ngx_http_hotline_consumer_t *c, ngx_http_hotline_consumer_info_t *ci);
+static void ngx_http_hotline_shm_read_to(ngx_http_hotline_consumer_t *c,
+    uint64_t seq);
 static ssize_t ngx_http_hotline_shm_pull(ngx_http_hotline_consumer_t *c,
     u_char *buf, size_t size, size_t budget);
 
@@ -122,6 +126,8 @@ static void ngx_http_hotline_shm_unprep(ngx_http_hotline_txn_t *tx,
 static void ngx_http_hotline_shm_attach(ngx_http_hotline_shm_obj_t *o,
     ngx_http_hotline_consumer_t *c, int64_t from,
     ngx_http_hotline_txres_t *res);
+static void ngx_http_hotline_shm_forget(ngx_http_hotline_shm_inbox_t *ib,
+    uint64_t seq, size_t keep);
 static ngx_uint_t ngx_http_hotline_shm_room(
     ngx_http_hotline_shm_inbox_t *ib, size_t len, size_t max);
 static void ngx_http_hotline_shm_append(ngx_http_hotline_shm_inbox_t *ib,
@@ -136,9 +142,10 @@ static ngx_http_hotline_shm_obj_t *ngx_http_hotline_shm_find(ngx_str_t *key);
 static ngx_http_hotline_shm_obj_t *ngx_http_hotline_shm_new(ngx_str_t *key);
 static ngx_uint_t ngx_http_hotline_shm_owned(ngx_http_hotline_shm_obj_t *o,
     ngx_http_hotline_consumer_t *c);
+static ngx_uint_t ngx_http_hotline_shm_drops(ngx_http_hotline_txop_t *t,
+    ngx_http_hotline_shm_obj_t *o);
 static ngx_int_t ngx_http_hotline_shm_copy(ngx_http_hotline_rec_t *rec,
     ngx_http_hotline_shm_obj_t *o);
-static u_char *ngx_http_hotline_shm_scratch(size_t size);
 static void ngx_http_hotline_shm_wake(void);
 static ngx_int_t ngx_http_hotline_shm_make(void);
 static void ngx_http_hotline_shm_insert(ngx_rbtree_node_t *temp,
@@ -158,13 +165,15 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     ngx_http_hotline_shm_consumer_free,
     ngx_http_hotline_shm_consumer_info,
     ngx_http_hotline_shm_pull,
+    ngx_http_hotline_shm_read_to,
     ngx_http_hotline_shm_kv_get,
     ngx_http_hotline_shm_kv_set,
     ngx_http_hotline_shm_kv_del,
     ngx_http_hotline_shm_kv_incr,
     ngx_http_hotline_shm_limit,
     ngx_http_hotline_shm_revoke,
-    NULL                                   /* history: the journal */
+    NULL,                                  /* history: the journal */
+    ngx_http_hotline_shm_kv_attempt
 };
 
 
@@ -172,8 +181,7 @@ static ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
 static ngx_queue_t              ngx_http_hotline_shm_consumers;
 
 /* one buffer of this worker for what a read or due() answers */
-static u_char                  *ngx_http_hotline_shm_buf;
-static size_t                   ngx_http_hotline_shm_buf_size;
+static ngx_http_hotline_scratch_t  ngx_http_hotline_shm_buf;
 
 
 #define ngx_http_hotline_lock()                                               \
@@ -259,11 +267,7 @@ ngx_http_hotline_shm_exit_worker(ngx_cycle_t *cycle)
 
     ngx_http_hotline_doorbell_done();
 
-    if (ngx_http_hotline_shm_buf) {
-        ngx_free(ngx_http_hotline_shm_buf);
-        ngx_http_hotline_shm_buf = NULL;
-        ngx_http_hotline_shm_buf_size = 0;
-    }
+    ngx_http_hotline_scratch_free(&ngx_http_hotline_shm_buf);
 }
 
 
@@ -273,9 +277,7 @@ ngx_http_hotline_shm_stats(ngx_http_hotline_stats_t *st)
     ngx_http_hotline_lock();
 
     st->up = 1;
-    st->size = ngx_http_hotline_shpool->end
-               - (u_char *) ngx_http_hotline_shpool;
-    st->used = st->size - ngx_http_hotline_shpool->pfree * ngx_pagesize;
+    ngx_http_hotline_zone_usage_locked(&st->size, &st->used);
 
     ngx_http_hotline_unlock();
 }
@@ -314,7 +316,7 @@ ngx_http_hotline_shm_read(ngx_http_hotline_reads_t *rd,
                 + (r->n + 1) * sizeof(int64_t);
     }
 
-    p = ngx_http_hotline_shm_scratch(size);
+    p = ngx_http_hotline_scratch(&ngx_http_hotline_shm_buf, size);
     if (p == NULL) {
         handler(data, NGX_HOTLINE_E_INTERNAL, rd);
         return;
@@ -517,7 +519,7 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
                 return t->err;
             }
 
-            if (o == NULL) {
+            if (o == NULL && !ngx_http_hotline_shm_drops(t, o)) {
                 prep[i].mem = ngx_http_hotline_shm_new(&t->key);
                 if (prep[i].mem == NULL) {
                     return NGX_HOTLINE_E_UNAVAILABLE;
@@ -551,9 +553,15 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
             }
 
             if (!t->force && o->inbox
-                && !ngx_http_hotline_shm_room(o->inbox, t->value.len,
-                                              (size_t) t->max))
+                && ((o->inbox->busy && t->n != 1)
+                    || !ngx_http_hotline_shm_room(o->inbox, t->value.len,
+                                                  (size_t) t->max)))
             {
+                if (o->inbox->owner) {
+                    o->inbox->busy = 1;
+                    return NGX_HOTLINE_E_BUSY;
+                }
+
                 return t->err;
             }
 
@@ -709,6 +717,15 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
             break;
 
         case NGX_HOTLINE_TX_COUNT:
+            if (ngx_http_hotline_shm_drops(t, o)) {
+                if (o) {
+                    ngx_http_hotline_shm_free(o);
+                    changed = 1;
+                }
+
+                break;
+            }
+
             if (o == NULL) {
                 o = prep[i].mem;
                 prep[i].mem = NULL;
@@ -736,6 +753,11 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
             m = prep[i].mem;
             m->len = t->value.len;
             ngx_memcpy(m->data, t->value.data, t->value.len);
+
+            if (!t->force) {
+                /* the one refused is in: the others may follow */
+                o->inbox->busy = 0;
+            }
 
             ngx_http_hotline_shm_append(o->inbox, m, (size_t) t->max);
             break;
@@ -784,6 +806,17 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
             ngx_slab_free_locked(ngx_http_hotline_shpool, prep[i].mem);
         }
     }
+}
+
+
+/* a decrement that takes a counter with a lifetime to 0 removes it */
+
+static ngx_uint_t
+ngx_http_hotline_shm_drops(ngx_http_hotline_txop_t *t,
+    ngx_http_hotline_shm_obj_t *o)
+{
+    return t->ttl && !t->force && t->n < 0
+           && (o == NULL || (o->counter && o->number + t->n <= 0));
 }
 
 
@@ -879,18 +912,20 @@ ngx_http_hotline_shm_attach(ngx_http_hotline_shm_obj_t *o,
  * told (slow) and its connection decides.
  */
 
-static ngx_uint_t
-ngx_http_hotline_shm_room(ngx_http_hotline_shm_inbox_t *ib, size_t len,
-    size_t max)
+/* messages up to seq are dropped, oldest first, while over keep bytes */
+
+static void
+ngx_http_hotline_shm_forget(ngx_http_hotline_shm_inbox_t *ib, uint64_t seq,
+    size_t keep)
 {
     ngx_queue_t                 *q;
     ngx_http_hotline_shm_msg_t  *m;
 
-    while (ib->bytes + len > max && !ngx_queue_empty(&ib->msgs)) {
+    while (ib->bytes > keep && !ngx_queue_empty(&ib->msgs)) {
         q = ngx_queue_head(&ib->msgs);
         m = ngx_queue_data(q, ngx_http_hotline_shm_msg_t, link);
 
-        if (m->seq > ib->delivered) {
+        if (m->seq > seq) {
             break;
         }
 
@@ -898,6 +933,14 @@ ngx_http_hotline_shm_room(ngx_http_hotline_shm_inbox_t *ib, size_t len,
         ib->bytes -= m->len;
         ngx_slab_free_locked(ngx_http_hotline_shpool, m);
     }
+}
+
+
+static ngx_uint_t
+ngx_http_hotline_shm_room(ngx_http_hotline_shm_inbox_t *ib, size_t len,
+    size_t max)
+{
+    ngx_http_hotline_shm_forget(ib, ib->delivered, max > len ? max - len : 0);
 
     if (ib->bytes + len <= max) {
         return 1;
@@ -1053,8 +1096,9 @@ ngx_http_hotline_shm_due(ngx_uint_t max, ngx_msec_t grace,
 
     shm = ngx_http_hotline_shm;
 
-    p = ngx_http_hotline_shm_scratch(max * (sizeof(ngx_http_hotline_due_t)
-                                            + NGX_HOTLINE_KEY_MAX));
+    p = ngx_http_hotline_scratch(&ngx_http_hotline_shm_buf,
+                                 max * (sizeof(ngx_http_hotline_due_t)
+                                        + NGX_HOTLINE_KEY_MAX));
     if (p == NULL) {
         handler(data, NGX_HOTLINE_E_INTERNAL, NULL, 0);
         return;
@@ -1182,6 +1226,24 @@ ngx_http_hotline_shm_consumer_info(ngx_http_hotline_consumer_t *c,
         ci->delivered = ib->delivered;
         ci->replayed = ib->replayed;
         ci->unread = ib->bytes;
+    }
+
+    ngx_http_hotline_unlock();
+}
+
+
+static void
+ngx_http_hotline_shm_read_to(ngx_http_hotline_consumer_t *c, uint64_t seq)
+{
+    ngx_http_hotline_shm_inbox_t  *ib;
+
+    ngx_http_hotline_lock();
+
+    ib = c->inbox;
+
+    if (ib && ib->owner == ngx_pid && ib->gen == c->gen) {
+
+        ngx_http_hotline_shm_forget(ib, ngx_min(seq, ib->delivered), 0);
     }
 
     ngx_http_hotline_unlock();
@@ -1480,29 +1542,4 @@ ngx_http_hotline_shm_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
     node->left = sentinel;
     node->right = sentinel;
     ngx_rbt_red(node);
-}
-
-
-static u_char *
-ngx_http_hotline_shm_scratch(size_t size)
-{
-    u_char  *p;
-
-    if (size <= ngx_http_hotline_shm_buf_size) {
-        return ngx_http_hotline_shm_buf;
-    }
-
-    p = ngx_alloc(size, ngx_cycle->log);
-    if (p == NULL) {
-        return NULL;
-    }
-
-    if (ngx_http_hotline_shm_buf) {
-        ngx_free(ngx_http_hotline_shm_buf);
-    }
-
-    ngx_http_hotline_shm_buf = p;
-    ngx_http_hotline_shm_buf_size = size;
-
-    return p;
 }

@@ -8,7 +8,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_hotline_session.h"
+#include "ngx_http_hotline_ws.h"
+#include "ngx_http_hotline_guard.h"
 #include "ngx_http_hotline_metrics.h"
 
 
@@ -22,20 +23,31 @@
 
 
 #define NGX_HOTLINE_READ_BUF     16384
+#define NGX_HOTLINE_READ_TURN    2       /* reads before others' turn */
+#define NGX_HOTLINE_READ_BUSY    16      /* pins: the handler's work under
+                                            way; more waits in the socket */
 #define NGX_HOTLINE_LINGER       5000
 
 
 static void ngx_http_hotline_ws_upgrade(ngx_event_t *ev);
+static ngx_int_t ngx_http_hotline_ws_keep_limits(ngx_http_request_t *r,
+    ngx_connection_t *c);
+static ngx_uint_t ngx_http_hotline_is_limit_conn(void *zone);
 static void ngx_http_hotline_ws_read(ngx_event_t *rev);
 static void ngx_http_hotline_ws_write(ngx_event_t *wev);
 static void ngx_http_hotline_ws_timer(ngx_event_t *ev);
-static void ngx_http_hotline_ws_input(ngx_http_hotline_session_t *s,
+static void ngx_http_hotline_ws_answer(ngx_http_hotline_ws_t *s,
     u_char *pos, u_char *last);
-static ngx_int_t ngx_http_hotline_ws_queue(ngx_http_hotline_session_t *s,
+static void ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s,
+    u_char *pos, u_char *last);
+static ngx_int_t ngx_http_hotline_ws_queue(ngx_http_hotline_ws_t *s,
     u_char **parts, size_t *lens, ngx_uint_t n);
-static ngx_int_t ngx_http_hotline_ws_flush(ngx_http_hotline_session_t *s);
-static void ngx_http_hotline_ws_linger(ngx_http_hotline_session_t *s);
-static void ngx_http_hotline_ws_free(ngx_http_hotline_session_t *s);
+static ngx_int_t ngx_http_hotline_ws_flush(ngx_http_hotline_ws_t *s);
+static void ngx_http_hotline_ws_linger(ngx_http_hotline_ws_t *s);
+#if (NGX_HTTP_SSL && nginx_version >= 1021001)
+static void ngx_http_hotline_ws_tls_shut(ngx_connection_t *c);
+#endif
+static void ngx_http_hotline_ws_free(ngx_http_hotline_ws_t *s);
 static void *ngx_http_hotline_ws_alloc(size_t size, void *data);
 static void ngx_http_hotline_ws_dealloc(void *p, void *data);
 
@@ -51,7 +63,7 @@ static u_char  ngx_http_hotline_rbuf[NGX_HOTLINE_READ_BUF];
 
 ngx_int_t
 ngx_http_hotline_ws_start(ngx_http_request_t *r,
-    ngx_http_hotline_session_t *s)
+    ngx_http_hotline_ws_t *s)
 {
     s->connection = r->connection;
     s->request = r;
@@ -80,13 +92,14 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
 {
     u_char                      *p, *parts[1];
     size_t                       left, lens[1];
+    ngx_int_t                    limits;
     ngx_chain_t                 *cl;
     ngx_connection_t            *c;
     ngx_http_request_t          *r;
     ngx_flag_t                   nodelay;
     ngx_http_connection_t       *hc;
     ngx_http_core_loc_conf_t    *clcf;
-    ngx_http_hotline_session_t  *s;
+    ngx_http_hotline_ws_t  *s;
     u_char                       head[256];
 
     s = ev->data;
@@ -142,16 +155,16 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
     s->accept.data = NULL;
 
     /*
-     * a customer's address as the request saw it (after realip, which
-     * the request's end undoes), for a ban; none if memory is short
+     * the client as the request saw it (after realip, which the request's
+     * end undoes), an IPv6 address cut to its prefix: what bans and caps
+     * count (ngx_http_hotline_client.c); none if memory is short
      */
 
-    if (s->role == NGX_HOTLINE_ROLE_CUSTOMER
-        && c->addr_text.len <= NGX_SOCKADDR_STRLEN)
-    {
-        s->addr.data = ngx_pstrdup(c->pool, &c->addr_text);
-        s->addr.len = s->addr.data ? c->addr_text.len : 0;
-    }
+    s->addr.data = ngx_pnalloc(c->pool, NGX_HOTLINE_CLIENT_KEY);
+    s->addr.len = s->addr.data ? ngx_http_hotline_client_key(r, s->addr.data)
+                               : 0;
+
+    limits = ngx_http_hotline_ws_keep_limits(r, c);
 
     /* logs the request with status 101 and frees its pool */
     ngx_http_free_request(r, 0);
@@ -186,7 +199,9 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
 
     s->pending++;
 
-    if (nodelay && ngx_tcp_nodelay(c) != NGX_OK) {
+    if (limits != NGX_OK
+        || (nodelay && ngx_tcp_nodelay(c) != NGX_OK))
+    {
         ngx_http_hotline_ws_finalize(s);
         goto done;
     }
@@ -199,7 +214,7 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
         goto done;
     }
 
-    ngx_http_hotline_session_start(s);
+    s->handler->start(s);
 
     if (!s->closed && left) {
         ngx_http_hotline_ws_input(s, ngx_http_hotline_rbuf,
@@ -221,15 +236,112 @@ done:
 }
 
 
+/*
+ * limit_conn counts a request until its pool goes: a proxied WebSocket
+ * for its whole life, and so a hotline one, whose request is freed at the
+ * upgrade.  limit_conn's cleanups (their data starts with one of its
+ * zones) move to the connection's pool and run when the WebSocket ends.
+ */
+
+static ngx_int_t
+ngx_http_hotline_ws_keep_limits(ngx_http_request_t *r, ngx_connection_t *c)
+{
+    void                **data;
+    ngx_pool_cleanup_t   *cln, *moved;
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+
+        if (cln->handler == NULL || cln->data == NULL) {
+            continue;
+        }
+
+        data = cln->data;
+
+        if (!ngx_http_hotline_is_limit_conn(data[0])) {
+            continue;
+        }
+
+        /* { shm_zone, node }: ngx_http_limit_conn_cleanup_t */
+
+        moved = ngx_pool_cleanup_add(c->pool, 2 * sizeof(void *));
+        if (moved == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(moved->data, data, 2 * sizeof(void *));
+        moved->handler = cln->handler;
+
+        cln->handler = NULL;
+    }
+
+    return NGX_OK;
+}
+
+
+/* whether zone is one of the running limit_conn_zone zones */
+
+static ngx_uint_t
+ngx_http_hotline_is_limit_conn(void *zone)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_shm_zone_t   *shm_zone;
+
+    static ngx_module_t  *limit_conn;
+    static ngx_cycle_t   *cycle;
+
+    if (cycle != ngx_cycle) {
+        cycle = (ngx_cycle_t *) ngx_cycle;
+        limit_conn = NULL;
+
+        for (i = 0; cycle->modules[i]; i++) {
+            if (ngx_strcmp(cycle->modules[i]->name,
+                           "ngx_http_limit_conn_module")
+                == 0)
+            {
+                limit_conn = cycle->modules[i];
+                break;
+            }
+        }
+    }
+
+    if (limit_conn == NULL) {
+        return 0;
+    }
+
+    part = &cycle->shared_memory.part;
+    shm_zone = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            shm_zone = part->elts;
+            i = 0;
+        }
+
+        if (&shm_zone[i] == zone) {
+            return shm_zone[i].tag == limit_conn;
+        }
+    }
+}
+
+
 static void
 ngx_http_hotline_ws_read(ngx_event_t *rev)
 {
     ssize_t                      n;
+    ngx_uint_t                   reads;
     ngx_connection_t            *c;
-    ngx_http_hotline_session_t  *s;
+    ngx_http_hotline_ws_t  *s;
 
     c = rev->data;
     s = c->data;
+    reads = 0;
 
     s->pending++;
 
@@ -242,6 +354,26 @@ ngx_http_hotline_ws_read(ngx_event_t *rev)
     }
 
     while (!s->closed) {
+
+        if (s->pending > NGX_HOTLINE_READ_BUSY) {
+            /*
+             * the handler has much under way (a store that answers
+             * later): the client waits, its bytes in the socket, until
+             * half of it is done (ngx_http_hotline_ws_release())
+             */
+            s->read_held = 1;
+            break;
+        }
+
+        if (reads++ == NGX_HOTLINE_READ_TURN) {
+            /*
+             * a burst: the rest after what this worker has to do (the
+             * delivery to a reader here among it), so that a reader
+             * keeps up with a writer (issue 15)
+             */
+            ngx_post_event(rev, &ngx_posted_events);
+            break;
+        }
 
         n = c->recv(c, ngx_http_hotline_rbuf, NGX_HOTLINE_READ_BUF);
 
@@ -262,6 +394,8 @@ ngx_http_hotline_ws_read(ngx_event_t *rev)
 
         if (s->closing) {
             /* after our close frame only the peer's close matters */
+            ngx_http_hotline_ws_answer(s, ngx_http_hotline_rbuf,
+                                       ngx_http_hotline_rbuf + n);
             continue;
         }
 
@@ -275,8 +409,48 @@ done:
 }
 
 
+/*
+ * What comes after our close frame: only the peer's close counts.  A
+ * close that answers ours says the peer read everything before it; the
+ * handler is told once more (a session waits for it to let go of an
+ * ended call).
+ */
+
 static void
-ngx_http_hotline_ws_input(ngx_http_hotline_session_t *s, u_char *pos,
+ngx_http_hotline_ws_answer(ngx_http_hotline_ws_t *s, u_char *pos,
+    u_char *last)
+{
+    ngx_int_t                      rc;
+    ngx_http_hotline_ws_parser_t  *ps;
+
+    ps = &s->parser;
+
+    while (pos < last && !s->close_answered && !s->closed) {
+
+        rc = ngx_http_hotline_ws_parse(ps, &pos, last);
+
+        if (rc == NGX_AGAIN || rc == NGX_ERROR) {
+            /* a bad frame now: the peer is not heard any more */
+            return;
+        }
+
+        if (ps->opcode == NGX_HOTLINE_WS_OP_TEXT
+            || ps->opcode == NGX_HOTLINE_WS_OP_BINARY)
+        {
+            ngx_http_hotline_ws_parser_release(ps);
+            continue;
+        }
+
+        if (ps->opcode == NGX_HOTLINE_WS_OP_CLOSE) {
+            s->close_answered = 1;
+            s->handler->closed(s);
+        }
+    }
+}
+
+
+static void
+ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s, u_char *pos,
     u_char *last)
 {
     ngx_int_t                      rc;
@@ -306,7 +480,7 @@ ngx_http_hotline_ws_input(ngx_http_hotline_session_t *s, u_char *pos,
         switch (ps->opcode) {
 
         case NGX_HOTLINE_WS_OP_TEXT:
-            ngx_http_hotline_session_message(s, ps->payload, ps->len);
+            s->handler->message(s, ps->payload, ps->len);
             ngx_http_hotline_ws_parser_release(ps);
             break;
 
@@ -323,7 +497,12 @@ ngx_http_hotline_ws_input(ngx_http_hotline_session_t *s, u_char *pos,
             break;
 
         case NGX_HOTLINE_WS_OP_PONG:
-            s->awaiting_pong = 0;
+
+            if (s->awaiting_pong) {
+                s->awaiting_pong = 0;
+                s->handler->pong(s);
+            }
+
             break;
 
         case NGX_HOTLINE_WS_OP_CLOSE:
@@ -342,7 +521,7 @@ ngx_http_hotline_ws_input(ngx_http_hotline_session_t *s, u_char *pos,
 
             ngx_http_hotline_count_close(ps->close_code);
 
-            ngx_http_hotline_session_closed(s);
+            s->handler->closed(s);
             s->closing = 1;
             ngx_http_hotline_ws_linger(s);
             break;
@@ -358,20 +537,23 @@ ngx_http_hotline_ws_input(ngx_http_hotline_session_t *s, u_char *pos,
 static void
 ngx_http_hotline_ws_write(ngx_event_t *wev)
 {
+    ngx_int_t                    rc;
     ngx_connection_t            *c;
-    ngx_http_hotline_session_t  *s;
+    ngx_http_hotline_ws_t  *s;
 
     c = wev->data;
     s = c->data;
 
     s->pending++;
 
-    if (ngx_http_hotline_ws_flush(s) == NGX_ERROR) {
+    rc = ngx_http_hotline_ws_flush(s);
+
+    if (rc == NGX_ERROR) {
         ngx_http_hotline_ws_finalize(s);
 
-    } else if (s->out == NULL && s->backlogged) {
+    } else if (rc == NGX_OK && s->backlogged) {
         s->backlogged = 0;
-        ngx_http_hotline_session_deliver(s);
+        s->handler->writable(s);
     }
 
     ngx_http_hotline_ws_release(s);
@@ -381,7 +563,7 @@ ngx_http_hotline_ws_write(ngx_event_t *wev)
 static void
 ngx_http_hotline_ws_timer(ngx_event_t *ev)
 {
-    ngx_http_hotline_session_t  *s;
+    ngx_http_hotline_ws_t  *s;
 
     s = ev->data;
 
@@ -392,7 +574,7 @@ ngx_http_hotline_ws_timer(ngx_event_t *ev)
         ngx_http_hotline_ws_finalize(s);
 
     } else {
-        ngx_http_hotline_session_timer(s);
+        s->handler->timer(s);
     }
 
     ngx_http_hotline_ws_release(s);
@@ -400,7 +582,7 @@ ngx_http_hotline_ws_timer(ngx_event_t *ev)
 
 
 ngx_int_t
-ngx_http_hotline_ws_send(ngx_http_hotline_session_t *s, ngx_uint_t opcode,
+ngx_http_hotline_ws_send(ngx_http_hotline_ws_t *s, ngx_uint_t opcode,
     u_char *data, size_t len)
 {
     u_char  *parts[2];
@@ -423,7 +605,7 @@ ngx_http_hotline_ws_send(ngx_http_hotline_session_t *s, ngx_uint_t opcode,
 /* a text message in two pieces (a buffered event and its "seq" tail) */
 
 ngx_int_t
-ngx_http_hotline_ws_send2(ngx_http_hotline_session_t *s, u_char *data,
+ngx_http_hotline_ws_send2(ngx_http_hotline_ws_t *s, u_char *data,
     size_t len, u_char *tail, size_t tail_len)
 {
     u_char  *parts[3];
@@ -453,7 +635,7 @@ ngx_http_hotline_ws_send2(ngx_http_hotline_session_t *s, u_char *data,
  */
 
 static ngx_int_t
-ngx_http_hotline_ws_queue(ngx_http_hotline_session_t *s, u_char **parts,
+ngx_http_hotline_ws_queue(ngx_http_hotline_ws_t *s, u_char **parts,
     size_t *lens, ngx_uint_t n)
 {
     u_char                  *p;
@@ -507,6 +689,12 @@ ngx_http_hotline_ws_queue(ngx_http_hotline_session_t *s, u_char **parts,
     out->buf.end = p;
     out->buf.temporary = 1;
 
+    /*
+     * every frame asks for a flush: nginx's TLS layer otherwise keeps
+     * what it is given in its own buffer until a response would end
+     */
+    out->buf.flush = 1;
+
     out->cl.buf = &out->buf;
     out->cl.next = NULL;
 
@@ -536,7 +724,7 @@ ngx_http_hotline_ws_queue(ngx_http_hotline_session_t *s, u_char **parts,
 
 
 static ngx_int_t
-ngx_http_hotline_ws_flush(ngx_http_hotline_session_t *s)
+ngx_http_hotline_ws_flush(ngx_http_hotline_ws_t *s)
 {
     ngx_chain_t             *rest, *cl, *next;
     ngx_connection_t        *c;
@@ -544,7 +732,9 @@ ngx_http_hotline_ws_flush(ngx_http_hotline_session_t *s)
 
     c = s->connection;
 
-    if (s->out == NULL) {
+    /* c->buffered: what TLS took but could not write yet */
+
+    if (s->out == NULL && !c->buffered) {
         return NGX_OK;
     }
 
@@ -564,8 +754,19 @@ ngx_http_hotline_ws_flush(ngx_http_hotline_session_t *s)
 
     s->out = rest;
 
-    if (rest == NULL) {
+    if (rest == NULL && !c->buffered) {
         s->out_last = &s->out;
+
+#if (NGX_HTTP_SSL)
+        if (c->ssl) {
+            /*
+             * all is written: the TLS write buffer (ssl_buffer_size, 16k)
+             * goes until the next frame, as nginx frees it for a
+             * keepalive connection; a waiting or quiet WebSocket keeps none
+             */
+            ngx_ssl_free_buffer(c);
+        }
+#endif
 
         if (s->backlogged && !s->closing) {
             /* more waits in the store: the write handler fetches it */
@@ -577,6 +778,10 @@ ngx_http_hotline_ws_flush(ngx_http_hotline_session_t *s)
         }
 
         return NGX_OK;
+    }
+
+    if (rest == NULL) {
+        s->out_last = &s->out;
     }
 
     if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
@@ -593,7 +798,7 @@ ngx_http_hotline_ws_flush(ngx_http_hotline_session_t *s)
  */
 
 void
-ngx_http_hotline_ws_close(ngx_http_hotline_session_t *s, ngx_uint_t code,
+ngx_http_hotline_ws_close(ngx_http_hotline_ws_t *s, ngx_uint_t code,
     const char *reason)
 {
     u_char  *parts[2];
@@ -630,7 +835,7 @@ ngx_http_hotline_ws_close(ngx_http_hotline_session_t *s, ngx_uint_t code,
     }
 
     /* the session ends now; the connection lingers a little */
-    ngx_http_hotline_session_closed(s);
+    s->handler->closed(s);
 
     if (ngx_exiting || ngx_terminate) {
         /* no next turn of the event loop for it: the frame goes now */
@@ -652,18 +857,46 @@ ngx_http_hotline_ws_close(ngx_http_hotline_session_t *s, ngx_uint_t code,
 
 
 static void
-ngx_http_hotline_ws_linger(ngx_http_hotline_session_t *s)
+ngx_http_hotline_ws_linger(ngx_http_hotline_ws_t *s)
 {
     ngx_connection_t  *c;
 
     c = s->connection;
 
-    if (s->out) {
+    if (s->out || c->buffered) {
         /* ngx_http_hotline_ws_flush() comes back here */
         return;
     }
 
-    if (c->ssl == NULL) {
+#if (NGX_HTTP_SSL && nginx_version >= 1021001)
+
+    /* TLS says it is done (close_notify) before TCP does, as nginx's own
+     * lingering close; the TLS state is freed with the connection */
+
+    if (c->ssl && !s->tls_shut) {
+        ngx_int_t  rc;
+
+        c->ssl->shutdown_without_free = 1;
+
+        rc = ngx_ssl_shutdown(c);
+
+        if (rc == NGX_AGAIN) {
+            /* ngx_http_hotline_ws_tls_shut() comes back here */
+            c->ssl->handler = ngx_http_hotline_ws_tls_shut;
+            return;
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_http_hotline_ws_finalize(s);
+            return;
+        }
+
+        s->tls_shut = 1;
+    }
+
+#endif
+
+    if (c->ssl == NULL || s->tls_shut) {
         if (ngx_shutdown_socket(c->fd, NGX_WRITE_SHUTDOWN) == -1) {
             ngx_http_hotline_ws_finalize(s);
             return;
@@ -676,10 +909,44 @@ ngx_http_hotline_ws_linger(ngx_http_hotline_session_t *s)
 }
 
 
+#if (NGX_HTTP_SSL && nginx_version >= 1021001)
+
+/* the close_notify is out (or could not go out in time) */
+
+static void
+ngx_http_hotline_ws_tls_shut(ngx_connection_t *c)
+{
+    ngx_http_hotline_ws_t  *s;
+
+    s = c->data;
+
+    c->read->handler = ngx_http_hotline_ws_read;
+    c->write->handler = ngx_http_hotline_ws_write;
+
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
+    }
+
+    s->pending++;
+    s->tls_shut = 1;
+
+    if (c->timedout || c->error) {
+        ngx_http_hotline_ws_finalize(s);
+
+    } else {
+        ngx_http_hotline_ws_linger(s);
+    }
+
+    ngx_http_hotline_ws_release(s);
+}
+
+#endif
+
+
 /* the connection is done: the session ends, memory goes when unpinned */
 
 void
-ngx_http_hotline_ws_finalize(ngx_http_hotline_session_t *s)
+ngx_http_hotline_ws_finalize(ngx_http_hotline_ws_t *s)
 {
     ngx_chain_t  *cl, *next;
 
@@ -689,7 +956,7 @@ ngx_http_hotline_ws_finalize(ngx_http_hotline_session_t *s)
 
     s->closed = 1;
 
-    ngx_http_hotline_session_closed(s);
+    s->handler->closed(s);
 
     if (s->timer.timer_set) {
         ngx_del_timer(&s->timer);
@@ -714,8 +981,15 @@ ngx_http_hotline_ws_finalize(ngx_http_hotline_session_t *s)
 /* drops a pin on the session; the last one frees a finalized session */
 
 void
-ngx_http_hotline_ws_release(ngx_http_hotline_session_t *s)
+ngx_http_hotline_ws_release(ngx_http_hotline_ws_t *s)
 {
+    if (s->read_held && s->pending <= NGX_HOTLINE_READ_BUSY / 2
+        && !s->closed)
+    {
+        s->read_held = 0;
+        ngx_post_event(s->connection->read, &ngx_posted_events);
+    }
+
     if (--s->pending) {
         return;
     }
@@ -736,7 +1010,7 @@ ngx_http_hotline_ws_release(ngx_http_hotline_session_t *s)
 
 
 static void
-ngx_http_hotline_ws_free(ngx_http_hotline_session_t *s)
+ngx_http_hotline_ws_free(ngx_http_hotline_ws_t *s)
 {
     ngx_pool_t        *pool;
     ngx_connection_t  *c;

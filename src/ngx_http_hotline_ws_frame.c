@@ -36,7 +36,8 @@ static ngx_int_t ngx_http_hotline_ws_header_done(
     ngx_http_hotline_ws_parser_t *p);
 static ngx_int_t ngx_http_hotline_ws_control(ngx_http_hotline_ws_parser_t *p,
     u_char **pos, u_char *last);
-static ngx_int_t ngx_http_hotline_ws_close(ngx_http_hotline_ws_parser_t *p);
+static ngx_int_t ngx_http_hotline_ws_parse_close(
+    ngx_http_hotline_ws_parser_t *p);
 static ngx_int_t ngx_http_hotline_ws_data(ngx_http_hotline_ws_parser_t *p,
     u_char **pos, u_char *last);
 static ngx_int_t ngx_http_hotline_ws_grow(ngx_http_hotline_ws_parser_t *p,
@@ -331,7 +332,7 @@ ngx_http_hotline_ws_control(ngx_http_hotline_ws_parser_t *p, u_char **pos,
     p->close_code = 0;
 
     if (p->frame_opcode == NGX_HOTLINE_WS_OP_CLOSE) {
-        return ngx_http_hotline_ws_close(p);
+        return ngx_http_hotline_ws_parse_close(p);
     }
 
     return NGX_OK;
@@ -339,7 +340,7 @@ ngx_http_hotline_ws_control(ngx_http_hotline_ws_parser_t *p, u_char **pos,
 
 
 static ngx_int_t
-ngx_http_hotline_ws_close(ngx_http_hotline_ws_parser_t *p)
+ngx_http_hotline_ws_parse_close(ngx_http_hotline_ws_parser_t *p)
 {
     uint32_t    state;
     ngx_uint_t  code;

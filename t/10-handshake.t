@@ -27,6 +27,11 @@ EOS
 $t->start;
 
 my $port = $t->port;
+# the server's own origin, http:// or https:// (make test-tls), and the
+# other scheme
+my $own = $t->origin;
+my ($scheme) = $own =~ /^(\w+)/;
+my $other = $scheme eq 'https' ? 'http' : 'https';
 
 sub is_error {
     my ($r, $status, $name) = @_;
@@ -97,9 +102,9 @@ for my $o (
     "http://127.0.0.1:$port.evil.com",
     "http://127.0.0.1:${port}0",
     "http://127.0.0.1:" . substr($port, 0, -1),
-    "https://127.0.0.1:$port",
-    "http://127.0.0.1:$port/",
-    "http://127.0.0.1:$port/path",
+    "$other://127.0.0.1:$port",
+    "$own/",
+    "$own/path",
     "http://127.0.0.1",
     "http://app.example:8080.evil.com",
     "http://app.example:80800",
@@ -114,8 +119,8 @@ for my $o (
     my $r = $t->handshake_raw(headers => [ Origin => $o ]);
     is_error($r, 403, 'Origin ' . ($o // 'missing'));
 }
-for my $o ("http://127.0.0.1:$port", 'http://app.example:8080',
-           'https://support.example.com', "HTTP://127.0.0.1:$port",
+for my $o ($own, 'http://app.example:8080',
+           'https://support.example.com', uc($scheme) . "://127.0.0.1:$port",
            'http://APP.example:8080') {
     my $r = $t->handshake_raw(headers => [ Origin => $o ]);
     is($r->{status}, 101, "Origin $o allowed") or diag($r->{head});
@@ -253,7 +258,7 @@ for my $o ("http://127.0.0.1:$port", 'http://app.example:8080',
             . "Upgrade: websocket\r\nConnection: Upgrade\r\n"
             . "Sec-WebSocket-Key: " . random_key() . "\r\n"
             . "Sec-WebSocket-Key: " . random_key() . "\r\n"
-            . "Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:$port\r\n\r\n";
+            . "Sec-WebSocket-Version: 13\r\nOrigin: " . $t->origin . "\r\n\r\n";
     my $r = $t->http_raw($req, head_only => 1);
     is($r->{status}, 400, 'two Sec-WebSocket-Key headers: 400') or diag($r->{head});
 }
@@ -261,7 +266,7 @@ for my $o ("http://127.0.0.1:$port", 'http://app.example:8080',
 # two Origin headers (an allowed one and a foreign one) are not an allowed origin
 for my $order ([ 'http://evil.com', undef ], [ undef, 'http://evil.com' ]) {
     my $port = $t->port;
-    my @o = map { $_ // "http://127.0.0.1:$port" } @$order;
+    my @o = map { $_ // $t->origin } @$order;
     my $req = "GET /ws/customer HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n"
             . "Upgrade: websocket\r\nConnection: Upgrade\r\n"
             . "Sec-WebSocket-Key: " . random_key() . "\r\n"
@@ -277,7 +282,7 @@ for my $order ([ 'http://evil.com', undef ], [ undef, 'http://evil.com' ]) {
     my $req = "GET /ws/customer HTTP/1.0\r\nHost: 127.0.0.1:$port\r\n"
             . "Upgrade: websocket\r\nConnection: Upgrade\r\n"
             . "Sec-WebSocket-Key: " . random_key() . "\r\n"
-            . "Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:$port\r\n\r\n";
+            . "Sec-WebSocket-Version: 13\r\nOrigin: " . $t->origin . "\r\n\r\n";
     my $r = $t->http_raw($req, head_only => 1);
     ok($r->{status} && $r->{status} >= 400 && $r->{status} < 500,
        'an HTTP/1.0 upgrade request gets a 4xx') or diag($r->{head} // 'no answer');
@@ -290,7 +295,7 @@ for my $order ([ 'http://evil.com', undef ], [ undef, 'http://evil.com' ]) {
     my $req = "GET /ws/customer HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n"
             . "Upgrade: websocket\r\nConnection: Upgrade\r\n"
             . "Sec-WebSocket-Key: $key\r\nSec-WebSocket-Version: 13\r\n"
-            . "Origin: http://127.0.0.1:$port\r\n\r\n"
+            . "Origin: " . $t->origin . "\r\n\r\n"
             . Hotline::Test::raw_frame(payload => '{"type":"join","name":"Eager"}')
             . Hotline::Test::raw_frame(opcode => 9, payload => 'eager-ping');
     my $r = $t->http_raw($req, head_only => 1);
@@ -313,7 +318,7 @@ for my $order ([ 'http://evil.com', undef ], [ undef, 'http://evil.com' ]) {
     $req = "GET /ws/agent HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n"
          . "Upgrade: websocket\r\nConnection: Upgrade\r\n"
          . "Sec-WebSocket-Key: $key\r\nSec-WebSocket-Version: 13\r\n"
-         . "Origin: http://127.0.0.1:$port\r\n"
+         . "Origin: " . $t->origin . "\r\n"
          . "Sec-WebSocket-Protocol: hotline.v1\r\n"
          . "Sec-WebSocket-Protocol: bearer.$jwt\r\n\r\n";
     $r = $t->http_raw($req, head_only => 1);

@@ -63,7 +63,11 @@ my $ch = relay_ok('customer', 'agent',
 like($ch->{ts} // '', qr/^\d{13}$/, 'chat carries ts in ms') if $ch;
 ok(abs(($ch->{ts} // 0) / 1000 - time()) < 60, 'ts is now') if $ch;
 relay_ok('agent', 'customer', { type => 'chat', text => 'x' x 2000 },
-         'chat of 2000 bytes');
+         'chat of 2000 characters');
+relay_ok('customer', 'agent', { type => 'chat', text => "\x{15F}" x 2000 },
+         'chat of 2000 Turkish characters (4000 bytes)');
+relay_ok('customer', 'agent', { type => 'chat', text => "\x{1F600}" x 2000 },
+         'chat of 2000 characters of 4 bytes');
 relay_ok('agent', 'customer', { type => 'media', audio => JSON::PP::false },
          'media audio false');
 relay_ok('customer', 'agent',
@@ -148,7 +152,9 @@ err_ok($a, { type => 'chat', text => 'hi', to => 'customer' },
        'bad_field', 'to', 'relay with a to member');
 err_ok($c, { type => 'chat' }, 'bad_field', 'text', 'chat without text');
 err_ok($c, { type => 'chat', text => '' }, 'bad_field', 'text', 'empty chat');
-err_ok($c, { type => 'chat', text => 'x' x 2001 }, 'bad_field', 'text', 'chat of 2001 bytes');
+err_ok($c, { type => 'chat', text => 'x' x 2001 }, 'bad_field', 'text', 'chat of 2001 characters');
+err_ok($c, { type => 'chat', text => "\x{15F}" x 2001 }, 'bad_field', 'text',
+       'chat of 2001 Turkish characters');
 err_ok($c, { type => 'chat', text => "a\x01b" }, 'bad_field', 'text', 'chat with a control character');
 err_ok($c, { type => 'chat', text => "a\rb" }, 'bad_field', 'text', 'chat with CR');
 err_ok($c, { type => 'chat', text => ['a'] }, 'bad_field', 'text', 'chat text array');
@@ -246,9 +252,11 @@ is($we && $we->{code}, 'bad_state', 'idle agent hangs up: bad_state');
         [ { type => 'join' }, 'bad_field', 'name', 'join without name' ],
         [ { type => 'join', name => '' }, 'bad_field', 'name', 'empty name' ],
         [ { type => 'join', name => '    ' }, 'bad_field', 'name', 'name of spaces' ],
-        [ { type => 'join', name => 'n' x 65 }, 'bad_field', 'name', 'name of 65 bytes' ],
-        [ { type => 'join', name => "\x{15F}" x 32 . 'x' }, 'bad_field', 'name',
-          'name of 65 bytes in UTF-8 (33 characters)' ],
+        [ { type => 'join', name => 'n' x 65 }, 'bad_field', 'name', 'name of 65 characters' ],
+        [ { type => 'join', name => "\x{15F}" x 64 . 'x' }, 'bad_field', 'name',
+          'name of 65 characters (129 bytes of UTF-8)' ],
+        [ { type => 'join', name => "\x{1F600}" x 64 }, 'bad_field', 'name',
+          'name of 64 characters but 256 bytes (over 192)' ],
         [ { type => 'join', name => "a\x07b" }, 'bad_field', 'name', 'name with BEL' ],
         [ { type => 'join', name => "a\nb" }, 'bad_field', 'name', 'name with newline' ],
         [ { type => 'join', name => 42 }, 'bad_field', 'name', 'numeric name' ],
@@ -264,10 +272,11 @@ is($we && $we->{code}, 'bad_state', 'idle agent hangs up: bad_state');
         is($err && $err->{field}, $field, "$name: field $field") if $field;
     }
     ok(!$f->is_closed, 'join errors do not disconnect');
-    my $name64 = "\x{15F}" x 32;    # 64 bytes of UTF-8
+    # limits count characters: 64 Turkish letters are 128 bytes
+    my $name64 = "\x{15F}" x 64;
     $f->send_json({ type => 'join', name => $name64, id => 'ok' });
     my $w = $f->wait_for('welcome', 5);
-    ok($w, 'name of exactly 64 bytes accepted after the errors');
+    ok($w, 'name of 64 characters (128 bytes) accepted after the errors');
     my $q = $idle->wait_for('queue', 5, sub {
         grep { $_->{name} eq $name64 } @{ $_[0]{calls} } });
     ok($q, 'the name reaches agents unchanged');

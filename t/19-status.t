@@ -45,6 +45,29 @@ for my $k ('hotline_connections{role="customer"}', 'hotline_connections{role="ag
 is($m->{hotline_store_up}, 1, 'store up');
 is($m->{'hotline_store_workers{state="up"}'}, 2, 'both workers up');
 is($m->{'hotline_store_workers{state="down"}'}, 0, 'none down');
+
+# the build: the module's release and the nginx it runs in
+{
+    my ($version) = Hotline::Test::read_file(
+        "$Hotline::Test::ROOT/src/ngx_http_hotline_version.h")
+        =~ /NGX_HTTP_HOTLINE_VERSION\s+"([^"]+)"/;
+    # nginx/1.22.1, or OpenResty's openresty/1.31.1.1 (nginx 1.31.1)
+    my ($nginx) = Hotline::Test::run_capture($Hotline::Test::NGINX, '-v')
+                  =~ m{version: \S+?/(\d+\.\d+\.\d+)};
+    is($m->{"hotline_build_info{version=\"$version\",nginx=\"$nginx\"}"}, 1,
+       "hotline_build_info{version=\"$version\",nginx=\"$nginx\"} 1");
+    like($m->{__raw}, qr/^# TYPE hotline_build_info gauge$/m,
+         'hotline_build_info is a gauge');
+}
+
+# Prometheus' own linter accepts the exposition
+{
+    my $file = $t->prefix . '/metrics.txt';
+    Hotline::Test::write_file($file, $m->{__raw});
+    my $out = Hotline::Test::run_capture('sh', '-c',
+                                         "promtool check metrics < '$file'");
+    is($?, 0, 'promtool check metrics: no problems') or diag($out);
+}
 for my $name (qw(hotline_connections hotline_queue_length hotline_calls
                  hotline_agents hotline_store_up hotline_store_workers)) {
     like($m->{__raw}, qr/^# TYPE $name gauge$/m, "$name is a gauge");

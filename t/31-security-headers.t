@@ -1,8 +1,10 @@
 #!/usr/bin/perl
 # hotline_security_headers and hotline_hsts: the headers are on every kind
 # of response (static, return, error, proxied), replace the ones an
-# application behind proxy_pass sends, and Strict-Transport-Security goes
-# out over TLS only (a real TLS listener with a throwaway certificate).
+# application behind proxy_pass sends, give way to the operator's own
+# add_header of one of them (where add_header applies: in the location or
+# inherited, "always" for errors), and Strict-Transport-Security goes out
+# over TLS only (a real TLS listener with a throwaway certificate).
 use strict;
 use warnings;
 use FindBin;
@@ -26,6 +28,20 @@ my $t = Hotline::Test->new(
         location /static/ { alias %%PREFIX%%/html/; }
         location /app/ { proxy_pass http://127.0.0.1:%%PORT2%%/; }
         location /off/ { hotline_security_headers off; return 200 "off\n"; }
+        location /own/ {
+            add_header X-Frame-Options SAMEORIGIN;
+            add_header Referrer-Policy strict-origin;
+            return 200 "own\n";
+        }
+        location /own-error/ {
+            add_header X-Frame-Options SAMEORIGIN;
+            add_header Referrer-Policy strict-origin always;
+            return 404;
+        }
+        location /own-app/ {
+            add_header X-Frame-Options SAMEORIGIN;
+            proxy_pass http://127.0.0.1:%%PORT2%%/;
+        }
     },
     servers => q{
         server {
@@ -42,6 +58,7 @@ my $t = Hotline::Test->new(
         }
         server {
             listen 127.0.0.1:%%PORT3%% ssl;
+            add_header Permissions-Policy "camera=()";
             ssl_certificate %%PREFIX%%/conf/cert.pem;
             ssl_certificate_key %%PREFIX%%/conf/key.pem;
             location / { return 200 "tls\n"; }
@@ -50,6 +67,10 @@ my $t = Hotline::Test->new(
                 return 200 "custom\n";
             }
             location /nohsts/ { hotline_hsts off; return 200 "nohsts\n"; }
+            location /ownhsts/ {
+                add_header Strict-Transport-Security "max-age=60" always;
+                return 200 "ownhsts\n";
+            }
             location /app/ { proxy_pass http://127.0.0.1:%%PORT2%%/; }
         }
     },
@@ -72,12 +93,13 @@ Hotline::Test::write_file("$html/a.txt", "static\n");
 $t->start;
 
 sub check_all {
-    my ($r, $what) = @_;
+    my ($r, $what, %own) = @_;
     my @bad;
-    for my $h (sort keys %WANT) {
+    my %want = (%WANT, %own);
+    for my $h (sort keys %want) {
         my $v = $r->{headers}{$h} || [];
         push @bad, "$h: " . join('|', @$v)
-            unless @$v == 1 && $v->[0] eq $WANT{$h};
+            unless @$v == 1 && $v->[0] eq $want{$h};
     }
     ok(!@bad, "$what: every security header, once, with its value")
         or diag(join "\n", @bad);
@@ -131,6 +153,28 @@ sub https_get {
     is_deeply($r->{headers}{'strict-transport-security'}, ['max-age=1'],
               'the application\'s HSTS is left alone over plain HTTP');
 
+    # the operator's add_header wins, once, over the module's header
+    $r = $t->http_get('/own/');
+    check_all($r, "the location's add_header X-Frame-Options and "
+                  . 'Referrer-Policy are sent instead of the module\'s',
+              'x-frame-options' => 'SAMEORIGIN',
+              'referrer-policy' => 'strict-origin');
+
+    # add_header without "always" does not apply to a 404: the module's then
+    $r = $t->http_get('/own-error/');
+    is($r->{status}, 404, 'an error of a location with add_header');
+    check_all($r, 'a 404: add_header ... always wins, the one without '
+                  . 'always does not apply',
+              'referrer-policy' => 'strict-origin');
+
+    # an application's header is replaced, the operator's add_header is not
+    $r = $t->http_get('/own-app/');
+    is($r->{body}, "app\n", 'proxied, with add_header');
+    check_all($r, 'proxied: the operator\'s X-Frame-Options, not the '
+                  . 'application\'s nor the module\'s, and the module\'s '
+                  . 'Referrer-Policy, not the application\'s',
+              'x-frame-options' => 'SAMEORIGIN');
+
     $r = $t->http_get('/off/');
     is($r->{body}, "off\n", 'hotline_security_headers off');
     ok(!grep({ $r->{headers}{$_} } keys %WANT), 'off: no security headers');
@@ -141,7 +185,8 @@ sub https_get {
 {
     my $r = https_get('/');
     is($r->{status}, 200, 'HTTPS');
-    check_all($r, 'HTTPS');
+    check_all($r, 'HTTPS, with a server-level add_header (inherited)',
+              'permissions-policy' => 'camera=()');
     is_deeply($r->{headers}{'strict-transport-security'}, ['max-age=31536000'],
               'HSTS over TLS, default max-age of one year');
 
@@ -153,13 +198,22 @@ sub https_get {
     $r = https_get('/nohsts/');
     is($r->{status}, 200, 'hotline_hsts off: served');
     ok(!$r->{headers}{'strict-transport-security'}, 'hotline_hsts off: no HSTS');
-    check_all($r, 'hotline_hsts off: the other headers');
+    check_all($r, 'hotline_hsts off: the other headers',
+              'permissions-policy' => 'camera=()');
+
+    $r = https_get('/ownhsts/');
+    is_deeply($r->{headers}{'strict-transport-security'}, ['max-age=60'],
+              'the operator\'s add_header Strict-Transport-Security wins');
+    check_all($r, 'a location with its own add_header: the server\'s is not '
+                  . 'inherited (nginx\'s rule), the module\'s is sent');
 
     $r = https_get('/app/');
     is_deeply($r->{headers}{'strict-transport-security'}, ['max-age=31536000'],
               'the application\'s HSTS is replaced by the edge\'s');
     is_deeply($r->{headers}{'x-frame-options'}, ['DENY'],
               'the application\'s X-Frame-Options is replaced');
+    is_deeply($r->{headers}{'permissions-policy'}, ['camera=()'],
+              'the server\'s add_header is inherited by a proxying location');
 }
 
 $t->stop;
@@ -192,5 +246,23 @@ conf_fails('hotline_security_headers maybe;', 'not on or off', qr/on.*off/);
 conf_ok('hotline_hsts max-age=600;', 'max-age=600');
 conf_ok('hotline_security_headers on; hotline_hsts 180d includeSubDomains;',
         'a time with includeSubDomains');
+
+# ------------------------------------------------ one way to add a header
+# nginx >= 1.23 links response headers of one name with h->next: every
+# header the modules add goes through the one helper that sets it
+{
+    my @push;
+    for my $f (glob("$Hotline::Test::ROOT/src/*.c")) {
+        my $src = Hotline::Test::read_file($f);
+        my $n = () = $src =~ /ngx_list_push\(\s*&r->headers_out\.headers\s*\)/g;
+        push @push, ($f =~ m{([^/]+)$})[0] . " ($n)" if $n;
+    }
+    is_deeply(\@push, ['ngx_http_hotline_http.c (1)'],
+              'response headers are added in one place');
+    my $http = Hotline::Test::read_file(
+        "$Hotline::Test::ROOT/src/ngx_http_hotline_http.c");
+    like($http, qr/nginx_version >= 1023000\)\n\s*h->next = NULL;/,
+         'which sets h->next on nginx >= 1.23');
+}
 
 done_testing();

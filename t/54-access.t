@@ -17,13 +17,17 @@ use MIME::Base64 qw(encode_base64url);
 use Hotline::Test qw(json_encode json_decode);
 use HotlineAuth qw(api_get);
 
-my ($t, $tg) = HotlineAuth->nginx(no_telegram => 1, server => <<'EOF');
+# (carol and dave get their tokens from elsewhere: listed all the same)
+my ($t, $tg) = HotlineAuth->nginx(no_telegram => 1,
+    agents => $HotlineAuth::AGENTS
+              . "hotline_agent carol chat=3;\nhotline_agent dave chat=4;\n",
+    server => <<'EOF');
 location /any/ {
     satisfy any;
     allow 10.255.255.1;
     deny all;
     hotline_auth_jwt on;
-    proxy_pass http://127.0.0.1:%%PORT%%/echo/;
+    proxy_pass %%SCHEME%%://127.0.0.1:%%PORT%%/echo/;
     proxy_set_header X-Jwt-Sub $hotline_jwt_sub;
 }
 location /any-local/ {
@@ -31,7 +35,7 @@ location /any-local/ {
     allow 127.0.0.1;
     deny all;
     hotline_auth_jwt on;
-    proxy_pass http://127.0.0.1:%%PORT%%/echo/;
+    proxy_pass %%SCHEME%%://127.0.0.1:%%PORT%%/echo/;
 }
 location = /metrics-agents {
     hotline_auth_jwt on;
@@ -39,7 +43,7 @@ location = /metrics-agents {
 }
 location /api/public/ {
     hotline_auth_jwt off;
-    proxy_pass http://127.0.0.1:%%PORT%%/echo/;
+    proxy_pass %%SCHEME%%://127.0.0.1:%%PORT%%/echo/;
     proxy_set_header X-Jwt-Sub $hotline_jwt_sub;
 }
 EOF

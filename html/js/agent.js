@@ -13,12 +13,14 @@
 import { Signaling } from './signaling.js';
 import { CallView } from './callview.js';
 import { loadConfig } from './config.js';
-import { initI18n, setText, setAttr, t } from './i18n.js';
+import { initI18n, setText, setPlain, setAttr, setTitle, t } from './i18n.js';
 import { $, h, show, setStatus, clock, endedText } from './ui.js';
 import { requestCode, verifyCode, logout, validUsername,
          validCode } from './auth.js';
 import { History } from './history.js';
 import { NewCallAlert } from './alert.js';
+import { Confirm } from './confirm.js';
+import { ReconnectBanner } from './reconnect.js';
 
 initI18n();
 
@@ -27,6 +29,7 @@ const ui = {
     agentName: $('agent-name'),
     agentsOnline: $('agents-online'),
     notifyBtn: $('notify-btn'),
+    soundNote: $('sound-note'),
     logoutBtn: $('logout-btn'),
     login: $('login'),
     userForm: $('user-form'),
@@ -44,10 +47,6 @@ const ui = {
     lastCall: $('last-call'),
     call: $('call'),
     historyRefresh: $('history-refresh'),
-    banDialog: $('ban-dialog'),
-    banText: $('ban-text'),
-    banConfirm: $('ban-confirm'),
-    banCancel: $('ban-cancel'),
 };
 
 const DEMO_TOKEN_KEY = 'hotline.agent.token';
@@ -111,6 +110,7 @@ const callHistory = new History({
 });
 
 const alerter = new NewCallAlert();
+const banner = new ReconnectBanner(ui.status);
 
 // --- sign-in
 
@@ -119,11 +119,11 @@ function showLogin(key, kind) {
     show(ui.login, true);
     show(ui.logoutBtn, false);
     show(ui.notifyBtn, false);
+    show(ui.soundNote, false);
     show(ui.userForm, true);
     show(ui.codeForm, false);
-    ui.agentName.textContent = '';
-    ui.agentsOnline.textContent = '';
-    delete ui.agentsOnline.dataset.i18n;
+    setPlain(ui.agentName, '');
+    setPlain(ui.agentsOnline, '');
     document.body.dataset.screen = 'login';
     status(key || '', {}, kind || '');
     ui.username.focus();
@@ -133,7 +133,9 @@ function showConsole() {
     show(ui.login, false);
     show(ui.console, true);
     show(ui.logoutBtn, true);
-    show(ui.notifyBtn, alerter.supported());
+    show(ui.notifyBtn, alerter.tones.supported()
+                       || alerter.notificationsSupported());
+    alerter.prepare();
     renderNotifyBtn();
     document.body.dataset.screen = 'console';
 }
@@ -250,6 +252,7 @@ function connect(displayName) {
             onState(state, detail);
         }
     });
+    banner.follow(s);
     s.connect();
 }
 
@@ -257,7 +260,9 @@ function onState(state, detail) {
     if (state === 'connecting') {
         status('conn.connecting');
     } else if (state === 'reconnecting') {
-        status('conn.reconnecting', {}, 'warn');
+        if (ui.status.dataset.i18n !== 'conn.reconnecting') {
+            status('conn.reconnecting', {}, 'warn');
+        }
         renderQueue();
     } else if (state === 'open') {
         showConsole();
@@ -391,6 +396,8 @@ function renderQueue() {
 
     const focus = queueFocus();
     ui.queueCount.textContent = String(calls.length);
+    // a tab in the background shows who is waiting
+    setTitle(calls.length ? 'a.title.queue' : 'a.title', { n: calls.length });
     show(ui.queueEmpty, calls.length === 0);
     ui.acceptNext.disabled = busy || !online || calls.length === 0;
 
@@ -501,55 +508,35 @@ function act(type, id, name) {
                         { code: err.code }, 'error'));
 }
 
-// --- ban: asked in a modal <dialog> (Cancel has the focus; Escape
-// cancels), then sent like reject.  target: { id, name, inCall, place }.
+// --- ban: asked first (confirm.js: Cancel has the focus, Escape cancels),
+// then sent like reject.  target: { id, name, inCall, place }.
 
-let banTarget = null;   // while the dialog is open
+const banQuestion = new Confirm('ban', { title: 'a.ban.title',
+                                         keep: 'a.ban.cancel',
+                                         go: 'a.ban.confirm' });
+let banTarget = null;   // while the question is open
 
-function askBan(target) {
-    if (!sig || ui.banDialog.open) {
+async function askBan(target) {
+    if (!sig || banQuestion.open) {
         return;
     }
     banTarget = target;
-    setText(ui.banText, 'a.ban.text', { name: target.name });
-    ui.banDialog.showModal();
-    ui.banCancel.focus();   // the safe choice first
-}
-
-// Closes the dialog (confirmed: send the ban) and puts the focus back
-// where it was opened from, or on the queue when that went meanwhile.
-function finishBan(confirmed) {
-    const target = banTarget;
+    // the focus goes back to the button, or where it was when the list
+    // was rebuilt meanwhile, or to the queue when the call panel went
+    const yes = await banQuestion.ask({
+        text: 'a.ban.text', vars: { name: target.name },
+        fallback: () => (target.inCall ? ui.queueTitle.focus()
+                                        : restoreQueueFocus(target.place)),
+    });
     banTarget = null;
-    if (ui.banDialog.open) {
-        ui.banDialog.close();
-    }
-    if (!target) {
-        return;
-    }
-    if (target.inCall) {
-        (ui.call.hidden ? ui.queueTitle : callBan).focus();
-    } else {
-        restoreQueueFocus(target.place);
-    }
-    if (confirmed) {
+    if (yes) {
         act('ban', target.id, target.name);
     }
 }
 
 function closeBan() {
-    finishBan(false);
+    banQuestion.dismiss();
 }
-
-ui.banCancel.addEventListener('click', () => finishBan(false));
-ui.banConfirm.addEventListener('click', () => finishBan(true));
-// Escape ('cancel'), or any other way the dialog closes: not confirmed
-ui.banDialog.addEventListener('cancel', () => finishBan(false));
-ui.banDialog.addEventListener('close', () => {
-    if (banTarget && !ui.banDialog.open) {
-        finishBan(false);
-    }
-});
 
 function rememberedName(id) {
     try {
@@ -574,7 +561,7 @@ function beginCall(id, name, recording) {
                  iceServers: config.iceServers });
     renderQueue();
     document.body.dataset.screen = 'call';
-    $('hangup-btn').focus();
+    view.focus();
 }
 
 function endCall() {
@@ -604,11 +591,22 @@ function loadHistory() {
 ui.acceptNext.addEventListener('click', () => act('accept', null, ''));
 ui.historyRefresh.addEventListener('click', loadHistory);
 
+// The alerts button says what a new call does now: silent until the
+// browser allows sound (a click or key press after every load: the
+// button asks for it, and a note says why), then the notifications.
 function renderNotifyBtn() {
-    const on = alerter.permission() === 'granted';
+    const muted = alerter.soundBlocked();
+    const perm = alerter.permission();
+    const on = !muted && perm === 'granted';
     ui.notifyBtn.setAttribute('aria-pressed', String(on));
-    setText(ui.notifyBtn, on ? 'a.notify.on' : 'a.notify.enable');
+    setText(ui.notifyBtn, muted ? 'a.sound.enable'
+                        : on ? 'a.notify.on'
+                        : perm === 'denied' ? 'a.notify.sound_only'
+                        : 'a.notify.enable');
+    show(ui.soundNote, muted && !ui.console.hidden);
 }
+
+alerter.onChange(renderNotifyBtn);
 
 ui.notifyBtn.addEventListener('click', async () => {
     await alerter.enable();
@@ -638,6 +636,7 @@ function demoToken() {
     config = await loadConfig();
     token = demoToken();
     document.body.dataset.screen = 'starting';
+    setTitle('a.title');
     status('conn.connecting');
     // With a token, or with only the cookie: a failed handshake (401)
     // closes before opening, and the sign-in form appears.

@@ -11,15 +11,20 @@
 //   view.end();
 
 import { h, show, clock, every } from './ui.js';
-import { setText, number } from './i18n.js';
+import { setText, setPlain, number } from './i18n.js';
 import { PeerCall } from './rtc.js';
 import { Chat } from './chat.js';
 import { QualityMonitor } from './stats.js';
 import { WhipPublisher } from './whip.js';
+import { Confirm } from './confirm.js';
 import {
-    openCamera, openScreen, mediaErrorKey, screenShareSupported,
-    speakerSelectionSupported, audioOutputs,
+    openMicrophone, openCamera, openScreen, mediaErrorKey,
+    screenShareSupported, speakerSelectionSupported,
 } from './media.js';
+import { DevicePicker } from './devices.js';
+
+// Hanging up is asked first during a call's first seconds.
+const EARLY_HANGUP_MS = 10000;
 
 // Consecutive poor samples (2 s each) before video is dropped.
 const POOR_SAMPLES_FOR_AUDIO_ONLY = 3;
@@ -34,7 +39,8 @@ export class CallView {
     // mount: the element to build into; role: 'customer' | 'agent'
     // diagnostics: show the diagnostics panel
     // status(key, vars, kind): the page's status line
-    // onHangup(): the user pressed Hang up
+    // onHangup(): the user hangs up (asked first in the call's first
+    // EARLY_HANGUP_MS)
     constructor({ mount, role, diagnostics = false, status, onHangup }) {
         this.role = role;
         this.status = status;
@@ -49,12 +55,39 @@ export class CallView {
         this.local = { muted: false, camera: null, screen: null };
         this.poorCount = 0;
         this.lastSample = null;
+        this.since = 0;
+        this.peerAudio = { none: 0, silent: 0 };
         this.build(mount, diagnostics);
+        this.hangupQuestion = new Confirm('hangup', {
+            title: 'call.end.title', keep: 'call.end.keep', go: 'call.end.go' });
+    }
+
+    // Hang up; in the first seconds of a call only when confirmed (an
+    // Enter too many, a slip of the finger).
+    async hangup() {
+        const age = Date.now() - this.since;
+        if (age < EARLY_HANGUP_MS) {
+            const yes = await this.hangupQuestion.ask({
+                text: 'call.end.text', vars: { t: clock(age / 1000) },
+                fallback: this.r.title });
+            if (!yes || !this.sig) {
+                return;
+            }
+        }
+        this.onHangup();
+    }
+
+    // The focus on the call's title (a call begins).
+    focus() {
+        this.r.title.focus();
     }
 
     build(mount, diagnostics) {
         const r = {};
-        r.title = h('h2', { id: 'call-title' });
+        // the focus lands here when a call begins (never on Hang up); the
+        // customer's page is the call then (h1), the console has its own
+        r.title = h(this.role === 'customer' ? 'h1' : 'h2',
+                    { id: 'call-title', tabindex: '-1' });
         r.timer = h('span', { id: 'call-timer', class: 'timer' }, '0:00');
         r.rec = h('span', { id: 'rec-badge', class: 'rec', hidden: true });
         r.recText = h('span', { i18n: 'call.recording' });
@@ -91,6 +124,8 @@ export class CallView {
                                role: 'alert', hidden: true });
 
         r.mute = button('mute-btn', 'call.mute');
+        r.selfMuted = h('span', { id: 'self-muted', class: 'flag',
+                                  i18n: 'call.self_muted', hidden: true });
         r.mute.setAttribute('aria-pressed', 'false');
         r.camera = button('camera-btn', 'call.camera_on');
         r.camera.setAttribute('aria-pressed', 'false');
@@ -98,21 +133,33 @@ export class CallView {
         r.share.setAttribute('aria-pressed', 'false');
         show(r.share, screenShareSupported());
         r.full = button('fullscreen-btn', 'call.fullscreen');
+        r.full.setAttribute('aria-pressed', 'false');
         r.hangup = button('hangup-btn', 'call.hangup', 'danger');
-
-        r.speaker = h('select', { id: 'speaker-select' });
-        r.speakerLabel = h('label', { class: 'speaker', for: 'speaker-select' },
-                           h('span', { i18n: 'call.speaker' }), r.speaker);
-        r.speakerNote = h('p', { id: 'speaker-note', class: 'note',
-                                 i18n: 'call.speaker.unsupported' });
-        const supported = speakerSelectionSupported();
-        show(r.speakerLabel, supported);
-        show(r.speakerNote, !supported);
 
         r.controls = h('div', { class: 'controls', role: 'group',
                                 'i18n-attr': { 'aria-label': 'call.controls' } },
-                       r.mute, r.camera, r.share, r.full, r.speakerLabel,
-                       r.hangup);
+                       r.mute, r.camera, r.share, r.full, r.hangup);
+
+        // the devices: chosen here, remembered for the next call
+        this.mic = new DevicePicker({ kind: 'audioinput',
+                                      id: 'call-mic-select', label: 'dev.mic' });
+        this.cam = new DevicePicker({ kind: 'videoinput',
+                                      id: 'call-camera-select',
+                                      label: 'dev.camera' });
+        this.speaker = new DevicePicker({ kind: 'audiooutput',
+                                          id: 'speaker-select',
+                                          label: 'dev.speaker' });
+        r.speakerNote = h('p', { id: 'speaker-note', class: 'note',
+                                 i18n: 'call.speaker.unsupported' });
+        show(r.speakerNote, !speakerSelectionSupported());
+        r.devices = h('details', { id: 'devices', class: 'devices',
+                                   open: wide() },
+                      h('summary', { i18n: 'dev.title' }),
+                      h('div', { class: 'device-list' }, this.mic.el,
+                        this.cam.el, this.speaker.el));
+        this.mic.onChange((id) => this.switchMic(id));
+        this.cam.onChange((id) => this.switchCamera(id));
+        this.speaker.onChange(() => this.chooseSpeaker());
 
         r.diag = null;
         if (diagnostics) {
@@ -128,7 +175,8 @@ export class CallView {
                 r.diagRows[k] = dd;
                 dl.append(h('dt', { i18n: key }), dd);
             }
-            r.diag = h('details', { id: 'diag', class: 'diag', open: true },
+            // open where there is room; on a phone it waits to be asked
+            r.diag = h('details', { id: 'diag', class: 'diag', open: wide() },
                        h('summary', { i18n: 'a.diag' }), dl);
         }
 
@@ -136,24 +184,27 @@ export class CallView {
                               'aria-live': 'polite',
                               'i18n-attr': { 'aria-label': 'chat' } });
         r.chatInput = h('input', {
-            id: 'chat-input', maxlength: 2000, autocomplete: 'off',
+            id: 'chat-input', autocomplete: 'off',
             'i18n-attr': { placeholder: 'chat.placeholder',
                            'aria-label': 'chat.message' } });
         r.chatSend = h('button', { type: 'submit', i18n: 'chat.send' });
+        r.chatCount = h('p', { id: 'chat-count' });
         r.chatForm = h('form', { id: 'chat-form', class: 'row' },
-                       r.chatInput, r.chatSend);
+                       r.chatInput, r.chatSend, r.chatCount);
         const chatBox = h('section', { class: 'chat',
                                        'aria-labelledby': 'chat-title' },
-                          h('h3', { id: 'chat-title', i18n: 'chat' }),
+                          h(this.role === 'customer' ? 'h2' : 'h3',
+                            { id: 'chat-title', i18n: 'chat' }),
                           r.chatLog, r.chatForm);
 
         const head = h('div', { class: 'call-head' },
                        h('div', { class: 'who' }, r.title,
-                         h('p', { class: 'meta' }, r.timer, r.rec),
+                         h('p', { class: 'meta' }, r.timer, r.rec,
+                           r.selfMuted),
                          r.peerMedia),
                        r.quality);
         const main = h('div', { class: 'call-main' }, r.mediaNote, r.stage,
-                       r.audio, r.controls, r.speakerNote);
+                       r.audio, r.controls, r.devices, r.speakerNote);
         if (r.diag) {
             main.append(r.diag);
         }
@@ -162,7 +213,7 @@ export class CallView {
         this.r = r;
 
         this.chat = new Chat({ log: r.chatLog, form: r.chatForm,
-                               input: r.chatInput,
+                               input: r.chatInput, count: r.chatCount,
                                peerLabel: () => this.peerName });
         this.chat.setEnabled(false);
 
@@ -170,16 +221,17 @@ export class CallView {
         r.camera.addEventListener('click', () => this.toggleCamera());
         r.share.addEventListener('click', () => this.toggleScreen());
         r.full.addEventListener('click', () => this.toggleFullscreen());
-        r.hangup.addEventListener('click', () => this.onHangup());
-        r.speaker.addEventListener('change', () => this.chooseSpeaker());
+        r.hangup.addEventListener('click', () => this.hangup());
         document.addEventListener('fullscreenchange', () => {
             r.full.setAttribute('aria-pressed',
                                 String(document.fullscreenElement === r.stage));
         });
     }
 
-    // A new call: recording is the `accepted` message's `recording` member.
-    begin({ sig, peerName, recording = null, iceServers = [] }) {
+    // A new call: recording is the `accepted` message's `recording` member;
+    // micStream: the microphone opened already (else it is opened here).
+    begin({ sig, peerName, recording = null, iceServers = [],
+            micStream = null }) {
         this.end();
         const r = this.r;
         this.sig = sig;
@@ -187,6 +239,8 @@ export class CallView {
         this.peerMedia = { audio: true, video: false, screen: false };
         this.local = { muted: false, camera: null, screen: null };
         this.poorCount = 0;
+        this.peerAudio = { none: 0, silent: 0 };
+        r.peerMedia.dataset.sound = 'ok';
         setText(r.title, 'call.with', { name: peerName });
         const initial = /[\p{L}\p{N}]/u.exec(peerName);
         r.avatar.textContent = initial ? initial[0] : '?';
@@ -205,21 +259,23 @@ export class CallView {
             onState: (key, kind) => this.status(key, { name: peerName }, kind),
             onRemote: (stream) => this.showRemote(stream),
             onPeerConnection: (pc) => this.watch(pc),
+            stream: micStream, micDevice: this.mic.value,
         });
         this.rtc.start().then((problem) => {
             if (problem) {
                 this.note(problem);
             }
             // nothing to mute without a microphone
-            this.r.mute.disabled = !this.rtc || !this.rtc.micTrack();
-            this.fillSpeakers();
+            const track = this.rtc && this.rtc.micTrack();
+            this.r.mute.disabled = !track;
+            this.fillDevices(track);
             if (recording && recording.url && recording.token) {
                 this.record(recording, iceServers);
             }
         });
-        const since = Date.now();
+        this.since = Date.now();
         this.stopTimer = every(1000, () => {
-            r.timer.textContent = clock((Date.now() - since) / 1000);
+            r.timer.textContent = clock((Date.now() - this.since) / 1000);
         });
     }
 
@@ -258,6 +314,7 @@ export class CallView {
     }
 
     end() {
+        this.hangupQuestion.dismiss();
         if (this.monitor) {
             this.monitor.stop();
             this.monitor = null;
@@ -347,12 +404,13 @@ export class CallView {
             this.local.camera = null;
         } else {
             try {
-                this.local.camera = await openCamera();
+                this.local.camera = await openCamera(this.cam.value);
             } catch (err) {
                 this.note(mediaErrorKey(err, 'camera'));
                 return;
             }
             this.poorCount = 0;
+            this.cam.refresh(this.local.camera.getSettings().deviceId);
         }
         await this.applyVideo();
     }
@@ -414,29 +472,63 @@ export class CallView {
         }
     }
 
-    async fillSpeakers() {
-        if (!speakerSelectionSupported()) {
+    // The device lists, with the devices in use chosen (their names are
+    // there now that the page had the microphone).
+    async fillDevices(track) {
+        await this.mic.refresh(track ? track.getSettings().deviceId : null);
+        await this.cam.refresh(this.local.camera
+            ? this.local.camera.getSettings().deviceId : null);
+        if (speakerSelectionSupported()) {
+            await this.speaker.refresh();
+            if (this.speaker.value) {
+                this.chooseSpeaker();
+            }
+        }
+    }
+
+    async switchMic(deviceId) {
+        if (!this.rtc) {
             return;
         }
-        const sel = this.r.speaker;
-        const outs = await audioOutputs().catch(() => []);
-        const keep = sel.value;
-        const opts = [h('option', { value: '', i18n: 'call.speaker.default' })];
-        for (const d of outs) {
-            if (d.deviceId === 'default' || d.deviceId === '') {
-                continue;
-            }
-            const o = h('option', { value: d.deviceId });
-            o.textContent = d.label || d.deviceId.slice(0, 8);
-            opts.push(o);
+        let track;
+        try {
+            track = (await openMicrophone(deviceId)).getAudioTracks()[0];
+        } catch (err) {
+            this.note(mediaErrorKey(err, 'microphone'));
+            return;
         }
-        sel.replaceChildren(...opts);
-        sel.value = keep;
+        if (!this.rtc) {
+            track.stop();
+            return;
+        }
+        await this.rtc.setMicTrack(track);
+        if (this.whip) {
+            this.whip.setAudioTrack(track).catch(() => {});
+        }
+        this.r.mute.disabled = false;
+        this.note(null);
+    }
+
+    // Another camera: used at once when the camera is on, else next time.
+    async switchCamera(deviceId) {
+        if (!this.rtc || !this.local.camera) {
+            return;
+        }
+        let track;
+        try {
+            track = await openCamera(deviceId);
+        } catch (err) {
+            this.note(mediaErrorKey(err, 'camera'));
+            return;
+        }
+        this.local.camera.stop();
+        this.local.camera = track;
+        await this.applyVideo();
     }
 
     async chooseSpeaker() {
         try {
-            await this.r.audio.setSinkId(this.r.speaker.value);
+            await this.r.audio.setSinkId(this.speaker.value || '');
         } catch (err) {
             this.status('call.speaker.unsupported', {}, 'warn');
         }
@@ -464,6 +556,7 @@ export class CallView {
 
     onSample(s) {
         this.lastSample = s;
+        this.followPeerAudio(s.audioIn);
         this.renderQuality(s);
         if (s.level === 'poor') {
             this.poorCount++;
@@ -480,19 +573,46 @@ export class CallView {
         }
     }
 
+    // Whether the peer's sound arrives: two samples in a row (4 s) of no
+    // audio packets, or of silence, before it is said (no flicker).
+    followPeerAudio(audioIn) {
+        const a = this.peerAudio;
+        if (audioIn === 'none' || audioIn === 'silent') {
+            a[audioIn]++;
+            a[audioIn === 'none' ? 'silent' : 'none'] = 0;
+        } else if (audioIn === 'ok') {
+            a.none = 0;
+            a.silent = 0;
+        }
+        const state = a.none >= 2 ? 'none' : a.silent >= 2 ? 'silent' : 'ok';
+        if (state !== this.r.peerMedia.dataset.sound) {
+            this.r.peerMedia.dataset.sound = state;
+            this.renderPeerMedia();
+        }
+    }
+
+    // No sound from a peer who has not muted: not a "good" call.
+    noSound() {
+        return this.peerMedia.audio
+               && this.r.peerMedia.dataset.sound !== 'ok';
+    }
+
     renderQuality(s) {
         const r = this.r;
-        const lvl = s ? s.level : 'none';
+        const lvl = !s ? 'none' : this.noSound() ? 'nosound' : s.level;
         r.quality.dataset.level = lvl;
         r.bars.dataset.level = lvl;
         setText(r.qText, 'q.' + lvl);
-        if (s && lvl !== 'none') {
+        if (s && lvl !== 'none' && r.diag) {
+            // the figures are for agents
             setText(r.qDetail, 'q.detail', {
                 rtt: fmt(s.rtt, 0), loss: fmt(s.loss, 1),
                 jitter: fmt(s.jitter, 0) });
+        } else if (lvl === 'poor' || lvl === 'nosound') {
+            // customers get plain words
+            setText(r.qDetail, 'q.hint.' + lvl);
         } else {
-            r.qDetail.textContent = '';
-            delete r.qDetail.dataset.i18n;
+            setPlain(r.qDetail, '');
         }
         if (!r.diag) {
             return;
@@ -508,8 +628,7 @@ export class CallView {
                     { local: s.path.local, remote: s.path.remote });
             d.path.dataset.relayed = String(s.path.relayed);
         } else {
-            d.path.textContent = '–';
-            delete d.path.dataset.i18n;
+            setPlain(d.path, '–');
         }
         d.bitrate.textContent = s && s.inKbps !== null
             ? fmt(s.inKbps, 0) + ' / ' + fmt(s.outKbps, 0) + ' kbit/s' : '–';
@@ -519,13 +638,12 @@ export class CallView {
 
     renderButtons() {
         const r = this.r;
+        // toggles keep their names; aria-pressed (and the look) is the
+        // state: "Mute, pressed" is muted
         r.mute.setAttribute('aria-pressed', String(this.local.muted));
-        setText(r.mute, this.local.muted ? 'call.unmute' : 'call.mute');
         r.camera.setAttribute('aria-pressed', String(!!this.local.camera));
-        setText(r.camera, this.local.camera ? 'call.camera_off'
-                                            : 'call.camera_on');
         r.share.setAttribute('aria-pressed', String(!!this.local.screen));
-        setText(r.share, this.local.screen ? 'call.share_stop' : 'call.share');
+        show(r.selfMuted, this.local.muted);
     }
 
     renderPeerMedia() {
@@ -535,6 +653,10 @@ export class CallView {
         const lines = [];
         if (!p.audio) {
             lines.push('call.peer_muted');
+        } else if (r.peerMedia.dataset.sound === 'none') {
+            lines.push('call.peer_no_audio');
+        } else if (r.peerMedia.dataset.sound === 'silent') {
+            lines.push('call.peer_silent');
         }
         if (p.screen) {
             lines.push('call.peer_screen');
@@ -550,6 +672,11 @@ export class CallView {
         show(r.remoteVideo, hasVideo);
         show(r.avatar, !hasVideo);
     }
+}
+
+// Room for the details beside the call (not a phone held upright).
+function wide() {
+    return !window.matchMedia || window.matchMedia('(min-width: 700px)').matches;
 }
 
 function fmt(v, digits) {

@@ -2,19 +2,24 @@
 // marks a message delivered on its ack (or failed), shows the peer's.
 // Message text is only ever set with textContent.
 
-import { utf8Length, h } from './ui.js';
+import { h } from './ui.js';
+import { CharCounter } from './counter.js';
 import { setText, setAttr, locale } from './i18n.js';
 
-const MAX_BYTES = 2000;
+// characters of a message (the protocol's limit)
+export const MAX_CHARS = 2000;
 // Control characters the protocol refuses (all but \t and \n).
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
 
 export class Chat {
-    // log: <ol>, form: <form> with input and button, peerLabel(): name
-    constructor({ log, form, input, peerLabel }) {
+    // log: <ol>, form: <form> with input and button, peerLabel(): name,
+    // count: the element that counts the characters (near the limit)
+    constructor({ log, form, input, count, peerLabel }) {
         this.log = log;
         this.form = form;
         this.input = input;
+        this.counter = new CharCounter(input, count, MAX_CHARS,
+                                       MAX_CHARS - 200);
         this.sig = null;
         this.peerLabel = peerLabel;
         form.addEventListener('submit', (ev) => {
@@ -30,6 +35,7 @@ export class Chat {
     clear() {
         this.log.replaceChildren();
         this.input.value = '';
+        this.counter.render();
     }
 
     setEnabled(on) {
@@ -42,11 +48,13 @@ export class Chat {
         if (text === '' || !this.sig) {
             return;
         }
-        if (utf8Length(text) > MAX_BYTES) {
-            this.note('chat.too_long', { n: MAX_BYTES });
+        if (this.counter.over) {
+            this.note('chat.too_long', { max: MAX_CHARS,
+                                         n: this.counter.length });
             return;
         }
         this.input.value = '';
+        this.counter.render();
         const item = this.add('me', { $k: 'call.you' }, text, Date.now());
         item.classList.add('pending');
         this.sig.request({ type: 'chat', text }).then(

@@ -5,6 +5,8 @@
 import { h, show, clock } from './ui.js';
 import { setText, locale, onLang } from './i18n.js';
 
+const OUTCOMES = ['hangup', 'rejected', 'cancelled', 'gone', 'banned'];
+
 export class History {
     constructor({ table, body, empty, status }) {
         this.table = table;
@@ -40,16 +42,17 @@ export class History {
             const when = new Date(Number(c.ended) || 0).toLocaleString(locale(), {
                 month: 'short', day: 'numeric',
                 hour: '2-digit', minute: '2-digit' });
-            const outcome = h('td', { class: 'outcome-' + c.outcome });
+            const known = OUTCOMES.includes(c.outcome) ? c.outcome : 'other';
+            const outcome = h('td', { class: 'outcome-' + known });
             const word = h('span');
-            setText(word, 'outcome.' + c.outcome);
+            setText(word, 'outcome.' + known, { outcome: String(c.outcome) });
             outcome.append(word);
             if (c.recorded) {
                 const rec = h('span', { class: 'tag' });
                 setText(rec, 'a.h.recorded');
                 outcome.append(' ', rec);
             }
-            const name = h('td');
+            const name = h('td', { class: 'who' });
             name.textContent = String(c.customer ?? '');
             const row = h('tr', { 'data-call-id': String(c.call_id ?? '') },
                           h('td', {}, when), name,

@@ -15,16 +15,33 @@ const VIDEO_CONSTRAINTS = {
     frameRate: { ideal: 24, max: 30 },
 };
 
-export async function openMicrophone() {
-    return navigator.mediaDevices.getUserMedia({
-        audio: AUDIO_CONSTRAINTS, video: false,
-    });
+// getUserMedia with a chosen device (deviceId, or none: the browser's
+// choice); a device that is gone meanwhile falls back to the default.
+async function open(kind, constraints, deviceId) {
+    const ask = (c) => navigator.mediaDevices.getUserMedia(
+        kind === 'audio' ? { audio: c, video: false }
+                         : { audio: false, video: c });
+    if (!deviceId) {
+        return ask(constraints);
+    }
+    try {
+        return await ask({ ...constraints, deviceId: { exact: deviceId } });
+    } catch (err) {
+        if (err && (err.name === 'OverconstrainedError'
+                    || err.name === 'NotFoundError')) {
+            return ask(constraints);
+        }
+        throw err;
+    }
 }
 
-export async function openCamera() {
-    const s = await navigator.mediaDevices.getUserMedia({
-        audio: false, video: VIDEO_CONSTRAINTS,
-    });
+// The microphone as a stream (deviceId: a chosen one, or none).
+export async function openMicrophone(deviceId = null) {
+    return open('audio', AUDIO_CONSTRAINTS, deviceId);
+}
+
+export async function openCamera(deviceId = null) {
+    const s = await open('video', VIDEO_CONSTRAINTS, deviceId);
     return s.getVideoTracks()[0];
 }
 
@@ -68,10 +85,11 @@ export function speakerSelectionSupported() {
            && 'setSinkId' in HTMLMediaElement.prototype;
 }
 
-export async function audioOutputs() {
+// The devices of a kind ('audioinput', 'videoinput', 'audiooutput').
+export async function devices(kind) {
     if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) {
         return [];
     }
     const all = await navigator.mediaDevices.enumerateDevices();
-    return all.filter((d) => d.kind === 'audiooutput');
+    return all.filter((d) => d.kind === kind);
 }

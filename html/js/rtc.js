@@ -21,8 +21,11 @@ export class PeerCall {
     // onState(key, kind): connection news for the page's status line
     // onRemote(stream): the peer's media stream (audio, maybe video)
     // onPeerConnection(pc): a new RTCPeerConnection (for the stats)
+    // stream: the microphone opened already (the customer's device
+    // check), else micDevice: the device to open (null: the default)
     constructor({ role, signaling, iceServers = [], onState, onRemote,
-                  onPeerConnection = () => {} }) {
+                  onPeerConnection = () => {}, stream = null,
+                  micDevice = null }) {
         this.role = role;
         this.polite = role === 'customer';
         this.sig = signaling;
@@ -30,7 +33,8 @@ export class PeerCall {
         this.onState = onState;
         this.onRemote = onRemote;
         this.onPeerConnection = onPeerConnection;
-        this.stream = null;         // the microphone
+        this.stream = stream;       // the microphone
+        this.micDevice = micDevice;
         this.videoTrack = null;     // camera or screen, or null
         this.pc = null;
         this.muted = false;
@@ -48,9 +52,14 @@ export class PeerCall {
     start() {
         let problem = null;
         return this.serial(async () => {
+            const live = this.micTrack()
+                         && this.micTrack().readyState === 'live';
             try {
-                this.stream = await openMicrophone();
+                if (!live) {
+                    this.stream = await openMicrophone(this.micDevice);
+                }
             } catch (err) {
+                this.stream = null;
                 problem = mediaErrorKey(err, 'microphone');
                 this.onState(problem, 'warn');
             }
@@ -132,6 +141,10 @@ export class PeerCall {
             }
             const s = pc.connectionState;
             if (s === 'connected') {
+                if (!this.everConnected) {
+                    // for the operators' time-to-media histogram
+                    this.sig.send({ type: 'connected' });
+                }
                 this.everConnected = true;
                 clearTimeout(this.restartTimer);
                 this.onState('call.connected', 'ok');
@@ -265,6 +278,23 @@ export class PeerCall {
             if (!this.ignoreOffer) {
                 console.warn('ice candidate refused', err);
             }
+        }
+    }
+
+    // Another microphone in the middle of the call (the old one stops).
+    async setMicTrack(track) {
+        const old = this.micTrack();
+        this.stream = new MediaStream([track]);
+        this.applyMute();
+        if (this.pc) {
+            for (const tr of this.pc.getTransceivers()) {
+                if (tr.receiver.track.kind === 'audio' && !tr.stopped) {
+                    await tr.sender.replaceTrack(track);
+                }
+            }
+        }
+        if (old && old !== track) {
+            old.stop();
         }
     }
 

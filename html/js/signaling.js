@@ -26,9 +26,14 @@ const FINAL_CODES = new Set([
     4005, // banned: an agent removed this customer (resuming would fail)
 ]);
 
-const BACKOFF_FIRST_MS = 500;
-const BACKOFF_MAX_MS = 10000;
-const MAX_ATTEMPTS = 10;
+// The waits before each reconnect attempt: short at first (most drops are
+// a blip: a Wi-Fi hand-over, a proxy reload), then every few seconds
+// until the server's resume window (hotline_resume_timeout, 30 s by
+// default) has surely passed; each is jittered by +-20 %.  A browser
+// that says it is back online retries at once.
+const RETRY_MS = [250, 500, 1000, 1000, 2000, 2000, 3000, 3000, 4000, 5000,
+                  5000, 5000, 5000];
+const MAX_ATTEMPTS = RETRY_MS.length;
 const ACK_TIMEOUT_MS = 15000;
 
 export class SignalingError extends Error {
@@ -50,6 +55,9 @@ export class Signaling {
         const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
         this.url = scheme + '//' + location.host + path;
         this.protocols = bearer ? [PROTOCOL, 'bearer.' + bearer] : [PROTOCOL];
+        // an agent's session is its token's: the handshake itself takes it
+        // back, replaying once after ?last_seq (no `resume` needed)
+        this.agent = bearer !== null;
         this.start = start;
         this.resumeToken = null;
         this.lastSeq = 0;
@@ -63,6 +71,8 @@ export class Signaling {
         this.outbox = [];           // messages sent while not connected
         this.handlers = { message: [], state: [] };
         this.timer = null;
+        this.onOnline = () => this.retryNow();
+        window.addEventListener('online', this.onOnline);
     }
 
     on(event, fn) {
@@ -94,8 +104,10 @@ export class Signaling {
         this.setState(this.everOpened ? 'reconnecting' : 'connecting');
 
         let ws;
+        const url = this.agent && this.resumeToken
+            ? this.url + '?last_seq=' + this.lastSeq : this.url;
         try {
-            ws = new WebSocket(this.url, this.protocols);
+            ws = new WebSocket(url, this.protocols);
         } catch (err) {
             this.setState('closed', { code: 0, reason: String(err) });
             return;
@@ -106,7 +118,7 @@ export class Signaling {
         ws.onopen = () => {
             opened = true;
             this.attempts = 0;
-            if (this.resumeToken) {
+            if (this.resumeToken && !this.agent) {
                 this.sendRaw({
                     type: 'resume',
                     token: this.resumeToken,
@@ -189,12 +201,20 @@ export class Signaling {
             return;
         }
 
-        const delay = Math.min(BACKOFF_MAX_MS,
-                               BACKOFF_FIRST_MS * 2 ** this.attempts);
+        const delay = Math.round(RETRY_MS[this.attempts]
+                                 * (0.8 + 0.4 * Math.random()));
         this.attempts++;
-        this.setState('reconnecting', { code, reason, delay });
-        this.timer = setTimeout(() => this.open(),
-                                delay / 2 + Math.random() * delay / 2);
+        this.timer = setTimeout(() => this.open(), delay);
+        this.setState('reconnecting', { code, reason, delay,
+                                        at: Date.now() + delay });
+    }
+
+    // Reconnects now instead of at the end of the wait (the person asked,
+    // or the browser is back online).
+    retryNow() {
+        if (this.state === 'reconnecting' && !this.ws && !this.stopped) {
+            this.open();
+        }
     }
 
     // Sends a message now or, while reconnecting, once the session is back.
@@ -263,6 +283,7 @@ export class Signaling {
     // Closes for good (no reconnect).
     close() {
         this.stopped = true;
+        window.removeEventListener('online', this.onOnline);
         clearTimeout(this.timer);
         this.outbox = [];
         for (const id of [...this.pending.keys()]) {

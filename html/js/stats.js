@@ -1,12 +1,15 @@
 // Call quality from RTCPeerConnection.getStats(): round-trip time, packet
 // loss and jitter of the received audio, the codec, the bit rates and the
-// path (direct or relayed) of the selected ICE candidate pair; and a
-// quality level for the bar.
+// path (direct or relayed) of the selected ICE candidate pair; whether the
+// peer's sound arrives (audioIn); and a quality level for the bar.
 //
 //   const q = new QualityMonitor(pc, (sample) => ...);   // every 2 s
 //   q.stop();
 
 const INTERVAL_MS = 2000;
+// totalAudioEnergy gained in an interval below which the peer's audio is
+// silence (a quiet room with a working microphone gains far more)
+const SILENT_ENERGY = 1e-7;
 
 export class QualityMonitor {
     constructor(pc, onSample) {
@@ -82,7 +85,20 @@ export function summarize(report, prev) {
         lost: inAudio ? Math.max(0, inAudio.packetsLost || 0) : 0,
         received: inAudio ? inAudio.packetsReceived || 0 : 0,
         inBytes, outBytes,
+        audioPackets: inAudio ? inAudio.packetsReceived || 0 : 0,
+        audioEnergy: inAudio ? inAudio.totalAudioEnergy || 0 : 0,
     };
+
+    // The peer's sound since the last sample, once connected: 'none' (no
+    // audio packets: no microphone, or it is off), 'silent' (packets of
+    // silence: a microphone that hears nothing), 'ok'; null: unknown.
+    let audioIn = null;
+    if (pair && prev) {
+        const packets = raw.audioPackets - prev.audioPackets;
+        const energy = raw.audioEnergy - prev.audioEnergy;
+        audioIn = packets <= 0 ? 'none'
+                : energy < SILENT_ENERGY ? 'silent' : 'ok';
+    }
 
     let loss = null;
     if (inAudio && prev) {
@@ -133,7 +149,7 @@ export function summarize(report, prev) {
     }
 
     return {
-        rtt, loss, jitter, codec, path, inKbps, outKbps,
+        rtt, loss, jitter, codec, path, inKbps, outKbps, audioIn,
         bytesReceived: inBytes,
         level: level(rtt, loss, jitter),
         raw,

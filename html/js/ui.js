@@ -89,9 +89,9 @@ export function endedText(msg, selfRole) {
         : ['ended.plain', { text }];
 }
 
-// Byte length of a string in UTF-8 (the protocol's limits are in bytes).
-export function utf8Length(text) {
-    return new TextEncoder().encode(text).length;
+// Length in characters (Unicode code points), as the protocol counts.
+export function chars(text) {
+    return Array.from(text).length;
 }
 
 // A ticker; returns a function that stops it.

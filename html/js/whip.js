@@ -14,6 +14,7 @@ export class WhipPublisher {
         this.pc = null;
         this.location = null;
         this.videoSender = null;
+        this.audioSender = null;
         this.closed = false;
     }
 
@@ -24,6 +25,7 @@ export class WhipPublisher {
         this.pc = pc;
         const audio = pc.addTransceiver(audioTrack || 'audio',
                                         { direction: 'sendonly' });
+        this.audioSender = audio.sender;
         const video = pc.addTransceiver('video', { direction: 'sendonly' });
         this.videoSender = video.sender;
         if (videoTrack) {
@@ -51,6 +53,12 @@ export class WhipPublisher {
                               .href : null;
         await pc.setRemoteDescription({ type: 'answer',
                                         sdp: await res.text() });
+    }
+
+    async setAudioTrack(track) {
+        if (this.audioSender) {
+            await this.audioSender.replaceTrack(track);
+        }
     }
 
     async setVideoTrack(track) {

@@ -26,6 +26,12 @@ package HotlineE2E;
 # them in Telegram), HOTLINE_AGENT / HOTLINE_AGENT_CHAT, HOTLINE_AGENT_TOKEN
 # (a token for that agent, minted with Crypt::JWT as .ci/demo.sh does) and
 # HOTLINE_SHOTS (the screenshot directory, t/e2e/screenshots unless set).
+#
+# run(..., tls => 1): nginx listens with "ssl" and a certificate made for
+# 127.0.0.1 at test time (Hotline::Test's TLS mode), HOTLINE_BASE is
+# https://, and HOTLINE_TLS_SPKI is the base64 SHA-256 of the certificate's
+# public key, for Chromium's --ignore-certificate-errors-spki-list (that
+# certificate trusted, no other).
 
 use strict;
 use warnings;
@@ -149,6 +155,18 @@ sub start_recorder {
     return $rec;
 }
 
+# base64 of the SHA-256 of the test certificate's SubjectPublicKeyInfo
+sub _spki {
+    my ($t) = @_;
+    my $crt = $t->prefix . '/conf/tls.crt';
+    my $out = Hotline::Test::run_capture('sh', '-c',
+        "openssl x509 -in '$crt' -pubkey -noout | openssl pkey -pubin "
+        . "-outform der | openssl dgst -sha256 -binary | base64");
+    $out =~ s/\s+//g;
+    BAIL_OUT("no SPKI hash of $crt: $out") unless $out =~ m{^[A-Za-z0-9+/=]{44}$};
+    return $out;
+}
+
 sub _stun_answers {
     my ($port) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
@@ -229,9 +247,14 @@ sub run {
                 . "    proxy_pass http://127.0.0.1:$rec->{port};\n"
                 . "}\n";
     }
+    my $conf = demo_template($o{ice});
+    # over TLS the pages' origins and WebSocket URLs are https:// and wss://
+    $conf =~ s{\b(http|ws)://((?:127\.0\.0\.1|localhost):%%PORT%%)}{$1s://$2}g
+        if $o{tls};
     my $t = Hotline::Test->new(
-        conf    => demo_template($o{ice}),
+        conf    => $conf,
         workers => 2,
+        tls     => $o{tls} // 0,
         http    => $tg->directives('%%PREFIX%%/conf/bot.token',
                                    chats => '1001') . $http,
         server  => $server,
@@ -243,7 +266,8 @@ sub run {
     my $shots = $ENV{HOTLINE_SHOTS} || "$DIR/screenshots";
     make_path($shots);
 
-    local $ENV{HOTLINE_BASE}       = 'http://127.0.0.1:' . $t->port;
+    local $ENV{HOTLINE_BASE}       = $t->origin;
+    local $ENV{HOTLINE_TLS_SPKI}   = $o{tls} ? _spki($t) : '';
     local $ENV{HOTLINE_TG_LOG}     = $tg->{log};
     local $ENV{HOTLINE_AGENT}      = $agent;
     local $ENV{HOTLINE_AGENT_CHAT} = $chat;

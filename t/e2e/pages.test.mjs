@@ -3,11 +3,11 @@
 // accessible name for every control, the name check, the demo's fragment
 // token, a customer whose microphone permission is refused.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    BASE, launch, person, until, text, visible, pcState, mediaFlows,
-    unnamedControls, shot,
+    BASE, people, person, until, text, visible, pcState, mediaFlows,
+    unnamedControls, hangUp, gestureAudioPolicy, heardTones,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
@@ -16,17 +16,10 @@ let browser;
 let cust;
 let agent;
 
-before(async () => {
-    browser = await launch();
-    cust = await person(browser, { viewport: { width: 390, height: 844 } });
-    agent = await person(browser);
-});
-
-after(async () => {
-    if (browser) {
-        await browser.close();
-    }
-});
+people({
+    cust: { viewport: { width: 390, height: 844 } },
+    agent: {},
+}, (p) => ({ browser, cust, agent } = p));
 
 test('the customer page: CSP nonce, strict policy, Turkish default',
      async () => {
@@ -56,6 +49,38 @@ test('the customer page: CSP nonce, strict policy, Turkish default',
                       1, 'only the injected script was refused');
      });
 
+test('static files: compressed, kept and revalidated (ETag, 304); pages'
+     + ' never stored', async () => {
+    for (const file of ['/js/customer.js', '/js/agent.js', '/css/app.css',
+                        '/config.json']) {
+        const r = await fetch(BASE + file,
+                              { headers: { 'Accept-Encoding': 'gzip' } });
+        assert.equal(r.status, 200, file);
+        if (file !== '/config.json') {      // (too small to be worth it)
+            assert.equal(r.headers.get('content-encoding'), 'gzip', file);
+            assert.match(r.headers.get('vary') || '', /Accept-Encoding/, file);
+        }
+        assert.equal(r.headers.get('cache-control'), 'no-cache', file);
+        const etag = r.headers.get('etag');
+        assert.ok(etag, file + ': an ETag');
+        await r.arrayBuffer();
+        const again = await fetch(BASE + file, { headers: {
+            'Accept-Encoding': 'gzip', 'If-None-Match': etag } });
+        assert.equal(again.status, 304, file + ': not modified');
+        assert.equal((await again.arrayBuffer()).byteLength, 0);
+    }
+    for (const page of ['/', '/agent.html']) {
+        const r = await fetch(BASE + page,
+                              { headers: { 'Accept-Encoding': 'gzip' } });
+        assert.equal(r.headers.get('content-encoding'), 'gzip', page);
+        assert.equal(r.headers.get('cache-control'), 'no-store', page);
+        assert.equal(r.headers.get('etag'), null, page);
+        const nonce = /'nonce-([^']+)'/.exec(
+            r.headers.get('content-security-policy'))[1];
+        assert.ok((await r.text()).includes('nonce="' + nonce + '"'), page);
+    }
+});
+
 test('every control of the customer page has an accessible name', async () => {
     assert.deepEqual(await unnamedControls(cust), []);
     // the call panel (built at load, hidden until a call) is checked too
@@ -84,6 +109,29 @@ test('keyboard: the name field and the call button are reachable',
                       'call-btn');
      });
 
+test('the first visit speaks the browser\'s language; the switch wins',
+     async () => {
+         for (const [locale, lang, title] of [
+             ['en-GB', 'en', 'Talk to our support team'],
+             ['tr-TR', 'tr', 'Destek ekibimizle görüşün'],
+             ['de-DE', 'tr', 'Destek ekibimizle görüşün']]) {
+             const p = await person(browser, { locale });
+             await p.goto(BASE + '/');
+             assert.equal(await p.getAttribute('html', 'lang'), lang, locale);
+             assert.equal(await text(p, '#join-title'), title, locale);
+             if (locale === 'en-GB') {
+                 await p.click('#lang-btn');
+                 await p.reload();
+                 assert.equal(await p.getAttribute('html', 'lang'), 'tr',
+                              'the switch is remembered over the browser');
+                 await p.goto(BASE + '/agent.html');
+                 assert.equal(await p.getAttribute('html', 'lang'), 'tr',
+                              'and on the other page');
+             }
+             await p.context().close();
+         }
+     });
+
 test('English on request, remembered across reloads; ?lang=tr wins',
      async () => {
          await cust.click('#lang-btn');
@@ -95,14 +143,12 @@ test('English on request, remembered across reloads; ?lang=tr wins',
          assert.equal(await cust.getAttribute('#lang-btn', 'lang'), 'tr');
          assert.equal(await cust.getAttribute('#chat-input', 'placeholder'),
                       'Type a message');
-         await shot(cust, 'customer-join-en', [['phone', 390, 844]]);
          await cust.reload();
          await until(async () => (await text(cust, '#join-title'))
                      === 'Talk to our support team', 'still English');
          await cust.goto(BASE + '/?lang=tr');
          assert.equal(await text(cust, '#join-title'),
                       'Destek ekibimizle görüşün');
-         await shot(cust, 'customer-join');
      });
 
 test('the agent console opens with the demo\'s fragment token', async () => {
@@ -118,7 +164,105 @@ test('the agent console opens with the demo\'s fragment token', async () => {
     assert.deepEqual(await agent.evaluate(() => window.__violations), []);
 });
 
-test('microphone refused: a plain-language message, the call goes on',
+function focused(page) {
+    return page.evaluate(() => document.activeElement
+                         && document.activeElement.id);
+}
+
+function dialogOpen(page, id) {
+    return page.evaluate((i) => document.getElementById(i).open, id);
+}
+
+test('after Call the focus is on the news, not on Leave; leaving asks first',
+     async () => {
+         const c = await person(browser);
+         await c.goto(BASE + '/');
+         await c.fill('#name', 'Klavye');
+         await c.keyboard.press('Enter');
+         await until(() => visible(c, '#waiting'), 'in the queue');
+         await until(async () => (await focused(c)) === 'waiting-title',
+                     'the focus on the waiting news');
+         // an Enter or a Space too many changes nothing
+         await c.keyboard.press('Enter');
+         await c.keyboard.press('Space');
+         assert.equal(await dialogOpen(c, 'leave-dialog'), false);
+         await until(async () => (await agent.$$('#queue-list .queue-item'))
+                     .length === 1, 'still in the agent\'s queue');
+         // Leave asks first, with the focus on "stay"; Enter stays
+         await c.focus('#cancel-btn');
+         await c.keyboard.press('Enter');
+         assert.equal(await dialogOpen(c, 'leave-dialog'), true);
+         assert.equal(await focused(c), 'leave-keep');
+         assert.equal(await text(c, '#leave-text'),
+                      'Şu an 1. sıradasınız. Çıkarsanız yerinizi kaybedersiniz.');
+         await c.keyboard.press('Enter');
+         assert.equal(await dialogOpen(c, 'leave-dialog'), false);
+         assert.equal(await focused(c), 'cancel-btn', 'the focus went back');
+         // Escape stays too
+         await c.keyboard.press('Enter');
+         await c.keyboard.press('Escape');
+         assert.equal(await dialogOpen(c, 'leave-dialog'), false);
+         assert.equal(await visible(c, '#waiting'), true);
+         await until(async () => (await agent.$$('#queue-list .queue-item'))
+                     .length === 1, 'still in the agent\'s queue');
+         // confirmed: out of the queue
+         await c.keyboard.press('Enter');
+         await c.click('#leave-go');
+         await until(() => visible(c, '#ended'), 'the wait ended');
+         assert.equal(await text(c, '#ended-text'), 'Çağrıdan vazgeçildi.');
+         await until(() => visible(agent, '#queue-empty'), 'the queue is empty');
+         await c.context().close();
+     });
+
+test('a call begins with the focus on its title; hanging up at once asks',
+     async () => {
+         const c = await person(browser);
+         await c.goto(BASE + '/');
+         await c.fill('#name', 'Erken');
+         await c.click('#call-btn');
+         await until(async () => !(await agent.isDisabled('#accept-next')),
+                     'the call can be accepted');
+         assert.equal(await c.title(), 'Sıradasınız (1) · hotline');
+         await agent.focus('#accept-next');
+         await agent.keyboard.press('Enter');
+         await until(() => visible(c, '#call'), 'in the call');
+         // told by a chime and in the title (the tab may be in the back)
+         const who = (await text(c, '#call-title')).replace(/ ile görüşme$/, '');
+         assert.equal(await c.title(), who + ' yanıt verdi · hotline');
+         await until(async () => (await heardTones(c)).includes(523),
+                     'the answered chime was played');
+         await until(async () => (await focused(c)) === 'call-title',
+                     'the customer\'s focus on the call\'s title');
+         await until(async () => (await focused(agent)) === 'call-title',
+                     'the agent\'s focus on the call\'s title');
+         await c.keyboard.press('Enter');
+         await agent.keyboard.press('Enter');
+         assert.equal(await visible(c, '#call'), true, 'still in the call');
+         // Hang up in the first seconds: asked, "stay" has the focus
+         await c.click('#hangup-btn');
+         assert.equal(await dialogOpen(c, 'hangup-dialog'), true);
+         assert.equal(await focused(c), 'hangup-keep');
+         assert.match(await text(c, '#hangup-text'), /^Görüşme henüz başladı/);
+         await c.keyboard.press('Escape');
+         assert.equal(await dialogOpen(c, 'hangup-dialog'), false);
+         assert.equal(await focused(c), 'hangup-btn');
+         await agent.click('#hangup-btn');
+         assert.equal(await dialogOpen(agent, 'hangup-dialog'), true);
+         await agent.click('#hangup-keep');
+         assert.equal(await visible(c, '#call'), true, 'still in the call');
+         assert.equal(await visible(agent, '#call'), true);
+         // the peer hangs up meanwhile: the question goes with the call
+         await c.click('#hangup-btn');
+         await hangUp(agent);
+         await until(() => visible(c, '#ended'), 'the call ended');
+         assert.equal(await dialogOpen(c, 'hangup-dialog'), false);
+         assert.match(await text(c, '#ended-text'), /^Temsilci görüşmeyi kapattı/);
+         await until(() => visible(agent, '#idle'), 'the agent is idle');
+         await c.context().close();
+     });
+
+test('microphone refused: said before joining; the call goes on without it;'
+     + ' the agent is told no sound comes',
      async () => {
          const denied = await person(browser);
          await denied.addInitScript(() => {
@@ -128,6 +272,15 @@ test('microphone refused: a plain-language message, the call goes on',
          await denied.goto(BASE + '/');
          await denied.fill('#name', 'İzinsiz');
          await denied.click('#call-btn');
+         // before anyone waits for them: what happened, what to do
+         await until(() => visible(denied, '#mic-problem'), 'the problem');
+         assert.match(await text(denied, '#mic-problem-text'),
+                      /^Mikrofon izni verilmedi\./);
+         assert.equal(await denied.evaluate(() => document.activeElement.id),
+                      'mic-retry');
+         assert.equal(await visible(denied, '#join'), true, 'not in the queue');
+         assert.equal((await agent.$$('#queue-list .queue-item')).length, 0);
+         await denied.click('#mic-skip');
          await until(() => visible(denied, '#waiting'), 'in the queue');
          await until(async () => (await agent.$$('#queue-list .queue-item'))
                      .length === 1, 'the call in the agent\'s queue');
@@ -141,12 +294,65 @@ test('microphone refused: a plain-language message, the call goes on',
          await until(async () => (await pcState(denied)) === 'connected',
                      'connected without a microphone', 15000);
          await mediaFlows(denied, 'audio');
-         // speaker selection: Chromium has setSinkId, so the list shows
-         assert.equal(await visible(denied, '#speaker-select'), true);
-         assert.equal(await visible(denied, '#speaker-note'), false);
-         await shot(denied, 'customer-permission-denied');
-         await denied.click('#hangup-btn');
+         // the agent is told, and the quality bar does not say "good"
+         await until(async () => (await text(agent, '#peer-media'))
+                     === 'İzinsiz tarafından ses gelmiyor: mikrofonu kapalı ya da yok',
+                     'the agent is told that no sound comes', 10000);
+         await until(async () => (await agent.getAttribute('#quality',
+                                                           'data-level'))
+                     === 'nosound', 'the quality bar says so');
+         assert.equal(await text(agent, '#quality .q-text'), 'Ses gelmiyor');
+         await hangUp(denied);
          await until(() => visible(denied, '#ended'), 'the call ended');
          await until(() => visible(agent, '#idle'), 'the agent is idle');
          await denied.context().close();
+     });
+
+test('the console\'s new-call sound after a reload: asks for a click, plays',
+     async () => {
+         // from now on the agent's browser wants a gesture before sound
+         await agent.context().addInitScript(gestureAudioPolicy);
+         await agent.reload();
+         await until(async () => (await text(agent, '#status'))
+                     === 'Çevrim içi.', 'the console is back');
+         await until(async () => (await text(agent, '#notify-btn'))
+                     === 'Çağrı sesini aç', 'the button asks for the sound');
+         assert.equal(await agent.getAttribute('#notify-btn', 'aria-pressed'),
+                      'false');
+         assert.equal(await visible(agent, '#sound-note'), true);
+         assert.match(await text(agent, '#sound-note'), /tıklama bekliyor/);
+
+         const c = await person(browser);
+         await c.goto(BASE + '/');
+         await c.fill('#name', 'Sessiz');
+         await c.click('#call-btn');
+         await until(async () => (await text(agent, '#status'))
+                     === 'Yeni çağrı: Sessiz', 'the new call is shown');
+         assert.deepEqual(await heardTones(agent), [], 'nothing could be heard');
+         assert.equal(await agent.title(), '(1) hotline · Temsilci konsolu');
+
+         await agent.click('#notify-btn');
+         await until(async () => (await text(agent, '#notify-btn'))
+                     === 'Bildirimler açık', 'sound and notifications on');
+         assert.equal(await agent.getAttribute('#notify-btn', 'aria-pressed'),
+                      'true');
+         assert.equal(await visible(agent, '#sound-note'), false);
+         // the next caller is heard
+         const d = await person(browser);
+         await d.goto(BASE + '/');
+         await d.fill('#name', 'Duyulan');
+         await d.click('#call-btn');
+         await until(async () => (await heardTones(agent)).includes(880),
+                     'the new-call tone was heard');
+
+         // another reload: silent again until a click anywhere
+         await agent.reload();
+         await until(async () => (await text(agent, '#notify-btn'))
+                     === 'Çağrı sesini aç', 'asks again after the reload');
+         await agent.click('#queue-title');
+         await until(async () => (await text(agent, '#notify-btn'))
+                     === 'Bildirimler açık', 'any click turns the sound on');
+         for (const p of [c, d]) {
+             await p.context().close();
+         }
      });

@@ -4,29 +4,22 @@
 // second, send-only peer connection) while the call runs, and hanging up
 // ends the recordings (WHIP DELETE; the wrapper then checks the files).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    BASE, launch, person, until, text, visible, pcState, shot,
+    BASE, people, until, text, visible, pcState,
+    hangUp,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
 
-let browser;
 let agent;
 let cust;
 
-before(async () => {
-    browser = await launch();
-    agent = await person(browser);
-    cust = await person(browser);
-});
-
-after(async () => {
-    if (browser) {
-        await browser.close();
-    }
-});
+people({
+    agent: {},
+    cust: {},
+}, (p) => ({ agent, cust } = p));
 
 // bytes sent by the send-only (WHIP) peer connection, -1 if none
 function whipBytes(page) {
@@ -69,11 +62,10 @@ test('both sides publish their audio to the recorder over WHIP', async () => {
         await until(async () => (await whipBytes(p)) > 8000,
                     who + ' sends audio to the recorder', 20000);
     }
-    await shot(agent, 'agent-call-recorded', [['desktop', 1280, 800]]);
 });
 
 test('hang up ends the call and the recordings', async () => {
-    await cust.click('#hangup-btn');
+    await hangUp(cust);
     await until(() => visible(cust, '#ended'), 'the customer sees the end');
     await until(() => visible(agent, '#idle'), 'the agent is idle');
     assert.equal(await visible(agent, '#rec-badge'), false);

@@ -3,29 +3,22 @@
 // up again with a new offer the customer's page accepts; the customer
 // keeps the call throughout.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    BASE, launch, person, until, text, visible, pcState, mediaFlows,
+    BASE, people, until, text, visible, pcState, mediaFlows,
+    hangUp,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
 
-let browser;
 let agent;
 let cust;
 
-before(async () => {
-    browser = await launch();
-    agent = await person(browser);
-    cust = await person(browser);
-});
-
-after(async () => {
-    if (browser) {
-        await browser.close();
-    }
-});
+people({
+    agent: {},
+    cust: {},
+}, (p) => ({ agent, cust } = p));
 
 test('a call is up', async () => {
     await agent.goto(BASE + '/agent.html#token=' + TOKEN);
@@ -62,7 +55,7 @@ test('the agent\'s page reloads and is back in the call with media',
      });
 
 test('hang up after the reload', async () => {
-    await agent.click('#hangup-btn');
+    await hangUp(agent);
     await until(() => visible(cust, '#ended'), 'the customer sees the end');
     assert.match(await text(cust, '#ended-text'), /kapattı/);
 });

@@ -5,15 +5,15 @@
 // the call only works if the short-lived credentials are accepted by
 // coturn; the agent's diagnostics then say the path is relayed.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    BASE, launch, person, until, text, visible, pcState, mediaFlows,
+    BASE, people, until, text, visible, pcState, mediaFlows,
+    hangUp,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
 
-let browser;
 let agent;
 let cust;
 
@@ -27,19 +27,10 @@ function relayOnly() {
     };
 }
 
-before(async () => {
-    browser = await launch();
-    agent = await person(browser);
-    cust = await person(browser);
-    await agent.addInitScript(relayOnly);
-    await cust.addInitScript(relayOnly);
-});
-
-after(async () => {
-    if (browser) {
-        await browser.close();
-    }
-});
+people({
+    agent: { init: relayOnly },
+    cust: { init: relayOnly },
+}, (p) => ({ agent, cust } = p));
 
 test('the ICE servers location gives short-lived TURN credentials',
      async () => {
@@ -85,6 +76,6 @@ test('the diagnostics say the path is relayed', async () => {
         await text(agent, '#diag-path') || ''), 'a relayed path', 10000);
     assert.equal(await agent.getAttribute('#diag-path', 'data-relayed'),
                  'true');
-    await agent.click('#hangup-btn');
+    await hangUp(agent);
     await until(() => visible(cust, '#ended'), 'the call ended');
 });

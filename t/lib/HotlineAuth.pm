@@ -45,7 +45,7 @@ location = /auth/verify { hotline_otp_verify;  add_header X-Pid $pid always; }
 location = /auth/logout { hotline_logout;      add_header X-Pid $pid always; }
 location /api/ {
     hotline_auth_jwt on;
-    proxy_pass http://127.0.0.1:%%PORT%%/echo/;
+    proxy_pass %%SCHEME%%://127.0.0.1:%%PORT%%/echo/;
     proxy_set_header X-Jwt-Sub  $hotline_jwt_sub;
     proxy_set_header X-Jwt-Role $hotline_jwt_role;
     proxy_set_header X-Jwt-Jti  $hotline_jwt_jti;
@@ -53,7 +53,7 @@ location /api/ {
     add_header X-Pid $pid always;
 }
 location /open/ {
-    proxy_pass http://127.0.0.1:%%PORT%%/echo/;
+    proxy_pass %%SCHEME%%://127.0.0.1:%%PORT%%/echo/;
     proxy_set_header X-Jwt-Sub  $hotline_jwt_sub;
 }
 location /echo/ {
@@ -64,7 +64,8 @@ EOF
 # (Hotline::Test, TelegramStub), both started.  Options: http, server (more
 # directives), agents (instead of $AGENTS), workers, no_telegram (no
 # notification directives at all), log_format (1: the access log records
-# the claims), locations_extra.
+# the claims), locations_extra, listen, tls (Hotline::Test's), no_start
+# (the caller starts it).
 sub nginx {
     my ($class, %o) = @_;
     my $tg = TelegramStub->new->start;
@@ -75,11 +76,15 @@ sub nginx {
     my $t;
     if ($o{no_telegram}) {
         $t = Hotline::Test->new(workers => $o{workers} // 2, http => $http,
-                                server => $LOCATIONS . ($o{server} // ''));
-        $t->start;
+                                server => $LOCATIONS . ($o{server} // ''),
+                                (map { exists $o{$_} ? ($_ => $o{$_}) : () }
+                                 qw(listen tls)));
+        $t->start unless $o{no_start};
     } else {
         $t = $tg->nginx(workers => $o{workers} // 2, http => $http,
-                        server => $LOCATIONS . ($o{server} // ''));
+                        server => $LOCATIONS . ($o{server} // ''),
+                        (map { exists $o{$_} ? ($_ => $o{$_}) : () }
+                         qw(listen tls no_start)));
     }
     return ($t, $tg);
 }

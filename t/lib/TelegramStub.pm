@@ -74,6 +74,7 @@ sub nginx {
     my $t = Hotline::Test->new(
         workers => $o{workers} // 2,
         ($o{conf} ? (conf => $o{conf}) : ()),
+        (map { exists $o{$_} ? ($_ => $o{$_}) : () } qw(listen tls)),
         http    => $self->directives('%%PREFIX%%/conf/bot.token', %o)
                    . ($o{http} // ''),
         server  => "location = /notify-test { hotline_notify_test; }\n"

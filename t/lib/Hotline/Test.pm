@@ -23,7 +23,16 @@ package Hotline::Test;
 # connected; 0: not).  Other
 # placeholders: %%PORT%% %%PORT2%% %%PORT3%% (free ports), %%PREFIX%%,
 # %%MODULE%%, %%SECRET_FILE%% (HS256 key, 48 chars + newline), %%ORIGIN%%
-# (http://127.0.0.1:PORT), %%ROOT%% (the repository).
+# (http://127.0.0.1:PORT), %%ROOT%% (the repository).  Unless journal => 0,
+# a configuration that loads the module and names no hotline_history_file
+# (hotline_state_file) gets one in the prefix's logs/.
+#
+# TLS (tls => 1, or HOTLINE_TLS=1 for every test, `make test-tls`): the
+# listener of %%PORT%% gets "ssl", the http block a certificate made for
+# 127.0.0.1 at test time (%%TLS_CERT%%, %%TLS_KEY%%), and every client of the
+# harness speaks TLS (IO::Socket::SSL, verifying that certificate) to each
+# port the configuration lists with "ssl"; origin() is then https://, and
+# %%SCHEME%% (http or https) is the scheme of %%PORT%% for a proxy_pass.
 
 use strict;
 use warnings;
@@ -46,6 +55,7 @@ use Test::More ();
 use Time::HiRes qw(time sleep);
 
 use Crypt::JWT qw(encode_jwt);
+use IO::Socket::SSL ();
 use Protocol::WebSocket::Frame;
 use Protocol::WebSocket::Client;
 
@@ -128,6 +138,8 @@ sub new {
         workers  => $o{workers} // 2,
         secret   => $o{secret} // random_string(48),
         wait_store => $o{wait_store} // 1,
+        tls      => $o{tls} // $ENV{HOTLINE_TLS} // 0,
+        journal  => $o{journal} // 1,
     }, $class;
 
     croak "module not built: $MODULE (run make in $ROOT)" unless -f $MODULE;
@@ -162,6 +174,8 @@ sub new {
     write_file($self->{module}, $so);
     $self->{vars}{MODULE}      = $self->{module};
     $self->{vars}{SECRET_FILE} = $self->{secret_file};
+    $self->{tls_ports} = { $self->{port} => 1 } if $self->{tls};
+    $self->{vars}{SCHEME}      = $self->{tls} ? 'https' : 'http';
     $self->{vars}{ORIGIN}      = $self->origin;
     $self->{vars}{ROOT}        = $ROOT;
     $self->{conf} = "$self->{prefix}/conf/nginx.conf";
@@ -188,13 +202,54 @@ sub _use_redis {
 
 sub store { $_[0]{redis} ? 'redis' : 'shm' }
 
+# a self-signed certificate for 127.0.0.1 (ECDSA P-256, one day), made when
+# a configuration names %%TLS_CERT%% or %%TLS_KEY%% (TLS mode does)
+sub _make_certificate {
+    my ($self) = @_;
+    my ($crt, $key) = map { "$self->{prefix}/conf/tls.$_" } qw(crt key);
+    my $out = run_capture('openssl', 'req', '-x509', '-newkey', 'ec',
+        '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+        '-keyout', $key, '-out', $crt);
+    croak "openssl req: $out" if $? || !-s $crt;
+    @{ $self->{vars} }{qw(TLS_CERT TLS_KEY)} = ($crt, $key);
+    $self->{tls_cert} = $crt;
+}
+
+# TLS mode: "ssl" on the listener of %%PORT%% and the certificate in the
+# http block (a server's own ssl_certificate still wins)
+sub _tls_conf {
+    my ($self, $text) = @_;
+    $text =~ s{(listen\s+127\.0\.0\.1:%%PORT%%(?:\s[^;]*)?);}
+              { my $l = $1; $l =~ /\bssl\b/ ? "$l;" : "$l ssl;" }ge;
+    $text =~ s{^(\s*http\s*\{[^\n]*\n)}
+              {$1    ssl_certificate %%TLS_CERT%%;\n}m
+        unless $text =~ /%%TLS_CERT%%/;
+    $text =~ s{^(\s*http\s*\{[^\n]*\n)}
+              {$1    ssl_certificate_key %%TLS_KEY%%;\n}m
+        unless $text =~ /%%TLS_KEY%%/;
+    return $text;
+}
+
+sub tls { $_[0]{tls} }
+
+# does the configuration nginx runs listen with TLS on this port?
+sub is_tls {
+    my ($self, $port) = @_;
+    return $self->{tls_ports}{ $port // $self->{port} } ? 1 : 0;
+}
+
 sub port        { $_[0]{port} }
 sub port2       { $_[0]{port2} }
 sub port3       { $_[0]{port3} }
 sub prefix      { $_[0]{prefix} }
 sub secret      { $_[0]{secret} }
 sub secret_file { $_[0]{secret_file} }
-sub origin      { "http://127.0.0.1:" . ($_[1] // $_[0]{port}) }
+sub origin {
+    my ($self, $port) = @_;
+    $port //= $self->{port};
+    return ($self->is_tls($port) ? 'https' : 'http') . "://127.0.0.1:$port";
+}
 sub conf_file   { $_[0]{conf} }
 sub module_file { $_[0]{module} }
 sub error_log_file { "$_[0]{prefix}/logs/error.log" }
@@ -202,6 +257,22 @@ sub error_log_file { "$_[0]{prefix}/logs/error.log" }
 sub render {
     my ($self, $text) = @_;
     $text //= $self->{template};
+    $text = $self->_tls_conf($text) if $self->{tls};
+    # the call journal of this instance, not the system's default
+    # (beside nginx's access log: /var/log/nginx on Debian)
+    $text =~ s{^(\s*http\s*\{[^\n]*\n)}
+              {$1    hotline_history_file %%PREFIX%%/logs/hotline_calls.jsonl;\n}m
+        if $self->{journal}
+           && $text =~ /%%MODULE%%|ngx_http_hotline_module/
+           && $text !~ /hotline_history_file/;
+    # and so is the state journal (docs/auth.md, hotline_state_file)
+    $text =~ s{^(\s*http\s*\{[^\n]*\n)}
+              {$1    hotline_state_file %%PREFIX%%/logs/hotline_state.journal;\n}m
+        if $self->{journal}
+           && $text =~ /%%MODULE%%|ngx_http_hotline_module/
+           && $text !~ /hotline_state_file/;
+    $self->_make_certificate
+        if !$self->{tls_cert} && $text =~ /%%TLS_(?:CERT|KEY)%%/;
     # twice: option values (http, servers, ...) may hold placeholders too
     for (1 .. 2) {
         $text =~ s/%%(\w+)%%/exists $self->{vars}{$1} ? $self->{vars}{$1}
@@ -212,7 +283,15 @@ sub render {
 
 sub write_conf {
     my ($self, $text) = @_;
-    write_file($self->{conf}, $self->render($text));
+    my $conf = $self->render($text);
+    write_file($self->{conf}, $conf);
+    # the ports the clients reach with TLS
+    my %tls;
+    while ($conf =~ /^\s*listen\s+(?:[\d.]+:)?(\d+)\b([^;]*);/mg) {
+        my ($port, $params) = ($1, $2);
+        $tls{$port} = 1 if $params =~ /\bssl\b/;
+    }
+    $self->{tls_ports} = \%tls;
     return $self;
 }
 
@@ -308,6 +387,12 @@ sub reload {
         @new = grep { !$old{$_} } $self->worker_pids;
         @new == $self->{workers};
     }) or croak "no new workers after reload\n" . $self->error_log_tail;
+    # and the old ones no longer accept: a connection they took would be
+    # refused as the worker shuts down
+    poll_until(15, sub {
+        my %live = map { $_ => 1 } $self->worker_pids;
+        !grep { $live{$_} } keys %old;
+    }) or croak "old workers still accept after reload";
     poll_until(10, sub {
         my $r = eval { $self->http_get('/', timeout => 2) };
         $r && $r->{status};
@@ -393,9 +478,27 @@ sub connect_tcp {
         PeerPort => $o{port} // $self->{port},
         Proto    => 'tcp',
         Timeout  => 5,
+        # from another loopback address (127.0.0.2, ...): another client
+        ($o{local} ? (LocalAddr => $o{local}) : ()),
     ) or croak "connect: $!";
     setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
     binmode $s;
+    return $self->tls_client($s, $o{port});
+}
+
+# a connected socket to a TLS port becomes an IO::Socket::SSL client that
+# verifies the instance's certificate (for 127.0.0.1); others stay as they are
+sub tls_client {
+    my ($self, $s, $port) = @_;
+    return $s unless $self->is_tls($port);
+    IO::Socket::SSL->start_SSL($s,
+        SSL_ca_file         => $self->{tls_cert},
+        SSL_verify_mode     => IO::Socket::SSL::SSL_VERIFY_PEER(),
+        SSL_verifycn_scheme => 'http',
+        SSL_verifycn_name   => '127.0.0.1',
+        Timeout             => 5,
+    ) or croak "TLS handshake with port " . ($port // $self->{port}) . ": "
+               . IO::Socket::SSL::errstr();
     return $s;
 }
 
@@ -463,6 +566,7 @@ sub metrics {
 # A WebSocket upgrade request with every header under control.
 # headers: [name => value, ...] override the defaults; value undef drops one.
 # sock: on that connection (worker_socket) instead of a new one.
+# local: from another loopback address (127.0.0.2, ...).
 sub handshake_raw {
     my ($self, %o) = @_;
     my $port = $o{port} // $self->{port};
@@ -493,7 +597,8 @@ sub handshake_raw {
     $req .= "Content-Length: " . length($o{body}) . "\r\n" if defined $o{body};
     $req .= "\r\n" . ($o{body} // '');
     my $r = $self->http_raw($req, port => $port, head_only => 1,
-                            timeout => $o{timeout}, sock => $o{sock});
+                            timeout => $o{timeout}, sock => $o{sock},
+                            local => $o{local});
     $r->{request} = $req;
     return $r;
 }
@@ -510,6 +615,7 @@ sub handshake_raw {
 #   origin => '...' | headers => [k => v] | subprotocol => 'a, b'
 #   token => jwt (Authorization: Bearer) | cookie => 'k=v' | port
 #   rcvbuf => bytes (SO_RCVBUF before connect)
+#   local => '127.0.0.2' (connect from another loopback address)
 sub ws_connect {
     my ($self, $path, %o) = @_;
     my $port = $o{port} // $self->{port};
@@ -523,13 +629,15 @@ sub ws_connect {
         connect($s, $addr) or croak "connect: $!";
         setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
         binmode $s;
+        $s = $self->tls_client($s, $port);
     } else {
-        $s = $self->connect_tcp(port => $port);
+        $s = $self->connect_tcp(port => $port, local => $o{local});
     }
 
     my ($connected, $error) = (0, undef);
     my $client = Protocol::WebSocket::Client->new(
-        url        => "ws://127.0.0.1:$port$path",
+        url        => ($self->is_tls($port) ? 'wss' : 'ws')
+                      . "://127.0.0.1:$port$path",
         on_write   => sub { write_all($s, $_[1]) },
         on_connect => sub { $connected = 1 },
         on_error   => sub { $error = $_[1] },
@@ -694,6 +802,27 @@ sub ws_accept_for {
     return $a . '=';
 }
 
+# the version of the nginx under test as a number: 1.22.1 is 1022001
+# ("nginx/1.22.1", or OpenResty's "openresty/1.31.1.1")
+my $NGINX_VERSION;
+
+sub nginx_version {
+    $NGINX_VERSION //= do {
+        my ($a, $b, $c) = run_capture($NGINX, '-v')
+                          =~ m{version: \S+?/(\d+)\.(\d+)\.(\d+)}
+            or croak "$NGINX -v: no version";
+        $a * 1000000 + $b * 1000 + $c;
+    };
+    return $NGINX_VERSION;
+}
+
+# new() options that turn HTTP/2 on for %%PORT%%: "http2 on" from 1.25.1,
+# the listen parameter before
+sub http2_options {
+    return nginx_version() >= 1025001 ? (server => "http2 on;\n")
+                                      : (listen => 'http2');
+}
+
 # a loopback port no other test process gets (Hotline::Port)
 sub free_port { Hotline::Port::take() }
 
@@ -754,6 +883,13 @@ sub write_all {
     return $off;
 }
 
+# IO::Select's can_read, counting what TLS has decrypted but not handed out
+sub can_read {
+    my ($sel, $s, $timeout) = @_;
+    return 1 if $s->isa('IO::Socket::SSL') && $s->pending;
+    return scalar $sel->can_read($timeout);
+}
+
 # read one HTTP response. head_only: for a 101 stop after the header and
 # hand back what follows in {rest}.
 sub read_http_response {
@@ -765,8 +901,9 @@ sub read_http_response {
     my $fill = sub {
         my $left = $deadline - time();
         return 0 if $left <= 0;
-        return 0 unless $sel->can_read($left);
+        return 0 unless can_read($sel, $s, $left);
         my $n = sysread($s, $buf, 65536, length $buf);
+        return 1 if !defined $n && ($!{EAGAIN} || $!{EWOULDBLOCK});
         $eof = 1 unless $n;
         return $n;
     };
@@ -979,9 +1116,12 @@ sub _read_once {
     return 0 if $self->{eof};
     my $left = $deadline - time();
     $left = 0 if $left < 0;
-    return 0 unless $self->{sel}->can_read($left);
+    return 0 unless Hotline::Test::can_read($self->{sel}, $self->{sock},
+                                            $left);
     my $buf = '';
     my $n = sysread($self->{sock}, $buf, 262144);
+    # TLS: a record may still be incomplete
+    return 1 if !defined $n && ($!{EAGAIN} || $!{EWOULDBLOCK});
     if (!$n) {
         $self->{eof} = 1;
         return 0;

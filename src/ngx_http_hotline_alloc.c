@@ -1,0 +1,102 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_hotline_alloc.h"
+
+
+u_char *
+ngx_http_hotline_scratch(ngx_http_hotline_scratch_t *sc, size_t size)
+{
+    u_char  *p;
+
+    if (size <= sc->size) {
+        return sc->data;
+    }
+
+    p = ngx_alloc(size, ngx_cycle->log);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    if (sc->data) {
+        ngx_free(sc->data);
+    }
+
+    sc->data = p;
+    sc->size = size;
+
+    return p;
+}
+
+
+void
+ngx_http_hotline_scratch_free(ngx_http_hotline_scratch_t *sc)
+{
+    if (sc->data) {
+        ngx_free(sc->data);
+        sc->data = NULL;
+        sc->size = 0;
+    }
+}
+
+
+/* objects of size bytes (at least an ngx_queue_t), max of them kept */
+
+void
+ngx_http_hotline_pool_init(ngx_http_hotline_pool_t *p, size_t size,
+    ngx_uint_t max)
+{
+    ngx_queue_init(&p->free);
+    p->n = 0;
+    p->max = max;
+    p->size = ngx_max(size, sizeof(ngx_queue_t));
+}
+
+
+void *
+ngx_http_hotline_pool_get(ngx_http_hotline_pool_t *p)
+{
+    ngx_queue_t  *q;
+
+    if (p->n) {
+        q = ngx_queue_head(&p->free);
+        ngx_queue_remove(q);
+        p->n--;
+        return q;
+    }
+
+    return ngx_alloc(p->size, ngx_cycle->log);
+}
+
+
+void
+ngx_http_hotline_pool_put(ngx_http_hotline_pool_t *p, void *obj)
+{
+    if (p->n < p->max) {
+        ngx_queue_insert_head(&p->free, (ngx_queue_t *) obj);
+        p->n++;
+        return;
+    }
+
+    ngx_free(obj);
+}
+
+
+void
+ngx_http_hotline_pool_free(ngx_http_hotline_pool_t *p)
+{
+    ngx_queue_t  *q;
+
+    while (p->n) {
+        q = ngx_queue_head(&p->free);
+        ngx_queue_remove(q);
+        p->n--;
+        ngx_free(q);
+    }
+}
