@@ -23,6 +23,13 @@
 # CPU per request, and the ratio of requests per worker CPU-second, the
 # cost of the guard itself.  Last lines: "RESULT label=guard-<pair> ...".
 # Everything started here is stopped on exit.
+#
+# COST=1 measures instead what each location costs per request in
+# user-space instructions (callgrind; deterministic whatever else the
+# machine runs, but without the kernel's share, the same on both sides):
+# nginx as one process under valgrind, wrk -c4 for COST_SHORT [2] and
+# COST_LONG [6] seconds on each location, (instructions of the long run -
+# of the short run) / (requests of the long run - of the short run).
 
 set -euo pipefail
 
@@ -36,6 +43,9 @@ ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-1}
+COST=${COST:-0}
+COST_SHORT=${COST_SHORT:-2}
+COST_LONG=${COST_LONG:-6}
 
 LOG=$PREFIX/guards.log
 
@@ -57,9 +67,11 @@ PORT=$(free_port)
 (umask 077 && head -c 48 /dev/urandom | base64 -w0 > "$PREFIX/conf/jwt.key")
 cp "$ROOT/html/index.html" "$PREFIX/html/index.html"
 
-cat > "$PREFIX/conf/nginx.conf" <<EOF
+# write_conf FILE MAIN-CONTEXT-LINES
+write_conf() {
+    cat > "$1" <<EOF
 load_module $MODULE;
-worker_processes 2;
+$2
 pid $PREFIX/nginx.pid;
 error_log $PREFIX/logs/error.log warn;
 events { worker_connections 4096; }
@@ -99,6 +111,9 @@ http {
     }
 }
 EOF
+}
+
+write_conf "$PREFIX/conf/nginx.conf" "worker_processes 2;"
 
 "$NGINX_BIN" -t -q -p "$PREFIX/" -e "$PREFIX/logs/error.log" \
     -c "$PREFIX/conf/nginx.conf" || die "nginx -t failed"
@@ -154,6 +169,51 @@ grep -qi '^X-Content-Type-Options: nosniff' "$PREFIX/csp.headers" \
     || die "/page-csp has no security headers"
 curl -s "$URL/page" | grep -q 'fixed-string-nonce-000' \
     || die "/page is not stamped by sub_filter"
+
+# COST=1: instructions per request under callgrind, instead of wrk's rates
+
+# cost_run PATH SECONDS: "instructions requests" of one run
+cost_run() {
+    local path=$1 seconds=$2 pid n ir
+
+    rm -f "$PREFIX/cg.out"
+    valgrind --tool=callgrind --callgrind-out-file="$PREFIX/cg.out" \
+        "$NGINX_BIN" -p "$PREFIX/" -e "$PREFIX/logs/error.log" \
+        -c "$PREFIX/conf/cost.conf" > "$PREFIX/valgrind.log" 2>&1 &
+    pid=$!
+
+    wait_for 60 curl -sf -o /dev/null "$URL/open" \
+        || die "nginx under valgrind did not come up"
+
+    n=$(wrk -t1 -c4 -d"${seconds}s" -H "Authorization: Bearer $TOKEN" \
+            "$URL$path" | awk '/requests in/ { print $1 }')
+
+    kill -QUIT "$pid"
+    wait "$pid" || true
+
+    ir=$(grep -m1 '^summary:' "$PREFIX/cg.out" | awk '{ print $2 }')
+    echo "$ir $n"
+}
+
+if [ "$COST" = 1 ]; then
+    command -v valgrind >/dev/null || die "COST=1 needs valgrind"
+    stop
+    write_conf "$PREFIX/conf/cost.conf" \
+        "master_process off; daemon off; worker_processes 1;"
+
+    say "== guards, COST=1: user-space instructions per request (callgrind," \
+        "wrk -c4, ${COST_LONG} s - ${COST_SHORT} s)"
+
+    for path in /open /guarded /page /page-csp; do
+        read -r i1 n1 < <(cost_run "$path" "$COST_SHORT")
+        read -r i2 n2 < <(cost_run "$path" "$COST_LONG")
+        [ "$n2" -gt "$n1" ] || die "$path: no more requests in the long run"
+        say "RESULT label=cost-${path#/} requests=$((n2 - n1))" \
+            "instructions_per_request=$(( (i2 - i1) / (n2 - n1) ))"
+    done
+
+    exit 0
+fi
 
 # CPU time (user + system, clock ticks) of the nginx workers so far
 WORKERS=$(pgrep -P "$(cat "$PREFIX/nginx.pid")" | tr '\n' ' ')

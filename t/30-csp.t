@@ -43,6 +43,10 @@ my $t = Hotline::Test->new(
             hotline_csp "script-src 'nonce-$hotline_csp_nonce' $arg_extra";
             return 200 "var\n";
         }
+        location /var-nonce/ {
+            hotline_csp "script-src 'nonce-$arg_n'";
+            return 200 "var\n";
+        }
         location /ssi/ {
             alias %%PREFIX%%/html/;
             ssi on;
@@ -203,6 +207,24 @@ ok($shape, 'the nonce is base64 of 16 bytes');
        'unsafe-inline from a variable: a closed policy instead');
     like($t->error_log, qr/Content-Security-Policy of this request is unsafe/,
          'and the error log says why');
+
+    # in any case, and at the very end of the policy
+    for my $extra ("'UNSAFE-Inline'", 'unsafe-inline', 'x-unsafe-inline') {
+        $r = $t->http_get("/var/?extra=$extra");
+        is((csp($r))[0] // '',
+           "default-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+           "$extra from a variable: a closed policy instead");
+    }
+
+    $r = $t->http_get("/var/?extra='unsafe-eval'");
+    like((csp($r))[0] // '', qr/'unsafe-eval'$/,
+         'another keyword is not taken for unsafe-inline');
+
+    # a variable in the nonce's place is no nonce: checked on every response
+    $r = $t->http_get("/var-nonce/?n=x'%20'unsafe-inline");
+    is((csp($r))[0] // '',
+       "default-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+       'another variable where the nonce goes: checked, a closed policy');
 }
 
 $t->stop;
