@@ -11,6 +11,7 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_proto.h"
 #include "ngx_http_hotline_session.h"
+#include "ngx_http_hotline_auth.h"
 #include "ngx_http_hotline_call.h"
 #include "ngx_http_hotline_event.h"
 #include "ngx_http_hotline_store.h"
@@ -797,6 +798,7 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
     } else if (ended && s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
         /* the call is over: the end was written, nothing else comes */
         s->ended = 1;
+        s->ws.await_answer = 1;
         ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_WS_CLOSE_NORMAL,
                                   "call ended");
     }
@@ -966,7 +968,7 @@ ngx_http_hotline_on_auth(void)
     ngx_str_t                    key;
     ngx_queue_t                 *q, *next;
     ngx_http_hotline_session_t  *s;
-    u_char                       buf[NGX_HOTLINE_KV_KEY];
+    u_char                       buf[NGX_HOTLINE_REVOKED_MAX];
 
     for (q = ngx_queue_head(&ngx_http_hotline_local);
          q != ngx_queue_sentinel(&ngx_http_hotline_local);
@@ -985,8 +987,7 @@ ngx_http_hotline_on_auth(void)
             continue;
         }
 
-        p = ngx_cpymem(buf, "revoked:", sizeof("revoked:") - 1);
-        p = ngx_cpymem(p, s->jti, s->jti_len);
+        p = ngx_http_hotline_revoked_key(buf, s->jti, s->jti_len);
 
         key.data = buf;
         key.len = p - buf;
