@@ -167,7 +167,8 @@ grep -q "nonce=\"$nonce\"" "$PREFIX/csp.body" \
     || die "/page-csp: the page does not carry the header's nonce"
 grep -qi '^X-Content-Type-Options: nosniff' "$PREFIX/csp.headers" \
     || die "/page-csp has no security headers"
-curl -s "$URL/page" | grep -q 'fixed-string-nonce-000' \
+curl -s -o "$PREFIX/page.body" "$URL/page"
+grep -q 'fixed-string-nonce-000' "$PREFIX/page.body" \
     || die "/page is not stamped by sub_filter"
 
 # COST=1: instructions per request under callgrind, instead of wrk's rates
