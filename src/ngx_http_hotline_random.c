@@ -20,7 +20,7 @@
  * forked from the master that drew it) draws its own.
  */
 
-#define NGX_HOTLINE_RANDOM_POOL  512
+#define NGX_HOTLINE_RANDOM_POOL  4096
 
 
 static u_char     ngx_http_hotline_random_pool[NGX_HOTLINE_RANDOM_POOL];

@@ -96,8 +96,9 @@ my %seen;
 my $fresh = 1;
 my $stamped = 1;
 my $shape = 1;
-# more responses than a worker draws random bytes for at a time (32 ids)
-for my $i (1 .. 100) {
+# a worker draws random bytes for 256 ids at a time: 600 responses from
+# two workers take more than one draw
+for my $i (1 .. 600) {
     my $r = $t->http_get('/site/index.html');
     is($r->{status}, 200, 'page served') if $i == 1;
     my @p = csp($r);
@@ -110,7 +111,7 @@ for my $i (1 .. 100) {
     $shape = 0 unless defined $n && length $n == 24
                       && length(decode_base64($n)) == 16;
 }
-ok($fresh, 'the nonce differs on every response (100 responses)');
+ok($fresh, 'the nonce differs on every response (600 responses)');
 ok($stamped, 'sub_filter stamps the header\'s nonce into the page');
 ok($shape, 'the nonce is base64 of 16 bytes');
 
