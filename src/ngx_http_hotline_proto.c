@@ -68,6 +68,7 @@ static ngx_uint_t ngx_http_hotline_relay_ice(ngx_http_hotline_obj_t *root,
     u_char *last);
 static u_char *ngx_http_hotline_put_member(u_char *p, u_char *last,
     ngx_uint_t key, ngx_http_hotline_val_t *v);
+static u_char *ngx_http_hotline_put_digits(u_char *p, uint64_t v);
 
 
 ngx_str_t  ngx_http_hotline_errors[] = {
@@ -788,7 +789,12 @@ ngx_http_hotline_put_member(u_char *p, u_char *last, ngx_uint_t key,
         return ngx_cpymem(p, "false", 5);
 
     case NGX_HOTLINE_JSON_INTEGER:
-        return p + snprintf((char *) p, 24, "%lld", (long long) v->integer);
+        if (v->integer < 0) {
+            *p++ = '-';
+            return ngx_http_hotline_put_digits(p, 0 - (uint64_t) v->integer);
+        }
+
+        return ngx_http_hotline_put_digits(p, (uint64_t) v->integer);
 
     default:
         return ngx_cpymem(p, "null", 4);
@@ -1051,23 +1057,30 @@ ngx_http_hotline_proto_ended(u_char *p, u_char *call_id, ngx_uint_t reason,
 }
 
 
-/* on every message delivered: digits without snprintf's machinery */
-
 u_char *
 ngx_http_hotline_proto_seq(u_char *p, uint64_t seq)
+{
+    p = ngx_cpymem(p, ",\"seq\":", sizeof(",\"seq\":") - 1);
+    p = ngx_http_hotline_put_digits(p, seq);
+    *p++ = '}';
+
+    return p;
+}
+
+
+/* on every message delivered: digits without snprintf's machinery */
+
+static u_char *
+ngx_http_hotline_put_digits(u_char *p, uint64_t v)
 {
     u_char  *d, digits[NGX_INT64_LEN];
 
     d = digits + sizeof(digits);
 
     do {
-        *--d = (u_char) ('0' + seq % 10);
-        seq /= 10;
-    } while (seq);
+        *--d = (u_char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
 
-    p = ngx_cpymem(p, ",\"seq\":", sizeof(",\"seq\":") - 1);
-    p = ngx_cpymem(p, d, digits + sizeof(digits) - d);
-    *p++ = '}';
-
-    return p;
+    return ngx_cpymem(p, d, digits + sizeof(digits) - d);
 }
