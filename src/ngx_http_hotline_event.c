@@ -10,6 +10,7 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_proto.h"
 #include "ngx_http_hotline_event.h"
+#include "ngx_http_hotline_store.h"
 
 
 /*
@@ -20,6 +21,9 @@
  *              length (2, little-endian), token
  *   peer       state (1)
  *   ended      call id (16), reason (1), by (1), duration (4, little-endian)
+ *
+ * and a gap is no event of the model but a record of the store that
+ * stands for messages it lost (NGX_HOTLINE_GAP, ngx_http_hotline_store.h).
  */
 
 
@@ -119,6 +123,18 @@ ngx_http_hotline_event_decode(u_char *data, size_t len,
 
         ev->token.data = p;
         ev->token.len = n;
+
+        /* a JWT, written into JSON as it is: base64url and dots only */
+
+        for ( /* void */ ; p < last; p++) {
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+                  || (*p >= '0' && *p <= '9')
+                  || *p == '-' || *p == '_' || *p == '.'))
+            {
+                return NGX_ERROR;
+            }
+        }
+
         return NGX_OK;
 
     case NGX_HOTLINE_EV_PEER:
@@ -127,6 +143,15 @@ ngx_http_hotline_event_decode(u_char *data, size_t len,
         }
 
         ev->state = *p;
+        return NGX_OK;
+
+    case NGX_HOTLINE_EV_GAP:
+        if (len != NGX_HOTLINE_GAP_LEN) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(&ev->first, p, sizeof(uint64_t));
+        ngx_memcpy(&ev->last, p + sizeof(uint64_t), sizeof(uint64_t));
         return NGX_OK;
 
     case NGX_HOTLINE_EV_ENDED:
@@ -181,6 +206,9 @@ ngx_http_hotline_event_json(u_char *p, ngx_http_hotline_event_t *ev,
     case NGX_HOTLINE_EV_PEER:
         return ngx_http_hotline_proto_peer(p, ev->state
                                               == NGX_HOTLINE_PEER_BACK);
+
+    case NGX_HOTLINE_EV_GAP:
+        return ngx_http_hotline_proto_gap(p, ev->first, ev->last);
 
     default: /* ended */
         return ngx_http_hotline_proto_ended(p, ev->call_id, ev->reason,
