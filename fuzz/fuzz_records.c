@@ -125,6 +125,7 @@ fz_event(u_char *in, size_t n, ngx_uint_t with_url)
         break;
 
     case NGX_HOTLINE_EV_PEER:
+    case NGX_HOTLINE_EV_GAP:
         break;
 
     case NGX_HOTLINE_EV_ENDED:

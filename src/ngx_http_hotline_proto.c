@@ -1037,8 +1037,12 @@ ngx_http_hotline_proto_peer(u_char *p, ngx_uint_t back)
 u_char *
 ngx_http_hotline_proto_gap(u_char *p, uint64_t first, uint64_t last)
 {
-    return ngx_sprintf(p, "{\"type\":\"gap\",\"from\":%uL,\"to\":%uL",
-                       first, last);
+    p = ngx_cpymem(p, "{\"type\":\"gap\",\"from\":",
+                   sizeof("{\"type\":\"gap\",\"from\":") - 1);
+    p = ngx_http_hotline_put_digits(p, first);
+    p = ngx_cpymem(p, ",\"to\":", sizeof(",\"to\":") - 1);
+
+    return ngx_http_hotline_put_digits(p, last);
 }
 
 
