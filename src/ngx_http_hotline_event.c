@@ -58,6 +58,10 @@ ngx_http_hotline_event_encode(u_char *p, ngx_http_hotline_event_t *ev)
         *p++ = (u_char) ev->state;
         return p;
 
+    case NGX_HOTLINE_EV_GAP:
+        p = ngx_cpymem(p, &ev->first, sizeof(uint64_t));
+        return ngx_cpymem(p, &ev->last, sizeof(uint64_t));
+
     default: /* ended */
         p = ngx_cpymem(p, ev->call_id, NGX_HOTLINE_ID_LEN);
         *p++ = (u_char) ev->reason;
@@ -152,6 +156,13 @@ ngx_http_hotline_event_decode(u_char *data, size_t len,
 
         ngx_memcpy(&ev->first, p, sizeof(uint64_t));
         ngx_memcpy(&ev->last, p + sizeof(uint64_t), sizeof(uint64_t));
+
+        /* seqs a client's JSON numbers hold exactly (below 2^53) */
+
+        if (ev->first > ev->last || ev->last >= (1ULL << 53)) {
+            return NGX_ERROR;
+        }
+
         return NGX_OK;
 
     case NGX_HOTLINE_EV_ENDED:
