@@ -64,6 +64,11 @@ sub checks {
                    ? ($1 => $2) : () } split /\n/, $m };
 }
 
+sub rtp_packets {
+    my $m = rec_http($r, 'GET', '/metrics')->{content} // '';
+    return $m =~ /^hotline_recorder_rtp_packets_total (\d+)$/m ? $1 : 0;
+}
+
 sub participants {
     my ($call) = @_;
     my $m = Rec::read_json("$r->{dir}/$call/manifest.json") || {};
@@ -89,6 +94,7 @@ my $s = ffprobe_streams("$r->{dir}/$call/customer.webm") || {};
 ok($s->{audio} && $s->{audio}{packets} > 20, 'with audio in it');
 ok($s->{video} && $s->{video}{packets} > 10, 'and video');
 
+my $rtp_before = rtp_packets();
 my $hold_pid = open(my $hold, '-|', '/usr/bin/python3',
                     "$FindBin::Bin/recorder/lib/gst_publish.py", $whip, $at,
                     60, 'hold') or die "gst_publish.py: $!";
@@ -96,6 +102,10 @@ my $held = eval { JSON::PP->new->decode(scalar <$hold>) } || {};
 is($held->{state}, 'connected', 'the agent publishes and goes on');
 ok(wait_for(sub { -s "$r->{dir}/$call/agent.webm" }, 10),
    '... its file grows');
+# a second of its media in (audio and video: some 100 packets) before the
+# call ends, however busy the machine
+ok(wait_for(sub { rtp_packets() - $rtp_before >= 150 }, 20),
+   '... its media arrives');
 
 is_deeply(checks(), { ok => 2, unauthorized => 0, call_ended => 0,
                       recording_limit => 0, unavailable => 0, failed => 0 },
