@@ -43,17 +43,11 @@ cleanup() {
     for p in "${pids[@]}"; do
         kill -TERM "$p" 2>/dev/null || true
     done
-    if [ -s "$NGX_PID" ] && kill -0 "$(cat "$NGX_PID")" 2>/dev/null; then
-        kill -TERM "$(cat "$NGX_PID")"
-        wait_for 10 sh -c "! kill -0 $(cat "$NGX_PID") 2>/dev/null" || true
-    fi
+    stop_pid_file "$NGX_PID"
 }
 trap cleanup EXIT
 
-rm -rf "$PREFIX"
-mkdir -p "$PREFIX/logs" "$PREFIX/tmp"
-: > "$LOG"
-head -c 48 /dev/urandom | base64 -w0 > "$PREFIX/secret.key"
+fresh_prefix
 
 ulimit -n "$NOFILE"
 
@@ -117,11 +111,7 @@ http {
     }
 }
 EOF
-    : > "$PREFIX/logs/error.log"
-    "$NGINX_BIN" -p "$PREFIX/" -c "$PREFIX/nginx.conf" \
-        -e "$PREFIX/logs/error.log"
-    wait_for 10 curl -sf "http://127.0.0.1:$PORT/health" \
-        || { say "conns: nginx did not start"; exit 1; }
+    start_prefix_nginx "$PORT" conns
 
     tcp0=$(tcp_kib)
     slab0=$(slab_kib)

@@ -986,7 +986,7 @@ ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
 
     p += snprintf((char *) p, 128,
                   "],\"total\":%lu,\"agents\":{\"online\":%lu,\"busy\":%lu}}",
-                  (unsigned long) q->n, (unsigned long) q->agents_online,
+                  (unsigned long) q->total, (unsigned long) q->agents_online,
                   (unsigned long) q->agents_busy);
 
     return p;

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The queue at scale (`make bench-queue`, docs/performance.md): for each
+# size of SIZES and each mode of MODES, a fresh nginx (WORKERS workers,
+# "listen ... reuseport", the embedded store) and one hl_load queue run,
+# its customers held by PROCS processes (a process may hold RLIMIT_NOFILE
+# descriptors, and the hard limit cannot be raised here): that many
+# customers join and wait, AGENTS agents come online, then ROUNDS times
+# the agents accept the AGENTS oldest calls and hang up; "burst": all
+# accepts at once, "serial": each agent accepts when the one before has
+# its "accepted" (a burst over many event-loop turns).  Reported: accept
+# latency (an agent's accept sent -> its "accepted") p50/p99, position
+# messages the waiting customers got per accept until each had its new
+# position, queue messages to the agents per accept, the server's CPU
+# per accept.  Every wait is bounded.
+#
+# Environment: BIN (hl_load), MODULE (.so), PREFIX (scratch directory,
+# recreated), NGINX_BIN, SIZES ("5000 50000"), MODES ("burst serial"),
+# AGENTS (50), ROUNDS (2), WORKERS (4), PROCS (4), INTERVAL
+# (hotline_position_interval; empty: the default).
+
+set -euo pipefail
+
+BIN=${BIN:?BIN}
+MODULE=${MODULE:?MODULE}
+PREFIX=${PREFIX:?PREFIX}
+NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
+unset NGINX
+SIZES=${SIZES:-5000 50000}
+AGENTS=${AGENTS:-50}
+ROUNDS=${ROUNDS:-2}
+MODES=${MODES:-burst serial}
+WORKERS=${WORKERS:-4}
+PROCS=${PROCS:-4}
+INTERVAL=${INTERVAL:-}
+
+LOG=$PREFIX/queue.log
+NGX_PID=$PREFIX/nginx.pid
+
+. "$(dirname "$0")/lib.sh"
+
+stop_nginx() { stop_pid_file "$NGX_PID" 20; }
+trap stop_nginx EXIT
+
+fresh_prefix
+# a copy: a build meanwhile does not change the module under test
+cp "$MODULE" "$PREFIX/module.so"
+
+# every worker and every holder process: as many as the hard limit allows
+NOFILE=$(ulimit -Hn)
+ulimit -n "$NOFILE"
+
+POS=
+if [ -n "$INTERVAL" ]; then
+    POS="hotline_position_interval $INTERVAL;"
+fi
+
+# run_size N MODE: MODE burst (all accepts at once) or serial (each
+# agent accepts when the one before was answered: many event-loop turns)
+run_size() {
+    local n=$1 mode=$2 port serial=
+    [ "$mode" = serial ] && serial=1
+    port=$(free_port)
+    cat > "$PREFIX/nginx.conf" <<EOC
+load_module $PREFIX/module.so;
+worker_processes $WORKERS;
+worker_rlimit_nofile $NOFILE;
+pid $NGX_PID;
+error_log $PREFIX/logs/error.log warn;
+events { worker_connections $(( NOFILE - 100 )); }
+http {
+    access_log off;
+    client_body_temp_path $PREFIX/tmp;
+    hotline_zone 512m;
+    hotline_history_file off;
+    hotline_handoff_file off;
+    hotline_queue_size $(( n + 1000 ));
+    hotline_queue_per_address off;
+    hotline_message_rate off;
+    hotline_handshake_timeout 60s;
+    hotline_jwt_secret_file $PREFIX/secret.key;
+    hotline_allowed_origins http://127.0.0.1:$port;
+    $POS
+    server {
+        listen 127.0.0.1:$port reuseport;
+        location = /ws/customer { hotline_signaling customer; }
+        location = /ws/agent    { hotline_signaling agent; }
+        location = /health      { hotline_status; }
+    }
+}
+EOC
+    start_prefix_nginx "$port" queue
+
+    timeout -k 5 900 "$BIN/hl_load" queue --port "$port" -n "$n" \
+        --agents "$AGENTS" --rounds "$ROUNDS" --procs "$PROCS" --sources 8 \
+        --secret "$PREFIX/secret.key" --pid-file "$NGX_PID" \
+        --label "queue-$n-$mode" ${serial:+--serial} 2>&1 \
+        | tee -a "$LOG" || true
+
+    stop_nginx
+}
+
+say "queue: $(date -u +%FT%TZ), $(nproc) cores, load average" \
+    "$(cut -d' ' -f1-3 /proc/loadavg), nginx" \
+    "$("$NGINX_BIN" -v 2>&1 | sed 's/.*\///'), $WORKERS workers, embedded" \
+    "store, $PROCS customer processes," \
+    "$AGENTS agents, $ROUNDS rounds, position interval ${INTERVAL:-default}"
+for n in $SIZES; do
+    for mode in $MODES; do
+        run_size "$n" "$mode"
+    done
+done
