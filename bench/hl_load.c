@@ -17,7 +17,8 @@
  *                       the server's memory (Pss) before and after.
  *   hl_load queue ...   N customers join and wait, --agents K agents come
  *                       online; then --rounds R times the K agents accept
- *                       the K oldest calls at once and hang up; reports
+ *                       the K oldest calls at once, and R times one after
+ *                       the other, and hang up; reports, per mode,
  *                       the accept latency (accept sent -> "accepted") and
  *                       the position messages the waiting customers got
  *                       per accept, until each had its new position.
@@ -201,7 +202,6 @@ typedef struct {
 
     /* queue mode */
     unsigned      agents;
-    int           serial;          /* accepts one after the other */
     uint64_t      positions;       /* position messages received */
     uint64_t      queue_msgs;      /* queue messages the agents got */
     uint64_t      t_position;      /* the last position message */
@@ -349,10 +349,8 @@ hl_usage(void)
         "  --bare            relay: speak to bare_relay (/pair/<n>)\n"
         "  -n, --calls N     relay: calls; idle, queue: customers\n"
         "  --agents K        queue: agents, the accepts of a burst (50)\n"
-        "  --rounds R        queue: bursts (4)\n"
-        "  --serial          queue: an agent accepts when the one before\n"
-        "                    has its \"accepted\" (a burst over many\n"
-        "                    event-loop turns)\n"
+        "  --rounds R        queue: rounds of each mode (2): all agents\n"
+        "                    accept at once, then one after the other\n"
         "  --rate R          relay: messages/s over all senders, 0: max\n"
         "  --duration S      relay: measured seconds (5)\n"
         "  --warmup S        relay: seconds sent before measuring (1)\n"
@@ -399,7 +397,7 @@ hl_options(int argc, char **argv)
         { "procs", required_argument, NULL, 'K' },
         { "acks", no_argument, NULL, 'A' },
         { "agents", required_argument, NULL, 'a' },
-        { "serial", no_argument, NULL, 'E' },
+
         { "verbose", no_argument, NULL, 'v' },
         { NULL, 0, NULL, 0 }
     };
@@ -424,7 +422,7 @@ hl_options(int argc, char **argv)
     hl.warmup = 1;
     hl.window = 8;
     hl.size = 200;
-    hl.rounds = hl.queue ? 4 : 8;
+    hl.rounds = hl.queue ? 2 : 8;
     hl.agents = 50;
     hl.gen_procs = 1;
     hl.label = argv[1];
@@ -451,7 +449,7 @@ hl_options(int argc, char **argv)
         case 'K': hl.gen_procs = (unsigned) atoi(optarg); break;
         case 'A': hl.bare_acks = 1; break;
         case 'a': hl.agents = (unsigned) atoi(optarg); break;
-        case 'E': hl.serial = 1; break;
+
         case 'v': hl.verbose = 1; break;
         default: return -1;
         }
@@ -2671,19 +2669,155 @@ hl_agent_accepted(void *data)
 }
 
 
+/* what one mode's rounds measured */
+
+typedef struct {
+    uint64_t     positions;
+    uint64_t     queue_msgs;
+    uint64_t     accepts;
+    uint64_t     busy_ns;
+    double       cpu;
+    unsigned     done;
+    hl_hist_t    hist;
+} hl_qstats_t;
+
+
+/*
+ * --rounds rounds of one mode: all agents accept at once (a burst), or
+ * one after the other (serial: a burst over many event-loop turns); each
+ * round ends with the calls hung up and the positions settled.
+ */
+
+static int
+hl_queue_rounds(hl_conn_t **agents, int serial, hl_qstats_t *st)
+{
+    int          len;
+    char         msg[160];
+    double       cpu0;
+    size_t       k;
+    uint64_t     t1, pos0;
+    uint32_t     round;
+    unsigned     r;
+    hl_conn_t   *c;
+    static uint32_t  rounds;
+
+    memset(st, 0, sizeof(hl_qstats_t));
+    memset(&hl.hist, 0, sizeof(hl_hist_t));
+
+    for (r = 0; r < hl.rounds; r++) {
+        for (k = 0; k < hl.agents; k++) {
+            if (agents[k]->state != HL_OPEN || !agents[k]->welcomed) {
+                fprintf(stderr, "hl_load: queue: agent %zu is gone\n", k);
+                return -1;
+            }
+        }
+
+        /* the holders note the positions before the round */
+        round = ++rounds;
+        hl_qsh->round = round;
+
+        if (hl_run_until(hl_queue_noted, &round, HL_SETUP_MS) != 0) {
+            fprintf(stderr, "hl_load: queue: a holder is gone\n");
+            return -1;
+        }
+
+        pos0 = hl_qsum_positions();
+        hl.queue_msgs = 0;
+        hl.accepted_n = 0;
+        cpu0 = hl_proc_cpu_sum();
+        t1 = hl_now();
+
+        for (k = 0; k < hl.agents; k++) {
+            c = agents[k];
+            c->accepted = 0;
+            c->t_accept = hl_now();
+            len = snprintf(msg, sizeof(msg),
+                           "{\"type\":\"accept\",\"id\":\"acc\"}");
+            hl_send(c, HL_WS_OP_TEXT, msg, len);
+
+            if (serial
+                && hl_run_until(hl_agent_accepted, c, HL_SETUP_MS) != 0)
+            {
+                break;
+            }
+        }
+
+        if (hl_run_until(hl_queue_round_done, NULL, HL_QUEUE_ROUND_MS) != 0) {
+            fprintf(stderr, "hl_load: queue: round %u: %lu of %u accepted,"
+                    " positions not all moved\n", r,
+                    (unsigned long) hl.accepted_n, hl.agents);
+            return -1;
+        }
+
+        st->busy_ns += hl_now() - t1;
+        st->cpu += hl_proc_cpu_sum() - cpu0;
+        st->positions += hl_qsum_positions() - pos0;
+        st->queue_msgs += hl.queue_msgs;
+        st->accepts += hl.accepted_n;
+        st->done++;
+
+        /* end the calls, and let the positions settle (not counted) */
+        for (k = 0; k < hl.agents; k++) {
+            hl_send(agents[k], HL_WS_OP_TEXT, "{\"type\":\"hangup\"}",
+                    sizeof("{\"type\":\"hangup\"}") - 1);
+        }
+
+        hl.t_position = hl_now();
+
+        if (hl_run_until(hl_queue_quiet, NULL, HL_QUEUE_SETTLE_MS) != 0) {
+            fprintf(stderr, "hl_load: queue: positions did not settle\n");
+            return -1;
+        }
+    }
+
+    st->hist = hl.hist;
+
+    return 0;
+}
+
+
+static void
+hl_queue_report(const char *mode, hl_qstats_t *st, size_t wrong)
+{
+    double  a;
+
+    a = st->accepts ? (double) st->accepts : 1;
+
+    printf("%s %s: %u customers, %u agents, %u rounds: %lu accepts,"
+           " accept latency p50 %.2f ms p99 %.2f ms max %.2f ms\n",
+           hl.label, mode, hl.n, hl.agents, st->done,
+           (unsigned long) st->accepts,
+           hl_hist_quantile(&st->hist, 0.50) / 1e6,
+           hl_hist_quantile(&st->hist, 0.99) / 1e6, st->hist.max / 1e6);
+    printf("%s %s: position messages per accept %.1f, queue messages to"
+           " agents per accept %.2f, server CPU per accept %.2f ms,"
+           " accepts to settled positions %.0f ms a round\n", hl.label,
+           mode, st->positions / a, st->queue_msgs / a, st->cpu * 1e3 / a,
+           st->done ? (double) st->busy_ns / st->done / 1e6 : 0);
+    printf("RESULT label=%s mode=%s customers=%u agents=%u accepts=%lu"
+           " p50_ms=%.3f p99_ms=%.3f max_ms=%.3f pos_per_accept=%.2f"
+           " queue_per_accept=%.3f cpu_ms_per_accept=%.3f"
+           " settle_ms=%.0f wrong=%zu\n", hl.label, mode, hl.n, hl.agents,
+           (unsigned long) st->accepts,
+           hl_hist_quantile(&st->hist, 0.50) / 1e6,
+           hl_hist_quantile(&st->hist, 0.99) / 1e6, st->hist.max / 1e6,
+           st->positions / a, st->queue_msgs / a, st->cpu * 1e3 / a,
+           st->done ? (double) st->busy_ns / st->done / 1e6 : 0, wrong);
+}
+
+
 static int
 hl_queue(void)
 {
-    int          i, len, status, alive;
-    char         sub[32], token[1024], msg[160];
-    pid_t        pid[HL_TEAM_MAX];
-    time_t       exp;
-    double       cpu0, cpu;
-    size_t       size, k, waiting, bad, joined;
-    uint64_t     t0, t1, pos0, positions, queue_msgs, accepts, busy_ns;
-    uint32_t     round;
-    unsigned     r, done, share;
-    hl_conn_t  **agents, *c;
+    int           i, status, alive, rc;
+    char          sub[32], token[1024];
+    pid_t         pid[HL_TEAM_MAX];
+    time_t        exp;
+    size_t        size, k, waiting, bad, joined;
+    uint64_t      t0;
+    unsigned      r, share;
+    hl_conn_t   **agents;
+    hl_qstats_t   burst, serial;
 
     size = sizeof(hl_qshared_t) + hl.n + 1;
     hl_qsh = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -2766,81 +2900,11 @@ hl_queue(void)
         return 1;
     }
 
-    positions = 0;
-    queue_msgs = 0;
-    accepts = 0;
-    busy_ns = 0;
-    cpu = 0;
-    done = 0;
-
-    for (r = 0; r < hl.rounds; r++) {
-        for (k = 0; k < hl.agents; k++) {
-            if (agents[k]->state != HL_OPEN || !agents[k]->welcomed) {
-                fprintf(stderr, "hl_load: queue: agent %zu is gone\n", k);
-                break;
-            }
-        }
-
-        if (k < hl.agents) {
-            break;
-        }
-
-        /* the holders note the positions before the round */
-        round = r + 1;
-        hl_qsh->round = round;
-
-        if (hl_run_until(hl_queue_noted, &round, HL_SETUP_MS) != 0) {
-            fprintf(stderr, "hl_load: queue: a holder is gone\n");
-            break;
-        }
-
-        pos0 = hl_qsum_positions();
-        hl.queue_msgs = 0;
-        hl.accepted_n = 0;
-        cpu0 = hl_proc_cpu_sum();
-        t1 = hl_now();
-
-        for (k = 0; k < hl.agents; k++) {
-            c = agents[k];
-            c->accepted = 0;
-            c->t_accept = hl_now();
-            len = snprintf(msg, sizeof(msg),
-                           "{\"type\":\"accept\",\"id\":\"acc\"}");
-            hl_send(c, HL_WS_OP_TEXT, msg, len);
-
-            if (hl.serial
-                && hl_run_until(hl_agent_accepted, c, HL_SETUP_MS) != 0)
-            {
-                break;
-            }
-        }
-
-        if (hl_run_until(hl_queue_round_done, NULL, HL_QUEUE_ROUND_MS) != 0) {
-            fprintf(stderr, "hl_load: queue: round %u: %lu of %u accepted,"
-                    " positions not all moved\n", r,
-                    (unsigned long) hl.accepted_n, hl.agents);
-            break;
-        }
-
-        busy_ns += hl_now() - t1;
-        cpu += hl_proc_cpu_sum() - cpu0;
-        positions += hl_qsum_positions() - pos0;
-        queue_msgs += hl.queue_msgs;
-        accepts += hl.accepted_n;
-        done++;
-
-        /* end the calls, and let the positions settle (not counted) */
-        for (k = 0; k < hl.agents; k++) {
-            hl_send(agents[k], HL_WS_OP_TEXT, "{\"type\":\"hangup\"}",
-                    sizeof("{\"type\":\"hangup\"}") - 1);
-        }
-
-        hl.t_position = hl_now();
-
-        if (hl_run_until(hl_queue_quiet, NULL, HL_QUEUE_SETTLE_MS) != 0) {
-            fprintf(stderr, "hl_load: queue: positions did not settle\n");
-            break;
-        }
+    /* both modes on the same queue: 50,000 joins take minutes */
+    memset(&serial, 0, sizeof(hl_qstats_t));
+    rc = hl_queue_rounds(agents, 0, &burst);
+    if (rc == 0) {
+        rc = hl_queue_rounds(agents, 1, &serial);
     }
 
     /* the final positions: 1..waiting, each once */
@@ -2871,36 +2935,13 @@ hl_queue(void)
 
     hl_count_print("agents' errors", hl.errors);
 
-    printf("%s: %u customers, %u agents, %u rounds: %lu accepts,"
-           " accept latency p50 %.2f ms p99 %.2f ms max %.2f ms\n",
-           hl.label, hl.n, hl.agents, done, (unsigned long) accepts,
-           hl_hist_quantile(&hl.hist, 0.50) / 1e6,
-           hl_hist_quantile(&hl.hist, 0.99) / 1e6, hl.hist.max / 1e6);
-    printf("%s: position messages per accept %.1f, queue messages to"
-           " agents per accept %.2f, server CPU per accept %.2f ms,"
-           " burst to settled %.0f ms a round\n", hl.label,
-           accepts ? (double) positions / accepts : 0,
-           accepts ? (double) queue_msgs / accepts : 0,
-           accepts ? cpu * 1e3 / accepts : 0,
-           done ? (double) busy_ns / done / 1e6 : 0);
+    hl_queue_report("burst", &burst, bad);
+    hl_queue_report("serial", &serial, bad);
+
     printf("%s: %zu still waiting, %zu with a wrong final position\n",
            hl.label, waiting, bad);
 
-    printf("RESULT label=%s serial=%d customers=%u agents=%u accepts=%lu"
-           " p50_ms=%.3f p99_ms=%.3f max_ms=%.3f pos_per_accept=%.2f"
-           " queue_per_accept=%.3f cpu_ms_per_accept=%.3f"
-           " settle_ms=%.0f wrong=%zu\n", hl.label, hl.serial, hl.n,
-           hl.agents,
-           (unsigned long) accepts,
-           hl_hist_quantile(&hl.hist, 0.50) / 1e6,
-           hl_hist_quantile(&hl.hist, 0.99) / 1e6, hl.hist.max / 1e6,
-           accepts ? (double) positions / accepts : 0,
-           accepts ? (double) queue_msgs / accepts : 0,
-           accepts ? cpu * 1e3 / accepts : 0,
-           done ? (double) busy_ns / done / 1e6 : 0, bad);
-
     free(agents);
 
-    return (done == hl.rounds && bad == 0
-            && alive == (int) hl.gen_procs) ? 0 : 1;
+    return (rc == 0 && bad == 0 && alive == (int) hl.gen_procs) ? 0 : 1;
 }

@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
 # The queue at scale (`make bench-queue`, docs/performance.md): for each
-# size of SIZES and each mode of MODES, a fresh nginx (WORKERS workers,
-# "listen ... reuseport", the embedded store) and one hl_load queue run,
-# its customers held by PROCS processes (a process may hold RLIMIT_NOFILE
-# descriptors, and the hard limit cannot be raised here): that many
-# customers join and wait, AGENTS agents come online, then ROUNDS times
-# the agents accept the AGENTS oldest calls and hang up; "burst": all
-# accepts at once, "serial": each agent accepts when the one before has
-# its "accepted" (a burst over many event-loop turns).  Reported: accept
-# latency (an agent's accept sent -> its "accepted") p50/p99, position
-# messages the waiting customers got per accept until each had its new
-# position, queue messages to the agents per accept, the server's CPU
-# per accept.  Every wait is bounded.
+# size of SIZES, a fresh nginx (WORKERS workers, "listen ... reuseport",
+# the embedded store) and one hl_load queue run, its customers held by
+# PROCS processes (a process may hold RLIMIT_NOFILE descriptors, and the
+# hard limit cannot be raised here): that many customers join and wait,
+# AGENTS agents come online, then ROUNDS times the agents accept the
+# AGENTS oldest calls all at once ("burst") and hang up, then ROUNDS
+# times one after the other, each when the one before has its "accepted"
+# ("serial": a burst over many event-loop turns).  Reported per mode:
+# accept latency (an agent's accept sent -> its "accepted") p50/p99,
+# position messages the waiting customers got per accept until each had
+# its new position, queue messages to the agents per accept, the server's
+# CPU per accept.  Every wait is bounded.
 #
 # Environment: BIN (hl_load), MODULE (.so), PREFIX (scratch directory,
-# recreated), NGINX_BIN, SIZES ("5000 50000"), MODES ("burst serial"),
-# AGENTS (50), ROUNDS (2), WORKERS (4), PROCS (4), INTERVAL
-# (hotline_position_interval; empty: the default).
+# recreated), NGINX_BIN, SIZES ("5000 50000"), AGENTS (50), ROUNDS (2),
+# WORKERS (4), PROCS (4), INTERVAL (hotline_position_interval; empty: the
+# default).
 
 set -euo pipefail
 
@@ -28,7 +28,6 @@ unset NGINX
 SIZES=${SIZES:-5000 50000}
 AGENTS=${AGENTS:-50}
 ROUNDS=${ROUNDS:-2}
-MODES=${MODES:-burst serial}
 WORKERS=${WORKERS:-4}
 PROCS=${PROCS:-4}
 INTERVAL=${INTERVAL:-}
@@ -54,11 +53,8 @@ if [ -n "$INTERVAL" ]; then
     POS="hotline_position_interval $INTERVAL;"
 fi
 
-# run_size N MODE: MODE burst (all accepts at once) or serial (each
-# agent accepts when the one before was answered: many event-loop turns)
 run_size() {
-    local n=$1 mode=$2 port serial=
-    [ "$mode" = serial ] && serial=1
+    local n=$1 port
     port=$(free_port)
     cat > "$PREFIX/nginx.conf" <<EOC
 load_module $PREFIX/module.so;
@@ -93,8 +89,7 @@ EOC
     timeout -k 5 900 "$BIN/hl_load" queue --port "$port" -n "$n" \
         --agents "$AGENTS" --rounds "$ROUNDS" --procs "$PROCS" --sources 8 \
         --secret "$PREFIX/secret.key" --pid-file "$NGX_PID" \
-        --label "queue-$n-$mode" ${serial:+--serial} 2>&1 \
-        | tee -a "$LOG" || true
+        --label "queue-$n" 2>&1 | tee -a "$LOG" || true
 
     stop_nginx
 }
@@ -105,7 +100,5 @@ say "queue: $(date -u +%FT%TZ), $(nproc) cores, load average" \
     "store, $PROCS customer processes," \
     "$AGENTS agents, $ROUNDS rounds, position interval ${INTERVAL:-default}"
 for n in $SIZES; do
-    for mode in $MODES; do
-        run_size "$n" "$mode"
-    done
+    run_size "$n"
 done
