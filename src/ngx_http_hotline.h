@@ -81,6 +81,10 @@ ngx_int_t ngx_http_hotline_random_id(u_char *raw);
 u_char *ngx_http_hotline_hex(u_char *dst, u_char *src, size_t len);
 ngx_int_t ngx_http_hotline_unhex(u_char *dst, u_char *src, size_t len);
 
+/* ngx_http_hotline_party.c: little-endian integers of records */
+u_char *ngx_http_hotline_put64(u_char *p, uint64_t v);
+uint64_t ngx_http_hotline_get64(u_char *p);
+
 /* ngx_http_hotline_origin.c */
 ngx_int_t ngx_http_hotline_origin_allowed(ngx_http_request_t *r,
     ngx_array_t *origins);

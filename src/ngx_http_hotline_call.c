@@ -30,6 +30,8 @@
 #define NGX_HOTLINE_TICK           500    /* ms */
 #define NGX_HOTLINE_DUE_BATCH      100
 #define NGX_HOTLINE_RELAYS_FREE    64     /* relay contexts kept for reuse */
+#define NGX_HOTLINE_ACCEPT_SCAN    16     /* the next call: held calls are
+                                             passed over among these */
 
 
 /*
@@ -56,6 +58,8 @@ static void ngx_http_hotline_op_copy(u_char *dst, size_t *dst_len,
 static void ngx_http_hotline_op_read(ngx_http_hotline_op_t *op);
 static void ngx_http_hotline_op_read_done(void *data, ngx_uint_t err,
     ngx_http_hotline_reads_t *rd);
+static void ngx_http_hotline_op_next(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_read_t *r, ngx_http_hotline_party_t *p);
 static void ngx_http_hotline_op_commit_done(void *data,
     ngx_http_hotline_txres_t *res);
 static void ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op,
@@ -222,20 +226,25 @@ ngx_http_hotline_call_resume(ngx_http_hotline_ref_t *ref, u_char *token,
 }
 
 
-static void
-ngx_http_hotline_call_party_op(ngx_uint_t kind, ngx_http_hotline_ref_t *ref,
+/*
+ * an operation of the connection's party, on call_id if not NULL; NULL:
+ * the handler was told why not.  The caller adds its arguments and reads.
+ */
+
+static ngx_http_hotline_op_t *
+ngx_http_hotline_party_op(ngx_uint_t kind, ngx_http_hotline_ref_t *ref,
     u_char *call_id, ngx_http_hotline_call_pt handler, void *data)
 {
     ngx_http_hotline_op_t  *op;
 
     if (!ref->has_token) {
         handler(data, NGX_HOTLINE_E_BAD_STATE, NULL);
-        return;
+        return NULL;
     }
 
     op = ngx_http_hotline_op(kind, ref, handler, data);
     if (op == NULL) {
-        return;
+        return NULL;
     }
 
     ngx_memcpy(op->token, ref->token, NGX_HOTLINE_ID_LEN);
@@ -245,7 +254,21 @@ ngx_http_hotline_call_party_op(ngx_uint_t kind, ngx_http_hotline_ref_t *ref,
         op->has_call_id = 1;
     }
 
-    ngx_http_hotline_op_read(op);
+    return op;
+}
+
+
+static void
+ngx_http_hotline_call_party_op(ngx_uint_t kind, ngx_http_hotline_ref_t *ref,
+    u_char *call_id, ngx_http_hotline_call_pt handler, void *data)
+{
+    ngx_http_hotline_op_t  *op;
+
+    op = ngx_http_hotline_party_op(kind, ref, call_id, handler, data);
+
+    if (op) {
+        ngx_http_hotline_op_read(op);
+    }
 }
 
 
@@ -273,6 +296,24 @@ ngx_http_hotline_call_ban(ngx_http_hotline_ref_t *ref, u_char *call_id,
 {
     ngx_http_hotline_call_party_op(NGX_HOTLINE_OP_BAN, ref, call_id,
                                    handler, data);
+}
+
+
+void
+ngx_http_hotline_call_presence(ngx_http_hotline_ref_t *ref,
+    ngx_uint_t presence, ngx_http_hotline_call_pt handler, void *data)
+{
+    ngx_http_hotline_op_t  *op;
+
+    op = ngx_http_hotline_party_op(NGX_HOTLINE_OP_PRESENCE, ref, NULL,
+                                   handler, data);
+    if (op == NULL) {
+        return;
+    }
+
+    op->arg.presence = presence;
+
+    ngx_http_hotline_op_read(op);
 }
 
 
@@ -464,7 +505,7 @@ ngx_http_hotline_op_read(ngx_http_hotline_op_t *op)
         if (op->kind == NGX_HOTLINE_OP_ACCEPT && !op->has_call_id) {
             r = &rd.ops[rd.n++];
             r->op = NGX_HOTLINE_READ_QUEUE;
-            r->n = 1;
+            r->n = NGX_HOTLINE_ACCEPT_SCAN;
 
         } else if (op->has_call_id) {
             r = &rd.ops[rd.n++];
@@ -474,7 +515,8 @@ ngx_http_hotline_op_read(ngx_http_hotline_op_t *op)
 
         if (op->kind != NGX_HOTLINE_OP_VIEW
             && op->kind != NGX_HOTLINE_OP_RESUME
-            && op->kind != NGX_HOTLINE_OP_ACCEPT)
+            && op->kind != NGX_HOTLINE_OP_ACCEPT
+            && op->kind != NGX_HOTLINE_OP_PRESENCE)
         {
             /* a call may end: the rolling handling time */
             r = &rd.ops[rd.n++];
@@ -536,6 +578,11 @@ ngx_http_hotline_op_read_done(void *data, ngx_uint_t err,
 
                 rec = (r->nrecs > 1) ? &r->recs[1] : NULL;
 
+            } else if (r->op == NGX_HOTLINE_READ_QUEUE) {
+                /* the next call: the oldest not held for another agent */
+                ngx_http_hotline_op_next(op, r, &op->other);
+                break;
+
             } else if (r->nrecs) {
                 rec = &r->recs[0];
             }
@@ -595,6 +642,34 @@ ngx_http_hotline_op_read_done(void *data, ngx_uint_t err,
 }
 
 
+
+
+static void
+ngx_http_hotline_op_next(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_read_t *r, ngx_http_hotline_party_t *p)
+{
+    ngx_uint_t               i;
+    ngx_http_hotline_rec_t  *rec;
+
+    for (i = 0; i < r->nrecs; i++) {
+        rec = &r->recs[i];
+
+        if (rec->version == 0
+            || ngx_http_hotline_party_decode(&rec->value, p) != NGX_OK)
+        {
+            continue;
+        }
+
+        if (!ngx_http_hotline_desk_reserved(p, &op->me)) {
+            p->version = rec->version;
+            p->attached = rec->attached;
+            p->ticket = rec->ticket ? rec->ticket : p->ticket;
+            return;
+        }
+    }
+
+    ngx_memzero(p, sizeof(ngx_http_hotline_party_t));
+}
 
 
 static void

@@ -43,6 +43,14 @@
 #define NGX_HOTLINE_ACTIVE         2
 #define NGX_HOTLINE_ENDED          3
 #define NGX_HOTLINE_IDLE           4
+#define NGX_HOTLINE_WRAPUP         5      /* agent: after a call, a while */
+
+/* an agent's presence: whether it takes calls */
+#define NGX_HOTLINE_AVAILABLE      0
+#define NGX_HOTLINE_AWAY           1
+
+/* what a transfer's reason may hold, in bytes */
+#define NGX_HOTLINE_REASON_MAX     128
 
 
 typedef struct {
@@ -62,8 +70,27 @@ typedef struct {
     u_char                         display[NGX_HOTLINE_NAME_MAX];
     size_t                         addr_len;
     u_char                         addr[NGX_SOCKADDR_STRLEN];
+
+    /* the support desk (party record v2) */
+    ngx_uint_t                     presence;   /* agent: AVAILABLE, AWAY */
+    int64_t                        until;      /* agent: wrap-up's end;
+                                                  customer: a transfer's
+                                                  reservation's end */
+    int64_t                        held;       /* on hold since; 0: not */
+    int64_t                        hold_ms;    /* on hold before */
+    ngx_uint_t                     transfers;
+    u_char                         last_call[NGX_HOTLINE_ID_LEN]; /* agent */
+    size_t                         target_len; /* a transfer: for whom */
+    u_char                         target[NGX_HOTLINE_NAME_MAX];
+    size_t                         from_len;   /* and from whom */
+    u_char                         from[NGX_HOTLINE_NAME_MAX];
+    size_t                         why_len;    /* and why */
+    u_char                         why[NGX_HOTLINE_REASON_MAX];
+
     unsigned                       has_peer:1;
     unsigned                       recorded:1;
+    unsigned                       rated:1;    /* customer: gave a rating */
+    unsigned                       has_last:1; /* agent: last_call is set */
     unsigned                       attached:1; /* read: has a consumer */
 } ngx_http_hotline_party_t;
 
@@ -103,6 +130,8 @@ typedef struct {
     uint64_t                       ticket;
     u_char                         addr[NGX_SOCKADDR_STRLEN];  /* ban */
     size_t                         addr_len;
+    ngx_uint_t                     presence;   /* agent: what it is now */
+    int64_t                        until;      /* and until when */
     unsigned                       resumed:1;
     unsigned                       gap:1;
     unsigned                       in_call:1;
@@ -141,6 +170,8 @@ typedef struct {
     ngx_uint_t                     active;
     ngx_uint_t                     agents_online;
     ngx_uint_t                     agents_busy;
+    ngx_uint_t                     agents_away;
+    ngx_uint_t                     agents_wrapup;
 } ngx_http_hotline_gauges_t;
 
 
@@ -174,6 +205,10 @@ void ngx_http_hotline_call_reject(ngx_http_hotline_ref_t *ref,
 void ngx_http_hotline_call_ban(ngx_http_hotline_ref_t *ref,
     u_char *call_id, ngx_http_hotline_call_pt handler, void *data);
 
+/* agent: available or away (NGX_HOTLINE_AVAILABLE, NGX_HOTLINE_AWAY) */
+void ngx_http_hotline_call_presence(ngx_http_hotline_ref_t *ref,
+    ngx_uint_t presence, ngx_http_hotline_call_pt handler, void *data);
+
 /* end the call, or leave the queue */
 void ngx_http_hotline_call_hangup(ngx_http_hotline_ref_t *ref,
     ngx_http_hotline_call_pt handler, void *data);
@@ -200,11 +235,14 @@ void ngx_http_hotline_queue_exit(void);
 /* a consistent snapshot of the queue; one at a time, the last asks again */
 void ngx_http_hotline_call_queue(ngx_http_hotline_queue_pt handler,
     void *data);
+ngx_uint_t ngx_http_hotline_call_queue_again(void);
+ngx_uint_t ngx_http_hotline_call_staffed(ngx_http_hotline_queue_t *q);
 ngx_uint_t ngx_http_hotline_call_eta(ngx_http_hotline_queue_t *q,
-    ngx_uint_t position);
+    ngx_uint_t position, ngx_msec_t waited);
 
 /* the latest gauges (fresh when the store answers at once) */
 void ngx_http_hotline_call_gauges(ngx_http_hotline_gauges_t *g);
+ngx_uint_t ngx_http_hotline_gauges_available(ngx_http_hotline_gauges_t *g);
 
 /* ngx_http_hotline_party.c: the party record */
 size_t ngx_http_hotline_party_encode(u_char *p,

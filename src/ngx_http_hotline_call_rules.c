@@ -51,17 +51,8 @@ static void ngx_http_hotline_end(ngx_http_hotline_op_t *op,
     ngx_http_hotline_party_t *who);
 static void ngx_http_hotline_free_party(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *p);
-static void ngx_http_hotline_tx_put(ngx_http_hotline_txn_t *tx,
-    ngx_http_hotline_party_t *p);
-static void ngx_http_hotline_tx_check(ngx_http_hotline_txn_t *tx,
-    ngx_http_hotline_party_t *p);
-static void ngx_http_hotline_tx_event(ngx_http_hotline_txn_t *tx,
-    u_char *token, ngx_http_hotline_event_t *ev);
 static void ngx_http_hotline_tx_peer(ngx_http_hotline_txn_t *tx,
     u_char *token, ngx_uint_t state);
-static void ngx_http_hotline_tx_count(ngx_http_hotline_txn_t *tx,
-    ngx_uint_t counter, int64_t delta);
-static int64_t ngx_http_hotline_now(void);
 
 
 ngx_str_t  ngx_http_hotline_counter_names[] = {
@@ -69,7 +60,9 @@ ngx_str_t  ngx_http_hotline_counter_names[] = {
     ngx_string("active"),
     ngx_string("online"),
     ngx_string("busy"),
-    ngx_string("avg")
+    ngx_string("avg"),
+    ngx_string("away"),
+    ngx_string("wrapup")
 };
 
 
@@ -87,6 +80,8 @@ ngx_http_hotline_rules_init(ngx_http_hotline_store_t *store,
 {
     ngx_http_hotline_st = store;
     ngx_http_hotline_cf = cf;
+
+    ngx_http_hotline_desk_init();
 }
 
 
@@ -117,6 +112,9 @@ ngx_http_hotline_rules_decide(ngx_http_hotline_op_t *op,
 
     case NGX_HOTLINE_OP_EXPIRE:
         return ngx_http_hotline_decide_expire(op, tx);
+
+    case NGX_HOTLINE_OP_PRESENCE:
+        return ngx_http_hotline_decide_presence(op, tx);
 
     case NGX_HOTLINE_OP_SEED:
 
@@ -319,9 +317,14 @@ ngx_http_hotline_taken(ngx_http_hotline_op_t *op,
         op->res.in_call = (p->state == NGX_HOTLINE_ACTIVE);
         op->res.ended = (p->state == NGX_HOTLINE_ENDED);
 
-    } else if (p->state == NGX_HOTLINE_ACTIVE && p->has_peer) {
-        op->res.in_call = 1;
-        ngx_memcpy(op->res.call_id, p->call_id, NGX_HOTLINE_ID_LEN);
+    } else {
+        op->res.presence = ngx_http_hotline_agent_shows(p);
+        op->res.until = p->until;
+
+        if (p->state == NGX_HOTLINE_ACTIVE && p->has_peer) {
+            op->res.in_call = 1;
+            ngx_memcpy(op->res.call_id, p->call_id, NGX_HOTLINE_ID_LEN);
+        }
     }
 
     op->version = p->version;
@@ -364,7 +367,8 @@ ngx_http_hotline_attach(ngx_http_hotline_op_t *op,
     t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_TIMER,
                                  ngx_http_hotline_pkey(p->token));
     if (t) {
-        t->n = 0;
+        /* a wrap-up's or a transfer's end, if it has one */
+        t->n = ngx_http_hotline_desk_timer(p);
     }
 
     if (p->version && p->state == NGX_HOTLINE_ACTIVE && p->has_peer) {
@@ -394,7 +398,7 @@ ngx_http_hotline_decide_accept(ngx_http_hotline_op_t *op,
     c = op->other;
 
     if (a.version == 0 || a.role != NGX_HOTLINE_ROLE_AGENT
-        || a.state != NGX_HOTLINE_IDLE)
+        || (a.state != NGX_HOTLINE_IDLE && a.state != NGX_HOTLINE_WRAPUP))
     {
         return NGX_HOTLINE_E_BAD_STATE;
     }
@@ -405,7 +409,9 @@ ngx_http_hotline_decide_accept(ngx_http_hotline_op_t *op,
         return NGX_HOTLINE_E_NOT_FOUND;
     }
 
-    if (c.state != NGX_HOTLINE_WAITING) {
+    if (c.state != NGX_HOTLINE_WAITING
+        || ngx_http_hotline_desk_reserved(&c, &a))
+    {
         return NGX_HOTLINE_E_TAKEN;
     }
 
@@ -415,8 +421,11 @@ ngx_http_hotline_decide_accept(ngx_http_hotline_op_t *op,
     c.state = NGX_HOTLINE_ACTIVE;
     ngx_memcpy(c.peer, a.token, NGX_HOTLINE_ID_LEN);
     c.has_peer = 1;
-    c.accepted = now;
-    c.recorded = (rc != NULL);
+    c.accepted = c.accepted ? c.accepted : now;    /* after a transfer */
+    c.recorded = c.recorded || (rc != NULL);
+
+    /* the agent leaves wrap-up or away for it; a transfer is over */
+    ngx_http_hotline_desk_taken(tx, &c, &a);
 
     a.state = NGX_HOTLINE_ACTIVE;
     ngx_memcpy(a.peer, c.token, NGX_HOTLINE_ID_LEN);
@@ -624,10 +633,8 @@ ngx_http_hotline_end(ngx_http_hotline_op_t *op, ngx_http_hotline_txn_t *tx,
         if (a && a->version) {
             ngx_http_hotline_tx_check(tx, a);
 
-            a->state = NGX_HOTLINE_IDLE;
-            a->has_peer = 0;
-            ngx_memzero(a->peer, NGX_HOTLINE_ID_LEN);
-            ngx_memzero(a->call_id, NGX_HOTLINE_ID_LEN);
+            /* wrap-up, away or idle */
+            ngx_http_hotline_desk_after_call(tx, a);
 
             ngx_http_hotline_tx_put(tx, a);
 
@@ -780,13 +787,8 @@ ngx_http_hotline_decide_expire(ngx_http_hotline_op_t *op,
     }
 
     if (p->attached) {
-        /* it came back */
-        t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_TIMER,
-                                     ngx_http_hotline_pkey(p->token));
-        if (t) {
-            t->n = 0;
-        }
-
+        /* it came back, or its wrap-up or transfer is over */
+        ngx_http_hotline_desk_deadline(tx, p);
         return NGX_HOTLINE_OK;
     }
 
@@ -842,13 +844,14 @@ ngx_http_hotline_free_party(ngx_http_hotline_txn_t *tx,
                                     ngx_http_hotline_akey(p->name,
                                                           p->name_len));
     ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_ONLINE, -1);
+    ngx_http_hotline_desk_agent_gone(tx, p);
     (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_NOTIFY, NULL);
 }
 
 
 /* transaction pieces */
 
-static void
+void
 ngx_http_hotline_tx_put(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *p)
 {
@@ -868,7 +871,7 @@ ngx_http_hotline_tx_put(ngx_http_hotline_txn_t *tx,
 }
 
 
-static void
+void
 ngx_http_hotline_tx_check(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *p)
 {
@@ -895,7 +898,7 @@ ngx_http_hotline_tx_check(ngx_http_hotline_txn_t *tx,
 }
 
 
-static void
+void
 ngx_http_hotline_tx_event(ngx_http_hotline_txn_t *tx, u_char *token,
     ngx_http_hotline_event_t *ev)
 {
@@ -935,7 +938,7 @@ ngx_http_hotline_tx_peer(ngx_http_hotline_txn_t *tx, u_char *token,
 
 /* counter (ngx_uint_t) -1 is today's */
 
-static void
+void
 ngx_http_hotline_tx_count(ngx_http_hotline_txn_t *tx, ngx_uint_t counter,
     int64_t delta)
 {
@@ -1047,7 +1050,7 @@ ngx_http_hotline_token_of(ngx_str_t *key, u_char *token)
 }
 
 
-static int64_t
+int64_t
 ngx_http_hotline_now(void)
 {
     ngx_time_t  *tp;

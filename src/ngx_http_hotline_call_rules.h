@@ -13,6 +13,7 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_event.h"
 
 
 /*
@@ -35,6 +36,7 @@
 #define NGX_HOTLINE_OP_EXPIRE      9      /* its grace period is over */
 #define NGX_HOTLINE_OP_ORPHAN      10     /* its worker died */
 #define NGX_HOTLINE_OP_SEED        11     /* today's count, from the journal */
+#define NGX_HOTLINE_OP_PRESENCE    12     /* an agent: available, away */
 
 /* the counters, in the order of ngx_http_hotline_counter_names[] */
 #define NGX_HOTLINE_C_WAITING      0
@@ -42,7 +44,9 @@
 #define NGX_HOTLINE_C_ONLINE       2
 #define NGX_HOTLINE_C_BUSY         3
 #define NGX_HOTLINE_C_AVG          4
-#define NGX_HOTLINE_C_N            5
+#define NGX_HOTLINE_C_AWAY         5      /* agents idle and away */
+#define NGX_HOTLINE_C_WRAPUP       6      /* agents in wrap-up */
+#define NGX_HOTLINE_C_N            7
 
 
 typedef struct {
@@ -99,6 +103,37 @@ void ngx_http_hotline_rules_init(ngx_http_hotline_store_t *store,
  * client, or NGX_HOTLINE_E_AGAIN when the other party must be read too
  */
 ngx_uint_t ngx_http_hotline_rules_decide(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx);
+
+/* pieces of a transaction */
+void ngx_http_hotline_tx_put(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *p);
+void ngx_http_hotline_tx_check(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *p);
+void ngx_http_hotline_tx_event(ngx_http_hotline_txn_t *tx, u_char *token,
+    ngx_http_hotline_event_t *ev);
+void ngx_http_hotline_tx_count(ngx_http_hotline_txn_t *tx,
+    ngx_uint_t counter, int64_t delta);
+int64_t ngx_http_hotline_now(void);
+
+/*
+ * ngx_http_hotline_call_desk.c: the support desk's rules (presence,
+ * wrap-up, hold, transfer)
+ */
+void ngx_http_hotline_desk_init(void);
+ngx_uint_t ngx_http_hotline_agent_shows(ngx_http_hotline_party_t *a);
+ngx_msec_t ngx_http_hotline_desk_timer(ngx_http_hotline_party_t *p);
+ngx_uint_t ngx_http_hotline_desk_reserved(ngx_http_hotline_party_t *c,
+    ngx_http_hotline_party_t *a);
+void ngx_http_hotline_desk_taken(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *c, ngx_http_hotline_party_t *a);
+void ngx_http_hotline_desk_after_call(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *a);
+void ngx_http_hotline_desk_deadline(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *p);
+void ngx_http_hotline_desk_agent_gone(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *a);
+ngx_uint_t ngx_http_hotline_decide_presence(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx);
 
 /* keys: "p:<token hex>", "c:<call hex>", "a:<name>", today's counter */

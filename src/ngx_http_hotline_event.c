@@ -10,6 +10,7 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_proto.h"
 #include "ngx_http_hotline_event.h"
+#include "ngx_http_hotline_proto_desk.h"
 
 
 /*
@@ -20,6 +21,7 @@
  *              length (2, little-endian), token
  *   peer       state (1)
  *   ended      call id (16), reason (1), by (1), duration (4, little-endian)
+ *   presence   state (1), until (8, little-endian)
  */
 
 
@@ -53,6 +55,10 @@ ngx_http_hotline_event_encode(u_char *p, ngx_http_hotline_event_t *ev)
     case NGX_HOTLINE_EV_PEER:
         *p++ = (u_char) ev->state;
         return p;
+
+    case NGX_HOTLINE_EV_PRESENCE:
+        *p++ = (u_char) ev->state;
+        return ngx_http_hotline_put64(p, (uint64_t) ev->until);
 
     default: /* ended */
         p = ngx_cpymem(p, ev->call_id, NGX_HOTLINE_ID_LEN);
@@ -129,6 +135,15 @@ ngx_http_hotline_event_decode(u_char *data, size_t len,
         ev->state = *p;
         return NGX_OK;
 
+    case NGX_HOTLINE_EV_PRESENCE:
+        if (last - p != 9 || *p > NGX_HOTLINE_SHOWS_WRAPUP) {
+            return NGX_ERROR;
+        }
+
+        ev->state = *p;
+        ev->until = (int64_t) ngx_http_hotline_get64(p + 1);
+        return NGX_OK;
+
     case NGX_HOTLINE_EV_ENDED:
         if (last - p != NGX_HOTLINE_ID_LEN + 6) {
             return NGX_ERROR;
@@ -181,6 +196,9 @@ ngx_http_hotline_event_json(u_char *p, ngx_http_hotline_event_t *ev,
     case NGX_HOTLINE_EV_PEER:
         return ngx_http_hotline_proto_peer(p, ev->state
                                               == NGX_HOTLINE_PEER_BACK);
+
+    case NGX_HOTLINE_EV_PRESENCE:
+        return ngx_http_hotline_proto_presence(p, ev->state, ev->until);
 
     default: /* ended */
         return ngx_http_hotline_proto_ended(p, ev->call_id, ev->reason,

@@ -26,9 +26,16 @@
 #define NGX_HOTLINE_EV_ACCEPTED    2
 #define NGX_HOTLINE_EV_PEER        3
 #define NGX_HOTLINE_EV_ENDED       4
+#define NGX_HOTLINE_EV_PRESENCE    5      /* an agent's, to itself */
 
 #define NGX_HOTLINE_PEER_RECONNECTING  0
 #define NGX_HOTLINE_PEER_BACK          1
+
+/* what an agent shows: the presence event's states */
+#define NGX_HOTLINE_SHOWS_AVAILABLE    0
+#define NGX_HOTLINE_SHOWS_AWAY         1
+#define NGX_HOTLINE_SHOWS_BUSY         2
+#define NGX_HOTLINE_SHOWS_WRAPUP       3
 
 /* an encoded event but a relay, at most */
 #define NGX_HOTLINE_EVENT_CODE_MAX     1024
@@ -43,8 +50,9 @@ typedef struct {
     ngx_str_t                      name;
     ngx_str_t                      token;
 
-    /* peer */
+    /* peer; presence: what the agent shows, until when (wrap-up) */
     ngx_uint_t                     state;
+    int64_t                        until;
 
     /* ended */
     ngx_uint_t                     reason;

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "ngx_http_hotline_proto.h"
+#include "ngx_http_hotline_proto_desk.h"
 
 
 typedef struct {
@@ -935,15 +936,27 @@ ngx_http_hotline_proto_welcome(u_char *p, ngx_uint_t role, u_char *resume,
 }
 
 
+/* eta (ngx_uint_t) -1: unknown, no agent takes calls; room: 160 */
+
 u_char *
 ngx_http_hotline_proto_position(u_char *p, u_char *call_id,
-    ngx_uint_t position, ngx_uint_t eta)
+    ngx_uint_t position, ngx_uint_t eta, ngx_uint_t agents)
 {
     p = ngx_cpymem(p, "{\"type\":\"position\",\"call_id\":",
                    sizeof("{\"type\":\"position\",\"call_id\":") - 1);
     p = ngx_http_hotline_hexid(p, call_id);
-    p += snprintf((char *) p, 64, ",\"position\":%lu,\"eta\":%lu}",
-                  (unsigned long) position, (unsigned long) eta);
+    p += snprintf((char *) p, 64, ",\"position\":%lu,\"eta\":",
+                  (unsigned long) position);
+
+    if (eta == (ngx_uint_t) -1) {
+        p = ngx_cpymem(p, "null", 4);
+
+    } else {
+        p += snprintf((char *) p, 32, "%lu", (unsigned long) eta);
+    }
+
+    p += snprintf((char *) p, 32, ",\"agents\":%lu}", (unsigned long) agents);
+
     return p;
 }
 
@@ -955,7 +968,8 @@ ngx_http_hotline_proto_queue_size(ngx_http_hotline_queue_t *q)
 
     n = q->n < NGX_HOTLINE_QUEUE_LIST_MAX ? q->n : NGX_HOTLINE_QUEUE_LIST_MAX;
 
-    return 160 + n * (64 + 6 * NGX_HOTLINE_CUSTOMER_NAME_MAX + 64);
+    return 256 + n * (64 + 6 * NGX_HOTLINE_CUSTOMER_NAME_MAX + 64
+                      + 6 * (64 + 128 + 64) + 128);
 }
 
 
@@ -989,14 +1003,24 @@ ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
             waiting = 0;
         }
 
-        p += snprintf((char *) p, 32, ",\"waiting\":%lld}",
+        p += snprintf((char *) p, 32, ",\"waiting\":%lld",
                       (long long) waiting);
+
+        if (it->from_len) {
+            p = ngx_http_hotline_proto_transfer(p, it, now);
+        }
+
+        *p++ = '}';
     }
 
-    p += snprintf((char *) p, 128,
-                  "],\"total\":%lu,\"agents\":{\"online\":%lu,\"busy\":%lu}}",
+    p += snprintf((char *) p, 224,
+                  "],\"total\":%lu,\"agents\":{\"online\":%lu,\"busy\":%lu,"
+                  "\"away\":%lu,\"wrapup\":%lu,\"available\":%lu}}",
                   (unsigned long) q->n, (unsigned long) q->agents_online,
-                  (unsigned long) q->agents_busy);
+                  (unsigned long) q->agents_busy,
+                  (unsigned long) q->agents_away,
+                  (unsigned long) q->agents_wrapup,
+                  (unsigned long) q->agents_available);
 
     return p;
 }

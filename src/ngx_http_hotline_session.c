@@ -19,6 +19,8 @@
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_doorbell.h"
 #include "ngx_http_hotline_notify.h"
+#include "ngx_http_hotline_desk.h"
+#include "ngx_http_hotline_proto_desk.h"
 
 
 /*
@@ -32,6 +34,7 @@
 
 
 #define NGX_HOTLINE_OPS_FREE   64       /* kept for reuse */
+#define NGX_HOTLINE_ETA_EVERY  5000     /* ms: waiting customers' estimates */
 
 
 /* what an operation carries to its answer: the message's id */
@@ -58,6 +61,8 @@ static void ngx_http_hotline_op_done(void *data, ngx_uint_t err,
 static void ngx_http_hotline_ban_done(void *data, ngx_uint_t err,
     ngx_http_hotline_result_t *res);
 static void ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_desk_welcome(ngx_http_hotline_session_t *s,
     ngx_http_hotline_result_t *res);
 static void ngx_http_hotline_error(ngx_http_hotline_session_t *s,
     ngx_uint_t code, ngx_http_hotline_msg_t *m);
@@ -90,12 +95,15 @@ static void ngx_http_hotline_on_auth(void);
 static void ngx_http_hotline_on_up(void);
 static void ngx_http_hotline_on_down(void);
 static void ngx_http_hotline_queue_event(ngx_event_t *ev);
+static void ngx_http_hotline_eta_event(ngx_event_t *ev);
 static void ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q,
     void *data);
 
 
 static ngx_queue_t   ngx_http_hotline_local;
 static ngx_event_t   ngx_http_hotline_queue_ev;
+static ngx_event_t   ngx_http_hotline_eta_ev;
+static ngx_uint_t    ngx_http_hotline_queue_changed;
 static ngx_http_hotline_pool_t     ngx_http_hotline_ops;
 
 /* one buffer per worker for work that never nests */
@@ -128,6 +136,11 @@ ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
 
     ngx_http_hotline_queue_ev.handler = ngx_http_hotline_queue_event;
     ngx_http_hotline_queue_ev.log = cycle->log;
+
+    ngx_http_hotline_eta_ev.handler = ngx_http_hotline_eta_event;
+    ngx_http_hotline_eta_ev.log = cycle->log;
+    ngx_http_hotline_eta_ev.cancelable = 1;
+    ngx_add_timer(&ngx_http_hotline_eta_ev, NGX_HOTLINE_ETA_EVERY);
 
     ngx_http_hotline_store_listen(&ngx_http_hotline_session_events);
 
@@ -193,11 +206,12 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
 {
     ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
 
-    u_char                  *out;
-    ngx_uint_t               rc, opening;
-    ngx_time_t              *tp;
-    ngx_http_hotline_op_t   *op;
-    ngx_http_hotline_msg_t   m;
+    u_char                       *out;
+    ngx_uint_t                    rc, opening;
+    ngx_time_t                   *tp;
+    ngx_http_hotline_op_t        *op;
+    ngx_http_hotline_msg_t        m;
+    ngx_http_hotline_desk_msg_t   dm;
 
     if (s->ws.close_later) {
         /* closing: what follows is not read */
@@ -214,6 +228,13 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
 
     rc = ngx_http_hotline_proto_parse(data, len, s->role, &m, out + 1,
                                       6 * len + 1023);
+
+    if (rc == NGX_HOTLINE_E_BAD_TYPE) {
+        /* the support desk's messages */
+        rc = ngx_http_hotline_desk_parse(data, len, s->role,
+                                         ngx_http_hotline_desk()->dispositions,
+                                         &m, &dm, out + 1, 6 * len + 1023);
+    }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
                    "hotline session: message of %uz bytes, type %ui, rc %ui",
@@ -301,6 +322,21 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
     case NGX_HOTLINE_MSG_CANCEL:
     case NGX_HOTLINE_MSG_HANGUP:
         ngx_http_hotline_call_hangup(&s->ref, ngx_http_hotline_op_done, op);
+        break;
+
+    case NGX_HOTLINE_MSG_PRESENCE:
+        ngx_http_hotline_call_presence(&s->ref, dm.presence,
+                                       ngx_http_hotline_op_done, op);
+        break;
+
+    case NGX_HOTLINE_MSG_HOLD:
+    case NGX_HOTLINE_MSG_TRANSFER:
+    case NGX_HOTLINE_MSG_NOTE:
+    case NGX_HOTLINE_MSG_RATE:
+    case NGX_HOTLINE_MSG_LEAVE:
+    case NGX_HOTLINE_MSG_CLAIM:
+    case NGX_HOTLINE_MSG_DONE:
+        ngx_http_hotline_op_done(op, NGX_HOTLINE_E_BAD_STATE, NULL);
         break;
 
     default: /* offer, answer, ice, chat, media */
@@ -504,10 +540,38 @@ ngx_http_hotline_login_done(void *data, ngx_uint_t err,
 
     } else {
         ngx_http_hotline_welcome(s, res);
+        ngx_http_hotline_desk_welcome(s, res);
         ngx_http_hotline_established(s);
     }
 
     ngx_http_hotline_ws_release(&s->ws);
+}
+
+
+/* an agent's console: its presence and the desk's settings */
+
+static void
+ngx_http_hotline_desk_welcome(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_result_t *res)
+{
+    u_char                        *last;
+    ngx_http_hotline_desk_conf_t  *dcf;
+    u_char                         p[256 + 40 * NGX_HOTLINE_DISPOSITIONS];
+
+    if (s->role != NGX_HOTLINE_ROLE_AGENT || s->ws.closed || s->ws.closing)
+    {
+        return;
+    }
+
+    dcf = ngx_http_hotline_desk();
+
+    last = ngx_http_hotline_proto_desk(p, res->presence, res->until,
+                                       dcf->dispositions, dcf->away_after,
+                                       dcf->wrapup_time,
+                                       dcf->transfer_timeout);
+
+    (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, p,
+                                    last - p);
 }
 
 
@@ -539,6 +603,7 @@ ngx_http_hotline_resume_done(void *data, ngx_uint_t err,
     s->waiting = res->waiting;
     s->position = 0;
     ngx_http_hotline_welcome(s, res);
+    ngx_http_hotline_desk_welcome(s, res);
     ngx_http_hotline_established(s);
     ngx_http_hotline_ack(op);
 }
@@ -999,6 +1064,8 @@ ngx_http_hotline_on_down(void)
 static void
 ngx_http_hotline_on_queue(void)
 {
+    ngx_http_hotline_queue_changed = 1;
+
     if (ngx_http_hotline_queue_ev.posted) {
         return;
     }
@@ -1014,12 +1081,41 @@ ngx_http_hotline_queue_event(ngx_event_t *ev)
 }
 
 
+/*
+ * Waiting customers' estimates count down: a fresh snapshot for them
+ * every NGX_HOTLINE_ETA_EVERY when this worker has any
+ */
+
+static void
+ngx_http_hotline_eta_event(ngx_event_t *ev)
+{
+    ngx_queue_t                 *q;
+    ngx_http_hotline_session_t  *s;
+
+    for (q = ngx_queue_head(&ngx_http_hotline_local);
+         q != ngx_queue_sentinel(&ngx_http_hotline_local);
+         q = ngx_queue_next(q))
+    {
+        s = ngx_queue_data(q, ngx_http_hotline_session_t, local);
+
+        if (s->waiting) {
+            ngx_http_hotline_call_queue(ngx_http_hotline_queue_done, NULL);
+            break;
+        }
+    }
+
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, NGX_HOTLINE_ETA_EVERY);
+    }
+}
+
+
 static void
 ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
 {
     u_char                      *msg, *last, *end;
     int64_t                      now;
-    ngx_uint_t                   lo, hi, mid, pos, eta;
+    ngx_uint_t                   lo, hi, mid, pos, eta, agents;
     ngx_time_t                  *tp;
     ngx_queue_t                 *lq, *next;
     ngx_http_hotline_session_t  *s;
@@ -1027,6 +1123,17 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
 
     if (q == NULL) {
         return;
+    }
+
+    /*
+     * agents get it when the queue changed (a snapshot that follows may
+     * be the one after the change: they get that one too)
+     */
+
+    agents = ngx_http_hotline_queue_changed;
+
+    if (!ngx_http_hotline_call_queue_again()) {
+        ngx_http_hotline_queue_changed = 0;
     }
 
     tp = ngx_timeofday();
@@ -1047,6 +1154,11 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
         }
 
         if (s->role == NGX_HOTLINE_ROLE_AGENT) {
+
+            if (!agents) {
+                /* the estimates' refresh: the queue is as it was */
+                continue;
+            }
 
             if (msg == NULL) {
                 msg = ngx_http_hotline_scratch(&ngx_http_hotline_buf,
@@ -1091,7 +1203,14 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
         }
 
         pos = lo + 1;
-        eta = ngx_http_hotline_call_eta(q, pos);
+
+        if (pos != s->position || ngx_http_hotline_call_staffed(q) == 0) {
+            /* the count down starts at a new position, or an agent */
+            s->position_since = now;
+        }
+
+        eta = ngx_http_hotline_call_eta(q, pos,
+                                        (ngx_msec_t) (now - s->position_since));
 
         if (pos == s->position && eta == s->eta && !s->queue_dirty) {
             continue;
@@ -1101,7 +1220,8 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
         s->eta = eta;
         s->queue_dirty = 0;
 
-        end = ngx_http_hotline_proto_position(buf, s->call_id, pos, eta);
+        end = ngx_http_hotline_proto_position(buf, s->call_id, pos, eta,
+                                       ngx_http_hotline_call_staffed(q));
 
         s->ws.pending++;
         (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,

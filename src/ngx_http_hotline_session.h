@@ -31,6 +31,7 @@ struct ngx_http_hotline_session_s {
     uint64_t                       ticket;         /* queue order */
     ngx_uint_t                     position;       /* last one sent */
     ngx_uint_t                     eta;
+    int64_t                        position_since; /* ms */
 
     u_char                         call_id[NGX_HOTLINE_ID_HEX];
     u_char                         sub[NGX_HOTLINE_NAME_MAX];

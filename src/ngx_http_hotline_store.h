@@ -44,7 +44,7 @@
 
 
 #define NGX_HOTLINE_KEY_MAX        96
-#define NGX_HOTLINE_VALUE_MAX      512
+#define NGX_HOTLINE_VALUE_MAX      768
 
 /* an error code of the store, beside those of the protocol */
 #define NGX_HOTLINE_E_CONFLICT     100     /* a checked version changed */

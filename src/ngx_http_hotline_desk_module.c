@@ -1,0 +1,328 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_hotline.h"
+#include "ngx_http_hotline_desk.h"
+
+
+/*
+ * ngx_http_hotline_desk_module: the directives of the support desk
+ * (docs/directives.md): hotline_wrapup_time, hotline_away_after,
+ * hotline_transfer_timeout, hotline_dispositions.
+ */
+
+
+static void *ngx_http_hotline_desk_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_hotline_desk_init_main_conf(ngx_conf_t *cf,
+    void *conf);
+static char *ngx_http_hotline_dispositions(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_hotline_desk_time(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+/* a time directive's bounds: "off" is 0 when min is 0 */
+typedef struct {
+    ngx_msec_t                     min;
+    ngx_msec_t                     max;
+    ngx_uint_t                     off;
+} ngx_http_hotline_desk_bounds_t;
+
+
+static ngx_http_hotline_desk_bounds_t  ngx_http_hotline_wrapup_bounds = {
+    1000, 3600000, 1
+};
+
+static ngx_http_hotline_desk_bounds_t  ngx_http_hotline_away_bounds = {
+    60000, 86400000, 1
+};
+
+static ngx_http_hotline_desk_bounds_t  ngx_http_hotline_transfer_bounds = {
+    5000, 600000, 0
+};
+
+
+static ngx_command_t  ngx_http_hotline_desk_commands[] = {
+
+    { ngx_string("hotline_wrapup_time"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hotline_desk_time,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_desk_conf_t, wrapup_time),
+      &ngx_http_hotline_wrapup_bounds },
+
+    { ngx_string("hotline_away_after"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hotline_desk_time,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_desk_conf_t, away_after),
+      &ngx_http_hotline_away_bounds },
+
+    { ngx_string("hotline_transfer_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hotline_desk_time,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_desk_conf_t, transfer_timeout),
+      &ngx_http_hotline_transfer_bounds },
+
+    { ngx_string("hotline_dispositions"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_hotline_dispositions,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_hotline_desk_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_hotline_desk_create_main_conf, /* create main configuration */
+    ngx_http_hotline_desk_init_main_conf,  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_hotline_desk_module = {
+    NGX_MODULE_V1,
+    &ngx_http_hotline_desk_module_ctx,     /* module context */
+    ngx_http_hotline_desk_commands,        /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+ngx_http_hotline_desk_conf_t *
+ngx_http_hotline_desk(void)
+{
+    return ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_hotline_desk_module);
+}
+
+
+ngx_int_t
+ngx_http_hotline_disposition(u_char *name, size_t len)
+{
+    ngx_str_t                     *d;
+    ngx_uint_t                     i;
+    ngx_http_hotline_desk_conf_t  *dcf;
+
+    dcf = ngx_http_hotline_desk();
+    d = dcf->dispositions->elts;
+
+    for (i = 0; i < dcf->dispositions->nelts; i++) {
+        if (d[i].len == len && ngx_strncmp(d[i].data, name, len) == 0) {
+            return i;
+        }
+    }
+
+    return NGX_ERROR;
+}
+
+
+static void *
+ngx_http_hotline_desk_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_hotline_desk_conf_t  *dcf;
+
+    dcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hotline_desk_conf_t));
+    if (dcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     dcf->dispositions = NULL;
+     */
+
+    dcf->wrapup_time = NGX_CONF_UNSET_MSEC;
+    dcf->away_after = NGX_CONF_UNSET_MSEC;
+    dcf->transfer_timeout = NGX_CONF_UNSET_MSEC;
+
+    return dcf;
+}
+
+
+static char *
+ngx_http_hotline_desk_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_hotline_desk_conf_t *dcf = conf;
+
+    ngx_str_t   *d;
+    ngx_uint_t   i;
+
+    static ngx_str_t  defaults[] = {
+        ngx_string("solved"),
+        ngx_string("follow-up"),
+        ngx_string("spam")
+    };
+
+    ngx_conf_init_msec_value(dcf->wrapup_time, 0);
+    ngx_conf_init_msec_value(dcf->away_after, 0);
+    ngx_conf_init_msec_value(dcf->transfer_timeout, 30000);
+
+    if (dcf->dispositions == NULL) {
+        dcf->dispositions = ngx_array_create(cf->pool, 3, sizeof(ngx_str_t));
+        if (dcf->dispositions == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        for (i = 0; i < 3; i++) {
+            d = ngx_array_push(dcf->dispositions);
+            if (d == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *d = defaults[i];
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* hotline_<time> off | <time>, within the directive's bounds */
+
+static char *
+ngx_http_hotline_desk_time(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_msec_t                      *field, t;
+    ngx_str_t                       *value;
+    ngx_http_hotline_desk_bounds_t  *b;
+
+    field = (ngx_msec_t *) (p + cmd->offset);
+    b = cmd->post;
+
+    if (*field != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (b->off && ngx_strcmp(value[1].data, "off") == 0) {
+        *field = 0;
+        return NGX_CONF_OK;
+    }
+
+    t = ngx_parse_time(&value[1], 0);
+
+    if (t == (ngx_msec_t) NGX_ERROR || t < b->min || t > b->max) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\": expected %sa "
+                           "time from %Ms to %Ms", &value[1], &cmd->name,
+                           b->off ? "off or " : "", b->min / 1000,
+                           b->max / 1000);
+        return NGX_CONF_ERROR;
+    }
+
+    *field = t;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * hotline_dispositions <name> ...: what an agent may file a call as,
+ * 1-32 bytes of [a-z0-9_-] each, at most 16
+ */
+
+static char *
+ngx_http_hotline_dispositions(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hotline_desk_conf_t *dcf = conf;
+
+    u_char      c;
+    ngx_str_t  *value, *d;
+    ngx_uint_t  i, k, j;
+
+    if (dcf->dispositions) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts - 1 > NGX_HOTLINE_DISPOSITIONS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" takes at most %d names", &cmd->name,
+                           NGX_HOTLINE_DISPOSITIONS);
+        return NGX_CONF_ERROR;
+    }
+
+    dcf->dispositions = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                         sizeof(ngx_str_t));
+    if (dcf->dispositions == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (value[i].len == 0 || value[i].len > NGX_HOTLINE_DISPOSITION_MAX) {
+            goto invalid;
+        }
+
+        for (k = 0; k < value[i].len; k++) {
+            c = value[i].data[k];
+
+            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+                  || c == '-' || c == '_'))
+            {
+                goto invalid;
+            }
+        }
+
+        d = dcf->dispositions->elts;
+
+        for (j = 0; j < dcf->dispositions->nelts; j++) {
+            if (d[j].len == value[i].len
+                && ngx_strncmp(d[j].data, value[i].data, d[j].len) == 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"%V\" is named twice in \"%V\"",
+                                   &value[i], &cmd->name);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        d = ngx_array_push(dcf->dispositions);
+        if (d == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *d = value[i];
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid disposition \"%V\" in \"%V\": 1-%d of "
+                       "a-z, 0-9, \"-\" and \"_\"", &value[i], &cmd->name,
+                       NGX_HOTLINE_DISPOSITION_MAX);
+    return NGX_CONF_ERROR;
+}
