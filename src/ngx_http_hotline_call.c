@@ -14,6 +14,7 @@
 #include "ngx_http_hotline_event.h"
 #include "ngx_http_hotline_metrics.h"
 #include "ngx_http_hotline_alloc.h"
+#include "ngx_http_hotline_desk.h"
 
 
 /*
@@ -32,6 +33,14 @@
 #define NGX_HOTLINE_RELAYS_FREE    64     /* relay contexts kept for reuse */
 #define NGX_HOTLINE_ACCEPT_SCAN    16     /* the next call: held calls are
                                              passed over among these */
+#define NGX_HOTLINE_LOG_SLACK      4096   /* a transcript over its bound:
+                                             the line that was let in */
+
+
+typedef struct {
+    ngx_http_hotline_lines_pt      handler;
+    void                          *data;
+} ngx_http_hotline_lines_t;
 
 
 /*
@@ -47,6 +56,7 @@ typedef struct {
     u_char                        *msg;
     size_t                         len;
     u_char                        *copy;       /* ngx_alloc()ed, or NULL */
+    ngx_uint_t                     logged;     /* msg[len]: its JSON's end */
 } ngx_http_hotline_relay_t;
 
 
@@ -65,7 +75,13 @@ static void ngx_http_hotline_op_commit_done(void *data,
 static void ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op,
     ngx_uint_t err);
 
-static void ngx_http_hotline_ref_keys(ngx_http_hotline_ref_t *ref);
+static void ngx_http_hotline_ref_keys(ngx_http_hotline_ref_t *ref,
+    u_char *call_id);
+static void ngx_http_hotline_relay_start(ngx_http_hotline_ref_t *ref,
+    u_char *msg, size_t len, ngx_uint_t logged,
+    ngx_http_hotline_call_pt handler, void *data);
+static void ngx_http_hotline_transcript_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_reads_t *rd);
 static void ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref);
 static void ngx_http_hotline_ref_done(ngx_http_hotline_ref_t *ref);
 static ngx_int_t ngx_http_hotline_relay_keep(ngx_http_hotline_relay_t *r);
@@ -86,6 +102,7 @@ static void ngx_http_hotline_seed(void);
 
 static ngx_http_hotline_store_t      *ngx_http_hotline_st;
 static ngx_http_hotline_main_conf_t  *ngx_http_hotline_cf;
+static ngx_http_hotline_desk_conf_t  *ngx_http_hotline_dcf;
 static ngx_event_t                    ngx_http_hotline_tick_ev;
 static ngx_queue_t                    ngx_http_hotline_detaches;
 static ngx_uint_t                     ngx_http_hotline_due_busy;
@@ -102,6 +119,7 @@ ngx_http_hotline_call_init_worker(ngx_cycle_t *cycle,
     ngx_http_hotline_st = store;
     ngx_http_hotline_cf = ngx_http_cycle_get_module_main_conf(cycle,
                                                   ngx_http_hotline_module);
+    ngx_http_hotline_dcf = ngx_http_hotline_desk();
 
     ngx_queue_init(&ngx_http_hotline_detaches);
     ngx_http_hotline_pool_init(&ngx_http_hotline_relays,
@@ -387,12 +405,21 @@ ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref)
 }
 
 
-/* the keys of the party and its peer, kept for relays */
+/* the keys of the party, its peer and its call's transcript (call_id) */
 
 static void
-ngx_http_hotline_ref_keys(ngx_http_hotline_ref_t *ref)
+ngx_http_hotline_ref_keys(ngx_http_hotline_ref_t *ref, u_char *call_id)
 {
     ngx_str_t  *key;
+
+    ref->log_key.len = 0;
+    ref->log_key.data = ref->log_key_data;
+
+    if (call_id) {
+        key = ngx_http_hotline_tkey(call_id);
+        ref->log_key.len = ngx_cpymem(ref->log_key_data, key->data, key->len)
+                           - ref->log_key_data;
+    }
 
     key = ngx_http_hotline_pkey(ref->token);
     ref->key.data = ref->key_data;
@@ -772,7 +799,8 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
             ref->version = op->me.version;
             ref->state = op->me.state;
             ngx_memcpy(ref->peer, op->me.peer, NGX_HOTLINE_ID_LEN);
-            ngx_http_hotline_ref_keys(ref);
+            ngx_http_hotline_ref_keys(ref, op->me.has_peer ? op->me.call_id
+                                                           : NULL);
 
             if (!op->me.has_peer) {
                 ref->state = 0;
@@ -796,7 +824,8 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
             ref->version = op->version;
             ref->state = op->state;
             ngx_memcpy(ref->peer, op->peer, NGX_HOTLINE_ID_LEN);
-            ngx_http_hotline_ref_keys(ref);
+            ngx_http_hotline_ref_keys(ref, op->res.in_call ? op->res.call_id
+                                                           : NULL);
 
         } else if (ref && err == NGX_HOTLINE_OK && op->ends) {
             /* its record changed: look again before the next relay */
@@ -874,6 +903,23 @@ void
 ngx_http_hotline_call_relay(ngx_http_hotline_ref_t *ref, u_char *msg,
     size_t len, ngx_http_hotline_call_pt handler, void *data)
 {
+    ngx_http_hotline_relay_start(ref, msg, len, 0, handler, data);
+}
+
+
+void
+ngx_http_hotline_call_relay_logged(ngx_http_hotline_ref_t *ref, u_char *msg,
+    size_t len, ngx_http_hotline_call_pt handler, void *data)
+{
+    ngx_http_hotline_relay_start(ref, msg, len, 1, handler, data);
+}
+
+
+static void
+ngx_http_hotline_relay_start(ngx_http_hotline_ref_t *ref, u_char *msg,
+    size_t len, ngx_uint_t logged, ngx_http_hotline_call_pt handler,
+    void *data)
+{
     ngx_http_hotline_relay_t  *r;
 
     if (!ref->has_token || ref->consumer == NULL || ref->detached) {
@@ -894,6 +940,7 @@ ngx_http_hotline_call_relay(ngx_http_hotline_ref_t *ref, u_char *msg,
     r->msg = msg;
     r->len = len;
     r->copy = NULL;
+    r->logged = logged;
 
     if (ref->version == 0 || ref->state != NGX_HOTLINE_ACTIVE || ref->view
         || !ngx_queue_empty(&ref->relays))
@@ -937,12 +984,12 @@ ngx_http_hotline_relay_keep(ngx_http_hotline_relay_t *r)
         return NGX_OK;
     }
 
-    r->copy = ngx_alloc(r->len, ngx_cycle->log);
+    r->copy = ngx_alloc(r->len + r->logged, ngx_cycle->log);
     if (r->copy == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(r->copy, r->msg, r->len);
+    ngx_memcpy(r->copy, r->msg, r->len + r->logged);
     r->msg = r->copy;
 
     return NGX_OK;
@@ -982,6 +1029,16 @@ ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
     /* not copied: the store takes it before commit() returns */
     t->value.data = r->msg;
     t->value.len = r->len;
+
+    if (r->logged && ref->log_key.len && ngx_http_hotline_dcf->transcript) {
+        /* a chat line: the call's transcript keeps it, while it has room */
+        t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_APPEND,
+                                     &ref->log_key);
+        t->max = ngx_http_hotline_dcf->transcript;
+        t->err = NGX_HOTLINE_OK;
+        t->value.data = r->msg + 1;
+        t->value.len = r->len;
+    }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "hotline call: relay of %uz bytes, view %uL, event %d",
@@ -1114,6 +1171,81 @@ ngx_http_hotline_relay_flush(ngx_http_hotline_ref_t *ref, ngx_uint_t err)
 
     if (!ngx_queue_empty(&ref->relays)) {
         ngx_http_hotline_relay_view(ref);
+    }
+}
+
+
+/* the transcript of a call: its record's inbox, read as it is */
+
+void
+ngx_http_hotline_call_transcript(u_char *call_id,
+    ngx_http_hotline_lines_pt handler, void *data)
+{
+    ngx_http_hotline_read_t   *r;
+    ngx_http_hotline_reads_t   rd;
+    ngx_http_hotline_lines_t  *ctx;
+
+    ctx = ngx_alloc(sizeof(ngx_http_hotline_lines_t), ngx_cycle->log);
+    if (ctx == NULL) {
+        handler(data, NGX_HOTLINE_E_INTERNAL, NULL, 0);
+        return;
+    }
+
+    ctx->handler = handler;
+    ctx->data = data;
+
+    ngx_memzero(&rd, sizeof(ngx_http_hotline_reads_t));
+
+    r = &rd.ops[0];
+    r->op = NGX_HOTLINE_READ_INBOX;
+    r->key = *ngx_http_hotline_tkey(call_id);
+    r->n = ngx_http_hotline_dcf->transcript + NGX_HOTLINE_LOG_SLACK;
+    rd.n = 1;
+
+    ngx_http_hotline_st->read(&rd, ngx_http_hotline_transcript_done, ctx);
+}
+
+
+static void
+ngx_http_hotline_transcript_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_reads_t *rd)
+{
+    ngx_http_hotline_lines_t *ctx = data;
+
+    ngx_str_t                 *lines;
+    ngx_uint_t                 i, n;
+    ngx_http_hotline_read_t   *r;
+    ngx_http_hotline_lines_pt  handler;
+
+    handler = ctx->handler;
+    data = ctx->data;
+    ngx_free(ctx);
+
+    if (err != NGX_HOTLINE_OK) {
+        handler(data, err, NULL, 0);
+        return;
+    }
+
+    r = &rd->ops[0];
+    n = r->nrecs;
+
+    /* the records' values are the lines; an array of them for the caller */
+
+    lines = n ? ngx_alloc(n * sizeof(ngx_str_t), ngx_cycle->log) : NULL;
+
+    if (n && lines == NULL) {
+        handler(data, NGX_HOTLINE_E_INTERNAL, NULL, 0);
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        lines[i] = r->recs[i].value;
+    }
+
+    handler(data, NGX_HOTLINE_OK, lines, n);
+
+    if (lines) {
+        ngx_free(lines);
     }
 }
 

@@ -114,6 +114,8 @@ typedef struct {
     ngx_str_t                      peer_key;
     u_char                         key_data[2 + NGX_HOTLINE_ID_HEX];
     u_char                         peer_key_data[2 + NGX_HOTLINE_ID_HEX];
+    ngx_str_t                      log_key;    /* the call's transcript */
+    u_char                         log_key_data[2 + NGX_HOTLINE_ID_HEX];
     ngx_queue_t                    relays;     /* waiting for a view */
     void                          *view;       /* the read for it */
     ngx_uint_t                     ops;        /* operations under way */
@@ -215,10 +217,23 @@ void ngx_http_hotline_call_hangup(ngx_http_hotline_ref_t *ref,
 
 /*
  * an event for the peer (ngx_http_hotline_event.h, encoded), in the
- * order of the calls; msg is copied
+ * order of the calls; msg is copied.  logged: a chat line, kept in the
+ * call's transcript too: msg[len] is the closing brace of its JSON.
  */
 void ngx_http_hotline_call_relay(ngx_http_hotline_ref_t *ref, u_char *msg,
     size_t len, ngx_http_hotline_call_pt handler, void *data);
+void ngx_http_hotline_call_relay_logged(ngx_http_hotline_ref_t *ref,
+    u_char *msg, size_t len, ngx_http_hotline_call_pt handler, void *data);
+
+/*
+ * the transcript of a call so far: its lines (JSON objects) in order;
+ * what handler is given is valid until it returns
+ */
+typedef void (*ngx_http_hotline_lines_pt)(void *data, ngx_uint_t err,
+    ngx_str_t *lines, ngx_uint_t n);
+
+void ngx_http_hotline_call_transcript(u_char *call_id,
+    ngx_http_hotline_lines_pt handler, void *data);
 
 /*
  * The connection is gone: the party's grace period starts.  The model

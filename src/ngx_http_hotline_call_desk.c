@@ -208,6 +208,27 @@ ngx_http_hotline_desk_deadline(ngx_http_hotline_txn_t *tx,
 }
 
 
+/* call c begins: a record for its transcript (its inbox, a bounded log) */
+
+void
+ngx_http_hotline_desk_transcript(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *c)
+{
+    ngx_http_hotline_txop_t  *t;
+
+    if (ngx_http_hotline_desk_cf->transcript == 0) {
+        return;
+    }
+
+    t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_PUT,
+                                 ngx_http_hotline_tkey(c->call_id));
+    if (t) {
+        (void) ngx_http_hotline_txn_value(tx, t, c->call_id,
+                                          NGX_HOTLINE_ID_LEN);
+    }
+}
+
+
 /* agent a goes for good: out of the counters of its state */
 
 void

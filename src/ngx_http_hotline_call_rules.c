@@ -445,6 +445,11 @@ ngx_http_hotline_decide_accept(ngx_http_hotline_op_t *op,
     (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_UNQUEUE,
                                     ngx_http_hotline_pkey(c.token));
 
+    if (c.accepted == now) {
+        /* the call's transcript: its record, whose inbox keeps the chat */
+        ngx_http_hotline_desk_transcript(tx, &c);
+    }
+
     ngx_http_hotline_tx_put(tx, &c);
     ngx_http_hotline_tx_put(tx, &a);
 
@@ -644,6 +649,12 @@ ngx_http_hotline_end(ngx_http_hotline_op_t *op, ngx_http_hotline_txn_t *tx,
 
     } else {
         a = NULL;
+    }
+
+    if (c->accepted) {
+        /* the history took the transcript */
+        (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_DEL,
+                                        ngx_http_hotline_tkey(c->call_id));
     }
 
     c->state = NGX_HOTLINE_ENDED;
@@ -1007,6 +1018,14 @@ ngx_str_t *
 ngx_http_hotline_ckey(u_char *call_id)
 {
     return ngx_http_hotline_key((u_char *) "c:", call_id, NGX_HOTLINE_ID_LEN,
+                                1);
+}
+
+
+ngx_str_t *
+ngx_http_hotline_tkey(u_char *call_id)
+{
+    return ngx_http_hotline_key((u_char *) "t:", call_id, NGX_HOTLINE_ID_LEN,
                                 1);
 }
 

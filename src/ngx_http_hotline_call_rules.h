@@ -133,14 +133,20 @@ void ngx_http_hotline_desk_deadline(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *p);
 void ngx_http_hotline_desk_agent_gone(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *a);
+void ngx_http_hotline_desk_transcript(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *c);
 ngx_uint_t ngx_http_hotline_decide_presence(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx);
 
-/* keys: "p:<token hex>", "c:<call hex>", "a:<name>", today's counter */
+/*
+ * keys: "p:<token hex>", "c:<call hex>", "a:<name>", today's counter,
+ * "t:<call hex>" (the record whose inbox is the call's transcript)
+ */
 ngx_str_t *ngx_http_hotline_pkey(u_char *token);
 ngx_str_t *ngx_http_hotline_ckey(u_char *call_id);
 ngx_str_t *ngx_http_hotline_akey(u_char *name, size_t len);
 ngx_str_t *ngx_http_hotline_dkey(void);
+ngx_str_t *ngx_http_hotline_tkey(u_char *call_id);
 ngx_int_t ngx_http_hotline_token_of(ngx_str_t *key, u_char *token);
 
 

@@ -29,6 +29,7 @@ typedef struct {
     ngx_msec_t                     away_after;     /* 0: never */
     ngx_msec_t                     transfer_timeout;
     ngx_array_t                   *dispositions;   /* of ngx_str_t */
+    size_t                         transcript;     /* bytes; 0: none */
 } ngx_http_hotline_desk_conf_t;
 
 

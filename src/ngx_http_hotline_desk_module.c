@@ -14,8 +14,8 @@
 
 /*
  * ngx_http_hotline_desk_module: the directives of the support desk
- * (docs/directives.md): hotline_wrapup_time, hotline_away_after,
- * hotline_transfer_timeout, hotline_dispositions.
+ * (docs/desk.md): hotline_wrapup_time, hotline_away_after,
+ * hotline_transfer_timeout, hotline_dispositions, hotline_transcript.
  */
 
 
@@ -25,6 +25,8 @@ static char *ngx_http_hotline_desk_init_main_conf(ngx_conf_t *cf,
 static char *ngx_http_hotline_dispositions(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_hotline_desk_time(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hotline_transcript(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 
@@ -71,6 +73,13 @@ static ngx_command_t  ngx_http_hotline_desk_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_hotline_desk_conf_t, transfer_timeout),
       &ngx_http_hotline_transfer_bounds },
+
+    { ngx_string("hotline_transcript"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hotline_transcript,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("hotline_dispositions"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
@@ -161,6 +170,7 @@ ngx_http_hotline_desk_create_main_conf(ngx_conf_t *cf)
     dcf->wrapup_time = NGX_CONF_UNSET_MSEC;
     dcf->away_after = NGX_CONF_UNSET_MSEC;
     dcf->transfer_timeout = NGX_CONF_UNSET_MSEC;
+    dcf->transcript = NGX_CONF_UNSET_SIZE;
 
     return dcf;
 }
@@ -183,6 +193,7 @@ ngx_http_hotline_desk_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(dcf->wrapup_time, 0);
     ngx_conf_init_msec_value(dcf->away_after, 0);
     ngx_conf_init_msec_value(dcf->transfer_timeout, 30000);
+    ngx_conf_init_size_value(dcf->transcript, 16384);
 
     if (dcf->dispositions == NULL) {
         dcf->dispositions = ngx_array_create(cf->pool, 3, sizeof(ngx_str_t));
@@ -325,4 +336,41 @@ invalid:
                        "a-z, 0-9, \"-\" and \"_\"", &value[i], &cmd->name,
                        NGX_HOTLINE_DISPOSITION_MAX);
     return NGX_CONF_ERROR;
+}
+
+
+/* hotline_transcript off | <size>: the chat kept with a call */
+
+static char *
+ngx_http_hotline_transcript(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hotline_desk_conf_t *dcf = conf;
+
+    ssize_t     n;
+    ngx_str_t  *value;
+
+    if (dcf->transcript != NGX_CONF_UNSET_SIZE) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        dcf->transcript = 0;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_parse_size(&value[1]);
+
+    if (n == NGX_ERROR || n < 1024 || n > 262144) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\": expected off "
+                           "or a size from 1k to 256k", &value[1],
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    dcf->transcript = n;
+
+    return NGX_CONF_OK;
 }

@@ -547,3 +547,30 @@ ngx_http_hotline_proto_transfer(u_char *p, ngx_http_hotline_queue_item_t *it,
     return p;
 }
 
+
+
+u_char *
+ngx_http_hotline_proto_transcript(u_char *p, u_char *call_id,
+    ngx_str_t *lines, ngx_uint_t n)
+{
+    ngx_uint_t  i;
+
+    p = ngx_cpymem(p, "{\"type\":\"transcript\",\"call_id\":\"",
+                   sizeof("{\"type\":\"transcript\",\"call_id\":\"") - 1);
+    p = ngx_hex_dump(p, call_id, 16);
+    p = ngx_cpymem(p, "\",\"lines\":[", sizeof("\",\"lines\":[") - 1);
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        /* our own JSON objects, as the relay wrote them */
+        p = ngx_cpymem(p, lines[i].data, lines[i].len);
+    }
+
+    *p++ = ']';
+    *p++ = '}';
+
+    return p;
+}

@@ -61,8 +61,8 @@ typedef struct {
 /*
  * Parses a desk message for role into m (type, id, field) and d, copying
  * its strings into out (size bytes, at least len); NGX_HOTLINE_E_BAD_TYPE
- * when it is no desk message either (m is then left as it was).  dispositions: the names a note may
- * give (ngx_str_t).
+ * when it is no desk message either (m is then left as it was).
+ * dispositions: the names a note may give (ngx_str_t).
  */
 ngx_uint_t ngx_http_hotline_desk_parse(u_char *data, size_t len,
     ngx_uint_t role, ngx_array_t *dispositions, ngx_http_hotline_msg_t *m,
@@ -79,6 +79,10 @@ u_char *ngx_http_hotline_proto_desk(u_char *p, ngx_uint_t presence,
 /* a queued call's ,"transfer":{...} (room: 6 * 256 + 96) */
 u_char *ngx_http_hotline_proto_transfer(u_char *p,
     ngx_http_hotline_queue_item_t *it, int64_t now);
+
+/* the lines of a call's transcript (JSON objects); room: 128 + theirs */
+u_char *ngx_http_hotline_proto_transcript(u_char *p, u_char *call_id,
+    ngx_str_t *lines, ngx_uint_t n);
 
 /* buffered server messages: no closing brace, "seq" is added on send */
 u_char *ngx_http_hotline_proto_presence(u_char *p, ngx_uint_t state,

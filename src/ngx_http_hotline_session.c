@@ -64,6 +64,10 @@ static void ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
     ngx_http_hotline_result_t *res);
 static void ngx_http_hotline_desk_welcome(ngx_http_hotline_session_t *s,
     ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_transcript(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_transcript_got(void *data, ngx_uint_t err,
+    ngx_str_t *lines, ngx_uint_t n);
 static void ngx_http_hotline_error(ngx_http_hotline_session_t *s,
     ngx_uint_t code, ngx_http_hotline_msg_t *m);
 static void ngx_http_hotline_op_error(ngx_http_hotline_op_t *op,
@@ -339,12 +343,73 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
         ngx_http_hotline_op_done(op, NGX_HOTLINE_E_BAD_STATE, NULL);
         break;
 
-    default: /* offer, answer, ice, chat, media */
+    case NGX_HOTLINE_MSG_CHAT:
+        /* kept in the call's transcript too: a whole JSON object */
+        out[0] = NGX_HOTLINE_EV_RELAY;
+        out[m.out_len + 1] = '}';
+        ngx_http_hotline_call_relay_logged(&s->ref, out, m.out_len + 1,
+                                           ngx_http_hotline_op_done, op);
+        break;
+
+    default: /* offer, answer, ice, media */
         out[0] = NGX_HOTLINE_EV_RELAY;
         ngx_http_hotline_call_relay(&s->ref, out, m.out_len + 1,
                                     ngx_http_hotline_op_done, op);
         break;
     }
+}
+
+
+/* a session back in its call gets the transcript so far */
+
+static void
+ngx_http_hotline_transcript(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_result_t *res)
+{
+    if (!(res->in_call || (s->role == NGX_HOTLINE_ROLE_CUSTOMER
+                           && res->waiting))
+        || ngx_http_hotline_desk()->transcript == 0
+        || s->ws.closed || s->ws.closing)
+    {
+        return;
+    }
+
+    s->ws.pending++;
+    ngx_http_hotline_call_transcript(res->call_id,
+                                     ngx_http_hotline_transcript_got, s);
+}
+
+
+static void
+ngx_http_hotline_transcript_got(void *data, ngx_uint_t err,
+    ngx_str_t *lines, ngx_uint_t n)
+{
+    ngx_http_hotline_session_t *s = data;
+
+    u_char      *p, *last;
+    size_t       size;
+    ngx_uint_t   i;
+
+    if (err != NGX_HOTLINE_OK || n == 0 || s->ws.closed || s->ws.closing) {
+        ngx_http_hotline_ws_release(&s->ws);
+        return;
+    }
+
+    size = 128;
+
+    for (i = 0; i < n; i++) {
+        size += lines[i].len + 1;
+    }
+
+    p = ngx_http_hotline_scratch(&ngx_http_hotline_buf, size);
+
+    if (p) {
+        last = ngx_http_hotline_proto_transcript(p, s->call_id, lines, n);
+        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, p,
+                                        last - p);
+    }
+
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
@@ -541,6 +606,7 @@ ngx_http_hotline_login_done(void *data, ngx_uint_t err,
     } else {
         ngx_http_hotline_welcome(s, res);
         ngx_http_hotline_desk_welcome(s, res);
+        ngx_http_hotline_transcript(s, res);
         ngx_http_hotline_established(s);
     }
 
@@ -604,6 +670,7 @@ ngx_http_hotline_resume_done(void *data, ngx_uint_t err,
     s->position = 0;
     ngx_http_hotline_welcome(s, res);
     ngx_http_hotline_desk_welcome(s, res);
+    ngx_http_hotline_transcript(s, res);
     ngx_http_hotline_established(s);
     ngx_http_hotline_ack(op);
 }

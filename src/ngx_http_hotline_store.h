@@ -82,6 +82,11 @@ typedef struct {
 #define NGX_HOTLINE_READ_QUEUE     2       /* the first n queued records */
 #define NGX_HOTLINE_READ_COUNTERS  3       /* names[n] */
 #define NGX_HOTLINE_READ_TICKET    4       /* a new ticket, in numbers[0] */
+#define NGX_HOTLINE_READ_INBOX     5       /* key: its inbox's messages,
+                                              oldest first (value, ticket:
+                                              their seq), as many as fit in
+                                              n bytes, without delivering
+                                              them */
 
 #define NGX_HOTLINE_READ_MAX       4
 
@@ -129,7 +134,10 @@ typedef struct {
                                               at most max, else err; ttl */
 #define NGX_HOTLINE_TX_APPEND      7       /* to key's inbox: value; over
                                               max bytes not yet delivered:
-                                              err, unless force */
+                                              err, unless force; err 0:
+                                              left out (a bounded log); a
+                                              record without an inbox gets
+                                              one */
 #define NGX_HOTLINE_TX_ATTACH      8       /* key's inbox to consumer,
                                               replaying after seq n */
 #define NGX_HOTLINE_TX_RELEASE     9       /* key's inbox from consumer,

@@ -318,7 +318,7 @@ ngx_http_hotline_redis_read(ngx_http_hotline_reads_t *rd,
 
     for (i = 0; i < rd->n; i++) {
         r = &rd->ops[i];
-        args += 3 + r->n;
+        args += 3 + (r->op == NGX_HOTLINE_READ_COUNTERS ? r->n : 1);
         size += 2 * NGX_INT64_LEN + r->key.len;
 
         if (r->op == NGX_HOTLINE_READ_COUNTERS) {
@@ -356,6 +356,12 @@ ngx_http_hotline_redis_read(ngx_http_hotline_reads_t *rd,
 
         case NGX_HOTLINE_READ_QUEUE:
             ngx_http_hotline_redis_op(req, "q", 1);
+            ngx_http_hotline_rreq_num(req, (int64_t) r->n);
+            break;
+
+        case NGX_HOTLINE_READ_INBOX:
+            ngx_http_hotline_redis_op(req, "l", 2);
+            ngx_http_hotline_rreq_arg(req, r->key.data, r->key.len);
             ngx_http_hotline_rreq_num(req, (int64_t) r->n);
             break;
 
@@ -404,6 +410,7 @@ ngx_http_hotline_redis_read_done(ngx_http_hotline_rreq_t *req,
 {
     u_char                    *p;
     size_t                     i, size, n;
+    int64_t                    seq;
     ngx_uint_t                 k, j;
     ngx_http_hotline_read_t   *op;
     ngx_http_hotline_read_pt   handler;
@@ -422,8 +429,9 @@ ngx_http_hotline_redis_read_done(ngx_http_hotline_rreq_t *req,
     size = 0;
 
     for (k = 0; k < rd->n; k++) {
-        size += (rd->ops[k].n + 2)
-                * (sizeof(ngx_http_hotline_rec_t) + sizeof(int64_t));
+        n = (rd->ops[k].op == NGX_HOTLINE_READ_INBOX) ? rd->ops[k].n / 16
+                                                      : rd->ops[k].n;
+        size += (n + 2) * (sizeof(ngx_http_hotline_rec_t) + sizeof(int64_t));
     }
 
     p = ngx_http_hotline_scratch(&ngx_http_hotline_redis_buf, size);
@@ -472,6 +480,25 @@ ngx_http_hotline_redis_read_done(ngx_http_hotline_rreq_t *req,
                                 (uint64_t) ngx_http_hotline_reply_int(r, i);
                 op->nrecs++;
                 i++;
+            }
+
+            break;
+
+        case NGX_HOTLINE_READ_INBOX:
+            /* count, the first's seq, the messages */
+            n = (size_t) ngx_http_hotline_reply_int(r, i);
+            seq = ngx_http_hotline_reply_int(r, i + 1);
+            i += 2;
+
+            op->recs = (ngx_http_hotline_rec_t *) p;
+            p += (op->n / 16 + 2) * sizeof(ngx_http_hotline_rec_t);
+
+            for (j = 0; j < n && j < op->n / 16 + 2 && i < r->elements; j++) {
+                ngx_memzero(&op->recs[j], sizeof(ngx_http_hotline_rec_t));
+                op->recs[j].value = ngx_http_hotline_reply_str(r, i++);
+                op->recs[j].ticket = (uint64_t) (seq + j);
+                op->recs[j].version = 1;
+                op->nrecs++;
             }
 
             break;

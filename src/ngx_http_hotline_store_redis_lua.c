@@ -79,7 +79,8 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
      * read: r key -> {v, d, attached};  i key -> the index record
      * {v, d, attached}, then the record its value names;  q n -> {total,
      * (key, v, d, attached, ticket)...} oldest first;  n name... -> their
-     * values (-1: none);  t -> a new ticket
+     * values (-1: none);  t -> a new ticket;  l key n -> {count, the
+     * first's seq, messages...} of the inbox, within n bytes
      */
     { "read",
 NGX_HOTLINE_LUA_PRELUDE
@@ -109,6 +110,17 @@ NGX_HOTLINE_LUA_PRELUDE
 "    end\n"
 "  elseif c == 't' then\n"
 "    out[#out + 1] = redis.call('INCR', P .. 't')\n"
+"  elseif c == 'l' then\n"
+"    local sq = tonumber(redis.call('HGET', rk(a[1]), 'sq') or '0')\n"
+"    local msgs = redis.call('LRANGE', mk(a[1]), 0, -1)\n"
+"    local left, n = tonumber(a[2]), 0\n"
+"    while n < #msgs and #msgs[n + 1] <= left do\n"
+"      left = left - #msgs[n + 1]\n"
+"      n = n + 1\n"
+"    end\n"
+"    out[#out + 1] = n\n"
+"    out[#out + 1] = sq - #msgs + 1\n"
+"    for j = 1, n do out[#out + 1] = msgs[j] end\n"
 "  end\n"
 "end\n"
 "return out\n" },
@@ -118,7 +130,8 @@ NGX_HOTLINE_LUA_PRELUDE
      * first, messages...} (the last three for an attach).  Codes:
      *   c key version     o key gen ("": none)    p key value    x key
      *   q key ticket max err     u key     n name delta max err ttl init
-     *   a key message max force err     t key gen from     l key gen seq
+     *   a key message max force err (0: left out when there is no room)
+     *   t key gen from     l key gen seq
      *   T key ms     h the record's fields     N
      */
     { "commit",
@@ -127,7 +140,8 @@ NGX_HOTLINE_LUA_PRELUDE
 "local function room(k, len, max)\n"
 "  local h = redis.call('HMGET', rk(k), 'sq', 'by', 'dl', 'ow')\n"
 "  if not h[1] then return true end\n"
-"  local sq, by, dl = tonumber(h[1]), tonumber(h[2]), tonumber(h[3])\n"
+"  local sq, by = tonumber(h[1]), tonumber(h[2] or '0')\n"
+"  local dl = tonumber(h[3] or '0')\n"
 "  if by + len > max then\n"
 "    local n = redis.call('LLEN', mk(k))\n"
 "    local first = sq - n + 1\n"
@@ -139,9 +153,10 @@ NGX_HOTLINE_LUA_PRELUDE
 "    if n == 0 then by = 0 end\n"
 "    redis.call('HSET', rk(k), 'by', by)\n"
 "  end\n"
-"  return by + len <= max or (h[4] ~= '' and by + len <= 2 * max)\n"
+"  return by + len <= max or (h[4] and h[4] ~= '' and by + len <= 2 * max)\n"
 "end\n"
-"for _, o in ipairs(ops) do\n"
+"local skip = {}\n"
+"for k, o in ipairs(ops) do\n"
 "  local c, a = o[1], o[2]\n"
 "  if c == 'c' then\n"
 "    if tonumber(redis.call('HGET', rk(a[1]), 'v') or '0')"
@@ -162,13 +177,14 @@ NGX_HOTLINE_LUA_PRELUDE
 "      return {tonumber(a[4])}\n"
 "    end\n"
 "  elseif c == 'a' and a[4] ~= '1' then\n"
-"    if not room(a[1], #a[2], tonumber(a[3])) then"
-" return {tonumber(a[5])} end\n"
+"    if not room(a[1], #a[2], tonumber(a[3])) then\n"
+"      if a[5] == '0' then skip[k] = true else return {tonumber(a[5])} end\n"
+"    end\n"
 "  end\n"
 "end\n"
 "local out = {0, 0}\n"
 "local told = false\n"
-"for _, o in ipairs(ops) do\n"
+"for k, o in ipairs(ops) do\n"
 "  local c, a = o[1], o[2]\n"
 "  if c == 'p' then\n"
 "    redis.call('HINCRBY', rk(a[1]), 'v', 1)\n"
@@ -188,7 +204,7 @@ NGX_HOTLINE_LUA_PRELUDE
 "    if a[6] == '1' then redis.call('SET', k, a[2], 'NX')\n"
 "    else redis.call('INCRBY', k, a[2]) end\n"
 "    if a[5] ~= '0' then redis.call('PEXPIRE', k, a[5]) end\n"
-"  elseif c == 'a' then\n"
+"  elseif c == 'a' and not skip[k] then\n"
 "    if a[4] == '1' then room(a[1], #a[2], tonumber(a[3])) end\n"
 "    local k = rk(a[1])\n"
 "    local h = redis.call('HMGET', k, 'v', 'ow', 'g', 'sq', 'by')\n"
