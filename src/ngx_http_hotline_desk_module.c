@@ -24,30 +24,33 @@ static char *ngx_http_hotline_desk_init_main_conf(ngx_conf_t *cf,
     void *conf);
 static char *ngx_http_hotline_dispositions(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
-static char *ngx_http_hotline_desk_time(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_hotline_transcript(ngx_conf_t *cf, ngx_command_t *cmd,
+static char *ngx_http_hotline_desk_value(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 
-/* a time directive's bounds: "off" is 0 when min is 0 */
+/* a time (ms) or a size directive's bounds; off: "off" is 0 */
 typedef struct {
-    ngx_msec_t                     min;
-    ngx_msec_t                     max;
+    size_t                         min;
+    size_t                         max;
     ngx_uint_t                     off;
+    ngx_uint_t                     size;
 } ngx_http_hotline_desk_bounds_t;
 
 
 static ngx_http_hotline_desk_bounds_t  ngx_http_hotline_wrapup_bounds = {
-    1000, 3600000, 1
+    1000, 3600000, 1, 0
 };
 
 static ngx_http_hotline_desk_bounds_t  ngx_http_hotline_away_bounds = {
-    60000, 86400000, 1
+    60000, 86400000, 1, 0
 };
 
 static ngx_http_hotline_desk_bounds_t  ngx_http_hotline_transfer_bounds = {
-    5000, 600000, 0
+    5000, 600000, 0, 0
+};
+
+static ngx_http_hotline_desk_bounds_t  ngx_http_hotline_transcript_bounds = {
+    1024, 262144, 1, 1
 };
 
 
@@ -55,31 +58,31 @@ static ngx_command_t  ngx_http_hotline_desk_commands[] = {
 
     { ngx_string("hotline_wrapup_time"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_http_hotline_desk_time,
+      ngx_http_hotline_desk_value,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_hotline_desk_conf_t, wrapup_time),
       &ngx_http_hotline_wrapup_bounds },
 
     { ngx_string("hotline_away_after"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_http_hotline_desk_time,
+      ngx_http_hotline_desk_value,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_hotline_desk_conf_t, away_after),
       &ngx_http_hotline_away_bounds },
 
     { ngx_string("hotline_transfer_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_http_hotline_desk_time,
+      ngx_http_hotline_desk_value,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_hotline_desk_conf_t, transfer_timeout),
       &ngx_http_hotline_transfer_bounds },
 
     { ngx_string("hotline_transcript"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_http_hotline_transcript,
+      ngx_http_hotline_desk_value,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_hotline_desk_conf_t, transcript),
+      &ngx_http_hotline_transcript_bounds },
 
     { ngx_string("hotline_dispositions"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
@@ -215,43 +218,58 @@ ngx_http_hotline_desk_init_main_conf(ngx_conf_t *cf, void *conf)
 }
 
 
-/* hotline_<time> off | <time>, within the directive's bounds */
+/*
+ * hotline_<time> [off |] <time>, hotline_<size> [off |] <size>, within
+ * the directive's bounds (a time in ms into an ngx_msec_t, a size into a
+ * size_t)
+ */
 
 static char *
-ngx_http_hotline_desk_time(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_hotline_desk_value(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char  *p = conf;
 
-    ngx_msec_t                      *field, t;
+    size_t                           v;
     ngx_str_t                       *value;
     ngx_http_hotline_desk_bounds_t  *b;
 
-    field = (ngx_msec_t *) (p + cmd->offset);
     b = cmd->post;
 
-    if (*field != NGX_CONF_UNSET_MSEC) {
+    if (b->size ? *(size_t *) (p + cmd->offset) != NGX_CONF_UNSET_SIZE
+                : *(ngx_msec_t *) (p + cmd->offset) != NGX_CONF_UNSET_MSEC)
+    {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
     if (b->off && ngx_strcmp(value[1].data, "off") == 0) {
-        *field = 0;
-        return NGX_CONF_OK;
+        v = 0;
+
+    } else {
+        v = b->size ? (size_t) ngx_parse_size(&value[1])
+                    : (size_t) ngx_parse_time(&value[1], 0);
+
+        if (v == (size_t) NGX_ERROR || v < b->min || v > b->max) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"%V\": expected "
+                               "%s%s from %uz%s to %uz%s", &value[1],
+                               &cmd->name, b->off ? "off or " : "",
+                               b->size ? "a size" : "a time",
+                               b->size ? b->min / 1024 : b->min / 1000,
+                               b->size ? "k" : "s",
+                               b->size ? b->max / 1024 : b->max / 1000,
+                               b->size ? "k" : "s");
+            return NGX_CONF_ERROR;
+        }
     }
 
-    t = ngx_parse_time(&value[1], 0);
+    if (b->size) {
+        *(size_t *) (p + cmd->offset) = v;
 
-    if (t == (ngx_msec_t) NGX_ERROR || t < b->min || t > b->max) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in \"%V\": expected %sa "
-                           "time from %Ms to %Ms", &value[1], &cmd->name,
-                           b->off ? "off or " : "", b->min / 1000,
-                           b->max / 1000);
-        return NGX_CONF_ERROR;
+    } else {
+        *(ngx_msec_t *) (p + cmd->offset) = (ngx_msec_t) v;
     }
-
-    *field = t;
 
     return NGX_CONF_OK;
 }
@@ -338,39 +356,3 @@ invalid:
     return NGX_CONF_ERROR;
 }
 
-
-/* hotline_transcript off | <size>: the chat kept with a call */
-
-static char *
-ngx_http_hotline_transcript(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_hotline_desk_conf_t *dcf = conf;
-
-    ssize_t     n;
-    ngx_str_t  *value;
-
-    if (dcf->transcript != NGX_CONF_UNSET_SIZE) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        dcf->transcript = 0;
-        return NGX_CONF_OK;
-    }
-
-    n = ngx_parse_size(&value[1]);
-
-    if (n == NGX_ERROR || n < 1024 || n > 262144) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in \"%V\": expected off "
-                           "or a size from 1k to 256k", &value[1],
-                           &cmd->name);
-        return NGX_CONF_ERROR;
-    }
-
-    dcf->transcript = n;
-
-    return NGX_CONF_OK;
-}
