@@ -35,6 +35,8 @@
                                              passed over among these */
 #define NGX_HOTLINE_LOG_SLACK      4096   /* a transcript over its bound:
                                              the line that was let in */
+#define NGX_HOTLINE_LOG_MORE       262144 /* what the desk keeps with a
+                                             call beside its chat */
 
 
 typedef struct {
@@ -335,6 +337,110 @@ ngx_http_hotline_call_presence(ngx_http_hotline_ref_t *ref,
 }
 
 
+/* what the caller adds to an operation: a copy the operation owns */
+
+static ngx_int_t
+ngx_http_hotline_op_more(ngx_http_hotline_op_t *op, ngx_str_t *more)
+{
+    op->more.data = ngx_alloc(more->len, ngx_cycle->log);
+    if (op->more.data == NULL) {
+        ngx_http_hotline_op_finish(op, NGX_HOTLINE_E_INTERNAL);
+        return NGX_ERROR;
+    }
+
+    op->more.len = more->len;
+    ngx_memcpy(op->more.data, more->data, more->len);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_hotline_call_note(ngx_http_hotline_ref_t *ref, u_char *call_id,
+    ngx_str_t *note, ngx_http_hotline_call_pt handler, void *data)
+{
+    ngx_http_hotline_op_t  *op;
+
+    op = ngx_http_hotline_party_op(NGX_HOTLINE_OP_NOTE, ref, call_id,
+                                   handler, data);
+
+    if (op && ngx_http_hotline_op_more(op, note) == NGX_OK) {
+        ngx_http_hotline_op_read(op);
+    }
+}
+
+
+void
+ngx_http_hotline_call_rate(ngx_http_hotline_ref_t *ref, u_char *token,
+    ngx_str_t *members, ngx_http_hotline_call_pt handler, void *data)
+{
+    ngx_http_hotline_op_t  *op;
+
+    op = ngx_http_hotline_op(NGX_HOTLINE_OP_RATE, ref, handler, data);
+    if (op == NULL) {
+        return;
+    }
+
+    ngx_memcpy(op->token, token, NGX_HOTLINE_ID_LEN);
+
+    if (ngx_http_hotline_op_more(op, members) == NGX_OK) {
+        ngx_http_hotline_op_read(op);
+    }
+}
+
+
+void
+ngx_http_hotline_call_message(ngx_http_hotline_ref_t *ref, u_char *name,
+    size_t len, ngx_str_t *members, ngx_http_hotline_call_pt handler,
+    void *data)
+{
+    ngx_http_hotline_op_t  *op;
+
+    if (ref->has_token) {
+        /* instead of waiting */
+        op = ngx_http_hotline_party_op(NGX_HOTLINE_OP_MESSAGE, ref, NULL,
+                                       handler, data);
+
+    } else {
+        /* instead of joining: a record of its own */
+        op = ngx_http_hotline_op(NGX_HOTLINE_OP_MESSAGE, ref, handler, data);
+
+        if (op && ngx_http_hotline_random_id(op->call_id) != NGX_OK) {
+            ngx_http_hotline_op_finish(op, NGX_HOTLINE_E_INTERNAL);
+            return;
+        }
+
+        if (op) {
+            ngx_http_hotline_op_copy(op->arg.name, &op->arg.name_len, name,
+                                     len, NGX_HOTLINE_CUSTOMER_NAME_MAX);
+        }
+    }
+
+    if (op && ngx_http_hotline_op_more(op, members) == NGX_OK) {
+        ngx_http_hotline_op_read(op);
+    }
+}
+
+
+void
+ngx_http_hotline_call_amend(u_char *call_id, ngx_str_t *members,
+    ngx_http_hotline_call_pt handler, void *data)
+{
+    ngx_http_hotline_op_t  *op;
+
+    op = ngx_http_hotline_op(NGX_HOTLINE_OP_AMEND, NULL, handler, data);
+    if (op == NULL) {
+        return;
+    }
+
+    ngx_memcpy(op->call_id, call_id, NGX_HOTLINE_ID_LEN);
+
+    if (ngx_http_hotline_op_more(op, members) == NGX_OK) {
+        ngx_http_hotline_op_read(op);
+    }
+}
+
+
 void
 ngx_http_hotline_call_hangup(ngx_http_hotline_ref_t *ref,
     ngx_http_hotline_call_pt handler, void *data)
@@ -495,10 +601,15 @@ ngx_http_hotline_op_read(ngx_http_hotline_op_t *op)
     r = &rd.ops[0];
 
     if (op->step == 1) {
-        /* the other party of a call that ends */
+        /* the other party of a call that ends, and the call's log */
         r->op = NGX_HOTLINE_READ_RECORD;
         r->key = *ngx_http_hotline_pkey(op->me.peer);
-        rd.n = 1;
+
+        r = &rd.ops[1];
+        r->op = NGX_HOTLINE_READ_INBOX;
+        r->key = *ngx_http_hotline_tkey(op->me.call_id);
+        r->n = ngx_http_hotline_dcf->transcript + NGX_HOTLINE_LOG_MORE;
+        rd.n = 2;
 
         ngx_http_hotline_st->read(&rd, ngx_http_hotline_op_read_done, op);
         return;
@@ -524,6 +635,10 @@ ngx_http_hotline_op_read(ngx_http_hotline_op_t *op)
         rd.n = 1;
         break;
 
+    case NGX_HOTLINE_OP_AMEND:
+        /* nothing to read */
+        break;
+
     default:
         r->op = NGX_HOTLINE_READ_RECORD;
         r->key = *ngx_http_hotline_pkey(op->token);
@@ -538,12 +653,23 @@ ngx_http_hotline_op_read(ngx_http_hotline_op_t *op)
             r = &rd.ops[rd.n++];
             r->op = NGX_HOTLINE_READ_INDEX;
             r->key = *ngx_http_hotline_ckey(op->call_id);
+
+            if (op->kind == NGX_HOTLINE_OP_BAN) {
+                /* the call may end: its log */
+                r = &rd.ops[rd.n++];
+                r->op = NGX_HOTLINE_READ_INBOX;
+                r->key = *ngx_http_hotline_tkey(op->call_id);
+                r->n = ngx_http_hotline_dcf->transcript
+                       + NGX_HOTLINE_LOG_MORE;
+            }
         }
 
         if (op->kind != NGX_HOTLINE_OP_VIEW
             && op->kind != NGX_HOTLINE_OP_RESUME
             && op->kind != NGX_HOTLINE_OP_ACCEPT
-            && op->kind != NGX_HOTLINE_OP_PRESENCE)
+            && op->kind != NGX_HOTLINE_OP_PRESENCE
+            && op->kind != NGX_HOTLINE_OP_NOTE
+            && op->kind != NGX_HOTLINE_OP_RATE)
         {
             /* a call may end: the rolling handling time */
             r = &rd.ops[rd.n++];
@@ -583,6 +709,14 @@ ngx_http_hotline_op_read_done(void *data, ngx_uint_t err,
 
         case NGX_HOTLINE_READ_TICKET:
             op->ticket = (uint64_t) r->numbers[0];
+            break;
+
+        case NGX_HOTLINE_READ_INBOX:
+            if (ngx_http_hotline_desk_log(op, r) != NGX_OK) {
+                ngx_http_hotline_op_finish(op, NGX_HOTLINE_E_INTERNAL);
+                return;
+            }
+
             break;
 
         case NGX_HOTLINE_READ_COUNTERS:
@@ -737,6 +871,11 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
 
     ref = op->ref;
 
+    if (err == NGX_HOTLINE_OK && op->amends) {
+        ngx_http_hotline_history_add(&op->rec);
+        ngx_http_hotline_history_flush();
+    }
+
     if (err == NGX_HOTLINE_OK && op->ends) {
         rec = &op->rec;
 
@@ -842,6 +981,12 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
         }
 
         break;
+    }
+
+    ngx_http_hotline_desk_op_free(op);
+
+    if (op->more.data) {
+        ngx_free(op->more.data);
     }
 
     ngx_free(op);

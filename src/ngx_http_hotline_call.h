@@ -90,6 +90,9 @@ typedef struct {
     unsigned                       has_peer:1;
     unsigned                       recorded:1;
     unsigned                       rated:1;    /* customer: gave a rating */
+    unsigned                       over:1;     /* customer: its call ended
+                                                  and was told: kept only
+                                                  for the rating */
     unsigned                       has_last:1; /* agent: last_call is set */
     unsigned                       attached:1; /* read: has a consumer */
 } ngx_http_hotline_party_t;
@@ -156,6 +159,15 @@ struct ngx_http_hotline_call_record_s {
     ngx_uint_t                     by;
     ngx_uint_t                     duration;   /* seconds */
     ngx_uint_t                     recorded;
+
+    /*
+     * the support desk's: more members of the record (,"name":value...),
+     * the transcript (a JSON array, or ""); amend: not a call's record
+     * but later members of it (the history merges them in)
+     */
+    ngx_str_t                      extra;
+    ngx_str_t                      transcript;
+    ngx_uint_t                     amend;
 };
 
 
@@ -210,6 +222,33 @@ void ngx_http_hotline_call_ban(ngx_http_hotline_ref_t *ref,
 /* agent: available or away (NGX_HOTLINE_AVAILABLE, NGX_HOTLINE_AWAY) */
 void ngx_http_hotline_call_presence(ngx_http_hotline_ref_t *ref,
     ngx_uint_t presence, ngx_http_hotline_call_pt handler, void *data);
+
+/*
+ * agent: a note of its call, or of its last one (call_id: which, or
+ * NULL); note: its JSON object ({"type":"note",...}), copied
+ */
+void ngx_http_hotline_call_note(ngx_http_hotline_ref_t *ref,
+    u_char *call_id, ngx_str_t *note, ngx_http_hotline_call_pt handler,
+    void *data);
+
+/*
+ * customer: the rating of its ended call (members: ,"rating":n...), with
+ * the call's resume token, within hotline_rating_time of its end
+ */
+void ngx_http_hotline_call_rate(ngx_http_hotline_ref_t *ref, u_char *token,
+    ngx_str_t *members, ngx_http_hotline_call_pt handler, void *data);
+
+/*
+ * customer: a message (members: ,"message":{...}) instead of joining, or
+ * instead of waiting; res->call_id names its record
+ */
+void ngx_http_hotline_call_message(ngx_http_hotline_ref_t *ref,
+    u_char *name, size_t len, ngx_str_t *members,
+    ngx_http_hotline_call_pt handler, void *data);
+
+/* later members of a record (a message claimed, done) */
+void ngx_http_hotline_call_amend(u_char *call_id, ngx_str_t *members,
+    ngx_http_hotline_call_pt handler, void *data);
 
 /* end the call, or leave the queue */
 void ngx_http_hotline_call_hangup(ngx_http_hotline_ref_t *ref,

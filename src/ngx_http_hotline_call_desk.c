@@ -32,6 +32,10 @@ static void ngx_http_hotline_desk_set_timer(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *p, ngx_msec_t ms);
 
 
+#define NGX_HOTLINE_NOTES_ROOM     65536   /* a call's log: notes, beside
+                                             its transcript */
+
+
 static ngx_http_hotline_desk_conf_t  *ngx_http_hotline_desk_cf;
 
 
@@ -208,7 +212,10 @@ ngx_http_hotline_desk_deadline(ngx_http_hotline_txn_t *tx,
 }
 
 
-/* call c begins: a record for its transcript (its inbox, a bounded log) */
+/*
+ * call c begins: a record for its log (its inbox, bounded): the chat
+ * (hotline_transcript), the notes, the transfers
+ */
 
 void
 ngx_http_hotline_desk_transcript(ngx_http_hotline_txn_t *tx,
@@ -216,16 +223,392 @@ ngx_http_hotline_desk_transcript(ngx_http_hotline_txn_t *tx,
 {
     ngx_http_hotline_txop_t  *t;
 
-    if (ngx_http_hotline_desk_cf->transcript == 0) {
-        return;
-    }
-
     t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_PUT,
                                  ngx_http_hotline_tkey(c->call_id));
     if (t) {
         (void) ngx_http_hotline_txn_value(tx, t, c->call_id,
                                           NGX_HOTLINE_ID_LEN);
     }
+}
+
+
+/*
+ * The log of a call that may end (op->log): its chat lines become the
+ * transcript, a JSON array; the last note and the transfers become
+ * members of the call's record: ,"note":{...},"transfers":[{...}...]
+ */
+
+ngx_int_t
+ngx_http_hotline_desk_log(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_read_t *r)
+{
+    u_char      *p, *q;
+    size_t       size;
+    ngx_str_t   *v, *note;
+    ngx_uint_t   i, chats, transfers;
+
+    static ngx_str_t  chat = ngx_string("{\"type\":\"chat\"");
+    static ngx_str_t  noted = ngx_string("{\"type\":\"note\"");
+    static ngx_str_t  moved = ngx_string("{\"type\":\"transfer\"");
+
+    ngx_http_hotline_desk_op_free(op);
+
+    size = 64;
+
+    for (i = 0; i < r->nrecs; i++) {
+        size += 2 * (r->recs[i].value.len + 1);
+    }
+
+    op->log = ngx_alloc(size, ngx_cycle->log);
+    if (op->log == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the chat, then (after it in the buffer) the members */
+
+    p = op->log;
+    op->log_chat.data = p;
+    chats = 0;
+    note = NULL;
+
+    for (i = 0; i < r->nrecs; i++) {
+        v = &r->recs[i].value;
+
+        if (v->len > chat.len
+            && ngx_memcmp(v->data, chat.data, chat.len) == 0)
+        {
+            *p++ = chats++ ? ',' : '[';
+            p = ngx_cpymem(p, v->data, v->len);
+
+        } else if (v->len > noted.len
+                   && ngx_memcmp(v->data, noted.data, noted.len) == 0)
+        {
+            note = v;
+        }
+    }
+
+    if (chats) {
+        *p++ = ']';
+    }
+
+    op->log_chat.len = p - op->log_chat.data;
+
+    q = p;
+
+    if (note) {
+        p = ngx_cpymem(p, ",\"note\":", sizeof(",\"note\":") - 1);
+        p = ngx_cpymem(p, note->data, note->len);
+    }
+
+    transfers = 0;
+
+    for (i = 0; i < r->nrecs; i++) {
+        v = &r->recs[i].value;
+
+        if (v->len > moved.len
+            && ngx_memcmp(v->data, moved.data, moved.len) == 0)
+        {
+            p = transfers++ ? ngx_cpymem(p, ",", 1)
+                            : ngx_cpymem(p, ",\"transfers\":[",
+                                         sizeof(",\"transfers\":[") - 1);
+            p = ngx_cpymem(p, v->data, v->len);
+        }
+    }
+
+    if (transfers) {
+        *p++ = ']';
+    }
+
+    op->log_extra.data = q;
+    op->log_extra.len = p - q;
+
+    return NGX_OK;
+}
+
+
+/* the desk's members of an ended call's record c: hold, the log's */
+
+void
+ngx_http_hotline_desk_record(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_party_t *c, ngx_http_hotline_call_record_t *rec)
+{
+    u_char   *p;
+    int64_t   hold;
+
+    hold = c->hold_ms;
+
+    if (c->held) {
+        hold += ngx_http_hotline_now() - c->held;
+    }
+
+    if (op->extra) {
+        ngx_free(op->extra);
+    }
+
+    op->extra = ngx_alloc(64 + op->log_extra.len + op->more.len,
+                          ngx_cycle->log);
+
+    if (op->extra == NULL) {
+        /* the record without them */
+        ngx_str_null(&rec->extra);
+        ngx_str_null(&rec->transcript);
+        return;
+    }
+
+    p = ngx_sprintf(op->extra, ",\"hold\":%L", (hold + 500) / 1000);
+    p = ngx_cpymem(p, op->log_extra.data, op->log_extra.len);
+
+    if (op->kind == NGX_HOTLINE_OP_MESSAGE) {
+        /* the message the customer left */
+        p = ngx_cpymem(p, op->more.data, op->more.len);
+    }
+
+    rec->extra.data = op->extra;
+    rec->extra.len = p - op->extra;
+    rec->transcript = op->log_chat;
+    rec->amend = 0;
+}
+
+
+void
+ngx_http_hotline_desk_op_free(ngx_http_hotline_op_t *op)
+{
+    if (op->log) {
+        ngx_free(op->log);
+        op->log = NULL;
+    }
+
+    ngx_str_null(&op->log_chat);
+    ngx_str_null(&op->log_extra);
+
+    if (op->extra) {
+        ngx_free(op->extra);
+        op->extra = NULL;
+    }
+}
+
+
+/*
+ * Later members of call_id's record (the commit keeps them as long as
+ * the op: members are op's): the history merges them in
+ */
+
+static void
+ngx_http_hotline_desk_amend(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx, u_char *call_id, ngx_str_t *members)
+{
+    ngx_http_hotline_txop_t         *t;
+    ngx_http_hotline_call_record_t  *rec;
+
+    rec = &op->rec;
+    ngx_memzero(rec, sizeof(ngx_http_hotline_call_record_t));
+
+    ngx_memcpy(rec->call_id, call_id, NGX_HOTLINE_ID_LEN);
+    rec->ended = ngx_http_hotline_now();
+    rec->extra = *members;
+    rec->amend = 1;
+
+    t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_HISTORY, NULL);
+    if (t) {
+        t->rec = rec;
+    }
+
+    op->amends = 1;
+}
+
+
+/*
+ * An agent's note (op->more: {"type":"note",...}) of its call, kept in the
+ * call's log until it ends; or of its last call, an amendment of it
+ */
+
+ngx_uint_t
+ngx_http_hotline_decide_note(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx)
+{
+    u_char                    *p;
+    ngx_str_t                  members;
+    ngx_http_hotline_txop_t   *t;
+    ngx_http_hotline_party_t  *a;
+
+    a = &op->me;
+
+    if (a->version == 0 || a->role != NGX_HOTLINE_ROLE_AGENT) {
+        return NGX_HOTLINE_E_BAD_STATE;
+    }
+
+    if (a->state == NGX_HOTLINE_ACTIVE && a->has_peer
+        && (!op->has_call_id
+            || ngx_memcmp(op->call_id, a->call_id, NGX_HOTLINE_ID_LEN) == 0))
+    {
+        t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_APPEND,
+                                     ngx_http_hotline_tkey(a->call_id));
+        if (t) {
+            t->max = ngx_http_hotline_desk_cf->transcript
+                     + NGX_HOTLINE_NOTES_ROOM;
+            t->err = NGX_HOTLINE_E_FULL;
+            t->value = op->more;
+        }
+
+        return NGX_HOTLINE_OK;
+    }
+
+    if (!a->has_last
+        || (op->has_call_id
+            && ngx_memcmp(op->call_id, a->last_call, NGX_HOTLINE_ID_LEN)
+               != 0))
+    {
+        /* only its call, or its last one */
+        return NGX_HOTLINE_E_NOT_FOUND;
+    }
+
+    if (op->extra == NULL) {
+        op->extra = ngx_alloc(op->more.len + sizeof(",\"note\":"),
+                              ngx_cycle->log);
+        if (op->extra == NULL) {
+            return NGX_HOTLINE_E_INTERNAL;
+        }
+    }
+
+    p = ngx_cpymem(op->extra, ",\"note\":", sizeof(",\"note\":") - 1);
+    p = ngx_cpymem(p, op->more.data, op->more.len);
+
+    members.data = op->extra;
+    members.len = p - op->extra;
+
+    ngx_http_hotline_desk_amend(op, tx, a->last_call, &members);
+
+    return NGX_HOTLINE_OK;
+}
+
+
+/*
+ * A customer rates its answered call once, after it, with its resume token
+ * (op->token; its party was kept for this after the call, see detach):
+ * the party goes, the rating (op->more: members) amends the call's record
+ */
+
+ngx_uint_t
+ngx_http_hotline_decide_rate(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx)
+{
+    ngx_http_hotline_party_t  *c;
+
+    c = &op->me;
+
+    if (c->version == 0 || c->role != NGX_HOTLINE_ROLE_CUSTOMER
+        || c->state != NGX_HOTLINE_ENDED || c->accepted == 0 || c->rated
+        || c->reason == NGX_HOTLINE_END_BANNED)
+    {
+        return NGX_HOTLINE_E_EXPIRED;
+    }
+
+    ngx_http_hotline_tx_check(tx, c);
+    ngx_http_hotline_free_party(tx, c);
+
+    ngx_http_hotline_desk_amend(op, tx, c->call_id, &op->more);
+
+    ngx_memcpy(op->res.call_id, c->call_id, NGX_HOTLINE_ID_LEN);
+
+    return NGX_HOTLINE_OK;
+}
+
+
+/*
+ * A customer leaves a message or asks for a callback (op->more: the
+ * members): instead of joining (a record of its own) or instead of
+ * waiting (its call ends with it)
+ */
+
+ngx_uint_t
+ngx_http_hotline_decide_message(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx)
+{
+    int64_t                          now;
+    ngx_http_hotline_txop_t         *t;
+    ngx_http_hotline_party_t        *c;
+    ngx_http_hotline_call_record_t  *rec;
+
+    c = &op->me;
+
+    ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_MESSAGES, 1);
+
+    if (op->ref == NULL || !op->ref->has_token) {
+        now = ngx_http_hotline_now();
+
+        op->ends = 1;
+        rec = &op->rec;
+
+        ngx_memcpy(rec->call_id, op->call_id, NGX_HOTLINE_ID_LEN);
+        ngx_memcpy(op->rec_customer, op->arg.name, op->arg.name_len);
+        rec->customer = op->rec_customer;
+        rec->customer_len = op->arg.name_len;
+        rec->joined = now;
+        rec->ended = now;
+        rec->reason = NGX_HOTLINE_END_MESSAGE;
+        rec->by = NGX_HOTLINE_ROLE_CUSTOMER;
+        rec->extra = op->more;
+
+        t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_HISTORY, NULL);
+        if (t) {
+            t->rec = rec;
+        }
+
+        (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_NOTIFY, NULL);
+
+        ngx_memcpy(op->res.call_id, op->call_id, NGX_HOTLINE_ID_LEN);
+        return NGX_HOTLINE_OK;
+    }
+
+    if (c->version == 0 || c->role != NGX_HOTLINE_ROLE_CUSTOMER
+        || c->state != NGX_HOTLINE_WAITING)
+    {
+        return NGX_HOTLINE_E_BAD_STATE;
+    }
+
+    if (c->accepted && op->step == 0) {
+        /* transferred: the call's log first */
+        return NGX_HOTLINE_E_AGAIN;
+    }
+
+    ngx_http_hotline_end(op, tx, c, NULL, NGX_HOTLINE_END_MESSAGE,
+                         NGX_HOTLINE_ROLE_CUSTOMER, NULL);
+
+    ngx_memcpy(op->res.call_id, c->call_id, NGX_HOTLINE_ID_LEN);
+
+    return NGX_HOTLINE_OK;
+}
+
+
+/* later members of a record (a message claimed or done): consoles look */
+
+ngx_uint_t
+ngx_http_hotline_decide_amend(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx)
+{
+    ngx_http_hotline_desk_amend(op, tx, op->call_id, &op->more);
+
+    ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_MESSAGES, 1);
+    (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_NOTIFY, NULL);
+
+    return NGX_HOTLINE_OK;
+}
+
+
+/* an ended call's customer may still rate it (with its token) */
+
+ngx_uint_t
+ngx_http_hotline_desk_rates(ngx_http_hotline_party_t *c)
+{
+    return ngx_http_hotline_desk_cf->rating_time && c->accepted && !c->rated
+           && c->reason != NGX_HOTLINE_END_BANNED;
+}
+
+
+ngx_msec_t
+ngx_http_hotline_desk_rating_time(void)
+{
+    return ngx_http_hotline_desk_cf->rating_time;
 }
 
 

@@ -142,6 +142,8 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
                         ? (ngx_uint_t) num[NGX_HOTLINE_C_AWAY] : 0;
     snap->agents_wrapup = num[NGX_HOTLINE_C_WRAPUP] > 0
                           ? (ngx_uint_t) num[NGX_HOTLINE_C_WRAPUP] : 0;
+    snap->messages = num[NGX_HOTLINE_C_MESSAGES] > 0
+                     ? (ngx_uint_t) num[NGX_HOTLINE_C_MESSAGES] : 0;
     snap->avg_handle = num[NGX_HOTLINE_C_AVG] > 0
                        ? (ngx_msec_t) num[NGX_HOTLINE_C_AVG]
                        : ngx_http_hotline_cf->average_handle_time;

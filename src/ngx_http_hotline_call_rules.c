@@ -45,12 +45,6 @@ static void ngx_http_hotline_taken(ngx_http_hotline_op_t *op,
     ngx_http_hotline_party_t *p);
 static void ngx_http_hotline_attach(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx, ngx_http_hotline_party_t *p, int64_t from);
-static void ngx_http_hotline_end(ngx_http_hotline_op_t *op,
-    ngx_http_hotline_txn_t *tx, ngx_http_hotline_party_t *c,
-    ngx_http_hotline_party_t *a, ngx_uint_t reason, ngx_uint_t by,
-    ngx_http_hotline_party_t *who);
-static void ngx_http_hotline_free_party(ngx_http_hotline_txn_t *tx,
-    ngx_http_hotline_party_t *p);
 static void ngx_http_hotline_tx_peer(ngx_http_hotline_txn_t *tx,
     u_char *token, ngx_uint_t state);
 
@@ -62,7 +56,8 @@ ngx_str_t  ngx_http_hotline_counter_names[] = {
     ngx_string("busy"),
     ngx_string("avg"),
     ngx_string("away"),
-    ngx_string("wrapup")
+    ngx_string("wrapup"),
+    ngx_string("messages")
 };
 
 
@@ -115,6 +110,18 @@ ngx_http_hotline_rules_decide(ngx_http_hotline_op_t *op,
 
     case NGX_HOTLINE_OP_PRESENCE:
         return ngx_http_hotline_decide_presence(op, tx);
+
+    case NGX_HOTLINE_OP_NOTE:
+        return ngx_http_hotline_decide_note(op, tx);
+
+    case NGX_HOTLINE_OP_RATE:
+        return ngx_http_hotline_decide_rate(op, tx);
+
+    case NGX_HOTLINE_OP_MESSAGE:
+        return ngx_http_hotline_decide_message(op, tx);
+
+    case NGX_HOTLINE_OP_AMEND:
+        return ngx_http_hotline_decide_amend(op, tx);
 
     case NGX_HOTLINE_OP_SEED:
 
@@ -286,9 +293,12 @@ ngx_http_hotline_decide_resume(ngx_http_hotline_op_t *op,
             && (p->name_len != op->arg.name_len
                 || ngx_memcmp(p->name, op->arg.name, p->name_len) != 0))
         || (p->state == NGX_HOTLINE_ENDED
-            && p->reason == NGX_HOTLINE_END_BANNED))
+            && (p->reason == NGX_HOTLINE_END_BANNED || p->over)))
     {
-        /* unknown, someone else's, over, or banned: its token is dead */
+        /*
+         * unknown, someone else's, over (its end was told: it may only
+         * rate it), or banned: its token is dead
+         */
         return NGX_HOTLINE_E_EXPIRED;
     }
 
@@ -519,6 +529,11 @@ ngx_http_hotline_decide_end(ngx_http_hotline_op_t *op,
     if (op->kind == NGX_HOTLINE_OP_HANGUP) {
 
         if (me->state == NGX_HOTLINE_WAITING) {
+            if (me->accepted && op->step == 0) {
+                /* transferred: its log first */
+                return NGX_HOTLINE_E_AGAIN;
+            }
+
             ngx_http_hotline_end(op, tx, me, NULL, NGX_HOTLINE_END_CANCELLED,
                                  me->role, NULL);
             return NGX_HOTLINE_OK;
@@ -595,7 +610,7 @@ ngx_http_hotline_decide_end(ngx_http_hotline_op_t *op,
  * reason; who: the agent named in the history when a is not.
  */
 
-static void
+void
 ngx_http_hotline_end(ngx_http_hotline_op_t *op, ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *c, ngx_http_hotline_party_t *a,
     ngx_uint_t reason, ngx_uint_t by, ngx_http_hotline_party_t *who)
@@ -669,6 +684,7 @@ ngx_http_hotline_end(ngx_http_hotline_op_t *op, ngx_http_hotline_txn_t *tx,
     ev.reason = reason;
     ev.by = by;
     ev.duration = duration;
+    ev.answered = (c->accepted != 0);
 
     ngx_http_hotline_tx_event(tx, c->token, &ev);
 
@@ -707,6 +723,9 @@ ngx_http_hotline_end(ngx_http_hotline_op_t *op, ngx_http_hotline_txn_t *tx,
     rec->by = by;
     rec->duration = duration;
     rec->recorded = c->recorded;
+
+    /* the desk's members: hold, transfers, notes; the transcript */
+    ngx_http_hotline_desk_record(op, c, rec);
 
     t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_HISTORY, NULL);
     if (t) {
@@ -752,9 +771,15 @@ ngx_http_hotline_decide_detach(ngx_http_hotline_op_t *op,
         if (p->role == NGX_HOTLINE_ROLE_CUSTOMER
             && p->state == NGX_HOTLINE_ENDED && ci.delivered >= ci.last)
         {
-            /* the call is over and its end was sent: the token dies */
-            ngx_http_hotline_free_party(tx, p);
-            return NGX_HOTLINE_OK;
+            if (!ngx_http_hotline_desk_rates(p)) {
+                /* the call is over and its end was sent: the token dies */
+                ngx_http_hotline_free_party(tx, p);
+                return NGX_HOTLINE_OK;
+            }
+
+            /* the token lives on for a rating only */
+            p->over = 1;
+            ngx_http_hotline_tx_put(tx, p);
         }
 
         t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_RELEASE,
@@ -767,7 +792,11 @@ ngx_http_hotline_decide_detach(ngx_http_hotline_op_t *op,
         t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_TIMER,
                                      ngx_http_hotline_pkey(p->token));
         if (t) {
-            t->n = ngx_http_hotline_cf->resume_timeout;
+            /* a call over: its token lives on for the rating */
+            t->n = (p->state == NGX_HOTLINE_ENDED
+                    && ngx_http_hotline_desk_rates(p))
+                   ? ngx_http_hotline_desk_rating_time()
+                   : ngx_http_hotline_cf->resume_timeout;
         }
     }
 
@@ -803,7 +832,11 @@ ngx_http_hotline_decide_expire(ngx_http_hotline_op_t *op,
         return NGX_HOTLINE_OK;
     }
 
-    if (p->state == NGX_HOTLINE_ACTIVE && p->has_peer && op->step == 0) {
+    if (op->step == 0
+        && ((p->state == NGX_HOTLINE_ACTIVE && p->has_peer)
+            || (p->state == NGX_HOTLINE_WAITING && p->accepted)))
+    {
+        /* the peer, and the call's log */
         return NGX_HOTLINE_E_AGAIN;
     }
 
@@ -838,7 +871,7 @@ ngx_http_hotline_decide_expire(ngx_http_hotline_op_t *op,
 }
 
 
-static void
+void
 ngx_http_hotline_free_party(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *p)
 {

@@ -37,6 +37,10 @@
 #define NGX_HOTLINE_OP_ORPHAN      10     /* its worker died */
 #define NGX_HOTLINE_OP_SEED        11     /* today's count, from the journal */
 #define NGX_HOTLINE_OP_PRESENCE    12     /* an agent: available, away */
+#define NGX_HOTLINE_OP_NOTE        13     /* an agent's note of a call */
+#define NGX_HOTLINE_OP_RATE        14     /* a customer's rating */
+#define NGX_HOTLINE_OP_MESSAGE     15     /* a message instead of a call */
+#define NGX_HOTLINE_OP_AMEND       16     /* later members of a record */
 
 /* the counters, in the order of ngx_http_hotline_counter_names[] */
 #define NGX_HOTLINE_C_WAITING      0
@@ -46,7 +50,8 @@
 #define NGX_HOTLINE_C_AVG          4
 #define NGX_HOTLINE_C_AWAY         5      /* agents idle and away */
 #define NGX_HOTLINE_C_WRAPUP       6      /* agents in wrap-up */
-#define NGX_HOTLINE_C_N            7
+#define NGX_HOTLINE_C_MESSAGES     7      /* messages' changes: a version */
+#define NGX_HOTLINE_C_N            8
 
 
 typedef struct {
@@ -81,6 +86,18 @@ typedef struct {
 
     ngx_http_hotline_result_t      res;
 
+    /*
+     * the call's log as read when it may end: its chat (a JSON array) and
+     * what the desk kept with it (record members), ngx_alloc()ed
+     */
+    u_char                        *log;
+    ngx_str_t                      log_chat;
+    ngx_str_t                      log_extra;
+    u_char                        *extra;      /* ngx_alloc()ed: rec.extra */
+    ngx_str_t                      more;       /* ngx_alloc()ed: what the
+                                                  caller adds (members, or a
+                                                  note's object) */
+
     /* a call that the commit ends */
     ngx_http_hotline_call_record_t rec;
     u_char                         rec_customer[NGX_HOTLINE_CUSTOMER_NAME_MAX];
@@ -88,6 +105,7 @@ typedef struct {
 
     unsigned                       has_call_id:1;
     unsigned                       ends:1;
+    unsigned                       amends:1;   /* rec is an amendment */
     unsigned                       waiting:1;  /* detach: for the store */
 } ngx_http_hotline_op_t;
 
@@ -105,6 +123,16 @@ void ngx_http_hotline_rules_init(ngx_http_hotline_store_t *store,
 ngx_uint_t ngx_http_hotline_rules_decide(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx);
 
+/* ends the call of customer c, with its agent a */
+void ngx_http_hotline_end(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx, ngx_http_hotline_party_t *c,
+    ngx_http_hotline_party_t *a, ngx_uint_t reason, ngx_uint_t by,
+    ngx_http_hotline_party_t *who);
+
+/* frees party p: its record, index and inbox */
+void ngx_http_hotline_free_party(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *p);
+
 /* pieces of a transaction */
 void ngx_http_hotline_tx_put(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *p);
@@ -114,7 +142,6 @@ void ngx_http_hotline_tx_event(ngx_http_hotline_txn_t *tx, u_char *token,
     ngx_http_hotline_event_t *ev);
 void ngx_http_hotline_tx_count(ngx_http_hotline_txn_t *tx,
     ngx_uint_t counter, int64_t delta);
-int64_t ngx_http_hotline_now(void);
 
 /*
  * ngx_http_hotline_call_desk.c: the support desk's rules (presence,
@@ -135,7 +162,22 @@ void ngx_http_hotline_desk_agent_gone(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *a);
 void ngx_http_hotline_desk_transcript(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *c);
+ngx_uint_t ngx_http_hotline_desk_rates(ngx_http_hotline_party_t *c);
+ngx_msec_t ngx_http_hotline_desk_rating_time(void);
 ngx_uint_t ngx_http_hotline_decide_presence(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx);
+ngx_int_t ngx_http_hotline_desk_log(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_read_t *r);
+void ngx_http_hotline_desk_record(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_party_t *c, ngx_http_hotline_call_record_t *rec);
+void ngx_http_hotline_desk_op_free(ngx_http_hotline_op_t *op);
+ngx_uint_t ngx_http_hotline_decide_note(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx);
+ngx_uint_t ngx_http_hotline_decide_rate(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx);
+ngx_uint_t ngx_http_hotline_decide_message(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx);
+ngx_uint_t ngx_http_hotline_decide_amend(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx);
 
 /*

@@ -15,7 +15,8 @@
 /*
  * ngx_http_hotline_desk_module: the directives of the support desk
  * (docs/desk.md): hotline_wrapup_time, hotline_away_after,
- * hotline_transfer_timeout, hotline_dispositions, hotline_transcript.
+ * hotline_transfer_timeout, hotline_dispositions, hotline_transcript,
+ * hotline_rating_time.
  */
 
 
@@ -53,6 +54,10 @@ static ngx_http_hotline_desk_bounds_t  ngx_http_hotline_transcript_bounds = {
     1024, 262144, 1, 1
 };
 
+static ngx_http_hotline_desk_bounds_t  ngx_http_hotline_rating_bounds = {
+    1000, 86400000, 1, 0
+};
+
 
 static ngx_command_t  ngx_http_hotline_desk_commands[] = {
 
@@ -83,6 +88,13 @@ static ngx_command_t  ngx_http_hotline_desk_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_hotline_desk_conf_t, transcript),
       &ngx_http_hotline_transcript_bounds },
+
+    { ngx_string("hotline_rating_time"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hotline_desk_value,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_desk_conf_t, rating_time),
+      &ngx_http_hotline_rating_bounds },
 
     { ngx_string("hotline_dispositions"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
@@ -174,6 +186,7 @@ ngx_http_hotline_desk_create_main_conf(ngx_conf_t *cf)
     dcf->away_after = NGX_CONF_UNSET_MSEC;
     dcf->transfer_timeout = NGX_CONF_UNSET_MSEC;
     dcf->transcript = NGX_CONF_UNSET_SIZE;
+    dcf->rating_time = NGX_CONF_UNSET_MSEC;
 
     return dcf;
 }
@@ -197,6 +210,7 @@ ngx_http_hotline_desk_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(dcf->away_after, 0);
     ngx_conf_init_msec_value(dcf->transfer_timeout, 30000);
     ngx_conf_init_size_value(dcf->transcript, 16384);
+    ngx_conf_init_msec_value(dcf->rating_time, 600000);
 
     if (dcf->dispositions == NULL) {
         dcf->dispositions = ngx_array_create(cf->pool, 3, sizeof(ngx_str_t));

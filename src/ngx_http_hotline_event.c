@@ -20,7 +20,8 @@
  *   accepted   call id (16), peer role (1), name length (1), name, token
  *              length (2, little-endian), token
  *   peer       state (1)
- *   ended      call id (16), reason (1), by (1), duration (4, little-endian)
+ *   ended      call id (16), reason (1), by (1), duration (4, little-endian),
+ *              answered (1; not in events written before it was added)
  *   presence   state (1), until (8, little-endian)
  */
 
@@ -68,6 +69,7 @@ ngx_http_hotline_event_encode(u_char *p, ngx_http_hotline_event_t *ev)
         *p++ = (u_char) ((ev->duration >> 8) & 0xff);
         *p++ = (u_char) ((ev->duration >> 16) & 0xff);
         *p++ = (u_char) ((ev->duration >> 24) & 0xff);
+        *p++ = (u_char) (ev->answered ? 1 : 0);
         return p;
     }
 }
@@ -145,9 +147,14 @@ ngx_http_hotline_event_decode(u_char *data, size_t len,
         return NGX_OK;
 
     case NGX_HOTLINE_EV_ENDED:
-        if (last - p != NGX_HOTLINE_ID_LEN + 6) {
+        if (last - p != NGX_HOTLINE_ID_LEN + 6
+            && last - p != NGX_HOTLINE_ID_LEN + 7)
+        {
             return NGX_ERROR;
         }
+
+        ev->answered = (last - p == NGX_HOTLINE_ID_LEN + 7)
+                       ? p[NGX_HOTLINE_ID_LEN + 6] : 0;
 
         ngx_memcpy(ev->call_id, p, NGX_HOTLINE_ID_LEN);
         p += NGX_HOTLINE_ID_LEN;

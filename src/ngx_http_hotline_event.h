@@ -58,6 +58,7 @@ typedef struct {
     ngx_uint_t                     reason;
     ngx_uint_t                     by;
     ngx_uint_t                     duration;
+    ngx_uint_t                     answered;   /* an agent took the call */
 
     /* relay: the message without its closing brace */
     ngx_str_t                      json;

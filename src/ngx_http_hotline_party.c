@@ -94,7 +94,8 @@ ngx_http_hotline_party_encode(u_char *buf, ngx_http_hotline_party_t *party)
     /* version 2 */
 
     *p++ = (u_char) party->presence;
-    *p++ = (u_char) ((party->rated ? 1 : 0) | (party->has_last ? 2 : 0));
+    *p++ = (u_char) ((party->rated ? 1 : 0) | (party->has_last ? 2 : 0)
+                     | (party->over ? 4 : 0));
     *p++ = (u_char) ngx_min(party->transfers, 255);
 
     p = ngx_http_hotline_put64(p, (uint64_t) party->until);
@@ -213,6 +214,7 @@ ngx_http_hotline_party_decode(ngx_str_t *value,
         party->presence = p[0];
         party->rated = (p[1] & 1) ? 1 : 0;
         party->has_last = (p[1] & 2) ? 1 : 0;
+        party->over = (p[1] & 4) ? 1 : 0;
         party->transfers = p[2];
         p += 3;
 

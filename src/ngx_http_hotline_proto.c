@@ -52,7 +52,10 @@ ngx_str_t  ngx_http_hotline_errors[] = {
     ngx_string("rate_limited"),
     ngx_string("internal"),
     ngx_string("daily_limit"),
-    ngx_string("banned")
+    ngx_string("banned"),
+    ngx_string("closed"),
+    ngx_string("agent_unavailable"),
+    ngx_string("full")
 };
 
 
@@ -72,7 +75,10 @@ static const char  *ngx_http_hotline_error_text[] = {
     "too many messages",
     "internal error",
     "the daily call limit is reached, please call again tomorrow",
-    "calls from this address are not accepted for now"
+    "calls from this address are not accepted for now",
+    "support is closed now",
+    "that agent does not take calls now",
+    "the call's record is full"
 };
 
 
@@ -81,7 +87,8 @@ ngx_str_t  ngx_http_hotline_end_reasons[] = {
     ngx_string("rejected"),
     ngx_string("cancelled"),
     ngx_string("gone"),
-    ngx_string("banned")
+    ngx_string("banned"),
+    ngx_string("message")
 };
 
 
@@ -1015,12 +1022,14 @@ ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
 
     p += snprintf((char *) p, 224,
                   "],\"total\":%lu,\"agents\":{\"online\":%lu,\"busy\":%lu,"
-                  "\"away\":%lu,\"wrapup\":%lu,\"available\":%lu}}",
+                  "\"away\":%lu,\"wrapup\":%lu,\"available\":%lu},"
+                  "\"messages\":%lu}",
                   (unsigned long) q->n, (unsigned long) q->agents_online,
                   (unsigned long) q->agents_busy,
                   (unsigned long) q->agents_away,
                   (unsigned long) q->agents_wrapup,
-                  (unsigned long) q->agents_available);
+                  (unsigned long) q->agents_available,
+                  (unsigned long) q->messages);
 
     return p;
 }

@@ -36,7 +36,10 @@
 #define NGX_HOTLINE_E_INTERNAL        13
 #define NGX_HOTLINE_E_DAILY_LIMIT     14
 #define NGX_HOTLINE_E_BANNED          15
-#define NGX_HOTLINE_E_MAX             16
+#define NGX_HOTLINE_E_CLOSED          16     /* outside opening hours */
+#define NGX_HOTLINE_E_AGENT_UNAVAILABLE  17  /* a transfer's target */
+#define NGX_HOTLINE_E_FULL            18     /* the call's record */
+#define NGX_HOTLINE_E_MAX             19
 
 /* client message types */
 #define NGX_HOTLINE_MSG_JOIN          1
@@ -58,7 +61,8 @@
 #define NGX_HOTLINE_END_CANCELLED     2
 #define NGX_HOTLINE_END_GONE          3
 #define NGX_HOTLINE_END_BANNED        4
-#define NGX_HOTLINE_END_MAX           5
+#define NGX_HOTLINE_END_MESSAGE       5      /* left a message instead */
+#define NGX_HOTLINE_END_MAX           6
 
 #define NGX_HOTLINE_MSG_ID_MAX        64
 #define NGX_HOTLINE_FIELD_MAX         32
@@ -129,6 +133,7 @@ typedef struct {
     ngx_uint_t                      agents_away;
     ngx_uint_t                      agents_wrapup;
     ngx_uint_t                      agents_available;
+    ngx_uint_t                      messages;   /* their changes so far */
     ngx_msec_t                      avg_handle;
     ngx_http_hotline_queue_item_t  *items;   /* oldest first */
 } ngx_http_hotline_queue_t;

@@ -46,7 +46,7 @@ static ngx_uint_t ngx_http_hotline_desk_text(ngx_http_hotline_desk_ctx_t *ctx,
 static ngx_uint_t ngx_http_hotline_desk_word(ngx_http_hotline_desk_ctx_t *ctx,
     const char *key, const char **words, ngx_uint_t *index);
 static ngx_uint_t ngx_http_hotline_desk_hexid(
-    ngx_http_hotline_desk_ctx_t *ctx, const char *key);
+    ngx_http_hotline_desk_ctx_t *ctx, const char *key, u_char *dst);
 static ngx_uint_t ngx_http_hotline_desk_bad(ngx_http_hotline_desk_ctx_t *ctx,
     const char *key);
 
@@ -64,7 +64,7 @@ static ngx_http_hotline_desk_type_t  ngx_http_hotline_desk_types[] = {
     { ngx_string("note"), NGX_HOTLINE_MSG_NOTE, A,
       { "call_id", "text", "disposition", NULL } },
     { ngx_string("rate"), NGX_HOTLINE_MSG_RATE, C,
-      { "rating", "comment", NULL } },
+      { "token", "rating", "comment", NULL } },
     { ngx_string("message"), NGX_HOTLINE_MSG_LEAVE, C,
       { "kind", "name", "contact", "text" } },
     { ngx_string("claim"), NGX_HOTLINE_MSG_CLAIM, A,
@@ -211,7 +211,8 @@ ngx_http_hotline_desk_members_of(ngx_http_hotline_desk_ctx_t *ctx,
 
     case NGX_HOTLINE_MSG_NOTE:
         if (json_object_get(ctx->root, "call_id")) {
-            rc = ngx_http_hotline_desk_hexid(ctx, "call_id");
+            rc = ngx_http_hotline_desk_hexid(ctx, "call_id",
+                                             ctx->m->call_id);
             if (rc != NGX_HOTLINE_OK) {
                 return rc;
             }
@@ -243,6 +244,11 @@ ngx_http_hotline_desk_members_of(ngx_http_hotline_desk_ctx_t *ctx,
         return ngx_http_hotline_desk_bad(ctx, "disposition");
 
     case NGX_HOTLINE_MSG_RATE:
+        rc = ngx_http_hotline_desk_hexid(ctx, "token", ctx->m->token);
+        if (rc != NGX_HOTLINE_OK) {
+            return rc;
+        }
+
         v = json_object_get(ctx->root, "rating");
 
         if (!json_is_integer(v) || json_integer_value(v) < 1
@@ -281,7 +287,8 @@ ngx_http_hotline_desk_members_of(ngx_http_hotline_desk_ctx_t *ctx,
                                           &d->text);
 
     default: /* claim, done */
-        return ngx_http_hotline_desk_hexid(ctx, "message_id");
+        return ngx_http_hotline_desk_hexid(ctx, "message_id",
+                                           ctx->m->call_id);
     }
 }
 
@@ -433,25 +440,24 @@ ngx_http_hotline_desk_word(ngx_http_hotline_desk_ctx_t *ctx, const char *key,
 }
 
 
-/* an id of 32 lowercase hex digits, into m->call_id */
+/* an id of 32 lowercase hex digits, into dst (16 bytes) */
 
 static ngx_uint_t
 ngx_http_hotline_desk_hexid(ngx_http_hotline_desk_ctx_t *ctx,
-    const char *key)
+    const char *key, u_char *dst)
 {
     json_t  *v;
 
     v = json_object_get(ctx->root, key);
 
     if (!json_is_string(v) || json_string_length(v) != 32
-        || ngx_http_hotline_unhex(ctx->m->call_id,
-                                  (u_char *) json_string_value(v), 32)
+        || ngx_http_hotline_unhex(dst, (u_char *) json_string_value(v), 32)
            != NGX_OK)
     {
         return ngx_http_hotline_desk_bad(ctx, key);
     }
 
-    ctx->m->has_call_id = 1;
+    ctx->m->has_call_id = (dst == ctx->m->call_id);
 
     return NGX_HOTLINE_OK;
 }
@@ -573,4 +579,76 @@ ngx_http_hotline_proto_transcript(u_char *p, u_char *call_id,
     *p++ = '}';
 
     return p;
+}
+
+
+/* strings are escaped again by ngx_http_hotline_json_str(): 6 a byte */
+
+size_t
+ngx_http_hotline_proto_desk_size(ngx_http_hotline_desk_msg_t *d,
+    size_t sub_len)
+{
+    return 256 + 6 * (d->text.len + d->comment.len + d->contact.len
+                      + d->reason.len + d->to.len + sub_len);
+}
+
+
+u_char *
+ngx_http_hotline_proto_note(u_char *p, ngx_http_hotline_desk_msg_t *d,
+    ngx_str_t *disposition, u_char *sub, size_t sub_len, int64_t now)
+{
+    p = ngx_cpymem(p, "{\"type\":\"note\",\"text\":",
+                   sizeof("{\"type\":\"note\",\"text\":") - 1);
+    p = ngx_http_hotline_json_str(p, d->text.data, d->text.len);
+
+    if (disposition) {
+        /* [a-z0-9_-] */
+        p = ngx_sprintf(p, ",\"disposition\":\"%V\"", disposition);
+    }
+
+    p = ngx_cpymem(p, ",\"by\":", sizeof(",\"by\":") - 1);
+    p = ngx_http_hotline_json_str(p, sub, sub_len);
+
+    return ngx_sprintf(p, ",\"ts\":%L}", now);
+}
+
+
+u_char *
+ngx_http_hotline_proto_rating(u_char *p, ngx_http_hotline_desk_msg_t *d)
+{
+    p = ngx_sprintf(p, ",\"rating\":%ui", d->rating);
+
+    if (d->comment.len) {
+        p = ngx_cpymem(p, ",\"comment\":", sizeof(",\"comment\":") - 1);
+        p = ngx_http_hotline_json_str(p, d->comment.data, d->comment.len);
+    }
+
+    return p;
+}
+
+
+u_char *
+ngx_http_hotline_proto_message(u_char *p, ngx_http_hotline_desk_msg_t *d)
+{
+    p = ngx_sprintf(p, ",\"message\":{\"kind\":\"%s\",\"contact\":",
+                    d->callback ? "callback" : "message");
+    p = ngx_http_hotline_json_str(p, d->contact.data, d->contact.len);
+    p = ngx_cpymem(p, ",\"text\":", sizeof(",\"text\":") - 1);
+    p = ngx_http_hotline_json_str(p, d->text.data, d->text.len);
+    *p++ = '}';
+
+    return p;
+}
+
+
+/* ,"<what>":{"by":"<agent>","at":ms}: a message claimed or done */
+
+u_char *
+ngx_http_hotline_proto_handled(u_char *p, const char *what, u_char *sub,
+    size_t sub_len, int64_t now)
+{
+    p = ngx_sprintf(p, ",\"%s\":{\"by\":", what);
+    p = ngx_http_hotline_json_str(p, sub, sub_len);
+
+    return ngx_sprintf(p, ",\"at\":%L}", now);
 }

@@ -84,6 +84,22 @@ u_char *ngx_http_hotline_proto_transfer(u_char *p,
 u_char *ngx_http_hotline_proto_transcript(u_char *p, u_char *call_id,
     ngx_str_t *lines, ngx_uint_t n);
 
+/*
+ * what the desk keeps of a message: a note's JSON object, a rating's,
+ * a message's and a claim's (or done's) members of a record; each needs
+ * at most ngx_http_hotline_proto_desk_size() bytes
+ */
+size_t ngx_http_hotline_proto_desk_size(ngx_http_hotline_desk_msg_t *d,
+    size_t sub_len);
+u_char *ngx_http_hotline_proto_note(u_char *p, ngx_http_hotline_desk_msg_t *d,
+    ngx_str_t *disposition, u_char *sub, size_t sub_len, int64_t now);
+u_char *ngx_http_hotline_proto_rating(u_char *p,
+    ngx_http_hotline_desk_msg_t *d);
+u_char *ngx_http_hotline_proto_message(u_char *p,
+    ngx_http_hotline_desk_msg_t *d);
+u_char *ngx_http_hotline_proto_handled(u_char *p, const char *what,
+    u_char *sub, size_t sub_len, int64_t now);
+
 /* buffered server messages: no closing brace, "seq" is added on send */
 u_char *ngx_http_hotline_proto_presence(u_char *p, ngx_uint_t state,
     int64_t until);

@@ -79,7 +79,6 @@ static void ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
     ngx_http_hotline_kv_t *kv);
 static void ngx_http_hotline_ban_stored(void *data, ngx_uint_t err,
     ngx_http_hotline_kv_t *kv);
-static ngx_str_t *ngx_http_hotline_ban_key(u_char *addr, size_t len);
 static ngx_int_t ngx_http_hotline_rate_exceeded(
     ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m);
 static void ngx_http_hotline_revoked(void *data, ngx_uint_t err,
@@ -143,6 +142,7 @@ ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
 
     ngx_http_hotline_eta_ev.handler = ngx_http_hotline_eta_event;
     ngx_http_hotline_eta_ev.log = cycle->log;
+    ngx_http_hotline_eta_ev.data = cycle;    /* debug logs name its "fd" */
     ngx_http_hotline_eta_ev.cancelable = 1;
     ngx_add_timer(&ngx_http_hotline_eta_ev, NGX_HOTLINE_ETA_EVERY);
 
@@ -168,6 +168,8 @@ ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws)
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
 
     if (s->role == NGX_HOTLINE_ROLE_AGENT) {
+        /* a console that takes its session over knows nothing yet */
+        s->fresh = 1;
         s->ws.pending++;
         ngx_http_hotline_call_login(&s->ref, s->sub, s->sub_len, s->display,
                                     s->display_len,
@@ -255,12 +257,17 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
         return;
     }
 
-    /* a customer starts with join or resume, and only once */
+    /*
+     * a customer starts with join or resume, and only once; or it comes
+     * to leave a message (also instead of waiting) or rate its call
+     */
 
     opening = (m.type == NGX_HOTLINE_MSG_JOIN
-               || m.type == NGX_HOTLINE_MSG_RESUME);
+               || m.type == NGX_HOTLINE_MSG_RESUME
+               || m.type == NGX_HOTLINE_MSG_RATE);
 
     if (s->role == NGX_HOTLINE_ROLE_CUSTOMER
+        && m.type != NGX_HOTLINE_MSG_LEAVE
         && (s->established ? opening : !opening))
     {
         ngx_http_hotline_error(s, NGX_HOTLINE_E_BAD_STATE, &m);
@@ -292,7 +299,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
         if (s->main_conf->ban_time && s->ws.addr.len) {
             /* is the address banned?  The join goes on from the answer */
             ngx_http_hotline_store()->kv_get(
-                          ngx_http_hotline_ban_key(s->ws.addr.data,
+                          ngx_http_hotline_session_ban_key(s->ws.addr.data,
                                                    s->ws.addr.len),
                           ngx_http_hotline_join_checked, op);
             break;
@@ -308,6 +315,8 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
         break;
 
     case NGX_HOTLINE_MSG_RESUME:
+        /* a page that kept nothing (reloaded) gets the transcript too */
+        s->fresh = (m.last_seq == 0);
         ngx_http_hotline_call_resume(&s->ref, m.token, m.last_seq, s->sub,
                                      s->sub_len, ngx_http_hotline_resume_done,
                                      op);
@@ -329,10 +338,6 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
         break;
 
     case NGX_HOTLINE_MSG_PRESENCE:
-        ngx_http_hotline_call_presence(&s->ref, dm.presence,
-                                       ngx_http_hotline_op_done, op);
-        break;
-
     case NGX_HOTLINE_MSG_HOLD:
     case NGX_HOTLINE_MSG_TRANSFER:
     case NGX_HOTLINE_MSG_NOTE:
@@ -340,7 +345,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
     case NGX_HOTLINE_MSG_LEAVE:
     case NGX_HOTLINE_MSG_CLAIM:
     case NGX_HOTLINE_MSG_DONE:
-        ngx_http_hotline_op_done(op, NGX_HOTLINE_E_BAD_STATE, NULL);
+        ngx_http_hotline_session_desk(s, op, &m, &dm);
         break;
 
     case NGX_HOTLINE_MSG_CHAT:
@@ -368,6 +373,7 @@ ngx_http_hotline_transcript(ngx_http_hotline_session_t *s,
 {
     if (!(res->in_call || (s->role == NGX_HOTLINE_ROLE_CUSTOMER
                            && res->waiting))
+        || !s->fresh
         || ngx_http_hotline_desk()->transcript == 0
         || s->ws.closed || s->ws.closing)
     {
@@ -395,11 +401,23 @@ ngx_http_hotline_transcript_got(void *data, ngx_uint_t err,
         return;
     }
 
+    /*
+     * the newest lines that fit in half the send queue (a client that
+     * comes back reads them with what is replayed after them)
+     */
+
     size = 128;
 
-    for (i = 0; i < n; i++) {
-        size += lines[i].len + 1;
+    for (i = n; i > 0; i--) {
+        if (size + lines[i - 1].len + 1 > s->ws.conf->send_queue / 2) {
+            break;
+        }
+
+        size += lines[i - 1].len + 1;
     }
+
+    lines += i;
+    n -= i;
 
     p = ngx_http_hotline_scratch(&ngx_http_hotline_buf, size);
 
@@ -517,7 +535,7 @@ ngx_http_hotline_ban_done(void *data, ngx_uint_t err,
     if (ttl && res->addr_len) {
         ngx_str_set(&value, "1");
         ngx_http_hotline_store()->kv_set(
-                      ngx_http_hotline_ban_key(res->addr, res->addr_len),
+                      ngx_http_hotline_session_ban_key(res->addr, res->addr_len),
                       &value, ttl, ngx_http_hotline_ban_stored, NULL);
     }
 
@@ -538,8 +556,8 @@ ngx_http_hotline_ban_stored(void *data, ngx_uint_t err,
 
 /* "ban:<address>", in a static buffer: the store copies the key */
 
-static ngx_str_t *
-ngx_http_hotline_ban_key(u_char *addr, size_t len)
+ngx_str_t *
+ngx_http_hotline_session_ban_key(u_char *addr, size_t len)
 {
     static ngx_str_t  key;
     static u_char     buf[sizeof("ban:") - 1 + NGX_SOCKADDR_STRLEN];
@@ -673,6 +691,14 @@ ngx_http_hotline_resume_done(void *data, ngx_uint_t err,
     ngx_http_hotline_transcript(s, res);
     ngx_http_hotline_established(s);
     ngx_http_hotline_ack(op);
+}
+
+
+void
+ngx_http_hotline_session_done(void *op, ngx_uint_t err,
+    ngx_http_hotline_result_t *res)
+{
+    ngx_http_hotline_op_done(op, err, res);
 }
 
 
@@ -881,6 +907,13 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
             }
 
             last = ngx_http_hotline_event_json(json, &ev, url);
+
+            if (ev.type == NGX_HOTLINE_EV_ENDED
+                && s->role == NGX_HOTLINE_ROLE_CUSTOMER)
+            {
+                /* whether, and how long, it may rate the call */
+                last = ngx_http_hotline_session_ended(last, &ev);
+            }
 
             if (ngx_http_hotline_ws_send2(&s->ws, json, last - json, tail,
                                           ngx_http_hotline_proto_seq(tail,

@@ -15,6 +15,8 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_ws.h"
 #include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_event.h"
+#include "ngx_http_hotline_proto_desk.h"
 
 
 /*
@@ -51,6 +53,7 @@ struct ngx_http_hotline_session_s {
     unsigned                       established:1;  /* joined or resumed */
     unsigned                       waiting:1;      /* customer in queue */
     unsigned                       queue_dirty:1;
+    unsigned                       fresh:1;        /* resumed from seq 0 */
 };
 
 
@@ -59,6 +62,17 @@ extern ngx_http_hotline_ws_handler_t  ngx_http_hotline_session_handler;
 
 /* ngx_http_hotline_session.c */
 ngx_int_t ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle);
+
+/* the answer to a client message (op: what the session made for it) */
+void ngx_http_hotline_session_done(void *op, ngx_uint_t err,
+    ngx_http_hotline_result_t *res);
+ngx_str_t *ngx_http_hotline_session_ban_key(u_char *addr, size_t len);
+
+/* ngx_http_hotline_session_desk.c: the support desk's messages */
+void ngx_http_hotline_session_desk(ngx_http_hotline_session_t *s, void *op,
+    ngx_http_hotline_msg_t *m, ngx_http_hotline_desk_msg_t *d);
+u_char *ngx_http_hotline_session_ended(u_char *p,
+    ngx_http_hotline_event_t *ev);
 
 
 #endif /* _NGX_HTTP_HOTLINE_SESSION_H_INCLUDED_ */

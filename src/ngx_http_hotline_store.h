@@ -239,6 +239,9 @@ typedef struct {
     int64_t                        before;      /* cursor; -1: the newest */
     ngx_str_t                      agent;       /* "": any */
     ngx_str_t                      outcome;     /* "": any */
+    ngx_str_t                      call_id;     /* hex; "": any (one: with
+                                                   its transcript) */
+    ngx_uint_t                     open;        /* messages not done */
     ngx_uint_t                     days;        /* > 0: daily counts */
     ngx_uint_t                     day0;        /* the oldest, since 1970 */
 } ngx_http_hotline_history_query_t;

@@ -548,7 +548,7 @@ static const char  *ngx_http_hotline_redis_ops[] = {
     "t kgn",                               /* NGX_HOTLINE_TX_ATTACH */
     "l kgn",                               /* NGX_HOTLINE_TX_RELEASE */
     "T kn",                                /* NGX_HOTLINE_TX_TIMER */
-    "h ",                                  /* NGX_HOTLINE_TX_HISTORY */
+    "h ",                                  /* NGX_HOTLINE_TX_HISTORY, H */
     "N "                                   /* NGX_HOTLINE_TX_NOTIFY */
 };
 
@@ -562,6 +562,7 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
     const char                       *f;
     ngx_http_hotline_txop_t          *t;
     ngx_http_hotline_rreq_t          *req;
+    u_char                           *line;
     ngx_http_hotline_txres_t          res;
     ngx_http_hotline_call_record_t   *rec;
     u_char                            id[NGX_HOTLINE_ID_HEX];
@@ -579,13 +580,10 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
     for (i = 0; i < tx->n; i++) {
         t = &tx->ops[i];
         size += t->key.len + t->value.len + 8 * NGX_INT64_LEN
-                + (t->rec ? 2 * NGX_HOTLINE_NAME_MAX
-                            + NGX_HOTLINE_CUSTOMER_NAME_MAX
-                            + NGX_HOTLINE_ID_HEX
-                          : 0);
+                + (t->rec ? ngx_http_hotline_history_size(t->rec) : 0);
     }
 
-    req = ngx_http_hotline_rreq(NGX_HOTLINE_LUA_COMMIT, 12 * tx->n, size,
+    req = ngx_http_hotline_rreq(NGX_HOTLINE_LUA_COMMIT, 14 * tx->n, size,
                                 ngx_http_hotline_redis_commit_done);
     if (req == NULL) {
         res.err = NGX_HOTLINE_E_INTERNAL;
@@ -600,15 +598,37 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
         t = &tx->ops[i];
 
         if (t->op == NGX_HOTLINE_TX_HISTORY) {
-            /* call_id customer agent joined accepted outcome by duration
-             * recorded */
+            /*
+             * h: call_id customer agent joined accepted outcome by duration
+             * recorded, the desk's members, the transcript;
+             * H: call_id, an amendment as the journal has it
+             */
             rec = t->rec;
 
-            ngx_http_hotline_redis_op(req, "h", 9);
+            ngx_http_hotline_redis_op(req, rec->amend ? "H" : "h",
+                                      rec->amend ? 2 : 11);
             ngx_http_hotline_rreq_arg(req, id,
                                       ngx_http_hotline_hex(id, rec->call_id,
                                                           NGX_HOTLINE_ID_LEN)
                                       - id);
+
+            if (rec->amend) {
+                size = ngx_http_hotline_history_size(rec);
+
+                line = ngx_alloc(size, ngx_cycle->log);
+                if (line == NULL) {
+                    ngx_http_hotline_rreq_arg(req, (u_char *) "", 0);
+                    continue;
+                }
+
+                ngx_http_hotline_rreq_arg(req, line,
+                                      ngx_http_hotline_history_json(line,
+                                                          line + size, rec)
+                                      - line);
+                ngx_free(line);
+                continue;
+            }
+
             ngx_http_hotline_rreq_arg(req, rec->customer, rec->customer_len);
             ngx_http_hotline_rreq_arg(req, rec->agent ? rec->agent
                                                       : (u_char *) "",
@@ -621,6 +641,9 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
             ngx_http_hotline_rreq_num(req, (int64_t) rec->by);
             ngx_http_hotline_rreq_num(req, (int64_t) rec->duration);
             ngx_http_hotline_rreq_num(req, rec->recorded ? 1 : 0);
+            ngx_http_hotline_rreq_arg(req, rec->extra.data, rec->extra.len);
+            ngx_http_hotline_rreq_arg(req, rec->transcript.data,
+                                      rec->transcript.len);
             continue;
         }
 

@@ -132,7 +132,7 @@ NGX_HOTLINE_LUA_PRELUDE
      *   q key ticket max err     u key     n name delta max err ttl init
      *   a key message max force err (0: left out when there is no room)
      *   t key gen from     l key gen seq
-     *   T key ms     h the record's fields     N
+     *   T key ms     h the record's fields     H call_id amendment     N
      */
     { "commit",
 NGX_HOTLINE_LUA_PRELUDE
@@ -251,11 +251,15 @@ NGX_HOTLINE_LUA_PRELUDE
 "    if a[2] == '0' then redis.call('ZREM', P .. 'd', a[1])\n"
 "    else redis.call('ZADD', P .. 'd', NOW + tonumber(a[2]), a[1]) end\n"
 "  elseif c == 'h' then\n"
-/* call_id customer agent joined accepted outcome by duration recorded */
+/* call_id customer agent joined accepted outcome by duration recorded
+ * extra transcript */
 "    redis.call('XADD', P .. 'history', 'MAXLEN', '~', 100000, '*',"
 " 'call_id', a[1], 'customer', a[2], 'agent', a[3], 'joined', a[4],"
 " 'accepted', a[5], 'ended', NOW, 'outcome', a[6], 'by', a[7],"
-" 'duration', a[8], 'recorded', a[9])\n"
+" 'duration', a[8], 'recorded', a[9], 'x', a[10])\n"
+"    if a[11] ~= '' then\n"
+"      redis.call('SET', P .. 'ht:' .. a[1], a[11], 'EX', 34560000)\n"
+"    end\n"
 "    local dk = P .. 'hd:' .. math.floor(NOW / 86400000)\n"
 "    redis.call('HINCRBY', dk, 'calls', 1)\n"
 "    redis.call('HINCRBY', dk, a[6], 1)\n"
@@ -264,6 +268,10 @@ NGX_HOTLINE_LUA_PRELUDE
 "      redis.call('HINCRBY', dk, 'talk', a[8])\n"
 "    end\n"
 "    redis.call('EXPIRE', dk, 8640000)\n"
+"  elseif c == 'H' then\n"
+/* call_id, an amendment of its record */
+"    redis.call('RPUSH', P .. 'ha:' .. a[1], a[2])\n"
+"    redis.call('EXPIRE', P .. 'ha:' .. a[1], 34560000)\n"
 "  elseif c == 'N' and not told then\n"
 "    told = true\n"
 "    redis.call('PUBLISH', P .. 'queue', '1')\n"
@@ -379,15 +387,18 @@ NGX_HOTLINE_LUA_PRELUDE
 
     /* history: KEYS[1] the P history stream, ARGV[1] where to start
      * ("+" or "(<id>": below it), [2] page size, [3] agent or "",
-     * [4] outcome or "", [5] most entries to look at -> {0, id of the
-     * next page's start or "", (id, call_id, customer, agent, joined,
-     * accepted, ended, outcome, by, duration, recorded)...} newest first;
-     * the next page starts below the last record, or below the last
-     * entry looked at when that many did not fill the page */
+     * [4] outcome or "", [5] most entries to look at, [6] a call id or
+     * "" (its transcript too), [7] "1": messages not done, [8] the
+     * prefix -> {0, id of the next page's start or "", (id, call_id,
+     * customer, agent, joined, accepted, ended, outcome, by, duration,
+     * recorded, extra, transcript, n, n amendments)...} newest first; the
+     * next page starts below the last record, or below the last entry
+     * looked at when that many did not fill the page */
     { "history",
 "local F = {'call_id', 'customer', 'agent', 'joined', 'accepted',"
-" 'ended', 'outcome', 'by', 'duration', 'recorded'}\n"
+" 'ended', 'outcome', 'by', 'duration', 'recorded', 'x'}\n"
 "local hi, limit, budget = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[5])\n"
+"local P = ARGV[8]\n"
 "local out = {0, ''}\n"
 "local n, last = 0, ''\n"
 "while budget > 0 do\n"
@@ -397,13 +408,33 @@ NGX_HOTLINE_LUA_PRELUDE
 "  for i = 1, #b do\n"
 "    local id, f, h = b[i][1], b[i][2], {}\n"
 "    for j = 1, #f - 1, 2 do h[f[j]] = f[j + 1] end\n"
-"    if (ARGV[3] == '' or h.agent == ARGV[3])"
-" and (ARGV[4] == '' or h.outcome == ARGV[4]) then\n"
+"    local am = {}\n"
+"    local ok = (ARGV[3] == '' or h.agent == ARGV[3])"
+" and (ARGV[4] == '' or h.outcome == ARGV[4])"
+" and (ARGV[6] == '' or h.call_id == ARGV[6])\n"
+"    if ok and h.call_id then\n"
+"      am = redis.call('LRANGE', P .. 'ha:' .. h.call_id, 0, -1)\n"
+"    end\n"
+"    if ok and ARGV[7] == '1' then\n"
+"      ok = h.outcome == 'message'\n"
+"      for j = 1, #am do\n"
+"        if string.find(am[j], '\"done\":', 1, true) then ok = false end\n"
+"      end\n"
+"    end\n"
+"    if ok then\n"
 "      if n == limit then out[2] = last; return out end\n"
 "      n = n + 1\n"
 "      last = id\n"
 "      out[#out + 1] = id\n"
 "      for k = 1, #F do out[#out + 1] = h[F[k]] or '' end\n"
+"      if ARGV[6] ~= '' then\n"
+"        out[#out + 1] = redis.call('GET', P .. 'ht:' .. h.call_id) or ''\n"
+"      else\n"
+"        out[#out + 1] = ''\n"
+"      end\n"
+"      out[#out + 1] = #am\n"
+"      for j = 1, #am do out[#out + 1] = am[j] end\n"
+"      if ARGV[6] ~= '' then return out end\n"
 "    end\n"
 "    budget = budget - 1\n"
 "    hi = '(' .. id\n"
