@@ -15,7 +15,7 @@ SRCS       := $(wildcard $(CURDIR)/src/*.c $(CURDIR)/src/*.h) $(CURDIR)/config
 
 .PHONY: all module deps run stop test fuzz bench clean help \
         recorder test-recorder bench-recorder fuzz-recorder test-redis \
-        test-tls deb screenshots
+        test-tls deb compat screenshots
 
 all: module
 
@@ -30,6 +30,8 @@ help:
 	@echo "make fuzz     run the fuzz targets for longer (FUZZ_SECONDS=60)"
 	@echo "make recorder build hotline-recorder (test-, bench-, fuzz-recorder)"
 	@echo "make deb      Debian packages in build/deb (deploy/debian)"
+	@echo "make compat NGX_SRC=/path/to/nginx  build that nginx with the"
+	@echo "              module, run the signaling smoke tests with it"
 	@echo "make screenshots  every state of the pages, in t/e2e/screenshots/"
 
 deps:
@@ -65,22 +67,35 @@ test: deps module recorder
 	@$(MAKE) -s test-tls
 	@$(MAKE) -s test-recorder
 
-# the signaling, guard and auth tests again, each on a Redis store of its
-# own (docs/redis.md)
+# the signaling, guard, auth and security (t/9*) tests again, each on a
+# Redis store of its own (docs/redis.md)
 test-redis: deps module
-	@HOTLINE_STORE=redis prove -j2 t/1*.t t/2*.t t/3*.t t/5*.t
+	@HOTLINE_STORE=redis prove -j2 t/1*.t t/2*.t t/3*.t t/5*.t t/9*.t
 
 # the signaling (handshake, frames, queue, relay, resume, workers, reload),
 # limit, ban and auth tests again, each nginx listening with "ssl" and a
 # certificate made at test time, every client speaking TLS
 # (t/lib/Hotline/Test.pm)
-TLS_TESTS := t/1*.t t/20-limits.t t/33-limit.t t/36-rate.t t/39-ban.t t/5*.t
+TLS_TESTS := t/1?-*.t t/20-limits.t t/33-limit.t t/36-rate.t t/39-ban.t t/5*.t
 
 test-tls: deps module
 	@HOTLINE_TLS=1 prove -j2 $(TLS_TESTS)
 
 recorder:
 	@$(MAKE) -s -C src/recorder -j$(JOBS) all
+
+# another nginx: NGX_SRC a whole source tree (nginx.org, a git checkout,
+# OpenResty's bundle/nginx-*); that nginx and the module are built in
+# build/compat/<version> and the smoke tests run with them
+# (docs/deployment.md lists the versions verified)
+COMPAT_TESTS := t/10-handshake.t t/11-frames.t t/12-queue.t t/13-relay.t \
+                t/14-resume.t t/16-reload.t t/19-status.t \
+                t/31-security-headers.t t/80-tls.t t/81-http2.t \
+                t/84-limit-conn.t
+
+compat:
+	@bash .ci/deps.sh build test compat
+	@bash .ci/compat.sh $(NGX_SRC) $(BUILD)/compat $(COMPAT_TESTS)
 
 # libnginx-mod-http-hotline and hotline-recorder, built by
 # dpkg-buildpackage from a copy of the sources (.ci/deb.sh); again only

@@ -8,7 +8,8 @@
 # stopped), because the demo and the tests run their own nginx.
 #
 # Runs as root on Debian 12 (`make deps`, called by `make run` and
-# `make test`).
+# `make test`).  Arguments name other roles of .ci/packages to install
+# instead (`make compat`: deps.sh compat).
 
 set -euo pipefail
 
@@ -16,7 +17,9 @@ export DEBIAN_FRONTEND=noninteractive
 
 # what to build and test with: the "build" and "test" roles of the one
 # package list (.ci/packages), which the Dockerfiles read too
-mapfile -t PKGS < <(sh "$(dirname "$0")/packages.sh" build test)
+roles=("$@")
+[ "${#roles[@]}" -gt 0 ] || roles=(build test)
+mapfile -t PKGS < <(sh "$(dirname "$0")/packages.sh" "${roles[@]}")
 
 missing=()
 for pkg in "${PKGS[@]}"; do

@@ -91,6 +91,10 @@ RATE_OFF=
 if grep -q hotline_message_rate "$MODULE"; then
     RATE_OFF="hotline_message_rate off;"
 fi
+# every customer of the load comes from 127.0.0.1: no cap per client
+if grep -q hotline_queue_per_address "$MODULE"; then
+    RATE_OFF="$RATE_OFF hotline_queue_per_address off;"
+fi
 
 cat > "$PREFIX/nginx.conf" <<EOF
 load_module $MODULE;

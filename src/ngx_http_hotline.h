@@ -39,6 +39,7 @@ typedef struct {
     ngx_str_t                      url;
     ngx_str_t                      secret;
     ngx_msec_t                     ttl;
+    ngx_uint_t                     max;            /* recordings a role */
 } ngx_http_hotline_recorder_t;
 
 
@@ -52,6 +53,7 @@ typedef struct {
     ngx_msec_t                     resume_timeout;
     size_t                         replay_buffer;
     ngx_uint_t                     queue_size;
+    ngx_uint_t                     queue_per_address;  /* 0: no cap */
     ngx_msec_t                     average_handle_time;
     ngx_flag_t                     signaling;      /* some location uses it */
     void                          *redis;          /* hotline_redis */
@@ -130,6 +132,8 @@ u_char *ngx_http_hotline_history_json(u_char *p, u_char *last,
     ngx_http_hotline_call_record_t *rec);
 size_t ngx_http_hotline_history_size(ngx_http_hotline_call_record_t *rec);
 ngx_int_t ngx_http_hotline_history_default(ngx_conf_t *cf, ngx_str_t *name);
+ngx_int_t ngx_http_hotline_log_dir_file(ngx_conf_t *cf, const char *file,
+    ngx_str_t *name);
 ngx_int_t ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name);
 void ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec);
 void ngx_http_hotline_history_flush(void);
@@ -147,6 +151,8 @@ size_t ngx_http_hotline_recording_token(u_char *p,
 /* ngx_http_hotline_conf.c */
 ngx_int_t ngx_http_hotline_conf_rate(ngx_str_t *value, ngx_msec_t *interval);
 ngx_int_t ngx_http_hotline_conf_burst(ngx_str_t *value, ngx_uint_t *burst);
+char *ngx_http_hotline_conf_set_count_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_http_hotline_secret.c */
 ngx_int_t ngx_http_hotline_read_secret(ngx_conf_t *cf, ngx_str_t *name,

@@ -37,6 +37,8 @@ static void ngx_http_hotline_agent_checked(ngx_http_request_t *r,
     ngx_http_hotline_token_t *tk);
 static ngx_int_t ngx_http_hotline_token_revocation(
     ngx_http_hotline_token_t *tk);
+static ngx_int_t ngx_http_hotline_token_agent(ngx_http_request_t *r,
+    ngx_http_hotline_token_t *tk);
 static void ngx_http_hotline_token_answer(ngx_http_request_t *r,
     ngx_http_hotline_kv_call_t *call);
 static ngx_int_t ngx_http_hotline_cookie(ngx_str_t *item, void *data);
@@ -246,14 +248,14 @@ ngx_http_hotline_token_verify(ngx_http_request_t *r, ngx_str_t *secret,
 
     if (ngx_http_hotline_token_cache_get(secret, tk) == NGX_OK) {
 
-        /* verified before: only time has moved on */
+        /* verified before: only time (and the agents list) moved on */
 
         if ((int64_t) ngx_time() >= claims->exp) {
             tk->reason = "expired";
             return NGX_DECLINED;
         }
 
-        return NGX_OK;
+        return ngx_http_hotline_token_agent(r, tk);
     }
 
     err = "malformed";
@@ -304,6 +306,26 @@ ngx_http_hotline_token_verify(ngx_http_request_t *r, ngx_str_t *secret,
     tk->revocation.len = p - tk->key;
 
     ngx_http_hotline_token_cache_put(secret, tk);
+
+    return ngx_http_hotline_token_agent(r, tk);
+}
+
+
+/* the subject is an agent of the configuration (the list may change) */
+
+static ngx_int_t
+ngx_http_hotline_token_agent(ngx_http_request_t *r,
+    ngx_http_hotline_token_t *tk)
+{
+    ngx_str_t  sub;
+
+    sub.data = tk->claims.sub;
+    sub.len = tk->claims.sub_len;
+
+    if (ngx_http_hotline_agent_listed(r, &sub) != NGX_OK) {
+        tk->reason = "not a listed agent";
+        return NGX_DECLINED;
+    }
 
     return NGX_OK;
 }

@@ -386,6 +386,29 @@ ngx_http_hotline_agent_find(ngx_http_request_t *r, ngx_str_t *username)
 }
 
 
+/*
+ * Whether a token's subject may be an agent: with agents configured, only
+ * those listed now (a reload that drops one refuses its tokens at once);
+ * without any, tokens minted elsewhere name their agents themselves.
+ */
+
+ngx_int_t
+ngx_http_hotline_agent_listed(ngx_http_request_t *r, ngx_str_t *username)
+{
+    ngx_http_hotline_auth_main_conf_t  *amcf;
+
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_hotline_auth_module);
+
+    if (amcf->agents == NULL || amcf->agents->nelts == 0
+        || ngx_http_hotline_agent_find(r, username))
+    {
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
 static ngx_int_t
 ngx_http_hotline_chat_valid(u_char *p, size_t len)
 {

@@ -17,6 +17,7 @@
 #include "ngx_http_hotline_login_json.h"
 #include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_metrics.h"
+#include "ngx_http_hotline_kv_journal.h"
 
 
 /*
@@ -53,6 +54,8 @@ typedef struct {
 typedef struct {
     ngx_array_t                   *agents;       /* sorted by username */
     ngx_str_t                      agents_file;
+    ngx_str_t                      state_file;   /* "off": none */
+    ngx_http_hotline_kv_journal_t *journal;      /* NULL: none */
 } ngx_http_hotline_auth_main_conf_t;
 
 
@@ -68,6 +71,7 @@ typedef struct {
 #define NGX_HOTLINE_ENDPOINT_OTP_REQUEST  1
 #define NGX_HOTLINE_ENDPOINT_OTP_VERIFY   2
 #define NGX_HOTLINE_ENDPOINT_LOGOUT       3
+#define NGX_HOTLINE_ENDPOINT_RECORDING    4
 
 
 /*
@@ -84,6 +88,8 @@ typedef struct {
 #define NGX_HOTLINE_KV_INCR           3
 #define NGX_HOTLINE_KV_LIMIT          4
 #define NGX_HOTLINE_KV_REVOKE         5       /* key: the token id */
+#define NGX_HOTLINE_KV_ATTEMPT        6       /* key: the secret, burst:
+                                                 max, msec: ttl */
 
 typedef struct ngx_http_hotline_kv_call_s  ngx_http_hotline_kv_call_t;
 
@@ -95,6 +101,9 @@ struct ngx_http_hotline_kv_call_s {
     ngx_http_hotline_kv_resume_pt  resume;
     void                          *data;
     ngx_uint_t                     err;          /* NGX_HOTLINE_OK, ... */
+    ngx_uint_t                     flags;        /* NGX_HOTLINE_KV_* */
+    ngx_str_t                      counter;      /* attempt: its counter */
+    ngx_str_t                      lock;         /* and its lock */
     ngx_http_hotline_kv_t          kv;
 };
 
@@ -163,6 +172,8 @@ char *ngx_http_hotline_agents_init(ngx_conf_t *cf,
     ngx_http_hotline_auth_main_conf_t *amcf);
 ngx_http_hotline_agent_t *ngx_http_hotline_agent_find(ngx_http_request_t *r,
     ngx_str_t *username);
+ngx_int_t ngx_http_hotline_agent_listed(ngx_http_request_t *r,
+    ngx_str_t *username);
 
 /* ngx_http_hotline_json_body.c */
 ngx_int_t ngx_http_hotline_read_json(ngx_http_request_t *r,
@@ -190,6 +201,9 @@ ngx_int_t ngx_http_hotline_token_cache_get(ngx_str_t *secret,
     ngx_http_hotline_token_t *tk);
 void ngx_http_hotline_token_cache_put(ngx_str_t *secret,
     ngx_http_hotline_token_t *tk);
+
+/* ngx_http_hotline_recording_check.c */
+ngx_int_t ngx_http_hotline_recording_check_handler(ngx_http_request_t *r);
 
 /* ngx_http_hotline_access.c */
 ngx_int_t ngx_http_hotline_access_handler(ngx_http_request_t *r);

@@ -27,6 +27,7 @@
 
 static ngx_int_t ngx_http_hotline_auth_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_hotline_auth_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_hotline_state_open(ngx_conf_t *cf);
 static void *ngx_http_hotline_auth_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_hotline_auth_init_main_conf(ngx_conf_t *cf,
     void *conf);
@@ -58,6 +59,13 @@ static ngx_command_t  ngx_http_hotline_auth_commands[] = {
       0,
       NULL },
 
+    { ngx_string("hotline_state_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_auth_main_conf_t, state_file),
+      NULL },
+
     { ngx_string("hotline_otp_request"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_hotline_endpoint,
@@ -77,6 +85,13 @@ static ngx_command_t  ngx_http_hotline_auth_commands[] = {
       ngx_http_hotline_endpoint,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HOTLINE_ENDPOINT_LOGOUT,
+      NULL },
+
+    { ngx_string("hotline_recording_check"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hotline_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HOTLINE_ENDPOINT_RECORDING,
       NULL },
 
     { ngx_string("hotline_auth_jwt"),
@@ -254,7 +269,44 @@ ngx_http_hotline_auth_init(ngx_conf_t *cf)
 
     *h = ngx_http_hotline_access_handler;
 
-    return NGX_OK;
+    return ngx_http_hotline_state_open(cf);
+}
+
+
+/*
+ * The journal of the durable state (revoked tokens, lockouts, bans) of
+ * the embedded store; a distributed store keeps it itself.
+ */
+
+static ngx_int_t
+ngx_http_hotline_state_open(ngx_conf_t *cf)
+{
+    ngx_http_hotline_main_conf_t       *hmcf;
+    ngx_http_hotline_auth_main_conf_t  *amcf;
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hotline_module);
+    amcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_hotline_auth_module);
+
+    /* beside the history's default journal: /var/log/nginx/ on Debian */
+
+    if (amcf->state_file.data == NULL
+        && ngx_http_hotline_log_dir_file(cf, "hotline_state.journal",
+                                         &amcf->state_file)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (hmcf->shm_zone == NULL || hmcf->redis
+        || ngx_strcmp(amcf->state_file.data, "off") == 0)
+    {
+        return NGX_OK;
+    }
+
+    amcf->journal = ngx_http_hotline_kv_journal_open(cf, &amcf->state_file);
+
+    return amcf->journal ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -273,6 +325,8 @@ ngx_http_hotline_auth_create_main_conf(ngx_conf_t *cf)
      *
      *     amcf->agents = NULL;
      *     amcf->agents_file = { 0, NULL };
+     *     amcf->state_file = { 0, NULL };
+     *     amcf->journal = NULL;
      */
 
     return amcf;
@@ -343,7 +397,11 @@ ngx_http_hotline_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
         return NGX_CONF_ERROR;
     }
 
-    if (!conf->auth_jwt && conf->endpoint == 0) {
+    if (!conf->auth_jwt
+        && (conf->endpoint == 0
+            || conf->endpoint == NGX_HOTLINE_ENDPOINT_RECORDING))
+    {
+        /* (the recording check verifies with the recorder's key) */
         return NGX_CONF_OK;
     }
 
@@ -370,7 +428,10 @@ ngx_http_hotline_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
 }
 
 
-/* hotline_otp_request, hotline_otp_verify, hotline_logout */
+/*
+ * hotline_otp_request, hotline_otp_verify, hotline_logout,
+ * hotline_recording_check
+ */
 
 static char *
 ngx_http_hotline_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -395,6 +456,10 @@ ngx_http_hotline_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     case NGX_HOTLINE_ENDPOINT_OTP_VERIFY:
         clcf->handler = ngx_http_hotline_otp_verify_handler;
+        break;
+
+    case NGX_HOTLINE_ENDPOINT_RECORDING:
+        clcf->handler = ngx_http_hotline_recording_check_handler;
         break;
 
     default: /* NGX_HOTLINE_ENDPOINT_LOGOUT */

@@ -11,6 +11,7 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_call.h"
 #include "ngx_http_hotline_call_rules.h"
+#include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_event.h"
 #include "ngx_http_hotline_metrics.h"
 #include "ngx_http_hotline_alloc.h"
@@ -31,6 +32,8 @@
 #define NGX_HOTLINE_TICK           500    /* ms */
 #define NGX_HOTLINE_DUE_BATCH      100
 #define NGX_HOTLINE_RELAYS_FREE    64     /* relay contexts kept for reuse */
+#define NGX_HOTLINE_BUSY_RETRY     20     /* ms: a busy reader is tried */
+#define NGX_HOTLINE_BUSY_WAIT      2000   /* ms, then peer_backlog */
 #define NGX_HOTLINE_ACCEPT_SCAN    16     /* the next call: held calls are
                                              passed over among these */
 #define NGX_HOTLINE_LOG_SLACK      4096   /* a transcript over its bound:
@@ -59,6 +62,10 @@ typedef struct {
     size_t                         len;
     u_char                        *copy;       /* ngx_alloc()ed, or NULL */
     ngx_uint_t                     logged;     /* msg[len]: its JSON's end */
+    ngx_msec_t                     busy_since;
+    ngx_uint_t                     n;          /* the connection's order */
+    unsigned                       busy:1;     /* refused: reader behind */
+    unsigned                       retry:1;    /* the one refused, again */
 } ngx_http_hotline_relay_t;
 
 
@@ -95,6 +102,8 @@ static void ngx_http_hotline_relay_done(void *data,
 static void ngx_http_hotline_relay_view(ngx_http_hotline_ref_t *ref);
 static void ngx_http_hotline_relay_flush(ngx_http_hotline_ref_t *ref,
     ngx_uint_t err);
+static void ngx_http_hotline_relay_busy(ngx_http_hotline_relay_t *r);
+static void ngx_http_hotline_busy_handler(ngx_event_t *ev);
 
 static void ngx_http_hotline_tick(ngx_event_t *ev);
 static void ngx_http_hotline_due_done(void *data, ngx_uint_t err,
@@ -112,6 +121,10 @@ static ngx_uint_t                     ngx_http_hotline_seeded;
 
 static ngx_http_hotline_pool_t        ngx_http_hotline_relays;
 static ngx_http_hotline_relay_t      *ngx_http_hotline_relay_sending;
+
+/* connections whose relays wait for a reader that is behind */
+static ngx_queue_t                    ngx_http_hotline_busy;
+static ngx_event_t                    ngx_http_hotline_busy_ev;
 
 
 ngx_int_t
@@ -131,6 +144,11 @@ ngx_http_hotline_call_init_worker(ngx_cycle_t *cycle,
     ngx_http_hotline_rules_init(store, ngx_http_hotline_cf);
     ngx_http_hotline_queue_init(store, ngx_http_hotline_cf);
 
+    ngx_queue_init(&ngx_http_hotline_busy);
+    ngx_http_hotline_busy_ev.handler = ngx_http_hotline_busy_handler;
+    ngx_http_hotline_busy_ev.log = cycle->log;
+    ngx_http_hotline_busy_ev.cancelable = 1;
+
     ngx_http_hotline_tick_ev.handler = ngx_http_hotline_tick;
     ngx_http_hotline_tick_ev.log = cycle->log;
     ngx_http_hotline_tick_ev.data = cycle;
@@ -149,6 +167,10 @@ ngx_http_hotline_call_exit_worker(ngx_cycle_t *cycle)
 {
     if (ngx_http_hotline_tick_ev.timer_set) {
         ngx_del_timer(&ngx_http_hotline_tick_ev);
+    }
+
+    if (ngx_http_hotline_busy_ev.timer_set) {
+        ngx_del_timer(&ngx_http_hotline_busy_ev);
     }
 
     ngx_http_hotline_pool_free(&ngx_http_hotline_relays);
@@ -201,7 +223,7 @@ ngx_http_hotline_call_join(ngx_http_hotline_ref_t *ref, u_char *name,
 
 void
 ngx_http_hotline_call_login(ngx_http_hotline_ref_t *ref, u_char *sub,
-    size_t sub_len, u_char *display, size_t display_len,
+    size_t sub_len, u_char *display, size_t display_len, int64_t from,
     ngx_http_hotline_call_pt handler, void *data)
 {
     ngx_http_hotline_op_t  *op;
@@ -220,6 +242,7 @@ ngx_http_hotline_call_login(ngx_http_hotline_ref_t *ref, u_char *sub,
                              NGX_HOTLINE_NAME_MAX);
     ngx_http_hotline_op_copy(op->arg.display, &op->arg.display_len,
                              display, display_len, NGX_HOTLINE_NAME_MAX);
+    op->from = from;
 
     ngx_http_hotline_op_read(op);
 }
@@ -457,6 +480,11 @@ ngx_http_hotline_call_detach(ngx_http_hotline_ref_t *ref)
 
     ref->detached = 1;
 
+    if (ref->busy.next) {
+        ngx_queue_remove(&ref->busy);
+        ref->busy.next = NULL;
+    }
+
     op = ref->view;
 
     if (op) {
@@ -505,6 +533,7 @@ ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref)
     }
 
     op->consumer = c;
+    op->read_all = ref->read_all;
     ngx_memcpy(op->token, ref->token, NGX_HOTLINE_ID_LEN);
 
     ngx_http_hotline_op_read(op);
@@ -1086,11 +1115,17 @@ ngx_http_hotline_relay_start(ngx_http_hotline_ref_t *ref, u_char *msg,
     r->len = len;
     r->copy = NULL;
     r->logged = logged;
+    r->busy = 0;
+    r->retry = 0;
+    r->n = ref->relays_n++;
 
     if (ref->version == 0 || ref->state != NGX_HOTLINE_ACTIVE || ref->view
         || !ngx_queue_empty(&ref->relays))
     {
-        /* no view, or one from before the call: read it first */
+        /*
+         * no view, or one from before the call: read it first; or after
+         * those waiting for a busy reader
+         */
 
         if (ngx_http_hotline_relay_keep(r) != NGX_OK) {
             ngx_http_hotline_relay_end(r, NGX_HOTLINE_E_INTERNAL);
@@ -1098,7 +1133,11 @@ ngx_http_hotline_relay_start(ngx_http_hotline_ref_t *ref, u_char *msg,
         }
 
         ngx_queue_insert_tail(&ref->relays, &r->link);
-        ngx_http_hotline_relay_view(ref);
+
+        if (ref->busy.next == NULL) {
+            ngx_http_hotline_relay_view(ref);
+        }
+
         return;
     }
 
@@ -1170,6 +1209,7 @@ ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
                                  &ref->peer_key);
     t->max = ngx_http_hotline_cf->replay_buffer;
     t->err = NGX_HOTLINE_E_PEER_BACKLOG;
+    t->n = r->retry;
 
     /* not copied: the store takes it before commit() returns */
     t->value.data = r->msg;
@@ -1220,12 +1260,117 @@ ngx_http_hotline_relay_done(void *data, ngx_http_hotline_txres_t *res)
         }
     }
 
+    if (res->err == NGX_HOTLINE_E_BUSY && !ref->detached
+        && ngx_http_hotline_relay_keep(r) == NGX_OK)
+    {
+        ngx_http_hotline_relay_busy(r);
+        return;
+    }
+
     if (res->err == NGX_HOTLINE_OK) {
         ngx_http_hotline_count_relayed();
     }
 
     ngx_http_hotline_relay_end(r, res->err == NGX_HOTLINE_E_CONFLICT
-                                  ? NGX_HOTLINE_E_BAD_STATE : res->err);
+                                  ? NGX_HOTLINE_E_BAD_STATE
+                                  : res->err == NGX_HOTLINE_E_BUSY
+                                  ? NGX_HOTLINE_E_PEER_BACKLOG : res->err);
+}
+
+
+/*
+ * The peer's reader is behind: this relay and those after it (refused
+ * too, in order, until this one gets in) wait and go again a little
+ * later, while the sender's connection waits too (its pins hold its
+ * reads); after NGX_HOTLINE_BUSY_WAIT the reader is not keeping up.
+ */
+
+static void
+ngx_http_hotline_relay_busy(ngx_http_hotline_relay_t *r)
+{
+    ngx_queue_t               *q;
+    ngx_http_hotline_ref_t    *ref;
+    ngx_http_hotline_relay_t  *before;
+
+    ref = r->ref;
+
+    if (!r->busy) {
+        r->busy = 1;
+        r->busy_since = ngx_current_msec;
+    }
+
+    r->retry = 0;
+
+    /* in the order they came: one sent later may already wait */
+
+    for (q = ngx_queue_last(&ref->relays);
+         q != ngx_queue_sentinel(&ref->relays);
+         q = ngx_queue_prev(q))
+    {
+        before = ngx_queue_data(q, ngx_http_hotline_relay_t, link);
+
+        if (before->n < r->n) {
+            break;
+        }
+    }
+
+    ngx_queue_insert_after(q, &r->link);
+
+    if (ref->busy.next == NULL) {
+        ngx_queue_insert_tail(&ngx_http_hotline_busy, &ref->busy);
+    }
+
+    if (!ngx_http_hotline_busy_ev.timer_set) {
+        ngx_add_timer(&ngx_http_hotline_busy_ev, NGX_HOTLINE_BUSY_RETRY);
+    }
+}
+
+
+static void
+ngx_http_hotline_busy_handler(ngx_event_t *ev)
+{
+    ngx_queue_t                q, *lq;
+    ngx_http_hotline_ref_t    *ref;
+    ngx_http_hotline_relay_t  *r;
+
+    /* those refused again queue up behind */
+
+    if (ngx_queue_empty(&ngx_http_hotline_busy)) {
+        return;
+    }
+
+    q = ngx_http_hotline_busy;
+    q.next->prev = &q;
+    q.prev->next = &q;
+    ngx_queue_init(&ngx_http_hotline_busy);
+
+    while (!ngx_queue_empty(&q)) {
+        lq = ngx_queue_head(&q);
+        ngx_queue_remove(lq);
+        ref = ngx_queue_data(lq, ngx_http_hotline_ref_t, busy);
+        ref->busy.next = NULL;
+
+        /* those that waited too long: the reader is not keeping up */
+
+        while (!ngx_queue_empty(&ref->relays)) {
+            r = ngx_queue_data(ngx_queue_head(&ref->relays),
+                               ngx_http_hotline_relay_t, link);
+
+            if (!r->busy
+                || ngx_current_msec - r->busy_since
+                   < NGX_HOTLINE_BUSY_WAIT)
+            {
+                /* the first goes again: nothing overtakes it */
+                r->retry = 1;
+                break;
+            }
+
+            ngx_queue_remove(&r->link);
+            ngx_http_hotline_relay_end(r, NGX_HOTLINE_E_PEER_BACKLOG);
+        }
+
+        ngx_http_hotline_relay_flush(ref, NGX_HOTLINE_OK);
+    }
 }
 
 
@@ -1427,6 +1572,8 @@ ngx_http_hotline_tick(ngx_event_t *ev)
 
         ngx_http_hotline_call_gauges(NULL);
     }
+
+    ngx_http_hotline_zone_check(ev->log);
 
     if (!ngx_exiting) {
         ngx_add_timer(ev, NGX_HOTLINE_TICK);

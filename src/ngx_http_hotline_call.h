@@ -119,12 +119,18 @@ typedef struct {
     u_char                         peer_key_data[2 + NGX_HOTLINE_ID_HEX];
     ngx_str_t                      log_key;    /* the call's transcript */
     u_char                         log_key_data[2 + NGX_HOTLINE_ID_HEX];
-    ngx_queue_t                    relays;     /* waiting for a view */
+    ngx_queue_t                    relays;     /* waiting for a view, or
+                                                  for a busy reader */
+    ngx_queue_t                    busy;       /* in the worker's list of
+                                                  those waiting for one */
+    ngx_uint_t                     relays_n;
     void                          *view;       /* the read for it */
     ngx_uint_t                     ops;        /* operations under way */
     unsigned                       has_token:1;
     unsigned                       detached:1; /* the connection is gone */
     unsigned                       detaching:1; /* once ops are over */
+    unsigned                       read_all:1; /* the client said it read
+                                                  what was written */
 } ngx_http_hotline_ref_t;
 
 
@@ -201,9 +207,12 @@ void ngx_http_hotline_call_join(ngx_http_hotline_ref_t *ref, u_char *name,
     size_t len, ngx_str_t *addr, ngx_http_hotline_call_pt handler,
     void *data);
 
-/* an agent comes online, or takes its session over */
+/*
+ * an agent comes online, or takes its session over: replayed what came
+ * after seq from (-1: after what its inbox counts as delivered)
+ */
 void ngx_http_hotline_call_login(ngx_http_hotline_ref_t *ref, u_char *sub,
-    size_t sub_len, u_char *display, size_t display_len,
+    size_t sub_len, u_char *display, size_t display_len, int64_t from,
     ngx_http_hotline_call_pt handler, void *data);
 
 /* a party comes back with its resume token (an agent: its own) */
@@ -293,6 +302,18 @@ ngx_uint_t ngx_http_hotline_call_queue_again(void);
 ngx_uint_t ngx_http_hotline_call_staffed(ngx_http_hotline_queue_t *q);
 ngx_uint_t ngx_http_hotline_call_eta(ngx_http_hotline_queue_t *q,
     ngx_uint_t position, ngx_msec_t waited);
+
+/* the waiting calls of one client, for a ban (call ids, 16 bytes each) */
+typedef void (*ngx_http_hotline_from_pt)(void *data, ngx_uint_t err,
+    u_char *call_ids, ngx_uint_t n);
+void ngx_http_hotline_call_waiting_from(ngx_str_t *addr,
+    ngx_http_hotline_from_pt handler, void *data);
+
+/* a call by its id: its customer party, NULL if there is none */
+typedef void (*ngx_http_hotline_find_pt)(void *data, ngx_uint_t err,
+    ngx_http_hotline_party_t *customer);
+void ngx_http_hotline_call_find(u_char *call_id,
+    ngx_http_hotline_find_pt handler, void *data);
 
 /* the latest gauges (fresh when the store answers at once) */
 void ngx_http_hotline_call_gauges(ngx_http_hotline_gauges_t *g);

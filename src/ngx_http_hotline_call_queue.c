@@ -25,6 +25,12 @@ static void ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
     ngx_http_hotline_reads_t *rd);
 static void ngx_http_hotline_gauges_done(void *data, ngx_uint_t err,
     ngx_http_hotline_reads_t *rd);
+static void ngx_http_hotline_waiting_from_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_reads_t *rd);
+static void ngx_http_hotline_find_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_reads_t *rd);
+static void ngx_http_hotline_query(ngx_uint_t op, ngx_str_t *key,
+    ngx_uint_t n, ngx_http_hotline_read_pt done, void *data);
 static void ngx_http_hotline_read_counters(ngx_http_hotline_read_t *r);
 
 
@@ -195,11 +201,173 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
 
 
 /*
- * The agents who take calls (those online but away), and the estimate of
- * the wait at a position in seconds: position * the average handling
- * time / those agents, less the time waited at it; (ngx_uint_t) -1 when
- * there are none.
+ * The waiting calls of one client (the address its party holds), oldest
+ * first, from one read of the whole queue: for a ban, which ends them
+ * all.  handler() gets their call ids (16 bytes each), valid until it
+ * returns.
  */
+
+typedef struct {
+    ngx_http_hotline_from_pt       handler;
+    void                          *data;
+    size_t                         len;
+    u_char                         addr[NGX_SOCKADDR_STRLEN];
+} ngx_http_hotline_from_t;
+
+
+void
+ngx_http_hotline_call_waiting_from(ngx_str_t *addr,
+    ngx_http_hotline_from_pt handler, void *data)
+{
+    ngx_http_hotline_from_t  *from;
+
+    from = ngx_alloc(sizeof(ngx_http_hotline_from_t), ngx_cycle->log);
+    if (from == NULL) {
+        handler(data, NGX_HOTLINE_E_INTERNAL, NULL, 0);
+        return;
+    }
+
+    from->handler = handler;
+    from->data = data;
+    from->len = ngx_min(addr->len, (size_t) NGX_SOCKADDR_STRLEN);
+    ngx_memcpy(from->addr, addr->data, from->len);
+
+    ngx_http_hotline_query(NGX_HOTLINE_READ_QUEUE, NULL,
+                           ngx_http_hotline_cf->queue_size,
+                           ngx_http_hotline_waiting_from_done, from);
+}
+
+
+static void
+ngx_http_hotline_waiting_from_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_reads_t *rd)
+{
+    ngx_http_hotline_from_t *from = data;
+
+    u_char                    *ids;
+    ngx_uint_t                 i, n;
+    ngx_http_hotline_rec_t    *rec;
+    ngx_http_hotline_party_t   p;
+
+    ids = NULL;
+    n = 0;
+
+    if (err == NGX_HOTLINE_OK && rd->ops[0].nrecs) {
+        ids = ngx_alloc(rd->ops[0].nrecs * NGX_HOTLINE_ID_LEN,
+                        ngx_cycle->log);
+        if (ids == NULL) {
+            err = NGX_HOTLINE_E_INTERNAL;
+        }
+    }
+
+    for (i = 0; ids && i < rd->ops[0].nrecs; i++) {
+        rec = &rd->ops[0].recs[i];
+
+        if (rec->version == 0
+            || ngx_http_hotline_party_decode(&rec->value, &p) != NGX_OK
+            || p.state != NGX_HOTLINE_WAITING
+            || p.addr_len != from->len
+            || ngx_memcmp(p.addr, from->addr, from->len) != 0)
+        {
+            continue;
+        }
+
+        ngx_memcpy(ids + n++ * NGX_HOTLINE_ID_LEN, p.call_id,
+                   NGX_HOTLINE_ID_LEN);
+    }
+
+    from->handler(from->data, err, ids, n);
+
+    if (ids) {
+        ngx_free(ids);
+    }
+
+    ngx_free(from);
+}
+
+
+/*
+ * A call by its id: handler() gets its customer party (state, recorded),
+ * or NULL when there is no such call (any more).
+ */
+
+typedef struct {
+    ngx_http_hotline_find_pt       handler;
+    void                          *data;
+} ngx_http_hotline_find_t;
+
+
+void
+ngx_http_hotline_call_find(u_char *call_id, ngx_http_hotline_find_pt handler,
+    void *data)
+{
+    ngx_http_hotline_find_t  *find;
+
+    find = ngx_alloc(sizeof(ngx_http_hotline_find_t), ngx_cycle->log);
+    if (find == NULL) {
+        handler(data, NGX_HOTLINE_E_INTERNAL, NULL);
+        return;
+    }
+
+    find->handler = handler;
+    find->data = data;
+
+    ngx_http_hotline_query(NGX_HOTLINE_READ_INDEX,
+                           ngx_http_hotline_ckey(call_id), 0,
+                           ngx_http_hotline_find_done, find);
+}
+
+
+/* one read of the store for a query */
+
+static void
+ngx_http_hotline_query(ngx_uint_t op, ngx_str_t *key, ngx_uint_t n,
+    ngx_http_hotline_read_pt done, void *data)
+{
+    ngx_http_hotline_reads_t  rd;
+
+    ngx_memzero(&rd, sizeof(ngx_http_hotline_reads_t));
+
+    rd.ops[0].op = op;
+    rd.ops[0].n = n;
+
+    if (key) {
+        rd.ops[0].key = *key;
+    }
+
+    rd.n = 1;
+
+    ngx_http_hotline_st->read(&rd, done, data);
+}
+
+
+static void
+ngx_http_hotline_find_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_reads_t *rd)
+{
+    ngx_http_hotline_find_t *find = data;
+
+    ngx_http_hotline_rec_t    *rec;
+    ngx_http_hotline_party_t   p, *party;
+
+    party = NULL;
+
+    if (err == NGX_HOTLINE_OK && rd->ops[0].nrecs == 2) {
+        rec = &rd->ops[0].recs[1];
+
+        if (rec->version
+            && ngx_http_hotline_party_decode(&rec->value, &p) == NGX_OK
+            && p.role == NGX_HOTLINE_ROLE_CUSTOMER)
+        {
+            party = &p;
+        }
+    }
+
+    find->handler(find->data, err, party);
+
+    ngx_free(find);
+}
+
 
 /* another snapshot follows the one its handler is given */
 
@@ -209,6 +377,13 @@ ngx_http_hotline_call_queue_again(void)
     return ngx_http_hotline_snap_again;
 }
 
+
+/*
+ * The agents who take calls (those online but away), and the estimate of
+ * the wait at a position in seconds: position * the average handling
+ * time / those agents, less the time waited at it; (ngx_uint_t) -1 when
+ * there are none.
+ */
 
 ngx_uint_t
 ngx_http_hotline_call_staffed(ngx_http_hotline_queue_t *q)

@@ -47,6 +47,10 @@ static void ngx_http_hotline_attach(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx, ngx_http_hotline_party_t *p, int64_t from);
 static void ngx_http_hotline_tx_peer(ngx_http_hotline_txn_t *tx,
     u_char *token, ngx_uint_t state);
+static void ngx_http_hotline_tx_waiting(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *c, int64_t delta);
+static ngx_str_t *ngx_http_hotline_key(u_char *prefix, u_char *data,
+    size_t len, ngx_uint_t hex);
 
 
 ngx_str_t  ngx_http_hotline_counter_names[] = {
@@ -200,7 +204,7 @@ ngx_http_hotline_decide_join(ngx_http_hotline_op_t *op,
 
     ngx_http_hotline_attach(op, tx, c, 0);
 
-    ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_WAITING, 1);
+    ngx_http_hotline_tx_waiting(tx, c, 1);
     (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_NOTIFY, NULL);
 
     op->version = 1;
@@ -232,7 +236,7 @@ ngx_http_hotline_decide_login(ngx_http_hotline_op_t *op,
         ngx_memcpy(op->token, a->token, NGX_HOTLINE_ID_LEN);
 
         ngx_http_hotline_tx_check(tx, a);
-        ngx_http_hotline_attach(op, tx, a, -1);
+        ngx_http_hotline_attach(op, tx, a, op->from);
         ngx_http_hotline_taken(op, a);
 
         return NGX_HOTLINE_OK;
@@ -283,6 +287,7 @@ static ngx_uint_t
 ngx_http_hotline_decide_resume(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx)
 {
+    ngx_http_hotline_txop_t   *t;
     ngx_http_hotline_party_t  *p;
 
     p = &op->me;
@@ -303,7 +308,24 @@ ngx_http_hotline_decide_resume(ngx_http_hotline_op_t *op,
     }
 
     ngx_http_hotline_tx_check(tx, p);
-    ngx_http_hotline_attach(op, tx, p, (int64_t) op->last_seq);
+
+    if (op->ref->has_token
+        && ngx_memcmp(op->ref->token, p->token, NGX_HOTLINE_ID_LEN) == 0)
+    {
+        /*
+         * this connection holds the party already (an agent's handshake
+         * took it over, with its own replay): the client has what came
+         * since, in order; a second replay would only repeat it
+         */
+        t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_OWNED,
+                                     ngx_http_hotline_pkey(p->token));
+        if (t) {
+            t->consumer = op->ref->consumer;
+        }
+
+    } else {
+        ngx_http_hotline_attach(op, tx, p, (int64_t) op->last_seq);
+    }
 
     ngx_http_hotline_taken(op, p);
 
@@ -463,7 +485,7 @@ ngx_http_hotline_decide_accept(ngx_http_hotline_op_t *op,
     ngx_http_hotline_tx_put(tx, &c);
     ngx_http_hotline_tx_put(tx, &a);
 
-    ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_WAITING, -1);
+    ngx_http_hotline_tx_waiting(tx, &c, -1);
     ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_ACTIVE, 1);
     ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_BUSY, 1);
 
@@ -629,7 +651,7 @@ ngx_http_hotline_end(ngx_http_hotline_op_t *op, ngx_http_hotline_txn_t *tx,
     if (c->state == NGX_HOTLINE_WAITING) {
         (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_UNQUEUE,
                                         ngx_http_hotline_pkey(c->token));
-        ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_WAITING, -1);
+        ngx_http_hotline_tx_waiting(tx, c, -1);
         a = NULL;
 
     } else if (c->state == NGX_HOTLINE_ACTIVE) {
@@ -769,15 +791,21 @@ ngx_http_hotline_decide_detach(ngx_http_hotline_op_t *op,
         ngx_http_hotline_st->consumer_info(op->consumer, &ci);
 
         if (p->role == NGX_HOTLINE_ROLE_CUSTOMER
-            && p->state == NGX_HOTLINE_ENDED && ci.delivered >= ci.last)
+            && p->state == NGX_HOTLINE_ENDED && ci.delivered >= ci.last
+            && op->read_all)
         {
+            /*
+             * the call is over and the client read its end (it answered
+             * the close that followed): the token dies, or lives on for a
+             * rating only; otherwise the party waits for a resume that
+             * gets the end again
+             */
+
             if (!ngx_http_hotline_desk_rates(p)) {
-                /* the call is over and its end was sent: the token dies */
                 ngx_http_hotline_free_party(tx, p);
                 return NGX_HOTLINE_OK;
             }
 
-            /* the token lives on for a rating only */
             p->over = 1;
             ngx_http_hotline_tx_put(tx, p);
         }
@@ -793,10 +821,8 @@ ngx_http_hotline_decide_detach(ngx_http_hotline_op_t *op,
                                      ngx_http_hotline_pkey(p->token));
         if (t) {
             /* a call over: its token lives on for the rating */
-            t->n = (p->state == NGX_HOTLINE_ENDED
-                    && ngx_http_hotline_desk_rates(p))
-                   ? ngx_http_hotline_desk_rating_time()
-                   : ngx_http_hotline_cf->resume_timeout;
+            t->n = p->over ? ngx_http_hotline_desk_rating_time()
+                           : ngx_http_hotline_cf->resume_timeout;
         }
     }
 
@@ -977,6 +1003,42 @@ ngx_http_hotline_tx_peer(ngx_http_hotline_txn_t *tx, u_char *token,
     ev.state = state;
 
     ngx_http_hotline_tx_event(tx, token, &ev);
+}
+
+
+/*
+ * A customer starts or stops waiting: the gauge, and the calls waiting
+ * from its client (its address, an IPv6 one by prefix), at most
+ * hotline_queue_per_address of them
+ */
+
+static void
+ngx_http_hotline_tx_waiting(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *c, int64_t delta)
+{
+    ngx_http_hotline_txop_t  *t;
+
+    ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_WAITING, delta);
+
+    if (ngx_http_hotline_cf->queue_per_address == 0 || c->addr_len == 0) {
+        return;
+    }
+
+    t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_COUNT,
+                                 ngx_http_hotline_key((u_char *) "w:",
+                                                      c->addr, c->addr_len,
+                                                      0));
+    if (t == NULL) {
+        return;
+    }
+
+    t->n = delta;
+    t->ttl = NGX_HOTLINE_DAY_TTL;
+
+    if (delta > 0) {
+        t->max = ngx_http_hotline_cf->queue_per_address;
+        t->err = NGX_HOTLINE_E_ADDRESS_LIMIT;
+    }
 }
 
 

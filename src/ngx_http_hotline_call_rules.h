@@ -66,7 +66,8 @@ typedef struct {
 
     u_char                         token[NGX_HOTLINE_ID_LEN];
     u_char                         call_id[NGX_HOTLINE_ID_LEN];
-    uint64_t                       last_seq;
+    uint64_t                       last_seq;   /* resume */
+    int64_t                        from;       /* login: replay after */
     int64_t                        count;      /* seed */
 
     /* who the caller says it is: name, display name, address */
@@ -107,6 +108,8 @@ typedef struct {
     unsigned                       ends:1;
     unsigned                       amends:1;   /* rec is an amendment */
     unsigned                       waiting:1;  /* detach: for the store */
+    unsigned                       read_all:1; /* detach: the client read
+                                                  what was delivered */
 } ngx_http_hotline_op_t;
 
 

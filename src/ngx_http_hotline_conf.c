@@ -70,3 +70,48 @@ ngx_http_hotline_conf_burst(ngx_str_t *value, ngx_uint_t *burst)
 
     return NGX_OK;
 }
+
+
+/*
+ * "off" (0) or a number within the bounds of cmd->post, for a directive
+ * whose ngx_uint_t starts NGX_CONF_UNSET_UINT
+ */
+
+char *
+ngx_http_hotline_conf_set_count_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    u_char  *p = conf;
+
+    ngx_int_t               n;
+    ngx_str_t              *value;
+    ngx_uint_t             *np;
+    ngx_conf_num_bounds_t  *b;
+
+    np = (ngx_uint_t *) (p + cmd->offset);
+
+    if (*np != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    b = cmd->post;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        *np = 0;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n < b->low || n > b->high) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\": expected off or a number "
+                           "from %i to %i", &value[1], b->low, b->high);
+        return NGX_CONF_ERROR;
+    }
+
+    *np = n;
+
+    return NGX_CONF_OK;
+}

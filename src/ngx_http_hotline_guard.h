@@ -18,6 +18,15 @@
 
 #define NGX_HOTLINE_CSP_NONCE_LEN   24      /* base64 of 16 bytes */
 
+/* a client key: "2001:db8:1:2::/64", or an IPv4 or unix address */
+#define NGX_HOTLINE_CLIENT_KEY      NGX_SOCKADDR_STRLEN
+
+
+typedef struct {
+    ngx_int_t                   nonce_index;
+    ngx_uint_t                  ipv6_prefix;   /* bits */
+} ngx_http_hotline_guard_main_conf_t;
+
 
 typedef struct {
     ngx_http_complex_value_t   *csp;           /* NULL: no policy */
@@ -39,6 +48,11 @@ void ngx_http_hotline_security_clear(ngx_http_request_t *r,
     ngx_str_t *hsts);
 ngx_int_t ngx_http_hotline_security_headers(ngx_http_request_t *r,
     ngx_str_t *hsts);
+
+/* ngx_http_hotline_client.c */
+size_t ngx_http_hotline_client_key(ngx_http_request_t *r, u_char *buf);
+ngx_int_t ngx_http_hotline_client_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 /* ngx_http_hotline_origin.c */
 ngx_int_t ngx_http_hotline_origin_guard(ngx_http_request_t *r,

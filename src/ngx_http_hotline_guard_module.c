@@ -32,11 +32,6 @@
  */
 
 
-typedef struct {
-    ngx_int_t                   nonce_index;
-} ngx_http_hotline_guard_main_conf_t;
-
-
 static ngx_int_t ngx_http_hotline_guard_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hotline_guard_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hotline_csp_nonce_variable(ngx_http_request_t *r,
@@ -44,6 +39,8 @@ static ngx_int_t ngx_http_hotline_csp_nonce_variable(ngx_http_request_t *r,
 static ngx_int_t ngx_http_hotline_guard_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_hotline_guard_init(ngx_conf_t *cf);
 static void *ngx_http_hotline_guard_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_hotline_guard_init_main_conf(ngx_conf_t *cf,
+    void *conf);
 static void *ngx_http_hotline_guard_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_hotline_guard_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -55,6 +52,13 @@ static char *ngx_http_hotline_hsts(ngx_conf_t *cf, ngx_command_t *cmd,
 
 static ngx_str_t  ngx_http_hotline_csp_nonce_name =
     ngx_string("hotline_csp_nonce");
+
+static ngx_str_t  ngx_http_hotline_client_name =
+    ngx_string("hotline_client_prefix");
+
+static ngx_conf_num_bounds_t  ngx_http_hotline_ipv6_prefix_bounds = {
+    ngx_conf_check_num_bounds, 1, 128
+};
 
 /* "hotline_csp on" */
 static ngx_str_t  ngx_http_hotline_csp_default =
@@ -92,6 +96,13 @@ static ngx_command_t  ngx_http_hotline_guard_commands[] = {
       0,
       NULL },
 
+    { ngx_string("hotline_ipv6_prefix"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_guard_main_conf_t, ipv6_prefix),
+      &ngx_http_hotline_ipv6_prefix_bounds },
+
     { ngx_string("hotline_origin_guard"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -108,7 +119,7 @@ static ngx_http_module_t  ngx_http_hotline_guard_module_ctx = {
     ngx_http_hotline_guard_init,           /* postconfiguration */
 
     ngx_http_hotline_guard_create_main_conf, /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_hotline_guard_init_main_conf, /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -249,6 +260,13 @@ ngx_http_hotline_guard_add_variables(ngx_conf_t *cf)
 
     var->get_handler = ngx_http_hotline_csp_nonce_variable;
 
+    var = ngx_http_add_variable(cf, &ngx_http_hotline_client_name, 0);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_http_hotline_client_variable;
+
     return NGX_OK;
 }
 
@@ -296,8 +314,20 @@ ngx_http_hotline_guard_create_main_conf(ngx_conf_t *cf)
     }
 
     gmcf->nonce_index = NGX_ERROR;
+    gmcf->ipv6_prefix = NGX_CONF_UNSET_UINT;
 
     return gmcf;
+}
+
+
+static char *
+ngx_http_hotline_guard_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_hotline_guard_main_conf_t *gmcf = conf;
+
+    ngx_conf_init_uint_value(gmcf->ipv6_prefix, 64);
+
+    return NGX_CONF_OK;
 }
 
 

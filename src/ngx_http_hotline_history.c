@@ -90,10 +90,18 @@ static size_t            ngx_http_hotline_npending;
 ngx_int_t
 ngx_http_hotline_history_default(ngx_conf_t *cf, ngx_str_t *name)
 {
-    u_char  *dir;
-    size_t   len;
+    return ngx_http_hotline_log_dir_file(cf, "hotline_calls.jsonl", name);
+}
 
-    static u_char  file[] = "hotline_calls.jsonl";
+
+/* a file of that name in the directory of the default access log */
+
+ngx_int_t
+ngx_http_hotline_log_dir_file(ngx_conf_t *cf, const char *file,
+    ngx_str_t *name)
+{
+    u_char  *dir;
+    size_t   len, n;
 
     dir = (u_char *) NGX_HTTP_LOG_PATH;
 
@@ -101,13 +109,15 @@ ngx_http_hotline_history_default(ngx_conf_t *cf, ngx_str_t *name)
         /* void */
     }
 
-    name->len = len + sizeof(file) - 1;
+    n = ngx_strlen(file);
+
+    name->len = len + n;
     name->data = ngx_pnalloc(cf->pool, name->len + 1);
     if (name->data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(ngx_cpymem(name->data, dir, len), file, sizeof(file));
+    ngx_memcpy(ngx_cpymem(name->data, dir, len), file, n + 1);
 
     return NGX_OK;
 }

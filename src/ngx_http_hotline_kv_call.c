@@ -101,7 +101,8 @@ ngx_http_hotline_kv_call(ngx_http_hotline_kv_call_t *call, ngx_uint_t op,
         break;
 
     case NGX_HOTLINE_KV_SET:
-        store->kv_set(key, value, msec, ngx_http_hotline_kv_call_done, t);
+        store->kv_set(key, value, msec, call->flags,
+                      ngx_http_hotline_kv_call_done, t);
         break;
 
     case NGX_HOTLINE_KV_DEL:
@@ -114,6 +115,11 @@ ngx_http_hotline_kv_call(ngx_http_hotline_kv_call_t *call, ngx_uint_t op,
 
     case NGX_HOTLINE_KV_LIMIT:
         store->limit(key, msec, burst, ngx_http_hotline_kv_call_done, t);
+        break;
+
+    case NGX_HOTLINE_KV_ATTEMPT:
+        store->kv_attempt(key, &call->counter, &call->lock, burst, msec,
+                          call->flags, ngx_http_hotline_kv_call_done, t);
         break;
 
     default: /* NGX_HOTLINE_KV_REVOKE */

@@ -78,7 +78,7 @@ ngx_http_hotline_count_notify(ngx_uint_t result)
 void
 ngx_http_hotline_count_auth(ngx_uint_t result)
 {
-    ngx_http_hotline_add_at(auth, result, 4);
+    ngx_http_hotline_add_at(auth, result, 5);
 }
 
 

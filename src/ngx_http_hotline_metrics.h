@@ -35,6 +35,7 @@
 #define NGX_HOTLINE_AUTH_FAILED     1
 #define NGX_HOTLINE_AUTH_LOCKED     2
 #define NGX_HOTLINE_AUTH_REVOKED    3
+#define NGX_HOTLINE_AUTH_COMPARED   4       /* a code compared */
 
 
 typedef struct {
@@ -43,7 +44,7 @@ typedef struct {
     ngx_atomic_t               errors[NGX_HOTLINE_E_MAX];
     ngx_atomic_t               closes[NGX_HOTLINE_CLOSE_N];
     ngx_atomic_t               notify[4];      /* NGX_HOTLINE_NOTIFY_* */
-    ngx_atomic_t               auth[4];        /* NGX_HOTLINE_AUTH_* */
+    ngx_atomic_t               auth[5];        /* NGX_HOTLINE_AUTH_* */
     ngx_atomic_t               limited;        /* rate-limit rejections */
 } ngx_http_hotline_counters_t;
 

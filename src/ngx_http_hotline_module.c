@@ -45,8 +45,6 @@ static char *ngx_http_hotline_history(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hotline_ban_time(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_hotline_daily_limit(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static char *ngx_http_hotline_message_rate(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_hotline_status(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -63,6 +61,16 @@ static void ngx_http_hotline_exit_process(ngx_cycle_t *cycle);
 
 static ngx_conf_num_bounds_t  ngx_http_hotline_queue_bounds = {
     ngx_conf_check_num_bounds, 1, 100000
+};
+
+/* "off" or a number */
+
+static ngx_conf_num_bounds_t  ngx_http_hotline_per_address_bounds = {
+    ngx_conf_check_num_bounds, 1, 100000
+};
+
+static ngx_conf_num_bounds_t  ngx_http_hotline_daily_limit_bounds = {
+    ngx_conf_check_num_bounds, 1, 10000000
 };
 
 
@@ -133,10 +141,10 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
 
     { ngx_string("hotline_daily_limit"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_http_hotline_daily_limit,
+      ngx_http_hotline_conf_set_count_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_hotline_main_conf_t, daily_limit),
+      &ngx_http_hotline_daily_limit_bounds },
 
     { ngx_string("hotline_ban_time"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -215,6 +223,13 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
       offsetof(ngx_http_hotline_main_conf_t, queue_size),
       &ngx_http_hotline_queue_bounds },
 
+    { ngx_string("hotline_queue_per_address"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hotline_conf_set_count_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_main_conf_t, queue_per_address),
+      &ngx_http_hotline_per_address_bounds },
+
     { ngx_string("hotline_average_handle_time"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -269,7 +284,7 @@ static ngx_int_t
 ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
 {
     ngx_int_t                      rc;
-    ngx_str_t                      accept;
+    ngx_str_t                      accept, v;
     ngx_uint_t                     subprotocol;
     ngx_http_hotline_session_t    *s;
     ngx_http_hotline_loc_conf_t   *hlcf;
@@ -306,9 +321,27 @@ ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
     s->role = hlcf->role;
     s->ws.accept = accept;
     s->ws.subprotocol = subprotocol ? 1 : 0;
+    s->resume_from = -1;
 
     if (s->role != NGX_HOTLINE_ROLE_AGENT) {
         return ngx_http_hotline_agent_continue(r, s, NGX_OK);
+    }
+
+    /*
+     * an agent that comes back says what it had: ?last_seq=<n>, and its
+     * session is replayed from there (docs/protocol.md)
+     */
+
+    if (ngx_http_arg(r, (u_char *) "last_seq", 8, &v) == NGX_OK) {
+        s->resume_from = (v.len && v.len <= 15) ? ngx_atoof(v.data, v.len)
+                                                : NGX_ERROR;
+
+        if (s->resume_from < 0) {
+            return ngx_http_hotline_json_error(r, NGX_HTTP_BAD_REQUEST,
+                                               "bad_last_seq",
+                                               "last_seq must be an integer "
+                                               "from 0 to 10^15");
+        }
     }
 
     rc = ngx_http_hotline_agent_auth(r, hlcf, s,
@@ -464,6 +497,7 @@ ngx_http_hotline_create_main_conf(ngx_conf_t *cf)
     hmcf->queue_size = NGX_CONF_UNSET_UINT;
     hmcf->average_handle_time = NGX_CONF_UNSET_MSEC;
     hmcf->daily_limit = NGX_CONF_UNSET_UINT;
+    hmcf->queue_per_address = NGX_CONF_UNSET_UINT;
     hmcf->ban_time = NGX_CONF_UNSET;
 
     return hmcf;
@@ -488,6 +522,7 @@ ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_conf_init_uint_value(hmcf->daily_limit, 0);
+    ngx_conf_init_uint_value(hmcf->queue_per_address, 10);
     ngx_conf_init_value(hmcf->ban_time, 3600);
 
     if (hmcf->history_file.data == NULL
@@ -756,7 +791,8 @@ ngx_http_hotline_zone_resized(ngx_conf_t *cf, ngx_shm_zone_t *shm_zone)
                        "starts on a new, empty zone and loses the %uzk of "
                        "state the running one holds (waiting calls, calls "
                        "in progress, agents, resume tokens, one-time codes, "
-                       "lockouts, revoked tokens, rate limits, counters); "
+                       "rate limits, counters; revoked tokens, lockouts and "
+                       "bans come back from hotline_state_file); "
                        "change the size with a restart in a quiet hour "
                        "(docs/runbook.md)",
                        old[i].shm.size / 1024, shm_zone->shm.size / 1024,
@@ -853,42 +889,6 @@ ngx_http_hotline_ban_time(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     hmcf->ban_time = t;
-
-    return NGX_CONF_OK;
-}
-
-
-/* hotline_daily_limit off | <n>: new calls a UTC day, on all nodes */
-
-static char *
-ngx_http_hotline_daily_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_hotline_main_conf_t *hmcf = conf;
-
-    ngx_int_t   n;
-    ngx_str_t  *value;
-
-    if (hmcf->daily_limit != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        hmcf->daily_limit = 0;
-        return NGX_CONF_OK;
-    }
-
-    n = ngx_atoi(value[1].data, value[1].len);
-
-    if (n <= 0 || n > 10000000) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\": expected off or a number "
-                           "from 1 to 10000000", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    hmcf->daily_limit = n;
 
     return NGX_CONF_OK;
 }

@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 
 #include "ngx_http_hotline_auth.h"
+#include "ngx_http_hotline_guard.h"
 #include "ngx_http_hotline_notify.h"
 
 
@@ -23,12 +24,15 @@
  * HMAC-SHA256(key, "<user>:<code>") under "otp:<user>" for 5 minutes and
  * sent to the agent's Telegram chat.  A request for a name that is not a
  * configured agent does the same store work and gets the same answer.
- * Verification: "lock:<user>" refuses a locked user; the code's HMAC is
- * compared in constant time; a match is deleted, and only the request
- * whose delete found it wins (single use); a failure counts in
- * "fail:<user>" (15 minutes) and the fifth locks the user for 15 minutes.
- * Each step is one store operation; the store may answer at once or
- * later, so every handler is a small state machine that resumes.
+ * Verification is one bounded attempt of the store (kv_attempt): unless
+ * "lock:<user>" exists, the attempt is counted in "fail:<user>" (15
+ * minutes) and the first five get the stored HMAC, all in one atomic
+ * step, so that concurrent guesses on any worker or node never get more
+ * than five comparisons; it is compared in constant time; a match is
+ * deleted, and only the request whose delete found it wins (single use);
+ * the fifth failure locks the user for 15 minutes.  Each step is one
+ * store operation; the store may answer at once or later, so every
+ * handler is a small state machine that resumes.
  */
 
 
@@ -43,11 +47,9 @@ typedef enum {
     sw_otp_ip_limited,
     sw_otp_user_limited,
     sw_otp_stored,
-    sw_otp_lock_read,
-    sw_otp_code_read,
+    sw_otp_attempted,
     sw_otp_code_taken,
     sw_otp_failures_reset,
-    sw_otp_failure_counted,
     sw_otp_locked
 } ngx_http_hotline_otp_state_e;
 
@@ -60,13 +62,27 @@ typedef struct {
     ngx_str_t                      user;
     ngx_str_t                      key;
     ngx_str_t                      value;
+    int64_t                        attempt;      /* its number */
     u_char                         user_data[NGX_HOTLINE_USER_MAX];
     u_char                         code[NGX_HOTLINE_OTP_DIGITS];
     u_char                         mac[NGX_HOTLINE_MAC_HEX];
     u_char                         key_data[NGX_HOTLINE_KV_KEY];
+    u_char                         fail_data[sizeof("fail:") - 1
+                                             + NGX_HOTLINE_USER_MAX];
+    u_char                         lock_data[sizeof("lock:") - 1
+                                             + NGX_HOTLINE_USER_MAX];
 } ngx_http_hotline_otp_t;
 
 
+/* a code on its way to Telegram, after the answer */
+typedef struct {
+    ngx_event_t                    ev;
+    ngx_http_hotline_agent_t      *agent;
+    u_char                         code[NGX_HOTLINE_OTP_DIGITS];
+} ngx_http_hotline_otp_send_t;
+
+
+static void ngx_http_hotline_otp_send(ngx_event_t *ev);
 static void ngx_http_hotline_otp_request_body(ngx_http_request_t *r,
     u_char *body, size_t len);
 static void ngx_http_hotline_otp_verify_body(ngx_http_request_t *r,
@@ -81,7 +97,9 @@ static ngx_int_t ngx_http_hotline_otp_step(ngx_http_request_t *r,
     ngx_http_hotline_otp_t *op);
 static ngx_int_t ngx_http_hotline_otp_limited(ngx_http_request_t *r,
     ngx_http_hotline_otp_t *op);
-static ngx_int_t ngx_http_hotline_otp_code_read(ngx_http_request_t *r,
+static ngx_int_t ngx_http_hotline_otp_attempt(ngx_http_request_t *r,
+    ngx_http_hotline_otp_t *op);
+static ngx_int_t ngx_http_hotline_otp_attempted(ngx_http_request_t *r,
     ngx_http_hotline_otp_t *op);
 static ngx_int_t ngx_http_hotline_otp_failed(ngx_http_request_t *r,
     ngx_http_hotline_otp_t *op);
@@ -90,6 +108,8 @@ static ngx_int_t ngx_http_hotline_otp_sent(ngx_http_request_t *r,
 static ngx_int_t ngx_http_hotline_otp_op(ngx_http_hotline_otp_t *op,
     ngx_uint_t kind, const char *prefix, ngx_str_t *value, ngx_msec_t msec,
     ngx_uint_t burst);
+static ngx_uint_t ngx_http_hotline_otp_flags(ngx_http_hotline_otp_t *op,
+    ngx_uint_t agent);
 static ngx_int_t ngx_http_hotline_otp_started(ngx_int_t rc);
 static ngx_int_t ngx_http_hotline_otp_generate(u_char *code);
 static ngx_int_t ngx_http_hotline_otp_mac(ngx_http_request_t *r,
@@ -268,7 +288,6 @@ static ngx_int_t
 ngx_http_hotline_otp_step(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
 {
     u_char                            *p;
-    ngx_str_t                          one;
     ngx_http_hotline_auth_loc_conf_t  *alcf;
 
     alcf = ngx_http_get_module_loc_conf(r, ngx_http_hotline_auth_module);
@@ -283,14 +302,19 @@ ngx_http_hotline_otp_step(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
 
     case sw_otp_start:
 
-        /* "rl:otp_ip:<addr>" or "rl:otp_verify_ip:<addr>" */
+        /*
+         * "rl:otp_ip:<client>" or "rl:otp_verify_ip:<client>": the
+         * address, an IPv6 one cut to its prefix
+         */
 
         if (alcf->ip_interval) {
             op->state = sw_otp_ip_limited;
 
-            p = ngx_snprintf(op->key_data, NGX_HOTLINE_KV_KEY, "%s%V",
-                             op->verify ? "rl:otp_verify_ip:" : "rl:otp_ip:",
-                             &r->connection->addr_text);
+            p = ngx_cpymem(op->key_data,
+                           op->verify ? "rl:otp_verify_ip:" : "rl:otp_ip:",
+                           op->verify ? sizeof("rl:otp_verify_ip:") - 1
+                                      : sizeof("rl:otp_ip:") - 1);
+            p += ngx_http_hotline_client_key(r, p);
             op->key.len = p - op->key_data;
 
             return ngx_http_hotline_otp_started(
@@ -312,9 +336,7 @@ ngx_http_hotline_otp_step(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
         }
 
         if (op->verify) {
-            op->state = sw_otp_lock_read;
-            return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_GET, "lock:",
-                                           NULL, 0, 0);
+            return ngx_http_hotline_otp_attempt(r, op);
         }
 
         op->state = sw_otp_user_limited;
@@ -341,45 +363,22 @@ ngx_http_hotline_otp_step(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
         op->value.len = NGX_HOTLINE_MAC_HEX;
 
         op->state = sw_otp_stored;
+        op->call.flags = ngx_http_hotline_otp_flags(op, 0);
         return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_SET, "otp:",
                                        &op->value, NGX_HOTLINE_OTP_TTL, 0);
 
     case sw_otp_stored:
         return ngx_http_hotline_otp_sent(r, op);
 
-    case sw_otp_lock_read:
-
-        if (op->call.kv.found) {
-            ngx_http_hotline_audit(r, "login_failed", &op->user, NULL,
-                                   "locked");
-            ngx_http_hotline_count_auth(NGX_HOTLINE_AUTH_LOCKED);
-
-            return ngx_http_hotline_too_many(r, op->call.kv.ttl, "locked",
-                                             "too many failed attempts, "
-                                             "try again later");
-        }
-
-        if (ngx_http_hotline_otp_mac(r, &op->user, op->code, op->mac)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        op->state = sw_otp_code_read;
-        return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_GET, "otp:", NULL,
-                                       0, 0);
-
-    case sw_otp_code_read:
-        return ngx_http_hotline_otp_code_read(r, op);
+    case sw_otp_attempted:
+        return ngx_http_hotline_otp_attempted(r, op);
 
     case sw_otp_code_taken:
 
         /* the delete that found our code wins; anyone else lost */
 
         if (!ngx_http_hotline_otp_match(op)) {
-            op->state = sw_otp_failure_counted;
-            return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_INCR, "fail:",
-                                           NULL, NGX_HOTLINE_OTP_LOCK, 0);
+            return ngx_http_hotline_otp_failed(r, op);
         }
 
         op->state = sw_otp_failures_reset;
@@ -389,18 +388,6 @@ ngx_http_hotline_otp_step(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
     case sw_otp_failures_reset:
         ngx_explicit_memzero(op->code, NGX_HOTLINE_OTP_DIGITS);
         return ngx_http_hotline_session_issue(r, op->agent);
-
-    case sw_otp_failure_counted:
-
-        if (op->call.kv.number < NGX_HOTLINE_OTP_MAX_FAILS) {
-            return ngx_http_hotline_otp_failed(r, op);
-        }
-
-        ngx_str_set(&one, "1");
-
-        op->state = sw_otp_locked;
-        return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_SET, "lock:", &one,
-                                       NGX_HOTLINE_OTP_LOCK, 0);
 
     default: /* sw_otp_locked */
 
@@ -417,19 +404,64 @@ ngx_http_hotline_otp_step(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
 }
 
 
+/*
+ * One attempt, counted and checked against the lock by the store in one
+ * step, which hands out the stored HMAC only to the first five attempts
+ */
+
 static ngx_int_t
-ngx_http_hotline_otp_code_read(ngx_http_request_t *r,
+ngx_http_hotline_otp_attempt(ngx_http_request_t *r,
     ngx_http_hotline_otp_t *op)
 {
+    u_char  *p;
+
+    if (ngx_http_hotline_otp_mac(r, &op->user, op->code, op->mac) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(op->fail_data, "fail:", sizeof("fail:") - 1);
+    op->call.counter.data = op->fail_data;
+    op->call.counter.len = ngx_cpymem(p, op->user.data, op->user.len)
+                           - op->fail_data;
+
+    p = ngx_cpymem(op->lock_data, "lock:", sizeof("lock:") - 1);
+    op->call.lock.data = op->lock_data;
+    op->call.lock.len = ngx_cpymem(p, op->user.data, op->user.len)
+                        - op->lock_data;
+
+    op->state = sw_otp_attempted;
+    op->call.flags = ngx_http_hotline_otp_flags(op, NGX_HOTLINE_KV_DURABLE);
+    return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_ATTEMPT, "otp:", NULL,
+                                   NGX_HOTLINE_OTP_LOCK,
+                                   NGX_HOTLINE_OTP_MAX_FAILS);
+}
+
+
+static ngx_int_t
+ngx_http_hotline_otp_attempted(ngx_http_request_t *r,
+    ngx_http_hotline_otp_t *op)
+{
+    if (op->call.kv.retry_after) {
+        ngx_http_hotline_audit(r, "login_failed", &op->user, NULL,
+                               "locked");
+        ngx_http_hotline_count_auth(NGX_HOTLINE_AUTH_LOCKED);
+
+        return ngx_http_hotline_too_many(r, op->call.kv.retry_after, "locked",
+                                         "too many failed attempts, "
+                                         "try again later");
+    }
+
+    ngx_http_hotline_count_auth(NGX_HOTLINE_AUTH_COMPARED);
+
+    op->attempt = op->call.kv.number;
+
     if (ngx_http_hotline_otp_match(op)) {
         op->state = sw_otp_code_taken;
         return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_DEL, "otp:", NULL,
                                        0, 0);
     }
 
-    op->state = sw_otp_failure_counted;
-    return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_INCR, "fail:", NULL,
-                                   NGX_HOTLINE_OTP_LOCK, 0);
+    return ngx_http_hotline_otp_failed(r, op);
 }
 
 
@@ -449,9 +481,23 @@ ngx_http_hotline_otp_match(ngx_http_hotline_otp_t *op)
 }
 
 
+/* a failed attempt: the fifth locks the user */
+
 static ngx_int_t
 ngx_http_hotline_otp_failed(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
 {
+    ngx_str_t  one;
+
+    if (op->attempt >= NGX_HOTLINE_OTP_MAX_FAILS) {
+        ngx_str_set(&one, "1");
+
+        op->state = sw_otp_locked;
+        op->call.flags = ngx_http_hotline_otp_flags(op,
+                                                    NGX_HOTLINE_KV_DURABLE);
+        return ngx_http_hotline_otp_op(op, NGX_HOTLINE_KV_SET, "lock:", &one,
+                                       NGX_HOTLINE_OTP_LOCK, 0);
+    }
+
     ngx_http_hotline_audit(r, "login_failed", &op->user, NULL, "bad_code");
     ngx_http_hotline_count_auth(NGX_HOTLINE_AUTH_FAILED);
 
@@ -476,33 +522,37 @@ ngx_http_hotline_otp_limited(ngx_http_request_t *r,
 }
 
 
-/* the code is stored: off to Telegram (agents only), the same answer */
+/*
+ * The code is stored: the same answer for every name, sent before the
+ * code goes off to Telegram (agents only), from an event posted for
+ * after this one: the answer takes the same time whether the name is an
+ * agent or not (bench/otp_timing.pl).
+ */
 
 static ngx_int_t
 ngx_http_hotline_otp_sent(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
 {
-    ngx_int_t  rc;
-    ngx_str_t  code;
+    ngx_http_hotline_otp_send_t  *send;
 
     static u_char  answer[] = "{\"status\":\"accepted\",\"message\":\"if this "
                               "is an agent, a code is on its way\","
                               "\"expires_in\":300}";
 
     if (op->agent) {
-        code.data = op->code;
-        code.len = NGX_HOTLINE_OTP_DIGITS;
-
-        rc = ngx_http_hotline_notify_otp((ngx_cycle_t *) ngx_cycle,
-                                         &op->agent->chat_id,
-                                         &op->agent->username, &code);
-
-        if (rc != NGX_OK) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "hotline: the code for \"%V\" cannot be sent%s",
-                          &op->user,
-                          rc == NGX_DECLINED ? " (no Telegram configured)"
-                                             : "");
+        send = ngx_calloc(sizeof(ngx_http_hotline_otp_send_t),
+                          r->connection->log);
+        if (send == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        send->agent = op->agent;
+        ngx_memcpy(send->code, op->code, NGX_HOTLINE_OTP_DIGITS);
+
+        send->ev.handler = ngx_http_hotline_otp_send;
+        send->ev.data = send;
+        send->ev.log = ngx_cycle->log;
+
+        ngx_post_event(&send->ev, &ngx_posted_events);
 
         ngx_http_hotline_audit(r, "otp_requested", &op->user, NULL, NULL);
 
@@ -515,6 +565,33 @@ ngx_http_hotline_otp_sent(ngx_http_request_t *r, ngx_http_hotline_otp_t *op)
 
     return ngx_http_hotline_send_json(r, NGX_HTTP_ACCEPTED, answer,
                                       sizeof(answer) - 1);
+}
+
+
+static void
+ngx_http_hotline_otp_send(ngx_event_t *ev)
+{
+    ngx_http_hotline_otp_send_t *send = ev->data;
+
+    ngx_int_t   rc;
+    ngx_str_t   code;
+
+    code.data = send->code;
+    code.len = NGX_HOTLINE_OTP_DIGITS;
+
+    rc = ngx_http_hotline_notify_otp((ngx_cycle_t *) ngx_cycle,
+                                     &send->agent->chat_id,
+                                     &send->agent->username, &code);
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                      "hotline: the code for \"%V\" cannot be sent%s",
+                      &send->agent->username,
+                      rc == NGX_DECLINED ? " (no Telegram configured)" : "");
+    }
+
+    ngx_explicit_memzero(send->code, NGX_HOTLINE_OTP_DIGITS);
+    ngx_free(send);
 }
 
 
@@ -533,6 +610,20 @@ ngx_http_hotline_otp_op(ngx_http_hotline_otp_t *op, ngx_uint_t kind,
     return ngx_http_hotline_otp_started(
                ngx_http_hotline_kv_call(&op->call, kind, &op->key, value,
                                         msec, burst));
+}
+
+
+/*
+ * What the records of a name are to the store: an agent's lockout
+ * survives a restart, its code and counter are kept until they expire;
+ * a name that is no agent costs only records that make room for others
+ * (a flood of made-up names cannot push an agent's lockout out).
+ */
+
+static ngx_uint_t
+ngx_http_hotline_otp_flags(ngx_http_hotline_otp_t *op, ngx_uint_t agent)
+{
+    return op->agent ? agent : NGX_HOTLINE_KV_SPARE;
 }
 
 

@@ -53,6 +53,7 @@ ngx_str_t  ngx_http_hotline_errors[] = {
     ngx_string("internal"),
     ngx_string("daily_limit"),
     ngx_string("banned"),
+    ngx_string("address_limit"),
     ngx_string("closed"),
     ngx_string("agent_unavailable"),
     ngx_string("full")
@@ -76,6 +77,7 @@ static const char  *ngx_http_hotline_error_text[] = {
     "internal error",
     "the daily call limit is reached, please call again tomorrow",
     "calls from this address are not accepted for now",
+    "too many calls from this address are waiting already",
     "support is closed now",
     "that agent does not take calls now",
     "the call's record is full"

@@ -36,10 +36,11 @@
 #define NGX_HOTLINE_E_INTERNAL        13
 #define NGX_HOTLINE_E_DAILY_LIMIT     14
 #define NGX_HOTLINE_E_BANNED          15
-#define NGX_HOTLINE_E_CLOSED          16     /* outside opening hours */
-#define NGX_HOTLINE_E_AGENT_UNAVAILABLE  17  /* a transfer's target */
-#define NGX_HOTLINE_E_FULL            18     /* the call's record */
-#define NGX_HOTLINE_E_MAX             19
+#define NGX_HOTLINE_E_ADDRESS_LIMIT   16
+#define NGX_HOTLINE_E_CLOSED          17     /* outside opening hours */
+#define NGX_HOTLINE_E_AGENT_UNAVAILABLE  18  /* a transfer's target */
+#define NGX_HOTLINE_E_FULL            19     /* the call's record */
+#define NGX_HOTLINE_E_MAX             20
 
 /* client message types */
 #define NGX_HOTLINE_MSG_JOIN          1

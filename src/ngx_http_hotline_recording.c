@@ -21,13 +21,14 @@
  */
 
 
-/* hotline_recorder <url> secret_file=<path> [ttl=<time>] */
+/* hotline_recorder <url> secret_file=<path> [ttl=<time>] [max=<n>] */
 
 char *
 ngx_http_hotline_recorder(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hotline_main_conf_t *hmcf = conf;
 
+    ngx_int_t                     n;
     ngx_str_t                    *value, path;
     ngx_uint_t                    i;
     ngx_http_hotline_recorder_t  *rc;
@@ -45,6 +46,7 @@ ngx_http_hotline_recorder(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     rc->url = value[1];
     rc->ttl = 300000;
+    rc->max = 10;
     ngx_str_null(&path);
 
     /* the URL goes into JSON as it is: keep it to URL characters */
@@ -92,6 +94,19 @@ ngx_http_hotline_recorder(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "max=", 4) == 0) {
+            n = ngx_atoi(value[i].data + 4, value[i].len - 4);
+
+            if (n <= 0 || n > 1000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\", 1 to 1000", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            rc->max = n;
+            continue;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid parameter \"%V\"", &value[i]);
         return NGX_CONF_ERROR;
@@ -129,7 +144,7 @@ ngx_http_hotline_recording_token(u_char *p, ngx_http_hotline_recorder_t *rc,
 {
     size_t   clen;
     u_char  *c;
-    u_char   claims[160];
+    u_char   claims[256];
     u_char   id[NGX_HOTLINE_ID_HEX];
 
     if (rc == NULL) {
@@ -138,9 +153,12 @@ ngx_http_hotline_recording_token(u_char *p, ngx_http_hotline_recorder_t *rc,
 
     (void) ngx_http_hotline_hex(id, call_id, NGX_HOTLINE_ID_LEN);
 
+    /* "sub" names the call too, for the module's own check of it */
+
     c = ngx_snprintf(claims, sizeof(claims),
-                     "{\"call\":\"%*s\",\"role\":\"%s\",\"exp\":%T,"
-                     "\"aud\":\"hotline-recorder\"}",
+                     "{\"call\":\"%*s\",\"sub\":\"%*s\",\"role\":\"%s\","
+                     "\"exp\":%T,\"aud\":\"hotline-recorder\"}",
+                     (size_t) NGX_HOTLINE_ID_HEX, id,
                      (size_t) NGX_HOTLINE_ID_HEX, id,
                      role == NGX_HOTLINE_ROLE_CUSTOMER ? "customer" : "agent",
                      ngx_time() + (time_t) (rc->ttl / 1000));

@@ -45,6 +45,10 @@ typedef struct {
     /* join */
     u_char                       name[NGX_HOTLINE_CUSTOMER_NAME_MAX];
     size_t                       name_len;
+    /* resume, after the ban check */
+    ngx_uint_t                   type;
+    u_char                       token[NGX_HOTLINE_ID_LEN];
+    uint64_t                     last_seq;
 } ngx_http_hotline_op_t;
 
 
@@ -77,8 +81,6 @@ static void ngx_http_hotline_op_free(ngx_http_hotline_op_t *op);
 static void ngx_http_hotline_established(ngx_http_hotline_session_t *s);
 static void ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
     ngx_http_hotline_kv_t *kv);
-static void ngx_http_hotline_ban_stored(void *data, ngx_uint_t err,
-    ngx_http_hotline_kv_t *kv);
 static ngx_int_t ngx_http_hotline_rate_exceeded(
     ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m);
 static void ngx_http_hotline_revoked(void *data, ngx_uint_t err,
@@ -89,6 +91,7 @@ static void ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws,
     u_char *data, size_t len);
 static void ngx_http_hotline_session_writable(ngx_http_hotline_ws_t *ws);
 static void ngx_http_hotline_session_timer(ngx_http_hotline_ws_t *ws);
+static void ngx_http_hotline_session_pong(ngx_http_hotline_ws_t *ws);
 static void ngx_http_hotline_session_closed(ngx_http_hotline_ws_t *ws);
 static void ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s);
 
@@ -117,6 +120,7 @@ ngx_http_hotline_ws_handler_t  ngx_http_hotline_session_handler = {
     ngx_http_hotline_session_message,
     ngx_http_hotline_session_writable,
     ngx_http_hotline_session_timer,
+    ngx_http_hotline_session_pong,
     ngx_http_hotline_session_closed
 };
 
@@ -172,7 +176,7 @@ ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws)
         s->fresh = 1;
         s->ws.pending++;
         ngx_http_hotline_call_login(&s->ref, s->sub, s->sub_len, s->display,
-                                    s->display_len,
+                                    s->display_len, s->resume_from,
                                     ngx_http_hotline_login_done, s);
         return;
     }
@@ -186,17 +190,32 @@ ngx_http_hotline_session_closed(ngx_http_hotline_ws_t *ws)
 {
     ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
 
-    if (s->local.next == NULL) {
+    if (s->local.next) {
+        ngx_queue_remove(&s->local);
+        s->local.next = NULL;
+
+        ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+        ngx_http_hotline_mailbox_conns(s->role, -1);
+        ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    } else if (!s->detach_held) {
         /* closed already, or never started */
         return;
     }
 
-    ngx_queue_remove(&s->local);
-    s->local.next = NULL;
+    if (s->ended && !s->ws.closed && !s->ws.close_answered) {
+        /*
+         * the end of the call was written and our close follows it: the
+         * party goes once the client answers the close, which says it
+         * read the end; if it never does (the connection died with the
+         * end in flight), the party waits for a resume that replays it
+         */
+        s->detach_held = 1;
+        return;
+    }
 
-    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
-    ngx_http_hotline_mailbox_conns(s->role, -1);
-    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+    s->detach_held = 0;
+    s->ref.read_all = s->ws.close_answered;
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
                    "hotline session: closed, %ui operations under way",
@@ -299,7 +318,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
         if (s->main_conf->ban_time && s->ws.addr.len) {
             /* is the address banned?  The join goes on from the answer */
             ngx_http_hotline_store()->kv_get(
-                          ngx_http_hotline_session_ban_key(s->ws.addr.data,
+                          ngx_http_hotline_ban_key(s->ws.addr.data,
                                                    s->ws.addr.len),
                           ngx_http_hotline_join_checked, op);
             break;
@@ -317,6 +336,20 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
     case NGX_HOTLINE_MSG_RESUME:
         /* a page that kept nothing (reloaded) gets the transcript too */
         s->fresh = (m.last_seq == 0);
+
+        if (s->role == NGX_HOTLINE_ROLE_CUSTOMER && s->main_conf->ban_time
+            && s->ws.addr.len)
+        {
+            /* a banned client does not come back either */
+            ngx_memcpy(op->token, m.token, NGX_HOTLINE_ID_LEN);
+            op->last_seq = m.last_seq;
+            ngx_http_hotline_store()->kv_get(
+                          ngx_http_hotline_ban_key(s->ws.addr.data,
+                                                   s->ws.addr.len),
+                          ngx_http_hotline_join_checked, op);
+            break;
+        }
+
         ngx_http_hotline_call_resume(&s->ref, m.token, m.last_seq, s->sub,
                                      s->sub_len, ngx_http_hotline_resume_done,
                                      op);
@@ -448,6 +481,7 @@ ngx_http_hotline_op(ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m)
 
     op->name_len = (m->type == NGX_HOTLINE_MSG_JOIN) ? m->name_len : 0;
     ngx_memcpy(op->name, m->name, op->name_len);
+    op->type = m->type;
 
     return op;
 }
@@ -466,7 +500,7 @@ ngx_http_hotline_op_free(ngx_http_hotline_op_t *op)
 }
 
 
-/* a join from an address that is not banned goes on */
+/* a join or resume from a client that is not banned goes on */
 
 static void
 ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
@@ -490,11 +524,19 @@ ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
 
     if (kv->found) {
         ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
-                      "hotline: join from a banned address");
+                      "hotline: %s from a banned address",
+                      op->type == NGX_HOTLINE_MSG_RESUME ? "resume" : "join");
         s->ws.pending++;
         ngx_http_hotline_op_error(op, NGX_HOTLINE_E_BANNED);
         ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_BANNED, "banned");
         ngx_http_hotline_ws_release(&s->ws);
+        return;
+    }
+
+    if (op->type == NGX_HOTLINE_MSG_RESUME) {
+        ngx_http_hotline_call_resume(&s->ref, op->token, op->last_seq, s->sub,
+                                     s->sub_len, ngx_http_hotline_resume_done,
+                                     op);
         return;
     }
 
@@ -503,7 +545,7 @@ ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
 }
 
 
-/* the customer is gone for good; its address is banned for a while */
+/* the customer is gone for good; its client is banned for a while */
 
 static void
 ngx_http_hotline_ban_done(void *data, ngx_uint_t err,
@@ -511,8 +553,6 @@ ngx_http_hotline_ban_done(void *data, ngx_uint_t err,
 {
     ngx_http_hotline_op_t *op = data;
 
-    ngx_str_t                    value;
-    ngx_msec_t                   ttl;
     ngx_http_hotline_session_t  *s;
     u_char                       id[NGX_HOTLINE_ID_HEX];
 
@@ -530,46 +570,9 @@ ngx_http_hotline_ban_done(void *data, ngx_uint_t err,
                   s->sub_len, s->sub, (size_t) NGX_HOTLINE_ID_HEX, id,
                   res->addr_len, res->addr);
 
-    ttl = (ngx_msec_t) s->main_conf->ban_time * 1000;
-
-    if (ttl && res->addr_len) {
-        ngx_str_set(&value, "1");
-        ngx_http_hotline_store()->kv_set(
-                      ngx_http_hotline_session_ban_key(res->addr, res->addr_len),
-                      &value, ttl, ngx_http_hotline_ban_stored, NULL);
-    }
+    ngx_http_hotline_ban_client(s, res);
 
     ngx_http_hotline_ack(op);
-}
-
-
-static void
-ngx_http_hotline_ban_stored(void *data, ngx_uint_t err,
-    ngx_http_hotline_kv_t *kv)
-{
-    if (err != NGX_HOTLINE_OK) {
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "hotline: the address ban could not be stored");
-    }
-}
-
-
-/* "ban:<address>", in a static buffer: the store copies the key */
-
-ngx_str_t *
-ngx_http_hotline_session_ban_key(u_char *addr, size_t len)
-{
-    static ngx_str_t  key;
-    static u_char     buf[sizeof("ban:") - 1 + NGX_SOCKADDR_STRLEN];
-
-    len = ngx_min(len, (size_t) NGX_SOCKADDR_STRLEN);
-
-    key.data = buf;
-    key.len = ngx_cpymem(ngx_cpymem(buf, "ban:", sizeof("ban:") - 1),
-                         addr, len)
-              - buf;
-
-    return &key;
 }
 
 
@@ -730,6 +733,9 @@ ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
     }
 
     call_id = NULL;
+
+    /* a ping sent before is about the inbox it had */
+    s->ping_seq = 0;
 
     if (s->role == NGX_HOTLINE_ROLE_CUSTOMER || res->in_call) {
         call_id = res->call_id;
@@ -900,7 +906,9 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
             }
 
             if (ev.type == NGX_HOTLINE_EV_ENDED) {
-                ended = (ev.reason == NGX_HOTLINE_END_BANNED) ? 2 : 1;
+                /* banned: its call, or its client (hung up for it) */
+                ended = (ev.reason == NGX_HOTLINE_END_BANNED || s->banned)
+                        ? 2 : 1;
 
             } else if (ev.type == NGX_HOTLINE_EV_ACCEPTED) {
                 s->waiting = 0;
@@ -931,6 +939,7 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
 
     } else if (ended && s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
         /* the call is over: the end was written, nothing else comes */
+        s->ended = 1;
         ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_WS_CLOSE_NORMAL,
                                   "call ended");
     }
@@ -948,10 +957,32 @@ ngx_http_hotline_session_writable(ngx_http_hotline_ws_t *ws)
 }
 
 
+/*
+ * The client answered the ping: it read what was delivered before it,
+ * which need not be kept for a replay any more.
+ */
+
+static void
+ngx_http_hotline_session_pong(ngx_http_hotline_ws_t *ws)
+{
+    ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
+
+    ngx_http_hotline_store_t  *store;
+
+    store = ngx_http_hotline_store();
+
+    if (s->ref.consumer && s->ping_seq && store->read_to) {
+        store->read_to(s->ref.consumer, s->ping_seq);
+    }
+}
+
+
 static void
 ngx_http_hotline_session_timer(ngx_http_hotline_ws_t *ws)
 {
     ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
+
+    ngx_http_hotline_consumer_info_t  ci;
 
     if (!s->established) {
         ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
@@ -979,6 +1010,13 @@ ngx_http_hotline_session_timer(ngx_http_hotline_ws_t *ws)
 
     s->ws.awaiting_pong = 1;
     s->ws.received = 0;
+
+    /* what is delivered now goes before the ping: its pong says it is read */
+
+    if (s->ref.consumer) {
+        ngx_http_hotline_store()->consumer_info(s->ref.consumer, &ci);
+        s->ping_seq = ci.delivered;
+    }
 
     if (ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_PING, NULL, 0)
         == NGX_OK)
@@ -1080,9 +1118,13 @@ ngx_http_hotline_on_auth(void)
         next = ngx_queue_next(q);
         s = ngx_queue_data(q, ngx_http_hotline_session_t, local);
 
-        if (s->role != NGX_HOTLINE_ROLE_AGENT || s->jti_len == 0
-            || s->ws.closing || s->ws.closed)
-        {
+        if (s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
+            /* a ban, maybe of its client */
+            ngx_http_hotline_ban_check(s);
+            continue;
+        }
+
+        if (s->jti_len == 0 || s->ws.closing || s->ws.closed) {
             continue;
         }
 

@@ -46,6 +46,8 @@ struct ngx_http_hotline_session_s {
     size_t                         jti_len;
     time_t                         exp;
 
+    int64_t                        resume_from;    /* agent: last_seq, -1 */
+    uint64_t                       ping_seq;       /* delivered before it */
     ngx_msec_t                     tat;            /* message rate, GCRA */
     ngx_uint_t                     strikes;
 
@@ -54,6 +56,10 @@ struct ngx_http_hotline_session_s {
     unsigned                       waiting:1;      /* customer in queue */
     unsigned                       queue_dirty:1;
     unsigned                       fresh:1;        /* resumed from seq 0 */
+    unsigned                       banned:1;       /* its client */
+    unsigned                       ended:1;        /* its end was sent */
+    unsigned                       detach_held:1;  /* until the client
+                                                      answers the close */
 };
 
 
@@ -66,13 +72,18 @@ ngx_int_t ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle);
 /* the answer to a client message (op: what the session made for it) */
 void ngx_http_hotline_session_done(void *op, ngx_uint_t err,
     ngx_http_hotline_result_t *res);
-ngx_str_t *ngx_http_hotline_session_ban_key(u_char *addr, size_t len);
 
 /* ngx_http_hotline_session_desk.c: the support desk's messages */
 void ngx_http_hotline_session_desk(ngx_http_hotline_session_t *s, void *op,
     ngx_http_hotline_msg_t *m, ngx_http_hotline_desk_msg_t *d);
 u_char *ngx_http_hotline_session_ended(u_char *p,
     ngx_http_hotline_event_t *ev);
+
+/* ngx_http_hotline_ban.c */
+ngx_str_t *ngx_http_hotline_ban_key(u_char *addr, size_t len);
+void ngx_http_hotline_ban_client(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_result_t *res);
+void ngx_http_hotline_ban_check(ngx_http_hotline_session_t *s);
 
 
 #endif /* _NGX_HTTP_HOTLINE_SESSION_H_INCLUDED_ */

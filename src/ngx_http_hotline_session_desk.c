@@ -124,7 +124,7 @@ ngx_http_hotline_session_desk(ngx_http_hotline_session_t *s, void *op,
         if (!s->established && s->main_conf->ban_time && s->ws.addr.len) {
             /* a banned address leaves no message either */
             ngx_http_hotline_store()->kv_get(
-                       ngx_http_hotline_session_ban_key(s->ws.addr.data,
+                       ngx_http_hotline_ban_key(s->ws.addr.data,
                                                         s->ws.addr.len),
                        ngx_http_hotline_desk_leave, dop);
             return;

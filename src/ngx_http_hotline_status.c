@@ -109,7 +109,8 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
                   "\"agents\":{\"online\":%ui,\"busy\":%ui,\"away\":%ui,"
                   "\"wrapup\":%ui,\"available\":%ui},"
                   "\"notifier\":{\"enabled\":%s,\"queued\":%ui,"
-                  "\"failed\":%uA}}\n",
+                  "\"failed\":%uA},"
+                  "\"warnings\":[%s]}\n",
                   conns[NGX_HOTLINE_ROLE_CUSTOMER],
                   conns[NGX_HOTLINE_ROLE_AGENT],
                   g.waiting, g.active, g.agents_online, g.agents_busy,
@@ -117,7 +118,9 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
                   ngx_http_hotline_gauges_available(&g),
                   ns.enabled ? "true" : "false", ns.queued,
                   ngx_http_hotline_zone->counters.notify[
-                                                 NGX_HOTLINE_NOTIFY_FAILED]);
+                                                 NGX_HOTLINE_NOTIFY_FAILED],
+                  ngx_http_hotline_zone_nearly_full(st.size, st.used)
+                  ? "\"zone_nearly_full\"" : "");
 
     out.buf = b;
     out.next = NULL;
@@ -329,12 +332,17 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
         "hotline_auth_total{result=\"failed\"} %uA\n"
         "hotline_auth_total{result=\"locked\"} %uA\n"
         "hotline_auth_total{result=\"revoked\"} %uA\n"
+        "# HELP hotline_otp_compared_total One-time codes compared with a "
+        "stored code (at most 5 per user and lockout period).\n"
+        "# TYPE hotline_otp_compared_total counter\n"
+        "hotline_otp_compared_total %uA\n"
         "# HELP hotline_rate_limited_total Requests refused by a rate "
         "limit.\n"
         "# TYPE hotline_rate_limited_total counter\n"
         "hotline_rate_limited_total %uA\n",
         z->notify[0], z->notify[1], z->notify[2], z->notify[3],
-        z->auth[0], z->auth[1], z->auth[2], z->auth[3], z->limited);
+        z->auth[0], z->auth[1], z->auth[2], z->auth[3], z->auth[4],
+        z->limited);
 
     out.buf = b;
     out.next = NULL;

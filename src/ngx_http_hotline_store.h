@@ -49,6 +49,8 @@
 /* an error code of the store, beside those of the protocol */
 #define NGX_HOTLINE_E_CONFLICT     100     /* a checked version changed */
 #define NGX_HOTLINE_E_AGAIN        101     /* the model: read more first */
+#define NGX_HOTLINE_E_BUSY         102     /* an inbox's reader is behind:
+                                              append again later */
 
 
 typedef struct ngx_http_hotline_consumer_s  ngx_http_hotline_consumer_t;
@@ -66,7 +68,8 @@ typedef struct {
     void                         (*consumer)(void *data, ngx_uint_t wake);
     /* to every worker: the queue (or who is online) changed */
     void                         (*queue)(void);
-    /* to every worker: a token was revoked */
+    /* to every worker: a NOTIFY keyed value was set (a revoked token,
+       a ban) */
     void                         (*auth)(void);
     /* the store serves again after an outage, or stopped serving */
     void                         (*up)(void);
@@ -131,13 +134,20 @@ typedef struct {
                                               most max queued, else err */
 #define NGX_HOTLINE_TX_UNQUEUE     5       /* key */
 #define NGX_HOTLINE_TX_COUNT       6       /* counter key += n; if max,
-                                              at most max, else err; ttl */
+                                              at most max, else err; ttl;
+                                              a decrement that takes one
+                                              with a ttl to 0 removes it */
 #define NGX_HOTLINE_TX_APPEND      7       /* to key's inbox: value; over
                                               max bytes not yet delivered:
-                                              err, unless force; err 0:
-                                              left out (a bounded log); a
-                                              record without an inbox gets
-                                              one */
+                                              err, unless force; BUSY
+                                              while a reader is attached,
+                                              and then to every append
+                                              until one with n = 1 (the
+                                              one refused, again) gets
+                                              in: nothing overtakes it;
+                                              err 0: left out (a bounded
+                                              log); a record without an
+                                              inbox gets one */
 #define NGX_HOTLINE_TX_ATTACH      8       /* key's inbox to consumer,
                                               replaying after seq n */
 #define NGX_HOTLINE_TX_RELEASE     9       /* key's inbox from consumer,
@@ -215,6 +225,16 @@ typedef struct {
 
 #define NGX_HOTLINE_KV_KEY         256
 #define NGX_HOTLINE_KV_VALUE       512
+
+/*
+ * What a keyed value is to the store: DURABLE survives a restart of the
+ * node (the embedded store journals it, a distributed one keeps it
+ * anyway); SPARE may be dropped before it expires when room is short
+ * (nothing else ever is); NOTIFY tells every worker (events->auth).
+ */
+#define NGX_HOTLINE_KV_DURABLE     0x01
+#define NGX_HOTLINE_KV_SPARE       0x02
+#define NGX_HOTLINE_KV_NOTIFY      0x04
 
 typedef struct {
     ngx_uint_t                     found;       /* get, del: it existed */
@@ -319,11 +339,20 @@ struct ngx_http_hotline_store_s {
     ssize_t     (*pull)(ngx_http_hotline_consumer_t *c, u_char *buf,
                         size_t size, size_t budget);
 
+    /*
+     * The client read the consumer's messages up to seq (it answered a
+     * ping sent after them): those delivered are not kept for a replay
+     * any more, so an inbox holds what is in flight, not the most its
+     * buffer may.  NULL: kept until room is needed (Redis: not the zone).
+     */
+    void        (*read_to)(ngx_http_hotline_consumer_t *c, uint64_t seq);
+
     /* keyed values; err is NGX_HOTLINE_OK or NGX_HOTLINE_E_UNAVAILABLE */
     void        (*kv_get)(ngx_str_t *key, ngx_http_hotline_kv_pt handler,
                           void *data);
     void        (*kv_set)(ngx_str_t *key, ngx_str_t *value, ngx_msec_t ttl,
-                          ngx_http_hotline_kv_pt handler, void *data);
+                          ngx_uint_t flags, ngx_http_hotline_kv_pt handler,
+                          void *data);
 
     /* atomic: of two deletes of one key, one finds it (single use) */
     void        (*kv_del)(ngx_str_t *key, ngx_http_hotline_kv_pt handler,
@@ -336,14 +365,16 @@ struct ngx_http_hotline_store_s {
     /*
      * GCRA rate limit: one event per interval on average, burst more at
      * once; kv->retry_after says when the next one would be allowed.
+     * Its state is SPARE: when room is short, the state closest to its
+     * end goes first (as limit_req forgets the oldest states).
      */
     void        (*limit)(ngx_str_t *key, ngx_msec_t interval,
                          ngx_uint_t burst, ngx_http_hotline_kv_pt handler,
                          void *data);
 
     /*
-     * revokes a token id until ttl: stored like kv_set("revoked:<jti>"),
-     * and every worker is told (events->auth)
+     * revokes a token id until ttl: kv_set("revoked:<jti>", DURABLE and
+     * NOTIFY)
      */
     void        (*revoke)(u_char *jti, size_t len, ngx_msec_t ttl,
                           ngx_http_hotline_kv_pt handler, void *data);
@@ -351,6 +382,21 @@ struct ngx_http_hotline_store_s {
     /* the history of all nodes; NULL: the node's journal is the history */
     void        (*history)(ngx_http_hotline_history_query_t *q,
                            ngx_http_hotline_history_pt handler, void *data);
+
+    /*
+     * One bounded attempt at a secret, as one atomic step: while lock
+     * exists the attempt is refused (kv->retry_after: the time the lock
+     * has left); otherwise it is counted in counter (created with ttl,
+     * which is not renewed) and the first max attempts get the secret's
+     * value to compare (kv->found, kv->value; kv->number is the attempt's
+     * number); an attempt beyond max sets lock for ttl and is refused.
+     * flags (NGX_HOTLINE_KV_*) apply to the records it makes, DURABLE to
+     * the lock only.
+     */
+    void        (*kv_attempt)(ngx_str_t *secret, ngx_str_t *counter,
+                              ngx_str_t *lock, ngx_uint_t max,
+                              ngx_msec_t ttl, ngx_uint_t flags,
+                              ngx_http_hotline_kv_pt handler, void *data);
 };
 
 

@@ -46,7 +46,8 @@ static void ngx_http_hotline_redis_op(ngx_http_hotline_rreq_t *req,
 static void ngx_http_hotline_redis_kv_get(ngx_str_t *key,
     ngx_http_hotline_kv_pt handler, void *data);
 static void ngx_http_hotline_redis_kv_set(ngx_str_t *key, ngx_str_t *value,
-    ngx_msec_t ttl, ngx_http_hotline_kv_pt handler, void *data);
+    ngx_msec_t ttl, ngx_uint_t flags, ngx_http_hotline_kv_pt handler,
+    void *data);
 static void ngx_http_hotline_redis_kv_del(ngx_str_t *key,
     ngx_http_hotline_kv_pt handler, void *data);
 static void ngx_http_hotline_redis_kv_incr(ngx_str_t *key, ngx_msec_t ttl,
@@ -76,6 +77,13 @@ static void ngx_http_hotline_redis_limited(ngx_http_hotline_rreq_t *req,
     redisReply *r);
 static void ngx_http_hotline_redis_said(ngx_http_hotline_rreq_t *req,
     redisReply *r);
+static void ngx_http_hotline_redis_kv_attempt(ngx_str_t *secret,
+    ngx_str_t *counter, ngx_str_t *lock, ngx_uint_t max, ngx_msec_t ttl,
+    ngx_uint_t flags, ngx_http_hotline_kv_pt handler, void *data);
+static void ngx_http_hotline_redis_attempted(ngx_http_hotline_rreq_t *req,
+    redisReply *r);
+static void ngx_http_hotline_redis_kv_key(ngx_http_hotline_rreq_t *req,
+    ngx_str_t *key);
 
 
 ngx_http_hotline_store_t  ngx_http_hotline_store_redis = {
@@ -91,13 +99,16 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_redis = {
     ngx_http_hotline_rcache_free,
     ngx_http_hotline_rcache_info,
     ngx_http_hotline_rcache_pull,
+    NULL,                                  /* read_to: lists are trimmed
+                                              by size in Redis */
     ngx_http_hotline_redis_kv_get,
     ngx_http_hotline_redis_kv_set,
     ngx_http_hotline_redis_kv_del,
     ngx_http_hotline_redis_kv_incr,
     ngx_http_hotline_redis_limit,
     ngx_http_hotline_redis_revoke,
-    ngx_http_hotline_redis_history
+    ngx_http_hotline_redis_history,
+    ngx_http_hotline_redis_kv_attempt
 };
 
 
@@ -279,9 +290,7 @@ ngx_http_hotline_redis_stats(ngx_http_hotline_stats_t *st)
 
     /* the node's zone: counters and mailboxes (the state is in Redis) */
     ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
-    st->size = ngx_http_hotline_shpool->end
-               - (u_char *) ngx_http_hotline_shpool;
-    st->used = st->size - ngx_http_hotline_shpool->pfree * ngx_pagesize;
+    ngx_http_hotline_zone_usage_locked(&st->size, &st->used);
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
 }
 
@@ -544,7 +553,7 @@ static const char  *ngx_http_hotline_redis_ops[] = {
     "q knme",                              /* NGX_HOTLINE_TX_QUEUE */
     "u k",                                 /* NGX_HOTLINE_TX_UNQUEUE */
     "n knmetf",                            /* NGX_HOTLINE_TX_COUNT */
-    "a kvmfe",                             /* NGX_HOTLINE_TX_APPEND */
+    "a kvmfen",                            /* NGX_HOTLINE_TX_APPEND */
     "t kgn",                               /* NGX_HOTLINE_TX_ATTACH */
     "l kgn",                               /* NGX_HOTLINE_TX_RELEASE */
     "T kn",                                /* NGX_HOTLINE_TX_TIMER */
@@ -882,14 +891,32 @@ ngx_http_hotline_redis_kv_req(ngx_uint_t script, ngx_uint_t args,
         req->argc = 1;
     }
 
-    /* the full key: prefix and key */
-    req->argv[req->argc] = (char *) req->pos;
-    req->argvlen[req->argc++] = rs->conf->prefix.len + key->len;
-    req->pos = ngx_cpymem(req->pos, rs->conf->prefix.data,
-                          rs->conf->prefix.len);
-    req->pos = ngx_cpymem(req->pos, key->data, key->len);
+    ngx_http_hotline_redis_kv_key(req, key);
 
     return req;
+}
+
+
+/* the full key: prefix and key */
+
+static void
+ngx_http_hotline_redis_kv_key(ngx_http_hotline_rreq_t *req, ngx_str_t *key)
+{
+    ngx_str_t  *prefix;
+
+    prefix = &ngx_http_hotline_rs->conf->prefix;
+
+    if (req->argc == req->argmax
+        || prefix->len + key->len > (size_t) (req->end - req->pos))
+    {
+        req->overflow = 1;
+        return;
+    }
+
+    req->argv[req->argc] = (char *) req->pos;
+    req->argvlen[req->argc++] = prefix->len + key->len;
+    req->pos = ngx_cpymem(req->pos, prefix->data, prefix->len);
+    req->pos = ngx_cpymem(req->pos, key->data, key->len);
 }
 
 
@@ -984,11 +1011,17 @@ ngx_http_hotline_redis_got(ngx_http_hotline_rreq_t *req, redisReply *r)
 }
 
 
+/* DURABLE: Redis keeps it (persistence on); NOTIFY: PUBLISH P auth */
+
 static void
 ngx_http_hotline_redis_kv_set(ngx_str_t *key, ngx_str_t *value,
-    ngx_msec_t ttl, ngx_http_hotline_kv_pt handler, void *data)
+    ngx_msec_t ttl, ngx_uint_t flags, ngx_http_hotline_kv_pt handler,
+    void *data)
 {
-    ngx_http_hotline_rreq_t  *req;
+    ngx_http_hotline_rreq_t    *req;
+    ngx_http_hotline_rstore_t  *rs;
+
+    rs = ngx_http_hotline_rs;
 
     if (value->len > NGX_HOTLINE_KV_VALUE) {
         ngx_http_hotline_redis_kv_fail(handler, data, NGX_HOTLINE_E_INTERNAL);
@@ -1012,6 +1045,24 @@ ngx_http_hotline_redis_kv_set(ngx_str_t *key, ngx_str_t *value,
     ngx_http_hotline_rreq_arg(req, (u_char *) "GET", 3);
     req->gen = ttl;
 
+    ngx_http_hotline_rreq_send(req);
+
+    if (!(flags & NGX_HOTLINE_KV_NOTIFY) || !ngx_http_hotline_rconn_up()) {
+        return;
+    }
+
+    /* after the SET on the same connection */
+    req = ngx_http_hotline_rreq(NGX_HOTLINE_LUA_N, 3, rs->achannel.len + 8,
+                                ngx_http_hotline_redis_said);
+    if (req == NULL) {
+        return;
+    }
+
+    req->argv[0] = "PUBLISH";
+    req->argvlen[0] = 7;
+    req->argc = 1;
+    ngx_http_hotline_rreq_arg(req, rs->achannel.data, rs->achannel.len);
+    ngx_http_hotline_rreq_arg(req, (u_char *) "1", 1);
     ngx_http_hotline_rreq_send(req);
 }
 
@@ -1150,19 +1201,77 @@ ngx_http_hotline_redis_limited(ngx_http_hotline_rreq_t *req, redisReply *r)
 }
 
 
+/* one bounded attempt at a secret: a script of three keys */
+
+static void
+ngx_http_hotline_redis_kv_attempt(ngx_str_t *secret, ngx_str_t *counter,
+    ngx_str_t *lock, ngx_uint_t max, ngx_msec_t ttl, ngx_uint_t flags,
+    ngx_http_hotline_kv_pt handler, void *data)
+{
+    size_t                    extra;
+    ngx_http_hotline_rreq_t  *req;
+
+    if (counter->len == 0 || counter->len > NGX_HOTLINE_KV_KEY
+        || lock->len == 0 || lock->len > NGX_HOTLINE_KV_KEY)
+    {
+        ngx_http_hotline_redis_kv_fail(handler, data, NGX_HOTLINE_E_INTERNAL);
+        return;
+    }
+
+    extra = 2 * ngx_http_hotline_rs->conf->prefix.len + counter->len
+            + lock->len + 2 * NGX_INT64_LEN;
+
+    req = ngx_http_hotline_redis_kv_req(NGX_HOTLINE_LUA_KV_ATTEMPT, 4, secret,
+                                        extra, ngx_http_hotline_redis_attempted,
+                                        handler, data);
+    if (req == NULL) {
+        return;
+    }
+
+    req->argv[2] = "3";
+    ngx_http_hotline_redis_kv_key(req, counter);
+    ngx_http_hotline_redis_kv_key(req, lock);
+    ngx_http_hotline_rreq_num(req, max);
+    ngx_http_hotline_rreq_num(req, ttl ? ttl : 1);
+
+    ngx_http_hotline_rreq_send(req);
+}
+
+
+static void
+ngx_http_hotline_redis_attempted(ngx_http_hotline_rreq_t *req, redisReply *r)
+{
+    ngx_str_t               v;
+    ngx_http_hotline_kv_t  *kv;
+
+    kv = ngx_http_hotline_redis_kv_reply(req, r);
+    if (kv == NULL) {
+        return;
+    }
+
+    kv->retry_after = (ngx_msec_t) ngx_http_hotline_reply_int(r, 0);
+
+    if (kv->retry_after == 0 && ngx_http_hotline_reply_int(r, 2) == 1) {
+        v = ngx_http_hotline_reply_str(r, 3);
+        ngx_http_hotline_redis_kv_value(kv, &v);
+    }
+
+    /* (the value is no number) */
+    kv->number = ngx_http_hotline_reply_int(r, 1);
+
+    ((ngx_http_hotline_kv_pt) req->handler)(req->data, NGX_HOTLINE_OK, kv);
+}
+
+
 /* revoked:<jti> for ttl, then every worker of every node is told */
 
 static void
 ngx_http_hotline_redis_revoke(u_char *jti, size_t len, ngx_msec_t ttl,
     ngx_http_hotline_kv_pt handler, void *data)
 {
-    u_char                     *p;
-    ngx_str_t                   key, value;
-    ngx_http_hotline_rreq_t    *req;
-    ngx_http_hotline_rstore_t  *rs;
-    u_char                      buf[NGX_HOTLINE_KV_KEY];
-
-    rs = ngx_http_hotline_rs;
+    u_char     *p;
+    ngx_str_t   key, value;
+    u_char      buf[NGX_HOTLINE_KV_KEY];
 
     if (len > NGX_HOTLINE_KV_KEY - sizeof("revoked:")) {
         len = NGX_HOTLINE_KV_KEY - sizeof("revoked:");
@@ -1175,25 +1284,10 @@ ngx_http_hotline_redis_revoke(u_char *jti, size_t len, ngx_msec_t ttl,
     key.len = p - buf;
     ngx_str_set(&value, "1");
 
-    ngx_http_hotline_redis_kv_set(&key, &value, ttl, handler, data);
-
-    if (!ngx_http_hotline_rconn_up()) {
-        return;
-    }
-
-    /* after the SET on the same connection */
-    req = ngx_http_hotline_rreq(NGX_HOTLINE_LUA_N, 3, rs->achannel.len + 8,
-                                ngx_http_hotline_redis_said);
-    if (req == NULL) {
-        return;
-    }
-
-    req->argv[0] = "PUBLISH";
-    req->argvlen[0] = 7;
-    req->argc = 1;
-    ngx_http_hotline_rreq_arg(req, rs->achannel.data, rs->achannel.len);
-    ngx_http_hotline_rreq_arg(req, (u_char *) "1", 1);
-    ngx_http_hotline_rreq_send(req);
+    ngx_http_hotline_redis_kv_set(&key, &value, ttl,
+                                  NGX_HOTLINE_KV_DURABLE
+                                  |NGX_HOTLINE_KV_NOTIFY,
+                                  handler, data);
 }
 
 

@@ -40,7 +40,8 @@
 #define NGX_HOTLINE_LUA_LIMIT     7
 #define NGX_HOTLINE_LUA_HISTORY   8
 #define NGX_HOTLINE_LUA_DAYS      9
-#define NGX_HOTLINE_LUA_N         10
+#define NGX_HOTLINE_LUA_KV_ATTEMPT 10
+#define NGX_HOTLINE_LUA_N         11
 
 /* scripts below this one take the prefix and the channel first */
 #define NGX_HOTLINE_LUA_KEYED     NGX_HOTLINE_LUA_KV_GET

@@ -130,7 +130,8 @@ NGX_HOTLINE_LUA_PRELUDE
      * first, messages...} (the last three for an attach).  Codes:
      *   c key version     o key gen ("": none)    p key value    x key
      *   q key ticket max err     u key     n name delta max err ttl init
-     *   a key message max force err (0: left out when there is no room)
+     *   a key message max force err retry (err 0: left out when there
+     *       is no room and no reader)
      *   t key gen from     l key gen seq
      *   T key ms     h the record's fields     H call_id amendment     N
      */
@@ -156,7 +157,7 @@ NGX_HOTLINE_LUA_PRELUDE
 "  return by + len <= max or (h[4] and h[4] ~= '' and by + len <= 2 * max)\n"
 "end\n"
 "local skip = {}\n"
-"for k, o in ipairs(ops) do\n"
+"for oi, o in ipairs(ops) do\n"
 "  local c, a = o[1], o[2]\n"
 "  if c == 'c' then\n"
 "    if tonumber(redis.call('HGET', rk(a[1]), 'v') or '0')"
@@ -177,14 +178,23 @@ NGX_HOTLINE_LUA_PRELUDE
 "      return {tonumber(a[4])}\n"
 "    end\n"
 "  elseif c == 'a' and a[4] ~= '1' then\n"
-"    if not room(a[1], #a[2], tonumber(a[3])) then\n"
-"      if a[5] == '0' then skip[k] = true else return {tonumber(a[5])} end\n"
+/* refused while a reader is attached: busy, and so is every append
+ * after it until the refused one (retry) gets in */
+"    local k = rk(a[1])\n"
+"    if (a[6] ~= '1' and redis.call('HGET', k, 'bk') == '1')"
+" or not room(a[1], #a[2], tonumber(a[3])) then\n"
+"      local ow = redis.call('HGET', k, 'ow')\n"
+"      if ow and ow ~= '' then\n"
+"        redis.call('HSET', k, 'bk', '1')\n"
+"        return {102}\n"
+"      end\n"
+"      if a[5] == '0' then skip[oi] = true else return {tonumber(a[5])} end\n"
 "    end\n"
 "  end\n"
 "end\n"
 "local out = {0, 0}\n"
 "local told = false\n"
-"for k, o in ipairs(ops) do\n"
+"for oi, o in ipairs(ops) do\n"
 "  local c, a = o[1], o[2]\n"
 "  if c == 'p' then\n"
 "    redis.call('HINCRBY', rk(a[1]), 'v', 1)\n"
@@ -201,10 +211,14 @@ NGX_HOTLINE_LUA_PRELUDE
 "    redis.call('ZREM', P .. 'q', a[1])\n"
 "  elseif c == 'n' then\n"
 "    local k = P .. 'n:' .. a[1]\n"
+"    local v = 1\n"
 "    if a[6] == '1' then redis.call('SET', k, a[2], 'NX')\n"
-"    else redis.call('INCRBY', k, a[2]) end\n"
-"    if a[5] ~= '0' then redis.call('PEXPIRE', k, a[5]) end\n"
-"  elseif c == 'a' and not skip[k] then\n"
+"    else v = redis.call('INCRBY', k, a[2]) end\n"
+/* a decrement that takes a counter with a lifetime to 0 removes it */
+"    if a[5] ~= '0' and v <= 0 and tonumber(a[2]) < 0 then\n"
+"      redis.call('DEL', k)\n"
+"    elseif a[5] ~= '0' then redis.call('PEXPIRE', k, a[5]) end\n"
+"  elseif c == 'a' and not skip[oi] then\n"
 "    if a[4] == '1' then room(a[1], #a[2], tonumber(a[3])) end\n"
 "    local k = rk(a[1])\n"
 "    local h = redis.call('HMGET', k, 'v', 'ow', 'g', 'sq', 'by')\n"
@@ -213,6 +227,7 @@ NGX_HOTLINE_LUA_PRELUDE
 "      local by = tonumber(h[5] or '0') + #a[2]\n"
 "      redis.call('RPUSH', mk(a[1]), a[2])\n"
 "      redis.call('HSET', k, 'sq', sq, 'by', by)\n"
+"      if a[6] == '1' then redis.call('HDEL', k, 'bk') end\n"
 "      if h[2] and h[2] ~= '' then\n"
 "        local s = '-'\n"
 "        if by > tonumber(a[3]) then s = 's' end\n"
@@ -452,5 +467,22 @@ NGX_HOTLINE_LUA_PRELUDE
 "  local v = redis.call('HMGET', ARGV[1] .. d, unpack(ARGV, 4))\n"
 "  for i = 1, #v do out[#out + 1] = tonumber(v[i] or '0') end\n"
 "end\n"
-"return out\n" }
+"return out\n" },
+
+    /* kv attempt: KEYS[1] the secret, [2] the counter, [3] the lock;
+     * ARGV[1] max, [2] ttl ms -> {retry after ms (0: not locked), the
+     * attempt's number, found, value}: the lock checked, the attempt
+     * counted, the secret read or the lock set, in one step */
+    { "kv_attempt",
+"local l = redis.call('PTTL', KEYS[3])\n"
+"if l > 0 or l == -1 then return {math.max(l, 1), 0, 0} end\n"
+"local n = redis.call('INCR', KEYS[2])\n"
+"if n == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end\n"
+"if n > tonumber(ARGV[1]) then\n"
+"  redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])\n"
+"  return {tonumber(ARGV[2]), n, 0}\n"
+"end\n"
+"local v = redis.call('GET', KEYS[1])\n"
+"if not v then return {0, n, 0} end\n"
+"return {0, n, 1, v}\n" }
 };

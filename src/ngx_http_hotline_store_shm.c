@@ -47,6 +47,7 @@ typedef struct {
     void                          *local;      /* valid in owner only */
     unsigned                       notified:1;
     unsigned                       slow:1;
+    unsigned                       busy:1;     /* an append was refused */
 } ngx_http_hotline_shm_inbox_t;
 
 
@@ -113,6 +114,8 @@ static void ngx_http_hotline_shm_consumer_free(
     ngx_http_hotline_consumer_t *c);
 static void ngx_http_hotline_shm_consumer_info(
     ngx_http_hotline_consumer_t *c, ngx_http_hotline_consumer_info_t *ci);
+static void ngx_http_hotline_shm_read_to(ngx_http_hotline_consumer_t *c,
+    uint64_t seq);
 static ssize_t ngx_http_hotline_shm_pull(ngx_http_hotline_consumer_t *c,
     u_char *buf, size_t size, size_t budget);
 
@@ -125,6 +128,8 @@ static void ngx_http_hotline_shm_unprep(ngx_http_hotline_txn_t *tx,
 static void ngx_http_hotline_shm_attach(ngx_http_hotline_shm_obj_t *o,
     ngx_http_hotline_consumer_t *c, int64_t from,
     ngx_http_hotline_txres_t *res);
+static void ngx_http_hotline_shm_forget(ngx_http_hotline_shm_inbox_t *ib,
+    uint64_t seq, size_t keep);
 static ngx_uint_t ngx_http_hotline_shm_room(
     ngx_http_hotline_shm_inbox_t *ib, size_t len, size_t max);
 static void ngx_http_hotline_shm_append(ngx_http_hotline_shm_inbox_t *ib,
@@ -139,6 +144,8 @@ static ngx_http_hotline_shm_obj_t *ngx_http_hotline_shm_find(ngx_str_t *key);
 static ngx_http_hotline_shm_obj_t *ngx_http_hotline_shm_new(ngx_str_t *key);
 static ngx_uint_t ngx_http_hotline_shm_owned(ngx_http_hotline_shm_obj_t *o,
     ngx_http_hotline_consumer_t *c);
+static ngx_uint_t ngx_http_hotline_shm_drops(ngx_http_hotline_txop_t *t,
+    ngx_http_hotline_shm_obj_t *o);
 static ngx_int_t ngx_http_hotline_shm_copy(ngx_http_hotline_rec_t *rec,
     ngx_http_hotline_shm_obj_t *o);
 static u_char *ngx_http_hotline_shm_read_inbox(ngx_http_hotline_read_t *r,
@@ -162,13 +169,15 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     ngx_http_hotline_shm_consumer_free,
     ngx_http_hotline_shm_consumer_info,
     ngx_http_hotline_shm_pull,
+    ngx_http_hotline_shm_read_to,
     ngx_http_hotline_shm_kv_get,
     ngx_http_hotline_shm_kv_set,
     ngx_http_hotline_shm_kv_del,
     ngx_http_hotline_shm_kv_incr,
     ngx_http_hotline_shm_limit,
     ngx_http_hotline_shm_revoke,
-    NULL                                   /* history: the journal */
+    NULL,                                  /* history: the journal */
+    ngx_http_hotline_shm_kv_attempt
 };
 
 
@@ -272,9 +281,7 @@ ngx_http_hotline_shm_stats(ngx_http_hotline_stats_t *st)
     ngx_http_hotline_lock();
 
     st->up = 1;
-    st->size = ngx_http_hotline_shpool->end
-               - (u_char *) ngx_http_hotline_shpool;
-    st->used = st->size - ngx_http_hotline_shpool->pfree * ngx_pagesize;
+    ngx_http_hotline_zone_usage_locked(&st->size, &st->used);
 
     ngx_http_hotline_unlock();
 }
@@ -576,7 +583,7 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
                 return t->err;
             }
 
-            if (o == NULL) {
+            if (o == NULL && !ngx_http_hotline_shm_drops(t, o)) {
                 prep[i].mem = ngx_http_hotline_shm_new(&t->key);
                 if (prep[i].mem == NULL) {
                     return NGX_HOTLINE_E_UNAVAILABLE;
@@ -625,9 +632,15 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
             }
 
             if (!t->force && o && o->inbox
-                && !ngx_http_hotline_shm_room(o->inbox, t->value.len,
-                                              (size_t) t->max))
+                && ((o->inbox->busy && t->n != 1)
+                    || !ngx_http_hotline_shm_room(o->inbox, t->value.len,
+                                                  (size_t) t->max)))
             {
+                if (o->inbox->owner) {
+                    o->inbox->busy = 1;
+                    return NGX_HOTLINE_E_BUSY;
+                }
+
                 if (t->err) {
                     return t->err;
                 }
@@ -802,6 +815,15 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
             break;
 
         case NGX_HOTLINE_TX_COUNT:
+            if (ngx_http_hotline_shm_drops(t, o)) {
+                if (o) {
+                    ngx_http_hotline_shm_free(o);
+                    changed = 1;
+                }
+
+                break;
+            }
+
             if (o == NULL) {
                 o = prep[i].mem;
                 prep[i].mem = NULL;
@@ -840,6 +862,11 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
             m = prep[i].mem;
             m->len = t->value.len;
             ngx_memcpy(m->data, t->value.data, t->value.len);
+
+            if (!t->force) {
+                /* the one refused is in: the others may follow */
+                o->inbox->busy = 0;
+            }
 
             ngx_http_hotline_shm_append(o->inbox, m, (size_t) t->max);
             break;
@@ -888,6 +915,17 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
             ngx_slab_free_locked(ngx_http_hotline_shpool, prep[i].mem);
         }
     }
+}
+
+
+/* a decrement that takes a counter with a lifetime to 0 removes it */
+
+static ngx_uint_t
+ngx_http_hotline_shm_drops(ngx_http_hotline_txop_t *t,
+    ngx_http_hotline_shm_obj_t *o)
+{
+    return t->ttl && !t->force && t->n < 0
+           && (o == NULL || (o->counter && o->number + t->n <= 0));
 }
 
 
@@ -983,18 +1021,20 @@ ngx_http_hotline_shm_attach(ngx_http_hotline_shm_obj_t *o,
  * told (slow) and its connection decides.
  */
 
-static ngx_uint_t
-ngx_http_hotline_shm_room(ngx_http_hotline_shm_inbox_t *ib, size_t len,
-    size_t max)
+/* messages up to seq are dropped, oldest first, while over keep bytes */
+
+static void
+ngx_http_hotline_shm_forget(ngx_http_hotline_shm_inbox_t *ib, uint64_t seq,
+    size_t keep)
 {
     ngx_queue_t                 *q;
     ngx_http_hotline_shm_msg_t  *m;
 
-    while (ib->bytes + len > max && !ngx_queue_empty(&ib->msgs)) {
+    while (ib->bytes > keep && !ngx_queue_empty(&ib->msgs)) {
         q = ngx_queue_head(&ib->msgs);
         m = ngx_queue_data(q, ngx_http_hotline_shm_msg_t, link);
 
-        if (m->seq > ib->delivered) {
+        if (m->seq > seq) {
             break;
         }
 
@@ -1002,6 +1042,14 @@ ngx_http_hotline_shm_room(ngx_http_hotline_shm_inbox_t *ib, size_t len,
         ib->bytes -= m->len;
         ngx_slab_free_locked(ngx_http_hotline_shpool, m);
     }
+}
+
+
+static ngx_uint_t
+ngx_http_hotline_shm_room(ngx_http_hotline_shm_inbox_t *ib, size_t len,
+    size_t max)
+{
+    ngx_http_hotline_shm_forget(ib, ib->delivered, max > len ? max - len : 0);
 
     if (ib->bytes + len <= max) {
         return 1;
@@ -1287,6 +1335,24 @@ ngx_http_hotline_shm_consumer_info(ngx_http_hotline_consumer_t *c,
         ci->delivered = ib->delivered;
         ci->replayed = ib->replayed;
         ci->unread = ib->bytes;
+    }
+
+    ngx_http_hotline_unlock();
+}
+
+
+static void
+ngx_http_hotline_shm_read_to(ngx_http_hotline_consumer_t *c, uint64_t seq)
+{
+    ngx_http_hotline_shm_inbox_t  *ib;
+
+    ngx_http_hotline_lock();
+
+    ib = c->inbox;
+
+    if (ib && ib->owner == ngx_pid && ib->gen == c->gen) {
+
+        ngx_http_hotline_shm_forget(ib, ngx_min(seq, ib->delivered), 0);
     }
 
     ngx_http_hotline_unlock();

@@ -22,11 +22,15 @@ void ngx_http_hotline_kv_expire(ngx_uint_t max);
 void ngx_http_hotline_shm_kv_get(ngx_str_t *key,
     ngx_http_hotline_kv_pt handler, void *data);
 void ngx_http_hotline_shm_kv_set(ngx_str_t *key, ngx_str_t *value,
-    ngx_msec_t ttl, ngx_http_hotline_kv_pt handler, void *data);
+    ngx_msec_t ttl, ngx_uint_t flags, ngx_http_hotline_kv_pt handler,
+    void *data);
 void ngx_http_hotline_shm_kv_del(ngx_str_t *key,
     ngx_http_hotline_kv_pt handler, void *data);
 void ngx_http_hotline_shm_kv_incr(ngx_str_t *key, ngx_msec_t ttl,
     ngx_http_hotline_kv_pt handler, void *data);
+void ngx_http_hotline_shm_kv_attempt(ngx_str_t *secret,
+    ngx_str_t *counter, ngx_str_t *lock, ngx_uint_t max, ngx_msec_t ttl,
+    ngx_uint_t flags, ngx_http_hotline_kv_pt handler, void *data);
 void ngx_http_hotline_shm_limit(ngx_str_t *key, ngx_msec_t interval,
     ngx_uint_t burst, ngx_http_hotline_kv_pt handler, void *data);
 void ngx_http_hotline_shm_revoke(u_char *jti, size_t len, ngx_msec_t ttl,

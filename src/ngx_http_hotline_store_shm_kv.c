@@ -12,14 +12,23 @@
 #include "ngx_http_hotline_store_shm.h"
 #include "ngx_http_hotline_doorbell.h"
 #include "ngx_http_hotline_metrics.h"
+#include "ngx_http_hotline_kv_journal.h"
 
 
 /*
  * Keyed records with a time to live in the node's zone (the embedded
- * store's answer to Redis' SET/GET/DEL/INCR with EX).  Two trees: one by
- * key, one by expiry time, so that expiry costs O(log n) a record.  When
- * the zone is full the records closest to expiry make room.
+ * store's answer to Redis' SET/GET/DEL/INCR with EX).  A tree by key,
+ * and two by expiry time, so that expiry costs O(log n) a record: one of
+ * the records that are kept until they expire, one of the SPARE records,
+ * which make room for others when room is short.  The records take at
+ * most a quarter of the zone, so that calls always have the rest,
+ * whatever the traffic of logins and limits.  DURABLE records are
+ * journaled (ngx_http_hotline_kv_journal.c) and put back into a new zone.
  */
+
+
+#define NGX_HOTLINE_KV_SHARE      4        /* a quarter of the zone */
+#define NGX_HOTLINE_KV_WARN       10000    /* ms between two warnings */
 
 
 typedef struct {
@@ -28,6 +37,7 @@ typedef struct {
     int64_t                       number;
     u_short                       key_len;
     u_short                       value_len;
+    u_char                        flags;         /* NGX_HOTLINE_KV_* */
     u_char                        data[1];       /* key, then value */
 } ngx_http_hotline_kv_rec_t;
 
@@ -35,14 +45,22 @@ typedef struct {
 typedef struct {
     ngx_rbtree_t                  keys;
     ngx_rbtree_node_t             keys_sentinel;
-    ngx_rbtree_t                  expiry;
+    ngx_rbtree_t                  expiry;        /* kept until they expire */
     ngx_rbtree_node_t             expiry_sentinel;
+    ngx_rbtree_t                  spare;         /* SPARE */
+    ngx_rbtree_node_t             spare_sentinel;
+    size_t                        used;          /* bytes in the slab pool */
+    size_t                        cap;
+    ngx_msec_t                    warned;
 } ngx_http_hotline_kv_tree_t;
 
 
 #define ngx_http_hotline_kv_by_expire(n)                                      \
     ((ngx_http_hotline_kv_rec_t *) ((u_char *) (n)                            \
                            - offsetof(ngx_http_hotline_kv_rec_t, expire)))
+
+#define ngx_http_hotline_kv_expiry(kv, r)                                     \
+    (((r)->flags & NGX_HOTLINE_KV_SPARE) ? &(kv)->spare : &(kv)->expiry)
 
 
 static void ngx_http_hotline_kv_insert(ngx_rbtree_node_t *temp,
@@ -51,8 +69,12 @@ static void ngx_http_hotline_kv_take(ngx_str_t *key, ngx_uint_t remove,
     ngx_http_hotline_kv_pt handler, void *data);
 static ngx_http_hotline_kv_rec_t *ngx_http_hotline_kv_find(ngx_str_t *key);
 static ngx_http_hotline_kv_rec_t *ngx_http_hotline_kv_new(ngx_str_t *key,
-    size_t value_len, ngx_msec_t ttl);
+    size_t value_len, ngx_msec_t ttl, ngx_uint_t flags);
 static void ngx_http_hotline_kv_free(ngx_http_hotline_kv_rec_t *r);
+static size_t ngx_http_hotline_kv_cost(size_t size);
+static void ngx_http_hotline_kv_replay(ngx_http_hotline_kv_tree_t *kv);
+static void ngx_http_hotline_kv_expire_tree(ngx_rbtree_t *tree,
+    ngx_uint_t *max);
 static ngx_int_t ngx_http_hotline_kv_bad(ngx_str_t *key,
     ngx_http_hotline_kv_pt handler, void *data);
 
@@ -98,10 +120,64 @@ ngx_http_hotline_kv_init(ngx_slab_pool_t *shpool,
                     ngx_http_hotline_kv_insert);
     ngx_rbtree_init(&kv->expiry, &kv->expiry_sentinel,
                     ngx_rbtree_insert_timer_value);
+    ngx_rbtree_init(&kv->spare, &kv->spare_sentinel,
+                    ngx_rbtree_insert_timer_value);
+
+    kv->cap = (size_t) (shpool->end - (u_char *) shpool)
+              / NGX_HOTLINE_KV_SHARE;
 
     zone->kv = kv;
 
+    /* a new zone: the durable records of the journal come back */
+    ngx_http_hotline_kv_replay(kv);
+
     return NGX_OK;
+}
+
+
+/* called with the zone locked, by the worker that made the zone's part */
+
+static void
+ngx_http_hotline_kv_replay(ngx_http_hotline_kv_tree_t *kv)
+{
+    int64_t                         now;
+    ngx_uint_t                      i, n;
+    ngx_time_t                     *tp;
+    ngx_http_hotline_kv_rec_t      *r;
+    ngx_http_hotline_kv_entry_t    *e;
+    ngx_http_hotline_kv_journal_t  *j;
+
+    j = ngx_http_hotline_kv_journal();
+
+    if (j == NULL || j->entries == NULL) {
+        return;
+    }
+
+    tp = ngx_timeofday();
+    now = (int64_t) tp->sec * 1000 + tp->msec;
+
+    e = j->entries->elts;
+    n = 0;
+
+    for (i = 0; i < j->entries->nelts; i++) {
+        if (e[i].expires <= now) {
+            continue;
+        }
+
+        r = ngx_http_hotline_kv_new(&e[i].key, e[i].value.len,
+                                    (ngx_msec_t) (e[i].expires - now),
+                                    NGX_HOTLINE_KV_DURABLE);
+        if (r == NULL) {
+            break;
+        }
+
+        ngx_memcpy(r->data + r->key_len, e[i].value.data, e[i].value.len);
+        n++;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                  "hotline: %ui durable records from the state journal "
+                  "in the new zone", n);
 }
 
 
@@ -119,6 +195,7 @@ static void
 ngx_http_hotline_kv_take(ngx_str_t *key, ngx_uint_t remove,
     ngx_http_hotline_kv_pt handler, void *data)
 {
+    ngx_uint_t                  durable;
     ngx_http_hotline_kv_t      *kv;
     ngx_http_hotline_kv_rec_t  *r;
 
@@ -127,6 +204,7 @@ ngx_http_hotline_kv_take(ngx_str_t *key, ngx_uint_t remove,
     }
 
     kv = ngx_http_hotline_kv_clear();
+    durable = 0;
 
     ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
 
@@ -140,11 +218,16 @@ ngx_http_hotline_kv_take(ngx_str_t *key, ngx_uint_t remove,
         kv->ttl = r->expire.key - ngx_current_msec;
 
         if (remove) {
+            durable = r->flags & NGX_HOTLINE_KV_DURABLE;
             ngx_http_hotline_kv_free(r);
         }
     }
 
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    if (durable) {
+        ngx_http_hotline_kv_journal_write(key, NULL, 0);
+    }
 
     handler(data, NGX_HOTLINE_OK, kv);
 }
@@ -152,9 +235,10 @@ ngx_http_hotline_kv_take(ngx_str_t *key, ngx_uint_t remove,
 
 void
 ngx_http_hotline_shm_kv_set(ngx_str_t *key, ngx_str_t *value,
-    ngx_msec_t ttl, ngx_http_hotline_kv_pt handler, void *data)
+    ngx_msec_t ttl, ngx_uint_t flags, ngx_http_hotline_kv_pt handler,
+    void *data)
 {
-    ngx_uint_t                  err;
+    ngx_uint_t                  err, was;
     ngx_http_hotline_kv_t      *kv;
     ngx_http_hotline_kv_rec_t  *r;
 
@@ -164,6 +248,7 @@ ngx_http_hotline_shm_kv_set(ngx_str_t *key, ngx_str_t *value,
 
     kv = ngx_http_hotline_kv_clear();
     kv->ttl = ttl;
+    was = 0;
 
     if (value->len > NGX_HOTLINE_KV_VALUE) {
         handler(data, NGX_HOTLINE_E_INTERNAL, kv);
@@ -176,20 +261,36 @@ ngx_http_hotline_shm_kv_set(ngx_str_t *key, ngx_str_t *value,
 
     if (r) {
         kv->found = 1;
+        was = r->flags;
         ngx_http_hotline_kv_free(r);
     }
 
-    r = ngx_http_hotline_kv_new(key, value->len, ttl);
+    r = ngx_http_hotline_kv_new(key, value->len, ttl, flags);
 
     if (r) {
         ngx_memcpy(r->data + r->key_len, value->data, value->len);
         err = NGX_HOTLINE_OK;
+
+        if (flags & NGX_HOTLINE_KV_NOTIFY) {
+            ngx_http_hotline_mailbox_broadcast(NGX_HOTLINE_MAIL_AUTH);
+        }
 
     } else {
         err = NGX_HOTLINE_E_UNAVAILABLE;
     }
 
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    if (r && (flags & NGX_HOTLINE_KV_NOTIFY)) {
+        ngx_http_hotline_doorbell_flush();
+    }
+
+    if (r && (flags & NGX_HOTLINE_KV_DURABLE)) {
+        ngx_http_hotline_kv_journal_write(key, value, ttl);
+
+    } else if (was & NGX_HOTLINE_KV_DURABLE) {
+        ngx_http_hotline_kv_journal_write(key, NULL, 0);
+    }
 
     handler(data, err, kv);
 }
@@ -224,7 +325,7 @@ ngx_http_hotline_shm_kv_incr(ngx_str_t *key, ngx_msec_t ttl,
     r = ngx_http_hotline_kv_find(key);
 
     if (r == NULL) {
-        r = ngx_http_hotline_kv_new(key, 0, ttl);
+        r = ngx_http_hotline_kv_new(key, 0, ttl, 0);
     }
 
     if (r) {
@@ -237,6 +338,93 @@ ngx_http_hotline_shm_kv_incr(ngx_str_t *key, ngx_msec_t ttl,
     }
 
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    handler(data, err, kv);
+}
+
+
+/*
+ * One bounded attempt at a secret (ngx_http_hotline_store.h), under one
+ * hold of the zone's mutex: the lock is checked, the attempt counted and
+ * the secret read, or the lock set, with nothing in between.
+ */
+
+void
+ngx_http_hotline_shm_kv_attempt(ngx_str_t *secret, ngx_str_t *counter,
+    ngx_str_t *lock, ngx_uint_t max, ngx_msec_t ttl, ngx_uint_t flags,
+    ngx_http_hotline_kv_pt handler, void *data)
+{
+    ngx_str_t                   one;
+    ngx_uint_t                  err, locked;
+    ngx_msec_int_t              left;
+    ngx_http_hotline_kv_t      *kv;
+    ngx_http_hotline_kv_rec_t  *r;
+
+    if (ngx_http_hotline_kv_bad(secret, handler, data)
+        || ngx_http_hotline_kv_bad(counter, handler, data)
+        || ngx_http_hotline_kv_bad(lock, handler, data))
+    {
+        return;
+    }
+
+    kv = ngx_http_hotline_kv_clear();
+    err = NGX_HOTLINE_OK;
+    locked = 0;
+
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+
+    r = ngx_http_hotline_kv_find(lock);
+
+    if (r) {
+        left = (ngx_msec_int_t) (r->expire.key - ngx_current_msec);
+        kv->retry_after = (left > 0) ? (ngx_msec_t) left : 1;
+        goto done;
+    }
+
+    r = ngx_http_hotline_kv_find(counter);
+
+    if (r == NULL) {
+        r = ngx_http_hotline_kv_new(counter, 0, ttl,
+                                    flags & ~NGX_HOTLINE_KV_DURABLE);
+        if (r == NULL) {
+            err = NGX_HOTLINE_E_UNAVAILABLE;
+            goto done;
+        }
+    }
+
+    kv->number = ++r->number;
+
+    if ((ngx_uint_t) kv->number > max) {
+        r = ngx_http_hotline_kv_new(lock, 1, ttl, flags);
+
+        if (r == NULL) {
+            err = NGX_HOTLINE_E_UNAVAILABLE;
+            goto done;
+        }
+
+        r->data[r->key_len] = '1';
+        kv->retry_after = ttl ? ttl : 1;
+        locked = flags & NGX_HOTLINE_KV_DURABLE;
+        goto done;
+    }
+
+    r = ngx_http_hotline_kv_find(secret);
+
+    if (r) {
+        kv->found = 1;
+        kv->len = r->value_len;
+        ngx_memcpy(kv->value, r->data + r->key_len, r->value_len);
+        kv->ttl = r->expire.key - ngx_current_msec;
+    }
+
+done:
+
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    if (locked) {
+        ngx_str_set(&one, "1");
+        ngx_http_hotline_kv_journal_write(lock, &one, ttl);
+    }
 
     handler(data, err, kv);
 }
@@ -288,7 +476,8 @@ ngx_http_hotline_shm_limit(ngx_str_t *key, ngx_msec_t interval,
         }
 
         /* the record is useless once TAT has passed */
-        r = ngx_http_hotline_kv_new(key, 0, (ngx_msec_t) (tat - now));
+        r = ngx_http_hotline_kv_new(key, 0, (ngx_msec_t) (tat - now),
+                                    NGX_HOTLINE_KV_SPARE);
 
         if (r) {
             r->number = tat;
@@ -330,13 +519,9 @@ ngx_http_hotline_shm_revoke(u_char *jti, size_t len, ngx_msec_t ttl,
     key.len = p - buf;
     ngx_str_set(&value, "1");
 
-    ngx_http_hotline_shm_kv_set(&key, &value, ttl, handler, data);
-
-    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
-    ngx_http_hotline_mailbox_broadcast(NGX_HOTLINE_MAIL_AUTH);
-    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
-
-    ngx_http_hotline_doorbell_flush();
+    ngx_http_hotline_shm_kv_set(&key, &value, ttl,
+                                NGX_HOTLINE_KV_DURABLE|NGX_HOTLINE_KV_NOTIFY,
+                                handler, data);
 }
 
 
@@ -345,26 +530,33 @@ ngx_http_hotline_shm_revoke(u_char *jti, size_t len, ngx_msec_t ttl,
 void
 ngx_http_hotline_kv_expire(ngx_uint_t max)
 {
-    ngx_rbtree_node_t           *node, *root, *sentinel;
     ngx_http_hotline_kv_tree_t  *kv;
 
     kv = ngx_http_hotline_kv_tree();
-    sentinel = kv->expiry.sentinel;
 
-    while (max--) {
-        root = kv->expiry.root;
+    ngx_http_hotline_kv_expire_tree(&kv->expiry, &max);
+    ngx_http_hotline_kv_expire_tree(&kv->spare, &max);
+}
 
-        if (root == sentinel) {
+
+static void
+ngx_http_hotline_kv_expire_tree(ngx_rbtree_t *tree, ngx_uint_t *max)
+{
+    ngx_rbtree_node_t  *node;
+
+    while (*max) {
+        if (tree->root == tree->sentinel) {
             return;
         }
 
-        node = ngx_rbtree_min(root, sentinel);
+        node = ngx_rbtree_min(tree->root, tree->sentinel);
 
         if ((ngx_msec_int_t) (node->key - ngx_current_msec) > 0) {
             return;
         }
 
         ngx_http_hotline_kv_free(ngx_http_hotline_kv_by_expire(node));
+        (*max)--;
     }
 }
 
@@ -431,10 +623,17 @@ ngx_http_hotline_kv_find(ngx_str_t *key)
 }
 
 
+/*
+ * Called with the zone locked.  A record that does not fit in the share
+ * of the zone or in the zone takes the room of SPARE records, those
+ * closest to their end first; the others are never dropped early.
+ */
+
 static ngx_http_hotline_kv_rec_t *
-ngx_http_hotline_kv_new(ngx_str_t *key, size_t value_len, ngx_msec_t ttl)
+ngx_http_hotline_kv_new(ngx_str_t *key, size_t value_len, ngx_msec_t ttl,
+    ngx_uint_t flags)
 {
-    size_t                       size;
+    size_t                       size, cost;
     ngx_uint_t                   tries;
     ngx_rbtree_node_t           *node;
     ngx_http_hotline_kv_rec_t   *r;
@@ -442,36 +641,50 @@ ngx_http_hotline_kv_new(ngx_str_t *key, size_t value_len, ngx_msec_t ttl)
 
     kv = ngx_http_hotline_kv_tree();
     size = offsetof(ngx_http_hotline_kv_rec_t, data) + key->len + value_len;
+    cost = ngx_http_hotline_kv_cost(size);
 
     for (tries = 0; /* void */; tries++) {
-        r = ngx_slab_alloc_locked(ngx_http_hotline_shpool, size);
+        r = NULL;
 
-        if (r || tries == 16 || kv->expiry.root == kv->expiry.sentinel) {
+        if (kv->used + cost <= kv->cap) {
+            r = ngx_slab_alloc_locked(ngx_http_hotline_shpool, size);
+        }
+
+        if (r || tries == 64 || kv->spare.root == kv->spare.sentinel) {
             break;
         }
 
-        /* full: the record closest to its end makes room */
-
-        node = ngx_rbtree_min(kv->expiry.root, kv->expiry.sentinel);
+        node = ngx_rbtree_min(kv->spare.root, kv->spare.sentinel);
         ngx_http_hotline_kv_free(ngx_http_hotline_kv_by_expire(node));
     }
 
     if (r == NULL) {
-        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
-                      "hotline: the zone is full, a record was not stored");
+        if ((ngx_msec_int_t) (ngx_current_msec - kv->warned)
+            >= NGX_HOTLINE_KV_WARN || kv->warned == 0)
+        {
+            kv->warned = ngx_current_msec;
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "hotline: no room for a keyed value in the zone "
+                          "(%uz of %uz bytes in use), it was not stored",
+                          kv->used, kv->cap);
+        }
+
         return NULL;
     }
+
+    kv->used += cost;
 
     r->number = 0;
     r->key_len = (u_short) key->len;
     r->value_len = (u_short) value_len;
+    r->flags = (u_char) flags;
     ngx_memcpy(r->data, key->data, key->len);
 
     r->node.key = ngx_crc32_short(key->data, key->len);
     ngx_rbtree_insert(&kv->keys, &r->node);
 
     r->expire.key = ngx_current_msec + (ttl ? ttl : 1);
-    ngx_rbtree_insert(&kv->expiry, &r->expire);
+    ngx_rbtree_insert(ngx_http_hotline_kv_expiry(kv, r), &r->expire);
 
     return r;
 }
@@ -484,9 +697,30 @@ ngx_http_hotline_kv_free(ngx_http_hotline_kv_rec_t *r)
 
     kv = ngx_http_hotline_kv_tree();
 
+    kv->used -= ngx_http_hotline_kv_cost(offsetof(ngx_http_hotline_kv_rec_t,
+                                                  data)
+                                         + r->key_len + r->value_len);
+
     ngx_rbtree_delete(&kv->keys, &r->node);
-    ngx_rbtree_delete(&kv->expiry, &r->expire);
+    ngx_rbtree_delete(ngx_http_hotline_kv_expiry(kv, r), &r->expire);
     ngx_slab_free_locked(ngx_http_hotline_shpool, r);
+}
+
+
+/* what an allocation of size takes from the slab pool */
+
+static size_t
+ngx_http_hotline_kv_cost(size_t size)
+{
+    size_t  n;
+
+    if (size > ngx_pagesize / 2) {
+        return ngx_align(size, ngx_pagesize);
+    }
+
+    for (n = 8; n < size; n <<= 1) { /* void */ }
+
+    return n;
 }
 
 

@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_hotline_ws.h"
+#include "ngx_http_hotline_guard.h"
 #include "ngx_http_hotline_metrics.h"
 
 
@@ -22,6 +23,9 @@
 
 
 #define NGX_HOTLINE_READ_BUF     16384
+#define NGX_HOTLINE_READ_TURN    2       /* reads before others' turn */
+#define NGX_HOTLINE_READ_BUSY    16      /* pins: the handler's work under
+                                            way; more waits in the socket */
 #define NGX_HOTLINE_LINGER       5000
 
 
@@ -32,6 +36,8 @@ static ngx_uint_t ngx_http_hotline_is_limit_conn(void *zone);
 static void ngx_http_hotline_ws_read(ngx_event_t *rev);
 static void ngx_http_hotline_ws_write(ngx_event_t *wev);
 static void ngx_http_hotline_ws_timer(ngx_event_t *ev);
+static void ngx_http_hotline_ws_answer(ngx_http_hotline_ws_t *s,
+    u_char *pos, u_char *last);
 static void ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s,
     u_char *pos, u_char *last);
 static ngx_int_t ngx_http_hotline_ws_queue(ngx_http_hotline_ws_t *s,
@@ -149,14 +155,14 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
     s->accept.data = NULL;
 
     /*
-     * the client's address as the request saw it (after realip, which
-     * the request's end undoes); none if memory is short
+     * the client as the request saw it (after realip, which the request's
+     * end undoes), an IPv6 address cut to its prefix: what bans and caps
+     * count (ngx_http_hotline_client.c); none if memory is short
      */
 
-    if (c->addr_text.len <= NGX_SOCKADDR_STRLEN) {
-        s->addr.data = ngx_pstrdup(c->pool, &c->addr_text);
-        s->addr.len = s->addr.data ? c->addr_text.len : 0;
-    }
+    s->addr.data = ngx_pnalloc(c->pool, NGX_HOTLINE_CLIENT_KEY);
+    s->addr.len = s->addr.data ? ngx_http_hotline_client_key(r, s->addr.data)
+                               : 0;
 
     limits = ngx_http_hotline_ws_keep_limits(r, c);
 
@@ -329,11 +335,13 @@ static void
 ngx_http_hotline_ws_read(ngx_event_t *rev)
 {
     ssize_t                      n;
+    ngx_uint_t                   reads;
     ngx_connection_t            *c;
     ngx_http_hotline_ws_t  *s;
 
     c = rev->data;
     s = c->data;
+    reads = 0;
 
     s->pending++;
 
@@ -346,6 +354,26 @@ ngx_http_hotline_ws_read(ngx_event_t *rev)
     }
 
     while (!s->closed) {
+
+        if (s->pending > NGX_HOTLINE_READ_BUSY) {
+            /*
+             * the handler has much under way (a store that answers
+             * later): the client waits, its bytes in the socket, until
+             * half of it is done (ngx_http_hotline_ws_release())
+             */
+            s->read_held = 1;
+            break;
+        }
+
+        if (reads++ == NGX_HOTLINE_READ_TURN) {
+            /*
+             * a burst: the rest after what this worker has to do (the
+             * delivery to a reader here among it), so that a reader
+             * keeps up with a writer (issue 15)
+             */
+            ngx_post_event(rev, &ngx_posted_events);
+            break;
+        }
 
         n = c->recv(c, ngx_http_hotline_rbuf, NGX_HOTLINE_READ_BUF);
 
@@ -366,6 +394,8 @@ ngx_http_hotline_ws_read(ngx_event_t *rev)
 
         if (s->closing) {
             /* after our close frame only the peer's close matters */
+            ngx_http_hotline_ws_answer(s, ngx_http_hotline_rbuf,
+                                       ngx_http_hotline_rbuf + n);
             continue;
         }
 
@@ -376,6 +406,46 @@ ngx_http_hotline_ws_read(ngx_event_t *rev)
 done:
 
     ngx_http_hotline_ws_release(s);
+}
+
+
+/*
+ * What comes after our close frame: only the peer's close counts.  A
+ * close that answers ours says the peer read everything before it; the
+ * handler is told once more (a session waits for it to let go of an
+ * ended call).
+ */
+
+static void
+ngx_http_hotline_ws_answer(ngx_http_hotline_ws_t *s, u_char *pos,
+    u_char *last)
+{
+    ngx_int_t                      rc;
+    ngx_http_hotline_ws_parser_t  *ps;
+
+    ps = &s->parser;
+
+    while (pos < last && !s->close_answered && !s->closed) {
+
+        rc = ngx_http_hotline_ws_parse(ps, &pos, last);
+
+        if (rc == NGX_AGAIN || rc == NGX_ERROR) {
+            /* a bad frame now: the peer is not heard any more */
+            return;
+        }
+
+        if (ps->opcode == NGX_HOTLINE_WS_OP_TEXT
+            || ps->opcode == NGX_HOTLINE_WS_OP_BINARY)
+        {
+            ngx_http_hotline_ws_parser_release(ps);
+            continue;
+        }
+
+        if (ps->opcode == NGX_HOTLINE_WS_OP_CLOSE) {
+            s->close_answered = 1;
+            s->handler->closed(s);
+        }
+    }
 }
 
 
@@ -427,7 +497,12 @@ ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s, u_char *pos,
             break;
 
         case NGX_HOTLINE_WS_OP_PONG:
-            s->awaiting_pong = 0;
+
+            if (s->awaiting_pong) {
+                s->awaiting_pong = 0;
+                s->handler->pong(s);
+            }
+
             break;
 
         case NGX_HOTLINE_WS_OP_CLOSE:
@@ -682,6 +757,17 @@ ngx_http_hotline_ws_flush(ngx_http_hotline_ws_t *s)
     if (rest == NULL && !c->buffered) {
         s->out_last = &s->out;
 
+#if (NGX_HTTP_SSL)
+        if (c->ssl) {
+            /*
+             * all is written: the TLS write buffer (ssl_buffer_size, 16k)
+             * goes until the next frame, as nginx frees it for a
+             * keepalive connection; a waiting or quiet WebSocket keeps none
+             */
+            ngx_ssl_free_buffer(c);
+        }
+#endif
+
         if (s->backlogged && !s->closing) {
             /* more waits in the store: the write handler fetches it */
             ngx_post_event(c->write, &ngx_posted_events);
@@ -897,6 +983,13 @@ ngx_http_hotline_ws_finalize(ngx_http_hotline_ws_t *s)
 void
 ngx_http_hotline_ws_release(ngx_http_hotline_ws_t *s)
 {
+    if (s->read_held && s->pending <= NGX_HOTLINE_READ_BUSY / 2
+        && !s->closed)
+    {
+        s->read_held = 0;
+        ngx_post_event(s->connection->read, &ngx_posted_events);
+    }
+
     if (--s->pending) {
         return;
     }

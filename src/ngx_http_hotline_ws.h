@@ -30,6 +30,8 @@ typedef struct {
     void   (*message)(ngx_http_hotline_ws_t *ws, u_char *data, size_t len);
     void   (*writable)(ngx_http_hotline_ws_t *ws);  /* backlogged, drained */
     void   (*timer)(ngx_http_hotline_ws_t *ws);
+    void   (*pong)(ngx_http_hotline_ws_t *ws);      /* read all before
+                                                       the last ping */
     void   (*closed)(ngx_http_hotline_ws_t *ws);
 } ngx_http_hotline_ws_handler_t;
 
@@ -67,10 +69,14 @@ struct ngx_http_hotline_ws_s {
     unsigned                       awaiting_pong:1;
     unsigned                       received:1;     /* a frame since ping */
     unsigned                       closing:1;      /* close frame sent */
+    unsigned                       close_answered:1; /* the peer's close
+                                                      came after ours: it
+                                                      read what we sent */
     unsigned                       closed:1;       /* freed when !pending */
     unsigned                       subprotocol:1;
     unsigned                       upgraded:1;
     unsigned                       backlogged:1;   /* the handler has more */
+    unsigned                       read_held:1;    /* the handler is busy */
     unsigned                       tls_shut:1;     /* close_notify sent */
 };
 

@@ -63,3 +63,63 @@ ngx_http_hotline_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     return NGX_OK;
 }
+
+
+/* the zone's size and the bytes of its pages in use; the caller locks */
+
+void
+ngx_http_hotline_zone_usage_locked(size_t *size, size_t *used)
+{
+    *size = ngx_http_hotline_shpool->end
+            - (u_char *) ngx_http_hotline_shpool;
+    *used = *size - ngx_http_hotline_shpool->pfree * ngx_pagesize;
+}
+
+
+/* 90% of the pages in use: new state may soon be refused */
+
+ngx_uint_t
+ngx_http_hotline_zone_nearly_full(size_t size, size_t used)
+{
+    return size && used / 9 >= size / 10;
+}
+
+
+/*
+ * Called now and then by each worker: the node logs once that its zone
+ * is nearly full, and once that it is back under 80%.
+ */
+
+void
+ngx_http_hotline_zone_check(ngx_log_t *log)
+{
+    size_t  size, used;
+
+    if (ngx_http_hotline_zone == NULL) {
+        return;
+    }
+
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+    ngx_http_hotline_zone_usage_locked(&size, &used);
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    if (ngx_http_hotline_zone_nearly_full(size, used)) {
+
+        if (ngx_atomic_cmp_set(&ngx_http_hotline_zone->nearly_full, 0, 1)) {
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "hotline zone is %uz%% used (%uzk of %uzk): when "
+                          "it is full new customers are refused; see "
+                          "docs/runbook.md#zone-full",
+                          used * 100 / size, used / 1024, size / 1024);
+        }
+
+        return;
+    }
+
+    if (used / 8 < size / 10
+        && ngx_atomic_cmp_set(&ngx_http_hotline_zone->nearly_full, 1, 0))
+    {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "hotline zone is %uz%% used again", used * 100 / size);
+    }
+}

@@ -26,6 +26,7 @@ typedef struct {
     ngx_queue_t                    mailboxes;
     void                          *backend;
     void                          *kv;
+    ngx_atomic_t                   nearly_full;    /* logged once */
 } ngx_http_hotline_zone_t;
 
 
@@ -34,6 +35,9 @@ extern ngx_slab_pool_t          *ngx_http_hotline_shpool;
 
 
 ngx_int_t ngx_http_hotline_init_zone(ngx_shm_zone_t *shm_zone, void *data);
+void ngx_http_hotline_zone_usage_locked(size_t *size, size_t *used);
+ngx_uint_t ngx_http_hotline_zone_nearly_full(size_t size, size_t used);
+void ngx_http_hotline_zone_check(ngx_log_t *log);
 
 
 #endif /* _NGX_HTTP_HOTLINE_ZONE_H_INCLUDED_ */

@@ -9,7 +9,9 @@ use Test::More;
 use Hotline::Test qw(raw_frame json_encode);
 
 my $MAX = 4096;
-my $t = Hotline::Test->new(http => "hotline_max_message $MAX;")->start;
+# (every test connection comes from 127.0.0.1: no cap on its waiting calls)
+my $t = Hotline::Test->new(http => "hotline_max_message $MAX;\n"
+                                   . "hotline_queue_per_address off;")->start;
 
 sub fresh {
     my $ws = $t->ws_connect('/ws/customer');

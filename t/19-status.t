@@ -52,8 +52,9 @@ is($m->{'hotline_store_workers{state="down"}'}, 0, 'none down');
     my ($version) = Hotline::Test::read_file(
         "$Hotline::Test::ROOT/src/ngx_http_hotline_version.h")
         =~ /NGX_HTTP_HOTLINE_VERSION\s+"([^"]+)"/;
+    # nginx/1.22.1, or OpenResty's openresty/1.31.1.1 (nginx 1.31.1)
     my ($nginx) = Hotline::Test::run_capture($Hotline::Test::NGINX, '-v')
-                  =~ m{nginx/(\S+)};
+                  =~ m{version: \S+?/(\d+\.\d+\.\d+)};
     is($m->{"hotline_build_info{version=\"$version\",nginx=\"$nginx\"}"}, 1,
        "hotline_build_info{version=\"$version\",nginx=\"$nginx\"} 1");
     like($m->{__raw}, qr/^# TYPE hotline_build_info gauge$/m,

@@ -29,7 +29,7 @@ note('store: ' . $t->store);
 my $before = $t->metrics;
 
 my (%banner, @banned_ids);    # call_id => the agent that banned it
-my $refused = 0;              # joins refused with `banned`
+my $refused = 0;              # joins (and a resume) refused: `banned`
 
 # headers for a connection "from" $ip (undef: from 127.0.0.1 itself)
 sub from { defined $_[0] ? (headers => [ 'X-Forwarded-For' => $_[0] ]) : () }
@@ -201,19 +201,21 @@ ok($w2->wait_for('position', 5, sub { $_[0]{position} == 1 }),
 ok(!$alice->is_closed && !$bob->is_closed, 'waiting: agents stay connected');
 
 # -------------------------------------------- 3. the resume token is dead
-for my $case ([ 'another address', '192.0.2.13' ],
-              [ 'the banned address', '192.0.2.11' ]) {
-    my ($where, $ip) = @$case;
+# (from the banned address the ban answers first: no resume from there)
+for my $case ([ 'another address', '192.0.2.13', 'expired', 4004 ],
+              [ 'the banned address', '192.0.2.11', 'banned', 4005 ]) {
+    my ($where, $ip, $code, $close) = @$case;
     my $x = $t->ws_connect('/ws/customer', from($ip));
     $x->send_json({ type => 'resume', token => $w1->{token}, last_seq => 0,
                     id => 'res' });
     my $e = $x->wait_for('error', 5);
-    is($e && $e->{code}, 'expired',
-       "resume with the banned customer's token from $where: expired")
+    is($e && $e->{code}, $code,
+       "resume with the banned customer's token from $where: $code")
         or diag(json_encode($x->{inbox}));
-    is($x->expect_close(5), 4004, "... from $where: closed with 4004");
+    is($x->expect_close(5), $close, "... from $where: closed with $close");
     ok(!(grep { $_->{type} eq 'welcome' } @{ $x->{inbox} }),
        "... from $where: no welcome");
+    $refused++ if $code eq 'banned';
 }
 
 # -------------------------------------------- 2. ban in the agent's own call

@@ -17,7 +17,11 @@ use MIME::Base64 qw(encode_base64url);
 use Hotline::Test qw(json_encode json_decode);
 use HotlineAuth qw(api_get);
 
-my ($t, $tg) = HotlineAuth->nginx(no_telegram => 1, server => <<'EOF');
+# (carol and dave get their tokens from elsewhere: listed all the same)
+my ($t, $tg) = HotlineAuth->nginx(no_telegram => 1,
+    agents => $HotlineAuth::AGENTS
+              . "hotline_agent carol chat=3;\nhotline_agent dave chat=4;\n",
+    server => <<'EOF');
 location /any/ {
     satisfy any;
     allow 10.255.255.1;

@@ -14,7 +14,9 @@ use Crypt::JWT qw(decode_jwt);
 use Hotline::Test qw(json_decode);
 use HotlineAuth qw(login logout api_get worker_request);
 
-my ($t, $tg) = HotlineAuth->nginx;
+# (erin gets her tokens from elsewhere: listed all the same)
+my ($t, $tg) = HotlineAuth->nginx(
+    agents => $HotlineAuth::AGENTS . "hotline_agent erin chat=5;\n");
 my @pids = $t->worker_pids;
 my $m0 = $t->metrics;
 

@@ -15,8 +15,10 @@ use Hotline::Redis;
 plan skip_all => 'redis-server is not installed' unless Hotline::Redis::available();
 
 my $r  = Hotline::Redis->new->start;
-my $ta = Hotline::Test->new(http => $r->directive)->start;
-my $tb = Hotline::Test->new(http => $r->directive)->start;
+# (every customer comes from 127.0.0.1: no cap on one client's calls)
+my $http = $r->directive . "\nhotline_queue_per_address off;";
+my $ta = Hotline::Test->new(http => $http)->start;
+my $tb = Hotline::Test->new(http => $http)->start;
 
 for my $t ($ta, $tb) {
     ok(Hotline::Redis->wait_store_up($t), 'node is up on redis');

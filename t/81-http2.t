@@ -15,7 +15,8 @@ use Test::More;
 use Hotline::Test qw(json_decode json_encode);
 use HotlineAuth qw(otp_code);
 
-my ($t, $tg) = HotlineAuth->nginx(tls => 1, Hotline::Test::http2_options());
+my ($t, $tg) = HotlineAuth->nginx(tls => 1, Hotline::Test::http2_options(),
+    agents => $HotlineAuth::AGENTS . "hotline_agent h2-agent chat=6;\n");
 my $base = 'https://127.0.0.1:' . $t->port;
 my $ca = $t->prefix . '/conf/tls.crt';
 

@@ -113,6 +113,7 @@ events { }
 http {
     hotline_jwt_secret_file %%SECRET_FILE%%;
     hotline_history_file %%PREFIX%%/logs/calls.jsonl;
+    hotline_state_file %%PREFIX%%/logs/state.journal;
     server {
         listen 127.0.0.1:%%PORT%%;
         location = /ws/customer { hotline_signaling customer; }

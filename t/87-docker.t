@@ -40,8 +40,13 @@ my %role = map { $_ => { map { $_ => 1 } role($_) } }
 ok(keys %{ $role{$_} }, "role $_ lists packages") for sort keys %role;
 
 # --- one list feeds every installer ------------------------------------------
-like($read->("$ROOT/.ci/deps.sh"), qr{packages\.sh"?\s+build test\b},
-     '.ci/deps.sh installs the "build" and "test" roles');
+{
+    my $deps = $read->("$ROOT/.ci/deps.sh");
+    like($deps, qr/\broles=\(build test\)/,
+         '.ci/deps.sh installs the "build" and "test" roles by default');
+    like($deps, qr{packages\.sh" "\$\{roles\[\@\]\}"},
+         'from .ci/packages');
+}
 my $dn = $read->("$ROOT/docker/Dockerfile.nginx");
 my $dr = $read->("$ROOT/docker/Dockerfile.recorder");
 for ([ 'Dockerfile.nginx', $dn, qw(build nginx) ],

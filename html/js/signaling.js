@@ -55,6 +55,9 @@ export class Signaling {
         const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
         this.url = scheme + '//' + location.host + path;
         this.protocols = bearer ? [PROTOCOL, 'bearer.' + bearer] : [PROTOCOL];
+        // an agent's session is its token's: the handshake itself takes it
+        // back, replaying once after ?last_seq (no `resume` needed)
+        this.agent = bearer !== null;
         this.start = start;
         this.resumeToken = null;
         this.lastSeq = 0;
@@ -101,8 +104,10 @@ export class Signaling {
         this.setState(this.everOpened ? 'reconnecting' : 'connecting');
 
         let ws;
+        const url = this.agent && this.resumeToken
+            ? this.url + '?last_seq=' + this.lastSeq : this.url;
         try {
-            ws = new WebSocket(this.url, this.protocols);
+            ws = new WebSocket(url, this.protocols);
         } catch (err) {
             this.setState('closed', { code: 0, reason: String(err) });
             return;
@@ -113,7 +118,7 @@ export class Signaling {
         ws.onopen = () => {
             opened = true;
             this.attempts = 0;
-            if (this.resumeToken) {
+            if (this.resumeToken && !this.agent) {
                 this.sendRaw({
                     type: 'resume',
                     token: this.resumeToken,

@@ -64,7 +64,8 @@ EOF
 # (Hotline::Test, TelegramStub), both started.  Options: http, server (more
 # directives), agents (instead of $AGENTS), workers, no_telegram (no
 # notification directives at all), log_format (1: the access log records
-# the claims), locations_extra, listen, tls (Hotline::Test's).
+# the claims), locations_extra, listen, tls (Hotline::Test's), no_start
+# (the caller starts it).
 sub nginx {
     my ($class, %o) = @_;
     my $tg = TelegramStub->new->start;
@@ -78,12 +79,12 @@ sub nginx {
                                 server => $LOCATIONS . ($o{server} // ''),
                                 (map { exists $o{$_} ? ($_ => $o{$_}) : () }
                                  qw(listen tls)));
-        $t->start;
+        $t->start unless $o{no_start};
     } else {
         $t = $tg->nginx(workers => $o{workers} // 2, http => $http,
                         server => $LOCATIONS . ($o{server} // ''),
                         (map { exists $o{$_} ? ($_ => $o{$_}) : () }
-                         qw(listen tls)));
+                         qw(listen tls no_start)));
     }
     return ($t, $tg);
 }

@@ -25,7 +25,7 @@ package Hotline::Test;
 # %%MODULE%%, %%SECRET_FILE%% (HS256 key, 48 chars + newline), %%ORIGIN%%
 # (http://127.0.0.1:PORT), %%ROOT%% (the repository).  Unless journal => 0,
 # a configuration that loads the module and names no hotline_history_file
-# gets one in the prefix's logs/.
+# (hotline_state_file) gets one in the prefix's logs/.
 #
 # TLS (tls => 1, or HOTLINE_TLS=1 for every test, `make test-tls`): the
 # listener of %%PORT%% gets "ssl", the http block a certificate made for
@@ -265,6 +265,12 @@ sub render {
         if $self->{journal}
            && $text =~ /%%MODULE%%|ngx_http_hotline_module/
            && $text !~ /hotline_history_file/;
+    # and so is the state journal (docs/auth.md, hotline_state_file)
+    $text =~ s{^(\s*http\s*\{[^\n]*\n)}
+              {$1    hotline_state_file %%PREFIX%%/logs/hotline_state.journal;\n}m
+        if $self->{journal}
+           && $text =~ /%%MODULE%%|ngx_http_hotline_module/
+           && $text !~ /hotline_state_file/;
     $self->_make_certificate
         if !$self->{tls_cert} && $text =~ /%%TLS_(?:CERT|KEY)%%/;
     # twice: option values (http, servers, ...) may hold placeholders too
@@ -472,6 +478,8 @@ sub connect_tcp {
         PeerPort => $o{port} // $self->{port},
         Proto    => 'tcp',
         Timeout  => 5,
+        # from another loopback address (127.0.0.2, ...): another client
+        ($o{local} ? (LocalAddr => $o{local}) : ()),
     ) or croak "connect: $!";
     setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
     binmode $s;
@@ -558,6 +566,7 @@ sub metrics {
 # A WebSocket upgrade request with every header under control.
 # headers: [name => value, ...] override the defaults; value undef drops one.
 # sock: on that connection (worker_socket) instead of a new one.
+# local: from another loopback address (127.0.0.2, ...).
 sub handshake_raw {
     my ($self, %o) = @_;
     my $port = $o{port} // $self->{port};
@@ -588,7 +597,8 @@ sub handshake_raw {
     $req .= "Content-Length: " . length($o{body}) . "\r\n" if defined $o{body};
     $req .= "\r\n" . ($o{body} // '');
     my $r = $self->http_raw($req, port => $port, head_only => 1,
-                            timeout => $o{timeout}, sock => $o{sock});
+                            timeout => $o{timeout}, sock => $o{sock},
+                            local => $o{local});
     $r->{request} = $req;
     return $r;
 }
@@ -605,6 +615,7 @@ sub handshake_raw {
 #   origin => '...' | headers => [k => v] | subprotocol => 'a, b'
 #   token => jwt (Authorization: Bearer) | cookie => 'k=v' | port
 #   rcvbuf => bytes (SO_RCVBUF before connect)
+#   local => '127.0.0.2' (connect from another loopback address)
 sub ws_connect {
     my ($self, $path, %o) = @_;
     my $port = $o{port} // $self->{port};
@@ -620,7 +631,7 @@ sub ws_connect {
         binmode $s;
         $s = $self->tls_client($s, $port);
     } else {
-        $s = $self->connect_tcp(port => $port);
+        $s = $self->connect_tcp(port => $port, local => $o{local});
     }
 
     my ($connected, $error) = (0, undef);
@@ -792,11 +803,13 @@ sub ws_accept_for {
 }
 
 # the version of the nginx under test as a number: 1.22.1 is 1022001
+# ("nginx/1.22.1", or OpenResty's "openresty/1.31.1.1")
 my $NGINX_VERSION;
 
 sub nginx_version {
     $NGINX_VERSION //= do {
-        my ($a, $b, $c) = run_capture($NGINX, '-v') =~ m{nginx/(\d+)\.(\d+)\.(\d+)}
+        my ($a, $b, $c) = run_capture($NGINX, '-v')
+                          =~ m{version: \S+?/(\d+)\.(\d+)\.(\d+)}
             or croak "$NGINX -v: no version";
         $a * 1000000 + $b * 1000 + $c;
     };
