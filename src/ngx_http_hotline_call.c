@@ -465,6 +465,42 @@ ngx_http_hotline_call_amend(u_char *call_id, ngx_str_t *members,
 
 
 void
+ngx_http_hotline_call_hold(ngx_http_hotline_ref_t *ref, ngx_uint_t on,
+    ngx_http_hotline_call_pt handler, void *data)
+{
+    ngx_http_hotline_op_t  *op;
+
+    op = ngx_http_hotline_party_op(NGX_HOTLINE_OP_HOLD, ref, NULL, handler,
+                                   data);
+    if (op) {
+        op->arg.held = on;
+        ngx_http_hotline_op_read(op);
+    }
+}
+
+
+void
+ngx_http_hotline_call_transfer(ngx_http_hotline_ref_t *ref, ngx_str_t *to,
+    ngx_str_t *reason, ngx_http_hotline_call_pt handler, void *data)
+{
+    ngx_http_hotline_op_t  *op;
+
+    op = ngx_http_hotline_party_op(NGX_HOTLINE_OP_TRANSFER, ref, NULL,
+                                   handler, data);
+    if (op == NULL) {
+        return;
+    }
+
+    ngx_http_hotline_op_copy(op->arg.target, &op->arg.target_len, to->data,
+                             to->len, NGX_HOTLINE_NAME_MAX);
+    ngx_http_hotline_op_copy(op->arg.why, &op->arg.why_len, reason->data,
+                             reason->len, NGX_HOTLINE_REASON_MAX);
+
+    ngx_http_hotline_op_read(op);
+}
+
+
+void
 ngx_http_hotline_call_hangup(ngx_http_hotline_ref_t *ref,
     ngx_http_hotline_call_pt handler, void *data)
 {
@@ -630,15 +666,26 @@ ngx_http_hotline_op_read(ngx_http_hotline_op_t *op)
     r = &rd.ops[0];
 
     if (op->step == 1) {
-        /* the other party of a call that ends, and the call's log */
+        /* the other party of a call; the call's log, if it may end */
         r->op = NGX_HOTLINE_READ_RECORD;
         r->key = *ngx_http_hotline_pkey(op->me.peer);
+        rd.n = 1;
 
-        r = &rd.ops[1];
-        r->op = NGX_HOTLINE_READ_INBOX;
-        r->key = *ngx_http_hotline_tkey(op->me.call_id);
-        r->n = ngx_http_hotline_dcf->transcript + NGX_HOTLINE_LOG_MORE;
-        rd.n = 2;
+        if (op->kind == NGX_HOTLINE_OP_TRANSFER) {
+            if (op->arg.target_len) {
+                /* the agent it goes to */
+                r = &rd.ops[rd.n++];
+                r->op = NGX_HOTLINE_READ_INDEX;
+                r->key = *ngx_http_hotline_akey(op->arg.target,
+                                                op->arg.target_len);
+            }
+
+        } else if (op->kind != NGX_HOTLINE_OP_HOLD) {
+            r = &rd.ops[rd.n++];
+            r->op = NGX_HOTLINE_READ_INBOX;
+            r->key = *ngx_http_hotline_tkey(op->me.call_id);
+            r->n = ngx_http_hotline_dcf->transcript + NGX_HOTLINE_LOG_MORE;
+        }
 
         ngx_http_hotline_st->read(&rd, ngx_http_hotline_op_read_done, op);
         return;
@@ -777,12 +824,18 @@ ngx_http_hotline_op_read_done(void *data, ngx_uint_t err,
                 rec = &r->recs[0];
             }
 
-            /* the first record read is the caller's, the second another */
+            /*
+             * the first record read is the caller's, the second another;
+             * an agent read later by its name, a third (a transfer's)
+             */
             p = (r->op == NGX_HOTLINE_READ_RECORD && op->step == 0)
                 ? &op->me : &op->other;
 
             if (op->kind == NGX_HOTLINE_OP_LOGIN) {
                 p = &op->me;
+
+            } else if (op->step == 1 && r->op == NGX_HOTLINE_READ_INDEX) {
+                p = &op->third;
             }
 
             ngx_memzero(p, sizeof(ngx_http_hotline_party_t));

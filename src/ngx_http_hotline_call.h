@@ -76,7 +76,8 @@ typedef struct {
     int64_t                        until;      /* agent: wrap-up's end;
                                                   customer: a transfer's
                                                   reservation's end */
-    int64_t                        held;       /* on hold since; 0: not */
+    int64_t                        held;       /* on hold since; 0: not
+                                                  (arg of a hold: on) */
     int64_t                        hold_ms;    /* on hold before */
     ngx_uint_t                     transfers;
     u_char                         last_call[NGX_HOTLINE_ID_LEN]; /* agent */
@@ -258,6 +259,18 @@ void ngx_http_hotline_call_message(ngx_http_hotline_ref_t *ref,
 /* later members of a record (a message claimed, done) */
 void ngx_http_hotline_call_amend(u_char *call_id, ngx_str_t *members,
     ngx_http_hotline_call_pt handler, void *data);
+
+/* agent: its customer on hold (on 1) or back (on 0) */
+void ngx_http_hotline_call_hold(ngx_http_hotline_ref_t *ref, ngx_uint_t on,
+    ngx_http_hotline_call_pt handler, void *data);
+
+/*
+ * agent: its customer back in the queue, at its place (cold transfer),
+ * held for the agent to (empty: any) for hotline_transfer_timeout
+ */
+void ngx_http_hotline_call_transfer(ngx_http_hotline_ref_t *ref,
+    ngx_str_t *to, ngx_str_t *reason, ngx_http_hotline_call_pt handler,
+    void *data);
 
 /* end the call, or leave the queue */
 void ngx_http_hotline_call_hangup(ngx_http_hotline_ref_t *ref,

@@ -13,6 +13,7 @@
 #include "ngx_http_hotline_call_rules.h"
 #include "ngx_http_hotline_event.h"
 #include "ngx_http_hotline_desk.h"
+#include "ngx_http_hotline_proto.h"
 
 
 /*
@@ -30,6 +31,12 @@ static void ngx_http_hotline_desk_presence_event(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *a);
 static void ngx_http_hotline_desk_set_timer(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *p, ngx_msec_t ms);
+static void ngx_http_hotline_desk_open(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *c);
+static ngx_uint_t ngx_http_hotline_desk_in_call(ngx_http_hotline_op_t *op);
+static void ngx_http_hotline_desk_transferred(ngx_http_hotline_txn_t *tx,
+    u_char *token, ngx_uint_t state, ngx_http_hotline_party_t *c,
+    ngx_str_t *to);
 
 
 #define NGX_HOTLINE_NOTES_ROOM     65536   /* a call's log: notes, beside
@@ -132,6 +139,8 @@ ngx_http_hotline_desk_taken(ngx_http_hotline_txn_t *tx,
     }
 
     c->target_len = 0;
+    c->from_len = 0;
+    c->why_len = 0;
     c->until = 0;
     c->held = 0;
 
@@ -206,6 +215,13 @@ ngx_http_hotline_desk_deadline(ngx_http_hotline_txn_t *tx,
         ngx_http_hotline_tx_put(tx, p);
         ngx_http_hotline_desk_presence_event(tx, p);
         (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_NOTIFY, NULL);
+
+    } else if (p->role == NGX_HOTLINE_ROLE_CUSTOMER
+               && p->state == NGX_HOTLINE_WAITING && p->target_len
+               && p->until <= ngx_http_hotline_now())
+    {
+        /* the agent it was transferred to did not take it: anyone may */
+        ngx_http_hotline_desk_open(tx, p);
     }
 
     ngx_http_hotline_desk_set_timer(tx, p, ngx_http_hotline_desk_timer(p));
@@ -730,4 +746,294 @@ ngx_http_hotline_desk_set_timer(ngx_http_hotline_txn_t *tx,
     if (t) {
         t->n = ms;
     }
+}
+
+
+/*
+ * An operation of an agent in a call (op->me) on its customer: read at
+ * step 1 (op->other, and what else the operation needs)
+ */
+
+static ngx_uint_t
+ngx_http_hotline_desk_in_call(ngx_http_hotline_op_t *op)
+{
+    ngx_http_hotline_party_t  *a, *c;
+
+    a = &op->me;
+    c = &op->other;
+
+    if (a->version == 0 || a->role != NGX_HOTLINE_ROLE_AGENT
+        || a->state != NGX_HOTLINE_ACTIVE || !a->has_peer)
+    {
+        return NGX_HOTLINE_E_BAD_STATE;
+    }
+
+    if (op->step == 0) {
+        return NGX_HOTLINE_E_AGAIN;
+    }
+
+    if (c->version == 0 || c->state != NGX_HOTLINE_ACTIVE
+        || ngx_memcmp(c->peer, a->token, NGX_HOTLINE_ID_LEN) != 0)
+    {
+        return NGX_HOTLINE_E_BAD_STATE;
+    }
+
+    return NGX_HOTLINE_OK;
+}
+
+
+/*
+ * An agent's customer on hold (arg.held) or back: media stay up, the
+ * pages mute; the time on hold adds up in the customer's record
+ */
+
+ngx_uint_t
+ngx_http_hotline_decide_hold(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx)
+{
+    int64_t                    now;
+    ngx_uint_t                 rc;
+    ngx_http_hotline_txop_t   *t;
+    ngx_http_hotline_event_t   ev;
+    ngx_http_hotline_party_t  *a, *c;
+
+    a = &op->me;
+    c = &op->other;
+
+    rc = ngx_http_hotline_desk_in_call(op);
+    if (rc != NGX_HOTLINE_OK) {
+        return rc;
+    }
+
+    if ((op->arg.held != 0) == (c->held != 0)) {
+        /* as it is already */
+        return NGX_HOTLINE_OK;
+    }
+
+    now = ngx_http_hotline_now();
+
+    ngx_http_hotline_tx_check(tx, c);
+
+    t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_OWNED,
+                                 ngx_http_hotline_pkey(a->token));
+    if (t) {
+        t->consumer = op->ref->consumer;
+    }
+
+    if (op->arg.held) {
+        c->held = now;
+
+    } else {
+        c->hold_ms += now - c->held;
+        c->held = 0;
+    }
+
+    ngx_http_hotline_tx_put(tx, c);
+
+    ngx_memzero(&ev, sizeof(ngx_http_hotline_event_t));
+    ev.type = NGX_HOTLINE_EV_HOLD;
+    ev.state = op->arg.held ? 1 : 0;
+
+    ngx_http_hotline_tx_event(tx, c->token, &ev);
+    ngx_http_hotline_tx_event(tx, a->token, &ev);
+
+    return NGX_HOTLINE_OK;
+}
+
+
+/*
+ * A cold transfer: the agent's customer goes back into the queue at its
+ * place (its ticket: ahead of those who came after it), held for the
+ * agent named (op->third, who must be available) for
+ * hotline_transfer_timeout, or for any agent; the agent that transfers
+ * is done with it (wrap-up).  The call goes on with its id, its record
+ * and its log, where the transfer is written.
+ */
+
+ngx_uint_t
+ngx_http_hotline_decide_transfer(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx)
+{
+    u_char                    *p;
+    int64_t                    now;
+    ngx_str_t                  to;
+    ngx_uint_t                 rc;
+    ngx_http_hotline_txop_t   *t;
+    ngx_http_hotline_party_t  *a, *c, *b;
+    u_char                     line[512 + 6 * (2 * NGX_HOTLINE_NAME_MAX
+                                               + NGX_HOTLINE_REASON_MAX)];
+
+    a = &op->me;
+    c = &op->other;
+    b = &op->third;
+
+    rc = ngx_http_hotline_desk_in_call(op);
+    if (rc != NGX_HOTLINE_OK) {
+        return rc;
+    }
+
+    if (op->arg.target_len
+        && (b->version == 0 || b->role != NGX_HOTLINE_ROLE_AGENT
+            || b->state != NGX_HOTLINE_IDLE
+            || b->presence != NGX_HOTLINE_AVAILABLE
+            || (b->name_len == a->name_len
+                && ngx_memcmp(b->name, a->name, a->name_len) == 0)))
+    {
+        return NGX_HOTLINE_E_AGENT_UNAVAILABLE;
+    }
+
+    now = ngx_http_hotline_now();
+
+    ngx_http_hotline_tx_check(tx, a);
+    ngx_http_hotline_tx_check(tx, c);
+
+    t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_OWNED,
+                                 ngx_http_hotline_pkey(a->token));
+    if (t) {
+        t->consumer = op->ref->consumer;
+    }
+
+    /* the customer: waiting again, at its place */
+
+    if (c->held) {
+        c->hold_ms += now - c->held;
+        c->held = 0;
+    }
+
+    c->state = NGX_HOTLINE_WAITING;
+    c->has_peer = 0;
+    ngx_memzero(c->peer, NGX_HOTLINE_ID_LEN);
+    c->transfers++;
+
+    c->from_len = a->name_len;
+    ngx_memcpy(c->from, a->name, a->name_len);
+    c->why_len = op->arg.why_len;
+    ngx_memcpy(c->why, op->arg.why, op->arg.why_len);
+
+    c->target_len = op->arg.target_len ? b->name_len : 0;
+    ngx_memcpy(c->target, b->name, c->target_len);
+    c->until = c->target_len ? now + ngx_http_hotline_desk_cf->transfer_timeout
+                             : 0;
+
+    ngx_http_hotline_tx_put(tx, c);
+
+    t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_QUEUE,
+                                 ngx_http_hotline_pkey(c->token));
+    if (t) {
+        t->n = (int64_t) c->ticket;
+    }
+
+    ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_ACTIVE, -1);
+    ngx_http_hotline_tx_waiting(tx, c, 1);
+
+    t = &tx->ops[tx->n - 1];
+
+    if (t->op == NGX_HOTLINE_TX_COUNT && t->err) {
+        /* it was waiting before: no cap of its address refuses it */
+        t->max = 0;
+    }
+
+    if (c->attached && c->target_len) {
+        ngx_http_hotline_desk_set_timer(tx, c,
+                               ngx_http_hotline_desk_cf->transfer_timeout);
+    }
+
+    /* the agent that transferred it: done with it */
+
+    ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_BUSY, -1);
+    ngx_http_hotline_desk_after_call(tx, a);
+    ngx_http_hotline_tx_put(tx, a);
+
+    /* the call's log keeps it; both hear of it */
+
+    to.data = b->display_len ? b->display : b->name;
+    to.len = c->target_len ? (b->display_len ? b->display_len : b->name_len)
+                           : 0;
+
+    p = ngx_cpymem(line, "{\"type\":\"transfer\",\"from\":",
+                   sizeof("{\"type\":\"transfer\",\"from\":") - 1);
+    p = ngx_http_hotline_json_str(p, a->name, a->name_len);
+    p = ngx_cpymem(p, ",\"to\":", sizeof(",\"to\":") - 1);
+    p = c->target_len ? ngx_http_hotline_json_str(p, c->target, c->target_len)
+                      : ngx_cpymem(p, "null", 4);
+    p = ngx_cpymem(p, ",\"reason\":", sizeof(",\"reason\":") - 1);
+    p = ngx_http_hotline_json_str(p, c->why, c->why_len);
+    p = ngx_sprintf(p, ",\"ts\":%L}", now);
+
+    t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_APPEND,
+                                 ngx_http_hotline_tkey(c->call_id));
+    if (t) {
+        t->force = 1;
+        (void) ngx_http_hotline_txn_value(tx, t, line, p - line);
+    }
+
+    ngx_http_hotline_desk_transferred(tx, c->token,
+                                      NGX_HOTLINE_TRANSFER_WAITING, c, &to);
+    ngx_http_hotline_desk_transferred(tx, a->token,
+                                      NGX_HOTLINE_TRANSFER_OUT, c, &to);
+
+    (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_NOTIFY, NULL);
+
+    op->version = a->version + 1;
+    op->state = a->state;
+    ngx_memzero(op->peer, NGX_HOTLINE_ID_LEN);
+
+    return NGX_HOTLINE_OK;
+}
+
+
+/* the agent a waiting call was transferred to declines it */
+
+ngx_uint_t
+ngx_http_hotline_desk_decline(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx, ngx_http_hotline_party_t *c)
+{
+    ngx_http_hotline_tx_check(tx, c);
+    ngx_http_hotline_desk_open(tx, c);
+
+    if (c->attached) {
+        ngx_http_hotline_desk_set_timer(tx, c, 0);
+    }
+
+    return NGX_HOTLINE_OK;
+}
+
+
+/* a transferred call no longer held for its agent: any may take it */
+
+static void
+ngx_http_hotline_desk_open(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *c)
+{
+    ngx_str_t  none;
+
+    ngx_http_hotline_tx_check(tx, c);
+
+    c->target_len = 0;
+    c->until = 0;
+    ngx_http_hotline_tx_put(tx, c);
+
+    ngx_str_null(&none);
+    ngx_http_hotline_desk_transferred(tx, c->token,
+                                      NGX_HOTLINE_TRANSFER_OPEN, c, &none);
+
+    (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_NOTIFY, NULL);
+}
+
+
+static void
+ngx_http_hotline_desk_transferred(ngx_http_hotline_txn_t *tx, u_char *token,
+    ngx_uint_t state, ngx_http_hotline_party_t *c, ngx_str_t *to)
+{
+    ngx_http_hotline_event_t  ev;
+
+    ngx_memzero(&ev, sizeof(ngx_http_hotline_event_t));
+    ev.type = NGX_HOTLINE_EV_TRANSFER;
+    ev.state = state;
+    ev.until = c->until;
+    ev.name = *to;
+    ev.token.data = c->why;
+    ev.token.len = c->why_len;
+
+    ngx_http_hotline_tx_event(tx, token, &ev);
 }

@@ -47,8 +47,6 @@ static void ngx_http_hotline_attach(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx, ngx_http_hotline_party_t *p, int64_t from);
 static void ngx_http_hotline_tx_peer(ngx_http_hotline_txn_t *tx,
     u_char *token, ngx_uint_t state);
-static void ngx_http_hotline_tx_waiting(ngx_http_hotline_txn_t *tx,
-    ngx_http_hotline_party_t *c, int64_t delta);
 static ngx_str_t *ngx_http_hotline_key(u_char *prefix, u_char *data,
     size_t len, ngx_uint_t hex);
 
@@ -126,6 +124,12 @@ ngx_http_hotline_rules_decide(ngx_http_hotline_op_t *op,
 
     case NGX_HOTLINE_OP_AMEND:
         return ngx_http_hotline_decide_amend(op, tx);
+
+    case NGX_HOTLINE_OP_HOLD:
+        return ngx_http_hotline_decide_hold(op, tx);
+
+    case NGX_HOTLINE_OP_TRANSFER:
+        return ngx_http_hotline_decide_transfer(op, tx);
 
     case NGX_HOTLINE_OP_SEED:
 
@@ -610,6 +614,14 @@ ngx_http_hotline_decide_end(ngx_http_hotline_op_t *op,
     }
 
     if (op->kind == NGX_HOTLINE_OP_REJECT) {
+        if (c->state == NGX_HOTLINE_WAITING && c->target_len
+            && !ngx_http_hotline_desk_reserved(c, me)
+            && c->until > ngx_http_hotline_now())
+        {
+            /* transferred to it: it declines, any agent may take it */
+            return ngx_http_hotline_desk_decline(op, tx, c);
+        }
+
         ngx_http_hotline_end(op, tx, c, NULL, NGX_HOTLINE_END_REJECTED,
                              NGX_HOTLINE_ROLE_AGENT, me);
         return NGX_HOTLINE_OK;
@@ -1012,7 +1024,7 @@ ngx_http_hotline_tx_peer(ngx_http_hotline_txn_t *tx, u_char *token,
  * hotline_queue_per_address of them
  */
 
-static void
+void
 ngx_http_hotline_tx_waiting(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *c, int64_t delta)
 {

@@ -41,6 +41,8 @@
 #define NGX_HOTLINE_OP_RATE        14     /* a customer's rating */
 #define NGX_HOTLINE_OP_MESSAGE     15     /* a message instead of a call */
 #define NGX_HOTLINE_OP_AMEND       16     /* later members of a record */
+#define NGX_HOTLINE_OP_HOLD        17     /* an agent's customer on hold */
+#define NGX_HOTLINE_OP_TRANSFER    18     /* back in the queue, for another */
 
 /* the counters, in the order of ngx_http_hotline_counter_names[] */
 #define NGX_HOTLINE_C_WAITING      0
@@ -76,6 +78,7 @@ typedef struct {
     /* what was read */
     ngx_http_hotline_party_t       me;
     ngx_http_hotline_party_t       other;
+    ngx_http_hotline_party_t       third;      /* a transfer's agent */
     uint64_t                       index;      /* the index's version */
     uint64_t                       ticket;
     int64_t                        avg;        /* -1: none stored */
@@ -145,6 +148,8 @@ void ngx_http_hotline_tx_event(ngx_http_hotline_txn_t *tx, u_char *token,
     ngx_http_hotline_event_t *ev);
 void ngx_http_hotline_tx_count(ngx_http_hotline_txn_t *tx,
     ngx_uint_t counter, int64_t delta);
+void ngx_http_hotline_tx_waiting(ngx_http_hotline_txn_t *tx,
+    ngx_http_hotline_party_t *c, int64_t delta);
 
 /*
  * ngx_http_hotline_call_desk.c: the support desk's rules (presence,
@@ -182,6 +187,12 @@ ngx_uint_t ngx_http_hotline_decide_message(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx);
 ngx_uint_t ngx_http_hotline_decide_amend(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx);
+ngx_uint_t ngx_http_hotline_decide_hold(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx);
+ngx_uint_t ngx_http_hotline_decide_transfer(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx);
+ngx_uint_t ngx_http_hotline_desk_decline(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_txn_t *tx, ngx_http_hotline_party_t *c);
 
 /*
  * keys: "p:<token hex>", "c:<call hex>", "a:<name>", today's counter,

@@ -23,6 +23,9 @@
  *   ended      call id (16), reason (1), by (1), duration (4, little-endian),
  *              answered (1; not in events written before it was added)
  *   presence   state (1), until (8, little-endian)
+ *   hold       state (1)
+ *   transfer   state (1), until (8), name length (1), name, reason length
+ *              (1), reason
  */
 
 
@@ -60,6 +63,22 @@ ngx_http_hotline_event_encode(u_char *p, ngx_http_hotline_event_t *ev)
     case NGX_HOTLINE_EV_PRESENCE:
         *p++ = (u_char) ev->state;
         return ngx_http_hotline_put64(p, (uint64_t) ev->until);
+
+    case NGX_HOTLINE_EV_HOLD:
+        *p++ = (u_char) ev->state;
+        return p;
+
+    case NGX_HOTLINE_EV_TRANSFER:
+        *p++ = (u_char) ev->state;
+        p = ngx_http_hotline_put64(p, (uint64_t) ev->until);
+
+        n = ngx_min(ev->name.len, NGX_HOTLINE_NAME_MAX);
+        *p++ = (u_char) n;
+        p = ngx_cpymem(p, ev->name.data, n);
+
+        n = ngx_min(ev->token.len, 255);
+        *p++ = (u_char) n;
+        return ngx_cpymem(p, ev->token.data, n);
 
     default: /* ended */
         p = ngx_cpymem(p, ev->call_id, NGX_HOTLINE_ID_LEN);
@@ -146,6 +165,41 @@ ngx_http_hotline_event_decode(u_char *data, size_t len,
         ev->until = (int64_t) ngx_http_hotline_get64(p + 1);
         return NGX_OK;
 
+    case NGX_HOTLINE_EV_HOLD:
+        if (last - p != 1) {
+            return NGX_ERROR;
+        }
+
+        ev->state = *p;
+        return NGX_OK;
+
+    case NGX_HOTLINE_EV_TRANSFER:
+        if (last - p < 11 || p[0] > NGX_HOTLINE_TRANSFER_OUT) {
+            return NGX_ERROR;
+        }
+
+        ev->state = p[0];
+        ev->until = (int64_t) ngx_http_hotline_get64(p + 1);
+        p += 9;
+
+        n = *p++;
+        if ((size_t) (last - p) < n + 1 || n > NGX_HOTLINE_NAME_MAX) {
+            return NGX_ERROR;
+        }
+
+        ev->name.data = p;
+        ev->name.len = n;
+        p += n;
+
+        n = *p++;
+        if ((size_t) (last - p) != n) {
+            return NGX_ERROR;
+        }
+
+        ev->token.data = p;
+        ev->token.len = n;
+        return NGX_OK;
+
     case NGX_HOTLINE_EV_ENDED:
         if (last - p != NGX_HOTLINE_ID_LEN + 6
             && last - p != NGX_HOTLINE_ID_LEN + 7)
@@ -206,6 +260,13 @@ ngx_http_hotline_event_json(u_char *p, ngx_http_hotline_event_t *ev,
 
     case NGX_HOTLINE_EV_PRESENCE:
         return ngx_http_hotline_proto_presence(p, ev->state, ev->until);
+
+    case NGX_HOTLINE_EV_HOLD:
+        return ngx_http_hotline_proto_hold(p, ev->state);
+
+    case NGX_HOTLINE_EV_TRANSFER:
+        return ngx_http_hotline_proto_transferred(p, ev->state, &ev->name,
+                                                  &ev->token, ev->until);
 
     default: /* ended */
         return ngx_http_hotline_proto_ended(p, ev->call_id, ev->reason,

@@ -652,3 +652,38 @@ ngx_http_hotline_proto_handled(u_char *p, const char *what, u_char *sub,
 
     return ngx_sprintf(p, ",\"at\":%L}", now);
 }
+
+
+u_char *
+ngx_http_hotline_proto_hold(u_char *p, ngx_uint_t on)
+{
+    return ngx_sprintf(p, "{\"type\":\"hold\",\"state\":\"%s\"",
+                       on ? "on" : "off");
+}
+
+
+u_char *
+ngx_http_hotline_proto_transferred(u_char *p, ngx_uint_t state,
+    ngx_str_t *to, ngx_str_t *reason, int64_t until)
+{
+    static const char  *states[] = { "waiting", "open", "out" };
+
+    p = ngx_sprintf(p, "{\"type\":\"transfer\",\"state\":\"%s\",\"to\":",
+                    states[state % 3]);
+
+    if (to->len) {
+        p = ngx_http_hotline_json_str(p, to->data, to->len);
+
+    } else {
+        p = ngx_cpymem(p, "null", 4);
+    }
+
+    p = ngx_cpymem(p, ",\"reason\":", sizeof(",\"reason\":") - 1);
+    p = ngx_http_hotline_json_str(p, reason->data, reason->len);
+
+    if (until) {
+        p = ngx_sprintf(p, ",\"until\":%L", until);
+    }
+
+    return p;
+}

@@ -103,6 +103,9 @@ u_char *ngx_http_hotline_proto_handled(u_char *p, const char *what,
 /* buffered server messages: no closing brace, "seq" is added on send */
 u_char *ngx_http_hotline_proto_presence(u_char *p, ngx_uint_t state,
     int64_t until);
+u_char *ngx_http_hotline_proto_hold(u_char *p, ngx_uint_t on);
+u_char *ngx_http_hotline_proto_transferred(u_char *p, ngx_uint_t state,
+    ngx_str_t *to, ngx_str_t *reason, int64_t until);
 
 
 #endif /* _NGX_HTTP_HOTLINE_PROTO_DESK_H_INCLUDED_ */

@@ -427,9 +427,28 @@ ngx_http_hotline_transcript_got(void *data, ngx_uint_t err,
 
     u_char      *p, *last;
     size_t       size;
-    ngx_uint_t   i;
+    ngx_uint_t   i, k;
 
-    if (err != NGX_HOTLINE_OK || n == 0 || s->ws.closed || s->ws.closing) {
+    if (err != NGX_HOTLINE_OK || s->ws.closed || s->ws.closing) {
+        ngx_http_hotline_ws_release(&s->ws);
+        return;
+    }
+
+    /* a customer gets the chat; agents also notes and transfers */
+
+    for (i = 0, k = 0; i < n; i++) {
+        if (s->role == NGX_HOTLINE_ROLE_AGENT
+            || (lines[i].len > sizeof("{\"type\":\"chat\"") - 1
+                && ngx_strncmp(lines[i].data, "{\"type\":\"chat\"",
+                               sizeof("{\"type\":\"chat\"") - 1) == 0))
+        {
+            lines[k++] = lines[i];
+        }
+    }
+
+    n = k;
+
+    if (n == 0) {
         ngx_http_hotline_ws_release(&s->ws);
         return;
     }
@@ -845,7 +864,7 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
     size_t                        size, len;
     ssize_t                       n;
     uint64_t                      seq;
-    ngx_uint_t                    ended;
+    ngx_uint_t                    ended, transcript;
     ngx_str_t                    *url;
     ngx_http_hotline_event_t      ev;
     ngx_http_hotline_store_t     *store;
@@ -872,6 +891,7 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
 
     s->ws.pending++;
     ended = 0;
+    transcript = 0;
 
     for ( ;; ) {
         if (s->ws.out_bytes >= s->ws.conf->send_queue / 2) {
@@ -912,6 +932,16 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
 
             } else if (ev.type == NGX_HOTLINE_EV_ACCEPTED) {
                 s->waiting = 0;
+
+                if (s->role == NGX_HOTLINE_ROLE_AGENT) {
+                    /* a transferred call's conversation so far, after */
+                    ngx_memcpy(s->call_id, ev.call_id, NGX_HOTLINE_ID_LEN);
+                    transcript = 1;
+                }
+
+            } else {
+                /* a transfer, a hold: the desk's */
+                ngx_http_hotline_session_event(s, &ev);
             }
 
             last = ngx_http_hotline_event_json(json, &ev, url);
@@ -945,6 +975,15 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
     }
 
 done:
+
+    if (transcript && ngx_http_hotline_desk()->transcript
+        && !s->ws.closed && !s->ws.closing)
+    {
+        /* (not above: the read may answer at once, in the buffer) */
+        s->ws.pending++;
+        ngx_http_hotline_call_transcript(s->call_id,
+                                         ngx_http_hotline_transcript_got, s);
+    }
 
     ngx_http_hotline_ws_release(&s->ws);
 }

@@ -78,6 +78,8 @@ void ngx_http_hotline_session_desk(ngx_http_hotline_session_t *s, void *op,
     ngx_http_hotline_msg_t *m, ngx_http_hotline_desk_msg_t *d);
 u_char *ngx_http_hotline_session_ended(u_char *p,
     ngx_http_hotline_event_t *ev);
+void ngx_http_hotline_session_event(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_event_t *ev);
 
 /* ngx_http_hotline_ban.c */
 ngx_str_t *ngx_http_hotline_ban_key(u_char *addr, size_t len);

@@ -150,8 +150,14 @@ ngx_http_hotline_session_desk(ngx_http_hotline_session_t *s, void *op,
                    dop);
         return;
 
-    default: /* hold, transfer */
-        ngx_http_hotline_session_done(op, NGX_HOTLINE_E_BAD_STATE, NULL);
+    case NGX_HOTLINE_MSG_HOLD:
+        ngx_http_hotline_call_hold(&s->ref, d->on,
+                                   ngx_http_hotline_session_done, op);
+        return;
+
+    default: /* transfer */
+        ngx_http_hotline_call_transfer(&s->ref, &d->to, &d->reason,
+                                       ngx_http_hotline_session_done, op);
         return;
     }
 }
@@ -368,3 +374,21 @@ ngx_http_hotline_session_ended(u_char *p, ngx_http_hotline_event_t *ev)
     return p;
 }
 
+
+
+/* what the session follows of the desk's events as it writes them */
+
+void
+ngx_http_hotline_session_event(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_event_t *ev)
+{
+    if (ev->type == NGX_HOTLINE_EV_TRANSFER
+        && s->role == NGX_HOTLINE_ROLE_CUSTOMER
+        && ev->state == NGX_HOTLINE_TRANSFER_WAITING)
+    {
+        /* back in the queue, at its place: its position is told again */
+        s->waiting = 1;
+        s->position = 0;
+        s->queue_dirty = 1;
+    }
+}

@@ -22,25 +22,6 @@ my $t = $tg->nginx(
     server => 'location = /history { hotline_history; }',
 );
 
-my $n = 0;
-
-sub request {
-    my ($ws, $msg) = @_;
-    my $id = 'r' . ++$n;
-    $ws->send_json({ %$msg, id => $id });
-    my $got;
-    $ws->pump_until(5, sub {
-        for my $i (0 .. $#{ $ws->{inbox} }) {
-            my $m = $ws->{inbox}[$i];
-            next unless ($m->{id} // '') eq $id
-                        && ($m->{type} eq 'ack' || $m->{type} eq 'error');
-            $got = splice @{ $ws->{inbox} }, $i, 1;
-            return 1;
-        }
-        0;
-    });
-    return $got // { type => 'none' };
-}
 
 sub history {
     my ($q) = @_;
@@ -66,15 +47,15 @@ ok($a->wait_for('chat', 5), 'chat relayed');
 $a->send_json({ type => 'chat', text => 'Takip numarası?', id => 'c2' });
 ok($c->wait_for('chat', 5), 'chat relayed back');
 
-my $r = request($a, { type => 'note', text => "kargo\ngecikmesi",
+my $r = $a->request({ type => 'note', text => "kargo\ngecikmesi",
                       disposition => 'follow-up' });
 is($r->{type}, 'ack', 'a note during the call is acked');
-$r = request($a, { type => 'note', text => 'x', disposition => 'nope' });
+$r = $a->request({ type => 'note', text => 'x', disposition => 'nope' });
 is($r->{code}, 'bad_field', 'a disposition not in the list: bad_field');
 is($r->{field}, 'disposition', '... names the field');
-$r = request($a, { type => 'note', text => 'x' x 2001 });
+$r = $a->request({ type => 'note', text => 'x' x 2001 });
 is($r->{field}, 'text', 'a note over 2000 characters: bad_field text');
-$r = request($c, { type => 'note', text => 'me too' });
+$r = $c->request({ type => 'note', text => 'me too' });
 is($r->{code}, 'not_allowed', 'a customer writes no notes');
 
 $a->send_json({ type => 'hangup', id => 'h' });
@@ -98,13 +79,13 @@ my $list = history();
 ok(!exists $list->{calls}[0]{transcript}, 'the list leaves transcripts out');
 
 # --- after the call: the note of the agent's last call, amended
-$r = request($a, { type => 'note', text => 'kargo firması arandı',
+$r = $a->request({ type => 'note', text => 'kargo firması arandı',
                    disposition => 'solved' });
 is($r->{type}, 'ack', 'a note after the call (its last) is acked');
 $rec = record_of($c->{call_id}, sub { $_[0]{note}{disposition} eq 'solved' });
 is($rec && $rec->{note}{text}, 'kargo firması arandı',
    'the history has the newer note');
-$r = request($a, { type => 'note', text => 'x',
+$r = $a->request({ type => 'note', text => 'x',
                    call_id => '0' x 32 });
 is($r->{code}, 'not_found', 'a note of another call: not_found');
 
@@ -176,7 +157,7 @@ ok(poll_until(5, sub { grep { ($_->{json}{text} // '') =~ /Callback request/
 
 # --- a waiting customer leaves a message instead
 my $w = $t->customer('Waiting');
-$r = request($w, { type => 'message', kind => 'message', name => 'Waiting',
+$r = $w->request({ type => 'message', kind => 'message', name => 'Waiting',
                    contact => 'w@example.com', text => "uzun sürdü\nnot" });
 is($r->{type}, 'ack', 'a waiting customer leaves a message');
 $e = $w->wait_for('ended', 5);
@@ -186,34 +167,34 @@ poll_until(5, sub { $open = history('?outcome=message&open=1');
 is(scalar @{ $open->{calls} }, 2, 'two open messages');
 is($open->{calls}[0]{call_id}, $w->{call_id}, 'the newest first: its call');
 
-$r = request($t->ws_connect('/ws/customer'),
-             { type => 'message', kind => 'message', name => 'X',
-               contact => 'x@example.com', text => '' });
+$r = $t->ws_connect('/ws/customer')->request({
+    type => 'message', kind => 'message', name => 'X',
+    contact => 'x@example.com', text => '' });
 is($r->{field}, 'text', 'a message needs a text');
-$r = request($t->ws_connect('/ws/customer'),
-             { type => 'message', kind => 'fax', name => 'X',
-               contact => 'x', text => 'y' });
+$r = $t->ws_connect('/ws/customer')->request({
+    type => 'message', kind => 'fax', name => 'X', contact => 'x',
+    text => 'y' });
 is($r->{field}, 'kind', 'kind is message or callback');
 
 # --- agents claim and do them; the console sees them change
 my $a2 = $t->agent(sub => 'zeynep');
-$r = request($a, { type => 'claim', message_id => $msg->{call_id} });
+$r = $a->request({ type => 'claim', message_id => $msg->{call_id} });
 is($r->{type}, 'ack', 'emre claims the callback');
-$r = request($a2, { type => 'claim', message_id => $msg->{call_id} });
+$r = $a2->request({ type => 'claim', message_id => $msg->{call_id} });
 is($r->{code}, 'taken', 'zeynep cannot claim it too: taken');
 ok($a2->wait_for('queue', 5, sub { ($_[0]{messages} // 0) > 0 }),
    'consoles see the messages change');
 $rec = record_of($msg->{call_id}, sub { $_[0]{claimed} });
 is($rec && $rec->{claimed}{by}, 'emre', 'the history says who claimed it');
-$r = request($a, { type => 'done', message_id => $msg->{call_id} });
+$r = $a->request({ type => 'done', message_id => $msg->{call_id} });
 is($r->{type}, 'ack', 'done');
-$r = request($a2, { type => 'done', message_id => $msg->{call_id} });
+$r = $a2->request({ type => 'done', message_id => $msg->{call_id} });
 is($r->{code}, 'not_found', 'done twice: not_found');
 poll_until(5, sub { $open = history('?outcome=message&open=1');
                     @{ $open->{calls} || [] } == 1 });
 is(scalar @{ $open->{calls} }, 1, 'one open message left');
-$r = request($c9 = $t->customer('Ten'),
-             { type => 'claim', message_id => $msg->{call_id} });
+$r = $t->customer('Ten')->request({ type => 'claim',
+                                   message_id => $msg->{call_id} });
 is($r->{code}, 'not_allowed', 'a customer claims nothing');
 
 $t->stop;
