@@ -193,6 +193,7 @@ typedef struct {
     ngx_uint_t                     agents_busy;
     ngx_uint_t                     agents_away;
     ngx_uint_t                     agents_wrapup;
+    ngx_msec_t                     avg_handle;     /* 0: not known yet */
 } ngx_http_hotline_gauges_t;
 
 

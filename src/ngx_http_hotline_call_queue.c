@@ -187,6 +187,7 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
     ngx_http_hotline_g.agents_busy = snap->agents_busy;
     ngx_http_hotline_g.agents_away = snap->agents_away;
     ngx_http_hotline_g.agents_wrapup = snap->agents_wrapup;
+    ngx_http_hotline_g.avg_handle = snap->avg_handle;
     snap->agents_available =
                        ngx_http_hotline_gauges_available(&ngx_http_hotline_g);
 
@@ -466,6 +467,7 @@ ngx_http_hotline_gauges_done(void *data, ngx_uint_t err,
     ngx_http_hotline_g.agents_away = ngx_http_hotline_gauge(NGX_HOTLINE_C_AWAY);
     ngx_http_hotline_g.agents_wrapup =
                                   ngx_http_hotline_gauge(NGX_HOTLINE_C_WRAPUP);
+    ngx_http_hotline_g.avg_handle = ngx_http_hotline_gauge(NGX_HOTLINE_C_AVG);
 
 #undef ngx_http_hotline_gauge
 }

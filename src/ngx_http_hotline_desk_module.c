@@ -16,7 +16,7 @@
  * ngx_http_hotline_desk_module: the directives of the support desk
  * (docs/desk.md): hotline_wrapup_time, hotline_away_after,
  * hotline_transfer_timeout, hotline_dispositions, hotline_transcript,
- * hotline_rating_time.
+ * hotline_rating_time, hotline_hours (ngx_http_hotline_hours.c).
  */
 
 
@@ -96,10 +96,24 @@ static ngx_command_t  ngx_http_hotline_desk_commands[] = {
       offsetof(ngx_http_hotline_desk_conf_t, rating_time),
       &ngx_http_hotline_rating_bounds },
 
+    { ngx_string("hotline_hours"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_hotline_hours,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("hotline_dispositions"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_hotline_dispositions,
       NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hotline_desk_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hotline_desk_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 

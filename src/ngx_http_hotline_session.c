@@ -315,6 +315,14 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
 
     case NGX_HOTLINE_MSG_JOIN:
 
+        if (!ngx_http_hotline_hours_open(ngx_http_hotline_desk()->hours,
+                                         ngx_time()))
+        {
+            /* outside the opening hours: a message is taken, no call */
+            ngx_http_hotline_session_done(op, NGX_HOTLINE_E_CLOSED, NULL);
+            break;
+        }
+
         if (s->main_conf->ban_time && s->ws.addr.len) {
             /* is the address banned?  The join goes on from the answer */
             ngx_http_hotline_store()->kv_get(
