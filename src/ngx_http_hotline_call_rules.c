@@ -413,7 +413,10 @@ ngx_http_hotline_attach(ngx_http_hotline_op_t *op,
                                      NGX_HOTLINE_PEER_RECONNECTING);
         }
 
-        ngx_http_hotline_tx_peer(tx, p->peer, NGX_HOTLINE_PEER_BACK);
+        /* from nothing (a reloaded page): its media start over */
+        ngx_http_hotline_tx_peer(tx, p->peer, from == 0
+                                              ? NGX_HOTLINE_PEER_NEW
+                                              : NGX_HOTLINE_PEER_BACK);
     }
 }
 

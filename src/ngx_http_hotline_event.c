@@ -255,6 +255,10 @@ ngx_http_hotline_event_json(u_char *p, ngx_http_hotline_event_t *ev,
         return p;
 
     case NGX_HOTLINE_EV_PEER:
+        if (ev->state == NGX_HOTLINE_PEER_NEW) {
+            return ngx_http_hotline_proto_peer_new(p);
+        }
+
         return ngx_http_hotline_proto_peer(p, ev->state
                                               == NGX_HOTLINE_PEER_BACK);
 

@@ -32,6 +32,7 @@
 
 #define NGX_HOTLINE_PEER_RECONNECTING  0
 #define NGX_HOTLINE_PEER_BACK          1
+#define NGX_HOTLINE_PEER_NEW           2      /* back, from scratch */
 
 /* what an agent shows: the presence event's states */
 #define NGX_HOTLINE_SHOWS_AVAILABLE    0

@@ -687,3 +687,25 @@ ngx_http_hotline_proto_transferred(u_char *p, ngx_uint_t state,
 
     return p;
 }
+
+
+/*
+ * the peer came back from scratch (a reloaded page): "back", and its
+ * media start over
+ */
+
+u_char *
+ngx_http_hotline_proto_peer_new(u_char *p)
+{
+    return ngx_cpymem(p, "{\"type\":\"peer\",\"state\":\"back\","
+                      "\"fresh\":true",
+                      sizeof("{\"type\":\"peer\",\"state\":\"back\","
+                             "\"fresh\":true") - 1);
+}
+
+
+u_char *
+ngx_http_hotline_proto_desk_customer(u_char *p, const char *state)
+{
+    return ngx_sprintf(p, "{\"type\":\"desk\",\"state\":\"%s\"}", state);
+}

@@ -76,6 +76,9 @@ u_char *ngx_http_hotline_proto_desk(u_char *p, ngx_uint_t presence,
     int64_t until, ngx_array_t *dispositions, ngx_msec_t away_after,
     ngx_msec_t wrapup, ngx_msec_t transfer_timeout);
 
+/* what a customer that comes back is told: where its call is */
+u_char *ngx_http_hotline_proto_desk_customer(u_char *p, const char *state);
+
 /* a queued call's ,"transfer":{...} (room: 6 * 256 + 96) */
 u_char *ngx_http_hotline_proto_transfer(u_char *p,
     ngx_http_hotline_queue_item_t *it, int64_t now);
@@ -104,6 +107,7 @@ u_char *ngx_http_hotline_proto_handled(u_char *p, const char *what,
 u_char *ngx_http_hotline_proto_presence(u_char *p, ngx_uint_t state,
     int64_t until);
 u_char *ngx_http_hotline_proto_hold(u_char *p, ngx_uint_t on);
+u_char *ngx_http_hotline_proto_peer_new(u_char *p);
 u_char *ngx_http_hotline_proto_transferred(u_char *p, ngx_uint_t state,
     ngx_str_t *to, ngx_str_t *reason, int64_t until);
 

@@ -672,8 +672,17 @@ ngx_http_hotline_desk_welcome(ngx_http_hotline_session_t *s,
     ngx_http_hotline_desk_conf_t  *dcf;
     u_char                         p[256 + 40 * NGX_HOTLINE_DISPOSITIONS];
 
-    if (s->role != NGX_HOTLINE_ROLE_AGENT || s->ws.closed || s->ws.closing)
-    {
+    if (s->ws.closed || s->ws.closing) {
+        return;
+    }
+
+    if (s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
+        /* a page that comes back: where its call is */
+        last = ngx_http_hotline_proto_desk_customer(p, res->in_call ? "call"
+                                                    : res->waiting ? "waiting"
+                                                    : "ended");
+        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, p,
+                                        last - p);
         return;
     }
 
