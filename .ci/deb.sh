@@ -5,8 +5,9 @@
 #
 # usage: .ci/deb.sh OUT     (the .deb files land in OUT)
 #
-# The recorder's build needs libwebm's mkvmuxer headers, which the
-# recorder's deps.sh fetched into build/recorder/libwebm (make recorder):
+# The recorder's build needs libwebm's mkvmuxer headers and libsrtp2
+# built with OpenSSL, which the recorder's deps.sh made in
+# build/recorder/libwebm and build/recorder/libsrtp2 (make recorder):
 # they are copied along so the package build needs no network.
 
 set -euo pipefail
@@ -27,8 +28,11 @@ if [ "$changelog" != "$version" ]; then
     exit 1
 fi
 
-if [ ! -f "$top/build/recorder/libwebm/mkvmuxer/mkvmuxer.h" ]; then
-    echo "deb: no libwebm headers in build/recorder (make recorder)" >&2
+if [ ! -f "$top/build/recorder/libwebm/mkvmuxer/mkvmuxer.h" ] \
+   || [ ! -f "$top/build/recorder/libsrtp2/libsrtp2.a" ]
+then
+    echo "deb: no libwebm headers or libsrtp2 in build/recorder" \
+         "(make recorder)" >&2
     exit 1
 fi
 
@@ -40,7 +44,8 @@ git -C "$top" ls-files -z --cached --others --exclude-standard \
     | tar -C "$top" --null -T - --ignore-failed-read -cf - 2>/dev/null \
     | tar -C "$src" -xf -
 cp -r "$top/deploy/debian" "$src/debian"
-cp -r "$top/build/recorder/libwebm" "$src/build/recorder/"
+cp -r "$top/build/recorder/libwebm" "$top/build/recorder/libsrtp2" \
+    "$src/build/recorder/"
 touch "$src/build/recorder/.deps"
 
 (cd "$src" && dpkg-buildpackage -b -us -uc > "$out/build.log" 2>&1) || {

@@ -35,6 +35,15 @@ typedef struct ngx_http_hotline_session_s  ngx_http_hotline_session_t;
 typedef struct ngx_http_hotline_call_record_s  ngx_http_hotline_call_record_t;
 
 
+/* the history journal of a configuration (ngx_http_hotline_history.c) */
+typedef struct {
+    ngx_open_file_t               *file;           /* written through */
+    ngx_str_t                      path;
+    ngx_fd_t                       fd;             /* read through */
+    ngx_pool_cleanup_file_t       *cln;
+} ngx_http_hotline_journal_t;
+
+
 typedef struct {
     ngx_str_t                      url;
     ngx_str_t                      secret;
@@ -48,6 +57,7 @@ typedef struct {
     ngx_http_hotline_recorder_t   *recorder;       /* NULL: no recording */
     ngx_http_hotline_store_t      *store;
     ngx_str_t                      history_file;   /* "off": none */
+    ngx_http_hotline_journal_t    *journal;        /* NULL: none */
     ngx_uint_t                     daily_limit;    /* 0: none */
     time_t                         ban_time;       /* 0: no address bans */
     ngx_msec_t                     resume_timeout;
@@ -134,7 +144,9 @@ size_t ngx_http_hotline_history_size(ngx_http_hotline_call_record_t *rec);
 ngx_int_t ngx_http_hotline_history_default(ngx_conf_t *cf, ngx_str_t *name);
 ngx_int_t ngx_http_hotline_log_dir_file(ngx_conf_t *cf, const char *file,
     ngx_str_t *name);
-ngx_int_t ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name);
+ngx_http_hotline_journal_t *ngx_http_hotline_history_open(ngx_conf_t *cf,
+    ngx_str_t *name);
+void ngx_http_hotline_history_init_worker(ngx_http_hotline_journal_t *jr);
 void ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec);
 void ngx_http_hotline_history_flush(void);
 ngx_uint_t ngx_http_hotline_history_count_today(ngx_log_t *log);

@@ -98,7 +98,7 @@ static ngx_int_t
 ngx_http_hotline_agent_result(ngx_http_request_t *r,
     ngx_http_hotline_agent_auth_t *aa)
 {
-    size_t                     n;
+    ngx_str_t                  id;
     ngx_http_hotline_token_t  *tk;
 
     tk = &aa->token;
@@ -135,15 +135,14 @@ ngx_http_hotline_agent_result(ngx_http_request_t *r,
      * Its id in the deny list: the jti, or "#<hash>" for a token without.
      */
 
-    n = tk->revocation.len - (sizeof("revoked:") - 1);
+    ngx_http_hotline_token_id(tk, &id);
 
-    if (n > sizeof(aa->session->jti)) {
+    if (id.len > sizeof(aa->session->jti)) {
         return NGX_DECLINED;
     }
 
-    ngx_memcpy(aa->session->jti,
-               tk->revocation.data + sizeof("revoked:") - 1, n);
-    aa->session->jti_len = n;
+    ngx_memcpy(aa->session->jti, id.data, id.len);
+    aa->session->jti_len = id.len;
     aa->session->exp = (time_t) tk->claims.exp;
 
     return NGX_OK;
@@ -285,12 +284,14 @@ ngx_http_hotline_token_verify(ngx_http_request_t *r, ngx_str_t *secret,
         return NGX_DECLINED;
     }
 
-    p = ngx_cpymem(tk->key, "revoked:", sizeof("revoked:") - 1);
-
     if (claims->jti_len) {
-        p = ngx_cpymem(p, claims->jti, claims->jti_len);
+        p = ngx_http_hotline_revoked_key(tk->key, claims->jti,
+                                         claims->jti_len);
 
     } else {
+        p = ngx_cpymem(tk->key, NGX_HOTLINE_REVOKED,
+                       sizeof(NGX_HOTLINE_REVOKED) - 1);
+
         if (EVP_Digest(tk->token.data, tk->token.len, md, &n, EVP_sha256(),
                        NULL)
             != 1)
@@ -464,4 +465,29 @@ ngx_http_hotline_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     hlcf->jwt_secret_file = value[1];
 
     return NGX_CONF_OK;
+}
+
+
+/* the deny list's key of a token id (at most NGX_HOTLINE_REVOKED_MAX) */
+
+u_char *
+ngx_http_hotline_revoked_key(u_char *buf, u_char *id, size_t len)
+{
+    len = ngx_min(len, NGX_HOTLINE_REVOKED_MAX
+                       - (sizeof(NGX_HOTLINE_REVOKED) - 1));
+
+    buf = ngx_cpymem(buf, NGX_HOTLINE_REVOKED,
+                     sizeof(NGX_HOTLINE_REVOKED) - 1);
+
+    return ngx_cpymem(buf, id, len);
+}
+
+
+/* a verified token's id: its jti, or "#<hash>" */
+
+void
+ngx_http_hotline_token_id(ngx_http_hotline_token_t *tk, ngx_str_t *id)
+{
+    id->data = tk->revocation.data + sizeof(NGX_HOTLINE_REVOKED) - 1;
+    id->len = tk->revocation.len - (sizeof(NGX_HOTLINE_REVOKED) - 1);
 }

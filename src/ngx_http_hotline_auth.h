@@ -87,7 +87,6 @@ typedef struct {
 #define NGX_HOTLINE_KV_DEL            2
 #define NGX_HOTLINE_KV_INCR           3
 #define NGX_HOTLINE_KV_LIMIT          4
-#define NGX_HOTLINE_KV_REVOKE         5       /* key: the token id */
 #define NGX_HOTLINE_KV_ATTEMPT        6       /* key: the secret, burst:
                                                  max, msec: ttl */
 
@@ -117,6 +116,15 @@ ngx_int_t ngx_http_hotline_kv_call(ngx_http_hotline_kv_call_t *call,
  * exp, nbf, role "agent"), not revoked.
  */
 
+/*
+ * A token on the deny list: the keyed value "revoked:<id>", <id> its jti
+ * or "#<hash>" for a token without one (DURABLE, every worker NOTIFYed).
+ */
+#define NGX_HOTLINE_REVOKED        "revoked:"
+#define NGX_HOTLINE_REVOKED_MAX    (sizeof(NGX_HOTLINE_REVOKED) - 1          \
+                                    + NGX_HOTLINE_JWT_MAX_CLAIM + 2)
+
+
 typedef struct ngx_http_hotline_token_s  ngx_http_hotline_token_t;
 
 typedef void (*ngx_http_hotline_token_pt)(ngx_http_request_t *r,
@@ -130,8 +138,7 @@ struct ngx_http_hotline_token_s {
     ngx_http_hotline_token_pt      done;         /* after NGX_AGAIN */
     void                          *data;
     ngx_http_hotline_kv_call_t     call;
-    u_char                         key[sizeof("revoked:") - 1
-                                       + NGX_HOTLINE_JWT_MAX_CLAIM + 2];
+    u_char                         key[NGX_HOTLINE_REVOKED_MAX];
     ngx_str_t                      revocation;   /* the key in the store */
 };
 
@@ -195,6 +202,8 @@ ngx_int_t ngx_http_hotline_token_verify(ngx_http_request_t *r,
     ngx_str_t *secret, ngx_http_hotline_token_t *tk);
 ngx_int_t ngx_http_hotline_token_check(ngx_http_request_t *r,
     ngx_str_t *secret, ngx_uint_t carriers, ngx_http_hotline_token_t *tk);
+u_char *ngx_http_hotline_revoked_key(u_char *buf, u_char *id, size_t len);
+void ngx_http_hotline_token_id(ngx_http_hotline_token_t *tk, ngx_str_t *id);
 
 /* ngx_http_hotline_token_cache.c */
 ngx_int_t ngx_http_hotline_token_cache_get(ngx_str_t *secret,

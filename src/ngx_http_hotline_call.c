@@ -947,6 +947,8 @@ ngx_http_hotline_op_commit_done(void *data, ngx_http_hotline_txres_t *res)
 static void
 ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
 {
+    int64_t                          now;
+    ngx_time_t                      *tp;
     ngx_http_hotline_ref_t          *ref;
     ngx_http_hotline_call_record_t  *rec;
     u_char                           id[NGX_HOTLINE_ID_HEX];
@@ -958,8 +960,25 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
         ngx_http_hotline_history_flush();
     }
 
+    tp = ngx_timeofday();
+    now = (int64_t) tp->sec * 1000 + tp->msec;
+
+    if (err == NGX_HOTLINE_OK && op->kind == NGX_HOTLINE_OP_ACCEPT) {
+        ngx_http_hotline_observe(NGX_HOTLINE_HIST_WAIT,
+                                 now - op->other.joined);
+    }
+
     if (err == NGX_HOTLINE_OK && op->ends) {
         rec = &op->rec;
+
+        if (rec->accepted) {
+            ngx_http_hotline_observe(NGX_HOTLINE_HIST_DURATION,
+                                     now - rec->accepted);
+
+        } else {
+            ngx_http_hotline_observe(NGX_HOTLINE_HIST_UNANSWERED,
+                                     now - rec->joined);
+        }
 
         ngx_http_hotline_count_ended(rec->reason);
         ngx_http_hotline_history_add(rec);

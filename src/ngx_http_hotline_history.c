@@ -71,10 +71,12 @@ static ngx_int_t ngx_http_hotline_history_today(u_char *line, size_t len,
 static ngx_fd_t ngx_http_hotline_history_reader(ngx_log_t *log);
 
 
-static ngx_open_file_t  *ngx_http_hotline_journal;
-static ngx_str_t         ngx_http_hotline_journal_path;
-static ngx_fd_t          ngx_http_hotline_journal_fd = NGX_INVALID_FILE;
-static ngx_pool_cleanup_file_t  *ngx_http_hotline_journal_cln;
+/*
+ * The journal of the running configuration: set by each worker from its
+ * cycle (ngx_http_hotline_history_init_worker()), never by the parsing of
+ * a configuration, which may fail or be replaced and take it along.
+ */
+static ngx_http_hotline_journal_t  *ngx_http_hotline_jr;
 
 /* lines formatted as calls end, written after the operation */
 static u_char            ngx_http_hotline_pending[8192];
@@ -123,32 +125,37 @@ ngx_http_hotline_log_dir_file(ngx_conf_t *cf, const char *file,
 }
 
 
-ngx_int_t
+ngx_http_hotline_journal_t *
 ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name)
 {
-    ngx_fd_t                   fd;
-    ngx_str_t                 *path;
-    ngx_pool_cleanup_t        *cln;
-    ngx_pool_cleanup_file_t   *clnf;
+    ngx_fd_t                     fd;
+    ngx_str_t                   *path;
+    ngx_pool_cleanup_t          *cln;
+    ngx_pool_cleanup_file_t     *clnf;
+    ngx_http_hotline_journal_t  *jr;
 
-    ngx_http_hotline_journal = ngx_conf_open_file(cf->cycle, name);
+    jr = ngx_pcalloc(cf->pool, sizeof(ngx_http_hotline_journal_t));
+    if (jr == NULL) {
+        return NULL;
+    }
 
-    if (ngx_http_hotline_journal == NULL) {
-        return NGX_ERROR;
+    jr->file = ngx_conf_open_file(cf->cycle, name);
+
+    if (jr->file == NULL) {
+        return NULL;
     }
 
     /* the name nginx keeps is not NUL-terminated: a copy to read it */
 
-    path = &ngx_http_hotline_journal_path;
+    path = &jr->path;
 
-    path->len = ngx_http_hotline_journal->name.len;
+    path->len = jr->file->name.len;
     path->data = ngx_pnalloc(cf->pool, path->len + 1);
     if (path->data == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
-    ngx_cpystrn(path->data, ngx_http_hotline_journal->name.data,
-                path->len + 1);
+    ngx_cpystrn(path->data, jr->file->name.data, path->len + 1);
 
     /*
      * Workers may not be allowed to open it (it is the master's, in a
@@ -162,7 +169,7 @@ ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name)
     cln = ngx_pool_cleanup_add(cf->cycle->pool,
                                sizeof(ngx_pool_cleanup_file_t));
     if (cln == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_CREATE_OR_OPEN,
@@ -170,7 +177,7 @@ ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name)
     if (fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
                            ngx_open_file_n " \"%V\" failed", path);
-        return NGX_ERROR;
+        return NULL;
     }
 
     clnf = cln->data;
@@ -179,10 +186,19 @@ ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name)
     clnf->log = &cf->cycle->new_log;  /* cf->log is the old cycle's */
     cln->handler = ngx_pool_cleanup_file;
 
-    ngx_http_hotline_journal_fd = fd;
-    ngx_http_hotline_journal_cln = clnf;
+    jr->fd = fd;
+    jr->cln = clnf;
 
-    return NGX_OK;
+    return jr;
+}
+
+
+/* a worker writes and reads the journal of its own cycle (or none) */
+
+void
+ngx_http_hotline_history_init_worker(ngx_http_hotline_journal_t *jr)
+{
+    ngx_http_hotline_jr = jr;
 }
 
 
@@ -199,9 +215,9 @@ ngx_http_hotline_history_reader(ngx_log_t *log)
     ngx_fd_t         fd;
     ngx_file_info_t  wi, ri;
 
-    fd = ngx_http_hotline_journal_fd;
+    fd = ngx_http_hotline_jr->fd;
 
-    if (ngx_fd_info(ngx_http_hotline_journal->fd, &wi) == NGX_FILE_ERROR
+    if (ngx_fd_info(ngx_http_hotline_jr->file->fd, &wi) == NGX_FILE_ERROR
         || ngx_fd_info(fd, &ri) == NGX_FILE_ERROR
         || (ngx_file_uniq(&wi) == ngx_file_uniq(&ri)
             && wi.st_dev == ri.st_dev))
@@ -209,21 +225,21 @@ ngx_http_hotline_history_reader(ngx_log_t *log)
         return fd;
     }
 
-    fd = ngx_open_file(ngx_http_hotline_journal_path.data, NGX_FILE_RDONLY,
+    fd = ngx_open_file(ngx_http_hotline_jr->path.data, NGX_FILE_RDONLY,
                        NGX_FILE_OPEN, 0);
 
     if (fd == NGX_INVALID_FILE) {
         ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
                       ngx_open_file_n " \"%V\" after a log rotation failed, "
                       "the history is read from the old file",
-                      &ngx_http_hotline_journal_path);
-        return ngx_http_hotline_journal_fd;
+                      &ngx_http_hotline_jr->path);
+        return ngx_http_hotline_jr->fd;
     }
 
-    (void) ngx_close_file(ngx_http_hotline_journal_fd);
+    (void) ngx_close_file(ngx_http_hotline_jr->fd);
 
-    ngx_http_hotline_journal_fd = fd;
-    ngx_http_hotline_journal_cln->fd = fd;
+    ngx_http_hotline_jr->fd = fd;
+    ngx_http_hotline_jr->cln->fd = fd;
 
     return fd;
 }
@@ -238,7 +254,7 @@ ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec)
     size_t    size;
     ssize_t   n;
 
-    if (ngx_http_hotline_journal == NULL) {
+    if (ngx_http_hotline_jr == NULL) {
         return;
     }
 
@@ -257,12 +273,12 @@ ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec)
         p = ngx_http_hotline_history_json(line, line + size - 1, rec);
         *p++ = '\n';
 
-        n = ngx_write_fd(ngx_http_hotline_journal->fd, line, p - line);
+        n = ngx_write_fd(ngx_http_hotline_jr->file->fd, line, p - line);
 
         if (n != p - line) {
             ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
                           "hotline: writing the call history \"%V\" failed",
-                          &ngx_http_hotline_journal->name);
+                          &ngx_http_hotline_jr->file->name);
         }
 
         ngx_free(line);
@@ -373,13 +389,13 @@ ngx_http_hotline_history_flush(void)
         return;
     }
 
-    n = ngx_write_fd(ngx_http_hotline_journal->fd, ngx_http_hotline_pending,
+    n = ngx_write_fd(ngx_http_hotline_jr->file->fd, ngx_http_hotline_pending,
                      ngx_http_hotline_npending);
 
     if (n != (ssize_t) ngx_http_hotline_npending) {
         ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
                       "hotline: writing the call history \"%V\" failed",
-                      &ngx_http_hotline_journal->name);
+                      &ngx_http_hotline_jr->file->name);
     }
 
     ngx_http_hotline_npending = 0;
@@ -399,13 +415,13 @@ ngx_http_hotline_history_count_today(ngx_log_t *log)
     ngx_uint_t       n;
     ngx_file_info_t  fi;
 
-    if (ngx_http_hotline_journal == NULL
-        || ngx_http_hotline_journal_fd == NGX_INVALID_FILE)
+    if (ngx_http_hotline_jr == NULL
+        || ngx_http_hotline_jr->fd == NGX_INVALID_FILE)
     {
         return 0;
     }
 
-    fd = ngx_http_hotline_journal_fd;
+    fd = ngx_http_hotline_jr->fd;
     n = 0;
 
     if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR) {
@@ -473,7 +489,7 @@ ngx_http_hotline_history_handler(ngx_http_request_t *r)
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hotline_module);
     store = hmcf->store;
 
-    if (ngx_http_hotline_journal == NULL
+    if (ngx_http_hotline_jr == NULL
         && (store == NULL || store->history == NULL))
     {
         return ngx_http_hotline_json_error(r, NGX_HTTP_NOT_FOUND,

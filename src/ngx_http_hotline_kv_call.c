@@ -121,11 +121,6 @@ ngx_http_hotline_kv_call(ngx_http_hotline_kv_call_t *call, ngx_uint_t op,
         store->kv_attempt(key, &call->counter, &call->lock, burst, msec,
                           call->flags, ngx_http_hotline_kv_call_done, t);
         break;
-
-    default: /* NGX_HOTLINE_KV_REVOKE */
-        store->revoke(key->data, key->len, msec,
-                      ngx_http_hotline_kv_call_done, t);
-        break;
     }
 
     if (t->done) {

@@ -38,6 +38,22 @@
 #define NGX_HOTLINE_AUTH_COMPARED   4       /* a code compared */
 
 
+/* histograms: how long, in ms; buckets and names in metrics.c */
+#define NGX_HOTLINE_HIST_WAIT       0       /* in the queue, then accepted */
+#define NGX_HOTLINE_HIST_UNANSWERED 1       /* in the queue, then left */
+#define NGX_HOTLINE_HIST_DURATION   2       /* accepted to ended */
+#define NGX_HOTLINE_HIST_CONNECT_C  3       /* accepted to the customer's
+                                               media connected */
+#define NGX_HOTLINE_HIST_CONNECT_A  4       /* ... the agent's */
+#define NGX_HOTLINE_HIST_N          5
+#define NGX_HOTLINE_HIST_BUCKETS    10      /* the last one: +Inf */
+
+typedef struct {
+    ngx_atomic_t               bucket[NGX_HOTLINE_HIST_BUCKETS];
+    ngx_atomic_t               sum;            /* ms */
+} ngx_http_hotline_hist_t;
+
+
 typedef struct {
     ngx_atomic_t               relayed;
     ngx_atomic_t               ended[NGX_HOTLINE_END_MAX];
@@ -46,6 +62,7 @@ typedef struct {
     ngx_atomic_t               notify[4];      /* NGX_HOTLINE_NOTIFY_* */
     ngx_atomic_t               auth[5];        /* NGX_HOTLINE_AUTH_* */
     ngx_atomic_t               limited;        /* rate-limit rejections */
+    ngx_http_hotline_hist_t    hist[NGX_HOTLINE_HIST_N];
 } ngx_http_hotline_counters_t;
 
 
@@ -59,6 +76,13 @@ void ngx_http_hotline_count_ended(ngx_uint_t reason);
 void ngx_http_hotline_count_notify(ngx_uint_t result);
 void ngx_http_hotline_count_auth(ngx_uint_t result);
 void ngx_http_hotline_count_limited(void);
+void ngx_http_hotline_observe(ngx_uint_t hist, ngx_msec_int_t ms);
+u_char *ngx_http_hotline_histograms(u_char *p,
+    ngx_http_hotline_counters_t *z);
+
+/* room histograms() needs */
+#define NGX_HOTLINE_HIST_TEXT                                                 \
+    (NGX_HOTLINE_HIST_N * (NGX_HOTLINE_HIST_BUCKETS + 2) * 128 + 1024)
 
 
 #endif /* _NGX_HTTP_HOTLINE_METRICS_H_INCLUDED_ */

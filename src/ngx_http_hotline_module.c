@@ -532,11 +532,12 @@ ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (hmcf->shm_zone
-        && ngx_strcmp(hmcf->history_file.data, "off") != 0
-        && ngx_http_hotline_history_open(cf, &hmcf->history_file) != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
+    if (hmcf->shm_zone && ngx_strcmp(hmcf->history_file.data, "off") != 0) {
+        hmcf->journal = ngx_http_hotline_history_open(cf,
+                                                      &hmcf->history_file);
+        if (hmcf->journal == NULL) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     ngx_conf_init_msec_value(hmcf->resume_timeout, 30000);
@@ -997,6 +998,8 @@ ngx_http_hotline_init_process(ngx_cycle_t *cycle)
     }
 
     hmcf->store = ngx_http_hotline_store();
+
+    ngx_http_hotline_history_init_worker(hmcf->journal);
 
     /* the session layer listens to the store before it starts */
 

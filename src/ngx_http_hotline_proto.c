@@ -130,6 +130,7 @@ static ngx_http_hotline_type_t  ngx_http_hotline_types[] = {
     { ngx_string("media"),  NGX_HOTLINE_MSG_MEDIA,  C|A },
     { ngx_string("hangup"), NGX_HOTLINE_MSG_HANGUP, C|A },
     { ngx_string("ban"),    NGX_HOTLINE_MSG_BAN,    A },
+    { ngx_string("connected"), NGX_HOTLINE_MSG_CONNECTED, C|A },
     { ngx_null_string, 0, 0 }
 };
 
@@ -150,7 +151,8 @@ static const char  *ngx_http_hotline_members[][5] = {
     { "text", NULL },                                  /* chat */
     { "audio", "video", "screen", NULL },              /* media */
     { NULL },                                          /* hangup */
-    { "call_id", NULL }                                /* ban */
+    { "call_id", NULL },                               /* ban */
+    { NULL }                                           /* connected */
 };
 
 

@@ -55,6 +55,7 @@
 #define NGX_HOTLINE_MSG_MEDIA         10
 #define NGX_HOTLINE_MSG_HANGUP        11
 #define NGX_HOTLINE_MSG_BAN           12
+#define NGX_HOTLINE_MSG_CONNECTED     13
 
 /* call end reasons */
 #define NGX_HOTLINE_END_HANGUP        0

@@ -11,6 +11,7 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_proto.h"
 #include "ngx_http_hotline_session.h"
+#include "ngx_http_hotline_auth.h"
 #include "ngx_http_hotline_call.h"
 #include "ngx_http_hotline_event.h"
 #include "ngx_http_hotline_store.h"
@@ -334,6 +335,26 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
 
         ngx_http_hotline_call_join(&s->ref, m.name, m.name_len, &s->ws.addr,
                                    ngx_http_hotline_join_done, op);
+        break;
+
+    case NGX_HOTLINE_MSG_CONNECTED:
+
+        /* the page's media is up: how long since the call was accepted */
+
+        if (s->accepted_at == 0) {
+            ngx_http_hotline_op_done(op, NGX_HOTLINE_E_BAD_STATE, NULL);
+            break;
+        }
+
+        if (!s->connected) {
+            s->connected = 1;
+            ngx_http_hotline_observe(s->role == NGX_HOTLINE_ROLE_AGENT
+                                     ? NGX_HOTLINE_HIST_CONNECT_A
+                                     : NGX_HOTLINE_HIST_CONNECT_C,
+                                     ngx_current_msec - s->accepted_at);
+        }
+
+        ngx_http_hotline_op_done(op, NGX_HOTLINE_OK, NULL);
         break;
 
     case NGX_HOTLINE_MSG_BAN:
@@ -946,9 +967,12 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
                 /* banned: its call, or its client (hung up for it) */
                 ended = (ev.reason == NGX_HOTLINE_END_BANNED || s->banned)
                         ? 2 : 1;
+                s->accepted_at = 0;
 
             } else if (ev.type == NGX_HOTLINE_EV_ACCEPTED) {
                 s->waiting = 0;
+                s->accepted_at = ngx_current_msec;
+                s->connected = 0;
 
                 if (s->role == NGX_HOTLINE_ROLE_AGENT) {
                     /* a transferred call's conversation so far, after */
@@ -987,6 +1011,7 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
     } else if (ended && s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
         /* the call is over: the end was written, nothing else comes */
         s->ended = 1;
+        s->ws.await_answer = 1;
         ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_WS_CLOSE_NORMAL,
                                   "call ended");
     }
@@ -1165,7 +1190,7 @@ ngx_http_hotline_on_auth(void)
     ngx_str_t                    key;
     ngx_queue_t                 *q, *next;
     ngx_http_hotline_session_t  *s;
-    u_char                       buf[NGX_HOTLINE_KV_KEY];
+    u_char                       buf[NGX_HOTLINE_REVOKED_MAX];
 
     for (q = ngx_queue_head(&ngx_http_hotline_local);
          q != ngx_queue_sentinel(&ngx_http_hotline_local);
@@ -1184,8 +1209,7 @@ ngx_http_hotline_on_auth(void)
             continue;
         }
 
-        p = ngx_cpymem(buf, "revoked:", sizeof("revoked:") - 1);
-        p = ngx_cpymem(p, s->jti, s->jti_len);
+        p = ngx_http_hotline_revoked_key(buf, s->jti, s->jti_len);
 
         key.data = buf;
         key.len = p - buf;

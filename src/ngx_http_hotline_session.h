@@ -48,6 +48,8 @@ struct ngx_http_hotline_session_s {
 
     int64_t                        resume_from;    /* agent: last_seq, -1 */
     uint64_t                       ping_seq;       /* delivered before it */
+    ngx_msec_t                     accepted_at;    /* this connection saw
+                                                      its call accepted */
     ngx_msec_t                     tat;            /* message rate, GCRA */
     ngx_uint_t                     strikes;
 
@@ -58,6 +60,7 @@ struct ngx_http_hotline_session_s {
     unsigned                       fresh:1;        /* resumed from seq 0 */
     unsigned                       banned:1;       /* its client */
     unsigned                       ended:1;        /* its end was sent */
+    unsigned                       connected:1;    /* its page's media */
     unsigned                       detach_held:1;  /* until the client
                                                       answers the close */
 };

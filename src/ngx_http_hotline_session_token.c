@@ -141,10 +141,11 @@ ngx_http_hotline_logout_handler(ngx_http_request_t *r)
 {
     time_t                        now;
     ngx_int_t                     rc;
-    ngx_str_t                     id;
     ngx_msec_t                    ttl;
     ngx_http_hotline_token_t     *tk;
     ngx_http_hotline_loc_conf_t  *hlcf;
+
+    static ngx_str_t  one = ngx_string("1");
 
     if (r->method != NGX_HTTP_POST) {
         if (ngx_http_hotline_add_header(r, "Allow", (u_char *) "POST", 4)
@@ -198,15 +199,13 @@ ngx_http_hotline_logout_handler(ngx_http_request_t *r)
     ttl = (tk->claims.exp > now) ? (ngx_msec_t) (tk->claims.exp - now) * 1000
                                  : 1000;
 
-    id.data = tk->revocation.data + sizeof("revoked:") - 1;
-    id.len = tk->revocation.len - (sizeof("revoked:") - 1);
-
     tk->call.request = r;
     tk->call.resume = ngx_http_hotline_logout_resume;
     tk->call.data = tk;
+    tk->call.flags = NGX_HOTLINE_KV_DURABLE|NGX_HOTLINE_KV_NOTIFY;
 
-    rc = ngx_http_hotline_kv_call(&tk->call, NGX_HOTLINE_KV_REVOKE, &id,
-                                  NULL, ttl, 0);
+    rc = ngx_http_hotline_kv_call(&tk->call, NGX_HOTLINE_KV_SET,
+                                  &tk->revocation, &one, ttl, 0);
 
     if (rc == NGX_AGAIN) {
         r->main->count++;
@@ -257,8 +256,7 @@ ngx_http_hotline_logout_done(ngx_http_request_t *r,
 
     /* the jti, or "#<hash>" for a token without one */
 
-    id.data = tk->revocation.data + sizeof("revoked:") - 1;
-    id.len = tk->revocation.len - (sizeof("revoked:") - 1);
+    ngx_http_hotline_token_id(tk, &id);
 
     ngx_http_hotline_audit(r, "logout", &user, &id, NULL);
     ngx_http_hotline_audit(r, "revoked", &user, &id, "logout");

@@ -230,7 +230,7 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
 
     up = st.up && w.count[NGX_HOTLINE_STORE_UP] == w.n;
 
-    b = ngx_create_temp_buf(r->pool, 8192);
+    b = ngx_create_temp_buf(r->pool, 8192 + NGX_HOTLINE_HIST_TEXT);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -343,6 +343,8 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
         z->notify[0], z->notify[1], z->notify[2], z->notify[3],
         z->auth[0], z->auth[1], z->auth[2], z->auth[3], z->auth[4],
         z->limited);
+
+    b->last = ngx_http_hotline_histograms(b->last, z);
 
     out.buf = b;
     out.next = NULL;

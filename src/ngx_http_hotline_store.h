@@ -372,13 +372,6 @@ struct ngx_http_hotline_store_s {
                          ngx_uint_t burst, ngx_http_hotline_kv_pt handler,
                          void *data);
 
-    /*
-     * revokes a token id until ttl: kv_set("revoked:<jti>", DURABLE and
-     * NOTIFY)
-     */
-    void        (*revoke)(u_char *jti, size_t len, ngx_msec_t ttl,
-                          ngx_http_hotline_kv_pt handler, void *data);
-
     /* the history of all nodes; NULL: the node's journal is the history */
     void        (*history)(ngx_http_hotline_history_query_t *q,
                            ngx_http_hotline_history_pt handler, void *data);

@@ -55,8 +55,6 @@ static void ngx_http_hotline_redis_kv_incr(ngx_str_t *key, ngx_msec_t ttl,
 static void ngx_http_hotline_redis_limit(ngx_str_t *key,
     ngx_msec_t interval, ngx_uint_t burst, ngx_http_hotline_kv_pt handler,
     void *data);
-static void ngx_http_hotline_redis_revoke(u_char *jti, size_t len,
-    ngx_msec_t ttl, ngx_http_hotline_kv_pt handler, void *data);
 static ngx_http_hotline_rreq_t *ngx_http_hotline_redis_kv_req(
     ngx_uint_t script, ngx_uint_t args, ngx_str_t *key, size_t extra,
     ngx_http_hotline_rreq_pt done, ngx_http_hotline_kv_pt handler,
@@ -106,7 +104,6 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_redis = {
     ngx_http_hotline_redis_kv_del,
     ngx_http_hotline_redis_kv_incr,
     ngx_http_hotline_redis_limit,
-    ngx_http_hotline_redis_revoke,
     ngx_http_hotline_redis_history,
     ngx_http_hotline_redis_kv_attempt
 };
@@ -1260,34 +1257,6 @@ ngx_http_hotline_redis_attempted(ngx_http_hotline_rreq_t *req, redisReply *r)
     kv->number = ngx_http_hotline_reply_int(r, 1);
 
     ((ngx_http_hotline_kv_pt) req->handler)(req->data, NGX_HOTLINE_OK, kv);
-}
-
-
-/* revoked:<jti> for ttl, then every worker of every node is told */
-
-static void
-ngx_http_hotline_redis_revoke(u_char *jti, size_t len, ngx_msec_t ttl,
-    ngx_http_hotline_kv_pt handler, void *data)
-{
-    u_char     *p;
-    ngx_str_t   key, value;
-    u_char      buf[NGX_HOTLINE_KV_KEY];
-
-    if (len > NGX_HOTLINE_KV_KEY - sizeof("revoked:")) {
-        len = NGX_HOTLINE_KV_KEY - sizeof("revoked:");
-    }
-
-    p = ngx_cpymem(buf, "revoked:", sizeof("revoked:") - 1);
-    p = ngx_cpymem(p, jti, len);
-
-    key.data = buf;
-    key.len = p - buf;
-    ngx_str_set(&value, "1");
-
-    ngx_http_hotline_redis_kv_set(&key, &value, ttl,
-                                  NGX_HOTLINE_KV_DURABLE
-                                  |NGX_HOTLINE_KV_NOTIFY,
-                                  handler, data);
 }
 
 

@@ -175,7 +175,6 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     ngx_http_hotline_shm_kv_del,
     ngx_http_hotline_shm_kv_incr,
     ngx_http_hotline_shm_limit,
-    ngx_http_hotline_shm_revoke,
     NULL,                                  /* history: the journal */
     ngx_http_hotline_shm_kv_attempt
 };

@@ -33,8 +33,6 @@ void ngx_http_hotline_shm_kv_attempt(ngx_str_t *secret,
     ngx_uint_t flags, ngx_http_hotline_kv_pt handler, void *data);
 void ngx_http_hotline_shm_limit(ngx_str_t *key, ngx_msec_t interval,
     ngx_uint_t burst, ngx_http_hotline_kv_pt handler, void *data);
-void ngx_http_hotline_shm_revoke(u_char *jti, size_t len, ngx_msec_t ttl,
-    ngx_http_hotline_kv_pt handler, void *data);
 
 
 #endif /* _NGX_HTTP_HOTLINE_STORE_SHM_H_INCLUDED_ */

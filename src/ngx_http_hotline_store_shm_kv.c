@@ -500,31 +500,6 @@ ngx_http_hotline_shm_limit(ngx_str_t *key, ngx_msec_t interval,
 }
 
 
-void
-ngx_http_hotline_shm_revoke(u_char *jti, size_t len, ngx_msec_t ttl,
-    ngx_http_hotline_kv_pt handler, void *data)
-{
-    u_char     *p;
-    ngx_str_t   key, value;
-    u_char      buf[NGX_HOTLINE_KV_KEY];
-
-    if (len > NGX_HOTLINE_KV_KEY - sizeof("revoked:")) {
-        len = NGX_HOTLINE_KV_KEY - sizeof("revoked:");
-    }
-
-    p = ngx_cpymem(buf, "revoked:", sizeof("revoked:") - 1);
-    p = ngx_cpymem(p, jti, len);
-
-    key.data = buf;
-    key.len = p - buf;
-    ngx_str_set(&value, "1");
-
-    ngx_http_hotline_shm_kv_set(&key, &value, ttl,
-                                NGX_HOTLINE_KV_DURABLE|NGX_HOTLINE_KV_NOTIFY,
-                                handler, data);
-}
-
-
 /* called with the zone locked: drops expired records, at most max */
 
 void

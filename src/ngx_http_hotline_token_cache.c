@@ -36,8 +36,7 @@ typedef struct {
     size_t                          key_len;
     ngx_http_hotline_jwt_claims_t   claims;
     size_t                          revocation_len;
-    u_char                          revocation[sizeof("revoked:") - 1
-                                         + NGX_HOTLINE_JWT_MAX_CLAIM + 2];
+    u_char                          revocation[NGX_HOTLINE_REVOKED_MAX];
     u_char                          token[NGX_HOTLINE_TOKEN_CACHE_MAX];
 } ngx_http_hotline_token_entry_t;
 

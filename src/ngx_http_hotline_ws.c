@@ -429,9 +429,14 @@ ngx_http_hotline_ws_answer(ngx_http_hotline_ws_t *s, u_char *pos,
 
         rc = ngx_http_hotline_ws_parse(ps, &pos, last);
 
-        if (rc == NGX_AGAIN || rc == NGX_ERROR) {
-            /* a bad frame now: the peer is not heard any more */
+        if (rc == NGX_AGAIN) {
             return;
+        }
+
+        if (rc == NGX_ERROR) {
+            /* a bad frame now: the peer is not heard any more */
+            s->no_answer = 1;
+            break;
         }
 
         if (ps->opcode == NGX_HOTLINE_WS_OP_TEXT
@@ -445,6 +450,13 @@ ngx_http_hotline_ws_answer(ngx_http_hotline_ws_t *s, u_char *pos,
             s->close_answered = 1;
             s->handler->closed(s);
         }
+    }
+
+    if ((s->close_answered || s->no_answer) && s->connection->ssl
+        && !s->tls_shut && !s->closed)
+    {
+        /* the TLS shutdown that waited for it */
+        ngx_http_hotline_ws_linger(s);
     }
 }
 
@@ -471,6 +483,7 @@ ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s, u_char *pos,
             ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                           "hotline: client sent a bad frame: %s (%ui)",
                           ps->error, ps->error_code);
+            s->no_answer = 1;
             ngx_http_hotline_ws_close(s, ps->error_code, ps->error);
             break;
         }
@@ -523,6 +536,7 @@ ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s, u_char *pos,
 
             s->handler->closed(s);
             s->closing = 1;
+            s->no_answer = 1;
             ngx_http_hotline_ws_linger(s);
             break;
 
@@ -872,6 +886,21 @@ ngx_http_hotline_ws_linger(ngx_http_hotline_ws_t *s)
 
     /* TLS says it is done (close_notify) before TCP does, as nginx's own
      * lingering close; the TLS state is freed with the connection */
+
+    if (c->ssl && !s->tls_shut && s->await_answer && !s->close_answered
+        && !s->no_answer)
+    {
+        /*
+         * our close frame went first: its answer comes over TLS, which
+         * stays up for it (ngx_http_hotline_ws_answer() comes back)
+         */
+
+        if (!s->timer.timer_set) {
+            ngx_add_timer(&s->timer, NGX_HOTLINE_LINGER);
+        }
+
+        return;
+    }
 
     if (c->ssl && !s->tls_shut) {
         ngx_int_t  rc;

@@ -72,6 +72,12 @@ struct ngx_http_hotline_ws_s {
     unsigned                       close_answered:1; /* the peer's close
                                                       came after ours: it
                                                       read what we sent */
+    unsigned                       await_answer:1; /* the handler wants to
+                                                      know it was read: TLS
+                                                      stays up for it */
+    unsigned                       no_answer:1;    /* none to wait for: the
+                                                      peer's close came
+                                                      first, or bad input */
     unsigned                       closed:1;       /* freed when !pending */
     unsigned                       subprotocol:1;
     unsigned                       upgraded:1;

@@ -107,6 +107,37 @@ is_deeply(history_names(), ['After'],
           'the history reads the new file, on every worker')
     for 1 .. 4;
 
+# --- a reload that fails, then a worker that is started again ------------------
+# (the journal of the running configuration, not of the one that failed:
+# a respawned worker used to write through the failed one's closed file)
+{
+    my $conf = Hotline::Test::read_file($t->conf_file);
+    # after the http block: its configuration is made, then thrown away
+    Hotline::Test::write_file($t->conf_file,
+                              $conf . "\nhotline_no_such_directive 1;\n");
+    my $before = $t->error_log;
+    kill 'HUP', $t->master_pid;
+    ok(poll_until(10, sub { $t->error_log =~ /hotline_no_such_directive/ }),
+       'a reload with a bad configuration fails');
+    Hotline::Test::write_file($t->conf_file, $conf);
+    my @old = $t->worker_pids;
+    kill 'KILL', $old[0];
+    ok(poll_until(10, sub {
+        my @w = $t->worker_pids;
+        @w == @old && !grep { $_ == $old[0] } @w }), 'a worker is started again');
+    $t->allow_log(qr/exited on signal 9|unknown directive "hotline_no_such_directive"/);
+    # every worker (the new one among them) writes the journal
+    for my $i (1 .. 8) {
+        end_call("Respawn $i");
+    }
+    ok(poll_until(5, sub {
+        my $j = Hotline::Test::read_file($journal);
+        !grep { $j !~ /"Respawn $_"/ } 1 .. 8 }),
+       'the calls are in the journal') or diag(Hotline::Test::read_file($journal));
+    unlike($t->error_log, qr/hotline.*(?:write|journal).*failed/i,
+           'no failed journal write');
+}
+
 $t->stop;
 
 done_testing;

@@ -129,7 +129,7 @@ bench_media(unsigned seconds, unsigned nsess, int profile, const char *dir)
         rec_track_init(&s->track[REC_MUX_VIDEO], REC_MUX_VIDEO, &vm);
 
         if (rec_srtp_create(&s->srtp, &keys) != REC_OK
-            || rec_mux_open(&s->mux, s->path, 1, 1, rec_now_ms()) != REC_OK)
+            || rec_mux_open(&s->mux, s->path, 1, 1) != REC_OK)
         {
             return 1;
         }

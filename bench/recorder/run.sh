@@ -10,6 +10,9 @@
 #    (libnice + OpenSSL DTLS + libsrtp2) against a running recorder; its
 #    CPU from /proc gives ms per stream-second, the whole receive path
 #    (sockets, GLib, libnice) included.
+# 3. the same with STREAMS outside publishers: GStreamer's webrtcbin
+#    (gst_bench.sh, in a loopback-only network namespace).
+# 4. the merge job's CPU per recorded minute (merge.sh).
 
 set -eu
 
@@ -29,7 +32,7 @@ port=$(( 20000 + $$ % 20000 ))
 
 "$b/hotline-recorder" --listen "127.0.0.1:$port" --recordings "$tmp/rec" \
     --secret-file "$tmp/secret" --max-sessions 1000 --min-free-disk 0 \
-    --log-level warn 2>"$tmp/recorder.log" &
+    --merge off --log-level warn 2>"$tmp/recorder.log" &
 rec=$!
 
 i=0
@@ -51,3 +54,6 @@ kill -TERM $rec
 wait $rec
 echo "network: $(grep -l '"finished"' "$tmp"/rec/*/manifest.json | wc -l)" \
      "manifests finished, $(find "$tmp/rec" -name '*.webm' | wc -l) files"
+
+sh "$top/bench/recorder/gst_bench.sh" "$secs" "$streams"
+sh "$top/bench/recorder/merge.sh" 120

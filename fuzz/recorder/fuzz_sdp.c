@@ -26,8 +26,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    (void) rec_sdp_parse_frag(offer, (const char *) data, size, err,
-                              sizeof(err));
+    (void) rec_sdp_parse_frag(offer, (const char *) data, size, " 0 a ",
+                              err, sizeof(err));
 
     if (rec_sdp_parse_offer(offer, (const char *) data, size, err,
                             sizeof(err)) == REC_OK)

@@ -141,6 +141,10 @@ export class PeerCall {
             }
             const s = pc.connectionState;
             if (s === 'connected') {
+                if (!this.everConnected) {
+                    // for the operators' time-to-media histogram
+                    this.sig.send({ type: 'connected' });
+                }
                 this.everConnected = true;
                 clearTimeout(this.restartTimer);
                 this.onState('call.connected', 'ok');

@@ -224,6 +224,23 @@ rec_dtls_fingerprint(void)
 }
 
 
+const char *
+rec_dtls_profile_name(int profile)
+{
+    switch (profile) {
+
+    case REC_SRTP_AEAD_AES_128_GCM:
+        return "SRTP_AEAD_AES_128_GCM";
+
+    case REC_SRTP_AES128_CM_SHA1_80:
+        return "SRTP_AES128_CM_SHA1_80";
+
+    default:
+        return "none";
+    }
+}
+
+
 void *
 rec_dtls_ctx(void)
 {

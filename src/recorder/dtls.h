@@ -30,6 +30,8 @@ typedef struct {
 
 int rec_dtls_init(void);
 const char *rec_dtls_fingerprint(void);
+/* "SRTP_AEAD_AES_128_GCM", "SRTP_AES128_CM_SHA1_80" (RFC 5764 names) */
+const char *rec_dtls_profile_name(int profile);
 rec_dtls_t *rec_dtls_create(rec_dtls_send_pt send, void *data,
     const u_char *peer_fingerprint);
 /*

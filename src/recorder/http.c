@@ -1,12 +1,21 @@
 /*
  * hotline-recorder: HTTP listener on TCP (host:port) or a Unix socket
- * (unix:/path) driven by the GLib main loop.
+ * (unix:/path) driven by the GLib main loop; one request per connection
+ * (nginx in front does keep-alive and TLS).
+ *
+ * Nothing blocks the loop: requests are read and answers written as the
+ * socket allows, each within REC_HTTP_TIMEOUT.  At most REC_HTTP_MAX_CONN
+ * connections and --max-conn-per-addr per TCP client address are open;
+ * when all are taken, the oldest connection that has not sent a whole
+ * request yet is closed for a new one, so idle connections cannot lock
+ * clients out.  Refused requests are logged at info with their reason.
  */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <poll.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,26 +30,38 @@
 #include "metrics.h"
 
 
-#define REC_HTTP_TIMEOUT  10000     /* ms for a whole request */
+#define REC_HTTP_TIMEOUT  10000     /* ms to read a request, to answer */
 #define REC_HTTP_BUF      (REC_HTTP_MAX_HEADER + REC_HTTP_MAX_BODY + 1)
-#define REC_HTTP_MAX_CONN 256       /* requests being read at once */
-
-
-static unsigned  rec_http_nconn;
+#define REC_HTTP_MAX_CONN 256       /* connections open at once */
 
 
 struct rec_http_conn_s {
-    int       fd;
-    guint     io;
-    guint     timer;
-    size_t    len;
-    char      buf[REC_HTTP_BUF];
+    int        fd;
+    guint      io;
+    guint      timer;
+    int        answering;          /* the request is in, the answer out */
+    int        tcp;
+    char       peer[INET6_ADDRSTRLEN];
+    char       method[16];
+    char       path[128];
+    char      *out;
+    size_t     out_len;
+    size_t     out_sent;
+    GList      link;               /* in rec_http_conns, oldest first */
+    size_t     len;
+    char       buf[REC_HTTP_BUF];
 };
+
+
+static GQueue       rec_http_conns = G_QUEUE_INIT;
+static GHashTable  *rec_http_per_addr;       /* peer -> open connections */
 
 
 static void
 rec_http_close(rec_http_conn_t *c)
 {
+    guint  n;
+
     if (c->io) {
         g_source_remove(c->io);
     }
@@ -49,9 +70,22 @@ rec_http_close(rec_http_conn_t *c)
         g_source_remove(c->timer);
     }
 
+    if (c->tcp) {
+        n = GPOINTER_TO_UINT(g_hash_table_lookup(rec_http_per_addr,
+                                                 c->peer));
+        if (n <= 1) {
+            g_hash_table_remove(rec_http_per_addr, c->peer);
+
+        } else {
+            g_hash_table_insert(rec_http_per_addr, g_strdup(c->peer),
+                                GUINT_TO_POINTER(n - 1));
+        }
+    }
+
+    g_queue_unlink(&rec_http_conns, &c->link);
     close(c->fd);
+    free(c->out);
     free(c);
-    rec_http_nconn--;
 }
 
 
@@ -70,6 +104,7 @@ rec_http_status_text(int status)
     case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 411: return "Length Required";
+    case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
@@ -84,18 +119,40 @@ rec_http_status_text(int status)
 }
 
 
-static void
-rec_http_write_all(int fd, const char *p, size_t len)
+static gboolean
+rec_http_timeout(gpointer data)
 {
-    ssize_t        n;
-    struct pollfd  pfd;
+    rec_http_conn_t  *c;
 
-    while (len > 0) {
-        n = write(fd, p, len);
+    c = data;
+    c->timer = 0;
+
+    if (c->answering) {
+        rec_log(REC_LOG_INFO, "http: %s %s from %s: the answer was not "
+                "taken in time", c->method, c->path, c->peer);
+        rec_http_close(c);
+        return G_SOURCE_REMOVE;
+    }
+
+    rec_http_error(c, 408, NULL, "request not received in time");
+
+    return G_SOURCE_REMOVE;
+}
+
+
+/* writes what the socket takes; REC_AGAIN: wait until it is writable */
+
+static int
+rec_http_flush(rec_http_conn_t *c)
+{
+    ssize_t  n;
+
+    while (c->out_sent < c->out_len) {
+        n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent,
+                 MSG_NOSIGNAL);
 
         if (n > 0) {
-            p += n;
-            len -= (size_t) n;
+            c->out_sent += (size_t) n;
             continue;
         }
 
@@ -103,17 +160,35 @@ rec_http_write_all(int fd, const char *p, size_t len)
             continue;
         }
 
-        if (n < 0 && errno == EAGAIN) {
-            pfd.fd = fd;
-            pfd.events = POLLOUT;
-
-            if (poll(&pfd, 1, 2000) == 1) {
-                continue;
-            }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return REC_AGAIN;
         }
 
-        return;
+        return REC_ERROR;
     }
+
+    return REC_OK;
+}
+
+
+static gboolean
+rec_http_writable(gint fd, GIOCondition cond, gpointer data)
+{
+    rec_http_conn_t  *c;
+
+    (void) fd;
+    (void) cond;
+
+    c = data;
+
+    if (rec_http_flush(c) == REC_AGAIN) {
+        return G_SOURCE_CONTINUE;
+    }
+
+    c->io = 0;
+    rec_http_close(c);
+
+    return G_SOURCE_REMOVE;
 }
 
 
@@ -142,13 +217,43 @@ rec_http_respond(rec_http_conn_t *c, int status, const char *headers,
         len = 0;
     }
 
-    rec_http_write_all(c->fd, hdr, (size_t) n);
+    c->answering = 1;
 
-    if (len > 0) {
-        rec_http_write_all(c->fd, body, len);
+    if (c->io) {
+        g_source_remove(c->io);
+        c->io = 0;
     }
 
-    rec_http_close(c);
+    c->out = malloc((size_t) n + len);
+
+    if (c->out == NULL) {
+        rec_http_close(c);
+        return;
+    }
+
+    memcpy(c->out, hdr, (size_t) n);
+
+    if (len > 0) {
+        memcpy(c->out + n, body, len);
+    }
+
+    c->out_len = (size_t) n + len;
+    c->out_sent = 0;
+
+    if (rec_http_flush(c) != REC_AGAIN) {
+        rec_http_close(c);
+        return;
+    }
+
+    /* a slow reader: the rest when the socket takes it, or never */
+
+    if (c->timer) {
+        g_source_remove(c->timer);
+    }
+
+    c->timer = g_timeout_add(REC_HTTP_TIMEOUT, rec_http_timeout, c);
+    c->io = g_unix_fd_add(c->fd, G_IO_OUT | G_IO_ERR | G_IO_HUP,
+                          rec_http_writable, c);
 }
 
 
@@ -158,6 +263,11 @@ rec_http_error(rec_http_conn_t *c, int status, const char *headers,
 {
     char  body[512];
     int   n;
+
+    rec_log(status >= 500 ? REC_LOG_ERR : REC_LOG_INFO,
+            "http: %d %s %s from %s: %s", status,
+            c->method[0] ? c->method : "-", c->path[0] ? c->path : "-",
+            c->peer, reason);
 
     n = snprintf(body, sizeof(body), "%d %s: %s\n", status,
                  rec_http_status_text(status), reason);
@@ -171,16 +281,18 @@ rec_http_error(rec_http_conn_t *c, int status, const char *headers,
 }
 
 
-static gboolean
-rec_http_timeout(gpointer data)
+/* for the log: printable characters only, cut to size */
+
+static void
+rec_http_log_copy(char *dst, size_t size, const char *src)
 {
-    rec_http_conn_t  *c;
+    size_t  i;
 
-    c = data;
-    c->timer = 0;
-    rec_http_error(c, 408, NULL, "request not received in time");
+    for (i = 0; i + 1 < size && src[i] != '\0'; i++) {
+        dst[i] = (src[i] > 0x20 && src[i] < 0x7f) ? src[i] : '?';
+    }
 
-    return G_SOURCE_REMOVE;
+    dst[i] = '\0';
 }
 
 
@@ -224,14 +336,11 @@ rec_http_read(gint fd, GIOCondition cond, gpointer data)
         err = "request too large";
     }
 
-    /* the connection is answered now: stop watching it */
+    /* the request is in: stop reading, the answer goes out */
 
     c->io = 0;
-
-    if (c->timer) {
-        g_source_remove(c->timer);
-        c->timer = 0;
-    }
+    rec_http_log_copy(c->method, sizeof(c->method), r.method);
+    rec_http_log_copy(c->path, sizeof(c->path), r.path);
 
     if (rc == REC_ERROR) {
         rec_metrics.bad_requests++;
@@ -245,26 +354,50 @@ rec_http_read(gint fd, GIOCondition cond, gpointer data)
 }
 
 
+/* room for one more: the oldest connection still sending its request */
+
+static int
+rec_http_evict(void)
+{
+    GList            *l;
+    rec_http_conn_t  *c;
+
+    for (l = rec_http_conns.head; l != NULL; l = l->next) {
+        c = l->data;
+
+        if (!c->answering) {
+            rec_metrics.http_evicted++;
+            rec_log(REC_LOG_INFO, "http: %u connections open, closing the "
+                    "oldest idle one from %s", rec_http_conns.length,
+                    c->peer);
+            rec_http_close(c);
+            return REC_OK;
+        }
+    }
+
+    return REC_ERROR;
+}
+
+
 static gboolean
 rec_http_accept(gint fd, GIOCondition cond, gpointer data)
 {
-    int               s;
-    rec_http_conn_t  *c;
+    int                       s;
+    guint                     n;
+    socklen_t                 alen;
+    rec_http_conn_t          *c;
+    struct sockaddr_storage   sa;
 
     (void) cond;
     (void) data;
 
     for ( ;; ) {
-        s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        alen = sizeof(sa);
+        s = accept4(fd, (struct sockaddr *) &sa, &alen,
+                    SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (s == -1) {
             return G_SOURCE_CONTINUE;
-        }
-
-        if (rec_http_nconn >= REC_HTTP_MAX_CONN) {
-            /* bounded memory: slow clients do not pile up */
-            close(s);
-            continue;
         }
 
         c = malloc(sizeof(rec_http_conn_t));
@@ -273,10 +406,52 @@ rec_http_accept(gint fd, GIOCondition cond, gpointer data)
             continue;
         }
 
-        rec_http_nconn++;
-
+        memset(c, 0, offsetof(rec_http_conn_t, buf));
         c->fd = s;
-        c->len = 0;
+        c->link.data = c;
+        strcpy(c->peer, "unix");
+
+        if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6) {
+            c->tcp = 1;
+            (void) inet_ntop(sa.ss_family, sa.ss_family == AF_INET
+                             ? (void *) &((struct sockaddr_in *) &sa)
+                                          ->sin_addr
+                             : (void *) &((struct sockaddr_in6 *) &sa)
+                                          ->sin6_addr,
+                             c->peer, sizeof(c->peer));
+
+            /* one address cannot hold every connection */
+
+            n = GPOINTER_TO_UINT(g_hash_table_lookup(rec_http_per_addr,
+                                                     c->peer));
+
+            if (n >= rec_conf.max_conn_per_addr) {
+                rec_metrics.http_refused++;
+                rec_log(REC_LOG_DEBUG, "http: %u connections from %s "
+                        "already, closed", n, c->peer);
+                close(s);
+                free(c);
+                continue;
+            }
+        }
+
+        if (rec_http_conns.length >= REC_HTTP_MAX_CONN
+            && rec_http_evict() != REC_OK)
+        {
+            rec_metrics.http_refused++;
+            close(s);
+            free(c);
+            continue;
+        }
+
+        if (c->tcp) {
+            n = GPOINTER_TO_UINT(g_hash_table_lookup(rec_http_per_addr,
+                                                     c->peer));
+            g_hash_table_insert(rec_http_per_addr, g_strdup(c->peer),
+                                GUINT_TO_POINTER(n + 1));
+        }
+
+        g_queue_push_tail_link(&rec_http_conns, &c->link);
         c->io = g_unix_fd_add(s, G_IO_IN | G_IO_HUP | G_IO_ERR,
                               rec_http_read, c);
         c->timer = g_timeout_add(REC_HTTP_TIMEOUT, rec_http_timeout, c);
@@ -291,6 +466,11 @@ rec_http_listen(const char *addr)
     char                 host[256], *colon;
     struct addrinfo      hints, *res;
     struct sockaddr_un   sun;
+
+    if (rec_http_per_addr == NULL) {
+        rec_http_per_addr = g_hash_table_new_full(g_str_hash, g_str_equal,
+                                                  g_free, NULL);
+    }
 
     if (strncmp(addr, "unix:", 5) == 0) {
         memset(&sun, 0, sizeof(sun));

@@ -17,8 +17,10 @@
 typedef struct {
     char          method[16];
     char          path[512];
+    char          query[256];
     char          content_type[128];
     char          authorization[4200];
+    char          if_match[128];
     size_t        content_length;
     int           has_length;
     size_t        header_len;
@@ -46,6 +48,8 @@ void rec_http_error(rec_http_conn_t *c, int status, const char *headers,
 
 /* whip.c */
 void rec_whip_handle(rec_http_conn_t *c, rec_http_req_t *r);
+/* admin.c */
+void rec_admin_handle(rec_http_conn_t *c, rec_http_req_t *r);
 
 
 #endif /* _REC_HTTP_H_INCLUDED_ */

@@ -123,7 +123,19 @@ rec_http_parse(rec_http_req_t *r, const char *buf, size_t len, int *status,
         return REC_ERROR;
     }
 
-    r->path[strcspn(r->path, "?#")] = '\0';
+    r->path[strcspn(r->path, "#")] = '\0';
+
+    if ((p = strchr(r->path, '?')) != NULL) {
+        if (rec_http_copy(r->query, sizeof(r->query), p + 1, strlen(p + 1))
+            != REC_OK)
+        {
+            *status = 414;
+            *err = "query too long";
+            return REC_ERROR;
+        }
+
+        r->path[p - r->path] = '\0';
+    }
 
     n = (size_t) (eol - sp2 - 1);
 
@@ -191,6 +203,14 @@ rec_http_parse(rec_http_req_t *r, const char *buf, size_t len, int *status,
             {
                 *status = 431;
                 *err = "Authorization header too large";
+                return REC_ERROR;
+            }
+
+        } else if (rec_hdr("If-Match")) {
+            if (rec_http_copy(r->if_match, sizeof(r->if_match), v, vlen)
+                != REC_OK)
+            {
+                *err = "If-Match too long";
                 return REC_ERROR;
             }
 

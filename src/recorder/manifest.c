@@ -17,7 +17,7 @@
 #include "session.h"
 
 
-static json_t *
+json_t *
 rec_manifest_time(int64_t us)
 {
     char       buf[40], frac[8];
@@ -84,13 +84,13 @@ rec_manifest_track(rec_session_t *s, int kind)
 
     json_object_set_new(t, "started_at",
                         m->first_ts[kind] < 0 ? json_null()
-                        : rec_manifest_time(s->start_wall_us
-                                            + first / 1000));
+                        : rec_manifest_time(s->wall0_us + first / 1000));
     json_object_set_new(t, "start", rec_manifest_seconds(first));
     json_object_set_new(t, "duration",
                         rec_manifest_seconds(m->first_ts[kind] < 0 ? 0
                                              : m->end_ts[kind] - first));
     json_object_set_new(t, "frames", json_integer(m->frames[kind]));
+    json_object_set_new(t, "late_frames", json_integer(m->late[kind]));
     json_object_set_new(t, "packets", json_integer(tr->packets));
     json_object_set_new(t, "packets_lost", json_integer(tr->lost));
     json_object_set_new(t, "ssrc_changes", json_integer(tr->ssrc_changes));
@@ -126,13 +126,16 @@ rec_manifest_participant(rec_session_t *s, int final)
     json_object_set_new(p, "created_at",
                         rec_manifest_time(s->created_wall_us));
     json_object_set_new(p, "started_at",
-                        s->have_epoch ? rec_manifest_time(s->start_wall_us)
+                        s->have_epoch ? rec_manifest_time(s->wall0_us)
                                       : json_null());
     json_object_set_new(p, "ended_at", final
                         ? rec_manifest_time(s->end_wall_us) : json_null());
     json_object_set_new(p, "ending_reason",
                         final && s->reason ? json_string(s->reason)
                                            : json_null());
+    json_object_set_new(p, "srtp_profile", s->srtp_profile
+                        ? json_string(rec_dtls_profile_name(s->srtp_profile))
+                        : json_null());
     json_object_set_new(p, "duration", rec_manifest_seconds(end));
     json_object_set_new(p, "size",
                         json_integer(stat(s->path, &st) == 0
@@ -155,69 +158,74 @@ rec_manifest_participant(rec_session_t *s, int final)
 int
 rec_manifest_write(rec_session_t *s, int final)
 {
-    int            fd, rc;
-    char           path[PATH_MAX], tmp[PATH_MAX];
-    size_t         i;
-    json_t        *root, *parts, *p, *e, *role;
-    json_error_t   jerr;
+    json_t  *p;
 
-    if (snprintf(path, sizeof(path), "%s/manifest.json", s->dir)
-        >= (int) sizeof(path)
-        || snprintf(tmp, sizeof(tmp), "%s/.manifest.%s.tmp", s->dir, s->id)
-        >= (int) sizeof(tmp))
-    {
+    p = rec_manifest_participant(s, final);
+    if (p == NULL) {
         return REC_ERROR;
     }
 
-    root = json_load_file(path, 0, &jerr);
+    return rec_manifest_put(s->dir, s->call, s->id, p, 0);
+}
+
+
+/* <dir>/manifest.json, or a new one: always an object with participants */
+
+static json_t *
+rec_manifest_load(const char *dir, const char *call)
+{
+    char          path[PATH_MAX];
+    json_t       *root, *parts;
+    json_error_t  jerr;
+
+    root = NULL;
+
+    if (snprintf(path, sizeof(path), "%s/manifest.json", dir)
+        < (int) sizeof(path))
+    {
+        root = json_load_file(path, 0, &jerr);
+    }
 
     if (root == NULL || !json_is_object(root)) {
         json_decref(root);
         root = json_object();
         if (root == NULL) {
-            return REC_ERROR;
+            return NULL;
         }
     }
 
     json_object_set_new(root, "version", json_integer(1));
-    json_object_set_new(root, "call", json_string(s->call));
+    json_object_set_new(root, "call", json_string(call));
 
     parts = json_object_get(root, "participants");
 
     if (!json_is_array(parts)) {
-        parts = json_array();
-        json_object_set_new(root, "participants", parts);
+        json_object_set_new(root, "participants", json_array());
     }
 
-    p = rec_manifest_participant(s, final);
-    if (p == NULL) {
-        json_decref(root);
+    return root;
+}
+
+
+/* atomically: a temporary file, fsync, rename */
+
+static int
+rec_manifest_save(const char *dir, json_t *root)
+{
+    int   fd, rc;
+    char  path[PATH_MAX], tmp[PATH_MAX];
+
+    if (snprintf(path, sizeof(path), "%s/manifest.json", dir)
+        >= (int) sizeof(path)
+        || snprintf(tmp, sizeof(tmp), "%s/.manifest.tmp", dir)
+        >= (int) sizeof(tmp))
+    {
         return REC_ERROR;
-    }
-
-    /* replace this session's entry, keep everybody else's */
-
-    for (i = 0; i < json_array_size(parts); i++) {
-        e = json_array_get(parts, i);
-        role = json_object_get(e, "session");
-
-        if (json_is_string(role) && strcmp(json_string_value(role), s->id)
-                                    == 0)
-        {
-            break;
-        }
-    }
-
-    if (i < json_array_size(parts)) {
-        json_array_set_new(parts, i, p);
-
-    } else {
-        json_array_append_new(parts, p);
     }
 
     rc = REC_ERROR;
 
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 
     if (fd != -1) {
         if (json_dumpfd(root, fd, JSON_INDENT(2) | JSON_SORT_KEYS
@@ -242,6 +250,92 @@ rec_manifest_write(rec_session_t *s, int final)
         (void) unlink(tmp);
     }
 
+    return rc;
+}
+
+
+/*
+ * Replaces the entry of session "id" (or adds it) with "entry" (stolen),
+ * or with "merge" set, updates the fields it has (and the tracks of the
+ * same kind); other sessions' entries stay as they are.
+ */
+
+int
+rec_manifest_put(const char *dir, const char *call, const char *id,
+    json_t *entry, int merge)
+{
+    int      rc;
+    size_t   i, k;
+    json_t  *root, *parts, *e, *sid, *t, *nt, *tracks;
+
+    root = rec_manifest_load(dir, call);
+    if (root == NULL) {
+        json_decref(entry);
+        return REC_ERROR;
+    }
+
+    parts = json_object_get(root, "participants");
+
+    for (i = 0; i < json_array_size(parts); i++) {
+        e = json_array_get(parts, i);
+        sid = json_object_get(e, "session");
+
+        if (json_is_string(sid) && strcmp(json_string_value(sid), id) == 0) {
+            break;
+        }
+    }
+
+    if (i == json_array_size(parts)) {
+        json_array_append_new(parts, entry);
+
+    } else if (!merge) {
+        json_array_set_new(parts, i, entry);
+
+    } else {
+        e = json_array_get(parts, i);
+        tracks = json_object_get(e, "tracks");
+
+        for (k = 0; k < json_array_size(tracks); k++) {
+            t = json_array_get(tracks, k);
+            nt = json_object_get(json_object_get(entry, "tracks"),
+                                 json_string_value(json_object_get(t,
+                                                                   "kind")));
+            if (json_is_object(nt)) {
+                json_object_update(t, nt);
+            }
+        }
+
+        json_object_del(entry, "tracks");
+        json_object_update(e, entry);
+        json_decref(entry);
+    }
+
+    rc = rec_manifest_save(dir, root);
+    json_decref(root);
+
+    return rc;
+}
+
+
+/* sets top level fields (stolen) of the call's manifest */
+
+int
+rec_manifest_set(const char *dir, const char *call, json_t *fields)
+{
+    int      rc;
+    json_t  *root;
+
+    root = rec_manifest_load(dir, call);
+    if (root == NULL) {
+        json_decref(fields);
+        return REC_ERROR;
+    }
+
+    json_object_del(fields, "participants");
+    json_object_update(root, fields);
+    json_decref(fields);
+
+    rc = rec_manifest_save(dir, root);
     json_decref(root);
 
     return rc;

@@ -29,7 +29,7 @@ rec_metrics_text(unsigned active, uint64_t disk_free, size_t *len)
     char    *buf;
     size_t   n, size;
 
-    size = 8192;
+    size = 16384;
     n = 0;
 
     buf = malloc(size);
@@ -44,6 +44,38 @@ rec_metrics_text(unsigned active, uint64_t disk_free, size_t *len)
                "Sessions ended by an error.", rec_metrics.sessions_failed);
     rec_metric("recordings_completed_total", "counter",
                "Recordings finalized.", rec_metrics.recordings_completed);
+    rec_metric("recordings_recovered_total", "counter",
+               "Recordings of a killed recorder finalized at start.",
+               rec_metrics.recordings_recovered);
+    rec_metric("calls_completed_total", "counter",
+               "Calls whose recording is complete.",
+               rec_metrics.calls_completed);
+    rec_metric("merges_total", "counter",
+               "Calls merged into one file.", rec_metrics.merges);
+    rec_metric("merge_failures_total", "counter",
+               "Merge jobs that failed.", rec_metrics.merge_failures);
+    rec_metric("merge_cpu_milliseconds_total", "counter",
+               "CPU time of the merge jobs.", rec_metrics.merge_cpu_ms);
+    rec_metric("events_sent_total", "counter",
+               "Signed events delivered.", rec_metrics.events_sent);
+    rec_metric("event_failures_total", "counter",
+               "Event delivery attempts that failed.",
+               rec_metrics.event_failures);
+    rec_metric("retention_deleted_calls_age_total", "counter",
+               "Calls deleted for their age (--retention-days).",
+               rec_metrics.retention_age);
+    rec_metric("retention_deleted_calls_disk_total", "counter",
+               "Calls deleted for disk use (--retention-max-mb).",
+               rec_metrics.retention_disk);
+    rec_metric("retention_deleted_bytes_total", "counter",
+               "Bytes of the calls deleted by retention.",
+               rec_metrics.retention_bytes);
+    rec_metric("retention_empty_files_deleted_total", "counter",
+               "Empty (0-byte) recordings deleted.",
+               rec_metrics.retention_empty);
+    rec_metric("recordings_bytes", "gauge",
+               "Bytes in the recordings directory at the last sweep.",
+               rec_metrics.recordings_bytes);
     rec_metric("bytes_written_total", "counter",
                "Media bytes written to WebM files.",
                rec_metrics.bytes_written);
@@ -80,6 +112,12 @@ rec_metrics_text(unsigned active, uint64_t disk_free, size_t *len)
     rec_metric("bad_requests_total", "counter",
                "Malformed HTTP requests or SDP offers.",
                rec_metrics.bad_requests);
+    rec_metric("http_connections_refused_total", "counter",
+               "Connections closed at once: too many from one address.",
+               rec_metrics.http_refused);
+    rec_metric("http_connections_evicted_total", "counter",
+               "Idle connections closed to make room for new ones.",
+               rec_metrics.http_evicted);
     rec_metric("disk_free_bytes", "gauge",
                "Free space in the recordings directory.", disk_free);
 

@@ -26,7 +26,21 @@ typedef struct {
     uint64_t   capacity_refusals;
     uint64_t   disk_refusals;
     uint64_t   bad_requests;
+    uint64_t   http_refused;
+    uint64_t   http_evicted;
     uint64_t   recordings_completed;
+    uint64_t   recordings_recovered;
+    uint64_t   calls_completed;
+    uint64_t   merges;
+    uint64_t   merge_failures;
+    uint64_t   merge_cpu_ms;
+    uint64_t   events_sent;
+    uint64_t   event_failures;
+    uint64_t   retention_age;
+    uint64_t   retention_disk;
+    uint64_t   retention_bytes;
+    uint64_t   retention_empty;
+    uint64_t   recordings_bytes;        /* gauge, from the last sweep */
 } rec_metrics_t;
 
 

@@ -42,11 +42,32 @@ typedef struct {
     unsigned       n_ice_addrs;
     char          *ice_servers[REC_MAX_ICE_SERVERS];
     unsigned       n_ice_servers;
+    char          *turn_secret_file;
+    u_char         turn_secret[1024];
+    size_t         turn_secret_len;
+    unsigned       turn_ttl;         /* seconds */
     unsigned       max_sessions;
+    unsigned       max_recordings;   /* per call and role */
+    unsigned       max_conn_per_addr;
     unsigned       max_duration;     /* seconds */
     unsigned       idle_timeout;     /* seconds */
     uint64_t       min_free_disk;    /* bytes */
     uint64_t       video_bitrate;    /* bit/s announced in REMB, 0: off */
+    char          *admin_token_file;
+    u_char         admin_token[256];
+    size_t         admin_token_len;
+    char          *event_url;
+    char          *event_secret_file;
+    u_char         event_secret[1024];
+    size_t         event_secret_len;
+    unsigned       complete_after;   /* seconds */
+    unsigned       retention_days;
+    uint64_t       retention_max_bytes;
+    unsigned       retention_interval;   /* seconds */
+    int            merge;            /* merge each call into call.webm */
+    unsigned       jobs;             /* running at once */
+    unsigned       batch_ms;         /* wake-ups at most this often */
+    int            job_nice;
     unsigned       port_min;
     unsigned       port_max;
 } rec_conf_t;

@@ -19,8 +19,6 @@ typedef struct {
     rec_sdp_media_t  *m;
     char             *err;
     size_t            errlen;
-    int               have_ufrag;
-    int               have_pwd;
 } rec_sdp_ctx_t;
 
 
@@ -29,10 +27,16 @@ static int rec_sdp_line(rec_sdp_ctx_t *c, const char *line, size_t len);
 static int rec_sdp_media_line(rec_sdp_ctx_t *c, const char *v);
 static int rec_sdp_attr(rec_sdp_ctx_t *c, const char *a);
 static int rec_sdp_rtpmap(rec_sdp_ctx_t *c, const char *v);
-static int rec_sdp_fingerprint(rec_sdp_ctx_t *c, const char *v);
+static int rec_sdp_fingerprint(rec_sdp_ctx_t *c, rec_sdp_transport_t *t,
+    const char *v);
 static int rec_sdp_copy(char *dst, size_t size, const char *src);
 static int rec_sdp_ice_chars(const char *s);
 static int rec_sdp_split(rec_sdp_ctx_t *c, const char *sdp, size_t len);
+static int rec_sdp_in_list(const char *list, const char *mid);
+static void rec_sdp_bundle(rec_sdp_offer_t *offer);
+static void rec_sdp_transport(rec_sdp_offer_t *o, const rec_sdp_media_t *m,
+    rec_sdp_transport_t *t);
+static void rec_sdp_candidates(rec_sdp_offer_t *o);
 
 
 static int
@@ -137,13 +141,150 @@ rec_sdp_split(rec_sdp_ctx_t *c, const char *sdp, size_t len)
 }
 
 
+/* is mid one of the space separated words of list */
+
+static int
+rec_sdp_in_list(const char *list, const char *mid)
+{
+    size_t       n;
+    const char  *p;
+
+    n = strlen(mid);
+
+    if (n == 0) {
+        return 0;
+    }
+
+    for (p = list; (p = strstr(p, mid)) != NULL; p += n) {
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The first BUNDLE group decides (RFC 8843): its sections share one
+ * transport; a section outside it or bundle-only outside it is declined,
+ * a bundle-only section (port 0) inside it is accepted.
+ */
+
+static void
+rec_sdp_bundle(rec_sdp_offer_t *o)
+{
+    unsigned          i;
+    rec_sdp_media_t  *m;
+
+    for (i = 0; i < o->n_media; i++) {
+        m = &o->media[i];
+        m->in_bundle = o->has_bundle && rec_sdp_in_list(o->bundle, m->mid);
+
+        if (m->port_zero && !(m->bundle_only && m->in_bundle)) {
+            m->rejected = 1;
+        }
+
+        if (o->has_bundle && !m->in_bundle) {
+            m->rejected = 1;
+        }
+    }
+}
+
+
+/* the attributes in effect for a section: its own, else the session's */
+
+static void
+rec_sdp_transport(rec_sdp_offer_t *o, const rec_sdp_media_t *m,
+    rec_sdp_transport_t *t)
+{
+    const rec_sdp_transport_t  *s;
+
+    s = &o->session;
+
+    if (m->tp.ufrag[0] != '\0' || m->tp.pwd[0] != '\0') {
+        memcpy(t->ufrag, m->tp.ufrag, sizeof(t->ufrag));
+        memcpy(t->pwd, m->tp.pwd, sizeof(t->pwd));
+
+    } else {
+        memcpy(t->ufrag, s->ufrag, sizeof(t->ufrag));
+        memcpy(t->pwd, s->pwd, sizeof(t->pwd));
+    }
+
+    if (m->tp.has_fingerprint) {
+        memcpy(t->fingerprint, m->tp.fingerprint, 32);
+        t->has_fingerprint = 1;
+
+    } else {
+        memcpy(t->fingerprint, s->fingerprint, 32);
+        t->has_fingerprint = s->has_fingerprint;
+    }
+
+    t->setup_active = m->tp.setup_active || s->setup_active;
+}
+
+
+/*
+ * Keeps the candidates of the chosen transport: those at session level
+ * and those of sections with the same ICE credentials (or none of their
+ * own); notes the mids of those sections for trickle ICE.
+ */
+
+static void
+rec_sdp_candidates(rec_sdp_offer_t *o)
+{
+    int                  keep[REC_SDP_MAX_MEDIA];
+    size_t               len;
+    unsigned             i, n;
+    rec_sdp_media_t     *m;
+    rec_sdp_transport_t  t;
+
+    len = 0;
+    o->mids[len++] = ' ';
+
+    for (i = 0; i < o->n_media; i++) {
+        m = &o->media[i];
+        rec_sdp_transport(o, m, &t);
+
+        keep[i] = m->tp.ufrag[0] == '\0' || strcmp(t.ufrag, o->ufrag) == 0;
+
+        if (keep[i] && m->mid[0] != '\0') {
+            n = strlen(m->mid);
+            memcpy(o->mids + len, m->mid, n);
+            len += n;
+            o->mids[len++] = ' ';
+        }
+    }
+
+    o->mids[len] = '\0';
+
+    for (i = 0, n = 0; i < o->n_candidates; i++) {
+        if (o->cand_media[i] >= 0 && !keep[o->cand_media[i]]) {
+            continue;
+        }
+
+        if (n != i) {
+            memcpy(o->candidates[n], o->candidates[i],
+                   sizeof(o->candidates[0]));
+            o->cand_media[n] = o->cand_media[i];
+        }
+
+        n++;
+    }
+
+    o->n_candidates = n;
+}
+
+
 int
 rec_sdp_parse_offer(rec_sdp_offer_t *offer, const char *sdp, size_t len,
     char *err, size_t errlen)
 {
-    unsigned          i, usable;
-    rec_sdp_ctx_t     c;
-    rec_sdp_media_t  *m;
+    int                   first;
+    unsigned              i, usable;
+    rec_sdp_ctx_t         c;
+    rec_sdp_media_t      *m;
+    rec_sdp_transport_t   t;
 
     memset(offer, 0, sizeof(rec_sdp_offer_t));
     memset(&c, 0, sizeof(rec_sdp_ctx_t));
@@ -167,6 +308,57 @@ rec_sdp_parse_offer(rec_sdp_offer_t *offer, const char *sdp, size_t len,
         return rec_sdp_fail(&c, "no media section in SDP", NULL);
     }
 
+    rec_sdp_bundle(offer);
+
+    usable = 0;
+    first = -1;
+
+    for (i = 0; i < offer->n_media; i++) {
+        m = &offer->media[i];
+
+        if (m->mid[0] == '\0') {
+            return rec_sdp_fail(&c, "media section without a=mid", NULL);
+        }
+
+        if (m->kind == REC_SDP_OTHER || m->pt < 0
+            || m->direction == REC_SDP_RECVONLY
+            || m->direction == REC_SDP_INACTIVE
+            || strcmp(m->proto, "UDP/TLS/RTP/SAVPF") != 0)
+        {
+            m->rejected = 1;
+        }
+
+        if (m->rejected) {
+            continue;
+        }
+
+        /* without BUNDLE one transport carries one section only */
+
+        if (first >= 0 && !offer->has_bundle) {
+            m->rejected = 1;
+            continue;
+        }
+
+        if (first < 0) {
+            first = (int) i;
+        }
+
+        usable++;
+    }
+
+    if (usable == 0) {
+        return rec_sdp_fail(&c, "no sendable opus or VP8 media in offer",
+                            NULL);
+    }
+
+    rec_sdp_transport(offer, &offer->media[first], &t);
+
+    memcpy(offer->ufrag, t.ufrag, sizeof(offer->ufrag));
+    memcpy(offer->pwd, t.pwd, sizeof(offer->pwd));
+    memcpy(offer->fingerprint, t.fingerprint, 32);
+    offer->has_fingerprint = t.has_fingerprint;
+    offer->setup_active = t.setup_active;
+
     if (offer->ufrag[0] == '\0' || offer->pwd[0] == '\0') {
         return rec_sdp_fail(&c, "missing a=ice-ufrag or a=ice-pwd", NULL);
     }
@@ -183,32 +375,7 @@ rec_sdp_parse_offer(rec_sdp_offer_t *offer, const char *sdp, size_t len,
         return rec_sdp_fail(&c, "a=setup must be actpass or active", NULL);
     }
 
-    usable = 0;
-
-    for (i = 0; i < offer->n_media; i++) {
-        m = &offer->media[i];
-
-        if (m->kind == REC_SDP_OTHER || m->pt < 0
-            || m->direction == REC_SDP_RECVONLY
-            || m->direction == REC_SDP_INACTIVE
-            || strcmp(m->proto, "UDP/TLS/RTP/SAVPF") != 0)
-        {
-            m->rejected = 1;
-        }
-
-        if (m->mid[0] == '\0') {
-            return rec_sdp_fail(&c, "media section without a=mid", NULL);
-        }
-
-        if (!m->rejected) {
-            usable++;
-        }
-    }
-
-    if (usable == 0) {
-        return rec_sdp_fail(&c, "no sendable opus or VP8 media in offer",
-                            NULL);
-    }
+    rec_sdp_candidates(offer);
 
     return REC_OK;
 }
@@ -216,8 +383,9 @@ rec_sdp_parse_offer(rec_sdp_offer_t *offer, const char *sdp, size_t len,
 
 int
 rec_sdp_parse_frag(rec_sdp_offer_t *frag, const char *body, size_t len,
-    char *err, size_t errlen)
+    const char *mids, char *err, size_t errlen)
 {
+    int            other;
     rec_sdp_ctx_t  c;
     size_t         i, start, end;
     char           line[REC_SDP_MAX_LINE + 1];
@@ -233,6 +401,7 @@ rec_sdp_parse_frag(rec_sdp_offer_t *frag, const char *body, size_t len,
     }
 
     start = 0;
+    other = 0;
 
     while (start < len) {
         for (i = start; i < len && body[i] != '\n'; i++) {
@@ -255,9 +424,13 @@ rec_sdp_parse_frag(rec_sdp_offer_t *frag, const char *body, size_t len,
         line[end - start] = '\0';
 
         if (line[0] == 'a' && line[1] == '=') {
-            if (strncmp(line + 2, "ice-ufrag:", 10) == 0
-                || strncmp(line + 2, "ice-pwd:", 8) == 0
-                || strncmp(line + 2, "candidate:", 10) == 0)
+            if (strncmp(line + 2, "mid:", 4) == 0) {
+                other = mids != NULL && !rec_sdp_in_list(mids, line + 6);
+
+            } else if (strncmp(line + 2, "ice-ufrag:", 10) == 0
+                       || strncmp(line + 2, "ice-pwd:", 8) == 0
+                       || (strncmp(line + 2, "candidate:", 10) == 0
+                           && !other))
             {
                 if (rec_sdp_attr(&c, line + 2) != REC_OK) {
                     return REC_ERROR;
@@ -274,6 +447,9 @@ rec_sdp_parse_frag(rec_sdp_offer_t *frag, const char *body, size_t len,
 
         start = i + 1;
     }
+
+    memcpy(frag->ufrag, frag->session.ufrag, sizeof(frag->ufrag));
+    memcpy(frag->pwd, frag->session.pwd, sizeof(frag->pwd));
 
     return REC_OK;
 }
@@ -336,9 +512,7 @@ rec_sdp_media_line(rec_sdp_ctx_t *c, const char *v)
         m->kind = REC_SDP_OTHER;
     }
 
-    if (port == 0) {
-        m->rejected = 1;
-    }
+    m->port_zero = port == 0;
 
     (void) rec_sdp_copy(m->proto, sizeof(m->proto), proto);
 
@@ -353,27 +527,32 @@ rec_sdp_media_line(rec_sdp_ctx_t *c, const char *v)
 static int
 rec_sdp_attr(rec_sdp_ctx_t *c, const char *a)
 {
-    size_t            n;
-    const char       *mid;
-    rec_sdp_offer_t  *o;
+    size_t                n;
+    const char           *mid;
+    rec_sdp_offer_t      *o;
+    rec_sdp_transport_t  *t;
 
     o = c->offer;
+
+    /* transport attributes: of the media section, or of the session */
+
+    t = c->m != NULL ? &c->m->tp : &o->session;
 
     if (strncmp(a, "ice-ufrag:", 10) == 0) {
         a += 10;
 
-        if (o->ufrag[0] != '\0') {
-            if (strcmp(o->ufrag, a) != 0) {
+        if (t->ufrag[0] != '\0') {
+            if (strcmp(t->ufrag, a) != 0) {
                 return rec_sdp_fail(c, "conflicting a=ice-ufrag", NULL);
             }
 
             return REC_OK;
         }
 
-        if (rec_sdp_copy(o->ufrag, sizeof(o->ufrag), a) != REC_OK
-            || rec_sdp_ice_chars(o->ufrag) != REC_OK)
+        if (rec_sdp_copy(t->ufrag, sizeof(t->ufrag), a) != REC_OK
+            || rec_sdp_ice_chars(t->ufrag) != REC_OK)
         {
-            o->ufrag[0] = '\0';
+            t->ufrag[0] = '\0';
             return rec_sdp_fail(c, "invalid a=ice-ufrag", NULL);
         }
 
@@ -383,18 +562,18 @@ rec_sdp_attr(rec_sdp_ctx_t *c, const char *a)
     if (strncmp(a, "ice-pwd:", 8) == 0) {
         a += 8;
 
-        if (o->pwd[0] != '\0') {
-            if (strcmp(o->pwd, a) != 0) {
+        if (t->pwd[0] != '\0') {
+            if (strcmp(t->pwd, a) != 0) {
                 return rec_sdp_fail(c, "conflicting a=ice-pwd", NULL);
             }
 
             return REC_OK;
         }
 
-        if (rec_sdp_copy(o->pwd, sizeof(o->pwd), a) != REC_OK
-            || rec_sdp_ice_chars(o->pwd) != REC_OK)
+        if (rec_sdp_copy(t->pwd, sizeof(t->pwd), a) != REC_OK
+            || rec_sdp_ice_chars(t->pwd) != REC_OK)
         {
-            o->pwd[0] = '\0';
+            t->pwd[0] = '\0';
             return rec_sdp_fail(c, "invalid a=ice-pwd", NULL);
         }
 
@@ -402,14 +581,14 @@ rec_sdp_attr(rec_sdp_ctx_t *c, const char *a)
     }
 
     if (strncmp(a, "fingerprint:", 12) == 0) {
-        return rec_sdp_fingerprint(c, a + 12);
+        return rec_sdp_fingerprint(c, t, a + 12);
     }
 
     if (strncmp(a, "setup:", 6) == 0) {
         a += 6;
 
         if (strcmp(a, "actpass") == 0 || strcmp(a, "active") == 0) {
-            o->setup_active = 1;
+            t->setup_active = 1;
             return REC_OK;
         }
 
@@ -421,10 +600,15 @@ rec_sdp_attr(rec_sdp_ctx_t *c, const char *a)
     }
 
     if (strncmp(a, "group:BUNDLE", 12) == 0) {
+        if (o->has_bundle) {
+            return REC_OK;      /* the first group is the one used */
+        }
+
         if (rec_sdp_copy(o->bundle, sizeof(o->bundle), a + 12) != REC_OK) {
             return rec_sdp_fail(c, "a=group:BUNDLE too long", NULL);
         }
 
+        o->has_bundle = 1;
         return REC_OK;
     }
 
@@ -439,6 +623,8 @@ rec_sdp_attr(rec_sdp_ctx_t *c, const char *a)
             return rec_sdp_fail(c, "a=candidate too long", NULL);
         }
 
+        o->cand_media[o->n_candidates] = c->m != NULL
+                                         ? (int) (c->m - o->media) : -1;
         o->n_candidates++;
         return REC_OK;
     }
@@ -464,6 +650,11 @@ rec_sdp_attr(rec_sdp_ctx_t *c, const char *a)
 
     if (strncmp(a, "rtpmap:", 7) == 0) {
         return rec_sdp_rtpmap(c, a + 7);
+    }
+
+    if (strcmp(a, "bundle-only") == 0) {
+        c->m->bundle_only = 1;
+        return REC_OK;
     }
 
     if (strcmp(a, "sendrecv") == 0) {
@@ -521,7 +712,8 @@ rec_sdp_rtpmap(rec_sdp_ctx_t *c, const char *v)
 
 
 static int
-rec_sdp_fingerprint(rec_sdp_ctx_t *c, const char *v)
+rec_sdp_fingerprint(rec_sdp_ctx_t *c, rec_sdp_transport_t *t,
+    const char *v)
 {
     int        hi, lo;
     size_t     i;
@@ -567,14 +759,12 @@ rec_sdp_fingerprint(rec_sdp_ctx_t *c, const char *v)
         return rec_sdp_fail(c, "malformed a=fingerprint", NULL);
     }
 
-    if (c->offer->has_fingerprint
-        && memcmp(c->offer->fingerprint, fp, 32) != 0)
-    {
+    if (t->has_fingerprint && memcmp(t->fingerprint, fp, 32) != 0) {
         return rec_sdp_fail(c, "conflicting a=fingerprint", NULL);
     }
 
-    memcpy(c->offer->fingerprint, fp, 32);
-    c->offer->has_fingerprint = 1;
+    memcpy(t->fingerprint, fp, 32);
+    t->has_fingerprint = 1;
 
     return REC_OK;
 }

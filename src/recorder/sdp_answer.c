@@ -69,15 +69,25 @@ rec_sdp_build_answer(const rec_sdp_offer_t *offer,
                    "t=0 0\r\n",
                    (unsigned long long) p->session_id);
 
-    rec_sdp_append(&b, "a=group:BUNDLE");
+    /*
+     * the accepted sections of the offered BUNDLE group, each with port 9
+     * and the transport attributes (a bundle-only section of the offer
+     * included: RFC 8843 7.3, the answer never says bundle-only)
+     */
 
-    for (i = 0; i < offer->n_media; i++) {
-        if (!offer->media[i].rejected) {
-            rec_sdp_append(&b, " %s", offer->media[i].mid);
+    if (offer->has_bundle) {
+        rec_sdp_append(&b, "a=group:BUNDLE");
+
+        for (i = 0; i < offer->n_media; i++) {
+            if (!offer->media[i].rejected) {
+                rec_sdp_append(&b, " %s", offer->media[i].mid);
+            }
         }
+
+        rec_sdp_append(&b, "\r\n");
     }
 
-    rec_sdp_append(&b, "\r\na=msid-semantic: WMS\r\n");
+    rec_sdp_append(&b, "a=msid-semantic: WMS\r\n");
 
     for (i = 0; i < offer->n_media; i++) {
         m = &offer->media[i];

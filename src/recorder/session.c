@@ -14,6 +14,7 @@
 #include <glib.h>
 #include <openssl/rand.h>
 
+#include "calls.h"
 #include "metrics.h"
 #include "session.h"
 
@@ -65,6 +66,24 @@ rec_session_find(const char *id)
 
 
 rec_session_t *
+rec_session_find_call(const char *call)
+{
+    gpointer        value;
+    GHashTableIter  it;
+
+    g_hash_table_iter_init(&it, rec_sessions);
+
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        if (strcmp(((rec_session_t *) value)->call, call) == 0) {
+            return value;
+        }
+    }
+
+    return NULL;
+}
+
+
+rec_session_t *
 rec_session_find_role(const char *call, int role)
 {
     gpointer        value;
@@ -85,10 +104,16 @@ rec_session_find_role(const char *call, int role)
 }
 
 
+/*
+ * <recordings>/<call>/<role>.webm; a participant who publishes again gets
+ * <role>-2.webm and so on, --max-recordings per call and role at most:
+ * REC_DECLINED when they are all taken
+ */
+
 static int
 rec_session_paths(rec_session_t *s, const char *call, int role)
 {
-    int          i;
+    unsigned     i;
     struct stat  st;
 
     if (snprintf(s->dir, sizeof(s->dir), "%s/%s", rec_conf.recordings_dir,
@@ -103,15 +128,13 @@ rec_session_paths(rec_session_t *s, const char *call, int role)
         return REC_ERROR;
     }
 
-    /* a participant who publishes again gets customer-2.webm and so on */
-
-    for (i = 1; i < 100; i++) {
+    for (i = 1; i <= rec_conf.max_recordings; i++) {
         if (i == 1) {
             snprintf(s->file, sizeof(s->file), "%s.webm",
                      rec_role_name(role));
 
         } else {
-            snprintf(s->file, sizeof(s->file), "%s-%d.webm",
+            snprintf(s->file, sizeof(s->file), "%s-%u.webm",
                      rec_role_name(role), i);
         }
 
@@ -126,7 +149,7 @@ rec_session_paths(rec_session_t *s, const char *call, int role)
         }
     }
 
-    return REC_ERROR;
+    return REC_DECLINED;
 }
 
 
@@ -134,8 +157,9 @@ rec_session_t *
 rec_session_create(const rec_sdp_offer_t *offer, const char *call, int role,
     char **answer, int *status, const char **err)
 {
-    int                       audio, video;
+    int                       audio, video, rc;
     gchar                    *ufrag, *pwd, **cands;
+    static char               msg[160];
     unsigned                  i;
     rec_sdp_offer_t          *o;
     rec_session_t            *s;
@@ -167,6 +191,7 @@ rec_session_create(const rec_sdp_offer_t *offer, const char *call, int role,
     s->created = rec_now_ms();
     s->created_wall_us = g_get_real_time();
     snprintf(s->ufrag, sizeof(s->ufrag), "%s", o->ufrag);
+    snprintf(s->mids, sizeof(s->mids), "%s", o->mids);
 
     /* one audio and one video track; further sections are declined */
 
@@ -194,7 +219,18 @@ rec_session_create(const rec_sdp_offer_t *offer, const char *call, int role,
     rec_track_init(&s->track[REC_MUX_VIDEO], REC_MUX_VIDEO,
                    video >= 0 ? &o->media[video] : NULL);
 
-    if (rec_session_paths(s, call, role) != REC_OK) {
+    rc = rec_session_paths(s, call, role);
+
+    if (rc == REC_DECLINED) {
+        snprintf(msg, sizeof(msg), "call %s has %u %s recordings already, "
+                 "the most it may have (--max-recordings)", call,
+                 rec_conf.max_recordings, rec_role_name(role));
+        *status = 409;
+        *err = msg;
+        goto failed;
+    }
+
+    if (rc != REC_OK) {
         *err = "cannot create the recording directory";
         goto failed;
     }
@@ -219,8 +255,7 @@ rec_session_create(const rec_sdp_offer_t *offer, const char *call, int role,
         goto failed;
     }
 
-    if (rec_mux_open(&s->mux, s->path, audio >= 0, video >= 0, s->created)
-        != REC_OK)
+    if (rec_mux_open(&s->mux, s->path, audio >= 0, video >= 0) != REC_OK)
     {
         *err = "cannot create the recording file";
         goto failed;
@@ -253,6 +288,7 @@ rec_session_create(const rec_sdp_offer_t *offer, const char *call, int role,
 
     g_hash_table_insert(rec_sessions, s->id, s);
     rec_metrics.sessions_total++;
+    rec_call_started(s->call);
 
     (void) rec_manifest_write(s, 0);
 
@@ -419,6 +455,7 @@ rec_session_media(rec_session_t *s, u_char *buf, size_t len)
         s->have_epoch = 1;
         s->epoch = now;
         s->start_wall_us = g_get_real_time();
+        s->wall0_us = s->start_wall_us;
     }
 
     rec_track_rtp(s, t, &rtp, now);
@@ -445,27 +482,30 @@ rec_session_input(void *data, u_char *buf, size_t len)
         rc = rec_dtls_input(s->dtls, buf, len, &keys, &reason);
 
         if (rc == REC_OK) {
-            if (rec_srtp_create(&s->srtp, &keys) != REC_OK) {
-                OPENSSL_cleanse(&keys, sizeof(keys));
+            /* the profile is kept before the keys are wiped */
+            s->srtp_profile = keys.profile;
+            rc = rec_srtp_create(&s->srtp, &keys);
+            OPENSSL_cleanse(&keys, sizeof(keys));
+
+            if (rc != REC_OK) {
                 rec_metrics.dtls_failures++;
                 rec_session_end(s, "srtp_failed");
                 return;
             }
 
-            OPENSSL_cleanse(&keys, sizeof(keys));
             s->have_srtp = 1;
             s->state = REC_SESSION_SECURE;
             s->last_media = rec_now_ms();
 
             rec_log(REC_LOG_INFO, "session %s: DTLS-SRTP established, "
-                    "profile %d", s->id, keys.profile);
+                    "profile %s", s->id,
+                    rec_dtls_profile_name(s->srtp_profile));
             return;
         }
 
         if (rc == REC_ERROR) {
             rec_log(REC_LOG_WARN, "session %s: %s", s->id, reason);
             rec_metrics.dtls_failures++;
-            rec_metrics.sessions_failed++;
             rec_session_end(s, strstr(reason, "fingerprint")
                                ? "dtls_fingerprint_mismatch"
                                : "dtls_failed");
@@ -492,7 +532,6 @@ static void
 rec_session_tick(rec_session_t *s)
 {
     int64_t          now, prev;
-    uint64_t         bytes;
     struct statvfs   vfs;
 
     now = rec_now_ms();
@@ -504,9 +543,7 @@ rec_session_tick(rec_session_t *s)
         rec_track_tick(s, &s->track[REC_MUX_VIDEO], now);
         rec_tracks_report(s, now);
 
-        bytes = s->mux.bytes;
         (void) rec_mux_tick(&s->mux, now);
-        rec_metrics.bytes_written += s->mux.bytes - bytes;
 
         if (s->mux.failed) {
             rec_session_end(s, "write_failed");
@@ -516,7 +553,6 @@ rec_session_tick(rec_session_t *s)
 
     if (s->state != REC_SESSION_SECURE) {
         if (now - s->created > REC_CONNECT_TIMEOUT) {
-            rec_metrics.sessions_failed++;
             rec_session_end(s, "connect_timeout");
             return;
         }
@@ -575,11 +611,31 @@ rec_sessions_tick(gpointer data)
 }
 
 
+/* the ending reasons that are failures (sessions_failed_total) */
+
+static int
+rec_session_failure(const char *reason)
+{
+    static const char  *failures[] = {
+        "ice_failed", "dtls_failed", "dtls_fingerprint_mismatch",
+        "srtp_failed", "connect_timeout", "write_failed", "disk_full", NULL
+    };
+
+    const char  **f;
+
+    for (f = failures; *f != NULL; f++) {
+        if (strcmp(reason, *f) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 void
 rec_session_end(rec_session_t *s, const char *reason)
 {
-    uint64_t  bytes;
-
     if (s->state == REC_SESSION_CLOSED) {
         return;
     }
@@ -588,12 +644,14 @@ rec_session_end(rec_session_t *s, const char *reason)
     s->reason = reason;
     s->end_wall_us = g_get_real_time();
 
+    if (rec_session_failure(reason)) {
+        rec_metrics.sessions_failed++;
+    }
+
     if (s->have_srtp) {
         rec_track_drain(s, &s->track[REC_MUX_AUDIO], -1);
         rec_track_drain(s, &s->track[REC_MUX_VIDEO], -1);
     }
-
-    bytes = s->mux.bytes;
 
     if (s->mux_open) {
         if (rec_mux_close(&s->mux) != REC_OK) {
@@ -604,18 +662,19 @@ rec_session_end(rec_session_t *s, const char *reason)
         s->mux_open = 0;
     }
 
-    rec_metrics.bytes_written += s->mux.bytes - bytes;
     rec_metrics.recordings_completed++;
 
     (void) rec_manifest_write(s, 1);
 
     rec_log(REC_LOG_INFO, "session %s: ended (%s), audio frames %llu, "
-            "video frames %llu, lost %llu", s->id, reason,
+            "video frames %llu, lost %llu, late %llu", s->id, reason,
             (unsigned long long) s->mux.frames[REC_MUX_AUDIO],
             (unsigned long long) s->mux.frames[REC_MUX_VIDEO],
-            (unsigned long long) (s->track[0].lost + s->track[1].lost));
+            (unsigned long long) (s->track[0].lost + s->track[1].lost),
+            (unsigned long long) (s->mux.late[0] + s->mux.late[1]));
 
     g_hash_table_remove(rec_sessions, s->id);
+    rec_call_ended(s->call, rec_conf.complete_after);
 
     /* the ICE agent may be on the stack: free it from the main loop */
 

@@ -8,6 +8,8 @@
 
 #include <limits.h>
 
+#include <jansson.h>
+
 #include "dtls.h"
 #include "ice.h"
 #include "jitter.h"
@@ -82,7 +84,9 @@ typedef struct rec_session_s {
     rec_dtls_t      *dtls;
     rec_srtp_t       srtp;
     int              have_srtp;
+    int              srtp_profile;    /* REC_SRTP_*, 0 before DTLS */
     char             ufrag[257];
+    char             mids[REC_SDP_MAX_MEDIA * 34 + 2];
 
     rec_track_t      track[2];
     rec_mux_t        mux;
@@ -101,6 +105,7 @@ typedef struct rec_session_s {
     int              have_epoch;
     int              synced;
     int64_t          start_wall_us;   /* wall clock of epoch */
+    int64_t          wall0_us;        /* wall clock of time 0 in the file */
     int64_t          created_wall_us;
     int64_t          end_wall_us;
 
@@ -113,6 +118,7 @@ int rec_sessions_init(void);
 unsigned rec_sessions_count(void);
 rec_session_t *rec_session_find(const char *id);
 rec_session_t *rec_session_find_role(const char *call, int role);
+rec_session_t *rec_session_find_call(const char *call);
 /*
  * Creates the session, its ICE agent and output file, and returns the SDP
  * answer (malloc()ed) in *answer.  On failure *status is the HTTP status
@@ -141,6 +147,10 @@ void rec_session_send_rtcp(rec_session_t *s, u_char *buf, size_t len);
 
 /* manifest.c */
 int rec_manifest_write(rec_session_t *s, int final);
+int rec_manifest_put(const char *dir, const char *call, const char *id,
+    json_t *entry, int merge);
+int rec_manifest_set(const char *dir, const char *call, json_t *fields);
+json_t *rec_manifest_time(int64_t us);
 
 
 #endif /* _REC_SESSION_H_INCLUDED_ */

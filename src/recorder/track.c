@@ -15,10 +15,12 @@
 
 #define REC_PLI_INTERVAL   500       /* ms between keyframe requests */
 #define REC_NACK_MAX       16        /* packets asked again at once */
+#define REC_SYNC_MAX       (10000LL * 1000000)  /* ns, larger: bad reports */
 
 
 static void rec_track_stats(rec_track_t *t, const rec_rtp_t *rtp,
     int64_t now);
+static void rec_track_sync(rec_session_t *s);
 
 
 void
@@ -108,6 +110,7 @@ rec_track_new_ssrc(rec_session_t *s, rec_track_t *t, uint32_t ssrc)
         rec_vp8_reset(&t->vp8);
         t->ssrc_changes++;
         t->have_sr = 0;
+        s->synced = 0;      /* the new stream is placed again */
         t->have_seq = 0;
         t->need_key = t->kind == REC_MUX_VIDEO;
         t->last_pli = -REC_PLI_INTERVAL;
@@ -118,6 +121,12 @@ rec_track_new_ssrc(rec_session_t *s, rec_track_t *t, uint32_t ssrc)
     t->have_ts = 0;
 }
 
+
+/*
+ * A frame's time in the file: the track's offset plus its RTP time since
+ * the track's first frame.  The first offset comes from the arrival of
+ * the first frame; the sender reports correct it (rec_track_sr()).
+ */
 
 static int64_t
 rec_track_time(rec_session_t *s, rec_track_t *t, uint32_t ts,
@@ -137,10 +146,8 @@ rec_track_time(rec_session_t *s, rec_track_t *t, uint32_t ts,
             t->offset_ns = t->last_ns + 20000000;
         }
 
-        if (t->first_wall_us == 0) {
-            t->first_wall_us = s->start_wall_us
-                               + (arrival - s->epoch) * 1000;
-        }
+        t->last_ns = t->offset_ns;
+        rec_track_sync(s);
 
     } else {
         t->ext_ts += (int32_t) (ts - t->last_ts32);
@@ -159,7 +166,8 @@ rec_track_time(rec_session_t *s, rec_track_t *t, uint32_t ts,
 
 
 static void
-rec_track_audio(rec_session_t *s, rec_track_t *t, rec_jb_pkt_t *pkt)
+rec_track_audio(rec_session_t *s, rec_track_t *t, rec_jb_pkt_t *pkt,
+    int64_t now)
 {
     int64_t   ns;
     unsigned  samples;
@@ -181,7 +189,7 @@ rec_track_audio(rec_session_t *s, rec_track_t *t, rec_jb_pkt_t *pkt)
 
     (void) rec_mux_add(&s->mux, REC_MUX_AUDIO, pkt->rtp.payload,
                        pkt->rtp.payload_len, ns,
-                       (int64_t) samples * 1000000000LL / 48000, 0);
+                       (int64_t) samples * 1000000000LL / 48000, 0, now);
 }
 
 
@@ -210,21 +218,24 @@ rec_track_video(rec_session_t *s, rec_track_t *t, rec_jb_pkt_t *pkt,
 
     if (t->vp8.key) {
         t->need_key = 0;
-        rec_mux_video_size(&s->mux, t->vp8.width, t->vp8.height);
+        rec_mux_keyframe(&s->mux, t->vp8.width, t->vp8.height);
     }
 
     ns = rec_track_time(s, t, pkt->rtp.ts, pkt->arrival);
 
     (void) rec_mux_add(&s->mux, REC_MUX_VIDEO, t->vp8.buf, t->vp8.len, ns,
-                       33000000, t->vp8.key);
+                       33000000, t->vp8.key, now);
 }
 
 
 void
 rec_track_drain(rec_session_t *s, rec_track_t *t, int64_t now)
 {
+    int64_t        t_now;
     unsigned       lost;
     rec_jb_pkt_t  *pkt;
+
+    t_now = now < 0 ? rec_now_ms() : now;
 
     while ((pkt = rec_jitter_get(&t->jb, now, &lost)) != NULL) {
 
@@ -235,15 +246,15 @@ rec_track_drain(rec_session_t *s, rec_track_t *t, int64_t now)
             if (t->kind == REC_MUX_VIDEO) {
                 rec_vp8_reset(&t->vp8);
                 t->need_key = 1;
-                rec_track_pli(s, t, now < 0 ? 0 : now);
+                rec_track_pli(s, t, t_now);
             }
         }
 
         if (t->kind == REC_MUX_AUDIO) {
-            rec_track_audio(s, t, pkt);
+            rec_track_audio(s, t, pkt, t_now);
 
         } else {
-            rec_track_video(s, t, pkt, now < 0 ? 0 : now);
+            rec_track_video(s, t, pkt, t_now);
         }
 
         free(pkt);
@@ -431,18 +442,22 @@ rec_tracks_report(rec_session_t *s, int64_t now)
 }
 
 
-/*
- * RTCP sender reports map each SSRC's RTP clock to the sender's NTP
- * clock.  Once both tracks have one, the video offset is moved so that
- * both tracks share the audio's timeline (only once, and only by less
- * than a second: the muxer keeps timestamps monotonic).
- */
+/* a whole track moves: its offset and what it has queued */
+
+static void
+rec_track_move(rec_session_t *s, rec_track_t *t, int64_t delta)
+{
+    t->offset_ns += delta;
+    t->last_ns += delta;
+    rec_mux_shift(&s->mux, t->kind, delta);
+}
+
+
+/* RTCP sender reports map each SSRC's RTP clock to the sender's NTP clock */
 
 void
 rec_track_sr(rec_session_t *s, const rec_rtcp_sr_t *sr)
 {
-    double        a_first, v_first, shift;
-    int64_t       delta;
     rec_track_t  *t, *a, *v;
 
     a = &s->track[REC_MUX_AUDIO];
@@ -464,6 +479,33 @@ rec_track_sr(rec_session_t *s, const rec_rtcp_sr_t *sr)
     t->lsr = (uint32_t) (sr->ntp >> 16);
     t->lsr_arrival = rec_now_ms();
 
+    rec_log(REC_LOG_DEBUG, "session %s: %s SR ntp %.3f rtp %u", s->id,
+            t->kind == REC_MUX_AUDIO ? "audio" : "video",
+            (double) sr->ntp / 4294967296.0, sr->rtp_ts);
+
+    rec_track_sync(s);
+}
+
+
+/*
+ * Once both tracks have a sender report and a first frame (whichever
+ * comes last), video is placed on the audio's timeline: before the file
+ * starts (the muxer waits REC_MUX_SYNC_WAIT for this) by moving video,
+ * and the start of both tracks to 0 or later; once it has started only
+ * ever later, video or audio, so that no written timestamp is
+ * contradicted.
+ */
+
+static void
+rec_track_sync(rec_session_t *s)
+{
+    double        a_first, v_first;
+    int64_t       delta, fix, low;
+    rec_track_t  *a, *v;
+
+    a = &s->track[REC_MUX_AUDIO];
+    v = &s->track[REC_MUX_VIDEO];
+
     if (s->synced || !a->have_sr || !v->have_sr || !a->have_ts
         || !v->have_ts)
     {
@@ -480,12 +522,40 @@ rec_track_sr(rec_session_t *s, const rec_rtcp_sr_t *sr)
     delta = (int32_t) (v->sr_rtp - (uint32_t) v->first_ext);
     v_first = (double) v->sr_ntp / 4294967296.0 - (double) delta / v->clock;
 
-    shift = (double) a->offset_ns + (v_first - a_first) * 1e9
-            - (double) v->offset_ns;
+    /* where video belongs on the audio's timeline, less where it is */
 
-    if (shift > -1e9 && shift < 1e9) {
-        v->offset_ns += (int64_t) shift;
-        rec_log(REC_LOG_INFO, "session %s: lip sync, video moved %.1f ms",
-                s->id, shift / 1e6);
+    fix = a->offset_ns + (int64_t) ((v_first - a_first) * 1e9)
+          - v->offset_ns;
+
+    if (fix <= -REC_SYNC_MAX || fix >= REC_SYNC_MAX) {
+        rec_log(REC_LOG_WARN, "session %s: sender reports %.0f ms apart "
+                "from the arrival times, not used for lip sync", s->id,
+                (double) fix / 1e6);
+        rec_mux_synced(&s->mux);
+        return;
     }
+
+    if (!s->mux.ready) {
+        rec_track_move(s, v, fix);
+
+        low = a->offset_ns < v->offset_ns ? a->offset_ns : v->offset_ns;
+
+        if (low < 0) {
+            rec_track_move(s, a, -low);
+            rec_track_move(s, v, -low);
+            s->wall0_us += low / 1000;
+        }
+
+    } else if (fix > 0) {
+        rec_track_move(s, v, fix);
+
+    } else {
+        rec_track_move(s, a, -fix);
+    }
+
+    rec_mux_synced(&s->mux);
+
+    rec_log(REC_LOG_INFO, "session %s: lip sync, video %+.1f ms against "
+            "audio%s", s->id, (double) fix / 1e6,
+            s->mux.ready ? " (after the start: the later track moved)" : "");
 }

@@ -24,7 +24,7 @@ namespace {
 
 class RecFileWriter : public mkvmuxer::IMkvWriter {
  public:
-  RecFileWriter() : file_(NULL), pos_(0), last_flush_(0) {}
+  RecFileWriter() : file_(NULL), pos_(0), size_(0), last_flush_(0) {}
   ~RecFileWriter() override { Close(); }
 
   bool Open(const char *path) {
@@ -58,8 +58,13 @@ class RecFileWriter : public mkvmuxer::IMkvWriter {
       return -1;
     }
     pos_ += len;
+    if (pos_ > size_) {
+      size_ = pos_;
+    }
     return 0;
   }
+
+  mkvmuxer::int64 Size() const { return size_; }
 
   /* kept here: ftell() costs an lseek(2) and mkvmuxer asks often */
   mkvmuxer::int64 Position() const override {
@@ -91,6 +96,7 @@ class RecFileWriter : public mkvmuxer::IMkvWriter {
  private:
   FILE *file_;
   mkvmuxer::int64 pos_;
+  mkvmuxer::int64 size_;
   time_t last_flush_;
 };
 
@@ -231,6 +237,13 @@ rec_webm_flush(rec_webm_t *w)
 }
 
 
+extern "C" uint64_t
+rec_webm_size(rec_webm_t *w)
+{
+  return (uint64_t) w->writer.Size();
+}
+
+
 extern "C" void
 rec_webm_set_duration(rec_webm_t *w, uint64_t ns)
 {
@@ -240,13 +253,15 @@ rec_webm_set_duration(rec_webm_t *w, uint64_t ns)
 
 
 extern "C" int
-rec_webm_close(rec_webm_t *w)
+rec_webm_close(rec_webm_t *w, uint64_t *size)
 {
   int rc = 0;
 
   if (w->started && !w->segment.Finalize()) {
     rc = -1;
   }
+
+  *size = (uint64_t) w->writer.Size();
 
   if (w->writer.Close() != 0) {
     rc = -1;

@@ -21,6 +21,7 @@
 #include "jwt.h"
 #include "metrics.h"
 #include "session.h"
+#include "turn.h"
 
 
 static uint64_t
@@ -33,27 +34,6 @@ rec_whip_disk_free(void)
     }
 
     return (uint64_t) vfs.f_bavail * vfs.f_frsize;
-}
-
-
-static void
-rec_whip_links(char *buf, size_t size)
-{
-    size_t    n;
-    unsigned  i;
-
-    buf[0] = '\0';
-    n = 0;
-
-    for (i = 0; i < rec_conf.n_ice_servers && n < size; i++) {
-        n += (size_t) snprintf(buf + n, size - n,
-                               "Link: <%s>; rel=\"ice-server\"\r\n",
-                               rec_conf.ice_servers[i]);
-    }
-
-    if (n >= size) {
-        buf[0] = '\0';
-    }
 }
 
 
@@ -106,7 +86,7 @@ rec_whip_post(rec_http_conn_t *c, rec_http_req_t *r)
     char             *answer, *hdrs;
     char              links[2048], err[256];
     const char       *reason;
-    rec_session_t    *s;
+    rec_session_t    *s, *old;
     rec_sdp_offer_t  *offer;
     rec_jwt_claims_t  cl;
 
@@ -129,7 +109,15 @@ rec_whip_post(rec_http_conn_t *c, rec_http_req_t *r)
         return;
     }
 
-    if (rec_sessions_count() >= rec_conf.max_sessions) {
+    /*
+     * the same participant publishing again (page reload, network change)
+     * replaces its previous session, which is finalized once the new one
+     * exists; the new one records into the next file (customer-2.webm...)
+     */
+
+    old = rec_session_find_role(cl.call, cl.role);
+
+    if (rec_sessions_count() - (old != NULL) >= rec_conf.max_sessions) {
         rec_metrics.capacity_refusals++;
         rec_http_error(c, 503, "Retry-After: 5\r\n",
                        "recorder at capacity");
@@ -151,18 +139,6 @@ rec_whip_post(rec_http_conn_t *c, rec_http_req_t *r)
         return;
     }
 
-    /*
-     * the same participant publishing again (page reload, network change)
-     * replaces its previous session, which is finalized; the new one
-     * records into the next file (customer-2.webm, ...)
-     */
-
-    s = rec_session_find_role(cl.call, cl.role);
-
-    if (s != NULL) {
-        rec_session_end(s, "replaced");
-    }
-
     s = rec_session_create(offer, cl.call, cl.role, &answer, &status,
                            &reason);
     free(offer);
@@ -172,7 +148,11 @@ rec_whip_post(rec_http_conn_t *c, rec_http_req_t *r)
         return;
     }
 
-    rec_whip_links(links, sizeof(links));
+    if (old != NULL) {
+        rec_session_end(old, "replaced");
+    }
+
+    (void) rec_turn_links(links, sizeof(links), 1);
 
     hdrs = g_strdup_printf("Location: %s/%s\r\nETag: \"%s\"\r\n%s",
                            rec_conf.prefix, s->id, s->id, links);
@@ -227,6 +207,18 @@ rec_whip_resource(rec_http_conn_t *c, rec_http_req_t *r, const char *id)
         return;
     }
 
+    /* RFC 9725 4.3.1: the entity tag of the session, or "*" */
+
+    snprintf(msg, sizeof(msg), "\"%s\"", s->id);
+
+    if (r->if_match[0] != '\0' && strcmp(r->if_match, "*") != 0
+        && strcmp(r->if_match, msg) != 0)
+    {
+        rec_http_error(c, 412, NULL, "If-Match does not match the "
+                       "session's ETag");
+        return;
+    }
+
     if (!rec_http_media_type(r->content_type,
                              "application/trickle-ice-sdpfrag"))
     {
@@ -243,7 +235,8 @@ rec_whip_resource(rec_http_conn_t *c, rec_http_req_t *r, const char *id)
         return;
     }
 
-    if (rec_sdp_parse_frag(frag, r->body, r->body_len, msg, sizeof(msg))
+    if (rec_sdp_parse_frag(frag, r->body, r->body_len, s->mids, msg,
+                           sizeof(msg))
         != REC_OK)
     {
         free(frag);
@@ -303,13 +296,28 @@ rec_whip_metrics(rec_http_conn_t *c)
 }
 
 
-static void
-rec_whip_options(rec_http_conn_t *c)
-{
-    char   links[2048];
-    char  *hdrs;
+/*
+ * TURN credentials only for a valid token: they let whoever has them
+ * relay traffic through the TURN server
+ */
 
-    rec_whip_links(links, sizeof(links));
+static void
+rec_whip_options(rec_http_conn_t *c, rec_http_req_t *r)
+{
+    int                cred;
+    char               links[2048];
+    char              *hdrs;
+    const char        *tok, *err;
+    rec_jwt_claims_t   cl;
+
+    tok = r->authorization + 7;
+    cred = strncasecmp(r->authorization, "Bearer ", 7) == 0
+           && rec_jwt_verify(tok, strlen(tok), rec_conf.secret,
+                             rec_conf.secret_len, (int64_t) time(NULL), &cl,
+                             &err)
+              == REC_OK;
+
+    (void) rec_turn_links(links, sizeof(links), cred);
 
     hdrs = g_strdup_printf("Allow: POST, OPTIONS\r\n"
                            "Accept-Post: application/sdp\r\n%s", links);
@@ -337,6 +345,11 @@ rec_whip_handle(rec_http_conn_t *c, rec_http_req_t *r)
         return;
     }
 
+    if (strncmp(r->path, "/admin/", 7) == 0) {
+        rec_admin_handle(c, r);
+        return;
+    }
+
     plen = strlen(rec_conf.prefix);
 
     if (strncmp(r->path, rec_conf.prefix, plen) != 0
@@ -357,7 +370,7 @@ rec_whip_handle(rec_http_conn_t *c, rec_http_req_t *r)
             rec_whip_post(c, r);
 
         } else if (strcmp(r->method, "OPTIONS") == 0) {
-            rec_whip_options(c);
+            rec_whip_options(c, r);
 
         } else {
             rec_http_error(c, 405, "Allow: POST, OPTIONS\r\n",

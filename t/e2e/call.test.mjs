@@ -371,6 +371,14 @@ test('hang up ends the call on both sides with its duration; history',
          assert.equal(row[1], NAME_A);
          assert.match(row[2], /^\d+:\d\d$/);
          assert.equal(row[3], 'tamamlandı');
+         // both pages reported their media up: the operators' histogram
+         const m = await (await fetch(BASE + '/metrics')).text();
+         for (const role of ['customer', 'agent']) {
+             const v = m.match(new RegExp(
+                 '^hotline_call_connect_seconds_count\\{role="' + role
+                 + '"\\} (\\d+)$', 'm'));
+             assert.ok(v && Number(v[1]) >= 1, role + ' connect observed');
+         }
      });
 
 test('the agent rejects the second caller', async () => {

@@ -219,6 +219,130 @@ test_b64(void)
 }
 
 
+/* offers as webrtcbin (max-bundle) and aiortc make them */
+
+static const char  gst_offer[] =
+    "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+    "a=ice-options:trickle\r\na=group:BUNDLE audio0 video1\r\n"
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
+    "a=setup:actpass\r\na=ice-ufrag:UzR86CwMf4u4YFCHZBa/vCqw+1XU+GKs\r\n"
+    "a=ice-pwd:9UHV41+ekGPVhHBQBu9bK3t7JSvzdvMo\r\na=rtcp-mux\r\n"
+    "a=sendonly\r\na=rtpmap:111 OPUS/48000/2\r\na=mid:audio0\r\n"
+    "a=fingerprint:sha-256 48:FE:38:C2:0C:3F:EF:69:A4:B4:7C:0D:DF:E1:27:34:"
+    "DD:1E:2D:85:5B:85:CD:00:72:FF:C9:81:6B:47:37:F0\r\n"
+    "a=candidate:1 1 UDP 2015363327 127.0.0.1 53097 typ host\r\n"
+    "m=video 0 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\n"
+    "a=setup:actpass\r\na=ice-ufrag:UzR86CwMf4u4YFCHZBa/vCqw+1XU+GKs\r\n"
+    "a=ice-pwd:9UHV41+ekGPVhHBQBu9bK3t7JSvzdvMo\r\na=bundle-only\r\n"
+    "a=rtcp-mux\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\na=mid:video1\r\n"
+    "a=fingerprint:sha-256 48:FE:38:C2:0C:3F:EF:69:A4:B4:7C:0D:DF:E1:27:34:"
+    "DD:1E:2D:85:5B:85:CD:00:72:FF:C9:81:6B:47:37:F0\r\n";
+
+static const char  aio_offer[] =
+    "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+    "a=group:BUNDLE 0 1\r\n"
+    "m=audio 9 UDP/TLS/RTP/SAVPF 96 0\r\nc=IN IP4 0.0.0.0\r\na=sendonly\r\n"
+    "a=mid:0\r\na=rtcp-mux\r\na=rtpmap:96 opus/48000/2\r\n"
+    "a=rtpmap:0 PCMU/8000\r\n"
+    "a=candidate:a 1 udp 2130706431 127.0.0.2 49160 typ host\r\n"
+    "a=end-of-candidates\r\na=ice-ufrag:TzrY\r\n"
+    "a=ice-pwd:NhxmVDPlXTEfMnWMV5jMKV\r\n"
+    "a=fingerprint:sha-256 24:00:BA:5E:41:7D:71:C0:6E:E3:17:73:5A:75:3E:B5:"
+    "66:43:6A:D3:BB:1E:4C:46:B3:98:47:D2:41:8B:36:91\r\na=setup:actpass\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 97 98\r\nc=IN IP4 0.0.0.0\r\na=sendonly\r\n"
+    "a=mid:1\r\na=rtcp-mux\r\na=rtpmap:97 VP8/90000\r\n"
+    "a=rtpmap:98 rtx/90000\r\n"
+    "a=candidate:b 1 udp 2130706431 127.0.0.2 45592 typ host\r\n"
+    "a=end-of-candidates\r\na=ice-ufrag:pczC\r\n"
+    "a=ice-pwd:marzcOADeTdLQSsvVuHbfi\r\n"
+    "a=fingerprint:sha-256 24:00:BA:5E:41:7D:71:C0:6E:E3:17:73:5A:75:3E:B5:"
+    "66:43:6A:D3:BB:1E:4C:46:B3:98:47:D2:41:8B:36:91\r\na=setup:actpass\r\n";
+
+
+static char *
+answer(const rec_sdp_offer_t *o)
+{
+    const char               *cands[1] = { "candidate:1 1 UDP 1 127.0.0.1 "
+                                           "9 typ host" };
+    rec_sdp_answer_params_t   ap = { "abcd", "abcdefghijklmnopqrstuvwx",
+                                     "00:11", cands, 1, 1 };
+
+    return rec_sdp_build_answer(o, &ap);
+}
+
+
+static void
+test_sdp(void)
+{
+    char              err[256], *a, *sdp;
+    rec_sdp_offer_t  *o;
+
+    o = malloc(sizeof(rec_sdp_offer_t));
+
+    /* webrtcbin: video bundle-only with port 0, accepted with port 9 */
+
+    ok(rec_sdp_parse_offer(o, gst_offer, sizeof(gst_offer) - 1, err,
+                           sizeof(err)) == REC_OK, "webrtcbin offer parses");
+    ok(!o->media[1].rejected && o->media[1].bundle_only,
+       "bundle-only video section accepted");
+    a = answer(o);
+    ok(a != NULL && strstr(a, "a=group:BUNDLE audio0 video1\r\n") != NULL,
+       "answer bundles both");
+    ok(a != NULL && strstr(a, "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n") != NULL,
+       "answer: video with port 9");
+    ok(a != NULL && strstr(a, "bundle-only") == NULL,
+       "answer never says bundle-only");
+    ok(a != NULL && strstr(strstr(a, "m=video"), "a=fingerprint:") != NULL,
+       "answer: the video section has a fingerprint");
+    free(a);
+
+    /* aiortc: a transport per section, the first one is used */
+
+    ok(rec_sdp_parse_offer(o, aio_offer, sizeof(aio_offer) - 1, err,
+                           sizeof(err)) == REC_OK,
+       "aiortc offer (two ICE transports) parses");
+    ok(strcmp(o->ufrag, "TzrY") == 0
+       && strcmp(o->pwd, "NhxmVDPlXTEfMnWMV5jMKV") == 0,
+       "the transport of the first bundled section");
+    ok(o->n_candidates == 1 && strstr(o->candidates[0], " 49160 ") != NULL,
+       "only that transport's candidates");
+    ok(strcmp(o->mids, " 0 ") == 0, "its mid noted for trickle ICE");
+    ok(!o->media[0].rejected && !o->media[1].rejected && o->media[1].pt == 97,
+       "both sections accepted");
+
+    sdp = "a=ice-ufrag:TzrY\r\na=mid:1\r\n"
+          "a=candidate:c 1 udp 1 127.0.0.2 1 typ host\r\na=mid:0\r\n"
+          "a=candidate:d 1 udp 1 127.0.0.2 2 typ host\r\n";
+    ok(rec_sdp_parse_frag(o, sdp, strlen(sdp), " 0 ", err, sizeof(err))
+       == REC_OK
+       && o->n_candidates == 1 && strstr(o->candidates[0], "d 1") != NULL,
+       "trickle: candidates of another transport left out");
+
+    /* without BUNDLE: one section on one transport */
+
+    sdp = strdup(aio_offer);
+    memcpy(strstr(sdp, "a=group:BUNDLE 0 1"), "a=x-nobundle:0 1  ", 18);
+    ok(rec_sdp_parse_offer(o, sdp, strlen(sdp), err, sizeof(err)) == REC_OK
+       && !o->media[0].rejected && o->media[1].rejected,
+       "no BUNDLE: the first section only");
+    a = answer(o);
+    ok(a != NULL && strstr(a, "a=group:BUNDLE") == NULL,
+       "no BUNDLE offered, none answered");
+    free(a);
+    free(sdp);
+
+    /* bundle-only outside the group is declined */
+
+    sdp = strdup(gst_offer);
+    memcpy(strstr(sdp, "video1\r\nm=audio") , "videoX", 6);
+    ok(rec_sdp_parse_offer(o, sdp, strlen(sdp), err, sizeof(err)) == REC_OK
+       && o->media[1].rejected, "bundle-only outside the group declined");
+    free(sdp);
+
+    free(o);
+}
+
+
 int
 main(void)
 {
@@ -226,6 +350,7 @@ main(void)
     test_vp8();
     test_rtp();
     test_b64();
+    test_sdp();
 
     printf("1..%d\n", tests);
 

@@ -208,6 +208,24 @@ status_like(rec_http($r, 'PATCH', $loc, token => $tok,
                      body => "garbage\r\n"), 400, qr/unexpected line/,
             'PATCH garbage');
 
+# RFC 9725 4.3.1: If-Match must name the session's entity tag (or "*")
+
+my $etag = $p->{headers}{etag};
+my $frag = "a=ice-ufrag:abcd\r\na=candidate:3 1 udp 1 127.0.0.1 50003 "
+         . "typ host\r\n";
+status_like(rec_http($r, 'PATCH', $loc, token => $tok, body => $frag,
+                     type => 'application/trickle-ice-sdpfrag',
+                     headers => { 'If-Match' => '"0123"' }),
+            412, qr/If-Match does not match/, 'PATCH with another ETag');
+status_like(rec_http($r, 'PATCH', $loc, token => $tok, body => $frag,
+                     type => 'application/trickle-ice-sdpfrag',
+                     headers => { 'If-Match' => $etag }),
+            204, undef, 'PATCH with the session\'s ETag');
+status_like(rec_http($r, 'PATCH', $loc, token => $tok, body => $frag,
+                     type => 'application/trickle-ice-sdpfrag',
+                     headers => { 'If-Match' => '*' }),
+            204, undef, 'PATCH with If-Match: *');
+
 # audio only: the answer accepts audio alone
 
 {
@@ -301,6 +319,33 @@ is(rec_http($d, 'GET', '/health')->{status}, 503, 'health 503 on low disk');
 like(rec_http($d, 'GET', '/metrics')->{content},
      qr/^hotline_recorder_disk_refusals_total 1$/m, 'disk refusal counted');
 rec_stop($d);
+
+# at most --max-recordings per call and role, then a clear refusal
+
+{
+    my $m = rec_start(args => ['--max-recordings', 2]);
+    my $t = rec_token(call => 'many', role => 'agent');
+    for my $i (1, 2) {
+        is(rec_http($m, 'POST', '/whip', type => 'application/sdp',
+                    body => $good, token => $t)->{status}, 201,
+           "recording $i of the agent");
+    }
+    status_like(rec_http($m, 'POST', '/whip', type => 'application/sdp',
+                         body => $good, token => $t),
+                409, qr/call many has 2 agent recordings already/,
+                'one more: 409');
+    ok(-e "$m->{dir}/many/agent-2.webm" && !-e "$m->{dir}/many/agent-3.webm",
+       'no third file');
+    like(`cat $m->{log}`, qr/\[info\] http: 409 POST \/whip from 127\.0\.0\.1: call many has 2 agent recordings already/,
+         'the refusal is logged at info with its reason');
+    is(rec_http($m, 'POST', '/whip', type => 'application/sdp', body => $good,
+                token => rec_token(call => 'many', role => 'customer'))
+       ->{status}, 201, 'the other role still records');
+    my $mf = read_json("$m->{dir}/many/manifest.json") || {};
+    is(scalar @{ $mf->{participants} || [] }, 3, 'three entries in the '
+       . 'manifest');
+    rec_stop($m);
+}
 
 # a Unix socket listener, as nginx may proxy to
 

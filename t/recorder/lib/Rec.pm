@@ -12,6 +12,7 @@ use File::Temp qw(tempdir);
 use HTTP::Tiny;
 use IO::Socket::INET;
 use JSON::PP;
+use Test::More ();
 use Time::HiRes qw(time sleep);
 use Crypt::JWT qw(encode_jwt);
 use POSIX ":sys_wait_h";
@@ -20,20 +21,137 @@ use lib "$FindBin::Bin/../lib";
 use Hotline::Port;
 
 our @EXPORT = qw(rec_in_netns rec_start rec_stop rec_token rec_http
-                 wait_for ffprobe_streams read_json free_port);
+                 wait_for ffprobe_streams read_json free_port publish
+                 av_sync onsets onset_diffs packet_times decodes_clean);
 
 our $BIN = $ENV{REC_BIN} || 'build/recorder/hotline-recorder';
 our $SECRET = 'test-secret-' . ('x' x 40);
 
 # Re-run the calling test inside a fresh loopback-only network namespace.
 
+# Re-run the calling test inside a fresh loopback-only network namespace;
+# @setup: more shell commands run there first (aiortc leaves 127.0.0.1
+# out of its candidates: it gets 127.0.0.2 on lo as well).
+
 sub rec_in_netns {
+    my (@setup) = @_;
     return if $ENV{REC_IN_NETNS};
     $ENV{REC_IN_NETNS} = 1;
     exec('unshare', '-n', '--', 'sh', '-c',
-         'ip link set lo up && exec "$0" "$@"', $^X, $0, @ARGV)
+         join(' && ', 'ip link set lo up', @setup, 'exec "$0" "$@"'),
+         $^X, $0, @ARGV)
         or die "unshare: $!";
 }
+
+# Runs an outside publisher (lib/gst_publish.py, lib/aiortc_publish.py)
+# and returns the JSON line it prints last; Debian's python3, not
+# whatever python3 comes first on PATH.
+
+sub publish {
+    my ($script, @args) = @_;
+    my $out = `/usr/bin/python3 $FindBin::Bin/lib/$script @args 2>&1`;
+    my ($line) = grep { /^\{/ } reverse split /\n/, $out;
+    my $res = eval { JSON::PP->new->decode($line // '') } || {};
+    $res->{output} = $out unless $line;
+    return $res;
+}
+
+# The onsets of the flashes in a file (gst_publish.py shows a white frame
+# and plays a tone at the same capture times): for kind 'a' where a tone
+# starts after silence, for 'v' where a frame turns white after a dark
+# one; $filter picks a channel (pan=mono|c0=c1) or a part of the picture
+# (crop=640:480:640:0).
+
+sub onsets {
+    my ($file, $kind, $filter) = @_;
+    my $f = $filter ? "$filter," : '';
+    if ($kind eq 'a') {
+        my $dur = `ffprobe -v error -show_entries format=duration -of csv=p=0 '$file'`;
+        # silence that lasts to the end of the file ends there too
+        return grep { $_ < ($dur || 0) - 0.05 }
+            map { /silence_end: ([\d.]+)/ ? $1 : () }
+            `ffmpeg -nostdin -v info -i '$file' -map 0:a -af '${f}silencedetect=n=-30dB:d=0.1' -f null - 2>&1`;
+    }
+    my (@v, $on, $t);
+    for (`ffmpeg -nostdin -v error -i '$file' -map 0:v -vf '${f}signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-' -f null - 2>&1`) {
+        if (/pts_time:([\d.]+)/) {
+            $t = $1;
+        } elsif (/YAVG=([\d.]+)/) {
+            # a flash under way at the first frame has no onset
+            push @v, $t if $1 > 128 && defined $on && !$on;
+            $on = $1 > 128;
+        }
+    }
+    return @v;
+}
+
+# for each onset of @$x, its distance in ms to the nearest of @$y
+
+sub onset_diffs {
+    my ($x, $y) = @_;
+    my @d;
+    for my $t (@$x) {
+        my ($n) = sort { abs($a - $t) <=> abs($b - $t) } @$y or next;
+        push @d, ($t - $n) * 1000;
+    }
+    return @d;
+}
+
+# Lip sync measured on the content: the onsets of both tracks and, for
+# each video onset, its distance in ms to the nearest audio onset.
+
+sub av_sync {
+    my ($file) = @_;
+    my @a = onsets($file, 'a');
+    my @v = onsets($file, 'v');
+    return { audio => \@a, video => \@v, diff_ms => [onset_diffs(\@v, \@a)] };
+}
+
+# presentation times of one stream's packets ('a' or 'v'), as stored
+
+sub packet_times {
+    my ($file, $kind) = @_;
+    return map { /([\d.]+)/ ? $1 : () }
+        `ffprobe -v error -select_streams $kind -show_entries packet=pts_time -of csv=p=0 '$file'`;
+}
+
+# A recording decodes cleanly:
+#  - its packets, as stored: `ffmpeg -v error -i FILE -c copy -f null -`
+#    says nothing (demuxing, and the null muxer's check that each
+#    stream's dts strictly increase, on the file's own timestamps);
+#  - a full decode at the file's time base (`-enc_time_base -1`) says
+#    nothing;
+#  - a plain `ffmpeg -v error -i FILE -f null -` exits 0, and whatever it
+#    prints is ffmpeg's own: it re-times video to 1/r_frame_rate on the
+#    way to the null muxer and reports two frames that land on one tick
+#    ("non monotonically increasing dts to muxer"); the same packets
+#    remuxed by mkvmerge (another Matroska muxer) get exactly the same
+#    lines, and nothing else may appear.
+
+sub decodes_clean {
+    my ($file, $name) = @_;
+    my $tb = Test::More->builder;
+    my $run = sub { my $o = `ffmpeg -nostdin -v error -i '$file' @_ 2>&1`;
+                    return ($?, $o) };
+    my ($rc, $out) = $run->('-c copy -f null -');
+    $tb->is_eq("$rc $out", '0 ', "$name: packets demux, dts increase");
+    ($rc, $out) = $run->('-enc_time_base -1 -f null -');
+    $tb->is_eq("$rc $out", '0 ', "$name: decodes at its time base without "
+               . 'a message');
+    ($rc, $out) = $run->('-f null -');
+    my @other = grep { !/^\[null @ \S+\] Application provided invalid, non monotonically increasing dts to muxer in stream \d+: (\d+) >= \1$/ } split /^/, $out;
+    $tb->is_eq($rc . join('', @other), '0',
+               "$name: a plain decode says nothing but ffmpeg's re-timing");
+    return $tb->ok(1, "$name: a plain decode says nothing") if $out eq '';
+    my $remux = "$file.mkvmerge.webm";
+    system('mkvmerge', '-q', '-o', $remux, $file);
+    my $again = `ffmpeg -nostdin -v error -i '$remux' -f null - 2>&1`;
+    unlink $remux;
+    s/ @ 0x[0-9a-f]+\]/]/g for $out, $again;
+    return $tb->is_eq($again, $out, "$name: ... the same packets muxed by "
+                      . 'mkvmerge get the same lines from ffmpeg');
+}
+
 
 # a loopback port no other test process gets (t/lib/Hotline/Port.pm)
 sub free_port { Hotline::Port::take() }
@@ -49,16 +167,26 @@ sub wait_for {
     return;
 }
 
+# rec_start(args => [...]); again => $r: the same recordings directory
+# and secret as the (stopped) recorder $r, as a restart
+
 sub rec_start {
     my (%o) = @_;
-    my $dir = tempdir('rec-t-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{REC_KEEP});
-    my $rec = "$dir/rec";
-    mkdir $rec or die;
-    my $secret = "$dir/secret";
-    open my $fh, '>', $secret or die;
-    print $fh "$SECRET\n";
-    close $fh;
-    chmod 0600, $secret;
+    my ($dir, $rec, $secret);
+    if ($o{again}) {
+        ($dir, $rec) = ($o{again}{tmp}, $o{again}{dir});
+        $secret = "$dir/secret";
+    } else {
+        $dir = tempdir('rec-t-XXXXXX', TMPDIR => 1,
+                       CLEANUP => !$ENV{REC_KEEP});
+        $rec = "$dir/rec";
+        mkdir $rec or die;
+        $secret = "$dir/secret";
+        open my $fh, '>', $secret or die;
+        print $fh "$SECRET\n";
+        close $fh;
+        chmod 0600, $secret;
+    }
 
     my $port = free_port();
     my @args = ($BIN, '--listen', "127.0.0.1:$port", '--recordings', $rec,
@@ -67,7 +195,7 @@ sub rec_start {
     my $log = "$dir/recorder.log";
     my $pid = fork // die;
     if ($pid == 0) {
-        open STDERR, '>', $log or die;
+        open STDERR, '>>', $log or die;
         open STDOUT, '>&', \*STDERR or die;
         exec @args or die "exec: $!";
     }

@@ -1,0 +1,119 @@
+#!/usr/bin/perl
+
+# One playable file per call: the customer publishes, the agent joins
+# 2 s later (GStreamer, both showing a white frame and playing a tone at
+# the same wall clock times); when the call is complete a merge job
+# writes call.webm: stereo Opus (customer left, agent right) and both
+# videos side by side, each file placed at its start on the call's
+# timeline, so the flashes of both sides line up.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use JSON::PP;
+use Time::HiRes qw(time);
+use Rec;
+
+Rec::rec_in_netns();
+
+my $r = rec_start(args => ['--complete-after', 1]);
+my $call = 'merge-call';
+
+sub start {
+    my ($role) = @_;
+    my $pid = open(my $pub, '-|', '/usr/bin/python3',
+                   "$FindBin::Bin/lib/gst_publish.py", "$r->{url}/whip",
+                   rec_token(call => $call, role => $role), 30, 'hold',
+                   'wallflash') or die $!;
+    my $res = eval { JSON::PP->new->decode(scalar <$pub>) } || {};
+    return { pid => $pid, pub => $pub, res => $res, role => $role };
+}
+
+sub stop {
+    my ($p) = @_;
+    my $st = rec_http($r, 'DELETE',
+                      ($p->{res}{location} // '') =~ s{^https?://[^/]+}{}r,
+                      token => rec_token(call => $call, role => $p->{role}));
+    kill 'TERM', $p->{pid};
+    close $p->{pub};
+    return $st->{status};
+}
+
+my $c = start('customer');
+is($c->{res}{state}, 'connected', 'customer publishing');
+ok(wait_for(sub { time - $c->{res}{connected_at} > 2 }, 5), 'alone for 2 s');
+my $ag = start('agent');
+is($ag->{res}{state}, 'connected', 'agent publishing');
+ok(wait_for(sub { time - $ag->{res}{connected_at} > 5 }, 10), 'together 5 s');
+is(stop($ag), 200, 'agent leaves');
+is(stop($c), 200, 'customer leaves');
+
+my $mf = wait_for(sub {
+    my $m = read_json("$r->{dir}/$call/manifest.json");
+    return $m && $m->{merged} ? $m : undef;
+}, 60) || {};
+my $file = "$r->{dir}/$call/call.webm";
+ok(-s $file, 'call.webm written');
+is($mf->{merged}{file}, 'call.webm', 'manifest: merged file');
+is($mf->{merged}{size}, -s $file, 'manifest: its size');
+ok($mf->{completed_at}, 'the call completed after the merge');
+
+my $j = `ffprobe -v error -show_entries stream=codec_type,codec_name,channels,width,height:format=duration -of json '$file'`;
+my $p = eval { JSON::PP->new->decode($j) } || {};
+my %s = map { $_->{codec_type} => $_ } @{ $p->{streams} || [] };
+is($s{audio}{codec_name}, 'opus', 'Opus');
+is($s{audio}{channels}, 2, 'stereo');
+is($s{video}{codec_name}, 'vp8', 'VP8');
+is("$s{video}{width}x$s{video}{height}", '1280x480', 'side by side');
+decodes_clean($file, 'call.webm');
+
+my %d = map { $_->{role} => $_ } @{ $mf->{participants} || [] };
+cmp_ok(abs(($p->{format}{duration} // 0) - $mf->{merged}{duration}), '<',
+       0.05, 'manifest: its duration');
+cmp_ok($mf->{merged}{duration}, '>',
+       ($d{customer}{duration} // 0) - 0.2, 'as long as the call');
+
+# the flashes of both sides, left and right, audio and video
+
+my %o = (
+    left_audio => [onsets($file, 'a', 'pan=mono|c0=c0')],
+    right_audio => [onsets($file, 'a', 'pan=mono|c0=c1')],
+    left_video => [onsets($file, 'v', 'crop=640:480:0:0')],
+    right_video => [onsets($file, 'v', 'crop=640:480:640:0')],
+);
+diag("$_: @{ $o{$_} }") for sort keys %o;
+
+# the file may start inside a flash: from its second second on
+sub paired {
+    my ($x, $y) = @_;
+    return onset_diffs([grep { $_ >= 1 } @{ $o{$x} }], $o{$y});
+}
+
+my $agent_from = $o{right_audio}[0] // 99;
+cmp_ok(scalar @{ $o{right_audio} }, '>=', 2, 'the agent\'s tones are on the right');
+cmp_ok(scalar(grep { $_ < $agent_from - 0.5 } @{ $o{left_audio} }), '>=', 1,
+       'the customer\'s tones before the agent joined are on the left only');
+for my $pair ([qw(right_audio left_audio)], [qw(right_video left_video)],
+              [qw(left_video left_audio)], [qw(right_video right_audio)])
+{
+    my @d = paired(@$pair);
+    diag("$pair->[0] against $pair->[1] (ms): "
+         . join(' ', map { sprintf '%.0f', $_ } @d));
+    cmp_ok(scalar @d, '>=', 2, "$pair->[0]: flashes found");
+    is(scalar(grep { abs($_) > 100 } @d), 0,
+       "$pair->[0] within 100 ms of $pair->[1]");
+}
+
+my $log = `cat $r->{log}`;
+like($log, qr/call $call: merged into call\.webm, [\d.]+ s of media in \d+ ms of CPU at nice 10/,
+     'merged by a job at nice 10, its CPU logged');
+my $m = rec_http($r, 'GET', '/metrics')->{content};
+like($m, qr/^hotline_recorder_merges_total 1$/m, 'merges counted');
+like($m, qr/^hotline_recorder_merge_cpu_milliseconds_total [1-9]\d*$/m,
+     'their CPU counted');
+ok(rec_stop($r), 'recorder exits');
+
+done_testing();
