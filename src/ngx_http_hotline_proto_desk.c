@@ -47,6 +47,8 @@ static ngx_uint_t ngx_http_hotline_desk_word(ngx_http_hotline_desk_ctx_t *ctx,
     const char *key, const char **words, ngx_uint_t *index);
 static ngx_uint_t ngx_http_hotline_desk_hexid(
     ngx_http_hotline_desk_ctx_t *ctx, const char *key, u_char *dst);
+static u_char *ngx_http_hotline_proto_replay_to(u_char *p,
+    uint64_t replay_to);
 static ngx_uint_t ngx_http_hotline_desk_bad(ngx_http_hotline_desk_ctx_t *ctx,
     const char *key);
 
@@ -497,7 +499,7 @@ ngx_http_hotline_proto_presence(u_char *p, ngx_uint_t state, int64_t until)
 u_char *
 ngx_http_hotline_proto_desk(u_char *p, ngx_uint_t presence, int64_t until,
     ngx_array_t *dispositions, ngx_msec_t away_after, ngx_msec_t wrapup,
-    ngx_msec_t transfer_timeout)
+    ngx_msec_t transfer_timeout, uint64_t replay_to)
 {
     ngx_str_t   *d;
     ngx_uint_t   i;
@@ -525,10 +527,30 @@ ngx_http_hotline_proto_desk(u_char *p, ngx_uint_t presence, int64_t until,
         *p++ = '"';
     }
 
-    return ngx_sprintf(p, "],\"away_after\":%M,\"wrapup\":%M,"
-                       "\"transfer_timeout\":%M}",
-                       away_after / 1000, wrapup / 1000,
-                       transfer_timeout / 1000);
+    p = ngx_sprintf(p, "],\"away_after\":%M,\"wrapup\":%M,"
+                    "\"transfer_timeout\":%M",
+                    away_after / 1000, wrapup / 1000, transfer_timeout / 1000);
+
+    return ngx_http_hotline_proto_replay_to(p, replay_to);
+}
+
+
+/*
+ * ,"replay_to":n} for a party back from scratch: what is replayed up to
+ * that seq was sent to the page it was before (its media negotiation is
+ * of a peer connection that is gone)
+ */
+
+static u_char *
+ngx_http_hotline_proto_replay_to(u_char *p, uint64_t replay_to)
+{
+    if (replay_to) {
+        p = ngx_sprintf(p, ",\"replay_to\":%uL", replay_to);
+    }
+
+    *p++ = '}';
+
+    return p;
 }
 
 
@@ -705,7 +727,10 @@ ngx_http_hotline_proto_peer_new(u_char *p)
 
 
 u_char *
-ngx_http_hotline_proto_desk_customer(u_char *p, const char *state)
+ngx_http_hotline_proto_desk_customer(u_char *p, const char *state,
+    uint64_t replay_to)
 {
-    return ngx_sprintf(p, "{\"type\":\"desk\",\"state\":\"%s\"}", state);
+    p = ngx_sprintf(p, "{\"type\":\"desk\",\"state\":\"%s\"", state);
+
+    return ngx_http_hotline_proto_replay_to(p, replay_to);
 }

@@ -74,10 +74,11 @@ ngx_uint_t ngx_http_hotline_desk_parse(u_char *data, size_t len,
  */
 u_char *ngx_http_hotline_proto_desk(u_char *p, ngx_uint_t presence,
     int64_t until, ngx_array_t *dispositions, ngx_msec_t away_after,
-    ngx_msec_t wrapup, ngx_msec_t transfer_timeout);
+    ngx_msec_t wrapup, ngx_msec_t transfer_timeout, uint64_t replay_to);
 
 /* what a customer that comes back is told: where its call is */
-u_char *ngx_http_hotline_proto_desk_customer(u_char *p, const char *state);
+u_char *ngx_http_hotline_proto_desk_customer(u_char *p, const char *state,
+    uint64_t replay_to);
 
 /* a queued call's ,"transfer":{...} (room: 6 * 256 + 96) */
 u_char *ngx_http_hotline_proto_transfer(u_char *p,

@@ -689,19 +689,30 @@ static void
 ngx_http_hotline_desk_welcome(ngx_http_hotline_session_t *s,
     ngx_http_hotline_result_t *res)
 {
-    u_char                        *last;
-    ngx_http_hotline_desk_conf_t  *dcf;
-    u_char                         p[256 + 40 * NGX_HOTLINE_DISPOSITIONS];
+    u_char                            *last;
+    uint64_t                           replay_to;
+    ngx_http_hotline_desk_conf_t      *dcf;
+    ngx_http_hotline_consumer_info_t   ci;
+    u_char                             p[256 + 40 * NGX_HOTLINE_DISPOSITIONS];
 
     if (s->ws.closed || s->ws.closing) {
         return;
+    }
+
+    /* a page back from scratch: what is replayed was its predecessor's */
+
+    replay_to = 0;
+
+    if (s->fresh && s->ref.consumer) {
+        ngx_http_hotline_store()->consumer_info(s->ref.consumer, &ci);
+        replay_to = ci.replayed;
     }
 
     if (s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
         /* a page that comes back: where its call is */
         last = ngx_http_hotline_proto_desk_customer(p, res->in_call ? "call"
                                                     : res->waiting ? "waiting"
-                                                    : "ended");
+                                                    : "ended", replay_to);
         (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, p,
                                         last - p);
         return;
@@ -712,7 +723,7 @@ ngx_http_hotline_desk_welcome(ngx_http_hotline_session_t *s,
     last = ngx_http_hotline_proto_desk(p, res->presence, res->until,
                                        dcf->dispositions, dcf->away_after,
                                        dcf->wrapup_time,
-                                       dcf->transfer_timeout);
+                                       dcf->transfer_timeout, replay_to);
 
     (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, p,
                                     last - p);

@@ -26,18 +26,28 @@ sub chat {
     my $id = 'm' . ++$n;
     $from->send_json({ type => 'chat', text => $text, id => $id });
     ok($from->wait_for('ack', 5, sub { $_[0]{id} eq $id }), "'$text' acked");
-    ok($to->wait_for('chat', 5, sub { $_[0]{text} eq $text }),
-       "'$text' relayed");
+    my $got = $to->wait_for('chat', 5, sub { $_[0]{text} eq $text });
+    ok($got, "'$text' relayed");
+    return $got;
 }
 
 chat($c, $a, 'Merhaba, faturam <b>yanlış</b>');
-chat($a, $c, "Bakıyorum\nbir dakika");
+my $seen = chat($a, $c, "Bakıyorum\nbir dakika");
 chat($c, $a, 'Tamam "teşekkürler"');
 
 # --- the page reloads: a new connection resumes and gets the transcript
 my $c2 = $t->ws_connect('/ws/customer');
 $c2->send_json({ type => 'resume', token => $c->{token}, last_seq => 0 });
 ok($c2->wait_for('welcome', 5, sub { $_[0]{resumed} }), 'the customer resumes');
+# what is replayed to it up to replay_to went to the page before (its
+# media negotiation is of a peer connection that is gone)
+my $desk = $c2->wait_for('desk', 5);
+is($desk && $desk->{state}, 'call', 'told it is in its call');
+cmp_ok($desk && $desk->{replay_to} // 0, '>=', $seen->{seq},
+       'replay_to: at least what the old page got');
+my $acc = $c2->wait_for('accepted', 5);
+ok($acc && $acc->{seq} <= ($desk->{replay_to} // 0),
+   'the replayed accepted is of the old page');
 my $tr = $c2->wait_for('transcript', 5);
 ok($tr, 'and gets the transcript after its welcome')
     or diag(json_encode($c2->{inbox}));
@@ -58,6 +68,19 @@ my $a2 = $t->agent(sub => 'kaan');
 ok($a2->{welcome}{call_id}, 'the console is back in the call');
 my $ta = $a2->wait_for('transcript', 5);
 is($ta && scalar @{ $ta->{lines} }, 3, 'the console gets the transcript');
+my $da = $a2->{welcome} && $a2->wait_for('desk', 5);
+cmp_ok($da && $da->{replay_to} // 0, '>=', $acc->{seq},
+       'the console from scratch is told replay_to too');
+
+# a page that kept its place (last_seq) is replayed only what it missed
+my $c2b = $t->ws_connect('/ws/customer');
+$c2b->send_json({ type => 'resume', token => $c->{token},
+                  last_seq => $seen->{seq} });
+ok($c2b->wait_for('welcome', 5, sub { $_[0]{resumed} }), 'resumed in place');
+$desk = $c2b->wait_for('desk', 5);
+ok($desk && !exists $desk->{replay_to}, 'no replay_to then');
+is($c2->expect_close(5), 4000, 'the page before it replaced');
+$c2 = $c2b;
 
 # --- bounded: lines that do not fit are left out, the chat goes on
 my $long = 'x' x 300;
