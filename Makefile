@@ -15,7 +15,7 @@ SRCS       := $(wildcard $(CURDIR)/src/*.c $(CURDIR)/src/*.h) $(CURDIR)/config
 
 .PHONY: all module deps run stop test fuzz bench clean help \
         recorder test-recorder bench-recorder fuzz-recorder test-redis \
-        test-tls deb compat screenshots
+        test-tls deb compat screenshots test-asan soak
 
 all: module
 
@@ -26,7 +26,11 @@ help:
 	@echo "make test     install what is missing, build, run the test suite"
 	@echo "make test-redis  the signaling suite on a Redis store"
 	@echo "make test-tls    the signaling, auth and limit tests over TLS"
+	@echo "make test-asan   signaling, fault and bad-input tests with the"
+	@echo "              module and recorder built with ASan and UBSan"
 	@echo "make bench    run the benchmarks (docs/performance.md)"
+	@echo "make soak     30 minutes of churn, memory, zone and descriptors"
+	@echo "              (SOAK_SECONDS=60 for a quick look)"
 	@echo "make fuzz     run the fuzz targets for longer (FUZZ_SECONDS=60)"
 	@echo "make recorder build hotline-recorder (test-, bench-, fuzz-recorder)"
 	@echo "make deb      Debian packages in build/deb (deploy/debian)"
@@ -45,7 +49,8 @@ $(OBJS)/Makefile: config
 	@rm -rf $(NGXTREE) && mkdir -p $(BUILD) && cp -rs $(NGX_SRC) $(NGXTREE)
 	@cd $(NGXTREE) && . ./conf_flags && ./configure "$${NGX_CONF_FLAGS[@]}" \
 	    --with-compat --builddir=$(OBJS) \
-	    --with-cc-opt="-Wextra -Wno-unused-parameter" \
+	    --with-cc-opt="-Wextra -Wno-unused-parameter $(NGX_CC_OPT)" \
+	    $(if $(NGX_LD_OPT),--with-ld-opt="$(NGX_LD_OPT)") \
 	    --add-dynamic-module=$(CURDIR) > $(BUILD)/configure.log 2>&1 \
 	  || { tail -30 $(BUILD)/configure.log; exit 1; }
 
@@ -83,6 +88,46 @@ test-tls: deps module
 
 recorder:
 	@$(MAKE) -s -C src/recorder -j$(JOBS) all
+
+# the module and the recorder built with AddressSanitizer and UBSan in
+# build/asan, the stock nginx run with libasan preloaded (t/lib/asan-nginx):
+# the unit, fuzz smoke, signaling, limit, auth, Redis and fault tests on
+# both stores, and the recorder's tests; a sanitizer report in
+# build/asan/reports fails the run (docs/testing.md)
+ASAN       := $(BUILD)/asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_TESTS := t/0*.t t/1*.t t/2*.t t/3*.t t/4*.t t/5*.t t/6*.t t/8[0-4]*.t \
+              t/89*.t t/9*.t
+ASAN_REDIS := t/1*.t t/9*.t
+ASAN_ENV    = HOTLINE_ASAN=$(ASAN)/reports \
+              HOTLINE_NGINX=$(CURDIR)/t/lib/asan-nginx NGINX_BIN=$(NGINX) \
+              HOTLINE_MODULE=$(ASAN)/objs/ngx_http_hotline_module.so \
+              BUILD=$(ASAN) CFLAGS="-O1 -g $(ASAN_FLAGS)" \
+              ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
+              LSAN_OPTIONS=print_suppressions=0:suppressions=$(CURDIR)/t/lib/lsan.supp \
+              UBSAN_OPTIONS=print_stacktrace=1
+
+test-asan: deps recorder
+	@$(MAKE) -s module BUILD=$(ASAN) NGX_CC_OPT="-O1 -g $(ASAN_FLAGS)" \
+	    NGX_LD_OPT="$(ASAN_FLAGS) -Wl,-z,nodelete"
+	@rm -rf $(ASAN)/reports && mkdir -p $(ASAN)/reports/recorder \
+	    $(ASAN)/recorder
+	@ln -sfn $(BUILD)/recorder/libwebm $(ASAN)/recorder/libwebm
+	@ln -sfn $(BUILD)/recorder/npm $(ASAN)/recorder/npm
+	@touch $(ASAN)/recorder/.deps
+	@s=$$(date +%s); rc=0; \
+	$(ASAN_ENV) prove -j2 $(ASAN_TESTS) || rc=1; \
+	$(ASAN_ENV) HOTLINE_STORE=redis prove -j2 $(ASAN_REDIS) || rc=1; \
+	ASAN_OPTIONS=detect_leaks=1:log_path=$(ASAN)/reports/recorder/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(ASAN)/reports/recorder/ubsan \
+	$(MAKE) -s -C src/recorder -j$(JOBS) test B=$(ASAN)/recorder \
+	    CFLAGS="-O1 -g $(ASAN_FLAGS)" CXXFLAGS="-O1 -g $(ASAN_FLAGS)" \
+	    LDFLAGS="$(ASAN_FLAGS)" || rc=1; \
+	reports=$$(grep -rlE 'ERROR|runtime error|WARNING' $(ASAN)/reports \
+	           | sort); \
+	echo "test-asan: $$(( $$(date +%s) - s )) s, $$(echo $$reports | wc -w) sanitizer reports"; \
+	for f in $$reports; do echo "== $$f"; head -30 $$f; done; \
+	[ $$rc = 0 ] && [ -z "$$reports" ]
 
 # another nginx: NGX_SRC a whole source tree (nginx.org, a git checkout,
 # OpenResty's bundle/nginx-*); that nginx and the module are built in
@@ -135,6 +180,13 @@ fuzz: module
 bench: deps module
 	@$(MAKE) -s -C bench OBJS=$(OBJS) run
 	@$(MAKE) -s bench-recorder
+
+# 20 calls a second for 30 minutes; the workers' memory and descriptors
+# and the zone at start, middle, end and after, anything that grows
+# flagged (bench/soak.pl: SOAK_SECONDS, SOAK_RATE, SOAK_AGENTS,
+# SOAK_SAMPLE, SOAK_STORE=redis, SOAK_CSV; docs/performance.md)
+soak: deps module
+	@perl bench/soak.pl
 
 clean:
 	rm -rf $(BUILD)

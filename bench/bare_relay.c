@@ -9,12 +9,15 @@
  * of one is written to the other, whichever thread owns it (the writer
  * takes the pair's lock and writes to the partner's socket itself).  The
  * upgrade answer says which thread took the connection (X-Worker).
+ * With -A it also answers every text frame that names an "id" with
+ * {"type":"ack","id":...} to its sender, as the module does: the same
+ * frames out per frame in.
  *
- *   bare_relay -p PORT [-a 127.0.0.1] [-t 2] [-P pidfile] [-T seconds]
+ *   bare_relay -p PORT [-a 127.0.0.1] [-t 2] [-A] [-P pidfile] [-T seconds]
  */
 
 
-#define _GNU_SOURCE  1                 /* accept4 */
+#define _GNU_SOURCE  1                 /* accept4, memmem */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -84,6 +87,7 @@ typedef struct {
 
 
 static br_pair_t     *br_pairs;
+static int            br_acks;
 static br_thread_t    br_threads[BR_MAX_THREADS];
 static struct sockaddr_in  br_addr;
 
@@ -94,6 +98,7 @@ static void br_read(br_thread_t *t, br_conn_t *c);
 static int br_http(br_thread_t *t, br_conn_t *c);
 static int br_frames(br_thread_t *t, br_conn_t *c);
 static int br_append(br_conn_t *c, const void *p, size_t n);
+static int br_ack(br_conn_t *c, const uint8_t *payload, size_t len);
 static int br_flush(br_conn_t *c);
 static void br_close(br_thread_t *t, br_conn_t *c);
 static int br_reserve(uint8_t **buf, size_t *cap, size_t need);
@@ -116,7 +121,7 @@ main(int argc, char **argv)
     br_addr.sin_family = AF_INET;
     br_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
-    while ((o = getopt(argc, argv, "a:p:t:P:T:")) != -1) {
+    while ((o = getopt(argc, argv, "Aa:p:t:P:T:")) != -1) {
         switch (o) {
         case 'a':
             if (inet_pton(AF_INET, optarg, &br_addr.sin_addr) != 1
@@ -127,12 +132,13 @@ main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'A': br_acks = 1; break;
         case 'p': br_addr.sin_port = htons((uint16_t) atoi(optarg)); break;
         case 't': nthreads = atoi(optarg); break;
         case 'P': pid_file = optarg; break;
         case 'T': seconds = atoi(optarg); break;
         default:
-            fprintf(stderr, "usage: bare_relay -p PORT [-a ADDR] [-t N]"
+            fprintf(stderr, "usage: bare_relay -p PORT [-a ADDR] [-t N] [-A]"
                     " [-P pidfile] [-T max-seconds]\n");
             return 2;
         }
@@ -533,7 +539,13 @@ br_frames(br_thread_t *t, br_conn_t *c)
             {
                 shutdown(peer->fd, SHUT_RDWR);
                 peer = NULL;
+                break;
             }
+
+            if (br_acks && h.opcode == HL_WS_OP_TEXT) {
+                err |= br_ack(c, payload, (size_t) h.len);
+            }
+
             break;
 
         case HL_WS_OP_PING:
@@ -596,6 +608,41 @@ br_append(br_conn_t *c, const void *p, size_t n)
 
     memcpy(c->out + c->out_len, p, n);
     c->out_len += n;
+
+    return 0;
+}
+
+
+/* {"type":"ack","id":"<id>"} for a message that names an id */
+
+static int
+br_ack(br_conn_t *c, const uint8_t *payload, size_t len)
+{
+    int       n;
+    uint8_t  *id, *end, hdr[HL_WS_MAX_HEADER];
+    size_t    hlen;
+    char      buf[128];
+
+    id = memmem(payload, len, "\"id\":\"", 6);
+    if (id == NULL) {
+        return 0;
+    }
+
+    id += 6;
+    end = memchr(id, '"', payload + len - id);
+
+    if (end == NULL || end - id > 64) {
+        return 0;
+    }
+
+    n = snprintf(buf, sizeof(buf), "{\"type\":\"ack\",\"id\":\"%.*s\"}",
+                 (int) (end - id), (char *) id);
+
+    hlen = hl_ws_write_header(hdr, HL_WS_OP_TEXT, n, NULL);
+
+    if (br_append(c, hdr, hlen) != 0 || br_append(c, buf, n) != 0) {
+        return -1;
+    }
 
     return 0;
 }

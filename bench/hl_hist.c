@@ -88,3 +88,21 @@ hl_hist_quantile(const hl_hist_t *h, double q)
 
     return h->max;
 }
+
+
+void
+hl_hist_merge(hl_hist_t *h, const hl_hist_t *from)
+{
+    unsigned  i;
+
+    for (i = 0; i < HL_HIST_BUCKETS; i++) {
+        h->bucket[i] += from->bucket[i];
+    }
+
+    h->count += from->count;
+    h->sum += from->sum;
+
+    if (from->max > h->max) {
+        h->max = from->max;
+    }
+}

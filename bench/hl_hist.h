@@ -32,5 +32,8 @@ void hl_hist_add(hl_hist_t *h, uint64_t v);
  * by the largest value recorded; 0 when empty. */
 uint64_t hl_hist_quantile(const hl_hist_t *h, double q);
 
+/* Adds every value recorded in from to h. */
+void hl_hist_merge(hl_hist_t *h, const hl_hist_t *from);
+
 
 #endif /* _HL_HIST_H_INCLUDED_ */

@@ -42,6 +42,8 @@
 #include "hl_hist.h"
 #include "hl_jwt.h"
 #include "hl_proc.h"
+#include "hl_result.h"
+#include "hl_team.h"
 #include "hl_ws.h"
 
 
@@ -49,7 +51,6 @@
 #define HL_BUF_MAX        (8 * 1024 * 1024)
 #define HL_HTTP_MAX       8192
 #define HL_EVENTS         512
-#define HL_CODES          24
 #define HL_SETUP_MS       10000       /* bound of each setup step */
 #define HL_SETUP_ALL_MS   30000       /* ... and of the whole setup */
 #define HL_DRAIN_MS       3000
@@ -119,12 +120,6 @@ struct hl_conn_s {
 
 
 typedef struct {
-    char          name[32];
-    uint64_t      n;
-} hl_count_t;
-
-
-typedef struct {
     /* options */
     int           relay;
     int           bare;
@@ -139,6 +134,8 @@ typedef struct {
     unsigned      sources;
     unsigned      rounds;
     unsigned      pair_base;
+    unsigned      gen_procs;
+    int           bare_acks;
     const char   *secret_file;
     const char   *origin;
     char          origin_buf[256];
@@ -190,9 +187,10 @@ typedef struct {
 
     unsigned      agent_seq;
     unsigned      conn_seq;
-    unsigned      pairs;
-    unsigned      cross;
     uint64_t      setup_end;       /* deadline of the whole setup */
+
+    int           index;           /* of this generator process */
+    hl_team_t     team;
 
     pid_t         main_pid;
     hl_procs_t    procs;
@@ -226,29 +224,29 @@ static void hl_on_chat(hl_conn_t *c, const char *p, size_t n);
 
 static int hl_poll(int timeout_ms);
 static int hl_run_until(int (*done)(void *), void *data, uint64_t ms);
-static void hl_count(hl_count_t *t, const char *name, size_t len);
-static void hl_print_counts(const char *title, hl_count_t *t);
-static uint64_t hl_total(hl_count_t *t);
 static const char *hl_json_str(const char *p, size_t n, const char *key,
     size_t *len);
 
+static int hl_loop_init(void);
 static int hl_relay(void);
+static int hl_relay_gen(int index);
+static void hl_sleep_until(uint64_t t);
+static void hl_relay_report(hl_result_t *r, double *cpu, double secs);
 static int hl_relay_setup(void);
 static int hl_relay_batch(hl_conn_t **cust, unsigned n);
 static void hl_assign_workers(hl_conn_t **c, unsigned n);
 static void hl_send_chat(hl_conn_t *s);
 static void hl_top_up(hl_conn_t *s);
 static void hl_tick(void);
-static int hl_relay_measure(void);
-static void hl_relay_teardown(void);
+static int hl_relay_measure(hl_result_t *r);
+static void hl_relay_teardown(hl_result_t *r);
 static int hl_idle(void);
 
 
 int
 main(int argc, char **argv)
 {
-    int                 rc;
-    struct epoll_event  ev;
+    int  rc;
 
     signal(SIGPIPE, SIG_IGN);
 
@@ -259,24 +257,6 @@ main(int argc, char **argv)
 
     hl_raise_nofile(hl.relay ? 8 * hl.n + 256 : hl.n + 256);
 
-    hl.rnd = hl_now() ^ ((uint64_t) getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
-
-    hl.ep = epoll_create1(EPOLL_CLOEXEC);
-    hl.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-
-    if (hl.ep == -1 || hl.tfd == -1) {
-        perror("hl_load: epoll/timerfd");
-        return 1;
-    }
-
-    ev.events = EPOLLIN;
-    ev.data.ptr = NULL;
-
-    if (epoll_ctl(hl.ep, EPOLL_CTL_ADD, hl.tfd, &ev) == -1) {
-        perror("hl_load: epoll_ctl");
-        return 1;
-    }
-
     if (hl.pid_file) {
         hl.main_pid = hl_pid_from_file(hl.pid_file);
         if (hl.main_pid <= 0 || hl_procs_find(hl.main_pid, &hl.procs) != 0) {
@@ -286,9 +266,46 @@ main(int argc, char **argv)
         }
     }
 
-    rc = hl.relay ? hl_relay() : hl_idle();
+    if (hl.relay) {
+        return hl_relay();
+    }
+
+    if (hl_loop_init() != 0) {
+        return 1;
+    }
+
+    rc = hl_idle();
 
     return rc;
+}
+
+
+/* the event loop's epoll set and timer: per process */
+
+static int
+hl_loop_init(void)
+{
+    struct epoll_event  ev;
+
+    hl.rnd = hl_now() ^ ((uint64_t) getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
+
+    hl.ep = epoll_create1(EPOLL_CLOEXEC);
+    hl.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+    if (hl.ep == -1 || hl.tfd == -1) {
+        perror("hl_load: epoll/timerfd");
+        return -1;
+    }
+
+    ev.events = EPOLLIN;
+    ev.data.ptr = NULL;
+
+    if (epoll_ctl(hl.ep, EPOLL_CTL_ADD, hl.tfd, &ev) == -1) {
+        perror("hl_load: epoll_ctl");
+        return -1;
+    }
+
+    return 0;
 }
 
 
@@ -312,6 +329,9 @@ hl_usage(void)
         "  --sources K       spread over source addresses 127.0.0.2..\n"
         "  --rounds R        relay: tries to put the peers on different"
         " workers (8)\n"
+        "  --procs K         relay: generator processes (1), the calls\n"
+        "                    and the rate split between them\n"
+        "  --acks            relay --bare: the bare relay acks (-A)\n"
         "  --label NAME      name of the run in the RESULT line\n"
         "  --verbose         print what the server sends (setup only)\n");
 }
@@ -339,6 +359,8 @@ hl_options(int argc, char **argv)
         { "sources", required_argument, NULL, 'S' },
         { "rounds", required_argument, NULL, 'R' },
         { "label", required_argument, NULL, 'l' },
+        { "procs", required_argument, NULL, 'K' },
+        { "acks", no_argument, NULL, 'A' },
         { "verbose", no_argument, NULL, 'v' },
         { NULL, 0, NULL, 0 }
     };
@@ -361,6 +383,7 @@ hl_options(int argc, char **argv)
     hl.window = 8;
     hl.size = 200;
     hl.rounds = 8;
+    hl.gen_procs = 1;
     hl.label = argv[1];
 
     optind = 2;
@@ -382,6 +405,8 @@ hl_options(int argc, char **argv)
         case 'S': hl.sources = (unsigned) atoi(optarg); break;
         case 'R': hl.rounds = (unsigned) atoi(optarg); break;
         case 'l': hl.label = optarg; break;
+        case 'K': hl.gen_procs = (unsigned) atoi(optarg); break;
+        case 'A': hl.bare_acks = 1; break;
         case 'v': hl.verbose = 1; break;
         default: return -1;
         }
@@ -409,7 +434,8 @@ hl_options(int argc, char **argv)
         || hl.warmup > 30 || hl.rate < 0 || hl.rate > 1e7
         || hl.window == 0 || hl.window > 1024 || hl.sources > 200
         || hl.size < 64 || hl.size > 4000 || hl.rounds == 0
-        || hl.rounds > 64)
+        || hl.rounds > 64 || hl.gen_procs == 0
+        || hl.gen_procs > HL_TEAM_MAX || hl.gen_procs > hl.n)
     {
         fprintf(stderr, "hl_load: option out of range\n");
         return -1;
@@ -1072,7 +1098,7 @@ hl_on_text(hl_conn_t *c, const char *p, size_t n)
                 (unsigned) c->id, (int) (n > 300 ? 300 : n), p);
     }
 
-    if (hl.bare) {
+    if (hl.bare && !hl.bare_acks) {
         hl_on_chat(c, p, n);
         return;
     }
@@ -1272,66 +1298,6 @@ hl_run_until(int (*done)(void *), void *data, uint64_t ms)
 }
 
 
-static void
-hl_count(hl_count_t *t, const char *name, size_t len)
-{
-    int  i;
-
-    if (len >= sizeof(t[0].name)) {
-        len = sizeof(t[0].name) - 1;
-    }
-
-    for (i = 0; i < HL_CODES; i++) {
-        if (t[i].n == 0) {
-            memcpy(t[i].name, name, len);
-            t[i].name[len] = '\0';
-            t[i].n = 1;
-            return;
-        }
-
-        if (strlen(t[i].name) == len && memcmp(t[i].name, name, len) == 0) {
-            t[i].n++;
-            return;
-        }
-    }
-}
-
-
-static uint64_t
-hl_total(hl_count_t *t)
-{
-    int       i;
-    uint64_t  n;
-
-    n = 0;
-
-    for (i = 0; i < HL_CODES; i++) {
-        n += t[i].n;
-    }
-
-    return n;
-}
-
-
-static void
-hl_print_counts(const char *title, hl_count_t *t)
-{
-    int  i;
-
-    if (t[0].n == 0) {
-        return;
-    }
-
-    printf("  %s:", title);
-
-    for (i = 0; i < HL_CODES && t[i].n; i++) {
-        printf(" %s=%llu", t[i].name, (unsigned long long) t[i].n);
-    }
-
-    printf("\n");
-}
-
-
 /*
  * The string value of "key" in a flat JSON text, without unescaping (the
  * values this client reads hold no escapes).  Good enough for the
@@ -1437,22 +1403,95 @@ hl_all_accepted(void *data)
 }
 
 
+/*
+ * The coordinator: forks --procs generator processes (hl_relay_gen), each
+ * with its share of the calls and of the rate, starts their measured
+ * window together, reads the server's CPU time over it, and reports the
+ * sum of their results.
+ */
+
 static int
 hl_relay(void)
 {
-    int        rc;
-    size_t     k;
-    unsigned   cross, same, unknown, pairs;
-    hl_conn_t *c;
+    int          i, k, ok;
+    double       cpu0[HL_PROC_MAX], cpu[HL_PROC_MAX];
+    uint64_t     t0, t_warm, t_end;
+    hl_result_t  sum;
 
-    if (hl_relay_setup() != 0) {
+    i = hl_team_fork(&hl.team, (int) hl.gen_procs);
+
+    if (i >= 0) {
+        hl.index = i;
+        k = hl_relay_gen(i);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(k);
+    }
+
+    if (i == -2) {
+        fprintf(stderr, "hl_load: cannot start the generator processes\n");
         return 1;
     }
 
-    pairs = 0;
-    cross = 0;
-    same = 0;
-    unknown = 0;
+    t0 = hl_team_go(&hl.team, HL_SETUP_ALL_MS + HL_SETUP_MS);
+
+    if (t0 == 0) {
+        fprintf(stderr, "hl_load: a generator process was not ready\n");
+        t0 = hl_now();
+    }
+
+    t_warm = t0 + (uint64_t) (hl.warmup * 1e9);
+    t_end = t_warm + (uint64_t) (hl.duration * 1e9);
+
+    hl_sleep_until(t_warm);
+
+    for (k = 0; k < hl.procs.n; k++) {
+        cpu0[k] = hl_proc_cpu(hl.procs.pid[k]);
+    }
+
+    hl_sleep_until(t_end);
+
+    for (k = 0; k < hl.procs.n; k++) {
+        cpu[k] = hl_proc_cpu(hl.procs.pid[k]) - cpu0[k];
+    }
+
+    ok = hl_team_wait(&hl.team, 2 * HL_DRAIN_MS + 5000, &sum);
+
+    hl_relay_report(&sum, cpu, hl.duration);
+
+    return (ok == hl.team.procs && sum.pairs) ? 0 : 1;
+}
+
+
+/* A generator process: its calls, the window, its result. */
+
+static int
+hl_relay_gen(int index)
+{
+    int           rc;
+    size_t        k;
+    unsigned      i, first;
+    hl_conn_t    *c;
+    hl_result_t  *r;
+
+    r = &hl.team.sh->res[index];
+
+    /* this process' share: calls first..first+n, rate / procs */
+    first = 0;
+
+    for (i = 0; i < (unsigned) index; i++) {
+        first += hl.n / hl.gen_procs + (i < hl.n % hl.gen_procs);
+    }
+
+    hl.pair_base += first;
+    hl.n = hl.n / hl.gen_procs + ((unsigned) index < hl.n % hl.gen_procs);
+    hl.rate /= hl.gen_procs;
+    r->calls = hl.n;
+
+    if (hl_loop_init() != 0 || hl_relay_setup() != 0) {
+        hl_team_ready(&hl.team);
+        return 1;
+    }
 
     for (k = 0; k < hl.nall; k++) {
         c = hl.all[k];
@@ -1463,32 +1502,22 @@ hl_relay(void)
             continue;
         }
 
-        pairs++;
+        r->pairs++;
 
         if (c->worker < 0 || c->peer->worker < 0) {
-            unknown++;
+            r->unknown++;
 
         } else if (c->worker != c->peer->worker) {
-            cross++;
+            r->cross++;
 
         } else {
-            same++;
+            r->same++;
         }
     }
 
-    printf("%s: %u of %u calls set up: %u cross-worker, %u same-worker,"
-           " %u unknown\n", hl.label, pairs, hl.n, cross, same, unknown);
-
-    if (pairs == 0) {
-        hl_print_counts("refused", hl.refusals);
-        hl_print_counts("errors", hl.errors);
-        hl_print_counts("closes", hl.closes);
-        printf("RESULT label=%s calls=0 mps=0\n", hl.label);
-        return 1;
-    }
-
-    hl.senders = malloc(2 * pairs * sizeof(hl_conn_t *));
+    hl.senders = malloc(2 * r->pairs * sizeof(hl_conn_t *) + 1);
     if (hl.senders == NULL) {
+        hl_team_ready(&hl.team);
         return 1;
     }
 
@@ -1503,16 +1532,46 @@ hl_relay(void)
         }
     }
 
-    hl.pairs = pairs;
-    hl.cross = cross;
+    r->senders = (unsigned) hl.nsenders;
 
-    rc = hl_relay_measure();
+    hl.t_start = hl_team_ready(&hl.team);
 
-    if (!hl.bare) {
-        hl_relay_teardown();
+    if (hl.t_start == 0 || r->pairs == 0) {
+        rc = 1;
+        goto done;
     }
 
+    rc = hl_relay_measure(r);
+
+    if (rc == 0 && !hl.bare) {
+        hl_relay_teardown(r);
+    }
+
+    r->ok = (rc == 0);
+
+done:
+
+    memcpy(r->errors, hl.errors, sizeof(hl.errors));
+    memcpy(r->closes, hl.closes, sizeof(hl.closes));
+    memcpy(r->refusals, hl.refusals, sizeof(hl.refusals));
+
     return rc;
+}
+
+
+static void
+hl_sleep_until(uint64_t t)
+{
+    struct timespec  ts;
+
+    ts.tv_sec = (time_t) (t / 1000000000);
+    ts.tv_nsec = (long) (t % 1000000000);
+
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)
+           == EINTR)
+    {
+        /* again */
+    }
 }
 
 
@@ -1826,7 +1885,8 @@ hl_drained(void *data)
 
         if (s->state == HL_OPEN && s->peer->state == HL_OPEN
             && (s->delivered + s->rejected < s->sent
-                || (!hl.bare && s->acks + s->rejected < s->sent)))
+                || ((!hl.bare || hl.bare_acks)
+                    && s->acks + s->rejected < s->sent)))
         {
             return 0;
         }
@@ -1837,21 +1897,13 @@ hl_drained(void *data)
 
 
 static int
-hl_relay_measure(void)
+hl_relay_measure(hl_result_t *r)
 {
-    int                k;
-    long               pss, rss;
     size_t             i;
-    double             secs, cpu0[HL_PROC_MAX], cpu1, gen0, gen1, mps;
-    double             server_cpu;
-    uint64_t           sent, acks, delivered, lost, rejected;
+    double             gen0, gen1;
     struct rusage      ru;
     struct itimerspec  its;
     uint64_t           period;
-
-    for (k = 0; k < hl.procs.n; k++) {
-        cpu0[k] = 0;
-    }
 
     memset(&its, 0, sizeof(its));
 
@@ -1868,7 +1920,13 @@ hl_relay_measure(void)
         }
     }
 
-    hl.t_start = hl_now();
+    /* hl.t_start: the common start of every generator process */
+    while (hl_now() < hl.t_start) {
+        if (hl_poll(1) != 0) {
+            return -1;
+        }
+    }
+
     hl.t_warm = hl.t_start + (uint64_t) (hl.warmup * 1e9);
     hl.t_end = hl.t_warm + (uint64_t) (hl.duration * 1e9);
     hl.sending = 1;
@@ -1886,10 +1944,6 @@ hl_relay_measure(void)
         }
     }
 
-    for (k = 0; k < hl.procs.n; k++) {
-        cpu0[k] = hl_proc_cpu(hl.procs.pid[k]);
-    }
-
     getrusage(RUSAGE_SELF, &ru);
     gen0 = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
            + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
@@ -1900,8 +1954,6 @@ hl_relay_measure(void)
         }
     }
 
-    secs = hl.duration;
-
     getrusage(RUSAGE_SELF, &ru);
     gen1 = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
            + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
@@ -1911,57 +1963,107 @@ hl_relay_measure(void)
     memset(&its, 0, sizeof(its));
     timerfd_settime(hl.tfd, 0, &its, NULL);
 
+    r->gen_cpu = gen1 - gen0;
+    r->recv_window = hl.recv_window;
+    r->skipped = hl.skipped;
+
+    hl_run_until(hl_drained, NULL, HL_DRAIN_MS);
+
+    for (i = 0; i < hl.nsenders; i++) {
+        r->sent += hl.senders[i]->sent;
+        r->acks += hl.senders[i]->acks;
+        r->delivered += hl.senders[i]->delivered;
+        r->rejected += hl.senders[i]->rejected;
+    }
+
+    r->bad_payload = hl.bad_payload;
+    memcpy(&r->hist, &hl.hist, sizeof(hl_hist_t));
+
+    return 0;
+}
+
+
+/*
+ * The run's report: per server process and per generator process CPU,
+ * the message counts, throughput, throughput per core of server CPU,
+ * latency, and the RESULT line.
+ */
+
+static void
+hl_relay_report(hl_result_t *r, double *cpu, double secs)
+{
+    int        k;
+    long       pss, rss;
+    double     mps, server_cpu, gen_max, g;
+    uint64_t   lost;
+
     printf("%s: cpu over the window (%% of one core):", hl.label);
 
     server_cpu = 0;
 
     for (k = 0; k < hl.procs.n; k++) {
-        cpu1 = hl_proc_cpu(hl.procs.pid[k]);
-        server_cpu += cpu1 - cpu0[k];
+        server_cpu += cpu[k];
         printf(" %s%d=%.0f", k ? "worker" : "main", (int) hl.procs.pid[k],
-               100 * (cpu1 - cpu0[k]) / secs);
+               100 * cpu[k] / secs);
     }
 
-    printf(" hl_load=%.0f\n", 100 * (gen1 - gen0) / secs);
+    gen_max = 0;
 
-    hl_run_until(hl_drained, NULL, HL_DRAIN_MS);
+    for (k = 0; k < hl.team.procs; k++) {
+        g = hl.team.sh->res[k].gen_cpu;
+        gen_max = g > gen_max ? g : gen_max;
 
-    sent = 0;
-    acks = 0;
-    delivered = 0;
-    rejected = 0;
-
-    for (i = 0; i < hl.nsenders; i++) {
-        sent += hl.senders[i]->sent;
-        acks += hl.senders[i]->acks;
-        delivered += hl.senders[i]->delivered;
-        rejected += hl.senders[i]->rejected;
+        printf(" hl_load%s%d=%.0f", hl.team.procs > 1 ? "#" : "",
+               hl.team.procs > 1 ? k : 0, 100 * g / secs);
     }
 
-    lost = sent - delivered - rejected;
-    mps = (double) hl.recv_window / secs;
+    printf("\n");
+
+    printf("%s: %u of %u calls set up by %d generator process%s:"
+           " %u cross-worker, %u same-worker, %u unknown\n", hl.label,
+           r->pairs, r->calls, hl.team.procs, hl.team.procs > 1 ? "es" : "",
+           r->cross, r->same, r->unknown);
+
+    lost = r->sent - r->delivered - r->rejected;
+    mps = (double) r->recv_window / secs;
 
     printf("%s: %u senders, sent %llu, delivered %llu, refused with an"
            " error %llu, lost %llu, acks %llu, skipped %llu, bad %llu\n",
-           hl.label, (unsigned) hl.nsenders, (unsigned long long) sent,
-           (unsigned long long) delivered, (unsigned long long) rejected,
-           (unsigned long long) lost,
-           (unsigned long long) acks, (unsigned long long) hl.skipped,
-           (unsigned long long) hl.bad_payload);
+           hl.label, r->senders, (unsigned long long) r->sent,
+           (unsigned long long) r->delivered,
+           (unsigned long long) r->rejected, (unsigned long long) lost,
+           (unsigned long long) r->acks, (unsigned long long) r->skipped,
+           (unsigned long long) r->bad_payload);
 
     printf("%s: %.0f msgs/s delivered in %.1f s; latency us: p50 %.0f"
            " p99 %.0f p99.9 %.0f max %.0f mean %.0f (%llu samples)\n",
            hl.label, mps, secs,
-           hl_hist_quantile(&hl.hist, 0.50) / 1e3,
-           hl_hist_quantile(&hl.hist, 0.99) / 1e3,
-           hl_hist_quantile(&hl.hist, 0.999) / 1e3,
-           hl.hist.max / 1e3,
-           hl.hist.count ? (double) hl.hist.sum / hl.hist.count / 1e3 : 0,
-           (unsigned long long) hl.hist.count);
+           hl_hist_quantile(&r->hist, 0.50) / 1e3,
+           hl_hist_quantile(&r->hist, 0.99) / 1e3,
+           hl_hist_quantile(&r->hist, 0.999) / 1e3,
+           r->hist.max / 1e3,
+           r->hist.count ? (double) r->hist.sum / r->hist.count / 1e3 : 0,
+           (unsigned long long) r->hist.count);
 
-    hl_print_counts("refused", hl.refusals);
-    hl_print_counts("errors", hl.errors);
-    hl_print_counts("closes", hl.closes);
+    if (server_cpu > 0) {
+        printf("%s: %.0f msgs/s per core of server CPU (%.2f us of server"
+               " CPU per message)\n", hl.label, mps * secs / server_cpu,
+               mps > 0 ? 1e6 * server_cpu / (mps * secs) : 0);
+    }
+
+    if (gen_max / secs > 0.9) {
+        printf("%s: a generator process used %.0f%% of a core: add"
+               " --procs\n", hl.label, 100 * gen_max / secs);
+    }
+
+    if (!hl.bare) {
+        printf("%s: hangup: %u of %u parties got \"ended\"\n", hl.label,
+               r->ended, r->senders);
+    }
+
+    hl_count_print("refused", r->refusals);
+    hl_count_print("errors", r->errors);
+    hl_count_print("closes", r->closes);
 
     if (hl.pid_file && hl_procs_mem(&hl.procs, &pss, &rss, NULL) == 0) {
         printf("%s: server Pss %ld KiB, Rss %ld KiB\n", hl.label, pss, rss);
@@ -1970,18 +2072,19 @@ hl_relay_measure(void)
     printf("RESULT label=%s calls=%u cross=%u rate=%.0f mps=%.0f"
            " p50_us=%.0f p99_us=%.0f p999_us=%.0f max_us=%.0f sent=%llu"
            " delivered=%llu acks=%llu skipped=%llu errors=%llu"
-           " server_cpu=%.0f gen_cpu=%.0f\n",
-           hl.label, hl.pairs, hl.cross, hl.rate, mps,
-           hl_hist_quantile(&hl.hist, 0.50) / 1e3,
-           hl_hist_quantile(&hl.hist, 0.99) / 1e3,
-           hl_hist_quantile(&hl.hist, 0.999) / 1e3,
-           hl.hist.max / 1e3,
-           (unsigned long long) sent, (unsigned long long) delivered,
-           (unsigned long long) acks, (unsigned long long) hl.skipped,
-           (unsigned long long) hl_total(hl.errors),
-           100 * server_cpu / secs, 100 * (gen1 - gen0) / secs);
-
-    return 0;
+           " server_cpu=%.0f gen_cpu=%.0f gen_procs=%d gen_max=%.0f"
+           " per_core=%.0f\n",
+           hl.label, r->pairs, r->cross, hl.rate, mps,
+           hl_hist_quantile(&r->hist, 0.50) / 1e3,
+           hl_hist_quantile(&r->hist, 0.99) / 1e3,
+           hl_hist_quantile(&r->hist, 0.999) / 1e3,
+           r->hist.max / 1e3,
+           (unsigned long long) r->sent, (unsigned long long) r->delivered,
+           (unsigned long long) r->acks, (unsigned long long) r->skipped,
+           (unsigned long long) hl_count_total(r->errors),
+           100 * server_cpu / secs, 100 * r->gen_cpu / secs, hl.team.procs,
+           100 * gen_max / secs,
+           server_cpu > 0 ? mps * secs / server_cpu : 0);
 }
 
 
@@ -2003,9 +2106,9 @@ hl_all_ended(void *data)
 
 
 static void
-hl_relay_teardown(void)
+hl_relay_teardown(hl_result_t *r)
 {
-    size_t     k, ended;
+    size_t     k;
     hl_conn_t *c;
 
     static const char  hangup[] = "{\"type\":\"hangup\"}";
@@ -2020,14 +2123,9 @@ hl_relay_teardown(void)
 
     hl_run_until(hl_all_ended, NULL, HL_DRAIN_MS);
 
-    ended = 0;
-
     for (k = 0; k < hl.nsenders; k++) {
-        ended += hl.senders[k]->ended;
+        r->ended += hl.senders[k]->ended;
     }
-
-    printf("%s: hangup: %zu of %zu parties got \"ended\"\n", hl.label,
-           ended, hl.nsenders);
 }
 
 
@@ -2144,9 +2242,9 @@ hl_idle(void)
     printf("%s: server Pss %ld -> %ld KiB, Rss %ld -> %ld KiB\n", hl.label,
            pss0, pss1, rss0, rss1);
 
-    hl_print_counts("refused", hl.refusals);
-    hl_print_counts("errors", hl.errors);
-    hl_print_counts("closes", hl.closes);
+    hl_count_print("refused", hl.refusals);
+    hl_count_print("errors", hl.errors);
+    hl_count_print("closes", hl.closes);
 
     printf("%s: %.2f KiB Pss per joined idle connection\n", hl.label,
            joined ? (double) (pss1 - pss0) / joined : 0);

@@ -7,11 +7,20 @@
 #             connection (fresh nginx, alone on the machine's loopback)
 #   2. relay: CALLS calls, max throughput (window WINDOW), nginx then bare
 #   3. relay: CALLS calls at RATE msgs/s, latency, nginx then bare
+#   4. throughput per core: one nginx worker against a one-thread bare
+#             relay, then two against two, the same traffic (both parties
+#             send, every message acked: bare_relay -A), the generator in
+#             GEN_PROCS processes; messages per second of server CPU
+#   5. light load: LIGHT_CALLS calls, one message in flight per party,
+#             latency, one worker / one thread, then two / two with the
+#             parties on different workers
+#   6. guards: bench/guards.sh (wrk), GUARD_ROUNDS rounds of GUARD_SECONDS
 # prints a table against the targets, and stops everything.  Whole run
-# well under 3 minutes; every wait is bounded.
+# about 4 minutes; every wait is bounded.
 #
 # Environment: BIN (hl_load, bare_relay), MODULE (.so), PREFIX (scratch
-# directory, recreated), NGINX_BIN, CALLS, DURATION, IDLE, RATE, WINDOW.
+# directory, recreated), NGINX_BIN, CALLS, DURATION, IDLE, RATE, WINDOW,
+# GEN_PROCS, LIGHT_CALLS, GUARD_ROUNDS, GUARD_SECONDS, GUARDS (0: skip).
 
 set -euo pipefail
 
@@ -26,51 +35,75 @@ DURATION=${DURATION:-10}
 IDLE=${IDLE:-10000}
 RATE=${RATE:-10000}
 WINDOW=${WINDOW:-8}
+GEN_PROCS=${GEN_PROCS:-2}
+LIGHT_CALLS=${LIGHT_CALLS:-10}
+GUARD_ROUNDS=${GUARD_ROUNDS:-3}
+GUARD_SECONDS=${GUARD_SECONDS:-3}
+GUARDS=${GUARDS:-1}
 
 LOG=$PREFIX/bench.log
 NGX_PID=$PREFIX/nginx.pid
 BARE_PID=$PREFIX/bare.pid
-bare_pid=
+NGX1=$PREFIX/one                # the one-worker nginx of the per-core rows
+bare_pids=()
 
 started=$(date +%s)
 
 . "$(dirname "$0")/lib.sh"
 
+# workers_up PIDFILE N
 workers_up() {
-    [ "$(pgrep -c -P "$(cat "$NGX_PID")")" -ge 2 ]
+    [ "$(pgrep -c -P "$(cat "$1")")" -ge "$2" ]
 }
 
 pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 pid_gone() { ! pid_alive "$1"; }
 
+# start_nginx [DIR PORT WORKERS]: the main nginx, or the one in DIR
 start_nginx() {
-    rm -f "$NGX_PID"
-    "$NGINX_BIN" -p "$PREFIX/" -c "$PREFIX/nginx.conf" \
-        -e "$PREFIX/logs/error.log"
-    if ! wait_for 10 curl -sf "http://127.0.0.1:$PORT/health"; then
+    local dir=${1:-$PREFIX} port=${2:-$PORT} workers=${3:-2}
+    rm -f "$dir/nginx.pid"
+    "$NGINX_BIN" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/logs/error.log"
+    if ! wait_for 10 curl -sf "http://127.0.0.1:$port/health"; then
         echo "bench: nginx did not come up:"
-        tail -3 "$PREFIX/logs/error.log"
+        tail -3 "$dir/logs/error.log"
         exit 1
     fi
-    # the workers must be ready too: both present
-    wait_for 5 workers_up || { echo "bench: no nginx workers"; exit 1; }
+    # the workers must be ready too: all present
+    wait_for 5 workers_up "$dir/nginx.pid" "$workers" \
+        || { echo "bench: no nginx workers"; exit 1; }
 }
 
+# stop_nginx [DIR]
 stop_nginx() {
-    if pid_alive "$NGX_PID"; then
-        kill -TERM "$(cat "$NGX_PID")"
-        if ! wait_for 10 pid_gone "$NGX_PID"; then
-            kill -KILL "$(cat "$NGX_PID")" 2>/dev/null || true
+    local pid_file=${1:-$PREFIX}/nginx.pid
+    if pid_alive "$pid_file"; then
+        kill -TERM "$(cat "$pid_file")"
+        if ! wait_for 10 pid_gone "$pid_file"; then
+            kill -KILL "$(cat "$pid_file")" 2>/dev/null || true
         fi
     fi
 }
 
+# start_bare PORT THREADS PIDFILE [-A]
+start_bare() {
+    "$BIN/bare_relay" -p "$1" -t "$2" -P "$3" -T 600 ${4:-} &
+    bare_pids+=($!)
+    wait_for 5 test -s "$3" \
+        || { echo "bench: bare_relay did not come up"; exit 1; }
+}
+
 cleanup() {
+    local pid
     stop_nginx
-    if [ -n "$bare_pid" ] && kill -0 "$bare_pid" 2>/dev/null; then
-        kill -TERM "$bare_pid"
-        wait "$bare_pid" 2>/dev/null || true
-    fi
+    stop_nginx "$NGX1"
+    for pid in "${bare_pids[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid"
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    bare_pids=()
 }
 trap cleanup EXIT
 
@@ -78,9 +111,18 @@ rm -rf "$PREFIX"
 mkdir -p "$PREFIX/logs" "$PREFIX/tmp"
 : > "$LOG"
 
-PORT=$(free_port)
-BARE_PORT=$(free_port)
-while [ "$BARE_PORT" = "$PORT" ]; do BARE_PORT=$(free_port); done
+# distinct free ports: nginx, bare_relay, then those of the per-core rows
+PORTS=()
+while [ "${#PORTS[@]}" -lt 5 ]; do
+    p=$(free_port)
+    case " ${PORTS[*]} " in *" $p "*) continue ;; esac
+    PORTS+=("$p")
+done
+PORT=${PORTS[0]}
+BARE_PORT=${PORTS[1]}
+NGX1_PORT=${PORTS[2]}
+BARE1_PORT=${PORTS[3]}
+BARE2_PORT=${PORTS[4]}
 
 # a fresh secret of 48 random bytes (64 base64 characters) per run
 head -c 48 /dev/urandom | base64 -w0 > "$PREFIX/secret.key"
@@ -96,31 +138,35 @@ if grep -q hotline_queue_per_address "$MODULE"; then
     RATE_OFF="$RATE_OFF hotline_queue_per_address off;"
 fi
 
-cat > "$PREFIX/nginx.conf" <<EOF
+# nginx_conf DIR PORT WORKERS
+nginx_conf() {
+    local dir=$1 port=$2 workers=$3
+    mkdir -p "$dir/logs" "$dir/tmp"
+    cat > "$dir/nginx.conf" <<EOF
 load_module $MODULE;
-worker_processes 2;
+worker_processes $workers;
 worker_rlimit_nofile 20000;
-pid $NGX_PID;
-error_log $PREFIX/logs/error.log warn;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
 events {
     worker_connections 16000;
 }
 http {
     access_log off;
-    client_body_temp_path $PREFIX/tmp/body;
-    proxy_temp_path $PREFIX/tmp/proxy;
-    fastcgi_temp_path $PREFIX/tmp/fastcgi;
-    uwsgi_temp_path $PREFIX/tmp/uwsgi;
-    scgi_temp_path $PREFIX/tmp/scgi;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
 
     hotline_zone 64m;
     hotline_jwt_secret_file $PREFIX/secret.key;
-    hotline_allowed_origins http://127.0.0.1:$PORT;
+    hotline_allowed_origins http://127.0.0.1:$port;
     hotline_queue_size $(( IDLE + 1000 ));
     $RATE_OFF
 
     server {
-        listen 127.0.0.1:$PORT;
+        listen 127.0.0.1:$port;
         location = /ws/customer { hotline_signaling customer; }
         location = /ws/agent    { hotline_signaling agent; }
         location = /health      { hotline_status; }
@@ -128,6 +174,11 @@ http {
     }
 }
 EOF
+}
+
+nginx_conf "$PREFIX" "$PORT" 2
+
+nginx_conf "$NGX1" "$NGX1_PORT" 1
 
 if ! "$NGINX_BIN" -t -q -p "$PREFIX/" -c "$PREFIX/nginx.conf" \
     -e "$PREFIX/logs/error.log"
@@ -144,7 +195,7 @@ say "== nginx 127.0.0.1:$PORT (2 workers), bare_relay 127.0.0.1:$BARE_PORT" \
     "(2 threads); calls $CALLS, $DURATION s per relay run, idle $IDLE"
 
 LOAD="timeout -k 5 75 $BIN/hl_load"
-BUDGET=150          # seconds: no new relay run starts after this
+BUDGET=330          # seconds: no new relay run starts after this
 
 # 1. idle connections on a fresh nginx
 start_nginx
@@ -155,10 +206,7 @@ stop_nginx
 
 # 2, 3. relay on another fresh nginx (no waiting customers left over)
 start_nginx
-"$BIN/bare_relay" -p "$BARE_PORT" -t 2 -P "$BARE_PID" -T 600 &
-bare_pid=$!
-wait_for 5 test -s "$BARE_PID" \
-    || { echo "bench: bare_relay did not come up"; exit 1; }
+start_bare "$BARE_PORT" 2 "$BARE_PID"
 
 relay() {
     local label=$1
@@ -181,6 +229,34 @@ relay bare-max --rate 0 --window "$WINDOW" "${BARE_ARGS[@]}"
 relay nginx-rate --rate "$RATE" "${NGX_ARGS[@]}"
 relay bare-rate --rate "$RATE" "${BARE_ARGS[@]}"
 
+# 4, 5. per core and at light load: one nginx worker against one bare
+# relay thread, two against two; these bare relays ack as the module does
+start_nginx "$NGX1" "$NGX1_PORT" 1
+start_bare "$BARE1_PORT" 1 "$PREFIX/bare1.pid" -A
+start_bare "$BARE2_PORT" 2 "$PREFIX/bare2.pid" -A
+
+NGX1_ARGS=(--port "$NGX1_PORT" --secret "$PREFIX/secret.key"
+           --pid-file "$NGX1/nginx.pid" --rounds 1)
+BARE1_ARGS=(--bare --acks --port "$BARE1_PORT" --pid-file "$PREFIX/bare1.pid"
+            --rounds 1)
+BARE2_ARGS=(--bare --acks --port "$BARE2_PORT"
+            --pid-file "$PREFIX/bare2.pid")
+CORE=(--rate 0 --window "$WINDOW" --procs "$GEN_PROCS")
+LIGHT=(-n "$LIGHT_CALLS" --rate 0 --window 1)
+
+say "-- throughput per core: $CALLS calls, window $WINDOW, acks on both," \
+    "$GEN_PROCS generator processes"
+relay core1-nginx "${CORE[@]}" "${NGX1_ARGS[@]}"
+relay core1-bare "${CORE[@]}" "${BARE1_ARGS[@]}"
+relay core2-nginx "${CORE[@]}" "${NGX_ARGS[@]}"
+relay core2-bare "${CORE[@]}" "${BARE2_ARGS[@]}"
+
+say "-- light load: $LIGHT_CALLS calls, one message in flight per party"
+relay light1-nginx "${LIGHT[@]}" "${NGX1_ARGS[@]}"
+relay light1-bare "${LIGHT[@]}" "${BARE1_ARGS[@]}"
+relay light2-nginx "${LIGHT[@]}" "${NGX_ARGS[@]}"
+relay light2-bare "${LIGHT[@]}" "${BARE2_ARGS[@]}"
+
 say "-- nginx metrics after the relay runs (counters that are not 0)"
 curl -s "http://127.0.0.1:$PORT/metrics" \
     | grep -E '^hotline_(messages_relayed|errors|ws_closed|connections)' \
@@ -189,15 +265,24 @@ curl -s "http://127.0.0.1:$PORT/metrics" \
 cleanup
 trap - EXIT
 
+# 6. guards, on their own nginx, with wrk
+if [ "$GUARDS" != 0 ]; then
+    say "-- guards (bench/guards.sh)"
+    ROUNDS=$GUARD_ROUNDS DURATION=$GUARD_SECONDS MODULE=$MODULE \
+        NGINX_BIN=$NGINX_BIN PREFIX=$PREFIX/guards \
+        bash "$(dirname "$0")/guards.sh" 2>&1 | tee -a "$LOG" || true
+fi
+
 say "== load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# the error log: anything worse than a warning, and crashed workers
-bad=$(grep -cE '\[(alert|crit|emerg)\]|exited on signal' \
-      "$PREFIX/logs/error.log" || true)
-say "-- nginx error log: $bad alert/crit/emerg/crash lines" \
-    "($PREFIX/logs/error.log)"
-grep -E '\[(alert|crit|emerg)\]|exited on signal' "$PREFIX/logs/error.log" \
-    | sort | uniq -c | sort -rn | head -5 | tee -a "$LOG" || true
+# the error logs: anything worse than a warning, and crashed workers
+for errlog in "$PREFIX/logs/error.log" "$NGX1/logs/error.log"; do
+    bad=$(grep -cE '\[(alert|crit|emerg)\]|exited on signal' "$errlog" \
+          || true)
+    say "-- nginx error log: $bad alert/crit/emerg/crash lines ($errlog)"
+    grep -E '\[(alert|crit|emerg)\]|exited on signal' "$errlog" \
+        | sort | uniq -c | sort -rn | head -5 | tee -a "$LOG" || true
+done
 
 # the table
 val() {
@@ -224,6 +309,70 @@ if [ -n "$nm" ] && [ -n "$bm" ] && [ "$bm" != 0 ]; then
 fi
 np99=$(val nginx-rate p99_us)
 kib=$(val idle kib_per_conn)
+
+# pct A B: 100 * A / B, or nothing
+pct() {
+    [ -n "$1" ] && [ -n "$2" ] && [ "$2" != 0 ] || return 0
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", 100 * a / b }'
+}
+
+# ratio_x A B: A / B, or nothing
+ratio_x() {
+    [ -n "$1" ] && [ -n "$2" ] && [ "$2" != 0 ] || return 0
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
+}
+
+# core_rows N: the rows of core<N>-nginx against core<N>-bare
+core_rows() {
+    local n=$1 r
+    r=$(pct "$(val "core$n-nginx" per_core)" "$(val "core$n-bare" per_core)")
+    printf '%-34s %12s %12s  %s\n' \
+        "  $n worker(s) / $n thread(s): msgs/s" \
+        "$(num "$(val "core$n-nginx" mps)")" \
+        "$(num "$(val "core$n-bare" mps)")" ""
+    printf '%-34s %12s %12s  %s\n' "    server CPU, % of one core" \
+        "$(num "$(val "core$n-nginx" server_cpu)")" \
+        "$(num "$(val "core$n-bare" server_cpu)")" ""
+    printf '%-34s %12s %12s  %s\n' "    msgs per server CPU-second" \
+        "$(num "$(val "core$n-nginx" per_core)")" \
+        "$(num "$(val "core$n-bare" per_core)")" ""
+    printf '%-34s %12s %12s  %s\n' "    nginx / bare, per core" \
+        "$(num "$r")%" "" ">= 80%: $(verdict "$r" '>=' 80)"
+    printf '%-34s %12s %12s  %s\n' "    busiest generator process, CPU%" \
+        "$(num "$(val "core$n-nginx" gen_max)")" \
+        "$(num "$(val "core$n-bare" gen_max)")" "< 90"
+}
+
+# light_rows N TARGET: latency of light<N>-nginx against light<N>-bare
+light_rows() {
+    local n=$1 r
+    r=$(ratio_x "$(val "light$n-nginx" p99_us)" "$(val "light$n-bare" p99_us)")
+    printf '%-34s %12s %12s  %s\n' "  $n worker(s): p50 / p99, us" \
+        "$(num "$(val "light$n-nginx" p50_us)")/$(num \
+            "$(val "light$n-nginx" p99_us)")" \
+        "$(num "$(val "light$n-bare" p50_us)")/$(num \
+            "$(val "light$n-bare" p99_us)")" ""
+    printf '%-34s %12s %12s  %s\n' "    p99 nginx / bare" "$(num "$r")x" \
+        "" "${2:+<= ${2}x: $(verdict "$r" '<=' "$2")}"
+    printf '%-34s %12s %12s  %s\n' "    cross-worker calls" \
+        "$(num "$(val "light$n-nginx" cross)")/$(num \
+            "$(val "light$n-nginx" calls)")" \
+        "$(num "$(val "light$n-bare" cross)")/$(num \
+            "$(val "light$n-bare" calls)")" ""
+}
+
+# guard_rows NAME TITLE: a pair of bench/guards.sh
+guard_rows() {
+    printf '%-34s %12s %12s  %s\n' "  $2, req/s" \
+        "$(num "$(val "guard-$1" guarded_rps)")" \
+        "$(num "$(val "guard-$1" base_rps)")" ""
+    printf '%-34s %12s %12s  %s\n' "    guarded / plain, req/s" \
+        "$(num "$(val "guard-$1" ratio)")%" "" \
+        ">= $(val "guard-$1" target)%: $(verdict "$(val "guard-$1" ratio)" \
+            '>=' "$(val "guard-$1" target)")"
+    printf '%-34s %12s %12s  %s\n' "    guarded / plain, per worker CPU" \
+        "$(num "$(val "guard-$1" cpu_ratio)")%" "" ""
+}
 
 {
 echo
@@ -255,5 +404,18 @@ printf '%-34s %12s %12s  %s\n' "  connections joined" \
     "$(num "$(val idle conns)")/$IDLE" "" ""
 printf '%-34s %12s %12s  %s\n' "  Rss KiB per connection" \
     "$(num "$(val idle rss_kib_per_conn)")" "" ""
+echo "throughput per core ($CALLS calls, window $WINDOW, acks on both," \
+     "$GEN_PROCS generator processes):"
+core_rows 1
+core_rows 2
+echo "light load ($LIGHT_CALLS calls, 1 message in flight per party):"
+light_rows 1
+light_rows 2 2
+if [ "$GUARDS" != 0 ]; then
+    echo "guards (wrk, median of $GUARD_ROUNDS rounds):"
+    printf '%-34s %12s %12s  %s\n' "" "guarded" "plain" ""
+    guard_rows auth "hotline_auth_jwt on / off"
+    guard_rows csp "CSP+nonce+headers / sub_filter"
+fi
 echo "full log: $LOG"
 } | tee -a "$LOG"

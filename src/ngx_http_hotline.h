@@ -58,6 +58,8 @@ typedef struct {
     ngx_http_hotline_store_t      *store;
     ngx_str_t                      history_file;   /* "off": none */
     ngx_http_hotline_journal_t    *journal;        /* NULL: none */
+    ngx_str_t                      handoff_file;   /* "off": none */
+    ngx_fd_t                       handoff_fd;
     ngx_uint_t                     daily_limit;    /* 0: none */
     time_t                         ban_time;       /* 0: no address bans */
     ngx_msec_t                     resume_timeout;

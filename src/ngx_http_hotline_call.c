@@ -557,6 +557,9 @@ ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref)
         return;
     }
 
+    /* the connection may be freed now: nothing is told to it any more */
+    ngx_http_hotline_st->consumer_own(c, NULL);
+
     if (!ref->has_token) {
         ngx_http_hotline_st->consumer_free(c);
         return;

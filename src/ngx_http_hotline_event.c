@@ -11,6 +11,7 @@
 #include "ngx_http_hotline_proto.h"
 #include "ngx_http_hotline_event.h"
 #include "ngx_http_hotline_proto_desk.h"
+#include "ngx_http_hotline_store.h"
 
 
 /*
@@ -26,6 +27,9 @@
  *   hold       state (1)
  *   transfer   state (1), until (8), name length (1), name, reason length
  *              (1), reason
+ *
+ * and a gap is no event of the model but a record of the store that
+ * stands for messages it lost (NGX_HOTLINE_GAP, ngx_http_hotline_store.h).
  */
 
 
@@ -79,6 +83,10 @@ ngx_http_hotline_event_encode(u_char *p, ngx_http_hotline_event_t *ev)
         n = ngx_min(ev->token.len, 255);
         *p++ = (u_char) n;
         return ngx_cpymem(p, ev->token.data, n);
+
+    case NGX_HOTLINE_EV_GAP:
+        p = ngx_cpymem(p, &ev->first, sizeof(uint64_t));
+        return ngx_cpymem(p, &ev->last, sizeof(uint64_t));
 
     default: /* ended */
         p = ngx_cpymem(p, ev->call_id, NGX_HOTLINE_ID_LEN);
@@ -146,6 +154,18 @@ ngx_http_hotline_event_decode(u_char *data, size_t len,
 
         ev->token.data = p;
         ev->token.len = n;
+
+        /* a JWT, written into JSON as it is: base64url and dots only */
+
+        for ( /* void */ ; p < last; p++) {
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+                  || (*p >= '0' && *p <= '9')
+                  || *p == '-' || *p == '_' || *p == '.'))
+            {
+                return NGX_ERROR;
+            }
+        }
+
         return NGX_OK;
 
     case NGX_HOTLINE_EV_PEER:
@@ -154,6 +174,22 @@ ngx_http_hotline_event_decode(u_char *data, size_t len,
         }
 
         ev->state = *p;
+        return NGX_OK;
+
+    case NGX_HOTLINE_EV_GAP:
+        if (len != NGX_HOTLINE_GAP_LEN) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(&ev->first, p, sizeof(uint64_t));
+        ngx_memcpy(&ev->last, p + sizeof(uint64_t), sizeof(uint64_t));
+
+        /* seqs a client's JSON numbers hold exactly (below 2^53) */
+
+        if (ev->first > ev->last || ev->last >= (1ULL << 53)) {
+            return NGX_ERROR;
+        }
+
         return NGX_OK;
 
     case NGX_HOTLINE_EV_PRESENCE:
@@ -209,6 +245,10 @@ ngx_http_hotline_event_decode(u_char *data, size_t len,
 
         ev->answered = (last - p == NGX_HOTLINE_ID_LEN + 7)
                        ? p[NGX_HOTLINE_ID_LEN + 6] : 0;
+
+        if (ev->answered > 1) {
+            return NGX_ERROR;
+        }
 
         ngx_memcpy(ev->call_id, p, NGX_HOTLINE_ID_LEN);
         p += NGX_HOTLINE_ID_LEN;
@@ -271,6 +311,9 @@ ngx_http_hotline_event_json(u_char *p, ngx_http_hotline_event_t *ev,
     case NGX_HOTLINE_EV_TRANSFER:
         return ngx_http_hotline_proto_transferred(p, ev->state, &ev->name,
                                                   &ev->token, ev->until);
+
+    case NGX_HOTLINE_EV_GAP:
+        return ngx_http_hotline_proto_gap(p, ev->first, ev->last);
 
     default: /* ended */
         return ngx_http_hotline_proto_ended(p, ev->call_id, ev->reason,

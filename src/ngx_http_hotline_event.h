@@ -22,6 +22,7 @@
  */
 
 
+#define NGX_HOTLINE_EV_GAP         0       /* the store's gap record */
 #define NGX_HOTLINE_EV_RELAY       1
 #define NGX_HOTLINE_EV_ACCEPTED    2
 #define NGX_HOTLINE_EV_PEER        3
@@ -73,6 +74,10 @@ typedef struct {
 
     /* relay: the message without its closing brace */
     ngx_str_t                      json;
+
+    /* gap: the first and the last seq no longer kept */
+    uint64_t                       first;
+    uint64_t                       last;
 } ngx_http_hotline_event_t;
 
 

@@ -30,6 +30,8 @@ typedef struct {
 
 typedef struct {
     ngx_http_complex_value_t   *csp;           /* NULL: no policy */
+    ngx_uint_t                  csp_checked;   /* no need to check each
+                                                  value (csp_checked_once) */
     ngx_flag_t                  security_headers;
     ngx_str_t                   hsts;          /* data NULL: unset */
     ngx_flag_t                  origin_guard;
@@ -42,8 +44,9 @@ extern ngx_module_t  ngx_http_hotline_guard_module;
 /* ngx_http_hotline_headers.c */
 ngx_int_t ngx_http_hotline_csp_nonce(ngx_pool_t *pool, ngx_str_t *nonce);
 ngx_int_t ngx_http_hotline_csp_valid(ngx_str_t *policy);
+ngx_uint_t ngx_http_hotline_csp_checked_once(ngx_str_t *policy);
 ngx_int_t ngx_http_hotline_csp_header(ngx_http_request_t *r,
-    ngx_http_complex_value_t *policy);
+    ngx_http_complex_value_t *policy, ngx_uint_t checked);
 void ngx_http_hotline_security_clear(ngx_http_request_t *r,
     ngx_str_t *hsts);
 ngx_int_t ngx_http_hotline_security_headers(ngx_http_request_t *r,

@@ -195,7 +195,10 @@ ngx_http_hotline_guard_header_filter(ngx_http_request_t *r)
 
     glcf = ngx_http_get_module_loc_conf(r, ngx_http_hotline_guard_module);
 
-    if (glcf->csp && ngx_http_hotline_csp_header(r, glcf->csp) != NGX_OK) {
+    if (glcf->csp
+        && ngx_http_hotline_csp_header(r, glcf->csp, glcf->csp_checked)
+           != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -362,6 +365,10 @@ ngx_http_hotline_guard_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_hotline_guard_loc_conf_t *prev = parent;
     ngx_http_hotline_guard_loc_conf_t *conf = child;
 
+    if (conf->csp == NGX_CONF_UNSET_PTR) {
+        conf->csp_checked = prev->csp_checked;
+    }
+
     ngx_conf_merge_ptr_value(conf->csp, prev->csp, NULL);
     ngx_conf_merge_value(conf->security_headers, prev->security_headers, 0);
     ngx_conf_merge_value(conf->origin_guard, prev->origin_guard, 0);
@@ -431,6 +438,8 @@ ngx_http_hotline_csp(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
+
+    glcf->csp_checked = ngx_http_hotline_csp_checked_once(policy);
 
     return NGX_CONF_OK;
 }

@@ -91,7 +91,7 @@ ngx_http_hotline_csp_nonce(ngx_pool_t *pool, ngx_str_t *nonce)
 ngx_int_t
 ngx_http_hotline_csp_valid(ngx_str_t *policy)
 {
-    u_char  *p, *last;
+    u_char  *p, *last, *dash;
 
     p = policy->data;
     last = p + policy->len;
@@ -102,20 +102,85 @@ ngx_http_hotline_csp_valid(ngx_str_t *policy)
         }
     }
 
-    if (ngx_strlcasestrn(policy->data, last, (u_char *) "unsafe-inline",
-                         sizeof("unsafe-inline") - 2)
-        != NULL)
-    {
-        return NGX_ERROR;
+    /*
+     * 'unsafe-inline' in any case: it is checked on every response with a
+     * variable in its policy, so only where a hyphen can be its 7th byte
+     */
+
+    for (p = policy->data + 6; p < last; p = dash + 1) {
+        dash = memchr(p, '-', last - p);
+
+        if (dash == NULL || last - dash < 7) {
+            break;
+        }
+
+        if (ngx_strncasecmp(dash - 6, (u_char *) "unsafe-inline",
+                            sizeof("unsafe-inline") - 1)
+            == 0)
+        {
+            return NGX_ERROR;
+        }
     }
 
     return NGX_OK;
 }
 
 
+/*
+ * Whether a policy (valid itself) gives valid values whatever its
+ * variables hold, so that they need not be checked on every response:
+ * when its only variable is the nonce (base64: no control characters),
+ * each time written as 'nonce-$hotline_csp_nonce', between a hyphen and
+ * a quote, so that no 'unsafe-inline' can form across it.  Any other
+ * variable, or the nonce elsewhere, and every value is checked.
+ */
+
+ngx_uint_t
+ngx_http_hotline_csp_checked_once(ngx_str_t *policy)
+{
+    u_char  *p, *last;
+
+    static const u_char  before[] = "'nonce-";
+    static const u_char  nonce[] = "$hotline_csp_nonce'";
+    static const u_char  braced[] = "${hotline_csp_nonce}'";
+
+    p = policy->data;
+    last = p + policy->len;
+
+    while ((p = memchr(p, '$', last - p)) != NULL) {
+
+        if (p - policy->data < (ssize_t) sizeof(before) - 1
+            || ngx_strncmp(p - (sizeof(before) - 1), before,
+                           sizeof(before) - 1)
+               != 0)
+        {
+            return 0;
+        }
+
+        if (last - p >= (ssize_t) sizeof(nonce) - 1
+            && ngx_strncmp(p, nonce, sizeof(nonce) - 1) == 0)
+        {
+            p += sizeof(nonce) - 1;
+            continue;
+        }
+
+        if (last - p >= (ssize_t) sizeof(braced) - 1
+            && ngx_strncmp(p, braced, sizeof(braced) - 1) == 0)
+        {
+            p += sizeof(braced) - 1;
+            continue;
+        }
+
+        return 0;
+    }
+
+    return 1;
+}
+
+
 ngx_int_t
 ngx_http_hotline_csp_header(ngx_http_request_t *r,
-    ngx_http_complex_value_t *policy)
+    ngx_http_complex_value_t *policy, ngx_uint_t checked)
 {
     ngx_str_t  value;
 
@@ -129,7 +194,9 @@ ngx_http_hotline_csp_header(ngx_http_request_t *r,
 
     /* variables other than the nonce may bring anything */
 
-    if (policy->lengths && ngx_http_hotline_csp_valid(&value) != NGX_OK) {
+    if (policy->lengths && !checked
+        && ngx_http_hotline_csp_valid(&value) != NGX_OK)
+    {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "hotline: the Content-Security-Policy of this "
                       "request is unsafe or malformed, a closed policy "

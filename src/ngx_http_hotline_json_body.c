@@ -110,6 +110,10 @@ ngx_http_hotline_json_body_read(ngx_http_request_t *r)
                 break;
             }
 
+            if (n == 0) {
+                continue;
+            }
+
             ngx_memcpy(buf + len, b->pos, n);
             ngx_explicit_memzero(b->pos, n);
             len += n;

@@ -9,10 +9,15 @@
 #include <ngx_http.h>
 
 #include "ngx_http_hotline.h"
+#include "ngx_http_hotline_store_shm.h"
 #include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_session.h"
 #include "ngx_http_hotline_call.h"
 #include "ngx_http_hotline_zone.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
 
 
 /*
@@ -132,6 +137,13 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
       offsetof(ngx_http_hotline_main_conf_t, history_file),
       NULL },
 
+    { ngx_string("hotline_handoff_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_main_conf_t, handoff_file),
+      NULL },
+
     { ngx_string("hotline_recorder"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_hotline_recorder,
@@ -239,7 +251,7 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
 
     /* the Redis store backend: ngx_http_hotline_store_redis.c */
     { ngx_string("hotline_redis"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_hotline_redis_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -527,6 +539,27 @@ ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (hmcf->history_file.data == NULL
         && ngx_http_hotline_history_default(cf, &hmcf->history_file)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    /* the embedded store's calls outlive a restart and a binary upgrade */
+
+    hmcf->handoff_fd = NGX_INVALID_FILE;
+
+    if (hmcf->handoff_file.data == NULL
+        && ngx_http_hotline_log_dir_file(cf, "hotline_handoff.state",
+                                         &hmcf->handoff_file)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (hmcf->shm_zone && hmcf->redis == NULL
+        && ngx_strcmp(hmcf->handoff_file.data, "off") != 0
+        && ngx_http_hotline_handoff_open(cf, &hmcf->handoff_file,
+                                         &hmcf->handoff_fd)
            != NGX_OK)
     {
         return NGX_CONF_ERROR;
@@ -1018,6 +1051,17 @@ static void
 ngx_http_hotline_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_hotline_main_conf_t  *hmcf;
+
+#if defined(__SANITIZE_ADDRESS__)
+    /*
+     * a sanitizer build (make test-asan): nginx frees the cycle's pool on
+     * a worker's way out, not the connections and events the cycle points
+     * to; LeakSanitizer is to report what the module leaks
+     */
+    __lsan_ignore_object(cycle->connections);
+    __lsan_ignore_object(cycle->read_events);
+    __lsan_ignore_object(cycle->write_events);
+#endif
 
     hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hotline_module);
 

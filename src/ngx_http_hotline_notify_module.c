@@ -535,6 +535,10 @@ ngx_http_hotline_notify_test_send(ngx_http_request_t *r)
                                      "the body is limited to 4k");
             }
 
+            if (cl->buf->last == cl->buf->pos) {
+                continue;
+            }
+
             p = ngx_cpymem(body + len, cl->buf->pos,
                            cl->buf->last - cl->buf->pos);
             len = p - body;

@@ -175,6 +175,7 @@ u_char *ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
 u_char *ngx_http_hotline_proto_accepted(u_char *p, u_char *call_id,
     ngx_uint_t peer_role, u_char *name, size_t name_len);
 u_char *ngx_http_hotline_proto_peer(u_char *p, ngx_uint_t back);
+u_char *ngx_http_hotline_proto_gap(u_char *p, uint64_t first, uint64_t last);
 u_char *ngx_http_hotline_proto_ended(u_char *p, u_char *call_id,
     ngx_uint_t reason, ngx_uint_t by, ngx_uint_t duration);
 u_char *ngx_http_hotline_proto_seq(u_char *p, uint64_t seq);

@@ -477,25 +477,6 @@ ngx_http_hotline_desk_bad(ngx_http_hotline_desk_ctx_t *ctx, const char *key)
 
 /* server messages */
 
-static const char  *ngx_http_hotline_shows[] = {
-    "available", "away", "busy", "wrapup"
-};
-
-
-u_char *
-ngx_http_hotline_proto_presence(u_char *p, ngx_uint_t state, int64_t until)
-{
-    p = ngx_sprintf(p, "{\"type\":\"presence\",\"state\":\"%s\"",
-                    ngx_http_hotline_shows[state & 3]);
-
-    if (until) {
-        p = ngx_sprintf(p, ",\"until\":%L", until);
-    }
-
-    return p;
-}
-
-
 u_char *
 ngx_http_hotline_proto_desk(u_char *p, ngx_uint_t presence, int64_t until,
     ngx_array_t *dispositions, ngx_msec_t away_after, ngx_msec_t wrapup,
@@ -552,29 +533,6 @@ ngx_http_hotline_proto_replay_to(u_char *p, uint64_t replay_to)
 
     return p;
 }
-
-
-u_char *
-ngx_http_hotline_proto_transfer(u_char *p, ngx_http_hotline_queue_item_t *it,
-    int64_t now)
-{
-    p = ngx_cpymem(p, ",\"transfer\":{\"from\":",
-                   sizeof(",\"transfer\":{\"from\":") - 1);
-    p = ngx_http_hotline_json_str(p, it->from, it->from_len);
-    p = ngx_cpymem(p, ",\"reason\":", sizeof(",\"reason\":") - 1);
-    p = ngx_http_hotline_json_str(p, it->why, it->why_len);
-
-    if (it->target_len && it->until > now) {
-        p = ngx_cpymem(p, ",\"to\":", sizeof(",\"to\":") - 1);
-        p = ngx_http_hotline_json_str(p, it->target, it->target_len);
-        p = ngx_sprintf(p, ",\"until\":%L", it->until);
-    }
-
-    *p++ = '}';
-
-    return p;
-}
-
 
 
 u_char *
@@ -676,55 +634,7 @@ ngx_http_hotline_proto_handled(u_char *p, const char *what, u_char *sub,
 }
 
 
-u_char *
-ngx_http_hotline_proto_hold(u_char *p, ngx_uint_t on)
-{
-    return ngx_sprintf(p, "{\"type\":\"hold\",\"state\":\"%s\"",
-                       on ? "on" : "off");
-}
-
-
-u_char *
-ngx_http_hotline_proto_transferred(u_char *p, ngx_uint_t state,
-    ngx_str_t *to, ngx_str_t *reason, int64_t until)
-{
-    static const char  *states[] = { "waiting", "open", "out" };
-
-    p = ngx_sprintf(p, "{\"type\":\"transfer\",\"state\":\"%s\",\"to\":",
-                    states[state % 3]);
-
-    if (to->len) {
-        p = ngx_http_hotline_json_str(p, to->data, to->len);
-
-    } else {
-        p = ngx_cpymem(p, "null", 4);
-    }
-
-    p = ngx_cpymem(p, ",\"reason\":", sizeof(",\"reason\":") - 1);
-    p = ngx_http_hotline_json_str(p, reason->data, reason->len);
-
-    if (until) {
-        p = ngx_sprintf(p, ",\"until\":%L", until);
-    }
-
-    return p;
-}
-
-
-/*
- * the peer came back from scratch (a reloaded page): "back", and its
- * media start over
- */
-
-u_char *
-ngx_http_hotline_proto_peer_new(u_char *p)
-{
-    return ngx_cpymem(p, "{\"type\":\"peer\",\"state\":\"back\","
-                      "\"fresh\":true",
-                      sizeof("{\"type\":\"peer\",\"state\":\"back\","
-                             "\"fresh\":true") - 1);
-}
-
+/* a customer that comes back: where its call is */
 
 u_char *
 ngx_http_hotline_proto_desk_customer(u_char *p, const char *state,

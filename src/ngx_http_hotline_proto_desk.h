@@ -80,10 +80,6 @@ u_char *ngx_http_hotline_proto_desk(u_char *p, ngx_uint_t presence,
 u_char *ngx_http_hotline_proto_desk_customer(u_char *p, const char *state,
     uint64_t replay_to);
 
-/* a queued call's ,"transfer":{...} (room: 6 * 256 + 96) */
-u_char *ngx_http_hotline_proto_transfer(u_char *p,
-    ngx_http_hotline_queue_item_t *it, int64_t now);
-
 /* the lines of a call's transcript (JSON objects); room: 128 + theirs */
 u_char *ngx_http_hotline_proto_transcript(u_char *p, u_char *call_id,
     ngx_str_t *lines, ngx_uint_t n);
@@ -104,7 +100,14 @@ u_char *ngx_http_hotline_proto_message(u_char *p,
 u_char *ngx_http_hotline_proto_handled(u_char *p, const char *what,
     u_char *sub, size_t sub_len, int64_t now);
 
-/* buffered server messages: no closing brace, "seq" is added on send */
+/* what an agent shows, by NGX_HOTLINE_SHOWS_* */
+extern const char  *ngx_http_hotline_shows[4];
+
+/*
+ * buffered server messages: no closing brace, "seq" is added on send
+ * (ngx_http_hotline_proto_desk_event.c: no nginx core, the records'
+ * fuzz target links it)
+ */
 u_char *ngx_http_hotline_proto_presence(u_char *p, ngx_uint_t state,
     int64_t until);
 u_char *ngx_http_hotline_proto_hold(u_char *p, ngx_uint_t on);

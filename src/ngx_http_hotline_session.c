@@ -528,7 +528,11 @@ ngx_http_hotline_op(ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m)
     op->id_len = m->id_len;
 
     op->name_len = (m->type == NGX_HOTLINE_MSG_JOIN) ? m->name_len : 0;
-    ngx_memcpy(op->name, m->name, op->name_len);
+
+    if (op->name_len) {
+        ngx_memcpy(op->name, m->name, op->name_len);
+    }
+
     op->type = m->type;
 
     return op;
@@ -1133,6 +1137,11 @@ ngx_http_hotline_on_consumer(void *data, ngx_uint_t wake)
     u_char                            *last;
     ngx_http_hotline_consumer_info_t   ci;
     u_char                             buf[NGX_HOTLINE_ERROR_MAX];
+
+    if (s == NULL) {
+        /* a consumer the model took over from a connection now gone */
+        return;
+    }
 
     if (s->ws.closed || s->ws.closing) {
         return;

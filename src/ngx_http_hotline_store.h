@@ -56,6 +56,16 @@
 typedef struct ngx_http_hotline_consumer_s  ngx_http_hotline_consumer_t;
 
 
+/*
+ * A record pulled from a consumer may tell a gap instead of a message:
+ * the messages from the first seq to the last (the record's seq) are no
+ * longer kept.  Its bytes: NGX_HOTLINE_GAP (a first byte no message has),
+ * the first and the last seq (uint64_t each, in the host's order).
+ */
+#define NGX_HOTLINE_GAP            0
+#define NGX_HOTLINE_GAP_LEN        (1 + 2 * sizeof(uint64_t))
+
+
 /* what a consumer is told */
 #define NGX_HOTLINE_WAKE_DELIVER   0       /* new messages to pull */
 #define NGX_HOTLINE_WAKE_REPLACED  1       /* another consumer took over */
@@ -327,6 +337,11 @@ struct ngx_http_hotline_store_s {
     void        (*consumer_free)(ngx_http_hotline_consumer_t *c);
     void        (*consumer_info)(ngx_http_hotline_consumer_t *c,
                                  ngx_http_hotline_consumer_info_t *ci);
+    /*
+     * news of the consumer go to data from now on; NULL: to nobody (its
+     * connection is gone, it may be freed)
+     */
+    void        (*consumer_own)(ngx_http_hotline_consumer_t *c, void *data);
 
     /*
      * Copies the consumer's undelivered messages into buf, as records of
@@ -334,7 +349,8 @@ struct ngx_http_hotline_store_s {
      * marks them delivered: at least one message if there is one (buf has
      * room for the largest), then more while their bytes stay within
      * budget.  Returns the bytes used: 0 when there is nothing more;
-     * NGX_ERROR if another consumer took the inbox over.
+     * NGX_ERROR if another consumer took the inbox over.  A
+     * record may be a gap (NGX_HOTLINE_GAP) instead of a message.
      */
     ssize_t     (*pull)(ngx_http_hotline_consumer_t *c, u_char *buf,
                         size_t size, size_t budget);

@@ -96,6 +96,7 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_redis = {
     ngx_http_hotline_rcache_consumer,
     ngx_http_hotline_rcache_free,
     ngx_http_hotline_rcache_info,
+    ngx_http_hotline_rcache_own,
     ngx_http_hotline_rcache_pull,
     NULL,                                  /* read_to: lists are trimmed
                                               by size in Redis */
@@ -113,136 +114,6 @@ static ngx_http_hotline_kv_t   ngx_http_hotline_rkv;
 
 /* what a read answers, for the time of its handler */
 static ngx_http_hotline_scratch_t  ngx_http_hotline_redis_buf;
-
-
-/* hotline_redis redis://[user:password@]host[:port][/db] [prefix=...] */
-
-char *
-ngx_http_hotline_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_hotline_main_conf_t *hmcf = conf;
-
-    u_char                         *p, *last, *at, *colon, *slash;
-    ngx_int_t                       db;
-    ngx_str_t                      *value, hostport;
-    ngx_url_t                       u;
-    ngx_uint_t                      i;
-    ngx_http_hotline_redis_conf_t  *rcf;
-
-    if (hmcf->redis) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    rcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hotline_redis_conf_t));
-    if (rcf == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    rcf->url = value[1];
-    ngx_str_set(&rcf->prefix, "hotline:");
-
-    if (value[1].len <= sizeof("redis://") - 1
-        || ngx_strncmp(value[1].data, "redis://", sizeof("redis://") - 1)
-           != 0)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid redis URL \"%V\": it must start with "
-                           "\"redis://\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    p = value[1].data + sizeof("redis://") - 1;
-    last = value[1].data + value[1].len;
-
-    at = NULL;
-
-    for (i = 0; p + i < last; i++) {
-        if (p[i] == '@') {
-            at = p + i;
-        }
-    }
-
-    if (at) {
-        colon = ngx_strlchr(p, at, ':');
-
-        if (colon == NULL) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid redis URL: the user part must be "
-                               "\"user:password@\" or \":password@\"");
-            return NGX_CONF_ERROR;
-        }
-
-        rcf->user.data = p;
-        rcf->user.len = colon - p;
-        rcf->password.data = colon + 1;
-        rcf->password.len = at - colon - 1;
-        p = at + 1;
-    }
-
-    slash = ngx_strlchr(p, last, '/');
-
-    hostport.data = p;
-    hostport.len = (slash ? slash : last) - p;
-
-    if (slash) {
-        db = ngx_atoi(slash + 1, last - slash - 1);
-
-        if (db == NGX_ERROR || db > 1000000) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid redis database number in \"%V\"",
-                               &value[1]);
-            return NGX_CONF_ERROR;
-        }
-
-        rcf->db = (ngx_uint_t) db;
-    }
-
-    ngx_memzero(&u, sizeof(ngx_url_t));
-    u.url = hostport;
-    u.default_port = 6379;
-
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid redis address \"%V\"%s%s", &hostport,
-                           u.err ? ": " : "", u.err ? u.err : "");
-        return NGX_CONF_ERROR;
-    }
-
-    /* resolved once, here: hiredis would resolve with a blocking call */
-    (void) ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, rcf->ip,
-                         NGX_SOCKADDR_STRLEN, 0);
-    rcf->port = (int) u.port;
-
-    for (i = 2; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0) {
-            rcf->prefix.data = value[i].data + 7;
-            rcf->prefix.len = value[i].len - 7;
-
-            if (rcf->prefix.len == 0 || rcf->prefix.len > 64) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "redis key prefix must be 1-64 bytes");
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
-        return NGX_CONF_ERROR;
-    }
-
-    hmcf->redis = rcf;
-
-    /* the node's zone keeps the counters and connection gauges */
-    hmcf->signaling = 1;
-
-    return NGX_CONF_OK;
-}
 
 
 static ngx_int_t
@@ -741,10 +612,12 @@ ngx_http_hotline_redis_commit_done(ngx_http_hotline_rreq_t *req,
     }
 
     if (res.err == NGX_HOTLINE_OK) {
-        res.gap = ngx_http_hotline_reply_int(r, 1) ? 1 : 0;
+        /* 2: the inbox was behind the client, it goes on after it */
+        res.gap = (ngx_http_hotline_reply_int(r, 1) == 1);
     }
 
-    handler(req->data, &res);
+    /* with replicas=, once they have it */
+    ngx_http_hotline_rdurable_answer(handler, req->data, &res);
 }
 
 

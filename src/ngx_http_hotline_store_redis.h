@@ -63,14 +63,29 @@ extern ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N];
 #define NGX_HOTLINE_REDIS_UP          2
 
 
+#define NGX_HOTLINE_REDIS_SENTINELS_MAX  16
+
+
 typedef struct {
-    ngx_str_t                      url;
     u_char                         ip[NGX_SOCKADDR_STRLEN + 1];
     int                            port;
+} ngx_http_hotline_redis_addr_t;
+
+
+/* ngx_http_hotline_store_redis_conf.c: the hotline_redis directive */
+typedef struct {
+    ngx_str_t                      url;
+    ngx_http_hotline_redis_addr_t  addr;         /* redis:// */
+    ngx_http_hotline_redis_addr_t *sentinels;    /* sentinel:// */
+    ngx_uint_t                     nsentinels;
+    ngx_str_t                      master;       /* its name */
+    ngx_str_t                      sentinel_password;
     ngx_uint_t                     db;
     ngx_str_t                      user;
     ngx_str_t                      password;
     ngx_str_t                      prefix;
+    ngx_uint_t                     replicas;     /* WAIT for them */
+    ngx_msec_t                     replica_timeout;
 } ngx_http_hotline_redis_conf_t;
 
 
@@ -78,6 +93,8 @@ typedef struct {
 typedef struct {
     ngx_http_hotline_redis_t       cmd;          /* commands, pipelined */
     ngx_http_hotline_redis_t       sub;          /* subscriber */
+    ngx_http_hotline_redis_t       bar;          /* barriers (replicas=) */
+    ngx_http_hotline_redis_addr_t  addr;         /* the master's */
     ngx_http_hotline_redis_conf_t *conf;
     ngx_http_hotline_main_conf_t  *hmcf;
     ngx_log_t                     *log;
@@ -86,6 +103,7 @@ typedef struct {
     ngx_uint_t                     link;         /* connection generation */
     ngx_uint_t                     cmd_wait;     /* setup replies due */
     ngx_uint_t                     sub_wait;
+    ngx_uint_t                     bar_wait;
     ngx_msec_t                     backoff;
     ngx_msec_t                     up_since;
     ngx_msec_t                     connect_start;
@@ -106,6 +124,27 @@ typedef struct {
 
     ngx_str_t                      text[NGX_HOTLINE_LUA_N];
     u_char                         sha[NGX_HOTLINE_LUA_N][41];
+
+    /* sentinel:// (ngx_http_hotline_store_redis_sentinel.c) */
+    ngx_http_hotline_redis_t       ask;          /* where is the master? */
+    ngx_http_hotline_redis_t       watch;        /* +switch-master */
+    ngx_uint_t                     ask_next;     /* the sentinel to ask */
+    ngx_uint_t                     asked;        /* in this round */
+    ngx_uint_t                     ask_round;    /* answers of older ones
+                                                    are ignored */
+    ngx_uint_t                     watch_next;
+    ngx_event_t                    ask_ev;
+    ngx_event_t                    ask_timer;
+    ngx_event_t                    watch_timer;
+
+    /* replicas= (ngx_http_hotline_store_redis_durable.c) */
+    ngx_uint_t                     barrier_sent;
+    ngx_uint_t                     barrier_done;
+    ngx_uint_t                     barrier_wanted;
+    ngx_event_t                    barrier_ev;
+    ngx_queue_t                    held;         /* answers that wait */
+    ngx_event_t                    probe;        /* while they lag */
+    ngx_uint_t                     lagging;
 
     /* the consumers' side: a message on the channel, Redis is back */
     void                         (*message)(ngx_str_t *payload);
@@ -128,6 +167,7 @@ struct ngx_http_hotline_rreq_s {
     ngx_uint_t                     script;       /* NGX_HOTLINE_LUA_N: plain */
     ngx_uint_t                     retried;
     ngx_uint_t                     overflow;
+    ngx_uint_t                     quiet;        /* an error is expected */
     void                          *handler;      /* the caller's */
     void                          *data;
     uint64_t                       gen;          /* a consumer's */
@@ -150,6 +190,8 @@ void ngx_http_hotline_rreq_send(ngx_http_hotline_rreq_t *req);
 ngx_uint_t ngx_http_hotline_reply_err(redisReply *r);
 int64_t ngx_http_hotline_reply_int(redisReply *r, size_t i);
 ngx_str_t ngx_http_hotline_reply_str(redisReply *r, size_t i);
+ngx_int_t ngx_http_hotline_reply_pubsub(redisReply *r, ngx_str_t *kind,
+    ngx_str_t *channel, ngx_str_t *payload);
 
 typedef void (*ngx_http_hotline_redis_reply_pt)(void *data, redisReply *r);
 
@@ -165,9 +207,32 @@ ngx_int_t ngx_http_hotline_rconn_init(ngx_cycle_t *cycle,
     void (*message)(ngx_str_t *payload), void (*resync)(void));
 void ngx_http_hotline_rconn_exit(void);
 void ngx_http_hotline_rconn_connect(void);
+void ngx_http_hotline_rconn_open(void);
+void ngx_http_hotline_rconn_retry_now(void);
 void ngx_http_hotline_rconn_down(const char *why);
 ngx_uint_t ngx_http_hotline_rconn_up(void);
 void ngx_http_hotline_rconn_quiet(ngx_str_t ch);
+
+
+/* ngx_http_hotline_store_redis_sentinel.c */
+void ngx_http_hotline_rsentinel_init(ngx_cycle_t *cycle);
+void ngx_http_hotline_rsentinel_exit(void);
+void ngx_http_hotline_rsentinel_ask(void);
+
+
+/* ngx_http_hotline_store_redis_durable.c: replicas have it */
+void ngx_http_hotline_rdurable_init(ngx_cycle_t *cycle);
+void ngx_http_hotline_rdurable_exit(void);
+ngx_uint_t ngx_http_hotline_rdurable_next(void);
+void ngx_http_hotline_rdurable_up(void);
+ngx_uint_t ngx_http_hotline_rdurable_waits(ngx_uint_t b);
+void ngx_http_hotline_rdurable_answer(ngx_http_hotline_commit_pt handler,
+    void *data, ngx_http_hotline_txres_t *res);
+void ngx_http_hotline_rdurable_lost(void);
+
+
+/* ngx_http_hotline_store_redis_persist.c: does Redis keep data on disk? */
+void ngx_http_hotline_rpersist_check(void);
 
 
 /* consumers */
@@ -175,6 +240,7 @@ ngx_int_t ngx_http_hotline_rcache_init(ngx_cycle_t *cycle);
 void ngx_http_hotline_rcache_exit(void);
 ngx_http_hotline_consumer_t *ngx_http_hotline_rcache_consumer(void *data);
 void ngx_http_hotline_rcache_free(ngx_http_hotline_consumer_t *c);
+void ngx_http_hotline_rcache_own(ngx_http_hotline_consumer_t *c, void *data);
 void ngx_http_hotline_rcache_info(ngx_http_hotline_consumer_t *c,
     ngx_http_hotline_consumer_info_t *ci);
 ssize_t ngx_http_hotline_rcache_pull(ngx_http_hotline_consumer_t *c,
@@ -188,6 +254,8 @@ void ngx_http_hotline_rcache_attached(uint64_t gen, redisReply *r,
 void ngx_http_hotline_rcache_released(ngx_http_hotline_consumer_t *c);
 void ngx_http_hotline_rcache_message(ngx_str_t *payload);
 void ngx_http_hotline_rcache_resync(void);
+void ngx_http_hotline_rcache_durable(void);
+void ngx_http_hotline_rcache_unheld(void);
 
 
 /* ngx_http_hotline_store_redis_history.c */

@@ -21,13 +21,16 @@
  * still on its way) waits until the messages before it are there, and a
  * gap that nothing fills makes the consumer read the inbox again from
  * the last message it holds in order.  So every message is handed over
- * once and in order, whatever the connections did.
+ * once and in order, whatever the connections did.  With replicas=, a
+ * message is handed over once the replicas have it (the barrier it
+ * carries, ngx_http_hotline_store_redis_durable.c).
  */
 
 
 typedef struct {
     ngx_queue_t                    link;
     uint64_t                       seq;
+    ngx_uint_t                     barrier;      /* replicas have it after */
     size_t                         len;
     u_char                         data[1];
 } ngx_http_hotline_rmsg_t;
@@ -37,6 +40,7 @@ struct ngx_http_hotline_consumer_s {
     ngx_rbtree_node_t              node;         /* key: gen */
     ngx_queue_t                    link;         /* all of them */
     ngx_queue_t                    ready;        /* news to tell */
+    ngx_queue_t                    holding;      /* waits for replicas */
     void                          *data;
     ngx_uint_t                     wake;
     uint64_t                       next;         /* the seq due next */
@@ -49,6 +53,7 @@ struct ngx_http_hotline_consumer_s {
     size_t                         key_len;      /* 0: no inbox */
     u_char                         key[NGX_HOTLINE_KEY_MAX];
     unsigned                       is_ready:1;
+    unsigned                       is_holding:1;
     unsigned                       attaching:1;  /* hold what comes */
     unsigned                       syncing:1;
     unsigned                       replaced:1;
@@ -61,6 +66,7 @@ typedef struct {
     ngx_rbtree_node_t              sentinel;
     ngx_queue_t                    all;
     ngx_queue_t                    ready;
+    ngx_queue_t                    holding;      /* for the replicas */
     ngx_event_t                    ready_ev;
     uint64_t                       next_gen;
 } ngx_http_hotline_rcache_t;
@@ -79,6 +85,10 @@ static void ngx_http_hotline_rcache_synced(ngx_http_hotline_rreq_t *req,
     redisReply *r);
 static void ngx_http_hotline_rcache_backlog(ngx_http_hotline_consumer_t *c,
     redisReply *r, size_t i);
+static void ngx_http_hotline_rcache_behind(ngx_http_hotline_consumer_t *c,
+    redisReply *r, size_t i);
+static void ngx_http_hotline_rcache_gap(ngx_http_hotline_consumer_t *c,
+    uint64_t first, uint64_t last);
 static void ngx_http_hotline_rcache_report(ngx_http_hotline_consumer_t *c);
 static void ngx_http_hotline_rcache_reported(ngx_http_hotline_rreq_t *req,
     redisReply *r);
@@ -104,6 +114,7 @@ ngx_http_hotline_rcache_init(ngx_cycle_t *cycle)
     ngx_rbtree_init(&rc->tree, &rc->sentinel, ngx_rbtree_insert_value);
     ngx_queue_init(&rc->all);
     ngx_queue_init(&rc->ready);
+    ngx_queue_init(&rc->holding);
 
     rc->ready_ev.handler = ngx_http_hotline_rcache_ready;
     rc->ready_ev.log = cycle->log;
@@ -182,10 +193,27 @@ ngx_http_hotline_rcache_free(ngx_http_hotline_consumer_t *c)
         ngx_queue_remove(&c->ready);
     }
 
+    if (c->is_holding) {
+        ngx_queue_remove(&c->holding);
+    }
+
     ngx_http_hotline_rcache_clear(&c->msgs);
     ngx_http_hotline_rcache_clear(&c->ahead);
 
     ngx_free(c);
+}
+
+
+void
+ngx_http_hotline_rcache_own(ngx_http_hotline_consumer_t *c, void *data)
+{
+    c->data = data;
+
+    if (data == NULL && c->is_ready) {
+        /* nobody to tell: what it has waits for the next owner's pull */
+        c->is_ready = 0;
+        ngx_queue_remove(&c->ready);
+    }
 }
 
 
@@ -254,6 +282,7 @@ ngx_http_hotline_rcache_attached(uint64_t gen, redisReply *r, size_t i)
     c->next = first ? first : 1;
     c->delivered = c->next - 1;
 
+    ngx_http_hotline_rcache_behind(c, r, i - 1);
     ngx_http_hotline_rcache_backlog(c, r, i);
 
     c->replayed = c->next - 1;
@@ -288,6 +317,56 @@ ngx_http_hotline_rcache_backlog(ngx_http_hotline_consumer_t *c,
         ngx_http_hotline_rcache_add(c, first + (k - i - 1), msg.data,
                                     msg.len, 0);
     }
+}
+
+
+/*
+ * element i, the gap flag, says 2: the inbox was behind what this consumer
+ * has (Redis lost writes); it was numbered on after it
+ */
+
+static void
+ngx_http_hotline_rcache_behind(ngx_http_hotline_consumer_t *c,
+    redisReply *r, size_t i)
+{
+    if (ngx_http_hotline_reply_int(r, i) != 2) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                  "hotline: the inbox of \"%*s\" in redis ended before "
+                  "seq %uL that its consumer has: redis went back in time "
+                  "(a restart without its latest writes, a restore, a "
+                  "failover), messages go on after it",
+                  c->key_len, c->key, c->next - 1);
+}
+
+
+/* a record that tells the messages from first to last are gone */
+
+static void
+ngx_http_hotline_rcache_gap(ngx_http_hotline_consumer_t *c, uint64_t first,
+    uint64_t last)
+{
+    u_char                   *p;
+    ngx_http_hotline_rmsg_t  *m;
+
+    m = ngx_alloc(offsetof(ngx_http_hotline_rmsg_t, data)
+                  + NGX_HOTLINE_GAP_LEN, ngx_cycle->log);
+    if (m == NULL) {
+        c->next = last + 1;
+        return;
+    }
+
+    m->seq = last;
+    m->len = NGX_HOTLINE_GAP_LEN;
+
+    p = m->data;
+    *p++ = NGX_HOTLINE_GAP;
+    p = ngx_cpymem(p, &first, sizeof(uint64_t));
+    ngx_memcpy(p, &last, sizeof(uint64_t));
+
+    ngx_http_hotline_rcache_take(c, m);
 }
 
 
@@ -421,6 +500,103 @@ ngx_http_hotline_rcache_take(ngx_http_hotline_consumer_t *c,
     ngx_queue_insert_tail(&c->msgs, &m->link);
     c->bytes += m->len;
     c->next = m->seq + 1;
+
+    /* with replicas=: handed over once they have it */
+
+    m->barrier = ngx_http_hotline_rdurable_next();
+
+    if (m->barrier && !c->is_holding) {
+        c->is_holding = 1;
+        ngx_queue_insert_tail(&ngx_http_hotline_rc->holding, &c->holding);
+    }
+}
+
+
+/* the replicas have more: consumers hand over what waited for them */
+
+void
+ngx_http_hotline_rcache_durable(void)
+{
+    ngx_queue_t                  *q, *next;
+    ngx_http_hotline_rmsg_t      *m;
+    ngx_http_hotline_consumer_t  *c;
+
+    if (ngx_http_hotline_rc == NULL) {
+        return;
+    }
+
+    for (q = ngx_queue_head(&ngx_http_hotline_rc->holding);
+         q != ngx_queue_sentinel(&ngx_http_hotline_rc->holding);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        c = ngx_queue_data(q, ngx_http_hotline_consumer_t, holding);
+
+        if (!ngx_queue_empty(&c->msgs)) {
+            ngx_http_hotline_rcache_tell(c, NGX_HOTLINE_WAKE_DELIVER);
+
+            m = ngx_queue_data(ngx_queue_last(&c->msgs),
+                               ngx_http_hotline_rmsg_t, link);
+
+            if (ngx_http_hotline_rdurable_waits(m->barrier)) {
+                /* some go now, more later */
+                continue;
+            }
+        }
+
+        ngx_queue_remove(q);
+        c->is_holding = 0;
+    }
+}
+
+
+/*
+ * The connection is lost before the replicas said they have what waits:
+ * it is let go and read again from the master that comes next (which
+ * may not have it); what came early goes too.
+ */
+
+void
+ngx_http_hotline_rcache_unheld(void)
+{
+    ngx_queue_t                  *q, *last;
+    ngx_http_hotline_rmsg_t      *m;
+    ngx_http_hotline_consumer_t  *c;
+
+    if (ngx_http_hotline_rc == NULL) {
+        return;
+    }
+
+    while (!ngx_queue_empty(&ngx_http_hotline_rc->holding)) {
+        q = ngx_queue_head(&ngx_http_hotline_rc->holding);
+        ngx_queue_remove(q);
+
+        c = ngx_queue_data(q, ngx_http_hotline_consumer_t, holding);
+        c->is_holding = 0;
+
+        while (!ngx_queue_empty(&c->msgs)) {
+            last = ngx_queue_last(&c->msgs);
+            m = ngx_queue_data(last, ngx_http_hotline_rmsg_t, link);
+
+            if (!ngx_http_hotline_rdurable_waits(m->barrier)) {
+                break;
+            }
+
+            ngx_queue_remove(last);
+            c->bytes -= m->len;
+            c->next = m->seq;
+
+            if (m->len == NGX_HOTLINE_GAP_LEN && m->data[0] == NGX_HOTLINE_GAP)
+            {
+                /* a gap stands for the messages from its first */
+                ngx_memcpy(&c->next, m->data + 1, sizeof(uint64_t));
+            }
+
+            ngx_free(m);
+        }
+
+        ngx_http_hotline_rcache_clear(&c->ahead);
+    }
 }
 
 
@@ -526,13 +702,17 @@ ngx_http_hotline_rcache_synced(ngx_http_hotline_rreq_t *req, redisReply *r)
 
     first = (uint64_t) ngx_http_hotline_reply_int(r, 2);
 
-    if (ngx_http_hotline_reply_int(r, 1)) {
+    if (ngx_http_hotline_reply_int(r, 1) == 1 && first > c->next) {
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "hotline: messages %uL to %uL of \"%*s\" are no "
-                      "longer kept", c->next, first - 1, c->key_len, c->key);
-        c->next = first;
+                      "longer kept, its client is told",
+                      c->next, first - 1, c->key_len, c->key);
+
+        /* the client is told, in order, where they were */
+        ngx_http_hotline_rcache_gap(c, c->next, first - 1);
     }
 
+    ngx_http_hotline_rcache_behind(c, r, 1);
     ngx_http_hotline_rcache_backlog(c, r, 2);
 
     /* what waited for the read */
@@ -593,6 +773,11 @@ ngx_http_hotline_rcache_pull(ngx_http_hotline_consumer_t *c, u_char *buf,
     while (!ngx_queue_empty(&c->msgs)) {
         q = ngx_queue_head(&c->msgs);
         m = ngx_queue_data(q, ngx_http_hotline_rmsg_t, link);
+
+        if (ngx_http_hotline_rdurable_waits(m->barrier)) {
+            /* until the replicas have it */
+            break;
+        }
 
         need = ngx_align(sizeof(uint64_t) + sizeof(uint32_t) + m->len, 8);
 
@@ -682,6 +867,11 @@ ngx_http_hotline_rcache_tell(ngx_http_hotline_consumer_t *c,
     ngx_http_hotline_rcache_t  *rc;
 
     rc = ngx_http_hotline_rc;
+
+    if (c->data == NULL) {
+        /* muted: its connection is gone */
+        return;
+    }
 
     /* the strongest news wins: replaced, lost, slow, deliver */
 

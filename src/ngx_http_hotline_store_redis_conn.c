@@ -17,11 +17,12 @@
 
 
 /*
- * The worker's two connections to Redis: commands (pipelined) and a
- * subscriber to its own channel P w:<host>:<pid>:<random> and to the
- * broadcasts P queue and P auth.  Both are set up (AUTH, SELECT, the
- * scripts, SUBSCRIBE) before the store counts as up; either one lost
- * takes the store down, and it connects again with backoff.
+ * The worker's connections to Redis: commands (pipelined), a subscriber
+ * to its own channel P w:<host>:<pid>:<random> and to the broadcasts
+ * P queue and P auth, and with replicas= one for the barriers (WAIT
+ * blocks the connection it is sent on).  All are set up (AUTH, SELECT,
+ * ROLE, the scripts, SUBSCRIBE) before the store counts as up; any one
+ * lost takes the store down, and it connects again with backoff.
  */
 
 
@@ -34,6 +35,8 @@
 
 static void ngx_http_hotline_rconn_setup_done(redisAsyncContext *ac,
     void *r, void *privdata);
+static void ngx_http_hotline_rconn_role(redisAsyncContext *ac, void *r,
+    void *privdata);
 static void ngx_http_hotline_rconn_check_up(void);
 static void ngx_http_hotline_rconn_gone(ngx_http_hotline_redis_t *rc);
 static void ngx_http_hotline_rconn_connected(ngx_http_hotline_redis_t *rc);
@@ -43,7 +46,6 @@ static void ngx_http_hotline_rconn_reconnect(ngx_event_t *ev);
 static void ngx_http_hotline_rconn_tick(ngx_event_t *ev);
 static void ngx_http_hotline_rconn_gone_told(ngx_event_t *ev);
 static void ngx_http_hotline_rconn_wake(void);
-static void ngx_http_hotline_rconn_retry_now(void);
 static void ngx_http_hotline_rconn_publish(ngx_uint_t wake);
 static void ngx_http_hotline_rconn_said(ngx_http_hotline_rreq_t *req,
     redisReply *r);
@@ -74,6 +76,7 @@ ngx_http_hotline_rconn_init(ngx_cycle_t *cycle,
     }
 
     rs->conf = rcf;
+    rs->addr = rcf->addr;
     rs->hmcf = hmcf;
     rs->log = cycle->log;
     rs->message = message;
@@ -136,6 +139,12 @@ ngx_http_hotline_rconn_init(ngx_cycle_t *cycle,
     rs->sub.gone = ngx_http_hotline_rconn_gone;
     rs->sub.data = rs;
 
+    rs->bar.log = cycle->log;
+    rs->bar.what = "replicas";
+    rs->bar.connected = NULL;
+    rs->bar.gone = ngx_http_hotline_rconn_gone;
+    rs->bar.data = rs;
+
     rs->reconnect.handler = ngx_http_hotline_rconn_reconnect;
     rs->reconnect.log = cycle->log;
     rs->reconnect.data = rs;
@@ -161,6 +170,12 @@ ngx_http_hotline_rconn_init(ngx_cycle_t *cycle,
         != NGX_OK)
     {
         return NGX_ERROR;
+    }
+
+    ngx_http_hotline_rdurable_init(cycle);
+
+    if (rcf->nsentinels) {
+        ngx_http_hotline_rsentinel_init(cycle);
     }
 
     ngx_http_hotline_rconn_connect();
@@ -212,6 +227,13 @@ ngx_http_hotline_rconn_exit(void)
 
     ngx_http_hotline_redis_close(&rs->cmd);
     ngx_http_hotline_redis_close(&rs->sub);
+    ngx_http_hotline_redis_close(&rs->bar);
+
+    if (rs->conf->nsentinels) {
+        ngx_http_hotline_rsentinel_exit();
+    }
+
+    ngx_http_hotline_rdurable_exit();
 
     if (rs->reconnect.timer_set) {
         ngx_del_timer(&rs->reconnect);
@@ -246,8 +268,37 @@ ngx_http_hotline_rconn_up(void)
 void
 ngx_http_hotline_rconn_connect(void)
 {
-    ngx_uint_t                      i;
-    redisAsyncContext              *ac;
+    ngx_http_hotline_rstore_t  *rs;
+
+    rs = ngx_http_hotline_rs;
+
+    rs->state = NGX_HOTLINE_REDIS_CONNECTING;
+    rs->link++;
+    rs->cmd_wait = 0;
+    rs->sub_wait = 0;
+    rs->bar_wait = 0;
+    rs->connect_start = ngx_current_msec;
+
+    ngx_http_hotline_rconn_publish(0);
+
+    if (rs->conf->nsentinels) {
+        /* where the master is now: rconn_open() follows the answer */
+        ngx_http_hotline_rsentinel_ask();
+        return;
+    }
+
+    ngx_http_hotline_rconn_open();
+}
+
+
+/* the connections to rs->addr, and their setup */
+
+void
+ngx_http_hotline_rconn_open(void)
+{
+    ngx_uint_t                      i, n;
+    ngx_uint_t                     *wait[3];
+    ngx_http_hotline_redis_t       *rc[3];
     ngx_http_hotline_rstore_t      *rs;
     ngx_http_hotline_redis_conf_t  *rcf;
     const char                     *argv[5];
@@ -257,30 +308,30 @@ ngx_http_hotline_rconn_connect(void)
     rs = ngx_http_hotline_rs;
     rcf = rs->conf;
 
-    rs->state = NGX_HOTLINE_REDIS_CONNECTING;
-    rs->link++;
-    rs->cmd_wait = 0;
-    rs->sub_wait = 0;
-    rs->connect_start = ngx_current_msec;
+    rc[0] = &rs->cmd;
+    wait[0] = &rs->cmd_wait;
+    rc[1] = &rs->sub;
+    wait[1] = &rs->sub_wait;
+    rc[2] = &rs->bar;
+    wait[2] = &rs->bar_wait;
 
-    ngx_http_hotline_rconn_publish(0);
+    /* the third, for the barriers, only with replicas= */
+    n = rcf->replicas ? 3 : 2;
 
-    if (ngx_http_hotline_redis_open(&rs->cmd, (char *) rcf->ip, rcf->port,
-                                    NGX_HOTLINE_REDIS_CONNECT)
-        != NGX_OK
-        || ngx_http_hotline_redis_open(&rs->sub, (char *) rcf->ip, rcf->port,
-                                       NGX_HOTLINE_REDIS_CONNECT)
-           != NGX_OK)
-    {
-        ngx_http_hotline_rconn_down("cannot connect");
-        return;
+    for (i = 0; i < n; i++) {
+        if (ngx_http_hotline_redis_open(rc[i], (char *) rs->addr.ip,
+                                        rs->addr.port,
+                                        NGX_HOTLINE_REDIS_CONNECT)
+            != NGX_OK)
+        {
+            ngx_http_hotline_rconn_down("cannot connect");
+            return;
+        }
     }
 
     /* what follows is queued; it goes out once connect() is done */
 
-    for (i = 0; i < 2 && rcf->password.len; i++) {
-        ac = i ? rs->sub.ac : rs->cmd.ac;
-
+    for (i = 0; i < n && rcf->password.len; i++) {
         argv[0] = "AUTH";
         argvlen[0] = 4;
 
@@ -295,15 +346,23 @@ ngx_http_hotline_rconn_connect(void)
             argvlen[1] = rcf->password.len;
         }
 
-        (void) redisAsyncCommandArgv(ac, ngx_http_hotline_rconn_setup_done,
+        (void) redisAsyncCommandArgv(rc[i]->ac,
+                                     ngx_http_hotline_rconn_setup_done,
                                      (void *) (uintptr_t) rs->link,
                                      rcf->user.len ? 3 : 2, argv, argvlen);
-        if (i) {
-            rs->sub_wait++;
+        (*wait[i])++;
+    }
 
-        } else {
-            rs->cmd_wait++;
-        }
+    if (n == 3) {
+        /* answered: the barriers' connection is there */
+        argv[0] = "PING";
+        argvlen[0] = 4;
+
+        (void) redisAsyncCommandArgv(rs->bar.ac,
+                                     ngx_http_hotline_rconn_setup_done,
+                                     (void *) (uintptr_t) rs->link, 1, argv,
+                                     argvlen);
+        rs->bar_wait++;
     }
 
     if (rcf->db) {
@@ -318,6 +377,16 @@ ngx_http_hotline_rconn_connect(void)
                                      argvlen);
         rs->cmd_wait++;
     }
+
+    /* a master (a replica answers READONLY to every write) */
+
+    argv[0] = "ROLE";
+    argvlen[0] = 4;
+
+    (void) redisAsyncCommandArgv(rs->cmd.ac, ngx_http_hotline_rconn_role,
+                                 (void *) (uintptr_t) rs->link, 1, argv,
+                                 argvlen);
+    rs->cmd_wait++;
 
     for (i = 0; i < NGX_HOTLINE_LUA_N; i++) {
         argv[0] = "SCRIPT";
@@ -363,7 +432,9 @@ ngx_http_hotline_rconn_gone(ngx_http_hotline_redis_t *rc)
 {
     ngx_http_hotline_rconn_down(rc == &ngx_http_hotline_rs->cmd
                                 ? "command connection lost"
-                                : "subscriber connection lost");
+                                : rc == &ngx_http_hotline_rs->sub
+                                  ? "subscriber connection lost"
+                                  : "replicas connection lost");
 }
 
 
@@ -400,11 +471,51 @@ ngx_http_hotline_rconn_setup_done(redisAsyncContext *ac, void *r,
     if (ac == rs->cmd.ac) {
         rs->cmd_wait--;
 
-    } else {
+    } else if (ac == rs->sub.ac) {
         rs->sub_wait--;
+
+    } else {
+        rs->bar_wait--;
     }
 
     ngx_http_hotline_rconn_check_up();
+}
+
+
+/* ROLE: the first element says "master", "slave" or "sentinel" */
+
+static void
+ngx_http_hotline_rconn_role(redisAsyncContext *ac, void *r, void *privdata)
+{
+    ngx_str_t                   role;
+    redisReply                 *reply = r;
+    ngx_http_hotline_rstore_t  *rs;
+    u_char                      why[64];
+
+    rs = ngx_http_hotline_rs;
+
+    if (rs == NULL || (uintptr_t) privdata != rs->link
+        || rs->state != NGX_HOTLINE_REDIS_CONNECTING
+        || reply == NULL || reply->type != REDIS_REPLY_ARRAY)
+    {
+        /* a failure, or an error answer: setup_done() says it */
+        ngx_http_hotline_rconn_setup_done(ac, r, privdata);
+        return;
+    }
+
+    role = ngx_http_hotline_reply_str(reply, 0);
+
+    if (role.len == 6 && ngx_strncmp(role.data, "master", 6) == 0) {
+        ngx_http_hotline_rconn_setup_done(ac, r, privdata);
+        return;
+    }
+
+    /* a replica: after a failover, the old master and its replicas */
+
+    (void) ngx_snprintf(why, sizeof(why), "the node is a %*s, not the "
+                        "master%Z", ngx_min(role.len, 16), role.data);
+
+    ngx_http_hotline_rconn_down((char *) why);
 }
 
 
@@ -415,7 +526,7 @@ ngx_http_hotline_rconn_check_up(void)
 
     rs = ngx_http_hotline_rs;
 
-    if (rs->cmd_wait || rs->sub_wait
+    if (rs->cmd_wait || rs->sub_wait || rs->bar_wait
         || rs->state != NGX_HOTLINE_REDIS_CONNECTING)
     {
         return;
@@ -428,7 +539,7 @@ ngx_http_hotline_rconn_check_up(void)
 
     ngx_log_error(NGX_LOG_NOTICE, rs->log, 0,
                   "hotline: redis store at %s:%d is up, channel \"%V\"",
-                  rs->conf->ip, rs->conf->port, &rs->channel);
+                  rs->addr.ip, rs->addr.port, &rs->channel);
 
     rs->failures = 0;
 
@@ -437,6 +548,14 @@ ngx_http_hotline_rconn_check_up(void)
 
     /* what was published while the subscriber was away */
     rs->resync();
+
+    /* what waited for replicas meanwhile */
+    ngx_http_hotline_rdurable_up();
+
+    if (ngx_worker == 0) {
+        /* once a node: does this Redis keep the calls on disk? */
+        ngx_http_hotline_rpersist_check();
+    }
 
     ngx_http_hotline_store_events->up();
 }
@@ -481,18 +600,22 @@ ngx_http_hotline_rconn_down(const char *why)
         ngx_log_error(NGX_LOG_ERR, rs->log, 0,
                       "hotline: redis store at %s:%d is unavailable (%s), "
                       "new calls are refused until it is back",
-                      rs->conf->ip, rs->conf->port, why);
+                      rs->addr.ip, rs->addr.port, why);
 
     } else {
         ngx_log_error(NGX_LOG_WARN, rs->log, 0,
                       "hotline: redis store at %s:%d: %s, "
                       "next attempt in %M ms",
-                      rs->conf->ip, rs->conf->port, why, delay);
+                      rs->addr.ip, rs->addr.port, why, delay);
     }
+
+    /* answers that waited for replicas first, then those under way */
+    ngx_http_hotline_rdurable_lost();
 
     /* requests under way fail now with "unavailable" */
     ngx_http_hotline_redis_close(&rs->cmd);
     ngx_http_hotline_redis_close(&rs->sub);
+    ngx_http_hotline_redis_close(&rs->bar);
 
     rs->due_sent = 0;
 
@@ -567,7 +690,7 @@ ngx_http_hotline_rconn_wake(void)
 }
 
 
-static void
+void
 ngx_http_hotline_rconn_retry_now(void)
 {
     ngx_http_hotline_rstore_t  *rs;
@@ -589,7 +712,7 @@ ngx_http_hotline_rconn_retry_now(void)
 
     ngx_log_error(NGX_LOG_INFO, rs->log, 0,
                   "hotline: redis store at %s:%d reached by another worker, "
-                  "reconnecting now", rs->conf->ip, rs->conf->port);
+                  "reconnecting now", rs->addr.ip, rs->addr.port);
 
     ngx_http_hotline_rconn_connect();
 }
@@ -618,13 +741,12 @@ ngx_http_hotline_rconn_message(redisAsyncContext *ac, void *r,
 
     rs = ngx_http_hotline_rs;
 
-    if (rs == NULL || reply == NULL || reply->type != REDIS_REPLY_ARRAY
-        || reply->elements < 3)
+    if (rs == NULL
+        || ngx_http_hotline_reply_pubsub(reply, &kind, &channel, &payload)
+           != NGX_OK)
     {
         return;
     }
-
-    kind = ngx_http_hotline_reply_str(reply, 0);
 
     if (kind.len == 9 && ngx_strncmp(kind.data, "subscribe", 9) == 0) {
         if (rs->state == NGX_HOTLINE_REDIS_CONNECTING && rs->sub_wait) {
@@ -638,9 +760,6 @@ ngx_http_hotline_rconn_message(redisAsyncContext *ac, void *r,
     if (kind.len != 7 || ngx_strncmp(kind.data, "message", 7) != 0) {
         return;
     }
-
-    channel = ngx_http_hotline_reply_str(reply, 1);
-    payload = ngx_http_hotline_reply_str(reply, 2);
 
     if (channel.len == rs->qchannel.len
         && ngx_strncmp(channel.data, rs->qchannel.data, channel.len) == 0)

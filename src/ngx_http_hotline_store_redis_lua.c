@@ -57,14 +57,25 @@
 "  if h[3] and h[3] ~= '' then at = 1 end\n"                                  \
 "  return {tonumber(h[1]), h[2] or '', at}\n"                                 \
 "end\n"                                                                       \
-/* the messages after seq from: {gap, first, messages...} into out */        \
+/*                                                                            \
+ * the messages after seq from: {gap, first, messages...} into out; gap 1:    \
+ * the first of them are no longer kept; 2: the inbox is behind from (Redis   \
+ * went back in time: a restore, a crash without fsync, a failover), it goes  \
+ * on after from, as the consumer has everything up to it                     \
+ */                                                                           \
 "local function backlog(k, from, out)\n"                                      \
 "  local h = redis.call('HMGET', rk(k), 'sq')\n"                              \
 "  local sq = tonumber(h[1] or '0')\n"                                        \
 "  local n = redis.call('LLEN', mk(k))\n"                                     \
 "  local first = sq - n + 1\n"                                                \
 "  local gap = 0\n"                                                           \
-"  if from > sq then from = sq end\n"                                         \
+"  if from > sq then\n"                                                       \
+"    redis.call('DEL', mk(k))\n"                                              \
+"    redis.call('HSET', rk(k), 'sq', from, 'by', 0, 'dl', from)\n"            \
+"    out[#out + 1] = 2\n"                                                     \
+"    out[#out + 1] = from + 1\n"                                              \
+"    return\n"                                                                \
+"  end\n"                                                                     \
 "  if from + 1 < first then gap = 1; from = first - 1 end\n"                  \
 "  out[#out + 1] = gap\n"                                                     \
 "  out[#out + 1] = from + 1\n"                                                \

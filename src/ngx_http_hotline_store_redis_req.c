@@ -104,7 +104,10 @@ ngx_http_hotline_rreq_arg(ngx_http_hotline_rreq_t *req, u_char *data,
 
     req->argv[req->argc] = (char *) req->pos;
     req->argvlen[req->argc++] = len;
-    req->pos = ngx_cpymem(req->pos, data, len);
+
+    if (len) {
+        req->pos = ngx_cpymem(req->pos, data, len);
+    }
 }
 
 
@@ -187,7 +190,16 @@ ngx_http_hotline_rreq_reply(redisAsyncContext *ac, void *r, void *privdata)
         reply = NULL;
     }
 
-    if (reply && reply->type == REDIS_REPLY_ERROR) {
+    if (reply && reply->type == REDIS_REPLY_ERROR
+        && reply->len >= 8 && ngx_strncmp(reply->str, "READONLY", 8) == 0
+        && rs && !rs->exiting)
+    {
+        /* a replica now (a failover): the master is elsewhere */
+        ngx_http_hotline_rconn_down("the node is a replica now (READONLY)");
+        reply = NULL;
+    }
+
+    if (reply && reply->type == REDIS_REPLY_ERROR && !req->quiet) {
         ngx_log_error(NGX_LOG_ERR, rs ? rs->log : ngx_cycle->log, 0,
                       "hotline: redis %s failed: %*s",
                       req->script < NGX_HOTLINE_LUA_N
@@ -301,8 +313,8 @@ ngx_http_hotline_reply_err(redisReply *r)
 
     n = ngx_http_hotline_reply_int(r, 0);
 
-    if (n == NGX_HOTLINE_E_CONFLICT) {
-        return NGX_HOTLINE_E_CONFLICT;
+    if (n == NGX_HOTLINE_E_CONFLICT || n == NGX_HOTLINE_E_BUSY) {
+        return (ngx_uint_t) n;
     }
 
     if (n < 0 || n >= NGX_HOTLINE_E_MAX) {
@@ -345,6 +357,24 @@ ngx_http_hotline_reply_int(redisReply *r, size_t i)
     }
 
     return neg ? -n : n;
+}
+
+
+/* a message of a subscriber: {kind, channel, payload}; NGX_DECLINED: none */
+
+ngx_int_t
+ngx_http_hotline_reply_pubsub(redisReply *r, ngx_str_t *kind,
+    ngx_str_t *channel, ngx_str_t *payload)
+{
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 3) {
+        return NGX_DECLINED;
+    }
+
+    *kind = ngx_http_hotline_reply_str(r, 0);
+    *channel = ngx_http_hotline_reply_str(r, 1);
+    *payload = ngx_http_hotline_reply_str(r, 2);
+
+    return NGX_OK;
 }
 
 

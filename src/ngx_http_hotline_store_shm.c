@@ -28,59 +28,6 @@
 #define NGX_HOTLINE_SHM_BATCH      256
 
 
-typedef struct {
-    ngx_queue_t                    link;
-    uint64_t                       seq;
-    size_t                         len;
-    u_char                         data[1];
-} ngx_http_hotline_shm_msg_t;
-
-
-typedef struct {
-    ngx_queue_t                    msgs;       /* by seq */
-    size_t                         bytes;
-    uint64_t                       last;       /* the last seq given */
-    uint64_t                       delivered;
-    uint64_t                       replayed;   /* a replay runs to here */
-    ngx_pid_t                      owner;      /* 0: no consumer */
-    uint64_t                       gen;        /* the consumer's attach */
-    void                          *local;      /* valid in owner only */
-    unsigned                       notified:1;
-    unsigned                       slow:1;
-    unsigned                       busy:1;     /* an append was refused */
-} ngx_http_hotline_shm_inbox_t;
-
-
-typedef struct {
-    ngx_rbtree_node_t              node;       /* key: hash of the key */
-    ngx_queue_t                    queue;      /* queued, by ticket */
-    ngx_queue_t                    timer;      /* by deadline */
-    ngx_msec_t                     deadline;
-    uint64_t                       version;
-    uint64_t                       ticket;
-    int64_t                        number;
-    ngx_http_hotline_shm_inbox_t  *inbox;
-    u_char                        *value;
-    size_t                         len;
-    unsigned                       queued:1;
-    unsigned                       timed:1;
-    unsigned                       counter:1;
-    size_t                         key_len;
-    u_char                         key[1];
-} ngx_http_hotline_shm_obj_t;
-
-
-typedef struct {
-    ngx_rbtree_t                   objs;
-    ngx_rbtree_node_t              sentinel;
-    ngx_queue_t                    queue;
-    ngx_queue_t                    timers;
-    ngx_uint_t                     queued;
-    uint64_t                       next_ticket;
-    uint64_t                       next_gen;
-} ngx_http_hotline_shm_t;
-
-
 struct ngx_http_hotline_consumer_s {
     ngx_queue_t                    link;       /* this worker's */
     void                          *data;
@@ -100,6 +47,7 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_hotline_shm_init_worker(ngx_cycle_t *cycle);
+static ngx_uint_t ngx_http_hotline_shm_up(void);
 static void ngx_http_hotline_shm_exit_worker(ngx_cycle_t *cycle);
 static void ngx_http_hotline_shm_stats(ngx_http_hotline_stats_t *st);
 static void ngx_http_hotline_shm_read(ngx_http_hotline_reads_t *rd,
@@ -114,6 +62,8 @@ static void ngx_http_hotline_shm_consumer_free(
     ngx_http_hotline_consumer_t *c);
 static void ngx_http_hotline_shm_consumer_info(
     ngx_http_hotline_consumer_t *c, ngx_http_hotline_consumer_info_t *ci);
+static void ngx_http_hotline_shm_consumer_own(ngx_http_hotline_consumer_t *c,
+    void *data);
 static void ngx_http_hotline_shm_read_to(ngx_http_hotline_consumer_t *c,
     uint64_t seq);
 static ssize_t ngx_http_hotline_shm_pull(ngx_http_hotline_consumer_t *c,
@@ -134,14 +84,10 @@ static ngx_uint_t ngx_http_hotline_shm_room(
     ngx_http_hotline_shm_inbox_t *ib, size_t len, size_t max);
 static void ngx_http_hotline_shm_append(ngx_http_hotline_shm_inbox_t *ib,
     ngx_http_hotline_shm_msg_t *m, size_t max);
-static void ngx_http_hotline_shm_timer(ngx_http_hotline_shm_obj_t *o,
-    ngx_msec_t in);
 static void ngx_http_hotline_shm_free(ngx_http_hotline_shm_obj_t *o);
 static void ngx_http_hotline_shm_free_inbox(
     ngx_http_hotline_shm_inbox_t *ib);
 static void ngx_http_hotline_shm_kick(ngx_http_hotline_shm_inbox_t *ib);
-static ngx_http_hotline_shm_obj_t *ngx_http_hotline_shm_find(ngx_str_t *key);
-static ngx_http_hotline_shm_obj_t *ngx_http_hotline_shm_new(ngx_str_t *key);
 static ngx_uint_t ngx_http_hotline_shm_owned(ngx_http_hotline_shm_obj_t *o,
     ngx_http_hotline_consumer_t *c);
 static ngx_uint_t ngx_http_hotline_shm_drops(ngx_http_hotline_txop_t *t,
@@ -160,7 +106,8 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     "shm",
     ngx_http_hotline_shm_init_worker,
     ngx_http_hotline_shm_exit_worker,
-    NULL,                                  /* up: always */
+    ngx_http_hotline_shm_up,               /* up: unless it waits for the
+                                              calls of a binary upgrade */
     ngx_http_hotline_shm_stats,
     ngx_http_hotline_shm_read,
     ngx_http_hotline_shm_commit,
@@ -168,6 +115,7 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     ngx_http_hotline_shm_consumer,
     ngx_http_hotline_shm_consumer_free,
     ngx_http_hotline_shm_consumer_info,
+    ngx_http_hotline_shm_consumer_own,
     ngx_http_hotline_shm_pull,
     ngx_http_hotline_shm_read_to,
     ngx_http_hotline_shm_kv_get,
@@ -180,11 +128,15 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
 };
 
 
-static ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
+ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
 static ngx_queue_t              ngx_http_hotline_shm_consumers;
 
-/* one buffer of this worker for what a read or due() answers */
+/*
+ * buffers of this worker for what a read and due() answer: apart, since
+ * due()'s handler reads (at once, here) while it walks what due() gave
+ */
 static ngx_http_hotline_scratch_t  ngx_http_hotline_shm_buf;
+static ngx_http_hotline_scratch_t  ngx_http_hotline_shm_due_buf;
 
 
 #define ngx_http_hotline_lock()                                               \
@@ -198,9 +150,16 @@ static ngx_http_hotline_scratch_t  ngx_http_hotline_shm_buf;
 static ngx_int_t
 ngx_http_hotline_shm_init_worker(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                     made;
+    ngx_http_hotline_main_conf_t  *hmcf;
+
     ngx_queue_init(&ngx_http_hotline_shm_consumers);
 
+    hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hotline_module);
+
     ngx_http_hotline_lock();
+
+    made = (ngx_http_hotline_zone->backend == NULL);
 
     if (ngx_http_hotline_shm_make() != NGX_OK) {
         ngx_http_hotline_unlock();
@@ -208,6 +167,10 @@ ngx_http_hotline_shm_init_worker(ngx_cycle_t *cycle)
                       "hotline: no room for the store in the zone");
         return NGX_ERROR;
     }
+
+    /* the calls of the zone before this one: a restart, an upgrade */
+    ngx_http_hotline_handoff_start(cycle, hmcf->handoff_fd,
+                                   hmcf->resume_timeout, made);
 
     ngx_http_hotline_unlock();
 
@@ -270,7 +233,18 @@ ngx_http_hotline_shm_exit_worker(ngx_cycle_t *cycle)
 
     ngx_http_hotline_doorbell_done();
 
+    /* the last worker of the zone writes its calls for the next one */
+    ngx_http_hotline_handoff_exit(cycle);
+
     ngx_http_hotline_scratch_free(&ngx_http_hotline_shm_buf);
+    ngx_http_hotline_scratch_free(&ngx_http_hotline_shm_due_buf);
+}
+
+
+static ngx_uint_t
+ngx_http_hotline_shm_up(void)
+{
+    return ngx_http_hotline_shm == NULL || !ngx_http_hotline_shm->pending;
 }
 
 
@@ -279,7 +253,7 @@ ngx_http_hotline_shm_stats(ngx_http_hotline_stats_t *st)
 {
     ngx_http_hotline_lock();
 
-    st->up = 1;
+    st->up = ngx_http_hotline_shm_up();
     ngx_http_hotline_zone_usage_locked(&st->size, &st->used);
 
     ngx_http_hotline_unlock();
@@ -538,8 +512,10 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
 
         for (j = 0; j < i; j++) {
             if (tx->ops[j].key.len == t->key.len
-                && ngx_memcmp(tx->ops[j].key.data, t->key.data, t->key.len)
-                   == 0)
+                && (t->key.len == 0
+                    || ngx_memcmp(tx->ops[j].key.data, t->key.data,
+                                  t->key.len)
+                       == 0))
             {
                 break;
             }
@@ -722,10 +698,9 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_shm_prep_t *prep, ngx_http_hotline_txres_t *res)
 {
     ngx_uint_t                     i, changed;
-    ngx_queue_t                   *q;
     ngx_http_hotline_txop_t       *t;
     ngx_http_hotline_shm_t        *shm;
-    ngx_http_hotline_shm_obj_t    *o, *other;
+    ngx_http_hotline_shm_obj_t    *o;
     ngx_http_hotline_shm_msg_t    *m;
     ngx_http_hotline_shm_inbox_t  *ib;
 
@@ -781,27 +756,10 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
             break;
 
         case NGX_HOTLINE_TX_QUEUE:
-            if (o == NULL || o->queued) {
-                break;
+            if (o && !o->queued) {
+                ngx_http_hotline_shm_enqueue(o, (uint64_t) t->n);
             }
 
-            /* tickets grow, but commits may come in another order */
-
-            for (q = ngx_queue_last(&shm->queue);
-                 q != ngx_queue_sentinel(&shm->queue);
-                 q = ngx_queue_prev(q))
-            {
-                other = ngx_queue_data(q, ngx_http_hotline_shm_obj_t, queue);
-
-                if (other->ticket < (uint64_t) t->n) {
-                    break;
-                }
-            }
-
-            o->ticket = (uint64_t) t->n;
-            o->queued = 1;
-            ngx_queue_insert_after(q, &o->queue);
-            shm->queued++;
             break;
 
         case NGX_HOTLINE_TX_UNQUEUE:
@@ -1092,7 +1050,37 @@ ngx_http_hotline_shm_kick(ngx_http_hotline_shm_inbox_t *ib)
 }
 
 
-static void
+/* into the queue at its ticket: tickets grow, commits may come in another
+ * order */
+
+void
+ngx_http_hotline_shm_enqueue(ngx_http_hotline_shm_obj_t *o, uint64_t ticket)
+{
+    ngx_queue_t                 *q;
+    ngx_http_hotline_shm_t      *shm;
+    ngx_http_hotline_shm_obj_t  *other;
+
+    shm = ngx_http_hotline_shm;
+
+    for (q = ngx_queue_last(&shm->queue);
+         q != ngx_queue_sentinel(&shm->queue);
+         q = ngx_queue_prev(q))
+    {
+        other = ngx_queue_data(q, ngx_http_hotline_shm_obj_t, queue);
+
+        if (other->ticket < ticket) {
+            break;
+        }
+    }
+
+    o->ticket = ticket;
+    o->queued = 1;
+    ngx_queue_insert_after(q, &o->queue);
+    shm->queued++;
+}
+
+
+void
 ngx_http_hotline_shm_timer(ngx_http_hotline_shm_obj_t *o, ngx_msec_t in)
 {
     ngx_queue_t                 *q;
@@ -1204,7 +1192,7 @@ ngx_http_hotline_shm_due(ngx_uint_t max, ngx_msec_t grace,
 
     shm = ngx_http_hotline_shm;
 
-    p = ngx_http_hotline_scratch(&ngx_http_hotline_shm_buf,
+    p = ngx_http_hotline_scratch(&ngx_http_hotline_shm_due_buf,
                                  max * (sizeof(ngx_http_hotline_due_t)
                                         + NGX_HOTLINE_KEY_MAX));
     if (p == NULL) {
@@ -1314,6 +1302,13 @@ ngx_http_hotline_shm_consumer_free(ngx_http_hotline_consumer_t *c)
 
     ngx_queue_remove(&c->link);
     ngx_free(c);
+}
+
+
+static void
+ngx_http_hotline_shm_consumer_own(ngx_http_hotline_consumer_t *c, void *data)
+{
+    c->data = data;
 }
 
 
@@ -1485,8 +1480,9 @@ ngx_http_hotline_shm_wake(void)
             continue;
         }
 
-        if (ib->owner == ngx_pid && ib->gen == m->gen && ib->local) {
-            c = ib->local;
+        c = ib->local;
+
+        if (ib->owner == ngx_pid && ib->gen == m->gen && c && c->data) {
             told[k] = c->data;
 
             if (m->kind == NGX_HOTLINE_MAIL_DELIVER
@@ -1524,7 +1520,10 @@ ngx_http_hotline_shm_wake(void)
             c = ngx_queue_data(q, ngx_http_hotline_consumer_t, link);
 
             if (c->inbox == mail[i].inbox && c->gen == mail[i].gen) {
-                ev->consumer(c->data, NGX_HOTLINE_WAKE_REPLACED);
+                if (c->data) {
+                    ev->consumer(c->data, NGX_HOTLINE_WAKE_REPLACED);
+                }
+
                 break;
             }
         }
@@ -1537,7 +1536,7 @@ ngx_http_hotline_shm_wake(void)
         {
             c = ngx_queue_data(q, ngx_http_hotline_consumer_t, link);
 
-            if (c->inbox) {
+            if (c->inbox && c->data) {
                 ev->consumer(c->data, NGX_HOTLINE_WAKE_DELIVER);
             }
         }
@@ -1555,7 +1554,7 @@ ngx_http_hotline_shm_wake(void)
 
 /* objects: by the hash of their key, equal hashes by the key */
 
-static ngx_http_hotline_shm_obj_t *
+ngx_http_hotline_shm_obj_t *
 ngx_http_hotline_shm_find(ngx_str_t *key)
 {
     ngx_int_t                    rc;
@@ -1594,7 +1593,7 @@ ngx_http_hotline_shm_find(ngx_str_t *key)
 
 /* a new object, not in the tree yet */
 
-static ngx_http_hotline_shm_obj_t *
+ngx_http_hotline_shm_obj_t *
 ngx_http_hotline_shm_new(ngx_str_t *key)
 {
     ngx_http_hotline_shm_obj_t  *o;

@@ -15,6 +15,86 @@
 #include "ngx_http_hotline_zone.h"
 
 
+/*
+ * The embedded store's state in the zone (ngx_http_hotline_store_shm.c):
+ * objects by key, each with a record, a place in the queue, a timer, a
+ * counter or an inbox of numbered messages.
+ */
+
+typedef struct {
+    ngx_queue_t                    link;
+    uint64_t                       seq;
+    size_t                         len;
+    u_char                         data[1];
+} ngx_http_hotline_shm_msg_t;
+
+
+typedef struct {
+    ngx_queue_t                    msgs;       /* by seq */
+    size_t                         bytes;
+    uint64_t                       last;       /* the last seq given */
+    uint64_t                       delivered;
+    uint64_t                       replayed;   /* a replay runs to here */
+    ngx_pid_t                      owner;      /* 0: no consumer */
+    uint64_t                       gen;        /* the consumer's attach */
+    void                          *local;      /* valid in owner only */
+    unsigned                       notified:1;
+    unsigned                       slow:1;
+    unsigned                       busy:1;     /* an append was refused */
+} ngx_http_hotline_shm_inbox_t;
+
+
+typedef struct {
+    ngx_rbtree_node_t              node;       /* key: hash of the key */
+    ngx_queue_t                    queue;      /* queued, by ticket */
+    ngx_queue_t                    timer;      /* by deadline */
+    ngx_msec_t                     deadline;
+    uint64_t                       version;
+    uint64_t                       ticket;
+    int64_t                        number;
+    ngx_http_hotline_shm_inbox_t  *inbox;
+    u_char                        *value;
+    size_t                         len;
+    unsigned                       queued:1;
+    unsigned                       timed:1;
+    unsigned                       counter:1;
+    size_t                         key_len;
+    u_char                         key[1];
+} ngx_http_hotline_shm_obj_t;
+
+
+typedef struct {
+    ngx_rbtree_t                   objs;
+    ngx_rbtree_node_t              sentinel;
+    ngx_queue_t                    queue;
+    ngx_queue_t                    timers;
+    ngx_uint_t                     queued;
+    uint64_t                       next_ticket;
+    uint64_t                       next_gen;
+    unsigned                       pending:1;  /* calls of an older
+                                                  generation to come */
+} ngx_http_hotline_shm_t;
+
+
+extern ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
+
+/* these run with the zone locked */
+ngx_http_hotline_shm_obj_t *ngx_http_hotline_shm_find(ngx_str_t *key);
+ngx_http_hotline_shm_obj_t *ngx_http_hotline_shm_new(ngx_str_t *key);
+void ngx_http_hotline_shm_timer(ngx_http_hotline_shm_obj_t *o,
+    ngx_msec_t in);
+void ngx_http_hotline_shm_enqueue(ngx_http_hotline_shm_obj_t *o,
+    uint64_t ticket);
+
+
+/* ngx_http_hotline_store_shm_handoff.c: the calls outlive the zone */
+ngx_int_t ngx_http_hotline_handoff_open(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_fd_t *fd);
+void ngx_http_hotline_handoff_start(ngx_cycle_t *cycle, ngx_fd_t fd,
+    ngx_msec_t max_age, ngx_uint_t made);
+void ngx_http_hotline_handoff_exit(ngx_cycle_t *cycle);
+
+
 /* ngx_http_hotline_store_shm_kv.c: keyed values in the node's zone */
 ngx_int_t ngx_http_hotline_kv_init(ngx_slab_pool_t *shpool,
     ngx_http_hotline_zone_t *zone);

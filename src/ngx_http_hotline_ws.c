@@ -694,7 +694,9 @@ ngx_http_hotline_ws_queue(ngx_http_hotline_ws_t *s, u_char **parts,
     p = out->data;
 
     for (i = 0; i < n; i++) {
-        p = ngx_cpymem(p, parts[i], lens[i]);
+        if (lens[i]) {
+            p = ngx_cpymem(p, parts[i], lens[i]);
+        }
     }
 
     out->buf.start = out->data;

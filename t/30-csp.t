@@ -43,6 +43,10 @@ my $t = Hotline::Test->new(
             hotline_csp "script-src 'nonce-$hotline_csp_nonce' $arg_extra";
             return 200 "var\n";
         }
+        location /var-nonce/ {
+            hotline_csp "script-src 'nonce-$arg_n'";
+            return 200 "var\n";
+        }
         location /ssi/ {
             alias %%PREFIX%%/html/;
             ssi on;
@@ -92,7 +96,9 @@ my %seen;
 my $fresh = 1;
 my $stamped = 1;
 my $shape = 1;
-for my $i (1 .. 20) {
+# a worker draws random bytes for 256 ids at a time: 600 responses from
+# two workers take more than one draw
+for my $i (1 .. 600) {
     my $r = $t->http_get('/site/index.html');
     is($r->{status}, 200, 'page served') if $i == 1;
     my @p = csp($r);
@@ -105,7 +111,7 @@ for my $i (1 .. 20) {
     $shape = 0 unless defined $n && length $n == 24
                       && length(decode_base64($n)) == 16;
 }
-ok($fresh, 'the nonce differs on every response (20 responses)');
+ok($fresh, 'the nonce differs on every response (600 responses)');
 ok($stamped, 'sub_filter stamps the header\'s nonce into the page');
 ok($shape, 'the nonce is base64 of 16 bytes');
 
@@ -202,6 +208,24 @@ ok($shape, 'the nonce is base64 of 16 bytes');
        'unsafe-inline from a variable: a closed policy instead');
     like($t->error_log, qr/Content-Security-Policy of this request is unsafe/,
          'and the error log says why');
+
+    # in any case, and at the very end of the policy
+    for my $extra ("'UNSAFE-Inline'", 'unsafe-inline', 'x-unsafe-inline') {
+        $r = $t->http_get("/var/?extra=$extra");
+        is((csp($r))[0] // '',
+           "default-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+           "$extra from a variable: a closed policy instead");
+    }
+
+    $r = $t->http_get("/var/?extra='unsafe-eval'");
+    like((csp($r))[0] // '', qr/'unsafe-eval'$/,
+         'another keyword is not taken for unsafe-inline');
+
+    # a variable in the nonce's place is no nonce: checked on every response
+    $r = $t->http_get("/var-nonce/?n=x'%20'unsafe-inline");
+    is((csp($r))[0] // '',
+       "default-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+       'another variable where the nonce goes: checked, a closed policy');
 }
 
 $t->stop;

@@ -4,13 +4,17 @@
 # beside the old ones; WINCH closes the old workers' WebSockets with 1001
 # and the clients come back to the new workers.  On the embedded store the
 # new master has a zone of its own (shared memory does not cross exec()):
-# the calls are lost and a resume is answered "expired".  On the Redis
-# store the state outlives both masters: the call resumes and goes on.
+# the last old worker writes the calls to hotline_handoff_file and the new
+# workers take them (until then their signaling answers 503); the calls
+# resume and go on.  On the Redis store the state outlives both masters.
+# And a restart (quit, start) within hotline_resume_timeout keeps the
+# calls of the embedded store the same way; one later does not.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
+use Time::HiRes qw(sleep);
 use Hotline::Test qw(json_encode poll_until);
 use Hotline::Redis;
 
@@ -58,23 +62,112 @@ sub finish {
 }
 
 # ------------------------------------------------------------ embedded store
+sub serving {
+    my ($t) = @_;
+    return poll_until(10, sub { $t->http_get('/health')->{status} == 200 });
+}
+
 {
     my $t = Hotline::Test->new->start;
+    my $w = $t->customer('Waiting through it');
     my ($c, $a) = $t->call(name => 'Shm call', sub => 'shm-agent');
+    $a->send_json({ type => 'chat', text => 'before', id => 'b' });
+    my $before = $c->wait_for('chat', 5);
     my $old = upgrade($t);
     is($c->expect_close(10), 1001, 'shm: the customer is closed with 1001');
     is($a->expect_close(10), 1001, 'shm: the agent too');
-    my $ws = $t->ws_connect('/ws/customer');
-    $ws->send_json({ type => 'resume', token => $c->{token} });
-    my $e = $ws->wait_for('error', 5);
-    is($e && $e->{code}, 'expired',
-       'shm: the call is lost, the resume is answered "expired"');
-    is($t->health->{calls}{active}, 0, 'shm: the new zone is empty');
-    $ws->drop;
+    ok(serving($t), 'shm: the new workers serve once they have the calls');
+    like($t->error_log, qr/objects of the calls taken over/,
+         'shm: the new zone took the old one\'s calls');
+
+    my $c2 = $t->ws_connect('/ws/customer');
+    $c2->send_json({ type => 'resume', token => $c->{token},
+                     last_seq => $before ? $before->{seq} : 0 });
+    my $wc = $c2->wait_for('welcome', 5);
+    ok($wc && $wc->{resumed} && !$wc->{gap},
+       'shm: the customer resumes on the new workers')
+        or diag(json_encode($c2->{inbox}));
+    my $top = (grep { defined $_->{seq} } @{ $a->{inbox} })[-1];
+    my $a2 = $t->ws_connect('/ws/agent?last_seq=' . ($top ? $top->{seq} : 0),
+                            token => $t->mint_jwt(sub => 'shm-agent'));
+    my $wa = $a2->wait_for('welcome', 5);
+    is($wa && $wa->{call_id}, $c->{call_id}, 'shm: the agent is back in its call');
+    $a2->send_json({ type => 'chat', text => 'after', id => 'a' });
+    ok($c2->wait_for('chat', 5, sub { $_[0]{text} eq 'after' }),
+       'shm: the call goes on across the upgrade');
+    $c2->send_json({ type => 'chat', text => 'and back', id => 'k' });
+    ok($a2->wait_for('chat', 5, sub { $_[0]{text} eq 'and back' }),
+       'shm: both ways');
+
+    my $w2 = $t->ws_connect('/ws/customer');
+    $w2->send_json({ type => 'resume', token => $w->{token} });
+    ok($w2->wait_for('welcome', 5), 'shm: the waiting customer resumes');
+    my $pos = $w2->wait_for('position', 5);
+    is($pos && $pos->{position}, 1, '... at its place in the queue');
+    my $h = $t->health;
+    is($h->{calls}{active}, 1, 'shm: one call in progress');
+    is($h->{calls}{waiting}, 1, 'shm: one waiting');
     my $n = $t->customer('After the upgrade');
-    ok($n->{welcome}, 'shm: new calls are served');
-    $n->drop;
+    my $np = $n->{position};
+    is($np && $np->{position}, 2, 'shm: a new customer queues behind');
+    $_->drop for $n, $w2, $c2, $a2;
     finish($t, $old);
+}
+
+# a restart: quit, then start within hotline_resume_timeout
+{
+    my $t = Hotline::Test->new(http => 'hotline_resume_timeout 3s;')->start;
+    my ($c, $a) = $t->call(name => 'Restart call', sub => 'restart-agent');
+    $t->stop(quit => 1);
+    is($c->expect_close(10), 1001, 'restart: closed with 1001');
+    $t->start;
+    my $c2 = $t->ws_connect('/ws/customer');
+    $c2->send_json({ type => 'resume', token => $c->{token},
+                     last_seq => $c->{accepted}{seq} });
+    ok(($c2->wait_for('welcome', 5) // {})->{resumed},
+       'restart: the call resumes after the restart');
+    $a->send_json({ type => 'chat' });
+    my $a2 = $t->ws_connect('/ws/agent?last_seq=' . $a->{accepted}{seq},
+                            token => $t->mint_jwt(sub => 'restart-agent'));
+    is(($a2->wait_for('welcome', 5) // {})->{call_id}, $c->{call_id},
+       'restart: the agent is back in it');
+    $a2->send_json({ type => 'hangup' });
+    ok($c2->wait_for('ended', 5), 'restart: and ends it');
+
+    # later than hotline_resume_timeout: nothing is taken
+    my $c3 = $t->customer('Too late');
+    $t->stop(quit => 1);
+    sleep 3.5;
+    $t->start;
+    my $x = $t->ws_connect('/ws/customer');
+    $x->send_json({ type => 'resume', token => $c3->{token} });
+    is(($x->wait_for('error', 5) // {})->{code}, 'expired',
+       'restart: after hotline_resume_timeout the calls are not taken');
+    like($t->error_log, qr/older than hotline_resume_timeout/, '... and it says so');
+    $x->drop;
+
+    # a handoff file that is not ours, or cut short: ignored, and it serves
+    my $file = $t->prefix . '/logs/hotline_handoff.state';
+    for my $case ([ 'garbage', join('', map { chr rand 256 } 1 .. 4000),
+                    qr/holds no calls that this build can read/ ],
+                  [ 'cut short', undef, qr/handoff file is incomplete/ ]) {
+        my ($name, $bytes, $re) = @$case;
+        my $c4 = $t->customer("Before $name");
+        $t->stop(quit => 1);
+        if (defined $bytes) {
+            Hotline::Test::write_file($file, $bytes);
+        } else {
+            my $all = Hotline::Test::read_file($file);
+            Hotline::Test::write_file($file, substr($all, 0, length($all) - 9));
+        }
+        $t->start;
+        like($t->error_log, $re, "a handoff file $name: ignored");
+        my $n = $t->customer("After $name");
+        ok($n->{welcome}, "... and nginx serves");
+        is(-s $file, 0, '... the file emptied');
+        $n->drop;
+    }
+    $t->stop;
 }
 
 # ------------------------------------------------------------ Redis store

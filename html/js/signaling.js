@@ -175,6 +175,13 @@ export class Signaling {
             this.resumeToken = msg.resume;
         }
 
+        if (msg.type === 'gap') {
+            // the server lost messages from..to (its seq is `to`, kept
+            // above): say so, and go on with what follows
+            console.warn('signaling: messages ' + msg.from + '-' + msg.to
+                         + ' were lost');
+        }
+
         if (msg.type === 'ack' && this.pending.has(msg.id)) {
             this.settle(msg.id, null);
         } else if (msg.type === 'error' && msg.id && this.pending.has(msg.id)) {

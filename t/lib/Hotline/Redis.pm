@@ -2,8 +2,11 @@ package Hotline::Redis;
 
 # A private redis-server for the tests of the Redis store: Debian's
 # /usr/bin/redis-server on a free loopback port, in a temporary directory,
-# without persistence (--save '' --appendonly no).  kill() ends it with
-# SIGKILL (an outage), start() brings it back on the same port (empty).
+# without persistence (--save '' --appendonly no) unless new(aof => 1)
+# (appendonly yes; aof => 'always': appendfsync always).  kill() ends it
+# with SIGKILL (an outage), start() brings it back on the same port (empty
+# without persistence, from its AOF with it); restart() is a clean
+# shutdown (SIGTERM: the AOF is flushed) and a start.
 #
 #   my $r = Hotline::Redis->new->start;     # new(password => 'x'): requirepass
 #   my $t = Hotline::Test->new(http => $r->directive)->start;
@@ -12,6 +15,15 @@ package Hotline::Redis;
 #   Hotline::Redis->wait_store_down($t);  # every worker saw it go
 #   Hotline::Redis->wait_store_up($t);    # every worker serves again
 #   $r->stop;
+#
+# High availability (Sentinel): a replica of a server, and sentinels that
+# watch it (Debian's redis-sentinel):
+#
+#   my $rep = $r->replica->start;                 # REPLICAOF $r
+#   my @s = map { Hotline::Redis->new(sentinel => { master => $r,
+#                     name => 'hl', quorum => 2 })->start } 1 .. 3;
+#   Hotline::Redis->sentinel_url(\@s, 'hl');      # sentinel://...,.../hl
+#   $s[0]->master_of('hl');                      # "ip:port" it says
 #
 # Every wait is a poll with a bounded deadline.
 
@@ -29,6 +41,7 @@ use Test::More ();
 
 our $SERVER = $ENV{HOTLINE_REDIS_SERVER} || '/usr/bin/redis-server';
 our $CLI    = $ENV{HOTLINE_REDIS_CLI}    || '/usr/bin/redis-cli';
+our $SENTINEL = $ENV{HOTLINE_REDIS_SENTINEL} || '/usr/bin/redis-sentinel';
 
 my @RUNNING;
 
@@ -41,6 +54,7 @@ END {
 }
 
 sub available { -x $SERVER && -x $CLI }
+sub sentinel_available { available() && -x $SENTINEL }
 
 sub new {
     my ($class, %o) = @_;
@@ -50,6 +64,8 @@ sub new {
         prefix => $o{prefix} // 'hotline:',
         extra  => $o{args} // [],
         password => $o{password},
+        aof    => $o{aof},
+        sentinel => $o{sentinel},
     }, $class;
     $self->{port} = _free_port();
     return $self;
@@ -58,19 +74,103 @@ sub new {
 sub port { $_[0]{port} }
 sub dir  { $_[0]{dir} }
 sub pid  { $_[0]{pid} }
-sub url  { "redis://127.0.0.1:$_[0]{port}/0" }
 
-# the nginx directive for this server (http context)
+# url(user => 'name'): as that ACL user (add_user)
+sub url {
+    my ($self, %o) = @_;
+    my $auth = $o{user} ? "$o{user}:$self->{users}{ $o{user} }@" : '';
+    return "redis://${auth}127.0.0.1:$self->{port}/0";
+}
+
+# the nginx directive for this server (http context); user => as above
 sub directive {
     my ($self, %o) = @_;
     my $p = $o{prefix} // $self->{prefix};
-    return "hotline_redis " . $self->url . " prefix=$p;";
+    return "hotline_redis " . $self->url(%o) . " prefix=$p;";
 }
 
-sub start {
+# An ACL user for one nginx, so that a test can cut that node off Redis
+# (cut: the user may no longer log in and its connections are killed, as
+# when the network between them fails) and let it back (admit).  Users
+# live until Redis restarts.
+sub add_user {
+    my ($self, $name) = @_;
+    # (again after a restart: the same password)
+    my $pw = $self->{users}{$name}
+             //= 'pw' . join '', map { ('a' .. 'z')[rand 26] } 1 .. 12;
+    my $out = $self->cli('ACL', 'SETUSER', $name, 'on', ">$pw", '~*', '&*',
+                         '+@all');
+    croak "ACL SETUSER $name: $out" unless $out =~ /OK/;
+    return $self;
+}
+
+sub cut {
+    my ($self, $name) = @_;
+    $self->cli('ACL', 'SETUSER', $name, 'off');
+    $self->cli('CLIENT', 'KILL', 'USER', $name);
+    return $self;
+}
+
+sub admit {
+    my ($self, $name) = @_;
+    $self->cli('ACL', 'SETUSER', $name, 'on');
+    return $self;
+}
+
+# a replica of this server (not started): new() options, REPLICAOF this
+sub replica {
+    my ($self, %o) = @_;
+    return Hotline::Redis->new(%o, args => [ '--replicaof', '127.0.0.1',
+                                             $self->{port},
+                                             @{ $o{args} || [] } ]);
+}
+
+# until this replica is in sync with its master
+sub wait_synced {
+    my ($self, $timeout) = @_;
+    return _poll($timeout // 10, sub {
+        $self->cli('INFO', 'replication') =~ /master_link_status:up/;
+    });
+}
+
+# sentinel://a,b,c/name for sentinels
+sub sentinel_url {
+    my ($class, $sentinels, $name) = @_;
+    return 'sentinel://' . join(',', map { "127.0.0.1:$_->{port}" }
+                                     @$sentinels) . "/$name";
+}
+
+# what a sentinel says of the master of a name: "ip:port", or ''
+sub master_of {
+    my ($self, $name) = @_;
+    my @a = split /\s+/, $self->cli('SENTINEL', 'get-master-addr-by-name',
+                                    $name);
+    return @a == 2 ? "$a[0]:$a[1]" : '';
+}
+
+# a sentinel: its configuration file (it rewrites it) in its directory
+sub _start_sentinel {
     my ($self) = @_;
-    croak "redis-server is not installed ($SERVER)" unless available();
-    $self->{started} = time();
+    my $s = $self->{sentinel};
+    my $conf = "$self->{dir}/sentinel.conf";
+    unless (-f $conf) {
+        open my $fh, '>', $conf or croak "$conf: $!";
+        print $fh "port $self->{port}\nbind 127.0.0.1\n",
+                  "dir $self->{dir}\n",
+                  "sentinel monitor $s->{name} 127.0.0.1 ",
+                  $s->{master}->port, " ", $s->{quorum} // 2, "\n",
+                  "sentinel down-after-milliseconds $s->{name} ",
+                  $s->{down_after} // 1000, "\n",
+                  "sentinel failover-timeout $s->{name} 10000\n",
+                  "sentinel parallel-syncs $s->{name} 1\n";
+        close $fh;
+    }
+    return $self->_spawn($SENTINEL, $conf, '--loglevel', 'notice');
+}
+
+# runs the command, logging to redis.log, until it answers PING
+sub _spawn {
+    my ($self, @cmd) = @_;
     my $pid = fork // croak "fork: $!";
     if (!$pid) {
         open STDOUT, '>>', "$self->{dir}/redis.log";
@@ -78,21 +178,30 @@ sub start {
         # it ends with the test even if the test is killed
         my @pdeath = -x '/usr/bin/setpriv'
                      ? ('/usr/bin/setpriv', '--pdeathsig', 'KILL', '--') : ();
-        exec @pdeath, $SERVER, '--port', $self->{port}, '--bind', '127.0.0.1',
-             '--dir', $self->{dir}, '--save', '', '--appendonly', 'no',
-             '--daemonize', 'no', '--protected-mode', 'yes',
-             '--loglevel', 'warning',
-             (defined $self->{password}
-                  ? ('--requirepass', $self->{password}) : ()),
-             @{ $self->{extra} }
-            or POSIX::_exit(127);
+        exec @pdeath, @cmd or POSIX::_exit(127);
     }
     $self->{pid} = $pid;
     push @RUNNING, $self unless grep { $_ == $self } @RUNNING;
     _poll(10, sub { $self->cli('PING') =~ /PONG/ })
-        or croak "redis-server did not answer on $self->{port}:\n"
-                 . $self->log;
+        or croak "$cmd[0] did not answer on $self->{port}:\n" . $self->log;
     return $self;
+}
+
+sub start {
+    my ($self) = @_;
+    croak "redis-server is not installed ($SERVER)" unless available();
+    $self->{started} = time();
+    return $self->_start_sentinel if $self->{sentinel};
+    return $self->_spawn($SERVER, '--port', $self->{port},
+        '--bind', '127.0.0.1', '--dir', $self->{dir}, '--save', '',
+        '--appendonly', $self->{aof} ? 'yes' : 'no',
+        ($self->{aof} && $self->{aof} eq 'always'
+             ? ('--appendfsync', 'always') : ()),
+        '--daemonize', 'no', '--protected-mode', 'yes',
+        '--loglevel', 'warning',
+        (defined $self->{password} ? ('--requirepass', $self->{password})
+                                   : ()),
+        @{ $self->{extra} });
 }
 
 # SIGKILL: Redis disappears at once, as in a crash
@@ -113,6 +222,13 @@ sub stop {
     return unless $self->{pid};
     CORE::kill('TERM', $self->{pid});
     $self->_reap(1);
+}
+
+# a clean shutdown and a start on the same port and directory
+sub restart {
+    my ($self) = @_;
+    $self->stop;
+    return $self->start;
 }
 
 sub _reap {

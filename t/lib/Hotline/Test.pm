@@ -33,6 +33,12 @@ package Hotline::Test;
 # harness speaks TLS (IO::Socket::SSL, verifying that certificate) to each
 # port the configuration lists with "ssl"; origin() is then https://, and
 # %%SCHEME%% (http or https) is the scheme of %%PORT%% for a proxy_pass.
+#
+# Sanitizers (HOTLINE_ASAN=<dir>, `make test-asan`): HOTLINE_NGINX is
+# t/lib/asan-nginx (the stock nginx with libasan preloaded) and
+# HOTLINE_MODULE a build with -fsanitize=address,undefined; every process
+# writes its reports in a directory of this test file's own under <dir>,
+# and a report fails stop()'s error log test and the test file's exit code.
 
 use strict;
 use warnings;
@@ -74,6 +80,55 @@ sub json_decode { $JSON->decode($_[0]) }
 
 my @RUNNING;    # servers to stop on exit, whatever happened
 
+our $ASAN_DIR;
+my (%ASAN_SEEN, @ASAN_REPORTS, @ALL);
+
+if ($ENV{HOTLINE_ASAN}) {
+    my ($name) = $0 =~ m{([^/]+?)(?:\.t)?$};
+    $ASAN_DIR = "$ENV{HOTLINE_ASAN}/$name.$$";
+    # the workers write there too, as nginx's user
+    make_path($ASAN_DIR, { mode => 01777 });
+    chmod 01777, $ASAN_DIR;
+    # the last log_path wins: the processes of this test file write here
+    for my $v (qw(ASAN_OPTIONS UBSAN_OPTIONS)) {
+        my $tag = lc((split /_/, $v)[0]);
+        $ENV{$v} = join ':', grep { length } $ENV{$v} // '',
+                                  "log_path=$ASAN_DIR/$tag";
+    }
+}
+
+# UBSan in a worker writes to stderr, the error log, and LeakSanitizer
+# after it: the sanitizer lines of this instance's error log not returned
+# before (the log is kept beside the reports)
+sub _sanitizer_log {
+    my ($self) = @_;
+    return () unless $ASAN_DIR;
+    my @l = grep { /runtime error:|ERROR: \w+Sanitizer|^SUMMARY: / }
+            split /\n/, $self->error_log;
+    return () if @l <= ($self->{asan_lines} // 0);
+    my @new = @l[($self->{asan_lines} // 0) .. $#l];
+    $self->{asan_lines} = @l;
+    my $copy = "$ASAN_DIR/error.log.$self->{port}";
+    write_file($copy, $self->error_log);
+    $ASAN_SEEN{$copy} = 1;
+    return map { "$copy: $_" } @new;
+}
+
+# the first lines of the sanitizer reports not returned before
+sub sanitizer_reports {
+    return () unless $ASAN_DIR;
+    my @r;
+    for my $f (sort glob("$ASAN_DIR/*")) {
+        next if $ASAN_SEEN{$f};
+        my @l = grep { /ERROR|runtime error|WARNING/ }
+                split /\n/, read_file($f);
+        next unless @l;
+        $ASAN_SEEN{$f} = 1;
+        push @r, "$f: $l[0]";
+    }
+    return @r;
+}
+
 # END blocks do not run when a signal kills perl: turn the usual ones into
 # an exit so no nginx is left behind; a closed pipe is an error, not death
 $SIG{PIPE} = 'IGNORE';
@@ -83,6 +138,14 @@ END {
     my $rc = $?;
     for my $t (@RUNNING) {
         $t->_kill_quietly if $t && $t->{master};
+    }
+    if ($ASAN_DIR) {
+        push @ASAN_REPORTS, map({ $_->_sanitizer_log } @ALL),
+                            sanitizer_reports();
+        if (@ASAN_REPORTS) {
+            print STDERR "# sanitizer report: $_\n" for @ASAN_REPORTS;
+            $rc ||= 1;
+        }
     }
     $? = $rc;
 }
@@ -147,6 +210,8 @@ sub new {
     $self->{prefix} = tempdir("hotline-t-XXXXXX", TMPDIR => 1,
                               CLEANUP => !$ENV{HOTLINE_KEEP});
     make_path(map { "$self->{prefix}/$_" } qw(logs conf tmp));
+    # sanitizers: a worker (nginx's user) reads the module's symbols
+    chmod 0755, $self->{prefix} if $ASAN_DIR;
 
     $self->{secret_file} = "$self->{prefix}/conf/jwt.key";
     # the trailing newline must be stripped by the module
@@ -180,6 +245,7 @@ sub new {
     $self->{vars}{ROOT}        = $ROOT;
     $self->{conf} = "$self->{prefix}/conf/nginx.conf";
     $self->_use_redis if ($ENV{HOTLINE_STORE} // '') eq 'redis';
+    push @ALL, $self if $ASAN_DIR;
     return $self;
 }
 
@@ -265,12 +331,24 @@ sub render {
         if $self->{journal}
            && $text =~ /%%MODULE%%|ngx_http_hotline_module/
            && $text !~ /hotline_history_file/;
+    # and the handoff of the calls to the next start (hotline_handoff_file)
+    $text =~ s{^(\s*http\s*\{[^\n]*\n)}
+              {$1    hotline_handoff_file %%PREFIX%%/logs/hotline_handoff.state;\n}m
+        if $self->{journal}
+           && $text =~ /%%MODULE%%|ngx_http_hotline_module/
+           && $text !~ /hotline_handoff_file/;
     # and so is the state journal (docs/auth.md, hotline_state_file)
     $text =~ s{^(\s*http\s*\{[^\n]*\n)}
               {$1    hotline_state_file %%PREFIX%%/logs/hotline_state.journal;\n}m
         if $self->{journal}
            && $text =~ /%%MODULE%%|ngx_http_hotline_module/
            && $text !~ /hotline_state_file/;
+    # sanitizers: the workers keep their options (nginx empties the
+    # environment) and a binary upgrade the preloaded runtime
+    $text = join('', map { "env $_;\n" }
+                     qw(LD_PRELOAD ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS))
+            . $text
+        if $ASAN_DIR && $text =~ /%%MODULE%%|ngx_http_hotline_module/;
     $self->_make_certificate
         if !$self->{tls_cert} && $text =~ /%%TLS_(?:CERT|KEY)%%/;
     # twice: option values (http, servers, ...) may hold placeholders too
@@ -454,8 +532,11 @@ sub stop {
     @RUNNING = grep { $_ != $self } @RUNNING;
     Test::More::ok($gone, 'nginx ' . ($o{quit} ? 'quit' : 'stopped')
                           . ' within 15s');
-    my @bad = $self->bad_log_lines;
-    Test::More::ok(!@bad, 'error log has no alert/emerg/crit/crash')
+    my @reports = ($self->_sanitizer_log, sanitizer_reports());
+    push @ASAN_REPORTS, @reports;
+    my @bad = ($self->bad_log_lines, @reports);
+    Test::More::ok(!@bad, 'error log has no alert/emerg/crit/crash'
+                          . ($ASAN_DIR ? ', no sanitizer report' : ''))
         or Test::More::diag(join "\n", @bad);
     return $self;
 }

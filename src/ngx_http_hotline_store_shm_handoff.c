@@ -1,0 +1,803 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_hotline.h"
+#include "ngx_http_hotline_store_shm.h"
+#include "ngx_http_hotline_doorbell.h"
+
+
+/*
+ * The calls of the embedded store outlive its zone (hotline_handoff_file):
+ * the last worker of a zone to exit writes the store's objects to the
+ * handoff file, and the first worker of a new zone reads them back.
+ *
+ *   a restart (quit or stop, then start): the new zone takes what the old
+ *   one held when its last worker exited, if that is not older than
+ *   hotline_resume_timeout (the parties' grace periods go on);
+ *
+ *   a binary upgrade (USR2, WINCH, QUIT): while the old master lives (its
+ *   pid file renamed to .oldbin) the new generation's store is pending:
+ *   it does not serve signaling (503, the old workers do), and it takes
+ *   the old zone's calls as soon as the last old worker has written them
+ *   (after WINCH); its clients, closed with 1001, resume on it.
+ *
+ * A reload keeps its zone: its old workers find workers of the new
+ * generation registered, and write nothing.
+ *
+ * The file: a header (magic, when written, the next ticket and
+ * generation, the number of objects and the body's length), the objects,
+ * and the CRC32 of the body.  In the host's byte order: it is read back
+ * by the same build on the same machine; anything else is refused.
+ */
+
+
+#define NGX_HOTLINE_HANDOFF_MAGIC    "HLCALLS1"
+#define NGX_HOTLINE_HANDOFF_CHECK    500    /* ms, while pending */
+
+#define NGX_HOTLINE_HO_QUEUED        0x01
+#define NGX_HOTLINE_HO_TIMED         0x02
+#define NGX_HOTLINE_HO_COUNTER       0x04
+#define NGX_HOTLINE_HO_VALUE         0x08
+#define NGX_HOTLINE_HO_INBOX         0x10
+#define NGX_HOTLINE_HO_OWNED         0x20
+
+
+typedef struct {
+    u_char                         magic[8];
+    uint64_t                       written;    /* ms since the epoch */
+    uint64_t                       next_ticket;
+    uint64_t                       next_gen;
+    uint64_t                       objects;
+    uint64_t                       bytes;      /* of the body */
+} ngx_http_hotline_handoff_head_t;
+
+
+typedef struct {
+    uint16_t                       key_len;
+    uint16_t                       flags;
+    uint32_t                       value_len;
+    uint64_t                       version;
+    uint64_t                       ticket;
+    int64_t                        number;
+    int64_t                        timer;      /* ms left */
+} ngx_http_hotline_handoff_obj_t;
+
+
+typedef struct {
+    uint64_t                       last;
+    uint64_t                       delivered;
+    uint64_t                       replayed;
+    uint64_t                       msgs;
+} ngx_http_hotline_handoff_inbox_t;
+
+
+typedef struct {
+    uint64_t                       seq;
+    uint64_t                       len;
+} ngx_http_hotline_handoff_msg_t;
+
+
+static size_t ngx_http_hotline_handoff_size(void);
+static u_char *ngx_http_hotline_handoff_obj(u_char *p,
+    ngx_http_hotline_shm_obj_t *o);
+static ngx_int_t ngx_http_hotline_handoff_read(ngx_log_t *log,
+    ngx_msec_t max_age, ngx_uint_t newer);
+static ngx_int_t ngx_http_hotline_handoff_apply(u_char *p, u_char *last,
+    ngx_http_hotline_handoff_head_t *h, ngx_log_t *log);
+static u_char *ngx_http_hotline_handoff_skip(u_char *p, u_char *last);
+static ngx_uint_t ngx_http_hotline_handoff_old_master(ngx_cycle_t *cycle);
+static void ngx_http_hotline_handoff_check(ngx_event_t *ev);
+static int64_t ngx_http_hotline_handoff_now(void);
+
+
+static ngx_fd_t     ngx_http_hotline_handoff_fd = NGX_INVALID_FILE;
+static ngx_pid_t    ngx_http_hotline_handoff_parent;
+static ngx_msec_t   ngx_http_hotline_handoff_age;
+static int64_t      ngx_http_hotline_handoff_since;
+static ngx_event_t  ngx_http_hotline_handoff_ev;
+
+
+/*
+ * At configuration time, in the master: the file, opened for the workers
+ * (they may not be allowed to open it themselves).
+ */
+
+ngx_int_t
+ngx_http_hotline_handoff_open(ngx_conf_t *cf, ngx_str_t *name, ngx_fd_t *fd)
+{
+    ngx_str_t                  path;
+    ngx_pool_cleanup_t        *cln;
+    ngx_pool_cleanup_file_t   *clnf;
+
+    *fd = NGX_INVALID_FILE;
+
+    if (ngx_test_config || ngx_process == NGX_PROCESS_SIGNALLER) {
+        return NGX_OK;
+    }
+
+    /*
+     * the first configuration of a master that inherited its sockets: a
+     * binary upgrade, the old master its parent (its workers learn it by
+     * fork())
+     */
+
+    ngx_http_hotline_handoff_parent =
+        (ngx_inherited && ngx_is_init_cycle(cf->cycle->old_cycle))
+        ? getppid() : 0;
+
+    path = *name;
+
+    if (ngx_conf_full_name(cf->cycle, &path, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->cycle->pool,
+                               sizeof(ngx_pool_cleanup_file_t));
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* it holds customers' names: the owner's only */
+
+    *fd = ngx_open_file(path.data, NGX_FILE_RDWR, NGX_FILE_CREATE_OR_OPEN,
+                        0600);
+    if (*fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", &path);
+        return NGX_ERROR;
+    }
+
+    clnf = cln->data;
+    clnf->fd = *fd;
+    clnf->name = path.data;
+    clnf->log = &cf->cycle->new_log;
+    cln->handler = ngx_pool_cleanup_file;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A worker starts, with the zone locked; made: it made the store in a new
+ * zone.  The calls of the zone before it come now, or (a binary upgrade)
+ * once the old generation has written them.
+ */
+
+void
+ngx_http_hotline_handoff_start(ngx_cycle_t *cycle, ngx_fd_t fd,
+    ngx_msec_t max_age, ngx_uint_t made)
+{
+    ngx_http_hotline_handoff_fd = fd;
+    ngx_http_hotline_handoff_age = max_age;
+
+    if (fd == NGX_INVALID_FILE) {
+        return;
+    }
+
+    if (made) {
+        ngx_http_hotline_handoff_since = ngx_http_hotline_handoff_now();
+
+        if (ngx_http_hotline_handoff_old_master(cycle)) {
+            ngx_http_hotline_shm->pending = 1;
+            ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                          "hotline: a binary upgrade: signaling waits for "
+                          "the calls of the old workers");
+
+        } else {
+            (void) ngx_http_hotline_handoff_read(cycle->log, max_age, 0);
+        }
+    }
+
+    if (ngx_http_hotline_shm->pending) {
+        ngx_http_hotline_handoff_ev.handler = ngx_http_hotline_handoff_check;
+        ngx_http_hotline_handoff_ev.log = cycle->log;
+        ngx_http_hotline_handoff_ev.data = cycle;
+        ngx_http_hotline_handoff_ev.cancelable = 1;
+        ngx_add_timer(&ngx_http_hotline_handoff_ev,
+                      NGX_HOTLINE_HANDOFF_CHECK);
+    }
+}
+
+
+/* while pending: the old generation's calls, or its end without them */
+
+static void
+ngx_http_hotline_handoff_check(ngx_event_t *ev)
+{
+    ngx_cycle_t  *cycle;
+
+    cycle = ev->data;
+
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+
+    if (ngx_http_hotline_shm->pending) {
+
+        if (ngx_http_hotline_handoff_read(ev->log,
+                                          ngx_http_hotline_handoff_age, 1)
+            != NGX_DECLINED)
+        {
+            /* taken, or as much of it as could be */
+            ngx_http_hotline_shm->pending = 0;
+
+        } else if (!ngx_http_hotline_handoff_old_master(cycle)) {
+            ngx_http_hotline_shm->pending = 0;
+            ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                          "hotline: the old master is gone without handing "
+                          "its calls over");
+        }
+    }
+
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    if (ngx_http_hotline_shm->pending && !ngx_exiting) {
+        ngx_add_timer(ev, NGX_HOTLINE_HANDOFF_CHECK);
+    }
+}
+
+
+/*
+ * A worker exits (its mailbox gone): the last of its zone writes the
+ * store down.  A reload's old workers find the new ones and write nothing.
+ */
+
+void
+ngx_http_hotline_handoff_exit(ngx_cycle_t *cycle)
+{
+    u_char                           *buf, *p;
+    size_t                            size;
+    ssize_t                           n;
+    ngx_rbtree_node_t                *node;
+    ngx_http_hotline_shm_t           *shm;
+    ngx_http_hotline_handoff_head_t   h;
+
+    if (ngx_http_hotline_handoff_ev.timer_set) {
+        ngx_del_timer(&ngx_http_hotline_handoff_ev);
+    }
+
+    if (ngx_http_hotline_handoff_fd == NGX_INVALID_FILE) {
+        return;
+    }
+
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+
+    shm = ngx_http_hotline_shm;
+
+    if (ngx_http_hotline_mailbox_count() != 0 || shm == NULL || shm->pending) {
+        ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+        return;
+    }
+
+    size = ngx_http_hotline_handoff_size();
+
+    buf = ngx_alloc(sizeof(h) + size + sizeof(uint32_t), cycle->log);
+    if (buf == NULL) {
+        ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+        return;
+    }
+
+    ngx_memcpy(h.magic, NGX_HOTLINE_HANDOFF_MAGIC, sizeof(h.magic));
+    h.written = (uint64_t) ngx_http_hotline_handoff_now();
+    h.next_ticket = shm->next_ticket;
+    h.next_gen = shm->next_gen;
+    h.objects = 0;
+
+    p = buf + sizeof(h);
+
+    if (shm->objs.root != shm->objs.sentinel) {
+        for (node = ngx_rbtree_min(shm->objs.root, shm->objs.sentinel);
+             node;
+             node = ngx_rbtree_next(&shm->objs, node))
+        {
+            p = ngx_http_hotline_handoff_obj(p,
+                                        (ngx_http_hotline_shm_obj_t *) node);
+            h.objects++;
+        }
+    }
+
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+
+    h.bytes = p - (buf + sizeof(h));
+    *(uint32_t *) p = ngx_crc32_long(buf + sizeof(h), h.bytes);
+    p += sizeof(uint32_t);
+    ngx_memcpy(buf, &h, sizeof(h));
+
+    n = 0;
+
+    if (ftruncate(ngx_http_hotline_handoff_fd, 0) == -1
+        || (n = pwrite(ngx_http_hotline_handoff_fd, buf, p - buf, 0))
+           != p - buf
+        || fsync(ngx_http_hotline_handoff_fd) == -1)
+    {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
+                      "hotline: writing the calls for the next start "
+                      "failed (%z of %uz bytes)", n, (size_t) (p - buf));
+
+    } else {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "hotline: %uL objects of the calls written for the "
+                      "next start", h.objects);
+    }
+
+    ngx_free(buf);
+}
+
+
+/* the bytes the objects take, with the zone locked */
+
+static size_t
+ngx_http_hotline_handoff_size(void)
+{
+    size_t                        size;
+    ngx_queue_t                  *q;
+    ngx_rbtree_node_t            *node;
+    ngx_http_hotline_shm_t       *shm;
+    ngx_http_hotline_shm_obj_t   *o;
+    ngx_http_hotline_shm_msg_t   *m;
+
+    shm = ngx_http_hotline_shm;
+    size = 0;
+
+    if (shm->objs.root == shm->objs.sentinel) {
+        return 0;
+    }
+
+    for (node = ngx_rbtree_min(shm->objs.root, shm->objs.sentinel);
+         node;
+         node = ngx_rbtree_next(&shm->objs, node))
+    {
+        o = (ngx_http_hotline_shm_obj_t *) node;
+
+        size += sizeof(ngx_http_hotline_handoff_obj_t)
+                + ngx_align(o->key_len + (o->value ? o->len : 0), 8);
+
+        if (o->inbox == NULL) {
+            continue;
+        }
+
+        size += sizeof(ngx_http_hotline_handoff_inbox_t);
+
+        for (q = ngx_queue_head(&o->inbox->msgs);
+             q != ngx_queue_sentinel(&o->inbox->msgs);
+             q = ngx_queue_next(q))
+        {
+            m = ngx_queue_data(q, ngx_http_hotline_shm_msg_t, link);
+            size += sizeof(ngx_http_hotline_handoff_msg_t)
+                    + ngx_align(m->len, 8);
+        }
+    }
+
+    return size;
+}
+
+
+static u_char *
+ngx_http_hotline_handoff_obj(u_char *p, ngx_http_hotline_shm_obj_t *o)
+{
+    u_char                            *start;
+    ngx_queue_t                       *q;
+    ngx_http_hotline_shm_msg_t        *m;
+    ngx_http_hotline_handoff_obj_t     ho;
+    ngx_http_hotline_handoff_msg_t     hm;
+    ngx_http_hotline_handoff_inbox_t   hi;
+
+    ngx_memzero(&ho, sizeof(ho));
+
+    ho.key_len = (uint16_t) o->key_len;
+    ho.flags = (o->queued ? NGX_HOTLINE_HO_QUEUED : 0)
+               | (o->timed ? NGX_HOTLINE_HO_TIMED : 0)
+               | (o->counter ? NGX_HOTLINE_HO_COUNTER : 0)
+               | (o->value ? NGX_HOTLINE_HO_VALUE : 0)
+               | (o->inbox ? NGX_HOTLINE_HO_INBOX : 0)
+               | (o->inbox && o->inbox->owner ? NGX_HOTLINE_HO_OWNED : 0);
+    ho.value_len = o->value ? (uint32_t) o->len : 0;
+    ho.version = o->version;
+    ho.ticket = o->ticket;
+    ho.number = o->number;
+
+    if (o->timed) {
+        ho.timer = (ngx_msec_int_t) (o->deadline - ngx_current_msec);
+
+        if (ho.timer < 1) {
+            ho.timer = 1;
+        }
+    }
+
+    p = ngx_cpymem(p, &ho, sizeof(ho));
+
+    start = p;
+    p = ngx_cpymem(p, o->key, o->key_len);
+
+    if (o->value) {
+        p = ngx_cpymem(p, o->value, o->len);
+    }
+
+    p = start + ngx_align(p - start, 8);
+
+    if (o->inbox == NULL) {
+        return p;
+    }
+
+    hi.last = o->inbox->last;
+    hi.delivered = o->inbox->delivered;
+    hi.replayed = o->inbox->replayed;
+    hi.msgs = 0;
+
+    for (q = ngx_queue_head(&o->inbox->msgs);
+         q != ngx_queue_sentinel(&o->inbox->msgs);
+         q = ngx_queue_next(q))
+    {
+        hi.msgs++;
+    }
+
+    p = ngx_cpymem(p, &hi, sizeof(hi));
+
+    for (q = ngx_queue_head(&o->inbox->msgs);
+         q != ngx_queue_sentinel(&o->inbox->msgs);
+         q = ngx_queue_next(q))
+    {
+        m = ngx_queue_data(q, ngx_http_hotline_shm_msg_t, link);
+
+        hm.seq = m->seq;
+        hm.len = m->len;
+        p = ngx_cpymem(p, &hm, sizeof(hm));
+
+        start = p;
+        p = ngx_cpymem(p, m->data, m->len);
+        p = start + ngx_align(m->len, 8);
+    }
+
+    return p;
+}
+
+
+/*
+ * With the zone locked: the file's calls into the new zone, if it holds
+ * some not older than max_age (newer: written since this zone was made),
+ * and then the file is emptied.  NGX_DECLINED: nothing to take.
+ */
+
+static ngx_int_t
+ngx_http_hotline_handoff_read(ngx_log_t *log, ngx_msec_t max_age,
+    ngx_uint_t newer)
+{
+    u_char                           *buf;
+    ssize_t                           n;
+    ngx_int_t                         rc;
+    int64_t                           age;
+    ngx_file_info_t                   fi;
+    ngx_http_hotline_handoff_head_t   h;
+
+    if (ngx_fd_info(ngx_http_hotline_handoff_fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) < (off_t) (sizeof(h) + sizeof(uint32_t)))
+    {
+        return NGX_DECLINED;
+    }
+
+    n = pread(ngx_http_hotline_handoff_fd, &h, sizeof(h), 0);
+
+    if (n != sizeof(h)
+        || ngx_memcmp(h.magic, NGX_HOTLINE_HANDOFF_MAGIC, sizeof(h.magic))
+           != 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "hotline: the handoff file holds no calls that this "
+                      "build can read: ignored");
+        (void) ftruncate(ngx_http_hotline_handoff_fd, 0);
+        return NGX_DECLINED;
+    }
+
+    if (h.bytes > (uint64_t) ngx_file_size(&fi) - sizeof(h)
+                  - sizeof(uint32_t))
+    {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "hotline: the handoff file is incomplete: ignored");
+        (void) ftruncate(ngx_http_hotline_handoff_fd, 0);
+        return NGX_DECLINED;
+    }
+
+    if (newer && (int64_t) h.written < ngx_http_hotline_handoff_since) {
+        /* the old generation has not written yet */
+        return NGX_DECLINED;
+    }
+
+    age = ngx_http_hotline_handoff_now() - (int64_t) h.written;
+
+    if (age > (int64_t) max_age || age < -1000) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "hotline: the calls of the last run are %L ms old, "
+                      "older than hotline_resume_timeout: not taken", age);
+        (void) ftruncate(ngx_http_hotline_handoff_fd, 0);
+        return NGX_DECLINED;
+    }
+
+    buf = ngx_alloc(h.bytes + sizeof(uint32_t), log);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = pread(ngx_http_hotline_handoff_fd, buf, h.bytes + sizeof(uint32_t),
+              sizeof(h));
+
+    if (n != (ssize_t) (h.bytes + sizeof(uint32_t))
+        || ngx_crc32_long(buf, h.bytes) != *(uint32_t *) (buf + h.bytes))
+    {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "hotline: the handoff file is incomplete: ignored");
+        ngx_free(buf);
+        (void) ftruncate(ngx_http_hotline_handoff_fd, 0);
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_hotline_handoff_apply(buf, buf + h.bytes, &h, log);
+
+    ngx_free(buf);
+
+    (void) ftruncate(ngx_http_hotline_handoff_fd, 0);
+
+    if (rc == NGX_OK) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "hotline: %uL objects of the calls taken over, "
+                      "written %L ms ago", h.objects, age);
+    }
+
+    return rc;
+}
+
+
+/* the objects into the zone; bounded by the body, checked as they come */
+
+static ngx_int_t
+ngx_http_hotline_handoff_apply(u_char *p, u_char *last,
+    ngx_http_hotline_handoff_head_t *h, ngx_log_t *log)
+{
+    size_t                             len;
+    uint64_t                           i, k;
+    ngx_str_t                          key;
+    ngx_http_hotline_shm_t            *shm;
+    ngx_http_hotline_shm_obj_t        *o;
+    ngx_http_hotline_shm_msg_t        *m;
+    ngx_http_hotline_shm_inbox_t      *ib;
+    ngx_http_hotline_handoff_obj_t     ho;
+    ngx_http_hotline_handoff_msg_t     hm;
+    ngx_http_hotline_handoff_inbox_t   hi;
+
+    shm = ngx_http_hotline_shm;
+
+    for (i = 0; i < h->objects; i++) {
+
+        if ((size_t) (last - p) < sizeof(ho)) {
+            goto bad;
+        }
+
+        ngx_memcpy(&ho, p, sizeof(ho));
+        p += sizeof(ho);
+
+        len = ngx_align((size_t) ho.key_len + ho.value_len, 8);
+
+        if (ho.key_len == 0 || ho.key_len > NGX_HOTLINE_KEY_MAX
+            || (size_t) (last - p) < len)
+        {
+            goto bad;
+        }
+
+        key.data = p;
+        key.len = ho.key_len;
+
+        o = ngx_http_hotline_shm_find(&key);
+
+        if (o) {
+            /*
+             * made by the new zone meanwhile: a counter it seeded too
+             * (today's calls), or a party that joined it (kept)
+             */
+
+            if (o->counter && (ho.flags & NGX_HOTLINE_HO_COUNTER)
+                && ho.number > o->number)
+            {
+                o->number = ho.number;
+            }
+
+            p += len;
+
+            if (ho.flags & NGX_HOTLINE_HO_INBOX) {
+                p = ngx_http_hotline_handoff_skip(p, last);
+                if (p == NULL) {
+                    goto bad;
+                }
+            }
+
+            continue;
+        }
+
+        o = ngx_http_hotline_shm_new(&key);
+        if (o == NULL) {
+            goto nomem;
+        }
+
+        o->version = ho.version;
+        o->number = ho.number;
+        o->counter = (ho.flags & NGX_HOTLINE_HO_COUNTER) ? 1 : 0;
+
+        if (ho.flags & NGX_HOTLINE_HO_VALUE) {
+            o->value = ngx_slab_alloc_locked(ngx_http_hotline_shpool,
+                                             ho.value_len ? ho.value_len : 1);
+            if (o->value == NULL) {
+                ngx_slab_free_locked(ngx_http_hotline_shpool, o);
+                goto nomem;
+            }
+
+            o->len = ho.value_len;
+            ngx_memcpy(o->value, p + ho.key_len, ho.value_len);
+        }
+
+        p += len;
+
+        ngx_rbtree_insert(&shm->objs, &o->node);
+
+        if (ho.flags & NGX_HOTLINE_HO_QUEUED) {
+            ngx_http_hotline_shm_enqueue(o, ho.ticket);
+        }
+
+        if ((ho.flags & NGX_HOTLINE_HO_TIMED) && ho.timer > 0) {
+            ngx_http_hotline_shm_timer(o, (ngx_msec_t) ho.timer);
+        }
+
+        if (!(ho.flags & NGX_HOTLINE_HO_INBOX)) {
+            continue;
+        }
+
+        if ((size_t) (last - p) < sizeof(hi)) {
+            goto bad;
+        }
+
+        ngx_memcpy(&hi, p, sizeof(hi));
+        p += sizeof(hi);
+
+        ib = ngx_slab_calloc_locked(ngx_http_hotline_shpool,
+                                    sizeof(ngx_http_hotline_shm_inbox_t));
+        if (ib == NULL) {
+            goto nomem;
+        }
+
+        ngx_queue_init(&ib->msgs);
+        ib->last = hi.last;
+        ib->delivered = hi.delivered;
+        ib->replayed = hi.replayed;
+
+        /*
+         * a consumer of the old zone: none here, which the next due()
+         * finds and lets go (the grace period starts)
+         */
+        ib->owner = (ho.flags & NGX_HOTLINE_HO_OWNED) ? -1 : 0;
+
+        o->inbox = ib;
+
+        for (k = 0; k < hi.msgs; k++) {
+
+            if ((size_t) (last - p) < sizeof(hm)) {
+                goto bad;
+            }
+
+            ngx_memcpy(&hm, p, sizeof(hm));
+            p += sizeof(hm);
+
+            if (hm.len > (uint64_t) (last - p)
+                || ngx_align(hm.len, 8) > (uint64_t) (last - p)
+                || hm.seq > hi.last)
+            {
+                goto bad;
+            }
+
+            m = ngx_slab_alloc_locked(ngx_http_hotline_shpool,
+                                  offsetof(ngx_http_hotline_shm_msg_t, data)
+                                  + hm.len);
+            if (m == NULL) {
+                goto nomem;
+            }
+
+            m->seq = hm.seq;
+            m->len = hm.len;
+            ngx_memcpy(m->data, p, hm.len);
+            ngx_queue_insert_tail(&ib->msgs, &m->link);
+            ib->bytes += hm.len;
+
+            p += ngx_align(hm.len, 8);
+        }
+    }
+
+    if (h->next_ticket > shm->next_ticket) {
+        shm->next_ticket = h->next_ticket;
+    }
+
+    if (h->next_gen > shm->next_gen) {
+        shm->next_gen = h->next_gen;
+    }
+
+    return NGX_OK;
+
+bad:
+
+    ngx_log_error(NGX_LOG_ALERT, log, 0,
+                  "hotline: the handoff file is malformed at object %uL: "
+                  "what came before it is taken", i);
+    return NGX_ERROR;
+
+nomem:
+
+    ngx_log_error(NGX_LOG_ALERT, log, 0,
+                  "hotline: no room in the zone for the calls of the last "
+                  "run (object %uL of %uL): the rest is lost", i, h->objects);
+    return NGX_ERROR;
+}
+
+
+/* past an inbox not taken; NULL: malformed */
+
+static u_char *
+ngx_http_hotline_handoff_skip(u_char *p, u_char *last)
+{
+    uint64_t                           k;
+    ngx_http_hotline_handoff_msg_t     hm;
+    ngx_http_hotline_handoff_inbox_t   hi;
+
+    if ((size_t) (last - p) < sizeof(hi)) {
+        return NULL;
+    }
+
+    ngx_memcpy(&hi, p, sizeof(hi));
+    p += sizeof(hi);
+
+    for (k = 0; k < hi.msgs; k++) {
+
+        if ((size_t) (last - p) < sizeof(hm)) {
+            return NULL;
+        }
+
+        ngx_memcpy(&hm, p, sizeof(hm));
+        p += sizeof(hm);
+
+        if (hm.len > (uint64_t) (last - p)
+            || ngx_align(hm.len, 8) > (uint64_t) (last - p))
+        {
+            return NULL;
+        }
+
+        p += ngx_align(hm.len, 8);
+    }
+
+    return p;
+}
+
+
+/*
+ * A binary upgrade under way: the master that exec()ed this one (it
+ * inherited its sockets, in its first configuration) still runs.
+ */
+
+static ngx_uint_t
+ngx_http_hotline_handoff_old_master(ngx_cycle_t *cycle)
+{
+    ngx_pid_t  pid;
+
+    pid = ngx_http_hotline_handoff_parent;
+
+    return pid > 1 && (kill(pid, 0) == 0 || ngx_errno == NGX_EPERM);
+}
+
+
+static int64_t
+ngx_http_hotline_handoff_now(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000 + tp->msec;
+}
