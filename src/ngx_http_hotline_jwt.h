@@ -10,12 +10,15 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include "ngx_http_hotline_jwt_core.h"
 
 
 /*
- * HS256 JSON Web Tokens (RFC 7519, RFC 7515).  Pure code: no nginx
- * function calls (macros and types only), OpenSSL for HMAC-SHA256 and
- * jansson for JSON, so unit tests and fuzz targets link it alone.
+ * HS256 JSON Web Tokens (RFC 7519, RFC 7515): the module's claims around
+ * the core it shares with hotline-recorder (ngx_http_hotline_jwt_core.h).
+ * Pure code: no nginx function calls (macros and types only), OpenSSL for
+ * HMAC-SHA256 and jansson for JSON, so unit tests and fuzz targets link it
+ * and the core alone.
  */
 
 

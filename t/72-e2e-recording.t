@@ -3,12 +3,14 @@
 # hotline_recorder, a real hotline-recorder behind /whip; both pages show
 # the recording badge and publish their own audio over WHIP; after the
 # hang-up the recorder has finished one file per side (its manifest), and
-# ffprobe (an independent reader) finds Opus audio in them.
+# ffprobe (an independent reader) finds Opus audio in them.  The recorder
+# asks nginx (--check-url, hotline_recording_check) before each recording.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib", "$FindBin::Bin/e2e";
 use Test::More;
+use HTTP::Tiny;
 use JSON::PP;
 use Hotline::Test qw(poll_until);
 use HotlineE2E;
@@ -28,6 +30,11 @@ HotlineE2E::run('recording.test.mjs', recorder => 1, after => sub {
         or diag(map { Hotline::Test::read_file($_) } @manifests),
            diag(Hotline::Test::read_file($rec->{log}));
     return unless $done;
+    # both recordings were started after nginx said the call was on
+    my $m = HTTP::Tiny->new(timeout => 5)
+        ->get("http://127.0.0.1:$rec->{port}/metrics")->{content} // '';
+    like($m, qr/^hotline_recorder_call_checks_total\{result="ok"\} 2$/m,
+         'the recorder asked nginx (--check-url) for both, and it said yes');
     my %role = map { $_->{role} => $_ } @{ $done->{participants} };
     for my $r (qw(customer agent)) {
         my $p = $role{$r};

@@ -12,8 +12,8 @@
 # - The compose file (parsed as YAML) has nginx, Redis, the recorder
 #   (docker/Dockerfile.recorder) and coturn, gives each service the secrets
 #   its configuration reads, mounts volumes for the journal and the
-#   recordings, and wires nginx to Redis, the recorder and coturn the way
-#   docker/nginx.conf expects them.
+#   recordings, and wires nginx to Redis, the recorder (and the recorder's
+#   call check to nginx) and coturn the way docker/nginx.conf expects them.
 # - docker/nginx.conf, its paths mapped to a temporary prefix (secrets,
 #   certificate, journal, logs, ports, Redis), passes `nginx -t` and runs:
 #   unprivileged workers, TLS and HTTP/2 on the site, the redirect, the
@@ -198,6 +198,11 @@ like("@{ $svc->{redis}{command} }", qr/--bind 127\.0\.0\.1 --port \Q$redis_port\
 my ($whip) = $conf =~ m#location /whip \{[^}]*proxy_pass http://([\d.:]+);#s;
 like("@{ $svc->{recorder}{command} }", qr/--listen \Q$whip\E/,
      "compose: the recorder listens where nginx proxies /whip ($whip)");
+my ($check) = "@{ $svc->{recorder}{command} }" =~ m{--check-url (\S+)};
+like($check // '', qr{^http://127\.0\.0\.1:8081/internal/recording$},
+     'compose: the recorder asks nginx before each recording (--check-url)');
+like($conf, qr{listen 127\.0\.0\.1:8081;.*location = /internal/recording \{\s*allow 127\.0\.0\.1;\s*deny all;\s*hotline_recording_check;}s,
+     'nginx.conf: there, on the loopback server, internal');
 like($conf, qr{hotline_ice_servers [^;]*turn=turn:[^;]*turn_secret_file=/run/secrets/hotline_turn_key}s,
      'nginx.conf: TURN credentials for the coturn service');
 like($conf, qr/^user www-data;$/m, 'nginx.conf: the workers run as www-data');
@@ -260,6 +265,9 @@ my $h = $t->http_get('/health', port => $t->port3);
 is($h->{status}, 200, 'health on the loopback status server');
 is(eval { json_decode($h->{body})->{store}{backend} }, 'redis',
    'the store is the Redis of the compose file');
+
+my $rc = $t->http_get('/internal/recording', port => $t->port3);
+is($rc->{status}, 401, 'the call check answers there (no token: 401)');
 
 my $r = $t->http_get('/', port => $t->port2);
 is($r->{status}, 301, 'port 80 redirects');

@@ -28,7 +28,7 @@
 #include <openssl/x509.h>
 #include <srtp2/srtp.h>
 
-#include "jwt.h"
+#include "ngx_http_hotline_jwt_core.h"
 #include "stream.h"
 
 
@@ -78,8 +78,8 @@ mint_token(pub_t *p, const u_char *secret, size_t slen)
                  "{\"call\":\"bench-%u\",\"role\":\"customer\",\"exp\":%ld}",
                  p->idx, (long) time(NULL) + 3600);
 
-    (void) rec_jwt_sign(p->token, (const u_char *) claims, (size_t) n,
-                        secret, slen);
+    (void) ngx_hotline_jwt_sign((const u_char *) claims, (size_t) n, secret,
+                                slen, (u_char *) p->token, sizeof(p->token));
 }
 
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "jwt.h"
+#include "ngx_http_hotline_jwt_core.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -36,7 +37,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (data[0] & 1) {
         /* a correctly signed token around a fuzzed payload */
-        n = rec_jwt_sign(tok, data + 1, size - 1, key, sizeof(key) - 1);
+        n = ngx_hotline_jwt_sign(data + 1, size - 1, key, sizeof(key) - 1,
+                                 (u_char *) tok, size * 2 + 100);
 
     } else {
         memcpy(tok, data + 1, size - 1);

@@ -1,6 +1,6 @@
 /*
- * hotline-recorder: signed events POSTed to --event-url (libcurl's multi
- * interface on the GLib main loop: nothing blocks).
+ * hotline-recorder: signed events POSTed to --event-url (libcurl on the
+ * main loop, http_client.c: nothing blocks).
  *
  * The signature, in the manner of Stripe's webhook signatures:
  *
@@ -17,13 +17,12 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <glib.h>
-#include <glib-unix.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include "events.h"
+#include "http_client.h"
 #include "metrics.h"
 
 
@@ -35,137 +34,15 @@ typedef struct {
     char               *body;
     char                id[40];
     unsigned            tries;
-    CURL               *easy;
     struct curl_slist  *headers;
     rec_event_done_pt   done;
     void               *data;
 } rec_event_t;
 
 
-static CURLM  *rec_curl;
-static guint   rec_curl_timer;
-
-
-static void rec_events_check(void);
+static void rec_event_done(void *data, CURL *easy, CURLcode rc,
+    long status);
 static int rec_event_start(rec_event_t *e);
-
-
-static gboolean
-rec_events_fd(gint fd, GIOCondition cond, gpointer data)
-{
-    int  running, action;
-
-    (void) data;
-
-    action = ((cond & G_IO_IN) ? CURL_CSELECT_IN : 0)
-             | ((cond & G_IO_OUT) ? CURL_CSELECT_OUT : 0)
-             | ((cond & (G_IO_ERR | G_IO_HUP)) ? CURL_CSELECT_ERR : 0);
-
-    (void) curl_multi_socket_action(rec_curl, fd, action, &running);
-    rec_events_check();
-
-    return G_SOURCE_CONTINUE;
-}
-
-
-static int
-rec_events_socket(CURL *easy, curl_socket_t s, int what, void *userp,
-    void *socketp)
-{
-    guint         *src;
-    GIOCondition   cond;
-
-    (void) easy;
-    (void) userp;
-
-    src = socketp;
-
-    if (what == CURL_POLL_REMOVE) {
-        if (src != NULL) {
-            g_source_remove(*src);
-            g_free(src);
-            curl_multi_assign(rec_curl, s, NULL);
-        }
-
-        return 0;
-    }
-
-    if (src == NULL) {
-        src = g_new0(guint, 1);
-        curl_multi_assign(rec_curl, s, src);
-
-    } else {
-        g_source_remove(*src);
-    }
-
-    cond = G_IO_ERR | G_IO_HUP;
-
-    if (what & CURL_POLL_IN) {
-        cond |= G_IO_IN;
-    }
-
-    if (what & CURL_POLL_OUT) {
-        cond |= G_IO_OUT;
-    }
-
-    *src = g_unix_fd_add(s, cond, rec_events_fd, NULL);
-
-    return 0;
-}
-
-
-static gboolean
-rec_events_timeout(gpointer data)
-{
-    int  running;
-
-    (void) data;
-
-    rec_curl_timer = 0;
-    (void) curl_multi_socket_action(rec_curl, CURL_SOCKET_TIMEOUT, 0,
-                                    &running);
-    rec_events_check();
-
-    return G_SOURCE_REMOVE;
-}
-
-
-static int
-rec_events_timer(CURLM *multi, long ms, void *userp)
-{
-    (void) multi;
-    (void) userp;
-
-    if (rec_curl_timer) {
-        g_source_remove(rec_curl_timer);
-        rec_curl_timer = 0;
-    }
-
-    if (ms >= 0) {
-        rec_curl_timer = g_timeout_add((guint) ms, rec_events_timeout, NULL);
-    }
-
-    return 0;
-}
-
-
-int
-rec_events_init(void)
-{
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        return REC_ERROR;
-    }
-
-    rec_curl = curl_multi_init();
-    if (rec_curl == NULL) {
-        return REC_ERROR;
-    }
-
-    curl_multi_setopt(rec_curl, CURLMOPT_SOCKETFUNCTION, rec_events_socket);
-    curl_multi_setopt(rec_curl, CURLMOPT_TIMERFUNCTION, rec_events_timer);
-
-    return REC_OK;
-}
 
 
 /* "t=<t>,v1=<hex hmac>" for body */
@@ -247,7 +124,8 @@ rec_event_retry(gpointer data)
 static int
 rec_event_start(rec_event_t *e)
 {
-    char  hdr[160], sig[128];
+    CURL  *easy;
+    char   hdr[160], sig[128];
 
     e->tries++;
 
@@ -267,24 +145,26 @@ rec_event_start(rec_event_t *e)
     e->headers = curl_slist_append(e->headers, hdr);
     e->headers = curl_slist_append(e->headers, "Expect:");
 
-    e->easy = curl_easy_init();
+    easy = curl_easy_init();
 
-    if (e->easy == NULL || e->headers == NULL) {
+    if (easy == NULL || e->headers == NULL) {
+        if (easy != NULL) {
+            curl_easy_cleanup(easy);
+        }
+
         return REC_ERROR;
     }
 
-    curl_easy_setopt(e->easy, CURLOPT_URL, rec_conf.event_url);
-    curl_easy_setopt(e->easy, CURLOPT_POSTFIELDS, e->body);
-    curl_easy_setopt(e->easy, CURLOPT_HTTPHEADER, e->headers);
-    curl_easy_setopt(e->easy, CURLOPT_TIMEOUT_MS, (long) REC_EVENT_TIMEOUT);
-    curl_easy_setopt(e->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e->easy, CURLOPT_USERAGENT, "hotline-recorder");
-    curl_easy_setopt(e->easy, CURLOPT_PRIVATE, e);
+    curl_easy_setopt(easy, CURLOPT_URL, rec_conf.event_url);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, e->body);
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, e->headers);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) REC_EVENT_TIMEOUT);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, "hotline-recorder");
 
-    if (curl_multi_add_handle(rec_curl, e->easy) != CURLM_OK) {
-        curl_easy_cleanup(e->easy);
-        e->easy = NULL;
+    if (rec_http_out_start(easy, rec_event_done, e) == NULL) {
+        curl_easy_cleanup(easy);
         return REC_ERROR;
     }
 
@@ -293,65 +173,49 @@ rec_event_start(rec_event_t *e)
 
 
 static void
-rec_events_check(void)
+rec_event_done(void *data, CURL *easy, CURLcode rc, long status)
 {
-    int           left;
-    long          status;
     unsigned      delay;
-    CURLMsg      *msg;
-    CURLcode      rc;
     rec_event_t  *e;
 
-    while ((msg = curl_multi_info_read(rec_curl, &left)) != NULL) {
-        if (msg->msg != CURLMSG_DONE) {
-            continue;
+    (void) easy;
+
+    e = data;
+
+    if (rc == CURLE_OK && status >= 200 && status < 300) {
+        rec_metrics.events_sent++;
+        rec_log(REC_LOG_INFO, "event %s: delivered (%ld)", e->id, status);
+
+        if (e->done != NULL) {
+            e->done(e->data, 1);
         }
 
-        rc = msg->data.result;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &e);
-        status = 0;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-        curl_multi_remove_handle(rec_curl, msg->easy_handle);
-        curl_easy_cleanup(msg->easy_handle);
-        e->easy = NULL;
-
-        if (rc == CURLE_OK && status >= 200 && status < 300) {
-            rec_metrics.events_sent++;
-            rec_log(REC_LOG_INFO, "event %s: delivered (%ld)", e->id,
-                    status);
-
-            if (e->done != NULL) {
-                e->done(e->data, 1);
-            }
-
-            rec_event_free(e);
-            continue;
-        }
-
-        rec_metrics.event_failures++;
-
-        if (e->tries >= REC_EVENT_TRIES) {
-            rec_log(REC_LOG_ERR, "event %s: given up after %u attempts",
-                    e->id, e->tries);
-
-            if (e->done != NULL) {
-                e->done(e->data, 0);
-            }
-
-            rec_event_free(e);
-            continue;
-        }
-
-        delay = e->tries < 9 ? 1u << (e->tries - 1) : 300;
-        delay = delay > 300 ? 300 : delay;
-
-        rec_log(REC_LOG_WARN, "event %s: attempt %u failed (%s), again in "
-                "%u s", e->id, e->tries,
-                rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP status",
-                delay);
-
-        g_timeout_add_seconds(delay, rec_event_retry, e);
+        rec_event_free(e);
+        return;
     }
+
+    rec_metrics.event_failures++;
+
+    if (e->tries >= REC_EVENT_TRIES) {
+        rec_log(REC_LOG_ERR, "event %s: given up after %u attempts",
+                e->id, e->tries);
+
+        if (e->done != NULL) {
+            e->done(e->data, 0);
+        }
+
+        rec_event_free(e);
+        return;
+    }
+
+    delay = e->tries < 9 ? 1u << (e->tries - 1) : 300;
+    delay = delay > 300 ? 300 : delay;
+
+    rec_log(REC_LOG_WARN, "event %s: attempt %u failed (%s), again in %u s",
+            e->id, e->tries,
+            rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP status", delay);
+
+    g_timeout_add_seconds(delay, rec_event_retry, e);
 }
 
 

@@ -18,7 +18,6 @@
 typedef void (*rec_event_done_pt)(void *data, int delivered);
 
 
-int rec_events_init(void);
 /*
  * POSTs event (its "id" names it in Hotline-Event-Id); REC_DECLINED
  * without --event-url

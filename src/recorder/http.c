@@ -40,6 +40,8 @@ struct rec_http_conn_s {
     guint      io;
     guint      timer;
     int        answering;          /* the request is in, the answer out */
+    void     (*cancel)(void *data);   /* the answer waits (rec_http_wait) */
+    void      *cancel_data;
     int        tcp;
     char       peer[INET6_ADDRSTRLEN];
     char       method[16];
@@ -60,7 +62,17 @@ static GHashTable  *rec_http_per_addr;       /* peer -> open connections */
 static void
 rec_http_close(rec_http_conn_t *c)
 {
-    guint  n;
+    guint    n;
+    void   (*cancel)(void *data);
+
+    /* whoever was to answer is told the connection is gone */
+
+    cancel = c->cancel;
+
+    if (cancel != NULL) {
+        c->cancel = NULL;
+        cancel(c->cancel_data);
+    }
 
     if (c->io) {
         g_source_remove(c->io);
@@ -103,12 +115,14 @@ rec_http_status_text(int status)
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 409: return "Conflict";
+    case 410: return "Gone";
     case 411: return "Length Required";
     case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
@@ -131,6 +145,14 @@ rec_http_timeout(gpointer data)
         rec_log(REC_LOG_INFO, "http: %s %s from %s: the answer was not "
                 "taken in time", c->method, c->path, c->peer);
         rec_http_close(c);
+        return G_SOURCE_REMOVE;
+    }
+
+    if (c->cancel != NULL) {
+        c->cancel(c->cancel_data);
+        c->cancel = NULL;
+        rec_http_error(c, 503, "Retry-After: 5\r\n",
+                       "no answer in time");
         return G_SOURCE_REMOVE;
     }
 
@@ -168,6 +190,26 @@ rec_http_flush(rec_http_conn_t *c)
     }
 
     return REC_OK;
+}
+
+
+/*
+ * the answer comes later (the call check): the connection waits for it
+ * at most REC_HTTP_TIMEOUT, and is not closed for a newer one meanwhile;
+ * cancel(data) runs if it closes before the answer
+ */
+
+void
+rec_http_wait(rec_http_conn_t *c, void (*cancel)(void *data), void *data)
+{
+    c->cancel = cancel;
+    c->cancel_data = data;
+
+    if (c->timer) {
+        g_source_remove(c->timer);
+    }
+
+    c->timer = g_timeout_add(REC_HTTP_TIMEOUT, rec_http_timeout, c);
 }
 
 
@@ -218,6 +260,7 @@ rec_http_respond(rec_http_conn_t *c, int status, const char *headers,
     }
 
     c->answering = 1;
+    c->cancel = NULL;
 
     if (c->io) {
         g_source_remove(c->io);
@@ -365,7 +408,7 @@ rec_http_evict(void)
     for (l = rec_http_conns.head; l != NULL; l = l->next) {
         c = l->data;
 
-        if (!c->answering) {
+        if (!c->answering && c->cancel == NULL) {
             rec_metrics.http_evicted++;
             rec_log(REC_LOG_INFO, "http: %u connections open, closing the "
                     "oldest idle one from %s", rec_http_conns.length,

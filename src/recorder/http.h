@@ -45,6 +45,9 @@ void rec_http_respond(rec_http_conn_t *c, int status, const char *headers,
     const char *type, const char *body, size_t len);
 void rec_http_error(rec_http_conn_t *c, int status, const char *headers,
     const char *reason);
+/* the answer comes later; cancel(data) if the connection closes first */
+void rec_http_wait(rec_http_conn_t *c, void (*cancel)(void *data),
+    void *data);
 
 /* whip.c */
 void rec_whip_handle(rec_http_conn_t *c, rec_http_req_t *r);

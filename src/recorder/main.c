@@ -19,6 +19,7 @@
 
 #include "dtls.h"
 #include "http.h"
+#include "http_client.h"
 #include "calls.h"
 #include "events.h"
 #include "jobs.h"
@@ -101,6 +102,11 @@ rec_usage(void)
         "default 1500\n"
         "  --admin-token-file F   bearer token of /admin/, 32 bytes or "
         "more\n"
+        "  --check-url URL        ask nginx (hotline_recording_check) "
+        "before each\n"
+        "                         recording whether its call is in "
+        "progress\n"
+        "  --check-timeout MS     its answer within, default 3000\n"
         "  --event-url URL        POST signed recording.completed events\n"
         "  --event-secret-file F  their HMAC-SHA256 key, 32 bytes or more\n"
         "  --complete-after SEC   a call is complete this long after its "
@@ -264,6 +270,7 @@ rec_arg_number(int c, const char *arg)
         { 'j', "--jobs", 1, 64 },
         { 'B', "--batch-ms", 0, 50 },
         { 'n', "--job-nice", 0, 19 },
+        { 'k', "--check-timeout", 100, 8000 },
     };
 
     for (i = 0; bounds[i].opt != c; i++) {
@@ -337,6 +344,10 @@ rec_arg_number(int c, const char *arg)
         rec_conf.batch_ms = (unsigned) v;
         break;
 
+    case 'k':
+        rec_conf.check_timeout = (unsigned) v;
+        break;
+
     default:
         rec_conf.job_nice = (int) v;
         break;
@@ -372,6 +383,8 @@ rec_parse_args(int argc, char **argv)
         { "video-bitrate", required_argument, NULL, 'b' },
         { "admin-token-file", required_argument, NULL, 'A' },
         { "event-url", required_argument, NULL, 'E' },
+        { "check-url", required_argument, NULL, 'K' },
+        { "check-timeout", required_argument, NULL, 'k' },
         { "event-secret-file", required_argument, NULL, 'S' },
         { "complete-after", required_argument, NULL, 'c' },
         { "retention-days", required_argument, NULL, 'D' },
@@ -402,6 +415,7 @@ rec_parse_args(int argc, char **argv)
     rec_conf.complete_after = 10;
     rec_conf.retention_interval = 60;
     rec_conf.job_nice = 10;
+    rec_conf.check_timeout = 3000;
 
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 
@@ -477,17 +491,18 @@ rec_parse_args(int argc, char **argv)
             break;
 
         case 'E':
+        case 'K':
             if ((strncmp(optarg, "http://", 7) != 0
                  && strncmp(optarg, "https://", 8) != 0)
                 || strlen(optarg) > 1000
                 || strpbrk(optarg, " \t\r\n\"<>\\") != NULL)
             {
-                fprintf(stderr, "hotline-recorder: --event-url must be an "
-                        "http or https URL\n");
+                fprintf(stderr, "hotline-recorder: --%s-url must be an "
+                        "http or https URL\n", c == 'E' ? "event" : "check");
                 return REC_ERROR;
             }
 
-            rec_conf.event_url = optarg;
+            *(c == 'E' ? &rec_conf.event_url : &rec_conf.check_url) = optarg;
             break;
 
         case 'P':
@@ -518,6 +533,7 @@ rec_parse_args(int argc, char **argv)
         case 'j':
         case 'B':
         case 'n':
+        case 'k':
             if (rec_arg_number(c, optarg) != REC_OK) {
                 return REC_ERROR;
             }
@@ -623,7 +639,7 @@ main(int argc, char **argv)
     }
 
     if (rec_srtp_init() != REC_OK || rec_sessions_init() != REC_OK
-        || rec_events_init() != REC_OK || rec_calls_init() != REC_OK)
+        || rec_http_client_init() != REC_OK || rec_calls_init() != REC_OK)
     {
         fprintf(stderr, "hotline-recorder: init failed\n");
         return 1;
@@ -654,6 +670,15 @@ main(int argc, char **argv)
     rec_log(REC_LOG_INFO, "listening on %s%s, recordings in %s, "
             "fingerprint sha-256 %s", rec_conf.listen, rec_conf.prefix,
             rec_conf.recordings_dir, rec_dtls_fingerprint());
+
+    if (rec_conf.check_url != NULL) {
+        rec_log(REC_LOG_INFO, "new recordings are checked at %s",
+                rec_conf.check_url);
+
+    } else {
+        rec_log(REC_LOG_WARN, "no --check-url: a token starts recordings "
+                "until it expires, whatever happens to its call");
+    }
 
     g_main_loop_run(rec_loop);
 

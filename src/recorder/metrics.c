@@ -118,6 +118,35 @@ rec_metrics_text(unsigned active, uint64_t disk_free, size_t *len)
     rec_metric("http_connections_evicted_total", "counter",
                "Idle connections closed to make room for new ones.",
                rec_metrics.http_evicted);
+    n += snprintf(buf + n, size - n,
+                  "# HELP hotline_recorder_call_checks_total Answers of the "
+                  "call check (--check-url) to new recordings.\n"
+                  "# TYPE hotline_recorder_call_checks_total counter\n"
+                  "hotline_recorder_call_checks_total{result=\"ok\"} %llu\n"
+                  "hotline_recorder_call_checks_total{result="
+                  "\"unauthorized\"} %llu\n"
+                  "hotline_recorder_call_checks_total{result="
+                  "\"call_ended\"} %llu\n"
+                  "hotline_recorder_call_checks_total{result="
+                  "\"recording_limit\"} %llu\n"
+                  "hotline_recorder_call_checks_total{result="
+                  "\"unavailable\"} %llu\n"
+                  "hotline_recorder_call_checks_total{result="
+                  "\"failed\"} %llu\n",
+                  (unsigned long long) rec_metrics.checks_ok,
+                  (unsigned long long) rec_metrics.checks_unauthorized,
+                  (unsigned long long) rec_metrics.checks_ended,
+                  (unsigned long long) rec_metrics.checks_limit,
+                  (unsigned long long) rec_metrics.checks_unavailable,
+                  (unsigned long long) rec_metrics.checks_failed);
+    if (n >= size) {
+        free(buf);
+        return NULL;
+    }
+
+    rec_metric("call_check_milliseconds_total", "counter",
+               "Time spent waiting for the call check.",
+               rec_metrics.check_ms);
     rec_metric("disk_free_bytes", "gauge",
                "Free space in the recordings directory.", disk_free);
 

@@ -40,6 +40,13 @@ typedef struct {
     uint64_t   retention_disk;
     uint64_t   retention_bytes;
     uint64_t   retention_empty;
+    uint64_t   checks_ok;               /* the call check's answers */
+    uint64_t   checks_unauthorized;
+    uint64_t   checks_ended;
+    uint64_t   checks_limit;
+    uint64_t   checks_unavailable;
+    uint64_t   checks_failed;
+    uint64_t   check_ms;
     uint64_t   recordings_bytes;        /* gauge, from the last sweep */
 } rec_metrics_t;
 

@@ -56,6 +56,8 @@ typedef struct {
     char          *admin_token_file;
     u_char         admin_token[256];
     size_t         admin_token_len;
+    char          *check_url;        /* hotline_recording_check */
+    unsigned       check_timeout;    /* ms */
     char          *event_url;
     char          *event_secret_file;
     u_char         event_secret[1024];

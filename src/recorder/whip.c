@@ -17,6 +17,7 @@
 
 #include <glib.h>
 
+#include "check.h"
 #include "http.h"
 #include "jwt.h"
 #include "metrics.h"
@@ -45,7 +46,7 @@ rec_whip_disk_free(void)
 
 static int
 rec_whip_auth(rec_http_conn_t *c, rec_http_req_t *r, rec_jwt_claims_t *cl,
-    int check_exp)
+    int check_exp, const char **token)
 {
     const char  *tok, *err;
     char         hdr[256];
@@ -75,73 +76,66 @@ rec_whip_auth(rec_http_conn_t *c, rec_http_req_t *r, rec_jwt_claims_t *cl,
         return REC_ERROR;
     }
 
+    if (token != NULL) {
+        *token = tok;
+    }
+
     return REC_OK;
 }
 
 
-static void
-rec_whip_post(rec_http_conn_t *c, rec_http_req_t *r)
+/* a POST waiting for the call check */
+
+typedef struct {
+    rec_http_conn_t   *conn;
+    rec_check_t       *check;
+    rec_sdp_offer_t   *offer;
+    rec_jwt_claims_t   claims;
+} rec_whip_pending_t;
+
+
+/*
+ * the same participant publishing again (page reload, network change)
+ * replaces its previous session, which is finalized once the new one
+ * exists; the new one records into the next file (customer-2.webm...)
+ */
+
+static int
+rec_whip_capacity(rec_http_conn_t *c, rec_jwt_claims_t *cl)
 {
-    int               status;
-    char             *answer, *hdrs;
-    char              links[2048], err[256];
-    const char       *reason;
-    rec_session_t    *s, *old;
-    rec_sdp_offer_t  *offer;
-    rec_jwt_claims_t  cl;
+    rec_session_t  *old;
 
-    if (rec_whip_auth(c, r, &cl, 1) != REC_OK) {
-        return;
-    }
-
-    if (!rec_http_media_type(r->content_type, "application/sdp")) {
-        rec_metrics.bad_requests++;
-        rec_http_error(c, 415, "Accept-Post: application/sdp\r\n",
-                       "Content-Type must be application/sdp");
-        return;
-    }
-
-    if (rec_conf.min_free_disk
-        && rec_whip_disk_free() < rec_conf.min_free_disk)
-    {
-        rec_metrics.disk_refusals++;
-        rec_http_error(c, 507, NULL, "not enough free disk space to record");
-        return;
-    }
-
-    /*
-     * the same participant publishing again (page reload, network change)
-     * replaces its previous session, which is finalized once the new one
-     * exists; the new one records into the next file (customer-2.webm...)
-     */
-
-    old = rec_session_find_role(cl.call, cl.role);
+    old = rec_session_find_role(cl->call, cl->role);
 
     if (rec_sessions_count() - (old != NULL) >= rec_conf.max_sessions) {
         rec_metrics.capacity_refusals++;
         rec_http_error(c, 503, "Retry-After: 5\r\n",
                        "recorder at capacity");
+        return REC_ERROR;
+    }
+
+    return REC_OK;
+}
+
+
+static void
+rec_whip_start(rec_http_conn_t *c, rec_sdp_offer_t *offer,
+    rec_jwt_claims_t *cl)
+{
+    int              status;
+    char            *answer, *hdrs;
+    char             links[2048];
+    const char      *reason;
+    rec_session_t   *s, *old;
+
+    if (rec_whip_capacity(c, cl) != REC_OK) {
         return;
     }
 
-    offer = malloc(sizeof(rec_sdp_offer_t));
-    if (offer == NULL) {
-        rec_http_error(c, 500, NULL, "out of memory");
-        return;
-    }
+    old = rec_session_find_role(cl->call, cl->role);
 
-    if (rec_sdp_parse_offer(offer, r->body, r->body_len, err, sizeof(err))
-        != REC_OK)
-    {
-        free(offer);
-        rec_metrics.bad_requests++;
-        rec_http_error(c, 400, NULL, err);
-        return;
-    }
-
-    s = rec_session_create(offer, cl.call, cl.role, &answer, &status,
+    s = rec_session_create(offer, cl->call, cl->role, &answer, &status,
                            &reason);
-    free(offer);
 
     if (s == NULL) {
         rec_http_error(c, status, NULL, reason);
@@ -162,6 +156,149 @@ rec_whip_post(rec_http_conn_t *c, rec_http_req_t *r)
 
     g_free(hdrs);
     free(answer);
+}
+
+
+static void
+rec_whip_pending_free(rec_whip_pending_t *p)
+{
+    free(p->offer);
+    free(p);
+}
+
+
+/* the client went away before the check answered */
+
+static void
+rec_whip_pending_cancel(void *data)
+{
+    rec_whip_pending_t  *p;
+
+    p = data;
+
+    rec_check_cancel(p->check);
+    rec_whip_pending_free(p);
+}
+
+
+static void
+rec_whip_checked(void *data, const rec_check_result_t *res)
+{
+    int                  role;
+    rec_session_t       *s;
+    rec_whip_pending_t  *p;
+
+    p = data;
+    p->check = NULL;
+
+    if (res->status == 200) {
+        rec_whip_start(p->conn, p->offer, &p->claims);
+        rec_whip_pending_free(p);
+        return;
+    }
+
+    /* the call ended: what of it is still recorded ends too */
+
+    if (res->status == 410) {
+        for (role = REC_ROLE_CUSTOMER; role <= REC_ROLE_AGENT; role++) {
+            s = rec_session_find_role(p->claims.call, role);
+
+            if (s != NULL) {
+                rec_log(REC_LOG_INFO, "session %s: call %s ended, "
+                        "finalizing", s->id, s->call);
+                rec_session_end(s, "call_ended");
+            }
+        }
+    }
+
+    rec_http_error(p->conn, res->status,
+                   res->status == 401
+                   ? "WWW-Authenticate: Bearer realm=\"hotline\", "
+                     "error=\"invalid_token\"\r\n"
+                   : res->status == 503 ? "Retry-After: 5\r\n" : NULL,
+                   res->reason);
+
+    rec_whip_pending_free(p);
+}
+
+
+static void
+rec_whip_post(rec_http_conn_t *c, rec_http_req_t *r)
+{
+    char                 err[256];
+    const char          *token;
+    rec_sdp_offer_t     *offer;
+    rec_jwt_claims_t     cl;
+    rec_whip_pending_t  *p;
+
+    if (rec_whip_auth(c, r, &cl, 1, &token) != REC_OK) {
+        return;
+    }
+
+    if (!rec_http_media_type(r->content_type, "application/sdp")) {
+        rec_metrics.bad_requests++;
+        rec_http_error(c, 415, "Accept-Post: application/sdp\r\n",
+                       "Content-Type must be application/sdp");
+        return;
+    }
+
+    if (rec_conf.min_free_disk
+        && rec_whip_disk_free() < rec_conf.min_free_disk)
+    {
+        rec_metrics.disk_refusals++;
+        rec_http_error(c, 507, NULL, "not enough free disk space to record");
+        return;
+    }
+
+    if (rec_whip_capacity(c, &cl) != REC_OK) {
+        return;
+    }
+
+    offer = malloc(sizeof(rec_sdp_offer_t));
+    if (offer == NULL) {
+        rec_http_error(c, 500, NULL, "out of memory");
+        return;
+    }
+
+    if (rec_sdp_parse_offer(offer, r->body, r->body_len, err, sizeof(err))
+        != REC_OK)
+    {
+        free(offer);
+        rec_metrics.bad_requests++;
+        rec_http_error(c, 400, NULL, err);
+        return;
+    }
+
+    if (rec_conf.check_url == NULL) {
+        rec_whip_start(c, offer, &cl);
+        free(offer);
+        return;
+    }
+
+    /*
+     * all that can be said here is said: the call check last, since its
+     * 200 counts a recording of the call
+     */
+
+    p = malloc(sizeof(rec_whip_pending_t));
+    if (p == NULL) {
+        free(offer);
+        rec_http_error(c, 500, NULL, "out of memory");
+        return;
+    }
+
+    p->conn = c;
+    p->offer = offer;
+    p->claims = cl;
+    p->check = rec_check_start(token, rec_whip_checked, p);
+
+    if (p->check == NULL) {
+        rec_whip_pending_free(p);
+        rec_http_error(c, 500, NULL, "cannot ask the call check");
+        return;
+    }
+
+    rec_http_wait(c, rec_whip_pending_cancel, p);
 }
 
 
@@ -188,7 +325,7 @@ rec_whip_resource(rec_http_conn_t *c, rec_http_req_t *r, const char *id)
         return;
     }
 
-    if (rec_whip_auth(c, r, &cl, 0) != REC_OK) {
+    if (rec_whip_auth(c, r, &cl, 0, NULL) != REC_OK) {
         return;
     }
 

@@ -131,7 +131,11 @@ sub start_recorder {
     my $tmp = File::Temp::tempdir('hotline-e2e-rec-XXXXXX', TMPDIR => 1,
                                   CLEANUP => !$ENV{HOTLINE_KEEP});
     my $rec = { dir => "$tmp/recordings", secret => "$tmp/recorder.key",
-                log => "$tmp/recorder.log", port => Hotline::Test::free_port() };
+                log => "$tmp/recorder.log", port => Hotline::Test::free_port(),
+                check_port => Hotline::Test::free_port() };
+    # as deployed: it asks nginx before each recording (docs/recorder.md)
+    $rec->{check_url} = "http://127.0.0.1:$rec->{check_port}"
+                      . '/internal/recording';
     make_path($rec->{dir});
     Hotline::Test::write_file($rec->{secret},
                               Hotline::Test::random_string(48) . "\n");
@@ -142,7 +146,8 @@ sub start_recorder {
         open STDERR, '>&', \*STDOUT;
         exec $RECORDER, '--listen', "127.0.0.1:$rec->{port}",
              '--recordings', $rec->{dir}, '--secret-file', $rec->{secret},
-             '--prefix', '/whip', '--min-free-disk', '1'
+             '--prefix', '/whip', '--min-free-disk', '1',
+             '--check-url', $rec->{check_url}
             or POSIX::_exit(127);
     }
     $rec->{pid} = $pid;
@@ -251,6 +256,14 @@ sub run {
                 . "    client_max_body_size 64k;\n"
                 . "    proxy_pass http://127.0.0.1:$rec->{port};\n"
                 . "}\n";
+        # the call check on a listener of its own, as docker/nginx.conf
+        $http .= "server {\n"
+               . "    listen 127.0.0.1:$rec->{check_port};\n"
+               . "    location = /internal/recording {\n"
+               . "        allow 127.0.0.1; deny all;\n"
+               . "        hotline_recording_check;\n"
+               . "    }\n"
+               . "}\n";
     }
     $http .= $o{http} // '';
     my @more = sort keys %{ $o{agents} // {} };

@@ -14,7 +14,7 @@ my $b = $ENV{REC_BUILD} || "$FindBin::Bin/../../build/recorder";
 my $seeds = "$FindBin::Bin/../../fuzz/recorder";
 my $t = $ENV{REC_FUZZ_TIME} || 5;
 
-for my $f (qw(fuzz_sdp fuzz_rtp fuzz_http fuzz_jwt)) {
+for my $f (qw(fuzz_sdp fuzz_rtp fuzz_http fuzz_jwt fuzz_check)) {
     my $bin = "$b/fuzz/$f";
     ok(-x $bin, "$f built") or next;
     my $corpus = "$b/fuzz/corpus-$f";

@@ -1,14 +1,17 @@
 /*
  * hotline-recorder unit tests (TAP): jitter buffer, VP8 and Opus
- * depacketizers, RTCP feedback packets, base64url, SDP answer.
+ * depacketizers, RTCP feedback packets, base64url, SDP answer, the call
+ * check's answers.
  */
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "jitter.h"
 #include "jwt.h"
+#include "ngx_http_hotline_jwt_core.h"
 #include "rtp.h"
 #include "sdp.h"
 
@@ -208,14 +211,17 @@ test_b64(void)
     u_char  out[16];
     size_t  n;
 
-    ok(rec_b64url_decode(out, &n, "aGk", 3) == REC_OK && n == 2
-       && memcmp(out, "hi", 2) == 0, "b64url decode");
-    ok(rec_b64url_decode(out, &n, "aGk=", 4) == REC_ERROR,
-       "b64url refuses padding");
-    ok(rec_b64url_decode(out, &n, "aGl", 3) == REC_ERROR,
-       "b64url refuses non-canonical bits");
-    ok(rec_b64url_decode(out, &n, "a+k", 3) == REC_ERROR,
-       "b64url refuses '+'");
+#define b64(s)                                                                \
+    (n = sizeof(out),                                                         \
+     ngx_hotline_b64url_decode(out, &n, (const u_char *) s, sizeof(s) - 1))
+
+    ok(b64("aGk") == NGX_HOTLINE_JWT_OK && n == 2 && memcmp(out, "hi", 2) == 0,
+       "b64url decode");
+    ok(b64("aGk=") != NGX_HOTLINE_JWT_OK, "b64url refuses padding");
+    ok(b64("aGl") != NGX_HOTLINE_JWT_OK, "b64url refuses non-canonical bits");
+    ok(b64("a+k") != NGX_HOTLINE_JWT_OK, "b64url refuses '+'");
+
+#undef b64
 }
 
 
@@ -343,6 +349,56 @@ test_sdp(void)
 }
 
 
+static void
+test_check(void)
+{
+    rec_check_result_t  r;
+
+#define answer(status, body)                                                  \
+    rec_check_result(&r, status, body, sizeof(body) - 1)
+
+    answer(200, "{\"call\":\"ab\",\"recording\":1}");
+    ok(r.status == 200, "check: 200 goes on");
+
+    answer(410, "{\"error\":\"call_ended\",\"message\":\"it ended\"}");
+    ok(r.status == 410 && strcmp(r.error, "call_ended") == 0
+       && strcmp(r.reason, "call_ended: it ended") == 0,
+       "check: 410 passed on with the module's code and message");
+
+    answer(429, "{\"error\":\"recording_limit\"}");
+    ok(r.status == 429 && strcmp(r.error, "recording_limit") == 0
+       && strstr(r.reason, "recording_limit: ") == r.reason,
+       "check: 429 without a message");
+
+    answer(401, "not json");
+    ok(r.status == 401 && strcmp(r.error, "unauthorized") == 0,
+       "check: 401 whatever its body");
+
+    answer(410, "{\"error\":\"Bad Code\",\"message\":\"a\nb\"}");
+    ok(r.status == 410 && strcmp(r.error, "call_ended") == 0
+       && strchr(r.reason, '\n') == NULL,
+       "check: a code or message that is not plain text is not taken");
+
+    answer(410, "{\"error\":\"a\",\"error\":\"b\"}");
+    ok(strcmp(r.error, "call_ended") == 0, "check: duplicate keys refused");
+
+    answer(503, "{\"error\":\"unavailable\"}");
+    ok(r.status == 503 && strcmp(r.error, "unavailable") == 0,
+       "check: the store cannot say: 503 unavailable");
+
+    answer(404, "<html>");
+    ok(r.status == 503 && strcmp(r.error, "check_failed") == 0
+       && strcmp(r.reason, "check_failed: the call check answered 404") == 0,
+       "check: any other status is check_failed");
+
+    answer(0, "");
+    ok(r.status == 503 && strcmp(r.error, "check_failed") == 0,
+       "check: no answer is check_failed");
+
+#undef answer
+}
+
+
 int
 main(void)
 {
@@ -351,6 +407,7 @@ main(void)
     test_rtp();
     test_b64();
     test_sdp();
+    test_check();
 
     printf("1..%d\n", tests);
 

@@ -775,7 +775,8 @@ sub customer {
 sub agent {
     my ($self, %o) = @_;
     my $sub = delete $o{sub} // 'agent1';
-    my $jwt = $self->mint_jwt(sub => $sub);
+    my $exp = delete $o{exp};
+    my $jwt = $self->mint_jwt(sub => $sub, defined $exp ? (exp => $exp) : ());
     my $ws = $self->ws_connect('/ws/agent', token => $jwt, %o);
     $ws->{welcome} = $ws->wait_for('welcome', 5)
         or croak "agent $sub: no welcome";

@@ -16,16 +16,21 @@ use Test::More ();
 use Time::HiRes qw(time sleep);
 use Crypt::JWT qw(encode_jwt);
 use POSIX ":sys_wait_h";
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Hotline::Port;
 
 our @EXPORT = qw(rec_in_netns rec_start rec_stop rec_token rec_http
                  wait_for ffprobe_streams read_json free_port publish
-                 av_sync onsets onset_diffs packet_times decodes_clean);
+                 av_sync onsets onset_diffs packet_times decodes_clean
+                 offer);
 
 our $BIN = $ENV{REC_BIN} || 'build/recorder/hotline-recorder';
 our $SECRET = 'test-secret-' . ('x' x 40);
+# this directory: the publishers beside this file
+our $LIB = dirname(abs_path(__FILE__));
 
 # Re-run the calling test inside a fresh loopback-only network namespace.
 
@@ -49,7 +54,7 @@ sub rec_in_netns {
 
 sub publish {
     my ($script, @args) = @_;
-    my $out = `/usr/bin/python3 $FindBin::Bin/lib/$script @args 2>&1`;
+    my $out = `/usr/bin/python3 $LIB/$script @args 2>&1`;
     my ($line) = grep { /^\{/ } reverse split /\n/, $out;
     my $res = eval { JSON::PP->new->decode($line // '') } || {};
     $res->{output} = $out unless $line;
@@ -220,6 +225,31 @@ sub rec_stop {
     }
     delete $self->{pid};
     return $ok;
+}
+
+# a WHIP offer (audio, video with vcodec, a data channel, BUNDLE) from a
+# client that never connects: fp, setup, ufrag, pwd, vcodec (VP8)
+
+sub offer {
+    my (%o) = @_;
+    my $fp = $o{fp} // join(':', ('AB') x 32);
+    my $setup = $o{setup} // 'actpass';
+    my $s = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+          . "a=group:BUNDLE 0 1 2\r\n"
+          . "m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\nc=IN IP4 0.0.0.0\r\n"
+          . "a=ice-ufrag:" . ($o{ufrag} // 'abcd') . "\r\n"
+          . "a=ice-pwd:" . ($o{pwd} // 'abcdefghijklmnopqrstuvwx') . "\r\n"
+          . "a=fingerprint:sha-256 $fp\r\na=setup:$setup\r\na=mid:0\r\n"
+          . "a=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n"
+          . "a=rtpmap:0 PCMU/8000\r\n"
+          . "a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n"
+          . "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\nc=IN IP4 0.0.0.0\r\n"
+          . "a=mid:1\r\na=sendonly\r\na=rtcp-mux\r\n"
+          . "a=rtpmap:96 " . ($o{vcodec} // 'VP8') . "/90000\r\n"
+          . "a=rtpmap:97 rtx/90000\r\n"
+          . "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+          . "a=mid:2\r\n";
+    return $s;
 }
 
 sub rec_token {
