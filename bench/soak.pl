@@ -39,6 +39,9 @@ use Hotline::Test;
 my $SECONDS = $ENV{SOAK_SECONDS} // 1800;
 my $RATE    = $ENV{SOAK_RATE}    // 20;
 my $AGENTS  = $ENV{SOAK_AGENTS}  // 10;
+# the agents' tokens outlive the run: a token that expires (4001) is the
+# client's business, not a failure of the server
+my $agent_exp = time() + $SECONDS + 3600;
 my $SAMPLE  = $ENV{SOAK_SAMPLE}  // ($SECONDS >= 600 ? 60 : 10);
 my $CSV     = $ENV{SOAK_CSV};
 my $PHASE_TIMEOUT = 10;      # seconds a call may take for one step
@@ -173,7 +176,7 @@ sub unwatch {
 
 for my $i (1 .. $AGENTS) {
     my $a = { sub => "soak-agent-$i" };
-    $a->{ws} = $t->agent(sub => $a->{sub});
+    $a->{ws} = $t->agent(sub => $a->{sub}, exp => $agent_exp);
     $a->{ws}{inbox} = [];
     watch($a->{ws}, $a);
     push @agents, $a;
@@ -347,7 +350,7 @@ sub agent_lost {
         fail_call($c, 'its agent lost the connection');
     }
     $a->{call} = undef;
-    $a->{ws} = eval { $t->agent(sub => $a->{sub}) }
+    $a->{ws} = eval { $t->agent(sub => $a->{sub}, exp => $agent_exp) }
         or die "soak: agent $a->{sub} cannot connect again: $@";
     $a->{ws}{inbox} = [];
     watch($a->{ws}, $a);

@@ -96,6 +96,13 @@ ngx_int_t ngx_http_hotline_random_id(u_char *raw);
 u_char *ngx_http_hotline_hex(u_char *dst, u_char *src, size_t len);
 ngx_int_t ngx_http_hotline_unhex(u_char *dst, u_char *src, size_t len);
 
+/* ngx_http_hotline_call_rules.c: the time, ms since the epoch */
+int64_t ngx_http_hotline_now(void);
+
+/* ngx_http_hotline_party.c: little-endian integers of records */
+u_char *ngx_http_hotline_put64(u_char *p, uint64_t v);
+uint64_t ngx_http_hotline_get64(u_char *p);
+
 /* ngx_http_hotline_origin.c */
 ngx_int_t ngx_http_hotline_origin_allowed(ngx_http_request_t *r,
     ngx_array_t *origins);
@@ -131,9 +138,12 @@ char *ngx_http_hotline_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 /* ngx_http_hotline_history.c */
-#define NGX_HOTLINE_HISTORY_LINE       1024    /* a record's JSON at most */
+#define NGX_HOTLINE_HISTORY_LINE       1024    /* a record's JSON at most,
+                                                  without its extra members
+                                                  and transcript */
 u_char *ngx_http_hotline_history_json(u_char *p, u_char *last,
     ngx_http_hotline_call_record_t *rec);
+size_t ngx_http_hotline_history_size(ngx_http_hotline_call_record_t *rec);
 ngx_int_t ngx_http_hotline_history_default(ngx_conf_t *cf, ngx_str_t *name);
 ngx_int_t ngx_http_hotline_log_dir_file(ngx_conf_t *cf, const char *file,
     ngx_str_t *name);

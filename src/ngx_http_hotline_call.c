@@ -15,6 +15,7 @@
 #include "ngx_http_hotline_event.h"
 #include "ngx_http_hotline_metrics.h"
 #include "ngx_http_hotline_alloc.h"
+#include "ngx_http_hotline_desk.h"
 
 
 /*
@@ -33,6 +34,18 @@
 #define NGX_HOTLINE_RELAYS_FREE    64     /* relay contexts kept for reuse */
 #define NGX_HOTLINE_BUSY_RETRY     20     /* ms: a busy reader is tried */
 #define NGX_HOTLINE_BUSY_WAIT      2000   /* ms, then peer_backlog */
+#define NGX_HOTLINE_ACCEPT_SCAN    16     /* the next call: held calls are
+                                             passed over among these */
+#define NGX_HOTLINE_LOG_SLACK      4096   /* a transcript over its bound:
+                                             the line that was let in */
+#define NGX_HOTLINE_LOG_MORE       262144 /* what the desk keeps with a
+                                             call beside its chat */
+
+
+typedef struct {
+    ngx_http_hotline_lines_pt      handler;
+    void                          *data;
+} ngx_http_hotline_lines_t;
 
 
 /*
@@ -48,6 +61,7 @@ typedef struct {
     u_char                        *msg;
     size_t                         len;
     u_char                        *copy;       /* ngx_alloc()ed, or NULL */
+    ngx_uint_t                     logged;     /* msg[len]: its JSON's end */
     ngx_msec_t                     busy_since;
     ngx_uint_t                     n;          /* the connection's order */
     unsigned                       busy:1;     /* refused: reader behind */
@@ -63,12 +77,20 @@ static void ngx_http_hotline_op_copy(u_char *dst, size_t *dst_len,
 static void ngx_http_hotline_op_read(ngx_http_hotline_op_t *op);
 static void ngx_http_hotline_op_read_done(void *data, ngx_uint_t err,
     ngx_http_hotline_reads_t *rd);
+static void ngx_http_hotline_op_next(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_read_t *r, ngx_http_hotline_party_t *p);
 static void ngx_http_hotline_op_commit_done(void *data,
     ngx_http_hotline_txres_t *res);
 static void ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op,
     ngx_uint_t err);
 
-static void ngx_http_hotline_ref_keys(ngx_http_hotline_ref_t *ref);
+static void ngx_http_hotline_ref_keys(ngx_http_hotline_ref_t *ref,
+    u_char *call_id);
+static void ngx_http_hotline_relay_start(ngx_http_hotline_ref_t *ref,
+    u_char *msg, size_t len, ngx_uint_t logged,
+    ngx_http_hotline_call_pt handler, void *data);
+static void ngx_http_hotline_transcript_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_reads_t *rd);
 static void ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref);
 static void ngx_http_hotline_ref_done(ngx_http_hotline_ref_t *ref);
 static ngx_int_t ngx_http_hotline_relay_keep(ngx_http_hotline_relay_t *r);
@@ -91,6 +113,7 @@ static void ngx_http_hotline_seed(void);
 
 static ngx_http_hotline_store_t      *ngx_http_hotline_st;
 static ngx_http_hotline_main_conf_t  *ngx_http_hotline_cf;
+static ngx_http_hotline_desk_conf_t  *ngx_http_hotline_dcf;
 static ngx_event_t                    ngx_http_hotline_tick_ev;
 static ngx_queue_t                    ngx_http_hotline_detaches;
 static ngx_uint_t                     ngx_http_hotline_due_busy;
@@ -111,6 +134,7 @@ ngx_http_hotline_call_init_worker(ngx_cycle_t *cycle,
     ngx_http_hotline_st = store;
     ngx_http_hotline_cf = ngx_http_cycle_get_module_main_conf(cycle,
                                                   ngx_http_hotline_module);
+    ngx_http_hotline_dcf = ngx_http_hotline_desk();
 
     ngx_queue_init(&ngx_http_hotline_detaches);
     ngx_http_hotline_pool_init(&ngx_http_hotline_relays,
@@ -245,20 +269,25 @@ ngx_http_hotline_call_resume(ngx_http_hotline_ref_t *ref, u_char *token,
 }
 
 
-static void
-ngx_http_hotline_call_party_op(ngx_uint_t kind, ngx_http_hotline_ref_t *ref,
+/*
+ * an operation of the connection's party, on call_id if not NULL; NULL:
+ * the handler was told why not.  The caller adds its arguments and reads.
+ */
+
+static ngx_http_hotline_op_t *
+ngx_http_hotline_party_op(ngx_uint_t kind, ngx_http_hotline_ref_t *ref,
     u_char *call_id, ngx_http_hotline_call_pt handler, void *data)
 {
     ngx_http_hotline_op_t  *op;
 
     if (!ref->has_token) {
         handler(data, NGX_HOTLINE_E_BAD_STATE, NULL);
-        return;
+        return NULL;
     }
 
     op = ngx_http_hotline_op(kind, ref, handler, data);
     if (op == NULL) {
-        return;
+        return NULL;
     }
 
     ngx_memcpy(op->token, ref->token, NGX_HOTLINE_ID_LEN);
@@ -268,7 +297,21 @@ ngx_http_hotline_call_party_op(ngx_uint_t kind, ngx_http_hotline_ref_t *ref,
         op->has_call_id = 1;
     }
 
-    ngx_http_hotline_op_read(op);
+    return op;
+}
+
+
+static void
+ngx_http_hotline_call_party_op(ngx_uint_t kind, ngx_http_hotline_ref_t *ref,
+    u_char *call_id, ngx_http_hotline_call_pt handler, void *data)
+{
+    ngx_http_hotline_op_t  *op;
+
+    op = ngx_http_hotline_party_op(kind, ref, call_id, handler, data);
+
+    if (op) {
+        ngx_http_hotline_op_read(op);
+    }
 }
 
 
@@ -296,6 +339,164 @@ ngx_http_hotline_call_ban(ngx_http_hotline_ref_t *ref, u_char *call_id,
 {
     ngx_http_hotline_call_party_op(NGX_HOTLINE_OP_BAN, ref, call_id,
                                    handler, data);
+}
+
+
+void
+ngx_http_hotline_call_presence(ngx_http_hotline_ref_t *ref,
+    ngx_uint_t presence, ngx_http_hotline_call_pt handler, void *data)
+{
+    ngx_http_hotline_op_t  *op;
+
+    op = ngx_http_hotline_party_op(NGX_HOTLINE_OP_PRESENCE, ref, NULL,
+                                   handler, data);
+    if (op == NULL) {
+        return;
+    }
+
+    op->arg.presence = presence;
+
+    ngx_http_hotline_op_read(op);
+}
+
+
+/* what the caller adds to an operation: a copy the operation owns */
+
+static ngx_int_t
+ngx_http_hotline_op_more(ngx_http_hotline_op_t *op, ngx_str_t *more)
+{
+    op->more.data = ngx_alloc(more->len, ngx_cycle->log);
+    if (op->more.data == NULL) {
+        ngx_http_hotline_op_finish(op, NGX_HOTLINE_E_INTERNAL);
+        return NGX_ERROR;
+    }
+
+    op->more.len = more->len;
+    ngx_memcpy(op->more.data, more->data, more->len);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_hotline_call_note(ngx_http_hotline_ref_t *ref, u_char *call_id,
+    ngx_str_t *note, ngx_http_hotline_call_pt handler, void *data)
+{
+    ngx_http_hotline_op_t  *op;
+
+    op = ngx_http_hotline_party_op(NGX_HOTLINE_OP_NOTE, ref, call_id,
+                                   handler, data);
+
+    if (op && ngx_http_hotline_op_more(op, note) == NGX_OK) {
+        ngx_http_hotline_op_read(op);
+    }
+}
+
+
+void
+ngx_http_hotline_call_rate(ngx_http_hotline_ref_t *ref, u_char *token,
+    ngx_str_t *members, ngx_http_hotline_call_pt handler, void *data)
+{
+    ngx_http_hotline_op_t  *op;
+
+    op = ngx_http_hotline_op(NGX_HOTLINE_OP_RATE, ref, handler, data);
+    if (op == NULL) {
+        return;
+    }
+
+    ngx_memcpy(op->token, token, NGX_HOTLINE_ID_LEN);
+
+    if (ngx_http_hotline_op_more(op, members) == NGX_OK) {
+        ngx_http_hotline_op_read(op);
+    }
+}
+
+
+void
+ngx_http_hotline_call_message(ngx_http_hotline_ref_t *ref, u_char *name,
+    size_t len, ngx_str_t *members, ngx_http_hotline_call_pt handler,
+    void *data)
+{
+    ngx_http_hotline_op_t  *op;
+
+    if (ref->has_token) {
+        /* instead of waiting */
+        op = ngx_http_hotline_party_op(NGX_HOTLINE_OP_MESSAGE, ref, NULL,
+                                       handler, data);
+
+    } else {
+        /* instead of joining: a record of its own */
+        op = ngx_http_hotline_op(NGX_HOTLINE_OP_MESSAGE, ref, handler, data);
+
+        if (op && ngx_http_hotline_random_id(op->call_id) != NGX_OK) {
+            ngx_http_hotline_op_finish(op, NGX_HOTLINE_E_INTERNAL);
+            return;
+        }
+
+        if (op) {
+            ngx_http_hotline_op_copy(op->arg.name, &op->arg.name_len, name,
+                                     len, NGX_HOTLINE_CUSTOMER_NAME_MAX);
+        }
+    }
+
+    if (op && ngx_http_hotline_op_more(op, members) == NGX_OK) {
+        ngx_http_hotline_op_read(op);
+    }
+}
+
+
+void
+ngx_http_hotline_call_amend(u_char *call_id, ngx_str_t *members,
+    ngx_http_hotline_call_pt handler, void *data)
+{
+    ngx_http_hotline_op_t  *op;
+
+    op = ngx_http_hotline_op(NGX_HOTLINE_OP_AMEND, NULL, handler, data);
+    if (op == NULL) {
+        return;
+    }
+
+    ngx_memcpy(op->call_id, call_id, NGX_HOTLINE_ID_LEN);
+
+    if (ngx_http_hotline_op_more(op, members) == NGX_OK) {
+        ngx_http_hotline_op_read(op);
+    }
+}
+
+
+void
+ngx_http_hotline_call_hold(ngx_http_hotline_ref_t *ref, ngx_uint_t on,
+    ngx_http_hotline_call_pt handler, void *data)
+{
+    ngx_http_hotline_op_t  *op;
+
+    op = ngx_http_hotline_party_op(NGX_HOTLINE_OP_HOLD, ref, NULL, handler,
+                                   data);
+    if (op) {
+        op->arg.held = on;
+        ngx_http_hotline_op_read(op);
+    }
+}
+
+
+void
+ngx_http_hotline_call_transfer(ngx_http_hotline_ref_t *ref, ngx_str_t *to,
+    ngx_str_t *reason, ngx_http_hotline_call_pt handler, void *data)
+{
+    ngx_http_hotline_op_t  *op;
+
+    op = ngx_http_hotline_party_op(NGX_HOTLINE_OP_TRANSFER, ref, NULL,
+                                   handler, data);
+    if (op == NULL) {
+        return;
+    }
+
+    ngx_http_hotline_op_copy(op->arg.target, &op->arg.target_len, to->data,
+                             to->len, NGX_HOTLINE_NAME_MAX);
+    ngx_http_hotline_op_copy(op->arg.why, &op->arg.why_len, reason->data,
+                             reason->len, NGX_HOTLINE_REASON_MAX);
+
+    ngx_http_hotline_op_read(op);
 }
 
 
@@ -378,12 +579,21 @@ ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref)
 }
 
 
-/* the keys of the party and its peer, kept for relays */
+/* the keys of the party, its peer and its call's transcript (call_id) */
 
 static void
-ngx_http_hotline_ref_keys(ngx_http_hotline_ref_t *ref)
+ngx_http_hotline_ref_keys(ngx_http_hotline_ref_t *ref, u_char *call_id)
 {
     ngx_str_t  *key;
+
+    ref->log_key.len = 0;
+    ref->log_key.data = ref->log_key_data;
+
+    if (call_id) {
+        key = ngx_http_hotline_tkey(call_id);
+        ref->log_key.len = ngx_cpymem(ref->log_key_data, key->data, key->len)
+                           - ref->log_key_data;
+    }
 
     key = ngx_http_hotline_pkey(ref->token);
     ref->key.data = ref->key_data;
@@ -459,10 +669,26 @@ ngx_http_hotline_op_read(ngx_http_hotline_op_t *op)
     r = &rd.ops[0];
 
     if (op->step == 1) {
-        /* the other party of a call that ends */
+        /* the other party of a call; the call's log, if it may end */
         r->op = NGX_HOTLINE_READ_RECORD;
         r->key = *ngx_http_hotline_pkey(op->me.peer);
         rd.n = 1;
+
+        if (op->kind == NGX_HOTLINE_OP_TRANSFER) {
+            if (op->arg.target_len) {
+                /* the agent it goes to */
+                r = &rd.ops[rd.n++];
+                r->op = NGX_HOTLINE_READ_INDEX;
+                r->key = *ngx_http_hotline_akey(op->arg.target,
+                                                op->arg.target_len);
+            }
+
+        } else if (op->kind != NGX_HOTLINE_OP_HOLD) {
+            r = &rd.ops[rd.n++];
+            r->op = NGX_HOTLINE_READ_INBOX;
+            r->key = *ngx_http_hotline_tkey(op->me.call_id);
+            r->n = ngx_http_hotline_dcf->transcript + NGX_HOTLINE_LOG_MORE;
+        }
 
         ngx_http_hotline_st->read(&rd, ngx_http_hotline_op_read_done, op);
         return;
@@ -488,6 +714,10 @@ ngx_http_hotline_op_read(ngx_http_hotline_op_t *op)
         rd.n = 1;
         break;
 
+    case NGX_HOTLINE_OP_AMEND:
+        /* nothing to read */
+        break;
+
     default:
         r->op = NGX_HOTLINE_READ_RECORD;
         r->key = *ngx_http_hotline_pkey(op->token);
@@ -496,17 +726,29 @@ ngx_http_hotline_op_read(ngx_http_hotline_op_t *op)
         if (op->kind == NGX_HOTLINE_OP_ACCEPT && !op->has_call_id) {
             r = &rd.ops[rd.n++];
             r->op = NGX_HOTLINE_READ_QUEUE;
-            r->n = 1;
+            r->n = NGX_HOTLINE_ACCEPT_SCAN;
 
         } else if (op->has_call_id) {
             r = &rd.ops[rd.n++];
             r->op = NGX_HOTLINE_READ_INDEX;
             r->key = *ngx_http_hotline_ckey(op->call_id);
+
+            if (op->kind == NGX_HOTLINE_OP_BAN) {
+                /* the call may end: its log */
+                r = &rd.ops[rd.n++];
+                r->op = NGX_HOTLINE_READ_INBOX;
+                r->key = *ngx_http_hotline_tkey(op->call_id);
+                r->n = ngx_http_hotline_dcf->transcript
+                       + NGX_HOTLINE_LOG_MORE;
+            }
         }
 
         if (op->kind != NGX_HOTLINE_OP_VIEW
             && op->kind != NGX_HOTLINE_OP_RESUME
-            && op->kind != NGX_HOTLINE_OP_ACCEPT)
+            && op->kind != NGX_HOTLINE_OP_ACCEPT
+            && op->kind != NGX_HOTLINE_OP_PRESENCE
+            && op->kind != NGX_HOTLINE_OP_NOTE
+            && op->kind != NGX_HOTLINE_OP_RATE)
         {
             /* a call may end: the rolling handling time */
             r = &rd.ops[rd.n++];
@@ -548,6 +790,14 @@ ngx_http_hotline_op_read_done(void *data, ngx_uint_t err,
             op->ticket = (uint64_t) r->numbers[0];
             break;
 
+        case NGX_HOTLINE_READ_INBOX:
+            if (ngx_http_hotline_desk_log(op, r) != NGX_OK) {
+                ngx_http_hotline_op_finish(op, NGX_HOTLINE_E_INTERNAL);
+                return;
+            }
+
+            break;
+
         case NGX_HOTLINE_READ_COUNTERS:
             if (op->kind == NGX_HOTLINE_OP_SEED) {
                 op->count = r->numbers[0];
@@ -568,16 +818,27 @@ ngx_http_hotline_op_read_done(void *data, ngx_uint_t err,
 
                 rec = (r->nrecs > 1) ? &r->recs[1] : NULL;
 
+            } else if (r->op == NGX_HOTLINE_READ_QUEUE) {
+                /* the next call: the oldest not held for another agent */
+                ngx_http_hotline_op_next(op, r, &op->other);
+                break;
+
             } else if (r->nrecs) {
                 rec = &r->recs[0];
             }
 
-            /* the first record read is the caller's, the second another */
+            /*
+             * the first record read is the caller's, the second another;
+             * an agent read later by its name, a third (a transfer's)
+             */
             p = (r->op == NGX_HOTLINE_READ_RECORD && op->step == 0)
                 ? &op->me : &op->other;
 
             if (op->kind == NGX_HOTLINE_OP_LOGIN) {
                 p = &op->me;
+
+            } else if (op->step == 1 && r->op == NGX_HOTLINE_READ_INDEX) {
+                p = &op->third;
             }
 
             ngx_memzero(p, sizeof(ngx_http_hotline_party_t));
@@ -630,6 +891,34 @@ ngx_http_hotline_op_read_done(void *data, ngx_uint_t err,
 
 
 static void
+ngx_http_hotline_op_next(ngx_http_hotline_op_t *op,
+    ngx_http_hotline_read_t *r, ngx_http_hotline_party_t *p)
+{
+    ngx_uint_t               i;
+    ngx_http_hotline_rec_t  *rec;
+
+    for (i = 0; i < r->nrecs; i++) {
+        rec = &r->recs[i];
+
+        if (rec->version == 0
+            || ngx_http_hotline_party_decode(&rec->value, p) != NGX_OK)
+        {
+            continue;
+        }
+
+        if (!ngx_http_hotline_desk_reserved(p, &op->me)) {
+            p->version = rec->version;
+            p->attached = rec->attached;
+            p->ticket = rec->ticket ? rec->ticket : p->ticket;
+            return;
+        }
+    }
+
+    ngx_memzero(p, sizeof(ngx_http_hotline_party_t));
+}
+
+
+static void
 ngx_http_hotline_op_commit_done(void *data, ngx_http_hotline_txres_t *res)
 {
     ngx_http_hotline_op_t *op = data;
@@ -668,6 +957,11 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
     u_char                           id[NGX_HOTLINE_ID_HEX];
 
     ref = op->ref;
+
+    if (err == NGX_HOTLINE_OK && op->amends) {
+        ngx_http_hotline_history_add(&op->rec);
+        ngx_http_hotline_history_flush();
+    }
 
     tp = ngx_timeofday();
     now = (int64_t) tp->sec * 1000 + tp->msec;
@@ -748,7 +1042,8 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
             ref->version = op->me.version;
             ref->state = op->me.state;
             ngx_memcpy(ref->peer, op->me.peer, NGX_HOTLINE_ID_LEN);
-            ngx_http_hotline_ref_keys(ref);
+            ngx_http_hotline_ref_keys(ref, op->me.has_peer ? op->me.call_id
+                                                           : NULL);
 
             if (!op->me.has_peer) {
                 ref->state = 0;
@@ -772,7 +1067,8 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
             ref->version = op->version;
             ref->state = op->state;
             ngx_memcpy(ref->peer, op->peer, NGX_HOTLINE_ID_LEN);
-            ngx_http_hotline_ref_keys(ref);
+            ngx_http_hotline_ref_keys(ref, op->res.in_call ? op->res.call_id
+                                                           : NULL);
 
         } else if (ref && err == NGX_HOTLINE_OK && op->ends) {
             /* its record changed: look again before the next relay */
@@ -789,6 +1085,12 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
         }
 
         break;
+    }
+
+    ngx_http_hotline_desk_op_free(op);
+
+    if (op->more.data) {
+        ngx_free(op->more.data);
     }
 
     ngx_free(op);
@@ -850,6 +1152,23 @@ void
 ngx_http_hotline_call_relay(ngx_http_hotline_ref_t *ref, u_char *msg,
     size_t len, ngx_http_hotline_call_pt handler, void *data)
 {
+    ngx_http_hotline_relay_start(ref, msg, len, 0, handler, data);
+}
+
+
+void
+ngx_http_hotline_call_relay_logged(ngx_http_hotline_ref_t *ref, u_char *msg,
+    size_t len, ngx_http_hotline_call_pt handler, void *data)
+{
+    ngx_http_hotline_relay_start(ref, msg, len, 1, handler, data);
+}
+
+
+static void
+ngx_http_hotline_relay_start(ngx_http_hotline_ref_t *ref, u_char *msg,
+    size_t len, ngx_uint_t logged, ngx_http_hotline_call_pt handler,
+    void *data)
+{
     ngx_http_hotline_relay_t  *r;
 
     if (!ref->has_token || ref->consumer == NULL || ref->detached) {
@@ -870,6 +1189,7 @@ ngx_http_hotline_call_relay(ngx_http_hotline_ref_t *ref, u_char *msg,
     r->msg = msg;
     r->len = len;
     r->copy = NULL;
+    r->logged = logged;
     r->busy = 0;
     r->retry = 0;
     r->n = ref->relays_n++;
@@ -923,12 +1243,12 @@ ngx_http_hotline_relay_keep(ngx_http_hotline_relay_t *r)
         return NGX_OK;
     }
 
-    r->copy = ngx_alloc(r->len, ngx_cycle->log);
+    r->copy = ngx_alloc(r->len + r->logged, ngx_cycle->log);
     if (r->copy == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(r->copy, r->msg, r->len);
+    ngx_memcpy(r->copy, r->msg, r->len + r->logged);
     r->msg = r->copy;
 
     return NGX_OK;
@@ -969,6 +1289,16 @@ ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
     /* not copied: the store takes it before commit() returns */
     t->value.data = r->msg;
     t->value.len = r->len;
+
+    if (r->logged && ref->log_key.len && ngx_http_hotline_dcf->transcript) {
+        /* a chat line: the call's transcript keeps it, while it has room */
+        t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_APPEND,
+                                     &ref->log_key);
+        t->max = ngx_http_hotline_dcf->transcript;
+        t->err = NGX_HOTLINE_OK;
+        t->value.data = r->msg + 1;
+        t->value.len = r->len;
+    }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "hotline call: relay of %uz bytes, view %uL, event %d",
@@ -1206,6 +1536,81 @@ ngx_http_hotline_relay_flush(ngx_http_hotline_ref_t *ref, ngx_uint_t err)
 
     if (!ngx_queue_empty(&ref->relays)) {
         ngx_http_hotline_relay_view(ref);
+    }
+}
+
+
+/* the transcript of a call: its record's inbox, read as it is */
+
+void
+ngx_http_hotline_call_transcript(u_char *call_id,
+    ngx_http_hotline_lines_pt handler, void *data)
+{
+    ngx_http_hotline_read_t   *r;
+    ngx_http_hotline_reads_t   rd;
+    ngx_http_hotline_lines_t  *ctx;
+
+    ctx = ngx_alloc(sizeof(ngx_http_hotline_lines_t), ngx_cycle->log);
+    if (ctx == NULL) {
+        handler(data, NGX_HOTLINE_E_INTERNAL, NULL, 0);
+        return;
+    }
+
+    ctx->handler = handler;
+    ctx->data = data;
+
+    ngx_memzero(&rd, sizeof(ngx_http_hotline_reads_t));
+
+    r = &rd.ops[0];
+    r->op = NGX_HOTLINE_READ_INBOX;
+    r->key = *ngx_http_hotline_tkey(call_id);
+    r->n = ngx_http_hotline_dcf->transcript + NGX_HOTLINE_LOG_SLACK;
+    rd.n = 1;
+
+    ngx_http_hotline_st->read(&rd, ngx_http_hotline_transcript_done, ctx);
+}
+
+
+static void
+ngx_http_hotline_transcript_done(void *data, ngx_uint_t err,
+    ngx_http_hotline_reads_t *rd)
+{
+    ngx_http_hotline_lines_t *ctx = data;
+
+    ngx_str_t                 *lines;
+    ngx_uint_t                 i, n;
+    ngx_http_hotline_read_t   *r;
+    ngx_http_hotline_lines_pt  handler;
+
+    handler = ctx->handler;
+    data = ctx->data;
+    ngx_free(ctx);
+
+    if (err != NGX_HOTLINE_OK) {
+        handler(data, err, NULL, 0);
+        return;
+    }
+
+    r = &rd->ops[0];
+    n = r->nrecs;
+
+    /* the records' values are the lines; an array of them for the caller */
+
+    lines = n ? ngx_alloc(n * sizeof(ngx_str_t), ngx_cycle->log) : NULL;
+
+    if (n && lines == NULL) {
+        handler(data, NGX_HOTLINE_E_INTERNAL, NULL, 0);
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        lines[i] = r->recs[i].value;
+    }
+
+    handler(data, NGX_HOTLINE_OK, lines, n);
+
+    if (lines) {
+        ngx_free(lines);
     }
 }
 

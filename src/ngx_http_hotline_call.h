@@ -43,6 +43,14 @@
 #define NGX_HOTLINE_ACTIVE         2
 #define NGX_HOTLINE_ENDED          3
 #define NGX_HOTLINE_IDLE           4
+#define NGX_HOTLINE_WRAPUP         5      /* agent: after a call, a while */
+
+/* an agent's presence: whether it takes calls */
+#define NGX_HOTLINE_AVAILABLE      0
+#define NGX_HOTLINE_AWAY           1
+
+/* what a transfer's reason may hold, in bytes */
+#define NGX_HOTLINE_REASON_MAX     128
 
 
 typedef struct {
@@ -62,8 +70,31 @@ typedef struct {
     u_char                         display[NGX_HOTLINE_NAME_MAX];
     size_t                         addr_len;
     u_char                         addr[NGX_SOCKADDR_STRLEN];
+
+    /* the support desk (party record v2) */
+    ngx_uint_t                     presence;   /* agent: AVAILABLE, AWAY */
+    int64_t                        until;      /* agent: wrap-up's end;
+                                                  customer: a transfer's
+                                                  reservation's end */
+    int64_t                        held;       /* on hold since; 0: not
+                                                  (arg of a hold: on) */
+    int64_t                        hold_ms;    /* on hold before */
+    ngx_uint_t                     transfers;
+    u_char                         last_call[NGX_HOTLINE_ID_LEN]; /* agent */
+    size_t                         target_len; /* a transfer: for whom */
+    u_char                         target[NGX_HOTLINE_NAME_MAX];
+    size_t                         from_len;   /* and from whom */
+    u_char                         from[NGX_HOTLINE_NAME_MAX];
+    size_t                         why_len;    /* and why */
+    u_char                         why[NGX_HOTLINE_REASON_MAX];
+
     unsigned                       has_peer:1;
     unsigned                       recorded:1;
+    unsigned                       rated:1;    /* customer: gave a rating */
+    unsigned                       over:1;     /* customer: its call ended
+                                                  and was told: kept only
+                                                  for the rating */
+    unsigned                       has_last:1; /* agent: last_call is set */
     unsigned                       attached:1; /* read: has a consumer */
 } ngx_http_hotline_party_t;
 
@@ -87,6 +118,8 @@ typedef struct {
     ngx_str_t                      peer_key;
     u_char                         key_data[2 + NGX_HOTLINE_ID_HEX];
     u_char                         peer_key_data[2 + NGX_HOTLINE_ID_HEX];
+    ngx_str_t                      log_key;    /* the call's transcript */
+    u_char                         log_key_data[2 + NGX_HOTLINE_ID_HEX];
     ngx_queue_t                    relays;     /* waiting for a view, or
                                                   for a busy reader */
     ngx_queue_t                    busy;       /* in the worker's list of
@@ -109,6 +142,8 @@ typedef struct {
     uint64_t                       ticket;
     u_char                         addr[NGX_SOCKADDR_STRLEN];  /* ban */
     size_t                         addr_len;
+    ngx_uint_t                     presence;   /* agent: what it is now */
+    int64_t                        until;      /* and until when */
     unsigned                       resumed:1;
     unsigned                       gap:1;
     unsigned                       in_call:1;
@@ -131,6 +166,15 @@ struct ngx_http_hotline_call_record_s {
     ngx_uint_t                     by;
     ngx_uint_t                     duration;   /* seconds */
     ngx_uint_t                     recorded;
+
+    /*
+     * the support desk's: more members of the record (,"name":value...),
+     * the transcript (a JSON array, or ""); amend: not a call's record
+     * but later members of it (the history merges them in)
+     */
+    ngx_str_t                      extra;
+    ngx_str_t                      transcript;
+    ngx_uint_t                     amend;
 };
 
 
@@ -147,6 +191,9 @@ typedef struct {
     ngx_uint_t                     active;
     ngx_uint_t                     agents_online;
     ngx_uint_t                     agents_busy;
+    ngx_uint_t                     agents_away;
+    ngx_uint_t                     agents_wrapup;
+    ngx_msec_t                     avg_handle;     /* 0: not known yet */
 } ngx_http_hotline_gauges_t;
 
 
@@ -183,16 +230,72 @@ void ngx_http_hotline_call_reject(ngx_http_hotline_ref_t *ref,
 void ngx_http_hotline_call_ban(ngx_http_hotline_ref_t *ref,
     u_char *call_id, ngx_http_hotline_call_pt handler, void *data);
 
+/* agent: available or away (NGX_HOTLINE_AVAILABLE, NGX_HOTLINE_AWAY) */
+void ngx_http_hotline_call_presence(ngx_http_hotline_ref_t *ref,
+    ngx_uint_t presence, ngx_http_hotline_call_pt handler, void *data);
+
+/*
+ * agent: a note of its call, or of its last one (call_id: which, or
+ * NULL); note: its JSON object ({"type":"note",...}), copied
+ */
+void ngx_http_hotline_call_note(ngx_http_hotline_ref_t *ref,
+    u_char *call_id, ngx_str_t *note, ngx_http_hotline_call_pt handler,
+    void *data);
+
+/*
+ * customer: the rating of its ended call (members: ,"rating":n...), with
+ * the call's resume token, within hotline_rating_time of its end
+ */
+void ngx_http_hotline_call_rate(ngx_http_hotline_ref_t *ref, u_char *token,
+    ngx_str_t *members, ngx_http_hotline_call_pt handler, void *data);
+
+/*
+ * customer: a message (members: ,"message":{...}) instead of joining, or
+ * instead of waiting; res->call_id names its record
+ */
+void ngx_http_hotline_call_message(ngx_http_hotline_ref_t *ref,
+    u_char *name, size_t len, ngx_str_t *members,
+    ngx_http_hotline_call_pt handler, void *data);
+
+/* later members of a record (a message claimed, done) */
+void ngx_http_hotline_call_amend(u_char *call_id, ngx_str_t *members,
+    ngx_http_hotline_call_pt handler, void *data);
+
+/* agent: its customer on hold (on 1) or back (on 0) */
+void ngx_http_hotline_call_hold(ngx_http_hotline_ref_t *ref, ngx_uint_t on,
+    ngx_http_hotline_call_pt handler, void *data);
+
+/*
+ * agent: its customer back in the queue, at its place (cold transfer),
+ * held for the agent to (empty: any) for hotline_transfer_timeout
+ */
+void ngx_http_hotline_call_transfer(ngx_http_hotline_ref_t *ref,
+    ngx_str_t *to, ngx_str_t *reason, ngx_http_hotline_call_pt handler,
+    void *data);
+
 /* end the call, or leave the queue */
 void ngx_http_hotline_call_hangup(ngx_http_hotline_ref_t *ref,
     ngx_http_hotline_call_pt handler, void *data);
 
 /*
  * an event for the peer (ngx_http_hotline_event.h, encoded), in the
- * order of the calls; msg is copied
+ * order of the calls; msg is copied.  logged: a chat line, kept in the
+ * call's transcript too: msg[len] is the closing brace of its JSON.
  */
 void ngx_http_hotline_call_relay(ngx_http_hotline_ref_t *ref, u_char *msg,
     size_t len, ngx_http_hotline_call_pt handler, void *data);
+void ngx_http_hotline_call_relay_logged(ngx_http_hotline_ref_t *ref,
+    u_char *msg, size_t len, ngx_http_hotline_call_pt handler, void *data);
+
+/*
+ * the transcript of a call so far: its lines (JSON objects) in order;
+ * what handler is given is valid until it returns
+ */
+typedef void (*ngx_http_hotline_lines_pt)(void *data, ngx_uint_t err,
+    ngx_str_t *lines, ngx_uint_t n);
+
+void ngx_http_hotline_call_transcript(u_char *call_id,
+    ngx_http_hotline_lines_pt handler, void *data);
 
 /*
  * The connection is gone: the party's grace period starts.  The model
@@ -212,8 +315,10 @@ void ngx_http_hotline_queue_exit(void);
  */
 void ngx_http_hotline_call_queue(ngx_http_hotline_queue_pt handler,
     void *data, ngx_uint_t full);
+ngx_uint_t ngx_http_hotline_call_queue_again(void);
+ngx_uint_t ngx_http_hotline_call_staffed(ngx_http_hotline_queue_t *q);
 ngx_uint_t ngx_http_hotline_call_eta(ngx_http_hotline_queue_t *q,
-    ngx_uint_t position);
+    ngx_uint_t position, ngx_msec_t waited);
 
 /* the waiting calls of one client, for a ban (call ids, 16 bytes each) */
 typedef void (*ngx_http_hotline_from_pt)(void *data, ngx_uint_t err,
@@ -229,6 +334,7 @@ void ngx_http_hotline_call_find(u_char *call_id,
 
 /* the latest gauges (fresh when the store answers at once) */
 void ngx_http_hotline_call_gauges(ngx_http_hotline_gauges_t *g);
+ngx_uint_t ngx_http_hotline_gauges_available(ngx_http_hotline_gauges_t *g);
 
 /* ngx_http_hotline_party.c: the party record */
 size_t ngx_http_hotline_party_encode(u_char *p,

@@ -156,6 +156,12 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
                           ? (ngx_uint_t) num[NGX_HOTLINE_C_ONLINE] : 0;
     snap->agents_busy = num[NGX_HOTLINE_C_BUSY] > 0
                         ? (ngx_uint_t) num[NGX_HOTLINE_C_BUSY] : 0;
+    snap->agents_away = num[NGX_HOTLINE_C_AWAY] > 0
+                        ? (ngx_uint_t) num[NGX_HOTLINE_C_AWAY] : 0;
+    snap->agents_wrapup = num[NGX_HOTLINE_C_WRAPUP] > 0
+                          ? (ngx_uint_t) num[NGX_HOTLINE_C_WRAPUP] : 0;
+    snap->messages = num[NGX_HOTLINE_C_MESSAGES] > 0
+                     ? (ngx_uint_t) num[NGX_HOTLINE_C_MESSAGES] : 0;
     snap->avg_handle = num[NGX_HOTLINE_C_AVG] > 0
                        ? (ngx_msec_t) num[NGX_HOTLINE_C_AVG]
                        : ngx_http_hotline_cf->average_handle_time;
@@ -174,11 +180,26 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
         it->ticket = rec->ticket ? rec->ticket : p.ticket;
         ngx_memcpy(it->call_id, p.call_id, NGX_HOTLINE_ID_LEN);
         it->joined = p.joined;
+        it->until = p.until;
 
         /* names for the agents' list only */
-        it->name_len = (snap->n <= NGX_HOTLINE_QUEUE_LIST_MAX)
-                       ? p.name_len : 0;
-        ngx_memcpy(it->name, p.name, it->name_len);
+        if (snap->n > NGX_HOTLINE_QUEUE_LIST_MAX) {
+            it->name_len = 0;
+            it->from_len = 0;
+            it->why_len = 0;
+            it->target_len = 0;
+            continue;
+        }
+
+        it->name_len = p.name_len;
+        ngx_memcpy(it->name, p.name, p.name_len);
+
+        it->from_len = p.from_len;
+        ngx_memcpy(it->from, p.from, p.from_len);
+        it->why_len = p.why_len;
+        ngx_memcpy(it->why, p.why, p.why_len);
+        it->target_len = p.target_len;
+        ngx_memcpy(it->target, p.target, p.target_len);
     }
 
     ngx_http_hotline_g.waiting = rd->ops[0].total;
@@ -186,6 +207,11 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
                                 ? (ngx_uint_t) num[NGX_HOTLINE_C_ACTIVE] : 0;
     ngx_http_hotline_g.agents_online = snap->agents_online;
     ngx_http_hotline_g.agents_busy = snap->agents_busy;
+    ngx_http_hotline_g.agents_away = snap->agents_away;
+    ngx_http_hotline_g.agents_wrapup = snap->agents_wrapup;
+    ngx_http_hotline_g.avg_handle = snap->avg_handle;
+    snap->agents_available =
+                       ngx_http_hotline_gauges_available(&ngx_http_hotline_g);
 
     ngx_http_hotline_snap_handler(snap, ngx_http_hotline_snap_data);
 
@@ -368,14 +394,55 @@ ngx_http_hotline_find_done(void *data, ngx_uint_t err,
 }
 
 
+/* another snapshot follows the one its handler is given */
+
 ngx_uint_t
-ngx_http_hotline_call_eta(ngx_http_hotline_queue_t *q, ngx_uint_t position)
+ngx_http_hotline_call_queue_again(void)
 {
+    return ngx_http_hotline_snap_again;
+}
+
+
+/*
+ * The agents who take calls (those online but away), and the estimate of
+ * the wait at a position in seconds: position * the average handling
+ * time / those agents, less the time waited at it; (ngx_uint_t) -1 when
+ * there are none.
+ */
+
+ngx_uint_t
+ngx_http_hotline_call_staffed(ngx_http_hotline_queue_t *q)
+{
+    return q->agents_online > q->agents_away
+           ? q->agents_online - q->agents_away : 0;
+}
+
+
+ngx_uint_t
+ngx_http_hotline_call_eta(ngx_http_hotline_queue_t *q, ngx_uint_t position,
+    ngx_msec_t waited)
+{
+    uint64_t    each, eta, least;
     ngx_uint_t  agents;
 
-    agents = q->agents_online ? q->agents_online : 1;
+    agents = ngx_http_hotline_call_staffed(q);
 
-    return (ngx_uint_t) ((position * q->avg_handle / agents + 999) / 1000);
+    if (agents == 0) {
+        return (ngx_uint_t) -1;
+    }
+
+    /*
+     * the time waited at this position counts down, to what the calls
+     * ahead take at least
+     */
+
+    each = q->avg_handle / agents;
+    eta = position * each;
+    least = (position - 1) * each;
+
+    eta = (eta > least + waited) ? eta - waited : least;
+
+    return (ngx_uint_t) ((eta + 999) / 1000);
 }
 
 
@@ -421,6 +488,10 @@ ngx_http_hotline_gauges_done(void *data, ngx_uint_t err,
     ngx_http_hotline_g.agents_online =
                                   ngx_http_hotline_gauge(NGX_HOTLINE_C_ONLINE);
     ngx_http_hotline_g.agents_busy = ngx_http_hotline_gauge(NGX_HOTLINE_C_BUSY);
+    ngx_http_hotline_g.agents_away = ngx_http_hotline_gauge(NGX_HOTLINE_C_AWAY);
+    ngx_http_hotline_g.agents_wrapup =
+                                  ngx_http_hotline_gauge(NGX_HOTLINE_C_WRAPUP);
+    ngx_http_hotline_g.avg_handle = ngx_http_hotline_gauge(NGX_HOTLINE_C_AVG);
 
 #undef ngx_http_hotline_gauge
 }
@@ -434,4 +505,17 @@ ngx_http_hotline_read_counters(ngx_http_hotline_read_t *r)
     r->op = NGX_HOTLINE_READ_COUNTERS;
     r->names = ngx_http_hotline_counter_names;
     r->n = NGX_HOTLINE_C_N;
+}
+
+
+/* agents who would take a call now: online, not busy, away or in wrap-up */
+
+ngx_uint_t
+ngx_http_hotline_gauges_available(ngx_http_hotline_gauges_t *g)
+{
+    ngx_uint_t  taken;
+
+    taken = g->agents_busy + g->agents_away + g->agents_wrapup;
+
+    return g->agents_online > taken ? g->agents_online - taken : 0;
 }

@@ -45,27 +45,10 @@ static void ngx_http_hotline_taken(ngx_http_hotline_op_t *op,
     ngx_http_hotline_party_t *p);
 static void ngx_http_hotline_attach(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx, ngx_http_hotline_party_t *p, int64_t from);
-static void ngx_http_hotline_end(ngx_http_hotline_op_t *op,
-    ngx_http_hotline_txn_t *tx, ngx_http_hotline_party_t *c,
-    ngx_http_hotline_party_t *a, ngx_uint_t reason, ngx_uint_t by,
-    ngx_http_hotline_party_t *who);
-static void ngx_http_hotline_free_party(ngx_http_hotline_txn_t *tx,
-    ngx_http_hotline_party_t *p);
-static void ngx_http_hotline_tx_put(ngx_http_hotline_txn_t *tx,
-    ngx_http_hotline_party_t *p);
-static void ngx_http_hotline_tx_check(ngx_http_hotline_txn_t *tx,
-    ngx_http_hotline_party_t *p);
-static void ngx_http_hotline_tx_event(ngx_http_hotline_txn_t *tx,
-    u_char *token, ngx_http_hotline_event_t *ev);
 static void ngx_http_hotline_tx_peer(ngx_http_hotline_txn_t *tx,
     u_char *token, ngx_uint_t state);
-static void ngx_http_hotline_tx_count(ngx_http_hotline_txn_t *tx,
-    ngx_uint_t counter, int64_t delta);
-static void ngx_http_hotline_tx_waiting(ngx_http_hotline_txn_t *tx,
-    ngx_http_hotline_party_t *c, int64_t delta);
 static ngx_str_t *ngx_http_hotline_key(u_char *prefix, u_char *data,
     size_t len, ngx_uint_t hex);
-static int64_t ngx_http_hotline_now(void);
 
 
 ngx_str_t  ngx_http_hotline_counter_names[] = {
@@ -73,7 +56,10 @@ ngx_str_t  ngx_http_hotline_counter_names[] = {
     ngx_string("active"),
     ngx_string("online"),
     ngx_string("busy"),
-    ngx_string("avg")
+    ngx_string("avg"),
+    ngx_string("away"),
+    ngx_string("wrapup"),
+    ngx_string("messages")
 };
 
 
@@ -91,6 +77,8 @@ ngx_http_hotline_rules_init(ngx_http_hotline_store_t *store,
 {
     ngx_http_hotline_st = store;
     ngx_http_hotline_cf = cf;
+
+    ngx_http_hotline_desk_init();
 }
 
 
@@ -121,6 +109,27 @@ ngx_http_hotline_rules_decide(ngx_http_hotline_op_t *op,
 
     case NGX_HOTLINE_OP_EXPIRE:
         return ngx_http_hotline_decide_expire(op, tx);
+
+    case NGX_HOTLINE_OP_PRESENCE:
+        return ngx_http_hotline_decide_presence(op, tx);
+
+    case NGX_HOTLINE_OP_NOTE:
+        return ngx_http_hotline_decide_note(op, tx);
+
+    case NGX_HOTLINE_OP_RATE:
+        return ngx_http_hotline_decide_rate(op, tx);
+
+    case NGX_HOTLINE_OP_MESSAGE:
+        return ngx_http_hotline_decide_message(op, tx);
+
+    case NGX_HOTLINE_OP_AMEND:
+        return ngx_http_hotline_decide_amend(op, tx);
+
+    case NGX_HOTLINE_OP_HOLD:
+        return ngx_http_hotline_decide_hold(op, tx);
+
+    case NGX_HOTLINE_OP_TRANSFER:
+        return ngx_http_hotline_decide_transfer(op, tx);
 
     case NGX_HOTLINE_OP_SEED:
 
@@ -293,9 +302,12 @@ ngx_http_hotline_decide_resume(ngx_http_hotline_op_t *op,
             && (p->name_len != op->arg.name_len
                 || ngx_memcmp(p->name, op->arg.name, p->name_len) != 0))
         || (p->state == NGX_HOTLINE_ENDED
-            && p->reason == NGX_HOTLINE_END_BANNED))
+            && (p->reason == NGX_HOTLINE_END_BANNED || p->over)))
     {
-        /* unknown, someone else's, over, or banned: its token is dead */
+        /*
+         * unknown, someone else's, over (its end was told: it may only
+         * rate it), or banned: its token is dead
+         */
         return NGX_HOTLINE_E_EXPIRED;
     }
 
@@ -341,9 +353,14 @@ ngx_http_hotline_taken(ngx_http_hotline_op_t *op,
         op->res.in_call = (p->state == NGX_HOTLINE_ACTIVE);
         op->res.ended = (p->state == NGX_HOTLINE_ENDED);
 
-    } else if (p->state == NGX_HOTLINE_ACTIVE && p->has_peer) {
-        op->res.in_call = 1;
-        ngx_memcpy(op->res.call_id, p->call_id, NGX_HOTLINE_ID_LEN);
+    } else {
+        op->res.presence = ngx_http_hotline_agent_shows(p);
+        op->res.until = p->until;
+
+        if (p->state == NGX_HOTLINE_ACTIVE && p->has_peer) {
+            op->res.in_call = 1;
+            ngx_memcpy(op->res.call_id, p->call_id, NGX_HOTLINE_ID_LEN);
+        }
     }
 
     op->version = p->version;
@@ -386,7 +403,8 @@ ngx_http_hotline_attach(ngx_http_hotline_op_t *op,
     t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_TIMER,
                                  ngx_http_hotline_pkey(p->token));
     if (t) {
-        t->n = 0;
+        /* a wrap-up's or a transfer's end, if it has one */
+        t->n = ngx_http_hotline_desk_timer(p);
     }
 
     if (p->version && p->state == NGX_HOTLINE_ACTIVE && p->has_peer) {
@@ -395,7 +413,10 @@ ngx_http_hotline_attach(ngx_http_hotline_op_t *op,
                                      NGX_HOTLINE_PEER_RECONNECTING);
         }
 
-        ngx_http_hotline_tx_peer(tx, p->peer, NGX_HOTLINE_PEER_BACK);
+        /* from nothing (a reloaded page): its media start over */
+        ngx_http_hotline_tx_peer(tx, p->peer, from == 0
+                                              ? NGX_HOTLINE_PEER_NEW
+                                              : NGX_HOTLINE_PEER_BACK);
     }
 }
 
@@ -416,7 +437,7 @@ ngx_http_hotline_decide_accept(ngx_http_hotline_op_t *op,
     c = op->other;
 
     if (a.version == 0 || a.role != NGX_HOTLINE_ROLE_AGENT
-        || a.state != NGX_HOTLINE_IDLE)
+        || (a.state != NGX_HOTLINE_IDLE && a.state != NGX_HOTLINE_WRAPUP))
     {
         return NGX_HOTLINE_E_BAD_STATE;
     }
@@ -427,7 +448,9 @@ ngx_http_hotline_decide_accept(ngx_http_hotline_op_t *op,
         return NGX_HOTLINE_E_NOT_FOUND;
     }
 
-    if (c.state != NGX_HOTLINE_WAITING) {
+    if (c.state != NGX_HOTLINE_WAITING
+        || ngx_http_hotline_desk_reserved(&c, &a))
+    {
         return NGX_HOTLINE_E_TAKEN;
     }
 
@@ -437,8 +460,11 @@ ngx_http_hotline_decide_accept(ngx_http_hotline_op_t *op,
     c.state = NGX_HOTLINE_ACTIVE;
     ngx_memcpy(c.peer, a.token, NGX_HOTLINE_ID_LEN);
     c.has_peer = 1;
-    c.accepted = now;
-    c.recorded = (rc != NULL);
+    c.accepted = c.accepted ? c.accepted : now;    /* after a transfer */
+    c.recorded = c.recorded || (rc != NULL);
+
+    /* the agent leaves wrap-up or away for it; a transfer is over */
+    ngx_http_hotline_desk_taken(tx, &c, &a);
 
     a.state = NGX_HOTLINE_ACTIVE;
     ngx_memcpy(a.peer, c.token, NGX_HOTLINE_ID_LEN);
@@ -457,6 +483,11 @@ ngx_http_hotline_decide_accept(ngx_http_hotline_op_t *op,
 
     (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_UNQUEUE,
                                     ngx_http_hotline_pkey(c.token));
+
+    if (c.accepted == now) {
+        /* the call's transcript: its record, whose inbox keeps the chat */
+        ngx_http_hotline_desk_transcript(tx, &c);
+    }
 
     ngx_http_hotline_tx_put(tx, &c);
     ngx_http_hotline_tx_put(tx, &a);
@@ -527,6 +558,11 @@ ngx_http_hotline_decide_end(ngx_http_hotline_op_t *op,
     if (op->kind == NGX_HOTLINE_OP_HANGUP) {
 
         if (me->state == NGX_HOTLINE_WAITING) {
+            if (me->accepted && op->step == 0) {
+                /* transferred: its log first */
+                return NGX_HOTLINE_E_AGAIN;
+            }
+
             ngx_http_hotline_end(op, tx, me, NULL, NGX_HOTLINE_END_CANCELLED,
                                  me->role, NULL);
             return NGX_HOTLINE_OK;
@@ -581,6 +617,14 @@ ngx_http_hotline_decide_end(ngx_http_hotline_op_t *op,
     }
 
     if (op->kind == NGX_HOTLINE_OP_REJECT) {
+        if (c->state == NGX_HOTLINE_WAITING && c->target_len
+            && !ngx_http_hotline_desk_reserved(c, me)
+            && c->until > ngx_http_hotline_now())
+        {
+            /* transferred to it: it declines, any agent may take it */
+            return ngx_http_hotline_desk_decline(op, tx, c);
+        }
+
         ngx_http_hotline_end(op, tx, c, NULL, NGX_HOTLINE_END_REJECTED,
                              NGX_HOTLINE_ROLE_AGENT, me);
         return NGX_HOTLINE_OK;
@@ -603,7 +647,7 @@ ngx_http_hotline_decide_end(ngx_http_hotline_op_t *op,
  * reason; who: the agent named in the history when a is not.
  */
 
-static void
+void
 ngx_http_hotline_end(ngx_http_hotline_op_t *op, ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *c, ngx_http_hotline_party_t *a,
     ngx_uint_t reason, ngx_uint_t by, ngx_http_hotline_party_t *who)
@@ -646,10 +690,8 @@ ngx_http_hotline_end(ngx_http_hotline_op_t *op, ngx_http_hotline_txn_t *tx,
         if (a && a->version) {
             ngx_http_hotline_tx_check(tx, a);
 
-            a->state = NGX_HOTLINE_IDLE;
-            a->has_peer = 0;
-            ngx_memzero(a->peer, NGX_HOTLINE_ID_LEN);
-            ngx_memzero(a->call_id, NGX_HOTLINE_ID_LEN);
+            /* wrap-up, away or idle */
+            ngx_http_hotline_desk_after_call(tx, a);
 
             ngx_http_hotline_tx_put(tx, a);
 
@@ -659,6 +701,12 @@ ngx_http_hotline_end(ngx_http_hotline_op_t *op, ngx_http_hotline_txn_t *tx,
 
     } else {
         a = NULL;
+    }
+
+    if (c->accepted) {
+        /* the history took the transcript */
+        (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_DEL,
+                                        ngx_http_hotline_tkey(c->call_id));
     }
 
     c->state = NGX_HOTLINE_ENDED;
@@ -673,6 +721,7 @@ ngx_http_hotline_end(ngx_http_hotline_op_t *op, ngx_http_hotline_txn_t *tx,
     ev.reason = reason;
     ev.by = by;
     ev.duration = duration;
+    ev.answered = (c->accepted != 0);
 
     ngx_http_hotline_tx_event(tx, c->token, &ev);
 
@@ -711,6 +760,9 @@ ngx_http_hotline_end(ngx_http_hotline_op_t *op, ngx_http_hotline_txn_t *tx,
     rec->by = by;
     rec->duration = duration;
     rec->recorded = c->recorded;
+
+    /* the desk's members: hold, transfers, notes; the transcript */
+    ngx_http_hotline_desk_record(op, c, rec);
 
     t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_HISTORY, NULL);
     if (t) {
@@ -759,11 +811,18 @@ ngx_http_hotline_decide_detach(ngx_http_hotline_op_t *op,
         {
             /*
              * the call is over and the client read its end (it answered
-             * the close that followed): the token dies; otherwise the
-             * party waits for a resume that gets the end again
+             * the close that followed): the token dies, or lives on for a
+             * rating only; otherwise the party waits for a resume that
+             * gets the end again
              */
-            ngx_http_hotline_free_party(tx, p);
-            return NGX_HOTLINE_OK;
+
+            if (!ngx_http_hotline_desk_rates(p)) {
+                ngx_http_hotline_free_party(tx, p);
+                return NGX_HOTLINE_OK;
+            }
+
+            p->over = 1;
+            ngx_http_hotline_tx_put(tx, p);
         }
 
         t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_RELEASE,
@@ -776,7 +835,9 @@ ngx_http_hotline_decide_detach(ngx_http_hotline_op_t *op,
         t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_TIMER,
                                      ngx_http_hotline_pkey(p->token));
         if (t) {
-            t->n = ngx_http_hotline_cf->resume_timeout;
+            /* a call over: its token lives on for the rating */
+            t->n = p->over ? ngx_http_hotline_desk_rating_time()
+                           : ngx_http_hotline_cf->resume_timeout;
         }
     }
 
@@ -807,17 +868,16 @@ ngx_http_hotline_decide_expire(ngx_http_hotline_op_t *op,
     }
 
     if (p->attached) {
-        /* it came back */
-        t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_TIMER,
-                                     ngx_http_hotline_pkey(p->token));
-        if (t) {
-            t->n = 0;
-        }
-
+        /* it came back, or its wrap-up or transfer is over */
+        ngx_http_hotline_desk_deadline(tx, p);
         return NGX_HOTLINE_OK;
     }
 
-    if (p->state == NGX_HOTLINE_ACTIVE && p->has_peer && op->step == 0) {
+    if (op->step == 0
+        && ((p->state == NGX_HOTLINE_ACTIVE && p->has_peer)
+            || (p->state == NGX_HOTLINE_WAITING && p->accepted)))
+    {
+        /* the peer, and the call's log */
         return NGX_HOTLINE_E_AGAIN;
     }
 
@@ -852,7 +912,7 @@ ngx_http_hotline_decide_expire(ngx_http_hotline_op_t *op,
 }
 
 
-static void
+void
 ngx_http_hotline_free_party(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *p)
 {
@@ -869,13 +929,14 @@ ngx_http_hotline_free_party(ngx_http_hotline_txn_t *tx,
                                     ngx_http_hotline_akey(p->name,
                                                           p->name_len));
     ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_ONLINE, -1);
+    ngx_http_hotline_desk_agent_gone(tx, p);
     (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_NOTIFY, NULL);
 }
 
 
 /* transaction pieces */
 
-static void
+void
 ngx_http_hotline_tx_put(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *p)
 {
@@ -895,7 +956,7 @@ ngx_http_hotline_tx_put(ngx_http_hotline_txn_t *tx,
 }
 
 
-static void
+void
 ngx_http_hotline_tx_check(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *p)
 {
@@ -922,7 +983,7 @@ ngx_http_hotline_tx_check(ngx_http_hotline_txn_t *tx,
 }
 
 
-static void
+void
 ngx_http_hotline_tx_event(ngx_http_hotline_txn_t *tx, u_char *token,
     ngx_http_hotline_event_t *ev)
 {
@@ -966,7 +1027,7 @@ ngx_http_hotline_tx_peer(ngx_http_hotline_txn_t *tx, u_char *token,
  * hotline_queue_per_address of them
  */
 
-static void
+void
 ngx_http_hotline_tx_waiting(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_party_t *c, int64_t delta)
 {
@@ -998,7 +1059,7 @@ ngx_http_hotline_tx_waiting(ngx_http_hotline_txn_t *tx,
 
 /* counter (ngx_uint_t) -1 is today's */
 
-static void
+void
 ngx_http_hotline_tx_count(ngx_http_hotline_txn_t *tx, ngx_uint_t counter,
     int64_t delta)
 {
@@ -1072,6 +1133,14 @@ ngx_http_hotline_ckey(u_char *call_id)
 
 
 ngx_str_t *
+ngx_http_hotline_tkey(u_char *call_id)
+{
+    return ngx_http_hotline_key((u_char *) "t:", call_id, NGX_HOTLINE_ID_LEN,
+                                1);
+}
+
+
+ngx_str_t *
 ngx_http_hotline_akey(u_char *name, size_t len)
 {
     return ngx_http_hotline_key((u_char *) "a:", name, len, 0);
@@ -1110,7 +1179,7 @@ ngx_http_hotline_token_of(ngx_str_t *key, u_char *token)
 }
 
 
-static int64_t
+int64_t
 ngx_http_hotline_now(void)
 {
     ngx_time_t  *tp;

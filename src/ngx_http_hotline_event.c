@@ -10,6 +10,7 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_proto.h"
 #include "ngx_http_hotline_event.h"
+#include "ngx_http_hotline_proto_desk.h"
 #include "ngx_http_hotline_store.h"
 
 
@@ -20,7 +21,12 @@
  *   accepted   call id (16), peer role (1), name length (1), name, token
  *              length (2, little-endian), token
  *   peer       state (1)
- *   ended      call id (16), reason (1), by (1), duration (4, little-endian)
+ *   ended      call id (16), reason (1), by (1), duration (4, little-endian),
+ *              answered (1; not in events written before it was added)
+ *   presence   state (1), until (8, little-endian)
+ *   hold       state (1)
+ *   transfer   state (1), until (8), name length (1), name, reason length
+ *              (1), reason
  *
  * and a gap is no event of the model but a record of the store that
  * stands for messages it lost (NGX_HOTLINE_GAP, ngx_http_hotline_store.h).
@@ -58,6 +64,26 @@ ngx_http_hotline_event_encode(u_char *p, ngx_http_hotline_event_t *ev)
         *p++ = (u_char) ev->state;
         return p;
 
+    case NGX_HOTLINE_EV_PRESENCE:
+        *p++ = (u_char) ev->state;
+        return ngx_http_hotline_put64(p, (uint64_t) ev->until);
+
+    case NGX_HOTLINE_EV_HOLD:
+        *p++ = (u_char) ev->state;
+        return p;
+
+    case NGX_HOTLINE_EV_TRANSFER:
+        *p++ = (u_char) ev->state;
+        p = ngx_http_hotline_put64(p, (uint64_t) ev->until);
+
+        n = ngx_min(ev->name.len, NGX_HOTLINE_NAME_MAX);
+        *p++ = (u_char) n;
+        p = ngx_cpymem(p, ev->name.data, n);
+
+        n = ngx_min(ev->token.len, 255);
+        *p++ = (u_char) n;
+        return ngx_cpymem(p, ev->token.data, n);
+
     case NGX_HOTLINE_EV_GAP:
         p = ngx_cpymem(p, &ev->first, sizeof(uint64_t));
         return ngx_cpymem(p, &ev->last, sizeof(uint64_t));
@@ -70,6 +96,7 @@ ngx_http_hotline_event_encode(u_char *p, ngx_http_hotline_event_t *ev)
         *p++ = (u_char) ((ev->duration >> 8) & 0xff);
         *p++ = (u_char) ((ev->duration >> 16) & 0xff);
         *p++ = (u_char) ((ev->duration >> 24) & 0xff);
+        *p++ = (u_char) (ev->answered ? 1 : 0);
         return p;
     }
 }
@@ -165,8 +192,61 @@ ngx_http_hotline_event_decode(u_char *data, size_t len,
 
         return NGX_OK;
 
+    case NGX_HOTLINE_EV_PRESENCE:
+        if (last - p != 9 || *p > NGX_HOTLINE_SHOWS_WRAPUP) {
+            return NGX_ERROR;
+        }
+
+        ev->state = *p;
+        ev->until = (int64_t) ngx_http_hotline_get64(p + 1);
+        return NGX_OK;
+
+    case NGX_HOTLINE_EV_HOLD:
+        if (last - p != 1) {
+            return NGX_ERROR;
+        }
+
+        ev->state = *p;
+        return NGX_OK;
+
+    case NGX_HOTLINE_EV_TRANSFER:
+        if (last - p < 11 || p[0] > NGX_HOTLINE_TRANSFER_OUT) {
+            return NGX_ERROR;
+        }
+
+        ev->state = p[0];
+        ev->until = (int64_t) ngx_http_hotline_get64(p + 1);
+        p += 9;
+
+        n = *p++;
+        if ((size_t) (last - p) < n + 1 || n > NGX_HOTLINE_NAME_MAX) {
+            return NGX_ERROR;
+        }
+
+        ev->name.data = p;
+        ev->name.len = n;
+        p += n;
+
+        n = *p++;
+        if ((size_t) (last - p) != n) {
+            return NGX_ERROR;
+        }
+
+        ev->token.data = p;
+        ev->token.len = n;
+        return NGX_OK;
+
     case NGX_HOTLINE_EV_ENDED:
-        if (last - p != NGX_HOTLINE_ID_LEN + 6) {
+        if (last - p != NGX_HOTLINE_ID_LEN + 6
+            && last - p != NGX_HOTLINE_ID_LEN + 7)
+        {
+            return NGX_ERROR;
+        }
+
+        ev->answered = (last - p == NGX_HOTLINE_ID_LEN + 7)
+                       ? p[NGX_HOTLINE_ID_LEN + 6] : 0;
+
+        if (ev->answered > 1) {
             return NGX_ERROR;
         }
 
@@ -215,8 +295,22 @@ ngx_http_hotline_event_json(u_char *p, ngx_http_hotline_event_t *ev,
         return p;
 
     case NGX_HOTLINE_EV_PEER:
+        if (ev->state == NGX_HOTLINE_PEER_NEW) {
+            return ngx_http_hotline_proto_peer_new(p);
+        }
+
         return ngx_http_hotline_proto_peer(p, ev->state
                                               == NGX_HOTLINE_PEER_BACK);
+
+    case NGX_HOTLINE_EV_PRESENCE:
+        return ngx_http_hotline_proto_presence(p, ev->state, ev->until);
+
+    case NGX_HOTLINE_EV_HOLD:
+        return ngx_http_hotline_proto_hold(p, ev->state);
+
+    case NGX_HOTLINE_EV_TRANSFER:
+        return ngx_http_hotline_proto_transferred(p, ev->state, &ev->name,
+                                                  &ev->token, ev->until);
 
     case NGX_HOTLINE_EV_GAP:
         return ngx_http_hotline_proto_gap(p, ev->first, ev->last);

@@ -27,9 +27,24 @@
 #define NGX_HOTLINE_EV_ACCEPTED    2
 #define NGX_HOTLINE_EV_PEER        3
 #define NGX_HOTLINE_EV_ENDED       4
+#define NGX_HOTLINE_EV_PRESENCE    5      /* an agent's, to itself */
+#define NGX_HOTLINE_EV_HOLD        6      /* on hold, or back */
+#define NGX_HOTLINE_EV_TRANSFER    7      /* a call goes to another agent */
 
 #define NGX_HOTLINE_PEER_RECONNECTING  0
 #define NGX_HOTLINE_PEER_BACK          1
+#define NGX_HOTLINE_PEER_NEW           2      /* back, from scratch */
+
+/* what an agent shows: the presence event's states */
+#define NGX_HOTLINE_SHOWS_AVAILABLE    0
+#define NGX_HOTLINE_SHOWS_AWAY         1
+#define NGX_HOTLINE_SHOWS_BUSY         2
+#define NGX_HOTLINE_SHOWS_WRAPUP       3
+
+/* a transfer's states: the customer's, the agent's that transferred */
+#define NGX_HOTLINE_TRANSFER_WAITING   0      /* for it (or any) */
+#define NGX_HOTLINE_TRANSFER_OPEN      1      /* it did not take it: any */
+#define NGX_HOTLINE_TRANSFER_OUT       2      /* the call went */
 
 /* an encoded event but a relay, at most */
 #define NGX_HOTLINE_EVENT_CODE_MAX     1024
@@ -44,13 +59,18 @@ typedef struct {
     ngx_str_t                      name;
     ngx_str_t                      token;
 
-    /* peer */
+    /*
+     * peer; presence: what the agent shows, until when (wrap-up); hold:
+     * on; transfer: its state, for whom (name) until when, why (token)
+     */
     ngx_uint_t                     state;
+    int64_t                        until;
 
     /* ended */
     ngx_uint_t                     reason;
     ngx_uint_t                     by;
     ngx_uint_t                     duration;
+    ngx_uint_t                     answered;   /* an agent took the call */
 
     /* relay: the message without its closing brace */
     ngx_str_t                      json;

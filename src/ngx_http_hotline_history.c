@@ -12,6 +12,7 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_history.h"
 
 
 /*
@@ -33,11 +34,18 @@ typedef struct {
     ngx_http_request_t                *request;
     ngx_http_hotline_history_query_t   q;
     ngx_http_hotline_history_t         h;
+    ngx_http_hotline_amends_t          amends;
     off_t                              last;     /* the page's last line */
     ngx_int_t                          rc;
     unsigned                           done:1;
     unsigned                           async:1;
 } ngx_http_hotline_history_ctx_t;
+
+
+/* a journal line that amends a call's record */
+#define ngx_http_hotline_is_amend(line, len)                                  \
+    ((len) > sizeof("{\"amend\":") - 1                                        \
+     && ngx_strncmp(line, "{\"amend\":", sizeof("{\"amend\":") - 1) == 0)
 
 
 typedef ngx_int_t (*ngx_http_hotline_line_pt)(u_char *line, size_t len,
@@ -70,8 +78,8 @@ static ngx_fd_t ngx_http_hotline_history_reader(ngx_log_t *log);
  */
 static ngx_http_hotline_journal_t  *ngx_http_hotline_jr;
 
-/* lines formatted under the zone lock, written after it */
-static u_char            ngx_http_hotline_pending[8 * NGX_HOTLINE_HISTORY_LINE];
+/* lines formatted as calls end, written after the operation */
+static u_char            ngx_http_hotline_pending[8192];
 static size_t            ngx_http_hotline_npending;
 
 
@@ -237,29 +245,65 @@ ngx_http_hotline_history_reader(ngx_log_t *log)
 }
 
 
-/* under the zone lock: formats the record of an ended call */
+/* formats the record of an ended call (or an amendment of one) */
 
 void
 ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec)
 {
-    u_char  *p;
+    u_char   *p, *line;
+    size_t    size;
+    ssize_t   n;
 
     if (ngx_http_hotline_jr == NULL) {
         return;
     }
 
-    if (sizeof(ngx_http_hotline_pending) - ngx_http_hotline_npending
-        < NGX_HOTLINE_HISTORY_LINE + 1)
-    {
-        /* not reached: a few calls end per operation at most */
+    size = ngx_http_hotline_history_size(rec) + 1;
+
+    if (size > sizeof(ngx_http_hotline_pending)) {
+        /* with a transcript: a line of its own, at once */
+
+        ngx_http_hotline_history_flush();
+
+        line = ngx_alloc(size, ngx_cycle->log);
+        if (line == NULL) {
+            return;
+        }
+
+        p = ngx_http_hotline_history_json(line, line + size - 1, rec);
+        *p++ = '\n';
+
+        n = ngx_write_fd(ngx_http_hotline_jr->file->fd, line, p - line);
+
+        if (n != p - line) {
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
+                          "hotline: writing the call history \"%V\" failed",
+                          &ngx_http_hotline_jr->file->name);
+        }
+
+        ngx_free(line);
+        return;
+    }
+
+    if (sizeof(ngx_http_hotline_pending) - ngx_http_hotline_npending < size) {
         ngx_http_hotline_history_flush();
     }
 
     p = ngx_http_hotline_pending + ngx_http_hotline_npending;
-    p = ngx_http_hotline_history_json(p, p + NGX_HOTLINE_HISTORY_LINE, rec);
+    p = ngx_http_hotline_history_json(p, p + size - 1, rec);
     *p++ = '\n';
 
     ngx_http_hotline_npending = p - ngx_http_hotline_pending;
+}
+
+
+/* the most a record's JSON takes */
+
+size_t
+ngx_http_hotline_history_size(ngx_http_hotline_call_record_t *rec)
+{
+    return NGX_HOTLINE_HISTORY_LINE + rec->extra.len
+           + sizeof(",\"transcript\":") + rec->transcript.len;
 }
 
 
@@ -277,6 +321,15 @@ ngx_http_hotline_history_json(u_char *p, u_char *last,
     u_char  id[NGX_HOTLINE_ID_HEX];
 
     (void) ngx_http_hotline_hex(id, rec->call_id, NGX_HOTLINE_ID_LEN);
+
+    if (rec->amend) {
+        /* later members of a call's record, merged in by readers */
+        p = ngx_slprintf(p, last, "{\"amend\":\"%*s\",\"at\":%L",
+                         (size_t) NGX_HOTLINE_ID_HEX, id, rec->ended);
+        p = ngx_cpymem(p, rec->extra.data, rec->extra.len);
+        *p++ = '}';
+        return p;
+    }
 
     p = ngx_cpymem(p, "{\"call_id\":\"", sizeof("{\"call_id\":\"") - 1);
     p = ngx_cpymem(p, id, NGX_HOTLINE_ID_HEX);
@@ -300,14 +353,28 @@ ngx_http_hotline_history_json(u_char *p, u_char *last,
         p = ngx_slprintf(p, last, "null");
     }
 
-    return ngx_slprintf(p, last,
-                        ",\"ended\":%L,\"outcome\":\"%V\",\"by\":\"%s\","
-                        "\"duration\":%ui,\"recorded\":%s}",
-                        rec->ended,
-                        &ngx_http_hotline_end_reasons[rec->reason],
-                        rec->by == NGX_HOTLINE_ROLE_CUSTOMER ? "customer"
-                                                             : "agent",
-                        rec->duration, rec->recorded ? "true" : "false");
+    p = ngx_slprintf(p, last,
+                     ",\"ended\":%L,\"outcome\":\"%V\",\"by\":\"%s\","
+                     "\"duration\":%ui,\"recorded\":%s",
+                     rec->ended,
+                     &ngx_http_hotline_end_reasons[rec->reason],
+                     rec->by == NGX_HOTLINE_ROLE_CUSTOMER ? "customer"
+                                                          : "agent",
+                     rec->duration, rec->recorded ? "true" : "false");
+
+    /* the desk's members and the transcript: JSON the model wrote */
+
+    p = ngx_cpymem(p, rec->extra.data, rec->extra.len);
+
+    if (rec->transcript.len) {
+        p = ngx_cpymem(p, ",\"transcript\":",
+                       sizeof(",\"transcript\":") - 1);
+        p = ngx_cpymem(p, rec->transcript.data, rec->transcript.len);
+    }
+
+    *p++ = '}';
+
+    return p;
 }
 
 
@@ -378,6 +445,10 @@ ngx_http_hotline_history_today(u_char *line, size_t len, off_t offset,
     json_int_t     ended;
     json_error_t   err;
 
+    if (ngx_http_hotline_is_amend(line, len)) {
+        return NGX_OK;
+    }
+
     j = json_loadb((char *) line, len, 0, &err);
     if (j == NULL) {
         return NGX_OK;
@@ -441,7 +512,8 @@ ngx_http_hotline_history_handler(ngx_http_request_t *r)
                                            "limit 1-200, before >= 0, "
                                            "days 1-90, outcome one of "
                                            "hangup rejected cancelled gone "
-                                           "banned");
+                                           "banned message, call_id 32 hex "
+                                           "digits, open 0 or 1");
     }
 
     if (store == NULL || store->history == NULL) {
@@ -607,6 +679,7 @@ ngx_http_hotline_history_journal(ngx_http_hotline_history_ctx_t *ctx)
 {
     off_t                               size;
     ngx_fd_t                            fd;
+    ngx_int_t                           rc;
     ngx_log_t                          *log;
     ngx_file_info_t                     fi;
     ngx_http_hotline_history_t         *h;
@@ -646,12 +719,14 @@ ngx_http_hotline_history_journal(ngx_http_hotline_history_ctx_t *ctx)
                                              ctx);
     }
 
-    if (q->before >= 0) {
-        size = ngx_min(q->before, size);
-    }
+    ngx_http_hotline_amends_init(&ctx->amends);
 
-    return ngx_http_hotline_history_scan(fd, size, log,
-                                         ngx_http_hotline_history_page, ctx);
+    rc = ngx_http_hotline_history_scan(fd, size, log,
+                                       ngx_http_hotline_history_page, ctx);
+
+    ngx_http_hotline_amends_free(&ctx->amends);
+
+    return rc;
 }
 
 
@@ -660,12 +735,33 @@ ngx_http_hotline_history_query(ngx_http_request_t *r,
     ngx_http_hotline_history_query_t *q)
 {
     ngx_str_t  v;
+    u_char     id[NGX_HOTLINE_ID_LEN];
 
     q->limit = 50;
     q->before = -1;
     q->days = 0;
+    q->open = 0;
     ngx_str_null(&q->agent);
     ngx_str_null(&q->outcome);
+    ngx_str_null(&q->call_id);
+
+    if (ngx_http_arg(r, (u_char *) "call_id", 7, &v) == NGX_OK) {
+        if (v.len != NGX_HOTLINE_ID_HEX
+            || ngx_http_hotline_unhex(id, v.data, v.len) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        q->call_id = v;
+    }
+
+    if (ngx_http_arg(r, (u_char *) "open", 4, &v) == NGX_OK) {
+        if (v.len != 1 || (v.data[0] != '0' && v.data[0] != '1')) {
+            return NGX_ERROR;
+        }
+
+        q->open = (v.data[0] == '1');
+    }
 
     if (ngx_http_arg(r, (u_char *) "limit", 5, &v) == NGX_OK) {
         q->limit = ngx_atoi(v.data, v.len);
@@ -719,7 +815,7 @@ ngx_http_hotline_history_query(ngx_http_request_t *r,
 /*
  * Reads the journal backwards from end, calling handler for each line with
  * its offset, newest first, until the handler returns NGX_DONE or the
- * file's start.  A line longer than NGX_HOTLINE_HISTORY_LINE is skipped.
+ * file's start.  A line longer than NGX_HOTLINE_HISTORY_MAX is skipped.
  */
 
 static ngx_int_t
@@ -732,8 +828,7 @@ ngx_http_hotline_history_scan(ngx_fd_t fd, off_t end, ngx_log_t *log,
     ssize_t     got;
     ngx_int_t   rc;
 
-    buf = ngx_alloc(NGX_HOTLINE_HISTORY_BLOCK + NGX_HOTLINE_HISTORY_LINE,
-                    log);
+    buf = ngx_alloc(NGX_HOTLINE_HISTORY_BLOCK + NGX_HOTLINE_HISTORY_MAX, log);
     if (buf == NULL) {
         return NGX_ERROR;
     }
@@ -791,7 +886,7 @@ ngx_http_hotline_history_scan(ngx_fd_t fd, off_t end, ngx_log_t *log,
             break;
         }
 
-        if (carry > NGX_HOTLINE_HISTORY_LINE) {
+        if (carry > NGX_HOTLINE_HISTORY_MAX) {
             /* a line too long to be ours: dropped */
             carry = 0;
         }
@@ -805,7 +900,10 @@ ngx_http_hotline_history_scan(ngx_fd_t fd, off_t end, ngx_log_t *log,
 }
 
 
-/* a line for the page: filtered, then copied as it is (we wrote it) */
+/*
+ * The page reads from the journal's end: the amendments of records below
+ * the cursor may come after it; records above it are passed over.
+ */
 
 static ngx_int_t
 ngx_http_hotline_history_page(u_char *line, size_t len, off_t offset,
@@ -813,10 +911,8 @@ ngx_http_hotline_history_page(u_char *line, size_t len, off_t offset,
 {
     ngx_http_hotline_history_ctx_t  *ctx = data;
 
-    json_t                            *j;
-    ngx_str_t                         *rec;
-    const char                        *s;
-    json_error_t                       err;
+    ngx_int_t                          rc;
+    ngx_str_t                          json, *rec;
     ngx_http_hotline_history_query_t  *q;
 
     q = &ctx->q;
@@ -825,37 +921,23 @@ ngx_http_hotline_history_page(u_char *line, size_t len, off_t offset,
         len--;
     }
 
-    j = json_loadb((char *) line, len, 0, &err);
+    if (ngx_http_hotline_is_amend(line, len)) {
+        return ngx_http_hotline_amends_add(&ctx->amends, line, len);
+    }
 
-    if (j == NULL || !json_is_object(j)) {
-        /* a torn line (a crash in mid-write): skipped */
-        json_decref(j);
+    if (q->before >= 0 && offset >= q->before) {
         return NGX_OK;
     }
 
-    if (q->agent.len) {
-        s = json_string_value(json_object_get(j, "agent"));
+    rc = ngx_http_hotline_history_record(q, &ctx->amends, line, len, &json);
 
-        if (s == NULL || ngx_strlen(s) != q->agent.len
-            || ngx_strncmp(s, q->agent.data, q->agent.len) != 0)
-        {
-            json_decref(j);
-            return NGX_OK;
-        }
+    if (rc == NGX_DECLINED) {
+        return NGX_OK;
     }
 
-    if (q->outcome.len) {
-        s = json_string_value(json_object_get(j, "outcome"));
-
-        if (s == NULL || ngx_strlen(s) != q->outcome.len
-            || ngx_strncmp(s, q->outcome.data, q->outcome.len) != 0)
-        {
-            json_decref(j);
-            return NGX_OK;
-        }
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
     }
-
-    json_decref(j);
 
     if ((ngx_int_t) ctx->h.records.nelts == q->limit) {
         /* one more line matches: the next page starts below the last */
@@ -868,17 +950,11 @@ ngx_http_hotline_history_page(u_char *line, size_t len, off_t offset,
         return NGX_ERROR;
     }
 
-    rec->data = ngx_pnalloc(q->pool, len);
-    if (rec->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(rec->data, line, len);
-    rec->len = len;
-
+    *rec = json;
     ctx->last = offset;
 
-    return NGX_OK;
+    /* one call: it is found */
+    return q->call_id.len ? NGX_DONE : NGX_OK;
 }
 
 
@@ -894,6 +970,10 @@ ngx_http_hotline_history_daily(u_char *line, size_t len, off_t offset,
     const char                      *outcome;
     json_error_t                     err;
     ngx_http_hotline_history_day_t  *d;
+
+    if (ngx_http_hotline_is_amend(line, len)) {
+        return NGX_OK;
+    }
 
     j = json_loadb((char *) line, len, 0, &err);
 

@@ -95,7 +95,20 @@ static void ngx_http_hotline_notify_finish(ngx_http_hotline_notify_item_t *it);
 static ngx_str_t  ngx_http_hotline_notify_kinds[] = {
     ngx_string("otp"),
     ngx_string("call"),
-    ngx_string("test")
+    ngx_string("test"),
+    ngx_string("message"),
+    ngx_string("callback")
+};
+
+
+/* what a notice of each kind but otp says before the customer's name */
+static ngx_str_t  ngx_http_hotline_notify_heads[] = {
+    ngx_null_string,
+    ngx_string("<b>New support call</b>\nCustomer: <b>"),
+    ngx_string("<b>Test notification from hotline</b>\n"
+               "(a sample of a new-call notice)\nCustomer: <b>"),
+    ngx_string("<b>New message</b> (nobody took the call)\nFrom: <b>"),
+    ngx_string("<b>Callback request</b>\nFrom: <b>")
 };
 
 
@@ -299,6 +312,18 @@ ngx_http_hotline_notify_call(ngx_cycle_t *cycle, ngx_str_t *call_id,
 
 
 ngx_int_t
+ngx_http_hotline_notify_message(ngx_cycle_t *cycle, ngx_str_t *id,
+    ngx_str_t *customer, ngx_uint_t callback)
+{
+    return ngx_http_hotline_notify_new_call(cycle,
+                                       callback
+                                       ? NGX_HOTLINE_NOTIFY_KIND_CALLBACK
+                                       : NGX_HOTLINE_NOTIFY_KIND_MESSAGE,
+                                       id, customer, NULL);
+}
+
+
+ngx_int_t
 ngx_http_hotline_notify_new_call(ngx_cycle_t *cycle, ngx_uint_t kind,
     ngx_str_t *call_id, ngx_str_t *customer, ngx_uint_t *queued)
 {
@@ -310,10 +335,6 @@ ngx_http_hotline_notify_new_call(ngx_cycle_t *cycle, ngx_uint_t kind,
     ngx_http_hotline_notify_item_t  *it;
     ngx_http_hotline_notify_conf_t  *conf;
 
-    static u_char  call_head[] = "<b>New support call</b>\nCustomer: <b>";
-    static u_char  test_head[] = "<b>Test notification from hotline</b>\n"
-                                 "(a sample of a new-call notice)\n"
-                                 "Customer: <b>";
     static u_char  mid[] = "</b>\nCall: <code>";
     static u_char  tail[] = "</code>";
 
@@ -369,8 +390,7 @@ ngx_http_hotline_notify_new_call(ngx_cycle_t *cycle, ngx_uint_t kind,
             continue;
         }
 
-        html.len = (kind == NGX_HOTLINE_NOTIFY_KIND_TEST
-                    ? sizeof(test_head) : sizeof(call_head)) - 1
+        html.len = ngx_http_hotline_notify_heads[kind].len
                    + name.len + sizeof(mid) - 1 + call_id->len
                    + sizeof(tail) - 1;
 
@@ -381,12 +401,8 @@ ngx_http_hotline_notify_new_call(ngx_cycle_t *cycle, ngx_uint_t kind,
             continue;
         }
 
-        if (kind == NGX_HOTLINE_NOTIFY_KIND_TEST) {
-            p = ngx_cpymem(html.data, test_head, sizeof(test_head) - 1);
-
-        } else {
-            p = ngx_cpymem(html.data, call_head, sizeof(call_head) - 1);
-        }
+        p = ngx_cpymem(html.data, ngx_http_hotline_notify_heads[kind].data,
+                       ngx_http_hotline_notify_heads[kind].len);
 
         p = ngx_cpymem(p, name.data, name.len);
         p = ngx_cpymem(p, mid, sizeof(mid) - 1);
@@ -831,6 +847,12 @@ ngx_http_hotline_notify_describe(u_char *buf, u_char *last, ngx_uint_t kind,
     case NGX_HOTLINE_NOTIFY_KIND_TEST:
         return ngx_slprintf(buf, last, "test notice for call %V to chat %V",
                             id, chat_id);
+
+    case NGX_HOTLINE_NOTIFY_KIND_MESSAGE:
+    case NGX_HOTLINE_NOTIFY_KIND_CALLBACK:
+        return ngx_slprintf(buf, last, "%V notice for record %V to chat %V",
+                            &ngx_http_hotline_notify_kinds[kind], id,
+                            chat_id);
 
     default:
         return ngx_slprintf(buf, last,

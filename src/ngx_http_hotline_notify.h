@@ -43,6 +43,8 @@
 #define NGX_HOTLINE_NOTIFY_KIND_OTP   0
 #define NGX_HOTLINE_NOTIFY_KIND_CALL  1
 #define NGX_HOTLINE_NOTIFY_KIND_TEST  2
+#define NGX_HOTLINE_NOTIFY_KIND_MESSAGE   3
+#define NGX_HOTLINE_NOTIFY_KIND_CALLBACK  4
 
 #define NGX_HOTLINE_NOTIFY_CHAT_MAX   NGX_HOTLINE_TG_CHAT_MAX  /* 64 */
 #define NGX_HOTLINE_NOTIFY_TEXT_MAX   256    /* bytes of user text */
@@ -63,6 +65,14 @@ ngx_int_t ngx_http_hotline_notify_otp(ngx_cycle_t *cycle, ngx_str_t *chat_id,
  */
 ngx_int_t ngx_http_hotline_notify_call(ngx_cycle_t *cycle,
     ngx_str_t *call_id, ngx_str_t *customer);
+
+/*
+ * A customer left a message, or asks to be called back (callback 1),
+ * instead of waiting: the same chats as new calls.  id: its record's
+ * call id (32 hex digits); customer: the name it gave.
+ */
+ngx_int_t ngx_http_hotline_notify_message(ngx_cycle_t *cycle,
+    ngx_str_t *id, ngx_str_t *customer, ngx_uint_t callback);
 
 /* 1 when hotline_telegram_token_file is configured */
 ngx_uint_t ngx_http_hotline_notify_enabled(ngx_cycle_t *cycle);

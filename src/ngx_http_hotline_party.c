@@ -16,13 +16,28 @@
  * token, call id
  * and peer, ticket, joined and accepted (8 bytes each, little-endian),
  * then name, display name and address, each after a length byte.
+ *
+ * Version 2 appends the support desk's fields: presence, more flags, the
+ * deadline, on hold since, time on hold before (8 bytes each), the number
+ * of transfers, an agent's last call, then a transfer's target, its
+ * origin and its reason, each after a length byte.  A version 1 record
+ * (written before an upgrade) reads with those fields empty.
  */
 
 #define NGX_HOTLINE_PARTY_V1       1
+#define NGX_HOTLINE_PARTY_V2       2
 #define NGX_HOTLINE_PARTY_FIXED    (5 + 3 * NGX_HOTLINE_ID_LEN + 3 * 8)
+#define NGX_HOTLINE_PARTY_FIXED2   (3 + 3 * 8 + NGX_HOTLINE_ID_LEN)
 
 
-static u_char *
+static u_char *ngx_http_hotline_put_str(u_char *p, u_char *s, size_t len);
+static u_char *ngx_http_hotline_get_str(u_char *p, u_char *last, u_char *dst,
+    size_t *len, size_t max);
+
+
+/* little-endian 64-bit integers of records and events */
+
+u_char *
 ngx_http_hotline_put64(u_char *p, uint64_t v)
 {
     ngx_uint_t  i;
@@ -35,7 +50,7 @@ ngx_http_hotline_put64(u_char *p, uint64_t v)
 }
 
 
-static uint64_t
+uint64_t
 ngx_http_hotline_get64(u_char *p)
 {
     uint64_t    v;
@@ -58,7 +73,7 @@ ngx_http_hotline_party_encode(u_char *buf, ngx_http_hotline_party_t *party)
 
     p = buf;
 
-    *p++ = NGX_HOTLINE_PARTY_V1;
+    *p++ = NGX_HOTLINE_PARTY_V2;
     *p++ = (u_char) party->role;
     *p++ = (u_char) party->state;
     *p++ = (u_char) ((party->has_peer ? 1 : 0) | (party->recorded ? 2 : 0));
@@ -72,14 +87,60 @@ ngx_http_hotline_party_encode(u_char *buf, ngx_http_hotline_party_t *party)
     p = ngx_http_hotline_put64(p, (uint64_t) party->joined);
     p = ngx_http_hotline_put64(p, (uint64_t) party->accepted);
 
-    *p++ = (u_char) party->name_len;
-    p = ngx_cpymem(p, party->name, party->name_len);
-    *p++ = (u_char) party->display_len;
-    p = ngx_cpymem(p, party->display, party->display_len);
-    *p++ = (u_char) party->addr_len;
-    p = ngx_cpymem(p, party->addr, party->addr_len);
+    p = ngx_http_hotline_put_str(p, party->name, party->name_len);
+    p = ngx_http_hotline_put_str(p, party->display, party->display_len);
+    p = ngx_http_hotline_put_str(p, party->addr, party->addr_len);
+
+    /* version 2 */
+
+    *p++ = (u_char) party->presence;
+    *p++ = (u_char) ((party->rated ? 1 : 0) | (party->has_last ? 2 : 0)
+                     | (party->over ? 4 : 0));
+    *p++ = (u_char) ngx_min(party->transfers, 255);
+
+    p = ngx_http_hotline_put64(p, (uint64_t) party->until);
+    p = ngx_http_hotline_put64(p, (uint64_t) party->held);
+    p = ngx_http_hotline_put64(p, (uint64_t) party->hold_ms);
+    p = ngx_cpymem(p, party->last_call, NGX_HOTLINE_ID_LEN);
+
+    p = ngx_http_hotline_put_str(p, party->target, party->target_len);
+    p = ngx_http_hotline_put_str(p, party->from, party->from_len);
+    p = ngx_http_hotline_put_str(p, party->why, party->why_len);
 
     return p - buf;
+}
+
+
+static u_char *
+ngx_http_hotline_put_str(u_char *p, u_char *s, size_t len)
+{
+    *p++ = (u_char) len;
+    return ngx_cpymem(p, s, len);
+}
+
+
+/* a string after its length byte; NULL: it does not fit */
+
+static u_char *
+ngx_http_hotline_get_str(u_char *p, u_char *last, u_char *dst, size_t *len,
+    size_t max)
+{
+    size_t  n;
+
+    if (p >= last) {
+        return NULL;
+    }
+
+    n = *p++;
+
+    if (n > max || (size_t) (last - p) < n) {
+        return NULL;
+    }
+
+    ngx_memcpy(dst, p, n);
+    *len = n;
+
+    return p + n;
 }
 
 
@@ -87,8 +148,8 @@ ngx_int_t
 ngx_http_hotline_party_decode(ngx_str_t *value,
     ngx_http_hotline_party_t *party)
 {
-    u_char  *p, *last;
-    size_t   n;
+    u_char      *p, *last;
+    ngx_uint_t   v;
 
     ngx_memzero(party, sizeof(ngx_http_hotline_party_t));
 
@@ -96,10 +157,12 @@ ngx_http_hotline_party_decode(ngx_str_t *value,
     last = p + value->len;
 
     if (value->len < NGX_HOTLINE_PARTY_FIXED + 3
-        || p[0] != NGX_HOTLINE_PARTY_V1)
+        || (p[0] != NGX_HOTLINE_PARTY_V1 && p[0] != NGX_HOTLINE_PARTY_V2))
     {
         return NGX_ERROR;
     }
+
+    v = p[0];
 
     party->role = p[1];
     party->state = p[2];
@@ -120,31 +183,68 @@ ngx_http_hotline_party_decode(ngx_str_t *value,
     party->accepted = (int64_t) ngx_http_hotline_get64(p + 16);
     p += 24;
 
-    n = *p++;
-    if (n > NGX_HOTLINE_CUSTOMER_NAME_MAX || (size_t) (last - p) < n + 1) {
+    p = ngx_http_hotline_get_str(p, last, party->name, &party->name_len,
+                                 NGX_HOTLINE_CUSTOMER_NAME_MAX);
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
-    party->name_len = n;
-    ngx_memcpy(party->name, p, n);
-    p += n;
-
-    n = *p++;
-    if (n > NGX_HOTLINE_NAME_MAX || (size_t) (last - p) < n + 1) {
+    p = ngx_http_hotline_get_str(p, last, party->display,
+                                 &party->display_len, NGX_HOTLINE_NAME_MAX);
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
-    party->display_len = n;
-    ngx_memcpy(party->display, p, n);
-    p += n;
-
-    n = *p++;
-    if (n > NGX_SOCKADDR_STRLEN || (size_t) (last - p) != n) {
+    p = ngx_http_hotline_get_str(p, last, party->addr, &party->addr_len,
+                                 NGX_SOCKADDR_STRLEN);
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
-    party->addr_len = n;
-    ngx_memcpy(party->addr, p, n);
+    if (v == NGX_HOTLINE_PARTY_V1) {
+        if (p != last) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        if ((size_t) (last - p) < NGX_HOTLINE_PARTY_FIXED2 + 3) {
+            return NGX_ERROR;
+        }
+
+        party->presence = p[0];
+        party->rated = (p[1] & 1) ? 1 : 0;
+        party->has_last = (p[1] & 2) ? 1 : 0;
+        party->over = (p[1] & 4) ? 1 : 0;
+        party->transfers = p[2];
+        p += 3;
+
+        party->until = (int64_t) ngx_http_hotline_get64(p);
+        party->held = (int64_t) ngx_http_hotline_get64(p + 8);
+        party->hold_ms = (int64_t) ngx_http_hotline_get64(p + 16);
+        p += 24;
+
+        ngx_memcpy(party->last_call, p, NGX_HOTLINE_ID_LEN);
+        p += NGX_HOTLINE_ID_LEN;
+
+        p = ngx_http_hotline_get_str(p, last, party->target,
+                                     &party->target_len,
+                                     NGX_HOTLINE_NAME_MAX);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_http_hotline_get_str(p, last, party->from, &party->from_len,
+                                     NGX_HOTLINE_NAME_MAX);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_http_hotline_get_str(p, last, party->why, &party->why_len,
+                                     NGX_HOTLINE_REASON_MAX);
+        if (p != last) {
+            return NGX_ERROR;
+        }
+    }
 
     if (party->role != NGX_HOTLINE_ROLE_CUSTOMER
         && party->role != NGX_HOTLINE_ROLE_AGENT)

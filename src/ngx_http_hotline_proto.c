@@ -69,6 +69,8 @@ static ngx_uint_t ngx_http_hotline_relay_ice(ngx_http_hotline_obj_t *root,
 static u_char *ngx_http_hotline_put_member(u_char *p, u_char *last,
     ngx_uint_t key, ngx_http_hotline_val_t *v);
 static u_char *ngx_http_hotline_put_digits(u_char *p, uint64_t v);
+static u_char *ngx_http_hotline_proto_queue_transfer(u_char *p,
+    ngx_http_hotline_queue_item_t *it, int64_t now);
 
 
 ngx_str_t  ngx_http_hotline_errors[] = {
@@ -88,7 +90,10 @@ ngx_str_t  ngx_http_hotline_errors[] = {
     ngx_string("internal"),
     ngx_string("daily_limit"),
     ngx_string("banned"),
-    ngx_string("address_limit")
+    ngx_string("address_limit"),
+    ngx_string("closed"),
+    ngx_string("agent_unavailable"),
+    ngx_string("full")
 };
 
 
@@ -109,7 +114,10 @@ static const char  *ngx_http_hotline_error_text[] = {
     "internal error",
     "the daily call limit is reached, please call again tomorrow",
     "calls from this address are not accepted for now",
-    "too many calls from this address are waiting already"
+    "too many calls from this address are waiting already",
+    "support is closed now",
+    "that agent does not take calls now",
+    "the call's record is full"
 };
 
 
@@ -118,7 +126,8 @@ ngx_str_t  ngx_http_hotline_end_reasons[] = {
     ngx_string("rejected"),
     ngx_string("cancelled"),
     ngx_string("gone"),
-    ngx_string("banned")
+    ngx_string("banned"),
+    ngx_string("message")
 };
 
 
@@ -926,15 +935,27 @@ ngx_http_hotline_proto_welcome(u_char *p, ngx_uint_t role, u_char *resume,
 }
 
 
+/* eta (ngx_uint_t) -1: unknown, no agent takes calls; room: 160 */
+
 u_char *
 ngx_http_hotline_proto_position(u_char *p, u_char *call_id,
-    ngx_uint_t position, ngx_uint_t eta)
+    ngx_uint_t position, ngx_uint_t eta, ngx_uint_t agents)
 {
     p = ngx_cpymem(p, "{\"type\":\"position\",\"call_id\":",
                    sizeof("{\"type\":\"position\",\"call_id\":") - 1);
     p = ngx_http_hotline_hexid(p, call_id);
-    p += snprintf((char *) p, 64, ",\"position\":%lu,\"eta\":%lu}",
-                  (unsigned long) position, (unsigned long) eta);
+    p += snprintf((char *) p, 64, ",\"position\":%lu,\"eta\":",
+                  (unsigned long) position);
+
+    if (eta == (ngx_uint_t) -1) {
+        p = ngx_cpymem(p, "null", 4);
+
+    } else {
+        p += snprintf((char *) p, 32, "%lu", (unsigned long) eta);
+    }
+
+    p += snprintf((char *) p, 32, ",\"agents\":%lu}", (unsigned long) agents);
+
     return p;
 }
 
@@ -946,7 +967,8 @@ ngx_http_hotline_proto_queue_size(ngx_http_hotline_queue_t *q)
 
     n = q->n < NGX_HOTLINE_QUEUE_LIST_MAX ? q->n : NGX_HOTLINE_QUEUE_LIST_MAX;
 
-    return 160 + n * (64 + 6 * NGX_HOTLINE_CUSTOMER_NAME_MAX + 64);
+    return 256 + n * (64 + 6 * NGX_HOTLINE_CUSTOMER_NAME_MAX + 64
+                      + 6 * (64 + 128 + 64) + 128);
 }
 
 
@@ -980,14 +1002,54 @@ ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
             waiting = 0;
         }
 
-        p += snprintf((char *) p, 32, ",\"waiting\":%lld}",
+        p += snprintf((char *) p, 32, ",\"waiting\":%lld",
                       (long long) waiting);
+
+        if (it->from_len) {
+            p = ngx_http_hotline_proto_queue_transfer(p, it, now);
+        }
+
+        *p++ = '}';
     }
 
-    p += snprintf((char *) p, 128,
-                  "],\"total\":%lu,\"agents\":{\"online\":%lu,\"busy\":%lu}}",
+    p += snprintf((char *) p, 224,
+                  "],\"total\":%lu,\"agents\":{\"online\":%lu,\"busy\":%lu,"
+                  "\"away\":%lu,\"wrapup\":%lu,\"available\":%lu},"
+                  "\"messages\":%lu}",
                   (unsigned long) q->total, (unsigned long) q->agents_online,
-                  (unsigned long) q->agents_busy);
+                  (unsigned long) q->agents_busy,
+                  (unsigned long) q->agents_away,
+                  (unsigned long) q->agents_wrapup,
+                  (unsigned long) q->agents_available,
+                  (unsigned long) q->messages);
+
+    return p;
+}
+
+
+/*
+ * a transferred call's ,"transfer":{...} in the queue: from whom, why, and
+ * for whom until when while it is held for that agent (room: 6 * 256 + 96)
+ */
+
+static u_char *
+ngx_http_hotline_proto_queue_transfer(u_char *p,
+    ngx_http_hotline_queue_item_t *it, int64_t now)
+{
+    p = ngx_cpymem(p, ",\"transfer\":{\"from\":",
+                   sizeof(",\"transfer\":{\"from\":") - 1);
+    p = ngx_http_hotline_json_str(p, it->from, it->from_len);
+    p = ngx_cpymem(p, ",\"reason\":", sizeof(",\"reason\":") - 1);
+    p = ngx_http_hotline_json_str(p, it->why, it->why_len);
+
+    if (it->target_len && it->until > now) {
+        p = ngx_cpymem(p, ",\"to\":", sizeof(",\"to\":") - 1);
+        p = ngx_http_hotline_json_str(p, it->target, it->target_len);
+        p += snprintf((char *) p, 32, ",\"until\":%lld",
+                      (long long) it->until);
+    }
+
+    *p++ = '}';
 
     return p;
 }

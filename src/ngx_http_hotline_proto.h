@@ -37,7 +37,10 @@
 #define NGX_HOTLINE_E_DAILY_LIMIT     14
 #define NGX_HOTLINE_E_BANNED          15
 #define NGX_HOTLINE_E_ADDRESS_LIMIT   16
-#define NGX_HOTLINE_E_MAX             17
+#define NGX_HOTLINE_E_CLOSED          17     /* outside opening hours */
+#define NGX_HOTLINE_E_AGENT_UNAVAILABLE  18  /* a transfer's target */
+#define NGX_HOTLINE_E_FULL            19     /* the call's record */
+#define NGX_HOTLINE_E_MAX             20
 
 /* client message types */
 #define NGX_HOTLINE_MSG_JOIN          1
@@ -60,7 +63,8 @@
 #define NGX_HOTLINE_END_CANCELLED     2
 #define NGX_HOTLINE_END_GONE          3
 #define NGX_HOTLINE_END_BANNED        4
-#define NGX_HOTLINE_END_MAX           5
+#define NGX_HOTLINE_END_MESSAGE       5      /* left a message instead */
+#define NGX_HOTLINE_END_MAX           6
 
 #define NGX_HOTLINE_MSG_ID_MAX        64
 #define NGX_HOTLINE_FIELD_MAX         32
@@ -112,6 +116,15 @@ typedef struct {
     int64_t           joined;            /* ms since the epoch */
     size_t            name_len;
     u_char            name[NGX_HOTLINE_CUSTOMER_NAME_MAX];
+
+    /* a transferred call: from whom, why, held for whom until when */
+    size_t            from_len;
+    u_char            from[64];
+    size_t            why_len;
+    u_char            why[128];
+    size_t            target_len;
+    u_char            target[64];
+    int64_t           until;
 } ngx_http_hotline_queue_item_t;
 
 
@@ -121,6 +134,10 @@ typedef struct {
     ngx_uint_t                      complete; /* items holds them all */
     ngx_uint_t                      agents_online;
     ngx_uint_t                      agents_busy;
+    ngx_uint_t                      agents_away;
+    ngx_uint_t                      agents_wrapup;
+    ngx_uint_t                      agents_available;
+    ngx_uint_t                      messages;   /* their changes so far */
     ngx_msec_t                      avg_handle;
     ngx_http_hotline_queue_item_t  *items;   /* oldest first */
 } ngx_http_hotline_queue_t;
@@ -150,7 +167,7 @@ u_char *ngx_http_hotline_proto_welcome(u_char *p, ngx_uint_t role,
     u_char *resume, u_char *call_id, u_char *sub, size_t sub_len,
     ngx_uint_t resumed, ngx_uint_t gap);
 u_char *ngx_http_hotline_proto_position(u_char *p, u_char *call_id,
-    ngx_uint_t position, ngx_uint_t eta);
+    ngx_uint_t position, ngx_uint_t eta, ngx_uint_t agents);
 size_t ngx_http_hotline_proto_queue_size(ngx_http_hotline_queue_t *q);
 u_char *ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
     int64_t now);

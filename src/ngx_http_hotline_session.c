@@ -20,6 +20,8 @@
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_doorbell.h"
 #include "ngx_http_hotline_notify.h"
+#include "ngx_http_hotline_desk.h"
+#include "ngx_http_hotline_proto_desk.h"
 
 
 /*
@@ -33,6 +35,7 @@
 
 
 #define NGX_HOTLINE_OPS_FREE   64       /* kept for reuse */
+#define NGX_HOTLINE_ETA_EVERY  5000     /* ms: waiting customers' estimates */
 
 
 /* what an operation carries to its answer: the message's id */
@@ -64,6 +67,12 @@ static void ngx_http_hotline_ban_done(void *data, ngx_uint_t err,
     ngx_http_hotline_result_t *res);
 static void ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
     ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_desk_welcome(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_transcript(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_transcript_got(void *data, ngx_uint_t err,
+    ngx_str_t *lines, ngx_uint_t n);
 static void ngx_http_hotline_error(ngx_http_hotline_session_t *s,
     ngx_uint_t code, ngx_http_hotline_msg_t *m);
 static void ngx_http_hotline_op_error(ngx_http_hotline_op_t *op,
@@ -95,6 +104,7 @@ static void ngx_http_hotline_on_down(void);
 static void ngx_http_hotline_queue_event(ngx_event_t *ev);
 static void ngx_http_hotline_position_timer(ngx_event_t *ev);
 static void ngx_http_hotline_position_later(ngx_http_hotline_session_t *s);
+static void ngx_http_hotline_eta_event(ngx_event_t *ev);
 static void ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q,
     void *data);
 
@@ -113,6 +123,8 @@ static ngx_msec_t    ngx_http_hotline_position_due;
 static ngx_msec_t    ngx_http_hotline_full_at;       /* the last whole read */
 static ngx_uint_t    ngx_http_hotline_full_wanted;
 static ngx_msec_t    ngx_http_hotline_position_interval;
+static ngx_event_t   ngx_http_hotline_eta_ev;
+static ngx_uint_t    ngx_http_hotline_queue_changed;
 static ngx_http_hotline_pool_t     ngx_http_hotline_ops;
 
 /* one buffer per worker for work that never nests */
@@ -157,6 +169,11 @@ ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
     hmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_hotline_module);
     ngx_http_hotline_position_interval = hmcf->position_interval;
+    ngx_http_hotline_eta_ev.handler = ngx_http_hotline_eta_event;
+    ngx_http_hotline_eta_ev.log = cycle->log;
+    ngx_http_hotline_eta_ev.data = cycle;    /* debug logs name its "fd" */
+    ngx_http_hotline_eta_ev.cancelable = 1;
+    ngx_add_timer(&ngx_http_hotline_eta_ev, NGX_HOTLINE_ETA_EVERY);
 
     ngx_http_hotline_store_listen(&ngx_http_hotline_session_events);
 
@@ -180,6 +197,8 @@ ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws)
     ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
 
     if (s->role == NGX_HOTLINE_ROLE_AGENT) {
+        /* a console that takes its session over knows nothing yet */
+        s->fresh = 1;
         s->ws.pending++;
         ngx_http_hotline_call_login(&s->ref, s->sub, s->sub_len, s->display,
                                     s->display_len, s->resume_from,
@@ -237,11 +256,12 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
 {
     ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
 
-    u_char                  *out;
-    ngx_uint_t               rc, opening;
-    ngx_time_t              *tp;
-    ngx_http_hotline_op_t   *op;
-    ngx_http_hotline_msg_t   m;
+    u_char                       *out;
+    ngx_uint_t                    rc, opening;
+    ngx_time_t                   *tp;
+    ngx_http_hotline_op_t        *op;
+    ngx_http_hotline_msg_t        m;
+    ngx_http_hotline_desk_msg_t   dm;
 
     if (s->ws.close_later) {
         /* closing: what follows is not read */
@@ -259,6 +279,13 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
     rc = ngx_http_hotline_proto_parse(data, len, s->role, &m, out + 1,
                                       6 * len + 1023);
 
+    if (rc == NGX_HOTLINE_E_BAD_TYPE) {
+        /* the support desk's messages */
+        rc = ngx_http_hotline_desk_parse(data, len, s->role,
+                                         ngx_http_hotline_desk()->dispositions,
+                                         &m, &dm, out + 1, 6 * len + 1023);
+    }
+
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
                    "hotline session: message of %uz bytes, type %ui, rc %ui",
                    len, m.type, rc);
@@ -274,12 +301,17 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
         return;
     }
 
-    /* a customer starts with join or resume, and only once */
+    /*
+     * a customer starts with join or resume, and only once; or it comes
+     * to leave a message (also instead of waiting) or rate its call
+     */
 
     opening = (m.type == NGX_HOTLINE_MSG_JOIN
-               || m.type == NGX_HOTLINE_MSG_RESUME);
+               || m.type == NGX_HOTLINE_MSG_RESUME
+               || m.type == NGX_HOTLINE_MSG_RATE);
 
     if (s->role == NGX_HOTLINE_ROLE_CUSTOMER
+        && m.type != NGX_HOTLINE_MSG_LEAVE
         && (s->established ? opening : !opening))
     {
         ngx_http_hotline_error(s, NGX_HOTLINE_E_BAD_STATE, &m);
@@ -307,6 +339,14 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
     switch (m.type) {
 
     case NGX_HOTLINE_MSG_JOIN:
+
+        if (!ngx_http_hotline_hours_open(ngx_http_hotline_desk()->hours,
+                                         ngx_time()))
+        {
+            /* outside the opening hours: a message is taken, no call */
+            ngx_http_hotline_session_done(op, NGX_HOTLINE_E_CLOSED, NULL);
+            break;
+        }
 
         if (s->main_conf->ban_time && s->ws.addr.len) {
             /* is the address banned?  The join goes on from the answer */
@@ -347,6 +387,8 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
         break;
 
     case NGX_HOTLINE_MSG_RESUME:
+        /* a page that kept nothing (reloaded) gets the transcript too */
+        s->fresh = (m.last_seq == 0);
 
         if (s->role == NGX_HOTLINE_ROLE_CUSTOMER && s->main_conf->ban_time
             && s->ws.addr.len)
@@ -381,12 +423,116 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
         ngx_http_hotline_call_hangup(&s->ref, ngx_http_hotline_op_done, op);
         break;
 
-    default: /* offer, answer, ice, chat, media */
+    case NGX_HOTLINE_MSG_PRESENCE:
+    case NGX_HOTLINE_MSG_HOLD:
+    case NGX_HOTLINE_MSG_TRANSFER:
+    case NGX_HOTLINE_MSG_NOTE:
+    case NGX_HOTLINE_MSG_RATE:
+    case NGX_HOTLINE_MSG_LEAVE:
+    case NGX_HOTLINE_MSG_CLAIM:
+    case NGX_HOTLINE_MSG_DONE:
+        ngx_http_hotline_session_desk(s, op, &m, &dm);
+        break;
+
+    case NGX_HOTLINE_MSG_CHAT:
+        /* kept in the call's transcript too: a whole JSON object */
+        out[0] = NGX_HOTLINE_EV_RELAY;
+        out[m.out_len + 1] = '}';
+        ngx_http_hotline_call_relay_logged(&s->ref, out, m.out_len + 1,
+                                           ngx_http_hotline_op_done, op);
+        break;
+
+    default: /* offer, answer, ice, media */
         out[0] = NGX_HOTLINE_EV_RELAY;
         ngx_http_hotline_call_relay(&s->ref, out, m.out_len + 1,
                                     ngx_http_hotline_op_done, op);
         break;
     }
+}
+
+
+/* a session back in its call gets the transcript so far */
+
+static void
+ngx_http_hotline_transcript(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_result_t *res)
+{
+    if (!(res->in_call || (s->role == NGX_HOTLINE_ROLE_CUSTOMER
+                           && res->waiting))
+        || !s->fresh
+        || ngx_http_hotline_desk()->transcript == 0
+        || s->ws.closed || s->ws.closing)
+    {
+        return;
+    }
+
+    s->ws.pending++;
+    ngx_http_hotline_call_transcript(res->call_id,
+                                     ngx_http_hotline_transcript_got, s);
+}
+
+
+static void
+ngx_http_hotline_transcript_got(void *data, ngx_uint_t err,
+    ngx_str_t *lines, ngx_uint_t n)
+{
+    ngx_http_hotline_session_t *s = data;
+
+    u_char      *p, *last;
+    size_t       size;
+    ngx_uint_t   i, k;
+
+    if (err != NGX_HOTLINE_OK || s->ws.closed || s->ws.closing) {
+        ngx_http_hotline_ws_release(&s->ws);
+        return;
+    }
+
+    /* a customer gets the chat; agents also notes and transfers */
+
+    for (i = 0, k = 0; i < n; i++) {
+        if (s->role == NGX_HOTLINE_ROLE_AGENT
+            || (lines[i].len > sizeof("{\"type\":\"chat\"") - 1
+                && ngx_strncmp(lines[i].data, "{\"type\":\"chat\"",
+                               sizeof("{\"type\":\"chat\"") - 1) == 0))
+        {
+            lines[k++] = lines[i];
+        }
+    }
+
+    n = k;
+
+    if (n == 0) {
+        ngx_http_hotline_ws_release(&s->ws);
+        return;
+    }
+
+    /*
+     * the newest lines that fit in half the send queue (a client that
+     * comes back reads them with what is replayed after them)
+     */
+
+    size = 128;
+
+    for (i = n; i > 0; i--) {
+        if (size + lines[i - 1].len + 1 > s->ws.conf->send_queue / 2) {
+            break;
+        }
+
+        size += lines[i - 1].len + 1;
+    }
+
+    lines += i;
+    n -= i;
+
+    p = ngx_http_hotline_scratch(&ngx_http_hotline_buf, size);
+
+    if (p) {
+        last = ngx_http_hotline_proto_transcript(p, s->call_id, lines, n);
+        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, p,
+                                        last - p);
+    }
+
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
@@ -556,10 +702,59 @@ ngx_http_hotline_login_done(void *data, ngx_uint_t err,
 
     } else {
         ngx_http_hotline_welcome(s, res);
+        ngx_http_hotline_desk_welcome(s, res);
+        ngx_http_hotline_transcript(s, res);
         ngx_http_hotline_established(s);
     }
 
     ngx_http_hotline_ws_release(&s->ws);
+}
+
+
+/* an agent's console: its presence and the desk's settings */
+
+static void
+ngx_http_hotline_desk_welcome(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_result_t *res)
+{
+    u_char                            *last;
+    uint64_t                           replay_to;
+    ngx_http_hotline_desk_conf_t      *dcf;
+    ngx_http_hotline_consumer_info_t   ci;
+    u_char                             p[256 + 40 * NGX_HOTLINE_DISPOSITIONS];
+
+    if (s->ws.closed || s->ws.closing) {
+        return;
+    }
+
+    /* a page back from scratch: what is replayed was its predecessor's */
+
+    replay_to = 0;
+
+    if (s->fresh && s->ref.consumer) {
+        ngx_http_hotline_store()->consumer_info(s->ref.consumer, &ci);
+        replay_to = ci.replayed;
+    }
+
+    if (s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
+        /* a page that comes back: where its call is */
+        last = ngx_http_hotline_proto_desk_customer(p, res->in_call ? "call"
+                                                    : res->waiting ? "waiting"
+                                                    : "ended", replay_to);
+        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, p,
+                                        last - p);
+        return;
+    }
+
+    dcf = ngx_http_hotline_desk();
+
+    last = ngx_http_hotline_proto_desk(p, res->presence, res->until,
+                                       dcf->dispositions, dcf->away_after,
+                                       dcf->wrapup_time,
+                                       dcf->transfer_timeout, replay_to);
+
+    (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, p,
+                                    last - p);
 }
 
 
@@ -591,8 +786,18 @@ ngx_http_hotline_resume_done(void *data, ngx_uint_t err,
     s->waiting = res->waiting;
     s->position = 0;
     ngx_http_hotline_welcome(s, res);
+    ngx_http_hotline_desk_welcome(s, res);
+    ngx_http_hotline_transcript(s, res);
     ngx_http_hotline_established(s);
     ngx_http_hotline_ack(op);
+}
+
+
+void
+ngx_http_hotline_session_done(void *op, ngx_uint_t err,
+    ngx_http_hotline_result_t *res)
+{
+    ngx_http_hotline_op_done(op, err, res);
 }
 
 
@@ -740,7 +945,7 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
     size_t                        size, len;
     ssize_t                       n;
     uint64_t                      seq;
-    ngx_uint_t                    ended;
+    ngx_uint_t                    ended, transcript;
     ngx_str_t                    *url;
     ngx_http_hotline_event_t      ev;
     ngx_http_hotline_store_t     *store;
@@ -767,6 +972,7 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
 
     s->ws.pending++;
     ended = 0;
+    transcript = 0;
 
     for ( ;; ) {
         if (s->ws.out_bytes >= s->ws.conf->send_queue / 2) {
@@ -810,9 +1016,26 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
                 s->waiting = 0;
                 s->accepted_at = ngx_current_msec;
                 s->connected = 0;
+
+                if (s->role == NGX_HOTLINE_ROLE_AGENT) {
+                    /* a transferred call's conversation so far, after */
+                    ngx_memcpy(s->call_id, ev.call_id, NGX_HOTLINE_ID_LEN);
+                    transcript = 1;
+                }
+
+            } else {
+                /* a transfer, a hold: the desk's */
+                ngx_http_hotline_session_event(s, &ev);
             }
 
             last = ngx_http_hotline_event_json(json, &ev, url);
+
+            if (ev.type == NGX_HOTLINE_EV_ENDED
+                && s->role == NGX_HOTLINE_ROLE_CUSTOMER)
+            {
+                /* whether, and how long, it may rate the call */
+                last = ngx_http_hotline_session_ended(last, &ev);
+            }
 
             if (ngx_http_hotline_ws_send2(&s->ws, json, last - json, tail,
                                           ngx_http_hotline_proto_seq(tail,
@@ -837,6 +1060,15 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
     }
 
 done:
+
+    if (transcript && ngx_http_hotline_desk()->transcript
+        && !s->ws.closed && !s->ws.closing)
+    {
+        /* (not above: the read may answer at once, in the buffer) */
+        s->ws.pending++;
+        ngx_http_hotline_call_transcript(s->call_id,
+                                         ngx_http_hotline_transcript_got, s);
+    }
 
     ngx_http_hotline_ws_release(&s->ws);
 }
@@ -1102,6 +1334,8 @@ ngx_http_hotline_on_down(void)
 static void
 ngx_http_hotline_on_queue(void)
 {
+    ngx_http_hotline_queue_changed = 1;
+
     if (ngx_http_hotline_queue_ev.posted) {
         return;
     }
@@ -1139,7 +1373,12 @@ ngx_http_hotline_position_timer(ngx_event_t *ev)
 {
     ngx_http_hotline_position_due = 0;
     ngx_http_hotline_full_wanted = 1;
-    ngx_http_hotline_on_queue();
+
+    /* the queue is as it was: not ngx_http_hotline_on_queue(), agents
+     * are not told again */
+    if (!ngx_http_hotline_queue_ev.posted) {
+        ngx_post_event(&ngx_http_hotline_queue_ev, &ngx_posted_events);
+    }
 }
 
 
@@ -1173,12 +1412,42 @@ ngx_http_hotline_position_later(ngx_http_hotline_session_t *s)
 }
 
 
+/*
+ * Waiting customers' estimates count down: a fresh snapshot for them
+ * every NGX_HOTLINE_ETA_EVERY when this worker has any
+ */
+
+static void
+ngx_http_hotline_eta_event(ngx_event_t *ev)
+{
+    ngx_queue_t                 *q;
+    ngx_http_hotline_session_t  *s;
+
+    for (q = ngx_queue_head(&ngx_http_hotline_local);
+         q != ngx_queue_sentinel(&ngx_http_hotline_local);
+         q = ngx_queue_next(q))
+    {
+        s = ngx_queue_data(q, ngx_http_hotline_session_t, local);
+
+        if (s->waiting) {
+            ngx_http_hotline_full_at = ngx_current_msec;
+            ngx_http_hotline_call_queue(ngx_http_hotline_queue_done, NULL, 1);
+            break;
+        }
+    }
+
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, NGX_HOTLINE_ETA_EVERY);
+    }
+}
+
+
 static void
 ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
 {
     u_char                      *msg, *last, *end;
     int64_t                      now;
-    ngx_uint_t                   lo, hi, mid, pos, eta;
+    ngx_uint_t                   lo, hi, mid, pos, eta, agents;
     ngx_time_t                  *tp;
     ngx_queue_t                 *lq, *next;
     ngx_http_hotline_session_t  *s;
@@ -1186,6 +1455,17 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
 
     if (q == NULL) {
         return;
+    }
+
+    /*
+     * agents get it when the queue changed (a snapshot that follows may
+     * be the one after the change: they get that one too)
+     */
+
+    agents = ngx_http_hotline_queue_changed;
+
+    if (!ngx_http_hotline_call_queue_again()) {
+        ngx_http_hotline_queue_changed = 0;
     }
 
     tp = ngx_timeofday();
@@ -1206,6 +1486,11 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
         }
 
         if (s->role == NGX_HOTLINE_ROLE_AGENT) {
+
+            if (!agents) {
+                /* the estimates' refresh: the queue is as it was */
+                continue;
+            }
 
             if (msg == NULL) {
                 msg = ngx_http_hotline_scratch(&ngx_http_hotline_buf,
@@ -1260,7 +1545,14 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
         }
 
         pos = lo + 1;
-        eta = ngx_http_hotline_call_eta(q, pos);
+
+        if (pos != s->position || ngx_http_hotline_call_staffed(q) == 0) {
+            /* the count down starts at a new position, or an agent */
+            s->position_since = now;
+        }
+
+        eta = ngx_http_hotline_call_eta(q, pos,
+                                        (ngx_msec_t) (now - s->position_since));
 
         if (pos == s->position && eta == s->eta && !s->queue_dirty) {
             continue;
@@ -1284,7 +1576,8 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
         s->position_at = ngx_current_msec;
         s->queue_dirty = 0;
 
-        end = ngx_http_hotline_proto_position(buf, s->call_id, pos, eta);
+        end = ngx_http_hotline_proto_position(buf, s->call_id, pos, eta,
+                                       ngx_http_hotline_call_staffed(q));
 
         s->ws.pending++;
         (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,

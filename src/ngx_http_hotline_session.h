@@ -15,6 +15,8 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_ws.h"
 #include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_event.h"
+#include "ngx_http_hotline_proto_desk.h"
 
 
 /*
@@ -32,6 +34,7 @@ struct ngx_http_hotline_session_s {
     ngx_uint_t                     position;       /* last one sent */
     ngx_uint_t                     eta;
     ngx_msec_t                     position_at;    /* ... sent then */
+    int64_t                        position_since; /* ms */
 
     u_char                         call_id[NGX_HOTLINE_ID_HEX];
     u_char                         sub[NGX_HOTLINE_NAME_MAX];
@@ -55,6 +58,7 @@ struct ngx_http_hotline_session_s {
     unsigned                       established:1;  /* joined or resumed */
     unsigned                       waiting:1;      /* customer in queue */
     unsigned                       queue_dirty:1;
+    unsigned                       fresh:1;        /* resumed from seq 0 */
     unsigned                       banned:1;       /* its client */
     unsigned                       ended:1;        /* its end was sent */
     unsigned                       connected:1;    /* its page's media */
@@ -68,6 +72,18 @@ extern ngx_http_hotline_ws_handler_t  ngx_http_hotline_session_handler;
 
 /* ngx_http_hotline_session.c */
 ngx_int_t ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle);
+
+/* the answer to a client message (op: what the session made for it) */
+void ngx_http_hotline_session_done(void *op, ngx_uint_t err,
+    ngx_http_hotline_result_t *res);
+
+/* ngx_http_hotline_session_desk.c: the support desk's messages */
+void ngx_http_hotline_session_desk(ngx_http_hotline_session_t *s, void *op,
+    ngx_http_hotline_msg_t *m, ngx_http_hotline_desk_msg_t *d);
+u_char *ngx_http_hotline_session_ended(u_char *p,
+    ngx_http_hotline_event_t *ev);
+void ngx_http_hotline_session_event(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_event_t *ev);
 
 /* ngx_http_hotline_ban.c */
 ngx_str_t *ngx_http_hotline_ban_key(u_char *addr, size_t len);

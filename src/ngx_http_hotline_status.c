@@ -106,13 +106,16 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
                   "]},"
                   "\"connections\":{\"customer\":%ui,\"agent\":%ui},"
                   "\"calls\":{\"waiting\":%ui,\"active\":%ui},"
-                  "\"agents\":{\"online\":%ui,\"busy\":%ui},"
+                  "\"agents\":{\"online\":%ui,\"busy\":%ui,\"away\":%ui,"
+                  "\"wrapup\":%ui,\"available\":%ui},"
                   "\"notifier\":{\"enabled\":%s,\"queued\":%ui,"
                   "\"failed\":%uA},"
                   "\"warnings\":[%s]}\n",
                   conns[NGX_HOTLINE_ROLE_CUSTOMER],
                   conns[NGX_HOTLINE_ROLE_AGENT],
                   g.waiting, g.active, g.agents_online, g.agents_busy,
+                  g.agents_away, g.agents_wrapup,
+                  ngx_http_hotline_gauges_available(&g),
                   ns.enabled ? "true" : "false", ns.queued,
                   ngx_http_hotline_zone->counters.notify[
                                                  NGX_HOTLINE_NOTIFY_FAILED],
@@ -249,10 +252,14 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
         "# TYPE hotline_calls gauge\n"
         "hotline_calls{state=\"waiting\"} %ui\n"
         "hotline_calls{state=\"active\"} %ui\n"
-        "# HELP hotline_agents Agents online, and busy in a call.\n"
+        "# HELP hotline_agents Agents online, and by state (online = "
+        "available + busy + away + wrapup).\n"
         "# TYPE hotline_agents gauge\n"
         "hotline_agents{state=\"online\"} %ui\n"
         "hotline_agents{state=\"busy\"} %ui\n"
+        "hotline_agents{state=\"available\"} %ui\n"
+        "hotline_agents{state=\"away\"} %ui\n"
+        "hotline_agents{state=\"wrapup\"} %ui\n"
         "# HELP hotline_store_up Whether every worker can use the state "
         "store.\n"
         "# TYPE hotline_store_up gauge\n"
@@ -273,7 +280,9 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
         "hotline_messages_relayed_total %uA\n",
         conns[NGX_HOTLINE_ROLE_CUSTOMER], conns[NGX_HOTLINE_ROLE_AGENT],
         g.waiting, g.waiting, g.active,
-        g.agents_online, g.agents_busy, up,
+        g.agents_online, g.agents_busy,
+        ngx_http_hotline_gauges_available(&g), g.agents_away,
+        g.agents_wrapup, up,
         w.count[NGX_HOTLINE_STORE_UP], w.count[NGX_HOTLINE_STORE_CONNECTING],
         w.count[NGX_HOTLINE_STORE_DOWN], st.size, st.used,
         z->relayed);

@@ -44,7 +44,7 @@
 
 
 #define NGX_HOTLINE_KEY_MAX        96
-#define NGX_HOTLINE_VALUE_MAX      512
+#define NGX_HOTLINE_VALUE_MAX      768
 
 /* an error code of the store, beside those of the protocol */
 #define NGX_HOTLINE_E_CONFLICT     100     /* a checked version changed */
@@ -95,6 +95,11 @@ typedef struct {
 #define NGX_HOTLINE_READ_QUEUE     2       /* the first n queued records */
 #define NGX_HOTLINE_READ_COUNTERS  3       /* names[n] */
 #define NGX_HOTLINE_READ_TICKET    4       /* a new ticket, in numbers[0] */
+#define NGX_HOTLINE_READ_INBOX     5       /* key: its inbox's messages,
+                                              oldest first (value, ticket:
+                                              their seq), as many as fit in
+                                              n bytes, without delivering
+                                              them */
 
 #define NGX_HOTLINE_READ_MAX       4
 
@@ -149,7 +154,10 @@ typedef struct {
                                               and then to every append
                                               until one with n = 1 (the
                                               one refused, again) gets
-                                              in: nothing overtakes it */
+                                              in: nothing overtakes it;
+                                              err 0: left out (a bounded
+                                              log); a record without an
+                                              inbox gets one */
 #define NGX_HOTLINE_TX_ATTACH      8       /* key's inbox to consumer,
                                               replaying after seq n */
 #define NGX_HOTLINE_TX_RELEASE     9       /* key's inbox from consumer,
@@ -261,6 +269,9 @@ typedef struct {
     int64_t                        before;      /* cursor; -1: the newest */
     ngx_str_t                      agent;       /* "": any */
     ngx_str_t                      outcome;     /* "": any */
+    ngx_str_t                      call_id;     /* hex; "": any (one: with
+                                                   its transcript) */
+    ngx_uint_t                     open;        /* messages not done */
     ngx_uint_t                     days;        /* > 0: daily counts */
     ngx_uint_t                     day0;        /* the oldest, since 1970 */
 } ngx_http_hotline_history_query_t;

@@ -195,7 +195,7 @@ ngx_http_hotline_redis_read(ngx_http_hotline_reads_t *rd,
 
     for (i = 0; i < rd->n; i++) {
         r = &rd->ops[i];
-        args += 3 + r->n;
+        args += 3 + (r->op == NGX_HOTLINE_READ_COUNTERS ? r->n : 1);
         size += 2 * NGX_INT64_LEN + r->key.len;
 
         if (r->op == NGX_HOTLINE_READ_COUNTERS) {
@@ -233,6 +233,12 @@ ngx_http_hotline_redis_read(ngx_http_hotline_reads_t *rd,
 
         case NGX_HOTLINE_READ_QUEUE:
             ngx_http_hotline_redis_op(req, "q", 1);
+            ngx_http_hotline_rreq_num(req, (int64_t) r->n);
+            break;
+
+        case NGX_HOTLINE_READ_INBOX:
+            ngx_http_hotline_redis_op(req, "l", 2);
+            ngx_http_hotline_rreq_arg(req, r->key.data, r->key.len);
             ngx_http_hotline_rreq_num(req, (int64_t) r->n);
             break;
 
@@ -281,6 +287,7 @@ ngx_http_hotline_redis_read_done(ngx_http_hotline_rreq_t *req,
 {
     u_char                    *p;
     size_t                     i, size, n;
+    int64_t                    seq;
     ngx_uint_t                 k, j;
     ngx_http_hotline_read_t   *op;
     ngx_http_hotline_read_pt   handler;
@@ -299,8 +306,9 @@ ngx_http_hotline_redis_read_done(ngx_http_hotline_rreq_t *req,
     size = 0;
 
     for (k = 0; k < rd->n; k++) {
-        size += (rd->ops[k].n + 2)
-                * (sizeof(ngx_http_hotline_rec_t) + sizeof(int64_t));
+        n = (rd->ops[k].op == NGX_HOTLINE_READ_INBOX) ? rd->ops[k].n / 16
+                                                      : rd->ops[k].n;
+        size += (n + 2) * (sizeof(ngx_http_hotline_rec_t) + sizeof(int64_t));
     }
 
     p = ngx_http_hotline_scratch(&ngx_http_hotline_redis_buf, size);
@@ -353,6 +361,25 @@ ngx_http_hotline_redis_read_done(ngx_http_hotline_rreq_t *req,
 
             break;
 
+        case NGX_HOTLINE_READ_INBOX:
+            /* count, the first's seq, the messages */
+            n = (size_t) ngx_http_hotline_reply_int(r, i);
+            seq = ngx_http_hotline_reply_int(r, i + 1);
+            i += 2;
+
+            op->recs = (ngx_http_hotline_rec_t *) p;
+            p += (op->n / 16 + 2) * sizeof(ngx_http_hotline_rec_t);
+
+            for (j = 0; j < n && j < op->n / 16 + 2 && i < r->elements; j++) {
+                ngx_memzero(&op->recs[j], sizeof(ngx_http_hotline_rec_t));
+                op->recs[j].value = ngx_http_hotline_reply_str(r, i++);
+                op->recs[j].ticket = (uint64_t) (seq + j);
+                op->recs[j].version = 1;
+                op->nrecs++;
+            }
+
+            break;
+
         case NGX_HOTLINE_READ_COUNTERS:
             op->numbers = (int64_t *) ngx_align_ptr(p, sizeof(int64_t));
             p = (u_char *) (op->numbers + op->n);
@@ -398,7 +425,7 @@ static const char  *ngx_http_hotline_redis_ops[] = {
     "t kgn",                               /* NGX_HOTLINE_TX_ATTACH */
     "l kgn",                               /* NGX_HOTLINE_TX_RELEASE */
     "T kn",                                /* NGX_HOTLINE_TX_TIMER */
-    "h ",                                  /* NGX_HOTLINE_TX_HISTORY */
+    "h ",                                  /* NGX_HOTLINE_TX_HISTORY, H */
     "N "                                   /* NGX_HOTLINE_TX_NOTIFY */
 };
 
@@ -412,6 +439,7 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
     const char                       *f;
     ngx_http_hotline_txop_t          *t;
     ngx_http_hotline_rreq_t          *req;
+    u_char                           *line;
     ngx_http_hotline_txres_t          res;
     ngx_http_hotline_call_record_t   *rec;
     u_char                            id[NGX_HOTLINE_ID_HEX];
@@ -429,13 +457,10 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
     for (i = 0; i < tx->n; i++) {
         t = &tx->ops[i];
         size += t->key.len + t->value.len + 8 * NGX_INT64_LEN
-                + (t->rec ? 2 * NGX_HOTLINE_NAME_MAX
-                            + NGX_HOTLINE_CUSTOMER_NAME_MAX
-                            + NGX_HOTLINE_ID_HEX
-                          : 0);
+                + (t->rec ? ngx_http_hotline_history_size(t->rec) : 0);
     }
 
-    req = ngx_http_hotline_rreq(NGX_HOTLINE_LUA_COMMIT, 12 * tx->n, size,
+    req = ngx_http_hotline_rreq(NGX_HOTLINE_LUA_COMMIT, 14 * tx->n, size,
                                 ngx_http_hotline_redis_commit_done);
     if (req == NULL) {
         res.err = NGX_HOTLINE_E_INTERNAL;
@@ -450,15 +475,37 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
         t = &tx->ops[i];
 
         if (t->op == NGX_HOTLINE_TX_HISTORY) {
-            /* call_id customer agent joined accepted outcome by duration
-             * recorded */
+            /*
+             * h: call_id customer agent joined accepted outcome by duration
+             * recorded, the desk's members, the transcript;
+             * H: call_id, an amendment as the journal has it
+             */
             rec = t->rec;
 
-            ngx_http_hotline_redis_op(req, "h", 9);
+            ngx_http_hotline_redis_op(req, rec->amend ? "H" : "h",
+                                      rec->amend ? 2 : 11);
             ngx_http_hotline_rreq_arg(req, id,
                                       ngx_http_hotline_hex(id, rec->call_id,
                                                           NGX_HOTLINE_ID_LEN)
                                       - id);
+
+            if (rec->amend) {
+                size = ngx_http_hotline_history_size(rec);
+
+                line = ngx_alloc(size, ngx_cycle->log);
+                if (line == NULL) {
+                    ngx_http_hotline_rreq_arg(req, (u_char *) "", 0);
+                    continue;
+                }
+
+                ngx_http_hotline_rreq_arg(req, line,
+                                      ngx_http_hotline_history_json(line,
+                                                          line + size, rec)
+                                      - line);
+                ngx_free(line);
+                continue;
+            }
+
             ngx_http_hotline_rreq_arg(req, rec->customer, rec->customer_len);
             ngx_http_hotline_rreq_arg(req, rec->agent ? rec->agent
                                                       : (u_char *) "",
@@ -471,6 +518,9 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
             ngx_http_hotline_rreq_num(req, (int64_t) rec->by);
             ngx_http_hotline_rreq_num(req, (int64_t) rec->duration);
             ngx_http_hotline_rreq_num(req, rec->recorded ? 1 : 0);
+            ngx_http_hotline_rreq_arg(req, rec->extra.data, rec->extra.len);
+            ngx_http_hotline_rreq_arg(req, rec->transcript.data,
+                                      rec->transcript.len);
             continue;
         }
 

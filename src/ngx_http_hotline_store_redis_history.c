@@ -12,6 +12,7 @@
 #include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_store_redis.h"
 #include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_history.h"
 
 
 /*
@@ -30,7 +31,8 @@
 
 
 #define NGX_HOTLINE_RHISTORY_SCAN    5000    /* entries looked at a page */
-#define NGX_HOTLINE_RHISTORY_FIELDS  11      /* a record in the reply */
+#define NGX_HOTLINE_RHISTORY_FIELDS  14      /* a record in the reply, but
+                                                its amendments */
 #define NGX_HOTLINE_RHISTORY_SEQ     1024
 
 
@@ -44,7 +46,7 @@ typedef struct {
 static void ngx_http_hotline_rhistory_page(void *data, redisReply *r);
 static void ngx_http_hotline_rhistory_days(void *data, redisReply *r);
 static ngx_int_t ngx_http_hotline_rhistory_record(
-    ngx_http_hotline_history_query_t *q, redisReply *r, size_t i,
+    ngx_http_hotline_history_query_t *q, redisReply *r, size_t *next,
     ngx_str_t *json);
 static int64_t ngx_http_hotline_rhistory_cursor(ngx_str_t *id);
 
@@ -69,7 +71,7 @@ ngx_http_hotline_redis_history(ngx_http_hotline_history_query_t *q,
     ngx_http_hotline_history_pt handler, void *data)
 {
     u_char                       *p;
-    ngx_str_t                     args[4 + NGX_HOTLINE_RHISTORY_DAY];
+    ngx_str_t                     args[8 + NGX_HOTLINE_RHISTORY_DAY];
     ngx_str_t                    *prefix;
     ngx_uint_t                    i, n;
     ngx_http_hotline_rhistory_t  *ctx;
@@ -139,7 +141,16 @@ ngx_http_hotline_redis_history(ngx_http_hotline_history_query_t *q,
     p = ngx_sprintf(p, "%ui", (ngx_uint_t) NGX_HOTLINE_RHISTORY_SCAN);
     args[4].len = p - args[4].data;
 
-    n = 5;
+    args[5] = q->call_id;
+    ngx_str_set(&args[6], "0");
+
+    if (q->open) {
+        ngx_str_set(&args[6], "1");
+    }
+
+    args[7] = *ngx_http_hotline_redis_prefix();
+
+    n = 8;
 
     ngx_http_hotline_redis_call(NGX_HOTLINE_LUA_HISTORY,
                                 &ngx_http_hotline_rhistory_key, args, n,
@@ -147,7 +158,10 @@ ngx_http_hotline_redis_history(ngx_http_hotline_history_query_t *q,
 }
 
 
-/* {0, next id or "", (id, call_id, customer, ... recorded)...} */
+/*
+ * {0, next id or "", (id, call_id, customer, ... recorded, extra,
+ * transcript, n, n amendments)...}
+ */
 
 static void
 ngx_http_hotline_rhistory_page(void *data, redisReply *r)
@@ -155,6 +169,7 @@ ngx_http_hotline_rhistory_page(void *data, redisReply *r)
     ngx_http_hotline_rhistory_t *ctx = data;
 
     size_t                       i;
+    ngx_int_t                    rc;
     ngx_str_t                    next, *json;
     ngx_http_hotline_history_t   h;
 
@@ -176,18 +191,23 @@ ngx_http_hotline_rhistory_page(void *data, redisReply *r)
     h.next = next.len ? ngx_http_hotline_rhistory_cursor(&next) : -1;
     h.days = NULL;
 
-    for (i = 2; i + NGX_HOTLINE_RHISTORY_FIELDS <= r->elements;
-         i += NGX_HOTLINE_RHISTORY_FIELDS)
-    {
+    i = 2;
+
+    while (i + NGX_HOTLINE_RHISTORY_FIELDS <= r->elements) {
         json = ngx_array_push(&h.records);
         if (json == NULL) {
             ctx->handler(ctx->data, NGX_HOTLINE_E_INTERNAL, NULL);
             return;
         }
 
-        if (ngx_http_hotline_rhistory_record(ctx->q, r, i + 1, json)
-            != NGX_OK)
-        {
+        rc = ngx_http_hotline_rhistory_record(ctx->q, r, &i, json);
+
+        if (rc == NGX_ERROR) {
+            ctx->handler(ctx->data, NGX_HOTLINE_E_INTERNAL, NULL);
+            return;
+        }
+
+        if (rc != NGX_OK) {
             /* not ours or damaged: left out */
             h.records.nelts--;
         }
@@ -198,37 +218,41 @@ ngx_http_hotline_rhistory_page(void *data, redisReply *r)
 
 
 /*
- * a stream entry's fields from element i: call_id, customer, agent,
- * joined, accepted, ended, outcome, by, duration, recorded
+ * a stream entry from element *i: id, call_id, customer, agent, joined,
+ * accepted, ended, outcome, by, duration, recorded, extra, transcript,
+ * n, n amendments; *i moves past it
  */
 
 static ngx_int_t
 ngx_http_hotline_rhistory_record(ngx_http_hotline_history_query_t *q,
-    redisReply *r, size_t i, ngx_str_t *json)
+    redisReply *r, size_t *next, ngx_str_t *json)
 {
-    int64_t                          n;
-    ngx_str_t                        id, customer, agent, outcome;
-    ngx_uint_t                       k;
+    u_char                          *line;
+    size_t                           i, k, n, size;
+    int64_t                          num;
+    ngx_int_t                        rc;
+    ngx_str_t                        id, customer, agent, outcome, a;
+    ngx_uint_t                       reason;
+    ngx_http_hotline_amends_t        am;
     ngx_http_hotline_call_record_t   rec;
+
+    i = *next + 1;
+    n = (size_t) ngx_http_hotline_reply_int(r, i + 12);
+    *next = i + 13 + n;
 
     id = ngx_http_hotline_reply_str(r, i);
     customer = ngx_http_hotline_reply_str(r, i + 1);
     agent = ngx_http_hotline_reply_str(r, i + 2);
     outcome = ngx_http_hotline_reply_str(r, i + 6);
 
+    reason = ngx_http_hotline_end_reason(outcome.data, outcome.len);
+
     if (id.len != NGX_HOTLINE_ID_HEX
         || ngx_http_hotline_unhex(rec.call_id, id.data, id.len) != NGX_OK
         || customer.len > NGX_HOTLINE_CUSTOMER_NAME_MAX
-        || agent.len > NGX_HOTLINE_NAME_MAX)
+        || agent.len > NGX_HOTLINE_NAME_MAX
+        || reason == NGX_HOTLINE_END_MAX)
     {
-        ngx_log_error(NGX_LOG_WARN, q->log, 0,
-                      "hotline: a record of the redis history is damaged");
-        return NGX_DECLINED;
-    }
-
-    k = ngx_http_hotline_end_reason(outcome.data, outcome.len);
-
-    if (k == NGX_HOTLINE_END_MAX) {
         ngx_log_error(NGX_LOG_WARN, q->log, 0,
                       "hotline: a record of the redis history is damaged");
         return NGX_DECLINED;
@@ -241,25 +265,42 @@ ngx_http_hotline_rhistory_record(ngx_http_hotline_history_query_t *q,
     rec.joined = ngx_http_hotline_reply_int(r, i + 3);
     rec.accepted = ngx_http_hotline_reply_int(r, i + 4);
     rec.ended = ngx_http_hotline_reply_int(r, i + 5);
-    rec.reason = k;
+    rec.reason = reason;
     rec.by = ngx_http_hotline_reply_int(r, i + 7) == NGX_HOTLINE_ROLE_CUSTOMER
              ? NGX_HOTLINE_ROLE_CUSTOMER : NGX_HOTLINE_ROLE_AGENT;
-    n = ngx_http_hotline_reply_int(r, i + 8);
-    rec.duration = n > 0 ? (ngx_uint_t) n : 0;
+    num = ngx_http_hotline_reply_int(r, i + 8);
+    rec.duration = num > 0 ? (ngx_uint_t) num : 0;
     rec.recorded = ngx_http_hotline_reply_int(r, i + 9) ? 1 : 0;
+    rec.extra = ngx_http_hotline_reply_str(r, i + 10);
+    rec.transcript = ngx_http_hotline_reply_str(r, i + 11);
+    rec.amend = 0;
 
-    json->data = ngx_pnalloc(q->pool, NGX_HOTLINE_HISTORY_LINE);
-    if (json->data == NULL) {
+    size = ngx_http_hotline_history_size(&rec);
+
+    line = ngx_alloc(size, q->log);
+    if (line == NULL) {
         return NGX_ERROR;
     }
 
-    json->len = ngx_http_hotline_history_json(json->data,
-                                              json->data
-                                              + NGX_HOTLINE_HISTORY_LINE,
-                                              &rec)
-                - json->data;
+    ngx_http_hotline_amends_init(&am);
 
-    return NGX_OK;
+    for (k = n; k > 0; k--) {
+        /* the newest first */
+        a = ngx_http_hotline_reply_str(r, i + 12 + k);
+        (void) ngx_http_hotline_amends_add(&am, a.data, a.len);
+    }
+
+    rc = ngx_http_hotline_history_record(q, &am, line,
+                                  ngx_http_hotline_history_json(line,
+                                                                line + size,
+                                                                &rec)
+                                  - line,
+                                  json);
+
+    ngx_http_hotline_amends_free(&am);
+    ngx_free(line);
+
+    return rc;
 }
 
 

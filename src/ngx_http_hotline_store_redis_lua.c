@@ -90,7 +90,8 @@ ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N] = {
      * read: r key -> {v, d, attached};  i key -> the index record
      * {v, d, attached}, then the record its value names;  q n -> {total,
      * (key, v, d, attached, ticket)...} oldest first;  n name... -> their
-     * values (-1: none);  t -> a new ticket
+     * values (-1: none);  t -> a new ticket;  l key n -> {count, the
+     * first's seq, messages...} of the inbox, within n bytes
      */
     { "read",
 NGX_HOTLINE_LUA_PRELUDE
@@ -120,6 +121,17 @@ NGX_HOTLINE_LUA_PRELUDE
 "    end\n"
 "  elseif c == 't' then\n"
 "    out[#out + 1] = redis.call('INCR', P .. 't')\n"
+"  elseif c == 'l' then\n"
+"    local sq = tonumber(redis.call('HGET', rk(a[1]), 'sq') or '0')\n"
+"    local msgs = redis.call('LRANGE', mk(a[1]), 0, -1)\n"
+"    local left, n = tonumber(a[2]), 0\n"
+"    while n < #msgs and #msgs[n + 1] <= left do\n"
+"      left = left - #msgs[n + 1]\n"
+"      n = n + 1\n"
+"    end\n"
+"    out[#out + 1] = n\n"
+"    out[#out + 1] = sq - #msgs + 1\n"
+"    for j = 1, n do out[#out + 1] = msgs[j] end\n"
 "  end\n"
 "end\n"
 "return out\n" },
@@ -129,9 +141,10 @@ NGX_HOTLINE_LUA_PRELUDE
      * first, messages...} (the last three for an attach).  Codes:
      *   c key version     o key gen ("": none)    p key value    x key
      *   q key ticket max err     u key     n name delta max err ttl init
-     *   a key message max force err retry
+     *   a key message max force err retry (err 0: left out when there
+     *       is no room and no reader)
      *   t key gen from     l key gen seq
-     *   T key ms     h the record's fields     N
+     *   T key ms     h the record's fields     H call_id amendment     N
      */
     { "commit",
 NGX_HOTLINE_LUA_PRELUDE
@@ -139,7 +152,8 @@ NGX_HOTLINE_LUA_PRELUDE
 "local function room(k, len, max)\n"
 "  local h = redis.call('HMGET', rk(k), 'sq', 'by', 'dl', 'ow')\n"
 "  if not h[1] then return true end\n"
-"  local sq, by, dl = tonumber(h[1]), tonumber(h[2]), tonumber(h[3])\n"
+"  local sq, by = tonumber(h[1]), tonumber(h[2] or '0')\n"
+"  local dl = tonumber(h[3] or '0')\n"
 "  if by + len > max then\n"
 "    local n = redis.call('LLEN', mk(k))\n"
 "    local first = sq - n + 1\n"
@@ -151,9 +165,10 @@ NGX_HOTLINE_LUA_PRELUDE
 "    if n == 0 then by = 0 end\n"
 "    redis.call('HSET', rk(k), 'by', by)\n"
 "  end\n"
-"  return by + len <= max or (h[4] ~= '' and by + len <= 2 * max)\n"
+"  return by + len <= max or (h[4] and h[4] ~= '' and by + len <= 2 * max)\n"
 "end\n"
-"for _, o in ipairs(ops) do\n"
+"local skip = {}\n"
+"for oi, o in ipairs(ops) do\n"
 "  local c, a = o[1], o[2]\n"
 "  if c == 'c' then\n"
 "    if tonumber(redis.call('HGET', rk(a[1]), 'v') or '0')"
@@ -184,13 +199,13 @@ NGX_HOTLINE_LUA_PRELUDE
 "        redis.call('HSET', k, 'bk', '1')\n"
 "        return {102}\n"
 "      end\n"
-"      return {tonumber(a[5])}\n"
+"      if a[5] == '0' then skip[oi] = true else return {tonumber(a[5])} end\n"
 "    end\n"
 "  end\n"
 "end\n"
 "local out = {0, 0}\n"
 "local told = false\n"
-"for _, o in ipairs(ops) do\n"
+"for oi, o in ipairs(ops) do\n"
 "  local c, a = o[1], o[2]\n"
 "  if c == 'p' then\n"
 "    redis.call('HINCRBY', rk(a[1]), 'v', 1)\n"
@@ -214,7 +229,7 @@ NGX_HOTLINE_LUA_PRELUDE
 "    if a[5] ~= '0' and v <= 0 and tonumber(a[2]) < 0 then\n"
 "      redis.call('DEL', k)\n"
 "    elseif a[5] ~= '0' then redis.call('PEXPIRE', k, a[5]) end\n"
-"  elseif c == 'a' then\n"
+"  elseif c == 'a' and not skip[oi] then\n"
 "    if a[4] == '1' then room(a[1], #a[2], tonumber(a[3])) end\n"
 "    local k = rk(a[1])\n"
 "    local h = redis.call('HMGET', k, 'v', 'ow', 'g', 'sq', 'by')\n"
@@ -262,11 +277,15 @@ NGX_HOTLINE_LUA_PRELUDE
 "    if a[2] == '0' then redis.call('ZREM', P .. 'd', a[1])\n"
 "    else redis.call('ZADD', P .. 'd', NOW + tonumber(a[2]), a[1]) end\n"
 "  elseif c == 'h' then\n"
-/* call_id customer agent joined accepted outcome by duration recorded */
+/* call_id customer agent joined accepted outcome by duration recorded
+ * extra transcript */
 "    redis.call('XADD', P .. 'history', 'MAXLEN', '~', 100000, '*',"
 " 'call_id', a[1], 'customer', a[2], 'agent', a[3], 'joined', a[4],"
 " 'accepted', a[5], 'ended', NOW, 'outcome', a[6], 'by', a[7],"
-" 'duration', a[8], 'recorded', a[9])\n"
+" 'duration', a[8], 'recorded', a[9], 'x', a[10])\n"
+"    if a[11] ~= '' then\n"
+"      redis.call('SET', P .. 'ht:' .. a[1], a[11], 'EX', 34560000)\n"
+"    end\n"
 "    local dk = P .. 'hd:' .. math.floor(NOW / 86400000)\n"
 "    redis.call('HINCRBY', dk, 'calls', 1)\n"
 "    redis.call('HINCRBY', dk, a[6], 1)\n"
@@ -275,6 +294,10 @@ NGX_HOTLINE_LUA_PRELUDE
 "      redis.call('HINCRBY', dk, 'talk', a[8])\n"
 "    end\n"
 "    redis.call('EXPIRE', dk, 8640000)\n"
+"  elseif c == 'H' then\n"
+/* call_id, an amendment of its record */
+"    redis.call('RPUSH', P .. 'ha:' .. a[1], a[2])\n"
+"    redis.call('EXPIRE', P .. 'ha:' .. a[1], 34560000)\n"
 "  elseif c == 'N' and not told then\n"
 "    told = true\n"
 "    redis.call('PUBLISH', P .. 'queue', '1')\n"
@@ -390,15 +413,18 @@ NGX_HOTLINE_LUA_PRELUDE
 
     /* history: KEYS[1] the P history stream, ARGV[1] where to start
      * ("+" or "(<id>": below it), [2] page size, [3] agent or "",
-     * [4] outcome or "", [5] most entries to look at -> {0, id of the
-     * next page's start or "", (id, call_id, customer, agent, joined,
-     * accepted, ended, outcome, by, duration, recorded)...} newest first;
-     * the next page starts below the last record, or below the last
-     * entry looked at when that many did not fill the page */
+     * [4] outcome or "", [5] most entries to look at, [6] a call id or
+     * "" (its transcript too), [7] "1": messages not done, [8] the
+     * prefix -> {0, id of the next page's start or "", (id, call_id,
+     * customer, agent, joined, accepted, ended, outcome, by, duration,
+     * recorded, extra, transcript, n, n amendments)...} newest first; the
+     * next page starts below the last record, or below the last entry
+     * looked at when that many did not fill the page */
     { "history",
 "local F = {'call_id', 'customer', 'agent', 'joined', 'accepted',"
-" 'ended', 'outcome', 'by', 'duration', 'recorded'}\n"
+" 'ended', 'outcome', 'by', 'duration', 'recorded', 'x'}\n"
 "local hi, limit, budget = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[5])\n"
+"local P = ARGV[8]\n"
 "local out = {0, ''}\n"
 "local n, last = 0, ''\n"
 "while budget > 0 do\n"
@@ -408,13 +434,33 @@ NGX_HOTLINE_LUA_PRELUDE
 "  for i = 1, #b do\n"
 "    local id, f, h = b[i][1], b[i][2], {}\n"
 "    for j = 1, #f - 1, 2 do h[f[j]] = f[j + 1] end\n"
-"    if (ARGV[3] == '' or h.agent == ARGV[3])"
-" and (ARGV[4] == '' or h.outcome == ARGV[4]) then\n"
+"    local am = {}\n"
+"    local ok = (ARGV[3] == '' or h.agent == ARGV[3])"
+" and (ARGV[4] == '' or h.outcome == ARGV[4])"
+" and (ARGV[6] == '' or h.call_id == ARGV[6])\n"
+"    if ok and h.call_id then\n"
+"      am = redis.call('LRANGE', P .. 'ha:' .. h.call_id, 0, -1)\n"
+"    end\n"
+"    if ok and ARGV[7] == '1' then\n"
+"      ok = h.outcome == 'message'\n"
+"      for j = 1, #am do\n"
+"        if string.find(am[j], '\"done\":', 1, true) then ok = false end\n"
+"      end\n"
+"    end\n"
+"    if ok then\n"
 "      if n == limit then out[2] = last; return out end\n"
 "      n = n + 1\n"
 "      last = id\n"
 "      out[#out + 1] = id\n"
 "      for k = 1, #F do out[#out + 1] = h[F[k]] or '' end\n"
+"      if ARGV[6] ~= '' then\n"
+"        out[#out + 1] = redis.call('GET', P .. 'ht:' .. h.call_id) or ''\n"
+"      else\n"
+"        out[#out + 1] = ''\n"
+"      end\n"
+"      out[#out + 1] = #am\n"
+"      for j = 1, #am do out[#out + 1] = am[j] end\n"
+"      if ARGV[6] ~= '' then return out end\n"
 "    end\n"
 "    budget = budget - 1\n"
 "    hi = '(' .. id\n"

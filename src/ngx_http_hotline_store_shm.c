@@ -41,6 +41,8 @@ typedef struct {
     ngx_http_hotline_shm_obj_t    *found;      /* its key's, at check() */
     ngx_http_hotline_shm_obj_t    *obj;
     void                          *mem;
+    ngx_http_hotline_shm_inbox_t  *inbox;      /* append: a new inbox */
+    ngx_uint_t                     skip;       /* append: no room, left out */
 } ngx_http_hotline_shm_prep_t;
 
 
@@ -92,6 +94,8 @@ static ngx_uint_t ngx_http_hotline_shm_drops(ngx_http_hotline_txop_t *t,
     ngx_http_hotline_shm_obj_t *o);
 static ngx_int_t ngx_http_hotline_shm_copy(ngx_http_hotline_rec_t *rec,
     ngx_http_hotline_shm_obj_t *o);
+static u_char *ngx_http_hotline_shm_read_inbox(ngx_http_hotline_read_t *r,
+    u_char *p);
 static void ngx_http_hotline_shm_wake(void);
 static ngx_int_t ngx_http_hotline_shm_make(void);
 static void ngx_http_hotline_shm_insert(ngx_rbtree_node_t *temp,
@@ -281,6 +285,13 @@ ngx_http_hotline_shm_read(ngx_http_hotline_reads_t *rd,
     for (i = 0; i < rd->n; i++) {
         r = &rd->ops[i];
 
+        if (r->op == NGX_HOTLINE_READ_INBOX) {
+            /* n bytes of messages, each in a record */
+            size += r->n + (r->n / 16 + 1) * (sizeof(ngx_http_hotline_rec_t)
+                                              + 16);
+            continue;
+        }
+
         n = (r->op == NGX_HOTLINE_READ_QUEUE) ? r->n
             : (r->op == NGX_HOTLINE_READ_INDEX) ? 2 : 1;
 
@@ -343,6 +354,10 @@ ngx_http_hotline_shm_read(ngx_http_hotline_reads_t *rd,
 
             break;
 
+        case NGX_HOTLINE_READ_INBOX:
+            p = ngx_http_hotline_shm_read_inbox(r, p);
+            break;
+
         default: /* record, index */
             r->recs = (ngx_http_hotline_rec_t *)
                           ngx_align_ptr(p, sizeof(void *));
@@ -376,6 +391,55 @@ ngx_http_hotline_shm_read(ngx_http_hotline_reads_t *rd,
     ngx_http_hotline_unlock();
 
     handler(data, NGX_HOTLINE_OK, rd);
+}
+
+
+/* the messages of a key's inbox, as many as fit in r->n bytes */
+
+static u_char *
+ngx_http_hotline_shm_read_inbox(ngx_http_hotline_read_t *r, u_char *p)
+{
+    size_t                        left;
+    ngx_uint_t                    max;
+    ngx_queue_t                  *q;
+    ngx_http_hotline_rec_t       *rec;
+    ngx_http_hotline_shm_msg_t   *m;
+    ngx_http_hotline_shm_obj_t   *o;
+
+    max = r->n / 16 + 1;
+    left = r->n;
+
+    r->recs = (ngx_http_hotline_rec_t *) ngx_align_ptr(p, sizeof(void *));
+    p = (u_char *) (r->recs + max);
+
+    o = ngx_http_hotline_shm_find(&r->key);
+
+    if (o == NULL || o->inbox == NULL) {
+        return p;
+    }
+
+    for (q = ngx_queue_head(&o->inbox->msgs);
+         q != ngx_queue_sentinel(&o->inbox->msgs) && r->nrecs < max;
+         q = ngx_queue_next(q))
+    {
+        m = ngx_queue_data(q, ngx_http_hotline_shm_msg_t, link);
+
+        if (m->len > left) {
+            break;
+        }
+
+        rec = &r->recs[r->nrecs++];
+        ngx_memzero(rec, sizeof(ngx_http_hotline_rec_t));
+        rec->version = o->version;
+        rec->ticket = m->seq;
+        rec->value.data = p;
+        rec->value.len = m->len;
+
+        p = ngx_cpymem(p, m->data, m->len);
+        left -= m->len;
+    }
+
+    return p;
 }
 
 
@@ -523,11 +587,26 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
 
         case NGX_HOTLINE_TX_APPEND:
             if (o == NULL) {
-                /* the party is gone: nobody will read it */
-                break;
+                for (j = 0; j < i; j++) {
+                    if (tx->ops[j].op == NGX_HOTLINE_TX_PUT
+                        && prep[j].obj && prep[j].found == NULL
+                        && tx->ops[j].key.len == t->key.len
+                        && ngx_memcmp(tx->ops[j].key.data, t->key.data,
+                                      t->key.len) == 0)
+                    {
+                        break;
+                    }
+                }
+
+                if (j == i) {
+                    /* the party is gone: nobody will read it */
+                    break;
+                }
+
+                /* a record this transaction makes */
             }
 
-            if (!t->force && o->inbox
+            if (!t->force && o && o->inbox
                 && ((o->inbox->busy && t->n != 1)
                     || !ngx_http_hotline_shm_room(o->inbox, t->value.len,
                                                   (size_t) t->max)))
@@ -537,7 +616,22 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
                     return NGX_HOTLINE_E_BUSY;
                 }
 
-                return t->err;
+                if (t->err) {
+                    return t->err;
+                }
+
+                /* a bounded log: what does not fit is left out */
+                prep[i].skip = 1;
+                break;
+            }
+
+            if (o == NULL || o->inbox == NULL) {
+                prep[i].inbox = ngx_slab_calloc_locked(
+                                        ngx_http_hotline_shpool,
+                                        sizeof(ngx_http_hotline_shm_inbox_t));
+                if (prep[i].inbox == NULL) {
+                    return NGX_HOTLINE_E_UNAVAILABLE;
+                }
             }
 
             prep[i].mem = ngx_slab_alloc_locked(ngx_http_hotline_shpool,
@@ -590,6 +684,10 @@ ngx_http_hotline_shm_unprep(ngx_http_hotline_txn_t *tx,
 
         if (prep[i].mem) {
             ngx_slab_free_locked(ngx_http_hotline_shpool, prep[i].mem);
+        }
+
+        if (prep[i].inbox) {
+            ngx_slab_free_locked(ngx_http_hotline_shpool, prep[i].inbox);
         }
     }
 }
@@ -697,8 +795,19 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
             break;
 
         case NGX_HOTLINE_TX_APPEND:
-            if (o == NULL || o->inbox == NULL) {
-                /* gone, or no party: nobody would read it */
+            if (o && o->inbox == NULL && prep[i].inbox) {
+                o->inbox = prep[i].inbox;
+                prep[i].inbox = NULL;
+                ngx_queue_init(&o->inbox->msgs);
+            }
+
+            if (prep[i].inbox) {
+                /* another append of this transaction made it */
+                ngx_slab_free_locked(ngx_http_hotline_shpool, prep[i].inbox);
+            }
+
+            if (o == NULL || o->inbox == NULL || prep[i].skip) {
+                /* gone, or left out: nobody would read it */
                 if (prep[i].mem) {
                     ngx_slab_free_locked(ngx_http_hotline_shpool,
                                          prep[i].mem);

@@ -15,7 +15,10 @@ use Hotline::Test qw(json_encode);
 plan skip_all => 'the embedded store keeps inboxes in the zone'
     if ($ENV{HOTLINE_STORE} // '') eq 'redis';
 
-my $t = Hotline::Test->new(http => 'hotline_ping_interval 200ms;')->start;
+# (without a transcript, which keeps a call's chat in the zone on purpose:
+# hotline_transcript, t/131-desk-transcript.t)
+my $t = Hotline::Test->new(http => 'hotline_ping_interval 200ms; '
+                                 . 'hotline_transcript off;')->start;
 
 sub used { $t->health->{store}{used} }
 

@@ -30,7 +30,8 @@ ok(!(grep { $_->{status} ne 'up' || $_->{failures} || $_->{retry_in} }
     or diag(json_encode($h->{store}{workers}));
 is_deeply($h->{connections}, { customer => 0, agent => 0 }, 'no connections');
 is_deeply($h->{calls}, { waiting => 0, active => 0 }, 'no calls');
-is_deeply($h->{agents}, { online => 0, busy => 0 }, 'no agents');
+is_deeply($h->{agents}, { online => 0, busy => 0, away => 0, wrapup => 0,
+                         available => 0 }, 'no agents');
 
 my $m = $t->metrics;
 like($m->{__content_type}, qr{^text/plain}, 'metrics content type text/plain');

@@ -1,8 +1,11 @@
 #!/usr/bin/perl
-# ETA = position * average handling time / max(1, agents online), the
-# average an EWMA (weight 1/8) of ended calls' durations starting at
-# hotline_average_handle_time.  The rounding of eta to whole seconds is not
-# specified: any of floor/round/ceil of the exact value passes.
+# ETA = position * average handling time / agents who take calls (online
+# and not away), less the time waited at that position (but never less
+# than what the calls ahead take), the average an EWMA (weight 1/8) of
+# ended calls' durations starting at hotline_average_handle_time; unknown
+# (null) when no agent takes calls.  The rounding of eta to whole seconds
+# is not specified: any of floor/round/ceil of the exact value passes, and
+# the count down lets an estimate be up to 2 s under its bound.
 use strict;
 use warnings;
 use FindBin;
@@ -16,22 +19,27 @@ my $t = Hotline::Test->new(http => 'hotline_average_handle_time 80s;')->start;
 sub eta_ok {
     my ($p, $lo, $hi, $name) = @_;
     my $e = $p ? $p->{eta} : undef;
-    ok(defined $e && $e >= floor($lo) && $e <= ceil($hi),
-       "$name: eta in [" . floor($lo) . ', ' . ceil($hi) . ']')
+    ok(defined $e && $e >= floor($lo) - 2 && $e <= ceil($hi),
+       "$name: eta in [" . (floor($lo) - 2) . ', ' . ceil($hi) . ']')
         or diag('got ' . json_encode($p));
 }
 
 my $c = $t->customer('First');
 my $w1 = $t->customer('Second');
 my $w2 = $t->customer('Third');
-is($c->{position}{eta}, 80, 'no agent: eta 1 * 80 / max(1, 0)');
-is($w1->{position}{eta}, 160, 'position 2: eta 160');
-is($w2->{position}{eta}, 240, 'position 3: eta 240');
+for ([$c, 1], [$w1, 2], [$w2, 3]) {
+    my ($who, $pos) = @$_;
+    ok(exists $who->{position}{eta} && !defined $who->{position}{eta},
+       "position $pos, no agent: eta unknown (null)");
+}
 
 my $a = $t->agent(sub => 'eta-agent');
+my $p = $w2->wait_for('position', 5, sub { defined $_[0]{eta} });
+eta_ok($p, 240, 240, 'an agent online: Third at position 3: 3 * 80');
+
 $t->call(customer => $c, agent => $a);
-my $p = $w1->wait_for('position', 5, sub { $_[0]{position} == 1 });
-is($p && $p->{eta}, 80, 'Second at position 1: eta 80');
+$p = $w1->wait_for('position', 5, sub { $_[0]{position} == 1 });
+eta_ok($p, 80, 80, 'Second at position 1: eta 80');
 
 # the first call ends: average = 80 * 7/8 + d/8, d < duration + 1
 $a->send_json({ type => 'hangup' });
@@ -39,9 +47,9 @@ my $e = $c->wait_for('ended', 5);
 my $d1 = $e ? $e->{duration} : 0;
 cmp_ok($d1, '<=', 3, "short call (duration $d1)");
 my ($lo1, $hi1) = (70, 70 + ($d1 + 1) / 8);
-$p = $w1->wait_for('position', 5, sub { $_[0]{eta} != 80 });
+$p = $w1->wait_for('position', 5, sub { $_[0]{eta} < 75 });
 eta_ok($p, $lo1, $hi1, 'after one short call the average is ~70 (EWMA 1/8)');
-$p = $w2->wait_for('position', 5, sub { $_[0]{eta} != 160 && $_[0]{position} == 2 });
+$p = $w2->wait_for('position', 5, sub { $_[0]{eta} < 150 && $_[0]{position} == 2 });
 eta_ok($p, 2 * $lo1, 2 * $hi1, 'Third at position 2: 2 * ~70');
 
 # second call: avg * 7/8 + d/8
@@ -50,12 +58,12 @@ $a->send_json({ type => 'hangup' });
 $e = $w1->wait_for('ended', 5);
 my $d2 = $e ? $e->{duration} : 0;
 my ($lo2, $hi2) = ($lo1 * 7 / 8, $hi1 * 7 / 8 + ($d2 + 1) / 8);
-$p = $w2->wait_for('position', 5, sub { $_[0]{position} == 1 && $_[0]{eta} < 70 });
+$p = $w2->wait_for('position', 5, sub { $_[0]{position} == 1 && $_[0]{eta} < 66 });
 eta_ok($p, $lo2, $hi2, 'after a second short call: ~61.25');
 
 # two agents online halve it
 my $a2 = $t->agent(sub => 'eta-agent-2');
-$p = $w2->wait_for('position', 5, sub { $_[0]{eta} < floor($lo2) });
+$p = $w2->wait_for('position', 5, sub { $_[0]{eta} < floor($lo2) - 2 });
 eta_ok($p, $lo2 / 2, $hi2 / 2, 'two agents online halve the eta');
 
 $t->stop;

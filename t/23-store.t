@@ -11,9 +11,12 @@ use Hotline::Test qw(json_encode poll_until);
 
 (my $conf = $Hotline::Test::DEFAULT_CONF) =~ s/hotline_zone 16m;/hotline_zone 1m;/
     or die 'template changed';
+# (an answered call's customer is kept for its rating, as long as
+# hotline_rating_time, t/132-desk-record.t: then freed too)
 my $t = Hotline::Test->new(conf => $conf,
                            http => 'hotline_replay_buffer 4m; '
-                                 . 'hotline_resume_timeout 2s;')->start;
+                                 . 'hotline_resume_timeout 2s; '
+                                 . 'hotline_rating_time 1s;')->start;
 
 is($t->health->{store}{size}, 1024 * 1024, 'zone size 1m');
 

@@ -21,6 +21,8 @@ import { History } from './history.js';
 import { NewCallAlert } from './alert.js';
 import { Confirm } from './confirm.js';
 import { ReconnectBanner } from './reconnect.js';
+import { DeskConsole } from './desk_console.js';
+import { Replay } from './replay.js';
 
 initI18n();
 
@@ -47,6 +49,7 @@ const ui = {
     lastCall: $('last-call'),
     call: $('call'),
     historyRefresh: $('history-refresh'),
+    takeBack: $('take-back-btn'),
 };
 
 const DEMO_TOKEN_KEY = 'hotline.agent.token';
@@ -79,6 +82,7 @@ let peerName = '';
 let queue = { calls: [], at: Date.now() };
 let known = null;       // call ids seen in the queue (null: no snapshot yet)
 let welcomed = false;   // this page had a welcome (a later one is a resume)
+let me = null;          // this agent's name (its token's sub)
 
 function status(key, vars, kind) {
     setStatus(ui.status, key, vars, kind);
@@ -94,10 +98,17 @@ const view = new CallView({
     },
 });
 
-// Ban in the call controls, before Hang up (the panel is callview.js's).
+// Hold, Transfer and Ban in the call controls, before Hang up (the panel
+// is callview.js's).
 const callBan = h('button', { id: 'call-ban-btn', type: 'button',
                               class: 'danger-quiet', i18n: 'a.ban' });
-$('hangup-btn').before(callBan);
+const holdBtn = h('button', { id: 'hold-btn', type: 'button', i18n: 'a.hold',
+                              'aria-pressed': 'false' });
+const transferBtn = h('button', { id: 'transfer-btn', type: 'button',
+                                  i18n: 'a.transfer' });
+$('hangup-btn').before(holdBtn, transferBtn, callBan);
+holdBtn.addEventListener('click', () => desk.toggleHold());
+transferBtn.addEventListener('click', () => desk.askTransfer());
 callBan.addEventListener('click', () => {
     if (callId) {
         askBan({ id: callId, name: peerName, inCall: true });
@@ -110,6 +121,20 @@ const callHistory = new History({
 });
 
 const alerter = new NewCallAlert();
+
+// presence, notes, hold and transfer, messages (desk_console.js)
+const desk = new DeskConsole({
+    getSig: () => (sig && sig.state === 'open' ? sig : null),
+    status: (key, vars, kind) => status(key, vars, kind),
+    endpoints: () => config.endpoints,
+    token: () => token,
+});
+
+function setHeld(on) {
+    desk.held = on;
+    holdBtn.setAttribute('aria-pressed', String(on));
+    view.setHold(on);
+}
 const banner = new ReconnectBanner(ui.status);
 
 // --- sign-in
@@ -212,6 +237,8 @@ ui.otherUser.addEventListener('click', () => {
 
 ui.logoutBtn.addEventListener('click', async () => {
     const bearer = token;
+    // away at once: no call waits for an agent who signed out
+    await desk.setPresence('away');
     stopSession();
     await logout(config.endpoints, bearer);
     showLogin('a.logged_out', 'ok');
@@ -279,7 +306,12 @@ function onState(state, detail) {
         }
         renderQueue();
         if (code === 4000) {
+            // another tab took the session: this one lets the microphone
+            // go, and may take it back
+            endCall(true);
             status('a.replaced', {}, 'error');
+            show(ui.takeBack, true);
+            ui.takeBack.focus();
             return;
         }
         const hadToken = token !== null;
@@ -296,9 +328,18 @@ function onState(state, detail) {
     }
 }
 
+// what a page back from scratch is replayed of its predecessor's
+const replay = new Replay();
+
 function onMessage(msg) {
+    if (replay.stale(msg)) {
+        return;
+    }
     switch (msg.type) {
     case 'welcome':
+        replay.reset();
+        me = typeof msg.agent === 'string' ? msg.agent : me;
+        show(ui.takeBack, false);
         if (!ui.agentName.textContent && msg.agent) {
             setText(ui.agentName, 'a.hello',
                     { name: stored(NAME_KEY) || msg.agent });
@@ -317,6 +358,41 @@ function onMessage(msg) {
 
     case 'queue':
         onQueue(msg);
+        desk.onQueue(msg);
+        break;
+
+    case 'desk':
+        replay.mark(msg);
+        desk.onDesk(msg);
+        break;
+
+    case 'presence':
+        desk.onPresence(msg);
+        renderQueue();
+        break;
+
+    case 'hold':
+        setHeld(msg.state === 'on');
+        break;
+
+    case 'transcript':
+        if (callId && msg.call_id === callId) {
+            view.chat.history(Array.isArray(msg.lines) ? msg.lines : [],
+                              'agent');
+        }
+        break;
+
+    case 'transfer':
+        if (msg.state === 'out') {
+            const to = typeof msg.to === 'string' && msg.to ? msg.to : null;
+            status(to ? 'a.transfer.out' : 'a.transfer.out.any',
+                   { name: to }, 'ok');
+            const hadFocus = ui.call.contains(document.activeElement);
+            endCall();
+            if (hadFocus) {
+                ui.queueTitle.focus();
+            }
+        }
         break;
 
     case 'accepted':
@@ -365,18 +441,34 @@ function onQueue(msg) {
     const calls = Array.isArray(msg.calls) ? msg.calls : [];
     queue = { calls, at: Date.now() };
     if (msg.agents) {
-        setText(ui.agentsOnline, 'a.agents',
-                { online: msg.agents.online, busy: msg.agents.busy });
+        setText(ui.agentsOnline, 'a.agents.desk',
+                { available: msg.agents.available ?? 0,
+                  busy: msg.agents.busy ?? 0, away: msg.agents.away ?? 0 });
     }
     const ids = new Set(calls.map((c) => c.call_id));
     if (known !== null) {
-        const fresh = calls.filter((c) => !known.has(c.call_id));
+        const fresh = calls.filter((c) => !known.has(c.call_id)
+                                          || forMe(c) && !known.has(
+                                              c.call_id + '>me'));
+        // only an agent who takes calls is called for new ones; a call
+        // transferred to this agent is its own in any case
         for (const c of fresh) {
-            alerter.notify(t('a.notify.title'),
-                           t('a.notify.body', { name: c.name }));
+            if (forMe(c)) {
+                alerter.notify(t('a.notify.title'),
+                               t('a.for_you', { from: c.transfer.from,
+                                                name: c.name }));
+                status('a.for_you', { from: c.transfer.from, name: c.name },
+                       'ok');
+            } else if (desk.takesCalls) {
+                alerter.notify(t('a.notify.title'),
+                               t('a.notify.body', { name: c.name }));
+                status('a.new_call', { name: c.name }, 'ok');
+            }
         }
-        if (fresh.length) {
-            status('a.new_call', { name: fresh[0].name }, 'ok');
+    }
+    for (const c of calls) {
+        if (forMe(c)) {
+            ids.add(c.call_id + '>me');
         }
     }
     known = ids;
@@ -386,6 +478,12 @@ function onQueue(msg) {
         status('a.err.not_found', {}, 'warn');
     }
     renderQueue();
+}
+
+// Is this waiting call transferred to this agent (and still held)?
+function forMe(c) {
+    return !!(c.transfer && c.transfer.to && me
+              && c.transfer.to === me && Number(c.transfer.until) > Date.now());
 }
 
 // The queue, oldest first, with its waiting times counted on locally.
@@ -405,6 +503,18 @@ function renderQueue() {
         const name = h('span', { class: 'name' });
         name.textContent = c.name;
         const wait = h('span', { class: 'wait' });
+        // a transferred call: from whom, why, for whom
+        let moved = null;
+        if (c.transfer && typeof c.transfer === 'object') {
+            moved = h('span', { class: 'transfer' });
+            setText(moved, c.transfer.reason ? 'a.q.transfer'
+                                             : 'a.q.transfer.plain',
+                    { from: String(c.transfer.from ?? ''),
+                      reason: String(c.transfer.reason ?? '') });
+        }
+        const heldFor = c.transfer && c.transfer.to
+                        && Number(c.transfer.until) > Date.now()
+                        ? String(c.transfer.to) : null;
         const accept = h('button', { type: 'button', class: 'primary',
                                      i18n: 'a.accept', 'data-act': 'accept' });
         setAttr(accept, 'aria-label', 'a.accept.label', { name: c.name });
@@ -422,8 +532,20 @@ function renderQueue() {
         ban.addEventListener('click', () => askBan({
             id: c.call_id, name: c.name, inCall: false,
             place: queueFocus(ban) }));
-        const li = h('li', { class: 'queue-item', 'data-call-id': c.call_id },
-                     h('div', { class: 'caller' }, name, wait),
+        if (heldFor && !forMe(c)) {
+            // held for another agent until it takes it or the time passes
+            accept.disabled = true;
+            const other = h('span', { class: 'transfer' });
+            setText(other, 'a.q.for_other', { name: heldFor });
+            moved = moved ? h('span', {}, moved, other) : other;
+        }
+        if (forMe(c)) {
+            setText(reject, 'a.decline');
+            setAttr(reject, 'aria-label', 'a.decline.label', { name: c.name });
+        }
+        const li = h('li', { class: 'queue-item', 'data-call-id': c.call_id,
+                             'data-for-me': String(forMe(c)) },
+                     h('div', { class: 'caller' }, name, wait, moved || ''),
                      h('div', { class: 'queue-actions' }, accept, reject, ban));
         return li;
     });
@@ -540,7 +662,7 @@ function closeBan() {
 
 function rememberedName(id) {
     try {
-        const c = JSON.parse(sessionStorage.getItem(CALL_KEY) || 'null');
+        const c = JSON.parse(localStorage.getItem(CALL_KEY) || 'null');
         return c && c.id === id && typeof c.name === 'string' ? c.name : null;
     } catch (err) {
         return null;
@@ -550,13 +672,16 @@ function rememberedName(id) {
 function beginCall(id, name, recording) {
     callId = id;
     try {
-        sessionStorage.setItem(CALL_KEY, JSON.stringify({ id, name }));
+        // (the console's other tabs too: one that takes the session over)
+        localStorage.setItem(CALL_KEY, JSON.stringify({ id, name }));
     } catch (err) {
         // not remembered: a reload shows "Customer"
     }
     show(ui.idle, false);
     show(ui.call, true);
     setAttr(callBan, 'aria-label', 'a.ban.label', { name });
+    holdBtn.setAttribute('aria-pressed', 'false');
+    desk.callBegins(name);
     view.begin({ sig, peerName: name, recording,
                  iceServers: config.iceServers });
     renderQueue();
@@ -564,11 +689,16 @@ function beginCall(id, name, recording) {
     view.focus();
 }
 
-function endCall() {
+// replaced: another tab has the call now (and its name stored)
+function endCall(replaced = false) {
     view.end();
+    holdBtn.setAttribute('aria-pressed', 'false');
+    desk.callEnds();
     callId = null;
     try {
-        sessionStorage.removeItem(CALL_KEY);
+        if (!replaced) {
+            localStorage.removeItem(CALL_KEY);
+        }
     } catch (err) {
         // nothing stored
     }
@@ -589,6 +719,10 @@ function loadHistory() {
 }
 
 ui.acceptNext.addEventListener('click', () => act('accept', null, ''));
+ui.takeBack.addEventListener('click', () => {
+    show(ui.takeBack, false);
+    connect(null);
+});
 ui.historyRefresh.addEventListener('click', loadHistory);
 
 // The alerts button says what a new call does now: silent until the

@@ -22,9 +22,13 @@ import {
     screenShareSupported, speakerSelectionSupported,
 } from './media.js';
 import { DevicePicker } from './devices.js';
+import { Tones } from './sound.js';
 
 // Hanging up is asked first during a call's first seconds.
 const EARLY_HANGUP_MS = 10000;
+
+// The tone a customer on hold hears, every so often.
+const HOLD_TONE_MS = 6000;
 
 // Consecutive poor samples (2 s each) before video is dropped.
 const POOR_SAMPLES_FOR_AUDIO_ONLY = 3;
@@ -41,8 +45,12 @@ export class CallView {
     // status(key, vars, kind): the page's status line
     // onHangup(): the user hangs up (asked first in the call's first
     // EARLY_HANGUP_MS)
-    constructor({ mount, role, diagnostics = false, status, onHangup }) {
+    constructor({ mount, role, diagnostics = false, status, onHangup,
+                  tones = null }) {
         this.role = role;
+        this.tones = tones;
+        this.held = false;
+        this.holdTone = null;
         this.status = status;
         this.onHangup = onHangup;
         this.peerName = '';
@@ -122,6 +130,9 @@ export class CallView {
         // media problems stay in view (the status line moves on)
         r.mediaNote = h('p', { id: 'media-note', class: 'media-note',
                                role: 'alert', hidden: true });
+        // the call on hold
+        r.holdNote = h('p', { id: 'hold-note', class: 'hold-note',
+                              role: 'status', hidden: true });
 
         r.mute = button('mute-btn', 'call.mute');
         r.selfMuted = h('span', { id: 'self-muted', class: 'flag',
@@ -203,7 +214,8 @@ export class CallView {
                            r.selfMuted),
                          r.peerMedia),
                        r.quality);
-        const main = h('div', { class: 'call-main' }, r.mediaNote, r.stage,
+        const main = h('div', { class: 'call-main' }, r.holdNote,
+                       r.mediaNote, r.stage,
                        r.audio, r.controls, r.devices, r.speakerNote);
         if (r.diag) {
             main.append(r.diag);
@@ -229,9 +241,10 @@ export class CallView {
     }
 
     // A new call: recording is the `accepted` message's `recording` member;
-    // micStream: the microphone opened already (else it is opened here).
+    // micStream: the microphone opened already (else it is opened here);
+    // keepChat: the same conversation goes on (a transferred call)
     begin({ sig, peerName, recording = null, iceServers = [],
-            micStream = null }) {
+            micStream = null, keepChat = false }) {
         this.end();
         const r = this.r;
         this.sig = sig;
@@ -250,8 +263,11 @@ export class CallView {
         r.mute.disabled = false;
         show(r.rec, !!recording);
         this.note(null);
+        this.setHold(false);
         this.chat.attach(sig);
-        this.chat.clear();
+        if (!keepChat) {
+            this.chat.clear();
+        }
         this.chat.setEnabled(true);
 
         this.rtc = new PeerCall({
@@ -302,6 +318,10 @@ export class CallView {
         case 'peer':
             if (msg.state === 'back') {
                 this.status('call.peer_back', { name: this.peerName }, 'ok');
+                if (msg.fresh && this.role === 'agent' && this.rtc) {
+                    // its page reloaded: the media start over
+                    this.rtc.restart();
+                }
                 // our media state, in case the peer's page started over
                 this.sendMedia();
             } else {
@@ -313,7 +333,31 @@ export class CallView {
         }
     }
 
+    // On hold (the agent put the call there) or back: neither hears the
+    // other; the customer hears a soft tone now and then; media stay up.
+    setHold(on) {
+        this.held = !!on;
+        const r = this.r;
+        setText(r.holdNote, this.role === 'customer' ? 'c.hold' : 'a.on_hold');
+        show(r.holdNote, this.held);
+        r.holdNote.dataset.held = String(this.held);
+        r.audio.muted = this.held;
+        if (this.rtc) {
+            this.rtc.setMuted(this.held || this.local.muted);
+        }
+        clearInterval(this.holdTone);
+        this.holdTone = null;
+        if (this.held && this.role === 'customer' && this.tones) {
+            this.tones.play(Tones.HOLD);
+            this.holdTone = setInterval(() => this.tones.play(Tones.HOLD),
+                                        HOLD_TONE_MS);
+        }
+    }
+
     end() {
+        clearInterval(this.holdTone);
+        this.holdTone = null;
+        this.held = false;
         this.hangupQuestion.dismiss();
         if (this.monitor) {
             this.monitor.stop();
@@ -390,7 +434,7 @@ export class CallView {
             return;
         }
         this.local.muted = !this.local.muted;
-        this.rtc.setMuted(this.local.muted);
+        this.rtc.setMuted(this.local.muted || this.held);
         this.renderButtons();
         this.sendMedia();
     }

@@ -22,6 +22,9 @@ export class Chat {
                                        MAX_CHARS - 200);
         this.sig = null;
         this.peerLabel = peerLabel;
+        // lines shown, so that one that comes twice (the transcript of a
+        // page that came back, then its replay) is shown once
+        this.seen = new Set();
         form.addEventListener('submit', (ev) => {
             ev.preventDefault();
             this.submit();
@@ -34,6 +37,7 @@ export class Chat {
 
     clear() {
         this.log.replaceChildren();
+        this.seen.clear();
         this.input.value = '';
         this.counter.render();
     }
@@ -72,8 +76,49 @@ export class Chat {
 
     // A `chat` message from the peer.
     receive(msg) {
+        if (this.known(msg)) {
+            return;
+        }
         this.add('peer', this.peerLabel(), String(msg.text),
                  Number(msg.ts) || Date.now());
+    }
+
+    known(msg) {
+        const key = msg.from + '|' + msg.ts + '|' + msg.text;
+        if (this.seen.has(key)) {
+            return true;
+        }
+        this.seen.add(key);
+        return false;
+    }
+
+    // The call's transcript (a page that came back, an agent that takes a
+    // transferred call): self is this page's role; notes and transfers
+    // are shown to agents as the page's own lines.
+    history(lines, self) {
+        for (const l of lines) {
+            if (!l || typeof l !== 'object') {
+                continue;
+            }
+            if (l.type === 'chat' && typeof l.text === 'string') {
+                if (this.known(l)) {
+                    continue;
+                }
+                const mine = l.from === self;
+                this.add(mine ? 'me' : 'peer',
+                         mine ? { $k: 'call.you' }
+                              : (l.from === 'agent' ? { $k: 'call.agent' }
+                                                    : this.peerLabel()),
+                         l.text, Number(l.ts) || Date.now());
+            } else if (l.type === 'note' && typeof l.text === 'string') {
+                this.note('a.transcript.note', { by: String(l.by || ''),
+                                                 text: l.text });
+            } else if (l.type === 'transfer') {
+                this.note('a.transcript.transfer',
+                          { from: String(l.from || ''),
+                            reason: String(l.reason || '') });
+            }
+        }
     }
 
     // A line from the page itself (not a message).

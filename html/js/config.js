@@ -20,10 +20,11 @@ const DEFAULTS = {
     verify: '/auth/verify',
     logout: '/auth/logout',
     history: '/api/history',
+    desk: '/api/desk',
     ice: '/api/ice',
 };
 
-async function getJson(url) {
+export async function getJson(url) {
     try {
         const r = await fetch(url, { cache: 'no-store',
                                      credentials: 'same-origin' });

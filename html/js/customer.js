@@ -13,6 +13,8 @@ import { MicCheck } from './miccheck.js';
 import { ReconnectBanner } from './reconnect.js';
 import { $, show, setStatus, etaVar, endedText } from './ui.js';
 import { CharCounter } from './counter.js';
+import { callStore, DeskNotice, MessageForm, RatingForm } from './desk_customer.js';
+import { Replay } from './replay.js';
 
 initI18n();
 
@@ -38,6 +40,16 @@ const ui = {
     micRetry: $('mic-retry'),
     micSkip: $('mic-skip'),
     micTest: $('mic-test-btn'),
+    deskNotice: $('desk-notice'),
+    leaveMsg: $('leave-msg-btn'),
+    waitNote: $('wait-note'),
+    waitMsg: $('wait-msg-btn'),
+    message: $('message'),
+    messageTitle: $('message-title'),
+    msgBack: $('msg-back'),
+    sent: $('sent'),
+    sentTitle: $('sent-title'),
+    sentText: $('sent-text'),
 };
 
 const check = new MicCheck({
@@ -80,6 +92,11 @@ let finished = true;
 let welcomed = false;
 let peerName = '';
 let config = null;
+// the call's resume token: kept in sessionStorage for a reload, and for
+// its rating after it ended
+let callToken = null;
+// the screen the message form goes back to
+let backTo = 'join';
 // the chime when an agent answers: heard even from another tab
 const tones = new Tones();
 const banner = new ReconnectBanner(ui.status);
@@ -89,7 +106,7 @@ function status(key, vars, kind) {
 }
 
 const view = new CallView({
-    mount: ui.call, role: 'customer', diagnostics: false, status,
+    mount: ui.call, role: 'customer', diagnostics: false, status, tones,
     onHangup: () => {
         if (sig) {
             sig.send({ type: 'hangup' });
@@ -103,8 +120,69 @@ function screen(name) {
     show(ui.waiting, name === 'waiting');
     show(ui.call, name === 'call');
     show(ui.ended, name === 'ended');
+    show(ui.message, name === 'message');
+    show(ui.sent, name === 'sent');
     document.body.dataset.screen = name;
+    if (name === 'join') {
+        desk.start();
+    } else {
+        desk.stop();
+    }
 }
+
+// --- the support desk: what it says before a call, messages, ratings
+
+// (the endpoints are config.json's: set once it is read, below)
+const desk = new DeskNotice({ el: ui.deskNotice, callBtn: ui.callBtn,
+                              endpoint: null });
+
+const messageForm = new MessageForm({
+    ui: { form: $('message-form'), name: $('msg-name'),
+          contact: $('msg-contact'), text: $('msg-text'),
+          textLabel: $('msg-text-label'), count: $('msg-count'),
+          kindMessage: $('msg-kind-message'),
+          kindCallback: $('msg-kind-callback'), send: $('msg-send') },
+    endpoint: null, status,
+    sent: (callback) => {
+        setText(ui.sentText, callback ? 'c.msg.sent.callback' : 'c.msg.sent');
+        if (sig && !finished) {
+            // instead of waiting: its call ends now (ended follows)
+            finished = true;
+            callStore.clear();
+            view.end();
+            check.release();
+            sig.close();
+        }
+        screen('sent');
+        status('c.msg.sent.title', {}, 'ok');
+        ui.sentTitle.focus();
+    },
+});
+
+const rating = new RatingForm({
+    ui: { form: $('rate-form'), stars: $('rate-stars'),
+          comment: $('rate-comment'), count: $('rate-count'),
+          send: $('rate-send'), skip: $('rate-skip'),
+          thanks: $('rate-thanks') },
+    endpoint: null, status,
+});
+
+function leaveMessage(from) {
+    backTo = from;
+    messageForm.open({ name: ui.name.value.trim(),
+                       sig: from === 'waiting' && !finished ? sig : null });
+    screen('message');
+    setTitle('c.title.message');
+    status('c.msg.intro');
+    ui.messageTitle.focus();
+}
+
+ui.leaveMsg.addEventListener('click', () => leaveMessage('join'));
+ui.waitMsg.addEventListener('click', () => leaveMessage('waiting'));
+ui.msgBack.addEventListener('click', () => {
+    screen(backTo === 'waiting' && !finished ? 'waiting' : 'join');
+    (backTo === 'waiting' && !finished ? ui.waitingTitle : ui.name).focus();
+});
 
 // Display names: 1-64 characters, no control characters, not only spaces.
 const NAME_MAX = 64;
@@ -159,18 +237,28 @@ ui.micTest.addEventListener('click', async () => {
     }
 });
 
-async function startCall(name) {
+// a call transferred to another agent: its conversation goes on
+let transferred = false;
+
+// resume: a token kept from before a reload of the page (the call goes on)
+async function startCall(name, resume = null) {
     finished = false;
     welcomed = false;
+    callToken = resume;
+    transferred = false;
     ui.callBtn.disabled = true;
     setPlain(ui.position, '');
     setPlain(ui.eta, '');
     setPlain(ui.endedText, '');
+    show(ui.waitNote, false);
+    rating.close();
+    show($('rate-thanks'), false);
     config = await loadConfig();
 
     sig = new Signaling({
         path: config.endpoints.customer,
-        start: { type: 'join', name },
+        start: resume ? null : { type: 'join', name },
+        resume,
     });
     sig.on('message', onMessage);
     sig.on('state', onState);
@@ -192,6 +280,7 @@ function onState(state, detail) {
             barred(welcomed ? 'c.removed' : 'c.refused');
             return;
         }
+        callStore.clear();
         if (code === 4004) {
             status('c.expired', {}, 'error');
         } else {
@@ -201,13 +290,24 @@ function onState(state, detail) {
     }
 }
 
+// what a page back from scratch is replayed of its predecessor's
+const replay = new Replay();
+
 function onMessage(msg) {
+    if (replay.stale(msg)) {
+        return;
+    }
     switch (msg.type) {
     case 'welcome':
+        replay.reset();
         welcomed = true;
+        callToken = msg.resume || callToken;
         if (msg.resumed) {
             status(msg.gap ? 'conn.resumed_gap' : 'conn.resumed', {}, 'ok');
         } else {
+            // kept for a reload of the page
+            callStore.save({ token: callToken, name: ui.name.value.trim(),
+                             state: 'waiting' });
             screen('waiting');
             status('c.queued');
             // on the news, not on Leave: an Enter too many is harmless
@@ -215,7 +315,38 @@ function onMessage(msg) {
         }
         break;
 
+    case 'desk':
+        replay.mark(msg);
+        // back in the call after a reload: where it is
+        // (the screen shows the call already: the media are not up yet)
+        if (msg.state === 'call' && !view.rtc) {
+            const kept = callStore.load() || {};
+            beginCall(kept.agent || '', null, null);
+        } else if (msg.state === 'waiting') {
+            screen('waiting');
+            status('c.queued');
+        }
+        break;
+
+    case 'transcript':
+        view.chat.history(Array.isArray(msg.lines) ? msg.lines : [],
+                          'customer');
+        break;
+
+    case 'hold':
+        view.setHold(msg.state === 'on');
+        break;
+
+    case 'transfer':
+        onTransfer(msg);
+        break;
+
     case 'position':
+        // nobody takes calls: the wait is unknown, a message is offered
+        show(ui.waitNote, msg.eta === null);
+        if (msg.eta === null) {
+            setText(ui.waitNote, 'c.wait.nobody');
+        }
         if (msg.position === 1) {
             setText(ui.position, 'c.position.next');
         } else {
@@ -227,20 +358,13 @@ function onMessage(msg) {
         break;
 
     case 'accepted':
-        peerName = (msg.peer && msg.peer.name) || '';
-        screen('call');
-        status('call.starting', { name: peerName || '…' }, 'ok');
-        leaveQuestion.dismiss();
+        beginCall((msg.peer && msg.peer.name) || '', msg.recording || null,
+                  check.take());
         tones.play(Tones.ANSWERED);
-        setTitle('c.title.answered', { name: peerName || t('call.agent') });
-        view.begin({ sig, peerName: peerName || '…',
-                     recording: msg.recording || null,
-                     iceServers: config.iceServers,
-                     micStream: check.take() });
-        view.focus();
         break;
 
     case 'ended': {
+        callStore.clear();
         if (msg.reason === 'banned') {
             barred('c.removed');
             break;
@@ -250,6 +374,9 @@ function onMessage(msg) {
         ui.endedText.dataset.duration = String(msg.duration || 0);
         status('c.over');
         finish();
+        if (Number(msg.rating) > 0 && callToken) {
+            rating.offer(callToken);
+        }
         break;
     }
 
@@ -262,6 +389,8 @@ function onMessage(msg) {
             }
             if (msg.code === 'queue_full') {
                 setText(ui.endedText, 'c.busy');
+            } else if (msg.code === 'closed') {
+                setText(ui.endedText, 'c.closed');
             } else if (msg.code === 'daily_limit') {
                 setText(ui.endedText, 'c.daily');
             } else {
@@ -345,13 +474,63 @@ ui.againBtn.addEventListener('click', () => {
     ui.name.focus();
 });
 
-// Leaving the page ends the call rather than leaving it to time out.
-window.addEventListener('pagehide', () => {
-    if (sig && !finished) {
-        sig.send({ type: 'hangup' });
-    }
-});
+// A call begins (accepted), or goes on after a reload (the name kept).
+function beginCall(name, recording, micStream) {
+    peerName = name;
+    callStore.save({ agent: peerName, state: 'call' });
+    screen('call');
+    status('call.starting', { name: peerName || '…' }, 'ok');
+    leaveQuestion.dismiss();
+    setTitle('c.title.answered', { name: peerName || t('call.agent') });
+    view.begin({ sig, peerName: peerName || t('call.agent'), recording,
+                 iceServers: config.iceServers, micStream,
+                 keepChat: transferred });
+    transferred = false;
+    view.focus();
+}
 
-screen('join');
+// The agent hands the call on: back in the queue, waiting for another.
+function onTransfer(msg) {
+    if (msg.state === 'waiting') {
+        view.end();
+        transferred = true;
+        callStore.save({ state: 'waiting' });
+        const to = typeof msg.to === 'string' && msg.to ? msg.to : null;
+        const reason = typeof msg.reason === 'string' ? msg.reason : '';
+        setText(ui.waitNote, (to ? 'c.transfer.to' : 'c.transfer.any')
+                             + (reason ? '' : '.plain'),
+                { name: to, reason });
+        show(ui.waitNote, true);
+        screen('waiting');
+        status('c.queued');
+        ui.waitingTitle.focus();
+    } else if (msg.state === 'open') {
+        setText(ui.waitNote, 'c.transfer.open');
+        show(ui.waitNote, true);
+    }
+}
+
+// A reload of the page does not end the call: the page comes back into it
+// with the token kept in sessionStorage (the agent sees it reconnecting,
+// then back).  Closing the tab leaves the call to end after the grace
+// period (hotline_resume_timeout).
+
 setTitle('c.title.page');
-ui.name.focus();
+config = await loadConfig();
+desk.endpoint = config.endpoints.desk;
+messageForm.endpoint = config.endpoints.customer;
+rating.endpoint = config.endpoints.customer;
+const kept = callStore.load();
+
+if (kept) {
+    ui.name.value = typeof kept.name === 'string' ? kept.name : '';
+    screen(kept.state === 'call' ? 'call' : 'waiting');
+    status('c.resuming');
+    // no gesture yet on this page: the hold tone and the chime once
+    // sound is allowed
+    tones.prepare();
+    startCall(ui.name.value, kept.token);
+} else {
+    screen('join');
+    ui.name.focus();
+}

@@ -165,6 +165,19 @@ export class PeerCall {
         return pc;
     }
 
+    // The peer's page started over (it reloaded and came back into the
+    // call): a connection of our own again; the agent's offers at once.
+    restart() {
+        if (this.closed) {
+            return;
+        }
+        this.serial(async () => {
+            if (!this.closed) {
+                this.createPeer();
+            }
+        });
+    }
+
     // An ICE restart: a new offer with fresh ICE credentials.
     restartIce() {
         if (this.closed || !this.pc) {

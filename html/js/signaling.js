@@ -50,7 +50,10 @@ export class Signaling {
     // bearer: an agent token, offered as the `bearer.<token>` subprotocol
     // firstTries: connection attempts before giving up when the very first
     // connection cannot be opened (a refused handshake looks the same)
-    constructor({ path, start = null, bearer = null, firstTries = 3 }) {
+    // resume: a resume token kept from before (a reloaded page): the
+    // session is taken back instead of started
+    constructor({ path, start = null, bearer = null, firstTries = 3,
+                  resume = null }) {
         this.firstTries = firstTries;
         const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
         this.url = scheme + '//' + location.host + path;
@@ -59,7 +62,7 @@ export class Signaling {
         // back, replaying once after ?last_seq (no `resume` needed)
         this.agent = bearer !== null;
         this.start = start;
-        this.resumeToken = null;
+        this.resumeToken = resume;
         this.lastSeq = 0;
         this.ws = null;
         this.state = 'idle';

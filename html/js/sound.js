@@ -94,3 +94,5 @@ export class Tones {
 Tones.NEW_CALL = [[880, 0], [660, 0.18]];
 // a rising three-tone: an agent answered (the customer page)
 Tones.ANSWERED = [[523, 0], [659, 0.15], [784, 0.3]];
+// a soft low pair, now and then: the call is on hold (the customer page)
+Tones.HOLD = [[392, 0], [330, 0.2]];

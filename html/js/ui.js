@@ -78,8 +78,8 @@ export function endedText(msg, selfRole) {
              : msg.by === selfRole ? { $k: 'ended.hangup.self' }
              : { $k: 'ended.hangup.' + (msg.by === 'agent' ? 'agent'
                                                              : 'customer') };
-    } else if (['rejected', 'cancelled', 'gone', 'shutdown', 'banned']
-               .includes(msg.reason)) {
+    } else if (['rejected', 'cancelled', 'gone', 'shutdown', 'banned',
+                'message'].includes(msg.reason)) {
         text = { $k: 'ended.' + msg.reason };
     } else {
         text = { $k: 'ended.other', reason: String(msg.reason) };

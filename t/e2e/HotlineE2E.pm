@@ -229,7 +229,12 @@ sub start_turn {
 }
 
 # run($script, recorder => 1, turn => 1,
-#     after => sub { my ($rec) = @_; ... })
+#     after => sub { my ($rec) = @_; ... },
+#     http => 'more http-level directives;',
+#     agents => { bob => 'Bob Demir', ... })
+# agents: more agents beside the demo's (chat ids from 2), each with a
+# token (its name in it, as /auth/verify gives) for the node side in
+# HOTLINE_TOKEN_<NAME> (upper case).
 sub run {
     my ($script, %o) = @_;
     _enter_netns(%o);
@@ -260,6 +265,13 @@ sub run {
                . "    }\n"
                . "}\n";
     }
+    $http .= $o{http} // '';
+    my @more = sort keys %{ $o{agents} // {} };
+    my $chats = 1;
+    for my $name (@more) {
+        $chats++;
+        $http .= qq{hotline_agent $name chat=$chats "name=$o{agents}{$name}";\n};
+    }
     my $conf = demo_template($o{ice});
     # over TLS the pages' origins and WebSocket URLs are https:// and wss://
     $conf =~ s{\b(http|ws)://((?:127\.0\.0\.1|localhost):%%PORT%%)}{$1s://$2}g
@@ -288,6 +300,10 @@ sub run {
     # the demo's way in (make run prints it in the agent URL's fragment)
     local $ENV{HOTLINE_AGENT_TOKEN} = $t->mint_jwt(sub => $agent,
                                                    exp => time() + 600);
+
+    local @ENV{map { 'HOTLINE_TOKEN_' . uc } @more}
+        = map { $t->mint_jwt(sub => $_, name => $o{agents}{$_},
+                             exp => time() + 600) } @more;
 
     my $cmd = "cd '$DIR' && node --test --test-reporter=tap "
             . "--test-concurrency=1 '$DIR/$script' 2>&1";

@@ -775,7 +775,8 @@ sub customer {
 sub agent {
     my ($self, %o) = @_;
     my $sub = delete $o{sub} // 'agent1';
-    my $jwt = $self->mint_jwt(sub => $sub);
+    my $exp = delete $o{exp};
+    my $jwt = $self->mint_jwt(sub => $sub, defined $exp ? (exp => $exp) : ());
     my $ws = $self->ws_connect('/ws/agent', token => $jwt, %o);
     $ws->{welcome} = $ws->wait_for('welcome', 5)
         or croak "agent $sub: no welcome";
@@ -1247,6 +1248,29 @@ sub wait_for {
         0;
     });
     return $found;
+}
+
+# sends a message with a fresh id and waits for its answer: the ack or
+# the error that echoes the id ({type => 'none'} when none comes)
+my $REQUESTS = 0;
+
+sub request {
+    my ($self, $msg, $timeout) = @_;
+    my $id = 'req' . ++$REQUESTS;
+    $self->send_json({ %$msg, id => $id });
+    my $got;
+    $self->pump_until($timeout // 5, sub {
+        my $q = $self->{inbox};
+        for my $i (0 .. $#$q) {
+            next unless ($q->[$i]{id} // '') eq $id
+                        && ($q->[$i]{type} eq 'ack'
+                            || $q->[$i]{type} eq 'error');
+            $got = splice @$q, $i, 1;
+            return 1;
+        }
+        0;
+    });
+    return $got // { type => 'none' };
 }
 
 # all queued messages of a type (without waiting)
