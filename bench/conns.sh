@@ -100,6 +100,7 @@ http {
     client_body_temp_path $PREFIX/tmp;
     hotline_zone 256m;
     hotline_history_file off;
+    hotline_handoff_file off;
     hotline_queue_size 100000;
     hotline_handshake_timeout 60s;
     hotline_jwt_secret_file $PREFIX/secret.key;
