@@ -2865,9 +2865,9 @@ hl_queue(void)
            hl.label, joined, hl.n, (double) (hl_now() - t0) / 1e9,
            hl.gen_procs);
 
-    /* a connection of 1,000 lost on a loaded machine is noted, not fatal */
+    /* a connection of 100 lost on a loaded machine is noted, not fatal */
     agents = calloc(hl.agents, sizeof(hl_conn_t *));
-    if (agents == NULL || joined + joined / 1000 < hl.n) {
+    if (agents == NULL || joined + joined / 100 < hl.n) {
         hl_qsh->stop = 1;
         return 1;
     }
