@@ -119,7 +119,7 @@ http {
 EOF
     : > "$PREFIX/logs/error.log"
     # no calls taken over from the previous run (hotline_handoff_file)
-    rm -f "$PREFIX/logs/hotline_handoff.state"
+    rm -f "${NGX_PID%.pid}.hotline_handoff.state"
     "$NGINX_BIN" -p "$PREFIX/" -c "$PREFIX/nginx.conf" \
         -e "$PREFIX/logs/error.log"
     wait_for 10 curl -sf "http://127.0.0.1:$PORT/health" \

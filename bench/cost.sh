@@ -71,7 +71,7 @@ http {
 EOF
 
     # no calls taken over from the previous run (hotline_handoff_file)
-    rm -f "$PREFIX/logs/hotline_handoff.state"
+    rm -f "$PREFIX/nginx.hotline_handoff.state"
 
     valgrind --tool=callgrind --callgrind-out-file="$PREFIX/cg.out" \
         "$NGINX_BIN" -p "$PREFIX/" -c "$PREFIX/nginx.conf" \
