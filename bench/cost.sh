@@ -70,6 +70,9 @@ http {
 }
 EOF
 
+    # no calls taken over from the previous run (hotline_handoff_file)
+    rm -f "$PREFIX/nginx.hotline_handoff.state"
+
     valgrind --tool=callgrind --callgrind-out-file="$PREFIX/cg.out" \
         "$NGINX_BIN" -p "$PREFIX/" -c "$PREFIX/nginx.conf" \
         -e "$PREFIX/logs/error.log" > "$PREFIX/valgrind.log" 2>&1 &

@@ -557,8 +557,7 @@ ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
     hmcf->handoff_fd = NGX_INVALID_FILE;
 
     if (hmcf->handoff_file.data == NULL
-        && ngx_http_hotline_log_dir_file(cf, "hotline_handoff.state",
-                                         &hmcf->handoff_file)
+        && ngx_http_hotline_handoff_default(cf, &hmcf->handoff_file)
            != NGX_OK)
     {
         return NGX_CONF_ERROR;

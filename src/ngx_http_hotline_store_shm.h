@@ -88,6 +88,7 @@ void ngx_http_hotline_shm_enqueue(ngx_http_hotline_shm_obj_t *o,
 
 
 /* ngx_http_hotline_store_shm_handoff.c: the calls outlive the zone */
+ngx_int_t ngx_http_hotline_handoff_default(ngx_conf_t *cf, ngx_str_t *name);
 ngx_int_t ngx_http_hotline_handoff_open(ngx_conf_t *cf, ngx_str_t *name,
     ngx_fd_t *fd);
 void ngx_http_hotline_handoff_start(ngx_cycle_t *cycle, ngx_fd_t fd,

@@ -105,6 +105,53 @@ static ngx_event_t  ngx_http_hotline_handoff_ev;
 
 
 /*
+ * The default: beside the pid file, named after it (/run/nginx.pid ->
+ * /run/nginx.hotline_handoff.state).  Two nginx instances on one host
+ * never share a pid file, so they never take over each other's calls; a
+ * binary upgrade keeps the path.  A "pid" directive after the http block
+ * is not seen yet: the compiled-in path is taken then.
+ */
+
+ngx_int_t
+ngx_http_hotline_handoff_default(ngx_conf_t *cf, ngx_str_t *name)
+{
+    u_char           *p;
+    size_t            len;
+    ngx_str_t         pid;
+    ngx_core_conf_t  *ccf;
+
+    static const char  suffix[] = ".hotline_handoff.state";
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cf->cycle->conf_ctx,
+                                           ngx_core_module);
+
+    if (ccf->pid.len) {
+        pid = ccf->pid;
+
+    } else {
+        ngx_str_set(&pid, NGX_PID_PATH);
+    }
+
+    len = pid.len;
+
+    if (len > 4 && ngx_strncmp(pid.data + len - 4, ".pid", 4) == 0) {
+        len -= 4;
+    }
+
+    name->len = len + sizeof(suffix) - 1;
+    name->data = ngx_pnalloc(cf->pool, name->len + 1);
+    if (name->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(name->data, pid.data, len);
+    ngx_memcpy(p, suffix, sizeof(suffix));
+
+    return NGX_OK;
+}
+
+
+/*
  * At configuration time, in the master: the file, opened for the workers
  * (they may not be allowed to open it themselves).
  */

@@ -146,8 +146,9 @@ sub serving {
     like($t->error_log, qr/older than hotline_resume_timeout/, '... and it says so');
     $x->drop;
 
-    # a handoff file that is not ours, or cut short: ignored, and it serves
-    my $file = $t->prefix . '/logs/hotline_handoff.state';
+    # the default file is beside the pid file, named after it (one per
+    # instance); one that is not ours, or cut short: ignored, and it serves
+    my $file = $t->prefix . '/logs/nginx.hotline_handoff.state';
     for my $case ([ 'garbage', join('', map { chr rand 256 } 1 .. 4000),
                     qr/holds no calls that this build can read/ ],
                   [ 'cut short', undef, qr/handoff file is incomplete/ ]) {

@@ -331,12 +331,8 @@ sub render {
         if $self->{journal}
            && $text =~ /%%MODULE%%|ngx_http_hotline_module/
            && $text !~ /hotline_history_file/;
-    # and the handoff of the calls to the next start (hotline_handoff_file)
-    $text =~ s{^(\s*http\s*\{[^\n]*\n)}
-              {$1    hotline_handoff_file %%PREFIX%%/logs/hotline_handoff.state;\n}m
-        if $self->{journal}
-           && $text =~ /%%MODULE%%|ngx_http_hotline_module/
-           && $text !~ /hotline_handoff_file/;
+    # (the handoff of the calls to the next start, hotline_handoff_file,
+    # is beside the pid file by default: logs/nginx.hotline_handoff.state)
     # and so is the state journal (docs/auth.md, hotline_state_file)
     $text =~ s{^(\s*http\s*\{[^\n]*\n)}
               {$1    hotline_state_file %%PREFIX%%/logs/hotline_state.journal;\n}m
