@@ -15,7 +15,7 @@ SRCS       := $(wildcard $(CURDIR)/src/*.c $(CURDIR)/src/*.h) $(CURDIR)/config
 
 .PHONY: all module deps run stop test fuzz bench clean help \
         recorder test-recorder bench-recorder fuzz-recorder test-redis \
-        test-tls deb compat screenshots test-asan soak
+        test-tls deb compat screenshots test-asan soak bench-queue
 
 all: module
 
@@ -29,6 +29,8 @@ help:
 	@echo "make test-asan   signaling, fault and bad-input tests with the"
 	@echo "              module and recorder built with ASan and UBSan"
 	@echo "make bench    run the benchmarks (docs/performance.md)"
+	@echo "make bench-queue  accepts among 5,000 and 50,000 waiting"
+	@echo "              customers (about 10 minutes)"
 	@echo "make soak     30 minutes of churn, memory, zone and descriptors"
 	@echo "              (SOAK_SECONDS=60 for a quick look)"
 	@echo "make fuzz     run the fuzz targets for longer (FUZZ_SECONDS=60)"
@@ -180,6 +182,11 @@ fuzz: module
 bench: deps module
 	@$(MAKE) -s -C bench OBJS=$(OBJS) run
 	@$(MAKE) -s bench-recorder
+
+# the queue at scale (bench/queue_scale.sh: SIZES, MODES, AGENTS, ROUNDS,
+# WORKERS, PROCS, INTERVAL); too long for `make bench`
+bench-queue: deps module
+	@$(MAKE) -s -C bench OBJS=$(OBJS) queue
 
 # 20 calls a second for 30 minutes; the workers' memory and descriptors
 # and the zone at start, middle, end and after, anything that grows

@@ -43,17 +43,11 @@ cleanup() {
     for p in "${pids[@]}"; do
         kill -TERM "$p" 2>/dev/null || true
     done
-    if [ -s "$NGX_PID" ] && kill -0 "$(cat "$NGX_PID")" 2>/dev/null; then
-        kill -TERM "$(cat "$NGX_PID")"
-        wait_for 10 sh -c "! kill -0 $(cat "$NGX_PID") 2>/dev/null" || true
-    fi
+    stop_pid_file "$NGX_PID"
 }
 trap cleanup EXIT
 
-rm -rf "$PREFIX"
-mkdir -p "$PREFIX/logs" "$PREFIX/tmp"
-: > "$LOG"
-head -c 48 /dev/urandom | base64 -w0 > "$PREFIX/secret.key"
+fresh_prefix
 
 ulimit -n "$NOFILE"
 
@@ -106,6 +100,7 @@ http {
     client_body_temp_path $PREFIX/tmp;
     hotline_zone 256m;
     hotline_history_file off;
+    hotline_handoff_file off;
     hotline_queue_size 100000;
     hotline_handshake_timeout 60s;
     hotline_jwt_secret_file $PREFIX/secret.key;
@@ -117,13 +112,7 @@ http {
     }
 }
 EOF
-    : > "$PREFIX/logs/error.log"
-    # no calls taken over from the previous run (hotline_handoff_file)
-    rm -f "${NGX_PID%.pid}.hotline_handoff.state"
-    "$NGINX_BIN" -p "$PREFIX/" -c "$PREFIX/nginx.conf" \
-        -e "$PREFIX/logs/error.log"
-    wait_for 10 curl -sf "http://127.0.0.1:$PORT/health" \
-        || { say "conns: nginx did not start"; exit 1; }
+    start_prefix_nginx "$PORT" conns
 
     tcp0=$(tcp_kib)
     slab0=$(slab_kib)

@@ -15,6 +15,13 @@
  *   hl_load relay --bare ...   the same against bare_relay (/pair/<n>).
  *   hl_load idle ...    N customer connections that join and stay; reports
  *                       the server's memory (Pss) before and after.
+ *   hl_load queue ...   N customers join and wait, --agents K agents come
+ *                       online; then --rounds R times the K agents accept
+ *                       the K oldest calls at once, and R times one after
+ *                       the other, and hang up; reports, per mode,
+ *                       the accept latency (accept sent -> "accepted") and
+ *                       the position messages the waiting customers got
+ *                       per accept, until each had its new position.
  *
  * The last line of a run is "RESULT key=value ..." for bench/run.sh.
  */
@@ -32,10 +39,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,6 +122,10 @@ struct hl_conn_s {
 
     char          call_id[80];
 
+    uint32_t      position;        /* queue: the last one received */
+    uint32_t      pos0;            /* ... at the start of the round */
+    uint64_t      t_accept;        /* queue: the agent's accept sent */
+
     uint64_t      sent;            /* chat messages sent */
     uint64_t      delivered;       /* ... of which the peer received */
     uint64_t      rejected;        /* ... answered with an error instead */
@@ -122,6 +136,7 @@ struct hl_conn_s {
 typedef struct {
     /* options */
     int           relay;
+    int           queue;
     int           bare;
     char          host[64];
     unsigned      port;
@@ -185,6 +200,13 @@ typedef struct {
     hl_count_t    refusals[HL_CODES];
     uint64_t      others;
 
+    /* queue mode */
+    unsigned      agents;
+    uint64_t      positions;       /* position messages received */
+    uint64_t      queue_msgs;      /* queue messages the agents got */
+    uint64_t      t_position;      /* the last position message */
+    uint64_t      accepted_n;      /* agents' accepts answered */
+
     unsigned      agent_seq;
     unsigned      conn_seq;
     uint64_t      setup_end;       /* deadline of the whole setup */
@@ -222,6 +244,7 @@ static void hl_on_open(hl_conn_t *c);
 static void hl_on_text(hl_conn_t *c, const char *p, size_t n);
 static void hl_on_chat(hl_conn_t *c, const char *p, size_t n);
 
+static uint64_t hl_json_uint(const char *p, size_t n, const char *key);
 static int hl_poll(int timeout_ms);
 static int hl_run_until(int (*done)(void *), void *data, uint64_t ms);
 static const char *hl_json_str(const char *p, size_t n, const char *key,
@@ -241,6 +264,7 @@ static void hl_tick(void);
 static int hl_relay_measure(hl_result_t *r);
 static void hl_relay_teardown(hl_result_t *r);
 static int hl_idle(void);
+static int hl_queue(void);
 
 
 int
@@ -255,7 +279,9 @@ main(int argc, char **argv)
         return 2;
     }
 
-    hl_raise_nofile(hl.relay ? 8 * hl.n + 256 : hl.n + 256);
+    hl_raise_nofile(hl.relay ? 8 * hl.n + 256
+                    : hl.queue ? hl.n / hl.gen_procs + hl.agents + 256
+                    : hl.n + 256);
 
     if (hl.pid_file) {
         hl.main_pid = hl_pid_from_file(hl.pid_file);
@@ -268,6 +294,11 @@ main(int argc, char **argv)
 
     if (hl.relay) {
         return hl_relay();
+    }
+
+    if (hl.queue) {
+        /* each process of the run has its own event loop */
+        return hl_queue();
     }
 
     if (hl_loop_init() != 0) {
@@ -313,10 +344,13 @@ static void
 hl_usage(void)
 {
     fprintf(stderr,
-        "usage: hl_load relay|idle --port P [options]\n"
+        "usage: hl_load relay|idle|queue --port P [options]\n"
         "  --host A          server address (127.0.0.1)\n"
         "  --bare            relay: speak to bare_relay (/pair/<n>)\n"
-        "  -n, --calls N     relay: calls; idle: connections\n"
+        "  -n, --calls N     relay: calls; idle, queue: customers\n"
+        "  --agents K        queue: agents, the accepts of a burst (50)\n"
+        "  --rounds R        queue: rounds of each mode (2): all agents\n"
+        "                    accept at once, then one after the other\n"
         "  --rate R          relay: messages/s over all senders, 0: max\n"
         "  --duration S      relay: measured seconds (5)\n"
         "  --warmup S        relay: seconds sent before measuring (1)\n"
@@ -330,7 +364,8 @@ hl_usage(void)
         "  --rounds R        relay: tries to put the peers on different"
         " workers (8)\n"
         "  --procs K         relay: generator processes (1), the calls\n"
-        "                    and the rate split between them\n"
+        "                    and the rate split between them; queue:\n"
+        "                    the processes holding the customers\n"
         "  --acks            relay --bare: the bare relay acks (-A)\n"
         "  --label NAME      name of the run in the RESULT line\n"
         "  --verbose         print what the server sends (setup only)\n");
@@ -361,6 +396,8 @@ hl_options(int argc, char **argv)
         { "label", required_argument, NULL, 'l' },
         { "procs", required_argument, NULL, 'K' },
         { "acks", no_argument, NULL, 'A' },
+        { "agents", required_argument, NULL, 'a' },
+
         { "verbose", no_argument, NULL, 'v' },
         { NULL, 0, NULL, 0 }
     };
@@ -372,6 +409,9 @@ hl_options(int argc, char **argv)
     if (strcmp(argv[1], "relay") == 0) {
         hl.relay = 1;
 
+    } else if (strcmp(argv[1], "queue") == 0) {
+        hl.queue = 1;
+
     } else if (strcmp(argv[1], "idle") != 0) {
         return -1;
     }
@@ -382,7 +422,8 @@ hl_options(int argc, char **argv)
     hl.warmup = 1;
     hl.window = 8;
     hl.size = 200;
-    hl.rounds = 8;
+    hl.rounds = hl.queue ? 2 : 8;
+    hl.agents = 50;
     hl.gen_procs = 1;
     hl.label = argv[1];
 
@@ -407,6 +448,8 @@ hl_options(int argc, char **argv)
         case 'l': hl.label = optarg; break;
         case 'K': hl.gen_procs = (unsigned) atoi(optarg); break;
         case 'A': hl.bare_acks = 1; break;
+        case 'a': hl.agents = (unsigned) atoi(optarg); break;
+
         case 'v': hl.verbose = 1; break;
         default: return -1;
         }
@@ -441,9 +484,14 @@ hl_options(int argc, char **argv)
         return -1;
     }
 
-    if (hl.relay && !hl.bare) {
+    if (hl.queue && (hl.agents == 0 || hl.agents > 1000)) {
+        fprintf(stderr, "hl_load: --agents: 1 to 1000\n");
+        return -1;
+    }
+
+    if ((hl.relay && !hl.bare) || hl.queue) {
         if (hl.secret_file == NULL) {
-            fprintf(stderr, "hl_load: relay needs --secret\n");
+            fprintf(stderr, "hl_load: relay and queue need --secret\n");
             return -1;
         }
 
@@ -1138,6 +1186,20 @@ hl_on_text(hl_conn_t *c, const char *p, size_t n)
     } else if (hl_is("accepted")) {
         c->accepted = 1;
 
+        if (c->t_accept) {
+            hl_hist_add(&hl.hist, hl_now() - c->t_accept);
+            c->t_accept = 0;
+            hl.accepted_n++;
+        }
+
+    } else if (hl_is("position")) {
+        hl.positions++;
+        hl.t_position = hl_now();
+        c->position = (uint32_t) hl_json_uint(p, n, "position");
+
+    } else if (hl_is("queue")) {
+        hl.queue_msgs++;
+
     } else if (hl_is("ended")) {
         c->ended = 1;
 
@@ -1346,6 +1408,29 @@ hl_json_str(const char *p, size_t n, const char *key, size_t *len)
     }
 
     return NULL;
+}
+
+
+/* the unsigned number value of "key" in a flat JSON text, 0 if none */
+
+static uint64_t
+hl_json_uint(const char *p, size_t n, const char *key)
+{
+    size_t       klen;
+    const char  *end, *s;
+
+    klen = strlen(key);
+    end = p + n;
+
+    for (s = p; s + klen + 3 < end; s++) {
+        if (s[0] == '"' && memcmp(s + 1, key, klen) == 0
+            && s[klen + 1] == '"' && s[klen + 2] == ':')
+        {
+            return strtoull(s + klen + 3, NULL, 10);
+        }
+    }
+
+    return 0;
 }
 
 
@@ -2256,4 +2341,608 @@ hl_idle(void)
            joined ? (double) (rss1 - rss0) / joined : 0);
 
     return joined == hl.n ? 0 : 1;
+}
+
+
+/*
+ * queue mode: N customers wait, K agents accept the K oldest calls at
+ * once (a burst), R times.  The customers are held by --procs processes
+ * (a process may hold only so many descriptors), the agents by the one
+ * that forked them, which runs the rounds; they meet in shared memory.
+ * Per round, every holder notes the positions its customers had before
+ * it; the round is over when every agent has its "accepted" and every
+ * customer behind them has its position moved up by K.  Counted: the
+ * position messages the customers got in the round, per accept, and the
+ * accept latency.
+ */
+
+#define HL_QUEUE_JOIN_MS   600000     /* 50,000 joins on a loaded machine */
+#define HL_QUEUE_QUIET_MS  2000       /* no position message: settled */
+#define HL_QUEUE_SETTLE_MS 120000
+#define HL_QUEUE_ROUND_MS  120000
+
+
+typedef struct {
+    volatile uint32_t  ready;         /* joining is over */
+    volatile uint32_t  joined;
+    volatile uint32_t  round;         /* the positions before it noted */
+    volatile uint32_t  remaining;     /* customers not moved up yet */
+    volatile uint32_t  done;          /* final positions checked */
+    volatile uint32_t  waiting;
+    volatile uint32_t  bad;
+    volatile uint64_t  positions;     /* position messages received */
+    volatile uint64_t  t_position;    /* the last one */
+} hl_holder_t;
+
+
+typedef struct {
+    volatile uint32_t  round;
+    volatile uint32_t  stop;
+    hl_holder_t        h[HL_TEAM_MAX];
+    volatile uint8_t   seen[];        /* final positions, 1..n */
+} hl_qshared_t;
+
+
+static hl_qshared_t  *hl_qsh;
+static uint32_t       hl_qsh_max;   /* the last index of seen */
+
+
+/* the CPU seconds of the server's processes (--pid-file), 0 without */
+
+static double
+hl_proc_cpu_sum(void)
+{
+    int     k;
+    double  sum;
+
+    sum = 0;
+
+    for (k = 0; hl.main_pid > 0 && k < hl.procs.n; k++) {
+        sum += hl_proc_cpu(hl.procs.pid[k]);
+    }
+
+    return sum;
+}
+
+
+static uint32_t
+hl_holder_remaining(void)
+{
+    size_t      k;
+    uint32_t    n;
+    hl_conn_t  *c;
+
+    n = 0;
+
+    for (k = 0; k < hl.nall; k++) {
+        c = hl.all[k];
+
+        if (c->state == HL_OPEN && c->pos0 > hl.agents
+            && c->position != c->pos0 - hl.agents)
+        {
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+/* a process holding "share" customers until the coordinator stops it */
+
+static int
+hl_holder(int index, unsigned share)
+{
+    size_t        k;
+    uint32_t      round, old;
+    uint64_t      deadline;
+    hl_conn_t    *c;
+    hl_holder_t  *h;
+
+    h = &hl_qsh->h[index];
+    hl.n = share;
+
+    if (hl_loop_init() != 0) {
+        return 1;
+    }
+
+    deadline = hl_now() + (uint64_t) HL_QUEUE_JOIN_MS * 1000000;
+
+    while (hl.nall < share || hl.pending) {
+        if (hl_now() >= deadline || getppid() == 1) {
+            break;
+        }
+
+        while (hl.nall < share && hl.pending < HL_IDLE_INFLIGHT) {
+            if (hl_conn_open(HL_CUSTOMER, "/ws/customer", NULL,
+                             (uint32_t) (index * 1000000 + hl.nall))
+                == NULL)
+            {
+                return 1;
+            }
+        }
+
+        if (hl_poll(10) != 0) {
+            return 1;
+        }
+
+        h->joined = (uint32_t) (hl.nall - hl.pending);
+        h->positions = hl.positions;
+        h->t_position = hl.t_position;
+    }
+
+    h->joined = 0;
+
+    for (k = 0; k < hl.nall; k++) {
+        h->joined += (hl.all[k]->state == HL_OPEN && hl.all[k]->welcomed);
+    }
+
+    __sync_synchronize();
+    h->ready = 1;
+
+    round = 0;
+
+    /* bounded: the coordinator gives up within an hour */
+    deadline = hl_now() + 3600ULL * 1000000000;
+
+    while (!hl_qsh->stop && hl_now() < deadline && getppid() != 1) {
+        if (hl_poll(10) != 0) {
+            return 1;
+        }
+
+        h->positions = hl.positions;
+        h->t_position = hl.t_position;
+
+        if (hl_qsh->round != round) {
+            round = hl_qsh->round;
+
+            for (k = 0; k < hl.nall; k++) {
+                hl.all[k]->pos0 = hl.all[k]->position;
+            }
+
+            h->remaining = hl_holder_remaining();
+            __sync_synchronize();
+            h->round = round;
+            continue;
+        }
+
+        if (h->remaining) {
+            h->remaining = hl_holder_remaining();
+        }
+    }
+
+    /* the final positions: each of 1..waiting once */
+    for (k = 0; k < hl.nall; k++) {
+        c = hl.all[k];
+
+        if (c->state != HL_OPEN || c->accepted) {
+            continue;
+        }
+
+        h->waiting++;
+
+        if (c->position == 0 || c->position > hl_qsh_max) {
+            h->bad++;
+            continue;
+        }
+
+        old = __sync_fetch_and_add(&hl_qsh->seen[c->position], 1);
+        if (old) {
+            h->bad++;
+        }
+    }
+
+    hl_count_print("refused", hl.refusals);
+    hl_count_print("errors", hl.errors);
+    hl_count_print("closes", hl.closes);
+    fflush(stdout);
+
+    __sync_synchronize();
+    h->done = 1;
+
+    return 0;
+}
+
+
+static uint64_t
+hl_qsum_positions(void)
+{
+    int       i;
+    uint64_t  n;
+
+    n = 0;
+
+    for (i = 0; i < (int) hl.gen_procs; i++) {
+        n += hl_qsh->h[i].positions;
+    }
+
+    return n;
+}
+
+
+static int
+hl_queue_quiet(void *data)
+{
+    int       i;
+    uint64_t  t, last;
+
+    (void) data;
+
+    if (hl.pending) {
+        return 0;
+    }
+
+    last = hl.t_position;
+
+    for (i = 0; i < (int) hl.gen_procs; i++) {
+        t = hl_qsh->h[i].t_position;
+        last = t > last ? t : last;
+    }
+
+    return hl_now() - last > (uint64_t) HL_QUEUE_QUIET_MS * 1000000;
+}
+
+
+static int
+hl_queue_noted(void *data)
+{
+    int  i;
+
+    for (i = 0; i < (int) hl.gen_procs; i++) {
+        if (hl_qsh->h[i].round != *(uint32_t *) data) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* every agent answered, every customer behind them moved up by K */
+
+static int
+hl_queue_round_done(void *data)
+{
+    int  i;
+
+    (void) data;
+
+    if (hl.accepted_n < hl.agents) {
+        return 0;
+    }
+
+    for (i = 0; i < (int) hl.gen_procs; i++) {
+        if (hl_qsh->h[i].remaining) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* wait (at most ms) until every holder has set its flag at offset off */
+
+static int
+hl_holders_set(size_t off, uint64_t ms)
+{
+    int       i, all;
+    uint64_t  deadline;
+
+    deadline = hl_now() + ms * 1000000;
+
+    for ( ;; ) {
+        all = 1;
+
+        for (i = 0; i < (int) hl.gen_procs; i++) {
+            if (*(volatile uint32_t *) ((char *) &hl_qsh->h[i] + off) == 0) {
+                all = 0;
+            }
+        }
+
+        if (all) {
+            return 0;
+        }
+
+        if (hl_now() >= deadline) {
+            return -1;
+        }
+
+        if (hl.nall) {
+            if (hl_poll(10) != 0) {
+                return -1;
+            }
+
+        } else {
+            usleep(10000);
+        }
+    }
+}
+
+
+static int
+hl_agent_accepted(void *data)
+{
+    hl_conn_t  *a = data;
+
+    return a->accepted || a->state != HL_OPEN;
+}
+
+
+/* what one mode's rounds measured */
+
+typedef struct {
+    uint64_t     positions;
+    uint64_t     queue_msgs;
+    uint64_t     accepts;
+    uint64_t     busy_ns;
+    double       cpu;
+    unsigned     done;
+    hl_hist_t    hist;
+} hl_qstats_t;
+
+
+/*
+ * --rounds rounds of one mode: all agents accept at once (a burst), or
+ * one after the other (serial: a burst over many event-loop turns); each
+ * round ends with the calls hung up and the positions settled.
+ */
+
+static int
+hl_queue_rounds(hl_conn_t **agents, int serial, hl_qstats_t *st)
+{
+    int          len;
+    char         msg[160];
+    double       cpu0;
+    size_t       k;
+    uint64_t     t1, pos0;
+    uint32_t     round;
+    unsigned     r;
+    hl_conn_t   *c;
+    static uint32_t  rounds;
+
+    memset(st, 0, sizeof(hl_qstats_t));
+    memset(&hl.hist, 0, sizeof(hl_hist_t));
+
+    for (r = 0; r < hl.rounds; r++) {
+        for (k = 0; k < hl.agents; k++) {
+            if (agents[k]->state != HL_OPEN || !agents[k]->welcomed) {
+                fprintf(stderr, "hl_load: queue: agent %zu is gone\n", k);
+                return -1;
+            }
+        }
+
+        /* the holders note the positions before the round */
+        round = ++rounds;
+        hl_qsh->round = round;
+
+        if (hl_run_until(hl_queue_noted, &round, HL_SETUP_MS) != 0) {
+            fprintf(stderr, "hl_load: queue: a holder is gone\n");
+            return -1;
+        }
+
+        pos0 = hl_qsum_positions();
+        hl.queue_msgs = 0;
+        hl.accepted_n = 0;
+        cpu0 = hl_proc_cpu_sum();
+        t1 = hl_now();
+
+        for (k = 0; k < hl.agents; k++) {
+            c = agents[k];
+            c->accepted = 0;
+            c->t_accept = hl_now();
+            len = snprintf(msg, sizeof(msg),
+                           "{\"type\":\"accept\",\"id\":\"acc\"}");
+            hl_send(c, HL_WS_OP_TEXT, msg, len);
+
+            if (serial
+                && hl_run_until(hl_agent_accepted, c, HL_SETUP_MS) != 0)
+            {
+                break;
+            }
+        }
+
+        if (hl_run_until(hl_queue_round_done, NULL, HL_QUEUE_ROUND_MS) != 0) {
+            fprintf(stderr, "hl_load: queue: round %u: %lu of %u accepted,"
+                    " positions not all moved\n", r,
+                    (unsigned long) hl.accepted_n, hl.agents);
+            return -1;
+        }
+
+        st->busy_ns += hl_now() - t1;
+        st->cpu += hl_proc_cpu_sum() - cpu0;
+        st->positions += hl_qsum_positions() - pos0;
+        st->queue_msgs += hl.queue_msgs;
+        st->accepts += hl.accepted_n;
+        st->done++;
+
+        /* end the calls, and let the positions settle (not counted) */
+        for (k = 0; k < hl.agents; k++) {
+            hl_send(agents[k], HL_WS_OP_TEXT, "{\"type\":\"hangup\"}",
+                    sizeof("{\"type\":\"hangup\"}") - 1);
+        }
+
+        hl.t_position = hl_now();
+
+        if (hl_run_until(hl_queue_quiet, NULL, HL_QUEUE_SETTLE_MS) != 0) {
+            fprintf(stderr, "hl_load: queue: positions did not settle\n");
+            return -1;
+        }
+    }
+
+    st->hist = hl.hist;
+
+    return 0;
+}
+
+
+static void
+hl_queue_report(const char *mode, hl_qstats_t *st, size_t wrong)
+{
+    double  a;
+
+    a = st->accepts ? (double) st->accepts : 1;
+
+    printf("%s %s: %u customers, %u agents, %u rounds: %lu accepts,"
+           " accept latency p50 %.2f ms p99 %.2f ms max %.2f ms\n",
+           hl.label, mode, hl.n, hl.agents, st->done,
+           (unsigned long) st->accepts,
+           hl_hist_quantile(&st->hist, 0.50) / 1e6,
+           hl_hist_quantile(&st->hist, 0.99) / 1e6, st->hist.max / 1e6);
+    printf("%s %s: position messages per accept %.1f, queue messages to"
+           " agents per accept %.2f, server CPU per accept %.2f ms,"
+           " accepts to settled positions %.0f ms a round\n", hl.label,
+           mode, st->positions / a, st->queue_msgs / a, st->cpu * 1e3 / a,
+           st->done ? (double) st->busy_ns / st->done / 1e6 : 0);
+    printf("RESULT label=%s mode=%s customers=%u agents=%u accepts=%lu"
+           " p50_ms=%.3f p99_ms=%.3f max_ms=%.3f pos_per_accept=%.2f"
+           " queue_per_accept=%.3f cpu_ms_per_accept=%.3f"
+           " settle_ms=%.0f wrong=%zu\n", hl.label, mode, hl.n, hl.agents,
+           (unsigned long) st->accepts,
+           hl_hist_quantile(&st->hist, 0.50) / 1e6,
+           hl_hist_quantile(&st->hist, 0.99) / 1e6, st->hist.max / 1e6,
+           st->positions / a, st->queue_msgs / a, st->cpu * 1e3 / a,
+           st->done ? (double) st->busy_ns / st->done / 1e6 : 0, wrong);
+}
+
+
+static int
+hl_queue(void)
+{
+    int           i, status, alive, rc;
+    char          sub[32], token[1024];
+    pid_t         pid[HL_TEAM_MAX];
+    time_t        exp;
+    size_t        size, k, waiting, bad, joined;
+    uint64_t      t0;
+    unsigned      r, share;
+    hl_conn_t   **agents;
+    hl_qstats_t   burst, serial;
+
+    size = sizeof(hl_qshared_t) + hl.n + 1;
+    hl_qsh = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (hl_qsh == MAP_FAILED) {
+        perror("hl_load: mmap");
+        return 1;
+    }
+
+    memset((void *) hl_qsh, 0, size);
+    hl_qsh_max = hl.n;
+    fflush(stdout);
+    t0 = hl_now();
+
+    for (i = 0; i < (int) hl.gen_procs; i++) {
+        share = hl.n / hl.gen_procs + ((unsigned) i < hl.n % hl.gen_procs);
+
+        pid[i] = fork();
+
+        if (pid[i] == 0) {
+            _exit(hl_holder(i, share));
+        }
+
+        if (pid[i] < 0) {
+            perror("hl_load: fork");
+            hl_qsh->stop = 1;
+            return 1;
+        }
+    }
+
+    if (hl_loop_init() != 0) {
+        hl_qsh->stop = 1;
+        return 1;
+    }
+
+    (void) hl_holders_set(offsetof(hl_holder_t, ready), HL_QUEUE_JOIN_MS);
+
+    joined = 0;
+
+    for (i = 0; i < (int) hl.gen_procs; i++) {
+        joined += hl_qsh->h[i].joined;
+    }
+
+    printf("%s: %zu of %u customers joined in %.1f s (%u processes)\n",
+           hl.label, joined, hl.n, (double) (hl_now() - t0) / 1e9,
+           hl.gen_procs);
+
+    /* a connection of 100 lost on a loaded machine is noted, not fatal */
+    agents = calloc(hl.agents, sizeof(hl_conn_t *));
+    if (agents == NULL || joined + joined / 100 < hl.n) {
+        hl_qsh->stop = 1;
+        return 1;
+    }
+
+    exp = time(NULL) + 3600;
+
+    for (r = 0; r < hl.agents; r++) {
+        snprintf(sub, sizeof(sub), "qagent%u",
+                 (unsigned) (getpid() % 100000) * 1000 + r);
+
+        if (hl_jwt_mint(hl.jwt_key, hl.jwt_key_len, sub, exp, token,
+                        sizeof(token))
+            < 0)
+        {
+            hl_qsh->stop = 1;
+            return 1;
+        }
+
+        agents[r] = hl_conn_open(HL_AGENT, "/ws/agent", token, r);
+        if (agents[r] == NULL) {
+            hl_qsh->stop = 1;
+            return 1;
+        }
+    }
+
+    hl.t_position = hl_now();
+
+    if (hl_run_until(hl_queue_quiet, NULL, HL_QUEUE_SETTLE_MS) != 0) {
+        fprintf(stderr, "hl_load: queue: positions did not settle\n");
+        hl_qsh->stop = 1;
+        return 1;
+    }
+
+    /* both modes on the same queue: 50,000 joins take minutes */
+    memset(&serial, 0, sizeof(hl_qstats_t));
+    rc = hl_queue_rounds(agents, 0, &burst);
+    if (rc == 0) {
+        rc = hl_queue_rounds(agents, 1, &serial);
+    }
+
+    /* the final positions: 1..waiting, each once */
+    hl_qsh->stop = 1;
+    (void) hl_holders_set(offsetof(hl_holder_t, done), HL_SETUP_MS);
+
+    waiting = 0;
+    bad = 0;
+
+    for (i = 0; i < (int) hl.gen_procs; i++) {
+        waiting += hl_qsh->h[i].waiting;
+        bad += hl_qsh->h[i].bad;
+    }
+
+    for (k = waiting + 1; k <= hl.n; k++) {
+        bad += hl_qsh->seen[k];
+    }
+
+    alive = 0;
+
+    for (i = 0; i < (int) hl.gen_procs; i++) {
+        if (waitpid(pid[i], &status, 0) == pid[i]
+            && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        {
+            alive++;
+        }
+    }
+
+    hl_count_print("agents' errors", hl.errors);
+
+    hl_queue_report("burst", &burst, bad);
+    hl_queue_report("serial", &serial, bad);
+
+    printf("%s: %zu still waiting, %zu with a wrong final position\n",
+           hl.label, waiting, bad);
+
+    free(agents);
+
+    return (rc == 0 && bad == 0 && alive == (int) hl.gen_procs) ? 0 : 1;
 }

@@ -1,5 +1,5 @@
-# Shell helpers of the benchmark scripts (sourced by bench/run.sh and
-# bench/redis_bench.sh); they expect $LOG to be set.
+# Shell helpers of the benchmark scripts (sourced by bench/run.sh,
+# bench/redis_bench.sh, conns.sh, queue_scale.sh); they expect $LOG to be set.
 
 say() { echo "$@" | tee -a "$LOG"; }
 
@@ -26,4 +26,36 @@ wait_for() {
         fi
         sleep 0.05
     done
+}
+
+# stop_pid_file FILE [SECONDS]: TERM the process a pid file names and wait
+# (bounded) until it is gone
+stop_pid_file() {
+    local pid
+    [ -s "$1" ] || return 0
+    pid=$(cat "$1")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid"
+        wait_for "${2:-10}" sh -c "! kill -0 $pid 2>/dev/null" || true
+    fi
+}
+
+# fresh_prefix: $PREFIX recreated with logs/ and tmp/, an empty $LOG and
+# a new secret (48 random bytes, base64) in $PREFIX/secret.key
+fresh_prefix() {
+    rm -rf "$PREFIX"
+    mkdir -p "$PREFIX/logs" "$PREFIX/tmp"
+    : > "$LOG"
+    head -c 48 /dev/urandom | base64 -w0 > "$PREFIX/secret.key"
+    chmod 600 "$PREFIX/secret.key"
+}
+
+# start_prefix_nginx PORT NAME: nginx of $PREFIX/nginx.conf, a fresh error
+# log, up when /health answers on PORT (NAME in the message if not)
+start_prefix_nginx() {
+    : > "$PREFIX/logs/error.log"
+    "$NGINX_BIN" -p "$PREFIX/" -c "$PREFIX/nginx.conf" \
+        -e "$PREFIX/logs/error.log"
+    wait_for 10 curl -sf "http://127.0.0.1:$1/health" \
+        || { say "$2: nginx did not start"; exit 1; }
 }

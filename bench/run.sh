@@ -162,6 +162,7 @@ http {
     scgi_temp_path $dir/tmp/scgi;
 
     hotline_zone 64m;
+    hotline_handoff_file off;
     hotline_jwt_secret_file $PREFIX/secret.key;
     hotline_allowed_origins http://127.0.0.1:$port;
     hotline_queue_size $(( IDLE + 1000 ));

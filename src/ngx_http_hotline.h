@@ -67,6 +67,7 @@ typedef struct {
     ngx_uint_t                     queue_size;
     ngx_uint_t                     queue_per_address;  /* 0: no cap */
     ngx_msec_t                     average_handle_time;
+    ngx_msec_t                     position_interval;  /* 0: every turn */
     ngx_flag_t                     signaling;      /* some location uses it */
     void                          *redis;          /* hotline_redis */
 } ngx_http_hotline_main_conf_t;

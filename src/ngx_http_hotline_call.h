@@ -309,9 +309,12 @@ void ngx_http_hotline_queue_init(ngx_http_hotline_store_t *store,
     ngx_http_hotline_main_conf_t *cf);
 void ngx_http_hotline_queue_exit(void);
 
-/* a consistent snapshot of the queue; one at a time, the last asks again */
+/*
+ * A consistent snapshot of the queue, whole or only its first
+ * NGX_HOTLINE_QUEUE_LIST_MAX calls; one at a time, the last asks again.
+ */
 void ngx_http_hotline_call_queue(ngx_http_hotline_queue_pt handler,
-    void *data);
+    void *data, ngx_uint_t full);
 ngx_uint_t ngx_http_hotline_call_queue_again(void);
 ngx_uint_t ngx_http_hotline_call_staffed(ngx_http_hotline_queue_t *q);
 ngx_uint_t ngx_http_hotline_call_eta(ngx_http_hotline_queue_t *q,

@@ -17,7 +17,9 @@
  * The queue as agents and waiting customers see it: a snapshot of the
  * queued calls with the counters (one read at a time; a caller that
  * asks meanwhile gets the one after it), the ETA, and the gauges of
- * health and metrics.
+ * health and metrics.  A snapshot holds the whole queue (the positions
+ * of all waiting customers) or only its head (the agents' list and the
+ * first positions): a copy of 50,000 calls costs milliseconds.
  */
 
 
@@ -43,6 +45,7 @@ static ngx_http_hotline_queue_t       ngx_http_hotline_snap;
 static ngx_uint_t                     ngx_http_hotline_snap_size;
 static ngx_uint_t                     ngx_http_hotline_snap_busy;
 static ngx_uint_t                     ngx_http_hotline_snap_again;
+static ngx_uint_t                     ngx_http_hotline_snap_full;
 static ngx_http_hotline_queue_pt      ngx_http_hotline_snap_handler;
 static void                          *ngx_http_hotline_snap_data;
 
@@ -70,7 +73,8 @@ ngx_http_hotline_queue_exit(void)
 /* the queue and the gauges */
 
 void
-ngx_http_hotline_call_queue(ngx_http_hotline_queue_pt handler, void *data)
+ngx_http_hotline_call_queue(ngx_http_hotline_queue_pt handler, void *data,
+    ngx_uint_t full)
 {
     ngx_http_hotline_read_t   *r;
     ngx_http_hotline_reads_t   rd;
@@ -81,6 +85,7 @@ ngx_http_hotline_call_queue(ngx_http_hotline_queue_pt handler, void *data)
     if (ngx_http_hotline_snap_busy) {
         /* one snapshot at a time; the next one follows this one */
         ngx_http_hotline_snap_again = 1;
+        ngx_http_hotline_snap_full |= full;
         return;
     }
 
@@ -89,6 +94,10 @@ ngx_http_hotline_call_queue(ngx_http_hotline_queue_pt handler, void *data)
     r = &rd.ops[0];
     r->op = NGX_HOTLINE_READ_QUEUE;
     r->n = ngx_http_hotline_cf->queue_size;
+
+    if (!full && r->n > NGX_HOTLINE_QUEUE_LIST_MAX) {
+        r->n = NGX_HOTLINE_QUEUE_LIST_MAX;
+    }
 
     ngx_http_hotline_read_counters(&rd.ops[1]);
 
@@ -104,7 +113,7 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
     ngx_http_hotline_reads_t *rd)
 {
     int64_t                        *num;
-    ngx_uint_t                      i, n;
+    ngx_uint_t                      i, n, full;
     ngx_http_hotline_rec_t         *rec;
     ngx_http_hotline_queue_t       *snap;
     ngx_http_hotline_party_t        p;
@@ -115,6 +124,7 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
 
     if (err != NGX_HOTLINE_OK) {
         ngx_http_hotline_snap_again = 0;
+        ngx_http_hotline_snap_full = 0;
         ngx_http_hotline_snap_handler(NULL, ngx_http_hotline_snap_data);
         return;
     }
@@ -140,6 +150,8 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
     num = rd->ops[1].numbers;
 
     snap->n = 0;
+    snap->total = rd->ops[0].total;
+    snap->complete = (rd->ops[0].nrecs >= rd->ops[0].total);
     snap->agents_online = num[NGX_HOTLINE_C_ONLINE] > 0
                           ? (ngx_uint_t) num[NGX_HOTLINE_C_ONLINE] : 0;
     snap->agents_busy = num[NGX_HOTLINE_C_BUSY] > 0
@@ -168,6 +180,17 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
         it->ticket = rec->ticket ? rec->ticket : p.ticket;
         ngx_memcpy(it->call_id, p.call_id, NGX_HOTLINE_ID_LEN);
         it->joined = p.joined;
+        it->until = p.until;
+
+        /* names for the agents' list only */
+        if (snap->n > NGX_HOTLINE_QUEUE_LIST_MAX) {
+            it->name_len = 0;
+            it->from_len = 0;
+            it->why_len = 0;
+            it->target_len = 0;
+            continue;
+        }
+
         it->name_len = p.name_len;
         ngx_memcpy(it->name, p.name, p.name_len);
 
@@ -177,7 +200,6 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
         ngx_memcpy(it->why, p.why, p.why_len);
         it->target_len = p.target_len;
         ngx_memcpy(it->target, p.target, p.target_len);
-        it->until = p.until;
     }
 
     ngx_http_hotline_g.waiting = rd->ops[0].total;
@@ -194,9 +216,11 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
     ngx_http_hotline_snap_handler(snap, ngx_http_hotline_snap_data);
 
     if (ngx_http_hotline_snap_again) {
+        full = ngx_http_hotline_snap_full;
         ngx_http_hotline_snap_again = 0;
+        ngx_http_hotline_snap_full = 0;
         ngx_http_hotline_call_queue(ngx_http_hotline_snap_handler,
-                                    ngx_http_hotline_snap_data);
+                                    ngx_http_hotline_snap_data, full);
     }
 }
 

@@ -249,6 +249,13 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
       offsetof(ngx_http_hotline_main_conf_t, average_handle_time),
       NULL },
 
+    { ngx_string("hotline_position_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_main_conf_t, position_interval),
+      NULL },
+
     /* the Redis store backend: ngx_http_hotline_store_redis.c */
     { ngx_string("hotline_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
@@ -508,6 +515,7 @@ ngx_http_hotline_create_main_conf(ngx_conf_t *cf)
     hmcf->replay_buffer = NGX_CONF_UNSET_SIZE;
     hmcf->queue_size = NGX_CONF_UNSET_UINT;
     hmcf->average_handle_time = NGX_CONF_UNSET_MSEC;
+    hmcf->position_interval = NGX_CONF_UNSET_MSEC;
     hmcf->daily_limit = NGX_CONF_UNSET_UINT;
     hmcf->queue_per_address = NGX_CONF_UNSET_UINT;
     hmcf->ban_time = NGX_CONF_UNSET;
@@ -576,6 +584,7 @@ ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(hmcf->replay_buffer, 64 * 1024);
     ngx_conf_init_uint_value(hmcf->queue_size, 1000);
     ngx_conf_init_msec_value(hmcf->average_handle_time, 180000);
+    ngx_conf_init_msec_value(hmcf->position_interval, 1000);
 
     if (hmcf->resume_timeout < 1000 || hmcf->resume_timeout > 3600000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -596,6 +605,13 @@ ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"hotline_average_handle_time\" must be at "
                            "least 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    if (hmcf->position_interval > 60000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hotline_position_interval\" must be between "
+                           "0 and 60s");
         return NGX_CONF_ERROR;
     }
 

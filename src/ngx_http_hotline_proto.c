@@ -1016,7 +1016,7 @@ ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
                   "],\"total\":%lu,\"agents\":{\"online\":%lu,\"busy\":%lu,"
                   "\"away\":%lu,\"wrapup\":%lu,\"available\":%lu},"
                   "\"messages\":%lu}",
-                  (unsigned long) q->n, (unsigned long) q->agents_online,
+                  (unsigned long) q->total, (unsigned long) q->agents_online,
                   (unsigned long) q->agents_busy,
                   (unsigned long) q->agents_away,
                   (unsigned long) q->agents_wrapup,

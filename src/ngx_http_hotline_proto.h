@@ -129,7 +129,9 @@ typedef struct {
 
 
 typedef struct {
-    ngx_uint_t                      n;       /* waiting calls */
+    ngx_uint_t                      n;       /* calls in items */
+    ngx_uint_t                      total;   /* waiting calls */
+    ngx_uint_t                      complete; /* items holds them all */
     ngx_uint_t                      agents_online;
     ngx_uint_t                      agents_busy;
     ngx_uint_t                      agents_away;

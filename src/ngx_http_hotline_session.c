@@ -102,6 +102,8 @@ static void ngx_http_hotline_on_auth(void);
 static void ngx_http_hotline_on_up(void);
 static void ngx_http_hotline_on_down(void);
 static void ngx_http_hotline_queue_event(ngx_event_t *ev);
+static void ngx_http_hotline_position_timer(ngx_event_t *ev);
+static void ngx_http_hotline_position_later(ngx_http_hotline_session_t *s);
 static void ngx_http_hotline_eta_event(ngx_event_t *ev);
 static void ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q,
     void *data);
@@ -109,6 +111,18 @@ static void ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q,
 
 static ngx_queue_t   ngx_http_hotline_local;
 static ngx_event_t   ngx_http_hotline_queue_ev;
+
+/*
+ * Positions are sent at most once per hotline_position_interval per
+ * customer: the whole queue is read when a customer waits for its first
+ * position, when the interval has passed since the last whole read, or
+ * when the timer of a position held back fires; otherwise only its head.
+ */
+static ngx_event_t   ngx_http_hotline_position_ev;
+static ngx_msec_t    ngx_http_hotline_position_due;
+static ngx_msec_t    ngx_http_hotline_full_at;       /* the last whole read */
+static ngx_uint_t    ngx_http_hotline_full_wanted;
+static ngx_msec_t    ngx_http_hotline_position_interval;
 static ngx_event_t   ngx_http_hotline_eta_ev;
 static ngx_uint_t    ngx_http_hotline_queue_changed;
 static ngx_http_hotline_pool_t     ngx_http_hotline_ops;
@@ -137,6 +151,8 @@ static ngx_http_hotline_store_events_t  ngx_http_hotline_session_events = {
 ngx_int_t
 ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
 {
+    ngx_http_hotline_main_conf_t  *hmcf;
+
     ngx_queue_init(&ngx_http_hotline_local);
     ngx_http_hotline_pool_init(&ngx_http_hotline_ops,
                                sizeof(ngx_http_hotline_op_t),
@@ -145,6 +161,14 @@ ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
     ngx_http_hotline_queue_ev.handler = ngx_http_hotline_queue_event;
     ngx_http_hotline_queue_ev.log = cycle->log;
 
+    ngx_http_hotline_position_ev.handler = ngx_http_hotline_position_timer;
+    ngx_http_hotline_position_ev.log = cycle->log;
+    ngx_http_hotline_position_ev.cancelable = 1;
+    ngx_http_hotline_full_wanted = 1;
+
+    hmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_hotline_module);
+    ngx_http_hotline_position_interval = hmcf->position_interval;
     ngx_http_hotline_eta_ev.handler = ngx_http_hotline_eta_event;
     ngx_http_hotline_eta_ev.log = cycle->log;
     ngx_http_hotline_eta_ev.data = cycle;    /* debug logs name its "fd" */
@@ -840,9 +864,13 @@ ngx_http_hotline_established(ngx_http_hotline_session_t *s)
         ngx_add_timer(&s->ws.timer, s->ws.conf->ping_interval);
     }
 
-    /* a fresh session gets the queue (agents) or its position */
+    /* a fresh session gets the queue (agents) or its position, at once */
     s->position = 0;
     s->queue_dirty = 1;
+
+    if (s->role != NGX_HOTLINE_ROLE_AGENT) {
+        ngx_http_hotline_full_wanted = 1;
+    }
 
     ngx_http_hotline_on_queue();
 }
@@ -1319,7 +1347,68 @@ ngx_http_hotline_on_queue(void)
 static void
 ngx_http_hotline_queue_event(ngx_event_t *ev)
 {
-    ngx_http_hotline_call_queue(ngx_http_hotline_queue_done, NULL);
+    ngx_uint_t  full;
+
+    full = ngx_http_hotline_full_wanted
+           || ngx_http_hotline_position_interval == 0
+           || ngx_current_msec - ngx_http_hotline_full_at
+              >= ngx_http_hotline_position_interval;
+
+    if (full) {
+        ngx_http_hotline_full_wanted = 0;
+        ngx_http_hotline_full_at = ngx_current_msec;
+
+    } else {
+        /* positions may have moved: the whole queue once the interval
+         * since the last whole read is over */
+        ngx_http_hotline_position_later(NULL);
+    }
+
+    ngx_http_hotline_call_queue(ngx_http_hotline_queue_done, NULL, full);
+}
+
+
+static void
+ngx_http_hotline_position_timer(ngx_event_t *ev)
+{
+    ngx_http_hotline_position_due = 0;
+    ngx_http_hotline_full_wanted = 1;
+
+    /* the queue is as it was: not ngx_http_hotline_on_queue(), agents
+     * are not told again */
+    if (!ngx_http_hotline_queue_ev.posted) {
+        ngx_post_event(&ngx_http_hotline_queue_ev, &ngx_posted_events);
+    }
+}
+
+
+/* a whole read when s (NULL: the last whole read) is due again */
+
+static void
+ngx_http_hotline_position_later(ngx_http_hotline_session_t *s)
+{
+    ngx_msec_t  due;
+
+    due = (s ? s->position_at : ngx_http_hotline_full_at)
+          + ngx_http_hotline_position_interval;
+
+    if ((ngx_msec_int_t) (due - ngx_current_msec) < 1) {
+        due = ngx_current_msec + 1;
+    }
+
+    if (ngx_http_hotline_position_ev.timer_set
+        && ngx_http_hotline_position_due
+        && (ngx_msec_int_t) (ngx_http_hotline_position_due - due) <= 0)
+    {
+        return;
+    }
+
+    if (ngx_http_hotline_position_ev.timer_set) {
+        ngx_del_timer(&ngx_http_hotline_position_ev);
+    }
+
+    ngx_http_hotline_position_due = due;
+    ngx_add_timer(&ngx_http_hotline_position_ev, due - ngx_current_msec);
 }
 
 
@@ -1341,7 +1430,8 @@ ngx_http_hotline_eta_event(ngx_event_t *ev)
         s = ngx_queue_data(q, ngx_http_hotline_session_t, local);
 
         if (s->waiting) {
-            ngx_http_hotline_call_queue(ngx_http_hotline_queue_done, NULL);
+            ngx_http_hotline_full_at = ngx_current_msec;
+            ngx_http_hotline_call_queue(ngx_http_hotline_queue_done, NULL, 1);
             break;
         }
     }
@@ -1425,6 +1515,13 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
 
         /* tickets grow with time, and so does the queue */
 
+        if (!q->complete
+            && (q->n == 0 || s->ticket > q->items[q->n - 1].ticket))
+        {
+            /* behind the head that was read: told by a whole read */
+            continue;
+        }
+
         lo = 0;
         hi = q->n;
 
@@ -1440,7 +1537,10 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
         }
 
         if (lo == q->n || q->items[lo].ticket != s->ticket) {
-            s->waiting = 0;
+            if (q->complete) {
+                s->waiting = 0;
+            }
+
             continue;
         }
 
@@ -1458,8 +1558,22 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
             continue;
         }
 
+        /*
+         * At most one position per interval; but the first one, and
+         * "you are next", at once: the customer gets ready for the call
+         * (one customer of the whole queue at a time).
+         */
+        if (s->position != 0 && !s->queue_dirty && pos != 1
+            && ngx_current_msec - s->position_at
+               < ngx_http_hotline_position_interval)
+        {
+            ngx_http_hotline_position_later(s);
+            continue;
+        }
+
         s->position = pos;
         s->eta = eta;
+        s->position_at = ngx_current_msec;
         s->queue_dirty = 0;
 
         end = ngx_http_hotline_proto_position(buf, s->call_id, pos, eta,

@@ -33,6 +33,7 @@ struct ngx_http_hotline_session_s {
     uint64_t                       ticket;         /* queue order */
     ngx_uint_t                     position;       /* last one sent */
     ngx_uint_t                     eta;
+    ngx_msec_t                     position_at;    /* ... sent then */
     int64_t                        position_since; /* ms */
 
     u_char                         call_id[NGX_HOTLINE_ID_HEX];

@@ -71,6 +71,9 @@ conf_ok(http_with('hotline_resume_timeout 1s;'), 'hotline_resume_timeout 1s');
 conf_fails(http_with('hotline_replay_buffer 17m;'), 'hotline_replay_buffer above 16m');
 conf_fails(http_with('hotline_replay_buffer 3k;'), 'hotline_replay_buffer below 4k');
 conf_fails(http_with('hotline_queue_size 0;'), 'hotline_queue_size 0');
+conf_ok(http_with('hotline_position_interval 0;'), 'hotline_position_interval 0');
+conf_ok(http_with('hotline_position_interval 60s;'), 'hotline_position_interval 60s');
+conf_fails(http_with('hotline_position_interval 61s;'), 'hotline_position_interval above 60s');
 conf_fails(http_with('hotline_allowed_origins http://a.example/path;'),
            'an origin with a path');
 (my $status_in_http = $base) =~ s/%%HTTP%%/hotline_status;/;
