@@ -63,8 +63,6 @@ pid_gone() { ! pid_alive "$1"; }
 start_nginx() {
     local dir=${1:-$PREFIX} port=${2:-$PORT} workers=${3:-2}
     rm -f "$dir/nginx.pid"
-    # no calls taken over from the previous run (hotline_handoff_file)
-    rm -f "$dir/nginx.hotline_handoff.state"
     "$NGINX_BIN" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/logs/error.log"
     if ! wait_for 10 curl -sf "http://127.0.0.1:$port/health"; then
         echo "bench: nginx did not come up:"
