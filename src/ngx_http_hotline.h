@@ -134,6 +134,8 @@ typedef void (*ngx_http_hotline_agent_auth_pt)(ngx_http_request_t *r,
 ngx_int_t ngx_http_hotline_agent_auth(ngx_http_request_t *r,
     ngx_http_hotline_loc_conf_t *hlcf, ngx_http_hotline_session_t *s,
     ngx_http_hotline_agent_auth_pt done);
+char *ngx_http_hotline_zone_location(ngx_conf_t *cf,
+    ngx_http_handler_pt handler);
 char *ngx_http_hotline_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 

@@ -29,16 +29,8 @@ static ngx_int_t ngx_http_hotline_desk_status_handler(ngx_http_request_t *r);
 char *
 ngx_http_hotline_desk_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_core_loc_conf_t      *clcf;
-    ngx_http_hotline_main_conf_t  *hmcf;
-
-    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hotline_module);
-    hmcf->signaling = 1;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_hotline_desk_status_handler;
-
-    return NGX_CONF_OK;
+    return ngx_http_hotline_zone_location(cf,
+                                      ngx_http_hotline_desk_status_handler);
 }
 
 

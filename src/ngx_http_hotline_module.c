@@ -854,10 +854,8 @@ ngx_http_hotline_signaling(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hotline_loc_conf_t *hlcf = conf;
 
-    ngx_str_t                     *value;
-    ngx_conf_enum_t               *e;
-    ngx_http_core_loc_conf_t      *clcf;
-    ngx_http_hotline_main_conf_t  *hmcf;
+    ngx_str_t        *value;
+    ngx_conf_enum_t  *e;
 
     if (hlcf->role) {
         return "is duplicate";
@@ -881,18 +879,18 @@ ngx_http_hotline_signaling(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hotline_module);
-    hmcf->signaling = 1;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_hotline_signaling_handler;
-
-    return NGX_CONF_OK;
+    return ngx_http_hotline_zone_location(cf,
+                                          ngx_http_hotline_signaling_handler);
 }
 
 
-static char *
-ngx_http_hotline_history(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+/*
+ * A location answered by the module: its handler, and the node's zone
+ * (the store) made sure of
+ */
+
+char *
+ngx_http_hotline_zone_location(ngx_conf_t *cf, ngx_http_handler_pt handler)
 {
     ngx_http_core_loc_conf_t      *clcf;
     ngx_http_hotline_main_conf_t  *hmcf;
@@ -901,9 +899,16 @@ ngx_http_hotline_history(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     hmcf->signaling = 1;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_hotline_history_handler;
+    clcf->handler = handler;
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hotline_history(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return ngx_http_hotline_zone_location(cf, ngx_http_hotline_history_handler);
 }
 
 
@@ -999,32 +1004,14 @@ invalid:
 static char *
 ngx_http_hotline_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_core_loc_conf_t      *clcf;
-    ngx_http_hotline_main_conf_t  *hmcf;
-
-    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hotline_module);
-    hmcf->signaling = 1;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_hotline_status_handler;
-
-    return NGX_CONF_OK;
+    return ngx_http_hotline_zone_location(cf, ngx_http_hotline_status_handler);
 }
 
 
 static char *
 ngx_http_hotline_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_core_loc_conf_t      *clcf;
-    ngx_http_hotline_main_conf_t  *hmcf;
-
-    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hotline_module);
-    hmcf->signaling = 1;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_hotline_metrics_handler;
-
-    return NGX_CONF_OK;
+    return ngx_http_hotline_zone_location(cf, ngx_http_hotline_metrics_handler);
 }
 
 
