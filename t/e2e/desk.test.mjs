@@ -256,8 +256,10 @@ test('hold and resume: both told, media kept', async () => {
                 'the customer is back from hold');
     assert.deepEqual(await onHold(cust),
                      { note: false, muted: false, sending: true, tone: true });
-    assert.equal(await agent.getAttribute('#hold-btn', 'aria-pressed'),
-                 'false');
+    // the agent is told apart from the customer: its page may come later
+    await until(async () => (await agent.getAttribute('#hold-btn',
+                                                      'aria-pressed'))
+                === 'false', 'the hold button released');
     assert.equal(await visible(agent, '#hold-note'), false);
     assert.equal(await cust.evaluate(() => window.__pcs.length), pcs,
                  'the same peer connection throughout');
