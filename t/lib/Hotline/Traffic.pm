@@ -180,7 +180,10 @@ sub _read {
         sleep $timeout;
         return;
     }
-    my @ready = IO::Select->new(@socks)->can_read($timeout);
+    # what a connection holds already (TLS records read ahead) is read
+    # without waiting for the socket
+    my @ready = grep { $_->isa('IO::Socket::SSL') && $_->pending } @socks;
+    @ready = IO::Select->new(@socks)->can_read($timeout) unless @ready;
     for my $s (@ready) {
         my $p = $by{ fileno($s) // next } or next;
         my $ws = $p->{ws} or next;
@@ -343,6 +346,13 @@ sub _reconnect {
     $p->{ws} = $ws;
     $p->{established} = 0;
     $self->note("$p->{name}: connected to node $p->{node}");
+    # what came with the 101 (an agent's welcome and replay): the socket
+    # will not say it is readable for what was read already
+    $self->_inbox($p);
+    if ($p->{ws} && ($ws->{eof} || $ws->{closed})) {
+        $self->_dropped($p, 'closed');
+        return;
+    }
     $self->_send_resume($p) if $p->{role} eq 'customer';
 }
 
