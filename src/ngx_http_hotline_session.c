@@ -163,6 +163,7 @@ ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
 
     ngx_http_hotline_position_ev.handler = ngx_http_hotline_position_timer;
     ngx_http_hotline_position_ev.log = cycle->log;
+    ngx_http_hotline_position_ev.data = cycle;  /* (as the ETA's, below) */
     ngx_http_hotline_position_ev.cancelable = 1;
     ngx_http_hotline_full_wanted = 1;
 
@@ -998,6 +999,10 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
             ngx_memcpy(&seq, p, sizeof(uint64_t));
             len = *(uint32_t *) (p + sizeof(uint64_t));
             data = p + 12;
+
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
+                           "hotline session: deliver seq %uL, %uz bytes",
+                           seq, len);
 
             if (ngx_http_hotline_event_decode(data, len, &ev) != NGX_OK) {
                 ngx_log_error(NGX_LOG_ALERT, s->ws.connection->log, 0,
