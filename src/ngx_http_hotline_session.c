@@ -345,7 +345,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
                                          ngx_time()))
         {
             /* outside the opening hours: a message is taken, no call */
-            ngx_http_hotline_session_done(op, NGX_HOTLINE_E_CLOSED, NULL);
+            ngx_http_hotline_op_done(op, NGX_HOTLINE_E_CLOSED, NULL);
             break;
         }
 
@@ -432,7 +432,8 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
     case NGX_HOTLINE_MSG_LEAVE:
     case NGX_HOTLINE_MSG_CLAIM:
     case NGX_HOTLINE_MSG_DONE:
-        ngx_http_hotline_session_desk(s, op, &m, &dm);
+        ngx_http_hotline_session_desk(s, op, ngx_http_hotline_op_done, &m,
+                                      &dm);
         break;
 
     case NGX_HOTLINE_MSG_CHAT:
@@ -791,14 +792,6 @@ ngx_http_hotline_resume_done(void *data, ngx_uint_t err,
     ngx_http_hotline_transcript(s, res);
     ngx_http_hotline_established(s);
     ngx_http_hotline_ack(op);
-}
-
-
-void
-ngx_http_hotline_session_done(void *op, ngx_uint_t err,
-    ngx_http_hotline_result_t *res)
-{
-    ngx_http_hotline_op_done(op, err, res);
 }
 
 
