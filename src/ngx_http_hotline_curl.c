@@ -31,6 +31,7 @@
 struct ngx_http_hotline_curl_s {
     ngx_queue_t                    queue;
     CURL                          *easy;
+    struct curl_slist             *headers;    /* NULL: the shared ones */
     ngx_http_hotline_curl_pt       handler;
     void                          *data;
     size_t                         len;
@@ -173,11 +174,12 @@ ngx_http_hotline_curl_done(ngx_cycle_t *cycle)
 
 
 ngx_http_hotline_curl_t *
-ngx_http_hotline_curl_post(u_char *url, ngx_str_t *body, ngx_msec_t timeout,
-    ngx_http_hotline_curl_pt handler, void *data)
+ngx_http_hotline_curl_post(u_char *url, ngx_str_t *body, char **headers,
+    ngx_msec_t timeout, ngx_http_hotline_curl_pt handler, void *data)
 {
     CURL                         *easy;
     CURLcode                      rc;
+    struct curl_slist            *h, *list;
     ngx_http_hotline_curl_t      *req;
     ngx_http_hotline_curl_ctx_t  *ctx;
 
@@ -204,9 +206,32 @@ ngx_http_hotline_curl_post(u_char *url, ngx_str_t *body, ngx_msec_t timeout,
     }
 
     req->easy = easy;
+    req->headers = NULL;
     req->handler = handler;
     req->data = data;
     req->len = 0;
+
+    /* the request's own headers after the shared ones (curl copies) */
+
+    for (list = ctx->headers; headers && list; list = list->next) {
+        h = curl_slist_append(req->headers, list->data);
+        if (h == NULL) {
+            ngx_http_hotline_curl_free(req);
+            return NULL;
+        }
+
+        req->headers = h;
+    }
+
+    while (headers && *headers) {
+        h = curl_slist_append(req->headers, *headers++);
+        if (h == NULL) {
+            ngx_http_hotline_curl_free(req);
+            return NULL;
+        }
+
+        req->headers = h;
+    }
 
     /* the URL may hold the bot token: nothing here prints it */
 
@@ -240,7 +265,8 @@ ngx_http_hotline_curl_post(u_char *url, ngx_str_t *body, ngx_msec_t timeout,
     }
 
     if (rc == CURLE_OK) {
-        rc = curl_easy_setopt(easy, CURLOPT_HTTPHEADER, ctx->headers);
+        rc = curl_easy_setopt(easy, CURLOPT_HTTPHEADER,
+                              req->headers ? req->headers : ctx->headers);
     }
 
     if (rc == CURLE_OK) {
@@ -308,6 +334,10 @@ static void
 ngx_http_hotline_curl_free(ngx_http_hotline_curl_t *req)
 {
     curl_easy_cleanup(req->easy);
+
+    if (req->headers) {
+        curl_slist_free_all(req->headers);
+    }
 
     /* the answer may echo what was sent */
     ngx_explicit_memzero(req->body, req->len);
