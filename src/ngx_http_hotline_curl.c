@@ -57,7 +57,8 @@ static void ngx_http_hotline_curl_timer_handler(ngx_event_t *ev);
 static void ngx_http_hotline_curl_event_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_hotline_curl_watch(ngx_event_t *ev,
     ngx_uint_t event, ngx_uint_t want);
-static void ngx_http_hotline_curl_release(ngx_connection_t *c);
+static void ngx_http_hotline_curl_release(ngx_connection_t *c,
+    ngx_uint_t closed);
 static void ngx_http_hotline_curl_collect(void);
 static size_t ngx_http_hotline_curl_write(char *ptr, size_t size,
     size_t nmemb, void *userdata);
@@ -381,7 +382,12 @@ ngx_http_hotline_curl_socket(CURL *easy, curl_socket_t s, int what,
     if (what == CURL_POLL_REMOVE) {
         if (c) {
             (void) curl_multi_assign(ctx->multi, s, NULL);
-            ngx_http_hotline_curl_release(c);
+
+            /*
+             * a transfer that timed out while connecting: curl closed the
+             * socket before it says so (and epoll forgot it)
+             */
+            ngx_http_hotline_curl_release(c, fcntl(s, F_GETFD) == -1);
         }
 
         return 0;
@@ -399,7 +405,7 @@ ngx_http_hotline_curl_socket(CURL *easy, curl_socket_t s, int what,
         c->write->log = c->log;
 
         if (curl_multi_assign(ctx->multi, s, c) != CURLM_OK) {
-            ngx_http_hotline_curl_release(c);
+            ngx_http_hotline_curl_release(c, 0);
             return -1;
         }
     }
@@ -434,17 +440,24 @@ ngx_http_hotline_curl_watch(ngx_event_t *ev, ngx_uint_t event,
 }
 
 
-/* the connection goes, the socket stays curl's */
+/*
+ * the connection goes, the socket stays curl's; closed: curl closed it
+ * already, the event method forgot it (NGX_CLOSE_EVENT: no system call)
+ */
 
 static void
-ngx_http_hotline_curl_release(ngx_connection_t *c)
+ngx_http_hotline_curl_release(ngx_connection_t *c, ngx_uint_t closed)
 {
+    ngx_uint_t  flags;
+
+    flags = closed ? NGX_CLOSE_EVENT : 0;
+
     if (c->read->active) {
-        (void) ngx_del_event(c->read, NGX_READ_EVENT, 0);
+        (void) ngx_del_event(c->read, NGX_READ_EVENT, flags);
     }
 
     if (c->write->active) {
-        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, flags);
     }
 
     if (c->read->posted) {

@@ -5,8 +5,9 @@
 # "<t>.<body>"; the signature is checked by a receiver written here in
 # Python (hmac, hashlib) and again with Perl's Digest::SHA, never with
 # our C code.  events= filters; a transfer, a message and a rating give
-# their events; a 503 is retried and then delivered, a 400 is final; the
-# results are counted in /metrics; bad arguments fail nginx -t with a
+# their events; a 503 is retried and then delivered, a 400 is final, a
+# receiver that takes no connection times out (and nginx logs no alert);
+# the results are counted in /metrics; bad arguments fail nginx -t with a
 # clear message that never shows the secret.  On both stores.
 use strict;
 use warnings;
@@ -203,16 +204,28 @@ sub wait_event {
     return $r[0];
 }
 
-# --- nginx with two webhooks: /a wants everything, /b only call.ended
+# a receiver that never takes a connection: its backlog (1) is full, so
+# a connection to it times out while connecting
+my $hole_port = Hotline::Test::free_port();
+my $hole = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$hole_port",
+                                 Listen => 1, ReuseAddr => 1)
+    or die "listen: $!";
+my @fill = map { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$hole_port",
+                                       Blocking => 0) } 1 .. 3;
+
+# --- nginx with three webhooks: /a wants everything, /b only call.ended,
+# the third (the hole) only message.left
 
 my $t = Hotline::Test->new(
     http => "hotline_webhook http://127.0.0.1:$port/a"
             . " secret_file=%%PREFIX%%/conf/a.secret;\n"
             . "hotline_webhook http://127.0.0.1:$port/b"
             . " secret_file=%%PREFIX%%/conf/b.secret events=call.ended;\n"
+            . "hotline_webhook http://127.0.0.1:$hole_port/c"
+            . " secret_file=%%PREFIX%%/conf/b.secret events=message.left;\n"
             . "hotline_notify_backoff 100ms 400ms;\n"
             . "hotline_notify_retries 3;\n"
-            . "hotline_notify_timeout 2s;\n"
+            . "hotline_notify_timeout 1s;\n"
             . "hotline_rating_time 10s;\n"
             . "hotline_transfer_timeout 5s;\n",
 );
@@ -319,6 +332,14 @@ is_deeply($ml && $ml->{event}{data}{message},
             text => 'call me' }, 'message.left: what was left');
 is($ml && $ml->{event}{data}{customer}, 'Deniz', 'message.left: the name');
 
+# the hole: each attempt times out while connecting; given up after 4
+my $gone;
+ok(poll_until(15, sub {
+       ($gone) = $t->error_log =~ /(webhook event \w+ \(message\.left, hotline_webhook 3\) failed after 4 attempts: .*)/;
+       $gone }), 'a receiver that takes no connection: given up after 4 '
+   . 'attempts') or diag($t->error_log_tail);
+like($gone // '', qr/Timeout was reached/, '... each timed out');
+
 # each event once: with 2 workers, every event has exactly one delivery
 my %seen;
 $seen{ $_->{event}{id} }++ for grep { $_->{answer} == 200 } requests('/a');
@@ -340,6 +361,10 @@ ok(poll_until(5, sub { $m1 = $t->metrics;
                        deliveries($m1, 'ok') - deliveries($m0, 'ok') == 11 }),
    'ok +11 (9 events to /a, 2 to /b)')
     or diag(deliveries($m1, 'ok') - deliveries($m0, 'ok'));
+is(deliveries($m1, 'failed') - deliveries($m0, 'failed'), 1,
+   'failed +1 (the hole)');
+is(deliveries($m1, 'retried') - deliveries($m0, 'retried'), 3,
+   'retried +3 (the hole)');
 
 # --- a 503 is retried (signed again), then delivered
 answer_next('/b', 503);
