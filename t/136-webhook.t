@@ -404,4 +404,30 @@ unlike($t->error_log, qr/\Q$SECRET_A\E|\Q$SECRET_B\E|127\.0\.0\.1:$port/,
        'the error log shows neither a secret nor a webhook URL');
 
 $t->stop;
+
+# --- a full queue drops an event: counted and logged, the worker goes on
+my $t1 = Hotline::Test->new(
+    workers => 1,
+    http => "hotline_webhook http://127.0.0.1:$hole_port/c"
+            . " secret_file=%%PREFIX%%/conf/a.secret events=call.queued;\n"
+            . "hotline_notify_queue 1;\n"
+            . "hotline_notify_retries 0;\n"
+            . "hotline_notify_timeout 1s;\n",
+);
+Hotline::Test::write_file($t1->prefix . '/conf/a.secret', "$SECRET_A\n");
+$t1->start;
+my $k0 = $t1->metrics;
+my $q1 = $t1->customer('One');    # its event waits for the hole
+my $q2 = $t1->customer('Two');    # its event finds the queue full
+my $k1;
+ok(poll_until(10, sub { $k1 = $t1->metrics;
+                        deliveries($k1, 'failed') - deliveries($k0, 'failed')
+                        == 1 }), 'the first event fails (the hole)');
+is(deliveries($k1, 'dropped') - deliveries($k0, 'dropped'), 1,
+   'the second is dropped: the queue (1) was full');
+like($t1->error_log, qr/webhook event [0-9a-f]{32} \(call\.queued, hotline_webhook 1\) dropped: the notification queue is full \(hotline_notify_queue 1\)/,
+     'and logged');
+ok($q2->{call_id}, 'the customer whose event was dropped waits all the same');
+$t1->stop;
+
 done_testing;
