@@ -858,6 +858,10 @@ ngx_http_hotline_op_read_done(void *data, ngx_uint_t err,
 
     ngx_http_hotline_txn_init(&tx);
 
+    /* what an earlier try decided (it conflicted) is not the commit's */
+    op->ends = 0;
+    op->amends = 0;
+
     rc = ngx_http_hotline_rules_decide(op, &tx);
 
     if (rc == NGX_HOTLINE_E_AGAIN) {
@@ -1001,6 +1005,11 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
                       &ngx_http_hotline_end_reasons[rec->reason],
                       rec->duration, rec->agent_len,
                       rec->agent ? rec->agent : (u_char *) "");
+    }
+
+    if (err == NGX_HOTLINE_OK) {
+        /* only here, in the worker that committed: each event once */
+        ngx_http_hotline_call_webhooks(op);
     }
 
     switch (op->kind) {

@@ -195,6 +195,12 @@ ngx_uint_t ngx_http_hotline_desk_decline(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx, ngx_http_hotline_party_t *c);
 
 /*
+ * ngx_http_hotline_call_webhook.c: the events (hotline_webhook) of an
+ * operation that committed
+ */
+void ngx_http_hotline_call_webhooks(ngx_http_hotline_op_t *op);
+
+/*
  * keys: "p:<token hex>", "c:<call hex>", "a:<name>", today's counter,
  * "t:<call hex>" (the record whose inbox is the call's transcript)
  */

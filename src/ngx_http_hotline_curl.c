@@ -31,6 +31,7 @@
 struct ngx_http_hotline_curl_s {
     ngx_queue_t                    queue;
     CURL                          *easy;
+    struct curl_slist             *headers;    /* NULL: the shared ones */
     ngx_http_hotline_curl_pt       handler;
     void                          *data;
     size_t                         len;
@@ -56,7 +57,8 @@ static void ngx_http_hotline_curl_timer_handler(ngx_event_t *ev);
 static void ngx_http_hotline_curl_event_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_hotline_curl_watch(ngx_event_t *ev,
     ngx_uint_t event, ngx_uint_t want);
-static void ngx_http_hotline_curl_release(ngx_connection_t *c);
+static void ngx_http_hotline_curl_release(ngx_connection_t *c,
+    ngx_uint_t closed);
 static void ngx_http_hotline_curl_collect(void);
 static size_t ngx_http_hotline_curl_write(char *ptr, size_t size,
     size_t nmemb, void *userdata);
@@ -173,11 +175,12 @@ ngx_http_hotline_curl_done(ngx_cycle_t *cycle)
 
 
 ngx_http_hotline_curl_t *
-ngx_http_hotline_curl_post(u_char *url, ngx_str_t *body, ngx_msec_t timeout,
-    ngx_http_hotline_curl_pt handler, void *data)
+ngx_http_hotline_curl_post(u_char *url, ngx_str_t *body, char **headers,
+    ngx_msec_t timeout, ngx_http_hotline_curl_pt handler, void *data)
 {
     CURL                         *easy;
     CURLcode                      rc;
+    struct curl_slist            *h, *list;
     ngx_http_hotline_curl_t      *req;
     ngx_http_hotline_curl_ctx_t  *ctx;
 
@@ -204,9 +207,32 @@ ngx_http_hotline_curl_post(u_char *url, ngx_str_t *body, ngx_msec_t timeout,
     }
 
     req->easy = easy;
+    req->headers = NULL;
     req->handler = handler;
     req->data = data;
     req->len = 0;
+
+    /* the request's own headers after the shared ones (curl copies) */
+
+    for (list = ctx->headers; headers && list; list = list->next) {
+        h = curl_slist_append(req->headers, list->data);
+        if (h == NULL) {
+            ngx_http_hotline_curl_free(req);
+            return NULL;
+        }
+
+        req->headers = h;
+    }
+
+    while (headers && *headers) {
+        h = curl_slist_append(req->headers, *headers++);
+        if (h == NULL) {
+            ngx_http_hotline_curl_free(req);
+            return NULL;
+        }
+
+        req->headers = h;
+    }
 
     /* the URL may hold the bot token: nothing here prints it */
 
@@ -240,7 +266,8 @@ ngx_http_hotline_curl_post(u_char *url, ngx_str_t *body, ngx_msec_t timeout,
     }
 
     if (rc == CURLE_OK) {
-        rc = curl_easy_setopt(easy, CURLOPT_HTTPHEADER, ctx->headers);
+        rc = curl_easy_setopt(easy, CURLOPT_HTTPHEADER,
+                              req->headers ? req->headers : ctx->headers);
     }
 
     if (rc == CURLE_OK) {
@@ -309,6 +336,10 @@ ngx_http_hotline_curl_free(ngx_http_hotline_curl_t *req)
 {
     curl_easy_cleanup(req->easy);
 
+    if (req->headers) {
+        curl_slist_free_all(req->headers);
+    }
+
     /* the answer may echo what was sent */
     ngx_explicit_memzero(req->body, req->len);
 
@@ -351,7 +382,12 @@ ngx_http_hotline_curl_socket(CURL *easy, curl_socket_t s, int what,
     if (what == CURL_POLL_REMOVE) {
         if (c) {
             (void) curl_multi_assign(ctx->multi, s, NULL);
-            ngx_http_hotline_curl_release(c);
+
+            /*
+             * a transfer that timed out while connecting: curl closed the
+             * socket before it says so (and epoll forgot it)
+             */
+            ngx_http_hotline_curl_release(c, fcntl(s, F_GETFD) == -1);
         }
 
         return 0;
@@ -369,7 +405,7 @@ ngx_http_hotline_curl_socket(CURL *easy, curl_socket_t s, int what,
         c->write->log = c->log;
 
         if (curl_multi_assign(ctx->multi, s, c) != CURLM_OK) {
-            ngx_http_hotline_curl_release(c);
+            ngx_http_hotline_curl_release(c, 0);
             return -1;
         }
     }
@@ -404,17 +440,24 @@ ngx_http_hotline_curl_watch(ngx_event_t *ev, ngx_uint_t event,
 }
 
 
-/* the connection goes, the socket stays curl's */
+/*
+ * the connection goes, the socket stays curl's; closed: curl closed it
+ * already, the event method forgot it (NGX_CLOSE_EVENT: no system call)
+ */
 
 static void
-ngx_http_hotline_curl_release(ngx_connection_t *c)
+ngx_http_hotline_curl_release(ngx_connection_t *c, ngx_uint_t closed)
 {
+    ngx_uint_t  flags;
+
+    flags = closed ? NGX_CLOSE_EVENT : 0;
+
     if (c->read->active) {
-        (void) ngx_del_event(c->read, NGX_READ_EVENT, 0);
+        (void) ngx_del_event(c->read, NGX_READ_EVENT, flags);
     }
 
     if (c->write->active) {
-        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, flags);
     }
 
     if (c->read->posted) {

@@ -42,12 +42,14 @@ void ngx_http_hotline_curl_done(ngx_cycle_t *cycle);
 /*
  * POST body (application/json) to url (NUL-terminated; may hold a secret,
  * never logged).  Both must stay valid until the handler runs or the
- * request is cancelled.  The handler is called later from the event loop,
- * never before this returns; NULL: not started (logged).
+ * request is cancelled.  headers: NULL, or more request headers ("Name:
+ * value", NUL-terminated, the array ended by NULL), copied here.  The
+ * handler is called later from the event loop, never before this
+ * returns; NULL: not started (logged).
  */
 ngx_http_hotline_curl_t *ngx_http_hotline_curl_post(u_char *url,
-    ngx_str_t *body, ngx_msec_t timeout, ngx_http_hotline_curl_pt handler,
-    void *data);
+    ngx_str_t *body, char **headers, ngx_msec_t timeout,
+    ngx_http_hotline_curl_pt handler, void *data);
 
 /* forget a request that is under way: its handler is not called */
 void ngx_http_hotline_curl_cancel(ngx_http_hotline_curl_t *req);

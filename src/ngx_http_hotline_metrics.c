@@ -75,6 +75,17 @@ ngx_http_hotline_count_notify(ngx_uint_t result)
 }
 
 
+/* a webhook event's delivery: NGX_HOTLINE_NOTIFY_SENT ... DROPPED */
+
+void
+ngx_http_hotline_count_webhook(ngx_uint_t result)
+{
+    ngx_http_hotline_add_at(webhook,
+                            result == NGX_HOTLINE_NOTIFY_DROPPED ? 3 : result,
+                            4);
+}
+
+
 void
 ngx_http_hotline_count_auth(ngx_uint_t result)
 {

@@ -30,6 +30,9 @@
 #define NGX_HOTLINE_NOTIFY_RETRIED  1
 #define NGX_HOTLINE_NOTIFY_FAILED   2
 #define NGX_HOTLINE_NOTIFY_FALLBACK 3
+#define NGX_HOTLINE_NOTIFY_DROPPED  4       /* never (fully) attempted:
+                                               queue full, out of memory,
+                                               the worker exits */
 
 #define NGX_HOTLINE_AUTH_OK         0
 #define NGX_HOTLINE_AUTH_FAILED     1
@@ -60,6 +63,8 @@ typedef struct {
     ngx_atomic_t               errors[NGX_HOTLINE_E_MAX];
     ngx_atomic_t               closes[NGX_HOTLINE_CLOSE_N];
     ngx_atomic_t               notify[4];      /* NGX_HOTLINE_NOTIFY_* */
+    ngx_atomic_t               webhook[4];     /* ok, retried, failed,
+                                                  dropped */
     ngx_atomic_t               auth[5];        /* NGX_HOTLINE_AUTH_* */
     ngx_atomic_t               limited;        /* rate-limit rejections */
     ngx_http_hotline_hist_t    hist[NGX_HOTLINE_HIST_N];
@@ -74,6 +79,7 @@ void ngx_http_hotline_count_close(ngx_uint_t code);
 void ngx_http_hotline_count_relayed(void);
 void ngx_http_hotline_count_ended(ngx_uint_t reason);
 void ngx_http_hotline_count_notify(ngx_uint_t result);
+void ngx_http_hotline_count_webhook(ngx_uint_t result);
 void ngx_http_hotline_count_auth(ngx_uint_t result);
 void ngx_http_hotline_count_limited(void);
 void ngx_http_hotline_observe(ngx_uint_t hist, ngx_msec_int_t ms);

@@ -13,6 +13,7 @@
 #include "ngx_http_hotline_curl.h"
 #include "ngx_http_hotline_notify.h"
 #include "ngx_http_hotline_telegram.h"
+#include "ngx_http_hotline_webhook.h"
 
 
 /*
@@ -27,9 +28,16 @@
  * the request body, wiped when the item goes) nor the bot token (it is in
  * the URL, never logged).
  *
+ * Webhook events (hotline_webhook) go through the same queue, with the
+ * same retries, to their webhook's URL, signed afresh for each attempt;
+ * they have no fallback and their own counters
+ * (hotline_webhook_deliveries_total), and log lines name them by their
+ * event id and webhook, never by URL.
+ *
  * Retry timers are not cancelable: a gracefully exiting worker finishes
  * its queue first (bounded by worker_shutdown_timeout).  What is left
- * when a worker exits is logged and counted as failed.
+ * when a worker exits is logged and counted as failed (webhook events:
+ * dropped).
  */
 
 
@@ -52,6 +60,7 @@ typedef struct {
     ngx_str_t                        user;       /* otp */
     ngx_str_t                        body;       /* may hold an OTP */
     ngx_str_t                        report;     /* for the webhook */
+    ngx_http_hotline_webhook_t      *webhook;    /* webhook: where to */
     ngx_event_t                      retry;
     ngx_http_hotline_curl_t         *req;
     unsigned                         fallback:1;
@@ -88,6 +97,8 @@ static u_char *ngx_http_hotline_notify_what(u_char *buf, u_char *last,
     ngx_http_hotline_notify_item_t *it);
 static u_char *ngx_http_hotline_notify_describe(u_char *buf, u_char *last,
     ngx_uint_t kind, ngx_str_t *id, ngx_str_t *chat_id);
+static void ngx_http_hotline_notify_count(ngx_uint_t kind,
+    ngx_uint_t result);
 static void ngx_http_hotline_notify_drop(ngx_http_hotline_notify_item_t *it);
 static void ngx_http_hotline_notify_finish(ngx_http_hotline_notify_item_t *it);
 
@@ -97,7 +108,8 @@ static ngx_str_t  ngx_http_hotline_notify_kinds[] = {
     ngx_string("call"),
     ngx_string("test"),
     ngx_string("message"),
-    ngx_string("callback")
+    ngx_string("callback"),
+    ngx_string("webhook")
 };
 
 
@@ -120,18 +132,20 @@ ngx_http_hotline_notify_conf(ngx_cycle_t *cycle)
 {
     ngx_http_hotline_notify_conf_t  *conf;
 
-    if (ngx_http_hotline_notify_worker.conf) {
-        return ngx_http_hotline_notify_worker.conf;
-    }
+    /* the worker's queue may be there for webhooks only */
 
-    /* not a worker, or nothing configured */
+    conf = ngx_http_hotline_notify_worker.conf;
 
-    if (cycle == NULL || cycle->conf_ctx == NULL) {
-        return NULL;
-    }
+    if (conf == NULL) {
+        /* not a worker, or nothing configured */
 
-    conf = ngx_http_cycle_get_module_main_conf(cycle,
+        if (cycle == NULL || cycle->conf_ctx == NULL) {
+            return NULL;
+        }
+
+        conf = ngx_http_cycle_get_module_main_conf(cycle,
                                            ngx_http_hotline_notify_module);
+    }
 
     return (conf && conf->token.len) ? conf : NULL;
 }
@@ -212,7 +226,8 @@ ngx_http_hotline_notify_exit_worker(ngx_cycle_t *cycle)
                       p - what, what, it->attempts);
 
         if (!it->fallback) {
-            ngx_http_hotline_count_notify(NGX_HOTLINE_NOTIFY_FAILED);
+            ngx_http_hotline_notify_count(it->kind,
+                                          NGX_HOTLINE_NOTIFY_DROPPED);
         }
 
         ngx_http_hotline_notify_finish(it);
@@ -427,6 +442,52 @@ ngx_http_hotline_notify_new_call(ngx_cycle_t *cycle, ngx_uint_t kind,
 }
 
 
+ngx_int_t
+ngx_http_hotline_notify_webhook(ngx_cycle_t *cycle,
+    ngx_http_hotline_webhook_t *wh, ngx_str_t *id, ngx_str_t *label,
+    ngx_str_t *body)
+{
+    u_char                          *p;
+    ngx_http_hotline_notify_item_t  *it;
+    ngx_http_hotline_notify_conf_t  *conf;
+
+    conf = ngx_http_hotline_notify_worker.conf;
+    if (conf == NULL) {
+        return NGX_DECLINED;
+    }
+
+    /* label: where it goes, for log lines (in place of a chat) */
+
+    it = ngx_http_hotline_notify_item(conf, NGX_HOTLINE_NOTIFY_KIND_WEBHOOK,
+                                      label, id);
+    if (it == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (it == (void *) -1) {
+        return NGX_BUSY;
+    }
+
+    it->webhook = wh;
+
+    /* room for "<t>." before the body: what is signed is contiguous */
+
+    p = ngx_pnalloc(it->pool, NGX_TIME_T_LEN + 1 + body->len);
+    if (p == NULL) {
+        ngx_http_hotline_notify_drop(it);
+        return NGX_ERROR;
+    }
+
+    it->body.data = p + NGX_TIME_T_LEN + 1;
+    it->body.len = body->len;
+    ngx_memcpy(it->body.data, body->data, body->len);
+
+    ngx_http_hotline_notify_attempt(it);
+
+    return NGX_OK;
+}
+
+
 /*
  * A new item, or NULL (out of memory), or (void *) -1: the queue is full
  * (counted and logged).  id: the call id, or the user of an OTP.
@@ -454,7 +515,7 @@ ngx_http_hotline_notify_item(ngx_http_hotline_notify_conf_t *conf,
     }
 
     if (w->n >= conf->queue_size) {
-        ngx_http_hotline_count_notify(NGX_HOTLINE_NOTIFY_FAILED);
+        ngx_http_hotline_notify_count(kind, NGX_HOTLINE_NOTIFY_DROPPED);
 
         safe.data = name;
         safe.len = ngx_http_hotline_notify_printable(name, id);
@@ -472,13 +533,13 @@ ngx_http_hotline_notify_item(ngx_http_hotline_notify_conf_t *conf,
 
     pool = ngx_create_pool(1024, w->log);
     if (pool == NULL) {
-        ngx_http_hotline_count_notify(NGX_HOTLINE_NOTIFY_FAILED);
+        ngx_http_hotline_notify_count(kind, NGX_HOTLINE_NOTIFY_DROPPED);
         return NULL;
     }
 
     it = ngx_pcalloc(pool, sizeof(ngx_http_hotline_notify_item_t));
     if (it == NULL) {
-        ngx_http_hotline_count_notify(NGX_HOTLINE_NOTIFY_FAILED);
+        ngx_http_hotline_notify_count(kind, NGX_HOTLINE_NOTIFY_DROPPED);
         ngx_destroy_pool(pool);
         return NULL;
     }
@@ -493,7 +554,7 @@ ngx_http_hotline_notify_item(ngx_http_hotline_notify_conf_t *conf,
     p = ngx_pnalloc(pool, NGX_HOTLINE_NOTIFY_ID_MAX);
 
     if (it->chat_id.data == NULL || p == NULL) {
-        ngx_http_hotline_count_notify(NGX_HOTLINE_NOTIFY_FAILED);
+        ngx_http_hotline_notify_count(kind, NGX_HOTLINE_NOTIFY_DROPPED);
         ngx_destroy_pool(pool);
         return NULL;
     }
@@ -547,11 +608,41 @@ ngx_http_hotline_notify_start(ngx_http_hotline_notify_item_t *it,
 static void
 ngx_http_hotline_notify_attempt(ngx_http_hotline_notify_item_t *it)
 {
+    u_char  *p;
+    char    *headers[4];
+    u_char   sig[NGX_HOTLINE_WH_SIG_LEN];
+    u_char   event[sizeof("Hotline-Event-Id: ") + NGX_HOTLINE_NOTIFY_ID_MAX];
+
     it->attempts++;
 
-    it->req = ngx_http_hotline_curl_post(it->conf->send_url.data, &it->body,
-                                         it->conf->timeout,
-                                         ngx_http_hotline_notify_done, it);
+    if (it->kind != NGX_HOTLINE_NOTIFY_KIND_WEBHOOK) {
+        it->req = ngx_http_hotline_curl_post(it->conf->send_url.data,
+                                             &it->body, NULL,
+                                             it->conf->timeout,
+                                             ngx_http_hotline_notify_done,
+                                             it);
+
+    } else if (ngx_http_hotline_webhook_sign(sig, &it->webhook->secret,
+                                             ngx_time(), &it->body)
+               != NGX_OK)
+    {
+        it->req = NULL;
+
+    } else {
+        p = ngx_sprintf(event, "Hotline-Event-Id: %V", &it->call_id);
+        *p = '\0';
+
+        headers[0] = (char *) sig;
+        headers[1] = (char *) event;
+        headers[2] = NULL;
+
+        it->req = ngx_http_hotline_curl_post(it->webhook->url.data,
+                                             &it->body, headers,
+                                             it->conf->timeout,
+                                             ngx_http_hotline_notify_done,
+                                             it);
+        ngx_explicit_memzero(sig, sizeof(sig));
+    }
 
     if (it->req == NULL) {
         /* could not even start: as good as a failed attempt */
@@ -585,7 +676,7 @@ ngx_http_hotline_notify_done(void *data, ngx_http_hotline_curl_result_t *res)
     p = ngx_http_hotline_notify_what(what, what + sizeof(what), it);
 
     if (res->rc == NGX_OK && res->status >= 200 && res->status < 300) {
-        ngx_http_hotline_count_notify(NGX_HOTLINE_NOTIFY_SENT);
+        ngx_http_hotline_notify_count(it->kind, NGX_HOTLINE_NOTIFY_SENT);
 
         ngx_log_error(NGX_LOG_INFO, it->retry.log, 0,
                       "hotline: %*s sent (attempt %ui)",
@@ -603,7 +694,11 @@ ngx_http_hotline_notify_done(void *data, ngx_http_hotline_curl_result_t *res)
         delay = 0;
 
     } else {
-        ngx_http_hotline_telegram_answer(&res->body, &answer);
+        ngx_memzero(&answer, sizeof(ngx_http_hotline_telegram_answer_t));
+
+        if (it->kind != NGX_HOTLINE_NOTIFY_KIND_WEBHOOK) {
+            ngx_http_hotline_telegram_answer(&res->body, &answer);
+        }
 
         e = ngx_slprintf(error, last, "HTTP %ui", res->status);
 
@@ -632,7 +727,7 @@ ngx_http_hotline_notify_done(void *data, ngx_http_hotline_curl_result_t *res)
             return;
         }
 
-        ngx_http_hotline_count_notify(NGX_HOTLINE_NOTIFY_RETRIED);
+        ngx_http_hotline_notify_count(it->kind, NGX_HOTLINE_NOTIFY_RETRIED);
 
         ngx_log_error(NGX_LOG_WARN, it->retry.log, 0,
                       "hotline: %*s: attempt %ui of %ui failed (%*s), "
@@ -662,17 +757,20 @@ ngx_http_hotline_notify_failed(ngx_http_hotline_notify_item_t *it,
 
     conf = it->conf;
 
-    ngx_http_hotline_count_notify(NGX_HOTLINE_NOTIFY_FAILED);
+    ngx_http_hotline_notify_count(it->kind, NGX_HOTLINE_NOTIFY_FAILED);
 
     w = ngx_http_hotline_notify_what(what, what + sizeof(what), it);
+
+    /* a webhook's event has no fallback: it is not a notification */
 
     ngx_log_error(NGX_LOG_ERR, it->retry.log, 0,
                   "hotline: %*s failed after %ui attempt%s: %*s%s",
                   w - what, what, it->attempts,
                   it->attempts == 1 ? "" : "s", len, error,
-                  conf->fallback.len ? ", calling the fallback webhook" : "");
+                  (conf->fallback.len && it->webhook == NULL)
+                  ? ", calling the fallback webhook" : "");
 
-    if (conf->fallback.len == 0) {
+    if (conf->fallback.len == 0 || it->webhook) {
         ngx_http_hotline_notify_finish(it);
         return;
     }
@@ -723,7 +821,7 @@ ngx_http_hotline_notify_failed(ngx_http_hotline_notify_item_t *it,
     it->fallback = 1;
 
     it->req = ngx_http_hotline_curl_post(conf->fallback.data, &it->report,
-                                         conf->timeout,
+                                         NULL, conf->timeout,
                                          ngx_http_hotline_notify_fallback_done,
                                          it);
     if (it->req) {
@@ -848,6 +946,9 @@ ngx_http_hotline_notify_describe(u_char *buf, u_char *last, ngx_uint_t kind,
         return ngx_slprintf(buf, last, "test notice for call %V to chat %V",
                             id, chat_id);
 
+    case NGX_HOTLINE_NOTIFY_KIND_WEBHOOK:
+        return ngx_slprintf(buf, last, "webhook event %V (%V)", id, chat_id);
+
     case NGX_HOTLINE_NOTIFY_KIND_MESSAGE:
     case NGX_HOTLINE_NOTIFY_KIND_CALLBACK:
         return ngx_slprintf(buf, last, "%V notice for record %V to chat %V",
@@ -862,6 +963,24 @@ ngx_http_hotline_notify_describe(u_char *buf, u_char *last, ngx_uint_t kind,
 }
 
 
+/*
+ * Notifications count a drop as failed; webhook events have counters of
+ * their own, with drops apart
+ */
+
+static void
+ngx_http_hotline_notify_count(ngx_uint_t kind, ngx_uint_t result)
+{
+    if (kind == NGX_HOTLINE_NOTIFY_KIND_WEBHOOK) {
+        ngx_http_hotline_count_webhook(result);
+        return;
+    }
+
+    ngx_http_hotline_count_notify(result == NGX_HOTLINE_NOTIFY_DROPPED
+                                  ? NGX_HOTLINE_NOTIFY_FAILED : result);
+}
+
+
 /* could not be built (out of memory): counted, logged, gone */
 
 static void
@@ -870,7 +989,7 @@ ngx_http_hotline_notify_drop(ngx_http_hotline_notify_item_t *it)
     u_char  *p;
     u_char   what[256];
 
-    ngx_http_hotline_count_notify(NGX_HOTLINE_NOTIFY_FAILED);
+    ngx_http_hotline_notify_count(it->kind, NGX_HOTLINE_NOTIFY_DROPPED);
 
     p = ngx_http_hotline_notify_what(what, what + sizeof(what), it);
 

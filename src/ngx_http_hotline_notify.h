@@ -45,6 +45,7 @@
 #define NGX_HOTLINE_NOTIFY_KIND_TEST  2
 #define NGX_HOTLINE_NOTIFY_KIND_MESSAGE   3
 #define NGX_HOTLINE_NOTIFY_KIND_CALLBACK  4
+#define NGX_HOTLINE_NOTIFY_KIND_WEBHOOK   5   /* hotline_webhook */
 
 #define NGX_HOTLINE_NOTIFY_CHAT_MAX   NGX_HOTLINE_TG_CHAT_MAX  /* 64 */
 #define NGX_HOTLINE_NOTIFY_TEXT_MAX   256    /* bytes of user text */
@@ -78,6 +79,27 @@ ngx_int_t ngx_http_hotline_notify_message(ngx_cycle_t *cycle,
 ngx_uint_t ngx_http_hotline_notify_enabled(ngx_cycle_t *cycle);
 
 
+/*
+ * A webhook (hotline_webhook): the events it wants, where they go, and
+ * the secret they are signed with (ngx_http_hotline_webhook.c)
+ */
+typedef struct {
+    ngx_str_t                  url;        /* NUL-terminated, not logged */
+    ngx_str_t                  secret;     /* never logged */
+    ngx_uint_t                 events;     /* 1 << NGX_HOTLINE_WH_* */
+    ngx_uint_t                 index;      /* 1, 2...: in log lines */
+} ngx_http_hotline_webhook_t;
+
+/*
+ * An event (body: its JSON, id: its id, label: what log lines say of
+ * it) to webhook wh, through the worker's queue with the retries of
+ * notifications; every attempt is signed afresh.  Returns as above.
+ */
+ngx_int_t ngx_http_hotline_notify_webhook(ngx_cycle_t *cycle,
+    ngx_http_hotline_webhook_t *wh, ngx_str_t *id, ngx_str_t *label,
+    ngx_str_t *body);
+
+
 /* this worker's queue, e.g. for a health report */
 typedef struct {
     ngx_uint_t                 enabled;
@@ -108,11 +130,19 @@ typedef struct {
     ngx_str_t                  fallback;      /* NUL-terminated URL */
     ngx_uint_t                 queue_size;
     ngx_uint_t                 test;          /* hotline_notify_test used */
+    ngx_array_t               *webhooks;      /* hotline_webhook */
 } ngx_http_hotline_notify_conf_t;
 
 
 extern ngx_module_t  ngx_http_hotline_notify_module;
 
+
+/*
+ * http:// or https://, a host, nothing that needs escaping; made
+ * NUL-terminated.  base: a base URL, its trailing slashes go.
+ */
+char *ngx_http_hotline_notify_check_url(ngx_conf_t *cf,
+    const char *directive, ngx_str_t *url, ngx_uint_t base);
 
 ngx_int_t ngx_http_hotline_notify_init_worker(ngx_cycle_t *cycle,
     ngx_http_hotline_notify_conf_t *conf);

@@ -13,6 +13,7 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_notify.h"
 #include "ngx_http_hotline_telegram.h"
+#include "ngx_http_hotline_webhook.h"
 
 
 /*
@@ -31,8 +32,6 @@
 static void *ngx_http_hotline_notify_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_hotline_notify_init_main_conf(ngx_conf_t *cf,
     void *conf);
-static char *ngx_http_hotline_notify_check_url(ngx_conf_t *cf,
-    const char *directive, ngx_str_t *url, ngx_uint_t base);
 static char *ngx_http_hotline_token_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hotline_notify_chat(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -115,6 +114,13 @@ static ngx_command_t  ngx_http_hotline_notify_commands[] = {
       offsetof(ngx_http_hotline_notify_conf_t, queue_size),
       &ngx_http_hotline_notify_queue_bounds },
 
+    { ngx_string("hotline_webhook"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_hotline_webhook,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("hotline_notify_test"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_hotline_notify_test,
@@ -177,6 +183,7 @@ ngx_http_hotline_notify_create_main_conf(ngx_conf_t *cf)
      *     conf->chats = NULL;
      *     conf->fallback = { 0, NULL };
      *     conf->test = 0;
+     *     conf->webhooks = NULL;
      */
 
     conf->retries = NGX_CONF_UNSET_UINT;
@@ -260,7 +267,7 @@ ngx_http_hotline_notify_init_main_conf(ngx_conf_t *cf, void *conf)
  * base: a base URL, its trailing slashes go.
  */
 
-static char *
+char *
 ngx_http_hotline_notify_check_url(ngx_conf_t *cf, const char *directive,
     ngx_str_t *url, ngx_uint_t base)
 {
@@ -648,7 +655,7 @@ ngx_http_hotline_notify_init_process(ngx_cycle_t *cycle)
     nmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                            ngx_http_hotline_notify_module);
 
-    if (nmcf == NULL || nmcf->token.len == 0) {
+    if (nmcf == NULL || (nmcf->token.len == 0 && nmcf->webhooks == NULL)) {
         return NGX_OK;
     }
 

@@ -230,7 +230,7 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
 
     up = st.up && w.count[NGX_HOTLINE_STORE_UP] == w.n;
 
-    b = ngx_create_temp_buf(r->pool, 8192 + NGX_HOTLINE_HIST_TEXT);
+    b = ngx_create_temp_buf(r->pool, 9216 + NGX_HOTLINE_HIST_TEXT);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -326,6 +326,13 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
         "hotline_notifications_total{result=\"retried\"} %uA\n"
         "hotline_notifications_total{result=\"failed\"} %uA\n"
         "hotline_notifications_total{result=\"fallback\"} %uA\n"
+        "# HELP hotline_webhook_deliveries_total Call events for "
+        "hotline_webhook, by result.\n"
+        "# TYPE hotline_webhook_deliveries_total counter\n"
+        "hotline_webhook_deliveries_total{result=\"ok\"} %uA\n"
+        "hotline_webhook_deliveries_total{result=\"retried\"} %uA\n"
+        "hotline_webhook_deliveries_total{result=\"failed\"} %uA\n"
+        "hotline_webhook_deliveries_total{result=\"dropped\"} %uA\n"
         "# HELP hotline_auth_total Agent authentications, by result.\n"
         "# TYPE hotline_auth_total counter\n"
         "hotline_auth_total{result=\"ok\"} %uA\n"
@@ -341,6 +348,7 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
         "# TYPE hotline_rate_limited_total counter\n"
         "hotline_rate_limited_total %uA\n",
         z->notify[0], z->notify[1], z->notify[2], z->notify[3],
+        z->webhook[0], z->webhook[1], z->webhook[2], z->webhook[3],
         z->auth[0], z->auth[1], z->auth[2], z->auth[3], z->auth[4],
         z->limited);
 
