@@ -70,7 +70,6 @@ static ngx_int_t ngx_http_hotline_history_daily(u_char *line, size_t len,
     off_t offset, void *data);
 static ngx_int_t ngx_http_hotline_history_today(u_char *line, size_t len,
     off_t offset, void *data);
-static ngx_fd_t ngx_http_hotline_history_reader(ngx_log_t *log);
 static ngx_int_t ngx_http_hotline_history_erase_line(u_char *line,
     size_t len, off_t offset, void *data);
 
@@ -165,7 +164,7 @@ ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name)
      * Workers may not be allowed to open it (it is the master's, in a
      * directory of the master's): they read through a descriptor opened
      * here, as logs are written through one, until a USR1 log rotation
-     * gives them a new file (ngx_http_hotline_history_reader()).  Created
+     * gives them a new file (ngx_http_hotline_history_fd()).  Created
      * here first, readable by its owner and group only: it holds
      * customers' names.
      */
@@ -205,6 +204,10 @@ void
 ngx_http_hotline_history_init_worker(ngx_http_hotline_journal_t *jr)
 {
     ngx_http_hotline_jr = jr;
+
+    if (jr) {
+        ngx_http_hotline_history_sweep_start(ngx_cycle->log);
+    }
 }
 
 
@@ -215,8 +218,8 @@ ngx_http_hotline_history_init_worker(ngx_http_hotline_journal_t *jr)
  * now, the worker reads the new one too.
  */
 
-static ngx_fd_t
-ngx_http_hotline_history_reader(ngx_log_t *log)
+ngx_fd_t
+ngx_http_hotline_history_fd(ngx_log_t *log)
 {
     ngx_fd_t         fd;
     ngx_file_info_t  wi, ri;
@@ -719,7 +722,7 @@ ngx_http_hotline_history_journal(ngx_http_hotline_history_ctx_t *ctx)
 
     ngx_http_hotline_history_flush();
 
-    fd = ngx_http_hotline_history_reader(log);
+    fd = ngx_http_hotline_history_fd(log);
     ctx->fd = fd;
     size = 0;
 
@@ -1144,9 +1147,13 @@ ngx_http_hotline_history_erase_journal(ngx_http_hotline_history_query_t *q)
     ngx_file_info_t                fi;
     ngx_http_hotline_erase_scan_t  es;
 
+    if (ngx_http_hotline_jr == NULL) {
+        return NGX_DECLINED;
+    }
+
     ngx_http_hotline_history_flush();
 
-    fd = ngx_http_hotline_history_reader(q->log);
+    fd = ngx_http_hotline_history_fd(q->log);
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
         return NGX_ERROR;

@@ -25,9 +25,11 @@
  * reader leaves the call's personal data out from then on
  * (ngx_http_hotline_history_forget()).  What is stored goes too: the
  * node's journal has the call's lines rewritten in place
- * (ngx_http_hotline_history_erase_journal()), the Redis history drops the
- * transcript and rewrites the amendments (the "H" step of the commit
- * script).  Erasing again is harmless: 200 each time.
+ * (ngx_http_hotline_history_erase_journal(); on Redis, the journal of
+ * the node asked), the Redis history drops the transcript and rewrites
+ * the amendments (the "H" step of the commit script); its stream entry
+ * cannot change and is only left out by readers.  Erasing again is
+ * harmless: 200 each time.
  */
 
 
@@ -186,6 +188,10 @@ ngx_http_hotline_erase_found(void *data, ngx_uint_t err,
                                               "not_found", "no such call"));
         return;
     }
+
+    /* this node's copy of the history (its journal) too */
+
+    (void) ngx_http_hotline_history_erase_journal(&ctx->q);
 
     ngx_http_hotline_erase_amend(ctx);
 }

@@ -2,8 +2,10 @@
 # hotline_transcript_retention: after it, a call's transcript is no
 # longer returned by the history (its other members are), and it is gone
 # from the store: rewritten out of the node's journal when a page is read
-# over it, expired in Redis.  A call younger than the retention keeps it.
-# Bounds of the directive.  Both stores (HOTLINE_STORE=redis).
+# over it, and by the sweep of the journal when nobody reads it (on both
+# stores: on Redis the journal is the node's copy); expired in Redis.  A
+# call younger than the retention keeps it.  Bounds of the directive.
+# Both stores (HOTLINE_STORE=redis).
 use strict;
 use warnings;
 use utf8;
@@ -95,6 +97,15 @@ is_deeply([ map { $_->{text} } @{ $rec2->{transcript} || [] } ],
 my $list = history('?limit=10');
 is_deeply([ map { $_->{call_id} } @{ $list->{calls} || [] } ], [$id2, $id],
           'the list has both calls, newest first');
+like(Hotline::Test::read_file($journal), qr/fatura/,
+     'the journal holds the younger transcript');
+
+# nobody reads it again: the sweep takes it out of the journal
+ok(poll_until(10, sub { Hotline::Test::read_file($journal) !~ /fatura/ }),
+   'past its retention the sweep rewrites it out of the journal');
+ok(time() * 1000 >= $rec2->{ended} + 3000 - 50, 'not before');
+like(Hotline::Test::read_file($journal), qr/"customer":"Mert"/,
+     'the record stays');
 
 $t->stop;
 
