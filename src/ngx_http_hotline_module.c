@@ -124,7 +124,7 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
       NULL },
 
     { ngx_string("hotline_history_erase"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_hotline_history_erase_directive,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
