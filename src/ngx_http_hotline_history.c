@@ -22,7 +22,9 @@
  * log rotation with USR1), and the history location reads it back, newest
  * first, with filters, paging and daily counts.  Lines are written with
  * one write() each to a file opened with O_APPEND: workers never
- * interleave within a line.
+ * interleave within a line.  Only personal data is ever taken out of a
+ * line, in place, as long as it was (ngx_http_hotline_history_rewrite():
+ * an expired transcript, an erased call).
  */
 
 
