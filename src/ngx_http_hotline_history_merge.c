@@ -236,7 +236,7 @@ ngx_http_hotline_history_member_is(json_t *j, const char *name,
  * erased (erase, or an "erased" member), the customer's name (""), the
  * transcript and every free text (the note's, the comment, a message's
  * contact and text, the reasons of transfers); else the transcript when
- * the call ended before expired.
+ * the call ended before expired (or its end is not known).
  * The facts stay: times, durations, outcome, agents, disposition,
  * rating.  NGX_OK: something was taken out.
  */
@@ -252,10 +252,12 @@ ngx_http_hotline_history_forget(json_t *j, int64_t expired, ngx_uint_t erase)
     rc = NGX_DECLINED;
 
     if (!erase && json_object_get(j, "erased") == NULL) {
+        /* a record without its end (damaged) keeps no transcript */
+
         v = json_object_get(j, "ended");
 
-        if (expired && json_is_integer(v)
-            && json_integer_value(v) < expired
+        if (expired
+            && (!json_is_integer(v) || json_integer_value(v) < expired)
             && json_object_del(j, "transcript") == 0)
         {
             rc = NGX_OK;
