@@ -14,7 +14,8 @@
 #   bash bench/cost.sh [MODULE ...]     one line per module
 #
 # Environment: BIN (hl_load), NGINX_BIN, CALLS (10), RATE (200), SHORT (5),
-# LONG (15), PREFIX (scratch directory); RATE stays well below what nginx
+# LONG (15), PREFIX (scratch directory), CG_KEEP (a path: each run's
+# profile kept as PATH.<seconds>.out); RATE stays well below what nginx
 # under callgrind can relay, so that no message waits for another.
 
 set -euo pipefail
@@ -37,7 +38,17 @@ command -v valgrind >/dev/null || { echo "cost: needs valgrind"; exit 1; }
 
 # one measured run: prints "<instructions> <messages delivered>"
 run() {
-    local module=$1 seconds=$2 port out ir msgs pid
+    local module=$1 seconds=$2 port out ir msgs pid off
+
+    # Nothing at start or exit may grow with the run: the call journal is
+    # read back at a start (today's calls) and the calls are written to
+    # the handoff file at the exit, both more in the longer run (which
+    # made half of the figure before), so both are off (builds before the
+    # handoff file do not know its directive)
+    off="hotline_history_file off;"
+    if grep -q hotline_handoff_file "$module"; then
+        off="$off hotline_handoff_file off;"
+    fi
 
     rm -rf "$PREFIX" && mkdir -p "$PREFIX/logs" "$PREFIX/tmp"
     head -c 48 /dev/urandom | base64 -w0 > "$PREFIX/secret.key"
@@ -59,6 +70,7 @@ http {
     uwsgi_temp_path $PREFIX/tmp/uwsgi;
     scgi_temp_path $PREFIX/tmp/scgi;
     hotline_zone 16m;
+    $off
     hotline_jwt_secret_file $PREFIX/secret.key;
     hotline_allowed_origins http://127.0.0.1:$port;
     server {
@@ -70,8 +82,6 @@ http {
 }
 EOF
 
-    # no calls taken over from the previous run (hotline_handoff_file)
-    rm -f "$PREFIX/nginx.hotline_handoff.state"
 
     valgrind --tool=callgrind --callgrind-out-file="$PREFIX/cg.out" \
         "$NGINX_BIN" -p "$PREFIX/" -c "$PREFIX/nginx.conf" \
@@ -90,6 +100,11 @@ EOF
 
     kill -QUIT "$pid"
     wait "$pid" || true
+
+    # CG_KEEP=/tmp/cg: the profile kept as /tmp/cg.<seconds>.out
+    if [ -n "${CG_KEEP:-}" ]; then
+        cp "$PREFIX/cg.out" "$CG_KEEP.$seconds.out"
+    fi
 
     ir=$(grep -m1 '^summary:' "$PREFIX/cg.out" | awk '{print $2}')
     echo "$ir ${msgs:-0}"

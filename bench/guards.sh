@@ -86,6 +86,7 @@ http {
     default_type text/html;
 
     hotline_zone 16m;
+    hotline_history_file off;
     hotline_jwt_secret_file $PREFIX/conf/jwt.key;
 
     server {

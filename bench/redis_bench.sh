@@ -87,6 +87,7 @@ http {
     scgi_temp_path $dir/tmp/scgi;
 
     hotline_zone 64m;
+    hotline_history_file $dir/hotline_calls.jsonl;
     hotline_jwt_secret_file $PREFIX/secret.key;
     hotline_allowed_origins http://127.0.0.1:$2;
     hotline_queue_size 5000;

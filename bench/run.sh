@@ -161,6 +161,7 @@ http {
 
     hotline_zone 64m;
     hotline_handoff_file off;
+    hotline_history_file $dir/hotline_calls.jsonl;
     hotline_jwt_secret_file $PREFIX/secret.key;
     hotline_allowed_origins http://127.0.0.1:$port;
     hotline_queue_size $(( IDLE + 1000 ));

@@ -147,6 +147,7 @@ ngx_http_hotline_call_init_worker(ngx_cycle_t *cycle,
     ngx_queue_init(&ngx_http_hotline_busy);
     ngx_http_hotline_busy_ev.handler = ngx_http_hotline_busy_handler;
     ngx_http_hotline_busy_ev.log = cycle->log;
+    ngx_http_hotline_busy_ev.data = cycle;  /* debug logs name its "fd" */
     ngx_http_hotline_busy_ev.cancelable = 1;
 
     ngx_http_hotline_tick_ev.handler = ngx_http_hotline_tick;
@@ -958,6 +959,10 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
 
     ref = op->ref;
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "hotline call: operation %ui done, error %ui, %ui tries",
+                   op->kind, err, op->tries);
+
     if (err == NGX_HOTLINE_OK && op->amends) {
         ngx_http_hotline_history_add(&op->rec);
         ngx_http_hotline_history_flush();
@@ -1316,6 +1321,10 @@ ngx_http_hotline_relay_done(void *data, ngx_http_hotline_txres_t *res)
     ngx_http_hotline_ref_t  *ref;
 
     ref = r->ref;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "hotline call: relay of %uz bytes committed, error %ui",
+                   r->len, res->err);
 
     if (ngx_http_hotline_relay_sending == r) {
         ngx_http_hotline_relay_sending = NULL;

@@ -163,6 +163,7 @@ ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
 
     ngx_http_hotline_position_ev.handler = ngx_http_hotline_position_timer;
     ngx_http_hotline_position_ev.log = cycle->log;
+    ngx_http_hotline_position_ev.data = cycle;  /* (as the ETA's, below) */
     ngx_http_hotline_position_ev.cancelable = 1;
     ngx_http_hotline_full_wanted = 1;
 
@@ -344,7 +345,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
                                          ngx_time()))
         {
             /* outside the opening hours: a message is taken, no call */
-            ngx_http_hotline_session_done(op, NGX_HOTLINE_E_CLOSED, NULL);
+            ngx_http_hotline_op_done(op, NGX_HOTLINE_E_CLOSED, NULL);
             break;
         }
 
@@ -431,7 +432,8 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
     case NGX_HOTLINE_MSG_LEAVE:
     case NGX_HOTLINE_MSG_CLAIM:
     case NGX_HOTLINE_MSG_DONE:
-        ngx_http_hotline_session_desk(s, op, &m, &dm);
+        ngx_http_hotline_session_desk(s, op, ngx_http_hotline_op_done, &m,
+                                      &dm);
         break;
 
     case NGX_HOTLINE_MSG_CHAT:
@@ -793,14 +795,6 @@ ngx_http_hotline_resume_done(void *data, ngx_uint_t err,
 }
 
 
-void
-ngx_http_hotline_session_done(void *op, ngx_uint_t err,
-    ngx_http_hotline_result_t *res)
-{
-    ngx_http_hotline_op_done(op, err, res);
-}
-
-
 static void
 ngx_http_hotline_op_done(void *data, ngx_uint_t err,
     ngx_http_hotline_result_t *res)
@@ -998,6 +992,10 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
             ngx_memcpy(&seq, p, sizeof(uint64_t));
             len = *(uint32_t *) (p + sizeof(uint64_t));
             data = p + 12;
+
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
+                           "hotline session: deliver seq %uL, %uz bytes",
+                           seq, len);
 
             if (ngx_http_hotline_event_decode(data, len, &ev) != NGX_OK) {
                 ngx_log_error(NGX_LOG_ALERT, s->ws.connection->log, 0,

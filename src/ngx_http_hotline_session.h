@@ -73,13 +73,13 @@ extern ngx_http_hotline_ws_handler_t  ngx_http_hotline_session_handler;
 /* ngx_http_hotline_session.c */
 ngx_int_t ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle);
 
-/* the answer to a client message (op: what the session made for it) */
-void ngx_http_hotline_session_done(void *op, ngx_uint_t err,
-    ngx_http_hotline_result_t *res);
-
-/* ngx_http_hotline_session_desk.c: the support desk's messages */
+/*
+ * ngx_http_hotline_session_desk.c: the support desk's messages; done
+ * answers the client's message (op: what the session made for it)
+ */
 void ngx_http_hotline_session_desk(ngx_http_hotline_session_t *s, void *op,
-    ngx_http_hotline_msg_t *m, ngx_http_hotline_desk_msg_t *d);
+    ngx_http_hotline_call_pt done, ngx_http_hotline_msg_t *m,
+    ngx_http_hotline_desk_msg_t *d);
 u_char *ngx_http_hotline_session_ended(u_char *p,
     ngx_http_hotline_event_t *ev);
 void ngx_http_hotline_session_event(ngx_http_hotline_session_t *s,

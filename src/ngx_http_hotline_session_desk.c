@@ -20,10 +20,11 @@
 
 /*
  * The support desk's messages of a connection (ngx_http_hotline_session.c
- * hands them over): each becomes an operation of the call model, or (a
- * message claimed or done) first an atomic step of the store's keyed
- * values; what a message (note, rating, message, claim) keeps is written
- * as JSON here, the edge, before the model stores it.
+ * hands them over, with the function that answers them: this file does
+ * not call back into the session): each becomes an operation of the call
+ * model, or (a message claimed or done) first an atomic step of the
+ * store's keyed values; what a message (note, rating, message, claim)
+ * keeps is written as JSON here, the edge, before the model stores it.
  */
 
 
@@ -33,6 +34,7 @@
 /* an operation that goes on after an answer (the store's, the model's) */
 typedef struct {
     void                          *op;        /* the session's */
+    ngx_http_hotline_call_pt       done;      /* its answer */
     ngx_http_hotline_session_t    *session;
     ngx_uint_t                     type;
     ngx_uint_t                     callback;
@@ -44,8 +46,8 @@ typedef struct {
 
 
 static ngx_http_hotline_desk_op_t *ngx_http_hotline_desk_op(
-    ngx_http_hotline_session_t *s, void *op, ngx_uint_t type,
-    ngx_http_hotline_desk_msg_t *d);
+    ngx_http_hotline_session_t *s, void *op, ngx_http_hotline_call_pt done,
+    ngx_uint_t type, ngx_http_hotline_desk_msg_t *d);
 static void ngx_http_hotline_desk_leave(void *data, ngx_uint_t err,
     ngx_http_hotline_kv_t *kv);
 static void ngx_http_hotline_desk_left(void *data, ngx_uint_t err,
@@ -59,7 +61,8 @@ static ngx_str_t *ngx_http_hotline_desk_key(const char *prefix, u_char *id);
 
 void
 ngx_http_hotline_session_desk(ngx_http_hotline_session_t *s, void *op,
-    ngx_http_hotline_msg_t *m, ngx_http_hotline_desk_msg_t *d)
+    ngx_http_hotline_call_pt done, ngx_http_hotline_msg_t *m,
+    ngx_http_hotline_desk_msg_t *d)
 {
     u_char                        *p;
     ngx_str_t                      note, *names;
@@ -72,14 +75,14 @@ ngx_http_hotline_session_desk(ngx_http_hotline_session_t *s, void *op,
 
     case NGX_HOTLINE_MSG_PRESENCE:
         ngx_http_hotline_call_presence(&s->ref, d->presence,
-                                       ngx_http_hotline_session_done, op);
+                                       done, op);
         return;
 
     case NGX_HOTLINE_MSG_NOTE:
         p = ngx_alloc(ngx_http_hotline_proto_desk_size(d, s->sub_len),
                       ngx_cycle->log);
         if (p == NULL) {
-            ngx_http_hotline_session_done(op, NGX_HOTLINE_E_INTERNAL, NULL);
+            done(op, NGX_HOTLINE_E_INTERNAL, NULL);
             return;
         }
 
@@ -96,17 +99,17 @@ ngx_http_hotline_session_desk(ngx_http_hotline_session_t *s, void *op,
         /* the model copies it */
         ngx_http_hotline_call_note(&s->ref,
                                    m->has_call_id ? m->call_id : NULL, &note,
-                                   ngx_http_hotline_session_done, op);
+                                   done, op);
         ngx_free(p);
         return;
 
     case NGX_HOTLINE_MSG_RATE:
         if (dcf->rating_time == 0) {
-            ngx_http_hotline_session_done(op, NGX_HOTLINE_E_BAD_STATE, NULL);
+            done(op, NGX_HOTLINE_E_BAD_STATE, NULL);
             return;
         }
 
-        dop = ngx_http_hotline_desk_op(s, op, m->type, d);
+        dop = ngx_http_hotline_desk_op(s, op, done, m->type, d);
         if (dop == NULL) {
             return;
         }
@@ -116,7 +119,7 @@ ngx_http_hotline_session_desk(ngx_http_hotline_session_t *s, void *op,
         return;
 
     case NGX_HOTLINE_MSG_LEAVE:
-        dop = ngx_http_hotline_desk_op(s, op, m->type, d);
+        dop = ngx_http_hotline_desk_op(s, op, done, m->type, d);
         if (dop == NULL) {
             return;
         }
@@ -135,7 +138,7 @@ ngx_http_hotline_session_desk(ngx_http_hotline_session_t *s, void *op,
 
     case NGX_HOTLINE_MSG_CLAIM:
     case NGX_HOTLINE_MSG_DONE:
-        dop = ngx_http_hotline_desk_op(s, op, m->type, d);
+        dop = ngx_http_hotline_desk_op(s, op, done, m->type, d);
         if (dop == NULL) {
             return;
         }
@@ -152,12 +155,12 @@ ngx_http_hotline_session_desk(ngx_http_hotline_session_t *s, void *op,
 
     case NGX_HOTLINE_MSG_HOLD:
         ngx_http_hotline_call_hold(&s->ref, d->on,
-                                   ngx_http_hotline_session_done, op);
+                                   done, op);
         return;
 
     default: /* transfer */
         ngx_http_hotline_call_transfer(&s->ref, &d->to, &d->reason,
-                                       ngx_http_hotline_session_done, op);
+                                       done, op);
         return;
     }
 }
@@ -167,7 +170,8 @@ ngx_http_hotline_session_desk(ngx_http_hotline_session_t *s, void *op,
 
 static ngx_http_hotline_desk_op_t *
 ngx_http_hotline_desk_op(ngx_http_hotline_session_t *s, void *op,
-    ngx_uint_t type, ngx_http_hotline_desk_msg_t *d)
+    ngx_http_hotline_call_pt done, ngx_uint_t type,
+    ngx_http_hotline_desk_msg_t *d)
 {
     u_char                      *p;
     size_t                       size;
@@ -178,11 +182,12 @@ ngx_http_hotline_desk_op(ngx_http_hotline_session_t *s, void *op,
     dop = ngx_alloc(sizeof(ngx_http_hotline_desk_op_t) + size,
                     ngx_cycle->log);
     if (dop == NULL) {
-        ngx_http_hotline_session_done(op, NGX_HOTLINE_E_INTERNAL, NULL);
+        done(op, NGX_HOTLINE_E_INTERNAL, NULL);
         return NULL;
     }
 
     dop->op = op;
+    dop->done = done;
     dop->session = s;
     dop->type = type;
     dop->callback = d->callback;
@@ -236,7 +241,7 @@ ngx_http_hotline_desk_leave(void *data, ngx_uint_t err,
     }
 
     if (err != NGX_HOTLINE_OK) {
-        ngx_http_hotline_session_done(dop->op, err, NULL);
+        dop->done(dop->op, err, NULL);
         ngx_free(dop);
         return;
     }
@@ -279,13 +284,13 @@ ngx_http_hotline_desk_left(void *data, ngx_uint_t err,
 
     if (err == NGX_HOTLINE_OK && !s->established) {
         /* instead of a call: nothing more comes on this connection */
-        ngx_http_hotline_session_done(dop->op, err, res);
+        dop->done(dop->op, err, res);
         ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_WS_CLOSE_NORMAL,
                                   "message left");
 
     } else {
         /* instead of waiting: its call ends (ended, then closed) */
-        ngx_http_hotline_session_done(dop->op, err, res);
+        dop->done(dop->op, err, res);
     }
 
     ngx_free(dop);
@@ -302,7 +307,7 @@ ngx_http_hotline_desk_rated(void *data, ngx_uint_t err,
 
     s = dop->session;
 
-    ngx_http_hotline_session_done(dop->op, err, res);
+    dop->done(dop->op, err, res);
 
     /* the rating, said or refused, is all this connection was for */
     ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_WS_CLOSE_NORMAL,
@@ -326,11 +331,11 @@ ngx_http_hotline_desk_locked(void *data, ngx_uint_t err,
     }
 
     if (err != NGX_HOTLINE_OK) {
-        ngx_http_hotline_session_done(dop->op, err, NULL);
+        dop->done(dop->op, err, NULL);
 
     } else {
         ngx_http_hotline_call_amend(dop->id, &dop->members,
-                                    ngx_http_hotline_session_done, dop->op);
+                                    dop->done, dop->op);
     }
 
     ngx_free(dop);

@@ -616,6 +616,9 @@ ngx_http_hotline_redis_commit_done(ngx_http_hotline_rreq_t *req,
     res.err = ngx_http_hotline_reply_err(r);
     res.gap = 0;
 
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "hotline redis: commit answered, error %ui", res.err);
+
     if (req->gen) {
         /* {0, gap, first, messages...}: the attached consumer's replay */
         ngx_http_hotline_rcache_attached(req->gen,

@@ -818,6 +818,10 @@ ngx_http_hotline_rcache_pull(ngx_http_hotline_consumer_t *c, u_char *buf,
 
     c->unreported += bytes;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "hotline redis: pulled %uz bytes, to seq %uL",
+                   (size_t) (pos - buf), c->delivered);
+
     if (c->unreported >= ngx_http_hotline_rs->hmcf->replay_buffer / 4) {
         ngx_http_hotline_rcache_report(c);
     }
@@ -910,6 +914,9 @@ ngx_http_hotline_rcache_ready(ngx_event_t *ev)
 
         c = ngx_queue_data(q, ngx_http_hotline_consumer_t, ready);
         c->is_ready = 0;
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                       "hotline redis: a consumer is told %ui", c->wake);
 
         ngx_http_hotline_store_events->consumer(c->data, c->wake);
     }

@@ -492,6 +492,10 @@ ngx_http_hotline_shm_commit(ngx_http_hotline_txn_t *tx,
 
     ngx_http_hotline_unlock();
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "hotline shm: commit of %ui steps, error %ui",
+                   tx->n, res.err);
+
     handler(data, &res);
 }
 
@@ -1027,6 +1031,10 @@ ngx_http_hotline_shm_append(ngx_http_hotline_shm_inbox_t *ib,
     ngx_queue_insert_tail(&ib->msgs, &m->link);
     ib->bytes += m->len;
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "hotline shm: inbox seq %uL, %uz bytes, reader %P",
+                   m->seq, m->len, ib->owner);
+
     if (ib->bytes > max && ib->owner && !ib->slow) {
         ib->slow = 1;
         ngx_http_hotline_mailbox_push(ib->owner, ib, ib->gen,
@@ -1445,6 +1453,10 @@ ngx_http_hotline_shm_pull(ngx_http_hotline_consumer_t *c, u_char *buf,
 
     ngx_http_hotline_unlock();
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "hotline shm: pulled %uz bytes, to seq %uL",
+                   (size_t) (p - buf), ib->delivered);
+
     return p - buf;
 }
 
@@ -1471,6 +1483,9 @@ ngx_http_hotline_shm_wake(void)
 
     n = ngx_http_hotline_mailbox_take(mail, NGX_HOTLINE_SHM_BATCH, &flags);
     k = 0;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "hotline shm: woken, %ui mails, flags %ui", n, flags);
 
     for (i = 0; i < n; i++) {
         m = &mail[i];

@@ -490,6 +490,10 @@ ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s, u_char *pos,
 
         s->received = 1;
 
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, s->connection->log, 0,
+                       "hotline ws: frame in, opcode %ui, %uz bytes",
+                       ps->opcode, ps->len);
+
         switch (ps->opcode) {
 
         case NGX_HOTLINE_WS_OP_TEXT:
@@ -717,6 +721,10 @@ ngx_http_hotline_ws_queue(ngx_http_hotline_ws_t *s, u_char **parts,
     *s->out_last = &out->cl;
     s->out_last = &out->cl.next;
     s->out_bytes += total;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "hotline ws: frame out, %uz bytes, %uz queued",
+                   total, s->out_bytes);
 
     /*
      * Written at the end of this turn of the event loop, in one writev()

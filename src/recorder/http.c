@@ -55,8 +55,9 @@ struct rec_http_conn_s {
 };
 
 
-static GQueue       rec_http_conns = G_QUEUE_INIT;
-static GHashTable  *rec_http_per_addr;       /* peer -> open connections */
+static GQueue               rec_http_conns = G_QUEUE_INIT;
+static GHashTable          *rec_http_per_addr;  /* peer -> connections */
+static rec_http_handler_pt  rec_http_handler;   /* rec_http_listen()'s */
 
 
 static void
@@ -391,7 +392,7 @@ rec_http_read(gint fd, GIOCondition cond, gpointer data)
         return G_SOURCE_REMOVE;
     }
 
-    rec_whip_handle(c, &r);
+    rec_http_handler(c, &r);
 
     return G_SOURCE_REMOVE;
 }
@@ -503,12 +504,14 @@ rec_http_accept(gint fd, GIOCondition cond, gpointer data)
 
 
 int
-rec_http_listen(const char *addr)
+rec_http_listen(const char *addr, rec_http_handler_pt handler)
 {
     int                  fd, one, rc;
     char                 host[256], *colon;
     struct addrinfo      hints, *res;
     struct sockaddr_un   sun;
+
+    rec_http_handler = handler;
 
     if (rec_http_per_addr == NULL) {
         rec_http_per_addr = g_hash_table_new_full(g_str_hash, g_str_equal,

@@ -40,7 +40,9 @@ int rec_http_parse(rec_http_req_t *r, const char *buf, size_t len,
     int *status, const char **err);
 int rec_http_media_type(const char *content_type, const char *type);
 
-int rec_http_listen(const char *addr);
+/* every complete request goes to handler (main.c names WHIP's) */
+typedef void (*rec_http_handler_pt)(rec_http_conn_t *c, rec_http_req_t *r);
+int rec_http_listen(const char *addr, rec_http_handler_pt handler);
 void rec_http_respond(rec_http_conn_t *c, int status, const char *headers,
     const char *type, const char *body, size_t len);
 void rec_http_error(rec_http_conn_t *c, int status, const char *headers,

@@ -652,7 +652,7 @@ main(int argc, char **argv)
         return 1;
     }
 
-    if (rec_http_listen(rec_conf.listen) != REC_OK) {
+    if (rec_http_listen(rec_conf.listen, rec_whip_handle) != REC_OK) {
         return 1;
     }
 
