@@ -157,8 +157,9 @@ static size_t
 ngx_http_hotline_sweep_lines(ngx_fd_t fd, u_char *buf, size_t n,
     int64_t expired, ngx_uint_t *stop, ngx_log_t *log)
 {
-    u_char   *p, *nl, *e, *last;
-    int64_t   ended;
+    u_char      *p, *nl, *e, *last;
+    int64_t      ended;
+    ngx_uint_t   k;
 
     last = buf + n;
 
@@ -180,7 +181,12 @@ ngx_http_hotline_sweep_lines(ngx_fd_t fd, u_char *buf, size_t n,
             continue;
         }
 
-        for (e += 9, ended = 0; e < nl && *e >= '0' && *e <= '9'; e++) {
+        /* milliseconds: 13 digits until the year 2286, at most 15 read */
+
+        for (e += 9, ended = 0, k = 0;
+             e < nl && *e >= '0' && *e <= '9' && k < 15;
+             e++, k++)
+        {
             ended = ended * 10 + (*e - '0');
         }
 
