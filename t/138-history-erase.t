@@ -5,8 +5,9 @@
 # durations, outcome, disposition, rating, the daily counts); only for
 # the agents hotline_history_erase names (401 without a session, 403 for
 # another agent), 400 for a malformed id, 404 for an unknown call, 200
-# again when erased twice; an audit line without personal data; gone
-# from the store itself and still erased after a restart.  Both stores
+# again when erased twice or by several requests at once; an audit line
+# without personal data; gone from the store itself and still erased
+# after a restart.  Both stores
 # (HOTLINE_STORE=redis).
 use strict;
 use warnings;
@@ -136,8 +137,15 @@ is_deeply($days_after, $days_before, 'the daily counts are unchanged');
 is($st, 200, 'erasing again (another named agent): 200');
 erased_ok(record_of($id), 'erased twice');
 
-($st) = req(DELETE => "/history?call_id=$msg->{call_id}", 'dpo');
-is($st, 200, 'the callback request is erased');
+# the callback request, erased by six requests at once (both workers)
+my @socks = map { $t->connect_tcp } 1 .. 6;
+Hotline::Test::write_all($_, "DELETE /history?call_id=$msg->{call_id} "
+                             . "HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                             . "Authorization: Bearer $jwt{dpo}\r\n"
+                             . "Connection: close\r\n\r\n") for @socks;
+my @st = map { Hotline::Test::read_http_response($_, 5)->{status} } @socks;
+close $_ for @socks;
+is_deeply(\@st, [ (200) x 6 ], 'six erasures of a call at once: 200 each');
 my $mrec = record_of($msg->{call_id});
 is($mrec->{customer}, '', 'its name is gone');
 is_deeply($mrec->{message}, { kind => 'callback' },
@@ -145,7 +153,7 @@ is_deeply($mrec->{message}, { kind => 'callback' },
 
 # the audit trail names who and which call, nothing of the call
 my @audit = grep { /hotline audit: history_erase/ } split /\n/, $t->error_log;
-is(scalar @audit, 3, 'three audit lines');
+is(scalar @audit, 8, 'an audit line each');
 like($audit[0] // '', qr/history_erase user=dpo ip=127\.0\.0\.1 .*call_id=$id/,
      'who erased which call');
 ok(!(grep { /Selin|Moda|Deniz|555/ } @audit), 'no personal data in them');
