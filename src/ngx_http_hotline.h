@@ -85,6 +85,8 @@ typedef struct {
     void                          *ice;            /* ICE servers location */
     ngx_msec_t                     message_interval; /* 0: no limit */
     ngx_uint_t                     message_burst;
+    ngx_array_t                   *history_erase;  /* names; none: any
+                                                      agent; NULL: off */
 } ngx_http_hotline_loc_conf_t;
 
 
@@ -156,6 +158,11 @@ void ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec);
 void ngx_http_hotline_history_flush(void);
 ngx_uint_t ngx_http_hotline_history_count_today(ngx_log_t *log);
 ngx_int_t ngx_http_hotline_history_handler(ngx_http_request_t *r);
+
+/* ngx_http_hotline_history_erase.c */
+ngx_int_t ngx_http_hotline_history_erase(ngx_http_request_t *r);
+char *ngx_http_hotline_history_erase_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 
 /* ngx_http_hotline_recording.c */
 #define NGX_HOTLINE_RECORDING_MAX      512     /* a token at most */

@@ -15,7 +15,7 @@
  * The audit trail: one error-log line at "notice" per login event,
  *
  *     hotline audit: <event> user=<name> ip=<client address>
- *                    [jti=<token id>] [reason=<word>]
+ *                    [jti=<token id>] [reason=<word>] [call_id=<id>]
  *
  * The client address is the connection's, as rewritten by the realip
  * module behind a trusted proxy.  Names are checked ([a-z0-9._-]) before
@@ -27,6 +27,16 @@
 void
 ngx_http_hotline_audit(ngx_http_request_t *r, const char *event,
     ngx_str_t *user, ngx_str_t *jti, const char *reason)
+{
+    ngx_http_hotline_audit_call(r, event, user, jti, reason, NULL);
+}
+
+
+/* the same, about a call (its id: hex digits, checked) */
+
+void
+ngx_http_hotline_audit_call(ngx_http_request_t *r, const char *event,
+    ngx_str_t *user, ngx_str_t *jti, const char *reason, ngx_str_t *call_id)
 {
     u_char     *p, *last;
     size_t      n;
@@ -60,10 +70,12 @@ ngx_http_hotline_audit(ngx_http_request_t *r, const char *event,
     ngx_str_null(&none);
 
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                  "hotline audit: %s user=%V ip=%V%s%V%s%s",
+                  "hotline audit: %s user=%V ip=%V%s%V%s%s%s%V",
                   event, &name, &r->connection->addr_text,
                   jti && jti->len ? " jti=" : "",
                   jti && jti->len ? jti : &none,
                   reason ? " reason=" : "",
-                  reason ? reason : "");
+                  reason ? reason : "",
+                  call_id ? " call_id=" : "",
+                  call_id ? call_id : &none);
 }

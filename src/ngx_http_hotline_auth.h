@@ -221,6 +221,8 @@ ngx_int_t ngx_http_hotline_access_variables(ngx_conf_t *cf);
 /* ngx_http_hotline_audit.c */
 void ngx_http_hotline_audit(ngx_http_request_t *r, const char *event,
     ngx_str_t *user, ngx_str_t *jti, const char *reason);
+void ngx_http_hotline_audit_call(ngx_http_request_t *r, const char *event,
+    ngx_str_t *user, ngx_str_t *jti, const char *reason, ngx_str_t *call_id);
 
 
 #endif /* _NGX_HTTP_HOTLINE_AUTH_H_INCLUDED_ */

@@ -44,6 +44,9 @@ typedef struct {
     ngx_msec_t                     transfer_timeout;
     ngx_array_t                   *dispositions;   /* of ngx_str_t */
     size_t                         transcript;     /* bytes; 0: none */
+    ngx_msec_t                     retention;      /* of transcripts in
+                                                      the history; 0:
+                                                      kept */
     ngx_msec_t                     rating_time;    /* 0: no ratings */
     ngx_http_hotline_hours_t      *hours;          /* NULL: always open */
 } ngx_http_hotline_desk_conf_t;

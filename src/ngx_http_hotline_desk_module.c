@@ -16,7 +16,8 @@
  * ngx_http_hotline_desk_module: the directives of the support desk
  * (docs/desk.md): hotline_wrapup_time, hotline_away_after,
  * hotline_transfer_timeout, hotline_dispositions, hotline_transcript,
- * hotline_rating_time, hotline_hours (ngx_http_hotline_hours.c).
+ * hotline_transcript_retention, hotline_rating_time, hotline_hours
+ * (ngx_http_hotline_hours.c).
  */
 
 
@@ -54,6 +55,11 @@ static ngx_http_hotline_desk_bounds_t  ngx_http_hotline_transcript_bounds = {
     1024, 262144, 1, 1
 };
 
+/* 1s .. 400d, the most the Redis history keeps a transcript */
+static ngx_http_hotline_desk_bounds_t  ngx_http_hotline_retention_bounds = {
+    1000, 34560000000, 1, 0
+};
+
 static ngx_http_hotline_desk_bounds_t  ngx_http_hotline_rating_bounds = {
     1000, 86400000, 1, 0
 };
@@ -88,6 +94,13 @@ static ngx_command_t  ngx_http_hotline_desk_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_hotline_desk_conf_t, transcript),
       &ngx_http_hotline_transcript_bounds },
+
+    { ngx_string("hotline_transcript_retention"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hotline_desk_value,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotline_desk_conf_t, retention),
+      &ngx_http_hotline_retention_bounds },
 
     { ngx_string("hotline_rating_time"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -200,6 +213,7 @@ ngx_http_hotline_desk_create_main_conf(ngx_conf_t *cf)
     dcf->away_after = NGX_CONF_UNSET_MSEC;
     dcf->transfer_timeout = NGX_CONF_UNSET_MSEC;
     dcf->transcript = NGX_CONF_UNSET_SIZE;
+    dcf->retention = NGX_CONF_UNSET_MSEC;
     dcf->rating_time = NGX_CONF_UNSET_MSEC;
 
     return dcf;
@@ -224,6 +238,7 @@ ngx_http_hotline_desk_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(dcf->away_after, 0);
     ngx_conf_init_msec_value(dcf->transfer_timeout, 30000);
     ngx_conf_init_size_value(dcf->transcript, 16384);
+    ngx_conf_init_msec_value(dcf->retention, 0);
     ngx_conf_init_msec_value(dcf->rating_time, 600000);
 
     if (dcf->dispositions == NULL) {

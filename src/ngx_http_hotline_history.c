@@ -13,6 +13,7 @@
 #include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_call.h"
 #include "ngx_http_hotline_history.h"
+#include "ngx_http_hotline_desk.h"
 
 
 /*
@@ -21,7 +22,9 @@
  * log rotation with USR1), and the history location reads it back, newest
  * first, with filters, paging and daily counts.  Lines are written with
  * one write() each to a file opened with O_APPEND: workers never
- * interleave within a line.
+ * interleave within a line.  Only personal data is ever taken out of a
+ * line, in place, as long as it was (ngx_http_hotline_history_rewrite():
+ * an expired transcript, an erased call).
  */
 
 
@@ -35,6 +38,7 @@ typedef struct {
     ngx_http_hotline_history_query_t   q;
     ngx_http_hotline_history_t         h;
     ngx_http_hotline_amends_t          amends;
+    ngx_fd_t                           fd;
     off_t                              last;     /* the page's last line */
     ngx_int_t                          rc;
     unsigned                           done:1;
@@ -68,7 +72,8 @@ static ngx_int_t ngx_http_hotline_history_daily(u_char *line, size_t len,
     off_t offset, void *data);
 static ngx_int_t ngx_http_hotline_history_today(u_char *line, size_t len,
     off_t offset, void *data);
-static ngx_fd_t ngx_http_hotline_history_reader(ngx_log_t *log);
+static ngx_int_t ngx_http_hotline_history_erase_line(u_char *line,
+    size_t len, off_t offset, void *data);
 
 
 /*
@@ -161,7 +166,7 @@ ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name)
      * Workers may not be allowed to open it (it is the master's, in a
      * directory of the master's): they read through a descriptor opened
      * here, as logs are written through one, until a USR1 log rotation
-     * gives them a new file (ngx_http_hotline_history_reader()).  Created
+     * gives them a new file (ngx_http_hotline_history_fd()).  Created
      * here first, readable by its owner and group only: it holds
      * customers' names.
      */
@@ -172,7 +177,9 @@ ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name)
         return NULL;
     }
 
-    fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_CREATE_OR_OPEN,
+    /* read-write: a record's personal data is rewritten in place */
+
+    fd = ngx_open_file(path->data, NGX_FILE_RDWR, NGX_FILE_CREATE_OR_OPEN,
                        0640);
     if (fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
@@ -199,6 +206,10 @@ void
 ngx_http_hotline_history_init_worker(ngx_http_hotline_journal_t *jr)
 {
     ngx_http_hotline_jr = jr;
+
+    if (jr) {
+        ngx_http_hotline_history_sweep_start(ngx_cycle->log);
+    }
 }
 
 
@@ -209,8 +220,8 @@ ngx_http_hotline_history_init_worker(ngx_http_hotline_journal_t *jr)
  * now, the worker reads the new one too.
  */
 
-static ngx_fd_t
-ngx_http_hotline_history_reader(ngx_log_t *log)
+ngx_fd_t
+ngx_http_hotline_history_fd(ngx_log_t *log)
 {
     ngx_fd_t         fd;
     ngx_file_info_t  wi, ri;
@@ -225,8 +236,14 @@ ngx_http_hotline_history_reader(ngx_log_t *log)
         return fd;
     }
 
-    fd = ngx_open_file(ngx_http_hotline_jr->path.data, NGX_FILE_RDONLY,
+    fd = ngx_open_file(ngx_http_hotline_jr->path.data, NGX_FILE_RDWR,
                        NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        /* read only: personal data is then left out, not rewritten */
+        fd = ngx_open_file(ngx_http_hotline_jr->path.data, NGX_FILE_RDONLY,
+                           NGX_FILE_OPEN, 0);
+    }
 
     if (fd == NGX_INVALID_FILE) {
         ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
@@ -480,10 +497,13 @@ ngx_http_hotline_history_handler(ngx_http_request_t *r)
     ngx_http_hotline_main_conf_t    *hmcf;
     ngx_http_hotline_history_ctx_t  *ctx;
 
-    if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
+    if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD
+        && r->method != NGX_HTTP_DELETE)
+    {
         return ngx_http_hotline_json_error(r, NGX_HTTP_NOT_ALLOWED,
                                            "method_not_allowed",
-                                           "use GET");
+                                           "use GET, or DELETE to erase "
+                                           "a call's personal data");
     }
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hotline_module);
@@ -495,6 +515,10 @@ ngx_http_hotline_history_handler(ngx_http_request_t *r)
         return ngx_http_hotline_json_error(r, NGX_HTTP_NOT_FOUND,
                                            "no_history",
                                            "hotline_history_file is off");
+    }
+
+    if (r->method == NGX_HTTP_DELETE) {
+        return ngx_http_hotline_history_erase(r);
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_hotline_history_ctx_t));
@@ -700,7 +724,8 @@ ngx_http_hotline_history_journal(ngx_http_hotline_history_ctx_t *ctx)
 
     ngx_http_hotline_history_flush();
 
-    fd = ngx_http_hotline_history_reader(log);
+    fd = ngx_http_hotline_history_fd(log);
+    ctx->fd = fd;
     size = 0;
 
     if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR) {
@@ -734,9 +759,14 @@ static ngx_int_t
 ngx_http_hotline_history_query(ngx_http_request_t *r,
     ngx_http_hotline_history_query_t *q)
 {
-    ngx_str_t  v;
-    u_char     id[NGX_HOTLINE_ID_LEN];
+    ngx_str_t                      v;
+    u_char                         id[NGX_HOTLINE_ID_LEN];
+    ngx_http_hotline_desk_conf_t  *dcf;
 
+    dcf = ngx_http_hotline_desk();
+
+    q->expired = dcf->retention
+                 ? ngx_http_hotline_now() - (int64_t) dcf->retention : 0;
     q->limit = 50;
     q->before = -1;
     q->days = 0;
@@ -929,6 +959,16 @@ ngx_http_hotline_history_page(u_char *line, size_t len, off_t offset,
         return NGX_OK;
     }
 
+    if (q->expired
+        && ngx_strlcasestrn(line, line + len, (u_char *) "\"transcript\":",
+                            sizeof("\"transcript\":") - 2)
+           != NULL)
+    {
+        /* an expired transcript read over goes from the journal */
+        (void) ngx_http_hotline_history_rewrite(ctx->fd, offset, line, len,
+                                                q->expired, 0, q->log);
+    }
+
     rc = ngx_http_hotline_history_record(q, &ctx->amends, line, len, &json);
 
     if (rc == NGX_DECLINED) {
@@ -1015,4 +1055,176 @@ ngx_http_hotline_history_daily(u_char *line, size_t len, off_t offset,
     json_decref(j);
 
     return NGX_OK;
+}
+
+
+/*
+ * Rewrites the journal's line at offset without what it must no longer
+ * hold (ngx_http_hotline_history_forget(); erase: all its personal data),
+ * as long as it was, padded with spaces: the other lines and the pages'
+ * cursors stay where they are.  Workers that rewrite a line at once write
+ * the same bytes.
+ */
+
+ngx_int_t
+ngx_http_hotline_history_rewrite(ngx_fd_t fd, off_t offset, u_char *line,
+    size_t len, int64_t expired, ngx_uint_t erase, ngx_log_t *log)
+{
+    char          *s;
+    size_t         n;
+    json_t        *j;
+    u_char        *buf;
+    ssize_t        w;
+    json_error_t   err;
+
+    j = json_loadb((char *) line, len, 0, &err);
+
+    if (j == NULL || !json_is_object(j)) {
+        json_decref(j);
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_hotline_history_forget(j, expired, erase) != NGX_OK) {
+        json_decref(j);
+        return NGX_DECLINED;
+    }
+
+    s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = ngx_strlen(s);
+
+    if (n > len) {
+        /* not shorter: a line another writer made, left as it is */
+        free(s);
+        return NGX_DECLINED;
+    }
+
+    buf = ngx_alloc(len, log);
+    if (buf == NULL) {
+        free(s);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(buf, s, n);
+    ngx_memset(buf + n, ' ', len - n);
+    free(s);
+
+    w = pwrite(fd, buf, len, offset);
+    ngx_free(buf);
+
+    if (w != (ssize_t) len) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "hotline: rewriting a record of the call history "
+                      "\"%V\" failed", &ngx_http_hotline_jr->path);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Erases the personal data of q->call_id's lines in the journal (its
+ * record and its amendments, which come after it), in place: NGX_DECLINED
+ * when the journal has no record of it.
+ */
+
+typedef struct {
+    ngx_http_hotline_history_query_t  *q;
+    ngx_fd_t                           fd;
+    ngx_uint_t                         found;
+} ngx_http_hotline_erase_scan_t;
+
+
+ngx_int_t
+ngx_http_hotline_history_erase_journal(ngx_http_hotline_history_query_t *q)
+{
+    off_t                          size;
+    ngx_fd_t                       fd;
+    ngx_file_info_t                fi;
+    ngx_http_hotline_erase_scan_t  es;
+
+    if (ngx_http_hotline_jr == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_http_hotline_history_flush();
+
+    fd = ngx_http_hotline_history_fd(q->log);
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        return NGX_ERROR;
+    }
+
+    size = ngx_file_size(&fi);
+
+    es.q = q;
+    es.fd = fd;
+    es.found = 0;
+
+    if (ngx_http_hotline_history_scan(fd, size, q->log,
+                                      ngx_http_hotline_history_erase_line,
+                                      &es)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return es.found ? NGX_OK : NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_hotline_history_erase_line(u_char *line, size_t len, off_t offset,
+    void *data)
+{
+    ngx_http_hotline_erase_scan_t  *es = data;
+
+    size_t      n;
+    ngx_str_t  *id;
+
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
+        len--;
+    }
+
+    id = &es->q->call_id;
+
+    /* {"amend":"<id>", or {"call_id":"<id>", as the journal writes them */
+
+    if (ngx_http_hotline_is_amend(line, len)) {
+        n = sizeof("{\"amend\":\"") - 1;
+
+    } else if (len > sizeof("{\"call_id\":\"") - 1
+               && ngx_strncmp(line, "{\"call_id\":\"",
+                              sizeof("{\"call_id\":\"") - 1) == 0)
+    {
+        n = sizeof("{\"call_id\":\"") - 1;
+
+    } else {
+        return NGX_OK;
+    }
+
+    if (len <= n + id->len || line[n + id->len] != '"'
+        || ngx_strncmp(line + n, id->data, id->len) != 0)
+    {
+        return NGX_OK;
+    }
+
+    es->found = (line[2] == 'c');
+
+    if (ngx_http_hotline_history_rewrite(es->fd, offset, line, len, 0, 1,
+                                         es->q->log)
+        == NGX_ERROR)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the record: its amendments come after it, all seen */
+
+    return es->found ? NGX_DONE : NGX_OK;
 }

@@ -39,6 +39,15 @@ ngx_int_t ngx_http_hotline_history_record(
     u_char *line, size_t len, ngx_str_t *out);
 ngx_int_t ngx_http_hotline_history_member_is(json_t *j, const char *name,
     ngx_str_t *want);
+ngx_int_t ngx_http_hotline_history_forget(json_t *j, int64_t expired,
+    ngx_uint_t erase);
+ngx_fd_t ngx_http_hotline_history_fd(ngx_log_t *log);
+void ngx_http_hotline_history_sweep_start(ngx_log_t *log);
+ngx_int_t ngx_http_hotline_history_erase_journal(
+    ngx_http_hotline_history_query_t *q);
+ngx_int_t ngx_http_hotline_history_rewrite(ngx_fd_t fd, off_t offset,
+    u_char *line, size_t len, int64_t expired, ngx_uint_t erase,
+    ngx_log_t *log);
 
 
 #endif /* _NGX_HTTP_HOTLINE_HISTORY_H_INCLUDED_ */

@@ -21,10 +21,34 @@
  * reader of the history merges in: the newest value of each member wins.
  * Both the node's journal and the Redis history read records through
  * here: filters, the merge, and the transcript only for one call's page.
+ *
+ * Two things take personal data out of what readers return, whatever a
+ * store still holds: the transcript of a call that ended longer ago than
+ * hotline_transcript_retention, and everything personal of a call whose
+ * record has an "erased" amendment (a data-protection request,
+ * ngx_http_hotline_history_erase.c).
  */
 
 
 #define NGX_HOTLINE_AMENDS_MAX     20000   /* calls with amendments held */
+
+
+/* the free texts of a record: a member, of the record or of a member */
+typedef struct {
+    const char                       *in;        /* NULL: the record */
+    const char                       *member;
+} ngx_http_hotline_free_text_t;
+
+
+static ngx_http_hotline_free_text_t  ngx_http_hotline_free_texts[] = {
+    { NULL, "transcript" },
+    { NULL, "comment" },
+    { "note", "text" },
+    { "message", "contact" },
+    { "message", "text" },
+    { "message", "name" },
+    { NULL, NULL }
+};
 
 
 void
@@ -136,6 +160,8 @@ ngx_http_hotline_history_record(ngx_http_hotline_history_query_t *q,
         (void) json_object_del(j, "at");
     }
 
+    (void) ngx_http_hotline_history_forget(j, q->expired, 0);
+
     if (q->open) {
         /* a message or callback request nobody has done yet */
         v = json_object_get(j, "outcome");
@@ -202,4 +228,68 @@ ngx_http_hotline_history_member_is(json_t *j, const char *name,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Takes out of a record (or an amendment) what it must no longer hold:
+ * erased (erase, or an "erased" member), the customer's name (""), the
+ * transcript and every free text (the note's, the comment, a message's
+ * contact and text, the reasons of transfers); else the transcript when
+ * the call ended before expired (or its end is not known).
+ * The facts stay: times, durations, outcome, agents, disposition,
+ * rating.  NGX_OK: something was taken out.
+ */
+
+ngx_int_t
+ngx_http_hotline_history_forget(json_t *j, int64_t expired, ngx_uint_t erase)
+{
+    size_t                         i;
+    json_t                        *v, *t;
+    ngx_int_t                      rc;
+    ngx_http_hotline_free_text_t  *f;
+
+    rc = NGX_DECLINED;
+
+    if (!erase && json_object_get(j, "erased") == NULL) {
+        /* a record without its end (damaged) keeps no transcript */
+
+        v = json_object_get(j, "ended");
+
+        if (expired
+            && (!json_is_integer(v) || json_integer_value(v) < expired)
+            && json_object_del(j, "transcript") == 0)
+        {
+            rc = NGX_OK;
+        }
+
+        return rc;
+    }
+
+    v = json_object_get(j, "customer");
+
+    if (json_is_string(v) && json_string_length(v)) {
+        (void) json_object_set_new(j, "customer", json_string(""));
+        rc = NGX_OK;
+    }
+
+    for (f = ngx_http_hotline_free_texts; f->member; f++) {
+        v = f->in ? json_object_get(j, f->in) : j;
+
+        if (json_is_object(v) && json_object_del(v, f->member) == 0) {
+            rc = NGX_OK;
+        }
+    }
+
+    v = json_object_get(j, "transfers");
+
+    for (i = 0; json_is_array(v) && i < json_array_size(v); i++) {
+        t = json_array_get(v, i);
+
+        if (json_is_object(t) && json_object_del(t, "reason") == 0) {
+            rc = NGX_OK;
+        }
+    }
+
+    return rc;
 }

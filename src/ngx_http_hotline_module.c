@@ -123,6 +123,13 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
       0,
       NULL },
 
+    { ngx_string("hotline_history_erase"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_hotline_history_erase_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("hotline_ice_servers"),
       NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_hotline_ice_servers,
@@ -644,6 +651,7 @@ ngx_http_hotline_create_loc_conf(ngx_conf_t *cf)
     hlcf->handshake_timeout = NGX_CONF_UNSET_MSEC;
     hlcf->message_interval = NGX_CONF_UNSET_MSEC;
     hlcf->message_burst = NGX_CONF_UNSET_UINT;
+    hlcf->history_erase = NGX_CONF_UNSET_PTR;
 
     return hlcf;
 }
@@ -673,6 +681,7 @@ ngx_http_hotline_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->message_interval,
                               prev->message_interval, 0);
     ngx_conf_merge_uint_value(conf->message_burst, prev->message_burst, 0);
+    ngx_conf_merge_ptr_value(conf->history_erase, prev->history_erase, NULL);
 
     if (conf->max_message < 125 || conf->max_message > 16 * 1024 * 1024) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

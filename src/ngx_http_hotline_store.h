@@ -274,6 +274,9 @@ typedef struct {
     ngx_uint_t                     open;        /* messages not done */
     ngx_uint_t                     days;        /* > 0: daily counts */
     ngx_uint_t                     day0;        /* the oldest, since 1970 */
+    int64_t                        expired;     /* ms: calls ended before
+                                                   have no transcript; 0:
+                                                   all keep theirs */
 } ngx_http_hotline_history_query_t;
 
 typedef struct {

@@ -14,6 +14,7 @@
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_metrics.h"
 #include "ngx_http_hotline_alloc.h"
+#include "ngx_http_hotline_desk.h"
 
 
 /*
@@ -435,6 +436,7 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_commit_pt handler, void *data)
 {
     size_t                            size;
+    int64_t                           retention;
     ngx_uint_t                        i;
     const char                       *f;
     ngx_http_hotline_txop_t          *t;
@@ -450,6 +452,14 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
     if (!ngx_http_hotline_rconn_up()) {
         handler(data, &res);
         return;
+    }
+
+    /* a transcript's lifetime: hotline_transcript_retention, or 400 days */
+
+    retention = (int64_t) (ngx_http_hotline_desk()->retention + 999) / 1000;
+
+    if (retention == 0) {
+        retention = 34560000;
     }
 
     size = 0;
@@ -477,13 +487,14 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
         if (t->op == NGX_HOTLINE_TX_HISTORY) {
             /*
              * h: call_id customer agent joined accepted outcome by duration
-             * recorded, the desk's members, the transcript;
+             * recorded, the desk's members, the transcript, its
+             * lifetime (s);
              * H: call_id, an amendment as the journal has it
              */
             rec = t->rec;
 
             ngx_http_hotline_redis_op(req, rec->amend ? "H" : "h",
-                                      rec->amend ? 2 : 11);
+                                      rec->amend ? 2 : 12);
             ngx_http_hotline_rreq_arg(req, id,
                                       ngx_http_hotline_hex(id, rec->call_id,
                                                           NGX_HOTLINE_ID_LEN)
@@ -521,6 +532,7 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
             ngx_http_hotline_rreq_arg(req, rec->extra.data, rec->extra.len);
             ngx_http_hotline_rreq_arg(req, rec->transcript.data,
                                       rec->transcript.len);
+            ngx_http_hotline_rreq_num(req, retention);
             continue;
         }
 

@@ -278,13 +278,13 @@ NGX_HOTLINE_LUA_PRELUDE
 "    else redis.call('ZADD', P .. 'd', NOW + tonumber(a[2]), a[1]) end\n"
 "  elseif c == 'h' then\n"
 /* call_id customer agent joined accepted outcome by duration recorded
- * extra transcript */
+ * extra transcript, its lifetime (s: hotline_transcript_retention) */
 "    redis.call('XADD', P .. 'history', 'MAXLEN', '~', 100000, '*',"
 " 'call_id', a[1], 'customer', a[2], 'agent', a[3], 'joined', a[4],"
 " 'accepted', a[5], 'ended', NOW, 'outcome', a[6], 'by', a[7],"
 " 'duration', a[8], 'recorded', a[9], 'x', a[10])\n"
 "    if a[11] ~= '' then\n"
-"      redis.call('SET', P .. 'ht:' .. a[1], a[11], 'EX', 34560000)\n"
+"      redis.call('SET', P .. 'ht:' .. a[1], a[11], 'EX', a[12])\n"
 "    end\n"
 "    local dk = P .. 'hd:' .. math.floor(NOW / 86400000)\n"
 "    redis.call('HINCRBY', dk, 'calls', 1)\n"
@@ -295,9 +295,22 @@ NGX_HOTLINE_LUA_PRELUDE
 "    end\n"
 "    redis.call('EXPIRE', dk, 8640000)\n"
 "  elseif c == 'H' then\n"
-/* call_id, an amendment of its record */
-"    redis.call('RPUSH', P .. 'ha:' .. a[1], a[2])\n"
-"    redis.call('EXPIRE', P .. 'ha:' .. a[1], 34560000)\n"
+/* call_id, an amendment of its record; one that erases the call's
+ * personal data drops its transcript and the free texts of the others
+ * (a text's quotes are escaped: no text holds the raw mark) */
+"    local ak = P .. 'ha:' .. a[1]\n"
+"    if string.find(a[2], '\"erased\":', 1, true) then\n"
+"      redis.call('DEL', P .. 'ht:' .. a[1])\n"
+"      local l = redis.call('LRANGE', ak, 0, -1)\n"
+"      for j = 1, #l do\n"
+"        local o = cjson.decode(l[j])\n"
+"        o.comment = nil\n"
+"        if type(o.note) == 'table' then o.note.text = nil end\n"
+"        redis.call('LSET', ak, j - 1, cjson.encode(o))\n"
+"      end\n"
+"    end\n"
+"    redis.call('RPUSH', ak, a[2])\n"
+"    redis.call('EXPIRE', ak, 34560000)\n"
 "  elseif c == 'N' and not told then\n"
 "    told = true\n"
 "    redis.call('PUBLISH', P .. 'queue', '1')\n"

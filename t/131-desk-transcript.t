@@ -12,6 +12,10 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Hotline::Test qw(json_encode);
 
+# test names quote the chat's Turkish text: printed as UTF-8
+binmode Test::More->builder->$_, ':encoding(UTF-8)'
+    for qw(output failure_output todo_output);
+
 my $t = Hotline::Test->new(http => <<'EOF')->start;
     hotline_resume_timeout 5s;
     hotline_transcript 1k;

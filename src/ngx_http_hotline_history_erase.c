@@ -1,0 +1,361 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_hotline.h"
+#include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_auth.h"
+#include "ngx_http_hotline_history.h"
+
+
+/*
+ * DELETE <history location>?call_id=<id>: erases a call's personal data
+ * on request (the operator's data-protection duty), for the agents
+ * hotline_history_erase names.  The call's record keeps its facts
+ * (times, durations, outcome, agents, disposition, rating): statistics
+ * stay right.  An amendment {"erased":<ms>} goes to the history, through
+ * the call model like every amendment (both stores, every node): every
+ * reader leaves the call's personal data out from then on
+ * (ngx_http_hotline_history_forget()).  What is stored goes too: the
+ * node's journal has the call's lines rewritten in place
+ * (ngx_http_hotline_history_erase_journal(); on Redis, the journal of
+ * the node asked), the Redis history drops the transcript and rewrites
+ * the amendments (the "H" step of the commit script); its stream entry
+ * cannot change and is only left out by readers.  Erasing again is
+ * harmless: 200 each time.
+ */
+
+
+typedef struct {
+    ngx_http_request_t                *request;
+    ngx_http_hotline_history_query_t   q;
+    u_char                             id[NGX_HOTLINE_ID_LEN];
+    int64_t                            at;
+    ngx_int_t                          rc;
+    unsigned                           done:1;
+    unsigned                           async:1;
+} ngx_http_hotline_erase_ctx_t;
+
+
+static void ngx_http_hotline_erase_found(void *data, ngx_uint_t err,
+    ngx_http_hotline_history_t *h);
+static void ngx_http_hotline_erase_amend(ngx_http_hotline_erase_ctx_t *ctx);
+static void ngx_http_hotline_erase_amended(void *data, ngx_uint_t err,
+    ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_erase_finish(ngx_http_hotline_erase_ctx_t *ctx,
+    ngx_int_t rc);
+
+
+ngx_int_t
+ngx_http_hotline_history_erase(ngx_http_request_t *r)
+{
+    ngx_str_t                     *name, v;
+    ngx_uint_t                     i;
+    ngx_http_hotline_store_t      *store;
+    ngx_http_hotline_auth_ctx_t   *actx;
+    ngx_http_hotline_loc_conf_t   *hlcf;
+    ngx_http_hotline_main_conf_t  *hmcf;
+    ngx_http_hotline_erase_ctx_t  *ctx;
+
+    actx = ngx_http_get_module_ctx(r, ngx_http_hotline_auth_module);
+
+    if (actx == NULL || !actx->access_ok) {
+        return ngx_http_hotline_json_error(r, NGX_HTTP_UNAUTHORIZED,
+                                           "unauthorized",
+                                           "erasing needs an agent's "
+                                           "session (hotline_auth_jwt)");
+    }
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hotline_module);
+
+    if (hlcf->history_erase == NULL) {
+        goto forbidden;
+    }
+
+    name = hlcf->history_erase->elts;
+
+    for (i = 0; i < hlcf->history_erase->nelts; i++) {
+        if (name[i].len == actx->access.claims.sub_len
+            && ngx_strncmp(name[i].data, actx->access.claims.sub,
+                           name[i].len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (hlcf->history_erase->nelts && i == hlcf->history_erase->nelts) {
+        goto forbidden;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_hotline_erase_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_arg(r, (u_char *) "call_id", 7, &v) != NGX_OK
+        || v.len != NGX_HOTLINE_ID_HEX
+        || ngx_http_hotline_unhex(ctx->id, v.data, v.len) != NGX_OK)
+    {
+        return ngx_http_hotline_json_error(r, NGX_HTTP_BAD_REQUEST,
+                                           "bad_query",
+                                           "call_id: 32 hex digits");
+    }
+
+    ctx->request = r;
+    ctx->at = ngx_http_hotline_now();
+
+    /* the call's record, to tell an unknown call */
+
+    ctx->q.pool = r->pool;
+    ctx->q.log = r->connection->log;
+    ctx->q.limit = 1;
+    ctx->q.before = -1;
+    ctx->q.call_id = v;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hotline_module);
+    store = hmcf->store;
+
+    if (store && store->history) {
+        store->history(&ctx->q, ngx_http_hotline_erase_found, ctx);
+
+    } else {
+        switch (ngx_http_hotline_history_erase_journal(&ctx->q)) {
+
+        case NGX_OK:
+            ngx_http_hotline_erase_amend(ctx);
+            break;
+
+        case NGX_DECLINED:
+            ngx_http_hotline_erase_finish(ctx,
+                      ngx_http_hotline_json_error(r, NGX_HTTP_NOT_FOUND,
+                                                  "not_found",
+                                                  "no such call"));
+            break;
+
+        default:
+            ngx_http_hotline_erase_finish(ctx,
+                                          NGX_HTTP_INTERNAL_SERVER_ERROR);
+        }
+    }
+
+    if (ctx->done) {
+        return ctx->rc;
+    }
+
+    /* the answer comes from the event loop */
+
+    ctx->async = 1;
+    r->main->count++;
+
+    return NGX_DONE;
+
+forbidden:
+
+    return ngx_http_hotline_json_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
+                                       "this agent may not erase calls "
+                                       "(hotline_history_erase)");
+}
+
+
+static void
+ngx_http_hotline_erase_found(void *data, ngx_uint_t err,
+    ngx_http_hotline_history_t *h)
+{
+    ngx_http_hotline_erase_ctx_t *ctx = data;
+
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    if (err != NGX_HOTLINE_OK || h == NULL) {
+        ngx_http_hotline_erase_finish(ctx,
+                  ngx_http_hotline_store_error(r, err != NGX_HOTLINE_OK
+                                                  ? err
+                                                  : NGX_HOTLINE_E_INTERNAL));
+        return;
+    }
+
+    if (h->records.nelts == 0) {
+        ngx_http_hotline_erase_finish(ctx,
+                  ngx_http_hotline_json_error(r, NGX_HTTP_NOT_FOUND,
+                                              "not_found", "no such call"));
+        return;
+    }
+
+    /* this node's copy of the history (its journal) too */
+
+    (void) ngx_http_hotline_history_erase_journal(&ctx->q);
+
+    ngx_http_hotline_erase_amend(ctx);
+}
+
+
+/* the amendment every reader applies: ,"erased":<ms> */
+
+static void
+ngx_http_hotline_erase_amend(ngx_http_hotline_erase_ctx_t *ctx)
+{
+    u_char     buf[sizeof(",\"erased\":") + NGX_INT64_LEN];
+    ngx_str_t  members;
+
+    members.data = buf;
+    members.len = ngx_sprintf(buf, ",\"erased\":%L", ctx->at) - buf;
+
+    ngx_http_hotline_call_amend(ctx->id, &members,
+                                ngx_http_hotline_erase_amended, ctx);
+}
+
+
+static void
+ngx_http_hotline_erase_amended(void *data, ngx_uint_t err,
+    ngx_http_hotline_result_t *res)
+{
+    ngx_http_hotline_erase_ctx_t *ctx = data;
+
+    u_char                       *p;
+    ngx_buf_t                    *b;
+    ngx_str_t                     sub, jti, id;
+    ngx_chain_t                  *out;
+    ngx_http_request_t           *r;
+    ngx_http_hotline_auth_ctx_t  *actx;
+
+    r = ctx->request;
+
+    if (err != NGX_HOTLINE_OK) {
+        ngx_http_hotline_erase_finish(ctx,
+                                      ngx_http_hotline_store_error(r, err));
+        return;
+    }
+
+    /* the audit trail: who erased which call, nothing of its data */
+
+    actx = ngx_http_get_module_ctx(r, ngx_http_hotline_auth_module);
+
+    sub.data = actx->access.claims.sub;
+    sub.len = actx->access.claims.sub_len;
+    jti.data = actx->access.claims.jti;
+    jti.len = actx->access.claims.jti_len;
+    id = ctx->q.call_id;
+
+    ngx_http_hotline_audit_call(r, "history_erase", &sub, &jti, NULL, &id);
+
+    b = ngx_create_temp_buf(r->pool, sizeof("{\"call_id\":\"\",\"erased\":}")
+                                     + NGX_HOTLINE_ID_HEX + NGX_INT64_LEN);
+    out = ngx_alloc_chain_link(r->pool);
+
+    if (b == NULL || out == NULL) {
+        ngx_http_hotline_erase_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = ngx_sprintf(b->last, "{\"call_id\":\"%V\",\"erased\":%L}", &id,
+                    ctx->at);
+    b->last = p;
+
+    out->buf = b;
+    out->next = NULL;
+
+    ngx_http_hotline_erase_finish(ctx,
+                                  ngx_http_hotline_send(r, NGX_HTTP_OK,
+                                                        "application/json",
+                                                        out));
+}
+
+
+static void
+ngx_http_hotline_erase_finish(ngx_http_hotline_erase_ctx_t *ctx,
+    ngx_int_t rc)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    if (!ctx->async) {
+        ctx->done = 1;
+        ctx->rc = rc;
+        return;
+    }
+
+    r = ctx->request;
+    c = r->connection;
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * hotline_history_erase off | any | <agent> ...: who may erase a call's
+ * personal data through this history location
+ */
+
+char *
+ngx_http_hotline_history_erase_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_hotline_loc_conf_t *hlcf = conf;
+
+    u_char      *c;
+    ngx_str_t   *value, *name;
+    ngx_uint_t   i;
+
+    if (hlcf->history_erase != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        hlcf->history_erase = NULL;
+        return NGX_CONF_OK;
+    }
+
+    hlcf->history_erase = ngx_array_create(cf->pool, cf->args->nelts,
+                                           sizeof(ngx_str_t));
+    if (hlcf->history_erase == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "any") == 0) {
+        /* no names: any agent */
+        return NGX_CONF_OK;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        for (c = value[i].data; c < value[i].data + value[i].len; c++) {
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')
+                  || *c == '.' || *c == '_' || *c == '-'))
+            {
+                break;
+            }
+        }
+
+        if (value[i].len == 0 || value[i].len > NGX_HOTLINE_NAME_MAX
+            || c != value[i].data + value[i].len
+            || ngx_strcmp(value[i].data, "off") == 0
+            || ngx_strcmp(value[i].data, "any") == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid agent \"%V\" in \"%V\": expected "
+                               "off, any, or names of agents", &value[i],
+                               &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        name = ngx_array_push(hlcf->history_erase);
+        if (name == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *name = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
