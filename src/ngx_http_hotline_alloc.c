@@ -6,6 +6,7 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include <ngx_event.h>
 
 #include "ngx_http_hotline_alloc.h"
 
@@ -99,4 +100,22 @@ ngx_http_hotline_pool_free(ngx_http_hotline_pool_t *p)
         p->n--;
         ngx_free(q);
     }
+}
+
+
+/*
+ * nginx's debug log names a timer by the "fd" of the connection its data
+ * points to (ngx_event_ident()): a timer of no connection points to the
+ * cycle, as nginx's own shutdown timer does, or every worker crashes once
+ * it is added with `error_log ... debug`.
+ */
+
+void
+ngx_http_hotline_timer_init(ngx_event_t *ev, ngx_event_handler_pt handler,
+    ngx_cycle_t *cycle)
+{
+    ev->handler = handler;
+    ev->data = cycle;
+    ev->log = cycle->log;
+    ev->cancelable = 1;
 }

@@ -44,5 +44,9 @@ void *ngx_http_hotline_pool_get(ngx_http_hotline_pool_t *p);
 void ngx_http_hotline_pool_put(ngx_http_hotline_pool_t *p, void *obj);
 void ngx_http_hotline_pool_free(ngx_http_hotline_pool_t *p);
 
+/* a worker's own timer (not a connection's): its data is never NULL */
+void ngx_http_hotline_timer_init(ngx_event_t *ev,
+    ngx_event_handler_pt handler, ngx_cycle_t *cycle);
+
 
 #endif /* _NGX_HTTP_HOTLINE_ALLOC_H_INCLUDED_ */

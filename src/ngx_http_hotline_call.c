@@ -145,15 +145,11 @@ ngx_http_hotline_call_init_worker(ngx_cycle_t *cycle,
     ngx_http_hotline_queue_init(store, ngx_http_hotline_cf);
 
     ngx_queue_init(&ngx_http_hotline_busy);
-    ngx_http_hotline_busy_ev.handler = ngx_http_hotline_busy_handler;
-    ngx_http_hotline_busy_ev.log = cycle->log;
-    ngx_http_hotline_busy_ev.data = cycle;  /* debug logs name its "fd" */
-    ngx_http_hotline_busy_ev.cancelable = 1;
+    ngx_http_hotline_timer_init(&ngx_http_hotline_busy_ev,
+                                ngx_http_hotline_busy_handler, cycle);
 
-    ngx_http_hotline_tick_ev.handler = ngx_http_hotline_tick;
-    ngx_http_hotline_tick_ev.log = cycle->log;
-    ngx_http_hotline_tick_ev.data = cycle;
-    ngx_http_hotline_tick_ev.cancelable = 1;
+    ngx_http_hotline_timer_init(&ngx_http_hotline_tick_ev,
+                                ngx_http_hotline_tick, cycle);
 
     ngx_add_timer(&ngx_http_hotline_tick_ev, NGX_HOTLINE_TICK);
 

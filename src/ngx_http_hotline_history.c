@@ -208,7 +208,7 @@ ngx_http_hotline_history_init_worker(ngx_http_hotline_journal_t *jr)
     ngx_http_hotline_jr = jr;
 
     if (jr) {
-        ngx_http_hotline_history_sweep_start(ngx_cycle->log);
+        ngx_http_hotline_history_sweep_start((ngx_cycle_t *) ngx_cycle);
     }
 }
 

@@ -13,6 +13,7 @@
 #include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_desk.h"
 #include "ngx_http_hotline_history.h"
+#include "ngx_http_hotline_alloc.h"
 
 
 /*
@@ -42,7 +43,7 @@ static ngx_file_uniq_t   ngx_http_hotline_swept_file;
 
 
 void
-ngx_http_hotline_history_sweep_start(ngx_log_t *log)
+ngx_http_hotline_history_sweep_start(ngx_cycle_t *cycle)
 {
     ngx_http_hotline_desk_conf_t  *dcf;
 
@@ -61,9 +62,8 @@ ngx_http_hotline_history_sweep_start(ngx_log_t *log)
     ngx_http_hotline_swept = 0;
     ngx_http_hotline_swept_file = 0;
 
-    ngx_http_hotline_sweep_ev.handler = ngx_http_hotline_sweep_handler;
-    ngx_http_hotline_sweep_ev.log = log;
-    ngx_http_hotline_sweep_ev.cancelable = 1;
+    ngx_http_hotline_timer_init(&ngx_http_hotline_sweep_ev,
+                                ngx_http_hotline_sweep_handler, cycle);
 
     ngx_add_timer(&ngx_http_hotline_sweep_ev,
                   ngx_http_hotline_sweep_interval);

@@ -161,19 +161,15 @@ ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
     ngx_http_hotline_queue_ev.handler = ngx_http_hotline_queue_event;
     ngx_http_hotline_queue_ev.log = cycle->log;
 
-    ngx_http_hotline_position_ev.handler = ngx_http_hotline_position_timer;
-    ngx_http_hotline_position_ev.log = cycle->log;
-    ngx_http_hotline_position_ev.data = cycle;  /* (as the ETA's, below) */
-    ngx_http_hotline_position_ev.cancelable = 1;
+    ngx_http_hotline_timer_init(&ngx_http_hotline_position_ev,
+                                ngx_http_hotline_position_timer, cycle);
     ngx_http_hotline_full_wanted = 1;
 
     hmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_hotline_module);
     ngx_http_hotline_position_interval = hmcf->position_interval;
-    ngx_http_hotline_eta_ev.handler = ngx_http_hotline_eta_event;
-    ngx_http_hotline_eta_ev.log = cycle->log;
-    ngx_http_hotline_eta_ev.data = cycle;    /* debug logs name its "fd" */
-    ngx_http_hotline_eta_ev.cancelable = 1;
+    ngx_http_hotline_timer_init(&ngx_http_hotline_eta_ev,
+                                ngx_http_hotline_eta_event, cycle);
     ngx_add_timer(&ngx_http_hotline_eta_ev, NGX_HOTLINE_ETA_EVERY);
 
     ngx_http_hotline_store_listen(&ngx_http_hotline_session_events);

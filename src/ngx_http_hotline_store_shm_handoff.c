@@ -11,6 +11,7 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store_shm.h"
 #include "ngx_http_hotline_doorbell.h"
+#include "ngx_http_hotline_alloc.h"
 
 
 /*
@@ -243,10 +244,8 @@ ngx_http_hotline_handoff_start(ngx_cycle_t *cycle, ngx_fd_t fd,
     }
 
     if (ngx_http_hotline_shm->pending) {
-        ngx_http_hotline_handoff_ev.handler = ngx_http_hotline_handoff_check;
-        ngx_http_hotline_handoff_ev.log = cycle->log;
-        ngx_http_hotline_handoff_ev.data = cycle;
-        ngx_http_hotline_handoff_ev.cancelable = 1;
+        ngx_http_hotline_timer_init(&ngx_http_hotline_handoff_ev,
+                                    ngx_http_hotline_handoff_check, cycle);
         ngx_add_timer(&ngx_http_hotline_handoff_ev,
                       NGX_HOTLINE_HANDOFF_CHECK);
     }

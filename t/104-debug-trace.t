@@ -18,8 +18,10 @@ my $v = `nginx -V 2>&1`;
 plan skip_all => 'this nginx has no debug log (--with-debug)'
     unless $v =~ /--with-debug/;
 
+# (a transcript retention: its sweep is one more of the workers' timers)
 my $t = Hotline::Test->new(
-    main => 'error_log %%PREFIX%%/logs/debug.log debug;')->start;
+    main => 'error_log %%PREFIX%%/logs/debug.log debug;',
+    http => 'hotline_transcript_retention 1h;')->start;
 my $log = "$t->{prefix}/logs/debug.log";
 
 my ($c, $a) = $t->call(name => 'Trace Customer', sub => 'trace-agent');
