@@ -42,17 +42,23 @@ sub stop {
     return $st->{status};
 }
 
-sub rtp_packets {
+sub bytes_written {
     my $m = rec_http($r, 'GET', '/metrics')->{content} // '';
-    return $m =~ /^hotline_recorder_rtp_packets_total (\d+)$/m ? $1 : 0;
+    return $m =~ /^hotline_recorder_bytes_written_total (\d+)$/m ? $1 : 0;
 }
 
 my $c = start('customer');
 is($c->{res}{state}, 'connected', 'customer publishing');
-# alone for 2 s of recorded media (about 80 packets a second: Opus and
-# VP8), not 2 s of a clock: a loaded machine may start the media late
-ok(wait_for(sub { time - $c->{res}{connected_at} > 2
-                  && rtp_packets() >= 200 }, 20), 'alone for 2 s');
+# alone for long enough that the recording holds a few seconds of the
+# customer's audio, not for 2 s of a clock: the file starts at the first
+# keyframe (this publisher, a pre-encoded stream, sends one every 3 s)
+# and the audio once the first sender report places it; a loaded machine
+# starts both late.  The recording has begun when the recorder has
+# written its first frame.
+my $began = wait_for(sub { bytes_written() > 0 ? time : 0 }, 20);
+ok($began && wait_for(sub { time - $began > 2.5
+                            && time - $c->{res}{connected_at} > 6 }, 10),
+   'alone for 2 s');
 my $ag = start('agent');
 is($ag->{res}{state}, 'connected', 'agent publishing');
 ok(wait_for(sub { time - $ag->{res}{connected_at} > 5 }, 10), 'together 5 s');
