@@ -103,7 +103,11 @@ diag("$_: @{ $o{$_} }") for sort keys %o;
 # the file may start inside a flash: from its second second on
 sub paired {
     my ($x, $y) = @_;
-    return onset_diffs([grep { $_ >= 1 } @{ $o{$x} }], $o{$y});
+    # each side's file may start inside a flash too: its first onset is
+    # where the file starts, not where the flash did
+    my $first = $o{$x}[0] // 0;
+    return onset_diffs([grep { $_ >= 1 && $_ > $first + 0.5 } @{ $o{$x} }],
+                       $o{$y});
 }
 
 my $agent_from = $o{right_audio}[0] // 99;
