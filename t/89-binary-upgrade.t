@@ -21,9 +21,13 @@ use Hotline::Redis;
 my @masters;    # old masters to end whatever happens
 END { kill 'KILL', grep { $_ && kill(0, $_) } @masters }
 
+# 0 while there is none: nginx renames the pid file to .oldbin during a
+# USR2, so it may go between a look and the read
 sub read_pid {
     my ($f) = @_;
-    return -s $f ? 0 + Hotline::Test::read_file($f) : 0;
+    open(my $fh, '<', $f) or return 0;
+    my $pid = <$fh>;
+    return ($pid // '') =~ /^(\d+)/ ? 0 + $1 : 0;
 }
 
 # USR2 + WINCH: returns when the old workers are gone; the harness then
