@@ -121,8 +121,11 @@ diag("wins: x=$wins{x} y=$wins{y}");
     });
     ok($ok, 'positions 1..20, each given once')
         or diag(join ' ', sort { $a <=> $b } values %last);
-    my $q = $x->wait_for('queue', 5, sub { $_[0]{total} == 20 });
-    ok($q, 'the agent sees 20 waiting');
+    # (a loaded machine: the positions above may have taken most of 15 s)
+    my $q = $x->wait_for('queue', 15, sub { $_[0]{total} == 20 });
+    ok($q, 'the agent sees 20 waiting')
+        or diag('agent connection: eof ' . ($x->{eof} // 0) . ', close '
+                . ($x->{close_code} // '-'));
     my %ids = map { $_->{call_id} => 1 } @{ $q->{calls} || [] };
     is(scalar keys %ids, 20, '20 distinct calls');
     $_->send_json({ type => 'cancel' }) for @ws;
