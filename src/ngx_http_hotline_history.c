@@ -1130,52 +1130,157 @@ ngx_http_hotline_history_rewrite(ngx_fd_t fd, off_t offset, u_char *line,
 
 /*
  * Erases the personal data of q->call_id's lines in the journal (its
- * record and its amendments, which come after it), in place: NGX_DECLINED
- * when the journal has no record of it.
+ * record and its amendments, which come after it), in place, and in the
+ * rotated files beside it: NGX_DECLINED when the journal has no record
+ * of it.
  */
 
 typedef struct {
-    ngx_http_hotline_history_query_t  *q;
+    ngx_str_t                         *ids;       /* sorted, distinct */
+    ngx_uint_t                         n;
     ngx_fd_t                           fd;
-    ngx_uint_t                         found;
+    ngx_uint_t                         found;     /* records */
+    ngx_uint_t                         whole;     /* the whole file */
+    ngx_log_t                         *log;
 } ngx_http_hotline_erase_scan_t;
+
+
+static ngx_int_t ngx_http_hotline_history_erase_fd(ngx_fd_t fd,
+    ngx_http_hotline_erase_scan_t *es);
+static ngx_int_t ngx_http_hotline_history_erase_rotated(ngx_fd_t fd,
+    ngx_str_t *path, void *data);
+static int ngx_libc_cdecl ngx_http_hotline_id_cmp(const void *one,
+    const void *two);
 
 
 ngx_int_t
 ngx_http_hotline_history_erase_journal(ngx_http_hotline_history_query_t *q)
 {
-    off_t                          size;
-    ngx_fd_t                       fd;
-    ngx_file_info_t                fi;
+    return ngx_http_hotline_history_erase_ids(&q->call_id, 1, q->log);
+}
+
+
+ngx_uint_t
+ngx_http_hotline_history_journal_on(void)
+{
+    return ngx_http_hotline_jr != NULL;
+}
+
+
+/* the journal's name, NUL-terminated */
+
+ngx_str_t *
+ngx_http_hotline_history_path(void)
+{
+    return &ngx_http_hotline_jr->path;
+}
+
+
+/*
+ * The same for calls ids[0..n-1] (32 hex digits each; sorted here): the
+ * journal is read back until all their records are found, every rotated
+ * file whole.  NGX_OK when one was found in the journal.
+ */
+
+ngx_int_t
+ngx_http_hotline_history_erase_ids(ngx_str_t *ids, ngx_uint_t n,
+    ngx_log_t *log)
+{
+    ngx_int_t                      rc;
+    ngx_uint_t                     i, k, found, compressed;
     ngx_http_hotline_erase_scan_t  es;
 
-    if (ngx_http_hotline_jr == NULL) {
+    if (ngx_http_hotline_jr == NULL || n == 0) {
         return NGX_DECLINED;
     }
 
     ngx_http_hotline_history_flush();
 
-    fd = ngx_http_hotline_history_fd(q->log);
+    ngx_qsort(ids, n, sizeof(ngx_str_t), ngx_http_hotline_id_cmp);
 
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+    for (i = 1, k = 1; i < n; i++) {
+        if (ngx_http_hotline_id_cmp(&ids[i], &ids[k - 1]) != 0) {
+            ids[k++] = ids[i];
+        }
+    }
+
+    es.ids = ids;
+    es.n = k;
+    es.whole = 0;
+    es.log = log;
+
+    rc = ngx_http_hotline_history_erase_fd(ngx_http_hotline_history_fd(log),
+                                           &es);
+    if (rc == NGX_ERROR) {
         return NGX_ERROR;
     }
 
-    size = ngx_file_size(&fi);
+    found = es.found;
 
-    es.q = q;
-    es.fd = fd;
-    es.found = 0;
+    compressed = 0;
 
-    if (ngx_http_hotline_history_scan(fd, size, q->log,
-                                      ngx_http_hotline_history_erase_line,
-                                      &es)
+    if (ngx_http_hotline_history_rotated(&ngx_http_hotline_jr->path, log,
+                                         ngx_http_hotline_history_erase_rotated,
+                                         &es, &compressed)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    return es.found ? NGX_OK : NGX_DECLINED;
+    if (compressed) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "hotline: %ui compressed rotated files of the call "
+                      "history \"%V\" cannot be rewritten: erased calls "
+                      "stay in them until they are removed", compressed,
+                      &ngx_http_hotline_jr->path);
+    }
+
+    return found ? NGX_OK : NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_hotline_history_erase_rotated(ngx_fd_t fd, ngx_str_t *path,
+    void *data)
+{
+    ngx_http_hotline_erase_scan_t  *es = data;
+
+    /* a whole file: a call's record may be in an older one */
+
+    (void) path;
+
+    es->whole = 1;
+
+    return ngx_http_hotline_history_erase_fd(fd, es);
+}
+
+
+static ngx_int_t
+ngx_http_hotline_history_erase_fd(ngx_fd_t fd,
+    ngx_http_hotline_erase_scan_t *es)
+{
+    ngx_file_info_t  fi;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        return NGX_ERROR;
+    }
+
+    es->fd = fd;
+    es->found = 0;
+
+    return ngx_http_hotline_history_scan(fd, ngx_file_size(&fi), es->log,
+                                         ngx_http_hotline_history_erase_line,
+                                         es);
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_hotline_id_cmp(const void *one, const void *two)
+{
+    const ngx_str_t  *a = one;
+    const ngx_str_t  *b = two;
+
+    return ngx_strncasecmp(a->data, b->data, NGX_HOTLINE_ID_HEX);
 }
 
 
@@ -1186,13 +1291,11 @@ ngx_http_hotline_history_erase_line(u_char *line, size_t len, off_t offset,
     ngx_http_hotline_erase_scan_t  *es = data;
 
     size_t      n;
-    ngx_str_t  *id;
+    ngx_str_t   id;
 
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
         len--;
     }
-
-    id = &es->q->call_id;
 
     /* {"amend":"<id>", or {"call_id":"<id>", as the journal writes them */
 
@@ -1209,22 +1312,32 @@ ngx_http_hotline_history_erase_line(u_char *line, size_t len, off_t offset,
         return NGX_OK;
     }
 
-    if (len <= n + id->len || line[n + id->len] != '"'
-        || ngx_strncmp(line + n, id->data, id->len) != 0)
+    if (len <= n + NGX_HOTLINE_ID_HEX || line[n + NGX_HOTLINE_ID_HEX] != '"') {
+        return NGX_OK;
+    }
+
+    id.data = line + n;
+    id.len = NGX_HOTLINE_ID_HEX;
+
+    if (bsearch(&id, es->ids, es->n, sizeof(ngx_str_t),
+                ngx_http_hotline_id_cmp)
+        == NULL)
     {
         return NGX_OK;
     }
 
-    es->found = (line[2] == 'c');
-
     if (ngx_http_hotline_history_rewrite(es->fd, offset, line, len, 0, 1,
-                                         es->q->log)
+                                         es->log)
         == NGX_ERROR)
     {
         return NGX_ERROR;
     }
 
-    /* the record: its amendments come after it, all seen */
+    if (line[2] == 'c') {
+        es->found++;
+    }
 
-    return es->found ? NGX_DONE : NGX_OK;
+    /* all the records: their amendments come after them, all seen */
+
+    return (!es->whole && es->found == es->n) ? NGX_DONE : NGX_OK;
 }

@@ -45,6 +45,17 @@ ngx_fd_t ngx_http_hotline_history_fd(ngx_log_t *log);
 void ngx_http_hotline_history_sweep_start(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_hotline_history_erase_journal(
     ngx_http_hotline_history_query_t *q);
+ngx_int_t ngx_http_hotline_history_erase_ids(ngx_str_t *ids, ngx_uint_t n,
+    ngx_log_t *log);
+ngx_uint_t ngx_http_hotline_history_journal_on(void);
+ngx_str_t *ngx_http_hotline_history_path(void);
+
+typedef ngx_int_t (*ngx_http_hotline_rotated_pt)(ngx_fd_t fd,
+    ngx_str_t *path, void *data);
+
+ngx_int_t ngx_http_hotline_history_rotated(ngx_str_t *journal,
+    ngx_log_t *log, ngx_http_hotline_rotated_pt handler, void *data,
+    ngx_uint_t *compressed);
 ngx_int_t ngx_http_hotline_history_rewrite(ngx_fd_t fd, off_t offset,
     u_char *line, size_t len, int64_t expired, ngx_uint_t erase,
     ngx_log_t *log);

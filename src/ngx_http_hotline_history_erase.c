@@ -7,6 +7,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include <jansson.h>
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store.h"
@@ -39,13 +40,24 @@ typedef struct {
     u_char                             id[NGX_HOTLINE_ID_LEN];
     int64_t                            at;
     ngx_int_t                          rc;
+    ngx_str_t                          facts;
     unsigned                           done:1;
     unsigned                           async:1;
 } ngx_http_hotline_erase_ctx_t;
 
 
+/* a record's own members: the Redis history's stream entry has them */
+static const char  *ngx_http_hotline_erase_own[] = {
+    "call_id", "customer", "agent", "joined", "accepted", "ended",
+    "outcome", "by", "duration", "recorded", "transcript", "erased",
+    "amend", "at", NULL
+};
+
+
 static void ngx_http_hotline_erase_found(void *data, ngx_uint_t err,
     ngx_http_hotline_history_t *h);
+static ngx_int_t ngx_http_hotline_erase_facts(
+    ngx_http_hotline_erase_ctx_t *ctx, ngx_str_t *rec);
 static void ngx_http_hotline_erase_amend(ngx_http_hotline_erase_ctx_t *ctx);
 static void ngx_http_hotline_erase_amended(void *data, ngx_uint_t err,
     ngx_http_hotline_result_t *res);
@@ -189,6 +201,11 @@ ngx_http_hotline_erase_found(void *data, ngx_uint_t err,
         return;
     }
 
+    if (ngx_http_hotline_erase_facts(ctx, h->records.elts) != NGX_OK) {
+        ngx_http_hotline_erase_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
     /* this node's copy of the history (its journal) too */
 
     (void) ngx_http_hotline_history_erase_journal(&ctx->q);
@@ -197,16 +214,84 @@ ngx_http_hotline_erase_found(void *data, ngx_uint_t err,
 }
 
 
-/* the amendment every reader applies: ,"erased":<ms> */
+/*
+ * The store deletes the call's name and desk's members, which hold its
+ * facts too (the hold time, the disposition, the transfers, a message's
+ * kind): ctx->facts, the members of its record rec but its own, without
+ * its personal data, go in the amendment that erases it.
+ */
+
+static ngx_int_t
+ngx_http_hotline_erase_facts(ngx_http_hotline_erase_ctx_t *ctx,
+    ngx_str_t *rec)
+{
+    char          *s;
+    size_t         n;
+    json_t        *j;
+    const char   **own;
+    json_error_t   err;
+
+    j = json_loadb((char *) rec->data, rec->len, 0, &err);
+
+    if (j == NULL || !json_is_object(j)) {
+        json_decref(j);
+        return NGX_ERROR;
+    }
+
+    (void) ngx_http_hotline_history_forget(j, 0, 1);
+
+    for (own = ngx_http_hotline_erase_own; *own; own++) {
+        (void) json_object_del(j, *own);
+    }
+
+    s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* {members} as ,members */
+
+    n = ngx_strlen(s);
+
+    if (n > 2) {
+        ctx->facts.data = ngx_pnalloc(ctx->request->pool, n - 1);
+        if (ctx->facts.data == NULL) {
+            free(s);
+            return NGX_ERROR;
+        }
+
+        ctx->facts.data[0] = ',';
+        ngx_memcpy(ctx->facts.data + 1, s + 1, n - 2);
+        ctx->facts.len = n - 1;
+    }
+
+    free(s);
+
+    return NGX_OK;
+}
+
+
+/* the amendment every reader applies: ,"erased":<ms>, the facts */
 
 static void
 ngx_http_hotline_erase_amend(ngx_http_hotline_erase_ctx_t *ctx)
 {
-    u_char     buf[sizeof(",\"erased\":") + NGX_INT64_LEN];
-    ngx_str_t  members;
+    u_char     *p;
+    ngx_str_t   members;
 
-    members.data = buf;
-    members.len = ngx_sprintf(buf, ",\"erased\":%L", ctx->at) - buf;
+    members.data = ngx_pnalloc(ctx->request->pool,
+                               sizeof(",\"erased\":") + NGX_INT64_LEN
+                               + ctx->facts.len);
+    if (members.data == NULL) {
+        ngx_http_hotline_erase_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = ngx_sprintf(members.data, ",\"erased\":%L", ctx->at);
+    p = ngx_cpymem(p, ctx->facts.data, ctx->facts.len);
+    members.len = p - members.data;
 
     ngx_http_hotline_call_amend(ctx->id, &members,
                                 ngx_http_hotline_erase_amended, ctx);

@@ -24,22 +24,48 @@
  * first call that ended later; the next tick goes on from there.  A tick
  * reads at most NGX_HOTLINE_SWEEP_TICK bytes.  After a restart or a log
  * rotation it starts again from the start of the file: lines without a
- * transcript cost a substring search.
+ * transcript cost a substring search.  The rotated files beside the
+ * journal (ngx_http_hotline_history_rotated()) are swept alike, each
+ * from where the sweep got to in it (up to NGX_HOTLINE_SWEEP_FILES of
+ * them; the file itself, not its name, which rotations change).
  */
 
 
 #define NGX_HOTLINE_SWEEP_TICK     (16 * NGX_HOTLINE_HISTORY_MAX)
+#define NGX_HOTLINE_SWEEP_FILES    64
+
+
+/* how far the sweep got in a file */
+typedef struct {
+    ngx_file_uniq_t              file;
+    off_t                        swept;       /* checked below */
+    ngx_uint_t                   seen;        /* in the last walk */
+} ngx_http_hotline_swept_t;
+
+
+typedef struct {
+    int64_t                      expired;
+    off_t                        budget;      /* bytes left this tick */
+    ngx_log_t                   *log;
+} ngx_http_hotline_sweep_t;
 
 
 static void ngx_http_hotline_sweep_handler(ngx_event_t *ev);
-static size_t ngx_http_hotline_sweep_lines(ngx_fd_t fd, u_char *buf,
-    size_t n, int64_t expired, ngx_uint_t *stop, ngx_log_t *log);
+static ngx_int_t ngx_http_hotline_sweep_rotated(ngx_fd_t fd,
+    ngx_str_t *path, void *data);
+static void ngx_http_hotline_sweep_file(ngx_fd_t fd, off_t *swept,
+    ngx_http_hotline_sweep_t *sw);
+static size_t ngx_http_hotline_sweep_lines(ngx_fd_t fd, off_t at,
+    u_char *buf, size_t n, int64_t expired, ngx_uint_t *stop,
+    ngx_log_t *log);
 
 
-static ngx_event_t       ngx_http_hotline_sweep_ev;
-static ngx_msec_t        ngx_http_hotline_sweep_interval;
-static off_t             ngx_http_hotline_swept;    /* checked below */
-static ngx_file_uniq_t   ngx_http_hotline_swept_file;
+static ngx_event_t               ngx_http_hotline_sweep_ev;
+static ngx_msec_t                ngx_http_hotline_sweep_interval;
+static ngx_http_hotline_swept_t  ngx_http_hotline_swept;     /* the journal */
+static ngx_http_hotline_swept_t  ngx_http_hotline_rotated[
+                                     NGX_HOTLINE_SWEEP_FILES];
+static ngx_uint_t                ngx_http_hotline_nrotated;
 
 
 void
@@ -59,8 +85,8 @@ ngx_http_hotline_history_sweep_start(ngx_cycle_t *cycle)
                                                       1000),
                                               60000);
 
-    ngx_http_hotline_swept = 0;
-    ngx_http_hotline_swept_file = 0;
+    ngx_memzero(&ngx_http_hotline_swept, sizeof(ngx_http_hotline_swept_t));
+    ngx_http_hotline_nrotated = 0;
 
     ngx_http_hotline_timer_init(&ngx_http_hotline_sweep_ev,
                                 ngx_http_hotline_sweep_handler, cycle);
@@ -73,63 +99,154 @@ ngx_http_hotline_history_sweep_start(ngx_cycle_t *cycle)
 static void
 ngx_http_hotline_sweep_handler(ngx_event_t *ev)
 {
-    off_t             size, done;
-    size_t            n, used;
-    u_char           *buf;
-    ssize_t           got;
-    int64_t           expired;
-    ngx_fd_t          fd;
-    ngx_uint_t        stop;
-    ngx_file_info_t   fi;
+    ngx_fd_t                   fd;
+    ngx_uint_t                 i, k;
+    ngx_file_info_t            fi;
+    ngx_http_hotline_sweep_t   sw;
 
-    expired = ngx_http_hotline_now()
-              - (int64_t) ngx_http_hotline_desk()->retention;
+    sw.expired = ngx_http_hotline_now()
+                 - (int64_t) ngx_http_hotline_desk()->retention;
+    sw.budget = NGX_HOTLINE_SWEEP_TICK;
+    sw.log = ev->log;
+
+    /* the rotated files first: the oldest calls are in them */
+
+    for (i = 0; i < ngx_http_hotline_nrotated; i++) {
+        ngx_http_hotline_rotated[i].seen = 0;
+    }
+
+    (void) ngx_http_hotline_history_rotated(
+                            ngx_http_hotline_history_path(), ev->log,
+                            ngx_http_hotline_sweep_rotated, &sw, NULL);
+
+    /* files gone (removed by the rotation) are forgotten */
+
+    for (i = 0, k = 0; i < ngx_http_hotline_nrotated; i++) {
+        if (ngx_http_hotline_rotated[i].seen) {
+            ngx_http_hotline_rotated[k++] = ngx_http_hotline_rotated[i];
+        }
+    }
+
+    ngx_http_hotline_nrotated = k;
 
     fd = ngx_http_hotline_history_fd(ev->log);
 
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        goto next;
+    if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR) {
+
+        if (ngx_file_uniq(&fi) != ngx_http_hotline_swept.file) {
+            /* another file (a rotation): from its start */
+            ngx_http_hotline_swept.file = ngx_file_uniq(&fi);
+            ngx_http_hotline_swept.swept = 0;
+        }
+
+        ngx_http_hotline_sweep_file(fd, &ngx_http_hotline_swept.swept, &sw);
     }
 
-    if (ngx_file_uniq(&fi) != ngx_http_hotline_swept_file) {
-        /* another file (a rotation): from its start */
-        ngx_http_hotline_swept_file = ngx_file_uniq(&fi);
-        ngx_http_hotline_swept = 0;
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, ngx_http_hotline_sweep_interval);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_hotline_sweep_rotated(ngx_fd_t fd, ngx_str_t *path, void *data)
+{
+    ngx_http_hotline_sweep_t  *sw = data;
+
+    ngx_uint_t                 i;
+    ngx_file_info_t            fi;
+    ngx_http_hotline_swept_t  *f;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        return NGX_OK;
+    }
+
+    for (i = 0; i < ngx_http_hotline_nrotated; i++) {
+        if (ngx_http_hotline_rotated[i].file == ngx_file_uniq(&fi)) {
+            break;
+        }
+    }
+
+    if (i == ngx_http_hotline_nrotated) {
+        if (i == NGX_HOTLINE_SWEEP_FILES) {
+            /* more rotated files than that: the others another time */
+            return NGX_OK;
+        }
+
+        ngx_http_hotline_nrotated++;
+        ngx_http_hotline_rotated[i].file = ngx_file_uniq(&fi);
+        ngx_http_hotline_rotated[i].swept = 0;
+    }
+
+    f = &ngx_http_hotline_rotated[i];
+    f->seen = 1;
+
+    if (f->swept > ngx_file_size(&fi)) {
+        /* rewritten by another (copytruncate): from its start */
+        f->swept = 0;
+    }
+
+    ngx_http_hotline_sweep_file(fd, &f->swept, sw);
+
+    return NGX_OK;
+}
+
+
+/* a file from *swept, within the tick's budget */
+
+static void
+ngx_http_hotline_sweep_file(ngx_fd_t fd, off_t *swept,
+    ngx_http_hotline_sweep_t *sw)
+{
+    off_t             size;
+    size_t            n, used;
+    u_char           *buf;
+    ssize_t           got;
+    ngx_uint_t        stop;
+    ngx_file_info_t   fi;
+
+    if (sw->budget <= 0 || ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        return;
     }
 
     size = ngx_file_size(&fi);
 
-    buf = ngx_alloc(NGX_HOTLINE_HISTORY_MAX, ev->log);
-    if (buf == NULL) {
-        goto next;
+    if (*swept >= size) {
+        return;
     }
 
-    for (done = 0; done < NGX_HOTLINE_SWEEP_TICK; done += got) {
-        n = (size_t) ngx_min(size - ngx_http_hotline_swept,
-                             NGX_HOTLINE_HISTORY_MAX);
+    buf = ngx_alloc(NGX_HOTLINE_HISTORY_MAX, sw->log);
+    if (buf == NULL) {
+        return;
+    }
+
+    while (sw->budget > 0) {
+        n = (size_t) ngx_min(size - *swept, NGX_HOTLINE_HISTORY_MAX);
 
         if (n == 0) {
             break;
         }
 
-        got = pread(fd, buf, n, ngx_http_hotline_swept);
+        got = pread(fd, buf, n, *swept);
 
         if (got != (ssize_t) n) {
-            ngx_log_error(NGX_LOG_ALERT, ev->log, ngx_errno,
+            ngx_log_error(NGX_LOG_ALERT, sw->log, ngx_errno,
                           "hotline: reading the call history failed");
             break;
         }
 
+        sw->budget -= got;
+
         stop = 0;
-        used = ngx_http_hotline_sweep_lines(fd, buf, n, expired, &stop,
-                                            ev->log);
+        used = ngx_http_hotline_sweep_lines(fd, *swept, buf, n, sw->expired,
+                                            &stop, sw->log);
 
         if (used == 0 && n == NGX_HOTLINE_HISTORY_MAX) {
             /* a line too long to be ours: passed over */
             used = n;
         }
 
-        ngx_http_hotline_swept += used;
+        *swept += used;
 
         if (stop || used == 0) {
             /* a call within the retention, or a line being written */
@@ -138,23 +255,17 @@ ngx_http_hotline_sweep_handler(ngx_event_t *ev)
     }
 
     ngx_free(buf);
-
-next:
-
-    if (!ngx_exiting) {
-        ngx_add_timer(ev, ngx_http_hotline_sweep_interval);
-    }
 }
 
 
 /*
- * The whole lines of buf (the journal from ngx_http_hotline_swept) up to
+ * The whole lines of buf (the file from offset at) up to
  * the first record of a call that ended at or after expired (*stop set):
  * expired transcripts rewritten out; returns the bytes gone through.
  */
 
 static size_t
-ngx_http_hotline_sweep_lines(ngx_fd_t fd, u_char *buf, size_t n,
+ngx_http_hotline_sweep_lines(ngx_fd_t fd, off_t at, u_char *buf, size_t n,
     int64_t expired, ngx_uint_t *stop, ngx_log_t *log)
 {
     u_char      *p, *nl, *e, *last;
@@ -198,9 +309,9 @@ ngx_http_hotline_sweep_lines(ngx_fd_t fd, u_char *buf, size_t n,
         if (ngx_strlcasestrn(p, nl, (u_char *) ",\"transcript\":", 14 - 1)
             != NULL)
         {
-            (void) ngx_http_hotline_history_rewrite(fd,
-                                            ngx_http_hotline_swept + (p - buf),
-                                            p, nl - p, expired, 0, log);
+            (void) ngx_http_hotline_history_rewrite(fd, at + (p - buf),
+                                                    p, nl - p, expired, 0,
+                                                    log);
         }
     }
 

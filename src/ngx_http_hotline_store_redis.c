@@ -124,6 +124,8 @@ ngx_http_hotline_redis_init_worker(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    ngx_http_hotline_redis_erasures_start(cycle);
+
     return ngx_http_hotline_rconn_init(cycle, ngx_http_hotline_rcache_message,
                                        ngx_http_hotline_rcache_resync);
 }
@@ -136,6 +138,7 @@ ngx_http_hotline_redis_exit_worker(ngx_cycle_t *cycle)
         return;
     }
 
+    ngx_http_hotline_redis_erasures_stop();
     ngx_http_hotline_rconn_exit();
     ngx_http_hotline_rcache_exit();
 

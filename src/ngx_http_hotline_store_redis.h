@@ -41,7 +41,8 @@
 #define NGX_HOTLINE_LUA_HISTORY   8
 #define NGX_HOTLINE_LUA_DAYS      9
 #define NGX_HOTLINE_LUA_KV_ATTEMPT 10
-#define NGX_HOTLINE_LUA_N         11
+#define NGX_HOTLINE_LUA_ERASURES  11
+#define NGX_HOTLINE_LUA_N         12
 
 /* scripts below this one take the prefix and the channel first */
 #define NGX_HOTLINE_LUA_KEYED     NGX_HOTLINE_LUA_KV_GET
@@ -261,6 +262,8 @@ void ngx_http_hotline_rcache_unheld(void);
 /* ngx_http_hotline_store_redis_history.c */
 void ngx_http_hotline_redis_history(ngx_http_hotline_history_query_t *q,
     ngx_http_hotline_history_pt handler, void *data);
+void ngx_http_hotline_redis_erasures_start(ngx_cycle_t *cycle);
+void ngx_http_hotline_redis_erasures_stop(void);
 
 
 #endif /* _NGX_HTTP_HOTLINE_STORE_REDIS_H_INCLUDED_ */

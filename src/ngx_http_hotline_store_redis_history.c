@@ -13,6 +13,7 @@
 #include "ngx_http_hotline_store_redis.h"
 #include "ngx_http_hotline_call.h"
 #include "ngx_http_hotline_history.h"
+#include "ngx_http_hotline_alloc.h"
 
 
 /*
@@ -372,4 +373,141 @@ ngx_http_hotline_rhistory_days(void *data, redisReply *r)
     }
 
     ctx->handler(ctx->data, NGX_HOTLINE_OK, &h);
+}
+
+
+/*
+ * Erasures reach every node's journal: an erasure adds the call's id to
+ * the P he stream (the commit script's "H" step), and the first worker
+ * of each node with a journal reads what came after the last id it saw,
+ * every NGX_HOTLINE_RERASE_EVERY ms, and rewrites those calls' lines out
+ * of its journal and the rotated files beside it
+ * (ngx_http_hotline_history_erase_ids()).  A worker starts from the
+ * stream's start: a node that was down (or reloaded) applies what it
+ * missed, at the cost of reading its journal once.
+ */
+
+
+#define NGX_HOTLINE_RERASE_EVERY   1000
+#define NGX_HOTLINE_RERASE_BATCH   256
+#define NGX_HOTLINE_RERASE_ID      48      /* "<ms>-<seq>" */
+
+
+static void ngx_http_hotline_rerase_tick(ngx_event_t *ev);
+static void ngx_http_hotline_rerase_read(void *data, redisReply *r);
+
+
+static ngx_event_t  ngx_http_hotline_rerase_ev;
+static u_char       ngx_http_hotline_rerase_last[NGX_HOTLINE_RERASE_ID];
+static size_t       ngx_http_hotline_rerase_last_len;
+static ngx_uint_t   ngx_http_hotline_rerase_busy;
+static ngx_str_t    ngx_http_hotline_rerase_key = ngx_string("he");
+
+
+void
+ngx_http_hotline_redis_erasures_start(ngx_cycle_t *cycle)
+{
+    if (ngx_worker != 0 || !ngx_http_hotline_history_journal_on()) {
+        return;
+    }
+
+    ngx_http_hotline_rerase_last_len = ngx_cpymem(ngx_http_hotline_rerase_last,
+                                                  "0-0", 3)
+                                       - ngx_http_hotline_rerase_last;
+    ngx_http_hotline_rerase_busy = 0;
+
+    ngx_http_hotline_timer_init(&ngx_http_hotline_rerase_ev,
+                                ngx_http_hotline_rerase_tick, cycle);
+
+    ngx_add_timer(&ngx_http_hotline_rerase_ev, NGX_HOTLINE_RERASE_EVERY);
+}
+
+
+void
+ngx_http_hotline_redis_erasures_stop(void)
+{
+    if (ngx_http_hotline_rerase_ev.timer_set) {
+        ngx_del_timer(&ngx_http_hotline_rerase_ev);
+    }
+}
+
+
+static void
+ngx_http_hotline_rerase_tick(ngx_event_t *ev)
+{
+    u_char     buf[NGX_INT64_LEN];
+    ngx_str_t  args[2];
+
+    if (ngx_exiting) {
+        return;
+    }
+
+    ngx_add_timer(ev, NGX_HOTLINE_RERASE_EVERY);
+
+    if (ngx_http_hotline_rerase_busy || !ngx_http_hotline_rconn_up()) {
+        return;
+    }
+
+    args[0].data = ngx_http_hotline_rerase_last;
+    args[0].len = ngx_http_hotline_rerase_last_len;
+    args[1].data = buf;
+    args[1].len = ngx_sprintf(buf, "%d", NGX_HOTLINE_RERASE_BATCH) - buf;
+
+    ngx_http_hotline_rerase_busy = 1;
+
+    ngx_http_hotline_redis_call(NGX_HOTLINE_LUA_ERASURES,
+                                &ngx_http_hotline_rerase_key, args, 2,
+                                ngx_http_hotline_rerase_read, NULL);
+}
+
+
+/* {0, the last id or "", call ids...} */
+
+static void
+ngx_http_hotline_rerase_read(void *data, redisReply *r)
+{
+    size_t      i, n;
+    ngx_str_t   last, ids[NGX_HOTLINE_RERASE_BATCH];
+
+    ngx_http_hotline_rerase_busy = 0;
+
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2
+        || r->elements > 2 + NGX_HOTLINE_RERASE_BATCH)
+    {
+        return;
+    }
+
+    last = ngx_http_hotline_reply_str(r, 1);
+
+    if (last.len == 0 || last.len > NGX_HOTLINE_RERASE_ID) {
+        return;
+    }
+
+    n = 0;
+
+    for (i = 2; i < r->elements; i++) {
+        ids[n] = ngx_http_hotline_reply_str(r, i);
+
+        if (ids[n].len == NGX_HOTLINE_ID_HEX) {
+            n++;
+        }
+    }
+
+    if (ngx_http_hotline_history_erase_ids(ids, n, ngx_cycle->log)
+        == NGX_ERROR)
+    {
+        /* read again next time */
+        return;
+    }
+
+    ngx_memcpy(ngx_http_hotline_rerase_last, last.data, last.len);
+    ngx_http_hotline_rerase_last_len = last.len;
+
+    if (r->elements == 2 + NGX_HOTLINE_RERASE_BATCH
+        && !ngx_exiting && ngx_http_hotline_rerase_ev.timer_set)
+    {
+        /* more: at once */
+        ngx_del_timer(&ngx_http_hotline_rerase_ev);
+        ngx_add_timer(&ngx_http_hotline_rerase_ev, 1);
+    }
 }

@@ -24,6 +24,11 @@
  *   P d           zset, record keys by timer deadline (ms)
  *   P w           zset, workers' channels by last heartbeat (ms)
  *   P o:<channel> set, the keys whose inbox that channel consumes
+ *   P history     stream, the facts of ended calls;  P hp:<call id> hash,
+ *                 a call's customer and desk's members;  P ht:<call id>
+ *                 its transcript;  P ha:<call id> list, its amendments;
+ *                 P hd:<day> hash, the day's counts;  P he stream, the
+ *                 call ids erased (nodes rewrite their journals)
  *
  * A worker's channel carries "m<gen>:<seq>:<s|->:<message>" (a message for
  * its consumer gen; s: the inbox is over its limit) and "r<gen>" (another
@@ -278,11 +283,29 @@ NGX_HOTLINE_LUA_PRELUDE
 "    else redis.call('ZADD', P .. 'd', NOW + tonumber(a[2]), a[1]) end\n"
 "  elseif c == 'h' then\n"
 /* call_id customer agent joined accepted outcome by duration recorded
- * extra transcript, its lifetime (s: hotline_transcript_retention) */
-"    redis.call('XADD', P .. 'history', 'MAXLEN', '~', 100000, '*',"
-" 'call_id', a[1], 'customer', a[2], 'agent', a[3], 'joined', a[4],"
-" 'accepted', a[5], 'ended', NOW, 'outcome', a[6], 'by', a[7],"
-" 'duration', a[8], 'recorded', a[9], 'x', a[10])\n"
+ * extra transcript, its lifetime (s: hotline_transcript_retention); the
+ * stream entry has the facts, P hp: the name and the desk's members,
+ * which an erasure deletes; the oldest record goes with its keys */
+"    local hs = P .. 'history'\n"
+"    if redis.call('XLEN', hs) >= 100000 then\n"
+"      local old = redis.call('XRANGE', hs, '-', '+', 'COUNT',"
+" redis.call('XLEN', hs) - 99999)\n"
+"      for j = 1, #old do\n"
+"        local f = old[j][2]\n"
+"        for k = 1, #f - 1, 2 do\n"
+"          if f[k] == 'call_id' then\n"
+"            redis.call('DEL', P .. 'hp:' .. f[k + 1], P .. 'ht:' .. f[k + 1],"
+" P .. 'ha:' .. f[k + 1])\n"
+"          end\n"
+"        end\n"
+"        redis.call('XDEL', hs, old[j][1])\n"
+"      end\n"
+"    end\n"
+"    redis.call('XADD', hs, '*', 'call_id', a[1], 'agent', a[3],"
+" 'joined', a[4], 'accepted', a[5], 'ended', NOW, 'outcome', a[6],"
+" 'by', a[7], 'duration', a[8], 'recorded', a[9])\n"
+"    redis.call('HSET', P .. 'hp:' .. a[1], 'customer', a[2], 'x', a[10])\n"
+"    redis.call('EXPIRE', P .. 'hp:' .. a[1], 34560000)\n"
 "    if a[11] ~= '' then\n"
 "      redis.call('SET', P .. 'ht:' .. a[1], a[11], 'EX', a[12])\n"
 "    end\n"
@@ -300,7 +323,9 @@ NGX_HOTLINE_LUA_PRELUDE
  * (a text's quotes are escaped: no text holds the raw mark) */
 "    local ak = P .. 'ha:' .. a[1]\n"
 "    if string.find(a[2], '\"erased\":', 1, true) then\n"
-"      redis.call('DEL', P .. 'ht:' .. a[1])\n"
+"      redis.call('DEL', P .. 'ht:' .. a[1], P .. 'hp:' .. a[1])\n"
+"      redis.call('XADD', P .. 'he', 'MINID', '~', NOW - 34560000000, '*',"
+" 'call_id', a[1])\n"
 "      local l = redis.call('LRANGE', ak, 0, -1)\n"
 "      for j = 1, #l do\n"
 "        local o = cjson.decode(l[j])\n"
@@ -465,6 +490,12 @@ NGX_HOTLINE_LUA_PRELUDE
 "      n = n + 1\n"
 "      last = id\n"
 "      out[#out + 1] = id\n"
+/* the name and the desk's members: P hp: (none once erased), or the
+ * entry itself when an older version wrote it */
+"      local pr = redis.call('HMGET', P .. 'hp:' .. h.call_id, 'customer',"
+" 'x')\n"
+"      h.customer = pr[1] or h.customer\n"
+"      h.x = pr[2] or h.x\n"
 "      for k = 1, #F do out[#out + 1] = h[F[k]] or '' end\n"
 "      if ARGV[6] ~= '' then\n"
 "        out[#out + 1] = redis.call('GET', P .. 'ht:' .. h.call_id) or ''\n"
@@ -508,5 +539,17 @@ NGX_HOTLINE_LUA_PRELUDE
 "end\n"
 "local v = redis.call('GET', KEYS[1])\n"
 "if not v then return {0, n, 0} end\n"
-"return {0, n, 1, v}\n" }
+"return {0, n, 1, v}\n" },
+
+    /* erasures: KEYS[1] the P he stream, ARGV[1] the id seen last ("0"
+     * at first), [2] most -> {0, the last id or "", call ids...} */
+    { "erasures",
+"local e = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT',"
+" tonumber(ARGV[2]))\n"
+"local out = {0, ''}\n"
+"for i = 1, #e do\n"
+"  out[2] = e[i][1]\n"
+"  out[#out + 1] = e[i][2][2] or ''\n"
+"end\n"
+"return out\n" }
 };
