@@ -74,6 +74,8 @@ static ngx_int_t ngx_http_hotline_history_today(u_char *line, size_t len,
     off_t offset, void *data);
 static ngx_int_t ngx_http_hotline_history_erase_line(u_char *line,
     size_t len, off_t offset, void *data);
+static void ngx_http_hotline_history_own(ngx_conf_t *cf, ngx_fd_t fd,
+    ngx_str_t *path);
 
 
 /*
@@ -187,6 +189,8 @@ ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name)
         return NULL;
     }
 
+    ngx_http_hotline_history_own(cf, fd, path);
+
     clnf = cln->data;
     clnf->fd = fd;
     clnf->name = path->data;
@@ -197,6 +201,50 @@ ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name)
     jr->cln = clnf;
 
     return jr;
+}
+
+
+/*
+ * The journal belongs to the workers' user, as nginx makes a log it
+ * reopens (USR1): a worker rewrites the rotated files beside it
+ * (ngx_http_hotline_history_rotated.c), among them the first one, which
+ * the master made.  The user is the one nginx will use: the "user"
+ * directive's, or NGX_USER when it has none (it is set after the http
+ * block is parsed).
+ */
+
+static void
+ngx_http_hotline_history_own(ngx_conf_t *cf, ngx_fd_t fd, ngx_str_t *path)
+{
+#if !(NGX_WIN32)
+    ngx_uid_t         user;
+    struct passwd    *pwd;
+    ngx_core_conf_t  *ccf;
+
+    if (geteuid() != 0) {
+        return;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cf->cycle->conf_ctx,
+                                           ngx_core_module);
+
+    user = ccf->user;
+
+    if (user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+        pwd = getpwnam(NGX_USER);
+        if (pwd == NULL) {
+            return;
+        }
+
+        user = pwd->pw_uid;
+    }
+
+    if (fchown(fd, user, (gid_t) -1) == -1) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, ngx_errno,
+                           "chown(\"%V\") failed: workers cannot rewrite "
+                           "it once it is rotated", path);
+    }
+#endif
 }
 
 
@@ -1179,7 +1227,7 @@ ngx_http_hotline_history_path(void)
 /*
  * The same for calls ids[0..n-1] (32 hex digits each; sorted here): the
  * journal is read back until all their records are found, every rotated
- * file whole.  NGX_OK when one was found in the journal.
+ * file whole.  NGX_OK when a record of one was found in any of them.
  */
 
 ngx_int_t
@@ -1187,7 +1235,7 @@ ngx_http_hotline_history_erase_ids(ngx_str_t *ids, ngx_uint_t n,
     ngx_log_t *log)
 {
     ngx_int_t                      rc;
-    ngx_uint_t                     i, k, found, compressed;
+    ngx_uint_t                     i, k, compressed;
     ngx_http_hotline_erase_scan_t  es;
 
     if (ngx_http_hotline_jr == NULL || n == 0) {
@@ -1206,6 +1254,7 @@ ngx_http_hotline_history_erase_ids(ngx_str_t *ids, ngx_uint_t n,
 
     es.ids = ids;
     es.n = k;
+    es.found = 0;
     es.whole = 0;
     es.log = log;
 
@@ -1214,8 +1263,6 @@ ngx_http_hotline_history_erase_ids(ngx_str_t *ids, ngx_uint_t n,
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
     }
-
-    found = es.found;
 
     compressed = 0;
 
@@ -1235,7 +1282,7 @@ ngx_http_hotline_history_erase_ids(ngx_str_t *ids, ngx_uint_t n,
                       &ngx_http_hotline_jr->path);
     }
 
-    return found ? NGX_OK : NGX_DECLINED;
+    return es.found ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -1266,7 +1313,6 @@ ngx_http_hotline_history_erase_fd(ngx_fd_t fd,
     }
 
     es->fd = fd;
-    es->found = 0;
 
     return ngx_http_hotline_history_scan(fd, ngx_file_size(&fi), es->log,
                                          ngx_http_hotline_history_erase_line,
