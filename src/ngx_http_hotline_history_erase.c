@@ -24,13 +24,18 @@
  * stay right.  An amendment {"erased":<ms>} goes to the history, through
  * the call model like every amendment (both stores, every node): every
  * reader leaves the call's personal data out from then on
- * (ngx_http_hotline_history_forget()).  What is stored goes too: the
- * node's journal has the call's lines rewritten in place
- * (ngx_http_hotline_history_erase_journal(); on Redis, the journal of
- * the node asked), the Redis history drops the transcript and rewrites
- * the amendments (the "H" step of the commit script); its stream entry
- * cannot change and is only left out by readers.  Erasing again is
- * harmless: 200 each time.
+ * (ngx_http_hotline_history_forget()).  What is stored goes too:
+ *
+ *   - the node's journal and the rotated files beside it have the call's
+ *     lines rewritten in place (ngx_http_hotline_history_erase_journal());
+ *   - on Redis, the commit script's "H" step deletes the call's name,
+ *     desk's members (P hp:) and transcript (P ht:) and rewrites its
+ *     amendments without their free texts; the facts the members held
+ *     come with the amendment (ngx_http_hotline_erase_facts()); the call's
+ *     id goes to P he, from which every other node rewrites its own
+ *     journal (ngx_http_hotline_store_redis_history.c).
+ *
+ * Erasing again is harmless: 200 each time.
  */
 
 

@@ -236,6 +236,30 @@ is_deeply(found_in(Hotline::Test::read_file($journal_b)), [],
           'node B rewrites its journal at once');
 is_deeply(found_in(redis_text()), [], 'and Redis holds none of it');
 
+# --- a note written after the erasure keeps no text in Redis either
+my ($c3, $a3) = $ta->call(name => 'Selin Kaya', sub => 'emre');
+$a3->send_json({ type => 'hangup', id => 'h3' });
+ok($c3->wait_for('ended', 5), 'a third call, on node A');
+$c3->close_ws;
+my $y3 = $ta->ws_connect('/ws/customer');
+$y3->send_json({ type => 'rate', token => $c3->{token}, rating => 3,
+                id => 'rt3' });
+ok($y3->wait_for('ack', 5, sub { $_[0]{id} eq 'rt3' }), 'rated');
+$y3->close_ws;
+record_of($ta, $c3->{call_id});
+($st) = req($ta, DELETE => "/history?call_id=$c3->{call_id}");
+is($st, 200, 'erased');
+$n = $a3->request({ type => 'note', text => 'sonra Moda 12',
+                    disposition => 'solved' });
+is($n->{type}, 'ack', 'its agent writes a note after it');
+my $late = record_of($ta, $c3->{call_id},
+                     sub { ($_[0]{note}{disposition} // '') eq 'solved' });
+ok($late && !exists $late->{note}{text}, 'read without its text');
+$a3->close_ws;
+parties_gone('third call');
+is_deeply(found_in(redis_text()), [], 'Redis holds no text of it')
+    or diag(where());
+
 $ta->stop;
 $tb->stop;
 $r->stop;
