@@ -13,7 +13,9 @@
 # which the test waits for before erasing.  Node B's own
 # journal copy is rewritten too (it learns
 # the erasure from Redis), and so is one it starts with after a restart
-# while the erasure happened.
+# while the erasure happened.  When the stream is full (100,000 records)
+# the oldest record goes with its name, members, transcript and
+# amendments.
 use strict;
 use warnings;
 use utf8;
@@ -259,6 +261,37 @@ $a3->close_ws;
 parties_gone('third call');
 is_deeply(found_in(redis_text()), [], 'Redis holds no text of it')
     or diag(where());
+
+# --- a full stream: its oldest record goes with all its keys
+my ($P) = $r->directive =~ /prefix=(\S+);/;
+my $FILL = <<'LUA';
+local P = ARGV[1]
+redis.call('DEL', P .. 'history')
+local old = string.rep('e', 32)
+redis.call('XADD', P .. 'history', '*', 'call_id', old, 'agent', 'emre')
+redis.call('HSET', P .. 'hp:' .. old, 'customer', 'Eski Müşteri', 'x', '')
+redis.call('SET', P .. 'ht:' .. old, '[{"text":"Eski adres"}]')
+redis.call('RPUSH', P .. 'ha:' .. old, '{"amend":"x","comment":"Eski yorum"}')
+for i = 2, 100000 do
+  redis.call('XADD', P .. 'history', '*', 'call_id', string.rep('d', 32),
+             'agent', 'emre')
+end
+return redis.call('XLEN', P .. 'history')
+LUA
+is($r->cli('EVAL', $FILL, 0, $P) + 0, 100000, 'a full stream');
+my $old = 'e' x 32;
+is($r->cli('EXISTS', "${P}hp:$old", "${P}ht:$old", "${P}ha:$old") + 0, 3,
+   'its oldest record has a name, a transcript and amendments');
+my ($c4, $a4) = $ta->call(name => 'Yeni', sub => 'emre');
+$a4->send_json({ type => 'hangup', id => 'h4' });
+ok($c4->wait_for('ended', 5), 'one more call ends');
+ok(poll_until(5, sub {
+    $r->cli('EXISTS', "${P}hp:$c4->{call_id}") + 0 == 1 }), 'its record in');
+is($r->cli('XLEN', "${P}history") + 0, 100000, 'the stream stays full');
+is($r->cli('EXISTS', "${P}hp:$old", "${P}ht:$old", "${P}ha:$old") + 0, 0,
+   'the oldest record\'s keys went with it');
+unlike($r->cli('XRANGE', "${P}history", '-', '+', 'COUNT', 1), qr/$old/,
+       'and so did its entry');
 
 $ta->stop;
 $tb->stop;
