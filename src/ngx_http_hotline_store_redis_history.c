@@ -382,9 +382,11 @@ ngx_http_hotline_rhistory_days(void *data, redisReply *r)
  * of each node with a journal reads what came after the last id it saw,
  * every NGX_HOTLINE_RERASE_EVERY ms, and rewrites those calls' lines out
  * of its journal and the rotated files beside it
- * (ngx_http_hotline_history_erase_ids()).  A worker starts from the
- * stream's start: a node that was down (or reloaded) applies what it
- * missed, at the cost of reading its journal once.
+ * (ngx_http_hotline_history_erase_ids()).  The last id applied is kept
+ * in Redis for the node (P he:<host name>:<journal>, with the next read):
+ * a worker starts from there, so a node that was down applies what it
+ * missed, and a reload reads no erasure twice; without it, from the
+ * stream's start.
  */
 
 
@@ -399,22 +401,42 @@ static void ngx_http_hotline_rerase_read(void *data, redisReply *r);
 
 static ngx_event_t  ngx_http_hotline_rerase_ev;
 static u_char       ngx_http_hotline_rerase_last[NGX_HOTLINE_RERASE_ID];
-static size_t       ngx_http_hotline_rerase_last_len;
+static size_t       ngx_http_hotline_rerase_last_len;     /* 0: not read */
 static ngx_uint_t   ngx_http_hotline_rerase_busy;
+static ngx_uint_t   ngx_http_hotline_rerase_keep;        /* last: to keep */
+static ngx_uint_t   ngx_http_hotline_rerase_kept;        /* ... sent */
+static ngx_str_t    ngx_http_hotline_rerase_node;
 static ngx_str_t    ngx_http_hotline_rerase_key = ngx_string("he");
 
 
 void
 ngx_http_hotline_redis_erasures_start(ngx_cycle_t *cycle)
 {
+    u_char     *p;
+    ngx_str_t  *path;
+
     if (ngx_worker != 0 || !ngx_http_hotline_history_journal_on()) {
         return;
     }
 
-    ngx_http_hotline_rerase_last_len = ngx_cpymem(ngx_http_hotline_rerase_last,
-                                                  "0-0", 3)
-                                       - ngx_http_hotline_rerase_last;
+    /* the node: its host and its journal */
+
+    path = ngx_http_hotline_history_path();
+
+    p = ngx_pnalloc(cycle->pool, cycle->hostname.len + 1 + path->len);
+    if (p == NULL) {
+        return;
+    }
+
+    ngx_http_hotline_rerase_node.data = p;
+    p = ngx_cpymem(p, cycle->hostname.data, cycle->hostname.len);
+    *p++ = ':';
+    p = ngx_cpymem(p, path->data, path->len);
+    ngx_http_hotline_rerase_node.len = p - ngx_http_hotline_rerase_node.data;
+
+    ngx_http_hotline_rerase_last_len = 0;
     ngx_http_hotline_rerase_busy = 0;
+    ngx_http_hotline_rerase_keep = 0;
 
     ngx_http_hotline_timer_init(&ngx_http_hotline_rerase_ev,
                                 ngx_http_hotline_rerase_tick, cycle);
@@ -436,7 +458,7 @@ static void
 ngx_http_hotline_rerase_tick(ngx_event_t *ev)
 {
     u_char     buf[NGX_INT64_LEN];
-    ngx_str_t  args[2];
+    ngx_str_t  args[4];
 
     if (ngx_exiting) {
         return;
@@ -452,16 +474,24 @@ ngx_http_hotline_rerase_tick(ngx_event_t *ev)
     args[0].len = ngx_http_hotline_rerase_last_len;
     args[1].data = buf;
     args[1].len = ngx_sprintf(buf, "%d", NGX_HOTLINE_RERASE_BATCH) - buf;
+    args[2] = ngx_http_hotline_rerase_node;
+    args[3] = args[0];
+
+    ngx_http_hotline_rerase_kept = ngx_http_hotline_rerase_keep;
+
+    if (!ngx_http_hotline_rerase_keep) {
+        args[3].len = 0;
+    }
 
     ngx_http_hotline_rerase_busy = 1;
 
     ngx_http_hotline_redis_call(NGX_HOTLINE_LUA_ERASURES,
-                                &ngx_http_hotline_rerase_key, args, 2,
+                                &ngx_http_hotline_rerase_key, args, 4,
                                 ngx_http_hotline_rerase_read, NULL);
 }
 
 
-/* {0, the last id or "", call ids...} */
+/* {0, the last id, call ids...} */
 
 static void
 ngx_http_hotline_rerase_read(void *data, redisReply *r)
@@ -475,6 +505,10 @@ ngx_http_hotline_rerase_read(void *data, redisReply *r)
         || r->elements > 2 + NGX_HOTLINE_RERASE_BATCH)
     {
         return;
+    }
+
+    if (ngx_http_hotline_rerase_kept) {
+        ngx_http_hotline_rerase_keep = 0;
     }
 
     last = ngx_http_hotline_reply_str(r, 1);
@@ -498,6 +532,11 @@ ngx_http_hotline_rerase_read(void *data, redisReply *r)
     {
         /* read again next time */
         return;
+    }
+
+    if (r->elements > 2) {
+        /* kept with the next read */
+        ngx_http_hotline_rerase_keep = 1;
     }
 
     ngx_memcpy(ngx_http_hotline_rerase_last, last.data, last.len);

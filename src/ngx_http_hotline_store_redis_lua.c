@@ -28,7 +28,8 @@
  *                 a call's customer and desk's members;  P ht:<call id>
  *                 its transcript;  P ha:<call id> list, its amendments;
  *                 P hd:<day> hash, the day's counts;  P he stream, the
- *                 call ids erased (nodes rewrite their journals)
+ *                 call ids erased (nodes rewrite their journals);
+ *                 P he:<node> string, the last one a node applied
  *
  * A worker's channel carries "m<gen>:<seq>:<s|->:<message>" (a message for
  * its consumer gen; s: the inbox is over its limit) and "r<gen>" (another
@@ -549,12 +550,18 @@ NGX_HOTLINE_LUA_PRELUDE
 "if not v then return {0, n, 0} end\n"
 "return {0, n, 1, v}\n" },
 
-    /* erasures: KEYS[1] the P he stream, ARGV[1] the id seen last ("0"
-     * at first), [2] most -> {0, the last id or "", call ids...} */
+    /* erasures: KEYS[1] the P he stream, ARGV[1] the id seen last (""
+     * at first: the node's cursor, or the start), [2] most, [3] the
+     * node's name, [4] an id to keep as its cursor or "" -> {0, the last
+     * id, call ids...} */
     { "erasures",
-"local e = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT',"
+"local ck = KEYS[1] .. ':' .. ARGV[3]\n"
+"if ARGV[4] ~= '' then redis.call('SET', ck, ARGV[4], 'EX', 34560000) end\n"
+"local after = ARGV[1]\n"
+"if after == '' then after = redis.call('GET', ck) or '0-0' end\n"
+"local e = redis.call('XRANGE', KEYS[1], '(' .. after, '+', 'COUNT',"
 " tonumber(ARGV[2]))\n"
-"local out = {0, ''}\n"
+"local out = {0, after}\n"
 "for i = 1, #e do\n"
 "  out[2] = e[i][1]\n"
 "  out[#out + 1] = e[i][2][2] or ''\n"

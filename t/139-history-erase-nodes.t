@@ -236,6 +236,16 @@ is($st, 200, 'erased through node A');
 poll_until(10, sub { !@{ found_in(Hotline::Test::read_file($journal_b)) } });
 is_deeply(found_in(Hotline::Test::read_file($journal_b)), [],
           'node B rewrites its journal at once');
+# (where node B got to is kept for it: a restart or reload goes on from
+# there)
+my ($P0) = $r->directive =~ /prefix=(\S+);/;
+my ($last_he) = $r->cli('XREVRANGE', "${P0}he", '+', '-', 'COUNT', 1)
+                =~ /^(\d+-\d+)$/m;
+my ($cursor_b) = $r->cli('KEYS', "${P0}he:*$journal_b") =~ /(\S+)/;
+ok($last_he && poll_until(5, sub {
+    my ($v) = $r->cli('GET', $cursor_b // 'none') =~ /(\S+)/;
+    ($v // '') eq $last_he }),
+   'node B keeps the id of the last erasure it applied in Redis');
 is_deeply(found_in(redis_text()), [], 'and Redis holds none of it');
 
 # --- a note written after the erasure keeps no text in Redis either
