@@ -267,6 +267,11 @@ is($n->{type}, 'ack', 'its agent writes a note after it');
 my $late = record_of($ta, $c3->{call_id},
                      sub { ($_[0]{note}{disposition} // '') eq 'solved' });
 ok($late && !exists $late->{note}{text}, 'read without its text');
+my $journal_a = $ta->prefix . '/logs/hotline_calls.jsonl';
+ok(poll_until(5, sub {
+    my $text = Hotline::Test::read_file($journal_a);
+    $text =~ /"disposition":"solved"/ && $text !~ /sonra/ }),
+   'node A\'s journal has the note without its text');
 $a3->close_ws;
 parties_gone('third call');
 is_deeply(found_in(redis_text()), [], 'Redis holds no text of it')
