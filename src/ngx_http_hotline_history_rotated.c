@@ -36,7 +36,9 @@ static ngx_str_t  ngx_http_hotline_compressed[] = {
 /*
  * handler(fd, path, data) for each rotated file of journal (a NUL-
  * terminated path), opened read-write; *compressed counts those passed
- * over.  A file that cannot be opened is logged and passed over.
+ * over.  A file that cannot be opened is logged and passed over: as an
+ * error for a caller that counts (an erasure), else (the sweep, every
+ * tick) at the info level.
  */
 
 ngx_int_t
@@ -48,6 +50,7 @@ ngx_http_hotline_history_rotated(ngx_str_t *journal, ngx_log_t *log,
     ngx_fd_t    fd;
     ngx_dir_t   dir;
     ngx_int_t   rc;
+    ngx_uint_t  level;
     ngx_str_t   path, dname, *z;
     u_char      buf[NGX_MAX_PATH + 1];
 
@@ -79,6 +82,7 @@ ngx_http_hotline_history_rotated(ngx_str_t *journal, ngx_log_t *log,
     }
 
     rc = NGX_OK;
+    level = compressed ? NGX_LOG_ERR : NGX_LOG_INFO;
 
     for ( ;; ) {
         ngx_set_errno(0);
@@ -122,7 +126,7 @@ ngx_http_hotline_history_rotated(ngx_str_t *journal, ngx_log_t *log,
         fd = ngx_open_file(buf, NGX_FILE_RDWR, NGX_FILE_OPEN, 0);
 
         if (fd == NGX_INVALID_FILE) {
-            ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+            ngx_log_error(level, log, ngx_errno,
                           ngx_open_file_n " \"%V\" failed: this rotated "
                           "call history file is not rewritten", &path);
             continue;
@@ -138,9 +142,6 @@ ngx_http_hotline_history_rotated(ngx_str_t *journal, ngx_log_t *log,
         if (rc == NGX_ERROR) {
             break;
         }
-
-        /* the directory's name again: buf holds it */
-        buf[dlen] = '\0';
     }
 
     (void) ngx_close_dir(&dir);

@@ -181,11 +181,6 @@ ngx_http_hotline_sweep_rotated(ngx_fd_t fd, ngx_str_t *path, void *data)
     f = &ngx_http_hotline_rotated[i];
     f->seen = 1;
 
-    if (f->swept > ngx_file_size(&fi)) {
-        /* rewritten by another (copytruncate): from its start */
-        f->swept = 0;
-    }
-
     ngx_http_hotline_sweep_file(fd, &f->swept, sw);
 
     return NGX_OK;
@@ -211,7 +206,12 @@ ngx_http_hotline_sweep_file(ngx_fd_t fd, off_t *swept,
 
     size = ngx_file_size(&fi);
 
-    if (*swept >= size) {
+    if (*swept > size) {
+        /* truncated (logrotate's copytruncate): from its start */
+        *swept = 0;
+    }
+
+    if (*swept == size) {
         return;
     }
 
