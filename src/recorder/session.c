@@ -14,7 +14,6 @@
 #include <glib.h>
 #include <openssl/rand.h>
 
-#include "calls.h"
 #include "metrics.h"
 #include "session.h"
 
@@ -23,7 +22,8 @@
 #define REC_CONNECT_TIMEOUT  20000     /* ms from answer to DTLS done */
 
 
-static GHashTable  *rec_sessions;
+static GHashTable          *rec_sessions;
+static rec_session_call_pt  rec_session_on_call;
 
 
 static void rec_session_ice_state(void *data, int state);
@@ -48,6 +48,13 @@ rec_sessions_init(void)
     g_timeout_add(REC_TICK_MS, rec_sessions_tick, NULL);
 
     return REC_OK;
+}
+
+
+void
+rec_sessions_on_call(rec_session_call_pt handler)
+{
+    rec_session_on_call = handler;
 }
 
 
@@ -293,7 +300,9 @@ rec_session_create(const rec_sdp_offer_t *offer, const char *call, int role,
 
     g_hash_table_insert(rec_sessions, s->id, s);
     rec_metrics.sessions_total++;
-    rec_call_started(s->call);
+    if (rec_session_on_call) {
+        rec_session_on_call(s->call, 0);
+    }
 
     (void) rec_manifest_write(s, 0);
 
@@ -689,7 +698,9 @@ rec_session_end(rec_session_t *s, const char *reason)
                                   + s->media.mux.late[1]));
 
     g_hash_table_remove(rec_sessions, s->id);
-    rec_call_ended(s->call, rec_conf.complete_after);
+    if (rec_session_on_call) {
+        rec_session_on_call(s->call, 1);
+    }
 
     /* the ICE agent may be on the stack: free it from the main loop */
 

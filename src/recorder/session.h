@@ -59,7 +59,15 @@ typedef struct rec_session_s {
 } rec_session_t;
 
 
+/*
+ * Told when a session of a call starts (ended 0) and when one ends
+ * (ended 1): calls.c listens, to complete the call's recording.
+ */
+typedef void (*rec_session_call_pt)(const char *call, int ended);
+
+
 int rec_sessions_init(void);
+void rec_sessions_on_call(rec_session_call_pt handler);
 unsigned rec_sessions_count(void);
 rec_session_t *rec_session_find(const char *id);
 rec_session_t *rec_session_find_role(const char *call, int role);
