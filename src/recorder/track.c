@@ -90,7 +90,7 @@ rec_track_nack(rec_media_t *m, rec_track_t *t, uint16_t first, unsigned n)
         }
 
         m->send_rtcp(m->data, buf, rec_rtcp_nack(buf, m->local_ssrc,
-                                                    t->ssrc, first, blp));
+                                                 t->ssrc, first, blp));
         t->nacks++;
         rec_metrics.nacks++;
 
