@@ -385,8 +385,8 @@ ngx_http_hotline_rhistory_days(void *data, redisReply *r)
  * (ngx_http_hotline_history_erase_ids()).  The last id applied is kept
  * in Redis for the node (P he:<host name>:<journal>, with the next read):
  * a worker starts from there, so a node that was down applies what it
- * missed, and a reload reads no erasure twice; without it, from the
- * stream's start.
+ * missed, and a reload reads again at most the last batch; without it,
+ * from the stream's start.
  */
 
 
