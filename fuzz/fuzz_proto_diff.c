@@ -17,7 +17,10 @@
  *    as computed from jansson's decoded value);
  * 2. the module's parser against the parser as it was on jansson alone
  *    (proto_jansson.c): the same code, type, id, field, decoded name,
- *    tokens and call ids, and byte for byte the same relayed message.
+ *    tokens and call ids, and byte for byte the same relayed message;
+ * 3. for what it answers bad_type, the support desk's parser against
+ *    its jansson version (proto_desk_jansson.c): the same code, type, id,
+ *    field, ids, choices and decoded texts.
  *
  * HL_FUZZ_STATS=1 in the environment prints at exit how many inputs the
  * tokenizer accepted, rejected and declined.
@@ -29,6 +32,7 @@
 #include <jansson.h>
 
 #include "ngx_http_hotline_proto.h"
+#include "ngx_http_hotline_proto_desk.h"
 #include "ngx_http_hotline_json_scan.h"
 #include "proto_jansson.h"
 
@@ -301,6 +305,83 @@ hl_check_scan(u_char *data, size_t size)
 
 
 static void
+hl_check_str(ngx_str_t *a, ngx_str_t *b)
+{
+    hl_check(a->len == b->len);
+    hl_check(a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+
+/* a desk message: the tokenizer's parser against jansson's */
+
+static void
+hl_check_desk(u_char *data, size_t size, ngx_uint_t role)
+{
+    u_char                        *out1, *out2;
+    size_t                         room;
+    ngx_uint_t                     rc1, rc2;
+    ngx_array_t                    dispositions;
+    ngx_http_hotline_msg_t         m1, m2;
+    ngx_http_hotline_desk_msg_t    d1, d2;
+
+    static ngx_str_t  names[] = {
+        ngx_string("resolved"), ngx_string("callback"), ngx_string("spam")
+    };
+
+    dispositions.elts = names;
+    dispositions.nelts = 3;
+    dispositions.size = sizeof(ngx_str_t);
+
+    room = 6 * size + 1024;
+
+    out1 = malloc(room);
+    out2 = malloc(room);
+    hl_check(out1 && out2);
+
+    /* as the signaling parser leaves them for an unknown type */
+    ngx_memzero(&m1, sizeof(m1));
+    ngx_memzero(&m2, sizeof(m2));
+    ngx_memzero(&d1, sizeof(d1));
+    ngx_memzero(&d2, sizeof(d2));
+
+    rc1 = ngx_http_hotline_desk_parse(data, size, role, &dispositions, &m1,
+                                      &d1, out1, room);
+    rc2 = hl_ref_desk_parse(data, size, role, &dispositions, &m2, &d2, out2,
+                            room);
+
+    hl_check(rc1 == rc2);
+    hl_check(m1.type == m2.type);
+    hl_check(m1.id_len == m2.id_len);
+    hl_check(memcmp(m1.id, m2.id, m1.id_len) == 0);
+    hl_check((m1.field == NULL) == (m2.field == NULL));
+    hl_check(m1.field == NULL || strcmp(m1.field, m2.field) == 0);
+    hl_check(m1.has_call_id == m2.has_call_id);
+    hl_check(!m1.has_call_id || memcmp(m1.call_id, m2.call_id, 16) == 0);
+
+    if (rc1 == NGX_HOTLINE_OK) {
+        hl_check(d1.presence == d2.presence);
+        hl_check(d1.on == d2.on);
+        hl_check(d1.rating == d2.rating);
+        hl_check(d1.callback == d2.callback);
+        hl_check(d1.disposition == d2.disposition);
+        hl_check_str(&d1.to, &d2.to);
+        hl_check_str(&d1.reason, &d2.reason);
+        hl_check_str(&d1.text, &d2.text);
+        hl_check_str(&d1.comment, &d2.comment);
+        hl_check_str(&d1.name, &d2.name);
+        hl_check_str(&d1.contact, &d2.contact);
+
+        if (m1.type == NGX_HOTLINE_MSG_RATE) {
+            hl_check(memcmp(m1.token, m2.token, 16) == 0);
+        }
+    }
+
+    free(out1);
+    free(out2);
+}
+
+
+static void
 hl_check_parse(u_char *data, size_t size, ngx_uint_t role)
 {
     u_char                  *out1, *out2, *copy1, *copy2;
@@ -328,6 +409,12 @@ hl_check_parse(u_char *data, size_t size, ngx_uint_t role)
     hl_check(memcmp(copy1, data, size) == 0);
 
     hl_check(rc1 == rc2);
+
+    if (rc1 == NGX_HOTLINE_E_BAD_TYPE) {
+        /* the session asks the desk's parser next */
+        hl_check_desk(copy1, size, role);
+    }
+
     hl_check(m1.type == m2.type);
     hl_check(m1.relay == m2.relay);
     hl_check(m1.id_len == m2.id_len);

@@ -37,8 +37,6 @@ static ngx_uint_t hl_ref_get_text(json_t *root, const char *key,
     json_t **value, ngx_http_hotline_msg_t *m);
 static ngx_int_t hl_ref_text_ok(const u_char *p, size_t len,
     ngx_uint_t multiline);
-static ngx_uint_t hl_ref_get_hexid(json_t *root, const char *key,
-    u_char *dst, ngx_http_hotline_msg_t *m);
 static ngx_uint_t hl_ref_relay(json_t *root,
     ngx_http_hotline_msg_t *m, ngx_uint_t role, u_char *out, size_t size);
 static ngx_uint_t hl_ref_relay_ice(json_t *c,
@@ -415,7 +413,7 @@ hl_ref_text_ok(const u_char *p, size_t len, ngx_uint_t multiline)
 }
 
 
-static ngx_uint_t
+ngx_uint_t
 hl_ref_get_hexid(json_t *root, const char *key, u_char *dst,
     ngx_http_hotline_msg_t *m)
 {

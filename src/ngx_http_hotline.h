@@ -124,6 +124,19 @@ ngx_int_t ngx_http_hotline_send(ngx_http_request_t *r, ngx_uint_t status,
 ngx_table_elt_t *ngx_http_hotline_add_header(ngx_http_request_t *r,
     const char *name, u_char *value, size_t len);
 ngx_int_t ngx_http_hotline_no_store(ngx_http_request_t *r);
+ngx_int_t ngx_http_hotline_not_allowed(ngx_http_request_t *r,
+    const char *allow);
+
+/* the elements of an nginx list, part after part */
+typedef struct {
+    ngx_list_part_t               *part;
+    size_t                         size;
+    ngx_uint_t                     i;
+} ngx_http_hotline_list_iter_t;
+
+void ngx_http_hotline_list_iter(ngx_http_hotline_list_iter_t *it,
+    ngx_list_t *list);
+void *ngx_http_hotline_list_next(ngx_http_hotline_list_iter_t *it);
 
 /* ngx_http_hotline_ws_handshake.c */
 ngx_int_t ngx_http_hotline_ws_handshake(ngx_http_request_t *r,

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "ngx_http_hotline_curl.h"
+#include "ngx_http_hotline_borrowed.h"
 
 
 /*
@@ -55,10 +56,6 @@ static int ngx_http_hotline_curl_timer(CURLM *multi, long timeout_ms,
     void *userp);
 static void ngx_http_hotline_curl_timer_handler(ngx_event_t *ev);
 static void ngx_http_hotline_curl_event_handler(ngx_event_t *ev);
-static ngx_int_t ngx_http_hotline_curl_watch(ngx_event_t *ev,
-    ngx_uint_t event, ngx_uint_t want);
-static void ngx_http_hotline_curl_release(ngx_connection_t *c,
-    ngx_uint_t closed);
 static void ngx_http_hotline_curl_collect(void);
 static size_t ngx_http_hotline_curl_write(char *ptr, size_t size,
     size_t nmemb, void *userdata);
@@ -387,7 +384,7 @@ ngx_http_hotline_curl_socket(CURL *easy, curl_socket_t s, int what,
              * a transfer that timed out while connecting: curl closed the
              * socket before it says so (and epoll forgot it)
              */
-            ngx_http_hotline_curl_release(c, fcntl(s, F_GETFD) == -1);
+            ngx_http_hotline_borrowed_release(c, fcntl(s, F_GETFD) == -1);
         }
 
         return 0;
@@ -405,73 +402,22 @@ ngx_http_hotline_curl_socket(CURL *easy, curl_socket_t s, int what,
         c->write->log = c->log;
 
         if (curl_multi_assign(ctx->multi, s, c) != CURLM_OK) {
-            ngx_http_hotline_curl_release(c, 0);
+            ngx_http_hotline_borrowed_release(c, 0);
             return -1;
         }
     }
 
-    if (ngx_http_hotline_curl_watch(c->read, NGX_READ_EVENT,
-                                    what & CURL_POLL_IN)
+    if (ngx_http_hotline_borrowed_watch(c->read, NGX_READ_EVENT,
+                                        what & CURL_POLL_IN)
         != NGX_OK
-        || ngx_http_hotline_curl_watch(c->write, NGX_WRITE_EVENT,
-                                       what & CURL_POLL_OUT)
+        || ngx_http_hotline_borrowed_watch(c->write, NGX_WRITE_EVENT,
+                                           what & CURL_POLL_OUT)
            != NGX_OK)
     {
         return -1;
     }
 
     return 0;
-}
-
-
-static ngx_int_t
-ngx_http_hotline_curl_watch(ngx_event_t *ev, ngx_uint_t event,
-    ngx_uint_t want)
-{
-    if (want && !ev->active) {
-        return ngx_add_event(ev, event, NGX_LEVEL_EVENT);
-    }
-
-    if (!want && ev->active) {
-        return ngx_del_event(ev, event, 0);
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * the connection goes, the socket stays curl's; closed: curl closed it
- * already, the event method forgot it (NGX_CLOSE_EVENT: no system call)
- */
-
-static void
-ngx_http_hotline_curl_release(ngx_connection_t *c, ngx_uint_t closed)
-{
-    ngx_uint_t  flags;
-
-    flags = closed ? NGX_CLOSE_EVENT : 0;
-
-    if (c->read->active) {
-        (void) ngx_del_event(c->read, NGX_READ_EVENT, flags);
-    }
-
-    if (c->write->active) {
-        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, flags);
-    }
-
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    ngx_free_connection(c);
-
-    /* events of this batch for it are stale now */
-    c->fd = (ngx_socket_t) -1;
 }
 
 

@@ -271,29 +271,17 @@ ngx_http_hotline_hsts_on(ngx_http_request_t *r, ngx_str_t *hsts)
 void
 ngx_http_hotline_security_clear(ngx_http_request_t *r, ngx_str_t *hsts)
 {
-    ngx_uint_t        i, on;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_uint_t                     on;
+    ngx_table_elt_t               *h;
+    ngx_http_hotline_list_iter_t   it;
 
     on = ngx_http_hotline_hsts_on(r, hsts);
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
+    ngx_http_hotline_list_iter(&it, &r->headers_out.headers);
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash && ngx_http_hotline_security_index(&h[i], on) >= 0) {
-            h[i].hash = 0;
+    while ((h = ngx_http_hotline_list_next(&it)) != NULL) {
+        if (h->hash && ngx_http_hotline_security_index(h, on) >= 0) {
+            h->hash = 0;
         }
     }
 }
@@ -308,35 +296,24 @@ ngx_http_hotline_security_clear(ngx_http_request_t *r, ngx_str_t *hsts)
 ngx_int_t
 ngx_http_hotline_security_headers(ngx_http_request_t *r, ngx_str_t *hsts)
 {
-    ngx_int_t                   n;
-    ngx_uint_t                  i, on, set;
-    ngx_list_part_t            *part;
-    ngx_table_elt_t            *h;
-    ngx_http_hotline_header_t  *s;
+    ngx_int_t                      n;
+    ngx_uint_t                     i, on, set;
+    ngx_table_elt_t               *h;
+    ngx_http_hotline_header_t     *s;
+    ngx_http_hotline_list_iter_t   it;
 
     on = ngx_http_hotline_hsts_on(r, hsts);
     set = 0;
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
+    ngx_http_hotline_list_iter(&it, &r->headers_out.headers);
 
-    for (i = 0; /* void */; i++) {
+    while ((h = ngx_http_hotline_list_next(&it)) != NULL) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0) {
+        if (h->hash == 0) {
             continue;
         }
 
-        n = ngx_http_hotline_security_index(&h[i], on);
+        n = ngx_http_hotline_security_index(h, on);
 
         if (n >= 0) {
             set |= 1 << n;

@@ -22,34 +22,23 @@ ngx_uint_t
 ngx_http_hotline_header(ngx_http_request_t *r, const char *name,
     ngx_str_t *value)
 {
-    size_t            len;
-    ngx_uint_t        i, n;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    size_t                         len;
+    ngx_uint_t                     n;
+    ngx_table_elt_t               *h;
+    ngx_http_hotline_list_iter_t   it;
 
     n = 0;
     len = ngx_strlen(name);
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    ngx_http_hotline_list_iter(&it, &r->headers_in.headers);
 
-    for (i = 0; /* void */; i++) {
+    while ((h = ngx_http_hotline_list_next(&it)) != NULL) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        if (h->key.len == len
+            && ngx_strncasecmp(h->key.data, (u_char *) name, len) == 0)
         {
             if (n++ == 0) {
-                *value = h[i].value;
+                *value = h->value;
             }
         }
     }
@@ -68,39 +57,27 @@ ngx_int_t
 ngx_http_hotline_header_list(ngx_http_request_t *r, const char *name,
     ngx_int_t (*handler)(ngx_str_t *item, void *data), void *data)
 {
-    u_char           *p, *last, *start, *end;
-    size_t            len;
-    ngx_int_t         rc;
-    ngx_str_t         item;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    u_char                        *p, *last, *start, *end;
+    size_t                         len;
+    ngx_int_t                      rc;
+    ngx_str_t                      item;
+    ngx_table_elt_t               *h;
+    ngx_http_hotline_list_iter_t   it;
 
     len = ngx_strlen(name);
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    ngx_http_hotline_list_iter(&it, &r->headers_in.headers);
 
-    for (i = 0; /* void */; i++) {
+    while ((h = ngx_http_hotline_list_next(&it)) != NULL) {
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len != len
-            || ngx_strncasecmp(h[i].key.data, (u_char *) name, len) != 0)
+        if (h->key.len != len
+            || ngx_strncasecmp(h->key.data, (u_char *) name, len) != 0)
         {
             continue;
         }
 
-        p = h[i].value.data;
-        last = p + h[i].value.len;
+        p = h->value.data;
+        last = p + h->value.len;
 
         while (p < last) {
             start = p;
@@ -245,6 +222,61 @@ ngx_http_hotline_add_header(ngx_http_request_t *r, const char *name,
 #endif
 
     return h;
+}
+
+
+/*
+ * 405 for a location that takes only the methods in allow ("GET, HEAD",
+ * "POST"): the Allow header RFC 9110 asks for, and a JSON body
+ */
+
+ngx_int_t
+ngx_http_hotline_not_allowed(ngx_http_request_t *r, const char *allow)
+{
+    if (ngx_http_hotline_add_header(r, "Allow", (u_char *) allow,
+                                    ngx_strlen(allow))
+        == NULL)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_hotline_json_error(r, NGX_HTTP_NOT_ALLOWED,
+                                       "method_not_allowed",
+                                       allow[0] == 'P' ? "use POST"
+                                                       : "use GET");
+}
+
+
+/*
+ * The elements of an nginx list, part after part (nginx writes this loop
+ * out at each use):
+ *
+ *     ngx_http_hotline_list_iter(&it, &r->headers_in.headers);
+ *     while ((h = ngx_http_hotline_list_next(&it)) != NULL) { ... }
+ */
+
+void
+ngx_http_hotline_list_iter(ngx_http_hotline_list_iter_t *it, ngx_list_t *list)
+{
+    it->part = &list->part;
+    it->size = list->size;
+    it->i = 0;
+}
+
+
+void *
+ngx_http_hotline_list_next(ngx_http_hotline_list_iter_t *it)
+{
+    while (it->i >= it->part->nelts) {
+        if (it->part->next == NULL) {
+            return NULL;
+        }
+
+        it->part = it->part->next;
+        it->i = 0;
+    }
+
+    return (u_char *) it->part->elts + it->size * it->i++;
 }
 
 

@@ -182,8 +182,7 @@ ngx_http_hotline_ice_handler(ngx_http_request_t *r)
     u_char                        name[64];
 
     if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
-        return ngx_http_hotline_json_error(r, NGX_HTTP_NOT_ALLOWED,
-                                           "method_not_allowed", "use GET");
+        return ngx_http_hotline_not_allowed(r, "GET, HEAD");
     }
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hotline_module);

@@ -33,15 +33,7 @@ ngx_http_hotline_read_json(ngx_http_request_t *r,
     ngx_http_hotline_auth_ctx_t  *ctx;
 
     if (r->method != NGX_HTTP_POST) {
-        if (ngx_http_hotline_add_header(r, "Allow", (u_char *) "POST", 4)
-            == NULL)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_hotline_json_error(r, NGX_HTTP_NOT_ALLOWED,
-                                           "method_not_allowed",
-                                           "use POST");
+        return ngx_http_hotline_not_allowed(r, "POST");
     }
 
     if (ngx_http_hotline_json_type(r) != NGX_OK) {

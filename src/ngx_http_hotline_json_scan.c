@@ -178,6 +178,8 @@ ngx_http_hotline_json_scan(u_char *p, size_t len, ngx_str_t *keys,
     s.inner = inner;
     s.trusted = trusted;
 
+    root->keys = keys;
+    inner->keys = keys;
     inner->present = 0;
     inner->other.pos = 0;
 

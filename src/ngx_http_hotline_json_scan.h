@@ -62,6 +62,7 @@ typedef struct {
 
 
 typedef struct {
+    ngx_str_t                    *keys;     /* the names scanned for */
     uint32_t                      present;  /* bit k: member keys[k] */
     ngx_http_hotline_json_val_t   member[NGX_HOTLINE_JSON_KEYS_MAX];
 

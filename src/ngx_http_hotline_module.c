@@ -799,30 +799,24 @@ static void
 ngx_http_hotline_zone_resized(ngx_conf_t *cf, ngx_shm_zone_t *shm_zone)
 {
     size_t                         used;
-    ngx_uint_t                     i;
-    ngx_list_part_t               *part;
     ngx_shm_zone_t                *old;
     ngx_slab_pool_t               *shpool;
+    ngx_http_hotline_list_iter_t   it;
     ngx_http_hotline_main_conf_t  *omcf;
 
-    part = &((ngx_cycle_t *) ngx_cycle)->shared_memory.part;
-    old = part->elts;
+    ngx_http_hotline_list_iter(&it,
+                               &((ngx_cycle_t *) ngx_cycle)->shared_memory);
 
-    for (i = 0; /* void */; i++) {
+    for ( ;; ) {
+        old = ngx_http_hotline_list_next(&it);
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return;
-            }
-
-            part = part->next;
-            old = part->elts;
-            i = 0;
+        if (old == NULL) {
+            return;
         }
 
-        if (old[i].tag == shm_zone->tag
-            && old[i].shm.name.len == shm_zone->shm.name.len
-            && ngx_strncmp(old[i].shm.name.data, shm_zone->shm.name.data,
+        if (old->tag == shm_zone->tag
+            && old->shm.name.len == shm_zone->shm.name.len
+            && ngx_strncmp(old->shm.name.data, shm_zone->shm.name.data,
                            shm_zone->shm.name.len)
                == 0)
         {
@@ -830,7 +824,7 @@ ngx_http_hotline_zone_resized(ngx_conf_t *cf, ngx_shm_zone_t *shm_zone)
         }
     }
 
-    if (old[i].shm.size == shm_zone->shm.size || old[i].data == NULL) {
+    if (old->shm.size == shm_zone->shm.size || old->data == NULL) {
         return;
     }
 
@@ -843,14 +837,14 @@ ngx_http_hotline_zone_resized(ngx_conf_t *cf, ngx_shm_zone_t *shm_zone)
                            "reload starts on a new, empty zone; calls live "
                            "in Redis and go on, this node's counters of "
                            "/metrics restart from zero",
-                           old[i].shm.size / 1024, shm_zone->shm.size / 1024);
+                           old->shm.size / 1024, shm_zone->shm.size / 1024);
         return;
     }
 
     /* the zone's slab pool: what the running state takes */
 
-    shpool = (ngx_slab_pool_t *) old[i].shm.addr;
-    used = old[i].shm.size - shpool->pfree * ngx_pagesize;
+    shpool = (ngx_slab_pool_t *) old->shm.addr;
+    used = old->shm.size - shpool->pfree * ngx_pagesize;
 
     ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                        "hotline_zone changes from %uzk to %uzk: the reload "
@@ -861,7 +855,7 @@ ngx_http_hotline_zone_resized(ngx_conf_t *cf, ngx_shm_zone_t *shm_zone)
                        "bans come back from hotline_state_file); "
                        "change the size with a restart in a quiet hour "
                        "(docs/runbook.md)",
-                       old[i].shm.size / 1024, shm_zone->shm.size / 1024,
+                       old->shm.size / 1024, shm_zone->shm.size / 1024,
                        used / 1024);
 }
 

@@ -53,13 +53,6 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_hotline_json_valid(u_char *data, size_t len);
-static ngx_uint_t ngx_http_hotline_check_members(ngx_http_hotline_obj_t *o,
-    uint32_t allowed, ngx_http_hotline_msg_t *m);
-static ngx_uint_t ngx_http_hotline_get_text(ngx_http_hotline_obj_t *o,
-    ngx_uint_t key, size_t min, size_t max, ngx_uint_t multiline,
-    ngx_http_hotline_val_t **value, ngx_http_hotline_msg_t *m);
-static ngx_uint_t ngx_http_hotline_get_hexid(ngx_http_hotline_obj_t *o,
-    ngx_uint_t key, u_char *dst, ngx_http_hotline_msg_t *m);
 static ngx_uint_t ngx_http_hotline_relay(ngx_http_hotline_obj_t *root,
     ngx_http_hotline_obj_t *cand, ngx_http_hotline_msg_t *m,
     ngx_http_hotline_type_t *t, ngx_uint_t role, u_char *out, size_t size);
@@ -224,18 +217,8 @@ ngx_http_hotline_proto_parse(u_char *data, size_t len, ngx_uint_t role,
 
     ngx_memzero(m, sizeof(ngx_http_hotline_msg_t));
 
-    rc = ngx_http_hotline_json_scan(data, len, ngx_http_hotline_keys,
-                                    NGX_HOTLINE_K_CANDIDATE, &root, &cand, 0);
-
-    if (rc == NGX_DECLINED) {
-        rc = ngx_http_hotline_json_valid(data, len);
-
-        if (rc == NGX_OK) {
-            rc = ngx_http_hotline_json_scan(data, len, ngx_http_hotline_keys,
-                                            NGX_HOTLINE_K_CANDIDATE, &root,
-                                            &cand, 1);
-        }
-    }
+    rc = ngx_http_hotline_proto_scan(data, len, ngx_http_hotline_keys,
+                                     NGX_HOTLINE_K_CANDIDATE, &root, &cand);
 
     if (rc != NGX_OK) {
         return NGX_HOTLINE_E_BAD_JSON;
@@ -243,30 +226,9 @@ ngx_http_hotline_proto_parse(u_char *data, size_t len, ngx_uint_t role,
 
     /* the id first, so that every later error can echo it */
 
-    v = ngx_http_hotline_json_get(&root, NGX_HOTLINE_K_ID);
-
-    if (v != NULL) {
-        n = v->len;
-
-        if (v->kind != NGX_HOTLINE_JSON_STRING || n == 0
-            || n > NGX_HOTLINE_MSG_ID_MAX)
-        {
-            m->field = "id";
-            return NGX_HOTLINE_E_BAD_FIELD;
-        }
-
-        ngx_http_hotline_json_decode(v, m->id, n);
-
-        for (i = 0; i < n; i++) {
-            if (!(isalnum(m->id[i]) || m->id[i] == '_' || m->id[i] == '.'
-                  || m->id[i] == ':' || m->id[i] == '-'))
-            {
-                m->field = "id";
-                return NGX_HOTLINE_E_BAD_FIELD;
-            }
-        }
-
-        m->id_len = n;
+    rc = ngx_http_hotline_proto_id(&root, m);
+    if (rc != NGX_HOTLINE_OK) {
+        return rc;
     }
 
     v = ngx_http_hotline_json_get(&root, NGX_HOTLINE_K_TYPE);
@@ -297,7 +259,7 @@ ngx_http_hotline_proto_parse(u_char *data, size_t len, ngx_uint_t role,
         return NGX_HOTLINE_E_NOT_ALLOWED;
     }
 
-    rc = ngx_http_hotline_check_members(&root, t->members, m);
+    rc = ngx_http_hotline_proto_members(&root, t->members, m);
     if (rc != NGX_HOTLINE_OK) {
         return rc;
     }
@@ -305,7 +267,7 @@ ngx_http_hotline_proto_parse(u_char *data, size_t len, ngx_uint_t role,
     switch (t->type) {
 
     case NGX_HOTLINE_MSG_JOIN:
-        rc = ngx_http_hotline_get_text(&root, NGX_HOTLINE_K_NAME, 1,
+        rc = ngx_http_hotline_proto_text(&root, NGX_HOTLINE_K_NAME, 1,
                                        NGX_HOTLINE_CUSTOMER_NAME, 0, &v, m);
         if (rc != NGX_HOTLINE_OK) {
             return rc;
@@ -342,7 +304,7 @@ ngx_http_hotline_proto_parse(u_char *data, size_t len, ngx_uint_t role,
         return NGX_HOTLINE_OK;
 
     case NGX_HOTLINE_MSG_RESUME:
-        rc = ngx_http_hotline_get_hexid(&root, NGX_HOTLINE_K_TOKEN, m->token,
+        rc = ngx_http_hotline_proto_hexid(&root, NGX_HOTLINE_K_TOKEN, m->token,
                                         m);
         if (rc != NGX_HOTLINE_OK) {
             return rc;
@@ -370,7 +332,7 @@ ngx_http_hotline_proto_parse(u_char *data, size_t len, ngx_uint_t role,
 
     case NGX_HOTLINE_MSG_REJECT:
     case NGX_HOTLINE_MSG_BAN:
-        rc = ngx_http_hotline_get_hexid(&root, NGX_HOTLINE_K_CALL_ID,
+        rc = ngx_http_hotline_proto_hexid(&root, NGX_HOTLINE_K_CALL_ID,
                                         m->call_id, m);
         m->has_call_id = (rc == NGX_HOTLINE_OK);
         return rc;
@@ -390,6 +352,33 @@ ngx_http_hotline_proto_parse(u_char *data, size_t len, ngx_uint_t role,
 
 
 /* the full parser's verdict on what the tokenizer declined */
+
+/*
+ * A message scanned for the member names keys (ngx_http_hotline_json_scan):
+ * what the tokenizer declines is checked by jansson, then scanned trusted
+ */
+
+ngx_int_t
+ngx_http_hotline_proto_scan(u_char *data, size_t len, ngx_str_t *keys,
+    ngx_uint_t nested, ngx_http_hotline_json_obj_t *root,
+    ngx_http_hotline_json_obj_t *inner)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_hotline_json_scan(data, len, keys, nested, root, inner, 0);
+
+    if (rc == NGX_DECLINED) {
+        rc = ngx_http_hotline_json_valid(data, len);
+
+        if (rc == NGX_OK) {
+            rc = ngx_http_hotline_json_scan(data, len, keys, nested, root,
+                                            inner, 1);
+        }
+    }
+
+    return rc;
+}
+
 
 static ngx_int_t
 ngx_http_hotline_json_valid(u_char *data, size_t len)
@@ -411,10 +400,48 @@ ngx_http_hotline_json_valid(u_char *data, size_t len)
 }
 
 
+/* the message's id (keys[1]): 1-64 of [A-Za-z0-9_.:-], into m */
+
+ngx_uint_t
+ngx_http_hotline_proto_id(ngx_http_hotline_obj_t *o, ngx_http_hotline_msg_t *m)
+{
+    size_t                   n, i;
+    ngx_http_hotline_val_t  *v;
+
+    v = ngx_http_hotline_json_get(o, NGX_HOTLINE_K_ID);
+
+    if (v == NULL) {
+        return NGX_HOTLINE_OK;
+    }
+
+    n = (v->kind == NGX_HOTLINE_JSON_STRING) ? v->len : 0;
+
+    if (n == 0 || n > NGX_HOTLINE_MSG_ID_MAX) {
+        m->field = "id";
+        return NGX_HOTLINE_E_BAD_FIELD;
+    }
+
+    ngx_http_hotline_json_decode(v, m->id, n);
+
+    for (i = 0; i < n; i++) {
+        if (!(isalnum(m->id[i]) || m->id[i] == '_' || m->id[i] == '.'
+              || m->id[i] == ':' || m->id[i] == '-'))
+        {
+            m->field = "id";
+            return NGX_HOTLINE_E_BAD_FIELD;
+        }
+    }
+
+    m->id_len = n;
+
+    return NGX_HOTLINE_OK;
+}
+
+
 /* the first member (in the order written) that allowed does not name */
 
-static ngx_uint_t
-ngx_http_hotline_check_members(ngx_http_hotline_obj_t *o, uint32_t allowed,
+ngx_uint_t
+ngx_http_hotline_proto_members(ngx_http_hotline_obj_t *o, uint32_t allowed,
     ngx_http_hotline_msg_t *m)
 {
     u_char                   *key;
@@ -431,7 +458,7 @@ ngx_http_hotline_check_members(ngx_http_hotline_obj_t *o, uint32_t allowed,
     for (k = 0; bad; k++, bad >>= 1) {
         if ((bad & 1) && o->member[k].pos < pos) {
             pos = o->member[k].pos;
-            key = ngx_http_hotline_keys[k].data;
+            key = o->keys[k].data;
         }
     }
 
@@ -473,8 +500,8 @@ ngx_http_hotline_check_members(ngx_http_hotline_obj_t *o, uint32_t allowed,
  * CRLF).
  */
 
-static ngx_uint_t
-ngx_http_hotline_get_text(ngx_http_hotline_obj_t *o, ngx_uint_t key,
+ngx_uint_t
+ngx_http_hotline_proto_text(ngx_http_hotline_obj_t *o, ngx_uint_t key,
     size_t min, size_t max, ngx_uint_t multiline,
     ngx_http_hotline_val_t **value, ngx_http_hotline_msg_t *m)
 {
@@ -497,7 +524,7 @@ ngx_http_hotline_get_text(ngx_http_hotline_obj_t *o, ngx_uint_t key,
     if (v == NULL || v->kind != NGX_HOTLINE_JSON_STRING
         || v->chars < min || v->chars > max || (v->flags & bad))
     {
-        m->field = (const char *) ngx_http_hotline_keys[key].data;
+        m->field = (const char *) o->keys[key].data;
         return NGX_HOTLINE_E_BAD_FIELD;
     }
 
@@ -505,8 +532,8 @@ ngx_http_hotline_get_text(ngx_http_hotline_obj_t *o, ngx_uint_t key,
 }
 
 
-static ngx_uint_t
-ngx_http_hotline_get_hexid(ngx_http_hotline_obj_t *o, ngx_uint_t key,
+ngx_uint_t
+ngx_http_hotline_proto_hexid(ngx_http_hotline_obj_t *o, ngx_uint_t key,
     u_char *dst, ngx_http_hotline_msg_t *m)
 {
     u_char                   c, s[32];
@@ -546,7 +573,7 @@ ngx_http_hotline_get_hexid(ngx_http_hotline_obj_t *o, ngx_uint_t key,
 
 bad:
 
-    m->field = (const char *) ngx_http_hotline_keys[key].data;
+    m->field = (const char *) o->keys[key].data;
     return NGX_HOTLINE_E_BAD_FIELD;
 }
 
@@ -571,7 +598,7 @@ ngx_http_hotline_relay(ngx_http_hotline_obj_t *root,
 
     case NGX_HOTLINE_MSG_OFFER:
     case NGX_HOTLINE_MSG_ANSWER:
-        rc = ngx_http_hotline_get_text(root, NGX_HOTLINE_K_SDP, 1,
+        rc = ngx_http_hotline_proto_text(root, NGX_HOTLINE_K_SDP, 1,
                                        (size_t) -1, 2, &v, m);
         if (rc != NGX_HOTLINE_OK) {
             return rc;
@@ -581,7 +608,7 @@ ngx_http_hotline_relay(ngx_http_hotline_obj_t *root,
         break;
 
     case NGX_HOTLINE_MSG_CHAT:
-        rc = ngx_http_hotline_get_text(root, NGX_HOTLINE_K_TEXT, 1,
+        rc = ngx_http_hotline_proto_text(root, NGX_HOTLINE_K_TEXT, 1,
                                        NGX_HOTLINE_TEXT_MAX, 1, &v, m);
         if (rc != NGX_HOTLINE_OK) {
             return rc;
@@ -678,7 +705,7 @@ ngx_http_hotline_relay_ice(ngx_http_hotline_obj_t *root,
         return NGX_HOTLINE_E_BAD_FIELD;
     }
 
-    rc = ngx_http_hotline_check_members(c, ngx_hotline_k(CANDIDATE)
+    rc = ngx_http_hotline_proto_members(c, ngx_hotline_k(CANDIDATE)
                                            | ngx_hotline_k(SDP_MID)
                                            | ngx_hotline_k(SDP_MLINE)
                                            | ngx_hotline_k(UFRAG), m);
@@ -689,7 +716,7 @@ ngx_http_hotline_relay_ice(ngx_http_hotline_obj_t *root,
 
     p = ngx_cpymem(p, ",\"candidate\":{", sizeof(",\"candidate\":{") - 1);
 
-    rc = ngx_http_hotline_get_text(c, NGX_HOTLINE_K_CANDIDATE, 0, 1024, 0, &v,
+    rc = ngx_http_hotline_proto_text(c, NGX_HOTLINE_K_CANDIDATE, 0, 1024, 0, &v,
                                    m);
     if (rc != NGX_HOTLINE_OK) {
         return rc;
@@ -701,7 +728,7 @@ ngx_http_hotline_relay_ice(ngx_http_hotline_obj_t *root,
 
     if (v != NULL) {
         if (v->kind != NGX_HOTLINE_JSON_NULL) {
-            rc = ngx_http_hotline_get_text(c, NGX_HOTLINE_K_SDP_MID, 0, 64, 0,
+            rc = ngx_http_hotline_proto_text(c, NGX_HOTLINE_K_SDP_MID, 0, 64, 0,
                                            &v, m);
             if (rc != NGX_HOTLINE_OK) {
                 return rc;
@@ -730,7 +757,7 @@ ngx_http_hotline_relay_ice(ngx_http_hotline_obj_t *root,
 
     if (v != NULL) {
         if (v->kind != NGX_HOTLINE_JSON_NULL) {
-            rc = ngx_http_hotline_get_text(c, NGX_HOTLINE_K_UFRAG, 0, 256, 0,
+            rc = ngx_http_hotline_proto_text(c, NGX_HOTLINE_K_UFRAG, 0, 256, 0,
                                            &v, m);
             if (rc != NGX_HOTLINE_OK) {
                 return rc;

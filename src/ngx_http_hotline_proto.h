@@ -11,6 +11,8 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 
+#include "ngx_http_hotline_json_scan.h"
+
 
 /*
  * Signaling protocol v1 (docs/protocol.md): validation of client messages
@@ -167,6 +169,27 @@ ngx_uint_t ngx_http_hotline_end_reason(u_char *name, size_t len);
  */
 ngx_uint_t ngx_http_hotline_proto_parse(u_char *data, size_t len,
     ngx_uint_t role, ngx_http_hotline_msg_t *m, u_char *out, size_t size);
+
+/*
+ * The parts of a parser for messages of another schema (the support
+ * desk's): a message scanned for the names keys, jansson judging what
+ * the tokenizer declines; its id; the first member that allowed does not name
+ * (bad_field); a string member of min..max characters of printable text
+ * (multiline 1: \n and \t too, 2: \r too); an id of 32 lowercase hex
+ * digits into dst (16 bytes).  keys[0] must be "type", keys[1] "id".
+ */
+ngx_int_t ngx_http_hotline_proto_scan(u_char *data, size_t len,
+    ngx_str_t *keys, ngx_uint_t nested, ngx_http_hotline_json_obj_t *root,
+    ngx_http_hotline_json_obj_t *inner);
+ngx_uint_t ngx_http_hotline_proto_id(ngx_http_hotline_json_obj_t *o,
+    ngx_http_hotline_msg_t *m);
+ngx_uint_t ngx_http_hotline_proto_members(ngx_http_hotline_json_obj_t *o,
+    uint32_t allowed, ngx_http_hotline_msg_t *m);
+ngx_uint_t ngx_http_hotline_proto_text(ngx_http_hotline_json_obj_t *o,
+    ngx_uint_t key, size_t min, size_t max, ngx_uint_t multiline,
+    ngx_http_hotline_json_val_t **value, ngx_http_hotline_msg_t *m);
+ngx_uint_t ngx_http_hotline_proto_hexid(ngx_http_hotline_json_obj_t *o,
+    ngx_uint_t key, u_char *dst, ngx_http_hotline_msg_t *m);
 
 /* server messages: each writes into p and returns the new end */
 u_char *ngx_http_hotline_json_str(u_char *p, u_char *s, size_t len);

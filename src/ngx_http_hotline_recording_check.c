@@ -73,8 +73,7 @@ ngx_http_hotline_recording_check_handler(ngx_http_request_t *r)
     ngx_http_hotline_main_conf_t  *hmcf;
 
     if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
-        return ngx_http_hotline_json_error(r, NGX_HTTP_NOT_ALLOWED,
-                                           "method_not_allowed", "use GET");
+        return ngx_http_hotline_not_allowed(r, "GET, HEAD");
     }
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {

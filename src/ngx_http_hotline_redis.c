@@ -9,6 +9,7 @@
 #include <ngx_event.h>
 
 #include "ngx_http_hotline_redis.h"
+#include "ngx_http_hotline_borrowed.h"
 
 
 /*
@@ -195,13 +196,12 @@ ngx_http_hotline_redis_add_read(void *data)
 {
     ngx_http_hotline_redis_t *rc = data;
 
-    if (rc->conn && !rc->conn->read->active) {
-        if (ngx_add_event(rc->conn->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ERR, rc->log, 0,
-                          "hotline: redis read event failed");
-        }
+    if (rc->conn
+        && ngx_http_hotline_borrowed_watch(rc->conn->read, NGX_READ_EVENT, 1)
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                      "hotline: redis read event failed");
     }
 }
 
@@ -211,8 +211,9 @@ ngx_http_hotline_redis_del_read(void *data)
 {
     ngx_http_hotline_redis_t *rc = data;
 
-    if (rc->conn && rc->conn->read->active) {
-        (void) ngx_del_event(rc->conn->read, NGX_READ_EVENT, 0);
+    if (rc->conn) {
+        (void) ngx_http_hotline_borrowed_watch(rc->conn->read, NGX_READ_EVENT,
+                                               0);
     }
 }
 
@@ -251,13 +252,12 @@ ngx_http_hotline_redis_add_write(void *data)
         return;
     }
 
-    if (rc->conn && !rc->conn->write->active) {
-        if (ngx_add_event(rc->conn->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ERR, rc->log, 0,
-                          "hotline: redis write event failed");
-        }
+    if (rc->conn
+        && ngx_http_hotline_borrowed_watch(rc->conn->write, NGX_WRITE_EVENT, 1)
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                      "hotline: redis write event failed");
     }
 }
 
@@ -267,8 +267,9 @@ ngx_http_hotline_redis_del_write(void *data)
 {
     ngx_http_hotline_redis_t *rc = data;
 
-    if (rc->conn && rc->conn->write->active) {
-        (void) ngx_del_event(rc->conn->write, NGX_WRITE_EVENT, 0);
+    if (rc->conn) {
+        (void) ngx_http_hotline_borrowed_watch(rc->conn->write,
+                                               NGX_WRITE_EVENT, 0);
     }
 }
 
@@ -285,24 +286,7 @@ ngx_http_hotline_redis_cleanup(void *data)
     c = rc->conn;
 
     if (c) {
-        if (c->read->active) {
-            (void) ngx_del_event(c->read, NGX_READ_EVENT, 0);
-        }
-
-        if (c->write->active) {
-            (void) ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
-        }
-
-        if (c->read->posted) {
-            ngx_delete_posted_event(c->read);
-        }
-
-        if (c->write->posted) {
-            ngx_delete_posted_event(c->write);
-        }
-
-        ngx_free_connection(c);
-        c->fd = (ngx_socket_t) -1;
+        ngx_http_hotline_borrowed_release(c, 0);
         rc->conn = NULL;
     }
 

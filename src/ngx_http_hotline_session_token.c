@@ -148,15 +148,7 @@ ngx_http_hotline_logout_handler(ngx_http_request_t *r)
     static ngx_str_t  one = ngx_string("1");
 
     if (r->method != NGX_HTTP_POST) {
-        if (ngx_http_hotline_add_header(r, "Allow", (u_char *) "POST", 4)
-            == NULL)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_hotline_json_error(r, NGX_HTTP_NOT_ALLOWED,
-                                           "method_not_allowed",
-                                           "use POST");
+        return ngx_http_hotline_not_allowed(r, "POST");
     }
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {

@@ -33,8 +33,9 @@ typedef struct {
 } ngx_http_hotline_workers_t;
 
 
-static ngx_int_t ngx_http_hotline_status_workers(ngx_http_request_t *r,
-    ngx_http_hotline_workers_t *w, ngx_uint_t *conns);
+static ngx_int_t ngx_http_hotline_status_read(ngx_http_request_t *r,
+    ngx_http_hotline_stats_t *st, ngx_http_hotline_gauges_t *g,
+    ngx_http_hotline_workers_t *w, ngx_uint_t *conns, ngx_uint_t *up);
 static u_char *ngx_http_hotline_status_workers_json(u_char *p,
     ngx_http_hotline_workers_t *w);
 
@@ -57,7 +58,7 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
     ngx_http_hotline_notify_stats_t   ns;
 
     if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
-        return NGX_HTTP_NOT_ALLOWED;
+        return ngx_http_hotline_not_allowed(r, "GET, HEAD");
     }
 
     if (ngx_http_hotline_zone == NULL) {
@@ -66,17 +67,9 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
 
     ngx_http_hotline_notify_stats((ngx_cycle_t *) ngx_cycle, &ns);
 
-    ngx_memzero(&st, sizeof(ngx_http_hotline_stats_t));
-    ngx_http_hotline_store()->stats(&st);
-    ngx_http_hotline_call_gauges(&g);
-
-    if (ngx_http_hotline_status_workers(r, &w, conns) != NGX_OK) {
+    if (ngx_http_hotline_status_read(r, &st, &g, &w, conns, &up) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    /* the node serves when every worker does: any of them takes requests */
-
-    up = st.up && w.count[NGX_HOTLINE_STORE_UP] == w.n;
 
     if (up) {
         store = "ok";
@@ -131,13 +124,22 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
 }
 
 
-/* the connection gauges and every worker's link to the store */
+/*
+ * What health and metrics tell: the store's and the calls' gauges, the
+ * connection gauges and every worker's link to the store; up: the node
+ * serves when every worker does (any of them takes requests)
+ */
 
 static ngx_int_t
-ngx_http_hotline_status_workers(ngx_http_request_t *r,
-    ngx_http_hotline_workers_t *w, ngx_uint_t *conns)
+ngx_http_hotline_status_read(ngx_http_request_t *r,
+    ngx_http_hotline_stats_t *st, ngx_http_hotline_gauges_t *g,
+    ngx_http_hotline_workers_t *w, ngx_uint_t *conns, ngx_uint_t *up)
 {
     ngx_uint_t  i;
+
+    ngx_memzero(st, sizeof(ngx_http_hotline_stats_t));
+    ngx_http_hotline_store()->stats(st);
+    ngx_http_hotline_call_gauges(g);
 
     ngx_memzero(w, sizeof(ngx_http_hotline_workers_t));
 
@@ -164,6 +166,8 @@ ngx_http_hotline_status_workers(ngx_http_request_t *r,
             w->count[w->ws[i].state]++;
         }
     }
+
+    *up = st->up && w->count[NGX_HOTLINE_STORE_UP] == w->n;
 
     return NGX_OK;
 }
@@ -211,7 +215,7 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
     static ngx_uint_t  codes[] = NGX_HOTLINE_CLOSE_CODES;
 
     if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
-        return NGX_HTTP_NOT_ALLOWED;
+        return ngx_http_hotline_not_allowed(r, "GET, HEAD");
     }
 
     z = ngx_http_hotline_counters();
@@ -220,15 +224,9 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
-    ngx_memzero(&st, sizeof(ngx_http_hotline_stats_t));
-    ngx_http_hotline_store()->stats(&st);
-    ngx_http_hotline_call_gauges(&g);
-
-    if (ngx_http_hotline_status_workers(r, &w, conns) != NGX_OK) {
+    if (ngx_http_hotline_status_read(r, &st, &g, &w, conns, &up) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    up = st.up && w.count[NGX_HOTLINE_STORE_UP] == w.n;
 
     b = ngx_create_temp_buf(r->pool, 9216 + NGX_HOTLINE_HIST_TEXT);
     if (b == NULL) {

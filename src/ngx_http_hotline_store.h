@@ -362,7 +362,8 @@ struct ngx_http_hotline_store_s {
      * The client read the consumer's messages up to seq (it answered a
      * ping sent after them): those delivered are not kept for a replay
      * any more, so an inbox holds what is in flight, not the most its
-     * buffer may.  NULL: kept until room is needed (Redis: not the zone).
+     * buffer may; a consumer that takes the inbox over from this one
+     * without a seq is replayed after them (docs/protocol.md).
      */
     void        (*read_to)(ngx_http_hotline_consumer_t *c, uint64_t seq);
 

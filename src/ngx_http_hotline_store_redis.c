@@ -99,8 +99,7 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_redis = {
     ngx_http_hotline_rcache_info,
     ngx_http_hotline_rcache_own,
     ngx_http_hotline_rcache_pull,
-    NULL,                                  /* read_to: lists are trimmed
-                                              by size in Redis */
+    ngx_http_hotline_rcache_read_to,
     ngx_http_hotline_redis_kv_get,
     ngx_http_hotline_redis_kv_set,
     ngx_http_hotline_redis_kv_del,

@@ -199,6 +199,8 @@ void ngx_http_hotline_rcache_free(ngx_http_hotline_consumer_t *c);
 void ngx_http_hotline_rcache_own(ngx_http_hotline_consumer_t *c, void *data);
 void ngx_http_hotline_rcache_info(ngx_http_hotline_consumer_t *c,
     ngx_http_hotline_consumer_info_t *ci);
+void ngx_http_hotline_rcache_read_to(ngx_http_hotline_consumer_t *c,
+    uint64_t seq);
 ssize_t ngx_http_hotline_rcache_pull(ngx_http_hotline_consumer_t *c,
     u_char *buf, size_t size, size_t budget);
 uint64_t ngx_http_hotline_rcache_gen(ngx_http_hotline_consumer_t *c);

@@ -47,6 +47,7 @@ struct ngx_http_hotline_consumer_s {
     uint64_t                       delivered;
     uint64_t                       replayed;     /* a replay's end */
     size_t                         unreported;   /* pulled, Redis not told */
+    uint64_t                       read;         /* the client read to */
     ngx_queue_t                    msgs;         /* in order, from next */
     size_t                         bytes;
     ngx_queue_t                    ahead;        /* after a gap, by seq */
@@ -89,7 +90,8 @@ static void ngx_http_hotline_rcache_behind(ngx_http_hotline_consumer_t *c,
     redisReply *r, size_t i);
 static void ngx_http_hotline_rcache_gap(ngx_http_hotline_consumer_t *c,
     uint64_t first, uint64_t last);
-static void ngx_http_hotline_rcache_report(ngx_http_hotline_consumer_t *c);
+static void ngx_http_hotline_rcache_report(ngx_http_hotline_consumer_t *c,
+    uint64_t seq, ngx_uint_t read);
 static void ngx_http_hotline_rcache_reported(ngx_http_hotline_rreq_t *req,
     redisReply *r);
 static void ngx_http_hotline_rcache_tell(ngx_http_hotline_consumer_t *c,
@@ -281,6 +283,7 @@ ngx_http_hotline_rcache_attached(uint64_t gen, redisReply *r, size_t i)
     first = (uint64_t) ngx_http_hotline_reply_int(r, i);
     c->next = first ? first : 1;
     c->delivered = c->next - 1;
+    c->read = c->delivered;
 
     ngx_http_hotline_rcache_behind(c, r, i - 1);
     ngx_http_hotline_rcache_backlog(c, r, i);
@@ -823,15 +826,41 @@ ngx_http_hotline_rcache_pull(ngx_http_hotline_consumer_t *c, u_char *buf,
                    (size_t) (pos - buf), c->delivered);
 
     if (c->unreported >= ngx_http_hotline_rs->hmcf->replay_buffer / 4) {
-        ngx_http_hotline_rcache_report(c);
+        ngx_http_hotline_rcache_report(c, c->delivered, 0);
     }
 
     return pos - buf;
 }
 
 
+/*
+ * The client read the messages up to seq (it answered a ping sent after
+ * them): Redis forgets them, as the embedded store does, so that a
+ * replay from scratch starts at the same place on both stores.
+ */
+
+void
+ngx_http_hotline_rcache_read_to(ngx_http_hotline_consumer_t *c, uint64_t seq)
+{
+    if (seq > c->delivered) {
+        seq = c->delivered;
+    }
+
+    if (seq <= c->read) {
+        return;
+    }
+
+    c->read = seq;
+
+    ngx_http_hotline_rcache_report(c, seq, 1);
+}
+
+
+/* Redis is told what was delivered (read: and read by the client) */
+
 static void
-ngx_http_hotline_rcache_report(ngx_http_hotline_consumer_t *c)
+ngx_http_hotline_rcache_report(ngx_http_hotline_consumer_t *c, uint64_t seq,
+    ngx_uint_t read)
 {
     ngx_http_hotline_rreq_t  *req;
 
@@ -841,8 +870,8 @@ ngx_http_hotline_rcache_report(ngx_http_hotline_consumer_t *c)
         return;
     }
 
-    req = ngx_http_hotline_rreq(NGX_HOTLINE_LUA_DELIVERED, 3,
-                                c->key_len + 2 * NGX_INT64_LEN,
+    req = ngx_http_hotline_rreq(NGX_HOTLINE_LUA_DELIVERED, read ? 4 : 3,
+                                c->key_len + 2 * NGX_INT64_LEN + 1,
                                 ngx_http_hotline_rcache_reported);
     if (req == NULL) {
         return;
@@ -850,7 +879,12 @@ ngx_http_hotline_rcache_report(ngx_http_hotline_consumer_t *c)
 
     ngx_http_hotline_rreq_arg(req, c->key, c->key_len);
     ngx_http_hotline_rreq_num(req, (int64_t) c->node.key);
-    ngx_http_hotline_rreq_num(req, (int64_t) c->delivered);
+    ngx_http_hotline_rreq_num(req, (int64_t) seq);
+
+    if (read) {
+        ngx_http_hotline_rreq_arg(req, (u_char *) "r", 1);
+    }
+
     ngx_http_hotline_rreq_send(req);
 }
 

@@ -16,7 +16,8 @@
  *
  *   P r:<key>     hash, a record: v version, d value; with an inbox also
  *                 sq last seq, by bytes kept, dl seq delivered (reported
- *                 by its consumer's worker), ow the consumer's channel
+ *                 by its consumer's worker), rd seq its client read
+ *                 (answered a ping after it), ow the consumer's channel
  *                 ("" none), g the consumer's generation
  *   P m:<key>     list, the inbox's messages (seq sq-len+1 .. sq)
  *   P q           zset, queued record keys by ticket;  P t  ticket counter
@@ -254,22 +255,24 @@ NGX_HOTLINE_LUA_PRELUDE
 "    end\n"
 "  elseif c == 't' then\n"
 "    local k = rk(a[1])\n"
-"    local h = redis.call('HMGET', k, 'v', 'ow', 'g', 'sq', 'dl')\n"
+"    local h = redis.call('HMGET', k, 'v', 'ow', 'g', 'sq', 'dl', 'rd')\n"
 "    if h[1] then\n"
+"      local from = tonumber(a[3])\n"
+"      if from < 0 then from = tonumber(h[5] or '0') end\n"
+/* a takeover: after what the client of the connection replaced read */
 "      if h[2] and h[2] ~= '' and (h[2] ~= CH or h[3] ~= a[2]) then\n"
 "        redis.call('PUBLISH', h[2], 'r' .. h[3])\n"
 "        redis.call('SREM', P .. 'o:' .. h[2], a[1])\n"
+"        if tonumber(a[3]) < 0 then from = tonumber(h[6] or '0') end\n"
 "      end\n"
 "      redis.call('HSET', k, 'ow', CH, 'g', a[2])\n"
 "      if not h[4] then redis.call('HSET', k, 'sq', 0, 'by', 0, 'dl', 0) end\n"
 "      redis.call('SADD', P .. 'o:' .. CH, a[1])\n"
-"      local from = tonumber(a[3])\n"
-"      if from < 0 then from = tonumber(h[5] or '0') end\n"
 "      local b = {}\n"
 "      backlog(a[1], from, b)\n"
 "      out[2] = b[1]\n"
 "      for j = 2, #b do out[#out + 1] = b[j] end\n"
-"      redis.call('HSET', k, 'dl', b[2] - 1)\n"
+"      redis.call('HSET', k, 'dl', b[2] - 1, 'rd', b[2] - 1)\n"
 "    end\n"
 "  elseif c == 'l' then\n"
 "    local k = rk(a[1])\n"
@@ -431,14 +434,31 @@ NGX_HOTLINE_LUA_PRELUDE
 "backlog(ARGV[3], tonumber(ARGV[5]), out)\n"
 "return out\n" },
 
-    /* delivered: ARGV[3] key, [4] gen, [5] seq -> {0}: makes room */
+    /*
+     * delivered: ARGV[3] key, [4] gen, [5] seq, [6] "r": the client read
+     * up to seq, which is not kept for a replay any more (as the embedded
+     * store forgets it) -> {0}: makes room
+     */
     { "delivered",
 "local P, CH = ARGV[1], ARGV[2]\n"
 "local k = P .. 'r:' .. ARGV[3]\n"
-"local h = redis.call('HMGET', k, 'ow', 'g', 'sq', 'dl')\n"
+"local h = redis.call('HMGET', k, 'ow', 'g', 'sq', 'dl', 'by')\n"
 "if h[1] == CH and h[2] == ARGV[4] then\n"
-"  local dl = math.min(tonumber(ARGV[5]), tonumber(h[3] or '0'))\n"
+"  local sq = tonumber(h[3] or '0')\n"
+"  local dl = math.min(tonumber(ARGV[5]), sq)\n"
 "  if dl > tonumber(h[4] or '0') then redis.call('HSET', k, 'dl', dl) end\n"
+"  if ARGV[6] == 'r' then\n"
+"    redis.call('HSET', k, 'rd', dl)\n"
+"    local m = P .. 'm:' .. ARGV[3]\n"
+"    local n = redis.call('LLEN', m)\n"
+"    local by = tonumber(h[5] or '0')\n"
+"    while n > 0 and sq - n + 1 <= dl do\n"
+"      by = by - #redis.call('LPOP', m)\n"
+"      n = n - 1\n"
+"    end\n"
+"    if n == 0 then by = 0 end\n"
+"    redis.call('HSET', k, 'by', by)\n"
+"  end\n"
 "end\n"
 "return {0}\n" },
 

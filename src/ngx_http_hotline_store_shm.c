@@ -918,7 +918,10 @@ ngx_http_hotline_shm_owned(ngx_http_hotline_shm_obj_t *o,
 
 /*
  * The inbox gets a new consumer: the one it had is told; replayed after
- * seq from (-1: after what was delivered), as far as it is kept.
+ * seq from, as far as it is kept.  from -1: after what the connection
+ * that had it was handed, or, while that connection is still there (a
+ * takeover), after what its client read (docs/protocol.md: the stores
+ * know both exactly).
  */
 
 static void
@@ -936,6 +939,10 @@ ngx_http_hotline_shm_attach(ngx_http_hotline_shm_obj_t *o,
         /* tell the connection that had it */
         ngx_http_hotline_mailbox_push(ib->owner, ib, ib->gen,
                                       NGX_HOTLINE_MAIL_REPLACED);
+
+        if (from < 0) {
+            from = (int64_t) ib->read;
+        }
     }
 
     if (c->inbox && c->inbox != ib && c->inbox->owner == ngx_pid
@@ -979,6 +986,7 @@ ngx_http_hotline_shm_attach(ngx_http_hotline_shm_obj_t *o,
         ib->delivered = last;
     }
 
+    ib->read = ib->delivered;
     ib->replayed = ib->last;
 
     ngx_http_hotline_shm_kick(ib);
@@ -1297,8 +1305,13 @@ ngx_http_hotline_shm_read_to(ngx_http_hotline_consumer_t *c, uint64_t seq)
     ib = c->inbox;
 
     if (ib && ib->owner == ngx_pid && ib->gen == c->gen) {
+        seq = ngx_min(seq, ib->delivered);
 
-        ngx_http_hotline_shm_forget(ib, ngx_min(seq, ib->delivered), 0);
+        if (seq > ib->read) {
+            ib->read = seq;
+        }
+
+        ngx_http_hotline_shm_forget(ib, seq, 0);
     }
 
     ngx_http_hotline_unlock();

@@ -71,6 +71,10 @@ static ngx_http_hotline_kv_rec_t *ngx_http_hotline_kv_find(ngx_str_t *key);
 static ngx_http_hotline_kv_rec_t *ngx_http_hotline_kv_new(ngx_str_t *key,
     size_t value_len, ngx_msec_t ttl, ngx_uint_t flags);
 static void ngx_http_hotline_kv_free(ngx_http_hotline_kv_rec_t *r);
+static ngx_http_hotline_kv_rec_t *ngx_http_hotline_kv_counter(ngx_str_t *key,
+    ngx_msec_t ttl, ngx_uint_t flags);
+static void ngx_http_hotline_kv_value(ngx_http_hotline_kv_t *kv,
+    ngx_http_hotline_kv_rec_t *r);
 static size_t ngx_http_hotline_kv_cost(size_t size);
 static void ngx_http_hotline_kv_replay(ngx_http_hotline_kv_tree_t *kv);
 static void ngx_http_hotline_kv_expire_tree(ngx_rbtree_t *tree,
@@ -211,11 +215,8 @@ ngx_http_hotline_kv_take(ngx_str_t *key, ngx_uint_t remove,
     r = ngx_http_hotline_kv_find(key);
 
     if (r) {
-        kv->found = 1;
+        ngx_http_hotline_kv_value(kv, r);
         kv->number = r->number;
-        kv->len = r->value_len;
-        ngx_memcpy(kv->value, r->data + r->key_len, r->value_len);
-        kv->ttl = r->expire.key - ngx_current_msec;
 
         if (remove) {
             durable = r->flags & NGX_HOTLINE_KV_DURABLE;
@@ -322,11 +323,7 @@ ngx_http_hotline_shm_kv_incr(ngx_str_t *key, ngx_msec_t ttl,
 
     ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
 
-    r = ngx_http_hotline_kv_find(key);
-
-    if (r == NULL) {
-        r = ngx_http_hotline_kv_new(key, 0, ttl, 0);
-    }
+    r = ngx_http_hotline_kv_counter(key, ttl, 0);
 
     if (r) {
         kv->found = 1;
@@ -381,15 +378,11 @@ ngx_http_hotline_shm_kv_attempt(ngx_str_t *secret, ngx_str_t *counter,
         goto done;
     }
 
-    r = ngx_http_hotline_kv_find(counter);
-
-    if (r == NULL) {
-        r = ngx_http_hotline_kv_new(counter, 0, ttl,
+    r = ngx_http_hotline_kv_counter(counter, ttl,
                                     flags & ~NGX_HOTLINE_KV_DURABLE);
-        if (r == NULL) {
-            err = NGX_HOTLINE_E_UNAVAILABLE;
-            goto done;
-        }
+    if (r == NULL) {
+        err = NGX_HOTLINE_E_UNAVAILABLE;
+        goto done;
     }
 
     kv->number = ++r->number;
@@ -411,10 +404,7 @@ ngx_http_hotline_shm_kv_attempt(ngx_str_t *secret, ngx_str_t *counter,
     r = ngx_http_hotline_kv_find(secret);
 
     if (r) {
-        kv->found = 1;
-        kv->len = r->value_len;
-        ngx_memcpy(kv->value, r->data + r->key_len, r->value_len);
-        kv->ttl = r->expire.key - ngx_current_msec;
+        ngx_http_hotline_kv_value(kv, r);
     }
 
 done:
@@ -603,6 +593,36 @@ ngx_http_hotline_kv_find(ngx_str_t *key)
  * of the zone or in the zone takes the room of SPARE records, those
  * closest to their end first; the others are never dropped early.
  */
+
+/* a counter: found, or made at 0 with ttl (which is not renewed) */
+
+static ngx_http_hotline_kv_rec_t *
+ngx_http_hotline_kv_counter(ngx_str_t *key, ngx_msec_t ttl, ngx_uint_t flags)
+{
+    ngx_http_hotline_kv_rec_t  *r;
+
+    r = ngx_http_hotline_kv_find(key);
+
+    if (r == NULL) {
+        r = ngx_http_hotline_kv_new(key, 0, ttl, flags);
+    }
+
+    return r;
+}
+
+
+/* what a get answers of a record: its value and the time it has left */
+
+static void
+ngx_http_hotline_kv_value(ngx_http_hotline_kv_t *kv,
+    ngx_http_hotline_kv_rec_t *r)
+{
+    kv->found = 1;
+    kv->len = r->value_len;
+    ngx_memcpy(kv->value, r->data + r->key_len, r->value_len);
+    kv->ttl = r->expire.key - ngx_current_msec;
+}
+
 
 static ngx_http_hotline_kv_rec_t *
 ngx_http_hotline_kv_new(ngx_str_t *key, size_t value_len, ngx_msec_t ttl,

@@ -31,6 +31,7 @@ typedef struct {
     size_t                         bytes;
     uint64_t                       last;       /* the last seq given */
     uint64_t                       delivered;
+    uint64_t                       read;       /* the client read to */
     uint64_t                       replayed;   /* a replay runs to here */
     ngx_pid_t                      owner;      /* 0: no consumer */
     uint64_t                       gen;        /* the consumer's attach */

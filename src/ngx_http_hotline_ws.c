@@ -283,9 +283,9 @@ ngx_http_hotline_ws_keep_limits(ngx_http_request_t *r, ngx_connection_t *c)
 static ngx_uint_t
 ngx_http_hotline_is_limit_conn(void *zone)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_shm_zone_t   *shm_zone;
+    ngx_uint_t                     i;
+    ngx_shm_zone_t                *shm_zone;
+    ngx_http_hotline_list_iter_t   it;
 
     static ngx_module_t  *limit_conn;
     static ngx_cycle_t   *cycle;
@@ -309,25 +309,15 @@ ngx_http_hotline_is_limit_conn(void *zone)
         return 0;
     }
 
-    part = &cycle->shared_memory.part;
-    shm_zone = part->elts;
+    ngx_http_hotline_list_iter(&it, &cycle->shared_memory);
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return 0;
-            }
-
-            part = part->next;
-            shm_zone = part->elts;
-            i = 0;
-        }
-
-        if (&shm_zone[i] == zone) {
-            return shm_zone[i].tag == limit_conn;
+    while ((shm_zone = ngx_http_hotline_list_next(&it)) != NULL) {
+        if (shm_zone == zone) {
+            return shm_zone->tag == limit_conn;
         }
     }
+
+    return 0;
 }
 
 

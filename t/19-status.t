@@ -182,6 +182,15 @@ ok(poll_until(5, sub {
         && $x->{calls}{waiting} == 0 && $x->{calls}{active} == 0 }),
    'no connections and no calls left');
 
+# only GET and HEAD: 405 says so (Allow) with a JSON body
+for my $path ('/health', '/metrics') {
+    my $r = $t->http_post($path, '{}');
+    is($r->{status}, 405, "POST $path: 405");
+    is(($r->{headers}{allow} // [])->[0], 'GET, HEAD', '... with Allow');
+    like($r->{body} // '', qr/"error":"method_not_allowed"/,
+         '... and a JSON error');
+}
+
 $t->stop;
 
 # without hotline_zone a 16m zone is created

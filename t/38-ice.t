@@ -51,7 +51,11 @@ my $s = json_decode($t->http_get('/stun-only')->{body});
 is(scalar @{ $s->{iceServers} }, 1, 'STUN only: one entry');
 ok(!exists $s->{iceServers}[0]{credential}, '... without credentials');
 
-is($t->http_post('/ice', '{}')->{status}, 405, 'POST: 405');
+{
+    my $r = $t->http_post('/ice', '{}');
+    is($r->{status}, 405, 'POST: 405');
+    is(($r->{headers}{allow} // [])->[0], 'GET, HEAD', '... with Allow');
+}
 $t->stop;
 
 for my $bad ('hotline_ice_servers turn=turn:x:3478;',
