@@ -12,7 +12,10 @@
 # keyframe, the recorder's own CPU (user + system, from /proc/PID/stat)
 # over SECONDS (default 30) gives its CPU per stream-second; its metrics
 # give the packets it received.  REC_ARGS: more recorder options
-# (REC_ARGS="--batch-ms 20").
+# (REC_ARGS="--batch-ms 20").  REC_PROFILE: a command run over the
+# measured SECONDS instead of a sleep, with REC_PID and REC_SECS in its
+# environment (REC_PROFILE='perf stat -e raw_syscalls:sys_enter -p
+# $REC_PID -- sleep $REC_SECS').
 
 set -eu
 
@@ -101,7 +104,11 @@ pkts() { curl -s "http://127.0.0.1:$port/metrics" \
          | awk '/^hotline_recorder_rtp_packets_total/ { print $2 }'; }
 
 c0=$(cpu); p0=$(pkts); t0=$(date +%s%N)
-sleep "$secs"
+if [ -n "${REC_PROFILE:-}" ]; then
+    REC_PID=$rec REC_SECS=$secs sh -c "$REC_PROFILE" >&2
+else
+    sleep "$secs"
+fi
 c1=$(cpu); p1=$(pkts); t1=$(date +%s%N)
 
 hz=$(getconf CLK_TCK)

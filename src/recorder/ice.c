@@ -10,15 +10,31 @@
 #include "ice.h"
 
 
+/*
+ * GLib (2.74) takes the descriptors of a source that cannot recurse out
+ * of the poll set for each of its dispatches and puts them back after
+ * it, waking the loop up (a write(2) to its eventfd) both times: two
+ * system calls for each socket read.  The recorder never runs the loop
+ * from inside a callback, so the socket source that delivers a packet
+ * is marked as one that may recurse the first time it does.
+ */
+
 static void
 rec_ice_on_recv(NiceAgent *agent, guint stream, guint component, guint len,
     gchar *buf, gpointer data)
 {
+    GSource    *source;
     rec_ice_t  *ice;
 
     (void) agent;
     (void) stream;
     (void) component;
+
+    source = g_main_current_source();
+
+    if (source != NULL && !g_source_get_can_recurse(source)) {
+        g_source_set_can_recurse(source, TRUE);
+    }
 
     ice = data;
     ice->recv(ice->data, (u_char *) buf, len);

@@ -121,7 +121,7 @@ rec_usage(void)
         "\n"
         "  --jobs N               finalize/merge jobs at once, default 1\n"
         "  --batch-ms MS          read packets in batches, every MS at "
-        "most, default 10\n"
+        "most, default 20\n"
         "  --job-nice N           their nice value, default 10\n"
         "  --log-level LEVEL      error, warn, info (default), debug\n");
 }
@@ -410,7 +410,7 @@ rec_parse_args(int argc, char **argv)
     rec_conf.video_bitrate = 1500000;
     rec_conf.turn_ttl = 3600;
     rec_conf.jobs = 1;
-    rec_conf.batch_ms = 10;
+    rec_conf.batch_ms = 20;
     rec_conf.merge = 1;
     rec_conf.complete_after = 10;
     rec_conf.retention_interval = 60;
