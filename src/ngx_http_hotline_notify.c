@@ -75,6 +75,8 @@ typedef struct {
 } ngx_http_hotline_notify_worker_t;
 
 
+static ngx_http_hotline_notify_conf_t *ngx_http_hotline_notify_main(
+    ngx_cycle_t *cycle);
 static ngx_http_hotline_notify_conf_t *ngx_http_hotline_notify_conf(
     ngx_cycle_t *cycle);
 static ngx_http_hotline_notify_item_t *ngx_http_hotline_notify_item(
@@ -127,12 +129,12 @@ static ngx_str_t  ngx_http_hotline_notify_heads[] = {
 static ngx_http_hotline_notify_worker_t  ngx_http_hotline_notify_worker;
 
 
+/* the configuration: the worker's queue's, or the cycle's */
+
 static ngx_http_hotline_notify_conf_t *
-ngx_http_hotline_notify_conf(ngx_cycle_t *cycle)
+ngx_http_hotline_notify_main(ngx_cycle_t *cycle)
 {
     ngx_http_hotline_notify_conf_t  *conf;
-
-    /* the worker's queue may be there for webhooks only */
 
     conf = ngx_http_hotline_notify_worker.conf;
 
@@ -146,6 +148,20 @@ ngx_http_hotline_notify_conf(ngx_cycle_t *cycle)
         conf = ngx_http_cycle_get_module_main_conf(cycle,
                                            ngx_http_hotline_notify_module);
     }
+
+    return conf;
+}
+
+
+/* the configuration if Telegram is configured (the worker's queue may be
+   there for webhooks only) */
+
+static ngx_http_hotline_notify_conf_t *
+ngx_http_hotline_notify_conf(ngx_cycle_t *cycle)
+{
+    ngx_http_hotline_notify_conf_t  *conf;
+
+    conf = ngx_http_hotline_notify_main(cycle);
 
     return (conf && conf->token.len) ? conf : NULL;
 }
@@ -166,12 +182,21 @@ ngx_http_hotline_notify_stats(ngx_cycle_t *cycle,
 
     ngx_memzero(st, sizeof(ngx_http_hotline_notify_stats_t));
 
-    conf = ngx_http_hotline_notify_conf(cycle);
+    conf = ngx_http_hotline_notify_main(cycle);
     if (conf == NULL) {
         return;
     }
 
-    st->enabled = 1;
+    /* the queue runs for Telegram, webhooks, or both */
+
+    st->telegram = conf->token.len ? 1 : 0;
+    st->webhooks = conf->webhooks ? conf->webhooks->nelts : 0;
+    st->enabled = st->telegram || st->webhooks;
+
+    if (!st->enabled) {
+        return;
+    }
+
     st->queued = ngx_http_hotline_notify_worker.n;
     st->size = conf->queue_size;
 }
