@@ -348,9 +348,16 @@ ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
     s->ws.accept = accept;
     s->ws.subprotocol = subprotocol ? 1 : 0;
     s->resume_from = -1;
+    s->agent = &ngx_http_hotline_no_agent;
 
     if (s->role != NGX_HOTLINE_ROLE_AGENT) {
         return ngx_http_hotline_agent_continue(r, s, NGX_OK);
+    }
+
+    s->agent = ngx_pcalloc(r->connection->pool,
+                           sizeof(ngx_http_hotline_agent_id_t));
+    if (s->agent == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /*

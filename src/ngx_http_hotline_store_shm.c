@@ -137,6 +137,7 @@ static ngx_queue_t              ngx_http_hotline_shm_consumers;
  */
 static ngx_http_hotline_scratch_t  ngx_http_hotline_shm_buf;
 static ngx_http_hotline_scratch_t  ngx_http_hotline_shm_due_buf;
+static ngx_uint_t                  ngx_http_hotline_shm_reading;
 
 
 #define ngx_http_hotline_lock()                                               \
@@ -390,7 +391,17 @@ ngx_http_hotline_shm_read(ngx_http_hotline_reads_t *rd,
 
     ngx_http_hotline_unlock();
 
+    ngx_http_hotline_shm_reading++;
+
     handler(data, NGX_HOTLINE_OK, rd);
+
+    /*
+     * what a read of a long queue took goes back once no handler of a read
+     * runs (one may read again, and its caller's results are in the buffer)
+     */
+    if (--ngx_http_hotline_shm_reading == 0) {
+        ngx_http_hotline_scratch_trim(&ngx_http_hotline_shm_buf);
+    }
 }
 
 
