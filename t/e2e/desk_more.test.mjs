@@ -41,6 +41,16 @@ let cust;
 people({ agent: {}, bob: {}, carol: { init: sent }, cust: {} },
        (p) => ({ agent, bob, carol, cust } = p));
 
+// Polls fn for ms: it must hold all along (what must not happen after
+// something that has happened).
+async function stays(fn, what, ms = 1000) {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+        assert.ok(await fn(), what);
+        await new Promise((r) => setTimeout(r, 100));
+    }
+}
+
 // the desk as the customer page asks for it (hotline_desk_status; {}
 // when refused: it has a rate limit)
 async function desk() {
@@ -131,20 +141,40 @@ test('the callback request in the consoles: claimed, then done',
              assert.equal(await text(page, item + ' .who'),
                           '· Geri Aranacak · geri@example.com');
          }
+         // demo's lists asked for after the claim come late, after the
+         // lists asked for after done: the console keeps the newest
+         const lists = (url) => url.pathname === '/api/history'
+             && url.searchParams.get('outcome') === 'message';
+         const held = [];
+         let hold = true;
+         const late = async (route) => {
+             const response = await route.fetch();
+             if (hold) {
+                 held.push(() => route.fulfill({ response }));
+             } else {
+                 await route.fulfill({ response });
+             }
+         };
+         await agent.route(lists, late);
          await agent.click(item + ' [data-act=claim]');
-         for (const page of [agent, bob]) {
-             await until(async () => (await text(page, item + ' .claimed'))
-                         === say('tr', 'a.msg.claimed', { by: 'demo' }),
-                         'claimed by demo, in both consoles');
-             assert.equal(await page.$eval(item + ' [data-act=claim]',
-                                           (b) => b.disabled), true);
-         }
+         await until(async () => (await text(bob, item + ' .claimed'))
+                     === say('tr', 'a.msg.claimed', { by: 'demo' }),
+                     'claimed by demo, in bob\'s console');
+         assert.equal(await bob.$eval(item + ' [data-act=claim]',
+                                      (b) => b.disabled), true);
+         await until(() => held.length >= 2,
+                     'demo\'s console asked for its list again (held)');
+         hold = false;
          await agent.click(item + ' [data-act=done]');
-         for (const page of [agent, bob]) {
+         for (const [who, page] of [['demo', agent], ['bob', bob]]) {
              await until(async () => (await page.$$(item)).length === 0
                          && await visible(page, '#messages-empty'),
-                         'done: gone from both consoles');
+                         'done: gone from ' + who + '\'s console');
          }
+         await Promise.all(held.map((f) => f()));
+         await stays(async () => (await agent.$$(item)).length === 0,
+                     'the late answers (claimed, not done) are not shown');
+         await agent.unroute(lists, late);
      });
 
 const waitNote = () => text(cust, '#wait-note');
