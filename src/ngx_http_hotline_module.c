@@ -10,6 +10,7 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store_shm.h"
+#include "ngx_http_hotline_store_shm_handoff.h"
 #include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_session.h"
 #include "ngx_http_hotline_call.h"
