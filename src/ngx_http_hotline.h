@@ -174,6 +174,7 @@ ngx_int_t ngx_http_hotline_history_handler(ngx_http_request_t *r);
 
 /* ngx_http_hotline_history_erase.c */
 ngx_int_t ngx_http_hotline_history_erase(ngx_http_request_t *r);
+ngx_int_t ngx_http_hotline_history_may_erase(ngx_http_request_t *r);
 char *ngx_http_hotline_history_erase_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 

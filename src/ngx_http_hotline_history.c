@@ -648,7 +648,7 @@ ngx_http_hotline_history_done(void *data, ngx_uint_t err,
 }
 
 
-/* the answer: {"calls":[...],"next":...} or {"days":[...]} */
+/* the answer: {"calls":[...],"next":...,"erase":...} or {"days":[...]} */
 
 static ngx_int_t
 ngx_http_hotline_history_send(ngx_http_request_t *r,
@@ -671,7 +671,8 @@ ngx_http_hotline_history_send(ngx_http_request_t *r,
         len = q->days * (96 + NGX_HOTLINE_END_MAX * 32) + 32;
 
     } else {
-        len = sizeof("{\"calls\":[],\"next\":}\n") + NGX_INT64_LEN;
+        len = sizeof("{\"calls\":[],\"next\":,\"erase\":false}\n")
+              + NGX_INT64_LEN;
 
         for (n = 0; n < h->records.nelts; n++) {
             len += rec[n].len + 1;
@@ -722,12 +723,18 @@ ngx_http_hotline_history_send(ngx_http_request_t *r,
         }
 
         if (h->next >= 0) {
-            p = ngx_sprintf(p, "],\"next\":%L}\n", h->next);
+            p = ngx_sprintf(p, "],\"next\":%L", h->next);
 
         } else {
-            p = ngx_cpymem(p, "],\"next\":null}\n",
-                           sizeof("],\"next\":null}\n") - 1);
+            p = ngx_cpymem(p, "],\"next\":null",
+                           sizeof("],\"next\":null") - 1);
         }
+
+        /* may this agent erase these calls (the console's button) */
+
+        p = ngx_sprintf(p, ",\"erase\":%s}\n",
+                        ngx_http_hotline_history_may_erase(r) == NGX_OK
+                        ? "true" : "false");
     }
 
     b->last = p;

@@ -70,30 +70,35 @@ static void ngx_http_hotline_erase_finish(ngx_http_hotline_erase_ctx_t *ctx,
     ngx_int_t rc);
 
 
+/*
+ * May the agent of this request erase calls at this location: NGX_OK;
+ * NGX_HTTP_UNAUTHORIZED without an agent's session, NGX_HTTP_FORBIDDEN
+ * for an agent hotline_history_erase does not name (or "off").  The
+ * history's answers say it too ("erase"), for the console's button.
+ */
+
 ngx_int_t
-ngx_http_hotline_history_erase(ngx_http_request_t *r)
+ngx_http_hotline_history_may_erase(ngx_http_request_t *r)
 {
-    ngx_str_t                     *name, v;
-    ngx_uint_t                     i;
-    ngx_http_hotline_store_t      *store;
-    ngx_http_hotline_auth_ctx_t   *actx;
-    ngx_http_hotline_loc_conf_t   *hlcf;
-    ngx_http_hotline_main_conf_t  *hmcf;
-    ngx_http_hotline_erase_ctx_t  *ctx;
+    ngx_str_t                    *name;
+    ngx_uint_t                    i;
+    ngx_http_hotline_auth_ctx_t  *actx;
+    ngx_http_hotline_loc_conf_t  *hlcf;
 
     actx = ngx_http_get_module_ctx(r, ngx_http_hotline_auth_module);
 
     if (actx == NULL || !actx->access_ok) {
-        return ngx_http_hotline_json_error(r, NGX_HTTP_UNAUTHORIZED,
-                                           "unauthorized",
-                                           "erasing needs an agent's "
-                                           "session (hotline_auth_jwt)");
+        return NGX_HTTP_UNAUTHORIZED;
     }
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hotline_module);
 
     if (hlcf->history_erase == NULL) {
-        goto forbidden;
+        return NGX_HTTP_FORBIDDEN;
+    }
+
+    if (hlcf->history_erase->nelts == 0) {
+        return NGX_OK;                             /* any */
     }
 
     name = hlcf->history_erase->elts;
@@ -103,12 +108,38 @@ ngx_http_hotline_history_erase(ngx_http_request_t *r)
             && ngx_strncmp(name[i].data, actx->access.claims.sub,
                            name[i].len) == 0)
         {
-            break;
+            return NGX_OK;
         }
     }
 
-    if (hlcf->history_erase->nelts && i == hlcf->history_erase->nelts) {
-        goto forbidden;
+    return NGX_HTTP_FORBIDDEN;
+}
+
+
+ngx_int_t
+ngx_http_hotline_history_erase(ngx_http_request_t *r)
+{
+    ngx_str_t                      v;
+    ngx_http_hotline_store_t      *store;
+    ngx_http_hotline_main_conf_t  *hmcf;
+    ngx_http_hotline_erase_ctx_t  *ctx;
+
+    switch (ngx_http_hotline_history_may_erase(r)) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_HTTP_UNAUTHORIZED:
+        return ngx_http_hotline_json_error(r, NGX_HTTP_UNAUTHORIZED,
+                                           "unauthorized",
+                                           "erasing needs an agent's "
+                                           "session (hotline_auth_jwt)");
+
+    default:
+        return ngx_http_hotline_json_error(r, NGX_HTTP_FORBIDDEN,
+                                           "forbidden",
+                                           "this agent may not erase calls "
+                                           "(hotline_history_erase)");
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_hotline_erase_ctx_t));
@@ -172,12 +203,6 @@ ngx_http_hotline_history_erase(ngx_http_request_t *r)
     r->main->count++;
 
     return NGX_DONE;
-
-forbidden:
-
-    return ngx_http_hotline_json_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
-                                       "this agent may not erase calls "
-                                       "(hotline_history_erase)");
 }
 
 

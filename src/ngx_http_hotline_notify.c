@@ -175,12 +175,18 @@ ngx_http_hotline_notify_stats(ngx_cycle_t *cycle,
 
     ngx_memzero(st, sizeof(ngx_http_hotline_notify_stats_t));
 
-    conf = ngx_http_hotline_notify_conf(cycle);
+    (void) cycle;
+
+    /* the worker's queue: started for Telegram, webhooks, or both */
+
+    conf = ngx_http_hotline_notify_worker.conf;
     if (conf == NULL) {
         return;
     }
 
-    st->enabled = 1;
+    st->telegram = conf->token.len ? 1 : 0;
+    st->webhooks = conf->webhooks ? conf->webhooks->nelts : 0;
+    st->enabled = st->telegram || st->webhooks;
     st->queued = ngx_http_hotline_notify_worker.n;
     st->size = conf->queue_size;
 }

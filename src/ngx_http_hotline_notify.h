@@ -102,7 +102,9 @@ ngx_int_t ngx_http_hotline_notify_webhook(ngx_cycle_t *cycle,
 
 /* this worker's queue, e.g. for a health report */
 typedef struct {
-    ngx_uint_t                 enabled;
+    ngx_uint_t                 enabled;    /* Telegram or a webhook */
+    ngx_uint_t                 telegram;   /* hotline_telegram_token_file */
+    ngx_uint_t                 webhooks;   /* hotline_webhook: how many */
     ngx_uint_t                 queued;     /* waiting or under way */
     ngx_uint_t                 size;       /* hotline_notify_queue */
 } ngx_http_hotline_notify_stats_t;

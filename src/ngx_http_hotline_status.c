@@ -101,15 +101,16 @@ ngx_http_hotline_status_handler(ngx_http_request_t *r)
                   "\"calls\":{\"waiting\":%ui,\"active\":%ui},"
                   "\"agents\":{\"online\":%ui,\"busy\":%ui,\"away\":%ui,"
                   "\"wrapup\":%ui,\"available\":%ui},"
-                  "\"notifier\":{\"enabled\":%s,\"queued\":%ui,"
-                  "\"failed\":%uA},"
+                  "\"notifier\":{\"enabled\":%s,\"telegram\":%s,"
+                  "\"webhooks\":%ui,\"queued\":%ui,\"failed\":%uA},"
                   "\"warnings\":[%s]}\n",
                   conns[NGX_HOTLINE_ROLE_CUSTOMER],
                   conns[NGX_HOTLINE_ROLE_AGENT],
                   g.waiting, g.active, g.agents_online, g.agents_busy,
                   g.agents_away, g.agents_wrapup,
                   ngx_http_hotline_gauges_available(&g),
-                  ns.enabled ? "true" : "false", ns.queued,
+                  ns.enabled ? "true" : "false",
+                  ns.telegram ? "true" : "false", ns.webhooks, ns.queued,
                   ngx_http_hotline_zone->counters.notify[
                                                  NGX_HOTLINE_NOTIFY_FAILED],
                   ngx_http_hotline_zone_nearly_full(st.size, st.used)

@@ -94,6 +94,23 @@ is($st, 403, 'an agent hotline_history_erase does not name: 403');
 is($j->{error}, 'forbidden', '... JSON');
 ($st, $j) = req(DELETE => "/no-erase?call_id=$id", 'dpo');
 is($st, 403, 'a location without hotline_history_erase: 403');
+
+# the history's answers say whether the agent may erase (the console's
+# button)
+for my $case (['/history', 'dpo', 1], ['/history', 'emre', 1],
+              ['/history', 'zeynep', 0], ['/no-erase', 'dpo', 0],
+              ['/open-history', undef, 0]) {
+    my ($loc, $who, $may) = @$case;
+    for my $q ("?call_id=$id", '?limit=5') {
+        ($st, $j) = req(GET => "$loc$q", $who);
+        is($st, 200, "GET $loc$q as " . ($who // 'nobody') . ': 200');
+        ok(JSON::PP::is_bool($j->{erase}) && !!$j->{erase} == !!$may,
+           '... "erase":' . ($may ? 'true' : 'false'));
+    }
+}
+($st, $j) = req(GET => '/history?days=1', 'dpo');
+ok(!exists $j->{erase}, 'not in the daily counts');
+
 for my $bad ('', '?call_id=xyz', '?call_id=' . ('0' x 31),
              '?call_id=' . ('g' x 32)) {
     ($st, $j) = req(DELETE => "/history$bad", 'dpo');

@@ -27,6 +27,7 @@ export class DeskConsole {
         this.lastActive = Date.now();
         this.autoAway = null;
         this.messagesVersion = -1;
+        this.messagesSeq = 0;
         this.callName = '';
         this.lastName = '';
         this.inCall = false;
@@ -258,10 +259,16 @@ export class DeskConsole {
         }
     }
 
+    // (only the answer to the latest request is shown: an older one may
+    // come later and would bring back a message done since)
     async loadMessages() {
+        const seq = ++this.messagesSeq;
         const data = await getHistory(this.endpoints().history
                                       + '?outcome=message&open=1&limit=50',
                                       this.token());
+        if (seq !== this.messagesSeq) {
+            return;
+        }
         if (data.error !== undefined) {
             this.status('a.messages.error', { code: data.error }, 'warn');
             return;

@@ -5,7 +5,7 @@
 // ever set with textContent.
 
 import { h, show, etaVar } from './ui.js';
-import { setText, locale } from './i18n.js';
+import { setText, locale, onLang } from './i18n.js';
 import { getJson } from './config.js';
 import { CharCounter } from './counter.js';
 import { Signaling } from './signaling.js';
@@ -57,6 +57,12 @@ export class DeskNotice {
         this.onChange = onChange;
         this.status = null;
         this.timer = null;
+        // the opening time is written in the page's language
+        onLang(() => {
+            if (this.status) {
+                this.render(this.status);
+            }
+        });
     }
 
     // asks now and every 30 s until stop()

@@ -1,23 +1,31 @@
 // The call history table of the agent console, from the hotline_history
 // location (docs/directives.md): GET <endpoint>?limit=N, newest first;
 // a call's record (its transcript, time on hold, transfers) on demand,
-// GET <endpoint>?call_id=<id>.  Names and texts are set with textContent.
+// GET <endpoint>?call_id=<id>; and, when the answers say the agent may
+// ("erase": true, hotline_history_erase), a button in the record that
+// erases the call's personal data, asked first: DELETE
+// <endpoint>?call_id=<id>.  Names and texts are set with textContent.
 
 import { h, show, clock } from './ui.js';
 import { setText, setAttr, locale, onLang } from './i18n.js';
+import { Confirm } from './confirm.js';
 
 const OUTCOMES = ['hangup', 'rejected', 'cancelled', 'gone', 'banned',
                   'message'];
 
+// A request to the history location with the agent's bearer (and its
+// session cookie): the response, or null when the network failed.
+function ask(url, token, method = 'GET') {
+    const headers = token ? { Authorization: 'Bearer ' + token } : {};
+    return fetch(url, { method, headers, credentials: 'same-origin',
+                        cache: 'no-store' }).catch(() => null);
+}
+
 // GET a history URL with the agent's bearer: its JSON, or { error }
 // (`network` or the HTTP status)
 export async function getHistory(url, token) {
-    const headers = token ? { Authorization: 'Bearer ' + token } : {};
-    let res;
-    try {
-        res = await fetch(url, { headers, credentials: 'same-origin',
-                                 cache: 'no-store' });
-    } catch (err) {
+    const res = await ask(url, token);
+    if (!res) {
         return { error: 'network' };
     }
     if (!res.ok) {
@@ -25,6 +33,31 @@ export async function getHistory(url, token) {
     }
     const data = await res.json().catch(() => ({}));
     return data && typeof data === 'object' ? data : {};
+}
+
+// DELETE a call's personal data: {} or { error } (the answer's error
+// word, `network`, or the HTTP status)
+async function eraseCall(url, token) {
+    const res = await ask(url, token, 'DELETE');
+    if (!res) {
+        return { error: 'network' };
+    }
+    if (res.ok) {
+        return {};
+    }
+    const data = await res.json().catch(() => null);
+    return { error: data && typeof data.error === 'string' ? data.error
+                                                            : res.status };
+}
+
+// the errors an erasure may meet, each said in its own words
+const ERASE_ERRORS = ['forbidden', 'unauthorized', 'not_found',
+                      'unavailable', 'network'];
+
+// the date and time of a call, as the table shows it
+function when(ms) {
+    return new Date(Number(ms) || 0).toLocaleString(locale(), {
+        month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
 export class History {
@@ -36,6 +69,10 @@ export class History {
         this.calls = [];
         this.endpoint = null;
         this.token = null;
+        this.canErase = false;      // the server's "erase"
+        this.question = new Confirm('erase', { title: 'a.erase.title',
+                                               keep: 'a.erase.keep',
+                                               go: 'a.erase.go' });
         // dates follow the language
         onLang(() => this.render(this.calls));
     }
@@ -50,13 +87,14 @@ export class History {
     }
 
     // GET endpoint + query: the answer's JSON, or null (said on the
-    // status line)
+    // status line); it says whether this agent may erase
     async get(query) {
         const data = await getHistory(this.endpoint + query, this.token);
         if (data.error !== undefined) {
             this.status('a.history.error', { code: data.error }, 'warn');
             return null;
         }
+        this.canErase = data.erase === true;
         return data;
     }
 
@@ -104,19 +142,98 @@ export class History {
             });
         const transcript = h('ol', { class: 'transcript' }, ...lines);
         const none = h('p', { class: 'muted', i18n: 'a.h.no_transcript' });
-        show(none, lines.length === 0);
+        show(none, lines.length === 0 && !c.erased);
         const cell = h('td', { colspan: String(row.cells.length) },
-                       note, rated, hold, transfers, none, transcript);
+                       note, rated, hold, transfers, none, transcript,
+                       this.eraseBox(c, button));
         row.after(h('tr', { class: 'call-detail' }, cell));
         button.setAttribute('aria-expanded', 'true');
+    }
+
+    // In a call's record: when its personal data was erased, or the
+    // button that erases it (if this agent may), with the place where an
+    // error is said.
+    eraseBox(c, detailsButton) {
+        if (c.erased) {
+            const done = h('p', { class: 'erased' });
+            setText(done, 'a.h.erased.at', { when: when(c.erased) });
+            return done;
+        }
+        const box = h('div', { class: 'erase' });
+        if (!this.canErase) {
+            return box;
+        }
+        const btn = h('button', { type: 'button', class: 'danger-quiet',
+                                  i18n: 'a.erase', 'data-act': 'erase' });
+        setAttr(btn, 'aria-label', 'a.erase.label', { when: when(c.ended) });
+        const error = h('p', { class: 'erase-error', role: 'alert' });
+        show(error, false);
+        btn.addEventListener('click', () => this.erase(c, btn, error,
+                                                       detailsButton));
+        box.append(btn, error);
+        return box;
+    }
+
+    // Asked first (Cancel has the focus, Escape cancels); then DELETE.
+    // Erased: the call's row and record again, from the server, the focus
+    // on its time.  Refused or failed: said below the button.
+    async erase(c, btn, error, detailsButton) {
+        if (this.question.open || btn.getAttribute('aria-busy') === 'true') {
+            return;
+        }
+        const id = String(c.call_id ?? '');
+        const yes = await this.question.ask({
+            text: 'a.erase.text',
+            vars: { name: String(c.customer ?? ''), when: when(c.ended) },
+            fallback: detailsButton,
+        });
+        if (!yes || !btn.isConnected) {
+            return;
+        }
+        show(error, false);
+        // (not disabled meanwhile: the focus stays on it)
+        btn.setAttribute('aria-busy', 'true');
+        const r = await eraseCall(this.endpoint + '?call_id='
+                                  + encodeURIComponent(id), this.token);
+        btn.removeAttribute('aria-busy');
+        if (r.error !== undefined) {
+            const known = ERASE_ERRORS.includes(r.error);
+            setText(error, known ? 'a.erase.err.' + r.error
+                                 : 'a.erase.err.other', { code: r.error });
+            show(error, true);
+            if (r.error === 'forbidden') {
+                // the server says no: no button until it says yes again
+                this.canErase = false;
+                show(btn, false);
+                detailsButton.focus();
+            }
+            return;
+        }
+        this.status('a.erase.done', {}, 'ok');
+        await this.reload(id);
+    }
+
+    // One call's record from the server, its row rendered again and its
+    // record opened, the focus on its time.
+    async reload(id) {
+        const data = await this.get('?call_id=' + encodeURIComponent(id));
+        const c = data && Array.isArray(data.calls) ? data.calls[0] : null;
+        if (!c) {
+            return;
+        }
+        this.render(this.calls.map((x) => (x.call_id === c.call_id ? c : x)));
+        const row = [...this.body.rows].find((tr) => tr.dataset.callId === id);
+        if (row) {
+            const more = row.querySelector('[data-act=details]');
+            await this.details(row, id, more);
+            more.focus();
+        }
     }
 
     render(calls) {
         this.calls = calls;
         const rows = calls.map((c) => {
-            const when = new Date(Number(c.ended) || 0).toLocaleString(locale(), {
-                month: 'short', day: 'numeric',
-                hour: '2-digit', minute: '2-digit' });
+            const at = when(c.ended);
             const known = OUTCOMES.includes(c.outcome) ? c.outcome : 'other';
             const outcome = h('td', { class: 'outcome-' + known });
             const word = h('span');
@@ -129,6 +246,9 @@ export class History {
             }
             const name = h('td', { class: 'who' });
             name.textContent = String(c.customer ?? '');
+            if (c.erased) {
+                name.append(h('span', { class: 'tag', i18n: 'a.h.erased' }));
+            }
             // the agent's note and disposition, the customer's rating
             const note = h('td', { class: 'note col-extra' });
             if (c.note && typeof c.note === 'object') {
@@ -147,8 +267,8 @@ export class History {
             // the time opens the call's record below its row
             const more = h('button', { type: 'button', class: 'link',
                                        'data-act': 'details',
-                                       'aria-expanded': 'false' }, when);
-            setAttr(more, 'aria-label', 'a.h.details', { when });
+                                       'aria-expanded': 'false' }, at);
+            setAttr(more, 'aria-label', 'a.h.details', { when: at });
             const row = h('tr', { class: 'call-row',
                                   'data-call-id': String(c.call_id ?? '') },
                           h('td', {}, more), name,

@@ -130,10 +130,12 @@ export function heardTones(page) {
 }
 
 // A page in a context of its own, with the spies and the permissions;
-// init: a function run in the page before its scripts (every load).
+// init: a function run in the page before its scripts (every load);
+// timezoneId: the browser's time zone (default: the machine's).
 export async function person(browser, { viewport = { width: 1280, height: 800 },
-                                        locale = 'tr-TR', init = null } = {}) {
-    const ctx = await browser.newContext({ viewport, locale });
+                                        locale = 'tr-TR', init = null,
+                                        timezoneId } = {}) {
+    const ctx = await browser.newContext({ viewport, locale, timezoneId });
     await ctx.grantPermissions(['microphone', 'camera', 'notifications'],
                                { origin: BASE });
     await ctx.addInitScript(spies);
