@@ -16,9 +16,12 @@ ngx_http_hotline_scratch(ngx_http_hotline_scratch_t *sc, size_t size)
 {
     u_char  *p;
 
-    if (size <= sc->size) {
+    if (sc->data && size <= sc->size) {
         return sc->data;
     }
+
+    /* a read of nothing still gets a buffer: NULL says "no memory" */
+    size = ngx_max(size, 64);
 
     if (size > NGX_HOTLINE_SCRATCH_KEEP) {
         size = ngx_align(size, ngx_pagesize);

@@ -5,7 +5,8 @@
 # it back at once (300 calls need more than the 256 KiB a worker keeps).
 # The list still shows the oldest 200 by name, in order, with the total;
 # an accept brings the 201st into it; the last customer's position is
-# right.  Both stores (HOTLINE_STORE=redis).
+# right; a message left and claimed meanwhile is answered.  Both stores
+# (HOTLINE_STORE=redis).
 use strict;
 use warnings;
 use FindBin;
@@ -62,6 +63,21 @@ ok(Hotline::Test::poll_until(10, sub {
     $last->{position} = $p[-1] if @p;
     $last->{position}{position} == $N - 1;
 }), "the last customer is told " . ($N - 1));
+
+# a waiting customer leaves a message, and the agent claims it and marks
+# it done: the record's amendment reads nothing from the store, right
+# after reads of the whole queue gave their buffer back (a read of
+# nothing then found no buffer and answered "internal")
+my $w = $c[-2];
+$r = $w->request({ type => 'message', kind => 'message', name => 'L299',
+                   contact => 'l299@example.com', text => 'later, please' });
+is($r->{type}, 'ack', 'a waiting customer leaves a message instead');
+for my $type (qw(claim done)) {
+    $last->drain(0);            # the queue moves meanwhile: reads go on
+    $r = $a->request({ type => $type, message_id => $w->{call_id} });
+    is($r->{type}, 'ack', "the agent's $type of it: ack")
+        or diag(json_encode($r));
+}
 
 is_deeply([ $t->bad_log_lines ], [], 'no alert or crash in the error log');
 $t->stop;
