@@ -38,9 +38,14 @@
 #define NGX_HOTLINE_ETA_EVERY  5000     /* ms: waiting customers' estimates */
 
 
+#define NGX_HOTLINE_HELD_MAX   32       /* refusals held per session */
+
+
 /* what an operation carries to its answer: the message's id */
 typedef struct {
     ngx_http_hotline_session_t  *session;
+    ngx_queue_t                  queue;     /* the session's, in order */
+    uint64_t                     n;         /* its message's number */
     u_char                       id[NGX_HOTLINE_MSG_ID_MAX];
     size_t                       id_len;
     /* join */
@@ -51,6 +56,20 @@ typedef struct {
     u_char                       token[NGX_HOTLINE_ID_LEN];
     uint64_t                     last_seq;
 } ngx_http_hotline_op_t;
+
+
+/*
+ * A refusal (found before the model: a bad field, the message rate) of a
+ * message that came after others still at the store: it is written once
+ * they have their answers, so that a client is answered in order on any
+ * store (the embedded one answers at once; Redis later).
+ */
+typedef struct {
+    ngx_queue_t                  queue;
+    uint64_t                     after;     /* the operations up to it */
+    size_t                       len;
+    u_char                       data[NGX_HOTLINE_ERROR_MAX];
+} ngx_http_hotline_held_t;
 
 
 static ngx_http_hotline_op_t *ngx_http_hotline_op(
@@ -75,6 +94,9 @@ static void ngx_http_hotline_transcript_got(void *data, ngx_uint_t err,
     ngx_str_t *lines, ngx_uint_t n);
 static void ngx_http_hotline_error(ngx_http_hotline_session_t *s,
     ngx_uint_t code, ngx_http_hotline_msg_t *m);
+static void ngx_http_hotline_refuse(ngx_http_hotline_session_t *s,
+    ngx_uint_t code, ngx_http_hotline_msg_t *m);
+static void ngx_http_hotline_held_flush(ngx_http_hotline_session_t *s);
 static void ngx_http_hotline_op_error(ngx_http_hotline_op_t *op,
     ngx_uint_t code);
 static void ngx_http_hotline_ack(ngx_http_hotline_op_t *op);
@@ -189,6 +211,8 @@ ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws)
     ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
 
     ngx_queue_insert_tail(&ngx_http_hotline_local, &s->local);
+    ngx_queue_init(&s->ops);
+    ngx_queue_init(&s->held);
 
     ngx_http_hotline_ref_init(&s->ref, s->role, s);
 
@@ -270,7 +294,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
 
     out = ngx_http_hotline_scratch(&ngx_http_hotline_buf, 6 * len + 1024);
     if (out == NULL) {
-        ngx_http_hotline_error(s, NGX_HOTLINE_E_INTERNAL, NULL);
+        ngx_http_hotline_refuse(s, NGX_HOTLINE_E_INTERNAL, NULL);
         return;
     }
 
@@ -297,7 +321,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
     }
 
     if (rc != NGX_HOTLINE_OK) {
-        ngx_http_hotline_error(s, rc, &m);
+        ngx_http_hotline_refuse(s, rc, &m);
         return;
     }
 
@@ -314,7 +338,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
         && m.type != NGX_HOTLINE_MSG_LEAVE
         && (s->established ? opening : !opening))
     {
-        ngx_http_hotline_error(s, NGX_HOTLINE_E_BAD_STATE, &m);
+        ngx_http_hotline_refuse(s, NGX_HOTLINE_E_BAD_STATE, &m);
         return;
     }
 
@@ -330,7 +354,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
 
     op = ngx_http_hotline_op(s, &m);
     if (op == NULL) {
-        ngx_http_hotline_error(s, NGX_HOTLINE_E_INTERNAL, &m);
+        ngx_http_hotline_refuse(s, NGX_HOTLINE_E_INTERNAL, &m);
         return;
     }
 
@@ -548,6 +572,8 @@ ngx_http_hotline_op(ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m)
     }
 
     op->session = s;
+    op->n = ++s->ops_n;
+    ngx_queue_insert_tail(&s->ops, &op->queue);
 
     ngx_memcpy(op->id, m->id, m->id_len);
     op->id_len = m->id_len;
@@ -571,7 +597,13 @@ ngx_http_hotline_op_free(ngx_http_hotline_op_t *op)
 
     s = op->session;
 
+    ngx_queue_remove(&op->queue);
     ngx_http_hotline_pool_put(&ngx_http_hotline_ops, op);
+
+    /* its answer is written: the refusals after it may follow */
+    if (!ngx_queue_empty(&s->held)) {
+        ngx_http_hotline_held_flush(s);
+    }
 
     ngx_http_hotline_ws_release(&s->ws);
 }
@@ -886,6 +918,78 @@ ngx_http_hotline_error(ngx_http_hotline_session_t *s, ngx_uint_t code,
 
     (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
                                     last - buf);
+}
+
+
+/*
+ * a refusal before the model: written at once, or held while messages
+ * that came before are at the store (and then at once if too many are)
+ */
+
+static void
+ngx_http_hotline_refuse(ngx_http_hotline_session_t *s, ngx_uint_t code,
+    ngx_http_hotline_msg_t *m)
+{
+    ngx_http_hotline_held_t  *h;
+
+    if (ngx_queue_empty(&s->ops) || s->held_n >= NGX_HOTLINE_HELD_MAX
+        || s->ws.closed)
+    {
+        ngx_http_hotline_error(s, code, m);
+        return;
+    }
+
+    h = ngx_alloc(sizeof(ngx_http_hotline_held_t), s->ws.connection->log);
+    if (h == NULL) {
+        ngx_http_hotline_error(s, code, m);
+        return;
+    }
+
+    ngx_http_hotline_count_error(code);
+
+    h->after = s->ops_n;
+    h->len = ngx_http_hotline_proto_error(h->data, code, m) - h->data;
+
+    ngx_queue_insert_tail(&s->held, &h->queue);
+    s->held_n++;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
+                   "hotline session: refusal held after operation %uL, "
+                   "%ui held", h->after, s->held_n);
+}
+
+
+/* writes (or, closed, drops) the refusals whose turn came */
+
+static void
+ngx_http_hotline_held_flush(ngx_http_hotline_session_t *s)
+{
+    ngx_queue_t              *q;
+    ngx_http_hotline_op_t    *op;
+    ngx_http_hotline_held_t  *h;
+
+    while (!ngx_queue_empty(&s->held)) {
+        q = ngx_queue_head(&s->held);
+        h = ngx_queue_data(q, ngx_http_hotline_held_t, queue);
+
+        if (!ngx_queue_empty(&s->ops)) {
+            op = ngx_queue_data(ngx_queue_head(&s->ops),
+                                ngx_http_hotline_op_t, queue);
+            if (op->n <= h->after) {
+                return;
+            }
+        }
+
+        ngx_queue_remove(q);
+        s->held_n--;
+
+        if (!s->ws.closed) {
+            (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT,
+                                            h->data, h->len);
+        }
+
+        ngx_free(h);
+    }
 }
 
 
@@ -1627,7 +1731,7 @@ ngx_http_hotline_rate_exceeded(ngx_http_hotline_session_t *s,
     }
 
     m->field = NULL;
-    ngx_http_hotline_error(s, NGX_HOTLINE_E_RATE_LIMITED, m);
+    ngx_http_hotline_refuse(s, NGX_HOTLINE_E_RATE_LIMITED, m);
 
     return 1;
 }
