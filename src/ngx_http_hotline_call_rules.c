@@ -1177,14 +1177,3 @@ ngx_http_hotline_token_of(ngx_str_t *key, u_char *token)
 
     return ngx_http_hotline_unhex(token, key->data + 2, NGX_HOTLINE_ID_HEX);
 }
-
-
-int64_t
-ngx_http_hotline_now(void)
-{
-    ngx_time_t  *tp;
-
-    tp = ngx_timeofday();
-
-    return (int64_t) tp->sec * 1000 + tp->msec;
-}

@@ -101,35 +101,6 @@ ngx_http_hotline_history_default(ngx_conf_t *cf, ngx_str_t *name)
 }
 
 
-/* a file of that name in the directory of the default access log */
-
-ngx_int_t
-ngx_http_hotline_log_dir_file(ngx_conf_t *cf, const char *file,
-    ngx_str_t *name)
-{
-    u_char  *dir;
-    size_t   len, n;
-
-    dir = (u_char *) NGX_HTTP_LOG_PATH;
-
-    for (len = ngx_strlen(dir); len && dir[len - 1] != '/'; len--) {
-        /* void */
-    }
-
-    n = ngx_strlen(file);
-
-    name->len = len + n;
-    name->data = ngx_pnalloc(cf->pool, name->len + 1);
-    if (name->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(ngx_cpymem(name->data, dir, len), file, n + 1);
-
-    return NGX_OK;
-}
-
-
 ngx_http_hotline_journal_t *
 ngx_http_hotline_history_open(ngx_conf_t *cf, ngx_str_t *name)
 {
@@ -206,10 +177,6 @@ void
 ngx_http_hotline_history_init_worker(ngx_http_hotline_journal_t *jr)
 {
     ngx_http_hotline_jr = jr;
-
-    if (jr) {
-        ngx_http_hotline_history_sweep_start((ngx_cycle_t *) ngx_cycle);
-    }
 }
 
 

@@ -42,7 +42,6 @@ ngx_int_t ngx_http_hotline_history_member_is(json_t *j, const char *name,
 ngx_int_t ngx_http_hotline_history_forget(json_t *j, int64_t expired,
     ngx_uint_t erase);
 ngx_fd_t ngx_http_hotline_history_fd(ngx_log_t *log);
-void ngx_http_hotline_history_sweep_start(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_hotline_history_erase_journal(
     ngx_http_hotline_history_query_t *q);
 ngx_int_t ngx_http_hotline_history_rewrite(ngx_fd_t fd, off_t offset,
