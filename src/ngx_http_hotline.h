@@ -163,6 +163,8 @@ void ngx_http_hotline_history_init_worker(ngx_http_hotline_journal_t *jr);
 void ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec);
 void ngx_http_hotline_history_flush(void);
 ngx_uint_t ngx_http_hotline_history_count_today(ngx_log_t *log);
+
+/* ngx_http_hotline_history_query.c: the history location */
 ngx_int_t ngx_http_hotline_history_handler(ngx_http_request_t *r);
 
 /* ngx_http_hotline_history_sweep.c: expired transcripts taken out */

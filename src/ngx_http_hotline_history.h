@@ -25,6 +25,16 @@
 #define NGX_HOTLINE_HISTORY_MAX    (1024 * 1024)   /* a line, at most */
 
 
+/* a journal line that amends a call's record */
+#define ngx_http_hotline_is_amend(line, len)                                  \
+    ((len) > sizeof("{\"amend\":") - 1                                        \
+     && ngx_strncmp(line, "{\"amend\":", sizeof("{\"amend\":") - 1) == 0)
+
+
+typedef ngx_int_t (*ngx_http_hotline_line_pt)(u_char *line, size_t len,
+    off_t offset, void *data);
+
+
 typedef struct {
     json_t                        *calls;     /* call id -> members */
 } ngx_http_hotline_amends_t;
@@ -41,7 +51,12 @@ ngx_int_t ngx_http_hotline_history_member_is(json_t *j, const char *name,
     ngx_str_t *want);
 ngx_int_t ngx_http_hotline_history_forget(json_t *j, int64_t expired,
     ngx_uint_t erase);
+
+/* the node's journal (ngx_http_hotline_history.c) */
+ngx_uint_t ngx_http_hotline_history_kept(void);
 ngx_fd_t ngx_http_hotline_history_fd(ngx_log_t *log);
+ngx_int_t ngx_http_hotline_history_scan(ngx_fd_t fd, off_t end,
+    ngx_log_t *log, ngx_http_hotline_line_pt handler, void *data);
 ngx_int_t ngx_http_hotline_history_erase_journal(
     ngx_http_hotline_history_query_t *q);
 ngx_int_t ngx_http_hotline_history_rewrite(ngx_fd_t fd, off_t offset,
