@@ -12,7 +12,7 @@
 #include "ngx_http_hotline_call_types.h"
 #include "ngx_http_hotline_call_queue.h"
 #include "ngx_http_hotline_party.h"
-#include "ngx_http_hotline_call_rules.h"
+#include "ngx_http_hotline_call_tx.h"
 
 
 /*
