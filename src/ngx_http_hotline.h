@@ -132,6 +132,12 @@ ngx_int_t ngx_http_hotline_send(ngx_http_request_t *r, ngx_uint_t status,
 ngx_table_elt_t *ngx_http_hotline_add_header(ngx_http_request_t *r,
     const char *name, u_char *value, size_t len);
 ngx_int_t ngx_http_hotline_no_store(ngx_http_request_t *r);
+ngx_int_t ngx_http_hotline_store_error(ngx_http_request_t *r,
+    ngx_uint_t err);
+ngx_int_t ngx_http_hotline_too_many(ngx_http_request_t *r,
+    ngx_msec_t retry_after, const char *code, const char *message);
+ngx_int_t ngx_http_hotline_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *data, size_t len);
 
 /* ngx_http_hotline_ws_handshake.c */
 ngx_int_t ngx_http_hotline_ws_handshake(ngx_http_request_t *r,
