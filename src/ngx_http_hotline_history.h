@@ -10,15 +10,14 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
-#include <jansson.h>
 
 #include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_history_merge.h"
 
 
 /*
- * Readers of the history (the node's journal, the Redis history): the
- * amendments of calls' records, merged into them, and the filters of a
- * query (ngx_http_hotline_history_merge.c).
+ * The node's journal of the history (ngx_http_hotline_history.c), as its
+ * readers and rewriters see it.
  */
 
 
@@ -35,24 +34,6 @@ typedef ngx_int_t (*ngx_http_hotline_line_pt)(u_char *line, size_t len,
     off_t offset, void *data);
 
 
-typedef struct {
-    json_t                        *calls;     /* call id -> members */
-} ngx_http_hotline_amends_t;
-
-
-void ngx_http_hotline_amends_init(ngx_http_hotline_amends_t *am);
-void ngx_http_hotline_amends_free(ngx_http_hotline_amends_t *am);
-ngx_int_t ngx_http_hotline_amends_add(ngx_http_hotline_amends_t *am,
-    u_char *line, size_t len);
-ngx_int_t ngx_http_hotline_history_record(
-    ngx_http_hotline_history_query_t *q, ngx_http_hotline_amends_t *am,
-    u_char *line, size_t len, ngx_str_t *out);
-ngx_int_t ngx_http_hotline_history_member_is(json_t *j, const char *name,
-    ngx_str_t *want);
-ngx_int_t ngx_http_hotline_history_forget(json_t *j, int64_t expired,
-    ngx_uint_t erase);
-
-/* the node's journal (ngx_http_hotline_history.c) */
 ngx_uint_t ngx_http_hotline_history_kept(void);
 ngx_fd_t ngx_http_hotline_history_fd(ngx_log_t *log);
 ngx_int_t ngx_http_hotline_history_scan(ngx_fd_t fd, off_t end,
