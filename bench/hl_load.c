@@ -2270,8 +2270,13 @@ hl_idle(void)
         }
     }
 
-    /* let the workers settle (and answer any ping) */
+    /* let the workers settle (and answer any ping); HL_IDLE_HOLD=S holds
+       the connections S seconds more, to look at the server meanwhile */
     settle = hl_now() + 1000000000;
+
+    if (getenv("HL_IDLE_HOLD") != NULL) {
+        settle += (uint64_t) atoi(getenv("HL_IDLE_HOLD")) * 1000000000;
+    }
 
     while (hl_now() < settle) {
         if (hl_poll(50) != 0) {

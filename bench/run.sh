@@ -20,7 +20,8 @@
 #
 # Environment: BIN (hl_load, bare_relay), MODULE (.so), PREFIX (scratch
 # directory, recreated), NGINX_BIN, CALLS, DURATION, IDLE, RATE, WINDOW,
-# GEN_PROCS, LIGHT_CALLS, GUARD_ROUNDS, GUARD_SECONDS, GUARDS (0: skip).
+# GEN_PROCS, LIGHT_CALLS, GUARD_ROUNDS, GUARD_SECONDS, GUARDS (0: skip),
+# ONLY (idle: the idle step alone, its RESULT line printed).
 
 set -euo pipefail
 
@@ -205,6 +206,10 @@ say "-- idle: $IDLE customer connections (join, then stay)"
 $LOAD idle --port "$PORT" -n "$IDLE" --sources 4 --pid-file "$NGX_PID" \
     --label idle 2>&1 | tee -a "$LOG" || true
 stop_nginx
+
+if [ "${ONLY:-}" = idle ]; then
+    exit 0
+fi
 
 # 2, 3. relay on another fresh nginx (no waiting customers left over)
 start_nginx

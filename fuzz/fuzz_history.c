@@ -26,38 +26,12 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_history.h"
+#include "nginx_stubs.h"
 
 
 #define fz_check(cond)  if (!(cond)) { __builtin_trap(); }
 
-#define FZ_ALLOCS  16
-
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-
-static void       *fz_allocs[FZ_ALLOCS];
-static ngx_uint_t  fz_nallocs;
-
-
-/* the query's pool: what the merge allocates, freed after each input */
-
-void *
-ngx_pnalloc(ngx_pool_t *pool, size_t size)
-{
-    void  *p;
-
-    (void) pool;
-
-    if (fz_nallocs == FZ_ALLOCS) {
-        return NULL;
-    }
-
-    p = malloc(size ? size : 1);
-    fz_allocs[fz_nallocs++] = p;
-
-    return p;
-}
 
 
 static void
@@ -87,7 +61,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t                            *j;
     ngx_int_t                          rc;
     ngx_str_t                          out;
-    ngx_uint_t                         i;
     json_error_t                       err;
     ngx_http_hotline_amends_t          am;
     ngx_http_hotline_history_query_t   q;
@@ -146,11 +119,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     ngx_http_hotline_amends_free(&am);
 
-    for (i = 0; i < fz_nallocs; i++) {
-        free(fz_allocs[i]);
-    }
-
-    fz_nallocs = 0;
+    fz_pool_reset();
     free(in);
 
     return 0;

@@ -27,37 +27,6 @@
 #define fz_check(cond)  if (!(cond)) { __builtin_trap(); }
 
 
-/* nginx core functions the tested code does not reach here */
-
-void *
-ngx_pnalloc(ngx_pool_t *pool, size_t size)
-{
-    (void) pool;
-    (void) size;
-    __builtin_trap();
-}
-
-
-uintptr_t
-ngx_escape_html(u_char *dst, u_char *src, size_t size)
-{
-    (void) dst;
-    (void) src;
-    (void) size;
-    __builtin_trap();
-}
-
-
-uintptr_t
-ngx_escape_json(u_char *dst, u_char *src, size_t size)
-{
-    (void) dst;
-    (void) src;
-    (void) size;
-    __builtin_trap();
-}
-
-
 /* bytes of one valid UTF-8 character at p (RFC 3629 table), or 0 */
 
 static size_t

@@ -115,19 +115,19 @@ ngx_http_hotline_agent_result(ngx_http_request_t *r,
         return tk->rc;
     }
 
-    ngx_memcpy(aa->session->sub, tk->claims.sub, tk->claims.sub_len);
-    aa->session->sub_len = tk->claims.sub_len;
+    ngx_memcpy(aa->session->agent->sub, tk->claims.sub, tk->claims.sub_len);
+    aa->session->agent->sub_len = tk->claims.sub_len;
 
     /* the name the customer sees: the display name, else the username */
 
     if (tk->claims.name_len && tk->claims.name_len <= NGX_HOTLINE_NAME_MAX) {
-        ngx_memcpy(aa->session->display, tk->claims.name,
+        ngx_memcpy(aa->session->agent->display, tk->claims.name,
                    tk->claims.name_len);
-        aa->session->display_len = tk->claims.name_len;
+        aa->session->agent->display_len = tk->claims.name_len;
 
     } else {
-        ngx_memcpy(aa->session->display, tk->claims.sub, tk->claims.sub_len);
-        aa->session->display_len = tk->claims.sub_len;
+        ngx_memcpy(aa->session->agent->display, tk->claims.sub, tk->claims.sub_len);
+        aa->session->agent->display_len = tk->claims.sub_len;
     }
 
     /*
@@ -137,13 +137,13 @@ ngx_http_hotline_agent_result(ngx_http_request_t *r,
 
     ngx_http_hotline_token_id(tk, &id);
 
-    if (id.len > sizeof(aa->session->jti)) {
+    if (id.len > sizeof(aa->session->agent->jti)) {
         return NGX_DECLINED;
     }
 
-    ngx_memcpy(aa->session->jti, id.data, id.len);
-    aa->session->jti_len = id.len;
-    aa->session->exp = (time_t) tk->claims.exp;
+    ngx_memcpy(aa->session->agent->jti, id.data, id.len);
+    aa->session->agent->jti_len = id.len;
+    aa->session->agent->exp = (time_t) tk->claims.exp;
 
     return NGX_OK;
 }

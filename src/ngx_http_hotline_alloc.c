@@ -20,14 +20,25 @@ ngx_http_hotline_scratch(ngx_http_hotline_scratch_t *sc, size_t size)
         return sc->data;
     }
 
-    p = ngx_alloc(size, ngx_cycle->log);
-    if (p == NULL) {
-        return NULL;
+    if (size > NGX_HOTLINE_SCRATCH_KEEP) {
+        size = ngx_align(size, ngx_pagesize);
+
+        p = mmap(NULL, size, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS,
+                 -1, 0);
+        if (p == MAP_FAILED) {
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
+                          "mmap(%uz) failed", size);
+            return NULL;
+        }
+
+    } else {
+        p = ngx_alloc(size, ngx_cycle->log);
+        if (p == NULL) {
+            return NULL;
+        }
     }
 
-    if (sc->data) {
-        ngx_free(sc->data);
-    }
+    ngx_http_hotline_scratch_free(sc);
 
     sc->data = p;
     sc->size = size;
@@ -37,13 +48,33 @@ ngx_http_hotline_scratch(ngx_http_hotline_scratch_t *sc, size_t size)
 
 
 void
+ngx_http_hotline_scratch_trim(ngx_http_hotline_scratch_t *sc)
+{
+    if (sc->size > NGX_HOTLINE_SCRATCH_KEEP) {
+        ngx_http_hotline_scratch_free(sc);
+    }
+}
+
+
+void
 ngx_http_hotline_scratch_free(ngx_http_hotline_scratch_t *sc)
 {
-    if (sc->data) {
-        ngx_free(sc->data);
-        sc->data = NULL;
-        sc->size = 0;
+    if (sc->data == NULL) {
+        return;
     }
+
+    if (sc->size > NGX_HOTLINE_SCRATCH_KEEP) {
+        if (munmap(sc->data, sc->size) == -1) {
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
+                          "munmap(%uz) failed", sc->size);
+        }
+
+    } else {
+        ngx_free(sc->data);
+    }
+
+    sc->data = NULL;
+    sc->size = 0;
 }
 
 

@@ -33,9 +33,18 @@ typedef struct {
 } ngx_http_hotline_pool_t;
 
 
+/*
+ * A scratch buffer over this size (a read of a long queue) is mapped on
+ * its own, and ngx_http_hotline_scratch_trim() gives it back to the system
+ * after its use: an idle worker keeps none of it.
+ */
+#define NGX_HOTLINE_SCRATCH_KEEP  (256 * 1024)
+
+
 /* at least size bytes, the previous contents gone; NULL: no memory */
 u_char *ngx_http_hotline_scratch(ngx_http_hotline_scratch_t *sc,
     size_t size);
+void ngx_http_hotline_scratch_trim(ngx_http_hotline_scratch_t *sc);
 void ngx_http_hotline_scratch_free(ngx_http_hotline_scratch_t *sc);
 
 void ngx_http_hotline_pool_init(ngx_http_hotline_pool_t *p, size_t size,

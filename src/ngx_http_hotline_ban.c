@@ -137,7 +137,7 @@ ngx_http_hotline_ban_swept(void *data, ngx_uint_t err,
 
         ngx_log_error(NGX_LOG_NOTICE, s->ws.connection->log, 0,
                       "hotline: agent \"%*s\" banned call_id=%*s of the "
-                      "same client too", s->sub_len, s->sub,
+                      "same client too", s->agent->sub_len, s->agent->sub,
                       (size_t) NGX_HOTLINE_ID_HEX, id);
     }
 

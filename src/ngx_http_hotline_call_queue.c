@@ -45,6 +45,8 @@ static ngx_uint_t                     ngx_http_hotline_gauges_busy;
 
 static ngx_http_hotline_queue_t       ngx_http_hotline_snap;
 static ngx_uint_t                     ngx_http_hotline_snap_size;
+static ngx_http_hotline_queue_card_t
+    ngx_http_hotline_snap_cards[NGX_HOTLINE_QUEUE_LIST_MAX];
 static ngx_uint_t                     ngx_http_hotline_snap_busy;
 static ngx_uint_t                     ngx_http_hotline_snap_again;
 static ngx_uint_t                     ngx_http_hotline_snap_full;
@@ -120,8 +122,10 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
     ngx_http_hotline_queue_t       *snap;
     ngx_http_hotline_party_t        p;
     ngx_http_hotline_queue_item_t  *it;
+    ngx_http_hotline_queue_card_t  *cd;
 
     snap = &ngx_http_hotline_snap;
+    snap->cards = ngx_http_hotline_snap_cards;
     ngx_http_hotline_snap_busy = 0;
 
     if (err != NGX_HOTLINE_OK) {
@@ -177,7 +181,7 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
             continue;
         }
 
-        it = &snap->items[snap->n++];
+        it = &snap->items[snap->n];
 
         it->ticket = rec->ticket ? rec->ticket : p.ticket;
         ngx_memcpy(it->call_id, p.call_id, NGX_HOTLINE_ID_LEN);
@@ -185,23 +189,20 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
         it->until = p.until;
 
         /* names for the agents' list only */
-        if (snap->n > NGX_HOTLINE_QUEUE_LIST_MAX) {
-            it->name_len = 0;
-            it->from_len = 0;
-            it->why_len = 0;
-            it->target_len = 0;
+        if (snap->n++ >= NGX_HOTLINE_QUEUE_LIST_MAX) {
             continue;
         }
 
-        it->name_len = p.name_len;
-        ngx_memcpy(it->name, p.name, p.name_len);
+        cd = &snap->cards[snap->n - 1];
 
-        it->from_len = p.from_len;
-        ngx_memcpy(it->from, p.from, p.from_len);
-        it->why_len = p.why_len;
-        ngx_memcpy(it->why, p.why, p.why_len);
-        it->target_len = p.target_len;
-        ngx_memcpy(it->target, p.target, p.target_len);
+        cd->name_len = p.name_len;
+        ngx_memcpy(cd->name, p.name, p.name_len);
+        cd->from_len = p.from_len;
+        ngx_memcpy(cd->from, p.from, p.from_len);
+        cd->why_len = p.why_len;
+        ngx_memcpy(cd->why, p.why, p.why_len);
+        cd->target_len = p.target_len;
+        ngx_memcpy(cd->target, p.target, p.target_len);
     }
 
     ngx_http_hotline_g.waiting = rd->ops[0].total;

@@ -10,6 +10,7 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store_shm.h"
+#include "ngx_http_hotline_store_shm_handoff.h"
 #include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_session.h"
 #include "ngx_http_hotline_call.h"
@@ -348,9 +349,16 @@ ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
     s->ws.accept = accept;
     s->ws.subprotocol = subprotocol ? 1 : 0;
     s->resume_from = -1;
+    s->agent = &ngx_http_hotline_no_agent;
 
     if (s->role != NGX_HOTLINE_ROLE_AGENT) {
         return ngx_http_hotline_agent_continue(r, s, NGX_OK);
+    }
+
+    s->agent = ngx_pcalloc(r->connection->pool,
+                           sizeof(ngx_http_hotline_agent_id_t));
+    if (s->agent == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /*

@@ -13,7 +13,7 @@
 #include "ngx_http_hotline_curl.h"
 #include "ngx_http_hotline_notify.h"
 #include "ngx_http_hotline_telegram.h"
-#include "ngx_http_hotline_webhook.h"
+#include "ngx_http_hotline_webhook_sign.h"
 
 
 /*
@@ -42,6 +42,7 @@
 
 
 #define NGX_HOTLINE_NOTIFY_ERROR_MAX  160
+#define NGX_HOTLINE_NOTIFY_URL_MAX    1024
 #define NGX_HOTLINE_NOTIFY_ID_MAX     64     /* of a user in logs */
 
 /* a login code lives 5 minutes: no attempt after that */
@@ -127,27 +128,35 @@ static ngx_str_t  ngx_http_hotline_notify_heads[] = {
 static ngx_http_hotline_notify_worker_t  ngx_http_hotline_notify_worker;
 
 
+/*
+ * The configuration this worker's queue was started with
+ * (ngx_http_hotline_notify_init_worker()), when it has a bot token: none
+ * outside a worker nor once the queue is gone.
+ */
+
 static ngx_http_hotline_notify_conf_t *
 ngx_http_hotline_notify_conf(ngx_cycle_t *cycle)
 {
     ngx_http_hotline_notify_conf_t  *conf;
 
+    (void) cycle;
+
     /* the worker's queue may be there for webhooks only */
 
     conf = ngx_http_hotline_notify_worker.conf;
 
-    if (conf == NULL) {
-        /* not a worker, or nothing configured */
-
-        if (cycle == NULL || cycle->conf_ctx == NULL) {
-            return NULL;
-        }
-
-        conf = ngx_http_cycle_get_module_main_conf(cycle,
-                                           ngx_http_hotline_notify_module);
-    }
-
     return (conf && conf->token.len) ? conf : NULL;
+}
+
+
+ngx_array_t *
+ngx_http_hotline_notify_webhooks(void)
+{
+    ngx_http_hotline_notify_conf_t  *conf;
+
+    conf = ngx_http_hotline_notify_worker.conf;
+
+    return conf ? conf->webhooks : NULL;
 }
 
 
@@ -174,6 +183,71 @@ ngx_http_hotline_notify_stats(ngx_cycle_t *cycle,
     st->enabled = 1;
     st->queued = ngx_http_hotline_notify_worker.n;
     st->size = conf->queue_size;
+}
+
+
+/*
+ * http:// or https://, a host, nothing that needs escaping; NUL-ended.
+ * base: a base URL, its trailing slashes go.
+ */
+
+char *
+ngx_http_hotline_notify_check_url(ngx_conf_t *cf, const char *directive,
+    ngx_str_t *url, ngx_uint_t base)
+{
+    u_char  *p, *host;
+    size_t   i;
+
+    while (base && url->len && url->data[url->len - 1] == '/') {
+        url->len--;
+    }
+
+    if (url->len >= 7 && ngx_strncasecmp(url->data, (u_char *) "http://", 7)
+                         == 0)
+    {
+        host = url->data + 7;
+
+    } else if (url->len >= 8
+               && ngx_strncasecmp(url->data, (u_char *) "https://", 8) == 0)
+    {
+        host = url->data + 8;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" needs an http:// or https:// URL",
+                           directive);
+        return NGX_CONF_ERROR;
+    }
+
+    if (host == url->data + url->len || *host == '/' || *host == '?'
+        || url->len > NGX_HOTLINE_NOTIFY_URL_MAX)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\": bad URL \"%V\"", directive, url);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < url->len; i++) {
+        if (url->data[i] <= 0x20 || url->data[i] >= 0x7f
+            || url->data[i] == '"' || url->data[i] == '\\')
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%s\": bad character in URL \"%V\"",
+                               directive, url);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    p = ngx_pnalloc(cf->pool, url->len + 1);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(p, url->data, url->len);
+    p[url->len] = '\0';
+    url->data = p;
+
+    return NGX_CONF_OK;
 }
 
 

@@ -134,9 +134,6 @@ typedef struct {
 } ngx_http_hotline_notify_conf_t;
 
 
-extern ngx_module_t  ngx_http_hotline_notify_module;
-
-
 /*
  * http:// or https://, a host, nothing that needs escaping; made
  * NUL-terminated.  base: a base URL, its trailing slashes go.
@@ -147,6 +144,9 @@ char *ngx_http_hotline_notify_check_url(ngx_conf_t *cf,
 ngx_int_t ngx_http_hotline_notify_init_worker(ngx_cycle_t *cycle,
     ngx_http_hotline_notify_conf_t *conf);
 void ngx_http_hotline_notify_exit_worker(ngx_cycle_t *cycle);
+
+/* the webhooks of this worker's queue (hotline_webhook), or NULL */
+ngx_array_t *ngx_http_hotline_notify_webhooks(void);
 
 /* a new-call notice, or a sample of one (NGX_HOTLINE_NOTIFY_KIND_TEST) */
 ngx_int_t ngx_http_hotline_notify_new_call(ngx_cycle_t *cycle,

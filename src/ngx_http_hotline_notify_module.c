@@ -25,7 +25,6 @@
  */
 
 
-#define NGX_HOTLINE_NOTIFY_URL_MAX   1024
 #define NGX_HOTLINE_NOTIFY_TEST_BODY 4096
 
 
@@ -257,71 +256,6 @@ ngx_http_hotline_notify_init_main_conf(ngx_conf_t *cf, void *conf)
     {
         return NGX_CONF_ERROR;
     }
-
-    return NGX_CONF_OK;
-}
-
-
-/*
- * http:// or https://, a host, nothing that needs escaping; NUL-ended.
- * base: a base URL, its trailing slashes go.
- */
-
-char *
-ngx_http_hotline_notify_check_url(ngx_conf_t *cf, const char *directive,
-    ngx_str_t *url, ngx_uint_t base)
-{
-    u_char  *p, *host;
-    size_t   i;
-
-    while (base && url->len && url->data[url->len - 1] == '/') {
-        url->len--;
-    }
-
-    if (url->len >= 7 && ngx_strncasecmp(url->data, (u_char *) "http://", 7)
-                         == 0)
-    {
-        host = url->data + 7;
-
-    } else if (url->len >= 8
-               && ngx_strncasecmp(url->data, (u_char *) "https://", 8) == 0)
-    {
-        host = url->data + 8;
-
-    } else {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%s\" needs an http:// or https:// URL",
-                           directive);
-        return NGX_CONF_ERROR;
-    }
-
-    if (host == url->data + url->len || *host == '/' || *host == '?'
-        || url->len > NGX_HOTLINE_NOTIFY_URL_MAX)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%s\": bad URL \"%V\"", directive, url);
-        return NGX_CONF_ERROR;
-    }
-
-    for (i = 0; i < url->len; i++) {
-        if (url->data[i] <= 0x20 || url->data[i] >= 0x7f
-            || url->data[i] == '"' || url->data[i] == '\\')
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"%s\": bad character in URL \"%V\"",
-                               directive, url);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    p = ngx_pnalloc(cf->pool, url->len + 1);
-    if (p == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memcpy(p, url->data, url->len);
-    p[url->len] = '\0';
-    url->data = p;
 
     return NGX_CONF_OK;
 }

@@ -70,7 +70,8 @@ static u_char *ngx_http_hotline_put_member(u_char *p, u_char *last,
     ngx_uint_t key, ngx_http_hotline_val_t *v);
 static u_char *ngx_http_hotline_put_digits(u_char *p, uint64_t v);
 static u_char *ngx_http_hotline_proto_queue_transfer(u_char *p,
-    ngx_http_hotline_queue_item_t *it, int64_t now);
+    ngx_http_hotline_queue_item_t *it, ngx_http_hotline_queue_card_t *cd,
+    int64_t now);
 
 
 ngx_str_t  ngx_http_hotline_errors[] = {
@@ -979,6 +980,7 @@ ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
     int64_t                         waiting;
     ngx_uint_t                      i, n;
     ngx_http_hotline_queue_item_t  *it;
+    ngx_http_hotline_queue_card_t  *cd;
 
     p = ngx_cpymem(p, "{\"type\":\"queue\",\"calls\":[",
                    sizeof("{\"type\":\"queue\",\"calls\":[") - 1);
@@ -987,6 +989,7 @@ ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
 
     for (i = 0; i < n; i++) {
         it = &q->items[i];
+        cd = &q->cards[i];
 
         if (i) {
             *p++ = ',';
@@ -995,7 +998,7 @@ ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
         p = ngx_cpymem(p, "{\"call_id\":", sizeof("{\"call_id\":") - 1);
         p = ngx_http_hotline_hexid(p, it->call_id);
         p = ngx_cpymem(p, ",\"name\":", sizeof(",\"name\":") - 1);
-        p = ngx_http_hotline_json_str(p, it->name, it->name_len);
+        p = ngx_http_hotline_json_str(p, cd->name, cd->name_len);
 
         waiting = (now - it->joined) / 1000;
         if (waiting < 0) {
@@ -1005,8 +1008,8 @@ ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
         p += snprintf((char *) p, 32, ",\"waiting\":%lld",
                       (long long) waiting);
 
-        if (it->from_len) {
-            p = ngx_http_hotline_proto_queue_transfer(p, it, now);
+        if (cd->from_len) {
+            p = ngx_http_hotline_proto_queue_transfer(p, it, cd, now);
         }
 
         *p++ = '}';
@@ -1034,17 +1037,18 @@ ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
 
 static u_char *
 ngx_http_hotline_proto_queue_transfer(u_char *p,
-    ngx_http_hotline_queue_item_t *it, int64_t now)
+    ngx_http_hotline_queue_item_t *it, ngx_http_hotline_queue_card_t *cd,
+    int64_t now)
 {
     p = ngx_cpymem(p, ",\"transfer\":{\"from\":",
                    sizeof(",\"transfer\":{\"from\":") - 1);
-    p = ngx_http_hotline_json_str(p, it->from, it->from_len);
+    p = ngx_http_hotline_json_str(p, cd->from, cd->from_len);
     p = ngx_cpymem(p, ",\"reason\":", sizeof(",\"reason\":") - 1);
-    p = ngx_http_hotline_json_str(p, it->why, it->why_len);
+    p = ngx_http_hotline_json_str(p, cd->why, cd->why_len);
 
-    if (it->target_len && it->until > now) {
+    if (cd->target_len && it->until > now) {
         p = ngx_cpymem(p, ",\"to\":", sizeof(",\"to\":") - 1);
-        p = ngx_http_hotline_json_str(p, it->target, it->target_len);
+        p = ngx_http_hotline_json_str(p, cd->target, cd->target_len);
         p += snprintf((char *) p, 32, ",\"until\":%lld",
                       (long long) it->until);
     }

@@ -110,22 +110,31 @@ typedef struct {
 } ngx_http_hotline_msg_t;
 
 
+/* a waiting call, as every worker keeps it for each one in the queue */
 typedef struct {
     uint64_t          ticket;
     u_char            call_id[16];
     int64_t           joined;            /* ms since the epoch */
+    int64_t           until;             /* held for an agent until */
+} ngx_http_hotline_queue_item_t;
+
+
+/*
+ * what the agents' list shows of a waiting call: kept for the first
+ * NGX_HOTLINE_QUEUE_LIST_MAX calls only, beside their items
+ */
+typedef struct {
     size_t            name_len;
     u_char            name[NGX_HOTLINE_CUSTOMER_NAME_MAX];
 
-    /* a transferred call: from whom, why, held for whom until when */
+    /* a transferred call: from whom, why, held for whom */
     size_t            from_len;
     u_char            from[64];
     size_t            why_len;
     u_char            why[128];
     size_t            target_len;
     u_char            target[64];
-    int64_t           until;
-} ngx_http_hotline_queue_item_t;
+} ngx_http_hotline_queue_card_t;
 
 
 typedef struct {
@@ -140,6 +149,7 @@ typedef struct {
     ngx_uint_t                      messages;   /* their changes so far */
     ngx_msec_t                      avg_handle;
     ngx_http_hotline_queue_item_t  *items;   /* oldest first */
+    ngx_http_hotline_queue_card_t  *cards;   /* of the first items */
 } ngx_http_hotline_queue_t;
 
 

@@ -131,6 +131,9 @@ static ngx_http_hotline_pool_t     ngx_http_hotline_ops;
 /* one buffer per worker for work that never nests */
 static ngx_http_hotline_scratch_t  ngx_http_hotline_buf;
 
+/* a customer's agent fields: read, never written */
+ngx_http_hotline_agent_id_t         ngx_http_hotline_no_agent;
+
 ngx_http_hotline_ws_handler_t  ngx_http_hotline_session_handler = {
     ngx_http_hotline_session_start,
     ngx_http_hotline_session_message,
@@ -198,8 +201,8 @@ ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws)
         /* a console that takes its session over knows nothing yet */
         s->fresh = 1;
         s->ws.pending++;
-        ngx_http_hotline_call_login(&s->ref, s->sub, s->sub_len, s->display,
-                                    s->display_len, s->resume_from,
+        ngx_http_hotline_call_login(&s->ref, s->agent->sub, s->agent->sub_len, s->agent->display,
+                                    s->agent->display_len, s->resume_from,
                                     ngx_http_hotline_login_done, s);
         return;
     }
@@ -401,8 +404,8 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
             break;
         }
 
-        ngx_http_hotline_call_resume(&s->ref, m.token, m.last_seq, s->sub,
-                                     s->sub_len, ngx_http_hotline_resume_done,
+        ngx_http_hotline_call_resume(&s->ref, m.token, m.last_seq, s->agent->sub,
+                                     s->agent->sub_len, ngx_http_hotline_resume_done,
                                      op);
         break;
 
@@ -609,8 +612,8 @@ ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
     }
 
     if (op->type == NGX_HOTLINE_MSG_RESUME) {
-        ngx_http_hotline_call_resume(&s->ref, op->token, op->last_seq, s->sub,
-                                     s->sub_len, ngx_http_hotline_resume_done,
+        ngx_http_hotline_call_resume(&s->ref, op->token, op->last_seq, s->agent->sub,
+                                     s->agent->sub_len, ngx_http_hotline_resume_done,
                                      op);
         return;
     }
@@ -642,7 +645,7 @@ ngx_http_hotline_ban_done(void *data, ngx_uint_t err,
 
     ngx_log_error(NGX_LOG_NOTICE, s->ws.connection->log, 0,
                   "hotline: agent \"%*s\" banned call_id=%*s address %*s",
-                  s->sub_len, s->sub, (size_t) NGX_HOTLINE_ID_HEX, id,
+                  s->agent->sub_len, s->agent->sub, (size_t) NGX_HOTLINE_ID_HEX, id,
                   res->addr_len, res->addr);
 
     ngx_http_hotline_ban_client(s, res);
@@ -830,7 +833,7 @@ ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
     }
 
     last = ngx_http_hotline_proto_welcome(buf, s->role, res->resume, call_id,
-                                          s->sub, s->sub_len, res->resumed,
+                                          s->agent->sub, s->agent->sub_len, res->resumed,
                                           res->gap);
 
     (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
@@ -1111,7 +1114,7 @@ ngx_http_hotline_session_timer(ngx_http_hotline_ws_t *ws)
         return;
     }
 
-    if (s->exp && ngx_time() >= s->exp) {
+    if (s->agent->exp && ngx_time() >= s->agent->exp) {
         ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                       "hotline: agent token expired");
         ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_UNAUTHORIZED,
@@ -1248,11 +1251,11 @@ ngx_http_hotline_on_auth(void)
             continue;
         }
 
-        if (s->jti_len == 0 || s->ws.closing || s->ws.closed) {
+        if (s->agent->jti_len == 0 || s->ws.closing || s->ws.closed) {
             continue;
         }
 
-        p = ngx_http_hotline_revoked_key(buf, s->jti, s->jti_len);
+        p = ngx_http_hotline_revoked_key(buf, s->agent->jti, s->agent->jti_len);
 
         key.data = buf;
         key.len = p - buf;
@@ -1272,7 +1275,7 @@ ngx_http_hotline_revoked(void *data, ngx_uint_t err,
     if (err == NGX_HOTLINE_OK && kv->found && !s->ws.closed) {
         ngx_log_error(NGX_LOG_NOTICE, s->ws.connection->log, 0,
                       "hotline audit: revoked token closes the connection "
-                      "of agent \"%*s\"", s->sub_len, s->sub);
+                      "of agent \"%*s\"", s->agent->sub_len, s->agent->sub);
         ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_UNAUTHORIZED,
                                   "token revoked");
     }

@@ -23,6 +23,20 @@
  * A signaling session: one WebSocket connection of a customer or an
  * agent, in the worker that holds it.
  */
+/* who an agent is, from its token: a customer's session has none */
+typedef struct {
+    u_char                         sub[NGX_HOTLINE_NAME_MAX];
+    size_t                         sub_len;
+    u_char                         display[NGX_HOTLINE_NAME_MAX];
+    size_t                         display_len;    /* the shown name */
+
+    /* its token: it closes the connection when revoked or over */
+    u_char                         jti[NGX_HOTLINE_NAME_MAX];
+    size_t                         jti_len;
+    time_t                         exp;
+} ngx_http_hotline_agent_id_t;
+
+
 struct ngx_http_hotline_session_s {
     ngx_http_hotline_ws_t          ws;             /* first: its connection */
     ngx_http_hotline_main_conf_t  *main_conf;
@@ -37,15 +51,7 @@ struct ngx_http_hotline_session_s {
     int64_t                        position_since; /* ms */
 
     u_char                         call_id[NGX_HOTLINE_ID_HEX];
-    u_char                         sub[NGX_HOTLINE_NAME_MAX];
-    size_t                         sub_len;
-    u_char                         display[NGX_HOTLINE_NAME_MAX];
-    size_t                         display_len;    /* agent: shown name */
-
-    /* an agent's token: it closes the connection when revoked or over */
-    u_char                         jti[NGX_HOTLINE_NAME_MAX];
-    size_t                         jti_len;
-    time_t                         exp;
+    ngx_http_hotline_agent_id_t   *agent;          /* a customer's: empty */
 
     int64_t                        resume_from;    /* agent: last_seq, -1 */
     uint64_t                       ping_seq;       /* delivered before it */
@@ -68,6 +74,7 @@ struct ngx_http_hotline_session_s {
 
 
 extern ngx_http_hotline_ws_handler_t  ngx_http_hotline_session_handler;
+extern ngx_http_hotline_agent_id_t    ngx_http_hotline_no_agent;
 
 
 /* ngx_http_hotline_session.c */

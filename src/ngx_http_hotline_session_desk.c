@@ -79,7 +79,7 @@ ngx_http_hotline_session_desk(ngx_http_hotline_session_t *s, void *op,
         return;
 
     case NGX_HOTLINE_MSG_NOTE:
-        p = ngx_alloc(ngx_http_hotline_proto_desk_size(d, s->sub_len),
+        p = ngx_alloc(ngx_http_hotline_proto_desk_size(d, s->agent->sub_len),
                       ngx_cycle->log);
         if (p == NULL) {
             done(op, NGX_HOTLINE_E_INTERNAL, NULL);
@@ -92,7 +92,7 @@ ngx_http_hotline_session_desk(ngx_http_hotline_session_t *s, void *op,
         note.len = ngx_http_hotline_proto_note(p, d,
                                      d->disposition >= 0
                                      ? &names[d->disposition] : NULL,
-                                     s->sub, s->sub_len,
+                                     s->agent->sub, s->agent->sub_len,
                                      ngx_http_hotline_now())
                    - p;
 
@@ -177,7 +177,7 @@ ngx_http_hotline_desk_op(ngx_http_hotline_session_t *s, void *op,
     size_t                       size;
     ngx_http_hotline_desk_op_t  *dop;
 
-    size = ngx_http_hotline_proto_desk_size(d, s->sub_len);
+    size = ngx_http_hotline_proto_desk_size(d, s->agent->sub_len);
 
     dop = ngx_alloc(sizeof(ngx_http_hotline_desk_op_t) + size,
                     ngx_cycle->log);
@@ -211,7 +211,7 @@ ngx_http_hotline_desk_op(ngx_http_hotline_session_t *s, void *op,
         p = ngx_http_hotline_proto_handled(p,
                                       type == NGX_HOTLINE_MSG_CLAIM
                                       ? "claimed" : "done",
-                                      s->sub, s->sub_len,
+                                      s->agent->sub, s->agent->sub_len,
                                       ngx_http_hotline_now());
         break;
     }

@@ -9,7 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_hotline.h"
-#include "ngx_http_hotline_store_redis.h"
+#include "ngx_http_hotline_store_redis_state.h"
 #include "ngx_http_hotline_call_types.h"
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_metrics.h"
@@ -120,12 +120,7 @@ static ngx_http_hotline_scratch_t  ngx_http_hotline_redis_buf;
 static ngx_int_t
 ngx_http_hotline_redis_init_worker(ngx_cycle_t *cycle)
 {
-    if (ngx_http_hotline_rcache_init(cycle) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_hotline_rconn_init(cycle, ngx_http_hotline_rcache_message,
-                                       ngx_http_hotline_rcache_resync);
+    return ngx_http_hotline_rworker_init(cycle);
 }
 
 
@@ -136,8 +131,7 @@ ngx_http_hotline_redis_exit_worker(ngx_cycle_t *cycle)
         return;
     }
 
-    ngx_http_hotline_rconn_exit();
-    ngx_http_hotline_rcache_exit();
+    ngx_http_hotline_rworker_exit();
 
     ngx_http_hotline_scratch_free(&ngx_http_hotline_redis_buf);
 

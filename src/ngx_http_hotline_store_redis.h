@@ -21,12 +21,22 @@
  * The parts of the Redis store backend:
  *
  *   ngx_http_hotline_store_redis.c          the store's operations
- *   ngx_http_hotline_store_redis_conn.c     connections, pub/sub, health
- *   ngx_http_hotline_store_redis_req.c      requests and their replies
+ *   ngx_http_hotline_store_redis_worker.c   a worker's start and stop: it
+ *                                           wires the parts below
  *   ngx_http_hotline_store_redis_cache.c    consumers: the messages of
  *                                           their inboxes, in order
+ *   ngx_http_hotline_store_redis_sentinel.c where the master is
+ *   ngx_http_hotline_store_redis_persist.c  does Redis keep it on disk?
+ *   ngx_http_hotline_store_redis_durable.c  replicas= have it
+ *   ngx_http_hotline_store_redis_conn.c     connections, pub/sub, health
+ *   ngx_http_hotline_store_redis_req.c      requests and their replies
+ *   ngx_http_hotline_store_redis_state.c    the state they share (.h)
  *   ngx_http_hotline_store_redis_lua.c      the scripts
  *   ngx_http_hotline_store_redis_history.c  the history of all nodes
+ *   ngx_http_hotline_store_redis_conf.c     the hotline_redis directive
+ *
+ * Each calls only those below it: news goes up through the functions
+ * that the worker's start registers (ngx_http_hotline_store_redis_state.h).
  */
 
 
@@ -89,70 +99,6 @@ typedef struct {
 } ngx_http_hotline_redis_conf_t;
 
 
-/* the worker's side of the Redis store */
-typedef struct {
-    ngx_http_hotline_redis_t       cmd;          /* commands, pipelined */
-    ngx_http_hotline_redis_t       sub;          /* subscriber */
-    ngx_http_hotline_redis_t       bar;          /* barriers (replicas=) */
-    ngx_http_hotline_redis_addr_t  addr;         /* the master's */
-    ngx_http_hotline_redis_conf_t *conf;
-    ngx_http_hotline_main_conf_t  *hmcf;
-    ngx_log_t                     *log;
-
-    ngx_uint_t                     state;
-    ngx_uint_t                     link;         /* connection generation */
-    ngx_uint_t                     cmd_wait;     /* setup replies due */
-    ngx_uint_t                     sub_wait;
-    ngx_uint_t                     bar_wait;
-    ngx_msec_t                     backoff;
-    ngx_msec_t                     up_since;
-    ngx_msec_t                     connect_start;
-    ngx_uint_t                     failures;     /* reconnects since up */
-    ngx_msec_t                     due_sent;     /* a due() under way */
-    ngx_uint_t                     exiting;
-
-    ngx_event_t                    reconnect;
-    ngx_event_t                    tick;
-    ngx_event_t                    down_ev;      /* tell the listener */
-
-    ngx_str_t                      channel;      /* P w:<host>:<pid>:<rnd> */
-    ngx_str_t                      qchannel;     /* P queue */
-    ngx_str_t                      achannel;     /* P auth */
-    ngx_str_t                      host;         /* P w:<host>: */
-    ngx_str_t                      dead;         /* a local worker gone */
-    u_char                         dead_buf[256];
-
-    ngx_str_t                      text[NGX_HOTLINE_LUA_N];
-    u_char                         sha[NGX_HOTLINE_LUA_N][41];
-
-    /* sentinel:// (ngx_http_hotline_store_redis_sentinel.c) */
-    ngx_http_hotline_redis_t       ask;          /* where is the master? */
-    ngx_http_hotline_redis_t       watch;        /* +switch-master */
-    ngx_uint_t                     ask_next;     /* the sentinel to ask */
-    ngx_uint_t                     asked;        /* in this round */
-    ngx_uint_t                     ask_round;    /* answers of older ones
-                                                    are ignored */
-    ngx_uint_t                     watch_next;
-    ngx_event_t                    ask_ev;
-    ngx_event_t                    ask_timer;
-    ngx_event_t                    watch_timer;
-
-    /* replicas= (ngx_http_hotline_store_redis_durable.c) */
-    ngx_uint_t                     barrier_sent;
-    ngx_uint_t                     barrier_done;
-    ngx_uint_t                     barrier_wanted;
-    ngx_event_t                    barrier_ev;
-    ngx_queue_t                    held;         /* answers that wait */
-    ngx_event_t                    probe;        /* while they lag */
-    ngx_uint_t                     lagging;
-
-    /* the consumers' side: a message on the channel, Redis is back */
-    void                         (*message)(ngx_str_t *payload);
-    void                         (*resync)(void);
-} ngx_http_hotline_rstore_t;
-
-
-extern ngx_http_hotline_rstore_t  *ngx_http_hotline_rs;
 
 
 /* requests: a reply (NULL: Redis is unavailable) goes to done() */
@@ -202,9 +148,17 @@ void ngx_http_hotline_redis_call(ngx_uint_t script, ngx_str_t *key,
 ngx_str_t *ngx_http_hotline_redis_prefix(void);
 
 
+/* ngx_http_hotline_store_redis_worker.c: the parts, started and stopped */
+ngx_int_t ngx_http_hotline_rworker_init(ngx_cycle_t *cycle);
+void ngx_http_hotline_rworker_exit(void);
+
+
 /* connections */
+typedef struct ngx_http_hotline_rconn_hooks_s
+    ngx_http_hotline_rconn_hooks_t;
+
 ngx_int_t ngx_http_hotline_rconn_init(ngx_cycle_t *cycle,
-    void (*message)(ngx_str_t *payload), void (*resync)(void));
+    ngx_http_hotline_rconn_hooks_t *hooks);
 void ngx_http_hotline_rconn_exit(void);
 void ngx_http_hotline_rconn_connect(void);
 void ngx_http_hotline_rconn_open(void);
@@ -221,7 +175,8 @@ void ngx_http_hotline_rsentinel_ask(void);
 
 
 /* ngx_http_hotline_store_redis_durable.c: replicas have it */
-void ngx_http_hotline_rdurable_init(ngx_cycle_t *cycle);
+void ngx_http_hotline_rdurable_init(ngx_cycle_t *cycle,
+    void (*durable)(void), void (*unheld)(void));
 void ngx_http_hotline_rdurable_exit(void);
 ngx_uint_t ngx_http_hotline_rdurable_next(void);
 void ngx_http_hotline_rdurable_up(void);

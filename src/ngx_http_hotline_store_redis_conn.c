@@ -11,7 +11,7 @@
 #include <openssl/sha.h>
 
 #include "ngx_http_hotline.h"
-#include "ngx_http_hotline_store_redis.h"
+#include "ngx_http_hotline_store_redis_state.h"
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_doorbell.h"
 
@@ -22,7 +22,10 @@
  * P queue and P auth, and with replicas= one for the barriers (WAIT
  * blocks the connection it is sent on).  All are set up (AUTH, SELECT,
  * ROLE, the scripts, SUBSCRIBE) before the store counts as up; any one
- * lost takes the store down, and it connects again with backoff.
+ * lost takes the store down, and it connects again with backoff.  The
+ * parts above are told through the hooks their starter registered
+ * (ngx_http_hotline_store_redis_state.h): where the master is, up, lost,
+ * a message; the store's users through ngx_http_hotline_store_events.
  */
 
 
@@ -51,12 +54,14 @@ static void ngx_http_hotline_rconn_said(ngx_http_hotline_rreq_t *req,
     redisReply *r);
 
 
-ngx_http_hotline_rstore_t  *ngx_http_hotline_rs;
-
+/*
+ * The connections of the worker, not yet opened (rconn_connect() does);
+ * hooks: what they tell the parts above them
+ */
 
 ngx_int_t
 ngx_http_hotline_rconn_init(ngx_cycle_t *cycle,
-    void (*message)(ngx_str_t *payload), void (*resync)(void))
+    ngx_http_hotline_rconn_hooks_t *hooks)
 {
     u_char                         *p;
     size_t                          len;
@@ -79,8 +84,8 @@ ngx_http_hotline_rconn_init(ngx_cycle_t *cycle,
     rs->addr = rcf->addr;
     rs->hmcf = hmcf;
     rs->log = cycle->log;
-    rs->message = message;
-    rs->resync = resync;
+    rs->hooks = *hooks;
+    rs->down = ngx_http_hotline_rconn_down;
     rs->backoff = NGX_HOTLINE_REDIS_BACKOFF;
 
     /* this worker's channel: unique across nodes and restarts */
@@ -172,14 +177,6 @@ ngx_http_hotline_rconn_init(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
-    ngx_http_hotline_rdurable_init(cycle);
-
-    if (rcf->nsentinels) {
-        ngx_http_hotline_rsentinel_init(cycle);
-    }
-
-    ngx_http_hotline_rconn_connect();
-
     ngx_add_timer(&rs->tick, NGX_HOTLINE_REDIS_TICK);
 
     return NGX_OK;
@@ -229,12 +226,6 @@ ngx_http_hotline_rconn_exit(void)
     ngx_http_hotline_redis_close(&rs->sub);
     ngx_http_hotline_redis_close(&rs->bar);
 
-    if (rs->conf->nsentinels) {
-        ngx_http_hotline_rsentinel_exit();
-    }
-
-    ngx_http_hotline_rdurable_exit();
-
     if (rs->reconnect.timer_set) {
         ngx_del_timer(&rs->reconnect);
     }
@@ -281,9 +272,9 @@ ngx_http_hotline_rconn_connect(void)
 
     ngx_http_hotline_rconn_publish(0);
 
-    if (rs->conf->nsentinels) {
-        /* where the master is now: rconn_open() follows the answer */
-        ngx_http_hotline_rsentinel_ask();
+    if (rs->hooks.locate) {
+        /* where the master is now (Sentinel): rconn_open() follows */
+        rs->hooks.locate();
         return;
     }
 
@@ -546,16 +537,8 @@ ngx_http_hotline_rconn_check_up(void)
     /* the node's other workers waiting for their backoff retry at once */
     ngx_http_hotline_rconn_publish(1);
 
-    /* what was published while the subscriber was away */
-    rs->resync();
-
-    /* what waited for replicas meanwhile */
-    ngx_http_hotline_rdurable_up();
-
-    if (ngx_worker == 0) {
-        /* once a node: does this Redis keep the calls on disk? */
-        ngx_http_hotline_rpersist_check();
-    }
+    /* what was missed meanwhile, and what waited */
+    rs->hooks.up();
 
     ngx_http_hotline_store_events->up();
 }
@@ -610,7 +593,7 @@ ngx_http_hotline_rconn_down(const char *why)
     }
 
     /* answers that waited for replicas first, then those under way */
-    ngx_http_hotline_rdurable_lost();
+    rs->hooks.lost();
 
     /* requests under way fail now with "unavailable" */
     ngx_http_hotline_redis_close(&rs->cmd);
@@ -775,7 +758,7 @@ ngx_http_hotline_rconn_message(redisAsyncContext *ac, void *r,
         return;
     }
 
-    rs->message(&payload);
+    rs->hooks.message(&payload);
 }
 
 

@@ -9,7 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_hotline.h"
-#include "ngx_http_hotline_store_redis.h"
+#include "ngx_http_hotline_store_redis_state.h"
 
 
 /*
@@ -59,14 +59,22 @@ static void ngx_http_hotline_rdurable_probe(ngx_event_t *ev);
 static void ngx_http_hotline_rdurable_release(ngx_uint_t err);
 
 
+/*
+ * durable: what waited for the replicas may go; unheld: the connection
+ * is lost, what waited is read again (the consumers' cache)
+ */
+
 void
-ngx_http_hotline_rdurable_init(ngx_cycle_t *cycle)
+ngx_http_hotline_rdurable_init(ngx_cycle_t *cycle, void (*durable)(void),
+    void (*unheld)(void))
 {
     ngx_http_hotline_rstore_t  *rs;
 
     rs = ngx_http_hotline_rs;
 
     ngx_queue_init(&rs->held);
+    rs->durable = durable;
+    rs->unheld = unheld;
 
     rs->barrier_ev.handler = ngx_http_hotline_rdurable_send;
     rs->barrier_ev.log = cycle->log;
@@ -327,7 +335,7 @@ ngx_http_hotline_rdurable_lost(void)
         return;
     }
 
-    ngx_http_hotline_rcache_unheld();
+    rs->unheld();
 
     /* every barrier asked for until now is given up */
 
@@ -370,7 +378,7 @@ ngx_http_hotline_rdurable_release(ngx_uint_t err)
     }
 
     if (err == NGX_HOTLINE_OK) {
-        ngx_http_hotline_rcache_durable();
+        rs->durable();
     }
 }
 

@@ -9,7 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_hotline.h"
-#include "ngx_http_hotline_store_redis.h"
+#include "ngx_http_hotline_store_redis_state.h"
 
 
 /*

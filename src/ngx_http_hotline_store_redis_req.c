@@ -9,7 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_hotline.h"
-#include "ngx_http_hotline_store_redis.h"
+#include "ngx_http_hotline_store_redis_state.h"
 
 
 /*
@@ -195,7 +195,7 @@ ngx_http_hotline_rreq_reply(redisAsyncContext *ac, void *r, void *privdata)
         && rs && !rs->exiting)
     {
         /* a replica now (a failover): the master is elsewhere */
-        ngx_http_hotline_rconn_down("the node is a replica now (READONLY)");
+        rs->down("the node is a replica now (READONLY)");
         reply = NULL;
     }
 

@@ -11,6 +11,8 @@
 #include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_alloc.h"
 #include "ngx_http_hotline_store_shm.h"
+#include "ngx_http_hotline_store_shm_objs.h"
+#include "ngx_http_hotline_store_shm_handoff.h"
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_doorbell.h"
 
@@ -98,8 +100,6 @@ static u_char *ngx_http_hotline_shm_read_inbox(ngx_http_hotline_read_t *r,
     u_char *p);
 static void ngx_http_hotline_shm_wake(void);
 static ngx_int_t ngx_http_hotline_shm_make(void);
-static void ngx_http_hotline_shm_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
 
 ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
@@ -128,8 +128,7 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
 };
 
 
-ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
-static ngx_queue_t              ngx_http_hotline_shm_consumers;
+static ngx_queue_t  ngx_http_hotline_shm_consumers;
 
 /*
  * buffers of this worker for what a read and due() answer: apart, since
@@ -137,6 +136,7 @@ static ngx_queue_t              ngx_http_hotline_shm_consumers;
  */
 static ngx_http_hotline_scratch_t  ngx_http_hotline_shm_buf;
 static ngx_http_hotline_scratch_t  ngx_http_hotline_shm_due_buf;
+static ngx_uint_t                  ngx_http_hotline_shm_reading;
 
 
 #define ngx_http_hotline_lock()                                               \
@@ -390,7 +390,17 @@ ngx_http_hotline_shm_read(ngx_http_hotline_reads_t *rd,
 
     ngx_http_hotline_unlock();
 
+    ngx_http_hotline_shm_reading++;
+
     handler(data, NGX_HOTLINE_OK, rd);
+
+    /*
+     * what a read of a long queue took goes back once no handler of a read
+     * runs (one may read again, and its caller's results are in the buffer)
+     */
+    if (--ngx_http_hotline_shm_reading == 0) {
+        ngx_http_hotline_scratch_trim(&ngx_http_hotline_shm_buf);
+    }
 }
 
 
@@ -1058,72 +1068,6 @@ ngx_http_hotline_shm_kick(ngx_http_hotline_shm_inbox_t *ib)
 }
 
 
-/* into the queue at its ticket: tickets grow, commits may come in another
- * order */
-
-void
-ngx_http_hotline_shm_enqueue(ngx_http_hotline_shm_obj_t *o, uint64_t ticket)
-{
-    ngx_queue_t                 *q;
-    ngx_http_hotline_shm_t      *shm;
-    ngx_http_hotline_shm_obj_t  *other;
-
-    shm = ngx_http_hotline_shm;
-
-    for (q = ngx_queue_last(&shm->queue);
-         q != ngx_queue_sentinel(&shm->queue);
-         q = ngx_queue_prev(q))
-    {
-        other = ngx_queue_data(q, ngx_http_hotline_shm_obj_t, queue);
-
-        if (other->ticket < ticket) {
-            break;
-        }
-    }
-
-    o->ticket = ticket;
-    o->queued = 1;
-    ngx_queue_insert_after(q, &o->queue);
-    shm->queued++;
-}
-
-
-void
-ngx_http_hotline_shm_timer(ngx_http_hotline_shm_obj_t *o, ngx_msec_t in)
-{
-    ngx_queue_t                 *q;
-    ngx_http_hotline_shm_t      *shm;
-    ngx_http_hotline_shm_obj_t  *other;
-
-    shm = ngx_http_hotline_shm;
-
-    if (o->timed) {
-        ngx_queue_remove(&o->timer);
-        o->timed = 0;
-    }
-
-    if (in == 0) {
-        return;
-    }
-
-    o->deadline = ngx_current_msec + in;
-    o->timed = 1;
-
-    for (q = ngx_queue_last(&shm->timers);
-         q != ngx_queue_sentinel(&shm->timers);
-         q = ngx_queue_prev(q))
-    {
-        other = ngx_queue_data(q, ngx_http_hotline_shm_obj_t, timer);
-
-        if ((ngx_msec_int_t) (other->deadline - o->deadline) <= 0) {
-            break;
-        }
-    }
-
-    ngx_queue_insert_after(q, &o->timer);
-}
-
-
 static void
 ngx_http_hotline_shm_free(ngx_http_hotline_shm_obj_t *o)
 {
@@ -1564,104 +1508,4 @@ ngx_http_hotline_shm_wake(void)
     if (flags & NGX_HOTLINE_MAIL_AUTH) {
         ev->auth();
     }
-}
-
-
-/* objects: by the hash of their key, equal hashes by the key */
-
-ngx_http_hotline_shm_obj_t *
-ngx_http_hotline_shm_find(ngx_str_t *key)
-{
-    ngx_int_t                    rc;
-    ngx_rbtree_key_t             hash;
-    ngx_rbtree_node_t           *node, *sentinel;
-    ngx_http_hotline_shm_obj_t  *o;
-
-    hash = ngx_murmur_hash2(key->data, key->len);
-
-    node = ngx_http_hotline_shm->objs.root;
-    sentinel = ngx_http_hotline_shm->objs.sentinel;
-
-    while (node != sentinel) {
-
-        if (hash != node->key) {
-            node = (hash < node->key) ? node->left : node->right;
-            continue;
-        }
-
-        o = (ngx_http_hotline_shm_obj_t *) node;
-
-        rc = (key->len == o->key_len)
-             ? ngx_memcmp(key->data, o->key, key->len)
-             : (ngx_int_t) key->len - (ngx_int_t) o->key_len;
-
-        if (rc == 0) {
-            return o;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
-
-/* a new object, not in the tree yet */
-
-ngx_http_hotline_shm_obj_t *
-ngx_http_hotline_shm_new(ngx_str_t *key)
-{
-    ngx_http_hotline_shm_obj_t  *o;
-
-    o = ngx_slab_calloc_locked(ngx_http_hotline_shpool,
-                               offsetof(ngx_http_hotline_shm_obj_t, key)
-                               + key->len);
-    if (o == NULL) {
-        return NULL;
-    }
-
-    o->node.key = ngx_murmur_hash2(key->data, key->len);
-    o->key_len = key->len;
-    ngx_memcpy(o->key, key->data, key->len);
-
-    return o;
-}
-
-
-static void
-ngx_http_hotline_shm_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
-    ngx_rbtree_node_t *sentinel)
-{
-    ngx_int_t                    rc;
-    ngx_rbtree_node_t          **p;
-    ngx_http_hotline_shm_obj_t  *a, *b;
-
-    for ( ;; ) {
-
-        if (node->key != temp->key) {
-            p = (node->key < temp->key) ? &temp->left : &temp->right;
-
-        } else {
-            a = (ngx_http_hotline_shm_obj_t *) node;
-            b = (ngx_http_hotline_shm_obj_t *) temp;
-
-            rc = (a->key_len == b->key_len)
-                 ? ngx_memcmp(a->key, b->key, a->key_len)
-                 : (ngx_int_t) a->key_len - (ngx_int_t) b->key_len;
-
-            p = (rc < 0) ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
 }

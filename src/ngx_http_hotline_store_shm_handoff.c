@@ -9,7 +9,10 @@
 #include <ngx_http.h>
 
 #include "ngx_http_hotline.h"
-#include "ngx_http_hotline_store_shm.h"
+#include "ngx_http_hotline_store.h"
+#include "ngx_http_hotline_zone.h"
+#include "ngx_http_hotline_store_shm_objs.h"
+#include "ngx_http_hotline_store_shm_handoff.h"
 #include "ngx_http_hotline_doorbell.h"
 #include "ngx_http_hotline_alloc.h"
 

@@ -8,9 +8,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_notify.h"
 #include "ngx_http_hotline_webhook.h"
@@ -36,7 +33,6 @@ ngx_str_t  ngx_http_hotline_webhook_types[] = {
 
 static ngx_uint_t ngx_http_hotline_webhook_events(ngx_conf_t *cf,
     ngx_str_t *list);
-static ngx_http_hotline_notify_conf_t *ngx_http_hotline_webhook_conf(void);
 
 
 char *
@@ -201,37 +197,21 @@ ngx_http_hotline_webhook_events(ngx_conf_t *cf, ngx_str_t *list)
 }
 
 
-static ngx_http_hotline_notify_conf_t *
-ngx_http_hotline_webhook_conf(void)
-{
-    ngx_http_hotline_notify_conf_t  *conf;
-
-    if (ngx_cycle == NULL || ngx_cycle->conf_ctx == NULL) {
-        return NULL;
-    }
-
-    conf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                           ngx_http_hotline_notify_module);
-
-    return (conf && conf->webhooks) ? conf : NULL;
-}
-
-
 ngx_uint_t
 ngx_http_hotline_webhook_wanted(ngx_uint_t type)
 {
-    ngx_uint_t                       i;
-    ngx_http_hotline_webhook_t      *wh;
-    ngx_http_hotline_notify_conf_t  *conf;
+    ngx_uint_t                   i;
+    ngx_array_t                 *webhooks;
+    ngx_http_hotline_webhook_t  *wh;
 
-    conf = ngx_http_hotline_webhook_conf();
-    if (conf == NULL) {
+    webhooks = ngx_http_hotline_notify_webhooks();
+    if (webhooks == NULL) {
         return 0;
     }
 
-    wh = conf->webhooks->elts;
+    wh = webhooks->elts;
 
-    for (i = 0; i < conf->webhooks->nelts; i++) {
+    for (i = 0; i < webhooks->nelts; i++) {
         if (wh[i].events & (1 << type)) {
             return 1;
         }
@@ -244,17 +224,17 @@ ngx_http_hotline_webhook_wanted(ngx_uint_t type)
 void
 ngx_http_hotline_webhook_emit(ngx_uint_t type, u_char *data, size_t len)
 {
-    u_char                          *p;
-    ngx_str_t                        body, id, label;
-    ngx_uint_t                       i;
-    ngx_http_hotline_webhook_t      *wh;
-    ngx_http_hotline_notify_conf_t  *conf;
-    u_char                           raw[NGX_HOTLINE_ID_LEN];
-    u_char                           hex[NGX_HOTLINE_ID_HEX];
-    u_char                           what[64];
+    u_char                      *p;
+    ngx_str_t                    body, id, label;
+    ngx_uint_t                   i;
+    ngx_array_t                 *webhooks;
+    ngx_http_hotline_webhook_t  *wh;
+    u_char                       raw[NGX_HOTLINE_ID_LEN];
+    u_char                       hex[NGX_HOTLINE_ID_HEX];
+    u_char                       what[64];
 
-    conf = ngx_http_hotline_webhook_conf();
-    if (conf == NULL || type >= NGX_HOTLINE_WH_N) {
+    webhooks = ngx_http_hotline_notify_webhooks();
+    if (webhooks == NULL || type >= NGX_HOTLINE_WH_N) {
         return;
     }
 
@@ -286,9 +266,9 @@ ngx_http_hotline_webhook_emit(ngx_uint_t type, u_char *data, size_t len)
 
     body.len = p - body.data;
 
-    wh = conf->webhooks->elts;
+    wh = webhooks->elts;
 
-    for (i = 0; i < conf->webhooks->nelts; i++) {
+    for (i = 0; i < webhooks->nelts; i++) {
         if (!(wh[i].events & (1 << type))) {
             continue;
         }
@@ -305,37 +285,4 @@ ngx_http_hotline_webhook_emit(ngx_uint_t type, u_char *data, size_t len)
     }
 
     ngx_free(body.data);
-}
-
-
-ngx_int_t
-ngx_http_hotline_webhook_sign(u_char *buf, ngx_str_t *secret, time_t t,
-    ngx_str_t *body)
-{
-    u_char        *p, *start;
-    size_t         n;
-    unsigned int   md_len;
-    u_char         md[EVP_MAX_MD_SIZE];
-    u_char         stamp[NGX_TIME_T_LEN + 1];
-
-    /* "<t>." right before the body: HMAC(secret, "<t>.<body>") */
-
-    n = ngx_sprintf(stamp, "%T.", t) - stamp;
-    start = body->data - n;
-    ngx_memcpy(start, stamp, n);
-
-    if (HMAC(EVP_sha256(), secret->data, (int) secret->len, start,
-             n + body->len, md, &md_len)
-        == NULL)
-    {
-        return NGX_ERROR;
-    }
-
-    p = ngx_sprintf(buf, "Hotline-Signature: t=%T,v1=", t);
-    p = ngx_http_hotline_hex(p, md, md_len);
-    *p = '\0';
-
-    ngx_explicit_memzero(md, sizeof(md));
-
-    return NGX_OK;
 }

@@ -37,10 +37,6 @@
 #define NGX_HOTLINE_WH_SECRET_MIN    16     /* bytes of a secret */
 #define NGX_HOTLINE_WH_SECRET_MAX    1024
 
-/* "Hotline-Signature: t=<unix>,v1=<64 hex>" and its NUL */
-#define NGX_HOTLINE_WH_SIG_LEN                                                \
-    (sizeof("Hotline-Signature: t=,v1=") + NGX_TIME_T_LEN + 64)
-
 
 extern ngx_str_t  ngx_http_hotline_webhook_types[];
 
@@ -58,14 +54,6 @@ ngx_uint_t ngx_http_hotline_webhook_wanted(ngx_uint_t type);
  */
 void ngx_http_hotline_webhook_emit(ngx_uint_t type, u_char *data,
     size_t len);
-
-/*
- * The signature header of body at time t, into buf (room:
- * NGX_HOTLINE_WH_SIG_LEN, NUL-terminated); body.data - NGX_TIME_T_LEN - 1
- * up to body.data is room of the caller's that "<t>." is written to.
- */
-ngx_int_t ngx_http_hotline_webhook_sign(u_char *buf, ngx_str_t *secret,
-    time_t t, ngx_str_t *body);
 
 
 #endif /* _NGX_HTTP_HOTLINE_WEBHOOK_H_INCLUDED_ */

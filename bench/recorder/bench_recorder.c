@@ -125,11 +125,14 @@ bench_media(unsigned seconds, unsigned nsess, int profile, const char *dir)
         snprintf(s->dir, sizeof(s->dir), "%s", dir);
         snprintf(s->file, sizeof(s->file), "bench-%u.webm", j);
         snprintf(s->path, sizeof(s->path), "%s/%s", dir, s->file);
-        rec_track_init(&s->track[REC_MUX_AUDIO], REC_MUX_AUDIO, &am);
-        rec_track_init(&s->track[REC_MUX_VIDEO], REC_MUX_VIDEO, &vm);
+        rec_track_init(&s->media.track[REC_MUX_AUDIO], REC_MUX_AUDIO, &am);
+        rec_track_init(&s->media.track[REC_MUX_VIDEO], REC_MUX_VIDEO, &vm);
+        s->media.id = s->id;
+        s->media.send_rtcp = rec_session_send_rtcp;
+        s->media.data = s;
 
         if (rec_srtp_create(&s->srtp, &keys) != REC_OK
-            || rec_mux_open(&s->mux, s->path, 1, 1) != REC_OK)
+            || rec_mux_open(&s->media.mux, s->path, 1, 1) != REC_OK)
         {
             return 1;
         }
@@ -157,7 +160,7 @@ bench_media(unsigned seconds, unsigned nsess, int profile, const char *dir)
 
     for (j = 0; j < nsess; j++) {
         rec_session_end(ss[j], "bench");
-        bytes += ss[j]->mux.bytes;
+        bytes += ss[j]->media.mux.bytes;
     }
 
     cpu = cpu_now() - t0;

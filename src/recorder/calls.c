@@ -37,6 +37,8 @@ static GHashTable  *rec_calls;          /* call -> rec_call_t */
 
 
 static void rec_call_complete(rec_call_t *c, json_t *merged);
+static void rec_call_started(const char *call);
+static void rec_call_session(const char *call, int ended);
 
 
 static rec_call_t *
@@ -274,14 +276,24 @@ rec_call_due(gpointer data)
 }
 
 
-void
+/* what the sessions tell (rec_sessions_on_call()) */
+
+static void
+rec_call_session(const char *call, int ended)
+{
+    if (ended) {
+        rec_call_ended(call, rec_conf.complete_after);
+
+    } else {
+        rec_call_started(call);
+    }
+}
+
+
+static void
 rec_call_started(const char *call)
 {
     rec_call_t  *c;
-
-    if (rec_calls == NULL) {
-        return;             /* the benchmark's sessions */
-    }
 
     c = g_hash_table_lookup(rec_calls, call);
 
@@ -331,6 +343,7 @@ rec_calls_init(void)
     struct dirent  *e;
 
     rec_calls = g_hash_table_new(g_str_hash, g_str_equal);
+    rec_sessions_on_call(rec_call_session);
 
     d = opendir(rec_conf.recordings_dir);
     if (d == NULL) {

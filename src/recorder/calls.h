@@ -12,7 +12,6 @@
 
 
 int rec_calls_init(void);
-void rec_call_started(const char *call);
 /* the call may be complete "delay" seconds from now */
 void rec_call_ended(const char *call, unsigned delay);
 /* completing, or about to be checked */

@@ -55,8 +55,8 @@ rec_manifest_track(rec_session_t *s, int kind)
     rec_track_t  *tr;
     int64_t       first;
 
-    m = &s->mux;
-    tr = &s->track[kind];
+    m = &s->media.mux;
+    tr = &s->media.track[kind];
     first = m->first_ts[kind] < 0 ? 0 : m->first_ts[kind];
 
     t = json_object();
@@ -84,7 +84,7 @@ rec_manifest_track(rec_session_t *s, int kind)
 
     json_object_set_new(t, "started_at",
                         m->first_ts[kind] < 0 ? json_null()
-                        : rec_manifest_time(s->wall0_us + first / 1000));
+                        : rec_manifest_time(s->media.wall0_us + first / 1000));
     json_object_set_new(t, "start", rec_manifest_seconds(first));
     json_object_set_new(t, "duration",
                         rec_manifest_seconds(m->first_ts[kind] < 0 ? 0
@@ -115,8 +115,8 @@ rec_manifest_participant(rec_session_t *s, int final)
         return NULL;
     }
 
-    end = s->mux.end_ts[0] > s->mux.end_ts[1] ? s->mux.end_ts[0]
-                                              : s->mux.end_ts[1];
+    end = s->media.mux.end_ts[0] > s->media.mux.end_ts[1]
+          ? s->media.mux.end_ts[0] : s->media.mux.end_ts[1];
 
     json_object_set_new(p, "role", json_string(rec_role_name(s->role)));
     json_object_set_new(p, "session", json_string(s->id));
@@ -126,7 +126,7 @@ rec_manifest_participant(rec_session_t *s, int final)
     json_object_set_new(p, "created_at",
                         rec_manifest_time(s->created_wall_us));
     json_object_set_new(p, "started_at",
-                        s->have_epoch ? rec_manifest_time(s->wall0_us)
+                        s->have_epoch ? rec_manifest_time(s->media.wall0_us)
                                       : json_null());
     json_object_set_new(p, "ended_at", final
                         ? rec_manifest_time(s->end_wall_us) : json_null());
@@ -141,11 +141,11 @@ rec_manifest_participant(rec_session_t *s, int final)
                         json_integer(stat(s->path, &st) == 0
                                      ? (json_int_t) st.st_size : 0));
 
-    if (s->mux.has[REC_MUX_AUDIO]) {
+    if (s->media.mux.has[REC_MUX_AUDIO]) {
         json_array_append_new(tracks, rec_manifest_track(s, REC_MUX_AUDIO));
     }
 
-    if (s->mux.has[REC_MUX_VIDEO]) {
+    if (s->media.mux.has[REC_MUX_VIDEO]) {
         json_array_append_new(tracks, rec_manifest_track(s, REC_MUX_VIDEO));
     }
 

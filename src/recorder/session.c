@@ -14,7 +14,6 @@
 #include <glib.h>
 #include <openssl/rand.h>
 
-#include "calls.h"
 #include "metrics.h"
 #include "session.h"
 
@@ -23,7 +22,8 @@
 #define REC_CONNECT_TIMEOUT  20000     /* ms from answer to DTLS done */
 
 
-static GHashTable  *rec_sessions;
+static GHashTable          *rec_sessions;
+static rec_session_call_pt  rec_session_on_call;
 
 
 static void rec_session_ice_state(void *data, int state);
@@ -48,6 +48,13 @@ rec_sessions_init(void)
     g_timeout_add(REC_TICK_MS, rec_sessions_tick, NULL);
 
     return REC_OK;
+}
+
+
+void
+rec_sessions_on_call(rec_session_call_pt handler)
+{
+    rec_session_on_call = handler;
 }
 
 
@@ -181,7 +188,7 @@ rec_session_create(const rec_sdp_offer_t *offer, const char *call, int role,
     memcpy(o, offer, sizeof(rec_sdp_offer_t));
 
     if (rec_random_hex(s->id, 16) != REC_OK
-        || RAND_bytes((u_char *) &s->local_ssrc, 4) != 1)
+        || RAND_bytes((u_char *) &s->media.local_ssrc, 4) != 1)
     {
         goto failed;
     }
@@ -214,10 +221,14 @@ rec_session_create(const rec_sdp_offer_t *offer, const char *call, int role,
         }
     }
 
-    rec_track_init(&s->track[REC_MUX_AUDIO], REC_MUX_AUDIO,
+    rec_track_init(&s->media.track[REC_MUX_AUDIO], REC_MUX_AUDIO,
                    audio >= 0 ? &o->media[audio] : NULL);
-    rec_track_init(&s->track[REC_MUX_VIDEO], REC_MUX_VIDEO,
+    rec_track_init(&s->media.track[REC_MUX_VIDEO], REC_MUX_VIDEO,
                    video >= 0 ? &o->media[video] : NULL);
+
+    s->media.id = s->id;
+    s->media.send_rtcp = rec_session_send_rtcp;
+    s->media.data = s;
 
     rc = rec_session_paths(s, call, role);
 
@@ -255,7 +266,8 @@ rec_session_create(const rec_sdp_offer_t *offer, const char *call, int role,
         goto failed;
     }
 
-    if (rec_mux_open(&s->mux, s->path, audio >= 0, video >= 0) != REC_OK)
+    if (rec_mux_open(&s->media.mux, s->path, audio >= 0, video >= 0)
+        != REC_OK)
     {
         *err = "cannot create the recording file";
         goto failed;
@@ -288,7 +300,9 @@ rec_session_create(const rec_sdp_offer_t *offer, const char *call, int role,
 
     g_hash_table_insert(rec_sessions, s->id, s);
     rec_metrics.sessions_total++;
-    rec_call_started(s->call);
+    if (rec_session_on_call) {
+        rec_session_on_call(s->call, 0);
+    }
 
     (void) rec_manifest_write(s, 0);
 
@@ -306,14 +320,14 @@ failed:
     *answer = NULL;
 
     if (s->mux_open) {
-        (void) rec_mux_close(&s->mux);
+        (void) rec_mux_close(&s->media.mux);
         (void) unlink(s->path);
     }
 
     rec_dtls_free(s->dtls);
     rec_ice_free(&s->ice);
-    rec_track_free(&s->track[0]);
-    rec_track_free(&s->track[1]);
+    rec_track_free(&s->media.track[0]);
+    rec_track_free(&s->media.track[1]);
     free(s);
     free(o);
 
@@ -338,8 +352,12 @@ rec_session_trickle(rec_session_t *s, rec_sdp_offer_t *frag,
 
 
 void
-rec_session_send_rtcp(rec_session_t *s, u_char *buf, size_t len)
+rec_session_send_rtcp(void *data, u_char *buf, size_t len)
 {
+    rec_session_t  *s;
+
+    s = data;
+
     if (!s->have_srtp || s->state == REC_SESSION_CLOSED) {
         return;
     }
@@ -389,7 +407,11 @@ rec_session_ice_state(void *data, int state)
 static void
 rec_session_sr(void *data, const rec_rtcp_sr_t *sr)
 {
-    rec_track_sr(data, sr);
+    rec_session_t  *s;
+
+    s = data;
+
+    rec_track_sr(&s->media, sr);
 }
 
 
@@ -437,7 +459,7 @@ rec_session_media(rec_session_t *s, u_char *buf, size_t len)
     rec_metrics.rtp_packets++;
 
     for (i = 0; i < 2; i++) {
-        t = &s->track[i];
+        t = &s->media.track[i];
 
         if (t->on && t->pt == rtp.pt) {
             break;
@@ -453,12 +475,12 @@ rec_session_media(rec_session_t *s, u_char *buf, size_t len)
 
     if (!s->have_epoch) {
         s->have_epoch = 1;
-        s->epoch = now;
+        s->media.epoch = now;
         s->start_wall_us = g_get_real_time();
-        s->wall0_us = s->start_wall_us;
+        s->media.wall0_us = s->start_wall_us;
     }
 
-    rec_track_rtp(s, t, &rtp, now);
+    rec_track_rtp(&s->media, t, &rtp, now);
 }
 
 
@@ -539,13 +561,13 @@ rec_session_tick(rec_session_t *s)
     rec_dtls_timer(s->dtls);
 
     if (s->have_srtp) {
-        rec_track_tick(s, &s->track[REC_MUX_AUDIO], now);
-        rec_track_tick(s, &s->track[REC_MUX_VIDEO], now);
-        rec_tracks_report(s, now);
+        rec_track_tick(&s->media, &s->media.track[REC_MUX_AUDIO], now);
+        rec_track_tick(&s->media, &s->media.track[REC_MUX_VIDEO], now);
+        rec_tracks_report(&s->media, now);
 
-        (void) rec_mux_tick(&s->mux, now);
+        (void) rec_mux_tick(&s->media.mux, now);
 
-        if (s->mux.failed) {
+        if (s->media.mux.failed) {
             rec_session_end(s, "write_failed");
             return;
         }
@@ -566,7 +588,7 @@ rec_session_tick(rec_session_t *s)
     }
 
     if (s->have_epoch && rec_conf.max_duration
-        && now - s->epoch >= (int64_t) rec_conf.max_duration * 1000)
+        && now - s->media.epoch >= (int64_t) rec_conf.max_duration * 1000)
     {
         rec_session_end(s, "max_duration");
         return;
@@ -649,12 +671,12 @@ rec_session_end(rec_session_t *s, const char *reason)
     }
 
     if (s->have_srtp) {
-        rec_track_drain(s, &s->track[REC_MUX_AUDIO], -1);
-        rec_track_drain(s, &s->track[REC_MUX_VIDEO], -1);
+        rec_track_drain(&s->media, &s->media.track[REC_MUX_AUDIO], -1);
+        rec_track_drain(&s->media, &s->media.track[REC_MUX_VIDEO], -1);
     }
 
     if (s->mux_open) {
-        if (rec_mux_close(&s->mux) != REC_OK) {
+        if (rec_mux_close(&s->media.mux) != REC_OK) {
             rec_log(REC_LOG_ERR, "session %s: finalizing %s failed", s->id,
                     s->path);
         }
@@ -668,13 +690,17 @@ rec_session_end(rec_session_t *s, const char *reason)
 
     rec_log(REC_LOG_INFO, "session %s: ended (%s), audio frames %llu, "
             "video frames %llu, lost %llu, late %llu", s->id, reason,
-            (unsigned long long) s->mux.frames[REC_MUX_AUDIO],
-            (unsigned long long) s->mux.frames[REC_MUX_VIDEO],
-            (unsigned long long) (s->track[0].lost + s->track[1].lost),
-            (unsigned long long) (s->mux.late[0] + s->mux.late[1]));
+            (unsigned long long) s->media.mux.frames[REC_MUX_AUDIO],
+            (unsigned long long) s->media.mux.frames[REC_MUX_VIDEO],
+            (unsigned long long) (s->media.track[0].lost
+                                  + s->media.track[1].lost),
+            (unsigned long long) (s->media.mux.late[0]
+                                  + s->media.mux.late[1]));
 
     g_hash_table_remove(rec_sessions, s->id);
-    rec_call_ended(s->call, rec_conf.complete_after);
+    if (rec_session_on_call) {
+        rec_session_on_call(s->call, 1);
+    }
 
     /* the ICE agent may be on the stack: free it from the main loop */
 
@@ -696,8 +722,8 @@ rec_session_destroy(gpointer data)
     }
 
     rec_ice_free(&s->ice);
-    rec_track_free(&s->track[0]);
-    rec_track_free(&s->track[1]);
+    rec_track_free(&s->media.track[0]);
+    rec_track_free(&s->media.track[1]);
     free(s);
 
     return G_SOURCE_REMOVE;

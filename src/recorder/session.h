@@ -12,65 +12,16 @@
 
 #include "dtls.h"
 #include "ice.h"
-#include "jitter.h"
-#include "mux.h"
 #include "rtp.h"
 #include "sdp.h"
 #include "srtp.h"
+#include "track.h"
 
 
 #define REC_SESSION_NEW        0
 #define REC_SESSION_CONNECTED  1
 #define REC_SESSION_SECURE     2
 #define REC_SESSION_CLOSED     3
-
-
-typedef struct {
-    int            kind;              /* REC_MUX_AUDIO or REC_MUX_VIDEO */
-    int            on;
-    int            pt;
-    unsigned       clock;
-    uint32_t       ssrc;
-    int            have_ssrc;
-    rec_jitter_t   jb;
-    rec_vp8_t      vp8;
-
-    int            have_ts;
-    uint32_t       last_ts32;
-    int64_t        ext_ts;
-    int64_t        first_ext;
-    int64_t        offset_ns;
-    int64_t        last_ns;
-
-    int            have_sr;
-    uint64_t       sr_ntp;
-    uint32_t       sr_rtp;
-
-    int            need_key;
-    int64_t        last_pli;          /* ms */
-
-    /* RFC 3550 A.1 / A.3 receive statistics for receiver reports */
-    int            have_seq;
-    uint16_t       max_seq;
-    uint32_t       cycles;
-    uint32_t       base_seq;
-    uint32_t       received;
-    uint32_t       expected_prior;
-    uint32_t       received_prior;
-    int64_t        last_transit;      /* ms */
-    double         jitter;            /* in clock units */
-    uint32_t       lsr;
-    int64_t        lsr_arrival;       /* ms */
-    int64_t        first_wall_us;
-
-    uint64_t       packets;
-    uint64_t       lost;
-    uint64_t       late;
-    uint64_t       bytes;
-    uint64_t       plis;
-    uint64_t       nacks;
-    uint64_t       ssrc_changes;
-} rec_track_t;
 
 
 typedef struct rec_session_s {
@@ -88,10 +39,8 @@ typedef struct rec_session_s {
     char             ufrag[257];
     char             mids[REC_SDP_MAX_MEDIA * 34 + 2];
 
-    rec_track_t      track[2];
-    rec_mux_t        mux;
+    rec_media_t      media;           /* the tracks and their file */
     int              mux_open;
-    uint32_t         local_ssrc;
 
     char             dir[PATH_MAX];
     char             file[64];
@@ -100,12 +49,8 @@ typedef struct rec_session_s {
     int64_t          created;         /* ms, monotonic */
     int64_t          connected;
     int64_t          last_media;
-    int64_t          last_report;
-    int64_t          epoch;           /* first media packet, ms */
-    int              have_epoch;
-    int              synced;
+    int              have_epoch;      /* media.epoch is set */
     int64_t          start_wall_us;   /* wall clock of epoch */
-    int64_t          wall0_us;        /* wall clock of time 0 in the file */
     int64_t          created_wall_us;
     int64_t          end_wall_us;
 
@@ -114,7 +59,15 @@ typedef struct rec_session_s {
 } rec_session_t;
 
 
+/*
+ * Told when a session of a call starts (ended 0) and when one ends
+ * (ended 1): calls.c listens, to complete the call's recording.
+ */
+typedef void (*rec_session_call_pt)(const char *call, int ended);
+
+
 int rec_sessions_init(void);
+void rec_sessions_on_call(rec_session_call_pt handler);
 unsigned rec_sessions_count(void);
 rec_session_t *rec_session_find(const char *id);
 rec_session_t *rec_session_find_role(const char *call, int role);
@@ -133,17 +86,8 @@ void rec_session_end(rec_session_t *s, const char *reason);
 /* a datagram from ICE (DTLS, SRTP or SRTCP); the benchmark calls it too */
 void rec_session_input(void *data, u_char *buf, size_t len);
 void rec_sessions_end_all(const char *reason);
-
-/* track.c */
-void rec_track_init(rec_track_t *t, int kind, const rec_sdp_media_t *m);
-void rec_track_free(rec_track_t *t);
-void rec_track_rtp(rec_session_t *s, rec_track_t *t, const rec_rtp_t *rtp,
-    int64_t now);
-void rec_track_drain(rec_session_t *s, rec_track_t *t, int64_t now);
-void rec_track_sr(rec_session_t *s, const rec_rtcp_sr_t *sr);
-void rec_track_tick(rec_session_t *s, rec_track_t *t, int64_t now);
-void rec_tracks_report(rec_session_t *s, int64_t now);
-void rec_session_send_rtcp(rec_session_t *s, u_char *buf, size_t len);
+/* the tracks' RTCP (rec_media_t's send_rtcp), data: the session */
+void rec_session_send_rtcp(void *data, u_char *buf, size_t len);
 
 /* manifest.c */
 int rec_manifest_write(rec_session_t *s, int final);

@@ -10,7 +10,8 @@
 #include <glib.h>
 
 #include "metrics.h"
-#include "session.h"
+#include "srtp.h"
+#include "track.h"
 
 
 #define REC_PLI_INTERVAL   500       /* ms between keyframe requests */
@@ -20,7 +21,7 @@
 
 static void rec_track_stats(rec_track_t *t, const rec_rtp_t *rtp,
     int64_t now);
-static void rec_track_sync(rec_session_t *s);
+static void rec_track_sync(rec_media_t *m);
 
 
 void
@@ -54,7 +55,7 @@ rec_track_free(rec_track_t *t)
 
 
 static void
-rec_track_pli(rec_session_t *s, rec_track_t *t, int64_t now)
+rec_track_pli(rec_media_t *m, rec_track_t *t, int64_t now)
 {
     u_char  buf[12 + SRTP_MAX_TRAILER_LEN];
 
@@ -66,12 +67,12 @@ rec_track_pli(rec_session_t *s, rec_track_t *t, int64_t now)
     t->plis++;
     rec_metrics.keyframe_requests++;
 
-    rec_session_send_rtcp(s, buf, rec_rtcp_pli(buf, s->local_ssrc, t->ssrc));
+    m->send_rtcp(m->data, buf, rec_rtcp_pli(buf, m->local_ssrc, t->ssrc));
 }
 
 
 static void
-rec_track_nack(rec_session_t *s, rec_track_t *t, uint16_t first, unsigned n)
+rec_track_nack(rec_media_t *m, rec_track_t *t, uint16_t first, unsigned n)
 {
     u_char    buf[16 + SRTP_MAX_TRAILER_LEN];
     unsigned  i;
@@ -88,8 +89,8 @@ rec_track_nack(rec_session_t *s, rec_track_t *t, uint16_t first, unsigned n)
             blp |= (uint16_t) (1u << (i - 1));
         }
 
-        rec_session_send_rtcp(s, buf, rec_rtcp_nack(buf, s->local_ssrc,
-                                                    t->ssrc, first, blp));
+        m->send_rtcp(m->data, buf, rec_rtcp_nack(buf, m->local_ssrc,
+                                                 t->ssrc, first, blp));
         t->nacks++;
         rec_metrics.nacks++;
 
@@ -101,16 +102,16 @@ rec_track_nack(rec_session_t *s, rec_track_t *t, uint16_t first, unsigned n)
 
 
 static void
-rec_track_new_ssrc(rec_session_t *s, rec_track_t *t, uint32_t ssrc)
+rec_track_new_ssrc(rec_media_t *m, rec_track_t *t, uint32_t ssrc)
 {
     if (t->have_ssrc) {
         /* a new sender stream: drain the old one, then start over */
-        rec_track_drain(s, t, -1);
+        rec_track_drain(m, t, -1);
         rec_jitter_reset(&t->jb);
         rec_vp8_reset(&t->vp8);
         t->ssrc_changes++;
         t->have_sr = 0;
-        s->synced = 0;      /* the new stream is placed again */
+        m->synced = 0;      /* the new stream is placed again */
         t->have_seq = 0;
         t->need_key = t->kind == REC_MUX_VIDEO;
         t->last_pli = -REC_PLI_INTERVAL;
@@ -129,7 +130,7 @@ rec_track_new_ssrc(rec_session_t *s, rec_track_t *t, uint32_t ssrc)
  */
 
 static int64_t
-rec_track_time(rec_session_t *s, rec_track_t *t, uint32_t ts,
+rec_track_time(rec_media_t *m, rec_track_t *t, uint32_t ts,
     int64_t arrival)
 {
     int64_t  ns;
@@ -139,7 +140,7 @@ rec_track_time(rec_session_t *s, rec_track_t *t, uint32_t ts,
         t->ext_ts = ts;
         t->first_ext = ts;
         t->last_ts32 = ts;
-        t->offset_ns = (arrival - s->epoch) * 1000000;
+        t->offset_ns = (arrival - m->epoch) * 1000000;
 
         /* continue after what was written of a previous SSRC */
         if (t->offset_ns <= t->last_ns && t->last_ns > 0) {
@@ -147,7 +148,7 @@ rec_track_time(rec_session_t *s, rec_track_t *t, uint32_t ts,
         }
 
         t->last_ns = t->offset_ns;
-        rec_track_sync(s);
+        rec_track_sync(m);
 
     } else {
         t->ext_ts += (int32_t) (ts - t->last_ts32);
@@ -166,7 +167,7 @@ rec_track_time(rec_session_t *s, rec_track_t *t, uint32_t ts,
 
 
 static void
-rec_track_audio(rec_session_t *s, rec_track_t *t, rec_jb_pkt_t *pkt,
+rec_track_audio(rec_media_t *m, rec_track_t *t, rec_jb_pkt_t *pkt,
     int64_t now)
 {
     int64_t   ns;
@@ -185,16 +186,16 @@ rec_track_audio(rec_session_t *s, rec_track_t *t, rec_jb_pkt_t *pkt,
         return;
     }
 
-    ns = rec_track_time(s, t, pkt->rtp.ts, pkt->arrival);
+    ns = rec_track_time(m, t, pkt->rtp.ts, pkt->arrival);
 
-    (void) rec_mux_add(&s->mux, REC_MUX_AUDIO, pkt->rtp.payload,
+    (void) rec_mux_add(&m->mux, REC_MUX_AUDIO, pkt->rtp.payload,
                        pkt->rtp.payload_len, ns,
                        (int64_t) samples * 1000000000LL / 48000, 0, now);
 }
 
 
 static void
-rec_track_video(rec_session_t *s, rec_track_t *t, rec_jb_pkt_t *pkt,
+rec_track_video(rec_media_t *m, rec_track_t *t, rec_jb_pkt_t *pkt,
     int64_t now)
 {
     int      rc;
@@ -212,24 +213,24 @@ rec_track_video(rec_session_t *s, rec_track_t *t, rec_jb_pkt_t *pkt,
     }
 
     if (t->need_key && !t->vp8.key) {
-        rec_track_pli(s, t, now);
+        rec_track_pli(m, t, now);
         return;
     }
 
     if (t->vp8.key) {
         t->need_key = 0;
-        rec_mux_keyframe(&s->mux, t->vp8.width, t->vp8.height);
+        rec_mux_keyframe(&m->mux, t->vp8.width, t->vp8.height);
     }
 
-    ns = rec_track_time(s, t, pkt->rtp.ts, pkt->arrival);
+    ns = rec_track_time(m, t, pkt->rtp.ts, pkt->arrival);
 
-    (void) rec_mux_add(&s->mux, REC_MUX_VIDEO, t->vp8.buf, t->vp8.len, ns,
+    (void) rec_mux_add(&m->mux, REC_MUX_VIDEO, t->vp8.buf, t->vp8.len, ns,
                        33000000, t->vp8.key, now);
 }
 
 
 void
-rec_track_drain(rec_session_t *s, rec_track_t *t, int64_t now)
+rec_track_drain(rec_media_t *m, rec_track_t *t, int64_t now)
 {
     int64_t        t_now;
     unsigned       lost;
@@ -246,15 +247,15 @@ rec_track_drain(rec_session_t *s, rec_track_t *t, int64_t now)
             if (t->kind == REC_MUX_VIDEO) {
                 rec_vp8_reset(&t->vp8);
                 t->need_key = 1;
-                rec_track_pli(s, t, t_now);
+                rec_track_pli(m, t, t_now);
             }
         }
 
         if (t->kind == REC_MUX_AUDIO) {
-            rec_track_audio(s, t, pkt, t_now);
+            rec_track_audio(m, t, pkt, t_now);
 
         } else {
-            rec_track_video(s, t, pkt, t_now);
+            rec_track_video(m, t, pkt, t_now);
         }
 
         free(pkt);
@@ -263,7 +264,7 @@ rec_track_drain(rec_session_t *s, rec_track_t *t, int64_t now)
 
 
 void
-rec_track_rtp(rec_session_t *s, rec_track_t *t, const rec_rtp_t *rtp,
+rec_track_rtp(rec_media_t *m, rec_track_t *t, const rec_rtp_t *rtp,
     int64_t now)
 {
     int       rc;
@@ -271,7 +272,7 @@ rec_track_rtp(rec_session_t *s, rec_track_t *t, const rec_rtp_t *rtp,
     uint16_t  first;
 
     if (!t->have_ssrc || t->ssrc != rtp->ssrc) {
-        rec_track_new_ssrc(s, t, rtp->ssrc);
+        rec_track_new_ssrc(m, t, rtp->ssrc);
     }
 
     t->packets++;
@@ -290,28 +291,28 @@ rec_track_rtp(rec_session_t *s, rec_track_t *t, const rec_rtp_t *rtp,
     }
 
     if (n > 0 && t->kind == REC_MUX_VIDEO) {
-        rec_track_nack(s, t, first, n);
+        rec_track_nack(m, t, first, n);
     }
 
     if (t->kind == REC_MUX_VIDEO && t->need_key) {
-        rec_track_pli(s, t, now);
+        rec_track_pli(m, t, now);
     }
 
-    rec_track_drain(s, t, now);
+    rec_track_drain(m, t, now);
 }
 
 
 void
-rec_track_tick(rec_session_t *s, rec_track_t *t, int64_t now)
+rec_track_tick(rec_media_t *m, rec_track_t *t, int64_t now)
 {
     if (!t->on) {
         return;
     }
 
-    rec_track_drain(s, t, now);
+    rec_track_drain(m, t, now);
 
     if (t->kind == REC_MUX_VIDEO && t->have_ssrc && t->need_key) {
-        rec_track_pli(s, t, now);
+        rec_track_pli(m, t, now);
     }
 }
 
@@ -399,7 +400,7 @@ rec_track_block(rec_track_t *t, rec_rtcp_block_t *b, int64_t now)
  */
 
 void
-rec_tracks_report(rec_session_t *s, int64_t now)
+rec_tracks_report(rec_media_t *m, int64_t now)
 {
     size_t             n;
     unsigned           nb;
@@ -407,20 +408,20 @@ rec_tracks_report(rec_session_t *s, int64_t now)
     rec_rtcp_block_t   blocks[2];
     u_char             buf[8 + 2 * 24 + 24 + SRTP_MAX_TRAILER_LEN];
 
-    if (now - s->last_report < 1000) {
+    if (now - m->last_report < 1000) {
         return;
     }
 
-    s->last_report = now;
+    m->last_report = now;
     nb = 0;
 
-    if (rec_track_block(&s->track[REC_MUX_AUDIO], &blocks[nb], now)
+    if (rec_track_block(&m->track[REC_MUX_AUDIO], &blocks[nb], now)
         == REC_OK)
     {
         nb++;
     }
 
-    if (rec_track_block(&s->track[REC_MUX_VIDEO], &blocks[nb], now)
+    if (rec_track_block(&m->track[REC_MUX_VIDEO], &blocks[nb], now)
         == REC_OK)
     {
         nb++;
@@ -430,38 +431,38 @@ rec_tracks_report(rec_session_t *s, int64_t now)
         return;
     }
 
-    n = rec_rtcp_rr(buf, s->local_ssrc, blocks, nb);
-    v = &s->track[REC_MUX_VIDEO];
+    n = rec_rtcp_rr(buf, m->local_ssrc, blocks, nb);
+    v = &m->track[REC_MUX_VIDEO];
 
     if (v->on && v->have_ssrc && rec_conf.video_bitrate) {
-        n += rec_rtcp_remb(buf + n, s->local_ssrc, v->ssrc,
+        n += rec_rtcp_remb(buf + n, m->local_ssrc, v->ssrc,
                            rec_conf.video_bitrate);
     }
 
-    rec_session_send_rtcp(s, buf, n);
+    m->send_rtcp(m->data, buf, n);
 }
 
 
 /* a whole track moves: its offset and what it has queued */
 
 static void
-rec_track_move(rec_session_t *s, rec_track_t *t, int64_t delta)
+rec_track_move(rec_media_t *m, rec_track_t *t, int64_t delta)
 {
     t->offset_ns += delta;
     t->last_ns += delta;
-    rec_mux_shift(&s->mux, t->kind, delta);
+    rec_mux_shift(&m->mux, t->kind, delta);
 }
 
 
 /* RTCP sender reports map each SSRC's RTP clock to the sender's NTP clock */
 
 void
-rec_track_sr(rec_session_t *s, const rec_rtcp_sr_t *sr)
+rec_track_sr(rec_media_t *m, const rec_rtcp_sr_t *sr)
 {
     rec_track_t  *t, *a, *v;
 
-    a = &s->track[REC_MUX_AUDIO];
-    v = &s->track[REC_MUX_VIDEO];
+    a = &m->track[REC_MUX_AUDIO];
+    v = &m->track[REC_MUX_VIDEO];
 
     if (a->have_ssrc && a->ssrc == sr->ssrc) {
         t = a;
@@ -479,11 +480,11 @@ rec_track_sr(rec_session_t *s, const rec_rtcp_sr_t *sr)
     t->lsr = (uint32_t) (sr->ntp >> 16);
     t->lsr_arrival = rec_now_ms();
 
-    rec_log(REC_LOG_DEBUG, "session %s: %s SR ntp %.3f rtp %u", s->id,
+    rec_log(REC_LOG_DEBUG, "session %s: %s SR ntp %.3f rtp %u", m->id,
             t->kind == REC_MUX_AUDIO ? "audio" : "video",
             (double) sr->ntp / 4294967296.0, sr->rtp_ts);
 
-    rec_track_sync(s);
+    rec_track_sync(m);
 }
 
 
@@ -497,22 +498,22 @@ rec_track_sr(rec_session_t *s, const rec_rtcp_sr_t *sr)
  */
 
 static void
-rec_track_sync(rec_session_t *s)
+rec_track_sync(rec_media_t *m)
 {
     double        a_first, v_first;
     int64_t       delta, fix, low;
     rec_track_t  *a, *v;
 
-    a = &s->track[REC_MUX_AUDIO];
-    v = &s->track[REC_MUX_VIDEO];
+    a = &m->track[REC_MUX_AUDIO];
+    v = &m->track[REC_MUX_VIDEO];
 
-    if (s->synced || !a->have_sr || !v->have_sr || !a->have_ts
+    if (m->synced || !a->have_sr || !v->have_sr || !a->have_ts
         || !v->have_ts)
     {
         return;
     }
 
-    s->synced = 1;
+    m->synced = 1;
 
     /* NTP time of each track's first timestamp */
 
@@ -529,33 +530,33 @@ rec_track_sync(rec_session_t *s)
 
     if (fix <= -REC_SYNC_MAX || fix >= REC_SYNC_MAX) {
         rec_log(REC_LOG_WARN, "session %s: sender reports %.0f ms apart "
-                "from the arrival times, not used for lip sync", s->id,
+                "from the arrival times, not used for lip sync", m->id,
                 (double) fix / 1e6);
-        rec_mux_synced(&s->mux);
+        rec_mux_synced(&m->mux);
         return;
     }
 
-    if (!s->mux.ready) {
-        rec_track_move(s, v, fix);
+    if (!m->mux.ready) {
+        rec_track_move(m, v, fix);
 
         low = a->offset_ns < v->offset_ns ? a->offset_ns : v->offset_ns;
 
         if (low < 0) {
-            rec_track_move(s, a, -low);
-            rec_track_move(s, v, -low);
-            s->wall0_us += low / 1000;
+            rec_track_move(m, a, -low);
+            rec_track_move(m, v, -low);
+            m->wall0_us += low / 1000;
         }
 
     } else if (fix > 0) {
-        rec_track_move(s, v, fix);
+        rec_track_move(m, v, fix);
 
     } else {
-        rec_track_move(s, a, -fix);
+        rec_track_move(m, a, -fix);
     }
 
-    rec_mux_synced(&s->mux);
+    rec_mux_synced(&m->mux);
 
     rec_log(REC_LOG_INFO, "session %s: lip sync, video %+.1f ms against "
-            "audio%s", s->id, (double) fix / 1e6,
-            s->mux.ready ? " (after the start: the later track moved)" : "");
+            "audio%s", m->id, (double) fix / 1e6,
+            m->mux.ready ? " (after the start: the later track moved)" : "");
 }

@@ -1,0 +1,91 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+#ifndef _NGX_HTTP_HOTLINE_STORE_SHM_OBJS_H_INCLUDED_
+#define _NGX_HTTP_HOTLINE_STORE_SHM_OBJS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+
+/*
+ * The embedded store's state in the zone (ngx_http_hotline_store_shm.c,
+ * its objects ngx_http_hotline_store_shm_objs.c): objects by key, each with a record, a place in the queue, a timer, a
+ * counter or an inbox of numbered messages.
+ */
+
+typedef struct {
+    ngx_queue_t                    link;
+    uint64_t                       seq;
+    size_t                         len;
+    u_char                         data[1];
+} ngx_http_hotline_shm_msg_t;
+
+
+typedef struct {
+    ngx_queue_t                    msgs;       /* by seq */
+    size_t                         bytes;
+    uint64_t                       last;       /* the last seq given */
+    uint64_t                       delivered;
+    uint64_t                       replayed;   /* a replay runs to here */
+    ngx_pid_t                      owner;      /* 0: no consumer */
+    uint64_t                       gen;        /* the consumer's attach */
+    void                          *local;      /* valid in owner only */
+    unsigned                       notified:1;
+    unsigned                       slow:1;
+    unsigned                       busy:1;     /* an append was refused */
+} ngx_http_hotline_shm_inbox_t;
+
+
+typedef struct {
+    ngx_rbtree_node_t              node;       /* key: hash of the key */
+    ngx_queue_t                    queue;      /* queued, by ticket */
+    ngx_queue_t                    timer;      /* by deadline */
+    ngx_msec_t                     deadline;
+    uint64_t                       version;
+    uint64_t                       ticket;
+    int64_t                        number;
+    ngx_http_hotline_shm_inbox_t  *inbox;
+    u_char                        *value;
+    size_t                         len;
+    unsigned                       queued:1;
+    unsigned                       timed:1;
+    unsigned                       counter:1;
+    size_t                         key_len;
+    u_char                         key[1];
+} ngx_http_hotline_shm_obj_t;
+
+
+typedef struct {
+    ngx_rbtree_t                   objs;
+    ngx_rbtree_node_t              sentinel;
+    ngx_queue_t                    queue;
+    ngx_queue_t                    timers;
+    ngx_uint_t                     queued;
+    uint64_t                       next_ticket;
+    uint64_t                       next_gen;
+    unsigned                       pending:1;  /* calls of an older
+                                                  generation to come */
+} ngx_http_hotline_shm_t;
+
+
+extern ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
+
+/* these run with the zone locked */
+ngx_http_hotline_shm_obj_t *ngx_http_hotline_shm_find(ngx_str_t *key);
+ngx_http_hotline_shm_obj_t *ngx_http_hotline_shm_new(ngx_str_t *key);
+void ngx_http_hotline_shm_timer(ngx_http_hotline_shm_obj_t *o,
+    ngx_msec_t in);
+void ngx_http_hotline_shm_enqueue(ngx_http_hotline_shm_obj_t *o,
+    uint64_t ticket);
+
+/* the tree's insert function (ngx_rbtree_init()) */
+void ngx_http_hotline_shm_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+
+
+#endif /* _NGX_HTTP_HOTLINE_STORE_SHM_OBJS_H_INCLUDED_ */
