@@ -25,7 +25,7 @@
 #include <jansson.h>
 
 #include "ngx_http_hotline.h"
-#include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_party.h"
 #include "ngx_http_hotline_event.h"
 #include "ngx_http_hotline_ws_frame.h"
 

@@ -98,8 +98,16 @@ ngx_int_t ngx_http_hotline_random_id(u_char *raw);
 u_char *ngx_http_hotline_hex(u_char *dst, u_char *src, size_t len);
 ngx_int_t ngx_http_hotline_unhex(u_char *dst, u_char *src, size_t len);
 
-/* ngx_http_hotline_call_rules.c: the time, ms since the epoch */
-int64_t ngx_http_hotline_now(void);
+/* the time, ms since the epoch (nginx's cached time) */
+static ngx_inline int64_t
+ngx_http_hotline_now(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000 + tp->msec;
+}
 
 /* ngx_http_hotline_party.c: little-endian integers of records */
 u_char *ngx_http_hotline_put64(u_char *p, uint64_t v);
@@ -138,6 +146,13 @@ void ngx_http_hotline_list_iter(ngx_http_hotline_list_iter_t *it,
     ngx_list_t *list);
 void *ngx_http_hotline_list_next(ngx_http_hotline_list_iter_t *it);
 
+ngx_int_t ngx_http_hotline_store_error(ngx_http_request_t *r,
+    ngx_uint_t err);
+ngx_int_t ngx_http_hotline_too_many(ngx_http_request_t *r,
+    ngx_msec_t retry_after, const char *code, const char *message);
+ngx_int_t ngx_http_hotline_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *data, size_t len);
+
 /* ngx_http_hotline_ws_handshake.c */
 ngx_int_t ngx_http_hotline_ws_handshake(ngx_http_request_t *r,
     ngx_http_hotline_loc_conf_t *hlcf, ngx_str_t *accept,
@@ -162,15 +177,18 @@ u_char *ngx_http_hotline_history_json(u_char *p, u_char *last,
     ngx_http_hotline_call_record_t *rec);
 size_t ngx_http_hotline_history_size(ngx_http_hotline_call_record_t *rec);
 ngx_int_t ngx_http_hotline_history_default(ngx_conf_t *cf, ngx_str_t *name);
-ngx_int_t ngx_http_hotline_log_dir_file(ngx_conf_t *cf, const char *file,
-    ngx_str_t *name);
 ngx_http_hotline_journal_t *ngx_http_hotline_history_open(ngx_conf_t *cf,
     ngx_str_t *name);
 void ngx_http_hotline_history_init_worker(ngx_http_hotline_journal_t *jr);
 void ngx_http_hotline_history_add(ngx_http_hotline_call_record_t *rec);
 void ngx_http_hotline_history_flush(void);
 ngx_uint_t ngx_http_hotline_history_count_today(ngx_log_t *log);
+
+/* ngx_http_hotline_history_query.c: the history location */
 ngx_int_t ngx_http_hotline_history_handler(ngx_http_request_t *r);
+
+/* ngx_http_hotline_history_sweep.c: expired transcripts taken out */
+void ngx_http_hotline_history_sweep_start(ngx_cycle_t *cycle);
 
 /* ngx_http_hotline_history_erase.c */
 ngx_int_t ngx_http_hotline_history_erase(ngx_http_request_t *r);
@@ -191,6 +209,8 @@ ngx_int_t ngx_http_hotline_conf_rate(ngx_str_t *value, ngx_msec_t *interval);
 ngx_int_t ngx_http_hotline_conf_burst(ngx_str_t *value, ngx_uint_t *burst);
 char *ngx_http_hotline_conf_set_count_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+ngx_int_t ngx_http_hotline_log_dir_file(ngx_conf_t *cf, const char *file,
+    ngx_str_t *name);
 
 /* ngx_http_hotline_secret.c */
 ngx_int_t ngx_http_hotline_read_secret(ngx_conf_t *cf, ngx_str_t *name,

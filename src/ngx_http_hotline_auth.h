@@ -163,12 +163,6 @@ extern ngx_module_t  ngx_http_hotline_auth_module;
 
 /* ngx_http_hotline_auth_module.c */
 ngx_http_hotline_auth_ctx_t *ngx_http_hotline_auth_ctx(ngx_http_request_t *r);
-ngx_int_t ngx_http_hotline_store_error(ngx_http_request_t *r,
-    ngx_uint_t err);
-ngx_int_t ngx_http_hotline_too_many(ngx_http_request_t *r,
-    ngx_msec_t retry_after, const char *code, const char *message);
-ngx_int_t ngx_http_hotline_send_json(ngx_http_request_t *r,
-    ngx_uint_t status, u_char *data, size_t len);
 
 /* ngx_http_hotline_agents.c */
 char *ngx_http_hotline_agent_directive(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -213,10 +207,6 @@ void ngx_http_hotline_token_cache_put(ngx_str_t *secret,
 
 /* ngx_http_hotline_recording_check.c */
 ngx_int_t ngx_http_hotline_recording_check_handler(ngx_http_request_t *r);
-
-/* ngx_http_hotline_access.c */
-ngx_int_t ngx_http_hotline_access_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_hotline_access_variables(ngx_conf_t *cf);
 
 /* ngx_http_hotline_audit.c */
 void ngx_http_hotline_audit(ngx_http_request_t *r, const char *event,

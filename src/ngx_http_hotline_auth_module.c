@@ -15,14 +15,27 @@
 /*
  * ngx_http_hotline_auth_module: the directives of agent login (agents,
  * one-time code endpoints, logout, token lifetime, the per-IP limit of
- * the code endpoints) and of the access check, their configuration, and
- * the answers the handlers share.
+ * the code endpoints), their configuration, the request context the
+ * handlers share, and the access check.
+ *
+ * hotline_auth_jwt: an access-phase check, in the manner of nginx's auth
+ * modules, that lets a request through only with a valid agent token
+ * (Authorization: Bearer or the session cookie) that was not revoked.
+ * The claims are variables: $hotline_jwt_sub, $hotline_jwt_role,
+ * $hotline_jwt_jti, $hotline_jwt_exp.  Refused requests get 401 with a
+ * JSON body and WWW-Authenticate: Bearer (under "satisfy any" the 401 is
+ * left to nginx, so another module may still allow the request).
  */
 
 
 #define NGX_HOTLINE_JWT_TTL_DEFAULT   (8 * 60 * 60)
 #define NGX_HOTLINE_JWT_TTL_MIN       60
 #define NGX_HOTLINE_JWT_TTL_MAX       (30 * 24 * 60 * 60)
+
+#define NGX_HOTLINE_VAR_SUB   0
+#define NGX_HOTLINE_VAR_ROLE  1
+#define NGX_HOTLINE_VAR_JTI   2
+#define NGX_HOTLINE_VAR_EXP   3
 
 
 static ngx_int_t ngx_http_hotline_auth_preconfiguration(ngx_conf_t *cf);
@@ -41,6 +54,16 @@ static char *ngx_http_hotline_auth_jwt(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_hotline_otp_ip_rate(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_hotline_need_zone(ngx_conf_t *cf);
+static ngx_int_t ngx_http_hotline_access_handler(ngx_http_request_t *r);
+static void ngx_http_hotline_access_checked(ngx_http_request_t *r,
+    ngx_http_hotline_token_t *tk);
+static ngx_int_t ngx_http_hotline_access_result(ngx_http_request_t *r,
+    ngx_http_hotline_auth_ctx_t *ctx);
+static ngx_int_t ngx_http_hotline_access_send(ngx_http_request_t *r,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_hotline_jwt_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_hotline_access_variables(ngx_conf_t *cf);
 
 
 static ngx_command_t  ngx_http_hotline_auth_commands[] = {
@@ -119,6 +142,24 @@ static ngx_command_t  ngx_http_hotline_auth_commands[] = {
 };
 
 
+static ngx_http_variable_t  ngx_http_hotline_access_vars[] = {
+
+    { ngx_string("hotline_jwt_sub"), NULL, ngx_http_hotline_jwt_variable,
+      NGX_HOTLINE_VAR_SUB, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("hotline_jwt_role"), NULL, ngx_http_hotline_jwt_variable,
+      NGX_HOTLINE_VAR_ROLE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("hotline_jwt_jti"), NULL, ngx_http_hotline_jwt_variable,
+      NGX_HOTLINE_VAR_JTI, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("hotline_jwt_exp"), NULL, ngx_http_hotline_jwt_variable,
+      NGX_HOTLINE_VAR_EXP, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
 static ngx_http_module_t  ngx_http_hotline_auth_module_ctx = {
     ngx_http_hotline_auth_preconfiguration, /* preconfiguration */
     ngx_http_hotline_auth_init,            /* postconfiguration */
@@ -170,80 +211,216 @@ ngx_http_hotline_auth_ctx(ngx_http_request_t *r)
 }
 
 
-/* a store that cannot answer: 503, anything else it says: 500 */
-
-ngx_int_t
-ngx_http_hotline_store_error(ngx_http_request_t *r, ngx_uint_t err)
+static ngx_int_t
+ngx_http_hotline_access_handler(ngx_http_request_t *r)
 {
-    if (err == NGX_HOTLINE_E_UNAVAILABLE) {
-        return ngx_http_hotline_json_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                           "unavailable",
-                                           "the service is temporarily "
-                                           "unavailable");
+    ngx_int_t                          rc;
+    ngx_http_hotline_auth_ctx_t       *ctx;
+    ngx_http_hotline_loc_conf_t       *hlcf;
+    ngx_http_hotline_auth_loc_conf_t  *alcf;
+
+    alcf = ngx_http_get_module_loc_conf(r, ngx_http_hotline_auth_module);
+
+    if (!alcf->auth_jwt) {
+        return NGX_DECLINED;
     }
 
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "hotline: the store failed (error %ui)", err);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hotline_auth_module);
 
-    return ngx_http_hotline_json_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                       "internal", "internal error");
+    if (ctx && ctx->access_waiting) {
+        return NGX_AGAIN;
+    }
+
+    if (ctx && ctx->access_done) {
+        /* back after the store answered */
+        return ngx_http_hotline_access_result(r, ctx);
+    }
+
+    ctx = ngx_http_hotline_auth_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hotline_module);
+
+    ctx->access.done = ngx_http_hotline_access_checked;
+    ctx->access.data = ctx;
+
+    rc = ngx_http_hotline_token_check(r, &hlcf->jwt_secret,
+                                      NGX_HOTLINE_TOKEN_BEARER
+                                      |NGX_HOTLINE_TOKEN_COOKIE,
+                                      &ctx->access);
+
+    if (rc == NGX_AGAIN) {
+        ctx->access_waiting = 1;
+        r->write_event_handler = ngx_http_request_empty_handler;
+        return NGX_AGAIN;
+    }
+
+    ctx->access_done = 1;
+
+    return ngx_http_hotline_access_result(r, ctx);
 }
 
 
-/* 429 with Retry-After in whole seconds, rounded up */
-
-ngx_int_t
-ngx_http_hotline_too_many(ngx_http_request_t *r, ngx_msec_t retry_after,
-    const char *code, const char *message)
+static void
+ngx_http_hotline_access_checked(ngx_http_request_t *r,
+    ngx_http_hotline_token_t *tk)
 {
-    u_char      *p;
-    ngx_uint_t   sec;
+    ngx_http_hotline_auth_ctx_t  *ctx = tk->data;
 
-    sec = (retry_after + 999) / 1000;
+    ctx->access_waiting = 0;
+    ctx->access_done = 1;
 
-    if (sec == 0) {
-        sec = 1;
-    }
-
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_hotline_add_header(r, "Retry-After", p,
-                                    ngx_sprintf(p, "%ui", sec) - p)
-        == NULL)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_hotline_json_error(r, NGX_HTTP_TOO_MANY_REQUESTS, code,
-                                       message);
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
 }
 
 
-/* a JSON body from memory (static or the request's pool) */
-
-ngx_int_t
-ngx_http_hotline_send_json(ngx_http_request_t *r, ngx_uint_t status,
-    u_char *data, size_t len)
+static ngx_int_t
+ngx_http_hotline_access_result(ngx_http_request_t *r,
+    ngx_http_hotline_auth_ctx_t *ctx)
 {
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    ngx_table_elt_t           *h;
+    ngx_http_hotline_token_t  *tk;
+    ngx_http_core_loc_conf_t  *clcf;
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
+    tk = &ctx->access;
+
+    switch (tk->rc) {
+
+    case NGX_OK:
+        ctx->access_ok = 1;
+        return NGX_OK;
+
+    case NGX_ERROR:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    case NGX_HOTLINE_TOKEN_UNAVAILABLE:
+        return ngx_http_hotline_access_send(r,
+                   ngx_http_hotline_store_error(r,
+                                                NGX_HOTLINE_E_UNAVAILABLE));
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "hotline: token rejected: %s", tk->reason);
+
+    if (tk->token.len) {
+        h = ngx_http_hotline_add_header(r, "WWW-Authenticate",
+                                        (u_char *) "Bearer realm=\"hotline\", "
+                                                   "error=\"invalid_token\"",
+                                        sizeof("Bearer realm=\"hotline\", "
+                                               "error=\"invalid_token\"")
+                                        - 1);
+    } else {
+        h = ngx_http_hotline_add_header(r, "WWW-Authenticate",
+                                        (u_char *) "Bearer realm=\"hotline\"",
+                                        sizeof("Bearer realm=\"hotline\"")
+                                        - 1);
+    }
+
+    if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->pos = data;
-    b->last = data + len;
-    b->memory = 1;
+    r->headers_out.www_authenticate = h;
 
-    out.buf = b;
-    out.next = NULL;
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    return ngx_http_hotline_send(r, status, "application/json", &out);
+    if (clcf->satisfy == NGX_HTTP_SATISFY_ANY) {
+        return NGX_HTTP_UNAUTHORIZED;
+    }
+
+    return ngx_http_hotline_access_send(r,
+               ngx_http_hotline_json_error(r, NGX_HTTP_UNAUTHORIZED,
+                                           "unauthorized",
+                                           "a valid agent token is "
+                                           "required"));
+}
+
+
+/* the answer is sent: the request ends here, the phases stop */
+
+static ngx_int_t
+ngx_http_hotline_access_send(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_hotline_access_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_hotline_access_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hotline_jwt_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                         *p;
+    ngx_http_hotline_auth_ctx_t    *ctx;
+    ngx_http_hotline_jwt_claims_t  *claims;
+
+    /* subrequests are not checked: they see the main request's claims */
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_hotline_auth_module);
+
+    if (ctx == NULL || !ctx->access_ok) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    claims = &ctx->access.claims;
+
+    switch (data) {
+
+    case NGX_HOTLINE_VAR_SUB:
+        v->data = claims->sub;
+        v->len = claims->sub_len;
+        break;
+
+    case NGX_HOTLINE_VAR_ROLE:
+        v->data = claims->role;
+        v->len = claims->role_len;
+        break;
+
+    case NGX_HOTLINE_VAR_JTI:
+        v->data = claims->jti;
+        v->len = claims->jti_len;
+        break;
+
+    default: /* NGX_HOTLINE_VAR_EXP */
+        p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        v->data = p;
+        v->len = ngx_sprintf(p, "%L", claims->exp) - p;
+        break;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
 }
 
 

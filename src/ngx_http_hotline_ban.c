@@ -11,6 +11,7 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_session.h"
 #include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_call_queue.h"
 #include "ngx_http_hotline_store.h"
 
 

@@ -10,7 +10,13 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_call_op.h"
 #include "ngx_http_hotline_call_rules.h"
+#include "ngx_http_hotline_call_tx.h"
+#include "ngx_http_hotline_call_desk.h"
+#include "ngx_http_hotline_call_webhook.h"
+#include "ngx_http_hotline_call_queue.h"
+#include "ngx_http_hotline_party.h"
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_event.h"
 #include "ngx_http_hotline_metrics.h"

@@ -9,8 +9,10 @@
 #include <ngx_http.h>
 
 #include "ngx_http_hotline.h"
-#include "ngx_http_hotline_call.h"
-#include "ngx_http_hotline_call_rules.h"
+#include "ngx_http_hotline_call_types.h"
+#include "ngx_http_hotline_call_queue.h"
+#include "ngx_http_hotline_party.h"
+#include "ngx_http_hotline_call_tx.h"
 
 
 /*

@@ -9,8 +9,12 @@
 #include <ngx_http.h>
 
 #include "ngx_http_hotline.h"
-#include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_call_types.h"
 #include "ngx_http_hotline_call_rules.h"
+#include "ngx_http_hotline_call_tx.h"
+#include "ngx_http_hotline_call_end.h"
+#include "ngx_http_hotline_call_desk.h"
+#include "ngx_http_hotline_call_desk_rules.h"
 #include "ngx_http_hotline_event.h"
 
 
@@ -22,9 +26,6 @@
  * holds when it is committed; events for the parties go to their inboxes
  * in the same transaction.
  */
-
-
-#define NGX_HOTLINE_DAY_TTL        (2 * 86400000)
 
 
 static ngx_uint_t ngx_http_hotline_decide_join(ngx_http_hotline_op_t *op,
@@ -47,28 +48,10 @@ static void ngx_http_hotline_attach(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx, ngx_http_hotline_party_t *p, int64_t from);
 static void ngx_http_hotline_tx_peer(ngx_http_hotline_txn_t *tx,
     u_char *token, ngx_uint_t state);
-static ngx_str_t *ngx_http_hotline_key(u_char *prefix, u_char *data,
-    size_t len, ngx_uint_t hex);
-
-
-ngx_str_t  ngx_http_hotline_counter_names[] = {
-    ngx_string("waiting"),
-    ngx_string("active"),
-    ngx_string("online"),
-    ngx_string("busy"),
-    ngx_string("avg"),
-    ngx_string("away"),
-    ngx_string("wrapup"),
-    ngx_string("messages")
-};
 
 
 static ngx_http_hotline_store_t      *ngx_http_hotline_st;
 static ngx_http_hotline_main_conf_t  *ngx_http_hotline_cf;
-
-/* keys are built here; a transaction copies them */
-static u_char      ngx_http_hotline_keybuf[4][NGX_HOTLINE_KEY_MAX];
-static ngx_uint_t  ngx_http_hotline_keyn;
 
 
 void
@@ -78,6 +61,8 @@ ngx_http_hotline_rules_init(ngx_http_hotline_store_t *store,
     ngx_http_hotline_st = store;
     ngx_http_hotline_cf = cf;
 
+    ngx_http_hotline_tx_init(cf);
+    ngx_http_hotline_end_init(cf);
     ngx_http_hotline_desk_init();
 }
 
@@ -643,137 +628,6 @@ ngx_http_hotline_decide_end(ngx_http_hotline_op_t *op,
 
 
 /*
- * Ends the call of customer c (agent a: its agent, in a call), for the
- * reason; who: the agent named in the history when a is not.
- */
-
-void
-ngx_http_hotline_end(ngx_http_hotline_op_t *op, ngx_http_hotline_txn_t *tx,
-    ngx_http_hotline_party_t *c, ngx_http_hotline_party_t *a,
-    ngx_uint_t reason, ngx_uint_t by, ngx_http_hotline_party_t *who)
-{
-    int64_t                          now, ms, avg, stored;
-    ngx_uint_t                       duration;
-    ngx_http_hotline_txop_t         *t;
-    ngx_http_hotline_event_t         ev;
-    ngx_http_hotline_call_record_t  *rec;
-
-    now = ngx_http_hotline_now();
-    duration = 0;
-
-    ngx_http_hotline_tx_check(tx, c);
-
-    if (c->state == NGX_HOTLINE_WAITING) {
-        (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_UNQUEUE,
-                                        ngx_http_hotline_pkey(c->token));
-        ngx_http_hotline_tx_waiting(tx, c, -1);
-        a = NULL;
-
-    } else if (c->state == NGX_HOTLINE_ACTIVE) {
-        ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_ACTIVE, -1);
-        ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_BUSY, -1);
-
-        ms = now - c->accepted;
-        if (ms < 0) {
-            ms = 0;
-        }
-
-        duration = (ngx_uint_t) ((ms + 500) / 1000);
-
-        /* a rolling average of handling time, weight 1/8 */
-        stored = op->avg >= 0 ? op->avg : 0;
-        avg = op->avg >= 0 ? op->avg
-                           : (int64_t) ngx_http_hotline_cf->average_handle_time;
-        avg = avg - avg / 8 + ms / 8;
-        ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_AVG, avg - stored);
-
-        if (a && a->version) {
-            ngx_http_hotline_tx_check(tx, a);
-
-            /* wrap-up, away or idle */
-            ngx_http_hotline_desk_after_call(tx, a);
-
-            ngx_http_hotline_tx_put(tx, a);
-
-        } else {
-            a = NULL;
-        }
-
-    } else {
-        a = NULL;
-    }
-
-    if (c->accepted) {
-        /* the history took the transcript */
-        (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_DEL,
-                                        ngx_http_hotline_tkey(c->call_id));
-    }
-
-    c->state = NGX_HOTLINE_ENDED;
-    c->reason = reason;
-    c->has_peer = 0;
-    c->recorded = c->recorded && c->accepted;
-    ngx_http_hotline_tx_put(tx, c);
-
-    ngx_memzero(&ev, sizeof(ngx_http_hotline_event_t));
-    ev.type = NGX_HOTLINE_EV_ENDED;
-    ngx_memcpy(ev.call_id, c->call_id, NGX_HOTLINE_ID_LEN);
-    ev.reason = reason;
-    ev.by = by;
-    ev.duration = duration;
-    ev.answered = (c->accepted != 0);
-
-    ngx_http_hotline_tx_event(tx, c->token, &ev);
-
-    if (a) {
-        ngx_http_hotline_tx_event(tx, a->token, &ev);
-    }
-
-    /* the record, for the history (of all nodes) and this node's journal */
-
-    op->ends = 1;
-    rec = &op->rec;
-
-    if (a == NULL) {
-        a = who;
-    }
-
-    ngx_memcpy(rec->call_id, c->call_id, NGX_HOTLINE_ID_LEN);
-    ngx_memcpy(op->rec_customer, c->name, c->name_len);
-    rec->customer = op->rec_customer;
-    rec->customer_len = c->name_len;
-
-    if (a) {
-        ngx_memcpy(op->rec_agent, a->name, a->name_len);
-        rec->agent = op->rec_agent;
-        rec->agent_len = a->name_len;
-
-    } else {
-        rec->agent = NULL;
-        rec->agent_len = 0;
-    }
-
-    rec->joined = c->joined;
-    rec->accepted = c->accepted;
-    rec->ended = now;
-    rec->reason = reason;
-    rec->by = by;
-    rec->duration = duration;
-    rec->recorded = c->recorded;
-
-    /* the desk's members: hold, transfers, notes; the transcript */
-    ngx_http_hotline_desk_record(op, c, rec);
-
-    t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_HISTORY, NULL);
-    if (t) {
-        t->rec = rec;
-    }
-
-    (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_NOTIFY, NULL);
-}
-
-
-/*
  * The connection of a party is gone (detach), or its worker died (orphan:
  * the store released it already): the grace period starts, and a peer
  * in a call hears that the party is reconnecting.
@@ -912,101 +766,6 @@ ngx_http_hotline_decide_expire(ngx_http_hotline_op_t *op,
 }
 
 
-void
-ngx_http_hotline_free_party(ngx_http_hotline_txn_t *tx,
-    ngx_http_hotline_party_t *p)
-{
-    (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_DEL,
-                                    ngx_http_hotline_pkey(p->token));
-
-    if (p->role == NGX_HOTLINE_ROLE_CUSTOMER) {
-        (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_DEL,
-                                        ngx_http_hotline_ckey(p->call_id));
-        return;
-    }
-
-    (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_DEL,
-                                    ngx_http_hotline_akey(p->name,
-                                                          p->name_len));
-    ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_ONLINE, -1);
-    ngx_http_hotline_desk_agent_gone(tx, p);
-    (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_NOTIFY, NULL);
-}
-
-
-/* transaction pieces */
-
-void
-ngx_http_hotline_tx_put(ngx_http_hotline_txn_t *tx,
-    ngx_http_hotline_party_t *p)
-{
-    size_t                    n;
-    ngx_http_hotline_txop_t  *t;
-    u_char                    buf[NGX_HOTLINE_VALUE_MAX];
-
-    t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_PUT,
-                                 ngx_http_hotline_pkey(p->token));
-    if (t == NULL) {
-        return;
-    }
-
-    n = ngx_http_hotline_party_encode(buf, p);
-
-    (void) ngx_http_hotline_txn_value(tx, t, buf, n);
-}
-
-
-void
-ngx_http_hotline_tx_check(ngx_http_hotline_txn_t *tx,
-    ngx_http_hotline_party_t *p)
-{
-    ngx_uint_t                i;
-    ngx_str_t                *key;
-    ngx_http_hotline_txop_t  *t;
-
-    key = ngx_http_hotline_pkey(p->token);
-
-    for (i = 0; i < tx->n; i++) {
-        t = &tx->ops[i];
-
-        if (t->op == NGX_HOTLINE_TX_CHECK && t->key.len == key->len
-            && ngx_memcmp(t->key.data, key->data, key->len) == 0)
-        {
-            return;
-        }
-    }
-
-    t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_CHECK, key);
-    if (t) {
-        t->n = (int64_t) p->version;
-    }
-}
-
-
-void
-ngx_http_hotline_tx_event(ngx_http_hotline_txn_t *tx, u_char *token,
-    ngx_http_hotline_event_t *ev)
-{
-    u_char                   *last;
-    ngx_http_hotline_txop_t  *t;
-    u_char                    buf[NGX_HOTLINE_EVENT_CODE_MAX];
-
-    t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_APPEND,
-                                 ngx_http_hotline_pkey(token));
-    if (t == NULL) {
-        return;
-    }
-
-    last = ngx_http_hotline_event_encode(buf, ev);
-
-    t->force = 1;
-    t->max = ngx_http_hotline_cf->replay_buffer;
-    t->err = NGX_HOTLINE_E_PEER_BACKLOG;
-
-    (void) ngx_http_hotline_txn_value(tx, t, buf, last - buf);
-}
-
-
 static void
 ngx_http_hotline_tx_peer(ngx_http_hotline_txn_t *tx, u_char *token,
     ngx_uint_t state)
@@ -1018,173 +777,4 @@ ngx_http_hotline_tx_peer(ngx_http_hotline_txn_t *tx, u_char *token,
     ev.state = state;
 
     ngx_http_hotline_tx_event(tx, token, &ev);
-}
-
-
-/*
- * A customer starts or stops waiting: the gauge, and the calls waiting
- * from its client (its address, an IPv6 one by prefix), at most
- * hotline_queue_per_address of them
- */
-
-void
-ngx_http_hotline_tx_waiting(ngx_http_hotline_txn_t *tx,
-    ngx_http_hotline_party_t *c, int64_t delta)
-{
-    ngx_http_hotline_txop_t  *t;
-
-    ngx_http_hotline_tx_count(tx, NGX_HOTLINE_C_WAITING, delta);
-
-    if (ngx_http_hotline_cf->queue_per_address == 0 || c->addr_len == 0) {
-        return;
-    }
-
-    t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_COUNT,
-                                 ngx_http_hotline_key((u_char *) "w:",
-                                                      c->addr, c->addr_len,
-                                                      0));
-    if (t == NULL) {
-        return;
-    }
-
-    t->n = delta;
-    t->ttl = NGX_HOTLINE_DAY_TTL;
-
-    if (delta > 0) {
-        t->max = ngx_http_hotline_cf->queue_per_address;
-        t->err = NGX_HOTLINE_E_ADDRESS_LIMIT;
-    }
-}
-
-
-/* counter (ngx_uint_t) -1 is today's */
-
-void
-ngx_http_hotline_tx_count(ngx_http_hotline_txn_t *tx, ngx_uint_t counter,
-    int64_t delta)
-{
-    ngx_http_hotline_txop_t  *t;
-
-    if (counter == (ngx_uint_t) -1) {
-        /* the seed: only where there is none */
-        t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_COUNT,
-                                     ngx_http_hotline_dkey());
-        if (t) {
-            t->n = delta;
-            t->force = 1;
-            t->ttl = NGX_HOTLINE_DAY_TTL;
-        }
-
-        return;
-    }
-
-    t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_COUNT,
-                                 &ngx_http_hotline_counter_names[counter]);
-    if (t) {
-        t->n = delta;
-    }
-}
-
-
-/* keys: built into a small ring, copied by the transaction */
-
-static ngx_str_t *
-ngx_http_hotline_key(u_char *prefix, u_char *data, size_t len,
-    ngx_uint_t hex)
-{
-    u_char            *p;
-    static ngx_str_t   key[4];
-
-    ngx_http_hotline_keyn = (ngx_http_hotline_keyn + 1) % 4;
-
-    p = ngx_http_hotline_keybuf[ngx_http_hotline_keyn];
-    p = ngx_cpymem(p, prefix, ngx_strlen(prefix));
-
-    if (hex) {
-        p = ngx_http_hotline_hex(p, data, len);
-
-    } else {
-        p = ngx_cpymem(p, data, ngx_min(len, NGX_HOTLINE_KEY_MAX - 2));
-    }
-
-    key[ngx_http_hotline_keyn].data =
-                               ngx_http_hotline_keybuf[ngx_http_hotline_keyn];
-    key[ngx_http_hotline_keyn].len =
-                     p - ngx_http_hotline_keybuf[ngx_http_hotline_keyn];
-
-    return &key[ngx_http_hotline_keyn];
-}
-
-
-ngx_str_t *
-ngx_http_hotline_pkey(u_char *token)
-{
-    return ngx_http_hotline_key((u_char *) "p:", token, NGX_HOTLINE_ID_LEN,
-                                1);
-}
-
-
-ngx_str_t *
-ngx_http_hotline_ckey(u_char *call_id)
-{
-    return ngx_http_hotline_key((u_char *) "c:", call_id, NGX_HOTLINE_ID_LEN,
-                                1);
-}
-
-
-ngx_str_t *
-ngx_http_hotline_tkey(u_char *call_id)
-{
-    return ngx_http_hotline_key((u_char *) "t:", call_id, NGX_HOTLINE_ID_LEN,
-                                1);
-}
-
-
-ngx_str_t *
-ngx_http_hotline_akey(u_char *name, size_t len)
-{
-    return ngx_http_hotline_key((u_char *) "a:", name, len, 0);
-}
-
-
-/* today's counter: day:<UTC days since 1970> */
-
-ngx_str_t *
-ngx_http_hotline_dkey(void)
-{
-    u_char     *p;
-    ngx_str_t  *key;
-    u_char      day[NGX_TIME_T_LEN];
-
-    p = ngx_sprintf(day, "%T", ngx_time() / 86400);
-
-    key = ngx_http_hotline_key((u_char *) "day:", day, p - day, 0);
-
-    return key;
-}
-
-
-/* the token of a key "p:<hex>" */
-
-ngx_int_t
-ngx_http_hotline_token_of(ngx_str_t *key, u_char *token)
-{
-    if (key->len != 2 + NGX_HOTLINE_ID_HEX
-        || key->data[0] != 'p' || key->data[1] != ':')
-    {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_hotline_unhex(token, key->data + 2, NGX_HOTLINE_ID_HEX);
-}
-
-
-int64_t
-ngx_http_hotline_now(void)
-{
-    ngx_time_t  *tp;
-
-    tp = ngx_timeofday();
-
-    return (int64_t) tp->sec * 1000 + tp->msec;
 }

@@ -9,8 +9,9 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_proto.h"
-#include "ngx_http_hotline_call.h"
-#include "ngx_http_hotline_call_rules.h"
+#include "ngx_http_hotline_call_types.h"
+#include "ngx_http_hotline_call_op.h"
+#include "ngx_http_hotline_call_webhook.h"
 #include "ngx_http_hotline_webhook.h"
 
 

@@ -10,7 +10,7 @@
 #include "ngx_http_hotline.h"
 
 
-/* directive values more than one directive takes */
+/* directive values more than one directive takes; default file paths */
 
 
 /*
@@ -114,4 +114,33 @@ ngx_http_hotline_conf_set_count_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     *np = n;
 
     return NGX_CONF_OK;
+}
+
+
+/* a file of that name in the directory of the default access log */
+
+ngx_int_t
+ngx_http_hotline_log_dir_file(ngx_conf_t *cf, const char *file,
+    ngx_str_t *name)
+{
+    u_char  *dir;
+    size_t   len, n;
+
+    dir = (u_char *) NGX_HTTP_LOG_PATH;
+
+    for (len = ngx_strlen(dir); len && dir[len - 1] != '/'; len--) {
+        /* void */
+    }
+
+    n = ngx_strlen(file);
+
+    name->len = len + n;
+    name->data = ngx_pnalloc(cf->pool, name->len + 1);
+    if (name->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(name->data, dir, len), file, n + 1);
+
+    return NGX_OK;
 }

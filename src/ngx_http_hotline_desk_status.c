@@ -9,7 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_hotline.h"
-#include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_call_queue.h"
 #include "ngx_http_hotline_desk.h"
 
 

@@ -11,7 +11,7 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store.h"
-#include "ngx_http_hotline_history.h"
+#include "ngx_http_hotline_history_merge.h"
 
 
 /*

@@ -9,12 +9,13 @@
 #include <ngx_http.h>
 
 #include "ngx_http_hotline.h"
+#include "ngx_http_hotline_proto.h"
 
 
 /*
  * HTTP helpers shared by the locations of all hotline modules: request
  * header lookups that work the same on every nginx version, and JSON
- * error answers.
+ * answers (errors, a store that failed, too many requests).
  */
 
 
@@ -293,4 +294,81 @@ ngx_http_hotline_no_store(ngx_http_request_t *r)
     }
 
     return NGX_OK;
+}
+
+
+/* a store that cannot answer: 503, anything else it says: 500 */
+
+ngx_int_t
+ngx_http_hotline_store_error(ngx_http_request_t *r, ngx_uint_t err)
+{
+    if (err == NGX_HOTLINE_E_UNAVAILABLE) {
+        return ngx_http_hotline_json_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           "unavailable",
+                                           "the service is temporarily "
+                                           "unavailable");
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "hotline: the store failed (error %ui)", err);
+
+    return ngx_http_hotline_json_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                       "internal", "internal error");
+}
+
+
+/* 429 with Retry-After in whole seconds, rounded up */
+
+ngx_int_t
+ngx_http_hotline_too_many(ngx_http_request_t *r, ngx_msec_t retry_after,
+    const char *code, const char *message)
+{
+    u_char      *p;
+    ngx_uint_t   sec;
+
+    sec = (retry_after + 999) / 1000;
+
+    if (sec == 0) {
+        sec = 1;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_hotline_add_header(r, "Retry-After", p,
+                                    ngx_sprintf(p, "%ui", sec) - p)
+        == NULL)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_hotline_json_error(r, NGX_HTTP_TOO_MANY_REQUESTS, code,
+                                       message);
+}
+
+
+/* a JSON body from memory (static or the request's pool) */
+
+ngx_int_t
+ngx_http_hotline_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *data, size_t len)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = data;
+    b->last = data + len;
+    b->memory = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_hotline_send(r, status, "application/json", &out);
 }

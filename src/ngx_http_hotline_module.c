@@ -1047,6 +1047,10 @@ ngx_http_hotline_init_process(ngx_cycle_t *cycle)
 
     ngx_http_hotline_history_init_worker(hmcf->journal);
 
+    if (hmcf->journal) {
+        ngx_http_hotline_history_sweep_start(cycle);
+    }
+
     /* the session layer listens to the store before it starts */
 
     if (ngx_http_hotline_session_init_worker(cycle) != NGX_OK

@@ -8,7 +8,7 @@
 #include <ngx_core.h>
 
 #include "ngx_http_hotline.h"
-#include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_party.h"
 
 
 /*

@@ -10,7 +10,7 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_auth.h"
-#include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_call_queue.h"
 
 
 /*

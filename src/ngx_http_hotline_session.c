@@ -13,6 +13,7 @@
 #include "ngx_http_hotline_session.h"
 #include "ngx_http_hotline_auth.h"
 #include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_call_queue.h"
 #include "ngx_http_hotline_event.h"
 #include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_metrics.h"

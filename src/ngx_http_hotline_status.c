@@ -10,7 +10,7 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store.h"
-#include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_call_queue.h"
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_doorbell.h"
 #include "ngx_http_hotline_notify.h"

@@ -10,7 +10,7 @@
 
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store_redis_state.h"
-#include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_call_types.h"
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_metrics.h"
 #include "ngx_http_hotline_alloc.h"

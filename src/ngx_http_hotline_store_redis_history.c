@@ -11,7 +11,7 @@
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_store_redis.h"
-#include "ngx_http_hotline_call.h"
+#include "ngx_http_hotline_call_types.h"
 #include "ngx_http_hotline_history.h"
 #include "ngx_http_hotline_alloc.h"
 
