@@ -4,8 +4,12 @@
 # 2 s later (GStreamer, both showing a white frame and playing a tone at
 # the same wall clock times); when the call is complete a merge job
 # writes call.webm: stereo Opus (customer left, agent right) and both
-# videos side by side, each file placed at its start on the call's
-# timeline, so the flashes of both sides line up.
+# videos side by side, each file placed at its start on its sender's
+# clock (RTP time and sender reports), so the flashes of both sides line
+# up.  The agent's first 1.5 s of media are held back and then sent at
+# once: placed by the arrival of its first packet (as a busy host, a
+# late handshake or a burst can delay it) the agent's side would be
+# 1.5 s late.
 
 use strict;
 use warnings;
@@ -15,6 +19,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::PP;
 use Time::HiRes qw(time);
+use Time::Local qw(timegm);
 use Rec;
 
 Rec::rec_in_netns();
@@ -23,11 +28,11 @@ my $r = rec_start(args => ['--complete-after', 1]);
 my $call = 'merge-call';
 
 sub start {
-    my ($role) = @_;
+    my ($role, $mode) = @_;
     my $pid = open(my $pub, '-|', '/usr/bin/python3',
                    "$FindBin::Bin/lib/gst_publish.py", "$r->{url}/whip",
-                   rec_token(call => $call, role => $role), 30, 'hold',
-                   'wallflash') or die $!;
+                   rec_token(call => $call, role => $role), 30,
+                   $mode // 'hold', 'wallflash') or die $!;
     my $res = eval { JSON::PP->new->decode(scalar <$pub>) } || {};
     return { pid => $pid, pub => $pub, res => $res, role => $role };
 }
@@ -59,9 +64,12 @@ my $began = wait_for(sub { bytes_written() > 0 ? time : 0 }, 20);
 ok($began && wait_for(sub { time - $began > 2.5
                             && time - $c->{res}{connected_at} > 6 }, 10),
    'alone for 2 s');
-my $ag = start('agent');
+my $ag = start('agent', 'hold,burst=1500');
 is($ag->{res}{state}, 'connected', 'agent publishing');
-ok(wait_for(sub { time - $ag->{res}{connected_at} > 5 }, 10), 'together 5 s');
+# the agent's media begin 1.5 s after it connected (its picture at the
+# keyframe its first packets asked for)
+ok(wait_for(sub { time - $ag->{res}{connected_at} > 6.5 }, 12),
+   'together 5 s');
 is(stop($ag), 200, 'agent leaves');
 is(stop($c), 200, 'customer leaves');
 
@@ -85,6 +93,24 @@ is("$s{video}{width}x$s{video}{height}", '1280x480', 'side by side');
 decodes_clean($file, 'call.webm');
 
 my %d = map { $_->{role} => $_ } @{ $mf->{participants} || [] };
+
+# each file on its sender's clock: the agent's media came 1.5 s after
+# its capture, the customer's as it was made
+
+sub ms {
+    my ($t) = @_;
+    my @f = ($t // '') =~ /^(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)(\.\d+)Z$/
+        or return 0;
+    return (timegm(@f[5, 4, 3, 2], $f[1] - 1, $f[0]) + $f[6]) * 1000;
+}
+my %late = map { my $s = ms($d{$_}{sender_started_at});
+                 $_ => $s ? ms($d{$_}{started_at}) - $s : undef }
+           qw(customer agent);
+diag("first packet after capture (ms): customer "
+     . ($late{customer} // 'unknown') . ', agent ' . ($late{agent} // 'unknown'));
+ok($d{$_}{sender_started_at}, "manifest: the ${_}'s start on its clock")
+    for qw(customer agent);
+cmp_ok($late{agent}, '>', 1200, 'the agent\'s first media came late');
 cmp_ok(abs(($p->{format}{duration} // 0) - $mf->{merged}{duration}), '<',
        0.05, 'manifest: its duration');
 cmp_ok($mf->{merged}{duration}, '>',
@@ -126,6 +152,8 @@ for my $pair ([qw(right_audio left_audio)], [qw(right_video left_video)],
 }
 
 my $log = `cat $r->{log}`;
+like($log, qr/call $call: $_\.webm placed at \d+ ms, by the sender's clock$/m,
+     "$_ placed by its sender's clock") for qw(customer agent);
 like($log, qr/call $call: merged into call\.webm, [\d.]+ s of media in \d+ ms of CPU at nice 10/,
      'merged by a job at nice 10, its CPU logged');
 my $m = rec_http($r, 'GET', '/metrics')->{content};
