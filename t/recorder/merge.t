@@ -9,7 +9,9 @@
 # up.  The agent's first 1.5 s of media are held back and then sent at
 # once: placed by the arrival of its first packet (as a busy host, a
 # late handshake or a burst can delay it) the agent's side would be
-# 1.5 s late.
+# 1.5 s late.  The customer's sender reports carry Unix time where NTP
+# time belongs (a clock 70 years off): its clock is brought onto the
+# recorder's by the offset of its least delayed report.
 
 use strict;
 use warnings;
@@ -52,7 +54,7 @@ sub bytes_written {
     return $m =~ /^hotline_recorder_bytes_written_total (\d+)$/m ? $1 : 0;
 }
 
-my $c = start('customer');
+my $c = start('customer', 'hold,clock=unix');
 is($c->{res}{state}, 'connected', 'customer publishing');
 # alone for long enough that the recording holds a few seconds of the
 # customer's audio, not for 2 s of a clock: the file starts at the first
@@ -67,16 +69,20 @@ ok($began && wait_for(sub { time - $began > 2.5
 my $ag = start('agent', 'hold,burst=1500');
 is($ag->{res}{state}, 'connected', 'agent publishing');
 # the agent's media begin 1.5 s after it connected (its picture at the
-# keyframe its first packets asked for)
-ok(wait_for(sub { time - $ag->{res}{connected_at} > 6.5 }, 12),
-   'together 5 s');
+# keyframe its first packets asked for); 7.5 s of its picture hold at
+# least 4 flashes (2 of 3 seconds flash, never 4 in a row without)
+ok(wait_for(sub { time - $ag->{res}{connected_at} > 9 }, 15),
+   'together 7.5 s');
 is(stop($ag), 200, 'agent leaves');
 is(stop($c), 200, 'customer leaves');
 
+# the merge job runs at nice 10 (about 1.2 s of CPU here): beside 20
+# busy processes at nice 0 it gets about 1 % of a core, and took more
+# than 60 s in 3 of 8 runs on such a machine
 my $mf = wait_for(sub {
     my $m = read_json("$r->{dir}/$call/manifest.json");
     return $m && $m->{merged} ? $m : undef;
-}, 60) || {};
+}, 240) || {};
 my $file = "$r->{dir}/$call/call.webm";
 ok(-s $file, 'call.webm written');
 is($mf->{merged}{file}, 'call.webm', 'manifest: merged file');
@@ -95,7 +101,7 @@ decodes_clean($file, 'call.webm');
 my %d = map { $_->{role} => $_ } @{ $mf->{participants} || [] };
 
 # each file on its sender's clock: the agent's media came 1.5 s after
-# its capture, the customer's as it was made
+# their capture; the customer's clock is decades off
 
 sub ms {
     my ($t) = @_;
@@ -103,14 +109,19 @@ sub ms {
         or return 0;
     return (timegm(@f[5, 4, 3, 2], $f[1] - 1, $f[0]) + $f[6]) * 1000;
 }
-my %late = map { my $s = ms($d{$_}{sender_started_at});
-                 $_ => $s ? ms($d{$_}{started_at}) - $s : undef }
-           qw(customer agent);
-diag("first packet after capture (ms): customer "
-     . ($late{customer} // 'unknown') . ', agent ' . ($late{agent} // 'unknown'));
+my $sent = ms($d{agent}{sender_started_at});
+my $late = $sent ? ms($d{agent}{started_at}) - $sent : undef;
+diag('the agent\'s first packet after its capture (ms): ' . ($late // '?')
+     . '; clock offsets (s): customer '
+     . ($d{customer}{sender_clock_offset} // '?') . ', agent '
+     . ($d{agent}{sender_clock_offset} // '?'));
 ok($d{$_}{sender_started_at}, "manifest: the ${_}'s start on its clock")
     for qw(customer agent);
-cmp_ok($late{agent}, '>', 1200, 'the agent\'s first media came late');
+cmp_ok($late // 0, '>', 1200, 'the agent\'s first media came late');
+cmp_ok(abs($d{agent}{sender_clock_offset} // 9), '<', 0.5,
+       'manifest: the agent\'s clock is ours');
+cmp_ok($d{customer}{sender_clock_offset} // 0, '<', -1e9,
+       'manifest: the customer\'s clock is decades off');
 cmp_ok(abs(($p->{format}{duration} // 0) - $mf->{merged}{duration}), '<',
        0.05, 'manifest: its duration');
 cmp_ok($mf->{merged}{duration}, '>',
@@ -152,8 +163,10 @@ for my $pair ([qw(right_audio left_audio)], [qw(right_video left_video)],
 }
 
 my $log = `cat $r->{log}`;
-like($log, qr/call $call: $_\.webm placed at \d+ ms, by the sender's clock$/m,
-     "$_ placed by its sender's clock") for qw(customer agent);
+like($log, qr/call $call: agent\.webm placed at \d+ ms, by the sender's clock$/m,
+     'the agent placed by its clock');
+like($log, qr/call $call: customer\.webm placed at 0 ms, by the sender's clock, brought onto ours$/m,
+     'the customer placed by its clock, brought onto ours');
 like($log, qr/call $call: merged into call\.webm, [\d.]+ s of media in \d+ ms of CPU at nice 10/,
      'merged by a job at nice 10, its CPU logged');
 my $m = rec_http($r, 'GET', '/metrics')->{content};

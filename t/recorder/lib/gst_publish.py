@@ -14,6 +14,8 @@
 #         hold        print the JSON line once connected, then publish
 #                     SECONDS or until killed (no DELETE)
 #         audio       audio only
+#         clock=unix  the sender reports' NTP time is Unix time (rtpbin's
+#                     ntp-time-source: a sender clock 70 years off)
 #         several at once: hold,burst=1500
 #   PATTERN: flash (default) a white frame and a 880 Hz tone for 150 ms
 #                     at the same capture times, 0.9 to 1.7 s apart,
@@ -197,6 +199,11 @@ agent.add_local_address(addr)
 # delayed video would claim to be 1 s late)
 
 w.get_by_name('rtpbin').set_property('rtcp-sync-send-time', False)
+
+# clock=unix: the sender reports' "NTP" time is Unix time (a clock 70
+# years off)
+if modes.get('clock'):
+    w.get_by_name('rtpbin').set_property('ntp-time-source', modes['clock'])
 
 aq = pipe.get_by_name('aq')
 vq = pipe.get_by_name('vq')
