@@ -143,8 +143,11 @@ sub paired {
     # each side's file may start inside a flash too: its first onset is
     # where the file starts, not where the flash did
     my $first = $o{$x}[0] // 0;
-    return onset_diffs([grep { $_ >= 1 && $_ > $first + 0.5 } @{ $o{$x} }],
-                       $o{$y});
+    # and end inside one: a flash in its last 50 ms has a white frame but
+    # no tone that onsets() counts
+    my $end = ($p->{format}{duration} // 0) - 0.5;
+    return onset_diffs([grep { $_ >= 1 && $_ > $first + 0.5 && $_ < $end }
+                        @{ $o{$x} }], $o{$y});
 }
 
 my $agent_from = $o{right_audio}[0] // 99;
