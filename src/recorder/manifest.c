@@ -102,7 +102,7 @@ rec_manifest_track(rec_session_t *s, int kind)
 static json_t *
 rec_manifest_participant(rec_session_t *s, int final)
 {
-    int64_t      end;
+    int64_t      end, sender0;
     json_t      *p, *tracks;
     struct stat  st;
 
@@ -128,6 +128,13 @@ rec_manifest_participant(rec_session_t *s, int final)
     json_object_set_new(p, "started_at",
                         s->have_epoch ? rec_manifest_time(s->media.wall0_us)
                                       : json_null());
+    json_object_set_new(p, "sender_started_at",
+                        rec_media_sender_start(&s->media, &sender0) == REC_OK
+                        ? rec_manifest_time(sender0) : json_null());
+    json_object_set_new(p, "sender_clock_offset",
+                        s->media.have_skew
+                        ? rec_manifest_seconds(s->media.skew_us * 1000)
+                        : json_null());
     json_object_set_new(p, "ended_at", final
                         ? rec_manifest_time(s->end_wall_us) : json_null());
     json_object_set_new(p, "ending_reason",

@@ -3,8 +3,8 @@
  * (calls.c) its files are merged by a job (merge_run.c, outside the
  * media path: --jobs at once, at nice --job-nice) into <call>/call.webm:
  * both voices in one stereo Opus track (customer left, agent right) and
- * both videos side by side, each file placed at its wall clock start
- * (the manifest's started_at) on the call's timeline.
+ * both videos side by side, each file placed on the call's timeline at
+ * its start on its sender's clock (rec_merge_placement()).
  */
 
 #include <stdio.h>
@@ -20,7 +20,8 @@
 #include "metrics.h"
 
 
-#define REC_MERGE_FILE  "call.webm"
+#define REC_MERGE_FILE         "call.webm"
+#define REC_MERGE_CLOCK_TRUST  500             /* ms */
 
 
 typedef struct {
@@ -56,6 +57,47 @@ rec_merge_time(const char *s)
     tm.tm_mon -= 1;
 
     return (int64_t) timegm(&tm) * 1000 + ms;
+}
+
+
+/*
+ * Where a participant's file starts on the call's timeline, ms since the
+ * epoch, -1 if unknown (how: what it comes from).  The sender's clock at
+ * time 0 in the file (sender_started_at: the file's RTP time on the
+ * sender's NTP clock, by its sender reports) is the capture time of the
+ * media, whatever delayed its first packets on the way here (a busy
+ * host, a late DTLS handshake, a burst).  A sender's clock more than
+ * REC_MERGE_CLOCK_TRUST off ours (at its least delayed report) is brought
+ * onto ours by that offset.  A sender that sent no report: the arrival
+ * of its first packet (started_at).
+ */
+
+static int64_t
+rec_merge_placement(json_t *p, const char **how)
+{
+    int64_t  t, off;
+    json_t  *skew;
+
+    t = rec_merge_time(json_string_value(json_object_get(p,
+                                                 "sender_started_at")));
+    skew = json_object_get(p, "sender_clock_offset");
+
+    if (t < 0 || !json_is_number(skew)) {
+        *how = "its first packet's arrival";
+        return rec_merge_time(json_string_value(json_object_get(p,
+                                                        "started_at")));
+    }
+
+    off = (int64_t) (json_number_value(skew) * 1000.0);
+
+    if (off > REC_MERGE_CLOCK_TRUST || off < -REC_MERGE_CLOCK_TRUST) {
+        *how = "the sender's clock, brought onto ours";
+        return t + off;
+    }
+
+    *how = "the sender's clock";
+
+    return t;
 }
 
 
@@ -115,7 +157,7 @@ rec_merge_start(const char *call, const char *dir, json_t *manifest,
     json_t       *p;
     int64_t       t, first;
     GPtrArray    *args;
-    const char   *file, *role;
+    const char   *file, *role, *how;
     rec_merge_t  *m;
 
     if (!rec_conf.merge) {
@@ -131,8 +173,7 @@ rec_merge_start(const char *call, const char *dir, json_t *manifest,
                                                     "participants")); i++)
     {
         p = json_array_get(json_object_get(manifest, "participants"), i);
-        t = rec_merge_time(json_string_value(json_object_get(p,
-                                                             "started_at")));
+        t = rec_merge_placement(p, &how);
 
         if (t < 0 || json_integer_value(json_object_get(p, "size")) <= 0) {
             continue;
@@ -169,8 +210,7 @@ rec_merge_start(const char *call, const char *dir, json_t *manifest,
                                                     "participants")); i++)
     {
         p = json_array_get(json_object_get(manifest, "participants"), i);
-        t = rec_merge_time(json_string_value(json_object_get(p,
-                                                             "started_at")));
+        t = rec_merge_placement(p, &how);
         file = json_string_value(json_object_get(p, "file"));
         role = json_string_value(json_object_get(p, "role"));
 
@@ -184,6 +224,8 @@ rec_merge_start(const char *call, const char *dir, json_t *manifest,
         }
 
         snprintf(off, sizeof(off), "%lld", (long long) (t - first));
+        rec_log(REC_LOG_INFO, "call %s: %s placed at %s ms, by %s", call,
+                file, off, how);
         g_ptr_array_add(args, g_strdup(path));
         g_ptr_array_add(args, g_strdup(role != NULL
                                        && strcmp(role, "agent") == 0

@@ -17,6 +17,7 @@
 #define REC_PLI_INTERVAL   500       /* ms between keyframe requests */
 #define REC_NACK_MAX       16        /* packets asked again at once */
 #define REC_SYNC_MAX       (10000LL * 1000000)  /* ns, larger: bad reports */
+#define REC_NTP_UNIX       2208988800LL         /* 1970 in NTP seconds */
 
 
 static void rec_track_stats(rec_track_t *t, const rec_rtp_t *rtp,
@@ -454,11 +455,80 @@ rec_track_move(rec_media_t *m, rec_track_t *t, int64_t delta)
 }
 
 
+/*
+ * An NTP timestamp (32.32, seconds since 1900) in microseconds since the
+ * Unix epoch; seconds below 2^31 are of the era that began in 2036
+ * (RFC 4330, 3).
+ */
+
+static int64_t
+rec_ntp_us(uint64_t ntp)
+{
+    int64_t  sec;
+
+    sec = (int64_t) (ntp >> 32);
+
+    if (sec < 0x80000000LL) {
+        sec += 0x100000000LL;
+    }
+
+    return (sec - REC_NTP_UNIX) * 1000000
+           + (int64_t) (((ntp & 0xffffffff) * 1000000) >> 32);
+}
+
+
+/* the sender's NTP time of a track's first frame, in us since the epoch */
+
+static int64_t
+rec_track_first_us(rec_track_t *t)
+{
+    int32_t  delta;
+
+    delta = (int32_t) (t->sr_rtp - (uint32_t) t->first_ext);
+
+    return rec_ntp_us(t->sr_ntp) - (int64_t) delta * 1000000 / t->clock;
+}
+
+
+/*
+ * A frame of a track is at offset_ns + its RTP time since the first frame
+ * in the file, so time 0 in the file is the first frame's NTP time less
+ * the offset: audio's when it has a report (the timeline is audio's),
+ * else video's.  What was found is kept for the time after an SSRC change
+ * before the new stream's first report.
+ */
+
+int
+rec_media_sender_start(rec_media_t *m, int64_t *us)
+{
+    int           k;
+    rec_track_t  *t;
+
+    for (k = REC_MUX_AUDIO; k <= REC_MUX_VIDEO; k++) {
+        t = &m->track[k];
+
+        if (t->on && t->have_sr && t->have_ts && t->clock > 0) {
+            m->sender0_us = rec_track_first_us(t) - t->offset_ns / 1000;
+            break;
+        }
+    }
+
+    if (m->sender0_us == 0) {
+        return REC_DECLINED;
+    }
+
+    *us = m->sender0_us;
+
+    return REC_OK;
+}
+
+
 /* RTCP sender reports map each SSRC's RTP clock to the sender's NTP clock */
 
 void
 rec_track_sr(rec_media_t *m, const rec_rtcp_sr_t *sr)
 {
+    int64_t       skew;
     rec_track_t  *t, *a, *v;
 
     a = &m->track[REC_MUX_AUDIO];
@@ -480,6 +550,18 @@ rec_track_sr(rec_media_t *m, const rec_rtcp_sr_t *sr)
     t->lsr = (uint32_t) (sr->ntp >> 16);
     t->lsr_arrival = rec_now_ms();
 
+    /*
+     * how far the sender's clock is behind ours, plus the report's way
+     * here: the least over the reports is the report least delayed
+     */
+
+    skew = g_get_real_time() - rec_ntp_us(sr->ntp);
+
+    if (!m->have_skew || skew < m->skew_us) {
+        m->have_skew = 1;
+        m->skew_us = skew;
+    }
+
     rec_log(REC_LOG_DEBUG, "session %s: %s SR ntp %.3f rtp %u", m->id,
             t->kind == REC_MUX_AUDIO ? "audio" : "video",
             (double) sr->ntp / 4294967296.0, sr->rtp_ts);
@@ -500,8 +582,7 @@ rec_track_sr(rec_media_t *m, const rec_rtcp_sr_t *sr)
 static void
 rec_track_sync(rec_media_t *m)
 {
-    double        a_first, v_first;
-    int64_t       delta, fix, low;
+    int64_t       fix, low;
     rec_track_t  *a, *v;
 
     a = &m->track[REC_MUX_AUDIO];
@@ -515,17 +596,10 @@ rec_track_sync(rec_media_t *m)
 
     m->synced = 1;
 
-    /* NTP time of each track's first timestamp */
-
-    delta = (int32_t) (a->sr_rtp - (uint32_t) a->first_ext);
-    a_first = (double) a->sr_ntp / 4294967296.0 - (double) delta / a->clock;
-
-    delta = (int32_t) (v->sr_rtp - (uint32_t) v->first_ext);
-    v_first = (double) v->sr_ntp / 4294967296.0 - (double) delta / v->clock;
-
     /* where video belongs on the audio's timeline, less where it is */
 
-    fix = a->offset_ns + (int64_t) ((v_first - a_first) * 1e9)
+    fix = a->offset_ns
+          + (rec_track_first_us(v) - rec_track_first_us(a)) * 1000
           - v->offset_ns;
 
     if (fix <= -REC_SYNC_MAX || fix >= REC_SYNC_MAX) {

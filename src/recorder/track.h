@@ -74,6 +74,10 @@ typedef struct {
     int64_t            epoch;         /* first media packet, ms */
     int                synced;
     int64_t            wall0_us;      /* wall clock of time 0 in the file */
+    int                have_skew;
+    int64_t            skew_us;       /* least (our wall clock - the
+                                         sender's) at a sender report */
+    int64_t            sender0_us;    /* rec_media_sender_start(), 0 */
     int64_t            last_report;
     const char        *id;            /* the session's, for log lines */
     rec_media_send_pt  send_rtcp;
@@ -89,6 +93,12 @@ void rec_track_drain(rec_media_t *m, rec_track_t *t, int64_t now);
 void rec_track_sr(rec_media_t *m, const rec_rtcp_sr_t *sr);
 void rec_track_tick(rec_media_t *m, rec_track_t *t, int64_t now);
 void rec_tracks_report(rec_media_t *m, int64_t now);
+/*
+ * The sender's wall clock (us since the epoch, from its sender reports)
+ * at time 0 in the file; REC_DECLINED before a track has a sender report
+ * and a first frame.
+ */
+int rec_media_sender_start(rec_media_t *m, int64_t *us);
 
 
 #endif /* _REC_TRACK_H_INCLUDED_ */

@@ -9,10 +9,14 @@
 #                     after the payloader); RTP timestamps and sender
 #                     reports stay true
 #         burst       the first 3 s of both tracks are held back and then
-#                     sent at once, real time afterwards
+#                     sent at once, real time afterwards (burst=MS: no
+#                     packet leaves before MS ms after the connection)
 #         hold        print the JSON line once connected, then publish
 #                     SECONDS or until killed (no DELETE)
 #         audio       audio only
+#         clock=unix  the sender reports' NTP time is Unix time (rtpbin's
+#                     ntp-time-source: a sender clock 70 years off)
+#         several at once: hold,burst=1500
 #   PATTERN: flash (default) a white frame and a 880 Hz tone for 150 ms
 #                     at the same capture times, 0.9 to 1.7 s apart,
 #                     black and silence otherwise (lip sync is measured on
@@ -45,6 +49,7 @@ from gi.repository import GLib, Gst, GstSdp, GstWebRTC, Nice
 
 url, token, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
 mode = sys.argv[4] if len(sys.argv) > 4 else 'normal'
+modes = dict((m.split('=') + [None])[:2] for m in mode.split(','))
 pattern = sys.argv[5] if len(sys.argv) > 5 else 'flash'
 
 Gst.init(None)
@@ -107,7 +112,7 @@ desc = ('webrtcbin name=w bundle-policy=max-bundle ' + head
         + aenc + ' ! rtpopuspay pt=111 ! ' + q.format('a') + ' ! '
         'application/x-rtp,media=audio,encoding-name=OPUS,payload=111,'
         'clock-rate=48000 ! w. ')
-if mode != 'audio':
+if 'audio' not in modes:
     desc += (venc + ' ! rtpvp8pay pt=96 ! ' + q.format('v') + ' ! '
              'application/x-rtp,media=video,encoding-name=VP8,payload=96,'
              'clock-rate=90000 ! w.')
@@ -195,6 +200,11 @@ agent.add_local_address(addr)
 
 w.get_by_name('rtpbin').set_property('rtcp-sync-send-time', False)
 
+# clock=unix: the sender reports' "NTP" time is Unix time (a clock 70
+# years off)
+if modes.get('clock'):
+    w.get_by_name('rtpbin').set_property('ntp-time-source', modes['clock'])
+
 aq = pipe.get_by_name('aq')
 vq = pipe.get_by_name('vq')
 state = {'posted': False, 'location': None}
@@ -204,12 +214,27 @@ state = {'posted': False, 'location': None}
 def on_connected():
     out['connected_at'] = time.time()
     out['state'] = 'connected'
+    if modes.get('burst'):
+        # nothing leaves before MS ms from now (blocked before the valves
+        # open), then all of it at once
+        blocked = [(qq.get_static_pad('src'),
+                    qq.get_static_pad('src').add_probe(
+                        Gst.PadProbeType.BLOCK_DOWNSTREAM,
+                        lambda *_: Gst.PadProbeReturn.OK))
+                   for qq in (aq, vq) if qq is not None]
+
+        def unblock():
+            out['burst_at'] = time.time()
+            for pad, probe in blocked:
+                pad.remove_probe(probe)
+            return False
+        GLib.timeout_add(int(modes['burst']), unblock)
     for v in (pipe.get_by_name('av'), pipe.get_by_name('vv')):
         if v is not None:
             v.set_property('drop', False)
-    if mode == 'delay-video':
+    if 'delay-video' in modes:
         vq.set_property('min-threshold-time', Gst.SECOND)
-    if mode == 'burst':
+    if 'burst' in modes and not modes['burst']:
         # hold 3 s of media, then let it all go at once
         for qq in (aq, vq):
             qq.set_property('min-threshold-time', 3 * Gst.SECOND)
@@ -220,13 +245,13 @@ def on_connected():
                 qq.set_property('min-threshold-time', 0)
             return False
         GLib.timeout_add(3000, release)
-    if mode == 'hold':
+    if 'hold' in modes:
         print(json.dumps(out), flush=True)
     GLib.timeout_add(int(seconds * 1000), stop)
 
 
 def stop():
-    if mode == 'hold':
+    if 'hold' in modes:
         loop.quit()
         return False
     st, _, _ = http('DELETE', state['location'])
