@@ -129,6 +129,12 @@ BARE2_PORT=${PORTS[4]}
 head -c 48 /dev/urandom | base64 -w0 > "$PREFIX/secret.key"
 chmod 600 "$PREFIX/secret.key"
 
+# no calls kept across a restart (a build before it has no directive)
+HANDOFF_OFF=
+if grep -q hotline_handoff_file "$MODULE"; then
+    HANDOFF_OFF="hotline_handoff_file off;"
+fi
+
 # a per-connection message rate limit is policy, not capacity: off here
 RATE_OFF=
 if grep -q hotline_message_rate "$MODULE"; then
@@ -161,7 +167,7 @@ http {
     scgi_temp_path $dir/tmp/scgi;
 
     hotline_zone 64m;
-    hotline_handoff_file off;
+    $HANDOFF_OFF
     hotline_history_file $dir/hotline_calls.jsonl;
     hotline_jwt_secret_file $PREFIX/secret.key;
     hotline_allowed_origins http://127.0.0.1:$port;
