@@ -237,13 +237,15 @@ redis_cost() {
     delivered=$(grep "^RESULT label=$1 " "$LOG" | tail -1 | tr ' ' '\n' \
                 | sed -n 's/^delivered=//p')
     redis-cli -p "$RPORT" info commandstats | tr -d '\r' | awk -F'[:=,]' \
-        -v d="${delivered:-0}" '
+        -v d="${delivered:-0}" -v hz="$(getconf CLK_TCK)" \
+        -v t="$(( $(cpu_ticks) - $2 ))" '
         /^cmdstat_/ { calls += $3 }
         /^cmdstat_eval/ { ev += $3; evus += $5 }
         END { if (d == 0) { print "no messages"; exit }
               printf "%.2f commands (%.3f script calls), %.1f us in" \
-                     " scripts per message delivered\n",
-                     calls / d, ev / d, evus / d }'
+                     " scripts, %.1f us of redis-server CPU (setup" \
+                     " included) per message delivered\n",
+                     calls / d, ev / d, evus / d, 1e6 * t / hz / d }'
 }
 
 ( sleep $(( 1 + DURATION / 2 + 3 )); placement > "$PREFIX/placement" ) &
@@ -254,7 +256,7 @@ relay redis-rate --rate "$RATE" --port "$PORT" \
     --pid-file "$PREFIX/node-a/nginx.pid"
 say "-- redis-server cpu over the redis-rate run (setup included):" \
     "$(redis_cpu "$c0" "$n0")% of a core"
-say "-- redis-rate cost: $(redis_cost redis-rate)"
+say "-- redis-rate cost: $(redis_cost redis-rate "$c0")"
 wait "$sampler" 2>/dev/null || true
 say "-- redis-rate placement (mid-run): $(cat "$PREFIX/placement" 2>/dev/null)"
 redis-cli -p "$RPORT" config resetstat > /dev/null
@@ -263,7 +265,7 @@ relay redis-max --rate 0 --window "$WINDOW" --port "$PORT" \
     --pid-file "$PREFIX/node-a/nginx.pid"
 say "-- redis-server cpu over the redis-max run (setup included):" \
     "$(redis_cpu "$c0" "$n0")% of a core"
-say "-- redis-max cost: $(redis_cost redis-max)"
+say "-- redis-max cost: $(redis_cost redis-max "$c0")"
 
 say "-- redis: $(redis-cli -p "$RPORT" info stats | grep -E '^total_commands_processed' | tr -d '\r')," \
     "$(redis-cli -p "$RPORT" info memory | grep -E '^used_memory_human' | tr -d '\r')"
