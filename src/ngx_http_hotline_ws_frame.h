@@ -90,8 +90,9 @@ typedef struct {
  * Consumes bytes from *pos up to last, advancing *pos.
  *   NGX_OK     a control frame or a complete data message is in
  *              opcode/payload/len (payload stays valid until the next
- *              call or ngx_http_hotline_ws_parser_release()); bytes may
- *              remain in [*pos, last): call again.
+ *              call or ngx_http_hotline_ws_parser_release(), a control
+ *              frame's until ..._release_control()); bytes may remain
+ *              in [*pos, last): call again.
  *   NGX_AGAIN  all input consumed, need more bytes.
  *   NGX_ERROR  protocol violation: error_code and error are set; the
  *              connection must be failed with that close code.
