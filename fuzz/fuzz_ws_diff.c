@@ -363,7 +363,9 @@ done:
 static void *
 fz_alloc(size_t size, void *data)
 {
-    fz_check(size > 0 && size <= *(size_t *) data);
+    /* a message's buffer, or a control frame's (125 bytes at most) */
+    fz_check(size > 0 && size <= ngx_max(*(size_t *) data,
+                                         NGX_HOTLINE_WS_MAX_CONTROL));
 
     return malloc(size);
 }

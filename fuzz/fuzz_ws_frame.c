@@ -45,7 +45,9 @@ fz_alloc(size_t size, void *data)
 
     a = data;
 
-    fz_check(size > 0 && size <= a->max);
+    /* a message's buffer, or a control frame's (125 bytes at most) */
+    fz_check(size > 0
+             && size <= ngx_max(a->max, NGX_HOTLINE_WS_MAX_CONTROL));
 
     a->outstanding++;
 

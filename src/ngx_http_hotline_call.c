@@ -589,24 +589,23 @@ ngx_http_hotline_ref_keys(ngx_http_hotline_ref_t *ref, u_char *call_id)
 {
     ngx_str_t  *key;
 
-    ref->log_key.len = 0;
-    ref->log_key.data = ref->log_key_data;
+    ref->log_key_len = 0;
 
     if (call_id) {
         key = ngx_http_hotline_tkey(call_id);
-        ref->log_key.len = ngx_cpymem(ref->log_key_data, key->data, key->len)
-                           - ref->log_key_data;
+        ref->log_key_len = (u_char) (ngx_cpymem(ref->log_key_data, key->data,
+                                                key->len)
+                                     - ref->log_key_data);
     }
 
     key = ngx_http_hotline_pkey(ref->token);
-    ref->key.data = ref->key_data;
-    ref->key.len = ngx_cpymem(ref->key_data, key->data, key->len)
-                   - ref->key_data;
+    ref->key_len = (u_char) (ngx_cpymem(ref->key_data, key->data, key->len)
+                             - ref->key_data);
 
     key = ngx_http_hotline_pkey(ref->peer);
-    ref->peer_key.data = ref->peer_key_data;
-    ref->peer_key.len = ngx_cpymem(ref->peer_key_data, key->data, key->len)
-                        - ref->peer_key_data;
+    ref->peer_key_len = (u_char) (ngx_cpymem(ref->peer_key_data, key->data,
+                                             key->len)
+                                  - ref->peer_key_data);
 }
 
 
@@ -1274,7 +1273,7 @@ ngx_http_hotline_relay_keep(ngx_http_hotline_relay_t *r)
 static void
 ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
 {
-    ngx_str_t                *key;
+    ngx_str_t                 key, peer_key, log_key;
     ngx_http_hotline_ref_t   *ref;
     ngx_http_hotline_txop_t  *t;
     ngx_http_hotline_txn_t    tx;
@@ -1288,16 +1287,20 @@ ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
 
     ngx_http_hotline_txn_init(&tx);
 
-    key = &ref->key;
+    key.len = ref->key_len;
+    key.data = ref->key_data;
+    peer_key.len = ref->peer_key_len;
+    peer_key.data = ref->peer_key_data;
+    log_key.len = ref->log_key_len;
+    log_key.data = ref->log_key_data;
 
-    t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_CHECK, key);
+    t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_CHECK, &key);
     t->n = (int64_t) ref->version;
 
-    t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_OWNED, key);
+    t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_OWNED, &key);
     t->consumer = ref->consumer;
 
-    t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_APPEND,
-                                 &ref->peer_key);
+    t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_APPEND, &peer_key);
     t->max = ngx_http_hotline_cf->replay_buffer;
     t->err = NGX_HOTLINE_E_PEER_BACKLOG;
     t->n = r->retry;
@@ -1306,10 +1309,9 @@ ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
     t->value.data = r->msg;
     t->value.len = r->len;
 
-    if (r->logged && ref->log_key.len && ngx_http_hotline_dcf->transcript) {
+    if (r->logged && log_key.len && ngx_http_hotline_dcf->transcript) {
         /* a chat line: the call's transcript keeps it, while it has room */
-        t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_APPEND,
-                                     &ref->log_key);
+        t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_APPEND, &log_key);
         t->max = ngx_http_hotline_dcf->transcript;
         t->err = NGX_HOTLINE_OK;
         t->value.data = r->msg + 1;

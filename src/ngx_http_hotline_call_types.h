@@ -114,12 +114,13 @@ typedef struct {
     u_char                         peer[NGX_HOTLINE_ID_LEN];
 
     /* the records' keys of the party and its peer, for relays */
-    ngx_str_t                      key;
-    ngx_str_t                      peer_key;
     u_char                         key_data[2 + NGX_HOTLINE_ID_HEX];
     u_char                         peer_key_data[2 + NGX_HOTLINE_ID_HEX];
-    ngx_str_t                      log_key;    /* the call's transcript */
     u_char                         log_key_data[2 + NGX_HOTLINE_ID_HEX];
+                                               /* the call's transcript */
+    u_char                         key_len;
+    u_char                         peer_key_len;
+    u_char                         log_key_len;    /* 0: none */
     ngx_queue_t                    relays;     /* waiting for a view, or
                                                   for a busy reader */
     ngx_queue_t                    busy;       /* in the worker's list of

@@ -436,6 +436,8 @@ ngx_http_hotline_ws_answer(ngx_http_hotline_ws_t *s, u_char *pos,
             continue;
         }
 
+        ngx_http_hotline_ws_parser_release_control(ps);
+
         if (ps->opcode == NGX_HOTLINE_WS_OP_CLOSE) {
             s->close_answered = 1;
             s->handler->closed(s);
@@ -537,6 +539,9 @@ ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s, u_char *pos,
         default:
             break;
         }
+
+        /* a control frame's buffer is not kept */
+        ngx_http_hotline_ws_parser_release_control(ps);
     }
 
 }
@@ -832,7 +837,6 @@ ngx_http_hotline_ws_close(ngx_http_hotline_ws_t *s, ngx_uint_t code,
 
     /* the close frame may exceed hotline_send_queue: it is the last */
     s->closing = 1;
-    s->close_code = code;
 
     parts[0] = head;
     lens[0] = ngx_http_hotline_ws_frame_header(head, NGX_HOTLINE_WS_OP_CLOSE,

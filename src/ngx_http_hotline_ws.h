@@ -61,10 +61,8 @@ struct ngx_http_hotline_ws_s {
 
     ngx_event_t                    timer;          /* the handler's */
 
-    ngx_uint_t                     pending;        /* pins: work under way */
-    ngx_uint_t                     close_code;
-    ngx_uint_t                     close_later;    /* code, once !pending */
     const char                    *close_reason;
+    uint32_t                       pending;        /* pins: work under way */
 
     unsigned                       awaiting_pong:1;
     unsigned                       received:1;     /* a frame since ping */
@@ -84,6 +82,7 @@ struct ngx_http_hotline_ws_s {
     unsigned                       backlogged:1;   /* the handler has more */
     unsigned                       read_held:1;    /* the handler is busy */
     unsigned                       tls_shut:1;     /* close_notify sent */
+    unsigned                       close_later:16; /* code, once !pending */
 };
 
 

@@ -53,6 +53,10 @@ static ngx_int_t ngx_http_hotline_ws_fail(ngx_http_hotline_ws_parser_t *p,
  * 5 C2-DF, 6 E0, 7 E1-EC EE-EF, 8 ED, 9 F0, 10 F1-F3, 11 F4
  */
 
+/* the payload of an empty frame or message */
+static u_char  ngx_http_hotline_ws_empty[1];
+
+
 static const u_char  ngx_http_hotline_utf8_class[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* 00-0F */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* 10-1F */
@@ -280,6 +284,20 @@ ngx_http_hotline_ws_header_done(ngx_http_hotline_ws_parser_t *p)
     p->hdr_len = 0;
 
     if (ngx_http_hotline_ws_is_control(p->frame_opcode)) {
+
+        /* its payload's buffer lives while it is read and used */
+
+        ngx_http_hotline_ws_parser_release_control(p);
+
+        if (len) {
+            p->ctrl = p->alloc((size_t) len, p->data);
+            if (p->ctrl == NULL) {
+                return ngx_http_hotline_ws_fail(p,
+                                            NGX_HOTLINE_WS_CLOSE_INTERNAL,
+                                            "out of memory");
+            }
+        }
+
         return NGX_OK;
     }
 
@@ -314,8 +332,10 @@ ngx_http_hotline_ws_control(ngx_http_hotline_ws_parser_t *p, u_char **pos,
         n = last - *pos;
     }
 
-    ngx_http_hotline_ws_unmask(p->ctrl + p->frame_got, *pos, n, p->mask,
-                               p->frame_got);
+    if (n) {
+        ngx_http_hotline_ws_unmask(p->ctrl + p->frame_got, *pos, n, p->mask,
+                                   p->frame_got);
+    }
 
     *pos += n;
     p->frame_got += n;
@@ -327,7 +347,7 @@ ngx_http_hotline_ws_control(ngx_http_hotline_ws_parser_t *p, u_char **pos,
     p->state = NGX_HOTLINE_WS_ST_HEADER;
 
     p->opcode = p->frame_opcode;
-    p->payload = p->ctrl;
+    p->payload = p->frame_len ? p->ctrl : ngx_http_hotline_ws_empty;
     p->len = (size_t) p->frame_len;
     p->close_code = 0;
 
@@ -446,7 +466,7 @@ ngx_http_hotline_ws_data(ngx_http_hotline_ws_parser_t *p, u_char **pos,
     }
 
     p->opcode = p->msg_opcode;
-    p->payload = p->msg ? p->msg : p->ctrl;
+    p->payload = p->msg ? p->msg : ngx_http_hotline_ws_empty;
     p->len = p->msg_len;
     p->close_code = 0;
 
@@ -584,6 +604,37 @@ ngx_http_hotline_ws_parser_release(ngx_http_hotline_ws_parser_t *p)
     p->msg = NULL;
     p->msg_size = 0;
     p->msg_len = 0;
+
+    if (p->ctrl && p->state == NGX_HOTLINE_WS_ST_PAYLOAD
+        && ngx_http_hotline_ws_is_control(p->frame_opcode))
+    {
+        /* the part of the control frame received so far is gone */
+        p->state = NGX_HOTLINE_WS_ST_FAILED;
+        p->error = NULL;
+    }
+
+    ngx_http_hotline_ws_parser_release_control(p);
+}
+
+
+void
+ngx_http_hotline_ws_parser_release_control(ngx_http_hotline_ws_parser_t *p)
+{
+    if (p->ctrl == NULL
+        || (p->state == NGX_HOTLINE_WS_ST_PAYLOAD
+            && ngx_http_hotline_ws_is_control(p->frame_opcode)))
+    {
+        /* none, or a control frame is read into it */
+        return;
+    }
+
+    if (p->payload == p->ctrl) {
+        p->payload = NULL;
+        p->len = 0;
+    }
+
+    p->free(p->ctrl, p->data);
+    p->ctrl = NULL;
 }
 
 

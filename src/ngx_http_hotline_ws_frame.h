@@ -66,23 +66,23 @@ typedef struct {
     const char                   *error;         /* static text */
 
     /* private state */
-    ngx_uint_t                    state;
-    u_char                        hdr[NGX_HOTLINE_WS_MAX_HEADER];
-    size_t                        hdr_len;
-    size_t                        hdr_need;
-    ngx_uint_t                    frame_opcode;
-    ngx_uint_t                    frame_fin;
     uint64_t                      frame_len;
     uint64_t                      frame_got;
-    u_char                        mask[4];
-
-    u_char                        ctrl[NGX_HOTLINE_WS_MAX_CONTROL];
-
-    ngx_uint_t                    msg_opcode;    /* 0: no message open */
+    u_char                       *ctrl;          /* a control frame's
+                                                    payload, allocated
+                                                    while one is read */
     u_char                       *msg;
     size_t                        msg_len;
     size_t                        msg_size;
     uint32_t                      utf8;
+    u_char                        mask[4];
+    u_char                        hdr[NGX_HOTLINE_WS_MAX_HEADER];
+    u_char                        state;
+    u_char                        hdr_len;
+    u_char                        hdr_need;
+    u_char                        frame_opcode;
+    u_char                        frame_fin;
+    u_char                        msg_opcode;    /* 0: no message open */
 } ngx_http_hotline_ws_parser_t;
 
 
@@ -90,8 +90,9 @@ typedef struct {
  * Consumes bytes from *pos up to last, advancing *pos.
  *   NGX_OK     a control frame or a complete data message is in
  *              opcode/payload/len (payload stays valid until the next
- *              call or ngx_http_hotline_ws_parser_release()); bytes may
- *              remain in [*pos, last): call again.
+ *              call or ngx_http_hotline_ws_parser_release(), a control
+ *              frame's until ..._release_control()); bytes may remain
+ *              in [*pos, last): call again.
  *   NGX_AGAIN  all input consumed, need more bytes.
  *   NGX_ERROR  protocol violation: error_code and error are set; the
  *              connection must be failed with that close code.
@@ -102,6 +103,9 @@ ngx_int_t ngx_http_hotline_ws_parse(ngx_http_hotline_ws_parser_t *p,
 
 /* frees the message buffer (keeps idle connections small) */
 void ngx_http_hotline_ws_parser_release(ngx_http_hotline_ws_parser_t *p);
+/* frees a control frame's payload once it is used: it is not kept */
+void ngx_http_hotline_ws_parser_release_control(
+    ngx_http_hotline_ws_parser_t *p);
 
 /*
  * Writes an unmasked server frame header (FIN set) for a payload of len

@@ -1558,6 +1558,41 @@ t_test_memory(void)
        && a.outstanding == 0,
        "release with message data held -> 1011 on the next call");
     ngx_http_hotline_ws_parser_release(&p);
+
+    /* a control frame's payload is held only until it is used */
+
+    ngx_memzero(&a, sizeof(t_alloc_t));
+    t_init(&p, &a, 1024);
+
+    n = t_frame(in, NGX_HOTLINE_WS_OP_TEXT, "ab", 2, 1, 0);
+    n += t_frame(in + n, T_FIN | NGX_HOTLINE_WS_OP_PING, "ping!", 5, 1, 0);
+    pos = in;
+    rc = ngx_http_hotline_ws_parse(&p, &pos, in + n);
+    ok(rc == NGX_OK && p.opcode == NGX_HOTLINE_WS_OP_PING && p.len == 5
+       && ngx_memcmp(p.payload, "ping!", 5) == 0 && a.outstanding == 2,
+       "a ping inside a message: its payload and the message's buffer");
+
+    ngx_http_hotline_ws_parser_release_control(&p);
+    ok(a.outstanding == 1 && p.payload == NULL,
+       "release_control frees the ping's payload only");
+
+    n = t_frame(in, T_FIN | NGX_HOTLINE_WS_OP_CONT, "cd", 2, 1, 0);
+    pos = in;
+    rc = ngx_http_hotline_ws_parse(&p, &pos, in + n);
+    ok(rc == NGX_OK && p.len == 4 && ngx_memcmp(p.payload, "abcd", 4) == 0,
+       "the message goes on after release_control");
+    ngx_http_hotline_ws_parser_release(&p);
+
+    n = t_frame(in, T_FIN | NGX_HOTLINE_WS_OP_PONG, "pong", 4, 1, 0);
+    pos = in;
+    rc = ngx_http_hotline_ws_parse(&p, &pos, in + 4);
+    ngx_http_hotline_ws_parser_release_control(&p);
+    rc = ngx_http_hotline_ws_parse(&p, &pos, in + n);
+    ok(rc == NGX_OK && p.opcode == NGX_HOTLINE_WS_OP_PONG && p.len == 4
+       && ngx_memcmp(p.payload, "pong", 4) == 0,
+       "release_control keeps a control frame that is half read");
+    ngx_http_hotline_ws_parser_release(&p);
+    is(a.outstanding, 0, "release frees a control frame's payload");
 }
 
 
