@@ -2267,7 +2267,7 @@ hl_idle(void)
     long               pss0, rss0, pss1, rss1, each0[HL_PROC_MAX];
     long               each1[HL_PROC_MAX];
     size_t             joined, dead;
-    uint64_t           deadline, settle;
+    uint64_t           deadline, settle, t_last;
     unsigned           per[HL_PROC_MAX + 1];
     hl_sockmap_t       m;
     struct sigaction   sa;
@@ -2298,6 +2298,14 @@ hl_idle(void)
     while (!hl_idle_done(NULL)) {
         if (hl_now() >= deadline) {
             fprintf(stderr, "hl_load: idle: not all joined in time\n");
+
+            /* the ones not welcomed go: what is held is what joined */
+            for (k = 0; (size_t) k < hl.nall; k++) {
+                if (!hl.all[k]->welcomed) {
+                    hl_conn_close(hl.all[k]);
+                }
+            }
+
             break;
         }
 
@@ -2321,11 +2329,13 @@ hl_idle(void)
         joined += (hl.all[k]->state != HL_DEAD && hl.all[k]->welcomed);
     }
 
+    /* the admission is over: welcomes from here on are not counted */
+    t_last = hl.t_welcome;
+
     /* a script waits for this line to look at the server meanwhile */
     printf("%s: joined %zu of %u, %.3f s from the first connect to the"
            " last welcome\n", hl.label, joined, hl.n,
-           hl.t_welcome > hl.t_first
-                 ? (double) (hl.t_welcome - hl.t_first) / 1e9 : 0);
+           t_last > hl.t_first ? (double) (t_last - hl.t_first) / 1e9 : 0);
     fflush(stdout);
 
     /* let the workers settle (and answer any ping); --hold S (or
@@ -2404,8 +2414,7 @@ hl_idle(void)
            pss0, pss1, rss0, rss1,
            joined ? (double) (pss1 - pss0) / joined : 0,
            joined ? (double) (rss1 - rss0) / joined : 0,
-           (unsigned long long) hl.t_first,
-           (unsigned long long) hl.t_welcome);
+           (unsigned long long) hl.t_first, (unsigned long long) t_last);
 
     return joined == hl.n ? 0 : 1;
 }
