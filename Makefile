@@ -15,7 +15,8 @@ SRCS       := $(wildcard $(CURDIR)/src/*.c $(CURDIR)/src/*.h) $(CURDIR)/config
 
 .PHONY: all module deps run stop test fuzz bench clean help \
         recorder test-recorder bench-recorder fuzz-recorder test-redis \
-        test-tls deb compat screenshots test-asan soak bench-queue
+        test-tls deb compat screenshots test-asan soak bench-queue \
+        bench-hundredk
 
 all: module
 
@@ -31,6 +32,8 @@ help:
 	@echo "make bench    run the benchmarks (docs/performance.md)"
 	@echo "make bench-queue  accepts among 5,000 and 50,000 waiting"
 	@echo "              customers (about 10 minutes)"
+	@echo "make bench-hundredk  100,000 joined customers on one node (8"
+	@echo "              workers, reuseport): memory, admission, /metrics"
 	@echo "make soak     30 minutes of churn, memory, zone and descriptors"
 	@echo "              (SOAK_SECONDS=60 for a quick look)"
 	@echo "make fuzz     run the fuzz targets for longer (FUZZ_SECONDS=60)"
@@ -187,6 +190,11 @@ bench: deps module
 # WORKERS, PROCS, INTERVAL); too long for `make bench`
 bench-queue: deps module
 	@$(MAKE) -s -C bench OBJS=$(OBJS) queue
+
+# 100,000 idle joined customers (bench/conns.sh through bench/Makefile's
+# hundredk: WORKERS, LOADERS, CONNS, SOURCES, JOIN_TIMEOUT, METRICS, ...)
+bench-hundredk: deps module
+	@$(MAKE) -s -C bench OBJS=$(OBJS) hundredk
 
 # 20 calls a second for 30 minutes; the workers' memory and descriptors
 # and the zone at start, middle, end and after, anything that grows

@@ -14,7 +14,10 @@
  *                       sender's clock to the receiver's.
  *   hl_load relay --bare ...   the same against bare_relay (/pair/<n>).
  *   hl_load idle ...    N customer connections that join and stay; reports
- *                       the server's memory (Pss) before and after.
+ *                       the server's memory (Pss) before and after, and
+ *                       the time from the first connect to the last
+ *                       "welcome" (monotonic clock, comparable between
+ *                       the processes of one run).
  *   hl_load queue ...   N customers join and wait, --agents K agents come
  *                       online; then --rounds R times the K agents accept
  *                       the K oldest calls at once, and R times one after
@@ -64,7 +67,7 @@
 #define HL_SETUP_MS       10000       /* bound of each setup step */
 #define HL_SETUP_ALL_MS   30000       /* ... and of the whole setup */
 #define HL_DRAIN_MS       3000
-#define HL_IDLE_MS        60000
+#define HL_IDLE_MS        60000       /* default of --join-timeout */
 #define HL_IDLE_INFLIGHT  256
 #define HL_RATE_INFLIGHT  512         /* per sender, rate mode */
 #define HL_MAX_CALLS      4096
@@ -147,6 +150,8 @@ typedef struct {
     unsigned      window;
     unsigned      size;
     unsigned      sources;
+    unsigned      join_timeout;    /* idle: seconds for all to join */
+    unsigned      hold;            /* idle: seconds held after joining */
     unsigned      rounds;
     unsigned      pair_base;
     unsigned      gen_procs;
@@ -176,6 +181,8 @@ typedef struct {
     hl_conn_t   **reread;          /* input left unread */
     size_t        nreread;
     size_t        pending;         /* idle: not yet welcomed */
+    uint64_t      t_first;         /* idle: the first connect */
+    uint64_t      t_welcome;       /* idle: the last "welcome" */
 
     hl_conn_t   **senders;
     size_t        nsenders;
@@ -222,6 +229,9 @@ typedef struct {
 
 
 static hl_ctx_t  hl;
+
+/* idle: SIGUSR1 ends the hold (--hold) early */
+static volatile sig_atomic_t  hl_hold_end;
 
 
 static uint64_t hl_now(void);
@@ -361,6 +371,9 @@ hl_usage(void)
         "  --origin URL      Origin header (http://host:port)\n"
         "  --pid-file FILE   server main pid: CPU, memory, workers\n"
         "  --sources K       spread over source addresses 127.0.0.2..\n"
+        "  --join-timeout S  idle: seconds for all to join (60)\n"
+        "  --hold S          idle: seconds to hold them once joined (1;\n"
+        "                    SIGUSR1 ends it early)\n"
         "  --rounds R        relay: tries to put the peers on different"
         " workers (8)\n"
         "  --procs K         relay: generator processes (1), the calls\n"
@@ -392,6 +405,8 @@ hl_options(int argc, char **argv)
         { "origin", required_argument, NULL, 'o' },
         { "pid-file", required_argument, NULL, 'P' },
         { "sources", required_argument, NULL, 'S' },
+        { "join-timeout", required_argument, NULL, 'J' },
+        { "hold", required_argument, NULL, 'D' },
         { "rounds", required_argument, NULL, 'R' },
         { "label", required_argument, NULL, 'l' },
         { "procs", required_argument, NULL, 'K' },
@@ -425,6 +440,8 @@ hl_options(int argc, char **argv)
     hl.rounds = hl.queue ? 2 : 8;
     hl.agents = 50;
     hl.gen_procs = 1;
+    hl.join_timeout = HL_IDLE_MS / 1000;
+    hl.hold = 1;
     hl.label = argv[1];
 
     optind = 2;
@@ -444,6 +461,8 @@ hl_options(int argc, char **argv)
         case 'o': hl.origin = optarg; break;
         case 'P': hl.pid_file = optarg; break;
         case 'S': hl.sources = (unsigned) atoi(optarg); break;
+        case 'J': hl.join_timeout = (unsigned) atoi(optarg); break;
+        case 'D': hl.hold = (unsigned) atoi(optarg); break;
         case 'R': hl.rounds = (unsigned) atoi(optarg); break;
         case 'l': hl.label = optarg; break;
         case 'K': hl.gen_procs = (unsigned) atoi(optarg); break;
@@ -476,6 +495,7 @@ hl_options(int argc, char **argv)
     if (hl.duration <= 0 || hl.duration > 120 || hl.warmup < 0
         || hl.warmup > 30 || hl.rate < 0 || hl.rate > 1e7
         || hl.window == 0 || hl.window > 1024 || hl.sources > 200
+        || hl.join_timeout == 0 || hl.join_timeout > 3600 || hl.hold > 3600
         || hl.size < 64 || hl.size > 4000 || hl.rounds == 0
         || hl.rounds > 64 || hl.gen_procs == 0
         || hl.gen_procs > HL_TEAM_MAX || hl.gen_procs > hl.n)
@@ -640,6 +660,10 @@ hl_conn_open(int role, const char *path, const char *token, uint32_t id)
     }
 
     hl.conn_seq++;
+
+    if (hl.t_first == 0) {
+        hl.t_first = hl_now();
+    }
 
     sa.sin_addr.s_addr = hl.host_addr;
     sa.sin_port = htons(hl.port);
@@ -1175,6 +1199,7 @@ hl_on_text(hl_conn_t *c, const char *p, size_t n)
         if (!c->welcomed) {
             c->welcomed = 1;
             hl.pending--;
+            hl.t_welcome = hl_now();
         }
 
         v = hl_json_str(p, n, "call_id", &len);
@@ -2226,16 +2251,26 @@ hl_idle_done(void *data)
 }
 
 
+static void
+hl_idle_signal(int signo)
+{
+    (void) signo;
+
+    hl_hold_end = 1;
+}
+
+
 static int
 hl_idle(void)
 {
-    int            k, w;
-    long           pss0, rss0, pss1, rss1, each0[HL_PROC_MAX];
-    long           each1[HL_PROC_MAX];
-    size_t         joined, dead;
-    uint64_t       deadline, settle;
-    unsigned       per[HL_PROC_MAX + 1];
-    hl_sockmap_t   m;
+    int                k, w;
+    long               pss0, rss0, pss1, rss1, each0[HL_PROC_MAX];
+    long               each1[HL_PROC_MAX];
+    size_t             joined, dead;
+    uint64_t           deadline, settle, t_last;
+    unsigned           per[HL_PROC_MAX + 1];
+    hl_sockmap_t       m;
+    struct sigaction   sa;
 
     if (hl.main_pid <= 0) {
         fprintf(stderr, "hl_load: idle needs --pid-file\n");
@@ -2247,12 +2282,30 @@ hl_idle(void)
         return 1;
     }
 
-    deadline = hl_now() + (uint64_t) HL_IDLE_MS * 1000000;
+    /* no SA_RESTART: the signal interrupts epoll_wait() */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = hl_idle_signal;
+    sigemptyset(&sa.sa_mask);
+
+    if (sigaction(SIGUSR1, &sa, NULL) != 0) {
+        perror("hl_load: sigaction");
+        return 1;
+    }
+
+    deadline = hl_now() + (uint64_t) hl.join_timeout * 1000000000;
 
     /* open with a bounded number of handshakes in flight */
     while (!hl_idle_done(NULL)) {
         if (hl_now() >= deadline) {
             fprintf(stderr, "hl_load: idle: not all joined in time\n");
+
+            /* the ones not welcomed go: what is held is what joined */
+            for (k = 0; (size_t) k < hl.nall; k++) {
+                if (!hl.all[k]->welcomed) {
+                    hl_conn_close(hl.all[k]);
+                }
+            }
+
             break;
         }
 
@@ -2270,15 +2323,31 @@ hl_idle(void)
         }
     }
 
-    /* let the workers settle (and answer any ping); HL_IDLE_HOLD=S holds
-       the connections S seconds more, to look at the server meanwhile */
-    settle = hl_now() + 1000000000;
+    joined = 0;
+
+    for (k = 0; (size_t) k < hl.nall; k++) {
+        joined += (hl.all[k]->state != HL_DEAD && hl.all[k]->welcomed);
+    }
+
+    /* the admission is over: welcomes from here on are not counted */
+    t_last = hl.t_welcome;
+
+    /* a script waits for this line to look at the server meanwhile */
+    printf("%s: joined %zu of %u, %.3f s from the first connect to the"
+           " last welcome\n", hl.label, joined, hl.n,
+           t_last > hl.t_first ? (double) (t_last - hl.t_first) / 1e9 : 0);
+    fflush(stdout);
+
+    /* let the workers settle (and answer any ping); --hold S (or
+       HL_IDLE_HOLD=S more) holds the connections, to look at the server
+       meanwhile, until SIGUSR1 */
+    settle = hl_now() + (uint64_t) hl.hold * 1000000000;
 
     if (getenv("HL_IDLE_HOLD") != NULL) {
         settle += (uint64_t) atoi(getenv("HL_IDLE_HOLD")) * 1000000000;
     }
 
-    while (hl_now() < settle) {
+    while (hl_now() < settle && !hl_hold_end) {
         if (hl_poll(50) != 0) {
             return 1;
         }
@@ -2340,10 +2409,12 @@ hl_idle(void)
            joined ? (double) (pss1 - pss0) / joined : 0);
 
     printf("RESULT label=%s conns=%zu pss0=%ld pss1=%ld rss0=%ld rss1=%ld"
-           " kib_per_conn=%.2f rss_kib_per_conn=%.2f\n", hl.label, joined,
+           " kib_per_conn=%.2f rss_kib_per_conn=%.2f t_first=%llu"
+           " t_welcome=%llu\n", hl.label, joined,
            pss0, pss1, rss0, rss1,
            joined ? (double) (pss1 - pss0) / joined : 0,
-           joined ? (double) (rss1 - rss0) / joined : 0);
+           joined ? (double) (rss1 - rss0) / joined : 0,
+           (unsigned long long) hl.t_first, (unsigned long long) t_last);
 
     return joined == hl.n ? 0 : 1;
 }
