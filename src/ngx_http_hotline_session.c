@@ -135,7 +135,7 @@ static void ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q,
 static ngx_uint_t ngx_http_hotline_position_find(ngx_http_hotline_queue_t *q,
     uint64_t ticket);
 static ngx_uint_t ngx_http_hotline_position_tell(ngx_http_hotline_session_t *s,
-    ngx_http_hotline_queue_t *q, ngx_uint_t pos, int64_t now);
+    ngx_http_hotline_queue_t *q, ngx_uint_t pos, int64_t now, ngx_msec_t at);
 static void ngx_http_hotline_wave_start(ngx_http_hotline_queue_t *q,
     ngx_uint_t sessions);
 static void ngx_http_hotline_wave_event(ngx_event_t *ev);
@@ -171,6 +171,7 @@ static ngx_http_hotline_queue_t  ngx_http_hotline_wave_q;
 static ngx_uint_t                ngx_http_hotline_wave_size;
 static ngx_queue_t              *ngx_http_hotline_wave_at;   /* next one */
 static ngx_uint_t                ngx_http_hotline_wave_left; /* to look at */
+static ngx_msec_t                ngx_http_hotline_wave_from; /* its read */
 static uint64_t                  ngx_http_hotline_wave_told; /* by a head
                                                                read since */
 static ngx_http_hotline_pool_t     ngx_http_hotline_ops;
@@ -1686,7 +1687,8 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
             continue;
         }
 
-        (void) ngx_http_hotline_position_tell(s, q, pos, now);
+        (void) ngx_http_hotline_position_tell(s, q, pos, now,
+                                              ngx_current_msec);
     }
 
     if (q->complete || ngx_http_hotline_eta_wanted) {
@@ -1725,11 +1727,16 @@ ngx_http_hotline_position_find(ngx_http_hotline_queue_t *q, uint64_t ticket)
 }
 
 
-/* a customer's position and estimate, if they changed: 1 if sent */
+/*
+ * A customer's position and estimate, if they changed: 1 if sent.  "at"
+ * is when the snapshot was read: the interval counts from it, so that
+ * the customers a wave tells one after the other are all due again at
+ * the next whole read.
+ */
 
 static ngx_uint_t
 ngx_http_hotline_position_tell(ngx_http_hotline_session_t *s,
-    ngx_http_hotline_queue_t *q, ngx_uint_t pos, int64_t now)
+    ngx_http_hotline_queue_t *q, ngx_uint_t pos, int64_t now, ngx_msec_t at)
 {
     u_char      *end;
     ngx_uint_t   eta;
@@ -1753,8 +1760,8 @@ ngx_http_hotline_position_tell(ngx_http_hotline_session_t *s,
      * (one customer of the whole queue at a time).
      */
     if (s->position != 0 && !s->queue_dirty && pos != 1
-        && ngx_current_msec - s->position_at
-           < ngx_http_hotline_position_interval)
+        && (ngx_msec_int_t) (at - s->position_at)
+           < (ngx_msec_int_t) ngx_http_hotline_position_interval)
     {
         ngx_http_hotline_position_later(s);
         return 0;
@@ -1762,7 +1769,7 @@ ngx_http_hotline_position_tell(ngx_http_hotline_session_t *s,
 
     s->position = pos;
     s->eta = eta;
-    s->position_at = ngx_current_msec;
+    s->position_at = at;
     s->queue_dirty = 0;
 
     end = ngx_http_hotline_proto_position(buf, s->call_id, pos, eta,
@@ -1826,6 +1833,7 @@ ngx_http_hotline_wave_start(ngx_http_hotline_queue_t *q,
 
     ngx_http_hotline_wave_told = 0;
     ngx_http_hotline_wave_left = sessions;
+    ngx_http_hotline_wave_from = ngx_current_msec;
 
     if (!ngx_http_hotline_wave_ev.posted && sessions) {
         ngx_post_event(&ngx_http_hotline_wave_ev, &ngx_posted_next_events);
@@ -1893,7 +1901,8 @@ ngx_http_hotline_wave_event(ngx_event_t *ev)
             continue;
         }
 
-        sent += ngx_http_hotline_position_tell(s, w, pos, now);
+        sent += ngx_http_hotline_position_tell(s, w, pos, now,
+                                               ngx_http_hotline_wave_from);
     }
 
     if (ngx_http_hotline_wave_left && !ngx_exiting) {
