@@ -44,21 +44,8 @@ sub pump {
 # list); what they get is read as bytes and forgotten, except what a
 # test waits for
 my @a = map { $t->agent(sub => "wave$_") } 1 .. $K;
-sub raw_read {
-    my ($ws, $timeout) = @_;
-    my $buf = '';
-    return 0 unless Hotline::Test::can_read($ws->{sel}, $ws->sock, $timeout);
-    my $n = sysread($ws->sock, $buf, 262144);
-    return 0 unless $n;
-    $ws->{raw} .= $buf;
-    return 1;
-}
-sub raw_drain {
-    for my $ws (@_) {
-        1 while raw_read($ws, 0);
-        $ws->{raw} = '';
-    }
-}
+*raw_read = \&Hotline::Test::raw_read;
+*raw_drain = \&Hotline::Test::raw_drain;
 
 # every customer knows the agents are there: an estimate at its position
 ok(Hotline::Test::poll_until(20, sub {
