@@ -165,9 +165,8 @@ static ngx_uint_t    ngx_http_hotline_queue_changed;
 /*
  * The wave: the customers behind the head are told their positions from
  * a copy of the last whole read (or, for the estimates' count down, the
- * positions they were told) in bounded batches spread over half the
- * interval, so that an accept never waits behind all the customers of a
- * worker.
+ * positions they were told), a bounded batch per event-loop turn, so
+ * that an accept never waits behind all the customers of a worker.
  */
 static ngx_event_t               ngx_http_hotline_wave_ev;
 static ngx_http_hotline_queue_t  ngx_http_hotline_wave_q;

@@ -1,8 +1,7 @@
 #!/usr/bin/perl
 # A queue longer than its head (issue 16, queue at scale): the customers
-# behind the first 200 are told their positions by a wave that writes
-# bounded batches spread over half of hotline_position_interval, from a
-# copy of the last whole read.
+# behind the first 200 are told their positions by a wave that writes a
+# bounded batch per event-loop turn, from a copy of the last whole read.
 # After several accepts every one of them still ends with its exact
 # position, the one who becomes next is told at once, and the estimates'
 # count down (every 5 s, from the positions told, without a whole read)
