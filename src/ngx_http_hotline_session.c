@@ -39,7 +39,6 @@
 #define NGX_HOTLINE_ETA_EVERY  5000     /* ms: waiting customers' estimates */
 #define NGX_HOTLINE_WAVE_SENDS 64       /* positions a wave writes a turn */
 #define NGX_HOTLINE_WAVE_LOOKS 1024     /* sessions it looks at a turn */
-#define NGX_HOTLINE_WAVE_STEP_MAX 20    /* ms: at most between batches */
 
 
 #define NGX_HOTLINE_HELD_MAX   32       /* refusals held per session */
@@ -141,7 +140,6 @@ static void ngx_http_hotline_wave_start(ngx_http_hotline_queue_t *q,
     ngx_uint_t sessions);
 static void ngx_http_hotline_wave_event(ngx_event_t *ev);
 static void ngx_http_hotline_wave_forget(ngx_http_hotline_session_t *s);
-static void ngx_http_hotline_wave_next(void);
 
 
 static ngx_queue_t   ngx_http_hotline_local;
@@ -174,8 +172,6 @@ static ngx_uint_t                ngx_http_hotline_wave_size;
 static ngx_queue_t              *ngx_http_hotline_wave_at;   /* next one */
 static ngx_uint_t                ngx_http_hotline_wave_left; /* to look at */
 static ngx_msec_t                ngx_http_hotline_wave_from; /* its read */
-static ngx_msec_t                ngx_http_hotline_wave_step; /* between
-                                                               batches */
 static uint64_t                  ngx_http_hotline_wave_told; /* by a head
                                                                read since */
 static ngx_http_hotline_pool_t     ngx_http_hotline_ops;
@@ -228,8 +224,8 @@ ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
                                 ngx_http_hotline_eta_event, cycle);
     ngx_add_timer(&ngx_http_hotline_eta_ev, NGX_HOTLINE_ETA_EVERY);
 
-    ngx_http_hotline_timer_init(&ngx_http_hotline_wave_ev,
-                                ngx_http_hotline_wave_event, cycle);
+    ngx_http_hotline_wave_ev.handler = ngx_http_hotline_wave_event;
+    ngx_http_hotline_wave_ev.log = cycle->log;
     ngx_http_hotline_wave_at = ngx_queue_sentinel(&ngx_http_hotline_local);
 
     ngx_http_hotline_store_listen(&ngx_http_hotline_session_events);
@@ -1839,43 +1835,9 @@ ngx_http_hotline_wave_start(ngx_http_hotline_queue_t *q,
     ngx_http_hotline_wave_left = sessions;
     ngx_http_hotline_wave_from = ngx_current_msec;
 
-    /*
-     * paced over half the interval: the worker's CPU (and the clients')
-     * goes to the wave in small slices, not all at once
-     */
-    ngx_http_hotline_wave_step = ngx_http_hotline_position_interval / 2
-                                 / (sessions / NGX_HOTLINE_WAVE_SENDS + 1);
-
-    if (ngx_http_hotline_wave_step > NGX_HOTLINE_WAVE_STEP_MAX) {
-        ngx_http_hotline_wave_step = NGX_HOTLINE_WAVE_STEP_MAX;
+    if (!ngx_http_hotline_wave_ev.posted && sessions) {
+        ngx_post_event(&ngx_http_hotline_wave_ev, &ngx_posted_next_events);
     }
-
-    if (sessions) {
-        ngx_http_hotline_wave_next();
-    }
-}
-
-
-/* the next batch: after a step, or the next event-loop turn */
-
-static void
-ngx_http_hotline_wave_next(void)
-{
-    ngx_event_t  *ev;
-
-    ev = &ngx_http_hotline_wave_ev;
-
-    if (ev->posted || ev->timer_set || ngx_exiting) {
-        return;
-    }
-
-    if (ngx_http_hotline_wave_step) {
-        ngx_add_timer(ev, ngx_http_hotline_wave_step);
-        return;
-    }
-
-    /* what the network brought meanwhile goes first */
-    ngx_post_event(ev, &ngx_posted_next_events);
 }
 
 
@@ -1943,8 +1905,9 @@ ngx_http_hotline_wave_event(ngx_event_t *ev)
                                                ngx_http_hotline_wave_from);
     }
 
-    if (ngx_http_hotline_wave_left) {
-        ngx_http_hotline_wave_next();
+    if (ngx_http_hotline_wave_left && !ngx_exiting) {
+        /* the next turn: what the network brought meanwhile goes first */
+        ngx_post_event(&ngx_http_hotline_wave_ev, &ngx_posted_next_events);
     }
 }
 
