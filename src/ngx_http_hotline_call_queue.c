@@ -103,6 +103,9 @@ ngx_http_hotline_call_queue(ngx_http_hotline_queue_pt handler, void *data,
         r->n = NGX_HOTLINE_QUEUE_LIST_MAX;
     }
 
+    /* behind the agents' list only the tickets count (positions) */
+    r->values = NGX_HOTLINE_QUEUE_LIST_MAX;
+
     ngx_http_hotline_read_counters(&rd.ops[1]);
 
     rd.n = 2;
@@ -174,6 +177,16 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
 
     for (i = 0; i < rd->ops[0].nrecs && snap->n < n; i++) {
         rec = &rd->ops[0].recs[i];
+
+        if (snap->n >= NGX_HOTLINE_QUEUE_LIST_MAX && rec->value.len == 0
+            && rec->version && rec->ticket)
+        {
+            /* behind the list: a store that sent the ticket alone */
+            it = &snap->items[snap->n++];
+            ngx_memzero(it, sizeof(ngx_http_hotline_queue_item_t));
+            it->ticket = rec->ticket;
+            continue;
+        }
 
         if (rec->version == 0
             || ngx_http_hotline_party_decode(&rec->value, &p) != NGX_OK)

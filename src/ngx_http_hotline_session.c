@@ -37,6 +37,8 @@
 
 #define NGX_HOTLINE_OPS_FREE   64       /* kept for reuse */
 #define NGX_HOTLINE_ETA_EVERY  5000     /* ms: waiting customers' estimates */
+#define NGX_HOTLINE_WAVE_SENDS 64       /* positions a wave writes a turn */
+#define NGX_HOTLINE_WAVE_LOOKS 1024     /* sessions it looks at a turn */
 
 
 #define NGX_HOTLINE_HELD_MAX   32       /* refusals held per session */
@@ -130,6 +132,14 @@ static void ngx_http_hotline_position_later(ngx_http_hotline_session_t *s);
 static void ngx_http_hotline_eta_event(ngx_event_t *ev);
 static void ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q,
     void *data);
+static ngx_uint_t ngx_http_hotline_position_find(ngx_http_hotline_queue_t *q,
+    uint64_t ticket);
+static ngx_uint_t ngx_http_hotline_position_tell(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_queue_t *q, ngx_uint_t pos, int64_t now, ngx_msec_t at);
+static void ngx_http_hotline_wave_start(ngx_http_hotline_queue_t *q,
+    ngx_uint_t sessions);
+static void ngx_http_hotline_wave_event(ngx_event_t *ev);
+static void ngx_http_hotline_wave_forget(ngx_http_hotline_session_t *s);
 
 
 static ngx_queue_t   ngx_http_hotline_local;
@@ -147,7 +157,23 @@ static ngx_msec_t    ngx_http_hotline_full_at;       /* the last whole read */
 static ngx_uint_t    ngx_http_hotline_full_wanted;
 static ngx_msec_t    ngx_http_hotline_position_interval;
 static ngx_event_t   ngx_http_hotline_eta_ev;
+static ngx_uint_t    ngx_http_hotline_eta_wanted;
 static ngx_uint_t    ngx_http_hotline_queue_changed;
+
+/*
+ * The wave: the customers behind the head are told their positions from
+ * a copy of the last whole read (or, for the estimates' count down, the
+ * positions they were told), a bounded batch per event-loop turn, so
+ * that an accept never waits behind all the customers of a worker.
+ */
+static ngx_event_t               ngx_http_hotline_wave_ev;
+static ngx_http_hotline_queue_t  ngx_http_hotline_wave_q;
+static ngx_uint_t                ngx_http_hotline_wave_size;
+static ngx_queue_t              *ngx_http_hotline_wave_at;   /* next one */
+static ngx_uint_t                ngx_http_hotline_wave_left; /* to look at */
+static ngx_msec_t                ngx_http_hotline_wave_from; /* its read */
+static uint64_t                  ngx_http_hotline_wave_told; /* by a head
+                                                               read since */
 static ngx_http_hotline_pool_t     ngx_http_hotline_ops;
 
 /* one buffer per worker for work that never nests */
@@ -198,6 +224,10 @@ ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
                                 ngx_http_hotline_eta_event, cycle);
     ngx_add_timer(&ngx_http_hotline_eta_ev, NGX_HOTLINE_ETA_EVERY);
 
+    ngx_http_hotline_wave_ev.handler = ngx_http_hotline_wave_event;
+    ngx_http_hotline_wave_ev.log = cycle->log;
+    ngx_http_hotline_wave_at = ngx_queue_sentinel(&ngx_http_hotline_local);
+
     ngx_http_hotline_store_listen(&ngx_http_hotline_session_events);
 
     return NGX_OK;
@@ -241,6 +271,7 @@ ngx_http_hotline_session_closed(ngx_http_hotline_ws_t *ws)
     ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
 
     if (s->local.next) {
+        ngx_http_hotline_wave_forget(s);
         ngx_queue_remove(&s->local);
         s->local.next = NULL;
 
@@ -1515,8 +1546,9 @@ ngx_http_hotline_position_later(ngx_http_hotline_session_t *s)
 
 
 /*
- * Waiting customers' estimates count down: a fresh snapshot for them
- * every NGX_HOTLINE_ETA_EVERY when this worker has any
+ * Waiting customers' estimates count down: every NGX_HOTLINE_ETA_EVERY
+ * when this worker has any, from the head of the queue (the counters)
+ * and the positions the customers behind it were told, by a wave
  */
 
 static void
@@ -1532,8 +1564,8 @@ ngx_http_hotline_eta_event(ngx_event_t *ev)
         s = ngx_queue_data(q, ngx_http_hotline_session_t, local);
 
         if (s->waiting) {
-            ngx_http_hotline_full_at = ngx_current_msec;
-            ngx_http_hotline_call_queue(ngx_http_hotline_queue_done, NULL, 1);
+            ngx_http_hotline_eta_wanted = 1;
+            ngx_http_hotline_call_queue(ngx_http_hotline_queue_done, NULL, 0);
             break;
         }
     }
@@ -1544,16 +1576,22 @@ ngx_http_hotline_eta_event(ngx_event_t *ev)
 }
 
 
+/*
+ * A snapshot: the agents get it when the queue changed, the customers in
+ * its head (and those waiting for their first position) their positions
+ * at once; those behind the head are left to a wave
+ */
+
 static void
 ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
 {
-    u_char                      *msg, *last, *end;
+    u_char                      *msg, *last;
     int64_t                      now;
-    ngx_uint_t                   lo, hi, mid, pos, eta, agents;
+    uint64_t                     head;
+    ngx_uint_t                   pos, agents, sessions;
     ngx_time_t                  *tp;
     ngx_queue_t                 *lq, *next;
     ngx_http_hotline_session_t  *s;
-    u_char                       buf[160];
 
     if (q == NULL) {
         return;
@@ -1573,8 +1611,23 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
     tp = ngx_timeofday();
     now = (int64_t) tp->sec * 1000 + tp->msec;
 
+    /* the last ticket of the head: those up to it are told now */
+
+    head = 0;
+
+    if (q->n) {
+        head = q->items[ngx_min(q->n, NGX_HOTLINE_QUEUE_LIST_MAX) - 1].ticket;
+    }
+
+    if (!q->complete && ngx_http_hotline_wave_left) {
+        /* a wave from an older read leaves these to this one */
+        ngx_http_hotline_wave_told = ngx_max(ngx_http_hotline_wave_told,
+                                             head);
+    }
+
     msg = NULL;
     last = NULL;
+    sessions = 0;
 
     for (lq = ngx_queue_head(&ngx_http_hotline_local);
          lq != ngx_queue_sentinel(&ngx_http_hotline_local);
@@ -1582,6 +1635,8 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
     {
         next = ngx_queue_next(lq);
         s = ngx_queue_data(lq, ngx_http_hotline_session_t, local);
+
+        sessions++;
 
         if (!s->established || s->ws.closing || s->ws.closed) {
             continue;
@@ -1617,28 +1672,14 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
 
         /* tickets grow with time, and so does the queue */
 
-        if (!q->complete
-            && (q->n == 0 || s->ticket > q->items[q->n - 1].ticket))
-        {
-            /* behind the head that was read: told by a whole read */
+        if (s->ticket > head && !(q->complete && s->queue_dirty)) {
+            /* behind the head: told by a wave */
             continue;
         }
 
-        lo = 0;
-        hi = q->n;
+        pos = ngx_http_hotline_position_find(q, s->ticket);
 
-        while (lo < hi) {
-            mid = lo + (hi - lo) / 2;
-
-            if (q->items[mid].ticket < s->ticket) {
-                lo = mid + 1;
-
-            } else {
-                hi = mid;
-            }
-        }
-
-        if (lo == q->n || q->items[lo].ticket != s->ticket) {
+        if (pos == 0) {
             if (q->complete) {
                 s->waiting = 0;
             }
@@ -1646,45 +1687,238 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
             continue;
         }
 
-        pos = lo + 1;
+        (void) ngx_http_hotline_position_tell(s, q, pos, now,
+                                              ngx_current_msec);
+    }
 
-        if (pos != s->position || ngx_http_hotline_call_staffed(q) == 0) {
-            /* the count down starts at a new position, or an agent */
-            s->position_since = now;
+    if (q->complete || ngx_http_hotline_eta_wanted) {
+        ngx_http_hotline_eta_wanted = 0;
+        ngx_http_hotline_wave_start(q, sessions);
+    }
+}
+
+
+/* the position of a ticket in a snapshot, 0 if it is not there */
+
+static ngx_uint_t
+ngx_http_hotline_position_find(ngx_http_hotline_queue_t *q, uint64_t ticket)
+{
+    ngx_uint_t  lo, hi, mid;
+
+    lo = 0;
+    hi = q->n;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+
+        if (q->items[mid].ticket < ticket) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    if (lo == q->n || q->items[lo].ticket != ticket) {
+        return 0;
+    }
+
+    return lo + 1;
+}
+
+
+/*
+ * A customer's position and estimate, if they changed: 1 if sent.  "at"
+ * is when the snapshot was read: the interval counts from it, so that
+ * the customers a wave tells one after the other are all due again at
+ * the next whole read.
+ */
+
+static ngx_uint_t
+ngx_http_hotline_position_tell(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_queue_t *q, ngx_uint_t pos, int64_t now, ngx_msec_t at)
+{
+    u_char      *end;
+    ngx_uint_t   eta;
+    u_char       buf[160];
+
+    if (pos != s->position || ngx_http_hotline_call_staffed(q) == 0) {
+        /* the count down starts at a new position, or an agent */
+        s->position_since = now;
+    }
+
+    eta = ngx_http_hotline_call_eta(q, pos,
+                                    (ngx_msec_t) (now - s->position_since));
+
+    if (pos == s->position && eta == s->eta && !s->queue_dirty) {
+        return 0;
+    }
+
+    /*
+     * At most one position per interval; but the first one, and
+     * "you are next", at once: the customer gets ready for the call
+     * (one customer of the whole queue at a time).
+     */
+    if (s->position != 0 && !s->queue_dirty && pos != 1
+        && (ngx_msec_int_t) (at - s->position_at)
+           < (ngx_msec_int_t) ngx_http_hotline_position_interval)
+    {
+        ngx_http_hotline_position_later(s);
+        return 0;
+    }
+
+    s->position = pos;
+    s->eta = eta;
+    s->position_at = at;
+    s->queue_dirty = 0;
+
+    end = ngx_http_hotline_proto_position(buf, s->call_id, pos, eta,
+                                   ngx_http_hotline_call_staffed(q));
+
+    s->ws.pending++;
+    (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
+                                    end - buf);
+    ngx_http_hotline_ws_release(&s->ws);
+
+    return 1;
+}
+
+
+/*
+ * A wave over the worker's sessions from where the last one is: a whole
+ * read (its copy), or the counters alone (the estimates' count down, from
+ * the positions told; a wave of a whole read already does that)
+ */
+
+static void
+ngx_http_hotline_wave_start(ngx_http_hotline_queue_t *q,
+    ngx_uint_t sessions)
+{
+    ngx_http_hotline_queue_t       *w;
+    ngx_http_hotline_queue_item_t  *items;
+
+    w = &ngx_http_hotline_wave_q;
+
+    if (!q->complete && ngx_http_hotline_wave_left && w->complete) {
+        return;
+    }
+
+    if (q->complete && ngx_http_hotline_wave_size < q->n) {
+        items = ngx_alloc(q->n * sizeof(ngx_http_hotline_queue_item_t),
+                          ngx_cycle->log);
+        if (items == NULL) {
+            return;
         }
 
-        eta = ngx_http_hotline_call_eta(q, pos,
-                                        (ngx_msec_t) (now - s->position_since));
-
-        if (pos == s->position && eta == s->eta && !s->queue_dirty) {
-            continue;
+        if (w->items) {
+            ngx_free(w->items);
         }
 
-        /*
-         * At most one position per interval; but the first one, and
-         * "you are next", at once: the customer gets ready for the call
-         * (one customer of the whole queue at a time).
-         */
-        if (s->position != 0 && !s->queue_dirty && pos != 1
-            && ngx_current_msec - s->position_at
-               < ngx_http_hotline_position_interval)
+        w->items = items;
+        ngx_http_hotline_wave_size = q->n;
+    }
+
+    items = w->items;
+    *w = *q;
+    w->items = items;
+    w->cards = NULL;
+
+    if (q->complete) {
+        ngx_memcpy(items, q->items,
+                   q->n * sizeof(ngx_http_hotline_queue_item_t));
+
+    } else {
+        w->n = 0;
+    }
+
+    ngx_http_hotline_wave_told = 0;
+    ngx_http_hotline_wave_left = sessions;
+    ngx_http_hotline_wave_from = ngx_current_msec;
+
+    if (!ngx_http_hotline_wave_ev.posted && sessions) {
+        ngx_post_event(&ngx_http_hotline_wave_ev, &ngx_posted_next_events);
+    }
+}
+
+
+static void
+ngx_http_hotline_wave_event(ngx_event_t *ev)
+{
+    int64_t                      now;
+    ngx_uint_t                   pos, sent, looked;
+    ngx_time_t                  *tp;
+    ngx_queue_t                 *lq, *sentinel;
+    ngx_http_hotline_queue_t    *w;
+    ngx_http_hotline_session_t  *s;
+
+    w = &ngx_http_hotline_wave_q;
+    sentinel = ngx_queue_sentinel(&ngx_http_hotline_local);
+
+    tp = ngx_timeofday();
+    now = (int64_t) tp->sec * 1000 + tp->msec;
+
+    sent = 0;
+    looked = 0;
+
+    while (ngx_http_hotline_wave_left
+           && sent < NGX_HOTLINE_WAVE_SENDS
+           && looked < NGX_HOTLINE_WAVE_LOOKS)
+    {
+        lq = ngx_http_hotline_wave_at;
+
+        if (lq == sentinel) {
+            lq = ngx_queue_head(&ngx_http_hotline_local);
+
+            if (lq == sentinel) {
+                ngx_http_hotline_wave_left = 0;
+                break;
+            }
+        }
+
+        ngx_http_hotline_wave_at = ngx_queue_next(lq);
+        ngx_http_hotline_wave_left--;
+        looked++;
+
+        s = ngx_queue_data(lq, ngx_http_hotline_session_t, local);
+
+        /* a customer that came or came back since: a newer read tells */
+
+        if (!s->established || s->ws.closing || s->ws.closed
+            || s->role == NGX_HOTLINE_ROLE_AGENT || !s->waiting
+            || s->queue_dirty || s->ticket <= ngx_http_hotline_wave_told)
         {
-            ngx_http_hotline_position_later(s);
             continue;
         }
 
-        s->position = pos;
-        s->eta = eta;
-        s->position_at = ngx_current_msec;
-        s->queue_dirty = 0;
+        if (w->complete) {
+            pos = ngx_http_hotline_position_find(w, s->ticket);
 
-        end = ngx_http_hotline_proto_position(buf, s->call_id, pos, eta,
-                                       ngx_http_hotline_call_staffed(q));
+        } else {
+            pos = s->position;
+        }
 
-        s->ws.pending++;
-        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
-                                        end - buf);
-        ngx_http_hotline_ws_release(&s->ws);
+        if (pos == 0) {
+            continue;
+        }
+
+        sent += ngx_http_hotline_position_tell(s, w, pos, now,
+                                               ngx_http_hotline_wave_from);
+    }
+
+    if (ngx_http_hotline_wave_left && !ngx_exiting) {
+        /* the next turn: what the network brought meanwhile goes first */
+        ngx_post_event(&ngx_http_hotline_wave_ev, &ngx_posted_next_events);
+    }
+}
+
+
+/* a session goes: the wave goes on from the one after it */
+
+static void
+ngx_http_hotline_wave_forget(ngx_http_hotline_session_t *s)
+{
+    if (ngx_http_hotline_wave_at == &s->local) {
+        ngx_http_hotline_wave_at = ngx_queue_next(&s->local);
     }
 }
 

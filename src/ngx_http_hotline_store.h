@@ -118,6 +118,10 @@ typedef struct {
     ngx_str_t                      key;
     ngx_uint_t                     n;
     ngx_str_t                     *names;
+    ngx_uint_t                     values;     /* queue: the first ones with
+                                                  their values, the others
+                                                  may come with version and
+                                                  ticket only (0: all) */
 
     /* the answer */
     ngx_http_hotline_rec_t        *recs;

@@ -295,6 +295,12 @@ ngx_http_hotline_shm_read(ngx_http_hotline_reads_t *rd,
         n = (r->op == NGX_HOTLINE_READ_QUEUE) ? r->n
             : (r->op == NGX_HOTLINE_READ_INDEX) ? 2 : 1;
 
+        if (r->op == NGX_HOTLINE_READ_QUEUE && r->values && r->values < n) {
+            /* beyond the first ones: tickets */
+            size += (n - r->values) * sizeof(ngx_http_hotline_rec_t);
+            n = r->values;
+        }
+
         size += n * (sizeof(ngx_http_hotline_rec_t) + NGX_HOTLINE_VALUE_MAX
                      + NGX_HOTLINE_KEY_MAX + 16)
                 + (r->n + 1) * sizeof(int64_t);
@@ -345,6 +351,14 @@ ngx_http_hotline_shm_read(ngx_http_hotline_reads_t *rd,
             {
                 o = ngx_queue_data(q, ngx_http_hotline_shm_obj_t, queue);
                 rec = &r->recs[r->nrecs++];
+
+                if (r->values && r->nrecs > r->values) {
+                    ngx_memzero(rec, sizeof(ngx_http_hotline_rec_t));
+                    rec->version = o->version;
+                    rec->ticket = o->ticket;
+                    continue;
+                }
+
                 rec->value.data = p;
                 (void) ngx_http_hotline_shm_copy(rec, o);
                 p += rec->value.len;
