@@ -101,8 +101,7 @@ static void ngx_http_hotline_refuse(ngx_http_hotline_session_t *s,
 static void ngx_http_hotline_op_error(ngx_http_hotline_op_t *op,
     ngx_uint_t code);
 static void ngx_http_hotline_op_close(ngx_http_hotline_op_t *op,
-    ngx_uint_t err, ngx_http_hotline_msg_t *m, ngx_uint_t close,
-    const char *reason);
+    ngx_uint_t err, ngx_uint_t close, const char *reason);
 static void ngx_http_hotline_ack(ngx_http_hotline_op_t *op);
 static void ngx_http_hotline_answer(ngx_http_hotline_op_t *op, u_char *data,
     size_t len);
@@ -705,7 +704,7 @@ ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
         ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                       "hotline: %s from a banned address",
                       op->type == NGX_HOTLINE_MSG_RESUME ? "resume" : "join");
-        ngx_http_hotline_op_close(op, NGX_HOTLINE_E_BANNED, NULL,
+        ngx_http_hotline_op_close(op, NGX_HOTLINE_E_BANNED,
                                   NGX_HOTLINE_CLOSE_BANNED, "banned");
         return;
     }
@@ -872,8 +871,7 @@ ngx_http_hotline_resume_done(void *data, ngx_uint_t err,
     if (err != NGX_HOTLINE_OK) {
 
         if (err == NGX_HOTLINE_E_EXPIRED && !s->established) {
-            ngx_http_hotline_op_close(op, err, NULL,
-                                      NGX_HOTLINE_CLOSE_EXPIRED,
+            ngx_http_hotline_op_close(op, err, NGX_HOTLINE_CLOSE_EXPIRED,
                                       "resume failed");
             return;
         }
@@ -1052,30 +1050,21 @@ ngx_http_hotline_op_error(ngx_http_hotline_op_t *op, ngx_uint_t code)
 }
 
 
-/*
- * an error (m: with the message's id) that ends the connection: the
- * close follows it, after the answers before it
- */
+/* an error that ends the connection: the close follows it */
 
 static void
 ngx_http_hotline_op_close(ngx_http_hotline_op_t *op, ngx_uint_t err,
-    ngx_http_hotline_msg_t *m, ngx_uint_t close, const char *reason)
+    ngx_uint_t close, const char *reason)
 {
-    u_char                      *last;
     ngx_uint_t                   first;
     ngx_http_hotline_session_t  *s;
-    u_char                       buf[NGX_HOTLINE_ERROR_MAX];
 
     s = op->session;
     first = (ngx_queue_head(&s->ops) == &op->queue);
 
-    ngx_http_hotline_count_error(err);
-
-    last = ngx_http_hotline_proto_error(buf, err, m);
-
     s->ws.pending++;
 
-    ngx_http_hotline_answer(op, buf, last - buf);
+    ngx_http_hotline_op_error(op, err);
 
     if (first) {
         ngx_http_hotline_ws_close(&s->ws, close, reason);
