@@ -43,10 +43,10 @@
  * Answers wait for the answers of the messages sent before them: at
  * most this many messages of one connection are unanswered.  The
  * connection is not read while more than a few are (the WebSocket
- * layer's pins); a client that sends more in one read is closed (1008)
- * after their answers.
+ * layer's pins); a client that packs more into one read is closed
+ * (1008) after their answers.
  */
-#define NGX_HOTLINE_ANSWERS_MAX  128
+#define NGX_HOTLINE_ANSWERS_MAX  512
 
 
 /*
@@ -59,9 +59,9 @@
 typedef struct {
     ngx_http_hotline_session_t  *session;
     ngx_queue_t                  queue;     /* the session's, in order */
-    ngx_uint_t                   answered;  /* held: answer */
-    size_t                       answer_len;
-    u_char                       answer[NGX_HOTLINE_ERROR_MAX];
+    ngx_uint_t                   answered;  /* held: its answer is */
+    ngx_uint_t                   code;      /* an ack (OK), or an error */
+    u_char                       field[NGX_HOTLINE_FIELD_MAX + 1];
     u_char                       id[NGX_HOTLINE_MSG_ID_MAX];
     size_t                       id_len;
     /* join */
@@ -103,8 +103,9 @@ static void ngx_http_hotline_op_error(ngx_http_hotline_op_t *op,
 static void ngx_http_hotline_op_close(ngx_http_hotline_op_t *op,
     ngx_uint_t err, ngx_uint_t close, const char *reason);
 static void ngx_http_hotline_ack(ngx_http_hotline_op_t *op);
-static void ngx_http_hotline_answer(ngx_http_hotline_op_t *op, u_char *data,
-    size_t len);
+static void ngx_http_hotline_answer(ngx_http_hotline_op_t *op,
+    ngx_uint_t code);
+static void ngx_http_hotline_answer_write(ngx_http_hotline_op_t *op);
 static void ngx_http_hotline_op_free(ngx_http_hotline_op_t *op);
 static void ngx_http_hotline_established(ngx_http_hotline_session_t *s);
 static void ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
@@ -588,6 +589,7 @@ ngx_http_hotline_op(ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m)
 
     op->session = s;
     op->answered = 0;
+    op->field[0] = '\0';
     ngx_queue_insert_tail(&s->ops, &op->queue);
     s->ops_n++;
 
@@ -632,10 +634,7 @@ ngx_http_hotline_op_free(ngx_http_hotline_op_t *op)
             break;
         }
 
-        if (op->answer_len) {
-            (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT,
-                                            op->answer, op->answer_len);
-        }
+        ngx_http_hotline_answer_write(op);
 
         ngx_queue_remove(q);
         s->ops_n--;
@@ -649,18 +648,20 @@ ngx_http_hotline_op_free(ngx_http_hotline_op_t *op)
 }
 
 
-/* the answer to op: written now if it is the first, or held until then */
+/*
+ * the answer to op (code: NGX_HOTLINE_OK, an ack): written now if it is
+ * the first, or held until then; frees op
+ */
 
 static void
-ngx_http_hotline_answer(ngx_http_hotline_op_t *op, u_char *data, size_t len)
+ngx_http_hotline_answer(ngx_http_hotline_op_t *op, ngx_uint_t code)
 {
     ngx_http_hotline_session_t  *s;
 
     s = op->session;
+    op->code = code;
 
     if (ngx_queue_head(&s->ops) != &op->queue) {
-        ngx_memcpy(op->answer, data, len);
-        op->answer_len = len;
         op->answered = 1;
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
@@ -669,12 +670,35 @@ ngx_http_hotline_answer(ngx_http_hotline_op_t *op, u_char *data, size_t len)
         return;
     }
 
-    if (len) {
-        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, data,
-                                        len);
+    ngx_http_hotline_answer_write(op);
+    ngx_http_hotline_op_free(op);
+}
+
+
+static void
+ngx_http_hotline_answer_write(ngx_http_hotline_op_t *op)
+{
+    u_char                  *last;
+    ngx_http_hotline_msg_t   m;
+    u_char                   buf[NGX_HOTLINE_ERROR_MAX];
+
+    if (op->code == NGX_HOTLINE_OK) {
+        if (op->id_len == 0) {
+            return;
+        }
+
+        last = ngx_http_hotline_proto_ack(buf, op->id, op->id_len);
+
+    } else {
+        m.id_len = op->id_len;
+        ngx_memcpy(m.id, op->id, op->id_len);
+        m.field = op->field[0] ? (const char *) op->field : NULL;
+
+        last = ngx_http_hotline_proto_error(buf, op->code, &m);
     }
 
-    ngx_http_hotline_op_free(op);
+    (void) ngx_http_hotline_ws_send(&op->session->ws, NGX_HOTLINE_WS_OP_TEXT,
+                                    buf, last - buf);
 }
 
 
@@ -1013,10 +1037,20 @@ ngx_http_hotline_refuse(ngx_http_hotline_session_t *s, ngx_uint_t code,
 
     op->session = s;
     op->answered = 1;
-    op->answer_len = ngx_http_hotline_proto_error(op->answer, code, m)
-                     - op->answer;
+    op->code = code;
     op->id_len = 0;
+    op->field[0] = '\0';
     op->name_len = 0;
+
+    if (m != NULL) {
+        ngx_memcpy(op->id, m->id, m->id_len);
+        op->id_len = m->id_len;
+
+        if (m->field) {
+            (void) ngx_cpystrn(op->field, (u_char *) m->field,
+                               NGX_HOTLINE_FIELD_MAX + 1);
+        }
+    }
 
     ngx_queue_insert_tail(&s->ops, &op->queue);
     s->ops_n++;
@@ -1033,20 +1067,8 @@ ngx_http_hotline_refuse(ngx_http_hotline_session_t *s, ngx_uint_t code,
 static void
 ngx_http_hotline_op_error(ngx_http_hotline_op_t *op, ngx_uint_t code)
 {
-    u_char                  *last;
-    ngx_http_hotline_msg_t   m;
-    u_char                   buf[NGX_HOTLINE_ERROR_MAX];
-
-    ngx_memzero(&m, sizeof(ngx_http_hotline_msg_t));
-
-    ngx_memcpy(m.id, op->id, op->id_len);
-    m.id_len = op->id_len;
-
     ngx_http_hotline_count_error(code);
-
-    last = ngx_http_hotline_proto_error(buf, code, &m);
-
-    ngx_http_hotline_answer(op, buf, last - buf);
+    ngx_http_hotline_answer(op, code);
 }
 
 
@@ -1084,13 +1106,7 @@ ngx_http_hotline_op_close(ngx_http_hotline_op_t *op, ngx_uint_t err,
 static void
 ngx_http_hotline_ack(ngx_http_hotline_op_t *op)
 {
-    u_char  *last;
-    u_char   buf[NGX_HOTLINE_ERROR_MAX];
-
-    last = op->id_len ? ngx_http_hotline_proto_ack(buf, op->id, op->id_len)
-                      : buf;
-
-    ngx_http_hotline_answer(op, buf, last - buf);
+    ngx_http_hotline_answer(op, NGX_HOTLINE_OK);
 }
 
 
