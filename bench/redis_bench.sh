@@ -229,20 +229,43 @@ redis_cpu() {
         'BEGIN { printf "%.0f", 100 * d / hz / (ns / 1e9) }'
 }
 
+# Redis' own count of the commands a run cost it (those of the scripts
+# included) and of the time in them, per message delivered: unlike its
+# CPU share, these do not depend on what else the machine runs
+redis_cost() {
+    local delivered
+    delivered=$(grep "^RESULT label=$1 " "$LOG" | tail -1 | tr ' ' '\n' \
+                | sed -n 's/^delivered=//p')
+    redis-cli -p "$RPORT" info commandstats | tr -d '\r' | awk -F'[:=,]' \
+        -v d="${delivered:-0}" -v hz="$(getconf CLK_TCK)" \
+        -v t="$(( $(cpu_ticks) - $2 ))" '
+        /^cmdstat_/ { calls += $3 }
+        /^cmdstat_eval/ { ev += $3; evus += $5 }
+        END { if (d == 0) { print "no messages"; exit }
+              printf "%.2f commands (%.3f script calls), %.1f us in" \
+                     " scripts, %.1f us of redis-server CPU (setup" \
+                     " included) per message delivered\n",
+                     calls / d, ev / d, evus / d, 1e6 * t / hz / d }'
+}
+
 ( sleep $(( 1 + DURATION / 2 + 3 )); placement > "$PREFIX/placement" ) &
 sampler=$!
+redis-cli -p "$RPORT" config resetstat > /dev/null
 c0=$(cpu_ticks); n0=$(date +%s%N)
 relay redis-rate --rate "$RATE" --port "$PORT" \
     --pid-file "$PREFIX/node-a/nginx.pid"
 say "-- redis-server cpu over the redis-rate run (setup included):" \
     "$(redis_cpu "$c0" "$n0")% of a core"
+say "-- redis-rate cost: $(redis_cost redis-rate "$c0")"
 wait "$sampler" 2>/dev/null || true
 say "-- redis-rate placement (mid-run): $(cat "$PREFIX/placement" 2>/dev/null)"
+redis-cli -p "$RPORT" config resetstat > /dev/null
 c0=$(cpu_ticks); n0=$(date +%s%N)
 relay redis-max --rate 0 --window "$WINDOW" --port "$PORT" \
     --pid-file "$PREFIX/node-a/nginx.pid"
 say "-- redis-server cpu over the redis-max run (setup included):" \
     "$(redis_cpu "$c0" "$n0")% of a core"
+say "-- redis-max cost: $(redis_cost redis-max "$c0")"
 
 say "-- redis: $(redis-cli -p "$RPORT" info stats | grep -E '^total_commands_processed' | tr -d '\r')," \
     "$(redis-cli -p "$RPORT" info memory | grep -E '^used_memory_human' | tr -d '\r')"

@@ -596,7 +596,7 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "hotline redis: commit of %ui operations", tx->n);
 
-    ngx_http_hotline_rreq_send(req);
+    ngx_http_hotline_rreq_batch(req);
 }
 
 

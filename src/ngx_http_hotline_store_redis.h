@@ -67,6 +67,7 @@ extern ngx_http_hotline_lua_t  ngx_http_hotline_lua[NGX_HOTLINE_LUA_N];
 
 
 #define NGX_HOTLINE_REDIS_REAP_AFTER  15000    /* ms up before reaping */
+#define NGX_HOTLINE_REDIS_BATCH       64       /* commits in one call */
 
 /* as a worker's link to the store in its mailbox (doorbell.h) */
 #define NGX_HOTLINE_REDIS_DOWN        0
@@ -125,6 +126,8 @@ struct ngx_http_hotline_rreq_s {
     u_char                        *pos;
     u_char                        *end;
     ngx_http_hotline_reads_t       rd;           /* a read's operations */
+    ngx_http_hotline_rreq_t       *next;         /* in a batch */
+    ngx_http_hotline_rreq_t       *members;      /* a batch's requests */
     u_char                         buf[1];
 };
 
@@ -134,6 +137,8 @@ void ngx_http_hotline_rreq_arg(ngx_http_hotline_rreq_t *req, u_char *data,
     size_t len);
 void ngx_http_hotline_rreq_num(ngx_http_hotline_rreq_t *req, int64_t n);
 void ngx_http_hotline_rreq_send(ngx_http_hotline_rreq_t *req);
+void ngx_http_hotline_rreq_batch(ngx_http_hotline_rreq_t *req);
+void ngx_http_hotline_rreq_flush(void);
 ngx_uint_t ngx_http_hotline_reply_err(redisReply *r);
 int64_t ngx_http_hotline_reply_int(redisReply *r, size_t i);
 ngx_str_t ngx_http_hotline_reply_str(redisReply *r, size_t i);

@@ -381,17 +381,53 @@ ngx_http_hotline_rcache_released(ngx_http_hotline_consumer_t *c)
 }
 
 
-/* "m<gen>:<seq>:<s|->:<message>" or "r<gen>" from the worker's channel */
+/*
+ * "m<gen>:<seq>:<s|->:<message>" or "r<gen>" from the worker's channel,
+ * or several of them published at once: "b<len>:<one><len>:<one>..."
+ */
 
 void
 ngx_http_hotline_rcache_message(ngx_str_t *payload)
 {
     u_char                       *p, *last;
+    size_t                        len;
     uint64_t                      gen, seq;
+    ngx_str_t                     one;
     ngx_uint_t                    slow;
     ngx_http_hotline_consumer_t  *c;
 
     if (payload->len < 2) {
+        return;
+    }
+
+    if (payload->data[0] == 'b') {
+        p = payload->data + 1;
+        last = payload->data + payload->len;
+
+        while (p < last) {
+            for (len = 0; p < last && *p >= '0' && *p <= '9'; p++) {
+                len = len * 10 + (*p - '0');
+
+                if (len > payload->len) {
+                    break;
+                }
+            }
+
+            if (p == last || *p++ != ':' || len > (size_t) (last - p)
+                || len == 0 || *p == 'b')
+            {
+                ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                              "hotline: redis: a bad batch on the channel");
+                return;
+            }
+
+            one.data = p;
+            one.len = len;
+            p += len;
+
+            ngx_http_hotline_rcache_message(&one);
+        }
+
         return;
     }
 

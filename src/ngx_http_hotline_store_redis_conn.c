@@ -191,6 +191,9 @@ ngx_http_hotline_rconn_exit(void)
 
     rs = ngx_http_hotline_rs;
 
+    /* the commits of this pass first */
+    ngx_http_hotline_rreq_flush();
+
     if (rs->state == NGX_HOTLINE_REDIS_UP) {
         /*
          * this worker is gone: a heartbeat of 0 lets the next due() of
@@ -595,10 +598,11 @@ ngx_http_hotline_rconn_down(const char *why)
     /* answers that waited for replicas first, then those under way */
     rs->hooks.lost();
 
-    /* requests under way fail now with "unavailable" */
+    /* requests under way fail now with "unavailable", then the batch */
     ngx_http_hotline_redis_close(&rs->cmd);
     ngx_http_hotline_redis_close(&rs->sub);
     ngx_http_hotline_redis_close(&rs->bar);
+    ngx_http_hotline_rreq_flush();
 
     rs->due_sent = 0;
 

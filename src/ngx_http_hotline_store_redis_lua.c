@@ -43,19 +43,33 @@
 
 #define NGX_HOTLINE_LUA_PRELUDE                                               \
 "local P, CH = ARGV[1], ARGV[2]\n"                                            \
-"local TM = redis.call('TIME')\n"                                             \
-"local NOW = tonumber(TM[1]) * 1000 + math.floor(tonumber(TM[2]) / 1000)\n"   \
+/* Redis' clock, read once and only by the operations that need it */      \
+"local NOW_\n"                                                                \
+"local function now()\n"                                                      \
+"  if not NOW_ then\n"                                                        \
+"    local tm = redis.call('TIME')\n"                                         \
+"    NOW_ = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)\n"    \
+"  end\n"                                                                     \
+"  return NOW_\n"                                                             \
+"end\n"                                                                       \
 "local function rk(k) return P .. 'r:' .. k end\n"                            \
 "local function mk(k) return P .. 'm:' .. k end\n"                            \
-"local ops = {}\n"                                                            \
+/* the operations; "|" ends a transaction of a batch */                    \
+"local ops, txs = {}, {}\n"                                                   \
 "local i = 3\n"                                                               \
 "while i <= #ARGV do\n"                                                       \
 "  local n = tonumber(ARGV[i + 1])\n"                                         \
-"  local a = {}\n"                                                            \
-"  for j = 1, n do a[j] = ARGV[i + 1 + j] end\n"                              \
-"  ops[#ops + 1] = {ARGV[i], a}\n"                                            \
+"  if ARGV[i] == '|' then\n"                                                  \
+"    txs[#txs + 1] = ops\n"                                                   \
+"    ops = {}\n"                                                              \
+"  else\n"                                                                    \
+"    local a = {}\n"                                                          \
+"    for j = 1, n do a[j] = ARGV[i + 1 + j] end\n"                            \
+"    ops[#ops + 1] = {ARGV[i], a}\n"                                          \
+"  end\n"                                                                     \
 "  i = i + 2 + n\n"                                                           \
 "end\n"                                                                       \
+"txs[#txs + 1] = ops\n"                                                       \
 /* a record, with its inbox's state: {v, d, attached} */                      \
 "local function rec(k)\n"                                                     \
 "  local h = redis.call('HMGET', rk(k), 'v', 'd', 'ow')\n"                    \
@@ -155,12 +169,28 @@ NGX_HOTLINE_LUA_PRELUDE
      */
     { "commit",
 NGX_HOTLINE_LUA_PRELUDE
+/*
+ * the records' fields an operation reads, read once per record (one
+ * HMGET) and kept up to date by the appends; an operation that changes a
+ * record otherwise forgets what was read of it
+ */
+"local R = {}\n"
+"local function rf(k)\n"
+"  local r = R[k]\n"
+"  if r then return r end\n"
+"  local h = redis.call('HMGET', rk(k), 'v', 'ow', 'g', 'sq', 'by', 'dl',"
+" 'bk')\n"
+"  r = {v = h[1], ow = h[2], g = h[3], sq = h[4], by = h[5], dl = h[6],"
+" bk = h[7]}\n"
+"  R[k] = r\n"
+"  return r\n"
+"end\n"
 /* room for len more bytes: what was delivered makes room */
 "local function room(k, len, max)\n"
-"  local h = redis.call('HMGET', rk(k), 'sq', 'by', 'dl', 'ow')\n"
-"  if not h[1] then return true end\n"
-"  local sq, by = tonumber(h[1]), tonumber(h[2] or '0')\n"
-"  local dl = tonumber(h[3] or '0')\n"
+"  local r = rf(k)\n"
+"  if not r.sq then return true end\n"
+"  local sq, by = tonumber(r.sq), tonumber(r.by or '0')\n"
+"  local dl = tonumber(r.dl or '0')\n"
 "  if by + len > max then\n"
 "    local n = redis.call('LLEN', mk(k))\n"
 "    local first = sq - n + 1\n"
@@ -171,20 +201,33 @@ NGX_HOTLINE_LUA_PRELUDE
 "    end\n"
 "    if n == 0 then by = 0 end\n"
 "    redis.call('HSET', rk(k), 'by', by)\n"
+"    r.by = by\n"
 "  end\n"
-"  return by + len <= max or (h[4] and h[4] ~= '' and by + len <= 2 * max)\n"
+"  return by + len <= max or (r.ow and r.ow ~= '' and by + len <= 2 * max)\n"
 "end\n"
+/*
+ * what the script publishes, per channel in order, goes out at its end:
+ * one message, or several as one "b<len>:<message><len>:<message>..."
+ */
+"local PC, PM = {}, {}\n"
+"local function pub(ch, m)\n"
+"  local l = PM[ch]\n"
+"  if not l then l = {}; PM[ch] = l; PC[#PC + 1] = ch end\n"
+"  l[#l + 1] = m\n"
+"end\n"
+"local told = false\n"
+/* a transaction: every check first, then every change, or none */
+"local function commit(ops)\n"
 "local skip = {}\n"
 "for oi, o in ipairs(ops) do\n"
 "  local c, a = o[1], o[2]\n"
 "  if c == 'c' then\n"
-"    if tonumber(redis.call('HGET', rk(a[1]), 'v') or '0')"
-" ~= tonumber(a[2]) then return {100} end\n"
+"    if tonumber(rf(a[1]).v or '0') ~= tonumber(a[2]) then return {100} end\n"
 "  elseif c == 'o' then\n"
-"    local h = redis.call('HMGET', rk(a[1]), 'ow', 'g')\n"
+"    local r = rf(a[1])\n"
 "    if a[2] == '' then\n"
-"      if h[1] and h[1] ~= '' then return {5} end\n"
-"    elseif h[1] ~= CH or h[2] ~= a[2] then return {5} end\n"
+"      if r.ow and r.ow ~= '' then return {5} end\n"
+"    elseif r.ow ~= CH or r.g ~= a[2] then return {5} end\n"
 "  elseif c == 'q' then\n"
 "    if tonumber(a[3]) > 0"
 " and redis.call('ZCARD', P .. 'q') >= tonumber(a[3]) then\n"
@@ -198,12 +241,12 @@ NGX_HOTLINE_LUA_PRELUDE
 "  elseif c == 'a' and a[4] ~= '1' then\n"
 /* refused while a reader is attached: busy, and so is every append
  * after it until the refused one (retry) gets in */
-"    local k = rk(a[1])\n"
-"    if (a[6] ~= '1' and redis.call('HGET', k, 'bk') == '1')"
+"    local r = rf(a[1])\n"
+"    if (a[6] ~= '1' and r.bk == '1')"
 " or not room(a[1], #a[2], tonumber(a[3])) then\n"
-"      local ow = redis.call('HGET', k, 'ow')\n"
-"      if ow and ow ~= '' then\n"
-"        redis.call('HSET', k, 'bk', '1')\n"
+"      if r.ow and r.ow ~= '' then\n"
+"        redis.call('HSET', rk(a[1]), 'bk', '1')\n"
+"        r.bk = '1'\n"
 "        return {102}\n"
 "      end\n"
 "      if a[5] == '0' then skip[oi] = true else return {tonumber(a[5])} end\n"
@@ -211,9 +254,9 @@ NGX_HOTLINE_LUA_PRELUDE
 "  end\n"
 "end\n"
 "local out = {0, 0}\n"
-"local told = false\n"
 "for oi, o in ipairs(ops) do\n"
 "  local c, a = o[1], o[2]\n"
+"  if c ~= 'a' and a[1] then R[a[1]] = nil end\n"
 "  if c == 'p' then\n"
 "    redis.call('HINCRBY', rk(a[1]), 'v', 1)\n"
 "    redis.call('HSET', rk(a[1]), 'd', a[2])\n"
@@ -238,19 +281,21 @@ NGX_HOTLINE_LUA_PRELUDE
 "    elseif a[5] ~= '0' then redis.call('PEXPIRE', k, a[5]) end\n"
 "  elseif c == 'a' and not skip[oi] then\n"
 "    if a[4] == '1' then room(a[1], #a[2], tonumber(a[3])) end\n"
-"    local k = rk(a[1])\n"
-"    local h = redis.call('HMGET', k, 'v', 'ow', 'g', 'sq', 'by')\n"
-"    if h[1] then\n"
-"      local sq = tonumber(h[4] or '0') + 1\n"
-"      local by = tonumber(h[5] or '0') + #a[2]\n"
+"    local k, r = rk(a[1]), rf(a[1])\n"
+"    if r.v then\n"
+"      local sq = tonumber(r.sq or '0') + 1\n"
+"      local by = tonumber(r.by or '0') + #a[2]\n"
 "      redis.call('RPUSH', mk(a[1]), a[2])\n"
 "      redis.call('HSET', k, 'sq', sq, 'by', by)\n"
-"      if a[6] == '1' then redis.call('HDEL', k, 'bk') end\n"
-"      if h[2] and h[2] ~= '' then\n"
+"      r.sq, r.by = sq, by\n"
+"      if a[6] == '1' and r.bk then\n"
+"        redis.call('HDEL', k, 'bk')\n"
+"        r.bk = false\n"
+"      end\n"
+"      if r.ow and r.ow ~= '' then\n"
 "        local s = '-'\n"
 "        if by > tonumber(a[3]) then s = 's' end\n"
-"        redis.call('PUBLISH', h[2], 'm' .. h[3] .. ':' .. sq .. ':' .. s"
-" .. ':' .. a[2])\n"
+"        pub(r.ow, 'm' .. r.g .. ':' .. sq .. ':' .. s .. ':' .. a[2])\n"
 "      end\n"
 "    end\n"
 "  elseif c == 't' then\n"
@@ -261,7 +306,7 @@ NGX_HOTLINE_LUA_PRELUDE
 "      if from < 0 then from = tonumber(h[5] or '0') end\n"
 /* a takeover: after what the client of the connection replaced read */
 "      if h[2] and h[2] ~= '' and (h[2] ~= CH or h[3] ~= a[2]) then\n"
-"        redis.call('PUBLISH', h[2], 'r' .. h[3])\n"
+"        pub(h[2], 'r' .. h[3])\n"
 "        redis.call('SREM', P .. 'o:' .. h[2], a[1])\n"
 "        if tonumber(a[3]) < 0 then from = tonumber(h[6] or '0') end\n"
 "      end\n"
@@ -284,7 +329,7 @@ NGX_HOTLINE_LUA_PRELUDE
 "    end\n"
 "  elseif c == 'T' then\n"
 "    if a[2] == '0' then redis.call('ZREM', P .. 'd', a[1])\n"
-"    else redis.call('ZADD', P .. 'd', NOW + tonumber(a[2]), a[1]) end\n"
+"    else redis.call('ZADD', P .. 'd', now() + tonumber(a[2]), a[1]) end\n"
 "  elseif c == 'h' then\n"
 /* call_id customer agent joined accepted outcome by duration recorded
  * extra transcript, its lifetime (s: hotline_transcript_retention); the
@@ -306,14 +351,14 @@ NGX_HOTLINE_LUA_PRELUDE
 "      end\n"
 "    end\n"
 "    redis.call('XADD', hs, '*', 'call_id', a[1], 'agent', a[3],"
-" 'joined', a[4], 'accepted', a[5], 'ended', NOW, 'outcome', a[6],"
+" 'joined', a[4], 'accepted', a[5], 'ended', now(), 'outcome', a[6],"
 " 'by', a[7], 'duration', a[8], 'recorded', a[9])\n"
 "    redis.call('HSET', P .. 'hp:' .. a[1], 'customer', a[2], 'x', a[10])\n"
 "    redis.call('EXPIRE', P .. 'hp:' .. a[1], 34560000)\n"
 "    if a[11] ~= '' then\n"
 "      redis.call('SET', P .. 'ht:' .. a[1], a[11], 'EX', a[12])\n"
 "    end\n"
-"    local dk = P .. 'hd:' .. math.floor(NOW / 86400000)\n"
+"    local dk = P .. 'hd:' .. math.floor(now() / 86400000)\n"
 "    redis.call('HINCRBY', dk, 'calls', 1)\n"
 "    redis.call('HINCRBY', dk, a[6], 1)\n"
 "    if tonumber(a[5]) > 0 then\n"
@@ -339,7 +384,7 @@ NGX_HOTLINE_LUA_PRELUDE
 "      return cjson.encode(o), had\n"
 "    end\n"
 "    local function listed()\n"
-"      redis.call('XADD', P .. 'he', 'MINID', '~', NOW - 34560000000, '*',"
+"      redis.call('XADD', P .. 'he', 'MINID', '~', now() - 34560000000, '*',"
 " 'call_id', a[1])\n"
 "    end\n"
 "    local l = redis.call('LRANGE', ak, 0, -1)\n"
@@ -364,7 +409,25 @@ NGX_HOTLINE_LUA_PRELUDE
 "    redis.call('PUBLISH', P .. 'queue', '1')\n"
 "  end\n"
 "end\n"
-"return out\n" },
+"return out\n"
+"end\n"
+/* one transaction: its result; a batch: theirs, in order */
+"local res\n"
+"if #txs == 1 then res = commit(txs[1])\n"
+"else\n"
+"  res = {}\n"
+"  for j = 1, #txs do res[j] = commit(txs[j]) end\n"
+"end\n"
+"for _, ch in ipairs(PC) do\n"
+"  local l = PM[ch]\n"
+"  if #l == 1 then redis.call('PUBLISH', ch, l[1])\n"
+"  else\n"
+"    local b = {'b'}\n"
+"    for j = 1, #l do b[#b + 1] = #l[j] .. ':' .. l[j] end\n"
+"    redis.call('PUBLISH', ch, table.concat(b))\n"
+"  end\n"
+"end\n"
+"return res\n" },
 
     /*
      * due: ARGV[3] max keys, [4] grace ms, [5] 1: may reap silent

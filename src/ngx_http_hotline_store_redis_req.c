@@ -20,8 +20,13 @@
  */
 
 
+static void ngx_http_hotline_rreq_write(ngx_http_hotline_rreq_t *req);
+static void ngx_http_hotline_rreq_batch_send(ngx_event_t *ev);
+static void ngx_http_hotline_rreq_batch_done(ngx_http_hotline_rreq_t *req,
+    redisReply *r);
 static void ngx_http_hotline_rreq_reply(redisAsyncContext *ac, void *r,
     void *privdata);
+static void ngx_http_hotline_rreq_free(ngx_http_hotline_rreq_t *req);
 static void ngx_http_hotline_rreq_called(ngx_http_hotline_rreq_t *req,
     redisReply *r);
 
@@ -130,10 +135,181 @@ ngx_http_hotline_rreq_num(ngx_http_hotline_rreq_t *req, int64_t n)
 }
 
 
-/* sends it; done() is called from here when Redis is unavailable */
+/*
+ * sends it, after the commits of the batch, so that Redis sees requests
+ * in the order they were made; done() is called from here when Redis is
+ * unavailable
+ */
 
 void
 ngx_http_hotline_rreq_send(ngx_http_hotline_rreq_t *req)
+{
+    ngx_http_hotline_rreq_flush();
+    ngx_http_hotline_rreq_write(req);
+}
+
+
+/*
+ * A commit: the commits made in one pass of the event loop go to Redis as
+ * one call of the script, their operations separated by "|", and each
+ * gets its own part of the reply.  One call instead of many saves Redis
+ * a command each, and what they publish to one channel goes as one
+ * message.
+ */
+
+void
+ngx_http_hotline_rreq_batch(ngx_http_hotline_rreq_t *req)
+{
+    ngx_http_hotline_rstore_t  *rs;
+
+    rs = ngx_http_hotline_rs;
+
+    if (req->overflow || rs->state != NGX_HOTLINE_REDIS_UP
+        || rs->cmd.ac == NULL)
+    {
+        ngx_http_hotline_rreq_send(req);
+        return;
+    }
+
+    if (rs->batch == NULL) {
+        rs->batch_last = &rs->batch;
+    }
+
+    req->next = NULL;
+    *rs->batch_last = req;
+    rs->batch_last = &req->next;
+
+    if (++rs->batch_n == NGX_HOTLINE_REDIS_BATCH) {
+        ngx_http_hotline_rreq_flush();
+        return;
+    }
+
+    if (!rs->batch_ev.posted) {
+        rs->batch_ev.handler = ngx_http_hotline_rreq_batch_send;
+        rs->batch_ev.log = rs->log;
+        rs->batch_ev.data = rs;
+        ngx_post_event(&rs->batch_ev, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_hotline_rreq_batch_send(ngx_event_t *ev)
+{
+    ngx_http_hotline_rreq_flush();
+}
+
+
+/* sends the batch: a commit alone as it is */
+
+void
+ngx_http_hotline_rreq_flush(void)
+{
+    int                         i;
+    size_t                      bytes;
+    ngx_uint_t                  args, n;
+    ngx_http_hotline_rreq_t    *req, *m, *next;
+    ngx_http_hotline_rstore_t  *rs;
+
+    rs = ngx_http_hotline_rs;
+
+    if (rs == NULL || rs->batch == NULL) {
+        return;
+    }
+
+    m = rs->batch;
+    rs->batch = NULL;
+    rs->batch_n = 0;
+
+    if (rs->batch_ev.posted) {
+        ngx_delete_posted_event(&rs->batch_ev);
+    }
+
+    if (m->next == NULL) {
+        ngx_http_hotline_rreq_write(m);
+        return;
+    }
+
+    /* the operations of each after the prefix and the channel */
+
+    n = 0;
+    args = 0;
+    bytes = 0;
+
+    for (req = m; req; req = req->next) {
+        n++;
+        args += req->argc - 5 + 2;
+
+        for (i = 5; i < req->argc; i++) {
+            bytes += req->argvlen[i];
+        }
+    }
+
+    req = ngx_http_hotline_rreq(NGX_HOTLINE_LUA_COMMIT, args, bytes + 2 * args,
+                                ngx_http_hotline_rreq_batch_done);
+    if (req == NULL) {
+        for ( /* void */ ; m; m = next) {
+            next = m->next;
+            m->done(m, NULL);
+            ngx_free(m);
+        }
+
+        return;
+    }
+
+    req->members = m;
+
+    for ( /* void */ ; m; m = m->next) {
+        for (i = 5; i < m->argc; i++) {
+            ngx_http_hotline_rreq_arg(req, (u_char *) m->argv[i],
+                                      m->argvlen[i]);
+        }
+
+        if (m->next) {
+            ngx_http_hotline_rreq_arg(req, (u_char *) "|", 1);
+            ngx_http_hotline_rreq_arg(req, (u_char *) "0", 1);
+        }
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, rs->log, 0,
+                   "hotline redis: a batch of %ui commits", n);
+
+    ngx_http_hotline_rreq_write(req);
+}
+
+
+/* each commit of a batch gets its part of the reply */
+
+static void
+ngx_http_hotline_rreq_batch_done(ngx_http_hotline_rreq_t *req, redisReply *r)
+{
+    size_t                    i;
+    redisReply               *one;
+    ngx_http_hotline_rreq_t  *m, *next;
+
+    i = 0;
+
+    for (m = req->members; m; m = next) {
+        next = m->next;
+
+        one = r;
+
+        if (r && r->type == REDIS_REPLY_ARRAY) {
+            one = (i < r->elements) ? r->element[i] : NULL;
+        }
+
+        i++;
+
+        m->done(m, one);
+        ngx_free(m);
+    }
+
+    req->members = NULL;
+}
+
+
+static void
+ngx_http_hotline_rreq_write(ngx_http_hotline_rreq_t *req)
 {
     ngx_http_hotline_rstore_t  *rs;
 
@@ -209,11 +385,25 @@ ngx_http_hotline_rreq_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     if (rs == NULL || rs->exiting) {
         /* the worker exits: nobody waits for the answer any more */
-        ngx_free(req);
+        ngx_http_hotline_rreq_free(req);
         return;
     }
 
     req->done(req, reply);
+    ngx_free(req);
+}
+
+
+static void
+ngx_http_hotline_rreq_free(ngx_http_hotline_rreq_t *req)
+{
+    ngx_http_hotline_rreq_t  *m, *next;
+
+    for (m = req->members; m; m = next) {
+        next = m->next;
+        ngx_free(m);
+    }
+
     ngx_free(req);
 }
 

@@ -66,6 +66,12 @@ typedef struct {
     ngx_event_t                    tick;
     ngx_event_t                    down_ev;      /* tell the listener */
 
+    /* the commits of this pass of the event loop, sent as one call */
+    ngx_http_hotline_rreq_t       *batch;
+    ngx_http_hotline_rreq_t      **batch_last;
+    ngx_uint_t                     batch_n;
+    ngx_event_t                    batch_ev;
+
     ngx_str_t                      channel;      /* P w:<host>:<pid>:<rnd> */
     ngx_str_t                      qchannel;     /* P queue */
     ngx_str_t                      achannel;     /* P auth */
