@@ -134,6 +134,8 @@ ngx_table_elt_t *ngx_http_hotline_add_header(ngx_http_request_t *r,
 ngx_int_t ngx_http_hotline_no_store(ngx_http_request_t *r);
 ngx_int_t ngx_http_hotline_not_allowed(ngx_http_request_t *r,
     const char *allow);
+ngx_int_t ngx_http_hotline_not_allowed_text(ngx_http_request_t *r,
+    const char *allow, const char *message);
 
 /* the elements of an nginx list, part after part */
 typedef struct {

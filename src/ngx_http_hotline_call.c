@@ -654,7 +654,11 @@ ngx_http_hotline_op_copy(u_char *dst, size_t *dst_len, u_char *src,
     size_t len, size_t max)
 {
     *dst_len = ngx_min(len, max);
-    ngx_memcpy(dst, src, *dst_len);
+
+    if (*dst_len) {
+        /* (src may be NULL when empty) */
+        ngx_memcpy(dst, src, *dst_len);
+    }
 }
 
 

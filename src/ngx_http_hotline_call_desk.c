@@ -365,7 +365,10 @@ ngx_http_hotline_desk_record(ngx_http_hotline_op_t *op,
     }
 
     p = ngx_sprintf(op->extra, ",\"hold\":%L", (hold + 500) / 1000);
-    p = ngx_cpymem(p, op->log_extra.data, op->log_extra.len);
+
+    if (op->log_extra.len) {
+        p = ngx_cpymem(p, op->log_extra.data, op->log_extra.len);
+    }
 
     if (op->kind == NGX_HOTLINE_OP_MESSAGE) {
         /* the message the customer left */

@@ -71,10 +71,10 @@ ngx_http_hotline_history_handler(ngx_http_request_t *r)
     if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD
         && r->method != NGX_HTTP_DELETE)
     {
-        return ngx_http_hotline_json_error(r, NGX_HTTP_NOT_ALLOWED,
-                                           "method_not_allowed",
-                                           "use GET, or DELETE to erase "
-                                           "a call's personal data");
+        return ngx_http_hotline_not_allowed_text(r, "GET, HEAD, DELETE",
+                                                 "use GET, or DELETE to "
+                                                 "erase a call's personal "
+                                                 "data");
     }
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hotline_module);

@@ -234,6 +234,18 @@ ngx_http_hotline_add_header(ngx_http_request_t *r, const char *name,
 ngx_int_t
 ngx_http_hotline_not_allowed(ngx_http_request_t *r, const char *allow)
 {
+    return ngx_http_hotline_not_allowed_text(r, allow,
+                                             allow[0] == 'P' ? "use POST"
+                                                             : "use GET");
+}
+
+
+/* the same, with the body's message given */
+
+ngx_int_t
+ngx_http_hotline_not_allowed_text(ngx_http_request_t *r, const char *allow,
+    const char *message)
+{
     if (ngx_http_hotline_add_header(r, "Allow", (u_char *) allow,
                                     ngx_strlen(allow))
         == NULL)
@@ -242,9 +254,7 @@ ngx_http_hotline_not_allowed(ngx_http_request_t *r, const char *allow)
     }
 
     return ngx_http_hotline_json_error(r, NGX_HTTP_NOT_ALLOWED,
-                                       "method_not_allowed",
-                                       allow[0] == 'P' ? "use POST"
-                                                       : "use GET");
+                                       "method_not_allowed", message);
 }
 
 

@@ -412,15 +412,7 @@ ngx_http_hotline_notify_test_handler(ngx_http_request_t *r)
     ngx_int_t  rc;
 
     if (r->method != NGX_HTTP_POST) {
-        if (ngx_http_hotline_add_header(r, "Allow", (u_char *) "POST", 4)
-            == NULL)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_hotline_json_error(r, NGX_HTTP_NOT_ALLOWED,
-                                           "method_not_allowed",
-                                           "use POST");
+        return ngx_http_hotline_not_allowed(r, "POST");
     }
 
     if (r->headers_in.content_length_n > NGX_HOTLINE_NOTIFY_TEST_BODY) {

@@ -41,14 +41,29 @@
 #define NGX_HOTLINE_WAVE_LOOKS 1024     /* sessions it looks at a turn */
 
 
-#define NGX_HOTLINE_HELD_MAX   32       /* refusals held per session */
+/*
+ * Answers wait for the answers of the messages sent before them: at
+ * most this many messages of one connection are unanswered.  The
+ * connection is not read while more than a few are (the WebSocket
+ * layer's pins); a client that packs more into one read is closed
+ * (1008) after their answers.
+ */
+#define NGX_HOTLINE_ANSWERS_MAX  512
 
 
-/* what an operation carries to its answer: the message's id */
+/*
+ * A message of the session without its answer yet: at the model (it
+ * carries the message's id to its answer), or answered and held until
+ * the messages before it have theirs, so that a client is answered in
+ * the order it sent on any store (the embedded one answers at once,
+ * Redis after a round trip per step of the operation).
+ */
 typedef struct {
     ngx_http_hotline_session_t  *session;
     ngx_queue_t                  queue;     /* the session's, in order */
-    uint64_t                     n;         /* its message's number */
+    ngx_uint_t                   answered;  /* held: its answer is */
+    ngx_uint_t                   code;      /* an ack (OK), or an error */
+    u_char                       field[NGX_HOTLINE_FIELD_MAX + 1];
     u_char                       id[NGX_HOTLINE_MSG_ID_MAX];
     size_t                       id_len;
     /* join */
@@ -59,20 +74,6 @@ typedef struct {
     u_char                       token[NGX_HOTLINE_ID_LEN];
     uint64_t                     last_seq;
 } ngx_http_hotline_op_t;
-
-
-/*
- * A refusal (found before the model: a bad field, the message rate) of a
- * message that came after others still at the store: it is written once
- * they have their answers, so that a client is answered in order on any
- * store (the embedded one answers at once; Redis later).
- */
-typedef struct {
-    ngx_queue_t                  queue;
-    uint64_t                     after;     /* the operations up to it */
-    size_t                       len;
-    u_char                       data[NGX_HOTLINE_ERROR_MAX];
-} ngx_http_hotline_held_t;
 
 
 static ngx_http_hotline_op_t *ngx_http_hotline_op(
@@ -99,10 +100,14 @@ static void ngx_http_hotline_error(ngx_http_hotline_session_t *s,
     ngx_uint_t code, ngx_http_hotline_msg_t *m);
 static void ngx_http_hotline_refuse(ngx_http_hotline_session_t *s,
     ngx_uint_t code, ngx_http_hotline_msg_t *m);
-static void ngx_http_hotline_held_flush(ngx_http_hotline_session_t *s);
 static void ngx_http_hotline_op_error(ngx_http_hotline_op_t *op,
     ngx_uint_t code);
+static void ngx_http_hotline_op_close(ngx_http_hotline_op_t *op,
+    ngx_uint_t err, ngx_uint_t close, const char *reason);
 static void ngx_http_hotline_ack(ngx_http_hotline_op_t *op);
+static void ngx_http_hotline_answer(ngx_http_hotline_op_t *op,
+    ngx_uint_t code);
+static void ngx_http_hotline_answer_write(ngx_http_hotline_op_t *op);
 static void ngx_http_hotline_op_free(ngx_http_hotline_op_t *op);
 static void ngx_http_hotline_established(ngx_http_hotline_session_t *s);
 static void ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
@@ -243,7 +248,6 @@ ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws)
 
     ngx_queue_insert_tail(&ngx_http_hotline_local, &s->local);
     ngx_queue_init(&s->ops);
-    ngx_queue_init(&s->held);
 
     ngx_http_hotline_ref_init(&s->ref, s->role, s);
 
@@ -321,6 +325,17 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
 
     if (s->ws.close_later) {
         /* closing: what follows is not read */
+        return;
+    }
+
+    if (s->ops_n >= NGX_HOTLINE_ANSWERS_MAX) {
+        ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
+                      "hotline: client sent %ui messages not yet answered",
+                      s->ops_n);
+
+        /* with the last release, after their answers */
+        s->ws.close_later = NGX_HOTLINE_WS_CLOSE_POLICY;
+        s->ws.close_reason = "too many messages unanswered";
         return;
     }
 
@@ -604,8 +619,10 @@ ngx_http_hotline_op(ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m)
     }
 
     op->session = s;
-    op->n = ++s->ops_n;
+    op->answered = 0;
+    op->field[0] = '\0';
     ngx_queue_insert_tail(&s->ops, &op->queue);
+    s->ops_n++;
 
     ngx_memcpy(op->id, m->id, m->id_len);
     op->id_len = m->id_len;
@@ -622,22 +639,97 @@ ngx_http_hotline_op(ngx_http_hotline_session_t *s, ngx_http_hotline_msg_t *m)
 }
 
 
+/*
+ * Its answer is written (or not to be): the op goes, and the answers
+ * held for it follow.  Each op pins the connection, so that a session
+ * closed meanwhile stays until the store has answered them all.
+ */
+
 static void
 ngx_http_hotline_op_free(ngx_http_hotline_op_t *op)
 {
+    ngx_queue_t                 *q;
     ngx_http_hotline_session_t  *s;
 
     s = op->session;
 
     ngx_queue_remove(&op->queue);
+    s->ops_n--;
     ngx_http_hotline_pool_put(&ngx_http_hotline_ops, op);
 
-    /* its answer is written: the refusals after it may follow */
-    if (!ngx_queue_empty(&s->held)) {
-        ngx_http_hotline_held_flush(s);
+    while (!ngx_queue_empty(&s->ops)) {
+        q = ngx_queue_head(&s->ops);
+        op = ngx_queue_data(q, ngx_http_hotline_op_t, queue);
+
+        if (!op->answered) {
+            break;
+        }
+
+        ngx_http_hotline_answer_write(op);
+
+        ngx_queue_remove(q);
+        s->ops_n--;
+        ngx_http_hotline_pool_put(&ngx_http_hotline_ops, op);
+
+        /* not the last pin: the caller's op still holds one */
+        ngx_http_hotline_ws_release(&s->ws);
     }
 
     ngx_http_hotline_ws_release(&s->ws);
+}
+
+
+/*
+ * the answer to op (code: NGX_HOTLINE_OK, an ack): written now if it is
+ * the first, or held until then; frees op
+ */
+
+static void
+ngx_http_hotline_answer(ngx_http_hotline_op_t *op, ngx_uint_t code)
+{
+    ngx_http_hotline_session_t  *s;
+
+    s = op->session;
+    op->code = code;
+
+    if (ngx_queue_head(&s->ops) != &op->queue) {
+        op->answered = 1;
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
+                       "hotline session: answer held, %ui unanswered",
+                       s->ops_n);
+        return;
+    }
+
+    ngx_http_hotline_answer_write(op);
+    ngx_http_hotline_op_free(op);
+}
+
+
+static void
+ngx_http_hotline_answer_write(ngx_http_hotline_op_t *op)
+{
+    u_char                  *last;
+    ngx_http_hotline_msg_t   m;
+    u_char                   buf[NGX_HOTLINE_ERROR_MAX];
+
+    if (op->code == NGX_HOTLINE_OK) {
+        if (op->id_len == 0) {
+            return;
+        }
+
+        last = ngx_http_hotline_proto_ack(buf, op->id, op->id_len);
+
+    } else {
+        m.id_len = op->id_len;
+        ngx_memcpy(m.id, op->id, op->id_len);
+        m.field = op->field[0] ? (const char *) op->field : NULL;
+
+        last = ngx_http_hotline_proto_error(buf, op->code, &m);
+    }
+
+    (void) ngx_http_hotline_ws_send(&op->session->ws, NGX_HOTLINE_WS_OP_TEXT,
+                                    buf, last - buf);
 }
 
 
@@ -667,10 +759,8 @@ ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
         ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                       "hotline: %s from a banned address",
                       op->type == NGX_HOTLINE_MSG_RESUME ? "resume" : "join");
-        s->ws.pending++;
-        ngx_http_hotline_op_error(op, NGX_HOTLINE_E_BANNED);
-        ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_BANNED, "banned");
-        ngx_http_hotline_ws_release(&s->ws);
+        ngx_http_hotline_op_close(op, NGX_HOTLINE_E_BANNED,
+                                  NGX_HOTLINE_CLOSE_BANNED, "banned");
         return;
     }
 
@@ -836,10 +926,8 @@ ngx_http_hotline_resume_done(void *data, ngx_uint_t err,
     if (err != NGX_HOTLINE_OK) {
 
         if (err == NGX_HOTLINE_E_EXPIRED && !s->established) {
-            ngx_http_hotline_error(s, err, NULL);
-            ngx_http_hotline_ws_close(&s->ws, NGX_HOTLINE_CLOSE_EXPIRED,
+            ngx_http_hotline_op_close(op, err, NGX_HOTLINE_CLOSE_EXPIRED,
                                       "resume failed");
-            ngx_http_hotline_op_free(op);
             return;
         }
 
@@ -955,73 +1043,53 @@ ngx_http_hotline_error(ngx_http_hotline_session_t *s, ngx_uint_t code,
 
 /*
  * a refusal before the model: written at once, or held while messages
- * that came before are at the store (and then at once if too many are)
+ * that came before have no answer yet
  */
 
 static void
 ngx_http_hotline_refuse(ngx_http_hotline_session_t *s, ngx_uint_t code,
     ngx_http_hotline_msg_t *m)
 {
-    ngx_http_hotline_held_t  *h;
+    ngx_http_hotline_op_t  *op;
 
-    if (ngx_queue_empty(&s->ops) || s->held_n >= NGX_HOTLINE_HELD_MAX
-        || s->ws.closed)
-    {
+    if (ngx_queue_empty(&s->ops) || s->ws.closed) {
         ngx_http_hotline_error(s, code, m);
         return;
     }
 
-    h = ngx_alloc(sizeof(ngx_http_hotline_held_t), s->ws.connection->log);
-    if (h == NULL) {
+    op = ngx_http_hotline_pool_get(&ngx_http_hotline_ops);
+    if (op == NULL) {
+        /* no room to hold it */
         ngx_http_hotline_error(s, code, m);
         return;
     }
 
     ngx_http_hotline_count_error(code);
 
-    h->after = s->ops_n;
-    h->len = ngx_http_hotline_proto_error(h->data, code, m) - h->data;
+    op->session = s;
+    op->answered = 1;
+    op->code = code;
+    op->id_len = 0;
+    op->field[0] = '\0';
+    op->name_len = 0;
 
-    ngx_queue_insert_tail(&s->held, &h->queue);
-    s->held_n++;
+    if (m != NULL) {
+        ngx_memcpy(op->id, m->id, m->id_len);
+        op->id_len = m->id_len;
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
-                   "hotline session: refusal held after operation %uL, "
-                   "%ui held", h->after, s->held_n);
-}
-
-
-/* writes (or, closed, drops) the refusals whose turn came */
-
-static void
-ngx_http_hotline_held_flush(ngx_http_hotline_session_t *s)
-{
-    ngx_queue_t              *q;
-    ngx_http_hotline_op_t    *op;
-    ngx_http_hotline_held_t  *h;
-
-    while (!ngx_queue_empty(&s->held)) {
-        q = ngx_queue_head(&s->held);
-        h = ngx_queue_data(q, ngx_http_hotline_held_t, queue);
-
-        if (!ngx_queue_empty(&s->ops)) {
-            op = ngx_queue_data(ngx_queue_head(&s->ops),
-                                ngx_http_hotline_op_t, queue);
-            if (op->n <= h->after) {
-                return;
-            }
+        if (m->field) {
+            (void) ngx_cpystrn(op->field, (u_char *) m->field,
+                               NGX_HOTLINE_FIELD_MAX + 1);
         }
-
-        ngx_queue_remove(q);
-        s->held_n--;
-
-        if (!s->ws.closed) {
-            (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT,
-                                            h->data, h->len);
-        }
-
-        ngx_free(h);
     }
+
+    ngx_queue_insert_tail(&s->ops, &op->queue);
+    s->ops_n++;
+    s->ws.pending++;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
+                   "hotline session: refusal held, %ui unanswered",
+                   s->ops_n);
 }
 
 
@@ -1030,15 +1098,37 @@ ngx_http_hotline_held_flush(ngx_http_hotline_session_t *s)
 static void
 ngx_http_hotline_op_error(ngx_http_hotline_op_t *op, ngx_uint_t code)
 {
-    ngx_http_hotline_msg_t  m;
+    ngx_http_hotline_count_error(code);
+    ngx_http_hotline_answer(op, code);
+}
 
-    ngx_memzero(&m, sizeof(ngx_http_hotline_msg_t));
 
-    ngx_memcpy(m.id, op->id, op->id_len);
-    m.id_len = op->id_len;
+/* an error that ends the connection: the close follows it */
 
-    ngx_http_hotline_error(op->session, code, &m);
-    ngx_http_hotline_op_free(op);
+static void
+ngx_http_hotline_op_close(ngx_http_hotline_op_t *op, ngx_uint_t err,
+    ngx_uint_t close, const char *reason)
+{
+    ngx_uint_t                   first;
+    ngx_http_hotline_session_t  *s;
+
+    s = op->session;
+    first = (ngx_queue_head(&s->ops) == &op->queue);
+
+    s->ws.pending++;
+
+    ngx_http_hotline_op_error(op, err);
+
+    if (first) {
+        ngx_http_hotline_ws_close(&s->ws, close, reason);
+
+    } else {
+        /* with the last release, after the answers */
+        s->ws.close_later = close;
+        s->ws.close_reason = reason;
+    }
+
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
@@ -1047,20 +1137,7 @@ ngx_http_hotline_op_error(ngx_http_hotline_op_t *op, ngx_uint_t code)
 static void
 ngx_http_hotline_ack(ngx_http_hotline_op_t *op)
 {
-    u_char                      *last;
-    ngx_http_hotline_session_t  *s;
-    u_char                       buf[128];
-
-    s = op->session;
-
-    if (op->id_len && !s->ws.closed) {
-        last = ngx_http_hotline_proto_ack(buf, op->id, op->id_len);
-
-        (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
-                                        last - buf);
-    }
-
-    ngx_http_hotline_op_free(op);
+    ngx_http_hotline_answer(op, NGX_HOTLINE_OK);
 }
 
 

@@ -42,11 +42,9 @@ struct ngx_http_hotline_session_s {
     ngx_http_hotline_main_conf_t  *main_conf;
 
     ngx_queue_t                    local;          /* worker's sessions */
-    ngx_queue_t                    ops;            /* messages at the
-                                                      model, in order */
-    ngx_queue_t                    held;           /* refusals after them */
-    uint64_t                       ops_n;          /* messages numbered */
-    ngx_uint_t                     held_n;
+    ngx_queue_t                    ops;            /* messages not yet
+                                                      answered, in order */
+    ngx_uint_t                     ops_n;          /* how many */
 
     ngx_http_hotline_ref_t         ref;            /* its party */
     uint64_t                       ticket;         /* queue order */

@@ -15,6 +15,10 @@
 #     all it sent before, in the order sent, before the close frame (Redis
 #     used to close with them at the store, and wrote the refusals found
 #     before the model ahead of the answers still at the store);
+#   - every message with an id is answered in the order sent, whatever
+#     the steps of its operation (on Redis an accept or a transfer, a
+#     round trip a step, was answered after the cheaper messages sent
+#     after it);
 #   - the model's errors are the same codes (the Redis scripts used to
 #     return bare error numbers).
 use strict;
@@ -166,6 +170,104 @@ sub send_chats {
         (grep { $ag->{frames}[$_][0] == 8 } 0 .. $#{ $ag->{frames} })[0]
         .. $#{ $ag->{frames} } ];
     is(scalar @late, 0, 'nothing after the close frame');
+}
+
+# --- answers in the order sent, whatever the steps of their operations
+# $ws sends @msgs in one write; the ids of the answers (ack or error) to
+# them, in the order they came
+sub answers_in_order {
+    my ($ws, @msgs) = @_;
+    my %mine = map { $_->{id} => 1 } @msgs;
+    $ws->send_raw(join '', map {
+        Protocol::WebSocket::Frame->new(buffer => json_encode($_),
+                                        type => 'text', masked => 1)
+                                  ->to_bytes } @msgs);
+    my @got;
+    $ws->pump_until(5, sub {
+        my @keep;
+        for my $m (@{ $ws->{inbox} }) {
+            if (($m->{type} eq 'ack' || $m->{type} eq 'error')
+                && defined $m->{id} && $mine{ $m->{id} })
+            {
+                push @got, $m;
+            } else {
+                push @keep, $m;
+            }
+        }
+        $ws->{inbox} = \@keep;
+        @got >= @msgs;
+    });
+    return @got;
+}
+
+{
+    my $c = $t->customer('Order');
+    my $a = $t->agent(sub => 'order-agent');
+    my $b = $t->agent(sub => 'order-agent2');
+    my $true = JSON::PP::true();
+    # accept: several steps at the store; then one step (a relay, the
+    # agent's presence), none (connected), and a refusal
+    my @got = answers_in_order($a,
+        { type => 'accept', call_id => $c->{call_id}, id => 'o1' },
+        { type => 'media', audio => $true, id => 'o2' },
+        { type => 'connected', id => 'o3' },
+        { type => 'presence', state => 'available', id => 'o4' },
+        { type => 'nonsense', id => 'o5' },
+        { type => 'chat', text => 'first words', id => 'o6' });
+    is_deeply([ map { $_->{id} } @got ], [ map { "o$_" } 1 .. 6 ],
+              'accept and what follows it: answered in the order sent')
+        or diag(json_encode(\@got));
+    is($got[0] && $got[0]{type}, 'ack', '... the accept acked');
+    is($got[4] && $got[4]{code}, 'bad_type', '... the refusal in its place');
+    ok($c->wait_for('accepted', 5), 'the customer is in the call');
+    ok($a->wait_for('accepted', 5), '... and the agent');
+
+    # transfer: the call goes back to the queue; then cheaper ones
+    @got = answers_in_order($a,
+        { type => 'transfer', reason => 'order', id => 't1' },
+        { type => 'media', audio => $true, id => 't2' },
+        { type => 'connected', id => 't3' },
+        { type => 'nonsense', id => 't4' },
+        { type => 'presence', state => 'away', id => 't5' });
+    is_deeply([ map { $_->{id} } @got ], [ map { "t$_" } 1 .. 5 ],
+              'a transfer and what follows it: answered in the order sent')
+        or diag(json_encode(\@got));
+    is($got[0] && $got[0]{type}, 'ack', '... the transfer acked');
+    ok($c->wait_for('transfer', 5, sub { $_[0]{state} eq 'waiting' }),
+       'the customer is back in the queue');
+    is($b->request({ type => 'accept', call_id => $c->{call_id} })->{type},
+       'ack', 'another agent takes the call');
+    $b->send_json({ type => 'hangup' });
+    $c->wait_for('ended', 5);
+}
+
+# --- at most 512 messages wait for their answers: a client that packs
+# more into one read behind an operation still at the store is closed
+# (1008) after their answers (on the embedded store none waits).  Small
+# frames, so that 601 come in one read: {"id":"N"} is refused bad_type.
+{
+    my $a = $t->agent(sub => 'bound-agent');
+    $a->send_raw(join '', map {
+        Protocol::WebSocket::Frame->new(buffer => json_encode($_),
+                                        type => 'text', masked => 1)
+                                  ->to_bytes }
+        { type => 'accept', call_id => 'e' x 32, id => 'b0' },
+        map { { id => "b$_" } } 1 .. 600);
+    my @ids;
+    $a->pump_until(5, sub {
+        @ids = map { $_->{id} } grep { defined $_->{id} } @{ $a->{inbox} };
+        $a->{closed} || @ids >= 601;
+    });
+    if ($t->store eq 'redis') {
+        is($a->expect_close(5), 1008, 'more than 512 waiting: closed 1008');
+        is_deeply(\@ids, [ map { "b$_" } 0 .. 511 ],
+                  '... after the answers of the 512, in the order sent')
+            or diag("@ids");
+    } else {
+        is_deeply(\@ids, [ map { "b$_" } 0 .. 600 ],
+                  'all answered at once, in the order sent') or diag("@ids");
+        ok(!$a->is_closed, '... and the connection stays');
+    }
 }
 
 # --- the model's errors, by name

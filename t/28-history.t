@@ -92,6 +92,9 @@ for my $q ('?limit=0', '?limit=201', '?limit=x', '?days=91', '?before=-1',
 }
 my $r = $t->http_post('/history', '{}');
 is($r->{status}, 405, 'POST: 405');
+is(($r->{headers}{allow} // [])->[0], 'GET, HEAD, DELETE', '... with Allow');
+like($r->{body} // '', qr/"error":"method_not_allowed".*DELETE to erase/,
+     '... and the JSON error');
 
 # the daily limit: 5 calls a day, 3 made
 my @more = map { $t->customer("More$_") } 1 .. 2;

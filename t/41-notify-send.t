@@ -77,6 +77,8 @@ is(scalar @req, 6, 'three more requests');
 $r = $t->http_get('/notify-test');
 is($r->{status}, 405, 'GET: 405');
 is($r->{headers}{allow}[0] // '', 'POST', 'Allow: POST');
+like($r->{body} // '', qr/"error":"method_not_allowed".*use POST/,
+     '... and the JSON error');
 $r = $t->http_post('/notify-test', '{"customer": 42}');
 is($r->{status}, 400, 'customer not a string: 400');
 is((eval { json_decode($r->{body}) } || {})->{error}, 'bad_json', 'bad_json');

@@ -329,6 +329,8 @@ for my $q ('?limit=0', '?limit=201', '?limit=x', '?days=0', '?days=91',
 }
 my $post = $tb->http_post('/history', '{}');
 is($post->{status}, 405, 'POST /history: 405');
+is(($post->{headers}{allow} // [])->[0], 'GET, HEAD, DELETE',
+   '... with Allow');
 
 # ---------------------------------------------------------------------------
 # 6. the records are in Redis: node A stopped and started still lists them
