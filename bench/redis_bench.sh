@@ -19,7 +19,8 @@
 #
 # Environment: BIN (hl_load), MODULE (.so), PREFIX (scratch directory,
 # recreated), NGINX, REDIS (redis-server), CALLS, DURATION, RATE, WINDOW,
-# ONLY=redis (skip the embedded runs).
+# ONLY=redis (skip the embedded runs), HTTP_EXTRA (directives added to
+# every node's http block, e.g. 'hotline_transcript off;').
 
 set -euo pipefail
 
@@ -92,6 +93,7 @@ http {
     hotline_allowed_origins http://127.0.0.1:$2;
     hotline_queue_size 5000;
     $RATE_OFF
+    ${HTTP_EXTRA:-}
     $4
 
     server {
