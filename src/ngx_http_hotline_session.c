@@ -1676,12 +1676,17 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
 
     /*
      * agents get it when the queue changed (a snapshot that follows may
-     * be the one after the change: they get that one too)
+     * be the one after the change: they get that one too).  A change
+     * noticed in the same event loop turn as this answer, its read not
+     * asked for yet (the event posted), may be newer than this snapshot:
+     * the read that follows tells the agents again.
      */
 
     agents = ngx_http_hotline_queue_changed;
 
-    if (!ngx_http_hotline_call_queue_again()) {
+    if (!ngx_http_hotline_call_queue_again()
+        && !ngx_http_hotline_queue_ev.posted)
+    {
         ngx_http_hotline_queue_changed = 0;
     }
 
