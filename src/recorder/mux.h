@@ -20,8 +20,12 @@
 #define REC_MUX_VIDEO      1
 
 #define REC_MUX_KEY_WAIT   5000                /* ms for the first keyframe */
-#define REC_MUX_SYNC_WAIT  3000                /* ms for sender reports,
-                                                  once both tracks came */
+/*
+ * ms for sender reports, once both tracks came: a sender on RFC 3550's
+ * schedule (6.3.1: 5 s, times 0.5 to 1.5, over e - 3/2) reports a track
+ * at most 6.2 s after it began to send it (GStreamer's rtpbin does so)
+ */
+#define REC_MUX_SYNC_WAIT  7000
 #define REC_MUX_MARGIN     500                 /* ms a quiet track is
                                                   waited for */
 #define REC_MUX_MAX_SPAN   (10000LL * 1000000) /* ns queued at most */

@@ -11,7 +11,12 @@
 # - delay-video: the video packets leave 1 s after their capture; the
 #   sender reports put them back in sync and no timestamp is re-stamped;
 # - burst: the first 3 s of media arrive at once; frames keep their RTP
-#   spacing (no squeezing) and stay in sync.
+#   spacing (no squeezing) and stay in sync;
+# - late-sr: video 1 s late, and no sender report before 4.5 s after the
+#   connection (a sender on RFC 3550's 5 s schedule reports a track up to
+#   6.2 s after it began to send it): the file waits for them and is in
+#   sync from its start, no track moved after it (it waited 3 s and
+#   moved audio by a second later on: a gap).
 
 use strict;
 use warnings;
@@ -69,11 +74,15 @@ sub check_file {
     return $file;
 }
 
-for my $mode (qw(normal delay-video burst)) {
+my %publish = (normal => 'normal', 'delay-video' => 'delay-video',
+               burst => 'burst', 'late-sr' => 'delay-video,late-sr=4500');
+
+for my $mode (qw(normal delay-video burst late-sr)) {
     my $call = 'gst-' . $mode;
     my $tok = rec_token(call => $call, role => 'customer');
     my $secs = $mode eq 'normal' ? 6 : 8;
-    my $res = publish('gst_publish.py', "$r->{url}/whip", $tok, $secs, $mode);
+    my $res = publish('gst_publish.py', "$r->{url}/whip", $tok, $secs,
+                      $publish{$mode});
     diag(JSON::PP->new->canonical->encode($res)) unless $res->{state}
                                                    && $res->{state} eq 'connected';
 
@@ -86,6 +95,16 @@ for my $mode (qw(normal delay-video burst)) {
     $n++;
 
     my $file = check_file($mode, $res, $call);
+
+    # the sender reports placed video before the file started
+    my $logged = `cat $r->{log}`;
+    my ($sid) = $logged =~ /session (\w+): created, call \Q$call\E,/;
+    my ($sync) = $sid ? $logged =~ /session $sid: (lip sync[^\n]*)/ : ();
+    like($sync // '', qr/^lip sync, video [-+][\d.]+ ms against audio$/,
+         "$mode: in sync before the file started");
+    ok(@{ $res->{rtcp_gated} || [] }, 'late-sr: the RTCP held back')
+        or diag(JSON::PP->new->canonical->encode($res))
+        if $mode eq 'late-sr';
 
     if ($mode eq 'normal') {
         my $mf = read_json("$r->{dir}/$call/manifest.json") || {};

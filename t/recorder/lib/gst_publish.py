@@ -16,6 +16,11 @@
 #         audio       audio only
 #         clock=unix  the sender reports' NTP time is Unix time (rtpbin's
 #                     ntp-time-source: a sender clock 70 years off)
+#         late-sr=MS  no RTCP leaves before MS ms after the connection,
+#                     then reports every 0.5 s or so (rtpbin's
+#                     rtcp-min-interval): the first sender reports come
+#                     late, as they may from a sender on RFC 3550's 5 s
+#                     schedule
 #         several at once: hold,burst=1500
 #   PATTERN: flash (default) a white frame and a 880 Hz tone for 150 ms
 #                     at the same capture times, 0.9 to 1.7 s apart,
@@ -205,6 +210,40 @@ w.get_by_name('rtpbin').set_property('rtcp-sync-send-time', False)
 if modes.get('clock'):
     w.get_by_name('rtpbin').set_property('ntp-time-source', modes['clock'])
 
+# late-sr=MS: RTCP is dropped until MS ms after the connection, then
+# goes out every 0.5 s or so
+rtpbin = w.get_by_name('rtpbin')
+probed = set()
+
+
+def rtcp_gate(pad, info):
+    late = int(modes['late-sr']) / 1000
+    if 'connected_at' not in out or time.time() < out['connected_at'] + late:
+        return Gst.PadProbeReturn.DROP
+    return Gst.PadProbeReturn.OK
+
+
+def late_sr(*_):
+    it = rtpbin.iterate_src_pads()
+    while True:
+        res, pad = it.next()
+        if res != Gst.IteratorResult.OK:
+            break
+        name = pad.get_name()
+        if name.startswith('send_rtcp_src') and name not in probed:
+            probed.add(name)
+            pad.add_probe(Gst.PadProbeType.BUFFER
+                          | Gst.PadProbeType.BUFFER_LIST, rtcp_gate)
+            sess = rtpbin.emit('get-internal-session',
+                               int(name.rsplit('_', 1)[1]))
+            if sess is not None:
+                sess.set_property('rtcp-min-interval', 500 * Gst.MSECOND)
+
+
+if modes.get('late-sr'):
+    rtpbin.connect('pad-added', late_sr)
+    late_sr()
+
 aq = pipe.get_by_name('aq')
 vq = pipe.get_by_name('vq')
 state = {'posted': False, 'location': None}
@@ -214,6 +253,9 @@ state = {'posted': False, 'location': None}
 def on_connected():
     out['connected_at'] = time.time()
     out['state'] = 'connected'
+    if modes.get('late-sr'):
+        late_sr()
+        out['rtcp_gated'] = sorted(probed)
     if modes.get('burst'):
         # nothing leaves before MS ms from now (blocked before the valves
         # open), then all of it at once
