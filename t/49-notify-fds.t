@@ -49,6 +49,10 @@ $tg->close_connections(0);
 # hanging attempts time out, failing ones are retried, all on new sockets
 $tg->fail(5, 'hang');
 $t->http_post('/notify-test', '') for 1 .. 5;
+# (the five hang before the next mode: else some of them get a 500)
+ok(poll_until(10, sub {
+    5 == grep { ($_->{answer} // '') eq 'hang' } $tg->requests(telegram => 1)
+}), 'five attempts hang');
 $tg->fail(10, '500');
 $t->http_post('/notify-test', '') for 1 .. 5;
 $n += 10;
