@@ -250,6 +250,20 @@ redis_cost() {
                      calls / d, ev / d, evus / d, 1e6 * t / hz / d }'
 }
 
+# the same count by command: "name calls us-per-call", most calls first
+redis_mix() {
+    local delivered
+    delivered=$(grep "^RESULT label=$1 " "$LOG" | tail -1 | tr ' ' '\n' \
+                | sed -n 's/^delivered=//p')
+    [ -n "$delivered" ] && [ "$delivered" != 0 ] || { echo "-"; return; }
+    redis-cli -p "$RPORT" info commandstats | tr -d '\r' \
+        | awk -F'[:=,]' -v d="$delivered" '
+            /^cmdstat_/ { sub(/^cmdstat_/, "", $1)
+                          printf "%s %.2f %.1f\n", $1, $3 / d, $7 }' \
+        | sort -k2,2 -rn | awk '{ printf "%s%s %s (%s us)", s, $1, $2, $3
+                                  s = ", " }'
+}
+
 ( sleep $(( 1 + DURATION / 2 + 3 )); placement > "$PREFIX/placement" ) &
 sampler=$!
 redis-cli -p "$RPORT" config resetstat > /dev/null
@@ -259,6 +273,7 @@ relay redis-rate --rate "$RATE" --port "$PORT" \
 say "-- redis-server cpu over the redis-rate run (setup included):" \
     "$(redis_cpu "$c0" "$n0")% of a core"
 say "-- redis-rate cost: $(redis_cost redis-rate "$c0")"
+say "-- redis-rate commands per message: $(redis_mix redis-rate)"
 wait "$sampler" 2>/dev/null || true
 say "-- redis-rate placement (mid-run): $(cat "$PREFIX/placement" 2>/dev/null)"
 redis-cli -p "$RPORT" config resetstat > /dev/null
@@ -268,6 +283,7 @@ relay redis-max --rate 0 --window "$WINDOW" --port "$PORT" \
 say "-- redis-server cpu over the redis-max run (setup included):" \
     "$(redis_cpu "$c0" "$n0")% of a core"
 say "-- redis-max cost: $(redis_cost redis-max "$c0")"
+say "-- redis-max commands per message: $(redis_mix redis-max)"
 
 say "-- redis: $(redis-cli -p "$RPORT" info stats | grep -E '^total_commands_processed' | tr -d '\r')," \
     "$(redis-cli -p "$RPORT" info memory | grep -E '^used_memory_human' | tr -d '\r')"

@@ -1,0 +1,315 @@
+#!/usr/bin/perl
+# The Redis store's commit script does a relay that comes alone (the
+# chat line, and its transcript line) on a short path that skips reading
+# a batch.  The short path must do exactly what the general one does:
+# here the relay a node really sent (caught with MONITOR) runs on both
+# paths, from the same states of the records (room, a full inbox with and
+# without what was delivered, a busy reader, a detached one, a version or
+# a consumer that changed, a full transcript, no peer), under a prefix of
+# the test's own; the answers, the keys after and what was published must
+# be the same.  (A batch goes the general way: the same arguments with an
+# empty transaction after them, "| 0".)
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use POSIX ();
+use Hotline::Test qw(json_encode poll_until);
+use Hotline::Redis;
+
+plan skip_all => 'redis-server is not installed'
+    unless Hotline::Redis::available();
+
+my $r = Hotline::Redis->new->start;
+my $t = Hotline::Test->new(http => $r->directive, workers => 1)->start;
+ok(Hotline::Redis->wait_store_up($t), 'the node is up on redis');
+
+my ($c, $a) = $t->call(name => 'Paths');
+
+# a process that writes what redis-cli prints to a file; returns its pid
+sub spawn_cli {
+    my ($file, @args) = @_;
+    Hotline::Test::write_file($file, '');
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open STDOUT, '>>', $file or POSIX::_exit(1);
+        open STDERR, '>&', \*STDOUT;
+        exec $Hotline::Redis::CLI, '-h', '127.0.0.1', '-p', $r->port,
+             @args
+            or POSIX::_exit(127);
+    }
+    return $pid;
+}
+
+sub stop_cli {
+    my ($pid) = @_;
+    kill 'TERM', $pid;
+    waitpid $pid, 0;
+}
+
+# 1. the arguments of a relay, as the node sends them
+my $mon = $t->prefix . '/monitor.out';
+my $mpid = spawn_cli($mon, 'monitor');
+ok(poll_until(5, sub { Hotline::Test::read_file($mon) =~ /^OK/m }),
+   'MONITOR is on');
+$c->send_json({ type => 'chat', text => 'short "path" one', id => 'p1' });
+ok($a->wait_for('chat', 5, sub { $_[0]{text} eq 'short "path" one' }),
+   'a chat line is relayed');
+my $relay;
+poll_until(5, sub {
+    for (split /\n/, Hotline::Test::read_file($mon)) {
+        next unless /"EVALSHA"/i && /short \\\\\\"path/;
+        my @w;
+        while (/"((?:[^"\\]|\\.)*)"/g) {
+            my %esc = (n => "\n", r => "\r", t => "\t", a => "\a",
+                       b => "\b");
+            (my $s = $1) =~ s{\\x([0-9a-f]{2})|\\(.)}
+                             {defined $1 ? chr(hex $1) : $esc{$2} // $2}ge;
+            push @w, $s;
+        }
+        $relay = \@w;
+        return 1;
+    }
+    0;
+});
+stop_cli($mpid);
+ok($relay, 'the relay\'s script call was seen') or BAIL_OUT('no relay');
+
+# EVALSHA sha 0 P CH c 2 K V o 2 K G a 6 K2 M max force err retry
+# [a 6 K3 M3 max force err retry]
+my ($cmd, $sha, $nkeys, @argv) = @$relay;
+is($nkeys, 0, 'the script takes no KEYS');
+is(scalar @argv, 26, 'a chat line: the relay and its transcript line')
+    or diag(json_encode(\@argv));
+is(join(' ', @argv[2, 3, 6, 7, 10, 11, 18, 19]), 'c 2 o 2 a 6 a 6',
+   'the operations: check, owned, two appends');
+is($argv[4], $argv[8], 'check and owned name the same record');
+my $msg = $argv[13];
+like($msg, qr/"text":"short \\"path\\" one"/,
+     'the first append is the chat line, its quotes escaped');
+
+# 2. the states, under a prefix of the test's own (the node never reads
+# it) and a channel nobody but the test's subscriber listens on
+my $P = 'eqpath' . $$ . ':';
+my $CH = $P . 'me';
+my $PEER = $P . 'peer';
+my ($K, $K2, $K3) = ('me', 'peer', 'log');
+my $line = length $msg;
+
+sub reset_keys {
+    my @keys = grep { length } split /\n/, $r->cli('KEYS', "$P*");
+    $r->cli('DEL', @keys) if @keys;
+}
+
+sub hset { my ($k, %f) = @_; $r->cli('HSET', $P . $k, %f) }
+
+sub inbox {
+    my ($k, $n, $len) = @_;
+    $r->cli('RPUSH', "${P}m:$k", ('x' x $len) x $n) if $n;
+}
+
+# a record of the peer with an inbox of n messages of len bytes, seq up
+# to 10 + n - 1, delivered up to dl
+sub peer {
+    my (%o) = @_;
+    my $n = $o{n} // 0;
+    my $len = $o{len} // 10;
+    hset("r:$K2", v => 4, d => '{}', ow => $o{ow} // $PEER, g => 9,
+         sq => 9 + $n, by => $n * $len, dl => $o{dl} // 9 + $n,
+         ($o{bk} ? (bk => 1) : ()));
+    inbox($K2, $n, $len);
+}
+
+sub me {
+    my (%o) = @_;
+    hset("r:$K", v => $o{v} // 3, d => '{}', ow => $o{ow} // $CH,
+         g => $o{g} // 7, sq => 0, by => 0, dl => 0);
+}
+
+sub transcript {
+    my (%o) = @_;
+    my $n = $o{n} // 0;
+    hset("r:$K3", v => 1, d => '', sq => $n, by => $n * 100,
+         dl => $o{dl} // 0);
+    inbox($K3, $n, 100);
+}
+
+# the relay's arguments with the state's names: max the peer's buffer,
+# tmax the transcript's
+sub args {
+    my (%o) = @_;
+    my @v = @argv;
+    @v[0, 1] = ($P, $CH);
+    @v[4, 5, 8, 9] = ($K, $o{version} // 3, $K, $o{gen} // 7);
+    @v[12, 14, 17] = ($K2, $o{max} // 4096, $o{retry} // 0);
+    @v[20, 22] = ($K3, $o{tmax} // 100000);
+    return @v;
+}
+
+sub dump_keys {
+    my @out;
+    for my $k (sort grep { length } split /\n/, $r->cli('KEYS', "$P*")) {
+        my $type = $r->cli('TYPE', $k);
+        chomp $type;
+        if ($type eq 'hash') {
+            my %h = split /\n/, $r->cli('HGETALL', $k);
+            push @out, "$k " . join(' ', map { "$_=$h{$_}" } sort keys %h);
+        } elsif ($type eq 'list') {
+            my @l = split /\n/, $r->cli('LRANGE', $k, 0, -1);
+            push @out, "$k [" . join('|', map { length } @l) . "] $l[-1]";
+        } else {
+            push @out, "$k $type";
+        }
+    }
+    return join "\n", @out;
+}
+
+# what the test's subscriber got since the last look
+my $sub_file = $t->prefix . '/subscriber.out';
+my $spid = spawn_cli($sub_file, '--raw', 'subscribe', $PEER);
+ok(poll_until(5, sub { Hotline::Test::read_file($sub_file) =~ /\Q$PEER\E/ }),
+   'the subscriber listens');
+my $seen = 0;
+my $mark = 0;
+sub published {
+    $mark++;
+    $r->cli('PUBLISH', $PEER, "end-$mark");
+    my @m;
+    poll_until(5, sub {
+        my $all = Hotline::Test::read_file($sub_file);
+        return 0 unless $all =~ /^end-$mark$/m;
+        my @l = split /\n/, substr($all, $seen);
+        $seen = length $all;
+        for (my $i = 0; $i + 2 < @l; $i++) {
+            next unless $l[$i] eq 'message' && $l[$i + 1] eq $PEER;
+            last if $l[$i + 2] eq "end-$mark";
+            push @m, $l[$i + 2];
+            $i += 2;
+        }
+        1;
+    }) or diag("no end-$mark from the subscriber");
+    return join "\n", @m;
+}
+
+# runs one state on one path: the answer, the keys after, what was sent
+sub run {
+    my ($state, $args, $general) = @_;
+    reset_keys();
+    $state->();
+    my @call = ('EVALSHA', $sha, 0, @$args, $general ? ('|', 0) : ());
+    my $answer = $r->cli(@call);
+    $answer =~ s/\n0\n0\n$/\n/ if $general;    # the empty transaction's
+    return ($answer, dump_keys(), published());
+}
+
+# the peer's inbox of 40 x 100 bytes is over max 3000: room is made from
+# what was delivered; a reader may fall behind by 2 x max, one that is not
+# attached by max
+my @cases = (
+    [ 'room', sub { me(); peer(n => 3); transcript() }, {}, '0 0' ],
+    [ 'a changed version', sub { me(v => 4); peer(); transcript() }, {},
+      '100' ],
+    [ 'another consumer', sub { me(g => 8); peer(); transcript() }, {},
+      '5' ],
+    [ 'full, delivered: room made', sub {
+          me(); peer(n => 40, len => 100); transcript() },
+      { max => 3000 }, '0 0' ],
+    [ 'full, half delivered: room made from the delivered only', sub {
+          me(); peer(n => 40, len => 100, dl => 29); transcript() },
+      { max => 1500 }, '0 0' ],
+    [ 'full, nothing delivered, reader attached: busy', sub {
+          me(); peer(n => 40, len => 100, dl => 0); transcript() },
+      { max => 1900 }, '102' ],
+    [ 'full, nothing delivered, nobody reads: the error', sub {
+          me(); peer(n => 40, len => 100, dl => 0, ow => '');
+          transcript() },
+      { max => 3000 }, undef ],
+    [ 'busy before: refused without retry', sub {
+          me(); peer(n => 1, bk => 1); transcript() }, {}, '102' ],
+    [ 'busy before: the retry goes in', sub {
+          me(); peer(n => 1, bk => 1); transcript() },
+      { retry => 1 }, '0 0' ],
+    [ 'a full transcript is left out', sub {
+          me(); peer(n => 2); transcript(n => 10) },
+      { tmax => 1000 }, '0 0' ],
+    [ 'room made in both, the transcript still left out', sub {
+          me(); peer(n => 40, len => 100); transcript(n => 10, dl => 3) },
+      { max => 3000, tmax => 700 }, '0 0' ],
+    [ 'room made in the transcript, the peer busy', sub {
+          me(); peer(n => 40, len => 100, dl => 0);
+          transcript(n => 10, dl => 3) },
+      { max => 1900, tmax => 700 }, '102' ],
+    [ 'no peer record', sub { me(); transcript() }, {}, '0 0' ],
+);
+
+for my $case (@cases) {
+    my ($name, $state, $o, $want) = @$case;
+    my @args = args(%$o);
+    my ($fa, $fk, $fp) = run($state, \@args, 0);
+    my ($ga, $gk, $gp) = run($state, \@args, 1);
+    (my $flat = $fa) =~ s/\n/ /g;
+    $flat =~ s/ $//;
+    if (defined $want) {
+        is($flat, $want, "$name: the answer");
+    } else {
+        like($flat, qr/^[1-9]\d*$/, "$name: an error ($flat)");
+    }
+    is($ga, $fa, "$name: the general path answers the same");
+    is($gk, $fk, "$name: the same keys after") or diag("$fk\n--\n$gk");
+    is($gp, $fp, "$name: the same published");
+}
+
+# what both must do when room was made in a transcript that still has
+# none: the bytes it keeps written down (the three delivered lines gone)
+reset_keys();
+me(); peer(n => 2); transcript(n => 10, dl => 3);
+$r->cli('EVALSHA', $sha, 0, args(tmax => 700));
+is(join(' ', map { chomp; $_ } $r->cli('HGET', "${P}r:$K3", 'by'),
+                              $r->cli('LLEN', "${P}m:$K3")),
+   '700 7', 'the transcript left out keeps 7 lines of 100 bytes, by 700');
+
+# the short path really is the one taken: it reads the caller's record's
+# consumer alone (three fields), the general one every field an operation
+# may need
+sub lua_commands {
+    my ($general) = @_;
+    reset_keys();
+    me(); peer(n => 1); transcript();
+    my $file = $t->prefix . '/monitor-' . ($general ? 'general' : 'short');
+    my $pid = spawn_cli($file, 'monitor');
+    poll_until(5, sub { Hotline::Test::read_file($file) =~ /^OK/m });
+    $r->cli('EVALSHA', $sha, 0, args(), $general ? ('|', 0) : ());
+    $r->cli('PING');
+    poll_until(5, sub { Hotline::Test::read_file($file) =~ /"PING"/i });
+    stop_cli($pid);
+    return join "\n", map { /\[0 lua\] (.*)/ ? $1 : () }
+                      split /\n/, Hotline::Test::read_file($file);
+}
+my $own = qr/"HMGET" "\Q${P}r:$K\E" "v" "ow" "g"\n/;
+like(lua_commands(0), $own, 'the short path reads the consumer alone');
+unlike(lua_commands(1), $own, 'the general path does not');
+my $sq = $r->cli('HGET', "${P}r:$K2", 'sq');
+chomp $sq;
+is($sq, 11, 'and the relay went in: seq 11');
+
+# the node's own relay took the short path
+like(join("\n", map { /\[0 lua\] (.*)/ ? $1 : () }
+                split /\n/, Hotline::Test::read_file($mon)),
+     qr/"HMGET" "[^"]*r:\Q$argv[4]\E" "v" "ow" "g"\n/,
+     'the node\'s relay took the short path');
+
+stop_cli($spid);
+reset_keys();
+
+$c->send_json({ type => 'chat', text => 'after', id => 'after' });
+ok($a->wait_for('chat', 5, sub { $_[0]{text} eq 'after' }),
+   'the node goes on relaying');
+
+my @bad = $t->bad_log_lines;
+is(scalar @bad, 0, 'no alert, crash or unexpected error in the log')
+    or diag(join "\n", @bad);
+
+$t->stop;
+$r->stop;
+done_testing;
