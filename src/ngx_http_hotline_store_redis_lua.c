@@ -315,29 +315,40 @@ NGX_HOTLINE_LUA_PRELUDE
 "  end\n"
 "end\n"
 /*
- * a relay, the most frequent commit, alone: c K V, o K G, a K2 ... and the
- * transcript's a K3 ...: the same checks and appends as below without
- * reading a batch (a third of Redis' time per relay)
+ * a relay, the most frequent transaction: c K V, o K G, a K2 ... and n 4:
+ * the transcript's a K3 ..., from the c's count at b; nil for another
+ * shape, else its result: the same checks and appends as commit() does,
+ * without its loops (a third of Redis' time per relay)
  */
-"if (na == 18 or na == 26) and A[3] == 'c' and A[4] == '2'\n"
-"   and A[7] == 'o' and A[8] == '2' and A[9] == A[5] and A[10] ~= ''\n"
-"   and A[11] == 'a' and A[12] == '6' and A[13] ~= A[5] and A[16] == '0'\n"
-"   and (na == 18 or (A[19] == 'a' and A[20] == '6' and A[24] == '0'\n"
-"                     and A[21] ~= A[5] and A[21] ~= A[13])) then\n"
-"  local me = redis.call('HMGET', rk(A[5]), 'v', 'ow', 'g')\n"
-"  if (me[1] or '0') ~= A[6] then return {100} end\n"
-"  if me[2] ~= CH or me[3] ~= A[10] then return {5} end\n"
-"  local e, e2 = admit(12), 0\n"
-"  if e <= 0 and na == 26 then e2 = admit(20) end\n"
+"local function relayed(b, n)\n"
+"  if A[b - 1] ~= 'c' or A[b] ~= '2' or A[b + 3] ~= 'o' or A[b + 4] ~= '2'\n"
+"     or A[b + 5] ~= A[b + 1] or A[b + 6] == '' or A[b + 7] ~= 'a'\n"
+"     or A[b + 8] ~= '6' or A[b + 12] ~= '0'\n"
+"     or (n == 4 and (A[b + 15] ~= 'a' or A[b + 16] ~= '6'\n"
+"                     or A[b + 20] ~= '0')) then\n"
+"    return nil\n"
+"  end\n"
+"  local me = redis.call('HMGET', rk(A[b + 1]), 'v', 'ow', 'g')\n"
+"  if (me[1] or '0') ~= A[b + 2] then return {100} end\n"
+"  if me[2] ~= CH or me[3] ~= A[b + 6] then return {5} end\n"
+"  local e, e2 = admit(b + 8), 0\n"
+"  if e <= 0 and n == 4 then e2 = admit(b + 16) end\n"
 "  if e > 0 or e2 > 0 then\n"
 "    kept()\n"
 "    return {math.max(e, e2)}\n"
 "  end\n"
-"  if e == 0 then append(12) end\n"
-"  if na == 26 and e2 == 0 then append(20) end\n"
-"  kept()\n"
-"  published()\n"
+"  if e == 0 then append(b + 8) end\n"
+"  if n == 4 and e2 == 0 then append(b + 16) end\n"
 "  return {0, 0}\n"
+"end\n"
+/* a relay alone: not even the batch is read */
+"if na == 18 or na == 26 then\n"
+"  local res = relayed(4, na == 18 and 3 or 4)\n"
+"  if res then\n"
+"    kept()\n"
+"    published()\n"
+"    return res\n"
+"  end\n"
 "end\n"
 NGX_HOTLINE_LUA_OPS
 NGX_HOTLINE_LUA_BACKLOG
@@ -353,6 +364,10 @@ NGX_HOTLINE_LUA_BACKLOG
 "local told = false\n"
 /* a transaction: every check first, then every change, or none */
 "local function commit(ops)\n"
+"if #ops == 3 or #ops == 4 then\n"
+"  local res = relayed(ops[1], #ops)\n"
+"  if res then return res end\n"
+"end\n"
 "local skip\n"
 "for oi = 1, #ops do\n"
 "  local b = ops[oi]\n"
