@@ -39,9 +39,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 fz_party(u_char *in, size_t n)
 {
-    u_char                    *out;
+    u_char                    *out, written;
     size_t                     len, tail;
     ngx_str_t                  v;
+    ngx_uint_t                 i, desk;
     ngx_http_hotline_party_t   party, again;
 
     v.data = in;
@@ -58,40 +59,50 @@ fz_party(u_char *in, size_t n)
     fz_check(party.addr_len <= NGX_SOCKADDR_STRLEN);
 
     /*
-     * the encoder's room: a version 1 record is written again as version
-     * 2, its desk fields (3 bytes, 3 times 8, a call id, three strings
-     * after their length bytes) appended
+     * the version written: 2 when a desk field is set, else 1 (a version
+     * 2 record with all of them empty shrinks by its desk part: 3 bytes,
+     * 3 times 8, a call id, three empty strings' length bytes)
      */
 
-    tail = 3 + 24 + NGX_HOTLINE_ID_LEN + 3 + party.target_len
-           + party.from_len + party.why_len;
+    desk = party.presence || party.rated || party.has_last || party.over
+           || party.transfers || party.until || party.held || party.hold_ms
+           || party.target_len || party.from_len || party.why_len;
 
-    out = malloc(n + tail);
+    for (i = 0; i < NGX_HOTLINE_ID_LEN; i++) {
+        desk |= party.last_call[i];
+    }
+
+    tail = 3 + 24 + NGX_HOTLINE_ID_LEN + 3;
+
+    out = malloc(n);
     fz_check(out != NULL);
 
     len = ngx_http_hotline_party_encode(out, &party);
 
-    fz_check(out[0] == 2);          /* the version written */
+    written = out[0];
+    fz_check(written == (desk ? 2 : 1));
     fz_check(out[3] == (in[3] & 3));
     out[3] = in[3];
 
-    if (in[0] == 1) {
-        /* version 1: the same bytes, then the desk's fields, empty */
-        fz_check(len == n + tail && tail == 3 + 24 + NGX_HOTLINE_ID_LEN + 3);
-        out[0] = in[0];
-
-    } else {
-        fz_check(len == n);
+    if (desk) {
+        /* version 2 in, the same bytes out */
+        fz_check(in[0] == 2 && len == n);
         /* the desk's flags: the three it knows */
+        tail += party.target_len + party.from_len + party.why_len;
         fz_check(out[n - tail + 1] == (in[n - tail + 1] & 7));
         out[n - tail + 1] = in[n - tail + 1];
+
+    } else {
+        /* version 1, or version 2 without its empty desk part */
+        fz_check(len == (in[0] == 1 ? n : n - tail));
+        out[0] = in[0];
     }
 
-    fz_check(memcmp(out, in, n) == 0);
-    out[0] = 2;
-    v.len = len;
+    fz_check(memcmp(out, in, len) == 0);
+    out[0] = written;
 
     v.data = out;
+    v.len = len;
 
     fz_check(ngx_http_hotline_party_decode(&v, &again) == NGX_OK);
     fz_check(again.role == party.role && again.state == party.state
@@ -100,7 +111,18 @@ fz_party(u_char *in, size_t n)
              && again.joined == party.joined
              && again.accepted == party.accepted
              && again.has_peer == party.has_peer
-             && again.recorded == party.recorded);
+             && again.recorded == party.recorded
+             && again.presence == party.presence
+             && again.rated == party.rated && again.over == party.over
+             && again.has_last == party.has_last
+             && again.transfers == party.transfers
+             && again.until == party.until && again.held == party.held
+             && again.hold_ms == party.hold_ms
+             && memcmp(again.last_call, party.last_call,
+                       NGX_HOTLINE_ID_LEN) == 0
+             && again.target_len == party.target_len
+             && again.from_len == party.from_len
+             && again.why_len == party.why_len);
 
     free(out);
 }
