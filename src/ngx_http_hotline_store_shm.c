@@ -44,6 +44,8 @@ typedef struct {
     ngx_http_hotline_shm_obj_t    *obj;
     void                          *mem;
     ngx_http_hotline_shm_inbox_t  *inbox;      /* append: a new inbox */
+    ngx_http_hotline_shm_ext_t    *ext;        /* queue, timer, count: for
+                                                  an object without one */
     ngx_uint_t                     skip;       /* append: no room, left out */
 } ngx_http_hotline_shm_prep_t;
 
@@ -92,6 +94,10 @@ static void ngx_http_hotline_shm_free_inbox(
 static void ngx_http_hotline_shm_kick(ngx_http_hotline_shm_inbox_t *ib);
 static ngx_uint_t ngx_http_hotline_shm_owned(ngx_http_hotline_shm_obj_t *o,
     ngx_http_hotline_consumer_t *c);
+static ngx_uint_t ngx_http_hotline_shm_ext_prep(ngx_http_hotline_shm_obj_t *o,
+    ngx_http_hotline_shm_prep_t *prep);
+static ngx_uint_t ngx_http_hotline_shm_ext_get(ngx_http_hotline_shm_obj_t *o,
+    ngx_http_hotline_shm_prep_t *prep);
 static ngx_uint_t ngx_http_hotline_shm_drops(ngx_http_hotline_txop_t *t,
     ngx_http_hotline_shm_obj_t *o);
 static ngx_int_t ngx_http_hotline_shm_copy(ngx_http_hotline_rec_t *rec,
@@ -274,6 +280,7 @@ ngx_http_hotline_shm_read(ngx_http_hotline_reads_t *rd,
     ngx_http_hotline_rec_t      *rec;
     ngx_http_hotline_shm_t      *shm;
     ngx_http_hotline_shm_obj_t  *o;
+    ngx_http_hotline_shm_ext_t  *x;
     ngx_str_t                    key;
 
     shm = ngx_http_hotline_shm;
@@ -333,7 +340,7 @@ ngx_http_hotline_shm_read(ngx_http_hotline_reads_t *rd,
 
             for (k = 0; k < r->n; k++) {
                 o = ngx_http_hotline_shm_find(&r->names[k]);
-                r->numbers[k] = (o && o->counter) ? o->number : -1;
+                r->numbers[k] = (o && o->counter) ? o->ext->number : -1;
             }
 
             p = (u_char *) (r->numbers + r->n);
@@ -349,13 +356,14 @@ ngx_http_hotline_shm_read(ngx_http_hotline_reads_t *rd,
                  q != ngx_queue_sentinel(&shm->queue) && r->nrecs < r->n;
                  q = ngx_queue_next(q))
             {
-                o = ngx_queue_data(q, ngx_http_hotline_shm_obj_t, queue);
+                x = ngx_queue_data(q, ngx_http_hotline_shm_ext_t, queue);
+                o = x->obj;
                 rec = &r->recs[r->nrecs++];
 
                 if (r->values && r->nrecs > r->values) {
                     ngx_memzero(rec, sizeof(ngx_http_hotline_rec_t));
                     rec->version = o->version;
-                    rec->ticket = o->ticket;
+                    rec->ticket = x->ticket;
                     continue;
                 }
 
@@ -478,7 +486,7 @@ ngx_http_hotline_shm_copy(ngx_http_hotline_rec_t *rec,
     ngx_memzero(rec, sizeof(ngx_http_hotline_rec_t));
 
     rec->version = o->version;
-    rec->ticket = o->queued ? o->ticket : 0;
+    rec->ticket = o->queued ? o->ext->ticket : 0;
     rec->attached = (o->inbox && o->inbox->owner) ? 1 : 0;
     rec->value.data = p;
     rec->value.len = o->len;
@@ -577,20 +585,39 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
                 return t->err;
             }
 
+            if (!ngx_http_hotline_shm_ext_prep(o, &prep[i])) {
+                return NGX_HOTLINE_E_UNAVAILABLE;
+            }
+
+            break;
+
+        case NGX_HOTLINE_TX_TIMER:
+            if (t->n && !ngx_http_hotline_shm_ext_prep(o, &prep[i])) {
+                return NGX_HOTLINE_E_UNAVAILABLE;
+            }
+
             break;
 
         case NGX_HOTLINE_TX_COUNT:
-            n = (o && o->counter) ? o->number : 0;
+            n = (o && o->counter) ? o->ext->number : 0;
 
             if (t->max && !t->force && n + t->n > t->max) {
                 return t->err;
             }
 
-            if (o == NULL && !ngx_http_hotline_shm_drops(t, o)) {
+            if (ngx_http_hotline_shm_drops(t, o)) {
+                break;
+            }
+
+            if (o == NULL) {
                 prep[i].mem = ngx_http_hotline_shm_new(&t->key);
                 if (prep[i].mem == NULL) {
                     return NGX_HOTLINE_E_UNAVAILABLE;
                 }
+            }
+
+            if (!ngx_http_hotline_shm_ext_prep(o, &prep[i])) {
+                return NGX_HOTLINE_E_UNAVAILABLE;
             }
 
             break;
@@ -717,7 +744,52 @@ ngx_http_hotline_shm_unprep(ngx_http_hotline_txn_t *tx,
         if (prep[i].inbox) {
             ngx_slab_free_locked(ngx_http_hotline_shpool, prep[i].inbox);
         }
+
+        if (prep[i].ext) {
+            ngx_slab_free_locked(ngx_http_hotline_shpool, prep[i].ext);
+        }
     }
+}
+
+
+/*
+ * An op that queues, times or counts o: the extension o lacks is made
+ * now (o NULL: an earlier op of the transaction makes o); 0: no memory
+ */
+
+static ngx_uint_t
+ngx_http_hotline_shm_ext_prep(ngx_http_hotline_shm_obj_t *o,
+    ngx_http_hotline_shm_prep_t *prep)
+{
+    if (o && o->ext) {
+        return 1;
+    }
+
+    prep->ext = ngx_http_hotline_shm_ext_alloc();
+
+    return prep->ext != NULL;
+}
+
+
+/* apply(): o gets the extension check() made for it */
+
+static ngx_uint_t
+ngx_http_hotline_shm_ext_get(ngx_http_hotline_shm_obj_t *o,
+    ngx_http_hotline_shm_prep_t *prep)
+{
+    ngx_http_hotline_shm_ext_give(o, &prep->ext);
+
+    if (o->ext) {
+        return 1;
+    }
+
+    /* check() saw another object under the key: not a transition's way */
+
+    ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                  "hotline shm: \"%*s\" changed within a transaction",
+                  (size_t) o->key_len, o->key);
+
+    return 0;
 }
 
 
@@ -784,7 +856,8 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
             break;
 
         case NGX_HOTLINE_TX_QUEUE:
-            if (o && !o->queued) {
+            if (o && !o->queued && ngx_http_hotline_shm_ext_get(o, &prep[i]))
+            {
                 ngx_http_hotline_shm_enqueue(o, (uint64_t) t->n);
             }
 
@@ -792,7 +865,7 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
 
         case NGX_HOTLINE_TX_UNQUEUE:
             if (o && o->queued) {
-                ngx_queue_remove(&o->queue);
+                ngx_queue_remove(&o->ext->queue);
                 o->queued = 0;
                 shm->queued--;
             }
@@ -812,12 +885,14 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
             if (o == NULL) {
                 o = prep[i].mem;
                 prep[i].mem = NULL;
+                ngx_http_hotline_shm_ext_give(o, &prep[i].ext);
                 o->counter = 1;
-                o->number = t->n;
+                o->ext->number = t->n;
                 ngx_rbtree_insert(&shm->objs, &o->node);
 
-            } else if (!t->force) {
-                o->number += t->n;
+            } else if (!t->force && ngx_http_hotline_shm_ext_get(o, &prep[i]))
+            {
+                o->ext->number += t->n;
             }
 
             break;
@@ -882,7 +957,8 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
             break;
 
         case NGX_HOTLINE_TX_TIMER:
-            if (o) {
+            if (o && (t->n == 0 || ngx_http_hotline_shm_ext_get(o, &prep[i])))
+            {
                 ngx_http_hotline_shm_timer(o, (ngx_msec_t) t->n);
             }
 
@@ -899,6 +975,11 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
         if (prep[i].mem && t->op == NGX_HOTLINE_TX_ATTACH) {
             ngx_slab_free_locked(ngx_http_hotline_shpool, prep[i].mem);
         }
+
+        if (prep[i].ext) {
+            /* its object had one, or is gone */
+            ngx_slab_free_locked(ngx_http_hotline_shpool, prep[i].ext);
+        }
     }
 }
 
@@ -910,7 +991,7 @@ ngx_http_hotline_shm_drops(ngx_http_hotline_txop_t *t,
     ngx_http_hotline_shm_obj_t *o)
 {
     return t->ttl && !t->force && t->n < 0
-           && (o == NULL || (o->counter && o->number + t->n <= 0));
+           && (o == NULL || (o->counter && o->ext->number + t->n <= 0));
 }
 
 
@@ -1100,12 +1181,16 @@ ngx_http_hotline_shm_free(ngx_http_hotline_shm_obj_t *o)
     ngx_rbtree_delete(&shm->objs, &o->node);
 
     if (o->queued) {
-        ngx_queue_remove(&o->queue);
+        ngx_queue_remove(&o->ext->queue);
         shm->queued--;
     }
 
     if (o->timed) {
-        ngx_queue_remove(&o->timer);
+        ngx_queue_remove(&o->ext->timer);
+    }
+
+    if (o->ext) {
+        ngx_slab_free_locked(ngx_http_hotline_shpool, o->ext);
     }
 
     if (o->inbox) {
@@ -1163,6 +1248,7 @@ ngx_http_hotline_shm_due(ngx_uint_t max, ngx_msec_t grace,
     ngx_http_hotline_due_t      *due;
     ngx_http_hotline_shm_t      *shm;
     ngx_http_hotline_shm_obj_t  *o;
+    ngx_http_hotline_shm_ext_t  *x;
 
     shm = ngx_http_hotline_shm;
 
@@ -1200,7 +1286,22 @@ ngx_http_hotline_shm_due(ngx_uint_t max, ngx_msec_t grace,
             o->inbox->owner = 0;
             o->inbox->local = NULL;
             o->inbox->notified = 0;
-            ngx_http_hotline_shm_timer(o, grace);
+
+            x = NULL;
+
+            if (o->ext == NULL) {
+                x = ngx_http_hotline_shm_ext_alloc();
+                ngx_http_hotline_shm_ext_give(o, &x);
+            }
+
+            if (o->ext) {
+                ngx_http_hotline_shm_timer(o, grace);
+
+            } else {
+                /* it is reported below: its detach sets the timer */
+                ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                              "hotline shm: no memory for a timer");
+            }
 
             if (n < max) {
                 due[n].key.data = p;
@@ -1218,9 +1319,10 @@ ngx_http_hotline_shm_due(ngx_uint_t max, ngx_msec_t grace,
          q != ngx_queue_sentinel(&shm->timers) && n < max;
          q = ngx_queue_next(q))
     {
-        o = ngx_queue_data(q, ngx_http_hotline_shm_obj_t, timer);
+        x = ngx_queue_data(q, ngx_http_hotline_shm_ext_t, timer);
+        o = x->obj;
 
-        if ((ngx_msec_int_t) (o->deadline - ngx_current_msec) > 0) {
+        if ((ngx_msec_int_t) (x->deadline - ngx_current_msec) > 0) {
             break;
         }
 

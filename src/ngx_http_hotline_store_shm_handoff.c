@@ -447,11 +447,11 @@ ngx_http_hotline_handoff_obj(u_char *p, ngx_http_hotline_shm_obj_t *o)
                | (o->inbox && o->inbox->owner ? NGX_HOTLINE_HO_OWNED : 0);
     ho.value_len = o->value ? (uint32_t) o->len : 0;
     ho.version = o->version;
-    ho.ticket = o->ticket;
-    ho.number = o->number;
+    ho.ticket = o->ext ? o->ext->ticket : 0;
+    ho.number = o->ext ? o->ext->number : 0;
 
     if (o->timed) {
-        ho.timer = (ngx_msec_int_t) (o->deadline - ngx_current_msec);
+        ho.timer = (ngx_msec_int_t) (o->ext->deadline - ngx_current_msec);
 
         if (ho.timer < 1) {
             ho.timer = 1;
@@ -611,6 +611,7 @@ ngx_http_hotline_handoff_apply(u_char *p, u_char *last,
     ngx_str_t                          key;
     ngx_http_hotline_shm_t            *shm;
     ngx_http_hotline_shm_obj_t        *o;
+    ngx_http_hotline_shm_ext_t        *x;
     ngx_http_hotline_shm_msg_t        *m;
     ngx_http_hotline_shm_inbox_t      *ib;
     ngx_http_hotline_handoff_obj_t     ho;
@@ -648,9 +649,9 @@ ngx_http_hotline_handoff_apply(u_char *p, u_char *last,
              */
 
             if (o->counter && (ho.flags & NGX_HOTLINE_HO_COUNTER)
-                && ho.number > o->number)
+                && ho.number > o->ext->number)
             {
-                o->number = ho.number;
+                o->ext->number = ho.number;
             }
 
             p += len;
@@ -671,13 +672,30 @@ ngx_http_hotline_handoff_apply(u_char *p, u_char *last,
         }
 
         o->version = ho.version;
-        o->number = ho.number;
         o->counter = (ho.flags & NGX_HOTLINE_HO_COUNTER) ? 1 : 0;
+
+        if (ho.number || (ho.flags & (NGX_HOTLINE_HO_QUEUED
+                                      |NGX_HOTLINE_HO_TIMED
+                                      |NGX_HOTLINE_HO_COUNTER)))
+        {
+            x = ngx_http_hotline_shm_ext_alloc();
+            if (x == NULL) {
+                ngx_slab_free_locked(ngx_http_hotline_shpool, o);
+                goto nomem;
+            }
+
+            ngx_http_hotline_shm_ext_give(o, &x);
+            o->ext->number = ho.number;
+        }
 
         if (ho.flags & NGX_HOTLINE_HO_VALUE) {
             o->value = ngx_slab_alloc_locked(ngx_http_hotline_shpool,
                                              ho.value_len ? ho.value_len : 1);
             if (o->value == NULL) {
+                if (o->ext) {
+                    ngx_slab_free_locked(ngx_http_hotline_shpool, o->ext);
+                }
+
                 ngx_slab_free_locked(ngx_http_hotline_shpool, o);
                 goto nomem;
             }

@@ -75,10 +75,34 @@ ngx_http_hotline_shm_new(ngx_str_t *key)
     }
 
     o->node.key = ngx_murmur_hash2(key->data, key->len);
-    o->key_len = key->len;
+    o->key_len = (u_char) key->len;
     ngx_memcpy(o->key, key->data, key->len);
 
     return o;
+}
+
+
+ngx_http_hotline_shm_ext_t *
+ngx_http_hotline_shm_ext_alloc(void)
+{
+    return ngx_slab_calloc_locked(ngx_http_hotline_shpool,
+                                  sizeof(ngx_http_hotline_shm_ext_t));
+}
+
+
+/* *ext becomes o's unless o has one; what is left in *ext is not used */
+
+void
+ngx_http_hotline_shm_ext_give(ngx_http_hotline_shm_obj_t *o,
+    ngx_http_hotline_shm_ext_t **ext)
+{
+    if (o->ext || *ext == NULL) {
+        return;
+    }
+
+    o->ext = *ext;
+    o->ext->obj = o;
+    *ext = NULL;
 }
 
 
@@ -129,7 +153,7 @@ ngx_http_hotline_shm_enqueue(ngx_http_hotline_shm_obj_t *o, uint64_t ticket)
 {
     ngx_queue_t                 *q;
     ngx_http_hotline_shm_t      *shm;
-    ngx_http_hotline_shm_obj_t  *other;
+    ngx_http_hotline_shm_ext_t  *other;
 
     shm = ngx_http_hotline_shm;
 
@@ -137,16 +161,16 @@ ngx_http_hotline_shm_enqueue(ngx_http_hotline_shm_obj_t *o, uint64_t ticket)
          q != ngx_queue_sentinel(&shm->queue);
          q = ngx_queue_prev(q))
     {
-        other = ngx_queue_data(q, ngx_http_hotline_shm_obj_t, queue);
+        other = ngx_queue_data(q, ngx_http_hotline_shm_ext_t, queue);
 
         if (other->ticket < ticket) {
             break;
         }
     }
 
-    o->ticket = ticket;
+    o->ext->ticket = ticket;
     o->queued = 1;
-    ngx_queue_insert_after(q, &o->queue);
+    ngx_queue_insert_after(q, &o->ext->queue);
     shm->queued++;
 }
 
@@ -156,12 +180,13 @@ ngx_http_hotline_shm_timer(ngx_http_hotline_shm_obj_t *o, ngx_msec_t in)
 {
     ngx_queue_t                 *q;
     ngx_http_hotline_shm_t      *shm;
-    ngx_http_hotline_shm_obj_t  *other;
+    ngx_http_hotline_shm_ext_t  *x, *other;
 
     shm = ngx_http_hotline_shm;
+    x = o->ext;
 
     if (o->timed) {
-        ngx_queue_remove(&o->timer);
+        ngx_queue_remove(&x->timer);
         o->timed = 0;
     }
 
@@ -169,19 +194,19 @@ ngx_http_hotline_shm_timer(ngx_http_hotline_shm_obj_t *o, ngx_msec_t in)
         return;
     }
 
-    o->deadline = ngx_current_msec + in;
+    x->deadline = ngx_current_msec + in;
     o->timed = 1;
 
     for (q = ngx_queue_last(&shm->timers);
          q != ngx_queue_sentinel(&shm->timers);
          q = ngx_queue_prev(q))
     {
-        other = ngx_queue_data(q, ngx_http_hotline_shm_obj_t, timer);
+        other = ngx_queue_data(q, ngx_http_hotline_shm_ext_t, timer);
 
-        if ((ngx_msec_int_t) (other->deadline - o->deadline) <= 0) {
+        if ((ngx_msec_int_t) (other->deadline - x->deadline) <= 0) {
             break;
         }
     }
 
-    ngx_queue_insert_after(q, &o->timer);
+    ngx_queue_insert_after(q, &x->timer);
 }

@@ -14,8 +14,9 @@
 
 /*
  * The embedded store's state in the zone (ngx_http_hotline_store_shm.c,
- * its objects ngx_http_hotline_store_shm_objs.c): objects by key, each with a record, a place in the queue, a timer, a
- * counter or an inbox of numbered messages.
+ * its objects ngx_http_hotline_store_shm_objs.c): objects by key, each
+ * with a record, a place in the queue, a timer, a counter or an inbox of
+ * numbered messages.
  */
 
 typedef struct {
@@ -42,23 +43,38 @@ typedef struct {
 } ngx_http_hotline_shm_inbox_t;
 
 
+typedef struct ngx_http_hotline_shm_obj_s  ngx_http_hotline_shm_obj_t;
+
+/*
+ * What few objects need (a queued party, a timed one, a counter), beside
+ * the object, so that an object with a 34-byte key (a party's, a call's)
+ * fits a 128-byte slab chunk: made in a transaction's check() the first
+ * time one is needed, freed with the object.
+ */
 typedef struct {
-    ngx_rbtree_node_t              node;       /* key: hash of the key */
     ngx_queue_t                    queue;      /* queued, by ticket */
     ngx_queue_t                    timer;      /* by deadline */
     ngx_msec_t                     deadline;
-    uint64_t                       version;
     uint64_t                       ticket;
     int64_t                        number;
+    ngx_http_hotline_shm_obj_t    *obj;
+} ngx_http_hotline_shm_ext_t;
+
+
+struct ngx_http_hotline_shm_obj_s {
+    ngx_rbtree_node_t              node;       /* key: hash of the key */
+    uint64_t                       version;
     ngx_http_hotline_shm_inbox_t  *inbox;
+    ngx_http_hotline_shm_ext_t    *ext;        /* NULL: none yet */
     u_char                        *value;
-    size_t                         len;
+    uint32_t                       len;        /* <= NGX_HOTLINE_VALUE_MAX,
+                                                  or a handoff's */
     unsigned                       queued:1;
     unsigned                       timed:1;
     unsigned                       counter:1;
-    size_t                         key_len;
+    u_char                         key_len;    /* <= NGX_HOTLINE_KEY_MAX */
     u_char                         key[1];
-} ngx_http_hotline_shm_obj_t;
+};
 
 
 typedef struct {
@@ -79,6 +95,11 @@ extern ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
 /* these run with the zone locked */
 ngx_http_hotline_shm_obj_t *ngx_http_hotline_shm_find(ngx_str_t *key);
 ngx_http_hotline_shm_obj_t *ngx_http_hotline_shm_new(ngx_str_t *key);
+ngx_http_hotline_shm_ext_t *ngx_http_hotline_shm_ext_alloc(void);
+void ngx_http_hotline_shm_ext_give(ngx_http_hotline_shm_obj_t *o,
+    ngx_http_hotline_shm_ext_t **ext);
+
+/* these two need o->ext */
 void ngx_http_hotline_shm_timer(ngx_http_hotline_shm_obj_t *o,
     ngx_msec_t in);
 void ngx_http_hotline_shm_enqueue(ngx_http_hotline_shm_obj_t *o,
