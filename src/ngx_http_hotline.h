@@ -155,10 +155,14 @@ ngx_int_t ngx_http_hotline_too_many(ngx_http_request_t *r,
 ngx_int_t ngx_http_hotline_send_json(ngx_http_request_t *r,
     ngx_uint_t status, u_char *data, size_t len);
 
-/* ngx_http_hotline_ws_handshake.c */
+/*
+ * ngx_http_hotline_ws_handshake.c: its Sec-WebSocket-Accept value, until
+ * the upgrade, is the request's context of this module
+ */
+#define NGX_HOTLINE_WS_ACCEPT_LEN  28          /* base64 of a SHA-1 */
+
 ngx_int_t ngx_http_hotline_ws_handshake(ngx_http_request_t *r,
-    ngx_http_hotline_loc_conf_t *hlcf, ngx_str_t *accept,
-    ngx_uint_t *subprotocol);
+    ngx_http_hotline_loc_conf_t *hlcf, ngx_uint_t *subprotocol);
 
 /* ngx_http_hotline_agent_auth.c */
 typedef void (*ngx_http_hotline_agent_auth_pt)(ngx_http_request_t *r,

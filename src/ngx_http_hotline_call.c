@@ -90,7 +90,7 @@ static void ngx_http_hotline_op_commit_done(void *data,
 static void ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op,
     ngx_uint_t err);
 
-static void ngx_http_hotline_ref_keys(ngx_http_hotline_ref_t *ref,
+static void ngx_http_hotline_ref_call(ngx_http_hotline_ref_t *ref,
     u_char *call_id);
 static void ngx_http_hotline_relay_start(ngx_http_hotline_ref_t *ref,
     u_char *msg, size_t len, ngx_uint_t logged,
@@ -582,30 +582,16 @@ ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref)
 }
 
 
-/* the keys of the party, its peer and its call's transcript (call_id) */
+/* the call a relay's chat lines go to the transcript of; NULL: none */
 
 static void
-ngx_http_hotline_ref_keys(ngx_http_hotline_ref_t *ref, u_char *call_id)
+ngx_http_hotline_ref_call(ngx_http_hotline_ref_t *ref, u_char *call_id)
 {
-    ngx_str_t  *key;
-
-    ref->log_key_len = 0;
+    ref->has_call = call_id ? 1 : 0;
 
     if (call_id) {
-        key = ngx_http_hotline_tkey(call_id);
-        ref->log_key_len = (u_char) (ngx_cpymem(ref->log_key_data, key->data,
-                                                key->len)
-                                     - ref->log_key_data);
+        ngx_memcpy(ref->call_id, call_id, NGX_HOTLINE_ID_LEN);
     }
-
-    key = ngx_http_hotline_pkey(ref->token);
-    ref->key_len = (u_char) (ngx_cpymem(ref->key_data, key->data, key->len)
-                             - ref->key_data);
-
-    key = ngx_http_hotline_pkey(ref->peer);
-    ref->peer_key_len = (u_char) (ngx_cpymem(ref->peer_key_data, key->data,
-                                             key->len)
-                                  - ref->peer_key_data);
 }
 
 
@@ -1061,7 +1047,7 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
             ref->version = op->me.version;
             ref->state = op->me.state;
             ngx_memcpy(ref->peer, op->me.peer, NGX_HOTLINE_ID_LEN);
-            ngx_http_hotline_ref_keys(ref, op->me.has_peer ? op->me.call_id
+            ngx_http_hotline_ref_call(ref, op->me.has_peer ? op->me.call_id
                                                            : NULL);
 
             if (!op->me.has_peer) {
@@ -1086,7 +1072,7 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
             ref->version = op->version;
             ref->state = op->state;
             ngx_memcpy(ref->peer, op->peer, NGX_HOTLINE_ID_LEN);
-            ngx_http_hotline_ref_keys(ref, op->res.in_call ? op->res.call_id
+            ngx_http_hotline_ref_call(ref, op->res.in_call ? op->res.call_id
                                                            : NULL);
 
         } else if (ref && err == NGX_HOTLINE_OK && op->ends) {
@@ -1277,7 +1263,7 @@ ngx_http_hotline_relay_keep(ngx_http_hotline_relay_t *r)
 static void
 ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
 {
-    ngx_str_t                 key, peer_key, log_key;
+    ngx_str_t                 key, peer_key;
     ngx_http_hotline_ref_t   *ref;
     ngx_http_hotline_txop_t  *t;
     ngx_http_hotline_txn_t    tx;
@@ -1291,12 +1277,10 @@ ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
 
     ngx_http_hotline_txn_init(&tx);
 
-    key.len = ref->key_len;
-    key.data = ref->key_data;
-    peer_key.len = ref->peer_key_len;
-    peer_key.data = ref->peer_key_data;
-    log_key.len = ref->log_key_len;
-    log_key.data = ref->log_key_data;
+    /* the keys (each its own buffer) are copied into the transaction */
+
+    key = *ngx_http_hotline_pkey(ref->token);
+    peer_key = *ngx_http_hotline_pkey(ref->peer);
 
     t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_CHECK, &key);
     t->n = (int64_t) ref->version;
@@ -1313,9 +1297,10 @@ ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
     t->value.data = r->msg;
     t->value.len = r->len;
 
-    if (r->logged && log_key.len && ngx_http_hotline_dcf->transcript) {
+    if (r->logged && ref->has_call && ngx_http_hotline_dcf->transcript) {
         /* a chat line: the call's transcript keeps it, while it has room */
-        t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_APPEND, &log_key);
+        t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_APPEND,
+                                     ngx_http_hotline_tkey(ref->call_id));
         t->max = ngx_http_hotline_dcf->transcript;
         t->err = NGX_HOTLINE_OK;
         t->value.data = r->msg + 1;

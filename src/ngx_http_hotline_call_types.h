@@ -113,14 +113,9 @@ typedef struct {
     ngx_uint_t                     state;
     u_char                         peer[NGX_HOTLINE_ID_LEN];
 
-    /* the records' keys of the party and its peer, for relays */
-    u_char                         key_data[2 + NGX_HOTLINE_ID_HEX];
-    u_char                         peer_key_data[2 + NGX_HOTLINE_ID_HEX];
-    u_char                         log_key_data[2 + NGX_HOTLINE_ID_HEX];
-                                               /* the call's transcript */
-    u_char                         key_len;
-    u_char                         peer_key_len;
-    u_char                         log_key_len;    /* 0: none */
+    u_char                         call_id[NGX_HOTLINE_ID_LEN];
+                                               /* its transcript's, for
+                                                  relays: has_call */
     ngx_queue_t                    relays;     /* waiting for a view, or
                                                   for a busy reader */
     ngx_queue_t                    busy;       /* in the worker's list of
@@ -129,6 +124,7 @@ typedef struct {
     void                          *view;       /* the read for it */
     ngx_uint_t                     ops;        /* operations under way */
     unsigned                       has_token:1;
+    unsigned                       has_call:1;
     unsigned                       detached:1; /* the connection is gone */
     unsigned                       detaching:1; /* once ops are over */
     unsigned                       read_all:1; /* the client said it read

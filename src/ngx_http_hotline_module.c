@@ -311,7 +311,7 @@ static ngx_int_t
 ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
 {
     ngx_int_t                      rc;
-    ngx_str_t                      accept, v;
+    ngx_str_t                      v;
     ngx_uint_t                     subprotocol;
     ngx_http_hotline_session_t    *s;
     ngx_http_hotline_loc_conf_t   *hlcf;
@@ -320,7 +320,7 @@ ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hotline_module);
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hotline_module);
 
-    rc = ngx_http_hotline_ws_handshake(r, hlcf, &accept, &subprotocol);
+    rc = ngx_http_hotline_ws_handshake(r, hlcf, &subprotocol);
     if (rc != NGX_OK) {
         return ngx_http_hotline_reject(r, rc);
     }
@@ -346,7 +346,6 @@ ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
     s->ws.handler = &ngx_http_hotline_session_handler;
     s->main_conf = hmcf;
     s->role = hlcf->role;
-    s->ws.accept = accept;
     s->ws.subprotocol = subprotocol ? 1 : 0;
     s->resume_from = -1;
     s->agent = &ngx_http_hotline_no_agent;

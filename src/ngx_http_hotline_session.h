@@ -53,7 +53,7 @@ struct ngx_http_hotline_session_s {
     ngx_msec_t                     position_at;    /* ... sent then */
     int64_t                        position_since; /* ms */
 
-    u_char                         call_id[NGX_HOTLINE_ID_HEX];
+    u_char                         call_id[NGX_HOTLINE_ID_LEN];
     ngx_http_hotline_agent_id_t   *agent;          /* a customer's: empty */
 
     int64_t                        resume_from;    /* agent: last_seq, -1 */

@@ -128,7 +128,8 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
                           "Upgrade: websocket" CRLF
                           "Connection: Upgrade" CRLF
                           "Sec-WebSocket-Accept: ") - 1);
-    p = ngx_cpymem(p, s->accept.data, s->accept.len);
+    p = ngx_cpymem(p, ngx_http_get_module_ctx(r, ngx_http_hotline_module),
+                   NGX_HOTLINE_WS_ACCEPT_LEN);
 
     if (s->subprotocol) {
         p = ngx_cpymem(p, CRLF "Sec-WebSocket-Protocol: hotline.v1",
@@ -151,8 +152,6 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
     c->write->handler = ngx_http_hotline_ws_write;
 
     s->request = NULL;
-    s->accept.len = 0;
-    s->accept.data = NULL;
 
     /*
      * the client as the request saw it (after realip, which the request's

@@ -47,7 +47,6 @@ typedef struct {
 struct ngx_http_hotline_ws_s {
     ngx_connection_t              *connection;
     ngx_http_request_t            *request;        /* until the upgrade */
-    ngx_str_t                      accept;         /* idem */
     ngx_str_t                      addr;           /* the client, as the
                                                       request saw it */
     ngx_http_hotline_loc_conf_t   *conf;
