@@ -38,6 +38,10 @@ static void ngx_http_hotline_ws_write(ngx_event_t *wev);
 static void ngx_http_hotline_ws_timer(ngx_event_t *ev);
 static void ngx_http_hotline_ws_answer(ngx_http_hotline_ws_t *s,
     u_char *pos, u_char *last);
+static ngx_http_hotline_ws_parser_t *ngx_http_hotline_ws_parser(
+    ngx_http_hotline_ws_t *s);
+static void ngx_http_hotline_ws_park(ngx_http_hotline_ws_t *s,
+    ngx_http_hotline_ws_parser_t *ps);
 static void ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s,
     u_char *pos, u_char *last);
 static ngx_int_t ngx_http_hotline_ws_queue(ngx_http_hotline_ws_t *s,
@@ -54,6 +58,10 @@ static void ngx_http_hotline_ws_dealloc(void *p, void *data);
 
 static u_char  ngx_http_hotline_rbuf[NGX_HOTLINE_READ_BUF];
 
+/* the parser of a read of a connection that keeps none between reads */
+static ngx_http_hotline_ws_parser_t  ngx_http_hotline_ws_shared;
+static ngx_uint_t                    ngx_http_hotline_ws_shared_busy;
+
 
 /*
  * Called from the content handler once the handshake is accepted.  The
@@ -67,11 +75,6 @@ ngx_http_hotline_ws_start(ngx_http_request_t *r,
 {
     s->connection = r->connection;
     s->request = r;
-
-    s->parser.max_message = s->conf->max_message;
-    s->parser.alloc = ngx_http_hotline_ws_alloc;
-    s->parser.free = ngx_http_hotline_ws_dealloc;
-    s->parser.data = r->connection->log;
 
     s->out_last = &s->out;
 
@@ -412,14 +415,18 @@ ngx_http_hotline_ws_answer(ngx_http_hotline_ws_t *s, u_char *pos,
     ngx_int_t                      rc;
     ngx_http_hotline_ws_parser_t  *ps;
 
-    ps = &s->parser;
+    ps = ngx_http_hotline_ws_parser(s);
+    if (ps == NULL) {
+        s->no_answer = 1;
+        return;
+    }
 
     while (pos < last && !s->close_answered && !s->closed) {
 
         rc = ngx_http_hotline_ws_parse(ps, &pos, last);
 
         if (rc == NGX_AGAIN) {
-            return;
+            break;
         }
 
         if (rc == NGX_ERROR) {
@@ -443,6 +450,8 @@ ngx_http_hotline_ws_answer(ngx_http_hotline_ws_t *s, u_char *pos,
         }
     }
 
+    ngx_http_hotline_ws_park(s, ps);
+
     if ((s->close_answered || s->no_answer) && s->connection->ssl
         && !s->tls_shut && !s->closed)
     {
@@ -460,7 +469,12 @@ ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s, u_char *pos,
     ngx_http_hotline_ws_parser_t  *ps;
     u_char                         buf[NGX_HOTLINE_WS_MAX_CONTROL];
 
-    ps = &s->parser;
+    ps = ngx_http_hotline_ws_parser(s);
+    if (ps == NULL) {
+        ngx_http_hotline_ws_close(s, NGX_HOTLINE_WS_CLOSE_INTERNAL,
+                                  "out of memory");
+        return;
+    }
 
     while (pos < last && !s->closed && !s->closing) {
 
@@ -543,6 +557,90 @@ ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s, u_char *pos,
         ngx_http_hotline_ws_parser_release_control(ps);
     }
 
+    ngx_http_hotline_ws_park(s, ps);
+}
+
+
+/*
+ * The parser of a read: the session's own while a frame or message is
+ * split between reads, else the worker's one, zeroed (an idle connection
+ * keeps no parser: 160 bytes less each)
+ */
+
+static ngx_http_hotline_ws_parser_t *
+ngx_http_hotline_ws_parser(ngx_http_hotline_ws_t *s)
+{
+    ngx_http_hotline_ws_parser_t  *ps;
+
+    if (s->parser) {
+        return s->parser;
+    }
+
+    if (ngx_http_hotline_ws_shared_busy) {
+        /* a read within a read: not the way events come, but safe */
+        ps = ngx_alloc(sizeof(ngx_http_hotline_ws_parser_t),
+                       s->connection->log);
+        if (ps == NULL) {
+            return NULL;
+        }
+
+        s->parser = ps;
+
+    } else {
+        ps = &ngx_http_hotline_ws_shared;
+        ngx_http_hotline_ws_shared_busy = 1;
+    }
+
+    ngx_memzero(ps, sizeof(ngx_http_hotline_ws_parser_t));
+
+    ps->max_message = s->conf->max_message;
+    ps->alloc = ngx_http_hotline_ws_alloc;
+    ps->free = ngx_http_hotline_ws_dealloc;
+    ps->data = s->connection->log;
+
+    return ps;
+}
+
+
+/* after a read: what is open between reads stays with the session */
+
+static void
+ngx_http_hotline_ws_park(ngx_http_hotline_ws_t *s,
+    ngx_http_hotline_ws_parser_t *ps)
+{
+    ngx_http_hotline_ws_parser_t  *own;
+
+    if (ps != &ngx_http_hotline_ws_shared) {
+        /* its own (s->parser): kept while something is open */
+
+        if (s->closed || ngx_http_hotline_ws_parser_idle(ps)) {
+            ngx_http_hotline_ws_parser_release(ps);
+            ngx_free(ps);
+            s->parser = NULL;
+        }
+
+        return;
+    }
+
+    ngx_http_hotline_ws_shared_busy = 0;
+
+    if (s->closed || ngx_http_hotline_ws_parser_idle(ps)) {
+        ngx_http_hotline_ws_parser_release(ps);
+        return;
+    }
+
+    own = ngx_alloc(sizeof(ngx_http_hotline_ws_parser_t), s->connection->log);
+    if (own == NULL) {
+        /* the part read so far would be lost: so is the connection */
+        ngx_http_hotline_ws_parser_release(ps);
+        s->no_answer = 1;
+        ngx_http_hotline_ws_close(s, NGX_HOTLINE_WS_CLOSE_INTERNAL,
+                                  "out of memory");
+        return;
+    }
+
+    ngx_memcpy(own, ps, sizeof(ngx_http_hotline_ws_parser_t));
+    s->parser = own;
 }
 
 
@@ -1006,7 +1104,13 @@ ngx_http_hotline_ws_finalize(ngx_http_hotline_ws_t *s)
     s->out = NULL;
     s->out_bytes = 0;
 
-    ngx_http_hotline_ws_parser_release(&s->parser);
+    if (s->parser) {
+        /*
+         * its buffers; the parser itself goes with the session, as a read
+         * under way may still hold it (the worker's: ..._park())
+         */
+        ngx_http_hotline_ws_parser_release(s->parser);
+    }
 }
 
 
@@ -1048,6 +1152,11 @@ ngx_http_hotline_ws_free(ngx_http_hotline_ws_t *s)
     ngx_connection_t  *c;
 
     c = s->connection;
+
+    if (s->parser) {
+        ngx_free(s->parser);
+        s->parser = NULL;
+    }
 
 #if (NGX_HTTP_SSL)
     if (c->ssl) {

@@ -52,7 +52,10 @@ struct ngx_http_hotline_ws_s {
     ngx_http_hotline_loc_conf_t   *conf;
     ngx_http_hotline_ws_handler_t *handler;
 
-    ngx_http_hotline_ws_parser_t   parser;
+    ngx_http_hotline_ws_parser_t  *parser;         /* its own, only while
+                                                      a frame or message
+                                                      is split between
+                                                      reads; NULL: none */
 
     ngx_chain_t                   *out;            /* send queue */
     ngx_chain_t                  **out_last;

@@ -617,6 +617,14 @@ ngx_http_hotline_ws_parser_release(ngx_http_hotline_ws_parser_t *p)
 }
 
 
+ngx_uint_t
+ngx_http_hotline_ws_parser_idle(ngx_http_hotline_ws_parser_t *p)
+{
+    return p->state == NGX_HOTLINE_WS_ST_HEADER && p->hdr_len == 0
+           && p->msg_opcode == 0 && p->msg == NULL && p->ctrl == NULL;
+}
+
+
 void
 ngx_http_hotline_ws_parser_release_control(ngx_http_hotline_ws_parser_t *p)
 {

@@ -106,6 +106,11 @@ void ngx_http_hotline_ws_parser_release(ngx_http_hotline_ws_parser_t *p);
 /* frees a control frame's payload once it is used: it is not kept */
 void ngx_http_hotline_ws_parser_release_control(
     ngx_http_hotline_ws_parser_t *p);
+/*
+ * 1: between frames, no message open, no buffer held; a zeroed parser
+ * with the caller's fields set goes on the same from here
+ */
+ngx_uint_t ngx_http_hotline_ws_parser_idle(ngx_http_hotline_ws_parser_t *p);
 
 /*
  * Writes an unmasked server frame header (FIN set) for a payload of len

@@ -1596,6 +1596,141 @@ t_test_memory(void)
 }
 
 
+/*
+ * ngx_http_hotline_ws_parser_idle(): a connection keeps no parser between
+ * reads when it is idle (src/ngx_http_hotline_ws.c), and one moved to
+ * memory of its own when not.  Fed in reads of k bytes, the parser is
+ * dropped for a zeroed one at every idle point and moved at every other:
+ * the messages come out the same for every k.
+ */
+
+static void
+t_test_idle(void)
+{
+    u_char                        *pos, *last;
+    u_char                         in[128], got[64];
+    size_t                         n, k, at, glen;
+    ngx_int_t                      rc;
+    ngx_uint_t                     k_ok, idles, msgs;
+    t_alloc_t                      a;
+    ngx_http_hotline_ws_parser_t   p, moved;
+
+    n = t_frame(in, T_FIN | NGX_HOTLINE_WS_OP_TEXT, "hello", 5, 1, 0);
+    n += t_frame(in + n, T_FIN | NGX_HOTLINE_WS_OP_PING, "p", 1, 1, 0);
+    n += t_frame(in + n, NGX_HOTLINE_WS_OP_TEXT, "ab", 2, 1, 0);
+    n += t_frame(in + n, T_FIN | NGX_HOTLINE_WS_OP_CONT, "cd", 2, 1, 0);
+    n += t_frame(in + n, NGX_HOTLINE_WS_OP_TEXT, "", 0, 1, 0);
+    n += t_frame(in + n, T_FIN | NGX_HOTLINE_WS_OP_CONT, "ef", 2, 1, 0);
+    n += t_close(in + n, 1000, "", 0);
+
+    ngx_memzero(&a, sizeof(t_alloc_t));
+
+    t_init(&p, &a, 1024);
+    ok(ngx_http_hotline_ws_parser_idle(&p), "a zeroed parser is idle");
+
+    pos = in;
+    rc = ngx_http_hotline_ws_parse(&p, &pos, in + 1);
+    ok(rc == NGX_AGAIN && !ngx_http_hotline_ws_parser_idle(&p),
+       "one byte of a header: not idle");
+
+    rc = ngx_http_hotline_ws_parse(&p, &pos, in + 8);
+    ok(rc == NGX_AGAIN && !ngx_http_hotline_ws_parser_idle(&p),
+       "a header and part of the payload: not idle");
+
+    rc = ngx_http_hotline_ws_parse(&p, &pos, in + n);
+    ok(rc == NGX_OK && !ngx_http_hotline_ws_parser_idle(&p),
+       "a message delivered, its buffer held: not idle");
+
+    ngx_http_hotline_ws_parser_release(&p);
+    ok(ngx_http_hotline_ws_parser_idle(&p), "its buffer let go: idle");
+
+    rc = ngx_http_hotline_ws_parse(&p, &pos, in + n);
+    ok(rc == NGX_OK && p.opcode == NGX_HOTLINE_WS_OP_PING, "the ping");
+    ngx_http_hotline_ws_parser_release_control(&p);
+    ok(ngx_http_hotline_ws_parser_idle(&p), "after the ping: idle");
+
+    last = pos + 8;     /* the first fragment, whole */
+    rc = ngx_http_hotline_ws_parse(&p, &pos, last);
+    ok(rc == NGX_AGAIN && !ngx_http_hotline_ws_parser_idle(&p),
+       "between two fragments of a message: not idle");
+
+    ngx_http_hotline_ws_parser_release(&p);
+    is(a.outstanding, 0, "nothing left allocated");
+
+    k_ok = 0;
+
+    for (k = 1; k <= n; k++) {
+        t_init(&p, &a, 1024);
+        glen = 0;
+        idles = 0;
+        msgs = 0;
+        rc = NGX_AGAIN;
+
+        for (at = 0; at < n; at += k) {
+            pos = in + at;
+            last = in + ngx_min(at + k, n);
+
+            while (pos < last) {
+                rc = ngx_http_hotline_ws_parse(&p, &pos, last);
+                if (rc != NGX_OK) {
+                    break;
+                }
+
+                msgs++;
+
+                if (p.opcode == NGX_HOTLINE_WS_OP_TEXT
+                    && glen + p.len <= sizeof(got))
+                {
+                    ngx_memcpy(got + glen, p.payload, p.len);
+                    glen += p.len;
+                    got[glen++] = '|';
+                    ngx_http_hotline_ws_parser_release(&p);
+
+                } else if (p.opcode == NGX_HOTLINE_WS_OP_CLOSE) {
+                    glen += snprintf((char *) got + glen, sizeof(got) - glen,
+                                     "%u|", (unsigned) p.close_code);
+                }
+
+                ngx_http_hotline_ws_parser_release_control(&p);
+            }
+
+            if (rc == NGX_ERROR) {
+                break;
+            }
+
+            /* the end of a read */
+
+            if (ngx_http_hotline_ws_parser_idle(&p)) {
+                idles++;
+                t_init(&p, &a, 1024);
+
+            } else {
+                ngx_memcpy(&moved, &p, sizeof(p));
+                ngx_memset(&p, 0xa5, sizeof(p));
+                ngx_memcpy(&p, &moved, sizeof(p));
+            }
+        }
+
+        ngx_http_hotline_ws_parser_release(&p);
+
+        if (rc != NGX_ERROR && msgs == 5 && a.outstanding == 0
+            && glen == sizeof("hello|abcd|ef|1000|") - 1
+            && ngx_memcmp(got, "hello|abcd|ef|1000|", glen) == 0
+            && (k != 1 || idles == 5))
+        {
+            k_ok++;
+
+        } else {
+            diag("reads of %zu bytes: %zu bytes out, %u messages, %u idle",
+                 k, glen, (unsigned) msgs, (unsigned) idles);
+        }
+    }
+
+    is(k_ok, n, "every read size: the same messages, idle at each end of "
+       "a frame outside a message");
+}
+
+
 int
 main(void)
 {
@@ -1608,6 +1743,7 @@ main(void)
     t_test_fragments();
     t_test_sizes();
     t_test_memory();
+    t_test_idle();
 
     return ngx_tap_done();
 }
