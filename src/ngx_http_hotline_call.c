@@ -92,6 +92,7 @@ static void ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op,
 
 static void ngx_http_hotline_ref_call(ngx_http_hotline_ref_t *ref,
     u_char *call_id);
+static void ngx_http_hotline_ref_uncall(ngx_http_hotline_ref_t *ref);
 static void ngx_http_hotline_relay_start(ngx_http_hotline_ref_t *ref,
     u_char *msg, size_t len, ngx_uint_t logged,
     ngx_http_hotline_call_pt handler, void *data);
@@ -556,6 +557,9 @@ ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref)
     ref->consumer = NULL;
     ref->detaching = 0;
 
+    /* no relay goes any more */
+    ngx_http_hotline_ref_uncall(ref);
+
     if (c == NULL) {
         return;
     }
@@ -582,15 +586,57 @@ ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref)
 }
 
 
-/* the call a relay's chat lines go to the transcript of; NULL: none */
+/*
+ * The call the party is in (its peer is known by now), whose transcript
+ * a relay's chat lines go to; NULL: none.  The keys of relays with it.
+ */
 
 static void
 ngx_http_hotline_ref_call(ngx_http_hotline_ref_t *ref, u_char *call_id)
 {
+    ngx_str_t                    *key;
+    ngx_http_hotline_ref_keys_t  *k;
+
     ref->has_call = call_id ? 1 : 0;
 
-    if (call_id) {
-        ngx_memcpy(ref->call_id, call_id, NGX_HOTLINE_ID_LEN);
+    if (call_id == NULL) {
+        ngx_http_hotline_ref_uncall(ref);
+        return;
+    }
+
+    ngx_memcpy(ref->call_id, call_id, NGX_HOTLINE_ID_LEN);
+
+    if (ref->keys == NULL) {
+        ref->keys = ngx_alloc(sizeof(ngx_http_hotline_ref_keys_t),
+                              ngx_cycle->log);
+        if (ref->keys == NULL) {
+            return;
+        }
+    }
+
+    k = ref->keys;
+
+    key = ngx_http_hotline_pkey(ref->token);
+    k->key_len = (u_char) (ngx_cpymem(k->key, key->data, key->len) - k->key);
+
+    key = ngx_http_hotline_pkey(ref->peer);
+    k->peer_key_len = (u_char) (ngx_cpymem(k->peer_key, key->data, key->len)
+                                - k->peer_key);
+
+    key = ngx_http_hotline_tkey(call_id);
+    k->log_key_len = (u_char) (ngx_cpymem(k->log_key, key->data, key->len)
+                               - k->log_key);
+}
+
+
+static void
+ngx_http_hotline_ref_uncall(ngx_http_hotline_ref_t *ref)
+{
+    ref->has_call = 0;
+
+    if (ref->keys) {
+        ngx_free(ref->keys);
+        ref->keys = NULL;
     }
 }
 
@@ -1263,7 +1309,7 @@ ngx_http_hotline_relay_keep(ngx_http_hotline_relay_t *r)
 static void
 ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
 {
-    ngx_str_t                 key, peer_key;
+    ngx_str_t                 key, peer_key, log_key;
     ngx_http_hotline_ref_t   *ref;
     ngx_http_hotline_txop_t  *t;
     ngx_http_hotline_txn_t    tx;
@@ -1277,10 +1323,21 @@ ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
 
     ngx_http_hotline_txn_init(&tx);
 
-    /* the keys (each its own buffer) are copied into the transaction */
+    /* copied into the transaction; made here only if memory was short */
 
-    key = *ngx_http_hotline_pkey(ref->token);
-    peer_key = *ngx_http_hotline_pkey(ref->peer);
+    if (ref->keys) {
+        key.data = ref->keys->key;
+        key.len = ref->keys->key_len;
+        peer_key.data = ref->keys->peer_key;
+        peer_key.len = ref->keys->peer_key_len;
+        log_key.data = ref->keys->log_key;
+        log_key.len = ref->keys->log_key_len;
+
+    } else {
+        key = *ngx_http_hotline_pkey(ref->token);
+        peer_key = *ngx_http_hotline_pkey(ref->peer);
+        log_key = *ngx_http_hotline_tkey(ref->call_id);
+    }
 
     t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_CHECK, &key);
     t->n = (int64_t) ref->version;
@@ -1299,8 +1356,7 @@ ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
 
     if (r->logged && ref->has_call && ngx_http_hotline_dcf->transcript) {
         /* a chat line: the call's transcript keeps it, while it has room */
-        t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_APPEND,
-                                     ngx_http_hotline_tkey(ref->call_id));
+        t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_APPEND, &log_key);
         t->max = ngx_http_hotline_dcf->transcript;
         t->err = NGX_HOTLINE_OK;
         t->value.data = r->msg + 1;

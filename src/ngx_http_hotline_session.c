@@ -330,7 +330,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
 
     if (s->ops_n >= NGX_HOTLINE_ANSWERS_MAX) {
         ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
-                      "hotline: client sent %ui messages not yet answered",
+                      "hotline: client sent %uD messages not yet answered",
                       s->ops_n);
 
         /* with the last release, after their answers */
@@ -696,7 +696,7 @@ ngx_http_hotline_answer(ngx_http_hotline_op_t *op, ngx_uint_t code)
         op->answered = 1;
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
-                       "hotline session: answer held, %ui unanswered",
+                       "hotline session: answer held, %uD unanswered",
                        s->ops_n);
         return;
     }
@@ -1088,7 +1088,7 @@ ngx_http_hotline_refuse(ngx_http_hotline_session_t *s, ngx_uint_t code,
     s->ws.pending++;
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
-                   "hotline session: refusal held, %ui unanswered",
+                   "hotline session: refusal held, %uD unanswered",
                    s->ops_n);
 }
 

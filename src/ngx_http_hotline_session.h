@@ -44,7 +44,9 @@ struct ngx_http_hotline_session_s {
     ngx_queue_t                    local;          /* worker's sessions */
     ngx_queue_t                    ops;            /* messages not yet
                                                       answered, in order */
-    ngx_uint_t                     ops_n;          /* how many */
+    uint32_t                       ops_n;          /* how many */
+    uint32_t                       strikes;        /* messages over the
+                                                      rate, in a row */
 
     ngx_http_hotline_ref_t         ref;            /* its party */
     uint64_t                       ticket;         /* queue order */
@@ -61,7 +63,6 @@ struct ngx_http_hotline_session_s {
     ngx_msec_t                     accepted_at;    /* this connection saw
                                                       its call accepted */
     ngx_msec_t                     tat;            /* message rate, GCRA */
-    ngx_uint_t                     strikes;
 
     unsigned                       role:2;
     unsigned                       established:1;  /* joined or resumed */
