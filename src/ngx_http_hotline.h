@@ -156,10 +156,15 @@ ngx_int_t ngx_http_hotline_send_json(ngx_http_request_t *r,
     ngx_uint_t status, u_char *data, size_t len);
 
 /*
- * ngx_http_hotline_ws_handshake.c: its Sec-WebSocket-Accept value, until
- * the upgrade, is the request's context of this module
+ * ngx_http_hotline_ws_handshake.c: the request's context of this module,
+ * from the handshake to the upgrade
  */
 #define NGX_HOTLINE_WS_ACCEPT_LEN  28          /* base64 of a SHA-1 */
+
+typedef struct {
+    void                          *ws;         /* ngx_http_hotline_ws_t */
+    u_char                         accept[NGX_HOTLINE_WS_ACCEPT_LEN];
+} ngx_http_hotline_ws_ctx_t;
 
 ngx_int_t ngx_http_hotline_ws_handshake(ngx_http_request_t *r,
     ngx_http_hotline_loc_conf_t *hlcf, ngx_uint_t *subprotocol);

@@ -337,10 +337,17 @@ ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
         return ngx_http_hotline_reject(r, NGX_HTTP_SERVICE_UNAVAILABLE);
     }
 
-    s = ngx_pcalloc(r->connection->pool, sizeof(ngx_http_hotline_session_t));
+    /*
+     * a chunk of its own, freed with the connection's pool: in the pool's
+     * block (512 bytes, most of it nginx's) it would take a second block
+     */
+    s = ngx_pmemalign(r->connection->pool, sizeof(ngx_http_hotline_session_t),
+                      NGX_ALIGNMENT);
     if (s == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ngx_memzero(s, sizeof(ngx_http_hotline_session_t));
 
     s->ws.conf = hlcf;
     s->ws.handler = &ngx_http_hotline_session_handler;

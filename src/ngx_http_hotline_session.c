@@ -265,7 +265,7 @@ ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws)
         return;
     }
 
-    ngx_add_timer(&s->ws.timer, s->ws.conf->handshake_timeout);
+    ngx_http_hotline_ws_timer(&s->ws, s->ws.conf->handshake_timeout);
 }
 
 
@@ -1002,11 +1002,7 @@ ngx_http_hotline_established(ngx_http_hotline_session_t *s)
     if (!s->established) {
         s->established = 1;
 
-        if (s->ws.timer.timer_set) {
-            ngx_del_timer(&s->ws.timer);
-        }
-
-        ngx_add_timer(&s->ws.timer, s->ws.conf->ping_interval);
+        ngx_http_hotline_ws_timer(&s->ws, s->ws.conf->ping_interval);
     }
 
     /* a fresh session gets the queue (agents) or its position, at once */
@@ -1355,7 +1351,7 @@ ngx_http_hotline_session_timer(ngx_http_hotline_ws_t *ws)
     if (ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_PING, NULL, 0)
         == NGX_OK)
     {
-        ngx_add_timer(&s->ws.timer, s->ws.conf->ping_interval);
+        ngx_http_hotline_ws_timer(&s->ws, s->ws.conf->ping_interval);
     }
 }
 

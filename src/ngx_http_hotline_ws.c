@@ -35,7 +35,7 @@ static ngx_int_t ngx_http_hotline_ws_keep_limits(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_hotline_is_limit_conn(void *zone);
 static void ngx_http_hotline_ws_read(ngx_event_t *rev);
 static void ngx_http_hotline_ws_write(ngx_event_t *wev);
-static void ngx_http_hotline_ws_timer(ngx_event_t *ev);
+static void ngx_http_hotline_ws_expired(ngx_http_hotline_ws_t *s);
 static void ngx_http_hotline_ws_answer(ngx_http_hotline_ws_t *s,
     u_char *pos, u_char *last);
 static ngx_http_hotline_ws_parser_t *ngx_http_hotline_ws_parser(
@@ -66,23 +66,28 @@ static ngx_uint_t                    ngx_http_hotline_ws_shared_busy;
 /*
  * Called from the content handler once the handshake is accepted.  The
  * HTTP machinery still owns the connection until the handler returns,
- * so the switch happens in a posted event.
+ * so the switch happens in a posted event: the connection's read event,
+ * whose handler nothing else sets from here (the request is
+ * HTTP/1.1's, c->data until it is freed).
  */
 
 ngx_int_t
 ngx_http_hotline_ws_start(ngx_http_request_t *r,
     ngx_http_hotline_ws_t *s)
 {
-    s->connection = r->connection;
-    s->request = r;
+    ngx_connection_t           *c;
+    ngx_http_hotline_ws_ctx_t  *ctx;
 
+    c = r->connection;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hotline_module);
+    ctx->ws = s;
+
+    s->connection = c;
     s->out_last = &s->out;
 
-    s->timer.handler = ngx_http_hotline_ws_upgrade;
-    s->timer.data = s;
-    s->timer.log = r->connection->log;
-
-    ngx_post_event(&s->timer, &ngx_posted_events);
+    c->read->handler = ngx_http_hotline_ws_upgrade;
+    ngx_post_event(c->read, &ngx_posted_events);
 
     r->main->count++;
 
@@ -102,12 +107,14 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
     ngx_flag_t                   nodelay;
     ngx_http_connection_t       *hc;
     ngx_http_core_loc_conf_t    *clcf;
-    ngx_http_hotline_ws_t  *s;
+    ngx_http_hotline_ws_t       *s;
+    ngx_http_hotline_ws_ctx_t   *ctx;
     u_char                       head[256];
 
-    s = ev->data;
-    r = s->request;
-    c = s->connection;
+    c = ev->data;
+    r = c->data;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hotline_module);
+    s = ctx->ws;
 
     /* frames the client sent right behind its request, if any */
 
@@ -131,8 +138,7 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
                           "Upgrade: websocket" CRLF
                           "Connection: Upgrade" CRLF
                           "Sec-WebSocket-Accept: ") - 1);
-    p = ngx_cpymem(p, ngx_http_get_module_ctx(r, ngx_http_hotline_module),
-                   NGX_HOTLINE_WS_ACCEPT_LEN);
+    p = ngx_cpymem(p, ctx->accept, NGX_HOTLINE_WS_ACCEPT_LEN);
 
     if (s->subprotocol) {
         p = ngx_cpymem(p, CRLF "Sec-WebSocket-Protocol: hotline.v1",
@@ -154,7 +160,6 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
     c->read->handler = ngx_http_hotline_ws_read;
     c->write->handler = ngx_http_hotline_ws_write;
 
-    s->request = NULL;
 
     /*
      * the client as the request saw it (after realip, which the request's
@@ -196,8 +201,10 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
     c->idle = 1;
 
     s->upgraded = 1;
-    s->timer.handler = ngx_http_hotline_ws_timer;
-    s->timer.cancelable = 1;
+
+    /* the handler's timer and the lingering close's do not hold a
+     * worker that shuts down */
+    c->read->cancelable = 1;
 
     s->pending++;
 
@@ -336,6 +343,16 @@ ngx_http_hotline_ws_read(ngx_event_t *rev)
     reads = 0;
 
     s->pending++;
+
+    if (rev->timedout) {
+        /* the handler's timer, or the lingering close's */
+        rev->timedout = 0;
+        ngx_http_hotline_ws_expired(s);
+
+        if (s->closed || !rev->ready) {
+            goto done;
+        }
+    }
 
     if (c->close) {
         /* the worker is shutting down: the client resumes elsewhere */
@@ -670,15 +687,28 @@ ngx_http_hotline_ws_write(ngx_event_t *wev)
 }
 
 
-static void
-ngx_http_hotline_ws_timer(ngx_event_t *ev)
+void
+ngx_http_hotline_ws_timer(ngx_http_hotline_ws_t *s, ngx_msec_t ms)
 {
-    ngx_http_hotline_ws_t  *s;
+    ngx_event_t  *rev;
 
-    s = ev->data;
+    rev = s->connection->read;
 
-    s->pending++;
+    if (rev->timer_set) {
+        ngx_del_timer(rev);
+    }
 
+    if (ms) {
+        ngx_add_timer(rev, ms);
+    }
+}
+
+
+/* the read event's timer went off (ngx_http_hotline_ws_read() pins s) */
+
+static void
+ngx_http_hotline_ws_expired(ngx_http_hotline_ws_t *s)
+{
     if (s->closing) {
         /* the peer did not close in time after our close frame */
         ngx_http_hotline_ws_finalize(s);
@@ -686,8 +716,6 @@ ngx_http_hotline_ws_timer(ngx_event_t *ev)
     } else {
         s->handler->timer(s);
     }
-
-    ngx_http_hotline_ws_release(s);
 }
 
 
@@ -959,11 +987,7 @@ ngx_http_hotline_ws_close(ngx_http_hotline_ws_t *s, ngx_uint_t code,
         return;
     }
 
-    if (s->timer.timer_set) {
-        ngx_del_timer(&s->timer);
-    }
-
-    ngx_add_timer(&s->timer, NGX_HOTLINE_LINGER);
+    ngx_http_hotline_ws_timer(s, NGX_HOTLINE_LINGER);
 
     if (s->out == NULL) {
         ngx_http_hotline_ws_linger(s);
@@ -996,8 +1020,8 @@ ngx_http_hotline_ws_linger(ngx_http_hotline_ws_t *s)
          * stays up for it (ngx_http_hotline_ws_answer() comes back)
          */
 
-        if (!s->timer.timer_set) {
-            ngx_add_timer(&s->timer, NGX_HOTLINE_LINGER);
+        if (!c->read->timer_set) {
+            ngx_add_timer(c->read, NGX_HOTLINE_LINGER);
         }
 
         return;
@@ -1033,8 +1057,8 @@ ngx_http_hotline_ws_linger(ngx_http_hotline_ws_t *s)
         }
     }
 
-    if (!s->timer.timer_set) {
-        ngx_add_timer(&s->timer, NGX_HOTLINE_LINGER);
+    if (!c->read->timer_set) {
+        ngx_add_timer(c->read, NGX_HOTLINE_LINGER);
     }
 }
 
@@ -1088,12 +1112,8 @@ ngx_http_hotline_ws_finalize(ngx_http_hotline_ws_t *s)
 
     s->handler->closed(s);
 
-    if (s->timer.timer_set) {
-        ngx_del_timer(&s->timer);
-    }
-
-    if (s->timer.posted) {
-        ngx_delete_posted_event(&s->timer);
+    if (s->connection->read->timer_set) {
+        ngx_del_timer(s->connection->read);
     }
 
     for (cl = s->out; cl; cl = next) {

@@ -46,7 +46,6 @@ typedef struct {
 
 struct ngx_http_hotline_ws_s {
     ngx_connection_t              *connection;
-    ngx_http_request_t            *request;        /* until the upgrade */
     ngx_str_t                      addr;           /* the client, as the
                                                       request saw it */
     ngx_http_hotline_loc_conf_t   *conf;
@@ -60,8 +59,6 @@ struct ngx_http_hotline_ws_s {
     ngx_chain_t                   *out;            /* send queue */
     ngx_chain_t                  **out_last;
     size_t                         out_bytes;
-
-    ngx_event_t                    timer;          /* the handler's */
 
     const char                    *close_reason;
     uint32_t                       pending;        /* pins: work under way */
@@ -94,6 +91,11 @@ ngx_int_t ngx_http_hotline_ws_send(ngx_http_hotline_ws_t *ws,
     ngx_uint_t opcode, u_char *data, size_t len);
 ngx_int_t ngx_http_hotline_ws_send2(ngx_http_hotline_ws_t *ws,
     u_char *data, size_t len, u_char *tail, size_t tail_len);
+/*
+ * The handler's timer (ms 0: none), which is the connection's read
+ * event's: an idle connection keeps no event of its own
+ */
+void ngx_http_hotline_ws_timer(ngx_http_hotline_ws_t *ws, ngx_msec_t ms);
 void ngx_http_hotline_ws_close(ngx_http_hotline_ws_t *ws, ngx_uint_t code,
     const char *reason);
 void ngx_http_hotline_ws_finalize(ngx_http_hotline_ws_t *ws);

@@ -46,18 +46,19 @@ ngx_http_hotline_is_token(ngx_str_t *item, void *data)
 
 
 /*
- * Returns NGX_OK with the accept value (allocated from r->pool) as the
- * request's context of ngx_http_hotline_module, or the HTTP status to
- * answer with; the caller answers and adds the headers RFC 6455 asks for.
+ * Returns NGX_OK with the accept value in the request's context of
+ * ngx_http_hotline_module (from r->pool), or the HTTP status to answer
+ * with; the caller answers and adds the headers RFC 6455 asks for.
  */
 
 ngx_int_t
 ngx_http_hotline_ws_handshake(ngx_http_request_t *r,
     ngx_http_hotline_loc_conf_t *hlcf, ngx_uint_t *subprotocol)
 {
-    u_char     digest[SHA_DIGEST_LENGTH], raw[32];
-    u_char     buf[64];
-    ngx_str_t  value, key, decoded, hash, accept;
+    u_char                      digest[SHA_DIGEST_LENGTH], raw[32];
+    u_char                      buf[64];
+    ngx_str_t                   value, key, decoded, hash, accept;
+    ngx_http_hotline_ws_ctx_t  *ctx;
 
     static ngx_str_t  websocket = ngx_string("websocket");
     static ngx_str_t  upgrade = ngx_string("upgrade");
@@ -110,14 +111,15 @@ ngx_http_hotline_ws_handshake(ngx_http_request_t *r,
     hash.data = digest;
     hash.len = SHA_DIGEST_LENGTH;
 
-    accept.data = ngx_pnalloc(r->pool, NGX_HOTLINE_WS_ACCEPT_LEN);
-    if (accept.data == NULL) {
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_hotline_ws_ctx_t));
+    if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    accept.data = ctx->accept;
     ngx_encode_base64(&accept, &hash);
 
-    ngx_http_set_ctx(r, accept.data, ngx_http_hotline_module);
+    ngx_http_set_ctx(r, ctx, ngx_http_hotline_module);
 
     *subprotocol = ngx_http_hotline_header_list(r, "Sec-WebSocket-Protocol",
                                                 ngx_http_hotline_is_v1,
