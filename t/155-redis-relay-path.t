@@ -154,7 +154,10 @@ sub dump_keys {
         my $type = $r->cli('TYPE', $k);
         chomp $type;
         if ($type eq 'hash') {
-            my %h = split /\n/, $r->cli('HGETALL', $k);
+            # (a field's empty value is kept: no limit drops it)
+            my $all = $r->cli('HGETALL', $k);
+            chomp $all;
+            my %h = split /\n/, $all, -1;
             push @out, "$k " . join(' ', map { "$_=$h{$_}" } sort keys %h);
         } elsif ($type eq 'list') {
             my @l = split /\n/, $r->cli('LRANGE', $k, 0, -1);
