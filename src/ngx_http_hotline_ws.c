@@ -160,7 +160,6 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
     c->read->handler = ngx_http_hotline_ws_read;
     c->write->handler = ngx_http_hotline_ws_write;
 
-
     /*
      * the client as the request saw it (after realip, which the request's
      * end undoes), an IPv6 address cut to its prefix: what bans and caps
@@ -202,8 +201,10 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
 
     s->upgraded = 1;
 
-    /* the handler's timer and the lingering close's do not hold a
-     * worker that shuts down */
+    /*
+     * the handler's timer and the lingering close's (the read event's)
+     * do not hold a worker that shuts down
+     */
     c->read->cancelable = 1;
 
     s->pending++;
