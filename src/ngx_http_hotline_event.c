@@ -76,13 +76,19 @@ ngx_http_hotline_event_encode(u_char *p, ngx_http_hotline_event_t *ev)
         *p++ = (u_char) ev->state;
         p = ngx_http_hotline_put64(p, (uint64_t) ev->until);
 
+        /* (an empty name or token may have no data: NULL) */
+
         n = ngx_min(ev->name.len, NGX_HOTLINE_NAME_MAX);
         *p++ = (u_char) n;
-        p = ngx_cpymem(p, ev->name.data, n);
+
+        if (n) {
+            p = ngx_cpymem(p, ev->name.data, n);
+        }
 
         n = ngx_min(ev->token.len, 255);
         *p++ = (u_char) n;
-        return ngx_cpymem(p, ev->token.data, n);
+
+        return n ? ngx_cpymem(p, ev->token.data, n) : p;
 
     case NGX_HOTLINE_EV_GAP:
         p = ngx_cpymem(p, &ev->first, sizeof(uint64_t));

@@ -320,7 +320,10 @@ ngx_http_hotline_erase_amend(ngx_http_hotline_erase_ctx_t *ctx)
     }
 
     p = ngx_sprintf(members.data, ",\"erased\":%L", ctx->at);
-    p = ngx_cpymem(p, ctx->facts.data, ctx->facts.len);
+
+    if (ctx->facts.len) {
+        p = ngx_cpymem(p, ctx->facts.data, ctx->facts.len);
+    }
     members.len = p - members.data;
 
     ngx_http_hotline_call_amend(ctx->id, &members,

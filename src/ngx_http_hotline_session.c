@@ -1902,8 +1902,11 @@ ngx_http_hotline_wave_start(ngx_http_hotline_queue_t *q,
     w->cards = NULL;
 
     if (q->complete) {
-        ngx_memcpy(items, q->items,
-                   q->n * sizeof(ngx_http_hotline_queue_item_t));
+        if (q->n) {
+            /* (an empty queue may have no items yet: NULL) */
+            ngx_memcpy(items, q->items,
+                       q->n * sizeof(ngx_http_hotline_queue_item_t));
+        }
 
     } else {
         w->n = 0;

@@ -192,7 +192,10 @@ ngx_http_hotline_desk_op(ngx_http_hotline_session_t *s, void *op,
     dop->type = type;
     dop->callback = d->callback;
     dop->name_len = ngx_min(d->name.len, NGX_HOTLINE_CUSTOMER_NAME_MAX);
-    ngx_memcpy(dop->name, d->name.data, dop->name_len);
+
+    if (dop->name_len) {
+        ngx_memcpy(dop->name, d->name.data, dop->name_len);
+    }
 
     p = (u_char *) (dop + 1);
     dop->members.data = p;
