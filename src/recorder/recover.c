@@ -112,15 +112,16 @@ rec_recover_participant(const char *dir, const char *call, json_t *p)
     file = json_string_value(json_object_get(p, "file"));
 
     if (id == NULL || file == NULL || strchr(file, '/') != NULL
-        || file[0] == '.' || strlen(id) >= sizeof(r->id))
+        || file[0] == '.' || strlen(id) >= sizeof(r->id)
+        || strlen(call) >= sizeof(r->call))
     {
         return;
     }
 
     r = g_new0(rec_recover_t, 1);
     snprintf(r->dir, sizeof(r->dir), "%s", dir);
-    snprintf(r->call, sizeof(r->call), "%s", call);
-    snprintf(r->id, sizeof(r->id), "%s", id);
+    memcpy(r->call, call, strlen(call) + 1);
+    memcpy(r->id, id, strlen(id) + 1);
 
     if (snprintf(r->path, sizeof(r->path), "%s/%s", dir, file)
         >= (int) sizeof(r->path)

@@ -183,7 +183,7 @@ rec_retention_sweep(void)
     DIR                    *d;
     char                    dir[PATH_MAX];
     time_t                  now;
-    size_t                  n, cap, i;
+    size_t                  n, cap, i, len;
     uint64_t                total, max;
     struct dirent          *e;
     rec_retention_call_t   *calls, *c;
@@ -220,7 +220,15 @@ rec_retention_sweep(void)
 
         c = &calls[n];
         memset(c, 0, sizeof(rec_retention_call_t));
-        snprintf(c->call, sizeof(c->call), "%s", e->d_name);
+
+        /* a call id (rec_retention_is_call()): it fits */
+        len = strlen(e->d_name);
+
+        if (len >= sizeof(c->call)) {
+            continue;
+        }
+
+        memcpy(c->call, e->d_name, len + 1);
         c->open = rec_retention_open(c->call);
 
         if (rec_retention_scan(dir, c) != REC_OK) {
