@@ -319,6 +319,11 @@ test('demo erases the call\'s personal data: asked, an error, then done',
              ? route.abort('connectionfailed') : route.continue());
          await agent.route(erasing, fail);
          await agent.keyboard.press('Enter');
+         // (the dialog opens with Cancel focused: Tab only after that)
+         await until(() => agent.evaluate(() =>
+             document.getElementById('erase-dialog').open
+             && document.activeElement.id === 'erase-keep'),
+         'the question again');
          await agent.keyboard.press('Tab');
          assert.equal(await agent.evaluate(() => document.activeElement.id),
                       'erase-go');
@@ -337,6 +342,10 @@ test('demo erases the call\'s personal data: asked, an error, then done',
 
          // again: erased
          await agent.keyboard.press('Enter');
+         await until(() => agent.evaluate(() =>
+             document.getElementById('erase-dialog').open
+             && document.activeElement.id === 'erase-keep'),
+         'the question, a third time');
          await agent.keyboard.press('Tab');
          await agent.keyboard.press('Enter');
          await until(async () => (await text(agent, '#status'))
