@@ -78,7 +78,10 @@ SKIP: {
                 push @{ $cmds{$user} }, $c;
             }
         }
-        @{ $cmds{alice} || [] } >= 4 && @{ $cmds{mallory} || [] } >= 4;
+        # mallory's requests came after alice's: all of alice's are in
+        # once mallory's start, and mallory's are all in once as many
+        @{ $cmds{alice} || [] } >= 4
+            && @{ $cmds{mallory} || [] } >= @{ $cmds{alice} };
     }), 'Redis saw the commands of both');
     is_deeply($cmds{mallory}, $cmds{alice},
               'the same store commands, in the same order')
