@@ -118,6 +118,7 @@ test-asan: deps recorder
 	@rm -rf $(ASAN)/reports && mkdir -p $(ASAN)/reports/recorder \
 	    $(ASAN)/recorder
 	@ln -sfn $(BUILD)/recorder/libwebm $(ASAN)/recorder/libwebm
+	@ln -sfn $(BUILD)/recorder/libsrtp2 $(ASAN)/recorder/libsrtp2
 	@ln -sfn $(BUILD)/recorder/npm $(ASAN)/recorder/npm
 	@touch $(ASAN)/recorder/.deps
 	@s=$$(date +%s); rc=0; \
