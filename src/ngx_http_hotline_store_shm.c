@@ -661,6 +661,14 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
                 /* a record this transaction makes */
             }
 
+            if (o && o->inbox
+                && o->inbox->bytes + t->value.len
+                   > NGX_HOTLINE_INBOX_BYTES_MAX)
+            {
+                /* forced appends never read: the bytes' 32 bits */
+                return NGX_HOTLINE_E_UNAVAILABLE;
+            }
+
             if (!t->force && o && o->inbox
                 && ((o->inbox->busy && t->n != 1)
                     || !ngx_http_hotline_shm_room(o->inbox, t->value.len,
@@ -1049,7 +1057,7 @@ ngx_http_hotline_shm_attach(ngx_http_hotline_shm_obj_t *o,
     }
 
     ib->owner = ngx_pid;
-    ib->gen = ++ngx_http_hotline_shm->next_gen;
+    ib->gen = ngx_http_hotline_shm_next_gen(ngx_http_hotline_shm);
     ib->local = c;
     ib->notified = 0;
     ib->slow = 0;
@@ -1082,7 +1090,7 @@ ngx_http_hotline_shm_attach(ngx_http_hotline_shm_obj_t *o,
     }
 
     ib->read = ib->delivered;
-    ib->replayed = ib->last;
+    ib->replayed = (uint32_t) ib->last;
 
     ngx_http_hotline_shm_kick(ib);
 }
@@ -1113,7 +1121,7 @@ ngx_http_hotline_shm_forget(ngx_http_hotline_shm_inbox_t *ib, uint64_t seq,
         }
 
         ngx_queue_remove(q);
-        ib->bytes -= m->len;
+        ib->bytes -= (uint32_t) m->len;
         ngx_slab_free_locked(ngx_http_hotline_shpool, m);
     }
 }
@@ -1142,7 +1150,7 @@ ngx_http_hotline_shm_append(ngx_http_hotline_shm_inbox_t *ib,
     m->seq = ++ib->last;
 
     ngx_queue_insert_tail(&ib->msgs, &m->link);
-    ib->bytes += m->len;
+    ib->bytes += (uint32_t) m->len;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "hotline shm: inbox seq %uL, %uz bytes, reader %P",
@@ -1403,7 +1411,7 @@ ngx_http_hotline_shm_consumer_info(ngx_http_hotline_consumer_t *c,
     if (ib && ib->owner == ngx_pid && ib->gen == c->gen) {
         ci->last = ib->last;
         ci->delivered = ib->delivered;
-        ci->replayed = ib->replayed;
+        ci->replayed = ngx_http_hotline_shm_replayed(ib);
         ci->unread = ib->bytes;
     }
 
@@ -1524,6 +1532,12 @@ ngx_http_hotline_shm_pull(ngx_http_hotline_consumer_t *c, u_char *buf,
         ib->delivered = m->seq;
     }
 
+    /* a replay that is over follows what is delivered (its low half) */
+
+    if (ngx_http_hotline_shm_replayed(ib) < ib->delivered) {
+        ib->replayed = (uint32_t) ib->delivered;
+    }
+
     ngx_http_hotline_unlock();
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
@@ -1574,7 +1588,7 @@ ngx_http_hotline_shm_wake(void)
             told[k] = c->data;
 
             if (m->kind == NGX_HOTLINE_MAIL_DELIVER
-                || ib->delivered < ib->replayed)
+                || ib->delivered < ngx_http_hotline_shm_replayed(ib))
             {
                 /* a consumer that catches up with a replay is not slow */
                 ib->notified = 0;

@@ -475,7 +475,7 @@ ngx_http_hotline_handoff_obj(u_char *p, ngx_http_hotline_shm_obj_t *o)
 
     hi.last = o->inbox->last;
     hi.delivered = o->inbox->delivered;
-    hi.replayed = o->inbox->replayed;
+    hi.replayed = ngx_http_hotline_shm_replayed(o->inbox);
     hi.msgs = 0;
 
     for (q = ngx_queue_head(&o->inbox->msgs);
@@ -727,6 +727,10 @@ ngx_http_hotline_handoff_apply(u_char *p, u_char *last,
         ngx_memcpy(&hi, p, sizeof(hi));
         p += sizeof(hi);
 
+        if (hi.delivered > hi.last) {
+            goto bad;
+        }
+
         ib = ngx_slab_calloc_locked(ngx_http_hotline_shpool,
                                     sizeof(ngx_http_hotline_shm_inbox_t));
         if (ib == NULL) {
@@ -736,7 +740,7 @@ ngx_http_hotline_handoff_apply(u_char *p, u_char *last,
         ngx_queue_init(&ib->msgs);
         ib->last = hi.last;
         ib->delivered = hi.delivered;
-        ib->replayed = hi.replayed;
+        ib->replayed = (uint32_t) hi.replayed;
 
         /*
          * a consumer of the old zone: none here, which the next due()
@@ -757,7 +761,8 @@ ngx_http_hotline_handoff_apply(u_char *p, u_char *last,
 
             if (hm.len > (uint64_t) (last - p)
                 || ngx_align(hm.len, 8) > (uint64_t) (last - p)
-                || hm.seq > hi.last)
+                || hm.seq > hi.last
+                || ib->bytes + hm.len > NGX_HOTLINE_INBOX_BYTES_MAX)
             {
                 goto bad;
             }
@@ -773,7 +778,7 @@ ngx_http_hotline_handoff_apply(u_char *p, u_char *last,
             m->len = hm.len;
             ngx_memcpy(m->data, p, hm.len);
             ngx_queue_insert_tail(&ib->msgs, &m->link);
-            ib->bytes += hm.len;
+            ib->bytes += (uint32_t) hm.len;
 
             p += ngx_align(hm.len, 8);
         }

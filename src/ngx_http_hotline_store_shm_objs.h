@@ -27,19 +27,31 @@ typedef struct {
 } ngx_http_hotline_shm_msg_t;
 
 
+/*
+ * A party's inbox: 64 bytes, a slab chunk of its own.  The seq a replay
+ * runs to is kept as its low 32 bits: it is never further than the kept
+ * messages from "delivered" (ngx_http_hotline_shm_replayed()); "bytes"
+ * is bounded by NGX_HOTLINE_INBOX_BYTES_MAX and the attach's number by
+ * its 29 bits (it wraps, skipping 0: two attaches of one inbox 2^29
+ * apart are never both alive).
+ */
+
+#define NGX_HOTLINE_INBOX_BYTES_MAX  (1024 * 1024 * 1024)
+#define NGX_HOTLINE_INBOX_GEN_MASK   0x1fffffff
+
 typedef struct {
     ngx_queue_t                    msgs;       /* by seq */
-    size_t                         bytes;
     uint64_t                       last;       /* the last seq given */
     uint64_t                       delivered;
     uint64_t                       read;       /* the client read to */
-    uint64_t                       replayed;   /* a replay runs to here */
-    ngx_pid_t                      owner;      /* 0: no consumer */
-    uint64_t                       gen;        /* the consumer's attach */
     void                          *local;      /* valid in owner only */
-    unsigned                       notified:1;
-    unsigned                       slow:1;
-    unsigned                       busy:1;     /* an append was refused */
+    ngx_pid_t                      owner;      /* 0: no consumer */
+    uint32_t                       bytes;
+    uint32_t                       replayed;   /* a replay runs to here */
+    uint32_t                       gen:29;     /* the consumer's attach */
+    uint32_t                       notified:1;
+    uint32_t                       slow:1;
+    uint32_t                       busy:1;     /* an append was refused */
 } ngx_http_hotline_shm_inbox_t;
 
 
@@ -104,6 +116,31 @@ void ngx_http_hotline_shm_timer(ngx_http_hotline_shm_obj_t *o,
     ngx_msec_t in);
 void ngx_http_hotline_shm_enqueue(ngx_http_hotline_shm_obj_t *o,
     uint64_t ticket);
+
+/* the seq a replay runs to: within 2^31 of what was delivered */
+
+static ngx_inline uint64_t
+ngx_http_hotline_shm_replayed(ngx_http_hotline_shm_inbox_t *ib)
+{
+    return ib->delivered
+           + (int64_t) (int32_t) (ib->replayed - (uint32_t) ib->delivered);
+}
+
+
+/* the next attach's number: 29 bits, never 0 */
+
+static ngx_inline uint32_t
+ngx_http_hotline_shm_next_gen(ngx_http_hotline_shm_t *shm)
+{
+    uint32_t  gen;
+
+    do {
+        gen = (uint32_t) (++shm->next_gen & NGX_HOTLINE_INBOX_GEN_MASK);
+    } while (gen == 0);
+
+    return gen;
+}
+
 
 /* the tree's insert function (ngx_rbtree_init()) */
 void ngx_http_hotline_shm_insert(ngx_rbtree_node_t *temp,

@@ -1,0 +1,173 @@
+
+/*
+ * Copyright (C) hotline authors
+ */
+
+
+/*
+ * Unit tests for the embedded store's inbox (ngx_http_hotline_store_shm_
+ * objs.h): it takes a 64-byte slab chunk, the seq a replay runs to reads
+ * back from its low half on both sides of every 2^32 boundary, and an
+ * attach's 29-bit number wraps without ever being 0.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include "ngx_http_hotline_store_shm_objs.h"
+#include "ngx_hotline_tap.h"
+
+
+ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
+
+
+/* the replay's end, kept as ngx_http_hotline_shm_attach() keeps it */
+
+static uint64_t
+t_replayed(uint64_t delivered, uint64_t replayed)
+{
+    ngx_http_hotline_shm_inbox_t  ib;
+
+    ngx_memzero(&ib, sizeof(ngx_http_hotline_shm_inbox_t));
+
+    ib.delivered = delivered;
+    ib.replayed = (uint32_t) replayed;
+
+    return ngx_http_hotline_shm_replayed(&ib);
+}
+
+
+int
+main(void)
+{
+    uint32_t                       gen, prev;
+    uint64_t                       base, d, gap;
+    ngx_uint_t                     i, j, bad;
+    ngx_http_hotline_shm_t         shm;
+    ngx_http_hotline_shm_inbox_t   ib;
+
+    static const uint64_t  bases[] = {
+        0, 1, 0x7fffffff, 0x80000000, 0xfffffff0, 0xffffffff,
+        0x100000000, 0x1fffffffe, 0x123456789abcdef0, 0xffffffff00000001
+    };
+
+    static const uint64_t  gaps[] = {
+        0, 1, 2, 1000, 0xffff, 0x10000, 0x7ffffffe, 0x7fffffff
+    };
+
+    ok(sizeof(ngx_http_hotline_shm_inbox_t) == 64,
+       "an inbox is 64 bytes (%zu): a 64-byte slab chunk",
+       sizeof(ngx_http_hotline_shm_inbox_t));
+
+    ok(NGX_HOTLINE_INBOX_BYTES_MAX <= 0xffffffff - 16 * 1024 * 1024,
+       "the bytes' bound and one message more fit 32 bits");
+
+    /* bytes: the largest the bound lets in */
+    ngx_memzero(&ib, sizeof(ngx_http_hotline_shm_inbox_t));
+    ib.bytes = NGX_HOTLINE_INBOX_BYTES_MAX;
+    ok(ib.bytes == NGX_HOTLINE_INBOX_BYTES_MAX, "bytes holds its bound");
+
+    ib.gen = NGX_HOTLINE_INBOX_GEN_MASK;
+    ib.notified = 1;
+    ib.slow = 1;
+    ib.busy = 1;
+    ok(ib.gen == NGX_HOTLINE_INBOX_GEN_MASK && ib.notified && ib.slow
+       && ib.busy, "the number's 29 bits and the three flags hold together");
+
+    ib.gen = 0;
+    ok(ib.gen == 0 && ib.notified && ib.slow && ib.busy,
+       "clearing the number leaves the flags");
+
+    /* a replay ahead of, at and behind what was delivered */
+
+    bad = 0;
+
+    for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+        for (j = 0; j < sizeof(gaps) / sizeof(gaps[0]); j++) {
+            base = bases[i];
+            gap = gaps[j];
+
+            if (base + gap >= base && t_replayed(base, base + gap)
+                                      != base + gap)
+            {
+                diag("delivered %llx, replay to %llx: read back %llx",
+                     (unsigned long long) base,
+                     (unsigned long long) (base + gap),
+                     (unsigned long long) t_replayed(base, base + gap));
+                bad++;
+            }
+
+            if (base >= gap && t_replayed(base, base - gap) != base - gap) {
+                diag("delivered %llx, replay to %llx: read back %llx",
+                     (unsigned long long) base,
+                     (unsigned long long) (base - gap),
+                     (unsigned long long) t_replayed(base, base - gap));
+                bad++;
+            }
+        }
+    }
+
+    ok(bad == 0, "the replay's end reads back within 2^31 of delivered, "
+       "across 2^32 boundaries (%u wrong)", (unsigned) bad);
+
+    ok(t_replayed(0x100000005, 0xfffffffe) == 0xfffffffe,
+       "a replay to just below 2^32 with delivered just above it");
+
+    ok(t_replayed(0xfffffffe, 0x100000005) == 0x100000005,
+       "a replay to just above 2^32 with delivered just below it");
+
+    /* delivered reaching the replay's end: "caught up" */
+
+    d = 0xfffffffff0;
+    ok(!(d < t_replayed(d, d)), "delivered at the replay's end: not replaying");
+    ok(d < t_replayed(d, d + 1), "one behind the replay's end: replaying");
+    ok(!(d + 1 < t_replayed(d + 1, d)),
+       "one past the replay's end: not replaying");
+
+    /* the attach's number */
+
+    ngx_memzero(&shm, sizeof(ngx_http_hotline_shm_t));
+    ngx_http_hotline_shm = &shm;
+
+    gen = ngx_http_hotline_shm_next_gen(&shm);
+    ok(gen == 1 && shm.next_gen == 1, "the first attach is number 1");
+
+    shm.next_gen = NGX_HOTLINE_INBOX_GEN_MASK - 1;
+    gen = ngx_http_hotline_shm_next_gen(&shm);
+    ok(gen == NGX_HOTLINE_INBOX_GEN_MASK, "the largest number (%u)",
+       (unsigned) gen);
+
+    gen = ngx_http_hotline_shm_next_gen(&shm);
+    ok(gen == 1 && shm.next_gen == (uint64_t) NGX_HOTLINE_INBOX_GEN_MASK + 2,
+       "after it comes 1, not 0 (%u)", (unsigned) gen);
+
+    shm.next_gen = 0xffffffffffffffffULL;
+    gen = ngx_http_hotline_shm_next_gen(&shm);
+    ok(gen == 1, "the 64-bit counter's wrap gives 1 as well (%u)",
+       (unsigned) gen);
+
+    bad = 0;
+    shm.next_gen = 5 * ((uint64_t) NGX_HOTLINE_INBOX_GEN_MASK + 1) - 1000;
+    prev = 0;
+
+    for (i = 0; i < 2000; i++) {
+        gen = ngx_http_hotline_shm_next_gen(&shm);
+
+        ib.gen = gen;
+
+        if (gen == 0 || gen > NGX_HOTLINE_INBOX_GEN_MASK || ib.gen != gen
+            || (prev && gen != prev + 1 && !(prev
+                                             == NGX_HOTLINE_INBOX_GEN_MASK
+                                             && gen == 1)))
+        {
+            bad++;
+        }
+
+        prev = gen;
+    }
+
+    ok(bad == 0, "2,000 attaches across a wrap: each fits the field, "
+       "none is 0, each follows the last (%u wrong)", (unsigned) bad);
+
+    return ngx_tap_done();
+}
