@@ -173,7 +173,9 @@ my @audit = grep { /hotline audit: history_erase/ } split /\n/, $t->error_log;
 is(scalar @audit, 8, 'an audit line each');
 like($audit[0] // '', qr/history_erase user=dpo ip=127\.0\.0\.1 .*call_id=$id/,
      'who erased which call');
-ok(!(grep { /Selin|Moda|Deniz|555/ } @audit), 'no personal data in them');
+# the contact as written: a random call id or token id may hold "555"
+ok(!(grep { /Selin|Moda|Deniz|555 000|\+90/ } @audit),
+   'no personal data in them');
 
 # the store itself
 my @secrets = ('Selin', 'Moda 12', 'memnun', 'Deniz', '555 000', 'Akşam');
