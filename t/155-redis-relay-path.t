@@ -281,18 +281,20 @@ is(join(' ', map { chomp; $_ } $r->cli('HGET', "${P}r:$K3", 'by'),
                               $r->cli('LLEN', "${P}m:$K3")),
    '700 7', 'the transcript left out keeps 7 lines of 100 bytes, by 700');
 
-# the short path really is the one taken: it reads the caller's record's
-# consumer alone (three fields), the general one every field an operation
-# may need
+# the short path really is the one taken: alone, it reads the caller's
+# record's consumer alone (three fields), the general one every field an
+# operation may need; in a batch it reads the caller's record once for all
+# of its relays (a client sends several in one read), the general path
+# once for each
+my ($monitors, $answer) = (0, '');
 sub lua_commands {
-    my ($how) = @_;
+    my (@eval) = @_;
     reset_keys();
     me(); peer(n => 1); transcript();
-    my $file = $t->prefix . "/monitor-$how";
+    my $file = $t->prefix . "/monitor-" . ++$monitors;
     my $pid = spawn_cli($file, 'monitor');
     poll_until(5, sub { Hotline::Test::read_file($file) =~ /^OK/m });
-    $r->cli('EVALSHA', $sha, 0, $how eq 'general' ? general(args()) : args(),
-            $how eq 'batch' ? ('|', 0) : ());
+    $answer = $r->cli('EVALSHA', $sha, 0, @eval);
     $r->cli('PING');
     poll_until(5, sub { Hotline::Test::read_file($file) =~ /"PING"/i });
     stop_cli($pid);
@@ -300,12 +302,45 @@ sub lua_commands {
                       split /\n/, Hotline::Test::read_file($file);
 }
 my $own = qr/"HMGET" "\Q${P}r:$K\E" "v" "ow" "g"\n/;
-like(lua_commands('alone'), $own, 'the short path reads the consumer alone');
-like(lua_commands('batch'), $own, 'so does a relay in a batch');
-unlike(lua_commands('general'), $own, 'the general path does not');
+like(lua_commands(args()), $own, 'the short path reads the consumer alone');
+unlike(lua_commands(general(args())), $own, 'the general path does not');
 my $sq = $r->cli('HGET', "${P}r:$K2", 'sq');
 chomp $sq;
 is($sq, 11, 'and the relay went in: seq 11');
+
+my $mine = qr/"HMGET" "\Q${P}r:$K\E"/;
+my @one = args();
+my @gen = general(args());
+for my $n (2, 3) {
+    my @short = (@one, map { ('|', 0, @one[2 .. $#one]) } 2 .. $n);
+    my @long = (@gen, map { ('|', 0, @gen[2 .. $#gen]) } 2 .. $n);
+    my $cmds = lua_commands(@short);
+    is(scalar(() = $cmds =~ /$mine/g), 1,
+       "$n relays of one sender in a batch: its record read once");
+    unlike($cmds, $own, "$n relays in a batch: not the alone path's read");
+    $sq = $r->cli('HGET', "${P}r:$K2", 'sq');
+    chomp $sq;
+    is($sq, 10 + $n, "$n relays in a batch: all went in (seq $sq)");
+    is(scalar(() = lua_commands(@long) =~ /$mine/g), $n,
+       "the general path reads it for each of the $n");
+}
+
+# the record read once is forgotten when the batch changes it: a put of
+# the sender's record between two of its relays, and the second relay
+# (made for the version before) is refused, on both paths
+for my $how ('short', 'general') {
+    my @tx = $how eq 'short' ? @one : @gen;
+    my $cmds = lua_commands(@tx, '|', 0, 'p', 2, $K, 'changed',
+                            '|', 0, @tx[2 .. $#tx]);
+    is(scalar(() = $cmds =~ /$mine/g), 2,
+       "$how: the sender's record read again after the put");
+    like($answer, qr/\A0\n0\n0\n0\n100\n/,
+         "$how: the relay after the put is refused (conflict, 100)")
+        or diag($answer);
+    $sq = $r->cli('HGET', "${P}r:$K2", 'sq');
+    chomp $sq;
+    is($sq, 11, "$how: only the relay before the put went in");
+}
 
 # the node's own relay took the short path
 like(join("\n", map { /\[0 lua\] (.*)/ ? $1 : () }
