@@ -189,8 +189,9 @@ NGX_HOTLINE_LUA_PRELUDE
 "end\n"
 /*
  * room for len more bytes: what was delivered makes room; the bytes left
- * (by) are written by the append, or by keep() when none follows (W: the
- * records whose by waits)
+ * (by) and the last seq (sq) are written by keep(), once per record and
+ * script call however many appends it took (W: the records whose sq and
+ * by wait), or before an operation that reads the record itself
  */
 "local function room(k, r, len, max)\n"
 "  if not r[4] then return true end\n"
@@ -218,7 +219,9 @@ NGX_HOTLINE_LUA_PRELUDE
 "end\n"
 "local function keep(k)\n"
 "  if W and W[k] then\n"
-"    redis.call('HSET', rk(k), 'by', string.format('%d', R[k][5]))\n"
+"    local r = R[k]\n"
+"    redis.call('HSET', rk(k), 'sq', string.format('%d', r[4]),\n"
+"               'by', string.format('%d', r[5]))\n"
 "    W[k] = nil\n"
 "  end\n"
 "end\n"
@@ -271,9 +274,9 @@ NGX_HOTLINE_LUA_PRELUDE
 /* integers as text for Redis: a Lua number goes as %.17g, slower */
 "  local sqs = string.format('%d', sq)\n"
 "  redis.call('RPUSH', mk(k), msg)\n"
-"  redis.call('HSET', rk(k), 'sq', sqs, 'by', string.format('%d', by))\n"
 "  r[4], r[5] = sq, by\n"
-"  if W then W[k] = nil end\n"
+"  W = W or {}\n"
+"  W[k] = true\n"
 "  if A[b + 6] == '1' and r[7] then\n"
 "    redis.call('HDEL', rk(k), 'bk')\n"
 "    r[7] = false\n"

@@ -309,6 +309,7 @@ chomp $sq;
 is($sq, 11, 'and the relay went in: seq 11');
 
 my $mine = qr/"HMGET" "\Q${P}r:$K\E"/;
+my $peer_written = qr/"HSET" "\Q${P}r:$K2\E" "sq"/;
 my @one = args();
 my @gen = general(args());
 for my $n (2, 3) {
@@ -321,8 +322,15 @@ for my $n (2, 3) {
     $sq = $r->cli('HGET', "${P}r:$K2", 'sq');
     chomp $sq;
     is($sq, 10 + $n, "$n relays in a batch: all went in (seq $sq)");
-    is(scalar(() = lua_commands(@long) =~ /$mine/g), $n,
+    is(scalar(() = $cmds =~ /$peer_written/g), 1,
+       "$n relays to one peer in a batch: its record written once");
+    $cmds = lua_commands(@long);
+    is(scalar(() = $cmds =~ /$mine/g), $n,
        "the general path reads it for each of the $n");
+    is(scalar(() = $cmds =~ /$peer_written/g), 1,
+       "the general path writes the peer's record once too");
+    is(scalar(() = $cmds =~ /"RPUSH" "\Q${P}m:$K2\E"/g), $n,
+       "and appends each of the $n to its inbox");
 }
 
 # the record read once is forgotten when the batch changes it: a put of
