@@ -287,10 +287,12 @@ is(join(' ', map { chomp; $_ } $r->cli('HGET', "${P}r:$K3", 'by'),
 # of its relays (a client sends several in one read), the general path
 # once for each
 my ($monitors, $answer) = (0, '');
-sub lua_commands {
-    my (@eval) = @_;
+sub lua_commands { lua_commands_in(sub { me(); peer(n => 1); transcript() },
+                                   @_) }
+sub lua_commands_in {
+    my ($state, @eval) = @_;
     reset_keys();
-    me(); peer(n => 1); transcript();
+    $state->();
     my $file = $t->prefix . "/monitor-" . ++$monitors;
     my $pid = spawn_cli($file, 'monitor');
     poll_until(5, sub { Hotline::Test::read_file($file) =~ /^OK/m });
@@ -331,6 +333,37 @@ for my $n (2, 3) {
        "the general path writes the peer's record once too");
     is(scalar(() = $cmds =~ /"RPUSH" "\Q${P}m:$K2\E"/g), $n,
        "and appends each of the $n to its inbox");
+}
+
+# a full inbox (40 delivered messages of 100 bytes, max 3000): its length
+# is asked once per script call however many relays make room in it, and
+# the room made is exact (what dropping the oldest delivered one at a
+# time while over max leaves), on both paths
+for my $n (1, 2, 3) {
+    my @f = args(max => 3000);
+    my @fg = general(@f);
+    my $full = sub { me(); peer(n => 40, len => 100); transcript() };
+    my $cmds = lua_commands_in($full, @f,
+                               map { ('|', 0, @f[2 .. $#f]) } 2 .. $n);
+    my $keys = dump_keys();
+    is(scalar(() = $cmds =~ /"LLEN" "\Q${P}m:$K2\E"/g), 1,
+       "$n relays into a full inbox: its length asked once");
+    my ($by, @list) = (4000, (100) x 40);
+    for (1 .. $n) {
+        while ($by + $line > 3000 && @list && $list[0] == 100) {
+            $by -= shift @list;
+        }
+        push @list, $line;
+        $by += $line;
+    }
+    my $got = join ' ', map { chomp; $_ } $r->cli('LLEN', "${P}m:$K2"),
+                                          $r->cli('HGET', "${P}r:$K2", 'by');
+    is($got, scalar(@list) . " $by",
+       "$n relays into a full inbox: length and bytes as dropping one at "
+       . "a time leaves");
+    lua_commands_in($full, @fg, map { ('|', 0, @fg[2 .. $#fg]) } 2 .. $n);
+    is(dump_keys(), $keys, "$n relays into a full inbox: the general path "
+       . "leaves the same keys");
 }
 
 # the record read once is forgotten when the batch changes it: a put of
