@@ -427,13 +427,47 @@ static const char  *ngx_http_hotline_redis_ops[] = {
 };
 
 
+/*
+ * A relay: check and owned of one record (by a consumer), then an append
+ * to another, without force; perhaps the transcript's append after it.
+ * It goes as one "R" operation, K V G K2 message max force err retry (the
+ * append's arguments last, as "a" has them), on the script's short path:
+ * 11 arguments, not 16.
+ */
+
+static ngx_uint_t
+ngx_http_hotline_redis_relay(ngx_http_hotline_txn_t *tx)
+{
+    ngx_http_hotline_txop_t  *c, *o, *a;
+
+    if (tx->n != 3 && tx->n != 4) {
+        return 0;
+    }
+
+    c = &tx->ops[0];
+    o = &tx->ops[1];
+    a = &tx->ops[2];
+
+    if (c->op != NGX_HOTLINE_TX_CHECK || o->op != NGX_HOTLINE_TX_OWNED
+        || a->op != NGX_HOTLINE_TX_APPEND || o->consumer == NULL || a->force
+        || c->key.len != o->key.len
+        || ngx_memcmp(c->key.data, o->key.data, c->key.len) != 0)
+    {
+        return 0;
+    }
+
+    return tx->n == 3 || (tx->ops[3].op == NGX_HOTLINE_TX_APPEND
+                          && !tx->ops[3].force);
+}
+
+
 static void
 ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_commit_pt handler, void *data)
 {
     size_t                            size;
     int64_t                           retention;
-    ngx_uint_t                        i;
+    ngx_uint_t                        i, relay;
     const char                       *f;
     ngx_http_hotline_txop_t          *t;
     ngx_http_hotline_rreq_t          *req;
@@ -477,7 +511,21 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
     req->handler = (void *) handler;
     req->data = data;
 
-    for (i = 0; i < tx->n; i++) {
+    i = 0;
+    relay = ngx_http_hotline_redis_relay(tx);
+
+    if (relay) {
+        /* R K V G, then the append's arguments (the loop's "a" below) */
+        ngx_http_hotline_redis_op(req, "R", 9);
+        ngx_http_hotline_rreq_arg(req, tx->ops[0].key.data,
+                                  tx->ops[0].key.len);
+        ngx_http_hotline_rreq_num(req, tx->ops[0].n);
+        ngx_http_hotline_rreq_num(req, (int64_t)
+                          ngx_http_hotline_rcache_gen(tx->ops[1].consumer));
+        i = 2;
+    }
+
+    for ( /* void */ ; i < tx->n; i++) {
         t = &tx->ops[i];
 
         if (t->op == NGX_HOTLINE_TX_HISTORY) {
@@ -532,12 +580,15 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
             continue;
         }
 
-        f = ngx_http_hotline_redis_ops[t->op];
+        f = ngx_http_hotline_redis_ops[t->op] + 2;
 
-        ngx_http_hotline_rreq_arg(req, (u_char *) f, 1);
-        ngx_http_hotline_rreq_num(req, (int64_t) ngx_strlen(f + 2));
+        if (!relay || i != 2) {
+            /* (the relay's append: its arguments only, after R K V G) */
+            ngx_http_hotline_rreq_arg(req, (u_char *) f - 2, 1);
+            ngx_http_hotline_rreq_num(req, (int64_t) ngx_strlen(f));
+        }
 
-        for (f += 2; *f; f++) {
+        for ( /* void */ ; *f; f++) {
 
             switch (*f) {
 

@@ -174,6 +174,8 @@ NGX_HOTLINE_LUA_OPS
      *       is no room and no reader)
      *   t key gen from     l key gen seq
      *   T key ms     h the record's fields     H call_id amendment     N
+     *   R key version gen key2 message max force err retry: a relay, c,
+     *       o and a in one (with force 0)
      */
     { "commit",
 NGX_HOTLINE_LUA_PRELUDE
@@ -341,45 +343,38 @@ NGX_HOTLINE_LUA_PRELUDE
 "  end\n"
 "end\n"
 /*
- * a relay, the most frequent transaction: c K V, o K G, a K2 ... and n 4:
- * the transcript's a K3 ..., from the c's count at b; nil for another
- * shape, else its result: the same checks and appends as commit() does,
- * without its loops (a relay alone costs Redis a fifth less, one in a
- * batch an eighth: docs/performance.md); the sender's record: alone, the
- * three fields checked; in a batch through R, read once for all the
- * relays of one sender (a client sends several in one read)
+ * a relay, the most frequent transaction: R K V G K2 message max force err
+ * retry (c K V, o K G and a K2 ... in one operation; the node sends a
+ * relay so, never with force), its count at b; t: the count of the
+ * transcript's a K3 ... after it, or nil: the same checks and appends as
+ * commit() does for c, o and a, without its loops (a relay alone costs
+ * Redis a fifth less, one in a batch an eighth: docs/performance.md); the
+ * sender's record: alone, the three fields checked; in a batch through R,
+ * read once for all the relays of one sender (a client sends several in
+ * one read)
  */
-"local function relayed(b, n, alone)\n"
-"  if A[b - 1] ~= 'c' or A[b] ~= '2' or A[b + 3] ~= 'o' or A[b + 4] ~= '2'\n"
-"     or A[b + 5] ~= A[b + 1] or A[b + 6] == '' or A[b + 7] ~= 'a'\n"
-"     or A[b + 8] ~= '6' or A[b + 12] ~= '0'\n"
-"     or (n == 4 and (A[b + 15] ~= 'a' or A[b + 16] ~= '6'\n"
-"                     or A[b + 20] ~= '0')) then\n"
-"    return nil\n"
-"  end\n"
+"local function relay(b, t, alone)\n"
 "  local me\n"
 "  if alone then me = redis.call('HMGET', rk(A[b + 1]), 'v', 'ow', 'g')\n"
 "  else me = rf(A[b + 1]) end\n"
 "  if (me[1] or '0') ~= A[b + 2] then return {100} end\n"
-"  if me[2] ~= CH or me[3] ~= A[b + 6] then return {5} end\n"
-"  local e, e2 = admit(b + 8), 0\n"
-"  if e <= 0 and n == 4 then e2 = admit(b + 16) end\n"
+"  if me[2] ~= CH or me[3] ~= A[b + 3] then return {5} end\n"
+"  local e, e2 = admit(b + 3), 0\n"
+"  if e <= 0 and t then e2 = admit(t) end\n"
 "  if e > 0 or e2 > 0 then\n"
 "    kept()\n"
 "    return {math.max(e, e2)}\n"
 "  end\n"
-"  if e == 0 then append(b + 8) end\n"
-"  if n == 4 and e2 == 0 then append(b + 16) end\n"
+"  if e == 0 then append(b + 3) end\n"
+"  if t and e2 == 0 then append(t) end\n"
 "  return {0, 0}\n"
 "end\n"
 /* a relay alone: not even the batch is read */
-"if na == 18 or na == 26 then\n"
-"  local res = relayed(4, na == 18 and 3 or 4, true)\n"
-"  if res then\n"
-"    kept()\n"
-"    published()\n"
-"    return res\n"
-"  end\n"
+"if A[3] == 'R' and (na == 13 or (na == 21 and A[14] == 'a')) then\n"
+"  local res = relay(4, na == 21 and 15 or nil, true)\n"
+"  kept()\n"
+"  published()\n"
+"  return res\n"
 "end\n"
 NGX_HOTLINE_LUA_OPS
 NGX_HOTLINE_LUA_BACKLOG
@@ -395,9 +390,8 @@ NGX_HOTLINE_LUA_BACKLOG
 "local told = false\n"
 /* a transaction: every check first, then every change, or none */
 "local function commit(ops)\n"
-"if #ops == 3 or #ops == 4 then\n"
-"  local res = relayed(ops[1], #ops)\n"
-"  if res then return res end\n"
+"if ops[1] and A[ops[1] - 1] == 'R' then\n"
+"  return relay(ops[1], ops[2])\n"
 "end\n"
 "local skip\n"
 "for oi = 1, #ops do\n"

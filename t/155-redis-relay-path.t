@@ -1,11 +1,12 @@
 #!/usr/bin/perl
 # The Redis store's commit script does a relay (the chat line, and its
-# transcript line) on a short path: alone, without reading a batch; in a
-# batch, without the loops of the general path.  Both must do exactly
+# transcript line) on a short path: a node sends it as one operation, R
+# (c, o and a in one); alone, the script does not read a batch; in a
+# batch, it skips the loops of the general path.  Both must do exactly
 # what the general path does: here the relay a node really sent (caught
 # with MONITOR) runs alone, in a batch ("| 0": an empty transaction
-# after it) and on the general path (its check and owned operations in
-# the other order, a shape the short path leaves alone), from the same
+# after it) and on the general path (as its check, owned and append
+# operations, owned first), from the same
 # states of the records (room, a full inbox with and without what was
 # delivered, a busy reader, a detached one, a version or a consumer that
 # changed, a full transcript, no peer), under a prefix of the test's own;
@@ -77,15 +78,28 @@ poll_until(5, sub {
 stop_cli($mpid);
 ok($relay, 'the relay\'s script call was seen') or BAIL_OUT('no relay');
 
-# EVALSHA sha 0 P CH c 2 K V o 2 K G a 6 K2 M max force err retry
+# EVALSHA sha 0 P CH R 9 K V G K2 M max force err retry
 # [a 6 K3 M3 max force err retry]
-my ($cmd, $sha, $nkeys, @argv) = @$relay;
+my ($cmd, $sha, $nkeys, @sent) = @$relay;
 is($nkeys, 0, 'the script takes no KEYS');
-is(scalar @argv, 26, 'a chat line: the relay and its transcript line')
-    or diag(json_encode(\@argv));
-is(join(' ', @argv[2, 3, 6, 7, 10, 11, 18, 19]), 'c 2 o 2 a 6 a 6',
-   'the operations: check, owned, two appends');
-is($argv[4], $argv[8], 'check and owned name the same record');
+is(scalar @sent, 21, 'a chat line: the relay and its transcript line')
+    or diag(json_encode(\@sent));
+is(join(' ', @sent[2, 3, 13, 14]), 'R 9 a 6',
+   'the operations: the relay, the transcript\'s append');
+is($sent[10], 0, 'the relay\'s append is not forced');
+
+# the same as c, o and a (what the test varies), and back
+sub coa {
+    my @v = @_;
+    return (@v[0, 1], 'c', 2, @v[4, 5], 'o', 2, @v[4, 6], 'a', 6,
+            @v[7 .. $#v]);
+}
+sub short {
+    my @v = @_;
+    return (@v[0, 1], 'R', 9, @v[4, 5, 9], @v[12 .. $#v]);
+}
+my @argv = coa(@sent);
+is_deeply([ short(@argv) ], \@sent, 'R and c, o, a convert both ways');
 my $msg = $argv[13];
 like($msg, qr/"text":"short \\"path\\" one"/,
      'the first append is the chat line, its quotes escaped');
@@ -205,7 +219,7 @@ sub run {
     reset_keys();
     $state->();
     my @call = ('EVALSHA', $sha, 0,
-                $how eq 'general' ? general(@$args) : @$args,
+                $how eq 'general' ? general(@$args) : short(@$args),
                 $how eq 'batch' ? ('|', 0) : ());
     my $answer = $r->cli(@call);
     $answer =~ s/\n0\n0\n$/\n/ if $how eq 'batch';  # the empty one's
@@ -304,7 +318,8 @@ sub lua_commands_in {
                       split /\n/, Hotline::Test::read_file($file);
 }
 my $own = qr/"HMGET" "\Q${P}r:$K\E" "v" "ow" "g"\n/;
-like(lua_commands(args()), $own, 'the short path reads the consumer alone');
+like(lua_commands(short(args())), $own,
+     'the short path reads the consumer alone');
 unlike(lua_commands(general(args())), $own, 'the general path does not');
 my $sq = $r->cli('HGET', "${P}r:$K2", 'sq');
 chomp $sq;
@@ -312,7 +327,7 @@ is($sq, 11, 'and the relay went in: seq 11');
 
 my $mine = qr/"HMGET" "\Q${P}r:$K\E"/;
 my $peer_written = qr/"HSET" "\Q${P}r:$K2\E" "sq"/;
-my @one = args();
+my @one = short(args());
 my @gen = general(args());
 for my $n (2, 3) {
     my @short = (@one, map { ('|', 0, @one[2 .. $#one]) } 2 .. $n);
@@ -340,8 +355,8 @@ for my $n (2, 3) {
 # the room made is exact (what dropping the oldest delivered one at a
 # time while over max leaves), on both paths
 for my $n (1, 2, 3) {
-    my @f = args(max => 3000);
-    my @fg = general(@f);
+    my @fg = general(args(max => 3000));
+    my @f = short(args(max => 3000));
     my $full = sub { me(); peer(n => 40, len => 100); transcript() };
     my $cmds = lua_commands_in($full, @f,
                                map { ('|', 0, @f[2 .. $#f]) } 2 .. $n);
