@@ -10,7 +10,10 @@
 #      both listening on the same port with SO_REUSEPORT, so the kernel
 #      spreads customers and agents over the four workers of the two nodes:
 #      about half of the calls are cross-node, the rest cross-worker; with
-#      the Redis store every message goes through Redis either way.
+#      the Redis store every message goes through Redis either way;
+#   3. at light load (LIGHT_CALLS calls, one message in flight per party)
+#      the two nodes, then the bare relay (bench/bare_relay.c, one thread,
+#      acks on) with the same traffic,
 # and prints p50/p99 side by side.  Every wait is bounded; everything it
 # starts is stopped on exit.
 #
@@ -19,8 +22,8 @@
 #
 # Environment: BIN (hl_load), MODULE (.so), PREFIX (scratch directory,
 # recreated), NGINX, REDIS (redis-server), CALLS, DURATION, RATE, WINDOW,
-# ONLY=redis (skip the embedded runs), HTTP_EXTRA (directives added to
-# every node's http block, e.g. 'hotline_transcript off;').
+# LIGHT_CALLS, ONLY=redis (skip the embedded runs), HTTP_EXTRA (directives
+# added to every node's http block, e.g. 'hotline_transcript off;').
 
 set -euo pipefail
 
@@ -34,10 +37,12 @@ CALLS=${CALLS:-100}
 DURATION=${DURATION:-8}
 RATE=${RATE:-10000}
 WINDOW=${WINDOW:-8}
+LIGHT_CALLS=${LIGHT_CALLS:-10}
 
 LOG=$PREFIX/bench.log
 KEYS=bench:
 redis_pid=
+bare_pid=
 
 . "$ROOT/bench/lib.sh"
 
@@ -58,6 +63,7 @@ chmod 600 "$PREFIX/secret.key"
 PORT_SHM=$(free_port)
 PORT=$(free_port)
 RPORT=$(free_port)
+BARE_PORT=$(free_port)
 
 RATE_OFF=
 if grep -q hotline_message_rate "$MODULE"; then
@@ -131,6 +137,10 @@ cleanup() {
     if [ -n "$redis_pid" ] && kill -0 "$redis_pid" 2>/dev/null; then
         kill -TERM "$redis_pid"
         wait "$redis_pid" 2>/dev/null || true
+    fi
+    if [ -n "$bare_pid" ] && kill -0 "$bare_pid" 2>/dev/null; then
+        kill -TERM "$bare_pid"
+        wait "$bare_pid" 2>/dev/null || true
     fi
 }
 trap cleanup EXIT
@@ -285,8 +295,22 @@ say "-- redis-server cpu over the redis-max run (setup included):" \
 say "-- redis-max cost: $(redis_cost redis-max "$c0")"
 say "-- redis-max commands per message: $(redis_mix redis-max)"
 
+# 3. light load: one message in flight per party, across the nodes
+relay redis-light --rate 0 --window 1 -n "$LIGHT_CALLS" --port "$PORT" \
+    --pid-file "$PREFIX/node-a/nginx.pid"
+
 say "-- redis: $(redis-cli -p "$RPORT" info stats | grep -E '^total_commands_processed' | tr -d '\r')," \
     "$(redis-cli -p "$RPORT" info memory | grep -E '^used_memory_human' | tr -d '\r')"
+
+cleanup
+
+# the bare relay's one thread with the same light traffic
+"$BIN/bare_relay" -p "$BARE_PORT" -t 1 -A -P "$PREFIX/bare.pid" -T 300 &
+bare_pid=$!
+wait_for 5 test -s "$PREFIX/bare.pid" \
+    || { echo "redis_bench: bare_relay did not come up"; exit 1; }
+relay bare-light --bare --acks --rate 0 --window 1 -n "$LIGHT_CALLS" \
+    --port "$BARE_PORT" --pid-file "$PREFIX/bare.pid" --rounds 1
 
 cleanup
 trap - EXIT
@@ -329,9 +353,25 @@ printf '%-36s %16s %16s  %s\n' "  latency p99, us" \
 printf '%-36s %16s %16s  %s\n' "  latency p99.9, us" \
     "$(num "$(val shm-rate p999_us)")" "$(num "$(val redis-rate p999_us)")" ""
 printf '%-36s %16s %16s  %s\n' "relay max, msgs/s delivered" \
-    "$(num "$(val shm-max mps)")" "$(num "$(val redis-max mps)")" ""
+    "$(num "$(val shm-max mps)")" "$(num "$(val redis-max mps)")" \
+    ">= 100000: $(verdict "$(val redis-max mps)" '>=' 100000)"
 printf '%-36s %16s %16s  %s\n' "  max-run latency p50 / p99, us" \
     "$(num "$(val shm-max p50_us)")/$(num "$(val shm-max p99_us)")" \
     "$(num "$(val redis-max p50_us)")/$(num "$(val redis-max p99_us)")" ""
+lp99=$(val redis-light p99_us)
+bp99=$(val bare-light p99_us)
+lratio=-
+if [ -n "$lp99" ] && [ -n "$bp99" ] && [ "$bp99" != 0 ]; then
+    lratio=$(awk -v a="$lp99" -v b="$bp99" 'BEGIN { printf "%.2f", a / b }')
+fi
+printf '%-36s %16s %16s  %s\n' "light load ($LIGHT_CALLS calls, 1 in flight)" \
+    "bare, 1 thread" "redis, 2 nodes" ""
+printf '%-36s %16s %16s  %s\n' "  p50 / p99, us" \
+    "$(num "$(val bare-light p50_us)")/$(num "$bp99")" \
+    "$(num "$(val redis-light p50_us)")/$(num "$lp99")" ""
+printf '%-36s %16s %16s  %s\n' "  p99 redis / bare" "" "${lratio}x" \
+    "<= 4x: $(verdict "$lratio" '<=' 4)"
+printf '%-36s %16s %16s  %s\n' "  cross-worker calls (node A)" "" \
+    "$(num "$(val redis-light cross)")/$(num "$(val redis-light calls)")" ""
 echo "full log: $LOG"
 } | tee -a "$LOG"
