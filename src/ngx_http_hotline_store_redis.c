@@ -431,14 +431,17 @@ static const char  *ngx_http_hotline_redis_ops[] = {
  * A relay: check and owned of one record (by a consumer), then an append
  * to another, without force; perhaps the transcript's append after it.
  * It goes as one "R" operation, K V G K2 message max force err retry (the
- * append's arguments last, as "a" has them), on the script's short path:
- * 11 arguments, not 16.
+ * append's arguments, as "a" has them), on the script's short path: 11
+ * arguments, not 16.  The transcript's line, the message without its
+ * first byte and with the one after its end, goes as K3 max X after them
+ * (3 arguments, not 8 with the line again): 2 when the relay has it so,
+ * 1 for a relay without it (or with another append after it), else 0.
  */
 
 static ngx_uint_t
 ngx_http_hotline_redis_relay(ngx_http_hotline_txn_t *tx)
 {
-    ngx_http_hotline_txop_t  *c, *o, *a;
+    ngx_http_hotline_txop_t  *c, *o, *a, *l;
 
     if (tx->n != 3 && tx->n != 4) {
         return 0;
@@ -456,8 +459,19 @@ ngx_http_hotline_redis_relay(ngx_http_hotline_txn_t *tx)
         return 0;
     }
 
-    return tx->n == 3 || (tx->ops[3].op == NGX_HOTLINE_TX_APPEND
-                          && !tx->ops[3].force);
+    if (tx->n == 3) {
+        return 1;
+    }
+
+    l = &tx->ops[3];
+
+    if (l->op != NGX_HOTLINE_TX_APPEND || l->force) {
+        return 0;
+    }
+
+    return (l->err == NGX_HOTLINE_OK && l->n == 0 && a->value.len
+            && l->value.len == a->value.len
+            && l->value.data == a->value.data + 1) ? 2 : 1;
 }
 
 
@@ -516,7 +530,7 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
 
     if (relay) {
         /* R K V G, then the append's arguments (the loop's "a" below) */
-        ngx_http_hotline_redis_op(req, "R", 9);
+        ngx_http_hotline_redis_op(req, "R", relay == 2 ? 12 : 9);
         ngx_http_hotline_rreq_arg(req, tx->ops[0].key.data,
                                   tx->ops[0].key.len);
         ngx_http_hotline_rreq_num(req, tx->ops[0].n);
@@ -581,6 +595,15 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
         }
 
         f = ngx_http_hotline_redis_ops[t->op] + 2;
+
+        if (relay == 2 && i == 3) {
+            /* the transcript's line: K3 max X */
+            ngx_http_hotline_rreq_arg(req, t->key.data, t->key.len);
+            ngx_http_hotline_rreq_num(req, t->max);
+            ngx_http_hotline_rreq_arg(req,
+                                      t->value.data + t->value.len - 1, 1);
+            continue;
+        }
 
         if (!relay || i != 2) {
             /* (the relay's append: its arguments only, after R K V G) */

@@ -174,8 +174,10 @@ NGX_HOTLINE_LUA_OPS
      *       is no room and no reader)
      *   t key gen from     l key gen seq
      *   T key ms     h the record's fields     H call_id amendment     N
-     *   R key version gen key2 message max force err retry: a relay, c,
-     *       o and a in one (with force 0)
+     *   R key version gen key2 message max force err retry [key3 max3
+     *       X]: a relay, c, o and a in one (with force 0), and with
+     *       12 arguments the transcript's a key3 line max3 0 0 0 (line:
+     *       the message without its first byte, X after it)
      */
     { "commit",
 NGX_HOTLINE_LUA_PRELUDE
@@ -254,20 +256,21 @@ NGX_HOTLINE_LUA_PRELUDE
  * the error; refused while a reader is attached: busy, and so is every
  * append after it until the refused one (retry) gets in
  */
-"local function admit(b)\n"
-"  local k = A[b + 1]\n"
+"local function admits(k, len, max, err, retry)\n"
 "  local r = rf(k)\n"
-"  if (A[b + 6] ~= '1' and r[7] == '1')\n"
-"     or not room(k, r, #A[b + 2], bound(A[b + 3])) then\n"
+"  if (retry ~= '1' and r[7] == '1') or not room(k, r, len, max) then\n"
 "    if r[2] and r[2] ~= '' then\n"
 "      redis.call('HSET', rk(k), 'bk', '1')\n"
 "      r[7] = '1'\n"
 "      return 102\n"
 "    end\n"
-"    if A[b + 5] ~= '0' then return tonumber(A[b + 5]) end\n"
+"    if err ~= '0' then return tonumber(err) end\n"
 "    return -1\n"
 "  end\n"
 "  return 0\n"
+"end\n"
+"local function admit(b)\n"
+"  return admits(A[b + 1], #A[b + 2], bound(A[b + 3]), A[b + 5], A[b + 6])\n"
 "end\n"
 /*
  * what the script publishes: channel, a message's head, its body, ... in
@@ -283,10 +286,9 @@ NGX_HOTLINE_LUA_PRELUDE
 "  PL[np + 1], PL[np + 2], PL[np + 3] = ch, head, body\n"
 "  np = np + 3\n"
 "end\n"
-"local function append(b)\n"
-"  local k, msg, max = A[b + 1], A[b + 2], bound(A[b + 3])\n"
+"local function appends(k, msg, max, force, retry)\n"
 "  local r = rf(k)\n"
-"  if A[b + 4] == '1' then room(k, r, #msg, max) end\n"
+"  if force == '1' then room(k, r, #msg, max) end\n"
 "  if not r[1] then return end\n"
 "  local sq = tonumber(r[4] or '0') + 1\n"
 "  local by = tonumber(r[5] or '0') + #msg\n"
@@ -295,7 +297,7 @@ NGX_HOTLINE_LUA_PRELUDE
 "  if r[8] then r[8] = r[8] + 1 end\n"
 "  W = W or {}\n"
 "  W[k] = true\n"
-"  if A[b + 6] == '1' and r[7] then\n"
+"  if retry == '1' and r[7] then\n"
 "    redis.call('HDEL', rk(k), 'bk')\n"
 "    r[7] = false\n"
 "  end\n"
@@ -305,6 +307,9 @@ NGX_HOTLINE_LUA_PRELUDE
 /* integers as text for Redis: a Lua number goes as %.17g, slower */
 "    pub(r[2], 'm' .. r[3] .. ':' .. string.format('%d', sq) .. s, msg)\n"
 "  end\n"
+"end\n"
+"local function append(b)\n"
+"  appends(A[b + 1], A[b + 2], bound(A[b + 3]), A[b + 4], A[b + 6])\n"
 "end\n"
 /*
  * what was published goes out at the end, per channel in order: one
@@ -345,8 +350,11 @@ NGX_HOTLINE_LUA_PRELUDE
 /*
  * a relay, the most frequent transaction: R K V G K2 message max force err
  * retry (c K V, o K G and a K2 ... in one operation; the node sends a
- * relay so, never with force), its count at b; t: the count of the
- * transcript's a K3 ... after it, or nil: the same checks and appends as
+ * relay so, never with force), its count at b, and with 12 arguments the
+ * transcript's line after them: K3 max X, the line being the message
+ * without its first byte, with X after it (its length is the message's:
+ * the line is made only if it goes in); t: the count of a transcript's a
+ * K3 ... after it instead, or nil.  The same checks and appends as
  * commit() does for c, o and a, without its loops (a relay alone costs
  * Redis a fifth less, one in a batch an eighth: docs/performance.md); the
  * sender's record: alone, the three fields checked; in a batch through R,
@@ -359,18 +367,25 @@ NGX_HOTLINE_LUA_PRELUDE
 "  else me = rf(A[b + 1]) end\n"
 "  if (me[1] or '0') ~= A[b + 2] then return {100} end\n"
 "  if me[2] ~= CH or me[3] ~= A[b + 3] then return {5} end\n"
-"  local e, e2 = admit(b + 3), 0\n"
-"  if e <= 0 and t then e2 = admit(t) end\n"
+"  local e, e2, lk, lmax = admit(b + 3), 0\n"
+"  if A[b] == '12' then lk, lmax = A[b + 10], bound(A[b + 11]) end\n"
+"  if e <= 0 then\n"
+"    if lk then e2 = admits(lk, #A[b + 5], lmax, '0', '0')\n"
+"    elseif t then e2 = admit(t) end\n"
+"  end\n"
 "  if e > 0 or e2 > 0 then\n"
 "    kept()\n"
 "    return {math.max(e, e2)}\n"
 "  end\n"
 "  if e == 0 then append(b + 3) end\n"
-"  if t and e2 == 0 then append(t) end\n"
+"  if e2 == 0 and lk then\n"
+"    appends(lk, string.sub(A[b + 5], 2) .. A[b + 12], lmax, '0', '0')\n"
+"  elseif e2 == 0 and t then append(t) end\n"
 "  return {0, 0}\n"
 "end\n"
 /* a relay alone: not even the batch is read */
-"if A[3] == 'R' and (na == 13 or (na == 21 and A[14] == 'a')) then\n"
+"if A[3] == 'R' and (na == 13 or na == 16 or (na == 21 and A[14] == 'a'))\n"
+"then\n"
 "  local res = relay(4, na == 21 and 15 or nil, true)\n"
 "  kept()\n"
 "  published()\n"

@@ -78,25 +78,35 @@ poll_until(5, sub {
 stop_cli($mpid);
 ok($relay, 'the relay\'s script call was seen') or BAIL_OUT('no relay');
 
-# EVALSHA sha 0 P CH R 9 K V G K2 M max force err retry
-# [a 6 K3 M3 max force err retry]
+# EVALSHA sha 0 P CH R 12 K V G K2 M max force err retry K3 max3 X
+# (the transcript's line: M without its first byte, X after it)
 my ($cmd, $sha, $nkeys, @sent) = @$relay;
 is($nkeys, 0, 'the script takes no KEYS');
-is(scalar @sent, 21, 'a chat line: the relay and its transcript line')
+is(scalar @sent, 16, 'a chat line: the relay and its transcript line')
     or diag(json_encode(\@sent));
-is(join(' ', @sent[2, 3, 13, 14]), 'R 9 a 6',
-   'the operations: the relay, the transcript\'s append');
+is(join(' ', @sent[2, 3]), 'R 12',
+   'one operation: the relay with its transcript\'s line');
 is($sent[10], 0, 'the relay\'s append is not forced');
+is(length $sent[15], 1, 'the line\'s last byte goes alone');
 
-# the same as c, o and a (what the test varies), and back
+# the same as c, o and a (what the test varies: two appends), and back
 sub coa {
     my @v = @_;
     return (@v[0, 1], 'c', 2, @v[4, 5], 'o', 2, @v[4, 6], 'a', 6,
-            @v[7 .. $#v]);
+            @v[7 .. 12], 'a', 6, $v[13], substr($v[8], 1) . $v[15],
+            $v[14], 0, 0, 0);
 }
 sub short {
     my @v = @_;
-    return (@v[0, 1], 'R', 9, @v[4, 5, 9], @v[12 .. $#v]);
+    my @r = (@v[0, 1], 'R', 9, @v[4, 5, 9], @v[12 .. 17]);
+    return @r if @v == 18;
+    # the transcript's a after it: inline when it is the message's line
+    return (@r, @v[18 .. $#v])
+        unless $v[23] eq '0' && $v[24] eq '0' && $v[25] eq '0'
+               && length $v[21] == length $v[13]
+               && substr($v[21], 0, -1) eq substr($v[13], 1);
+    $r[3] = 12;
+    return (@r, $v[20], $v[22], substr($v[21], -1));
 }
 my @argv = coa(@sent);
 is_deeply([ short(@argv) ], \@sent, 'R and c, o, a convert both ways');
