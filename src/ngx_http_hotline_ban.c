@@ -26,8 +26,6 @@
  */
 
 
-static void ngx_http_hotline_ban_stored(void *data, ngx_uint_t err,
-    ngx_http_hotline_kv_t *kv);
 static void ngx_http_hotline_ban_sweep(void *data, ngx_uint_t err,
     u_char *call_ids, ngx_uint_t n);
 static void ngx_http_hotline_ban_swept(void *data, ngx_uint_t err,
@@ -57,11 +55,17 @@ ngx_http_hotline_ban_key(u_char *addr, size_t len)
 }
 
 
-/* agent s banned a call of the client res->addr */
+/*
+ * agent s banned a call of the client res->addr: the ban is stored, and
+ * stored() called once it is (the agent's ack waits for it: a join from
+ * the client after the ack is refused, on every worker and node); NGX_OK
+ * if stored() will be called, NGX_DECLINED if there is no ban to store
+ */
 
-void
+ngx_int_t
 ngx_http_hotline_ban_client(ngx_http_hotline_session_t *s,
-    ngx_http_hotline_result_t *res)
+    ngx_http_hotline_result_t *res, ngx_http_hotline_kv_pt stored,
+    void *data)
 {
     ngx_str_t   value, addr;
     ngx_msec_t  ttl;
@@ -69,32 +73,28 @@ ngx_http_hotline_ban_client(ngx_http_hotline_session_t *s,
     ttl = (ngx_msec_t) s->main_conf->ban_time * 1000;
 
     if (ttl == 0 || res->addr_len == 0) {
-        return;
+        return NGX_DECLINED;
     }
-
-    ngx_str_set(&value, "1");
-
-    ngx_http_hotline_store()->kv_set(
-                  ngx_http_hotline_ban_key(res->addr, res->addr_len),
-                  &value, ttl, NGX_HOTLINE_KV_DURABLE|NGX_HOTLINE_KV_NOTIFY,
-                  ngx_http_hotline_ban_stored, NULL);
 
     addr.data = res->addr;
     addr.len = res->addr_len;
 
     s->ws.pending++;
     ngx_http_hotline_call_waiting_from(&addr, ngx_http_hotline_ban_sweep, s);
-}
 
+    /*
+     * last: with the embedded store stored() runs before kv_set()
+     * returns, and the ack it sends may release the session
+     */
 
-static void
-ngx_http_hotline_ban_stored(void *data, ngx_uint_t err,
-    ngx_http_hotline_kv_t *kv)
-{
-    if (err != NGX_HOTLINE_OK) {
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "hotline: the address ban could not be stored");
-    }
+    ngx_str_set(&value, "1");
+
+    ngx_http_hotline_store()->kv_set(
+                  ngx_http_hotline_ban_key(res->addr, res->addr_len),
+                  &value, ttl, NGX_HOTLINE_KV_DURABLE|NGX_HOTLINE_KV_NOTIFY,
+                  stored, data);
+
+    return NGX_OK;
 }
 
 

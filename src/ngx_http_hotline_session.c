@@ -88,6 +88,8 @@ static void ngx_http_hotline_op_done(void *data, ngx_uint_t err,
     ngx_http_hotline_result_t *res);
 static void ngx_http_hotline_ban_done(void *data, ngx_uint_t err,
     ngx_http_hotline_result_t *res);
+static void ngx_http_hotline_ban_stored(void *data, ngx_uint_t err,
+    ngx_http_hotline_kv_t *kv);
 static void ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
     ngx_http_hotline_result_t *res);
 static void ngx_http_hotline_desk_welcome(ngx_http_hotline_session_t *s,
@@ -801,7 +803,27 @@ ngx_http_hotline_ban_done(void *data, ngx_uint_t err,
                   s->agent->sub_len, s->agent->sub, (size_t) NGX_HOTLINE_ID_HEX, id,
                   res->addr_len, res->addr);
 
-    ngx_http_hotline_ban_client(s, res);
+    if (ngx_http_hotline_ban_client(s, res, ngx_http_hotline_ban_stored, op)
+        == NGX_DECLINED)
+    {
+        ngx_http_hotline_ack(op);
+    }
+}
+
+
+/* the ban is in the store: the agent's ack (with Redis, not before) */
+
+static void
+ngx_http_hotline_ban_stored(void *data, ngx_uint_t err,
+    ngx_http_hotline_kv_t *kv)
+{
+    ngx_http_hotline_op_t *op = data;
+
+    if (err != NGX_HOTLINE_OK) {
+        /* the call is banned and ended all the same */
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "hotline: the address ban could not be stored");
+    }
 
     ngx_http_hotline_ack(op);
 }

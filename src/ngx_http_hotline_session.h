@@ -98,8 +98,9 @@ void ngx_http_hotline_session_event(ngx_http_hotline_session_t *s,
 
 /* ngx_http_hotline_ban.c */
 ngx_str_t *ngx_http_hotline_ban_key(u_char *addr, size_t len);
-void ngx_http_hotline_ban_client(ngx_http_hotline_session_t *s,
-    ngx_http_hotline_result_t *res);
+ngx_int_t ngx_http_hotline_ban_client(ngx_http_hotline_session_t *s,
+    ngx_http_hotline_result_t *res, ngx_http_hotline_kv_pt stored,
+    void *data);
 void ngx_http_hotline_ban_check(ngx_http_hotline_session_t *s);
 
 

@@ -121,6 +121,25 @@ $x->drop;
 like($t->error_log, qr{banned call_id=\w+ address 2001:db8:91:1::/64},
      'the log names the banned /64');
 
+# the ack of a ban means the ban is stored: a join from its /64 sent right
+# after the ack is refused, whichever worker takes it; ten times, a /64
+# each (on Redis the ack once went out before the ban was written)
+my $refused = 0;
+for my $n (1 .. 10) {
+    my $net = sprintf '2001:db8:91:%x::', 0x100 + $n;
+    my ($c) = join_from($t, $net . '1', "Ban $n");
+    $agent->send_json({ type => 'ban', call_id => $c->{call_id},
+                        id => "bn$n" });
+    if ($agent->wait_for('ack', 5, sub { $_[0]{id} eq "bn$n" })) {
+        my ($y, undef, $ey) = join_from($t, $net . '2', "Ban $n again");
+        $refused++ if ($ey // '') eq 'banned';
+        $y->drop;
+    }
+    $c->drop;
+}
+is($refused, 10, 'ten bans acked: a join from each /64 right after the ack '
+   . 'is refused every time');
+
 # $hotline_client_prefix in hotline_limit: one budget for the /64
 my @lim = map {
     $t->http_get('/limited', headers => [[ 'X-Forwarded-For', "2001:db8:91:5::$_" ]])
