@@ -6,7 +6,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use Hotline::Test qw(json_encode);
+use Hotline::Test qw(json_encode poll_until);
 
 # reuseport: each worker has its own listening socket, the kernel spreads
 # connections by their ports, so repeated connects reach both workers
@@ -106,7 +106,17 @@ is($e && $e->{reason}, 'hangup', 'hangup crosses workers');
 is($e && $e->{by}, 'customer', 'by customer');
 is($c2->expect_close(5), 1000, 'customer closed 1000');
 
-# health answers the same from both workers
+# health answers the same from both workers, once each has counted the
+# call's end (a worker's counts follow the store's within a moment):
+# ten reads in a row that say so, then thirty that must agree
+ok(poll_until(5, sub {
+       for (1 .. 10) {
+           my $h = $t->health;
+           return 0 unless ($h->{calls}{active} // -1) == 0
+                           && ($h->{agents}{busy} // -1) == 0;
+       }
+       1;
+   }), 'health counts the call ended, whichever worker answers');
 my %seen;
 for (1 .. 30) {
     my $h = $t->health;
