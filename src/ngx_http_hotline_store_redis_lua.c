@@ -196,12 +196,6 @@ NGX_HOTLINE_LUA_PRELUDE
 "  end\n"
 "  return r\n"
 "end\n"
-/*
- * room for len more bytes: what was delivered makes room; the bytes left
- * (by) and the last seq (sq) are written by keep(), once per record and
- * script call however many appends it took (W: the records whose sq and
- * by wait), or before an operation that reads the record itself
- */
 /* an append's bound: the same few in a call, each converted once */
 "local function bound(s)\n"
 "  local v = MX[s]\n"
@@ -211,6 +205,12 @@ NGX_HOTLINE_LUA_PRELUDE
 "  end\n"
 "  return v\n"
 "end\n"
+/*
+ * room for len more bytes: what was delivered makes room; the bytes left
+ * (by) and the last seq (sq) are written by keep(), once per record and
+ * script call however many appends it took (W: the records whose sq and
+ * by wait), or before an operation that reads the record itself
+ */
 "local function room(k, r, len, max)\n"
 "  if not r[4] then return true end\n"
 "  local by = tonumber(r[5] or '0')\n"

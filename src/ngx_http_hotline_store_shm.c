@@ -665,7 +665,7 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
                 && o->inbox->bytes + t->value.len
                    > NGX_HOTLINE_INBOX_BYTES_MAX)
             {
-                /* forced appends never read: the bytes' 32 bits */
+                /* an inbox's bytes are 32 bits: none goes past */
                 return NGX_HOTLINE_E_UNAVAILABLE;
             }
 
