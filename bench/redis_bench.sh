@@ -296,8 +296,14 @@ say "-- redis-max cost: $(redis_cost redis-max "$c0")"
 say "-- redis-max commands per message: $(redis_mix redis-max)"
 
 # 3. light load: one message in flight per party, across the nodes
+redis-cli -p "$RPORT" config resetstat > /dev/null
+c0=$(cpu_ticks); n0=$(date +%s%N)
 relay redis-light --rate 0 --window 1 -n "$LIGHT_CALLS" --port "$PORT" \
     --pid-file "$PREFIX/node-a/nginx.pid"
+say "-- redis-server cpu over the redis-light run (setup included):" \
+    "$(redis_cpu "$c0" "$n0")% of a core"
+say "-- redis-light cost: $(redis_cost redis-light "$c0")"
+say "-- redis-light commands per message: $(redis_mix redis-light)"
 
 say "-- redis: $(redis-cli -p "$RPORT" info stats | grep -E '^total_commands_processed' | tr -d '\r')," \
     "$(redis-cli -p "$RPORT" info memory | grep -E '^used_memory_human' | tr -d '\r')"

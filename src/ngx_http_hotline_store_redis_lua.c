@@ -41,6 +41,11 @@
  */
 
 
+/* a C constant in a script's text */
+#define ngx_http_hotline_lua_str_(n)  #n
+#define ngx_http_hotline_lua_str(n)   ngx_http_hotline_lua_str_(n)
+
+
 #define NGX_HOTLINE_LUA_PRELUDE                                               \
 "local P, CH = ARGV[1], ARGV[2]\n"                                            \
 "local A, na = ARGV, #ARGV\n"                                                 \
@@ -206,10 +211,14 @@ NGX_HOTLINE_LUA_PRELUDE
 "  return v\n"
 "end\n"
 /*
- * room for len more bytes: what was delivered makes room; the bytes left
- * (by) and the last seq (sq) are written by keep(), once per record and
- * script call however many appends it took (W: the records whose sq and
- * by wait), or before an operation that reads the record itself
+ * room for len more bytes: what was delivered makes room, oldest first,
+ * down to a quarter of max below what the append needs
+ * (NGX_HOTLINE_ROOM_SLACK): read from the head in pieces of about the
+ * number that frees it, then cut by one LTRIM, not an LPOP per append;
+ * the bytes left (by) and the last seq (sq) are written by keep(), once
+ * per record and script call however many appends it took (W: the
+ * records whose sq and by wait), or before an operation that reads the
+ * record itself
  */
 "local function room(k, r, len, max)\n"
 "  if not r[4] then return true end\n"
@@ -222,11 +231,25 @@ NGX_HOTLINE_LUA_PRELUDE
 /* the inbox's length: asked once per script call, then kept in r[8] */
 "    local n = r[8] or redis.call('LLEN', mk(k))\n"
 "    local first = sq - n + 1\n"
-"    while n > 0 and by + len > max and first <= dl do\n"
-"      by = by - #redis.call('LPOP', mk(k))\n"
-"      n = n - 1\n"
-"      first = first + 1\n"
+"    local keep = max - math.floor(max / "
+    ngx_http_hotline_lua_str(NGX_HOTLINE_ROOM_SLACK) ") - len\n"
+"    local cut = 0\n"
+"    while cut < n and by > keep and first + cut <= dl do\n"
+"      local want = math.min(n - cut, dl - first - cut + 1)\n"
+"      if by > 0 then\n"
+"        want = math.min(want, math.floor((by - keep) * n / by) + 2)\n"
+"      end\n"
+"      local ms = redis.call('LRANGE', mk(k), cut, cut + want - 1)\n"
+"      local j = 1\n"
+"      while j <= #ms and by > keep do\n"
+"        by = by - #ms[j]\n"
+"        cut = cut + 1\n"
+"        j = j + 1\n"
+"      end\n"
+"      if #ms < want then break end\n"
 "    end\n"
+"    if cut > 0 then redis.call('LTRIM', mk(k), cut, -1) end\n"
+"    n = n - cut\n"
 "    if n == 0 then by = 0 end\n"
 "    r[8] = n\n"
 "    if by ~= r[5] then\n"

@@ -361,9 +361,11 @@ for my $n (2, 3) {
 }
 
 # a full inbox (40 delivered messages of 100 bytes, max 3000): its length
-# is asked once per script call however many relays make room in it, and
-# the room made is exact (what dropping the oldest delivered one at a
-# time while over max leaves), on both paths
+# is asked once per script call however many relays make room in it, the
+# messages dropped are read and cut in one command each (no LPOP per
+# message), and the room made is exact: the oldest delivered ones go
+# until the inbox and the append take at most max - max / 4, as the
+# embedded store does (t/unit: ngx_http_hotline_shm_room), on both paths
 for my $n (1, 2, 3) {
     my @fg = general(args(max => 3000));
     my @f = short(args(max => 3000));
@@ -373,19 +375,25 @@ for my $n (1, 2, 3) {
     my $keys = dump_keys();
     is(scalar(() = $cmds =~ /"LLEN" "\Q${P}m:$K2\E"/g), 1,
        "$n relays into a full inbox: its length asked once");
+    is(scalar(() = $cmds =~ /"LTRIM" "\Q${P}m:$K2\E" "(\d+)" "-1"/g), 1,
+       "$n relays into a full inbox: one LTRIM");
+    unlike($cmds, qr/"LPOP"/, "$n relays into a full inbox: no LPOP");
     my ($by, @list) = (4000, (100) x 40);
     for (1 .. $n) {
-        while ($by + $line > 3000 && @list && $list[0] == 100) {
-            $by -= shift @list;
+        if ($by + $line > 3000) {
+            while ($by > 3000 - 750 - $line && @list && $list[0] == 100) {
+                $by -= shift @list;
+            }
         }
         push @list, $line;
         $by += $line;
     }
+    cmp_ok($by, '<=', 3000 - 750 + ($n - 1) * $line,
+           "$n relays into a full inbox: a quarter of max made free");
     my $got = join ' ', map { chomp; $_ } $r->cli('LLEN', "${P}m:$K2"),
                                           $r->cli('HGET', "${P}r:$K2", 'by');
     is($got, scalar(@list) . " $by",
-       "$n relays into a full inbox: length and bytes as dropping one at "
-       . "a time leaves");
+       "$n relays into a full inbox: length and bytes as the rule leaves");
     lua_commands_in($full, @fg, map { ('|', 0, @fg[2 .. $#fg]) } 2 .. $n);
     is(dump_keys(), $keys, "$n relays into a full inbox: the general path "
        . "leaves the same keys");
