@@ -66,16 +66,6 @@ typedef struct ngx_http_hotline_consumer_s  ngx_http_hotline_consumer_t;
 #define NGX_HOTLINE_GAP_LEN        (1 + 2 * sizeof(uint64_t))
 
 
-/*
- * An append that does not fit makes room by dropping delivered messages,
- * oldest first, until the inbox and it take at most max - max / this:
- * the messages dropped a quarter of the bound at a time, not one by one
- * with every append (the Redis store reads and cuts them in one command
- * each; docs/directives.md, hotline_replay_buffer)
- */
-#define NGX_HOTLINE_ROOM_SLACK     4
-
-
 /* what a consumer is told */
 #define NGX_HOTLINE_WAKE_DELIVER   0       /* new messages to pull */
 #define NGX_HOTLINE_WAKE_REPLACED  1       /* another consumer took over */

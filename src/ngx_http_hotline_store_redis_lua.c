@@ -46,6 +46,17 @@
 #define ngx_http_hotline_lua_str(n)   ngx_http_hotline_lua_str_(n)
 
 
+/*
+ * An append that does not fit makes room by dropping delivered messages,
+ * oldest first, until the inbox and it take at most max - max / this: a
+ * quarter of the bound at a time, read and cut in one command each, not
+ * an LPOP with every append (the embedded store drops one at a time, as
+ * room is needed: it gains nothing from batches; docs/directives.md,
+ * hotline_replay_buffer)
+ */
+#define NGX_HOTLINE_REDIS_ROOM_SLACK  4
+
+
 #define NGX_HOTLINE_LUA_PRELUDE                                               \
 "local P, CH = ARGV[1], ARGV[2]\n"                                            \
 "local A, na = ARGV, #ARGV\n"                                                 \
@@ -213,7 +224,7 @@ NGX_HOTLINE_LUA_PRELUDE
 /*
  * room for len more bytes: what was delivered makes room, oldest first,
  * down to a quarter of max below what the append needs
- * (NGX_HOTLINE_ROOM_SLACK): read from the head in pieces of about the
+ * (NGX_HOTLINE_REDIS_ROOM_SLACK): read from the head in pieces of about the
  * number that frees it, then cut by one LTRIM, not an LPOP per append;
  * the bytes left (by) and the last seq (sq) are written by keep(), once
  * per record and script call however many appends it took (W: the
@@ -232,7 +243,7 @@ NGX_HOTLINE_LUA_PRELUDE
 "    local n = r[8] or redis.call('LLEN', mk(k))\n"
 "    local first = sq - n + 1\n"
 "    local keep = max - math.floor(max / "
-    ngx_http_hotline_lua_str(NGX_HOTLINE_ROOM_SLACK) ") - len\n"
+    ngx_http_hotline_lua_str(NGX_HOTLINE_REDIS_ROOM_SLACK) ") - len\n"
 "    local cut = 0\n"
 "    while cut < n and by > keep and first + cut <= dl do\n"
 "      local want = math.min(n - cut, dl - first - cut + 1)\n"

@@ -1098,10 +1098,9 @@ ngx_http_hotline_shm_attach(ngx_http_hotline_shm_obj_t *o,
 
 /*
  * Whether len more bytes fit: room is made by dropping what was
- * delivered, oldest first, a quarter of the bound at a time
- * (NGX_HOTLINE_ROOM_SLACK, as the Redis store does).  A connected
- * consumer may fall behind by twice the bound for a moment (a burst while
- * its worker is busy); it is told (slow) and its connection decides.
+ * delivered, oldest first.  A connected consumer may fall behind by
+ * twice the bound for a moment (a burst while its worker is busy); it is
+ * told (slow) and its connection decides.
  */
 
 /* messages up to seq are dropped, oldest first, while over keep bytes */
@@ -1132,13 +1131,7 @@ static ngx_uint_t
 ngx_http_hotline_shm_room(ngx_http_hotline_shm_inbox_t *ib, size_t len,
     size_t max)
 {
-    size_t  keep;
-
-    if (ib->bytes + len > max) {
-        keep = max - max / NGX_HOTLINE_ROOM_SLACK;
-        ngx_http_hotline_shm_forget(ib, ib->delivered,
-                                    keep > len ? keep - len : 0);
-    }
+    ngx_http_hotline_shm_forget(ib, ib->delivered, max > len ? max - len : 0);
 
     if (ib->bytes + len <= max) {
         return 1;

@@ -364,8 +364,8 @@ for my $n (2, 3) {
 # is asked once per script call however many relays make room in it, the
 # messages dropped are read and cut in one command each (no LPOP per
 # message), and the room made is exact: the oldest delivered ones go
-# until the inbox and the append take at most max - max / 4, as the
-# embedded store does (t/unit: ngx_http_hotline_shm_room), on both paths
+# until the inbox and the append take at most max - max / 4 (t/157 holds
+# a replay to it), on both paths
 for my $n (1, 2, 3) {
     my @fg = general(args(max => 3000));
     my @f = short(args(max => 3000));
