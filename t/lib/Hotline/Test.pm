@@ -680,6 +680,29 @@ sub handshake_raw {
     return $r;
 }
 
+# A customer's token whose call ended and whose client read the end (it
+# answered the close) dies with its worker's detach: an operation of the
+# model, under way a moment after the close (with Redis a commit in
+# flight), so a resume at once may still find the party and get the end
+# again.  Resumes with the token on fresh connections until one is not
+# welcomed with the end, for at most 5 s; returns that one's error code
+# ('nothing' if none came) and its close code.
+sub resume_dead_token {
+    my ($self, $token) = @_;
+    my ($code, $close) = ('nothing', 0);
+    poll_until(5, sub {
+        my $x = $self->ws_connect('/ws/customer');
+        $x->send_json({ type => 'resume', token => $token });
+        my $is = sub { ($_[0]{type} // '') =~ /^(?:error|ended)$/ };
+        $x->pump_until(5, sub { grep { $is->($_) } @{ $x->{inbox} } });
+        my ($m) = grep { $is->($_) } @{ $x->{inbox} };
+        $code = $m ? $m->{code} // $m->{type} : 'nothing';
+        $close = $x->expect_close(5);
+        return $code ne 'ended';
+    });
+    return ($code, $close);
+}
+
 # ---------------------------------------------------------------------------
 # WebSocket
 
