@@ -66,9 +66,9 @@ ngx_http_hotline_queue_init(ngx_http_hotline_store_t *store,
 void
 ngx_http_hotline_queue_exit(void)
 {
-    if (ngx_http_hotline_snap.items) {
-        ngx_free(ngx_http_hotline_snap.items);
-        ngx_http_hotline_snap.items = NULL;
+    if (ngx_http_hotline_snap.tickets) {
+        ngx_free(ngx_http_hotline_snap.tickets);
+        ngx_http_hotline_snap.tickets = NULL;
         ngx_http_hotline_snap_size = 0;
     }
 }
@@ -123,8 +123,8 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
     ngx_uint_t                      i, n, full;
     ngx_http_hotline_rec_t         *rec;
     ngx_http_hotline_queue_t       *snap;
+    uint64_t                       *t;
     ngx_http_hotline_party_t        p;
-    ngx_http_hotline_queue_item_t  *it;
     ngx_http_hotline_queue_card_t  *cd;
 
     snap = &ngx_http_hotline_snap;
@@ -141,18 +141,17 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
     n = ngx_http_hotline_cf->queue_size;
 
     if (ngx_http_hotline_snap_size < n) {
-        it = ngx_alloc(n * sizeof(ngx_http_hotline_queue_item_t),
-                       ngx_cycle->log);
-        if (it == NULL) {
+        t = ngx_alloc(n * sizeof(uint64_t), ngx_cycle->log);
+        if (t == NULL) {
             ngx_http_hotline_snap_handler(NULL, ngx_http_hotline_snap_data);
             return;
         }
 
-        if (snap->items) {
-            ngx_free(snap->items);
+        if (snap->tickets) {
+            ngx_free(snap->tickets);
         }
 
-        snap->items = it;
+        snap->tickets = t;
         ngx_http_hotline_snap_size = n;
     }
 
@@ -182,9 +181,7 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
             && rec->version && rec->ticket)
         {
             /* behind the list: a store that sent the ticket alone */
-            it = &snap->items[snap->n++];
-            ngx_memzero(it, sizeof(ngx_http_hotline_queue_item_t));
-            it->ticket = rec->ticket;
+            snap->tickets[snap->n++] = rec->ticket;
             continue;
         }
 
@@ -194,20 +191,18 @@ ngx_http_hotline_queue_done(void *data, ngx_uint_t err,
             continue;
         }
 
-        it = &snap->items[snap->n];
+        snap->tickets[snap->n] = rec->ticket ? rec->ticket : p.ticket;
 
-        it->ticket = rec->ticket ? rec->ticket : p.ticket;
-        ngx_memcpy(it->call_id, p.call_id, NGX_HOTLINE_ID_LEN);
-        it->joined = p.joined;
-        it->until = p.until;
-
-        /* names for the agents' list only */
+        /* the rest for the agents' list only */
         if (snap->n++ >= NGX_HOTLINE_QUEUE_LIST_MAX) {
             continue;
         }
 
         cd = &snap->cards[snap->n - 1];
 
+        ngx_memcpy(cd->call_id, p.call_id, NGX_HOTLINE_ID_LEN);
+        cd->joined = p.joined;
+        cd->until = p.until;
         cd->name_len = p.name_len;
         ngx_memcpy(cd->name, p.name, p.name_len);
         cd->from_len = p.from_len;

@@ -63,8 +63,7 @@ static u_char *ngx_http_hotline_put_member(u_char *p, u_char *last,
     ngx_uint_t key, ngx_http_hotline_val_t *v);
 static u_char *ngx_http_hotline_put_digits(u_char *p, uint64_t v);
 static u_char *ngx_http_hotline_proto_queue_transfer(u_char *p,
-    ngx_http_hotline_queue_item_t *it, ngx_http_hotline_queue_card_t *cd,
-    int64_t now);
+    ngx_http_hotline_queue_card_t *cd, int64_t now);
 
 
 ngx_str_t  ngx_http_hotline_errors[] = {
@@ -1006,7 +1005,6 @@ ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
 {
     int64_t                         waiting;
     ngx_uint_t                      i, n;
-    ngx_http_hotline_queue_item_t  *it;
     ngx_http_hotline_queue_card_t  *cd;
 
     p = ngx_cpymem(p, "{\"type\":\"queue\",\"calls\":[",
@@ -1015,7 +1013,6 @@ ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
     n = q->n < NGX_HOTLINE_QUEUE_LIST_MAX ? q->n : NGX_HOTLINE_QUEUE_LIST_MAX;
 
     for (i = 0; i < n; i++) {
-        it = &q->items[i];
         cd = &q->cards[i];
 
         if (i) {
@@ -1023,11 +1020,11 @@ ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
         }
 
         p = ngx_cpymem(p, "{\"call_id\":", sizeof("{\"call_id\":") - 1);
-        p = ngx_http_hotline_hexid(p, it->call_id);
+        p = ngx_http_hotline_hexid(p, cd->call_id);
         p = ngx_cpymem(p, ",\"name\":", sizeof(",\"name\":") - 1);
         p = ngx_http_hotline_json_str(p, cd->name, cd->name_len);
 
-        waiting = (now - it->joined) / 1000;
+        waiting = (now - cd->joined) / 1000;
         if (waiting < 0) {
             waiting = 0;
         }
@@ -1036,7 +1033,7 @@ ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
                       (long long) waiting);
 
         if (cd->from_len) {
-            p = ngx_http_hotline_proto_queue_transfer(p, it, cd, now);
+            p = ngx_http_hotline_proto_queue_transfer(p, cd, now);
         }
 
         *p++ = '}';
@@ -1064,8 +1061,7 @@ ngx_http_hotline_proto_queue(u_char *p, ngx_http_hotline_queue_t *q,
 
 static u_char *
 ngx_http_hotline_proto_queue_transfer(u_char *p,
-    ngx_http_hotline_queue_item_t *it, ngx_http_hotline_queue_card_t *cd,
-    int64_t now)
+    ngx_http_hotline_queue_card_t *cd, int64_t now)
 {
     p = ngx_cpymem(p, ",\"transfer\":{\"from\":",
                    sizeof(",\"transfer\":{\"from\":") - 1);
@@ -1073,11 +1069,11 @@ ngx_http_hotline_proto_queue_transfer(u_char *p,
     p = ngx_cpymem(p, ",\"reason\":", sizeof(",\"reason\":") - 1);
     p = ngx_http_hotline_json_str(p, cd->why, cd->why_len);
 
-    if (cd->target_len && it->until > now) {
+    if (cd->target_len && cd->until > now) {
         p = ngx_cpymem(p, ",\"to\":", sizeof(",\"to\":") - 1);
         p = ngx_http_hotline_json_str(p, cd->target, cd->target_len);
         p += snprintf((char *) p, 32, ",\"until\":%lld",
-                      (long long) it->until);
+                      (long long) cd->until);
     }
 
     *p++ = '}';

@@ -112,20 +112,16 @@ typedef struct {
 } ngx_http_hotline_msg_t;
 
 
-/* a waiting call, as every worker keeps it for each one in the queue */
+/*
+ * what the agents' list shows of a waiting call: kept for the first
+ * NGX_HOTLINE_QUEUE_LIST_MAX calls only; behind them a worker keeps the
+ * ticket alone (the positions)
+ */
 typedef struct {
-    uint64_t          ticket;
     u_char            call_id[16];
     int64_t           joined;            /* ms since the epoch */
     int64_t           until;             /* held for an agent until */
-} ngx_http_hotline_queue_item_t;
 
-
-/*
- * what the agents' list shows of a waiting call: kept for the first
- * NGX_HOTLINE_QUEUE_LIST_MAX calls only, beside their items
- */
-typedef struct {
     size_t            name_len;
     u_char            name[NGX_HOTLINE_CUSTOMER_NAME_MAX];
 
@@ -140,9 +136,9 @@ typedef struct {
 
 
 typedef struct {
-    ngx_uint_t                      n;       /* calls in items */
+    ngx_uint_t                      n;       /* calls in tickets */
     ngx_uint_t                      total;   /* waiting calls */
-    ngx_uint_t                      complete; /* items holds them all */
+    ngx_uint_t                      complete; /* tickets has them all */
     ngx_uint_t                      agents_online;
     ngx_uint_t                      agents_busy;
     ngx_uint_t                      agents_away;
@@ -150,8 +146,8 @@ typedef struct {
     ngx_uint_t                      agents_available;
     ngx_uint_t                      messages;   /* their changes so far */
     ngx_msec_t                      avg_handle;
-    ngx_http_hotline_queue_item_t  *items;   /* oldest first */
-    ngx_http_hotline_queue_card_t  *cards;   /* of the first items */
+    uint64_t                       *tickets; /* oldest first */
+    ngx_http_hotline_queue_card_t  *cards;   /* of the first tickets */
 } ngx_http_hotline_queue_t;
 
 

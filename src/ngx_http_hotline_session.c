@@ -1716,7 +1716,7 @@ ngx_http_hotline_queue_done(ngx_http_hotline_queue_t *q, void *data)
     head = 0;
 
     if (q->n) {
-        head = q->items[ngx_min(q->n, NGX_HOTLINE_QUEUE_LIST_MAX) - 1].ticket;
+        head = q->tickets[ngx_min(q->n, NGX_HOTLINE_QUEUE_LIST_MAX) - 1];
     }
 
     if (!q->complete && ngx_http_hotline_wave_left) {
@@ -1811,7 +1811,7 @@ ngx_http_hotline_position_find(ngx_http_hotline_queue_t *q, uint64_t ticket)
     while (lo < hi) {
         mid = lo + (hi - lo) / 2;
 
-        if (q->items[mid].ticket < ticket) {
+        if (q->tickets[mid] < ticket) {
             lo = mid + 1;
 
         } else {
@@ -1819,7 +1819,7 @@ ngx_http_hotline_position_find(ngx_http_hotline_queue_t *q, uint64_t ticket)
         }
     }
 
-    if (lo == q->n || q->items[lo].ticket != ticket) {
+    if (lo == q->n || q->tickets[lo] != ticket) {
         return 0;
     }
 
@@ -1894,8 +1894,8 @@ static void
 ngx_http_hotline_wave_start(ngx_http_hotline_queue_t *q,
     ngx_uint_t sessions)
 {
-    ngx_http_hotline_queue_t       *w;
-    ngx_http_hotline_queue_item_t  *items;
+    uint64_t                  *tickets;
+    ngx_http_hotline_queue_t  *w;
 
     w = &ngx_http_hotline_wave_q;
 
@@ -1904,30 +1904,28 @@ ngx_http_hotline_wave_start(ngx_http_hotline_queue_t *q,
     }
 
     if (q->complete && ngx_http_hotline_wave_size < q->n) {
-        items = ngx_alloc(q->n * sizeof(ngx_http_hotline_queue_item_t),
-                          ngx_cycle->log);
-        if (items == NULL) {
+        tickets = ngx_alloc(q->n * sizeof(uint64_t), ngx_cycle->log);
+        if (tickets == NULL) {
             return;
         }
 
-        if (w->items) {
-            ngx_free(w->items);
+        if (w->tickets) {
+            ngx_free(w->tickets);
         }
 
-        w->items = items;
+        w->tickets = tickets;
         ngx_http_hotline_wave_size = q->n;
     }
 
-    items = w->items;
+    tickets = w->tickets;
     *w = *q;
-    w->items = items;
+    w->tickets = tickets;
     w->cards = NULL;
 
     if (q->complete) {
         if (q->n) {
-            /* (an empty queue may have no items yet: NULL) */
-            ngx_memcpy(items, q->items,
-                       q->n * sizeof(ngx_http_hotline_queue_item_t));
+            /* (an empty queue may have no tickets yet: NULL) */
+            ngx_memcpy(tickets, q->tickets, q->n * sizeof(uint64_t));
         }
 
     } else {
