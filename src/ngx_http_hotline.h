@@ -93,6 +93,15 @@ typedef struct {
 extern ngx_module_t  ngx_http_hotline_module;
 
 
+/* the running configuration's main conf (a worker's, or the master's) */
+static ngx_inline ngx_http_hotline_main_conf_t *
+ngx_http_hotline_main_conf(void)
+{
+    return ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_hotline_module);
+}
+
+
 /* ngx_http_hotline_random.c */
 ngx_int_t ngx_http_hotline_random_id(u_char *raw);
 u_char *ngx_http_hotline_hex(u_char *dst, u_char *src, size_t len);

@@ -126,7 +126,8 @@ ngx_http_hotline_agent_result(ngx_http_request_t *r,
         aa->session->agent->display_len = tk->claims.name_len;
 
     } else {
-        ngx_memcpy(aa->session->agent->display, tk->claims.sub, tk->claims.sub_len);
+        ngx_memcpy(aa->session->agent->display, tk->claims.sub,
+                   tk->claims.sub_len);
         aa->session->agent->display_len = tk->claims.sub_len;
     }
 

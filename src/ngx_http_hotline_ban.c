@@ -70,7 +70,7 @@ ngx_http_hotline_ban_client(ngx_http_hotline_session_t *s,
     ngx_str_t   value, addr;
     ngx_msec_t  ttl;
 
-    ttl = (ngx_msec_t) s->main_conf->ban_time * 1000;
+    ttl = (ngx_msec_t) ngx_http_hotline_main_conf()->ban_time * 1000;
 
     if (ttl == 0 || res->addr_len == 0) {
         return NGX_DECLINED;
@@ -147,13 +147,23 @@ ngx_http_hotline_ban_swept(void *data, ngx_uint_t err,
 }
 
 
+/* bans are on (hotline_ban_time), and the session's client has an address */
+
+ngx_uint_t
+ngx_http_hotline_ban_applies(ngx_http_hotline_session_t *s)
+{
+    return ngx_http_hotline_main_conf()->ban_time && s->ws.addr.len;
+}
+
+
 /* a ban was set somewhere: is this customer's client banned? */
 
 void
 ngx_http_hotline_ban_check(ngx_http_hotline_session_t *s)
 {
-    if (s->role != NGX_HOTLINE_ROLE_CUSTOMER || s->ws.addr.len == 0
-        || s->main_conf->ban_time == 0 || s->ws.closing || s->ws.closed)
+    if (s->role != NGX_HOTLINE_ROLE_CUSTOMER
+        || !ngx_http_hotline_ban_applies(s)
+        || s->ws.closing || s->ws.closed)
     {
         return;
     }

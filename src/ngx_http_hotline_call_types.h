@@ -123,10 +123,8 @@ typedef struct {
 typedef struct {
     void                          *owner;      /* told of news: consumer */
     ngx_http_hotline_consumer_t   *consumer;
-    ngx_uint_t                     role;
     u_char                         token[NGX_HOTLINE_ID_LEN];
     uint64_t                       version;    /* 0: no view */
-    ngx_uint_t                     state;
     u_char                         peer[NGX_HOTLINE_ID_LEN];
 
     ngx_http_hotline_ref_keys_t   *keys;       /* in a call; NULL: none,
@@ -138,9 +136,11 @@ typedef struct {
                                                   for a busy reader */
     ngx_queue_t                    busy;       /* in the worker's list of
                                                   those waiting for one */
-    ngx_uint_t                     relays_n;
     void                          *view;       /* the read for it */
-    ngx_uint_t                     ops;        /* operations under way */
+    uint32_t                       relays_n;
+    uint32_t                       ops;        /* operations under way */
+    unsigned                       role:2;
+    unsigned                       state:3;    /* of the view */
     unsigned                       has_token:1;
     unsigned                       has_call:1;
     unsigned                       detached:1; /* the connection is gone */

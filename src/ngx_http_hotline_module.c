@@ -351,10 +351,8 @@ ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
 
     s->ws.conf = hlcf;
     s->ws.handler = &ngx_http_hotline_session_handler;
-    s->main_conf = hmcf;
     s->role = hlcf->role;
     s->ws.subprotocol = subprotocol ? 1 : 0;
-    s->resume_from = -1;
     s->agent = &ngx_http_hotline_no_agent;
 
     if (s->role != NGX_HOTLINE_ROLE_AGENT) {
@@ -367,16 +365,18 @@ ngx_http_hotline_signaling_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    s->agent->resume_from = -1;
+
     /*
      * an agent that comes back says what it had: ?last_seq=<n>, and its
      * session is replayed from there (docs/protocol.md)
      */
 
     if (ngx_http_arg(r, (u_char *) "last_seq", 8, &v) == NGX_OK) {
-        s->resume_from = (v.len && v.len <= 15) ? ngx_atoof(v.data, v.len)
-                                                : NGX_ERROR;
+        s->agent->resume_from = (v.len && v.len <= 15)
+                                ? ngx_atoof(v.data, v.len) : NGX_ERROR;
 
-        if (s->resume_from < 0) {
+        if (s->agent->resume_from < 0) {
             return ngx_http_hotline_json_error(r, NGX_HTTP_BAD_REQUEST,
                                                "bad_last_seq",
                                                "last_seq must be an integer "

@@ -261,8 +261,9 @@ ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws)
         /* a console that takes its session over knows nothing yet */
         s->fresh = 1;
         s->ws.pending++;
-        ngx_http_hotline_call_login(&s->ref, s->agent->sub, s->agent->sub_len, s->agent->display,
-                                    s->agent->display_len, s->resume_from,
+        ngx_http_hotline_call_login(&s->ref, s->agent->sub, s->agent->sub_len,
+                                    s->agent->display, s->agent->display_len,
+                                    s->agent->resume_from,
                                     ngx_http_hotline_login_done, s);
         return;
     }
@@ -306,7 +307,7 @@ ngx_http_hotline_session_closed(ngx_http_hotline_ws_t *ws)
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
                    "hotline session: closed, %ui operations under way",
-                   s->ref.ops);
+                   (ngx_uint_t) s->ref.ops);
 
     ngx_http_hotline_call_detach(&s->ref);
 }
@@ -333,7 +334,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
     if (s->ops_n >= NGX_HOTLINE_ANSWERS_MAX) {
         ngx_log_error(NGX_LOG_INFO, s->ws.connection->log, 0,
                       "hotline: client sent %uD messages not yet answered",
-                      s->ops_n);
+                      (uint32_t) s->ops_n);
 
         /* with the last release, after their answers */
         s->ws.close_later = NGX_HOTLINE_WS_CLOSE_POLICY;
@@ -421,7 +422,7 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
             break;
         }
 
-        if (s->main_conf->ban_time && s->ws.addr.len) {
+        if (ngx_http_hotline_ban_applies(s)) {
             /* is the address banned?  The join goes on from the answer */
             ngx_http_hotline_store()->kv_get(
                           ngx_http_hotline_ban_key(s->ws.addr.data,
@@ -463,8 +464,8 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
         /* a page that kept nothing (reloaded) gets the transcript too */
         s->fresh = (m.last_seq == 0);
 
-        if (s->role == NGX_HOTLINE_ROLE_CUSTOMER && s->main_conf->ban_time
-            && s->ws.addr.len)
+        if (s->role == NGX_HOTLINE_ROLE_CUSTOMER
+            && ngx_http_hotline_ban_applies(s))
         {
             /* a banned client does not come back either */
             ngx_memcpy(op->token, m.token, NGX_HOTLINE_ID_LEN);
@@ -476,9 +477,9 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
             break;
         }
 
-        ngx_http_hotline_call_resume(&s->ref, m.token, m.last_seq, s->agent->sub,
-                                     s->agent->sub_len, ngx_http_hotline_resume_done,
-                                     op);
+        ngx_http_hotline_call_resume(&s->ref, m.token, m.last_seq,
+                                     s->agent->sub, s->agent->sub_len,
+                                     ngx_http_hotline_resume_done, op);
         break;
 
     case NGX_HOTLINE_MSG_ACCEPT:
@@ -699,7 +700,7 @@ ngx_http_hotline_answer(ngx_http_hotline_op_t *op, ngx_uint_t code)
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
                        "hotline session: answer held, %uD unanswered",
-                       s->ops_n);
+                       (uint32_t) s->ops_n);
         return;
     }
 
@@ -767,9 +768,9 @@ ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
     }
 
     if (op->type == NGX_HOTLINE_MSG_RESUME) {
-        ngx_http_hotline_call_resume(&s->ref, op->token, op->last_seq, s->agent->sub,
-                                     s->agent->sub_len, ngx_http_hotline_resume_done,
-                                     op);
+        ngx_http_hotline_call_resume(&s->ref, op->token, op->last_seq,
+                                     s->agent->sub, s->agent->sub_len,
+                                     ngx_http_hotline_resume_done, op);
         return;
     }
 
@@ -800,8 +801,8 @@ ngx_http_hotline_ban_done(void *data, ngx_uint_t err,
 
     ngx_log_error(NGX_LOG_NOTICE, s->ws.connection->log, 0,
                   "hotline: agent \"%*s\" banned call_id=%*s address %*s",
-                  s->agent->sub_len, s->agent->sub, (size_t) NGX_HOTLINE_ID_HEX, id,
-                  res->addr_len, res->addr);
+                  s->agent->sub_len, s->agent->sub,
+                  (size_t) NGX_HOTLINE_ID_HEX, id, res->addr_len, res->addr);
 
     if (ngx_http_hotline_ban_client(s, res, ngx_http_hotline_ban_stored, op)
         == NGX_DECLINED)
@@ -1006,8 +1007,8 @@ ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
     }
 
     last = ngx_http_hotline_proto_welcome(buf, s->role, res->resume, call_id,
-                                          s->agent->sub, s->agent->sub_len, res->resumed,
-                                          res->gap);
+                                          s->agent->sub, s->agent->sub_len,
+                                          res->resumed, res->gap);
 
     (void) ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_TEXT, buf,
                                     last - buf);
@@ -1107,7 +1108,7 @@ ngx_http_hotline_refuse(ngx_http_hotline_session_t *s, ngx_uint_t code,
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->ws.connection->log, 0,
                    "hotline session: refusal held, %uD unanswered",
-                   s->ops_n);
+                   (uint32_t) s->ops_n);
 }
 
 
@@ -1164,26 +1165,28 @@ ngx_http_hotline_ack(ngx_http_hotline_op_t *op)
 static void
 ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
 {
-    u_char                       *buf, *p, *end, *data, *json, *last;
-    u_char                        tail[32];
-    size_t                        size, len;
-    ssize_t                       n;
-    uint64_t                      seq;
-    ngx_uint_t                    ended, transcript;
-    ngx_str_t                    *url;
-    ngx_http_hotline_event_t      ev;
-    ngx_http_hotline_store_t     *store;
+    u_char                        *buf, *p, *end, *data, *json, *last;
+    u_char                         tail[32];
+    size_t                         size, len;
+    ssize_t                        n;
+    uint64_t                       seq;
+    ngx_uint_t                     ended, transcript;
+    ngx_str_t                     *url;
+    ngx_http_hotline_event_t       ev;
+    ngx_http_hotline_store_t      *store;
+    ngx_http_hotline_main_conf_t  *hmcf;
 
     if (s->ws.closed || s->ws.closing || s->ref.consumer == NULL) {
         return;
     }
 
     store = ngx_http_hotline_store();
-    url = s->main_conf->recorder ? &s->main_conf->recorder->url : NULL;
+    hmcf = ngx_http_hotline_main_conf();
+    url = hmcf->recorder ? &hmcf->recorder->url : NULL;
 
     /* the inbox's records, then each event's JSON after them */
 
-    size = s->main_conf->replay_buffer + 65536;
+    size = hmcf->replay_buffer + 65536;
 
     buf = ngx_http_hotline_scratch(&ngx_http_hotline_buf,
                                    2 * size + NGX_HOTLINE_EVENT_MAX
@@ -1850,7 +1853,10 @@ ngx_http_hotline_position_tell(ngx_http_hotline_session_t *s,
     eta = ngx_http_hotline_call_eta(q, pos,
                                     (ngx_msec_t) (now - s->position_since));
 
-    if (pos == s->position && eta == s->eta && !s->queue_dirty) {
+    if (pos == s->position
+        && ngx_min(eta, NGX_MAX_UINT32_VALUE) == s->eta
+        && !s->queue_dirty)
+    {
         return 0;
     }
 
@@ -1867,8 +1873,8 @@ ngx_http_hotline_position_tell(ngx_http_hotline_session_t *s,
         return 0;
     }
 
-    s->position = pos;
-    s->eta = eta;
+    s->position = (uint32_t) pos;
+    s->eta = (uint32_t) ngx_min(eta, NGX_MAX_UINT32_VALUE);
     s->position_at = at;
     s->queue_dirty = 0;
 

@@ -34,35 +34,19 @@ typedef struct {
     u_char                         jti[NGX_HOTLINE_NAME_MAX];
     size_t                         jti_len;
     time_t                         exp;
+
+    int64_t                        resume_from;    /* last_seq, or -1 */
 } ngx_http_hotline_agent_id_t;
 
 
 struct ngx_http_hotline_session_s {
     ngx_http_hotline_ws_t          ws;             /* first: its connection */
-    ngx_http_hotline_main_conf_t  *main_conf;
 
     ngx_queue_t                    local;          /* worker's sessions */
     ngx_queue_t                    ops;            /* messages not yet
                                                       answered, in order */
-    uint32_t                       ops_n;          /* how many */
-    uint32_t                       strikes;        /* messages over the
-                                                      rate, in a row */
-
-    ngx_http_hotline_ref_t         ref;            /* its party */
-    uint64_t                       ticket;         /* queue order */
-    ngx_uint_t                     position;       /* last one sent */
-    ngx_uint_t                     eta;
-    ngx_msec_t                     position_at;    /* ... sent then */
-    int64_t                        position_since; /* ms */
-
-    u_char                         call_id[NGX_HOTLINE_ID_LEN];
-    ngx_http_hotline_agent_id_t   *agent;          /* a customer's: empty */
-
-    int64_t                        resume_from;    /* agent: last_seq, -1 */
-    uint64_t                       ping_seq;       /* delivered before it */
-    ngx_msec_t                     accepted_at;    /* this connection saw
-                                                      its call accepted */
-    ngx_msec_t                     tat;            /* message rate, GCRA */
+    uint16_t                       ops_n;          /* how many (at most
+                                                      ANSWERS_MAX) */
 
     unsigned                       role:2;
     unsigned                       established:1;  /* joined or resumed */
@@ -74,6 +58,26 @@ struct ngx_http_hotline_session_s {
     unsigned                       connected:1;    /* its page's media */
     unsigned                       detach_held:1;  /* until the client
                                                       answers the close */
+
+    uint32_t                       strikes;        /* messages over the
+                                                      rate, in a row */
+
+    ngx_http_hotline_ref_t         ref;            /* its party */
+    uint64_t                       ticket;         /* queue order */
+    uint32_t                       position;       /* last one sent */
+    uint32_t                       eta;            /* (its seconds, up to
+                                                      NGX_MAX_UINT32_VALUE:
+                                                      unknown) */
+    ngx_msec_t                     position_at;    /* ... sent then */
+    int64_t                        position_since; /* ms */
+
+    u_char                         call_id[NGX_HOTLINE_ID_LEN];
+    ngx_http_hotline_agent_id_t   *agent;          /* a customer's: empty */
+
+    uint64_t                       ping_seq;       /* delivered before it */
+    ngx_msec_t                     accepted_at;    /* this connection saw
+                                                      its call accepted */
+    ngx_msec_t                     tat;            /* message rate, GCRA */
 };
 
 
@@ -102,6 +106,7 @@ ngx_int_t ngx_http_hotline_ban_client(ngx_http_hotline_session_t *s,
     ngx_http_hotline_result_t *res, ngx_http_hotline_kv_pt stored,
     void *data);
 void ngx_http_hotline_ban_check(ngx_http_hotline_session_t *s);
+ngx_uint_t ngx_http_hotline_ban_applies(ngx_http_hotline_session_t *s);
 
 
 #endif /* _NGX_HTTP_HOTLINE_SESSION_H_INCLUDED_ */

@@ -28,7 +28,8 @@
  */
 
 
-#define NGX_HOTLINE_HANDLED_TTL    ((ngx_msec_t) 30 * 86400000) /* claim:, done: */
+/* how long claim: and done: keys live */
+#define NGX_HOTLINE_HANDLED_TTL    ((ngx_msec_t) 30 * 86400000)
 
 
 /* an operation that goes on after an answer (the store's, the model's) */
@@ -124,7 +125,7 @@ ngx_http_hotline_session_desk(ngx_http_hotline_session_t *s, void *op,
             return;
         }
 
-        if (!s->established && s->main_conf->ban_time && s->ws.addr.len) {
+        if (!s->established && ngx_http_hotline_ban_applies(s)) {
             /* a banned address leaves no message either */
             ngx_http_hotline_store()->kv_get(
                        ngx_http_hotline_ban_key(s->ws.addr.data,
