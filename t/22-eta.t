@@ -67,4 +67,25 @@ $p = $w2->wait_for('position', 5, sub { $_[0]{eta} < floor($lo2) - 2 });
 eta_ok($p, $lo2 / 2, $hi2 / 2, 'two agents online halve the eta');
 
 $t->stop;
+
+# An estimate that stays unknown is not told again (a fresh node: no
+# agent).  A fourth customer joins behind three: the queue changed, and
+# each worker reads its head and looks at its waiting customers again.
+# Their positions and unknown estimates are what they were told, so
+# nothing is sent (a session keeps the estimate told in 32 bits: the
+# unknown one must compare as unchanged).
+$t = Hotline::Test->new(http => 'hotline_average_handle_time 80s;')->start;
+my @ahead = map { $t->customer("Ahead $_") } 1 .. 3;
+my $w4 = $t->customer('Fourth');
+ok($w4->{position} && $w4->{position}{position} == 4
+   && !defined $w4->{position}{eta}, 'Fourth at position 4, eta unknown');
+my @again;
+for my $who (@ahead) {
+    my $m = $who->wait_for('position', 1.5);
+    push @again, $m if $m;
+}
+ok(!@again, 'no second position for the three ahead: nothing changed')
+    or diag(json_encode(\@again));
+
+$t->stop;
 done_testing;
