@@ -15,7 +15,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$top/build/recorder}
 
 # the outside WHIP clients of the tests: GStreamer's webrtcbin (through
-# python3-gi) and aiortc; coturn for the TURN credentials
+# python3-gi) and aiortc; coturn for the TURN credentials; gst-launch-1.0
+# (gstreamer1.0-tools) encodes the media of the benchmark (bench/recorder)
 pkgs="gcc g++ make pkg-config libnice-dev libglib2.0-dev libssl-dev \
 libsrtp2-dev libwebm-dev libjansson-dev libcurl4-openssl-dev libopus-dev \
 libvpx-dev clang-14 libclang-rt-14-dev \
@@ -24,7 +25,8 @@ util-linux dpkg-dev nodejs npm mkvtoolnix curl \
 gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 gstreamer1.0-plugins-bad gstreamer1.0-nice python3-gi \
 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 \
-gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 python3-aiortc coturn"
+gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 python3-aiortc coturn \
+gstreamer1.0-tools"
 
 missing=""
 for p in $pkgs; do
