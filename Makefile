@@ -16,7 +16,7 @@ SRCS       := $(wildcard $(CURDIR)/src/*.c $(CURDIR)/src/*.h) $(CURDIR)/config
 .PHONY: all module deps run stop test fuzz bench clean help \
         recorder test-recorder bench-recorder fuzz-recorder test-redis \
         test-tls deb compat screenshots test-asan soak bench-queue \
-        bench-hundredk
+        bench-hundredk deps-bench
 
 all: module
 
@@ -45,6 +45,9 @@ help:
 
 deps:
 	@bash .ci/deps.sh
+
+deps-bench:
+	@bash .ci/deps.sh build test bench
 
 module: $(MODULE)
 
@@ -183,7 +186,7 @@ fuzz: module
 	@$(MAKE) -s -C fuzz OBJS=$(OBJS) NGX_SRC=$(NGX_SRC) run \
 	    FUZZ_SECONDS=$${FUZZ_SECONDS:-60}
 
-bench: deps module
+bench: deps-bench module
 	@$(MAKE) -s -C bench OBJS=$(OBJS) run
 	@$(MAKE) -s bench-recorder
 

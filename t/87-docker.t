@@ -36,7 +36,7 @@ sub role {
 }
 
 my %role = map { $_ => { map { $_ => 1 } role($_) } }
-           qw(build test nginx recorder-build recorder);
+           qw(build test nginx recorder-build recorder bench);
 ok(keys %{ $role{$_} }, "role $_ lists packages") for sort keys %role;
 
 # --- one list feeds every installer ------------------------------------------
