@@ -1842,6 +1842,7 @@ ngx_http_hotline_position_tell(ngx_http_hotline_session_t *s,
     ngx_http_hotline_queue_t *q, ngx_uint_t pos, int64_t now, ngx_msec_t at)
 {
     u_char      *end;
+    uint32_t     told;
     ngx_uint_t   eta;
     u_char       buf[160];
 
@@ -1853,10 +1854,10 @@ ngx_http_hotline_position_tell(ngx_http_hotline_session_t *s,
     eta = ngx_http_hotline_call_eta(q, pos,
                                     (ngx_msec_t) (now - s->position_since));
 
-    if (pos == s->position
-        && ngx_min(eta, NGX_MAX_UINT32_VALUE) == s->eta
-        && !s->queue_dirty)
-    {
+    /* as the session keeps it: NGX_MAX_UINT32_VALUE is also "unknown" */
+    told = (uint32_t) ngx_min(eta, NGX_MAX_UINT32_VALUE);
+
+    if (pos == s->position && told == s->eta && !s->queue_dirty) {
         return 0;
     }
 
@@ -1874,7 +1875,7 @@ ngx_http_hotline_position_tell(ngx_http_hotline_session_t *s,
     }
 
     s->position = (uint32_t) pos;
-    s->eta = (uint32_t) ngx_min(eta, NGX_MAX_UINT32_VALUE);
+    s->eta = told;
     s->position_at = at;
     s->queue_dirty = 0;
 

@@ -27,8 +27,7 @@ ngx_http_hotline_store(void)
 {
     ngx_http_hotline_main_conf_t  *hmcf;
 
-    hmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                               ngx_http_hotline_module);
+    hmcf = ngx_http_hotline_main_conf();
 
     if (hmcf && hmcf->redis) {
         return &ngx_http_hotline_store_redis;
