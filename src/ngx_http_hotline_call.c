@@ -80,6 +80,8 @@ static ngx_http_hotline_op_t *ngx_http_hotline_op(ngx_uint_t kind,
     void *data);
 static void ngx_http_hotline_op_copy(u_char *dst, size_t *dst_len,
     u_char *src, size_t len, size_t max);
+static ngx_int_t ngx_http_hotline_op_token(ngx_http_hotline_op_t *op,
+    u_char *token);
 static void ngx_http_hotline_op_read(ngx_http_hotline_op_t *op);
 static void ngx_http_hotline_op_read_done(void *data, ngx_uint_t err,
     ngx_http_hotline_reads_t *rd);
@@ -209,12 +211,17 @@ ngx_http_hotline_call_join(ngx_http_hotline_ref_t *ref, u_char *name,
         return;
     }
 
-    if (ngx_http_hotline_random_id(op->token) != NGX_OK
-        || ngx_http_hotline_random_id(op->call_id) != NGX_OK)
+    /* the client's token; its party's id (the call's) is computed */
+
+    if (ngx_http_hotline_random_id(op->res.resume) != NGX_OK
+        || ngx_http_hotline_customer_id(op->token, op->res.resume)
+           != NGX_OK)
     {
         ngx_http_hotline_op_finish(op, NGX_HOTLINE_E_INTERNAL);
         return;
     }
+
+    ngx_memcpy(op->call_id, op->token, NGX_HOTLINE_ID_LEN);
 
     ngx_http_hotline_op_copy(op->arg.name, &op->arg.name_len, name, len,
                              NGX_HOTLINE_CUSTOMER_NAME_MAX);
@@ -264,7 +271,11 @@ ngx_http_hotline_call_resume(ngx_http_hotline_ref_t *ref, u_char *token,
         return;
     }
 
-    ngx_memcpy(op->token, token, NGX_HOTLINE_ID_LEN);
+    if (ngx_http_hotline_op_token(op, token) != NGX_OK) {
+        ngx_http_hotline_op_finish(op, NGX_HOTLINE_E_INTERNAL);
+        return;
+    }
+
     op->last_seq = last_seq;
     ngx_http_hotline_op_copy(op->arg.name, &op->arg.name_len, sub, sub_len,
                              NGX_HOTLINE_NAME_MAX);
@@ -408,7 +419,10 @@ ngx_http_hotline_call_rate(ngx_http_hotline_ref_t *ref, u_char *token,
         return;
     }
 
-    ngx_memcpy(op->token, token, NGX_HOTLINE_ID_LEN);
+    if (ngx_http_hotline_op_token(op, token) != NGX_OK) {
+        ngx_http_hotline_op_finish(op, NGX_HOTLINE_E_INTERNAL);
+        return;
+    }
 
     if (ngx_http_hotline_op_more(op, members) == NGX_OK) {
         ngx_http_hotline_op_read(op);
@@ -694,6 +708,26 @@ ngx_http_hotline_op_copy(u_char *dst, size_t *dst_len, u_char *src,
 }
 
 
+/*
+ * The party of a token a client sent (resume, rate): a customer's is
+ * keyed by the id computed from it, an agent's by the token itself.  The
+ * token is what the client is told again (welcome's "resume").
+ */
+
+static ngx_int_t
+ngx_http_hotline_op_token(ngx_http_hotline_op_t *op, u_char *token)
+{
+    ngx_memcpy(op->res.resume, token, NGX_HOTLINE_ID_LEN);
+
+    if (op->ref->role != NGX_HOTLINE_ROLE_CUSTOMER) {
+        ngx_memcpy(op->token, token, NGX_HOTLINE_ID_LEN);
+        return NGX_OK;
+    }
+
+    return ngx_http_hotline_customer_id(op->token, token);
+}
+
+
 /* step 1: read what the operation needs (some read twice) */
 
 static void
@@ -767,9 +801,10 @@ ngx_http_hotline_op_read(ngx_http_hotline_op_t *op)
             r->n = NGX_HOTLINE_ACCEPT_SCAN;
 
         } else if (op->has_call_id) {
+            /* a customer's party: its id is the call's */
             r = &rd.ops[rd.n++];
-            r->op = NGX_HOTLINE_READ_INDEX;
-            r->key = *ngx_http_hotline_ckey(op->call_id);
+            r->op = NGX_HOTLINE_READ_RECORD;
+            r->key = *ngx_http_hotline_pkey(op->call_id);
 
             if (op->kind == NGX_HOTLINE_OP_BAN) {
                 /* the call may end: its log */
@@ -869,7 +904,7 @@ ngx_http_hotline_op_read_done(void *data, ngx_uint_t err,
              * the first record read is the caller's, the second another;
              * an agent read later by its name, a third (a transfer's)
              */
-            p = (r->op == NGX_HOTLINE_READ_RECORD && op->step == 0)
+            p = (r->op == NGX_HOTLINE_READ_RECORD && op->step == 0 && i == 0)
                 ? &op->me : &op->other;
 
             if (op->kind == NGX_HOTLINE_OP_LOGIN) {
@@ -887,6 +922,14 @@ ngx_http_hotline_op_read_done(void *data, ngx_uint_t err,
                 p->version = rec->version;
                 p->attached = rec->attached;
                 p->ticket = rec->ticket ? rec->ticket : p->ticket;
+            }
+
+            if (p == &op->other && op->step == 0
+                && r->op == NGX_HOTLINE_READ_RECORD
+                && p->role != NGX_HOTLINE_ROLE_CUSTOMER)
+            {
+                /* a call id names a customer, never an agent's token */
+                ngx_memzero(p, sizeof(ngx_http_hotline_party_t));
             }
 
             break;

@@ -172,8 +172,16 @@ ngx_http_hotline_free_party(ngx_http_hotline_txn_t *tx,
                                     ngx_http_hotline_pkey(p->token));
 
     if (p->role == NGX_HOTLINE_ROLE_CUSTOMER) {
-        (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_DEL,
-                                        ngx_http_hotline_ckey(p->call_id));
+
+        if (ngx_memcmp(p->token, p->call_id, NGX_HOTLINE_ID_LEN) != 0) {
+            /*
+             * made by 0.1.0, whose customers had a token and a call id
+             * of their own, and an index record from the one to the other
+             */
+            (void) ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_DEL,
+                                            ngx_http_hotline_ckey(p->call_id));
+        }
+
         return;
     }
 

@@ -348,8 +348,9 @@ ngx_http_hotline_call_find(u_char *call_id, ngx_http_hotline_find_pt handler,
     find->handler = handler;
     find->data = data;
 
-    ngx_http_hotline_query(NGX_HOTLINE_READ_INDEX,
-                           ngx_http_hotline_ckey(call_id), 0,
+    /* a customer's party: its id is the call's */
+    ngx_http_hotline_query(NGX_HOTLINE_READ_RECORD,
+                           ngx_http_hotline_pkey(call_id), 0,
                            ngx_http_hotline_find_done, find);
 }
 
@@ -388,8 +389,8 @@ ngx_http_hotline_find_done(void *data, ngx_uint_t err,
 
     party = NULL;
 
-    if (err == NGX_HOTLINE_OK && rd->ops[0].nrecs == 2) {
-        rec = &rd->ops[0].recs[1];
+    if (err == NGX_HOTLINE_OK && rd->ops[0].nrecs) {
+        rec = &rd->ops[0].recs[0];
 
         if (rec->version
             && ngx_http_hotline_party_decode(&rec->value, &p) == NGX_OK

@@ -140,7 +140,6 @@ static ngx_uint_t
 ngx_http_hotline_decide_join(ngx_http_hotline_op_t *op,
     ngx_http_hotline_txn_t *tx)
 {
-    ngx_str_t                     *key;
     ngx_http_hotline_txop_t       *t;
     ngx_http_hotline_party_t      *c;
     ngx_http_hotline_main_conf_t  *cf;
@@ -161,16 +160,8 @@ ngx_http_hotline_decide_join(ngx_http_hotline_op_t *op,
     c->addr_len = op->arg.addr_len;
     ngx_memcpy(c->addr, op->arg.addr, c->addr_len);
 
+    /* (its id is the call's: no index from the call id to it) */
     ngx_http_hotline_tx_put(tx, c);
-
-    /* the call's index names the party */
-    key = ngx_http_hotline_pkey(c->token);
-
-    t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_PUT,
-                                 ngx_http_hotline_ckey(c->call_id));
-    if (t) {
-        (void) ngx_http_hotline_txn_value(tx, t, key->data, key->len);
-    }
 
     /* full queue first, then the daily limit: the order clients see */
 
@@ -199,7 +190,7 @@ ngx_http_hotline_decide_join(ngx_http_hotline_op_t *op,
     op->version = 1;
     op->state = NGX_HOTLINE_WAITING;
 
-    ngx_memcpy(op->res.resume, c->token, NGX_HOTLINE_ID_LEN);
+    /* (op->res.resume: the token, which only the client keeps) */
     ngx_memcpy(op->res.call_id, c->call_id, NGX_HOTLINE_ID_LEN);
     op->res.ticket = c->ticket;
     op->res.waiting = 1;
@@ -330,15 +321,17 @@ ngx_http_hotline_taken(ngx_http_hotline_op_t *op,
 {
     op->res.resumed = 1;
     op->res.ticket = p->ticket;
-    ngx_memcpy(op->res.resume, p->token, NGX_HOTLINE_ID_LEN);
 
     if (p->role == NGX_HOTLINE_ROLE_CUSTOMER) {
+        /* (op->res.resume: the token it sent) */
         ngx_memcpy(op->res.call_id, p->call_id, NGX_HOTLINE_ID_LEN);
         op->res.waiting = (p->state == NGX_HOTLINE_WAITING);
         op->res.in_call = (p->state == NGX_HOTLINE_ACTIVE);
         op->res.ended = (p->state == NGX_HOTLINE_ENDED);
 
     } else {
+        /* an agent's token is its party's id */
+        ngx_memcpy(op->res.resume, p->token, NGX_HOTLINE_ID_LEN);
         op->res.presence = ngx_http_hotline_agent_shows(p);
         op->res.until = p->until;
 

@@ -7,6 +7,8 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 
+#include <openssl/evp.h>
+
 #include "ngx_http_hotline.h"
 #include "ngx_http_hotline_party.h"
 
@@ -32,10 +34,46 @@
 #define NGX_HOTLINE_PARTY_FIXED2   (3 + 3 * 8 + NGX_HOTLINE_ID_LEN)
 
 
+/*
+ * A customer's party id, which is its call's id too: the first 16 bytes
+ * of SHA-256 over a label and the party's resume token.  The call id is
+ * shown (to agents, in the history, in webhooks); the token cannot be
+ * had from it, and is kept nowhere on the server.  A party is found by
+ * either: from the token, its id is computed; there is no index record
+ * from the call id to the party.  (An agent's id is its token.)
+ */
+
+#define NGX_HOTLINE_CUSTOMER_ID_LABEL  "hotline customer id"
+
+
 static ngx_uint_t ngx_http_hotline_party_desk(ngx_http_hotline_party_t *party);
 static u_char *ngx_http_hotline_put_str(u_char *p, u_char *s, size_t len);
 static u_char *ngx_http_hotline_get_str(u_char *p, u_char *last, u_char *dst,
     size_t *len, size_t max);
+
+
+ngx_int_t
+ngx_http_hotline_customer_id(u_char *id, u_char *token)
+{
+    u_char        in[sizeof(NGX_HOTLINE_CUSTOMER_ID_LABEL) - 1
+                     + NGX_HOTLINE_ID_LEN];
+    u_char        md[EVP_MAX_MD_SIZE];
+    unsigned int  n;
+
+    ngx_memcpy(ngx_cpymem(in, NGX_HOTLINE_CUSTOMER_ID_LABEL,
+                          sizeof(NGX_HOTLINE_CUSTOMER_ID_LABEL) - 1),
+               token, NGX_HOTLINE_ID_LEN);
+
+    if (EVP_Digest(in, sizeof(in), md, &n, EVP_sha256(), NULL) != 1
+        || n < NGX_HOTLINE_ID_LEN)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(id, md, NGX_HOTLINE_ID_LEN);
+
+    return NGX_OK;
+}
 
 
 /* little-endian 64-bit integers of records and events */
