@@ -280,7 +280,6 @@ ngx_http_hotline_shm_read(ngx_http_hotline_reads_t *rd,
     ngx_http_hotline_rec_t      *rec;
     ngx_http_hotline_shm_t      *shm;
     ngx_http_hotline_shm_obj_t  *o;
-    ngx_http_hotline_shm_ext_t  *x;
     ngx_str_t                    key;
 
     shm = ngx_http_hotline_shm;
@@ -356,14 +355,13 @@ ngx_http_hotline_shm_read(ngx_http_hotline_reads_t *rd,
                  q != ngx_queue_sentinel(&shm->queue) && r->nrecs < r->n;
                  q = ngx_queue_next(q))
             {
-                x = ngx_queue_data(q, ngx_http_hotline_shm_ext_t, queue);
-                o = x->obj;
+                o = ngx_queue_data(q, ngx_http_hotline_shm_obj_t, queue);
                 rec = &r->recs[r->nrecs++];
 
                 if (r->values && r->nrecs > r->values) {
                     ngx_memzero(rec, sizeof(ngx_http_hotline_rec_t));
                     rec->version = o->version;
-                    rec->ticket = x->ticket;
+                    rec->ticket = o->ticket;
                     continue;
                 }
 
@@ -371,7 +369,8 @@ ngx_http_hotline_shm_read(ngx_http_hotline_reads_t *rd,
                 (void) ngx_http_hotline_shm_copy(rec, o);
                 p += rec->value.len;
                 rec->key.data = p;
-                p = ngx_cpymem(p, o->key, o->key_len);
+                p = ngx_http_hotline_shm_key(p, o);
+                rec->key.len = p - rec->key.data;
             }
 
             break;
@@ -486,7 +485,7 @@ ngx_http_hotline_shm_copy(ngx_http_hotline_rec_t *rec,
     ngx_memzero(rec, sizeof(ngx_http_hotline_rec_t));
 
     rec->version = o->version;
-    rec->ticket = o->queued ? o->ext->ticket : 0;
+    rec->ticket = o->queued ? o->ticket : 0;
     rec->attached = (o->inbox && o->inbox->owner) ? 1 : 0;
     rec->value.data = p;
     rec->value.len = o->len;
@@ -583,10 +582,6 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
             if (t->max && ngx_http_hotline_shm->queued >= (ngx_uint_t) t->max)
             {
                 return t->err;
-            }
-
-            if (!ngx_http_hotline_shm_ext_prep(o, &prep[i])) {
-                return NGX_HOTLINE_E_UNAVAILABLE;
             }
 
             break;
@@ -785,6 +780,8 @@ static ngx_uint_t
 ngx_http_hotline_shm_ext_get(ngx_http_hotline_shm_obj_t *o,
     ngx_http_hotline_shm_prep_t *prep)
 {
+    u_char  key[NGX_HOTLINE_KEY_MAX], *last;
+
     ngx_http_hotline_shm_ext_give(o, &prep->ext);
 
     if (o->ext) {
@@ -793,9 +790,11 @@ ngx_http_hotline_shm_ext_get(ngx_http_hotline_shm_obj_t *o,
 
     /* check() saw another object under the key: not a transition's way */
 
+    last = ngx_http_hotline_shm_key(key, o);
+
     ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
                   "hotline shm: \"%*s\" changed within a transaction",
-                  (size_t) o->key_len, o->key);
+                  (size_t) (last - key), key);
 
     return 0;
 }
@@ -864,8 +863,7 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
             break;
 
         case NGX_HOTLINE_TX_QUEUE:
-            if (o && !o->queued && ngx_http_hotline_shm_ext_get(o, &prep[i]))
-            {
+            if (o && !o->queued) {
                 ngx_http_hotline_shm_enqueue(o, (uint64_t) t->n);
             }
 
@@ -873,7 +871,7 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
 
         case NGX_HOTLINE_TX_UNQUEUE:
             if (o && o->queued) {
-                ngx_queue_remove(&o->ext->queue);
+                ngx_queue_remove(&o->queue);
                 o->queued = 0;
                 shm->queued--;
             }
@@ -1189,7 +1187,7 @@ ngx_http_hotline_shm_free(ngx_http_hotline_shm_obj_t *o)
     ngx_rbtree_delete(&shm->objs, &o->node);
 
     if (o->queued) {
-        ngx_queue_remove(&o->ext->queue);
+        ngx_queue_remove(&o->queue);
         shm->queued--;
     }
 
@@ -1313,9 +1311,9 @@ ngx_http_hotline_shm_due(ngx_uint_t max, ngx_msec_t grace,
 
             if (n < max) {
                 due[n].key.data = p;
-                due[n].key.len = o->key_len;
                 due[n].why = NGX_HOTLINE_DUE_ORPHAN;
-                p = ngx_cpymem(p, o->key, o->key_len);
+                p = ngx_http_hotline_shm_key(p, o);
+                due[n].key.len = p - due[n].key.data;
                 n++;
             }
         }
@@ -1335,9 +1333,9 @@ ngx_http_hotline_shm_due(ngx_uint_t max, ngx_msec_t grace,
         }
 
         due[n].key.data = p;
-        due[n].key.len = o->key_len;
         due[n].why = NGX_HOTLINE_DUE_TIMER;
-        p = ngx_cpymem(p, o->key, o->key_len);
+        p = ngx_http_hotline_shm_key(p, o);
+        due[n].key.len = p - due[n].key.data;
         n++;
     }
 

@@ -404,7 +404,8 @@ ngx_http_hotline_handoff_size(void)
         o = (ngx_http_hotline_shm_obj_t *) node;
 
         size += sizeof(ngx_http_hotline_handoff_obj_t)
-                + ngx_align(o->key_len + (o->value ? o->len : 0), 8);
+                + ngx_align(ngx_http_hotline_shm_key_len(o)
+                            + (o->value ? o->len : 0), 8);
 
         if (o->inbox == NULL) {
             continue;
@@ -438,7 +439,7 @@ ngx_http_hotline_handoff_obj(u_char *p, ngx_http_hotline_shm_obj_t *o)
 
     ngx_memzero(&ho, sizeof(ho));
 
-    ho.key_len = (uint16_t) o->key_len;
+    ho.key_len = (uint16_t) ngx_http_hotline_shm_key_len(o);
     ho.flags = (o->queued ? NGX_HOTLINE_HO_QUEUED : 0)
                | (o->timed ? NGX_HOTLINE_HO_TIMED : 0)
                | (o->counter ? NGX_HOTLINE_HO_COUNTER : 0)
@@ -447,7 +448,7 @@ ngx_http_hotline_handoff_obj(u_char *p, ngx_http_hotline_shm_obj_t *o)
                | (o->inbox && o->inbox->owner ? NGX_HOTLINE_HO_OWNED : 0);
     ho.value_len = o->value ? (uint32_t) o->len : 0;
     ho.version = o->version;
-    ho.ticket = o->ext ? o->ext->ticket : 0;
+    ho.ticket = o->ticket;
     ho.number = o->ext ? o->ext->number : 0;
 
     if (o->timed) {
@@ -461,7 +462,7 @@ ngx_http_hotline_handoff_obj(u_char *p, ngx_http_hotline_shm_obj_t *o)
     p = ngx_cpymem(p, &ho, sizeof(ho));
 
     start = p;
-    p = ngx_cpymem(p, o->key, o->key_len);
+    p = ngx_http_hotline_shm_key(p, o);
 
     if (o->value) {
         p = ngx_cpymem(p, o->value, o->len);
@@ -674,8 +675,7 @@ ngx_http_hotline_handoff_apply(u_char *p, u_char *last,
         o->version = ho.version;
         o->counter = (ho.flags & NGX_HOTLINE_HO_COUNTER) ? 1 : 0;
 
-        if (ho.number || (ho.flags & (NGX_HOTLINE_HO_QUEUED
-                                      |NGX_HOTLINE_HO_TIMED
+        if (ho.number || (ho.flags & (NGX_HOTLINE_HO_TIMED
                                       |NGX_HOTLINE_HO_COUNTER)))
         {
             x = ngx_http_hotline_shm_ext_alloc();

@@ -7,6 +7,8 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 
+#include "ngx_http_hotline.h"
+#include "ngx_http_hotline_store.h"
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_store_shm_objs.h"
 
@@ -18,6 +20,21 @@
  */
 
 
+/*
+ * Keys as kept: one of a letter, ':' and 32 lowercase hex digits (a
+ * party's, a call's: ngx_http_hotline_call_tx.c) as 17 bytes, the letter
+ * with its high bit set and the 16 bytes the digits spell; any other as
+ * it is (the model's keys start with an ASCII letter).  An object's hash
+ * is of the key as the model spells it.
+ */
+
+#define NGX_HOTLINE_SHM_KEY_HEX     32
+#define NGX_HOTLINE_SHM_KEY_PACKED  (1 + NGX_HOTLINE_SHM_KEY_HEX / 2)
+
+
+static size_t ngx_http_hotline_shm_key_pack(u_char *dst, ngx_str_t *key);
+
+
 ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
 
 
@@ -26,12 +43,19 @@ ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
 ngx_http_hotline_shm_obj_t *
 ngx_http_hotline_shm_find(ngx_str_t *key)
 {
+    u_char                       kept[NGX_HOTLINE_KEY_MAX];
+    size_t                       len;
     ngx_int_t                    rc;
     ngx_rbtree_key_t             hash;
     ngx_rbtree_node_t           *node, *sentinel;
     ngx_http_hotline_shm_obj_t  *o;
 
+    if (key->len > NGX_HOTLINE_KEY_MAX) {
+        return NULL;
+    }
+
     hash = ngx_murmur_hash2(key->data, key->len);
+    len = ngx_http_hotline_shm_key_pack(kept, key);
 
     node = ngx_http_hotline_shm->objs.root;
     sentinel = ngx_http_hotline_shm->objs.sentinel;
@@ -45,9 +69,9 @@ ngx_http_hotline_shm_find(ngx_str_t *key)
 
         o = (ngx_http_hotline_shm_obj_t *) node;
 
-        rc = (key->len == o->key_len)
-             ? ngx_memcmp(key->data, o->key, key->len)
-             : (ngx_int_t) key->len - (ngx_int_t) o->key_len;
+        rc = (len == o->key_len)
+             ? ngx_memcmp(kept, o->key, len)
+             : (ngx_int_t) len - (ngx_int_t) o->key_len;
 
         if (rc == 0) {
             return o;
@@ -65,20 +89,71 @@ ngx_http_hotline_shm_find(ngx_str_t *key)
 ngx_http_hotline_shm_obj_t *
 ngx_http_hotline_shm_new(ngx_str_t *key)
 {
+    u_char                       kept[NGX_HOTLINE_KEY_MAX];
+    size_t                       len;
     ngx_http_hotline_shm_obj_t  *o;
+
+    if (key->len > NGX_HOTLINE_KEY_MAX) {
+        return NULL;
+    }
+
+    len = ngx_http_hotline_shm_key_pack(kept, key);
 
     o = ngx_slab_calloc_locked(ngx_http_hotline_shpool,
                                offsetof(ngx_http_hotline_shm_obj_t, key)
-                               + key->len);
+                               + len);
     if (o == NULL) {
         return NULL;
     }
 
     o->node.key = ngx_murmur_hash2(key->data, key->len);
-    o->key_len = (u_char) key->len;
-    ngx_memcpy(o->key, key->data, key->len);
+    o->key_len = (u_char) len;
+    ngx_memcpy(o->key, kept, len);
 
     return o;
+}
+
+
+static size_t
+ngx_http_hotline_shm_key_pack(u_char *dst, ngx_str_t *key)
+{
+    u_char  *s;
+
+    s = key->data;
+
+    if (key->len == 2 + NGX_HOTLINE_SHM_KEY_HEX && s[1] == ':'
+        && s[0] >= 'a' && s[0] <= 'z'
+        && ngx_http_hotline_unhex(&dst[1], &s[2], NGX_HOTLINE_SHM_KEY_HEX)
+           == NGX_OK)
+    {
+        dst[0] = (u_char) (s[0] | 0x80);
+        return NGX_HOTLINE_SHM_KEY_PACKED;
+    }
+
+    ngx_memcpy(dst, s, key->len);
+
+    return key->len;
+}
+
+
+size_t
+ngx_http_hotline_shm_key_len(ngx_http_hotline_shm_obj_t *o)
+{
+    return (o->key[0] & 0x80) ? 2 + NGX_HOTLINE_SHM_KEY_HEX : o->key_len;
+}
+
+
+u_char *
+ngx_http_hotline_shm_key(u_char *dst, ngx_http_hotline_shm_obj_t *o)
+{
+    if (!(o->key[0] & 0x80)) {
+        return ngx_cpymem(dst, o->key, o->key_len);
+    }
+
+    *dst++ = (u_char) (o->key[0] & 0x7f);
+    *dst++ = ':';
+
+    return ngx_hex_dump(dst, &o->key[1], NGX_HOTLINE_SHM_KEY_HEX / 2);
 }
 
 
@@ -153,7 +228,7 @@ ngx_http_hotline_shm_enqueue(ngx_http_hotline_shm_obj_t *o, uint64_t ticket)
 {
     ngx_queue_t                 *q;
     ngx_http_hotline_shm_t      *shm;
-    ngx_http_hotline_shm_ext_t  *other;
+    ngx_http_hotline_shm_obj_t  *other;
 
     shm = ngx_http_hotline_shm;
 
@@ -161,16 +236,16 @@ ngx_http_hotline_shm_enqueue(ngx_http_hotline_shm_obj_t *o, uint64_t ticket)
          q != ngx_queue_sentinel(&shm->queue);
          q = ngx_queue_prev(q))
     {
-        other = ngx_queue_data(q, ngx_http_hotline_shm_ext_t, queue);
+        other = ngx_queue_data(q, ngx_http_hotline_shm_obj_t, queue);
 
         if (other->ticket < ticket) {
             break;
         }
     }
 
-    o->ext->ticket = ticket;
+    o->ticket = ticket;
     o->queued = 1;
-    ngx_queue_insert_after(q, &o->ext->queue);
+    ngx_queue_insert_after(q, &o->queue);
     shm->queued++;
 }
 

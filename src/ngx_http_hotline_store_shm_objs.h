@@ -58,23 +58,27 @@ typedef struct {
 typedef struct ngx_http_hotline_shm_obj_s  ngx_http_hotline_shm_obj_t;
 
 /*
- * What few objects need (a queued party, a timed one, a counter), beside
- * the object, so that an object with a 34-byte key (a party's, a call's)
- * fits a 128-byte slab chunk: made in a transaction's check() the first
- * time one is needed, freed with the object.
+ * What few objects need (a timed party, a counter), beside the object:
+ * made in a transaction's check() the first time one is needed, freed
+ * with the object.
  */
 typedef struct {
-    ngx_queue_t                    queue;      /* queued, by ticket */
     ngx_queue_t                    timer;      /* by deadline */
     ngx_msec_t                     deadline;
-    uint64_t                       ticket;
     int64_t                        number;
     ngx_http_hotline_shm_obj_t    *obj;
 } ngx_http_hotline_shm_ext_t;
 
 
+/*
+ * An object: 105 bytes and its key as kept, so that one with a party's
+ * or a call's key (17 bytes as kept: ngx_http_hotline_shm_key_pack())
+ * fits a 128-byte slab chunk with its place in the queue.
+ */
 struct ngx_http_hotline_shm_obj_s {
     ngx_rbtree_node_t              node;       /* key: hash of the key */
+    ngx_queue_t                    queue;      /* queued, by ticket */
+    uint64_t                       ticket;
     uint64_t                       version;
     ngx_http_hotline_shm_inbox_t  *inbox;
     ngx_http_hotline_shm_ext_t    *ext;        /* NULL: none yet */
@@ -84,7 +88,7 @@ struct ngx_http_hotline_shm_obj_s {
     unsigned                       queued:1;
     unsigned                       timed:1;
     unsigned                       counter:1;
-    u_char                         key_len;    /* <= NGX_HOTLINE_KEY_MAX */
+    u_char                         key_len;    /* as kept */
     u_char                         key[1];
 };
 
@@ -111,11 +115,15 @@ ngx_http_hotline_shm_ext_t *ngx_http_hotline_shm_ext_alloc(void);
 void ngx_http_hotline_shm_ext_give(ngx_http_hotline_shm_obj_t *o,
     ngx_http_hotline_shm_ext_t **ext);
 
-/* these two need o->ext */
+/* a timer needs o->ext */
 void ngx_http_hotline_shm_timer(ngx_http_hotline_shm_obj_t *o,
     ngx_msec_t in);
 void ngx_http_hotline_shm_enqueue(ngx_http_hotline_shm_obj_t *o,
     uint64_t ticket);
+
+/* o's key as the model spells it: its length, a copy at dst */
+size_t ngx_http_hotline_shm_key_len(ngx_http_hotline_shm_obj_t *o);
+u_char *ngx_http_hotline_shm_key(u_char *dst, ngx_http_hotline_shm_obj_t *o);
 
 /* the seq a replay runs to: within 2^31 of what was delivered */
 

@@ -8,7 +8,8 @@
  * Unit tests for the embedded store's inbox (ngx_http_hotline_store_shm_
  * objs.h): it takes a 64-byte slab chunk, the seq a replay runs to reads
  * back from its low half on both sides of every 2^32 boundary, and an
- * attach's 29-bit number wraps without ever being 0.
+ * attach's 29-bit number wraps without ever being 0; a queued party's
+ * object fits a 128-byte chunk.
  */
 
 
@@ -168,6 +169,17 @@ main(void)
 
     ok(bad == 0, "2,000 attaches across a wrap: each fits the field, "
        "none is 0, each follows the last (%u wrong)", (unsigned) bad);
+
+    /* the objects beside it (a 128-byte chunk, a 64-byte extension) */
+
+    ok(offsetof(ngx_http_hotline_shm_obj_t, key) + 17 <= 128,
+       "an object with a party's key as kept (17 bytes) and its place in "
+       "the queue fits a 128-byte slab chunk (%zu)",
+       offsetof(ngx_http_hotline_shm_obj_t, key) + 17);
+
+    ok(sizeof(ngx_http_hotline_shm_ext_t) <= 64,
+       "an object's extension (timer, counter) fits 64 bytes (%zu)",
+       sizeof(ngx_http_hotline_shm_ext_t));
 
     return ngx_tap_done();
 }
