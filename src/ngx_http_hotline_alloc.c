@@ -10,6 +10,31 @@
 
 #include "ngx_http_hotline_alloc.h"
 
+#if (NGX_HAVE_MALLOC_TRIM)
+#include <malloc.h>
+#endif
+
+
+/*
+ * A burst of connections leaves free memory inside a worker's heap: the
+ * handshakes' request pools (4 KiB each, freed at the upgrade) lay among
+ * the blocks of the connections that stayed, and free() gives back only
+ * the heap's top.  When NGX_HOTLINE_TRIM_MIN WebSockets or more came or
+ * went and then none for NGX_HOTLINE_TRIM_QUIET ms, glibc's malloc_trim()
+ * gives the free pages inside the heap back (with a C library that has
+ * none, the memory stays for the next burst, as before).
+ */
+
+#define NGX_HOTLINE_TRIM_MIN    64
+#define NGX_HOTLINE_TRIM_QUIET  500    /* ms */
+
+
+static void ngx_http_hotline_trim_handler(ngx_event_t *ev);
+
+
+static ngx_event_t  ngx_http_hotline_trim_ev;
+static ngx_uint_t   ngx_http_hotline_trim_n;
+
 
 u_char *
 ngx_http_hotline_scratch(ngx_http_hotline_scratch_t *sc, size_t size)
@@ -152,4 +177,67 @@ ngx_http_hotline_timer_init(ngx_event_t *ev, ngx_event_handler_pt handler,
     ev->data = cycle;
     ev->log = cycle->log;
     ev->cancelable = 1;
+}
+
+
+void
+ngx_http_hotline_trim_init(ngx_cycle_t *cycle)
+{
+    ngx_http_hotline_timer_init(&ngx_http_hotline_trim_ev,
+                                ngx_http_hotline_trim_handler, cycle);
+    ngx_http_hotline_trim_n = 0;
+}
+
+
+/* a WebSocket came or went: the trim waits until they stop for a while */
+
+void
+ngx_http_hotline_trim_note(void)
+{
+#if (NGX_HAVE_MALLOC_TRIM)
+
+    if (ngx_http_hotline_trim_ev.handler == NULL || ngx_exiting) {
+        return;
+    }
+
+    /* (a timer moved by less than NGX_TIMER_LAZY_DELAY stays) */
+    ngx_add_timer(&ngx_http_hotline_trim_ev, NGX_HOTLINE_TRIM_QUIET);
+
+    ngx_http_hotline_trim_n++;
+
+#endif
+}
+
+
+void
+ngx_http_hotline_trim_exit(void)
+{
+    if (ngx_http_hotline_trim_ev.timer_set) {
+        ngx_del_timer(&ngx_http_hotline_trim_ev);
+    }
+}
+
+
+static void
+ngx_http_hotline_trim_handler(ngx_event_t *ev)
+{
+#if (NGX_HAVE_MALLOC_TRIM)
+
+    int         rc;
+    ngx_uint_t  n;
+
+    n = ngx_http_hotline_trim_n;
+
+    if (n < NGX_HOTLINE_TRIM_MIN) {
+        return;
+    }
+
+    ngx_http_hotline_trim_n = 0;
+
+    rc = malloc_trim(0);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                   "hotline: heap trim after %ui connections: %d", n, rc);
+
+#endif
 }

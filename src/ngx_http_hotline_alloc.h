@@ -53,6 +53,15 @@ void *ngx_http_hotline_pool_get(ngx_http_hotline_pool_t *p);
 void ngx_http_hotline_pool_put(ngx_http_hotline_pool_t *p, void *obj);
 void ngx_http_hotline_pool_free(ngx_http_hotline_pool_t *p);
 
+/*
+ * The heap after a burst of connections (ngx_http_hotline_alloc.c): a
+ * WebSocket that opens or closes says so; once they stop coming for a
+ * moment, the free pages inside the heap go back to the system.
+ */
+void ngx_http_hotline_trim_init(ngx_cycle_t *cycle);
+void ngx_http_hotline_trim_note(void);
+void ngx_http_hotline_trim_exit(void);
+
 /* a worker's own timer (not a connection's): its data is never NULL */
 void ngx_http_hotline_timer_init(ngx_event_t *ev,
     ngx_event_handler_pt handler, ngx_cycle_t *cycle);

@@ -15,6 +15,7 @@
 #include "ngx_http_hotline_session.h"
 #include "ngx_http_hotline_call.h"
 #include "ngx_http_hotline_zone.h"
+#include "ngx_http_hotline_alloc.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -1051,6 +1052,7 @@ ngx_http_hotline_init_process(ngx_cycle_t *cycle)
 
     hmcf->store = ngx_http_hotline_store();
 
+    ngx_http_hotline_trim_init(cycle);
     ngx_http_hotline_history_init_worker(hmcf->journal);
 
     if (hmcf->journal) {
@@ -1092,6 +1094,7 @@ ngx_http_hotline_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
+    ngx_http_hotline_trim_exit();
     ngx_http_hotline_call_exit_worker(cycle);
     hmcf->store->exit_worker(cycle);
 }

@@ -11,6 +11,7 @@
 #include "ngx_http_hotline_ws.h"
 #include "ngx_http_hotline_guard.h"
 #include "ngx_http_hotline_metrics.h"
+#include "ngx_http_hotline_alloc.h"
 
 
 /*
@@ -174,6 +175,7 @@ ngx_http_hotline_ws_upgrade(ngx_event_t *ev)
 
     /* logs the request with status 101 and frees its pool */
     ngx_http_free_request(r, 0);
+    ngx_http_hotline_trim_note();
 
     c->destroyed = 0;
     c->log->action = "serving hotline signaling";
@@ -1197,6 +1199,7 @@ ngx_http_hotline_ws_free(ngx_http_hotline_ws_t *s)
 
     /* the session itself lives in the connection's pool */
     ngx_destroy_pool(pool);
+    ngx_http_hotline_trim_note();
 }
 
 
