@@ -14,7 +14,8 @@
  * buffer of exactly its size (ASan sees every read past it).  A record
  * the decoder takes must keep its bounds (names, address, token), come
  * back byte for byte from the encoder (nothing invented, nothing lost but
- * the unused flag bits), and an event must turn into a server message
+ * the unused flag bits; a customer that only waits comes back as version
+ * 3, its shortest), and an event must turn into a server message
  * within the room the session gives it that is valid JSON (UTF-8 names
  * aside: the session's names were checked when they came in).
  */
@@ -42,7 +43,7 @@ fz_party(u_char *in, size_t n)
     u_char                    *out, written;
     size_t                     len, tail;
     ngx_str_t                  v;
-    ngx_uint_t                 i, desk;
+    ngx_uint_t                 i, desk, waits;
     ngx_http_hotline_party_t   party, again;
 
     v.data = in;
@@ -74,12 +75,38 @@ fz_party(u_char *in, size_t n)
 
     tail = 3 + 24 + NGX_HOTLINE_ID_LEN + 3;
 
+    /*
+     * version 3: a customer that only waits (no peer, end, display name
+     * or desk field, its call id its id), 35 bytes and its two strings
+     */
+
+    waits = party.role == NGX_HOTLINE_ROLE_CUSTOMER
+            && party.state == NGX_HOTLINE_WAITING
+            && !party.has_peer && !party.recorded && party.reason == 0
+            && party.accepted == 0 && party.display_len == 0 && !desk
+            && memcmp(party.call_id, party.token, NGX_HOTLINE_ID_LEN) == 0;
+
+    for (i = 0; i < NGX_HOTLINE_ID_LEN; i++) {
+        waits &= (party.peer[i] == 0);
+    }
+
+    fz_check(in[0] != 3 || waits);
+
     out = malloc(n);
     fz_check(out != NULL);
 
     len = ngx_http_hotline_party_encode(out, &party);
 
     written = out[0];
+
+    if (waits) {
+        fz_check(written == 3
+                 && len == 35 + party.name_len + party.addr_len);
+        /* version 3 in, the same bytes out */
+        fz_check(in[0] != 3 || (len == n && memcmp(out, in, n) == 0));
+        goto again;
+    }
+
     fz_check(written == (desk ? 2 : 1));
     fz_check(out[3] == (in[3] & 3));
     out[3] = in[3];
@@ -100,6 +127,8 @@ fz_party(u_char *in, size_t n)
 
     fz_check(memcmp(out, in, len) == 0);
     out[0] = written;
+
+again:
 
     v.data = out;
     v.len = len;
@@ -122,7 +151,14 @@ fz_party(u_char *in, size_t n)
                        NGX_HOTLINE_ID_LEN) == 0
              && again.target_len == party.target_len
              && again.from_len == party.from_len
-             && again.why_len == party.why_len);
+             && again.why_len == party.why_len
+             && memcmp(again.token, party.token, NGX_HOTLINE_ID_LEN) == 0
+             && memcmp(again.call_id, party.call_id, NGX_HOTLINE_ID_LEN)
+                == 0
+             && again.name_len == party.name_len
+             && memcmp(again.name, party.name, party.name_len) == 0
+             && again.addr_len == party.addr_len
+             && memcmp(again.addr, party.addr, party.addr_len) == 0);
 
     free(out);
 }

@@ -6,7 +6,8 @@
 
 /*
  * Unit tests for src/ngx_http_hotline_party.c: a party record reads back
- * as it was written, in the version its fields need; the layout's bytes
+ * as it was written, in the version its fields need (3: a customer that
+ * only waits); the layout's bytes
  * are checked against the format's description, not the encoder's code.
  */
 
@@ -110,7 +111,7 @@ t_round(ngx_http_hotline_party_t *p, ngx_uint_t version, size_t len,
 int
 main(void)
 {
-    size_t                    base;
+    size_t                    base, base3;
     ngx_str_t                 v;
     ngx_http_hotline_party_t  p, back;
 
@@ -122,6 +123,44 @@ main(void)
     t_round(&p, 1, base, "waiting customer");
     ok(base <= 128 - 16, "its record is %uz bytes: a 128-byte chunk, with "
        "room for a name 16 bytes longer", base);
+
+    /* one whose call id is its id (as every new one's): version 3 */
+
+    t_customer(&p);
+    ngx_memcpy(p.call_id, p.token, NGX_HOTLINE_ID_LEN);
+    base3 = 1 + 16 + 2 * 8 + 2 + sizeof(T_NAME) - 1 + sizeof(T_ADDR) - 1;
+    t_round(&p, 3, base3, "waiting customer, its id its call's");
+    ok(base3 <= 64, "its record is %uz bytes: a 64-byte chunk", base3);
+
+    p.name_len = sizeof("Ayşe Yılmaz") - 1;
+    ngx_memcpy(p.name, "Ayşe Yılmaz", p.name_len);
+    p.addr_len = sizeof("203.0.113.254") - 1;
+    ngx_memcpy(p.addr, "203.0.113.254", p.addr_len);
+    t_round(&p, 3, 35 + p.name_len + p.addr_len, "a longer name");
+    ok(35 + p.name_len + p.addr_len <= 64, "still a 64-byte chunk");
+
+    /* anything more than waiting: not version 3 */
+
+#define T_NOT3(what, set)                                                    \
+    t_customer(&p);                                                          \
+    ngx_memcpy(p.call_id, p.token, NGX_HOTLINE_ID_LEN);                     \
+    set;                                                                     \
+    v.len = ngx_http_hotline_party_encode(t_buf, &p);                        \
+    ok(t_buf[0] != 3, "%s: not version 3", what);                            \
+    v.data = t_buf;                                                          \
+    is(ngx_http_hotline_party_decode(&v, &back), NGX_OK, what);              \
+    ok(t_same(&p, &back), "%s: read back as written", what)
+
+    T_NOT3("an agent", p.role = NGX_HOTLINE_ROLE_AGENT);
+    T_NOT3("in a call", p.state = NGX_HOTLINE_ACTIVE);
+    T_NOT3("a peer", (p.has_peer = 1, p.peer[0] = 1));
+    T_NOT3("a peer's bytes only", p.peer[15] = 1);
+    T_NOT3("recorded", p.recorded = 1);
+    T_NOT3("an end's reason", p.reason = 2);
+    T_NOT3("accepted", p.accepted = 1764800004000LL);
+    T_NOT3("a display name", (p.display_len = 1, p.display[0] = 'x'));
+    T_NOT3("another call id", p.call_id[0] ^= 1);
+    T_NOT3("a desk field", p.transfers = 1);
 
     /* each desk field alone makes it version 2, and is kept */
 
@@ -177,9 +216,25 @@ main(void)
     is(ngx_http_hotline_party_decode(&v, &back), NGX_ERROR,
        "version 1 with a byte more: refused");
     v.len--;
-    t_buf[0] = 3;
+    t_buf[0] = 4;
     is(ngx_http_hotline_party_decode(&v, &back), NGX_ERROR,
-       "version 3: refused");
+       "version 4: refused");
+
+    ngx_memcpy(p.call_id, p.token, NGX_HOTLINE_ID_LEN);
+    v.len = ngx_http_hotline_party_encode(t_buf, &p);
+    is(t_buf[0], 3, "version 3 again");
+    v.len--;
+    is(ngx_http_hotline_party_decode(&v, &back), NGX_ERROR,
+       "version 3 cut short: refused");
+    v.len += 2;
+    is(ngx_http_hotline_party_decode(&v, &back), NGX_ERROR,
+       "version 3 with a byte more: refused");
+    v.len = 34;
+    is(ngx_http_hotline_party_decode(&v, &back), NGX_ERROR,
+       "version 3 without its strings: refused");
+    v.len = 1;
+    is(ngx_http_hotline_party_decode(&v, &back), NGX_ERROR,
+       "version 3, one byte: refused");
 
     p.rated = 1;
     v.len = ngx_http_hotline_party_encode(t_buf, &p);
