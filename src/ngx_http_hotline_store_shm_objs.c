@@ -25,7 +25,9 @@
  * party's, a call's: ngx_http_hotline_call_tx.c) as 17 bytes, the letter
  * with its high bit set and the 16 bytes the digits spell; any other as
  * it is (the model's keys start with an ASCII letter).  An object's hash
- * is of the key as the model spells it.
+ * is of the key as the model spells it, and keys are ordered so too: a
+ * lookup spells the kept key of the object its hash leads to (two bytes
+ * of a table for each byte) rather than decode its own key's digits.
  */
 
 #define NGX_HOTLINE_SHM_KEY_HEX     32
@@ -33,6 +35,19 @@
 
 
 static size_t ngx_http_hotline_shm_key_pack(u_char *dst, ngx_str_t *key);
+static ngx_int_t ngx_http_hotline_shm_key_cmp(ngx_str_t *key,
+    ngx_http_hotline_shm_obj_t *o);
+
+
+static const u_char  ngx_http_hotline_shm_hex2[] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
 
 ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
@@ -43,19 +58,12 @@ ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
 ngx_http_hotline_shm_obj_t *
 ngx_http_hotline_shm_find(ngx_str_t *key)
 {
-    u_char                       kept[NGX_HOTLINE_KEY_MAX];
-    size_t                       len;
     ngx_int_t                    rc;
     ngx_rbtree_key_t             hash;
     ngx_rbtree_node_t           *node, *sentinel;
     ngx_http_hotline_shm_obj_t  *o;
 
-    if (key->len > NGX_HOTLINE_KEY_MAX) {
-        return NULL;
-    }
-
     hash = ngx_murmur_hash2(key->data, key->len);
-    len = ngx_http_hotline_shm_key_pack(kept, key);
 
     node = ngx_http_hotline_shm->objs.root;
     sentinel = ngx_http_hotline_shm->objs.sentinel;
@@ -69,9 +77,7 @@ ngx_http_hotline_shm_find(ngx_str_t *key)
 
         o = (ngx_http_hotline_shm_obj_t *) node;
 
-        rc = (len == o->key_len)
-             ? ngx_memcmp(kept, o->key, len)
-             : (ngx_int_t) len - (ngx_int_t) o->key_len;
+        rc = ngx_http_hotline_shm_key_cmp(key, o);
 
         if (rc == 0) {
             return o;
@@ -136,6 +142,39 @@ ngx_http_hotline_shm_key_pack(u_char *dst, ngx_str_t *key)
 }
 
 
+/* key against o's key, both as the model spells them */
+
+static ngx_int_t
+ngx_http_hotline_shm_key_cmp(ngx_str_t *key, ngx_http_hotline_shm_obj_t *o)
+{
+    u_char  spelt[2 + NGX_HOTLINE_SHM_KEY_HEX];
+
+    if (!(o->key[0] & 0x80)) {
+        return (key->len == o->key_len)
+               ? ngx_memcmp(key->data, o->key, key->len)
+               : (ngx_int_t) key->len - (ngx_int_t) o->key_len;
+    }
+
+    if (key->len != sizeof(spelt)) {
+        return (ngx_int_t) key->len - (ngx_int_t) sizeof(spelt);
+    }
+
+    /* the lookup's usual end: its own object */
+
+    if (key->data[0] == (o->key[0] & 0x7f) && key->data[1] == ':'
+        && ngx_http_hotline_shm_spells(&key->data[2], &o->key[1]))
+    {
+        return 0;
+    }
+
+    (void) ngx_http_hotline_shm_key(spelt, o);
+
+    return ngx_memcmp(key->data, spelt, sizeof(spelt));
+}
+
+
+
+
 size_t
 ngx_http_hotline_shm_key_len(ngx_http_hotline_shm_obj_t *o)
 {
@@ -146,6 +185,9 @@ ngx_http_hotline_shm_key_len(ngx_http_hotline_shm_obj_t *o)
 u_char *
 ngx_http_hotline_shm_key(u_char *dst, ngx_http_hotline_shm_obj_t *o)
 {
+    const u_char  *h;
+    ngx_uint_t     i;
+
     if (!(o->key[0] & 0x80)) {
         return ngx_cpymem(dst, o->key, o->key_len);
     }
@@ -153,7 +195,13 @@ ngx_http_hotline_shm_key(u_char *dst, ngx_http_hotline_shm_obj_t *o)
     *dst++ = (u_char) (o->key[0] & 0x7f);
     *dst++ = ':';
 
-    return ngx_hex_dump(dst, &o->key[1], NGX_HOTLINE_SHM_KEY_HEX / 2);
+    for (i = 1; i < NGX_HOTLINE_SHM_KEY_PACKED; i++) {
+        h = &ngx_http_hotline_shm_hex2[2 * o->key[i]];
+        *dst++ = h[0];
+        *dst++ = h[1];
+    }
+
+    return dst;
 }
 
 
@@ -185,7 +233,9 @@ void
 ngx_http_hotline_shm_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
     ngx_rbtree_node_t *sentinel)
 {
+    u_char                       spelt[NGX_HOTLINE_KEY_MAX];
     ngx_int_t                    rc;
+    ngx_str_t                    key;
     ngx_rbtree_node_t          **p;
     ngx_http_hotline_shm_obj_t  *a, *b;
 
@@ -198,9 +248,12 @@ ngx_http_hotline_shm_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
             a = (ngx_http_hotline_shm_obj_t *) node;
             b = (ngx_http_hotline_shm_obj_t *) temp;
 
-            rc = (a->key_len == b->key_len)
-                 ? ngx_memcmp(a->key, b->key, a->key_len)
-                 : (ngx_int_t) a->key_len - (ngx_int_t) b->key_len;
+            /* in the order a lookup follows: as the model spells them */
+
+            key.data = spelt;
+            key.len = ngx_http_hotline_shm_key(spelt, a) - spelt;
+
+            rc = ngx_http_hotline_shm_key_cmp(&key, b);
 
             p = (rc < 0) ? &temp->left : &temp->right;
         }

@@ -11,6 +11,10 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 
 /*
  * The embedded store's state in the zone (ngx_http_hotline_store_shm.c,
@@ -147,6 +151,63 @@ ngx_http_hotline_shm_next_gen(ngx_http_hotline_shm_t *shm)
     } while (gen == 0);
 
     return gen;
+}
+
+
+/*
+ * Whether 32 hex digits are the lowercase spelling of 16 bytes: how a
+ * lookup (ngx_http_hotline_shm_find()) checks a key kept as 17 bytes
+ * against its own, with SSE2 where there is (x86-64 always has it).
+ */
+
+static ngx_inline ngx_uint_t
+ngx_http_hotline_shm_spells(u_char *hex, u_char *bytes)
+{
+#if defined(__SSE2__)
+
+    __m128i  b, hi, lo, d1, d2, nibble, nine, zero, gap;
+
+    nibble = _mm_set1_epi8(0x0f);
+    nine = _mm_set1_epi8(9);
+    zero = _mm_set1_epi8('0');
+    gap = _mm_set1_epi8('a' - '0' - 10);
+
+    b = _mm_loadu_si128((__m128i *) bytes);
+    hi = _mm_and_si128(_mm_srli_epi16(b, 4), nibble);
+    lo = _mm_and_si128(b, nibble);
+
+    /* each byte's two digits in order: bytes 0-7, then 8-15 */
+    d1 = _mm_unpacklo_epi8(hi, lo);
+    d2 = _mm_unpackhi_epi8(hi, lo);
+
+    /* a digit's character: '0' + v, and from 10 on 'a' - 10 + v */
+    d1 = _mm_add_epi8(_mm_add_epi8(d1, zero),
+                      _mm_and_si128(_mm_cmpgt_epi8(d1, nine), gap));
+    d2 = _mm_add_epi8(_mm_add_epi8(d2, zero),
+                      _mm_and_si128(_mm_cmpgt_epi8(d2, nine), gap));
+
+    d1 = _mm_cmpeq_epi8(d1, _mm_loadu_si128((__m128i *) hex));
+    d2 = _mm_cmpeq_epi8(d2, _mm_loadu_si128((__m128i *) (hex + 16)));
+
+    return _mm_movemask_epi8(_mm_and_si128(d1, d2)) == 0xffff;
+
+#else
+
+    ngx_uint_t  i;
+
+    static const u_char  digits[] = "0123456789abcdef";
+
+    for (i = 0; i < 16; i++) {
+        if (hex[2 * i] != digits[bytes[i] >> 4]
+            || hex[2 * i + 1] != digits[bytes[i] & 0x0f])
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+
+#endif
 }
 
 

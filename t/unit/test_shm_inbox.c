@@ -181,5 +181,38 @@ main(void)
        "an object's extension (timer, counter) fits 64 bytes (%zu)",
        sizeof(ngx_http_hotline_shm_ext_t));
 
+    /* a lookup's check of a key kept as 17 bytes */
+
+    bad = 0;
+    srandom(16);
+
+    for (i = 0; i < 20000; i++) {
+        u_char  bytes[16], hex[33];
+
+        for (j = 0; j < 16; j++) {
+            bytes[j] = (u_char) random();
+        }
+
+        for (j = 0; j < 16; j++) {
+            snprintf((char *) &hex[2 * j], 3, "%02x", bytes[j]);
+        }
+
+        if (!ngx_http_hotline_shm_spells(hex, bytes)) {
+            bad++;
+        }
+
+        /* one digit off, or in uppercase: another key */
+        j = random() % 32;
+        hex[j] = (hex[j] >= 'a') ? (u_char) (hex[j] - 32)
+                                 : (hex[j] == '9' ? 'a' : hex[j] + 1);
+
+        if (ngx_http_hotline_shm_spells(hex, bytes)) {
+            bad++;
+        }
+    }
+
+    ok(bad == 0, "32 hex digits against 16 bytes: 20,000 spellings match, "
+       "the same with one digit changed do not (%u wrong)", (unsigned) bad);
+
     return ngx_tap_done();
 }
