@@ -67,6 +67,7 @@ export class History {
         this.empty = empty;
         this.status = status;
         this.calls = [];
+        this.loads = 0;             // the newest load's number
         this.endpoint = null;
         this.token = null;
         this.canErase = false;      // the server's "erase"
@@ -77,13 +78,22 @@ export class History {
         onLang(() => this.render(this.calls));
     }
 
+    // (a refresh, a call's end and a reconnect may each load: an older
+    // answer that comes last is not shown over a newer one)
     async load(endpoint, token, limit = 20) {
         this.endpoint = endpoint;
         this.token = token;
+        const n = ++this.loads;
         const data = await this.get('?limit=' + limit);
-        if (data) {
+        if (data && n === this.loads) {
             this.render(Array.isArray(data.calls) ? data.calls : []);
         }
+    }
+
+    // the row of a call and the button that opens its record, as shown now
+    rowOf(id) {
+        return [...this.body.rows].find((tr) => tr.dataset.callId === id
+                                        && tr.classList.contains('call-row'));
     }
 
     // GET endpoint + query: the answer's JSON, or null (said on the
@@ -109,8 +119,17 @@ export class History {
         }
         const data = await this.get('?call_id=' + encodeURIComponent(id));
         const c = data && Array.isArray(data.calls) ? data.calls[0] : null;
-        if (!c || !row.isConnected) {
+        if (!c) {
             return;
+        }
+        if (!row.isConnected) {
+            // the list was shown again meanwhile: its new row, if any
+            row = this.rowOf(id);
+            if (!row || row.nextElementSibling?.classList
+                           .contains('call-detail')) {
+                return;
+            }
+            button = row.querySelector('[data-act=details]');
         }
         // (the note and the rating again: a phone leaves their columns out)
         const note = h('p', { class: 'note' });
@@ -182,10 +201,13 @@ export class History {
             return;
         }
         const id = String(c.call_id ?? '');
+        // (the list may be shown again meanwhile: its button then)
+        const button = () => this.rowOf(id)
+            ?.querySelector('[data-act=details]') ?? detailsButton;
         const yes = await this.question.ask({
             text: 'a.erase.text',
             vars: { name: String(c.customer ?? ''), when: when(c.ended) },
-            fallback: detailsButton,
+            fallback: button(),
         });
         if (!yes || !btn.isConnected) {
             return;
@@ -205,7 +227,7 @@ export class History {
                 // the server says no: no button until it says yes again
                 this.canErase = false;
                 show(btn, false);
-                detailsButton.focus();
+                button().focus();
             }
             return;
         }
@@ -222,16 +244,34 @@ export class History {
             return;
         }
         this.render(this.calls.map((x) => (x.call_id === c.call_id ? c : x)));
-        const row = [...this.body.rows].find((tr) => tr.dataset.callId === id);
+        const row = this.rowOf(id);
         if (row) {
+            // its record as it is now, not as it was kept open
+            if (row.nextElementSibling?.classList.contains('call-detail')) {
+                row.nextElementSibling.remove();
+            }
             const more = row.querySelector('[data-act=details]');
             await this.details(row, id, more);
             more.focus();
         }
     }
 
+    // The list.  A record the agent has open stays open below its call's
+    // new row, and the focus stays on the call it was on.
     render(calls) {
         this.calls = calls;
+        const open = new Map();
+        for (const tr of this.body.querySelectorAll('tr.call-detail')) {
+            const id = tr.previousElementSibling?.dataset.callId;
+            if (id !== undefined) {
+                open.set(id, tr);
+            }
+        }
+        const focused = this.body.contains(document.activeElement)
+            ? document.activeElement : null;
+        const focusRow = focused?.closest('tr');
+        const focusId = focusRow?.classList.contains('call-row')
+            ? focusRow.dataset.callId : null;
         const rows = calls.map((c) => {
             const at = when(c.ended);
             const known = OUTCOMES.includes(c.outcome) ? c.outcome : 'other';
@@ -280,6 +320,21 @@ export class History {
             return row;
         });
         this.body.replaceChildren(...rows);
+        for (const row of rows) {
+            const detail = open.get(row.dataset.callId);
+            if (detail) {
+                row.after(detail);
+                row.querySelector('[data-act=details]')
+                    .setAttribute('aria-expanded', 'true');
+            }
+        }
+        if (focused?.isConnected) {
+            // in a record kept open
+            focused.focus();
+        } else if (focusId !== null && focusId !== undefined) {
+            this.rowOf(focusId)?.querySelector('[data-act=details]')
+                ?.focus();
+        }
         show(this.table, rows.length > 0);
         show(this.empty, rows.length === 0);
     }

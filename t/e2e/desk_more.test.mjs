@@ -285,6 +285,30 @@ test('bob may not erase: no button', async () => {
     assert.equal(await bob.$$eval('[data-act=erase]', (b) => b.length), 0);
 });
 
+test('an open record stays open, the focus on its call, when the list '
+     + 'is shown again', async () => {
+    const first = row + ':first-child [data-act=details]';
+    await bob.focus(first);
+    await bob.$$eval(row, (trs) => trs.forEach((tr) => {
+        tr.dataset.stale = '1';
+    }));
+    // (a click by script: the focus stays where it is)
+    await bob.$eval('#history-refresh', (b) => b.click());
+    await until(async () => (await bob.$$eval(row + ':not([data-stale])',
+                                              (trs) => trs.length)) > 0,
+                'the list shown again');
+    assert.equal(await bob.$eval('#history-body tr.call-detail',
+        (tr) => tr.previousElementSibling.querySelector('td.who')
+            .firstChild?.textContent), 'Aktarılan', 'the record is open');
+    assert.equal(await bob.$eval(first,
+                                 (b) => b.getAttribute('aria-expanded')),
+                 'true');
+    assert.ok(await bob.$eval(first, (b) => b === document.activeElement),
+              'the focus is on its time');
+    assert.ok(await bob.$$eval('#history-body tr.call-detail .transcript li',
+                               (l) => l.length > 0), 'with its transcript');
+});
+
 test('demo erases the call\'s personal data: asked, an error, then done',
      async () => {
          await openRecord(agent, 'Aktarılan');
