@@ -26,8 +26,9 @@
  * with its high bit set and the 16 bytes the digits spell; any other as
  * it is (the model's keys start with an ASCII letter).  An object's hash
  * is of the key as the model spells it, and keys are ordered so too: a
- * lookup spells the kept key of the object its hash leads to (two bytes
- * of a table for each byte) rather than decode its own key's digits.
+ * lookup checks its own key's digits against the kept bytes of the object
+ * its hash leads to (ngx_http_hotline_shm_spells()) rather than decode
+ * them.
  */
 
 #define NGX_HOTLINE_SHM_KEY_HEX     32
@@ -37,17 +38,6 @@
 static size_t ngx_http_hotline_shm_key_pack(u_char *dst, ngx_str_t *key);
 static ngx_int_t ngx_http_hotline_shm_key_cmp(ngx_str_t *key,
     ngx_http_hotline_shm_obj_t *o);
-
-
-static const u_char  ngx_http_hotline_shm_hex2[] =
-    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
-    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
-    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
-    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
-    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
-    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
 
 ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
@@ -173,8 +163,6 @@ ngx_http_hotline_shm_key_cmp(ngx_str_t *key, ngx_http_hotline_shm_obj_t *o)
 }
 
 
-
-
 size_t
 ngx_http_hotline_shm_key_len(ngx_http_hotline_shm_obj_t *o)
 {
@@ -185,9 +173,6 @@ ngx_http_hotline_shm_key_len(ngx_http_hotline_shm_obj_t *o)
 u_char *
 ngx_http_hotline_shm_key(u_char *dst, ngx_http_hotline_shm_obj_t *o)
 {
-    const u_char  *h;
-    ngx_uint_t     i;
-
     if (!(o->key[0] & 0x80)) {
         return ngx_cpymem(dst, o->key, o->key_len);
     }
@@ -195,13 +180,7 @@ ngx_http_hotline_shm_key(u_char *dst, ngx_http_hotline_shm_obj_t *o)
     *dst++ = (u_char) (o->key[0] & 0x7f);
     *dst++ = ':';
 
-    for (i = 1; i < NGX_HOTLINE_SHM_KEY_PACKED; i++) {
-        h = &ngx_http_hotline_shm_hex2[2 * o->key[i]];
-        *dst++ = h[0];
-        *dst++ = h[1];
-    }
-
-    return dst;
+    return ngx_hex_dump(dst, &o->key[1], NGX_HOTLINE_SHM_KEY_PACKED - 1);
 }
 
 
