@@ -15,7 +15,11 @@
 #
 # Environment (defaults in brackets): MODULE [build/objs/...so], NGINX_BIN
 # [/usr/sbin/nginx], PREFIX [build/bench/guards], ROUNDS [5], DURATION [5]
-# seconds per wrk run, CONNS [32], THREADS [1].  Each round runs wrk once
+# seconds per wrk run, CONNS [32], THREADS [1], NGX_WORKERS [1]: one
+# worker and wrk's one thread each have a core of the two (with two
+# workers the three share them, and a round's ratio moves by 20 points
+# where it moves by 5 with one; what a guard costs is per request, the
+# same whatever the workers).  Each round runs wrk once
 # on each side of a pair, back to back, alternating which goes first; a
 # pair's result is the median of its rounds' ratios, so that the other
 # users of the shared CPU weigh on both sides of a ratio alike.  Each run
@@ -43,6 +47,7 @@ ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-1}
+NGX_WORKERS=${NGX_WORKERS:-1}
 COST=${COST:-0}
 COST_SHORT=${COST_SHORT:-2}
 COST_LONG=${COST_LONG:-6}
@@ -114,7 +119,7 @@ http {
 EOF
 }
 
-write_conf "$PREFIX/conf/nginx.conf" "worker_processes 2;"
+write_conf "$PREFIX/conf/nginx.conf" "worker_processes $NGX_WORKERS;"
 
 "$NGINX_BIN" -t -q -p "$PREFIX/" -e "$PREFIX/logs/error.log" \
     -c "$PREFIX/conf/nginx.conf" || die "nginx -t failed"
@@ -288,7 +293,8 @@ pair() {
 }
 
 say "== guards: wrk -t$THREADS -c$CONNS -d${DURATION}s" \
-    "-H 'Authorization: Bearer <jwt>' $URL/<path>, $ROUNDS rounds a pair"
+    "-H 'Authorization: Bearer <jwt>' $URL/<path>, $ROUNDS rounds a pair," \
+    "nginx with $NGX_WORKERS worker(s)"
 
 # warm-up
 wrk -t1 -c8 -d1s "$URL/open" >/dev/null

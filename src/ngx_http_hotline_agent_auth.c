@@ -160,7 +160,10 @@ ngx_int_t
 ngx_http_hotline_token_check(ngx_http_request_t *r, ngx_str_t *secret,
     ngx_uint_t carriers, ngx_http_hotline_token_t *tk)
 {
-    ngx_int_t  rc;
+    ngx_int_t                      rc;
+    ngx_atomic_uint_t              notices;
+    ngx_http_hotline_store_t      *store;
+    ngx_http_hotline_main_conf_t  *hmcf;
 
     if (ngx_http_hotline_token_find(r, carriers, &tk->token) != NGX_OK) {
         tk->reason = "no token";
@@ -171,6 +174,24 @@ ngx_http_hotline_token_check(ngx_http_request_t *r, ngx_str_t *secret,
     tk->rc = ngx_http_hotline_token_verify(r, secret, tk);
     if (tk->rc != NGX_OK) {
         return tk->rc;
+    }
+
+    /*
+     * A store that counts its NOTIFY writes (every revocation is one)
+     * is asked again only when one was written since it last found this
+     * token not revoked; the count is read before the lookup.
+     */
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hotline_module);
+    store = hmcf->store;
+    notices = 0;
+
+    if (store && store->kv_notices) {
+        notices = store->kv_notices();
+
+        if (ngx_http_hotline_token_cache_still_unrevoked(tk, notices)) {
+            return NGX_OK;
+        }
     }
 
     tk->call.request = r;
@@ -190,6 +211,10 @@ ngx_http_hotline_token_check(ngx_http_request_t *r, ngx_str_t *secret,
     }
 
     tk->rc = ngx_http_hotline_token_revocation(tk);
+
+    if (tk->rc == NGX_OK && store && store->kv_notices) {
+        ngx_http_hotline_token_cache_unrevoked(tk, notices);
+    }
 
     return tk->rc;
 }
@@ -245,6 +270,7 @@ ngx_http_hotline_token_verify(ngx_http_request_t *r, ngx_str_t *secret,
     u_char                          md[EVP_MAX_MD_SIZE];
 
     claims = &tk->claims;
+    tk->cached = NULL;
 
     if (ngx_http_hotline_token_cache_get(secret, tk) == NGX_OK) {
 

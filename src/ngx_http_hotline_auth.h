@@ -140,6 +140,8 @@ struct ngx_http_hotline_token_s {
     ngx_http_hotline_kv_call_t     call;
     u_char                         key[NGX_HOTLINE_REVOKED_MAX];
     ngx_str_t                      revocation;   /* the key in the store */
+    void                          *cached;       /* its entry in the
+                                                    worker's cache */
 };
 
 
@@ -204,6 +206,10 @@ ngx_int_t ngx_http_hotline_token_cache_get(ngx_str_t *secret,
     ngx_http_hotline_token_t *tk);
 void ngx_http_hotline_token_cache_put(ngx_str_t *secret,
     ngx_http_hotline_token_t *tk);
+void ngx_http_hotline_token_cache_unrevoked(ngx_http_hotline_token_t *tk,
+    ngx_atomic_uint_t notices);
+ngx_uint_t ngx_http_hotline_token_cache_still_unrevoked(
+    ngx_http_hotline_token_t *tk, ngx_atomic_uint_t notices);
 
 /* ngx_http_hotline_recording_check.c */
 ngx_int_t ngx_http_hotline_recording_check_handler(ngx_http_request_t *r);

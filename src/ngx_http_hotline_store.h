@@ -414,6 +414,13 @@ struct ngx_http_hotline_store_s {
                               ngx_str_t *lock, ngx_uint_t max,
                               ngx_msec_t ttl, ngx_uint_t flags,
                               ngx_http_hotline_kv_pt handler, void *data);
+
+    /*
+     * How many NOTIFY writes the store has seen, read at once: the same
+     * count later means that none was written in between (a revoked token
+     * is one).  NULL: the store cannot tell at once (another node writes).
+     */
+    ngx_atomic_uint_t (*kv_notices)(void);
 };
 
 

@@ -106,7 +106,8 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_redis = {
     ngx_http_hotline_redis_kv_incr,
     ngx_http_hotline_redis_limit,
     ngx_http_hotline_redis_history,
-    ngx_http_hotline_redis_kv_attempt
+    ngx_http_hotline_redis_kv_attempt,
+    NULL                                   /* kv_notices: other nodes write */
 };
 
 

@@ -130,7 +130,8 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     ngx_http_hotline_shm_kv_incr,
     ngx_http_hotline_shm_limit,
     NULL,                                  /* history: the journal */
-    ngx_http_hotline_shm_kv_attempt
+    ngx_http_hotline_shm_kv_attempt,
+    ngx_http_hotline_shm_kv_notices
 };
 
 

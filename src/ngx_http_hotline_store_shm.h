@@ -24,6 +24,7 @@ void ngx_http_hotline_shm_kv_get(ngx_str_t *key,
 void ngx_http_hotline_shm_kv_set(ngx_str_t *key, ngx_str_t *value,
     ngx_msec_t ttl, ngx_uint_t flags, ngx_http_hotline_kv_pt handler,
     void *data);
+ngx_atomic_uint_t ngx_http_hotline_shm_kv_notices(void);
 void ngx_http_hotline_shm_kv_del(ngx_str_t *key,
     ngx_http_hotline_kv_pt handler, void *data);
 void ngx_http_hotline_shm_kv_incr(ngx_str_t *key, ngx_msec_t ttl,

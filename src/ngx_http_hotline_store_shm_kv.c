@@ -52,6 +52,7 @@ typedef struct {
     size_t                        used;          /* bytes in the slab pool */
     size_t                        cap;
     ngx_msec_t                    warned;
+    ngx_atomic_t                  notices;       /* NOTIFY writes so far */
 } ngx_http_hotline_kv_tree_t;
 
 
@@ -273,6 +274,8 @@ ngx_http_hotline_shm_kv_set(ngx_str_t *key, ngx_str_t *value,
         err = NGX_HOTLINE_OK;
 
         if (flags & NGX_HOTLINE_KV_NOTIFY) {
+            (void) ngx_atomic_fetch_add(&ngx_http_hotline_kv_tree()->notices,
+                                        1);
             ngx_http_hotline_mailbox_broadcast(NGX_HOTLINE_MAIL_AUTH);
         }
 
@@ -296,6 +299,19 @@ ngx_http_hotline_shm_kv_set(ngx_str_t *key, ngx_str_t *value,
     handler(data, err, kv);
 }
 
+
+
+/*
+ * Read without the lock: a NOTIFY write counts itself under the lock with
+ * its record, so a reader that finds the count it saw before a lookup
+ * knows that no such record was written since.
+ */
+
+ngx_atomic_uint_t
+ngx_http_hotline_shm_kv_notices(void)
+{
+    return ngx_http_hotline_kv_tree()->notices;
+}
 
 void
 ngx_http_hotline_shm_kv_del(ngx_str_t *key, ngx_http_hotline_kv_pt handler,

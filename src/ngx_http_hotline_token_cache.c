@@ -7,7 +7,6 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <openssl/crypto.h>
 
 #include "ngx_http_hotline_auth.h"
 
@@ -18,9 +17,11 @@
  * a small direct-mapped table, per worker, in process memory.  An entry
  * holds the whole token (compared, the signature in constant time), the
  * key it was verified with, the claims and the revocation key.  Only fully
- * verified tokens go in; time (exp, nbf) is checked again on every use,
- * and the revocation is always looked up in the store, never cached.  A
- * reload starts new workers, with an empty table.
+ * verified tokens go in; time (exp, nbf) is checked again on every use.
+ * The revocation is looked up in the store, unless the store can say at
+ * once that no token was revoked since the last lookup found this one
+ * not revoked (kv_notices: the embedded store, whose workers all write
+ * into one zone).  A reload starts new workers, with an empty table.
  */
 
 
@@ -36,6 +37,8 @@ typedef struct {
     size_t                          key_len;
     ngx_http_hotline_jwt_claims_t   claims;
     size_t                          revocation_len;
+    ngx_atomic_uint_t               notices;   /* at the lookup */
+    unsigned                        unrevoked:1; /* found so then */
     u_char                          revocation[NGX_HOTLINE_REVOKED_MAX];
     u_char                          token[NGX_HOTLINE_TOKEN_CACHE_MAX];
 } ngx_http_hotline_token_entry_t;
@@ -46,6 +49,8 @@ static ngx_http_hotline_token_entry_t  *ngx_http_hotline_token_cache;
 
 static ngx_http_hotline_token_entry_t *ngx_http_hotline_token_slot(
     ngx_str_t *token, uint32_t *hash);
+static ngx_uint_t ngx_http_hotline_token_sig_differs(u_char *a, u_char *b,
+    size_t n);
 
 
 ngx_int_t
@@ -74,14 +79,15 @@ ngx_http_hotline_token_cache_get(ngx_str_t *secret,
 
     n = ngx_min(tk->token.len, NGX_HOTLINE_TOKEN_SIG_B64);
 
-    if (CRYPTO_memcmp(e->token + e->len - n, tk->token.data + e->len - n, n)
-        != 0
+    if (ngx_http_hotline_token_sig_differs(e->token + e->len - n,
+                                           tk->token.data + e->len - n, n)
         || ngx_memcmp(e->token, tk->token.data, e->len - n) != 0)
     {
         return NGX_DECLINED;
     }
 
     tk->claims = e->claims;
+    tk->cached = e;
 
     ngx_memcpy(tk->key, e->revocation, e->revocation_len);
     tk->revocation.data = tk->key;
@@ -114,8 +120,11 @@ ngx_http_hotline_token_cache_put(ngx_str_t *secret,
         return;
     }
 
+    tk->cached = e;
+
     e->len = tk->token.len;
     e->hash = hash;
+    e->unrevoked = 0;
     e->key_data = secret->data;
     e->key_len = secret->len;
     e->claims = tk->claims;
@@ -125,9 +134,48 @@ ngx_http_hotline_token_cache_put(ngx_str_t *secret,
 }
 
 
+
+/*
+ * The store found the token not revoked after notices NOTIFY writes.
+ * Only at once after the cache's get or put for the token, which set
+ * tk->cached (the entry is this worker's, no other request ran since).
+ */
+
+void
+ngx_http_hotline_token_cache_unrevoked(ngx_http_hotline_token_t *tk,
+    ngx_atomic_uint_t notices)
+{
+    ngx_http_hotline_token_entry_t  *e;
+
+    e = tk->cached;
+
+    if (e == NULL) {
+        return;
+    }
+
+    e->notices = notices;
+    e->unrevoked = 1;
+}
+
+
+/* the token was found not revoked, and no NOTIFY was written since */
+
+ngx_uint_t
+ngx_http_hotline_token_cache_still_unrevoked(ngx_http_hotline_token_t *tk,
+    ngx_atomic_uint_t notices)
+{
+    ngx_http_hotline_token_entry_t  *e;
+
+    e = tk->cached;
+
+    return e != NULL && e->unrevoked && e->notices == notices;
+}
+
 static ngx_http_hotline_token_entry_t *
 ngx_http_hotline_token_slot(ngx_str_t *token, uint32_t *hash)
 {
+    uint64_t  v;
+
     if (ngx_http_hotline_token_cache == NULL
         || token->len == 0
         || token->len > NGX_HOTLINE_TOKEN_CACHE_MAX)
@@ -135,12 +183,46 @@ ngx_http_hotline_token_slot(ngx_str_t *token, uint32_t *hash)
         return NULL;
     }
 
-    /* the signature, the last 43 bytes, spreads tokens well */
+    /*
+     * The signature's last 8 bytes (of HMAC output in base64url) spread
+     * the tokens well; whoever makes tokens collide in a slot only makes
+     * them verified again.
+     */
 
-    *hash = ngx_murmur_hash2(token->data + token->len
-                             - ngx_min(token->len, NGX_HOTLINE_TOKEN_SIG_B64),
-                             ngx_min(token->len, NGX_HOTLINE_TOKEN_SIG_B64));
+    if (token->len >= sizeof(uint64_t)) {
+        ngx_memcpy(&v, token->data + token->len - sizeof(uint64_t),
+                   sizeof(uint64_t));
+
+    } else {
+        v = token->len;
+    }
+
+    *hash = (uint32_t) ((v * 0x9e3779b97f4a7c15ULL) >> 32);
 
     return &ngx_http_hotline_token_cache[*hash
                                          % NGX_HOTLINE_TOKEN_CACHE_SIZE];
+}
+
+
+/* constant time: how many bytes match says nothing */
+
+static ngx_uint_t
+ngx_http_hotline_token_sig_differs(u_char *a, u_char *b, size_t n)
+{
+    size_t    i;
+    uint64_t  x, y, d;
+
+    d = 0;
+
+    for (i = 0; i + sizeof(uint64_t) <= n; i += sizeof(uint64_t)) {
+        ngx_memcpy(&x, a + i, sizeof(uint64_t));
+        ngx_memcpy(&y, b + i, sizeof(uint64_t));
+        d |= x ^ y;
+    }
+
+    for ( /* void */ ; i < n; i++) {
+        d |= a[i] ^ b[i];
+    }
+
+    return d != 0;
 }

@@ -37,6 +37,20 @@ sub carriers {
 
 $r = api_get($t, '/api/x', headers => [[Authorization => "Bearer $jwt"]]);
 is($r->{status}, 200, 'before logout: the guarded location answers');
+
+# every worker has verified the token and found it not revoked (what the
+# embedded store lets a worker remember until a revocation is written)
+for my $pid (@pids) {
+    for my $n (1, 2) {
+        $r = worker_request($t, $pid, sub {
+            $t->http_raw("GET /api/x HTTP/1.1\r\nHost: x\r\n"
+                         . "Connection: close\r\n"
+                         . "Authorization: Bearer $jwt\r\n\r\n",
+                         sock => $_[0]);
+        });
+        is($r->{status}, 200, "before logout, worker $pid: 200 ($n)");
+    }
+}
 for my $h (carriers($jwt)) {
     my $hs = $t->handshake_raw(path => '/ws/agent', headers => $h);
     is($hs->{status}, 101, "before logout: WebSocket with $h->[0]: 101");

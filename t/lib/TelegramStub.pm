@@ -67,14 +67,15 @@ sub directives {
 # a Hotline::Test nginx pointed at this stub, with the bot token in a file
 # and a hotline_notify_test location at /notify-test; started unless
 # no_start.  Options: those of directives(), workers, http (more
-# directives), server, conf (a Hotline::Test template).
+# directives), server, conf (a Hotline::Test template), secret (the JWT
+# secret, another node's).
 sub nginx {
     my ($self, %o) = @_;
     require Hotline::Test;
     my $t = Hotline::Test->new(
         workers => $o{workers} // 2,
         ($o{conf} ? (conf => $o{conf}) : ()),
-        (map { exists $o{$_} ? ($_ => $o{$_}) : () } qw(listen tls)),
+        (map { exists $o{$_} ? ($_ => $o{$_}) : () } qw(listen tls secret)),
         http    => $self->directives('%%PREFIX%%/conf/bot.token', %o)
                    . ($o{http} // ''),
         server  => "location = /notify-test { hotline_notify_test; }\n"
