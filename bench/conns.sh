@@ -19,11 +19,15 @@
 # enough" lines of the error log and the kernel's listen queue overflows
 # (nstat).  Every wait is bounded.
 #
+# STORE=redis puts the node on a redis-server of its own (REDIS, a free
+# loopback port, no persistence) and reports also what Redis holds for
+# the customers: used_memory and keys, before and while they are held.
+#
 # Environment: BIN (hl_load), MODULE (.so), PREFIX (scratch directory,
 # recreated), NGINX_BIN, WORKERS (4), PER_WORKER (6000), LOADERS (2),
 # CONNS (9000), MODES ("single reuseport"), SOURCES (4), JOIN_TIMEOUT
 # (60), METRICS (20), ZONE (256m), BACKLOG (of the listen directive;
-# empty: nginx's default, 511).  A process may hold only `ulimit -Hn`
+# empty: nginx's default, 511), STORE (shm), REDIS (redis-server).  A process may hold only `ulimit -Hn`
 # descriptors: keep CONNS, and the connections of a worker, below it.
 
 set -euo pipefail
@@ -43,6 +47,8 @@ JOIN_TIMEOUT=${JOIN_TIMEOUT:-60}
 METRICS=${METRICS:-20}
 ZONE=${ZONE:-256m}
 BACKLOG=${BACKLOG:-}
+STORE=${STORE:-shm}
+REDIS=${REDIS:-/usr/bin/redis-server}
 NOFILE=$(ulimit -Hn)
 
 LOG=$PREFIX/conns.log
@@ -51,6 +57,8 @@ NGX_PID=$PREFIX/nginx.pid
 . "$(dirname "$0")/lib.sh"
 
 pids=()
+redis_pid=
+REDIS_CONF=
 
 cleanup() {
     local p
@@ -58,10 +66,39 @@ cleanup() {
         kill -TERM "$p" 2>/dev/null || true
     done
     stop_pid_file "$NGX_PID" 30
+    if [ -n "$redis_pid" ]; then
+        kill -TERM "$redis_pid" 2>/dev/null || true
+        wait "$redis_pid" 2>/dev/null || true
+    fi
 }
 trap cleanup EXIT
 
 fresh_prefix
+
+case $STORE in
+shm)   ;;
+redis)
+    [ -x "$REDIS" ] || { echo "conns: no $REDIS"; exit 1; }
+    RPORT=$(free_port)
+    mkdir -p "$PREFIX/redis"
+    "$REDIS" --port "$RPORT" --bind 127.0.0.1 --dir "$PREFIX/redis" \
+        --save '' --appendonly no --daemonize no --loglevel warning \
+        > "$PREFIX/redis/redis.log" 2>&1 &
+    redis_pid=$!
+    wait_for 10 redis-cli -p "$RPORT" ping \
+        || { echo "conns: redis-server did not start"; exit 1; }
+    REDIS_CONF="hotline_redis redis://127.0.0.1:$RPORT/0 prefix=conns:;"
+    ;;
+*)     echo "conns: STORE is shm or redis"; exit 1 ;;
+esac
+
+# what Redis holds: "used_memory keys"
+redis_held() {
+    [ -n "$redis_pid" ] || { echo "0 0"; return; }
+    echo "$(redis-cli -p "$RPORT" info memory \
+                | awk -F: '$1 == "used_memory" { printf "%d", $2 }')" \
+         "$(redis-cli -p "$RPORT" dbsize)"
+}
 
 ulimit -n "$NOFILE"
 
@@ -153,6 +190,7 @@ admit_seconds() {
 run_mode() {
     local mode=$1 listen=$2 i out tcp0 tcp1 pss0 pss1 slab0 slab1 total
     local deadline refused drops0 drops1 waiting used lat admit qsize
+    local redis0 redis1
 
     MODE=$mode
     PORT=$(free_port)
@@ -178,6 +216,7 @@ http {
     hotline_handshake_timeout 60s;
     hotline_jwt_secret_file $PREFIX/secret.key;
     hotline_allowed_origins http://127.0.0.1:$PORT;
+    $REDIS_CONF
     server {
         listen 127.0.0.1:$PORT$listen;
         location = /ws/customer { hotline_signaling customer; }
@@ -192,6 +231,7 @@ EOF
     slab0=$(slab_kib)
     pss0=$(nginx_pss)
     drops0=$(listen_drops)
+    redis0=$(redis_held)
 
     pids=()
     for i in $(seq 1 "$LOADERS"); do
@@ -224,6 +264,7 @@ EOF
     pss1=$(nginx_pss)
     drops1=$(listen_drops)
     lat=$(metrics_latency)
+    redis1=$(redis_held)
 
     for i in "${pids[@]}"; do
         kill -USR1 "$i" 2>/dev/null || true
@@ -262,6 +303,14 @@ EOF
             "$(awk -v a="$pss0" -v b="$pss1" -v n="$total" \
                    'BEGIN { printf "%.2f", (b - a) / n }') KiB"
     fi
+    if [ -n "$redis_pid" ] && [ "$total" -gt 0 ]; then
+        say "   Redis: used_memory ${redis0% *} -> ${redis1% *} bytes," \
+            "keys ${redis0#* } -> ${redis1#* }; per connection" \
+            "$(awk -v a="${redis0% *}" -v b="${redis1% *}" -v n="$total" \
+                   'BEGIN { printf "%.0f", (b - a) / n }') bytes," \
+            "$(awk -v a="${redis0#* }" -v b="${redis1#* }" -v n="$total" \
+                   'BEGIN { printf "%.2f", (b - a) / n }') keys"
+    fi
     echo "RESULT mode=$mode total=$total waiting=${waiting:-0}" \
          "admit_s=$admit metrics_ms=$(echo "$lat" | tr ' ' '/')" \
          "refused_lines=$refused" \
@@ -270,6 +319,7 @@ EOF
 
     kill -TERM "$(cat "$NGX_PID")"
     wait_for 30 sh -c "! kill -0 $(cat "$NGX_PID") 2>/dev/null" || true
+    [ -z "$redis_pid" ] || redis-cli -p "$RPORT" flushall > /dev/null
 }
 
 say "conns: $(date -u +%FT%TZ), nginx $("$NGINX_BIN" -v 2>&1 | sed 's/.*\///')," \

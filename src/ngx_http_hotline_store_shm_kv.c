@@ -300,7 +300,6 @@ ngx_http_hotline_shm_kv_set(ngx_str_t *key, ngx_str_t *value,
 }
 
 
-
 /*
  * Read without the lock: a NOTIFY write counts itself under the lock with
  * its record, so a reader that finds the count it saw before a lookup
@@ -312,6 +311,7 @@ ngx_http_hotline_shm_kv_notices(void)
 {
     return ngx_http_hotline_kv_tree()->notices;
 }
+
 
 void
 ngx_http_hotline_shm_kv_del(ngx_str_t *key, ngx_http_hotline_kv_pt handler,

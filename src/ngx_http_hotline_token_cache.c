@@ -134,7 +134,6 @@ ngx_http_hotline_token_cache_put(ngx_str_t *secret,
 }
 
 
-
 /*
  * The store found the token not revoked after notices NOTIFY writes.
  * Only at once after the cache's get or put for the token, which set
@@ -170,6 +169,7 @@ ngx_http_hotline_token_cache_still_unrevoked(ngx_http_hotline_token_t *tk,
 
     return e != NULL && e->unrevoked && e->notices == notices;
 }
+
 
 static ngx_http_hotline_token_entry_t *
 ngx_http_hotline_token_slot(ngx_str_t *token, uint32_t *hash)
