@@ -1171,6 +1171,17 @@ ngx_http_hotline_proto_seq(u_char *p, uint64_t seq)
 }
 
 
+/* a chat line's time on the server's clock, ms since the epoch */
+
+u_char *
+ngx_http_hotline_proto_ts(u_char *p, uint64_t ms)
+{
+    p = ngx_cpymem(p, ",\"ts\":", sizeof(",\"ts\":") - 1);
+
+    return ngx_http_hotline_put_digits(p, ms);
+}
+
+
 /* on every message delivered: digits without snprintf's machinery */
 
 static u_char *

@@ -210,6 +210,7 @@ u_char *ngx_http_hotline_proto_gap(u_char *p, uint64_t first, uint64_t last);
 u_char *ngx_http_hotline_proto_ended(u_char *p, u_char *call_id,
     ngx_uint_t reason, ngx_uint_t by, ngx_uint_t duration);
 u_char *ngx_http_hotline_proto_seq(u_char *p, uint64_t seq);
+u_char *ngx_http_hotline_proto_ts(u_char *p, uint64_t ms);
 
 
 #endif /* _NGX_HTTP_HOTLINE_PROTO_H_INCLUDED_ */

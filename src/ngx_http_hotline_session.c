@@ -395,8 +395,9 @@ ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws, u_char *data,
     if (m.type == NGX_HOTLINE_MSG_CHAT) {
         /* the server's clock stamps chat lines; out has room for it */
         tp = ngx_timeofday();
-        m.out_len = ngx_sprintf(m.out + m.out_len, ",\"ts\":%L",
-                                (int64_t) tp->sec * 1000 + tp->msec)
+        m.out_len = ngx_http_hotline_proto_ts(m.out + m.out_len,
+                                              (uint64_t) tp->sec * 1000
+                                              + tp->msec)
                     - m.out;
     }
 

@@ -45,6 +45,9 @@ static void ngx_http_hotline_ws_park(ngx_http_hotline_ws_t *s,
     ngx_http_hotline_ws_parser_t *ps);
 static void ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s,
     u_char *pos, u_char *last);
+static ngx_http_hotline_out_t *ngx_http_hotline_out_alloc(size_t size,
+    ngx_log_t *log);
+static void ngx_http_hotline_out_free(ngx_http_hotline_out_t *out);
 static ngx_int_t ngx_http_hotline_ws_queue(ngx_http_hotline_ws_t *s,
     u_char **parts, size_t *lens, ngx_uint_t n);
 static ngx_int_t ngx_http_hotline_ws_flush(ngx_http_hotline_ws_t *s);
@@ -770,6 +773,77 @@ ngx_http_hotline_ws_send2(ngx_http_hotline_ws_t *s, u_char *data,
 
 
 /*
+ * Frames of at most NGX_HOTLINE_OUT_SMALL bytes (a relayed message, its
+ * ack, nearly all of them) take a buffer of that size from this worker's
+ * free list, so that a message costs no malloc() and free() of its own;
+ * at most NGX_HOTLINE_OUT_KEPT buffers (40 KiB) wait there, the rest are
+ * freed.  Larger frames get a buffer of their size.
+ */
+
+#define NGX_HOTLINE_OUT_SMALL  512
+#define NGX_HOTLINE_OUT_KEPT   64
+
+
+static ngx_http_hotline_out_t  *ngx_http_hotline_out_kept;
+static ngx_uint_t               ngx_http_hotline_out_nkept;
+
+
+static ngx_http_hotline_out_t *
+ngx_http_hotline_out_alloc(size_t size, ngx_log_t *log)
+{
+    ngx_http_hotline_out_t  *out;
+
+    if (size > NGX_HOTLINE_OUT_SMALL) {
+        out = ngx_alloc(offsetof(ngx_http_hotline_out_t, data) + size, log);
+        if (out == NULL) {
+            return NULL;
+        }
+
+        ngx_memzero(&out->buf, sizeof(ngx_buf_t));
+
+        return out;
+    }
+
+    out = ngx_http_hotline_out_kept;
+
+    if (out) {
+        ngx_http_hotline_out_kept = (ngx_http_hotline_out_t *) out->cl.next;
+        ngx_http_hotline_out_nkept--;
+
+    } else {
+        out = ngx_alloc(offsetof(ngx_http_hotline_out_t, data)
+                        + NGX_HOTLINE_OUT_SMALL, log);
+        if (out == NULL) {
+            return NULL;
+        }
+    }
+
+    ngx_memzero(&out->buf, sizeof(ngx_buf_t));
+
+    /* the tag says which size it has */
+    out->buf.tag = (ngx_buf_tag_t) &ngx_http_hotline_out_kept;
+
+    return out;
+}
+
+
+static void
+ngx_http_hotline_out_free(ngx_http_hotline_out_t *out)
+{
+    if (out->buf.tag != (ngx_buf_tag_t) &ngx_http_hotline_out_kept
+        || ngx_http_hotline_out_nkept == NGX_HOTLINE_OUT_KEPT)
+    {
+        ngx_free(out);
+        return;
+    }
+
+    out->cl.next = (ngx_chain_t *) ngx_http_hotline_out_kept;
+    ngx_http_hotline_out_kept = out;
+    ngx_http_hotline_out_nkept++;
+}
+
+
+/*
  * Queues the parts of a frame.  A queue that would grow past
  * hotline_send_queue closes the connection: the client cannot keep up
  * and resumes once it can.
@@ -810,13 +884,11 @@ ngx_http_hotline_ws_queue(ngx_http_hotline_ws_t *s, u_char **parts,
         return NGX_ERROR;
     }
 
-    out = ngx_alloc(offsetof(ngx_http_hotline_out_t, data) + total, c->log);
+    out = ngx_http_hotline_out_alloc(total, c->log);
     if (out == NULL) {
         ngx_http_hotline_ws_finalize(s);
         return NGX_ERROR;
     }
-
-    ngx_memzero(&out->buf, sizeof(ngx_buf_t));
 
     p = out->data;
 
@@ -896,7 +968,7 @@ ngx_http_hotline_ws_flush(ngx_http_hotline_ws_t *s)
         next = cl->next;
         out = (ngx_http_hotline_out_t *) cl;
         s->out_bytes -= out->buf.end - out->buf.start;
-        ngx_free(out);
+        ngx_http_hotline_out_free(out);
     }
 
     s->out = rest;
@@ -1121,7 +1193,7 @@ ngx_http_hotline_ws_finalize(ngx_http_hotline_ws_t *s)
 
     for (cl = s->out; cl; cl = next) {
         next = cl->next;
-        ngx_free(cl);
+        ngx_http_hotline_out_free((ngx_http_hotline_out_t *) cl);
     }
 
     s->out = NULL;

@@ -1731,6 +1731,132 @@ t_test_idle(void)
 }
 
 
+/*
+ * Text messages go through the unmask's ASCII check: one of every length
+ * up to 80 bytes (the 16- and 8-byte steps and the bytes after them, at
+ * every phase of the mask a split gives), all ASCII but for a character
+ * or a bad byte at each place, fed every way; and messages in two
+ * fragments whose second is ASCII after the first ended inside a
+ * character, or ends with ASCII after finishing it.  The parser must take
+ * exactly those the reference decoder takes.
+ */
+
+static void
+t_test_unmask_ascii(void)
+{
+    u_char       msg[128], in[512];
+    size_t       len, at, n, k, i;
+    t_run_t      r;
+    ngx_int_t    valid, took;
+    ngx_uint_t   bad, runs, kind;
+
+    static const char  *kinds[] = {
+        "\xc3\xa9",           /* a whole character */
+        "\x80",               /* a continuation alone */
+        "\xe2\x82",           /* a character cut short */
+        "\xff",               /* never in UTF-8 */
+        ""                    /* none: all ASCII */
+    };
+
+    bad = 0;
+    runs = 0;
+
+    for (len = 1; len <= 80; len++) {
+        for (kind = 0; kind < sizeof(kinds) / sizeof(kinds[0]); kind++) {
+
+            k = ngx_strlen(kinds[kind]);
+
+            for (at = 0; at + k <= len; at++) {
+
+                for (i = 0; i < len; i++) {
+                    msg[i] = (u_char) ('a' + (i % 26));
+                }
+
+                ngx_memcpy(msg + at, kinds[kind], k);
+
+                valid = t_utf8_ref(msg, len);
+
+                n = t_frame(in, T_FIN | NGX_HOTLINE_WS_OP_TEXT, msg, len, 1,
+                            0);
+
+                runs++;
+
+                if (!t_feed_all_ways(&r, in, n, 1024)) {
+                    bad++;
+                    t_run_free(&r);
+                    continue;
+                }
+
+                took = (r.n == 1 && r.ev[0].rc == NGX_OK && r.ev[0].len == len
+                        && ngx_memcmp(r.ev[0].data, msg, len) == 0);
+
+                if (took != valid
+                    || (!valid
+                        && (r.n != 1 || r.ev[0].rc != NGX_ERROR
+                            || r.ev[0].error_code
+                               != NGX_HOTLINE_WS_CLOSE_BAD_DATA)))
+                {
+                    if (bad++ == 0) {
+                        diag("length %u, kind %u at %u: parser %d, "
+                             "reference %d", (unsigned) len, (unsigned) kind,
+                             (unsigned) at, (int) took, (int) valid);
+                    }
+                }
+
+                t_run_free(&r);
+
+                if (k == 0) {
+                    break;
+                }
+            }
+        }
+    }
+
+    ok(bad == 0 && runs > 10000,
+       "text messages of 1 to 80 bytes, a character or a bad byte at "
+       "every place: as the reference decides (%u messages)",
+       (unsigned) runs);
+
+    /* a character cut by the fragment's end, ASCII in the next one */
+
+    bad = 0;
+
+    for (len = 1; len <= 40; len++) {
+
+        for (i = 0; i < len; i++) {
+            msg[i] = (u_char) ('A' + (i % 26));
+        }
+
+        /* "\xc3" | ASCII: bad */
+
+        n = t_frame(in, NGX_HOTLINE_WS_OP_TEXT, "ab\xc3", 3, 1, 0);
+        n += t_frame(in + n, T_FIN | NGX_HOTLINE_WS_OP_CONT, msg, len, 1, 0);
+
+        if (!t_error(in, n, 1024, NGX_HOTLINE_WS_CLOSE_BAD_DATA, NULL)) {
+            bad++;
+        }
+
+        /* "\xc3" | "\xa9" ASCII: good */
+
+        msg[0] = 0xa9;
+
+        n = t_frame(in, NGX_HOTLINE_WS_OP_TEXT, "ab\xc3", 3, 1, 0);
+        n += t_frame(in + n, T_FIN | NGX_HOTLINE_WS_OP_CONT, msg, len, 1, 0);
+
+        if (!t_feed_all_ways(&r, in, n, 1024) || r.n != 1
+            || r.ev[0].rc != NGX_OK || r.ev[0].len != len + 3)
+        {
+            bad++;
+        }
+
+        t_run_free(&r);
+    }
+
+    ok(bad == 0, "a character cut between two fragments: ASCII after "
+       "its lead byte is refused, after the whole character taken");
+}
+
+
 int
 main(void)
 {
@@ -1744,6 +1870,7 @@ main(void)
     t_test_sizes();
     t_test_memory();
     t_test_idle();
+    t_test_unmask_ascii();
 
     return ngx_tap_done();
 }
