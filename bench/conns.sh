@@ -80,12 +80,7 @@ shm)   ;;
 redis)
     [ -x "$REDIS" ] || { echo "conns: no $REDIS"; exit 1; }
     RPORT=$(free_port)
-    mkdir -p "$PREFIX/redis"
-    "$REDIS" --port "$RPORT" --bind 127.0.0.1 --dir "$PREFIX/redis" \
-        --save '' --appendonly no --daemonize no --loglevel warning \
-        > "$PREFIX/redis/redis.log" 2>&1 &
-    redis_pid=$!
-    wait_for 10 redis-cli -p "$RPORT" ping \
+    start_redis "$PREFIX/redis" "$RPORT" \
         || { echo "conns: redis-server did not start"; exit 1; }
     REDIS_CONF="hotline_redis redis://127.0.0.1:$RPORT/0 prefix=conns:;"
     ;;

@@ -28,6 +28,18 @@ wait_for() {
     done
 }
 
+# start_redis DIR PORT: $REDIS (a redis-server) of the script's own on
+# 127.0.0.1:PORT, no persistence, its files in DIR; $redis_pid its pid;
+# false if it does not answer within 10 s
+start_redis() {
+    mkdir -p "$1"
+    "$REDIS" --port "$2" --bind 127.0.0.1 --dir "$1" \
+        --save '' --appendonly no --daemonize no --loglevel warning \
+        > "$1/redis.log" 2>&1 &
+    redis_pid=$!
+    wait_for 10 redis-cli -p "$2" ping
+}
+
 # stop_pid_file FILE [SECONDS]: TERM the process a pid file names and wait
 # (bounded) until it is gone
 stop_pid_file() {

@@ -177,11 +177,7 @@ if [ "${ONLY:-}" != redis ]; then
 fi
 
 # 2. two nodes on one Redis
-"$REDIS" --port "$RPORT" --bind 127.0.0.1 --dir "$PREFIX/redis" \
-    --save '' --appendonly no --daemonize no --loglevel warning \
-    > "$PREFIX/redis/redis.log" 2>&1 &
-redis_pid=$!
-wait_for 10 redis-cli -p "$RPORT" ping \
+start_redis "$PREFIX/redis" "$RPORT" \
     || { echo "redis_bench: redis-server did not start"; exit 1; }
 
 start_node node-a "$PORT"
