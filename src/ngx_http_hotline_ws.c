@@ -777,11 +777,18 @@ ngx_http_hotline_ws_send2(ngx_http_hotline_ws_t *s, u_char *data,
  * ack, nearly all of them) take a buffer of that size from this worker's
  * free list, so that a message costs no malloc() and free() of its own;
  * at most NGX_HOTLINE_OUT_KEPT buffers (40 KiB) wait there, the rest are
- * freed.  Larger frames get a buffer of their size.
+ * freed.  Larger frames get a buffer of their size.  Built with
+ * AddressSanitizer (make test-asan), none is kept: a buffer used after
+ * it was sent is then found.
  */
 
 #define NGX_HOTLINE_OUT_SMALL  512
+
+#if defined(__SANITIZE_ADDRESS__)
+#define NGX_HOTLINE_OUT_KEPT   0
+#else
 #define NGX_HOTLINE_OUT_KEPT   64
+#endif
 
 
 static ngx_http_hotline_out_t  *ngx_http_hotline_out_kept;
