@@ -39,6 +39,8 @@
 #define NGX_HOTLINE_ETA_EVERY  5000     /* ms: waiting customers' estimates */
 #define NGX_HOTLINE_WAVE_SENDS 64       /* positions a wave writes a turn */
 #define NGX_HOTLINE_WAVE_LOOKS 1024     /* sessions it looks at a turn */
+#define NGX_HOTLINE_CONFIRM_SHARE 8  /* a ping each replay buffer / this
+                                        delivered */
 
 
 /*
@@ -124,7 +126,10 @@ static void ngx_http_hotline_session_message(ngx_http_hotline_ws_t *ws,
     u_char *data, size_t len);
 static void ngx_http_hotline_session_writable(ngx_http_hotline_ws_t *ws);
 static void ngx_http_hotline_session_timer(ngx_http_hotline_ws_t *ws);
-static void ngx_http_hotline_session_pong(ngx_http_hotline_ws_t *ws);
+static void ngx_http_hotline_session_pong(ngx_http_hotline_ws_t *ws,
+    u_char *data, size_t len);
+static ngx_int_t ngx_http_hotline_session_ping(ngx_http_hotline_session_t *s,
+    uint64_t seq);
 static void ngx_http_hotline_session_closed(ngx_http_hotline_ws_t *ws);
 static void ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s);
 
@@ -1174,6 +1179,7 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
     ngx_uint_t                     ended, transcript;
     ngx_str_t                     *url;
     ngx_http_hotline_event_t       ev;
+    ngx_http_hotline_consumer_info_t  ci;
     ngx_http_hotline_store_t      *store;
     ngx_http_hotline_main_conf_t  *hmcf;
 
@@ -1277,7 +1283,24 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
             {
                 goto done;
             }
+
+            s->unconfirmed += (uint32_t) len;
         }
+    }
+
+    /*
+     * Much delivered since the last ping: another one now, whose pong lets
+     * the store forget what the client read (the replay buffer holds what
+     * is in flight, not a whole buffer's worth of what was read); once the
+     * send queue has room for it, as the next message
+     */
+
+    if (s->unconfirmed >= hmcf->replay_buffer / NGX_HOTLINE_CONFIRM_SHARE
+        && !s->ws.awaiting_pong && !s->ws.closing
+        && s->ws.out_bytes < s->ws.conf->send_queue / 2)
+    {
+        store->consumer_info(s->ref.consumer, &ci);
+        (void) ngx_http_hotline_session_ping(s, ci.delivered);
     }
 
     if (ended == 2 && s->role == NGX_HOTLINE_ROLE_CUSTOMER) {
@@ -1319,17 +1342,62 @@ ngx_http_hotline_session_writable(ngx_http_hotline_ws_t *ws)
  */
 
 static void
-ngx_http_hotline_session_pong(ngx_http_hotline_ws_t *ws)
+ngx_http_hotline_session_pong(ngx_http_hotline_ws_t *ws, u_char *data,
+    size_t len)
 {
     ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
 
+    uint32_t                   n;
     ngx_http_hotline_store_t  *store;
+
+    /*
+     * Only the answer to the last ping confirms: an earlier ping came
+     * before part of what the last one follows, maybe of another inbox (a
+     * resume in between), and a pong without the 4-byte payload does not
+     * say which ping it answers.
+     */
+
+    if (len != sizeof(uint32_t)) {
+        return;
+    }
+
+    n = (uint32_t) data[0] | ((uint32_t) data[1] << 8)
+        | ((uint32_t) data[2] << 16) | ((uint32_t) data[3] << 24);
+
+    if (n != s->ping_n) {
+        return;
+    }
 
     store = ngx_http_hotline_store();
 
     if (s->ref.consumer && s->ping_seq && store->read_to) {
         store->read_to(s->ref.consumer, s->ping_seq);
     }
+}
+
+
+/*
+ * A ping after what was delivered up to seq: its pong says the client read
+ * it.  Its payload numbers it (pings sent on this connection, 4 bytes,
+ * little-endian).
+ */
+
+static ngx_int_t
+ngx_http_hotline_session_ping(ngx_http_hotline_session_t *s, uint64_t seq)
+{
+    u_char  buf[4];
+
+    s->ws.awaiting_pong = 1;
+    s->ping_seq = seq;
+    s->ping_n++;
+    s->unconfirmed = 0;
+
+    buf[0] = (u_char) (s->ping_n & 0xff);
+    buf[1] = (u_char) ((s->ping_n >> 8) & 0xff);
+    buf[2] = (u_char) ((s->ping_n >> 16) & 0xff);
+    buf[3] = (u_char) (s->ping_n >> 24);
+
+    return ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_PING, buf, 4);
 }
 
 
@@ -1364,19 +1432,17 @@ ngx_http_hotline_session_timer(ngx_http_hotline_ws_t *ws)
         return;
     }
 
-    s->ws.awaiting_pong = 1;
     s->ws.received = 0;
 
     /* what is delivered now goes before the ping: its pong says it is read */
 
+    ci.delivered = 0;
+
     if (s->ref.consumer) {
         ngx_http_hotline_store()->consumer_info(s->ref.consumer, &ci);
-        s->ping_seq = ci.delivered;
     }
 
-    if (ngx_http_hotline_ws_send(&s->ws, NGX_HOTLINE_WS_OP_PING, NULL, 0)
-        == NGX_OK)
-    {
+    if (ngx_http_hotline_session_ping(s, ci.delivered) == NGX_OK) {
         ngx_http_hotline_ws_timer(&s->ws, s->ws.conf->ping_interval);
     }
 }

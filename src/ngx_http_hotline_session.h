@@ -74,7 +74,12 @@ struct ngx_http_hotline_session_s {
     u_char                         call_id[NGX_HOTLINE_ID_LEN];
     ngx_http_hotline_agent_id_t   *agent;          /* a customer's: empty */
 
-    uint64_t                       ping_seq;       /* delivered before it */
+    uint64_t                       ping_seq;       /* delivered before the
+                                                      last ping */
+    uint32_t                       ping_n;         /* pings sent: the
+                                                      last one's payload */
+    uint32_t                       unconfirmed;    /* bytes delivered
+                                                      since it */
     ngx_msec_t                     accepted_at;    /* this connection saw
                                                       its call accepted */
     ngx_msec_t                     tat;            /* message rate, GCRA */

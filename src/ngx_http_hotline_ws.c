@@ -543,10 +543,14 @@ ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s, u_char *pos,
 
         case NGX_HOTLINE_WS_OP_PONG:
 
-            if (s->awaiting_pong) {
-                s->awaiting_pong = 0;
-                s->handler->pong(s);
-            }
+            /*
+             * any pong says the client is alive; which ping it answers,
+             * its payload tells the handler (an unsolicited pong's is
+             * anything)
+             */
+
+            s->awaiting_pong = 0;
+            s->handler->pong(s, ps->payload, ps->len);
 
             break;
 

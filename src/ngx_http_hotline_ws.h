@@ -30,8 +30,9 @@ typedef struct {
     void   (*message)(ngx_http_hotline_ws_t *ws, u_char *data, size_t len);
     void   (*writable)(ngx_http_hotline_ws_t *ws);  /* backlogged, drained */
     void   (*timer)(ngx_http_hotline_ws_t *ws);
-    void   (*pong)(ngx_http_hotline_ws_t *ws);      /* read all before
-                                                       the last ping */
+    void   (*pong)(ngx_http_hotline_ws_t *ws, u_char *data, size_t len);
+                                                    /* the echo of a
+                                                       ping's payload */
     void   (*closed)(ngx_http_hotline_ws_t *ws);
 } ngx_http_hotline_ws_handler_t;
 

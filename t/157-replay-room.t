@@ -22,6 +22,10 @@ my $t = Hotline::Test->new(http => 'hotline_replay_buffer 4k;')->start;
 my ($c, $a) = $t->call(name => 'Room', sub => 'room-agent');
 my $first = $c->{accepted}{seq};
 
+# the customer confirms nothing read (no pong): what is delivered goes only
+# as room is needed (t/158-read-confirm.t: what a pong lets go)
+$c->auto_pong(0);
+
 # two lines of 2,000 characters (the most a line may have) first: the
 # second makes room by dropping what was there before (accepted) and the
 # first, so that what follows starts from it alone, whatever the size of
