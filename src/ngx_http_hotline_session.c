@@ -39,8 +39,6 @@
 #define NGX_HOTLINE_ETA_EVERY  5000     /* ms: waiting customers' estimates */
 #define NGX_HOTLINE_WAVE_SENDS 64       /* positions a wave writes a turn */
 #define NGX_HOTLINE_WAVE_LOOKS 1024     /* sessions it looks at a turn */
-#define NGX_HOTLINE_CONFIRM_SHARE 8  /* a ping each replay buffer / this
-                                        delivered */
 
 
 /*
@@ -1295,7 +1293,7 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
      * send queue has room for it, as the next message
      */
 
-    if (s->unconfirmed >= hmcf->replay_buffer / NGX_HOTLINE_CONFIRM_SHARE
+    if (s->unconfirmed >= hmcf->replay_buffer / store->read_share
         && !s->ws.awaiting_pong && !s->ws.closing
         && s->ws.out_bytes < s->ws.conf->send_queue / 2)
     {

@@ -421,6 +421,14 @@ struct ngx_http_hotline_store_s {
      * is one).  NULL: the store cannot tell at once (another node writes).
      */
     ngx_atomic_uint_t (*kv_notices)(void);
+
+    /*
+     * How often a busy client is asked what it read (a ping, whose pong
+     * calls read_to): each hotline_replay_buffer / read_share delivered.
+     * The embedded store lets messages go under its lock, a few a time;
+     * each report costs Redis a script call.
+     */
+    ngx_uint_t    read_share;
 };
 
 

@@ -107,7 +107,9 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_redis = {
     ngx_http_hotline_redis_limit,
     ngx_http_hotline_redis_history,
     ngx_http_hotline_redis_kv_attempt,
-    NULL                                   /* kv_notices: other nodes write */
+    NULL,                                  /* kv_notices: other nodes write */
+    4                                      /* read_share: as often as the
+                                              worker reports deliveries */
 };
 
 

@@ -131,7 +131,8 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     ngx_http_hotline_shm_limit,
     NULL,                                  /* history: the journal */
     ngx_http_hotline_shm_kv_attempt,
-    ngx_http_hotline_shm_kv_notices
+    ngx_http_hotline_shm_kv_notices,
+    8                                      /* read_share */
 };
 
 
