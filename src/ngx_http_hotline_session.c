@@ -1294,7 +1294,8 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
      */
 
     if (s->unconfirmed >= hmcf->replay_buffer / store->read_share
-        && !s->ws.awaiting_pong && !s->ws.closing
+        && !s->ws.awaiting_pong && !s->ws.closing && !s->ws.closed
+        && !ended && s->ref.consumer
         && s->ws.out_bytes < s->ws.conf->send_queue / 2)
     {
         store->consumer_info(s->ref.consumer, &ci);
