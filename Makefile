@@ -89,7 +89,7 @@ test-redis: deps module
 # limit, ban and auth tests again, each nginx listening with "ssl" and a
 # certificate made at test time, every client speaking TLS
 # (t/lib/Hotline/Test.pm)
-TLS_TESTS := t/1?-*.t t/158-read-confirm.t t/20-limits.t t/33-limit.t t/36-rate.t t/39-ban.t t/5*.t
+TLS_TESTS := t/1?-*.t t/158-read-confirm.t t/159-frame-batch.t t/20-limits.t t/33-limit.t t/36-rate.t t/39-ban.t t/5*.t
 
 test-tls: deps module
 	@HOTLINE_TLS=1 prove -j2 $(TLS_TESTS)

@@ -525,8 +525,8 @@ ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s, u_char *pos,
         switch (ps->opcode) {
 
         case NGX_HOTLINE_WS_OP_TEXT:
+            /* its buffer takes the next message of the read */
             s->handler->message(s, ps->payload, ps->len);
-            ngx_http_hotline_ws_parser_release(ps);
             break;
 
         case NGX_HOTLINE_WS_OP_BINARY:
@@ -636,6 +636,8 @@ ngx_http_hotline_ws_park(ngx_http_hotline_ws_t *s,
     ngx_http_hotline_ws_parser_t *ps)
 {
     ngx_http_hotline_ws_parser_t  *own;
+
+    ngx_http_hotline_ws_parser_trim(ps);
 
     if (ps != &ngx_http_hotline_ws_shared) {
         /* its own (s->parser): kept while something is open */
@@ -777,21 +779,25 @@ ngx_http_hotline_ws_send2(ngx_http_hotline_ws_t *s, u_char *data,
 
 
 /*
- * Frames of at most NGX_HOTLINE_OUT_SMALL bytes (a relayed message, its
- * ack, nearly all of them) take a buffer of that size from this worker's
- * free list, so that a message costs no malloc() and free() of its own;
- * at most NGX_HOTLINE_OUT_KEPT buffers (40 KiB) wait there, the rest are
- * freed.  Larger frames get a buffer of their size.  Built with
- * AddressSanitizer (make test-asan), none is kept: a buffer used after
- * it was sent is then found.
+ * Outgoing frames are written into chunks of NGX_HOTLINE_OUT_CHUNK bytes:
+ * a frame that fits goes behind the frames already in the connection's
+ * last chunk, so that the frames of a turn (relayed messages, their
+ * acks) cost no malloc() of their own and go to writev() as a few
+ * buffers rather than one each.  Chunks come from this worker's free
+ * list, where at most NGX_HOTLINE_OUT_KEPT of them (64 KiB) wait; a
+ * larger frame gets a buffer of its size.  Built with AddressSanitizer
+ * (make test-asan), none is kept: a chunk used after it was sent is then
+ * found.
  */
 
-#define NGX_HOTLINE_OUT_SMALL  512
+#define NGX_HOTLINE_OUT_CHUNK  4096
+#define NGX_HOTLINE_OUT_ROOM   \
+    (NGX_HOTLINE_OUT_CHUNK - offsetof(ngx_http_hotline_out_t, data))
 
 #if defined(__SANITIZE_ADDRESS__)
 #define NGX_HOTLINE_OUT_KEPT   0
 #else
-#define NGX_HOTLINE_OUT_KEPT   64
+#define NGX_HOTLINE_OUT_KEPT   16
 #endif
 
 
@@ -804,13 +810,16 @@ ngx_http_hotline_out_alloc(size_t size, ngx_log_t *log)
 {
     ngx_http_hotline_out_t  *out;
 
-    if (size > NGX_HOTLINE_OUT_SMALL) {
+    if (size > NGX_HOTLINE_OUT_ROOM) {
         out = ngx_alloc(offsetof(ngx_http_hotline_out_t, data) + size, log);
         if (out == NULL) {
             return NULL;
         }
 
         ngx_memzero(&out->buf, sizeof(ngx_buf_t));
+
+        out->buf.start = out->data;
+        out->buf.end = out->data + size;
 
         return out;
     }
@@ -822,8 +831,7 @@ ngx_http_hotline_out_alloc(size_t size, ngx_log_t *log)
         ngx_http_hotline_out_nkept--;
 
     } else {
-        out = ngx_alloc(offsetof(ngx_http_hotline_out_t, data)
-                        + NGX_HOTLINE_OUT_SMALL, log);
+        out = ngx_alloc(NGX_HOTLINE_OUT_CHUNK, log);
         if (out == NULL) {
             return NULL;
         }
@@ -831,7 +839,10 @@ ngx_http_hotline_out_alloc(size_t size, ngx_log_t *log)
 
     ngx_memzero(&out->buf, sizeof(ngx_buf_t));
 
-    /* the tag says which size it has */
+    out->buf.start = out->data;
+    out->buf.end = out->data + NGX_HOTLINE_OUT_ROOM;
+
+    /* the tag says it is a chunk: more frames may follow in it */
     out->buf.tag = (ngx_buf_tag_t) &ngx_http_hotline_out_kept;
 
     return out;
@@ -895,13 +906,40 @@ ngx_http_hotline_ws_queue(ngx_http_hotline_ws_t *s, u_char **parts,
         return NGX_ERROR;
     }
 
-    out = ngx_http_hotline_out_alloc(total, c->log);
-    if (out == NULL) {
-        ngx_http_hotline_ws_finalize(s);
-        return NGX_ERROR;
+    /* behind the frames in the last chunk, if it has room */
+
+    out = s->out ? (ngx_http_hotline_out_t *) ((u_char *) s->out_last
+                        - offsetof(ngx_http_hotline_out_t, cl.next))
+                 : NULL;
+
+    if (out == NULL
+        || out->buf.tag != (ngx_buf_tag_t) &ngx_http_hotline_out_kept
+        || (size_t) (out->buf.end - out->buf.last) < total)
+    {
+        out = ngx_http_hotline_out_alloc(total, c->log);
+        if (out == NULL) {
+            ngx_http_hotline_ws_finalize(s);
+            return NGX_ERROR;
+        }
+
+        out->buf.pos = out->data;
+        out->buf.last = out->data;
+        out->buf.temporary = 1;
+
+        /*
+         * every frame asks for a flush: nginx's TLS layer otherwise keeps
+         * what it is given in its own buffer until a response would end
+         */
+        out->buf.flush = 1;
+
+        out->cl.buf = &out->buf;
+        out->cl.next = NULL;
+
+        *s->out_last = &out->cl;
+        s->out_last = &out->cl.next;
     }
 
-    p = out->data;
+    p = out->buf.last;
 
     for (i = 0; i < n; i++) {
         if (lens[i]) {
@@ -909,23 +947,7 @@ ngx_http_hotline_ws_queue(ngx_http_hotline_ws_t *s, u_char **parts,
         }
     }
 
-    out->buf.start = out->data;
-    out->buf.pos = out->data;
     out->buf.last = p;
-    out->buf.end = p;
-    out->buf.temporary = 1;
-
-    /*
-     * every frame asks for a flush: nginx's TLS layer otherwise keeps
-     * what it is given in its own buffer until a response would end
-     */
-    out->buf.flush = 1;
-
-    out->cl.buf = &out->buf;
-    out->cl.next = NULL;
-
-    *s->out_last = &out->cl;
-    s->out_last = &out->cl.next;
     s->out_bytes += total;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
@@ -978,7 +1000,7 @@ ngx_http_hotline_ws_flush(ngx_http_hotline_ws_t *s)
     for (cl = s->out; cl && cl != rest; cl = next) {
         next = cl->next;
         out = (ngx_http_hotline_out_t *) cl;
-        s->out_bytes -= out->buf.end - out->buf.start;
+        s->out_bytes -= out->buf.last - out->buf.start;
         ngx_http_hotline_out_free(out);
     }
 

@@ -648,6 +648,31 @@ ngx_http_hotline_ws_parser_release(ngx_http_hotline_ws_parser_t *p)
 }
 
 
+/*
+ * Between messages: the message buffer, kept from one message to the
+ * next of a read, goes (a quiet connection keeps none).
+ */
+
+void
+ngx_http_hotline_ws_parser_trim(ngx_http_hotline_ws_parser_t *p)
+{
+    if (p->msg == NULL || p->msg_opcode != 0) {
+        return;
+    }
+
+    if (p->payload == p->msg) {
+        p->payload = NULL;
+        p->len = 0;
+    }
+
+    p->free(p->msg, p->data);
+
+    p->msg = NULL;
+    p->msg_size = 0;
+    p->msg_len = 0;
+}
+
+
 ngx_uint_t
 ngx_http_hotline_ws_parser_idle(ngx_http_hotline_ws_parser_t *p)
 {

@@ -103,6 +103,8 @@ ngx_int_t ngx_http_hotline_ws_parse(ngx_http_hotline_ws_parser_t *p,
 
 /* frees the message buffer (keeps idle connections small) */
 void ngx_http_hotline_ws_parser_release(ngx_http_hotline_ws_parser_t *p);
+/* frees the message buffer if no message is open in it */
+void ngx_http_hotline_ws_parser_trim(ngx_http_hotline_ws_parser_t *p);
 /* frees a control frame's payload once it is used: it is not kept */
 void ngx_http_hotline_ws_parser_release_control(
     ngx_http_hotline_ws_parser_t *p);

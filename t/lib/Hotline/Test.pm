@@ -724,6 +724,10 @@ sub ws_connect {
     if ($o{rcvbuf}) {
         $s = IO::Socket::INET->new(Proto => 'tcp') or croak "socket: $!";
         setsockopt($s, SOL_SOCKET, SO_RCVBUF, $o{rcvbuf}) or croak "$!";
+        # segments smaller than loopback's 64 KB: a small window opens
+        # again as it is read, with no wait for the sender's probe
+        setsockopt($s, IPPROTO_TCP, Socket::TCP_MAXSEG(), $o{mss})
+            or croak "$!" if $o{mss};
         my $addr = Socket::pack_sockaddr_in($port,
                                             Socket::inet_aton('127.0.0.1'));
         connect($s, $addr) or croak "connect: $!";
