@@ -43,6 +43,7 @@ static ngx_int_t ngx_http_hotline_ws_parse_close(
     ngx_http_hotline_ws_parser_t *p);
 static ngx_int_t ngx_http_hotline_ws_data(ngx_http_hotline_ws_parser_t *p,
     u_char **pos, u_char *last);
+static void ngx_http_hotline_ws_free_msg(ngx_http_hotline_ws_parser_t *p);
 static ngx_int_t ngx_http_hotline_ws_grow(ngx_http_hotline_ws_parser_t *p,
     size_t need);
 static ngx_uint_t ngx_http_hotline_ws_unmask(u_char *dst, u_char *src,
@@ -623,18 +624,7 @@ ngx_http_hotline_ws_parser_release(ngx_http_hotline_ws_parser_t *p)
         p->error = NULL;
     }
 
-    if (p->msg) {
-        if (p->payload == p->msg) {
-            p->payload = NULL;
-            p->len = 0;
-        }
-
-        p->free(p->msg, p->data);
-    }
-
-    p->msg = NULL;
-    p->msg_size = 0;
-    p->msg_len = 0;
+    ngx_http_hotline_ws_free_msg(p);
 
     if (p->ctrl && p->state == NGX_HOTLINE_WS_ST_PAYLOAD
         && ngx_http_hotline_ws_is_control(p->frame_opcode))
@@ -656,16 +646,23 @@ ngx_http_hotline_ws_parser_release(ngx_http_hotline_ws_parser_t *p)
 void
 ngx_http_hotline_ws_parser_trim(ngx_http_hotline_ws_parser_t *p)
 {
-    if (p->msg == NULL || p->msg_opcode != 0) {
-        return;
+    if (p->msg_opcode == 0) {
+        ngx_http_hotline_ws_free_msg(p);
     }
+}
 
-    if (p->payload == p->msg) {
-        p->payload = NULL;
-        p->len = 0;
+
+static void
+ngx_http_hotline_ws_free_msg(ngx_http_hotline_ws_parser_t *p)
+{
+    if (p->msg) {
+        if (p->payload == p->msg) {
+            p->payload = NULL;
+            p->len = 0;
+        }
+
+        p->free(p->msg, p->data);
     }
-
-    p->free(p->msg, p->data);
 
     p->msg = NULL;
     p->msg_size = 0;
