@@ -162,6 +162,7 @@ ngx_http_hotline_shm_init_worker(ngx_cycle_t *cycle)
     ngx_http_hotline_main_conf_t  *hmcf;
 
     ngx_queue_init(&ngx_http_hotline_shm_consumers);
+    ngx_http_hotline_shm_found_clear();
 
     hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hotline_module);
 
@@ -1187,6 +1188,7 @@ ngx_http_hotline_shm_free(ngx_http_hotline_shm_obj_t *o)
     shm = ngx_http_hotline_shm;
 
     ngx_rbtree_delete(&shm->objs, &o->node);
+    shm->freed++;
 
     if (o->queued) {
         ngx_queue_remove(&o->queue);

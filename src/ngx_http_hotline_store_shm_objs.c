@@ -44,17 +44,56 @@ static ngx_int_t ngx_http_hotline_shm_key_cmp(ngx_str_t *key,
 ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
 
 
-/* objects: by the hash of their key, equal hashes by the key */
+/*
+ * objects: by the hash of their key, equal hashes by the key.  A
+ * worker remembers the object each of its last lookups found, by the
+ * key's hash: a relayed message looks its sender, its peer and its call
+ * up, and finds them again there without walking the tree.  What it
+ * remembers holds until an object leaves the tree (shm->freed moves):
+ * a pointer it keeps never leads to freed memory.
+ */
+
+#define NGX_HOTLINE_SHM_FOUND  256
+
+typedef struct {
+    ngx_http_hotline_shm_obj_t    *obj;
+    uint64_t                       freed;
+} ngx_http_hotline_shm_found_t;
+
+
+static ngx_http_hotline_shm_found_t
+    ngx_http_hotline_shm_found[NGX_HOTLINE_SHM_FOUND];
+
+
+/* a new worker: nothing of what it was forked with holds */
+
+void
+ngx_http_hotline_shm_found_clear(void)
+{
+    ngx_memzero(ngx_http_hotline_shm_found,
+                sizeof(ngx_http_hotline_shm_found));
+}
+
 
 ngx_http_hotline_shm_obj_t *
 ngx_http_hotline_shm_find(ngx_str_t *key)
 {
-    ngx_int_t                    rc;
-    ngx_rbtree_key_t             hash;
-    ngx_rbtree_node_t           *node, *sentinel;
-    ngx_http_hotline_shm_obj_t  *o;
+    ngx_int_t                      rc;
+    ngx_rbtree_key_t               hash;
+    ngx_rbtree_node_t             *node, *sentinel;
+    ngx_http_hotline_shm_obj_t    *o;
+    ngx_http_hotline_shm_found_t  *f;
 
     hash = ngx_http_hotline_shm_hash(key);
+
+    f = &ngx_http_hotline_shm_found[hash % NGX_HOTLINE_SHM_FOUND];
+
+    if (f->obj && f->freed == ngx_http_hotline_shm->freed
+        && f->obj->node.key == hash
+        && ngx_http_hotline_shm_key_cmp(key, f->obj) == 0)
+    {
+        return f->obj;
+    }
 
     node = ngx_http_hotline_shm->objs.root;
     sentinel = ngx_http_hotline_shm->objs.sentinel;
@@ -71,6 +110,8 @@ ngx_http_hotline_shm_find(ngx_str_t *key)
         rc = ngx_http_hotline_shm_key_cmp(key, o);
 
         if (rc == 0) {
+            f->obj = o;
+            f->freed = ngx_http_hotline_shm->freed;
             return o;
         }
 

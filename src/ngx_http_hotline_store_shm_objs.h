@@ -105,6 +105,9 @@ typedef struct {
     ngx_uint_t                     queued;
     uint64_t                       next_ticket;
     uint64_t                       next_gen;
+    uint64_t                       freed;      /* objects taken out of the
+                                                  tree: a worker's cache of
+                                                  lookups holds until then */
     unsigned                       pending:1;  /* calls of an older
                                                   generation to come */
 } ngx_http_hotline_shm_t;
@@ -114,6 +117,7 @@ extern ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
 
 /* these run with the zone locked */
 ngx_http_hotline_shm_obj_t *ngx_http_hotline_shm_find(ngx_str_t *key);
+void ngx_http_hotline_shm_found_clear(void);
 ngx_http_hotline_shm_obj_t *ngx_http_hotline_shm_new(ngx_str_t *key);
 ngx_http_hotline_shm_ext_t *ngx_http_hotline_shm_ext_alloc(void);
 void ngx_http_hotline_shm_ext_give(ngx_http_hotline_shm_obj_t *o,
