@@ -191,8 +191,9 @@ export class CallView {
                        h('summary', { i18n: 'a.diag' }), dl);
         }
 
+        // focusable: a long chat scrolls, by keyboard too
         r.chatLog = h('ol', { id: 'chat-log', class: 'chat-log',
-                              'aria-live': 'polite',
+                              tabindex: '0', 'aria-live': 'polite',
                               'i18n-attr': { 'aria-label': 'chat' } });
         r.chatInput = h('input', {
             id: 'chat-input', autocomplete: 'off',
