@@ -10,5 +10,6 @@ use FindBin;
 use lib "$FindBin::Bin/lib", "$FindBin::Bin/e2e";
 use HotlineE2E;
 
-HotlineE2E::run('desk.test.mjs', http => "hotline_wrapup_time 3s;\n",
+HotlineE2E::run('desk.test.mjs',
+                http => "hotline_wrapup_time 3s;\nhotline_transcript 64k;\n",
                 agents => { bob => 'Bob Demir' });

@@ -5,7 +5,8 @@
 // agent claims it and marks it done; back available, a call with chat;
 // the customer's page reloads mid-call and is back in it with the
 // conversation so far (the agent sees it go and come back, the media
-// start over); the console opened in a second tab takes the call over
+// start over; of 10 KB of chat before it, the lines the browser's pongs
+// confirmed are in the transcript and not replayed); the console opened in a second tab takes the call over
 // (the first is told and lets its microphone go); hold and resume; a cold
 // transfer to bob, who gets the conversation so far; bob's note with a
 // disposition; the end, wrap-up, the customer's rating, and the call's
@@ -62,6 +63,9 @@ people({
 }, (p) => ({ agent, cust, bob } = p));
 
 const statuses = (page) => page.evaluate(() => window.__status);
+const LINES = 10;
+const line = (i) => 'satır ' + String(i).padStart(2, '0') + ' '
+    + 'x'.repeat(990);
 const chatLines = (page) => page.$$eval('#chat-log .msg .text',
     (els) => els.map((e) => e.textContent));
 
@@ -159,18 +163,42 @@ test('available again: a call with chat', async () => {
     await agent.press('#chat-input', 'Enter');
     await until(async () => (await chatLines(cust)).includes('bakıyorum'),
                 'chat both ways');
+    // 10 KB more: the customer's browser is pinged each eighth of the
+    // replay buffer (8 KB) and answers with the ping's payload
+    for (let i = 1; i <= LINES; i++) {
+        await agent.fill('#chat-input', line(i));
+        await agent.press('#chat-input', 'Enter');
+    }
+    await until(async () => (await chatLines(cust)).includes(line(LINES)),
+                'the customer\'s page shows the ' + LINES + ' lines');
 });
 
 test('the customer reloads: the call, the chat and the media are back',
      async () => {
          const pcsBefore = await agent.evaluate(() => window.__pcs.length);
+         // what the reloaded page's WebSocket receives
+         const got = [];
+         cust.once('websocket', (ws) => ws.on('framereceived',
+             ({ payload }) => got.push(JSON.parse(payload))));
          await cust.reload();
          await until(() => visible(cust, '#call'), 'in the call again');
          await until(async () => {
              const l = await chatLines(cust);
              return l.includes('merhaba, faturam') && l.includes('bakıyorum');
          }, 'the conversation so far');
-         assert.equal((await chatLines(cust)).length, 2, 'each line once');
+         await until(async () => (await chatLines(cust)).includes(
+             line(LINES)), 'the ' + LINES + ' lines too');
+         assert.equal((await chatLines(cust)).length, 2 + LINES,
+                      'each line once');
+         // the transcript has them all; of them, only those after the
+         // last ping the browser answered were replayed
+         assert.ok(got.some((m) => m.type === 'transcript'),
+                   'the reloaded page got the transcript');
+         const replayed = got.filter((m) => m.type === 'chat'
+             && m.seq !== undefined && m.text.startsWith('satır '));
+         assert.ok(replayed.length < LINES,
+                   'the lines its pongs confirmed are not replayed ('
+                   + replayed.length + ' of ' + LINES + ')');
          const s = await until(async () => {
              const all = await statuses(agent);
              const lost = all.indexOf(say('tr', 'call.peer_lost',
