@@ -714,7 +714,8 @@ sub resume_dead_token {
 # the right Sec-WebSocket-Accept (checked independently with Digest::SHA).
 #   origin => '...' | headers => [k => v] | subprotocol => 'a, b'
 #   token => jwt (Authorization: Bearer) | cookie => 'k=v' | port
-#   rcvbuf => bytes (SO_RCVBUF before connect)
+#   rcvbuf => bytes (SO_RCVBUF before connect), mss => bytes (TCP_MAXSEG
+#   before connect: with rcvbuf, a small window that opens as it is read)
 #   local => '127.0.0.2' (connect from another loopback address)
 sub ws_connect {
     my ($self, $path, %o) = @_;
