@@ -46,7 +46,8 @@ static void ngx_http_hotline_ws_park(ngx_http_hotline_ws_t *s,
 static void ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s,
     u_char *pos, u_char *last);
 static ngx_http_hotline_out_t *ngx_http_hotline_out_alloc(size_t size,
-    ngx_log_t *log);
+    ngx_uint_t more, ngx_log_t *log);
+static ngx_int_t ngx_http_hotline_out_kind(ngx_http_hotline_out_t *out);
 static void ngx_http_hotline_out_free(ngx_http_hotline_out_t *out);
 static ngx_int_t ngx_http_hotline_ws_queue(ngx_http_hotline_ws_t *s,
     u_char **parts, size_t *lens, ngx_uint_t n);
@@ -779,38 +780,44 @@ ngx_http_hotline_ws_send2(ngx_http_hotline_ws_t *s, u_char *data,
 
 
 /*
- * Outgoing frames are written into chunks of NGX_HOTLINE_OUT_CHUNK bytes:
- * a frame that fits goes behind the frames already in the connection's
- * last chunk, so that the frames of a turn (relayed messages, their
- * acks) cost no malloc() of their own and go to writev() as a few
- * buffers rather than one each.  Chunks come from this worker's free
- * list, where at most NGX_HOTLINE_OUT_KEPT of them (64 KiB) wait; a
- * larger frame gets a buffer of its size.  Built with AddressSanitizer
- * (make test-asan), none is kept: a chunk used after it was sent is then
- * found.
+ * Outgoing frames are written into buffers of this worker's, each kept
+ * on a free list of its size: a frame goes behind the frames already in
+ * the connection's last buffer when it fits, so that the frames of a
+ * turn (relayed messages, their acks) cost no malloc() of their own and
+ * go to writev() as a few buffers rather than one each.  A connection
+ * with nothing queued takes a small buffer (a waiting customer's one
+ * position of a wave holds no more than it needs), a connection with
+ * more frames in the turn a chunk; a frame larger than a chunk gets a
+ * buffer of its size.  Built with AddressSanitizer (make test-asan),
+ * none is kept: a buffer used after it was sent is then found.
  */
 
-#define NGX_HOTLINE_OUT_CHUNK  4096
-#define NGX_HOTLINE_OUT_ROOM   \
-    (NGX_HOTLINE_OUT_CHUNK - offsetof(ngx_http_hotline_out_t, data))
+#define NGX_HOTLINE_OUT_SMALL  0
+#define NGX_HOTLINE_OUT_CHUNK  1
+
+static size_t  ngx_http_hotline_out_size[] = { 512, 4096 };
 
 #if defined(__SANITIZE_ADDRESS__)
-#define NGX_HOTLINE_OUT_KEPT   0
+static ngx_uint_t  ngx_http_hotline_out_max[] = { 0, 0 };
 #else
-#define NGX_HOTLINE_OUT_KEPT   16
+/* 32 KiB and 64 KiB */
+static ngx_uint_t  ngx_http_hotline_out_max[] = { 64, 16 };
 #endif
 
+static ngx_http_hotline_out_t  *ngx_http_hotline_out_kept[2];
+static ngx_uint_t               ngx_http_hotline_out_nkept[2];
 
-static ngx_http_hotline_out_t  *ngx_http_hotline_out_kept;
-static ngx_uint_t               ngx_http_hotline_out_nkept;
 
+#define ngx_http_hotline_out_room(k)                                         \
+    (ngx_http_hotline_out_size[k] - offsetof(ngx_http_hotline_out_t, data))
 
 static ngx_http_hotline_out_t *
-ngx_http_hotline_out_alloc(size_t size, ngx_log_t *log)
+ngx_http_hotline_out_alloc(size_t size, ngx_uint_t more, ngx_log_t *log)
 {
+    ngx_uint_t               k;
     ngx_http_hotline_out_t  *out;
 
-    if (size > NGX_HOTLINE_OUT_ROOM) {
+    if (size > ngx_http_hotline_out_room(NGX_HOTLINE_OUT_CHUNK)) {
         out = ngx_alloc(offsetof(ngx_http_hotline_out_t, data) + size, log);
         if (out == NULL) {
             return NULL;
@@ -824,14 +831,17 @@ ngx_http_hotline_out_alloc(size_t size, ngx_log_t *log)
         return out;
     }
 
-    out = ngx_http_hotline_out_kept;
+    k = (more || size > ngx_http_hotline_out_room(NGX_HOTLINE_OUT_SMALL))
+        ? NGX_HOTLINE_OUT_CHUNK : NGX_HOTLINE_OUT_SMALL;
+
+    out = ngx_http_hotline_out_kept[k];
 
     if (out) {
-        ngx_http_hotline_out_kept = (ngx_http_hotline_out_t *) out->cl.next;
-        ngx_http_hotline_out_nkept--;
+        ngx_http_hotline_out_kept[k] = (ngx_http_hotline_out_t *) out->cl.next;
+        ngx_http_hotline_out_nkept[k]--;
 
     } else {
-        out = ngx_alloc(NGX_HOTLINE_OUT_CHUNK, log);
+        out = ngx_alloc(ngx_http_hotline_out_size[k], log);
         if (out == NULL) {
             return NULL;
         }
@@ -840,28 +850,47 @@ ngx_http_hotline_out_alloc(size_t size, ngx_log_t *log)
     ngx_memzero(&out->buf, sizeof(ngx_buf_t));
 
     out->buf.start = out->data;
-    out->buf.end = out->data + NGX_HOTLINE_OUT_ROOM;
-
-    /* the tag says it is a chunk: more frames may follow in it */
-    out->buf.tag = (ngx_buf_tag_t) &ngx_http_hotline_out_kept;
+    out->buf.end = out->data + ngx_http_hotline_out_room(k);
+    out->buf.tag = (ngx_buf_tag_t) &ngx_http_hotline_out_kept[k];
 
     return out;
+}
+
+
+/* a kept size's buffer (its tag is its free list), or NGX_ERROR */
+
+static ngx_int_t
+ngx_http_hotline_out_kind(ngx_http_hotline_out_t *out)
+{
+    ngx_int_t  k;
+
+    for (k = 0; k < 2; k++) {
+        if (out->buf.tag == (ngx_buf_tag_t) &ngx_http_hotline_out_kept[k]) {
+            return k;
+        }
+    }
+
+    return NGX_ERROR;
 }
 
 
 static void
 ngx_http_hotline_out_free(ngx_http_hotline_out_t *out)
 {
-    if (out->buf.tag != (ngx_buf_tag_t) &ngx_http_hotline_out_kept
-        || ngx_http_hotline_out_nkept == NGX_HOTLINE_OUT_KEPT)
+    ngx_int_t  k;
+
+    k = ngx_http_hotline_out_kind(out);
+
+    if (k == NGX_ERROR
+        || ngx_http_hotline_out_nkept[k] == ngx_http_hotline_out_max[k])
     {
         ngx_free(out);
         return;
     }
 
-    out->cl.next = (ngx_chain_t *) ngx_http_hotline_out_kept;
-    ngx_http_hotline_out_kept = out;
-    ngx_http_hotline_out_nkept++;
+    out->cl.next = (ngx_chain_t *) ngx_http_hotline_out_kept[k];
+    ngx_http_hotline_out_kept[k] = out;
+    ngx_http_hotline_out_nkept[k]++;
 }
 
 
@@ -906,17 +935,17 @@ ngx_http_hotline_ws_queue(ngx_http_hotline_ws_t *s, u_char **parts,
         return NGX_ERROR;
     }
 
-    /* behind the frames in the last chunk, if it has room */
+    /* behind the frames in the last buffer, if it has room */
 
     out = s->out ? (ngx_http_hotline_out_t *) ((u_char *) s->out_last
                         - offsetof(ngx_http_hotline_out_t, cl.next))
                  : NULL;
 
     if (out == NULL
-        || out->buf.tag != (ngx_buf_tag_t) &ngx_http_hotline_out_kept
+        || ngx_http_hotline_out_kind(out) == NGX_ERROR
         || (size_t) (out->buf.end - out->buf.last) < total)
     {
-        out = ngx_http_hotline_out_alloc(total, c->log);
+        out = ngx_http_hotline_out_alloc(total, s->out != NULL, c->log);
         if (out == NULL) {
             ngx_http_hotline_ws_finalize(s);
             return NGX_ERROR;
