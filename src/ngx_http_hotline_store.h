@@ -175,6 +175,7 @@ typedef struct {
 #define NGX_HOTLINE_TX_BUF         4096
 
 
+/* an op of a transaction: ngx_http_hotline_txn_add() sets every field */
 typedef struct {
     ngx_uint_t                     op;
     ngx_str_t                      key;
