@@ -20,7 +20,8 @@
 #
 # Environment: BIN (hl_load, bare_relay), MODULE (.so), PREFIX (scratch
 # directory, recreated), NGINX_BIN, CALLS, DURATION, IDLE, RATE, WINDOW,
-# GEN_PROCS, LIGHT_CALLS, GUARD_ROUNDS, GUARD_SECONDS, GUARDS (0: skip),
+# GEN_PROCS, LIGHT_CALLS, CORE_ROUNDS (per-core rounds, 3), GUARD_ROUNDS,
+# GUARD_SECONDS, GUARDS (0: skip),
 # ONLY (idle: the idle step alone, its RESULT line printed).
 
 set -euo pipefail
@@ -38,6 +39,7 @@ RATE=${RATE:-10000}
 WINDOW=${WINDOW:-8}
 GEN_PROCS=${GEN_PROCS:-2}
 LIGHT_CALLS=${LIGHT_CALLS:-10}
+CORE_ROUNDS=${CORE_ROUNDS:-3}
 GUARD_ROUNDS=${GUARD_ROUNDS:-3}
 GUARD_SECONDS=${GUARD_SECONDS:-3}
 GUARDS=${GUARDS:-1}
@@ -257,12 +259,19 @@ BARE2_ARGS=(--bare --acks --port "$BARE2_PORT"
 CORE=(--rate 0 --window "$WINDOW" --procs "$GEN_PROCS")
 LIGHT=(-n "$LIGHT_CALLS" --rate 0 --window 1)
 
+# CORE_ROUNDS rounds, nginx and bare in turn: one run of the one-thread
+# bare relay moves by 7% from one to the next on this machine, as much as
+# a change measured; the rows give the median of each side
 say "-- throughput per core: $CALLS calls, window $WINDOW, acks on both," \
-    "$GEN_PROCS generator processes"
-relay core1-nginx "${CORE[@]}" "${NGX1_ARGS[@]}"
-relay core1-bare "${CORE[@]}" "${BARE1_ARGS[@]}"
-relay core2-nginx "${CORE[@]}" "${NGX_ARGS[@]}"
-relay core2-bare "${CORE[@]}" "${BARE2_ARGS[@]}"
+    "$GEN_PROCS generator processes, $CORE_ROUNDS rounds"
+for round in $(seq 1 "$CORE_ROUNDS"); do
+    relay "core1-nginx-$round" "${CORE[@]}" "${NGX1_ARGS[@]}"
+    relay "core1-bare-$round" "${CORE[@]}" "${BARE1_ARGS[@]}"
+done
+for round in $(seq 1 "$CORE_ROUNDS"); do
+    relay "core2-nginx-$round" "${CORE[@]}" "${NGX_ARGS[@]}"
+    relay "core2-bare-$round" "${CORE[@]}" "${BARE2_ARGS[@]}"
+done
 
 say "-- light load: $LIGHT_CALLS calls, one message in flight per party"
 relay light1-nginx "${LIGHT[@]}" "${NGX1_ARGS[@]}"
@@ -335,25 +344,40 @@ ratio_x() {
     awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
 }
 
-# core_rows N: the rows of core<N>-nginx against core<N>-bare
+# med LABEL FIELD: the median of FIELD over the rounds LABEL-1.. (the
+# lower of the middle two for an even count), or nothing
+med() {
+    local round
+    for round in $(seq 1 "$CORE_ROUNDS"); do
+        val "$1-$round" "$2"
+    done | grep . | sort -n \
+        | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+
+# core_rows N: the rows of core<N>-nginx against core<N>-bare, medians
 core_rows() {
-    local n=$1 r
-    r=$(pct "$(val "core$n-nginx" per_core)" "$(val "core$n-bare" per_core)")
+    local n=$1 r round each=
+    r=$(pct "$(med "core$n-nginx" per_core)" "$(med "core$n-bare" per_core)")
+    for round in $(seq 1 "$CORE_ROUNDS"); do
+        each="$each $(num "$(pct "$(val "core$n-nginx-$round" per_core)" \
+                                  "$(val "core$n-bare-$round" per_core)")")"
+    done
     printf '%-34s %12s %12s  %s\n' \
         "  $n worker(s) / $n thread(s): msgs/s" \
-        "$(num "$(val "core$n-nginx" mps)")" \
-        "$(num "$(val "core$n-bare" mps)")" ""
+        "$(num "$(med "core$n-nginx" mps)")" \
+        "$(num "$(med "core$n-bare" mps)")" ""
     printf '%-34s %12s %12s  %s\n' "    server CPU, % of one core" \
-        "$(num "$(val "core$n-nginx" server_cpu)")" \
-        "$(num "$(val "core$n-bare" server_cpu)")" ""
+        "$(num "$(med "core$n-nginx" server_cpu)")" \
+        "$(num "$(med "core$n-bare" server_cpu)")" ""
     printf '%-34s %12s %12s  %s\n' "    msgs per server CPU-second" \
-        "$(num "$(val "core$n-nginx" per_core)")" \
-        "$(num "$(val "core$n-bare" per_core)")" ""
+        "$(num "$(med "core$n-nginx" per_core)")" \
+        "$(num "$(med "core$n-bare" per_core)")" ""
     printf '%-34s %12s %12s  %s\n' "    nginx / bare, per core" \
         "$(num "$r")%" "" ">= 80%: $(verdict "$r" '>=' 80)"
+    printf '%-34s %s\n' "    each round, nginx / bare (%)" "$each"
     printf '%-34s %12s %12s  %s\n' "    busiest generator process, CPU%" \
-        "$(num "$(val "core$n-nginx" gen_max)")" \
-        "$(num "$(val "core$n-bare" gen_max)")" "< 90"
+        "$(num "$(med "core$n-nginx" gen_max)")" \
+        "$(num "$(med "core$n-bare" gen_max)")" "< 90"
 }
 
 # light_rows N TARGET: latency of light<N>-nginx against light<N>-bare
@@ -418,7 +442,7 @@ printf '%-34s %12s %12s  %s\n' "  connections joined" \
 printf '%-34s %12s %12s  %s\n' "  Rss KiB per connection" \
     "$(num "$(val idle rss_kib_per_conn)")" "" ""
 echo "throughput per core ($CALLS calls, window $WINDOW, acks on both," \
-     "$GEN_PROCS generator processes):"
+     "$GEN_PROCS generator processes; medians of $CORE_ROUNDS rounds):"
 core_rows 1
 core_rows 2
 echo "light load ($LIGHT_CALLS calls, 1 message in flight per party):"
