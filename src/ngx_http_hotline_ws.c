@@ -935,16 +935,16 @@ ngx_http_hotline_ws_queue(ngx_http_hotline_ws_t *s, u_char **parts,
         return NGX_ERROR;
     }
 
-    /* behind the frames in the last buffer, if it has room */
+    /*
+     * behind the frames in the last buffer, if it has room (a buffer of
+     * a large frame's own size has none)
+     */
 
     out = s->out ? (ngx_http_hotline_out_t *) ((u_char *) s->out_last
                         - offsetof(ngx_http_hotline_out_t, cl.next))
                  : NULL;
 
-    if (out == NULL
-        || ngx_http_hotline_out_kind(out) == NGX_ERROR
-        || (size_t) (out->buf.end - out->buf.last) < total)
-    {
+    if (out == NULL || (size_t) (out->buf.end - out->buf.last) < total) {
         out = ngx_http_hotline_out_alloc(total, s->out != NULL, c->log);
         if (out == NULL) {
             ngx_http_hotline_ws_finalize(s);
