@@ -44,6 +44,8 @@ typedef struct {
     ngx_http_hotline_shm_obj_t    *obj;
     void                          *mem;
     ngx_http_hotline_shm_inbox_t  *inbox;      /* append: a new inbox */
+    ngx_http_hotline_shm_slot_t   *slots;      /* append: a larger ring */
+    uint32_t                       nslots;
     ngx_http_hotline_shm_ext_t    *ext;        /* queue, timer, count: for
                                                   an object without one */
     ngx_uint_t                     skip;       /* append: no room, left out */
@@ -87,7 +89,10 @@ static void ngx_http_hotline_shm_forget(ngx_http_hotline_shm_inbox_t *ib,
 static ngx_uint_t ngx_http_hotline_shm_room(
     ngx_http_hotline_shm_inbox_t *ib, size_t len, size_t max);
 static void ngx_http_hotline_shm_append(ngx_http_hotline_shm_inbox_t *ib,
-    ngx_http_hotline_shm_msg_t *m, size_t max);
+    u_char *data, uint32_t len, size_t max);
+static ngx_uint_t ngx_http_hotline_shm_slots_prep(ngx_http_hotline_txn_t *tx,
+    ngx_uint_t i, ngx_http_hotline_shm_obj_t *o,
+    ngx_http_hotline_shm_prep_t *prep);
 static void ngx_http_hotline_shm_free(ngx_http_hotline_shm_obj_t *o);
 static void ngx_http_hotline_shm_free_inbox(
     ngx_http_hotline_shm_inbox_t *ib);
@@ -433,12 +438,13 @@ ngx_http_hotline_shm_read(ngx_http_hotline_reads_t *rd,
 static u_char *
 ngx_http_hotline_shm_read_inbox(ngx_http_hotline_read_t *r, u_char *p)
 {
-    size_t                        left;
-    ngx_uint_t                    max;
-    ngx_queue_t                  *q;
-    ngx_http_hotline_rec_t       *rec;
-    ngx_http_hotline_shm_msg_t   *m;
-    ngx_http_hotline_shm_obj_t   *o;
+    size_t                         left;
+    uint64_t                       seq;
+    ngx_uint_t                     max;
+    ngx_http_hotline_rec_t        *rec;
+    ngx_http_hotline_shm_obj_t    *o;
+    ngx_http_hotline_shm_slot_t   *m;
+    ngx_http_hotline_shm_inbox_t  *ib;
 
     max = r->n / 16 + 1;
     left = r->n;
@@ -452,11 +458,13 @@ ngx_http_hotline_shm_read_inbox(ngx_http_hotline_read_t *r, u_char *p)
         return p;
     }
 
-    for (q = ngx_queue_head(&o->inbox->msgs);
-         q != ngx_queue_sentinel(&o->inbox->msgs) && r->nrecs < max;
-         q = ngx_queue_next(q))
+    ib = o->inbox;
+
+    for (seq = ngx_http_hotline_shm_first(ib);
+         seq <= ib->last && r->nrecs < max;
+         seq++)
     {
-        m = ngx_queue_data(q, ngx_http_hotline_shm_msg_t, link);
+        m = ngx_http_hotline_shm_slot(ib, seq);
 
         if (m->len > left) {
             break;
@@ -465,7 +473,7 @@ ngx_http_hotline_shm_read_inbox(ngx_http_hotline_read_t *r, u_char *p)
         rec = &r->recs[r->nrecs++];
         ngx_memzero(rec, sizeof(ngx_http_hotline_rec_t));
         rec->version = o->version;
-        rec->ticket = m->seq;
+        rec->ticket = seq;
         rec->value.data = p;
         rec->value.len = m->len;
 
@@ -660,8 +668,9 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
             }
 
             if (o && o->inbox
-                && o->inbox->bytes + t->value.len
-                   > NGX_HOTLINE_INBOX_BYTES_MAX)
+                && (o->inbox->bytes + t->value.len
+                    > NGX_HOTLINE_INBOX_BYTES_MAX
+                    || o->inbox->kept >= NGX_HOTLINE_INBOX_KEPT_MAX))
             {
                 /* an inbox's bytes are 32 bits: none goes past */
                 return NGX_HOTLINE_E_UNAVAILABLE;
@@ -696,12 +705,14 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
             }
 
             prep[i].mem = ngx_slab_alloc_locked(ngx_http_hotline_shpool,
-                                  offsetof(ngx_http_hotline_shm_msg_t, data)
-                                  + t->value.len);
-            if (prep[i].mem == NULL) {
+                                                t->value.len);
+            if (prep[i].mem == NULL
+                || !ngx_http_hotline_shm_slots_prep(tx, i, o, prep))
+            {
                 return NGX_HOTLINE_E_UNAVAILABLE;
             }
 
+            ngx_http_hotline_shm_warm(prep[i].mem, t->value.len);
             break;
 
         case NGX_HOTLINE_TX_ATTACH:
@@ -751,10 +762,54 @@ ngx_http_hotline_shm_unprep(ngx_http_hotline_txn_t *tx,
             ngx_slab_free_locked(ngx_http_hotline_shpool, prep[i].inbox);
         }
 
+        if (prep[i].slots) {
+            ngx_slab_free_locked(ngx_http_hotline_shpool, prep[i].slots);
+        }
+
         if (prep[i].ext) {
             ngx_slab_free_locked(ngx_http_hotline_shpool, prep[i].ext);
         }
     }
+}
+
+
+/*
+ * An append's room in its inbox's ring, for it and the appends of the
+ * transaction before it to the same key: a larger ring, made now if
+ * needed (o NULL: an earlier op makes the object); 0: no memory
+ */
+
+static ngx_uint_t
+ngx_http_hotline_shm_slots_prep(ngx_http_hotline_txn_t *tx, ngx_uint_t i,
+    ngx_http_hotline_shm_obj_t *o, ngx_http_hotline_shm_prep_t *prep)
+{
+    ngx_uint_t                     j, need;
+    ngx_http_hotline_shm_inbox_t  *ib;
+
+    ib = o ? o->inbox : NULL;
+    need = (ib ? ib->kept : 0) + 1;
+
+    for (j = 0; j < i; j++) {
+        if (tx->ops[j].op == NGX_HOTLINE_TX_APPEND
+            && tx->ops[j].key.len == tx->ops[i].key.len
+            && ngx_memcmp(tx->ops[j].key.data, tx->ops[i].key.data,
+                          tx->ops[i].key.len)
+               == 0)
+        {
+            need++;
+        }
+    }
+
+    if (ib && need <= ib->nslots) {
+        return 1;
+    }
+
+    prep[i].nslots = ngx_http_hotline_shm_slots_for(need);
+    prep[i].slots = ngx_slab_alloc_locked(ngx_http_hotline_shpool,
+                                  prep[i].nslots
+                                  * sizeof(ngx_http_hotline_shm_slot_t));
+
+    return prep[i].slots != NULL;
 }
 
 
@@ -811,7 +866,6 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
     ngx_http_hotline_txop_t       *t;
     ngx_http_hotline_shm_t        *shm;
     ngx_http_hotline_shm_obj_t    *o;
-    ngx_http_hotline_shm_msg_t    *m;
     ngx_http_hotline_shm_inbox_t  *ib;
 
     shm = ngx_http_hotline_shm;
@@ -910,7 +964,6 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
             if (o && o->inbox == NULL && prep[i].inbox) {
                 o->inbox = prep[i].inbox;
                 prep[i].inbox = NULL;
-                ngx_queue_init(&o->inbox->msgs);
             }
 
             if (prep[i].inbox) {
@@ -928,16 +981,24 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
                 break;
             }
 
-            m = prep[i].mem;
-            m->len = t->value.len;
-            ngx_memcpy(m->data, t->value.data, t->value.len);
+            ib = o->inbox;
+
+            if (prep[i].slots && prep[i].nslots > ib->nslots) {
+                ngx_http_hotline_shm_slots_give(ib, prep[i].slots,
+                                                prep[i].nslots);
+                prep[i].slots = NULL;
+            }
+
+            ngx_memcpy(prep[i].mem, t->value.data, t->value.len);
 
             if (!t->force) {
                 /* the one refused is in: the others may follow */
-                o->inbox->busy = 0;
+                ib->busy = 0;
             }
 
-            ngx_http_hotline_shm_append(o->inbox, m, (size_t) t->max);
+            ngx_http_hotline_shm_append(ib, prep[i].mem,
+                                        (uint32_t) t->value.len,
+                                        (size_t) t->max);
             break;
 
         case NGX_HOTLINE_TX_ATTACH:
@@ -948,7 +1009,6 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
             if (o->inbox == NULL) {
                 o->inbox = prep[i].mem;
                 prep[i].mem = NULL;
-                ngx_queue_init(&o->inbox->msgs);
             }
 
             ngx_http_hotline_shm_attach(o, t->consumer, t->n, res);
@@ -988,6 +1048,11 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
         if (prep[i].ext) {
             /* its object had one, or is gone */
             ngx_slab_free_locked(ngx_http_hotline_shpool, prep[i].ext);
+        }
+
+        if (prep[i].slots) {
+            /* another append of this transaction grew the ring more */
+            ngx_slab_free_locked(ngx_http_hotline_shpool, prep[i].slots);
         }
     }
 }
@@ -1034,7 +1099,6 @@ ngx_http_hotline_shm_attach(ngx_http_hotline_shm_obj_t *o,
     ngx_http_hotline_txres_t *res)
 {
     uint64_t                       first, last;
-    ngx_http_hotline_shm_msg_t    *m;
     ngx_http_hotline_shm_inbox_t  *ib;
 
     ib = o->inbox;
@@ -1067,15 +1131,7 @@ ngx_http_hotline_shm_attach(ngx_http_hotline_shm_obj_t *o,
     c->gen = ib->gen;
 
     if (from >= 0) {
-        if (ngx_queue_empty(&ib->msgs)) {
-            first = ib->last + 1;
-
-        } else {
-            m = ngx_queue_data(ngx_queue_head(&ib->msgs),
-                               ngx_http_hotline_shm_msg_t, link);
-            first = m->seq;
-        }
-
+        first = ngx_http_hotline_shm_first(ib);
         last = (uint64_t) from;
 
         if (last > ib->last) {
@@ -1110,20 +1166,19 @@ static void
 ngx_http_hotline_shm_forget(ngx_http_hotline_shm_inbox_t *ib, uint64_t seq,
     size_t keep)
 {
-    ngx_queue_t                 *q;
-    ngx_http_hotline_shm_msg_t  *m;
+    uint64_t                      first;
+    ngx_http_hotline_shm_slot_t  *m;
 
-    while (ib->bytes > keep && !ngx_queue_empty(&ib->msgs)) {
-        q = ngx_queue_head(&ib->msgs);
-        m = ngx_queue_data(q, ngx_http_hotline_shm_msg_t, link);
+    first = ngx_http_hotline_shm_first(ib);
 
-        if (m->seq > seq) {
-            break;
-        }
+    while (ib->bytes > keep && ib->kept && first <= seq) {
+        m = ngx_http_hotline_shm_slot(ib, first);
 
-        ngx_queue_remove(q);
-        ib->bytes -= (uint32_t) m->len;
-        ngx_slab_free_locked(ngx_http_hotline_shpool, m);
+        ib->bytes -= m->len;
+        ib->kept--;
+        first++;
+
+        ngx_slab_free_locked(ngx_http_hotline_shpool, m->data);
     }
 }
 
@@ -1142,20 +1197,35 @@ ngx_http_hotline_shm_room(ngx_http_hotline_shm_inbox_t *ib, size_t len,
 }
 
 
+/* the ring has room for one more message: check() made it */
+
 static void
-ngx_http_hotline_shm_append(ngx_http_hotline_shm_inbox_t *ib,
-    ngx_http_hotline_shm_msg_t *m, size_t max)
+ngx_http_hotline_shm_append(ngx_http_hotline_shm_inbox_t *ib, u_char *data,
+    uint32_t len, size_t max)
 {
-    (void) ngx_http_hotline_shm_room(ib, m->len, max);
+    ngx_http_hotline_shm_slot_t  *m;
 
-    m->seq = ++ib->last;
+    (void) ngx_http_hotline_shm_room(ib, len, max);
 
-    ngx_queue_insert_tail(&ib->msgs, &m->link);
-    ib->bytes += (uint32_t) m->len;
+    if (ib->kept >= ib->nslots) {
+        /* not reached: the transaction's check() made the ring larger */
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "hotline shm: an inbox's ring of %uD is full",
+                      ib->nslots);
+        ngx_slab_free_locked(ngx_http_hotline_shpool, data);
+        return;
+    }
+
+    m = ngx_http_hotline_shm_slot(ib, ++ib->last);
+    m->data = data;
+    m->len = len;
+
+    ib->kept++;
+    ib->bytes += len;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                   "hotline shm: inbox seq %uL, %uz bytes, reader %P",
-                   m->seq, m->len, ib->owner);
+                   "hotline shm: inbox seq %uL, %uD bytes, reader %P",
+                   ib->last, len, ib->owner);
 
     if (ib->bytes > max && ib->owner && !ib->slow) {
         ib->slow = 1;
@@ -1218,7 +1288,6 @@ ngx_http_hotline_shm_free(ngx_http_hotline_shm_obj_t *o)
 static void
 ngx_http_hotline_shm_free_inbox(ngx_http_hotline_shm_inbox_t *ib)
 {
-    ngx_queue_t                  *q;
     ngx_http_hotline_consumer_t  *c;
 
     if (ib->owner == ngx_pid && ib->local) {
@@ -1227,11 +1296,14 @@ ngx_http_hotline_shm_free_inbox(ngx_http_hotline_shm_inbox_t *ib)
         c->inbox = NULL;
     }
 
-    while (!ngx_queue_empty(&ib->msgs)) {
-        q = ngx_queue_head(&ib->msgs);
-        ngx_queue_remove(q);
+    for ( /* void */ ; ib->kept; ib->kept--) {
         ngx_slab_free_locked(ngx_http_hotline_shpool,
-                      ngx_queue_data(q, ngx_http_hotline_shm_msg_t, link));
+                       ngx_http_hotline_shm_slot(ib, ib->last - ib->kept + 1)
+                       ->data);
+    }
+
+    if (ib->slots) {
+        ngx_slab_free_locked(ngx_http_hotline_shpool, ib->slots);
     }
 
     /* a stale mailbox entry is recognised by its gen */
@@ -1438,6 +1510,13 @@ ngx_http_hotline_shm_read_to(ngx_http_hotline_consumer_t *c, uint64_t seq)
         }
 
         ngx_http_hotline_shm_forget(ib, seq, 0);
+
+        if (ib->kept == 0 && ib->slots) {
+            /* none kept: a party between calls needs no ring */
+            ngx_slab_free_locked(ngx_http_hotline_shpool, ib->slots);
+            ib->slots = NULL;
+            ib->nslots = 0;
+        }
     }
 
     ngx_http_hotline_unlock();
@@ -1450,8 +1529,8 @@ ngx_http_hotline_shm_pull(ngx_http_hotline_consumer_t *c, u_char *buf,
 {
     u_char                        *p;
     size_t                         need, bytes;
-    ngx_queue_t                   *q;
-    ngx_http_hotline_shm_msg_t    *m;
+    uint64_t                       seq;
+    ngx_http_hotline_shm_slot_t   *m;
     ngx_http_hotline_shm_inbox_t  *ib;
 
     /*
@@ -1484,28 +1563,12 @@ ngx_http_hotline_shm_pull(ngx_http_hotline_consumer_t *c, u_char *buf,
     p = buf;
     bytes = 0;
 
-    /*
-     * Delivered messages stay at the head for replay; the undelivered
-     * ones are the tail: find where they start from the end.
-     */
+    /* delivered messages stay kept for a replay: those after follow */
 
-    q = ngx_queue_last(&ib->msgs);
+    seq = ngx_max(ib->delivered + 1, ngx_http_hotline_shm_first(ib));
 
-    while (q != ngx_queue_sentinel(&ib->msgs)) {
-        m = ngx_queue_data(q, ngx_http_hotline_shm_msg_t, link);
-
-        if (m->seq <= ib->delivered) {
-            break;
-        }
-
-        q = ngx_queue_prev(q);
-    }
-
-    for (q = ngx_queue_next(q);
-         q != ngx_queue_sentinel(&ib->msgs);
-         q = ngx_queue_next(q))
-    {
-        m = ngx_queue_data(q, ngx_http_hotline_shm_msg_t, link);
+    for ( /* void */ ; seq <= ib->last; seq++) {
+        m = ngx_http_hotline_shm_slot(ib, seq);
 
         need = ngx_align(sizeof(uint64_t) + sizeof(uint32_t) + m->len, 8);
 
@@ -1518,20 +1581,20 @@ ngx_http_hotline_shm_pull(ngx_http_hotline_consumer_t *c, u_char *buf,
         if ((size_t) (buf + size - p) < need) {
             /* not reached: buf has room for the largest message */
             ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
-                          "hotline: message of %uz bytes does not fit",
+                          "hotline: message of %uD bytes does not fit",
                           m->len);
-            ib->delivered = m->seq;
+            ib->delivered = seq;
             continue;
         }
 
         bytes += m->len;
 
-        ngx_memcpy(p, &m->seq, sizeof(uint64_t));
-        *(uint32_t *) (p + sizeof(uint64_t)) = (uint32_t) m->len;
+        ngx_memcpy(p, &seq, sizeof(uint64_t));
+        *(uint32_t *) (p + sizeof(uint64_t)) = m->len;
         ngx_memcpy(p + sizeof(uint64_t) + sizeof(uint32_t), m->data, m->len);
         p += need;
 
-        ib->delivered = m->seq;
+        ib->delivered = seq;
     }
 
     /* a replay that is over follows what is delivered (its low half) */

@@ -95,6 +95,9 @@ static ngx_int_t ngx_http_hotline_handoff_read(ngx_log_t *log,
     ngx_msec_t max_age, ngx_uint_t newer);
 static ngx_int_t ngx_http_hotline_handoff_apply(u_char *p, u_char *last,
     ngx_http_hotline_handoff_head_t *h, ngx_log_t *log);
+static ngx_int_t ngx_http_hotline_handoff_msgs(
+    ngx_http_hotline_shm_inbox_t *ib, ngx_http_hotline_handoff_inbox_t *hi,
+    u_char **pp, u_char *last);
 static u_char *ngx_http_hotline_handoff_skip(u_char *p, u_char *last);
 static ngx_uint_t ngx_http_hotline_handoff_old_master(ngx_cycle_t *cycle);
 static void ngx_http_hotline_handoff_check(ngx_event_t *ev);
@@ -383,12 +386,12 @@ ngx_http_hotline_handoff_exit(ngx_cycle_t *cycle)
 static size_t
 ngx_http_hotline_handoff_size(void)
 {
-    size_t                        size;
-    ngx_queue_t                  *q;
-    ngx_rbtree_node_t            *node;
-    ngx_http_hotline_shm_t       *shm;
-    ngx_http_hotline_shm_obj_t   *o;
-    ngx_http_hotline_shm_msg_t   *m;
+    size_t                          size;
+    uint64_t                        seq;
+    ngx_rbtree_node_t              *node;
+    ngx_http_hotline_shm_t         *shm;
+    ngx_http_hotline_shm_obj_t     *o;
+    ngx_http_hotline_shm_inbox_t   *ib;
 
     shm = ngx_http_hotline_shm;
     size = 0;
@@ -412,14 +415,11 @@ ngx_http_hotline_handoff_size(void)
         }
 
         size += sizeof(ngx_http_hotline_handoff_inbox_t);
+        ib = o->inbox;
 
-        for (q = ngx_queue_head(&o->inbox->msgs);
-             q != ngx_queue_sentinel(&o->inbox->msgs);
-             q = ngx_queue_next(q))
-        {
-            m = ngx_queue_data(q, ngx_http_hotline_shm_msg_t, link);
+        for (seq = ngx_http_hotline_shm_first(ib); seq <= ib->last; seq++) {
             size += sizeof(ngx_http_hotline_handoff_msg_t)
-                    + ngx_align(m->len, 8);
+                    + ngx_align(ngx_http_hotline_shm_slot(ib, seq)->len, 8);
         }
     }
 
@@ -431,8 +431,9 @@ static u_char *
 ngx_http_hotline_handoff_obj(u_char *p, ngx_http_hotline_shm_obj_t *o)
 {
     u_char                            *start;
-    ngx_queue_t                       *q;
-    ngx_http_hotline_shm_msg_t        *m;
+    uint64_t                           seq;
+    ngx_http_hotline_shm_slot_t       *m;
+    ngx_http_hotline_shm_inbox_t      *ib;
     ngx_http_hotline_handoff_obj_t     ho;
     ngx_http_hotline_handoff_msg_t     hm;
     ngx_http_hotline_handoff_inbox_t   hi;
@@ -474,27 +475,19 @@ ngx_http_hotline_handoff_obj(u_char *p, ngx_http_hotline_shm_obj_t *o)
         return p;
     }
 
-    hi.last = o->inbox->last;
-    hi.delivered = o->inbox->delivered;
-    hi.replayed = ngx_http_hotline_shm_replayed(o->inbox);
-    hi.msgs = 0;
+    ib = o->inbox;
 
-    for (q = ngx_queue_head(&o->inbox->msgs);
-         q != ngx_queue_sentinel(&o->inbox->msgs);
-         q = ngx_queue_next(q))
-    {
-        hi.msgs++;
-    }
+    hi.last = ib->last;
+    hi.delivered = ib->delivered;
+    hi.replayed = ngx_http_hotline_shm_replayed(ib);
+    hi.msgs = ib->kept;
 
     p = ngx_cpymem(p, &hi, sizeof(hi));
 
-    for (q = ngx_queue_head(&o->inbox->msgs);
-         q != ngx_queue_sentinel(&o->inbox->msgs);
-         q = ngx_queue_next(q))
-    {
-        m = ngx_queue_data(q, ngx_http_hotline_shm_msg_t, link);
+    for (seq = ngx_http_hotline_shm_first(ib); seq <= ib->last; seq++) {
+        m = ngx_http_hotline_shm_slot(ib, seq);
 
-        hm.seq = m->seq;
+        hm.seq = seq;
         hm.len = m->len;
         p = ngx_cpymem(p, &hm, sizeof(hm));
 
@@ -608,15 +601,13 @@ ngx_http_hotline_handoff_apply(u_char *p, u_char *last,
     ngx_http_hotline_handoff_head_t *h, ngx_log_t *log)
 {
     size_t                             len;
-    uint64_t                           i, k;
+    uint64_t                           i;
     ngx_str_t                          key;
     ngx_http_hotline_shm_t            *shm;
     ngx_http_hotline_shm_obj_t        *o;
     ngx_http_hotline_shm_ext_t        *x;
-    ngx_http_hotline_shm_msg_t        *m;
     ngx_http_hotline_shm_inbox_t      *ib;
     ngx_http_hotline_handoff_obj_t     ho;
-    ngx_http_hotline_handoff_msg_t     hm;
     ngx_http_hotline_handoff_inbox_t   hi;
 
     shm = ngx_http_hotline_shm;
@@ -737,7 +728,6 @@ ngx_http_hotline_handoff_apply(u_char *p, u_char *last,
             goto nomem;
         }
 
-        ngx_queue_init(&ib->msgs);
         ib->last = hi.last;
         ib->delivered = hi.delivered;
         ib->replayed = (uint32_t) hi.replayed;
@@ -750,37 +740,16 @@ ngx_http_hotline_handoff_apply(u_char *p, u_char *last,
 
         o->inbox = ib;
 
-        for (k = 0; k < hi.msgs; k++) {
+        switch (ngx_http_hotline_handoff_msgs(ib, &hi, &p, last)) {
 
-            if ((size_t) (last - p) < sizeof(hm)) {
-                goto bad;
-            }
+        case NGX_OK:
+            break;
 
-            ngx_memcpy(&hm, p, sizeof(hm));
-            p += sizeof(hm);
+        case NGX_DECLINED:
+            goto bad;
 
-            if (hm.len > (uint64_t) (last - p)
-                || ngx_align(hm.len, 8) > (uint64_t) (last - p)
-                || hm.seq > hi.last
-                || ib->bytes + hm.len > NGX_HOTLINE_INBOX_BYTES_MAX)
-            {
-                goto bad;
-            }
-
-            m = ngx_slab_alloc_locked(ngx_http_hotline_shpool,
-                                  offsetof(ngx_http_hotline_shm_msg_t, data)
-                                  + hm.len);
-            if (m == NULL) {
-                goto nomem;
-            }
-
-            m->seq = hm.seq;
-            m->len = hm.len;
-            ngx_memcpy(m->data, p, hm.len);
-            ngx_queue_insert_tail(&ib->msgs, &m->link);
-            ib->bytes += (uint32_t) hm.len;
-
-            p += ngx_align(hm.len, 8);
+        default:
+            goto nomem;
         }
     }
 
@@ -807,6 +776,102 @@ nomem:
                   "hotline: no room in the zone for the calls of the last "
                   "run (object %uL of %uL): the rest is lost", i, h->objects);
     return NGX_ERROR;
+}
+
+
+/*
+ * An inbox's messages, after its head hi, into its ring: seq hi->last -
+ * hi->msgs + 1 to hi->last, in order.  NGX_DECLINED: malformed, NGX_ERROR:
+ * no memory; either way the inbox keeps none of them.
+ */
+
+static ngx_int_t
+ngx_http_hotline_handoff_msgs(ngx_http_hotline_shm_inbox_t *ib,
+    ngx_http_hotline_handoff_inbox_t *hi, u_char **pp, u_char *last)
+{
+    u_char                          *p;
+    uint64_t                         k, first;
+    ngx_int_t                        rc;
+    ngx_http_hotline_shm_slot_t     *m;
+    ngx_http_hotline_handoff_msg_t   hm;
+
+    p = *pp;
+
+    if (hi->msgs == 0) {
+        return NGX_OK;
+    }
+
+    /* each message takes its head at least: a count the file can hold */
+
+    if (hi->msgs > hi->last || hi->msgs > NGX_HOTLINE_INBOX_KEPT_MAX
+        || hi->msgs > (uint64_t) (last - p) / sizeof(hm))
+    {
+        return NGX_DECLINED;
+    }
+
+    ib->nslots = ngx_http_hotline_shm_slots_for((ngx_uint_t) hi->msgs);
+    ib->slots = ngx_slab_alloc_locked(ngx_http_hotline_shpool,
+                                  ib->nslots
+                                  * sizeof(ngx_http_hotline_shm_slot_t));
+    if (ib->slots == NULL) {
+        ib->nslots = 0;
+        return NGX_ERROR;
+    }
+
+    first = hi->last - hi->msgs + 1;
+    rc = NGX_OK;
+
+    for (k = 0; k < hi->msgs; k++) {
+
+        if ((size_t) (last - p) < sizeof(hm)) {
+            rc = NGX_DECLINED;
+            break;
+        }
+
+        ngx_memcpy(&hm, p, sizeof(hm));
+        p += sizeof(hm);
+
+        if (hm.len > (uint64_t) (last - p)
+            || ngx_align(hm.len, 8) > (uint64_t) (last - p)
+            || hm.seq != first + k
+            || ib->bytes + hm.len > NGX_HOTLINE_INBOX_BYTES_MAX)
+        {
+            rc = NGX_DECLINED;
+            break;
+        }
+
+        m = ngx_http_hotline_shm_slot(ib, hm.seq);
+
+        m->data = ngx_slab_alloc_locked(ngx_http_hotline_shpool, hm.len);
+        if (m->data == NULL) {
+            rc = NGX_ERROR;
+            break;
+        }
+
+        m->len = (uint32_t) hm.len;
+        ngx_memcpy(m->data, p, hm.len);
+        ib->bytes += (uint32_t) hm.len;
+
+        p += ngx_align(hm.len, 8);
+    }
+
+    if (rc == NGX_OK) {
+        ib->kept = (uint32_t) hi->msgs;
+        *pp = p;
+        return NGX_OK;
+    }
+
+    while (k--) {
+        ngx_slab_free_locked(ngx_http_hotline_shpool,
+                             ngx_http_hotline_shm_slot(ib, first + k)->data);
+    }
+
+    ngx_slab_free_locked(ngx_http_hotline_shpool, ib->slots);
+    ib->slots = NULL;
+    ib->nslots = 0;
+    ib->bytes = 0;
+
+    return rc;
 }
 
 

@@ -275,6 +275,18 @@ ngx_http_hotline_shm_ext_alloc(void)
 }
 
 
+void
+ngx_http_hotline_shm_slots_give(ngx_http_hotline_shm_inbox_t *ib,
+    ngx_http_hotline_shm_slot_t *slots, uint32_t n)
+{
+    slots = ngx_http_hotline_shm_slots_move(ib, slots, n);
+
+    if (slots) {
+        ngx_slab_free_locked(ngx_http_hotline_shpool, slots);
+    }
+}
+
+
 /* *ext becomes o's unless o has one; what is left in *ext is not used */
 
 void

@@ -23,12 +23,23 @@
  * numbered messages.
  */
 
+/*
+ * A kept message: its bytes, a slab chunk of their own, and their length.
+ * An inbox keeps its messages in a ring of these by seq, so that letting
+ * messages go (ngx_http_hotline_shm_forget()) reads the ring, which its
+ * appends keep warm, and not each message, long out of the cache by the
+ * time its client says that it read it.
+ */
+
 typedef struct {
-    ngx_queue_t                    link;
-    uint64_t                       seq;
-    size_t                         len;
-    u_char                         data[1];
-} ngx_http_hotline_shm_msg_t;
+    u_char                        *data;
+    uint32_t                       len;
+} ngx_http_hotline_shm_slot_t;
+
+
+/* messages an inbox keeps at most, so that its ring stays 256 MB */
+#define NGX_HOTLINE_INBOX_KEPT_MAX   (16 * 1024 * 1024)
+#define NGX_HOTLINE_INBOX_SLOTS_MIN  4
 
 
 /*
@@ -44,7 +55,11 @@ typedef struct {
 #define NGX_HOTLINE_INBOX_GEN_MASK   0x1fffffff
 
 typedef struct {
-    ngx_queue_t                    msgs;       /* by seq */
+    ngx_http_hotline_shm_slot_t   *slots;      /* a ring by seq; NULL: none
+                                                  kept nor coming */
+    uint32_t                       nslots;     /* a power of 2, or 0 */
+    uint32_t                       kept;       /* seq last - kept + 1 to
+                                                  last */
     uint64_t                       last;       /* the last seq given */
     uint64_t                       delivered;
     uint64_t                       read;       /* the client read to */
@@ -133,6 +148,89 @@ void ngx_http_hotline_shm_enqueue(ngx_http_hotline_shm_obj_t *o,
 size_t ngx_http_hotline_shm_key_len(ngx_http_hotline_shm_obj_t *o);
 u_char *ngx_http_hotline_shm_key(u_char *dst, ngx_http_hotline_shm_obj_t *o);
 
+/* the kept message of seq s, first(ib) <= s <= ib->last */
+
+static ngx_inline ngx_http_hotline_shm_slot_t *
+ngx_http_hotline_shm_slot(ngx_http_hotline_shm_inbox_t *ib, uint64_t s)
+{
+    return &ib->slots[s & (ib->nslots - 1)];
+}
+
+
+/* the seq of the oldest message kept; last + 1: none */
+
+static ngx_inline uint64_t
+ngx_http_hotline_shm_first(ngx_http_hotline_shm_inbox_t *ib)
+{
+    return ib->last - ib->kept + 1;
+}
+
+
+/* the slots of a ring for n messages: a power of 2 */
+
+static ngx_inline uint32_t
+ngx_http_hotline_shm_slots_for(ngx_uint_t n)
+{
+    uint32_t  size;
+
+    size = NGX_HOTLINE_INBOX_SLOTS_MIN;
+
+    while (size < n) {
+        size *= 2;
+    }
+
+    return size;
+}
+
+
+/* ib's messages into slots, a ring of n; the ring they were in, returned */
+
+static ngx_inline ngx_http_hotline_shm_slot_t *
+ngx_http_hotline_shm_slots_move(ngx_http_hotline_shm_inbox_t *ib,
+    ngx_http_hotline_shm_slot_t *slots, uint32_t n)
+{
+    uint64_t                      s, k;
+    ngx_http_hotline_shm_slot_t  *old;
+
+    s = ngx_http_hotline_shm_first(ib);
+
+    for (k = 0; k < ib->kept; k++, s++) {
+        slots[s & (n - 1)] = *ngx_http_hotline_shm_slot(ib, s);
+    }
+
+    old = ib->slots;
+
+    ib->slots = slots;
+    ib->nslots = n;
+
+    return old;
+}
+
+
+/*
+ * A message's chunk, asked into the cache for writing as soon as it is
+ * allocated: nothing touched it since its last message was read, long
+ * ago, and the copy into it, in the transaction's apply(), comes after
+ * the other ops' checks.  Without this the copy waits for each line, and
+ * the unlock after it for the stores.
+ */
+
+static ngx_inline void
+ngx_http_hotline_shm_warm(u_char *p, size_t len)
+{
+#if defined(__GNUC__)
+    u_char  *last;
+
+    last = p + len;
+    p = (u_char *) ((uintptr_t) p & ~((uintptr_t) NGX_CPU_CACHE_LINE - 1));
+
+    for ( /* void */ ; p < last; p += NGX_CPU_CACHE_LINE) {
+        __builtin_prefetch(p, 1, 3);
+    }
+#endif
+}
+
+
 /* the seq a replay runs to: within 2^31 of what was delivered */
 
 static ngx_inline uint64_t
@@ -213,6 +311,15 @@ ngx_http_hotline_shm_spells(u_char *hex, u_char *bytes)
 
 #endif
 }
+
+
+/*
+ * A ring of n slots (a power of 2, at least ib->kept) for ib: its
+ * messages move there, and its ring, if any, is freed (with the zone
+ * locked)
+ */
+void ngx_http_hotline_shm_slots_give(ngx_http_hotline_shm_inbox_t *ib,
+    ngx_http_hotline_shm_slot_t *slots, uint32_t n);
 
 
 /* the tree's insert function (ngx_rbtree_init()) */

@@ -17,6 +17,7 @@ use Test::More;
 use Time::HiRes qw(sleep);
 use Hotline::Test qw(json_encode poll_until);
 use Hotline::Redis;
+use Compress::Zlib ();
 
 my @masters;    # old masters to end whatever happens
 END { kill 'KILL', grep { $_ && kill(0, $_) } @masters }
@@ -172,7 +173,58 @@ sub serving {
         is(-s $file, 0, '... the file emptied');
         $n->drop;
     }
+
+    # an inbox's messages must follow each other up to its last seq (its
+    # ring is by seq): one out of turn, under a valid CRC, is malformed
+    my ($c5, $a5) = $t->call(name => 'Out of turn', sub => 'turn-agent');
+    $a5->send_json({ type => 'chat', text => "line $_", id => "t$_" })
+        for 1 .. 3;
+    ok($c5->wait_for('chat', 5, sub { $_[0]{text} eq 'line 3' }),
+       'a call with messages kept in the inbox');
+    $t->stop(quit => 1);
+    my $all = Hotline::Test::read_file($file);
+    my ($moved, $at) = out_of_turn(\$all);
+    ok($moved, "the handoff file holds an inbox's messages (object $at)");
+    Hotline::Test::write_file($file, $all);
+    $t->allow_log(qr/handoff file is malformed at object \Q$at\E:/);
+    $t->start;
+    like($t->error_log,
+         qr/handoff file is malformed at object \Q$at\E: what came before/,
+         'a message out of turn: the file is malformed at its object');
+    my $n = $t->customer('After out of turn');
+    ok($n->{welcome}, '... and nginx serves');
+    is(-s $file, 0, '... the file emptied');
+    $n->drop;
     $t->stop;
+}
+
+# the first message of the handoff file's first inbox with one gets the seq
+# after its own, and the CRC is made again; (1, its object's index) or ()
+sub out_of_turn {
+    my ($all) = @_;
+    my ($magic, $written, $ticket, $gen, $objects, $bytes) =
+        unpack('a8 Q Q Q Q Q', $$all);
+    my $p = 48;
+    for my $i (0 .. $objects - 1) {
+        my ($klen, $flags, $vlen) = unpack('S S L', substr($$all, $p, 8));
+        $p += 40 + (($klen + $vlen + 7) & ~7);
+        next unless $flags & 0x10;
+        my ($last, $delivered, $replayed, $msgs) =
+            unpack('Q Q Q Q', substr($$all, $p, 32));
+        $p += 32;
+        if ($msgs) {
+            my $seq = unpack('Q', substr($$all, $p, 8));
+            substr($$all, $p, 8) = pack('Q', $seq + 1);
+            substr($$all, 48 + $bytes, 4) =
+                pack('L', Compress::Zlib::crc32(substr($$all, 48, $bytes)));
+            return (1, $i);
+        }
+        for (1 .. $msgs) {
+            my $len = unpack('Q', substr($$all, $p + 8, 8));
+            $p += 16 + (($len + 7) & ~7);
+        }
+    }
+    return ();
 }
 
 # ------------------------------------------------------------ Redis store

@@ -9,7 +9,9 @@
  * objs.h): it takes a 64-byte slab chunk, the seq a replay runs to reads
  * back from its low half on both sides of every 2^32 boundary, and an
  * attach's 29-bit number wraps without ever being 0; a queued party's
- * object fits a 128-byte chunk.
+ * object fits a 128-byte chunk; its ring of kept messages gives each
+ * seq's message back through appends, drops and growth, wrapped or not,
+ * against a plain list of them.
  */
 
 
@@ -17,6 +19,7 @@
 #include <ngx_core.h>
 #include "ngx_http_hotline_store_shm_objs.h"
 #include "ngx_hotline_tap.h"
+#include <stdlib.h>
 
 
 ngx_http_hotline_shm_t  *ngx_http_hotline_shm;
@@ -35,6 +38,89 @@ t_replayed(uint64_t delivered, uint64_t replayed)
     ib.replayed = (uint32_t) replayed;
 
     return ngx_http_hotline_shm_replayed(&ib);
+}
+
+
+/* the message a seq's slot holds in the model: made of the seq */
+
+static u_char *
+t_data(uint64_t seq)
+{
+    return (u_char *) (uintptr_t) (seq * 2654435761u + 1);
+}
+
+
+/*
+ * Random appends, drops from the head and rings grown as the store grows
+ * them, from seq base on; after each step every kept seq's slot must give
+ * its message and length.  The number of wrong reads is returned.
+ */
+
+static ngx_uint_t
+t_ring(uint64_t base, ngx_uint_t steps, uint32_t *largest)
+{
+    uint64_t                       s, first;
+    ngx_uint_t                     i, k, bad;
+    ngx_http_hotline_shm_slot_t   *slots, *old;
+    ngx_http_hotline_shm_inbox_t   ib;
+
+    ngx_memzero(&ib, sizeof(ngx_http_hotline_shm_inbox_t));
+    ib.last = base;
+    first = base + 1;
+    bad = 0;
+
+    for (i = 0; i < steps; i++) {
+
+        if (random() % 3) {
+            /* an append: a larger ring first if it is full */
+
+            if (ib.kept + 1 > ib.nslots) {
+                k = ngx_http_hotline_shm_slots_for(ib.kept + 1);
+                slots = malloc(k * sizeof(ngx_http_hotline_shm_slot_t));
+                if (slots == NULL) {
+                    return steps;
+                }
+
+                old = ngx_http_hotline_shm_slots_move(&ib, slots,
+                                                      (uint32_t) k);
+                free(old);
+            }
+
+            s = ++ib.last;
+            ngx_http_hotline_shm_slot(&ib, s)->data = t_data(s);
+            ngx_http_hotline_shm_slot(&ib, s)->len = (uint32_t) (s % 977);
+            ib.kept++;
+
+        } else {
+            /* the oldest few let go */
+            k = random() % 4;
+
+            while (k-- && ib.kept) {
+                ib.kept--;
+                first++;
+            }
+        }
+
+        if (ngx_http_hotline_shm_first(&ib) != first) {
+            bad++;
+        }
+
+        for (s = first; s != ib.last + 1; s++) {
+            if (ngx_http_hotline_shm_slot(&ib, s)->data != t_data(s)
+                || ngx_http_hotline_shm_slot(&ib, s)->len != s % 977)
+            {
+                bad++;
+            }
+        }
+
+        if (ib.nslots > *largest) {
+            *largest = ib.nslots;
+        }
+    }
+
+    free(ib.slots);
+
+    return bad;
 }
 
 
@@ -169,6 +255,36 @@ main(void)
 
     ok(bad == 0, "2,000 attaches across a wrap: each fits the field, "
        "none is 0, each follows the last (%u wrong)", (unsigned) bad);
+
+    /* the ring of kept messages */
+
+    ok(ngx_http_hotline_shm_slots_for(0) == NGX_HOTLINE_INBOX_SLOTS_MIN
+       && ngx_http_hotline_shm_slots_for(4) == 4
+       && ngx_http_hotline_shm_slots_for(5) == 8
+       && ngx_http_hotline_shm_slots_for(1025) == 2048
+       && ngx_http_hotline_shm_slots_for(NGX_HOTLINE_INBOX_KEPT_MAX)
+          == NGX_HOTLINE_INBOX_KEPT_MAX,
+       "a ring for n messages: the least power of 2 from 4 that holds them");
+
+    ngx_memzero(&ib, sizeof(ngx_http_hotline_shm_inbox_t));
+    ib.last = 41;
+    ok(ngx_http_hotline_shm_first(&ib) == 42,
+       "none kept: the first seq is the next one");
+
+    srandom(64);
+    bad = 0;
+    gen = 0;
+
+    for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+        if (bases[i] < 0xffffffffffff0000ULL) {
+            bad += t_ring(bases[i], 3000, &gen);
+        }
+    }
+
+    ok(bad == 0 && gen >= 512,
+       "3,000 appends and drops from each of %u seqs, through rings grown "
+       "while wrapped (to %u slots): each kept seq gives its message "
+       "(%u wrong)", (unsigned) i, (unsigned) gen, (unsigned) bad);
 
     /* the objects beside it (a 128-byte chunk, a 64-byte extension) */
 
