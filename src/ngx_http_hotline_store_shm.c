@@ -672,7 +672,7 @@ ngx_http_hotline_shm_check(ngx_http_hotline_txn_t *tx,
                     > NGX_HOTLINE_INBOX_BYTES_MAX
                     || o->inbox->kept >= NGX_HOTLINE_INBOX_KEPT_MAX))
             {
-                /* an inbox's bytes are 32 bits: none goes past */
+                /* an inbox's bytes are 32 bits, its ring bounded */
                 return NGX_HOTLINE_E_UNAVAILABLE;
             }
 
@@ -1288,6 +1288,7 @@ ngx_http_hotline_shm_free(ngx_http_hotline_shm_obj_t *o)
 static void
 ngx_http_hotline_shm_free_inbox(ngx_http_hotline_shm_inbox_t *ib)
 {
+    uint64_t                      seq;
     ngx_http_hotline_consumer_t  *c;
 
     if (ib->owner == ngx_pid && ib->local) {
@@ -1296,15 +1297,14 @@ ngx_http_hotline_shm_free_inbox(ngx_http_hotline_shm_inbox_t *ib)
         c->inbox = NULL;
     }
 
-    for ( /* void */ ; ib->kept; ib->kept--) {
+    seq = ngx_http_hotline_shm_first(ib);
+
+    for ( /* void */ ; ib->kept; ib->kept--, seq++) {
         ngx_slab_free_locked(ngx_http_hotline_shpool,
-                       ngx_http_hotline_shm_slot(ib, ib->last - ib->kept + 1)
-                       ->data);
+                             ngx_http_hotline_shm_slot(ib, seq)->data);
     }
 
-    if (ib->slots) {
-        ngx_slab_free_locked(ngx_http_hotline_shpool, ib->slots);
-    }
+    ngx_http_hotline_shm_slots_give(ib, NULL, 0);
 
     /* a stale mailbox entry is recognised by its gen */
     ib->gen = 0;
@@ -1511,11 +1511,9 @@ ngx_http_hotline_shm_read_to(ngx_http_hotline_consumer_t *c, uint64_t seq)
 
         ngx_http_hotline_shm_forget(ib, seq, 0);
 
-        if (ib->kept == 0 && ib->slots) {
+        if (ib->kept == 0) {
             /* none kept: a party between calls needs no ring */
-            ngx_slab_free_locked(ngx_http_hotline_shpool, ib->slots);
-            ib->slots = NULL;
-            ib->nslots = 0;
+            ngx_http_hotline_shm_slots_give(ib, NULL, 0);
         }
     }
 

@@ -866,9 +866,7 @@ ngx_http_hotline_handoff_msgs(ngx_http_hotline_shm_inbox_t *ib,
                              ngx_http_hotline_shm_slot(ib, first + k)->data);
     }
 
-    ngx_slab_free_locked(ngx_http_hotline_shpool, ib->slots);
-    ib->slots = NULL;
-    ib->nslots = 0;
+    ngx_http_hotline_shm_slots_give(ib, NULL, 0);
     ib->bytes = 0;
 
     return rc;

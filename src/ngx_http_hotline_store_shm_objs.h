@@ -316,7 +316,7 @@ ngx_http_hotline_shm_spells(u_char *hex, u_char *bytes)
 /*
  * A ring of n slots (a power of 2, at least ib->kept) for ib: its
  * messages move there, and its ring, if any, is freed (with the zone
- * locked)
+ * locked); slots NULL and n 0, with none kept: ib goes without a ring
  */
 void ngx_http_hotline_shm_slots_give(ngx_http_hotline_shm_inbox_t *ib,
     ngx_http_hotline_shm_slot_t *slots, uint32_t n);
