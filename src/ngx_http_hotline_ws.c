@@ -412,6 +412,20 @@ ngx_http_hotline_ws_read(ngx_event_t *rev)
             /* after our close frame only the peer's close matters */
             ngx_http_hotline_ws_answer(s, ngx_http_hotline_rbuf,
                                        ngx_http_hotline_rbuf + n);
+
+            if (s->close_answered && !s->closed
+                && (c->ssl == NULL || s->tls_shut))
+            {
+                /*
+                 * both close frames seen: the peer read all we sent, the
+                 * connection closes now (RFC 6455, 5.5.1), not when the
+                 * peer closes its end or the linger ends; it held a
+                 * limit_conn place and a worker's connection till then
+                 */
+                ngx_http_hotline_ws_finalize(s);
+                break;
+            }
+
             continue;
         }
 
