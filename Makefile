@@ -71,11 +71,16 @@ run: deps module
 stop:
 	@bash .ci/demo.sh stop
 
+# how many test files run at once: four on two cores, as most of a test's
+# time is waiting (a timer, a browser, a restart): the module's suite takes
+# 244-256 s so, 443 s two at a time (docs/testing.md)
+TEST_JOBS ?= 4
+
 # the module's suite (unit tests, fuzz smoke, signaling, auth, guards,
 # Redis, browsers), the signaling, guard and auth tests again on the Redis
 # store and over TLS, then the recorder's suite
 test: deps module recorder
-	@prove -j2 t/*.t
+	@prove -j$(TEST_JOBS) t/*.t
 	@$(MAKE) -s test-redis
 	@$(MAKE) -s test-tls
 	@$(MAKE) -s test-recorder
@@ -83,13 +88,15 @@ test: deps module recorder
 # the signaling, guard, auth and security (t/9*) tests again, each on a
 # Redis store of its own (docs/redis.md)
 test-redis: deps module
-	@HOTLINE_STORE=redis prove -j2 t/1*.t t/2*.t t/3*.t t/5*.t t/9*.t
+	@HOTLINE_STORE=redis prove -j$(TEST_JOBS) t/1*.t t/2*.t t/3*.t t/5*.t t/9*.t
 
 # the signaling (handshake, frames, queue, relay, resume, workers, reload),
 # limit, ban and auth tests again, each nginx listening with "ssl" and a
 # certificate made at test time, every client speaking TLS
 # (t/lib/Hotline/Test.pm)
-TLS_TESTS := t/1?-*.t t/158-read-confirm.t t/159-frame-batch.t t/20-limits.t t/33-limit.t t/36-rate.t t/39-ban.t t/5*.t
+TLS_TESTS := t/1?-*.t t/158-read-confirm.t t/159-frame-batch.t \
+             t/161-inbox-ring.t t/20-limits.t t/33-limit.t t/36-rate.t \
+             t/39-ban.t t/5*.t
 
 test-tls: deps module
 	@HOTLINE_TLS=1 prove -j2 $(TLS_TESTS)
