@@ -244,9 +244,16 @@ ngx_http_hotline_handoff_start(ngx_cycle_t *cycle, ngx_fd_t fd,
                           "hotline: a binary upgrade: signaling waits for "
                           "the calls of the old workers");
 
-        } else {
+        } else if (!ngx_http_hotline_zone->reloaded) {
             (void) ngx_http_hotline_handoff_read(cycle->log, max_age, 0);
         }
+
+        /*
+         * A reload onto a new zone starts it empty, as the master warned
+         * (ngx_http_hotline_zone_resized()): the file there, if any,
+         * is from before, or from the old zone's last worker when it
+         * exited before this one started, which it may or may not have
+         */
     }
 
     if (ngx_http_hotline_shm->pending) {

@@ -59,6 +59,12 @@ ngx_http_hotline_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_queue_init(&zone->mailboxes);
 
+    /*
+     * a reload that changed hotline_zone: the master still runs the cycle
+     * before it (a start, or a binary upgrade's new master, has none)
+     */
+    zone->reloaded = !ngx_is_init_cycle(ngx_cycle);
+
     shpool->data = zone;
     shm_zone->data = zone;
 

@@ -27,6 +27,7 @@ typedef struct {
     void                          *backend;
     void                          *kv;
     ngx_atomic_t                   nearly_full;    /* logged once */
+    ngx_uint_t                     reloaded;       /* made by a reload */
 } ngx_http_hotline_zone_t;
 
 

@@ -31,6 +31,24 @@ $t->reload;
 is(scalar(warnings()), 0, 'a reload at the same size: no warning');
 is($t->health->{calls}{waiting}, 2, 'and the queue is kept');
 
+# a restart hands the calls over (hotline_handoff_file); the file is
+# emptied once taken.  Put back as it was, it stands for the old zone's
+# last worker exiting before the new zone's first worker starts, as a
+# slow reload lets it: the reload below must not take it either
+my $file = $t->prefix . '/logs/nginx.hotline_handoff.state';
+$t->stop(quit => 1);
+my $saved = Hotline::Test::read_file($file);
+ok(length $saved, 'a quit writes the handoff file');
+$t->start;
+is($t->health->{calls}{waiting}, 2, 'a restart keeps the queue');
+is(-s $file, 0, 'and empties the handoff file');
+{
+    open my $fh, '>', $file or die "$file: $!";   # the master's inode
+    binmode $fh;
+    print {$fh} $saved;
+    close $fh;
+}
+
 # another size
 $t->{vars}{ZONE} = '32m';
 $t->reload;
@@ -49,6 +67,17 @@ my $ws = $t->ws_connect('/ws/customer');
 $ws->send_json({ type => 'resume', token => $w->{token} });
 my $e = $ws->wait_for('error', 5);
 is($e && $e->{code}, 'expired', 'a resume into the new zone: expired');
+
+# a restart with another size keeps the calls: the handoff file takes them
+# from the old zone to the new one (docs/runbook.md's way)
+my $k = $t->customer('Kept over a resize');
+$t->stop(quit => 1);
+$t->{vars}{ZONE} = '8m';
+$t->start;
+is($t->health->{calls}{waiting}, 1, 'a restart to 8m keeps the queue');
+my $kr = $t->ws_connect('/ws/customer');
+$kr->send_json({ type => 'resume', token => $k->{token} });
+ok($kr->wait_for('welcome', 5), 'and its customer resumes');
 
 $t->stop;
 
