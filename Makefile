@@ -91,12 +91,13 @@ test-redis: deps module
 	@HOTLINE_STORE=redis prove -j$(TEST_JOBS) t/1*.t t/2*.t t/3*.t t/5*.t t/9*.t
 
 # the signaling (handshake, frames, queue, relay, resume, workers, reload),
-# limit, ban and auth tests again, each nginx listening with "ssl" and a
-# certificate made at test time, every client speaking TLS
+# limit (limit_conn's place freed by a close too), ban and auth tests
+# again, each nginx listening with "ssl" and a certificate made at test
+# time, every client speaking TLS
 # (t/lib/Hotline/Test.pm)
 TLS_TESTS := t/1?-*.t t/158-read-confirm.t t/159-frame-batch.t \
              t/161-inbox-ring.t t/20-limits.t t/33-limit.t t/36-rate.t \
-             t/39-ban.t t/5*.t
+             t/39-ban.t t/5*.t t/84-limit-conn.t
 
 test-tls: deps module
 	@HOTLINE_TLS=1 prove -j2 $(TLS_TESTS)

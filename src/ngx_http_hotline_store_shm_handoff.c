@@ -245,15 +245,14 @@ ngx_http_hotline_handoff_start(ngx_cycle_t *cycle, ngx_fd_t fd,
                           "the calls of the old workers");
 
         } else if (!ngx_http_hotline_zone->reloaded) {
+            /*
+             * a start; a reload onto a new zone starts it empty, as the
+             * master warned (ngx_http_hotline_zone_resized()): the file
+             * may hold the old zone's calls, if its last worker exited
+             * before this one started, or may not
+             */
             (void) ngx_http_hotline_handoff_read(cycle->log, max_age, 0);
         }
-
-        /*
-         * A reload onto a new zone starts it empty, as the master warned
-         * (ngx_http_hotline_zone_resized()): the file there, if any,
-         * is from before, or from the old zone's last worker when it
-         * exited before this one started, which it may or may not have
-         */
     }
 
     if (ngx_http_hotline_shm->pending) {
