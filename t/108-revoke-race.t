@@ -22,7 +22,11 @@ use HotlineAuth qw(login worker_request);
 my $redis = ($ENV{HOTLINE_STORE} // '') eq 'redis';
 my $AFTER = 30;      # requests each client sends after the logout answered
 
-my $http = '';
+# a client can send thousands of requests on its connection while a slower
+# one reaches its 20 (four test files at once, a busy machine): nginx's
+# keepalive_requests (1000) would close it, and its next request would
+# find no worker at all
+my $http = "keepalive_requests 1000000;\n";
 my $rd;
 if ($redis) {
     require Hotline::Redis;
