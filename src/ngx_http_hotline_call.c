@@ -75,6 +75,7 @@ typedef struct {
 } ngx_http_hotline_relay_t;
 
 
+static void ngx_http_hotline_op_free(ngx_http_hotline_op_t *op);
 static ngx_http_hotline_op_t *ngx_http_hotline_op(ngx_uint_t kind,
     ngx_http_hotline_ref_t *ref, ngx_http_hotline_call_pt handler,
     void *data);
@@ -125,6 +126,7 @@ static ngx_http_hotline_main_conf_t  *ngx_http_hotline_cf;
 static ngx_http_hotline_desk_conf_t  *ngx_http_hotline_dcf;
 static ngx_event_t                    ngx_http_hotline_tick_ev;
 static ngx_queue_t                    ngx_http_hotline_detaches;
+static ngx_queue_t                    ngx_http_hotline_ops;
 static ngx_uint_t                     ngx_http_hotline_due_busy;
 static ngx_uint_t                     ngx_http_hotline_seeded;
 
@@ -146,6 +148,7 @@ ngx_http_hotline_call_init_worker(ngx_cycle_t *cycle,
     ngx_http_hotline_dcf = ngx_http_hotline_desk();
 
     ngx_queue_init(&ngx_http_hotline_detaches);
+    ngx_queue_init(&ngx_http_hotline_ops);
     ngx_http_hotline_pool_init(&ngx_http_hotline_relays,
                                sizeof(ngx_http_hotline_relay_t),
                                NGX_HOTLINE_RELAYS_FREE);
@@ -182,6 +185,26 @@ ngx_http_hotline_call_exit_worker(ngx_cycle_t *cycle)
     ngx_http_hotline_pool_free(&ngx_http_hotline_relays);
 
     ngx_http_hotline_queue_exit();
+}
+
+
+/*
+ * After the store's exit, which dropped the requests still in flight
+ * without an answer: their operations (a detach of a connection that the
+ * shutdown closed, the tick's expiries and its seed) are over too.
+ */
+
+void
+ngx_http_hotline_call_exit_ops(void)
+{
+    ngx_queue_t            *q;
+    ngx_http_hotline_op_t  *op;
+
+    while (!ngx_queue_empty(&ngx_http_hotline_ops)) {
+        q = ngx_queue_head(&ngx_http_hotline_ops);
+        op = ngx_queue_data(q, ngx_http_hotline_op_t, all);
+        ngx_http_hotline_op_free(op);
+    }
 }
 
 
@@ -687,6 +710,8 @@ ngx_http_hotline_op(ngx_uint_t kind, ngx_http_hotline_ref_t *ref,
     op->data = data;
     op->avg = -1;
 
+    ngx_queue_insert_tail(&ngx_http_hotline_ops, &op->all);
+
     if (ref) {
         ref->ops++;
     }
@@ -1180,6 +1205,15 @@ ngx_http_hotline_op_finish(ngx_http_hotline_op_t *op, ngx_uint_t err)
 
         break;
     }
+
+    ngx_http_hotline_op_free(op);
+}
+
+
+static void
+ngx_http_hotline_op_free(ngx_http_hotline_op_t *op)
+{
+    ngx_queue_remove(&op->all);
 
     ngx_http_hotline_desk_op_free(op);
 
@@ -1788,7 +1822,7 @@ ngx_http_hotline_due_done(void *data, ngx_uint_t err,
         }
 
         if (ngx_http_hotline_token_of(&due[i].key, op->token) != NGX_OK) {
-            ngx_free(op);
+            ngx_http_hotline_op_free(op);
             continue;
         }
 
@@ -1801,16 +1835,6 @@ ngx_http_hotline_due_done(void *data, ngx_uint_t err,
         ngx_http_hotline_op_read(op);
     }
 }
-
-
-
-
-
-
-
-
-
-
 
 
 /* today's count of calls survives a restart: from the journal */

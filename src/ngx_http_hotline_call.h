@@ -26,6 +26,7 @@
 ngx_int_t ngx_http_hotline_call_init_worker(ngx_cycle_t *cycle,
     ngx_http_hotline_store_t *store);
 void ngx_http_hotline_call_exit_worker(ngx_cycle_t *cycle);
+void ngx_http_hotline_call_exit_ops(void);
 
 void ngx_http_hotline_ref_init(ngx_http_hotline_ref_t *ref, ngx_uint_t role,
     void *owner);

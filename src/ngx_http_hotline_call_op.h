@@ -52,6 +52,8 @@ typedef struct {
     ngx_http_hotline_call_pt       handler;
     void                          *data;
     ngx_queue_t                    link;       /* detaches that wait */
+    ngx_queue_t                    all;        /* not over: freed at a
+                                                  worker's exit */
 
     u_char                         token[NGX_HOTLINE_ID_LEN];
     u_char                         call_id[NGX_HOTLINE_ID_LEN];

@@ -1097,4 +1097,5 @@ ngx_http_hotline_exit_process(ngx_cycle_t *cycle)
     ngx_http_hotline_trim_exit();
     ngx_http_hotline_call_exit_worker(cycle);
     hmcf->store->exit_worker(cycle);
+    ngx_http_hotline_call_exit_ops();
 }
