@@ -59,7 +59,7 @@ static char *ngx_http_hotline_status(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_hotline_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_hotline_zone_resized(ngx_conf_t *cf,
-    ngx_shm_zone_t *shm_zone);
+    ngx_shm_zone_t *shm_zone, ngx_uint_t handoff);
 static ngx_shm_zone_t *ngx_http_hotline_add_zone(ngx_conf_t *cf,
     size_t size);
 static ngx_int_t ngx_http_hotline_init_process(ngx_cycle_t *cycle);
@@ -559,10 +559,6 @@ ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
         }
     }
 
-    if (hmcf->shm_zone) {
-        ngx_http_hotline_zone_resized(cf, hmcf->shm_zone);
-    }
-
     ngx_conf_init_uint_value(hmcf->daily_limit, 0);
     ngx_conf_init_uint_value(hmcf->queue_per_address, 10);
     ngx_conf_init_value(hmcf->ban_time, 3600);
@@ -592,6 +588,11 @@ ngx_http_hotline_init_main_conf(ngx_conf_t *cf, void *conf)
            != NGX_OK)
     {
         return NGX_CONF_ERROR;
+    }
+
+    if (hmcf->shm_zone) {
+        ngx_http_hotline_zone_resized(cf, hmcf->shm_zone,
+                            ngx_strcmp(hmcf->handoff_file.data, "off") != 0);
     }
 
     if (hmcf->shm_zone && ngx_strcmp(hmcf->history_file.data, "off") != 0) {
@@ -797,13 +798,16 @@ ngx_http_hotline_add_zone(ngx_conf_t *cf, size_t size)
 
 /*
  * nginx keeps a shared zone over a reload only when its size is the same:
- * a reload that changes hotline_zone starts on a new, empty zone.  The
- * running configuration's zone says what that loses (the master reads it
- * as the new configuration is parsed).
+ * a reload that changes hotline_zone starts on a new zone, empty, or with
+ * the calls of the running one once its workers have handed them over
+ * (handoff: hotline_handoff_file is on).  The running configuration's
+ * zone says what that loses (the master reads it as the new configuration
+ * is parsed).
  */
 
 static void
-ngx_http_hotline_zone_resized(ngx_conf_t *cf, ngx_shm_zone_t *shm_zone)
+ngx_http_hotline_zone_resized(ngx_conf_t *cf, ngx_shm_zone_t *shm_zone,
+    ngx_uint_t handoff)
 {
     size_t                         used;
     ngx_shm_zone_t                *old;
@@ -852,6 +856,22 @@ ngx_http_hotline_zone_resized(ngx_conf_t *cf, ngx_shm_zone_t *shm_zone)
 
     shpool = (ngx_slab_pool_t *) old->shm.addr;
     used = old->shm.size - shpool->pfree * ngx_pagesize;
+
+    if (handoff) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "hotline_zone changes from %uzk to %uzk: the "
+                           "reload starts on a new zone, which takes the "
+                           "calls of the running one (%uzk of state) "
+                           "through hotline_handoff_file once its workers "
+                           "have exited, and answers signaling with 503 "
+                           "until then; one-time codes, rate limits and "
+                           "the counters of /metrics start anew, revoked "
+                           "tokens, lockouts and bans come back from "
+                           "hotline_state_file (docs/runbook.md)",
+                           old->shm.size / 1024, shm_zone->shm.size / 1024,
+                           used / 1024);
+        return;
+    }
 
     ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                        "hotline_zone changes from %uzk to %uzk: the reload "

@@ -32,8 +32,14 @@
  *   the old zone's calls as soon as the last old worker has written them
  *   (after WINCH); its clients, closed with 1001, resume on it.
  *
- * A reload keeps its zone: its old workers find workers of the new
- * generation registered, and write nothing.
+ *   a reload that changes hotline_zone's size (nginx makes a new zone):
+ *   the new zone is pending in the same way until the last worker of the
+ *   old one has written its calls as it exits, the old workers are all
+ *   gone, or hotline_resume_timeout has passed; the old workers close
+ *   their clients with 1001 as they shut down.
+ *
+ * A reload at the same size keeps its zone: its old workers find workers
+ * of the new generation registered, and write nothing.
  *
  * The file: a header (magic, when written, the next ticket and
  * generation, the number of objects and the body's length), the objects,
@@ -100,6 +106,8 @@ static ngx_int_t ngx_http_hotline_handoff_msgs(
     u_char **pp, u_char *last);
 static u_char *ngx_http_hotline_handoff_skip(u_char *p, u_char *last);
 static ngx_uint_t ngx_http_hotline_handoff_old_master(ngx_cycle_t *cycle);
+static void ngx_http_hotline_handoff_old_workers(void);
+static ngx_uint_t ngx_http_hotline_handoff_old_alive(void);
 static void ngx_http_hotline_handoff_check(ngx_event_t *ev);
 static int64_t ngx_http_hotline_handoff_now(void);
 
@@ -107,8 +115,11 @@ static int64_t ngx_http_hotline_handoff_now(void);
 static ngx_fd_t     ngx_http_hotline_handoff_fd = NGX_INVALID_FILE;
 static ngx_pid_t    ngx_http_hotline_handoff_parent;
 static ngx_msec_t   ngx_http_hotline_handoff_age;
-static int64_t      ngx_http_hotline_handoff_since;
 static ngx_event_t  ngx_http_hotline_handoff_ev;
+
+/* a reload onto a new zone: the processes of the generations before it */
+static ngx_pid_t    ngx_http_hotline_handoff_old[NGX_MAX_PROCESSES];
+static ngx_uint_t   ngx_http_hotline_handoff_nold;
 
 
 /*
@@ -235,21 +246,28 @@ ngx_http_hotline_handoff_start(ngx_cycle_t *cycle, ngx_fd_t fd,
         return;
     }
 
-    if (made) {
-        ngx_http_hotline_handoff_since = ngx_http_hotline_handoff_now();
+    if (ngx_http_hotline_zone->replaces) {
+        ngx_http_hotline_handoff_old_workers();
+    }
 
+    if (made) {
         if (ngx_http_hotline_handoff_old_master(cycle)) {
             ngx_http_hotline_shm->pending = 1;
             ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                           "hotline: a binary upgrade: signaling waits for "
                           "the calls of the old workers");
 
+        } else if (ngx_http_hotline_zone->replaces) {
+            ngx_http_hotline_shm->pending = 1;
+            ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                          "hotline: a reload onto a zone of another size: "
+                          "signaling waits for the calls of the old "
+                          "workers");
+
         } else if (!ngx_http_hotline_zone->reloaded) {
             /*
-             * a start; a reload onto a new zone starts it empty, as the
-             * master warned (ngx_http_hotline_zone_resized()): the file
-             * may hold the old zone's calls, if its last worker exited
-             * before this one started, or may not
+             * a start; a reload that adds the zone starts it empty: the
+             * file is an older run's
              */
             (void) ngx_http_hotline_handoff_read(cycle->log, max_age, 0);
         }
@@ -284,11 +302,30 @@ ngx_http_hotline_handoff_check(ngx_event_t *ev)
             /* taken, or as much of it as could be */
             ngx_http_hotline_shm->pending = 0;
 
-        } else if (!ngx_http_hotline_handoff_old_master(cycle)) {
+        } else if (ngx_http_hotline_handoff_parent) {
+
+            if (!ngx_http_hotline_handoff_old_master(cycle)) {
+                ngx_http_hotline_shm->pending = 0;
+                ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                              "hotline: the old master is gone without "
+                              "handing its calls over");
+            }
+
+        } else if (!ngx_http_hotline_handoff_old_alive()) {
             ngx_http_hotline_shm->pending = 0;
             ngx_log_error(NGX_LOG_WARN, ev->log, 0,
-                          "hotline: the old master is gone without handing "
-                          "its calls over");
+                          "hotline: the old workers are gone without "
+                          "handing their calls over");
+
+        } else if (ngx_http_hotline_handoff_now() - ngx_http_hotline_zone->made
+                   > (int64_t) ngx_http_hotline_handoff_age)
+        {
+            /* by now the parties they had are past their grace period */
+            ngx_http_hotline_shm->pending = 0;
+            ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                          "hotline: the old workers have not handed their "
+                          "calls over within hotline_resume_timeout: "
+                          "signaling goes on without them");
         }
     }
 
@@ -531,6 +568,14 @@ ngx_http_hotline_handoff_read(ngx_log_t *log, ngx_msec_t max_age,
 
     n = pread(ngx_http_hotline_handoff_fd, &h, sizeof(h), 0);
 
+    if (newer
+        && (n != sizeof(h)
+            || (int64_t) h.written < ngx_http_hotline_zone->made))
+    {
+        /* the old generation has not written yet, or is writing now */
+        return NGX_DECLINED;
+    }
+
     if (n != sizeof(h)
         || ngx_memcmp(h.magic, NGX_HOTLINE_HANDOFF_MAGIC, sizeof(h.magic))
            != 0)
@@ -545,14 +590,14 @@ ngx_http_hotline_handoff_read(ngx_log_t *log, ngx_msec_t max_age,
     if (h.bytes > (uint64_t) ngx_file_size(&fi) - sizeof(h)
                   - sizeof(uint32_t))
     {
+        if (newer) {
+            /* being written: the next check reads it */
+            return NGX_DECLINED;
+        }
+
         ngx_log_error(NGX_LOG_WARN, log, 0,
                       "hotline: the handoff file is incomplete: ignored");
         (void) ftruncate(ngx_http_hotline_handoff_fd, 0);
-        return NGX_DECLINED;
-    }
-
-    if (newer && (int64_t) h.written < ngx_http_hotline_handoff_since) {
-        /* the old generation has not written yet */
         return NGX_DECLINED;
     }
 
@@ -577,9 +622,14 @@ ngx_http_hotline_handoff_read(ngx_log_t *log, ngx_msec_t max_age,
     if (n != (ssize_t) (h.bytes + sizeof(uint32_t))
         || ngx_crc32_long(buf, h.bytes) != *(uint32_t *) (buf + h.bytes))
     {
+        ngx_free(buf);
+
+        if (newer) {
+            return NGX_DECLINED;
+        }
+
         ngx_log_error(NGX_LOG_WARN, log, 0,
                       "hotline: the handoff file is incomplete: ignored");
-        ngx_free(buf);
         (void) ftruncate(ngx_http_hotline_handoff_fd, 0);
         return NGX_DECLINED;
     }
@@ -930,6 +980,60 @@ ngx_http_hotline_handoff_old_master(ngx_cycle_t *cycle)
     pid = ngx_http_hotline_handoff_parent;
 
     return pid > 1 && (kill(pid, 0) == 0 || ngx_errno == NGX_EPERM);
+}
+
+
+/*
+ * A worker of a reload's new zone: the master forked it before it told
+ * the old generation to shut down, so the master's table of processes,
+ * as fork() copied it, still lists them: every process but the ones this
+ * reload started (just_spawn), this one among them.
+ */
+
+static void
+ngx_http_hotline_handoff_old_workers(void)
+{
+    ngx_int_t  i;
+
+    ngx_http_hotline_handoff_nold = 0;
+
+    for (i = 0; i < ngx_last_process; i++) {
+
+        if (i == ngx_process_slot
+            || ngx_processes[i].pid == -1
+            || ngx_processes[i].pid == ngx_pid
+            || ngx_processes[i].just_spawn
+            || ngx_processes[i].exited)
+        {
+            continue;
+        }
+
+        ngx_http_hotline_handoff_old[ngx_http_hotline_handoff_nold++] =
+                                                      ngx_processes[i].pid;
+    }
+}
+
+
+/* one of them still runs (or is not reaped yet) */
+
+static ngx_uint_t
+ngx_http_hotline_handoff_old_alive(void)
+{
+    ngx_pid_t   pid;
+    ngx_uint_t  i;
+
+    for (i = 0; i < ngx_http_hotline_handoff_nold; /* void */ ) {
+        pid = ngx_http_hotline_handoff_old[i];
+
+        if (kill(pid, 0) == 0 || ngx_errno == NGX_EPERM) {
+            return 1;
+        }
+
+        ngx_http_hotline_handoff_old[i] =
+            ngx_http_hotline_handoff_old[--ngx_http_hotline_handoff_nold];
+    }
+
+    return 0;
 }
 
 

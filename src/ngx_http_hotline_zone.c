@@ -22,6 +22,9 @@
 #define NGX_HOTLINE_ZONE_SPIN    128
 
 
+static ngx_uint_t ngx_http_hotline_zone_running(ngx_shm_zone_t *shm_zone);
+
+
 ngx_http_hotline_zone_t  *ngx_http_hotline_zone;
 ngx_slab_pool_t          *ngx_http_hotline_shpool;
 
@@ -29,6 +32,7 @@ ngx_slab_pool_t          *ngx_http_hotline_shpool;
 ngx_int_t
 ngx_http_hotline_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
+    ngx_time_t               *tp;
     ngx_slab_pool_t          *shpool;
     ngx_http_hotline_zone_t  *zone;
 
@@ -64,6 +68,10 @@ ngx_http_hotline_init_zone(ngx_shm_zone_t *shm_zone, void *data)
      * before it (a start, or a binary upgrade's new master, has none)
      */
     zone->reloaded = !ngx_is_init_cycle(ngx_cycle);
+    zone->replaces = zone->reloaded && ngx_http_hotline_zone_running(shm_zone);
+
+    tp = ngx_timeofday();
+    zone->made = (int64_t) tp->sec * 1000 + tp->msec;
 
     shpool->data = zone;
     shm_zone->data = zone;
@@ -83,6 +91,43 @@ ngx_http_hotline_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                 &shm_zone->shm.name);
 
     return NGX_OK;
+}
+
+
+/* the running cycle has a zone of this name (a reload: another size) */
+
+static ngx_uint_t
+ngx_http_hotline_zone_running(ngx_shm_zone_t *shm_zone)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_shm_zone_t   *old;
+
+    part = &((ngx_cycle_t *) ngx_cycle)->shared_memory.part;
+    old = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            old = part->elts;
+            i = 0;
+        }
+
+        if (old[i].tag == shm_zone->tag
+            && old[i].data != NULL
+            && old[i].shm.name.len == shm_zone->shm.name.len
+            && ngx_strncmp(old[i].shm.name.data, shm_zone->shm.name.data,
+                           shm_zone->shm.name.len)
+               == 0)
+        {
+            return 1;
+        }
+    }
 }
 
 

@@ -28,6 +28,10 @@ typedef struct {
     void                          *kv;
     ngx_atomic_t                   nearly_full;    /* logged once */
     ngx_uint_t                     reloaded;       /* made by a reload */
+    ngx_uint_t                     replaces;       /* a reload's, in place
+                                                      of a running zone of
+                                                      another size */
+    int64_t                        made;           /* ms since the epoch */
 } ngx_http_hotline_zone_t;
 
 
