@@ -1206,6 +1206,17 @@ ngx_http_hotline_ws_linger(ngx_http_hotline_ws_t *s)
             ngx_http_hotline_ws_finalize(s);
             return;
         }
+
+        if (s->no_answer) {
+            /*
+             * the peer's close frame came first and ours, its answer, is
+             * out: both seen, the connection closes now (RFC 6455, 5.5.1);
+             * the peer sends nothing after its close frame, so no reset
+             * can overtake our frame
+             */
+            ngx_http_hotline_ws_finalize(s);
+            return;
+        }
     }
 
     if (!c->read->timer_set) {
