@@ -588,6 +588,7 @@ ngx_http_hotline_ws_input(ngx_http_hotline_ws_t *s, u_char *pos,
             s->handler->closed(s);
             s->closing = 1;
             s->no_answer = 1;
+            s->peer_closed = 1;
             ngx_http_hotline_ws_linger(s);
             break;
 
@@ -1207,12 +1208,13 @@ ngx_http_hotline_ws_linger(ngx_http_hotline_ws_t *s)
             return;
         }
 
-        if (s->no_answer) {
+        if (s->peer_closed) {
             /*
              * the peer's close frame came first and ours, its answer, is
              * out: both seen, the connection closes now (RFC 6455, 5.5.1);
              * the peer sends nothing after its close frame, so no reset
-             * can overtake our frame
+             * can overtake our frame (after bad input the linger reads
+             * what still comes, as nginx's lingering close does)
              */
             ngx_http_hotline_ws_finalize(s);
             return;

@@ -76,6 +76,8 @@ struct ngx_http_hotline_ws_s {
     unsigned                       no_answer:1;    /* none to wait for: the
                                                       peer's close came
                                                       first, or bad input */
+    unsigned                       peer_closed:1;  /* the peer's close came
+                                                      first */
     unsigned                       closed:1;       /* freed when !pending */
     unsigned                       subprotocol:1;
     unsigned                       upgraded:1;
