@@ -49,7 +49,7 @@
 
 
 #define NGX_HOTLINE_HANDOFF_MAGIC    "HLCALLS1"
-#define NGX_HOTLINE_HANDOFF_CHECK    500    /* ms, while pending */
+#define NGX_HOTLINE_HANDOFF_CHECK    100    /* ms, while pending */
 
 #define NGX_HOTLINE_HO_QUEUED        0x01
 #define NGX_HOTLINE_HO_TIMED         0x02

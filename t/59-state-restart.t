@@ -130,6 +130,10 @@ is(logout($t, headers => [[Authorization => "Bearer $third"]])->{status},
 $t->{template} = $bigger;
 $t->reload;
 $t->wait_old_workers_gone;
+# the new zone takes the old one's calls from hotline_handoff_file as the
+# last old worker wrote them, and answers signaling with 503 until then
+ok(poll_until(10, sub { $t->http_get('/health')->{status} == 200 }),
+   'the new zone is up');
 
 state_holds('after the zone was resized');
 
