@@ -6,9 +6,9 @@
 # as fast as it goes) against
 #   1. one nginx node on the embedded store (2 workers; calls paired across
 #      the workers, as in `make bench`), and
-#   2. two nginx nodes (2 workers each, own prefixes) on one redis-server,
-#      both listening on the same port with SO_REUSEPORT, so the kernel
-#      spreads customers and agents over the four workers of the two nodes:
+#   2. two nginx nodes (2 workers each, own prefixes; NODE_WORKERS) on one
+#      redis-server, both listening on the same port with SO_REUSEPORT, so
+#      the kernel spreads customers and agents over the workers of the nodes:
 #      about half of the calls are cross-node, the rest cross-worker; with
 #      the Redis store every message goes through Redis either way;
 #   3. at light load (LIGHT_CALLS calls, one message in flight per party)
@@ -23,7 +23,8 @@
 # Environment: BIN (hl_load), MODULE (.so), PREFIX (scratch directory,
 # recreated), NGINX, REDIS (redis-server), CALLS, DURATION, RATE, WINDOW,
 # LIGHT_CALLS, ONLY=redis (skip the embedded runs), HTTP_EXTRA (directives
-# added to every node's http block, e.g. 'hotline_transcript off;').
+# added to every node's http block, e.g. 'hotline_transcript off;'),
+# NODE_WORKERS (each node's worker_processes, 2; the embedded node's too).
 
 set -euo pipefail
 
@@ -38,6 +39,7 @@ DURATION=${DURATION:-8}
 RATE=${RATE:-10000}
 WINDOW=${WINDOW:-8}
 LIGHT_CALLS=${LIGHT_CALLS:-10}
+NODE_WORKERS=${NODE_WORKERS:-2}
 
 LOG=$PREFIX/bench.log
 KEYS=bench:
@@ -80,7 +82,7 @@ node_conf() {
     mkdir -p "$dir/logs" "$dir/tmp"
     cat > "$dir/nginx.conf" <<EOF
 load_module $MODULE;
-worker_processes 2;
+worker_processes $NODE_WORKERS;
 worker_rlimit_nofile 20000;
 pid $dir/nginx.pid;
 error_log $dir/logs/error.log warn;
