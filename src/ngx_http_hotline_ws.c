@@ -1208,13 +1208,14 @@ ngx_http_hotline_ws_linger(ngx_http_hotline_ws_t *s)
             return;
         }
 
-        if (s->peer_closed) {
+        if (s->peer_closed || s->close_answered) {
             /*
-             * the peer's close frame came first and ours, its answer, is
-             * out: both seen, the connection closes now (RFC 6455, 5.5.1);
-             * the peer sends nothing after its close frame, so no reset
-             * can overtake our frame (after bad input the linger reads
-             * what still comes, as nginx's lingering close does)
+             * both close frames seen, ours out (over TLS, and the
+             * close_notify, which may have waited for the socket): the
+             * connection closes now (RFC 6455, 5.5.1); the peer sends
+             * nothing after its close frame, so no reset can overtake
+             * ours (after bad input the linger reads what still comes,
+             * as nginx's lingering close does)
              */
             ngx_http_hotline_ws_finalize(s);
             return;
