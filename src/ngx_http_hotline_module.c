@@ -812,30 +812,11 @@ ngx_http_hotline_zone_resized(ngx_conf_t *cf, ngx_shm_zone_t *shm_zone,
     size_t                         used;
     ngx_shm_zone_t                *old;
     ngx_slab_pool_t               *shpool;
-    ngx_http_hotline_list_iter_t   it;
     ngx_http_hotline_main_conf_t  *omcf;
 
-    ngx_http_hotline_list_iter(&it,
-                               &((ngx_cycle_t *) ngx_cycle)->shared_memory);
+    old = ngx_http_hotline_zone_running(shm_zone);
 
-    for ( ;; ) {
-        old = ngx_http_hotline_list_next(&it);
-
-        if (old == NULL) {
-            return;
-        }
-
-        if (old->tag == shm_zone->tag
-            && old->shm.name.len == shm_zone->shm.name.len
-            && ngx_strncmp(old->shm.name.data, shm_zone->shm.name.data,
-                           shm_zone->shm.name.len)
-               == 0)
-        {
-            break;
-        }
-    }
-
-    if (old->shm.size == shm_zone->shm.size || old->data == NULL) {
+    if (old == NULL || old->shm.size == shm_zone->shm.size) {
         return;
     }
 

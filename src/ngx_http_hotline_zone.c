@@ -22,9 +22,6 @@
 #define NGX_HOTLINE_ZONE_SPIN    128
 
 
-static ngx_uint_t ngx_http_hotline_zone_running(ngx_shm_zone_t *shm_zone);
-
-
 ngx_http_hotline_zone_t  *ngx_http_hotline_zone;
 ngx_slab_pool_t          *ngx_http_hotline_shpool;
 
@@ -68,7 +65,8 @@ ngx_http_hotline_init_zone(ngx_shm_zone_t *shm_zone, void *data)
      * before it (a start, or a binary upgrade's new master, has none)
      */
     zone->reloaded = !ngx_is_init_cycle(ngx_cycle);
-    zone->replaces = zone->reloaded && ngx_http_hotline_zone_running(shm_zone);
+    zone->replaces = zone->reloaded
+                     && ngx_http_hotline_zone_running(shm_zone) != NULL;
 
     tp = ngx_timeofday();
     zone->made = (int64_t) tp->sec * 1000 + tp->msec;
@@ -94,9 +92,12 @@ ngx_http_hotline_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
-/* the running cycle has a zone of this name (a reload: another size) */
+/*
+ * In the master, as a reload's configuration is parsed or its zones are
+ * made: the running cycle's zone of that name, or NULL.
+ */
 
-static ngx_uint_t
+ngx_shm_zone_t *
 ngx_http_hotline_zone_running(ngx_shm_zone_t *shm_zone)
 {
     ngx_uint_t        i;
@@ -110,7 +111,7 @@ ngx_http_hotline_zone_running(ngx_shm_zone_t *shm_zone)
 
         if (i >= part->nelts) {
             if (part->next == NULL) {
-                return 0;
+                return NULL;
             }
 
             part = part->next;
@@ -125,7 +126,7 @@ ngx_http_hotline_zone_running(ngx_shm_zone_t *shm_zone)
                            shm_zone->shm.name.len)
                == 0)
         {
-            return 1;
+            return &old[i];
         }
     }
 }

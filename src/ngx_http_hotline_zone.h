@@ -40,6 +40,7 @@ extern ngx_slab_pool_t          *ngx_http_hotline_shpool;
 
 
 ngx_int_t ngx_http_hotline_init_zone(ngx_shm_zone_t *shm_zone, void *data);
+ngx_shm_zone_t *ngx_http_hotline_zone_running(ngx_shm_zone_t *shm_zone);
 void ngx_http_hotline_zone_usage_locked(size_t *size, size_t *used);
 ngx_uint_t ngx_http_hotline_zone_nearly_full(size_t size, size_t used);
 void ngx_http_hotline_zone_check(ngx_log_t *log);
