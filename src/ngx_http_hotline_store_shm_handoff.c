@@ -108,6 +108,7 @@ static u_char *ngx_http_hotline_handoff_skip(u_char *p, u_char *last);
 static ngx_uint_t ngx_http_hotline_handoff_old_master(ngx_cycle_t *cycle);
 static void ngx_http_hotline_handoff_old_workers(void);
 static ngx_uint_t ngx_http_hotline_handoff_old_alive(void);
+static ngx_uint_t ngx_http_hotline_handoff_runs(ngx_pid_t pid);
 static void ngx_http_hotline_handoff_check(ngx_event_t *ev);
 static int64_t ngx_http_hotline_handoff_now(void);
 
@@ -979,7 +980,7 @@ ngx_http_hotline_handoff_old_master(ngx_cycle_t *cycle)
 
     pid = ngx_http_hotline_handoff_parent;
 
-    return pid > 1 && (kill(pid, 0) == 0 || ngx_errno == NGX_EPERM);
+    return pid > 1 && ngx_http_hotline_handoff_runs(pid);
 }
 
 
@@ -1019,13 +1020,11 @@ ngx_http_hotline_handoff_old_workers(void)
 static ngx_uint_t
 ngx_http_hotline_handoff_old_alive(void)
 {
-    ngx_pid_t   pid;
     ngx_uint_t  i;
 
     for (i = 0; i < ngx_http_hotline_handoff_nold; /* void */ ) {
-        pid = ngx_http_hotline_handoff_old[i];
 
-        if (kill(pid, 0) == 0 || ngx_errno == NGX_EPERM) {
+        if (ngx_http_hotline_handoff_runs(ngx_http_hotline_handoff_old[i])) {
             return 1;
         }
 
@@ -1034,6 +1033,15 @@ ngx_http_hotline_handoff_old_alive(void)
     }
 
     return 0;
+}
+
+
+/* a process of that pid runs, or is not reaped yet */
+
+static ngx_uint_t
+ngx_http_hotline_handoff_runs(ngx_pid_t pid)
+{
+    return kill(pid, 0) == 0 || ngx_errno == NGX_EPERM;
 }
 
 
