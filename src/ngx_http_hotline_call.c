@@ -72,6 +72,8 @@ typedef struct {
     ngx_uint_t                     n;          /* the connection's order */
     unsigned                       busy:1;     /* refused: reader behind */
     unsigned                       retry:1;    /* the one refused, again */
+    unsigned                       line:1;     /* sent with its line */
+    uint32_t                       epoch;      /* the keys' log_epoch */
 } ngx_http_hotline_relay_t;
 
 
@@ -132,6 +134,7 @@ static ngx_uint_t                     ngx_http_hotline_seeded;
 
 static ngx_http_hotline_pool_t        ngx_http_hotline_relays;
 static ngx_http_hotline_relay_t      *ngx_http_hotline_relay_sending;
+static uint32_t                       ngx_http_hotline_log_epochs;
 
 /* connections whose relays wait for a reader that is behind */
 static ngx_queue_t                    ngx_http_hotline_busy;
@@ -663,6 +666,8 @@ ngx_http_hotline_ref_call(ngx_http_hotline_ref_t *ref, u_char *call_id)
     key = ngx_http_hotline_tkey(call_id);
     k->log_key_len = (u_char) (ngx_cpymem(k->log_key, key->data, key->len)
                                - k->log_key);
+    k->log_left = NGX_MAX_UINT32_VALUE;
+    k->log_epoch = ++ngx_http_hotline_log_epochs;
 }
 
 
@@ -1431,8 +1436,17 @@ ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r)
     t->value.data = r->msg;
     t->value.len = r->len;
 
-    if (r->logged && ref->has_call && ngx_http_hotline_dcf->transcript) {
-        /* a chat line: the call's transcript keeps it, while it has room */
+    /*
+     * a chat line: the call's transcript keeps it, while it has room; a
+     * line longer than the room a relay last saw is not sent: the room
+     * only shrinks while the call lasts (a transcript is never trimmed)
+     */
+    r->line = r->logged && ref->has_call && ngx_http_hotline_dcf->transcript
+              && (ref->keys == NULL || r->len <= ref->keys->log_left);
+
+    if (r->line) {
+        r->epoch = ref->keys ? ref->keys->log_epoch : 0;
+
         t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_APPEND, &log_key);
         t->max = ngx_http_hotline_dcf->transcript;
         t->err = NGX_HOTLINE_OK;
@@ -1488,6 +1502,13 @@ ngx_http_hotline_relay_done(void *data, ngx_http_hotline_txres_t *res)
 
     if (res->err == NGX_HOTLINE_OK) {
         ngx_http_hotline_count_relayed();
+
+        if (r->line && res->left >= 0 && ref->keys
+            && r->epoch == ref->keys->log_epoch
+            && (ngx_uint_t) res->left < ref->keys->log_left)
+        {
+            ref->keys->log_left = (uint32_t) res->left;
+        }
     }
 
     ngx_http_hotline_relay_end(r, res->err == NGX_HOTLINE_E_CONFLICT

@@ -112,6 +112,15 @@ typedef struct {
     u_char                         key_len;
     u_char                         peer_key_len;
     u_char                         log_key_len;
+    uint32_t                       log_epoch;  /* new each time the keys
+                                                  are made: relays sent
+                                                  before do not tell */
+    uint32_t                       log_left;   /* the transcript's room
+                                                  as a relay last learned
+                                                  (it only shrinks): no
+                                                  longer line is sent;
+                                                  NGX_MAX_UINT32_VALUE:
+                                                  not known */
 } ngx_http_hotline_ref_keys_t;
 
 

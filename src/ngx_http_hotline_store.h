@@ -199,9 +199,17 @@ typedef struct {
 } ngx_http_hotline_txn_t;
 
 
+/*
+ * left: the room under the bound of the transaction's last op, when that
+ * is an append that may be left out (err OK) to an inbox nothing is
+ * delivered from (a transcript, whose bytes only grow): its max less its
+ * bytes after the transaction; -1: not known (another op, no such
+ * record, an error)
+ */
 typedef struct {
     ngx_uint_t                     err;        /* OK, CONFLICT, a bound's */
     ngx_uint_t                     gap;        /* attach: some are gone */
+    ngx_int_t                      left;
 } ngx_http_hotline_txres_t;
 
 

@@ -495,6 +495,7 @@ ngx_http_hotline_redis_commit(ngx_http_hotline_txn_t *tx,
 
     res.err = NGX_HOTLINE_E_UNAVAILABLE;
     res.gap = 0;
+    res.left = -1;
 
     if (!ngx_http_hotline_rconn_up()) {
         handler(data, &res);
@@ -688,6 +689,7 @@ ngx_http_hotline_redis_commit_done(ngx_http_hotline_rreq_t *req,
 
     res.err = ngx_http_hotline_reply_err(r);
     res.gap = 0;
+    res.left = -1;
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "hotline redis: commit answered, error %ui", res.err);
@@ -702,6 +704,14 @@ ngx_http_hotline_redis_commit_done(ngx_http_hotline_rreq_t *req,
     if (res.err == NGX_HOTLINE_OK) {
         /* 2: the inbox was behind the client, it goes on after it */
         res.gap = (ngx_http_hotline_reply_int(r, 1) == 1);
+
+        /* a relay's: {0, 0, the transcript's room} (not an attach's) */
+        if (req->gen == 0 && r->elements == 3
+            && r->element[2]->type == REDIS_REPLY_INTEGER
+            && r->element[2]->integer >= 0)
+        {
+            res.left = (ngx_int_t) r->element[2]->integer;
+        }
     }
 
     /* with replicas=, once they have it */

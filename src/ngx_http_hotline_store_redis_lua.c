@@ -393,7 +393,8 @@ NGX_HOTLINE_LUA_PRELUDE
  * Redis a fifth less, one in a batch an eighth: docs/performance.md); the
  * sender's record: alone, the three fields checked; in a batch through R,
  * read once for all the relays of one sender (a client sends several in
- * one read)
+ * one read); with a transcript, the room it has left after the relay
+ * ({0, 0, left}: the node sends no line longer than that)
  */
 "local function relay(b, t, alone)\n"
 "  local me\n"
@@ -415,6 +416,12 @@ NGX_HOTLINE_LUA_PRELUDE
 "  if e2 == 0 and lk then\n"
 "    appends(lk, string.sub(A[b + 5], 2) .. A[b + 12], lmax, '0', '0')\n"
 "  elseif e2 == 0 and t then append(t) end\n"
+/* the transcript's room left, as read or written: {0, 0, left} */
+"  if t and A[t + 5] == '0' then lk, lmax = A[t + 1], bound(A[t + 3]) end\n"
+"  local r = lk and R[lk]\n"
+"  if r and r[1] and type(r[5]) == 'number' then\n"
+"    return {0, 0, math.max(lmax - r[5], 0)}\n"
+"  end\n"
 "  return {0, 0}\n"
 "end\n"
 /* a relay alone: not even the batch is read */

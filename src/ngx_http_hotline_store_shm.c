@@ -520,6 +520,7 @@ ngx_http_hotline_shm_commit(ngx_http_hotline_txn_t *tx,
 
     ngx_memzero(&res, sizeof(ngx_http_hotline_txres_t));
     ngx_memzero(prep, tx->n * sizeof(ngx_http_hotline_shm_prep_t));
+    res.left = -1;
 
     ngx_http_hotline_lock();
 
@@ -1053,6 +1054,16 @@ ngx_http_hotline_shm_apply(ngx_http_hotline_txn_t *tx,
         if (prep[i].slots) {
             /* another append of this transaction grew the ring more */
             ngx_slab_free_locked(ngx_http_hotline_shpool, prep[i].slots);
+        }
+
+        if (i + 1 == tx->n && t->op == NGX_HOTLINE_TX_APPEND
+            && t->err == NGX_HOTLINE_OK && o && o->inbox
+            && o->inbox->owner == 0 && o->inbox->delivered == 0)
+        {
+            /* the room a transcript has left (ngx_http_hotline_txres_t) */
+            ib = o->inbox;
+            res->left = (ngx_int_t) (ib->bytes < t->max ? t->max - ib->bytes
+                                                        : 0);
         }
     }
 }

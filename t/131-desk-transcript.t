@@ -86,11 +86,16 @@ ok($desk && !exists $desk->{replay_to}, 'no replay_to then');
 is($c2->expect_close(5), 4000, 'the page before it replaced');
 $c2 = $c2b;
 
-# --- bounded: lines that do not fit are left out, the chat goes on
-my $long = 'x' x 300;
+# --- bounded: lines that do not fit are left out, the chat goes on; a
+# shorter one that fits the room left still goes in, from either party
+# (a node sends no line longer than the room its last relay saw)
+my $long = 'x' x 250;
 for my $i (1 .. 4) {
     chat($c2, $a2, "$i$long");
 }
+chat($a2, $c2, 'kısa');
+chat($c2, $a2, "5$long");
+chat($c2, $a2, 'y');
 my $c3 = $t->ws_connect('/ws/customer');
 $c3->send_json({ type => 'resume', token => $c->{token}, last_seq => 0 });
 ok($c3->wait_for('welcome', 5, sub { $_[0]{resumed} }), 'resumed again');
@@ -99,7 +104,8 @@ my $bytes = 0;
 $bytes += length json_encode($_) for @{ $tr->{lines} };
 ok($bytes <= 1024 + 200, "the transcript stays within its bound ($bytes)");
 is_deeply([ map { substr($_->{text}, 0, 1) } @{ $tr->{lines} } ],
-          [ qw(M B T 1 2) ], 'the first lines are kept, later ones left out');
+          [ qw(M B T 1 2 k y) ],
+          'the first lines are kept, later ones left out, short ones fit');
 
 # --- the call ends: the transcript goes with it
 $a2->send_json({ type => 'hangup' });
