@@ -382,6 +382,16 @@ NGX_HOTLINE_LUA_PRELUDE
 "  end\n"
 "end\n"
 /*
+ * the room under max an append left in k's inbox, as read or written
+ * (ngx_http_hotline_txres_t: the node asks it of a transcript), or nil
+ */
+"local function left(k, max)\n"
+"  local r = R[k]\n"
+"  if r and r[1] and type(r[5]) == 'number' then\n"
+"    return math.max(max - r[5], 0)\n"
+"  end\n"
+"end\n"
+/*
  * a relay, the most frequent transaction: R K V G K2 message max force err
  * retry (c K V, o K G and a K2 ... in one operation; the node sends a
  * relay so, never with force), its count at b, and with 12 arguments the
@@ -418,11 +428,7 @@ NGX_HOTLINE_LUA_PRELUDE
 "  elseif e2 == 0 and t then append(t) end\n"
 /* the transcript's room left, as read or written: {0, 0, left} */
 "  if t and A[t + 5] == '0' then lk, lmax = A[t + 1], bound(A[t + 3]) end\n"
-"  local r = lk and R[lk]\n"
-"  if r and r[1] and type(r[5]) == 'number' then\n"
-"    return {0, 0, math.max(lmax - r[5], 0)}\n"
-"  end\n"
-"  return {0, 0}\n"
+"  return {0, 0, lk and left(lk, lmax)}\n"
 "end\n"
 /* a relay alone: not even the batch is read */
 "if A[3] == 'R' and (na == 13 or na == 16 or (na == 21 and A[14] == 'a'))\n"
@@ -638,6 +644,11 @@ NGX_HOTLINE_LUA_BACKLOG
 "    told = true\n"
 "    redis.call('PUBLISH', P .. 'queue', '1')\n"
 "  end\n"
+"end\n"
+/* a last append that may be left out: {0, 0, the room it left} */
+"local b = ops[#ops]\n"
+"if b and A[b - 1] == 'a' and A[b + 5] == '0' and #out == 2 then\n"
+"  out[3] = left(A[b + 1], bound(A[b + 3]))\n"
 "end\n"
 "return out\n"
 "end\n"

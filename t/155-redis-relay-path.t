@@ -238,19 +238,21 @@ sub run {
 
 # the peer's inbox of 40 x 100 bytes is over max 3000: room is made from
 # what was delivered; a reader may fall behind by 2 x max, one that is not
-# attached by max
+# attached by max; a relay that went in is answered with the room its
+# transcript has left (tmax less its bytes; the node sends no longer line)
+my $room = 100000 - $line;
 my @cases = (
-    [ 'room', sub { me(); peer(n => 3); transcript() }, {}, '0 0' ],
+    [ 'room', sub { me(); peer(n => 3); transcript() }, {}, "0 0 $room" ],
     [ 'a changed version', sub { me(v => 4); peer(); transcript() }, {},
       '100' ],
     [ 'another consumer', sub { me(g => 8); peer(); transcript() }, {},
       '5' ],
     [ 'full, delivered: room made', sub {
           me(); peer(n => 40, len => 100); transcript() },
-      { max => 3000 }, '0 0' ],
+      { max => 3000 }, "0 0 $room" ],
     [ 'full, half delivered: room made from the delivered only', sub {
           me(); peer(n => 40, len => 100, dl => 29); transcript() },
-      { max => 1500 }, '0 0' ],
+      { max => 1500 }, "0 0 $room" ],
     [ 'full, nothing delivered, reader attached: busy', sub {
           me(); peer(n => 40, len => 100, dl => 0); transcript() },
       { max => 1900 }, '102' ],
@@ -262,18 +264,24 @@ my @cases = (
           me(); peer(n => 1, bk => 1); transcript() }, {}, '102' ],
     [ 'busy before: the retry goes in', sub {
           me(); peer(n => 1, bk => 1); transcript() },
-      { retry => 1 }, '0 0' ],
+      { retry => 1 }, "0 0 $room" ],
     [ 'a full transcript is left out', sub {
           me(); peer(n => 2); transcript(n => 10) },
-      { tmax => 1000 }, '0 0' ],
+      { tmax => 1000 }, '0 0 0' ],
+    [ 'a line longer than the transcript\'s room: left out, the room told',
+      sub { me(); peer(n => 2); transcript(n => 9) },
+      { tmax => 900 + $line - 1 }, '0 0 ' . ($line - 1) ],
+    [ 'a line the size of the room goes in, none is left', sub {
+          me(); peer(n => 2); transcript(n => 9) },
+      { tmax => 900 + $line }, '0 0 0' ],
     [ 'room made in both, the transcript still left out', sub {
           me(); peer(n => 40, len => 100); transcript(n => 10, dl => 3) },
-      { max => 3000, tmax => 700 }, '0 0' ],
+      { max => 3000, tmax => 700 }, '0 0 0' ],
     [ 'room made in the transcript, the peer busy', sub {
           me(); peer(n => 40, len => 100, dl => 0);
           transcript(n => 10, dl => 3) },
       { max => 1900, tmax => 700 }, '102' ],
-    [ 'no peer record', sub { me(); transcript() }, {}, '0 0' ],
+    [ 'no peer record', sub { me(); transcript() }, {}, "0 0 $room" ],
 );
 
 for my $case (@cases) {
@@ -408,7 +416,7 @@ for my $how ('short', 'general') {
                             '|', 0, @tx[2 .. $#tx]);
     is(scalar(() = $cmds =~ /$mine/g), 2,
        "$how: the sender's record read again after the put");
-    like($answer, qr/\A0\n0\n0\n0\n100\n/,
+    like($answer, qr/\A0\n0\n$room\n0\n0\n100\n/,
          "$how: the relay after the put is refused (conflict, 100)")
         or diag($answer);
     $sq = $r->cli('HGET', "${P}r:$K2", 'sq');
