@@ -145,6 +145,20 @@ ngx_http_hotline_end_reason(u_char *name, size_t len)
 
 
 
+/* two digits at a time: "00" .. "99" */
+static u_char  ngx_http_hotline_pairs[] =
+    "0001020304050607080910111213141516171819"
+    "2021222324252627282930313233343536373839"
+    "4041424344454647484950515253545556575859"
+    "6061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* the digits of the last chat line's time: the lines of a turn share it */
+static uint64_t  ngx_http_hotline_ts_ms;
+static size_t    ngx_http_hotline_ts_len;
+static u_char    ngx_http_hotline_ts_digits[NGX_INT64_LEN];
+
+
 static ngx_str_t  ngx_http_hotline_keys[] = {
     ngx_string("type"),
     ngx_string("id"),
@@ -1178,7 +1192,14 @@ ngx_http_hotline_proto_ts(u_char *p, uint64_t ms)
 {
     p = ngx_cpymem(p, ",\"ts\":", sizeof(",\"ts\":") - 1);
 
-    return ngx_http_hotline_put_digits(p, ms);
+    if (ms != ngx_http_hotline_ts_ms || ngx_http_hotline_ts_len == 0) {
+        ngx_http_hotline_ts_len = ngx_http_hotline_put_digits(
+                                              ngx_http_hotline_ts_digits, ms)
+                                  - ngx_http_hotline_ts_digits;
+        ngx_http_hotline_ts_ms = ms;
+    }
+
+    return ngx_cpymem(p, ngx_http_hotline_ts_digits, ngx_http_hotline_ts_len);
 }
 
 
@@ -1187,14 +1208,26 @@ ngx_http_hotline_proto_ts(u_char *p, uint64_t ms)
 static u_char *
 ngx_http_hotline_put_digits(u_char *p, uint64_t v)
 {
-    u_char  *d, digits[NGX_INT64_LEN];
+    u_char      *d, digits[NGX_INT64_LEN];
+    ngx_uint_t   i;
 
     d = digits + sizeof(digits);
 
-    do {
-        *--d = (u_char) ('0' + v % 10);
-        v /= 10;
-    } while (v);
+    while (v >= 100) {
+        i = (ngx_uint_t) (v % 100) * 2;
+        v /= 100;
+        *--d = ngx_http_hotline_pairs[i + 1];
+        *--d = ngx_http_hotline_pairs[i];
+    }
+
+    if (v >= 10) {
+        i = (ngx_uint_t) v * 2;
+        *--d = ngx_http_hotline_pairs[i + 1];
+        *--d = ngx_http_hotline_pairs[i];
+
+    } else {
+        *--d = (u_char) ('0' + v);
+    }
 
     return ngx_cpymem(p, d, digits + sizeof(digits) - d);
 }
