@@ -87,8 +87,9 @@ main(void)
         bad += !t_same(0xffffffffffffffffULL, ts)
                + !t_same(0xffffffffffffffffULL - 1, ts);
 
-        is((long long) bad, 0, ts ? "ts: powers of ten, their neighbours, 2^64 - 1"
-                              : "seq: powers of ten, their neighbours, 2^64 - 1");
+        is((long long) bad, 0,
+           ts ? "ts: powers of ten, their neighbours, 2^64 - 1"
+              : "seq: powers of ten, their neighbours, 2^64 - 1");
 
         bad = 0;
         seed = 0x9e3779b97f4a7c15ULL;
