@@ -34,12 +34,19 @@ export class Confirm {
         this.pending = null;    // { resolve, back, fallback }
         this.keep.addEventListener('click', () => this.finish(false));
         this.go.addEventListener('click', () => this.finish(true));
-        // Escape ('cancel'), or any other way the dialog closes: "no"
+        // Escape ('cancel'), or any other way the dialog closes: "no";
+        // not a close whose event comes when the dialog is open again (the
+        // event is queued: an answer and the next question in one turn of
+        // the page, and the next question would be answered "no")
         this.dialog.addEventListener('cancel', (ev) => {
             ev.preventDefault();
             this.finish(false);
         });
-        this.dialog.addEventListener('close', () => this.finish(false));
+        this.dialog.addEventListener('close', () => {
+            if (!this.dialog.open) {
+                this.finish(false);
+            }
+        });
     }
 
     get open() {

@@ -336,6 +336,27 @@ test('demo erases the call\'s personal data: asked, an error, then done',
              && document.activeElement.dataset.act === 'erase'),
          'closed, the focus back on the button');
 
+         // an answer and the next question in one turn of the page (keys
+         // that come together): the first dialog's close event comes
+         // after the second question is asked, and does not answer it
+         await agent.keyboard.press('Enter');
+         await until(() => agent.evaluate(() =>
+             document.getElementById('erase-dialog').open), 'asked');
+         await agent.evaluate(() => {
+             document.getElementById('erase-dialog')
+                 .dispatchEvent(new Event('cancel', { cancelable: true }));
+             document.activeElement.click();
+         });
+         await stays(() => agent.evaluate(() =>
+             document.getElementById('erase-dialog').open
+             && document.activeElement.id === 'erase-keep'),
+         'asked again in the same turn: the question stays', 500);
+         await agent.keyboard.press('Escape');
+         await until(() => agent.evaluate(() =>
+             !document.getElementById('erase-dialog').open
+             && document.activeElement.dataset.act === 'erase'),
+         'closed again, the focus back on the button');
+
          // the request fails (the network): said below the button
          const erasing = (url) => url.pathname === '/api/history'
              && url.searchParams.has('call_id');
