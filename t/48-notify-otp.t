@@ -53,8 +53,9 @@ is($fb[0]{json}{attempts}, 4, 'after 4 attempts');
 my @bob = otp_codes($tg, '-1001234567');
 is(scalar @bob, 4, 'four attempts carried the code');
 my $code = $bob[0] // 'none';
-unlike($fb[0]{body}, qr/\Q$code\E/, 'the report does not have the code');
+# (the chat id's digits left out: a code may be six of them)
 (my $rest = $fb[0]{body}) =~ s/"chat_id":"[^"]*"//;
+unlike($rest, qr/\Q$code\E/, 'the report does not have the code');
 unlike($rest, qr/\d{6}/, 'nor any 6 digits (besides the chat id)');
 ok(poll_until(10, sub {
     my $m = $t->metrics;
