@@ -13,7 +13,8 @@
 #
 #   make -C bench relay-script            (N=200000 calls each)
 #
-# Environment: BIN (lua_dump), REDIS (redis-server), N.
+# Environment: BIN (lua_dump), REDIS (redis-server), N, PREFIX (scratch
+# directory, recreated; build/bench/relay_script).
 
 set -euo pipefail
 
@@ -21,8 +22,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BIN:-$ROOT/build/bench}
 REDIS=${REDIS:-/usr/bin/redis-server}
 N=${N:-200000}
-PREFIX=$(mktemp -d /tmp/relay_script.XXXXXX)
-LOG=$PREFIX/log
+PREFIX=${PREFIX:-$ROOT/build/bench/relay_script}
+LOG=$PREFIX/bench.log
 redis_pid=
 
 . "$ROOT/bench/lib.sh"
@@ -32,11 +33,16 @@ cleanup() {
         kill -TERM "$redis_pid"
         wait "$redis_pid" 2>/dev/null || true
     fi
-    rm -rf "$PREFIX"
 }
 trap cleanup EXIT
 
 [ -x "$BIN/lua_dump" ] || { echo "relay_script: no $BIN/lua_dump; make -C bench relay-script"; exit 1; }
+
+# the scratch directory, as the other benchmarks have theirs: recreated,
+# kept after the run (its log)
+rm -rf "$PREFIX"
+mkdir -p "$PREFIX"
+: > "$LOG"
 
 PORT=$(free_port)
 start_redis "$PREFIX/redis" "$PORT" \
