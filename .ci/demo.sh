@@ -8,9 +8,11 @@
 # run/ (git-ignored) is the nginx prefix: nginx.conf (from .ci/demo.conf.in
 # with absolute paths), logs/, tmp/, nginx.pid and secret.key (the HS256 key,
 # made once, mode 0600).  HOTLINE_PORT changes the port, HOTLINE_RUN the
-# directory (an absolute path), HOTLINE_ICE_ARGS the parameters of the
-# pages' ICE servers location (hotline_ice_servers, docs/directives.md;
-# none by default since the demo is local), for example
+# directory (an absolute path), HOTLINE_MODULE the module (the tests' own
+# build: make test-asan's), HOTLINE_NGINX (the tests') or NGINX (make run
+# NGINX=...) the nginx, HOTLINE_ICE_ARGS the parameters of the pages' ICE
+# servers location (hotline_ice_servers, docs/directives.md; none by
+# default since the demo is local), for example
 #   HOTLINE_ICE_ARGS='stun=stun:stun.example.com:3478' make run
 
 set -euo pipefail
@@ -18,12 +20,16 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RUN=${HOTLINE_RUN:-$ROOT/run}
 HTML=$ROOT/html
-MODULE=$ROOT/build/objs/ngx_http_hotline_module.so
+MODULE=${HOTLINE_MODULE:-$ROOT/build/objs/ngx_http_hotline_module.so}
 TEMPLATE=$ROOT/.ci/demo.conf.in
 CONF=$RUN/nginx.conf
 PIDFILE=$RUN/nginx.pid
 SECRET=$RUN/secret.key
-NGINX=${NGINX:-/usr/sbin/nginx}
+NGINX_CMD=${HOTLINE_NGINX:-${NGINX:-/usr/sbin/nginx}}
+# nginx takes NGINX in its environment for the sockets of a binary
+# upgrade: with it, it stays in the foreground and the module waits for
+# the calls of old workers that are not there
+unset NGINX
 PORT=${HOTLINE_PORT:-8080}
 ICE_ARGS=${HOTLINE_ICE_ARGS:-}
 
@@ -108,7 +114,7 @@ start() {
     local pid token
 
     write_prefix
-    "$NGINX" -t -q -p "$RUN/" -e "$RUN/logs/error.log" -c "$CONF" \
+    "$NGINX_CMD" -t -q -p "$RUN/" -e "$RUN/logs/error.log" -c "$CONF" \
         || die "configuration test failed (see above)"
 
     pid=$(running_pid)
@@ -122,12 +128,12 @@ start() {
 
     if [ -n "$pid" ]; then
         echo "demo: already running (pid $pid); reloading the configuration"
-        "$NGINX" -p "$RUN/" -e "$RUN/logs/error.log" -c "$CONF" -s reload
+        "$NGINX_CMD" -p "$RUN/" -e "$RUN/logs/error.log" -c "$CONF" -s reload
     else
         if (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then
             die "127.0.0.1:$PORT is in use by another program"
         fi
-        "$NGINX" -p "$RUN/" -e "$RUN/logs/error.log" -c "$CONF"
+        "$NGINX_CMD" -p "$RUN/" -e "$RUN/logs/error.log" -c "$CONF"
     fi
 
     wait_healthy || die "nginx does not answer on 127.0.0.1:$PORT" \

@@ -33,6 +33,8 @@ BIN=${BIN:-$ROOT/build/bench}
 MODULE=${MODULE:-$ROOT/build/objs/ngx_http_hotline_module.so}
 PREFIX=${PREFIX:-$ROOT/build/bench/redis}
 NGINX=${NGINX:-/usr/sbin/nginx}
+# not in nginx's environment: it reads NGINX as a binary upgrade's sockets
+export -n NGINX
 REDIS=${REDIS:-/usr/bin/redis-server}
 CALLS=${CALLS:-100}
 DURATION=${DURATION:-8}

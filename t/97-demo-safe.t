@@ -21,9 +21,18 @@ my $port = Hotline::Port::take();
 
 local $ENV{HOTLINE_RUN} = $run;
 local $ENV{HOTLINE_PORT} = $port;
+# the build and the nginx under test (make test-asan's are not build/objs),
+# the nginx as `make run NGINX=...` gives it: in NGINX, which nginx itself
+# reads as a binary upgrade's sockets (the demo started in the foreground,
+# waiting for the calls of old workers, until demo.sh stopped passing it)
+local $ENV{HOTLINE_MODULE} = $Hotline::Test::MODULE;
+local $ENV{HOTLINE_NGINX} = $Hotline::Test::NGINX;
+local $ENV{NGINX} = $Hotline::Test::NGINX;
 
 sub demo {
-    my $out = Hotline::Test::run_capture('bash', "$root/.ci/demo.sh", @_);
+    # bounded: an nginx that stays in the foreground holds it up
+    my $out = Hotline::Test::run_capture('timeout', '60', 'bash',
+                                         "$root/.ci/demo.sh", @_);
     return ($? == 0, $out);
 }
 

@@ -68,6 +68,12 @@ use Protocol::WebSocket::Client;
 our @EXPORT_OK = qw(raw_frame json_encode json_decode poll_until
                     random_key ws_accept_for);
 
+# nginx reads NGINX in its environment as the sockets a binary upgrade
+# hands over: with it (`make test NGINX=...` exports it) every nginx of
+# the tests would stay in the foreground and wait for the calls of old
+# workers that are not there
+delete $ENV{NGINX};
+
 our $ROOT   = abs_path(dirname(__FILE__) . '/../../..');
 our $NGINX  = $ENV{HOTLINE_NGINX}  || '/usr/sbin/nginx';
 our $MODULE = $ENV{HOTLINE_MODULE}
