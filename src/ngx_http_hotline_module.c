@@ -62,6 +62,7 @@ static void ngx_http_hotline_zone_resized(ngx_conf_t *cf,
     ngx_shm_zone_t *shm_zone, ngx_uint_t handoff);
 static ngx_shm_zone_t *ngx_http_hotline_add_zone(ngx_conf_t *cf,
     size_t size);
+static ngx_int_t ngx_http_hotline_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_hotline_init_process(ngx_cycle_t *cycle);
 static void ngx_http_hotline_exit_process(ngx_cycle_t *cycle);
 
@@ -298,7 +299,7 @@ ngx_module_t  ngx_http_hotline_module = {
     ngx_http_hotline_commands,             /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_hotline_init_module,          /* init module */
     ngx_http_hotline_init_process,         /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -1031,6 +1032,17 @@ static char *
 ngx_http_hotline_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     return ngx_http_hotline_zone_location(cf, ngx_http_hotline_metrics_handler);
+}
+
+
+/* in the master, once the configuration is whole */
+
+static ngx_int_t
+ngx_http_hotline_init_module(ngx_cycle_t *cycle)
+{
+    ngx_http_hotline_handoff_upgrade(cycle);
+
+    return NGX_OK;
 }
 
 

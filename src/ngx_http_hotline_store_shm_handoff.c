@@ -106,6 +106,8 @@ static ngx_int_t ngx_http_hotline_handoff_msgs(
     u_char **pp, u_char *last);
 static u_char *ngx_http_hotline_handoff_skip(u_char *p, u_char *last);
 static ngx_uint_t ngx_http_hotline_handoff_old_master(ngx_cycle_t *cycle);
+static ngx_uint_t ngx_http_hotline_handoff_oldbin(ngx_cycle_t *cycle,
+    ngx_pid_t pid);
 static void ngx_http_hotline_handoff_old_workers(void);
 static ngx_uint_t ngx_http_hotline_handoff_old_alive(void);
 static ngx_uint_t ngx_http_hotline_handoff_runs(ngx_pid_t pid);
@@ -227,6 +229,31 @@ ngx_http_hotline_handoff_open(ngx_conf_t *cf, ngx_str_t *name, ngx_fd_t *fd)
     cln->handler = ngx_pool_cleanup_file;
 
     return NGX_OK;
+}
+
+
+/*
+ * After the configuration, in the master (the workers may not read the
+ * pid file's directory): the parent is an old master that hands its
+ * calls over, or nginx just found NGINX in its environment.
+ */
+
+void
+ngx_http_hotline_handoff_upgrade(ngx_cycle_t *cycle)
+{
+    if (ngx_http_hotline_handoff_parent == 0
+        || ngx_http_hotline_handoff_oldbin(cycle,
+                                           ngx_http_hotline_handoff_parent))
+    {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                  "hotline: NGINX is in nginx's environment, but no old "
+                  "master's pid file (.oldbin) names the parent: not a "
+                  "binary upgrade");
+
+    ngx_http_hotline_handoff_parent = 0;
 }
 
 
@@ -981,6 +1008,46 @@ ngx_http_hotline_handoff_old_master(ngx_cycle_t *cycle)
     pid = ngx_http_hotline_handoff_parent;
 
     return pid > 1 && ngx_http_hotline_handoff_runs(pid);
+}
+
+
+/*
+ * nginx takes its sockets from NGINX in its environment as a binary
+ * upgrade's; it is one when the old master, which renamed its pid file to
+ * .oldbin before it exec()ed this master, is the parent that file names.
+ * NGINX may also just be there (a script's variable, a container's): then
+ * no old generation will hand its calls over, and the parent (a shell, a
+ * supervisor) may live as long as nginx does.
+ */
+
+static ngx_uint_t
+ngx_http_hotline_handoff_oldbin(ngx_cycle_t *cycle, ngx_pid_t pid)
+{
+    u_char            buf[NGX_INT64_LEN + 2];
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_core_conf_t  *ccf;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (ccf->oldpid.data == NULL) {
+        return 0;
+    }
+
+    fd = ngx_open_file(ccf->oldpid.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        return 0;
+    }
+
+    n = ngx_read_fd(fd, buf, sizeof(buf));
+
+    (void) ngx_close_file(fd);
+
+    while (n > 0 && (buf[n - 1] == LF || buf[n - 1] == CR)) {
+        n--;
+    }
+
+    return n > 0 && ngx_atoi(buf, n) == (ngx_int_t) pid;
 }
 
 

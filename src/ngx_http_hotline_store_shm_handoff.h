@@ -21,6 +21,7 @@
 ngx_int_t ngx_http_hotline_handoff_default(ngx_conf_t *cf, ngx_str_t *name);
 ngx_int_t ngx_http_hotline_handoff_open(ngx_conf_t *cf, ngx_str_t *name,
     ngx_fd_t *fd);
+void ngx_http_hotline_handoff_upgrade(ngx_cycle_t *cycle);
 void ngx_http_hotline_handoff_start(ngx_cycle_t *cycle, ngx_fd_t fd,
     ngx_msec_t max_age, ngx_uint_t made);
 void ngx_http_hotline_handoff_exit(ngx_cycle_t *cycle);
