@@ -21,6 +21,7 @@ package Hotline::RespProxy;
 use strict;
 use warnings;
 use Carp qw(croak);
+use File::Temp ();
 use IO::Select;
 use IO::Socket::INET;
 use POSIX ();
@@ -229,7 +230,5 @@ sub _reply {
     # + - : _ , # ( and anything else of one line
     return ($q, substr($$b, $p, $q - $p), $type, $line);
 }
-
-require File::Temp;
 
 1;
