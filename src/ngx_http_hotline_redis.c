@@ -29,7 +29,15 @@
  */
 
 
+#if (HIREDIS_MAJOR < 1)
+/* exported by hiredis 0.14, declared in its async.h from 1.0 on */
+void redisProcessCallbacks(redisAsyncContext *ac);
+#endif
+
+
 static void ngx_http_hotline_redis_read(ngx_event_t *rev);
+static void ngx_http_hotline_redis_read_checked(ngx_http_hotline_redis_t *rc);
+static ngx_uint_t ngx_http_hotline_redis_pushed(redisReply *r);
 static void ngx_http_hotline_redis_write(ngx_event_t *wev);
 static void ngx_http_hotline_redis_timeout(ngx_event_t *ev);
 static void ngx_http_hotline_redis_flush_handler(ngx_event_t *ev);
@@ -69,8 +77,18 @@ ngx_http_hotline_redis_open(ngx_http_hotline_redis_t *rc, const char *ip,
         return NGX_ERROR;
     }
 
+    if (rc->subscriber) {
+        rc->shadow = redisReaderCreate();
+        if (rc->shadow == NULL) {
+            redisAsyncFree(ac);
+            return NGX_ERROR;
+        }
+    }
+
     c = ngx_get_connection(ac->c.fd, rc->log);
     if (c == NULL) {
+        redisReaderFree(rc->shadow);
+        rc->shadow = NULL;
         redisAsyncFree(ac);
         return NGX_ERROR;
     }
@@ -154,8 +172,121 @@ ngx_http_hotline_redis_read(ngx_event_t *rev)
     c = rev->data;
     rc = c->data;
 
+    if (rc->shadow && (rc->ac->c.flags & REDIS_CONNECTED)) {
+        ngx_http_hotline_redis_read_checked(rc);
+        return;
+    }
+
     /* the context and the connection may be gone when this returns */
     redisAsyncHandleRead(rc->ac);
+}
+
+
+/*
+ * A subscriber's connection.  Once subscribed, hiredis asserts (aborts
+ * the worker) on a message that is not an array of at least two strings,
+ * or an unsubscribe without its count.  Redis sends none; a Redis gone
+ * wrong, or anything between it and nginx, might.  So the bytes are read
+ * here, a copy of them is parsed and looked at, and only then are they
+ * given to hiredis, as redisAsyncHandleRead() would; a message of the
+ * wrong shape closes the connection instead, as a lost one (the store
+ * connects again).
+ */
+
+static void
+ngx_http_hotline_redis_read_checked(ngx_http_hotline_redis_t *rc)
+{
+    char                buf[16384];
+    void               *reply;
+    ssize_t             n;
+    ngx_uint_t          ok;
+    redisAsyncContext  *ac;
+
+    ac = rc->ac;
+
+    n = recv(ac->c.fd, buf, sizeof(buf), 0);
+
+    if (n == -1
+        && (ngx_socket_errno == NGX_EAGAIN || ngx_socket_errno == NGX_EINTR))
+    {
+        return;
+    }
+
+    if (n <= 0) {
+        /* the end, or an error: hiredis reads it again and says so */
+        redisAsyncHandleRead(ac);
+        return;
+    }
+
+    ok = (redisReaderFeed(rc->shadow, buf, n) == REDIS_OK);
+
+    while (ok) {
+        if (redisReaderGetReply(rc->shadow, &reply) != REDIS_OK) {
+            ok = 0;
+            break;
+        }
+
+        if (reply == NULL) {
+            break;
+        }
+
+        if ((ac->c.flags & REDIS_SUBSCRIBED)
+            && !ngx_http_hotline_redis_pushed(reply))
+        {
+            ok = 0;
+        }
+
+        freeReplyObject(reply);
+    }
+
+    if (!ok || redisReaderFeed(ac->c.reader, buf, n) != REDIS_OK) {
+        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                      "hotline: redis %s connection: a message of the "
+                      "wrong shape, the connection is closed", rc->what);
+
+        /* not in a hiredis callback: frees now, the cleanup hook runs */
+        redisAsyncFree(ac);
+        return;
+    }
+
+    /* the context and the connection may be gone when this returns */
+    redisProcessCallbacks(ac);
+}
+
+
+/* what a subscribed connection may get without hiredis aborting */
+
+static ngx_uint_t
+ngx_http_hotline_redis_pushed(redisReply *r)
+{
+    redisReply  *kind;
+
+    if (r->type != REDIS_REPLY_ARRAY) {
+        /* an answer to a command before SUBSCRIBE (AUTH), an error */
+        return 1;
+    }
+
+    if (r->elements < 2
+        || r->element[0]->type != REDIS_REPLY_STRING
+        || r->element[1]->type != REDIS_REPLY_STRING)
+    {
+        return 0;
+    }
+
+    kind = r->element[0];
+
+    if ((kind->len == sizeof("unsubscribe") - 1
+         && ngx_strncasecmp((u_char *) kind->str, (u_char *) "unsubscribe",
+                            kind->len) == 0)
+        || (kind->len == sizeof("punsubscribe") - 1
+            && ngx_strncasecmp((u_char *) kind->str,
+                               (u_char *) "punsubscribe", kind->len) == 0))
+    {
+        return r->elements >= 3
+               && r->element[2]->type == REDIS_REPLY_INTEGER;
+    }
+
+    return 1;
 }
 
 
@@ -291,6 +422,11 @@ ngx_http_hotline_redis_cleanup(void *data)
     }
 
     rc->ac = NULL;
+
+    if (rc->shadow) {
+        redisReaderFree(rc->shadow);
+        rc->shadow = NULL;
+    }
 
     if (rc->timer.timer_set) {
         ngx_del_timer(&rc->timer);

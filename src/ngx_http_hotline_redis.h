@@ -43,6 +43,9 @@ struct ngx_http_hotline_redis_s {
     ngx_http_hotline_redis_pt    gone;
 
     void                        *data;
+    /* a subscriber's: what Redis sends is looked at before hiredis */
+    redisReader                 *shadow;
+    unsigned                     subscriber:1;
     unsigned                     closing:1;
     unsigned                     writing:1;
 };

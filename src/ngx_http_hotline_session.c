@@ -866,8 +866,15 @@ ngx_http_hotline_join_done(void *data, ngx_uint_t err,
 
     s->waiting = 1;
     ngx_http_hotline_welcome(s, res);
+
+    /*
+     * the ack frees op and its pin: the last one of a session that closed
+     * meanwhile (a page gone before its join was answered)
+     */
+    s->ws.pending++;
     ngx_http_hotline_ack(op);
     ngx_http_hotline_established(s);
+    ngx_http_hotline_ws_release(&s->ws);
 }
 
 
@@ -1236,9 +1243,10 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
                            seq, len);
 
             if (ngx_http_hotline_event_decode(data, len, &ev) != NGX_OK) {
-                ngx_log_error(NGX_LOG_ALERT, s->ws.connection->log, 0,
-                              "hotline: event %uL of %uz bytes is invalid",
-                              seq, len);
+                /* on Redis, what came from it: not always a bug of ours */
+                ngx_log_error(NGX_LOG_ERR, s->ws.connection->log, 0,
+                              "hotline: event %uL of %uz bytes is invalid, "
+                              "left out", seq, len);
                 continue;
             }
 

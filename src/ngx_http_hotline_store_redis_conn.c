@@ -140,6 +140,7 @@ ngx_http_hotline_rconn_init(ngx_cycle_t *cycle,
 
     rs->sub.log = cycle->log;
     rs->sub.what = "subscriber";
+    rs->sub.subscriber = 1;
     rs->sub.connected = NULL;
     rs->sub.gone = ngx_http_hotline_rconn_gone;
     rs->sub.data = rs;

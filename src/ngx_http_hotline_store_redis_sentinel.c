@@ -63,6 +63,7 @@ ngx_http_hotline_rsentinel_init(ngx_cycle_t *cycle)
 
     rs->watch.log = cycle->log;
     rs->watch.what = "sentinel subscriber";
+    rs->watch.subscriber = 1;
     rs->watch.gone = ngx_http_hotline_rsentinel_watch_gone;
     rs->watch.data = rs;
 

@@ -19,16 +19,10 @@ use Hotline::RespProxy;
 plan skip_all => 'redis-server is not installed'
     unless Hotline::Redis::available();
 
-my $r = Hotline::Redis->new->start;
-my $proxy = Hotline::RespProxy->new(upstream => $r->port)->start;
-my $prefix = 'hl' . Hotline::Test::random_string(8) . ':';
-
-my $t = Hotline::Test->new(http => <<"EOF")->start;
-    hotline_redis redis://127.0.0.1:@{[ $proxy->port ]}/0 prefix=$prefix;
+my ($r, $proxy, $t) = Hotline::RespProxy->nginx(http => <<'EOF');
     hotline_transcript 16k;
     hotline_resume_timeout 5s;
 EOF
-ok(Hotline::Redis->wait_store_up($t), 'nginx is up on redis, by the proxy');
 
 my ($c, $a) = $t->call(name => 'Proxy', sub => 'proxy');
 my $workers = join ',', sort $t->worker_pids;

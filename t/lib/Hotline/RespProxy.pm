@@ -6,13 +6,15 @@ package Hotline::RespProxy;
 # RESP3) and passed on, except that an array of exactly three integers of
 # which the first two are 0 (the answer to a relay with a transcript
 # line: {0, 0, the room the transcript has left}) gets its third element
-# replaced by the rule in effect.  The rule is read from a file before
+# replaced by the rule in effect; or, with the rule "chaos", every third
+# array at any depth gets one element replaced by a value of another
+# type, or loses its last element.  The rule is read from a file before
 # each reply, so that a test switches it while traffic runs; each rewrite
 # adds a line to another file, so that the test knows it happened.
 #
 #   my $p = Hotline::RespProxy->new(upstream => $redis->port)->start;
 #   ... "hotline_redis redis://127.0.0.1:" . $p->port . "/0 ...;"
-#   $p->rule('negative');              # off, zero, negative, string, ...
+#   $p->rule('negative');              # off, chaos, zero, negative, ...
 #   $p->rewrites;                      # replies rewritten so far
 #   $p->stop;                          # also when the test process exits
 #
@@ -42,6 +44,14 @@ my %THIRD = (
 
 sub rules { sort keys %THIRD }
 
+# chaos: any array answer, one in CHAOS_EVERY, gets one element replaced
+# by one of these, or loses its last element (a seeded sequence: the same
+# run each time)
+my @CHAOS = (":-1\r\n", "\$-1\r\n", "\$1\r\nx\r\n", "*0\r\n",
+             ":9223372036854775807\r\n", "*-1\r\n", "-ERR chaos\r\n",
+             "*2\r\n:1\r\n\$-1\r\n");
+my $CHAOS_EVERY = 3;
+
 sub new {
     my ($class, %o) = @_;
     croak 'upstream port needed' unless $o{upstream};
@@ -57,9 +67,29 @@ sub new {
 
 sub port { $_[0]{port} }
 
+# a redis-server, a proxy before it and an nginx on them, the store up
+# on every worker (a test of its own); http: more of the http block.
+# Returns (redis, proxy, nginx).
+sub nginx {
+    my ($class, %o) = @_;
+    require Hotline::Redis;
+    require Hotline::Test;
+    my $r = Hotline::Redis->new->start;
+    my $p = $class->new(upstream => $r->port)->start;
+    my $prefix = 'hl' . Hotline::Test::random_string(8) . ':';
+    my $t = Hotline::Test->new(http => "    hotline_redis "
+                               . "redis://127.0.0.1:$p->{port}/0 "
+                               . "prefix=$prefix;\n" . ($o{http} // ''))
+                         ->start;
+    Test::More::ok(Hotline::Redis->wait_store_up($t),
+                   'nginx is up on redis, by the proxy');
+    return ($r, $p, $t);
+}
+
 sub rule {
     my ($self, $rule) = @_;
-    croak "unknown rule $rule" unless $rule eq 'off' || $THIRD{$rule};
+    croak "unknown rule $rule"
+        unless $rule eq 'off' || $rule eq 'chaos' || $THIRD{$rule};
     # written whole, then renamed: the proxy never reads half a rule
     my $f = "$self->{dir}/rule";
     open(my $fh, '>', "$f.new") or croak "$f.new: $!";
@@ -172,6 +202,14 @@ sub _write {
     }
 }
 
+sub _count {
+    my ($self, $rule) = @_;
+    if (open(my $fh, '>>', "$self->{dir}/rewrites")) {
+        print {$fh} "$rule\n";
+        close $fh;
+    }
+}
+
 sub _current_rule {
     my ($self) = @_;
     open(my $fh, '<', "$self->{dir}/rule") or return 'off';
@@ -210,18 +248,29 @@ sub _reply {
             $q = $end;
         }
         my $head = "$type$line\r\n";
+        if ($type eq '*' && $n > 0
+            && $self->_current_rule eq 'chaos'
+            && ($self->{chaos_n}++ % $CHAOS_EVERY) == 0)
+        {
+            my $k = $self->{chaos_k}++;
+            if ($k % (@CHAOS + 1) == @CHAOS) {
+                pop @bytes;
+                $head = '*' . ($n - 1) . "\r\n";
+            } else {
+                $bytes[$k % $n] = $CHAOS[$k % @CHAOS];
+            }
+            $self->_count('chaos');
+            return ($q, $head . join('', @bytes), $type, $line);
+        }
         if ($type eq '*' && $n == 3
             && !grep({ $_->[0] ne ':' } @kind)
             && $kind[0][1] == 0 && $kind[1][1] == 0)
         {
             my $rule = $self->_current_rule;
-            if ($rule ne 'off') {
+            if ($THIRD{$rule}) {
                 $bytes[2] = $THIRD{$rule};
                 $head = "*4\r\n" if $rule eq 'four';
-                if (open(my $fh, '>>', "$self->{dir}/rewrites")) {
-                    print {$fh} "$rule\n";
-                    close $fh;
-                }
+                $self->_count($rule);
             }
         }
         return ($q, $head . join('', @bytes), $type, $line);
