@@ -32,6 +32,8 @@ use JSON::PP;
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(time sleep);
 
+use parent 'Hotline::Child';
+
 my $JSON = JSON::PP->new->utf8->canonical;
 
 our $TOKEN = '123456789:TEST_bot-token_0123456789abcdefXYZ';
@@ -89,32 +91,11 @@ sub nginx {
 
 sub start {
     my ($self) = @_;
-    my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Proto => 'tcp', Listen => 64,
-                                  ReuseAddr => 1)
-        or croak "stub listen: $!";
-    $self->{port} = $l->sockport;
     open my $fh, '>', $self->{log} or croak "$self->{log}: $!";
     close $fh;
-    my $pid = fork // croak "fork: $!";
-    if (!$pid) {
-        $self->_serve($l);
-        POSIX::_exit(0);
-    }
-    close $l;
-    $self->{pid} = $pid;
+    $self->{port} = $self->serve(0, sub { $self->_serve($_[0]) });
     return $self;
 }
-
-sub stop {
-    my ($self) = @_;
-    return unless $self->{pid};
-    kill 'TERM', $self->{pid};
-    waitpid($self->{pid}, 0);
-    delete $self->{pid};
-}
-
-sub DESTROY { $_[0]->stop if $_[0]{pid} }
 
 # fail the next n sendMessage requests; mode 500 | 429 | 400 | hang
 sub fail {

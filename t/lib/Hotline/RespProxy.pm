@@ -30,6 +30,7 @@ use POSIX ();
 use Time::HiRes ();
 
 use Hotline::Port;
+use parent 'Hotline::Child';
 
 # what replaces the room, by rule ('off': nothing is rewritten)
 my %THIRD = (
@@ -109,30 +110,10 @@ sub rewrites {
 
 sub start {
     my ($self) = @_;
-    my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                                  LocalPort => $self->{port},
-                                  Listen => 64, ReuseAddr => 1)
-        or croak "proxy listen on $self->{port}: $!";
     my $parent = $$;
-    my $pid = fork();
-    croak "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        $self->_serve($l, $parent);
-        POSIX::_exit(0);
-    }
-    close $l;
-    $self->{pid} = $pid;
+    $self->serve($self->{port}, sub { $self->_serve($_[0], $parent) });
     return $self;
 }
-
-sub stop {
-    my ($self) = @_;
-    my $pid = delete $self->{pid} or return;
-    kill 'TERM', $pid;
-    waitpid($pid, 0);
-}
-
-sub DESTROY { $_[0]->stop }
 
 # the child: pairs of sockets, client and server, until the parent goes
 
