@@ -15,22 +15,11 @@ my @workers = $t->worker_pids;
 is(scalar @workers, 2, 'two workers');
 
 # connect until the connection is served by a worker (not) equal to $pid
-sub connect_on {
-    my ($path, $want_same, $pid, %o) = @_;
-    for (1 .. 60) {
-        my $ws = $t->ws_connect($path, %o);
-        my $p = $t->conn_pid($ws);
-        return ($ws, $p) if $p && (($p == $pid) == $want_same);
-        $ws->drop;
-    }
-    return;
-}
-
 my $a = $t->agent(sub => 'w-agent');
 my $apid = $t->conn_pid($a);
 ok($apid && (grep { $_ == $apid } @workers), "agent served by worker $apid");
 
-my ($c, $cpid) = connect_on('/ws/customer', 0, $apid);
+my ($c, $cpid) = $t->ws_connect_on('/ws/customer', 0, $apid);
 ok($c, "a customer connection landed on the other worker ($cpid)")
     or BAIL_OUT('could not reach the second worker');
 isnt($cpid, $apid, 'different workers');
@@ -82,7 +71,7 @@ $a->wait_for('peer', 5, sub { $_[0]{state} eq 'reconnecting' })
     or fail('agent sees reconnecting');
 $a->send_json({ type => 'chat', text => 'while away', id => 'wa' });
 ok($a->wait_for('ack', 5, sub { $_[0]{id} eq 'wa' }), 'buffered across workers');
-my ($c2, $c2pid) = connect_on('/ws/customer', 1, $apid);
+my ($c2, $c2pid) = $t->ws_connect_on('/ws/customer', 1, $apid);
 ok($c2, 'new customer connection on the agent\'s worker');
 $c2->send_json({ type => 'resume', token => $w->{resume}, last_seq => $last });
 my $w2 = $c2->wait_for('welcome', 5);
@@ -95,7 +84,7 @@ ok($a->wait_for('peer', 5, sub { $_[0]{state} eq 'back' }), 'agent sees back');
 # and back to the other worker for the agent this time
 $a->drop;
 $c2->wait_for('peer', 5, sub { $_[0]{state} eq 'reconnecting' });
-my ($a2) = connect_on('/ws/agent', 0, $apid,
+my ($a2) = $t->ws_connect_on('/ws/agent', 0, $apid,
                       token => $t->mint_jwt(sub => 'w-agent'));
 ok($a2, 'agent reconnects on the other worker');
 $a2->send_json({ type => 'resume', token => $a->{token} });

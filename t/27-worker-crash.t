@@ -13,31 +13,20 @@ use Hotline::Test qw(json_encode poll_until);
 my $t = Hotline::Test->new(listen => 'reuseport',
                            http => 'hotline_resume_timeout 3s;')->start;
 
-sub connect_on {
-    my ($path, $want_same, $pid, %o) = @_;
-    for (1 .. 60) {
-        my $ws = $t->ws_connect($path, %o);
-        my $p = $t->conn_pid($ws);
-        return $ws if $p && (($p == $pid) == $want_same);
-        $ws->drop;
-    }
-    return;
-}
-
 my $a = $t->agent(sub => 'survivor');
 my $apid = $t->conn_pid($a);
 my $victim_pid = (grep { $_ != $apid } $t->worker_pids)[0];
 ok($victim_pid, "victim worker $victim_pid, agent on $apid");
 
 # a call whose customer lives on the victim, a waiting customer there too
-my $c = connect_on('/ws/customer', 1, $victim_pid);
+my $c = $t->ws_connect_on('/ws/customer', 1, $victim_pid);
 ok($c, 'customer on the victim worker') or BAIL_OUT('no connection on the victim');
 $c->send_json({ type => 'join', name => 'OnVictim' });
 my $w = $c->wait_for('welcome', 5);
 $a->send_json({ type => 'accept', call_id => $w->{call_id}, id => 'acc' });
 ok($a->wait_for('accepted', 5), 'call accepted across workers');
 my $cacc = $c->wait_for('accepted', 5);
-my $waiting = connect_on('/ws/customer', 1, $victim_pid);
+my $waiting = $t->ws_connect_on('/ws/customer', 1, $victim_pid);
 $waiting->send_json({ type => 'join', name => 'WaitingOnVictim' });
 my $ww = $waiting->wait_for('welcome', 5);
 

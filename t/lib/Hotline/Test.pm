@@ -849,6 +849,23 @@ sub worker_socket {
     croak "no connection landed on worker $pid";
 }
 
+# ws_connect_on(path, want_same, pid, %ws_connect_options): a WebSocket
+# served by worker pid (want_same 1) or by another one (0); connects until
+# it lands there (bounded). Returns the WebSocket, or (ws, its worker's
+# pid) in list context; nothing if none landed there.
+sub ws_connect_on {
+    my ($self, $path, $want_same, $pid, %o) = @_;
+    for (1 .. 60) {
+        my $ws = $self->ws_connect($path, %o);
+        my $p = $self->conn_pid($ws);
+        if ($p && (($p == $pid) == $want_same)) {
+            return wantarray ? ($ws, $p) : $ws;
+        }
+        $ws->drop;
+    }
+    return;
+}
+
 # worker pid that owns the server side of a client socket
 sub conn_pid {
     my ($self, $ws) = @_;
