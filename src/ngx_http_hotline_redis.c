@@ -9,6 +9,7 @@
 #include <ngx_event.h>
 
 #include "ngx_http_hotline_redis.h"
+#include "ngx_http_hotline_resp.h"
 #include "ngx_http_hotline_borrowed.h"
 
 
@@ -37,7 +38,6 @@ void redisProcessCallbacks(redisAsyncContext *ac);
 
 static void ngx_http_hotline_redis_read(ngx_event_t *rev);
 static void ngx_http_hotline_redis_read_checked(ngx_http_hotline_redis_t *rc);
-static ngx_uint_t ngx_http_hotline_redis_pushed(redisReply *r);
 static void ngx_http_hotline_redis_write(ngx_event_t *wev);
 static void ngx_http_hotline_redis_timeout(ngx_event_t *ev);
 static void ngx_http_hotline_redis_flush_handler(ngx_event_t *ev);
@@ -77,18 +77,8 @@ ngx_http_hotline_redis_open(ngx_http_hotline_redis_t *rc, const char *ip,
         return NGX_ERROR;
     }
 
-    if (rc->subscriber) {
-        rc->shadow = redisReaderCreate();
-        if (rc->shadow == NULL) {
-            redisAsyncFree(ac);
-            return NGX_ERROR;
-        }
-    }
-
     c = ngx_get_connection(ac->c.fd, rc->log);
     if (c == NULL) {
-        redisReaderFree(rc->shadow);
-        rc->shadow = NULL;
         redisAsyncFree(ac);
         return NGX_ERROR;
     }
@@ -172,7 +162,7 @@ ngx_http_hotline_redis_read(ngx_event_t *rev)
     c = rev->data;
     rc = c->data;
 
-    if (rc->shadow && (rc->ac->c.flags & REDIS_CONNECTED)) {
+    if (rc->ac->c.flags & REDIS_CONNECTED) {
         ngx_http_hotline_redis_read_checked(rc);
         return;
     }
@@ -183,28 +173,63 @@ ngx_http_hotline_redis_read(ngx_event_t *rev)
 
 
 /*
- * A subscriber's connection.  Once subscribed, hiredis asserts (aborts
- * the worker) on a message that is not an array of at least two strings,
- * or an unsubscribe without its count.  Redis sends none; a Redis gone
- * wrong, or anything between it and nginx, might.  So the bytes are read
- * here, a copy of them is parsed and looked at, and only then are they
- * given to hiredis, as redisAsyncHandleRead() would; a message of the
- * wrong shape closes the connection instead, as a lost one (the store
- * connects again).
+ * What Redis sends is read here and walked (ngx_http_hotline_resp.c)
+ * before hiredis gets it, as redisAsyncHandleRead() would give it, whole
+ * replies only; hiredis asserts (aborts the worker) on what Redis does
+ * not send, a reply that no command waits for:
+ *
+ *   - on a subscribed connection, a message that is not an array of at
+ *     least two strings, or an unsubscribe without its count;
+ *   - on another, anything but an error (which makes hiredis close the
+ *     connection).
+ *
+ * A Redis gone wrong, or anything between it and nginx, might send
+ * them; such a reply, or bytes that are not RESP, close the connection
+ * instead, as a lost one (the store connects again).
  */
 
 static void
 ngx_http_hotline_redis_read_checked(ngx_http_hotline_redis_t *rc)
 {
-    char                buf[16384];
-    void               *reply;
-    ssize_t             n;
-    ngx_uint_t          ok;
-    redisAsyncContext  *ac;
+    u_char                         *p, *last, *in;
+    size_t                          used, size;
+    ssize_t                         n;
+    ngx_int_t                       rv;
+    ngx_uint_t                      wrong;
+    redisCallback                  *cb;
+    redisAsyncContext              *ac;
+    ngx_http_hotline_resp_reply_t   reply;
 
     ac = rc->ac;
 
-    n = recv(ac->c.fd, buf, sizeof(buf), 0);
+    if (rc->in_len == rc->in_size) {
+        /* the first read, or a reply longer than the buffer */
+
+        if (rc->in_size >= NGX_HOTLINE_REDIS_REPLY_MAX) {
+            ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                          "hotline: redis %s connection: a reply of more "
+                          "than %uz bytes, the connection is closed",
+                          rc->what, (size_t) NGX_HOTLINE_REDIS_REPLY_MAX);
+            goto close;
+        }
+
+        size = rc->in_size ? 2 * rc->in_size : NGX_HOTLINE_REDIS_READ;
+
+        in = ngx_alloc(size, rc->log);
+        if (in == NULL) {
+            goto close;
+        }
+
+        if (rc->in) {
+            ngx_memcpy(in, rc->in, rc->in_len);
+            ngx_free(rc->in);
+        }
+
+        rc->in = in;
+        rc->in_size = size;
+    }
+
+    n = recv(ac->c.fd, rc->in + rc->in_len, rc->in_size - rc->in_len, 0);
 
     if (n == -1
         && (ngx_socket_errno == NGX_EAGAIN || ngx_socket_errno == NGX_EINTR))
@@ -218,75 +243,92 @@ ngx_http_hotline_redis_read_checked(ngx_http_hotline_redis_t *rc)
         return;
     }
 
-    ok = (redisReaderFeed(rc->shadow, buf, n) == REDIS_OK);
+    rc->in_len += n;
 
-    while (ok) {
-        if (redisReaderGetReply(rc->shadow, &reply) != REDIS_OK) {
-            ok = 0;
+    /*
+     * Each reply goes to the next command that waits for one, whatever
+     * its shape; with none waiting, a subscribed connection's is a
+     * message, anything else's must be an error.
+     */
+
+    cb = ac->replies.head;
+    p = rc->in;
+    last = rc->in + rc->in_len;
+    wrong = 0;
+
+    for ( ;; ) {
+        rv = ngx_http_hotline_resp_next(p, last, &reply, &used);
+
+        if (rv == NGX_AGAIN) {
             break;
         }
 
-        if (reply == NULL) {
+        if (rv == NGX_ERROR) {
+            wrong = 1;
             break;
         }
 
-        if ((ac->c.flags & REDIS_SUBSCRIBED)
-            && !ngx_http_hotline_redis_pushed(reply))
+        if (cb) {
+            cb = cb->next;
+
+        } else if ((ac->c.flags & REDIS_SUBSCRIBED)
+                   ? !ngx_http_hotline_resp_pushed(&reply)
+                   : reply.type != '-')
         {
-            ok = 0;
+            wrong = 1;
+            break;
         }
 
-        freeReplyObject(reply);
+        p += used;
     }
 
-    if (!ok || redisReaderFeed(ac->c.reader, buf, n) != REDIS_OK) {
+    if (wrong) {
         ngx_log_error(NGX_LOG_ERR, rc->log, 0,
                       "hotline: redis %s connection: a message of the "
                       "wrong shape, the connection is closed", rc->what);
+    }
 
-        /* not in a hiredis callback: frees now, the cleanup hook runs */
-        redisAsyncFree(ac);
+    if (p == rc->in) {
+        if (wrong) {
+            goto close;
+        }
+
         return;
+    }
+
+    /* the whole replies before it are answered */
+
+    if (redisReaderFeed(ac->c.reader, (char *) rc->in, p - rc->in)
+        != REDIS_OK)
+    {
+        goto close;
+    }
+
+    rc->in_len = last - p;
+
+    if (rc->in_len) {
+        ngx_memmove(rc->in, p, rc->in_len);
+
+    } else if (rc->in_size > NGX_HOTLINE_REDIS_READ) {
+        /* a long reply is over: its buffer goes */
+        ngx_free(rc->in);
+        rc->in = NULL;
+        rc->in_size = 0;
     }
 
     /* the context and the connection may be gone when this returns */
     redisProcessCallbacks(ac);
-}
 
-
-/* what a subscribed connection may get without hiredis aborting */
-
-static ngx_uint_t
-ngx_http_hotline_redis_pushed(redisReply *r)
-{
-    redisReply  *kind;
-
-    if (r->type != REDIS_REPLY_ARRAY) {
-        /* an answer to a command before SUBSCRIBE (AUTH), an error */
-        return 1;
+    if (wrong && rc->ac == ac) {
+        redisAsyncFree(ac);
     }
 
-    if (r->elements < 2
-        || r->element[0]->type != REDIS_REPLY_STRING
-        || r->element[1]->type != REDIS_REPLY_STRING)
-    {
-        return 0;
-    }
+    return;
 
-    kind = r->element[0];
+close:
 
-    if ((kind->len == sizeof("unsubscribe") - 1
-         && ngx_strncasecmp((u_char *) kind->str, (u_char *) "unsubscribe",
-                            kind->len) == 0)
-        || (kind->len == sizeof("punsubscribe") - 1
-            && ngx_strncasecmp((u_char *) kind->str,
-                               (u_char *) "punsubscribe", kind->len) == 0))
-    {
-        return r->elements >= 3
-               && r->element[2]->type == REDIS_REPLY_INTEGER;
-    }
-
-    return 1;
+    /* not in a hiredis callback: frees now, the cleanup hook runs */
+    redisAsyncFree(ac);
 }
 
 
@@ -423,10 +465,13 @@ ngx_http_hotline_redis_cleanup(void *data)
 
     rc->ac = NULL;
 
-    if (rc->shadow) {
-        redisReaderFree(rc->shadow);
-        rc->shadow = NULL;
+    if (rc->in) {
+        ngx_free(rc->in);
+        rc->in = NULL;
     }
+
+    rc->in_len = 0;
+    rc->in_size = 0;
 
     if (rc->timer.timer_set) {
         ngx_del_timer(&rc->timer);

@@ -24,6 +24,11 @@
  */
 
 
+/* the first read buffer of a connection, and the longest reply taken */
+#define NGX_HOTLINE_REDIS_READ         16384
+#define NGX_HOTLINE_REDIS_REPLY_MAX    (128 * 1024 * 1024)
+
+
 typedef struct ngx_http_hotline_redis_s  ngx_http_hotline_redis_t;
 
 typedef void (*ngx_http_hotline_redis_pt)(ngx_http_hotline_redis_t *rc);
@@ -43,8 +48,12 @@ struct ngx_http_hotline_redis_s {
     ngx_http_hotline_redis_pt    gone;
 
     void                        *data;
-    /* a subscriber's: what Redis sends is looked at before hiredis */
-    redisReader                 *shadow;
+
+    /* what Redis sent, looked at before hiredis gets it: a whole reply */
+    u_char                      *in;
+    size_t                       in_len;
+    size_t                       in_size;
+
     unsigned                     subscriber:1;
     unsigned                     closing:1;
     unsigned                     writing:1;

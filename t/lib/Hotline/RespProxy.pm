@@ -8,7 +8,10 @@ package Hotline::RespProxy;
 # line: {0, 0, the room the transcript has left}) gets its third element
 # replaced by the rule in effect; or, with the rule "chaos", every third
 # array at any depth gets one element replaced by a value of another
-# type, or loses its last element.  The rule is read from a file before
+# type, or loses its last element; with "extra", the answer to a relay
+# with a transcript line is followed by a reply no command asked for
+# ("+OK"); with "drip", what the server answers goes on a few bytes at a
+# time, each piece a write of its own.  The rule is read from a file before
 # each reply, so that a test switches it while traffic runs; each rewrite
 # adds a line to another file, so that the test knows it happened.
 #
@@ -90,7 +93,7 @@ sub nginx {
 sub rule {
     my ($self, $rule) = @_;
     croak "unknown rule $rule"
-        unless $rule eq 'off' || $rule eq 'chaos' || $THIRD{$rule};
+        unless $rule =~ /^(?:off|chaos|extra|drip)$/ || $THIRD{$rule};
     # written whole, then renamed: the proxy never reads half a rule
     my $f = "$self->{dir}/rule";
     open(my $fh, '>', "$f.new") or croak "$f.new: $!";
@@ -168,7 +171,12 @@ sub _serve {
                 $out .= $bytes;
                 substr($buf{$s}, 0, $end) = '';
             }
-            _write($to, $out) if length $out;
+            next unless length $out;
+            if ($self->_current_rule eq 'drip') {
+                $self->_drip($to, $out);
+            } else {
+                _write($to, $out);
+            }
         }
     }
 }
@@ -181,6 +189,20 @@ sub _write {
         return unless defined $n;
         $off += $n;
     }
+}
+
+# pieces of 1 to 3 bytes, each written alone after a pause of 0.2 ms (so
+# that the reader gets them in reads of their own)
+sub _drip {
+    my ($self, $s, $data) = @_;
+    my $off = 0;
+    while ($off < length $data) {
+        my $n = 1 + ($self->{drip_n}++ % 3);
+        _write($s, substr($data, $off, $n));
+        $off += $n;
+        Time::HiRes::sleep(0.0002);
+    }
+    $self->_count('drip');
 }
 
 sub _count {
@@ -248,6 +270,11 @@ sub _reply {
             && $kind[0][1] == 0 && $kind[1][1] == 0)
         {
             my $rule = $self->_current_rule;
+            if ($rule eq 'extra') {
+                $self->_count($rule);
+                return ($q, $head . join('', @bytes) . "+OK\r\n", $type,
+                        $line);
+            }
             if ($THIRD{$rule}) {
                 $bytes[2] = $THIRD{$rule};
                 $head = "*4\r\n" if $rule eq 'four';
