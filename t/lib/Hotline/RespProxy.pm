@@ -11,7 +11,8 @@ package Hotline::RespProxy;
 # type, or loses its last element; with "extra", the answer to a relay
 # with a transcript line is followed by a reply no command asked for
 # ("+OK"); with "drip", what the server answers goes on a few bytes at a
-# time, each piece a write of its own.  The rule is read from a file before
+# time, each piece a write of its own; with "stall", it is held, and
+# goes on (in order) once the rule is another.  The rule is read from a file before
 # each reply, so that a test switches it while traffic runs; each rewrite
 # adds a line to another file, so that the test knows it happened.
 #
@@ -93,7 +94,8 @@ sub nginx {
 sub rule {
     my ($self, $rule) = @_;
     croak "unknown rule $rule"
-        unless $rule =~ /^(?:off|chaos|extra|drip)$/ || $THIRD{$rule};
+        unless $rule =~ /^(?:off|chaos|extra|drip|stall)$/
+               || $THIRD{$rule};
     # written whole, then renamed: the proxy never reads half a rule
     my $f = "$self->{dir}/rule";
     open(my $fh, '>', "$f.new") or croak "$f.new: $!";
@@ -124,10 +126,18 @@ sub _serve {
     my ($self, $l, $parent) = @_;
     $SIG{TERM} = sub { POSIX::_exit(0) };
     my $sel = IO::Select->new($l);
-    my (%peer, %from_server, %buf);
+    my (%peer, %from_server, %buf, %held);
 
     for (;;) {
         POSIX::_exit(0) if getppid() != $parent;
+
+        # what "stall" held goes on once the rule is another
+        if (%held && $self->_current_rule ne 'stall') {
+            for my $to (grep { $peer{$_} } keys %held) {
+                _write($peer{$to}, $held{$to});
+            }
+            %held = ();
+        }
 
         for my $s ($sel->can_read(0.2)) {
             if ($s == $l) {
@@ -150,6 +160,7 @@ sub _serve {
             if (!$n) {
                 for ($s, $to) {
                     $sel->remove($_);
+                    delete $held{$_};
                     delete $peer{$_};
                     delete $from_server{$_};
                     delete $buf{$_};
@@ -172,6 +183,12 @@ sub _serve {
                 substr($buf{$s}, 0, $end) = '';
             }
             next unless length $out;
+            if ($self->_current_rule eq 'stall') {
+                $held{$s} .= $out;             # keyed by the server side
+                $self->_count('stall');
+                next;
+            }
+            $out = delete($held{$s}) . $out if exists $held{$s};
             if ($self->_current_rule eq 'drip') {
                 $self->_drip($to, $out);
             } else {
