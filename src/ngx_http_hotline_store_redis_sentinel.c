@@ -40,6 +40,7 @@ static void ngx_http_hotline_rsentinel_asked(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_hotline_rsentinel_ask_timeout(ngx_event_t *ev);
 static void ngx_http_hotline_rsentinel_ask_failed(const char *why);
+static ngx_uint_t ngx_http_hotline_rsentinel_ip(ngx_str_t *ip);
 static void ngx_http_hotline_rsentinel_abandon(void);
 static void ngx_http_hotline_rsentinel_watch(ngx_event_t *ev);
 static void ngx_http_hotline_rsentinel_watched(redisAsyncContext *ac,
@@ -227,6 +228,13 @@ ngx_http_hotline_rsentinel_asked(redisAsyncContext *ac, void *r,
         return;
     }
 
+    if (!ngx_http_hotline_rsentinel_ip(&ip)) {
+        /* hiredis would resolve a host name, the worker waiting for it */
+        ngx_http_hotline_rsentinel_ask_failed("not an IP address (set "
+                                              "\"announce-hostnames no\")");
+        return;
+    }
+
     /* this sentinel answered: done with it */
 
     ngx_http_hotline_rsentinel_abandon();
@@ -246,6 +254,29 @@ ngx_http_hotline_rsentinel_asked(redisAsyncContext *ac, void *r,
     }
 
     ngx_http_hotline_rconn_open();
+}
+
+
+/* an IPv4 or IPv6 address, as a sentinel that announces no host names says */
+
+static ngx_uint_t
+ngx_http_hotline_rsentinel_ip(ngx_str_t *ip)
+{
+#if (NGX_HAVE_INET6)
+    u_char  addr6[16];
+#endif
+
+    if (ngx_inet_addr(ip->data, ip->len) != INADDR_NONE) {
+        return 1;
+    }
+
+#if (NGX_HAVE_INET6)
+    if (ngx_inet6_addr(ip->data, ip->len, addr6) == NGX_OK) {
+        return 1;
+    }
+#endif
+
+    return 0;
 }
 
 

@@ -8,7 +8,7 @@ package Hotline::RespProxy;
 # line: {0, 0, the room the transcript has left}) gets its third element
 # replaced by the rule in effect; or, with the rule "chaos", every third
 # array at any depth gets one element replaced by a value of another
-# type, or loses its last element; with "extra", the answer to a relay
+# type, or loses its last element ("chaos-all": every array); with "extra", the answer to a relay
 # with a transcript line is followed by a reply no command asked for
 # ("+OK"); with "drip", what the server answers goes on a few bytes at a
 # time, each piece a write of its own; with "stall", it is held, and
@@ -94,7 +94,7 @@ sub nginx {
 sub rule {
     my ($self, $rule) = @_;
     croak "unknown rule $rule"
-        unless $rule =~ /^(?:off|chaos|extra|drip|stall)$/
+        unless $rule =~ /^(?:off|chaos|chaos-all|extra|drip|stall)$/
                || $THIRD{$rule};
     # written whole, then renamed: the proxy never reads half a rule
     my $f = "$self->{dir}/rule";
@@ -268,9 +268,11 @@ sub _reply {
             $q = $end;
         }
         my $head = "$type$line\r\n";
+        my $chaos = $self->_current_rule;
         if ($type eq '*' && $n > 0
-            && $self->_current_rule eq 'chaos'
-            && ($self->{chaos_n}++ % $CHAOS_EVERY) == 0)
+            && ($chaos eq 'chaos-all'
+                || ($chaos eq 'chaos'
+                    && ($self->{chaos_n}++ % $CHAOS_EVERY) == 0)))
         {
             my $k = $self->{chaos_k}++;
             if ($k % (@CHAOS + 1) == @CHAOS) {
@@ -279,7 +281,7 @@ sub _reply {
             } else {
                 $bytes[$k % $n] = $CHAOS[$k % @CHAOS];
             }
-            $self->_count('chaos');
+            $self->_count($chaos);
             return ($q, $head . join('', @bytes), $type, $line);
         }
         if ($type eq '*' && $n == 3
