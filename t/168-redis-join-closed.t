@@ -71,10 +71,7 @@ for my $round (1 .. 3) {
 is(join(',', sort $t->worker_pids), $workers, 'no worker crashed');
 
 # nginx serves as before
-my ($c, $a2) = $t->call(name => 'After', sub => 'after');
-is($c->request({ type => 'chat', text => 'hello' })->{type}, 'ack',
-   'a new call\'s line is acked');
-ok($a2->wait_for('chat', 5, sub { $_[0]{text} eq 'hello' }), 'and relayed');
+$t->check_call('After');
 
 is_deeply([ $t->bad_log_lines ], [], 'no alerts');
 

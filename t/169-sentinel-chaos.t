@@ -59,10 +59,7 @@ unlike($t->error_log, qr/Name or service not known|name resolution/,
        'no host name was resolved');
 ok(Hotline::Redis->wait_store_up($t, 30), 'every worker found the master');
 
-my ($c, $a) = $t->call(name => 'AfterChaos', sub => 'after');
-is($c->request({ type => 'chat', text => 'hello' })->{type}, 'ack',
-   'a call\'s line is acked');
-ok($a->wait_for('chat', 5, sub { $_[0]{text} eq 'hello' }), 'and relayed');
+$t->check_call('AfterChaos');
 
 is_deeply([ $t->bad_log_lines ], [], 'no alerts');
 

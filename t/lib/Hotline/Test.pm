@@ -836,6 +836,19 @@ sub call {
     return ($c, $a);
 }
 
+# a new call serves: it is set up and its customer's line is acked and
+# relayed (two Test::More checks, named after name); (customer, agent)
+sub check_call {
+    my ($self, $name) = @_;
+    my ($c, $a) = $self->call(name => $name, sub => lc $name);
+    my $ack = $c->request({ type => 'chat', text => "hello $name" });
+    Test::More::is($ack->{type}, 'ack', "$name: a new call's line is acked");
+    Test::More::ok($a->wait_for('chat', 5,
+                                sub { $_[0]{text} eq "hello $name" }),
+                   "$name: and relayed");
+    return ($c, $a);
+}
+
 # a connection accepted by the given worker: connects until that worker
 # owns the server side (bounded); croaks if none lands there
 sub worker_socket {
