@@ -15,6 +15,8 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 
+#include "ngx_http_hotline_resp.h"
+
 
 /*
  * hiredis' asynchronous client on nginx's event loop: the socket of a
@@ -26,7 +28,7 @@
 
 /* the first read buffer of a connection, and the longest reply taken */
 #define NGX_HOTLINE_REDIS_READ         16384
-#define NGX_HOTLINE_REDIS_REPLY_MAX    (128 * 1024 * 1024)
+#define NGX_HOTLINE_REDIS_REPLY_MAX    NGX_HOTLINE_RESP_MAX
 
 
 typedef struct ngx_http_hotline_redis_s  ngx_http_hotline_redis_t;

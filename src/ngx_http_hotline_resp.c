@@ -98,6 +98,10 @@ ngx_http_hotline_resp_next(u_char *p, u_char *last,
         }
 
         if (type == '$' && n >= 0) {
+            if (n > NGX_HOTLINE_RESP_MAX) {
+                return NGX_ERROR;
+            }
+
             if ((uint64_t) n > (uint64_t) (last - p)
                 || (size_t) (last - p) - (size_t) n < 2)
             {
@@ -124,7 +128,8 @@ ngx_http_hotline_resp_next(u_char *p, u_char *last,
         }
 
         if (type == '*') {
-            if (n < -1) {
+            /* an element takes 3 bytes at least ("+\r\n") */
+            if (n < -1 || n > NGX_HOTLINE_RESP_MAX / 3) {
                 return NGX_ERROR;
             }
 

@@ -18,6 +18,10 @@
 /* the type of a nil, in ngx_http_hotline_resp_reply_t (RESP3's) */
 #define NGX_HOTLINE_RESP_NIL         '_'
 
+/* the longest reply taken: a string or an array that says it is longer
+ * is refused before its bytes come */
+#define NGX_HOTLINE_RESP_MAX         (128 * 1024 * 1024)
+
 /* a reply's length line, or a status, an error, an integer */
 #define NGX_HOTLINE_RESP_LINE_MAX    65536
 
