@@ -49,15 +49,7 @@ is(relayed(), 7, 'relayed: the two workers\' counts added up');
 
 # the customer's worker dies: its four stay in the count, before and
 # after its mailbox is reaped
-$t->allow_log(qr/worker process $cpid exited on signal 9/);
-kill 'KILL', $cpid;
-ok(poll_until(10, sub {
-    my @w = $t->worker_pids;
-    @w == 2 && !grep { $_ == $cpid } @w }), 'the master replaced the worker');
-if ($t->store eq 'redis') {
-    require Hotline::Redis;
-    ok(Hotline::Redis->wait_store_up($t), 'the new worker is up on Redis');
-}
+$t->kill_worker($cpid);
 ok(poll_until(10, sub { !grep { $_ == $cpid } health_pids() }),
    'the dead worker\'s mailbox is gone')
     or diag(json_encode($t->health));

@@ -30,17 +30,7 @@ my $waiting = $t->ws_connect_on('/ws/customer', 1, $victim_pid);
 $waiting->send_json({ type => 'join', name => 'WaitingOnVictim' });
 my $ww = $waiting->wait_for('welcome', 5);
 
-$t->allow_log(qr/worker process $victim_pid exited on signal 9/);
-kill 'KILL', $victim_pid;
-ok(poll_until(10, sub {
-    my @w = $t->worker_pids;
-    @w == 2 && !grep { $_ == $victim_pid } @w }), 'the master replaced the worker');
-# on the Redis store (make test-redis) the new worker first connects to
-# Redis: the next handshake may land on it
-if ($t->store eq 'redis') {
-    require Hotline::Redis;
-    ok(Hotline::Redis->wait_store_up($t), 'the new worker is up on Redis');
-}
+$t->kill_worker($victim_pid);
 
 # the customer resumes its call at once (well inside the 3 s grace)
 my $r = $t->ws_connect('/ws/customer');

@@ -836,6 +836,24 @@ sub call {
     return ($c, $a);
 }
 
+# kill_worker(pid): SIGKILL to a worker (an OOM kill, a crash); two
+# Test::More checks: the master replaced it, and on the Redis store the
+# new worker is up on Redis (the next handshake may land on it)
+sub kill_worker {
+    my ($self, $pid) = @_;
+    $self->allow_log(qr/worker process $pid exited on signal 9/);
+    kill 'KILL', $pid;
+    Test::More::ok(poll_until(10, sub {
+        my @w = $self->worker_pids;
+        @w == $self->{workers} && !grep { $_ == $pid } @w }),
+        'the master replaced the worker');
+    if ($self->store eq 'redis') {
+        require Hotline::Redis;
+        Test::More::ok(Hotline::Redis->wait_store_up($self),
+                       'the new worker is up on Redis');
+    }
+}
+
 # a new call serves: it is set up and its customer's line is acked and
 # relayed (two Test::More checks, named after name); (customer, agent)
 sub check_call {
