@@ -19,7 +19,11 @@
 #
 # Environment: BIN (hl_load, bare_relay), NGINX_BIN, WORKERS (1), ROUNDS
 # (10), DURATION (3 s a round), CALLS (100), WINDOW (8), GEN_PROCS (1 per
-# build), PREFIX (scratch directory).
+# build), PREFIX (scratch directory), EXTRA_<i>: directives for the http
+# block of the i-th build (from 0), so that one build may be compared
+# with itself under another configuration:
+#
+#   EXTRA_1='hotline_colocate on;' WORKERS=2 bash bench/ab.sh A.so A.so
 
 set -euo pipefail
 
@@ -74,6 +78,7 @@ for b in "$@"; do
         "$BIN/bare_relay" -p "$p" -t "$WORKERS" -P "$d/pid" -T 3600 -A &
         wait_for 5 test -s "$d/pid" || { echo "ab: bare_relay failed"; exit 1; }
     else
+        extra=EXTRA_$i
         cat > "$d/nginx.conf" <<EOF
 load_module $b;
 worker_processes $WORKERS;
@@ -95,6 +100,7 @@ http {
     hotline_allowed_origins http://127.0.0.1:$p;
     hotline_message_rate off;
     hotline_queue_per_address off;
+    ${!extra:-}
     server {
         listen 127.0.0.1:$p;
         location = /ws/customer { hotline_signaling customer; }

@@ -268,6 +268,7 @@ static void hl_relay_report(hl_result_t *r, double *cpu, double secs);
 static int hl_relay_setup(void);
 static int hl_relay_batch(hl_conn_t **cust, unsigned n);
 static void hl_assign_workers(hl_conn_t **c, unsigned n);
+static void hl_count_cross(hl_result_t *r, int end);
 static void hl_send_chat(hl_conn_t *s);
 static void hl_top_up(hl_conn_t *s);
 static void hl_tick(void);
@@ -1603,27 +1604,7 @@ hl_relay_gen(int index)
         return 1;
     }
 
-    for (k = 0; k < hl.nall; k++) {
-        c = hl.all[k];
-
-        if (c->role != HL_CUSTOMER || c->state != HL_OPEN || c->peer == NULL
-            || c->peer->state != HL_OPEN)
-        {
-            continue;
-        }
-
-        r->pairs++;
-
-        if (c->worker < 0 || c->peer->worker < 0) {
-            r->unknown++;
-
-        } else if (c->worker != c->peer->worker) {
-            r->cross++;
-
-        } else {
-            r->same++;
-        }
-    }
+    hl_count_cross(r, 0);
 
     hl.senders = malloc(2 * r->pairs * sizeof(hl_conn_t *) + 1);
     if (hl.senders == NULL) {
@@ -1654,6 +1635,9 @@ hl_relay_gen(int index)
     rc = hl_relay_measure(r);
 
     if (rc == 0 && !hl.bare) {
+        /* where the parties are now: a server may have moved them */
+        hl_assign_workers(hl.all, hl.nall);
+        hl_count_cross(r, 1);
         hl_relay_teardown(r);
     }
 
@@ -1879,6 +1863,53 @@ hl_relay_batch(hl_conn_t **cust, unsigned n)
     }
 
     return 0;
+}
+
+
+/* the calls set up, and where their parties are (end: cross_end only) */
+
+static void
+hl_count_cross(hl_result_t *r, int end)
+{
+    unsigned    k, pairs, cross, same, unknown;
+    hl_conn_t  *c;
+
+    pairs = 0;
+    cross = 0;
+    same = 0;
+    unknown = 0;
+
+    for (k = 0; k < hl.nall; k++) {
+        c = hl.all[k];
+
+        if (c->role != HL_CUSTOMER || c->state != HL_OPEN || c->peer == NULL
+            || c->peer->state != HL_OPEN)
+        {
+            continue;
+        }
+
+        pairs++;
+
+        if (c->worker < 0 || c->peer->worker < 0) {
+            unknown++;
+
+        } else if (c->worker != c->peer->worker) {
+            cross++;
+
+        } else {
+            same++;
+        }
+    }
+
+    if (end) {
+        r->cross_end = cross;
+        return;
+    }
+
+    r->pairs = pairs;
+    r->cross = cross;
+    r->same = same;
+    r->unknown = unknown;
 }
 
 
@@ -2130,9 +2161,10 @@ hl_relay_report(hl_result_t *r, double *cpu, double secs)
     printf("\n");
 
     printf("%s: %u of %u calls set up by %d generator process%s:"
-           " %u cross-worker, %u same-worker, %u unknown\n", hl.label,
+           " %u cross-worker, %u same-worker, %u unknown;"
+           " %u cross-worker at the end\n", hl.label,
            r->pairs, r->calls, hl.team.procs, hl.team.procs > 1 ? "es" : "",
-           r->cross, r->same, r->unknown);
+           r->cross, r->same, r->unknown, r->cross_end);
 
     lost = r->sent - r->delivered - r->rejected;
     mps = (double) r->recv_window / secs;
@@ -2179,12 +2211,13 @@ hl_relay_report(hl_result_t *r, double *cpu, double secs)
         printf("%s: server Pss %ld KiB, Rss %ld KiB\n", hl.label, pss, rss);
     }
 
-    printf("RESULT label=%s calls=%u cross=%u rate=%.0f mps=%.0f"
+    printf("RESULT label=%s calls=%u cross=%u cross_end=%u rate=%.0f"
+           " mps=%.0f"
            " p50_us=%.0f p99_us=%.0f p999_us=%.0f max_us=%.0f sent=%llu"
            " delivered=%llu acks=%llu skipped=%llu errors=%llu"
            " server_cpu=%.0f gen_cpu=%.0f gen_procs=%d gen_max=%.0f"
            " per_core=%.0f\n",
-           hl.label, r->pairs, r->cross, hl.rate, mps,
+           hl.label, r->pairs, r->cross, r->cross_end, hl.rate, mps,
            hl_hist_quantile(&r->hist, 0.50) / 1e3,
            hl_hist_quantile(&r->hist, 0.99) / 1e3,
            hl_hist_quantile(&r->hist, 0.999) / 1e3,

@@ -90,6 +90,7 @@ hl_result_merge(hl_result_t *sum, const hl_result_t *r)
     sum->calls += r->calls;
     sum->pairs += r->pairs;
     sum->cross += r->cross;
+    sum->cross_end += r->cross_end;
     sum->same += r->same;
     sum->unknown += r->unknown;
     sum->senders += r->senders;

@@ -32,6 +32,8 @@ typedef struct {
     unsigned      calls;           /* calls asked for */
     unsigned      pairs;           /* ... set up */
     unsigned      cross;           /* ... with the parties on two workers */
+    unsigned      cross_end;       /* ... at the end (hotline_colocate
+                                      moves the customer to its agent) */
     unsigned      same;
     unsigned      unknown;
     unsigned      senders;

@@ -147,6 +147,13 @@ if grep -q hotline_queue_per_address "$MODULE"; then
     RATE_OFF="$RATE_OFF hotline_queue_per_address off;"
 fi
 
+# a customer's connection goes to its agent's worker (COLOCATE=0: the
+# parties stay where the kernel put them, on two workers)
+COLOCATE_ON=
+if [ "${COLOCATE:-1}" = 1 ] && grep -q hotline_colocate "$MODULE"; then
+    COLOCATE_ON="hotline_colocate on;"
+fi
+
 # nginx_conf DIR PORT WORKERS
 nginx_conf() {
     local dir=$1 port=$2 workers=$3
@@ -175,6 +182,7 @@ http {
     hotline_allowed_origins http://127.0.0.1:$port;
     hotline_queue_size $(( IDLE + 1000 ));
     $RATE_OFF
+    $COLOCATE_ON
 
     server {
         listen 127.0.0.1:$port;
@@ -378,6 +386,9 @@ core_rows() {
     printf '%-34s %12s %12s  %s\n' "    busiest generator process, CPU%" \
         "$(num "$(med "core$n-nginx" gen_max)")" \
         "$(num "$(med "core$n-bare" gen_max)")" "< 90"
+    printf '%-34s %12s %12s  %s\n' "    cross-worker calls, start / end" \
+        "$(num "$(med "core$n-nginx" cross)")/$(num \
+            "$(med "core$n-nginx" cross_end)")" "" ""
 }
 
 # light_rows N TARGET: latency of light<N>-nginx against light<N>-bare
@@ -396,6 +407,8 @@ light_rows() {
             "$(val "light$n-nginx" calls)")" \
         "$(num "$(val "light$n-bare" cross)")/$(num \
             "$(val "light$n-bare" calls)")" ""
+    printf '%-34s %12s %12s  %s\n' "      ... at the end (colocate)" \
+        "$(num "$(val "light$n-nginx" cross_end)")" "" ""
 }
 
 # guard_rows NAME TITLE: a pair of bench/guards.sh
@@ -435,6 +448,8 @@ printf '%-34s %12s %12s  %s\n' "  latency p99.9, us" \
 printf '%-34s %12s %12s  %s\n' "  cross-worker calls" \
     "$(num "$(val nginx-rate cross)")/$(num "$(val nginx-rate calls)")" \
     "$(num "$(val bare-rate cross)")/$(num "$(val bare-rate calls)")" ""
+printf '%-34s %12s %12s  %s\n' "    ... at the end (colocate)" \
+    "$(num "$(val nginx-rate cross_end)")" "" ""
 printf '%-34s %12s %12s  %s\n' "idle: Pss KiB per connection" \
     "$(num "$kib")" "" "<= 4: $(verdict "$kib" '<=' 4)"
 printf '%-34s %12s %12s  %s\n' "  connections joined" \

@@ -87,6 +87,8 @@ typedef struct {
     ngx_uint_t                     message_burst;
     ngx_array_t                   *history_erase;  /* names; none: any
                                                       agent; NULL: off */
+    ngx_flag_t                     colocate;       /* a customer goes to
+                                                      its agent's worker */
 } ngx_http_hotline_loc_conf_t;
 
 
@@ -104,6 +106,7 @@ ngx_http_hotline_main_conf(void)
 
 /* ngx_http_hotline_random.c */
 ngx_int_t ngx_http_hotline_random_id(u_char *raw);
+ngx_int_t ngx_http_hotline_random_bytes(u_char *buf, size_t len);
 u_char *ngx_http_hotline_hex(u_char *dst, u_char *src, size_t len);
 ngx_int_t ngx_http_hotline_unhex(u_char *dst, u_char *src, size_t len);
 

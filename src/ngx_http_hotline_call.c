@@ -104,6 +104,10 @@ static void ngx_http_hotline_relay_start(ngx_http_hotline_ref_t *ref,
 static void ngx_http_hotline_transcript_done(void *data, ngx_uint_t err,
     ngx_http_hotline_reads_t *rd);
 static void ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref);
+static void ngx_http_hotline_let_go(ngx_http_hotline_consumer_t *c,
+    u_char *token);
+static void ngx_http_hotline_let_go_done(void *data,
+    ngx_http_hotline_txres_t *res);
 static void ngx_http_hotline_ref_done(ngx_http_hotline_ref_t *ref);
 static ngx_int_t ngx_http_hotline_relay_keep(ngx_http_hotline_relay_t *r);
 static void ngx_http_hotline_relay_send(ngx_http_hotline_relay_t *r);
@@ -305,6 +309,25 @@ ngx_http_hotline_call_resume(ngx_http_hotline_ref_t *ref, u_char *token,
     op->last_seq = last_seq;
     ngx_http_hotline_op_copy(op->arg.name, &op->arg.name_len, sub, sub_len,
                              NGX_HOTLINE_NAME_MAX);
+
+    ngx_http_hotline_op_read(op);
+}
+
+
+void
+ngx_http_hotline_call_move(ngx_http_hotline_ref_t *ref, u_char *token,
+    uint64_t delivered, ngx_http_hotline_call_pt handler, void *data)
+{
+    ngx_http_hotline_op_t  *op;
+
+    op = ngx_http_hotline_op(NGX_HOTLINE_OP_MOVE, ref, handler, data);
+    if (op == NULL) {
+        return;
+    }
+
+    /* the party's id (ref->token), not a client's resume token */
+    ngx_memcpy(op->token, token, NGX_HOTLINE_ID_LEN);
+    op->last_seq = delivered;
 
     ngx_http_hotline_op_read(op);
 }
@@ -607,6 +630,11 @@ ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref)
     /* the connection may be freed now: nothing is told to it any more */
     ngx_http_hotline_st->consumer_own(c, NULL);
 
+    if (ref->moved && ref->has_token) {
+        ngx_http_hotline_let_go(c, ref->token);
+        return;
+    }
+
     if (!ref->has_token) {
         ngx_http_hotline_st->consumer_free(c);
         return;
@@ -623,6 +651,51 @@ ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref)
     ngx_memcpy(op->token, ref->token, NGX_HOTLINE_ID_LEN);
 
     ngx_http_hotline_op_read(op);
+}
+
+
+/*
+ * The connection went to another worker, which attaches the inbox (the
+ * attach and this release may come in either order: a release after it
+ * finds the inbox is not ours and changes nothing); the consumer goes
+ * once the store answers.
+ */
+
+static void
+ngx_http_hotline_let_go(ngx_http_hotline_consumer_t *c, u_char *token)
+{
+    ngx_str_t                        *key;
+    ngx_http_hotline_txn_t            tx;
+    ngx_http_hotline_txop_t          *t;
+    ngx_http_hotline_consumer_info_t  ci;
+
+    ngx_http_hotline_st->consumer_info(c, &ci);
+
+    key = ngx_http_hotline_pkey(token);
+
+    ngx_http_hotline_txn_init(&tx);
+
+    t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_OWNED, key);
+    t->consumer = c;
+
+    t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_RELEASE, key);
+    t->consumer = c;
+    t->n = (int64_t) ci.delivered;
+
+    ngx_http_hotline_st->commit(&tx, ngx_http_hotline_let_go_done, c);
+}
+
+
+static void
+ngx_http_hotline_let_go_done(void *data, ngx_http_hotline_txres_t *res)
+{
+    ngx_http_hotline_consumer_t *c = data;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "hotline call: handed-over inbox let go, error %ui",
+                   res->err);
+
+    ngx_http_hotline_st->consumer_free(c);
 }
 
 
@@ -848,6 +921,7 @@ ngx_http_hotline_op_read(ngx_http_hotline_op_t *op)
 
         if (op->kind != NGX_HOTLINE_OP_VIEW
             && op->kind != NGX_HOTLINE_OP_RESUME
+            && op->kind != NGX_HOTLINE_OP_MOVE
             && op->kind != NGX_HOTLINE_OP_ACCEPT
             && op->kind != NGX_HOTLINE_OP_PRESENCE
             && op->kind != NGX_HOTLINE_OP_NOTE

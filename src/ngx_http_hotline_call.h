@@ -49,6 +49,15 @@ void ngx_http_hotline_call_resume(ngx_http_hotline_ref_t *ref,
     u_char *token, uint64_t last_seq, u_char *sub, size_t sub_len,
     ngx_http_hotline_call_pt handler, void *data);
 
+/*
+ * a party's connection that another worker of the node handed over: it
+ * takes the party's inbox (token: the party's id, ref->token there),
+ * replayed after seq delivered (what the other worker wrote to it);
+ * nobody else is told
+ */
+void ngx_http_hotline_call_move(ngx_http_hotline_ref_t *ref, u_char *token,
+    uint64_t delivered, ngx_http_hotline_call_pt handler, void *data);
+
 /* agent: take a waiting call (NULL: the oldest), decline or ban one */
 void ngx_http_hotline_call_accept(ngx_http_hotline_ref_t *ref,
     u_char *call_id, ngx_http_hotline_call_pt handler, void *data);
@@ -127,7 +136,9 @@ void ngx_http_hotline_call_transcript(u_char *call_id,
 /*
  * The connection is gone: the party's grace period starts.  The model
  * takes the ref's consumer over and frees it when the store let it go;
- * the ref may be freed once this returns.
+ * the ref may be freed once this returns.  With ref->moved set, the
+ * connection went to another worker, which takes the inbox over: this
+ * one only lets it go (no grace period, nobody told).
  */
 void ngx_http_hotline_call_detach(ngx_http_hotline_ref_t *ref);
 

@@ -41,6 +41,8 @@
 #define NGX_HOTLINE_OP_AMEND       16     /* later members of a record */
 #define NGX_HOTLINE_OP_HOLD        17     /* an agent's customer on hold */
 #define NGX_HOTLINE_OP_TRANSFER    18     /* back in the queue, for another */
+#define NGX_HOTLINE_OP_MOVE        19     /* its connection came from
+                                             another worker */
 
 
 typedef struct {

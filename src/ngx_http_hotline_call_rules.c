@@ -80,6 +80,7 @@ ngx_http_hotline_rules_decide(ngx_http_hotline_op_t *op,
         return ngx_http_hotline_decide_login(op, tx);
 
     case NGX_HOTLINE_OP_RESUME:
+    case NGX_HOTLINE_OP_MOVE:
         return ngx_http_hotline_decide_resume(op, tx);
 
     case NGX_HOTLINE_OP_ACCEPT:
@@ -376,6 +377,12 @@ ngx_http_hotline_attach(ngx_http_hotline_op_t *op,
     if (t) {
         t->consumer = ref->consumer;
         t->n = from;
+    }
+
+    if (op->kind == NGX_HOTLINE_OP_MOVE) {
+        /* the same client, its connection in another worker: its timer
+         * stays, its peer saw no change */
+        return;
     }
 
     t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_TIMER,

@@ -156,6 +156,8 @@ typedef struct {
     unsigned                       detaching:1; /* once ops are over */
     unsigned                       read_all:1; /* the client said it read
                                                   what was written */
+    unsigned                       moved:1;    /* the connection went to
+                                                  another worker */
 } ngx_http_hotline_ref_t;
 
 

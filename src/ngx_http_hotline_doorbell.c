@@ -7,9 +7,10 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <sys/un.h>
 
 #include "ngx_http_hotline_doorbell.h"
+#include "ngx_http_hotline_dgram.h"
+#include "ngx_http_hotline_move.h"
 
 
 /*
@@ -31,6 +32,7 @@
 typedef struct {
     ngx_queue_t          link;
     ngx_pid_t            pid;
+    uint64_t             generation;     /* ngx_http_hotline_generation */
     ngx_uint_t           conns[3];
     ngx_uint_t           n;
     ngx_uint_t           flags;          /* NGX_HOTLINE_MAIL_QUEUE, ... */
@@ -40,8 +42,6 @@ typedef struct {
 
 
 static void ngx_http_hotline_doorbell_read(ngx_event_t *rev);
-static void ngx_http_hotline_doorbell_addr(struct sockaddr_un *sa,
-    socklen_t *len, ngx_pid_t pid);
 static ngx_http_hotline_mailbox_t *ngx_http_hotline_mailbox(ngx_pid_t pid);
 static void ngx_http_hotline_ring_later(ngx_pid_t pid);
 static void ngx_http_hotline_wake_handler(ngx_event_t *ev);
@@ -61,10 +61,6 @@ static ngx_uint_t   ngx_http_hotline_pending_all;
 ngx_int_t
 ngx_http_hotline_doorbell_init(ngx_cycle_t *cycle, void (*handler)(void))
 {
-    socklen_t                    len;
-    ngx_socket_t                 s;
-    ngx_connection_t            *c;
-    struct sockaddr_un           sa;
     ngx_http_hotline_mailbox_t  *mb;
 
     ngx_http_hotline_wake = handler;
@@ -85,6 +81,7 @@ ngx_http_hotline_doorbell_init(ngx_cycle_t *cycle, void (*handler)(void))
     }
 
     mb->pid = ngx_pid;
+    mb->generation = ngx_http_hotline_generation;
 
     /* the embedded store is always up; the Redis store says otherwise */
     mb->store.pid = ngx_pid;
@@ -97,51 +94,11 @@ ngx_http_hotline_doorbell_init(ngx_cycle_t *cycle, void (*handler)(void))
 
     ngx_http_hotline_mine = mb;
 
-    s = socket(AF_UNIX, SOCK_DGRAM, 0);
-    if (s == (ngx_socket_t) -1) {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_socket_errno,
-                      "hotline: socket(AF_UNIX) failed");
-        return NGX_ERROR;
-    }
+    ngx_http_hotline_bell = ngx_http_hotline_dgram_open(cycle, "ngx_hotline",
+                                0, ngx_http_hotline_doorbell_read,
+                                &ngx_http_hotline_bell_out);
 
-    ngx_http_hotline_doorbell_addr(&sa, &len, ngx_pid);
-
-    if (bind(s, (struct sockaddr *) &sa, len) == -1
-        || ngx_nonblocking(s) == -1)
-    {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_socket_errno,
-                      "hotline: doorbell bind() failed");
-        (void) ngx_close_socket(s);
-        return NGX_ERROR;
-    }
-
-    c = ngx_get_connection(s, cycle->log);
-    if (c == NULL) {
-        (void) ngx_close_socket(s);
-        return NGX_ERROR;
-    }
-
-    c->read->handler = ngx_http_hotline_doorbell_read;
-    c->read->log = cycle->log;
-    c->write->log = cycle->log;
-
-    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-        ngx_close_connection(c);
-        return NGX_ERROR;
-    }
-
-    ngx_http_hotline_bell = c;
-
-    ngx_http_hotline_bell_out = socket(AF_UNIX, SOCK_DGRAM, 0);
-    if (ngx_http_hotline_bell_out == (ngx_socket_t) -1
-        || ngx_nonblocking(ngx_http_hotline_bell_out) == -1)
-    {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_socket_errno,
-                      "hotline: doorbell socket failed");
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_http_hotline_bell ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -169,23 +126,6 @@ ngx_http_hotline_doorbell_done(void)
         (void) ngx_close_socket(ngx_http_hotline_bell_out);
         ngx_http_hotline_bell_out = -1;
     }
-}
-
-
-static void
-ngx_http_hotline_doorbell_addr(struct sockaddr_un *sa, socklen_t *len,
-    ngx_pid_t pid)
-{
-    u_char  *p;
-
-    ngx_memzero(sa, sizeof(struct sockaddr_un));
-    sa->sun_family = AF_UNIX;
-
-    /* the abstract namespace: sun_path starts with a NUL */
-    p = ngx_sprintf((u_char *) sa->sun_path + 1, "ngx_hotline.%P", pid);
-
-    *len = (socklen_t) (offsetof(struct sockaddr_un, sun_path)
-                        + (p - (u_char *) sa->sun_path));
 }
 
 
@@ -286,7 +226,7 @@ ngx_http_hotline_doorbell_flush(void)
             continue;
         }
 
-        ngx_http_hotline_doorbell_addr(&sa, &len, pids[i]);
+        ngx_http_hotline_dgram_addr(&sa, &len, "ngx_hotline", pids[i]);
 
         /*
          * EAGAIN: the peer's socket buffer is full of wake-ups it has
@@ -534,6 +474,19 @@ ngx_uint_t
 ngx_http_hotline_mailbox_alive(ngx_pid_t pid)
 {
     return ngx_http_hotline_mailbox(pid) != NULL;
+}
+
+
+/* the generation of a worker (0: no such worker) */
+
+uint64_t
+ngx_http_hotline_mailbox_generation(ngx_pid_t pid)
+{
+    ngx_http_hotline_mailbox_t  *mb;
+
+    mb = ngx_http_hotline_mailbox(pid);
+
+    return mb ? mb->generation : 0;
 }
 
 

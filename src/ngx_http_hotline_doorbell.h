@@ -64,6 +64,7 @@ void ngx_http_hotline_mailbox_broadcast(ngx_uint_t flag);
 void ngx_http_hotline_mailbox_conns(ngx_uint_t role, ngx_int_t delta);
 void ngx_http_hotline_mailbox_totals(ngx_uint_t *conns);
 ngx_uint_t ngx_http_hotline_mailbox_alive(ngx_pid_t pid);
+uint64_t ngx_http_hotline_mailbox_generation(ngx_pid_t pid);
 ngx_uint_t ngx_http_hotline_mailbox_take(ngx_http_hotline_mail_t *mail,
     ngx_uint_t max, ngx_uint_t *flags);
 ngx_uint_t ngx_http_hotline_mailbox_reap(void);

@@ -100,6 +100,13 @@ ngx_http_hotline_count_limited(void)
 }
 
 
+void
+ngx_http_hotline_count_moved(ngx_uint_t failed)
+{
+    ngx_http_hotline_add(moved[failed ? 1 : 0]);
+}
+
+
 /*
  * Histograms of what SREs watch: time in the queue, call duration, time
  * to media.  Bucket bounds in ms (Prometheus "le" in seconds); per call,

@@ -67,6 +67,8 @@ typedef struct {
                                                   dropped */
     ngx_atomic_t               auth[5];        /* NGX_HOTLINE_AUTH_* */
     ngx_atomic_t               limited;        /* rate-limit rejections */
+    ngx_atomic_t               moved[2];       /* hand-overs to another
+                                                  worker: done, failed */
     ngx_http_hotline_hist_t    hist[NGX_HOTLINE_HIST_N];
 } ngx_http_hotline_counters_t;
 
@@ -77,6 +79,7 @@ ngx_http_hotline_counters_t *ngx_http_hotline_counters(void);
 void ngx_http_hotline_count_error(ngx_uint_t code);
 void ngx_http_hotline_count_close(ngx_uint_t code);
 void ngx_http_hotline_count_relayed(void);
+void ngx_http_hotline_count_moved(ngx_uint_t failed);
 void ngx_http_hotline_count_ended(ngx_uint_t reason);
 void ngx_http_hotline_count_notify(ngx_uint_t result);
 void ngx_http_hotline_count_webhook(ngx_uint_t result);

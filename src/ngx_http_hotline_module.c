@@ -16,6 +16,7 @@
 #include "ngx_http_hotline_call.h"
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_alloc.h"
+#include "ngx_http_hotline_move.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -201,6 +202,13 @@ static ngx_command_t  ngx_http_hotline_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_hotline_loc_conf_t, send_queue),
+      NULL },
+
+    { ngx_string("hotline_colocate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hotline_loc_conf_t, colocate),
       NULL },
 
     { ngx_string("hotline_ping_interval"),
@@ -669,6 +677,7 @@ ngx_http_hotline_create_loc_conf(ngx_conf_t *cf)
     hlcf->message_interval = NGX_CONF_UNSET_MSEC;
     hlcf->message_burst = NGX_CONF_UNSET_UINT;
     hlcf->history_erase = NGX_CONF_UNSET_PTR;
+    hlcf->colocate = NGX_CONF_UNSET;
 
     return hlcf;
 }
@@ -699,6 +708,7 @@ ngx_http_hotline_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               prev->message_interval, 0);
     ngx_conf_merge_uint_value(conf->message_burst, prev->message_burst, 0);
     ngx_conf_merge_ptr_value(conf->history_erase, prev->history_erase, NULL);
+    ngx_conf_merge_value(conf->colocate, prev->colocate, 0);
 
     if (conf->max_message < 125 || conf->max_message > 16 * 1024 * 1024) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1040,6 +1050,14 @@ ngx_http_hotline_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_hotline_init_module(ngx_cycle_t *cycle)
 {
+    /* the workers of this configuration, told from those of another */
+    if (ngx_http_hotline_random_bytes((u_char *) &ngx_http_hotline_generation,
+                                      sizeof(uint64_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     ngx_http_hotline_handoff_upgrade(cycle);
 
     return NGX_OK;
@@ -1108,6 +1126,7 @@ ngx_http_hotline_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_hotline_trim_exit();
+    ngx_http_hotline_move_done();
     ngx_http_hotline_call_exit_worker(cycle);
     hmcf->store->exit_worker(cycle);
     ngx_http_hotline_call_exit_ops();

@@ -60,6 +60,21 @@ ngx_http_hotline_random_id(u_char *raw)
 }
 
 
+/* len bytes of the CSPRNG, not from the pool (rarely used) */
+
+ngx_int_t
+ngx_http_hotline_random_bytes(u_char *buf, size_t len)
+{
+    if (RAND_bytes(buf, (int) len) != 1) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "hotline: RAND_bytes() failed");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 u_char *
 ngx_http_hotline_hex(u_char *dst, u_char *src, size_t len)
 {

@@ -20,6 +20,7 @@
 #include "ngx_http_hotline_alloc.h"
 #include "ngx_http_hotline_zone.h"
 #include "ngx_http_hotline_doorbell.h"
+#include "ngx_http_hotline_move.h"
 #include "ngx_http_hotline_notify.h"
 #include "ngx_http_hotline_desk.h"
 #include "ngx_http_hotline_proto_desk.h"
@@ -111,7 +112,6 @@ static void ngx_http_hotline_answer(ngx_http_hotline_op_t *op,
     ngx_uint_t code);
 static void ngx_http_hotline_answer_write(ngx_http_hotline_op_t *op);
 static void ngx_http_hotline_op_free(ngx_http_hotline_op_t *op);
-static void ngx_http_hotline_established(ngx_http_hotline_session_t *s);
 static void ngx_http_hotline_join_checked(void *data, ngx_uint_t err,
     ngx_http_hotline_kv_t *kv);
 static ngx_int_t ngx_http_hotline_rate_exceeded(
@@ -129,7 +129,6 @@ static void ngx_http_hotline_session_pong(ngx_http_hotline_ws_t *ws,
 static ngx_int_t ngx_http_hotline_session_ping(ngx_http_hotline_session_t *s,
     uint64_t seq);
 static void ngx_http_hotline_session_closed(ngx_http_hotline_ws_t *ws);
-static void ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s);
 
 static void ngx_http_hotline_on_consumer(void *data, ngx_uint_t wake);
 static void ngx_http_hotline_on_queue(void);
@@ -198,7 +197,8 @@ ngx_http_hotline_ws_handler_t  ngx_http_hotline_session_handler = {
     ngx_http_hotline_session_writable,
     ngx_http_hotline_session_timer,
     ngx_http_hotline_session_pong,
-    ngx_http_hotline_session_closed
+    ngx_http_hotline_session_closed,
+    ngx_http_hotline_session_drained      /* ngx_http_hotline_session_move.c */
 };
 
 static ngx_http_hotline_store_events_t  ngx_http_hotline_session_events = {
@@ -240,7 +240,23 @@ ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
 
     ngx_http_hotline_store_listen(&ngx_http_hotline_session_events);
 
-    return NGX_OK;
+    return ngx_http_hotline_move_init(cycle, ngx_http_hotline_session_adopt);
+}
+
+
+/* a new session joins this worker's (a handshake, a hand-over) */
+
+void
+ngx_http_hotline_session_join(ngx_http_hotline_session_t *s)
+{
+    ngx_queue_insert_tail(&ngx_http_hotline_local, &s->local);
+    ngx_queue_init(&s->ops);
+
+    ngx_http_hotline_ref_init(&s->ref, s->role, s);
+
+    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
+    ngx_http_hotline_mailbox_conns(s->role, 1);
+    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
 }
 
 
@@ -251,14 +267,7 @@ ngx_http_hotline_session_start(ngx_http_hotline_ws_t *ws)
 {
     ngx_http_hotline_session_t *s = (ngx_http_hotline_session_t *) ws;
 
-    ngx_queue_insert_tail(&ngx_http_hotline_local, &s->local);
-    ngx_queue_init(&s->ops);
-
-    ngx_http_hotline_ref_init(&s->ref, s->role, s);
-
-    ngx_shmtx_lock(&ngx_http_hotline_shpool->mutex);
-    ngx_http_hotline_mailbox_conns(s->role, 1);
-    ngx_shmtx_unlock(&ngx_http_hotline_shpool->mutex);
+    ngx_http_hotline_session_join(s);
 
     if (s->role == NGX_HOTLINE_ROLE_AGENT) {
         /* a console that takes its session over knows nothing yet */
@@ -291,6 +300,13 @@ ngx_http_hotline_session_closed(ngx_http_hotline_ws_t *ws)
 
     } else if (!s->detach_held) {
         /* closed already, or never started */
+        return;
+    }
+
+    if (s->ws.moved) {
+        /* another worker has the connection now, and takes the party */
+        s->ref.moved = 1;
+        ngx_http_hotline_call_detach(&s->ref);
         return;
     }
 
@@ -1026,7 +1042,7 @@ ngx_http_hotline_welcome(ngx_http_hotline_session_t *s,
 }
 
 
-static void
+void
 ngx_http_hotline_established(ngx_http_hotline_session_t *s)
 {
     if (s->ws.closed || s->ws.closing) {
@@ -1173,7 +1189,7 @@ ngx_http_hotline_ack(ngx_http_hotline_op_t *op)
 
 /* writes what the party's inbox holds for this connection */
 
-static void
+void
 ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
 {
     u_char                        *buf, *p, *end, *data, *json, *last;
@@ -1260,6 +1276,9 @@ ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s)
                 s->waiting = 0;
                 s->accepted_at = ngx_current_msec;
                 s->connected = 0;
+
+                /* hotline_colocate: to the agent's worker, if another */
+                ngx_http_hotline_session_move_want(s);
 
                 if (s->role == NGX_HOTLINE_ROLE_AGENT) {
                     /* a transferred call's conversation so far, after */

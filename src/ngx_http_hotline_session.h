@@ -58,6 +58,9 @@ struct ngx_http_hotline_session_s {
     unsigned                       connected:1;    /* its page's media */
     unsigned                       detach_held:1;  /* until the client
                                                       answers the close */
+    unsigned                       move:2;         /* hotline_colocate:
+                                                      NGX_HOTLINE_MOVE_* */
+    unsigned                       move_tries:5;
 
     uint32_t                       strikes;        /* messages over the
                                                       rate, in a row */
@@ -92,6 +95,22 @@ extern ngx_http_hotline_agent_id_t    ngx_http_hotline_no_agent;
 
 /* ngx_http_hotline_session.c */
 ngx_int_t ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle);
+void ngx_http_hotline_session_join(ngx_http_hotline_session_t *s);
+void ngx_http_hotline_session_deliver(ngx_http_hotline_session_t *s);
+void ngx_http_hotline_established(ngx_http_hotline_session_t *s);
+
+/*
+ * ngx_http_hotline_session_move.c: a customer's connection handed to the
+ * worker of the agent it talks to (hotline_colocate), and taken there
+ */
+#define NGX_HOTLINE_MOVE_NONE      0
+#define NGX_HOTLINE_MOVE_WANTED    1       /* once nothing is under way */
+#define NGX_HOTLINE_MOVE_DONE      2       /* moved here, or stays */
+
+void ngx_http_hotline_session_move_want(ngx_http_hotline_session_t *s);
+void ngx_http_hotline_session_drained(ngx_http_hotline_ws_t *ws);
+void ngx_http_hotline_session_adopt(ngx_socket_t fd, u_char *msg,
+    size_t len);
 
 /*
  * ngx_http_hotline_session_desk.c: the support desk's messages; done

@@ -345,11 +345,16 @@ ngx_http_hotline_metrics_handler(ngx_http_request_t *r)
         "# HELP hotline_rate_limited_total Requests refused by a rate "
         "limit.\n"
         "# TYPE hotline_rate_limited_total counter\n"
-        "hotline_rate_limited_total %uA\n",
+        "hotline_rate_limited_total %uA\n"
+        "# HELP hotline_connections_moved_total Customer connections "
+        "handed to the worker of their agent (hotline_colocate).\n"
+        "# TYPE hotline_connections_moved_total counter\n"
+        "hotline_connections_moved_total{result=\"moved\"} %uA\n"
+        "hotline_connections_moved_total{result=\"failed\"} %uA\n",
         z->notify[0], z->notify[1], z->notify[2], z->notify[3],
         z->webhook[0], z->webhook[1], z->webhook[2], z->webhook[3],
         z->auth[0], z->auth[1], z->auth[2], z->auth[3], z->auth[4],
-        z->limited);
+        z->limited, z->moved[0], z->moved[1]);
 
     b->last = ngx_http_hotline_histograms(b->last, z);
 

@@ -438,6 +438,13 @@ struct ngx_http_hotline_store_s {
      * each report costs Redis a script call.
      */
     ngx_uint_t    read_share;
+
+    /*
+     * The worker of this node whose consumer reads key's inbox, so that
+     * a connection may go to it (hotline_colocate): 0 if none; NULL: the
+     * store cannot tell without asking another node.
+     */
+    ngx_pid_t   (*owner)(ngx_str_t *key);
 };
 
 

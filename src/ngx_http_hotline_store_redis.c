@@ -108,8 +108,9 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_redis = {
     ngx_http_hotline_redis_history,
     ngx_http_hotline_redis_kv_attempt,
     NULL,                                  /* kv_notices: other nodes write */
-    4                                      /* read_share: as often as the
+    4,                                     /* read_share: as often as the
                                               worker reports deliveries */
+    NULL                                   /* owner: Redis would be asked */
 };
 
 

@@ -111,6 +111,7 @@ static u_char *ngx_http_hotline_shm_read_inbox(ngx_http_hotline_read_t *r,
     u_char *p);
 static void ngx_http_hotline_shm_wake(void);
 static ngx_int_t ngx_http_hotline_shm_make(void);
+static ngx_pid_t ngx_http_hotline_shm_owner(ngx_str_t *key);
 
 
 ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
@@ -137,7 +138,8 @@ ngx_http_hotline_store_t  ngx_http_hotline_store_shm = {
     NULL,                                  /* history: the journal */
     ngx_http_hotline_shm_kv_attempt,
     ngx_http_hotline_shm_kv_notices,
-    8                                      /* read_share */
+    8,                                     /* read_share */
+    ngx_http_hotline_shm_owner
 };
 
 
@@ -1293,6 +1295,25 @@ ngx_http_hotline_shm_free(ngx_http_hotline_shm_obj_t *o)
     }
 
     ngx_slab_free_locked(ngx_http_hotline_shpool, o);
+}
+
+
+/* the worker that reads key's inbox */
+
+static ngx_pid_t
+ngx_http_hotline_shm_owner(ngx_str_t *key)
+{
+    ngx_pid_t                    pid;
+    ngx_http_hotline_shm_obj_t  *o;
+
+    ngx_http_hotline_lock();
+
+    o = ngx_http_hotline_shm_find(key);
+    pid = (o && o->inbox) ? o->inbox->owner : 0;
+
+    ngx_http_hotline_unlock();
+
+    return pid;
 }
 
 

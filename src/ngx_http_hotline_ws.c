@@ -33,9 +33,6 @@
 static void ngx_http_hotline_ws_upgrade(ngx_event_t *ev);
 static ngx_int_t ngx_http_hotline_ws_keep_limits(ngx_http_request_t *r,
     ngx_connection_t *c);
-static ngx_uint_t ngx_http_hotline_is_limit_conn(void *zone);
-static void ngx_http_hotline_ws_read(ngx_event_t *rev);
-static void ngx_http_hotline_ws_write(ngx_event_t *wev);
 static void ngx_http_hotline_ws_expired(ngx_http_hotline_ws_t *s);
 static void ngx_http_hotline_ws_answer(ngx_http_hotline_ws_t *s,
     u_char *pos, u_char *last);
@@ -273,7 +270,7 @@ ngx_http_hotline_ws_keep_limits(ngx_http_request_t *r, ngx_connection_t *c)
 
         data = cln->data;
 
-        if (!ngx_http_hotline_is_limit_conn(data[0])) {
+        if (!ngx_http_hotline_ws_is_limit(data[0])) {
             continue;
         }
 
@@ -296,8 +293,8 @@ ngx_http_hotline_ws_keep_limits(ngx_http_request_t *r, ngx_connection_t *c)
 
 /* whether zone is one of the running limit_conn_zone zones */
 
-static ngx_uint_t
-ngx_http_hotline_is_limit_conn(void *zone)
+ngx_uint_t
+ngx_http_hotline_ws_is_limit(void *zone)
 {
     ngx_uint_t                     i;
     ngx_shm_zone_t                *shm_zone;
@@ -337,7 +334,7 @@ ngx_http_hotline_is_limit_conn(void *zone)
 }
 
 
-static void
+void
 ngx_http_hotline_ws_read(ngx_event_t *rev)
 {
     ssize_t                      n;
@@ -689,7 +686,7 @@ ngx_http_hotline_ws_park(ngx_http_hotline_ws_t *s,
 }
 
 
-static void
+void
 ngx_http_hotline_ws_write(ngx_event_t *wev)
 {
     ngx_int_t                    rc;
@@ -709,6 +706,10 @@ ngx_http_hotline_ws_write(ngx_event_t *wev)
     } else if (rc == NGX_OK && s->backlogged) {
         s->backlogged = 0;
         s->handler->writable(s);
+
+    } else if (rc == NGX_OK && s->want_drained && !s->closed) {
+        /* all written: the handler wanted to know (a hand-over) */
+        s->handler->drained(s);
     }
 
     ngx_http_hotline_ws_release(s);
@@ -1351,7 +1352,10 @@ ngx_http_hotline_ws_free(ngx_http_hotline_ws_t *s)
 #endif
 
 #if (NGX_STAT_STUB)
-    (void) ngx_atomic_fetch_add(ngx_stat_active, -1);
+    if (!s->moved) {
+        /* (a connection handed over lives on in the other worker) */
+        (void) ngx_atomic_fetch_add(ngx_stat_active, -1);
+    }
 #endif
 
     c->destroyed = 1;

@@ -34,6 +34,8 @@ typedef struct {
                                                     /* the echo of a
                                                        ping's payload */
     void   (*closed)(ngx_http_hotline_ws_t *ws);
+    void   (*drained)(ngx_http_hotline_ws_t *ws);   /* want_drained: all
+                                                       queued was written */
 } ngx_http_hotline_ws_handler_t;
 
 
@@ -84,6 +86,9 @@ struct ngx_http_hotline_ws_s {
     unsigned                       backlogged:1;   /* the handler has more */
     unsigned                       read_held:1;    /* the handler is busy */
     unsigned                       tls_shut:1;     /* close_notify sent */
+    unsigned                       want_drained:1; /* tell the handler */
+    unsigned                       moved:1;        /* handed to another
+                                                      worker: gone here */
     unsigned                       close_later:16; /* code, once !pending */
 };
 
@@ -103,6 +108,11 @@ void ngx_http_hotline_ws_close(ngx_http_hotline_ws_t *ws, ngx_uint_t code,
     const char *reason);
 void ngx_http_hotline_ws_finalize(ngx_http_hotline_ws_t *ws);
 void ngx_http_hotline_ws_release(ngx_http_hotline_ws_t *ws);
+
+/* the connection's event handlers (ngx_http_hotline_ws_move.c sets them) */
+void ngx_http_hotline_ws_read(ngx_event_t *rev);
+void ngx_http_hotline_ws_write(ngx_event_t *wev);
+ngx_uint_t ngx_http_hotline_ws_is_limit(void *zone);
 
 
 #endif /* _NGX_HTTP_HOTLINE_WS_H_INCLUDED_ */

@@ -1,0 +1,231 @@
+#!/usr/bin/perl
+# hotline_colocate: a customer's connection goes to the worker of the agent
+# that accepted its call, between two messages, with no message lost,
+# repeated or reordered and nothing the client sees; its limit_conn place
+# goes with it.  Where it cannot go (TLS, the Redis store, the directive
+# off) it stays.  The hand-over socket takes nothing from a process that
+# is not a worker of the node.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Hotline::Test qw(poll_until);
+
+my $t = Hotline::Test->new(
+    listen  => 'reuseport',
+    http    => 'limit_conn_zone $binary_remote_addr zone=co_ip:1m;',
+    servers => <<'CONF')->start;
+    server {
+        listen 127.0.0.1:%%PORT2%% reuseport;
+        hotline_colocate on;
+        location = /ws/customer {
+            hotline_signaling customer;
+            limit_conn co_ip 3;
+        }
+    }
+CONF
+my $moves = $t->store eq 'shm';
+my @workers = $t->worker_pids;
+is(scalar @workers, 2, 'two workers');
+
+sub counter { $t->metrics->{"hotline_connections_moved_total{result=\"$_[0]\"}"} }
+
+# a customer on the worker that is not the agent's, in a call with it
+sub cross_call {
+    my ($a, $apid, $port, $name) = @_;
+    my ($c, $cpid) = $t->ws_connect_on('/ws/customer', 0, $apid,
+                                       port => $port, origin => $t->origin);
+    ok($c, "$name: the customer is on the other worker")
+        or BAIL_OUT('could not reach the second worker');
+    $c->send_json({ type => 'join', name => $name });
+    my $w = $c->wait_for('welcome', 5);
+    my $cid = $w->{call_id};
+    $a->wait_for('queue', 5, sub {
+        grep { $_->{call_id} eq $cid } @{ $_[0]{calls} } });
+    $a->send_json({ type => 'accept', call_id => $cid, id => "acc-$name" });
+    ok($c->wait_for('accepted', 5), "$name: accepted");
+    $a->wait_for('accepted', 5);
+    $c->{welcome} = $w;
+    return ($c, $cpid);
+}
+
+# n lines each way, sent at once: both sides get all of them, in order,
+# with contiguous seqs, each line acked once; the last seq the customer got
+sub chat_burst {
+    my ($c, $a, $n, $tag) = @_;
+    $_->{inbox} = [] for $c, $a;
+    for my $i (1 .. $n) {
+        $a->send_json({ type => 'chat', text => "a$tag$i", id => "a$tag$i" });
+        $c->send_json({ type => 'chat', text => "c$tag$i", id => "c$tag$i" });
+    }
+    my (@toc, @toa);
+    my $acks = sub { scalar grep { $_->{type} eq 'ack' } @{ $_[0]{inbox} } };
+    $c->pump_until(10, sub {
+        @toc = grep { $_->{type} eq 'chat' } @{ $c->{inbox} };
+        @toc >= $n && $acks->($c) >= $n });
+    $a->pump_until(10, sub {
+        @toa = grep { $_->{type} eq 'chat' } @{ $a->{inbox} };
+        @toa >= $n && $acks->($a) >= $n });
+    is_deeply([ map { $_->{text} } @toc ], [ map { "a$tag$_" } 1 .. $n ],
+              "$tag: agent -> customer, each line once, in order");
+    is_deeply([ map { $_->{text} } @toa ], [ map { "c$tag$_" } 1 .. $n ],
+              "$tag: customer -> agent, each line once, in order");
+    is_deeply([ map { $_->{seq} } @toc ],
+              [ map { ($toc[0]{seq} // 0) + $_ } 0 .. $n - 1 ],
+              "$tag: the customer's seqs are contiguous");
+    for my $ws ([ $c, 'c', 'customer' ], [ $a, 'a', 'agent' ]) {
+        is_deeply([ sort map { $_->{id} } grep { $_->{type} eq 'ack' }
+                    @{ $ws->[0]{inbox} } ],
+                  [ sort map { "$ws->[1]$tag$_" } 1 .. $n ],
+                  "$tag: each $ws->[2] line acked once");
+    }
+    return @toc ? $toc[-1]{seq} : undef;
+}
+
+# 1. the customer goes to the agent's worker while both send
+
+my $a = $t->agent(sub => 'co-agent');
+my $apid = $t->conn_pid($a);
+my ($c, $cpid) = cross_call($a, $apid, $t->port2, 'Mover');
+chat_burst($c, $a, 100, 'x');
+
+if ($moves) {
+    ok(poll_until(5, sub { ($t->conn_pid($c) // 0) == $apid }),
+       'the customer\'s connection is the agent\'s worker\'s now');
+    is(counter('moved'), 1, 'one connection moved');
+} else {
+    is($t->conn_pid($c), $cpid, 'Redis: the customer stays (no owner known)');
+    is(counter('moved'), 0, 'Redis: no connection moved');
+}
+is(counter('failed'), 0, 'no hand-over failed');
+is($t->metrics->{'hotline_connections{role="customer"}'}, 1,
+   'one customer connection counted');
+my $last = chat_burst($c, $a, 20, 'y');
+
+# limit_conn still counts the moved connection: two more are let in, not
+# three (its place went with it, and was not released where it left)
+
+my @held = map {
+    $t->ws_connect('/ws/customer', port => $t->port2, origin => $t->origin)
+} 1 .. 2;
+ok(!eval { $t->ws_connect('/ws/customer', port => $t->port2,
+                          origin => $t->origin); 1 },
+   'limit_conn counts the moved connection');
+like($@ // '', qr/\b503\b/, 'a fourth gets 503');
+$_->drop for @held;
+
+# 2. after the move: a reload of the page resumes, the call ends as usual
+
+$c->drop;
+ok($a->wait_for('peer', 5, sub { $_[0]{state} eq 'reconnecting' }),
+   'the agent sees the customer reconnecting');
+$a->send_json({ type => 'chat', text => 'while away', id => 'wa' });
+ok($a->wait_for('ack', 5, sub { $_[0]{id} eq 'wa' }), 'kept while away');
+my $c2 = $t->ws_connect('/ws/customer', port => $t->port2,
+                                origin => $t->origin);
+$c2->send_json({ type => 'resume', token => $c->{welcome}{resume},
+                 last_seq => $last });
+ok($c2->wait_for('welcome', 5, sub { $_[0]{resumed} }), 'resumed');
+my $r = $c2->wait_for('chat', 5);
+is($r && $r->{text}, 'while away', 'the replay after the move');
+is($r && $r->{seq}, $last + 1, 'from the seq the client had');
+$a->send_json({ type => 'hangup' });
+is(($c2->wait_for('ended', 5) // {})->{reason}, 'hangup', 'hangup');
+is($c2->expect_close(5), 1000, 'closed 1000');
+
+# 3. limit_conn: the moved connection's place was released, once
+
+@held = ();
+ok(poll_until(5, sub {
+       $_->drop for @held;
+       @held = ();
+       for (1 .. 3) {
+           my $ws = eval {
+               $t->ws_connect('/ws/customer', port => $t->port2,
+                              origin => $t->origin);
+           } or return 0;
+           push @held, $ws;
+       }
+       1;
+   }), 'three connections from one address, the limit, are let in');
+ok(!eval { $t->ws_connect('/ws/customer', port => $t->port2,
+                                origin => $t->origin); 1 },
+   'a fourth is refused: the moved one was not released twice');
+like($@ // '', qr/\b503\b/, 'with 503');
+$_->drop for @held;
+
+# 4. where the directive is off, the customer stays on its worker
+
+my $before = counter('moved');
+my ($c3, $c3pid) = cross_call($a, $apid, $t->port, 'Stayer');
+chat_burst($c3, $a, 20, 'z');
+is($t->conn_pid($c3), $c3pid, 'hotline_colocate off: the customer stays');
+is(counter('moved'), $before, 'nothing moved');
+$a->send_json({ type => 'hangup' });
+$c3->wait_for('ended', 5);
+
+# 5. a hand-over from a process that is not a worker of the node: its
+# descriptor (one end of a socket pair) is closed, which the other end
+# sees as EOF
+
+SKIP: {
+    skip 'python3 needed', 4 unless -x '/usr/bin/python3';
+    my $pid = $workers[0];
+    my ($uid) = Hotline::Test::read_file("/proc/$pid/status")
+                =~ /^Uid:\s+(\d+)/m;
+    my $forge = $t->prefix . '/forge.py';
+    Hotline::Test::write_file($forge, <<'PY');
+import socket, sys
+a, b = socket.socketpair()
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendmsg([b'hlmv' + bytes(600)],
+          [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+            b.fileno().to_bytes(4, sys.byteorder))],
+          0, '\0ngx_hotline_move.' + sys.argv[1])
+b.close()
+a.settimeout(5)
+try:
+    print('closed' if a.recv(1) == b'' else 'data')
+except socket.timeout:
+    print('kept')
+PY
+    my $logged = sub {
+        my $n = $_[0];
+        poll_until(5, sub {
+            my @l = $t->error_log =~ /a hand-over that is not a worker's/g;
+            @l >= $n });
+    };
+    $t->allow_log(qr/a hand-over that is not a worker's/);
+    is(`/usr/bin/python3 $forge $pid 2>&1`, "closed\n",
+       'from another user: its descriptor is closed');
+    ok($logged->(1), 'and logged');
+    skip 'the workers run as root', 2 if !$uid;
+    chmod 0755, $t->prefix;
+    chmod 0644, $forge;
+    my $as = "setpriv --reuid=$uid --regid=$uid --clear-groups";
+    is(`$as /usr/bin/python3 $forge $pid 2>&1`, "closed\n",
+       'from the workers\' user, not a worker: its descriptor is closed');
+    ok($logged->(2), 'and logged');
+}
+
+ok(poll_until(5, sub {
+       ($t->metrics->{'hotline_connections{role="customer"}'} // -1) == 0 }),
+   'no customer connection left counted');
+
+$t->stop;
+
+# 6. TLS: a connection whose keys are its worker's own stays there
+
+$t = Hotline::Test->new(tls => 1, listen => 'reuseport',
+                        http => 'hotline_colocate on;')->start;
+my $sa = $t->agent(sub => 'tls-agent');
+my $sapid = $t->conn_pid($sa);
+my ($sc, $scpid) = cross_call($sa, $sapid, $t->port, 'TLS');
+chat_burst($sc, $sa, 20, 't');
+is($t->conn_pid($sc), $scpid, 'TLS: the customer stays on its worker');
+is(counter('moved'), 0, 'TLS: nothing moved');
+is(counter('failed'), 0, 'TLS: nothing failed');
+$t->stop;
+
+done_testing;
