@@ -1634,8 +1634,10 @@ hl_relay_gen(int index)
 
     rc = hl_relay_measure(r);
 
+    /* where the parties are now: a server may have moved them */
+    r->cross_end = r->cross;
+
     if (rc == 0 && !hl.bare) {
-        /* where the parties are now: a server may have moved them */
         hl_assign_workers(hl.all, hl.nall);
         hl_count_cross(r, 1);
         hl_relay_teardown(r);

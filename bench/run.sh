@@ -48,6 +48,7 @@ LOG=$PREFIX/bench.log
 NGX_PID=$PREFIX/nginx.pid
 BARE_PID=$PREFIX/bare.pid
 NGX1=$PREFIX/one                # the one-worker nginx of the per-core rows
+NGX2X=$PREFIX/across            # two workers, hotline_colocate off
 bare_pids=()
 
 started=$(date +%s)
@@ -100,6 +101,7 @@ cleanup() {
     local pid
     stop_nginx
     stop_nginx "$NGX1"
+    stop_nginx "$NGX2X"
     for pid in "${bare_pids[@]}"; do
         if kill -0 "$pid" 2>/dev/null; then
             kill -TERM "$pid"
@@ -116,7 +118,7 @@ mkdir -p "$PREFIX/logs" "$PREFIX/tmp"
 
 # distinct free ports: nginx, bare_relay, then those of the per-core rows
 PORTS=()
-while [ "${#PORTS[@]}" -lt 5 ]; do
+while [ "${#PORTS[@]}" -lt 6 ]; do
     p=$(free_port)
     case " ${PORTS[*]} " in *" $p "*) continue ;; esac
     PORTS+=("$p")
@@ -126,6 +128,7 @@ BARE_PORT=${PORTS[1]}
 NGX1_PORT=${PORTS[2]}
 BARE1_PORT=${PORTS[3]}
 BARE2_PORT=${PORTS[4]}
+NGX2X_PORT=${PORTS[5]}
 
 # a fresh secret of 48 random bytes (64 base64 characters) per run
 head -c 48 /dev/urandom | base64 -w0 > "$PREFIX/secret.key"
@@ -154,9 +157,9 @@ if [ "${COLOCATE:-1}" = 1 ] && grep -q hotline_colocate "$MODULE"; then
     COLOCATE_ON="hotline_colocate on;"
 fi
 
-# nginx_conf DIR PORT WORKERS
+# nginx_conf DIR PORT WORKERS [COLOCATE]
 nginx_conf() {
-    local dir=$1 port=$2 workers=$3
+    local dir=$1 port=$2 workers=$3 colocate=${4-$COLOCATE_ON}
     mkdir -p "$dir/logs" "$dir/tmp"
     cat > "$dir/nginx.conf" <<EOF
 load_module $MODULE;
@@ -182,7 +185,7 @@ http {
     hotline_allowed_origins http://127.0.0.1:$port;
     hotline_queue_size $(( IDLE + 1000 ));
     $RATE_OFF
-    $COLOCATE_ON
+    $colocate
 
     server {
         listen 127.0.0.1:$port;
@@ -198,6 +201,11 @@ EOF
 nginx_conf "$PREFIX" "$PORT" 2
 
 nginx_conf "$NGX1" "$NGX1_PORT" 1
+# with hotline_colocate on above: the same two workers with the parties of
+# every call kept on different workers, the layout of the rows before it
+if [ -n "$COLOCATE_ON" ]; then
+    nginx_conf "$NGX2X" "$NGX2X_PORT" 2 ""
+fi
 
 if ! "$NGINX_BIN" -t -q -p "$PREFIX/" -c "$PREFIX/nginx.conf" \
     -e "$PREFIX/logs/error.log"
@@ -279,6 +287,13 @@ done
 for round in $(seq 1 "$CORE_ROUNDS"); do
     relay "core2-nginx-$round" "${CORE[@]}" "${NGX_ARGS[@]}"
     relay "core2-bare-$round" "${CORE[@]}" "${BARE2_ARGS[@]}"
+    if [ -n "$COLOCATE_ON" ]; then
+        if [ "$round" = 1 ]; then
+            start_nginx "$NGX2X" "$NGX2X_PORT" 2
+        fi
+        relay "core2x-nginx-$round" "${CORE[@]}" --port "$NGX2X_PORT" \
+            --secret "$PREFIX/secret.key" --pid-file "$NGX2X/nginx.pid"
+    fi
 done
 
 say "-- light load: $LIGHT_CALLS calls, one message in flight per party"
@@ -286,6 +301,11 @@ relay light1-nginx "${LIGHT[@]}" "${NGX1_ARGS[@]}"
 relay light1-bare "${LIGHT[@]}" "${BARE1_ARGS[@]}"
 relay light2-nginx "${LIGHT[@]}" "${NGX_ARGS[@]}"
 relay light2-bare "${LIGHT[@]}" "${BARE2_ARGS[@]}"
+if [ -n "$COLOCATE_ON" ]; then
+    relay light2x-nginx "${LIGHT[@]}" --port "$NGX2X_PORT" \
+        --secret "$PREFIX/secret.key" --pid-file "$NGX2X/nginx.pid"
+    stop_nginx "$NGX2X"
+fi
 
 say "-- nginx metrics after the relay runs (counters that are not 0)"
 curl -s "http://127.0.0.1:$PORT/metrics" \
@@ -306,7 +326,9 @@ fi
 say "== load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # the error logs: anything worse than a warning, and crashed workers
-for errlog in "$PREFIX/logs/error.log" "$NGX1/logs/error.log"; do
+for errlog in "$PREFIX/logs/error.log" "$NGX1/logs/error.log" \
+              "$NGX2X/logs/error.log"; do
+    [ -f "$errlog" ] || continue
     bad=$(grep -cE '\[(alert|crit|emerg)\]|exited on signal' "$errlog" \
           || true)
     say "-- nginx error log: $bad alert/crit/emerg/crash lines ($errlog)"
@@ -391,6 +413,27 @@ core_rows() {
             "$(med "core$n-nginx" cross_end)")" "" ""
 }
 
+# across_rows: the two workers with hotline_colocate off (every call's
+# parties on different workers) against the same bare relay rounds
+across_rows() {
+    local r round each=
+    r=$(pct "$(med core2x-nginx per_core)" "$(med core2-bare per_core)")
+    for round in $(seq 1 "$CORE_ROUNDS"); do
+        each="$each $(num "$(pct "$(val "core2x-nginx-$round" per_core)" \
+                                  "$(val "core2-bare-$round" per_core)")")"
+    done
+    printf '%-34s %12s %12s  %s\n' "  2 workers, colocate off: msgs/s" \
+        "$(num "$(med core2x-nginx mps)")" "" ""
+    printf '%-34s %12s %12s  %s\n' "    msgs per server CPU-second" \
+        "$(num "$(med core2x-nginx per_core)")" "" ""
+    printf '%-34s %12s %12s  %s\n' "    nginx / bare, per core" \
+        "$(num "$r")%" "" ""
+    printf '%-34s %s\n' "    each round, nginx / bare (%)" "$each"
+    printf '%-34s %12s %12s  %s\n' "    cross-worker calls, start / end" \
+        "$(num "$(med core2x-nginx cross)")/$(num \
+            "$(med core2x-nginx cross_end)")" "" ""
+}
+
 # light_rows N TARGET: latency of light<N>-nginx against light<N>-bare
 light_rows() {
     local n=$1 r
@@ -460,9 +503,20 @@ echo "throughput per core ($CALLS calls, window $WINDOW, acks on both," \
      "$GEN_PROCS generator processes; medians of $CORE_ROUNDS rounds):"
 core_rows 1
 core_rows 2
+if [ -n "$COLOCATE_ON" ]; then
+    across_rows
+fi
 echo "light load ($LIGHT_CALLS calls, 1 message in flight per party):"
 light_rows 1
 light_rows 2 2
+if [ -n "$COLOCATE_ON" ]; then
+    r=$(ratio_x "$(val light2x-nginx p99_us)" "$(val light2-bare p99_us)")
+    printf '%-34s %12s %12s  %s\n' "  2 workers, colocate off: p50/p99" \
+        "$(num "$(val light2x-nginx p50_us)")/$(num \
+            "$(val light2x-nginx p99_us)")" "" ""
+    printf '%-34s %12s %12s  %s\n' "    p99 nginx / bare" "$(num "$r")x" \
+        "" "<= 2x: $(verdict "$r" '<=' 2)"
+fi
 if [ "$GUARDS" != 0 ]; then
     echo "guards (wrk, median of $GUARD_ROUNDS rounds):"
     printf '%-34s %12s %12s  %s\n' "" "guarded" "plain" ""

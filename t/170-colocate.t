@@ -14,7 +14,8 @@ use Hotline::Test qw(poll_until);
 
 my $t = Hotline::Test->new(
     listen  => 'reuseport',
-    http    => 'limit_conn_zone $binary_remote_addr zone=co_ip:1m;',
+    http    => 'limit_conn_zone $binary_remote_addr zone=co_ip:1m;'
+               . ' hotline_queue_per_address off;',
     servers => <<'CONF')->start;
     server {
         listen 127.0.0.1:%%PORT2%% reuseport;
@@ -23,6 +24,7 @@ my $t = Hotline::Test->new(
             hotline_signaling customer;
             limit_conn co_ip 3;
         }
+        location = /ws/customers { hotline_signaling customer; }
     }
 CONF
 my $moves = $t->store eq 'shm';
@@ -164,6 +166,63 @@ is($t->conn_pid($c3), $c3pid, 'hotline_colocate off: the customer stays');
 is(counter('moved'), $before, 'nothing moved');
 $a->send_json({ type => 'hangup' });
 $c3->wait_for('ended', 5);
+
+# 4b. many at once: 16 calls across the workers, every party sending; the
+# hand-overs queue up at the receiving worker (a Unix socket holds 10 by
+# default: the rest wait for a later turn), none is lost
+
+my @calls;
+for my $i (1 .. 16) {
+    my $ag = $t->agent(sub => "co-many-$i");
+    my $agpid = $t->conn_pid($ag);
+    my ($cu, $cupid) = $t->ws_connect_on('/ws/customers', 0, $agpid,
+                                         port => $t->port2,
+                                         origin => $t->origin);
+    $cu->send_json({ type => 'join', name => "Many $i" });
+    my $w = $cu->wait_for('welcome', 5);
+    push @calls, [ $cu, $ag, $agpid, $w->{call_id} ];
+}
+for my $k (@calls) {
+    my ($cu, $ag, undef, $cid) = @$k;
+    $ag->wait_for('queue', 5, sub {
+        grep { $_->{call_id} eq $cid } @{ $_[0]{calls} } });
+    $ag->send_json({ type => 'accept', call_id => $cid, id => 'acc' });
+}
+$before = counter('moved');
+ok(!grep({ !$_->[0]->wait_for('accepted', 5) } @calls),
+   'many: every call accepted');
+for my $i (1 .. 30) {
+    for my $k (@calls) {
+        $k->[1]->send_json({ type => 'chat', text => "a$i", id => "a$i" });
+        $k->[0]->send_json({ type => 'chat', text => "c$i", id => "c$i" });
+    }
+}
+my $bad = 0;
+for my $k (@calls) {
+    my ($cu, $ag) = @$k;
+    my (@toc, @toa);
+    $cu->pump_until(10, sub {
+        @toc = grep { $_->{type} eq 'chat' } @{ $cu->{inbox} }; @toc >= 30 });
+    $ag->pump_until(10, sub {
+        @toa = grep { $_->{type} eq 'chat' } @{ $ag->{inbox} }; @toa >= 30 });
+    $bad++ unless join(',', map { $_->{text} } @toc)
+                  eq join(',', map { "a$_" } 1 .. 30)
+               && join(',', map { $_->{text} } @toa)
+                  eq join(',', map { "c$_" } 1 .. 30);
+}
+is($bad, 0, 'many: every line of every call once, in order');
+if ($moves) {
+    ok(poll_until(5, sub {
+           !grep { ($t->conn_pid($_->[0]) // 0) != $_->[2] } @calls }),
+       'many: every customer on its agent\'s worker');
+    is(counter('moved') - $before, 16, 'many: 16 moves');
+}
+is(counter('failed'), 0, 'many: no hand-over failed');
+for my $k (@calls) {
+    $k->[1]->send_json({ type => 'hangup' });
+    $k->[0]->wait_for('ended', 5);
+    $_->drop for $k->[0], $k->[1];
+}
 
 # 5. a hand-over from a process that is not a worker of the node: its
 # descriptor (one end of a socket pair) is closed, which the other end
