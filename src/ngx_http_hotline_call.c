@@ -658,7 +658,10 @@ ngx_http_hotline_detach_now(ngx_http_hotline_ref_t *ref)
  * The connection went to another worker, which attaches the inbox (the
  * attach and this release may come in either order: a release after it
  * finds the inbox is not ours and changes nothing); the consumer goes
- * once the store answers.
+ * once the store answers.  The release starts the grace period, which
+ * the other worker's attach ends: should it never come (that worker
+ * could not take the connection, which it then closed), the party waits
+ * for a resume as after any drop.
  */
 
 static void
@@ -681,6 +684,9 @@ ngx_http_hotline_let_go(ngx_http_hotline_consumer_t *c, u_char *token)
     t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_RELEASE, key);
     t->consumer = c;
     t->n = (int64_t) ci.delivered;
+
+    t = ngx_http_hotline_txn_add(&tx, NGX_HOTLINE_TX_TIMER, key);
+    t->n = ngx_http_hotline_cf->resume_timeout;
 
     ngx_http_hotline_st->commit(&tx, ngx_http_hotline_let_go_done, c);
 }

@@ -379,17 +379,20 @@ ngx_http_hotline_attach(ngx_http_hotline_op_t *op,
         t->n = from;
     }
 
-    if (op->kind == NGX_HOTLINE_OP_MOVE) {
-        /* the same client, its connection in another worker: its timer
-         * stays, its peer saw no change */
-        return;
-    }
-
     t = ngx_http_hotline_txn_add(tx, NGX_HOTLINE_TX_TIMER,
                                  ngx_http_hotline_pkey(p->token));
     if (t) {
-        /* a wrap-up's or a transfer's end, if it has one */
+        /*
+         * a wrap-up's or a transfer's end, if it has one (a move: the
+         * grace period the worker it left may have set goes)
+         */
         t->n = ngx_http_hotline_desk_timer(p);
+    }
+
+    if (op->kind == NGX_HOTLINE_OP_MOVE) {
+        /* the same client, its connection in another worker: its peer
+         * saw no change */
+        return;
     }
 
     if (p->version && p->state == NGX_HOTLINE_ACTIVE && p->has_peer) {

@@ -15,7 +15,7 @@ use Hotline::Test qw(poll_until);
 my $t = Hotline::Test->new(
     listen  => 'reuseport',
     http    => 'limit_conn_zone $binary_remote_addr zone=co_ip:1m;'
-               . ' hotline_queue_per_address off;',
+               . ' hotline_queue_per_address off; hotline_resume_timeout 1s;',
     servers => <<'CONF')->start;
     server {
         listen 127.0.0.1:%%PORT2%% reuseport;
@@ -103,6 +103,15 @@ if ($moves) {
 is(counter('failed'), 0, 'no hand-over failed');
 is($t->metrics->{'hotline_connections{role="customer"}'}, 1,
    'one customer connection counted');
+
+# the old worker's release starts a grace period (in case the new one
+# never attaches), the attach ends it: past hotline_resume_timeout (1s)
+# the call goes on
+select(undef, undef, undef, 1.5);
+$t->http_get('/health');
+$c->pump_until(0.5, sub { 0 });
+ok(!grep({ $_->{type} eq 'ended' } @{ $c->{inbox} }, @{ $a->{inbox} }),
+   'the call outlives the grace period of the release');
 my $last = chat_burst($c, $a, 20, 'y');
 
 # limit_conn still counts the moved connection: two more are let in, not
@@ -222,6 +231,45 @@ for my $k (@calls) {
     $k->[1]->send_json({ type => 'hangup' });
     $k->[0]->wait_for('ended', 5);
     $_->drop for $k->[0], $k->[1];
+}
+
+# 4c. a hand-over that is not taken in time (the agent's worker stopped):
+# the release's grace period ends the call as after a drop; the worker,
+# once it runs again, finds the party gone and closes the connection with
+# 4004
+
+if ($moves) {
+    my $ag = $t->agent(sub => 'co-stopped');
+    my $agpid = $t->conn_pid($ag);
+    my ($cu, $cupid) = cross_call($ag, $agpid, $t->port2, 'Stopped');
+    # what the running worker says, on a connection of its own (a new
+    # one may land on the stopped worker)
+    my $sock = $t->worker_socket($cupid);
+    my $get = sub {
+        my $r = $t->http_raw("GET $_[0] HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                             sock => $sock);
+        return $r->{body} // '';
+    };
+    my ($moved0) = $get->('/metrics') =~ /result="moved"\} (\d+)/;
+    kill 'STOP', $agpid;
+    $cu->send_json({ type => 'chat', text => 'to a stopped worker',
+                     id => 'st' });
+    ok($cu->wait_for('ack', 5, sub { $_[0]{id} eq 'st' }),
+       'stopped: the line is acked (the store has it)');
+    ok(poll_until(5, sub {
+           my ($m) = $get->('/metrics') =~ /result="moved"\} (\d+)/;
+           ($m // 0) > ($moved0 // 0) }),
+       'stopped: the connection was handed over');
+    ok(poll_until(10, sub {
+           $get->('/health') =~ /"active":0\b/ }),
+       'stopped: the grace period ended the call');
+    kill 'CONT', $agpid;
+    is($cu->expect_close(5), 4004,
+       'stopped: the worker finds the party gone, closes with 4004');
+    my $e = $ag->wait_for('ended', 5);
+    is($e && $e->{reason}, 'gone', 'stopped: the agent is told it is over');
+    $ag->drop;
+    close $sock;
 }
 
 # 5. a hand-over from a process that is not a worker of the node: its
