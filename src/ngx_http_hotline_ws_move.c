@@ -31,6 +31,7 @@
 static u_char *ngx_http_hotline_ws_move_log(ngx_log_t *log, u_char *buf,
     size_t len);
 static void ngx_http_hotline_ws_move_release(ngx_http_hotline_ws_move_t *m);
+static void ngx_http_hotline_ws_move_uncount(void);
 
 
 ngx_int_t
@@ -198,10 +199,7 @@ ngx_http_hotline_ws_adopt(ngx_socket_t fd, ngx_http_hotline_ws_move_t *m)
                       "hotline: a hand-over of another generation or "
                       "shape, its connection closed");
 
-#if (NGX_STAT_STUB)
-        (void) ngx_atomic_fetch_add(ngx_stat_active, -1);
-#endif
-
+        ngx_http_hotline_ws_move_uncount();
         (void) ngx_close_socket(fd);
         return NULL;
     }
@@ -281,10 +279,7 @@ failed:
 
     ngx_http_hotline_ws_move_release(m);
 
-#if (NGX_STAT_STUB)
-    (void) ngx_atomic_fetch_add(ngx_stat_active, -1);
-#endif
-
+    ngx_http_hotline_ws_move_uncount();
     (void) ngx_close_socket(fd);
 
     return NULL;
@@ -367,9 +362,7 @@ ngx_http_hotline_ws_drop(ngx_connection_t *c, ngx_http_hotline_ws_move_t *m)
 
     ngx_http_hotline_ws_move_release(m);
 
-#if (NGX_STAT_STUB)
-    (void) ngx_atomic_fetch_add(ngx_stat_active, -1);
-#endif
+    ngx_http_hotline_ws_move_uncount();
 
     pool = c->pool;
     ngx_close_connection(c);
@@ -389,6 +382,20 @@ ngx_http_hotline_ws_move_release(ngx_http_hotline_ws_move_t *m)
     }
 
     m->nlimits = 0;
+}
+
+
+/*
+ * a connection handed over that ends here without a session: the worker
+ * it left still counted it (stub_status)
+ */
+
+static void
+ngx_http_hotline_ws_move_uncount(void)
+{
+#if (NGX_STAT_STUB)
+    (void) ngx_atomic_fetch_add(ngx_stat_active, -1);
+#endif
 }
 
 

@@ -272,6 +272,23 @@ if ($moves) {
     close $sock;
 }
 
+# 4d. after a reload: the new workers (a generation of their own) move
+# connections among themselves
+
+if ($moves) {
+    $t->reload;
+    my $ag = $t->agent(sub => 'co-reload');
+    my $agpid = $t->conn_pid($ag);
+    my ($cu) = cross_call($ag, $agpid, $t->port2, 'Reloaded');
+    chat_burst($cu, $ag, 20, 'r');
+    ok(poll_until(5, sub { ($t->conn_pid($cu) // 0) == $agpid }),
+       'after a reload: the customer moved to its agent\'s new worker');
+    @workers = $t->worker_pids;
+    $ag->send_json({ type => 'hangup' });
+    $cu->wait_for('ended', 5);
+    $_->drop for $cu, $ag;
+}
+
 # 5. a hand-over from a process that is not a worker of the node: its
 # descriptor (one end of a socket pair) is closed, which the other end
 # sees as EOF
