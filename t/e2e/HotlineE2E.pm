@@ -24,8 +24,10 @@ package HotlineE2E;
 # The node side gets HOTLINE_BASE (the server's URL), HOTLINE_TG_LOG (the
 # stand-in's request log, where the login codes are read as an agent reads
 # them in Telegram), HOTLINE_AGENT / HOTLINE_AGENT_CHAT, HOTLINE_AGENT_TOKEN
-# (a token for that agent, minted with Crypt::JWT as .ci/demo.sh does) and
-# HOTLINE_SHOTS (the screenshot directory, t/e2e/screenshots unless set).
+# (a token for that agent, minted with Crypt::JWT as .ci/demo.sh does),
+# HOTLINE_SHOTS (the screenshot directory, t/e2e/screenshots unless set)
+# and HOTLINE_NGINX_MASTER (the master's pid: its children are the
+# workers).
 #
 # run(..., tls => 1): nginx listens with "ssl" and a certificate made for
 # 127.0.0.1 at test time (Hotline::Test's TLS mode), HOTLINE_BASE is
@@ -297,6 +299,8 @@ sub run {
     local $ENV{HOTLINE_AGENT}      = $agent;
     local $ENV{HOTLINE_AGENT_CHAT} = $chat;
     local $ENV{HOTLINE_SHOTS}      = $shots;
+    # whose workers a test may place parties on (t/e2e/colocate.test.mjs)
+    local $ENV{HOTLINE_NGINX_MASTER} = $t->master_pid;
     # the demo's way in (make run prints it in the agent URL's fragment)
     local $ENV{HOTLINE_AGENT_TOKEN} = $t->mint_jwt(sub => $agent,
                                                    exp => time() + 600);
