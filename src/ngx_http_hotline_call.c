@@ -333,6 +333,19 @@ ngx_http_hotline_call_move(ngx_http_hotline_ref_t *ref, u_char *token,
 }
 
 
+void
+ngx_http_hotline_call_look(ngx_http_hotline_ref_t *ref)
+{
+    if (!ref->has_token || ref->detached) {
+        return;
+    }
+
+    /* relays from now on wait for the view (as after a conflict) */
+    ref->version = 0;
+    ngx_http_hotline_relay_view(ref);
+}
+
+
 /*
  * an operation of the connection's party, on call_id if not NULL; NULL:
  * the handler was told why not.  The caller adds its arguments and reads.

@@ -58,6 +58,13 @@ void ngx_http_hotline_call_resume(ngx_http_hotline_ref_t *ref,
 void ngx_http_hotline_call_move(ngx_http_hotline_ref_t *ref, u_char *token,
     uint64_t delivered, ngx_http_hotline_call_pt handler, void *data);
 
+/*
+ * the party's record changed by another's operation (an event said so):
+ * its view is read again now, not at the next relay's conflict; while it
+ * is read, ref->version is 0 (and ref->ops counts the read)
+ */
+void ngx_http_hotline_call_look(ngx_http_hotline_ref_t *ref);
+
 /* agent: take a waiting call (NULL: the oldest), decline or ban one */
 void ngx_http_hotline_call_accept(ngx_http_hotline_ref_t *ref,
     u_char *call_id, ngx_http_hotline_call_pt handler, void *data);

@@ -77,6 +77,13 @@ ngx_http_hotline_session_move_want(ngx_http_hotline_session_t *s)
     s->move = NGX_HOTLINE_MOVE_WANTED;
     s->move_tries = 0;
     s->ws.want_drained = 1;
+
+    /*
+     * who its peer is now: the connection's view of its record is from
+     * before the accept (waiting, or in a call with the agent that
+     * transferred it); until it is back the move waits (ref.version 0)
+     */
+    ngx_http_hotline_call_look(&s->ref);
 }
 
 

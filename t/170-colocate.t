@@ -11,6 +11,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use Hotline::Test qw(poll_until);
+use Protocol::WebSocket::Frame;
 
 my $t = Hotline::Test->new(
     listen  => 'reuseport',
@@ -31,7 +32,9 @@ my $moves = $t->store eq 'shm';
 my @workers = $t->worker_pids;
 is(scalar @workers, 2, 'two workers');
 
-sub counter { $t->metrics->{"hotline_connections_moved_total{result=\"$_[0]\"}"} }
+sub counter {
+    $t->metrics->{"hotline_connections_moved_total{result=\"$_[0]\"}"};
+}
 
 # a customer on the worker that is not the agent's, in a call with it
 sub cross_call {
@@ -176,6 +179,50 @@ is(counter('moved'), $before, 'nothing moved');
 $a->send_json({ type => 'hangup' });
 $c3->wait_for('ended', 5);
 
+# 4a. a transferred call: the customer moves to its agent's worker, and
+# again to the worker of the agent that takes the transfer
+
+{
+    my $from = $t->agent(sub => 'co-from');
+    my $frompid = $t->conn_pid($from);
+    my ($to, $topid);
+    for (1 .. 60) {
+        $to = $t->agent(sub => 'co-to');
+        $topid = $t->conn_pid($to);
+        last if $topid != $frompid;
+        $to->drop;
+    }
+    isnt($topid, $frompid, 'transfer: the agents on different workers');
+    my $base = counter('moved');
+    my ($cu, $cupid) = cross_call($from, $frompid, $t->port2, 'Passed');
+    chat_burst($cu, $from, 10, 't1');
+    ok(poll_until(5, sub { ($t->conn_pid($cu) // 0) == $frompid }),
+       'transfer: the customer on the first agent\'s worker')
+        if $moves;
+    my $r = $from->request({ type => 'transfer', to => 'co-to' });
+    is($r->{type}, 'ack', 'transfer: sent to the other agent');
+    ok($cu->wait_for('transfer', 5, sub { $_[0]{state} eq 'waiting' }),
+       'transfer: the customer waits');
+    my $cid = $cu->{welcome}{call_id};
+    $to->wait_for('queue', 5, sub {
+        grep { $_->{call_id} eq $cid } @{ $_[0]{calls} } });
+    $r = $to->request({ type => 'accept', call_id => $cid });
+    is($r->{type}, 'ack', 'transfer: taken');
+    ok($cu->wait_for('accepted', 5), 'transfer: the customer is told');
+    chat_burst($cu, $to, 20, 't2');
+    if ($moves) {
+        ok(poll_until(5, sub { ($t->conn_pid($cu) // 0) == $topid }),
+           'transfer: the customer moved on, to the new agent\'s worker');
+        is(counter('moved') - $base, 2, 'transfer: two moves');
+    } else {
+        is($t->conn_pid($cu), $cupid, 'transfer: Redis, the customer stays');
+    }
+    $to->send_json({ type => 'hangup' });
+    is(($cu->wait_for('ended', 5) // {})->{reason}, 'hangup',
+       'transfer: the hangup ends it');
+    $_->drop for $cu, $from, $to;
+}
+
 # 4b. many at once: 16 calls across the workers, every party sending; the
 # hand-overs queue up at the receiving worker (a Unix socket holds 10 by
 # default: the rest wait for a later turn), none is lost
@@ -191,13 +238,13 @@ for my $i (1 .. 16) {
     my $w = $cu->wait_for('welcome', 5);
     push @calls, [ $cu, $ag, $agpid, $w->{call_id} ];
 }
+$before = counter('moved');
 for my $k (@calls) {
     my ($cu, $ag, undef, $cid) = @$k;
     $ag->wait_for('queue', 5, sub {
         grep { $_->{call_id} eq $cid } @{ $_[0]{calls} } });
     $ag->send_json({ type => 'accept', call_id => $cid, id => 'acc' });
 }
-$before = counter('moved');
 ok(!grep({ !$_->[0]->wait_for('accepted', 5) } @calls),
    'many: every call accepted');
 for my $i (1 .. 30) {
@@ -236,12 +283,28 @@ for my $k (@calls) {
 # 4c. a hand-over that is not taken in time (the agent's worker stopped):
 # the release's grace period ends the call as after a drop; the worker,
 # once it runs again, finds the party gone and closes the connection with
-# 4004
+# 4004.  Half a frame holds the customer where it is over the accept (a
+# connection moves between two messages only); the rest of it, sent once
+# the agent's worker is stopped, lets it go there
 
 if ($moves) {
     my $ag = $t->agent(sub => 'co-stopped');
     my $agpid = $t->conn_pid($ag);
-    my ($cu, $cupid) = cross_call($ag, $agpid, $t->port2, 'Stopped');
+    my ($cu, $cupid) = $t->ws_connect_on('/ws/customer', 0, $agpid,
+                                         port => $t->port2,
+                                         origin => $t->origin);
+    $cu->send_json({ type => 'join', name => 'Stopped' });
+    my $cid = $cu->wait_for('welcome', 5)->{call_id};
+    my $frame = Protocol::WebSocket::Frame->new(
+        buffer => Hotline::Test::json_encode({ type => 'chat', id => 'st',
+                                               text => 'to a stopped worker' }),
+        type => 'text', masked => 1)->to_bytes;
+    $cu->send_raw(substr($frame, 0, 4));
+    $ag->wait_for('queue', 5, sub {
+        grep { $_->{call_id} eq $cid } @{ $_[0]{calls} } });
+    $ag->send_json({ type => 'accept', call_id => $cid, id => 'acc-st' });
+    ok($cu->wait_for('accepted', 5), 'stopped: accepted');
+    $ag->wait_for('accepted', 5);
     # what the running worker says, on a connection of its own (a new
     # one may land on the stopped worker)
     my $sock = $t->worker_socket($cupid);
@@ -250,10 +313,11 @@ if ($moves) {
                              sock => $sock);
         return $r->{body} // '';
     };
+    is($t->conn_pid($cu), $cupid,
+       'half a frame: the customer stays while it is read');
     my ($moved0) = $get->('/metrics') =~ /result="moved"\} (\d+)/;
     kill 'STOP', $agpid;
-    $cu->send_json({ type => 'chat', text => 'to a stopped worker',
-                     id => 'st' });
+    $cu->send_raw(substr($frame, 4));
     ok($cu->wait_for('ack', 5, sub { $_[0]{id} eq 'st' }),
        'stopped: the line is acked (the store has it)');
     ok(poll_until(5, sub {
