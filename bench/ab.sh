@@ -24,6 +24,13 @@
 # with itself under another configuration:
 #
 #   EXTRA_1='hotline_colocate on;' WORKERS=2 bash bench/ab.sh A.so A.so
+#
+# MODE=turns runs the builds one after the other instead, each alone on
+# the machine, in the order of the arguments in odd rounds and reversed
+# in even ones (A B, B A, A B, ...): a drift of the machine over a round
+# pair weighs on both sides alike.  Side by side, every process is
+# runnable at once and a cost that shows when a process sleeps and wakes
+# (a wake-up of another worker) weighs less than it does alone.
 
 set -euo pipefail
 
@@ -36,6 +43,7 @@ DURATION=${DURATION:-3}
 CALLS=${CALLS:-100}
 WINDOW=${WINDOW:-8}
 GEN_PROCS=${GEN_PROCS:-1}
+MODE=${MODE:-side}
 PREFIX=${PREFIX:-$ROOT/build/bench/ab}
 LOG=$PREFIX/ab.log
 # nginx reads $NGINX itself (inherited listening sockets): never pass it on
@@ -44,6 +52,10 @@ unset NGINX
 . "$(dirname "$0")/lib.sh"
 
 [ $# -ge 2 ] || { echo "usage: bench/ab.sh A.so B.so [C.so | bare ...]"; exit 2; }
+case "$MODE" in
+    side|turns) ;;
+    *) echo "ab: MODE is side or turns, not $MODE"; exit 2 ;;
+esac
 [ -x "$BIN/hl_load" ] || { echo "ab: no $BIN/hl_load (make -C bench)"; exit 1; }
 
 for b in "$@"; do
@@ -119,9 +131,12 @@ done
 names=("$@")
 n=${#names[@]}
 
-# one generator per build, all at once; one line per build and round
+# one generator per build, all at once (MODE=turns: one after the other,
+# the order reversed every other round); one line per build and round
 for r in $(seq 1 "$ROUNDS"); do
-    for i in $(seq 0 $((n - 1))); do
+    order=$(seq 0 $((n - 1)))
+    [ "$MODE" = turns ] && [ $((r % 2)) = 0 ] && order=$(seq $((n - 1)) -1 0)
+    for i in $order; do
         args=(--port "${ports[$i]}" --pid-file "${dirs[$i]}/pid")
         if [ "${names[$i]}" = bare ]; then
             args+=(--bare --acks)
@@ -134,6 +149,7 @@ for r in $(seq 1 "$ROUNDS"); do
             --procs "$GEN_PROCS" "${args[@]}" --label "ab$i" \
             > "$PREFIX/out.$i" 2>&1 &
         pids[$i]=$!
+        [ "$MODE" = turns ] && { wait "${pids[$i]}" || true; }
     done
     for i in $(seq 0 $((n - 1))); do
         wait "${pids[$i]}" || true
