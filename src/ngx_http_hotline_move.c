@@ -140,7 +140,7 @@ ngx_http_hotline_move_send(ngx_pid_t pid, ngx_socket_t fd, u_char *buf,
     }
 
     if (n != (ssize_t) len) {
-        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, ngx_socket_errno,
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, ngx_socket_errno,
                       "hotline: hand-over to worker %P failed", pid);
         return NGX_ERROR;
     }
