@@ -38,8 +38,8 @@ sub start_sink {
     my ($fail) = @_;
     $sink = fork // die;
     if (!$sink) {
-        exec '/usr/bin/python3', "$FindBin::Bin/lib/event_sink.py",
-             $sink_port, $secret, $events, $fail // 0;
+        { exec '/usr/bin/python3', "$FindBin::Bin/lib/event_sink.py",
+               $sink_port, $secret, $events, $fail // 0; }
         POSIX::_exit(127);
     }
     wait_for(sub { IO::Socket::INET->new(PeerAddr => '127.0.0.1',
