@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    BASE, people, person, until, text, visible, pcState, hangUp,
-    axeClean, tabTo, switchLang, gestureAudioPolicy,
+    BASE, people, person, until, text, visible, hangUp,
+    axeClean, tabTo, switchLang, gestureAudioPolicy, mediaConnected,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
@@ -117,8 +117,7 @@ test('a whole call with the keyboard alone', async () => {
     await tabTo(agent, '#queue-list [data-act=accept]');
     await agent.keyboard.press('Enter');
     await until(() => visible(cust, '#call'), 'the customer in the call');
-    await until(async () => (await pcState(cust)) === 'connected'
-                && (await pcState(agent)) === 'connected', 'connected', 15000);
+    await mediaConnected([cust, agent], 'connected', 15000);
     assert.equal(await focused(cust), 'call-title');
     assert.equal(await focused(agent), 'call-title');
 

@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import {
     BASE, people, until, text, visible, pcState, mediaFlows,
     inboundBytes, telegramCode,
-    hangUp,
+    hangUp, mediaConnected,
 } from './lib/browser.mjs';
 
 const AGENT = process.env.HOTLINE_AGENT || 'demo';
@@ -334,9 +334,7 @@ test('an ICE restart offered by the customer (the polite side)', async () => {
     });
     await until(async () => (await ufrag()) !== before,
                 'the agent applied the customer\'s restart offer');
-    await until(async () => (await pcState(custA)) === 'connected'
-                && (await pcState(agent)) === 'connected',
-                'connected after the restart', 15000);
+    await mediaConnected([custA, agent], 'connected after the restart', 15000);
     await mediaFlows(agent, 'audio');
 });
 

@@ -12,7 +12,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
-    BASE, people, until, text, visible, pcState, mediaFlows, hangUp,
+    BASE, people, until, text, visible, mediaFlows, hangUp,
+    mediaConnected,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
@@ -107,9 +108,7 @@ test('the accept moves the customer\'s connection; media and chat flow',
          await until(async () => (await agent.$$('#queue-list .queue-item'))
                      .length === 1, 'the call in the agent\'s queue');
          await agent.click('#accept-next');
-         await until(async () => (await pcState(agent)) === 'connected'
-                     && (await pcState(cust)) === 'connected',
-                     'media connected', 20000);
+         await mediaConnected([agent, cust], 'media connected', 20000);
          await until(async () => (await metric(
              'hotline_connections_moved_total', 'result="moved"')) === 1,
          'one connection moved');
@@ -135,9 +134,7 @@ test('the customer reloads after the move and is back in the call',
          await until(() => visible(cust, '#call'), 'in the call again', 10000);
          await until(async () => (await lines(cust))
              .includes('evet, fark etmeden'), 'the conversation replayed');
-         await until(async () => (await pcState(agent)) === 'connected'
-                     && (await pcState(cust)) === 'connected',
-                     'media connected again', 20000);
+         await mediaConnected([agent, cust], 'media connected again', 20000);
          await mediaFlows(cust, 'audio');
      });
 

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import {
     BASE, people, until, text, visible, pcState, mediaFlows, hangUp, say,
-    axeClean,
+    axeClean, mediaConnected,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
@@ -155,8 +155,7 @@ test('available again: a call with chat', async () => {
     await until(() => agent.evaluate(() => window.__notes.length === 1),
                 'an available agent is called for it');
     await agent.click('#accept-next');
-    await until(async () => (await pcState(agent)) === 'connected'
-                && (await pcState(cust)) === 'connected', 'connected', 15000);
+    await mediaConnected([agent, cust], 'connected', 15000);
     await cust.fill('#chat-input', 'merhaba, faturam');
     await cust.press('#chat-input', 'Enter');
     await agent.fill('#chat-input', 'bakıyorum');
@@ -211,9 +210,7 @@ test('the customer reloads: the call, the chat and the media are back',
          await until(async () => (await agent.evaluate(
              () => window.__pcs.length)) > pcsBefore,
          'the agent sets the media up again');
-         await until(async () => (await pcState(agent)) === 'connected'
-                     && (await pcState(cust)) === 'connected',
-                     'media connected again', 20000);
+         await mediaConnected([agent, cust], 'media connected again', 20000);
          await mediaFlows(cust, 'audio');
          await cust.fill('#chat-input', 'geri geldim');
          await cust.press('#chat-input', 'Enter');
@@ -241,9 +238,8 @@ test('the console in a second tab takes the call over', async () => {
         (s) => s.getTracks().every((t) => t.readyState === 'ended'))), true,
     'the old tab\'s microphone is stopped');
 
-    await until(async () => (await pcState(agent2)) === 'connected'
-                && (await pcState(cust)) === 'connected',
-                'the customer connected to the new tab', 20000);
+    await mediaConnected([agent2, cust],
+                         'the customer connected to the new tab', 20000);
     await mediaFlows(agent2, 'audio');
     await agent.close();
     agent = agent2;
@@ -331,9 +327,7 @@ test('a cold transfer to bob, with a reason', async () => {
     'the first agent cannot take it');
 
     await bob.click(item + ' [data-act=accept]');
-    await until(async () => (await pcState(bob)) === 'connected'
-                && (await pcState(cust)) === 'connected',
-                'bob and the customer connected', 15000);
+    await mediaConnected([bob, cust], 'bob and the customer connected', 15000);
     await mediaFlows(bob, 'audio');
     await mediaFlows(cust, 'audio');
     const lines = await until(async () => {

@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    BASE, people, until, text, visible, pcState, mediaFlows,
-    hangUp,
+    BASE, people, until, text, visible, mediaFlows,
+    hangUp, mediaConnected,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
@@ -29,8 +29,7 @@ test('a call is up', async () => {
     await until(async () => (await agent.$$('#queue-list .queue-item'))
                 .length === 1, 'the call in the queue');
     await agent.click('#accept-next');
-    await until(async () => (await pcState(agent)) === 'connected'
-                && (await pcState(cust)) === 'connected', 'connected', 15000);
+    await mediaConnected([agent, cust], 'connected', 15000);
 });
 
 test('the agent\'s page reloads and is back in the call with media',
@@ -40,9 +39,7 @@ test('the agent\'s page reloads and is back in the call with media',
                      'the reloaded console is in the call again', 10000);
          assert.equal(await text(agent, '#call-title'), 'Yeniden ile görüşme',
                       'the customer\'s name is remembered');
-         await until(async () => (await pcState(agent)) === 'connected'
-                     && (await pcState(cust)) === 'connected',
-                     'media connected again', 20000);
+         await mediaConnected([agent, cust], 'media connected again', 20000);
          await mediaFlows(agent, 'audio');
          await mediaFlows(cust, 'audio');
          assert.equal(await visible(cust, '#call'), true);

@@ -8,8 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    BASE, people, until, text, visible, pcState, mediaFlows,
-    hangUp,
+    BASE, people, until, text, visible, mediaFlows,
+    hangUp, mediaConnected,
 } from './lib/browser.mjs';
 
 const TOKEN = process.env.HOTLINE_AGENT_TOKEN;
@@ -60,9 +60,7 @@ test('a relay-only call connects through coturn, media flow', async () => {
     await until(async () => (await agent.$$('#queue-list .queue-item'))
                 .length === 1, 'the call in the queue');
     await agent.click('#accept-next');
-    await until(async () => (await pcState(agent)) === 'connected'
-                && (await pcState(cust)) === 'connected',
-                'connected through the relay', 20000);
+    await mediaConnected([agent, cust], 'connected through the relay', 20000);
     await mediaFlows(agent, 'audio');
     await mediaFlows(cust, 'audio');
     const cfg = await cust.evaluate(() => window.__pcs[0].getConfiguration());

@@ -214,6 +214,19 @@ export function pcState(page) {
     });
 }
 
+// Waits until the call's peer connection of every page is connected.
+export function mediaConnected(pages, what = 'media connected',
+                               timeoutMs = 20000) {
+    return until(async () => {
+        for (const page of pages) {
+            if ((await pcState(page)) !== 'connected') {
+                return false;
+            }
+        }
+        return true;
+    }, what, timeoutMs);
+}
+
 // Bytes of received RTP of a kind on the call's peer connection.
 export function inboundBytes(page, kind = 'audio') {
     return page.evaluate(async (k) => {
