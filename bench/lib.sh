@@ -71,3 +71,21 @@ start_prefix_nginx() {
     wait_for 10 curl -sf "http://127.0.0.1:$1/health" \
         || { say "$2: nginx did not start"; exit 1; }
 }
+
+# the summary tables: field $2 of the last "RESULT label=$1" line of $LOG
+val() {
+    grep "^RESULT label=$1 " "$LOG" | tail -1 | tr ' ' '\n' \
+        | sed -n "s/^$2=//p"
+}
+
+num() { [ -n "$1" ] && echo "$1" || echo "-"; }
+
+# verdict VALUE OP LIMIT: PASS, FAIL, or n/a when there is no value
+verdict() {
+    if [ -z "$1" ] || [ "$1" = "-" ]; then echo "n/a"; return; fi
+    if awk -v v="$1" -v l="$3" "BEGIN { exit !(v $2 l) }"; then
+        echo "PASS"
+    else
+        echo "FAIL"
+    fi
+}

@@ -327,21 +327,7 @@ bad=$(cat "$PREFIX"/*/logs/error.log \
       | grep -cE '\[(alert|crit|emerg)\]|exited on signal' || true)
 say "-- nginx error logs: $bad alert/crit/emerg/crash lines"
 
-val() {
-    grep "^RESULT label=$1 " "$LOG" | tail -1 | tr ' ' '\n' \
-        | sed -n "s/^$2=//p"
-}
-
-num() { [ -n "$1" ] && echo "$1" || echo "-"; }
-
-verdict() {
-    if [ -z "$1" ] || [ "$1" = "-" ]; then echo "n/a"; return; fi
-    if awk -v v="$1" -v l="$3" "BEGIN { exit !(v $2 l) }"; then
-        echo "PASS"
-    else
-        echo "FAIL"
-    fi
-}
+# (val, num, verdict: bench/lib.sh)
 
 rp99=$(val redis-rate p99_us)
 

@@ -337,22 +337,7 @@ for errlog in "$PREFIX/logs/error.log" "$NGX1/logs/error.log" \
 done
 
 # the table
-val() {
-    grep "^RESULT label=$1 " "$LOG" | tail -1 | tr ' ' '\n' \
-        | sed -n "s/^$2=//p"
-}
-
-num() { [ -n "$1" ] && echo "$1" || echo "-"; }
-
-verdict() {
-    # verdict VALUE OP LIMIT
-    if [ -z "$1" ] || [ "$1" = "-" ]; then echo "n/a"; return; fi
-    if awk -v v="$1" -v l="$3" "BEGIN { exit !(v $2 l) }"; then
-        echo "PASS"
-    else
-        echo "FAIL"
-    fi
-}
+# (val, num, verdict: bench/lib.sh)
 
 nm=$(val nginx-max mps); bm=$(val bare-max mps)
 ratio=
