@@ -91,20 +91,8 @@ for b in "$@"; do
         wait_for 5 test -s "$d/pid" || { echo "ab: bare_relay failed"; exit 1; }
     else
         extra=EXTRA_$i
-        cat > "$d/nginx.conf" <<EOF
-load_module $b;
-worker_processes $WORKERS;
-worker_rlimit_nofile 20000;
-pid $d/pid;
-error_log $d/logs/error.log warn;
-events { worker_connections 16000; }
-http {
-    access_log off;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
+        nginx_conf_head "$d" "$b" "$WORKERS" "$d/pid" > "$d/nginx.conf"
+        cat >> "$d/nginx.conf" <<EOF
     hotline_zone 64m;
     hotline_handoff_file off;
     hotline_history_file off;

@@ -89,3 +89,25 @@ verdict() {
         echo "FAIL"
     fi
 }
+
+# nginx_conf_head DIR MODULE WORKERS PIDFILE: the start of a bench nginx's
+# configuration (main context, events, the first lines of the http
+# block: no access log, temporary files in DIR/tmp); the caller writes
+# the rest of the http block and closes it
+nginx_conf_head() {
+    cat <<EOF
+load_module $2;
+worker_processes $3;
+worker_rlimit_nofile 20000;
+pid $4;
+error_log $1/logs/error.log warn;
+events { worker_connections 16000; }
+http {
+    access_log off;
+    client_body_temp_path $1/tmp/body;
+    proxy_temp_path $1/tmp/proxy;
+    fastcgi_temp_path $1/tmp/fastcgi;
+    uwsgi_temp_path $1/tmp/uwsgi;
+    scgi_temp_path $1/tmp/scgi;
+EOF
+}

@@ -161,22 +161,9 @@ fi
 nginx_conf() {
     local dir=$1 port=$2 workers=$3 colocate=${4-$COLOCATE_ON}
     mkdir -p "$dir/logs" "$dir/tmp"
-    cat > "$dir/nginx.conf" <<EOF
-load_module $MODULE;
-worker_processes $workers;
-worker_rlimit_nofile 20000;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log warn;
-events {
-    worker_connections 16000;
-}
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
+    nginx_conf_head "$dir" "$MODULE" "$workers" "$dir/nginx.pid" \
+        > "$dir/nginx.conf"
+    cat >> "$dir/nginx.conf" <<EOF
 
     hotline_zone 64m;
     $HANDOFF_OFF
