@@ -118,6 +118,7 @@ static void ngx_http_hotline_relay_done(void *data,
 static void ngx_http_hotline_relay_view(ngx_http_hotline_ref_t *ref);
 static void ngx_http_hotline_relay_flush(ngx_http_hotline_ref_t *ref,
     ngx_uint_t err);
+static void ngx_http_hotline_relay_queue(ngx_http_hotline_relay_t *r);
 static void ngx_http_hotline_relay_busy(ngx_http_hotline_relay_t *r);
 static void ngx_http_hotline_busy_handler(ngx_event_t *ev);
 
@@ -1575,12 +1576,14 @@ ngx_http_hotline_relay_done(void *data, ngx_http_hotline_txres_t *res)
     if (res->err == NGX_HOTLINE_E_CONFLICT && !ref->detached) {
         /*
          * the party changed: this relay and those sent after it come
-         * back in order; they go again after the new view
+         * back in order; they go again after the new view, in the order
+         * they came (those started while the view is read wait there
+         * already)
          */
         ref->version = 0;
 
         if (ngx_http_hotline_relay_keep(r) == NGX_OK) {
-            ngx_queue_insert_tail(&ref->relays, &r->link);
+            ngx_http_hotline_relay_queue(r);
             ngx_http_hotline_relay_view(ref);
             return;
         }
@@ -1611,6 +1614,34 @@ ngx_http_hotline_relay_done(void *data, ngx_http_hotline_txres_t *res)
 }
 
 
+/* r waits among its connection's relays in the order they came */
+
+static void
+ngx_http_hotline_relay_queue(ngx_http_hotline_relay_t *r)
+{
+    ngx_queue_t               *q;
+    ngx_http_hotline_ref_t    *ref;
+    ngx_http_hotline_relay_t  *before;
+
+    ref = r->ref;
+
+    /* one started later may already wait (the count may wrap) */
+
+    for (q = ngx_queue_last(&ref->relays);
+         q != ngx_queue_sentinel(&ref->relays);
+         q = ngx_queue_prev(q))
+    {
+        before = ngx_queue_data(q, ngx_http_hotline_relay_t, link);
+
+        if ((int32_t) (before->n - r->n) < 0) {
+            break;
+        }
+    }
+
+    ngx_queue_insert_after(q, &r->link);
+}
+
+
 /*
  * The peer's reader is behind: this relay and those after it (refused
  * too, in order, until this one gets in) wait and go again a little
@@ -1621,9 +1652,7 @@ ngx_http_hotline_relay_done(void *data, ngx_http_hotline_txres_t *res)
 static void
 ngx_http_hotline_relay_busy(ngx_http_hotline_relay_t *r)
 {
-    ngx_queue_t               *q;
-    ngx_http_hotline_ref_t    *ref;
-    ngx_http_hotline_relay_t  *before;
+    ngx_http_hotline_ref_t  *ref;
 
     ref = r->ref;
 
@@ -1634,20 +1663,7 @@ ngx_http_hotline_relay_busy(ngx_http_hotline_relay_t *r)
 
     r->retry = 0;
 
-    /* in the order they came: one sent later may already wait */
-
-    for (q = ngx_queue_last(&ref->relays);
-         q != ngx_queue_sentinel(&ref->relays);
-         q = ngx_queue_prev(q))
-    {
-        before = ngx_queue_data(q, ngx_http_hotline_relay_t, link);
-
-        if (before->n < r->n) {
-            break;
-        }
-    }
-
-    ngx_queue_insert_after(q, &r->link);
+    ngx_http_hotline_relay_queue(r);
 
     if (ref->busy.next == NULL) {
         ngx_queue_insert_tail(&ngx_http_hotline_busy, &ref->busy);

@@ -209,7 +209,7 @@ $c3->wait_for('ended', 5);
     $r = $to->request({ type => 'accept', call_id => $cid });
     is($r->{type}, 'ack', 'transfer: taken');
     ok($cu->wait_for('accepted', 5), 'transfer: the customer is told');
-    chat_burst($cu, $to, 20, 't2');
+    chat_burst($cu, $to, 100, 't2');
     if ($moves) {
         ok(poll_until(5, sub { ($t->conn_pid($cu) // 0) == $topid }),
            'transfer: the customer moved on, to the new agent\'s worker');
