@@ -24,10 +24,20 @@
  * of our user that is a worker of this zone, and of this generation
  * (the caller checks the bytes: ngx_http_hotline_generation).  Anything
  * else is logged, and its descriptors closed.
+ *
+ * A worker on its way out stops taking them first: shutdown(SHUT_RD)
+ * makes a send fail at once (EPIPE: the connection stays where it is),
+ * and the hand-overs already queued, which came after its last turn of
+ * the event loop, go to the refuse handler (their connections end, what
+ * they held in shared memory is released).  Closing the socket alone
+ * would drop them with their descriptors, and with them their limit_conn
+ * places, in a zone that outlives a reload.
  */
 
 
 static void ngx_http_hotline_move_read(ngx_event_t *rev);
+static void ngx_http_hotline_move_recv(ngx_connection_t *c,
+    ngx_http_hotline_move_pt handler);
 static void ngx_http_hotline_move_close_fds(struct msghdr *msg);
 
 
@@ -36,6 +46,7 @@ uint64_t                          ngx_http_hotline_generation;
 static ngx_connection_t          *ngx_http_hotline_move_in;
 static ngx_socket_t               ngx_http_hotline_move_out = -1;
 static ngx_http_hotline_move_pt   ngx_http_hotline_move_handler;
+static ngx_http_hotline_move_pt   ngx_http_hotline_move_refuse;
 
 /* the worker whose queue was full, and when: not again in that ms */
 static ngx_pid_t                  ngx_http_hotline_move_full;
@@ -44,9 +55,10 @@ static ngx_msec_t                 ngx_http_hotline_move_full_at;
 
 ngx_int_t
 ngx_http_hotline_move_init(ngx_cycle_t *cycle,
-    ngx_http_hotline_move_pt handler)
+    ngx_http_hotline_move_pt handler, ngx_http_hotline_move_pt refuse)
 {
     ngx_http_hotline_move_handler = handler;
+    ngx_http_hotline_move_refuse = refuse;
 
     ngx_http_hotline_move_in = ngx_http_hotline_dgram_open(cycle,
                                    "ngx_hotline_move", 1,
@@ -60,8 +72,19 @@ ngx_http_hotline_move_init(ngx_cycle_t *cycle,
 void
 ngx_http_hotline_move_done(void)
 {
-    if (ngx_http_hotline_move_in) {
-        ngx_close_connection(ngx_http_hotline_move_in);
+    ngx_connection_t  *c;
+
+    c = ngx_http_hotline_move_in;
+
+    if (c) {
+        if (shutdown(c->fd, SHUT_RD) == -1) {
+            ngx_log_error(NGX_LOG_ALERT, c->log, ngx_socket_errno,
+                          "hotline: hand-over shutdown() failed");
+        }
+
+        ngx_http_hotline_move_recv(c, ngx_http_hotline_move_refuse);
+
+        ngx_close_connection(c);
         ngx_http_hotline_move_in = NULL;
     }
 
@@ -152,6 +175,23 @@ ngx_http_hotline_move_send(ngx_pid_t pid, ngx_socket_t fd, u_char *buf,
 static void
 ngx_http_hotline_move_read(ngx_event_t *rev)
 {
+    ngx_http_hotline_move_recv(rev->data, ngx_http_hotline_move_handler);
+
+    rev->ready = 0;
+
+    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, rev->log, 0,
+                      "hotline: hand-over event failed");
+    }
+}
+
+
+/* every hand-over queued, to handler */
+
+static void
+ngx_http_hotline_move_recv(ngx_connection_t *c,
+    ngx_http_hotline_move_pt handler)
+{
     int                 fd;
     ssize_t             n;
     ngx_uint_t          ok, nfds;
@@ -159,7 +199,6 @@ ngx_http_hotline_move_read(ngx_event_t *rev)
     struct ucred        cred;
     struct msghdr       msg;
     struct cmsghdr     *cmsg;
-    ngx_connection_t   *c;
 
     union {
         uint64_t        align;
@@ -171,8 +210,6 @@ ngx_http_hotline_move_read(ngx_event_t *rev)
         u_char          space[CMSG_SPACE(sizeof(struct ucred))
                               + CMSG_SPACE(4 * sizeof(int))];
     } cmsgbuf;
-
-    c = rev->data;
 
     for ( ;; ) {
         iov.iov_base = buf.data;
@@ -195,7 +232,7 @@ ngx_http_hotline_move_read(ngx_event_t *rev)
                 continue;
             }
 
-            ngx_log_error(NGX_LOG_ALERT, rev->log, ngx_socket_errno,
+            ngx_log_error(NGX_LOG_ALERT, c->log, ngx_socket_errno,
                           "hotline: hand-over recvmsg() failed");
             break;
         }
@@ -233,7 +270,7 @@ ngx_http_hotline_move_read(ngx_event_t *rev)
         }
 
         if (!ok || nfds != 1 || (msg.msg_flags & (MSG_TRUNC|MSG_CTRUNC))) {
-            ngx_log_error(NGX_LOG_WARN, rev->log, 0,
+            ngx_log_error(NGX_LOG_WARN, c->log, 0,
                           "hotline: a hand-over that is not a worker's "
                           "(%uz bytes, %ui descriptors), dropped",
                           (size_t) n, nfds);
@@ -241,14 +278,7 @@ ngx_http_hotline_move_read(ngx_event_t *rev)
             continue;
         }
 
-        ngx_http_hotline_move_handler(fd, buf.data, (size_t) n);
-    }
-
-    rev->ready = 0;
-
-    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ALERT, rev->log, 0,
-                      "hotline: hand-over event failed");
+        handler(fd, buf.data, (size_t) n);
     }
 }
 

@@ -29,8 +29,9 @@ typedef void (*ngx_http_hotline_move_pt)(ngx_socket_t fd, u_char *msg,
 /* this generation of workers (made in the master, random) */
 extern uint64_t  ngx_http_hotline_generation;
 
+/* handler: a hand-over to take; refuse: one that came as the worker exits */
 ngx_int_t ngx_http_hotline_move_init(ngx_cycle_t *cycle,
-    ngx_http_hotline_move_pt handler);
+    ngx_http_hotline_move_pt handler, ngx_http_hotline_move_pt refuse);
 void ngx_http_hotline_move_done(void);
 ngx_uint_t ngx_http_hotline_move_busy(ngx_pid_t pid);
 ngx_int_t ngx_http_hotline_move_send(ngx_pid_t pid, ngx_socket_t fd,

@@ -240,7 +240,8 @@ ngx_http_hotline_session_init_worker(ngx_cycle_t *cycle)
 
     ngx_http_hotline_store_listen(&ngx_http_hotline_session_events);
 
-    return ngx_http_hotline_move_init(cycle, ngx_http_hotline_session_adopt);
+    return ngx_http_hotline_move_init(cycle, ngx_http_hotline_session_adopt,
+                                      ngx_http_hotline_session_refuse);
 }
 
 

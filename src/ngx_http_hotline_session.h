@@ -111,6 +111,8 @@ void ngx_http_hotline_session_move_want(ngx_http_hotline_session_t *s);
 void ngx_http_hotline_session_drained(ngx_http_hotline_ws_t *ws);
 void ngx_http_hotline_session_adopt(ngx_socket_t fd, u_char *msg,
     size_t len);
+void ngx_http_hotline_session_refuse(ngx_socket_t fd, u_char *msg,
+    size_t len);
 
 /*
  * ngx_http_hotline_session_desk.c: the support desk's messages; done

@@ -58,6 +58,8 @@ typedef struct {
 } ngx_http_hotline_hand_over_t;
 
 
+static ngx_int_t ngx_http_hotline_session_hand_over_in(ngx_socket_t fd,
+    u_char *msg, size_t len, ngx_http_hotline_hand_over_t *h);
 static void ngx_http_hotline_session_moved(void *data, ngx_uint_t err,
     ngx_http_hotline_result_t *res);
 
@@ -176,6 +178,46 @@ ngx_http_hotline_session_drained(ngx_http_hotline_ws_t *ws)
 }
 
 
+/*
+ * a hand-over's bytes into h, their shape checked (a wrong one gets a zero
+ * magic: the ws layer refuses it); NGX_ERROR: not even its size, fd closed
+ */
+
+static ngx_int_t
+ngx_http_hotline_session_hand_over_in(ngx_socket_t fd, u_char *msg,
+    size_t len, ngx_http_hotline_hand_over_t *h)
+{
+    if (len != sizeof(ngx_http_hotline_hand_over_t)) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "hotline: a hand-over of %uz bytes, its connection "
+                      "closed", len);
+        (void) ngx_close_socket(fd);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(h, msg, len);
+
+    if (h->ws.size != len || h->session.role != NGX_HOTLINE_ROLE_CUSTOMER) {
+        h->ws.magic = 0;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a hand-over that came as this worker exits: not taken */
+
+void
+ngx_http_hotline_session_refuse(ngx_socket_t fd, u_char *msg, size_t len)
+{
+    ngx_http_hotline_hand_over_t  h;
+
+    if (ngx_http_hotline_session_hand_over_in(fd, msg, len, &h) == NGX_OK) {
+        ngx_http_hotline_ws_refuse(fd, &h.ws);
+    }
+}
+
+
 /* a connection another worker handed over; fd is ours to close or keep */
 
 void
@@ -185,19 +227,8 @@ ngx_http_hotline_session_adopt(ngx_socket_t fd, u_char *msg, size_t len)
     ngx_http_hotline_session_t    *s;
     ngx_http_hotline_hand_over_t   h;
 
-    if (len != sizeof(ngx_http_hotline_hand_over_t)) {
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "hotline: a hand-over of %uz bytes, its connection "
-                      "closed", len);
-        (void) ngx_close_socket(fd);
+    if (ngx_http_hotline_session_hand_over_in(fd, msg, len, &h) != NGX_OK) {
         return;
-    }
-
-    ngx_memcpy(&h, msg, len);
-
-    if (h.ws.size != len || h.session.role != NGX_HOTLINE_ROLE_CUSTOMER) {
-        /* (ngx_http_hotline_ws_adopt() refuses it) */
-        h.ws.magic = 0;
     }
 
     c = ngx_http_hotline_ws_adopt(fd, &h.ws);

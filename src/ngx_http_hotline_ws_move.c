@@ -30,6 +30,8 @@
 
 static u_char *ngx_http_hotline_ws_move_log(ngx_log_t *log, u_char *buf,
     size_t len);
+static ngx_listening_t *ngx_http_hotline_ws_move_listening(
+    ngx_http_hotline_ws_move_t *m);
 static void ngx_http_hotline_ws_move_release(ngx_http_hotline_ws_move_t *m);
 static void ngx_http_hotline_ws_move_uncount(void);
 
@@ -155,14 +157,16 @@ ngx_http_hotline_ws_hand_over(ngx_http_hotline_ws_t *ws, ngx_pid_t pid,
 }
 
 
-ngx_connection_t *
-ngx_http_hotline_ws_adopt(ngx_socket_t fd, ngx_http_hotline_ws_move_t *m)
+/*
+ * the listening socket a hand-over names, when it is of this generation
+ * and its shape: else NULL, and its pointers mean nothing here
+ */
+
+static ngx_listening_t *
+ngx_http_hotline_ws_move_listening(ngx_http_hotline_ws_move_t *m)
 {
-    ngx_uint_t         i;
-    ngx_log_t         *log;
-    ngx_pool_t        *pool;
-    ngx_listening_t   *ls, *lss;
-    ngx_connection_t  *c;
+    ngx_uint_t        i;
+    ngx_listening_t  *ls, *lss;
 
     ls = NULL;
 
@@ -192,6 +196,20 @@ ngx_http_hotline_ws_adopt(ngx_socket_t fd, ngx_http_hotline_ws_move_t *m)
             }
         }
     }
+
+    return ls;
+}
+
+
+ngx_connection_t *
+ngx_http_hotline_ws_adopt(ngx_socket_t fd, ngx_http_hotline_ws_move_t *m)
+{
+    ngx_log_t         *log;
+    ngx_pool_t        *pool;
+    ngx_listening_t   *ls;
+    ngx_connection_t  *c;
+
+    ls = ngx_http_hotline_ws_move_listening(m);
 
     if (ls == NULL) {
         /* another generation's: its pointers mean nothing here */
@@ -367,6 +385,27 @@ ngx_http_hotline_ws_drop(ngx_connection_t *c, ngx_http_hotline_ws_move_t *m)
     pool = c->pool;
     ngx_close_connection(c);
     ngx_destroy_pool(pool);
+}
+
+
+/*
+ * a hand-over that came as this worker exits (ngx_http_hotline_move.c):
+ * the connection ends here, its client resumes as after any drop
+ */
+
+void
+ngx_http_hotline_ws_refuse(ngx_socket_t fd, ngx_http_hotline_ws_move_t *m)
+{
+    if (ngx_http_hotline_ws_move_listening(m)) {
+        ngx_http_hotline_ws_move_release(m);
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                  "hotline: a connection handed over as this worker exits, "
+                  "closed");
+
+    ngx_http_hotline_ws_move_uncount();
+    (void) ngx_close_socket(fd);
 }
 
 

@@ -82,6 +82,9 @@ void ngx_http_hotline_ws_go(ngx_http_hotline_ws_t *ws);
 /* a connection adopted that gets no ws (out of memory) */
 void ngx_http_hotline_ws_drop(ngx_connection_t *c,
     ngx_http_hotline_ws_move_t *m);
+/* a hand-over that came as the worker exits: what it holds released */
+void ngx_http_hotline_ws_refuse(ngx_socket_t fd,
+    ngx_http_hotline_ws_move_t *m);
 
 
 #endif /* _NGX_HTTP_HOTLINE_WS_MOVE_H_INCLUDED_ */

@@ -43,12 +43,7 @@ my $cid = $w->{call_id};
 
 # what the customer's worker says, on a connection of its own
 my $sock = $t->worker_socket($cpid);
-sub metric {
-    my $r = $t->http_raw("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-                         sock => $sock);
-    my ($v) = ($r->{body} // '') =~ /^\Q$_[0]\E (\d+)$/m;
-    return $v;
-}
+sub metric { $t->metrics(sock => $sock)->{$_[0]} }
 
 # the agent's worker full: connections with half a request (not idle:
 # nginx would close idle ones to make room) until it refuses one (the
@@ -110,35 +105,15 @@ close $_ for @fill;
 my $c2 = $t->ws_connect('/ws/limited', origin => $t->origin);
 $c2->send_json({ type => 'resume', token => $w->{resume} });
 ok($c2->wait_for('welcome', 5, sub { $_[0]{resumed} }), 'resumed');
-is($c2->request({ type => 'chat', text => 'still here' })->{type}, 'ack',
-   'the customer\'s line is acked');
-ok($a->wait_for('chat', 5, sub { $_[0]{text} eq 'still here' }),
-   'and reaches the agent');
-$a->send_json({ type => 'chat', text => 'welcome back', id => 'wb' });
-ok($c2->wait_for('chat', 5, sub { $_[0]{text} eq 'welcome back' }),
-   'the agent\'s line reaches the customer');
+$t->both_ways($c2, $a, 'resumed');
 ok(!grep({ $_->{type} eq 'ended' } @{ $a->{inbox} }),
    'the agent\'s call never ended');
 
 # limit_conn: the refused connection's place was released (with the
 # resumed one open, two more are let in, not one)
 
-my @held;
-ok(poll_until(5, sub {
-       $_->drop for @held;
-       @held = ();
-       for (1 .. 2) {
-           my $ws = eval {
-               $t->ws_connect('/ws/limited', origin => $t->origin);
-           } or return 0;
-           push @held, $ws;
-       }
-       1;
-   }), 'limit_conn: the refused connection holds no place');
-ok(!eval { $t->ws_connect('/ws/limited', origin => $t->origin); 1 },
-   'and the limit still holds');
-like($@ // '', qr/\b503\b/, 'with 503');
-$_->drop for @held;
+$t->limit_conn_room('/ws/limited', 2,
+                   'the refused connection holds no place');
 
 $a->send_json({ type => 'hangup' });
 is(($c2->wait_for('ended', 5) // {})->{reason}, 'hangup', 'the hangup');

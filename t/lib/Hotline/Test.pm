@@ -629,10 +629,13 @@ sub health {
     return json_decode($r->{body});
 }
 
-# Prometheus text -> { 'name{labels}' => value, 'name' => value }
+# Prometheus text -> { 'name{labels}' => value, 'name' => value }; from
+# the worker behind sock => a connection of its own (worker_socket())
 sub metrics {
-    my ($self) = @_;
-    my $r = $self->http_get('/metrics');
+    my ($self, %o) = @_;
+    my $get = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    my $r = $o{sock} ? $self->http_raw($get, sock => $o{sock})
+                     : $self->http_get('/metrics');
     croak "GET /metrics: $r->{status}" unless $r->{status} == 200;
     my %m;
     for (split /\n/, $r->{body}) {
@@ -895,6 +898,43 @@ sub ws_connect_on {
         $ws->drop;
     }
     return;
+}
+
+# both_ways(customer, agent, name): a line each way, the customer's
+# acked; three Test::More checks
+sub both_ways {
+    my ($self, $c, $a, $name) = @_;
+    my $id = int rand 1e9;
+    Test::More::is($c->request({ type => 'chat', text => "c$id" })->{type},
+                   'ack', "$name: the customer's line is acked");
+    Test::More::ok($a->wait_for('chat', 5, sub { $_[0]{text} eq "c$id" }),
+                   "$name: and reaches the agent");
+    $a->send_json({ type => 'chat', text => "a$id", id => "a$id" });
+    Test::More::ok($c->wait_for('chat', 5, sub { $_[0]{text} eq "a$id" }),
+                   "$name: the agent's line reaches the customer");
+}
+
+# limit_conn_room(path, n, name): n more WebSocket handshakes on path are
+# let in (within 5 s: a place is released as its connection closes), and
+# the next is refused with 503; three Test::More checks
+sub limit_conn_room {
+    my ($self, $path, $n, $name) = @_;
+    my @held;
+    my $open = sub {
+        eval { $self->ws_connect($path, origin => $self->origin) };
+    };
+    Test::More::ok(poll_until(5, sub {
+        $_->drop for @held;
+        @held = ();
+        for (1 .. $n) {
+            my $ws = $open->() or return 0;
+            push @held, $ws;
+        }
+        1;
+    }), "limit_conn: $name ($n more let in)");
+    Test::More::ok(!$open->(), 'and the limit still holds');
+    Test::More::like($@ // '', qr/\b503\b/, 'with 503');
+    $_->drop for @held;
 }
 
 # worker pid that owns the server side of a client socket
