@@ -22,7 +22,7 @@ plan skip_all => 'playwright-core not installed (run deps.sh)'
     unless -d "$node_path/playwright-core";
 $ENV{NODE_PATH} = $node_path;
 
-sub publish {
+sub browser_publish {
     my ($r, $call) = @_;
     my $tok = rec_token(call => $call, role => 'agent');
     my $pid = open(my $pub, '-|', 'node', "$FindBin::Bin/lib/publish.js",
@@ -60,7 +60,7 @@ my $r = rec_start(args => ['--max-duration', 4, '--idle-timeout', 2]);
 
 # max duration
 
-my ($pub, $res) = publish($r, 'maxdur');
+my ($pub, $res) = browser_publish($r, 'maxdur');
 is($res->{state}, 'connected', 'max-duration: browser connected');
 my $mf = finished($r, 'maxdur');
 my $p = $mf->{participants}[0] || {};
@@ -77,7 +77,7 @@ like(`mkvinfo -v '$file'`, qr/\+ Cues/, 'finalized with cues');
 
 # graceful shutdown while recording
 
-my ($pub2, $res2) = publish($r, 'term');
+my ($pub2, $res2) = browser_publish($r, 'term');
 is($res2->{state}, 'connected', 'shutdown: browser connected');
 my $file2 = "$r->{dir}/term/agent.webm";
 my $t0 = $res2->{connected_at} || time;
