@@ -21,6 +21,9 @@
 #define NGX_HOTLINE_ID_HEX            32     /* as sent on the wire */
 #define NGX_HOTLINE_NAME_MAX          64
 
+/* a message's seq: what a client's JSON numbers hold exactly (2^53 - 1) */
+#define NGX_HOTLINE_SEQ_MAX           ((1ULL << 53) - 1)
+
 /* application close codes, see docs/protocol.md */
 #define NGX_HOTLINE_CLOSE_REPLACED    4000
 #define NGX_HOTLINE_CLOSE_UNAUTHORIZED 4001

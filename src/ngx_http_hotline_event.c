@@ -190,9 +190,7 @@ ngx_http_hotline_event_decode(u_char *data, size_t len,
         ngx_memcpy(&ev->first, p, sizeof(uint64_t));
         ngx_memcpy(&ev->last, p + sizeof(uint64_t), sizeof(uint64_t));
 
-        /* seqs a client's JSON numbers hold exactly (below 2^53) */
-
-        if (ev->first > ev->last || ev->last >= (1ULL << 53)) {
+        if (ev->first > ev->last || ev->last > NGX_HOTLINE_SEQ_MAX) {
             return NGX_ERROR;
         }
 
