@@ -351,8 +351,11 @@ sub render {
                      qw(LD_PRELOAD ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS))
             . $text
         if $ASAN_DIR && $text =~ /%%MODULE%%|ngx_http_hotline_module/;
+    # (also where an option's value names them: servers => ...)
     $self->_make_certificate
-        if !$self->{tls_cert} && $text =~ /%%TLS_(?:CERT|KEY)%%/;
+        if !$self->{tls_cert}
+           && join('', $text, grep { defined } values %{ $self->{vars} })
+              =~ /%%TLS_(?:CERT|KEY)%%/;
     # twice: option values (http, servers, ...) may hold placeholders too
     for (1 .. 2) {
         $text =~ s/%%(\w+)%%/exists $self->{vars}{$1} ? $self->{vars}{$1}
