@@ -338,7 +338,6 @@ rec_calls_init(void)
 {
     DIR            *d;
     char            dir[PATH_MAX];
-    size_t          n;
     json_t         *root;
     struct dirent  *e;
 
@@ -351,12 +350,7 @@ rec_calls_init(void)
     }
 
     while ((e = readdir(d)) != NULL) {
-        n = strlen(e->d_name);
-
-        if (n == 0 || n > 64 || e->d_name[0] == '.'
-            || strspn(e->d_name, "abcdefghijklmnopqrstuvwxyz"
-                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-               != n
+        if (!rec_call_id_valid(e->d_name)
             || snprintf(dir, sizeof(dir), "%s/%s", rec_conf.recordings_dir,
                         e->d_name) >= (int) sizeof(dir))
         {

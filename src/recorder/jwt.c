@@ -16,7 +16,6 @@
 static const char *
 rec_jwt_claims(json_t *pl, int64_t now, rec_jwt_claims_t *claims)
 {
-    size_t       n;
     json_t      *v;
     int64_t      nbf;
     const char  *s;
@@ -61,16 +60,12 @@ rec_jwt_claims(json_t *pl, int64_t now, rec_jwt_claims_t *claims)
 
     v = json_object_get(pl, "call");
     s = json_is_string(v) ? json_string_value(v) : NULL;
-    n = s ? strlen(s) : 0;
 
-    if (n == 0 || n >= sizeof(claims->call)
-        || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                     "0123456789-_") != n)
-    {
+    if (!rec_call_id_valid(s)) {
         return "token \"call\" must be 1-64 of [A-Za-z0-9_-]";
     }
 
-    memcpy(claims->call, s, n + 1);
+    memcpy(claims->call, s, strlen(s) + 1);
 
     v = json_object_get(pl, "role");
     s = json_is_string(v) ? json_string_value(v) : "";

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 
@@ -25,6 +26,22 @@
 
 #define REC_ROLE_CUSTOMER  0
 #define REC_ROLE_AGENT     1
+
+
+/* a call's id, as a token's claim and a directory's name */
+#define REC_CALL_ID_MAX    64
+
+static inline int
+rec_call_id_valid(const char *s)
+{
+    size_t  n;
+
+    n = s ? strlen(s) : 0;
+
+    return n > 0 && n <= REC_CALL_ID_MAX
+           && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+}
 
 
 #define REC_MAX_ICE_ADDRS  8

@@ -202,12 +202,7 @@ rec_recover_start(void)
     }
 
     while ((e = readdir(d)) != NULL) {
-        n = strlen(e->d_name);
-
-        if (n == 0 || n > 64
-            || strspn(e->d_name, "abcdefghijklmnopqrstuvwxyz"
-                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-               != n
+        if (!rec_call_id_valid(e->d_name)
             || snprintf(dir, sizeof(dir), "%s/%s", rec_conf.recordings_dir,
                         e->d_name) >= (int) sizeof(dir))
         {

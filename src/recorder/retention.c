@@ -46,19 +46,6 @@ rec_retention_open(const char *call)
 }
 
 
-static int
-rec_retention_is_call(const char *name)
-{
-    size_t  n;
-
-    n = strlen(name);
-
-    return n > 0 && n <= 64 && name[0] != '.'
-           && strspn(name, "abcdefghijklmnopqrstuvwxyz"
-                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
-}
-
-
 /* the call's size and newest file; its empty WebM files go */
 
 static int
@@ -200,7 +187,7 @@ rec_retention_sweep(void)
     total = 0;
 
     while (calls != NULL && (e = readdir(d)) != NULL) {
-        if (!rec_retention_is_call(e->d_name)
+        if (!rec_call_id_valid(e->d_name)
             || snprintf(dir, sizeof(dir), "%s/%s", rec_conf.recordings_dir,
                         e->d_name) >= (int) sizeof(dir))
         {
@@ -221,7 +208,7 @@ rec_retention_sweep(void)
         c = &calls[n];
         memset(c, 0, sizeof(rec_retention_call_t));
 
-        /* a call id (rec_retention_is_call()): it fits */
+        /* a call id (rec_call_id_valid()): it fits */
         len = strlen(e->d_name);
 
         if (len >= sizeof(c->call)) {

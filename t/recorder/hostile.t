@@ -13,13 +13,7 @@ use Test::More;
 use JSON::PP;
 use Rec;
 
-Rec::rec_in_netns();
-
-my $node_path = ($ENV{REC_BUILD} || "$FindBin::Bin/../../build/recorder")
-                . '/npm/node_modules';
-plan skip_all => 'playwright-core not installed (run deps.sh)'
-    unless -d "$node_path/playwright-core";
-$ENV{NODE_PATH} = $node_path;
+rec_browser();
 
 my $r = rec_start();
 my $tok = rec_token(call => 'hostile', role => 'agent');

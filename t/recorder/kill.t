@@ -15,13 +15,7 @@ use JSON::PP;
 use Time::HiRes qw(time);
 use Rec;
 
-Rec::rec_in_netns();
-
-my $node_path = ($ENV{REC_BUILD} || "$FindBin::Bin/../../build/recorder")
-                . '/npm/node_modules';
-plan skip_all => 'playwright-core not installed (run deps.sh)'
-    unless -d "$node_path/playwright-core";
-$ENV{NODE_PATH} = $node_path;
+rec_browser();
 
 for my $mode (qw(kill camoff)) {
     my $r = rec_start();

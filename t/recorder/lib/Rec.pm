@@ -22,7 +22,7 @@ use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Hotline::Port;
 
-our @EXPORT = qw(rec_in_netns rec_start rec_stop rec_token rec_http
+our @EXPORT = qw(rec_in_netns rec_browser rec_start rec_stop rec_token rec_http
                  wait_for ffprobe_streams read_json free_port publish
                  av_sync onsets onset_diffs packet_times decodes_clean
                  offer);
@@ -31,8 +31,6 @@ our $BIN = $ENV{REC_BIN} || 'build/recorder/hotline-recorder';
 our $SECRET = 'test-secret-' . ('x' x 40);
 # this directory: the publishers beside this file
 our $LIB = dirname(abs_path(__FILE__));
-
-# Re-run the calling test inside a fresh loopback-only network namespace.
 
 # Re-run the calling test inside a fresh loopback-only network namespace;
 # @setup: more shell commands run there first (aiortc leaves 127.0.0.1
@@ -46,6 +44,20 @@ sub rec_in_netns {
          join(' && ', 'ip link set lo up', @setup, 'exec "$0" "$@"'),
          $^X, $0, @ARGV)
         or die "unshare: $!";
+}
+
+# A test that drives Debian's Chromium (lib/publish.js): re-run in the
+# network namespace, with the recorder's npm install (playwright-core) on
+# NODE_PATH.
+
+sub rec_browser {
+    rec_in_netns();
+    my $node_path = ($ENV{REC_BUILD} || "$LIB/../../../build/recorder")
+                    . '/npm/node_modules';
+    Test::More::plan(skip_all => 'playwright-core not installed (run '
+                                 . 'deps.sh)')
+        unless -d "$node_path/playwright-core";
+    $ENV{NODE_PATH} = $node_path;
 }
 
 # Runs an outside publisher (lib/gst_publish.py, lib/aiortc_publish.py)
