@@ -16,7 +16,7 @@ SRCS       := $(wildcard $(CURDIR)/src/*.c $(CURDIR)/src/*.h) $(CURDIR)/config
 .PHONY: all module deps run stop test fuzz bench clean help \
         recorder test-recorder bench-recorder fuzz-recorder test-redis \
         test-tls deb compat screenshots test-asan soak bench-queue \
-        bench-hundredk deps-bench
+        bench-hundredk bench-handoff deps-bench
 
 all: module
 
@@ -32,6 +32,8 @@ help:
 	@echo "make bench    run the benchmarks (docs/performance.md)"
 	@echo "make bench-queue  accepts among 5,000 and 50,000 waiting"
 	@echo "              customers (about 10 minutes)"
+	@echo "make bench-handoff  a restart with 5,000 and 50,000 customers"
+	@echo "              waiting: the handoff file's read"
 	@echo "make bench-hundredk  100,000 joined customers on one node (8"
 	@echo "              workers, reuseport): memory, admission, /metrics"
 	@echo "make soak     30 minutes of churn, memory, zone and descriptors"
@@ -202,6 +204,11 @@ bench: deps-bench module
 # WORKERS, PROCS, INTERVAL); too long for `make bench`
 bench-queue: deps module
 	@$(MAKE) -s -C bench OBJS=$(OBJS) queue
+
+# a restart with 5,000 and 50,000 customers waiting: the handoff file's
+# read (bench/handoff_restart.sh: SIZES, WORKERS, LOADERS, JOIN_TIMEOUT)
+bench-handoff: deps module
+	@$(MAKE) -s -C bench OBJS=$(OBJS) handoff
 
 # 100,000 idle joined customers (bench/conns.sh through bench/Makefile's
 # hundredk: WORKERS, LOADERS, CONNS, SOURCES, JOIN_TIMEOUT, METRICS, ...)

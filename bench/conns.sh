@@ -32,11 +32,8 @@
 
 set -euo pipefail
 
-BIN=${BIN:?BIN}
-MODULE=${MODULE:?MODULE}
-PREFIX=${PREFIX:?PREFIX}
-NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
-unset NGINX
+. "$(dirname "$0")/lib.sh"
+bench_env
 WORKERS=${WORKERS:-4}
 PER_WORKER=${PER_WORKER:-6000}
 LOADERS=${LOADERS:-2}
@@ -54,7 +51,6 @@ NOFILE=$(ulimit -Hn)
 LOG=$PREFIX/conns.log
 NGX_PID=$PREFIX/nginx.pid
 
-. "$(dirname "$0")/lib.sh"
 
 pids=()
 redis_pid=

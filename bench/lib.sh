@@ -1,7 +1,20 @@
 # Shell helpers of the benchmark scripts (sourced by bench/run.sh,
-# bench/redis_bench.sh, conns.sh, queue_scale.sh); they expect $LOG to be set.
+# bench/redis_bench.sh, conns.sh, queue_scale.sh, handoff_restart.sh,
+# ab.sh); they expect $LOG to be set.
 
 say() { echo "$@" | tee -a "$LOG"; }
+
+# bench_env: what every script of a bench nginx takes, BIN (hl_load,
+# bare_relay), MODULE (.so) and PREFIX (scratch directory) required and
+# NGINX_BIN (Debian's nginx); nginx reads $NGINX itself (inherited
+# listening sockets): never pass it on
+bench_env() {
+    BIN=${BIN:?BIN}
+    MODULE=${MODULE:?MODULE}
+    PREFIX=${PREFIX:?PREFIX}
+    NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
+    unset NGINX
+}
 
 # free_port: a loopback TCP port nobody uses now
 free_port() {

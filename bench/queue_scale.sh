@@ -20,11 +20,8 @@
 
 set -euo pipefail
 
-BIN=${BIN:?BIN}
-MODULE=${MODULE:?MODULE}
-PREFIX=${PREFIX:?PREFIX}
-NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
-unset NGINX
+. "$(dirname "$0")/lib.sh"
+bench_env
 SIZES=${SIZES:-5000 50000}
 AGENTS=${AGENTS:-50}
 ROUNDS=${ROUNDS:-2}
@@ -35,7 +32,6 @@ INTERVAL=${INTERVAL:-}
 LOG=$PREFIX/queue.log
 NGX_PID=$PREFIX/nginx.pid
 
-. "$(dirname "$0")/lib.sh"
 
 stop_nginx() { stop_pid_file "$NGX_PID" 20; }
 trap stop_nginx EXIT

@@ -26,12 +26,8 @@
 
 set -euo pipefail
 
-BIN=${BIN:?BIN}
-MODULE=${MODULE:?MODULE}
-PREFIX=${PREFIX:?PREFIX}
-NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
-# nginx reads $NGINX itself (inherited listening sockets): never pass it on
-unset NGINX
+. "$(dirname "$0")/lib.sh"
+bench_env
 CALLS=${CALLS:-100}
 DURATION=${DURATION:-10}
 IDLE=${IDLE:-10000}
@@ -53,7 +49,6 @@ bare_pids=()
 
 started=$(date +%s)
 
-. "$(dirname "$0")/lib.sh"
 
 # workers_up PIDFILE N
 workers_up() {

@@ -187,6 +187,15 @@ ngx_rbtree_delete(ngx_rbtree_t *tree, ngx_rbtree_node_t *node)
 }
 
 
+void *
+ngx_alloc(size_t size, ngx_log_t *log)
+{
+    (void) log;
+
+    return malloc(size);
+}
+
+
 void
 ngx_explicit_memzero(void *buf, size_t n)
 {

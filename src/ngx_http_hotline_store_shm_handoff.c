@@ -401,7 +401,8 @@ ngx_http_hotline_handoff_read(ngx_log_t *log, ngx_msec_t max_age,
     u_char                           *buf;
     ssize_t                           n;
     ngx_int_t                         rc;
-    int64_t                           age;
+    int64_t                           age, took;
+    struct timeval                    tv;
     ngx_file_info_t                   fi;
     ngx_http_hotline_handoff_head_t   h;
 
@@ -479,7 +480,14 @@ ngx_http_hotline_handoff_read(ngx_log_t *log, ngx_msec_t max_age,
         return NGX_DECLINED;
     }
 
+    /* how long the zone stays locked for it: the clock, not the cache */
+    ngx_gettimeofday(&tv);
+    took = (int64_t) tv.tv_sec * 1000000 + tv.tv_usec;
+
     rc = ngx_http_hotline_handoff_body_read(buf, buf + h.bytes, &h, log);
+
+    ngx_gettimeofday(&tv);
+    took = (int64_t) tv.tv_sec * 1000000 + tv.tv_usec - took;
 
     ngx_free(buf);
 
@@ -488,7 +496,8 @@ ngx_http_hotline_handoff_read(ngx_log_t *log, ngx_msec_t max_age,
     if (rc == NGX_OK) {
         ngx_log_error(NGX_LOG_NOTICE, log, 0,
                       "hotline: %uL objects of the calls taken over, "
-                      "written %L ms ago", h.objects, age);
+                      "written %L ms ago, read in %L us",
+                      h.objects, age, took);
     }
 
     return rc;

@@ -64,6 +64,10 @@ static ngx_int_t ngx_http_hotline_handoff_body_msgs(
     ngx_http_hotline_shm_inbox_t *ib, ngx_http_hotline_handoff_inbox_t *hi,
     u_char **pp, u_char *last);
 static u_char *ngx_http_hotline_handoff_body_skip(u_char *p, u_char *last);
+static int ngx_libc_cdecl ngx_http_hotline_handoff_body_by_ticket(
+    const void *one, const void *two);
+static int ngx_libc_cdecl ngx_http_hotline_handoff_body_by_left(
+    const void *one, const void *two);
 
 
 /* the bytes the objects take, with the zone locked */
@@ -238,16 +242,33 @@ ngx_http_hotline_handoff_body_read(u_char *p, u_char *last,
     ngx_http_hotline_handoff_head_t *h, ngx_log_t *log)
 {
     size_t                             len;
-    uint64_t                           i;
+    uint64_t                           i, n, nq, nt;
+    ngx_int_t                          rc;
     ngx_str_t                          key;
     ngx_http_hotline_shm_t            *shm;
-    ngx_http_hotline_shm_obj_t        *o;
+    ngx_http_hotline_shm_obj_t        *o, **queued, **timed;
     ngx_http_hotline_shm_ext_t        *x;
     ngx_http_hotline_shm_inbox_t      *ib;
     ngx_http_hotline_handoff_obj_t     ho;
     ngx_http_hotline_handoff_inbox_t   hi;
 
     shm = ngx_http_hotline_shm;
+    rc = NGX_OK;
+
+    /*
+     * the queued objects go into the queue at the end, by ticket, and the
+     * timed ones into the timers, by what they have left: the file has
+     * them by key, and one by one each would walk the queue or the timers
+     * from their tail (ngx_http_hotline_shm_enqueue(), _timer()): a
+     * restart with 51,000 customers waiting held the zone locked for 66 s
+     */
+
+    n = ngx_min(h->objects, (uint64_t) (last - p) / sizeof(ho));
+    nq = 0;
+    nt = 0;
+    queued = n ? ngx_alloc(2 * n * sizeof(ngx_http_hotline_shm_obj_t *), log)
+               : NULL;
+    timed = queued ? queued + n : NULL;
 
     for (i = 0; i < h->objects; i++) {
 
@@ -267,7 +288,7 @@ ngx_http_hotline_handoff_body_read(u_char *p, u_char *last,
 
         if (ho.key_len == 0 || ho.key_len > NGX_HOTLINE_KEY_MAX
             || (size_t) (last - p) < len
-            || !((p[0] >= 'a' && p[0] <= 'z') || (p[0] >= 'A' && p[0] <= 'Z')))
+            || (u_char) (p[0] | 0x20) < 'a' || (u_char) (p[0] | 0x20) > 'z')
         {
             goto bad;
         }
@@ -343,11 +364,24 @@ ngx_http_hotline_handoff_body_read(u_char *p, u_char *last,
         ngx_rbtree_insert(&shm->objs, &o->node);
 
         if (ho.flags & NGX_HOTLINE_HO_QUEUED) {
-            ngx_http_hotline_shm_enqueue(o, ho.ticket);
+            if (queued) {
+                o->ticket = ho.ticket;
+                queued[nq++] = o;
+
+            } else {
+                ngx_http_hotline_shm_enqueue(o, ho.ticket);
+            }
         }
 
         if ((ho.flags & NGX_HOTLINE_HO_TIMED) && ho.timer > 0) {
-            ngx_http_hotline_shm_timer(o, (ngx_msec_t) ho.timer);
+            if (timed) {
+                /* what it has left, until the timers are set */
+                o->ext->deadline = (ngx_msec_t) ho.timer;
+                timed[nt++] = o;
+
+            } else {
+                ngx_http_hotline_shm_timer(o, (ngx_msec_t) ho.timer);
+            }
         }
 
         if (!(ho.flags & NGX_HOTLINE_HO_INBOX)) {
@@ -416,21 +450,65 @@ ngx_http_hotline_handoff_body_read(u_char *p, u_char *last,
         shm->next_gen = h->next_gen;
     }
 
-    return NGX_OK;
+    goto done;
 
 bad:
 
     ngx_log_error(NGX_LOG_ALERT, log, 0,
                   "hotline: the handoff file is malformed at object %uL: "
                   "what came before it is taken", i);
-    return NGX_ERROR;
+    rc = NGX_ERROR;
+    goto done;
 
 nomem:
 
     ngx_log_error(NGX_LOG_ALERT, log, 0,
                   "hotline: no room in the zone for the calls of the last "
                   "run (object %uL of %uL): the rest is lost", i, h->objects);
-    return NGX_ERROR;
+    rc = NGX_ERROR;
+
+done:
+
+    if (queued) {
+        ngx_qsort(queued, (size_t) nq, sizeof(ngx_http_hotline_shm_obj_t *),
+                  ngx_http_hotline_handoff_body_by_ticket);
+
+        for (i = 0; i < nq; i++) {
+            ngx_http_hotline_shm_enqueue(queued[i], queued[i]->ticket);
+        }
+
+        ngx_qsort(timed, (size_t) nt, sizeof(ngx_http_hotline_shm_obj_t *),
+                  ngx_http_hotline_handoff_body_by_left);
+
+        for (i = 0; i < nt; i++) {
+            ngx_http_hotline_shm_timer(timed[i], timed[i]->ext->deadline);
+        }
+
+        ngx_free(queued);
+    }
+
+    return rc;
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_hotline_handoff_body_by_ticket(const void *one, const void *two)
+{
+    ngx_http_hotline_shm_obj_t  *a = *(ngx_http_hotline_shm_obj_t **) one;
+    ngx_http_hotline_shm_obj_t  *b = *(ngx_http_hotline_shm_obj_t **) two;
+
+    return (a->ticket > b->ticket) - (a->ticket < b->ticket);
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_hotline_handoff_body_by_left(const void *one, const void *two)
+{
+    ngx_http_hotline_shm_obj_t  *a = *(ngx_http_hotline_shm_obj_t **) one;
+    ngx_http_hotline_shm_obj_t  *b = *(ngx_http_hotline_shm_obj_t **) two;
+
+    return (a->ext->deadline > b->ext->deadline)
+           - (a->ext->deadline < b->ext->deadline);
 }
 
 
